@@ -1,0 +1,440 @@
+// The Chevrotain parser of the `.nn` language. It builds a concrete syntax tree; `src/syntax/build-ast.ts`
+// turns it into the AST. Each rule carries its production as a comment; grammar/grammar.ebnf collects them.
+import {
+  CstParser,
+  EOF,
+  type CstNode,
+  type IParserErrorMessageProvider,
+  type IToken,
+  type TokenType,
+} from "chevrotain";
+import * as t from "./tokens.js";
+
+const Separator = t.Separator;
+
+/** What a rule is, for "expected …" messages. */
+const ruleDescriptions: Record<string, string> = {
+  file: "a top-level item (`model`, `block`, `const` or `import`)",
+  item: "a top-level item (`model`, `block`, `const` or `import`)",
+  statement: "a statement",
+  stage: "a layer, a value or `repeat`",
+  expression: "an expression",
+  primary: "an expression",
+  unary: "an expression",
+  postfix: "an expression",
+  compareOp: "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
+  typeExpr: "a type such as `f32[3, 224, 224]` or `token[seq <= 1024] of vocab`",
+  importDecl: "`{ names } from \"path\"` or a path string",
+  arg: "an argument",
+};
+
+export function describeToken(token: IToken): string {
+  const type = token.tokenType;
+  if (type === EOF) return "end of file";
+  if (type === t.Newline) return "end of line";
+  if (type === t.Identifier) return `\`${token.image}\``;
+  if (type === t.Integer || type === t.Decimal) return `number \`${token.image}\``;
+  if (type === t.StringLiteral) return "a string";
+  return `\`${token.image}\``;
+}
+
+function tokenLabel(type: TokenType): string {
+  if (type === t.Identifier) return "a name";
+  if (type === Separator) return "end of statement";
+  if (type === EOF) return "end of file";
+  return type.LABEL ?? type.name;
+}
+
+function alternatives(paths: TokenType[][][]): string {
+  const firsts = new Set<string>();
+  for (const alt of paths) for (const path of alt) if (path[0]) firsts.add(tokenLabel(path[0]));
+  const list = [...firsts];
+  if (list.length <= 1) return list[0] ?? "something else";
+  return `${list.slice(0, -1).join(", ")} or ${list[list.length - 1]}`;
+}
+
+export const errorMessages: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage({ expected, actual }) {
+    const what = expected === EOF ? "end of statement" : tokenLabel(expected);
+    return `expected ${what}, found ${describeToken(actual)}`;
+  },
+  buildNotAllInputParsedMessage({ firstRedundant }) {
+    return `unexpected ${describeToken(firstRedundant)}`;
+  },
+  buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
+    const what = ruleDescriptions[ruleName] ?? alternatives(expectedPathsPerAlt);
+    return `expected ${what}, found ${describeToken(actual[0]!)}`;
+  },
+  buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName }) {
+    const what = ruleDescriptions[ruleName] ?? alternatives([expectedIterationPaths]);
+    return `expected ${what}, found ${describeToken(actual[0]!)}`;
+  },
+};
+
+export class NnParser extends CstParser {
+  constructor() {
+    super(t.allTokens, {
+      recoveryEnabled: true,
+      maxLookahead: 3,
+      errorMessageProvider: errorMessages,
+      nodeLocationTracking: "full",
+    });
+    this.performSelfAnalysis();
+  }
+
+  /** file := (item (sep+ item?)*)? EOF */
+  public file = this.RULE("file", () => {
+    this.MANY(() => this.CONSUME(Separator));
+    this.OPTION(() => {
+      this.SUBRULE(this.item);
+      this.MANY2(() => {
+        this.AT_LEAST_ONE(() => this.CONSUME2(Separator));
+        this.OPTION2(() => this.SUBRULE2(this.item));
+      });
+    });
+  });
+
+  /** item := importDecl | constDecl | blockDecl | modelDecl */
+  private item = this.RULE("item", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.importDecl) },
+      { ALT: () => this.SUBRULE(this.constDecl) },
+      { ALT: () => this.SUBRULE(this.blockDecl) },
+      { ALT: () => this.SUBRULE(this.modelDecl) },
+    ]);
+  });
+
+  /** importDecl := "import" ( "{" name ("," name)* ","? "}" "from" string | string ) */
+  private importDecl = this.RULE("importDecl", () => {
+    this.CONSUME(t.Import);
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(t.LCurly);
+          this.CONSUME(t.Identifier);
+          this.MANY(() => {
+            this.CONSUME(t.Comma);
+            this.CONSUME2(t.Identifier);
+          });
+          this.OPTION(() => this.CONSUME2(t.Comma));
+          this.CONSUME(t.RCurly);
+          this.CONSUME(t.From);
+          this.CONSUME(t.StringLiteral);
+        },
+      },
+      { ALT: () => this.CONSUME2(t.StringLiteral) },
+    ]);
+  });
+
+  /** constDecl := "const" name "=" expression */
+  private constDecl = this.RULE("constDecl", () => {
+    this.CONSUME(t.Const);
+    this.CONSUME(t.Identifier);
+    this.CONSUME(t.Equals);
+    this.SUBRULE(this.expression);
+  });
+
+  /** blockDecl := "block" name ( "(" (param ("," param)* ","?)? ")" )? body */
+  private blockDecl = this.RULE("blockDecl", () => {
+    this.CONSUME(t.Block);
+    this.CONSUME(t.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(t.LParen);
+      this.OPTION2(() => {
+        this.SUBRULE(this.param);
+        this.MANY(() => {
+          this.CONSUME(t.Comma);
+          this.SUBRULE2(this.param);
+        });
+        this.OPTION3(() => this.CONSUME2(t.Comma));
+      });
+      this.CONSUME(t.RParen);
+    });
+    this.SUBRULE(this.body);
+  });
+
+  /** param := name ("=" expression)? */
+  private param = this.RULE("param", () => {
+    this.CONSUME(t.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(t.Equals);
+      this.SUBRULE(this.expression);
+    });
+  });
+
+  /** modelDecl := "model" name "(" (inputDecl ("," inputDecl)* ","?)? ")" body */
+  private modelDecl = this.RULE("modelDecl", () => {
+    this.CONSUME(t.Model);
+    this.CONSUME(t.Identifier);
+    this.CONSUME(t.LParen);
+    this.OPTION(() => {
+      this.SUBRULE(this.inputDecl);
+      this.MANY(() => {
+        this.CONSUME(t.Comma);
+        this.SUBRULE2(this.inputDecl);
+      });
+      this.OPTION2(() => this.CONSUME2(t.Comma));
+    });
+    this.CONSUME(t.RParen);
+    this.SUBRULE(this.body);
+  });
+
+  /** inputDecl := name ":" typeExpr */
+  private inputDecl = this.RULE("inputDecl", () => {
+    this.CONSUME(t.Identifier);
+    this.CONSUME(t.Colon);
+    this.SUBRULE(this.typeExpr);
+  });
+
+  /** typeExpr := name "[" (dim ("," dim)* ","?)? "]" ("of" expression)? */
+  private typeExpr = this.RULE("typeExpr", () => {
+    this.CONSUME(t.Identifier);
+    this.CONSUME(t.LBracket);
+    this.OPTION(() => {
+      this.SUBRULE(this.dim);
+      this.MANY(() => {
+        this.CONSUME(t.Comma);
+        this.SUBRULE2(this.dim);
+      });
+      this.OPTION2(() => this.CONSUME2(t.Comma));
+    });
+    this.CONSUME(t.RBracket);
+    this.OPTION3(() => {
+      this.CONSUME(t.Of);
+      this.SUBRULE(this.expression);
+    });
+  });
+
+  /** dim := expression ("<=" expression)? */
+  private dim = this.RULE("dim", () => {
+    this.SUBRULE(this.expression);
+    this.OPTION(() => {
+      this.CONSUME(t.LessEq);
+      this.SUBRULE2(this.expression);
+    });
+  });
+
+  /** body := "{" sep* (statement (sep+ statement?)*)? "}" */
+  public body = this.RULE("body", () => {
+    this.CONSUME(t.LCurly);
+    this.MANY(() => this.CONSUME(Separator));
+    this.OPTION(() => {
+      this.SUBRULE(this.statement);
+      this.MANY2(() => {
+        this.AT_LEAST_ONE(() => this.CONSUME2(Separator));
+        this.OPTION2(() => this.SUBRULE2(this.statement));
+      });
+    });
+    this.CONSUME(t.RCurly);
+  });
+
+  /** statement := inputStmt | outputStmt | expectStmt | lossStmt | constDecl | binding | flow */
+  public statement = this.RULE("statement", () => {
+    this.OR([
+      { ALT: () => this.SUBRULE(this.inputStmt) },
+      { ALT: () => this.SUBRULE(this.outputStmt) },
+      { ALT: () => this.SUBRULE(this.expectStmt) },
+      { ALT: () => this.SUBRULE(this.lossStmt) },
+      { ALT: () => this.SUBRULE(this.constDecl) },
+      { ALT: () => this.SUBRULE(this.binding) },
+      { ALT: () => this.SUBRULE(this.flow) },
+    ]);
+  });
+
+  /** inputStmt := "input" name ("," name)* */
+  private inputStmt = this.RULE("inputStmt", () => {
+    this.CONSUME(t.Input);
+    this.CONSUME(t.Identifier);
+    this.MANY(() => {
+      this.CONSUME(t.Comma);
+      this.CONSUME2(t.Identifier);
+    });
+  });
+
+  /** outputStmt := "output" expression ("," expression)* */
+  private outputStmt = this.RULE("outputStmt", () => {
+    this.CONSUME(t.Output);
+    this.SUBRULE(this.expression);
+    this.MANY(() => {
+      this.CONSUME(t.Comma);
+      this.SUBRULE2(this.expression);
+    });
+  });
+
+  /** expectStmt := "expect" name compareOp expression */
+  private expectStmt = this.RULE("expectStmt", () => {
+    this.CONSUME(t.Expect);
+    this.CONSUME(t.Identifier);
+    this.SUBRULE(this.compareOp);
+    this.SUBRULE(this.expression);
+  });
+
+  /** compareOp := "==" | "!=" | "<" | "<=" | ">" | ">=" */
+  private compareOp = this.RULE("compareOp", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(t.EqEq) },
+      { ALT: () => this.CONSUME(t.NotEq) },
+      { ALT: () => this.CONSUME(t.LessEq) },
+      { ALT: () => this.CONSUME(t.Less) },
+      { ALT: () => this.CONSUME(t.GreaterEq) },
+      { ALT: () => this.CONSUME(t.Greater) },
+    ]);
+  });
+
+  /** lossStmt := "loss" expression */
+  private lossStmt = this.RULE("lossStmt", () => {
+    this.CONSUME(t.Loss);
+    this.SUBRULE(this.expression);
+  });
+
+  /** binding := name ("," name)* "=" flow */
+  private binding = this.RULE("binding", () => {
+    this.CONSUME(t.Identifier);
+    this.MANY(() => {
+      this.CONSUME(t.Comma);
+      this.CONSUME2(t.Identifier);
+    });
+    this.CONSUME(t.Equals);
+    this.SUBRULE(this.flow);
+  });
+
+  /** flow := stage ("->"? stage)* */
+  private flow = this.RULE("flow", () => {
+    this.SUBRULE(this.stage);
+    this.MANY(() => {
+      this.OPTION(() => this.CONSUME(t.Arrow));
+      this.SUBRULE2(this.stage);
+    });
+  });
+
+  /** stage := "repeat" expression ("as" name)? body | expression ("as" name)? body? */
+  private stage = this.RULE("stage", () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.CONSUME(t.Repeat);
+          this.SUBRULE(this.expression);
+          this.OPTION(() => {
+            this.CONSUME(t.As);
+            this.CONSUME(t.Identifier);
+          });
+          this.SUBRULE(this.body);
+        },
+      },
+      {
+        ALT: () => {
+          this.SUBRULE2(this.expression);
+          this.OPTION2(() => {
+            this.CONSUME2(t.As);
+            this.CONSUME2(t.Identifier);
+          });
+          this.OPTION3(() => this.SUBRULE2(this.body));
+        },
+      },
+    ]);
+  });
+
+  /** expression := multiplicative (("+" | "-") multiplicative)* */
+  public expression = this.RULE("expression", () => {
+    this.SUBRULE(this.multiplicative);
+    this.MANY(() => {
+      this.OR([{ ALT: () => this.CONSUME(t.Plus) }, { ALT: () => this.CONSUME(t.Minus) }]);
+      this.SUBRULE2(this.multiplicative);
+    });
+  });
+
+  /** multiplicative := unary (("*" | "/" | "//" | "%") unary)* */
+  private multiplicative = this.RULE("multiplicative", () => {
+    this.SUBRULE(this.unary);
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(t.Star) },
+        { ALT: () => this.CONSUME(t.SlashSlash) },
+        { ALT: () => this.CONSUME(t.Slash) },
+        { ALT: () => this.CONSUME(t.Percent) },
+      ]);
+      this.SUBRULE2(this.unary);
+    });
+  });
+
+  /** unary := "-"* postfix */
+  private unary = this.RULE("unary", () => {
+    this.MANY(() => this.CONSUME(t.Minus));
+    this.SUBRULE(this.postfix);
+  });
+
+  /** postfix := primary ("." name)* */
+  private postfix = this.RULE("postfix", () => {
+    this.SUBRULE(this.primary);
+    this.MANY(() => {
+      this.CONSUME(t.Dot);
+      this.CONSUME(t.Identifier);
+    });
+  });
+
+  /** primary := integer | decimal | string | "true" | "false" | call | "(" expression ")" | list | body */
+  private primary = this.RULE("primary", () => {
+    this.OR([
+      { ALT: () => this.CONSUME(t.Integer) },
+      { ALT: () => this.CONSUME(t.Decimal) },
+      { ALT: () => this.CONSUME(t.StringLiteral) },
+      { ALT: () => this.CONSUME(t.True) },
+      { ALT: () => this.CONSUME(t.False) },
+      { ALT: () => this.SUBRULE(this.call) },
+      {
+        ALT: () => {
+          this.CONSUME(t.LParen);
+          this.SUBRULE(this.expression);
+          this.CONSUME(t.RParen);
+        },
+      },
+      { ALT: () => this.SUBRULE(this.list) },
+      { ALT: () => this.SUBRULE(this.body) },
+    ]);
+  });
+
+  /** call := name ("(" (arg ("," arg)* ","?)? ")")? */
+  private call = this.RULE("call", () => {
+    this.CONSUME(t.Identifier);
+    this.OPTION(() => {
+      this.CONSUME(t.LParen);
+      this.OPTION2(() => {
+        this.SUBRULE(this.arg);
+        this.MANY(() => {
+          this.CONSUME(t.Comma);
+          this.SUBRULE2(this.arg);
+        });
+        this.OPTION3(() => this.CONSUME2(t.Comma));
+      });
+      this.CONSUME(t.RParen);
+    });
+  });
+
+  /** arg := (name "=")? expression */
+  private arg = this.RULE("arg", () => {
+    this.OPTION(() => {
+      this.CONSUME(t.Identifier);
+      this.CONSUME(t.Equals);
+    });
+    this.SUBRULE(this.expression);
+  });
+
+  /** list := "[" (expression ("," expression)* ","?)? "]" */
+  private list = this.RULE("list", () => {
+    this.CONSUME(t.LBracket);
+    this.OPTION(() => {
+      this.SUBRULE(this.expression);
+      this.MANY(() => {
+        this.CONSUME(t.Comma);
+        this.SUBRULE2(this.expression);
+      });
+      this.OPTION2(() => this.CONSUME2(t.Comma));
+    });
+    this.CONSUME(t.RBracket);
+  });
+}
+
+/** One parser instance, reused (Chevrotain parsers are built once and reset per input). */
+export const parser = new NnParser();
+
+export type { CstNode };

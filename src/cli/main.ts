@@ -1,0 +1,192 @@
+// The `nnc` command line. Exit codes follow tsc: 0 clean, 1 diagnostics with errors (or a check that
+// failed), 2 a usage error. Human-readable diagnostics go to stderr; stdout carries only the requested
+// output (formatted source, JSON), so it stays machine-readable.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { diagnosticToJson, renderDiagnostics, summary } from "../diagnostics/render.js";
+import type { SourceText } from "../diagnostics/source.js";
+import { format } from "../format/format.js";
+import { checkProgram } from "../program/check.js";
+import { stdinName, type Host } from "../program/load.js";
+import { nodeHost, writeFileAtomic } from "./node-host.js";
+
+export interface Io {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  /** Reads all of standard input (only called for `-`). */
+  readStdin: () => string;
+  /** Whether stderr is a terminal (colour is used only then). */
+  stderrIsTty: boolean;
+  env: Record<string, string | undefined>;
+  host?: Host;
+  writeFile?: (file: string, text: string) => void;
+}
+
+export const version = "0.1.0";
+
+const usage = `nnc ${version} — a compiler for .nn model specs
+
+usage:
+  nnc check <files…> [--format text|json]     check specs; exit 1 on any error
+  nnc fmt <files…> [--write | --check]         print the canonical form; --write rewrites in place,
+                                               --check exits 1 when a file is not canonical
+  nnc help | --help                            this text
+  nnc --version
+
+Use - as a file name to read standard input.
+Exit codes: 0 clean, 1 errors found (or --check failed), 2 usage error.`;
+
+export async function main(argv: readonly string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "check":
+        return runCheck(rest, io);
+      case "fmt":
+        return runFmt(rest, io);
+      case "help":
+      case "--help":
+      case "-h":
+        io.stdout(usage + "\n");
+        return 0;
+      case "--version":
+      case "-v":
+        io.stdout(version + "\n");
+        return 0;
+      case undefined:
+        io.stderr(usage + "\n");
+        return 2;
+      default:
+        return usageError(io, `unknown command \`${command}\``, "run `nnc help` for the list of commands");
+    }
+  } catch (error) {
+    if (error instanceof UsageError) return usageError(io, error.message, error.help);
+    throw error;
+  }
+}
+
+class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly help?: string,
+  ) {
+    super(message);
+  }
+}
+
+function usageError(io: Io, message: string, help?: string): number {
+  const d = diagnostic("UsageError", undefined, message, { help });
+  io.stderr(renderDiagnostics([d], () => undefined, { color: useColor(io) }));
+  return 2;
+}
+
+function parse(args: readonly string[], options: NonNullable<ParseArgsConfig["options"]>) {
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\.$/, "").replace(/^./, (c) => c.toLowerCase()));
+  }
+}
+
+function useColor(io: Io): boolean {
+  if (io.env["NO_COLOR"] !== undefined && io.env["NO_COLOR"] !== "") return false;
+  const force = io.env["FORCE_COLOR"];
+  if (force !== undefined) return force !== "0" && force !== "false";
+  return io.stderrIsTty;
+}
+
+interface Input {
+  name: string;
+  text?: string;
+}
+
+function inputsOf(positionals: readonly string[], io: Io): Input[] {
+  if (positionals.length === 0) throw new UsageError("no input files", "name one or more .nn files, or - for standard input");
+  return positionals.map((p) => (p === "-" ? { name: stdinName, text: io.readStdin() } : { name: p }));
+}
+
+function report(io: Io, diagnostics: readonly Diagnostic[], sources: Map<string, SourceText>): void {
+  if (diagnostics.length === 0) return;
+  io.stderr(renderDiagnostics(diagnostics, (f) => sources.get(f), { color: useColor(io) }));
+}
+
+function runCheck(args: readonly string[], io: Io): number {
+  const { values, positionals } = parse(args, { format: { type: "string", default: "text" } });
+  const fmt = values.format as string;
+  if (fmt !== "text" && fmt !== "json") throw new UsageError(`unknown format \`${fmt}\``, "use --format text or --format json");
+  const host = io.host ?? nodeHost;
+  const all: Diagnostic[] = [];
+  const sources = new Map<string, SourceText>();
+  const files: { file: string; errors: number; warnings: number }[] = [];
+  for (const input of inputsOf(positionals, io)) {
+    const checked = checkProgram(input.name, host, input.text);
+    for (const [name, f] of checked.value.program.files) sources.set(name, f.source);
+    const ds = sortDiagnostics(checked.diagnostics);
+    all.push(...ds);
+    files.push({
+      file: input.name,
+      errors: ds.filter((d) => d.severity === "error").length,
+      warnings: ds.filter((d) => d.severity === "warning").length,
+    });
+  }
+  if (fmt === "json") {
+    io.stdout(JSON.stringify({ files, diagnostics: all.map(diagnosticToJson) }, null, 2) + "\n");
+  } else {
+    report(io, all, sources);
+    if (all.length > 0) io.stderr(`${summary(all)}\n`);
+  }
+  return hasErrors(all) ? 1 : 0;
+}
+
+function runFmt(args: readonly string[], io: Io): number {
+  const { values, positionals } = parse(args, { write: { type: "boolean" }, check: { type: "boolean" } });
+  if (values.write && values.check) throw new UsageError("--write and --check exclude each other");
+  const inputs = inputsOf(positionals, io);
+  if (values.write && inputs.some((i) => i.name === stdinName)) {
+    throw new UsageError("--write cannot rewrite standard input", "leave out --write to print the result");
+  }
+  const host = io.host ?? nodeHost;
+  const write = io.writeFile ?? writeFileAtomic;
+  let failed = false;
+  for (const input of inputs) {
+    let text = input.text;
+    if (text === undefined) {
+      const read = host.readFile(input.name);
+      if (!read.ok) {
+        report(io, [diagnostic("FileNotReadable", undefined, `cannot read ${input.name}: ${read.reason}`)], new Map());
+        failed = true;
+        continue;
+      }
+      text = read.text;
+    }
+    const formatted = format(text, input.name);
+    if (formatted.value === null) {
+      // Nothing is written for a file that does not parse.
+      report(io, formatted.diagnostics, new Map([[input.name, formatted.source]]));
+      failed = true;
+      continue;
+    }
+    if (values.check) {
+      if (formatted.value !== text) {
+        report(
+          io,
+          [diagnostic("NotCanonical", undefined, `${input.name} is not in canonical form`, { help: `run \`nnc fmt --write ${input.name}\`` })],
+          new Map(),
+        );
+        failed = true;
+      }
+    } else if (values.write) {
+      if (formatted.value !== text) {
+        try {
+          write(input.name, formatted.value);
+        } catch (error) {
+          report(io, [diagnostic("WriteFailed", undefined, `cannot write ${input.name}: ${(error as Error).message}`)], new Map());
+          failed = true;
+        }
+      }
+    } else {
+      io.stdout(formatted.value);
+    }
+  }
+  return failed ? 1 : 0;
+}

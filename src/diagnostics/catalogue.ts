@@ -1,0 +1,102 @@
+// The one catalogue of diagnostic codes. Every diagnostic nnc emits is named here; codes are stable and
+// never reused (a test rejects duplicates). Ranges:
+//   NN0xxx  command line and files          NN1xxx  lexing and parsing
+//   NN2xxx  names and resolution            NN3xxx  types, shapes and sizes
+//   NN4xxx  layer arguments and options     NN5xxx  parameters, ties, counts, assertions
+//   NN6xxx  imports                         NN9xxx  code generation
+import type { Severity } from "./diagnostic.js";
+
+export interface CatalogueEntry {
+  readonly code: string;
+  readonly severity: Severity;
+  /** One line for the documentation: when this diagnostic is reported. */
+  readonly summary: string;
+}
+
+function e(code: string, summary: string, severity: Severity = "error"): CatalogueEntry {
+  return { code, severity, summary };
+}
+
+export const catalogue = {
+  // NN0xxx — command line and files
+  UsageError: e("NN0001", "the command line is not understood"),
+  FileNotReadable: e("NN0002", "an input file cannot be read"),
+  WriteFailed: e("NN0003", "an output file cannot be written"),
+  NotCanonical: e("NN0004", "`nnc fmt --check`: a file is not in canonical form"),
+  InvalidUtf8: e("NN0005", "an input file is not valid UTF-8"),
+  TooManyDiagnostics: e("NN0006", "more diagnostics were found than are shown", "note"),
+
+  // NN1xxx — lexing and parsing
+  UnexpectedCharacter: e("NN1001", "a character that starts no token"),
+  UnexpectedToken: e("NN1002", "the parser met a token it did not expect"),
+  MalformedNumber: e("NN1003", "a number with misplaced `_` separators or a bad exponent"),
+  UnterminatedString: e("NN1004", "a string literal without its closing quote"),
+  NestingTooDeep: e("NN1005", "brackets nested deeper than the parser allows"),
+  FileTooLarge: e("NN1006", "a file with more tokens than the parser accepts"),
+  UnclosedBracket: e("NN1007", "an opening bracket without its closing one"),
+  UnmatchedBracket: e("NN1008", "a closing bracket without its opening one"),
+  InvalidStringEscape: e("NN1009", "a string with an escape other than `\\\"` or `\\\\`"),
+
+  // NN2xxx — names and resolution
+  DuplicateDefinition: e("NN2001", "a name defined twice in one file or scope"),
+  UnknownName: e("NN2002", "a name that refers to nothing: no constant, parameter or value"),
+  ConstCycle: e("NN2003", "constants defined in terms of each other"),
+  UnknownLayer: e("NN2004", "a call to something that is neither a layer kind nor a block"),
+  UnknownValue: e("NN2005", "a value name that is not bound"),
+  ValueShadowsLayer: e("NN2006", "a value name that reuses the name of a layer kind or block"),
+  RecursiveBlock: e("NN2007", "a block that calls itself, directly or through other blocks"),
+  DuplicateLayerName: e("NN2008", "two layers with the same `as` name in one scope"),
+  UnusedValue: e("NN2009", "a bound value that is never used", "warning"),
+  ReservedName: e("NN2010", "a name that is a reserved word of the language"),
+
+  // NN3xxx — types, shapes and sizes
+  UnknownDtype: e("NN3001", "an input type other than f32, f64 or token"),
+  InexactDivision: e("NN3002", "`/` on integers that do not divide exactly"),
+  DivisionByZero: e("NN3003", "division or remainder by zero"),
+  NotAnInteger: e("NN3004", "a size or count that is not an integer"),
+  NonPositiveSize: e("NN3005", "a size that is zero or negative"),
+  SizeOverflow: e("NN3006", "a size or count beyond what nnc can represent"),
+  TokenNeedsVocabulary: e("NN3007", "a `token` input without `of <vocabulary>`, or a float input with one"),
+  BadSymbolicDim: e("NN3008", "a symbolic dimension that is malformed or not bounded"),
+  ShapeMismatch: e("NN3009", "two values combined with different shapes"),
+  WrongRank: e("NN3010", "a layer given a value of the wrong number of axes"),
+  SizeBelowOne: e("NN3011", "an output size that drops below 1"),
+  NotDivisible: e("NN3012", "a size that must divide another and does not"),
+  AxisOutOfRange: e("NN3013", "an axis beyond the value's number of axes"),
+  SequenceTooLong: e("NN3014", "a sequence longer than a layer's declared maximum"),
+
+  // NN4xxx — layer arguments and options
+  UnknownOption: e("NN4001", "an option the layer kind or block does not have"),
+  WrongOptionType: e("NN4002", "an option value of the wrong type"),
+  MissingArgument: e("NN4003", "a required argument left out"),
+  DuplicateOption: e("NN4004", "an option given twice"),
+  TooManyArguments: e("NN4005", "more positional arguments than the layer or block takes"),
+  PositionalAfterNamed: e("NN4006", "a positional argument after a named one"),
+  BadEnumValue: e("NN4007", "an option value that is not one of the allowed names"),
+  UnexpectedBody: e("NN4008", "a `{ … }` body on a layer that takes none"),
+  MissingBody: e("NN4009", "a container layer (residual, moe) without its `{ … }` body"),
+  BadExpectQuantity: e("NN4010", "an `expect` on a quantity nnc does not know"),
+  MisplacedStatement: e("NN4011", "a statement where it is not allowed (input in a model, loss in a block, …)"),
+  BadValueUse: e("NN4012", "a value used where a number is expected, or a number where a value is expected"),
+  DuplicateLoss: e("NN4013", "more than one `loss` in a model"),
+  UnknownLoss: e("NN4014", "a loss that is not mse, cross_entropy or binary_cross_entropy"),
+  BadParameterDefault: e("NN4015", "a block parameter without default after one with a default"),
+
+  // NN5xxx — parameters, ties, counts, assertions
+  ExpectFailed: e("NN5001", "an `expect` assertion that does not hold"),
+  TieTargetUnknown: e("NN5002", "a tie to a layer that does not exist or has no weight"),
+  TieShapeMismatch: e("NN5003", "a tie between tensors of different shapes"),
+  BudgetExceeded: e("NN5004", "a count above `--max-params` or `--max-bytes`"),
+
+  // NN6xxx — imports
+  ImportNotFound: e("NN6001", "an imported file that does not exist"),
+  ImportCycle: e("NN6002", "files that import each other"),
+  ImportNameNotFound: e("NN6003", "an imported name the file does not define"),
+  ImportClash: e("NN6004", "an imported name that clashes with a local or another imported one"),
+  ImportFromStdin: e("NN6005", "a relative import in a spec read from standard input"),
+
+  // NN9xxx — code generation
+  UnsupportedInCodegen: e("NN9001", "a layer kind the code generator cannot emit yet"),
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type DiagnosticName = keyof typeof catalogue;

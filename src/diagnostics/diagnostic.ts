@@ -1,0 +1,101 @@
+// The shape of a diagnostic, shared by every stage. A stage never throws on user input: it returns its
+// value together with a list of these.
+import { catalogue, type DiagnosticName } from "./catalogue.js";
+
+/** A range of source text. Offsets are UTF-16 code-unit offsets into the file's text, `end` exclusive.
+ *  Lines and columns are 1-based; `endColumn` is exclusive. */
+export interface Span {
+  readonly file: string;
+  readonly start: number;
+  readonly end: number;
+  readonly line: number;
+  readonly column: number;
+  readonly endLine: number;
+  readonly endColumn: number;
+}
+
+export type Severity = "error" | "warning" | "note";
+
+export interface Label {
+  readonly span: Span;
+  readonly message: string;
+}
+
+export interface Diagnostic {
+  /** Stable code from the catalogue, e.g. `NN1002`. */
+  readonly code: string;
+  readonly severity: Severity;
+  /** Lowercase, no final period (see ARCHITECTURE.md, "Message style"). */
+  readonly message: string;
+  /** The primary span: as small as possible. Absent only for diagnostics about no file at all (CLI usage). */
+  readonly span?: Span;
+  /** Secondary spans: "the other side" of a mismatch, where a shape came from, … */
+  readonly labels: readonly Label[];
+  /** A suggested fix, printed as `help: …`. */
+  readonly help?: string;
+  /** Extra facts, printed as `note: …`. */
+  readonly notes: readonly string[];
+}
+
+export interface DiagnosticOptions {
+  labels?: readonly Label[];
+  help?: string | undefined;
+  notes?: readonly string[];
+}
+
+/** Builds a diagnostic of a catalogued kind. The code and severity come from the catalogue only. */
+export function diagnostic(
+  name: DiagnosticName,
+  span: Span | undefined,
+  message: string,
+  options: DiagnosticOptions = {},
+): Diagnostic {
+  const entry = catalogue[name];
+  return {
+    code: entry.code,
+    severity: entry.severity,
+    message,
+    ...(span ? { span } : {}),
+    labels: options.labels ?? [],
+    ...(options.help !== undefined ? { help: options.help } : {}),
+    notes: options.notes ?? [],
+  };
+}
+
+export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
+  return diagnostics.some((d) => d.severity === "error");
+}
+
+/** A stage's result: its value (possibly partial) and what it found wrong. */
+export interface Result<T> {
+  readonly value: T;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Sorts diagnostics by file, then position, keeping the order of equal positions (stable). */
+export function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
+  return diagnostics
+    .map((d, i) => ({ d, i }))
+    .sort((a, b) => {
+      const fa = a.d.span?.file ?? "";
+      const fb = b.d.span?.file ?? "";
+      if (fa !== fb) return fa < fb ? -1 : 1;
+      const sa = a.d.span?.start ?? -1;
+      const sb = b.d.span?.start ?? -1;
+      return sa - sb || a.i - b.i;
+    })
+    .map((x) => x.d);
+}
+
+/** A span covering `a` through `b` (same file). */
+export function joinSpans(a: Span, b: Span): Span {
+  return {
+    file: a.file,
+    start: a.start,
+    end: b.end,
+    line: a.line,
+    column: a.column,
+    endLine: b.endLine,
+    endColumn: b.endColumn,
+  };
+}

@@ -1,0 +1,426 @@
+// The CST visitor that builds the AST. It runs only on a CST without parse errors, but stays defensive: a
+// missing child yields a placeholder, never an exception. Number literals are validated here.
+import type { CstElement, CstNode, IToken } from "chevrotain";
+import { parser } from "../../grammar/parser.js";
+import { diagnostic, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
+import type * as A from "./ast.js";
+
+type Children = Record<string, CstElement[] | undefined>;
+
+/** Longest operator chain (`a + b + …`, `- - x`, `a.b.c…`) accepted in one expression. Keeps the AST
+ *  shallow enough for every later recursive pass. */
+export const maxChain = 256;
+
+const BaseVisitor = parser.getBaseCstVisitorConstructorWithDefaults();
+
+function isToken(e: CstElement | undefined): e is IToken {
+  return e !== undefined && (e as IToken).image !== undefined;
+}
+
+function tokens(ctx: Children, name: string): IToken[] {
+  return (ctx[name] ?? []).filter(isToken);
+}
+
+function nodes(ctx: Children, name: string): CstNode[] {
+  return (ctx[name] ?? []).filter((e): e is CstNode => !isToken(e));
+}
+
+function startOf(e: CstElement): number {
+  return isToken(e) ? e.startOffset : (e.location?.startOffset ?? 0);
+}
+
+export class AstBuilder extends BaseVisitor {
+  readonly diagnostics: Diagnostic[] = [];
+
+  constructor(private readonly fileName: string) {
+    super();
+  }
+
+  /** Chevrotain passes a visitor method `(children, param)`; the node itself is passed as `param` so that
+   *  every method can read its location. */
+  override visit(node: CstNode | CstNode[]): unknown {
+    const n = Array.isArray(node) ? node[0] : node;
+    return n === undefined ? undefined : super.visit(n, n);
+  }
+
+  // ── spans ──────────────────────────────────────────────────────────────────────────────────────────
+
+  tokenSpan(token: IToken): Span {
+    const ok = Number.isFinite(token.startOffset) && token.startOffset >= 0;
+    if (!ok) return this.emptySpan();
+    return {
+      file: this.fileName,
+      start: token.startOffset,
+      end: (token.endOffset ?? token.startOffset) + 1,
+      line: token.startLine ?? 1,
+      column: token.startColumn ?? 1,
+      endLine: token.endLine ?? token.startLine ?? 1,
+      endColumn: (token.endColumn ?? token.startColumn ?? 0) + 1,
+    };
+  }
+
+  nodeSpan(node: CstNode): Span {
+    const l = node.location;
+    if (!l || !Number.isFinite(l.startOffset) || !Number.isFinite(l.endOffset ?? NaN)) return this.emptySpan();
+    return {
+      file: this.fileName,
+      start: l.startOffset,
+      end: (l.endOffset ?? l.startOffset) + 1,
+      line: l.startLine ?? 1,
+      column: l.startColumn ?? 1,
+      endLine: l.endLine ?? 1,
+      endColumn: (l.endColumn ?? 0) + 1,
+    };
+  }
+
+  emptySpan(): Span {
+    return { file: this.fileName, start: 0, end: 0, line: 1, column: 1, endLine: 1, endColumn: 1 };
+  }
+
+  span(a: Span, b: Span): Span {
+    return { ...a, end: b.end, endLine: b.endLine, endColumn: b.endColumn };
+  }
+
+  name(token: IToken | undefined): A.Name {
+    if (!token) return { name: "<missing>", span: this.emptySpan() };
+    return { name: token.image, span: this.tokenSpan(token) };
+  }
+
+  // ── top level ──────────────────────────────────────────────────────────────────────────────────────
+
+  file(ctx: Children, node: CstNode): A.FileNode {
+    const items = nodes(ctx, "item").map((n) => this.visit(n) as A.Item);
+    const span = items.length > 0 ? this.span(items[0]!.span, items[items.length - 1]!.span) : this.nodeSpan(node);
+    return { kind: "File", items, span };
+  }
+
+  item(ctx: Children): A.Item {
+    const child = nodes(ctx, "importDecl")[0] ?? nodes(ctx, "constDecl")[0] ?? nodes(ctx, "blockDecl")[0] ??
+      nodes(ctx, "modelDecl")[0];
+    return this.visit(child!) as A.Item;
+  }
+
+  importDecl(ctx: Children, node: CstNode): A.ImportDecl {
+    const path = tokens(ctx, "StringLiteral")[0];
+    const hasBraces = tokens(ctx, "LCurly").length > 0;
+    return {
+      kind: "Import",
+      names: hasBraces ? tokens(ctx, "Identifier").map((tk) => this.name(tk)) : null,
+      path: this.stringLit(path),
+      span: this.nodeSpan(node),
+    };
+  }
+
+  constDecl(ctx: Children, node: CstNode): A.ConstDecl {
+    return {
+      kind: "Const",
+      name: this.name(tokens(ctx, "Identifier")[0]),
+      value: this.expr(nodes(ctx, "expression")[0]),
+      span: this.nodeSpan(node),
+    };
+  }
+
+  blockDecl(ctx: Children, node: CstNode): A.BlockDecl {
+    return {
+      kind: "Block",
+      name: this.name(tokens(ctx, "Identifier")[0]),
+      params: nodes(ctx, "param").map((n) => this.visit(n) as A.Param),
+      body: this.bodyOf(nodes(ctx, "body")[0]),
+      span: this.nodeSpan(node),
+    };
+  }
+
+  param(ctx: Children, node: CstNode): A.Param {
+    const value = nodes(ctx, "expression")[0];
+    return {
+      name: this.name(tokens(ctx, "Identifier")[0]),
+      default: value ? this.expr(value) : null,
+      span: this.nodeSpan(node),
+    };
+  }
+
+  modelDecl(ctx: Children, node: CstNode): A.ModelDecl {
+    return {
+      kind: "Model",
+      name: this.name(tokens(ctx, "Identifier")[0]),
+      inputs: nodes(ctx, "inputDecl").map((n) => this.visit(n) as A.InputDecl),
+      body: this.bodyOf(nodes(ctx, "body")[0]),
+      span: this.nodeSpan(node),
+    };
+  }
+
+  inputDecl(ctx: Children, node: CstNode): A.InputDecl {
+    return {
+      name: this.name(tokens(ctx, "Identifier")[0]),
+      type: this.visit(nodes(ctx, "typeExpr")[0]!) as A.TypeExpr,
+      span: this.nodeSpan(node),
+    };
+  }
+
+  typeExpr(ctx: Children, node: CstNode): A.TypeExpr {
+    const vocab = nodes(ctx, "expression")[0];
+    return {
+      kind: "Type",
+      dtype: this.name(tokens(ctx, "Identifier")[0]),
+      dims: nodes(ctx, "dim").map((n) => this.visit(n) as A.Dim),
+      vocab: vocab ? this.expr(vocab) : null,
+      span: this.nodeSpan(node),
+    };
+  }
+
+  dim(ctx: Children, node: CstNode): A.Dim {
+    const [size, max] = nodes(ctx, "expression");
+    return { size: this.expr(size), max: max ? this.expr(max) : null, span: this.nodeSpan(node) };
+  }
+
+  // ── bodies and statements ──────────────────────────────────────────────────────────────────────────
+
+  bodyOf(node: CstNode | undefined): A.Body {
+    if (!node) return { statements: [], span: this.emptySpan() };
+    return this.visit(node) as A.Body;
+  }
+
+  body(ctx: Children, node: CstNode): A.Body {
+    return {
+      statements: nodes(ctx, "statement").map((n) => this.visit(n) as A.Statement),
+      span: this.nodeSpan(node),
+    };
+  }
+
+  statement(ctx: Children): A.Statement {
+    // Every alternative is a sub-rule; a lone flow becomes a FlowStmt.
+    const flowNode = nodes(ctx, "flow")[0];
+    if (flowNode) return this.flowStmt(this.visit(flowNode) as A.Flow);
+    const child = Object.values(ctx).flat().find((e): e is CstNode => e !== undefined && !isToken(e));
+    return this.visit(child!) as A.Statement;
+  }
+
+  inputStmt(ctx: Children, node: CstNode): A.InputStmt {
+    return { kind: "Input", names: tokens(ctx, "Identifier").map((tk) => this.name(tk)), span: this.nodeSpan(node) };
+  }
+
+  outputStmt(ctx: Children, node: CstNode): A.OutputStmt {
+    return { kind: "Output", values: nodes(ctx, "expression").map((n) => this.expr(n)), span: this.nodeSpan(node) };
+  }
+
+  expectStmt(ctx: Children, node: CstNode): A.ExpectStmt {
+    const opNode = nodes(ctx, "compareOp")[0];
+    const opToken = opNode ? Object.values(opNode.children).flat().find(isToken) : undefined;
+    return {
+      kind: "Expect",
+      quantity: this.name(tokens(ctx, "Identifier")[0]),
+      op: (opToken?.image ?? "==") as A.CompareOp,
+      value: this.expr(nodes(ctx, "expression")[0]),
+      span: this.nodeSpan(node),
+    };
+  }
+
+  compareOp(): undefined {
+    return undefined;
+  }
+
+  lossStmt(ctx: Children, node: CstNode): A.LossStmt {
+    return { kind: "Loss", call: this.expr(nodes(ctx, "expression")[0]), span: this.nodeSpan(node) };
+  }
+
+  binding(ctx: Children, node: CstNode): A.BindingStmt {
+    return {
+      kind: "Binding",
+      targets: tokens(ctx, "Identifier").map((tk) => this.name(tk)),
+      flow: this.visit(nodes(ctx, "flow")[0]!) as A.Flow,
+      span: this.nodeSpan(node),
+    };
+  }
+
+  flow(ctx: Children, node: CstNode): A.Flow {
+    const stageNodes = nodes(ctx, "stage");
+    const arrows = tokens(ctx, "Arrow").map((tk) => tk.startOffset);
+    const stages = stageNodes.map((n) => this.visit(n) as A.Stage);
+    const flags = stageNodes.map((n, i) => {
+      if (i === 0) return false;
+      const prevStart = startOf(stageNodes[i - 1]!);
+      const start = startOf(n);
+      return arrows.some((a) => a > prevStart && a < start);
+    });
+    return { stages, arrows: flags, span: this.nodeSpan(node) };
+  }
+
+  flowStmt(flow: A.Flow): A.FlowStmt {
+    return { kind: "FlowStmt", flow, span: flow.span };
+  }
+
+  stage(ctx: Children, node: CstNode): A.Stage {
+    const aliasToken = tokens(ctx, "Identifier")[0];
+    const alias = aliasToken ? this.name(aliasToken) : null;
+    const bodyNode = nodes(ctx, "body")[0];
+    const expr = this.expr(nodes(ctx, "expression")[0]);
+    if (tokens(ctx, "Repeat").length > 0) {
+      return { kind: "Repeat", count: expr, alias, body: this.bodyOf(bodyNode), span: this.nodeSpan(node) };
+    }
+    return { kind: "ExprStage", expr, alias, body: bodyNode ? this.bodyOf(bodyNode) : null, span: this.nodeSpan(node) };
+  }
+
+  // ── expressions ────────────────────────────────────────────────────────────────────────────────────
+
+  expr(node: CstNode | undefined): A.Expr {
+    if (!node) return { kind: "Ident", name: "<missing>", span: this.emptySpan() };
+    return this.visit(node) as A.Expr;
+  }
+
+  /** Folds `operand (op operand)*` left-associatively; operators are recovered in source order. */
+  private chain(ctx: Children, operandRule: string, ops: readonly string[]): A.Expr {
+    const operands = nodes(ctx, operandRule);
+    const opTokens = ops.flatMap((name) => tokens(ctx, name)).sort((a, b) => a.startOffset - b.startOffset);
+    let left = this.expr(operands[0]);
+    if (opTokens.length > maxChain) {
+      this.diagnostics.push(
+        diagnostic("NestingTooDeep", this.tokenSpan(opTokens[maxChain]!), `expression has more than ${maxChain} operators`, {
+          help: "split it with `const` definitions",
+        }),
+      );
+      return left;
+    }
+    for (let i = 0; i < opTokens.length; i++) {
+      const right = this.expr(operands[i + 1]);
+      left = { kind: "Binary", op: opTokens[i]!.image as A.BinaryOp, left, right, span: this.span(left.span, right.span) };
+    }
+    return left;
+  }
+
+  expression(ctx: Children): A.Expr {
+    return this.chain(ctx, "multiplicative", ["Plus", "Minus"]);
+  }
+
+  multiplicative(ctx: Children): A.Expr {
+    return this.chain(ctx, "unary", ["Star", "SlashSlash", "Slash", "Percent"]);
+  }
+
+  unary(ctx: Children): A.Expr {
+    const minus = tokens(ctx, "Minus");
+    let operand = this.expr(nodes(ctx, "postfix")[0]);
+    if (minus.length > maxChain) {
+      this.diagnostics.push(
+        diagnostic("NestingTooDeep", this.tokenSpan(minus[0]!), `more than ${maxChain} unary \`-\` in a row`),
+      );
+      return operand;
+    }
+    for (let i = minus.length - 1; i >= 0; i--) {
+      operand = { kind: "Unary", op: "-", operand, span: this.span(this.tokenSpan(minus[i]!), operand.span) };
+    }
+    return operand;
+  }
+
+  postfix(ctx: Children): A.Expr {
+    let object = this.expr(nodes(ctx, "primary")[0]);
+    const names = tokens(ctx, "Identifier");
+    if (names.length > maxChain) {
+      this.diagnostics.push(diagnostic("NestingTooDeep", this.tokenSpan(names[0]!), `path longer than ${maxChain} names`));
+      return object;
+    }
+    for (const tk of names) {
+      const property = this.name(tk);
+      object = { kind: "Member", object, property, span: this.span(object.span, property.span) };
+    }
+    return object;
+  }
+
+  primary(ctx: Children, node: CstNode): A.Expr {
+    const span = this.nodeSpan(node);
+    const int = tokens(ctx, "Integer")[0];
+    if (int) return this.intLit(int);
+    const dec = tokens(ctx, "Decimal")[0];
+    if (dec) return this.decimalLit(dec);
+    const str = tokens(ctx, "StringLiteral")[0];
+    if (str) return this.stringLit(str);
+    if (tokens(ctx, "True").length > 0) return { kind: "Bool", value: true, span };
+    if (tokens(ctx, "False").length > 0) return { kind: "Bool", value: false, span };
+    const call = nodes(ctx, "call")[0];
+    if (call) return this.visit(call) as A.Expr;
+    const inner = nodes(ctx, "expression")[0];
+    if (inner) return this.expr(inner); // parentheses leave no node: the printer re-derives them
+    const list = nodes(ctx, "list")[0];
+    if (list) return this.visit(list) as A.Expr;
+    const body = nodes(ctx, "body")[0];
+    if (body) return { kind: "BodyLit", body: this.bodyOf(body), span };
+    return { kind: "Ident", name: "<missing>", span };
+  }
+
+  call(ctx: Children, node: CstNode): A.Expr {
+    const callee = this.name(tokens(ctx, "Identifier")[0]);
+    if (tokens(ctx, "LParen").length === 0) return { kind: "Ident", name: callee.name, span: callee.span };
+    return {
+      kind: "Call",
+      callee,
+      args: nodes(ctx, "arg").map((n) => this.visit(n) as A.Arg),
+      span: this.nodeSpan(node),
+    };
+  }
+
+  arg(ctx: Children, node: CstNode): A.Arg {
+    const nameToken = tokens(ctx, "Identifier")[0];
+    return {
+      name: nameToken ? this.name(nameToken) : null,
+      value: this.expr(nodes(ctx, "expression")[0]),
+      span: this.nodeSpan(node),
+    };
+  }
+
+  list(ctx: Children, node: CstNode): A.ListExpr {
+    return { kind: "List", items: nodes(ctx, "expression").map((n) => this.expr(n)), span: this.nodeSpan(node) };
+  }
+
+  // ── literals ───────────────────────────────────────────────────────────────────────────────────────
+
+  intLit(token: IToken): A.IntLit {
+    const span = this.tokenSpan(token);
+    const raw = token.image;
+    if (!/^\d+(_\d+)*$/.test(raw)) {
+      this.diagnostics.push(
+        diagnostic("MalformedNumber", span, `malformed number \`${raw}\``, {
+          help: "`_` may only stand between two digits, as in `50_257`",
+        }),
+      );
+    }
+    return { kind: "Int", value: BigInt(raw.replace(/_/g, "") || "0"), raw, span };
+  }
+
+  decimalLit(token: IToken): A.DecimalLit {
+    const span = this.tokenSpan(token);
+    const raw = token.image;
+    if (!/^\d+(_\d+)*(\.\d+(_\d+)*)?([eE][+-]?\d+)?$/.test(raw)) {
+      this.diagnostics.push(
+        diagnostic("MalformedNumber", span, `malformed number \`${raw}\``, {
+          help: "`_` may only stand between two digits, as in `1_000.5`",
+        }),
+      );
+    }
+    return { kind: "Decimal", value: Number(raw.replace(/_/g, "")), raw, span };
+  }
+
+  stringLit(token: IToken | undefined): A.StringLit {
+    if (!token) return { kind: "String", value: "", span: this.emptySpan() };
+    const span = this.tokenSpan(token);
+    const inner = token.image.slice(1, -1);
+    let value = "";
+    for (let i = 0; i < inner.length; i++) {
+      const ch = inner[i]!;
+      if (ch !== "\\") {
+        value += ch;
+        continue;
+      }
+      const next = inner[i + 1] ?? "";
+      if (next === '"' || next === "\\") value += next;
+      else {
+        this.diagnostics.push(
+          diagnostic("InvalidStringEscape", span, `unknown escape \`\\${next}\` in a string`, {
+            help: 'only `\\"` and `\\\\` are escapes',
+          }),
+        );
+        value += next;
+      }
+      i++;
+    }
+    return { kind: "String", value, span };
+  }
+}
+
