@@ -1,0 +1,411 @@
+// THE vocabulary of the language as data: one entry per layer kind, with its arguments, options and PyTorch
+// defaults; the losses; the `expect` quantities; the input dtypes. The resolver checks calls against these
+// entries; the shape and counting stages add their functions to the same entries (see `LayerEntry`).
+// grammar/README.md, "Vocabulary", is the prose version of this file.
+import type { Body, Expr } from "../syntax/ast.js";
+
+// ── Types of arguments and options ───────────────────────────────────────────────────────────────────
+
+/** What an argument or option accepts. */
+export type ArgType =
+  /** An exact integer known without shapes (constants, block parameters); `min` is checked when known. */
+  | { readonly kind: "int"; readonly min?: bigint }
+  /** Any size expression: like `int`, and may also use symbolic dimensions of the model (`seq`). */
+  | { readonly kind: "size"; readonly min?: bigint }
+  /** A number: a decimal literal, or an integer expression (`theta = 10_000`). */
+  | { readonly kind: "decimal" }
+  | { readonly kind: "bool" }
+  /** One of a fixed set of names, written as identifiers: `approximate = tanh`. */
+  | { readonly kind: "enum"; readonly values: readonly string[] }
+  /** A list `[…]` of items of one type, optionally of a fixed length (`[h, w]`). */
+  | { readonly kind: "list"; readonly of: ArgType; readonly length?: number }
+  /** Any of several types: `padding` is an integer, `[h, w]`, `same` or `valid`. */
+  | { readonly kind: "oneOf"; readonly types: readonly ArgType[] }
+  /** A body literal `{ … }` (`shortcut`). */
+  | { readonly kind: "body" }
+  /** A layer path: `wte`, `encoder.embed`, or `transpose(wte)` (`tie`). */
+  | { readonly kind: "path" };
+
+/** A PyTorch default, as data. */
+export type DefaultValue =
+  | { readonly kind: "int"; readonly value: bigint }
+  | { readonly kind: "decimal"; readonly value: number }
+  | { readonly kind: "bool"; readonly value: boolean }
+  | { readonly kind: "enum"; readonly value: string }
+  /** PyTorch's `None`: the option is off (`padding_idx`, `shortcut`, `tie`). */
+  | { readonly kind: "none" }
+  /** The value of another argument of the same call: `stride = kernel`, `kv_heads = heads`. */
+  | { readonly kind: "sameAs"; readonly param: string }
+  /** Computed from the input by the shape stage: `head_dim = D / heads`. */
+  | { readonly kind: "derived"; readonly formula: string };
+
+export interface ParamSpec {
+  readonly name: string;
+  readonly type: ArgType;
+  /** Absent: the argument is required. */
+  readonly default?: DefaultValue;
+  readonly description?: string;
+}
+
+// ── Slots for the shape and counting stages (filled by a later issue) ─────────────────────────────────
+
+/** The evaluated value of one argument of a call, as the resolver leaves it. */
+export type ArgValue =
+  | { readonly kind: "int"; readonly value: bigint }
+  | { readonly kind: "decimal"; readonly value: number }
+  | { readonly kind: "bool"; readonly value: boolean }
+  | { readonly kind: "enum"; readonly value: string }
+  | { readonly kind: "list"; readonly items: readonly ArgValue[] }
+  | { readonly kind: "body"; readonly body: Body }
+  /** `tie = encoder.embed` → `["encoder", "embed"]`; `transpose(wte)` → transposed. */
+  | { readonly kind: "path"; readonly path: readonly string[]; readonly transposed: boolean }
+  /** Known only per call of the enclosing block, or per input (symbolic dimensions). */
+  | { readonly kind: "symbolic"; readonly expr: Expr };
+
+/** One argument given in a call, bound to its parameter name (positional or named). */
+export interface BoundArg {
+  readonly name: string;
+  readonly expr: Expr;
+  /** Absent when the argument is ill-typed (already reported). */
+  readonly value?: ArgValue;
+}
+
+/** The arguments of a call by parameter name. Omitted arguments take the entry's defaults. */
+export type LayerArgs = ReadonlyMap<string, BoundArg>;
+
+/** Output shape of a layer from its arguments and input shapes. The shape stage narrows `unknown`. */
+export type OutputShapeFn = (args: LayerArgs, inputs: readonly unknown[]) => unknown;
+/** The parameter tensors of a layer, each with a role (weight, bias, buffer…). */
+export type ParametersFn = (args: LayerArgs, inputs: readonly unknown[]) => unknown;
+/** Multiply–accumulate operations of one forward pass of one sample. */
+export type MacsFn = (args: LayerArgs, inputs: readonly unknown[]) => unknown;
+
+// ── Layer entries ────────────────────────────────────────────────────────────────────────────────────
+
+export type LayerCategory =
+  | "dense"
+  | "conv"
+  | "pool"
+  | "shape"
+  | "combine"
+  | "embedding"
+  | "norm"
+  | "regularization"
+  | "attention"
+  | "recurrent"
+  | "container"
+  | "activation";
+
+export interface LayerEntry {
+  readonly kind: string;
+  readonly category: LayerCategory;
+  readonly description: string;
+  /** Positional parameters in order; each may also be passed by name (`dense(out = 128)`). */
+  readonly args: readonly ParamSpec[];
+  /** Named-only options, besides the universal ones (`frozen`, `tie`). */
+  readonly options: readonly ParamSpec[];
+  /** Whether the call takes a `{ body }`: containers require one, every other kind allows none. */
+  readonly body: "required" | "none";
+  /** For an alias (`swish`), the kind it stands for. */
+  readonly aliasOf?: string;
+  readonly outputShape?: OutputShapeFn;
+  readonly parameters?: ParametersFn;
+  readonly macs?: MacsFn;
+}
+
+// ── Building blocks for the table ────────────────────────────────────────────────────────────────────
+
+const int = (min?: bigint): ArgType => (min === undefined ? { kind: "int" } : { kind: "int", min });
+const positive = int(1n);
+const nonNegative = int(0n);
+const axis = int();
+const decimal: ArgType = { kind: "decimal" };
+const bool: ArgType = { kind: "bool" };
+const enumOf = (...values: string[]): ArgType => ({ kind: "enum", values });
+const listOf = (of: ArgType, length?: number): ArgType => (length === undefined ? { kind: "list", of } : { kind: "list", of, length });
+const oneOf = (...types: ArgType[]): ArgType => ({ kind: "oneOf", types });
+/** An integer, or one per spatial axis (`[h, w]`). */
+const intOrPair = (min: bigint): ArgType => oneOf(int(min), listOf(int(min), 2));
+
+const dInt = (value: bigint): DefaultValue => ({ kind: "int", value });
+const dDecimal = (value: number): DefaultValue => ({ kind: "decimal", value });
+const dBool = (value: boolean): DefaultValue => ({ kind: "bool", value });
+const dEnum = (value: string): DefaultValue => ({ kind: "enum", value });
+const dSameAs = (param: string): DefaultValue => ({ kind: "sameAs", param });
+const dNone: DefaultValue = { kind: "none" };
+
+function p(name: string, type: ArgType, def?: DefaultValue, description?: string): ParamSpec {
+  return { name, type, ...(def ? { default: def } : {}), ...(description ? { description } : {}) };
+}
+
+function layer(
+  kind: string,
+  category: LayerCategory,
+  description: string,
+  args: readonly ParamSpec[] = [],
+  options: readonly ParamSpec[] = [],
+  body: "required" | "none" = "none",
+): LayerEntry {
+  return { kind, category, description, args, options, body };
+}
+
+const convOptions = (pair: boolean): ParamSpec[] => {
+  const spatial = (min: bigint): ArgType => (pair ? intOrPair(min) : int(min));
+  const padding = pair ? oneOf(int(0n), listOf(int(0n), 2), enumOf("same", "valid")) : oneOf(int(0n), enumOf("same", "valid"));
+  return [
+    p("stride", spatial(1n), dInt(1n)),
+    p("padding", padding, dInt(0n), "zero padding on each side, or `same` / `valid`"),
+    p("dilation", spatial(1n), dInt(1n)),
+    p("groups", positive, dInt(1n)),
+    p("bias", bool, dBool(true)),
+  ];
+};
+
+const maxPoolOptions = (pair: boolean): ParamSpec[] => {
+  const spatial = (min: bigint): ArgType => (pair ? intOrPair(min) : int(min));
+  return [
+    p("stride", spatial(1n), dSameAs("kernel")),
+    p("padding", spatial(0n), dInt(0n)),
+    p("dilation", spatial(1n), dInt(1n)),
+    p("ceil_mode", bool, dBool(false)),
+  ];
+};
+
+const avgPoolOptions = (pair: boolean): ParamSpec[] => {
+  const spatial = (min: bigint): ArgType => (pair ? intOrPair(min) : int(min));
+  return [
+    p("stride", spatial(1n), dSameAs("kernel")),
+    p("padding", spatial(0n), dInt(0n)),
+    p("ceil_mode", bool, dBool(false)),
+    p("count_include_pad", bool, dBool(true)),
+  ];
+};
+
+const recurrentOptions: ParamSpec[] = [
+  p("layers", positive, dInt(1n), "stacked layers"),
+  p("bidirectional", bool, dBool(false)),
+  p("bias", bool, dBool(true)),
+  p("bias_convention", enumOf("pytorch", "keras"), dEnum("pytorch"), "pytorch: two bias vectors per gate; keras: one"),
+  p("sequences", bool, dBool(true), "return the whole sequence (true) or the last step only (false)"),
+];
+
+const silu = layer("silu", "activation", "x · sigmoid(x)");
+
+/** Every layer kind, in the order of the README's Vocabulary. */
+export const layers: readonly LayerEntry[] = [
+  // Dense, convolution, pooling, shape
+  layer("dense", "dense", "a fully connected layer on the last axis", [p("out", positive)], [p("bias", bool, dBool(true))]),
+  layer("conv1d", "conv", "a 1d convolution over [C, L]", [p("out", positive), p("kernel", positive)], convOptions(false)),
+  layer("conv2d", "conv", "a 2d convolution over [C, H, W]", [p("out", positive), p("kernel", intOrPair(1n))], convOptions(true)),
+  layer("conv_transpose2d", "conv", "a 2d transposed convolution over [C, H, W]", [p("out", positive), p("kernel", intOrPair(1n))], [
+    p("stride", intOrPair(1n), dInt(1n)),
+    p("padding", intOrPair(0n), dInt(0n)),
+    p("output_padding", intOrPair(0n), dInt(0n)),
+    p("groups", positive, dInt(1n)),
+    p("dilation", intOrPair(1n), dInt(1n)),
+    p("bias", bool, dBool(true)),
+  ]),
+  layer("max_pool1d", "pool", "max pooling over [C, L]", [p("kernel", positive)], maxPoolOptions(false)),
+  layer("max_pool2d", "pool", "max pooling over [C, H, W]", [p("kernel", intOrPair(1n))], maxPoolOptions(true)),
+  layer("avg_pool1d", "pool", "average pooling over [C, L]", [p("kernel", positive)], avgPoolOptions(false)),
+  layer("avg_pool2d", "pool", "average pooling over [C, H, W]", [p("kernel", intOrPair(1n))], avgPoolOptions(true)),
+  layer("global_avg_pool", "pool", "averages every axis after the first: [C, …] → [C]"),
+  layer("adaptive_avg_pool1d", "pool", "average pooling to a fixed output length", [p("size", positive)]),
+  layer("adaptive_avg_pool2d", "pool", "average pooling to a fixed output size", [p("size", intOrPair(1n))]),
+  layer("flatten", "shape", "merges the axes start..end (batch not counted)", [], [
+    p("start", axis, dInt(0n)),
+    p("end", axis, dInt(-1n)),
+  ]),
+  layer("reshape", "shape", "reshapes to the given sizes; one may be -1", [p("shape", listOf({ kind: "size" }))]),
+  layer("transpose", "shape", "swaps two axes", [p("a", axis), p("b", axis)]),
+  layer("take", "shape", "picks one position along an axis, dropping it", [p("index", axis)], [p("axis", axis, dInt(0n))]),
+  layer("mean", "shape", "averages over an axis, dropping it", [], [p("axis", axis, dInt(0n))]),
+  layer("concat", "combine", "concatenates a list of values along an axis", [], [p("axis", axis, dInt(0n))]),
+  layer("split", "combine", "splits into equal parts or parts of the given sizes", [
+    p("parts", oneOf(positive, listOf(positive))),
+  ], [p("axis", axis, dInt(-1n))]),
+
+  // Embeddings and positions
+  layer("embedding", "embedding", "a lookup table of token vectors: [T] → [T, dim]", [p("num", positive), p("dim", positive)], [
+    p("padding_idx", nonNegative, dNone),
+  ]),
+  layer("positional", "embedding", "learned positions added: [T, dim] → [T, dim], T ≤ max", [p("max", positive), p("dim", positive)]),
+  layer("class_token", "embedding", "a learned vector prepended: [T, dim] → [T + 1, dim]", [p("dim", positive)]),
+  layer("rotary", "embedding", "rotary position encoding, no parameters", [], [p("theta", decimal, dDecimal(10_000))]),
+
+  // Normalization and regularization
+  layer("layernorm", "norm", "normalizes the last axis", [], [
+    p("eps", decimal, dDecimal(1e-5)),
+    p("affine", bool, dBool(true)),
+    p("bias", bool, dBool(true)),
+  ]),
+  layer("rmsnorm", "norm", "root-mean-square normalization of the last axis", [], [
+    p("eps", decimal, dDecimal(1e-6)),
+    p("affine", bool, dBool(true)),
+  ]),
+  layer("batchnorm", "norm", "batch normalization over channel axis 0 (1d or 2d by rank)", [], [
+    p("eps", decimal, dDecimal(1e-5)),
+    p("momentum", decimal, dDecimal(0.1)),
+    p("affine", bool, dBool(true)),
+    p("track_running_stats", bool, dBool(true)),
+  ]),
+  layer("groupnorm", "norm", "group normalization over channel axis 0", [p("groups", positive)], [
+    p("eps", decimal, dDecimal(1e-5)),
+    p("affine", bool, dBool(true)),
+  ]),
+  layer("dropout", "regularization", "zeroes elements with probability p while training", [p("p", decimal, dDecimal(0.5))]),
+
+  // Attention, recurrence, experts
+  layer("attention", "attention", "multi-head self-attention", [p("heads", positive)], [
+    p("kv_heads", positive, dSameAs("heads"), "key/value heads (grouped-query attention when fewer)"),
+    p("causal", bool, dBool(false)),
+    p("bias", bool, dBool(true)),
+    p("qkv", enumOf("fused", "separate"), dEnum("fused"), "one fused projection or three"),
+    p("head_dim", positive, { kind: "derived", formula: "D / heads" }),
+    p("out_bias", bool, dSameAs("bias")),
+    p("rope", bool, dBool(false)),
+    p("rope_theta", decimal, dDecimal(10_000)),
+    p("dropout", decimal, dDecimal(0)),
+  ]),
+  layer("rnn", "recurrent", "an Elman recurrent layer", [p("hidden", positive)], [
+    ...recurrentOptions,
+    p("nonlinearity", enumOf("tanh", "relu"), dEnum("tanh")),
+  ]),
+  layer("lstm", "recurrent", "a long short-term memory layer", [p("hidden", positive)], recurrentOptions),
+  layer("gru", "recurrent", "a gated recurrent unit layer", [p("hidden", positive)], recurrentOptions),
+  layer(
+    "moe",
+    "container",
+    "a router dense(experts) and `experts` copies of the body; top_k run per token",
+    [p("experts", positive), p("top_k", positive)],
+    [],
+    "required",
+  ),
+  layer("residual", "container", "x + body(x), or shortcut(x) + body(x)", [], [p("shortcut", { kind: "body" }, dNone)], "required"),
+
+  // Activations
+  layer("relu", "activation", "max(0, x)"),
+  layer("leaky_relu", "activation", "x, or negative_slope · x below 0", [p("negative_slope", decimal, dDecimal(0.01))]),
+  layer("prelu", "activation", "leaky relu with a learned slope", [p("num_parameters", positive, dInt(1n))]),
+  layer("elu", "activation", "exponential linear unit", [p("alpha", decimal, dDecimal(1.0))]),
+  layer("selu", "activation", "scaled exponential linear unit"),
+  layer("gelu", "activation", "gaussian error linear unit", [p("approximate", enumOf("none", "tanh"), dEnum("none"))]),
+  silu,
+  { ...silu, kind: "swish", description: "alias of silu", aliasOf: "silu" },
+  layer("mish", "activation", "x · tanh(softplus(x))"),
+  layer("sigmoid", "activation", "1 / (1 + exp(-x))"),
+  layer("hard_sigmoid", "activation", "a piecewise linear sigmoid"),
+  layer("tanh", "activation", "hyperbolic tangent"),
+  layer("softplus", "activation", "log(1 + exp(beta · x)) / beta", [
+    p("beta", decimal, dDecimal(1)),
+    p("threshold", decimal, dDecimal(20)),
+  ]),
+  layer("softsign", "activation", "x / (1 + |x|)"),
+  layer("softmax", "activation", "softmax along an axis", [p("axis", axis, dInt(-1n))]),
+  layer("log_softmax", "activation", "log of softmax along an axis", [p("axis", axis, dInt(-1n))]),
+  layer("identity", "activation", "returns its input"),
+];
+
+/** Layer entries by kind name (aliases included). */
+export const layerKinds: ReadonlyMap<string, LayerEntry> = new Map(layers.map((entry) => [entry.kind, entry]));
+
+export function layerEntry(kind: string): LayerEntry | undefined {
+  return layerKinds.get(kind);
+}
+
+/** Options that every layer call and block call accepts. */
+export const universalOptions: readonly ParamSpec[] = [
+  p("frozen", bool, dBool(false), "the tensors of this call are not trainable"),
+  p("tie", { kind: "path" }, dNone, "share the weight of the named layer instead of owning one"),
+];
+
+// ── Losses ───────────────────────────────────────────────────────────────────────────────────────────
+
+export interface LossEntry {
+  readonly name: string;
+  readonly description: string;
+  readonly options: readonly ParamSpec[];
+}
+
+export const losses: readonly LossEntry[] = [
+  { name: "mse", description: "mean squared error", options: [] },
+  { name: "cross_entropy", description: "cross entropy on logits, with integer class targets", options: [] },
+  {
+    name: "binary_cross_entropy",
+    description: "binary cross entropy on probabilities (on logits with `logits = true`)",
+    options: [p("logits", bool, dBool(false))],
+  },
+];
+
+export const lossKinds: ReadonlyMap<string, LossEntry> = new Map(losses.map((entry) => [entry.name, entry]));
+
+// ── Assertions ───────────────────────────────────────────────────────────────────────────────────────
+
+export interface ExpectQuantity {
+  readonly name: string;
+  readonly description: string;
+}
+
+export const expectQuantities: readonly ExpectQuantity[] = [
+  { name: "params", description: "every parameter, tied tensors counted once" },
+  { name: "weights", description: "parameters in weight tensors" },
+  { name: "biases", description: "parameters in bias tensors" },
+  { name: "buffers", description: "non-parameter state (batchnorm running statistics)" },
+  { name: "trainable", description: "parameters not frozen" },
+  { name: "non_trainable", description: "frozen parameters" },
+  { name: "macs", description: "multiply–accumulates of one forward pass of one sample" },
+  { name: "flops", description: "floating-point operations of one forward pass of one sample (2 per MAC)" },
+];
+
+export const expectQuantityNames: ReadonlySet<string> = new Set(expectQuantities.map((q) => q.name));
+
+// ── Input types ──────────────────────────────────────────────────────────────────────────────────────
+
+export interface InputDtype {
+  readonly name: string;
+  readonly description: string;
+  /** Token inputs carry a vocabulary (`of 50_257`); float inputs must not. */
+  readonly needsVocabulary: boolean;
+}
+
+export const inputDtypes: readonly InputDtype[] = [
+  { name: "f32", description: "32-bit floats", needsVocabulary: false },
+  { name: "f64", description: "64-bit floats", needsVocabulary: false },
+  { name: "token", description: "integer token ids, 0 ≤ id < vocabulary", needsVocabulary: true },
+];
+
+export const inputDtypeNames: ReadonlyMap<string, InputDtype> = new Map(inputDtypes.map((d) => [d.name, d]));
+
+// ── Describing types for messages ────────────────────────────────────────────────────────────────────
+
+/** `an integer`, ``an integer, a list of 2 integers, `same` or `valid` ``, … */
+export function describeType(type: ArgType): string {
+  const parts = describeParts(type);
+  if (parts.length <= 1) return parts[0] ?? "nothing";
+  return `${parts.slice(0, -1).join(", ")} or ${parts[parts.length - 1]}`;
+}
+
+function describeParts(type: ArgType): string[] {
+  switch (type.kind) {
+    case "int":
+    case "size":
+      return [type.min === 1n ? "a positive integer" : type.min === 0n ? "a non-negative integer" : "an integer"];
+    case "decimal":
+      return ["a number"];
+    case "bool":
+      return ["`true` or `false`"];
+    case "enum":
+      return type.values.map((v) => `\`${v}\``);
+    case "list": {
+      const item = describeType(type.of).replace(/^an? /, "");
+      const plural = item.endsWith("integer") || item.endsWith("number") ? `${item}s` : item;
+      return [type.length === undefined ? `a list of ${plural}` : `a list of ${type.length} ${plural}`];
+    }
+    case "oneOf":
+      return type.types.flatMap(describeParts);
+    case "body":
+      return ["a body `{ … }`"];
+    case "path":
+      return ["a layer name such as `wte` or `encoder.embed`"];
+  }
+}
