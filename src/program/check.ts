@@ -1,14 +1,142 @@
-// The checking pipeline for one entry file: load (parse the file and its imports), then resolve names and
-// options in every file that parsed. Later stages (shapes, counts) hang off the same function.
-import type { Diagnostic, Result } from "../diagnostics/diagnostic.js";
+// The checking pipeline for one entry file:
+//   load (parse the file and its imports) → resolve every file (imports first) → analyze every model of
+//   the entry file (shapes, parameter tensors) → figures and `expect` assertions.
+// A stage does not run on a file an earlier stage found broken: a file with syntax errors is not resolved,
+// and a model is analyzed only when its file resolved cleanly.
+import { analyzeModel, type AnalysisContext, type ModelAnalysis } from "../analyze/analyze.js";
+import { resolve, type CallTarget, type ImportedSymbol, type ResolvedFile } from "../check/resolve.js";
+import { modelFigures, type Figures } from "../count/count.js";
+import { diagnostic, hasErrors, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
+import { didYouMeanHelp } from "../diagnostics/suggest.js";
+import type { BlockDecl, Call, ExpectStmt, Ident } from "../syntax/ast.js";
+import { checkExpects } from "./expect.js";
 import { load, type Host, type Program } from "./load.js";
+
+export interface CheckedModel {
+  readonly analysis: ModelAnalysis;
+  readonly figures: Figures;
+}
 
 export interface Checked {
   readonly program: Program;
+  /** Resolution of every file that parsed, by file name. */
+  readonly resolved: ReadonlyMap<string, ResolvedFile>;
+  /** The entry file's models that analyzed cleanly, in source order. */
+  readonly models: readonly CheckedModel[];
 }
 
-export function checkProgram(entry: string, host: Host, text?: string): Result<Checked> {
+export interface CheckOptions {
+  /** Analyze only this model of the entry file. */
+  readonly model?: string;
+}
+
+export function checkProgram(entry: string, host: Host, text?: string, options: CheckOptions = {}): Result<Checked> {
   const loaded = load(entry, host, text);
   const diagnostics: Diagnostic[] = [...loaded.diagnostics];
-  return { value: { program: loaded.value }, diagnostics };
+  const program = loaded.value;
+  const resolved = new Map<string, ResolvedFile>();
+  /** Files whose names cannot all be trusted (a syntax error, a failed import): not analyzed. */
+  const incomplete = new Set<string>();
+
+  const resolveFile = (file: string, stack: Set<string>): ResolvedFile | undefined => {
+    const done = resolved.get(file);
+    if (done) return done;
+    const loadedFile = program.files.get(file);
+    if (!loadedFile?.ast || stack.has(file)) {
+      incomplete.add(file);
+      return undefined;
+    }
+    stack.add(file);
+    const imported = new Map<string, ImportedSymbol>();
+    let complete = true;
+    for (const { decl, target } of loadedFile.imports) {
+      const other = target === undefined ? undefined : resolveFile(target, stack);
+      if (!other || incomplete.has(target!)) {
+        complete = false;
+        continue;
+      }
+      const exported = exportsOf(other);
+      const names = decl.names ?? [...exported.keys()].map((name) => ({ name, span: decl.path.span }));
+      for (const n of names) {
+        const symbol = exported.get(n.name);
+        if (!symbol) {
+          diagnostics.push(
+            diagnostic("ImportNameNotFound", n.span, `\`${n.name}\` is not defined in ${decl.path.value}`, {
+              help: didYouMeanHelp(n.name, exported.keys()) ?? `it defines ${[...exported.keys()].map((k) => `\`${k}\``).join(", ") || "nothing to import"}`,
+            }),
+          );
+          complete = false;
+          continue;
+        }
+        const previous = imported.get(n.name);
+        if (previous && (previous.kind !== symbol.kind || (previous.kind === "block" && symbol.kind === "block" && previous.decl !== symbol.decl))) {
+          diagnostics.push(
+            diagnostic("ImportClash", n.span, `\`${n.name}\` is imported twice, from different files`, {
+              ...(previous.span ? { labels: [{ span: previous.span, message: "first imported here" }] } : {}),
+            }),
+          );
+          continue;
+        }
+        imported.set(n.name, { ...symbol, span: n.span });
+      }
+    }
+    const result = resolve(loadedFile.ast, complete ? imported : undefined);
+    diagnostics.push(...result.diagnostics);
+    if (!complete || hasErrors(result.diagnostics)) incomplete.add(file);
+    resolved.set(file, result.value);
+    stack.delete(file);
+    return result.value;
+  };
+
+  for (const file of program.files.keys()) resolveFile(file, new Set());
+
+  const models: CheckedModel[] = [];
+  const entryResolved = resolved.get(entry);
+  if (entryResolved && !incomplete.has(entry) && ![...program.files.keys()].some((f) => incomplete.has(f))) {
+    const context = analysisContext(resolved);
+    for (const model of entryResolved.models.values()) {
+      if (options.model !== undefined && model.name !== options.model) continue;
+      const analyzed = analyzeModel(entryResolved, model, context);
+      diagnostics.push(...analyzed.diagnostics);
+      if (!analyzed.value) continue;
+      const figures = modelFigures(analyzed.value);
+      diagnostics.push(...checkExpects(model.decl, figures, analyzed.value, context));
+      models.push({ analysis: analyzed.value, figures });
+    }
+    if (options.model !== undefined && !entryResolved.models.has(options.model)) {
+      diagnostics.push(
+        diagnostic("UnknownName", undefined, `${entry} has no model \`${options.model}\``, {
+          help: didYouMeanHelp(options.model, entryResolved.models.keys()) ?? `its models: ${[...entryResolved.models.keys()].join(", ") || "none"}`,
+        }),
+      );
+    }
+  }
+  return { value: { program, resolved, models }, diagnostics };
+}
+
+/** What a file offers to `import`: its own blocks and constants (not what it imported itself). */
+function exportsOf(file: ResolvedFile): Map<string, ImportedSymbol> {
+  const out = new Map<string, ImportedSymbol>();
+  for (const item of file.file.items) {
+    if (item.kind === "Block") {
+      const info = file.blocks.get(item.name.name);
+      if (info && !info.imported) out.set(item.name.name, { kind: "block", decl: item });
+    } else if (item.kind === "Const") {
+      const value = file.constants.get(item.name.name);
+      out.set(item.name.name, value === undefined ? { kind: "const" } : { kind: "const", value });
+    }
+  }
+  return out;
+}
+
+function analysisContext(resolved: ReadonlyMap<string, ResolvedFile>): AnalysisContext {
+  const calls = new Map<Call | Ident, CallTarget>();
+  const constants = new Map<BlockDecl, ReadonlyMap<string, bigint>>();
+  const expectValues = new Map<ExpectStmt, bigint | number>();
+  for (const file of resolved.values()) {
+    for (const [k, v] of file.calls) calls.set(k, v);
+    for (const [k, v] of file.expects) expectValues.set(k, v);
+    for (const item of file.file.items) if (item.kind === "Block") constants.set(item, file.constants);
+  }
+  return { calls, constantsOf: (block) => constants.get(block), expectValues };
 }

@@ -1,0 +1,978 @@
+// The analysis engine: walks a resolved model, instantiating blocks with their arguments, inferring the
+// shape of every value and collecting every parameter tensor with its hierarchical name, role and
+// multiplicity. `repeat` and `moe` bodies are analyzed once and multiplied, never expanded, so
+// `repeat 1_000_000_000` costs the same as `repeat 2`.
+import type { DiagnosticName } from "../diagnostics/catalogue.js";
+import { diagnostic, type Diagnostic, type Label, type Span } from "../diagnostics/diagnostic.js";
+import { didYouMeanHelp } from "../diagnostics/suggest.js";
+import { evaluate, type NumValue } from "../check/evaluate.js";
+import type { BlockInfo, CallTarget, ModelInfo, ResolvedFile } from "../check/resolve.js";
+import type * as A from "../syntax/ast.js";
+import { layerEntry, type LayerEntry, type ParamSpec } from "../vocabulary/layers.js";
+import { semantics } from "../vocabulary/semantics.js";
+import {
+  dim,
+  sameShape,
+  showShape,
+  showValue,
+  type FailOptions,
+  type LayerCtx,
+  type Role,
+  type Shape,
+  type TensorValue,
+  type Value,
+} from "./types.js";
+
+// ── What the engine produces ─────────────────────────────────────────────────────────────────────────
+
+export interface TensorRecord {
+  /** Full hierarchical name; repeated copies appear as `h.{0..11}.attn.out_proj.weight`. */
+  readonly name: string;
+  readonly shape: readonly bigint[];
+  readonly role: Role | "buffer";
+  readonly elementBytes?: number;
+  /** How many copies exist (product of the enclosing `repeat` counts and `moe` expert counts). */
+  readonly multiplicity: bigint;
+  /** How many copies are used for one token (differs from `multiplicity` inside `moe`). */
+  readonly activeMultiplicity: bigint;
+  readonly frozen: boolean;
+  /** For a tied tensor: the name of the tensor it shares (this one is not counted). */
+  readonly tiedTo?: string;
+}
+
+export interface LayerNode {
+  /** Hierarchical name (`h.{0..11}.attn`), `""` for the model itself. */
+  readonly name: string;
+  /** Layer kind, block name, `repeat`, `residual`, `moe` or `model`. */
+  readonly kind: string;
+  outputShape: string;
+  /** Tensors this node owns directly (a layer's own; none for blocks and containers). */
+  readonly tensors: TensorRecord[];
+  /** MACs of one forward pass of one sample through one copy of this node, children included. */
+  macs: bigint;
+  /** MACs used per token (differs inside `moe`: top_k of the experts). */
+  readonly children: LayerNode[];
+  /** Copies of this node (`repeat` count, `moe` experts); 1 otherwise. */
+  readonly count: bigint;
+  /** Copies active per token (`moe`: top_k). */
+  readonly activeCount: bigint;
+  /** Copies of this node in the whole model (its count times the counts of every enclosing node). */
+  readonly multiplicity: bigint;
+  readonly convention?: string;
+  readonly span: Span;
+}
+
+export interface TieRecord {
+  /** The tensor that shares another's storage (`lm_head.weight`). */
+  readonly tensor: string;
+  /** The tensor it shares (`wte.weight`). */
+  readonly target: string;
+  readonly shape: readonly bigint[];
+  readonly transposed: boolean;
+  /** Elements that counting the tie twice would add (elements × copies). */
+  readonly elements: bigint;
+}
+
+export interface ModelAnalysis {
+  readonly name: string;
+  readonly root: LayerNode;
+  readonly tensors: readonly TensorRecord[];
+  readonly ties: readonly TieRecord[];
+  readonly conventions: readonly string[];
+  readonly outputs: readonly Value[];
+  readonly inputs: readonly { name: string; shape: string; dtype: string }[];
+  /** Every block call, for `expect` statements inside blocks. */
+  readonly blockCalls: readonly { readonly decl: A.BlockDecl; readonly node: LayerNode }[];
+}
+
+/** Deepest nesting of block instantiations (a recursive block is reported by the resolver; this bounds
+ *  the engine regardless). */
+const maxInstantiationDepth = 64;
+
+// ── Argument values as the engine sees them ──────────────────────────────────────────────────────────
+
+type EValue =
+  | { kind: "int"; value: bigint }
+  | { kind: "decimal"; value: number }
+  | { kind: "bool"; value: boolean }
+  | { kind: "name"; value: string }
+  | { kind: "list"; items: EValue[] }
+  | { kind: "body"; body: A.Body }
+  | { kind: "path"; path: string[]; transposed: boolean };
+
+/** Names visible in a body: constants, block parameters, local constants, symbolic dimensions. */
+class Env {
+  readonly nums = new Map<string, EValue>();
+  readonly values = new Map<string, Value>();
+  constructor(readonly parent?: Env) {}
+
+  num(name: string): EValue | undefined {
+    for (let e: Env | undefined = this; e; e = e.parent) {
+      const v = e.nums.get(name);
+      if (v) return v;
+    }
+    return undefined;
+  }
+
+  value(name: string): Value | undefined {
+    for (let e: Env | undefined = this; e; e = e.parent) {
+      const v = e.values.get(name);
+      if (v) return v;
+    }
+    return undefined;
+  }
+}
+
+/** A naming scope: where unnamed calls take their position. */
+interface Scope {
+  readonly prefix: string;
+  position: number;
+  readonly node: LayerNode;
+  readonly frozen: boolean;
+  /** Copies of everything in this scope (repeat and moe counts multiplied). */
+  readonly multiplicity: bigint;
+  readonly activeMultiplicity: bigint;
+}
+
+class Abort extends Error {}
+
+class ArgError extends Error {
+  constructor(
+    readonly arg: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What the engine needs across files: every call's resolution and each block's own constants. */
+export interface AnalysisContext {
+  readonly calls: ReadonlyMap<A.Call | A.Ident, CallTarget>;
+  readonly constantsOf: (block: A.BlockDecl) => ReadonlyMap<string, bigint> | undefined;
+  /** The right-hand side of every `expect` whose value is known. */
+  readonly expectValues: ReadonlyMap<A.ExpectStmt, bigint | number>;
+}
+
+export function analyzeModel(
+  resolved: ResolvedFile,
+  model: ModelInfo,
+  context: AnalysisContext,
+): { value: ModelAnalysis | null; diagnostics: Diagnostic[] } {
+  return new Engine(resolved, context).run(model);
+}
+
+class Engine {
+  private readonly diagnostics: Diagnostic[] = [];
+  private readonly seen = new Set<string>();
+  private readonly tensors: TensorRecord[] = [];
+  private readonly ties: TieRecord[] = [];
+  private readonly conventions = new Set<string>();
+  /** Layers by full name, for `tie`. */
+  private readonly layersByName = new Map<string, LayerNode>();
+  private readonly blockCalls: { decl: A.BlockDecl; node: LayerNode }[] = [];
+  private depth = 0;
+  private failed = false;
+
+  constructor(
+    private readonly resolved: ResolvedFile,
+    private readonly context: AnalysisContext,
+  ) {}
+
+  run(model: ModelInfo): { value: ModelAnalysis | null; diagnostics: Diagnostic[] } {
+    const root: LayerNode = node("", "model", model.decl.name.span, 1n);
+    const env = new Env();
+    for (const [name, value] of this.resolved.constants) env.nums.set(name, { kind: "int", value });
+    const inputs: TensorValue[] = [];
+    const symbols = new Map<string, bigint>();
+    for (const input of model.inputs) {
+      const shape: Shape = input.dims.map((d, i) => {
+        if (d.kind === "int") return dim(d.value, input.dtype === "token" && i === 0);
+        if (d.kind === "symbol") {
+          // A later bare `seq` refers to the bound declared first.
+          const max = d.max ?? symbols.get(d.name) ?? 1n;
+          symbols.set(d.name, max);
+          env.nums.set(d.name, { kind: "int", value: max });
+          return { size: max, symbol: d.name, seq: true };
+        }
+        if (d.kind === "expr") {
+          const v = this.int(d.expr, env);
+          return { size: v ?? 1n, seq: true };
+        }
+        this.failed = true;
+        return dim(1n);
+      });
+      const value: TensorValue = {
+        kind: "tensor",
+        shape,
+        dtype: input.dtype === "token" ? "token" : "float",
+        ...(input.vocab !== undefined ? { vocab: input.vocab } : {}),
+        origin: input.name.span,
+      };
+      env.values.set(input.name.name, value);
+      inputs.push(value);
+    }
+    if (this.failed) return { value: null, diagnostics: this.diagnostics };
+    const scope: Scope = { prefix: "", position: 0, node: root, frozen: false, multiplicity: 1n, activeMultiplicity: 1n };
+    let outputs: Value[] = [];
+    try {
+      const result = this.body(model.decl.body, inputs[0] ?? null, env, scope);
+      outputs = result.outputs;
+      root.outputShape = outputs.map(showValue).join(", ");
+    } catch (error) {
+      if (!(error instanceof Abort)) throw error;
+      this.failed = true;
+    }
+    if (this.failed) return { value: null, diagnostics: this.diagnostics };
+    return {
+      value: {
+        name: model.name,
+        root,
+        tensors: this.tensors,
+        ties: this.ties,
+        conventions: [...this.conventions],
+        outputs,
+        blockCalls: this.blockCalls,
+        inputs: model.inputs.map((i, k) => ({
+          name: i.name.name,
+          shape: showShape(inputs[k]!.shape),
+          dtype: i.dtype === "token" ? `token (ids < ${i.vocab})` : (i.dtype ?? "f32"),
+        })),
+      },
+      diagnostics: this.diagnostics,
+    };
+  }
+
+  // ── reporting ──────────────────────────────────────────────────────────────────────────────────────
+
+  private push(d: Diagnostic): void {
+    this.failed = true;
+    const key = `${d.code}:${d.span?.file}:${d.span?.start}:${d.message}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.diagnostics.push(d);
+  }
+
+  private report(code: DiagnosticName, span: Span, message: string, options: { labels?: readonly Label[]; help?: string | undefined; notes?: string[] } = {}): void {
+    this.push(diagnostic(code, span, message, options));
+  }
+
+  // ── bodies ─────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Runs a body on `input` (null: a model with no inputs). Returns the outputs (the final current value,
+   *  or what `output` names). */
+  private body(body: A.Body, input: Value | null, parentEnv: Env, scope: Scope, inheritEnv = false): { outputs: Value[]; current: Value | null } {
+    const env = inheritEnv ? parentEnv : new Env(parentEnv);
+    let current = input;
+    let outputs: Value[] | null = null;
+    for (const st of body.statements) {
+      switch (st.kind) {
+        case "Input": {
+          const items = input?.kind === "tuple" ? input.items : input ? [input] : [];
+          if (items.length !== st.names.length) {
+            this.report("WrongRank", st.span, `this block takes ${st.names.length} input${st.names.length === 1 ? "" : "s"}, but is given ${items.length}`, {
+              help: st.names.length > 1 ? `call it on a list: \`[${st.names.map((n) => n.name).join(", ")}] -> …\`` : undefined,
+            });
+            throw new Abort();
+          }
+          st.names.forEach((n, i) => env.values.set(n.name, items[i]!));
+          if (st.names.length > 1) current = null;
+          break;
+        }
+        case "Const": {
+          const v = this.num(st.value, env);
+          if (v) env.nums.set(st.name.name, v);
+          break;
+        }
+        case "Binding": {
+          const v = this.flow(st.flow, current, env, scope);
+          if (st.targets.length === 1) env.values.set(st.targets[0]!.name, v);
+          else {
+            const items = v.kind === "tuple" ? v.items : [v];
+            if (items.length !== st.targets.length) {
+              this.report("ShapeMismatch", st.targets[0]!.span, `${st.targets.length} names are bound to ${items.length} value${items.length === 1 ? "" : "s"}`, {
+                labels: [{ span: st.flow.span, message: `this gives ${showValue(v)}` }],
+              });
+              throw new Abort();
+            }
+            st.targets.forEach((t, i) => env.values.set(t.name, items[i]!));
+          }
+          break;
+        }
+        case "FlowStmt":
+          current = this.flow(st.flow, current, env, scope);
+          break;
+        case "Output":
+          outputs = st.values.map((e) => this.valueExpr(e, env));
+          break;
+        case "Expect":
+        case "Loss":
+          break;
+      }
+    }
+    if (outputs) return { outputs, current };
+    return { outputs: current ? [current] : [], current };
+  }
+
+  private flow(flow: A.Flow, current: Value | null, env: Env, scope: Scope): Value {
+    let value = current;
+    for (const stage of flow.stages) value = this.stage(stage, value, env, scope);
+    if (!value) throw new Abort();
+    return value;
+  }
+
+  private need(value: Value | null, span: Span): Value {
+    if (value) return value;
+    this.report("BadValueUse", span, "there is no current value here", {
+      help: "start the line with a value name, as in `x -> dense(4)`",
+    });
+    throw new Abort();
+  }
+
+  private stage(stage: A.Stage, current: Value | null, env: Env, scope: Scope): Value {
+    if (stage.kind === "Repeat") return this.repeat(stage, this.need(current, stage.span), env, scope);
+    const expr = stage.expr;
+    if (expr.kind === "Ident" || expr.kind === "Call") {
+      const target = this.context.calls.get(expr);
+      if (target) return this.call(stage, expr, target, this.need(current, stage.span), env, scope);
+      if (expr.kind === "Ident") {
+        const v = env.value(expr.name);
+        if (v) return { ...v, origin: expr.span } as Value;
+      }
+      // Reported by the resolver.
+      this.failed = true;
+      throw new Abort();
+    }
+    return this.valueExpr(expr, env);
+  }
+
+  /** A value expression: a name, `a + b`, `a * b`, `[a, b]`. */
+  private valueExpr(expr: A.Expr, env: Env): Value {
+    switch (expr.kind) {
+      case "Ident": {
+        const v = env.value(expr.name);
+        if (v) return v;
+        this.failed = true;
+        throw new Abort();
+      }
+      case "Binary": {
+        const left = this.valueExpr(expr.left, env);
+        const right = this.valueExpr(expr.right, env);
+        if (expr.op !== "+" && expr.op !== "*") {
+          this.report("BadValueUse", expr.span, `\`${expr.op}\` does not combine values; only \`+\` (add) and \`*\` (multiply) do`);
+          throw new Abort();
+        }
+        if (left.kind !== "tensor" || right.kind !== "tensor" || !sameShape(left.shape, right.shape)) {
+          this.report("ShapeMismatch", expr.span, `cannot ${expr.op === "+" ? "add" : "multiply"} ${showValue(left)} and ${showValue(right)}`, {
+            labels: [
+              { span: left.origin, message: `this is ${showValue(left)}` },
+              { span: right.origin, message: `this is ${showValue(right)}` },
+            ],
+            help: "elementwise operations need equal shapes",
+          });
+          throw new Abort();
+        }
+        return { ...left, origin: expr.span };
+      }
+      case "List": {
+        const items = expr.items.map((e) => this.valueExpr(e, env));
+        const tensors = items.flatMap((i) => (i.kind === "tuple" ? i.items : [i]));
+        return { kind: "tuple", items: tensors, origin: expr.span };
+      }
+      default:
+        this.report("BadValueUse", expr.span, "expected a value (a layer, a value name, `a + b`, `[a, b]`)");
+        throw new Abort();
+    }
+  }
+
+  // ── calls ──────────────────────────────────────────────────────────────────────────────────────────
+
+  private nameFor(stage: A.ExprStage | A.RepeatStage, scope: Scope): string {
+    const position = scope.position++;
+    const local = stage.alias ? stage.alias.name : String(position);
+    return scope.prefix ? `${scope.prefix}.${local}` : local;
+  }
+
+  private call(stage: A.ExprStage, expr: A.Call | A.Ident, target: CallTarget, input: Value, env: Env, scope: Scope): Value {
+    if (target.kind === "opaque") {
+      this.failed = true;
+      throw new Abort();
+    }
+    const args = expr.kind === "Call" ? expr.args : [];
+    const frozen = scope.frozen || this.flag(args, "frozen", env);
+    if (target.kind === "block") return this.block(stage, target.block, args, input, env, scope, frozen);
+    const entry = target.entry.aliasOf ? (layerEntry(target.entry.aliasOf) ?? target.entry) : target.entry;
+    if (entry.kind === "residual") return this.residual(stage, args, input, env, scope, frozen);
+    if (entry.kind === "moe") return this.moe(stage, entry, args, input, env, scope, frozen);
+    return this.layer(stage, entry, target.entry.kind, args, input, env, scope, frozen);
+  }
+
+  private flag(args: readonly A.Arg[], name: string, env: Env): boolean {
+    const arg = args.find((a) => a.name?.name === name);
+    if (!arg) return false;
+    const v = this.num(arg.value, env);
+    return v?.kind === "bool" ? v.value : false;
+  }
+
+  private layer(
+    stage: A.ExprStage,
+    entry: LayerEntry,
+    written: string,
+    args: readonly A.Arg[],
+    input: Value,
+    env: Env,
+    scope: Scope,
+    frozen: boolean,
+  ): Value {
+    const name = this.nameFor(stage, scope);
+    const bound = this.bind(entry.args, entry.options, args, env);
+    const inputs = input.kind === "tuple" ? input.items : [input];
+    if (inputs.length === 0) {
+      this.report("BadValueUse", stage.span, `\`${written}\` is given an empty list`);
+      throw new Abort();
+    }
+    if (input.kind === "tuple" && entry.kind !== "concat") {
+      this.report("BadValueUse", stage.span, `\`${written}\` takes one value, but is given a list of ${inputs.length}`, {
+        labels: [{ span: input.origin, message: "this is a list" }],
+        help: "combine the values first, with `+`, `*` or `concat`",
+      });
+      throw new Abort();
+    }
+    const callSpan = stage.expr.span;
+    const fn = semantics[entry.kind];
+    if (!fn) {
+      this.report("UnknownLayer", callSpan, `\`${written}\` has no shape rules`);
+      throw new Abort();
+    }
+    const ctx = this.ctx(entry, written, bound, inputs, args, callSpan);
+    let outcome;
+    try {
+      outcome = fn(ctx);
+    } catch (error) {
+      if (!(error instanceof ArgError)) throw error;
+      const arg = args.find((a) => a.name?.name === error.arg) ?? args[entry.args.findIndex((p) => p.name === error.arg)];
+      this.report("WrongOptionType", arg?.value.span ?? callSpan, error.message);
+      throw new Abort();
+    }
+    if (!outcome) throw new Abort();
+    const output: Value = Array.isArray(outcome.output)
+      ? { kind: "tensor", shape: outcome.output as Shape, dtype: "float", origin: stage.span }
+      : { ...(outcome.output as Value), origin: stage.span };
+    const layerNode = node(name, written, stage.span, scope.multiplicity);
+    layerNode.outputShape = showValue(output);
+    layerNode.macs = outcome.macs;
+    if (outcome.convention) {
+      (layerNode as { convention?: string }).convention = outcome.convention;
+      this.conventions.add(`${name}: ${outcome.convention}`);
+    }
+    const tie = this.tieArg(args, env);
+    for (const t of outcome.tensors) {
+      const full = `${name}.${t.name}`;
+      let tiedTo: string | undefined;
+      if (tie && t.name === "weight") tiedTo = this.tie(tie, full, t.shape, scope);
+      const record: TensorRecord = {
+        name: full,
+        shape: t.shape,
+        role: t.role,
+        ...(t.elementBytes !== undefined ? { elementBytes: t.elementBytes } : {}),
+        multiplicity: scope.multiplicity,
+        activeMultiplicity: scope.activeMultiplicity,
+        frozen,
+        ...(tiedTo ? { tiedTo } : {}),
+      };
+      layerNode.tensors.push(record);
+      this.tensors.push(record);
+    }
+    if (tie && !outcome.tensors.some((t) => t.name === "weight")) {
+      const arg = args.find((a) => a.name?.name === "tie")!;
+      this.report("TieTargetUnknown", arg.span, `\`${written}\` has no weight to tie`);
+    }
+    scope.node.children.push(layerNode);
+    this.layersByName.set(name, layerNode);
+    return output;
+  }
+
+  private tieArg(args: readonly A.Arg[], env: Env): { path: string[]; transposed: boolean; span: Span } | undefined {
+    const arg = args.find((a) => a.name?.name === "tie");
+    if (!arg) return undefined;
+    const v = this.num(arg.value, env);
+    if (v?.kind === "path") return { path: v.path, transposed: v.transposed, span: arg.value.span };
+    if (v?.kind === "name") return { path: [v.value], transposed: false, span: arg.value.span };
+    return undefined;
+  }
+
+  /** Resolves a tie target from the innermost naming scope outwards; returns the shared tensor's name. */
+  private tie(tie: { path: string[]; transposed: boolean; span: Span }, tensor: string, shape: readonly bigint[], scope: Scope): string | undefined {
+    const rel = tie.path.join(".");
+    const prefixes: string[] = [];
+    for (let p = scope.prefix; ; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") {
+      prefixes.push(p);
+      if (p === "") break;
+    }
+    let target: LayerNode | undefined;
+    for (const p of prefixes) {
+      target = this.layersByName.get(p ? `${p}.${rel}` : rel);
+      if (target) break;
+    }
+    const weight = target?.tensors.find((t) => t.name.endsWith(".weight") && t.name === `${target!.name}.weight`);
+    if (!target || !weight) {
+      this.report("TieTargetUnknown", tie.span, target ? `\`${rel}\` has no weight to share` : `no layer named \`${rel}\` before this`, {
+        help: target ? undefined : (didYouMeanHelp(rel, [...this.layersByName.keys()]) ?? "a tie names a layer defined earlier, by its `as` name"),
+      });
+      return undefined;
+    }
+    const wanted = tie.transposed ? [...shape].reverse() : shape;
+    const same = wanted.length === weight.shape.length && wanted.every((s, i) => s === weight.shape[i]);
+    if (!same) {
+      const show = (s: readonly bigint[]) => `[${s.join(", ")}]`;
+      const flipped = [...shape].reverse();
+      const transposedFits = !tie.transposed && flipped.length === weight.shape.length && flipped.every((s, i) => s === weight.shape[i]);
+      this.report("TieShapeMismatch", tie.span, `cannot tie ${tensor} ${show(shape)} to ${weight.name} ${show(weight.shape)}`, {
+        labels: [{ span: target.span, message: `${weight.name} is ${show(weight.shape)}` }],
+        help: transposedFits ? `the shapes are transposes: write \`tie = transpose(${rel})\`` : "a tie needs the same shape",
+      });
+      return undefined;
+    }
+    const elements = shape.reduce((a, b) => a * b, 1n);
+    this.ties.push({ tensor, target: weight.name, shape, transposed: tie.transposed, elements: elements * scope.multiplicity });
+    return weight.name;
+  }
+
+  private block(
+    stage: A.ExprStage,
+    block: BlockInfo,
+    args: readonly A.Arg[],
+    input: Value,
+    env: Env,
+    scope: Scope,
+    frozen: boolean,
+  ): Value {
+    if (this.depth >= maxInstantiationDepth) {
+      this.report("RecursiveBlock", stage.span, `blocks nested more than ${maxInstantiationDepth} deep`);
+      throw new Abort();
+    }
+    const name = this.nameFor(stage, scope);
+    const blockEnv = new Env(this.fileEnv(block.decl));
+    // Bind parameters: positional, then named, then defaults (which may use earlier parameters).
+    const params = block.decl.params;
+    const given = new Map<string, A.Expr>();
+    let position = 0;
+    for (const arg of args) {
+      if (arg.name) {
+        if (arg.name.name !== "frozen" && arg.name.name !== "tie") given.set(arg.name.name, arg.value);
+      } else {
+        const p = params[position++];
+        if (p) given.set(p.name.name, arg.value);
+      }
+    }
+    for (const p of params) {
+      const expr = given.get(p.name.name);
+      const v = expr ? this.num(expr, env) : p.default ? this.num(p.default, blockEnv) : undefined;
+      if (v) blockEnv.nums.set(p.name.name, v);
+      else {
+        this.failed = true;
+        throw new Abort();
+      }
+    }
+    const blockNode = node(name, block.name, stage.span, scope.multiplicity);
+    scope.node.children.push(blockNode);
+    this.layersByName.set(name, blockNode);
+    this.blockCalls.push({ decl: block.decl, node: blockNode });
+    const inner: Scope = { prefix: name, position: 0, node: blockNode, frozen, multiplicity: scope.multiplicity, activeMultiplicity: scope.activeMultiplicity };
+    this.depth++;
+    try {
+      const result = this.body(block.decl.body, input, blockEnv, inner);
+      const out = result.outputs.length === 1 ? result.outputs[0]! : { kind: "tuple" as const, items: result.outputs.flatMap((o) => (o.kind === "tuple" ? o.items : [o])), origin: stage.span };
+      blockNode.outputShape = showValue(out);
+      blockNode.macs = sumMacs(blockNode);
+      return { ...out, origin: stage.span } as Value;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** The constants of the file that defines `block`: its body is evaluated under them. */
+  private fileEnv(block: A.BlockDecl): Env {
+    const env = new Env();
+    for (const [name, value] of this.context.constantsOf(block) ?? this.resolved.constants) env.nums.set(name, { kind: "int", value });
+    return env;
+  }
+
+  private residual(stage: A.ExprStage, args: readonly A.Arg[], input: Value, env: Env, scope: Scope, frozen: boolean): Value {
+    if (input.kind !== "tensor") {
+      this.report("BadValueUse", stage.span, "`residual` takes one value, not a list");
+      throw new Abort();
+    }
+    const body = stage.body;
+    if (!body) throw new Abort();
+    const inner: Scope = stage.alias
+      ? { prefix: this.nameFor(stage, scope), position: 0, node: scope.node, frozen, multiplicity: scope.multiplicity, activeMultiplicity: scope.activeMultiplicity }
+      : { ...scope, frozen };
+    const main = this.body(body, input, env, inner);
+    // Transparent scopes share the enclosing counter.
+    if (!stage.alias) scope.position = inner.position;
+    const out = this.single(main.outputs, stage.span, "the residual body");
+    let other: TensorValue = input;
+    const shortcutArg = args.find((a) => a.name?.name === "shortcut");
+    if (shortcutArg && shortcutArg.value.kind === "BodyLit") {
+      const sc = this.body(shortcutArg.value.body, input, env, inner === scope ? scope : inner);
+      if (!stage.alias) scope.position = inner.position;
+      other = this.single(sc.outputs, shortcutArg.span, "the shortcut");
+    }
+    if (!sameShape(out.shape, other.shape)) {
+      this.report("ShapeMismatch", stage.expr.span, `residual adds ${showShape(out.shape)} to ${showShape(other.shape)}`, {
+        labels: [
+          { span: body.span, message: `the body gives ${showShape(out.shape)}` },
+          { span: shortcutArg ? shortcutArg.span : other.origin, message: `${shortcutArg ? "the shortcut gives" : "the input is"} ${showShape(other.shape)}` },
+        ],
+        help: shortcutArg ? "make the shortcut produce the body's shape" : "add a `shortcut = { … }` that projects the input to the body's shape",
+      });
+      throw new Abort();
+    }
+    return { ...out, origin: stage.span };
+  }
+
+  private single(values: readonly Value[], span: Span, what: string): TensorValue {
+    const v = values[0];
+    if (values.length === 1 && v?.kind === "tensor") return v;
+    this.report("BadValueUse", span, `${what} must produce one value, found ${values.length === 0 ? "none" : values.map(showValue).join(", ")}`);
+    throw new Abort();
+  }
+
+  private moe(stage: A.ExprStage, entry: LayerEntry, args: readonly A.Arg[], input: Value, env: Env, scope: Scope, frozen: boolean): Value {
+    const bound = this.bind(entry.args, entry.options, args, env);
+    const experts = bound.get("experts")?.kind === "int" ? (bound.get("experts") as { value: bigint }).value : 1n;
+    const topK = bound.get("top_k")?.kind === "int" ? (bound.get("top_k") as { value: bigint }).value : 1n;
+    if (input.kind !== "tensor") {
+      this.report("BadValueUse", stage.span, "`moe` takes one value, not a list");
+      throw new Abort();
+    }
+    if (topK > experts) {
+      const arg = args.find((a) => a.name?.name === "top_k") ?? args[1];
+      this.report("WrongOptionType", arg?.span ?? stage.span, `top_k = ${topK} is more than the ${experts} experts`);
+      throw new Abort();
+    }
+    const d = input.shape[input.shape.length - 1];
+    if (!d || input.shape.slice(0, -1).some((x) => !x.seq)) {
+      this.report("WrongRank", stage.expr.span, `\`moe\` routes feature vectors; found ${showShape(input.shape)}`, {
+        labels: [{ span: input.origin, message: `this is ${showShape(input.shape)}` }],
+      });
+      throw new Abort();
+    }
+    const name = this.nameFor(stage, scope);
+    const moeNode = node(name, "moe", stage.span, scope.multiplicity);
+    scope.node.children.push(moeNode);
+    this.layersByName.set(name, moeNode);
+    const router: TensorRecord = {
+      name: `${name}.router.weight`,
+      shape: [experts, d.size],
+      role: "matrix",
+      multiplicity: scope.multiplicity,
+      activeMultiplicity: scope.activeMultiplicity,
+      frozen,
+    };
+    moeNode.tensors.push(router);
+    this.tensors.push(router);
+    const tokens = input.shape.slice(0, -1).reduce((a, x) => a * x.size, 1n);
+    const expertsName = `${name}.experts.{0..${experts - 1n}}`;
+    const expertsNode = node(expertsName, "experts", stage.span, scope.multiplicity * experts, experts, topK);
+    moeNode.children.push(expertsNode);
+    const inner: Scope = {
+      prefix: expertsName,
+      position: 0,
+      node: expertsNode,
+      frozen,
+      multiplicity: scope.multiplicity * experts,
+      activeMultiplicity: scope.activeMultiplicity * topK,
+    };
+    const body = this.body(stage.body!, input, env, inner);
+    const out = this.single(body.outputs, stage.span, "the expert body");
+    if (!sameShape(out.shape, input.shape)) {
+      this.report("ShapeMismatch", stage.expr.span, `an expert maps ${showShape(input.shape)} to ${showShape(out.shape)}; experts must keep the shape`);
+      throw new Abort();
+    }
+    expertsNode.outputShape = showShape(out.shape);
+    expertsNode.macs = sumMacs(expertsNode);
+    moeNode.outputShape = showShape(out.shape);
+    // Per token: the router, and top_k experts.
+    moeNode.macs = tokens * d.size * experts + topK * expertsNode.macs;
+    return { ...out, origin: stage.span };
+  }
+
+  private repeat(stage: A.RepeatStage, input: Value, env: Env, scope: Scope): Value {
+    const count = this.int(stage.count, env);
+    if (count === undefined) throw new Abort();
+    if (count < 0n) {
+      this.report("NonPositiveSize", stage.count.span, `a repeat count must not be negative, found ${count}`);
+      throw new Abort();
+    }
+    const name = this.nameFor(stage, scope);
+    if (count === 0n) return input;
+    // All copies at once: exact when the body keeps its input's shape (then every copy is the same).
+    const mark = this.mark(scope);
+    const all = this.element(stage, input, env, scope, name, 0n, count);
+    if (count === 1n || sameValue(all, input)) return all;
+    // The first copy changes the shape (VGG's first convolution of a stage takes 3 channels, the others
+    // 64): count it alone, then the other count − 1 copies, which must keep the shape.
+    this.rollback(scope, mark);
+    const first = this.element(stage, input, env, scope, name, 0n, 1n);
+    const rest = this.element(stage, first, env, scope, name, 1n, count - 1n);
+    if (count > 2n && !sameValue(rest, first)) {
+      this.report("ShapeMismatch", stage.span, `the repeated body maps ${showValue(first)} to ${showValue(rest)}, so it cannot run ${count} times`, {
+        help: "after its first copy, a repeated body must keep the shape of its input",
+      });
+      throw new Abort();
+    }
+    return rest;
+  }
+
+  /** Copies `from` … `from + count − 1` of a repeated body, analyzed once and counted `count` times. */
+  private element(stage: A.RepeatStage, input: Value, env: Env, scope: Scope, name: string, from: bigint, count: bigint): Value {
+    const last = from + count - 1n;
+    const element = `${name}.${count === 1n ? String(from) : `{${from}..${last}}`}`;
+    const repeatNode = node(element, "repeat", stage.span, scope.multiplicity * count, count);
+    scope.node.children.push(repeatNode);
+    const inner: Scope = {
+      prefix: element,
+      position: 0,
+      node: repeatNode,
+      frozen: scope.frozen,
+      multiplicity: scope.multiplicity * count,
+      activeMultiplicity: scope.activeMultiplicity * count,
+    };
+    // `repeat … { Block() }`: the single unnamed call lives directly under `h.i`, like nn.ModuleList.
+    const only = stage.body.statements.length === 1 ? stage.body.statements[0] : undefined;
+    const single = only?.kind === "FlowStmt" && only.flow.stages.length === 1 ? only.flow.stages[0] : undefined;
+    let out: Value;
+    if (single?.kind === "ExprStage" && !single.alias && single.body === null) {
+      out = this.directStage(single, input, env, inner, element);
+    } else {
+      out = this.single(this.body(stage.body, input, env, inner).outputs, stage.span, "the repeated body");
+    }
+    repeatNode.outputShape = showValue(out);
+    repeatNode.macs = sumMacs(repeatNode);
+    return out;
+  }
+
+  private mark(scope: Scope) {
+    return {
+      tensors: this.tensors.length,
+      ties: this.ties.length,
+      children: scope.node.children.length,
+      diagnostics: this.diagnostics.length,
+      blockCalls: this.blockCalls.length,
+      layers: new Set(this.layersByName.keys()),
+      failed: this.failed,
+    };
+  }
+
+  /** Undoes everything analyzed since `mark` (a repeat analyzed under a wrong assumption). */
+  private rollback(scope: Scope, mark: ReturnType<Engine["mark"]>): void {
+    this.tensors.length = mark.tensors;
+    this.ties.length = mark.ties;
+    scope.node.children.length = mark.children;
+    for (const d of this.diagnostics.splice(mark.diagnostics)) this.seen.delete(`${d.code}:${d.span?.file}:${d.span?.start}:${d.message}`);
+    this.blockCalls.length = mark.blockCalls;
+    for (const key of [...this.layersByName.keys()]) if (!mark.layers.has(key)) this.layersByName.delete(key);
+    this.failed = mark.failed;
+  }
+
+  /** Runs a single stage named `name` (the repeat element `h.{0..11}`) instead of by its position: the
+   *  stage is given that name as if written `as`. */
+  private directStage(st: A.ExprStage, input: Value, env: Env, scope: Scope, name: string): Value {
+    const target = st.expr.kind === "Ident" || st.expr.kind === "Call" ? this.context.calls.get(st.expr) : undefined;
+    if (!target) return this.stage(st, input, env, scope);
+    const aliasScope: Scope = { ...scope, prefix: parentOf(name), position: 0 };
+    const aliased: A.ExprStage = { ...st, alias: { name: lastOf(name), span: st.span } };
+    const out = this.call(aliased, st.expr as A.Call | A.Ident, target, input, env, aliasScope);
+    return out;
+  }
+
+  // ── arguments ──────────────────────────────────────────────────────────────────────────────────────
+
+  /** Binds a layer call's arguments to parameter names and evaluates them in `env`. */
+  private bind(positional: readonly ParamSpec[], options: readonly ParamSpec[], args: readonly A.Arg[], env: Env): Map<string, EValue> {
+    const out = new Map<string, EValue>();
+    let i = 0;
+    for (const arg of args) {
+      const key = arg.name ? arg.name.name : positional[i++]?.name;
+      if (!key || key === "frozen" || key === "tie" || key === "shortcut") continue;
+      const spec = positional.find((p) => p.name === key) ?? options.find((p) => p.name === key);
+      const v = this.num(arg.value, env, spec);
+      if (v) out.set(key, v);
+    }
+    return out;
+  }
+
+  /** Evaluates an argument expression to an engine value. Identifiers that name no number are enum
+   *  names or layer paths (the resolver has checked which is allowed). */
+  private num(expr: A.Expr, env: Env, spec?: ParamSpec): EValue | undefined {
+    switch (expr.kind) {
+      case "Bool":
+        return { kind: "bool", value: expr.value };
+      case "Decimal":
+        return { kind: "decimal", value: expr.value };
+      case "List": {
+        const items: EValue[] = [];
+        for (const item of expr.items) {
+          const v = this.num(item, env);
+          if (!v) return undefined;
+          items.push(v);
+        }
+        return { kind: "list", items };
+      }
+      case "BodyLit":
+        return { kind: "body", body: expr.body };
+      case "Ident": {
+        const v = env.num(expr.name);
+        if (v) return v;
+        return spec?.type.kind === "path" ? { kind: "path", path: [expr.name], transposed: false } : { kind: "name", value: expr.name };
+      }
+      case "Member": {
+        const path = memberPath(expr);
+        return path ? { kind: "path", path, transposed: false } : undefined;
+      }
+      case "Call": {
+        if (expr.callee.name === "transpose" && expr.args.length === 1) {
+          const inner = expr.args[0]!.value;
+          const path = inner.kind === "Ident" ? [inner.name] : inner.kind === "Member" ? memberPath(inner) : undefined;
+          return path ? { kind: "path", path, transposed: true } : undefined;
+        }
+        return undefined;
+      }
+      default: {
+        const diagnostics: Diagnostic[] = [];
+        const v = evaluate(expr, { decimals: true, lookup: (id) => toNum(env.num(id.name)) }, diagnostics);
+        for (const d of diagnostics) this.push(d);
+        if (v.kind === "int") return { kind: "int", value: v.value };
+        if (v.kind === "decimal") return { kind: "decimal", value: v.value };
+        return undefined;
+      }
+    }
+  }
+
+  private int(expr: A.Expr, env: Env): bigint | undefined {
+    const v = this.num(expr, env);
+    if (v?.kind === "int") return v.value;
+    if (v) this.report("NotAnInteger", expr.span, "expected an integer");
+    else this.failed = true;
+    return undefined;
+  }
+
+  private ctx(entry: LayerEntry, written: string, bound: Map<string, EValue>, inputs: readonly TensorValue[], args: readonly A.Arg[], callSpan: Span): LayerCtx {
+    const specs = [...entry.args, ...entry.options];
+    const engine = this;
+    const get = (name: string): EValue | undefined => {
+      const v = bound.get(name);
+      if (v) return v;
+      const spec = specs.find((p) => p.name === name);
+      const d = spec?.default;
+      if (!d) return undefined;
+      switch (d.kind) {
+        case "int":
+          return { kind: "int", value: d.value };
+        case "decimal":
+          return { kind: "decimal", value: d.value };
+        case "bool":
+          return { kind: "bool", value: d.value };
+        case "enum":
+          return { kind: "name", value: d.value };
+        case "sameAs":
+          return get(d.param);
+        default:
+          return undefined;
+      }
+    };
+    const argSpan = (name: string): Span => {
+      const arg = args.find((a) => a.name?.name === name) ?? args[entry.args.findIndex((p) => p.name === name)];
+      return arg?.value.span ?? callSpan;
+    };
+    const int = (name: string): bigint => {
+      const v = get(name);
+      if (v?.kind === "int") return v.value;
+      throw new ArgError(name, `\`${name}\` must be an integer here${v ? "" : " (it has no value)"}`);
+    };
+    return {
+      kind: written,
+      input: inputs[0]!,
+      inputs,
+      has: (name) => bound.has(name),
+      int,
+      pair(name) {
+        const v = get(name);
+        if (v?.kind === "int") return [v.value, v.value];
+        if (v?.kind === "list" && v.items.length === 2 && v.items.every((i) => i.kind === "int")) {
+          return [(v.items[0] as { value: bigint }).value, (v.items[1] as { value: bigint }).value];
+        }
+        throw new ArgError(name, `\`${name}\` must be an integer or a list of two integers`);
+      },
+      ints(name) {
+        const v = get(name);
+        if (v?.kind === "int") return [v.value];
+        if (v?.kind === "list" && v.items.every((i) => i.kind === "int")) return v.items.map((i) => (i as { value: bigint }).value);
+        throw new ArgError(name, `\`${name}\` must be a list of integers`);
+      },
+      isList: (name) => get(name)?.kind === "list",
+      bool(name) {
+        const v = get(name);
+        if (v?.kind === "bool") return v.value;
+        throw new ArgError(name, `\`${name}\` must be \`true\` or \`false\``);
+      },
+      decimal(name) {
+        const v = get(name);
+        if (v?.kind === "decimal") return v.value;
+        if (v?.kind === "int") return Number(v.value);
+        throw new ArgError(name, `\`${name}\` must be a number`);
+      },
+      name(name) {
+        const v = get(name);
+        return v?.kind === "name" ? v.value : undefined;
+      },
+      fail(code, message, options: FailOptions = {}) {
+        const labels: Label[] = [...(options.labels ?? [])];
+        if (options.showInput) labels.push({ span: inputs[0]!.origin, message: `this has shape ${showShape(inputs[0]!.shape)}` });
+        engine.report(code, options.arg ? argSpan(options.arg) : callSpan, message, { labels, help: options.help });
+        return undefined;
+      },
+    };
+  }
+}
+
+function sameValue(a: Value, b: Value): boolean {
+  if (a.kind === "tensor" && b.kind === "tensor") return sameShape(a.shape, b.shape) && a.dtype === b.dtype;
+  if (a.kind === "tuple" && b.kind === "tuple") return a.items.length === b.items.length && a.items.every((x, i) => sameValue(x, b.items[i]!));
+  return false;
+}
+
+function node(name: string, kind: string, span: Span, multiplicity: bigint, count = 1n, activeCount = count): LayerNode {
+  return { name, kind, outputShape: "", tensors: [], macs: 0n, children: [], count, activeCount, multiplicity, span };
+}
+
+/** MACs of one copy of `n`: its children's MACs, each times its count. */
+function sumMacs(n: LayerNode): bigint {
+  return n.children.reduce((a, c) => a + c.macs * c.count, 0n);
+}
+
+function memberPath(expr: A.Expr): string[] | undefined {
+  if (expr.kind === "Ident") return [expr.name];
+  if (expr.kind === "Member") {
+    const inner = memberPath(expr.object);
+    return inner ? [...inner, expr.property.name] : undefined;
+  }
+  return undefined;
+}
+
+function toNum(v: EValue | undefined): NumValue {
+  if (v?.kind === "int") return { kind: "int", value: v.value };
+  if (v?.kind === "decimal") return { kind: "decimal", value: v.value };
+  return { kind: "invalid" };
+}
+
+function parentOf(name: string): string {
+  const i = name.lastIndexOf(".");
+  return i === -1 ? "" : name.slice(0, i);
+}
+
+function lastOf(name: string): string {
+  const i = name.lastIndexOf(".");
+  return i === -1 ? name : name.slice(i + 1);
+}

@@ -1,0 +1,136 @@
+// Shapes, values, parameter tensors and the interface between the analysis engine and the per-kind
+// semantics of the vocabulary. Everything numeric is an exact bigint.
+import type { DiagnosticName } from "../diagnostics/catalogue.js";
+import type { Label, Span } from "../diagnostics/diagnostic.js";
+
+/** One axis of a per-sample shape (the batch axis is never written). A symbolic axis (`seq`) carries its
+ *  declared maximum as `size`; every figure computed from it is at that maximum. `seq` marks axes that
+ *  index a sequence of vectors (token positions, patches), over which `dense` and `attention` apply. */
+export interface Dim {
+  readonly size: bigint;
+  readonly symbol?: string;
+  readonly seq?: boolean;
+}
+
+export type Shape = readonly Dim[];
+
+export type DType = "float" | "token";
+
+/** A value flowing through a model: a tensor per sample, or a tuple (`[a, b]`, the result of `split`). */
+export interface TensorValue {
+  readonly kind: "tensor";
+  readonly shape: Shape;
+  readonly dtype: DType;
+  /** For token ids: ids lie in 0 ≤ id < vocab. */
+  readonly vocab?: bigint;
+  /** Where the value was produced (a layer, an input), for "this value came from here" labels. */
+  readonly origin: Span;
+}
+
+export interface TupleValue {
+  readonly kind: "tuple";
+  readonly items: readonly TensorValue[];
+  readonly origin: Span;
+}
+
+export type Value = TensorValue | TupleValue;
+
+/** What a tensor is, for the weights/biases split (see TARGETS.md): weights = matrix + embedding +
+ *  normScale + other; biases = bias + normShift. */
+export type Role = "matrix" | "embedding" | "normScale" | "bias" | "normShift" | "other";
+export const roles: readonly Role[] = ["matrix", "embedding", "normScale", "bias", "normShift", "other"];
+export const weightRoles: ReadonlySet<Role> = new Set(["matrix", "embedding", "normScale", "other"]);
+
+/** A tensor a layer owns, named locally (`weight`, `qkv_proj.bias`, `running_mean`). */
+export interface TensorSpec {
+  readonly name: string;
+  readonly shape: readonly bigint[];
+  /** A parameter role, or `buffer` for state that is not a parameter (BatchNorm running statistics). */
+  readonly role: Role | "buffer";
+  /** Bytes per element when it is not the model's float type (`num_batches_tracked` is int64: 8). */
+  readonly elementBytes?: number;
+}
+
+export interface LayerOutcome {
+  readonly output: Value | Shape;
+  readonly tensors: readonly TensorSpec[];
+  /** Multiply–accumulates of one forward pass of one sample. */
+  readonly macs: bigint;
+  /** A convention the figures depend on (RNN bias convention, …): shown in every report. */
+  readonly convention?: string;
+}
+
+export interface FailOptions {
+  /** Put the primary span on this argument instead of the whole call. */
+  readonly arg?: string;
+  readonly help?: string;
+  /** Add a label at the input's origin: "this value has shape […]". */
+  readonly showInput?: boolean;
+  readonly labels?: readonly Label[];
+}
+
+/** What a layer's semantics can see of its call. Arguments come with the vocabulary defaults applied. */
+export interface LayerCtx {
+  readonly kind: string;
+  /** The single input (the first item of a tuple input). */
+  readonly input: TensorValue;
+  /** All inputs: the items of a tuple input, or the single input. */
+  readonly inputs: readonly TensorValue[];
+  /** Whether the argument was written in the call (not defaulted). */
+  has(name: string): boolean;
+  int(name: string): bigint;
+  /** An integer or `[h, w]`, as a pair. */
+  pair(name: string): readonly [bigint, bigint];
+  /** A list of integers, or a single integer as a one-item list. */
+  ints(name: string): readonly bigint[];
+  /** Whether the argument was written as a list (`split([256, 512])`) rather than one integer. */
+  isList(name: string): boolean;
+  bool(name: string): boolean;
+  decimal(name: string): number;
+  /** The name of an enum option (`approximate = tanh` → "tanh"); undefined when an integer was given. */
+  name(name: string): string | undefined;
+  /** Reports an error and returns undefined, for `return ctx.fail(…)`. */
+  fail(code: DiagnosticName, message: string, options?: FailOptions): undefined;
+}
+
+export type LayerSemantics = (ctx: LayerCtx) => LayerOutcome | undefined;
+
+// ── shape helpers ────────────────────────────────────────────────────────────────────────────────────
+
+export function dim(size: bigint, seq = false): Dim {
+  return seq ? { size, seq: true } : { size };
+}
+
+export function showDim(d: Dim): string {
+  return d.symbol ? `${d.symbol}≤${d.size}` : String(d.size);
+}
+
+export function showShape(shape: Shape): string {
+  return `[${shape.map(showDim).join(", ")}]`;
+}
+
+export function showValue(v: Value): string {
+  return v.kind === "tensor" ? showShape(v.shape) : `(${v.items.map((i) => showShape(i.shape)).join(", ")})`;
+}
+
+export function sameDim(a: Dim, b: Dim): boolean {
+  return a.size === b.size && (a.symbol ?? "") === (b.symbol ?? "");
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => sameDim(d, b[i]!));
+}
+
+export function elements(shape: readonly bigint[]): bigint {
+  return shape.reduce((a, b) => a * b, 1n);
+}
+
+export function product(shape: Shape): bigint {
+  return shape.reduce((a, d) => a * d.size, 1n);
+}
+
+/** Normalizes a possibly negative axis against a rank; undefined when out of range. */
+export function normalizeAxis(axis: bigint, rank: number): number | undefined {
+  const a = axis < 0n ? Number(axis) + rank : Number(axis);
+  return a >= 0 && a < rank ? a : undefined;
+}
