@@ -53,9 +53,9 @@ export interface LayerNode {
   /** MACs used per token (differs inside `moe`: top_k of the experts). */
   readonly children: LayerNode[];
   /** Copies of this node (`repeat` count, `moe` experts); 1 otherwise. */
-  readonly count: bigint;
+  count: bigint;
   /** Copies active per token (`moe`: top_k). */
-  readonly activeCount: bigint;
+  activeCount: bigint;
   /** Copies of this node in the whole model (its count times the counts of every enclosing node). */
   readonly multiplicity: bigint;
   readonly convention?: string;
@@ -745,6 +745,14 @@ class Engine {
     let out: Value;
     if (single?.kind === "ExprStage" && !single.alias && single.body === null) {
       out = this.directStage(single, input, env, inner, element);
+      // The call is the repeated element itself: it takes the repeat node's place, with its count.
+      const call = repeatNode.children.length === 1 ? repeatNode.children[0]! : undefined;
+      if (call) {
+        call.count = count;
+        call.activeCount = count;
+        scope.node.children[scope.node.children.indexOf(repeatNode)] = call;
+        return out;
+      }
     } else {
       out = this.single(this.body(stage.body, input, env, inner).outputs, stage.span, "the repeated body");
     }

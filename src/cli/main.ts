@@ -5,6 +5,8 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { diagnosticToJson, renderDiagnostics, summary } from "../diagnostics/render.js";
 import type { SourceText } from "../diagnostics/source.js";
+import { grouped } from "../count/count.js";
+import { countJson, renderMarkdown, renderText, stringifyExact, type CountedModel } from "../count/report.js";
 import { format } from "../format/format.js";
 import { checkProgram } from "../program/check.js";
 import { stdinName, type Host } from "../program/load.js";
@@ -30,6 +32,9 @@ usage:
   nnc check <files…> [--format text|json]     check specs; exit 1 on any error
   nnc fmt <files…> [--write | --check]         print the canonical form; --write rewrites in place,
                                                --check exits 1 when a file is not canonical
+  nnc count <file> [--model NAME] [--depth N] [--format text|json|markdown]
+            [--max-params N] [--max-bytes N]   exact parameter audit: a per-layer table and totals;
+                                               exit 1 when the spec has errors or a budget is exceeded
   nnc help | --help                            this text
   nnc --version
 
@@ -44,6 +49,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         return runCheck(rest, io);
       case "fmt":
         return runFmt(rest, io);
+      case "count":
+        return runCount(rest, io);
       case "help":
       case "--help":
       case "-h":
@@ -189,4 +196,66 @@ function runFmt(args: readonly string[], io: Io): number {
     }
   }
   return failed ? 1 : 0;
+}
+
+function wholeNumber(flag: string, text: string | undefined): bigint | undefined {
+  if (text === undefined) return undefined;
+  const clean = text.replace(/_/g, "");
+  if (!/^\d+$/.test(clean)) throw new UsageError(`${flag} takes a whole number, found \`${text}\``);
+  return BigInt(clean);
+}
+
+function runCount(args: readonly string[], io: Io): number {
+  const { values, positionals } = parse(args, {
+    model: { type: "string" },
+    depth: { type: "string" },
+    format: { type: "string", default: "text" },
+    "max-params": { type: "string" },
+    "max-bytes": { type: "string" },
+  });
+  const fmt = values.format as string;
+  if (fmt !== "text" && fmt !== "json" && fmt !== "markdown") {
+    throw new UsageError(`unknown format \`${fmt}\``, "use --format text, json or markdown");
+  }
+  const depthValue = wholeNumber("--depth", values.depth as string | undefined);
+  if (depthValue === 0n) throw new UsageError("--depth must be at least 1");
+  const depth = depthValue === undefined ? 3 : Number(depthValue);
+  const maxParams = wholeNumber("--max-params", values["max-params"] as string | undefined);
+  const maxBytes = wholeNumber("--max-bytes", values["max-bytes"] as string | undefined);
+  if (positionals.length !== 1) throw new UsageError("count takes one file", "run it once per file");
+  const [input] = inputsOf(positionals, io);
+  const model = values.model as string | undefined;
+  const checked = checkProgram(input!.name, io.host ?? nodeHost, input!.text, model !== undefined ? { model } : {});
+  const sources = new Map([...checked.value.program.files].map(([f, l]) => [f, l.source]));
+  const diagnostics = sortDiagnostics(checked.diagnostics);
+  if (hasErrors(diagnostics)) {
+    // Never a number printed for a spec with errors.
+    report(io, diagnostics, sources);
+    io.stderr(`${summary(diagnostics)}\n`);
+    return 1;
+  }
+  report(io, diagnostics, sources);
+  const models: CountedModel[] = checked.value.models.map((m) => ({ file: input!.name, analysis: m.analysis, figures: m.figures }));
+  if (models.length === 0) {
+    report(io, [diagnostic("UnknownName", undefined, `${input!.name} defines no model to count`, { help: "a file with only blocks is imported, not counted" })], sources);
+    return 1;
+  }
+  if (fmt === "json") io.stdout(stringifyExact(countJson(models, depth)) + "\n");
+  else if (fmt === "markdown") io.stdout(renderMarkdown(models, depth));
+  else io.stdout(renderText(models, depth));
+  const over: Diagnostic[] = [];
+  for (const m of models) {
+    if (maxParams !== undefined && m.figures.params > maxParams) {
+      over.push(
+        diagnostic("BudgetExceeded", undefined, `\`${m.analysis.name}\` has ${grouped(m.figures.params)} parameters, over the budget of ${grouped(maxParams)}`),
+      );
+    }
+    if (maxBytes !== undefined && m.figures.bytes.fp32 > maxBytes) {
+      over.push(
+        diagnostic("BudgetExceeded", undefined, `\`${m.analysis.name}\` needs ${grouped(m.figures.bytes.fp32)} bytes of fp32 parameters, over the budget of ${grouped(maxBytes)}`),
+      );
+    }
+  }
+  report(io, over, sources);
+  return over.length > 0 ? 1 : 0;
 }

@@ -121,6 +121,8 @@ export interface LayerRow {
   /** MACs of one copy, one sample. */
   readonly macs: bigint;
   readonly convention?: string;
+  /** Tensors of this row that share another layer's (`lm_head.weight` → `wte.weight`). */
+  readonly tiedTo: readonly string[];
 }
 
 /** Every tensor of a subtree, scaled to one copy of its root. */
@@ -142,14 +144,15 @@ export function nodeFigures(n: LayerNode): Figures {
 }
 
 /**
- * The per-layer table, depth-first. Rows below `maxDepth` are folded into their ancestor at `maxDepth`
- * (its figures then cover the whole subtree). Depth 1 is the model's direct children.
+ * The per-layer table, depth-first. Every row's figures cover its whole subtree, for one copy; rows below
+ * `maxDepth` are folded into their ancestor. Depth 1 is the model's direct children.
  */
 export function layerRows(model: ModelAnalysis, maxDepth = Infinity): LayerRow[] {
   const rows: LayerRow[] = [];
   const visit = (n: LayerNode, depth: number) => {
     const leaf = n.children.length === 0 || depth >= maxDepth;
-    const f = tensorFigures(perCopy(n, leaf));
+    const tensors = perCopy(n, true);
+    const f = tensorFigures(tensors);
     rows.push({
       name: n.name,
       kind: n.kind,
@@ -163,6 +166,7 @@ export function layerRows(model: ModelAnalysis, maxDepth = Infinity): LayerRow[]
       buffers: f.buffers,
       macs: n.macs,
       ...(n.convention ? { convention: n.convention } : {}),
+      tiedTo: n.tensors.flatMap((t) => (t.tiedTo ? [t.tiedTo] : [])),
     });
     if (!leaf) for (const c of n.children) visit(c, depth + 1);
   };

@@ -1,0 +1,66 @@
+// The documented schema of `nnc count --format json` (README.md, "nnc count"). Counts are exact JSON
+// integers; a consumer that needs more than 2^53 should parse them as big integers.
+import { z } from "zod";
+
+const count = z.number().int().nonnegative();
+
+const roles = z.object({
+  matrix: count,
+  embedding: count,
+  normScale: count,
+  bias: count,
+  normShift: count,
+  other: count,
+});
+
+export const countReportSchema = z.object({
+  models: z.array(
+    z.object({
+      name: z.string(),
+      file: z.string(),
+      inputs: z.array(z.object({ name: z.string(), shape: z.string(), dtype: z.string() })),
+      total: count,
+      weights: count,
+      biases: count,
+      trainable: count,
+      nonTrainable: count,
+      buffers: count,
+      activeParams: count,
+      roles,
+      tied: z.array(
+        z.object({ tensor: z.string(), target: z.string(), shape: z.array(count), transposed: z.boolean(), elements: count }),
+      ),
+      totalIfTiesCountedTwice: count,
+      macs: count,
+      flops: count,
+      bytes: z.object({ fp32: count, bf16: count, int8: count, int4: count, buffers: count, trainingAdam: count }),
+      conventions: z.array(z.string()),
+      layers: z.array(
+        z.object({
+          name: z.string(),
+          kind: z.string(),
+          depth: z.number().int().positive(),
+          outputShape: z.string(),
+          count: count,
+          parameters: roles.extend({ total: count, weights: count, biases: count }),
+          buffers: count,
+          macs: count,
+          convention: z.string().optional(),
+        }),
+      ),
+      tensors: z.array(
+        z.object({
+          name: z.string(),
+          shape: z.array(count),
+          role: z.enum(["matrix", "embedding", "normScale", "bias", "normShift", "other", "buffer"]),
+          copies: count,
+          trainable: z.boolean(),
+          tiedTo: z.string().optional(),
+        }),
+      ),
+    }),
+  ),
+  conventions: z.array(z.string()),
+});
+
+export type CountReport = z.infer<typeof countReportSchema>;

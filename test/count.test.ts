@@ -1,0 +1,215 @@
+// Counting semantics on small specs whose figures are worked out by hand in each case (the arithmetic is
+// written next to the expected number), and the `nnc count` command: formats, schema, budgets, exit codes.
+import { describe, expect, it } from "vitest";
+import { main, type Io } from "../src/cli/main.js";
+import { humanBytes } from "../src/count/count.js";
+import { countReportSchema } from "../src/count/schema.js";
+import type { Host } from "../src/program/load.js";
+import { checkProgram } from "../src/program/check.js";
+
+function memoryHost(files: Record<string, string>): Host {
+  return {
+    readFile: (f) => (f in files ? { ok: true, text: files[f]! } : { ok: false, reason: "no such file" }),
+  };
+}
+
+function figures(source: string) {
+  const checked = checkProgram("m.nn", memoryHost({ "m.nn": source }));
+  const errors = checked.diagnostics.filter((d) => d.severity === "error");
+  return { errors: errors.map((d) => d.code), model: checked.value.models[0], diagnostics: checked.diagnostics };
+}
+
+const model = (input: string, body: string) => `model M(x: ${input}) {\n${body}\n}\n`;
+
+describe("counting", () => {
+  const cases: { name: string; source: string; params: bigint; extra?: Record<string, bigint> }[] = [
+    // dense 4→8: 4·8 + 8 = 40
+    { name: "dense with bias", source: model("f32[4]", "dense(8)"), params: 40n, extra: { weights: 32n, biases: 8n, macs: 32n } },
+    { name: "dense without bias", source: model("f32[4]", "dense(8, bias = false)"), params: 32n, extra: { biases: 0n } },
+    // 10^9 copies of dense 4→4 (4·4 + 4 = 20): 2·10^10, counted without expanding.
+    { name: "a billion repeats", source: model("f32[4]", "repeat 1_000_000_000 { dense(4) }"), params: 20_000_000_000n },
+    // first copy 4→8 (40), then two copies 8→8 (72 each): 184
+    { name: "repeat whose first copy changes the shape", source: model("f32[4]", "repeat 3 { dense(8) }"), params: 184n },
+    { name: "repeat zero times", source: model("f32[4]", "repeat 0 { dense(4) }\ndense(2)"), params: 10n },
+    // embedding 10·4 = 40; dense 4→10 tied to it: 10 biases only → 50; counted twice 90
+    {
+      name: "tie counted once",
+      source: "model M(t: token[3] of 10) {\n  embedding(10, 4) as emb\n  dense(10, tie = emb)\n}\n",
+      params: 50n,
+      extra: { twice: 90n },
+    },
+    // dense 4→6 weight [6, 4]; dense 6→4 tied transposed to it: weight [4, 6] shared, bias 4 → 24 + 6 + 4 = 34
+    {
+      name: "tie to the transpose",
+      source: model("f32[4]", "dense(6) as up\ndense(4, tie = transpose(up))"),
+      params: 34n,
+    },
+    // frozen dense 4→4 (20) and a trainable dense 4→2 (10)
+    { name: "frozen", source: model("f32[4]", "dense(4, frozen = true)\ndense(2)"), params: 30n, extra: { trainable: 10n, nonTrainable: 20n } },
+    // BatchNorm on 3 channels: weight 3 + bias 3; buffers: running_mean 3 + running_var 3 + num_batches_tracked 1
+    {
+      name: "batchnorm buffers",
+      source: model("f32[3, 4, 4]", "batchnorm"),
+      params: 6n,
+      extra: { buffers: 7n, bufferBytes: 32n /* 6·4 + 8 (int64) */ },
+    },
+    { name: "batchnorm without running statistics", source: model("f32[3, 4, 4]", "batchnorm(track_running_stats = false)"), params: 6n, extra: { buffers: 0n } },
+    // PReLU with 3 slopes: role "other", a weight
+    { name: "prelu slopes", source: model("f32[3, 4, 4]", "prelu(3)"), params: 3n, extra: { weights: 3n, other: 3n } },
+    // conv2d 1→6, 5×5 on 32×32: weight 6·1·25 = 150, bias 6 → 156; out 28×28×6, MACs 28·28·6·25 = 117,600
+    { name: "conv2d", source: model("f32[1, 32, 32]", "conv2d(6, 5)"), params: 156n, extra: { macs: 117_600n } },
+    // grouped conv: 8→8, groups 4, 3×3: weight 8·2·9 = 144, no bias
+    { name: "grouped conv", source: model("f32[8, 8, 8]", "conv2d(8, 3, groups = 4, bias = false)"), params: 144n },
+    // moe: router 4·8 = 32; expert dense 8→8 = 72; total 32 + 4·72 = 320; active 32 + 2·72 = 176
+    {
+      name: "mixture of experts",
+      source: model("f32[s <= 16, 8]", "moe(4, top_k = 2) { dense(8) }"),
+      params: 320n,
+      extra: { active: 176n },
+    },
+    // GQA: width 8, 4 heads (head_dim 2), 2 kv heads: qkv 8·(8 + 2·4) = 128 + 16 bias; out 8·8 + 8 → 216
+    {
+      name: "grouped-query attention",
+      source: model("f32[s <= 4, 8]", "attention(4, kv_heads = 2)"),
+      params: 216n,
+    },
+    // LSTM 32→64 bidirectional, one layer: per direction 4·64·(32+64) + 2·4·64 = 25,088 → 50,176
+    { name: "bidirectional lstm", source: model("f32[t <= 10, 32]", "lstm(64, bidirectional = true)"), params: 50_176n },
+    // GRU 32→64, Keras convention: reset_after keeps two biases, like PyTorch: 3·64·96 + 2·3·64 = 18,816
+    { name: "gru keras convention", source: model("f32[t <= 10, 32]", "gru(64, bias_convention = keras)"), params: 18_816n },
+    // two layers of RNN 4→3: layer 0: 3·4 + 3·3 + 2·3 = 27; layer 1: 3·3 + 3·3 + 6 = 24 → 51
+    { name: "stacked rnn", source: model("f32[t <= 5, 4]", "rnn(3, layers = 2)"), params: 51n },
+  ];
+
+  it.each(cases)("$name", ({ source, params, extra }) => {
+    const { errors, model } = figures(source);
+    expect(errors).toEqual([]);
+    const f = model!.figures;
+    expect(f.params).toBe(params);
+    if (extra?.["weights"] !== undefined) expect(f.weights).toBe(extra["weights"]);
+    if (extra?.["biases"] !== undefined) expect(f.biases).toBe(extra["biases"]);
+    if (extra?.["macs"] !== undefined) expect(f.macs).toBe(extra["macs"]);
+    if (extra?.["twice"] !== undefined) expect(f.paramsIfTiesCountedTwice).toBe(extra["twice"]);
+    if (extra?.["trainable"] !== undefined) expect(f.trainable).toBe(extra["trainable"]);
+    if (extra?.["nonTrainable"] !== undefined) expect(f.nonTrainable).toBe(extra["nonTrainable"]);
+    if (extra?.["buffers"] !== undefined) expect(f.buffers).toBe(extra["buffers"]);
+    if (extra?.["bufferBytes"] !== undefined) expect(f.bytes.buffers).toBe(extra["bufferBytes"]);
+    if (extra?.["other"] !== undefined) expect(f.roles.other).toBe(extra["other"]);
+    if (extra?.["active"] !== undefined) expect(f.activeParams).toBe(extra["active"]);
+  });
+
+  it("LeNet-5 MACs by hand: 117,600 + 240,000 + 48,000 + 10,080 + 840 = 416,520", () => {
+    const { model: m } = figures(
+      model("f32[1, 32, 32]", "conv2d(6, 5) tanh avg_pool2d(2)\nconv2d(16, 5) tanh avg_pool2d(2)\nflatten\ndense(120) tanh\ndense(84) tanh\ndense(10)"),
+    );
+    expect(m!.figures.macs).toBe(416_520n);
+    expect(m!.figures.flops).toBe(833_040n);
+  });
+
+  it("exact bytes: int4 rounds half bytes up; units are labelled", () => {
+    const { model: m } = figures(model("f32[2]", "dense(2) sigmoid dense(1) sigmoid")); // 9 parameters
+    expect(m!.figures.bytes).toMatchObject({ fp32: 36n, bf16: 18n, int8: 9n, int4: 5n, trainingAdam: 144n });
+    expect(humanBytes(497_759_232n)).toBe("497,759,232 bytes (474.70 MiB, 497.76 MB)");
+    expect(humanBytes(512n)).toBe("512 bytes (512 B, 512 B)");
+  });
+});
+
+describe("shape errors", () => {
+  const cases: [string, string, string][] = [
+    ["dense needs one feature axis", model("f32[28, 28]", "dense(128)"), "NN3010"],
+    ["conv output below 1", model("f32[3, 4, 4]", "conv2d(8, 7)"), "NN3011"],
+    ["heads must divide the width", model("f32[s <= 8, 10]", "attention(3)"), "NN3012"],
+    ["kv heads must divide heads", model("f32[s <= 8, 12]", "attention(4, kv_heads = 3)"), "NN3012"],
+    ["groups must divide channels", model("f32[6, 8, 8]", "conv2d(8, 3, groups = 4)"), "NN3012"],
+    ["residual shape mismatch", model("f32[4]", "residual { dense(8) }"), "NN3009"],
+    ["add of different shapes", model("f32[4]", "a = x -> dense(8)\nb = x -> dense(4)\na + b"), "NN3009"],
+    ["tie between different shapes", model("f32[4]", "dense(6) as a\ndense(5, tie = a)"), "NN5003"],
+    ["tie to nothing", model("f32[4]", "dense(6, tie = nowhere)"), "NN5002"],
+    ["expect that fails", model("f32[4]", "dense(8)\nexpect params == 41"), "NN5001"],
+    ["sequence longer than positional", "model M(t: token[s <= 10] of 5) {\n  embedding(5, 4)\n  positional(8, 4)\n}\n", "NN3014"],
+    ["embedding smaller than the vocabulary", "model M(t: token[4] of 100) {\n  embedding(50, 4)\n}\n", "NN3009"],
+  ];
+  it.each(cases)("%s", (_name, source, code) => {
+    const { errors } = figures(source);
+    expect(errors).toContain(code);
+  });
+
+  it("a shape error names where the shape came from", () => {
+    const { diagnostics } = figures(model("f32[28, 28]", "dense(128)"));
+    const d = diagnostics.find((x) => x.code === "NN3010")!;
+    expect(d.message).toBe("`dense` expects one feature axis (or a sequence of feature vectors), found [28, 28]");
+    expect(d.labels[0]!.message).toBe("this has shape [28, 28]");
+    expect(d.labels[0]!.span.line).toBe(1);
+    expect(d.help).toContain("flatten");
+  });
+});
+
+describe("nnc count", () => {
+  const files: Record<string, string> = {
+    "mlp.nn": model("f32[1, 28, 28]", "flatten\ndense(128) relu\ndense(10)"),
+    "bad.nn": model("f32[1, 28, 28]", "dense(128)"),
+  };
+  async function run(argv: string[]) {
+    let stdout = "";
+    let stderr = "";
+    const io: Io = {
+      stdout: (s) => void (stdout += s),
+      stderr: (s) => void (stderr += s),
+      readStdin: () => "",
+      stderrIsTty: false,
+      env: {},
+      host: memoryHost(files),
+    };
+    const code = await main(argv, io);
+    return { code, stdout, stderr };
+  }
+
+  it("prints the per-layer table and totals", async () => {
+    const r = await run(["count", "mlp.nn"]);
+    expect(r.code).toBe(0);
+    // 784·128 + 128 + 128·10 + 10 = 101,770
+    expect(r.stdout).toContain("total parameters     101,770");
+    expect(r.stdout).toMatch(/^1 +dense +\[128\] +100,352 +128 +100,480 +100,352$/m);
+    expect(r.stdout).toContain("MiB");
+  });
+
+  it("--format json follows the documented schema", async () => {
+    const r = await run(["count", "mlp.nn", "--format", "json"]);
+    expect(r.code).toBe(0);
+    const parsed = countReportSchema.parse(JSON.parse(r.stdout));
+    const m = parsed.models[0]!;
+    expect(m.total).toBe(101_770);
+    expect(m.weights + m.biases).toBe(m.total);
+    expect(m.layers.map((l) => l.name)).toEqual(["0", "1", "2", "3"]);
+    expect(m.tensors.map((t) => t.name)).toEqual(["1.weight", "1.bias", "3.weight", "3.bias"]);
+  });
+
+  it("--format markdown prints tables", async () => {
+    const r = await run(["count", "mlp.nn", "--format", "markdown"]);
+    expect(r.stdout).toContain("| layer | kind | output shape |");
+    expect(r.stdout).toContain("| parameters | 101,770 |");
+  });
+
+  it("--max-params and --max-bytes fail the run when exceeded", async () => {
+    expect((await run(["count", "mlp.nn", "--max-params", "101770"])).code).toBe(0);
+    const over = await run(["count", "mlp.nn", "--max-params", "101_769"]);
+    expect(over.code).toBe(1);
+    expect(over.stderr).toContain("NN5004");
+    expect((await run(["count", "mlp.nn", "--max-bytes", "407080"])).code).toBe(0); // 101,770 · 4
+    expect((await run(["count", "mlp.nn", "--max-bytes", "407079"])).code).toBe(1);
+  });
+
+  it("a spec with errors prints no number and exits 1", async () => {
+    const r = await run(["count", "bad.nn"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("NN3010");
+  });
+
+  it("usage errors exit 2", async () => {
+    expect((await run(["count"])).code).toBe(2);
+    expect((await run(["count", "mlp.nn", "--depth", "x"])).code).toBe(2);
+    expect((await run(["count", "mlp.nn", "--format", "xml"])).code).toBe(2);
+    expect((await run(["count", "mlp.nn", "--model", "Nope"])).code).toBe(1);
+  });
+});

@@ -1,0 +1,77 @@
+// Exactness: every row of ../shared/TARGETS.md ("Parameter counts (exact)") reproduced from the examples/
+// specs — the total and the role split. The numbers below are copied from that table; the source column
+// of each row says where TARGETS.md took them from (torchvision `num_params`, the HF models, arithmetic).
+import { describe, expect, it } from "vitest";
+import { nodeHost } from "../src/cli/node-host.js";
+import { checkProgram } from "../src/program/check.js";
+
+interface Row {
+  file: string;
+  model: string;
+  source: string;
+  total: bigint;
+  /** matrices + embeddings */
+  matEmb: bigint;
+  normScale: bigint;
+  biases: bigint;
+  normShift: bigint;
+  buffers: bigint;
+}
+
+const rows: Row[] = [
+  { file: "xor.nn", model: "Xor", source: "arithmetic", total: 9n, matEmb: 6n, normScale: 0n, biases: 3n, normShift: 0n, buffers: 0n },
+  { file: "mnist-mlp.nn", model: "MnistMlp", source: "arithmetic", total: 109_386n, matEmb: 109_184n, normScale: 0n, biases: 202n, normShift: 0n, buffers: 0n },
+  { file: "lenet5.nn", model: "LeNet5", source: "arithmetic", total: 61_706n, matEmb: 61_470n, normScale: 0n, biases: 236n, normShift: 0n, buffers: 0n },
+  { file: "resnet18.nn", model: "ResNet18", source: "torchvision num_params", total: 11_689_512n, matEmb: 11_678_912n, normScale: 4_800n, biases: 1_000n, normShift: 4_800n, buffers: 9_620n },
+  { file: "resnet50.nn", model: "ResNet50", source: "torchvision num_params", total: 25_557_032n, matEmb: 25_502_912n, normScale: 26_560n, biases: 1_000n, normShift: 26_560n, buffers: 53_173n },
+  { file: "vgg16.nn", model: "Vgg16", source: "torchvision num_params", total: 138_357_544n, matEmb: 138_344_128n, normScale: 0n, biases: 13_416n, normShift: 0n, buffers: 0n },
+  { file: "mobilenet-v2.nn", model: "MobileNetV2", source: "torchvision num_params", total: 3_504_872n, matEmb: 3_469_760n, normScale: 17_056n, biases: 1_000n, normShift: 17_056n, buffers: 34_164n },
+  { file: "vit-b16.nn", model: "VitB16", source: "torchvision num_params", total: 86_567_656n, matEmb: 86_444_544n, normScale: 19_200n, biases: 84_712n, normShift: 19_200n, buffers: 0n },
+  { file: "gpt2.nn", model: "Gpt2", source: "HF GPT2LMHeadModel; nanoGPT log", total: 124_439_808n, matEmb: 124_318_464n, normScale: 19_200n, biases: 82_944n, normShift: 19_200n, buffers: 0n },
+  { file: "bert-base.nn", model: "BertBase", source: "HF BertModel with pooler", total: 109_482_240n, matEmb: 109_360_128n, normScale: 19_200n, biases: 83_712n, normShift: 19_200n, buffers: 0n },
+  { file: "llama2-7b.nn", model: "Llama2_7B", source: "HF LlamaForCausalLM", total: 6_738_415_616n, matEmb: 6_738_149_376n, normScale: 266_240n, biases: 0n, normShift: 0n, buffers: 0n },
+  { file: "lstm-classifier.nn", model: "LstmLayer", source: "arithmetic: 4·64·(32+64) + 2·4·64 (PyTorch)", total: 25_088n, matEmb: 24_576n, normScale: 0n, biases: 512n, normShift: 0n, buffers: 0n },
+];
+
+function figuresOf(file: string, model: string) {
+  const checked = checkProgram(`examples/${file}`, nodeHost, undefined, { model });
+  const errors = checked.diagnostics.filter((d) => d.severity === "error");
+  expect(errors.map((d) => `${d.code} ${d.message}`)).toEqual([]);
+  const m = checked.value.models.find((x) => x.analysis.name === model);
+  expect(m, `model ${model} in ${file}`).toBeDefined();
+  return m!;
+}
+
+describe("TARGETS.md parameter counts, exactly", () => {
+  it.each(rows)("$model ($source)", (row) => {
+    const { figures: f } = figuresOf(row.file, row.model);
+    expect(f.params).toBe(row.total);
+    expect(f.roles.matrix + f.roles.embedding).toBe(row.matEmb);
+    expect(f.roles.normScale).toBe(row.normScale);
+    expect(f.roles.bias).toBe(row.biases);
+    expect(f.roles.normShift).toBe(row.normShift);
+    expect(f.buffers).toBe(row.buffers);
+    // weights + biases = parameters, by the TARGETS.md convention.
+    expect(f.weights).toBe(row.matEmb + row.normScale + f.roles.other);
+    expect(f.biases).toBe(row.biases + row.normShift);
+    expect(f.weights + f.biases).toBe(f.params);
+  });
+
+  it("GPT-2 counted with the tie twice gives the classic wrong figure (TARGETS.md: 163,037,184)", () => {
+    const { figures, analysis } = figuresOf("gpt2.nn", "Gpt2");
+    expect(figures.paramsIfTiesCountedTwice).toBe(163_037_184n);
+    expect(analysis.ties.map((t) => `${t.tensor} -> ${t.target}`)).toEqual(["lm_head.weight -> wte.weight"]);
+  });
+
+  it("the LSTM row under the Keras convention: one bias vector per gate set (TARGETS.md: 24,832)", () => {
+    const { figures, analysis } = figuresOf("lstm-classifier.nn", "LstmLayerKeras");
+    expect(figures.params).toBe(24_832n);
+    expect(figures.roles.bias).toBe(256n);
+    expect(analysis.conventions.join("\n")).toContain("keras: one bias vector per gate set");
+  });
+
+  it("the PyTorch convention is named in the output", () => {
+    const { analysis } = figuresOf("lstm-classifier.nn", "LstmLayer");
+    expect(analysis.conventions.join("\n")).toContain("pytorch: two bias vectors per gate set");
+  });
+});
