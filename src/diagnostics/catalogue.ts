@@ -25,6 +25,7 @@ export const catalogue = {
   NotCanonical: e("NN0004", "`nnc fmt --check`: a file is not in canonical form"),
   InvalidUtf8: e("NN0005", "an input file is not valid UTF-8"),
   TooManyDiagnostics: e("NN0006", "more diagnostics were found than are shown", "note"),
+  FormatterFault: e("NN0007", "the formatter could not print a file faithfully (a bug in nnc: please report it)"),
 
   // NN1xxx — lexing and parsing
   UnexpectedCharacter: e("NN1001", "a character that starts no token"),
