@@ -15,7 +15,9 @@ import {
   sameShape,
   showShape,
   showValue,
+  fanInUniform,
   type FailOptions,
+  type Init,
   type LayerCtx,
   type Role,
   type Shape,
@@ -31,6 +33,7 @@ export interface TensorRecord {
   readonly shape: readonly bigint[];
   readonly role: Role | "buffer";
   readonly elementBytes?: number;
+  readonly init?: Init;
   /** How many copies exist (product of the enclosing `repeat` counts and `moe` expert counts). */
   readonly multiplicity: bigint;
   /** How many copies are used for one token (differs from `multiplicity` inside `moe`). */
@@ -73,6 +76,39 @@ export interface TieRecord {
   readonly elements: bigint;
 }
 
+/** An argument value as the engine evaluated it (defaults not applied). */
+export type ArgVal =
+  | { readonly kind: "int"; readonly value: bigint }
+  | { readonly kind: "decimal"; readonly value: number }
+  | { readonly kind: "bool"; readonly value: boolean }
+  | { readonly kind: "name"; readonly value: string }
+  | { readonly kind: "list"; readonly items: readonly ArgVal[] }
+  | { readonly kind: "body"; readonly body: A.Body }
+  | { readonly kind: "path"; readonly path: readonly string[]; readonly transposed: boolean };
+
+/** One operation of the model in execution order: what the code generator compiles. With `expand`,
+ *  every copy of a repeated body has its own ops and tensors. */
+export interface IrOp {
+  /** A layer kind (aliases resolved), or `add` / `mul` for value arithmetic and residuals. */
+  readonly kind: string;
+  readonly name: string;
+  readonly entry?: LayerEntry;
+  /** Arguments as written (evaluated); the vocabulary's defaults apply to the rest. */
+  readonly args: ReadonlyMap<string, ArgVal>;
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
+  /** Parameter and buffer tensors of this op, as listed in `ModelAnalysis.tensors`. */
+  readonly tensors: readonly TensorRecord[];
+  readonly span: Span;
+}
+
+export interface IrValue {
+  readonly id: number;
+  readonly shape: readonly bigint[];
+  readonly dtype: "float" | "token";
+  readonly vocab?: bigint;
+}
+
 export interface ModelAnalysis {
   readonly name: string;
   readonly root: LayerNode;
@@ -83,6 +119,12 @@ export interface ModelAnalysis {
   readonly inputs: readonly { name: string; shape: string; dtype: string }[];
   /** Every block call, for `expect` statements inside blocks. */
   readonly blockCalls: readonly { readonly decl: A.BlockDecl; readonly node: LayerNode }[];
+  /** The operations in execution order, the values they pass, and which values are the model's inputs
+   *  and outputs. Complete for every copy only when analyzed with `expand`. */
+  readonly ops: readonly IrOp[];
+  readonly values: readonly IrValue[];
+  readonly inputIds: readonly number[];
+  readonly outputIds: readonly number[];
 }
 
 /** Deepest nesting of block instantiations (a recursive block is reported by the resolver; this bounds
@@ -91,14 +133,7 @@ const maxInstantiationDepth = 64;
 
 // ── Argument values as the engine sees them ──────────────────────────────────────────────────────────
 
-type EValue =
-  | { kind: "int"; value: bigint }
-  | { kind: "decimal"; value: number }
-  | { kind: "bool"; value: boolean }
-  | { kind: "name"; value: string }
-  | { kind: "list"; items: EValue[] }
-  | { kind: "body"; body: A.Body }
-  | { kind: "path"; path: string[]; transposed: boolean };
+type EValue = ArgVal;
 
 /** Names visible in a body: constants, block parameters, local constants, symbolic dimensions. */
 class Env {
@@ -153,12 +188,21 @@ export interface AnalysisContext {
   readonly expectValues: ReadonlyMap<A.ExpectStmt, bigint | number>;
 }
 
+export interface AnalyzeOptions {
+  /** Analyze every copy of a repeated body separately (for code generation). Counting never needs it. */
+  readonly expand?: boolean;
+}
+
+/** Most ops an expanded model may have (code size grows with them). */
+export const maxExpandedOps = 200_000;
+
 export function analyzeModel(
   resolved: ResolvedFile,
   model: ModelInfo,
   context: AnalysisContext,
+  options: AnalyzeOptions = {},
 ): { value: ModelAnalysis | null; diagnostics: Diagnostic[] } {
-  return new Engine(resolved, context).run(model);
+  return new Engine(resolved, context, options.expand ?? false).run(model);
 }
 
 class Engine {
@@ -173,10 +217,30 @@ class Engine {
   private depth = 0;
   private failed = false;
 
+  private readonly ops: IrOp[] = [];
+  private readonly irValues: IrValue[] = [];
+
   constructor(
     private readonly resolved: ResolvedFile,
     private readonly context: AnalysisContext,
+    private readonly expand: boolean,
   ) {}
+
+  /** Gives a tensor value its number in the op list. */
+  private fresh(v: TensorValue): TensorValue {
+    const id = this.irValues.length;
+    this.irValues.push({ id, shape: v.shape.map((d) => d.size), dtype: v.dtype, ...(v.vocab !== undefined ? { vocab: v.vocab } : {}) });
+    return { ...v, id };
+  }
+
+  private freshValue(v: Value): Value {
+    return v.kind === "tensor" ? this.fresh(v) : { ...v, items: v.items.map((i) => this.fresh(i)) };
+  }
+
+  private record(op: Omit<IrOp, "outputs">, output: Value): void {
+    const outputs = output.kind === "tensor" ? [output.id!] : output.items.map((i) => i.id!);
+    this.ops.push({ ...op, outputs });
+  }
 
   run(model: ModelInfo): { value: ModelAnalysis | null; diagnostics: Diagnostic[] } {
     const root: LayerNode = node("", "model", model.decl.name.span, 1n);
@@ -208,8 +272,9 @@ class Engine {
         ...(input.vocab !== undefined ? { vocab: input.vocab } : {}),
         origin: input.name.span,
       };
-      env.values.set(input.name.name, value);
-      inputs.push(value);
+      const numbered = this.fresh(value);
+      env.values.set(input.name.name, numbered);
+      inputs.push(numbered);
     }
     if (this.failed) return { value: null, diagnostics: this.diagnostics };
     const scope: Scope = { prefix: "", position: 0, node: root, frozen: false, multiplicity: 1n, activeMultiplicity: 1n };
@@ -232,6 +297,10 @@ class Engine {
         conventions: [...this.conventions],
         outputs,
         blockCalls: this.blockCalls,
+        ops: this.ops,
+        values: this.irValues,
+        inputIds: inputs.map((i) => i.id!),
+        outputIds: outputs.flatMap((o) => (o.kind === "tensor" ? [o.id!] : o.items.map((i) => i.id!))),
         inputs: model.inputs.map((i, k) => ({
           name: i.name.name,
           shape: showShape(inputs[k]!.shape),
@@ -260,8 +329,8 @@ class Engine {
 
   /** Runs a body on `input` (null: a model with no inputs). Returns the outputs (the final current value,
    *  or what `output` names). */
-  private body(body: A.Body, input: Value | null, parentEnv: Env, scope: Scope, inheritEnv = false): { outputs: Value[]; current: Value | null } {
-    const env = inheritEnv ? parentEnv : new Env(parentEnv);
+  private body(body: A.Body, input: Value | null, parentEnv: Env, scope: Scope, callSite?: Span): { outputs: Value[]; current: Value | null } {
+    const env = new Env(parentEnv);
     let current = input;
     let outputs: Value[] | null = null;
     for (const st of body.statements) {
@@ -269,7 +338,9 @@ class Engine {
         case "Input": {
           const items = input?.kind === "tuple" ? input.items : input ? [input] : [];
           if (items.length !== st.names.length) {
-            this.report("WrongRank", st.span, `this block takes ${st.names.length} input${st.names.length === 1 ? "" : "s"}, but is given ${items.length}`, {
+            const takes = `${st.names.length} input${st.names.length === 1 ? "" : "s"}`;
+            this.report("BadValueUse", callSite ?? st.span, `this block takes ${takes}, but is given ${items.length}`, {
+              ...(callSite ? { labels: [{ span: st.span, message: `it declares ${takes} here` }] } : {}),
               help: st.names.length > 1 ? `call it on a list: \`[${st.names.map((n) => n.name).join(", ")}] -> …\`` : undefined,
             });
             throw new Abort();
@@ -371,7 +442,9 @@ class Engine {
           });
           throw new Abort();
         }
-        return { ...left, origin: expr.span };
+        const out = this.fresh({ ...left, origin: expr.span });
+        this.record({ kind: expr.op === "+" ? "add" : "mul", name: "", args: new Map(), inputs: [left.id!, right.id!], tensors: [], span: expr.span }, out);
+        return out;
       }
       case "List": {
         const items = expr.items.map((e) => this.valueExpr(e, env));
@@ -454,9 +527,14 @@ class Engine {
       throw new Abort();
     }
     if (!outcome) throw new Abort();
-    const output: Value = Array.isArray(outcome.output)
-      ? { kind: "tensor", shape: outcome.output as Shape, dtype: "float", origin: stage.span }
-      : { ...(outcome.output as Value), origin: stage.span };
+    // Layers that only move elements (flatten, reshape, transpose, take, concat, split) keep token ids.
+    const keepsIds = entry.category === "shape" || entry.category === "combine";
+    const ids = keepsIds && inputs[0]!.dtype === "token" ? { dtype: "token" as const, ...(inputs[0]!.vocab !== undefined ? { vocab: inputs[0]!.vocab } : {}) } : { dtype: "float" as const };
+    const output: Value = this.freshValue(
+      Array.isArray(outcome.output)
+        ? { kind: "tensor", shape: outcome.output as Shape, ...ids, origin: stage.span }
+        : { ...(outcome.output as Value), origin: stage.span },
+    );
     const layerNode = node(name, written, stage.span, scope.multiplicity);
     layerNode.outputShape = showValue(output);
     layerNode.macs = outcome.macs;
@@ -474,6 +552,7 @@ class Engine {
         shape: t.shape,
         role: t.role,
         ...(t.elementBytes !== undefined ? { elementBytes: t.elementBytes } : {}),
+        ...(t.init ? { init: t.init } : {}),
         multiplicity: scope.multiplicity,
         activeMultiplicity: scope.activeMultiplicity,
         frozen,
@@ -488,10 +567,11 @@ class Engine {
     }
     scope.node.children.push(layerNode);
     this.layersByName.set(name, layerNode);
+    this.record({ kind: entry.kind, name, entry, args: bound, inputs: inputs.map((i) => i.id!), tensors: layerNode.tensors, span: stage.span }, output);
     return output;
   }
 
-  private tieArg(args: readonly A.Arg[], env: Env): { path: string[]; transposed: boolean; span: Span } | undefined {
+  private tieArg(args: readonly A.Arg[], env: Env): { path: readonly string[]; transposed: boolean; span: Span } | undefined {
     const arg = args.find((a) => a.name?.name === "tie");
     if (!arg) return undefined;
     const v = this.num(arg.value, env);
@@ -501,7 +581,7 @@ class Engine {
   }
 
   /** Resolves a tie target from the innermost naming scope outwards; returns the shared tensor's name. */
-  private tie(tie: { path: string[]; transposed: boolean; span: Span }, tensor: string, shape: readonly bigint[], scope: Scope): string | undefined {
+  private tie(tie: { path: readonly string[]; transposed: boolean; span: Span }, tensor: string, shape: readonly bigint[], scope: Scope): string | undefined {
     const rel = tie.path.join(".");
     const prefixes: string[] = [];
     for (let p = scope.prefix; ; p = p.includes(".") ? p.slice(0, p.lastIndexOf(".")) : "") {
@@ -526,7 +606,8 @@ class Engine {
       const show = (s: readonly bigint[]) => `[${s.join(", ")}]`;
       const flipped = [...shape].reverse();
       const transposedFits = !tie.transposed && flipped.length === weight.shape.length && flipped.every((s, i) => s === weight.shape[i]);
-      this.report("TieShapeMismatch", tie.span, `cannot tie ${tensor} ${show(shape)} to ${weight.name} ${show(weight.shape)}`, {
+      const what = tie.transposed ? `the transpose of ${weight.name} ${show([...weight.shape].reverse())}` : `${weight.name} ${show(weight.shape)}`;
+      this.report("TieShapeMismatch", tie.span, `cannot tie ${tensor} ${show(shape)} to ${what}`, {
         labels: [{ span: target.span, message: `${weight.name} is ${show(weight.shape)}` }],
         help: transposedFits ? `the shapes are transposes: write \`tie = transpose(${rel})\`` : "a tie needs the same shape",
       });
@@ -580,7 +661,7 @@ class Engine {
     const inner: Scope = { prefix: name, position: 0, node: blockNode, frozen, multiplicity: scope.multiplicity, activeMultiplicity: scope.activeMultiplicity };
     this.depth++;
     try {
-      const result = this.body(block.decl.body, input, blockEnv, inner);
+      const result = this.body(block.decl.body, input, blockEnv, inner, stage.expr.span);
       const out = result.outputs.length === 1 ? result.outputs[0]! : { kind: "tuple" as const, items: result.outputs.flatMap((o) => (o.kind === "tuple" ? o.items : [o])), origin: stage.span };
       blockNode.outputShape = showValue(out);
       blockNode.macs = sumMacs(blockNode);
@@ -621,14 +702,16 @@ class Engine {
     if (!sameShape(out.shape, other.shape)) {
       this.report("ShapeMismatch", stage.expr.span, `residual adds ${showShape(out.shape)} to ${showShape(other.shape)}`, {
         labels: [
-          { span: body.span, message: `the body gives ${showShape(out.shape)}` },
+          { span: out.origin, message: `the body gives ${showShape(out.shape)}` },
           { span: shortcutArg ? shortcutArg.span : other.origin, message: `${shortcutArg ? "the shortcut gives" : "the input is"} ${showShape(other.shape)}` },
         ],
         help: shortcutArg ? "make the shortcut produce the body's shape" : "add a `shortcut = { … }` that projects the input to the body's shape",
       });
       throw new Abort();
     }
-    return { ...out, origin: stage.span };
+    const sum = this.fresh({ ...out, origin: stage.span });
+    this.record({ kind: "add", name: "", args: new Map(), inputs: [out.id!, other.id!], tensors: [], span: stage.span }, sum);
+    return sum;
   }
 
   private single(values: readonly Value[], span: Span, what: string): TensorValue {
@@ -666,6 +749,7 @@ class Engine {
       name: `${name}.router.weight`,
       shape: [experts, d.size],
       role: "matrix",
+      init: fanInUniform(d.size),
       multiplicity: scope.multiplicity,
       activeMultiplicity: scope.activeMultiplicity,
       frozen,
@@ -707,6 +791,17 @@ class Engine {
     }
     const name = this.nameFor(stage, scope);
     if (count === 0n) return input;
+    if (this.expand) {
+      if (BigInt(this.ops.length) + count > BigInt(maxExpandedOps)) {
+        this.report("UnsupportedInCodegen", stage.count.span, `${count} copies are too many to compile (at most ${maxExpandedOps} operations)`, {
+          help: "counting works at any size; code generation needs every copy spelled out",
+        });
+        throw new Abort();
+      }
+      let value = input;
+      for (let i = 0n; i < count; i++) value = this.element(stage, value, env, scope, name, i, 1n);
+      return value;
+    }
     // All copies at once: exact when the body keeps its input's shape (then every copy is the same).
     const mark = this.mark(scope);
     const all = this.element(stage, input, env, scope, name, 0n, count);
@@ -770,6 +865,8 @@ class Engine {
       blockCalls: this.blockCalls.length,
       layers: new Set(this.layersByName.keys()),
       failed: this.failed,
+      ops: this.ops.length,
+      values: this.irValues.length,
     };
   }
 
@@ -782,6 +879,8 @@ class Engine {
     this.blockCalls.length = mark.blockCalls;
     for (const key of [...this.layersByName.keys()]) if (!mark.layers.has(key)) this.layersByName.delete(key);
     this.failed = mark.failed;
+    this.ops.length = mark.ops;
+    this.irValues.length = mark.values;
   }
 
   /** Runs a single stage named `name` (the repeat element `h.{0..11}`) instead of by its position: the

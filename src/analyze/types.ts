@@ -25,6 +25,8 @@ export interface TensorValue {
   readonly vocab?: bigint;
   /** Where the value was produced (a layer, an input), for "this value came from here" labels. */
   readonly origin: Span;
+  /** The value's number in the model's op list (see `IrOp`), kept through renaming and block calls. */
+  readonly id?: number;
 }
 
 export interface TupleValue {
@@ -41,6 +43,17 @@ export type Role = "matrix" | "embedding" | "normScale" | "bias" | "normShift" |
 export const roles: readonly Role[] = ["matrix", "embedding", "normScale", "bias", "normShift", "other"];
 export const weightRoles: ReadonlySet<Role> = new Set(["matrix", "embedding", "normScale", "other"]);
 
+/** How PyTorch initializes a tensor by default (used by generated `createParams(seed)`). */
+export type Init =
+  | { readonly kind: "uniform"; readonly bound: number }
+  | { readonly kind: "normal"; readonly std: number }
+  | { readonly kind: "const"; readonly value: number };
+
+/** PyTorch's default for Linear/Conv weights and biases: kaiming_uniform(a = √5) gives U(±1/√fan_in). */
+export function fanInUniform(fanIn: bigint): Init {
+  return { kind: "uniform", bound: 1 / Math.sqrt(Number(fanIn)) };
+}
+
 /** A tensor a layer owns, named locally (`weight`, `qkv_proj.bias`, `running_mean`). */
 export interface TensorSpec {
   readonly name: string;
@@ -49,6 +62,8 @@ export interface TensorSpec {
   readonly role: Role | "buffer";
   /** Bytes per element when it is not the model's float type (`num_batches_tracked` is int64: 8). */
   readonly elementBytes?: number;
+  /** PyTorch's default initialization; absent means zeros. */
+  readonly init?: Init;
 }
 
 export interface LayerOutcome {

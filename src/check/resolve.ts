@@ -260,6 +260,18 @@ const blockArgType: ArgType = { kind: "oneOf", types: blockArgTypes };
 /** Arguments of an opaque callee, and of unknown options: anything well formed. */
 const anyArgType: ArgType = { kind: "oneOf", types: [...blockArgTypes, { kind: "body" }, { kind: "path" }] };
 
+/** Words people write for an `expect` quantity. */
+const expectSynonyms: Record<string, string> = {
+  parameters: "params",
+  param: "params",
+  parameter: "params",
+  weight: "weights",
+  bias: "biases",
+  buffer: "buffers",
+  frozen: "non_trainable",
+  nontrainable: "non_trainable",
+};
+
 // ── The resolver ─────────────────────────────────────────────────────────────────────────────────────
 
 class Resolver {
@@ -821,7 +833,7 @@ class Resolver {
     if (!expectQuantityNames.has(q.name)) {
       this.report(
         diagnostic("BadExpectQuantity", q.span, `unknown quantity \`${q.name}\``, {
-          help: didYouMeanHelp(q.name, expectQuantities.map((x) => x.name)),
+          help: expectSynonyms[q.name] ? `did you mean \`${expectSynonyms[q.name]}\`?` : didYouMeanHelp(q.name, expectQuantities.map((x) => x.name)),
           notes: [`quantities: ${expectQuantities.map((x) => x.name).join(", ")}`],
         }),
       );
@@ -1193,7 +1205,11 @@ class Resolver {
                 `${sig.label} takes ${n === 0 ? "no" : n} positional argument${n === 1 ? "" : "s"}, found ${positionalCount}`,
                 {
                   labels: [{ span: callee.span, message: `called as \`${sig.usage}\`` }],
-                  ...(sig.options.length > 0 ? { help: `options are passed by name, as in \`${sig.options[0]!.name} = …\`` } : {}),
+                  ...(sig.positional[0]?.name === "out"
+                    ? { help: "the input size comes from the value flowing in: give only the output size, as in `dense(128)`" }
+                    : sig.options.length > 0
+                      ? { help: `options are passed by name, as in \`${sig.options[0]!.name} = …\`` }
+                      : {}),
                 },
               ),
             );

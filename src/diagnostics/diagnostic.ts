@@ -99,3 +99,17 @@ export function joinSpans(a: Span, b: Span): Span {
     endColumn: b.endColumn,
   };
 }
+
+/** At most `max` diagnostics, then a note saying how many more were found (errors are never hidden
+ *  without saying so). Expects sorted input; the note comes last. */
+export function capDiagnostics(diagnostics: readonly Diagnostic[], max: number): Diagnostic[] {
+  if (diagnostics.length <= max) return [...diagnostics];
+  const rest = diagnostics.slice(max);
+  const errors = rest.filter((d) => d.severity === "error").length;
+  return [
+    ...diagnostics.slice(0, max),
+    diagnostic("TooManyDiagnostics", undefined, `${rest.length} more diagnostic${rest.length === 1 ? "" : "s"} not shown (${errors} error${errors === 1 ? "" : "s"})`, {
+      help: "fix the ones above first; many of the rest may follow from them",
+    }),
+  ];
+}

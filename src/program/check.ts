@@ -28,6 +28,8 @@ export interface Checked {
 export interface CheckOptions {
   /** Analyze only this model of the entry file. */
   readonly model?: string;
+  /** Analyze every copy of repeated bodies separately (for code generation). */
+  readonly expand?: boolean;
 }
 
 export function checkProgram(entry: string, host: Host, text?: string, options: CheckOptions = {}): Result<Checked> {
@@ -48,6 +50,8 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
     }
     stack.add(file);
     const imported = new Map<string, ImportedSymbol>();
+    /** The file each imported name comes from, to tell a clash from the same name imported twice. */
+    const origin = new Map<string, string>();
     let complete = true;
     for (const { decl, target } of loadedFile.imports) {
       const other = target === undefined ? undefined : resolveFile(target, stack);
@@ -69,15 +73,18 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
           continue;
         }
         const previous = imported.get(n.name);
-        if (previous && (previous.kind !== symbol.kind || (previous.kind === "block" && symbol.kind === "block" && previous.decl !== symbol.decl))) {
+        if (previous && origin.get(n.name) !== target) {
           diagnostics.push(
             diagnostic("ImportClash", n.span, `\`${n.name}\` is imported twice, from different files`, {
-              ...(previous.span ? { labels: [{ span: previous.span, message: "first imported here" }] } : {}),
+              ...(previous.span ? { labels: [{ span: previous.span, message: `first imported here, from ${origin.get(n.name)}` }] } : {}),
+              help: "import it from one file only, or rename one of the definitions",
             }),
           );
+          complete = false;
           continue;
         }
         imported.set(n.name, { ...symbol, span: n.span });
+        origin.set(n.name, target!);
       }
     }
     const result = resolve(loadedFile.ast, complete ? imported : undefined);
@@ -96,7 +103,7 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
     const context = analysisContext(resolved);
     for (const model of entryResolved.models.values()) {
       if (options.model !== undefined && model.name !== options.model) continue;
-      const analyzed = analyzeModel(entryResolved, model, context);
+      const analyzed = analyzeModel(entryResolved, model, context, { expand: options.expand ?? false });
       diagnostics.push(...analyzed.diagnostics);
       if (!analyzed.value) continue;
       const figures = modelFigures(analyzed.value);

@@ -5,13 +5,16 @@
 // MAC convention: matrix products and convolutions only (one multiply–accumulate per weight use);
 // normalizations, activations, pooling and softmax count 0. Attention counts its projections and both
 // T×T products at the maximum sequence length (causal masking not discounted).
+import { grouped } from "../count/numbers.js";
 import {
   dim,
+  fanInUniform,
   normalizeAxis,
   product,
   sameDim,
   showShape,
   type Dim,
+  type Init,
   type LayerCtx,
   type LayerOutcome,
   type LayerSemantics,
@@ -20,6 +23,8 @@ import {
   type TensorValue,
   type Value,
 } from "../analyze/types.js";
+
+const ones: Init = { kind: "const", value: 1 };
 
 const floorDiv = (a: bigint, b: bigint): bigint => (a >= 0n ? a / b : -((-a + b - 1n) / b));
 const ceilDiv = (a: bigint, b: bigint): bigint => -floorDiv(-a, b);
@@ -52,11 +57,16 @@ function requireFeatureAxis(ctx: LayerCtx, what: string): Dim | undefined {
   if (leading.some((d) => !d.seq)) {
     ctx.fail("WrongRank", `\`${ctx.kind}\` expects ${what}, found ${showShape(shape)}`, {
       showInput: true,
-      help: shape.length >= 2 ? "add `flatten` before it to merge the axes into one" : undefined,
+      help: shape.length === 2 ? sequenceHelp(shape) : shape.length > 2 ? "add `flatten` before it to merge the axes into one" : undefined,
     });
     return undefined;
   }
   return shape[shape.length - 1]!;
+}
+
+/** For a fixed [N, D]: it may be an image row set or a sequence; say how to write either. */
+function sequenceHelp(shape: Shape): string {
+  return `add \`flatten\` to merge the axes; or, if the first axis is a sequence, declare it as one: \`f32[seq <= ${shape[0]!.size}, ${shape[1]!.size}]\``;
 }
 
 function withLast(shape: Shape, size: bigint): Shape {
@@ -67,8 +77,9 @@ const dense: LayerSemantics = (ctx) => {
   const d = requireFeatureAxis(ctx, "one feature axis (or a sequence of feature vectors)");
   if (!d) return undefined;
   const out = ctx.int("out");
-  const tensors: TensorSpec[] = [{ name: "weight", shape: [out, d.size], role: "matrix" }];
-  if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [out], role: "bias" });
+  const init = fanInUniform(d.size);
+  const tensors: TensorSpec[] = [{ name: "weight", shape: [out, d.size], role: "matrix", init }];
+  if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [out], role: "bias", init });
   return { output: withLast(ctx.input.shape, out), tensors, macs: product(ctx.input.shape.slice(0, -1)) * d.size * out };
 };
 
@@ -137,8 +148,9 @@ function conv(rank: number): LayerSemantics {
     }
     if (!checkOut(ctx, sizes, shape)) return undefined;
     const kernel = k.reduce((a, b) => a * b, 1n);
-    const tensors: TensorSpec[] = [{ name: "weight", shape: [out, cin / groups, ...k], role: "matrix" }];
-    if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [out], role: "bias" });
+    const init = fanInUniform((cin / groups) * kernel);
+    const tensors: TensorSpec[] = [{ name: "weight", shape: [out, cin / groups, ...k], role: "matrix", init }];
+    if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [out], role: "bias", init });
     const outElems = sizes.reduce((a, b) => a * b, 1n) * out;
     return { output: [dim(out), ...sizes.map((x) => dim(x))], tensors, macs: outElems * (cin / groups) * kernel };
   };
@@ -165,8 +177,10 @@ const convTranspose2d: LayerSemantics = (ctx) => {
   }
   const sizes = [0, 1].map((i) => (shape[i + 1]!.size - 1n) * s[i]! - 2n * p[i]! + dl[i]! * (k[i]! - 1n) + op[i]! + 1n);
   if (!checkOut(ctx, sizes, shape)) return undefined;
-  const tensors: TensorSpec[] = [{ name: "weight", shape: [cin, out / groups, ...k], role: "matrix" }];
-  if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [out], role: "bias" });
+  // PyTorch computes fan_in from weight.size(1) · kernel = out/groups · kh · kw for transposed convolutions.
+  const init = fanInUniform((out / groups) * k[0]! * k[1]!);
+  const tensors: TensorSpec[] = [{ name: "weight", shape: [cin, out / groups, ...k], role: "matrix", init }];
+  if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [out], role: "bias", init });
   const inElems = shape[1]!.size * shape[2]!.size * cin;
   return { output: [dim(out), ...sizes.map((x) => dim(x))], tensors, macs: inElems * (out / groups) * k[0]! * k[1]! };
 };
@@ -375,17 +389,17 @@ const embedding: LayerSemantics = (ctx) => {
     });
   }
   if (ctx.input.vocab !== undefined && ctx.input.vocab > num) {
-    return ctx.fail("ShapeMismatch", `token ids go up to ${ctx.input.vocab - 1n}, but the embedding has ${num} rows`, {
+    return ctx.fail("ShapeMismatch", `token ids go up to ${grouped(ctx.input.vocab - 1n)}, but the embedding has ${grouped(num)} rows`, {
       arg: "num",
       showInput: true,
-      help: `use embedding(${ctx.input.vocab}, ${d})`,
+      help: `give it one row per id: \`embedding(${ctx.input.vocab}, ${d})\``,
     });
   }
   if (ctx.has("padding_idx") && ctx.int("padding_idx") >= num) {
     return ctx.fail("AxisOutOfRange", `padding_idx ${ctx.int("padding_idx")} is not a row of a ${num}-row embedding`, { arg: "padding_idx" });
   }
   const shape = ctx.input.shape.map((x) => ({ ...x, seq: true }));
-  return { output: [...shape, dim(d)], tensors: [{ name: "weight", shape: [num, d], role: "embedding" }], macs: 0n };
+  return { output: [...shape, dim(d)], tensors: [{ name: "weight", shape: [num, d], role: "embedding", init: { kind: "normal", std: 1 } }], macs: 0n };
 };
 
 function sequenceInput(ctx: LayerCtx): { t: Dim; d: Dim } | undefined {
@@ -394,7 +408,12 @@ function sequenceInput(ctx: LayerCtx): { t: Dim; d: Dim } | undefined {
   if (shape.length !== 2 || !shape[0]!.seq) {
     ctx.fail("WrongRank", `\`${ctx.kind}\` expects a sequence [T, D], found ${showShape(shape)}`, {
       showInput: true,
-      help: shape.length === 3 ? "turn [C, H, W] into a sequence with `flatten(start = 1)` and `transpose(0, 1)`" : undefined,
+      help:
+        shape.length === 3
+          ? "turn [C, H, W] into a sequence with `flatten(start = 1)` and `transpose(0, 1)`"
+          : shape.length === 2
+            ? `declare the first axis as a sequence: \`f32[seq <= ${shape[0]!.size}, ${shape[1]!.size}]\``
+            : undefined,
     });
     return undefined;
   }
@@ -410,12 +429,14 @@ const positional: LayerSemantics = (ctx) => {
     return ctx.fail("ShapeMismatch", `positional(${max}, ${d}) is added to vectors of ${s.d.size}`, { arg: "dim", showInput: true });
   }
   if (s.t.size > max) {
-    return ctx.fail("SequenceTooLong", `the sequence has up to ${s.t.size} positions, but positional has ${max}`, {
+    return ctx.fail("SequenceTooLong", `the sequence has ${s.t.symbol ? "up to " : ""}${grouped(s.t.size)} positions, but \`positional\` has ${grouped(max)}`, {
       arg: "max",
       showInput: true,
+      help: `give it a row per position, \`positional(${s.t.size}, ${d})\`, or bound the input's length`,
     });
   }
-  return { output: ctx.input.shape, tensors: [{ name: "weight", shape: [max, d], role: "embedding" }], macs: 0n };
+  // Learned positions: N(0, 0.02), as GPT-2 and torchvision's ViT initialize them.
+  return { output: ctx.input.shape, tensors: [{ name: "weight", shape: [max, d], role: "embedding", init: { kind: "normal", std: 0.02 } }], macs: 0n };
 };
 
 const classToken: LayerSemantics = (ctx) => {
@@ -445,7 +466,7 @@ const layernorm: LayerSemantics = (ctx) => {
   const d = ctx.input.shape[ctx.input.shape.length - 1]!.size;
   const tensors: TensorSpec[] = [];
   if (ctx.bool("affine")) {
-    tensors.push({ name: "weight", shape: [d], role: "normScale" });
+    tensors.push({ name: "weight", shape: [d], role: "normScale", init: ones });
     if (ctx.bool("bias")) tensors.push({ name: "bias", shape: [d], role: "normShift" });
   }
   return { output: ctx.input.shape, tensors, macs: 0n };
@@ -454,7 +475,7 @@ const layernorm: LayerSemantics = (ctx) => {
 const rmsnorm: LayerSemantics = (ctx) => {
   if (!requireFloat(ctx)) return undefined;
   const d = ctx.input.shape[ctx.input.shape.length - 1]?.size ?? 1n;
-  const tensors: TensorSpec[] = ctx.bool("affine") ? [{ name: "weight", shape: [d], role: "normScale" }] : [];
+  const tensors: TensorSpec[] = ctx.bool("affine") ? [{ name: "weight", shape: [d], role: "normScale", init: ones }] : [];
   return { output: ctx.input.shape, tensors, macs: 0n };
 };
 
@@ -467,12 +488,12 @@ const batchnorm: LayerSemantics = (ctx) => {
   const c = shape[0]!.size;
   const tensors: TensorSpec[] = [];
   if (ctx.bool("affine")) {
-    tensors.push({ name: "weight", shape: [c], role: "normScale" }, { name: "bias", shape: [c], role: "normShift" });
+    tensors.push({ name: "weight", shape: [c], role: "normScale", init: ones }, { name: "bias", shape: [c], role: "normShift" });
   }
   if (ctx.bool("track_running_stats")) {
     tensors.push(
       { name: "running_mean", shape: [c], role: "buffer" },
-      { name: "running_var", shape: [c], role: "buffer" },
+      { name: "running_var", shape: [c], role: "buffer", init: ones },
       { name: "num_batches_tracked", shape: [], role: "buffer", elementBytes: 8 },
     );
   }
@@ -490,7 +511,7 @@ const groupnorm: LayerSemantics = (ctx) => {
   }
   const tensors: TensorSpec[] = ctx.bool("affine")
     ? [
-        { name: "weight", shape: [c], role: "normScale" },
+        { name: "weight", shape: [c], role: "normScale", init: ones },
         { name: "bias", shape: [c], role: "normShift" },
       ]
     : [];
@@ -532,16 +553,20 @@ const attention: LayerSemantics = (ctx) => {
   const q = heads * hd;
   const kv = kvHeads * hd;
   const tensors: TensorSpec[] = [];
+  // Initialization as PyTorch: separate projections are Linear layers; a fused in-projection is
+  // xavier_uniform with zero bias (nn.MultiheadAttention); the out-projection bias starts at zero.
+  const linear = fanInUniform(D);
   if (ctx.name("qkv") === "separate") {
     for (const [name, rows] of [["q_proj", q], ["k_proj", kv], ["v_proj", kv]] as const) {
-      tensors.push({ name: `${name}.weight`, shape: [rows, D], role: "matrix" });
-      if (bias) tensors.push({ name: `${name}.bias`, shape: [rows], role: "bias" });
+      tensors.push({ name: `${name}.weight`, shape: [rows, D], role: "matrix", init: linear });
+      if (bias) tensors.push({ name: `${name}.bias`, shape: [rows], role: "bias", init: linear });
     }
   } else {
-    tensors.push({ name: "qkv_proj.weight", shape: [q + 2n * kv, D], role: "matrix" });
-    if (bias) tensors.push({ name: "qkv_proj.bias", shape: [q + 2n * kv], role: "bias" });
+    const rows = q + 2n * kv;
+    tensors.push({ name: "qkv_proj.weight", shape: [rows, D], role: "matrix", init: { kind: "uniform", bound: Math.sqrt(6 / Number(rows + D)) } });
+    if (bias) tensors.push({ name: "qkv_proj.bias", shape: [rows], role: "bias" });
   }
-  tensors.push({ name: "out_proj.weight", shape: [D, q], role: "matrix" });
+  tensors.push({ name: "out_proj.weight", shape: [D, q], role: "matrix", init: fanInUniform(q) });
   if (outBias) tensors.push({ name: "out_proj.bias", shape: [D], role: "bias" });
   const macs = T * D * (q + 2n * kv) + 2n * T * T * q + T * q * D;
   return { output: ctx.input.shape, tensors, macs };
@@ -560,18 +585,20 @@ function recurrent(gates: bigint): LayerSemantics {
     // TF2 default) keeps two, like PyTorch.
     const twoBiases = convention === "pytorch" || ctx.kind === "gru";
     const tensors: TensorSpec[] = [];
+    // PyTorch: every RNN/LSTM/GRU tensor starts as U(±1/√hidden).
+    const init: Init = { kind: "uniform", bound: 1 / Math.sqrt(Number(H)) };
     let macs = 0n;
     for (let l = 0n; l < layers; l++) {
       const inSize = l === 0n ? s.d.size : H * dirs;
       for (let d = 0n; d < dirs; d++) {
         const suffix = `_l${l}${d === 1n ? "_reverse" : ""}`;
-        tensors.push({ name: `weight_ih${suffix}`, shape: [gates * H, inSize], role: "matrix" });
-        tensors.push({ name: `weight_hh${suffix}`, shape: [gates * H, H], role: "matrix" });
+        tensors.push({ name: `weight_ih${suffix}`, shape: [gates * H, inSize], role: "matrix", init });
+        tensors.push({ name: `weight_hh${suffix}`, shape: [gates * H, H], role: "matrix", init });
         if (bias && twoBiases) {
-          tensors.push({ name: `bias_ih${suffix}`, shape: [gates * H], role: "bias" });
-          tensors.push({ name: `bias_hh${suffix}`, shape: [gates * H], role: "bias" });
+          tensors.push({ name: `bias_ih${suffix}`, shape: [gates * H], role: "bias", init });
+          tensors.push({ name: `bias_hh${suffix}`, shape: [gates * H], role: "bias", init });
         } else if (bias) {
-          tensors.push({ name: `bias${suffix}`, shape: [gates * H], role: "bias" });
+          tensors.push({ name: `bias${suffix}`, shape: [gates * H], role: "bias", init });
         }
         macs += s.t.size * gates * H * (inSize + H);
       }
@@ -601,7 +628,7 @@ const prelu: LayerSemantics = (ctx) => {
       help: "use 1 (one shared slope) or the channel count",
     });
   }
-  return { output: ctx.input.shape, tensors: [{ name: "weight", shape: [n], role: "other" }], macs: 0n };
+  return { output: ctx.input.shape, tensors: [{ name: "weight", shape: [n], role: "other", init: { kind: "const", value: 0.25 } }], macs: 0n };
 };
 
 const softmaxLike: LayerSemantics = (ctx) => {

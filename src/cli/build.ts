@@ -1,0 +1,53 @@
+// `nnc build <files…> [--out DIR] [--model NAME] [--dtype float32|float64] [--unroll-limit N] [--tile N]`:
+// one TypeScript module per model. All or nothing: when any input has an error, no file is written; each
+// file is written atomically (temporary file, then rename).
+import fs from "node:fs";
+import path from "node:path";
+import { compileFile, compileOptionsSchema, type EmittedFile } from "../emit/compile.js";
+import { hasErrors, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type { Host } from "../program/load.js";
+
+export interface BuildRequest {
+  readonly inputs: readonly { name: string; text?: string }[];
+  readonly out: string;
+  readonly options: Record<string, unknown>;
+  readonly host: Host;
+  readonly write: (file: string, text: string) => void;
+}
+
+export interface BuildOutcome {
+  readonly diagnostics: readonly Diagnostic[];
+  readonly written: readonly string[];
+  /** An option error: the caller reports it as a usage error (exit 2). */
+  readonly usage?: string;
+}
+
+export async function build(request: BuildRequest): Promise<BuildOutcome> {
+  const parsed = compileOptionsSchema.safeParse(request.options);
+  if (!parsed.success) {
+    return { diagnostics: [], written: [], usage: parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ") };
+  }
+  const diagnostics: Diagnostic[] = [];
+  const outputs: EmittedFile[] = [];
+  for (const input of request.inputs) {
+    const result = await compileFile(input.name, request.host, parsed.data, input.text);
+    diagnostics.push(...result.diagnostics);
+    outputs.push(...result.files);
+  }
+  if (hasErrors(diagnostics)) return { diagnostics, written: [] };
+  const names = new Set<string>();
+  for (const f of outputs) {
+    if (names.has(f.path)) {
+      return { diagnostics, written: [], usage: `two inputs would both write ${f.path}; build them into different --out directories` };
+    }
+    names.add(f.path);
+  }
+  fs.mkdirSync(request.out, { recursive: true });
+  const written: string[] = [];
+  for (const f of outputs) {
+    const target = path.join(request.out, f.path);
+    request.write(target, f.text);
+    written.push(target);
+  }
+  return { diagnostics, written };
+}

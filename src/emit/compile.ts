@@ -1,0 +1,105 @@
+// The code generator's public entry: spec → checked program → one TypeScript module per model, formatted
+// with prettier. Never throws on user input; a spec with errors (or a layer the generator cannot emit yet,
+// NN9001) produces no file at all.
+import path from "node:path";
+import * as prettier from "prettier";
+import { z } from "zod";
+import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { checkProgram } from "../program/check.js";
+import type { Host } from "../program/load.js";
+import { version } from "../version.js";
+import { kernels } from "./kernels/index.js";
+import { emitModule } from "./module.js";
+import { plan } from "./plan.js";
+
+export const compileOptionsSchema = z
+  .object({
+    /** Compile only this model of the file. */
+    model: z.string().optional(),
+    /** Storage type of parameters and activations in the generated code. */
+    dtype: z.enum(["float32", "float64"]).default("float32"),
+    /** Dense layers up to this many multiply–adds are fully unrolled (TARGETS.md: the win ends near 32×32). */
+    unrollLimit: z.number().int().min(0).max(16_384).default(1024),
+    /** Output columns per register tile in looped matrix kernels. */
+    tileColumns: z.number().int().min(1).max(16).default(4),
+  })
+  .strict();
+
+export type CompileOptions = z.input<typeof compileOptionsSchema>;
+
+export interface EmittedFile {
+  /** File name, relative to the output directory. */
+  readonly path: string;
+  readonly model: string;
+  readonly text: string;
+}
+
+export interface CompileResult {
+  readonly files: readonly EmittedFile[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Compiles spec text (imports resolved through `host`, relative to `file`). */
+export async function compile(
+  source: string,
+  options: CompileOptions = {},
+  file = "<input>.nn",
+  host: Host = { readFile: () => ({ ok: false, reason: "no file system given to compile()" }) },
+): Promise<CompileResult> {
+  const parsed = compileOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const message = parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ");
+    return { files: [], diagnostics: [diagnostic("UsageError", undefined, `invalid compile options: ${message}`)] };
+  }
+  return compileFile(file, host, parsed.data, source);
+}
+
+export async function compileFile(
+  file: string,
+  host: Host,
+  options: z.output<typeof compileOptionsSchema>,
+  text?: string,
+): Promise<CompileResult> {
+  const checked = checkProgram(file, host, text, { expand: true, ...(options.model !== undefined ? { model: options.model } : {}) });
+  const diagnostics: Diagnostic[] = [...checked.diagnostics];
+  if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics) };
+  const entry = checked.value.resolved.get(file);
+  const models = checked.value.models;
+  const files: EmittedFile[] = [];
+  const base = path.basename(file).replace(/\.nn$/, "");
+  for (const m of models) {
+    const a = m.analysis;
+    const unsupported = a.ops.filter((op) => !kernels[op.kind]);
+    // One diagnostic per kind, at its first use.
+    for (const kind of new Set(unsupported.map((op) => op.kind))) {
+      const uses = unsupported.filter((op) => op.kind === kind);
+      diagnostics.push(
+        diagnostic("UnsupportedInCodegen", uses[0]!.span, `the code generator cannot emit \`${kind}\` yet`, {
+          notes: [`model \`${a.name}\` uses it ${uses.length === 1 ? "once" : `${uses.length} times`}; checking and counting support it`],
+        }),
+      );
+    }
+    if (a.inputIds.length !== 1 || a.outputIds.length !== 1) {
+      diagnostics.push(
+        diagnostic("UnsupportedInCodegen", entry?.models.get(a.name)?.decl.name.span, `the code generator handles one input and one output; \`${a.name}\` has ${a.inputIds.length} and ${a.outputIds.length}`),
+      );
+      continue;
+    }
+    if (a.values[a.inputIds[0]!]!.dtype === "token") {
+      diagnostics.push(
+        diagnostic("UnsupportedInCodegen", entry?.models.get(a.name)?.decl.name.span, `the code generator cannot take token inputs yet (\`${a.name}\`)`),
+      );
+      continue;
+    }
+    if (unsupported.length > 0) continue;
+    const lossInfo = entry?.models.get(a.name)?.loss;
+    const loss = lossInfo
+      ? { name: lossInfo.entry.name, logits: lossInfo.args.get("logits")?.value?.kind === "bool" && (lossInfo.args.get("logits")!.value as { value: boolean }).value }
+      : undefined;
+    const raw = emitModule(plan(a), { source: file, version, ...(loss ? { loss } : {}) }, options);
+    const text = await prettier.format(raw, { parser: "typescript", printWidth: 120 });
+    files.push({ path: models.length === 1 ? `${base}.ts` : `${base}.${a.name}.ts`, model: a.name, text });
+  }
+  if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics) };
+  return { files, diagnostics: sortDiagnostics(diagnostics) };
+}

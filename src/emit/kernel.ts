@@ -1,0 +1,133 @@
+// The interface between the module assembler and the per-kind code generators ("kernels"): one entry per
+// layer kind, each emitting the forward statements and the backward (gradient) statements of one op.
+//
+// Conventions of the generated code every kernel follows:
+// - `n` is the batch size; activations are batch-major: sample `b` of a value of `size` elements starts at
+//   `b * size`.
+// - `p` is the flat parameter array, `gp` the flat parameter-gradient array, `bf` the buffer array.
+// - Backward ACCUMULATES (`+=`) into input gradients and parameter gradients: a value read by several ops
+//   gets the sum of their gradients. The assembler zeroes every gradient before a backward pass.
+// - `training` is a boolean in scope (batch statistics, dropout masks).
+import type { ArgVal, IrOp } from "../analyze/analyze.js";
+import type { DefaultValue, LayerEntry, ParamSpec } from "../vocabulary/layers.js";
+
+export interface EmitOptions {
+  /** `float32` (default) or `float64` storage; arithmetic is always in doubles. */
+  readonly dtype: "float32" | "float64";
+  /** Dense layers with at most this many multiply–adds are fully unrolled into straight-line code. */
+  readonly unrollLimit: number;
+  /** Output columns per register tile of the looped matrix kernel. */
+  readonly tileColumns: number;
+}
+
+export interface EmitCtx {
+  readonly op: IrOp;
+  /** Input activation arrays (generated-code expressions), one per input. */
+  readonly x: readonly string[];
+  /** Output activation arrays, one per output. */
+  readonly y: readonly string[];
+  /** Input gradient arrays (accumulate into them). */
+  readonly gx: readonly string[];
+  /** Output gradient arrays. */
+  readonly gy: readonly string[];
+  readonly inShapes: readonly (readonly number[])[];
+  readonly outShapes: readonly (readonly number[])[];
+  /** Elements per sample of each input / output. */
+  readonly inSizes: readonly number[];
+  readonly outSizes: readonly number[];
+  /** Offset of one of this op's parameter tensors in `p` / `gp` (`weight`, `bias`, `qkv_proj.weight`). */
+  param(local: string): number;
+  hasParam(local: string): boolean;
+  /** Offset of one of this op's buffers in `bf`. */
+  buffer(local: string): number;
+  /** A scratch array of `perSample` × n elements, kept between forward and backward. Returns its name. */
+  scratch(label: string, perSample: number): string;
+  /** A fresh identifier prefix, unique in the module. */
+  readonly id: string;
+  readonly args: ArgReader;
+  readonly options: EmitOptions;
+}
+
+export interface Kernel {
+  forward(c: EmitCtx): string;
+  /** Omitted: the op has no gradient to pass (never the case for the kinds we emit). */
+  backward(c: EmitCtx): string;
+}
+
+/** Reads an op's arguments with the vocabulary's defaults applied. */
+export class ArgReader {
+  private readonly specs: readonly ParamSpec[];
+
+  constructor(
+    private readonly args: ReadonlyMap<string, ArgVal>,
+    entry: LayerEntry | undefined,
+  ) {
+    this.specs = entry ? [...entry.args, ...entry.options] : [];
+  }
+
+  get(name: string): ArgVal | undefined {
+    const given = this.args.get(name);
+    if (given) return given;
+    const d: DefaultValue | undefined = this.specs.find((s) => s.name === name)?.default;
+    if (!d) return undefined;
+    switch (d.kind) {
+      case "int":
+        return { kind: "int", value: d.value };
+      case "decimal":
+        return { kind: "decimal", value: d.value };
+      case "bool":
+        return { kind: "bool", value: d.value };
+      case "enum":
+        return { kind: "name", value: d.value };
+      case "sameAs":
+        return this.get(d.param);
+      default:
+        return undefined;
+    }
+  }
+
+  has(name: string): boolean {
+    return this.args.has(name);
+  }
+
+  int(name: string): number {
+    const v = this.get(name);
+    if (v?.kind === "int") return Number(v.value);
+    throw new Error(`internal: ${name} is not an integer`);
+  }
+
+  pair(name: string): [number, number] {
+    const v = this.get(name);
+    if (v?.kind === "int") return [Number(v.value), Number(v.value)];
+    if (v?.kind === "list" && v.items.length === 2) {
+      const [a, b] = v.items;
+      if (a?.kind === "int" && b?.kind === "int") return [Number(a.value), Number(b.value)];
+    }
+    throw new Error(`internal: ${name} is not an integer pair`);
+  }
+
+  bool(name: string): boolean {
+    const v = this.get(name);
+    if (v?.kind === "bool") return v.value;
+    throw new Error(`internal: ${name} is not a boolean`);
+  }
+
+  decimal(name: string): number {
+    const v = this.get(name);
+    if (v?.kind === "decimal") return v.value;
+    if (v?.kind === "int") return Number(v.value);
+    throw new Error(`internal: ${name} is not a number`);
+  }
+
+  name(name: string): string | undefined {
+    const v = this.get(name);
+    return v?.kind === "name" ? v.value : undefined;
+  }
+}
+
+/** A number as a TypeScript literal that reads back exactly. */
+export function lit(x: number): string {
+  if (Number.isInteger(x)) return String(x);
+  const s = String(x);
+  return s;
+}

@@ -1,0 +1,266 @@
+// Elementwise activations: one forward formula and one gradient rule per kind, side by side. In the
+// gradient rule `x` is the input, `y` the output and `g` the output's gradient; the rule gives the input's
+// gradient. PyTorch's definitions throughout.
+import type { ArgReader, EmitCtx, Kernel } from "../kernel.js";
+import { lit } from "../kernel.js";
+
+interface Rule {
+  /** y from x. */
+  forward: (a: ArgReader) => string;
+  /** dL/dx from x, y, g. */
+  backward: (a: ArgReader) => string;
+}
+
+const SELU_LAMBDA = 1.0507009873554805;
+const SELU_ALPHA = 1.6732632423543772;
+
+export const activationRules: Readonly<Record<string, Rule>> = {
+  relu: { forward: () => "x > 0 ? x : 0", backward: () => "x > 0 ? g : 0" },
+  leaky_relu: {
+    forward: (a) => `x > 0 ? x : ${lit(a.decimal("negative_slope"))} * x`,
+    backward: (a) => `x > 0 ? g : ${lit(a.decimal("negative_slope"))} * g`,
+  },
+  elu: {
+    forward: (a) => `x > 0 ? x : ${lit(a.decimal("alpha"))} * Math.expm1(x)`,
+    backward: (a) => `x > 0 ? g : g * (y + ${lit(a.decimal("alpha"))})`,
+  },
+  selu: {
+    forward: () => `x > 0 ? ${SELU_LAMBDA} * x : ${SELU_LAMBDA * SELU_ALPHA} * Math.expm1(x)`,
+    backward: () => `x > 0 ? ${SELU_LAMBDA} * g : g * (y + ${SELU_LAMBDA * SELU_ALPHA})`,
+  },
+  gelu: {
+    forward: (a) =>
+      a.name("approximate") === "tanh"
+        ? "0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))"
+        : "0.5 * x * (1 + erf(x * 0.7071067811865476))",
+    backward: (a) =>
+      a.name("approximate") === "tanh"
+        ? "gelu_tanh_grad(x) * g"
+        : "(0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g",
+  },
+  silu: { forward: () => "x / (1 + Math.exp(-x))", backward: () => "silu_grad(x) * g" },
+  mish: { forward: () => "x * Math.tanh(softplus1(x))", backward: () => "mish_grad(x) * g" },
+  sigmoid: { forward: () => "1 / (1 + Math.exp(-x))", backward: () => "g * y * (1 - y)" },
+  hard_sigmoid: {
+    forward: () => "x <= -3 ? 0 : x >= 3 ? 1 : x / 6 + 0.5",
+    backward: () => "x > -3 && x < 3 ? g / 6 : 0",
+  },
+  tanh: { forward: () => "Math.tanh(x)", backward: () => "g * (1 - y * y)" },
+  softplus: {
+    forward: (a) => {
+      const beta = lit(a.decimal("beta"));
+      return `${beta} * x > ${lit(a.decimal("threshold"))} ? x : Math.log1p(Math.exp(${beta} * x)) / ${beta}`;
+    },
+    backward: (a) => {
+      const beta = lit(a.decimal("beta"));
+      return `${beta} * x > ${lit(a.decimal("threshold"))} ? g : g / (1 + Math.exp(-${beta} * x))`;
+    },
+  },
+  softsign: { forward: () => "x / (1 + Math.abs(x))", backward: () => "g / ((1 + Math.abs(x)) * (1 + Math.abs(x)))" },
+  dropout: { forward: () => "x", backward: () => "g" },
+};
+
+/** Helpers some rules call; the assembler includes the ones a module uses. */
+export const activationHelpers: Readonly<Record<string, string>> = {
+  erf: `/** erf to about 1e-15: its Taylor series below 2.5, a continued fraction for erfc above. */
+function erf(x: number): number {
+  const a = Math.abs(x);
+  if (a < 2.5) {
+    let term = x;
+    let sum = x;
+    const x2 = x * x;
+    for (let k = 1; k < 100; k++) {
+      term *= -x2 / k;
+      const next = term / (2 * k + 1);
+      sum += next;
+      if (Math.abs(next) < 1e-17 * Math.abs(sum)) break;
+    }
+    return 1.1283791670955126 * sum;
+  }
+  // erfc(a) = exp(-a²)/√π · 1/(a + 1/2/(a + 1/(a + 3/2/(a + …)))), evaluated from the tail.
+  let f = 0;
+  for (let k = 60; k >= 1; k--) f = (k / 2) / (a + f);
+  const erfc = Math.exp(-a * a) / 1.7724538509055159 / (a + f);
+  return x > 0 ? 1 - erfc : erfc - 1;
+}`,
+  gelu_tanh_grad: `/** d/dx of the tanh approximation of GELU. */
+function gelu_tanh_grad(x: number): number {
+  const u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
+  const t = Math.tanh(u);
+  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * 0.7978845608028654 * (1 + 0.134145 * x * x);
+}`,
+  silu_grad: `/** d/dx of x · sigmoid(x). */
+function silu_grad(x: number): number {
+  const s = 1 / (1 + Math.exp(-x));
+  return s * (1 + x * (1 - s));
+}`,
+  softplus1: `/** log(1 + eˣ), without overflow. */
+function softplus1(x: number): number {
+  return x > 20 ? x : Math.log1p(Math.exp(x));
+}`,
+  mish_grad: `/** d/dx of x · tanh(softplus(x)). */
+function mish_grad(x: number): number {
+  const t = Math.tanh(softplus1(x));
+  return t + x * (1 - t * t) / (1 + Math.exp(-x));
+}`,
+};
+
+/** Which helpers a formula needs (including helpers used by helpers). */
+export function helpersUsed(code: string): string[] {
+  const used = new Set<string>();
+  const visit = (text: string) => {
+    for (const name of Object.keys(activationHelpers)) {
+      if (!used.has(name) && new RegExp(`\\b${name}\\(`).test(text)) {
+        used.add(name);
+        visit(activationHelpers[name]!);
+      }
+    }
+  };
+  visit(code);
+  return [...used].sort();
+}
+
+function elementwise(kind: string): Kernel {
+  const rule = activationRules[kind]!;
+  return {
+    forward(c: EmitCtx) {
+      const x = c.x[0]!;
+      const y = c.y[0]!;
+      return `// ${c.op.name}: ${kind}
+for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) {
+  const x = ${x}[i];
+  ${y}[i] = ${rule.forward(c.args)};
+}`;
+    },
+    backward(c: EmitCtx) {
+      const body = rule.backward(c.args);
+      const usesY = /\by\b/.test(body);
+      return `// ${c.op.name}: ${kind} backward
+for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) {
+  const x = ${c.x[0]}[i];
+  ${usesY ? `const y = ${c.y[0]}[i];` : ""}
+  const g = ${c.gy[0]}[i];
+  ${c.gx[0]}[i] += ${body};
+}`;
+    },
+  };
+}
+
+/** Dropout: identity when not training; in training, an inverted-dropout mask drawn from the module's
+ *  seeded generator and kept for the backward pass. */
+function dropout(): Kernel {
+  return {
+    forward(c) {
+      const p = c.args.decimal("p");
+      const mask = c.scratch("mask", c.inSizes[0]!);
+      const keep = 1 - p;
+      return `// ${c.op.name}: dropout(p = ${lit(p)})
+if (training && ${p} > 0) {
+  for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) {
+    const m = ${keep <= 0 ? "0" : `random() < ${lit(keep)} ? ${lit(1 / keep)} : 0`};
+    ${mask}[i] = m;
+    ${c.y[0]}[i] = ${c.x[0]}[i] * m;
+  }
+} else {
+  for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) { ${mask}[i] = 1; ${c.y[0]}[i] = ${c.x[0]}[i]; }
+}`;
+    },
+    backward(c) {
+      const mask = c.scratch("mask", c.inSizes[0]!);
+      return `// ${c.op.name}: dropout backward
+for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) ${c.gx[0]}[i] += ${c.gy[0]}[i] * ${mask}[i];`;
+    },
+  };
+}
+
+/** PReLU: a learned slope, one shared or one per channel (axis 0 of the per-sample shape). */
+const prelu: Kernel = {
+  forward(c) {
+    const count = c.args.int("num_parameters");
+    const W = c.param("weight");
+    const size = c.inSizes[0]!;
+    const per = count === 1 ? size : size / count;
+    const slope = count === 1 ? `p[${W}]` : `p[${W} + Math.floor((i % ${size}) / ${per})]`;
+    return `// ${c.op.name}: prelu
+for (let i = 0, e = n * ${size}; i < e; i++) {
+  const x = ${c.x[0]}[i];
+  ${c.y[0]}[i] = x > 0 ? x : ${slope} * x;
+}`;
+  },
+  backward(c) {
+    const count = c.args.int("num_parameters");
+    const W = c.param("weight");
+    const size = c.inSizes[0]!;
+    const per = count === 1 ? size : size / count;
+    const k = count === 1 ? `${W}` : `${W} + Math.floor((i % ${size}) / ${per})`;
+    return `// ${c.op.name}: prelu backward
+for (let i = 0, e = n * ${size}; i < e; i++) {
+  const x = ${c.x[0]}[i];
+  const g = ${c.gy[0]}[i];
+  if (x > 0) ${c.gx[0]}[i] += g;
+  else { const k = ${k}; ${c.gx[0]}[i] += p[k] * g; gp[k] += g * x; }
+}`;
+  },
+};
+
+/** Softmax and log-softmax along one axis, numerically stable (the maximum is subtracted first). */
+function softmaxLike(log: boolean): Kernel {
+  const geometry = (c: EmitCtx) => {
+    const shape = c.inShapes[0]!;
+    const rank = shape.length;
+    const raw = c.args.int("axis");
+    const axis = raw < 0 ? raw + rank : raw;
+    const len = shape[axis]!;
+    const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+    const outer = (c.inSizes[0]! / (len * inner));
+    return { len, inner, outer };
+  };
+  return {
+    forward(c) {
+      const { len, inner, outer } = geometry(c);
+      const x = c.x[0]!;
+      const y = c.y[0]!;
+      return `// ${c.op.name}: ${log ? "log_softmax" : "softmax"} over ${len} positions
+for (let o = 0, e = n * ${outer}; o < e; o++) {
+  for (let j = 0; j < ${inner}; j++) {
+    const base = o * ${len * inner} + j;
+    let m = -Infinity;
+    for (let k = 0; k < ${len}; k++) m = Math.max(m, ${x}[base + k * ${inner}]);
+    let s = 0;
+    for (let k = 0; k < ${len}; k++) s += Math.exp(${x}[base + k * ${inner}] - m);
+    ${log ? "const l = m + Math.log(s);" : "const r = 1 / s;"}
+    for (let k = 0; k < ${len}; k++) {
+      const i = base + k * ${inner};
+      ${y}[i] = ${log ? `${x}[i] - l` : `Math.exp(${x}[i] - m) * r`};
+    }
+  }
+}`;
+    },
+    backward(c) {
+      const { len, inner, outer } = geometry(c);
+      const y = c.y[0]!;
+      const gy = c.gy[0]!;
+      const gx = c.gx[0]!;
+      return `// ${c.op.name}: ${log ? "log_softmax" : "softmax"} backward
+for (let o = 0, e = n * ${outer}; o < e; o++) {
+  for (let j = 0; j < ${inner}; j++) {
+    const base = o * ${len * inner} + j;
+    let s = 0;
+    for (let k = 0; k < ${len}; k++) { const i = base + k * ${inner}; s += ${gy}[i]${log ? "" : ` * ${y}[i]`}; }
+    for (let k = 0; k < ${len}; k++) {
+      const i = base + k * ${inner};
+      ${gx}[i] += ${log ? `${gy}[i] - Math.exp(${y}[i]) * s` : `${y}[i] * (${gy}[i] - s)`};
+    }
+  }
+}`;
+    },
+  };
+}
+
+export const activationKernels: Readonly<Record<string, Kernel>> = {
+  ...Object.fromEntries(Object.keys(activationRules).filter((k) => k !== "dropout").map((k) => [k, elementwise(k)])),
+  dropout: dropout(),
+  prelu,
+  softmax: softmaxLike(false),
+  log_softmax: softmaxLike(true),
+};

@@ -1,0 +1,104 @@
+// Dense (fully connected) layers: y = x Wᵀ + b over the last axis, W stored [out, in] like PyTorch.
+//
+// Two code shapes, chosen by size (TARGETS.md measured both on these machines):
+// - at most `unrollLimit` multiply–adds: straight-line code, one expression per output with every weight
+//   index a constant, inside the loop over rows;
+// - above it: a loop over output tiles of `tileColumns` outputs with one accumulator each, the inner loop
+//   over the contiguous weight rows (PyTorch's [out, in] layout is already the packed panel for y = x Wᵀ).
+// Rows are every leading position: the batch times the sequence positions, if any.
+import type { EmitCtx, Kernel } from "../kernel.js";
+
+function dims(c: EmitCtx) {
+  const inShape = c.inShapes[0]!;
+  const IN = inShape[inShape.length - 1]!;
+  const OUT = c.outShapes[0]![c.outShapes[0]!.length - 1]!;
+  const rowsPerSample = c.inSizes[0]! / IN;
+  const W = c.param("weight");
+  const B = c.hasParam("bias") ? c.param("bias") : -1;
+  return { IN, OUT, rowsPerSample, W, B };
+}
+
+function rows(rowsPerSample: number): string {
+  return rowsPerSample === 1 ? "n" : `n * ${rowsPerSample}`;
+}
+
+export const dense: Kernel = {
+  forward(c) {
+    const { IN, OUT, rowsPerSample, W, B } = dims(c);
+    const x = c.x[0]!;
+    const y = c.y[0]!;
+    const R = rows(rowsPerSample);
+    if (IN * OUT <= c.options.unrollLimit) {
+      const lines: string[] = [];
+      for (let i = 0; i < IN; i++) lines.push(`const x${i} = ${x}[xo + ${i}];`);
+      for (let o = 0; o < OUT; o++) {
+        const terms = Array.from({ length: IN }, (_, i) => `x${i} * p[${W + o * IN + i}]`);
+        if (B >= 0) terms.unshift(`p[${B + o}]`);
+        lines.push(`${y}[yo + ${o}] = ${terms.join(" + ") || "0"};`);
+      }
+      return `// ${c.op.name}: dense ${IN} → ${OUT}, unrolled
+for (let r = 0, xo = 0, yo = 0; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
+${lines.join("\n")}
+}`;
+    }
+    const T = Math.max(1, Math.min(c.options.tileColumns, OUT));
+    const acc = Array.from({ length: T }, (_, k) => `s${k}`);
+    const init = acc.map((s, k) => `let ${s} = ${B >= 0 ? `p[${B} + o + ${k}]` : "0"};`).join(" ");
+    const fma = acc.map((s, k) => `${s} += v * p[w + ${k * IN}];`).join(" ");
+    const store = acc.map((s, k) => `${y}[yo + o + ${k}] = ${s};`).join(" ");
+    return `// ${c.op.name}: dense ${IN} → ${OUT}, ${T}-column register tiles
+for (let r = 0, xo = 0, yo = 0; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
+  let o = 0;
+  for (; o + ${T} <= ${OUT}; o += ${T}) {
+    ${init}
+    for (let i = 0, w = ${W} + o * ${IN}; i < ${IN}; i++, w++) {
+      const v = ${x}[xo + i];
+      ${fma}
+    }
+    ${store}
+  }
+  for (; o < ${OUT}; o++) {
+    let s = ${B >= 0 ? `p[${B} + o]` : "0"};
+    for (let i = 0, w = ${W} + o * ${IN}; i < ${IN}; i++, w++) s += ${x}[xo + i] * p[w];
+    ${y}[yo + o] = s;
+  }
+}`;
+  },
+
+  backward(c) {
+    const { IN, OUT, rowsPerSample, W, B } = dims(c);
+    const x = c.x[0]!;
+    const gx = c.gx[0]!;
+    const gy = c.gy[0]!;
+    const R = rows(rowsPerSample);
+    if (IN * OUT <= c.options.unrollLimit) {
+      const lines: string[] = [];
+      for (let i = 0; i < IN; i++) lines.push(`const x${i} = ${x}[xo + ${i}];`);
+      for (let o = 0; o < OUT; o++) {
+        lines.push(`const d${o} = ${gy}[yo + ${o}];`);
+        if (B >= 0) lines.push(`gp[${B + o}] += d${o};`);
+        for (let i = 0; i < IN; i++) lines.push(`gp[${W + o * IN + i}] += d${o} * x${i};`);
+      }
+      for (let i = 0; i < IN; i++) {
+        const terms = Array.from({ length: OUT }, (_, o) => `d${o} * p[${W + o * IN + i}]`);
+        lines.push(`${gx}[xo + ${i}] += ${terms.join(" + ")};`);
+      }
+      return `// ${c.op.name}: dense ${IN} → ${OUT} backward, unrolled
+for (let r = 0, xo = 0, yo = 0; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
+${lines.join("\n")}
+}`;
+    }
+    return `// ${c.op.name}: dense ${IN} → ${OUT} backward: dW += gᵀx, db += g, dx += g W
+for (let r = 0, xo = 0, yo = 0; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
+  for (let o = 0; o < ${OUT}; o++) {
+    const g = ${gy}[yo + o];
+    if (g === 0) continue;
+    ${B >= 0 ? `gp[${B} + o] += g;` : ""}
+    for (let i = 0, w = ${W} + o * ${IN}; i < ${IN}; i++, w++) {
+      gp[w] += g * ${x}[xo + i];
+      ${gx}[xo + i] += g * p[w];
+    }
+  }
+}`;
+  },
+};

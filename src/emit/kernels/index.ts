@@ -1,0 +1,16 @@
+// THE table of kernels: one entry per op kind the code generator can emit. A kind missing here gets
+// NN9001 at build time, never wrong code.
+import type { Kernel } from "../kernel.js";
+import { activationKernels } from "./activation.js";
+import { dense } from "./dense.js";
+import { elementwiseKernels } from "./elementwise.js";
+import { normKernels } from "./norm.js";
+import { shapeKernels } from "./shape.js";
+
+export const kernels: Readonly<Record<string, Kernel>> = {
+  dense,
+  ...activationKernels,
+  ...elementwiseKernels,
+  ...normKernels,
+  ...shapeKernels,
+};

@@ -1,0 +1,206 @@
+// Shape and combine ops that move values: concat, split, transpose, take, mean (PyTorch's torch.cat,
+// torch.split, Tensor.transpose, select, mean; axes never count the batch, negative axes count from the
+// end). `flatten`, `reshape` and `identity` move nothing and live in elementwise.ts.
+//
+// Every op here is a loop over `n × pre` rows, `pre` being the elements of the axes before the one the op
+// works on; since activations are batch-major, row `r` of every operand starts at `r` times its row size.
+import type { EmitCtx, Kernel } from "../kernel.js";
+
+const product = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
+
+/** An axis argument as a non-negative axis of a per-sample shape of `rank` axes. */
+function axisArg(c: EmitCtx, name: string, rank: number): number {
+  const a = c.args.int(name);
+  return a < 0 ? a + rank : a;
+}
+
+const show = (shape: readonly number[]) => `[${shape.join(", ")}]`;
+
+function rows(pre: number): string {
+  return pre === 1 ? "n" : `n * ${pre}`;
+}
+
+/** `i * stride` terms of an index, dropping loops of one iteration. */
+interface Loop {
+  readonly v: string;
+  readonly extent: number;
+}
+
+function index(base: string, terms: readonly (readonly [Loop, number])[]): string {
+  const parts = [base];
+  for (const [loop, stride] of terms) if (loop.extent > 1) parts.push(stride === 1 ? loop.v : `${loop.v} * ${stride}`);
+  return parts.join(" + ");
+}
+
+function nest(loops: readonly Loop[], body: string): string {
+  const open = loops.filter((l) => l.extent > 1);
+  let code = body;
+  for (const l of [...open].reverse()) code = `for (let ${l.v} = 0; ${l.v} < ${l.extent}; ${l.v}++) {\n${code}\n}`;
+  return code;
+}
+
+// ── concat and split: one side is several arrays, cut along one axis ───────────────────────────────────
+
+interface Pieces {
+  readonly pre: number;
+  /** Elements of each piece per row, and where each starts in the whole's row. */
+  readonly chunks: readonly number[];
+  readonly offsets: readonly number[];
+  readonly total: number;
+}
+
+function pieces(shapes: readonly (readonly number[])[], axis: number): Pieces {
+  const first = shapes[0]!;
+  const pre = product(first.slice(0, axis));
+  const post = product(first.slice(axis + 1));
+  const chunks = shapes.map((s) => s[axis]! * post);
+  const offsets: number[] = [];
+  let total = 0;
+  for (const k of chunks) {
+    offsets.push(total);
+    total += k;
+  }
+  return { pre, chunks, offsets, total };
+}
+
+/** Copies (or accumulates, `op` `+=`) between the pieces and the whole, one row at a time. */
+function copyPieces(g: Pieces, whole: string, parts: readonly string[], toWhole: boolean, op: "=" | "+="): string {
+  const lines = parts.map((part, k) => {
+    const chunk = g.chunks[k]!;
+    const w = `${whole}[r * ${g.total} + ${g.offsets[k]} + i]`;
+    const p = `${part}[r * ${chunk} + i]`;
+    return `for (let i = 0; i < ${chunk}; i++) ${toWhole ? `${w} ${op} ${p}` : `${p} ${op} ${w}`};`;
+  });
+  return `for (let r = 0; r < ${rows(g.pre)}; r++) {
+  ${lines.join("\n  ")}
+}`;
+}
+
+export const concat: Kernel = {
+  forward(c) {
+    const axis = axisArg(c, "axis", c.inShapes[0]!.length);
+    const g = pieces(c.inShapes, axis);
+    return `// ${c.op.name}: concat ${c.inShapes.map(show).join(" + ")} → ${show(c.outShapes[0]!)} along axis ${axis}
+${copyPieces(g, c.y[0]!, c.x, true, "=")}`;
+  },
+  backward(c) {
+    const axis = axisArg(c, "axis", c.inShapes[0]!.length);
+    const g = pieces(c.inShapes, axis);
+    return `// ${c.op.name}: concat backward
+${copyPieces(g, c.gy[0]!, c.gx, false, "+=")}`;
+  },
+};
+
+export const split: Kernel = {
+  forward(c) {
+    const axis = axisArg(c, "axis", c.inShapes[0]!.length);
+    const g = pieces(c.outShapes, axis);
+    return `// ${c.op.name}: split ${show(c.inShapes[0]!)} → ${c.outShapes.map(show).join(" + ")} along axis ${axis}
+${copyPieces(g, c.x[0]!, c.y, false, "=")}`;
+  },
+  backward(c) {
+    const axis = axisArg(c, "axis", c.inShapes[0]!.length);
+    const g = pieces(c.outShapes, axis);
+    return `// ${c.op.name}: split backward
+${copyPieces(g, c.gx[0]!, c.gy, true, "+=")}`;
+  },
+};
+
+// ── transpose ────────────────────────────────────────────────────────────────────────────────────────
+
+/** [pre, A, mid, B, post] → [pre, B, mid, A, post]; the loops run in output order. */
+function transposeCode(c: EmitCtx, backward: boolean): string {
+  const shape = c.inShapes[0]!;
+  const rank = shape.length;
+  let a = axisArg(c, "a", rank);
+  let b = axisArg(c, "b", rank);
+  if (a > b) [a, b] = [b, a];
+  const size = c.inSizes[0]!;
+  const title = `${c.op.name}: transpose(${a}, ${b}) ${show(shape)} → ${show(c.outShapes[0]!)}${backward ? " backward" : ""}`;
+  const [src, dst] = backward ? [c.gy[0]!, c.gx[0]!] : [c.x[0]!, c.y[0]!];
+  if (a === b) {
+    return `// ${title}: a copy
+for (let i = 0, e = n * ${size}; i < e; i++) ${dst}[i] ${backward ? "+=" : "="} ${src}[i];`;
+  }
+  const pre = product(shape.slice(0, a));
+  const A = shape[a]!;
+  const mid = product(shape.slice(a + 1, b));
+  const B = shape[b]!;
+  const post = product(shape.slice(b + 1));
+  const block = A * mid * B * post;
+  const i: Loop = { v: "i", extent: A };
+  const m: Loop = { v: "m", extent: mid };
+  const j: Loop = { v: "j", extent: B };
+  const q: Loop = { v: "q", extent: post };
+  const xi = index("o", [[i, mid * B * post], [m, B * post], [j, post], [q, 1]]);
+  const yi = index("o", [[j, mid * A * post], [m, A * post], [i, post], [q, 1]]);
+  const body = backward ? `${dst}[${xi}] += ${src}[${yi}];` : `${dst}[${yi}] = ${src}[${xi}];`;
+  return `// ${title}
+for (let r = 0; r < ${rows(pre)}; r++) {
+  const o = r * ${block};
+  ${nest([j, m, i, q], body)}
+}`;
+}
+
+export const transpose: Kernel = {
+  forward: (c) => transposeCode(c, false),
+  backward: (c) => transposeCode(c, true),
+};
+
+// ── take and mean: one axis dropped ──────────────────────────────────────────────────────────────────
+
+function reduced(c: EmitCtx) {
+  const shape = c.inShapes[0]!;
+  const axis = axisArg(c, "axis", shape.length);
+  return { shape, axis, pre: product(shape.slice(0, axis)), len: shape[axis]!, post: product(shape.slice(axis + 1)) };
+}
+
+function takeIndex(c: EmitCtx, len: number): number {
+  const index = c.args.int("index");
+  return index < 0 ? index + len : index;
+}
+
+export const take: Kernel = {
+  forward(c) {
+    const { shape, axis, pre, len, post } = reduced(c);
+    const k = takeIndex(c, len);
+    return `// ${c.op.name}: take index ${k} of axis ${axis}, ${show(shape)} → ${show(c.outShapes[0]!)}
+for (let r = 0; r < ${rows(pre)}; r++) {
+  for (let q = 0; q < ${post}; q++) ${c.y[0]}[r * ${post} + q] = ${c.x[0]}[r * ${len * post} + ${k * post} + q];
+}`;
+  },
+  backward(c) {
+    const { pre, len, post } = reduced(c);
+    const k = takeIndex(c, len);
+    return `// ${c.op.name}: take backward (the other positions get no gradient)
+for (let r = 0; r < ${rows(pre)}; r++) {
+  for (let q = 0; q < ${post}; q++) ${c.gx[0]}[r * ${len * post} + ${k * post} + q] += ${c.gy[0]}[r * ${post} + q];
+}`;
+  },
+};
+
+export const mean: Kernel = {
+  forward(c) {
+    const { shape, axis, pre, len, post } = reduced(c);
+    return `// ${c.op.name}: mean over axis ${axis}, ${show(shape)} → ${show(c.outShapes[0]!)}
+for (let r = 0; r < ${rows(pre)}; r++) {
+  for (let q = 0; q < ${post}; q++) {
+    let s = 0;
+    for (let k = 0, i = r * ${len * post} + q; k < ${len}; k++, i += ${post}) s += ${c.x[0]}[i];
+    ${c.y[0]}[r * ${post} + q] = s / ${len};
+  }
+}`;
+  },
+  backward(c) {
+    const { pre, len, post } = reduced(c);
+    return `// ${c.op.name}: mean backward: every position gets 1/${len} of the gradient
+for (let r = 0; r < ${rows(pre)}; r++) {
+  for (let q = 0; q < ${post}; q++) {
+    const g = ${c.gy[0]}[r * ${post} + q] / ${len};
+    for (let k = 0, i = r * ${len * post} + q; k < ${len}; k++, i += ${post}) ${c.gx[0]}[i] += g;
+  }
+}`;
+  },
+};
+
+export const shapeKernels: Readonly<Record<string, Kernel>> = { concat, split, transpose, take, mean };

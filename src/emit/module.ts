@@ -1,0 +1,515 @@
+// Assembles one generated module (TypeScript source) from a plan: the parameter manifest, seeded PyTorch
+// initialization, the workspace, forward and backward passes (one kernel per op, from kernels/), the three
+// losses and a training step with SGD or Adam/AdamW. Built with ts-morph; formatted by compile.ts.
+import { IndentationText, Project, QuoteKind, StructureKind, VariableDeclarationKind, type SourceFile } from "ts-morph";
+import type { IrOp } from "../analyze/analyze.js";
+import { activationHelpers, helpersUsed } from "./kernels/activation.js";
+import { kernels } from "./kernels/index.js";
+import { ArgReader, type EmitCtx, type EmitOptions } from "./kernel.js";
+import type { Plan, PlannedTensor } from "./plan.js";
+
+export interface ModuleInfo {
+  /** The spec file, as named in the `@generated` header. */
+  readonly source: string;
+  readonly loss?: { readonly name: string; readonly logits: boolean };
+  readonly version: string;
+}
+
+const q = (s: string) => JSON.stringify(s);
+
+/** The scratch arrays kernels ask for, named and sized per sample. */
+interface Scratch {
+  readonly name: string;
+  readonly perSample: number;
+}
+
+export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): string {
+  const F = options.dtype === "float64" ? "Float64Array" : "Float32Array";
+  const scratches: Scratch[] = [];
+  const forwardParts: string[] = [];
+  const backwardParts: string[] = [];
+  const aName = (id: number) => `act${plan.values[id]!.buffer}`;
+  const gName = (id: number) => `grad${plan.values[id]!.buffer}`;
+
+  plan.ops.forEach((op, index) => {
+    const kernel = kernels[op.kind]!;
+    const ctx = context(plan, op, index, options, scratches, aName, gName);
+    forwardParts.push(kernel.forward(ctx));
+    backwardParts.unshift(kernel.backward(ctx));
+  });
+
+  const buffersUsed = [...new Set(plan.values.map((v) => v.buffer))].sort((a, b) => a - b);
+  const inputBuffer = plan.input.buffer;
+  const outputBuffer = plan.output.buffer;
+  const sizeOf = (buffer: number) => plan.values[buffer]!.size;
+  const activations = buffersUsed.filter((b) => b !== inputBuffer);
+  const helperCode = helpersUsed([...forwardParts, ...backwardParts].join("\n")).map((h) => helperSource(h));
+
+  const project = new Project({
+    useInMemoryFileSystem: true,
+    manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Double },
+  });
+  const file = project.createSourceFile("module.ts", "", { overwrite: true });
+
+  header(file, plan, info, options);
+  file.addInterface({
+    kind: StructureKind.Interface,
+    name: "TensorInfo",
+    isExported: true,
+    docs: ["A parameter or buffer tensor: its PyTorch `state_dict` name, shape, role and place in the flat array."],
+    properties: [
+      { name: "name", type: "string", isReadonly: true },
+      { name: "shape", type: "readonly number[]", isReadonly: true },
+      { name: "role", type: `"matrix" | "embedding" | "normScale" | "bias" | "normShift" | "other" | "buffer"`, isReadonly: true },
+      { name: "offset", type: "number", isReadonly: true, docs: ["First element in the flat array."] },
+      { name: "size", type: "number", isReadonly: true },
+      { name: "trainable", type: "boolean", isReadonly: true },
+      { name: "tiedTo", type: "string", hasQuestionToken: true, isReadonly: true, docs: ["A tied tensor shares this tensor's elements (same offset)."] },
+    ],
+  });
+  const constant = (name: string, value: string, doc: string, type?: string) =>
+    file.addVariableStatement({
+      isExported: true,
+      declarationKind: VariableDeclarationKind.Const,
+      docs: [doc],
+      declarations: [{ name, initializer: value, ...(type ? { type } : {}) }],
+    });
+  constant("modelName", q(plan.model), "The model's name in the spec.");
+  constant("inputShape", `[${plan.input.shape.join(", ")}]`, "Shape of one input sample (the batch axis is not included).", "readonly number[]");
+  constant("inputSize", String(plan.input.size), "Elements of one input sample.");
+  constant("outputShape", `[${plan.output.shape.join(", ")}]`, "Shape of one output sample.", "readonly number[]");
+  constant("outputSize", String(plan.output.size), "Elements of one output sample.");
+  constant("paramCount", String(plan.paramCount), "Elements of the flat parameter array (tied tensors stored once).");
+  constant("bufferCount", String(plan.bufferCount), "Elements of the flat buffer array (BatchNorm running statistics).");
+  constant("params", `[\n${plan.params.map(tensorLiteral).join(",\n")}\n]`, "Every parameter tensor, in `state_dict` order.", "readonly TensorInfo[]");
+  constant("buffers", `[\n${plan.buffers.map(tensorLiteral).join(",\n")}\n]`, "Every buffer tensor (not parameters).", "readonly TensorInfo[]");
+
+  file.addStatements(`
+// ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
+
+function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
+  if (array.length !== expected) {
+    throw new RangeError(\`\${what} has \${array.length} elements, expected \${expected}\`);
+  }
+}
+
+function checkBatch(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(\`batch must be a whole number of at least 1, got \${n}\`);
+}
+
+// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
+
+let rngState = 0;
+
+function seedRandom(seed: number): void {
+  rngState = seed >>> 0;
+}
+
+/** Uniform in [0, 1). */
+function random(): number {
+  rngState = (rngState + 0x6d2b79f5) >>> 0;
+  let t = rngState;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
+/** Standard normal (Box–Muller). */
+function gaussian(): number {
+  let u = 0;
+  while (u === 0) u = random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+}
+`);
+
+  file.addFunction({
+    name: "createParams",
+    isExported: true,
+    docs: [[
+      "A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution",
+      "weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the",
+      "same parameters on every machine.",
+    ].join("\n")],
+    parameters: [{ name: "seed", initializer: "0" }],
+    returnType: F,
+    statements: [
+      "seedRandom(seed);",
+      `const p = new ${F}(paramCount);`,
+      ...plan.params.filter((t) => !t.tiedTo).map(initStatement),
+      "return p;",
+    ],
+  });
+
+  file.addFunction({
+    name: "createBuffers",
+    isExported: true,
+    docs: ["A new buffer array: running means 0, running variances 1, batch counters 0."],
+    returnType: F,
+    statements: [`const p = new ${F}(bufferCount);`, ...plan.buffers.map(initStatement), "return p;"],
+  });
+
+  // Workspace: one array per activation and per gradient, sized for the batch of the last call.
+  file.addStatements(`
+// ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
+
+let batchSize = 0;
+let forwardDone = false;
+${activations.map((b) => `let act${b} = new ${F}(0);`).join("\n")}
+let act${inputBuffer}: ${F} = new ${F}(0);
+${buffersUsed.map((b) => `let grad${b} = new ${F}(0);`).join("\n")}
+${scratches.map((s) => `let ${s.name} = new ${F}(0);`).join("\n")}
+let bf: ${F} = new ${F}(bufferCount);${plan.bufferCount > 0 ? "\nlet ownBuffersReady = false;" : ""}
+
+function allocate(n: number): void {
+  if (n === batchSize) return;
+  batchSize = n;
+${activations.map((b) => `  act${b} = new ${F}(n * ${sizeOf(b)});`).join("\n")}
+${buffersUsed.map((b) => `  grad${b} = new ${F}(n * ${sizeOf(b)});`).join("\n")}
+${scratches.map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")}
+}
+`);
+
+  file.addInterface({
+    name: "ForwardOptions",
+    isExported: true,
+    properties: [
+      { name: "training", type: "boolean", hasQuestionToken: true, isReadonly: true, docs: ["Training mode: batch statistics (updating `buffers`) and dropout. Default false."] },
+      { name: "buffers", type: F, hasQuestionToken: true, isReadonly: true, docs: ["Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`."] },
+      { name: "seed", type: "number", hasQuestionToken: true, isReadonly: true, docs: ["Reseeds the generator that draws dropout masks."] },
+    ],
+  });
+
+  file.addFunction({
+    name: "forward",
+    isExported: true,
+    docs: [[
+      "Runs the model on `n` samples (`input` holds n × inputSize values, sample after sample) and returns the",
+      "outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.",
+    ].join("\n")],
+    parameters: [
+      { name: "p", type: F },
+      { name: "input", type: F },
+      { name: "n", type: "number" },
+      { name: "options", type: "ForwardOptions", initializer: "{}" },
+    ],
+    returnType: F,
+    statements: [
+      "checkBatch(n);",
+      'checkLength("params", p, paramCount);',
+      'checkLength("input", input, n * inputSize);',
+      ...(plan.bufferCount > 0 ? ['if (options.buffers !== undefined) checkLength("buffers", options.buffers, bufferCount);'] : []),
+      "const training = options.training ?? false;",
+      "if (options.seed !== undefined) seedRandom(options.seed);",
+      ...(plan.bufferCount > 0 ? ["if (options.buffers !== undefined) bf = options.buffers;", "else if (!ownBuffersReady) { bf = createBuffers(); ownBuffersReady = true; }"] : []),
+      "allocate(n);",
+      `act${inputBuffer} = input;`,
+      ...forwardParts,
+      "forwardDone = true;",
+      `return act${outputBuffer};`,
+    ],
+  });
+
+  file.addFunction({
+    name: "backward",
+    isExported: true,
+    docs: [[
+      "Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)",
+      "through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount",
+      "values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the",
+      "next call).",
+    ].join("\n")],
+    parameters: [
+      { name: "p", type: F },
+      { name: "outputGrad", type: F },
+      { name: "grads", type: F },
+    ],
+    returnType: F,
+    statements: [
+      'if (!forwardDone) throw new RangeError("backward needs a forward call first");',
+      'checkLength("params", p, paramCount);',
+      "const n = batchSize;",
+      'checkLength("outputGrad", outputGrad, n * outputSize);',
+      'checkLength("grads", grads, paramCount);',
+      "const gp = grads;",
+      "gp.fill(0);",
+      ...buffersUsed.map((b) => `grad${b}.fill(0);`),
+      `grad${outputBuffer}.set(outputGrad);`,
+      ...(plan.ops.some((op) => op.kind === "dropout" || op.kind === "batchnorm") ? ["const training = true;", "void training;"] : []),
+      ...backwardParts,
+      `return grad${inputBuffer};`,
+    ],
+  });
+
+  file.addStatements(lossesSource(F));
+  file.addStatements(trainingSource(F, info, plan));
+  if (helperCode.length > 0) file.addStatements(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
+  return file.getFullText();
+}
+
+function header(file: SourceFile, plan: Plan, info: ModuleInfo, options: EmitOptions): void {
+  file.insertStatements(
+    0,
+    `/**
+ * @generated by nnc ${info.version} from ${info.source.replace(/\*\//g, "* /")} — model ${plan.model}.
+ * Do not edit: change the spec and run \`nnc build\` again.
+ *
+ * ${plan.paramCount} parameters${plan.params.some((t) => t.tiedTo) ? " (tied tensors stored once)" : ""}, ${plan.bufferCount} buffer elements.
+ * Input [${plan.input.shape.join(", ")}] per sample, output [${plan.output.shape.join(", ")}] per sample; storage ${options.dtype}, arithmetic in doubles.
+ * No runtime dependency.
+ */`,
+  );
+}
+
+function tensorLiteral(t: PlannedTensor): string {
+  return `{ name: ${q(t.name)}, shape: [${t.shape.join(", ")}], role: ${q(t.role)}, offset: ${t.offset}, size: ${t.size}, trainable: ${t.trainable}${t.tiedTo ? `, tiedTo: ${q(t.tiedTo)}` : ""} }`;
+}
+
+function initStatement(t: PlannedTensor): string {
+  const range = `for (let i = ${t.offset}; i < ${t.offset + t.size}; i++)`;
+  const init = t.init;
+  if (!init) return `// ${t.name}: zeros`;
+  switch (init.kind) {
+    case "uniform":
+      return `${range} p[i] = (2 * random() - 1) * ${init.bound}; // ${t.name}: U(±${init.bound})`;
+    case "normal":
+      return `${range} p[i] = gaussian() * ${init.std}; // ${t.name}: N(0, ${init.std}²)`;
+    case "const":
+      return `${range} p[i] = ${init.value}; // ${t.name}`;
+  }
+}
+
+function context(
+  plan: Plan,
+  op: IrOp,
+  index: number,
+  options: EmitOptions,
+  scratches: Scratch[],
+  aName: (id: number) => string,
+  gName: (id: number) => string,
+): EmitCtx {
+  const local = (tensor: string) => `${op.name}.${tensor}`;
+  const values = (ids: readonly number[]) => ids.map((id) => plan.values[id]!);
+  return {
+    op,
+    x: op.inputs.map(aName),
+    y: op.outputs.map(aName),
+    gx: op.inputs.map(gName),
+    gy: op.outputs.map(gName),
+    inShapes: values(op.inputs).map((v) => v.shape),
+    outShapes: values(op.outputs).map((v) => v.shape),
+    inSizes: values(op.inputs).map((v) => v.size),
+    outSizes: values(op.outputs).map((v) => v.size),
+    param(tensor) {
+      const offset = plan.offsets.get(local(tensor));
+      if (offset === undefined) throw new Error(`internal: no parameter ${local(tensor)}`);
+      return offset;
+    },
+    hasParam: (tensor) => plan.offsets.has(local(tensor)),
+    buffer(tensor) {
+      const offset = plan.bufferOffsets.get(local(tensor));
+      if (offset === undefined) throw new Error(`internal: no buffer ${local(tensor)}`);
+      return offset;
+    },
+    scratch(label, perSample) {
+      const name = `scratch${index}_${label}`;
+      if (!scratches.some((s) => s.name === name)) scratches.push({ name, perSample });
+      return name;
+    },
+    id: `op${index}`,
+    args: new ArgReader(op.args, op.entry),
+    options,
+  };
+}
+
+function helperSource(name: string): string {
+  return activationHelpers[name] ?? "";
+}
+
+function lossesSource(F: string): string {
+  return `
+// ── Losses: each returns the mean loss and, given \`grad\`, writes its gradient for \`backward\` ─────────
+
+/** Mean squared error over all n × outputSize elements (PyTorch \`F.mse_loss\`, reduction "mean"). */
+export function mseLoss(output: ${F}, target: ArrayLike<number>, n: number, grad?: ${F}): number {
+  const count = n * outputSize;
+  checkLength("output", output, count);
+  checkLength("target", target, count);
+  if (grad !== undefined) checkLength("grad", grad, count);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const d = output[i]! - target[i]!;
+    sum += d * d;
+    if (grad !== undefined) grad[i] = (2 * d) / count;
+  }
+  return sum / count;
+}
+
+/** Cross entropy of logits against class indices, mean over the batch (PyTorch \`F.cross_entropy\`). */
+export function crossEntropyLoss(logits: ${F}, targets: ArrayLike<number>, n: number, grad?: ${F}): number {
+  const classes = outputSize;
+  checkLength("logits", logits, n * classes);
+  checkLength("targets", targets, n);
+  if (grad !== undefined) checkLength("grad", grad, n * classes);
+  let total = 0;
+  for (let b = 0; b < n; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(\`target \${b} is \${t}, expected a class index in 0..\${classes - 1}\`);
+    }
+    const o = b * classes;
+    let m = -Infinity;
+    for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
+    let s = 0;
+    for (let k = 0; k < classes; k++) s += Math.exp(logits[o + k]! - m);
+    const lse = m + Math.log(s);
+    total += lse - logits[o + t]!;
+    if (grad !== undefined) {
+      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / n;
+    }
+  }
+  return total / n;
+}
+
+/** Binary cross entropy, mean over all elements: of probabilities (PyTorch \`F.binary_cross_entropy\`, logs
+ *  clamped at -100) or, with \`fromLogits\`, of logits (\`F.binary_cross_entropy_with_logits\`). */
+export function binaryCrossEntropyLoss(output: ${F}, target: ArrayLike<number>, n: number, grad?: ${F}, fromLogits = false): number {
+  const count = n * outputSize;
+  checkLength("output", output, count);
+  checkLength("target", target, count);
+  if (grad !== undefined) checkLength("grad", grad, count);
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const y = output[i]!;
+    const t = target[i]!;
+    if (fromLogits) {
+      sum += Math.max(y, 0) - y * t + Math.log1p(Math.exp(-Math.abs(y)));
+      if (grad !== undefined) grad[i] = (1 / (1 + Math.exp(-y)) - t) / count;
+    } else {
+      sum -= t * Math.max(Math.log(y), -100) + (1 - t) * Math.max(Math.log(1 - y), -100);
+      if (grad !== undefined) grad[i] = (y - t) / Math.max(y * (1 - y), 1e-12) / count;
+    }
+  }
+  return sum / count;
+}
+`;
+}
+
+function trainingSource(F: string, info: ModuleInfo, plan: Plan): string {
+  const loss = info.loss?.name;
+  const defaultLoss = loss ? q(loss) : "undefined";
+  return `
+// ── Training ────────────────────────────────────────────────────────────────────────────────────────
+
+export type LossName = "mse" | "cross_entropy" | "binary_cross_entropy";
+
+export interface TrainerOptions {
+  /** \`sgd\` (PyTorch SGD: momentum, weight decay as L2), \`adam\` (weight decay as L2) or \`adamw\` (decoupled). */
+  readonly optimizer: "sgd" | "adam" | "adamw";
+  readonly lr: number;
+  readonly momentum?: number;
+  readonly weightDecay?: number;
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly eps?: number;
+  /** The loss; default: the spec's \`loss\` statement${loss ? ` (${loss})` : " (this spec states none)"}. */
+  readonly loss?: LossName;
+  /** Binary cross entropy on logits. */
+  readonly fromLogits?: boolean;
+  /** Seed of the initial parameters and of dropout masks. */
+  readonly seed?: number;
+}
+
+export interface Trainer {
+  readonly params: ${F};
+  readonly grads: ${F};
+  readonly buffers: ${F};
+  readonly options: TrainerOptions;
+  /** Optimizer state: momentum or first moments, second moments. */
+  readonly m: ${F};
+  readonly v: ${F};
+  steps: number;
+}
+
+export function createTrainer(options: TrainerOptions, params: ${F} = createParams(options.seed ?? 0)): Trainer {
+  checkLength("params", params, paramCount);
+  if (!(options.lr > 0)) throw new RangeError(\`lr must be positive, got \${options.lr}\`);
+  if ((options.loss ?? ${defaultLoss}) === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+  seedRandom(options.seed ?? 0);
+  return {
+    params,
+    grads: new ${F}(paramCount),
+    buffers: createBuffers(),
+    options,
+    m: new ${F}(paramCount),
+    v: new ${F}(options.optimizer === "sgd" ? 0 : paramCount),
+    steps: 0,
+  };
+}
+
+/** Ranges of trainable elements (frozen tensors are skipped; a tied tensor is updated once). */
+const trainableRanges: readonly (readonly [number, number])[] = [${plan.params
+    .filter((t) => t.trainable && !t.tiedTo)
+    .map((t) => `[${t.offset}, ${t.offset + t.size}]`)
+    .join(", ")}];
+
+/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
+export function trainStep(trainer: Trainer, input: ${F}, target: ArrayLike<number>, n: number): number {
+  const o = trainer.options;
+  const output = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
+  const grad = lossGrad(n);
+  const lossName = o.loss ?? ${defaultLoss};
+  const loss =
+    lossName === "mse"
+      ? mseLoss(output, target, n, grad)
+      : lossName === "cross_entropy"
+        ? crossEntropyLoss(output, target, n, grad)
+        : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? ${info.loss?.logits ?? false});
+  backward(trainer.params, grad, trainer.grads);
+  trainer.steps++;
+  const p = trainer.params;
+  const g = trainer.grads;
+  const lr = o.lr;
+  const wd = o.weightDecay ?? 0;
+  if (o.optimizer === "sgd") {
+    const mu = o.momentum ?? 0;
+    for (const [from, to] of trainableRanges) {
+      for (let i = from; i < to; i++) {
+        let d = g[i]! + wd * p[i]!;
+        if (mu !== 0) {
+          const buf = trainer.steps === 1 ? d : mu * trainer.m[i]! + d;
+          trainer.m[i] = buf;
+          d = buf;
+        }
+        p[i] = p[i]! - lr * d;
+      }
+    }
+  } else {
+    const b1 = o.beta1 ?? 0.9;
+    const b2 = o.beta2 ?? 0.999;
+    const eps = o.eps ?? 1e-8;
+    const c1 = 1 - Math.pow(b1, trainer.steps);
+    const c2 = 1 - Math.pow(b2, trainer.steps);
+    const decoupled = o.optimizer === "adamw";
+    for (const [from, to] of trainableRanges) {
+      for (let i = from; i < to; i++) {
+        if (decoupled) p[i] = p[i]! * (1 - lr * wd);
+        const d = decoupled ? g[i]! : g[i]! + wd * p[i]!;
+        const m = b1 * trainer.m[i]! + (1 - b1) * d;
+        const v = b2 * trainer.v[i]! + (1 - b2) * d * d;
+        trainer.m[i] = m;
+        trainer.v[i] = v;
+        p[i] = p[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
+      }
+    }
+  }
+  return loss;
+}
+
+let lossGradArray = new ${F}(0);
+
+function lossGrad(n: number): ${F} {
+  if (lossGradArray.length !== n * outputSize) lossGradArray = new ${F}(n * outputSize);
+  return lossGradArray;
+}
+`;
+}

@@ -1,0 +1,102 @@
+// The memory plan of a generated module: where every parameter, buffer and activation lives. Built from
+// an expanded analysis (every op, every copy). Numbers here are plain JS numbers: a model whose sizes do
+// not fit safely is refused before planning (NN9002).
+import type { IrOp, IrValue, ModelAnalysis, TensorRecord } from "../analyze/analyze.js";
+import type { Init, Role } from "../analyze/types.js";
+
+export interface PlannedTensor {
+  /** PyTorch `state_dict` name. */
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly role: Role | "buffer";
+  /** Offset into the flat parameter (or buffer) array, in elements. */
+  readonly offset: number;
+  readonly size: number;
+  readonly trainable: boolean;
+  /** For a tied tensor: the tensor whose storage it shares (same offset). */
+  readonly tiedTo?: string;
+  readonly init?: Init;
+}
+
+export interface PlannedValue {
+  readonly id: number;
+  readonly shape: readonly number[];
+  /** Elements per sample. */
+  readonly size: number;
+  readonly dtype: "float" | "token";
+  /** The buffer it lives in: its own, or the buffer of the value it aliases (flatten, reshape). */
+  readonly buffer: number;
+}
+
+export interface Plan {
+  readonly model: string;
+  readonly params: readonly PlannedTensor[];
+  readonly paramCount: number;
+  readonly buffers: readonly PlannedTensor[];
+  readonly bufferCount: number;
+  readonly values: readonly PlannedValue[];
+  readonly ops: readonly IrOp[];
+  readonly input: PlannedValue;
+  readonly output: PlannedValue;
+  /** Offsets of every tensor by full name (tied tensors resolve to their target's offset). */
+  readonly offsets: ReadonlyMap<string, number>;
+  readonly bufferOffsets: ReadonlyMap<string, number>;
+}
+
+/** Ops whose output is the input's memory, unchanged (`flatten`, `reshape`, `identity`). */
+export const aliasKinds: ReadonlySet<string> = new Set(["flatten", "reshape", "identity"]);
+
+export function plan(analysis: ModelAnalysis): Plan {
+  const params: PlannedTensor[] = [];
+  const buffers: PlannedTensor[] = [];
+  const offsets = new Map<string, number>();
+  const bufferOffsets = new Map<string, number>();
+  let p = 0;
+  let b = 0;
+  const tied: TensorRecord[] = [];
+  for (const t of analysis.tensors) {
+    const size = t.shape.reduce((a, x) => a * Number(x), 1);
+    const shape = t.shape.map(Number);
+    if (t.role === "buffer") {
+      buffers.push({ name: t.name, shape, role: t.role, offset: b, size, trainable: false, ...(t.init ? { init: t.init } : {}) });
+      bufferOffsets.set(t.name, b);
+      b += size;
+    } else if (t.tiedTo) {
+      tied.push(t);
+    } else {
+      params.push({ name: t.name, shape, role: t.role, offset: p, size, trainable: !t.frozen, ...(t.init ? { init: t.init } : {}) });
+      offsets.set(t.name, p);
+      p += size;
+    }
+  }
+  for (const t of tied) {
+    const offset = offsets.get(t.tiedTo!)!;
+    const size = t.shape.reduce((a, x) => a * Number(x), 1);
+    params.push({ name: t.name, shape: t.shape.map(Number), role: t.role, offset, size, trainable: !t.frozen, tiedTo: t.tiedTo! });
+    offsets.set(t.name, offset);
+  }
+  const bufferOf = new Map<number, number>();
+  for (const op of analysis.ops) {
+    if (aliasKinds.has(op.kind)) bufferOf.set(op.outputs[0]!, bufferOf.get(op.inputs[0]!) ?? op.inputs[0]!);
+  }
+  const values: PlannedValue[] = analysis.values.map((v: IrValue) => ({
+    id: v.id,
+    shape: v.shape.map(Number),
+    size: v.shape.reduce((a, x) => a * Number(x), 1),
+    dtype: v.dtype,
+    buffer: bufferOf.get(v.id) ?? v.id,
+  }));
+  return {
+    model: analysis.name,
+    params,
+    paramCount: p,
+    buffers,
+    bufferCount: b,
+    values,
+    ops: analysis.ops,
+    input: values[analysis.inputIds[0]!]!,
+    output: values[analysis.outputIds[0]!]!,
+    offsets,
+    bufferOffsets,
+  };
+}
