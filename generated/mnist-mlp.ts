@@ -6,6 +6,7 @@
  * Input [1, 28, 28] per sample, output [10] per sample; storage float32, arithmetic in doubles.
  * No runtime dependency.
  */
+
 /** A parameter or buffer tensor: its PyTorch `state_dict` name, shape, role and place in the flat array. */
 export interface TensorInfo {
   readonly name: string;
@@ -108,6 +109,8 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
+/** Whether the last forward call ran in training mode (its backward follows the same mode). */
+let lastTraining = false;
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
 let act4 = new Float32Array(0);
@@ -160,7 +163,50 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
   act0 = input;
+  forward1(p, n, training);
+  forward2(p, n, training);
+  forward3(p, n, training);
+  forward4(p, n, training);
+  forward5(p, n, training);
+  lastTraining = training;
+  forwardDone = true;
+  return act6;
+}
 
+/**
+ * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
+ * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
+ * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
+ * next call).
+ */
+export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
+  if (!forwardDone) throw new RangeError("backward needs a forward call first");
+  checkLength("params", p, paramCount);
+  const n = batchSize;
+  checkLength("outputGrad", outputGrad, n * outputSize);
+  checkLength("grads", grads, paramCount);
+  const gp = grads;
+  gp.fill(0);
+  grad0.fill(0);
+  grad2.fill(0);
+  grad3.fill(0);
+  grad4.fill(0);
+  grad5.fill(0);
+  grad6.fill(0);
+  grad6.set(outputGrad);
+  const training = lastTraining;
+  backward5(p, gp, n, training);
+  backward4(p, gp, n, training);
+  backward3(p, gp, n, training);
+  backward2(p, gp, n, training);
+  backward1(p, gp, n, training);
+  return grad0;
+}
+
+// ── One function per op, forward and backward ──
+
+/** Forward of op 1: 1 (dense). */
+function forward1(p: Float32Array, n: number, training: boolean): void {
   // 1: dense 784 → 128, 4-column register tiles
   for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 784, yo += 128) {
     let o = 0;
@@ -187,13 +233,46 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
       act2[yo + o] = s;
     }
   }
+}
 
+/** Backward of op 1: 1 (dense). */
+function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+  // 1: dense 784 → 128 backward: dW += gᵀx, db += g, dx += g W
+  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 784, yo += 128) {
+    for (let o = 0; o < 128; o++) {
+      const g = grad2[yo + o];
+      if (g === 0) continue;
+      gp[100352 + o] += g;
+      for (let i = 0, w = 0 + o * 784; i < 784; i++, w++) {
+        gp[w] += g * act0[xo + i];
+        grad0[xo + i] += g * p[w];
+      }
+    }
+  }
+}
+
+/** Forward of op 2: 2 (relu). */
+function forward2(p: Float32Array, n: number, training: boolean): void {
   // 2: relu
   for (let i = 0, e = n * 128; i < e; i++) {
     const x = act2[i];
     act3[i] = x > 0 ? x : 0;
   }
+}
 
+/** Backward of op 2: 2 (relu). */
+function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+  // 2: relu backward
+  for (let i = 0, e = n * 128; i < e; i++) {
+    const x = act2[i];
+
+    const g = grad3[i];
+    grad2[i] += x > 0 ? g : 0;
+  }
+}
+
+/** Forward of op 3: 3 (dense). */
+function forward3(p: Float32Array, n: number, training: boolean): void {
   // 3: dense 128 → 64, 4-column register tiles
   for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 128, yo += 64) {
     let o = 0;
@@ -220,13 +299,46 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
       act4[yo + o] = s;
     }
   }
+}
 
+/** Backward of op 3: 3 (dense). */
+function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+  // 3: dense 128 → 64 backward: dW += gᵀx, db += g, dx += g W
+  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 128, yo += 64) {
+    for (let o = 0; o < 64; o++) {
+      const g = grad4[yo + o];
+      if (g === 0) continue;
+      gp[108672 + o] += g;
+      for (let i = 0, w = 100480 + o * 128; i < 128; i++, w++) {
+        gp[w] += g * act3[xo + i];
+        grad3[xo + i] += g * p[w];
+      }
+    }
+  }
+}
+
+/** Forward of op 4: 4 (relu). */
+function forward4(p: Float32Array, n: number, training: boolean): void {
   // 4: relu
   for (let i = 0, e = n * 64; i < e; i++) {
     const x = act4[i];
     act5[i] = x > 0 ? x : 0;
   }
+}
 
+/** Backward of op 4: 4 (relu). */
+function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+  // 4: relu backward
+  for (let i = 0, e = n * 64; i < e; i++) {
+    const x = act4[i];
+
+    const g = grad5[i];
+    grad4[i] += x > 0 ? g : 0;
+  }
+}
+
+/** Forward of op 5: 5 (dense). */
+function forward5(p: Float32Array, n: number, training: boolean): void {
   // 5: dense 64 → 10, unrolled
   for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 64, yo += 10) {
     const x0 = act5[xo + 0];
@@ -954,32 +1066,10 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
       x62 * p[109374] +
       x63 * p[109375];
   }
-
-  forwardDone = true;
-  return act6;
 }
 
-/**
- * Back-propagates `outputGrad` (n × outputSize, the loss gradient of the last `forward` call's outputs)
- * through the last `forward` call. Writes the gradient of every parameter into `grads` (paramCount
- * values, overwritten; tied tensors get the sum) and returns the gradient of the input (reused by the
- * next call).
- */
-export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
-  if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkLength("params", p, paramCount);
-  const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * outputSize);
-  checkLength("grads", grads, paramCount);
-  const gp = grads;
-  gp.fill(0);
-  grad0.fill(0);
-  grad2.fill(0);
-  grad3.fill(0);
-  grad4.fill(0);
-  grad5.fill(0);
-  grad6.fill(0);
-  grad6.set(outputGrad);
+/** Backward of op 5: 5 (dense). */
+function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // 5: dense 64 → 10 backward, unrolled
   for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 64, yo += 10) {
     const x0 = act5[xo + 0];
@@ -2411,50 +2501,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
       d8 * p[109311] +
       d9 * p[109375];
   }
-
-  // 4: relu backward
-  for (let i = 0, e = n * 64; i < e; i++) {
-    const x = act4[i];
-
-    const g = grad5[i];
-    grad4[i] += x > 0 ? g : 0;
-  }
-
-  // 3: dense 128 → 64 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 128, yo += 64) {
-    for (let o = 0; o < 64; o++) {
-      const g = grad4[yo + o];
-      if (g === 0) continue;
-      gp[108672 + o] += g;
-      for (let i = 0, w = 100480 + o * 128; i < 128; i++, w++) {
-        gp[w] += g * act3[xo + i];
-        grad3[xo + i] += g * p[w];
-      }
-    }
-  }
-
-  // 2: relu backward
-  for (let i = 0, e = n * 128; i < e; i++) {
-    const x = act2[i];
-
-    const g = grad3[i];
-    grad2[i] += x > 0 ? g : 0;
-  }
-
-  // 1: dense 784 → 128 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 784, yo += 128) {
-    for (let o = 0; o < 128; o++) {
-      const g = grad2[yo + o];
-      if (g === 0) continue;
-      gp[100352 + o] += g;
-      for (let i = 0, w = 0 + o * 784; i < 784; i++, w++) {
-        gp[w] += g * act0[xo + i];
-        grad0[xo + i] += g * p[w];
-      }
-    }
-  }
-
-  return grad0;
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────

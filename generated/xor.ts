@@ -6,6 +6,7 @@
  * Input [2] per sample, output [1] per sample; storage float32, arithmetic in doubles.
  * No runtime dependency.
  */
+
 /** A parameter or buffer tensor: its PyTorch `state_dict` name, shape, role and place in the flat array. */
 export interface TensorInfo {
   readonly name: string;
@@ -104,6 +105,8 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
+/** Whether the last forward call ran in training mode (its backward follows the same mode). */
+let lastTraining = false;
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -152,33 +155,11 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
   act0 = input;
-  // 0: dense 2 → 2, unrolled
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 2, yo += 2) {
-    const x0 = act0[xo + 0];
-    const x1 = act0[xo + 1];
-    act1[yo + 0] = p[4] + x0 * p[0] + x1 * p[1];
-    act1[yo + 1] = p[5] + x0 * p[2] + x1 * p[3];
-  }
-
-  // 1: sigmoid
-  for (let i = 0, e = n * 2; i < e; i++) {
-    const x = act1[i];
-    act2[i] = 1 / (1 + Math.exp(-x));
-  }
-
-  // 2: dense 2 → 1, unrolled
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 2, yo += 1) {
-    const x0 = act2[xo + 0];
-    const x1 = act2[xo + 1];
-    act3[yo + 0] = p[8] + x0 * p[6] + x1 * p[7];
-  }
-
-  // 3: sigmoid
-  for (let i = 0, e = n * 1; i < e; i++) {
-    const x = act3[i];
-    act4[i] = 1 / (1 + Math.exp(-x));
-  }
-
+  forward0(p, n, training);
+  forward1(p, n, training);
+  forward2(p, n, training);
+  forward3(p, n, training);
+  lastTraining = training;
   forwardDone = true;
   return act4;
 }
@@ -203,34 +184,29 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   grad3.fill(0);
   grad4.fill(0);
   grad4.set(outputGrad);
-  // 3: sigmoid backward
-  for (let i = 0, e = n * 1; i < e; i++) {
-    const x = act3[i];
-    const y = act4[i];
-    const g = grad4[i];
-    grad3[i] += g * y * (1 - y);
-  }
+  const training = lastTraining;
+  backward3(p, gp, n, training);
+  backward2(p, gp, n, training);
+  backward1(p, gp, n, training);
+  backward0(p, gp, n, training);
+  return grad0;
+}
 
-  // 2: dense 2 → 1 backward, unrolled
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 2, yo += 1) {
-    const x0 = act2[xo + 0];
-    const x1 = act2[xo + 1];
-    const d0 = grad3[yo + 0];
-    gp[8] += d0;
-    gp[6] += d0 * x0;
-    gp[7] += d0 * x1;
-    grad2[xo + 0] += d0 * p[6];
-    grad2[xo + 1] += d0 * p[7];
-  }
+// ── One function per op, forward and backward ──
 
-  // 1: sigmoid backward
-  for (let i = 0, e = n * 2; i < e; i++) {
-    const x = act1[i];
-    const y = act2[i];
-    const g = grad2[i];
-    grad1[i] += g * y * (1 - y);
+/** Forward of op 0: 0 (dense). */
+function forward0(p: Float32Array, n: number, training: boolean): void {
+  // 0: dense 2 → 2, unrolled
+  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 2, yo += 2) {
+    const x0 = act0[xo + 0];
+    const x1 = act0[xo + 1];
+    act1[yo + 0] = p[4] + x0 * p[0] + x1 * p[1];
+    act1[yo + 1] = p[5] + x0 * p[2] + x1 * p[3];
   }
+}
 
+/** Backward of op 0: 0 (dense). */
+function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // 0: dense 2 → 2 backward, unrolled
   for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 2, yo += 2) {
     const x0 = act0[xo + 0];
@@ -246,8 +222,71 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
     grad0[xo + 0] += d0 * p[0] + d1 * p[2];
     grad0[xo + 1] += d0 * p[1] + d1 * p[3];
   }
+}
 
-  return grad0;
+/** Forward of op 1: 1 (sigmoid). */
+function forward1(p: Float32Array, n: number, training: boolean): void {
+  // 1: sigmoid
+  for (let i = 0, e = n * 2; i < e; i++) {
+    const x = act1[i];
+    act2[i] = 1 / (1 + Math.exp(-x));
+  }
+}
+
+/** Backward of op 1: 1 (sigmoid). */
+function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+  // 1: sigmoid backward
+  for (let i = 0, e = n * 2; i < e; i++) {
+    const x = act1[i];
+    const y = act2[i];
+    const g = grad2[i];
+    grad1[i] += g * y * (1 - y);
+  }
+}
+
+/** Forward of op 2: 2 (dense). */
+function forward2(p: Float32Array, n: number, training: boolean): void {
+  // 2: dense 2 → 1, unrolled
+  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 2, yo += 1) {
+    const x0 = act2[xo + 0];
+    const x1 = act2[xo + 1];
+    act3[yo + 0] = p[8] + x0 * p[6] + x1 * p[7];
+  }
+}
+
+/** Backward of op 2: 2 (dense). */
+function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+  // 2: dense 2 → 1 backward, unrolled
+  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 2, yo += 1) {
+    const x0 = act2[xo + 0];
+    const x1 = act2[xo + 1];
+    const d0 = grad3[yo + 0];
+    gp[8] += d0;
+    gp[6] += d0 * x0;
+    gp[7] += d0 * x1;
+    grad2[xo + 0] += d0 * p[6];
+    grad2[xo + 1] += d0 * p[7];
+  }
+}
+
+/** Forward of op 3: 3 (sigmoid). */
+function forward3(p: Float32Array, n: number, training: boolean): void {
+  // 3: sigmoid
+  for (let i = 0, e = n * 1; i < e; i++) {
+    const x = act3[i];
+    act4[i] = 1 / (1 + Math.exp(-x));
+  }
+}
+
+/** Backward of op 3: 3 (sigmoid). */
+function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+  // 3: sigmoid backward
+  for (let i = 0, e = n * 1; i < e; i++) {
+    const x = act3[i];
+    const y = act4[i];
+    const g = grad4[i];
+    grad3[i] += g * y * (1 - y);
+  }
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────

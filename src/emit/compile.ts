@@ -97,7 +97,7 @@ export async function compileFile(
       ? { name: lossInfo.entry.name, logits: lossInfo.args.get("logits")?.value?.kind === "bool" && (lossInfo.args.get("logits")!.value as { value: boolean }).value }
       : undefined;
     const raw = emitModule(plan(a), { source: file, version, ...(loss ? { loss } : {}) }, options);
-    const text = await prettier.format(raw, { parser: "typescript", printWidth: 120 });
+    const text = await prettier.format(raw, { parser: "babel-ts", printWidth: 120 });
     files.push({ path: models.length === 1 ? `${base}.ts` : `${base}.${a.name}.ts`, model: a.name, text });
   }
   if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics) };

@@ -1,7 +1,7 @@
 // Assembles one generated module (TypeScript source) from a plan: the parameter manifest, seeded PyTorch
 // initialization, the workspace, forward and backward passes (one kernel per op, from kernels/), the three
 // losses and a training step with SGD or Adam/AdamW. Built with ts-morph; formatted by compile.ts.
-import { IndentationText, Project, QuoteKind, StructureKind, VariableDeclarationKind, type SourceFile } from "ts-morph";
+import { IndentationText, Project, QuoteKind, StructureKind, VariableDeclarationKind, type StatementStructures } from "ts-morph";
 import type { IrOp } from "../analyze/analyze.js";
 import { activationHelpers, helpersUsed } from "./kernels/activation.js";
 import { kernels } from "./kernels/index.js";
@@ -31,11 +31,27 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   const aName = (id: number) => `act${plan.values[id]!.buffer}`;
   const gName = (id: number) => `grad${plan.values[id]!.buffer}`;
 
+  // Each op's forward and backward code is a function of its own: V8 optimizes functions separately and
+  // stops optimizing one whose bytecode passes about 60 KB (TARGETS.md), so unrolled code stays small.
+  const opFunctions: string[] = [];
+  const forwardCalls: string[] = [];
+  const backwardCalls: string[] = [];
   plan.ops.forEach((op, index) => {
     const kernel = kernels[op.kind]!;
     const ctx = context(plan, op, index, options, scratches, aName, gName);
-    forwardParts.push(kernel.forward(ctx));
-    backwardParts.unshift(kernel.backward(ctx));
+    const what = `${op.name ? `${op.name} (${op.kind})` : op.kind}`;
+    const fwd = kernel.forward(ctx).trim();
+    const bwd = kernel.backward(ctx).trim();
+    if (fwd !== "") {
+      opFunctions.push(`/** Forward of op ${index}: ${what}. */\nfunction forward${index}(p: ${F}, n: number, training: boolean): void {\n${fwd}\n}`);
+      forwardCalls.push(`forward${index}(p, n, training);`);
+    }
+    if (bwd !== "") {
+      opFunctions.push(`/** Backward of op ${index}: ${what}. */\nfunction backward${index}(p: ${F}, gp: ${F}, n: number, training: boolean): void {\n${bwd}\n}`);
+      backwardCalls.unshift(`backward${index}(p, gp, n, training);`);
+    }
+    forwardParts.push(fwd);
+    backwardParts.push(bwd);
   });
 
   const buffersUsed = [...new Set(plan.values.map((v) => v.buffer))].sort((a, b) => a - b);
@@ -45,14 +61,12 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   const activations = buffersUsed.filter((b) => b !== inputBuffer);
   const helperCode = helpersUsed([...forwardParts, ...backwardParts].join("\n")).map((h) => helperSource(h));
 
-  const project = new Project({
-    useInMemoryFileSystem: true,
-    manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Double },
-  });
-  const file = project.createSourceFile("module.ts", "", { overwrite: true });
-
-  header(file, plan, info, options);
-  file.addInterface({
+  // The whole module is one ts-morph SourceFileStructure, printed once: manipulating a source file
+  // statement by statement re-parses it each time, which costs seconds on a 500 KB module.
+  const statements: StatementStructures[] = [];
+  const add = (s: string | StatementStructures) => statements.push(s as StatementStructures);
+  add(header(plan, info, options));
+  add({
     kind: StructureKind.Interface,
     name: "TensorInfo",
     isExported: true,
@@ -68,7 +82,8 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
     ],
   });
   const constant = (name: string, value: string, doc: string, type?: string) =>
-    file.addVariableStatement({
+    add({
+      kind: StructureKind.VariableStatement,
       isExported: true,
       declarationKind: VariableDeclarationKind.Const,
       docs: [doc],
@@ -84,7 +99,7 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   constant("params", `[\n${plan.params.map(tensorLiteral).join(",\n")}\n]`, "Every parameter tensor, in `state_dict` order.", "readonly TensorInfo[]");
   constant("buffers", `[\n${plan.buffers.map(tensorLiteral).join(",\n")}\n]`, "Every buffer tensor (not parameters).", "readonly TensorInfo[]");
 
-  file.addStatements(`
+  add(`
 // ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
 
 function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
@@ -122,7 +137,8 @@ function gaussian(): number {
 }
 `);
 
-  file.addFunction({
+  add({
+    kind: StructureKind.Function,
     name: "createParams",
     isExported: true,
     docs: [[
@@ -140,7 +156,8 @@ function gaussian(): number {
     ],
   });
 
-  file.addFunction({
+  add({
+    kind: StructureKind.Function,
     name: "createBuffers",
     isExported: true,
     docs: ["A new buffer array: running means 0, running variances 1, batch counters 0."],
@@ -149,11 +166,13 @@ function gaussian(): number {
   });
 
   // Workspace: one array per activation and per gradient, sized for the batch of the last call.
-  file.addStatements(`
+  add(`
 // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
 
 let batchSize = 0;
 let forwardDone = false;
+/** Whether the last forward call ran in training mode (its backward follows the same mode). */
+let lastTraining = false;
 ${activations.map((b) => `let act${b} = new ${F}(0);`).join("\n")}
 let act${inputBuffer}: ${F} = new ${F}(0);
 ${buffersUsed.map((b) => `let grad${b} = new ${F}(0);`).join("\n")}
@@ -169,7 +188,8 @@ ${scratches.map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")
 }
 `);
 
-  file.addInterface({
+  add({
+    kind: StructureKind.Interface,
     name: "ForwardOptions",
     isExported: true,
     properties: [
@@ -179,7 +199,8 @@ ${scratches.map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")
     ],
   });
 
-  file.addFunction({
+  add({
+    kind: StructureKind.Function,
     name: "forward",
     isExported: true,
     docs: [[
@@ -203,13 +224,15 @@ ${scratches.map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")
       ...(plan.bufferCount > 0 ? ["if (options.buffers !== undefined) bf = options.buffers;", "else if (!ownBuffersReady) { bf = createBuffers(); ownBuffersReady = true; }"] : []),
       "allocate(n);",
       `act${inputBuffer} = input;`,
-      ...forwardParts,
+      ...forwardCalls,
+      "lastTraining = training;",
       "forwardDone = true;",
       `return act${outputBuffer};`,
     ],
   });
 
-  file.addFunction({
+  add({
+    kind: StructureKind.Function,
     name: "backward",
     isExported: true,
     docs: [[
@@ -234,30 +257,32 @@ ${scratches.map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")
       "gp.fill(0);",
       ...buffersUsed.map((b) => `grad${b}.fill(0);`),
       `grad${outputBuffer}.set(outputGrad);`,
-      ...(plan.ops.some((op) => op.kind === "dropout" || op.kind === "batchnorm") ? ["const training = true;", "void training;"] : []),
-      ...backwardParts,
+      "const training = lastTraining;",
+      ...backwardCalls,
       `return grad${inputBuffer};`,
     ],
   });
 
-  file.addStatements(lossesSource(F));
-  file.addStatements(trainingSource(F, info, plan));
-  if (helperCode.length > 0) file.addStatements(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
-  return file.getFullText();
+  add(`// ── One function per op, forward and backward ──\n\n${opFunctions.join("\n\n")}`);
+  add(lossesSource(F));
+  add(trainingSource(F, info, plan));
+  if (helperCode.length > 0) add(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
+  const project = new Project({
+    useInMemoryFileSystem: true,
+    manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Double },
+  });
+  return project.createSourceFile("module.ts", { statements }, { overwrite: true }).getFullText();
 }
 
-function header(file: SourceFile, plan: Plan, info: ModuleInfo, options: EmitOptions): void {
-  file.insertStatements(
-    0,
-    `/**
+function header(plan: Plan, info: ModuleInfo, options: EmitOptions): string {
+  return `/**
  * @generated by nnc ${info.version} from ${info.source.replace(/\*\//g, "* /")} — model ${plan.model}.
  * Do not edit: change the spec and run \`nnc build\` again.
  *
  * ${plan.paramCount} parameters${plan.params.some((t) => t.tiedTo) ? " (tied tensors stored once)" : ""}, ${plan.bufferCount} buffer elements.
  * Input [${plan.input.shape.join(", ")}] per sample, output [${plan.output.shape.join(", ")}] per sample; storage ${options.dtype}, arithmetic in doubles.
  * No runtime dependency.
- */`,
-  );
+ */`;
 }
 
 function tensorLiteral(t: PlannedTensor): string {

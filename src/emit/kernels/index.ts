@@ -2,6 +2,8 @@
 // NN9001 at build time, never wrong code.
 import type { Kernel } from "../kernel.js";
 import { activationKernels } from "./activation.js";
+import { convKernels } from "./conv.js";
+import { poolKernels } from "./pool.js";
 import { dense } from "./dense.js";
 import { elementwiseKernels } from "./elementwise.js";
 import { normKernels } from "./norm.js";
@@ -10,6 +12,8 @@ import { shapeKernels } from "./shape.js";
 export const kernels: Readonly<Record<string, Kernel>> = {
   dense,
   ...activationKernels,
+  ...convKernels,
+  ...poolKernels,
   ...elementwiseKernels,
   ...normKernels,
   ...shapeKernels,

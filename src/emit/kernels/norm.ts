@@ -67,12 +67,12 @@ export const batchnorm: Kernel = {
       ${batch}
       if (training) {
         // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-        bf[${g.RM} + ch] = ${lit(1 - g.momentum)} * bf[${g.RM} + ch] + ${lit(g.momentum)} * m;
-        bf[${g.RV} + ch] = ${lit(1 - g.momentum)} * bf[${g.RV} + ch] + ${lit(g.momentum)} * (q / (count - 1));
+        bf[${at(g.RM, "ch")}] = ${lit(1 - g.momentum)} * bf[${at(g.RM, "ch")}] + ${lit(g.momentum)} * m;
+        bf[${at(g.RV, "ch")}] = ${lit(1 - g.momentum)} * bf[${at(g.RV, "ch")}] + ${lit(g.momentum)} * (q / (count - 1));
       }
     } else {
-      m = bf[${g.RM} + ch];
-      v = bf[${g.RV} + ch];
+      m = bf[${at(g.RM, "ch")}];
+      v = bf[${at(g.RV, "ch")}];
     }`
       : batch;
     const apply = `const h = (${x}[i] - m) * r;
@@ -80,18 +80,16 @@ export const batchnorm: Kernel = {
           ${y}[i] = h${W >= 0 ? " * w" : ""}${B >= 0 ? " + sh" : ""};`;
     return `// ${c.op.name}: ${describeBatchnorm(c, g)}
 {
-  const batchStats = ${g.track ? "training" : "true"};
-  const count = n * ${S};
+  const count = n * ${S};${g.track ? "\n  const batchStats = training;" : ""}
   if (training && count < 2) {
     throw new RangeError(\`${c.op.name}: batchnorm in training mode needs more than one value per channel, got \${count}\`);
   }
-  ${g.track ? `${g.mode}[0] = batchStats ? 1 : 0;` : ""}
-  for (let ch = 0; ch < ${C}; ch++) {
+${g.track ? `  ${g.mode}[0] = batchStats ? 1 : 0;\n` : ""}  for (let ch = 0; ch < ${C}; ch++) {
     let m: number;
     let v: number;
     ${stats}
     const r = 1 / Math.sqrt(v + ${lit(g.eps)});
-    ${g.istd}[ch] = r;${W >= 0 ? `\n    const w = p[${W} + ch];` : ""}${B >= 0 ? `\n    const sh = p[${B} + ch];` : ""}
+    ${g.istd}[ch] = r;${W >= 0 ? `\n    const w = p[${at(W, "ch")}];` : ""}${B >= 0 ? `\n    const sh = p[${at(B, "ch")}];` : ""}
     ${loop(`{
           ${apply}
         }`)}
@@ -105,7 +103,7 @@ export const batchnorm: Kernel = {
     const gy = c.gy[0]!;
     const gx = c.gx[0]!;
     const CS = C * S;
-    const scale = W >= 0 ? `p[${W} + ch] * ` : "";
+    const scale = W >= 0 ? `p[${at(W, "ch")}] * ` : "";
     const loop = (body: string) => `for (let b = 0; b < n; b++) {
       for (let i = b * ${CS} + ch * ${S}, e = i + ${S}; i < e; i++) ${body}
     }`;
@@ -120,8 +118,8 @@ export const batchnorm: Kernel = {
     let sg = 0;
     let sgh = 0;
     ${loop(`{ const d = ${gy}[i]; sg += d; sgh += d * ${g.xhat}[i]; }`)}
-    ${W >= 0 ? `gp[${W} + ch] += sgh;` : ""}
-    ${B >= 0 ? `gp[${B} + ch] += sg;` : ""}
+    ${W >= 0 ? `gp[${at(W, "ch")}] += sgh;` : ""}
+    ${B >= 0 ? `gp[${at(B, "ch")}] += sg;` : ""}
     const k = ${scale}${g.istd}[ch];
     ${g.track ? `if (batchStats) {\n${throughStats}\n} else {\n${loop(`${gx}[i] += k * ${gy}[i];`)}\n}` : throughStats}
   }
@@ -150,11 +148,30 @@ interface RunGeometry {
   readonly what: string;
 }
 
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
+
+/** `base + k` for a literal `base` (`k` when it is 0): the index of element k of a tensor in `p` or `bf`. */
+function at(base: number, k: string): string {
+  return base === 0 ? k : `${base} + ${k}`;
+}
+
+/** The code shared by a run's loops: where it starts, its inverse std's slot, its weight element `wk`. */
+function runIndexing(geo: RunGeometry) {
+  const K = geo.Kc * geo.S;
+  const single = geo.G === 1;
+  return {
+    K,
+    open: single ? "{" : `for (let g = 0; g < ${geo.G}; g++) {`,
+    base: single ? `b * ${K}` : `(b * ${geo.G} + g) * ${K}`,
+    slot: single ? "b" : `b * ${geo.G} + g`,
+    wk: geo.perRunWeights && !single ? (geo.Kc === 1 ? "g" : `g * ${geo.Kc} + ch`) : "ch",
+  };
+}
+
 /** `for` over the values of one run: `ch` the weight element, `j` the value's index; `body` per value. */
-function runLoop(geo: RunGeometry, perChannel: string, body: string): string {
-  const wb = geo.perRunWeights ? `g * ${geo.Kc} + ` : "";
-  const head = `for (let ch = 0, j = base; ch < ${geo.Kc}; ch++${geo.S === 1 ? ", j++" : ""}) {
-      const wk = ${wb}ch;${perChannel}`;
+function runLoop(geo: RunGeometry, perChannel: (wk: string) => string, body: string): string {
+  const { wk } = runIndexing(geo);
+  const head = `for (let ch = 0, j = base; ch < ${geo.Kc}; ch++${geo.S === 1 ? ", j++" : ""}) {${perChannel(wk)}`;
   if (geo.S === 1) return `${head}
       ${body}
     }`;
@@ -169,23 +186,24 @@ function runKernel(geometry: (c: EmitCtx) => RunGeometry): Kernel {
   return {
     forward(c) {
       const geo = geometry(c);
+      const ix = runIndexing(geo);
       const x = c.x[0]!;
       const y = c.y[0]!;
-      const K = geo.Kc * geo.S;
-      const w = geo.W >= 0 ? `\n      const w = p[${geo.W} + wk];` : "";
-      const sh = geo.B >= 0 ? `\n      const sh = p[${geo.B} + wk];` : "";
+      const K = ix.K;
+      const perChannel = (wk: string) =>
+        (geo.W >= 0 ? `\n      const w = p[${at(geo.W, wk)}];` : "") + (geo.B >= 0 ? `\n      const sh = p[${at(geo.B, wk)}];` : "");
       return `// ${c.op.name}: ${geo.what}
 for (let b = 0; b < n; b++) {
-  for (let g = 0; g < ${geo.G}; g++) {
-    const base = (b * ${geo.G} + g) * ${K};
+  ${ix.open}
+    const base = ${ix.base};
     let s = 0;
     for (let j = base; j < base + ${K}; j++) s += ${x}[j];
     const m = s / ${K};
     let q = 0;
     for (let j = base; j < base + ${K}; j++) { const d = ${x}[j] - m; q += d * d; }
     const r = 1 / Math.sqrt(q / ${K} + ${lit(geo.eps)});
-    ${geo.istd}[b * ${geo.G} + g] = r;
-    ${runLoop(geo, w + sh, `const h = (${x}[j] - m) * r;
+    ${geo.istd}[${ix.slot}] = r;
+    ${runLoop(geo, perChannel, `const h = (${x}[j] - m) * r;
         ${geo.xhat}[j] = h;
         ${y}[j] = h${geo.W >= 0 ? " * w" : ""}${geo.B >= 0 ? " + sh" : ""};`)}
   }
@@ -193,29 +211,30 @@ for (let b = 0; b < n; b++) {
     },
     backward(c) {
       const geo = geometry(c);
+      const ix = runIndexing(geo);
       const gy = c.gy[0]!;
       const gx = c.gx[0]!;
-      const K = geo.Kc * geo.S;
-      const w = geo.W >= 0 ? `\n      const w = p[${geo.W} + wk];` : "";
+      const K = ix.K;
+      const perChannel = (wk: string) => (geo.W >= 0 ? `\n      const w = p[${at(geo.W, wk)}];` : "");
       const d = geo.W >= 0 ? `${gy}[j] * w` : `${gy}[j]`;
       const paramGrads = [
-        geo.W >= 0 ? `gp[${geo.W} + wk] += ${gy}[j] * h;` : "",
-        geo.B >= 0 ? `gp[${geo.B} + wk] += ${gy}[j];` : "",
+        geo.W >= 0 ? `gp[${at(geo.W, ix.wk)}] += ${gy}[j] * h;` : "",
+        geo.B >= 0 ? `gp[${at(geo.B, ix.wk)}] += ${gy}[j];` : "",
       ].filter(Boolean).join("\n        ");
       return `// ${c.op.name}: ${geo.what}, backward
 for (let b = 0; b < n; b++) {
-  for (let g = 0; g < ${geo.G}; g++) {
-    const base = (b * ${geo.G} + g) * ${K};
-    const r = ${geo.istd}[b * ${geo.G} + g];
+  ${ix.open}
+    const base = ${ix.base};
+    const r = ${geo.istd}[${ix.slot}];
     let sd = 0;
     let sdh = 0;
-    ${runLoop(geo, w, `const d = ${d};
+    ${runLoop(geo, perChannel, `const d = ${d};
         const h = ${geo.xhat}[j];
         sd += d;
         sdh += d * h;${paramGrads ? `\n        ${paramGrads}` : ""}`)}
     const a = sd / ${K};
     const bh = sdh / ${K};
-    ${runLoop(geo, w, `${gx}[j] += r * (${d} - a - ${geo.xhat}[j] * bh);`)}
+    ${runLoop(geo, perChannel, `${gx}[j] += r * (${d} - a - ${geo.xhat}[j] * bh);`)}
   }
 }`;
     },
@@ -240,7 +259,7 @@ export const groupnorm = runKernel((c) => {
     B: affine ? c.param("bias") : -1,
     xhat: c.scratch("xhat", c.inSizes[0]!),
     istd: c.scratch("istd", G),
-    what: `groupnorm, ${G} groups of ${C / G} channels${spatial} per sample (eps ${lit(eps)}${affine ? ", affine" : ""})`,
+    what: `groupnorm, ${plural(G, "group")} of ${plural(C / G, "channel")}${spatial} per sample (eps ${lit(eps)}${affine ? ", affine" : ""})`,
   };
 });
 
@@ -261,7 +280,7 @@ export const layernorm = runKernel((c) => {
     B: bias ? c.param("bias") : -1,
     xhat: c.scratch("xhat", c.inSizes[0]!),
     istd: c.scratch("istd", rows),
-    what: `layernorm over the last axis, ${rows} row${rows === 1 ? "" : "s"} of ${D} per sample (eps ${lit(eps)}${affine ? (bias ? ", weight and bias" : ", weight, no bias") : ""})`,
+    what: `layernorm over the last axis, ${plural(rows, "row")} of ${D} per sample (eps ${lit(eps)}${affine ? (bias ? ", weight and bias" : ", weight, no bias") : ""})`,
   };
 });
 
@@ -276,14 +295,14 @@ export const rmsnorm: Kernel = {
     const rs = c.scratch("rms", rows);
     const x = c.x[0]!;
     const y = c.y[0]!;
-    return `// ${c.op.name}: rmsnorm over the last axis, ${rows} row${rows === 1 ? "" : "s"} of ${D} per sample (eps ${lit(eps)}${W >= 0 ? ", weight" : ""})
+    return `// ${c.op.name}: rmsnorm over the last axis, ${plural(rows, "row")} of ${D} per sample (eps ${lit(eps)}${W >= 0 ? ", weight" : ""})
 for (let row = 0, e = n * ${rows}; row < e; row++) {
   const base = row * ${D};
   let q = 0;
   for (let j = 0; j < ${D}; j++) { const v = ${x}[base + j]; q += v * v; }
   const r = 1 / Math.sqrt(q / ${D} + ${lit(eps)});
   ${rs}[row] = r;
-  for (let j = 0; j < ${D}; j++) ${y}[base + j] = ${x}[base + j] * r${W >= 0 ? ` * p[${W} + j]` : ""};
+  for (let j = 0; j < ${D}; j++) ${y}[base + j] = ${x}[base + j] * r${W >= 0 ? ` * p[${at(W, "j")}]` : ""};
 }`;
   },
   backward(c) {
@@ -295,7 +314,7 @@ for (let row = 0, e = n * ${rows}; row < e; row++) {
     const x = c.x[0]!;
     const gy = c.gy[0]!;
     const gx = c.gx[0]!;
-    const d = W >= 0 ? `${gy}[base + j] * p[${W} + j]` : `${gy}[base + j]`;
+    const d = W >= 0 ? `${gy}[base + j] * p[${at(W, "j")}]` : `${gy}[base + j]`;
     return `// ${c.op.name}: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
 for (let row = 0, e = n * ${rows}; row < e; row++) {
   const base = row * ${D};
@@ -304,7 +323,7 @@ for (let row = 0, e = n * ${rows}; row < e; row++) {
   for (let j = 0; j < ${D}; j++) {
     const v = ${x}[base + j];
     s += ${d} * v;
-    ${W >= 0 ? `gp[${W} + j] += ${gy}[base + j] * v * r;` : ""}
+    ${W >= 0 ? `gp[${at(W, "j")}] += ${gy}[base + j] * v * r;` : ""}
   }
   const k = (r * r * r * s) / ${D};
   for (let j = 0; j < ${D}; j++) ${gx}[base + j] += r * ${d} - ${x}[base + j] * k;

@@ -20,18 +20,20 @@ function rows(pre: number): string {
   return pre === 1 ? "n" : `n * ${pre}`;
 }
 
-/** `i * stride` terms of an index, dropping loops of one iteration. */
+/** A loop variable and its number of iterations (loops of one iteration are left out). */
 interface Loop {
   readonly v: string;
   readonly extent: number;
 }
 
+/** `base + v * stride + …` over the loops that iterate more than once. */
 function index(base: string, terms: readonly (readonly [Loop, number])[]): string {
   const parts = [base];
   for (const [loop, stride] of terms) if (loop.extent > 1) parts.push(stride === 1 ? loop.v : `${loop.v} * ${stride}`);
   return parts.join(" + ");
 }
 
+/** Nested `for` loops (outermost first) around `body`. */
 function nest(loops: readonly Loop[], body: string): string {
   const open = loops.filter((l) => l.extent > 1);
   let code = body;
@@ -67,8 +69,8 @@ function pieces(shapes: readonly (readonly number[])[], axis: number): Pieces {
 function copyPieces(g: Pieces, whole: string, parts: readonly string[], toWhole: boolean, op: "=" | "+="): string {
   const lines = parts.map((part, k) => {
     const chunk = g.chunks[k]!;
-    const w = `${whole}[r * ${g.total} + ${g.offsets[k]} + i]`;
-    const p = `${part}[r * ${chunk} + i]`;
+    const w = `${whole}[${row("r", g.total, "i", g.offsets[k])}]`;
+    const p = `${part}[${row("r", chunk, "i")}]`;
     return `for (let i = 0; i < ${chunk}; i++) ${toWhole ? `${w} ${op} ${p}` : `${p} ${op} ${w}`};`;
   });
   return `for (let r = 0; r < ${rows(g.pre)}; r++) {
@@ -155,6 +157,16 @@ function reduced(c: EmitCtx) {
   return { shape, axis, pre: product(shape.slice(0, axis)), len: shape[axis]!, post: product(shape.slice(axis + 1)) };
 }
 
+/** `r * size (+ offset) (+ q)`: element `q` (absent: 0) of row `r` of a value whose rows have `size` elements. */
+function row(r: string, size: number, q: string | undefined, offset = 0): string {
+  return [size === 1 ? r : `${r} * ${size}`, ...(offset ? [String(offset)] : []), ...(q ? [q] : [])].join(" + ");
+}
+
+/** A loop over `q` < post around `body(q)`, or `body()` alone when post is 1. */
+function inner(post: number, body: (q: string | undefined) => string): string {
+  return post === 1 ? body(undefined) : `for (let q = 0; q < ${post}; q++) ${body("q")}`;
+}
+
 function takeIndex(c: EmitCtx, len: number): number {
   const index = c.args.int("index");
   return index < 0 ? index + len : index;
@@ -166,7 +178,7 @@ export const take: Kernel = {
     const k = takeIndex(c, len);
     return `// ${c.op.name}: take index ${k} of axis ${axis}, ${show(shape)} → ${show(c.outShapes[0]!)}
 for (let r = 0; r < ${rows(pre)}; r++) {
-  for (let q = 0; q < ${post}; q++) ${c.y[0]}[r * ${post} + q] = ${c.x[0]}[r * ${len * post} + ${k * post} + q];
+  ${inner(post, (q) => `${c.y[0]}[${row("r", post, q)}] = ${c.x[0]}[${row("r", len * post, q, k * post)}];`)}
 }`;
   },
   backward(c) {
@@ -174,7 +186,7 @@ for (let r = 0; r < ${rows(pre)}; r++) {
     const k = takeIndex(c, len);
     return `// ${c.op.name}: take backward (the other positions get no gradient)
 for (let r = 0; r < ${rows(pre)}; r++) {
-  for (let q = 0; q < ${post}; q++) ${c.gx[0]}[r * ${len * post} + ${k * post} + q] += ${c.gy[0]}[r * ${post} + q];
+  ${inner(post, (q) => `${c.gx[0]}[${row("r", len * post, q, k * post)}] += ${c.gy[0]}[${row("r", post, q)}];`)}
 }`;
   },
 };
@@ -184,21 +196,21 @@ export const mean: Kernel = {
     const { shape, axis, pre, len, post } = reduced(c);
     return `// ${c.op.name}: mean over axis ${axis}, ${show(shape)} → ${show(c.outShapes[0]!)}
 for (let r = 0; r < ${rows(pre)}; r++) {
-  for (let q = 0; q < ${post}; q++) {
+  ${inner(post, (q) => `{
     let s = 0;
-    for (let k = 0, i = r * ${len * post} + q; k < ${len}; k++, i += ${post}) s += ${c.x[0]}[i];
-    ${c.y[0]}[r * ${post} + q] = s / ${len};
-  }
+    for (let k = 0, i = ${row("r", len * post, q)}; k < ${len}; k++, i${post === 1 ? "++" : ` += ${post}`}) s += ${c.x[0]}[i];
+    ${c.y[0]}[${row("r", post, q)}] = s / ${len};
+  }`)}
 }`;
   },
   backward(c) {
     const { pre, len, post } = reduced(c);
     return `// ${c.op.name}: mean backward: every position gets 1/${len} of the gradient
 for (let r = 0; r < ${rows(pre)}; r++) {
-  for (let q = 0; q < ${post}; q++) {
-    const g = ${c.gy[0]}[r * ${post} + q] / ${len};
-    for (let k = 0, i = r * ${len * post} + q; k < ${len}; k++, i += ${post}) ${c.gx[0]}[i] += g;
-  }
+  ${inner(post, (q) => `{
+    const g = ${c.gy[0]}[${row("r", post, q)}] / ${len};
+    for (let k = 0, i = ${row("r", len * post, q)}; k < ${len}; k++, i${post === 1 ? "++" : ` += ${post}`}) ${c.gx[0]}[i] += g;
+  }`)}
 }`;
   },
 };

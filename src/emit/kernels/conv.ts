@@ -1,0 +1,439 @@
+// Convolutions: conv1d, conv2d and conv_transpose2d, PyTorch semantics (cross-correlation, no kernel flip;
+// conv weight [out, in/groups, k…], transposed-conv weight [in, out/groups, k…]; `same` padding puts the odd
+// extra cell at the end, as PyTorch does).
+//
+// Both kinds relate a "small" grid to a "big" one, position by position along each spatial axis:
+//
+//     big = small · stride − pad + k · dilation        (k = 0 … kernel − 1)
+//
+// A convolution reads the big grid (its input) and writes the small one (its output); a transposed
+// convolution is the other way round. Its weight is [small channels, big channels / groups, k…] in both
+// cases. So three generators cover all six passes, and every output element or weight gradient is a sum
+// kept in a local double, written once:
+// - `windows`: small ← Σ big · w, a window per small position, clipped to the big grid (conv forward,
+//   transposed-conv input gradient);
+// - `spread`: big ← Σ small · w over the small positions whose window covers it (transposed-conv forward,
+//   conv input gradient);
+// - `weightGrad`: w ← Σ over the batch and the small positions of small · big (both kinds).
+// Geometry is literal in the generated code; a window clip is emitted only on an axis where some window
+// can leave the grid (padding, or a window hanging past the end).
+import type { EmitCtx, Kernel } from "../kernel.js";
+
+interface Axis {
+  /** Suffix of this axis' loop variables: `h`, `w`, or none for 1d. */
+  readonly sfx: string;
+  readonly big: number;
+  readonly small: number;
+  readonly k: number;
+  readonly stride: number;
+  /** Padding before the first element (PyTorch's left/top padding). */
+  readonly pad: number;
+  readonly dil: number;
+}
+
+/** What the generated code calls each side: position and channel variable prefixes. */
+interface Names {
+  readonly smallPos: string;
+  readonly bigPos: string;
+  readonly smallCh: string;
+  readonly bigCh: string;
+}
+
+interface Geometry {
+  readonly axes: readonly Axis[];
+  readonly smallChannels: number;
+  readonly bigChannels: number;
+  readonly groups: number;
+  /** Offset of the weight in `p` / `gp`. */
+  readonly weight: number;
+  readonly names: Names;
+  /** Elements per sample on each side. */
+  readonly smallSize: number;
+  readonly bigSize: number;
+}
+
+const prod = (xs: readonly number[]): number => xs.reduce((a, b) => a * b, 1);
+
+/** `v · k` as code, `v` parenthesized if it is not a plain name. */
+export function times(v: string, k: number): string {
+  if (k === 0 || v === "0") return "0";
+  if (k === 1) return v;
+  return /^[\w.]+$/.test(v) ? `${v} * ${k}` : `(${v}) * ${k}`;
+}
+
+/** A sum as code: numbers folded into one constant, zero terms dropped; a term written `-x` is subtracted. */
+export function plus(...terms: (string | number)[]): string {
+  let k = 0;
+  let s = "";
+  for (const t of terms) {
+    if (typeof t === "number") k += t;
+    else if (t !== "0") s += s === "" ? t : t.startsWith("-") ? ` - ${t.slice(1)}` : ` + ${t}`;
+  }
+  if (s === "") return String(k);
+  if (k > 0) s += ` + ${k}`;
+  else if (k < 0) s += ` - ${-k}`;
+  return s;
+}
+
+/** Some window starts before the big grid. */
+const clipsLow = (a: Axis): boolean => a.pad > 0;
+/** Some window ends after the big grid. */
+const clipsHigh = (a: Axis): boolean => (a.small - 1) * a.stride - a.pad + (a.k - 1) * a.dil > a.big - 1;
+
+/** Elements after one step along axis `j` (row-major). */
+const strideOf = (sizes: readonly number[], j: number): number => prod(sizes.slice(j + 1));
+
+// ── small ← Σ big · w ────────────────────────────────────────────────────────────────────────────────
+
+function windows(g: Geometry, dst: string, src: string, bias: number, assign: boolean): string {
+  const { axes, names: N } = g;
+  const r = axes.length;
+  const SG = g.smallChannels / g.groups;
+  const BG = g.bigChannels / g.groups;
+  const bigSizes = axes.map((a) => a.big);
+  const kSizes = axes.map((a) => a.k);
+  const BP = prod(bigSizes);
+  const SP = prod(axes.map((a) => a.small));
+  const KK = prod(kSizes);
+  const i0 = (a: Axis) => `${N.bigPos}${a.sfx}0`;
+  const lo = (a: Axis) => (clipsLow(a) ? `k${a.sfx}Lo` : "0");
+  const hi = (a: Axis) => (clipsHigh(a) ? `k${a.sfx}Hi` : String(a.k));
+
+  const kernelLoops = (j: number, xBase: string, wBase: string): string => {
+    const a = axes[j]!;
+    const k = `k${a.sfx}`;
+    const head = `for (let ${k} = ${lo(a)}; ${k} < ${hi(a)}; ${k}++)`;
+    if (j === r - 1) return `${head} acc += ${src}[${plus(xBase, times(k, a.dil))}] * p[${plus(wBase, k)}];`;
+    const next = axes[j + 1]!;
+    const xr = j === 0 ? "sr" : `sr${j}`;
+    const wr = j === 0 ? "wr" : `wr${j}`;
+    const row = plus(xBase, times(plus(i0(a), times(k, a.dil)), strideOf(bigSizes, j)), j + 1 === r - 1 ? i0(next) : "0");
+    return `${head} {
+  const ${xr} = ${row};
+  const ${wr} = ${plus(wBase, times(k, strideOf(kSizes, j)))};
+  ${kernelLoops(j + 1, xr, wr)}
+}`;
+  };
+
+  const positionLoops = (j: number): string => {
+    if (j === r) {
+      const first = r === 1 ? plus("sc", i0(axes[0]!)) : "sc";
+      return `let acc = ${bias >= 0 ? "bias" : "0"};
+for (let ${N.bigCh} = 0; ${N.bigCh} < ${BG}; ${N.bigCh}++) {
+  const sc = ${plus("s0", times(N.bigCh, BP))};
+  const wc = ${plus("w0", times(N.bigCh, KK))};
+  ${kernelLoops(0, first, "wc")}
+}
+${dst}[d] ${assign ? "=" : "+="} acc;`;
+    }
+    const a = axes[j]!;
+    const o = `${N.smallPos}${a.sfx}`;
+    const lines = [`const ${i0(a)} = ${plus(times(o, a.stride), -a.pad)};`];
+    if (clipsLow(a)) {
+      const first = a.dil === 1 ? `-${i0(a)}` : `Math.ceil(-${i0(a)} / ${a.dil})`;
+      lines.push(`const k${a.sfx}Lo = Math.max(0, ${first});`);
+    }
+    if (clipsHigh(a)) {
+      const last = a.dil === 1 ? `${a.big} - ${i0(a)}` : `Math.floor((${a.big - 1} - ${i0(a)}) / ${a.dil}) + 1`;
+      lines.push(`const k${a.sfx}Hi = Math.min(${a.k}, ${last});`);
+    }
+    return `for (let ${o} = 0; ${o} < ${a.small}; ${o}++${j === r - 1 ? ", d++" : ""}) {
+${lines.join("\n")}
+${positionLoops(j + 1)}
+}`;
+  };
+
+  const group = g.groups > 1 ? ` + Math.floor(${N.smallCh} / ${SG}) * ${BG * BP}` : "";
+  return `for (let b = 0; b < n; b++) {
+  for (let ${N.smallCh} = 0; ${N.smallCh} < ${g.smallChannels}; ${N.smallCh}++) {
+    const s0 = b * ${g.bigSize}${group};
+    const w0 = ${plus(String(g.weight), times(N.smallCh, BG * KK))};${bias >= 0 ? `\n    const bias = p[${plus(String(bias), N.smallCh)}];` : ""}
+    let d = ${plus(`b * ${g.smallSize}`, times(N.smallCh, SP))};
+    ${positionLoops(0)}
+  }
+}`;
+}
+
+// ── big ← Σ small · w ────────────────────────────────────────────────────────────────────────────────
+
+function spread(g: Geometry, dst: string, src: string, bias: number, assign: boolean): string {
+  const { axes, names: N } = g;
+  const r = axes.length;
+  const SG = g.smallChannels / g.groups;
+  const BG = g.bigChannels / g.groups;
+  const smallSizes = axes.map((a) => a.small);
+  const kSizes = axes.map((a) => a.k);
+  const BP = prod(axes.map((a) => a.big));
+  const SP = prod(smallSizes);
+  const KK = prod(kSizes);
+
+  // For big position i, t = i + pad; kernel index k reaches it from small position (t − k·dil) / stride
+  // when that is a whole number in [0, small).
+  const kernelLoops = (j: number, sBase: string, wBase: string): string => {
+    const a = axes[j]!;
+    const k = `k${a.sfx}`;
+    const u = `u${a.sfx}`;
+    const head = `for (let ${k} = k${a.sfx}Lo; ${k} < k${a.sfx}Hi; ${k}++)`;
+    const check = a.stride > 1 ? `\nif (${u} % ${a.stride} !== 0) continue;` : "";
+    const at = a.stride > 1 ? `${u} / ${a.stride}` : u;
+    const sAt = plus(sBase, times(at, strideOf(smallSizes, j)));
+    const wAt = plus(wBase, times(k, strideOf(kSizes, j)));
+    const uLine = `const ${u} = ${plus(`t${a.sfx}`, `-${times(k, a.dil)}`)};`;
+    if (j === r - 1) {
+      return `${head} {
+  ${uLine}${check}
+  const si = ${sAt};
+  const wi = ${wAt};
+  for (let ${N.smallCh} = 0; ${N.smallCh} < ${SG}; ${N.smallCh}++) acc += ${src}[${plus("si", times(N.smallCh, SP))}] * p[${plus("wi", times(N.smallCh, BG * KK))}];
+}`;
+    }
+    const sr = j === 0 ? "sr" : `sr${j}`;
+    const wr = j === 0 ? "wr" : `wr${j}`;
+    return `${head} {
+  ${uLine}${check}
+  const ${sr} = ${sAt};
+  const ${wr} = ${wAt};
+  ${kernelLoops(j + 1, sr, wr)}
+}`;
+  };
+
+  const positionLoops = (j: number): string => {
+    if (j === r) {
+      return `let acc = ${bias >= 0 ? "bias" : "0"};
+${kernelLoops(0, "s0", "w0")}
+${dst}[d] ${assign ? "=" : "+="} acc;`;
+    }
+    const a = axes[j]!;
+    const i = `${N.bigPos}${a.sfx}`;
+    const t = `t${a.sfx}`;
+    const reach = (a.small - 1) * a.stride;
+    const first = a.dil === 1 ? plus(t, -reach) : `Math.ceil((${plus(t, -reach)}) / ${a.dil})`;
+    const last = a.dil === 1 ? `${t} + 1` : `Math.floor(${t} / ${a.dil}) + 1`;
+    return `for (let ${i} = 0; ${i} < ${a.big}; ${i}++${j === r - 1 ? ", d++" : ""}) {
+const ${t} = ${plus(i, a.pad)};
+const k${a.sfx}Lo = Math.max(0, ${first});
+const k${a.sfx}Hi = Math.min(${a.k}, ${last});
+${positionLoops(j + 1)}
+}`;
+  };
+
+  const bigCh = N.bigCh;
+  const setup =
+    g.groups > 1
+      ? `const g = Math.floor(${bigCh} / ${BG});
+    const s0 = b * ${g.smallSize} + g * ${SG * SP};
+    const w0 = ${plus(String(g.weight), `g * ${SG * BG * KK}`, `(${bigCh} - g * ${BG}) * ${KK}`)};`
+      : `const s0 = b * ${g.smallSize};
+    const w0 = ${plus(String(g.weight), times(bigCh, KK))};`;
+  return `for (let b = 0; b < n; b++) {
+  for (let ${bigCh} = 0; ${bigCh} < ${g.bigChannels}; ${bigCh}++) {
+    ${setup}${bias >= 0 ? `\n    const bias = p[${plus(String(bias), bigCh)}];` : ""}
+    let d = ${plus(`b * ${g.bigSize}`, times(bigCh, BP))};
+    ${positionLoops(0)}
+  }
+}`;
+}
+
+// ── w ← Σ small · big ────────────────────────────────────────────────────────────────────────────────
+
+function weightGrad(g: Geometry, smallArr: string, bigArr: string): string {
+  const { axes, names: N } = g;
+  const r = axes.length;
+  const SG = g.smallChannels / g.groups;
+  const BG = g.bigChannels / g.groups;
+  const bigSizes = axes.map((a) => a.big);
+  const smallSizes = axes.map((a) => a.small);
+  const BP = prod(bigSizes);
+  const SP = prod(smallSizes);
+  const KK = prod(axes.map((a) => a.k));
+  const lo = (a: Axis) => (clipsLow(a) ? `${N.smallPos}${a.sfx}Lo` : "0");
+  const hi = (a: Axis) => (clipsHigh(a) ? `${N.smallPos}${a.sfx}Hi` : String(a.small));
+  // big offset of kernel tap k along an axis: k·dil − pad
+  const tap = (a: Axis) => plus(times(`k${a.sfx}`, a.dil), -a.pad);
+
+  const positionLoops = (j: number, sBase: string, bBase: string): string => {
+    const a = axes[j]!;
+    const o = `${N.smallPos}${a.sfx}`;
+    const head = `for (let ${o} = ${lo(a)}; ${o} < ${hi(a)}; ${o}++)`;
+    if (j === r - 1) {
+      return `${head} acc += ${smallArr}[${plus(sBase, o)}] * ${bigArr}[${plus(bBase, times(o, a.stride))}];`;
+    }
+    const sr = j === 0 ? "sr" : `sr${j}`;
+    const br = j === 0 ? "br" : `br${j}`;
+    const next = axes[j + 1]!;
+    return `${head} {
+  const ${sr} = ${plus(sBase, times(o, strideOf(smallSizes, j)))};
+  const ${br} = ${plus(bBase, times(plus(times(o, a.stride), tap(a)), strideOf(bigSizes, j)), j + 1 === r - 1 ? tap(next) : "0")};
+  ${positionLoops(j + 1, sr, br)}
+}`;
+  };
+
+  const kernelLoops = (j: number): string => {
+    if (j === r) {
+      const bigStart = r === 1 ? plus("bc", tap(axes[0]!)) : "bc";
+      return `let acc = 0;
+for (let b = 0; b < n; b++) {
+  const sc = ${plus(`b * ${g.smallSize}`, times(N.smallCh, SP))};
+  const bc = ${plus(`b * ${g.bigSize}`, g.groups > 1 ? "g0" : "0", times(N.bigCh, BP))};
+  ${positionLoops(0, "sc", bigStart)}
+}
+gp[wi] += acc;`;
+    }
+    const a = axes[j]!;
+    const k = `k${a.sfx}`;
+    const o = `${N.smallPos}${a.sfx}`;
+    const lines: string[] = [];
+    // small positions whose tap k lands inside the big grid: 0 ≤ o·stride + k·dil − pad < big
+    if (clipsLow(a)) {
+      const from = plus(String(a.pad), `-${times(k, a.dil)}`);
+      lines.push(`const ${o}Lo = Math.max(0, ${a.stride === 1 ? from : `Math.ceil((${from}) / ${a.stride})`});`);
+    }
+    if (clipsHigh(a)) {
+      const to = a.stride === 1 ? `${a.big + a.pad} - ${times(k, a.dil)}` : `Math.floor((${a.big - 1 + a.pad} - ${times(k, a.dil)}) / ${a.stride}) + 1`;
+      lines.push(`const ${o}Hi = Math.min(${a.small}, ${to});`);
+    }
+    return `for (let ${k} = 0; ${k} < ${a.k}; ${k}++${j === r - 1 ? ", wi++" : ""}) {
+${lines.join("\n")}
+${kernelLoops(j + 1)}
+}`;
+  };
+
+  const group = g.groups > 1 ? `\n  const g0 = Math.floor(${N.smallCh} / ${SG}) * ${BG * BP};` : "";
+  return `for (let ${N.smallCh} = 0; ${N.smallCh} < ${g.smallChannels}; ${N.smallCh}++) {${group}
+  for (let ${N.bigCh} = 0; ${N.bigCh} < ${BG}; ${N.bigCh}++) {
+    let wi = ${plus(String(g.weight), times(plus(times(N.smallCh, BG), N.bigCh), KK))};
+    ${kernelLoops(0)}
+  }
+}`;
+}
+
+/** Bias gradient: the sum of the output gradient over the batch and the positions of each channel. */
+function biasGrad(gy: string, bias: number, channels: number, plane: number, sampleSize: number): string {
+  return `for (let c = 0; c < ${channels}; c++) {
+  let acc = 0;
+  for (let b = 0; b < n; b++) {
+    for (let i = b * ${sampleSize} + c * ${plane}, e = i + ${plane}; i < e; i++) acc += ${gy}[i];
+  }
+  gp[${bias} + c] += acc;
+}`;
+}
+
+// ── the kernels ──────────────────────────────────────────────────────────────────────────────────────
+
+/** Per-axis values of an integer-or-pair option. */
+function perAxis(c: EmitCtx, name: string, rank: number): number[] {
+  return rank === 1 ? [c.args.int(name)] : c.args.pair(name);
+}
+
+const fmt = (xs: readonly number[]): string => (xs.every((x) => x === xs[0]) ? String(xs[0]) : `[${xs.join(", ")}]`);
+const shape = (xs: readonly number[]): string => `[${xs.join(", ")}]`;
+
+function conv(rank: 1 | 2): Kernel {
+  const kind = `conv${rank}d`;
+  const sfx = rank === 1 ? [""] : ["h", "w"];
+  const setup = (c: EmitCtx) => {
+    const inShape = c.inShapes[0]!;
+    const outShape = c.outShapes[0]!;
+    const k = perAxis(c, "kernel", rank);
+    const stride = perAxis(c, "stride", rank);
+    const dil = perAxis(c, "dilation", rank);
+    const mode = c.args.name("padding");
+    // `same`: total padding dil·(k − 1), the smaller half first (PyTorch puts the odd cell at the end).
+    const pad = mode === "same" ? k.map((kk, i) => Math.floor((dil[i]! * (kk - 1)) / 2)) : mode === "valid" ? k.map(() => 0) : perAxis(c, "padding", rank);
+    const groups = c.args.int("groups");
+    const axes: Axis[] = sfx.map((s, i) => ({ sfx: s, big: inShape[i + 1]!, small: outShape[i + 1]!, k: k[i]!, stride: stride[i]!, pad: pad[i]!, dil: dil[i]! }));
+    const g: Geometry = {
+      axes,
+      smallChannels: outShape[0]!,
+      bigChannels: inShape[0]!,
+      groups,
+      weight: c.param("weight"),
+      names: { smallPos: "o", bigPos: "i", smallCh: "oc", bigCh: "ic" },
+      smallSize: c.outSizes[0]!,
+      bigSize: c.inSizes[0]!,
+    };
+    const bias = c.hasParam("bias") ? c.param("bias") : -1;
+    const extras = [
+      `stride ${fmt(stride)}`,
+      mode === "same" || mode === "valid" ? `padding ${mode}` : `pad ${fmt(pad)}`,
+      ...(dil.some((d) => d !== 1) ? [`dilation ${fmt(dil)}`] : []),
+      ...(groups > 1 ? [groups === inShape[0] && groups === outShape[0] ? `depthwise (groups ${groups})` : `groups ${groups}`] : []),
+      ...(bias < 0 ? ["no bias"] : []),
+    ];
+    const title = `${c.op.name}: ${kind} ${inShape[0]}→${outShape[0]}, ${rank === 1 ? `kernel ${k[0]}` : k.join("×")}, ${extras.join(", ")}; ${shape(inShape)} → ${shape(outShape)}`;
+    return { g, bias, title, plane: prod(outShape.slice(1)) };
+  };
+  return {
+    forward(c) {
+      const { g, bias, title } = setup(c);
+      return `// ${title}
+${windows(g, c.y[0]!, c.x[0]!, bias, true)}`;
+    },
+    backward(c) {
+      const { g, bias, title, plane } = setup(c);
+      return `// ${title} — backward
+${bias >= 0 ? `// bias gradient\n${biasGrad(c.gy[0]!, bias, g.smallChannels, plane, g.smallSize)}\n` : ""}// weight gradient: Σ over the batch and the output positions of output gradient × input
+${weightGrad(g, c.gy[0]!, c.x[0]!)}
+// input gradient: each input element gathers the output gradients of the windows that cover it
+${spread(g, c.gx[0]!, c.gy[0]!, -1, false)}`;
+    },
+  };
+}
+
+const convTranspose2d: Kernel = (() => {
+  const setup = (c: EmitCtx) => {
+    const inShape = c.inShapes[0]!;
+    const outShape = c.outShapes[0]!;
+    const k = c.args.pair("kernel");
+    const stride = c.args.pair("stride");
+    const pad = c.args.pair("padding");
+    const outPad = c.args.pair("output_padding");
+    const dil = c.args.pair("dilation");
+    const groups = c.args.int("groups");
+    // The input is the small grid, the output the big one: out = in · stride − pad + k · dilation.
+    const axes: Axis[] = ["h", "w"].map((s, i) => ({ sfx: s, big: outShape[i + 1]!, small: inShape[i + 1]!, k: k[i]!, stride: stride[i]!, pad: pad[i]!, dil: dil[i]! }));
+    const g: Geometry = {
+      axes,
+      smallChannels: inShape[0]!,
+      bigChannels: outShape[0]!,
+      groups,
+      weight: c.param("weight"),
+      names: { smallPos: "i", bigPos: "o", smallCh: "ic", bigCh: "oc" },
+      smallSize: c.inSizes[0]!,
+      bigSize: c.outSizes[0]!,
+    };
+    const bias = c.hasParam("bias") ? c.param("bias") : -1;
+    const extras = [
+      `stride ${fmt(stride)}`,
+      `pad ${fmt(pad)}`,
+      ...(outPad.some((x) => x !== 0) ? [`output_padding ${fmt(outPad)}`] : []),
+      ...(dil.some((d) => d !== 1) ? [`dilation ${fmt(dil)}`] : []),
+      ...(groups > 1 ? [`groups ${groups}`] : []),
+      ...(bias < 0 ? ["no bias"] : []),
+    ];
+    const title = `${c.op.name}: conv_transpose2d ${inShape[0]}→${outShape[0]}, ${k.join("×")}, ${extras.join(", ")}; ${shape(inShape)} → ${shape(outShape)}`;
+    return { g, bias, title, plane: prod(outShape.slice(1)) };
+  };
+  return {
+    forward(c) {
+      const { g, bias, title } = setup(c);
+      return `// ${title}
+// each output element gathers the input elements whose kernel footprint covers it
+${spread(g, c.y[0]!, c.x[0]!, bias, true)}`;
+    },
+    backward(c) {
+      const { g, bias, title, plane } = setup(c);
+      return `// ${title} — backward
+${bias >= 0 ? `// bias gradient\n${biasGrad(c.gy[0]!, bias, g.bigChannels, plane, g.bigSize)}\n` : ""}// weight gradient: Σ over the batch and the input positions of input × output gradient
+${weightGrad(g, c.x[0]!, c.gy[0]!)}
+// input gradient: a strided convolution of the output gradient
+${windows(g, c.gx[0]!, c.gy[0]!, -1, false)}`;
+    },
+  };
+})();
+
+export const convKernels: Readonly<Record<string, Kernel>> = {
+  conv1d: conv(1),
+  conv2d: conv(2),
+  conv_transpose2d: convTranspose2d,
+};
