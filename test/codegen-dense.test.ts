@@ -90,3 +90,31 @@ describe("generated code never trusts its caller", () => {
     expect(Math.max(...Array.from(a, Math.abs))).toBeGreaterThan(0.15);
   });
 });
+
+describe("--bake-weights", () => {
+  it("an inference build computes what the general build computes with the same parameters", async () => {
+    const spec = mlp("4", "dense(6) tanh dense(40) relu dense(3)");
+    const { module: general } = await build(spec, { dtype: "float64" });
+    const p = general.createParams(9);
+    const byName = Object.fromEntries(general.params.map((t) => [t.name, Array.from(p.subarray(t.offset, t.offset + t.size))]));
+    const { module: baked, text } = await build(spec, { dtype: "float64", bakeWeights: byName });
+    // Small layers multiply by constants; there is no backward or training code in an inference build.
+    expect(text).toMatch(/x0 \* \(?-?0\.\d+/);
+    expect(text).not.toContain("export function backward");
+    const x = Float64Array.from({ length: 8 }, (_, i) => Math.cos(i));
+    const want = Float64Array.from(general.forward(p, x, 2));
+    const got = (baked.forward as unknown as (x: Float64Array, n: number) => Float64Array)(x, 2);
+    expect(Array.from(got)).toEqual(Array.from(want));
+    expect(Array.from((baked as unknown as { bakedParams: Float64Array }).bakedParams)).toEqual(Array.from(p));
+  });
+
+  it("rejects a parameter set that does not fit the model", async () => {
+    const { compile } = await import("../src/emit/compile.js");
+    const spec = mlp("2", "dense(1)");
+    const missing = await compile(spec, { bakeWeights: { "0.weight": [1, 2] } });
+    expect(missing.files).toEqual([]);
+    expect(missing.diagnostics[0]!.message).toContain("no values for `0.bias`");
+    const wrong = await compile(spec, { bakeWeights: [1, 2] });
+    expect(wrong.diagnostics[0]!.message).toContain("2 values given, the model has 3 parameters");
+  });
+});

@@ -10,7 +10,7 @@ import type { Host } from "../program/load.js";
 import { version } from "../version.js";
 import { kernels } from "./kernels/index.js";
 import { emitModule } from "./module.js";
-import { plan } from "./plan.js";
+import { plan, type Plan } from "./plan.js";
 
 export const compileOptionsSchema = z
   .object({
@@ -22,6 +22,11 @@ export const compileOptionsSchema = z
     unrollLimit: z.number().int().min(0).max(16_384).default(1024),
     /** Output columns per register tile in looped matrix kernels. */
     tileColumns: z.number().int().min(1).max(16).default(4),
+    /** An inference build with these parameters baked in: by `state_dict` name, or paramCount values in
+     *  manifest order. Small dense layers then multiply by constants; no backward or training code. */
+    bakeWeights: z
+      .union([z.record(z.string(), z.array(z.number())), z.array(z.number()), z.instanceof(Float32Array), z.instanceof(Float64Array)])
+      .optional(),
   })
   .strict();
 
@@ -96,10 +101,46 @@ export async function compileFile(
     const loss = lossInfo
       ? { name: lossInfo.entry.name, logits: lossInfo.args.get("logits")?.value?.kind === "bool" && (lossInfo.args.get("logits")!.value as { value: boolean }).value }
       : undefined;
-    const raw = emitModule(plan(a), { source: file, version, ...(loss ? { loss } : {}) }, options);
+    const planned = plan(a);
+    let baked: Float64Array | undefined;
+    if (options.bakeWeights !== undefined) {
+      const result = bakedParameters(planned, options.bakeWeights);
+      if (typeof result === "string") {
+        diagnostics.push(diagnostic("UsageError", undefined, `--bake-weights for \`${a.name}\`: ${result}`));
+        continue;
+      }
+      baked = result;
+    }
+    const raw = emitModule(planned, { source: file, version, ...(loss ? { loss } : {}), ...(baked ? { baked } : {}) }, options);
     const text = await prettier.format(raw, { parser: "babel-ts", printWidth: 120 });
     files.push({ path: models.length === 1 ? `${base}.ts` : `${base}.${a.name}.ts`, model: a.name, text });
   }
   if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics) };
   return { files, diagnostics: sortDiagnostics(diagnostics) };
+}
+
+/** The flat parameter array from what `--bake-weights` gave, or what is wrong with it. */
+function bakedParameters(planned: Plan, given: Record<string, number[]> | ArrayLike<number>): Float64Array | string {
+  const out = new Float64Array(planned.paramCount);
+  if (isArrayLike(given)) {
+    if (given.length !== planned.paramCount) return `${given.length} values given, the model has ${planned.paramCount} parameters`;
+    out.set(Array.from(given));
+    return out;
+  }
+  const names = new Set(Object.keys(given));
+  for (const t of planned.params) {
+    if (t.tiedTo) continue;
+    const values = given[t.name];
+    if (values === undefined) return `no values for \`${t.name}\``;
+    if (values.length !== t.size) return `\`${t.name}\` has ${values.length} values, expected ${t.size} (shape [${t.shape.join(", ")}])`;
+    out.set(values, t.offset);
+    names.delete(t.name);
+  }
+  for (const t of planned.params) if (t.tiedTo) names.delete(t.name);
+  if (names.size > 0) return `unknown tensor${names.size === 1 ? "" : "s"} ${[...names].map((n) => `\`${n}\``).join(", ")}`;
+  return out;
+}
+
+function isArrayLike(x: unknown): x is ArrayLike<number> {
+  return Array.isArray(x) || x instanceof Float32Array || x instanceof Float64Array;
 }

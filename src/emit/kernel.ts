@@ -46,6 +46,9 @@ export interface EmitCtx {
   readonly id: string;
   readonly args: ArgReader;
   readonly options: EmitOptions;
+  /** A parameter element as an expression: `p[k]`, or its value as a literal in a build with baked
+   *  weights (`--bake-weights`), where straight-line code then multiplies by constants. */
+  weight(index: number): string;
 }
 
 export interface Kernel {

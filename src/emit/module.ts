@@ -11,6 +11,8 @@ import type { Plan, PlannedTensor } from "./plan.js";
 export interface ModuleInfo {
   /** The spec file, as named in the `@generated` header. */
   readonly source: string;
+  /** An inference build with these parameters baked in (`--bake-weights`): paramCount values. */
+  readonly baked?: Float64Array;
   readonly loss?: { readonly name: string; readonly logits: boolean };
   readonly version: string;
 }
@@ -38,7 +40,7 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   const backwardCalls: string[] = [];
   plan.ops.forEach((op, index) => {
     const kernel = kernels[op.kind]!;
-    const ctx = context(plan, op, index, options, scratches, aName, gName);
+    const ctx = context(plan, op, index, options, scratches, aName, gName, info.baked);
     const what = `${op.name ? `${op.name} (${op.kind})` : op.kind}`;
     const fwd = kernel.forward(ctx).trim();
     const bwd = kernel.backward(ctx).trim();
@@ -155,6 +157,9 @@ function gaussian(): number {
       "return p;",
     ],
   });
+  if (info.baked) {
+    add(bakedSource(F, info.baked, options));
+  }
 
   add({
     kind: StructureKind.Function,
@@ -208,7 +213,7 @@ ${scratches.map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")
       "outputs, n × outputSize values. The returned array is reused by the next call: copy it to keep it.",
     ].join("\n")],
     parameters: [
-      { name: "p", type: F },
+      ...(info.baked ? [] : [{ name: "p", type: F }]),
       { name: "input", type: F },
       { name: "n", type: "number" },
       { name: "options", type: "ForwardOptions", initializer: "{}" },
@@ -216,7 +221,7 @@ ${scratches.map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")
     returnType: F,
     statements: [
       "checkBatch(n);",
-      'checkLength("params", p, paramCount);',
+      ...(info.baked ? ["const p = bakedParams;"] : ['checkLength("params", p, paramCount);']),
       'checkLength("input", input, n * inputSize);',
       ...(plan.bufferCount > 0 ? ['if (options.buffers !== undefined) checkLength("buffers", options.buffers, bufferCount);'] : []),
       "const training = options.training ?? false;",
@@ -231,7 +236,7 @@ ${scratches.map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")
     ],
   });
 
-  add({
+  if (!info.baked) add({
     kind: StructureKind.Function,
     name: "backward",
     isExported: true,
@@ -265,7 +270,7 @@ ${scratches.map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")
 
   add(`// ── One function per op, forward and backward ──\n\n${opFunctions.join("\n\n")}`);
   add(lossesSource(F));
-  add(trainingSource(F, info, plan));
+  if (!info.baked) add(trainingSource(F, info, plan));
   if (helperCode.length > 0) add(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
   const project = new Project({
     useInMemoryFileSystem: true,
@@ -311,6 +316,7 @@ function context(
   scratches: Scratch[],
   aName: (id: number) => string,
   gName: (id: number) => string,
+  baked: Float64Array | undefined,
 ): EmitCtx {
   const local = (tensor: string) => `${op.name}.${tensor}`;
   const values = (ids: readonly number[]) => ids.map((id) => plan.values[id]!);
@@ -343,7 +349,57 @@ function context(
     id: `op${index}`,
     args: new ArgReader(op.args, op.entry),
     options,
+    weight: (k) => (baked ? literal(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]`),
   };
+}
+
+/** A number as a literal that reads back to the same double (negative zero and non-finite values too). */
+function literal(x: number): string {
+  if (Object.is(x, -0)) return "-0";
+  if (Number.isNaN(x)) return "NaN";
+  if (!Number.isFinite(x)) return x > 0 ? "Infinity" : "-Infinity";
+  return x < 0 ? `(${x})` : String(x);
+}
+
+/** The baked parameters of an inference build, as base64 of their little-endian bytes, and a decoder
+ *  (no `atob`, so the module needs neither a DOM nor Node's globals). */
+function bakedSource(F: string, baked: Float64Array, options: EmitOptions): string {
+  const typed = options.dtype === "float32" ? Float32Array.from(baked) : Float64Array.from(baked);
+  const bytes = new Uint8Array(typed.buffer);
+  let base64 = "";
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const a = bytes[i]!;
+    const b = bytes[i + 1];
+    const c = bytes[i + 2];
+    base64 += alphabet[a >> 2]! + alphabet[((a & 3) << 4) | ((b ?? 0) >> 4)]!;
+    base64 += b === undefined ? "=" : alphabet[((b & 15) << 2) | ((c ?? 0) >> 6)]!;
+    base64 += c === undefined ? "=" : alphabet[c & 63]!;
+  }
+  return `// ── Baked parameters (an inference build: \`nnc build --bake-weights\`) ──────────────────────────────
+
+function decodeBase64(text: string): Uint8Array {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | alphabet.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 255;
+    }
+  }
+  return out;
+}
+
+/** The parameters this module was built with (little-endian ${options.dtype}). Small dense layers use them
+ *  as constants in their code; the others read them from here. */
+export const bakedParams: ${F} = new ${F}(decodeBase64(${JSON.stringify(base64)}).buffer);
+`;
 }
 
 function helperSource(name: string): string {

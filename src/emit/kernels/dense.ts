@@ -32,8 +32,8 @@ export const dense: Kernel = {
       const lines: string[] = [];
       for (let i = 0; i < IN; i++) lines.push(`const x${i} = ${x}[xo + ${i}];`);
       for (let o = 0; o < OUT; o++) {
-        const terms = Array.from({ length: IN }, (_, i) => `x${i} * p[${W + o * IN + i}]`);
-        if (B >= 0) terms.unshift(`p[${B + o}]`);
+        const terms = Array.from({ length: IN }, (_, i) => `x${i} * ${c.weight(W + o * IN + i)}`);
+        if (B >= 0) terms.unshift(c.weight(B + o));
         lines.push(`${y}[yo + ${o}] = ${terms.join(" + ") || "0"};`);
       }
       return `// ${c.op.name}: dense ${IN} → ${OUT}, unrolled
@@ -80,7 +80,7 @@ for (let r = 0, xo = 0, yo = 0; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
         for (let i = 0; i < IN; i++) lines.push(`gp[${W + o * IN + i}] += d${o} * x${i};`);
       }
       for (let i = 0; i < IN; i++) {
-        const terms = Array.from({ length: OUT }, (_, o) => `d${o} * p[${W + o * IN + i}]`);
+        const terms = Array.from({ length: OUT }, (_, o) => `d${o} * ${c.weight(W + o * IN + i)}`);
         lines.push(`${gx}[xo + ${i}] += ${terms.join(" + ")};`);
       }
       return `// ${c.op.name}: dense ${IN} → ${OUT} backward, unrolled
