@@ -3,11 +3,27 @@
 import fs from "node:fs";
 import { main } from "../dist/src/cli/main.js";
 
-const code = await main(process.argv.slice(2), {
-  stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
-  readStdin: () => fs.readFileSync(0, "utf8"),
-  stderrIsTty: Boolean(process.stderr.isTTY),
-  env: process.env,
+// A reader that stops early (`nnc fmt x.nn | head -1`) is not an error.
+process.stdout.on("error", (error) => {
+  if (error.code !== "EPIPE") process.stderr.write(`error: cannot write to standard output: ${error.message}\n`);
+  process.exit(error.code === "EPIPE" ? (process.exitCode ?? 0) : 1);
 });
+
+let code;
+try {
+  code = await main(process.argv.slice(2), {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    // Bytes, not text: main decodes them as strict UTF-8 (a lossy decoding would hide bad bytes).
+    readStdin: () => fs.readFileSync(0),
+    stderrIsTty: Boolean(process.stderr.isTTY),
+    env: process.env,
+  });
+} catch (error) {
+  // A bug in nnc, never the user's input: one line, no stack trace unless asked for.
+  process.stderr.write(`error: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write("  = note: this is a bug in nnc; run with NNC_DEBUG=1 to see where it happened\n");
+  if (process.env.NNC_DEBUG) process.stderr.write(`${error instanceof Error ? error.stack : ""}\n`);
+  code = 1;
+}
 process.exitCode = code;

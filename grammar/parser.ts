@@ -6,11 +6,15 @@ import {
   type CstNode,
   type IParserErrorMessageProvider,
   type IToken,
+  type ITokenGrammarPath,
   type TokenType,
 } from "chevrotain";
 import * as t from "./tokens.js";
 
 const Separator = t.Separator;
+
+/** Deepest rule stack at which a missing token may be inserted during error recovery (see below). */
+const maxRuleStackForInsertion = 100;
 
 /** What a rule is, for "expected …" messages. */
 const ruleDescriptions: Record<string, string> = {
@@ -55,7 +59,10 @@ function alternatives(paths: TokenType[][][]): string {
 
 export const errorMessages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual }) {
-    const what = expected === EOF ? "end of statement" : tokenLabel(expected);
+    // A statement that goes on where it should end (`self.fc = …`, `dense(4): relu`): the parser wanted the
+    // enclosing `}` or the end of the file, but the person wrote one statement too many things.
+    const endsStatement = expected === EOF || (expected === t.RCurly && actual.tokenType !== EOF);
+    const what = endsStatement ? "end of statement" : tokenLabel(expected);
     return `expected ${what}, found ${describeToken(actual)}`;
   },
   buildNotAllInputParsedMessage({ firstRedundant }) {
@@ -80,6 +87,16 @@ export class NnParser extends CstParser {
       nodeLocationTracking: "full",
     });
     this.performSelfAnalysis();
+  }
+
+  /**
+   * Chevrotain computes the tokens that may follow a mismatch (for single-token insertion) by walking the
+   * grammar recursively along the whole rule stack, on top of the already deep parse stack: a syntax error
+   * inside ~56 nested `{ x = {` overflowed the stack of a cold `nnc check`, so the user saw "too deeply
+   * nested" instead of the error. Deep inside, recovery falls back to re-synchronisation instead.
+   */
+  protected override getNextPossibleTokenTypes(path: ITokenGrammarPath): TokenType[] {
+    return path.ruleStack.length > maxRuleStackForInsertion ? [] : super.getNextPossibleTokenTypes(path);
   }
 
   /** file := (item (sep+ item?)*)? EOF */

@@ -576,7 +576,7 @@ describe("float32 storage", () => {
     const rand = seeded(4);
     const x = new Float64Array(n * m64.inputSize).map(() => Math.round(rand() * 256) / 256);
     const p64: Float64Array = m64.createParams(3);
-    const p32: Float32Array = m32.createParams(3);
+    const p32 = Float32Array.from(m32.createParams(3));
     p64.set(p32); // the float32 parameters, exactly
     const y64 = m64.forward(p64, x, n);
     const y32 = m32.forward(p32, Float32Array.from(x), n);

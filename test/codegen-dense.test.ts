@@ -96,7 +96,7 @@ describe("--bake-weights", () => {
     const spec = mlp("4", "dense(6) tanh dense(40) relu dense(3)");
     const { module: general } = await build(spec, { dtype: "float64" });
     const p = general.createParams(9);
-    const byName = Object.fromEntries(general.params.map((t) => [t.name, Array.from(p.subarray(t.offset, t.offset + t.size))]));
+    const byName: Record<string, number[]> = Object.fromEntries(general.params.map((t) => [t.name, Array.from(p.subarray(t.offset, t.offset + t.size))]));
     const { module: baked, text } = await build(spec, { dtype: "float64", bakeWeights: byName });
     // Small layers multiply by constants; there is no backward or training code in an inference build.
     expect(text).toMatch(/x0 \* \(?-?0\.\d+/);

@@ -78,7 +78,7 @@ describe("training in generated code", () => {
       const top = (k >> 1) * 4 + Math.floor(((rand() + 1) / 2) * 2);
       const left = (k & 1) * 4 + Math.floor(((rand() + 1) / 2) * 2);
       for (let i = 0; i < 64; i++) x[b * 64 + i] = 0.3 * rand();
-      for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) x[b * 64 + (top + r) * 8 + left + c] += 1;
+      for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) x[b * 64 + (top + r) * 8 + left + c]! += 1;
     }
     const trainer = m.createTrainer({ optimizer: "adam", lr: 0.01, seed: 2 });
     const first = m.trainStep(trainer, x, labels, n);

@@ -155,7 +155,7 @@ describe("nnc count", () => {
     const io: Io = {
       stdout: (s) => void (stdout += s),
       stderr: (s) => void (stderr += s),
-      readStdin: () => "",
+      readStdin: () => new Uint8Array(),
       stderrIsTty: false,
       env: {},
       host: memoryHost(files),

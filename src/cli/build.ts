@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { compileFile, compileOptionsSchema, type EmittedFile } from "../emit/compile.js";
 import { hasErrors, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type { SourceText } from "../diagnostics/source.js";
 import type { Host } from "../program/load.js";
 
 export interface BuildRequest {
@@ -17,6 +18,7 @@ export interface BuildRequest {
 
 export interface BuildOutcome {
   readonly diagnostics: readonly Diagnostic[];
+  readonly sources: ReadonlyMap<string, SourceText>;
   readonly written: readonly string[];
   /** An option error: the caller reports it as a usage error (exit 2). */
   readonly usage?: string;
@@ -25,20 +27,22 @@ export interface BuildOutcome {
 export async function build(request: BuildRequest): Promise<BuildOutcome> {
   const parsed = compileOptionsSchema.safeParse(request.options);
   if (!parsed.success) {
-    return { diagnostics: [], written: [], usage: parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ") };
+    return { diagnostics: [], sources: new Map(), written: [], usage: parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ") };
   }
   const diagnostics: Diagnostic[] = [];
+  const sources = new Map<string, SourceText>();
   const outputs: EmittedFile[] = [];
   for (const input of request.inputs) {
     const result = await compileFile(input.name, request.host, parsed.data, input.text);
-    diagnostics.push(...result.diagnostics);
+    for (const d of result.diagnostics) diagnostics.push(d);
+    for (const [name, source] of result.sources) sources.set(name, source);
     outputs.push(...result.files);
   }
-  if (hasErrors(diagnostics)) return { diagnostics, written: [] };
+  if (hasErrors(diagnostics)) return { diagnostics, sources, written: [] };
   const names = new Set<string>();
   for (const f of outputs) {
     if (names.has(f.path)) {
-      return { diagnostics, written: [], usage: `two inputs would both write ${f.path}; build them into different --out directories` };
+      return { diagnostics, sources, written: [], usage: `two inputs would both write ${f.path}; build them into different --out directories` };
     }
     names.add(f.path);
   }
@@ -49,5 +53,5 @@ export async function build(request: BuildRequest): Promise<BuildOutcome> {
     request.write(target, f.text);
     written.push(target);
   }
-  return { diagnostics, written };
+  return { diagnostics, sources, written };
 }

@@ -2,21 +2,23 @@
 // failed), 2 a usage error. Human-readable diagnostics go to stderr; stdout carries only the requested
 // output (formatted source, JSON), so it stays machine-readable.
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import { capDiagnostics, diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { diagnosticToJson, renderDiagnostics, summary } from "../diagnostics/render.js";
 import type { SourceText } from "../diagnostics/source.js";
 import { grouped } from "../count/count.js";
 import { countJson, renderMarkdown, renderText, stringifyExact, type CountedModel } from "../count/report.js";
 import { format } from "../format/format.js";
+import { version } from "../version.js";
+import { build } from "./build.js";
 import { checkProgram } from "../program/check.js";
 import { stdinName, type Host } from "../program/load.js";
-import { nodeHost, writeFileAtomic } from "./node-host.js";
+import { decodeUtf8, nodeHost, writeFileAtomic } from "./node-host.js";
 
 export interface Io {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
-  /** Reads all of standard input (only called for `-`). */
-  readStdin: () => string;
+  /** Reads all of standard input as bytes (only called for `-`); nnc decodes them as strict UTF-8. */
+  readStdin: () => Uint8Array;
   /** Whether stderr is a terminal (colour is used only then). */
   stderrIsTty: boolean;
   env: Record<string, string | undefined>;
@@ -24,7 +26,7 @@ export interface Io {
   writeFile?: (file: string, text: string) => void;
 }
 
-export const version = "0.1.0";
+export { version };
 
 const usage = `nnc ${version} — a compiler for .nn model specs
 
@@ -35,6 +37,10 @@ usage:
   nnc count <file> [--model NAME] [--depth N] [--format text|json|markdown]
             [--max-params N] [--max-bytes N]   exact parameter audit: a per-layer table and totals;
                                                exit 1 when the spec has errors or a budget is exceeded
+  nnc build <files…> [--out DIR] [--model NAME] [--dtype float32|float64]
+            [--unroll-limit N] [--tile N] [--bake-weights FILE]
+                                               one TypeScript module per model (forward, backward,
+                                               training); nothing is written when any input has an error
   nnc help | --help                            this text
   nnc --version
 
@@ -51,6 +57,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         return runFmt(rest, io);
       case "count":
         return runCount(rest, io);
+      case "build":
+        return await runBuild(rest, io);
       case "help":
       case "--help":
       case "-h":
@@ -68,7 +76,19 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     }
   } catch (error) {
     if (error instanceof UsageError) return usageError(io, error.message, error.help);
+    if (error instanceof InputError) {
+      report(io, [error.diagnostic], new Map());
+      io.stderr(`${summary([error.diagnostic])}\n`);
+      return 1;
+    }
     throw error;
+  }
+}
+
+/** Standard input that cannot be read or is not valid UTF-8: reported like an unreadable file (exit 1). */
+class InputError extends Error {
+  constructor(readonly diagnostic: Diagnostic) {
+    super(diagnostic.message);
   }
 }
 
@@ -109,12 +129,31 @@ interface Input {
 
 function inputsOf(positionals: readonly string[], io: Io): Input[] {
   if (positionals.length === 0) throw new UsageError("no input files", "name one or more .nn files, or - for standard input");
-  return positionals.map((p) => (p === "-" ? { name: stdinName, text: io.readStdin() } : { name: p }));
+  return positionals.map((p) => (p === "-" ? { name: stdinName, text: readStdinText(io) } : { name: p }));
 }
+
+function readStdinText(io: Io): string {
+  let bytes: Uint8Array;
+  try {
+    bytes = io.readStdin();
+  } catch (error) {
+    throw new InputError(diagnostic("FileNotReadable", undefined, `cannot read standard input: ${(error as Error).message}`));
+  }
+  const decoded = decodeUtf8(bytes);
+  if (!decoded.ok) {
+    throw new InputError(
+      diagnostic("InvalidUtf8", undefined, `cannot read standard input: ${decoded.reason}`, { help: "save the spec as UTF-8" }),
+    );
+  }
+  return decoded.text;
+}
+
+/** Most diagnostics rendered for one command; the rest are counted in a closing note. */
+const maxShown = 100;
 
 function report(io: Io, diagnostics: readonly Diagnostic[], sources: Map<string, SourceText>): void {
   if (diagnostics.length === 0) return;
-  io.stderr(renderDiagnostics(diagnostics, (f) => sources.get(f), { color: useColor(io) }));
+  io.stderr(renderDiagnostics(capDiagnostics(diagnostics, maxShown), (f) => sources.get(f), { color: useColor(io) }));
 }
 
 function runCheck(args: readonly string[], io: Io): number {
@@ -125,7 +164,17 @@ function runCheck(args: readonly string[], io: Io): number {
   const all: Diagnostic[] = [];
   const sources = new Map<string, SourceText>();
   const files: { file: string; errors: number; warnings: number }[] = [];
-  for (const input of inputsOf(positionals, io)) {
+  let inputs: Input[];
+  try {
+    inputs = inputsOf(positionals, io);
+  } catch (error) {
+    if (!(error instanceof InputError) || fmt !== "json") throw error;
+    // Even unreadable standard input is reported in the JSON, so stdout stays machine-readable.
+    const json = { files: [{ file: stdinName, errors: 1, warnings: 0 }], diagnostics: [diagnosticToJson(error.diagnostic)] };
+    io.stdout(JSON.stringify(json, null, 2) + "\n");
+    return 1;
+  }
+  for (const input of inputs) {
     const checked = checkProgram(input.name, host, input.text);
     for (const [name, f] of checked.value.program.files) sources.set(name, f.source);
     const ds = sortDiagnostics(checked.diagnostics);
@@ -137,7 +186,7 @@ function runCheck(args: readonly string[], io: Io): number {
     });
   }
   if (fmt === "json") {
-    io.stdout(JSON.stringify({ files, diagnostics: all.map(diagnosticToJson) }, null, 2) + "\n");
+    io.stdout(JSON.stringify({ files, diagnostics: capDiagnostics(all, 1000).map(diagnosticToJson) }, null, 2) + "\n");
   } else {
     report(io, all, sources);
     if (all.length > 0) io.stderr(`${summary(all)}\n`);
@@ -160,7 +209,8 @@ function runFmt(args: readonly string[], io: Io): number {
     if (text === undefined) {
       const read = host.readFile(input.name);
       if (!read.ok) {
-        report(io, [diagnostic("FileNotReadable", undefined, `cannot read ${input.name}: ${read.reason}`)], new Map());
+        const name = read.invalidUtf8 ? "InvalidUtf8" : "FileNotReadable";
+        report(io, [diagnostic(name, undefined, `cannot read ${input.name}: ${read.reason}`)], new Map());
         failed = true;
         continue;
       }
@@ -258,4 +308,76 @@ function runCount(args: readonly string[], io: Io): number {
   }
   report(io, over, sources);
   return over.length > 0 ? 1 : 0;
+}
+
+async function runBuild(args: readonly string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, {
+    out: { type: "string", default: "." },
+    model: { type: "string" },
+    dtype: { type: "string" },
+    "unroll-limit": { type: "string" },
+    tile: { type: "string" },
+    "bake-weights": { type: "string" },
+  });
+  const inputs = inputsOf(positionals, io);
+  const host = io.host ?? nodeHost;
+  const options: Record<string, unknown> = {};
+  if (values.model !== undefined) options["model"] = values.model;
+  if (values.dtype !== undefined) options["dtype"] = values.dtype;
+  const unroll = wholeNumber("--unroll-limit", values["unroll-limit"] as string | undefined);
+  if (unroll !== undefined) options["unrollLimit"] = Number(unroll);
+  const tile = wholeNumber("--tile", values.tile as string | undefined);
+  if (tile !== undefined) options["tileColumns"] = Number(tile);
+  const bakeFile = values["bake-weights"] as string | undefined;
+  if (bakeFile !== undefined) {
+    const weights = readWeights(bakeFile, host);
+    if (typeof weights === "string") {
+      report(io, [diagnostic("FileNotReadable", undefined, `cannot use ${bakeFile} for --bake-weights: ${weights}`)], new Map());
+      return 1;
+    }
+    options["bakeWeights"] = weights;
+  }
+  const outcome = await build({ inputs, out: values.out as string, options, host, write: io.writeFile ?? writeFileAtomic });
+  if (outcome.usage) throw new UsageError(outcome.usage);
+  const diagnostics = sortDiagnostics(outcome.diagnostics);
+  report(io, diagnostics, new Map(outcome.sources));
+  if (hasErrors(diagnostics)) {
+    io.stderr(`${summary(diagnostics)}; nothing written\n`);
+    return 1;
+  }
+  for (const file of outcome.written) io.stdout(`${file}\n`);
+  return 0;
+}
+
+/** `--bake-weights FILE`: JSON (`{ "fc1.weight": [ … ], … }` by state_dict name, nested arrays allowed, or
+ *  one flat array in manifest order). */
+function readWeights(file: string, host: Host): Record<string, number[]> | number[] | string {
+  const read = host.readFile(file);
+  if (!read.ok) return read.reason;
+  let data: unknown;
+  try {
+    data = JSON.parse(read.text);
+  } catch (error) {
+    return `not JSON (${(error as Error).message})`;
+  }
+  const flat = (x: unknown): number[] | undefined => {
+    if (typeof x === "number") return [x];
+    if (!Array.isArray(x)) return undefined;
+    const out: number[] = [];
+    for (const item of x) {
+      const f = flat(item);
+      if (!f) return undefined;
+      for (const v of f) out.push(v);
+    }
+    return out;
+  };
+  if (Array.isArray(data)) return flat(data) ?? "a top-level array must hold only numbers";
+  if (data === null || typeof data !== "object") return "expected an object of tensors by name, or an array";
+  const out: Record<string, number[]> = {};
+  for (const [name, value] of Object.entries(data)) {
+    const f = flat(value);
+    if (!f) return `\`${name}\` is not an array of numbers`;
+    out[name] = f;
+  }
+  return out;
 }

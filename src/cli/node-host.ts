@@ -36,7 +36,7 @@ export function decodeUtf8(bytes: Uint8Array): ReadResult {
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     return { ok: true, text };
   } catch {
-    return { ok: false, reason: `not valid UTF-8 (byte ${firstInvalidUtf8(bytes)} is the first bad one)` };
+    return { ok: false, reason: `not valid UTF-8 (byte ${firstInvalidUtf8(bytes)} is the first bad one)`, invalidUtf8: true };
   }
 }
 

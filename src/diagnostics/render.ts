@@ -91,6 +91,11 @@ export function diagnosticToJson(d: Diagnostic): object {
   };
 }
 
+/** Longest source line shown in a code frame; longer lines are cut around the marks (columns stay true
+ *  for the part shown). */
+const maxLineShown = 400;
+
 function expandTabs(s: string): string {
-  return s.replace(/\t/g, " ");
+  const line = s.length > maxLineShown ? `${s.slice(0, maxLineShown)} …` : s;
+  return line.replace(/\t/g, " ");
 }

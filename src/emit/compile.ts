@@ -5,6 +5,7 @@ import path from "node:path";
 import * as prettier from "prettier";
 import { z } from "zod";
 import { diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
+import type { SourceText } from "../diagnostics/source.js";
 import { checkProgram } from "../program/check.js";
 import type { Host } from "../program/load.js";
 import { version } from "../version.js";
@@ -42,6 +43,8 @@ export interface EmittedFile {
 export interface CompileResult {
   readonly files: readonly EmittedFile[];
   readonly diagnostics: readonly Diagnostic[];
+  /** The text of every file read, for rendering diagnostics with code frames. */
+  readonly sources: ReadonlyMap<string, SourceText>;
 }
 
 /** Compiles spec text (imports resolved through `host`, relative to `file`). */
@@ -54,7 +57,7 @@ export async function compile(
   const parsed = compileOptionsSchema.safeParse(options);
   if (!parsed.success) {
     const message = parsed.error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ");
-    return { files: [], diagnostics: [diagnostic("UsageError", undefined, `invalid compile options: ${message}`)] };
+    return { files: [], diagnostics: [diagnostic("UsageError", undefined, `invalid compile options: ${message}`)], sources: new Map() };
   }
   return compileFile(file, host, parsed.data, source);
 }
@@ -66,8 +69,9 @@ export async function compileFile(
   text?: string,
 ): Promise<CompileResult> {
   const checked = checkProgram(file, host, text, { expand: true, ...(options.model !== undefined ? { model: options.model } : {}) });
-  const diagnostics: Diagnostic[] = [...checked.diagnostics];
-  if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics) };
+  const diagnostics: Diagnostic[] = checked.diagnostics.slice();
+  const sources = new Map([...checked.value.program.files].map(([name, f]) => [name, f.source]));
+  if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics), sources };
   const entry = checked.value.resolved.get(file);
   const models = checked.value.models;
   const files: EmittedFile[] = [];
@@ -115,8 +119,8 @@ export async function compileFile(
     const text = await prettier.format(raw, { parser: "babel-ts", printWidth: 120 });
     files.push({ path: models.length === 1 ? `${base}.ts` : `${base}.${a.name}.ts`, model: a.name, text });
   }
-  if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics) };
-  return { files, diagnostics: sortDiagnostics(diagnostics) };
+  if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics), sources };
+  return { files, diagnostics: sortDiagnostics(diagnostics), sources };
 }
 
 /** The flat parameter array from what `--bake-weights` gave, or what is wrong with it. */

@@ -34,7 +34,7 @@ export interface CheckOptions {
 
 export function checkProgram(entry: string, host: Host, text?: string, options: CheckOptions = {}): Result<Checked> {
   const loaded = load(entry, host, text);
-  const diagnostics: Diagnostic[] = [...loaded.diagnostics];
+  const diagnostics: Diagnostic[] = loaded.diagnostics.slice();
   const program = loaded.value;
   const resolved = new Map<string, ResolvedFile>();
   /** Files whose names cannot all be trusted (a syntax error, a failed import): not analyzed. */
@@ -88,7 +88,7 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
       }
     }
     const result = resolve(loadedFile.ast, complete ? imported : undefined);
-    diagnostics.push(...result.diagnostics);
+    for (const d of result.diagnostics) diagnostics.push(d);
     if (!complete || hasErrors(result.diagnostics)) incomplete.add(file);
     resolved.set(file, result.value);
     stack.delete(file);
@@ -104,7 +104,7 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
     for (const model of entryResolved.models.values()) {
       if (options.model !== undefined && model.name !== options.model) continue;
       const analyzed = analyzeModel(entryResolved, model, context, { expand: options.expand ?? false });
-      diagnostics.push(...analyzed.diagnostics);
+      for (const d of analyzed.diagnostics) diagnostics.push(d);
       if (!analyzed.value) continue;
       const figures = modelFigures(analyzed.value);
       diagnostics.push(...checkExpects(model.decl, figures, analyzed.value, context));

@@ -7,7 +7,10 @@ import { SourceText } from "../diagnostics/source.js";
 import type { FileNode, ImportDecl } from "../syntax/ast.js";
 import { parse } from "../syntax/parse.js";
 
-export type ReadResult = { ok: true; text: string } | { ok: false; reason: string };
+export type ReadResult =
+  | { ok: true; text: string }
+  /** `invalidUtf8`: the file was read but is not valid UTF-8 (NN0005 rather than "cannot read"). */
+  | { ok: false; reason: string; invalidUtf8?: boolean };
 
 export interface Host {
   /** Reads a file as UTF-8 text; invalid UTF-8 is a failure with a reason. */
@@ -51,19 +54,19 @@ export function load(entry: string, host: Host, text?: string): Result<Program> 
         const via = chain[chain.length - 1];
         if (via) {
           diagnostics.push(
-            diagnostic("ImportNotFound", via.decl.path.span, `cannot import \`${via.decl.path.value}\`: ${read.reason}`, {
+            diagnostic(read.invalidUtf8 ? "InvalidUtf8" : "ImportNotFound", via.decl.path.span, `cannot import \`${via.decl.path.value}\`: ${read.reason}`, {
               notes: [`looked for ${file}`],
             }),
           );
         } else {
-          diagnostics.push(diagnostic("FileNotReadable", undefined, `cannot read ${file}: ${read.reason}`));
+          diagnostics.push(diagnostic(read.invalidUtf8 ? "InvalidUtf8" : "FileNotReadable", undefined, `cannot read ${file}: ${read.reason}`));
         }
         return;
       }
       content = read.text;
     }
     const parsed = parse(content, file);
-    diagnostics.push(...parsed.diagnostics);
+    for (const d of parsed.diagnostics) diagnostics.push(d);
     const imports: { decl: ImportDecl; target: string | undefined }[] = [];
     const loaded: LoadedFile = {
       file,

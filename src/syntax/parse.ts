@@ -9,10 +9,14 @@ import { AstBuilder } from "./build-ast.js";
 
 /** Limits that keep parsing bounded on hostile input (see ARCHITECTURE.md, "Invariants"). */
 export const limits = {
-  /** Deepest bracket nesting accepted; Chevrotain's recursion overflows the stack somewhere past 1,000. */
+  /** Deepest bracket nesting accepted, a `{` counting as two levels. Chevrotain recurses about 11 rules deep
+   *  for each `{ x = {` and 8 for each `f(a = (`: a cold `nnc check` on Node 20's default stack overflowed
+   *  at about 138 of the former and 190 of the latter. With each `{` counting double, every shape tried
+   *  still parses at the limit on 70 % of that stack (a margin of about 1.4). */
   maxDepth: 128,
-  /** Most tokens in one file (a 10,000-line spec has about 100,000). */
-  maxTokens: 2_000_000,
+  /** Most tokens in one file (a 10,000-line spec has about 100,000). The CST costs about 3–5 KB a token:
+   *  600,000 tokens took 2.9 GB and 2,000,000 ran out of heap (a crash, not a diagnostic). */
+  maxTokens: 250_000,
   /** Most syntax errors reported for one file. */
   maxErrors: 50,
 };
@@ -37,6 +41,16 @@ export function parse(text: string, file: string): Result<ParseOutput> {
   const diagnostics: Diagnostic[] = [];
   const fail = (): Result<ParseOutput> => ({ value: { ast: null, comments: [], source }, diagnostics });
   try {
+    // The lexer materializes every token (about 260 bytes each): refuse a huge file before it runs.
+    const atLeast = tokenLowerBound(text);
+    if (atLeast > limits.maxTokens) {
+      diagnostics.push(
+        diagnostic("FileTooLarge", source.span(0, 0), `file has at least ${atLeast} tokens, more than the ${limits.maxTokens} nnc accepts`, {
+          help: "split it into several files and `import` blocks",
+        }),
+      );
+      return fail();
+    }
     const lexed = t.lexer.tokenize(text);
     for (const error of lexed.errors.slice(0, limits.maxErrors)) {
       const ch = text.slice(error.offset, error.offset + Math.min(error.length, 1));
@@ -51,6 +65,8 @@ export function parse(text: string, file: string): Result<ParseOutput> {
     }
     const all: IToken[] = [];
     for (const tk of lexed.tokens) {
+      const bad = tk.tokenType === t.UnterminatedString || tk.tokenType === t.BadNumber;
+      if (bad && diagnostics.length >= limits.maxErrors) continue;
       if (tk.tokenType === t.UnterminatedString) {
         diagnostics.push(
           diagnostic("UnterminatedString", source.span(tk.startOffset, endOf(tk)), "unterminated string", {
@@ -77,7 +93,8 @@ export function parse(text: string, file: string): Result<ParseOutput> {
     }
     if (!checkBrackets(all, source, diagnostics) || diagnostics.length > 0) return fail();
 
-    parser.input = t.significantNewlines(all);
+    const input = t.significantNewlines(all);
+    parser.input = input;
     const cst = parser.file();
     const errors = parser.errors;
     if (errors.length > 0) {
@@ -88,16 +105,23 @@ export function parse(text: string, file: string): Result<ParseOutput> {
         if (seen.has(line)) continue;
         seen.add(line);
         if (seen.size > limits.maxErrors) {
-          diagnostics.push(diagnostic("TooManyDiagnostics", undefined, `more syntax errors in ${file} not shown`));
+          const rest = new Set(errors.map(errorLine)).size - limits.maxErrors;
+          const at = syntaxDiagnostic(error, source, input).span;
+          diagnostics.push(diagnostic("TooManyDiagnostics", at, `${rest} more line${rest === 1 ? "" : "s"} with syntax errors in ${file} not shown, from here on`));
           break;
         }
-        diagnostics.push(syntaxDiagnostic(error, source));
+        diagnostics.push(syntaxDiagnostic(error, source, input));
       }
       return fail();
     }
     const builder = new AstBuilder(file);
     const ast = builder.visit(cst) as FileNode;
-    diagnostics.push(...builder.diagnostics);
+    // Not `push(...)`: a file of 200,000 malformed numbers would overflow the stack with its arguments.
+    for (const d of builder.diagnostics.slice(0, limits.maxErrors)) diagnostics.push(d);
+    if (builder.diagnostics.length > limits.maxErrors) {
+      const first = builder.diagnostics[limits.maxErrors]!;
+      diagnostics.push(diagnostic("TooManyDiagnostics", first.span, `${builder.diagnostics.length - limits.maxErrors} more errors in ${file} not shown, from here on`));
+    }
     return { value: { ast: builder.diagnostics.length > 0 ? null : ast, comments: lexed.groups["comments"] ?? [], source }, diagnostics };
   } catch (error) {
     // A last resort: the limits above should make this unreachable, but user input never escapes as a crash.
@@ -110,17 +134,75 @@ export function parse(text: string, file: string): Result<ParseOutput> {
   }
 }
 
+/**
+ * A cheap lower bound on the number of tokens plus lexing errors the lexer would produce: every bracket,
+ * `,`, `;` and line break outside strings and comments is a token of its own; a run of letters and digits
+ * is at least a third of one (`1.5e-3` is three runs); a run of characters that start no token is one
+ * lexing error.
+ */
+export function tokenLowerBound(text: string): number {
+  let singles = 0;
+  let runs = 0;
+  let errors = 0;
+  let previous = 0; // 0 other, 1 in a run of word characters, 2 in a run of unexpected characters
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    let kind = 0;
+    if (c === 35 /* # */) {
+      while (i + 1 < text.length && text.charCodeAt(i + 1) !== 10 && text.charCodeAt(i + 1) !== 13) i++;
+    } else if (c === 34 /* " */) {
+      // As the lexer: a string ends at its closing quote, or before a line break or before a backslash that
+      // escapes nothing (the `.` in the string pattern matches no line terminator).
+      singles++;
+      while (i + 1 < text.length) {
+        const d = text.charCodeAt(i + 1);
+        if (d === 10 || d === 13) break;
+        if (d === 92 /* \ */) {
+          const e = text.charCodeAt(i + 2);
+          if (i + 2 >= text.length || e === 10 || e === 13 || e === 0x2028 || e === 0x2029) break;
+          i += 2;
+          continue;
+        }
+        i++;
+        if (d === 34) break;
+      }
+    } else if (c === 10 || c === 13) {
+      if (!(c === 13 && text.charCodeAt(i + 1) === 10)) singles++;
+    } else if (c === 40 || c === 41 || c === 91 || c === 93 || c === 123 || c === 125 || c === 44 || c === 59) {
+      singles++;
+    } else if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95) {
+      kind = 1;
+      if (previous !== 1) runs++;
+    } else if (c === 33 /* ! */ ? text.charCodeAt(i + 1) !== 61 : c !== 32 && c !== 9 && c !== 12 && c !== 11 && c !== 0xfeff && "+-*/%=<>:.".indexOf(text[i]!) === -1) {
+      kind = 2;
+      if (previous !== 2) errors++;
+    }
+    previous = kind;
+  }
+  return singles + Math.ceil(runs / 3) + errors;
+}
+
 /** Reports unmatched and unclosed brackets and too-deep nesting. Returns false when parsing must not run. */
 function checkBrackets(tokens: readonly IToken[], source: SourceText, diagnostics: Diagnostic[]): boolean {
   const stack: IToken[] = [];
+  /** Nesting depth, a `{` counting as two (see `limits.maxDepth`). */
+  let depth = 0;
+  const weight = (open: IToken) => (open.tokenType === t.LCurly ? 2 : 1);
+  const pop = (): IToken | undefined => {
+    const open = stack.pop();
+    if (open) depth -= weight(open);
+    return open;
+  };
   let ok = true;
   for (const tk of tokens) {
     const type = tk.tokenType;
     if (openers.has(type)) {
       stack.push(tk);
-      if (stack.length > limits.maxDepth) {
+      depth += weight(tk);
+      if (depth > limits.maxDepth) {
+        const braces = stack.some((open) => open.tokenType === t.LCurly) ? " (a `{` counts as two)" : "";
         diagnostics.push(
-          diagnostic("NestingTooDeep", spanOf(tk, source), `brackets nested more than ${limits.maxDepth} deep`, {
+          diagnostic("NestingTooDeep", spanOf(tk, source), `brackets nested more than ${limits.maxDepth} deep${braces}`, {
             help: "name intermediate values or constants instead of nesting",
           }),
         );
@@ -129,14 +211,14 @@ function checkBrackets(tokens: readonly IToken[], source: SourceText, diagnostic
     } else if (closers.has(type)) {
       const top = stack[stack.length - 1];
       if (top && openers.get(top.tokenType) === type) {
-        stack.pop();
+        pop();
         continue;
       }
       ok = false;
       if (stack.some((s) => openers.get(s.tokenType) === type)) {
         // The closer belongs to an outer bracket: the inner ones were never closed.
         while (stack.length > 0 && openers.get(stack[stack.length - 1]!.tokenType) !== type) {
-          const open = stack.pop()!;
+          const open = pop()!;
           diagnostics.push(
             diagnostic("UnclosedBracket", spanOf(open, source), `unclosed \`${open.image}\``, {
               labels: [{ span: spanOf(tk, source), message: `expected \`${closerOf(open)}\` before this` }],
@@ -144,7 +226,7 @@ function checkBrackets(tokens: readonly IToken[], source: SourceText, diagnostic
             }),
           );
         }
-        stack.pop();
+        pop();
       } else {
         diagnostics.push(
           diagnostic("UnmatchedBracket", spanOf(tk, source), `unmatched \`${tk.image}\``, {
@@ -185,7 +267,7 @@ function errorLine(error: IRecognitionException): number {
   return tk.startLine ?? -1;
 }
 
-function syntaxDiagnostic(error: IRecognitionException, source: SourceText): Diagnostic {
+function syntaxDiagnostic(error: IRecognitionException, source: SourceText, tokens: readonly IToken[]): Diagnostic {
   const tk = error.token;
   let span;
   if (tk.tokenType === EOF || !Number.isFinite(tk.startOffset)) {
@@ -197,18 +279,39 @@ function syntaxDiagnostic(error: IRecognitionException, source: SourceText): Dia
   } else {
     span = source.span(tk.startOffset, endOf(tk));
   }
-  const previous = (error as { previousToken?: IToken }).previousToken;
+  // "after this": the token just before the unexpected one, when it is on the same line (Chevrotain's own
+  // previousToken is often another token after recovery).
+  const previous = tokenBefore(tokens, span.start);
   const labels =
-    previous && Number.isFinite(previous.startOffset) && previous.tokenType !== EOF && error.name === "MismatchedTokenException"
+    previous && previous.tokenType !== t.Newline && previous.endLine === span.line && error.name === "MismatchedTokenException"
       ? [{ span: source.span(previous.startOffset, endOf(previous)), message: "after this" }]
       : [];
   return diagnostic("UnexpectedToken", span, error.message, { labels, help: syntaxHelp(error) });
+}
+
+/** The last token that starts before `offset` (binary search over tokens in source order). */
+function tokenBefore(tokens: readonly IToken[], offset: number): IToken | undefined {
+  let lo = 0;
+  let hi = tokens.length - 1;
+  let found: IToken | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const tk = tokens[mid]!;
+    if (tk.startOffset < offset) {
+      found = tk;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
 }
 
 function syntaxHelp(error: IRecognitionException): string | undefined {
   const message = error.message;
   if (message.startsWith("expected `)`, found `") && error.token.tokenType === t.Identifier) {
     return "separate arguments with `,`";
+  }
+  if (message.startsWith("expected end of statement, found `=`")) {
+    return "only a plain name can be bound (`gate = x -> dense(4)`); to name a layer, write `dense(256) as fc0`";
   }
   if (message.startsWith("expected end of statement, found number")) {
     return "sizes go inside the parentheses of a call, as in `dense(128)`";

@@ -17,8 +17,8 @@ export interface Generated {
   outputShape: readonly number[];
   params: readonly { name: string; shape: readonly number[]; role: string; offset: number; size: number; trainable: boolean; tiedTo?: string }[];
   buffers: readonly { name: string; shape: readonly number[]; role: string; offset: number; size: number }[];
-  createParams(seed?: number): Float64Array & Float32Array;
-  createBuffers(): Float64Array & Float32Array;
+  createParams(seed?: number): Float64Array;
+  createBuffers(): Float64Array;
   forward(p: ArrayLike<number>, input: ArrayLike<number>, n: number, options?: { training?: boolean; buffers?: ArrayLike<number>; seed?: number }): Float64Array;
   backward(p: ArrayLike<number>, outputGrad: ArrayLike<number>, grads: ArrayLike<number>): Float64Array;
   mseLoss(output: ArrayLike<number>, target: ArrayLike<number>, n: number, grad?: ArrayLike<number>): number;
