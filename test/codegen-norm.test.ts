@@ -2,7 +2,7 @@
 // (a) finite-difference gradient checks, with the default parameters and with random ones;
 // (b) forwards against naive references written here from PyTorch's definitions;
 // (c) batchnorm running statistics against hand-computed values;
-// (d) a CNN with BatchNorm2d in training mode against PyTorch (../shared/reference/pytorch/small_conv_bn_8x8).
+// (d) a CNN with BatchNorm2d in training mode against PyTorch (test/reference/pytorch/small_conv_bn_8x8).
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { kernels } from "../src/emit/kernels/index.js";
@@ -574,7 +574,7 @@ function tensorOfInfo(m: Generated, name: string) {
 
 // ── (d) PyTorch reference: conv2d, BatchNorm2d (training), relu, max_pool2d, conv2d, flatten, dense ────────
 
-const ref = (name: string) => JSON.parse(fs.readFileSync(`../shared/reference/pytorch/${name}.json`, "utf8"));
+const ref = (name: string) => JSON.parse(fs.readFileSync(`test/reference/pytorch/${name}.json`, "utf8"));
 
 const convBnSpec = `model SmallConvBn(x: f64[1, 8, 8]) {
   conv2d(4, 3, padding = 1, bias = false) as conv1

@@ -1,11 +1,11 @@
-// Generated code against PyTorch (../shared/reference/pytorch/: float64 forward and backward computed
+// Generated code against PyTorch (test/reference/pytorch/: float64 forward and backward computed
 // with PyTorch 1.13 autograd, an implementation nobody here wrote). Expected agreement (its README):
 // float64 within 1e-9 relative, float32 within 1e-5.
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { build, loadStateDict, maxRelError } from "./helpers/generated.js";
 
-const ref = (name: string) => JSON.parse(fs.readFileSync(`../shared/reference/pytorch/${name}.json`, "utf8"));
+const ref = (name: string) => JSON.parse(fs.readFileSync(`test/reference/pytorch/${name}.json`, "utf8"));
 
 const xorSpec = `model Xor(x: f32[2]) {
   dense(2) as fc1
