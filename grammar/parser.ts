@@ -23,9 +23,7 @@ const ruleDescriptions: Record<string, string> = {
   statement: "a statement",
   stage: "a layer, a value or `repeat`",
   expression: "an expression",
-  primary: "an expression",
-  unary: "an expression",
-  postfix: "an expression",
+  operand: "an expression",
   compareOp: "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
   typeExpr: "a type such as `f32[3, 224, 224]` or `token[seq <= 1024] of vocab`",
   importDecl: "`{ names } from \"path\"` or a path string",
@@ -84,7 +82,7 @@ export class NnParser extends CstParser {
       recoveryEnabled: true,
       maxLookahead: 3,
       errorMessageProvider: errorMessages,
-      nodeLocationTracking: "full",
+      nodeLocationTracking: "onlyOffset",
     });
     this.performSelfAnalysis();
   }
@@ -351,46 +349,27 @@ export class NnParser extends CstParser {
     ]);
   });
 
-  /** expression := multiplicative (("+" | "-") multiplicative)* */
+  /** expression := operand (("+" | "-" | "*" | "/" | "//" | "%") operand)*
+   *  (precedence — `* / // %` over `+ -`, left to right — is applied when the AST is built: one flat rule
+   *  keeps the parse tree small, which is most of the parser's cost) */
   public expression = this.RULE("expression", () => {
-    this.SUBRULE(this.multiplicative);
-    this.MANY(() => {
-      this.OR([{ ALT: () => this.CONSUME(t.Plus) }, { ALT: () => this.CONSUME(t.Minus) }]);
-      this.SUBRULE2(this.multiplicative);
-    });
-  });
-
-  /** multiplicative := unary (("*" | "/" | "//" | "%") unary)* */
-  private multiplicative = this.RULE("multiplicative", () => {
-    this.SUBRULE(this.unary);
+    this.SUBRULE(this.operand);
     this.MANY(() => {
       this.OR([
+        { ALT: () => this.CONSUME(t.Plus) },
+        { ALT: () => this.CONSUME(t.Minus) },
         { ALT: () => this.CONSUME(t.Star) },
         { ALT: () => this.CONSUME(t.SlashSlash) },
         { ALT: () => this.CONSUME(t.Slash) },
         { ALT: () => this.CONSUME(t.Percent) },
       ]);
-      this.SUBRULE2(this.unary);
+      this.SUBRULE2(this.operand);
     });
   });
 
-  /** unary := "-"* postfix */
-  private unary = this.RULE("unary", () => {
+  /** operand := "-"* (integer | decimal | string | "true" | "false" | call | "(" expression ")" | list | body) ("." name)* */
+  private operand = this.RULE("operand", () => {
     this.MANY(() => this.CONSUME(t.Minus));
-    this.SUBRULE(this.postfix);
-  });
-
-  /** postfix := primary ("." name)* */
-  private postfix = this.RULE("postfix", () => {
-    this.SUBRULE(this.primary);
-    this.MANY(() => {
-      this.CONSUME(t.Dot);
-      this.CONSUME(t.Identifier);
-    });
-  });
-
-  /** primary := integer | decimal | string | "true" | "false" | call | "(" expression ")" | list | body */
-  private primary = this.RULE("primary", () => {
     this.OR([
       { ALT: () => this.CONSUME(t.Integer) },
       { ALT: () => this.CONSUME(t.Decimal) },
@@ -408,6 +387,10 @@ export class NnParser extends CstParser {
       { ALT: () => this.SUBRULE(this.list) },
       { ALT: () => this.SUBRULE(this.body) },
     ]);
+    this.MANY2(() => {
+      this.CONSUME(t.Dot);
+      this.CONSUME(t.Identifier);
+    });
   });
 
   /** call := name ("(" (arg ("," arg)* ","?)? ")")? */

@@ -136,7 +136,7 @@ export const allTokens: TokenType[] = [
 ];
 
 export const lexer = new Lexer(allTokens, {
-  positionTracking: "full",
+  positionTracking: "onlyOffset",
   ensureOptimizations: false,
   // Error tokens are reported by the caller with our own codes.
   recoveryEnabled: true,

@@ -15,6 +15,7 @@ import type { Diagnostic, Span } from "../src/diagnostics/diagnostic.js";
 import { checkProgram } from "../src/program/check.js";
 import type { Host, ReadResult } from "../src/program/load.js";
 import type { FileNode } from "../src/syntax/ast.js";
+import { SourceText } from "../src/diagnostics/source.js";
 import { AstBuilder } from "../src/syntax/build-ast.js";
 import { limits, parse, tokenLowerBound } from "../src/syntax/parse.js";
 
@@ -427,11 +428,13 @@ describe("many errors and long flows", () => {
     const n = 120_000;
     const joins = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? " ->" : i % 7 === 0 ? "->" : ""));
     const text = `model M(x: f32[4]) {\n  x${joins.map((j) => `${j} relu`).join("")}\n}\n`;
-    const tokens = t.significantNewlines(t.lexer.tokenize(text).tokens);
+    const lexed = t.lexer.tokenize(text).tokens;
+    for (const tk of lexed) tk.endOffset = tk.startOffset + tk.image.length - 1; // as parse() does
+    const tokens = t.significantNewlines(lexed);
     parser.input = tokens;
     const cst = parser.file();
     expect(parser.errors).toEqual([]);
-    const builder = new AstBuilder(entry);
+    const builder = new AstBuilder(entry, new SourceText(entry, text));
     const { value: ast, ms } = timed(() => builder.visit(cst) as FileNode);
     expect(builder.diagnostics).toEqual([]);
     const model = ast.items[0];

@@ -3,6 +3,7 @@
 import type { CstElement, CstNode, IToken } from "chevrotain";
 import { parser } from "../../grammar/parser.js";
 import { diagnostic, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
+import type { SourceText } from "../diagnostics/source.js";
 import type * as A from "./ast.js";
 
 type Children = Record<string, CstElement[] | undefined>;
@@ -17,12 +18,15 @@ function isToken(e: CstElement | undefined): e is IToken {
   return e !== undefined && (e as IToken).image !== undefined;
 }
 
-function tokens(ctx: Children, name: string): IToken[] {
-  return (ctx[name] ?? []).filter(isToken);
+const none: never[] = [];
+
+// Chevrotain keys children by rule or token name, so each list holds only tokens or only nodes.
+function tokens(ctx: Children, name: string): readonly IToken[] {
+  return (ctx[name] as IToken[] | undefined) ?? none;
 }
 
-function nodes(ctx: Children, name: string): CstNode[] {
-  return (ctx[name] ?? []).filter((e): e is CstNode => !isToken(e));
+function nodes(ctx: Children, name: string): readonly CstNode[] {
+  return (ctx[name] as CstNode[] | undefined) ?? none;
 }
 
 function startOf(e: CstElement): number {
@@ -32,7 +36,10 @@ function startOf(e: CstElement): number {
 export class AstBuilder extends BaseVisitor {
   readonly diagnostics: Diagnostic[] = [];
 
-  constructor(private readonly fileName: string) {
+  constructor(
+    private readonly fileName: string,
+    private readonly source: SourceText,
+  ) {
     super();
   }
 
@@ -48,29 +55,14 @@ export class AstBuilder extends BaseVisitor {
   tokenSpan(token: IToken): Span {
     const ok = Number.isFinite(token.startOffset) && token.startOffset >= 0;
     if (!ok) return this.emptySpan();
-    return {
-      file: this.fileName,
-      start: token.startOffset,
-      end: (token.endOffset ?? token.startOffset) + 1,
-      line: token.startLine ?? 1,
-      column: token.startColumn ?? 1,
-      endLine: token.endLine ?? token.startLine ?? 1,
-      endColumn: (token.endColumn ?? token.startColumn ?? 0) + 1,
-    };
+    return this.source.span(token.startOffset, (token.endOffset ?? token.startOffset) + 1);
   }
 
+  /** The lexer and parser track only offsets (cheaper); lines and columns come from the source. */
   nodeSpan(node: CstNode): Span {
     const l = node.location;
     if (!l || !Number.isFinite(l.startOffset) || !Number.isFinite(l.endOffset ?? NaN)) return this.emptySpan();
-    return {
-      file: this.fileName,
-      start: l.startOffset,
-      end: (l.endOffset ?? l.startOffset) + 1,
-      line: l.startLine ?? 1,
-      column: l.startColumn ?? 1,
-      endLine: l.endLine ?? 1,
-      endColumn: (l.endColumn ?? 0) + 1,
-    };
+    return this.source.span(l.startOffset, (l.endOffset ?? l.startOffset) + 1);
   }
 
   emptySpan(): Span {
@@ -271,73 +263,77 @@ export class AstBuilder extends BaseVisitor {
     return this.visit(node) as A.Expr;
   }
 
-  /** Folds `operand (op operand)*` left-associatively; operators are recovered in source order. */
-  private chain(ctx: Children, operandRule: string, ops: readonly string[]): A.Expr {
-    const operands = nodes(ctx, operandRule);
-    const opTokens = ops.flatMap((name) => tokens(ctx, name)).sort((a, b) => a.startOffset - b.startOffset);
-    let left = this.expr(operands[0]);
-    if (opTokens.length > maxChain) {
+  /** `operand (op operand)*` with `* / // %` binding tighter than `+ -`, both left-associative. The
+   *  operators are recovered in source order from their token lists. */
+  expression(ctx: Children): A.Expr {
+    const operands = nodes(ctx, "operand");
+    const ops: IToken[] = [];
+    for (const name of ["Plus", "Minus", "Star", "SlashSlash", "Slash", "Percent"]) for (const tk of tokens(ctx, name)) ops.push(tk);
+    ops.sort((a, b) => a.startOffset - b.startOffset);
+    const first = this.expr(operands[0]);
+    if (ops.length > maxChain) {
       this.diagnostics.push(
-        diagnostic("NestingTooDeep", this.tokenSpan(opTokens[maxChain]!), `expression has more than ${maxChain} operators`, {
+        diagnostic("NestingTooDeep", this.tokenSpan(ops[maxChain]!), `expression has more than ${maxChain} operators`, {
           help: "split it with `const` definitions",
         }),
       );
-      return left;
+      return first;
     }
-    for (let i = 0; i < opTokens.length; i++) {
+    const binary = (op: IToken, left: A.Expr, right: A.Expr): A.Expr => ({
+      kind: "Binary",
+      op: op.image as A.BinaryOp,
+      left,
+      right,
+      span: this.span(left.span, right.span),
+    });
+    // Multiplicative runs fold into terms; the terms then fold with `+` and `-`.
+    const terms: A.Expr[] = [];
+    const additive: IToken[] = [];
+    let current = first;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
       const right = this.expr(operands[i + 1]);
-      left = { kind: "Binary", op: opTokens[i]!.image as A.BinaryOp, left, right, span: this.span(left.span, right.span) };
+      if (op.image === "+" || op.image === "-") {
+        terms.push(current);
+        additive.push(op);
+        current = right;
+      } else current = binary(op, current, right);
     }
-    return left;
+    terms.push(current);
+    let result = terms[0]!;
+    for (let i = 0; i < additive.length; i++) result = binary(additive[i]!, result, terms[i + 1]!);
+    return result;
   }
 
-  expression(ctx: Children): A.Expr {
-    return this.chain(ctx, "multiplicative", ["Plus", "Minus"]);
-  }
-
-  multiplicative(ctx: Children): A.Expr {
-    return this.chain(ctx, "unary", ["Star", "SlashSlash", "Slash", "Percent"]);
-  }
-
-  unary(ctx: Children): A.Expr {
+  /** `-`* atom (`.` name)*: members bind tighter than unary minus (`-a.b` is `-(a.b)`). */
+  operand(ctx: Children, node: CstNode): A.Expr {
     const minus = tokens(ctx, "Minus");
-    let operand = this.expr(nodes(ctx, "postfix")[0]);
-    if (minus.length > maxChain) {
-      this.diagnostics.push(
-        diagnostic("NestingTooDeep", this.tokenSpan(minus[0]!), `more than ${maxChain} unary \`-\` in a row`),
-      );
-      return operand;
-    }
-    for (let i = minus.length - 1; i >= 0; i--) {
-      operand = { kind: "Unary", op: "-", operand, span: this.span(this.tokenSpan(minus[i]!), operand.span) };
-    }
-    return operand;
-  }
-
-  postfix(ctx: Children): A.Expr {
-    let object = this.expr(nodes(ctx, "primary")[0]);
     const names = tokens(ctx, "Identifier");
-    if (names.length > maxChain) {
-      this.diagnostics.push(diagnostic("NestingTooDeep", this.tokenSpan(names[0]!), `path longer than ${maxChain} names`));
-      return object;
+    if (minus.length > maxChain || names.length > maxChain) {
+      const at = minus.length > maxChain ? minus[0]! : names[0]!;
+      this.diagnostics.push(diagnostic("NestingTooDeep", this.tokenSpan(at), minus.length > maxChain ? `more than ${maxChain} unary \`-\` in a row` : `path longer than ${maxChain} names`));
+      return { kind: "Ident", name: "<missing>", span: this.nodeSpan(node) };
     }
+    let value = this.atom(ctx, node);
     for (const tk of names) {
       const property = this.name(tk);
-      object = { kind: "Member", object, property, span: this.span(object.span, property.span) };
+      value = { kind: "Member", object: value, property, span: this.span(value.span, property.span) };
     }
-    return object;
+    for (let i = minus.length - 1; i >= 0; i--) {
+      value = { kind: "Unary", op: "-", operand: value, span: this.span(this.tokenSpan(minus[i]!), value.span) };
+    }
+    return value;
   }
 
-  primary(ctx: Children, node: CstNode): A.Expr {
-    const span = this.nodeSpan(node);
+  private atom(ctx: Children, node: CstNode): A.Expr {
     const int = tokens(ctx, "Integer")[0];
     if (int) return this.intLit(int);
     const dec = tokens(ctx, "Decimal")[0];
     if (dec) return this.decimalLit(dec);
     const str = tokens(ctx, "StringLiteral")[0];
     if (str) return this.stringLit(str);
-    if (tokens(ctx, "True").length > 0) return { kind: "Bool", value: true, span };
-    if (tokens(ctx, "False").length > 0) return { kind: "Bool", value: false, span };
+    const t = tokens(ctx, "True")[0] ?? tokens(ctx, "False")[0];
+    if (t) return { kind: "Bool", value: t.image === "true", span: this.tokenSpan(t) };
     const call = nodes(ctx, "call")[0];
     if (call) return this.visit(call) as A.Expr;
     const inner = nodes(ctx, "expression")[0];
@@ -345,8 +341,8 @@ export class AstBuilder extends BaseVisitor {
     const list = nodes(ctx, "list")[0];
     if (list) return this.visit(list) as A.Expr;
     const body = nodes(ctx, "body")[0];
-    if (body) return { kind: "BodyLit", body: this.bodyOf(body), span };
-    return { kind: "Ident", name: "<missing>", span };
+    if (body) return { kind: "BodyLit", body: this.bodyOf(body), span: this.nodeSpan(body) };
+    return { kind: "Ident", name: "<missing>", span: this.nodeSpan(node) };
   }
 
   call(ctx: Children, node: CstNode): A.Expr {

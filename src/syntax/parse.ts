@@ -64,7 +64,11 @@ export function parse(text: string, file: string): Result<ParseOutput> {
       );
     }
     const all: IToken[] = [];
+    // The lexer tracks start offsets only (much less garbage on big files); the end offset is derived here
+    // once, and the parser's node locations are built from it.
+    for (const tk of lexed.groups["comments"] ?? []) tk.endOffset = tk.startOffset + tk.image.length - 1;
     for (const tk of lexed.tokens) {
+      tk.endOffset = tk.startOffset + tk.image.length - 1;
       const bad = tk.tokenType === t.UnterminatedString || tk.tokenType === t.BadNumber;
       if (bad && diagnostics.length >= limits.maxErrors) continue;
       if (tk.tokenType === t.UnterminatedString) {
@@ -101,11 +105,11 @@ export function parse(text: string, file: string): Result<ParseOutput> {
       // One error per line: recovery after the first mistake in a statement mostly produces echoes of it.
       const seen = new Set<number>();
       for (const error of errors) {
-        const line = errorLine(error);
+        const line = errorLine(error, source);
         if (seen.has(line)) continue;
         seen.add(line);
         if (seen.size > limits.maxErrors) {
-          const rest = new Set(errors.map(errorLine)).size - limits.maxErrors;
+          const rest = new Set(errors.map((e) => errorLine(e, source))).size - limits.maxErrors;
           const at = syntaxDiagnostic(error, source, input).span;
           diagnostics.push(diagnostic("TooManyDiagnostics", at, `${rest} more line${rest === 1 ? "" : "s"} with syntax errors in ${file} not shown, from here on`));
           break;
@@ -114,7 +118,7 @@ export function parse(text: string, file: string): Result<ParseOutput> {
       }
       return fail();
     }
-    const builder = new AstBuilder(file);
+    const builder = new AstBuilder(file, source);
     const ast = builder.visit(cst) as FileNode;
     // Not `push(...)`: a file of 200,000 malformed numbers would overflow the stack with its arguments.
     for (const d of builder.diagnostics.slice(0, limits.maxErrors)) diagnostics.push(d);
@@ -140,6 +144,9 @@ export function parse(text: string, file: string): Result<ParseOutput> {
  * is at least a third of one (`1.5e-3` is three runs); a run of characters that start no token is one
  * lexing error.
  */
+/** `+ - * / % = < > : .` */
+const operatorChars: ReadonlySet<number> = new Set([43, 45, 42, 47, 37, 61, 60, 62, 58, 46]);
+
 export function tokenLowerBound(text: string): number {
   let singles = 0;
   let runs = 0;
@@ -173,7 +180,7 @@ export function tokenLowerBound(text: string): number {
     } else if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95) {
       kind = 1;
       if (previous !== 1) runs++;
-    } else if (c === 33 /* ! */ ? text.charCodeAt(i + 1) !== 61 : c !== 32 && c !== 9 && c !== 12 && c !== 11 && c !== 0xfeff && "+-*/%=<>:.".indexOf(text[i]!) === -1) {
+    } else if (c === 33 /* ! */ ? text.charCodeAt(i + 1) !== 61 : c !== 32 && c !== 9 && c !== 12 && c !== 11 && c !== 0xfeff && !operatorChars.has(c)) {
       kind = 2;
       if (previous !== 2) errors++;
     }
@@ -261,10 +268,10 @@ function spanOf(tk: IToken, source: SourceText) {
   return source.span(tk.startOffset, endOf(tk));
 }
 
-function errorLine(error: IRecognitionException): number {
+function errorLine(error: IRecognitionException, source: SourceText): number {
   const tk = error.token;
   if (tk.tokenType === EOF || !Number.isFinite(tk.startOffset)) return -1;
-  return tk.startLine ?? -1;
+  return source.position(tk.startOffset).line;
 }
 
 function syntaxDiagnostic(error: IRecognitionException, source: SourceText, tokens: readonly IToken[]): Diagnostic {
@@ -283,7 +290,7 @@ function syntaxDiagnostic(error: IRecognitionException, source: SourceText, toke
   // previousToken is often another token after recovery).
   const previous = tokenBefore(tokens, span.start);
   const labels =
-    previous && previous.tokenType !== t.Newline && previous.endLine === span.line && error.name === "MismatchedTokenException"
+    previous && previous.tokenType !== t.Newline && source.position(endOf(previous) - 1).line === span.line && error.name === "MismatchedTokenException"
       ? [{ span: source.span(previous.startOffset, endOf(previous)), message: "after this" }]
       : [];
   return diagnostic("UnexpectedToken", span, error.message, { labels, help: syntaxHelp(error) });
