@@ -22,7 +22,7 @@ export interface TensorInfo {
 
 /** The model's name in the spec. */
 export const modelName = "MnistMlp";
-/** Shape of one input sample (the batch axis is not included). */
+/** Shape of one sample of the first input (the batch axis is not included). */
 export const inputShape: readonly number[] = [1, 28, 28];
 /** Elements of one input sample. */
 export const inputSize = 784;
@@ -30,6 +30,18 @@ export const inputSize = 784;
 export const outputShape: readonly number[] = [10];
 /** Elements of one output sample. */
 export const outputSize = 10;
+/** Every input, in order: per-sample shape and size; token inputs are Int32Array ids below `vocab`. */
+export const inputs: readonly {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly size: number;
+  readonly dtype: string;
+  readonly vocab?: number;
+}[] = [{ name: "image", shape: [1, 28, 28], size: 784, dtype: "float32" }];
+/** Every output, in order (the losses and training use the first). */
+export const outputs: readonly { readonly shape: readonly number[]; readonly size: number }[] = [
+  { shape: [10], size: 10 },
+];
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 109386;
 /** Elements of the flat buffer array (BatchNorm running statistics). */
@@ -158,7 +170,7 @@ export interface ForwardOptions {
 export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
   checkBatch(n);
   checkLength("params", p, paramCount);
-  checkLength("input", input, n * inputSize);
+  checkLength("input", input, n * 784);
   const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
@@ -183,7 +195,7 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
   checkLength("params", p, paramCount);
   const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * outputSize);
+  checkLength("outputGrad", outputGrad, n * 10);
   checkLength("grads", grads, paramCount);
   const gp = grads;
   gp.fill(0);
@@ -2520,19 +2532,21 @@ export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: numb
   return sum / count;
 }
 
-/** Cross entropy of logits against class indices, mean over the batch (PyTorch `F.cross_entropy`). */
+/** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
+ *  the last axis of the output holds the 10 classes; each of the n × 1 rows has one target. */
 export function crossEntropyLoss(
   logits: Float32Array,
   targets: ArrayLike<number>,
   n: number,
   grad?: Float32Array,
 ): number {
-  const classes = outputSize;
-  checkLength("logits", logits, n * classes);
-  checkLength("targets", targets, n);
-  if (grad !== undefined) checkLength("grad", grad, n * classes);
+  const classes = 10;
+  const rows = n * 1;
+  checkLength("logits", logits, rows * classes);
+  checkLength("targets", targets, rows);
+  if (grad !== undefined) checkLength("grad", grad, rows * classes);
   let total = 0;
-  for (let b = 0; b < n; b++) {
+  for (let b = 0; b < rows; b++) {
     const t = targets[b]!;
     if (!Number.isInteger(t) || t < 0 || t >= classes) {
       throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
@@ -2545,10 +2559,10 @@ export function crossEntropyLoss(
     const lse = m + Math.log(s);
     total += lse - logits[o + t]!;
     if (grad !== undefined) {
-      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / n;
+      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / rows;
     }
   }
-  return total / n;
+  return total / rows;
 }
 
 /** Binary cross entropy, mean over all elements: of probabilities (PyTorch `F.binary_cross_entropy`, logs

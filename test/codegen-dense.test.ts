@@ -118,3 +118,53 @@ describe("--bake-weights", () => {
     expect(wrong.diagnostics[0]!.message).toContain("2 values given, the model has 3 parameters");
   });
 });
+
+describe("several inputs and outputs", () => {
+  it("two float inputs and two outputs: gradients against finite differences", async () => {
+    const spec = `model Two(a: f32[3], b: f32[3]) {
+  x = a -> dense(3) tanh
+  y = x + b -> dense(2)
+  z = b -> dense(1)
+  output y, z
+}
+`;
+    const { module } = await build(spec, { dtype: "float64" });
+    const m = module as unknown as {
+      inputs: readonly { name: string; size: number }[];
+      outputs: readonly { size: number }[];
+      paramCount: number;
+      createParams(seed: number): Float64Array;
+      forward(p: Float64Array, inputs: readonly [Float64Array, Float64Array], n: number): readonly [Float64Array, Float64Array];
+      backward(p: Float64Array, grads: readonly [Float64Array, Float64Array], g: Float64Array): readonly [Float64Array, Float64Array];
+    };
+    expect(m.inputs.map((i) => i.name)).toEqual(["a", "b"]);
+    expect(m.outputs.map((o) => o.size)).toEqual([2, 1]);
+    const p = m.createParams(3);
+    const a = Float64Array.from([0.1, -0.4, 0.7, 0.2, 0.5, -0.9]);
+    const b = Float64Array.from([0.3, 0.8, -0.2, -0.6, 0.1, 0.4]);
+    const w = [Float64Array.from([0.5, -1, 2, 0.25]), Float64Array.from([1.5, -0.5])] as const;
+    const loss = (pp: Float64Array, aa: Float64Array, bb: Float64Array) => {
+      const [y, z] = m.forward(pp, [aa, bb], 2);
+      let s = 0;
+      for (let i = 0; i < y.length; i++) s += y[i]! * w[0][i]!;
+      for (let i = 0; i < z.length; i++) s += z[i]! * w[1][i]!;
+      return s;
+    };
+    m.forward(p, [a, b], 2);
+    const g = new Float64Array(m.paramCount);
+    const [ga, gb] = m.backward(p, w, g).map((x) => Float64Array.from(x));
+    const h = 1e-6;
+    const numeric = (arr: Float64Array, i: number, f: () => number) => {
+      const keep = arr[i]!;
+      arr[i] = keep + h;
+      const up = f();
+      arr[i] = keep - h;
+      const down = f();
+      arr[i] = keep;
+      return (up - down) / (2 * h);
+    };
+    for (let i = 0; i < p.length; i++) expect(Math.abs(numeric(p, i, () => loss(p, a, b)) - g[i]!)).toBeLessThan(1e-7);
+    for (let i = 0; i < a.length; i++) expect(Math.abs(numeric(a, i, () => loss(p, a, b)) - ga![i]!)).toBeLessThan(1e-7);
+    for (let i = 0; i < b.length; i++) expect(Math.abs(numeric(b, i, () => loss(p, a, b)) - gb![i]!)).toBeLessThan(1e-7);
+  });
+});

@@ -88,15 +88,9 @@ export async function compileFile(
         }),
       );
     }
-    if (a.inputIds.length !== 1 || a.outputIds.length !== 1) {
+    if (a.inputIds.length === 0 || a.outputIds.length === 0) {
       diagnostics.push(
-        diagnostic("UnsupportedInCodegen", entry?.models.get(a.name)?.decl.name.span, `the code generator handles one input and one output; \`${a.name}\` has ${a.inputIds.length} and ${a.outputIds.length}`),
-      );
-      continue;
-    }
-    if (a.values[a.inputIds[0]!]!.dtype === "token") {
-      diagnostics.push(
-        diagnostic("UnsupportedInCodegen", entry?.models.get(a.name)?.decl.name.span, `the code generator cannot take token inputs yet (\`${a.name}\`)`),
+        diagnostic("UnsupportedInCodegen", entry?.models.get(a.name)?.decl.name.span, `\`${a.name}\` has no ${a.inputIds.length === 0 ? "input" : "output"} to compile`),
       );
       continue;
     }

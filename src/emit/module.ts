@@ -57,10 +57,17 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   });
 
   const buffersUsed = [...new Set(plan.values.map((v) => v.buffer))].sort((a, b) => a - b);
-  const inputBuffer = plan.input.buffer;
-  const outputBuffer = plan.output.buffer;
+  const inputBuffers = plan.inputs.map((v) => v.buffer);
+  const outputBuffers = plan.outputs.map((v) => v.buffer);
   const sizeOf = (buffer: number) => plan.values[buffer]!.size;
-  const activations = buffersUsed.filter((b) => b !== inputBuffer);
+  const activations = buffersUsed.filter((b) => !inputBuffers.includes(b));
+  /** The array type of an input: token ids are Int32Array. */
+  const arrayOf = (v: { dtype: string }) => (v.dtype === "token" ? "Int32Array" : F);
+  const many = (count: number, one: string, list: string) => (count === 1 ? one : list);
+  const inputType = many(plan.inputs.length, arrayOf(plan.inputs[0]!), `readonly [${plan.inputs.map(arrayOf).join(", ")}]`);
+  const outputType = many(plan.outputs.length, F, `readonly [${plan.outputs.map(() => F).join(", ")}]`);
+  const floatInputs = plan.inputs.filter((v) => v.dtype !== "token");
+  const inputGradType = floatInputs.length === 0 ? "void" : many(floatInputs.length, F, `readonly [${floatInputs.map(() => F).join(", ")}]`);
   const helperCode = helpersUsed([...forwardParts, ...backwardParts].join("\n")).map((h) => helperSource(h));
 
   // The whole module is one ts-morph SourceFileStructure, printed once: manipulating a source file
@@ -92,10 +99,22 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
       declarations: [{ name, initializer: value, ...(type ? { type } : {}) }],
     });
   constant("modelName", q(plan.model), "The model's name in the spec.");
-  constant("inputShape", `[${plan.input.shape.join(", ")}]`, "Shape of one input sample (the batch axis is not included).", "readonly number[]");
+  constant("inputShape", `[${plan.input.shape.join(", ")}]`, "Shape of one sample of the first input (the batch axis is not included).", "readonly number[]");
   constant("inputSize", String(plan.input.size), "Elements of one input sample.");
   constant("outputShape", `[${plan.output.shape.join(", ")}]`, "Shape of one output sample.", "readonly number[]");
   constant("outputSize", String(plan.output.size), "Elements of one output sample.");
+  constant(
+    "inputs",
+    `[${plan.inputs.map((v) => `{ name: ${q(v.name)}, shape: [${v.shape.join(", ")}], size: ${v.size}, dtype: ${q(v.dtype === "token" ? "token" : options.dtype)}${v.vocab !== undefined ? `, vocab: ${v.vocab}` : ""} }`).join(", ")}]`,
+    "Every input, in order: per-sample shape and size; token inputs are Int32Array ids below `vocab`.",
+    "readonly { readonly name: string; readonly shape: readonly number[]; readonly size: number; readonly dtype: string; readonly vocab?: number }[]",
+  );
+  constant(
+    "outputs",
+    `[${plan.outputs.map((v) => `{ shape: [${v.shape.join(", ")}], size: ${v.size} }`).join(", ")}]`,
+    "Every output, in order (the losses and training use the first).",
+    "readonly { readonly shape: readonly number[]; readonly size: number }[]",
+  );
   constant("paramCount", String(plan.paramCount), "Elements of the flat parameter array (tied tensors stored once).");
   constant("bufferCount", String(plan.bufferCount), "Elements of the flat buffer array (BatchNorm running statistics).");
   constant("params", `[\n${plan.params.map(tensorLiteral).join(",\n")}\n]`, "Every parameter tensor, in `state_dict` order.", "readonly TensorInfo[]");
@@ -179,7 +198,7 @@ let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
 ${activations.map((b) => `let act${b} = new ${F}(0);`).join("\n")}
-let act${inputBuffer}: ${F} = new ${F}(0);
+${plan.inputs.map((v) => `let act${v.buffer}: ${arrayOf(v)} = new ${arrayOf(v)}(0);`).join("\n")}
 ${buffersUsed.map((b) => `let grad${b} = new ${F}(0);`).join("\n")}
 ${scratches.map((s) => `let ${s.name} = new ${F}(0);`).join("\n")}
 let bf: ${F} = new ${F}(bufferCount);${plan.bufferCount > 0 ? "\nlet ownBuffersReady = false;" : ""}
@@ -190,7 +209,12 @@ function allocate(n: number): void {
 ${activations.map((b) => `  act${b} = new ${F}(n * ${sizeOf(b)});`).join("\n")}
 ${buffersUsed.map((b) => `  grad${b} = new ${F}(n * ${sizeOf(b)});`).join("\n")}
 ${scratches.map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")}
+${plan.outputs.length > 1 ? `  outputList = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
+${floatInputs.length > 1 ? `  inputGradList = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
 }
+${plan.outputs.length > 1 ? `let outputList: ${outputType} = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
+${floatInputs.length > 1 ? `let inputGradList: ${inputGradType} = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
+${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
 `);
 
   add({
@@ -214,25 +238,32 @@ ${scratches.map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")
     ].join("\n")],
     parameters: [
       ...(info.baked ? [] : [{ name: "p", type: F }]),
-      { name: "input", type: F },
+      { name: many(plan.inputs.length, "input", "inputs"), type: inputType },
       { name: "n", type: "number" },
       { name: "options", type: "ForwardOptions", initializer: "{}" },
     ],
-    returnType: F,
+    returnType: outputType,
     statements: [
       "checkBatch(n);",
       ...(info.baked ? ["const p = bakedParams;"] : ['checkLength("params", p, paramCount);']),
-      'checkLength("input", input, n * inputSize);',
+      ...plan.inputs.flatMap((v, k) => {
+        const arr = plan.inputs.length === 1 ? "input" : `inputs[${k}]`;
+        const label = plan.inputs.length === 1 ? "input" : `input ${v.name}`;
+        return [
+          `checkLength(${q(label)}, ${arr}, n * ${v.size});`,
+          ...(v.dtype === "token" ? [`checkTokens(${q(label)}, ${arr}, ${v.vocab});`] : []),
+        ];
+      }),
       ...(plan.bufferCount > 0 ? ['if (options.buffers !== undefined) checkLength("buffers", options.buffers, bufferCount);'] : []),
       "const training = options.training ?? false;",
       "if (options.seed !== undefined) seedRandom(options.seed);",
       ...(plan.bufferCount > 0 ? ["if (options.buffers !== undefined) bf = options.buffers;", "else if (!ownBuffersReady) { bf = createBuffers(); ownBuffersReady = true; }"] : []),
       "allocate(n);",
-      `act${inputBuffer} = input;`,
+      ...plan.inputs.map((v, k) => `act${v.buffer} = ${plan.inputs.length === 1 ? "input" : `inputs[${k}]`};`),
       ...forwardCalls,
       "lastTraining = training;",
       "forwardDone = true;",
-      `return act${outputBuffer};`,
+      plan.outputs.length === 1 ? `return act${outputBuffers[0]};` : "return outputList;",
     ],
   });
 
@@ -248,29 +279,29 @@ ${scratches.map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")
     ].join("\n")],
     parameters: [
       { name: "p", type: F },
-      { name: "outputGrad", type: F },
+      { name: many(plan.outputs.length, "outputGrad", "outputGrads"), type: outputType },
       { name: "grads", type: F },
     ],
-    returnType: F,
+    returnType: inputGradType,
     statements: [
       'if (!forwardDone) throw new RangeError("backward needs a forward call first");',
       'checkLength("params", p, paramCount);',
       "const n = batchSize;",
-      'checkLength("outputGrad", outputGrad, n * outputSize);',
+      ...plan.outputs.map((v, k) => `checkLength(${q(plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`)}, ${plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`}, n * ${v.size});`),
       'checkLength("grads", grads, paramCount);',
       "const gp = grads;",
       "gp.fill(0);",
       ...buffersUsed.map((b) => `grad${b}.fill(0);`),
-      `grad${outputBuffer}.set(outputGrad);`,
+      ...plan.outputs.map((v, k) => `grad${v.buffer}.set(${plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`});`),
       "const training = lastTraining;",
       ...backwardCalls,
-      `return grad${inputBuffer};`,
+      ...(floatInputs.length === 0 ? [] : [floatInputs.length === 1 ? `return grad${floatInputs[0]!.buffer};` : "return inputGradList;"]),
     ],
   });
 
   add(`// ── One function per op, forward and backward ──\n\n${opFunctions.join("\n\n")}`);
-  add(lossesSource(F));
-  if (!info.baked) add(trainingSource(F, info, plan));
+  add(lossesSource(F, plan));
+  if (!info.baked) add(trainingSource(F, info, plan, inputType));
   if (helperCode.length > 0) add(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
   const project = new Project({
     useInMemoryFileSystem: true,
@@ -402,11 +433,25 @@ export const bakedParams: ${F} = new ${F}(decodeBase64(${JSON.stringify(base64)}
 `;
 }
 
+/** Token ids are checked before any work: an id outside the vocabulary would read past a table. */
+function tokenCheckSource(): string {
+  return `
+function checkTokens(what: string, ids: Int32Array, vocab: number): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (id < 0 || id >= vocab) throw new RangeError(\`\${what}: token id \${id} at position \${i} is outside the vocabulary 0..\${vocab - 1}\`);
+  }
+}
+`;
+}
+
 function helperSource(name: string): string {
   return activationHelpers[name] ?? "";
 }
 
-function lossesSource(F: string): string {
+function lossesSource(F: string, plan: Plan): string {
+  const out = plan.output.shape;
+  const classes = out.length === 0 ? 1 : out[out.length - 1]!;
   return `
 // ── Losses: each returns the mean loss and, given \`grad\`, writes its gradient for \`backward\` ─────────
 
@@ -425,14 +470,16 @@ export function mseLoss(output: ${F}, target: ArrayLike<number>, n: number, grad
   return sum / count;
 }
 
-/** Cross entropy of logits against class indices, mean over the batch (PyTorch \`F.cross_entropy\`). */
+/** Cross entropy of logits against class indices, mean over every position (PyTorch \`F.cross_entropy\`):
+ *  the last axis of the output holds the ${classes} classes; each of the n × ${plan.output.size / classes} rows has one target. */
 export function crossEntropyLoss(logits: ${F}, targets: ArrayLike<number>, n: number, grad?: ${F}): number {
-  const classes = outputSize;
-  checkLength("logits", logits, n * classes);
-  checkLength("targets", targets, n);
-  if (grad !== undefined) checkLength("grad", grad, n * classes);
+  const classes = ${classes};
+  const rows = n * ${plan.output.size / classes};
+  checkLength("logits", logits, rows * classes);
+  checkLength("targets", targets, rows);
+  if (grad !== undefined) checkLength("grad", grad, rows * classes);
   let total = 0;
-  for (let b = 0; b < n; b++) {
+  for (let b = 0; b < rows; b++) {
     const t = targets[b]!;
     if (!Number.isInteger(t) || t < 0 || t >= classes) {
       throw new RangeError(\`target \${b} is \${t}, expected a class index in 0..\${classes - 1}\`);
@@ -445,10 +492,10 @@ export function crossEntropyLoss(logits: ${F}, targets: ArrayLike<number>, n: nu
     const lse = m + Math.log(s);
     total += lse - logits[o + t]!;
     if (grad !== undefined) {
-      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / n;
+      for (let k = 0; k < classes; k++) grad[o + k] = (Math.exp(logits[o + k]! - lse) - (k === t ? 1 : 0)) / rows;
     }
   }
-  return total / n;
+  return total / rows;
 }
 
 /** Binary cross entropy, mean over all elements: of probabilities (PyTorch \`F.binary_cross_entropy\`, logs
@@ -475,7 +522,7 @@ export function binaryCrossEntropyLoss(output: ${F}, target: ArrayLike<number>, 
 `;
 }
 
-function trainingSource(F: string, info: ModuleInfo, plan: Plan): string {
+function trainingSource(F: string, info: ModuleInfo, plan: Plan, inputType: string): string {
   const loss = info.loss?.name;
   const defaultLoss = loss ? q(loss) : "undefined";
   return `
@@ -534,9 +581,9 @@ const trainableRanges: readonly (readonly [number, number])[] = [${plan.params
     .join(", ")}];
 
 /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
-export function trainStep(trainer: Trainer, input: ${F}, target: ArrayLike<number>, n: number): number {
+export function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inputs"}: ${inputType}, target: ArrayLike<number>, n: number): number {
   const o = trainer.options;
-  const output = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
+  const output = forward(trainer.params, ${plan.inputs.length === 1 ? "input" : "inputs"}, n, { training: true, buffers: trainer.buffers })${plan.outputs.length === 1 ? "" : "[0]"};
   const grad = lossGrad(n);
   const lossName = o.loss ?? ${defaultLoss};
   const loss =
@@ -545,7 +592,7 @@ export function trainStep(trainer: Trainer, input: ${F}, target: ArrayLike<numbe
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? ${info.loss?.logits ?? false});
-  backward(trainer.params, grad, trainer.grads);
+  backward(trainer.params, ${plan.outputs.length === 1 ? "grad" : `[grad, ${plan.outputs.slice(1).map((v) => `zerosOf(n * ${v.size})`).join(", ")}]`}, trainer.grads);
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -587,6 +634,17 @@ export function trainStep(trainer: Trainer, input: ${F}, target: ArrayLike<numbe
 }
 
 let lossGradArray = new ${F}(0);
+${plan.outputs.length > 1 ? `
+/** Zero gradients for the outputs the loss does not use (cached by length). */
+const zeroArrays = new Map<number, ${F}>();
+function zerosOf(length: number): ${F} {
+  let z = zeroArrays.get(length);
+  if (z === undefined) {
+    z = new ${F}(length);
+    zeroArrays.set(length, z);
+  }
+  return z;
+}` : ""}
 
 function lossGrad(n: number): ${F} {
   if (lossGradArray.length !== n * outputSize) lossGradArray = new ${F}(n * outputSize);

@@ -24,6 +24,8 @@ export interface PlannedValue {
   /** Elements per sample. */
   readonly size: number;
   readonly dtype: "float" | "token";
+  /** For token ids: ids lie in 0 ≤ id < vocab. */
+  readonly vocab?: number;
   /** The buffer it lives in: its own, or the buffer of the value it aliases (flatten, reshape). */
   readonly buffer: number;
 }
@@ -36,6 +38,9 @@ export interface Plan {
   readonly bufferCount: number;
   readonly values: readonly PlannedValue[];
   readonly ops: readonly IrOp[];
+  /** The model's inputs and outputs, in order (`input` / `output`: the first of each). */
+  readonly inputs: readonly (PlannedValue & { readonly name: string })[];
+  readonly outputs: readonly PlannedValue[];
   readonly input: PlannedValue;
   readonly output: PlannedValue;
   /** Offsets of every tensor by full name (tied tensors resolve to their target's offset). */
@@ -84,8 +89,11 @@ export function plan(analysis: ModelAnalysis): Plan {
     shape: v.shape.map(Number),
     size: v.shape.reduce((a, x) => a * Number(x), 1),
     dtype: v.dtype,
+    ...(v.vocab !== undefined ? { vocab: Number(v.vocab) } : {}),
     buffer: bufferOf.get(v.id) ?? v.id,
   }));
+  const inputs = analysis.inputIds.map((id, k) => ({ ...values[id]!, name: analysis.inputs[k]?.name ?? `input${k}` }));
+  const outputs = analysis.outputIds.map((id) => values[id]!);
   return {
     model: analysis.name,
     params,
@@ -94,8 +102,10 @@ export function plan(analysis: ModelAnalysis): Plan {
     bufferCount: b,
     values,
     ops: analysis.ops,
-    input: values[analysis.inputIds[0]!]!,
-    output: values[analysis.outputIds[0]!]!,
+    inputs,
+    outputs,
+    input: inputs[0]!,
+    output: outputs[0]!,
     offsets,
     bufferOffsets,
   };

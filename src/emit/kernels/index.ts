@@ -2,6 +2,7 @@
 // NN9001 at build time, never wrong code.
 import type { Kernel } from "../kernel.js";
 import { activationKernels } from "./activation.js";
+import { attentionKernels } from "./attention.js";
 import { convKernels } from "./conv.js";
 import { poolKernels } from "./pool.js";
 import { dense } from "./dense.js";
@@ -12,6 +13,7 @@ import { shapeKernels } from "./shape.js";
 export const kernels: Readonly<Record<string, Kernel>> = {
   dense,
   ...activationKernels,
+  ...attentionKernels,
   ...convKernels,
   ...poolKernels,
   ...elementwiseKernels,

@@ -1,0 +1,356 @@
+// Multi-head self-attention over a per-sample sequence [T, D]: PyTorch's `F.scaled_dot_product_attention`
+// between q/k/v projections and an output projection.
+//
+//   q = x Wqᵀ + bq  [T, heads·hd]     k = x Wkᵀ + bk, v = x Wvᵀ + bv  [T, kv_heads·hd]
+//   q, k ← rope(q), rope(k)           (optional: GPT-NeoX/Llama "rotate half", pairs (i, i + hd/2),
+//                                      angle t · θ^(−2i/hd) at position t)
+//   S = q_h k_gᵀ / √hd                (query head h reads kv head g = ⌊h / (heads / kv_heads)⌋)
+//   P = softmax(S) along keys         (causal: position i sees keys j ≤ i; the row maximum is subtracted)
+//   A = P ⊙ M                         (training with dropout > 0 only: M is 0 or 1/(1 − p), drawn from the
+//                                      module's generator in the order sample, head, query, key)
+//   o_h = A v_g,  y = concat_h(o_h) Woᵀ + bo
+//
+// Layouts, per sample: q, the head outputs and their gradients are [T, heads·hd] (head h of position t at
+// t·heads·hd + h·hd, the concatenation the output projection reads); k and v are [T, kv_heads·hd]; P and M
+// are [heads, T, T]. The fused projection `qkv_proj` holds the q rows, then the k rows, then the v rows.
+//
+// Forward keeps q and k (after rope), v, P, M and the head outputs in scratch arrays for backward, which,
+// with dO the gradient of the head outputs:
+//   dA = dO vᵀ, dP = dA ⊙ M, dS = P ⊙ (dP − Σⱼ P dP) / √hd, dq = dS k, dk = dSᵀ q, dv = Aᵀ dO,
+// rope's rotation transposed on dq and dk, then the projections' gradients as for dense layers.
+// The backward works one sample at a time in small per-sample workspaces (only their first sample's worth
+// of elements is used: scratch arrays are sized per sample × n).
+import type { EmitCtx, Kernel } from "../kernel.js";
+import { lit } from "../kernel.js";
+
+interface Projection {
+  /** Which scratch array it fills: q, k or v. */
+  readonly name: "q" | "k" | "v";
+  /** Output rows (heads·hd or kv_heads·hd). */
+  readonly rows: number;
+  /** Offset of its first weight row and bias element in `p` (-1: no bias). */
+  readonly W: number;
+  readonly B: number;
+  /** The tensor it lives in, for comments. */
+  readonly tensor: string;
+}
+
+function geometry(c: EmitCtx) {
+  const shape = c.inShapes[0]!;
+  const T = shape[0]!;
+  const D = shape[1]!;
+  const H = c.args.int("heads");
+  const KV = c.args.has("kv_heads") ? c.args.int("kv_heads") : H;
+  const hd = c.args.has("head_dim") ? c.args.int("head_dim") : D / H;
+  const Q = H * hd;
+  const K = KV * hd;
+  const fused = c.args.name("qkv") !== "separate";
+  const projections: Projection[] = [];
+  if (fused) {
+    const W = c.param("qkv_proj.weight");
+    const B = c.hasParam("qkv_proj.bias") ? c.param("qkv_proj.bias") : -1;
+    const bias = (first: number) => (B >= 0 ? B + first : -1);
+    projections.push(
+      { name: "q", rows: Q, W, B: bias(0), tensor: `qkv_proj rows 0…${Q - 1}` },
+      { name: "k", rows: K, W: W + Q * D, B: bias(Q), tensor: `qkv_proj rows ${Q}…${Q + K - 1}` },
+      { name: "v", rows: K, W: W + (Q + K) * D, B: bias(Q + K), tensor: `qkv_proj rows ${Q + K}…${Q + 2 * K - 1}` },
+    );
+  } else {
+    for (const [name, rows] of [["q", Q], ["k", K], ["v", K]] as const) {
+      const t = `${name}_proj`;
+      projections.push({ name, rows, W: c.param(`${t}.weight`), B: c.hasParam(`${t}.bias`) ? c.param(`${t}.bias`) : -1, tensor: t });
+    }
+  }
+  const dropout = c.args.decimal("dropout");
+  const rope = c.args.bool("rope");
+  return {
+    T,
+    D,
+    H,
+    KV,
+    hd,
+    /** Query heads per kv head. */
+    group: H / KV,
+    Q,
+    K,
+    fused,
+    causal: c.args.bool("causal"),
+    rope,
+    theta: c.args.decimal("rope_theta"),
+    dropout,
+    projections,
+    WO: c.param("out_proj.weight"),
+    BO: c.hasParam("out_proj.bias") ? c.param("out_proj.bias") : -1,
+    q: c.scratch("q", T * Q),
+    k: c.scratch("k", T * K),
+    v: c.scratch("v", T * K),
+    probs: c.scratch("probs", H * T * T),
+    mask: dropout > 0 ? c.scratch("mask", H * T * T) : "",
+    heads: c.scratch("heads", T * Q),
+    // Rotary cos / sin per position and pair: one table (the first T·hd/2 elements), not one per sample.
+    cos: rope ? c.scratch("rope_cos", (T * hd) / 2) : "",
+    sin: rope ? c.scratch("rope_sin", (T * hd) / 2) : "",
+  };
+}
+
+type Geometry = ReturnType<typeof geometry>;
+
+function describe(c: EmitCtx, g: Geometry): string {
+  const parts = [
+    `${g.H} heads of ${g.hd}`,
+    g.KV !== g.H ? `${g.KV} kv heads (grouped-query, ${g.group} query heads each)` : "",
+    g.causal ? "causal" : "not causal",
+    g.fused ? "fused qkv_proj" : "separate q/k/v_proj",
+    g.projections[0]!.B >= 0 ? "projection bias" : "no projection bias",
+    g.BO >= 0 ? "out bias" : "no out bias",
+    g.rope ? `rope θ = ${lit(g.theta)}` : "",
+    g.dropout > 0 ? `attention dropout ${lit(g.dropout)} in training` : "",
+  ].filter(Boolean);
+  return `${c.op.name}: attention over ${g.T} positions × ${g.D}: ${parts.join(", ")}`;
+}
+
+/** `base + k` for a literal base, `k` when it is 0. */
+const at = (base: number, k: string) => (base === 0 ? k : `${base} + ${k}`);
+
+/** The kv head's first column for query head `h`, as an expression. */
+function kvColumn(g: Geometry): string {
+  if (g.group === 1) return `h * ${g.hd}`;
+  return `Math.floor(h / ${g.group}) * ${g.hd}`;
+}
+
+export const attention: Kernel = {
+  forward(c) {
+    const g = geometry(c);
+    const { T, D, H, KV, hd, Q, K } = g;
+    const x = c.x[0]!;
+    const y = c.y[0]!;
+    const half = hd / 2;
+    const scale = lit(1 / Math.sqrt(hd));
+    const len = g.causal ? "i + 1" : String(T);
+    const keep = 1 - g.dropout;
+    const width = (name: "q" | "k" | "v") => (name === "q" ? Q : K);
+
+    const project = g.projections
+      .map((pr) => {
+        const W = width(pr.name);
+        const dst = g[pr.name];
+        return `    // ${pr.name} = x · (${pr.tensor})ᵀ${pr.B >= 0 ? " + bias" : ""}
+    for (let o = 0; o < ${pr.rows}; o++) {
+      let s = ${pr.B >= 0 ? `p[${at(pr.B, "o")}]` : "0"};
+      for (let d = 0, w = ${at(pr.W, `o * ${D}`)}; d < ${D}; d++, w++) s += ${x}[xr + d] * p[w];
+      ${dst}[b * ${T * W} + t * ${W} + o] = s;
+    }`;
+      })
+      .join("\n");
+
+    const rotate = (arr: string, heads: number, width: number) => `  for (let t = 0; t < ${T}; t++) {
+    for (let h = 0; h < ${heads}; h++) {
+      const base = b * ${T * width} + t * ${width} + h * ${hd};
+      for (let i = 0; i < ${half}; i++) {
+        const cs = ${g.cos}[t * ${half} + i];
+        const sn = ${g.sin}[t * ${half} + i];
+        const a = ${arr}[base + i];
+        const e = ${arr}[base + i + ${half}];
+        ${arr}[base + i] = a * cs - e * sn;
+        ${arr}[base + i + ${half}] = e * cs + a * sn;
+      }
+    }
+  }`;
+
+    const ropeTable = g.rope
+      ? `// rotary angles: position t, pair i: t · θ^(−2i/${hd}) (one table for the whole batch)
+for (let t = 0; t < ${T}; t++) {
+  for (let i = 0; i < ${half}; i++) {
+    const angle = t / Math.pow(${lit(g.theta)}, (2 * i) / ${hd});
+    ${g.cos}[t * ${half} + i] = Math.cos(angle);
+    ${g.sin}[t * ${half} + i] = Math.sin(angle);
+  }
+}
+`
+      : "";
+
+    const dropoutCode =
+      g.dropout > 0
+        ? `
+      // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
+      if (training) {
+        for (let j = 0; j < ${len}; j++) ${g.mask}[row + j] = ${keep <= 0 ? "0" : `random() < ${lit(keep)} ? ${lit(1 / keep)} : 0`};
+      }`
+        : "";
+    const weight = g.dropout > 0 ? `training ? ${g.probs}[row + j] * ${g.mask}[row + j] : ${g.probs}[row + j]` : `${g.probs}[row + j]`;
+
+    return `// ${describe(c, g)}
+${ropeTable}for (let b = 0; b < n; b++) {
+  // projections, row by row (each weight row and x row contiguous)
+  for (let t = 0; t < ${T}; t++) {
+    const xr = b * ${T * D} + t * ${D};
+${project}
+  }
+${g.rope ? `  // rotary position embedding of q (${H} heads) and k (${KV} kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
+${rotate(g.q, H, Q)}
+${rotate(g.k, KV, K)}
+` : ""}  // per head: scores, softmax over keys${g.causal ? " j ≤ i" : ""}, weighted sum of v
+  for (let h = 0; h < ${H}; h++) {
+    const qh = b * ${T * Q} + h * ${hd};
+    const kh = b * ${T * K} + ${kvColumn(g)};
+    for (let i = 0; i < ${T}; i++) {
+      const qi = qh + i * ${Q};
+      const row = ((b * ${H} + h) * ${T} + i) * ${T};
+      let m = -Infinity;
+      for (let j = 0; j < ${len}; j++) {
+        const kj = kh + j * ${K};
+        let s = 0;
+        for (let d = 0; d < ${hd}; d++) s += ${g.q}[qi + d] * ${g.k}[kj + d];
+        ${g.probs}[row + j] = s * ${scale};
+        m = Math.max(m, ${g.probs}[row + j]);
+      }
+      let sum = 0;
+      for (let j = 0; j < ${len}; j++) {
+        const e = Math.exp(${g.probs}[row + j] - m);
+        ${g.probs}[row + j] = e;
+        sum += e;
+      }
+      const r = 1 / sum;
+      for (let j = 0; j < ${len}; j++) ${g.probs}[row + j] *= r;${dropoutCode}
+      const oi = qi; // the head output has q's layout
+      for (let d = 0; d < ${hd}; d++) ${g.heads}[oi + d] = 0;
+      for (let j = 0; j < ${len}; j++) {
+        const a = ${weight};
+        if (a === 0) continue;
+        const vj = kh + j * ${K};
+        for (let d = 0; d < ${hd}; d++) ${g.heads}[oi + d] += a * ${g.v}[vj + d];
+      }
+    }
+  }
+  // output projection: y = heads · out_projᵀ${g.BO >= 0 ? " + bias" : ""}
+  for (let t = 0; t < ${T}; t++) {
+    const hr = b * ${T * Q} + t * ${Q};
+    const yr = b * ${T * D} + t * ${D};
+    for (let o = 0; o < ${D}; o++) {
+      let s = ${g.BO >= 0 ? `p[${at(g.BO, "o")}]` : "0"};
+      for (let e = 0, w = ${at(g.WO, `o * ${Q}`)}; e < ${Q}; e++, w++) s += ${g.heads}[hr + e] * p[w];
+      ${y}[yr + o] = s;
+    }
+  }
+}`;
+  },
+
+  backward(c) {
+    const g = geometry(c);
+    const { T, D, H, KV, hd, Q, K } = g;
+    const x = c.x[0]!;
+    const gx = c.gx[0]!;
+    const gy = c.gy[0]!;
+    const half = hd / 2;
+    const scale = lit(1 / Math.sqrt(hd));
+    const len = g.causal ? "i + 1" : String(T);
+    // Per-sample workspaces (the first sample's worth of each is used).
+    const dHeads = c.scratch("d_heads", T * Q);
+    const dq = c.scratch("d_q", T * Q);
+    const dk = c.scratch("d_k", T * K);
+    const dv = c.scratch("d_v", T * K);
+    const dRow = c.scratch("d_row", T);
+    const grads: Record<"q" | "k" | "v", string> = { q: dq, k: dk, v: dv };
+    const width = (name: "q" | "k" | "v") => (name === "q" ? Q : K);
+
+    const unrotate = (arr: string, heads: number, w: number) => `  for (let t = 0; t < ${T}; t++) {
+    for (let h = 0; h < ${heads}; h++) {
+      const base = t * ${w} + h * ${hd};
+      for (let i = 0; i < ${half}; i++) {
+        const cs = ${g.cos}[t * ${half} + i];
+        const sn = ${g.sin}[t * ${half} + i];
+        const a = ${arr}[base + i];
+        const e = ${arr}[base + i + ${half}];
+        ${arr}[base + i] = a * cs + e * sn;
+        ${arr}[base + i + ${half}] = e * cs - a * sn;
+      }
+    }
+  }`;
+
+    const projectBack = g.projections
+      .map((pr) => {
+        const W = width(pr.name);
+        return `    // ${pr.name}: d(${pr.tensor}) += d${pr.name}ᵀ x, dx += d${pr.name} · (${pr.tensor})
+    for (let o = 0; o < ${pr.rows}; o++) {
+      const gr = ${grads[pr.name]}[t * ${W} + o];
+      if (gr === 0) continue;
+      ${pr.B >= 0 ? `gp[${at(pr.B, "o")}] += gr;` : ""}
+      for (let d = 0, w = ${at(pr.W, `o * ${D}`)}; d < ${D}; d++, w++) {
+        gp[w] += gr * ${x}[xr + d];
+        ${gx}[xr + d] += gr * p[w];
+      }
+    }`;
+      })
+      .join("\n");
+
+    const dropping = g.dropout > 0;
+    return `// ${describe(c, g)}, backward
+for (let b = 0; b < n; b++) {
+  ${dHeads}.fill(0, 0, ${T * Q});
+  ${dq}.fill(0, 0, ${T * Q});
+  ${dk}.fill(0, 0, ${T * K});
+  ${dv}.fill(0, 0, ${T * K});
+  // output projection: d(out_proj) += dyᵀ heads,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · out_proj
+  for (let t = 0; t < ${T}; t++) {
+    const hr = b * ${T * Q} + t * ${Q};
+    const yr = b * ${T * D} + t * ${D};
+    for (let o = 0; o < ${D}; o++) {
+      const gr = ${gy}[yr + o];
+      if (gr === 0) continue;
+      ${g.BO >= 0 ? `gp[${at(g.BO, "o")}] += gr;` : ""}
+      for (let e = 0, w = ${at(g.WO, `o * ${Q}`)}; e < ${Q}; e++, w++) {
+        gp[w] += gr * ${g.heads}[hr + e];
+        ${dHeads}[t * ${Q} + e] += gr * p[w];
+      }
+    }
+  }
+  // per head: through the weighted sum${dropping ? ", the dropout mask" : ""} and the softmax to q, k and v
+  for (let h = 0; h < ${H}; h++) {
+    const kc = ${kvColumn(g)};
+    for (let i = 0; i < ${T}; i++) {
+      const oi = i * ${Q} + h * ${hd};
+      const row = ((b * ${H} + h) * ${T} + i) * ${T};
+      // dP_j = dO_i · v_j${dropping ? " · M_ij" : ""}, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
+      let s = 0;
+      for (let j = 0; j < ${len}; j++) {
+        const vj = b * ${T * K} + j * ${K} + kc;
+        let dp = 0;
+        for (let d = 0; d < ${hd}; d++) dp += ${dHeads}[oi + d] * ${g.v}[vj + d];
+        const pr = ${g.probs}[row + j];${dropping ? `
+        const mk = training ? ${g.mask}[row + j] : 1;
+        dp *= mk;
+        const a = pr * mk;` : `
+        const a = pr;`}
+        ${dRow}[j] = dp;
+        s += pr * dp;
+        if (a === 0) continue;
+        const dvj = j * ${K} + kc;
+        for (let d = 0; d < ${hd}; d++) ${dv}[dvj + d] += a * ${dHeads}[oi + d];
+      }
+      // dS_j = P_ij (dP_j − s) / √${hd}; dq_i += dS_j k_j, dk_j += dS_j q_i
+      const qi = b * ${T * Q} + oi;
+      for (let j = 0; j < ${len}; j++) {
+        const ds = ${g.probs}[row + j] * (${dRow}[j] - s) * ${scale};
+        if (ds === 0) continue;
+        const kj = b * ${T * K} + j * ${K} + kc;
+        const dkj = j * ${K} + kc;
+        for (let d = 0; d < ${hd}; d++) {
+          ${dq}[oi + d] += ds * ${g.k}[kj + d];
+          ${dk}[dkj + d] += ds * ${g.q}[qi + d];
+        }
+      }
+    }
+  }
+${g.rope ? `  // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
+${unrotate(dq, H, Q)}
+${unrotate(dk, KV, K)}
+` : ""}  // projections backward, row by row
+  for (let t = 0; t < ${T}; t++) {
+    const xr = b * ${T * D} + t * ${D};
+${projectBack}
+  }
+}`;
+  },
+};
+
+export const attentionKernels: Record<string, Kernel> = { attention };
