@@ -757,6 +757,7 @@ class Engine {
     moeNode.tensors.push(router);
     this.tensors.push(router);
     const tokens = input.shape.slice(0, -1).reduce((a, x) => a * x.size, 1n);
+    if (this.expand) return this.moeExpanded(stage, input, env, scope, frozen, { name, moeNode, router, experts, topK, tokens, d: d.size });
     const expertsName = `${name}.experts.{0..${experts - 1n}}`;
     const expertsNode = node(expertsName, "experts", stage.span, scope.multiplicity * experts, experts, topK);
     moeNode.children.push(expertsNode);
@@ -780,6 +781,71 @@ class Engine {
     // Per token: the router, and top_k experts.
     moeNode.macs = tokens * d.size * experts + topK * expertsNode.macs;
     return { ...out, origin: stage.span };
+  }
+
+  /**
+   * A mixture of experts for code generation: the router (a dense layer without bias, `name.router`),
+   * every expert spelled out (`name.experts.0`, …) and a `moe_combine` op that picks the top_k experts of
+   * each token by router softmax and mixes their outputs with the renormalized weights (Mixtral).
+   */
+  private moeExpanded(
+    stage: A.ExprStage,
+    input: TensorValue,
+    env: Env,
+    scope: Scope,
+    frozen: boolean,
+    m: { name: string; moeNode: LayerNode; router: TensorRecord; experts: bigint; topK: bigint; tokens: bigint; d: bigint },
+  ): Value {
+    const routerOut = this.fresh({ ...input, shape: [...input.shape.slice(0, -1), dim(m.experts)], origin: stage.span });
+    const denseEntry = layerEntry("dense")!;
+    this.record(
+      {
+        kind: "dense",
+        name: `${m.name}.router`,
+        entry: denseEntry,
+        args: new Map<string, ArgVal>([
+          ["out", { kind: "int", value: m.experts }],
+          ["bias", { kind: "bool", value: false }],
+        ]),
+        inputs: [input.id!],
+        tensors: [m.router],
+        span: stage.span,
+      },
+      routerOut,
+    );
+    const outs: TensorValue[] = [];
+    for (let e = 0n; e < m.experts; e++) {
+      const expertName = `${m.name}.experts.${e}`;
+      const expertNode = node(expertName, "expert", stage.span, scope.multiplicity);
+      m.moeNode.children.push(expertNode);
+      const inner: Scope = { prefix: expertName, position: 0, node: expertNode, frozen, multiplicity: scope.multiplicity, activeMultiplicity: scope.activeMultiplicity };
+      const out = this.single(this.body(stage.body!, input, env, inner).outputs, stage.span, "the expert body");
+      if (!sameShape(out.shape, input.shape)) {
+        this.report("ShapeMismatch", stage.expr.span, `an expert maps ${showShape(input.shape)} to ${showShape(out.shape)}; experts must keep the shape`);
+        throw new Abort();
+      }
+      expertNode.outputShape = showShape(out.shape);
+      expertNode.macs = sumMacs(expertNode);
+      outs.push(out);
+    }
+    const combined = this.fresh({ ...input, origin: stage.span });
+    this.record(
+      {
+        kind: "moe_combine",
+        name: m.name,
+        args: new Map<string, ArgVal>([
+          ["experts", { kind: "int", value: m.experts }],
+          ["top_k", { kind: "int", value: m.topK }],
+        ]),
+        inputs: [routerOut.id!, ...outs.map((o) => o.id!)],
+        tensors: [],
+        span: stage.span,
+      },
+      combined,
+    );
+    m.moeNode.outputShape = showShape(input.shape);
+    m.moeNode.macs = m.tokens * m.d * m.experts + m.topK * (m.moeNode.children[0]?.macs ?? 0n);
+    return combined;
   }
 
   private repeat(stage: A.RepeatStage, input: Value, env: Env, scope: Scope): Value {

@@ -1,0 +1,66 @@
+// Mixture of experts in generated code: top-k routing with renormalized softmax weights (Mixtral), against
+// finite differences (float64) and a naive reference of the same definition.
+import { describe, expect, it } from "vitest";
+import { build, gradientCheck, seeded } from "./helpers/generated.js";
+
+const spec = (experts: number, k: number) => `model M(x: f32[s <= 3, 6]) {
+  moe(${experts}, top_k = ${k}) as moe {
+    dense(8) as up
+    tanh
+    dense(6) as down
+  }
+}
+`;
+
+describe("mixture of experts", () => {
+  it.each([
+    [4, 2],
+    [3, 1],
+    [2, 2],
+  ])("%i experts, top %i: gradients against finite differences", async (experts, k) => {
+    const { module: m } = await build(spec(experts, k), { dtype: "float64" });
+    // Every expert has its own tensors, and the router has no bias.
+    expect(m.params.filter((t) => t.name.endsWith(".up.weight")).length).toBe(experts);
+    expect(m.params.some((t) => t.name === "moe.router.weight")).toBe(true);
+    const errors = gradientCheck(m, 2, { h: 1e-6 });
+    expect(errors.params).toBeLessThan(1e-6);
+    expect(errors.input).toBeLessThan(1e-6);
+  });
+
+  it("forward equals the definition: softmax, top-k, renormalize, mix", async () => {
+    const experts = 4;
+    const k = 2;
+    const { module: m } = await build(spec(experts, k), { dtype: "float64" });
+    const p = m.createParams(5);
+    const rand = seeded(3);
+    const x = Float64Array.from({ length: 18 }, () => rand());
+    const y = Float64Array.from(m.forward(p, x, 1));
+    const param = (name: string) => {
+      const t = m.params.find((q) => q.name === name)!;
+      return p.subarray(t.offset, t.offset + t.size);
+    };
+    const dense = (v: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number> | null, out: number) =>
+      Array.from({ length: out }, (_, o) => {
+        let s = b ? b[o]! : 0;
+        for (let i = 0; i < v.length; i++) s += v[i]! * w[o * v.length + i]!;
+        return s;
+      });
+    for (let t = 0; t < 3; t++) {
+      const v = x.subarray(t * 6, t * 6 + 6);
+      const logits = dense(v, param("moe.router.weight"), null, experts);
+      const mx = Math.max(...logits);
+      const ex = logits.map((l) => Math.exp(l - mx));
+      const sum = ex.reduce((a, b) => a + b, 0);
+      const probs = ex.map((e) => e / sum);
+      const order = probs.map((q, i) => [q, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k);
+      const total = order.reduce((a, [q]) => a + q, 0);
+      const want = new Array(6).fill(0);
+      for (const [q, e] of order) {
+        const h = dense(v, param(`moe.experts.${e}.up.weight`), param(`moe.experts.${e}.up.bias`), 8).map(Math.tanh);
+        const o = dense(h, param(`moe.experts.${e}.down.weight`), param(`moe.experts.${e}.down.bias`), 6);
+        for (let i = 0; i < 6; i++) want[i] += (q / total) * o[i]!;
+      }
+      for (let i = 0; i < 6; i++) expect(Math.abs(y[t * 6 + i]! - want[i]!)).toBeLessThan(1e-12);
+    }
+  });
+});
