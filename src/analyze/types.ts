@@ -46,7 +46,8 @@ export const weightRoles: ReadonlySet<Role> = new Set(["matrix", "embedding", "n
 /** How PyTorch initializes a tensor by default (used by generated `createParams(seed)`). */
 export type Init =
   | { readonly kind: "uniform"; readonly bound: number }
-  | { readonly kind: "normal"; readonly std: number }
+  /** N(0, std²); `zeroRow` (an embedding's `padding_idx`) starts at zero, as PyTorch does. */
+  | { readonly kind: "normal"; readonly std: number; readonly zeroRow?: number }
   | { readonly kind: "const"; readonly value: number };
 
 /** PyTorch's default for Linear/Conv weights and biases: kaiming_uniform(a = √5) gives U(±1/√fan_in). */

@@ -332,8 +332,13 @@ function initStatement(t: PlannedTensor): string {
   switch (init.kind) {
     case "uniform":
       return `${range} p[i] = (2 * random() - 1) * ${init.bound}; // ${t.name}: U(±${init.bound})`;
-    case "normal":
-      return `${range} p[i] = gaussian() * ${init.std}; // ${t.name}: N(0, ${init.std}²)`;
+    case "normal": {
+      const draw = `${range} p[i] = gaussian() * ${init.std}; // ${t.name}: N(0, ${init.std}²)`;
+      if (init.zeroRow === undefined) return draw;
+      const width = t.shape[1] ?? 1;
+      const from = t.offset + init.zeroRow * width;
+      return `${draw}\nfor (let i = ${from}; i < ${from + width}; i++) p[i] = 0; // ${t.name}: padding_idx row ${init.zeroRow}`;
+    }
     case "const":
       return `${range} p[i] = ${init.value}; // ${t.name}`;
   }
@@ -439,7 +444,7 @@ function tokenCheckSource(): string {
 function checkTokens(what: string, ids: Int32Array, vocab: number): void {
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
-    if (id < 0 || id >= vocab) throw new RangeError(\`\${what}: token id \${id} at position \${i} is outside the vocabulary 0..\${vocab - 1}\`);
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(\`\${what}: token id \${id} at position \${i} is outside the vocabulary 0..\${vocab - 1}\`);
   }
 }
 `;

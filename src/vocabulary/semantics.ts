@@ -399,7 +399,9 @@ const embedding: LayerSemantics = (ctx) => {
     return ctx.fail("AxisOutOfRange", `padding_idx ${ctx.int("padding_idx")} is not a row of a ${num}-row embedding`, { arg: "padding_idx" });
   }
   const shape = ctx.input.shape.map((x) => ({ ...x, seq: true }));
-  return { output: [...shape, dim(d)], tensors: [{ name: "weight", shape: [num, d], role: "embedding", init: { kind: "normal", std: 1 } }], macs: 0n };
+  const padding = ctx.has("padding_idx") ? Number(ctx.int("padding_idx")) : undefined;
+  const init: Init = padding === undefined ? { kind: "normal", std: 1 } : { kind: "normal", std: 1, zeroRow: padding };
+  return { output: [...shape, dim(d)], tensors: [{ name: "weight", shape: [num, d], role: "embedding", init }], macs: 0n };
 };
 
 function sequenceInput(ctx: LayerCtx): { t: Dim; d: Dim } | undefined {

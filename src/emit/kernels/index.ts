@@ -7,7 +7,10 @@ import { convKernels } from "./conv.js";
 import { poolKernels } from "./pool.js";
 import { dense } from "./dense.js";
 import { elementwiseKernels } from "./elementwise.js";
+import { moeKernels } from "./moe.js";
+import { embeddingKernels } from "./embedding.js";
 import { normKernels } from "./norm.js";
+import { recurrentKernels } from "./recurrent.js";
 import { shapeKernels } from "./shape.js";
 
 export const kernels: Readonly<Record<string, Kernel>> = {
@@ -17,6 +20,9 @@ export const kernels: Readonly<Record<string, Kernel>> = {
   ...convKernels,
   ...poolKernels,
   ...elementwiseKernels,
+  ...moeKernels,
+  ...embeddingKernels,
   ...normKernels,
+  ...recurrentKernels,
   ...shapeKernels,
 };

@@ -1,0 +1,383 @@
+// Recurrent layers, PyTorch's definitions throughout (nn.RNN, nn.LSTM, nn.GRU with batch_first inputs):
+//
+//   rnn   h' = act(W_ih x + b_ih + W_hh h + b_hh),   act = tanh or relu
+//   lstm  i, f, g, o = σ, σ, tanh, σ of (W_ih x + b_ih + W_hh h + b_hh), the four gate blocks in that order
+//         c' = f ⊙ c + i ⊙ g,  h' = o ⊙ tanh(c')
+//   gru   r, z = σ of (W_ih x + b_ih + W_hh h + b_hh), first two gate blocks
+//         n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),  h' = (1 − z) ⊙ n + z ⊙ h
+//
+// The initial states are zero. Layer l reads the output sequence of layer l − 1; a bidirectional layer runs
+// a forward direction (positions 0 … T−1) and a reverse one (T−1 … 0) on the same input and writes
+// [forward, reverse] at every position. With the keras bias convention (rnn and lstm) one vector `bias`
+// takes the place of b_ih + b_hh; keras GRU (reset_after) keeps two vectors, as PyTorch does.
+//
+// Output: with `sequences` (the default) every position of the last layer, [T, H·dirs]. Without it
+// [H·dirs], PyTorch's h_n of the last layer with its directions concatenated: the forward direction's
+// state after position T−1 and the reverse direction's state after its last step, which is position 0
+// (`torch.cat([h_n[-2], h_n[-1]], -1)` for a bidirectional layer, `h_n[-1]` otherwise), not output[T−1].
+//
+// Forward keeps, per sample, every layer's output sequence (`seq`, which also holds each step's state
+// h), the per-step gate activations (`gates`: lstm i, f, g, o; gru r, z, n and W_hn h + b_hn) and the lstm
+// cell states (`cell`); backward is backpropagation through time over them, last processed step first, the
+// last layer first. Its temporaries (the gradient of every layer's output sequence, the carried state
+// gradients and one step's pre-activation gradients) live in the first per-sample slot of `work`.
+import type { EmitCtx, Kernel } from "../kernel.js";
+
+type Cell = "rnn" | "lstm" | "gru";
+
+const GATES: Readonly<Record<Cell, number>> = { rnn: 1, lstm: 4, gru: 3 };
+
+/** One direction of one layer: where its tensors are in `p` (biases −1 when absent). */
+interface Direction {
+  readonly l: number;
+  /** 0 forward, 1 reverse. */
+  readonly d: number;
+  readonly suffix: string;
+  /** Input size of the layer. */
+  readonly IN: number;
+  readonly WI: number;
+  readonly WH: number;
+  /** bias_ih, or keras's single bias. */
+  readonly BI: number;
+  /** bias_hh (−1 with one bias or none). */
+  readonly BH: number;
+  readonly biasNames: string;
+}
+
+function geometry(c: EmitCtx, cell: Cell) {
+  const shape = c.inShapes[0]!;
+  const T = shape[0]!;
+  const D = shape[1]!;
+  const H = c.args.int("hidden");
+  const L = c.args.int("layers");
+  const dirs = c.args.bool("bidirectional") ? 2 : 1;
+  const G = GATES[cell];
+  const GH = G * H;
+  const HD = H * dirs;
+  const relu = cell === "rnn" && c.args.name("nonlinearity") === "relu";
+  const sequences = c.args.bool("sequences");
+  const directions: Direction[] = [];
+  for (let l = 0; l < L; l++) {
+    for (let d = 0; d < dirs; d++) {
+      const suffix = `_l${l}${d === 1 ? "_reverse" : ""}`;
+      const two = c.hasParam(`bias_ih${suffix}`);
+      const one = c.hasParam(`bias${suffix}`);
+      directions.push({
+        l,
+        d,
+        suffix,
+        IN: l === 0 ? D : HD,
+        WI: c.param(`weight_ih${suffix}`),
+        WH: c.param(`weight_hh${suffix}`),
+        BI: two ? c.param(`bias_ih${suffix}`) : one ? c.param(`bias${suffix}`) : -1,
+        BH: two ? c.param(`bias_hh${suffix}`) : -1,
+        biasNames: two ? `bias_ih${suffix} + bias_hh${suffix}` : one ? `bias${suffix}` : "no bias",
+      });
+    }
+  }
+  // Per-step gate slots kept for backward: lstm i, f, g, o; gru r, z, n, W_hn h + b_hn; rnn none (h is in seq).
+  const GS = cell === "rnn" ? 0 : 4 * H;
+  const SEQ = L * T * HD;
+  // work: [dseq: SEQ][dh: H][dc: H][dp: pre-activation gradients of one step, 4H (gru: r, z, n_x, n_h)]
+  const DP = cell === "rnn" ? H : 4 * H;
+  return {
+    cell,
+    T,
+    D,
+    H,
+    L,
+    dirs,
+    G,
+    GH,
+    HD,
+    GS,
+    SEQ,
+    relu,
+    sequences,
+    directions,
+    seq: c.scratch("seq", SEQ),
+    gates: GS > 0 ? c.scratch("gates", L * dirs * T * GS) : "",
+    cells: cell === "lstm" ? c.scratch("cell", L * dirs * T * H) : "",
+    work: c.scratch("work", SEQ + 2 * H + DP),
+    DH: SEQ,
+    DC: SEQ + H,
+    DP: SEQ + 2 * H,
+  };
+}
+
+type Geometry = ReturnType<typeof geometry>;
+
+/** `base + k` for a literal base (just `k` when it is 0). */
+function at(base: number, k: string): string {
+  return base === 0 ? k : `${base} + ${k}`;
+}
+
+/** `e + k` / `e - k` / `e` for a literal k. */
+function plus(e: string, k: number): string {
+  return k === 0 ? e : k > 0 ? `${e} + ${k}` : `${e} - ${-k}`;
+}
+
+function describe(c: EmitCtx, g: Geometry): string {
+  const what =
+    g.cell === "lstm" ? "lstm, gates i, f, g, o" : g.cell === "gru" ? "gru, gates r, z, n (n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)))" : `rnn, ${g.relu ? "relu" : "tanh"}`;
+  const layers = `${g.L} layer${g.L === 1 ? "" : "s"}${g.dirs === 2 ? ", bidirectional" : ""}`;
+  const out = g.sequences ? `output [${g.T}, ${g.HD}]` : `output [${g.HD}]: h_n of the last layer${g.dirs === 2 ? " (forward after position " + (g.T - 1) + ", reverse after position 0)" : ""}`;
+  return `${c.op.name}: ${what}; ${layers}; input [${g.T}, ${g.D}], hidden ${g.H}; ${out}`;
+}
+
+function directionName(g: Geometry, r: Direction): string {
+  return `layer ${r.l}${g.dirs === 2 ? (r.d === 0 ? ", forward direction" : ", reverse direction") : ""}`;
+}
+
+/** The position `t` of processing step `s` and the offsets of one step, shared by forward and backward. */
+function stepOffsets(g: Geometry, r: Direction, backward: boolean): string {
+  const { T, HD, H, GS } = g;
+  const hp = plus(`hb + t * ${HD}`, r.d === 0 ? -HD : HD);
+  const lines = [
+    `const t = ${r.d === 0 ? "s" : `${T - 1} - s`};`,
+    `const xi = xb + t * ${r.IN}; // this position of the layer's input`,
+  ];
+  // Backward reads h_t itself only for rnn (the nonlinearity's derivative from its output).
+  if (!backward || g.cell === "rnn") {
+    lines.push(`const ho = hb + t * ${HD}; // its output h_t`, `const hp = ${plus("ho", r.d === 0 ? -HD : HD)}; // the previous step's state h (when s > 0)`);
+  } else {
+    lines.push(`const hp = ${hp}; // the previous step's state h (when s > 0)`);
+  }
+  if (GS > 0) lines.push(`const go = gb + t * ${GS};`);
+  if (g.cell === "lstm") lines.push(`const co = cb + t * ${H};`, `const cp = ${plus("co", r.d === 0 ? -H : H)};`);
+  return lines.join("\n    ");
+}
+
+/** The block's bases for sample b: input, output (this direction's half), gates, cells. */
+function blockBases(g: Geometry, r: Direction, x: string): { input: string; lines: string } {
+  const { T, HD, H, GS, dirs } = g;
+  const input = r.l === 0 ? x : g.seq;
+  const lines = [
+    `const xb = ${r.l === 0 ? `b * ${T * g.D}` : plus("sq", (r.l - 1) * T * HD)};`,
+    `const hb = ${plus("sq", r.l * T * HD + r.d * H)};`,
+  ];
+  const k = r.l * dirs + r.d;
+  if (GS > 0) lines.push(`const gb = ${plus("gq", k * T * GS)};`);
+  if (g.cell === "lstm") lines.push(`const cb = ${plus("cq", k * T * H)};`);
+  return { input, lines: lines.join("\n  ") };
+}
+
+function header(g: Geometry, r: Direction): string {
+  return `// ${directionName(g, r)}: weight_ih${r.suffix} [${g.GH}, ${r.IN}] at ${r.WI}, weight_hh${r.suffix} [${g.GH}, ${g.H}] at ${r.WH}, ${r.biasNames}${r.BI >= 0 ? ` at ${r.BI}${r.BH >= 0 ? `, ${r.BH}` : ""}` : ""}`;
+}
+
+function forwardBlock(g: Geometry, r: Direction, x: string): string {
+  const { H, GH, T } = g;
+  const { input, lines } = blockBases(g, r, x);
+  const seq = g.seq;
+  const sig = (e: string) => `1 / (1 + Math.exp(-${e}))`;
+  const ihLoop = `for (let i = 0, w = ${at(r.WI, `j * ${r.IN}`)}; i < ${r.IN}; i++, w++) ax += p[w] * ${input}[xi + i];`;
+  const hhLoop = `if (s > 0) for (let k = 0, w = ${at(r.WH, `j * ${H}`)}; k < ${H}; k++, w++) ah += p[w] * ${seq}[hp + k];`;
+  const bI = r.BI >= 0 ? `p[${at(r.BI, "j")}]` : "0";
+  const bH = r.BH >= 0 ? `p[${at(r.BH, "j")}]` : "0";
+  let body: string;
+  if (g.cell === "rnn") {
+    body = `for (let j = 0; j < ${H}; j++) {
+      let ax = ${bI};
+      let ah = ${bH};
+      ${ihLoop}
+      ${hhLoop}
+      const a = ax + ah;
+      ${seq}[ho + j] = ${g.relu ? "a > 0 ? a : 0" : "Math.tanh(a)"};
+    }`;
+  } else if (g.cell === "lstm") {
+    body = `// pre-activations of the four gates, W_ih x + W_hh h + biases
+    for (let j = 0; j < ${GH}; j++) {
+      let ax = ${bI};
+      let ah = ${bH};
+      ${ihLoop}
+      ${hhLoop}
+      ${g.gates}[go + j] = ax + ah;
+    }
+    // i, f, g, o; c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c)
+    for (let k = 0; k < ${H}; k++) {
+      const ig = ${sig(`${g.gates}[go + k]`)};
+      const fg = ${sig(`${g.gates}[go + ${H} + k]`)};
+      const gg = Math.tanh(${g.gates}[go + ${2 * H} + k]);
+      const og = ${sig(`${g.gates}[go + ${3 * H} + k]`)};
+      ${g.gates}[go + k] = ig;
+      ${g.gates}[go + ${H} + k] = fg;
+      ${g.gates}[go + ${2 * H} + k] = gg;
+      ${g.gates}[go + ${3 * H} + k] = og;
+      const cv = (s > 0 ? fg * ${g.cells}[cp + k] : 0) + ig * gg;
+      ${g.cells}[co + k] = cv;
+      ${seq}[ho + k] = og * Math.tanh(cv);
+    }`;
+  } else {
+    body = `// r, z: σ(W_ih x + b_ih + W_hh h + b_hh); the n block keeps W_in x + b_in and W_hn h + b_hn apart
+    for (let j = 0; j < ${GH}; j++) {
+      let ax = ${bI};
+      let ah = ${bH};
+      ${ihLoop}
+      ${hhLoop}
+      if (j < ${2 * H}) ${g.gates}[go + j] = ${sig("(ax + ah)")};
+      else {
+        ${g.gates}[go + j] = ax;
+        ${g.gates}[go + ${H} + j] = ah;
+      }
+    }
+    // n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)); h = (1 − z) ⊙ n + z ⊙ h_prev
+    for (let k = 0; k < ${H}; k++) {
+      const rg = ${g.gates}[go + k];
+      const zg = ${g.gates}[go + ${H} + k];
+      const ng = Math.tanh(${g.gates}[go + ${2 * H} + k] + rg * ${g.gates}[go + ${3 * H} + k]);
+      ${g.gates}[go + ${2 * H} + k] = ng;
+      ${seq}[ho + k] = (1 - zg) * ng + (s > 0 ? zg * ${seq}[hp + k] : 0);
+    }`;
+  }
+  return `${header(g, r)}
+{
+  ${lines}
+  for (let s = 0; s < ${T}; s++) {
+    ${stepOffsets(g, r, false)}
+    ${body}
+  }
+}`;
+}
+
+function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string {
+  const { H, GH, T, HD } = g;
+  const { input, lines } = blockBases(g, r, x);
+  const { seq, work, gates, cells, DH, DC, DP } = g;
+  // Where this layer's input gradient accumulates: the model input's gradient, or the previous layer's
+  // output gradient in work.
+  const gin = r.l === 0 ? gx : work;
+  const gxi = r.l === 0 ? "xi" : "xi - sq";
+  // dseq of this layer's output at position t for this direction: work[DS + t·HD + d·H + k]
+  const dy = at(r.l * T * HD + r.d * H, `t * ${HD}`);
+  let cellBody: string;
+  if (g.cell === "rnn") {
+    cellBody = `// through the nonlinearity
+    for (let k = 0; k < ${H}; k++) {
+      const dh = ${work}[${at(DH, "k")}] + ${work}[dy + k];
+      const h = ${seq}[ho + k];
+      ${work}[${at(DP, "k")}] = ${g.relu ? "h > 0 ? dh : 0" : "dh * (1 - h * h)"};
+      ${work}[${at(DH, "k")}] = 0;
+    }`;
+  } else if (g.cell === "lstm") {
+    cellBody = `// through the cell: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²c); gate pre-activation gradients
+    for (let k = 0; k < ${H}; k++) {
+      const dh = ${work}[${at(DH, "k")}] + ${work}[dy + k];
+      const ig = ${gates}[go + k];
+      const fg = ${gates}[go + ${H} + k];
+      const gg = ${gates}[go + ${2 * H} + k];
+      const og = ${gates}[go + ${3 * H} + k];
+      const tc = Math.tanh(${cells}[co + k]);
+      const dc = ${work}[${at(DC, "k")}] + dh * og * (1 - tc * tc);
+      ${work}[${at(DP, "k")}] = dc * gg * ig * (1 - ig);
+      ${work}[${at(DP + H, "k")}] = s > 0 ? dc * ${cells}[cp + k] * fg * (1 - fg) : 0;
+      ${work}[${at(DP + 2 * H, "k")}] = dc * ig * (1 - gg * gg);
+      ${work}[${at(DP + 3 * H, "k")}] = dh * tc * og * (1 - og);
+      ${work}[${at(DC, "k")}] = dc * fg;
+      ${work}[${at(DH, "k")}] = 0;
+    }`;
+  } else {
+    cellBody = `// through h = (1 − z) ⊙ n + z ⊙ h_prev and n = tanh(n_x + r ⊙ n_h): gradients of the pre-activations
+    // r, z, n_x = W_in x + b_in, n_h = W_hn h + b_hn; h_prev gets z ⊙ dh directly
+    for (let k = 0; k < ${H}; k++) {
+      const dh = ${work}[${at(DH, "k")}] + ${work}[dy + k];
+      const rg = ${gates}[go + k];
+      const zg = ${gates}[go + ${H} + k];
+      const ng = ${gates}[go + ${2 * H} + k];
+      const nh = ${gates}[go + ${3 * H} + k];
+      const hprev = s > 0 ? ${seq}[hp + k] : 0;
+      const dn = dh * (1 - zg) * (1 - ng * ng);
+      ${work}[${at(DP, "k")}] = dn * nh * rg * (1 - rg);
+      ${work}[${at(DP + H, "k")}] = dh * (hprev - ng) * zg * (1 - zg);
+      ${work}[${at(DP + 2 * H, "k")}] = dn;
+      ${work}[${at(DP + 3 * H, "k")}] = dn * rg;
+      ${work}[${at(DH, "k")}] = dh * zg;
+    }`;
+  }
+  // The W_hh side reads the pre-activation gradients at j, except gru's n block, which reads n_h's.
+  const dpH = g.cell === "gru" ? `${work}[j < ${2 * H} ? ${at(DP, "j")} : ${at(DP + H, "j")}]` : `${work}[${at(DP, "j")}]`;
+  return `${header(g, r)}: backward
+{
+  ${lines}
+  ${work}.fill(0, ${DH}, ${DP}); // carried dh${g.cell === "lstm" ? ", dc" : ""}: zero after the last step
+  for (let s = ${T - 1}; s >= 0; s--) {
+    ${stepOffsets(g, r, true)}
+    const dy = ${dy}; // this output's gradient from above in work
+    ${cellBody}
+    // W_ih side: dW_ih += dp xᵀ, db += dp, dx += W_ihᵀ dp
+    for (let j = 0; j < ${GH}; j++) {
+      const d = ${work}[${at(DP, "j")}];
+      if (d === 0) continue;${r.BI >= 0 ? `\n      gp[${at(r.BI, "j")}] += d;` : ""}
+      for (let i = 0, w = ${at(r.WI, `j * ${r.IN}`)}; i < ${r.IN}; i++, w++) {
+        gp[w] += d * ${input}[xi + i];
+        ${gin}[${gxi} + i] += d * p[w];
+      }
+    }
+    // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp
+    for (let j = 0; j < ${GH}; j++) {
+      const d = ${dpH};
+      if (d === 0) continue;${r.BH >= 0 ? `\n      gp[${at(r.BH, "j")}] += d;` : ""}
+      if (s > 0) {
+        for (let k = 0, w = ${at(r.WH, `j * ${H}`)}; k < ${H}; k++, w++) {
+          gp[w] += d * ${seq}[hp + k];
+          ${work}[${at(DH, "k")}] += d * p[w];
+        }
+      }
+    }
+  }
+}`;
+}
+
+function recurrentKernel(cell: Cell): Kernel {
+  return {
+    forward(c) {
+      const g = geometry(c, cell);
+      const x = c.x[0]!;
+      const y = c.y[0]!;
+      const { T, HD, H, SEQ, L } = g;
+      const top = (L - 1) * T * HD;
+      const output = g.sequences
+        ? `// output: the last layer's sequence
+  for (let i = 0; i < ${T * HD}; i++) ${y}[b * ${T * HD} + i] = ${g.seq}[${plus("sq", top)} + i];`
+        : `// output: h_n of the last layer, the forward direction after position ${T - 1}${g.dirs === 2 ? ", then the reverse direction after position 0" : ""}
+  for (let k = 0; k < ${H}; k++) {
+    ${y}[b * ${HD} + k] = ${g.seq}[${plus("sq", top + (T - 1) * HD)} + k];${g.dirs === 2 ? `\n    ${y}[b * ${HD} + ${H} + k] = ${g.seq}[${plus("sq", top + H)} + k];` : ""}
+  }`;
+      return `// ${describe(c, g)}
+for (let b = 0; b < n; b++) {
+  const sq = b * ${SEQ}; // this sample's layer outputs in ${g.seq}${g.GS > 0 ? `\n  const gq = b * ${L * g.dirs * T * g.GS};` : ""}${cell === "lstm" ? `\n  const cq = b * ${L * g.dirs * T * H};` : ""}
+  ${g.directions.map((r) => forwardBlock(g, r, x)).join("\n").replace(/\n/g, "\n  ")}
+  ${output}
+}`;
+    },
+
+    backward(c) {
+      const g = geometry(c, cell);
+      const x = c.x[0]!;
+      const gx = c.gx[0]!;
+      const gy = c.gy[0]!;
+      const { T, HD, H, SEQ, L, work } = g;
+      const top = (L - 1) * T * HD;
+      const fromOutput = g.sequences
+        ? `for (let i = 0; i < ${T * HD}; i++) ${work}[${at(top, "i")}] = ${gy}[b * ${T * HD} + i];`
+        : `for (let k = 0; k < ${H}; k++) {
+    ${work}[${at(top + (T - 1) * HD, "k")}] = ${gy}[b * ${HD} + k];${g.dirs === 2 ? `\n    ${work}[${at(top + H, "k")}] = ${gy}[b * ${HD} + ${H} + k];` : ""}
+  }`;
+      const blocks = [...g.directions].reverse().map((r) => backwardBlock(g, r, x, gx));
+      return `// ${describe(c, g)}; backward: backpropagation through time, the last layer first
+for (let b = 0; b < n; b++) {
+  const sq = b * ${SEQ};${g.GS > 0 ? `\n  const gq = b * ${L * g.dirs * T * g.GS};` : ""}${cell === "lstm" ? `\n  const cq = b * ${L * g.dirs * T * H};` : ""}
+  // gradients of every layer's output sequence, work[0, ${SEQ}): the last layer's from the output
+  ${work}.fill(0, 0, ${SEQ});
+  ${fromOutput}
+  ${blocks.join("\n").replace(/\n/g, "\n  ")}
+}`;
+    },
+  };
+}
+
+export const recurrentKernels: Readonly<Record<string, Kernel>> = {
+  rnn: recurrentKernel("rnn"),
+  lstm: recurrentKernel("lstm"),
+  gru: recurrentKernel("gru"),
+};
