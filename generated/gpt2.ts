@@ -42,6 +42,10 @@ export const inputs: readonly {
 export const outputs: readonly { readonly shape: readonly number[]; readonly size: number }[] = [
   { shape: [1024, 50257], size: 51463168 },
 ];
+/** The declared maximum sequence length (the input's symbolic first axis). */
+export const maxLength = 1024;
+/** Whether `forward` accepts `{ length }` below maxLength: yes, every op is causal over positions, so a shorter call is exactly the full computation cut short. */
+export const variableLength = true;
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 124439808;
 /** Elements of the flat buffer array (BatchNorm running statistics). */
@@ -689,6 +693,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Sequence length of the last forward call. */
+let lastLength = 1024;
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -1628,6 +1634,8 @@ export interface ForwardOptions {
   readonly buffers?: Float32Array;
   /** Reseeds the generator that draws dropout masks. */
   readonly seed?: number;
+  /** Sequence length of this call, 1..1024 (default 1024); below 1024 only when `variableLength`. */
+  readonly length?: number;
 }
 
 /**
@@ -1637,12 +1645,16 @@ export interface ForwardOptions {
 export function forward(p: Float32Array, input: Int32Array, n: number, options: ForwardOptions = {}): Float32Array {
   checkBatch(n);
   checkLength("params", p, paramCount);
-  checkLength("input", input, n * 1024);
+  const length = options.length ?? 1024;
+  if (!Number.isInteger(length) || length < 1 || length > 1024)
+    throw new RangeError(`sequence length ${length} is outside 1..1024 (the declared maximum is 1024)`);
+  checkLength("input", input, n * length * 1);
   checkTokens("input", input, 50257);
   const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
-  act0 = input;
+  act0 = length === 1024 ? input : padInput(input, n, length);
+  lastLength = length;
   forward0(p, n, training);
   forward1(p, n, training);
   forward2(p, n, training);
@@ -1770,7 +1782,31 @@ export function forward(p: Float32Array, input: Int32Array, n: number, options: 
   forward124(p, n, training);
   lastTraining = training;
   forwardDone = true;
-  return act125;
+  return length === 1024 ? act125 : cutOutput(act125, n, length);
+}
+
+// ── Shorter sequences: padded to 1024 positions (the model is causal, so the padding changes nothing
+// before it) and cut back ─────────────────────────────────────────────────────────────────────────────
+
+let paddedInput = new Int32Array(0);
+let shortOutput = new Float32Array(0);
+
+function padInput(input: Int32Array, n: number, length: number): Int32Array {
+  if (paddedInput.length !== n * 1024) paddedInput = new Int32Array(n * 1024);
+  paddedInput.fill(0);
+  for (let b = 0; b < n; b++) paddedInput.set(input.subarray(b * length * 1, (b + 1) * length * 1), b * 1024);
+  return paddedInput;
+}
+
+function cutOutput(full: Float32Array, n: number, length: number): Float32Array {
+  if (shortOutput.length !== n * length * 50257) shortOutput = new Float32Array(n * length * 50257);
+  for (let b = 0; b < n; b++)
+    shortOutput.set(full.subarray(b * 51463168, b * 51463168 + length * 50257), b * length * 50257);
+  return shortOutput;
+}
+
+function padGrad(short: Float32Array, full: Float32Array, n: number, length: number): void {
+  for (let b = 0; b < n; b++) full.set(short.subarray(b * length * 50257, (b + 1) * length * 50257), b * 51463168);
 }
 
 /**
@@ -1783,7 +1819,7 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
   checkLength("params", p, paramCount);
   const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * 51463168);
+  checkLength("outputGrad", outputGrad, n * lastLength * 50257);
   checkLength("grads", grads, paramCount);
   const gp = grads;
   gp.fill(0);
@@ -1913,7 +1949,8 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   grad123.fill(0);
   grad124.fill(0);
   grad125.fill(0);
-  grad125.set(outputGrad);
+  if (lastLength === 1024) grad125.set(outputGrad);
+  else padGrad(outputGrad, grad125, n, lastLength);
   const training = lastTraining;
   backward124(p, gp, n, training);
   backward123(p, gp, n, training);
@@ -7861,10 +7898,17 @@ function backward124(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
+/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
+function checkRows(what: string, length: number, n: number, size: number): void {
+  if (length === 0 || length % n !== 0 || length > n * size) {
+    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
+  }
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
 export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
-  const count = n * outputSize;
-  checkLength("output", output, count);
+  const count = output.length;
+  checkRows("output", count, n, outputSize);
   checkLength("target", target, count);
   if (grad !== undefined) checkLength("grad", grad, count);
   let sum = 0;
@@ -7885,8 +7929,8 @@ export function crossEntropyLoss(
   grad?: Float32Array,
 ): number {
   const classes = 50257;
-  const rows = n * 1024;
-  checkLength("logits", logits, rows * classes);
+  checkRows("logits", logits.length, n, outputSize);
+  const rows = logits.length / classes;
   checkLength("targets", targets, rows);
   if (grad !== undefined) checkLength("grad", grad, rows * classes);
   let total = 0;
@@ -7918,8 +7962,8 @@ export function binaryCrossEntropyLoss(
   grad?: Float32Array,
   fromLogits = false,
 ): number {
-  const count = n * outputSize;
-  checkLength("output", output, count);
+  const count = output.length;
+  checkRows("output", count, n, outputSize);
   checkLength("target", target, count);
   if (grad !== undefined) checkLength("grad", grad, count);
   let sum = 0;
@@ -8142,10 +8186,20 @@ const trainableRanges: readonly (readonly [number, number])[] = [
 ];
 
 /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
-export function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike<number>, n: number): number {
+export function trainStep(
+  trainer: Trainer,
+  input: Int32Array,
+  target: ArrayLike<number>,
+  n: number,
+  length?: number,
+): number {
   const o = trainer.options;
-  const output = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
-  const grad = lossGrad(n);
+  const output = forward(trainer.params, input, n, {
+    training: true,
+    buffers: trainer.buffers,
+    ...(length !== undefined ? { length } : {}),
+  });
+  const grad = lossGrad(output.length);
   const lossName = o.loss ?? "cross_entropy";
   const loss =
     lossName === "mse"
@@ -8196,8 +8250,8 @@ export function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike
 
 let lossGradArray = new Float32Array(0);
 
-function lossGrad(n: number): Float32Array {
-  if (lossGradArray.length !== n * outputSize) lossGradArray = new Float32Array(n * outputSize);
+function lossGrad(length: number): Float32Array {
+  if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
   return lossGradArray;
 }
 

@@ -3543,10 +3543,17 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
+/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
+function checkRows(what: string, length: number, n: number, size: number): void {
+  if (length === 0 || length % n !== 0 || length > n * size) {
+    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
+  }
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
 export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
-  const count = n * outputSize;
-  checkLength("output", output, count);
+  const count = output.length;
+  checkRows("output", count, n, outputSize);
   checkLength("target", target, count);
   if (grad !== undefined) checkLength("grad", grad, count);
   let sum = 0;
@@ -3567,8 +3574,8 @@ export function crossEntropyLoss(
   grad?: Float32Array,
 ): number {
   const classes = 10;
-  const rows = n * 1;
-  checkLength("logits", logits, rows * classes);
+  checkRows("logits", logits.length, n, outputSize);
+  const rows = logits.length / classes;
   checkLength("targets", targets, rows);
   if (grad !== undefined) checkLength("grad", grad, rows * classes);
   let total = 0;
@@ -3600,8 +3607,8 @@ export function binaryCrossEntropyLoss(
   grad?: Float32Array,
   fromLogits = false,
 ): number {
-  const count = n * outputSize;
-  checkLength("output", output, count);
+  const count = output.length;
+  checkRows("output", count, n, outputSize);
   checkLength("target", target, count);
   if (grad !== undefined) checkLength("grad", grad, count);
   let sum = 0;
@@ -3689,7 +3696,7 @@ const trainableRanges: readonly (readonly [number, number])[] = [
 export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
   const o = trainer.options;
   const output = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
-  const grad = lossGrad(n);
+  const grad = lossGrad(output.length);
   const lossName = o.loss ?? "cross_entropy";
   const loss =
     lossName === "mse"
@@ -3740,7 +3747,7 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
 
 let lossGradArray = new Float32Array(0);
 
-function lossGrad(n: number): Float32Array {
-  if (lossGradArray.length !== n * outputSize) lossGradArray = new Float32Array(n * outputSize);
+function lossGrad(length: number): Float32Array {
+  if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
   return lossGradArray;
 }

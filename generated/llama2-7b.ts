@@ -42,6 +42,10 @@ export const inputs: readonly {
 export const outputs: readonly { readonly shape: readonly number[]; readonly size: number }[] = [
   { shape: [4096, 32000], size: 131072000 },
 ];
+/** The declared maximum sequence length (the input's symbolic first axis). */
+export const maxLength = 4096;
+/** Whether `forward` accepts `{ length }` below maxLength: yes, every op is causal over positions, so a shorter call is exactly the full computation cut short. */
+export const variableLength = true;
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 6738415616;
 /** Elements of the flat buffer array (BatchNorm running statistics). */
@@ -2716,6 +2720,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Sequence length of the last forward call. */
+let lastLength = 4096;
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -4931,6 +4937,8 @@ export interface ForwardOptions {
   readonly buffers?: Float32Array;
   /** Reseeds the generator that draws dropout masks. */
   readonly seed?: number;
+  /** Sequence length of this call, 1..4096 (default 4096); below 4096 only when `variableLength`. */
+  readonly length?: number;
 }
 
 /**
@@ -4940,12 +4948,16 @@ export interface ForwardOptions {
 export function forward(p: Float32Array, input: Int32Array, n: number, options: ForwardOptions = {}): Float32Array {
   checkBatch(n);
   checkLength("params", p, paramCount);
-  checkLength("input", input, n * 4096);
+  const length = options.length ?? 4096;
+  if (!Number.isInteger(length) || length < 1 || length > 4096)
+    throw new RangeError(`sequence length ${length} is outside 1..4096 (the declared maximum is 4096)`);
+  checkLength("input", input, n * length * 1);
   checkTokens("input", input, 32000);
   const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
-  act0 = input;
+  act0 = length === 4096 ? input : padInput(input, n, length);
+  lastLength = length;
   forward0(p, n, training);
   forward1(p, n, training);
   forward2(p, n, training);
@@ -5271,7 +5283,31 @@ export function forward(p: Float32Array, input: Int32Array, n: number, options: 
   forward322(p, n, training);
   lastTraining = training;
   forwardDone = true;
-  return act323;
+  return length === 4096 ? act323 : cutOutput(act323, n, length);
+}
+
+// ── Shorter sequences: padded to 4096 positions (the model is causal, so the padding changes nothing
+// before it) and cut back ─────────────────────────────────────────────────────────────────────────────
+
+let paddedInput = new Int32Array(0);
+let shortOutput = new Float32Array(0);
+
+function padInput(input: Int32Array, n: number, length: number): Int32Array {
+  if (paddedInput.length !== n * 4096) paddedInput = new Int32Array(n * 4096);
+  paddedInput.fill(0);
+  for (let b = 0; b < n; b++) paddedInput.set(input.subarray(b * length * 1, (b + 1) * length * 1), b * 4096);
+  return paddedInput;
+}
+
+function cutOutput(full: Float32Array, n: number, length: number): Float32Array {
+  if (shortOutput.length !== n * length * 32000) shortOutput = new Float32Array(n * length * 32000);
+  for (let b = 0; b < n; b++)
+    shortOutput.set(full.subarray(b * 131072000, b * 131072000 + length * 32000), b * length * 32000);
+  return shortOutput;
+}
+
+function padGrad(short: Float32Array, full: Float32Array, n: number, length: number): void {
+  for (let b = 0; b < n; b++) full.set(short.subarray(b * length * 32000, (b + 1) * length * 32000), b * 131072000);
 }
 
 /**
@@ -5284,7 +5320,7 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
   checkLength("params", p, paramCount);
   const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * 131072000);
+  checkLength("outputGrad", outputGrad, n * lastLength * 32000);
   checkLength("grads", grads, paramCount);
   const gp = grads;
   gp.fill(0);
@@ -5612,7 +5648,8 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   grad321.fill(0);
   grad322.fill(0);
   grad323.fill(0);
-  grad323.set(outputGrad);
+  if (lastLength === 4096) grad323.set(outputGrad);
+  else padGrad(outputGrad, grad323, n, lastLength);
   const training = lastTraining;
   backward322(p, gp, n, training);
   backward321(p, gp, n, training);
@@ -22118,10 +22155,17 @@ function backward322(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
+/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
+function checkRows(what: string, length: number, n: number, size: number): void {
+  if (length === 0 || length % n !== 0 || length > n * size) {
+    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
+  }
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
 export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
-  const count = n * outputSize;
-  checkLength("output", output, count);
+  const count = output.length;
+  checkRows("output", count, n, outputSize);
   checkLength("target", target, count);
   if (grad !== undefined) checkLength("grad", grad, count);
   let sum = 0;
@@ -22142,8 +22186,8 @@ export function crossEntropyLoss(
   grad?: Float32Array,
 ): number {
   const classes = 32000;
-  const rows = n * 4096;
-  checkLength("logits", logits, rows * classes);
+  checkRows("logits", logits.length, n, outputSize);
+  const rows = logits.length / classes;
   checkLength("targets", targets, rows);
   if (grad !== undefined) checkLength("grad", grad, rows * classes);
   let total = 0;
@@ -22175,8 +22219,8 @@ export function binaryCrossEntropyLoss(
   grad?: Float32Array,
   fromLogits = false,
 ): number {
-  const count = n * outputSize;
-  checkLength("output", output, count);
+  const count = output.length;
+  checkRows("output", count, n, outputSize);
   checkLength("target", target, count);
   if (grad !== undefined) checkLength("grad", grad, count);
   let sum = 0;
@@ -22542,10 +22586,20 @@ const trainableRanges: readonly (readonly [number, number])[] = [
 ];
 
 /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
-export function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike<number>, n: number): number {
+export function trainStep(
+  trainer: Trainer,
+  input: Int32Array,
+  target: ArrayLike<number>,
+  n: number,
+  length?: number,
+): number {
   const o = trainer.options;
-  const output = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
-  const grad = lossGrad(n);
+  const output = forward(trainer.params, input, n, {
+    training: true,
+    buffers: trainer.buffers,
+    ...(length !== undefined ? { length } : {}),
+  });
+  const grad = lossGrad(output.length);
   const lossName = o.loss ?? undefined;
   const loss =
     lossName === "mse"
@@ -22596,8 +22650,8 @@ export function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike
 
 let lossGradArray = new Float32Array(0);
 
-function lossGrad(n: number): Float32Array {
-  if (lossGradArray.length !== n * outputSize) lossGradArray = new Float32Array(n * outputSize);
+function lossGrad(length: number): Float32Array {
+  if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
   return lossGradArray;
 }
 

@@ -42,6 +42,10 @@ export const inputs: readonly {
 export const outputs: readonly { readonly shape: readonly number[]; readonly size: number }[] = [
   { shape: [4], size: 4 },
 ];
+/** The declared maximum sequence length (the input's symbolic first axis). */
+export const maxLength = 256;
+/** Whether `forward` accepts `{ length }` below maxLength: no — an output does not keep the sequence axis; give the full length. */
+export const variableLength = false;
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 345348;
 /** Elements of the flat buffer array (BatchNorm running statistics). */
@@ -175,6 +179,8 @@ export interface ForwardOptions {
   readonly buffers?: Float32Array;
   /** Reseeds the generator that draws dropout masks. */
   readonly seed?: number;
+  /** Sequence length of this call, 1..256 (default 256); below 256 only when `variableLength`. */
+  readonly length?: number;
 }
 
 /**
@@ -184,7 +190,12 @@ export interface ForwardOptions {
 export function forward(p: Float32Array, input: Int32Array, n: number, options: ForwardOptions = {}): Float32Array {
   checkBatch(n);
   checkLength("params", p, paramCount);
-  checkLength("input", input, n * 256);
+  const length = options.length ?? 256;
+  if (!Number.isInteger(length) || length < 1 || length > 256)
+    throw new RangeError(`sequence length ${length} is outside 1..256 (the declared maximum is 256)`);
+  if (length !== 256)
+    throw new RangeError("this model needs the full sequence length 256: an output does not keep the sequence axis");
+  checkLength("input", input, n * length * 1);
   checkTokens("input", input, 10000);
   const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
@@ -1125,10 +1136,17 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
+/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
+function checkRows(what: string, length: number, n: number, size: number): void {
+  if (length === 0 || length % n !== 0 || length > n * size) {
+    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
+  }
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
 export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
-  const count = n * outputSize;
-  checkLength("output", output, count);
+  const count = output.length;
+  checkRows("output", count, n, outputSize);
   checkLength("target", target, count);
   if (grad !== undefined) checkLength("grad", grad, count);
   let sum = 0;
@@ -1149,8 +1167,8 @@ export function crossEntropyLoss(
   grad?: Float32Array,
 ): number {
   const classes = 4;
-  const rows = n * 1;
-  checkLength("logits", logits, rows * classes);
+  checkRows("logits", logits.length, n, outputSize);
+  const rows = logits.length / classes;
   checkLength("targets", targets, rows);
   if (grad !== undefined) checkLength("grad", grad, rows * classes);
   let total = 0;
@@ -1182,8 +1200,8 @@ export function binaryCrossEntropyLoss(
   grad?: Float32Array,
   fromLogits = false,
 ): number {
-  const count = n * outputSize;
-  checkLength("output", output, count);
+  const count = output.length;
+  checkRows("output", count, n, outputSize);
   checkLength("target", target, count);
   if (grad !== undefined) checkLength("grad", grad, count);
   let sum = 0;
@@ -1268,7 +1286,7 @@ const trainableRanges: readonly (readonly [number, number])[] = [
 export function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike<number>, n: number): number {
   const o = trainer.options;
   const output = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
-  const grad = lossGrad(n);
+  const grad = lossGrad(output.length);
   const lossName = o.loss ?? "cross_entropy";
   const loss =
     lossName === "mse"
@@ -1319,7 +1337,7 @@ export function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike
 
 let lossGradArray = new Float32Array(0);
 
-function lossGrad(n: number): Float32Array {
-  if (lossGradArray.length !== n * outputSize) lossGradArray = new Float32Array(n * outputSize);
+function lossGrad(length: number): Float32Array {
+  if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
   return lossGradArray;
 }

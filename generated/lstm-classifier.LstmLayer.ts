@@ -42,6 +42,10 @@ export const inputs: readonly {
 export const outputs: readonly { readonly shape: readonly number[]; readonly size: number }[] = [
   { shape: [256, 64], size: 16384 },
 ];
+/** The declared maximum sequence length (the input's symbolic first axis). */
+export const maxLength = 256;
+/** Whether `forward` accepts `{ length }` below maxLength: yes, every op is causal over positions, so a shorter call is exactly the full computation cut short. */
+export const variableLength = true;
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 25088;
 /** Elements of the flat buffer array (BatchNorm running statistics). */
@@ -119,6 +123,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Sequence length of the last forward call. */
+let lastLength = 256;
 let act1 = new Float32Array(0);
 let act0: Float32Array = new Float32Array(0);
 let grad0 = new Float32Array(0);
@@ -148,6 +154,8 @@ export interface ForwardOptions {
   readonly buffers?: Float32Array;
   /** Reseeds the generator that draws dropout masks. */
   readonly seed?: number;
+  /** Sequence length of this call, 1..256 (default 256); below 256 only when `variableLength`. */
+  readonly length?: number;
 }
 
 /**
@@ -157,15 +165,42 @@ export interface ForwardOptions {
 export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
   checkBatch(n);
   checkLength("params", p, paramCount);
-  checkLength("input", input, n * 8192);
+  const length = options.length ?? 256;
+  if (!Number.isInteger(length) || length < 1 || length > 256)
+    throw new RangeError(`sequence length ${length} is outside 1..256 (the declared maximum is 256)`);
+  checkLength("input", input, n * length * 32);
   const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
-  act0 = input;
+  act0 = length === 256 ? input : padInput(input, n, length);
+  lastLength = length;
   forward0(p, n, training);
   lastTraining = training;
   forwardDone = true;
-  return act1;
+  return length === 256 ? act1 : cutOutput(act1, n, length);
+}
+
+// ── Shorter sequences: padded to 256 positions (the model is causal, so the padding changes nothing
+// before it) and cut back ─────────────────────────────────────────────────────────────────────────────
+
+let paddedInput = new Float32Array(0);
+let shortOutput = new Float32Array(0);
+
+function padInput(input: Float32Array, n: number, length: number): Float32Array {
+  if (paddedInput.length !== n * 8192) paddedInput = new Float32Array(n * 8192);
+  paddedInput.fill(0);
+  for (let b = 0; b < n; b++) paddedInput.set(input.subarray(b * length * 32, (b + 1) * length * 32), b * 8192);
+  return paddedInput;
+}
+
+function cutOutput(full: Float32Array, n: number, length: number): Float32Array {
+  if (shortOutput.length !== n * length * 64) shortOutput = new Float32Array(n * length * 64);
+  for (let b = 0; b < n; b++) shortOutput.set(full.subarray(b * 16384, b * 16384 + length * 64), b * length * 64);
+  return shortOutput;
+}
+
+function padGrad(short: Float32Array, full: Float32Array, n: number, length: number): void {
+  for (let b = 0; b < n; b++) full.set(short.subarray(b * length * 64, (b + 1) * length * 64), b * 16384);
 }
 
 /**
@@ -178,13 +213,14 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
   checkLength("params", p, paramCount);
   const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * 16384);
+  checkLength("outputGrad", outputGrad, n * lastLength * 64);
   checkLength("grads", grads, paramCount);
   const gp = grads;
   gp.fill(0);
   grad0.fill(0);
   grad1.fill(0);
-  grad1.set(outputGrad);
+  if (lastLength === 256) grad1.set(outputGrad);
+  else padGrad(outputGrad, grad1, n, lastLength);
   const training = lastTraining;
   backward0(p, gp, n, training);
   return grad0;
@@ -312,10 +348,17 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
+/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
+function checkRows(what: string, length: number, n: number, size: number): void {
+  if (length === 0 || length % n !== 0 || length > n * size) {
+    throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
+  }
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
 export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
-  const count = n * outputSize;
-  checkLength("output", output, count);
+  const count = output.length;
+  checkRows("output", count, n, outputSize);
   checkLength("target", target, count);
   if (grad !== undefined) checkLength("grad", grad, count);
   let sum = 0;
@@ -336,8 +379,8 @@ export function crossEntropyLoss(
   grad?: Float32Array,
 ): number {
   const classes = 64;
-  const rows = n * 256;
-  checkLength("logits", logits, rows * classes);
+  checkRows("logits", logits.length, n, outputSize);
+  const rows = logits.length / classes;
   checkLength("targets", targets, rows);
   if (grad !== undefined) checkLength("grad", grad, rows * classes);
   let total = 0;
@@ -369,8 +412,8 @@ export function binaryCrossEntropyLoss(
   grad?: Float32Array,
   fromLogits = false,
 ): number {
-  const count = n * outputSize;
-  checkLength("output", output, count);
+  const count = output.length;
+  checkRows("output", count, n, outputSize);
   checkLength("target", target, count);
   if (grad !== undefined) checkLength("grad", grad, count);
   let sum = 0;
@@ -449,10 +492,20 @@ const trainableRanges: readonly (readonly [number, number])[] = [
 ];
 
 /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
-export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+export function trainStep(
+  trainer: Trainer,
+  input: Float32Array,
+  target: ArrayLike<number>,
+  n: number,
+  length?: number,
+): number {
   const o = trainer.options;
-  const output = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
-  const grad = lossGrad(n);
+  const output = forward(trainer.params, input, n, {
+    training: true,
+    buffers: trainer.buffers,
+    ...(length !== undefined ? { length } : {}),
+  });
+  const grad = lossGrad(output.length);
   const lossName = o.loss ?? undefined;
   const loss =
     lossName === "mse"
@@ -503,7 +556,7 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
 
 let lossGradArray = new Float32Array(0);
 
-function lossGrad(n: number): Float32Array {
-  if (lossGradArray.length !== n * outputSize) lossGradArray = new Float32Array(n * outputSize);
+function lossGrad(length: number): Float32Array {
+  if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
   return lossGradArray;
 }

@@ -107,6 +107,8 @@ export interface IrValue {
   readonly shape: readonly bigint[];
   readonly dtype: "float" | "token";
   readonly vocab?: bigint;
+  /** The first axis is a symbolic length (`seq <= 1024`), sized here at its maximum. */
+  readonly symbolicLength?: boolean;
 }
 
 export interface ModelAnalysis {
@@ -229,7 +231,13 @@ class Engine {
   /** Gives a tensor value its number in the op list. */
   private fresh(v: TensorValue): TensorValue {
     const id = this.irValues.length;
-    this.irValues.push({ id, shape: v.shape.map((d) => d.size), dtype: v.dtype, ...(v.vocab !== undefined ? { vocab: v.vocab } : {}) });
+    this.irValues.push({
+      id,
+      shape: v.shape.map((d) => d.size),
+      dtype: v.dtype,
+      ...(v.vocab !== undefined ? { vocab: v.vocab } : {}),
+      ...(v.shape[0]?.symbol !== undefined ? { symbolicLength: true } : {}),
+    });
     return { ...v, id };
   }
 

@@ -6,7 +6,7 @@ import type { IrOp } from "../analyze/analyze.js";
 import { activationHelpers, helpersUsed } from "./kernels/activation.js";
 import { kernels } from "./kernels/index.js";
 import { ArgReader, type EmitCtx, type EmitOptions } from "./kernel.js";
-import type { Plan, PlannedTensor } from "./plan.js";
+import { prefixCausal, type Plan, type PlannedTensor } from "./plan.js";
 
 export interface ModuleInfo {
   /** The spec file, as named in the `@generated` header. */
@@ -68,6 +68,13 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   const outputType = many(plan.outputs.length, F, `readonly [${plan.outputs.map(() => F).join(", ")}]`);
   const floatInputs = plan.inputs.filter((v) => v.dtype !== "token");
   const inputGradType = floatInputs.length === 0 ? "void" : many(floatInputs.length, F, `readonly [${floatInputs.map(() => F).join(", ")}]`);
+  // A symbolic sequence length (`token[seq <= 16]`): buffers are laid out at the maximum; a call may give a
+  // shorter length when the model is prefix-causal (then the rest is padded and cut off again).
+  const seq = plan.inputs.length === 1 && plan.input.symbolicLength ? plan.input.shape[0]! : undefined;
+  const causal = seq !== undefined ? prefixCausal(plan) : undefined;
+  const variable = causal?.ok === true;
+  const inRow = seq !== undefined ? plan.input.size / seq : 0;
+  const outRow = seq !== undefined && variable ? plan.output.size / seq : 0;
   const helperCode = helpersUsed([...forwardParts, ...backwardParts].join("\n")).map((h) => helperSource(h));
 
   // The whole module is one ts-morph SourceFileStructure, printed once: manipulating a source file
@@ -115,6 +122,16 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
     "Every output, in order (the losses and training use the first).",
     "readonly { readonly shape: readonly number[]; readonly size: number }[]",
   );
+  if (seq !== undefined) {
+    constant("maxLength", String(seq), "The declared maximum sequence length (the input's symbolic first axis).");
+    constant(
+      "variableLength",
+      String(variable),
+      variable
+        ? "Whether `forward` accepts `{ length }` below maxLength: yes, every op is causal over positions, so a shorter call is exactly the full computation cut short."
+        : `Whether \`forward\` accepts \`{ length }\` below maxLength: no — ${causal?.ok === false ? causal.why : ""}; give the full length.`,
+    );
+  }
   constant("paramCount", String(plan.paramCount), "Elements of the flat parameter array (tied tensors stored once).");
   constant("bufferCount", String(plan.bufferCount), "Elements of the flat buffer array (BatchNorm running statistics).");
   constant("params", `[\n${plan.params.map(tensorLiteral).join(",\n")}\n]`, "Every parameter tensor, in `state_dict` order.", "readonly TensorInfo[]");
@@ -196,7 +213,7 @@ function gaussian(): number {
 let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
+let lastTraining = false;${seq !== undefined && variable ? `\n/** Sequence length of the last forward call. */\nlet lastLength = ${seq};` : ""}
 ${activations.map((b) => `let act${b} = new ${F}(0);`).join("\n")}
 ${plan.inputs.map((v) => `let act${v.buffer}: ${arrayOf(v)} = new ${arrayOf(v)}(0);`).join("\n")}
 ${buffersUsed.map((b) => `let grad${b} = new ${F}(0);`).join("\n")}
@@ -225,6 +242,9 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       { name: "training", type: "boolean", hasQuestionToken: true, isReadonly: true, docs: ["Training mode: batch statistics (updating `buffers`) and dropout. Default false."] },
       { name: "buffers", type: F, hasQuestionToken: true, isReadonly: true, docs: ["Running statistics to use and, in training, update. Default: the module's own, from `createBuffers()`."] },
       { name: "seed", type: "number", hasQuestionToken: true, isReadonly: true, docs: ["Reseeds the generator that draws dropout masks."] },
+      ...(seq !== undefined
+        ? [{ name: "length", type: "number", hasQuestionToken: true, isReadonly: true, docs: [`Sequence length of this call, 1..${seq} (default ${seq}); below ${seq} only when \`variableLength\`.`] }]
+        : []),
     ],
   });
 
@@ -246,11 +266,19 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
     statements: [
       "checkBatch(n);",
       ...(info.baked ? ["const p = bakedParams;"] : ['checkLength("params", p, paramCount);']),
+      ...(seq !== undefined
+        ? [
+            `const length = options.length ?? ${seq};`,
+            `if (!Number.isInteger(length) || length < 1 || length > ${seq}) throw new RangeError(\`sequence length \${length} is outside 1..${seq} (the declared maximum is ${seq})\`);`,
+            ...(variable ? [] : [`if (length !== ${seq}) throw new RangeError(${q(`this model needs the full sequence length ${seq}: ${causal?.ok === false ? causal.why : ""}`)});`]),
+          ]
+        : []),
       ...plan.inputs.flatMap((v, k) => {
         const arr = plan.inputs.length === 1 ? "input" : `inputs[${k}]`;
         const label = plan.inputs.length === 1 ? "input" : `input ${v.name}`;
+        const expected = seq !== undefined && k === 0 ? `n * length * ${inRow}` : `n * ${v.size}`;
         return [
-          `checkLength(${q(label)}, ${arr}, n * ${v.size});`,
+          `checkLength(${q(label)}, ${arr}, ${expected});`,
           ...(v.dtype === "token" ? [`checkTokens(${q(label)}, ${arr}, ${v.vocab});`] : []),
         ];
       }),
@@ -259,13 +287,20 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       "if (options.seed !== undefined) seedRandom(options.seed);",
       ...(plan.bufferCount > 0 ? ["if (options.buffers !== undefined) bf = options.buffers;", "else if (!ownBuffersReady) { bf = createBuffers(); ownBuffersReady = true; }"] : []),
       "allocate(n);",
-      ...plan.inputs.map((v, k) => `act${v.buffer} = ${plan.inputs.length === 1 ? "input" : `inputs[${k}]`};`),
+      ...(variable
+        ? [`act${plan.input.buffer} = length === ${seq} ? input : padInput(input, n, length);`, "lastLength = length;"]
+        : plan.inputs.map((v, k) => `act${v.buffer} = ${plan.inputs.length === 1 ? "input" : `inputs[${k}]`};`)),
       ...forwardCalls,
       "lastTraining = training;",
       "forwardDone = true;",
-      plan.outputs.length === 1 ? `return act${outputBuffers[0]};` : "return outputList;",
+      variable
+        ? `return length === ${seq} ? act${outputBuffers[0]} : cutOutput(act${outputBuffers[0]}, n, length);`
+        : plan.outputs.length === 1
+          ? `return act${outputBuffers[0]};`
+          : "return outputList;",
     ],
   });
+  if (variable) add(variableLengthSource(F, arrayOf(plan.input), seq!, inRow, outRow));
 
   if (!info.baked) add({
     kind: StructureKind.Function,
@@ -287,12 +322,20 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       'if (!forwardDone) throw new RangeError("backward needs a forward call first");',
       'checkLength("params", p, paramCount);',
       "const n = batchSize;",
-      ...plan.outputs.map((v, k) => `checkLength(${q(plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`)}, ${plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`}, n * ${v.size});`),
+      ...plan.outputs.map((v, k) =>
+        variable
+          ? `checkLength("outputGrad", outputGrad, n * lastLength * ${outRow});`
+          : `checkLength(${q(plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`)}, ${plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`}, n * ${v.size});`,
+      ),
       'checkLength("grads", grads, paramCount);',
       "const gp = grads;",
       "gp.fill(0);",
       ...buffersUsed.map((b) => `grad${b}.fill(0);`),
-      ...plan.outputs.map((v, k) => `grad${v.buffer}.set(${plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`});`),
+      ...plan.outputs.map((v, k) =>
+        variable
+          ? `if (lastLength === ${seq}) grad${v.buffer}.set(outputGrad); else padGrad(outputGrad, grad${v.buffer}, n, lastLength);`
+          : `grad${v.buffer}.set(${plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`});`,
+      ),
       "const training = lastTraining;",
       ...backwardCalls,
       ...(floatInputs.length === 0 ? [] : [floatInputs.length === 1 ? `return grad${floatInputs[0]!.buffer};` : "return inputGradList;"]),
@@ -301,7 +344,7 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
 
   add(`// ── One function per op, forward and backward ──\n\n${opFunctions.join("\n\n")}`);
   add(lossesSource(F, plan));
-  if (!info.baked) add(trainingSource(F, info, plan, inputType));
+  if (!info.baked) add(trainingSource(F, info, plan, inputType, variable));
   if (helperCode.length > 0) add(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
   const project = new Project({
     useInMemoryFileSystem: true,
@@ -438,6 +481,34 @@ export const bakedParams: ${F} = new ${F}(decodeBase64(${JSON.stringify(base64)}
 `;
 }
 
+/** Padding a shorter sequence to the layout at the maximum, and cutting outputs and gradients back. */
+function variableLengthSource(F: string, inputArray: string, max: number, inRow: number, outRow: number): string {
+  return `
+// ── Shorter sequences: padded to ${max} positions (the model is causal, so the padding changes nothing
+// before it) and cut back ─────────────────────────────────────────────────────────────────────────────
+
+let paddedInput = new ${inputArray}(0);
+let shortOutput = new ${F}(0);
+
+function padInput(input: ${inputArray}, n: number, length: number): ${inputArray} {
+  if (paddedInput.length !== n * ${max * inRow}) paddedInput = new ${inputArray}(n * ${max * inRow});
+  paddedInput.fill(0);
+  for (let b = 0; b < n; b++) paddedInput.set(input.subarray(b * length * ${inRow}, (b + 1) * length * ${inRow}), b * ${max * inRow});
+  return paddedInput;
+}
+
+function cutOutput(full: ${F}, n: number, length: number): ${F} {
+  if (shortOutput.length !== n * length * ${outRow}) shortOutput = new ${F}(n * length * ${outRow});
+  for (let b = 0; b < n; b++) shortOutput.set(full.subarray(b * ${max * outRow}, b * ${max * outRow} + length * ${outRow}), b * length * ${outRow});
+  return shortOutput;
+}
+
+function padGrad(short: ${F}, full: ${F}, n: number, length: number): void {
+  for (let b = 0; b < n; b++) full.set(short.subarray(b * length * ${outRow}, (b + 1) * length * ${outRow}), b * ${max * outRow});
+}
+`;
+}
+
 /** Token ids are checked before any work: an id outside the vocabulary would read past a table. */
 function tokenCheckSource(): string {
   return `
@@ -460,10 +531,17 @@ function lossesSource(F: string, plan: Plan): string {
   return `
 // ── Losses: each returns the mean loss and, given \`grad\`, writes its gradient for \`backward\` ─────────
 
+/** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
+function checkRows(what: string, length: number, n: number, size: number): void {
+  if (length === 0 || length % n !== 0 || length > n * size) {
+    throw new RangeError(\`\${what} has \${length} elements, expected n × \${size} (n = \${n})\`);
+  }
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch \`F.mse_loss\`, reduction "mean"). */
 export function mseLoss(output: ${F}, target: ArrayLike<number>, n: number, grad?: ${F}): number {
-  const count = n * outputSize;
-  checkLength("output", output, count);
+  const count = output.length;
+  checkRows("output", count, n, outputSize);
   checkLength("target", target, count);
   if (grad !== undefined) checkLength("grad", grad, count);
   let sum = 0;
@@ -479,8 +557,8 @@ export function mseLoss(output: ${F}, target: ArrayLike<number>, n: number, grad
  *  the last axis of the output holds the ${classes} classes; each of the n × ${plan.output.size / classes} rows has one target. */
 export function crossEntropyLoss(logits: ${F}, targets: ArrayLike<number>, n: number, grad?: ${F}): number {
   const classes = ${classes};
-  const rows = n * ${plan.output.size / classes};
-  checkLength("logits", logits, rows * classes);
+  checkRows("logits", logits.length, n, outputSize);
+  const rows = logits.length / classes;
   checkLength("targets", targets, rows);
   if (grad !== undefined) checkLength("grad", grad, rows * classes);
   let total = 0;
@@ -506,8 +584,8 @@ export function crossEntropyLoss(logits: ${F}, targets: ArrayLike<number>, n: nu
 /** Binary cross entropy, mean over all elements: of probabilities (PyTorch \`F.binary_cross_entropy\`, logs
  *  clamped at -100) or, with \`fromLogits\`, of logits (\`F.binary_cross_entropy_with_logits\`). */
 export function binaryCrossEntropyLoss(output: ${F}, target: ArrayLike<number>, n: number, grad?: ${F}, fromLogits = false): number {
-  const count = n * outputSize;
-  checkLength("output", output, count);
+  const count = output.length;
+  checkRows("output", count, n, outputSize);
   checkLength("target", target, count);
   if (grad !== undefined) checkLength("grad", grad, count);
   let sum = 0;
@@ -527,7 +605,7 @@ export function binaryCrossEntropyLoss(output: ${F}, target: ArrayLike<number>, 
 `;
 }
 
-function trainingSource(F: string, info: ModuleInfo, plan: Plan, inputType: string): string {
+function trainingSource(F: string, info: ModuleInfo, plan: Plan, inputType: string, variable: boolean): string {
   const loss = info.loss?.name;
   const defaultLoss = loss ? q(loss) : "undefined";
   return `
@@ -586,10 +664,10 @@ const trainableRanges: readonly (readonly [number, number])[] = [${plan.params
     .join(", ")}];
 
 /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
-export function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inputs"}: ${inputType}, target: ArrayLike<number>, n: number): number {
+export function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inputs"}: ${inputType}, target: ArrayLike<number>, n: number${variable ? ", length?: number" : ""}): number {
   const o = trainer.options;
-  const output = forward(trainer.params, ${plan.inputs.length === 1 ? "input" : "inputs"}, n, { training: true, buffers: trainer.buffers })${plan.outputs.length === 1 ? "" : "[0]"};
-  const grad = lossGrad(n);
+  const output = forward(trainer.params, ${plan.inputs.length === 1 ? "input" : "inputs"}, n, { training: true, buffers: trainer.buffers${variable ? ", ...(length !== undefined ? { length } : {})" : ""} })${plan.outputs.length === 1 ? "" : "[0]"};
+  const grad = lossGrad(output.length);
   const lossName = o.loss ?? ${defaultLoss};
   const loss =
     lossName === "mse"
@@ -651,8 +729,8 @@ function zerosOf(length: number): ${F} {
   return z;
 }` : ""}
 
-function lossGrad(n: number): ${F} {
-  if (lossGradArray.length !== n * outputSize) lossGradArray = new ${F}(n * outputSize);
+function lossGrad(length: number): ${F} {
+  if (lossGradArray.length !== length) lossGradArray = new ${F}(length);
   return lossGradArray;
 }
 `;

@@ -26,6 +26,8 @@ export interface PlannedValue {
   readonly dtype: "float" | "token";
   /** For token ids: ids lie in 0 ≤ id < vocab. */
   readonly vocab?: number;
+  /** The first axis is a symbolic length, laid out here at its maximum. */
+  readonly symbolicLength?: boolean;
   /** The buffer it lives in: its own, or the buffer of the value it aliases (flatten, reshape). */
   readonly buffer: number;
 }
@@ -90,6 +92,7 @@ export function plan(analysis: ModelAnalysis): Plan {
     size: v.shape.reduce((a, x) => a * Number(x), 1),
     dtype: v.dtype,
     ...(v.vocab !== undefined ? { vocab: Number(v.vocab) } : {}),
+    ...(v.symbolicLength ? { symbolicLength: true } : {}),
     buffer: bufferOf.get(v.id) ?? v.id,
   }));
   const inputs = analysis.inputIds.map((id, k) => ({ ...values[id]!, name: analysis.inputs[k]?.name ?? `input${k}` }));
@@ -109,4 +112,38 @@ export function plan(analysis: ModelAnalysis): Plan {
     offsets,
     bufferOffsets,
   };
+}
+
+/**
+ * Whether outputs at positions before t never depend on inputs at positions t and later, for a model with
+ * one input whose first axis is a symbolic length: then a call with a shorter sequence is exactly the
+ * full-length computation cut to its first positions (the generated code pads the rest). Returns the
+ * reason when it is not so.
+ */
+export function prefixCausal(p: Plan): { ok: true } | { ok: false; why: string } {
+  if (p.inputs.length !== 1 || !p.input.symbolicLength) return { ok: false, why: "its input has no symbolic length" };
+  if (!p.outputs.every((o) => o.symbolicLength)) return { ok: false, why: "an output does not keep the sequence axis" };
+  const rowWise = new Set([
+    "dense", "layernorm", "rmsnorm", "embedding", "positional", "rotary", "dropout", "add", "mul", "identity",
+    "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "mish", "sigmoid", "hard_sigmoid", "tanh",
+    "softplus", "softsign", "moe_combine",
+  ]);
+  for (const op of p.ops) {
+    if (rowWise.has(op.kind) && (op.kind !== "prelu" || Number(p.values[op.inputs[0]!]!.shape.length) === 1)) continue;
+    const arg = (name: string) => op.args.get(name);
+    const flag = (name: string, fallback: boolean) => {
+      const v = arg(name);
+      return v?.kind === "bool" ? v.value : fallback;
+    };
+    if (op.kind === "attention" && flag("causal", false)) continue;
+    if ((op.kind === "lstm" || op.kind === "gru" || op.kind === "rnn") && !flag("bidirectional", false) && flag("sequences", true)) continue;
+    if ((op.kind === "softmax" || op.kind === "log_softmax") && (() => {
+      const v = arg("axis");
+      const rank = p.values[op.inputs[0]!]!.shape.length;
+      const axis = v?.kind === "int" ? Number(v.value) : -1;
+      return axis === -1 || axis === rank - 1;
+    })()) continue;
+    return { ok: false, why: `\`${op.name || op.kind}\` (${op.kind}) mixes positions` };
+  }
+  return { ok: true };
 }
