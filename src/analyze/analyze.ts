@@ -1040,29 +1040,8 @@ class Engine {
   }
 
   private ctx(entry: LayerEntry, written: string, bound: Map<string, EValue>, inputs: readonly TensorValue[], args: readonly A.Arg[], callSpan: Span): LayerCtx {
-    const specs = [...entry.args, ...entry.options];
     const engine = this;
-    const get = (name: string): EValue | undefined => {
-      const v = bound.get(name);
-      if (v) return v;
-      const spec = specs.find((p) => p.name === name);
-      const d = spec?.default;
-      if (!d) return undefined;
-      switch (d.kind) {
-        case "int":
-          return { kind: "int", value: d.value };
-        case "decimal":
-          return { kind: "decimal", value: d.value };
-        case "bool":
-          return { kind: "bool", value: d.value };
-        case "enum":
-          return { kind: "name", value: d.value };
-        case "sameAs":
-          return get(d.param);
-        default:
-          return undefined;
-      }
-    };
+    const get = (name: string): EValue | undefined => argWithDefault(entry, bound, name);
     const argSpan = (name: string): Span => {
       const arg = args.find((a) => a.name?.name === name) ?? args[entry.args.findIndex((p) => p.name === name)];
       return arg?.value.span ?? callSpan;
@@ -1122,6 +1101,28 @@ function sameValue(a: Value, b: Value): boolean {
   if (a.kind === "tensor" && b.kind === "tensor") return sameShape(a.shape, b.shape) && a.dtype === b.dtype;
   if (a.kind === "tuple" && b.kind === "tuple") return a.items.length === b.items.length && a.items.every((x, i) => sameValue(x, b.items[i]!));
   return false;
+}
+
+/** An argument as written, or else the vocabulary's default for it (`sameAs` defaults follow the other
+ *  argument; `derived` and `none` defaults give undefined). Shared by the engine and the code generator. */
+export function argWithDefault(entry: LayerEntry | undefined, given: ReadonlyMap<string, ArgVal>, name: string): ArgVal | undefined {
+  const v = given.get(name);
+  if (v) return v;
+  const d = entry ? [...entry.args, ...entry.options].find((p) => p.name === name)?.default : undefined;
+  switch (d?.kind) {
+    case "int":
+      return { kind: "int", value: d.value };
+    case "decimal":
+      return { kind: "decimal", value: d.value };
+    case "bool":
+      return { kind: "bool", value: d.value };
+    case "enum":
+      return { kind: "name", value: d.value };
+    case "sameAs":
+      return argWithDefault(entry, given, d.param);
+    default:
+      return undefined;
+  }
 }
 
 function node(name: string, kind: string, span: Span, multiplicity: bigint, count = 1n, activeCount = count): LayerNode {

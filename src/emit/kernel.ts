@@ -8,8 +8,8 @@
 // - Backward ACCUMULATES (`+=`) into input gradients and parameter gradients: a value read by several ops
 //   gets the sum of their gradients. The assembler zeroes every gradient before a backward pass.
 // - `training` is a boolean in scope (batch statistics, dropout masks).
-import type { ArgVal, IrOp } from "../analyze/analyze.js";
-import type { DefaultValue, LayerEntry, ParamSpec } from "../vocabulary/layers.js";
+import { argWithDefault, type ArgVal, type IrOp } from "../analyze/analyze.js";
+import type { LayerEntry } from "../vocabulary/layers.js";
 
 export interface EmitOptions {
   /** `float32` (default) or `float64` storage; arithmetic is always in doubles. */
@@ -59,34 +59,13 @@ export interface Kernel {
 
 /** Reads an op's arguments with the vocabulary's defaults applied. */
 export class ArgReader {
-  private readonly specs: readonly ParamSpec[];
-
   constructor(
     private readonly args: ReadonlyMap<string, ArgVal>,
-    entry: LayerEntry | undefined,
-  ) {
-    this.specs = entry ? [...entry.args, ...entry.options] : [];
-  }
+    private readonly entry: LayerEntry | undefined,
+  ) {}
 
   get(name: string): ArgVal | undefined {
-    const given = this.args.get(name);
-    if (given) return given;
-    const d: DefaultValue | undefined = this.specs.find((s) => s.name === name)?.default;
-    if (!d) return undefined;
-    switch (d.kind) {
-      case "int":
-        return { kind: "int", value: d.value };
-      case "decimal":
-        return { kind: "decimal", value: d.value };
-      case "bool":
-        return { kind: "bool", value: d.value };
-      case "enum":
-        return { kind: "name", value: d.value };
-      case "sameAs":
-        return this.get(d.param);
-      default:
-        return undefined;
-    }
+    return argWithDefault(this.entry, this.args, name);
   }
 
   has(name: string): boolean {

@@ -6,19 +6,29 @@
 //
 // Inputs: the router logits ([…, E] per sample), then the E experts' outputs ([…, D] each). Every expert is
 // computed for every token (correct, not sparse: the cost is E experts, not top_k).
-import type { Kernel } from "../kernel.js";
+import type { EmitCtx, Kernel } from "../kernel.js";
+
+/** Geometry and the scratch arrays that carry the routing from forward to backward. */
+function routing(c: EmitCtx) {
+  const E = c.args.int("experts");
+  const K = c.args.int("top_k");
+  const rowsPerSample = c.inSizes[0]! / E;
+  return {
+    E,
+    K,
+    rowsPerSample,
+    D: c.inSizes[1]! / rowsPerSample,
+    probs: c.scratch("probs", c.inSizes[0]!),
+    chosen: c.scratch("chosen", rowsPerSample * K),
+    weights: c.scratch("weights", rowsPerSample * K),
+    outs: c.x.slice(1),
+  };
+}
 
 export const moeKernels: Readonly<Record<string, Kernel>> = {
   moe_combine: {
     forward(c) {
-      const E = c.args.int("experts");
-      const K = c.args.int("top_k");
-      const rowsPerSample = c.inSizes[0]! / E;
-      const D = c.inSizes[1]! / rowsPerSample;
-      const probs = c.scratch("probs", c.inSizes[0]!);
-      const chosen = c.scratch("chosen", rowsPerSample * K);
-      const weights = c.scratch("weights", rowsPerSample * K);
-      const outs = c.x.slice(1);
+      const { E, K, rowsPerSample, D, probs, chosen, weights, outs } = routing(c);
       return `// ${c.op.name}: mixture of ${E} experts, top ${K} per token (width ${D})
 for (let r = 0, e = n * ${rowsPerSample}; r < e; r++) {
   const lo = r * ${E};
@@ -53,14 +63,7 @@ ${outs.map((o, k) => `        case ${k}: acc += w * ${o}[r * ${D} + i]; break;`)
 }`;
     },
     backward(c) {
-      const E = c.args.int("experts");
-      const K = c.args.int("top_k");
-      const rowsPerSample = c.inSizes[0]! / E;
-      const D = c.inSizes[1]! / rowsPerSample;
-      const probs = c.scratch("probs", c.inSizes[0]!);
-      const chosen = c.scratch("chosen", rowsPerSample * K);
-      const weights = c.scratch("weights", rowsPerSample * K);
-      const outs = c.x.slice(1);
+      const { E, K, rowsPerSample, D, probs, chosen, weights, outs } = routing(c);
       const gouts = c.gx.slice(1);
       const gw = c.scratch("gw", rowsPerSample * K);
       const gprob = c.scratch("gprob", c.inSizes[0]!);
