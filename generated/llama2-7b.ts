@@ -6308,25 +6308,108 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 5: layers.0.mlp.gate_proj (dense). */
 function forward5(p: Float32Array, n: number, training: boolean): void {
-  // layers.0.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.0.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 198189056 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act5[xo + 0 + i];
+        const v1 = act5[xo + 4096 + i];
+        const v2 = act5[xo + 8192 + i];
+        const v3 = act5[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act6[yo + 0 + o + 0] = t00;
+      act6[yo + 0 + o + 1] = t01;
+      act6[yo + 0 + o + 2] = t02;
+      act6[yo + 0 + o + 3] = t03;
+      act6[yo + 11008 + o + 0] = t10;
+      act6[yo + 11008 + o + 1] = t11;
+      act6[yo + 11008 + o + 2] = t12;
+      act6[yo + 11008 + o + 3] = t13;
+      act6[yo + 22016 + o + 0] = t20;
+      act6[yo + 22016 + o + 1] = t21;
+      act6[yo + 22016 + o + 2] = t22;
+      act6[yo + 22016 + o + 3] = t23;
+      act6[yo + 33024 + o + 0] = t30;
+      act6[yo + 33024 + o + 1] = t31;
+      act6[yo + 33024 + o + 2] = t32;
+      act6[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 198189056 + o * 4096; i < 4096; i++, w++) s += act5[xo + a * 4096 + i] * p[w];
+        act6[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 198189056 + o * 4096; i < 4096; i++, w++) {
         const v = act5[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act6[yo + o + 0] = s0;
       act6[yo + o + 1] = s1;
       act6[yo + o + 2] = s2;
       act6[yo + o + 3] = s3;
+      act6[yo + o + 4] = s4;
+      act6[yo + o + 5] = s5;
+      act6[yo + o + 6] = s6;
+      act6[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -6338,8 +6421,59 @@ function forward5(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 5: layers.0.mlp.gate_proj (dense). */
 function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.0.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.0.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad6[yo + 0 + o + 0];
+      const g01 = grad6[yo + 0 + o + 1];
+      const g02 = grad6[yo + 0 + o + 2];
+      const g03 = grad6[yo + 0 + o + 3];
+      const g10 = grad6[yo + 11008 + o + 0];
+      const g11 = grad6[yo + 11008 + o + 1];
+      const g12 = grad6[yo + 11008 + o + 2];
+      const g13 = grad6[yo + 11008 + o + 3];
+      const g20 = grad6[yo + 22016 + o + 0];
+      const g21 = grad6[yo + 22016 + o + 1];
+      const g22 = grad6[yo + 22016 + o + 2];
+      const g23 = grad6[yo + 22016 + o + 3];
+      const g30 = grad6[yo + 33024 + o + 0];
+      const g31 = grad6[yo + 33024 + o + 1];
+      const g32 = grad6[yo + 33024 + o + 2];
+      const g33 = grad6[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 198189056 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act5[xo + 0 + i];
+        const x1 = act5[xo + 4096 + i];
+        const x2 = act5[xo + 8192 + i];
+        const x3 = act5[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad5[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad5[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad5[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad5[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad6[yo + a * 11008 + o];
+
+        for (let i = 0, w = 198189056 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act5[xo + a * 4096 + i];
+          grad5[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad6[yo + o];
       if (g === 0) continue;
@@ -6374,25 +6508,108 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 7: layers.0.mlp.up_proj (dense). */
 function forward7(p: Float32Array, n: number, training: boolean): void {
-  // layers.0.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.0.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 243277824 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act5[xo + 0 + i];
+        const v1 = act5[xo + 4096 + i];
+        const v2 = act5[xo + 8192 + i];
+        const v3 = act5[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act8[yo + 0 + o + 0] = t00;
+      act8[yo + 0 + o + 1] = t01;
+      act8[yo + 0 + o + 2] = t02;
+      act8[yo + 0 + o + 3] = t03;
+      act8[yo + 11008 + o + 0] = t10;
+      act8[yo + 11008 + o + 1] = t11;
+      act8[yo + 11008 + o + 2] = t12;
+      act8[yo + 11008 + o + 3] = t13;
+      act8[yo + 22016 + o + 0] = t20;
+      act8[yo + 22016 + o + 1] = t21;
+      act8[yo + 22016 + o + 2] = t22;
+      act8[yo + 22016 + o + 3] = t23;
+      act8[yo + 33024 + o + 0] = t30;
+      act8[yo + 33024 + o + 1] = t31;
+      act8[yo + 33024 + o + 2] = t32;
+      act8[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 243277824 + o * 4096; i < 4096; i++, w++) s += act5[xo + a * 4096 + i] * p[w];
+        act8[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 243277824 + o * 4096; i < 4096; i++, w++) {
         const v = act5[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act8[yo + o + 0] = s0;
       act8[yo + o + 1] = s1;
       act8[yo + o + 2] = s2;
       act8[yo + o + 3] = s3;
+      act8[yo + o + 4] = s4;
+      act8[yo + o + 5] = s5;
+      act8[yo + o + 6] = s6;
+      act8[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -6404,8 +6621,59 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 7: layers.0.mlp.up_proj (dense). */
 function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.0.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.0.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad8[yo + 0 + o + 0];
+      const g01 = grad8[yo + 0 + o + 1];
+      const g02 = grad8[yo + 0 + o + 2];
+      const g03 = grad8[yo + 0 + o + 3];
+      const g10 = grad8[yo + 11008 + o + 0];
+      const g11 = grad8[yo + 11008 + o + 1];
+      const g12 = grad8[yo + 11008 + o + 2];
+      const g13 = grad8[yo + 11008 + o + 3];
+      const g20 = grad8[yo + 22016 + o + 0];
+      const g21 = grad8[yo + 22016 + o + 1];
+      const g22 = grad8[yo + 22016 + o + 2];
+      const g23 = grad8[yo + 22016 + o + 3];
+      const g30 = grad8[yo + 33024 + o + 0];
+      const g31 = grad8[yo + 33024 + o + 1];
+      const g32 = grad8[yo + 33024 + o + 2];
+      const g33 = grad8[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 243277824 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act5[xo + 0 + i];
+        const x1 = act5[xo + 4096 + i];
+        const x2 = act5[xo + 8192 + i];
+        const x3 = act5[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad5[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad5[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad5[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad5[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad8[yo + a * 11008 + o];
+
+        for (let i = 0, w = 243277824 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act5[xo + a * 4096 + i];
+          grad5[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad8[yo + o];
       if (g === 0) continue;
@@ -6438,25 +6706,108 @@ function backward8(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 9: layers.0.mlp.down_proj (dense). */
 function forward9(p: Float32Array, n: number, training: boolean): void {
-  // layers.0.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.0.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 288366592 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act9[xo + 0 + i];
+        const v1 = act9[xo + 11008 + i];
+        const v2 = act9[xo + 22016 + i];
+        const v3 = act9[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act10[yo + 0 + o + 0] = t00;
+      act10[yo + 0 + o + 1] = t01;
+      act10[yo + 0 + o + 2] = t02;
+      act10[yo + 0 + o + 3] = t03;
+      act10[yo + 4096 + o + 0] = t10;
+      act10[yo + 4096 + o + 1] = t11;
+      act10[yo + 4096 + o + 2] = t12;
+      act10[yo + 4096 + o + 3] = t13;
+      act10[yo + 8192 + o + 0] = t20;
+      act10[yo + 8192 + o + 1] = t21;
+      act10[yo + 8192 + o + 2] = t22;
+      act10[yo + 8192 + o + 3] = t23;
+      act10[yo + 12288 + o + 0] = t30;
+      act10[yo + 12288 + o + 1] = t31;
+      act10[yo + 12288 + o + 2] = t32;
+      act10[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 288366592 + o * 11008; i < 11008; i++, w++) s += act9[xo + a * 11008 + i] * p[w];
+        act10[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 288366592 + o * 11008; i < 11008; i++, w++) {
         const v = act9[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act10[yo + o + 0] = s0;
       act10[yo + o + 1] = s1;
       act10[yo + o + 2] = s2;
       act10[yo + o + 3] = s3;
+      act10[yo + o + 4] = s4;
+      act10[yo + o + 5] = s5;
+      act10[yo + o + 6] = s6;
+      act10[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -6468,8 +6819,59 @@ function forward9(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 9: layers.0.mlp.down_proj (dense). */
 function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.0.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.0.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad10[yo + 0 + o + 0];
+      const g01 = grad10[yo + 0 + o + 1];
+      const g02 = grad10[yo + 0 + o + 2];
+      const g03 = grad10[yo + 0 + o + 3];
+      const g10 = grad10[yo + 4096 + o + 0];
+      const g11 = grad10[yo + 4096 + o + 1];
+      const g12 = grad10[yo + 4096 + o + 2];
+      const g13 = grad10[yo + 4096 + o + 3];
+      const g20 = grad10[yo + 8192 + o + 0];
+      const g21 = grad10[yo + 8192 + o + 1];
+      const g22 = grad10[yo + 8192 + o + 2];
+      const g23 = grad10[yo + 8192 + o + 3];
+      const g30 = grad10[yo + 12288 + o + 0];
+      const g31 = grad10[yo + 12288 + o + 1];
+      const g32 = grad10[yo + 12288 + o + 2];
+      const g33 = grad10[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 288366592 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act9[xo + 0 + i];
+        const x1 = act9[xo + 11008 + i];
+        const x2 = act9[xo + 22016 + i];
+        const x3 = act9[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad9[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad9[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad9[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad9[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad10[yo + a * 4096 + o];
+
+        for (let i = 0, w = 288366592 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act9[xo + a * 11008 + i];
+          grad9[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad10[yo + o];
       if (g === 0) continue;
@@ -6809,25 +7211,108 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 15: layers.1.mlp.gate_proj (dense). */
 function forward15(p: Float32Array, n: number, training: boolean): void {
-  // layers.1.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.1.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 400572416 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act15[xo + 0 + i];
+        const v1 = act15[xo + 4096 + i];
+        const v2 = act15[xo + 8192 + i];
+        const v3 = act15[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act16[yo + 0 + o + 0] = t00;
+      act16[yo + 0 + o + 1] = t01;
+      act16[yo + 0 + o + 2] = t02;
+      act16[yo + 0 + o + 3] = t03;
+      act16[yo + 11008 + o + 0] = t10;
+      act16[yo + 11008 + o + 1] = t11;
+      act16[yo + 11008 + o + 2] = t12;
+      act16[yo + 11008 + o + 3] = t13;
+      act16[yo + 22016 + o + 0] = t20;
+      act16[yo + 22016 + o + 1] = t21;
+      act16[yo + 22016 + o + 2] = t22;
+      act16[yo + 22016 + o + 3] = t23;
+      act16[yo + 33024 + o + 0] = t30;
+      act16[yo + 33024 + o + 1] = t31;
+      act16[yo + 33024 + o + 2] = t32;
+      act16[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 400572416 + o * 4096; i < 4096; i++, w++) s += act15[xo + a * 4096 + i] * p[w];
+        act16[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 400572416 + o * 4096; i < 4096; i++, w++) {
         const v = act15[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act16[yo + o + 0] = s0;
       act16[yo + o + 1] = s1;
       act16[yo + o + 2] = s2;
       act16[yo + o + 3] = s3;
+      act16[yo + o + 4] = s4;
+      act16[yo + o + 5] = s5;
+      act16[yo + o + 6] = s6;
+      act16[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -6839,8 +7324,59 @@ function forward15(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 15: layers.1.mlp.gate_proj (dense). */
 function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.1.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.1.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad16[yo + 0 + o + 0];
+      const g01 = grad16[yo + 0 + o + 1];
+      const g02 = grad16[yo + 0 + o + 2];
+      const g03 = grad16[yo + 0 + o + 3];
+      const g10 = grad16[yo + 11008 + o + 0];
+      const g11 = grad16[yo + 11008 + o + 1];
+      const g12 = grad16[yo + 11008 + o + 2];
+      const g13 = grad16[yo + 11008 + o + 3];
+      const g20 = grad16[yo + 22016 + o + 0];
+      const g21 = grad16[yo + 22016 + o + 1];
+      const g22 = grad16[yo + 22016 + o + 2];
+      const g23 = grad16[yo + 22016 + o + 3];
+      const g30 = grad16[yo + 33024 + o + 0];
+      const g31 = grad16[yo + 33024 + o + 1];
+      const g32 = grad16[yo + 33024 + o + 2];
+      const g33 = grad16[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 400572416 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act15[xo + 0 + i];
+        const x1 = act15[xo + 4096 + i];
+        const x2 = act15[xo + 8192 + i];
+        const x3 = act15[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad15[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad15[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad15[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad15[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad16[yo + a * 11008 + o];
+
+        for (let i = 0, w = 400572416 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act15[xo + a * 4096 + i];
+          grad15[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad16[yo + o];
       if (g === 0) continue;
@@ -6875,25 +7411,108 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 17: layers.1.mlp.up_proj (dense). */
 function forward17(p: Float32Array, n: number, training: boolean): void {
-  // layers.1.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.1.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 445661184 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act15[xo + 0 + i];
+        const v1 = act15[xo + 4096 + i];
+        const v2 = act15[xo + 8192 + i];
+        const v3 = act15[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act18[yo + 0 + o + 0] = t00;
+      act18[yo + 0 + o + 1] = t01;
+      act18[yo + 0 + o + 2] = t02;
+      act18[yo + 0 + o + 3] = t03;
+      act18[yo + 11008 + o + 0] = t10;
+      act18[yo + 11008 + o + 1] = t11;
+      act18[yo + 11008 + o + 2] = t12;
+      act18[yo + 11008 + o + 3] = t13;
+      act18[yo + 22016 + o + 0] = t20;
+      act18[yo + 22016 + o + 1] = t21;
+      act18[yo + 22016 + o + 2] = t22;
+      act18[yo + 22016 + o + 3] = t23;
+      act18[yo + 33024 + o + 0] = t30;
+      act18[yo + 33024 + o + 1] = t31;
+      act18[yo + 33024 + o + 2] = t32;
+      act18[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 445661184 + o * 4096; i < 4096; i++, w++) s += act15[xo + a * 4096 + i] * p[w];
+        act18[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 445661184 + o * 4096; i < 4096; i++, w++) {
         const v = act15[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act18[yo + o + 0] = s0;
       act18[yo + o + 1] = s1;
       act18[yo + o + 2] = s2;
       act18[yo + o + 3] = s3;
+      act18[yo + o + 4] = s4;
+      act18[yo + o + 5] = s5;
+      act18[yo + o + 6] = s6;
+      act18[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -6905,8 +7524,59 @@ function forward17(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 17: layers.1.mlp.up_proj (dense). */
 function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.1.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.1.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad18[yo + 0 + o + 0];
+      const g01 = grad18[yo + 0 + o + 1];
+      const g02 = grad18[yo + 0 + o + 2];
+      const g03 = grad18[yo + 0 + o + 3];
+      const g10 = grad18[yo + 11008 + o + 0];
+      const g11 = grad18[yo + 11008 + o + 1];
+      const g12 = grad18[yo + 11008 + o + 2];
+      const g13 = grad18[yo + 11008 + o + 3];
+      const g20 = grad18[yo + 22016 + o + 0];
+      const g21 = grad18[yo + 22016 + o + 1];
+      const g22 = grad18[yo + 22016 + o + 2];
+      const g23 = grad18[yo + 22016 + o + 3];
+      const g30 = grad18[yo + 33024 + o + 0];
+      const g31 = grad18[yo + 33024 + o + 1];
+      const g32 = grad18[yo + 33024 + o + 2];
+      const g33 = grad18[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 445661184 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act15[xo + 0 + i];
+        const x1 = act15[xo + 4096 + i];
+        const x2 = act15[xo + 8192 + i];
+        const x3 = act15[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad15[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad15[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad15[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad15[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad18[yo + a * 11008 + o];
+
+        for (let i = 0, w = 445661184 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act15[xo + a * 4096 + i];
+          grad15[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad18[yo + o];
       if (g === 0) continue;
@@ -6939,25 +7609,108 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 19: layers.1.mlp.down_proj (dense). */
 function forward19(p: Float32Array, n: number, training: boolean): void {
-  // layers.1.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.1.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 490749952 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act19[xo + 0 + i];
+        const v1 = act19[xo + 11008 + i];
+        const v2 = act19[xo + 22016 + i];
+        const v3 = act19[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act20[yo + 0 + o + 0] = t00;
+      act20[yo + 0 + o + 1] = t01;
+      act20[yo + 0 + o + 2] = t02;
+      act20[yo + 0 + o + 3] = t03;
+      act20[yo + 4096 + o + 0] = t10;
+      act20[yo + 4096 + o + 1] = t11;
+      act20[yo + 4096 + o + 2] = t12;
+      act20[yo + 4096 + o + 3] = t13;
+      act20[yo + 8192 + o + 0] = t20;
+      act20[yo + 8192 + o + 1] = t21;
+      act20[yo + 8192 + o + 2] = t22;
+      act20[yo + 8192 + o + 3] = t23;
+      act20[yo + 12288 + o + 0] = t30;
+      act20[yo + 12288 + o + 1] = t31;
+      act20[yo + 12288 + o + 2] = t32;
+      act20[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 490749952 + o * 11008; i < 11008; i++, w++) s += act19[xo + a * 11008 + i] * p[w];
+        act20[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 490749952 + o * 11008; i < 11008; i++, w++) {
         const v = act19[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act20[yo + o + 0] = s0;
       act20[yo + o + 1] = s1;
       act20[yo + o + 2] = s2;
       act20[yo + o + 3] = s3;
+      act20[yo + o + 4] = s4;
+      act20[yo + o + 5] = s5;
+      act20[yo + o + 6] = s6;
+      act20[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -6969,8 +7722,59 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 19: layers.1.mlp.down_proj (dense). */
 function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.1.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.1.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad20[yo + 0 + o + 0];
+      const g01 = grad20[yo + 0 + o + 1];
+      const g02 = grad20[yo + 0 + o + 2];
+      const g03 = grad20[yo + 0 + o + 3];
+      const g10 = grad20[yo + 4096 + o + 0];
+      const g11 = grad20[yo + 4096 + o + 1];
+      const g12 = grad20[yo + 4096 + o + 2];
+      const g13 = grad20[yo + 4096 + o + 3];
+      const g20 = grad20[yo + 8192 + o + 0];
+      const g21 = grad20[yo + 8192 + o + 1];
+      const g22 = grad20[yo + 8192 + o + 2];
+      const g23 = grad20[yo + 8192 + o + 3];
+      const g30 = grad20[yo + 12288 + o + 0];
+      const g31 = grad20[yo + 12288 + o + 1];
+      const g32 = grad20[yo + 12288 + o + 2];
+      const g33 = grad20[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 490749952 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act19[xo + 0 + i];
+        const x1 = act19[xo + 11008 + i];
+        const x2 = act19[xo + 22016 + i];
+        const x3 = act19[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad19[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad19[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad19[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad19[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad20[yo + a * 4096 + o];
+
+        for (let i = 0, w = 490749952 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act19[xo + a * 11008 + i];
+          grad19[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad20[yo + o];
       if (g === 0) continue;
@@ -7310,25 +8114,108 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 25: layers.2.mlp.gate_proj (dense). */
 function forward25(p: Float32Array, n: number, training: boolean): void {
-  // layers.2.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.2.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 602955776 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act25[xo + 0 + i];
+        const v1 = act25[xo + 4096 + i];
+        const v2 = act25[xo + 8192 + i];
+        const v3 = act25[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act26[yo + 0 + o + 0] = t00;
+      act26[yo + 0 + o + 1] = t01;
+      act26[yo + 0 + o + 2] = t02;
+      act26[yo + 0 + o + 3] = t03;
+      act26[yo + 11008 + o + 0] = t10;
+      act26[yo + 11008 + o + 1] = t11;
+      act26[yo + 11008 + o + 2] = t12;
+      act26[yo + 11008 + o + 3] = t13;
+      act26[yo + 22016 + o + 0] = t20;
+      act26[yo + 22016 + o + 1] = t21;
+      act26[yo + 22016 + o + 2] = t22;
+      act26[yo + 22016 + o + 3] = t23;
+      act26[yo + 33024 + o + 0] = t30;
+      act26[yo + 33024 + o + 1] = t31;
+      act26[yo + 33024 + o + 2] = t32;
+      act26[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 602955776 + o * 4096; i < 4096; i++, w++) s += act25[xo + a * 4096 + i] * p[w];
+        act26[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 602955776 + o * 4096; i < 4096; i++, w++) {
         const v = act25[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act26[yo + o + 0] = s0;
       act26[yo + o + 1] = s1;
       act26[yo + o + 2] = s2;
       act26[yo + o + 3] = s3;
+      act26[yo + o + 4] = s4;
+      act26[yo + o + 5] = s5;
+      act26[yo + o + 6] = s6;
+      act26[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -7340,8 +8227,59 @@ function forward25(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 25: layers.2.mlp.gate_proj (dense). */
 function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.2.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.2.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad26[yo + 0 + o + 0];
+      const g01 = grad26[yo + 0 + o + 1];
+      const g02 = grad26[yo + 0 + o + 2];
+      const g03 = grad26[yo + 0 + o + 3];
+      const g10 = grad26[yo + 11008 + o + 0];
+      const g11 = grad26[yo + 11008 + o + 1];
+      const g12 = grad26[yo + 11008 + o + 2];
+      const g13 = grad26[yo + 11008 + o + 3];
+      const g20 = grad26[yo + 22016 + o + 0];
+      const g21 = grad26[yo + 22016 + o + 1];
+      const g22 = grad26[yo + 22016 + o + 2];
+      const g23 = grad26[yo + 22016 + o + 3];
+      const g30 = grad26[yo + 33024 + o + 0];
+      const g31 = grad26[yo + 33024 + o + 1];
+      const g32 = grad26[yo + 33024 + o + 2];
+      const g33 = grad26[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 602955776 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act25[xo + 0 + i];
+        const x1 = act25[xo + 4096 + i];
+        const x2 = act25[xo + 8192 + i];
+        const x3 = act25[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad25[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad25[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad25[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad25[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad26[yo + a * 11008 + o];
+
+        for (let i = 0, w = 602955776 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act25[xo + a * 4096 + i];
+          grad25[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad26[yo + o];
       if (g === 0) continue;
@@ -7376,25 +8314,108 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 27: layers.2.mlp.up_proj (dense). */
 function forward27(p: Float32Array, n: number, training: boolean): void {
-  // layers.2.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.2.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 648044544 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act25[xo + 0 + i];
+        const v1 = act25[xo + 4096 + i];
+        const v2 = act25[xo + 8192 + i];
+        const v3 = act25[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act28[yo + 0 + o + 0] = t00;
+      act28[yo + 0 + o + 1] = t01;
+      act28[yo + 0 + o + 2] = t02;
+      act28[yo + 0 + o + 3] = t03;
+      act28[yo + 11008 + o + 0] = t10;
+      act28[yo + 11008 + o + 1] = t11;
+      act28[yo + 11008 + o + 2] = t12;
+      act28[yo + 11008 + o + 3] = t13;
+      act28[yo + 22016 + o + 0] = t20;
+      act28[yo + 22016 + o + 1] = t21;
+      act28[yo + 22016 + o + 2] = t22;
+      act28[yo + 22016 + o + 3] = t23;
+      act28[yo + 33024 + o + 0] = t30;
+      act28[yo + 33024 + o + 1] = t31;
+      act28[yo + 33024 + o + 2] = t32;
+      act28[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 648044544 + o * 4096; i < 4096; i++, w++) s += act25[xo + a * 4096 + i] * p[w];
+        act28[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 648044544 + o * 4096; i < 4096; i++, w++) {
         const v = act25[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act28[yo + o + 0] = s0;
       act28[yo + o + 1] = s1;
       act28[yo + o + 2] = s2;
       act28[yo + o + 3] = s3;
+      act28[yo + o + 4] = s4;
+      act28[yo + o + 5] = s5;
+      act28[yo + o + 6] = s6;
+      act28[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -7406,8 +8427,59 @@ function forward27(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 27: layers.2.mlp.up_proj (dense). */
 function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.2.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.2.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad28[yo + 0 + o + 0];
+      const g01 = grad28[yo + 0 + o + 1];
+      const g02 = grad28[yo + 0 + o + 2];
+      const g03 = grad28[yo + 0 + o + 3];
+      const g10 = grad28[yo + 11008 + o + 0];
+      const g11 = grad28[yo + 11008 + o + 1];
+      const g12 = grad28[yo + 11008 + o + 2];
+      const g13 = grad28[yo + 11008 + o + 3];
+      const g20 = grad28[yo + 22016 + o + 0];
+      const g21 = grad28[yo + 22016 + o + 1];
+      const g22 = grad28[yo + 22016 + o + 2];
+      const g23 = grad28[yo + 22016 + o + 3];
+      const g30 = grad28[yo + 33024 + o + 0];
+      const g31 = grad28[yo + 33024 + o + 1];
+      const g32 = grad28[yo + 33024 + o + 2];
+      const g33 = grad28[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 648044544 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act25[xo + 0 + i];
+        const x1 = act25[xo + 4096 + i];
+        const x2 = act25[xo + 8192 + i];
+        const x3 = act25[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad25[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad25[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad25[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad25[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad28[yo + a * 11008 + o];
+
+        for (let i = 0, w = 648044544 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act25[xo + a * 4096 + i];
+          grad25[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad28[yo + o];
       if (g === 0) continue;
@@ -7440,25 +8512,108 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 29: layers.2.mlp.down_proj (dense). */
 function forward29(p: Float32Array, n: number, training: boolean): void {
-  // layers.2.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.2.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 693133312 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act29[xo + 0 + i];
+        const v1 = act29[xo + 11008 + i];
+        const v2 = act29[xo + 22016 + i];
+        const v3 = act29[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act30[yo + 0 + o + 0] = t00;
+      act30[yo + 0 + o + 1] = t01;
+      act30[yo + 0 + o + 2] = t02;
+      act30[yo + 0 + o + 3] = t03;
+      act30[yo + 4096 + o + 0] = t10;
+      act30[yo + 4096 + o + 1] = t11;
+      act30[yo + 4096 + o + 2] = t12;
+      act30[yo + 4096 + o + 3] = t13;
+      act30[yo + 8192 + o + 0] = t20;
+      act30[yo + 8192 + o + 1] = t21;
+      act30[yo + 8192 + o + 2] = t22;
+      act30[yo + 8192 + o + 3] = t23;
+      act30[yo + 12288 + o + 0] = t30;
+      act30[yo + 12288 + o + 1] = t31;
+      act30[yo + 12288 + o + 2] = t32;
+      act30[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 693133312 + o * 11008; i < 11008; i++, w++) s += act29[xo + a * 11008 + i] * p[w];
+        act30[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 693133312 + o * 11008; i < 11008; i++, w++) {
         const v = act29[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act30[yo + o + 0] = s0;
       act30[yo + o + 1] = s1;
       act30[yo + o + 2] = s2;
       act30[yo + o + 3] = s3;
+      act30[yo + o + 4] = s4;
+      act30[yo + o + 5] = s5;
+      act30[yo + o + 6] = s6;
+      act30[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -7470,8 +8625,59 @@ function forward29(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 29: layers.2.mlp.down_proj (dense). */
 function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.2.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.2.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad30[yo + 0 + o + 0];
+      const g01 = grad30[yo + 0 + o + 1];
+      const g02 = grad30[yo + 0 + o + 2];
+      const g03 = grad30[yo + 0 + o + 3];
+      const g10 = grad30[yo + 4096 + o + 0];
+      const g11 = grad30[yo + 4096 + o + 1];
+      const g12 = grad30[yo + 4096 + o + 2];
+      const g13 = grad30[yo + 4096 + o + 3];
+      const g20 = grad30[yo + 8192 + o + 0];
+      const g21 = grad30[yo + 8192 + o + 1];
+      const g22 = grad30[yo + 8192 + o + 2];
+      const g23 = grad30[yo + 8192 + o + 3];
+      const g30 = grad30[yo + 12288 + o + 0];
+      const g31 = grad30[yo + 12288 + o + 1];
+      const g32 = grad30[yo + 12288 + o + 2];
+      const g33 = grad30[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 693133312 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act29[xo + 0 + i];
+        const x1 = act29[xo + 11008 + i];
+        const x2 = act29[xo + 22016 + i];
+        const x3 = act29[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad29[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad29[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad29[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad29[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad30[yo + a * 4096 + o];
+
+        for (let i = 0, w = 693133312 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act29[xo + a * 11008 + i];
+          grad29[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad30[yo + o];
       if (g === 0) continue;
@@ -7811,25 +9017,108 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 35: layers.3.mlp.gate_proj (dense). */
 function forward35(p: Float32Array, n: number, training: boolean): void {
-  // layers.3.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.3.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 805339136 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act35[xo + 0 + i];
+        const v1 = act35[xo + 4096 + i];
+        const v2 = act35[xo + 8192 + i];
+        const v3 = act35[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act36[yo + 0 + o + 0] = t00;
+      act36[yo + 0 + o + 1] = t01;
+      act36[yo + 0 + o + 2] = t02;
+      act36[yo + 0 + o + 3] = t03;
+      act36[yo + 11008 + o + 0] = t10;
+      act36[yo + 11008 + o + 1] = t11;
+      act36[yo + 11008 + o + 2] = t12;
+      act36[yo + 11008 + o + 3] = t13;
+      act36[yo + 22016 + o + 0] = t20;
+      act36[yo + 22016 + o + 1] = t21;
+      act36[yo + 22016 + o + 2] = t22;
+      act36[yo + 22016 + o + 3] = t23;
+      act36[yo + 33024 + o + 0] = t30;
+      act36[yo + 33024 + o + 1] = t31;
+      act36[yo + 33024 + o + 2] = t32;
+      act36[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 805339136 + o * 4096; i < 4096; i++, w++) s += act35[xo + a * 4096 + i] * p[w];
+        act36[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 805339136 + o * 4096; i < 4096; i++, w++) {
         const v = act35[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act36[yo + o + 0] = s0;
       act36[yo + o + 1] = s1;
       act36[yo + o + 2] = s2;
       act36[yo + o + 3] = s3;
+      act36[yo + o + 4] = s4;
+      act36[yo + o + 5] = s5;
+      act36[yo + o + 6] = s6;
+      act36[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -7841,8 +9130,59 @@ function forward35(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 35: layers.3.mlp.gate_proj (dense). */
 function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.3.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.3.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad36[yo + 0 + o + 0];
+      const g01 = grad36[yo + 0 + o + 1];
+      const g02 = grad36[yo + 0 + o + 2];
+      const g03 = grad36[yo + 0 + o + 3];
+      const g10 = grad36[yo + 11008 + o + 0];
+      const g11 = grad36[yo + 11008 + o + 1];
+      const g12 = grad36[yo + 11008 + o + 2];
+      const g13 = grad36[yo + 11008 + o + 3];
+      const g20 = grad36[yo + 22016 + o + 0];
+      const g21 = grad36[yo + 22016 + o + 1];
+      const g22 = grad36[yo + 22016 + o + 2];
+      const g23 = grad36[yo + 22016 + o + 3];
+      const g30 = grad36[yo + 33024 + o + 0];
+      const g31 = grad36[yo + 33024 + o + 1];
+      const g32 = grad36[yo + 33024 + o + 2];
+      const g33 = grad36[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 805339136 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act35[xo + 0 + i];
+        const x1 = act35[xo + 4096 + i];
+        const x2 = act35[xo + 8192 + i];
+        const x3 = act35[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad35[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad35[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad35[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad35[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad36[yo + a * 11008 + o];
+
+        for (let i = 0, w = 805339136 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act35[xo + a * 4096 + i];
+          grad35[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad36[yo + o];
       if (g === 0) continue;
@@ -7877,25 +9217,108 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 37: layers.3.mlp.up_proj (dense). */
 function forward37(p: Float32Array, n: number, training: boolean): void {
-  // layers.3.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.3.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 850427904 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act35[xo + 0 + i];
+        const v1 = act35[xo + 4096 + i];
+        const v2 = act35[xo + 8192 + i];
+        const v3 = act35[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act38[yo + 0 + o + 0] = t00;
+      act38[yo + 0 + o + 1] = t01;
+      act38[yo + 0 + o + 2] = t02;
+      act38[yo + 0 + o + 3] = t03;
+      act38[yo + 11008 + o + 0] = t10;
+      act38[yo + 11008 + o + 1] = t11;
+      act38[yo + 11008 + o + 2] = t12;
+      act38[yo + 11008 + o + 3] = t13;
+      act38[yo + 22016 + o + 0] = t20;
+      act38[yo + 22016 + o + 1] = t21;
+      act38[yo + 22016 + o + 2] = t22;
+      act38[yo + 22016 + o + 3] = t23;
+      act38[yo + 33024 + o + 0] = t30;
+      act38[yo + 33024 + o + 1] = t31;
+      act38[yo + 33024 + o + 2] = t32;
+      act38[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 850427904 + o * 4096; i < 4096; i++, w++) s += act35[xo + a * 4096 + i] * p[w];
+        act38[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 850427904 + o * 4096; i < 4096; i++, w++) {
         const v = act35[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act38[yo + o + 0] = s0;
       act38[yo + o + 1] = s1;
       act38[yo + o + 2] = s2;
       act38[yo + o + 3] = s3;
+      act38[yo + o + 4] = s4;
+      act38[yo + o + 5] = s5;
+      act38[yo + o + 6] = s6;
+      act38[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -7907,8 +9330,59 @@ function forward37(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 37: layers.3.mlp.up_proj (dense). */
 function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.3.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.3.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad38[yo + 0 + o + 0];
+      const g01 = grad38[yo + 0 + o + 1];
+      const g02 = grad38[yo + 0 + o + 2];
+      const g03 = grad38[yo + 0 + o + 3];
+      const g10 = grad38[yo + 11008 + o + 0];
+      const g11 = grad38[yo + 11008 + o + 1];
+      const g12 = grad38[yo + 11008 + o + 2];
+      const g13 = grad38[yo + 11008 + o + 3];
+      const g20 = grad38[yo + 22016 + o + 0];
+      const g21 = grad38[yo + 22016 + o + 1];
+      const g22 = grad38[yo + 22016 + o + 2];
+      const g23 = grad38[yo + 22016 + o + 3];
+      const g30 = grad38[yo + 33024 + o + 0];
+      const g31 = grad38[yo + 33024 + o + 1];
+      const g32 = grad38[yo + 33024 + o + 2];
+      const g33 = grad38[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 850427904 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act35[xo + 0 + i];
+        const x1 = act35[xo + 4096 + i];
+        const x2 = act35[xo + 8192 + i];
+        const x3 = act35[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad35[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad35[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad35[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad35[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad38[yo + a * 11008 + o];
+
+        for (let i = 0, w = 850427904 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act35[xo + a * 4096 + i];
+          grad35[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad38[yo + o];
       if (g === 0) continue;
@@ -7941,25 +9415,108 @@ function backward38(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 39: layers.3.mlp.down_proj (dense). */
 function forward39(p: Float32Array, n: number, training: boolean): void {
-  // layers.3.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.3.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 895516672 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act39[xo + 0 + i];
+        const v1 = act39[xo + 11008 + i];
+        const v2 = act39[xo + 22016 + i];
+        const v3 = act39[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act40[yo + 0 + o + 0] = t00;
+      act40[yo + 0 + o + 1] = t01;
+      act40[yo + 0 + o + 2] = t02;
+      act40[yo + 0 + o + 3] = t03;
+      act40[yo + 4096 + o + 0] = t10;
+      act40[yo + 4096 + o + 1] = t11;
+      act40[yo + 4096 + o + 2] = t12;
+      act40[yo + 4096 + o + 3] = t13;
+      act40[yo + 8192 + o + 0] = t20;
+      act40[yo + 8192 + o + 1] = t21;
+      act40[yo + 8192 + o + 2] = t22;
+      act40[yo + 8192 + o + 3] = t23;
+      act40[yo + 12288 + o + 0] = t30;
+      act40[yo + 12288 + o + 1] = t31;
+      act40[yo + 12288 + o + 2] = t32;
+      act40[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 895516672 + o * 11008; i < 11008; i++, w++) s += act39[xo + a * 11008 + i] * p[w];
+        act40[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 895516672 + o * 11008; i < 11008; i++, w++) {
         const v = act39[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act40[yo + o + 0] = s0;
       act40[yo + o + 1] = s1;
       act40[yo + o + 2] = s2;
       act40[yo + o + 3] = s3;
+      act40[yo + o + 4] = s4;
+      act40[yo + o + 5] = s5;
+      act40[yo + o + 6] = s6;
+      act40[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -7971,8 +9528,59 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 39: layers.3.mlp.down_proj (dense). */
 function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.3.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.3.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad40[yo + 0 + o + 0];
+      const g01 = grad40[yo + 0 + o + 1];
+      const g02 = grad40[yo + 0 + o + 2];
+      const g03 = grad40[yo + 0 + o + 3];
+      const g10 = grad40[yo + 4096 + o + 0];
+      const g11 = grad40[yo + 4096 + o + 1];
+      const g12 = grad40[yo + 4096 + o + 2];
+      const g13 = grad40[yo + 4096 + o + 3];
+      const g20 = grad40[yo + 8192 + o + 0];
+      const g21 = grad40[yo + 8192 + o + 1];
+      const g22 = grad40[yo + 8192 + o + 2];
+      const g23 = grad40[yo + 8192 + o + 3];
+      const g30 = grad40[yo + 12288 + o + 0];
+      const g31 = grad40[yo + 12288 + o + 1];
+      const g32 = grad40[yo + 12288 + o + 2];
+      const g33 = grad40[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 895516672 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act39[xo + 0 + i];
+        const x1 = act39[xo + 11008 + i];
+        const x2 = act39[xo + 22016 + i];
+        const x3 = act39[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad39[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad39[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad39[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad39[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad40[yo + a * 4096 + o];
+
+        for (let i = 0, w = 895516672 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act39[xo + a * 11008 + i];
+          grad39[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad40[yo + o];
       if (g === 0) continue;
@@ -8312,25 +9920,108 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 45: layers.4.mlp.gate_proj (dense). */
 function forward45(p: Float32Array, n: number, training: boolean): void {
-  // layers.4.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.4.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1007722496 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act45[xo + 0 + i];
+        const v1 = act45[xo + 4096 + i];
+        const v2 = act45[xo + 8192 + i];
+        const v3 = act45[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act46[yo + 0 + o + 0] = t00;
+      act46[yo + 0 + o + 1] = t01;
+      act46[yo + 0 + o + 2] = t02;
+      act46[yo + 0 + o + 3] = t03;
+      act46[yo + 11008 + o + 0] = t10;
+      act46[yo + 11008 + o + 1] = t11;
+      act46[yo + 11008 + o + 2] = t12;
+      act46[yo + 11008 + o + 3] = t13;
+      act46[yo + 22016 + o + 0] = t20;
+      act46[yo + 22016 + o + 1] = t21;
+      act46[yo + 22016 + o + 2] = t22;
+      act46[yo + 22016 + o + 3] = t23;
+      act46[yo + 33024 + o + 0] = t30;
+      act46[yo + 33024 + o + 1] = t31;
+      act46[yo + 33024 + o + 2] = t32;
+      act46[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1007722496 + o * 4096; i < 4096; i++, w++) s += act45[xo + a * 4096 + i] * p[w];
+        act46[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1007722496 + o * 4096; i < 4096; i++, w++) {
         const v = act45[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act46[yo + o + 0] = s0;
       act46[yo + o + 1] = s1;
       act46[yo + o + 2] = s2;
       act46[yo + o + 3] = s3;
+      act46[yo + o + 4] = s4;
+      act46[yo + o + 5] = s5;
+      act46[yo + o + 6] = s6;
+      act46[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -8342,8 +10033,59 @@ function forward45(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 45: layers.4.mlp.gate_proj (dense). */
 function backward45(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.4.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.4.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad46[yo + 0 + o + 0];
+      const g01 = grad46[yo + 0 + o + 1];
+      const g02 = grad46[yo + 0 + o + 2];
+      const g03 = grad46[yo + 0 + o + 3];
+      const g10 = grad46[yo + 11008 + o + 0];
+      const g11 = grad46[yo + 11008 + o + 1];
+      const g12 = grad46[yo + 11008 + o + 2];
+      const g13 = grad46[yo + 11008 + o + 3];
+      const g20 = grad46[yo + 22016 + o + 0];
+      const g21 = grad46[yo + 22016 + o + 1];
+      const g22 = grad46[yo + 22016 + o + 2];
+      const g23 = grad46[yo + 22016 + o + 3];
+      const g30 = grad46[yo + 33024 + o + 0];
+      const g31 = grad46[yo + 33024 + o + 1];
+      const g32 = grad46[yo + 33024 + o + 2];
+      const g33 = grad46[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 1007722496 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act45[xo + 0 + i];
+        const x1 = act45[xo + 4096 + i];
+        const x2 = act45[xo + 8192 + i];
+        const x3 = act45[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad45[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad45[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad45[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad45[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad46[yo + a * 11008 + o];
+
+        for (let i = 0, w = 1007722496 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act45[xo + a * 4096 + i];
+          grad45[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad46[yo + o];
       if (g === 0) continue;
@@ -8378,25 +10120,108 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 47: layers.4.mlp.up_proj (dense). */
 function forward47(p: Float32Array, n: number, training: boolean): void {
-  // layers.4.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.4.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1052811264 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act45[xo + 0 + i];
+        const v1 = act45[xo + 4096 + i];
+        const v2 = act45[xo + 8192 + i];
+        const v3 = act45[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act48[yo + 0 + o + 0] = t00;
+      act48[yo + 0 + o + 1] = t01;
+      act48[yo + 0 + o + 2] = t02;
+      act48[yo + 0 + o + 3] = t03;
+      act48[yo + 11008 + o + 0] = t10;
+      act48[yo + 11008 + o + 1] = t11;
+      act48[yo + 11008 + o + 2] = t12;
+      act48[yo + 11008 + o + 3] = t13;
+      act48[yo + 22016 + o + 0] = t20;
+      act48[yo + 22016 + o + 1] = t21;
+      act48[yo + 22016 + o + 2] = t22;
+      act48[yo + 22016 + o + 3] = t23;
+      act48[yo + 33024 + o + 0] = t30;
+      act48[yo + 33024 + o + 1] = t31;
+      act48[yo + 33024 + o + 2] = t32;
+      act48[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1052811264 + o * 4096; i < 4096; i++, w++) s += act45[xo + a * 4096 + i] * p[w];
+        act48[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1052811264 + o * 4096; i < 4096; i++, w++) {
         const v = act45[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act48[yo + o + 0] = s0;
       act48[yo + o + 1] = s1;
       act48[yo + o + 2] = s2;
       act48[yo + o + 3] = s3;
+      act48[yo + o + 4] = s4;
+      act48[yo + o + 5] = s5;
+      act48[yo + o + 6] = s6;
+      act48[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -8408,8 +10233,59 @@ function forward47(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 47: layers.4.mlp.up_proj (dense). */
 function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.4.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.4.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad48[yo + 0 + o + 0];
+      const g01 = grad48[yo + 0 + o + 1];
+      const g02 = grad48[yo + 0 + o + 2];
+      const g03 = grad48[yo + 0 + o + 3];
+      const g10 = grad48[yo + 11008 + o + 0];
+      const g11 = grad48[yo + 11008 + o + 1];
+      const g12 = grad48[yo + 11008 + o + 2];
+      const g13 = grad48[yo + 11008 + o + 3];
+      const g20 = grad48[yo + 22016 + o + 0];
+      const g21 = grad48[yo + 22016 + o + 1];
+      const g22 = grad48[yo + 22016 + o + 2];
+      const g23 = grad48[yo + 22016 + o + 3];
+      const g30 = grad48[yo + 33024 + o + 0];
+      const g31 = grad48[yo + 33024 + o + 1];
+      const g32 = grad48[yo + 33024 + o + 2];
+      const g33 = grad48[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 1052811264 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act45[xo + 0 + i];
+        const x1 = act45[xo + 4096 + i];
+        const x2 = act45[xo + 8192 + i];
+        const x3 = act45[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad45[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad45[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad45[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad45[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad48[yo + a * 11008 + o];
+
+        for (let i = 0, w = 1052811264 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act45[xo + a * 4096 + i];
+          grad45[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad48[yo + o];
       if (g === 0) continue;
@@ -8442,25 +10318,108 @@ function backward48(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 49: layers.4.mlp.down_proj (dense). */
 function forward49(p: Float32Array, n: number, training: boolean): void {
-  // layers.4.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.4.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1097900032 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act49[xo + 0 + i];
+        const v1 = act49[xo + 11008 + i];
+        const v2 = act49[xo + 22016 + i];
+        const v3 = act49[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act50[yo + 0 + o + 0] = t00;
+      act50[yo + 0 + o + 1] = t01;
+      act50[yo + 0 + o + 2] = t02;
+      act50[yo + 0 + o + 3] = t03;
+      act50[yo + 4096 + o + 0] = t10;
+      act50[yo + 4096 + o + 1] = t11;
+      act50[yo + 4096 + o + 2] = t12;
+      act50[yo + 4096 + o + 3] = t13;
+      act50[yo + 8192 + o + 0] = t20;
+      act50[yo + 8192 + o + 1] = t21;
+      act50[yo + 8192 + o + 2] = t22;
+      act50[yo + 8192 + o + 3] = t23;
+      act50[yo + 12288 + o + 0] = t30;
+      act50[yo + 12288 + o + 1] = t31;
+      act50[yo + 12288 + o + 2] = t32;
+      act50[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1097900032 + o * 11008; i < 11008; i++, w++) s += act49[xo + a * 11008 + i] * p[w];
+        act50[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1097900032 + o * 11008; i < 11008; i++, w++) {
         const v = act49[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act50[yo + o + 0] = s0;
       act50[yo + o + 1] = s1;
       act50[yo + o + 2] = s2;
       act50[yo + o + 3] = s3;
+      act50[yo + o + 4] = s4;
+      act50[yo + o + 5] = s5;
+      act50[yo + o + 6] = s6;
+      act50[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -8472,8 +10431,59 @@ function forward49(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 49: layers.4.mlp.down_proj (dense). */
 function backward49(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.4.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.4.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad50[yo + 0 + o + 0];
+      const g01 = grad50[yo + 0 + o + 1];
+      const g02 = grad50[yo + 0 + o + 2];
+      const g03 = grad50[yo + 0 + o + 3];
+      const g10 = grad50[yo + 4096 + o + 0];
+      const g11 = grad50[yo + 4096 + o + 1];
+      const g12 = grad50[yo + 4096 + o + 2];
+      const g13 = grad50[yo + 4096 + o + 3];
+      const g20 = grad50[yo + 8192 + o + 0];
+      const g21 = grad50[yo + 8192 + o + 1];
+      const g22 = grad50[yo + 8192 + o + 2];
+      const g23 = grad50[yo + 8192 + o + 3];
+      const g30 = grad50[yo + 12288 + o + 0];
+      const g31 = grad50[yo + 12288 + o + 1];
+      const g32 = grad50[yo + 12288 + o + 2];
+      const g33 = grad50[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 1097900032 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act49[xo + 0 + i];
+        const x1 = act49[xo + 11008 + i];
+        const x2 = act49[xo + 22016 + i];
+        const x3 = act49[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad49[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad49[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad49[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad49[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad50[yo + a * 4096 + o];
+
+        for (let i = 0, w = 1097900032 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act49[xo + a * 11008 + i];
+          grad49[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad50[yo + o];
       if (g === 0) continue;
@@ -8813,25 +10823,108 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 55: layers.5.mlp.gate_proj (dense). */
 function forward55(p: Float32Array, n: number, training: boolean): void {
-  // layers.5.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.5.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1210105856 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act55[xo + 0 + i];
+        const v1 = act55[xo + 4096 + i];
+        const v2 = act55[xo + 8192 + i];
+        const v3 = act55[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act56[yo + 0 + o + 0] = t00;
+      act56[yo + 0 + o + 1] = t01;
+      act56[yo + 0 + o + 2] = t02;
+      act56[yo + 0 + o + 3] = t03;
+      act56[yo + 11008 + o + 0] = t10;
+      act56[yo + 11008 + o + 1] = t11;
+      act56[yo + 11008 + o + 2] = t12;
+      act56[yo + 11008 + o + 3] = t13;
+      act56[yo + 22016 + o + 0] = t20;
+      act56[yo + 22016 + o + 1] = t21;
+      act56[yo + 22016 + o + 2] = t22;
+      act56[yo + 22016 + o + 3] = t23;
+      act56[yo + 33024 + o + 0] = t30;
+      act56[yo + 33024 + o + 1] = t31;
+      act56[yo + 33024 + o + 2] = t32;
+      act56[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1210105856 + o * 4096; i < 4096; i++, w++) s += act55[xo + a * 4096 + i] * p[w];
+        act56[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1210105856 + o * 4096; i < 4096; i++, w++) {
         const v = act55[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act56[yo + o + 0] = s0;
       act56[yo + o + 1] = s1;
       act56[yo + o + 2] = s2;
       act56[yo + o + 3] = s3;
+      act56[yo + o + 4] = s4;
+      act56[yo + o + 5] = s5;
+      act56[yo + o + 6] = s6;
+      act56[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -8843,8 +10936,59 @@ function forward55(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 55: layers.5.mlp.gate_proj (dense). */
 function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.5.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.5.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad56[yo + 0 + o + 0];
+      const g01 = grad56[yo + 0 + o + 1];
+      const g02 = grad56[yo + 0 + o + 2];
+      const g03 = grad56[yo + 0 + o + 3];
+      const g10 = grad56[yo + 11008 + o + 0];
+      const g11 = grad56[yo + 11008 + o + 1];
+      const g12 = grad56[yo + 11008 + o + 2];
+      const g13 = grad56[yo + 11008 + o + 3];
+      const g20 = grad56[yo + 22016 + o + 0];
+      const g21 = grad56[yo + 22016 + o + 1];
+      const g22 = grad56[yo + 22016 + o + 2];
+      const g23 = grad56[yo + 22016 + o + 3];
+      const g30 = grad56[yo + 33024 + o + 0];
+      const g31 = grad56[yo + 33024 + o + 1];
+      const g32 = grad56[yo + 33024 + o + 2];
+      const g33 = grad56[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 1210105856 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act55[xo + 0 + i];
+        const x1 = act55[xo + 4096 + i];
+        const x2 = act55[xo + 8192 + i];
+        const x3 = act55[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad55[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad55[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad55[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad55[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad56[yo + a * 11008 + o];
+
+        for (let i = 0, w = 1210105856 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act55[xo + a * 4096 + i];
+          grad55[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad56[yo + o];
       if (g === 0) continue;
@@ -8879,25 +11023,108 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 57: layers.5.mlp.up_proj (dense). */
 function forward57(p: Float32Array, n: number, training: boolean): void {
-  // layers.5.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.5.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1255194624 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act55[xo + 0 + i];
+        const v1 = act55[xo + 4096 + i];
+        const v2 = act55[xo + 8192 + i];
+        const v3 = act55[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act58[yo + 0 + o + 0] = t00;
+      act58[yo + 0 + o + 1] = t01;
+      act58[yo + 0 + o + 2] = t02;
+      act58[yo + 0 + o + 3] = t03;
+      act58[yo + 11008 + o + 0] = t10;
+      act58[yo + 11008 + o + 1] = t11;
+      act58[yo + 11008 + o + 2] = t12;
+      act58[yo + 11008 + o + 3] = t13;
+      act58[yo + 22016 + o + 0] = t20;
+      act58[yo + 22016 + o + 1] = t21;
+      act58[yo + 22016 + o + 2] = t22;
+      act58[yo + 22016 + o + 3] = t23;
+      act58[yo + 33024 + o + 0] = t30;
+      act58[yo + 33024 + o + 1] = t31;
+      act58[yo + 33024 + o + 2] = t32;
+      act58[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1255194624 + o * 4096; i < 4096; i++, w++) s += act55[xo + a * 4096 + i] * p[w];
+        act58[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1255194624 + o * 4096; i < 4096; i++, w++) {
         const v = act55[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act58[yo + o + 0] = s0;
       act58[yo + o + 1] = s1;
       act58[yo + o + 2] = s2;
       act58[yo + o + 3] = s3;
+      act58[yo + o + 4] = s4;
+      act58[yo + o + 5] = s5;
+      act58[yo + o + 6] = s6;
+      act58[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -8909,8 +11136,59 @@ function forward57(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 57: layers.5.mlp.up_proj (dense). */
 function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.5.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.5.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad58[yo + 0 + o + 0];
+      const g01 = grad58[yo + 0 + o + 1];
+      const g02 = grad58[yo + 0 + o + 2];
+      const g03 = grad58[yo + 0 + o + 3];
+      const g10 = grad58[yo + 11008 + o + 0];
+      const g11 = grad58[yo + 11008 + o + 1];
+      const g12 = grad58[yo + 11008 + o + 2];
+      const g13 = grad58[yo + 11008 + o + 3];
+      const g20 = grad58[yo + 22016 + o + 0];
+      const g21 = grad58[yo + 22016 + o + 1];
+      const g22 = grad58[yo + 22016 + o + 2];
+      const g23 = grad58[yo + 22016 + o + 3];
+      const g30 = grad58[yo + 33024 + o + 0];
+      const g31 = grad58[yo + 33024 + o + 1];
+      const g32 = grad58[yo + 33024 + o + 2];
+      const g33 = grad58[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 1255194624 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act55[xo + 0 + i];
+        const x1 = act55[xo + 4096 + i];
+        const x2 = act55[xo + 8192 + i];
+        const x3 = act55[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad55[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad55[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad55[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad55[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad58[yo + a * 11008 + o];
+
+        for (let i = 0, w = 1255194624 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act55[xo + a * 4096 + i];
+          grad55[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad58[yo + o];
       if (g === 0) continue;
@@ -8943,25 +11221,108 @@ function backward58(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 59: layers.5.mlp.down_proj (dense). */
 function forward59(p: Float32Array, n: number, training: boolean): void {
-  // layers.5.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.5.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1300283392 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act59[xo + 0 + i];
+        const v1 = act59[xo + 11008 + i];
+        const v2 = act59[xo + 22016 + i];
+        const v3 = act59[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act60[yo + 0 + o + 0] = t00;
+      act60[yo + 0 + o + 1] = t01;
+      act60[yo + 0 + o + 2] = t02;
+      act60[yo + 0 + o + 3] = t03;
+      act60[yo + 4096 + o + 0] = t10;
+      act60[yo + 4096 + o + 1] = t11;
+      act60[yo + 4096 + o + 2] = t12;
+      act60[yo + 4096 + o + 3] = t13;
+      act60[yo + 8192 + o + 0] = t20;
+      act60[yo + 8192 + o + 1] = t21;
+      act60[yo + 8192 + o + 2] = t22;
+      act60[yo + 8192 + o + 3] = t23;
+      act60[yo + 12288 + o + 0] = t30;
+      act60[yo + 12288 + o + 1] = t31;
+      act60[yo + 12288 + o + 2] = t32;
+      act60[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1300283392 + o * 11008; i < 11008; i++, w++) s += act59[xo + a * 11008 + i] * p[w];
+        act60[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1300283392 + o * 11008; i < 11008; i++, w++) {
         const v = act59[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act60[yo + o + 0] = s0;
       act60[yo + o + 1] = s1;
       act60[yo + o + 2] = s2;
       act60[yo + o + 3] = s3;
+      act60[yo + o + 4] = s4;
+      act60[yo + o + 5] = s5;
+      act60[yo + o + 6] = s6;
+      act60[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -8973,8 +11334,59 @@ function forward59(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 59: layers.5.mlp.down_proj (dense). */
 function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.5.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.5.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad60[yo + 0 + o + 0];
+      const g01 = grad60[yo + 0 + o + 1];
+      const g02 = grad60[yo + 0 + o + 2];
+      const g03 = grad60[yo + 0 + o + 3];
+      const g10 = grad60[yo + 4096 + o + 0];
+      const g11 = grad60[yo + 4096 + o + 1];
+      const g12 = grad60[yo + 4096 + o + 2];
+      const g13 = grad60[yo + 4096 + o + 3];
+      const g20 = grad60[yo + 8192 + o + 0];
+      const g21 = grad60[yo + 8192 + o + 1];
+      const g22 = grad60[yo + 8192 + o + 2];
+      const g23 = grad60[yo + 8192 + o + 3];
+      const g30 = grad60[yo + 12288 + o + 0];
+      const g31 = grad60[yo + 12288 + o + 1];
+      const g32 = grad60[yo + 12288 + o + 2];
+      const g33 = grad60[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 1300283392 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act59[xo + 0 + i];
+        const x1 = act59[xo + 11008 + i];
+        const x2 = act59[xo + 22016 + i];
+        const x3 = act59[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad59[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad59[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad59[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad59[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad60[yo + a * 4096 + o];
+
+        for (let i = 0, w = 1300283392 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act59[xo + a * 11008 + i];
+          grad59[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad60[yo + o];
       if (g === 0) continue;
@@ -9314,25 +11726,108 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 65: layers.6.mlp.gate_proj (dense). */
 function forward65(p: Float32Array, n: number, training: boolean): void {
-  // layers.6.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.6.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1412489216 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act65[xo + 0 + i];
+        const v1 = act65[xo + 4096 + i];
+        const v2 = act65[xo + 8192 + i];
+        const v3 = act65[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act66[yo + 0 + o + 0] = t00;
+      act66[yo + 0 + o + 1] = t01;
+      act66[yo + 0 + o + 2] = t02;
+      act66[yo + 0 + o + 3] = t03;
+      act66[yo + 11008 + o + 0] = t10;
+      act66[yo + 11008 + o + 1] = t11;
+      act66[yo + 11008 + o + 2] = t12;
+      act66[yo + 11008 + o + 3] = t13;
+      act66[yo + 22016 + o + 0] = t20;
+      act66[yo + 22016 + o + 1] = t21;
+      act66[yo + 22016 + o + 2] = t22;
+      act66[yo + 22016 + o + 3] = t23;
+      act66[yo + 33024 + o + 0] = t30;
+      act66[yo + 33024 + o + 1] = t31;
+      act66[yo + 33024 + o + 2] = t32;
+      act66[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1412489216 + o * 4096; i < 4096; i++, w++) s += act65[xo + a * 4096 + i] * p[w];
+        act66[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1412489216 + o * 4096; i < 4096; i++, w++) {
         const v = act65[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act66[yo + o + 0] = s0;
       act66[yo + o + 1] = s1;
       act66[yo + o + 2] = s2;
       act66[yo + o + 3] = s3;
+      act66[yo + o + 4] = s4;
+      act66[yo + o + 5] = s5;
+      act66[yo + o + 6] = s6;
+      act66[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -9344,8 +11839,59 @@ function forward65(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 65: layers.6.mlp.gate_proj (dense). */
 function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.6.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.6.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad66[yo + 0 + o + 0];
+      const g01 = grad66[yo + 0 + o + 1];
+      const g02 = grad66[yo + 0 + o + 2];
+      const g03 = grad66[yo + 0 + o + 3];
+      const g10 = grad66[yo + 11008 + o + 0];
+      const g11 = grad66[yo + 11008 + o + 1];
+      const g12 = grad66[yo + 11008 + o + 2];
+      const g13 = grad66[yo + 11008 + o + 3];
+      const g20 = grad66[yo + 22016 + o + 0];
+      const g21 = grad66[yo + 22016 + o + 1];
+      const g22 = grad66[yo + 22016 + o + 2];
+      const g23 = grad66[yo + 22016 + o + 3];
+      const g30 = grad66[yo + 33024 + o + 0];
+      const g31 = grad66[yo + 33024 + o + 1];
+      const g32 = grad66[yo + 33024 + o + 2];
+      const g33 = grad66[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 1412489216 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act65[xo + 0 + i];
+        const x1 = act65[xo + 4096 + i];
+        const x2 = act65[xo + 8192 + i];
+        const x3 = act65[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad65[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad65[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad65[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad65[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad66[yo + a * 11008 + o];
+
+        for (let i = 0, w = 1412489216 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act65[xo + a * 4096 + i];
+          grad65[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad66[yo + o];
       if (g === 0) continue;
@@ -9380,25 +11926,108 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 67: layers.6.mlp.up_proj (dense). */
 function forward67(p: Float32Array, n: number, training: boolean): void {
-  // layers.6.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.6.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1457577984 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act65[xo + 0 + i];
+        const v1 = act65[xo + 4096 + i];
+        const v2 = act65[xo + 8192 + i];
+        const v3 = act65[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act68[yo + 0 + o + 0] = t00;
+      act68[yo + 0 + o + 1] = t01;
+      act68[yo + 0 + o + 2] = t02;
+      act68[yo + 0 + o + 3] = t03;
+      act68[yo + 11008 + o + 0] = t10;
+      act68[yo + 11008 + o + 1] = t11;
+      act68[yo + 11008 + o + 2] = t12;
+      act68[yo + 11008 + o + 3] = t13;
+      act68[yo + 22016 + o + 0] = t20;
+      act68[yo + 22016 + o + 1] = t21;
+      act68[yo + 22016 + o + 2] = t22;
+      act68[yo + 22016 + o + 3] = t23;
+      act68[yo + 33024 + o + 0] = t30;
+      act68[yo + 33024 + o + 1] = t31;
+      act68[yo + 33024 + o + 2] = t32;
+      act68[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1457577984 + o * 4096; i < 4096; i++, w++) s += act65[xo + a * 4096 + i] * p[w];
+        act68[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1457577984 + o * 4096; i < 4096; i++, w++) {
         const v = act65[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act68[yo + o + 0] = s0;
       act68[yo + o + 1] = s1;
       act68[yo + o + 2] = s2;
       act68[yo + o + 3] = s3;
+      act68[yo + o + 4] = s4;
+      act68[yo + o + 5] = s5;
+      act68[yo + o + 6] = s6;
+      act68[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -9410,8 +12039,59 @@ function forward67(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 67: layers.6.mlp.up_proj (dense). */
 function backward67(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.6.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.6.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad68[yo + 0 + o + 0];
+      const g01 = grad68[yo + 0 + o + 1];
+      const g02 = grad68[yo + 0 + o + 2];
+      const g03 = grad68[yo + 0 + o + 3];
+      const g10 = grad68[yo + 11008 + o + 0];
+      const g11 = grad68[yo + 11008 + o + 1];
+      const g12 = grad68[yo + 11008 + o + 2];
+      const g13 = grad68[yo + 11008 + o + 3];
+      const g20 = grad68[yo + 22016 + o + 0];
+      const g21 = grad68[yo + 22016 + o + 1];
+      const g22 = grad68[yo + 22016 + o + 2];
+      const g23 = grad68[yo + 22016 + o + 3];
+      const g30 = grad68[yo + 33024 + o + 0];
+      const g31 = grad68[yo + 33024 + o + 1];
+      const g32 = grad68[yo + 33024 + o + 2];
+      const g33 = grad68[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 1457577984 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act65[xo + 0 + i];
+        const x1 = act65[xo + 4096 + i];
+        const x2 = act65[xo + 8192 + i];
+        const x3 = act65[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad65[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad65[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad65[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad65[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad68[yo + a * 11008 + o];
+
+        for (let i = 0, w = 1457577984 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act65[xo + a * 4096 + i];
+          grad65[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad68[yo + o];
       if (g === 0) continue;
@@ -9444,25 +12124,108 @@ function backward68(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 69: layers.6.mlp.down_proj (dense). */
 function forward69(p: Float32Array, n: number, training: boolean): void {
-  // layers.6.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.6.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1502666752 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act69[xo + 0 + i];
+        const v1 = act69[xo + 11008 + i];
+        const v2 = act69[xo + 22016 + i];
+        const v3 = act69[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act70[yo + 0 + o + 0] = t00;
+      act70[yo + 0 + o + 1] = t01;
+      act70[yo + 0 + o + 2] = t02;
+      act70[yo + 0 + o + 3] = t03;
+      act70[yo + 4096 + o + 0] = t10;
+      act70[yo + 4096 + o + 1] = t11;
+      act70[yo + 4096 + o + 2] = t12;
+      act70[yo + 4096 + o + 3] = t13;
+      act70[yo + 8192 + o + 0] = t20;
+      act70[yo + 8192 + o + 1] = t21;
+      act70[yo + 8192 + o + 2] = t22;
+      act70[yo + 8192 + o + 3] = t23;
+      act70[yo + 12288 + o + 0] = t30;
+      act70[yo + 12288 + o + 1] = t31;
+      act70[yo + 12288 + o + 2] = t32;
+      act70[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1502666752 + o * 11008; i < 11008; i++, w++) s += act69[xo + a * 11008 + i] * p[w];
+        act70[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1502666752 + o * 11008; i < 11008; i++, w++) {
         const v = act69[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act70[yo + o + 0] = s0;
       act70[yo + o + 1] = s1;
       act70[yo + o + 2] = s2;
       act70[yo + o + 3] = s3;
+      act70[yo + o + 4] = s4;
+      act70[yo + o + 5] = s5;
+      act70[yo + o + 6] = s6;
+      act70[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -9474,8 +12237,59 @@ function forward69(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 69: layers.6.mlp.down_proj (dense). */
 function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.6.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.6.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad70[yo + 0 + o + 0];
+      const g01 = grad70[yo + 0 + o + 1];
+      const g02 = grad70[yo + 0 + o + 2];
+      const g03 = grad70[yo + 0 + o + 3];
+      const g10 = grad70[yo + 4096 + o + 0];
+      const g11 = grad70[yo + 4096 + o + 1];
+      const g12 = grad70[yo + 4096 + o + 2];
+      const g13 = grad70[yo + 4096 + o + 3];
+      const g20 = grad70[yo + 8192 + o + 0];
+      const g21 = grad70[yo + 8192 + o + 1];
+      const g22 = grad70[yo + 8192 + o + 2];
+      const g23 = grad70[yo + 8192 + o + 3];
+      const g30 = grad70[yo + 12288 + o + 0];
+      const g31 = grad70[yo + 12288 + o + 1];
+      const g32 = grad70[yo + 12288 + o + 2];
+      const g33 = grad70[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 1502666752 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act69[xo + 0 + i];
+        const x1 = act69[xo + 11008 + i];
+        const x2 = act69[xo + 22016 + i];
+        const x3 = act69[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad69[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad69[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad69[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad69[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad70[yo + a * 4096 + o];
+
+        for (let i = 0, w = 1502666752 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act69[xo + a * 11008 + i];
+          grad69[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad70[yo + o];
       if (g === 0) continue;
@@ -9815,25 +12629,108 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 75: layers.7.mlp.gate_proj (dense). */
 function forward75(p: Float32Array, n: number, training: boolean): void {
-  // layers.7.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.7.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1614872576 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act75[xo + 0 + i];
+        const v1 = act75[xo + 4096 + i];
+        const v2 = act75[xo + 8192 + i];
+        const v3 = act75[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act76[yo + 0 + o + 0] = t00;
+      act76[yo + 0 + o + 1] = t01;
+      act76[yo + 0 + o + 2] = t02;
+      act76[yo + 0 + o + 3] = t03;
+      act76[yo + 11008 + o + 0] = t10;
+      act76[yo + 11008 + o + 1] = t11;
+      act76[yo + 11008 + o + 2] = t12;
+      act76[yo + 11008 + o + 3] = t13;
+      act76[yo + 22016 + o + 0] = t20;
+      act76[yo + 22016 + o + 1] = t21;
+      act76[yo + 22016 + o + 2] = t22;
+      act76[yo + 22016 + o + 3] = t23;
+      act76[yo + 33024 + o + 0] = t30;
+      act76[yo + 33024 + o + 1] = t31;
+      act76[yo + 33024 + o + 2] = t32;
+      act76[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1614872576 + o * 4096; i < 4096; i++, w++) s += act75[xo + a * 4096 + i] * p[w];
+        act76[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1614872576 + o * 4096; i < 4096; i++, w++) {
         const v = act75[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act76[yo + o + 0] = s0;
       act76[yo + o + 1] = s1;
       act76[yo + o + 2] = s2;
       act76[yo + o + 3] = s3;
+      act76[yo + o + 4] = s4;
+      act76[yo + o + 5] = s5;
+      act76[yo + o + 6] = s6;
+      act76[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -9845,8 +12742,59 @@ function forward75(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 75: layers.7.mlp.gate_proj (dense). */
 function backward75(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.7.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.7.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad76[yo + 0 + o + 0];
+      const g01 = grad76[yo + 0 + o + 1];
+      const g02 = grad76[yo + 0 + o + 2];
+      const g03 = grad76[yo + 0 + o + 3];
+      const g10 = grad76[yo + 11008 + o + 0];
+      const g11 = grad76[yo + 11008 + o + 1];
+      const g12 = grad76[yo + 11008 + o + 2];
+      const g13 = grad76[yo + 11008 + o + 3];
+      const g20 = grad76[yo + 22016 + o + 0];
+      const g21 = grad76[yo + 22016 + o + 1];
+      const g22 = grad76[yo + 22016 + o + 2];
+      const g23 = grad76[yo + 22016 + o + 3];
+      const g30 = grad76[yo + 33024 + o + 0];
+      const g31 = grad76[yo + 33024 + o + 1];
+      const g32 = grad76[yo + 33024 + o + 2];
+      const g33 = grad76[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 1614872576 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act75[xo + 0 + i];
+        const x1 = act75[xo + 4096 + i];
+        const x2 = act75[xo + 8192 + i];
+        const x3 = act75[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad75[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad75[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad75[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad75[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad76[yo + a * 11008 + o];
+
+        for (let i = 0, w = 1614872576 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act75[xo + a * 4096 + i];
+          grad75[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad76[yo + o];
       if (g === 0) continue;
@@ -9881,25 +12829,108 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 77: layers.7.mlp.up_proj (dense). */
 function forward77(p: Float32Array, n: number, training: boolean): void {
-  // layers.7.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.7.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1659961344 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act75[xo + 0 + i];
+        const v1 = act75[xo + 4096 + i];
+        const v2 = act75[xo + 8192 + i];
+        const v3 = act75[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act78[yo + 0 + o + 0] = t00;
+      act78[yo + 0 + o + 1] = t01;
+      act78[yo + 0 + o + 2] = t02;
+      act78[yo + 0 + o + 3] = t03;
+      act78[yo + 11008 + o + 0] = t10;
+      act78[yo + 11008 + o + 1] = t11;
+      act78[yo + 11008 + o + 2] = t12;
+      act78[yo + 11008 + o + 3] = t13;
+      act78[yo + 22016 + o + 0] = t20;
+      act78[yo + 22016 + o + 1] = t21;
+      act78[yo + 22016 + o + 2] = t22;
+      act78[yo + 22016 + o + 3] = t23;
+      act78[yo + 33024 + o + 0] = t30;
+      act78[yo + 33024 + o + 1] = t31;
+      act78[yo + 33024 + o + 2] = t32;
+      act78[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1659961344 + o * 4096; i < 4096; i++, w++) s += act75[xo + a * 4096 + i] * p[w];
+        act78[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1659961344 + o * 4096; i < 4096; i++, w++) {
         const v = act75[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act78[yo + o + 0] = s0;
       act78[yo + o + 1] = s1;
       act78[yo + o + 2] = s2;
       act78[yo + o + 3] = s3;
+      act78[yo + o + 4] = s4;
+      act78[yo + o + 5] = s5;
+      act78[yo + o + 6] = s6;
+      act78[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -9911,8 +12942,59 @@ function forward77(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 77: layers.7.mlp.up_proj (dense). */
 function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.7.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.7.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad78[yo + 0 + o + 0];
+      const g01 = grad78[yo + 0 + o + 1];
+      const g02 = grad78[yo + 0 + o + 2];
+      const g03 = grad78[yo + 0 + o + 3];
+      const g10 = grad78[yo + 11008 + o + 0];
+      const g11 = grad78[yo + 11008 + o + 1];
+      const g12 = grad78[yo + 11008 + o + 2];
+      const g13 = grad78[yo + 11008 + o + 3];
+      const g20 = grad78[yo + 22016 + o + 0];
+      const g21 = grad78[yo + 22016 + o + 1];
+      const g22 = grad78[yo + 22016 + o + 2];
+      const g23 = grad78[yo + 22016 + o + 3];
+      const g30 = grad78[yo + 33024 + o + 0];
+      const g31 = grad78[yo + 33024 + o + 1];
+      const g32 = grad78[yo + 33024 + o + 2];
+      const g33 = grad78[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 1659961344 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act75[xo + 0 + i];
+        const x1 = act75[xo + 4096 + i];
+        const x2 = act75[xo + 8192 + i];
+        const x3 = act75[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad75[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad75[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad75[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad75[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad78[yo + a * 11008 + o];
+
+        for (let i = 0, w = 1659961344 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act75[xo + a * 4096 + i];
+          grad75[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad78[yo + o];
       if (g === 0) continue;
@@ -9945,25 +13027,108 @@ function backward78(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 79: layers.7.mlp.down_proj (dense). */
 function forward79(p: Float32Array, n: number, training: boolean): void {
-  // layers.7.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.7.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1705050112 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act79[xo + 0 + i];
+        const v1 = act79[xo + 11008 + i];
+        const v2 = act79[xo + 22016 + i];
+        const v3 = act79[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act80[yo + 0 + o + 0] = t00;
+      act80[yo + 0 + o + 1] = t01;
+      act80[yo + 0 + o + 2] = t02;
+      act80[yo + 0 + o + 3] = t03;
+      act80[yo + 4096 + o + 0] = t10;
+      act80[yo + 4096 + o + 1] = t11;
+      act80[yo + 4096 + o + 2] = t12;
+      act80[yo + 4096 + o + 3] = t13;
+      act80[yo + 8192 + o + 0] = t20;
+      act80[yo + 8192 + o + 1] = t21;
+      act80[yo + 8192 + o + 2] = t22;
+      act80[yo + 8192 + o + 3] = t23;
+      act80[yo + 12288 + o + 0] = t30;
+      act80[yo + 12288 + o + 1] = t31;
+      act80[yo + 12288 + o + 2] = t32;
+      act80[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1705050112 + o * 11008; i < 11008; i++, w++) s += act79[xo + a * 11008 + i] * p[w];
+        act80[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1705050112 + o * 11008; i < 11008; i++, w++) {
         const v = act79[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act80[yo + o + 0] = s0;
       act80[yo + o + 1] = s1;
       act80[yo + o + 2] = s2;
       act80[yo + o + 3] = s3;
+      act80[yo + o + 4] = s4;
+      act80[yo + o + 5] = s5;
+      act80[yo + o + 6] = s6;
+      act80[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -9975,8 +13140,59 @@ function forward79(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 79: layers.7.mlp.down_proj (dense). */
 function backward79(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.7.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.7.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad80[yo + 0 + o + 0];
+      const g01 = grad80[yo + 0 + o + 1];
+      const g02 = grad80[yo + 0 + o + 2];
+      const g03 = grad80[yo + 0 + o + 3];
+      const g10 = grad80[yo + 4096 + o + 0];
+      const g11 = grad80[yo + 4096 + o + 1];
+      const g12 = grad80[yo + 4096 + o + 2];
+      const g13 = grad80[yo + 4096 + o + 3];
+      const g20 = grad80[yo + 8192 + o + 0];
+      const g21 = grad80[yo + 8192 + o + 1];
+      const g22 = grad80[yo + 8192 + o + 2];
+      const g23 = grad80[yo + 8192 + o + 3];
+      const g30 = grad80[yo + 12288 + o + 0];
+      const g31 = grad80[yo + 12288 + o + 1];
+      const g32 = grad80[yo + 12288 + o + 2];
+      const g33 = grad80[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 1705050112 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act79[xo + 0 + i];
+        const x1 = act79[xo + 11008 + i];
+        const x2 = act79[xo + 22016 + i];
+        const x3 = act79[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad79[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad79[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad79[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad79[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad80[yo + a * 4096 + o];
+
+        for (let i = 0, w = 1705050112 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act79[xo + a * 11008 + i];
+          grad79[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad80[yo + o];
       if (g === 0) continue;
@@ -10316,25 +13532,108 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 85: layers.8.mlp.gate_proj (dense). */
 function forward85(p: Float32Array, n: number, training: boolean): void {
-  // layers.8.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.8.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1817255936 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act85[xo + 0 + i];
+        const v1 = act85[xo + 4096 + i];
+        const v2 = act85[xo + 8192 + i];
+        const v3 = act85[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act86[yo + 0 + o + 0] = t00;
+      act86[yo + 0 + o + 1] = t01;
+      act86[yo + 0 + o + 2] = t02;
+      act86[yo + 0 + o + 3] = t03;
+      act86[yo + 11008 + o + 0] = t10;
+      act86[yo + 11008 + o + 1] = t11;
+      act86[yo + 11008 + o + 2] = t12;
+      act86[yo + 11008 + o + 3] = t13;
+      act86[yo + 22016 + o + 0] = t20;
+      act86[yo + 22016 + o + 1] = t21;
+      act86[yo + 22016 + o + 2] = t22;
+      act86[yo + 22016 + o + 3] = t23;
+      act86[yo + 33024 + o + 0] = t30;
+      act86[yo + 33024 + o + 1] = t31;
+      act86[yo + 33024 + o + 2] = t32;
+      act86[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1817255936 + o * 4096; i < 4096; i++, w++) s += act85[xo + a * 4096 + i] * p[w];
+        act86[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1817255936 + o * 4096; i < 4096; i++, w++) {
         const v = act85[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act86[yo + o + 0] = s0;
       act86[yo + o + 1] = s1;
       act86[yo + o + 2] = s2;
       act86[yo + o + 3] = s3;
+      act86[yo + o + 4] = s4;
+      act86[yo + o + 5] = s5;
+      act86[yo + o + 6] = s6;
+      act86[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -10346,8 +13645,59 @@ function forward85(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 85: layers.8.mlp.gate_proj (dense). */
 function backward85(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.8.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.8.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad86[yo + 0 + o + 0];
+      const g01 = grad86[yo + 0 + o + 1];
+      const g02 = grad86[yo + 0 + o + 2];
+      const g03 = grad86[yo + 0 + o + 3];
+      const g10 = grad86[yo + 11008 + o + 0];
+      const g11 = grad86[yo + 11008 + o + 1];
+      const g12 = grad86[yo + 11008 + o + 2];
+      const g13 = grad86[yo + 11008 + o + 3];
+      const g20 = grad86[yo + 22016 + o + 0];
+      const g21 = grad86[yo + 22016 + o + 1];
+      const g22 = grad86[yo + 22016 + o + 2];
+      const g23 = grad86[yo + 22016 + o + 3];
+      const g30 = grad86[yo + 33024 + o + 0];
+      const g31 = grad86[yo + 33024 + o + 1];
+      const g32 = grad86[yo + 33024 + o + 2];
+      const g33 = grad86[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 1817255936 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act85[xo + 0 + i];
+        const x1 = act85[xo + 4096 + i];
+        const x2 = act85[xo + 8192 + i];
+        const x3 = act85[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad85[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad85[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad85[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad85[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad86[yo + a * 11008 + o];
+
+        for (let i = 0, w = 1817255936 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act85[xo + a * 4096 + i];
+          grad85[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad86[yo + o];
       if (g === 0) continue;
@@ -10382,25 +13732,108 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 87: layers.8.mlp.up_proj (dense). */
 function forward87(p: Float32Array, n: number, training: boolean): void {
-  // layers.8.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.8.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1862344704 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act85[xo + 0 + i];
+        const v1 = act85[xo + 4096 + i];
+        const v2 = act85[xo + 8192 + i];
+        const v3 = act85[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act88[yo + 0 + o + 0] = t00;
+      act88[yo + 0 + o + 1] = t01;
+      act88[yo + 0 + o + 2] = t02;
+      act88[yo + 0 + o + 3] = t03;
+      act88[yo + 11008 + o + 0] = t10;
+      act88[yo + 11008 + o + 1] = t11;
+      act88[yo + 11008 + o + 2] = t12;
+      act88[yo + 11008 + o + 3] = t13;
+      act88[yo + 22016 + o + 0] = t20;
+      act88[yo + 22016 + o + 1] = t21;
+      act88[yo + 22016 + o + 2] = t22;
+      act88[yo + 22016 + o + 3] = t23;
+      act88[yo + 33024 + o + 0] = t30;
+      act88[yo + 33024 + o + 1] = t31;
+      act88[yo + 33024 + o + 2] = t32;
+      act88[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1862344704 + o * 4096; i < 4096; i++, w++) s += act85[xo + a * 4096 + i] * p[w];
+        act88[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1862344704 + o * 4096; i < 4096; i++, w++) {
         const v = act85[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act88[yo + o + 0] = s0;
       act88[yo + o + 1] = s1;
       act88[yo + o + 2] = s2;
       act88[yo + o + 3] = s3;
+      act88[yo + o + 4] = s4;
+      act88[yo + o + 5] = s5;
+      act88[yo + o + 6] = s6;
+      act88[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -10412,8 +13845,59 @@ function forward87(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 87: layers.8.mlp.up_proj (dense). */
 function backward87(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.8.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.8.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad88[yo + 0 + o + 0];
+      const g01 = grad88[yo + 0 + o + 1];
+      const g02 = grad88[yo + 0 + o + 2];
+      const g03 = grad88[yo + 0 + o + 3];
+      const g10 = grad88[yo + 11008 + o + 0];
+      const g11 = grad88[yo + 11008 + o + 1];
+      const g12 = grad88[yo + 11008 + o + 2];
+      const g13 = grad88[yo + 11008 + o + 3];
+      const g20 = grad88[yo + 22016 + o + 0];
+      const g21 = grad88[yo + 22016 + o + 1];
+      const g22 = grad88[yo + 22016 + o + 2];
+      const g23 = grad88[yo + 22016 + o + 3];
+      const g30 = grad88[yo + 33024 + o + 0];
+      const g31 = grad88[yo + 33024 + o + 1];
+      const g32 = grad88[yo + 33024 + o + 2];
+      const g33 = grad88[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 1862344704 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act85[xo + 0 + i];
+        const x1 = act85[xo + 4096 + i];
+        const x2 = act85[xo + 8192 + i];
+        const x3 = act85[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad85[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad85[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad85[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad85[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad88[yo + a * 11008 + o];
+
+        for (let i = 0, w = 1862344704 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act85[xo + a * 4096 + i];
+          grad85[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad88[yo + o];
       if (g === 0) continue;
@@ -10446,25 +13930,108 @@ function backward88(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 89: layers.8.mlp.down_proj (dense). */
 function forward89(p: Float32Array, n: number, training: boolean): void {
-  // layers.8.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.8.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 1907433472 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act89[xo + 0 + i];
+        const v1 = act89[xo + 11008 + i];
+        const v2 = act89[xo + 22016 + i];
+        const v3 = act89[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act90[yo + 0 + o + 0] = t00;
+      act90[yo + 0 + o + 1] = t01;
+      act90[yo + 0 + o + 2] = t02;
+      act90[yo + 0 + o + 3] = t03;
+      act90[yo + 4096 + o + 0] = t10;
+      act90[yo + 4096 + o + 1] = t11;
+      act90[yo + 4096 + o + 2] = t12;
+      act90[yo + 4096 + o + 3] = t13;
+      act90[yo + 8192 + o + 0] = t20;
+      act90[yo + 8192 + o + 1] = t21;
+      act90[yo + 8192 + o + 2] = t22;
+      act90[yo + 8192 + o + 3] = t23;
+      act90[yo + 12288 + o + 0] = t30;
+      act90[yo + 12288 + o + 1] = t31;
+      act90[yo + 12288 + o + 2] = t32;
+      act90[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 1907433472 + o * 11008; i < 11008; i++, w++) s += act89[xo + a * 11008 + i] * p[w];
+        act90[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 1907433472 + o * 11008; i < 11008; i++, w++) {
         const v = act89[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act90[yo + o + 0] = s0;
       act90[yo + o + 1] = s1;
       act90[yo + o + 2] = s2;
       act90[yo + o + 3] = s3;
+      act90[yo + o + 4] = s4;
+      act90[yo + o + 5] = s5;
+      act90[yo + o + 6] = s6;
+      act90[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -10476,8 +14043,59 @@ function forward89(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 89: layers.8.mlp.down_proj (dense). */
 function backward89(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.8.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.8.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad90[yo + 0 + o + 0];
+      const g01 = grad90[yo + 0 + o + 1];
+      const g02 = grad90[yo + 0 + o + 2];
+      const g03 = grad90[yo + 0 + o + 3];
+      const g10 = grad90[yo + 4096 + o + 0];
+      const g11 = grad90[yo + 4096 + o + 1];
+      const g12 = grad90[yo + 4096 + o + 2];
+      const g13 = grad90[yo + 4096 + o + 3];
+      const g20 = grad90[yo + 8192 + o + 0];
+      const g21 = grad90[yo + 8192 + o + 1];
+      const g22 = grad90[yo + 8192 + o + 2];
+      const g23 = grad90[yo + 8192 + o + 3];
+      const g30 = grad90[yo + 12288 + o + 0];
+      const g31 = grad90[yo + 12288 + o + 1];
+      const g32 = grad90[yo + 12288 + o + 2];
+      const g33 = grad90[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 1907433472 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act89[xo + 0 + i];
+        const x1 = act89[xo + 11008 + i];
+        const x2 = act89[xo + 22016 + i];
+        const x3 = act89[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad89[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad89[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad89[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad89[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad90[yo + a * 4096 + o];
+
+        for (let i = 0, w = 1907433472 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act89[xo + a * 11008 + i];
+          grad89[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad90[yo + o];
       if (g === 0) continue;
@@ -10817,25 +14435,108 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 95: layers.9.mlp.gate_proj (dense). */
 function forward95(p: Float32Array, n: number, training: boolean): void {
-  // layers.9.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.9.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2019639296 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act95[xo + 0 + i];
+        const v1 = act95[xo + 4096 + i];
+        const v2 = act95[xo + 8192 + i];
+        const v3 = act95[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act96[yo + 0 + o + 0] = t00;
+      act96[yo + 0 + o + 1] = t01;
+      act96[yo + 0 + o + 2] = t02;
+      act96[yo + 0 + o + 3] = t03;
+      act96[yo + 11008 + o + 0] = t10;
+      act96[yo + 11008 + o + 1] = t11;
+      act96[yo + 11008 + o + 2] = t12;
+      act96[yo + 11008 + o + 3] = t13;
+      act96[yo + 22016 + o + 0] = t20;
+      act96[yo + 22016 + o + 1] = t21;
+      act96[yo + 22016 + o + 2] = t22;
+      act96[yo + 22016 + o + 3] = t23;
+      act96[yo + 33024 + o + 0] = t30;
+      act96[yo + 33024 + o + 1] = t31;
+      act96[yo + 33024 + o + 2] = t32;
+      act96[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2019639296 + o * 4096; i < 4096; i++, w++) s += act95[xo + a * 4096 + i] * p[w];
+        act96[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2019639296 + o * 4096; i < 4096; i++, w++) {
         const v = act95[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act96[yo + o + 0] = s0;
       act96[yo + o + 1] = s1;
       act96[yo + o + 2] = s2;
       act96[yo + o + 3] = s3;
+      act96[yo + o + 4] = s4;
+      act96[yo + o + 5] = s5;
+      act96[yo + o + 6] = s6;
+      act96[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -10847,8 +14548,59 @@ function forward95(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 95: layers.9.mlp.gate_proj (dense). */
 function backward95(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.9.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.9.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad96[yo + 0 + o + 0];
+      const g01 = grad96[yo + 0 + o + 1];
+      const g02 = grad96[yo + 0 + o + 2];
+      const g03 = grad96[yo + 0 + o + 3];
+      const g10 = grad96[yo + 11008 + o + 0];
+      const g11 = grad96[yo + 11008 + o + 1];
+      const g12 = grad96[yo + 11008 + o + 2];
+      const g13 = grad96[yo + 11008 + o + 3];
+      const g20 = grad96[yo + 22016 + o + 0];
+      const g21 = grad96[yo + 22016 + o + 1];
+      const g22 = grad96[yo + 22016 + o + 2];
+      const g23 = grad96[yo + 22016 + o + 3];
+      const g30 = grad96[yo + 33024 + o + 0];
+      const g31 = grad96[yo + 33024 + o + 1];
+      const g32 = grad96[yo + 33024 + o + 2];
+      const g33 = grad96[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 2019639296 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act95[xo + 0 + i];
+        const x1 = act95[xo + 4096 + i];
+        const x2 = act95[xo + 8192 + i];
+        const x3 = act95[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad95[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad95[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad95[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad95[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad96[yo + a * 11008 + o];
+
+        for (let i = 0, w = 2019639296 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act95[xo + a * 4096 + i];
+          grad95[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad96[yo + o];
       if (g === 0) continue;
@@ -10883,25 +14635,108 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 97: layers.9.mlp.up_proj (dense). */
 function forward97(p: Float32Array, n: number, training: boolean): void {
-  // layers.9.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.9.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2064728064 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act95[xo + 0 + i];
+        const v1 = act95[xo + 4096 + i];
+        const v2 = act95[xo + 8192 + i];
+        const v3 = act95[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act98[yo + 0 + o + 0] = t00;
+      act98[yo + 0 + o + 1] = t01;
+      act98[yo + 0 + o + 2] = t02;
+      act98[yo + 0 + o + 3] = t03;
+      act98[yo + 11008 + o + 0] = t10;
+      act98[yo + 11008 + o + 1] = t11;
+      act98[yo + 11008 + o + 2] = t12;
+      act98[yo + 11008 + o + 3] = t13;
+      act98[yo + 22016 + o + 0] = t20;
+      act98[yo + 22016 + o + 1] = t21;
+      act98[yo + 22016 + o + 2] = t22;
+      act98[yo + 22016 + o + 3] = t23;
+      act98[yo + 33024 + o + 0] = t30;
+      act98[yo + 33024 + o + 1] = t31;
+      act98[yo + 33024 + o + 2] = t32;
+      act98[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2064728064 + o * 4096; i < 4096; i++, w++) s += act95[xo + a * 4096 + i] * p[w];
+        act98[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2064728064 + o * 4096; i < 4096; i++, w++) {
         const v = act95[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act98[yo + o + 0] = s0;
       act98[yo + o + 1] = s1;
       act98[yo + o + 2] = s2;
       act98[yo + o + 3] = s3;
+      act98[yo + o + 4] = s4;
+      act98[yo + o + 5] = s5;
+      act98[yo + o + 6] = s6;
+      act98[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -10913,8 +14748,59 @@ function forward97(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 97: layers.9.mlp.up_proj (dense). */
 function backward97(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.9.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.9.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad98[yo + 0 + o + 0];
+      const g01 = grad98[yo + 0 + o + 1];
+      const g02 = grad98[yo + 0 + o + 2];
+      const g03 = grad98[yo + 0 + o + 3];
+      const g10 = grad98[yo + 11008 + o + 0];
+      const g11 = grad98[yo + 11008 + o + 1];
+      const g12 = grad98[yo + 11008 + o + 2];
+      const g13 = grad98[yo + 11008 + o + 3];
+      const g20 = grad98[yo + 22016 + o + 0];
+      const g21 = grad98[yo + 22016 + o + 1];
+      const g22 = grad98[yo + 22016 + o + 2];
+      const g23 = grad98[yo + 22016 + o + 3];
+      const g30 = grad98[yo + 33024 + o + 0];
+      const g31 = grad98[yo + 33024 + o + 1];
+      const g32 = grad98[yo + 33024 + o + 2];
+      const g33 = grad98[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 2064728064 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act95[xo + 0 + i];
+        const x1 = act95[xo + 4096 + i];
+        const x2 = act95[xo + 8192 + i];
+        const x3 = act95[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad95[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad95[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad95[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad95[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad98[yo + a * 11008 + o];
+
+        for (let i = 0, w = 2064728064 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act95[xo + a * 4096 + i];
+          grad95[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad98[yo + o];
       if (g === 0) continue;
@@ -10947,25 +14833,108 @@ function backward98(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 99: layers.9.mlp.down_proj (dense). */
 function forward99(p: Float32Array, n: number, training: boolean): void {
-  // layers.9.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.9.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2109816832 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act99[xo + 0 + i];
+        const v1 = act99[xo + 11008 + i];
+        const v2 = act99[xo + 22016 + i];
+        const v3 = act99[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act100[yo + 0 + o + 0] = t00;
+      act100[yo + 0 + o + 1] = t01;
+      act100[yo + 0 + o + 2] = t02;
+      act100[yo + 0 + o + 3] = t03;
+      act100[yo + 4096 + o + 0] = t10;
+      act100[yo + 4096 + o + 1] = t11;
+      act100[yo + 4096 + o + 2] = t12;
+      act100[yo + 4096 + o + 3] = t13;
+      act100[yo + 8192 + o + 0] = t20;
+      act100[yo + 8192 + o + 1] = t21;
+      act100[yo + 8192 + o + 2] = t22;
+      act100[yo + 8192 + o + 3] = t23;
+      act100[yo + 12288 + o + 0] = t30;
+      act100[yo + 12288 + o + 1] = t31;
+      act100[yo + 12288 + o + 2] = t32;
+      act100[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2109816832 + o * 11008; i < 11008; i++, w++) s += act99[xo + a * 11008 + i] * p[w];
+        act100[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2109816832 + o * 11008; i < 11008; i++, w++) {
         const v = act99[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act100[yo + o + 0] = s0;
       act100[yo + o + 1] = s1;
       act100[yo + o + 2] = s2;
       act100[yo + o + 3] = s3;
+      act100[yo + o + 4] = s4;
+      act100[yo + o + 5] = s5;
+      act100[yo + o + 6] = s6;
+      act100[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -10977,8 +14946,59 @@ function forward99(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 99: layers.9.mlp.down_proj (dense). */
 function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.9.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.9.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad100[yo + 0 + o + 0];
+      const g01 = grad100[yo + 0 + o + 1];
+      const g02 = grad100[yo + 0 + o + 2];
+      const g03 = grad100[yo + 0 + o + 3];
+      const g10 = grad100[yo + 4096 + o + 0];
+      const g11 = grad100[yo + 4096 + o + 1];
+      const g12 = grad100[yo + 4096 + o + 2];
+      const g13 = grad100[yo + 4096 + o + 3];
+      const g20 = grad100[yo + 8192 + o + 0];
+      const g21 = grad100[yo + 8192 + o + 1];
+      const g22 = grad100[yo + 8192 + o + 2];
+      const g23 = grad100[yo + 8192 + o + 3];
+      const g30 = grad100[yo + 12288 + o + 0];
+      const g31 = grad100[yo + 12288 + o + 1];
+      const g32 = grad100[yo + 12288 + o + 2];
+      const g33 = grad100[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 2109816832 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act99[xo + 0 + i];
+        const x1 = act99[xo + 11008 + i];
+        const x2 = act99[xo + 22016 + i];
+        const x3 = act99[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad99[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad99[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad99[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad99[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad100[yo + a * 4096 + o];
+
+        for (let i = 0, w = 2109816832 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act99[xo + a * 11008 + i];
+          grad99[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad100[yo + o];
       if (g === 0) continue;
@@ -11320,25 +15340,108 @@ function backward104(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 105: layers.10.mlp.gate_proj (dense). */
 function forward105(p: Float32Array, n: number, training: boolean): void {
-  // layers.10.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.10.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2222022656 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act105[xo + 0 + i];
+        const v1 = act105[xo + 4096 + i];
+        const v2 = act105[xo + 8192 + i];
+        const v3 = act105[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act106[yo + 0 + o + 0] = t00;
+      act106[yo + 0 + o + 1] = t01;
+      act106[yo + 0 + o + 2] = t02;
+      act106[yo + 0 + o + 3] = t03;
+      act106[yo + 11008 + o + 0] = t10;
+      act106[yo + 11008 + o + 1] = t11;
+      act106[yo + 11008 + o + 2] = t12;
+      act106[yo + 11008 + o + 3] = t13;
+      act106[yo + 22016 + o + 0] = t20;
+      act106[yo + 22016 + o + 1] = t21;
+      act106[yo + 22016 + o + 2] = t22;
+      act106[yo + 22016 + o + 3] = t23;
+      act106[yo + 33024 + o + 0] = t30;
+      act106[yo + 33024 + o + 1] = t31;
+      act106[yo + 33024 + o + 2] = t32;
+      act106[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2222022656 + o * 4096; i < 4096; i++, w++) s += act105[xo + a * 4096 + i] * p[w];
+        act106[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2222022656 + o * 4096; i < 4096; i++, w++) {
         const v = act105[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act106[yo + o + 0] = s0;
       act106[yo + o + 1] = s1;
       act106[yo + o + 2] = s2;
       act106[yo + o + 3] = s3;
+      act106[yo + o + 4] = s4;
+      act106[yo + o + 5] = s5;
+      act106[yo + o + 6] = s6;
+      act106[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -11350,8 +15453,59 @@ function forward105(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 105: layers.10.mlp.gate_proj (dense). */
 function backward105(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.10.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.10.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad106[yo + 0 + o + 0];
+      const g01 = grad106[yo + 0 + o + 1];
+      const g02 = grad106[yo + 0 + o + 2];
+      const g03 = grad106[yo + 0 + o + 3];
+      const g10 = grad106[yo + 11008 + o + 0];
+      const g11 = grad106[yo + 11008 + o + 1];
+      const g12 = grad106[yo + 11008 + o + 2];
+      const g13 = grad106[yo + 11008 + o + 3];
+      const g20 = grad106[yo + 22016 + o + 0];
+      const g21 = grad106[yo + 22016 + o + 1];
+      const g22 = grad106[yo + 22016 + o + 2];
+      const g23 = grad106[yo + 22016 + o + 3];
+      const g30 = grad106[yo + 33024 + o + 0];
+      const g31 = grad106[yo + 33024 + o + 1];
+      const g32 = grad106[yo + 33024 + o + 2];
+      const g33 = grad106[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 2222022656 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act105[xo + 0 + i];
+        const x1 = act105[xo + 4096 + i];
+        const x2 = act105[xo + 8192 + i];
+        const x3 = act105[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad105[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad105[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad105[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad105[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad106[yo + a * 11008 + o];
+
+        for (let i = 0, w = 2222022656 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act105[xo + a * 4096 + i];
+          grad105[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad106[yo + o];
       if (g === 0) continue;
@@ -11386,25 +15540,108 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 107: layers.10.mlp.up_proj (dense). */
 function forward107(p: Float32Array, n: number, training: boolean): void {
-  // layers.10.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.10.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2267111424 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act105[xo + 0 + i];
+        const v1 = act105[xo + 4096 + i];
+        const v2 = act105[xo + 8192 + i];
+        const v3 = act105[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act108[yo + 0 + o + 0] = t00;
+      act108[yo + 0 + o + 1] = t01;
+      act108[yo + 0 + o + 2] = t02;
+      act108[yo + 0 + o + 3] = t03;
+      act108[yo + 11008 + o + 0] = t10;
+      act108[yo + 11008 + o + 1] = t11;
+      act108[yo + 11008 + o + 2] = t12;
+      act108[yo + 11008 + o + 3] = t13;
+      act108[yo + 22016 + o + 0] = t20;
+      act108[yo + 22016 + o + 1] = t21;
+      act108[yo + 22016 + o + 2] = t22;
+      act108[yo + 22016 + o + 3] = t23;
+      act108[yo + 33024 + o + 0] = t30;
+      act108[yo + 33024 + o + 1] = t31;
+      act108[yo + 33024 + o + 2] = t32;
+      act108[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2267111424 + o * 4096; i < 4096; i++, w++) s += act105[xo + a * 4096 + i] * p[w];
+        act108[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2267111424 + o * 4096; i < 4096; i++, w++) {
         const v = act105[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act108[yo + o + 0] = s0;
       act108[yo + o + 1] = s1;
       act108[yo + o + 2] = s2;
       act108[yo + o + 3] = s3;
+      act108[yo + o + 4] = s4;
+      act108[yo + o + 5] = s5;
+      act108[yo + o + 6] = s6;
+      act108[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -11416,8 +15653,59 @@ function forward107(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 107: layers.10.mlp.up_proj (dense). */
 function backward107(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.10.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.10.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad108[yo + 0 + o + 0];
+      const g01 = grad108[yo + 0 + o + 1];
+      const g02 = grad108[yo + 0 + o + 2];
+      const g03 = grad108[yo + 0 + o + 3];
+      const g10 = grad108[yo + 11008 + o + 0];
+      const g11 = grad108[yo + 11008 + o + 1];
+      const g12 = grad108[yo + 11008 + o + 2];
+      const g13 = grad108[yo + 11008 + o + 3];
+      const g20 = grad108[yo + 22016 + o + 0];
+      const g21 = grad108[yo + 22016 + o + 1];
+      const g22 = grad108[yo + 22016 + o + 2];
+      const g23 = grad108[yo + 22016 + o + 3];
+      const g30 = grad108[yo + 33024 + o + 0];
+      const g31 = grad108[yo + 33024 + o + 1];
+      const g32 = grad108[yo + 33024 + o + 2];
+      const g33 = grad108[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 2267111424 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act105[xo + 0 + i];
+        const x1 = act105[xo + 4096 + i];
+        const x2 = act105[xo + 8192 + i];
+        const x3 = act105[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad105[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad105[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad105[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad105[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad108[yo + a * 11008 + o];
+
+        for (let i = 0, w = 2267111424 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act105[xo + a * 4096 + i];
+          grad105[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad108[yo + o];
       if (g === 0) continue;
@@ -11450,25 +15738,108 @@ function backward108(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 109: layers.10.mlp.down_proj (dense). */
 function forward109(p: Float32Array, n: number, training: boolean): void {
-  // layers.10.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.10.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2312200192 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act109[xo + 0 + i];
+        const v1 = act109[xo + 11008 + i];
+        const v2 = act109[xo + 22016 + i];
+        const v3 = act109[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act110[yo + 0 + o + 0] = t00;
+      act110[yo + 0 + o + 1] = t01;
+      act110[yo + 0 + o + 2] = t02;
+      act110[yo + 0 + o + 3] = t03;
+      act110[yo + 4096 + o + 0] = t10;
+      act110[yo + 4096 + o + 1] = t11;
+      act110[yo + 4096 + o + 2] = t12;
+      act110[yo + 4096 + o + 3] = t13;
+      act110[yo + 8192 + o + 0] = t20;
+      act110[yo + 8192 + o + 1] = t21;
+      act110[yo + 8192 + o + 2] = t22;
+      act110[yo + 8192 + o + 3] = t23;
+      act110[yo + 12288 + o + 0] = t30;
+      act110[yo + 12288 + o + 1] = t31;
+      act110[yo + 12288 + o + 2] = t32;
+      act110[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2312200192 + o * 11008; i < 11008; i++, w++) s += act109[xo + a * 11008 + i] * p[w];
+        act110[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2312200192 + o * 11008; i < 11008; i++, w++) {
         const v = act109[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act110[yo + o + 0] = s0;
       act110[yo + o + 1] = s1;
       act110[yo + o + 2] = s2;
       act110[yo + o + 3] = s3;
+      act110[yo + o + 4] = s4;
+      act110[yo + o + 5] = s5;
+      act110[yo + o + 6] = s6;
+      act110[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -11480,8 +15851,59 @@ function forward109(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 109: layers.10.mlp.down_proj (dense). */
 function backward109(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.10.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.10.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad110[yo + 0 + o + 0];
+      const g01 = grad110[yo + 0 + o + 1];
+      const g02 = grad110[yo + 0 + o + 2];
+      const g03 = grad110[yo + 0 + o + 3];
+      const g10 = grad110[yo + 4096 + o + 0];
+      const g11 = grad110[yo + 4096 + o + 1];
+      const g12 = grad110[yo + 4096 + o + 2];
+      const g13 = grad110[yo + 4096 + o + 3];
+      const g20 = grad110[yo + 8192 + o + 0];
+      const g21 = grad110[yo + 8192 + o + 1];
+      const g22 = grad110[yo + 8192 + o + 2];
+      const g23 = grad110[yo + 8192 + o + 3];
+      const g30 = grad110[yo + 12288 + o + 0];
+      const g31 = grad110[yo + 12288 + o + 1];
+      const g32 = grad110[yo + 12288 + o + 2];
+      const g33 = grad110[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 2312200192 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act109[xo + 0 + i];
+        const x1 = act109[xo + 11008 + i];
+        const x2 = act109[xo + 22016 + i];
+        const x3 = act109[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad109[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad109[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad109[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad109[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad110[yo + a * 4096 + o];
+
+        for (let i = 0, w = 2312200192 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act109[xo + a * 11008 + i];
+          grad109[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad110[yo + o];
       if (g === 0) continue;
@@ -11823,25 +16245,108 @@ function backward114(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 115: layers.11.mlp.gate_proj (dense). */
 function forward115(p: Float32Array, n: number, training: boolean): void {
-  // layers.11.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.11.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2424406016 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act115[xo + 0 + i];
+        const v1 = act115[xo + 4096 + i];
+        const v2 = act115[xo + 8192 + i];
+        const v3 = act115[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act116[yo + 0 + o + 0] = t00;
+      act116[yo + 0 + o + 1] = t01;
+      act116[yo + 0 + o + 2] = t02;
+      act116[yo + 0 + o + 3] = t03;
+      act116[yo + 11008 + o + 0] = t10;
+      act116[yo + 11008 + o + 1] = t11;
+      act116[yo + 11008 + o + 2] = t12;
+      act116[yo + 11008 + o + 3] = t13;
+      act116[yo + 22016 + o + 0] = t20;
+      act116[yo + 22016 + o + 1] = t21;
+      act116[yo + 22016 + o + 2] = t22;
+      act116[yo + 22016 + o + 3] = t23;
+      act116[yo + 33024 + o + 0] = t30;
+      act116[yo + 33024 + o + 1] = t31;
+      act116[yo + 33024 + o + 2] = t32;
+      act116[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2424406016 + o * 4096; i < 4096; i++, w++) s += act115[xo + a * 4096 + i] * p[w];
+        act116[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2424406016 + o * 4096; i < 4096; i++, w++) {
         const v = act115[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act116[yo + o + 0] = s0;
       act116[yo + o + 1] = s1;
       act116[yo + o + 2] = s2;
       act116[yo + o + 3] = s3;
+      act116[yo + o + 4] = s4;
+      act116[yo + o + 5] = s5;
+      act116[yo + o + 6] = s6;
+      act116[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -11853,8 +16358,59 @@ function forward115(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 115: layers.11.mlp.gate_proj (dense). */
 function backward115(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.11.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.11.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad116[yo + 0 + o + 0];
+      const g01 = grad116[yo + 0 + o + 1];
+      const g02 = grad116[yo + 0 + o + 2];
+      const g03 = grad116[yo + 0 + o + 3];
+      const g10 = grad116[yo + 11008 + o + 0];
+      const g11 = grad116[yo + 11008 + o + 1];
+      const g12 = grad116[yo + 11008 + o + 2];
+      const g13 = grad116[yo + 11008 + o + 3];
+      const g20 = grad116[yo + 22016 + o + 0];
+      const g21 = grad116[yo + 22016 + o + 1];
+      const g22 = grad116[yo + 22016 + o + 2];
+      const g23 = grad116[yo + 22016 + o + 3];
+      const g30 = grad116[yo + 33024 + o + 0];
+      const g31 = grad116[yo + 33024 + o + 1];
+      const g32 = grad116[yo + 33024 + o + 2];
+      const g33 = grad116[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 2424406016 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act115[xo + 0 + i];
+        const x1 = act115[xo + 4096 + i];
+        const x2 = act115[xo + 8192 + i];
+        const x3 = act115[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad115[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad115[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad115[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad115[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad116[yo + a * 11008 + o];
+
+        for (let i = 0, w = 2424406016 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act115[xo + a * 4096 + i];
+          grad115[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad116[yo + o];
       if (g === 0) continue;
@@ -11889,25 +16445,108 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 117: layers.11.mlp.up_proj (dense). */
 function forward117(p: Float32Array, n: number, training: boolean): void {
-  // layers.11.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.11.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2469494784 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act115[xo + 0 + i];
+        const v1 = act115[xo + 4096 + i];
+        const v2 = act115[xo + 8192 + i];
+        const v3 = act115[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act118[yo + 0 + o + 0] = t00;
+      act118[yo + 0 + o + 1] = t01;
+      act118[yo + 0 + o + 2] = t02;
+      act118[yo + 0 + o + 3] = t03;
+      act118[yo + 11008 + o + 0] = t10;
+      act118[yo + 11008 + o + 1] = t11;
+      act118[yo + 11008 + o + 2] = t12;
+      act118[yo + 11008 + o + 3] = t13;
+      act118[yo + 22016 + o + 0] = t20;
+      act118[yo + 22016 + o + 1] = t21;
+      act118[yo + 22016 + o + 2] = t22;
+      act118[yo + 22016 + o + 3] = t23;
+      act118[yo + 33024 + o + 0] = t30;
+      act118[yo + 33024 + o + 1] = t31;
+      act118[yo + 33024 + o + 2] = t32;
+      act118[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2469494784 + o * 4096; i < 4096; i++, w++) s += act115[xo + a * 4096 + i] * p[w];
+        act118[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2469494784 + o * 4096; i < 4096; i++, w++) {
         const v = act115[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act118[yo + o + 0] = s0;
       act118[yo + o + 1] = s1;
       act118[yo + o + 2] = s2;
       act118[yo + o + 3] = s3;
+      act118[yo + o + 4] = s4;
+      act118[yo + o + 5] = s5;
+      act118[yo + o + 6] = s6;
+      act118[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -11919,8 +16558,59 @@ function forward117(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 117: layers.11.mlp.up_proj (dense). */
 function backward117(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.11.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.11.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad118[yo + 0 + o + 0];
+      const g01 = grad118[yo + 0 + o + 1];
+      const g02 = grad118[yo + 0 + o + 2];
+      const g03 = grad118[yo + 0 + o + 3];
+      const g10 = grad118[yo + 11008 + o + 0];
+      const g11 = grad118[yo + 11008 + o + 1];
+      const g12 = grad118[yo + 11008 + o + 2];
+      const g13 = grad118[yo + 11008 + o + 3];
+      const g20 = grad118[yo + 22016 + o + 0];
+      const g21 = grad118[yo + 22016 + o + 1];
+      const g22 = grad118[yo + 22016 + o + 2];
+      const g23 = grad118[yo + 22016 + o + 3];
+      const g30 = grad118[yo + 33024 + o + 0];
+      const g31 = grad118[yo + 33024 + o + 1];
+      const g32 = grad118[yo + 33024 + o + 2];
+      const g33 = grad118[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 2469494784 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act115[xo + 0 + i];
+        const x1 = act115[xo + 4096 + i];
+        const x2 = act115[xo + 8192 + i];
+        const x3 = act115[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad115[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad115[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad115[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad115[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad118[yo + a * 11008 + o];
+
+        for (let i = 0, w = 2469494784 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act115[xo + a * 4096 + i];
+          grad115[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad118[yo + o];
       if (g === 0) continue;
@@ -11953,25 +16643,108 @@ function backward118(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 119: layers.11.mlp.down_proj (dense). */
 function forward119(p: Float32Array, n: number, training: boolean): void {
-  // layers.11.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.11.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2514583552 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act119[xo + 0 + i];
+        const v1 = act119[xo + 11008 + i];
+        const v2 = act119[xo + 22016 + i];
+        const v3 = act119[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act120[yo + 0 + o + 0] = t00;
+      act120[yo + 0 + o + 1] = t01;
+      act120[yo + 0 + o + 2] = t02;
+      act120[yo + 0 + o + 3] = t03;
+      act120[yo + 4096 + o + 0] = t10;
+      act120[yo + 4096 + o + 1] = t11;
+      act120[yo + 4096 + o + 2] = t12;
+      act120[yo + 4096 + o + 3] = t13;
+      act120[yo + 8192 + o + 0] = t20;
+      act120[yo + 8192 + o + 1] = t21;
+      act120[yo + 8192 + o + 2] = t22;
+      act120[yo + 8192 + o + 3] = t23;
+      act120[yo + 12288 + o + 0] = t30;
+      act120[yo + 12288 + o + 1] = t31;
+      act120[yo + 12288 + o + 2] = t32;
+      act120[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2514583552 + o * 11008; i < 11008; i++, w++) s += act119[xo + a * 11008 + i] * p[w];
+        act120[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2514583552 + o * 11008; i < 11008; i++, w++) {
         const v = act119[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act120[yo + o + 0] = s0;
       act120[yo + o + 1] = s1;
       act120[yo + o + 2] = s2;
       act120[yo + o + 3] = s3;
+      act120[yo + o + 4] = s4;
+      act120[yo + o + 5] = s5;
+      act120[yo + o + 6] = s6;
+      act120[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -11983,8 +16756,59 @@ function forward119(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 119: layers.11.mlp.down_proj (dense). */
 function backward119(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.11.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.11.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad120[yo + 0 + o + 0];
+      const g01 = grad120[yo + 0 + o + 1];
+      const g02 = grad120[yo + 0 + o + 2];
+      const g03 = grad120[yo + 0 + o + 3];
+      const g10 = grad120[yo + 4096 + o + 0];
+      const g11 = grad120[yo + 4096 + o + 1];
+      const g12 = grad120[yo + 4096 + o + 2];
+      const g13 = grad120[yo + 4096 + o + 3];
+      const g20 = grad120[yo + 8192 + o + 0];
+      const g21 = grad120[yo + 8192 + o + 1];
+      const g22 = grad120[yo + 8192 + o + 2];
+      const g23 = grad120[yo + 8192 + o + 3];
+      const g30 = grad120[yo + 12288 + o + 0];
+      const g31 = grad120[yo + 12288 + o + 1];
+      const g32 = grad120[yo + 12288 + o + 2];
+      const g33 = grad120[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 2514583552 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act119[xo + 0 + i];
+        const x1 = act119[xo + 11008 + i];
+        const x2 = act119[xo + 22016 + i];
+        const x3 = act119[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad119[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad119[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad119[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad119[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad120[yo + a * 4096 + o];
+
+        for (let i = 0, w = 2514583552 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act119[xo + a * 11008 + i];
+          grad119[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad120[yo + o];
       if (g === 0) continue;
@@ -12326,25 +17150,108 @@ function backward124(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 125: layers.12.mlp.gate_proj (dense). */
 function forward125(p: Float32Array, n: number, training: boolean): void {
-  // layers.12.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.12.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2626789376 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act125[xo + 0 + i];
+        const v1 = act125[xo + 4096 + i];
+        const v2 = act125[xo + 8192 + i];
+        const v3 = act125[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act126[yo + 0 + o + 0] = t00;
+      act126[yo + 0 + o + 1] = t01;
+      act126[yo + 0 + o + 2] = t02;
+      act126[yo + 0 + o + 3] = t03;
+      act126[yo + 11008 + o + 0] = t10;
+      act126[yo + 11008 + o + 1] = t11;
+      act126[yo + 11008 + o + 2] = t12;
+      act126[yo + 11008 + o + 3] = t13;
+      act126[yo + 22016 + o + 0] = t20;
+      act126[yo + 22016 + o + 1] = t21;
+      act126[yo + 22016 + o + 2] = t22;
+      act126[yo + 22016 + o + 3] = t23;
+      act126[yo + 33024 + o + 0] = t30;
+      act126[yo + 33024 + o + 1] = t31;
+      act126[yo + 33024 + o + 2] = t32;
+      act126[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2626789376 + o * 4096; i < 4096; i++, w++) s += act125[xo + a * 4096 + i] * p[w];
+        act126[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2626789376 + o * 4096; i < 4096; i++, w++) {
         const v = act125[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act126[yo + o + 0] = s0;
       act126[yo + o + 1] = s1;
       act126[yo + o + 2] = s2;
       act126[yo + o + 3] = s3;
+      act126[yo + o + 4] = s4;
+      act126[yo + o + 5] = s5;
+      act126[yo + o + 6] = s6;
+      act126[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -12356,8 +17263,59 @@ function forward125(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 125: layers.12.mlp.gate_proj (dense). */
 function backward125(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.12.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.12.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad126[yo + 0 + o + 0];
+      const g01 = grad126[yo + 0 + o + 1];
+      const g02 = grad126[yo + 0 + o + 2];
+      const g03 = grad126[yo + 0 + o + 3];
+      const g10 = grad126[yo + 11008 + o + 0];
+      const g11 = grad126[yo + 11008 + o + 1];
+      const g12 = grad126[yo + 11008 + o + 2];
+      const g13 = grad126[yo + 11008 + o + 3];
+      const g20 = grad126[yo + 22016 + o + 0];
+      const g21 = grad126[yo + 22016 + o + 1];
+      const g22 = grad126[yo + 22016 + o + 2];
+      const g23 = grad126[yo + 22016 + o + 3];
+      const g30 = grad126[yo + 33024 + o + 0];
+      const g31 = grad126[yo + 33024 + o + 1];
+      const g32 = grad126[yo + 33024 + o + 2];
+      const g33 = grad126[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 2626789376 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act125[xo + 0 + i];
+        const x1 = act125[xo + 4096 + i];
+        const x2 = act125[xo + 8192 + i];
+        const x3 = act125[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad125[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad125[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad125[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad125[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad126[yo + a * 11008 + o];
+
+        for (let i = 0, w = 2626789376 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act125[xo + a * 4096 + i];
+          grad125[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad126[yo + o];
       if (g === 0) continue;
@@ -12392,25 +17350,108 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 127: layers.12.mlp.up_proj (dense). */
 function forward127(p: Float32Array, n: number, training: boolean): void {
-  // layers.12.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.12.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2671878144 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act125[xo + 0 + i];
+        const v1 = act125[xo + 4096 + i];
+        const v2 = act125[xo + 8192 + i];
+        const v3 = act125[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act128[yo + 0 + o + 0] = t00;
+      act128[yo + 0 + o + 1] = t01;
+      act128[yo + 0 + o + 2] = t02;
+      act128[yo + 0 + o + 3] = t03;
+      act128[yo + 11008 + o + 0] = t10;
+      act128[yo + 11008 + o + 1] = t11;
+      act128[yo + 11008 + o + 2] = t12;
+      act128[yo + 11008 + o + 3] = t13;
+      act128[yo + 22016 + o + 0] = t20;
+      act128[yo + 22016 + o + 1] = t21;
+      act128[yo + 22016 + o + 2] = t22;
+      act128[yo + 22016 + o + 3] = t23;
+      act128[yo + 33024 + o + 0] = t30;
+      act128[yo + 33024 + o + 1] = t31;
+      act128[yo + 33024 + o + 2] = t32;
+      act128[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2671878144 + o * 4096; i < 4096; i++, w++) s += act125[xo + a * 4096 + i] * p[w];
+        act128[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2671878144 + o * 4096; i < 4096; i++, w++) {
         const v = act125[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act128[yo + o + 0] = s0;
       act128[yo + o + 1] = s1;
       act128[yo + o + 2] = s2;
       act128[yo + o + 3] = s3;
+      act128[yo + o + 4] = s4;
+      act128[yo + o + 5] = s5;
+      act128[yo + o + 6] = s6;
+      act128[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -12422,8 +17463,59 @@ function forward127(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 127: layers.12.mlp.up_proj (dense). */
 function backward127(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.12.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.12.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad128[yo + 0 + o + 0];
+      const g01 = grad128[yo + 0 + o + 1];
+      const g02 = grad128[yo + 0 + o + 2];
+      const g03 = grad128[yo + 0 + o + 3];
+      const g10 = grad128[yo + 11008 + o + 0];
+      const g11 = grad128[yo + 11008 + o + 1];
+      const g12 = grad128[yo + 11008 + o + 2];
+      const g13 = grad128[yo + 11008 + o + 3];
+      const g20 = grad128[yo + 22016 + o + 0];
+      const g21 = grad128[yo + 22016 + o + 1];
+      const g22 = grad128[yo + 22016 + o + 2];
+      const g23 = grad128[yo + 22016 + o + 3];
+      const g30 = grad128[yo + 33024 + o + 0];
+      const g31 = grad128[yo + 33024 + o + 1];
+      const g32 = grad128[yo + 33024 + o + 2];
+      const g33 = grad128[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 2671878144 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act125[xo + 0 + i];
+        const x1 = act125[xo + 4096 + i];
+        const x2 = act125[xo + 8192 + i];
+        const x3 = act125[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad125[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad125[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad125[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad125[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad128[yo + a * 11008 + o];
+
+        for (let i = 0, w = 2671878144 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act125[xo + a * 4096 + i];
+          grad125[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad128[yo + o];
       if (g === 0) continue;
@@ -12456,25 +17548,108 @@ function backward128(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 129: layers.12.mlp.down_proj (dense). */
 function forward129(p: Float32Array, n: number, training: boolean): void {
-  // layers.12.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.12.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2716966912 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act129[xo + 0 + i];
+        const v1 = act129[xo + 11008 + i];
+        const v2 = act129[xo + 22016 + i];
+        const v3 = act129[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act130[yo + 0 + o + 0] = t00;
+      act130[yo + 0 + o + 1] = t01;
+      act130[yo + 0 + o + 2] = t02;
+      act130[yo + 0 + o + 3] = t03;
+      act130[yo + 4096 + o + 0] = t10;
+      act130[yo + 4096 + o + 1] = t11;
+      act130[yo + 4096 + o + 2] = t12;
+      act130[yo + 4096 + o + 3] = t13;
+      act130[yo + 8192 + o + 0] = t20;
+      act130[yo + 8192 + o + 1] = t21;
+      act130[yo + 8192 + o + 2] = t22;
+      act130[yo + 8192 + o + 3] = t23;
+      act130[yo + 12288 + o + 0] = t30;
+      act130[yo + 12288 + o + 1] = t31;
+      act130[yo + 12288 + o + 2] = t32;
+      act130[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2716966912 + o * 11008; i < 11008; i++, w++) s += act129[xo + a * 11008 + i] * p[w];
+        act130[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2716966912 + o * 11008; i < 11008; i++, w++) {
         const v = act129[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act130[yo + o + 0] = s0;
       act130[yo + o + 1] = s1;
       act130[yo + o + 2] = s2;
       act130[yo + o + 3] = s3;
+      act130[yo + o + 4] = s4;
+      act130[yo + o + 5] = s5;
+      act130[yo + o + 6] = s6;
+      act130[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -12486,8 +17661,59 @@ function forward129(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 129: layers.12.mlp.down_proj (dense). */
 function backward129(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.12.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.12.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad130[yo + 0 + o + 0];
+      const g01 = grad130[yo + 0 + o + 1];
+      const g02 = grad130[yo + 0 + o + 2];
+      const g03 = grad130[yo + 0 + o + 3];
+      const g10 = grad130[yo + 4096 + o + 0];
+      const g11 = grad130[yo + 4096 + o + 1];
+      const g12 = grad130[yo + 4096 + o + 2];
+      const g13 = grad130[yo + 4096 + o + 3];
+      const g20 = grad130[yo + 8192 + o + 0];
+      const g21 = grad130[yo + 8192 + o + 1];
+      const g22 = grad130[yo + 8192 + o + 2];
+      const g23 = grad130[yo + 8192 + o + 3];
+      const g30 = grad130[yo + 12288 + o + 0];
+      const g31 = grad130[yo + 12288 + o + 1];
+      const g32 = grad130[yo + 12288 + o + 2];
+      const g33 = grad130[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 2716966912 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act129[xo + 0 + i];
+        const x1 = act129[xo + 11008 + i];
+        const x2 = act129[xo + 22016 + i];
+        const x3 = act129[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad129[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad129[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad129[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad129[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad130[yo + a * 4096 + o];
+
+        for (let i = 0, w = 2716966912 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act129[xo + a * 11008 + i];
+          grad129[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad130[yo + o];
       if (g === 0) continue;
@@ -12829,25 +18055,108 @@ function backward134(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 135: layers.13.mlp.gate_proj (dense). */
 function forward135(p: Float32Array, n: number, training: boolean): void {
-  // layers.13.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.13.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2829172736 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act135[xo + 0 + i];
+        const v1 = act135[xo + 4096 + i];
+        const v2 = act135[xo + 8192 + i];
+        const v3 = act135[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act136[yo + 0 + o + 0] = t00;
+      act136[yo + 0 + o + 1] = t01;
+      act136[yo + 0 + o + 2] = t02;
+      act136[yo + 0 + o + 3] = t03;
+      act136[yo + 11008 + o + 0] = t10;
+      act136[yo + 11008 + o + 1] = t11;
+      act136[yo + 11008 + o + 2] = t12;
+      act136[yo + 11008 + o + 3] = t13;
+      act136[yo + 22016 + o + 0] = t20;
+      act136[yo + 22016 + o + 1] = t21;
+      act136[yo + 22016 + o + 2] = t22;
+      act136[yo + 22016 + o + 3] = t23;
+      act136[yo + 33024 + o + 0] = t30;
+      act136[yo + 33024 + o + 1] = t31;
+      act136[yo + 33024 + o + 2] = t32;
+      act136[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2829172736 + o * 4096; i < 4096; i++, w++) s += act135[xo + a * 4096 + i] * p[w];
+        act136[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2829172736 + o * 4096; i < 4096; i++, w++) {
         const v = act135[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act136[yo + o + 0] = s0;
       act136[yo + o + 1] = s1;
       act136[yo + o + 2] = s2;
       act136[yo + o + 3] = s3;
+      act136[yo + o + 4] = s4;
+      act136[yo + o + 5] = s5;
+      act136[yo + o + 6] = s6;
+      act136[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -12859,8 +18168,59 @@ function forward135(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 135: layers.13.mlp.gate_proj (dense). */
 function backward135(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.13.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.13.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad136[yo + 0 + o + 0];
+      const g01 = grad136[yo + 0 + o + 1];
+      const g02 = grad136[yo + 0 + o + 2];
+      const g03 = grad136[yo + 0 + o + 3];
+      const g10 = grad136[yo + 11008 + o + 0];
+      const g11 = grad136[yo + 11008 + o + 1];
+      const g12 = grad136[yo + 11008 + o + 2];
+      const g13 = grad136[yo + 11008 + o + 3];
+      const g20 = grad136[yo + 22016 + o + 0];
+      const g21 = grad136[yo + 22016 + o + 1];
+      const g22 = grad136[yo + 22016 + o + 2];
+      const g23 = grad136[yo + 22016 + o + 3];
+      const g30 = grad136[yo + 33024 + o + 0];
+      const g31 = grad136[yo + 33024 + o + 1];
+      const g32 = grad136[yo + 33024 + o + 2];
+      const g33 = grad136[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 2829172736 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act135[xo + 0 + i];
+        const x1 = act135[xo + 4096 + i];
+        const x2 = act135[xo + 8192 + i];
+        const x3 = act135[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad135[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad135[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad135[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad135[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad136[yo + a * 11008 + o];
+
+        for (let i = 0, w = 2829172736 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act135[xo + a * 4096 + i];
+          grad135[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad136[yo + o];
       if (g === 0) continue;
@@ -12895,25 +18255,108 @@ function backward136(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 137: layers.13.mlp.up_proj (dense). */
 function forward137(p: Float32Array, n: number, training: boolean): void {
-  // layers.13.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.13.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2874261504 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act135[xo + 0 + i];
+        const v1 = act135[xo + 4096 + i];
+        const v2 = act135[xo + 8192 + i];
+        const v3 = act135[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act138[yo + 0 + o + 0] = t00;
+      act138[yo + 0 + o + 1] = t01;
+      act138[yo + 0 + o + 2] = t02;
+      act138[yo + 0 + o + 3] = t03;
+      act138[yo + 11008 + o + 0] = t10;
+      act138[yo + 11008 + o + 1] = t11;
+      act138[yo + 11008 + o + 2] = t12;
+      act138[yo + 11008 + o + 3] = t13;
+      act138[yo + 22016 + o + 0] = t20;
+      act138[yo + 22016 + o + 1] = t21;
+      act138[yo + 22016 + o + 2] = t22;
+      act138[yo + 22016 + o + 3] = t23;
+      act138[yo + 33024 + o + 0] = t30;
+      act138[yo + 33024 + o + 1] = t31;
+      act138[yo + 33024 + o + 2] = t32;
+      act138[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2874261504 + o * 4096; i < 4096; i++, w++) s += act135[xo + a * 4096 + i] * p[w];
+        act138[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2874261504 + o * 4096; i < 4096; i++, w++) {
         const v = act135[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act138[yo + o + 0] = s0;
       act138[yo + o + 1] = s1;
       act138[yo + o + 2] = s2;
       act138[yo + o + 3] = s3;
+      act138[yo + o + 4] = s4;
+      act138[yo + o + 5] = s5;
+      act138[yo + o + 6] = s6;
+      act138[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -12925,8 +18368,59 @@ function forward137(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 137: layers.13.mlp.up_proj (dense). */
 function backward137(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.13.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.13.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad138[yo + 0 + o + 0];
+      const g01 = grad138[yo + 0 + o + 1];
+      const g02 = grad138[yo + 0 + o + 2];
+      const g03 = grad138[yo + 0 + o + 3];
+      const g10 = grad138[yo + 11008 + o + 0];
+      const g11 = grad138[yo + 11008 + o + 1];
+      const g12 = grad138[yo + 11008 + o + 2];
+      const g13 = grad138[yo + 11008 + o + 3];
+      const g20 = grad138[yo + 22016 + o + 0];
+      const g21 = grad138[yo + 22016 + o + 1];
+      const g22 = grad138[yo + 22016 + o + 2];
+      const g23 = grad138[yo + 22016 + o + 3];
+      const g30 = grad138[yo + 33024 + o + 0];
+      const g31 = grad138[yo + 33024 + o + 1];
+      const g32 = grad138[yo + 33024 + o + 2];
+      const g33 = grad138[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 2874261504 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act135[xo + 0 + i];
+        const x1 = act135[xo + 4096 + i];
+        const x2 = act135[xo + 8192 + i];
+        const x3 = act135[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad135[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad135[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad135[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad135[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad138[yo + a * 11008 + o];
+
+        for (let i = 0, w = 2874261504 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act135[xo + a * 4096 + i];
+          grad135[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad138[yo + o];
       if (g === 0) continue;
@@ -12959,25 +18453,108 @@ function backward138(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 139: layers.13.mlp.down_proj (dense). */
 function forward139(p: Float32Array, n: number, training: boolean): void {
-  // layers.13.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.13.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 2919350272 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act139[xo + 0 + i];
+        const v1 = act139[xo + 11008 + i];
+        const v2 = act139[xo + 22016 + i];
+        const v3 = act139[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act140[yo + 0 + o + 0] = t00;
+      act140[yo + 0 + o + 1] = t01;
+      act140[yo + 0 + o + 2] = t02;
+      act140[yo + 0 + o + 3] = t03;
+      act140[yo + 4096 + o + 0] = t10;
+      act140[yo + 4096 + o + 1] = t11;
+      act140[yo + 4096 + o + 2] = t12;
+      act140[yo + 4096 + o + 3] = t13;
+      act140[yo + 8192 + o + 0] = t20;
+      act140[yo + 8192 + o + 1] = t21;
+      act140[yo + 8192 + o + 2] = t22;
+      act140[yo + 8192 + o + 3] = t23;
+      act140[yo + 12288 + o + 0] = t30;
+      act140[yo + 12288 + o + 1] = t31;
+      act140[yo + 12288 + o + 2] = t32;
+      act140[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 2919350272 + o * 11008; i < 11008; i++, w++) s += act139[xo + a * 11008 + i] * p[w];
+        act140[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 2919350272 + o * 11008; i < 11008; i++, w++) {
         const v = act139[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act140[yo + o + 0] = s0;
       act140[yo + o + 1] = s1;
       act140[yo + o + 2] = s2;
       act140[yo + o + 3] = s3;
+      act140[yo + o + 4] = s4;
+      act140[yo + o + 5] = s5;
+      act140[yo + o + 6] = s6;
+      act140[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -12989,8 +18566,59 @@ function forward139(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 139: layers.13.mlp.down_proj (dense). */
 function backward139(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.13.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.13.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad140[yo + 0 + o + 0];
+      const g01 = grad140[yo + 0 + o + 1];
+      const g02 = grad140[yo + 0 + o + 2];
+      const g03 = grad140[yo + 0 + o + 3];
+      const g10 = grad140[yo + 4096 + o + 0];
+      const g11 = grad140[yo + 4096 + o + 1];
+      const g12 = grad140[yo + 4096 + o + 2];
+      const g13 = grad140[yo + 4096 + o + 3];
+      const g20 = grad140[yo + 8192 + o + 0];
+      const g21 = grad140[yo + 8192 + o + 1];
+      const g22 = grad140[yo + 8192 + o + 2];
+      const g23 = grad140[yo + 8192 + o + 3];
+      const g30 = grad140[yo + 12288 + o + 0];
+      const g31 = grad140[yo + 12288 + o + 1];
+      const g32 = grad140[yo + 12288 + o + 2];
+      const g33 = grad140[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 2919350272 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act139[xo + 0 + i];
+        const x1 = act139[xo + 11008 + i];
+        const x2 = act139[xo + 22016 + i];
+        const x3 = act139[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad139[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad139[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad139[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad139[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad140[yo + a * 4096 + o];
+
+        for (let i = 0, w = 2919350272 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act139[xo + a * 11008 + i];
+          grad139[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad140[yo + o];
       if (g === 0) continue;
@@ -13332,25 +18960,108 @@ function backward144(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 145: layers.14.mlp.gate_proj (dense). */
 function forward145(p: Float32Array, n: number, training: boolean): void {
-  // layers.14.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.14.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3031556096 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act145[xo + 0 + i];
+        const v1 = act145[xo + 4096 + i];
+        const v2 = act145[xo + 8192 + i];
+        const v3 = act145[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act146[yo + 0 + o + 0] = t00;
+      act146[yo + 0 + o + 1] = t01;
+      act146[yo + 0 + o + 2] = t02;
+      act146[yo + 0 + o + 3] = t03;
+      act146[yo + 11008 + o + 0] = t10;
+      act146[yo + 11008 + o + 1] = t11;
+      act146[yo + 11008 + o + 2] = t12;
+      act146[yo + 11008 + o + 3] = t13;
+      act146[yo + 22016 + o + 0] = t20;
+      act146[yo + 22016 + o + 1] = t21;
+      act146[yo + 22016 + o + 2] = t22;
+      act146[yo + 22016 + o + 3] = t23;
+      act146[yo + 33024 + o + 0] = t30;
+      act146[yo + 33024 + o + 1] = t31;
+      act146[yo + 33024 + o + 2] = t32;
+      act146[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3031556096 + o * 4096; i < 4096; i++, w++) s += act145[xo + a * 4096 + i] * p[w];
+        act146[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3031556096 + o * 4096; i < 4096; i++, w++) {
         const v = act145[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act146[yo + o + 0] = s0;
       act146[yo + o + 1] = s1;
       act146[yo + o + 2] = s2;
       act146[yo + o + 3] = s3;
+      act146[yo + o + 4] = s4;
+      act146[yo + o + 5] = s5;
+      act146[yo + o + 6] = s6;
+      act146[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -13362,8 +19073,59 @@ function forward145(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 145: layers.14.mlp.gate_proj (dense). */
 function backward145(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.14.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.14.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad146[yo + 0 + o + 0];
+      const g01 = grad146[yo + 0 + o + 1];
+      const g02 = grad146[yo + 0 + o + 2];
+      const g03 = grad146[yo + 0 + o + 3];
+      const g10 = grad146[yo + 11008 + o + 0];
+      const g11 = grad146[yo + 11008 + o + 1];
+      const g12 = grad146[yo + 11008 + o + 2];
+      const g13 = grad146[yo + 11008 + o + 3];
+      const g20 = grad146[yo + 22016 + o + 0];
+      const g21 = grad146[yo + 22016 + o + 1];
+      const g22 = grad146[yo + 22016 + o + 2];
+      const g23 = grad146[yo + 22016 + o + 3];
+      const g30 = grad146[yo + 33024 + o + 0];
+      const g31 = grad146[yo + 33024 + o + 1];
+      const g32 = grad146[yo + 33024 + o + 2];
+      const g33 = grad146[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 3031556096 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act145[xo + 0 + i];
+        const x1 = act145[xo + 4096 + i];
+        const x2 = act145[xo + 8192 + i];
+        const x3 = act145[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad145[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad145[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad145[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad145[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad146[yo + a * 11008 + o];
+
+        for (let i = 0, w = 3031556096 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act145[xo + a * 4096 + i];
+          grad145[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad146[yo + o];
       if (g === 0) continue;
@@ -13398,25 +19160,108 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 147: layers.14.mlp.up_proj (dense). */
 function forward147(p: Float32Array, n: number, training: boolean): void {
-  // layers.14.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.14.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3076644864 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act145[xo + 0 + i];
+        const v1 = act145[xo + 4096 + i];
+        const v2 = act145[xo + 8192 + i];
+        const v3 = act145[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act148[yo + 0 + o + 0] = t00;
+      act148[yo + 0 + o + 1] = t01;
+      act148[yo + 0 + o + 2] = t02;
+      act148[yo + 0 + o + 3] = t03;
+      act148[yo + 11008 + o + 0] = t10;
+      act148[yo + 11008 + o + 1] = t11;
+      act148[yo + 11008 + o + 2] = t12;
+      act148[yo + 11008 + o + 3] = t13;
+      act148[yo + 22016 + o + 0] = t20;
+      act148[yo + 22016 + o + 1] = t21;
+      act148[yo + 22016 + o + 2] = t22;
+      act148[yo + 22016 + o + 3] = t23;
+      act148[yo + 33024 + o + 0] = t30;
+      act148[yo + 33024 + o + 1] = t31;
+      act148[yo + 33024 + o + 2] = t32;
+      act148[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3076644864 + o * 4096; i < 4096; i++, w++) s += act145[xo + a * 4096 + i] * p[w];
+        act148[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3076644864 + o * 4096; i < 4096; i++, w++) {
         const v = act145[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act148[yo + o + 0] = s0;
       act148[yo + o + 1] = s1;
       act148[yo + o + 2] = s2;
       act148[yo + o + 3] = s3;
+      act148[yo + o + 4] = s4;
+      act148[yo + o + 5] = s5;
+      act148[yo + o + 6] = s6;
+      act148[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -13428,8 +19273,59 @@ function forward147(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 147: layers.14.mlp.up_proj (dense). */
 function backward147(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.14.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.14.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad148[yo + 0 + o + 0];
+      const g01 = grad148[yo + 0 + o + 1];
+      const g02 = grad148[yo + 0 + o + 2];
+      const g03 = grad148[yo + 0 + o + 3];
+      const g10 = grad148[yo + 11008 + o + 0];
+      const g11 = grad148[yo + 11008 + o + 1];
+      const g12 = grad148[yo + 11008 + o + 2];
+      const g13 = grad148[yo + 11008 + o + 3];
+      const g20 = grad148[yo + 22016 + o + 0];
+      const g21 = grad148[yo + 22016 + o + 1];
+      const g22 = grad148[yo + 22016 + o + 2];
+      const g23 = grad148[yo + 22016 + o + 3];
+      const g30 = grad148[yo + 33024 + o + 0];
+      const g31 = grad148[yo + 33024 + o + 1];
+      const g32 = grad148[yo + 33024 + o + 2];
+      const g33 = grad148[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 3076644864 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act145[xo + 0 + i];
+        const x1 = act145[xo + 4096 + i];
+        const x2 = act145[xo + 8192 + i];
+        const x3 = act145[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad145[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad145[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad145[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad145[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad148[yo + a * 11008 + o];
+
+        for (let i = 0, w = 3076644864 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act145[xo + a * 4096 + i];
+          grad145[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad148[yo + o];
       if (g === 0) continue;
@@ -13462,25 +19358,108 @@ function backward148(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 149: layers.14.mlp.down_proj (dense). */
 function forward149(p: Float32Array, n: number, training: boolean): void {
-  // layers.14.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.14.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3121733632 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act149[xo + 0 + i];
+        const v1 = act149[xo + 11008 + i];
+        const v2 = act149[xo + 22016 + i];
+        const v3 = act149[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act150[yo + 0 + o + 0] = t00;
+      act150[yo + 0 + o + 1] = t01;
+      act150[yo + 0 + o + 2] = t02;
+      act150[yo + 0 + o + 3] = t03;
+      act150[yo + 4096 + o + 0] = t10;
+      act150[yo + 4096 + o + 1] = t11;
+      act150[yo + 4096 + o + 2] = t12;
+      act150[yo + 4096 + o + 3] = t13;
+      act150[yo + 8192 + o + 0] = t20;
+      act150[yo + 8192 + o + 1] = t21;
+      act150[yo + 8192 + o + 2] = t22;
+      act150[yo + 8192 + o + 3] = t23;
+      act150[yo + 12288 + o + 0] = t30;
+      act150[yo + 12288 + o + 1] = t31;
+      act150[yo + 12288 + o + 2] = t32;
+      act150[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3121733632 + o * 11008; i < 11008; i++, w++) s += act149[xo + a * 11008 + i] * p[w];
+        act150[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3121733632 + o * 11008; i < 11008; i++, w++) {
         const v = act149[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act150[yo + o + 0] = s0;
       act150[yo + o + 1] = s1;
       act150[yo + o + 2] = s2;
       act150[yo + o + 3] = s3;
+      act150[yo + o + 4] = s4;
+      act150[yo + o + 5] = s5;
+      act150[yo + o + 6] = s6;
+      act150[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -13492,8 +19471,59 @@ function forward149(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 149: layers.14.mlp.down_proj (dense). */
 function backward149(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.14.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.14.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad150[yo + 0 + o + 0];
+      const g01 = grad150[yo + 0 + o + 1];
+      const g02 = grad150[yo + 0 + o + 2];
+      const g03 = grad150[yo + 0 + o + 3];
+      const g10 = grad150[yo + 4096 + o + 0];
+      const g11 = grad150[yo + 4096 + o + 1];
+      const g12 = grad150[yo + 4096 + o + 2];
+      const g13 = grad150[yo + 4096 + o + 3];
+      const g20 = grad150[yo + 8192 + o + 0];
+      const g21 = grad150[yo + 8192 + o + 1];
+      const g22 = grad150[yo + 8192 + o + 2];
+      const g23 = grad150[yo + 8192 + o + 3];
+      const g30 = grad150[yo + 12288 + o + 0];
+      const g31 = grad150[yo + 12288 + o + 1];
+      const g32 = grad150[yo + 12288 + o + 2];
+      const g33 = grad150[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 3121733632 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act149[xo + 0 + i];
+        const x1 = act149[xo + 11008 + i];
+        const x2 = act149[xo + 22016 + i];
+        const x3 = act149[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad149[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad149[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad149[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad149[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad150[yo + a * 4096 + o];
+
+        for (let i = 0, w = 3121733632 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act149[xo + a * 11008 + i];
+          grad149[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad150[yo + o];
       if (g === 0) continue;
@@ -13835,25 +19865,108 @@ function backward154(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 155: layers.15.mlp.gate_proj (dense). */
 function forward155(p: Float32Array, n: number, training: boolean): void {
-  // layers.15.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.15.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3233939456 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act155[xo + 0 + i];
+        const v1 = act155[xo + 4096 + i];
+        const v2 = act155[xo + 8192 + i];
+        const v3 = act155[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act156[yo + 0 + o + 0] = t00;
+      act156[yo + 0 + o + 1] = t01;
+      act156[yo + 0 + o + 2] = t02;
+      act156[yo + 0 + o + 3] = t03;
+      act156[yo + 11008 + o + 0] = t10;
+      act156[yo + 11008 + o + 1] = t11;
+      act156[yo + 11008 + o + 2] = t12;
+      act156[yo + 11008 + o + 3] = t13;
+      act156[yo + 22016 + o + 0] = t20;
+      act156[yo + 22016 + o + 1] = t21;
+      act156[yo + 22016 + o + 2] = t22;
+      act156[yo + 22016 + o + 3] = t23;
+      act156[yo + 33024 + o + 0] = t30;
+      act156[yo + 33024 + o + 1] = t31;
+      act156[yo + 33024 + o + 2] = t32;
+      act156[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3233939456 + o * 4096; i < 4096; i++, w++) s += act155[xo + a * 4096 + i] * p[w];
+        act156[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3233939456 + o * 4096; i < 4096; i++, w++) {
         const v = act155[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act156[yo + o + 0] = s0;
       act156[yo + o + 1] = s1;
       act156[yo + o + 2] = s2;
       act156[yo + o + 3] = s3;
+      act156[yo + o + 4] = s4;
+      act156[yo + o + 5] = s5;
+      act156[yo + o + 6] = s6;
+      act156[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -13865,8 +19978,59 @@ function forward155(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 155: layers.15.mlp.gate_proj (dense). */
 function backward155(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.15.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.15.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad156[yo + 0 + o + 0];
+      const g01 = grad156[yo + 0 + o + 1];
+      const g02 = grad156[yo + 0 + o + 2];
+      const g03 = grad156[yo + 0 + o + 3];
+      const g10 = grad156[yo + 11008 + o + 0];
+      const g11 = grad156[yo + 11008 + o + 1];
+      const g12 = grad156[yo + 11008 + o + 2];
+      const g13 = grad156[yo + 11008 + o + 3];
+      const g20 = grad156[yo + 22016 + o + 0];
+      const g21 = grad156[yo + 22016 + o + 1];
+      const g22 = grad156[yo + 22016 + o + 2];
+      const g23 = grad156[yo + 22016 + o + 3];
+      const g30 = grad156[yo + 33024 + o + 0];
+      const g31 = grad156[yo + 33024 + o + 1];
+      const g32 = grad156[yo + 33024 + o + 2];
+      const g33 = grad156[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 3233939456 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act155[xo + 0 + i];
+        const x1 = act155[xo + 4096 + i];
+        const x2 = act155[xo + 8192 + i];
+        const x3 = act155[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad155[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad155[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad155[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad155[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad156[yo + a * 11008 + o];
+
+        for (let i = 0, w = 3233939456 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act155[xo + a * 4096 + i];
+          grad155[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad156[yo + o];
       if (g === 0) continue;
@@ -13901,25 +20065,108 @@ function backward156(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 157: layers.15.mlp.up_proj (dense). */
 function forward157(p: Float32Array, n: number, training: boolean): void {
-  // layers.15.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.15.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3279028224 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act155[xo + 0 + i];
+        const v1 = act155[xo + 4096 + i];
+        const v2 = act155[xo + 8192 + i];
+        const v3 = act155[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act158[yo + 0 + o + 0] = t00;
+      act158[yo + 0 + o + 1] = t01;
+      act158[yo + 0 + o + 2] = t02;
+      act158[yo + 0 + o + 3] = t03;
+      act158[yo + 11008 + o + 0] = t10;
+      act158[yo + 11008 + o + 1] = t11;
+      act158[yo + 11008 + o + 2] = t12;
+      act158[yo + 11008 + o + 3] = t13;
+      act158[yo + 22016 + o + 0] = t20;
+      act158[yo + 22016 + o + 1] = t21;
+      act158[yo + 22016 + o + 2] = t22;
+      act158[yo + 22016 + o + 3] = t23;
+      act158[yo + 33024 + o + 0] = t30;
+      act158[yo + 33024 + o + 1] = t31;
+      act158[yo + 33024 + o + 2] = t32;
+      act158[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3279028224 + o * 4096; i < 4096; i++, w++) s += act155[xo + a * 4096 + i] * p[w];
+        act158[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3279028224 + o * 4096; i < 4096; i++, w++) {
         const v = act155[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act158[yo + o + 0] = s0;
       act158[yo + o + 1] = s1;
       act158[yo + o + 2] = s2;
       act158[yo + o + 3] = s3;
+      act158[yo + o + 4] = s4;
+      act158[yo + o + 5] = s5;
+      act158[yo + o + 6] = s6;
+      act158[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -13931,8 +20178,59 @@ function forward157(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 157: layers.15.mlp.up_proj (dense). */
 function backward157(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.15.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.15.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad158[yo + 0 + o + 0];
+      const g01 = grad158[yo + 0 + o + 1];
+      const g02 = grad158[yo + 0 + o + 2];
+      const g03 = grad158[yo + 0 + o + 3];
+      const g10 = grad158[yo + 11008 + o + 0];
+      const g11 = grad158[yo + 11008 + o + 1];
+      const g12 = grad158[yo + 11008 + o + 2];
+      const g13 = grad158[yo + 11008 + o + 3];
+      const g20 = grad158[yo + 22016 + o + 0];
+      const g21 = grad158[yo + 22016 + o + 1];
+      const g22 = grad158[yo + 22016 + o + 2];
+      const g23 = grad158[yo + 22016 + o + 3];
+      const g30 = grad158[yo + 33024 + o + 0];
+      const g31 = grad158[yo + 33024 + o + 1];
+      const g32 = grad158[yo + 33024 + o + 2];
+      const g33 = grad158[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 3279028224 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act155[xo + 0 + i];
+        const x1 = act155[xo + 4096 + i];
+        const x2 = act155[xo + 8192 + i];
+        const x3 = act155[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad155[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad155[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad155[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad155[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad158[yo + a * 11008 + o];
+
+        for (let i = 0, w = 3279028224 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act155[xo + a * 4096 + i];
+          grad155[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad158[yo + o];
       if (g === 0) continue;
@@ -13965,25 +20263,108 @@ function backward158(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 159: layers.15.mlp.down_proj (dense). */
 function forward159(p: Float32Array, n: number, training: boolean): void {
-  // layers.15.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.15.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3324116992 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act159[xo + 0 + i];
+        const v1 = act159[xo + 11008 + i];
+        const v2 = act159[xo + 22016 + i];
+        const v3 = act159[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act160[yo + 0 + o + 0] = t00;
+      act160[yo + 0 + o + 1] = t01;
+      act160[yo + 0 + o + 2] = t02;
+      act160[yo + 0 + o + 3] = t03;
+      act160[yo + 4096 + o + 0] = t10;
+      act160[yo + 4096 + o + 1] = t11;
+      act160[yo + 4096 + o + 2] = t12;
+      act160[yo + 4096 + o + 3] = t13;
+      act160[yo + 8192 + o + 0] = t20;
+      act160[yo + 8192 + o + 1] = t21;
+      act160[yo + 8192 + o + 2] = t22;
+      act160[yo + 8192 + o + 3] = t23;
+      act160[yo + 12288 + o + 0] = t30;
+      act160[yo + 12288 + o + 1] = t31;
+      act160[yo + 12288 + o + 2] = t32;
+      act160[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3324116992 + o * 11008; i < 11008; i++, w++) s += act159[xo + a * 11008 + i] * p[w];
+        act160[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3324116992 + o * 11008; i < 11008; i++, w++) {
         const v = act159[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act160[yo + o + 0] = s0;
       act160[yo + o + 1] = s1;
       act160[yo + o + 2] = s2;
       act160[yo + o + 3] = s3;
+      act160[yo + o + 4] = s4;
+      act160[yo + o + 5] = s5;
+      act160[yo + o + 6] = s6;
+      act160[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -13995,8 +20376,59 @@ function forward159(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 159: layers.15.mlp.down_proj (dense). */
 function backward159(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.15.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.15.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad160[yo + 0 + o + 0];
+      const g01 = grad160[yo + 0 + o + 1];
+      const g02 = grad160[yo + 0 + o + 2];
+      const g03 = grad160[yo + 0 + o + 3];
+      const g10 = grad160[yo + 4096 + o + 0];
+      const g11 = grad160[yo + 4096 + o + 1];
+      const g12 = grad160[yo + 4096 + o + 2];
+      const g13 = grad160[yo + 4096 + o + 3];
+      const g20 = grad160[yo + 8192 + o + 0];
+      const g21 = grad160[yo + 8192 + o + 1];
+      const g22 = grad160[yo + 8192 + o + 2];
+      const g23 = grad160[yo + 8192 + o + 3];
+      const g30 = grad160[yo + 12288 + o + 0];
+      const g31 = grad160[yo + 12288 + o + 1];
+      const g32 = grad160[yo + 12288 + o + 2];
+      const g33 = grad160[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 3324116992 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act159[xo + 0 + i];
+        const x1 = act159[xo + 11008 + i];
+        const x2 = act159[xo + 22016 + i];
+        const x3 = act159[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad159[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad159[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad159[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad159[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad160[yo + a * 4096 + o];
+
+        for (let i = 0, w = 3324116992 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act159[xo + a * 11008 + i];
+          grad159[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad160[yo + o];
       if (g === 0) continue;
@@ -14338,25 +20770,108 @@ function backward164(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 165: layers.16.mlp.gate_proj (dense). */
 function forward165(p: Float32Array, n: number, training: boolean): void {
-  // layers.16.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.16.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3436322816 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act165[xo + 0 + i];
+        const v1 = act165[xo + 4096 + i];
+        const v2 = act165[xo + 8192 + i];
+        const v3 = act165[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act166[yo + 0 + o + 0] = t00;
+      act166[yo + 0 + o + 1] = t01;
+      act166[yo + 0 + o + 2] = t02;
+      act166[yo + 0 + o + 3] = t03;
+      act166[yo + 11008 + o + 0] = t10;
+      act166[yo + 11008 + o + 1] = t11;
+      act166[yo + 11008 + o + 2] = t12;
+      act166[yo + 11008 + o + 3] = t13;
+      act166[yo + 22016 + o + 0] = t20;
+      act166[yo + 22016 + o + 1] = t21;
+      act166[yo + 22016 + o + 2] = t22;
+      act166[yo + 22016 + o + 3] = t23;
+      act166[yo + 33024 + o + 0] = t30;
+      act166[yo + 33024 + o + 1] = t31;
+      act166[yo + 33024 + o + 2] = t32;
+      act166[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3436322816 + o * 4096; i < 4096; i++, w++) s += act165[xo + a * 4096 + i] * p[w];
+        act166[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3436322816 + o * 4096; i < 4096; i++, w++) {
         const v = act165[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act166[yo + o + 0] = s0;
       act166[yo + o + 1] = s1;
       act166[yo + o + 2] = s2;
       act166[yo + o + 3] = s3;
+      act166[yo + o + 4] = s4;
+      act166[yo + o + 5] = s5;
+      act166[yo + o + 6] = s6;
+      act166[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -14368,8 +20883,59 @@ function forward165(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 165: layers.16.mlp.gate_proj (dense). */
 function backward165(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.16.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.16.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad166[yo + 0 + o + 0];
+      const g01 = grad166[yo + 0 + o + 1];
+      const g02 = grad166[yo + 0 + o + 2];
+      const g03 = grad166[yo + 0 + o + 3];
+      const g10 = grad166[yo + 11008 + o + 0];
+      const g11 = grad166[yo + 11008 + o + 1];
+      const g12 = grad166[yo + 11008 + o + 2];
+      const g13 = grad166[yo + 11008 + o + 3];
+      const g20 = grad166[yo + 22016 + o + 0];
+      const g21 = grad166[yo + 22016 + o + 1];
+      const g22 = grad166[yo + 22016 + o + 2];
+      const g23 = grad166[yo + 22016 + o + 3];
+      const g30 = grad166[yo + 33024 + o + 0];
+      const g31 = grad166[yo + 33024 + o + 1];
+      const g32 = grad166[yo + 33024 + o + 2];
+      const g33 = grad166[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 3436322816 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act165[xo + 0 + i];
+        const x1 = act165[xo + 4096 + i];
+        const x2 = act165[xo + 8192 + i];
+        const x3 = act165[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad165[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad165[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad165[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad165[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad166[yo + a * 11008 + o];
+
+        for (let i = 0, w = 3436322816 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act165[xo + a * 4096 + i];
+          grad165[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad166[yo + o];
       if (g === 0) continue;
@@ -14404,25 +20970,108 @@ function backward166(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 167: layers.16.mlp.up_proj (dense). */
 function forward167(p: Float32Array, n: number, training: boolean): void {
-  // layers.16.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.16.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3481411584 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act165[xo + 0 + i];
+        const v1 = act165[xo + 4096 + i];
+        const v2 = act165[xo + 8192 + i];
+        const v3 = act165[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act168[yo + 0 + o + 0] = t00;
+      act168[yo + 0 + o + 1] = t01;
+      act168[yo + 0 + o + 2] = t02;
+      act168[yo + 0 + o + 3] = t03;
+      act168[yo + 11008 + o + 0] = t10;
+      act168[yo + 11008 + o + 1] = t11;
+      act168[yo + 11008 + o + 2] = t12;
+      act168[yo + 11008 + o + 3] = t13;
+      act168[yo + 22016 + o + 0] = t20;
+      act168[yo + 22016 + o + 1] = t21;
+      act168[yo + 22016 + o + 2] = t22;
+      act168[yo + 22016 + o + 3] = t23;
+      act168[yo + 33024 + o + 0] = t30;
+      act168[yo + 33024 + o + 1] = t31;
+      act168[yo + 33024 + o + 2] = t32;
+      act168[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3481411584 + o * 4096; i < 4096; i++, w++) s += act165[xo + a * 4096 + i] * p[w];
+        act168[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3481411584 + o * 4096; i < 4096; i++, w++) {
         const v = act165[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act168[yo + o + 0] = s0;
       act168[yo + o + 1] = s1;
       act168[yo + o + 2] = s2;
       act168[yo + o + 3] = s3;
+      act168[yo + o + 4] = s4;
+      act168[yo + o + 5] = s5;
+      act168[yo + o + 6] = s6;
+      act168[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -14434,8 +21083,59 @@ function forward167(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 167: layers.16.mlp.up_proj (dense). */
 function backward167(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.16.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.16.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad168[yo + 0 + o + 0];
+      const g01 = grad168[yo + 0 + o + 1];
+      const g02 = grad168[yo + 0 + o + 2];
+      const g03 = grad168[yo + 0 + o + 3];
+      const g10 = grad168[yo + 11008 + o + 0];
+      const g11 = grad168[yo + 11008 + o + 1];
+      const g12 = grad168[yo + 11008 + o + 2];
+      const g13 = grad168[yo + 11008 + o + 3];
+      const g20 = grad168[yo + 22016 + o + 0];
+      const g21 = grad168[yo + 22016 + o + 1];
+      const g22 = grad168[yo + 22016 + o + 2];
+      const g23 = grad168[yo + 22016 + o + 3];
+      const g30 = grad168[yo + 33024 + o + 0];
+      const g31 = grad168[yo + 33024 + o + 1];
+      const g32 = grad168[yo + 33024 + o + 2];
+      const g33 = grad168[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 3481411584 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act165[xo + 0 + i];
+        const x1 = act165[xo + 4096 + i];
+        const x2 = act165[xo + 8192 + i];
+        const x3 = act165[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad165[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad165[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad165[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad165[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad168[yo + a * 11008 + o];
+
+        for (let i = 0, w = 3481411584 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act165[xo + a * 4096 + i];
+          grad165[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad168[yo + o];
       if (g === 0) continue;
@@ -14468,25 +21168,108 @@ function backward168(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 169: layers.16.mlp.down_proj (dense). */
 function forward169(p: Float32Array, n: number, training: boolean): void {
-  // layers.16.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.16.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3526500352 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act169[xo + 0 + i];
+        const v1 = act169[xo + 11008 + i];
+        const v2 = act169[xo + 22016 + i];
+        const v3 = act169[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act170[yo + 0 + o + 0] = t00;
+      act170[yo + 0 + o + 1] = t01;
+      act170[yo + 0 + o + 2] = t02;
+      act170[yo + 0 + o + 3] = t03;
+      act170[yo + 4096 + o + 0] = t10;
+      act170[yo + 4096 + o + 1] = t11;
+      act170[yo + 4096 + o + 2] = t12;
+      act170[yo + 4096 + o + 3] = t13;
+      act170[yo + 8192 + o + 0] = t20;
+      act170[yo + 8192 + o + 1] = t21;
+      act170[yo + 8192 + o + 2] = t22;
+      act170[yo + 8192 + o + 3] = t23;
+      act170[yo + 12288 + o + 0] = t30;
+      act170[yo + 12288 + o + 1] = t31;
+      act170[yo + 12288 + o + 2] = t32;
+      act170[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3526500352 + o * 11008; i < 11008; i++, w++) s += act169[xo + a * 11008 + i] * p[w];
+        act170[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3526500352 + o * 11008; i < 11008; i++, w++) {
         const v = act169[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act170[yo + o + 0] = s0;
       act170[yo + o + 1] = s1;
       act170[yo + o + 2] = s2;
       act170[yo + o + 3] = s3;
+      act170[yo + o + 4] = s4;
+      act170[yo + o + 5] = s5;
+      act170[yo + o + 6] = s6;
+      act170[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -14498,8 +21281,59 @@ function forward169(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 169: layers.16.mlp.down_proj (dense). */
 function backward169(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.16.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.16.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad170[yo + 0 + o + 0];
+      const g01 = grad170[yo + 0 + o + 1];
+      const g02 = grad170[yo + 0 + o + 2];
+      const g03 = grad170[yo + 0 + o + 3];
+      const g10 = grad170[yo + 4096 + o + 0];
+      const g11 = grad170[yo + 4096 + o + 1];
+      const g12 = grad170[yo + 4096 + o + 2];
+      const g13 = grad170[yo + 4096 + o + 3];
+      const g20 = grad170[yo + 8192 + o + 0];
+      const g21 = grad170[yo + 8192 + o + 1];
+      const g22 = grad170[yo + 8192 + o + 2];
+      const g23 = grad170[yo + 8192 + o + 3];
+      const g30 = grad170[yo + 12288 + o + 0];
+      const g31 = grad170[yo + 12288 + o + 1];
+      const g32 = grad170[yo + 12288 + o + 2];
+      const g33 = grad170[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 3526500352 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act169[xo + 0 + i];
+        const x1 = act169[xo + 11008 + i];
+        const x2 = act169[xo + 22016 + i];
+        const x3 = act169[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad169[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad169[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad169[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad169[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad170[yo + a * 4096 + o];
+
+        for (let i = 0, w = 3526500352 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act169[xo + a * 11008 + i];
+          grad169[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad170[yo + o];
       if (g === 0) continue;
@@ -14841,25 +21675,108 @@ function backward174(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 175: layers.17.mlp.gate_proj (dense). */
 function forward175(p: Float32Array, n: number, training: boolean): void {
-  // layers.17.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.17.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3638706176 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act175[xo + 0 + i];
+        const v1 = act175[xo + 4096 + i];
+        const v2 = act175[xo + 8192 + i];
+        const v3 = act175[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act176[yo + 0 + o + 0] = t00;
+      act176[yo + 0 + o + 1] = t01;
+      act176[yo + 0 + o + 2] = t02;
+      act176[yo + 0 + o + 3] = t03;
+      act176[yo + 11008 + o + 0] = t10;
+      act176[yo + 11008 + o + 1] = t11;
+      act176[yo + 11008 + o + 2] = t12;
+      act176[yo + 11008 + o + 3] = t13;
+      act176[yo + 22016 + o + 0] = t20;
+      act176[yo + 22016 + o + 1] = t21;
+      act176[yo + 22016 + o + 2] = t22;
+      act176[yo + 22016 + o + 3] = t23;
+      act176[yo + 33024 + o + 0] = t30;
+      act176[yo + 33024 + o + 1] = t31;
+      act176[yo + 33024 + o + 2] = t32;
+      act176[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3638706176 + o * 4096; i < 4096; i++, w++) s += act175[xo + a * 4096 + i] * p[w];
+        act176[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3638706176 + o * 4096; i < 4096; i++, w++) {
         const v = act175[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act176[yo + o + 0] = s0;
       act176[yo + o + 1] = s1;
       act176[yo + o + 2] = s2;
       act176[yo + o + 3] = s3;
+      act176[yo + o + 4] = s4;
+      act176[yo + o + 5] = s5;
+      act176[yo + o + 6] = s6;
+      act176[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -14871,8 +21788,59 @@ function forward175(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 175: layers.17.mlp.gate_proj (dense). */
 function backward175(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.17.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.17.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad176[yo + 0 + o + 0];
+      const g01 = grad176[yo + 0 + o + 1];
+      const g02 = grad176[yo + 0 + o + 2];
+      const g03 = grad176[yo + 0 + o + 3];
+      const g10 = grad176[yo + 11008 + o + 0];
+      const g11 = grad176[yo + 11008 + o + 1];
+      const g12 = grad176[yo + 11008 + o + 2];
+      const g13 = grad176[yo + 11008 + o + 3];
+      const g20 = grad176[yo + 22016 + o + 0];
+      const g21 = grad176[yo + 22016 + o + 1];
+      const g22 = grad176[yo + 22016 + o + 2];
+      const g23 = grad176[yo + 22016 + o + 3];
+      const g30 = grad176[yo + 33024 + o + 0];
+      const g31 = grad176[yo + 33024 + o + 1];
+      const g32 = grad176[yo + 33024 + o + 2];
+      const g33 = grad176[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 3638706176 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act175[xo + 0 + i];
+        const x1 = act175[xo + 4096 + i];
+        const x2 = act175[xo + 8192 + i];
+        const x3 = act175[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad175[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad175[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad175[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad175[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad176[yo + a * 11008 + o];
+
+        for (let i = 0, w = 3638706176 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act175[xo + a * 4096 + i];
+          grad175[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad176[yo + o];
       if (g === 0) continue;
@@ -14907,25 +21875,108 @@ function backward176(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 177: layers.17.mlp.up_proj (dense). */
 function forward177(p: Float32Array, n: number, training: boolean): void {
-  // layers.17.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.17.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3683794944 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act175[xo + 0 + i];
+        const v1 = act175[xo + 4096 + i];
+        const v2 = act175[xo + 8192 + i];
+        const v3 = act175[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act178[yo + 0 + o + 0] = t00;
+      act178[yo + 0 + o + 1] = t01;
+      act178[yo + 0 + o + 2] = t02;
+      act178[yo + 0 + o + 3] = t03;
+      act178[yo + 11008 + o + 0] = t10;
+      act178[yo + 11008 + o + 1] = t11;
+      act178[yo + 11008 + o + 2] = t12;
+      act178[yo + 11008 + o + 3] = t13;
+      act178[yo + 22016 + o + 0] = t20;
+      act178[yo + 22016 + o + 1] = t21;
+      act178[yo + 22016 + o + 2] = t22;
+      act178[yo + 22016 + o + 3] = t23;
+      act178[yo + 33024 + o + 0] = t30;
+      act178[yo + 33024 + o + 1] = t31;
+      act178[yo + 33024 + o + 2] = t32;
+      act178[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3683794944 + o * 4096; i < 4096; i++, w++) s += act175[xo + a * 4096 + i] * p[w];
+        act178[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3683794944 + o * 4096; i < 4096; i++, w++) {
         const v = act175[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act178[yo + o + 0] = s0;
       act178[yo + o + 1] = s1;
       act178[yo + o + 2] = s2;
       act178[yo + o + 3] = s3;
+      act178[yo + o + 4] = s4;
+      act178[yo + o + 5] = s5;
+      act178[yo + o + 6] = s6;
+      act178[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -14937,8 +21988,59 @@ function forward177(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 177: layers.17.mlp.up_proj (dense). */
 function backward177(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.17.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.17.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad178[yo + 0 + o + 0];
+      const g01 = grad178[yo + 0 + o + 1];
+      const g02 = grad178[yo + 0 + o + 2];
+      const g03 = grad178[yo + 0 + o + 3];
+      const g10 = grad178[yo + 11008 + o + 0];
+      const g11 = grad178[yo + 11008 + o + 1];
+      const g12 = grad178[yo + 11008 + o + 2];
+      const g13 = grad178[yo + 11008 + o + 3];
+      const g20 = grad178[yo + 22016 + o + 0];
+      const g21 = grad178[yo + 22016 + o + 1];
+      const g22 = grad178[yo + 22016 + o + 2];
+      const g23 = grad178[yo + 22016 + o + 3];
+      const g30 = grad178[yo + 33024 + o + 0];
+      const g31 = grad178[yo + 33024 + o + 1];
+      const g32 = grad178[yo + 33024 + o + 2];
+      const g33 = grad178[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 3683794944 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act175[xo + 0 + i];
+        const x1 = act175[xo + 4096 + i];
+        const x2 = act175[xo + 8192 + i];
+        const x3 = act175[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad175[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad175[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad175[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad175[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad178[yo + a * 11008 + o];
+
+        for (let i = 0, w = 3683794944 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act175[xo + a * 4096 + i];
+          grad175[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad178[yo + o];
       if (g === 0) continue;
@@ -14971,25 +22073,108 @@ function backward178(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 179: layers.17.mlp.down_proj (dense). */
 function forward179(p: Float32Array, n: number, training: boolean): void {
-  // layers.17.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.17.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3728883712 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act179[xo + 0 + i];
+        const v1 = act179[xo + 11008 + i];
+        const v2 = act179[xo + 22016 + i];
+        const v3 = act179[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act180[yo + 0 + o + 0] = t00;
+      act180[yo + 0 + o + 1] = t01;
+      act180[yo + 0 + o + 2] = t02;
+      act180[yo + 0 + o + 3] = t03;
+      act180[yo + 4096 + o + 0] = t10;
+      act180[yo + 4096 + o + 1] = t11;
+      act180[yo + 4096 + o + 2] = t12;
+      act180[yo + 4096 + o + 3] = t13;
+      act180[yo + 8192 + o + 0] = t20;
+      act180[yo + 8192 + o + 1] = t21;
+      act180[yo + 8192 + o + 2] = t22;
+      act180[yo + 8192 + o + 3] = t23;
+      act180[yo + 12288 + o + 0] = t30;
+      act180[yo + 12288 + o + 1] = t31;
+      act180[yo + 12288 + o + 2] = t32;
+      act180[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3728883712 + o * 11008; i < 11008; i++, w++) s += act179[xo + a * 11008 + i] * p[w];
+        act180[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3728883712 + o * 11008; i < 11008; i++, w++) {
         const v = act179[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act180[yo + o + 0] = s0;
       act180[yo + o + 1] = s1;
       act180[yo + o + 2] = s2;
       act180[yo + o + 3] = s3;
+      act180[yo + o + 4] = s4;
+      act180[yo + o + 5] = s5;
+      act180[yo + o + 6] = s6;
+      act180[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -15001,8 +22186,59 @@ function forward179(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 179: layers.17.mlp.down_proj (dense). */
 function backward179(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.17.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.17.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad180[yo + 0 + o + 0];
+      const g01 = grad180[yo + 0 + o + 1];
+      const g02 = grad180[yo + 0 + o + 2];
+      const g03 = grad180[yo + 0 + o + 3];
+      const g10 = grad180[yo + 4096 + o + 0];
+      const g11 = grad180[yo + 4096 + o + 1];
+      const g12 = grad180[yo + 4096 + o + 2];
+      const g13 = grad180[yo + 4096 + o + 3];
+      const g20 = grad180[yo + 8192 + o + 0];
+      const g21 = grad180[yo + 8192 + o + 1];
+      const g22 = grad180[yo + 8192 + o + 2];
+      const g23 = grad180[yo + 8192 + o + 3];
+      const g30 = grad180[yo + 12288 + o + 0];
+      const g31 = grad180[yo + 12288 + o + 1];
+      const g32 = grad180[yo + 12288 + o + 2];
+      const g33 = grad180[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 3728883712 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act179[xo + 0 + i];
+        const x1 = act179[xo + 11008 + i];
+        const x2 = act179[xo + 22016 + i];
+        const x3 = act179[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad179[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad179[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad179[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad179[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad180[yo + a * 4096 + o];
+
+        for (let i = 0, w = 3728883712 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act179[xo + a * 11008 + i];
+          grad179[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad180[yo + o];
       if (g === 0) continue;
@@ -15344,25 +22580,108 @@ function backward184(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 185: layers.18.mlp.gate_proj (dense). */
 function forward185(p: Float32Array, n: number, training: boolean): void {
-  // layers.18.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.18.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3841089536 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act185[xo + 0 + i];
+        const v1 = act185[xo + 4096 + i];
+        const v2 = act185[xo + 8192 + i];
+        const v3 = act185[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act186[yo + 0 + o + 0] = t00;
+      act186[yo + 0 + o + 1] = t01;
+      act186[yo + 0 + o + 2] = t02;
+      act186[yo + 0 + o + 3] = t03;
+      act186[yo + 11008 + o + 0] = t10;
+      act186[yo + 11008 + o + 1] = t11;
+      act186[yo + 11008 + o + 2] = t12;
+      act186[yo + 11008 + o + 3] = t13;
+      act186[yo + 22016 + o + 0] = t20;
+      act186[yo + 22016 + o + 1] = t21;
+      act186[yo + 22016 + o + 2] = t22;
+      act186[yo + 22016 + o + 3] = t23;
+      act186[yo + 33024 + o + 0] = t30;
+      act186[yo + 33024 + o + 1] = t31;
+      act186[yo + 33024 + o + 2] = t32;
+      act186[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3841089536 + o * 4096; i < 4096; i++, w++) s += act185[xo + a * 4096 + i] * p[w];
+        act186[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3841089536 + o * 4096; i < 4096; i++, w++) {
         const v = act185[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act186[yo + o + 0] = s0;
       act186[yo + o + 1] = s1;
       act186[yo + o + 2] = s2;
       act186[yo + o + 3] = s3;
+      act186[yo + o + 4] = s4;
+      act186[yo + o + 5] = s5;
+      act186[yo + o + 6] = s6;
+      act186[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -15374,8 +22693,59 @@ function forward185(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 185: layers.18.mlp.gate_proj (dense). */
 function backward185(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.18.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.18.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad186[yo + 0 + o + 0];
+      const g01 = grad186[yo + 0 + o + 1];
+      const g02 = grad186[yo + 0 + o + 2];
+      const g03 = grad186[yo + 0 + o + 3];
+      const g10 = grad186[yo + 11008 + o + 0];
+      const g11 = grad186[yo + 11008 + o + 1];
+      const g12 = grad186[yo + 11008 + o + 2];
+      const g13 = grad186[yo + 11008 + o + 3];
+      const g20 = grad186[yo + 22016 + o + 0];
+      const g21 = grad186[yo + 22016 + o + 1];
+      const g22 = grad186[yo + 22016 + o + 2];
+      const g23 = grad186[yo + 22016 + o + 3];
+      const g30 = grad186[yo + 33024 + o + 0];
+      const g31 = grad186[yo + 33024 + o + 1];
+      const g32 = grad186[yo + 33024 + o + 2];
+      const g33 = grad186[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 3841089536 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act185[xo + 0 + i];
+        const x1 = act185[xo + 4096 + i];
+        const x2 = act185[xo + 8192 + i];
+        const x3 = act185[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad185[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad185[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad185[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad185[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad186[yo + a * 11008 + o];
+
+        for (let i = 0, w = 3841089536 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act185[xo + a * 4096 + i];
+          grad185[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad186[yo + o];
       if (g === 0) continue;
@@ -15410,25 +22780,108 @@ function backward186(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 187: layers.18.mlp.up_proj (dense). */
 function forward187(p: Float32Array, n: number, training: boolean): void {
-  // layers.18.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.18.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3886178304 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act185[xo + 0 + i];
+        const v1 = act185[xo + 4096 + i];
+        const v2 = act185[xo + 8192 + i];
+        const v3 = act185[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act188[yo + 0 + o + 0] = t00;
+      act188[yo + 0 + o + 1] = t01;
+      act188[yo + 0 + o + 2] = t02;
+      act188[yo + 0 + o + 3] = t03;
+      act188[yo + 11008 + o + 0] = t10;
+      act188[yo + 11008 + o + 1] = t11;
+      act188[yo + 11008 + o + 2] = t12;
+      act188[yo + 11008 + o + 3] = t13;
+      act188[yo + 22016 + o + 0] = t20;
+      act188[yo + 22016 + o + 1] = t21;
+      act188[yo + 22016 + o + 2] = t22;
+      act188[yo + 22016 + o + 3] = t23;
+      act188[yo + 33024 + o + 0] = t30;
+      act188[yo + 33024 + o + 1] = t31;
+      act188[yo + 33024 + o + 2] = t32;
+      act188[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3886178304 + o * 4096; i < 4096; i++, w++) s += act185[xo + a * 4096 + i] * p[w];
+        act188[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3886178304 + o * 4096; i < 4096; i++, w++) {
         const v = act185[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act188[yo + o + 0] = s0;
       act188[yo + o + 1] = s1;
       act188[yo + o + 2] = s2;
       act188[yo + o + 3] = s3;
+      act188[yo + o + 4] = s4;
+      act188[yo + o + 5] = s5;
+      act188[yo + o + 6] = s6;
+      act188[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -15440,8 +22893,59 @@ function forward187(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 187: layers.18.mlp.up_proj (dense). */
 function backward187(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.18.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.18.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad188[yo + 0 + o + 0];
+      const g01 = grad188[yo + 0 + o + 1];
+      const g02 = grad188[yo + 0 + o + 2];
+      const g03 = grad188[yo + 0 + o + 3];
+      const g10 = grad188[yo + 11008 + o + 0];
+      const g11 = grad188[yo + 11008 + o + 1];
+      const g12 = grad188[yo + 11008 + o + 2];
+      const g13 = grad188[yo + 11008 + o + 3];
+      const g20 = grad188[yo + 22016 + o + 0];
+      const g21 = grad188[yo + 22016 + o + 1];
+      const g22 = grad188[yo + 22016 + o + 2];
+      const g23 = grad188[yo + 22016 + o + 3];
+      const g30 = grad188[yo + 33024 + o + 0];
+      const g31 = grad188[yo + 33024 + o + 1];
+      const g32 = grad188[yo + 33024 + o + 2];
+      const g33 = grad188[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 3886178304 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act185[xo + 0 + i];
+        const x1 = act185[xo + 4096 + i];
+        const x2 = act185[xo + 8192 + i];
+        const x3 = act185[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad185[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad185[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad185[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad185[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad188[yo + a * 11008 + o];
+
+        for (let i = 0, w = 3886178304 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act185[xo + a * 4096 + i];
+          grad185[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad188[yo + o];
       if (g === 0) continue;
@@ -15474,25 +22978,108 @@ function backward188(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 189: layers.18.mlp.down_proj (dense). */
 function forward189(p: Float32Array, n: number, training: boolean): void {
-  // layers.18.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.18.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 3931267072 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act189[xo + 0 + i];
+        const v1 = act189[xo + 11008 + i];
+        const v2 = act189[xo + 22016 + i];
+        const v3 = act189[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act190[yo + 0 + o + 0] = t00;
+      act190[yo + 0 + o + 1] = t01;
+      act190[yo + 0 + o + 2] = t02;
+      act190[yo + 0 + o + 3] = t03;
+      act190[yo + 4096 + o + 0] = t10;
+      act190[yo + 4096 + o + 1] = t11;
+      act190[yo + 4096 + o + 2] = t12;
+      act190[yo + 4096 + o + 3] = t13;
+      act190[yo + 8192 + o + 0] = t20;
+      act190[yo + 8192 + o + 1] = t21;
+      act190[yo + 8192 + o + 2] = t22;
+      act190[yo + 8192 + o + 3] = t23;
+      act190[yo + 12288 + o + 0] = t30;
+      act190[yo + 12288 + o + 1] = t31;
+      act190[yo + 12288 + o + 2] = t32;
+      act190[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 3931267072 + o * 11008; i < 11008; i++, w++) s += act189[xo + a * 11008 + i] * p[w];
+        act190[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 3931267072 + o * 11008; i < 11008; i++, w++) {
         const v = act189[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act190[yo + o + 0] = s0;
       act190[yo + o + 1] = s1;
       act190[yo + o + 2] = s2;
       act190[yo + o + 3] = s3;
+      act190[yo + o + 4] = s4;
+      act190[yo + o + 5] = s5;
+      act190[yo + o + 6] = s6;
+      act190[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -15504,8 +23091,59 @@ function forward189(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 189: layers.18.mlp.down_proj (dense). */
 function backward189(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.18.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.18.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad190[yo + 0 + o + 0];
+      const g01 = grad190[yo + 0 + o + 1];
+      const g02 = grad190[yo + 0 + o + 2];
+      const g03 = grad190[yo + 0 + o + 3];
+      const g10 = grad190[yo + 4096 + o + 0];
+      const g11 = grad190[yo + 4096 + o + 1];
+      const g12 = grad190[yo + 4096 + o + 2];
+      const g13 = grad190[yo + 4096 + o + 3];
+      const g20 = grad190[yo + 8192 + o + 0];
+      const g21 = grad190[yo + 8192 + o + 1];
+      const g22 = grad190[yo + 8192 + o + 2];
+      const g23 = grad190[yo + 8192 + o + 3];
+      const g30 = grad190[yo + 12288 + o + 0];
+      const g31 = grad190[yo + 12288 + o + 1];
+      const g32 = grad190[yo + 12288 + o + 2];
+      const g33 = grad190[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 3931267072 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act189[xo + 0 + i];
+        const x1 = act189[xo + 11008 + i];
+        const x2 = act189[xo + 22016 + i];
+        const x3 = act189[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad189[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad189[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad189[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad189[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad190[yo + a * 4096 + o];
+
+        for (let i = 0, w = 3931267072 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act189[xo + a * 11008 + i];
+          grad189[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad190[yo + o];
       if (g === 0) continue;
@@ -15847,25 +23485,108 @@ function backward194(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 195: layers.19.mlp.gate_proj (dense). */
 function forward195(p: Float32Array, n: number, training: boolean): void {
-  // layers.19.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.19.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4043472896 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act195[xo + 0 + i];
+        const v1 = act195[xo + 4096 + i];
+        const v2 = act195[xo + 8192 + i];
+        const v3 = act195[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act196[yo + 0 + o + 0] = t00;
+      act196[yo + 0 + o + 1] = t01;
+      act196[yo + 0 + o + 2] = t02;
+      act196[yo + 0 + o + 3] = t03;
+      act196[yo + 11008 + o + 0] = t10;
+      act196[yo + 11008 + o + 1] = t11;
+      act196[yo + 11008 + o + 2] = t12;
+      act196[yo + 11008 + o + 3] = t13;
+      act196[yo + 22016 + o + 0] = t20;
+      act196[yo + 22016 + o + 1] = t21;
+      act196[yo + 22016 + o + 2] = t22;
+      act196[yo + 22016 + o + 3] = t23;
+      act196[yo + 33024 + o + 0] = t30;
+      act196[yo + 33024 + o + 1] = t31;
+      act196[yo + 33024 + o + 2] = t32;
+      act196[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4043472896 + o * 4096; i < 4096; i++, w++) s += act195[xo + a * 4096 + i] * p[w];
+        act196[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4043472896 + o * 4096; i < 4096; i++, w++) {
         const v = act195[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act196[yo + o + 0] = s0;
       act196[yo + o + 1] = s1;
       act196[yo + o + 2] = s2;
       act196[yo + o + 3] = s3;
+      act196[yo + o + 4] = s4;
+      act196[yo + o + 5] = s5;
+      act196[yo + o + 6] = s6;
+      act196[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -15877,8 +23598,59 @@ function forward195(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 195: layers.19.mlp.gate_proj (dense). */
 function backward195(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.19.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.19.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad196[yo + 0 + o + 0];
+      const g01 = grad196[yo + 0 + o + 1];
+      const g02 = grad196[yo + 0 + o + 2];
+      const g03 = grad196[yo + 0 + o + 3];
+      const g10 = grad196[yo + 11008 + o + 0];
+      const g11 = grad196[yo + 11008 + o + 1];
+      const g12 = grad196[yo + 11008 + o + 2];
+      const g13 = grad196[yo + 11008 + o + 3];
+      const g20 = grad196[yo + 22016 + o + 0];
+      const g21 = grad196[yo + 22016 + o + 1];
+      const g22 = grad196[yo + 22016 + o + 2];
+      const g23 = grad196[yo + 22016 + o + 3];
+      const g30 = grad196[yo + 33024 + o + 0];
+      const g31 = grad196[yo + 33024 + o + 1];
+      const g32 = grad196[yo + 33024 + o + 2];
+      const g33 = grad196[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 4043472896 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act195[xo + 0 + i];
+        const x1 = act195[xo + 4096 + i];
+        const x2 = act195[xo + 8192 + i];
+        const x3 = act195[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad195[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad195[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad195[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad195[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad196[yo + a * 11008 + o];
+
+        for (let i = 0, w = 4043472896 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act195[xo + a * 4096 + i];
+          grad195[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad196[yo + o];
       if (g === 0) continue;
@@ -15913,25 +23685,108 @@ function backward196(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 197: layers.19.mlp.up_proj (dense). */
 function forward197(p: Float32Array, n: number, training: boolean): void {
-  // layers.19.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.19.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4088561664 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act195[xo + 0 + i];
+        const v1 = act195[xo + 4096 + i];
+        const v2 = act195[xo + 8192 + i];
+        const v3 = act195[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act198[yo + 0 + o + 0] = t00;
+      act198[yo + 0 + o + 1] = t01;
+      act198[yo + 0 + o + 2] = t02;
+      act198[yo + 0 + o + 3] = t03;
+      act198[yo + 11008 + o + 0] = t10;
+      act198[yo + 11008 + o + 1] = t11;
+      act198[yo + 11008 + o + 2] = t12;
+      act198[yo + 11008 + o + 3] = t13;
+      act198[yo + 22016 + o + 0] = t20;
+      act198[yo + 22016 + o + 1] = t21;
+      act198[yo + 22016 + o + 2] = t22;
+      act198[yo + 22016 + o + 3] = t23;
+      act198[yo + 33024 + o + 0] = t30;
+      act198[yo + 33024 + o + 1] = t31;
+      act198[yo + 33024 + o + 2] = t32;
+      act198[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4088561664 + o * 4096; i < 4096; i++, w++) s += act195[xo + a * 4096 + i] * p[w];
+        act198[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4088561664 + o * 4096; i < 4096; i++, w++) {
         const v = act195[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act198[yo + o + 0] = s0;
       act198[yo + o + 1] = s1;
       act198[yo + o + 2] = s2;
       act198[yo + o + 3] = s3;
+      act198[yo + o + 4] = s4;
+      act198[yo + o + 5] = s5;
+      act198[yo + o + 6] = s6;
+      act198[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -15943,8 +23798,59 @@ function forward197(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 197: layers.19.mlp.up_proj (dense). */
 function backward197(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.19.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.19.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad198[yo + 0 + o + 0];
+      const g01 = grad198[yo + 0 + o + 1];
+      const g02 = grad198[yo + 0 + o + 2];
+      const g03 = grad198[yo + 0 + o + 3];
+      const g10 = grad198[yo + 11008 + o + 0];
+      const g11 = grad198[yo + 11008 + o + 1];
+      const g12 = grad198[yo + 11008 + o + 2];
+      const g13 = grad198[yo + 11008 + o + 3];
+      const g20 = grad198[yo + 22016 + o + 0];
+      const g21 = grad198[yo + 22016 + o + 1];
+      const g22 = grad198[yo + 22016 + o + 2];
+      const g23 = grad198[yo + 22016 + o + 3];
+      const g30 = grad198[yo + 33024 + o + 0];
+      const g31 = grad198[yo + 33024 + o + 1];
+      const g32 = grad198[yo + 33024 + o + 2];
+      const g33 = grad198[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 4088561664 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act195[xo + 0 + i];
+        const x1 = act195[xo + 4096 + i];
+        const x2 = act195[xo + 8192 + i];
+        const x3 = act195[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad195[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad195[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad195[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad195[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad198[yo + a * 11008 + o];
+
+        for (let i = 0, w = 4088561664 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act195[xo + a * 4096 + i];
+          grad195[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad198[yo + o];
       if (g === 0) continue;
@@ -15977,25 +23883,108 @@ function backward198(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 199: layers.19.mlp.down_proj (dense). */
 function forward199(p: Float32Array, n: number, training: boolean): void {
-  // layers.19.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.19.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4133650432 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act199[xo + 0 + i];
+        const v1 = act199[xo + 11008 + i];
+        const v2 = act199[xo + 22016 + i];
+        const v3 = act199[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act200[yo + 0 + o + 0] = t00;
+      act200[yo + 0 + o + 1] = t01;
+      act200[yo + 0 + o + 2] = t02;
+      act200[yo + 0 + o + 3] = t03;
+      act200[yo + 4096 + o + 0] = t10;
+      act200[yo + 4096 + o + 1] = t11;
+      act200[yo + 4096 + o + 2] = t12;
+      act200[yo + 4096 + o + 3] = t13;
+      act200[yo + 8192 + o + 0] = t20;
+      act200[yo + 8192 + o + 1] = t21;
+      act200[yo + 8192 + o + 2] = t22;
+      act200[yo + 8192 + o + 3] = t23;
+      act200[yo + 12288 + o + 0] = t30;
+      act200[yo + 12288 + o + 1] = t31;
+      act200[yo + 12288 + o + 2] = t32;
+      act200[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4133650432 + o * 11008; i < 11008; i++, w++) s += act199[xo + a * 11008 + i] * p[w];
+        act200[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4133650432 + o * 11008; i < 11008; i++, w++) {
         const v = act199[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act200[yo + o + 0] = s0;
       act200[yo + o + 1] = s1;
       act200[yo + o + 2] = s2;
       act200[yo + o + 3] = s3;
+      act200[yo + o + 4] = s4;
+      act200[yo + o + 5] = s5;
+      act200[yo + o + 6] = s6;
+      act200[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -16007,8 +23996,59 @@ function forward199(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 199: layers.19.mlp.down_proj (dense). */
 function backward199(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.19.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.19.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad200[yo + 0 + o + 0];
+      const g01 = grad200[yo + 0 + o + 1];
+      const g02 = grad200[yo + 0 + o + 2];
+      const g03 = grad200[yo + 0 + o + 3];
+      const g10 = grad200[yo + 4096 + o + 0];
+      const g11 = grad200[yo + 4096 + o + 1];
+      const g12 = grad200[yo + 4096 + o + 2];
+      const g13 = grad200[yo + 4096 + o + 3];
+      const g20 = grad200[yo + 8192 + o + 0];
+      const g21 = grad200[yo + 8192 + o + 1];
+      const g22 = grad200[yo + 8192 + o + 2];
+      const g23 = grad200[yo + 8192 + o + 3];
+      const g30 = grad200[yo + 12288 + o + 0];
+      const g31 = grad200[yo + 12288 + o + 1];
+      const g32 = grad200[yo + 12288 + o + 2];
+      const g33 = grad200[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 4133650432 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act199[xo + 0 + i];
+        const x1 = act199[xo + 11008 + i];
+        const x2 = act199[xo + 22016 + i];
+        const x3 = act199[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad199[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad199[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad199[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad199[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad200[yo + a * 4096 + o];
+
+        for (let i = 0, w = 4133650432 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act199[xo + a * 11008 + i];
+          grad199[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad200[yo + o];
       if (g === 0) continue;
@@ -16350,25 +24390,108 @@ function backward204(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 205: layers.20.mlp.gate_proj (dense). */
 function forward205(p: Float32Array, n: number, training: boolean): void {
-  // layers.20.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.20.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4245856256 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act205[xo + 0 + i];
+        const v1 = act205[xo + 4096 + i];
+        const v2 = act205[xo + 8192 + i];
+        const v3 = act205[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act206[yo + 0 + o + 0] = t00;
+      act206[yo + 0 + o + 1] = t01;
+      act206[yo + 0 + o + 2] = t02;
+      act206[yo + 0 + o + 3] = t03;
+      act206[yo + 11008 + o + 0] = t10;
+      act206[yo + 11008 + o + 1] = t11;
+      act206[yo + 11008 + o + 2] = t12;
+      act206[yo + 11008 + o + 3] = t13;
+      act206[yo + 22016 + o + 0] = t20;
+      act206[yo + 22016 + o + 1] = t21;
+      act206[yo + 22016 + o + 2] = t22;
+      act206[yo + 22016 + o + 3] = t23;
+      act206[yo + 33024 + o + 0] = t30;
+      act206[yo + 33024 + o + 1] = t31;
+      act206[yo + 33024 + o + 2] = t32;
+      act206[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4245856256 + o * 4096; i < 4096; i++, w++) s += act205[xo + a * 4096 + i] * p[w];
+        act206[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4245856256 + o * 4096; i < 4096; i++, w++) {
         const v = act205[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act206[yo + o + 0] = s0;
       act206[yo + o + 1] = s1;
       act206[yo + o + 2] = s2;
       act206[yo + o + 3] = s3;
+      act206[yo + o + 4] = s4;
+      act206[yo + o + 5] = s5;
+      act206[yo + o + 6] = s6;
+      act206[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -16380,8 +24503,59 @@ function forward205(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 205: layers.20.mlp.gate_proj (dense). */
 function backward205(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.20.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.20.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad206[yo + 0 + o + 0];
+      const g01 = grad206[yo + 0 + o + 1];
+      const g02 = grad206[yo + 0 + o + 2];
+      const g03 = grad206[yo + 0 + o + 3];
+      const g10 = grad206[yo + 11008 + o + 0];
+      const g11 = grad206[yo + 11008 + o + 1];
+      const g12 = grad206[yo + 11008 + o + 2];
+      const g13 = grad206[yo + 11008 + o + 3];
+      const g20 = grad206[yo + 22016 + o + 0];
+      const g21 = grad206[yo + 22016 + o + 1];
+      const g22 = grad206[yo + 22016 + o + 2];
+      const g23 = grad206[yo + 22016 + o + 3];
+      const g30 = grad206[yo + 33024 + o + 0];
+      const g31 = grad206[yo + 33024 + o + 1];
+      const g32 = grad206[yo + 33024 + o + 2];
+      const g33 = grad206[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 4245856256 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act205[xo + 0 + i];
+        const x1 = act205[xo + 4096 + i];
+        const x2 = act205[xo + 8192 + i];
+        const x3 = act205[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad205[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad205[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad205[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad205[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad206[yo + a * 11008 + o];
+
+        for (let i = 0, w = 4245856256 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act205[xo + a * 4096 + i];
+          grad205[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad206[yo + o];
       if (g === 0) continue;
@@ -16416,25 +24590,108 @@ function backward206(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 207: layers.20.mlp.up_proj (dense). */
 function forward207(p: Float32Array, n: number, training: boolean): void {
-  // layers.20.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.20.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4290945024 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act205[xo + 0 + i];
+        const v1 = act205[xo + 4096 + i];
+        const v2 = act205[xo + 8192 + i];
+        const v3 = act205[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act208[yo + 0 + o + 0] = t00;
+      act208[yo + 0 + o + 1] = t01;
+      act208[yo + 0 + o + 2] = t02;
+      act208[yo + 0 + o + 3] = t03;
+      act208[yo + 11008 + o + 0] = t10;
+      act208[yo + 11008 + o + 1] = t11;
+      act208[yo + 11008 + o + 2] = t12;
+      act208[yo + 11008 + o + 3] = t13;
+      act208[yo + 22016 + o + 0] = t20;
+      act208[yo + 22016 + o + 1] = t21;
+      act208[yo + 22016 + o + 2] = t22;
+      act208[yo + 22016 + o + 3] = t23;
+      act208[yo + 33024 + o + 0] = t30;
+      act208[yo + 33024 + o + 1] = t31;
+      act208[yo + 33024 + o + 2] = t32;
+      act208[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4290945024 + o * 4096; i < 4096; i++, w++) s += act205[xo + a * 4096 + i] * p[w];
+        act208[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4290945024 + o * 4096; i < 4096; i++, w++) {
         const v = act205[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act208[yo + o + 0] = s0;
       act208[yo + o + 1] = s1;
       act208[yo + o + 2] = s2;
       act208[yo + o + 3] = s3;
+      act208[yo + o + 4] = s4;
+      act208[yo + o + 5] = s5;
+      act208[yo + o + 6] = s6;
+      act208[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -16446,8 +24703,59 @@ function forward207(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 207: layers.20.mlp.up_proj (dense). */
 function backward207(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.20.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.20.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad208[yo + 0 + o + 0];
+      const g01 = grad208[yo + 0 + o + 1];
+      const g02 = grad208[yo + 0 + o + 2];
+      const g03 = grad208[yo + 0 + o + 3];
+      const g10 = grad208[yo + 11008 + o + 0];
+      const g11 = grad208[yo + 11008 + o + 1];
+      const g12 = grad208[yo + 11008 + o + 2];
+      const g13 = grad208[yo + 11008 + o + 3];
+      const g20 = grad208[yo + 22016 + o + 0];
+      const g21 = grad208[yo + 22016 + o + 1];
+      const g22 = grad208[yo + 22016 + o + 2];
+      const g23 = grad208[yo + 22016 + o + 3];
+      const g30 = grad208[yo + 33024 + o + 0];
+      const g31 = grad208[yo + 33024 + o + 1];
+      const g32 = grad208[yo + 33024 + o + 2];
+      const g33 = grad208[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 4290945024 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act205[xo + 0 + i];
+        const x1 = act205[xo + 4096 + i];
+        const x2 = act205[xo + 8192 + i];
+        const x3 = act205[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad205[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad205[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad205[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad205[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad208[yo + a * 11008 + o];
+
+        for (let i = 0, w = 4290945024 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act205[xo + a * 4096 + i];
+          grad205[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad208[yo + o];
       if (g === 0) continue;
@@ -16480,25 +24788,108 @@ function backward208(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 209: layers.20.mlp.down_proj (dense). */
 function forward209(p: Float32Array, n: number, training: boolean): void {
-  // layers.20.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.20.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4336033792 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act209[xo + 0 + i];
+        const v1 = act209[xo + 11008 + i];
+        const v2 = act209[xo + 22016 + i];
+        const v3 = act209[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act210[yo + 0 + o + 0] = t00;
+      act210[yo + 0 + o + 1] = t01;
+      act210[yo + 0 + o + 2] = t02;
+      act210[yo + 0 + o + 3] = t03;
+      act210[yo + 4096 + o + 0] = t10;
+      act210[yo + 4096 + o + 1] = t11;
+      act210[yo + 4096 + o + 2] = t12;
+      act210[yo + 4096 + o + 3] = t13;
+      act210[yo + 8192 + o + 0] = t20;
+      act210[yo + 8192 + o + 1] = t21;
+      act210[yo + 8192 + o + 2] = t22;
+      act210[yo + 8192 + o + 3] = t23;
+      act210[yo + 12288 + o + 0] = t30;
+      act210[yo + 12288 + o + 1] = t31;
+      act210[yo + 12288 + o + 2] = t32;
+      act210[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4336033792 + o * 11008; i < 11008; i++, w++) s += act209[xo + a * 11008 + i] * p[w];
+        act210[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4336033792 + o * 11008; i < 11008; i++, w++) {
         const v = act209[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act210[yo + o + 0] = s0;
       act210[yo + o + 1] = s1;
       act210[yo + o + 2] = s2;
       act210[yo + o + 3] = s3;
+      act210[yo + o + 4] = s4;
+      act210[yo + o + 5] = s5;
+      act210[yo + o + 6] = s6;
+      act210[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -16510,8 +24901,59 @@ function forward209(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 209: layers.20.mlp.down_proj (dense). */
 function backward209(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.20.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.20.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad210[yo + 0 + o + 0];
+      const g01 = grad210[yo + 0 + o + 1];
+      const g02 = grad210[yo + 0 + o + 2];
+      const g03 = grad210[yo + 0 + o + 3];
+      const g10 = grad210[yo + 4096 + o + 0];
+      const g11 = grad210[yo + 4096 + o + 1];
+      const g12 = grad210[yo + 4096 + o + 2];
+      const g13 = grad210[yo + 4096 + o + 3];
+      const g20 = grad210[yo + 8192 + o + 0];
+      const g21 = grad210[yo + 8192 + o + 1];
+      const g22 = grad210[yo + 8192 + o + 2];
+      const g23 = grad210[yo + 8192 + o + 3];
+      const g30 = grad210[yo + 12288 + o + 0];
+      const g31 = grad210[yo + 12288 + o + 1];
+      const g32 = grad210[yo + 12288 + o + 2];
+      const g33 = grad210[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 4336033792 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act209[xo + 0 + i];
+        const x1 = act209[xo + 11008 + i];
+        const x2 = act209[xo + 22016 + i];
+        const x3 = act209[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad209[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad209[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad209[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad209[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad210[yo + a * 4096 + o];
+
+        for (let i = 0, w = 4336033792 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act209[xo + a * 11008 + i];
+          grad209[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad210[yo + o];
       if (g === 0) continue;
@@ -16853,25 +25295,108 @@ function backward214(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 215: layers.21.mlp.gate_proj (dense). */
 function forward215(p: Float32Array, n: number, training: boolean): void {
-  // layers.21.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.21.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4448239616 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act215[xo + 0 + i];
+        const v1 = act215[xo + 4096 + i];
+        const v2 = act215[xo + 8192 + i];
+        const v3 = act215[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act216[yo + 0 + o + 0] = t00;
+      act216[yo + 0 + o + 1] = t01;
+      act216[yo + 0 + o + 2] = t02;
+      act216[yo + 0 + o + 3] = t03;
+      act216[yo + 11008 + o + 0] = t10;
+      act216[yo + 11008 + o + 1] = t11;
+      act216[yo + 11008 + o + 2] = t12;
+      act216[yo + 11008 + o + 3] = t13;
+      act216[yo + 22016 + o + 0] = t20;
+      act216[yo + 22016 + o + 1] = t21;
+      act216[yo + 22016 + o + 2] = t22;
+      act216[yo + 22016 + o + 3] = t23;
+      act216[yo + 33024 + o + 0] = t30;
+      act216[yo + 33024 + o + 1] = t31;
+      act216[yo + 33024 + o + 2] = t32;
+      act216[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4448239616 + o * 4096; i < 4096; i++, w++) s += act215[xo + a * 4096 + i] * p[w];
+        act216[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4448239616 + o * 4096; i < 4096; i++, w++) {
         const v = act215[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act216[yo + o + 0] = s0;
       act216[yo + o + 1] = s1;
       act216[yo + o + 2] = s2;
       act216[yo + o + 3] = s3;
+      act216[yo + o + 4] = s4;
+      act216[yo + o + 5] = s5;
+      act216[yo + o + 6] = s6;
+      act216[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -16883,8 +25408,59 @@ function forward215(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 215: layers.21.mlp.gate_proj (dense). */
 function backward215(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.21.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.21.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad216[yo + 0 + o + 0];
+      const g01 = grad216[yo + 0 + o + 1];
+      const g02 = grad216[yo + 0 + o + 2];
+      const g03 = grad216[yo + 0 + o + 3];
+      const g10 = grad216[yo + 11008 + o + 0];
+      const g11 = grad216[yo + 11008 + o + 1];
+      const g12 = grad216[yo + 11008 + o + 2];
+      const g13 = grad216[yo + 11008 + o + 3];
+      const g20 = grad216[yo + 22016 + o + 0];
+      const g21 = grad216[yo + 22016 + o + 1];
+      const g22 = grad216[yo + 22016 + o + 2];
+      const g23 = grad216[yo + 22016 + o + 3];
+      const g30 = grad216[yo + 33024 + o + 0];
+      const g31 = grad216[yo + 33024 + o + 1];
+      const g32 = grad216[yo + 33024 + o + 2];
+      const g33 = grad216[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 4448239616 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act215[xo + 0 + i];
+        const x1 = act215[xo + 4096 + i];
+        const x2 = act215[xo + 8192 + i];
+        const x3 = act215[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad215[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad215[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad215[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad215[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad216[yo + a * 11008 + o];
+
+        for (let i = 0, w = 4448239616 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act215[xo + a * 4096 + i];
+          grad215[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad216[yo + o];
       if (g === 0) continue;
@@ -16919,25 +25495,108 @@ function backward216(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 217: layers.21.mlp.up_proj (dense). */
 function forward217(p: Float32Array, n: number, training: boolean): void {
-  // layers.21.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.21.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4493328384 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act215[xo + 0 + i];
+        const v1 = act215[xo + 4096 + i];
+        const v2 = act215[xo + 8192 + i];
+        const v3 = act215[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act218[yo + 0 + o + 0] = t00;
+      act218[yo + 0 + o + 1] = t01;
+      act218[yo + 0 + o + 2] = t02;
+      act218[yo + 0 + o + 3] = t03;
+      act218[yo + 11008 + o + 0] = t10;
+      act218[yo + 11008 + o + 1] = t11;
+      act218[yo + 11008 + o + 2] = t12;
+      act218[yo + 11008 + o + 3] = t13;
+      act218[yo + 22016 + o + 0] = t20;
+      act218[yo + 22016 + o + 1] = t21;
+      act218[yo + 22016 + o + 2] = t22;
+      act218[yo + 22016 + o + 3] = t23;
+      act218[yo + 33024 + o + 0] = t30;
+      act218[yo + 33024 + o + 1] = t31;
+      act218[yo + 33024 + o + 2] = t32;
+      act218[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4493328384 + o * 4096; i < 4096; i++, w++) s += act215[xo + a * 4096 + i] * p[w];
+        act218[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4493328384 + o * 4096; i < 4096; i++, w++) {
         const v = act215[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act218[yo + o + 0] = s0;
       act218[yo + o + 1] = s1;
       act218[yo + o + 2] = s2;
       act218[yo + o + 3] = s3;
+      act218[yo + o + 4] = s4;
+      act218[yo + o + 5] = s5;
+      act218[yo + o + 6] = s6;
+      act218[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -16949,8 +25608,59 @@ function forward217(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 217: layers.21.mlp.up_proj (dense). */
 function backward217(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.21.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.21.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad218[yo + 0 + o + 0];
+      const g01 = grad218[yo + 0 + o + 1];
+      const g02 = grad218[yo + 0 + o + 2];
+      const g03 = grad218[yo + 0 + o + 3];
+      const g10 = grad218[yo + 11008 + o + 0];
+      const g11 = grad218[yo + 11008 + o + 1];
+      const g12 = grad218[yo + 11008 + o + 2];
+      const g13 = grad218[yo + 11008 + o + 3];
+      const g20 = grad218[yo + 22016 + o + 0];
+      const g21 = grad218[yo + 22016 + o + 1];
+      const g22 = grad218[yo + 22016 + o + 2];
+      const g23 = grad218[yo + 22016 + o + 3];
+      const g30 = grad218[yo + 33024 + o + 0];
+      const g31 = grad218[yo + 33024 + o + 1];
+      const g32 = grad218[yo + 33024 + o + 2];
+      const g33 = grad218[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 4493328384 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act215[xo + 0 + i];
+        const x1 = act215[xo + 4096 + i];
+        const x2 = act215[xo + 8192 + i];
+        const x3 = act215[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad215[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad215[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad215[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad215[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad218[yo + a * 11008 + o];
+
+        for (let i = 0, w = 4493328384 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act215[xo + a * 4096 + i];
+          grad215[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad218[yo + o];
       if (g === 0) continue;
@@ -16983,25 +25693,108 @@ function backward218(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 219: layers.21.mlp.down_proj (dense). */
 function forward219(p: Float32Array, n: number, training: boolean): void {
-  // layers.21.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.21.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4538417152 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act219[xo + 0 + i];
+        const v1 = act219[xo + 11008 + i];
+        const v2 = act219[xo + 22016 + i];
+        const v3 = act219[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act220[yo + 0 + o + 0] = t00;
+      act220[yo + 0 + o + 1] = t01;
+      act220[yo + 0 + o + 2] = t02;
+      act220[yo + 0 + o + 3] = t03;
+      act220[yo + 4096 + o + 0] = t10;
+      act220[yo + 4096 + o + 1] = t11;
+      act220[yo + 4096 + o + 2] = t12;
+      act220[yo + 4096 + o + 3] = t13;
+      act220[yo + 8192 + o + 0] = t20;
+      act220[yo + 8192 + o + 1] = t21;
+      act220[yo + 8192 + o + 2] = t22;
+      act220[yo + 8192 + o + 3] = t23;
+      act220[yo + 12288 + o + 0] = t30;
+      act220[yo + 12288 + o + 1] = t31;
+      act220[yo + 12288 + o + 2] = t32;
+      act220[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4538417152 + o * 11008; i < 11008; i++, w++) s += act219[xo + a * 11008 + i] * p[w];
+        act220[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4538417152 + o * 11008; i < 11008; i++, w++) {
         const v = act219[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act220[yo + o + 0] = s0;
       act220[yo + o + 1] = s1;
       act220[yo + o + 2] = s2;
       act220[yo + o + 3] = s3;
+      act220[yo + o + 4] = s4;
+      act220[yo + o + 5] = s5;
+      act220[yo + o + 6] = s6;
+      act220[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -17013,8 +25806,59 @@ function forward219(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 219: layers.21.mlp.down_proj (dense). */
 function backward219(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.21.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.21.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad220[yo + 0 + o + 0];
+      const g01 = grad220[yo + 0 + o + 1];
+      const g02 = grad220[yo + 0 + o + 2];
+      const g03 = grad220[yo + 0 + o + 3];
+      const g10 = grad220[yo + 4096 + o + 0];
+      const g11 = grad220[yo + 4096 + o + 1];
+      const g12 = grad220[yo + 4096 + o + 2];
+      const g13 = grad220[yo + 4096 + o + 3];
+      const g20 = grad220[yo + 8192 + o + 0];
+      const g21 = grad220[yo + 8192 + o + 1];
+      const g22 = grad220[yo + 8192 + o + 2];
+      const g23 = grad220[yo + 8192 + o + 3];
+      const g30 = grad220[yo + 12288 + o + 0];
+      const g31 = grad220[yo + 12288 + o + 1];
+      const g32 = grad220[yo + 12288 + o + 2];
+      const g33 = grad220[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 4538417152 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act219[xo + 0 + i];
+        const x1 = act219[xo + 11008 + i];
+        const x2 = act219[xo + 22016 + i];
+        const x3 = act219[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad219[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad219[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad219[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad219[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad220[yo + a * 4096 + o];
+
+        for (let i = 0, w = 4538417152 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act219[xo + a * 11008 + i];
+          grad219[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad220[yo + o];
       if (g === 0) continue;
@@ -17356,25 +26200,108 @@ function backward224(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 225: layers.22.mlp.gate_proj (dense). */
 function forward225(p: Float32Array, n: number, training: boolean): void {
-  // layers.22.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.22.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4650622976 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act225[xo + 0 + i];
+        const v1 = act225[xo + 4096 + i];
+        const v2 = act225[xo + 8192 + i];
+        const v3 = act225[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act226[yo + 0 + o + 0] = t00;
+      act226[yo + 0 + o + 1] = t01;
+      act226[yo + 0 + o + 2] = t02;
+      act226[yo + 0 + o + 3] = t03;
+      act226[yo + 11008 + o + 0] = t10;
+      act226[yo + 11008 + o + 1] = t11;
+      act226[yo + 11008 + o + 2] = t12;
+      act226[yo + 11008 + o + 3] = t13;
+      act226[yo + 22016 + o + 0] = t20;
+      act226[yo + 22016 + o + 1] = t21;
+      act226[yo + 22016 + o + 2] = t22;
+      act226[yo + 22016 + o + 3] = t23;
+      act226[yo + 33024 + o + 0] = t30;
+      act226[yo + 33024 + o + 1] = t31;
+      act226[yo + 33024 + o + 2] = t32;
+      act226[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4650622976 + o * 4096; i < 4096; i++, w++) s += act225[xo + a * 4096 + i] * p[w];
+        act226[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4650622976 + o * 4096; i < 4096; i++, w++) {
         const v = act225[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act226[yo + o + 0] = s0;
       act226[yo + o + 1] = s1;
       act226[yo + o + 2] = s2;
       act226[yo + o + 3] = s3;
+      act226[yo + o + 4] = s4;
+      act226[yo + o + 5] = s5;
+      act226[yo + o + 6] = s6;
+      act226[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -17386,8 +26313,59 @@ function forward225(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 225: layers.22.mlp.gate_proj (dense). */
 function backward225(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.22.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.22.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad226[yo + 0 + o + 0];
+      const g01 = grad226[yo + 0 + o + 1];
+      const g02 = grad226[yo + 0 + o + 2];
+      const g03 = grad226[yo + 0 + o + 3];
+      const g10 = grad226[yo + 11008 + o + 0];
+      const g11 = grad226[yo + 11008 + o + 1];
+      const g12 = grad226[yo + 11008 + o + 2];
+      const g13 = grad226[yo + 11008 + o + 3];
+      const g20 = grad226[yo + 22016 + o + 0];
+      const g21 = grad226[yo + 22016 + o + 1];
+      const g22 = grad226[yo + 22016 + o + 2];
+      const g23 = grad226[yo + 22016 + o + 3];
+      const g30 = grad226[yo + 33024 + o + 0];
+      const g31 = grad226[yo + 33024 + o + 1];
+      const g32 = grad226[yo + 33024 + o + 2];
+      const g33 = grad226[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 4650622976 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act225[xo + 0 + i];
+        const x1 = act225[xo + 4096 + i];
+        const x2 = act225[xo + 8192 + i];
+        const x3 = act225[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad225[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad225[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad225[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad225[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad226[yo + a * 11008 + o];
+
+        for (let i = 0, w = 4650622976 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act225[xo + a * 4096 + i];
+          grad225[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad226[yo + o];
       if (g === 0) continue;
@@ -17422,25 +26400,108 @@ function backward226(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 227: layers.22.mlp.up_proj (dense). */
 function forward227(p: Float32Array, n: number, training: boolean): void {
-  // layers.22.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.22.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4695711744 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act225[xo + 0 + i];
+        const v1 = act225[xo + 4096 + i];
+        const v2 = act225[xo + 8192 + i];
+        const v3 = act225[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act228[yo + 0 + o + 0] = t00;
+      act228[yo + 0 + o + 1] = t01;
+      act228[yo + 0 + o + 2] = t02;
+      act228[yo + 0 + o + 3] = t03;
+      act228[yo + 11008 + o + 0] = t10;
+      act228[yo + 11008 + o + 1] = t11;
+      act228[yo + 11008 + o + 2] = t12;
+      act228[yo + 11008 + o + 3] = t13;
+      act228[yo + 22016 + o + 0] = t20;
+      act228[yo + 22016 + o + 1] = t21;
+      act228[yo + 22016 + o + 2] = t22;
+      act228[yo + 22016 + o + 3] = t23;
+      act228[yo + 33024 + o + 0] = t30;
+      act228[yo + 33024 + o + 1] = t31;
+      act228[yo + 33024 + o + 2] = t32;
+      act228[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4695711744 + o * 4096; i < 4096; i++, w++) s += act225[xo + a * 4096 + i] * p[w];
+        act228[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4695711744 + o * 4096; i < 4096; i++, w++) {
         const v = act225[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act228[yo + o + 0] = s0;
       act228[yo + o + 1] = s1;
       act228[yo + o + 2] = s2;
       act228[yo + o + 3] = s3;
+      act228[yo + o + 4] = s4;
+      act228[yo + o + 5] = s5;
+      act228[yo + o + 6] = s6;
+      act228[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -17452,8 +26513,59 @@ function forward227(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 227: layers.22.mlp.up_proj (dense). */
 function backward227(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.22.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.22.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad228[yo + 0 + o + 0];
+      const g01 = grad228[yo + 0 + o + 1];
+      const g02 = grad228[yo + 0 + o + 2];
+      const g03 = grad228[yo + 0 + o + 3];
+      const g10 = grad228[yo + 11008 + o + 0];
+      const g11 = grad228[yo + 11008 + o + 1];
+      const g12 = grad228[yo + 11008 + o + 2];
+      const g13 = grad228[yo + 11008 + o + 3];
+      const g20 = grad228[yo + 22016 + o + 0];
+      const g21 = grad228[yo + 22016 + o + 1];
+      const g22 = grad228[yo + 22016 + o + 2];
+      const g23 = grad228[yo + 22016 + o + 3];
+      const g30 = grad228[yo + 33024 + o + 0];
+      const g31 = grad228[yo + 33024 + o + 1];
+      const g32 = grad228[yo + 33024 + o + 2];
+      const g33 = grad228[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 4695711744 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act225[xo + 0 + i];
+        const x1 = act225[xo + 4096 + i];
+        const x2 = act225[xo + 8192 + i];
+        const x3 = act225[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad225[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad225[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad225[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad225[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad228[yo + a * 11008 + o];
+
+        for (let i = 0, w = 4695711744 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act225[xo + a * 4096 + i];
+          grad225[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad228[yo + o];
       if (g === 0) continue;
@@ -17486,25 +26598,108 @@ function backward228(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 229: layers.22.mlp.down_proj (dense). */
 function forward229(p: Float32Array, n: number, training: boolean): void {
-  // layers.22.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.22.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4740800512 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act229[xo + 0 + i];
+        const v1 = act229[xo + 11008 + i];
+        const v2 = act229[xo + 22016 + i];
+        const v3 = act229[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act230[yo + 0 + o + 0] = t00;
+      act230[yo + 0 + o + 1] = t01;
+      act230[yo + 0 + o + 2] = t02;
+      act230[yo + 0 + o + 3] = t03;
+      act230[yo + 4096 + o + 0] = t10;
+      act230[yo + 4096 + o + 1] = t11;
+      act230[yo + 4096 + o + 2] = t12;
+      act230[yo + 4096 + o + 3] = t13;
+      act230[yo + 8192 + o + 0] = t20;
+      act230[yo + 8192 + o + 1] = t21;
+      act230[yo + 8192 + o + 2] = t22;
+      act230[yo + 8192 + o + 3] = t23;
+      act230[yo + 12288 + o + 0] = t30;
+      act230[yo + 12288 + o + 1] = t31;
+      act230[yo + 12288 + o + 2] = t32;
+      act230[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4740800512 + o * 11008; i < 11008; i++, w++) s += act229[xo + a * 11008 + i] * p[w];
+        act230[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4740800512 + o * 11008; i < 11008; i++, w++) {
         const v = act229[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act230[yo + o + 0] = s0;
       act230[yo + o + 1] = s1;
       act230[yo + o + 2] = s2;
       act230[yo + o + 3] = s3;
+      act230[yo + o + 4] = s4;
+      act230[yo + o + 5] = s5;
+      act230[yo + o + 6] = s6;
+      act230[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -17516,8 +26711,59 @@ function forward229(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 229: layers.22.mlp.down_proj (dense). */
 function backward229(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.22.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.22.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad230[yo + 0 + o + 0];
+      const g01 = grad230[yo + 0 + o + 1];
+      const g02 = grad230[yo + 0 + o + 2];
+      const g03 = grad230[yo + 0 + o + 3];
+      const g10 = grad230[yo + 4096 + o + 0];
+      const g11 = grad230[yo + 4096 + o + 1];
+      const g12 = grad230[yo + 4096 + o + 2];
+      const g13 = grad230[yo + 4096 + o + 3];
+      const g20 = grad230[yo + 8192 + o + 0];
+      const g21 = grad230[yo + 8192 + o + 1];
+      const g22 = grad230[yo + 8192 + o + 2];
+      const g23 = grad230[yo + 8192 + o + 3];
+      const g30 = grad230[yo + 12288 + o + 0];
+      const g31 = grad230[yo + 12288 + o + 1];
+      const g32 = grad230[yo + 12288 + o + 2];
+      const g33 = grad230[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 4740800512 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act229[xo + 0 + i];
+        const x1 = act229[xo + 11008 + i];
+        const x2 = act229[xo + 22016 + i];
+        const x3 = act229[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad229[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad229[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad229[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad229[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad230[yo + a * 4096 + o];
+
+        for (let i = 0, w = 4740800512 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act229[xo + a * 11008 + i];
+          grad229[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad230[yo + o];
       if (g === 0) continue;
@@ -17859,25 +27105,108 @@ function backward234(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 235: layers.23.mlp.gate_proj (dense). */
 function forward235(p: Float32Array, n: number, training: boolean): void {
-  // layers.23.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.23.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4853006336 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act235[xo + 0 + i];
+        const v1 = act235[xo + 4096 + i];
+        const v2 = act235[xo + 8192 + i];
+        const v3 = act235[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act236[yo + 0 + o + 0] = t00;
+      act236[yo + 0 + o + 1] = t01;
+      act236[yo + 0 + o + 2] = t02;
+      act236[yo + 0 + o + 3] = t03;
+      act236[yo + 11008 + o + 0] = t10;
+      act236[yo + 11008 + o + 1] = t11;
+      act236[yo + 11008 + o + 2] = t12;
+      act236[yo + 11008 + o + 3] = t13;
+      act236[yo + 22016 + o + 0] = t20;
+      act236[yo + 22016 + o + 1] = t21;
+      act236[yo + 22016 + o + 2] = t22;
+      act236[yo + 22016 + o + 3] = t23;
+      act236[yo + 33024 + o + 0] = t30;
+      act236[yo + 33024 + o + 1] = t31;
+      act236[yo + 33024 + o + 2] = t32;
+      act236[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4853006336 + o * 4096; i < 4096; i++, w++) s += act235[xo + a * 4096 + i] * p[w];
+        act236[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4853006336 + o * 4096; i < 4096; i++, w++) {
         const v = act235[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act236[yo + o + 0] = s0;
       act236[yo + o + 1] = s1;
       act236[yo + o + 2] = s2;
       act236[yo + o + 3] = s3;
+      act236[yo + o + 4] = s4;
+      act236[yo + o + 5] = s5;
+      act236[yo + o + 6] = s6;
+      act236[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -17889,8 +27218,59 @@ function forward235(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 235: layers.23.mlp.gate_proj (dense). */
 function backward235(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.23.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.23.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad236[yo + 0 + o + 0];
+      const g01 = grad236[yo + 0 + o + 1];
+      const g02 = grad236[yo + 0 + o + 2];
+      const g03 = grad236[yo + 0 + o + 3];
+      const g10 = grad236[yo + 11008 + o + 0];
+      const g11 = grad236[yo + 11008 + o + 1];
+      const g12 = grad236[yo + 11008 + o + 2];
+      const g13 = grad236[yo + 11008 + o + 3];
+      const g20 = grad236[yo + 22016 + o + 0];
+      const g21 = grad236[yo + 22016 + o + 1];
+      const g22 = grad236[yo + 22016 + o + 2];
+      const g23 = grad236[yo + 22016 + o + 3];
+      const g30 = grad236[yo + 33024 + o + 0];
+      const g31 = grad236[yo + 33024 + o + 1];
+      const g32 = grad236[yo + 33024 + o + 2];
+      const g33 = grad236[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 4853006336 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act235[xo + 0 + i];
+        const x1 = act235[xo + 4096 + i];
+        const x2 = act235[xo + 8192 + i];
+        const x3 = act235[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad235[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad235[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad235[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad235[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad236[yo + a * 11008 + o];
+
+        for (let i = 0, w = 4853006336 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act235[xo + a * 4096 + i];
+          grad235[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad236[yo + o];
       if (g === 0) continue;
@@ -17925,25 +27305,108 @@ function backward236(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 237: layers.23.mlp.up_proj (dense). */
 function forward237(p: Float32Array, n: number, training: boolean): void {
-  // layers.23.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.23.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4898095104 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act235[xo + 0 + i];
+        const v1 = act235[xo + 4096 + i];
+        const v2 = act235[xo + 8192 + i];
+        const v3 = act235[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act238[yo + 0 + o + 0] = t00;
+      act238[yo + 0 + o + 1] = t01;
+      act238[yo + 0 + o + 2] = t02;
+      act238[yo + 0 + o + 3] = t03;
+      act238[yo + 11008 + o + 0] = t10;
+      act238[yo + 11008 + o + 1] = t11;
+      act238[yo + 11008 + o + 2] = t12;
+      act238[yo + 11008 + o + 3] = t13;
+      act238[yo + 22016 + o + 0] = t20;
+      act238[yo + 22016 + o + 1] = t21;
+      act238[yo + 22016 + o + 2] = t22;
+      act238[yo + 22016 + o + 3] = t23;
+      act238[yo + 33024 + o + 0] = t30;
+      act238[yo + 33024 + o + 1] = t31;
+      act238[yo + 33024 + o + 2] = t32;
+      act238[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4898095104 + o * 4096; i < 4096; i++, w++) s += act235[xo + a * 4096 + i] * p[w];
+        act238[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4898095104 + o * 4096; i < 4096; i++, w++) {
         const v = act235[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act238[yo + o + 0] = s0;
       act238[yo + o + 1] = s1;
       act238[yo + o + 2] = s2;
       act238[yo + o + 3] = s3;
+      act238[yo + o + 4] = s4;
+      act238[yo + o + 5] = s5;
+      act238[yo + o + 6] = s6;
+      act238[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -17955,8 +27418,59 @@ function forward237(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 237: layers.23.mlp.up_proj (dense). */
 function backward237(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.23.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.23.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad238[yo + 0 + o + 0];
+      const g01 = grad238[yo + 0 + o + 1];
+      const g02 = grad238[yo + 0 + o + 2];
+      const g03 = grad238[yo + 0 + o + 3];
+      const g10 = grad238[yo + 11008 + o + 0];
+      const g11 = grad238[yo + 11008 + o + 1];
+      const g12 = grad238[yo + 11008 + o + 2];
+      const g13 = grad238[yo + 11008 + o + 3];
+      const g20 = grad238[yo + 22016 + o + 0];
+      const g21 = grad238[yo + 22016 + o + 1];
+      const g22 = grad238[yo + 22016 + o + 2];
+      const g23 = grad238[yo + 22016 + o + 3];
+      const g30 = grad238[yo + 33024 + o + 0];
+      const g31 = grad238[yo + 33024 + o + 1];
+      const g32 = grad238[yo + 33024 + o + 2];
+      const g33 = grad238[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 4898095104 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act235[xo + 0 + i];
+        const x1 = act235[xo + 4096 + i];
+        const x2 = act235[xo + 8192 + i];
+        const x3 = act235[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad235[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad235[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad235[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad235[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad238[yo + a * 11008 + o];
+
+        for (let i = 0, w = 4898095104 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act235[xo + a * 4096 + i];
+          grad235[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad238[yo + o];
       if (g === 0) continue;
@@ -17989,25 +27503,108 @@ function backward238(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 239: layers.23.mlp.down_proj (dense). */
 function forward239(p: Float32Array, n: number, training: boolean): void {
-  // layers.23.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.23.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 4943183872 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act239[xo + 0 + i];
+        const v1 = act239[xo + 11008 + i];
+        const v2 = act239[xo + 22016 + i];
+        const v3 = act239[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act240[yo + 0 + o + 0] = t00;
+      act240[yo + 0 + o + 1] = t01;
+      act240[yo + 0 + o + 2] = t02;
+      act240[yo + 0 + o + 3] = t03;
+      act240[yo + 4096 + o + 0] = t10;
+      act240[yo + 4096 + o + 1] = t11;
+      act240[yo + 4096 + o + 2] = t12;
+      act240[yo + 4096 + o + 3] = t13;
+      act240[yo + 8192 + o + 0] = t20;
+      act240[yo + 8192 + o + 1] = t21;
+      act240[yo + 8192 + o + 2] = t22;
+      act240[yo + 8192 + o + 3] = t23;
+      act240[yo + 12288 + o + 0] = t30;
+      act240[yo + 12288 + o + 1] = t31;
+      act240[yo + 12288 + o + 2] = t32;
+      act240[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 4943183872 + o * 11008; i < 11008; i++, w++) s += act239[xo + a * 11008 + i] * p[w];
+        act240[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 4943183872 + o * 11008; i < 11008; i++, w++) {
         const v = act239[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act240[yo + o + 0] = s0;
       act240[yo + o + 1] = s1;
       act240[yo + o + 2] = s2;
       act240[yo + o + 3] = s3;
+      act240[yo + o + 4] = s4;
+      act240[yo + o + 5] = s5;
+      act240[yo + o + 6] = s6;
+      act240[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -18019,8 +27616,59 @@ function forward239(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 239: layers.23.mlp.down_proj (dense). */
 function backward239(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.23.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.23.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad240[yo + 0 + o + 0];
+      const g01 = grad240[yo + 0 + o + 1];
+      const g02 = grad240[yo + 0 + o + 2];
+      const g03 = grad240[yo + 0 + o + 3];
+      const g10 = grad240[yo + 4096 + o + 0];
+      const g11 = grad240[yo + 4096 + o + 1];
+      const g12 = grad240[yo + 4096 + o + 2];
+      const g13 = grad240[yo + 4096 + o + 3];
+      const g20 = grad240[yo + 8192 + o + 0];
+      const g21 = grad240[yo + 8192 + o + 1];
+      const g22 = grad240[yo + 8192 + o + 2];
+      const g23 = grad240[yo + 8192 + o + 3];
+      const g30 = grad240[yo + 12288 + o + 0];
+      const g31 = grad240[yo + 12288 + o + 1];
+      const g32 = grad240[yo + 12288 + o + 2];
+      const g33 = grad240[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 4943183872 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act239[xo + 0 + i];
+        const x1 = act239[xo + 11008 + i];
+        const x2 = act239[xo + 22016 + i];
+        const x3 = act239[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad239[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad239[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad239[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad239[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad240[yo + a * 4096 + o];
+
+        for (let i = 0, w = 4943183872 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act239[xo + a * 11008 + i];
+          grad239[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad240[yo + o];
       if (g === 0) continue;
@@ -18362,25 +28010,108 @@ function backward244(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 245: layers.24.mlp.gate_proj (dense). */
 function forward245(p: Float32Array, n: number, training: boolean): void {
-  // layers.24.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.24.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5055389696 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act245[xo + 0 + i];
+        const v1 = act245[xo + 4096 + i];
+        const v2 = act245[xo + 8192 + i];
+        const v3 = act245[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act246[yo + 0 + o + 0] = t00;
+      act246[yo + 0 + o + 1] = t01;
+      act246[yo + 0 + o + 2] = t02;
+      act246[yo + 0 + o + 3] = t03;
+      act246[yo + 11008 + o + 0] = t10;
+      act246[yo + 11008 + o + 1] = t11;
+      act246[yo + 11008 + o + 2] = t12;
+      act246[yo + 11008 + o + 3] = t13;
+      act246[yo + 22016 + o + 0] = t20;
+      act246[yo + 22016 + o + 1] = t21;
+      act246[yo + 22016 + o + 2] = t22;
+      act246[yo + 22016 + o + 3] = t23;
+      act246[yo + 33024 + o + 0] = t30;
+      act246[yo + 33024 + o + 1] = t31;
+      act246[yo + 33024 + o + 2] = t32;
+      act246[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5055389696 + o * 4096; i < 4096; i++, w++) s += act245[xo + a * 4096 + i] * p[w];
+        act246[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5055389696 + o * 4096; i < 4096; i++, w++) {
         const v = act245[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act246[yo + o + 0] = s0;
       act246[yo + o + 1] = s1;
       act246[yo + o + 2] = s2;
       act246[yo + o + 3] = s3;
+      act246[yo + o + 4] = s4;
+      act246[yo + o + 5] = s5;
+      act246[yo + o + 6] = s6;
+      act246[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -18392,8 +28123,59 @@ function forward245(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 245: layers.24.mlp.gate_proj (dense). */
 function backward245(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.24.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.24.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad246[yo + 0 + o + 0];
+      const g01 = grad246[yo + 0 + o + 1];
+      const g02 = grad246[yo + 0 + o + 2];
+      const g03 = grad246[yo + 0 + o + 3];
+      const g10 = grad246[yo + 11008 + o + 0];
+      const g11 = grad246[yo + 11008 + o + 1];
+      const g12 = grad246[yo + 11008 + o + 2];
+      const g13 = grad246[yo + 11008 + o + 3];
+      const g20 = grad246[yo + 22016 + o + 0];
+      const g21 = grad246[yo + 22016 + o + 1];
+      const g22 = grad246[yo + 22016 + o + 2];
+      const g23 = grad246[yo + 22016 + o + 3];
+      const g30 = grad246[yo + 33024 + o + 0];
+      const g31 = grad246[yo + 33024 + o + 1];
+      const g32 = grad246[yo + 33024 + o + 2];
+      const g33 = grad246[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 5055389696 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act245[xo + 0 + i];
+        const x1 = act245[xo + 4096 + i];
+        const x2 = act245[xo + 8192 + i];
+        const x3 = act245[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad245[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad245[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad245[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad245[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad246[yo + a * 11008 + o];
+
+        for (let i = 0, w = 5055389696 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act245[xo + a * 4096 + i];
+          grad245[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad246[yo + o];
       if (g === 0) continue;
@@ -18428,25 +28210,108 @@ function backward246(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 247: layers.24.mlp.up_proj (dense). */
 function forward247(p: Float32Array, n: number, training: boolean): void {
-  // layers.24.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.24.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5100478464 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act245[xo + 0 + i];
+        const v1 = act245[xo + 4096 + i];
+        const v2 = act245[xo + 8192 + i];
+        const v3 = act245[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act248[yo + 0 + o + 0] = t00;
+      act248[yo + 0 + o + 1] = t01;
+      act248[yo + 0 + o + 2] = t02;
+      act248[yo + 0 + o + 3] = t03;
+      act248[yo + 11008 + o + 0] = t10;
+      act248[yo + 11008 + o + 1] = t11;
+      act248[yo + 11008 + o + 2] = t12;
+      act248[yo + 11008 + o + 3] = t13;
+      act248[yo + 22016 + o + 0] = t20;
+      act248[yo + 22016 + o + 1] = t21;
+      act248[yo + 22016 + o + 2] = t22;
+      act248[yo + 22016 + o + 3] = t23;
+      act248[yo + 33024 + o + 0] = t30;
+      act248[yo + 33024 + o + 1] = t31;
+      act248[yo + 33024 + o + 2] = t32;
+      act248[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5100478464 + o * 4096; i < 4096; i++, w++) s += act245[xo + a * 4096 + i] * p[w];
+        act248[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5100478464 + o * 4096; i < 4096; i++, w++) {
         const v = act245[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act248[yo + o + 0] = s0;
       act248[yo + o + 1] = s1;
       act248[yo + o + 2] = s2;
       act248[yo + o + 3] = s3;
+      act248[yo + o + 4] = s4;
+      act248[yo + o + 5] = s5;
+      act248[yo + o + 6] = s6;
+      act248[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -18458,8 +28323,59 @@ function forward247(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 247: layers.24.mlp.up_proj (dense). */
 function backward247(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.24.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.24.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad248[yo + 0 + o + 0];
+      const g01 = grad248[yo + 0 + o + 1];
+      const g02 = grad248[yo + 0 + o + 2];
+      const g03 = grad248[yo + 0 + o + 3];
+      const g10 = grad248[yo + 11008 + o + 0];
+      const g11 = grad248[yo + 11008 + o + 1];
+      const g12 = grad248[yo + 11008 + o + 2];
+      const g13 = grad248[yo + 11008 + o + 3];
+      const g20 = grad248[yo + 22016 + o + 0];
+      const g21 = grad248[yo + 22016 + o + 1];
+      const g22 = grad248[yo + 22016 + o + 2];
+      const g23 = grad248[yo + 22016 + o + 3];
+      const g30 = grad248[yo + 33024 + o + 0];
+      const g31 = grad248[yo + 33024 + o + 1];
+      const g32 = grad248[yo + 33024 + o + 2];
+      const g33 = grad248[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 5100478464 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act245[xo + 0 + i];
+        const x1 = act245[xo + 4096 + i];
+        const x2 = act245[xo + 8192 + i];
+        const x3 = act245[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad245[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad245[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad245[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad245[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad248[yo + a * 11008 + o];
+
+        for (let i = 0, w = 5100478464 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act245[xo + a * 4096 + i];
+          grad245[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad248[yo + o];
       if (g === 0) continue;
@@ -18492,25 +28408,108 @@ function backward248(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 249: layers.24.mlp.down_proj (dense). */
 function forward249(p: Float32Array, n: number, training: boolean): void {
-  // layers.24.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.24.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5145567232 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act249[xo + 0 + i];
+        const v1 = act249[xo + 11008 + i];
+        const v2 = act249[xo + 22016 + i];
+        const v3 = act249[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act250[yo + 0 + o + 0] = t00;
+      act250[yo + 0 + o + 1] = t01;
+      act250[yo + 0 + o + 2] = t02;
+      act250[yo + 0 + o + 3] = t03;
+      act250[yo + 4096 + o + 0] = t10;
+      act250[yo + 4096 + o + 1] = t11;
+      act250[yo + 4096 + o + 2] = t12;
+      act250[yo + 4096 + o + 3] = t13;
+      act250[yo + 8192 + o + 0] = t20;
+      act250[yo + 8192 + o + 1] = t21;
+      act250[yo + 8192 + o + 2] = t22;
+      act250[yo + 8192 + o + 3] = t23;
+      act250[yo + 12288 + o + 0] = t30;
+      act250[yo + 12288 + o + 1] = t31;
+      act250[yo + 12288 + o + 2] = t32;
+      act250[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5145567232 + o * 11008; i < 11008; i++, w++) s += act249[xo + a * 11008 + i] * p[w];
+        act250[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5145567232 + o * 11008; i < 11008; i++, w++) {
         const v = act249[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act250[yo + o + 0] = s0;
       act250[yo + o + 1] = s1;
       act250[yo + o + 2] = s2;
       act250[yo + o + 3] = s3;
+      act250[yo + o + 4] = s4;
+      act250[yo + o + 5] = s5;
+      act250[yo + o + 6] = s6;
+      act250[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -18522,8 +28521,59 @@ function forward249(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 249: layers.24.mlp.down_proj (dense). */
 function backward249(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.24.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.24.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad250[yo + 0 + o + 0];
+      const g01 = grad250[yo + 0 + o + 1];
+      const g02 = grad250[yo + 0 + o + 2];
+      const g03 = grad250[yo + 0 + o + 3];
+      const g10 = grad250[yo + 4096 + o + 0];
+      const g11 = grad250[yo + 4096 + o + 1];
+      const g12 = grad250[yo + 4096 + o + 2];
+      const g13 = grad250[yo + 4096 + o + 3];
+      const g20 = grad250[yo + 8192 + o + 0];
+      const g21 = grad250[yo + 8192 + o + 1];
+      const g22 = grad250[yo + 8192 + o + 2];
+      const g23 = grad250[yo + 8192 + o + 3];
+      const g30 = grad250[yo + 12288 + o + 0];
+      const g31 = grad250[yo + 12288 + o + 1];
+      const g32 = grad250[yo + 12288 + o + 2];
+      const g33 = grad250[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 5145567232 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act249[xo + 0 + i];
+        const x1 = act249[xo + 11008 + i];
+        const x2 = act249[xo + 22016 + i];
+        const x3 = act249[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad249[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad249[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad249[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad249[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad250[yo + a * 4096 + o];
+
+        for (let i = 0, w = 5145567232 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act249[xo + a * 11008 + i];
+          grad249[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad250[yo + o];
       if (g === 0) continue;
@@ -18865,25 +28915,108 @@ function backward254(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 255: layers.25.mlp.gate_proj (dense). */
 function forward255(p: Float32Array, n: number, training: boolean): void {
-  // layers.25.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.25.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5257773056 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act255[xo + 0 + i];
+        const v1 = act255[xo + 4096 + i];
+        const v2 = act255[xo + 8192 + i];
+        const v3 = act255[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act256[yo + 0 + o + 0] = t00;
+      act256[yo + 0 + o + 1] = t01;
+      act256[yo + 0 + o + 2] = t02;
+      act256[yo + 0 + o + 3] = t03;
+      act256[yo + 11008 + o + 0] = t10;
+      act256[yo + 11008 + o + 1] = t11;
+      act256[yo + 11008 + o + 2] = t12;
+      act256[yo + 11008 + o + 3] = t13;
+      act256[yo + 22016 + o + 0] = t20;
+      act256[yo + 22016 + o + 1] = t21;
+      act256[yo + 22016 + o + 2] = t22;
+      act256[yo + 22016 + o + 3] = t23;
+      act256[yo + 33024 + o + 0] = t30;
+      act256[yo + 33024 + o + 1] = t31;
+      act256[yo + 33024 + o + 2] = t32;
+      act256[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5257773056 + o * 4096; i < 4096; i++, w++) s += act255[xo + a * 4096 + i] * p[w];
+        act256[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5257773056 + o * 4096; i < 4096; i++, w++) {
         const v = act255[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act256[yo + o + 0] = s0;
       act256[yo + o + 1] = s1;
       act256[yo + o + 2] = s2;
       act256[yo + o + 3] = s3;
+      act256[yo + o + 4] = s4;
+      act256[yo + o + 5] = s5;
+      act256[yo + o + 6] = s6;
+      act256[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -18895,8 +29028,59 @@ function forward255(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 255: layers.25.mlp.gate_proj (dense). */
 function backward255(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.25.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.25.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad256[yo + 0 + o + 0];
+      const g01 = grad256[yo + 0 + o + 1];
+      const g02 = grad256[yo + 0 + o + 2];
+      const g03 = grad256[yo + 0 + o + 3];
+      const g10 = grad256[yo + 11008 + o + 0];
+      const g11 = grad256[yo + 11008 + o + 1];
+      const g12 = grad256[yo + 11008 + o + 2];
+      const g13 = grad256[yo + 11008 + o + 3];
+      const g20 = grad256[yo + 22016 + o + 0];
+      const g21 = grad256[yo + 22016 + o + 1];
+      const g22 = grad256[yo + 22016 + o + 2];
+      const g23 = grad256[yo + 22016 + o + 3];
+      const g30 = grad256[yo + 33024 + o + 0];
+      const g31 = grad256[yo + 33024 + o + 1];
+      const g32 = grad256[yo + 33024 + o + 2];
+      const g33 = grad256[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 5257773056 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act255[xo + 0 + i];
+        const x1 = act255[xo + 4096 + i];
+        const x2 = act255[xo + 8192 + i];
+        const x3 = act255[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad255[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad255[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad255[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad255[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad256[yo + a * 11008 + o];
+
+        for (let i = 0, w = 5257773056 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act255[xo + a * 4096 + i];
+          grad255[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad256[yo + o];
       if (g === 0) continue;
@@ -18931,25 +29115,108 @@ function backward256(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 257: layers.25.mlp.up_proj (dense). */
 function forward257(p: Float32Array, n: number, training: boolean): void {
-  // layers.25.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.25.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5302861824 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act255[xo + 0 + i];
+        const v1 = act255[xo + 4096 + i];
+        const v2 = act255[xo + 8192 + i];
+        const v3 = act255[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act258[yo + 0 + o + 0] = t00;
+      act258[yo + 0 + o + 1] = t01;
+      act258[yo + 0 + o + 2] = t02;
+      act258[yo + 0 + o + 3] = t03;
+      act258[yo + 11008 + o + 0] = t10;
+      act258[yo + 11008 + o + 1] = t11;
+      act258[yo + 11008 + o + 2] = t12;
+      act258[yo + 11008 + o + 3] = t13;
+      act258[yo + 22016 + o + 0] = t20;
+      act258[yo + 22016 + o + 1] = t21;
+      act258[yo + 22016 + o + 2] = t22;
+      act258[yo + 22016 + o + 3] = t23;
+      act258[yo + 33024 + o + 0] = t30;
+      act258[yo + 33024 + o + 1] = t31;
+      act258[yo + 33024 + o + 2] = t32;
+      act258[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5302861824 + o * 4096; i < 4096; i++, w++) s += act255[xo + a * 4096 + i] * p[w];
+        act258[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5302861824 + o * 4096; i < 4096; i++, w++) {
         const v = act255[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act258[yo + o + 0] = s0;
       act258[yo + o + 1] = s1;
       act258[yo + o + 2] = s2;
       act258[yo + o + 3] = s3;
+      act258[yo + o + 4] = s4;
+      act258[yo + o + 5] = s5;
+      act258[yo + o + 6] = s6;
+      act258[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -18961,8 +29228,59 @@ function forward257(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 257: layers.25.mlp.up_proj (dense). */
 function backward257(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.25.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.25.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad258[yo + 0 + o + 0];
+      const g01 = grad258[yo + 0 + o + 1];
+      const g02 = grad258[yo + 0 + o + 2];
+      const g03 = grad258[yo + 0 + o + 3];
+      const g10 = grad258[yo + 11008 + o + 0];
+      const g11 = grad258[yo + 11008 + o + 1];
+      const g12 = grad258[yo + 11008 + o + 2];
+      const g13 = grad258[yo + 11008 + o + 3];
+      const g20 = grad258[yo + 22016 + o + 0];
+      const g21 = grad258[yo + 22016 + o + 1];
+      const g22 = grad258[yo + 22016 + o + 2];
+      const g23 = grad258[yo + 22016 + o + 3];
+      const g30 = grad258[yo + 33024 + o + 0];
+      const g31 = grad258[yo + 33024 + o + 1];
+      const g32 = grad258[yo + 33024 + o + 2];
+      const g33 = grad258[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 5302861824 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act255[xo + 0 + i];
+        const x1 = act255[xo + 4096 + i];
+        const x2 = act255[xo + 8192 + i];
+        const x3 = act255[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad255[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad255[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad255[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad255[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad258[yo + a * 11008 + o];
+
+        for (let i = 0, w = 5302861824 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act255[xo + a * 4096 + i];
+          grad255[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad258[yo + o];
       if (g === 0) continue;
@@ -18995,25 +29313,108 @@ function backward258(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 259: layers.25.mlp.down_proj (dense). */
 function forward259(p: Float32Array, n: number, training: boolean): void {
-  // layers.25.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.25.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5347950592 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act259[xo + 0 + i];
+        const v1 = act259[xo + 11008 + i];
+        const v2 = act259[xo + 22016 + i];
+        const v3 = act259[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act260[yo + 0 + o + 0] = t00;
+      act260[yo + 0 + o + 1] = t01;
+      act260[yo + 0 + o + 2] = t02;
+      act260[yo + 0 + o + 3] = t03;
+      act260[yo + 4096 + o + 0] = t10;
+      act260[yo + 4096 + o + 1] = t11;
+      act260[yo + 4096 + o + 2] = t12;
+      act260[yo + 4096 + o + 3] = t13;
+      act260[yo + 8192 + o + 0] = t20;
+      act260[yo + 8192 + o + 1] = t21;
+      act260[yo + 8192 + o + 2] = t22;
+      act260[yo + 8192 + o + 3] = t23;
+      act260[yo + 12288 + o + 0] = t30;
+      act260[yo + 12288 + o + 1] = t31;
+      act260[yo + 12288 + o + 2] = t32;
+      act260[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5347950592 + o * 11008; i < 11008; i++, w++) s += act259[xo + a * 11008 + i] * p[w];
+        act260[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5347950592 + o * 11008; i < 11008; i++, w++) {
         const v = act259[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act260[yo + o + 0] = s0;
       act260[yo + o + 1] = s1;
       act260[yo + o + 2] = s2;
       act260[yo + o + 3] = s3;
+      act260[yo + o + 4] = s4;
+      act260[yo + o + 5] = s5;
+      act260[yo + o + 6] = s6;
+      act260[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -19025,8 +29426,59 @@ function forward259(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 259: layers.25.mlp.down_proj (dense). */
 function backward259(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.25.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.25.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad260[yo + 0 + o + 0];
+      const g01 = grad260[yo + 0 + o + 1];
+      const g02 = grad260[yo + 0 + o + 2];
+      const g03 = grad260[yo + 0 + o + 3];
+      const g10 = grad260[yo + 4096 + o + 0];
+      const g11 = grad260[yo + 4096 + o + 1];
+      const g12 = grad260[yo + 4096 + o + 2];
+      const g13 = grad260[yo + 4096 + o + 3];
+      const g20 = grad260[yo + 8192 + o + 0];
+      const g21 = grad260[yo + 8192 + o + 1];
+      const g22 = grad260[yo + 8192 + o + 2];
+      const g23 = grad260[yo + 8192 + o + 3];
+      const g30 = grad260[yo + 12288 + o + 0];
+      const g31 = grad260[yo + 12288 + o + 1];
+      const g32 = grad260[yo + 12288 + o + 2];
+      const g33 = grad260[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 5347950592 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act259[xo + 0 + i];
+        const x1 = act259[xo + 11008 + i];
+        const x2 = act259[xo + 22016 + i];
+        const x3 = act259[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad259[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad259[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad259[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad259[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad260[yo + a * 4096 + o];
+
+        for (let i = 0, w = 5347950592 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act259[xo + a * 11008 + i];
+          grad259[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad260[yo + o];
       if (g === 0) continue;
@@ -19368,25 +29820,108 @@ function backward264(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 265: layers.26.mlp.gate_proj (dense). */
 function forward265(p: Float32Array, n: number, training: boolean): void {
-  // layers.26.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.26.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5460156416 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act265[xo + 0 + i];
+        const v1 = act265[xo + 4096 + i];
+        const v2 = act265[xo + 8192 + i];
+        const v3 = act265[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act266[yo + 0 + o + 0] = t00;
+      act266[yo + 0 + o + 1] = t01;
+      act266[yo + 0 + o + 2] = t02;
+      act266[yo + 0 + o + 3] = t03;
+      act266[yo + 11008 + o + 0] = t10;
+      act266[yo + 11008 + o + 1] = t11;
+      act266[yo + 11008 + o + 2] = t12;
+      act266[yo + 11008 + o + 3] = t13;
+      act266[yo + 22016 + o + 0] = t20;
+      act266[yo + 22016 + o + 1] = t21;
+      act266[yo + 22016 + o + 2] = t22;
+      act266[yo + 22016 + o + 3] = t23;
+      act266[yo + 33024 + o + 0] = t30;
+      act266[yo + 33024 + o + 1] = t31;
+      act266[yo + 33024 + o + 2] = t32;
+      act266[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5460156416 + o * 4096; i < 4096; i++, w++) s += act265[xo + a * 4096 + i] * p[w];
+        act266[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5460156416 + o * 4096; i < 4096; i++, w++) {
         const v = act265[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act266[yo + o + 0] = s0;
       act266[yo + o + 1] = s1;
       act266[yo + o + 2] = s2;
       act266[yo + o + 3] = s3;
+      act266[yo + o + 4] = s4;
+      act266[yo + o + 5] = s5;
+      act266[yo + o + 6] = s6;
+      act266[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -19398,8 +29933,59 @@ function forward265(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 265: layers.26.mlp.gate_proj (dense). */
 function backward265(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.26.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.26.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad266[yo + 0 + o + 0];
+      const g01 = grad266[yo + 0 + o + 1];
+      const g02 = grad266[yo + 0 + o + 2];
+      const g03 = grad266[yo + 0 + o + 3];
+      const g10 = grad266[yo + 11008 + o + 0];
+      const g11 = grad266[yo + 11008 + o + 1];
+      const g12 = grad266[yo + 11008 + o + 2];
+      const g13 = grad266[yo + 11008 + o + 3];
+      const g20 = grad266[yo + 22016 + o + 0];
+      const g21 = grad266[yo + 22016 + o + 1];
+      const g22 = grad266[yo + 22016 + o + 2];
+      const g23 = grad266[yo + 22016 + o + 3];
+      const g30 = grad266[yo + 33024 + o + 0];
+      const g31 = grad266[yo + 33024 + o + 1];
+      const g32 = grad266[yo + 33024 + o + 2];
+      const g33 = grad266[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 5460156416 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act265[xo + 0 + i];
+        const x1 = act265[xo + 4096 + i];
+        const x2 = act265[xo + 8192 + i];
+        const x3 = act265[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad265[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad265[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad265[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad265[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad266[yo + a * 11008 + o];
+
+        for (let i = 0, w = 5460156416 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act265[xo + a * 4096 + i];
+          grad265[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad266[yo + o];
       if (g === 0) continue;
@@ -19434,25 +30020,108 @@ function backward266(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 267: layers.26.mlp.up_proj (dense). */
 function forward267(p: Float32Array, n: number, training: boolean): void {
-  // layers.26.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.26.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5505245184 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act265[xo + 0 + i];
+        const v1 = act265[xo + 4096 + i];
+        const v2 = act265[xo + 8192 + i];
+        const v3 = act265[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act268[yo + 0 + o + 0] = t00;
+      act268[yo + 0 + o + 1] = t01;
+      act268[yo + 0 + o + 2] = t02;
+      act268[yo + 0 + o + 3] = t03;
+      act268[yo + 11008 + o + 0] = t10;
+      act268[yo + 11008 + o + 1] = t11;
+      act268[yo + 11008 + o + 2] = t12;
+      act268[yo + 11008 + o + 3] = t13;
+      act268[yo + 22016 + o + 0] = t20;
+      act268[yo + 22016 + o + 1] = t21;
+      act268[yo + 22016 + o + 2] = t22;
+      act268[yo + 22016 + o + 3] = t23;
+      act268[yo + 33024 + o + 0] = t30;
+      act268[yo + 33024 + o + 1] = t31;
+      act268[yo + 33024 + o + 2] = t32;
+      act268[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5505245184 + o * 4096; i < 4096; i++, w++) s += act265[xo + a * 4096 + i] * p[w];
+        act268[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5505245184 + o * 4096; i < 4096; i++, w++) {
         const v = act265[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act268[yo + o + 0] = s0;
       act268[yo + o + 1] = s1;
       act268[yo + o + 2] = s2;
       act268[yo + o + 3] = s3;
+      act268[yo + o + 4] = s4;
+      act268[yo + o + 5] = s5;
+      act268[yo + o + 6] = s6;
+      act268[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -19464,8 +30133,59 @@ function forward267(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 267: layers.26.mlp.up_proj (dense). */
 function backward267(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.26.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.26.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad268[yo + 0 + o + 0];
+      const g01 = grad268[yo + 0 + o + 1];
+      const g02 = grad268[yo + 0 + o + 2];
+      const g03 = grad268[yo + 0 + o + 3];
+      const g10 = grad268[yo + 11008 + o + 0];
+      const g11 = grad268[yo + 11008 + o + 1];
+      const g12 = grad268[yo + 11008 + o + 2];
+      const g13 = grad268[yo + 11008 + o + 3];
+      const g20 = grad268[yo + 22016 + o + 0];
+      const g21 = grad268[yo + 22016 + o + 1];
+      const g22 = grad268[yo + 22016 + o + 2];
+      const g23 = grad268[yo + 22016 + o + 3];
+      const g30 = grad268[yo + 33024 + o + 0];
+      const g31 = grad268[yo + 33024 + o + 1];
+      const g32 = grad268[yo + 33024 + o + 2];
+      const g33 = grad268[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 5505245184 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act265[xo + 0 + i];
+        const x1 = act265[xo + 4096 + i];
+        const x2 = act265[xo + 8192 + i];
+        const x3 = act265[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad265[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad265[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad265[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad265[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad268[yo + a * 11008 + o];
+
+        for (let i = 0, w = 5505245184 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act265[xo + a * 4096 + i];
+          grad265[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad268[yo + o];
       if (g === 0) continue;
@@ -19498,25 +30218,108 @@ function backward268(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 269: layers.26.mlp.down_proj (dense). */
 function forward269(p: Float32Array, n: number, training: boolean): void {
-  // layers.26.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.26.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5550333952 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act269[xo + 0 + i];
+        const v1 = act269[xo + 11008 + i];
+        const v2 = act269[xo + 22016 + i];
+        const v3 = act269[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act270[yo + 0 + o + 0] = t00;
+      act270[yo + 0 + o + 1] = t01;
+      act270[yo + 0 + o + 2] = t02;
+      act270[yo + 0 + o + 3] = t03;
+      act270[yo + 4096 + o + 0] = t10;
+      act270[yo + 4096 + o + 1] = t11;
+      act270[yo + 4096 + o + 2] = t12;
+      act270[yo + 4096 + o + 3] = t13;
+      act270[yo + 8192 + o + 0] = t20;
+      act270[yo + 8192 + o + 1] = t21;
+      act270[yo + 8192 + o + 2] = t22;
+      act270[yo + 8192 + o + 3] = t23;
+      act270[yo + 12288 + o + 0] = t30;
+      act270[yo + 12288 + o + 1] = t31;
+      act270[yo + 12288 + o + 2] = t32;
+      act270[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5550333952 + o * 11008; i < 11008; i++, w++) s += act269[xo + a * 11008 + i] * p[w];
+        act270[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5550333952 + o * 11008; i < 11008; i++, w++) {
         const v = act269[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act270[yo + o + 0] = s0;
       act270[yo + o + 1] = s1;
       act270[yo + o + 2] = s2;
       act270[yo + o + 3] = s3;
+      act270[yo + o + 4] = s4;
+      act270[yo + o + 5] = s5;
+      act270[yo + o + 6] = s6;
+      act270[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -19528,8 +30331,59 @@ function forward269(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 269: layers.26.mlp.down_proj (dense). */
 function backward269(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.26.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.26.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad270[yo + 0 + o + 0];
+      const g01 = grad270[yo + 0 + o + 1];
+      const g02 = grad270[yo + 0 + o + 2];
+      const g03 = grad270[yo + 0 + o + 3];
+      const g10 = grad270[yo + 4096 + o + 0];
+      const g11 = grad270[yo + 4096 + o + 1];
+      const g12 = grad270[yo + 4096 + o + 2];
+      const g13 = grad270[yo + 4096 + o + 3];
+      const g20 = grad270[yo + 8192 + o + 0];
+      const g21 = grad270[yo + 8192 + o + 1];
+      const g22 = grad270[yo + 8192 + o + 2];
+      const g23 = grad270[yo + 8192 + o + 3];
+      const g30 = grad270[yo + 12288 + o + 0];
+      const g31 = grad270[yo + 12288 + o + 1];
+      const g32 = grad270[yo + 12288 + o + 2];
+      const g33 = grad270[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 5550333952 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act269[xo + 0 + i];
+        const x1 = act269[xo + 11008 + i];
+        const x2 = act269[xo + 22016 + i];
+        const x3 = act269[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad269[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad269[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad269[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad269[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad270[yo + a * 4096 + o];
+
+        for (let i = 0, w = 5550333952 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act269[xo + a * 11008 + i];
+          grad269[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad270[yo + o];
       if (g === 0) continue;
@@ -19871,25 +30725,108 @@ function backward274(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 275: layers.27.mlp.gate_proj (dense). */
 function forward275(p: Float32Array, n: number, training: boolean): void {
-  // layers.27.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.27.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5662539776 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act275[xo + 0 + i];
+        const v1 = act275[xo + 4096 + i];
+        const v2 = act275[xo + 8192 + i];
+        const v3 = act275[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act276[yo + 0 + o + 0] = t00;
+      act276[yo + 0 + o + 1] = t01;
+      act276[yo + 0 + o + 2] = t02;
+      act276[yo + 0 + o + 3] = t03;
+      act276[yo + 11008 + o + 0] = t10;
+      act276[yo + 11008 + o + 1] = t11;
+      act276[yo + 11008 + o + 2] = t12;
+      act276[yo + 11008 + o + 3] = t13;
+      act276[yo + 22016 + o + 0] = t20;
+      act276[yo + 22016 + o + 1] = t21;
+      act276[yo + 22016 + o + 2] = t22;
+      act276[yo + 22016 + o + 3] = t23;
+      act276[yo + 33024 + o + 0] = t30;
+      act276[yo + 33024 + o + 1] = t31;
+      act276[yo + 33024 + o + 2] = t32;
+      act276[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5662539776 + o * 4096; i < 4096; i++, w++) s += act275[xo + a * 4096 + i] * p[w];
+        act276[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5662539776 + o * 4096; i < 4096; i++, w++) {
         const v = act275[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act276[yo + o + 0] = s0;
       act276[yo + o + 1] = s1;
       act276[yo + o + 2] = s2;
       act276[yo + o + 3] = s3;
+      act276[yo + o + 4] = s4;
+      act276[yo + o + 5] = s5;
+      act276[yo + o + 6] = s6;
+      act276[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -19901,8 +30838,59 @@ function forward275(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 275: layers.27.mlp.gate_proj (dense). */
 function backward275(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.27.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.27.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad276[yo + 0 + o + 0];
+      const g01 = grad276[yo + 0 + o + 1];
+      const g02 = grad276[yo + 0 + o + 2];
+      const g03 = grad276[yo + 0 + o + 3];
+      const g10 = grad276[yo + 11008 + o + 0];
+      const g11 = grad276[yo + 11008 + o + 1];
+      const g12 = grad276[yo + 11008 + o + 2];
+      const g13 = grad276[yo + 11008 + o + 3];
+      const g20 = grad276[yo + 22016 + o + 0];
+      const g21 = grad276[yo + 22016 + o + 1];
+      const g22 = grad276[yo + 22016 + o + 2];
+      const g23 = grad276[yo + 22016 + o + 3];
+      const g30 = grad276[yo + 33024 + o + 0];
+      const g31 = grad276[yo + 33024 + o + 1];
+      const g32 = grad276[yo + 33024 + o + 2];
+      const g33 = grad276[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 5662539776 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act275[xo + 0 + i];
+        const x1 = act275[xo + 4096 + i];
+        const x2 = act275[xo + 8192 + i];
+        const x3 = act275[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad275[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad275[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad275[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad275[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad276[yo + a * 11008 + o];
+
+        for (let i = 0, w = 5662539776 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act275[xo + a * 4096 + i];
+          grad275[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad276[yo + o];
       if (g === 0) continue;
@@ -19937,25 +30925,108 @@ function backward276(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 277: layers.27.mlp.up_proj (dense). */
 function forward277(p: Float32Array, n: number, training: boolean): void {
-  // layers.27.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.27.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5707628544 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act275[xo + 0 + i];
+        const v1 = act275[xo + 4096 + i];
+        const v2 = act275[xo + 8192 + i];
+        const v3 = act275[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act278[yo + 0 + o + 0] = t00;
+      act278[yo + 0 + o + 1] = t01;
+      act278[yo + 0 + o + 2] = t02;
+      act278[yo + 0 + o + 3] = t03;
+      act278[yo + 11008 + o + 0] = t10;
+      act278[yo + 11008 + o + 1] = t11;
+      act278[yo + 11008 + o + 2] = t12;
+      act278[yo + 11008 + o + 3] = t13;
+      act278[yo + 22016 + o + 0] = t20;
+      act278[yo + 22016 + o + 1] = t21;
+      act278[yo + 22016 + o + 2] = t22;
+      act278[yo + 22016 + o + 3] = t23;
+      act278[yo + 33024 + o + 0] = t30;
+      act278[yo + 33024 + o + 1] = t31;
+      act278[yo + 33024 + o + 2] = t32;
+      act278[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5707628544 + o * 4096; i < 4096; i++, w++) s += act275[xo + a * 4096 + i] * p[w];
+        act278[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5707628544 + o * 4096; i < 4096; i++, w++) {
         const v = act275[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act278[yo + o + 0] = s0;
       act278[yo + o + 1] = s1;
       act278[yo + o + 2] = s2;
       act278[yo + o + 3] = s3;
+      act278[yo + o + 4] = s4;
+      act278[yo + o + 5] = s5;
+      act278[yo + o + 6] = s6;
+      act278[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -19967,8 +31038,59 @@ function forward277(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 277: layers.27.mlp.up_proj (dense). */
 function backward277(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.27.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.27.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad278[yo + 0 + o + 0];
+      const g01 = grad278[yo + 0 + o + 1];
+      const g02 = grad278[yo + 0 + o + 2];
+      const g03 = grad278[yo + 0 + o + 3];
+      const g10 = grad278[yo + 11008 + o + 0];
+      const g11 = grad278[yo + 11008 + o + 1];
+      const g12 = grad278[yo + 11008 + o + 2];
+      const g13 = grad278[yo + 11008 + o + 3];
+      const g20 = grad278[yo + 22016 + o + 0];
+      const g21 = grad278[yo + 22016 + o + 1];
+      const g22 = grad278[yo + 22016 + o + 2];
+      const g23 = grad278[yo + 22016 + o + 3];
+      const g30 = grad278[yo + 33024 + o + 0];
+      const g31 = grad278[yo + 33024 + o + 1];
+      const g32 = grad278[yo + 33024 + o + 2];
+      const g33 = grad278[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 5707628544 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act275[xo + 0 + i];
+        const x1 = act275[xo + 4096 + i];
+        const x2 = act275[xo + 8192 + i];
+        const x3 = act275[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad275[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad275[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad275[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad275[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad278[yo + a * 11008 + o];
+
+        for (let i = 0, w = 5707628544 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act275[xo + a * 4096 + i];
+          grad275[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad278[yo + o];
       if (g === 0) continue;
@@ -20001,25 +31123,108 @@ function backward278(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 279: layers.27.mlp.down_proj (dense). */
 function forward279(p: Float32Array, n: number, training: boolean): void {
-  // layers.27.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.27.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5752717312 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act279[xo + 0 + i];
+        const v1 = act279[xo + 11008 + i];
+        const v2 = act279[xo + 22016 + i];
+        const v3 = act279[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act280[yo + 0 + o + 0] = t00;
+      act280[yo + 0 + o + 1] = t01;
+      act280[yo + 0 + o + 2] = t02;
+      act280[yo + 0 + o + 3] = t03;
+      act280[yo + 4096 + o + 0] = t10;
+      act280[yo + 4096 + o + 1] = t11;
+      act280[yo + 4096 + o + 2] = t12;
+      act280[yo + 4096 + o + 3] = t13;
+      act280[yo + 8192 + o + 0] = t20;
+      act280[yo + 8192 + o + 1] = t21;
+      act280[yo + 8192 + o + 2] = t22;
+      act280[yo + 8192 + o + 3] = t23;
+      act280[yo + 12288 + o + 0] = t30;
+      act280[yo + 12288 + o + 1] = t31;
+      act280[yo + 12288 + o + 2] = t32;
+      act280[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5752717312 + o * 11008; i < 11008; i++, w++) s += act279[xo + a * 11008 + i] * p[w];
+        act280[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5752717312 + o * 11008; i < 11008; i++, w++) {
         const v = act279[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act280[yo + o + 0] = s0;
       act280[yo + o + 1] = s1;
       act280[yo + o + 2] = s2;
       act280[yo + o + 3] = s3;
+      act280[yo + o + 4] = s4;
+      act280[yo + o + 5] = s5;
+      act280[yo + o + 6] = s6;
+      act280[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -20031,8 +31236,59 @@ function forward279(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 279: layers.27.mlp.down_proj (dense). */
 function backward279(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.27.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.27.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad280[yo + 0 + o + 0];
+      const g01 = grad280[yo + 0 + o + 1];
+      const g02 = grad280[yo + 0 + o + 2];
+      const g03 = grad280[yo + 0 + o + 3];
+      const g10 = grad280[yo + 4096 + o + 0];
+      const g11 = grad280[yo + 4096 + o + 1];
+      const g12 = grad280[yo + 4096 + o + 2];
+      const g13 = grad280[yo + 4096 + o + 3];
+      const g20 = grad280[yo + 8192 + o + 0];
+      const g21 = grad280[yo + 8192 + o + 1];
+      const g22 = grad280[yo + 8192 + o + 2];
+      const g23 = grad280[yo + 8192 + o + 3];
+      const g30 = grad280[yo + 12288 + o + 0];
+      const g31 = grad280[yo + 12288 + o + 1];
+      const g32 = grad280[yo + 12288 + o + 2];
+      const g33 = grad280[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 5752717312 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act279[xo + 0 + i];
+        const x1 = act279[xo + 11008 + i];
+        const x2 = act279[xo + 22016 + i];
+        const x3 = act279[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad279[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad279[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad279[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad279[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad280[yo + a * 4096 + o];
+
+        for (let i = 0, w = 5752717312 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act279[xo + a * 11008 + i];
+          grad279[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad280[yo + o];
       if (g === 0) continue;
@@ -20374,25 +31630,108 @@ function backward284(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 285: layers.28.mlp.gate_proj (dense). */
 function forward285(p: Float32Array, n: number, training: boolean): void {
-  // layers.28.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.28.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5864923136 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act285[xo + 0 + i];
+        const v1 = act285[xo + 4096 + i];
+        const v2 = act285[xo + 8192 + i];
+        const v3 = act285[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act286[yo + 0 + o + 0] = t00;
+      act286[yo + 0 + o + 1] = t01;
+      act286[yo + 0 + o + 2] = t02;
+      act286[yo + 0 + o + 3] = t03;
+      act286[yo + 11008 + o + 0] = t10;
+      act286[yo + 11008 + o + 1] = t11;
+      act286[yo + 11008 + o + 2] = t12;
+      act286[yo + 11008 + o + 3] = t13;
+      act286[yo + 22016 + o + 0] = t20;
+      act286[yo + 22016 + o + 1] = t21;
+      act286[yo + 22016 + o + 2] = t22;
+      act286[yo + 22016 + o + 3] = t23;
+      act286[yo + 33024 + o + 0] = t30;
+      act286[yo + 33024 + o + 1] = t31;
+      act286[yo + 33024 + o + 2] = t32;
+      act286[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5864923136 + o * 4096; i < 4096; i++, w++) s += act285[xo + a * 4096 + i] * p[w];
+        act286[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5864923136 + o * 4096; i < 4096; i++, w++) {
         const v = act285[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act286[yo + o + 0] = s0;
       act286[yo + o + 1] = s1;
       act286[yo + o + 2] = s2;
       act286[yo + o + 3] = s3;
+      act286[yo + o + 4] = s4;
+      act286[yo + o + 5] = s5;
+      act286[yo + o + 6] = s6;
+      act286[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -20404,8 +31743,59 @@ function forward285(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 285: layers.28.mlp.gate_proj (dense). */
 function backward285(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.28.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.28.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad286[yo + 0 + o + 0];
+      const g01 = grad286[yo + 0 + o + 1];
+      const g02 = grad286[yo + 0 + o + 2];
+      const g03 = grad286[yo + 0 + o + 3];
+      const g10 = grad286[yo + 11008 + o + 0];
+      const g11 = grad286[yo + 11008 + o + 1];
+      const g12 = grad286[yo + 11008 + o + 2];
+      const g13 = grad286[yo + 11008 + o + 3];
+      const g20 = grad286[yo + 22016 + o + 0];
+      const g21 = grad286[yo + 22016 + o + 1];
+      const g22 = grad286[yo + 22016 + o + 2];
+      const g23 = grad286[yo + 22016 + o + 3];
+      const g30 = grad286[yo + 33024 + o + 0];
+      const g31 = grad286[yo + 33024 + o + 1];
+      const g32 = grad286[yo + 33024 + o + 2];
+      const g33 = grad286[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 5864923136 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act285[xo + 0 + i];
+        const x1 = act285[xo + 4096 + i];
+        const x2 = act285[xo + 8192 + i];
+        const x3 = act285[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad285[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad285[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad285[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad285[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad286[yo + a * 11008 + o];
+
+        for (let i = 0, w = 5864923136 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act285[xo + a * 4096 + i];
+          grad285[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad286[yo + o];
       if (g === 0) continue;
@@ -20440,25 +31830,108 @@ function backward286(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 287: layers.28.mlp.up_proj (dense). */
 function forward287(p: Float32Array, n: number, training: boolean): void {
-  // layers.28.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.28.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5910011904 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act285[xo + 0 + i];
+        const v1 = act285[xo + 4096 + i];
+        const v2 = act285[xo + 8192 + i];
+        const v3 = act285[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act288[yo + 0 + o + 0] = t00;
+      act288[yo + 0 + o + 1] = t01;
+      act288[yo + 0 + o + 2] = t02;
+      act288[yo + 0 + o + 3] = t03;
+      act288[yo + 11008 + o + 0] = t10;
+      act288[yo + 11008 + o + 1] = t11;
+      act288[yo + 11008 + o + 2] = t12;
+      act288[yo + 11008 + o + 3] = t13;
+      act288[yo + 22016 + o + 0] = t20;
+      act288[yo + 22016 + o + 1] = t21;
+      act288[yo + 22016 + o + 2] = t22;
+      act288[yo + 22016 + o + 3] = t23;
+      act288[yo + 33024 + o + 0] = t30;
+      act288[yo + 33024 + o + 1] = t31;
+      act288[yo + 33024 + o + 2] = t32;
+      act288[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5910011904 + o * 4096; i < 4096; i++, w++) s += act285[xo + a * 4096 + i] * p[w];
+        act288[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5910011904 + o * 4096; i < 4096; i++, w++) {
         const v = act285[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act288[yo + o + 0] = s0;
       act288[yo + o + 1] = s1;
       act288[yo + o + 2] = s2;
       act288[yo + o + 3] = s3;
+      act288[yo + o + 4] = s4;
+      act288[yo + o + 5] = s5;
+      act288[yo + o + 6] = s6;
+      act288[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -20470,8 +31943,59 @@ function forward287(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 287: layers.28.mlp.up_proj (dense). */
 function backward287(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.28.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.28.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad288[yo + 0 + o + 0];
+      const g01 = grad288[yo + 0 + o + 1];
+      const g02 = grad288[yo + 0 + o + 2];
+      const g03 = grad288[yo + 0 + o + 3];
+      const g10 = grad288[yo + 11008 + o + 0];
+      const g11 = grad288[yo + 11008 + o + 1];
+      const g12 = grad288[yo + 11008 + o + 2];
+      const g13 = grad288[yo + 11008 + o + 3];
+      const g20 = grad288[yo + 22016 + o + 0];
+      const g21 = grad288[yo + 22016 + o + 1];
+      const g22 = grad288[yo + 22016 + o + 2];
+      const g23 = grad288[yo + 22016 + o + 3];
+      const g30 = grad288[yo + 33024 + o + 0];
+      const g31 = grad288[yo + 33024 + o + 1];
+      const g32 = grad288[yo + 33024 + o + 2];
+      const g33 = grad288[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 5910011904 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act285[xo + 0 + i];
+        const x1 = act285[xo + 4096 + i];
+        const x2 = act285[xo + 8192 + i];
+        const x3 = act285[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad285[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad285[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad285[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad285[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad288[yo + a * 11008 + o];
+
+        for (let i = 0, w = 5910011904 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act285[xo + a * 4096 + i];
+          grad285[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad288[yo + o];
       if (g === 0) continue;
@@ -20504,25 +32028,108 @@ function backward288(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 289: layers.28.mlp.down_proj (dense). */
 function forward289(p: Float32Array, n: number, training: boolean): void {
-  // layers.28.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.28.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 5955100672 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act289[xo + 0 + i];
+        const v1 = act289[xo + 11008 + i];
+        const v2 = act289[xo + 22016 + i];
+        const v3 = act289[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act290[yo + 0 + o + 0] = t00;
+      act290[yo + 0 + o + 1] = t01;
+      act290[yo + 0 + o + 2] = t02;
+      act290[yo + 0 + o + 3] = t03;
+      act290[yo + 4096 + o + 0] = t10;
+      act290[yo + 4096 + o + 1] = t11;
+      act290[yo + 4096 + o + 2] = t12;
+      act290[yo + 4096 + o + 3] = t13;
+      act290[yo + 8192 + o + 0] = t20;
+      act290[yo + 8192 + o + 1] = t21;
+      act290[yo + 8192 + o + 2] = t22;
+      act290[yo + 8192 + o + 3] = t23;
+      act290[yo + 12288 + o + 0] = t30;
+      act290[yo + 12288 + o + 1] = t31;
+      act290[yo + 12288 + o + 2] = t32;
+      act290[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 5955100672 + o * 11008; i < 11008; i++, w++) s += act289[xo + a * 11008 + i] * p[w];
+        act290[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 5955100672 + o * 11008; i < 11008; i++, w++) {
         const v = act289[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act290[yo + o + 0] = s0;
       act290[yo + o + 1] = s1;
       act290[yo + o + 2] = s2;
       act290[yo + o + 3] = s3;
+      act290[yo + o + 4] = s4;
+      act290[yo + o + 5] = s5;
+      act290[yo + o + 6] = s6;
+      act290[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -20534,8 +32141,59 @@ function forward289(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 289: layers.28.mlp.down_proj (dense). */
 function backward289(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.28.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.28.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad290[yo + 0 + o + 0];
+      const g01 = grad290[yo + 0 + o + 1];
+      const g02 = grad290[yo + 0 + o + 2];
+      const g03 = grad290[yo + 0 + o + 3];
+      const g10 = grad290[yo + 4096 + o + 0];
+      const g11 = grad290[yo + 4096 + o + 1];
+      const g12 = grad290[yo + 4096 + o + 2];
+      const g13 = grad290[yo + 4096 + o + 3];
+      const g20 = grad290[yo + 8192 + o + 0];
+      const g21 = grad290[yo + 8192 + o + 1];
+      const g22 = grad290[yo + 8192 + o + 2];
+      const g23 = grad290[yo + 8192 + o + 3];
+      const g30 = grad290[yo + 12288 + o + 0];
+      const g31 = grad290[yo + 12288 + o + 1];
+      const g32 = grad290[yo + 12288 + o + 2];
+      const g33 = grad290[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 5955100672 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act289[xo + 0 + i];
+        const x1 = act289[xo + 11008 + i];
+        const x2 = act289[xo + 22016 + i];
+        const x3 = act289[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad289[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad289[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad289[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad289[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad290[yo + a * 4096 + o];
+
+        for (let i = 0, w = 5955100672 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act289[xo + a * 11008 + i];
+          grad289[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad290[yo + o];
       if (g === 0) continue;
@@ -20877,25 +32535,108 @@ function backward294(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 295: layers.29.mlp.gate_proj (dense). */
 function forward295(p: Float32Array, n: number, training: boolean): void {
-  // layers.29.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.29.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 6067306496 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act295[xo + 0 + i];
+        const v1 = act295[xo + 4096 + i];
+        const v2 = act295[xo + 8192 + i];
+        const v3 = act295[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act296[yo + 0 + o + 0] = t00;
+      act296[yo + 0 + o + 1] = t01;
+      act296[yo + 0 + o + 2] = t02;
+      act296[yo + 0 + o + 3] = t03;
+      act296[yo + 11008 + o + 0] = t10;
+      act296[yo + 11008 + o + 1] = t11;
+      act296[yo + 11008 + o + 2] = t12;
+      act296[yo + 11008 + o + 3] = t13;
+      act296[yo + 22016 + o + 0] = t20;
+      act296[yo + 22016 + o + 1] = t21;
+      act296[yo + 22016 + o + 2] = t22;
+      act296[yo + 22016 + o + 3] = t23;
+      act296[yo + 33024 + o + 0] = t30;
+      act296[yo + 33024 + o + 1] = t31;
+      act296[yo + 33024 + o + 2] = t32;
+      act296[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 6067306496 + o * 4096; i < 4096; i++, w++) s += act295[xo + a * 4096 + i] * p[w];
+        act296[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 6067306496 + o * 4096; i < 4096; i++, w++) {
         const v = act295[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act296[yo + o + 0] = s0;
       act296[yo + o + 1] = s1;
       act296[yo + o + 2] = s2;
       act296[yo + o + 3] = s3;
+      act296[yo + o + 4] = s4;
+      act296[yo + o + 5] = s5;
+      act296[yo + o + 6] = s6;
+      act296[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -20907,8 +32648,59 @@ function forward295(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 295: layers.29.mlp.gate_proj (dense). */
 function backward295(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.29.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.29.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad296[yo + 0 + o + 0];
+      const g01 = grad296[yo + 0 + o + 1];
+      const g02 = grad296[yo + 0 + o + 2];
+      const g03 = grad296[yo + 0 + o + 3];
+      const g10 = grad296[yo + 11008 + o + 0];
+      const g11 = grad296[yo + 11008 + o + 1];
+      const g12 = grad296[yo + 11008 + o + 2];
+      const g13 = grad296[yo + 11008 + o + 3];
+      const g20 = grad296[yo + 22016 + o + 0];
+      const g21 = grad296[yo + 22016 + o + 1];
+      const g22 = grad296[yo + 22016 + o + 2];
+      const g23 = grad296[yo + 22016 + o + 3];
+      const g30 = grad296[yo + 33024 + o + 0];
+      const g31 = grad296[yo + 33024 + o + 1];
+      const g32 = grad296[yo + 33024 + o + 2];
+      const g33 = grad296[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 6067306496 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act295[xo + 0 + i];
+        const x1 = act295[xo + 4096 + i];
+        const x2 = act295[xo + 8192 + i];
+        const x3 = act295[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad295[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad295[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad295[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad295[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad296[yo + a * 11008 + o];
+
+        for (let i = 0, w = 6067306496 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act295[xo + a * 4096 + i];
+          grad295[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad296[yo + o];
       if (g === 0) continue;
@@ -20943,25 +32735,108 @@ function backward296(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 297: layers.29.mlp.up_proj (dense). */
 function forward297(p: Float32Array, n: number, training: boolean): void {
-  // layers.29.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.29.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 6112395264 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act295[xo + 0 + i];
+        const v1 = act295[xo + 4096 + i];
+        const v2 = act295[xo + 8192 + i];
+        const v3 = act295[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act298[yo + 0 + o + 0] = t00;
+      act298[yo + 0 + o + 1] = t01;
+      act298[yo + 0 + o + 2] = t02;
+      act298[yo + 0 + o + 3] = t03;
+      act298[yo + 11008 + o + 0] = t10;
+      act298[yo + 11008 + o + 1] = t11;
+      act298[yo + 11008 + o + 2] = t12;
+      act298[yo + 11008 + o + 3] = t13;
+      act298[yo + 22016 + o + 0] = t20;
+      act298[yo + 22016 + o + 1] = t21;
+      act298[yo + 22016 + o + 2] = t22;
+      act298[yo + 22016 + o + 3] = t23;
+      act298[yo + 33024 + o + 0] = t30;
+      act298[yo + 33024 + o + 1] = t31;
+      act298[yo + 33024 + o + 2] = t32;
+      act298[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 6112395264 + o * 4096; i < 4096; i++, w++) s += act295[xo + a * 4096 + i] * p[w];
+        act298[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 6112395264 + o * 4096; i < 4096; i++, w++) {
         const v = act295[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act298[yo + o + 0] = s0;
       act298[yo + o + 1] = s1;
       act298[yo + o + 2] = s2;
       act298[yo + o + 3] = s3;
+      act298[yo + o + 4] = s4;
+      act298[yo + o + 5] = s5;
+      act298[yo + o + 6] = s6;
+      act298[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -20973,8 +32848,59 @@ function forward297(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 297: layers.29.mlp.up_proj (dense). */
 function backward297(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.29.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.29.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad298[yo + 0 + o + 0];
+      const g01 = grad298[yo + 0 + o + 1];
+      const g02 = grad298[yo + 0 + o + 2];
+      const g03 = grad298[yo + 0 + o + 3];
+      const g10 = grad298[yo + 11008 + o + 0];
+      const g11 = grad298[yo + 11008 + o + 1];
+      const g12 = grad298[yo + 11008 + o + 2];
+      const g13 = grad298[yo + 11008 + o + 3];
+      const g20 = grad298[yo + 22016 + o + 0];
+      const g21 = grad298[yo + 22016 + o + 1];
+      const g22 = grad298[yo + 22016 + o + 2];
+      const g23 = grad298[yo + 22016 + o + 3];
+      const g30 = grad298[yo + 33024 + o + 0];
+      const g31 = grad298[yo + 33024 + o + 1];
+      const g32 = grad298[yo + 33024 + o + 2];
+      const g33 = grad298[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 6112395264 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act295[xo + 0 + i];
+        const x1 = act295[xo + 4096 + i];
+        const x2 = act295[xo + 8192 + i];
+        const x3 = act295[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad295[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad295[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad295[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad295[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad298[yo + a * 11008 + o];
+
+        for (let i = 0, w = 6112395264 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act295[xo + a * 4096 + i];
+          grad295[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad298[yo + o];
       if (g === 0) continue;
@@ -21007,25 +32933,108 @@ function backward298(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 299: layers.29.mlp.down_proj (dense). */
 function forward299(p: Float32Array, n: number, training: boolean): void {
-  // layers.29.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.29.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 6157484032 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act299[xo + 0 + i];
+        const v1 = act299[xo + 11008 + i];
+        const v2 = act299[xo + 22016 + i];
+        const v3 = act299[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act300[yo + 0 + o + 0] = t00;
+      act300[yo + 0 + o + 1] = t01;
+      act300[yo + 0 + o + 2] = t02;
+      act300[yo + 0 + o + 3] = t03;
+      act300[yo + 4096 + o + 0] = t10;
+      act300[yo + 4096 + o + 1] = t11;
+      act300[yo + 4096 + o + 2] = t12;
+      act300[yo + 4096 + o + 3] = t13;
+      act300[yo + 8192 + o + 0] = t20;
+      act300[yo + 8192 + o + 1] = t21;
+      act300[yo + 8192 + o + 2] = t22;
+      act300[yo + 8192 + o + 3] = t23;
+      act300[yo + 12288 + o + 0] = t30;
+      act300[yo + 12288 + o + 1] = t31;
+      act300[yo + 12288 + o + 2] = t32;
+      act300[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 6157484032 + o * 11008; i < 11008; i++, w++) s += act299[xo + a * 11008 + i] * p[w];
+        act300[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 6157484032 + o * 11008; i < 11008; i++, w++) {
         const v = act299[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act300[yo + o + 0] = s0;
       act300[yo + o + 1] = s1;
       act300[yo + o + 2] = s2;
       act300[yo + o + 3] = s3;
+      act300[yo + o + 4] = s4;
+      act300[yo + o + 5] = s5;
+      act300[yo + o + 6] = s6;
+      act300[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -21037,8 +33046,59 @@ function forward299(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 299: layers.29.mlp.down_proj (dense). */
 function backward299(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.29.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.29.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad300[yo + 0 + o + 0];
+      const g01 = grad300[yo + 0 + o + 1];
+      const g02 = grad300[yo + 0 + o + 2];
+      const g03 = grad300[yo + 0 + o + 3];
+      const g10 = grad300[yo + 4096 + o + 0];
+      const g11 = grad300[yo + 4096 + o + 1];
+      const g12 = grad300[yo + 4096 + o + 2];
+      const g13 = grad300[yo + 4096 + o + 3];
+      const g20 = grad300[yo + 8192 + o + 0];
+      const g21 = grad300[yo + 8192 + o + 1];
+      const g22 = grad300[yo + 8192 + o + 2];
+      const g23 = grad300[yo + 8192 + o + 3];
+      const g30 = grad300[yo + 12288 + o + 0];
+      const g31 = grad300[yo + 12288 + o + 1];
+      const g32 = grad300[yo + 12288 + o + 2];
+      const g33 = grad300[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 6157484032 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act299[xo + 0 + i];
+        const x1 = act299[xo + 11008 + i];
+        const x2 = act299[xo + 22016 + i];
+        const x3 = act299[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad299[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad299[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad299[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad299[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad300[yo + a * 4096 + o];
+
+        for (let i = 0, w = 6157484032 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act299[xo + a * 11008 + i];
+          grad299[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad300[yo + o];
       if (g === 0) continue;
@@ -21380,25 +33440,108 @@ function backward304(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 305: layers.30.mlp.gate_proj (dense). */
 function forward305(p: Float32Array, n: number, training: boolean): void {
-  // layers.30.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.30.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 6269689856 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act305[xo + 0 + i];
+        const v1 = act305[xo + 4096 + i];
+        const v2 = act305[xo + 8192 + i];
+        const v3 = act305[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act306[yo + 0 + o + 0] = t00;
+      act306[yo + 0 + o + 1] = t01;
+      act306[yo + 0 + o + 2] = t02;
+      act306[yo + 0 + o + 3] = t03;
+      act306[yo + 11008 + o + 0] = t10;
+      act306[yo + 11008 + o + 1] = t11;
+      act306[yo + 11008 + o + 2] = t12;
+      act306[yo + 11008 + o + 3] = t13;
+      act306[yo + 22016 + o + 0] = t20;
+      act306[yo + 22016 + o + 1] = t21;
+      act306[yo + 22016 + o + 2] = t22;
+      act306[yo + 22016 + o + 3] = t23;
+      act306[yo + 33024 + o + 0] = t30;
+      act306[yo + 33024 + o + 1] = t31;
+      act306[yo + 33024 + o + 2] = t32;
+      act306[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 6269689856 + o * 4096; i < 4096; i++, w++) s += act305[xo + a * 4096 + i] * p[w];
+        act306[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 6269689856 + o * 4096; i < 4096; i++, w++) {
         const v = act305[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act306[yo + o + 0] = s0;
       act306[yo + o + 1] = s1;
       act306[yo + o + 2] = s2;
       act306[yo + o + 3] = s3;
+      act306[yo + o + 4] = s4;
+      act306[yo + o + 5] = s5;
+      act306[yo + o + 6] = s6;
+      act306[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -21410,8 +33553,59 @@ function forward305(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 305: layers.30.mlp.gate_proj (dense). */
 function backward305(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.30.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.30.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad306[yo + 0 + o + 0];
+      const g01 = grad306[yo + 0 + o + 1];
+      const g02 = grad306[yo + 0 + o + 2];
+      const g03 = grad306[yo + 0 + o + 3];
+      const g10 = grad306[yo + 11008 + o + 0];
+      const g11 = grad306[yo + 11008 + o + 1];
+      const g12 = grad306[yo + 11008 + o + 2];
+      const g13 = grad306[yo + 11008 + o + 3];
+      const g20 = grad306[yo + 22016 + o + 0];
+      const g21 = grad306[yo + 22016 + o + 1];
+      const g22 = grad306[yo + 22016 + o + 2];
+      const g23 = grad306[yo + 22016 + o + 3];
+      const g30 = grad306[yo + 33024 + o + 0];
+      const g31 = grad306[yo + 33024 + o + 1];
+      const g32 = grad306[yo + 33024 + o + 2];
+      const g33 = grad306[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 6269689856 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act305[xo + 0 + i];
+        const x1 = act305[xo + 4096 + i];
+        const x2 = act305[xo + 8192 + i];
+        const x3 = act305[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad305[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad305[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad305[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad305[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad306[yo + a * 11008 + o];
+
+        for (let i = 0, w = 6269689856 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act305[xo + a * 4096 + i];
+          grad305[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad306[yo + o];
       if (g === 0) continue;
@@ -21446,25 +33640,108 @@ function backward306(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 307: layers.30.mlp.up_proj (dense). */
 function forward307(p: Float32Array, n: number, training: boolean): void {
-  // layers.30.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.30.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 6314778624 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act305[xo + 0 + i];
+        const v1 = act305[xo + 4096 + i];
+        const v2 = act305[xo + 8192 + i];
+        const v3 = act305[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act308[yo + 0 + o + 0] = t00;
+      act308[yo + 0 + o + 1] = t01;
+      act308[yo + 0 + o + 2] = t02;
+      act308[yo + 0 + o + 3] = t03;
+      act308[yo + 11008 + o + 0] = t10;
+      act308[yo + 11008 + o + 1] = t11;
+      act308[yo + 11008 + o + 2] = t12;
+      act308[yo + 11008 + o + 3] = t13;
+      act308[yo + 22016 + o + 0] = t20;
+      act308[yo + 22016 + o + 1] = t21;
+      act308[yo + 22016 + o + 2] = t22;
+      act308[yo + 22016 + o + 3] = t23;
+      act308[yo + 33024 + o + 0] = t30;
+      act308[yo + 33024 + o + 1] = t31;
+      act308[yo + 33024 + o + 2] = t32;
+      act308[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 6314778624 + o * 4096; i < 4096; i++, w++) s += act305[xo + a * 4096 + i] * p[w];
+        act308[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 6314778624 + o * 4096; i < 4096; i++, w++) {
         const v = act305[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act308[yo + o + 0] = s0;
       act308[yo + o + 1] = s1;
       act308[yo + o + 2] = s2;
       act308[yo + o + 3] = s3;
+      act308[yo + o + 4] = s4;
+      act308[yo + o + 5] = s5;
+      act308[yo + o + 6] = s6;
+      act308[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -21476,8 +33753,59 @@ function forward307(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 307: layers.30.mlp.up_proj (dense). */
 function backward307(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.30.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.30.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad308[yo + 0 + o + 0];
+      const g01 = grad308[yo + 0 + o + 1];
+      const g02 = grad308[yo + 0 + o + 2];
+      const g03 = grad308[yo + 0 + o + 3];
+      const g10 = grad308[yo + 11008 + o + 0];
+      const g11 = grad308[yo + 11008 + o + 1];
+      const g12 = grad308[yo + 11008 + o + 2];
+      const g13 = grad308[yo + 11008 + o + 3];
+      const g20 = grad308[yo + 22016 + o + 0];
+      const g21 = grad308[yo + 22016 + o + 1];
+      const g22 = grad308[yo + 22016 + o + 2];
+      const g23 = grad308[yo + 22016 + o + 3];
+      const g30 = grad308[yo + 33024 + o + 0];
+      const g31 = grad308[yo + 33024 + o + 1];
+      const g32 = grad308[yo + 33024 + o + 2];
+      const g33 = grad308[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 6314778624 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act305[xo + 0 + i];
+        const x1 = act305[xo + 4096 + i];
+        const x2 = act305[xo + 8192 + i];
+        const x3 = act305[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad305[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad305[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad305[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad305[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad308[yo + a * 11008 + o];
+
+        for (let i = 0, w = 6314778624 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act305[xo + a * 4096 + i];
+          grad305[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad308[yo + o];
       if (g === 0) continue;
@@ -21510,25 +33838,108 @@ function backward308(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 309: layers.30.mlp.down_proj (dense). */
 function forward309(p: Float32Array, n: number, training: boolean): void {
-  // layers.30.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.30.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 6359867392 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act309[xo + 0 + i];
+        const v1 = act309[xo + 11008 + i];
+        const v2 = act309[xo + 22016 + i];
+        const v3 = act309[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act310[yo + 0 + o + 0] = t00;
+      act310[yo + 0 + o + 1] = t01;
+      act310[yo + 0 + o + 2] = t02;
+      act310[yo + 0 + o + 3] = t03;
+      act310[yo + 4096 + o + 0] = t10;
+      act310[yo + 4096 + o + 1] = t11;
+      act310[yo + 4096 + o + 2] = t12;
+      act310[yo + 4096 + o + 3] = t13;
+      act310[yo + 8192 + o + 0] = t20;
+      act310[yo + 8192 + o + 1] = t21;
+      act310[yo + 8192 + o + 2] = t22;
+      act310[yo + 8192 + o + 3] = t23;
+      act310[yo + 12288 + o + 0] = t30;
+      act310[yo + 12288 + o + 1] = t31;
+      act310[yo + 12288 + o + 2] = t32;
+      act310[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 6359867392 + o * 11008; i < 11008; i++, w++) s += act309[xo + a * 11008 + i] * p[w];
+        act310[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 6359867392 + o * 11008; i < 11008; i++, w++) {
         const v = act309[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act310[yo + o + 0] = s0;
       act310[yo + o + 1] = s1;
       act310[yo + o + 2] = s2;
       act310[yo + o + 3] = s3;
+      act310[yo + o + 4] = s4;
+      act310[yo + o + 5] = s5;
+      act310[yo + o + 6] = s6;
+      act310[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -21540,8 +33951,59 @@ function forward309(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 309: layers.30.mlp.down_proj (dense). */
 function backward309(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.30.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.30.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad310[yo + 0 + o + 0];
+      const g01 = grad310[yo + 0 + o + 1];
+      const g02 = grad310[yo + 0 + o + 2];
+      const g03 = grad310[yo + 0 + o + 3];
+      const g10 = grad310[yo + 4096 + o + 0];
+      const g11 = grad310[yo + 4096 + o + 1];
+      const g12 = grad310[yo + 4096 + o + 2];
+      const g13 = grad310[yo + 4096 + o + 3];
+      const g20 = grad310[yo + 8192 + o + 0];
+      const g21 = grad310[yo + 8192 + o + 1];
+      const g22 = grad310[yo + 8192 + o + 2];
+      const g23 = grad310[yo + 8192 + o + 3];
+      const g30 = grad310[yo + 12288 + o + 0];
+      const g31 = grad310[yo + 12288 + o + 1];
+      const g32 = grad310[yo + 12288 + o + 2];
+      const g33 = grad310[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 6359867392 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act309[xo + 0 + i];
+        const x1 = act309[xo + 11008 + i];
+        const x2 = act309[xo + 22016 + i];
+        const x3 = act309[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad309[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad309[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad309[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad309[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad310[yo + a * 4096 + o];
+
+        for (let i = 0, w = 6359867392 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act309[xo + a * 11008 + i];
+          grad309[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad310[yo + o];
       if (g === 0) continue;
@@ -21883,25 +34345,108 @@ function backward314(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 315: layers.31.mlp.gate_proj (dense). */
 function forward315(p: Float32Array, n: number, training: boolean): void {
-  // layers.31.mlp.gate_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.31.mlp.gate_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 6472073216 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act315[xo + 0 + i];
+        const v1 = act315[xo + 4096 + i];
+        const v2 = act315[xo + 8192 + i];
+        const v3 = act315[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act316[yo + 0 + o + 0] = t00;
+      act316[yo + 0 + o + 1] = t01;
+      act316[yo + 0 + o + 2] = t02;
+      act316[yo + 0 + o + 3] = t03;
+      act316[yo + 11008 + o + 0] = t10;
+      act316[yo + 11008 + o + 1] = t11;
+      act316[yo + 11008 + o + 2] = t12;
+      act316[yo + 11008 + o + 3] = t13;
+      act316[yo + 22016 + o + 0] = t20;
+      act316[yo + 22016 + o + 1] = t21;
+      act316[yo + 22016 + o + 2] = t22;
+      act316[yo + 22016 + o + 3] = t23;
+      act316[yo + 33024 + o + 0] = t30;
+      act316[yo + 33024 + o + 1] = t31;
+      act316[yo + 33024 + o + 2] = t32;
+      act316[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 6472073216 + o * 4096; i < 4096; i++, w++) s += act315[xo + a * 4096 + i] * p[w];
+        act316[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 6472073216 + o * 4096; i < 4096; i++, w++) {
         const v = act315[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act316[yo + o + 0] = s0;
       act316[yo + o + 1] = s1;
       act316[yo + o + 2] = s2;
       act316[yo + o + 3] = s3;
+      act316[yo + o + 4] = s4;
+      act316[yo + o + 5] = s5;
+      act316[yo + o + 6] = s6;
+      act316[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -21913,8 +34458,59 @@ function forward315(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 315: layers.31.mlp.gate_proj (dense). */
 function backward315(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.31.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.31.mlp.gate_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad316[yo + 0 + o + 0];
+      const g01 = grad316[yo + 0 + o + 1];
+      const g02 = grad316[yo + 0 + o + 2];
+      const g03 = grad316[yo + 0 + o + 3];
+      const g10 = grad316[yo + 11008 + o + 0];
+      const g11 = grad316[yo + 11008 + o + 1];
+      const g12 = grad316[yo + 11008 + o + 2];
+      const g13 = grad316[yo + 11008 + o + 3];
+      const g20 = grad316[yo + 22016 + o + 0];
+      const g21 = grad316[yo + 22016 + o + 1];
+      const g22 = grad316[yo + 22016 + o + 2];
+      const g23 = grad316[yo + 22016 + o + 3];
+      const g30 = grad316[yo + 33024 + o + 0];
+      const g31 = grad316[yo + 33024 + o + 1];
+      const g32 = grad316[yo + 33024 + o + 2];
+      const g33 = grad316[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 6472073216 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act315[xo + 0 + i];
+        const x1 = act315[xo + 4096 + i];
+        const x2 = act315[xo + 8192 + i];
+        const x3 = act315[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad315[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad315[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad315[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad315[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad316[yo + a * 11008 + o];
+
+        for (let i = 0, w = 6472073216 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act315[xo + a * 4096 + i];
+          grad315[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad316[yo + o];
       if (g === 0) continue;
@@ -21949,25 +34545,108 @@ function backward316(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 317: layers.31.mlp.up_proj (dense). */
 function forward317(p: Float32Array, n: number, training: boolean): void {
-  // layers.31.mlp.up_proj: dense 4096 → 11008, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.31.mlp.up_proj: dense 4096 → 11008, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
     let o = 0;
     for (; o + 4 <= 11008; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 6517161984 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act315[xo + 0 + i];
+        const v1 = act315[xo + 4096 + i];
+        const v2 = act315[xo + 8192 + i];
+        const v3 = act315[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act318[yo + 0 + o + 0] = t00;
+      act318[yo + 0 + o + 1] = t01;
+      act318[yo + 0 + o + 2] = t02;
+      act318[yo + 0 + o + 3] = t03;
+      act318[yo + 11008 + o + 0] = t10;
+      act318[yo + 11008 + o + 1] = t11;
+      act318[yo + 11008 + o + 2] = t12;
+      act318[yo + 11008 + o + 3] = t13;
+      act318[yo + 22016 + o + 0] = t20;
+      act318[yo + 22016 + o + 1] = t21;
+      act318[yo + 22016 + o + 2] = t22;
+      act318[yo + 22016 + o + 3] = t23;
+      act318[yo + 33024 + o + 0] = t30;
+      act318[yo + 33024 + o + 1] = t31;
+      act318[yo + 33024 + o + 2] = t32;
+      act318[yo + 33024 + o + 3] = t33;
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 6517161984 + o * 4096; i < 4096; i++, w++) s += act315[xo + a * 4096 + i] * p[w];
+        act318[yo + a * 11008 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
+    let o = 0;
+    for (; o + 8 <= 11008; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 6517161984 + o * 4096; i < 4096; i++, w++) {
         const v = act315[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act318[yo + o + 0] = s0;
       act318[yo + o + 1] = s1;
       act318[yo + o + 2] = s2;
       act318[yo + o + 3] = s3;
+      act318[yo + o + 4] = s4;
+      act318[yo + o + 5] = s5;
+      act318[yo + o + 6] = s6;
+      act318[yo + o + 7] = s7;
     }
     for (; o < 11008; o++) {
       let s = 0;
@@ -21979,8 +34658,59 @@ function forward317(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 317: layers.31.mlp.up_proj (dense). */
 function backward317(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.31.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 11008) {
+  // layers.31.mlp.up_proj: dense 4096 → 11008 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 44032) {
+    let o = 0;
+    for (; o + 4 <= 11008; o += 4) {
+      const g00 = grad318[yo + 0 + o + 0];
+      const g01 = grad318[yo + 0 + o + 1];
+      const g02 = grad318[yo + 0 + o + 2];
+      const g03 = grad318[yo + 0 + o + 3];
+      const g10 = grad318[yo + 11008 + o + 0];
+      const g11 = grad318[yo + 11008 + o + 1];
+      const g12 = grad318[yo + 11008 + o + 2];
+      const g13 = grad318[yo + 11008 + o + 3];
+      const g20 = grad318[yo + 22016 + o + 0];
+      const g21 = grad318[yo + 22016 + o + 1];
+      const g22 = grad318[yo + 22016 + o + 2];
+      const g23 = grad318[yo + 22016 + o + 3];
+      const g30 = grad318[yo + 33024 + o + 0];
+      const g31 = grad318[yo + 33024 + o + 1];
+      const g32 = grad318[yo + 33024 + o + 2];
+      const g33 = grad318[yo + 33024 + o + 3];
+
+      for (let i = 0, w = 6517161984 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act315[xo + 0 + i];
+        const x1 = act315[xo + 4096 + i];
+        const x2 = act315[xo + 8192 + i];
+        const x3 = act315[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad315[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad315[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad315[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad315[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 11008; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad318[yo + a * 11008 + o];
+
+        for (let i = 0, w = 6517161984 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act315[xo + a * 4096 + i];
+          grad315[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 11008; r < n * 4096; r++, xo += 4096, yo += 11008) {
     for (let o = 0; o < 11008; o++) {
       const g = grad318[yo + o];
       if (g === 0) continue;
@@ -22013,25 +34743,108 @@ function backward318(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 319: layers.31.mlp.down_proj (dense). */
 function forward319(p: Float32Array, n: number, training: boolean): void {
-  // layers.31.mlp.down_proj: dense 11008 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.31.mlp.down_proj: dense 11008 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 6562250752 + o * 11008; i < 11008; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        const v0 = act319[xo + 0 + i];
+        const v1 = act319[xo + 11008 + i];
+        const v2 = act319[xo + 22016 + i];
+        const v3 = act319[xo + 33024 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act320[yo + 0 + o + 0] = t00;
+      act320[yo + 0 + o + 1] = t01;
+      act320[yo + 0 + o + 2] = t02;
+      act320[yo + 0 + o + 3] = t03;
+      act320[yo + 4096 + o + 0] = t10;
+      act320[yo + 4096 + o + 1] = t11;
+      act320[yo + 4096 + o + 2] = t12;
+      act320[yo + 4096 + o + 3] = t13;
+      act320[yo + 8192 + o + 0] = t20;
+      act320[yo + 8192 + o + 1] = t21;
+      act320[yo + 8192 + o + 2] = t22;
+      act320[yo + 8192 + o + 3] = t23;
+      act320[yo + 12288 + o + 0] = t30;
+      act320[yo + 12288 + o + 1] = t31;
+      act320[yo + 12288 + o + 2] = t32;
+      act320[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 6562250752 + o * 11008; i < 11008; i++, w++) s += act319[xo + a * 11008 + i] * p[w];
+        act320[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 6562250752 + o * 11008; i < 11008; i++, w++) {
         const v = act319[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 11008];
         s2 += v * p[w + 22016];
         s3 += v * p[w + 33024];
+        s4 += v * p[w + 44032];
+        s5 += v * p[w + 55040];
+        s6 += v * p[w + 66048];
+        s7 += v * p[w + 77056];
       }
       act320[yo + o + 0] = s0;
       act320[yo + o + 1] = s1;
       act320[yo + o + 2] = s2;
       act320[yo + o + 3] = s3;
+      act320[yo + o + 4] = s4;
+      act320[yo + o + 5] = s5;
+      act320[yo + o + 6] = s6;
+      act320[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = 0;
@@ -22043,8 +34856,59 @@ function forward319(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 319: layers.31.mlp.down_proj (dense). */
 function backward319(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.31.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 11008, yo += 4096) {
+  // layers.31.mlp.down_proj: dense 11008 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 44032, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad320[yo + 0 + o + 0];
+      const g01 = grad320[yo + 0 + o + 1];
+      const g02 = grad320[yo + 0 + o + 2];
+      const g03 = grad320[yo + 0 + o + 3];
+      const g10 = grad320[yo + 4096 + o + 0];
+      const g11 = grad320[yo + 4096 + o + 1];
+      const g12 = grad320[yo + 4096 + o + 2];
+      const g13 = grad320[yo + 4096 + o + 3];
+      const g20 = grad320[yo + 8192 + o + 0];
+      const g21 = grad320[yo + 8192 + o + 1];
+      const g22 = grad320[yo + 8192 + o + 2];
+      const g23 = grad320[yo + 8192 + o + 3];
+      const g30 = grad320[yo + 12288 + o + 0];
+      const g31 = grad320[yo + 12288 + o + 1];
+      const g32 = grad320[yo + 12288 + o + 2];
+      const g33 = grad320[yo + 12288 + o + 3];
+
+      for (let i = 0, w = 6562250752 + o * 11008; i < 11008; i++, w++) {
+        const x0 = act319[xo + 0 + i];
+        const x1 = act319[xo + 11008 + i];
+        const x2 = act319[xo + 22016 + i];
+        const x3 = act319[xo + 33024 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 11008];
+        const w2 = p[w + 22016];
+        const w3 = p[w + 33024];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 11008] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 22016] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 33024] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad319[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad319[xo + 11008 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad319[xo + 22016 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad319[xo + 33024 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad320[yo + a * 4096 + o];
+
+        for (let i = 0, w = 6562250752 + o * 11008; i < 11008; i++, w++) {
+          gp[w] += g * act319[xo + a * 11008 + i];
+          grad319[xo + a * 11008 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 11008, yo = r * 4096; r < n * 4096; r++, xo += 11008, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad320[yo + o];
       if (g === 0) continue;
@@ -22109,25 +34973,108 @@ function backward321(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 322: lm_head (dense). */
 function forward322(p: Float32Array, n: number, training: boolean): void {
-  // lm_head: dense 4096 → 32000, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 32000) {
+  // lm_head: dense 4096 → 32000, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 128000) {
     let o = 0;
     for (; o + 4 <= 32000; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 6607343616 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act322[xo + 0 + i];
+        const v1 = act322[xo + 4096 + i];
+        const v2 = act322[xo + 8192 + i];
+        const v3 = act322[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act323[yo + 0 + o + 0] = t00;
+      act323[yo + 0 + o + 1] = t01;
+      act323[yo + 0 + o + 2] = t02;
+      act323[yo + 0 + o + 3] = t03;
+      act323[yo + 32000 + o + 0] = t10;
+      act323[yo + 32000 + o + 1] = t11;
+      act323[yo + 32000 + o + 2] = t12;
+      act323[yo + 32000 + o + 3] = t13;
+      act323[yo + 64000 + o + 0] = t20;
+      act323[yo + 64000 + o + 1] = t21;
+      act323[yo + 64000 + o + 2] = t22;
+      act323[yo + 64000 + o + 3] = t23;
+      act323[yo + 96000 + o + 0] = t30;
+      act323[yo + 96000 + o + 1] = t31;
+      act323[yo + 96000 + o + 2] = t32;
+      act323[yo + 96000 + o + 3] = t33;
+    }
+    for (; o < 32000; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 6607343616 + o * 4096; i < 4096; i++, w++) s += act322[xo + a * 4096 + i] * p[w];
+        act323[yo + a * 32000 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 32000; r < n * 4096; r++, xo += 4096, yo += 32000) {
+    let o = 0;
+    for (; o + 8 <= 32000; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 6607343616 + o * 4096; i < 4096; i++, w++) {
         const v = act322[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act323[yo + o + 0] = s0;
       act323[yo + o + 1] = s1;
       act323[yo + o + 2] = s2;
       act323[yo + o + 3] = s3;
+      act323[yo + o + 4] = s4;
+      act323[yo + o + 5] = s5;
+      act323[yo + o + 6] = s6;
+      act323[yo + o + 7] = s7;
     }
     for (; o < 32000; o++) {
       let s = 0;
@@ -22139,8 +35086,59 @@ function forward322(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 322: lm_head (dense). */
 function backward322(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // lm_head: dense 4096 → 32000 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 4096; r++, xo += 4096, yo += 32000) {
+  // lm_head: dense 4096 → 32000 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 4096; r += 4, xo += 16384, yo += 128000) {
+    let o = 0;
+    for (; o + 4 <= 32000; o += 4) {
+      const g00 = grad323[yo + 0 + o + 0];
+      const g01 = grad323[yo + 0 + o + 1];
+      const g02 = grad323[yo + 0 + o + 2];
+      const g03 = grad323[yo + 0 + o + 3];
+      const g10 = grad323[yo + 32000 + o + 0];
+      const g11 = grad323[yo + 32000 + o + 1];
+      const g12 = grad323[yo + 32000 + o + 2];
+      const g13 = grad323[yo + 32000 + o + 3];
+      const g20 = grad323[yo + 64000 + o + 0];
+      const g21 = grad323[yo + 64000 + o + 1];
+      const g22 = grad323[yo + 64000 + o + 2];
+      const g23 = grad323[yo + 64000 + o + 3];
+      const g30 = grad323[yo + 96000 + o + 0];
+      const g31 = grad323[yo + 96000 + o + 1];
+      const g32 = grad323[yo + 96000 + o + 2];
+      const g33 = grad323[yo + 96000 + o + 3];
+
+      for (let i = 0, w = 6607343616 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act322[xo + 0 + i];
+        const x1 = act322[xo + 4096 + i];
+        const x2 = act322[xo + 8192 + i];
+        const x3 = act322[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad322[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad322[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad322[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad322[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 32000; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad323[yo + a * 32000 + o];
+
+        for (let i = 0, w = 6607343616 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act322[xo + a * 4096 + i];
+          grad322[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 32000; r < n * 4096; r++, xo += 4096, yo += 32000) {
     for (let o = 0; o < 32000; o++) {
       const g = grad323[yo + o];
       if (g === 0) continue;

@@ -14049,25 +14049,108 @@ function backward151(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 152: classifier.1 (dense). */
 function forward152(p: Float32Array, n: number, training: boolean): void {
-  // classifier.1: dense 1280 → 1000, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 1280, yo += 1000) {
+  // classifier.1: dense 1280 → 1000, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 5120, yo += 4000) {
     let o = 0;
     for (; o + 4 <= 1000; o += 4) {
+      let t00 = p[3503872 + o + 0];
+      let t01 = p[3503872 + o + 1];
+      let t02 = p[3503872 + o + 2];
+      let t03 = p[3503872 + o + 3];
+      let t10 = p[3503872 + o + 0];
+      let t11 = p[3503872 + o + 1];
+      let t12 = p[3503872 + o + 2];
+      let t13 = p[3503872 + o + 3];
+      let t20 = p[3503872 + o + 0];
+      let t21 = p[3503872 + o + 1];
+      let t22 = p[3503872 + o + 2];
+      let t23 = p[3503872 + o + 3];
+      let t30 = p[3503872 + o + 0];
+      let t31 = p[3503872 + o + 1];
+      let t32 = p[3503872 + o + 2];
+      let t33 = p[3503872 + o + 3];
+      for (let i = 0, w = 2223872 + o * 1280; i < 1280; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 1280];
+        const w2 = p[w + 2560];
+        const w3 = p[w + 3840];
+        const v0 = act152[xo + 0 + i];
+        const v1 = act152[xo + 1280 + i];
+        const v2 = act152[xo + 2560 + i];
+        const v3 = act152[xo + 3840 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act153[yo + 0 + o + 0] = t00;
+      act153[yo + 0 + o + 1] = t01;
+      act153[yo + 0 + o + 2] = t02;
+      act153[yo + 0 + o + 3] = t03;
+      act153[yo + 1000 + o + 0] = t10;
+      act153[yo + 1000 + o + 1] = t11;
+      act153[yo + 1000 + o + 2] = t12;
+      act153[yo + 1000 + o + 3] = t13;
+      act153[yo + 2000 + o + 0] = t20;
+      act153[yo + 2000 + o + 1] = t21;
+      act153[yo + 2000 + o + 2] = t22;
+      act153[yo + 2000 + o + 3] = t23;
+      act153[yo + 3000 + o + 0] = t30;
+      act153[yo + 3000 + o + 1] = t31;
+      act153[yo + 3000 + o + 2] = t32;
+      act153[yo + 3000 + o + 3] = t33;
+    }
+    for (; o < 1000; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = p[3503872 + o];
+        for (let i = 0, w = 2223872 + o * 1280; i < 1280; i++, w++) s += act152[xo + a * 1280 + i] * p[w];
+        act153[yo + a * 1000 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 1280, yo = r * 1000; r < n; r++, xo += 1280, yo += 1000) {
+    let o = 0;
+    for (; o + 8 <= 1000; o += 8) {
       let s0 = p[3503872 + o + 0];
       let s1 = p[3503872 + o + 1];
       let s2 = p[3503872 + o + 2];
       let s3 = p[3503872 + o + 3];
+      let s4 = p[3503872 + o + 4];
+      let s5 = p[3503872 + o + 5];
+      let s6 = p[3503872 + o + 6];
+      let s7 = p[3503872 + o + 7];
       for (let i = 0, w = 2223872 + o * 1280; i < 1280; i++, w++) {
         const v = act152[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 1280];
         s2 += v * p[w + 2560];
         s3 += v * p[w + 3840];
+        s4 += v * p[w + 5120];
+        s5 += v * p[w + 6400];
+        s6 += v * p[w + 7680];
+        s7 += v * p[w + 8960];
       }
       act153[yo + o + 0] = s0;
       act153[yo + o + 1] = s1;
       act153[yo + o + 2] = s2;
       act153[yo + o + 3] = s3;
+      act153[yo + o + 4] = s4;
+      act153[yo + o + 5] = s5;
+      act153[yo + o + 6] = s6;
+      act153[yo + o + 7] = s7;
     }
     for (; o < 1000; o++) {
       let s = p[3503872 + o];
@@ -14079,8 +14162,62 @@ function forward152(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 152: classifier.1 (dense). */
 function backward152(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // classifier.1: dense 1280 → 1000 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 1280, yo += 1000) {
+  // classifier.1: dense 1280 → 1000 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 5120, yo += 4000) {
+    let o = 0;
+    for (; o + 4 <= 1000; o += 4) {
+      const g00 = grad153[yo + 0 + o + 0];
+      const g01 = grad153[yo + 0 + o + 1];
+      const g02 = grad153[yo + 0 + o + 2];
+      const g03 = grad153[yo + 0 + o + 3];
+      const g10 = grad153[yo + 1000 + o + 0];
+      const g11 = grad153[yo + 1000 + o + 1];
+      const g12 = grad153[yo + 1000 + o + 2];
+      const g13 = grad153[yo + 1000 + o + 3];
+      const g20 = grad153[yo + 2000 + o + 0];
+      const g21 = grad153[yo + 2000 + o + 1];
+      const g22 = grad153[yo + 2000 + o + 2];
+      const g23 = grad153[yo + 2000 + o + 3];
+      const g30 = grad153[yo + 3000 + o + 0];
+      const g31 = grad153[yo + 3000 + o + 1];
+      const g32 = grad153[yo + 3000 + o + 2];
+      const g33 = grad153[yo + 3000 + o + 3];
+      gp[3503872 + o + 0] += g00 + g10 + g20 + g30;
+      gp[3503872 + o + 1] += g01 + g11 + g21 + g31;
+      gp[3503872 + o + 2] += g02 + g12 + g22 + g32;
+      gp[3503872 + o + 3] += g03 + g13 + g23 + g33;
+      for (let i = 0, w = 2223872 + o * 1280; i < 1280; i++, w++) {
+        const x0 = act152[xo + 0 + i];
+        const x1 = act152[xo + 1280 + i];
+        const x2 = act152[xo + 2560 + i];
+        const x3 = act152[xo + 3840 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 1280];
+        const w2 = p[w + 2560];
+        const w3 = p[w + 3840];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 1280] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 2560] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 3840] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad152[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad152[xo + 1280 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad152[xo + 2560 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad152[xo + 3840 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 1000; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad153[yo + a * 1000 + o];
+        gp[3503872 + o] += g;
+        for (let i = 0, w = 2223872 + o * 1280; i < 1280; i++, w++) {
+          gp[w] += g * act152[xo + a * 1280 + i];
+          grad152[xo + a * 1280 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 1280, yo = r * 1000; r < n; r++, xo += 1280, yo += 1000) {
     for (let o = 0; o < 1000; o++) {
       const g = grad153[yo + o];
       if (g === 0) continue;

@@ -13807,25 +13807,108 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 174: fc (dense). */
 function forward174(p: Float32Array, n: number, training: boolean): void {
-  // fc: dense 2048 → 1000, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 2048, yo += 1000) {
+  // fc: dense 2048 → 1000, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 8192, yo += 4000) {
     let o = 0;
     for (; o + 4 <= 1000; o += 4) {
+      let t00 = p[25556032 + o + 0];
+      let t01 = p[25556032 + o + 1];
+      let t02 = p[25556032 + o + 2];
+      let t03 = p[25556032 + o + 3];
+      let t10 = p[25556032 + o + 0];
+      let t11 = p[25556032 + o + 1];
+      let t12 = p[25556032 + o + 2];
+      let t13 = p[25556032 + o + 3];
+      let t20 = p[25556032 + o + 0];
+      let t21 = p[25556032 + o + 1];
+      let t22 = p[25556032 + o + 2];
+      let t23 = p[25556032 + o + 3];
+      let t30 = p[25556032 + o + 0];
+      let t31 = p[25556032 + o + 1];
+      let t32 = p[25556032 + o + 2];
+      let t33 = p[25556032 + o + 3];
+      for (let i = 0, w = 23508032 + o * 2048; i < 2048; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 2048];
+        const w2 = p[w + 4096];
+        const w3 = p[w + 6144];
+        const v0 = act173[xo + 0 + i];
+        const v1 = act173[xo + 2048 + i];
+        const v2 = act173[xo + 4096 + i];
+        const v3 = act173[xo + 6144 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act175[yo + 0 + o + 0] = t00;
+      act175[yo + 0 + o + 1] = t01;
+      act175[yo + 0 + o + 2] = t02;
+      act175[yo + 0 + o + 3] = t03;
+      act175[yo + 1000 + o + 0] = t10;
+      act175[yo + 1000 + o + 1] = t11;
+      act175[yo + 1000 + o + 2] = t12;
+      act175[yo + 1000 + o + 3] = t13;
+      act175[yo + 2000 + o + 0] = t20;
+      act175[yo + 2000 + o + 1] = t21;
+      act175[yo + 2000 + o + 2] = t22;
+      act175[yo + 2000 + o + 3] = t23;
+      act175[yo + 3000 + o + 0] = t30;
+      act175[yo + 3000 + o + 1] = t31;
+      act175[yo + 3000 + o + 2] = t32;
+      act175[yo + 3000 + o + 3] = t33;
+    }
+    for (; o < 1000; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = p[25556032 + o];
+        for (let i = 0, w = 23508032 + o * 2048; i < 2048; i++, w++) s += act173[xo + a * 2048 + i] * p[w];
+        act175[yo + a * 1000 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 2048, yo = r * 1000; r < n; r++, xo += 2048, yo += 1000) {
+    let o = 0;
+    for (; o + 8 <= 1000; o += 8) {
       let s0 = p[25556032 + o + 0];
       let s1 = p[25556032 + o + 1];
       let s2 = p[25556032 + o + 2];
       let s3 = p[25556032 + o + 3];
+      let s4 = p[25556032 + o + 4];
+      let s5 = p[25556032 + o + 5];
+      let s6 = p[25556032 + o + 6];
+      let s7 = p[25556032 + o + 7];
       for (let i = 0, w = 23508032 + o * 2048; i < 2048; i++, w++) {
         const v = act173[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 2048];
         s2 += v * p[w + 4096];
         s3 += v * p[w + 6144];
+        s4 += v * p[w + 8192];
+        s5 += v * p[w + 10240];
+        s6 += v * p[w + 12288];
+        s7 += v * p[w + 14336];
       }
       act175[yo + o + 0] = s0;
       act175[yo + o + 1] = s1;
       act175[yo + o + 2] = s2;
       act175[yo + o + 3] = s3;
+      act175[yo + o + 4] = s4;
+      act175[yo + o + 5] = s5;
+      act175[yo + o + 6] = s6;
+      act175[yo + o + 7] = s7;
     }
     for (; o < 1000; o++) {
       let s = p[25556032 + o];
@@ -13837,8 +13920,62 @@ function forward174(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 174: fc (dense). */
 function backward174(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // fc: dense 2048 → 1000 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 2048, yo += 1000) {
+  // fc: dense 2048 → 1000 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 8192, yo += 4000) {
+    let o = 0;
+    for (; o + 4 <= 1000; o += 4) {
+      const g00 = grad175[yo + 0 + o + 0];
+      const g01 = grad175[yo + 0 + o + 1];
+      const g02 = grad175[yo + 0 + o + 2];
+      const g03 = grad175[yo + 0 + o + 3];
+      const g10 = grad175[yo + 1000 + o + 0];
+      const g11 = grad175[yo + 1000 + o + 1];
+      const g12 = grad175[yo + 1000 + o + 2];
+      const g13 = grad175[yo + 1000 + o + 3];
+      const g20 = grad175[yo + 2000 + o + 0];
+      const g21 = grad175[yo + 2000 + o + 1];
+      const g22 = grad175[yo + 2000 + o + 2];
+      const g23 = grad175[yo + 2000 + o + 3];
+      const g30 = grad175[yo + 3000 + o + 0];
+      const g31 = grad175[yo + 3000 + o + 1];
+      const g32 = grad175[yo + 3000 + o + 2];
+      const g33 = grad175[yo + 3000 + o + 3];
+      gp[25556032 + o + 0] += g00 + g10 + g20 + g30;
+      gp[25556032 + o + 1] += g01 + g11 + g21 + g31;
+      gp[25556032 + o + 2] += g02 + g12 + g22 + g32;
+      gp[25556032 + o + 3] += g03 + g13 + g23 + g33;
+      for (let i = 0, w = 23508032 + o * 2048; i < 2048; i++, w++) {
+        const x0 = act173[xo + 0 + i];
+        const x1 = act173[xo + 2048 + i];
+        const x2 = act173[xo + 4096 + i];
+        const x3 = act173[xo + 6144 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 2048];
+        const w2 = p[w + 4096];
+        const w3 = p[w + 6144];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 2048] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 4096] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 6144] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad173[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad173[xo + 2048 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad173[xo + 4096 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad173[xo + 6144 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 1000; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad175[yo + a * 1000 + o];
+        gp[25556032 + o] += g;
+        for (let i = 0, w = 23508032 + o * 2048; i < 2048; i++, w++) {
+          gp[w] += g * act173[xo + a * 2048 + i];
+          grad173[xo + a * 2048 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 2048, yo = r * 1000; r < n; r++, xo += 2048, yo += 1000) {
     for (let o = 0; o < 1000; o++) {
       const g = grad175[yo + o];
       if (g === 0) continue;

@@ -774,25 +774,108 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 6: h.0.c_fc (dense). */
 function forward6(p: Float32Array, n: number, training: boolean): void {
-  // h.0.c_fc: dense 32 → 128, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 16; r++, xo += 32, yo += 128) {
+  // h.0.c_fc: dense 32 → 128, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 128, yo += 512) {
     let o = 0;
     for (; o + 4 <= 128; o += 4) {
+      let t00 = p[11008 + o + 0];
+      let t01 = p[11008 + o + 1];
+      let t02 = p[11008 + o + 2];
+      let t03 = p[11008 + o + 3];
+      let t10 = p[11008 + o + 0];
+      let t11 = p[11008 + o + 1];
+      let t12 = p[11008 + o + 2];
+      let t13 = p[11008 + o + 3];
+      let t20 = p[11008 + o + 0];
+      let t21 = p[11008 + o + 1];
+      let t22 = p[11008 + o + 2];
+      let t23 = p[11008 + o + 3];
+      let t30 = p[11008 + o + 0];
+      let t31 = p[11008 + o + 1];
+      let t32 = p[11008 + o + 2];
+      let t33 = p[11008 + o + 3];
+      for (let i = 0, w = 6912 + o * 32; i < 32; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 32];
+        const w2 = p[w + 64];
+        const w3 = p[w + 96];
+        const v0 = act6[xo + 0 + i];
+        const v1 = act6[xo + 32 + i];
+        const v2 = act6[xo + 64 + i];
+        const v3 = act6[xo + 96 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act7[yo + 0 + o + 0] = t00;
+      act7[yo + 0 + o + 1] = t01;
+      act7[yo + 0 + o + 2] = t02;
+      act7[yo + 0 + o + 3] = t03;
+      act7[yo + 128 + o + 0] = t10;
+      act7[yo + 128 + o + 1] = t11;
+      act7[yo + 128 + o + 2] = t12;
+      act7[yo + 128 + o + 3] = t13;
+      act7[yo + 256 + o + 0] = t20;
+      act7[yo + 256 + o + 1] = t21;
+      act7[yo + 256 + o + 2] = t22;
+      act7[yo + 256 + o + 3] = t23;
+      act7[yo + 384 + o + 0] = t30;
+      act7[yo + 384 + o + 1] = t31;
+      act7[yo + 384 + o + 2] = t32;
+      act7[yo + 384 + o + 3] = t33;
+    }
+    for (; o < 128; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = p[11008 + o];
+        for (let i = 0, w = 6912 + o * 32; i < 32; i++, w++) s += act6[xo + a * 32 + i] * p[w];
+        act7[yo + a * 128 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 32, yo = r * 128; r < n * 16; r++, xo += 32, yo += 128) {
+    let o = 0;
+    for (; o + 8 <= 128; o += 8) {
       let s0 = p[11008 + o + 0];
       let s1 = p[11008 + o + 1];
       let s2 = p[11008 + o + 2];
       let s3 = p[11008 + o + 3];
+      let s4 = p[11008 + o + 4];
+      let s5 = p[11008 + o + 5];
+      let s6 = p[11008 + o + 6];
+      let s7 = p[11008 + o + 7];
       for (let i = 0, w = 6912 + o * 32; i < 32; i++, w++) {
         const v = act6[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 32];
         s2 += v * p[w + 64];
         s3 += v * p[w + 96];
+        s4 += v * p[w + 128];
+        s5 += v * p[w + 160];
+        s6 += v * p[w + 192];
+        s7 += v * p[w + 224];
       }
       act7[yo + o + 0] = s0;
       act7[yo + o + 1] = s1;
       act7[yo + o + 2] = s2;
       act7[yo + o + 3] = s3;
+      act7[yo + o + 4] = s4;
+      act7[yo + o + 5] = s5;
+      act7[yo + o + 6] = s6;
+      act7[yo + o + 7] = s7;
     }
     for (; o < 128; o++) {
       let s = p[11008 + o];
@@ -804,8 +887,62 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 6: h.0.c_fc (dense). */
 function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.c_fc: dense 32 → 128 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 16; r++, xo += 32, yo += 128) {
+  // h.0.c_fc: dense 32 → 128 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 128, yo += 512) {
+    let o = 0;
+    for (; o + 4 <= 128; o += 4) {
+      const g00 = grad7[yo + 0 + o + 0];
+      const g01 = grad7[yo + 0 + o + 1];
+      const g02 = grad7[yo + 0 + o + 2];
+      const g03 = grad7[yo + 0 + o + 3];
+      const g10 = grad7[yo + 128 + o + 0];
+      const g11 = grad7[yo + 128 + o + 1];
+      const g12 = grad7[yo + 128 + o + 2];
+      const g13 = grad7[yo + 128 + o + 3];
+      const g20 = grad7[yo + 256 + o + 0];
+      const g21 = grad7[yo + 256 + o + 1];
+      const g22 = grad7[yo + 256 + o + 2];
+      const g23 = grad7[yo + 256 + o + 3];
+      const g30 = grad7[yo + 384 + o + 0];
+      const g31 = grad7[yo + 384 + o + 1];
+      const g32 = grad7[yo + 384 + o + 2];
+      const g33 = grad7[yo + 384 + o + 3];
+      gp[11008 + o + 0] += g00 + g10 + g20 + g30;
+      gp[11008 + o + 1] += g01 + g11 + g21 + g31;
+      gp[11008 + o + 2] += g02 + g12 + g22 + g32;
+      gp[11008 + o + 3] += g03 + g13 + g23 + g33;
+      for (let i = 0, w = 6912 + o * 32; i < 32; i++, w++) {
+        const x0 = act6[xo + 0 + i];
+        const x1 = act6[xo + 32 + i];
+        const x2 = act6[xo + 64 + i];
+        const x3 = act6[xo + 96 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 32];
+        const w2 = p[w + 64];
+        const w3 = p[w + 96];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 32] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 64] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 96] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad6[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad6[xo + 32 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad6[xo + 64 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad6[xo + 96 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 128; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad7[yo + a * 128 + o];
+        gp[11008 + o] += g;
+        for (let i = 0, w = 6912 + o * 32; i < 32; i++, w++) {
+          gp[w] += g * act6[xo + a * 32 + i];
+          grad6[xo + a * 32 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 32, yo = r * 128; r < n * 16; r++, xo += 32, yo += 128) {
     for (let o = 0; o < 128; o++) {
       const g = grad7[yo + o];
       if (g === 0) continue;
@@ -840,25 +977,108 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 8: h.0.c_proj (dense). */
 function forward8(p: Float32Array, n: number, training: boolean): void {
-  // h.0.c_proj: dense 128 → 32, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 16; r++, xo += 128, yo += 32) {
+  // h.0.c_proj: dense 128 → 32, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 512, yo += 128) {
     let o = 0;
     for (; o + 4 <= 32; o += 4) {
+      let t00 = p[15232 + o + 0];
+      let t01 = p[15232 + o + 1];
+      let t02 = p[15232 + o + 2];
+      let t03 = p[15232 + o + 3];
+      let t10 = p[15232 + o + 0];
+      let t11 = p[15232 + o + 1];
+      let t12 = p[15232 + o + 2];
+      let t13 = p[15232 + o + 3];
+      let t20 = p[15232 + o + 0];
+      let t21 = p[15232 + o + 1];
+      let t22 = p[15232 + o + 2];
+      let t23 = p[15232 + o + 3];
+      let t30 = p[15232 + o + 0];
+      let t31 = p[15232 + o + 1];
+      let t32 = p[15232 + o + 2];
+      let t33 = p[15232 + o + 3];
+      for (let i = 0, w = 11136 + o * 128; i < 128; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 128];
+        const w2 = p[w + 256];
+        const w3 = p[w + 384];
+        const v0 = act8[xo + 0 + i];
+        const v1 = act8[xo + 128 + i];
+        const v2 = act8[xo + 256 + i];
+        const v3 = act8[xo + 384 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act9[yo + 0 + o + 0] = t00;
+      act9[yo + 0 + o + 1] = t01;
+      act9[yo + 0 + o + 2] = t02;
+      act9[yo + 0 + o + 3] = t03;
+      act9[yo + 32 + o + 0] = t10;
+      act9[yo + 32 + o + 1] = t11;
+      act9[yo + 32 + o + 2] = t12;
+      act9[yo + 32 + o + 3] = t13;
+      act9[yo + 64 + o + 0] = t20;
+      act9[yo + 64 + o + 1] = t21;
+      act9[yo + 64 + o + 2] = t22;
+      act9[yo + 64 + o + 3] = t23;
+      act9[yo + 96 + o + 0] = t30;
+      act9[yo + 96 + o + 1] = t31;
+      act9[yo + 96 + o + 2] = t32;
+      act9[yo + 96 + o + 3] = t33;
+    }
+    for (; o < 32; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = p[15232 + o];
+        for (let i = 0, w = 11136 + o * 128; i < 128; i++, w++) s += act8[xo + a * 128 + i] * p[w];
+        act9[yo + a * 32 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 128, yo = r * 32; r < n * 16; r++, xo += 128, yo += 32) {
+    let o = 0;
+    for (; o + 8 <= 32; o += 8) {
       let s0 = p[15232 + o + 0];
       let s1 = p[15232 + o + 1];
       let s2 = p[15232 + o + 2];
       let s3 = p[15232 + o + 3];
+      let s4 = p[15232 + o + 4];
+      let s5 = p[15232 + o + 5];
+      let s6 = p[15232 + o + 6];
+      let s7 = p[15232 + o + 7];
       for (let i = 0, w = 11136 + o * 128; i < 128; i++, w++) {
         const v = act8[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 128];
         s2 += v * p[w + 256];
         s3 += v * p[w + 384];
+        s4 += v * p[w + 512];
+        s5 += v * p[w + 640];
+        s6 += v * p[w + 768];
+        s7 += v * p[w + 896];
       }
       act9[yo + o + 0] = s0;
       act9[yo + o + 1] = s1;
       act9[yo + o + 2] = s2;
       act9[yo + o + 3] = s3;
+      act9[yo + o + 4] = s4;
+      act9[yo + o + 5] = s5;
+      act9[yo + o + 6] = s6;
+      act9[yo + o + 7] = s7;
     }
     for (; o < 32; o++) {
       let s = p[15232 + o];
@@ -870,8 +1090,62 @@ function forward8(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 8: h.0.c_proj (dense). */
 function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.c_proj: dense 128 → 32 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 16; r++, xo += 128, yo += 32) {
+  // h.0.c_proj: dense 128 → 32 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 512, yo += 128) {
+    let o = 0;
+    for (; o + 4 <= 32; o += 4) {
+      const g00 = grad9[yo + 0 + o + 0];
+      const g01 = grad9[yo + 0 + o + 1];
+      const g02 = grad9[yo + 0 + o + 2];
+      const g03 = grad9[yo + 0 + o + 3];
+      const g10 = grad9[yo + 32 + o + 0];
+      const g11 = grad9[yo + 32 + o + 1];
+      const g12 = grad9[yo + 32 + o + 2];
+      const g13 = grad9[yo + 32 + o + 3];
+      const g20 = grad9[yo + 64 + o + 0];
+      const g21 = grad9[yo + 64 + o + 1];
+      const g22 = grad9[yo + 64 + o + 2];
+      const g23 = grad9[yo + 64 + o + 3];
+      const g30 = grad9[yo + 96 + o + 0];
+      const g31 = grad9[yo + 96 + o + 1];
+      const g32 = grad9[yo + 96 + o + 2];
+      const g33 = grad9[yo + 96 + o + 3];
+      gp[15232 + o + 0] += g00 + g10 + g20 + g30;
+      gp[15232 + o + 1] += g01 + g11 + g21 + g31;
+      gp[15232 + o + 2] += g02 + g12 + g22 + g32;
+      gp[15232 + o + 3] += g03 + g13 + g23 + g33;
+      for (let i = 0, w = 11136 + o * 128; i < 128; i++, w++) {
+        const x0 = act8[xo + 0 + i];
+        const x1 = act8[xo + 128 + i];
+        const x2 = act8[xo + 256 + i];
+        const x3 = act8[xo + 384 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 128];
+        const w2 = p[w + 256];
+        const w3 = p[w + 384];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 128] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 256] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 384] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad8[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad8[xo + 128 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad8[xo + 256 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad8[xo + 384 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 32; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad9[yo + a * 32 + o];
+        gp[15232 + o] += g;
+        for (let i = 0, w = 11136 + o * 128; i < 128; i++, w++) {
+          gp[w] += g * act8[xo + a * 128 + i];
+          grad8[xo + a * 128 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 128, yo = r * 32; r < n * 16; r++, xo += 128, yo += 32) {
     for (let o = 0; o < 32; o++) {
       const g = grad9[yo + o];
       if (g === 0) continue;
@@ -1193,25 +1467,108 @@ function backward13(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 14: h.1.c_fc (dense). */
 function forward14(p: Float32Array, n: number, training: boolean): void {
-  // h.1.c_fc: dense 32 → 128, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 16; r++, xo += 32, yo += 128) {
+  // h.1.c_fc: dense 32 → 128, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 128, yo += 512) {
     let o = 0;
     for (; o + 4 <= 128; o += 4) {
+      let t00 = p[23712 + o + 0];
+      let t01 = p[23712 + o + 1];
+      let t02 = p[23712 + o + 2];
+      let t03 = p[23712 + o + 3];
+      let t10 = p[23712 + o + 0];
+      let t11 = p[23712 + o + 1];
+      let t12 = p[23712 + o + 2];
+      let t13 = p[23712 + o + 3];
+      let t20 = p[23712 + o + 0];
+      let t21 = p[23712 + o + 1];
+      let t22 = p[23712 + o + 2];
+      let t23 = p[23712 + o + 3];
+      let t30 = p[23712 + o + 0];
+      let t31 = p[23712 + o + 1];
+      let t32 = p[23712 + o + 2];
+      let t33 = p[23712 + o + 3];
+      for (let i = 0, w = 19616 + o * 32; i < 32; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 32];
+        const w2 = p[w + 64];
+        const w3 = p[w + 96];
+        const v0 = act14[xo + 0 + i];
+        const v1 = act14[xo + 32 + i];
+        const v2 = act14[xo + 64 + i];
+        const v3 = act14[xo + 96 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act15[yo + 0 + o + 0] = t00;
+      act15[yo + 0 + o + 1] = t01;
+      act15[yo + 0 + o + 2] = t02;
+      act15[yo + 0 + o + 3] = t03;
+      act15[yo + 128 + o + 0] = t10;
+      act15[yo + 128 + o + 1] = t11;
+      act15[yo + 128 + o + 2] = t12;
+      act15[yo + 128 + o + 3] = t13;
+      act15[yo + 256 + o + 0] = t20;
+      act15[yo + 256 + o + 1] = t21;
+      act15[yo + 256 + o + 2] = t22;
+      act15[yo + 256 + o + 3] = t23;
+      act15[yo + 384 + o + 0] = t30;
+      act15[yo + 384 + o + 1] = t31;
+      act15[yo + 384 + o + 2] = t32;
+      act15[yo + 384 + o + 3] = t33;
+    }
+    for (; o < 128; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = p[23712 + o];
+        for (let i = 0, w = 19616 + o * 32; i < 32; i++, w++) s += act14[xo + a * 32 + i] * p[w];
+        act15[yo + a * 128 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 32, yo = r * 128; r < n * 16; r++, xo += 32, yo += 128) {
+    let o = 0;
+    for (; o + 8 <= 128; o += 8) {
       let s0 = p[23712 + o + 0];
       let s1 = p[23712 + o + 1];
       let s2 = p[23712 + o + 2];
       let s3 = p[23712 + o + 3];
+      let s4 = p[23712 + o + 4];
+      let s5 = p[23712 + o + 5];
+      let s6 = p[23712 + o + 6];
+      let s7 = p[23712 + o + 7];
       for (let i = 0, w = 19616 + o * 32; i < 32; i++, w++) {
         const v = act14[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 32];
         s2 += v * p[w + 64];
         s3 += v * p[w + 96];
+        s4 += v * p[w + 128];
+        s5 += v * p[w + 160];
+        s6 += v * p[w + 192];
+        s7 += v * p[w + 224];
       }
       act15[yo + o + 0] = s0;
       act15[yo + o + 1] = s1;
       act15[yo + o + 2] = s2;
       act15[yo + o + 3] = s3;
+      act15[yo + o + 4] = s4;
+      act15[yo + o + 5] = s5;
+      act15[yo + o + 6] = s6;
+      act15[yo + o + 7] = s7;
     }
     for (; o < 128; o++) {
       let s = p[23712 + o];
@@ -1223,8 +1580,62 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 14: h.1.c_fc (dense). */
 function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.c_fc: dense 32 → 128 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 16; r++, xo += 32, yo += 128) {
+  // h.1.c_fc: dense 32 → 128 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 128, yo += 512) {
+    let o = 0;
+    for (; o + 4 <= 128; o += 4) {
+      const g00 = grad15[yo + 0 + o + 0];
+      const g01 = grad15[yo + 0 + o + 1];
+      const g02 = grad15[yo + 0 + o + 2];
+      const g03 = grad15[yo + 0 + o + 3];
+      const g10 = grad15[yo + 128 + o + 0];
+      const g11 = grad15[yo + 128 + o + 1];
+      const g12 = grad15[yo + 128 + o + 2];
+      const g13 = grad15[yo + 128 + o + 3];
+      const g20 = grad15[yo + 256 + o + 0];
+      const g21 = grad15[yo + 256 + o + 1];
+      const g22 = grad15[yo + 256 + o + 2];
+      const g23 = grad15[yo + 256 + o + 3];
+      const g30 = grad15[yo + 384 + o + 0];
+      const g31 = grad15[yo + 384 + o + 1];
+      const g32 = grad15[yo + 384 + o + 2];
+      const g33 = grad15[yo + 384 + o + 3];
+      gp[23712 + o + 0] += g00 + g10 + g20 + g30;
+      gp[23712 + o + 1] += g01 + g11 + g21 + g31;
+      gp[23712 + o + 2] += g02 + g12 + g22 + g32;
+      gp[23712 + o + 3] += g03 + g13 + g23 + g33;
+      for (let i = 0, w = 19616 + o * 32; i < 32; i++, w++) {
+        const x0 = act14[xo + 0 + i];
+        const x1 = act14[xo + 32 + i];
+        const x2 = act14[xo + 64 + i];
+        const x3 = act14[xo + 96 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 32];
+        const w2 = p[w + 64];
+        const w3 = p[w + 96];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 32] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 64] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 96] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad14[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad14[xo + 32 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad14[xo + 64 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad14[xo + 96 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 128; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad15[yo + a * 128 + o];
+        gp[23712 + o] += g;
+        for (let i = 0, w = 19616 + o * 32; i < 32; i++, w++) {
+          gp[w] += g * act14[xo + a * 32 + i];
+          grad14[xo + a * 32 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 32, yo = r * 128; r < n * 16; r++, xo += 32, yo += 128) {
     for (let o = 0; o < 128; o++) {
       const g = grad15[yo + o];
       if (g === 0) continue;
@@ -1259,25 +1670,108 @@ function backward15(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 16: h.1.c_proj (dense). */
 function forward16(p: Float32Array, n: number, training: boolean): void {
-  // h.1.c_proj: dense 128 → 32, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 16; r++, xo += 128, yo += 32) {
+  // h.1.c_proj: dense 128 → 32, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 512, yo += 128) {
     let o = 0;
     for (; o + 4 <= 32; o += 4) {
+      let t00 = p[27936 + o + 0];
+      let t01 = p[27936 + o + 1];
+      let t02 = p[27936 + o + 2];
+      let t03 = p[27936 + o + 3];
+      let t10 = p[27936 + o + 0];
+      let t11 = p[27936 + o + 1];
+      let t12 = p[27936 + o + 2];
+      let t13 = p[27936 + o + 3];
+      let t20 = p[27936 + o + 0];
+      let t21 = p[27936 + o + 1];
+      let t22 = p[27936 + o + 2];
+      let t23 = p[27936 + o + 3];
+      let t30 = p[27936 + o + 0];
+      let t31 = p[27936 + o + 1];
+      let t32 = p[27936 + o + 2];
+      let t33 = p[27936 + o + 3];
+      for (let i = 0, w = 23840 + o * 128; i < 128; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 128];
+        const w2 = p[w + 256];
+        const w3 = p[w + 384];
+        const v0 = act16[xo + 0 + i];
+        const v1 = act16[xo + 128 + i];
+        const v2 = act16[xo + 256 + i];
+        const v3 = act16[xo + 384 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act17[yo + 0 + o + 0] = t00;
+      act17[yo + 0 + o + 1] = t01;
+      act17[yo + 0 + o + 2] = t02;
+      act17[yo + 0 + o + 3] = t03;
+      act17[yo + 32 + o + 0] = t10;
+      act17[yo + 32 + o + 1] = t11;
+      act17[yo + 32 + o + 2] = t12;
+      act17[yo + 32 + o + 3] = t13;
+      act17[yo + 64 + o + 0] = t20;
+      act17[yo + 64 + o + 1] = t21;
+      act17[yo + 64 + o + 2] = t22;
+      act17[yo + 64 + o + 3] = t23;
+      act17[yo + 96 + o + 0] = t30;
+      act17[yo + 96 + o + 1] = t31;
+      act17[yo + 96 + o + 2] = t32;
+      act17[yo + 96 + o + 3] = t33;
+    }
+    for (; o < 32; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = p[27936 + o];
+        for (let i = 0, w = 23840 + o * 128; i < 128; i++, w++) s += act16[xo + a * 128 + i] * p[w];
+        act17[yo + a * 32 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 128, yo = r * 32; r < n * 16; r++, xo += 128, yo += 32) {
+    let o = 0;
+    for (; o + 8 <= 32; o += 8) {
       let s0 = p[27936 + o + 0];
       let s1 = p[27936 + o + 1];
       let s2 = p[27936 + o + 2];
       let s3 = p[27936 + o + 3];
+      let s4 = p[27936 + o + 4];
+      let s5 = p[27936 + o + 5];
+      let s6 = p[27936 + o + 6];
+      let s7 = p[27936 + o + 7];
       for (let i = 0, w = 23840 + o * 128; i < 128; i++, w++) {
         const v = act16[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 128];
         s2 += v * p[w + 256];
         s3 += v * p[w + 384];
+        s4 += v * p[w + 512];
+        s5 += v * p[w + 640];
+        s6 += v * p[w + 768];
+        s7 += v * p[w + 896];
       }
       act17[yo + o + 0] = s0;
       act17[yo + o + 1] = s1;
       act17[yo + o + 2] = s2;
       act17[yo + o + 3] = s3;
+      act17[yo + o + 4] = s4;
+      act17[yo + o + 5] = s5;
+      act17[yo + o + 6] = s6;
+      act17[yo + o + 7] = s7;
     }
     for (; o < 32; o++) {
       let s = p[27936 + o];
@@ -1289,8 +1783,62 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 16: h.1.c_proj (dense). */
 function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.c_proj: dense 128 → 32 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 16; r++, xo += 128, yo += 32) {
+  // h.1.c_proj: dense 128 → 32 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 512, yo += 128) {
+    let o = 0;
+    for (; o + 4 <= 32; o += 4) {
+      const g00 = grad17[yo + 0 + o + 0];
+      const g01 = grad17[yo + 0 + o + 1];
+      const g02 = grad17[yo + 0 + o + 2];
+      const g03 = grad17[yo + 0 + o + 3];
+      const g10 = grad17[yo + 32 + o + 0];
+      const g11 = grad17[yo + 32 + o + 1];
+      const g12 = grad17[yo + 32 + o + 2];
+      const g13 = grad17[yo + 32 + o + 3];
+      const g20 = grad17[yo + 64 + o + 0];
+      const g21 = grad17[yo + 64 + o + 1];
+      const g22 = grad17[yo + 64 + o + 2];
+      const g23 = grad17[yo + 64 + o + 3];
+      const g30 = grad17[yo + 96 + o + 0];
+      const g31 = grad17[yo + 96 + o + 1];
+      const g32 = grad17[yo + 96 + o + 2];
+      const g33 = grad17[yo + 96 + o + 3];
+      gp[27936 + o + 0] += g00 + g10 + g20 + g30;
+      gp[27936 + o + 1] += g01 + g11 + g21 + g31;
+      gp[27936 + o + 2] += g02 + g12 + g22 + g32;
+      gp[27936 + o + 3] += g03 + g13 + g23 + g33;
+      for (let i = 0, w = 23840 + o * 128; i < 128; i++, w++) {
+        const x0 = act16[xo + 0 + i];
+        const x1 = act16[xo + 128 + i];
+        const x2 = act16[xo + 256 + i];
+        const x3 = act16[xo + 384 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 128];
+        const w2 = p[w + 256];
+        const w3 = p[w + 384];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 128] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 256] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 384] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad16[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad16[xo + 128 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad16[xo + 256 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad16[xo + 384 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 32; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad17[yo + a * 32 + o];
+        gp[27936 + o] += g;
+        for (let i = 0, w = 23840 + o * 128; i < 128; i++, w++) {
+          gp[w] += g * act16[xo + a * 128 + i];
+          grad16[xo + a * 128 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 128, yo = r * 32; r < n * 16; r++, xo += 128, yo += 32) {
     for (let o = 0; o < 32; o++) {
       const g = grad17[yo + o];
       if (g === 0) continue;
@@ -1376,25 +1924,108 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 19: lm_head (dense). */
 function forward19(p: Float32Array, n: number, training: boolean): void {
-  // lm_head: dense 32 → 64, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n * 16; r++, xo += 32, yo += 64) {
+  // lm_head: dense 32 → 64, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 128, yo += 256) {
     let o = 0;
     for (; o + 4 <= 64; o += 4) {
+      let t00 = 0;
+      let t01 = 0;
+      let t02 = 0;
+      let t03 = 0;
+      let t10 = 0;
+      let t11 = 0;
+      let t12 = 0;
+      let t13 = 0;
+      let t20 = 0;
+      let t21 = 0;
+      let t22 = 0;
+      let t23 = 0;
+      let t30 = 0;
+      let t31 = 0;
+      let t32 = 0;
+      let t33 = 0;
+      for (let i = 0, w = 0 + o * 32; i < 32; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 32];
+        const w2 = p[w + 64];
+        const w3 = p[w + 96];
+        const v0 = act19[xo + 0 + i];
+        const v1 = act19[xo + 32 + i];
+        const v2 = act19[xo + 64 + i];
+        const v3 = act19[xo + 96 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act20[yo + 0 + o + 0] = t00;
+      act20[yo + 0 + o + 1] = t01;
+      act20[yo + 0 + o + 2] = t02;
+      act20[yo + 0 + o + 3] = t03;
+      act20[yo + 64 + o + 0] = t10;
+      act20[yo + 64 + o + 1] = t11;
+      act20[yo + 64 + o + 2] = t12;
+      act20[yo + 64 + o + 3] = t13;
+      act20[yo + 128 + o + 0] = t20;
+      act20[yo + 128 + o + 1] = t21;
+      act20[yo + 128 + o + 2] = t22;
+      act20[yo + 128 + o + 3] = t23;
+      act20[yo + 192 + o + 0] = t30;
+      act20[yo + 192 + o + 1] = t31;
+      act20[yo + 192 + o + 2] = t32;
+      act20[yo + 192 + o + 3] = t33;
+    }
+    for (; o < 64; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = 0;
+        for (let i = 0, w = 0 + o * 32; i < 32; i++, w++) s += act19[xo + a * 32 + i] * p[w];
+        act20[yo + a * 64 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 32, yo = r * 64; r < n * 16; r++, xo += 32, yo += 64) {
+    let o = 0;
+    for (; o + 8 <= 64; o += 8) {
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
       for (let i = 0, w = 0 + o * 32; i < 32; i++, w++) {
         const v = act19[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 32];
         s2 += v * p[w + 64];
         s3 += v * p[w + 96];
+        s4 += v * p[w + 128];
+        s5 += v * p[w + 160];
+        s6 += v * p[w + 192];
+        s7 += v * p[w + 224];
       }
       act20[yo + o + 0] = s0;
       act20[yo + o + 1] = s1;
       act20[yo + o + 2] = s2;
       act20[yo + o + 3] = s3;
+      act20[yo + o + 4] = s4;
+      act20[yo + o + 5] = s5;
+      act20[yo + o + 6] = s6;
+      act20[yo + o + 7] = s7;
     }
     for (; o < 64; o++) {
       let s = 0;
@@ -1406,8 +2037,59 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 19: lm_head (dense). */
 function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // lm_head: dense 32 → 64 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n * 16; r++, xo += 32, yo += 64) {
+  // lm_head: dense 32 → 64 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 128, yo += 256) {
+    let o = 0;
+    for (; o + 4 <= 64; o += 4) {
+      const g00 = grad20[yo + 0 + o + 0];
+      const g01 = grad20[yo + 0 + o + 1];
+      const g02 = grad20[yo + 0 + o + 2];
+      const g03 = grad20[yo + 0 + o + 3];
+      const g10 = grad20[yo + 64 + o + 0];
+      const g11 = grad20[yo + 64 + o + 1];
+      const g12 = grad20[yo + 64 + o + 2];
+      const g13 = grad20[yo + 64 + o + 3];
+      const g20 = grad20[yo + 128 + o + 0];
+      const g21 = grad20[yo + 128 + o + 1];
+      const g22 = grad20[yo + 128 + o + 2];
+      const g23 = grad20[yo + 128 + o + 3];
+      const g30 = grad20[yo + 192 + o + 0];
+      const g31 = grad20[yo + 192 + o + 1];
+      const g32 = grad20[yo + 192 + o + 2];
+      const g33 = grad20[yo + 192 + o + 3];
+
+      for (let i = 0, w = 0 + o * 32; i < 32; i++, w++) {
+        const x0 = act19[xo + 0 + i];
+        const x1 = act19[xo + 32 + i];
+        const x2 = act19[xo + 64 + i];
+        const x3 = act19[xo + 96 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 32];
+        const w2 = p[w + 64];
+        const w3 = p[w + 96];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 32] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 64] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 96] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad19[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad19[xo + 32 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad19[xo + 64 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad19[xo + 96 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 64; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad20[yo + a * 64 + o];
+
+        for (let i = 0, w = 0 + o * 32; i < 32; i++, w++) {
+          gp[w] += g * act19[xo + a * 32 + i];
+          grad19[xo + a * 32 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 32, yo = r * 64; r < n * 16; r++, xo += 32, yo += 64) {
     for (let o = 0; o < 64; o++) {
       const g = grad20[yo + o];
       if (g === 0) continue;

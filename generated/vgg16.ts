@@ -2464,25 +2464,108 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 33: classifier.0 (dense). */
 function forward33(p: Float32Array, n: number, training: boolean): void {
-  // classifier.0: dense 25088 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 25088, yo += 4096) {
+  // classifier.0: dense 25088 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 100352, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = p[117475136 + o + 0];
+      let t01 = p[117475136 + o + 1];
+      let t02 = p[117475136 + o + 2];
+      let t03 = p[117475136 + o + 3];
+      let t10 = p[117475136 + o + 0];
+      let t11 = p[117475136 + o + 1];
+      let t12 = p[117475136 + o + 2];
+      let t13 = p[117475136 + o + 3];
+      let t20 = p[117475136 + o + 0];
+      let t21 = p[117475136 + o + 1];
+      let t22 = p[117475136 + o + 2];
+      let t23 = p[117475136 + o + 3];
+      let t30 = p[117475136 + o + 0];
+      let t31 = p[117475136 + o + 1];
+      let t32 = p[117475136 + o + 2];
+      let t33 = p[117475136 + o + 3];
+      for (let i = 0, w = 14714688 + o * 25088; i < 25088; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 25088];
+        const w2 = p[w + 50176];
+        const w3 = p[w + 75264];
+        const v0 = act32[xo + 0 + i];
+        const v1 = act32[xo + 25088 + i];
+        const v2 = act32[xo + 50176 + i];
+        const v3 = act32[xo + 75264 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act34[yo + 0 + o + 0] = t00;
+      act34[yo + 0 + o + 1] = t01;
+      act34[yo + 0 + o + 2] = t02;
+      act34[yo + 0 + o + 3] = t03;
+      act34[yo + 4096 + o + 0] = t10;
+      act34[yo + 4096 + o + 1] = t11;
+      act34[yo + 4096 + o + 2] = t12;
+      act34[yo + 4096 + o + 3] = t13;
+      act34[yo + 8192 + o + 0] = t20;
+      act34[yo + 8192 + o + 1] = t21;
+      act34[yo + 8192 + o + 2] = t22;
+      act34[yo + 8192 + o + 3] = t23;
+      act34[yo + 12288 + o + 0] = t30;
+      act34[yo + 12288 + o + 1] = t31;
+      act34[yo + 12288 + o + 2] = t32;
+      act34[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = p[117475136 + o];
+        for (let i = 0, w = 14714688 + o * 25088; i < 25088; i++, w++) s += act32[xo + a * 25088 + i] * p[w];
+        act34[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 25088, yo = r * 4096; r < n; r++, xo += 25088, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = p[117475136 + o + 0];
       let s1 = p[117475136 + o + 1];
       let s2 = p[117475136 + o + 2];
       let s3 = p[117475136 + o + 3];
+      let s4 = p[117475136 + o + 4];
+      let s5 = p[117475136 + o + 5];
+      let s6 = p[117475136 + o + 6];
+      let s7 = p[117475136 + o + 7];
       for (let i = 0, w = 14714688 + o * 25088; i < 25088; i++, w++) {
         const v = act32[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 25088];
         s2 += v * p[w + 50176];
         s3 += v * p[w + 75264];
+        s4 += v * p[w + 100352];
+        s5 += v * p[w + 125440];
+        s6 += v * p[w + 150528];
+        s7 += v * p[w + 175616];
       }
       act34[yo + o + 0] = s0;
       act34[yo + o + 1] = s1;
       act34[yo + o + 2] = s2;
       act34[yo + o + 3] = s3;
+      act34[yo + o + 4] = s4;
+      act34[yo + o + 5] = s5;
+      act34[yo + o + 6] = s6;
+      act34[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = p[117475136 + o];
@@ -2494,8 +2577,62 @@ function forward33(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 33: classifier.0 (dense). */
 function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // classifier.0: dense 25088 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 25088, yo += 4096) {
+  // classifier.0: dense 25088 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 100352, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad34[yo + 0 + o + 0];
+      const g01 = grad34[yo + 0 + o + 1];
+      const g02 = grad34[yo + 0 + o + 2];
+      const g03 = grad34[yo + 0 + o + 3];
+      const g10 = grad34[yo + 4096 + o + 0];
+      const g11 = grad34[yo + 4096 + o + 1];
+      const g12 = grad34[yo + 4096 + o + 2];
+      const g13 = grad34[yo + 4096 + o + 3];
+      const g20 = grad34[yo + 8192 + o + 0];
+      const g21 = grad34[yo + 8192 + o + 1];
+      const g22 = grad34[yo + 8192 + o + 2];
+      const g23 = grad34[yo + 8192 + o + 3];
+      const g30 = grad34[yo + 12288 + o + 0];
+      const g31 = grad34[yo + 12288 + o + 1];
+      const g32 = grad34[yo + 12288 + o + 2];
+      const g33 = grad34[yo + 12288 + o + 3];
+      gp[117475136 + o + 0] += g00 + g10 + g20 + g30;
+      gp[117475136 + o + 1] += g01 + g11 + g21 + g31;
+      gp[117475136 + o + 2] += g02 + g12 + g22 + g32;
+      gp[117475136 + o + 3] += g03 + g13 + g23 + g33;
+      for (let i = 0, w = 14714688 + o * 25088; i < 25088; i++, w++) {
+        const x0 = act32[xo + 0 + i];
+        const x1 = act32[xo + 25088 + i];
+        const x2 = act32[xo + 50176 + i];
+        const x3 = act32[xo + 75264 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 25088];
+        const w2 = p[w + 50176];
+        const w3 = p[w + 75264];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 25088] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 50176] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 75264] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad32[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad32[xo + 25088 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad32[xo + 50176 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad32[xo + 75264 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad34[yo + a * 4096 + o];
+        gp[117475136 + o] += g;
+        for (let i = 0, w = 14714688 + o * 25088; i < 25088; i++, w++) {
+          gp[w] += g * act32[xo + a * 25088 + i];
+          grad32[xo + a * 25088 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 25088, yo = r * 4096; r < n; r++, xo += 25088, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad34[yo + o];
       if (g === 0) continue;
@@ -2553,25 +2690,108 @@ function backward35(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 36: classifier.3 (dense). */
 function forward36(p: Float32Array, n: number, training: boolean): void {
-  // classifier.3: dense 4096 → 4096, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 4096, yo += 4096) {
+  // classifier.3: dense 4096 → 4096, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 16384, yo += 16384) {
     let o = 0;
     for (; o + 4 <= 4096; o += 4) {
+      let t00 = p[134256448 + o + 0];
+      let t01 = p[134256448 + o + 1];
+      let t02 = p[134256448 + o + 2];
+      let t03 = p[134256448 + o + 3];
+      let t10 = p[134256448 + o + 0];
+      let t11 = p[134256448 + o + 1];
+      let t12 = p[134256448 + o + 2];
+      let t13 = p[134256448 + o + 3];
+      let t20 = p[134256448 + o + 0];
+      let t21 = p[134256448 + o + 1];
+      let t22 = p[134256448 + o + 2];
+      let t23 = p[134256448 + o + 3];
+      let t30 = p[134256448 + o + 0];
+      let t31 = p[134256448 + o + 1];
+      let t32 = p[134256448 + o + 2];
+      let t33 = p[134256448 + o + 3];
+      for (let i = 0, w = 117479232 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act36[xo + 0 + i];
+        const v1 = act36[xo + 4096 + i];
+        const v2 = act36[xo + 8192 + i];
+        const v3 = act36[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act37[yo + 0 + o + 0] = t00;
+      act37[yo + 0 + o + 1] = t01;
+      act37[yo + 0 + o + 2] = t02;
+      act37[yo + 0 + o + 3] = t03;
+      act37[yo + 4096 + o + 0] = t10;
+      act37[yo + 4096 + o + 1] = t11;
+      act37[yo + 4096 + o + 2] = t12;
+      act37[yo + 4096 + o + 3] = t13;
+      act37[yo + 8192 + o + 0] = t20;
+      act37[yo + 8192 + o + 1] = t21;
+      act37[yo + 8192 + o + 2] = t22;
+      act37[yo + 8192 + o + 3] = t23;
+      act37[yo + 12288 + o + 0] = t30;
+      act37[yo + 12288 + o + 1] = t31;
+      act37[yo + 12288 + o + 2] = t32;
+      act37[yo + 12288 + o + 3] = t33;
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = p[134256448 + o];
+        for (let i = 0, w = 117479232 + o * 4096; i < 4096; i++, w++) s += act36[xo + a * 4096 + i] * p[w];
+        act37[yo + a * 4096 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 4096; r < n; r++, xo += 4096, yo += 4096) {
+    let o = 0;
+    for (; o + 8 <= 4096; o += 8) {
       let s0 = p[134256448 + o + 0];
       let s1 = p[134256448 + o + 1];
       let s2 = p[134256448 + o + 2];
       let s3 = p[134256448 + o + 3];
+      let s4 = p[134256448 + o + 4];
+      let s5 = p[134256448 + o + 5];
+      let s6 = p[134256448 + o + 6];
+      let s7 = p[134256448 + o + 7];
       for (let i = 0, w = 117479232 + o * 4096; i < 4096; i++, w++) {
         const v = act36[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act37[yo + o + 0] = s0;
       act37[yo + o + 1] = s1;
       act37[yo + o + 2] = s2;
       act37[yo + o + 3] = s3;
+      act37[yo + o + 4] = s4;
+      act37[yo + o + 5] = s5;
+      act37[yo + o + 6] = s6;
+      act37[yo + o + 7] = s7;
     }
     for (; o < 4096; o++) {
       let s = p[134256448 + o];
@@ -2583,8 +2803,62 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 36: classifier.3 (dense). */
 function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // classifier.3: dense 4096 → 4096 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 4096, yo += 4096) {
+  // classifier.3: dense 4096 → 4096 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 16384, yo += 16384) {
+    let o = 0;
+    for (; o + 4 <= 4096; o += 4) {
+      const g00 = grad37[yo + 0 + o + 0];
+      const g01 = grad37[yo + 0 + o + 1];
+      const g02 = grad37[yo + 0 + o + 2];
+      const g03 = grad37[yo + 0 + o + 3];
+      const g10 = grad37[yo + 4096 + o + 0];
+      const g11 = grad37[yo + 4096 + o + 1];
+      const g12 = grad37[yo + 4096 + o + 2];
+      const g13 = grad37[yo + 4096 + o + 3];
+      const g20 = grad37[yo + 8192 + o + 0];
+      const g21 = grad37[yo + 8192 + o + 1];
+      const g22 = grad37[yo + 8192 + o + 2];
+      const g23 = grad37[yo + 8192 + o + 3];
+      const g30 = grad37[yo + 12288 + o + 0];
+      const g31 = grad37[yo + 12288 + o + 1];
+      const g32 = grad37[yo + 12288 + o + 2];
+      const g33 = grad37[yo + 12288 + o + 3];
+      gp[134256448 + o + 0] += g00 + g10 + g20 + g30;
+      gp[134256448 + o + 1] += g01 + g11 + g21 + g31;
+      gp[134256448 + o + 2] += g02 + g12 + g22 + g32;
+      gp[134256448 + o + 3] += g03 + g13 + g23 + g33;
+      for (let i = 0, w = 117479232 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act36[xo + 0 + i];
+        const x1 = act36[xo + 4096 + i];
+        const x2 = act36[xo + 8192 + i];
+        const x3 = act36[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad36[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad36[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad36[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad36[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 4096; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad37[yo + a * 4096 + o];
+        gp[134256448 + o] += g;
+        for (let i = 0, w = 117479232 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act36[xo + a * 4096 + i];
+          grad36[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 4096; r < n; r++, xo += 4096, yo += 4096) {
     for (let o = 0; o < 4096; o++) {
       const g = grad37[yo + o];
       if (g === 0) continue;
@@ -2642,25 +2916,108 @@ function backward38(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 39: classifier.6 (dense). */
 function forward39(p: Float32Array, n: number, training: boolean): void {
-  // classifier.6: dense 4096 → 1000, 4-column register tiles
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 4096, yo += 1000) {
+  // classifier.6: dense 4096 → 1000, 4 × 4 register tiles over rows, then 8-column tiles
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 16384, yo += 4000) {
     let o = 0;
     for (; o + 4 <= 1000; o += 4) {
+      let t00 = p[138356544 + o + 0];
+      let t01 = p[138356544 + o + 1];
+      let t02 = p[138356544 + o + 2];
+      let t03 = p[138356544 + o + 3];
+      let t10 = p[138356544 + o + 0];
+      let t11 = p[138356544 + o + 1];
+      let t12 = p[138356544 + o + 2];
+      let t13 = p[138356544 + o + 3];
+      let t20 = p[138356544 + o + 0];
+      let t21 = p[138356544 + o + 1];
+      let t22 = p[138356544 + o + 2];
+      let t23 = p[138356544 + o + 3];
+      let t30 = p[138356544 + o + 0];
+      let t31 = p[138356544 + o + 1];
+      let t32 = p[138356544 + o + 2];
+      let t33 = p[138356544 + o + 3];
+      for (let i = 0, w = 134260544 + o * 4096; i < 4096; i++, w++) {
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        const v0 = act39[xo + 0 + i];
+        const v1 = act39[xo + 4096 + i];
+        const v2 = act39[xo + 8192 + i];
+        const v3 = act39[xo + 12288 + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      act40[yo + 0 + o + 0] = t00;
+      act40[yo + 0 + o + 1] = t01;
+      act40[yo + 0 + o + 2] = t02;
+      act40[yo + 0 + o + 3] = t03;
+      act40[yo + 1000 + o + 0] = t10;
+      act40[yo + 1000 + o + 1] = t11;
+      act40[yo + 1000 + o + 2] = t12;
+      act40[yo + 1000 + o + 3] = t13;
+      act40[yo + 2000 + o + 0] = t20;
+      act40[yo + 2000 + o + 1] = t21;
+      act40[yo + 2000 + o + 2] = t22;
+      act40[yo + 2000 + o + 3] = t23;
+      act40[yo + 3000 + o + 0] = t30;
+      act40[yo + 3000 + o + 1] = t31;
+      act40[yo + 3000 + o + 2] = t32;
+      act40[yo + 3000 + o + 3] = t33;
+    }
+    for (; o < 1000; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = p[138356544 + o];
+        for (let i = 0, w = 134260544 + o * 4096; i < 4096; i++, w++) s += act39[xo + a * 4096 + i] * p[w];
+        act40[yo + a * 1000 + o] = s;
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 1000; r < n; r++, xo += 4096, yo += 1000) {
+    let o = 0;
+    for (; o + 8 <= 1000; o += 8) {
       let s0 = p[138356544 + o + 0];
       let s1 = p[138356544 + o + 1];
       let s2 = p[138356544 + o + 2];
       let s3 = p[138356544 + o + 3];
+      let s4 = p[138356544 + o + 4];
+      let s5 = p[138356544 + o + 5];
+      let s6 = p[138356544 + o + 6];
+      let s7 = p[138356544 + o + 7];
       for (let i = 0, w = 134260544 + o * 4096; i < 4096; i++, w++) {
         const v = act39[xo + i];
         s0 += v * p[w + 0];
         s1 += v * p[w + 4096];
         s2 += v * p[w + 8192];
         s3 += v * p[w + 12288];
+        s4 += v * p[w + 16384];
+        s5 += v * p[w + 20480];
+        s6 += v * p[w + 24576];
+        s7 += v * p[w + 28672];
       }
       act40[yo + o + 0] = s0;
       act40[yo + o + 1] = s1;
       act40[yo + o + 2] = s2;
       act40[yo + o + 3] = s3;
+      act40[yo + o + 4] = s4;
+      act40[yo + o + 5] = s5;
+      act40[yo + o + 6] = s6;
+      act40[yo + o + 7] = s7;
     }
     for (; o < 1000; o++) {
       let s = p[138356544 + o];
@@ -2672,8 +3029,62 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 39: classifier.6 (dense). */
 function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // classifier.6: dense 4096 → 1000 backward: dW += gᵀx, db += g, dx += g W
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 4096, yo += 1000) {
+  // classifier.6: dense 4096 → 1000 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 16384, yo += 4000) {
+    let o = 0;
+    for (; o + 4 <= 1000; o += 4) {
+      const g00 = grad40[yo + 0 + o + 0];
+      const g01 = grad40[yo + 0 + o + 1];
+      const g02 = grad40[yo + 0 + o + 2];
+      const g03 = grad40[yo + 0 + o + 3];
+      const g10 = grad40[yo + 1000 + o + 0];
+      const g11 = grad40[yo + 1000 + o + 1];
+      const g12 = grad40[yo + 1000 + o + 2];
+      const g13 = grad40[yo + 1000 + o + 3];
+      const g20 = grad40[yo + 2000 + o + 0];
+      const g21 = grad40[yo + 2000 + o + 1];
+      const g22 = grad40[yo + 2000 + o + 2];
+      const g23 = grad40[yo + 2000 + o + 3];
+      const g30 = grad40[yo + 3000 + o + 0];
+      const g31 = grad40[yo + 3000 + o + 1];
+      const g32 = grad40[yo + 3000 + o + 2];
+      const g33 = grad40[yo + 3000 + o + 3];
+      gp[138356544 + o + 0] += g00 + g10 + g20 + g30;
+      gp[138356544 + o + 1] += g01 + g11 + g21 + g31;
+      gp[138356544 + o + 2] += g02 + g12 + g22 + g32;
+      gp[138356544 + o + 3] += g03 + g13 + g23 + g33;
+      for (let i = 0, w = 134260544 + o * 4096; i < 4096; i++, w++) {
+        const x0 = act39[xo + 0 + i];
+        const x1 = act39[xo + 4096 + i];
+        const x2 = act39[xo + 8192 + i];
+        const x3 = act39[xo + 12288 + i];
+        const w0 = p[w + 0];
+        const w1 = p[w + 4096];
+        const w2 = p[w + 8192];
+        const w3 = p[w + 12288];
+        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 4096] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 8192] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 12288] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        grad39[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        grad39[xo + 4096 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        grad39[xo + 8192 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        grad39[xo + 12288 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < 1000; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = grad40[yo + a * 1000 + o];
+        gp[138356544 + o] += g;
+        for (let i = 0, w = 134260544 + o * 4096; i < 4096; i++, w++) {
+          gp[w] += g * act39[xo + a * 4096 + i];
+          grad39[xo + a * 4096 + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * 4096, yo = r * 1000; r < n; r++, xo += 4096, yo += 1000) {
     for (let o = 0; o < 1000; o++) {
       const g = grad40[yo + o];
       if (g === 0) continue;

@@ -152,11 +152,11 @@ runCases("dense", [
   { body: "dense(4, bias = false) as l", input: [3], ref: (x, ps) => dense(x, ...l(ps)), text: /unrolled/ },
   { body: "dense(70) as l", input: [100], ref: (x, ps) => dense(x, ...l(ps)), text: /register tiles/ },
   { body: "dense(70, bias = false) as l", input: [100], ref: (x, ps) => dense(x, ...l(ps)), text: /register tiles/ },
-  // 7 outputs: one 4-column tile and a remainder of 3.
-  { body: "dense(7) as l", input: [150], ref: (x, ps) => dense(x, ...l(ps)), text: /register tiles/ },
-  // A tiled layer (1,200 multiply–adds), then an unrolled one (320).
+  // 11 outputs: one 8-column tile and a remainder of 3.
+  { body: "dense(11) as l", input: [150], ref: (x, ps) => dense(x, ...l(ps)), text: /register tiles/ },
+  // A tiled layer (1,200 multiply–adds), then an unrolled one (240, under the default limit of 256).
   {
-    body: "dense(40) as a\ntanh\ndense(8) as b",
+    body: "dense(40) as a\ntanh\ndense(6) as b",
     input: [30],
     needs: ["dense", "tanh"],
     ref: (x, ps) => dense(tf.tanh(dense(x, ...l(ps, "a"))), ...l(ps, "b")),
