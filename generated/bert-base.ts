@@ -3637,185 +3637,14 @@ function backward9(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 10: encoder.layer.0.intermediate.dense (dense). */
 function forward10(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.intermediate.dense: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[28560384 + o + 0];
-      let t01 = p[28560384 + o + 1];
-      let t02 = p[28560384 + o + 2];
-      let t03 = p[28560384 + o + 3];
-      let t10 = p[28560384 + o + 0];
-      let t11 = p[28560384 + o + 1];
-      let t12 = p[28560384 + o + 2];
-      let t13 = p[28560384 + o + 3];
-      let t20 = p[28560384 + o + 0];
-      let t21 = p[28560384 + o + 1];
-      let t22 = p[28560384 + o + 2];
-      let t23 = p[28560384 + o + 3];
-      let t30 = p[28560384 + o + 0];
-      let t31 = p[28560384 + o + 1];
-      let t32 = p[28560384 + o + 2];
-      let t33 = p[28560384 + o + 3];
-      for (let i = 0, w = 26201088 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act11[xo + 0 + i];
-        const v1 = act11[xo + 768 + i];
-        const v2 = act11[xo + 1536 + i];
-        const v3 = act11[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act12[yo + 0 + o + 0] = t00;
-      act12[yo + 0 + o + 1] = t01;
-      act12[yo + 0 + o + 2] = t02;
-      act12[yo + 0 + o + 3] = t03;
-      act12[yo + 3072 + o + 0] = t10;
-      act12[yo + 3072 + o + 1] = t11;
-      act12[yo + 3072 + o + 2] = t12;
-      act12[yo + 3072 + o + 3] = t13;
-      act12[yo + 6144 + o + 0] = t20;
-      act12[yo + 6144 + o + 1] = t21;
-      act12[yo + 6144 + o + 2] = t22;
-      act12[yo + 6144 + o + 3] = t23;
-      act12[yo + 9216 + o + 0] = t30;
-      act12[yo + 9216 + o + 1] = t31;
-      act12[yo + 9216 + o + 2] = t32;
-      act12[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[28560384 + o];
-        for (let i = 0, w = 26201088 + o * 768; i < 768; i++, w++) s += act11[xo + a * 768 + i] * p[w];
-        act12[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[28560384 + o + 0];
-      let s1 = p[28560384 + o + 1];
-      let s2 = p[28560384 + o + 2];
-      let s3 = p[28560384 + o + 3];
-      let s4 = p[28560384 + o + 4];
-      let s5 = p[28560384 + o + 5];
-      let s6 = p[28560384 + o + 6];
-      let s7 = p[28560384 + o + 7];
-      for (let i = 0, w = 26201088 + o * 768; i < 768; i++, w++) {
-        const v = act11[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act12[yo + o + 0] = s0;
-      act12[yo + o + 1] = s1;
-      act12[yo + o + 2] = s2;
-      act12[yo + o + 3] = s3;
-      act12[yo + o + 4] = s4;
-      act12[yo + o + 5] = s5;
-      act12[yo + o + 6] = s6;
-      act12[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[28560384 + o];
-      for (let i = 0, w = 26201088 + o * 768; i < 768; i++, w++) s += act11[xo + i] * p[w];
-      act12[yo + o] = s;
-    }
-  }
+  // encoder.layer.0.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act11, act12, n * 512, 768, 3072, 26201088, 28560384);
 }
 
 /** Backward of op 10: encoder.layer.0.intermediate.dense (dense). */
 function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.intermediate.dense: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad12[yo + 0 + o + 0];
-      const g01 = grad12[yo + 0 + o + 1];
-      const g02 = grad12[yo + 0 + o + 2];
-      const g03 = grad12[yo + 0 + o + 3];
-      const g10 = grad12[yo + 3072 + o + 0];
-      const g11 = grad12[yo + 3072 + o + 1];
-      const g12 = grad12[yo + 3072 + o + 2];
-      const g13 = grad12[yo + 3072 + o + 3];
-      const g20 = grad12[yo + 6144 + o + 0];
-      const g21 = grad12[yo + 6144 + o + 1];
-      const g22 = grad12[yo + 6144 + o + 2];
-      const g23 = grad12[yo + 6144 + o + 3];
-      const g30 = grad12[yo + 9216 + o + 0];
-      const g31 = grad12[yo + 9216 + o + 1];
-      const g32 = grad12[yo + 9216 + o + 2];
-      const g33 = grad12[yo + 9216 + o + 3];
-      gp[28560384 + o + 0] += g00 + g10 + g20 + g30;
-      gp[28560384 + o + 1] += g01 + g11 + g21 + g31;
-      gp[28560384 + o + 2] += g02 + g12 + g22 + g32;
-      gp[28560384 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 26201088 + o * 768; i < 768; i++, w++) {
-        const x0 = act11[xo + 0 + i];
-        const x1 = act11[xo + 768 + i];
-        const x2 = act11[xo + 1536 + i];
-        const x3 = act11[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad11[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad11[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad11[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad11[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad12[yo + a * 3072 + o];
-        gp[28560384 + o] += g;
-        for (let i = 0, w = 26201088 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act11[xo + a * 768 + i];
-          grad11[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad12[yo + o];
-      if (g === 0) continue;
-      gp[28560384 + o] += g;
-      for (let i = 0, w = 26201088 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act11[xo + i];
-        grad11[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.0.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act11, grad11, grad12, n * 512, 768, 3072, 26201088, 28560384);
 }
 
 /** Forward of op 11: encoder.layer.0.intermediate.1 (gelu). */
@@ -3840,185 +3669,14 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 12: encoder.layer.0.out.dense (dense). */
 function forward12(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.out.dense: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[30922752 + o + 0];
-      let t01 = p[30922752 + o + 1];
-      let t02 = p[30922752 + o + 2];
-      let t03 = p[30922752 + o + 3];
-      let t10 = p[30922752 + o + 0];
-      let t11 = p[30922752 + o + 1];
-      let t12 = p[30922752 + o + 2];
-      let t13 = p[30922752 + o + 3];
-      let t20 = p[30922752 + o + 0];
-      let t21 = p[30922752 + o + 1];
-      let t22 = p[30922752 + o + 2];
-      let t23 = p[30922752 + o + 3];
-      let t30 = p[30922752 + o + 0];
-      let t31 = p[30922752 + o + 1];
-      let t32 = p[30922752 + o + 2];
-      let t33 = p[30922752 + o + 3];
-      for (let i = 0, w = 28563456 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act13[xo + 0 + i];
-        const v1 = act13[xo + 3072 + i];
-        const v2 = act13[xo + 6144 + i];
-        const v3 = act13[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act14[yo + 0 + o + 0] = t00;
-      act14[yo + 0 + o + 1] = t01;
-      act14[yo + 0 + o + 2] = t02;
-      act14[yo + 0 + o + 3] = t03;
-      act14[yo + 768 + o + 0] = t10;
-      act14[yo + 768 + o + 1] = t11;
-      act14[yo + 768 + o + 2] = t12;
-      act14[yo + 768 + o + 3] = t13;
-      act14[yo + 1536 + o + 0] = t20;
-      act14[yo + 1536 + o + 1] = t21;
-      act14[yo + 1536 + o + 2] = t22;
-      act14[yo + 1536 + o + 3] = t23;
-      act14[yo + 2304 + o + 0] = t30;
-      act14[yo + 2304 + o + 1] = t31;
-      act14[yo + 2304 + o + 2] = t32;
-      act14[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[30922752 + o];
-        for (let i = 0, w = 28563456 + o * 3072; i < 3072; i++, w++) s += act13[xo + a * 3072 + i] * p[w];
-        act14[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[30922752 + o + 0];
-      let s1 = p[30922752 + o + 1];
-      let s2 = p[30922752 + o + 2];
-      let s3 = p[30922752 + o + 3];
-      let s4 = p[30922752 + o + 4];
-      let s5 = p[30922752 + o + 5];
-      let s6 = p[30922752 + o + 6];
-      let s7 = p[30922752 + o + 7];
-      for (let i = 0, w = 28563456 + o * 3072; i < 3072; i++, w++) {
-        const v = act13[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act14[yo + o + 0] = s0;
-      act14[yo + o + 1] = s1;
-      act14[yo + o + 2] = s2;
-      act14[yo + o + 3] = s3;
-      act14[yo + o + 4] = s4;
-      act14[yo + o + 5] = s5;
-      act14[yo + o + 6] = s6;
-      act14[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[30922752 + o];
-      for (let i = 0, w = 28563456 + o * 3072; i < 3072; i++, w++) s += act13[xo + i] * p[w];
-      act14[yo + o] = s;
-    }
-  }
+  // encoder.layer.0.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act13, act14, n * 512, 3072, 768, 28563456, 30922752);
 }
 
 /** Backward of op 12: encoder.layer.0.out.dense (dense). */
 function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.out.dense: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad14[yo + 0 + o + 0];
-      const g01 = grad14[yo + 0 + o + 1];
-      const g02 = grad14[yo + 0 + o + 2];
-      const g03 = grad14[yo + 0 + o + 3];
-      const g10 = grad14[yo + 768 + o + 0];
-      const g11 = grad14[yo + 768 + o + 1];
-      const g12 = grad14[yo + 768 + o + 2];
-      const g13 = grad14[yo + 768 + o + 3];
-      const g20 = grad14[yo + 1536 + o + 0];
-      const g21 = grad14[yo + 1536 + o + 1];
-      const g22 = grad14[yo + 1536 + o + 2];
-      const g23 = grad14[yo + 1536 + o + 3];
-      const g30 = grad14[yo + 2304 + o + 0];
-      const g31 = grad14[yo + 2304 + o + 1];
-      const g32 = grad14[yo + 2304 + o + 2];
-      const g33 = grad14[yo + 2304 + o + 3];
-      gp[30922752 + o + 0] += g00 + g10 + g20 + g30;
-      gp[30922752 + o + 1] += g01 + g11 + g21 + g31;
-      gp[30922752 + o + 2] += g02 + g12 + g22 + g32;
-      gp[30922752 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 28563456 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act13[xo + 0 + i];
-        const x1 = act13[xo + 3072 + i];
-        const x2 = act13[xo + 6144 + i];
-        const x3 = act13[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad13[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad13[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad13[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad13[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad14[yo + a * 768 + o];
-        gp[30922752 + o] += g;
-        for (let i = 0, w = 28563456 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act13[xo + a * 3072 + i];
-          grad13[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad14[yo + o];
-      if (g === 0) continue;
-      gp[30922752 + o] += g;
-      for (let i = 0, w = 28563456 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act13[xo + i];
-        grad13[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.0.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act13, grad13, grad14, n * 512, 3072, 768, 28563456, 30922752);
 }
 
 /** Forward of op 13: encoder.layer.0.out.1 (dropout). */
@@ -4382,185 +4040,14 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 20: encoder.layer.1.intermediate.dense (dense). */
 function forward20(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.intermediate.dense: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[35648256 + o + 0];
-      let t01 = p[35648256 + o + 1];
-      let t02 = p[35648256 + o + 2];
-      let t03 = p[35648256 + o + 3];
-      let t10 = p[35648256 + o + 0];
-      let t11 = p[35648256 + o + 1];
-      let t12 = p[35648256 + o + 2];
-      let t13 = p[35648256 + o + 3];
-      let t20 = p[35648256 + o + 0];
-      let t21 = p[35648256 + o + 1];
-      let t22 = p[35648256 + o + 2];
-      let t23 = p[35648256 + o + 3];
-      let t30 = p[35648256 + o + 0];
-      let t31 = p[35648256 + o + 1];
-      let t32 = p[35648256 + o + 2];
-      let t33 = p[35648256 + o + 3];
-      for (let i = 0, w = 33288960 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act21[xo + 0 + i];
-        const v1 = act21[xo + 768 + i];
-        const v2 = act21[xo + 1536 + i];
-        const v3 = act21[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act22[yo + 0 + o + 0] = t00;
-      act22[yo + 0 + o + 1] = t01;
-      act22[yo + 0 + o + 2] = t02;
-      act22[yo + 0 + o + 3] = t03;
-      act22[yo + 3072 + o + 0] = t10;
-      act22[yo + 3072 + o + 1] = t11;
-      act22[yo + 3072 + o + 2] = t12;
-      act22[yo + 3072 + o + 3] = t13;
-      act22[yo + 6144 + o + 0] = t20;
-      act22[yo + 6144 + o + 1] = t21;
-      act22[yo + 6144 + o + 2] = t22;
-      act22[yo + 6144 + o + 3] = t23;
-      act22[yo + 9216 + o + 0] = t30;
-      act22[yo + 9216 + o + 1] = t31;
-      act22[yo + 9216 + o + 2] = t32;
-      act22[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[35648256 + o];
-        for (let i = 0, w = 33288960 + o * 768; i < 768; i++, w++) s += act21[xo + a * 768 + i] * p[w];
-        act22[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[35648256 + o + 0];
-      let s1 = p[35648256 + o + 1];
-      let s2 = p[35648256 + o + 2];
-      let s3 = p[35648256 + o + 3];
-      let s4 = p[35648256 + o + 4];
-      let s5 = p[35648256 + o + 5];
-      let s6 = p[35648256 + o + 6];
-      let s7 = p[35648256 + o + 7];
-      for (let i = 0, w = 33288960 + o * 768; i < 768; i++, w++) {
-        const v = act21[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act22[yo + o + 0] = s0;
-      act22[yo + o + 1] = s1;
-      act22[yo + o + 2] = s2;
-      act22[yo + o + 3] = s3;
-      act22[yo + o + 4] = s4;
-      act22[yo + o + 5] = s5;
-      act22[yo + o + 6] = s6;
-      act22[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[35648256 + o];
-      for (let i = 0, w = 33288960 + o * 768; i < 768; i++, w++) s += act21[xo + i] * p[w];
-      act22[yo + o] = s;
-    }
-  }
+  // encoder.layer.1.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act21, act22, n * 512, 768, 3072, 33288960, 35648256);
 }
 
 /** Backward of op 20: encoder.layer.1.intermediate.dense (dense). */
 function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.intermediate.dense: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad22[yo + 0 + o + 0];
-      const g01 = grad22[yo + 0 + o + 1];
-      const g02 = grad22[yo + 0 + o + 2];
-      const g03 = grad22[yo + 0 + o + 3];
-      const g10 = grad22[yo + 3072 + o + 0];
-      const g11 = grad22[yo + 3072 + o + 1];
-      const g12 = grad22[yo + 3072 + o + 2];
-      const g13 = grad22[yo + 3072 + o + 3];
-      const g20 = grad22[yo + 6144 + o + 0];
-      const g21 = grad22[yo + 6144 + o + 1];
-      const g22 = grad22[yo + 6144 + o + 2];
-      const g23 = grad22[yo + 6144 + o + 3];
-      const g30 = grad22[yo + 9216 + o + 0];
-      const g31 = grad22[yo + 9216 + o + 1];
-      const g32 = grad22[yo + 9216 + o + 2];
-      const g33 = grad22[yo + 9216 + o + 3];
-      gp[35648256 + o + 0] += g00 + g10 + g20 + g30;
-      gp[35648256 + o + 1] += g01 + g11 + g21 + g31;
-      gp[35648256 + o + 2] += g02 + g12 + g22 + g32;
-      gp[35648256 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 33288960 + o * 768; i < 768; i++, w++) {
-        const x0 = act21[xo + 0 + i];
-        const x1 = act21[xo + 768 + i];
-        const x2 = act21[xo + 1536 + i];
-        const x3 = act21[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad21[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad21[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad21[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad21[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad22[yo + a * 3072 + o];
-        gp[35648256 + o] += g;
-        for (let i = 0, w = 33288960 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act21[xo + a * 768 + i];
-          grad21[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad22[yo + o];
-      if (g === 0) continue;
-      gp[35648256 + o] += g;
-      for (let i = 0, w = 33288960 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act21[xo + i];
-        grad21[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.1.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act21, grad21, grad22, n * 512, 768, 3072, 33288960, 35648256);
 }
 
 /** Forward of op 21: encoder.layer.1.intermediate.1 (gelu). */
@@ -4585,185 +4072,14 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 22: encoder.layer.1.out.dense (dense). */
 function forward22(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.out.dense: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[38010624 + o + 0];
-      let t01 = p[38010624 + o + 1];
-      let t02 = p[38010624 + o + 2];
-      let t03 = p[38010624 + o + 3];
-      let t10 = p[38010624 + o + 0];
-      let t11 = p[38010624 + o + 1];
-      let t12 = p[38010624 + o + 2];
-      let t13 = p[38010624 + o + 3];
-      let t20 = p[38010624 + o + 0];
-      let t21 = p[38010624 + o + 1];
-      let t22 = p[38010624 + o + 2];
-      let t23 = p[38010624 + o + 3];
-      let t30 = p[38010624 + o + 0];
-      let t31 = p[38010624 + o + 1];
-      let t32 = p[38010624 + o + 2];
-      let t33 = p[38010624 + o + 3];
-      for (let i = 0, w = 35651328 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act23[xo + 0 + i];
-        const v1 = act23[xo + 3072 + i];
-        const v2 = act23[xo + 6144 + i];
-        const v3 = act23[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act24[yo + 0 + o + 0] = t00;
-      act24[yo + 0 + o + 1] = t01;
-      act24[yo + 0 + o + 2] = t02;
-      act24[yo + 0 + o + 3] = t03;
-      act24[yo + 768 + o + 0] = t10;
-      act24[yo + 768 + o + 1] = t11;
-      act24[yo + 768 + o + 2] = t12;
-      act24[yo + 768 + o + 3] = t13;
-      act24[yo + 1536 + o + 0] = t20;
-      act24[yo + 1536 + o + 1] = t21;
-      act24[yo + 1536 + o + 2] = t22;
-      act24[yo + 1536 + o + 3] = t23;
-      act24[yo + 2304 + o + 0] = t30;
-      act24[yo + 2304 + o + 1] = t31;
-      act24[yo + 2304 + o + 2] = t32;
-      act24[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[38010624 + o];
-        for (let i = 0, w = 35651328 + o * 3072; i < 3072; i++, w++) s += act23[xo + a * 3072 + i] * p[w];
-        act24[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[38010624 + o + 0];
-      let s1 = p[38010624 + o + 1];
-      let s2 = p[38010624 + o + 2];
-      let s3 = p[38010624 + o + 3];
-      let s4 = p[38010624 + o + 4];
-      let s5 = p[38010624 + o + 5];
-      let s6 = p[38010624 + o + 6];
-      let s7 = p[38010624 + o + 7];
-      for (let i = 0, w = 35651328 + o * 3072; i < 3072; i++, w++) {
-        const v = act23[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act24[yo + o + 0] = s0;
-      act24[yo + o + 1] = s1;
-      act24[yo + o + 2] = s2;
-      act24[yo + o + 3] = s3;
-      act24[yo + o + 4] = s4;
-      act24[yo + o + 5] = s5;
-      act24[yo + o + 6] = s6;
-      act24[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[38010624 + o];
-      for (let i = 0, w = 35651328 + o * 3072; i < 3072; i++, w++) s += act23[xo + i] * p[w];
-      act24[yo + o] = s;
-    }
-  }
+  // encoder.layer.1.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act23, act24, n * 512, 3072, 768, 35651328, 38010624);
 }
 
 /** Backward of op 22: encoder.layer.1.out.dense (dense). */
 function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.out.dense: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad24[yo + 0 + o + 0];
-      const g01 = grad24[yo + 0 + o + 1];
-      const g02 = grad24[yo + 0 + o + 2];
-      const g03 = grad24[yo + 0 + o + 3];
-      const g10 = grad24[yo + 768 + o + 0];
-      const g11 = grad24[yo + 768 + o + 1];
-      const g12 = grad24[yo + 768 + o + 2];
-      const g13 = grad24[yo + 768 + o + 3];
-      const g20 = grad24[yo + 1536 + o + 0];
-      const g21 = grad24[yo + 1536 + o + 1];
-      const g22 = grad24[yo + 1536 + o + 2];
-      const g23 = grad24[yo + 1536 + o + 3];
-      const g30 = grad24[yo + 2304 + o + 0];
-      const g31 = grad24[yo + 2304 + o + 1];
-      const g32 = grad24[yo + 2304 + o + 2];
-      const g33 = grad24[yo + 2304 + o + 3];
-      gp[38010624 + o + 0] += g00 + g10 + g20 + g30;
-      gp[38010624 + o + 1] += g01 + g11 + g21 + g31;
-      gp[38010624 + o + 2] += g02 + g12 + g22 + g32;
-      gp[38010624 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 35651328 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act23[xo + 0 + i];
-        const x1 = act23[xo + 3072 + i];
-        const x2 = act23[xo + 6144 + i];
-        const x3 = act23[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad23[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad23[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad23[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad23[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad24[yo + a * 768 + o];
-        gp[38010624 + o] += g;
-        for (let i = 0, w = 35651328 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act23[xo + a * 3072 + i];
-          grad23[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad24[yo + o];
-      if (g === 0) continue;
-      gp[38010624 + o] += g;
-      for (let i = 0, w = 35651328 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act23[xo + i];
-        grad23[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.1.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act23, grad23, grad24, n * 512, 3072, 768, 35651328, 38010624);
 }
 
 /** Forward of op 23: encoder.layer.1.out.1 (dropout). */
@@ -5127,185 +4443,14 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 30: encoder.layer.2.intermediate.dense (dense). */
 function forward30(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.intermediate.dense: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[42736128 + o + 0];
-      let t01 = p[42736128 + o + 1];
-      let t02 = p[42736128 + o + 2];
-      let t03 = p[42736128 + o + 3];
-      let t10 = p[42736128 + o + 0];
-      let t11 = p[42736128 + o + 1];
-      let t12 = p[42736128 + o + 2];
-      let t13 = p[42736128 + o + 3];
-      let t20 = p[42736128 + o + 0];
-      let t21 = p[42736128 + o + 1];
-      let t22 = p[42736128 + o + 2];
-      let t23 = p[42736128 + o + 3];
-      let t30 = p[42736128 + o + 0];
-      let t31 = p[42736128 + o + 1];
-      let t32 = p[42736128 + o + 2];
-      let t33 = p[42736128 + o + 3];
-      for (let i = 0, w = 40376832 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act31[xo + 0 + i];
-        const v1 = act31[xo + 768 + i];
-        const v2 = act31[xo + 1536 + i];
-        const v3 = act31[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act32[yo + 0 + o + 0] = t00;
-      act32[yo + 0 + o + 1] = t01;
-      act32[yo + 0 + o + 2] = t02;
-      act32[yo + 0 + o + 3] = t03;
-      act32[yo + 3072 + o + 0] = t10;
-      act32[yo + 3072 + o + 1] = t11;
-      act32[yo + 3072 + o + 2] = t12;
-      act32[yo + 3072 + o + 3] = t13;
-      act32[yo + 6144 + o + 0] = t20;
-      act32[yo + 6144 + o + 1] = t21;
-      act32[yo + 6144 + o + 2] = t22;
-      act32[yo + 6144 + o + 3] = t23;
-      act32[yo + 9216 + o + 0] = t30;
-      act32[yo + 9216 + o + 1] = t31;
-      act32[yo + 9216 + o + 2] = t32;
-      act32[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[42736128 + o];
-        for (let i = 0, w = 40376832 + o * 768; i < 768; i++, w++) s += act31[xo + a * 768 + i] * p[w];
-        act32[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[42736128 + o + 0];
-      let s1 = p[42736128 + o + 1];
-      let s2 = p[42736128 + o + 2];
-      let s3 = p[42736128 + o + 3];
-      let s4 = p[42736128 + o + 4];
-      let s5 = p[42736128 + o + 5];
-      let s6 = p[42736128 + o + 6];
-      let s7 = p[42736128 + o + 7];
-      for (let i = 0, w = 40376832 + o * 768; i < 768; i++, w++) {
-        const v = act31[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act32[yo + o + 0] = s0;
-      act32[yo + o + 1] = s1;
-      act32[yo + o + 2] = s2;
-      act32[yo + o + 3] = s3;
-      act32[yo + o + 4] = s4;
-      act32[yo + o + 5] = s5;
-      act32[yo + o + 6] = s6;
-      act32[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[42736128 + o];
-      for (let i = 0, w = 40376832 + o * 768; i < 768; i++, w++) s += act31[xo + i] * p[w];
-      act32[yo + o] = s;
-    }
-  }
+  // encoder.layer.2.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act31, act32, n * 512, 768, 3072, 40376832, 42736128);
 }
 
 /** Backward of op 30: encoder.layer.2.intermediate.dense (dense). */
 function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.intermediate.dense: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad32[yo + 0 + o + 0];
-      const g01 = grad32[yo + 0 + o + 1];
-      const g02 = grad32[yo + 0 + o + 2];
-      const g03 = grad32[yo + 0 + o + 3];
-      const g10 = grad32[yo + 3072 + o + 0];
-      const g11 = grad32[yo + 3072 + o + 1];
-      const g12 = grad32[yo + 3072 + o + 2];
-      const g13 = grad32[yo + 3072 + o + 3];
-      const g20 = grad32[yo + 6144 + o + 0];
-      const g21 = grad32[yo + 6144 + o + 1];
-      const g22 = grad32[yo + 6144 + o + 2];
-      const g23 = grad32[yo + 6144 + o + 3];
-      const g30 = grad32[yo + 9216 + o + 0];
-      const g31 = grad32[yo + 9216 + o + 1];
-      const g32 = grad32[yo + 9216 + o + 2];
-      const g33 = grad32[yo + 9216 + o + 3];
-      gp[42736128 + o + 0] += g00 + g10 + g20 + g30;
-      gp[42736128 + o + 1] += g01 + g11 + g21 + g31;
-      gp[42736128 + o + 2] += g02 + g12 + g22 + g32;
-      gp[42736128 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 40376832 + o * 768; i < 768; i++, w++) {
-        const x0 = act31[xo + 0 + i];
-        const x1 = act31[xo + 768 + i];
-        const x2 = act31[xo + 1536 + i];
-        const x3 = act31[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad31[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad31[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad31[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad31[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad32[yo + a * 3072 + o];
-        gp[42736128 + o] += g;
-        for (let i = 0, w = 40376832 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act31[xo + a * 768 + i];
-          grad31[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad32[yo + o];
-      if (g === 0) continue;
-      gp[42736128 + o] += g;
-      for (let i = 0, w = 40376832 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act31[xo + i];
-        grad31[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.2.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act31, grad31, grad32, n * 512, 768, 3072, 40376832, 42736128);
 }
 
 /** Forward of op 31: encoder.layer.2.intermediate.1 (gelu). */
@@ -5330,185 +4475,14 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 32: encoder.layer.2.out.dense (dense). */
 function forward32(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.out.dense: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[45098496 + o + 0];
-      let t01 = p[45098496 + o + 1];
-      let t02 = p[45098496 + o + 2];
-      let t03 = p[45098496 + o + 3];
-      let t10 = p[45098496 + o + 0];
-      let t11 = p[45098496 + o + 1];
-      let t12 = p[45098496 + o + 2];
-      let t13 = p[45098496 + o + 3];
-      let t20 = p[45098496 + o + 0];
-      let t21 = p[45098496 + o + 1];
-      let t22 = p[45098496 + o + 2];
-      let t23 = p[45098496 + o + 3];
-      let t30 = p[45098496 + o + 0];
-      let t31 = p[45098496 + o + 1];
-      let t32 = p[45098496 + o + 2];
-      let t33 = p[45098496 + o + 3];
-      for (let i = 0, w = 42739200 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act33[xo + 0 + i];
-        const v1 = act33[xo + 3072 + i];
-        const v2 = act33[xo + 6144 + i];
-        const v3 = act33[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act34[yo + 0 + o + 0] = t00;
-      act34[yo + 0 + o + 1] = t01;
-      act34[yo + 0 + o + 2] = t02;
-      act34[yo + 0 + o + 3] = t03;
-      act34[yo + 768 + o + 0] = t10;
-      act34[yo + 768 + o + 1] = t11;
-      act34[yo + 768 + o + 2] = t12;
-      act34[yo + 768 + o + 3] = t13;
-      act34[yo + 1536 + o + 0] = t20;
-      act34[yo + 1536 + o + 1] = t21;
-      act34[yo + 1536 + o + 2] = t22;
-      act34[yo + 1536 + o + 3] = t23;
-      act34[yo + 2304 + o + 0] = t30;
-      act34[yo + 2304 + o + 1] = t31;
-      act34[yo + 2304 + o + 2] = t32;
-      act34[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[45098496 + o];
-        for (let i = 0, w = 42739200 + o * 3072; i < 3072; i++, w++) s += act33[xo + a * 3072 + i] * p[w];
-        act34[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[45098496 + o + 0];
-      let s1 = p[45098496 + o + 1];
-      let s2 = p[45098496 + o + 2];
-      let s3 = p[45098496 + o + 3];
-      let s4 = p[45098496 + o + 4];
-      let s5 = p[45098496 + o + 5];
-      let s6 = p[45098496 + o + 6];
-      let s7 = p[45098496 + o + 7];
-      for (let i = 0, w = 42739200 + o * 3072; i < 3072; i++, w++) {
-        const v = act33[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act34[yo + o + 0] = s0;
-      act34[yo + o + 1] = s1;
-      act34[yo + o + 2] = s2;
-      act34[yo + o + 3] = s3;
-      act34[yo + o + 4] = s4;
-      act34[yo + o + 5] = s5;
-      act34[yo + o + 6] = s6;
-      act34[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[45098496 + o];
-      for (let i = 0, w = 42739200 + o * 3072; i < 3072; i++, w++) s += act33[xo + i] * p[w];
-      act34[yo + o] = s;
-    }
-  }
+  // encoder.layer.2.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act33, act34, n * 512, 3072, 768, 42739200, 45098496);
 }
 
 /** Backward of op 32: encoder.layer.2.out.dense (dense). */
 function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.out.dense: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad34[yo + 0 + o + 0];
-      const g01 = grad34[yo + 0 + o + 1];
-      const g02 = grad34[yo + 0 + o + 2];
-      const g03 = grad34[yo + 0 + o + 3];
-      const g10 = grad34[yo + 768 + o + 0];
-      const g11 = grad34[yo + 768 + o + 1];
-      const g12 = grad34[yo + 768 + o + 2];
-      const g13 = grad34[yo + 768 + o + 3];
-      const g20 = grad34[yo + 1536 + o + 0];
-      const g21 = grad34[yo + 1536 + o + 1];
-      const g22 = grad34[yo + 1536 + o + 2];
-      const g23 = grad34[yo + 1536 + o + 3];
-      const g30 = grad34[yo + 2304 + o + 0];
-      const g31 = grad34[yo + 2304 + o + 1];
-      const g32 = grad34[yo + 2304 + o + 2];
-      const g33 = grad34[yo + 2304 + o + 3];
-      gp[45098496 + o + 0] += g00 + g10 + g20 + g30;
-      gp[45098496 + o + 1] += g01 + g11 + g21 + g31;
-      gp[45098496 + o + 2] += g02 + g12 + g22 + g32;
-      gp[45098496 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 42739200 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act33[xo + 0 + i];
-        const x1 = act33[xo + 3072 + i];
-        const x2 = act33[xo + 6144 + i];
-        const x3 = act33[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad33[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad33[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad33[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad33[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad34[yo + a * 768 + o];
-        gp[45098496 + o] += g;
-        for (let i = 0, w = 42739200 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act33[xo + a * 3072 + i];
-          grad33[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad34[yo + o];
-      if (g === 0) continue;
-      gp[45098496 + o] += g;
-      for (let i = 0, w = 42739200 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act33[xo + i];
-        grad33[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.2.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act33, grad33, grad34, n * 512, 3072, 768, 42739200, 45098496);
 }
 
 /** Forward of op 33: encoder.layer.2.out.1 (dropout). */
@@ -5872,185 +4846,14 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 40: encoder.layer.3.intermediate.dense (dense). */
 function forward40(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.intermediate.dense: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[49824000 + o + 0];
-      let t01 = p[49824000 + o + 1];
-      let t02 = p[49824000 + o + 2];
-      let t03 = p[49824000 + o + 3];
-      let t10 = p[49824000 + o + 0];
-      let t11 = p[49824000 + o + 1];
-      let t12 = p[49824000 + o + 2];
-      let t13 = p[49824000 + o + 3];
-      let t20 = p[49824000 + o + 0];
-      let t21 = p[49824000 + o + 1];
-      let t22 = p[49824000 + o + 2];
-      let t23 = p[49824000 + o + 3];
-      let t30 = p[49824000 + o + 0];
-      let t31 = p[49824000 + o + 1];
-      let t32 = p[49824000 + o + 2];
-      let t33 = p[49824000 + o + 3];
-      for (let i = 0, w = 47464704 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act41[xo + 0 + i];
-        const v1 = act41[xo + 768 + i];
-        const v2 = act41[xo + 1536 + i];
-        const v3 = act41[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act42[yo + 0 + o + 0] = t00;
-      act42[yo + 0 + o + 1] = t01;
-      act42[yo + 0 + o + 2] = t02;
-      act42[yo + 0 + o + 3] = t03;
-      act42[yo + 3072 + o + 0] = t10;
-      act42[yo + 3072 + o + 1] = t11;
-      act42[yo + 3072 + o + 2] = t12;
-      act42[yo + 3072 + o + 3] = t13;
-      act42[yo + 6144 + o + 0] = t20;
-      act42[yo + 6144 + o + 1] = t21;
-      act42[yo + 6144 + o + 2] = t22;
-      act42[yo + 6144 + o + 3] = t23;
-      act42[yo + 9216 + o + 0] = t30;
-      act42[yo + 9216 + o + 1] = t31;
-      act42[yo + 9216 + o + 2] = t32;
-      act42[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[49824000 + o];
-        for (let i = 0, w = 47464704 + o * 768; i < 768; i++, w++) s += act41[xo + a * 768 + i] * p[w];
-        act42[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[49824000 + o + 0];
-      let s1 = p[49824000 + o + 1];
-      let s2 = p[49824000 + o + 2];
-      let s3 = p[49824000 + o + 3];
-      let s4 = p[49824000 + o + 4];
-      let s5 = p[49824000 + o + 5];
-      let s6 = p[49824000 + o + 6];
-      let s7 = p[49824000 + o + 7];
-      for (let i = 0, w = 47464704 + o * 768; i < 768; i++, w++) {
-        const v = act41[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act42[yo + o + 0] = s0;
-      act42[yo + o + 1] = s1;
-      act42[yo + o + 2] = s2;
-      act42[yo + o + 3] = s3;
-      act42[yo + o + 4] = s4;
-      act42[yo + o + 5] = s5;
-      act42[yo + o + 6] = s6;
-      act42[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[49824000 + o];
-      for (let i = 0, w = 47464704 + o * 768; i < 768; i++, w++) s += act41[xo + i] * p[w];
-      act42[yo + o] = s;
-    }
-  }
+  // encoder.layer.3.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act41, act42, n * 512, 768, 3072, 47464704, 49824000);
 }
 
 /** Backward of op 40: encoder.layer.3.intermediate.dense (dense). */
 function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.intermediate.dense: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad42[yo + 0 + o + 0];
-      const g01 = grad42[yo + 0 + o + 1];
-      const g02 = grad42[yo + 0 + o + 2];
-      const g03 = grad42[yo + 0 + o + 3];
-      const g10 = grad42[yo + 3072 + o + 0];
-      const g11 = grad42[yo + 3072 + o + 1];
-      const g12 = grad42[yo + 3072 + o + 2];
-      const g13 = grad42[yo + 3072 + o + 3];
-      const g20 = grad42[yo + 6144 + o + 0];
-      const g21 = grad42[yo + 6144 + o + 1];
-      const g22 = grad42[yo + 6144 + o + 2];
-      const g23 = grad42[yo + 6144 + o + 3];
-      const g30 = grad42[yo + 9216 + o + 0];
-      const g31 = grad42[yo + 9216 + o + 1];
-      const g32 = grad42[yo + 9216 + o + 2];
-      const g33 = grad42[yo + 9216 + o + 3];
-      gp[49824000 + o + 0] += g00 + g10 + g20 + g30;
-      gp[49824000 + o + 1] += g01 + g11 + g21 + g31;
-      gp[49824000 + o + 2] += g02 + g12 + g22 + g32;
-      gp[49824000 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 47464704 + o * 768; i < 768; i++, w++) {
-        const x0 = act41[xo + 0 + i];
-        const x1 = act41[xo + 768 + i];
-        const x2 = act41[xo + 1536 + i];
-        const x3 = act41[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad41[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad41[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad41[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad41[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad42[yo + a * 3072 + o];
-        gp[49824000 + o] += g;
-        for (let i = 0, w = 47464704 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act41[xo + a * 768 + i];
-          grad41[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad42[yo + o];
-      if (g === 0) continue;
-      gp[49824000 + o] += g;
-      for (let i = 0, w = 47464704 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act41[xo + i];
-        grad41[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.3.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act41, grad41, grad42, n * 512, 768, 3072, 47464704, 49824000);
 }
 
 /** Forward of op 41: encoder.layer.3.intermediate.1 (gelu). */
@@ -6075,185 +4878,14 @@ function backward41(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 42: encoder.layer.3.out.dense (dense). */
 function forward42(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.out.dense: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[52186368 + o + 0];
-      let t01 = p[52186368 + o + 1];
-      let t02 = p[52186368 + o + 2];
-      let t03 = p[52186368 + o + 3];
-      let t10 = p[52186368 + o + 0];
-      let t11 = p[52186368 + o + 1];
-      let t12 = p[52186368 + o + 2];
-      let t13 = p[52186368 + o + 3];
-      let t20 = p[52186368 + o + 0];
-      let t21 = p[52186368 + o + 1];
-      let t22 = p[52186368 + o + 2];
-      let t23 = p[52186368 + o + 3];
-      let t30 = p[52186368 + o + 0];
-      let t31 = p[52186368 + o + 1];
-      let t32 = p[52186368 + o + 2];
-      let t33 = p[52186368 + o + 3];
-      for (let i = 0, w = 49827072 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act43[xo + 0 + i];
-        const v1 = act43[xo + 3072 + i];
-        const v2 = act43[xo + 6144 + i];
-        const v3 = act43[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act44[yo + 0 + o + 0] = t00;
-      act44[yo + 0 + o + 1] = t01;
-      act44[yo + 0 + o + 2] = t02;
-      act44[yo + 0 + o + 3] = t03;
-      act44[yo + 768 + o + 0] = t10;
-      act44[yo + 768 + o + 1] = t11;
-      act44[yo + 768 + o + 2] = t12;
-      act44[yo + 768 + o + 3] = t13;
-      act44[yo + 1536 + o + 0] = t20;
-      act44[yo + 1536 + o + 1] = t21;
-      act44[yo + 1536 + o + 2] = t22;
-      act44[yo + 1536 + o + 3] = t23;
-      act44[yo + 2304 + o + 0] = t30;
-      act44[yo + 2304 + o + 1] = t31;
-      act44[yo + 2304 + o + 2] = t32;
-      act44[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[52186368 + o];
-        for (let i = 0, w = 49827072 + o * 3072; i < 3072; i++, w++) s += act43[xo + a * 3072 + i] * p[w];
-        act44[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[52186368 + o + 0];
-      let s1 = p[52186368 + o + 1];
-      let s2 = p[52186368 + o + 2];
-      let s3 = p[52186368 + o + 3];
-      let s4 = p[52186368 + o + 4];
-      let s5 = p[52186368 + o + 5];
-      let s6 = p[52186368 + o + 6];
-      let s7 = p[52186368 + o + 7];
-      for (let i = 0, w = 49827072 + o * 3072; i < 3072; i++, w++) {
-        const v = act43[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act44[yo + o + 0] = s0;
-      act44[yo + o + 1] = s1;
-      act44[yo + o + 2] = s2;
-      act44[yo + o + 3] = s3;
-      act44[yo + o + 4] = s4;
-      act44[yo + o + 5] = s5;
-      act44[yo + o + 6] = s6;
-      act44[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[52186368 + o];
-      for (let i = 0, w = 49827072 + o * 3072; i < 3072; i++, w++) s += act43[xo + i] * p[w];
-      act44[yo + o] = s;
-    }
-  }
+  // encoder.layer.3.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act43, act44, n * 512, 3072, 768, 49827072, 52186368);
 }
 
 /** Backward of op 42: encoder.layer.3.out.dense (dense). */
 function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.out.dense: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad44[yo + 0 + o + 0];
-      const g01 = grad44[yo + 0 + o + 1];
-      const g02 = grad44[yo + 0 + o + 2];
-      const g03 = grad44[yo + 0 + o + 3];
-      const g10 = grad44[yo + 768 + o + 0];
-      const g11 = grad44[yo + 768 + o + 1];
-      const g12 = grad44[yo + 768 + o + 2];
-      const g13 = grad44[yo + 768 + o + 3];
-      const g20 = grad44[yo + 1536 + o + 0];
-      const g21 = grad44[yo + 1536 + o + 1];
-      const g22 = grad44[yo + 1536 + o + 2];
-      const g23 = grad44[yo + 1536 + o + 3];
-      const g30 = grad44[yo + 2304 + o + 0];
-      const g31 = grad44[yo + 2304 + o + 1];
-      const g32 = grad44[yo + 2304 + o + 2];
-      const g33 = grad44[yo + 2304 + o + 3];
-      gp[52186368 + o + 0] += g00 + g10 + g20 + g30;
-      gp[52186368 + o + 1] += g01 + g11 + g21 + g31;
-      gp[52186368 + o + 2] += g02 + g12 + g22 + g32;
-      gp[52186368 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 49827072 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act43[xo + 0 + i];
-        const x1 = act43[xo + 3072 + i];
-        const x2 = act43[xo + 6144 + i];
-        const x3 = act43[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad43[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad43[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad43[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad43[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad44[yo + a * 768 + o];
-        gp[52186368 + o] += g;
-        for (let i = 0, w = 49827072 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act43[xo + a * 3072 + i];
-          grad43[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad44[yo + o];
-      if (g === 0) continue;
-      gp[52186368 + o] += g;
-      for (let i = 0, w = 49827072 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act43[xo + i];
-        grad43[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.3.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act43, grad43, grad44, n * 512, 3072, 768, 49827072, 52186368);
 }
 
 /** Forward of op 43: encoder.layer.3.out.1 (dropout). */
@@ -6617,185 +5249,14 @@ function backward49(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 50: encoder.layer.4.intermediate.dense (dense). */
 function forward50(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.intermediate.dense: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[56911872 + o + 0];
-      let t01 = p[56911872 + o + 1];
-      let t02 = p[56911872 + o + 2];
-      let t03 = p[56911872 + o + 3];
-      let t10 = p[56911872 + o + 0];
-      let t11 = p[56911872 + o + 1];
-      let t12 = p[56911872 + o + 2];
-      let t13 = p[56911872 + o + 3];
-      let t20 = p[56911872 + o + 0];
-      let t21 = p[56911872 + o + 1];
-      let t22 = p[56911872 + o + 2];
-      let t23 = p[56911872 + o + 3];
-      let t30 = p[56911872 + o + 0];
-      let t31 = p[56911872 + o + 1];
-      let t32 = p[56911872 + o + 2];
-      let t33 = p[56911872 + o + 3];
-      for (let i = 0, w = 54552576 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act51[xo + 0 + i];
-        const v1 = act51[xo + 768 + i];
-        const v2 = act51[xo + 1536 + i];
-        const v3 = act51[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act52[yo + 0 + o + 0] = t00;
-      act52[yo + 0 + o + 1] = t01;
-      act52[yo + 0 + o + 2] = t02;
-      act52[yo + 0 + o + 3] = t03;
-      act52[yo + 3072 + o + 0] = t10;
-      act52[yo + 3072 + o + 1] = t11;
-      act52[yo + 3072 + o + 2] = t12;
-      act52[yo + 3072 + o + 3] = t13;
-      act52[yo + 6144 + o + 0] = t20;
-      act52[yo + 6144 + o + 1] = t21;
-      act52[yo + 6144 + o + 2] = t22;
-      act52[yo + 6144 + o + 3] = t23;
-      act52[yo + 9216 + o + 0] = t30;
-      act52[yo + 9216 + o + 1] = t31;
-      act52[yo + 9216 + o + 2] = t32;
-      act52[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[56911872 + o];
-        for (let i = 0, w = 54552576 + o * 768; i < 768; i++, w++) s += act51[xo + a * 768 + i] * p[w];
-        act52[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[56911872 + o + 0];
-      let s1 = p[56911872 + o + 1];
-      let s2 = p[56911872 + o + 2];
-      let s3 = p[56911872 + o + 3];
-      let s4 = p[56911872 + o + 4];
-      let s5 = p[56911872 + o + 5];
-      let s6 = p[56911872 + o + 6];
-      let s7 = p[56911872 + o + 7];
-      for (let i = 0, w = 54552576 + o * 768; i < 768; i++, w++) {
-        const v = act51[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act52[yo + o + 0] = s0;
-      act52[yo + o + 1] = s1;
-      act52[yo + o + 2] = s2;
-      act52[yo + o + 3] = s3;
-      act52[yo + o + 4] = s4;
-      act52[yo + o + 5] = s5;
-      act52[yo + o + 6] = s6;
-      act52[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[56911872 + o];
-      for (let i = 0, w = 54552576 + o * 768; i < 768; i++, w++) s += act51[xo + i] * p[w];
-      act52[yo + o] = s;
-    }
-  }
+  // encoder.layer.4.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act51, act52, n * 512, 768, 3072, 54552576, 56911872);
 }
 
 /** Backward of op 50: encoder.layer.4.intermediate.dense (dense). */
 function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.intermediate.dense: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad52[yo + 0 + o + 0];
-      const g01 = grad52[yo + 0 + o + 1];
-      const g02 = grad52[yo + 0 + o + 2];
-      const g03 = grad52[yo + 0 + o + 3];
-      const g10 = grad52[yo + 3072 + o + 0];
-      const g11 = grad52[yo + 3072 + o + 1];
-      const g12 = grad52[yo + 3072 + o + 2];
-      const g13 = grad52[yo + 3072 + o + 3];
-      const g20 = grad52[yo + 6144 + o + 0];
-      const g21 = grad52[yo + 6144 + o + 1];
-      const g22 = grad52[yo + 6144 + o + 2];
-      const g23 = grad52[yo + 6144 + o + 3];
-      const g30 = grad52[yo + 9216 + o + 0];
-      const g31 = grad52[yo + 9216 + o + 1];
-      const g32 = grad52[yo + 9216 + o + 2];
-      const g33 = grad52[yo + 9216 + o + 3];
-      gp[56911872 + o + 0] += g00 + g10 + g20 + g30;
-      gp[56911872 + o + 1] += g01 + g11 + g21 + g31;
-      gp[56911872 + o + 2] += g02 + g12 + g22 + g32;
-      gp[56911872 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 54552576 + o * 768; i < 768; i++, w++) {
-        const x0 = act51[xo + 0 + i];
-        const x1 = act51[xo + 768 + i];
-        const x2 = act51[xo + 1536 + i];
-        const x3 = act51[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad51[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad51[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad51[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad51[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad52[yo + a * 3072 + o];
-        gp[56911872 + o] += g;
-        for (let i = 0, w = 54552576 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act51[xo + a * 768 + i];
-          grad51[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad52[yo + o];
-      if (g === 0) continue;
-      gp[56911872 + o] += g;
-      for (let i = 0, w = 54552576 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act51[xo + i];
-        grad51[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.4.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act51, grad51, grad52, n * 512, 768, 3072, 54552576, 56911872);
 }
 
 /** Forward of op 51: encoder.layer.4.intermediate.1 (gelu). */
@@ -6820,185 +5281,14 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 52: encoder.layer.4.out.dense (dense). */
 function forward52(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.out.dense: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[59274240 + o + 0];
-      let t01 = p[59274240 + o + 1];
-      let t02 = p[59274240 + o + 2];
-      let t03 = p[59274240 + o + 3];
-      let t10 = p[59274240 + o + 0];
-      let t11 = p[59274240 + o + 1];
-      let t12 = p[59274240 + o + 2];
-      let t13 = p[59274240 + o + 3];
-      let t20 = p[59274240 + o + 0];
-      let t21 = p[59274240 + o + 1];
-      let t22 = p[59274240 + o + 2];
-      let t23 = p[59274240 + o + 3];
-      let t30 = p[59274240 + o + 0];
-      let t31 = p[59274240 + o + 1];
-      let t32 = p[59274240 + o + 2];
-      let t33 = p[59274240 + o + 3];
-      for (let i = 0, w = 56914944 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act53[xo + 0 + i];
-        const v1 = act53[xo + 3072 + i];
-        const v2 = act53[xo + 6144 + i];
-        const v3 = act53[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act54[yo + 0 + o + 0] = t00;
-      act54[yo + 0 + o + 1] = t01;
-      act54[yo + 0 + o + 2] = t02;
-      act54[yo + 0 + o + 3] = t03;
-      act54[yo + 768 + o + 0] = t10;
-      act54[yo + 768 + o + 1] = t11;
-      act54[yo + 768 + o + 2] = t12;
-      act54[yo + 768 + o + 3] = t13;
-      act54[yo + 1536 + o + 0] = t20;
-      act54[yo + 1536 + o + 1] = t21;
-      act54[yo + 1536 + o + 2] = t22;
-      act54[yo + 1536 + o + 3] = t23;
-      act54[yo + 2304 + o + 0] = t30;
-      act54[yo + 2304 + o + 1] = t31;
-      act54[yo + 2304 + o + 2] = t32;
-      act54[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[59274240 + o];
-        for (let i = 0, w = 56914944 + o * 3072; i < 3072; i++, w++) s += act53[xo + a * 3072 + i] * p[w];
-        act54[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[59274240 + o + 0];
-      let s1 = p[59274240 + o + 1];
-      let s2 = p[59274240 + o + 2];
-      let s3 = p[59274240 + o + 3];
-      let s4 = p[59274240 + o + 4];
-      let s5 = p[59274240 + o + 5];
-      let s6 = p[59274240 + o + 6];
-      let s7 = p[59274240 + o + 7];
-      for (let i = 0, w = 56914944 + o * 3072; i < 3072; i++, w++) {
-        const v = act53[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act54[yo + o + 0] = s0;
-      act54[yo + o + 1] = s1;
-      act54[yo + o + 2] = s2;
-      act54[yo + o + 3] = s3;
-      act54[yo + o + 4] = s4;
-      act54[yo + o + 5] = s5;
-      act54[yo + o + 6] = s6;
-      act54[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[59274240 + o];
-      for (let i = 0, w = 56914944 + o * 3072; i < 3072; i++, w++) s += act53[xo + i] * p[w];
-      act54[yo + o] = s;
-    }
-  }
+  // encoder.layer.4.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act53, act54, n * 512, 3072, 768, 56914944, 59274240);
 }
 
 /** Backward of op 52: encoder.layer.4.out.dense (dense). */
 function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.out.dense: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad54[yo + 0 + o + 0];
-      const g01 = grad54[yo + 0 + o + 1];
-      const g02 = grad54[yo + 0 + o + 2];
-      const g03 = grad54[yo + 0 + o + 3];
-      const g10 = grad54[yo + 768 + o + 0];
-      const g11 = grad54[yo + 768 + o + 1];
-      const g12 = grad54[yo + 768 + o + 2];
-      const g13 = grad54[yo + 768 + o + 3];
-      const g20 = grad54[yo + 1536 + o + 0];
-      const g21 = grad54[yo + 1536 + o + 1];
-      const g22 = grad54[yo + 1536 + o + 2];
-      const g23 = grad54[yo + 1536 + o + 3];
-      const g30 = grad54[yo + 2304 + o + 0];
-      const g31 = grad54[yo + 2304 + o + 1];
-      const g32 = grad54[yo + 2304 + o + 2];
-      const g33 = grad54[yo + 2304 + o + 3];
-      gp[59274240 + o + 0] += g00 + g10 + g20 + g30;
-      gp[59274240 + o + 1] += g01 + g11 + g21 + g31;
-      gp[59274240 + o + 2] += g02 + g12 + g22 + g32;
-      gp[59274240 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 56914944 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act53[xo + 0 + i];
-        const x1 = act53[xo + 3072 + i];
-        const x2 = act53[xo + 6144 + i];
-        const x3 = act53[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad53[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad53[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad53[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad53[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad54[yo + a * 768 + o];
-        gp[59274240 + o] += g;
-        for (let i = 0, w = 56914944 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act53[xo + a * 3072 + i];
-          grad53[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad54[yo + o];
-      if (g === 0) continue;
-      gp[59274240 + o] += g;
-      for (let i = 0, w = 56914944 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act53[xo + i];
-        grad53[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.4.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act53, grad53, grad54, n * 512, 3072, 768, 56914944, 59274240);
 }
 
 /** Forward of op 53: encoder.layer.4.out.1 (dropout). */
@@ -7362,185 +5652,14 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 60: encoder.layer.5.intermediate.dense (dense). */
 function forward60(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.intermediate.dense: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[63999744 + o + 0];
-      let t01 = p[63999744 + o + 1];
-      let t02 = p[63999744 + o + 2];
-      let t03 = p[63999744 + o + 3];
-      let t10 = p[63999744 + o + 0];
-      let t11 = p[63999744 + o + 1];
-      let t12 = p[63999744 + o + 2];
-      let t13 = p[63999744 + o + 3];
-      let t20 = p[63999744 + o + 0];
-      let t21 = p[63999744 + o + 1];
-      let t22 = p[63999744 + o + 2];
-      let t23 = p[63999744 + o + 3];
-      let t30 = p[63999744 + o + 0];
-      let t31 = p[63999744 + o + 1];
-      let t32 = p[63999744 + o + 2];
-      let t33 = p[63999744 + o + 3];
-      for (let i = 0, w = 61640448 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act61[xo + 0 + i];
-        const v1 = act61[xo + 768 + i];
-        const v2 = act61[xo + 1536 + i];
-        const v3 = act61[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act62[yo + 0 + o + 0] = t00;
-      act62[yo + 0 + o + 1] = t01;
-      act62[yo + 0 + o + 2] = t02;
-      act62[yo + 0 + o + 3] = t03;
-      act62[yo + 3072 + o + 0] = t10;
-      act62[yo + 3072 + o + 1] = t11;
-      act62[yo + 3072 + o + 2] = t12;
-      act62[yo + 3072 + o + 3] = t13;
-      act62[yo + 6144 + o + 0] = t20;
-      act62[yo + 6144 + o + 1] = t21;
-      act62[yo + 6144 + o + 2] = t22;
-      act62[yo + 6144 + o + 3] = t23;
-      act62[yo + 9216 + o + 0] = t30;
-      act62[yo + 9216 + o + 1] = t31;
-      act62[yo + 9216 + o + 2] = t32;
-      act62[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[63999744 + o];
-        for (let i = 0, w = 61640448 + o * 768; i < 768; i++, w++) s += act61[xo + a * 768 + i] * p[w];
-        act62[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[63999744 + o + 0];
-      let s1 = p[63999744 + o + 1];
-      let s2 = p[63999744 + o + 2];
-      let s3 = p[63999744 + o + 3];
-      let s4 = p[63999744 + o + 4];
-      let s5 = p[63999744 + o + 5];
-      let s6 = p[63999744 + o + 6];
-      let s7 = p[63999744 + o + 7];
-      for (let i = 0, w = 61640448 + o * 768; i < 768; i++, w++) {
-        const v = act61[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act62[yo + o + 0] = s0;
-      act62[yo + o + 1] = s1;
-      act62[yo + o + 2] = s2;
-      act62[yo + o + 3] = s3;
-      act62[yo + o + 4] = s4;
-      act62[yo + o + 5] = s5;
-      act62[yo + o + 6] = s6;
-      act62[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[63999744 + o];
-      for (let i = 0, w = 61640448 + o * 768; i < 768; i++, w++) s += act61[xo + i] * p[w];
-      act62[yo + o] = s;
-    }
-  }
+  // encoder.layer.5.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act61, act62, n * 512, 768, 3072, 61640448, 63999744);
 }
 
 /** Backward of op 60: encoder.layer.5.intermediate.dense (dense). */
 function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.intermediate.dense: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad62[yo + 0 + o + 0];
-      const g01 = grad62[yo + 0 + o + 1];
-      const g02 = grad62[yo + 0 + o + 2];
-      const g03 = grad62[yo + 0 + o + 3];
-      const g10 = grad62[yo + 3072 + o + 0];
-      const g11 = grad62[yo + 3072 + o + 1];
-      const g12 = grad62[yo + 3072 + o + 2];
-      const g13 = grad62[yo + 3072 + o + 3];
-      const g20 = grad62[yo + 6144 + o + 0];
-      const g21 = grad62[yo + 6144 + o + 1];
-      const g22 = grad62[yo + 6144 + o + 2];
-      const g23 = grad62[yo + 6144 + o + 3];
-      const g30 = grad62[yo + 9216 + o + 0];
-      const g31 = grad62[yo + 9216 + o + 1];
-      const g32 = grad62[yo + 9216 + o + 2];
-      const g33 = grad62[yo + 9216 + o + 3];
-      gp[63999744 + o + 0] += g00 + g10 + g20 + g30;
-      gp[63999744 + o + 1] += g01 + g11 + g21 + g31;
-      gp[63999744 + o + 2] += g02 + g12 + g22 + g32;
-      gp[63999744 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 61640448 + o * 768; i < 768; i++, w++) {
-        const x0 = act61[xo + 0 + i];
-        const x1 = act61[xo + 768 + i];
-        const x2 = act61[xo + 1536 + i];
-        const x3 = act61[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad61[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad61[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad61[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad61[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad62[yo + a * 3072 + o];
-        gp[63999744 + o] += g;
-        for (let i = 0, w = 61640448 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act61[xo + a * 768 + i];
-          grad61[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad62[yo + o];
-      if (g === 0) continue;
-      gp[63999744 + o] += g;
-      for (let i = 0, w = 61640448 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act61[xo + i];
-        grad61[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.5.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act61, grad61, grad62, n * 512, 768, 3072, 61640448, 63999744);
 }
 
 /** Forward of op 61: encoder.layer.5.intermediate.1 (gelu). */
@@ -7565,185 +5684,14 @@ function backward61(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 62: encoder.layer.5.out.dense (dense). */
 function forward62(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.out.dense: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[66362112 + o + 0];
-      let t01 = p[66362112 + o + 1];
-      let t02 = p[66362112 + o + 2];
-      let t03 = p[66362112 + o + 3];
-      let t10 = p[66362112 + o + 0];
-      let t11 = p[66362112 + o + 1];
-      let t12 = p[66362112 + o + 2];
-      let t13 = p[66362112 + o + 3];
-      let t20 = p[66362112 + o + 0];
-      let t21 = p[66362112 + o + 1];
-      let t22 = p[66362112 + o + 2];
-      let t23 = p[66362112 + o + 3];
-      let t30 = p[66362112 + o + 0];
-      let t31 = p[66362112 + o + 1];
-      let t32 = p[66362112 + o + 2];
-      let t33 = p[66362112 + o + 3];
-      for (let i = 0, w = 64002816 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act63[xo + 0 + i];
-        const v1 = act63[xo + 3072 + i];
-        const v2 = act63[xo + 6144 + i];
-        const v3 = act63[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act64[yo + 0 + o + 0] = t00;
-      act64[yo + 0 + o + 1] = t01;
-      act64[yo + 0 + o + 2] = t02;
-      act64[yo + 0 + o + 3] = t03;
-      act64[yo + 768 + o + 0] = t10;
-      act64[yo + 768 + o + 1] = t11;
-      act64[yo + 768 + o + 2] = t12;
-      act64[yo + 768 + o + 3] = t13;
-      act64[yo + 1536 + o + 0] = t20;
-      act64[yo + 1536 + o + 1] = t21;
-      act64[yo + 1536 + o + 2] = t22;
-      act64[yo + 1536 + o + 3] = t23;
-      act64[yo + 2304 + o + 0] = t30;
-      act64[yo + 2304 + o + 1] = t31;
-      act64[yo + 2304 + o + 2] = t32;
-      act64[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[66362112 + o];
-        for (let i = 0, w = 64002816 + o * 3072; i < 3072; i++, w++) s += act63[xo + a * 3072 + i] * p[w];
-        act64[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[66362112 + o + 0];
-      let s1 = p[66362112 + o + 1];
-      let s2 = p[66362112 + o + 2];
-      let s3 = p[66362112 + o + 3];
-      let s4 = p[66362112 + o + 4];
-      let s5 = p[66362112 + o + 5];
-      let s6 = p[66362112 + o + 6];
-      let s7 = p[66362112 + o + 7];
-      for (let i = 0, w = 64002816 + o * 3072; i < 3072; i++, w++) {
-        const v = act63[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act64[yo + o + 0] = s0;
-      act64[yo + o + 1] = s1;
-      act64[yo + o + 2] = s2;
-      act64[yo + o + 3] = s3;
-      act64[yo + o + 4] = s4;
-      act64[yo + o + 5] = s5;
-      act64[yo + o + 6] = s6;
-      act64[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[66362112 + o];
-      for (let i = 0, w = 64002816 + o * 3072; i < 3072; i++, w++) s += act63[xo + i] * p[w];
-      act64[yo + o] = s;
-    }
-  }
+  // encoder.layer.5.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act63, act64, n * 512, 3072, 768, 64002816, 66362112);
 }
 
 /** Backward of op 62: encoder.layer.5.out.dense (dense). */
 function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.out.dense: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad64[yo + 0 + o + 0];
-      const g01 = grad64[yo + 0 + o + 1];
-      const g02 = grad64[yo + 0 + o + 2];
-      const g03 = grad64[yo + 0 + o + 3];
-      const g10 = grad64[yo + 768 + o + 0];
-      const g11 = grad64[yo + 768 + o + 1];
-      const g12 = grad64[yo + 768 + o + 2];
-      const g13 = grad64[yo + 768 + o + 3];
-      const g20 = grad64[yo + 1536 + o + 0];
-      const g21 = grad64[yo + 1536 + o + 1];
-      const g22 = grad64[yo + 1536 + o + 2];
-      const g23 = grad64[yo + 1536 + o + 3];
-      const g30 = grad64[yo + 2304 + o + 0];
-      const g31 = grad64[yo + 2304 + o + 1];
-      const g32 = grad64[yo + 2304 + o + 2];
-      const g33 = grad64[yo + 2304 + o + 3];
-      gp[66362112 + o + 0] += g00 + g10 + g20 + g30;
-      gp[66362112 + o + 1] += g01 + g11 + g21 + g31;
-      gp[66362112 + o + 2] += g02 + g12 + g22 + g32;
-      gp[66362112 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 64002816 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act63[xo + 0 + i];
-        const x1 = act63[xo + 3072 + i];
-        const x2 = act63[xo + 6144 + i];
-        const x3 = act63[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad63[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad63[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad63[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad63[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad64[yo + a * 768 + o];
-        gp[66362112 + o] += g;
-        for (let i = 0, w = 64002816 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act63[xo + a * 3072 + i];
-          grad63[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad64[yo + o];
-      if (g === 0) continue;
-      gp[66362112 + o] += g;
-      for (let i = 0, w = 64002816 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act63[xo + i];
-        grad63[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.5.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act63, grad63, grad64, n * 512, 3072, 768, 64002816, 66362112);
 }
 
 /** Forward of op 63: encoder.layer.5.out.1 (dropout). */
@@ -8107,185 +6055,14 @@ function backward69(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 70: encoder.layer.6.intermediate.dense (dense). */
 function forward70(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.intermediate.dense: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[71087616 + o + 0];
-      let t01 = p[71087616 + o + 1];
-      let t02 = p[71087616 + o + 2];
-      let t03 = p[71087616 + o + 3];
-      let t10 = p[71087616 + o + 0];
-      let t11 = p[71087616 + o + 1];
-      let t12 = p[71087616 + o + 2];
-      let t13 = p[71087616 + o + 3];
-      let t20 = p[71087616 + o + 0];
-      let t21 = p[71087616 + o + 1];
-      let t22 = p[71087616 + o + 2];
-      let t23 = p[71087616 + o + 3];
-      let t30 = p[71087616 + o + 0];
-      let t31 = p[71087616 + o + 1];
-      let t32 = p[71087616 + o + 2];
-      let t33 = p[71087616 + o + 3];
-      for (let i = 0, w = 68728320 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act71[xo + 0 + i];
-        const v1 = act71[xo + 768 + i];
-        const v2 = act71[xo + 1536 + i];
-        const v3 = act71[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act72[yo + 0 + o + 0] = t00;
-      act72[yo + 0 + o + 1] = t01;
-      act72[yo + 0 + o + 2] = t02;
-      act72[yo + 0 + o + 3] = t03;
-      act72[yo + 3072 + o + 0] = t10;
-      act72[yo + 3072 + o + 1] = t11;
-      act72[yo + 3072 + o + 2] = t12;
-      act72[yo + 3072 + o + 3] = t13;
-      act72[yo + 6144 + o + 0] = t20;
-      act72[yo + 6144 + o + 1] = t21;
-      act72[yo + 6144 + o + 2] = t22;
-      act72[yo + 6144 + o + 3] = t23;
-      act72[yo + 9216 + o + 0] = t30;
-      act72[yo + 9216 + o + 1] = t31;
-      act72[yo + 9216 + o + 2] = t32;
-      act72[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[71087616 + o];
-        for (let i = 0, w = 68728320 + o * 768; i < 768; i++, w++) s += act71[xo + a * 768 + i] * p[w];
-        act72[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[71087616 + o + 0];
-      let s1 = p[71087616 + o + 1];
-      let s2 = p[71087616 + o + 2];
-      let s3 = p[71087616 + o + 3];
-      let s4 = p[71087616 + o + 4];
-      let s5 = p[71087616 + o + 5];
-      let s6 = p[71087616 + o + 6];
-      let s7 = p[71087616 + o + 7];
-      for (let i = 0, w = 68728320 + o * 768; i < 768; i++, w++) {
-        const v = act71[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act72[yo + o + 0] = s0;
-      act72[yo + o + 1] = s1;
-      act72[yo + o + 2] = s2;
-      act72[yo + o + 3] = s3;
-      act72[yo + o + 4] = s4;
-      act72[yo + o + 5] = s5;
-      act72[yo + o + 6] = s6;
-      act72[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[71087616 + o];
-      for (let i = 0, w = 68728320 + o * 768; i < 768; i++, w++) s += act71[xo + i] * p[w];
-      act72[yo + o] = s;
-    }
-  }
+  // encoder.layer.6.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act71, act72, n * 512, 768, 3072, 68728320, 71087616);
 }
 
 /** Backward of op 70: encoder.layer.6.intermediate.dense (dense). */
 function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.intermediate.dense: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad72[yo + 0 + o + 0];
-      const g01 = grad72[yo + 0 + o + 1];
-      const g02 = grad72[yo + 0 + o + 2];
-      const g03 = grad72[yo + 0 + o + 3];
-      const g10 = grad72[yo + 3072 + o + 0];
-      const g11 = grad72[yo + 3072 + o + 1];
-      const g12 = grad72[yo + 3072 + o + 2];
-      const g13 = grad72[yo + 3072 + o + 3];
-      const g20 = grad72[yo + 6144 + o + 0];
-      const g21 = grad72[yo + 6144 + o + 1];
-      const g22 = grad72[yo + 6144 + o + 2];
-      const g23 = grad72[yo + 6144 + o + 3];
-      const g30 = grad72[yo + 9216 + o + 0];
-      const g31 = grad72[yo + 9216 + o + 1];
-      const g32 = grad72[yo + 9216 + o + 2];
-      const g33 = grad72[yo + 9216 + o + 3];
-      gp[71087616 + o + 0] += g00 + g10 + g20 + g30;
-      gp[71087616 + o + 1] += g01 + g11 + g21 + g31;
-      gp[71087616 + o + 2] += g02 + g12 + g22 + g32;
-      gp[71087616 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 68728320 + o * 768; i < 768; i++, w++) {
-        const x0 = act71[xo + 0 + i];
-        const x1 = act71[xo + 768 + i];
-        const x2 = act71[xo + 1536 + i];
-        const x3 = act71[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad71[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad71[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad71[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad71[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad72[yo + a * 3072 + o];
-        gp[71087616 + o] += g;
-        for (let i = 0, w = 68728320 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act71[xo + a * 768 + i];
-          grad71[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad72[yo + o];
-      if (g === 0) continue;
-      gp[71087616 + o] += g;
-      for (let i = 0, w = 68728320 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act71[xo + i];
-        grad71[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.6.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act71, grad71, grad72, n * 512, 768, 3072, 68728320, 71087616);
 }
 
 /** Forward of op 71: encoder.layer.6.intermediate.1 (gelu). */
@@ -8310,185 +6087,14 @@ function backward71(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 72: encoder.layer.6.out.dense (dense). */
 function forward72(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.out.dense: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[73449984 + o + 0];
-      let t01 = p[73449984 + o + 1];
-      let t02 = p[73449984 + o + 2];
-      let t03 = p[73449984 + o + 3];
-      let t10 = p[73449984 + o + 0];
-      let t11 = p[73449984 + o + 1];
-      let t12 = p[73449984 + o + 2];
-      let t13 = p[73449984 + o + 3];
-      let t20 = p[73449984 + o + 0];
-      let t21 = p[73449984 + o + 1];
-      let t22 = p[73449984 + o + 2];
-      let t23 = p[73449984 + o + 3];
-      let t30 = p[73449984 + o + 0];
-      let t31 = p[73449984 + o + 1];
-      let t32 = p[73449984 + o + 2];
-      let t33 = p[73449984 + o + 3];
-      for (let i = 0, w = 71090688 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act73[xo + 0 + i];
-        const v1 = act73[xo + 3072 + i];
-        const v2 = act73[xo + 6144 + i];
-        const v3 = act73[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act74[yo + 0 + o + 0] = t00;
-      act74[yo + 0 + o + 1] = t01;
-      act74[yo + 0 + o + 2] = t02;
-      act74[yo + 0 + o + 3] = t03;
-      act74[yo + 768 + o + 0] = t10;
-      act74[yo + 768 + o + 1] = t11;
-      act74[yo + 768 + o + 2] = t12;
-      act74[yo + 768 + o + 3] = t13;
-      act74[yo + 1536 + o + 0] = t20;
-      act74[yo + 1536 + o + 1] = t21;
-      act74[yo + 1536 + o + 2] = t22;
-      act74[yo + 1536 + o + 3] = t23;
-      act74[yo + 2304 + o + 0] = t30;
-      act74[yo + 2304 + o + 1] = t31;
-      act74[yo + 2304 + o + 2] = t32;
-      act74[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[73449984 + o];
-        for (let i = 0, w = 71090688 + o * 3072; i < 3072; i++, w++) s += act73[xo + a * 3072 + i] * p[w];
-        act74[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[73449984 + o + 0];
-      let s1 = p[73449984 + o + 1];
-      let s2 = p[73449984 + o + 2];
-      let s3 = p[73449984 + o + 3];
-      let s4 = p[73449984 + o + 4];
-      let s5 = p[73449984 + o + 5];
-      let s6 = p[73449984 + o + 6];
-      let s7 = p[73449984 + o + 7];
-      for (let i = 0, w = 71090688 + o * 3072; i < 3072; i++, w++) {
-        const v = act73[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act74[yo + o + 0] = s0;
-      act74[yo + o + 1] = s1;
-      act74[yo + o + 2] = s2;
-      act74[yo + o + 3] = s3;
-      act74[yo + o + 4] = s4;
-      act74[yo + o + 5] = s5;
-      act74[yo + o + 6] = s6;
-      act74[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[73449984 + o];
-      for (let i = 0, w = 71090688 + o * 3072; i < 3072; i++, w++) s += act73[xo + i] * p[w];
-      act74[yo + o] = s;
-    }
-  }
+  // encoder.layer.6.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act73, act74, n * 512, 3072, 768, 71090688, 73449984);
 }
 
 /** Backward of op 72: encoder.layer.6.out.dense (dense). */
 function backward72(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.out.dense: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad74[yo + 0 + o + 0];
-      const g01 = grad74[yo + 0 + o + 1];
-      const g02 = grad74[yo + 0 + o + 2];
-      const g03 = grad74[yo + 0 + o + 3];
-      const g10 = grad74[yo + 768 + o + 0];
-      const g11 = grad74[yo + 768 + o + 1];
-      const g12 = grad74[yo + 768 + o + 2];
-      const g13 = grad74[yo + 768 + o + 3];
-      const g20 = grad74[yo + 1536 + o + 0];
-      const g21 = grad74[yo + 1536 + o + 1];
-      const g22 = grad74[yo + 1536 + o + 2];
-      const g23 = grad74[yo + 1536 + o + 3];
-      const g30 = grad74[yo + 2304 + o + 0];
-      const g31 = grad74[yo + 2304 + o + 1];
-      const g32 = grad74[yo + 2304 + o + 2];
-      const g33 = grad74[yo + 2304 + o + 3];
-      gp[73449984 + o + 0] += g00 + g10 + g20 + g30;
-      gp[73449984 + o + 1] += g01 + g11 + g21 + g31;
-      gp[73449984 + o + 2] += g02 + g12 + g22 + g32;
-      gp[73449984 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 71090688 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act73[xo + 0 + i];
-        const x1 = act73[xo + 3072 + i];
-        const x2 = act73[xo + 6144 + i];
-        const x3 = act73[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad73[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad73[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad73[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad73[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad74[yo + a * 768 + o];
-        gp[73449984 + o] += g;
-        for (let i = 0, w = 71090688 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act73[xo + a * 3072 + i];
-          grad73[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad74[yo + o];
-      if (g === 0) continue;
-      gp[73449984 + o] += g;
-      for (let i = 0, w = 71090688 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act73[xo + i];
-        grad73[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.6.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act73, grad73, grad74, n * 512, 3072, 768, 71090688, 73449984);
 }
 
 /** Forward of op 73: encoder.layer.6.out.1 (dropout). */
@@ -8852,185 +6458,14 @@ function backward79(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 80: encoder.layer.7.intermediate.dense (dense). */
 function forward80(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.intermediate.dense: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[78175488 + o + 0];
-      let t01 = p[78175488 + o + 1];
-      let t02 = p[78175488 + o + 2];
-      let t03 = p[78175488 + o + 3];
-      let t10 = p[78175488 + o + 0];
-      let t11 = p[78175488 + o + 1];
-      let t12 = p[78175488 + o + 2];
-      let t13 = p[78175488 + o + 3];
-      let t20 = p[78175488 + o + 0];
-      let t21 = p[78175488 + o + 1];
-      let t22 = p[78175488 + o + 2];
-      let t23 = p[78175488 + o + 3];
-      let t30 = p[78175488 + o + 0];
-      let t31 = p[78175488 + o + 1];
-      let t32 = p[78175488 + o + 2];
-      let t33 = p[78175488 + o + 3];
-      for (let i = 0, w = 75816192 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act81[xo + 0 + i];
-        const v1 = act81[xo + 768 + i];
-        const v2 = act81[xo + 1536 + i];
-        const v3 = act81[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act82[yo + 0 + o + 0] = t00;
-      act82[yo + 0 + o + 1] = t01;
-      act82[yo + 0 + o + 2] = t02;
-      act82[yo + 0 + o + 3] = t03;
-      act82[yo + 3072 + o + 0] = t10;
-      act82[yo + 3072 + o + 1] = t11;
-      act82[yo + 3072 + o + 2] = t12;
-      act82[yo + 3072 + o + 3] = t13;
-      act82[yo + 6144 + o + 0] = t20;
-      act82[yo + 6144 + o + 1] = t21;
-      act82[yo + 6144 + o + 2] = t22;
-      act82[yo + 6144 + o + 3] = t23;
-      act82[yo + 9216 + o + 0] = t30;
-      act82[yo + 9216 + o + 1] = t31;
-      act82[yo + 9216 + o + 2] = t32;
-      act82[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[78175488 + o];
-        for (let i = 0, w = 75816192 + o * 768; i < 768; i++, w++) s += act81[xo + a * 768 + i] * p[w];
-        act82[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[78175488 + o + 0];
-      let s1 = p[78175488 + o + 1];
-      let s2 = p[78175488 + o + 2];
-      let s3 = p[78175488 + o + 3];
-      let s4 = p[78175488 + o + 4];
-      let s5 = p[78175488 + o + 5];
-      let s6 = p[78175488 + o + 6];
-      let s7 = p[78175488 + o + 7];
-      for (let i = 0, w = 75816192 + o * 768; i < 768; i++, w++) {
-        const v = act81[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act82[yo + o + 0] = s0;
-      act82[yo + o + 1] = s1;
-      act82[yo + o + 2] = s2;
-      act82[yo + o + 3] = s3;
-      act82[yo + o + 4] = s4;
-      act82[yo + o + 5] = s5;
-      act82[yo + o + 6] = s6;
-      act82[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[78175488 + o];
-      for (let i = 0, w = 75816192 + o * 768; i < 768; i++, w++) s += act81[xo + i] * p[w];
-      act82[yo + o] = s;
-    }
-  }
+  // encoder.layer.7.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act81, act82, n * 512, 768, 3072, 75816192, 78175488);
 }
 
 /** Backward of op 80: encoder.layer.7.intermediate.dense (dense). */
 function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.intermediate.dense: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad82[yo + 0 + o + 0];
-      const g01 = grad82[yo + 0 + o + 1];
-      const g02 = grad82[yo + 0 + o + 2];
-      const g03 = grad82[yo + 0 + o + 3];
-      const g10 = grad82[yo + 3072 + o + 0];
-      const g11 = grad82[yo + 3072 + o + 1];
-      const g12 = grad82[yo + 3072 + o + 2];
-      const g13 = grad82[yo + 3072 + o + 3];
-      const g20 = grad82[yo + 6144 + o + 0];
-      const g21 = grad82[yo + 6144 + o + 1];
-      const g22 = grad82[yo + 6144 + o + 2];
-      const g23 = grad82[yo + 6144 + o + 3];
-      const g30 = grad82[yo + 9216 + o + 0];
-      const g31 = grad82[yo + 9216 + o + 1];
-      const g32 = grad82[yo + 9216 + o + 2];
-      const g33 = grad82[yo + 9216 + o + 3];
-      gp[78175488 + o + 0] += g00 + g10 + g20 + g30;
-      gp[78175488 + o + 1] += g01 + g11 + g21 + g31;
-      gp[78175488 + o + 2] += g02 + g12 + g22 + g32;
-      gp[78175488 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 75816192 + o * 768; i < 768; i++, w++) {
-        const x0 = act81[xo + 0 + i];
-        const x1 = act81[xo + 768 + i];
-        const x2 = act81[xo + 1536 + i];
-        const x3 = act81[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad81[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad81[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad81[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad81[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad82[yo + a * 3072 + o];
-        gp[78175488 + o] += g;
-        for (let i = 0, w = 75816192 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act81[xo + a * 768 + i];
-          grad81[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad82[yo + o];
-      if (g === 0) continue;
-      gp[78175488 + o] += g;
-      for (let i = 0, w = 75816192 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act81[xo + i];
-        grad81[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.7.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act81, grad81, grad82, n * 512, 768, 3072, 75816192, 78175488);
 }
 
 /** Forward of op 81: encoder.layer.7.intermediate.1 (gelu). */
@@ -9055,185 +6490,14 @@ function backward81(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 82: encoder.layer.7.out.dense (dense). */
 function forward82(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.out.dense: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[80537856 + o + 0];
-      let t01 = p[80537856 + o + 1];
-      let t02 = p[80537856 + o + 2];
-      let t03 = p[80537856 + o + 3];
-      let t10 = p[80537856 + o + 0];
-      let t11 = p[80537856 + o + 1];
-      let t12 = p[80537856 + o + 2];
-      let t13 = p[80537856 + o + 3];
-      let t20 = p[80537856 + o + 0];
-      let t21 = p[80537856 + o + 1];
-      let t22 = p[80537856 + o + 2];
-      let t23 = p[80537856 + o + 3];
-      let t30 = p[80537856 + o + 0];
-      let t31 = p[80537856 + o + 1];
-      let t32 = p[80537856 + o + 2];
-      let t33 = p[80537856 + o + 3];
-      for (let i = 0, w = 78178560 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act83[xo + 0 + i];
-        const v1 = act83[xo + 3072 + i];
-        const v2 = act83[xo + 6144 + i];
-        const v3 = act83[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act84[yo + 0 + o + 0] = t00;
-      act84[yo + 0 + o + 1] = t01;
-      act84[yo + 0 + o + 2] = t02;
-      act84[yo + 0 + o + 3] = t03;
-      act84[yo + 768 + o + 0] = t10;
-      act84[yo + 768 + o + 1] = t11;
-      act84[yo + 768 + o + 2] = t12;
-      act84[yo + 768 + o + 3] = t13;
-      act84[yo + 1536 + o + 0] = t20;
-      act84[yo + 1536 + o + 1] = t21;
-      act84[yo + 1536 + o + 2] = t22;
-      act84[yo + 1536 + o + 3] = t23;
-      act84[yo + 2304 + o + 0] = t30;
-      act84[yo + 2304 + o + 1] = t31;
-      act84[yo + 2304 + o + 2] = t32;
-      act84[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[80537856 + o];
-        for (let i = 0, w = 78178560 + o * 3072; i < 3072; i++, w++) s += act83[xo + a * 3072 + i] * p[w];
-        act84[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[80537856 + o + 0];
-      let s1 = p[80537856 + o + 1];
-      let s2 = p[80537856 + o + 2];
-      let s3 = p[80537856 + o + 3];
-      let s4 = p[80537856 + o + 4];
-      let s5 = p[80537856 + o + 5];
-      let s6 = p[80537856 + o + 6];
-      let s7 = p[80537856 + o + 7];
-      for (let i = 0, w = 78178560 + o * 3072; i < 3072; i++, w++) {
-        const v = act83[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act84[yo + o + 0] = s0;
-      act84[yo + o + 1] = s1;
-      act84[yo + o + 2] = s2;
-      act84[yo + o + 3] = s3;
-      act84[yo + o + 4] = s4;
-      act84[yo + o + 5] = s5;
-      act84[yo + o + 6] = s6;
-      act84[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[80537856 + o];
-      for (let i = 0, w = 78178560 + o * 3072; i < 3072; i++, w++) s += act83[xo + i] * p[w];
-      act84[yo + o] = s;
-    }
-  }
+  // encoder.layer.7.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act83, act84, n * 512, 3072, 768, 78178560, 80537856);
 }
 
 /** Backward of op 82: encoder.layer.7.out.dense (dense). */
 function backward82(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.out.dense: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad84[yo + 0 + o + 0];
-      const g01 = grad84[yo + 0 + o + 1];
-      const g02 = grad84[yo + 0 + o + 2];
-      const g03 = grad84[yo + 0 + o + 3];
-      const g10 = grad84[yo + 768 + o + 0];
-      const g11 = grad84[yo + 768 + o + 1];
-      const g12 = grad84[yo + 768 + o + 2];
-      const g13 = grad84[yo + 768 + o + 3];
-      const g20 = grad84[yo + 1536 + o + 0];
-      const g21 = grad84[yo + 1536 + o + 1];
-      const g22 = grad84[yo + 1536 + o + 2];
-      const g23 = grad84[yo + 1536 + o + 3];
-      const g30 = grad84[yo + 2304 + o + 0];
-      const g31 = grad84[yo + 2304 + o + 1];
-      const g32 = grad84[yo + 2304 + o + 2];
-      const g33 = grad84[yo + 2304 + o + 3];
-      gp[80537856 + o + 0] += g00 + g10 + g20 + g30;
-      gp[80537856 + o + 1] += g01 + g11 + g21 + g31;
-      gp[80537856 + o + 2] += g02 + g12 + g22 + g32;
-      gp[80537856 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 78178560 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act83[xo + 0 + i];
-        const x1 = act83[xo + 3072 + i];
-        const x2 = act83[xo + 6144 + i];
-        const x3 = act83[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad83[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad83[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad83[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad83[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad84[yo + a * 768 + o];
-        gp[80537856 + o] += g;
-        for (let i = 0, w = 78178560 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act83[xo + a * 3072 + i];
-          grad83[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad84[yo + o];
-      if (g === 0) continue;
-      gp[80537856 + o] += g;
-      for (let i = 0, w = 78178560 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act83[xo + i];
-        grad83[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.7.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act83, grad83, grad84, n * 512, 3072, 768, 78178560, 80537856);
 }
 
 /** Forward of op 83: encoder.layer.7.out.1 (dropout). */
@@ -9597,185 +6861,14 @@ function backward89(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 90: encoder.layer.8.intermediate.dense (dense). */
 function forward90(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.intermediate.dense: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[85263360 + o + 0];
-      let t01 = p[85263360 + o + 1];
-      let t02 = p[85263360 + o + 2];
-      let t03 = p[85263360 + o + 3];
-      let t10 = p[85263360 + o + 0];
-      let t11 = p[85263360 + o + 1];
-      let t12 = p[85263360 + o + 2];
-      let t13 = p[85263360 + o + 3];
-      let t20 = p[85263360 + o + 0];
-      let t21 = p[85263360 + o + 1];
-      let t22 = p[85263360 + o + 2];
-      let t23 = p[85263360 + o + 3];
-      let t30 = p[85263360 + o + 0];
-      let t31 = p[85263360 + o + 1];
-      let t32 = p[85263360 + o + 2];
-      let t33 = p[85263360 + o + 3];
-      for (let i = 0, w = 82904064 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act91[xo + 0 + i];
-        const v1 = act91[xo + 768 + i];
-        const v2 = act91[xo + 1536 + i];
-        const v3 = act91[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act92[yo + 0 + o + 0] = t00;
-      act92[yo + 0 + o + 1] = t01;
-      act92[yo + 0 + o + 2] = t02;
-      act92[yo + 0 + o + 3] = t03;
-      act92[yo + 3072 + o + 0] = t10;
-      act92[yo + 3072 + o + 1] = t11;
-      act92[yo + 3072 + o + 2] = t12;
-      act92[yo + 3072 + o + 3] = t13;
-      act92[yo + 6144 + o + 0] = t20;
-      act92[yo + 6144 + o + 1] = t21;
-      act92[yo + 6144 + o + 2] = t22;
-      act92[yo + 6144 + o + 3] = t23;
-      act92[yo + 9216 + o + 0] = t30;
-      act92[yo + 9216 + o + 1] = t31;
-      act92[yo + 9216 + o + 2] = t32;
-      act92[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[85263360 + o];
-        for (let i = 0, w = 82904064 + o * 768; i < 768; i++, w++) s += act91[xo + a * 768 + i] * p[w];
-        act92[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[85263360 + o + 0];
-      let s1 = p[85263360 + o + 1];
-      let s2 = p[85263360 + o + 2];
-      let s3 = p[85263360 + o + 3];
-      let s4 = p[85263360 + o + 4];
-      let s5 = p[85263360 + o + 5];
-      let s6 = p[85263360 + o + 6];
-      let s7 = p[85263360 + o + 7];
-      for (let i = 0, w = 82904064 + o * 768; i < 768; i++, w++) {
-        const v = act91[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act92[yo + o + 0] = s0;
-      act92[yo + o + 1] = s1;
-      act92[yo + o + 2] = s2;
-      act92[yo + o + 3] = s3;
-      act92[yo + o + 4] = s4;
-      act92[yo + o + 5] = s5;
-      act92[yo + o + 6] = s6;
-      act92[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[85263360 + o];
-      for (let i = 0, w = 82904064 + o * 768; i < 768; i++, w++) s += act91[xo + i] * p[w];
-      act92[yo + o] = s;
-    }
-  }
+  // encoder.layer.8.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act91, act92, n * 512, 768, 3072, 82904064, 85263360);
 }
 
 /** Backward of op 90: encoder.layer.8.intermediate.dense (dense). */
 function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.intermediate.dense: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad92[yo + 0 + o + 0];
-      const g01 = grad92[yo + 0 + o + 1];
-      const g02 = grad92[yo + 0 + o + 2];
-      const g03 = grad92[yo + 0 + o + 3];
-      const g10 = grad92[yo + 3072 + o + 0];
-      const g11 = grad92[yo + 3072 + o + 1];
-      const g12 = grad92[yo + 3072 + o + 2];
-      const g13 = grad92[yo + 3072 + o + 3];
-      const g20 = grad92[yo + 6144 + o + 0];
-      const g21 = grad92[yo + 6144 + o + 1];
-      const g22 = grad92[yo + 6144 + o + 2];
-      const g23 = grad92[yo + 6144 + o + 3];
-      const g30 = grad92[yo + 9216 + o + 0];
-      const g31 = grad92[yo + 9216 + o + 1];
-      const g32 = grad92[yo + 9216 + o + 2];
-      const g33 = grad92[yo + 9216 + o + 3];
-      gp[85263360 + o + 0] += g00 + g10 + g20 + g30;
-      gp[85263360 + o + 1] += g01 + g11 + g21 + g31;
-      gp[85263360 + o + 2] += g02 + g12 + g22 + g32;
-      gp[85263360 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 82904064 + o * 768; i < 768; i++, w++) {
-        const x0 = act91[xo + 0 + i];
-        const x1 = act91[xo + 768 + i];
-        const x2 = act91[xo + 1536 + i];
-        const x3 = act91[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad91[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad91[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad91[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad91[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad92[yo + a * 3072 + o];
-        gp[85263360 + o] += g;
-        for (let i = 0, w = 82904064 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act91[xo + a * 768 + i];
-          grad91[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad92[yo + o];
-      if (g === 0) continue;
-      gp[85263360 + o] += g;
-      for (let i = 0, w = 82904064 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act91[xo + i];
-        grad91[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.8.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act91, grad91, grad92, n * 512, 768, 3072, 82904064, 85263360);
 }
 
 /** Forward of op 91: encoder.layer.8.intermediate.1 (gelu). */
@@ -9800,185 +6893,14 @@ function backward91(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 92: encoder.layer.8.out.dense (dense). */
 function forward92(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.out.dense: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[87625728 + o + 0];
-      let t01 = p[87625728 + o + 1];
-      let t02 = p[87625728 + o + 2];
-      let t03 = p[87625728 + o + 3];
-      let t10 = p[87625728 + o + 0];
-      let t11 = p[87625728 + o + 1];
-      let t12 = p[87625728 + o + 2];
-      let t13 = p[87625728 + o + 3];
-      let t20 = p[87625728 + o + 0];
-      let t21 = p[87625728 + o + 1];
-      let t22 = p[87625728 + o + 2];
-      let t23 = p[87625728 + o + 3];
-      let t30 = p[87625728 + o + 0];
-      let t31 = p[87625728 + o + 1];
-      let t32 = p[87625728 + o + 2];
-      let t33 = p[87625728 + o + 3];
-      for (let i = 0, w = 85266432 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act93[xo + 0 + i];
-        const v1 = act93[xo + 3072 + i];
-        const v2 = act93[xo + 6144 + i];
-        const v3 = act93[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act94[yo + 0 + o + 0] = t00;
-      act94[yo + 0 + o + 1] = t01;
-      act94[yo + 0 + o + 2] = t02;
-      act94[yo + 0 + o + 3] = t03;
-      act94[yo + 768 + o + 0] = t10;
-      act94[yo + 768 + o + 1] = t11;
-      act94[yo + 768 + o + 2] = t12;
-      act94[yo + 768 + o + 3] = t13;
-      act94[yo + 1536 + o + 0] = t20;
-      act94[yo + 1536 + o + 1] = t21;
-      act94[yo + 1536 + o + 2] = t22;
-      act94[yo + 1536 + o + 3] = t23;
-      act94[yo + 2304 + o + 0] = t30;
-      act94[yo + 2304 + o + 1] = t31;
-      act94[yo + 2304 + o + 2] = t32;
-      act94[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[87625728 + o];
-        for (let i = 0, w = 85266432 + o * 3072; i < 3072; i++, w++) s += act93[xo + a * 3072 + i] * p[w];
-        act94[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[87625728 + o + 0];
-      let s1 = p[87625728 + o + 1];
-      let s2 = p[87625728 + o + 2];
-      let s3 = p[87625728 + o + 3];
-      let s4 = p[87625728 + o + 4];
-      let s5 = p[87625728 + o + 5];
-      let s6 = p[87625728 + o + 6];
-      let s7 = p[87625728 + o + 7];
-      for (let i = 0, w = 85266432 + o * 3072; i < 3072; i++, w++) {
-        const v = act93[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act94[yo + o + 0] = s0;
-      act94[yo + o + 1] = s1;
-      act94[yo + o + 2] = s2;
-      act94[yo + o + 3] = s3;
-      act94[yo + o + 4] = s4;
-      act94[yo + o + 5] = s5;
-      act94[yo + o + 6] = s6;
-      act94[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[87625728 + o];
-      for (let i = 0, w = 85266432 + o * 3072; i < 3072; i++, w++) s += act93[xo + i] * p[w];
-      act94[yo + o] = s;
-    }
-  }
+  // encoder.layer.8.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act93, act94, n * 512, 3072, 768, 85266432, 87625728);
 }
 
 /** Backward of op 92: encoder.layer.8.out.dense (dense). */
 function backward92(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.out.dense: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad94[yo + 0 + o + 0];
-      const g01 = grad94[yo + 0 + o + 1];
-      const g02 = grad94[yo + 0 + o + 2];
-      const g03 = grad94[yo + 0 + o + 3];
-      const g10 = grad94[yo + 768 + o + 0];
-      const g11 = grad94[yo + 768 + o + 1];
-      const g12 = grad94[yo + 768 + o + 2];
-      const g13 = grad94[yo + 768 + o + 3];
-      const g20 = grad94[yo + 1536 + o + 0];
-      const g21 = grad94[yo + 1536 + o + 1];
-      const g22 = grad94[yo + 1536 + o + 2];
-      const g23 = grad94[yo + 1536 + o + 3];
-      const g30 = grad94[yo + 2304 + o + 0];
-      const g31 = grad94[yo + 2304 + o + 1];
-      const g32 = grad94[yo + 2304 + o + 2];
-      const g33 = grad94[yo + 2304 + o + 3];
-      gp[87625728 + o + 0] += g00 + g10 + g20 + g30;
-      gp[87625728 + o + 1] += g01 + g11 + g21 + g31;
-      gp[87625728 + o + 2] += g02 + g12 + g22 + g32;
-      gp[87625728 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 85266432 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act93[xo + 0 + i];
-        const x1 = act93[xo + 3072 + i];
-        const x2 = act93[xo + 6144 + i];
-        const x3 = act93[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad93[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad93[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad93[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad93[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad94[yo + a * 768 + o];
-        gp[87625728 + o] += g;
-        for (let i = 0, w = 85266432 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act93[xo + a * 3072 + i];
-          grad93[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad94[yo + o];
-      if (g === 0) continue;
-      gp[87625728 + o] += g;
-      for (let i = 0, w = 85266432 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act93[xo + i];
-        grad93[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.8.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act93, grad93, grad94, n * 512, 3072, 768, 85266432, 87625728);
 }
 
 /** Forward of op 93: encoder.layer.8.out.1 (dropout). */
@@ -10342,185 +7264,14 @@ function backward99(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 100: encoder.layer.9.intermediate.dense (dense). */
 function forward100(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.intermediate.dense: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[92351232 + o + 0];
-      let t01 = p[92351232 + o + 1];
-      let t02 = p[92351232 + o + 2];
-      let t03 = p[92351232 + o + 3];
-      let t10 = p[92351232 + o + 0];
-      let t11 = p[92351232 + o + 1];
-      let t12 = p[92351232 + o + 2];
-      let t13 = p[92351232 + o + 3];
-      let t20 = p[92351232 + o + 0];
-      let t21 = p[92351232 + o + 1];
-      let t22 = p[92351232 + o + 2];
-      let t23 = p[92351232 + o + 3];
-      let t30 = p[92351232 + o + 0];
-      let t31 = p[92351232 + o + 1];
-      let t32 = p[92351232 + o + 2];
-      let t33 = p[92351232 + o + 3];
-      for (let i = 0, w = 89991936 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act101[xo + 0 + i];
-        const v1 = act101[xo + 768 + i];
-        const v2 = act101[xo + 1536 + i];
-        const v3 = act101[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act102[yo + 0 + o + 0] = t00;
-      act102[yo + 0 + o + 1] = t01;
-      act102[yo + 0 + o + 2] = t02;
-      act102[yo + 0 + o + 3] = t03;
-      act102[yo + 3072 + o + 0] = t10;
-      act102[yo + 3072 + o + 1] = t11;
-      act102[yo + 3072 + o + 2] = t12;
-      act102[yo + 3072 + o + 3] = t13;
-      act102[yo + 6144 + o + 0] = t20;
-      act102[yo + 6144 + o + 1] = t21;
-      act102[yo + 6144 + o + 2] = t22;
-      act102[yo + 6144 + o + 3] = t23;
-      act102[yo + 9216 + o + 0] = t30;
-      act102[yo + 9216 + o + 1] = t31;
-      act102[yo + 9216 + o + 2] = t32;
-      act102[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[92351232 + o];
-        for (let i = 0, w = 89991936 + o * 768; i < 768; i++, w++) s += act101[xo + a * 768 + i] * p[w];
-        act102[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[92351232 + o + 0];
-      let s1 = p[92351232 + o + 1];
-      let s2 = p[92351232 + o + 2];
-      let s3 = p[92351232 + o + 3];
-      let s4 = p[92351232 + o + 4];
-      let s5 = p[92351232 + o + 5];
-      let s6 = p[92351232 + o + 6];
-      let s7 = p[92351232 + o + 7];
-      for (let i = 0, w = 89991936 + o * 768; i < 768; i++, w++) {
-        const v = act101[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act102[yo + o + 0] = s0;
-      act102[yo + o + 1] = s1;
-      act102[yo + o + 2] = s2;
-      act102[yo + o + 3] = s3;
-      act102[yo + o + 4] = s4;
-      act102[yo + o + 5] = s5;
-      act102[yo + o + 6] = s6;
-      act102[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[92351232 + o];
-      for (let i = 0, w = 89991936 + o * 768; i < 768; i++, w++) s += act101[xo + i] * p[w];
-      act102[yo + o] = s;
-    }
-  }
+  // encoder.layer.9.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act101, act102, n * 512, 768, 3072, 89991936, 92351232);
 }
 
 /** Backward of op 100: encoder.layer.9.intermediate.dense (dense). */
 function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.intermediate.dense: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad102[yo + 0 + o + 0];
-      const g01 = grad102[yo + 0 + o + 1];
-      const g02 = grad102[yo + 0 + o + 2];
-      const g03 = grad102[yo + 0 + o + 3];
-      const g10 = grad102[yo + 3072 + o + 0];
-      const g11 = grad102[yo + 3072 + o + 1];
-      const g12 = grad102[yo + 3072 + o + 2];
-      const g13 = grad102[yo + 3072 + o + 3];
-      const g20 = grad102[yo + 6144 + o + 0];
-      const g21 = grad102[yo + 6144 + o + 1];
-      const g22 = grad102[yo + 6144 + o + 2];
-      const g23 = grad102[yo + 6144 + o + 3];
-      const g30 = grad102[yo + 9216 + o + 0];
-      const g31 = grad102[yo + 9216 + o + 1];
-      const g32 = grad102[yo + 9216 + o + 2];
-      const g33 = grad102[yo + 9216 + o + 3];
-      gp[92351232 + o + 0] += g00 + g10 + g20 + g30;
-      gp[92351232 + o + 1] += g01 + g11 + g21 + g31;
-      gp[92351232 + o + 2] += g02 + g12 + g22 + g32;
-      gp[92351232 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 89991936 + o * 768; i < 768; i++, w++) {
-        const x0 = act101[xo + 0 + i];
-        const x1 = act101[xo + 768 + i];
-        const x2 = act101[xo + 1536 + i];
-        const x3 = act101[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad101[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad101[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad101[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad101[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad102[yo + a * 3072 + o];
-        gp[92351232 + o] += g;
-        for (let i = 0, w = 89991936 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act101[xo + a * 768 + i];
-          grad101[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad102[yo + o];
-      if (g === 0) continue;
-      gp[92351232 + o] += g;
-      for (let i = 0, w = 89991936 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act101[xo + i];
-        grad101[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.9.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act101, grad101, grad102, n * 512, 768, 3072, 89991936, 92351232);
 }
 
 /** Forward of op 101: encoder.layer.9.intermediate.1 (gelu). */
@@ -10545,185 +7296,14 @@ function backward101(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 102: encoder.layer.9.out.dense (dense). */
 function forward102(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.out.dense: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[94713600 + o + 0];
-      let t01 = p[94713600 + o + 1];
-      let t02 = p[94713600 + o + 2];
-      let t03 = p[94713600 + o + 3];
-      let t10 = p[94713600 + o + 0];
-      let t11 = p[94713600 + o + 1];
-      let t12 = p[94713600 + o + 2];
-      let t13 = p[94713600 + o + 3];
-      let t20 = p[94713600 + o + 0];
-      let t21 = p[94713600 + o + 1];
-      let t22 = p[94713600 + o + 2];
-      let t23 = p[94713600 + o + 3];
-      let t30 = p[94713600 + o + 0];
-      let t31 = p[94713600 + o + 1];
-      let t32 = p[94713600 + o + 2];
-      let t33 = p[94713600 + o + 3];
-      for (let i = 0, w = 92354304 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act103[xo + 0 + i];
-        const v1 = act103[xo + 3072 + i];
-        const v2 = act103[xo + 6144 + i];
-        const v3 = act103[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act104[yo + 0 + o + 0] = t00;
-      act104[yo + 0 + o + 1] = t01;
-      act104[yo + 0 + o + 2] = t02;
-      act104[yo + 0 + o + 3] = t03;
-      act104[yo + 768 + o + 0] = t10;
-      act104[yo + 768 + o + 1] = t11;
-      act104[yo + 768 + o + 2] = t12;
-      act104[yo + 768 + o + 3] = t13;
-      act104[yo + 1536 + o + 0] = t20;
-      act104[yo + 1536 + o + 1] = t21;
-      act104[yo + 1536 + o + 2] = t22;
-      act104[yo + 1536 + o + 3] = t23;
-      act104[yo + 2304 + o + 0] = t30;
-      act104[yo + 2304 + o + 1] = t31;
-      act104[yo + 2304 + o + 2] = t32;
-      act104[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[94713600 + o];
-        for (let i = 0, w = 92354304 + o * 3072; i < 3072; i++, w++) s += act103[xo + a * 3072 + i] * p[w];
-        act104[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[94713600 + o + 0];
-      let s1 = p[94713600 + o + 1];
-      let s2 = p[94713600 + o + 2];
-      let s3 = p[94713600 + o + 3];
-      let s4 = p[94713600 + o + 4];
-      let s5 = p[94713600 + o + 5];
-      let s6 = p[94713600 + o + 6];
-      let s7 = p[94713600 + o + 7];
-      for (let i = 0, w = 92354304 + o * 3072; i < 3072; i++, w++) {
-        const v = act103[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act104[yo + o + 0] = s0;
-      act104[yo + o + 1] = s1;
-      act104[yo + o + 2] = s2;
-      act104[yo + o + 3] = s3;
-      act104[yo + o + 4] = s4;
-      act104[yo + o + 5] = s5;
-      act104[yo + o + 6] = s6;
-      act104[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[94713600 + o];
-      for (let i = 0, w = 92354304 + o * 3072; i < 3072; i++, w++) s += act103[xo + i] * p[w];
-      act104[yo + o] = s;
-    }
-  }
+  // encoder.layer.9.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act103, act104, n * 512, 3072, 768, 92354304, 94713600);
 }
 
 /** Backward of op 102: encoder.layer.9.out.dense (dense). */
 function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.out.dense: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad104[yo + 0 + o + 0];
-      const g01 = grad104[yo + 0 + o + 1];
-      const g02 = grad104[yo + 0 + o + 2];
-      const g03 = grad104[yo + 0 + o + 3];
-      const g10 = grad104[yo + 768 + o + 0];
-      const g11 = grad104[yo + 768 + o + 1];
-      const g12 = grad104[yo + 768 + o + 2];
-      const g13 = grad104[yo + 768 + o + 3];
-      const g20 = grad104[yo + 1536 + o + 0];
-      const g21 = grad104[yo + 1536 + o + 1];
-      const g22 = grad104[yo + 1536 + o + 2];
-      const g23 = grad104[yo + 1536 + o + 3];
-      const g30 = grad104[yo + 2304 + o + 0];
-      const g31 = grad104[yo + 2304 + o + 1];
-      const g32 = grad104[yo + 2304 + o + 2];
-      const g33 = grad104[yo + 2304 + o + 3];
-      gp[94713600 + o + 0] += g00 + g10 + g20 + g30;
-      gp[94713600 + o + 1] += g01 + g11 + g21 + g31;
-      gp[94713600 + o + 2] += g02 + g12 + g22 + g32;
-      gp[94713600 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 92354304 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act103[xo + 0 + i];
-        const x1 = act103[xo + 3072 + i];
-        const x2 = act103[xo + 6144 + i];
-        const x3 = act103[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad103[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad103[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad103[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad103[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad104[yo + a * 768 + o];
-        gp[94713600 + o] += g;
-        for (let i = 0, w = 92354304 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act103[xo + a * 3072 + i];
-          grad103[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad104[yo + o];
-      if (g === 0) continue;
-      gp[94713600 + o] += g;
-      for (let i = 0, w = 92354304 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act103[xo + i];
-        grad103[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.9.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act103, grad103, grad104, n * 512, 3072, 768, 92354304, 94713600);
 }
 
 /** Forward of op 103: encoder.layer.9.out.1 (dropout). */
@@ -11087,185 +7667,14 @@ function backward109(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 110: encoder.layer.10.intermediate.dense (dense). */
 function forward110(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.intermediate.dense: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[99439104 + o + 0];
-      let t01 = p[99439104 + o + 1];
-      let t02 = p[99439104 + o + 2];
-      let t03 = p[99439104 + o + 3];
-      let t10 = p[99439104 + o + 0];
-      let t11 = p[99439104 + o + 1];
-      let t12 = p[99439104 + o + 2];
-      let t13 = p[99439104 + o + 3];
-      let t20 = p[99439104 + o + 0];
-      let t21 = p[99439104 + o + 1];
-      let t22 = p[99439104 + o + 2];
-      let t23 = p[99439104 + o + 3];
-      let t30 = p[99439104 + o + 0];
-      let t31 = p[99439104 + o + 1];
-      let t32 = p[99439104 + o + 2];
-      let t33 = p[99439104 + o + 3];
-      for (let i = 0, w = 97079808 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act111[xo + 0 + i];
-        const v1 = act111[xo + 768 + i];
-        const v2 = act111[xo + 1536 + i];
-        const v3 = act111[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act112[yo + 0 + o + 0] = t00;
-      act112[yo + 0 + o + 1] = t01;
-      act112[yo + 0 + o + 2] = t02;
-      act112[yo + 0 + o + 3] = t03;
-      act112[yo + 3072 + o + 0] = t10;
-      act112[yo + 3072 + o + 1] = t11;
-      act112[yo + 3072 + o + 2] = t12;
-      act112[yo + 3072 + o + 3] = t13;
-      act112[yo + 6144 + o + 0] = t20;
-      act112[yo + 6144 + o + 1] = t21;
-      act112[yo + 6144 + o + 2] = t22;
-      act112[yo + 6144 + o + 3] = t23;
-      act112[yo + 9216 + o + 0] = t30;
-      act112[yo + 9216 + o + 1] = t31;
-      act112[yo + 9216 + o + 2] = t32;
-      act112[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[99439104 + o];
-        for (let i = 0, w = 97079808 + o * 768; i < 768; i++, w++) s += act111[xo + a * 768 + i] * p[w];
-        act112[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[99439104 + o + 0];
-      let s1 = p[99439104 + o + 1];
-      let s2 = p[99439104 + o + 2];
-      let s3 = p[99439104 + o + 3];
-      let s4 = p[99439104 + o + 4];
-      let s5 = p[99439104 + o + 5];
-      let s6 = p[99439104 + o + 6];
-      let s7 = p[99439104 + o + 7];
-      for (let i = 0, w = 97079808 + o * 768; i < 768; i++, w++) {
-        const v = act111[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act112[yo + o + 0] = s0;
-      act112[yo + o + 1] = s1;
-      act112[yo + o + 2] = s2;
-      act112[yo + o + 3] = s3;
-      act112[yo + o + 4] = s4;
-      act112[yo + o + 5] = s5;
-      act112[yo + o + 6] = s6;
-      act112[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[99439104 + o];
-      for (let i = 0, w = 97079808 + o * 768; i < 768; i++, w++) s += act111[xo + i] * p[w];
-      act112[yo + o] = s;
-    }
-  }
+  // encoder.layer.10.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act111, act112, n * 512, 768, 3072, 97079808, 99439104);
 }
 
 /** Backward of op 110: encoder.layer.10.intermediate.dense (dense). */
 function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.intermediate.dense: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad112[yo + 0 + o + 0];
-      const g01 = grad112[yo + 0 + o + 1];
-      const g02 = grad112[yo + 0 + o + 2];
-      const g03 = grad112[yo + 0 + o + 3];
-      const g10 = grad112[yo + 3072 + o + 0];
-      const g11 = grad112[yo + 3072 + o + 1];
-      const g12 = grad112[yo + 3072 + o + 2];
-      const g13 = grad112[yo + 3072 + o + 3];
-      const g20 = grad112[yo + 6144 + o + 0];
-      const g21 = grad112[yo + 6144 + o + 1];
-      const g22 = grad112[yo + 6144 + o + 2];
-      const g23 = grad112[yo + 6144 + o + 3];
-      const g30 = grad112[yo + 9216 + o + 0];
-      const g31 = grad112[yo + 9216 + o + 1];
-      const g32 = grad112[yo + 9216 + o + 2];
-      const g33 = grad112[yo + 9216 + o + 3];
-      gp[99439104 + o + 0] += g00 + g10 + g20 + g30;
-      gp[99439104 + o + 1] += g01 + g11 + g21 + g31;
-      gp[99439104 + o + 2] += g02 + g12 + g22 + g32;
-      gp[99439104 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 97079808 + o * 768; i < 768; i++, w++) {
-        const x0 = act111[xo + 0 + i];
-        const x1 = act111[xo + 768 + i];
-        const x2 = act111[xo + 1536 + i];
-        const x3 = act111[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad111[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad111[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad111[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad111[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad112[yo + a * 3072 + o];
-        gp[99439104 + o] += g;
-        for (let i = 0, w = 97079808 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act111[xo + a * 768 + i];
-          grad111[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad112[yo + o];
-      if (g === 0) continue;
-      gp[99439104 + o] += g;
-      for (let i = 0, w = 97079808 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act111[xo + i];
-        grad111[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.10.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act111, grad111, grad112, n * 512, 768, 3072, 97079808, 99439104);
 }
 
 /** Forward of op 111: encoder.layer.10.intermediate.1 (gelu). */
@@ -11290,185 +7699,14 @@ function backward111(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 112: encoder.layer.10.out.dense (dense). */
 function forward112(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.out.dense: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[101801472 + o + 0];
-      let t01 = p[101801472 + o + 1];
-      let t02 = p[101801472 + o + 2];
-      let t03 = p[101801472 + o + 3];
-      let t10 = p[101801472 + o + 0];
-      let t11 = p[101801472 + o + 1];
-      let t12 = p[101801472 + o + 2];
-      let t13 = p[101801472 + o + 3];
-      let t20 = p[101801472 + o + 0];
-      let t21 = p[101801472 + o + 1];
-      let t22 = p[101801472 + o + 2];
-      let t23 = p[101801472 + o + 3];
-      let t30 = p[101801472 + o + 0];
-      let t31 = p[101801472 + o + 1];
-      let t32 = p[101801472 + o + 2];
-      let t33 = p[101801472 + o + 3];
-      for (let i = 0, w = 99442176 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act113[xo + 0 + i];
-        const v1 = act113[xo + 3072 + i];
-        const v2 = act113[xo + 6144 + i];
-        const v3 = act113[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act114[yo + 0 + o + 0] = t00;
-      act114[yo + 0 + o + 1] = t01;
-      act114[yo + 0 + o + 2] = t02;
-      act114[yo + 0 + o + 3] = t03;
-      act114[yo + 768 + o + 0] = t10;
-      act114[yo + 768 + o + 1] = t11;
-      act114[yo + 768 + o + 2] = t12;
-      act114[yo + 768 + o + 3] = t13;
-      act114[yo + 1536 + o + 0] = t20;
-      act114[yo + 1536 + o + 1] = t21;
-      act114[yo + 1536 + o + 2] = t22;
-      act114[yo + 1536 + o + 3] = t23;
-      act114[yo + 2304 + o + 0] = t30;
-      act114[yo + 2304 + o + 1] = t31;
-      act114[yo + 2304 + o + 2] = t32;
-      act114[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[101801472 + o];
-        for (let i = 0, w = 99442176 + o * 3072; i < 3072; i++, w++) s += act113[xo + a * 3072 + i] * p[w];
-        act114[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[101801472 + o + 0];
-      let s1 = p[101801472 + o + 1];
-      let s2 = p[101801472 + o + 2];
-      let s3 = p[101801472 + o + 3];
-      let s4 = p[101801472 + o + 4];
-      let s5 = p[101801472 + o + 5];
-      let s6 = p[101801472 + o + 6];
-      let s7 = p[101801472 + o + 7];
-      for (let i = 0, w = 99442176 + o * 3072; i < 3072; i++, w++) {
-        const v = act113[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act114[yo + o + 0] = s0;
-      act114[yo + o + 1] = s1;
-      act114[yo + o + 2] = s2;
-      act114[yo + o + 3] = s3;
-      act114[yo + o + 4] = s4;
-      act114[yo + o + 5] = s5;
-      act114[yo + o + 6] = s6;
-      act114[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[101801472 + o];
-      for (let i = 0, w = 99442176 + o * 3072; i < 3072; i++, w++) s += act113[xo + i] * p[w];
-      act114[yo + o] = s;
-    }
-  }
+  // encoder.layer.10.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act113, act114, n * 512, 3072, 768, 99442176, 101801472);
 }
 
 /** Backward of op 112: encoder.layer.10.out.dense (dense). */
 function backward112(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.out.dense: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad114[yo + 0 + o + 0];
-      const g01 = grad114[yo + 0 + o + 1];
-      const g02 = grad114[yo + 0 + o + 2];
-      const g03 = grad114[yo + 0 + o + 3];
-      const g10 = grad114[yo + 768 + o + 0];
-      const g11 = grad114[yo + 768 + o + 1];
-      const g12 = grad114[yo + 768 + o + 2];
-      const g13 = grad114[yo + 768 + o + 3];
-      const g20 = grad114[yo + 1536 + o + 0];
-      const g21 = grad114[yo + 1536 + o + 1];
-      const g22 = grad114[yo + 1536 + o + 2];
-      const g23 = grad114[yo + 1536 + o + 3];
-      const g30 = grad114[yo + 2304 + o + 0];
-      const g31 = grad114[yo + 2304 + o + 1];
-      const g32 = grad114[yo + 2304 + o + 2];
-      const g33 = grad114[yo + 2304 + o + 3];
-      gp[101801472 + o + 0] += g00 + g10 + g20 + g30;
-      gp[101801472 + o + 1] += g01 + g11 + g21 + g31;
-      gp[101801472 + o + 2] += g02 + g12 + g22 + g32;
-      gp[101801472 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 99442176 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act113[xo + 0 + i];
-        const x1 = act113[xo + 3072 + i];
-        const x2 = act113[xo + 6144 + i];
-        const x3 = act113[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad113[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad113[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad113[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad113[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad114[yo + a * 768 + o];
-        gp[101801472 + o] += g;
-        for (let i = 0, w = 99442176 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act113[xo + a * 3072 + i];
-          grad113[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad114[yo + o];
-      if (g === 0) continue;
-      gp[101801472 + o] += g;
-      for (let i = 0, w = 99442176 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act113[xo + i];
-        grad113[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.10.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act113, grad113, grad114, n * 512, 3072, 768, 99442176, 101801472);
 }
 
 /** Forward of op 113: encoder.layer.10.out.1 (dropout). */
@@ -11832,185 +8070,14 @@ function backward119(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 120: encoder.layer.11.intermediate.dense (dense). */
 function forward120(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.intermediate.dense: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[106526976 + o + 0];
-      let t01 = p[106526976 + o + 1];
-      let t02 = p[106526976 + o + 2];
-      let t03 = p[106526976 + o + 3];
-      let t10 = p[106526976 + o + 0];
-      let t11 = p[106526976 + o + 1];
-      let t12 = p[106526976 + o + 2];
-      let t13 = p[106526976 + o + 3];
-      let t20 = p[106526976 + o + 0];
-      let t21 = p[106526976 + o + 1];
-      let t22 = p[106526976 + o + 2];
-      let t23 = p[106526976 + o + 3];
-      let t30 = p[106526976 + o + 0];
-      let t31 = p[106526976 + o + 1];
-      let t32 = p[106526976 + o + 2];
-      let t33 = p[106526976 + o + 3];
-      for (let i = 0, w = 104167680 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act121[xo + 0 + i];
-        const v1 = act121[xo + 768 + i];
-        const v2 = act121[xo + 1536 + i];
-        const v3 = act121[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act122[yo + 0 + o + 0] = t00;
-      act122[yo + 0 + o + 1] = t01;
-      act122[yo + 0 + o + 2] = t02;
-      act122[yo + 0 + o + 3] = t03;
-      act122[yo + 3072 + o + 0] = t10;
-      act122[yo + 3072 + o + 1] = t11;
-      act122[yo + 3072 + o + 2] = t12;
-      act122[yo + 3072 + o + 3] = t13;
-      act122[yo + 6144 + o + 0] = t20;
-      act122[yo + 6144 + o + 1] = t21;
-      act122[yo + 6144 + o + 2] = t22;
-      act122[yo + 6144 + o + 3] = t23;
-      act122[yo + 9216 + o + 0] = t30;
-      act122[yo + 9216 + o + 1] = t31;
-      act122[yo + 9216 + o + 2] = t32;
-      act122[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[106526976 + o];
-        for (let i = 0, w = 104167680 + o * 768; i < 768; i++, w++) s += act121[xo + a * 768 + i] * p[w];
-        act122[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[106526976 + o + 0];
-      let s1 = p[106526976 + o + 1];
-      let s2 = p[106526976 + o + 2];
-      let s3 = p[106526976 + o + 3];
-      let s4 = p[106526976 + o + 4];
-      let s5 = p[106526976 + o + 5];
-      let s6 = p[106526976 + o + 6];
-      let s7 = p[106526976 + o + 7];
-      for (let i = 0, w = 104167680 + o * 768; i < 768; i++, w++) {
-        const v = act121[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act122[yo + o + 0] = s0;
-      act122[yo + o + 1] = s1;
-      act122[yo + o + 2] = s2;
-      act122[yo + o + 3] = s3;
-      act122[yo + o + 4] = s4;
-      act122[yo + o + 5] = s5;
-      act122[yo + o + 6] = s6;
-      act122[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[106526976 + o];
-      for (let i = 0, w = 104167680 + o * 768; i < 768; i++, w++) s += act121[xo + i] * p[w];
-      act122[yo + o] = s;
-    }
-  }
+  // encoder.layer.11.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act121, act122, n * 512, 768, 3072, 104167680, 106526976);
 }
 
 /** Backward of op 120: encoder.layer.11.intermediate.dense (dense). */
 function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.intermediate.dense: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad122[yo + 0 + o + 0];
-      const g01 = grad122[yo + 0 + o + 1];
-      const g02 = grad122[yo + 0 + o + 2];
-      const g03 = grad122[yo + 0 + o + 3];
-      const g10 = grad122[yo + 3072 + o + 0];
-      const g11 = grad122[yo + 3072 + o + 1];
-      const g12 = grad122[yo + 3072 + o + 2];
-      const g13 = grad122[yo + 3072 + o + 3];
-      const g20 = grad122[yo + 6144 + o + 0];
-      const g21 = grad122[yo + 6144 + o + 1];
-      const g22 = grad122[yo + 6144 + o + 2];
-      const g23 = grad122[yo + 6144 + o + 3];
-      const g30 = grad122[yo + 9216 + o + 0];
-      const g31 = grad122[yo + 9216 + o + 1];
-      const g32 = grad122[yo + 9216 + o + 2];
-      const g33 = grad122[yo + 9216 + o + 3];
-      gp[106526976 + o + 0] += g00 + g10 + g20 + g30;
-      gp[106526976 + o + 1] += g01 + g11 + g21 + g31;
-      gp[106526976 + o + 2] += g02 + g12 + g22 + g32;
-      gp[106526976 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 104167680 + o * 768; i < 768; i++, w++) {
-        const x0 = act121[xo + 0 + i];
-        const x1 = act121[xo + 768 + i];
-        const x2 = act121[xo + 1536 + i];
-        const x3 = act121[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad121[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad121[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad121[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad121[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad122[yo + a * 3072 + o];
-        gp[106526976 + o] += g;
-        for (let i = 0, w = 104167680 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act121[xo + a * 768 + i];
-          grad121[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 512; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad122[yo + o];
-      if (g === 0) continue;
-      gp[106526976 + o] += g;
-      for (let i = 0, w = 104167680 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act121[xo + i];
-        grad121[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.11.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act121, grad121, grad122, n * 512, 768, 3072, 104167680, 106526976);
 }
 
 /** Forward of op 121: encoder.layer.11.intermediate.1 (gelu). */
@@ -12035,185 +8102,14 @@ function backward121(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 122: encoder.layer.11.out.dense (dense). */
 function forward122(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.out.dense: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[108889344 + o + 0];
-      let t01 = p[108889344 + o + 1];
-      let t02 = p[108889344 + o + 2];
-      let t03 = p[108889344 + o + 3];
-      let t10 = p[108889344 + o + 0];
-      let t11 = p[108889344 + o + 1];
-      let t12 = p[108889344 + o + 2];
-      let t13 = p[108889344 + o + 3];
-      let t20 = p[108889344 + o + 0];
-      let t21 = p[108889344 + o + 1];
-      let t22 = p[108889344 + o + 2];
-      let t23 = p[108889344 + o + 3];
-      let t30 = p[108889344 + o + 0];
-      let t31 = p[108889344 + o + 1];
-      let t32 = p[108889344 + o + 2];
-      let t33 = p[108889344 + o + 3];
-      for (let i = 0, w = 106530048 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act123[xo + 0 + i];
-        const v1 = act123[xo + 3072 + i];
-        const v2 = act123[xo + 6144 + i];
-        const v3 = act123[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act124[yo + 0 + o + 0] = t00;
-      act124[yo + 0 + o + 1] = t01;
-      act124[yo + 0 + o + 2] = t02;
-      act124[yo + 0 + o + 3] = t03;
-      act124[yo + 768 + o + 0] = t10;
-      act124[yo + 768 + o + 1] = t11;
-      act124[yo + 768 + o + 2] = t12;
-      act124[yo + 768 + o + 3] = t13;
-      act124[yo + 1536 + o + 0] = t20;
-      act124[yo + 1536 + o + 1] = t21;
-      act124[yo + 1536 + o + 2] = t22;
-      act124[yo + 1536 + o + 3] = t23;
-      act124[yo + 2304 + o + 0] = t30;
-      act124[yo + 2304 + o + 1] = t31;
-      act124[yo + 2304 + o + 2] = t32;
-      act124[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[108889344 + o];
-        for (let i = 0, w = 106530048 + o * 3072; i < 3072; i++, w++) s += act123[xo + a * 3072 + i] * p[w];
-        act124[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[108889344 + o + 0];
-      let s1 = p[108889344 + o + 1];
-      let s2 = p[108889344 + o + 2];
-      let s3 = p[108889344 + o + 3];
-      let s4 = p[108889344 + o + 4];
-      let s5 = p[108889344 + o + 5];
-      let s6 = p[108889344 + o + 6];
-      let s7 = p[108889344 + o + 7];
-      for (let i = 0, w = 106530048 + o * 3072; i < 3072; i++, w++) {
-        const v = act123[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act124[yo + o + 0] = s0;
-      act124[yo + o + 1] = s1;
-      act124[yo + o + 2] = s2;
-      act124[yo + o + 3] = s3;
-      act124[yo + o + 4] = s4;
-      act124[yo + o + 5] = s5;
-      act124[yo + o + 6] = s6;
-      act124[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[108889344 + o];
-      for (let i = 0, w = 106530048 + o * 3072; i < 3072; i++, w++) s += act123[xo + i] * p[w];
-      act124[yo + o] = s;
-    }
-  }
+  // encoder.layer.11.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act123, act124, n * 512, 3072, 768, 106530048, 108889344);
 }
 
 /** Backward of op 122: encoder.layer.11.out.dense (dense). */
 function backward122(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.out.dense: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 512; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad124[yo + 0 + o + 0];
-      const g01 = grad124[yo + 0 + o + 1];
-      const g02 = grad124[yo + 0 + o + 2];
-      const g03 = grad124[yo + 0 + o + 3];
-      const g10 = grad124[yo + 768 + o + 0];
-      const g11 = grad124[yo + 768 + o + 1];
-      const g12 = grad124[yo + 768 + o + 2];
-      const g13 = grad124[yo + 768 + o + 3];
-      const g20 = grad124[yo + 1536 + o + 0];
-      const g21 = grad124[yo + 1536 + o + 1];
-      const g22 = grad124[yo + 1536 + o + 2];
-      const g23 = grad124[yo + 1536 + o + 3];
-      const g30 = grad124[yo + 2304 + o + 0];
-      const g31 = grad124[yo + 2304 + o + 1];
-      const g32 = grad124[yo + 2304 + o + 2];
-      const g33 = grad124[yo + 2304 + o + 3];
-      gp[108889344 + o + 0] += g00 + g10 + g20 + g30;
-      gp[108889344 + o + 1] += g01 + g11 + g21 + g31;
-      gp[108889344 + o + 2] += g02 + g12 + g22 + g32;
-      gp[108889344 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 106530048 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act123[xo + 0 + i];
-        const x1 = act123[xo + 3072 + i];
-        const x2 = act123[xo + 6144 + i];
-        const x3 = act123[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad123[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad123[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad123[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad123[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad124[yo + a * 768 + o];
-        gp[108889344 + o] += g;
-        for (let i = 0, w = 106530048 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act123[xo + a * 3072 + i];
-          grad123[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 512; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad124[yo + o];
-      if (g === 0) continue;
-      gp[108889344 + o] += g;
-      for (let i = 0, w = 106530048 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act123[xo + i];
-        grad123[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layer.11.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act123, grad123, grad124, n * 512, 3072, 768, 106530048, 108889344);
 }
 
 /** Forward of op 123: encoder.layer.11.out.1 (dropout). */
@@ -12328,185 +8224,14 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 127: pooler.dense (dense). */
 function forward127(p: Float32Array, n: number, training: boolean): void {
-  // pooler.dense: dense 768 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 3072, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[109481472 + o + 0];
-      let t01 = p[109481472 + o + 1];
-      let t02 = p[109481472 + o + 2];
-      let t03 = p[109481472 + o + 3];
-      let t10 = p[109481472 + o + 0];
-      let t11 = p[109481472 + o + 1];
-      let t12 = p[109481472 + o + 2];
-      let t13 = p[109481472 + o + 3];
-      let t20 = p[109481472 + o + 0];
-      let t21 = p[109481472 + o + 1];
-      let t22 = p[109481472 + o + 2];
-      let t23 = p[109481472 + o + 3];
-      let t30 = p[109481472 + o + 0];
-      let t31 = p[109481472 + o + 1];
-      let t32 = p[109481472 + o + 2];
-      let t33 = p[109481472 + o + 3];
-      for (let i = 0, w = 108891648 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act128[xo + 0 + i];
-        const v1 = act128[xo + 768 + i];
-        const v2 = act128[xo + 1536 + i];
-        const v3 = act128[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act129[yo + 0 + o + 0] = t00;
-      act129[yo + 0 + o + 1] = t01;
-      act129[yo + 0 + o + 2] = t02;
-      act129[yo + 0 + o + 3] = t03;
-      act129[yo + 768 + o + 0] = t10;
-      act129[yo + 768 + o + 1] = t11;
-      act129[yo + 768 + o + 2] = t12;
-      act129[yo + 768 + o + 3] = t13;
-      act129[yo + 1536 + o + 0] = t20;
-      act129[yo + 1536 + o + 1] = t21;
-      act129[yo + 1536 + o + 2] = t22;
-      act129[yo + 1536 + o + 3] = t23;
-      act129[yo + 2304 + o + 0] = t30;
-      act129[yo + 2304 + o + 1] = t31;
-      act129[yo + 2304 + o + 2] = t32;
-      act129[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[109481472 + o];
-        for (let i = 0, w = 108891648 + o * 768; i < 768; i++, w++) s += act128[xo + a * 768 + i] * p[w];
-        act129[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 768; r < n; r++, xo += 768, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[109481472 + o + 0];
-      let s1 = p[109481472 + o + 1];
-      let s2 = p[109481472 + o + 2];
-      let s3 = p[109481472 + o + 3];
-      let s4 = p[109481472 + o + 4];
-      let s5 = p[109481472 + o + 5];
-      let s6 = p[109481472 + o + 6];
-      let s7 = p[109481472 + o + 7];
-      for (let i = 0, w = 108891648 + o * 768; i < 768; i++, w++) {
-        const v = act128[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act129[yo + o + 0] = s0;
-      act129[yo + o + 1] = s1;
-      act129[yo + o + 2] = s2;
-      act129[yo + o + 3] = s3;
-      act129[yo + o + 4] = s4;
-      act129[yo + o + 5] = s5;
-      act129[yo + o + 6] = s6;
-      act129[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[109481472 + o];
-      for (let i = 0, w = 108891648 + o * 768; i < 768; i++, w++) s += act128[xo + i] * p[w];
-      act129[yo + o] = s;
-    }
-  }
+  // pooler.dense: dense 768 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act128, act129, n, 768, 768, 108891648, 109481472);
 }
 
 /** Backward of op 127: pooler.dense (dense). */
 function backward127(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // pooler.dense: dense 768 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 3072, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad129[yo + 0 + o + 0];
-      const g01 = grad129[yo + 0 + o + 1];
-      const g02 = grad129[yo + 0 + o + 2];
-      const g03 = grad129[yo + 0 + o + 3];
-      const g10 = grad129[yo + 768 + o + 0];
-      const g11 = grad129[yo + 768 + o + 1];
-      const g12 = grad129[yo + 768 + o + 2];
-      const g13 = grad129[yo + 768 + o + 3];
-      const g20 = grad129[yo + 1536 + o + 0];
-      const g21 = grad129[yo + 1536 + o + 1];
-      const g22 = grad129[yo + 1536 + o + 2];
-      const g23 = grad129[yo + 1536 + o + 3];
-      const g30 = grad129[yo + 2304 + o + 0];
-      const g31 = grad129[yo + 2304 + o + 1];
-      const g32 = grad129[yo + 2304 + o + 2];
-      const g33 = grad129[yo + 2304 + o + 3];
-      gp[109481472 + o + 0] += g00 + g10 + g20 + g30;
-      gp[109481472 + o + 1] += g01 + g11 + g21 + g31;
-      gp[109481472 + o + 2] += g02 + g12 + g22 + g32;
-      gp[109481472 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 108891648 + o * 768; i < 768; i++, w++) {
-        const x0 = act128[xo + 0 + i];
-        const x1 = act128[xo + 768 + i];
-        const x2 = act128[xo + 1536 + i];
-        const x3 = act128[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad128[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad128[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad128[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad128[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad129[yo + a * 768 + o];
-        gp[109481472 + o] += g;
-        for (let i = 0, w = 108891648 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act128[xo + a * 768 + i];
-          grad128[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 768; r < n; r++, xo += 768, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad129[yo + o];
-      if (g === 0) continue;
-      gp[109481472 + o] += g;
-      for (let i = 0, w = 108891648 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act128[xo + i];
-        grad128[xo + i] += g * p[w];
-      }
-    }
-  }
+  // pooler.dense: dense 768 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act128, grad128, grad129, n, 768, 768, 108891648, 109481472);
 }
 
 /** Forward of op 128: pooler.2 (tanh). */
@@ -12967,4 +8692,213 @@ function erf(x: number): number {
   for (let k = 60; k >= 1; k--) f = k / 2 / (a + f);
   const erfc = Math.exp(-a * a) / 1.7724538509055159 / (a + f);
   return x > 0 ? 1 - erfc : erfc - 1;
+}
+
+// ── Shared dense kernels ──
+
+/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+function denseTiledForward(
+  p: Float32Array,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t00 = b0;
+      let t01 = b1;
+      let t02 = b2;
+      let t03 = b3;
+      let t10 = b0;
+      let t11 = b1;
+      let t12 = b2;
+      let t13 = b3;
+      let t20 = b0;
+      let t21 = b1;
+      let t22 = b2;
+      let t23 = b3;
+      let t30 = b0;
+      let t31 = b1;
+      let t32 = b2;
+      let t33 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w + 0 * IN];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      y[yo + 0 * OUT + o + 0] = t00;
+      y[yo + 0 * OUT + o + 1] = t01;
+      y[yo + 0 * OUT + o + 2] = t02;
+      y[yo + 0 * OUT + o + 3] = t03;
+      y[yo + 1 * OUT + o + 0] = t10;
+      y[yo + 1 * OUT + o + 1] = t11;
+      y[yo + 1 * OUT + o + 2] = t12;
+      y[yo + 1 * OUT + o + 3] = t13;
+      y[yo + 2 * OUT + o + 0] = t20;
+      y[yo + 2 * OUT + o + 1] = t21;
+      y[yo + 2 * OUT + o + 2] = t22;
+      y[yo + 2 * OUT + o + 3] = t23;
+      y[yo + 3 * OUT + o + 0] = t30;
+      y[yo + 3 * OUT + o + 1] = t31;
+      y[yo + 3 * OUT + o + 2] = t32;
+      y[yo + 3 * OUT + o + 3] = t33;
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = B >= 0 ? p[B + o] : 0;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
+        y[yo + a * OUT + o] = s;
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    let o = 0;
+    for (; o + 8 <= OUT; o += 8) {
+      let s0 = B >= 0 ? p[B + o + 0] : 0;
+      let s1 = B >= 0 ? p[B + o + 1] : 0;
+      let s2 = B >= 0 ? p[B + o + 2] : 0;
+      let s3 = B >= 0 ? p[B + o + 3] : 0;
+      let s4 = B >= 0 ? p[B + o + 4] : 0;
+      let s5 = B >= 0 ? p[B + o + 5] : 0;
+      let s6 = B >= 0 ? p[B + o + 6] : 0;
+      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const v = x[xo + i];
+        s0 += v * p[w + 0 * IN];
+        s1 += v * p[w + 1 * IN];
+        s2 += v * p[w + 2 * IN];
+        s3 += v * p[w + 3 * IN];
+        s4 += v * p[w + 4 * IN];
+        s5 += v * p[w + 5 * IN];
+        s6 += v * p[w + 6 * IN];
+        s7 += v * p[w + 7 * IN];
+      }
+      y[yo + o + 0] = s0;
+      y[yo + o + 1] = s1;
+      y[yo + o + 2] = s2;
+      y[yo + o + 3] = s3;
+      y[yo + o + 4] = s4;
+      y[yo + o + 5] = s5;
+      y[yo + o + 6] = s6;
+      y[yo + o + 7] = s7;
+    }
+    for (; o < OUT; o++) {
+      let s = B >= 0 ? p[B + o] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
+      y[yo + o] = s;
+    }
+  }
+}
+
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+function denseTiledBackward(
+  p: Float32Array,
+  gp: Float32Array,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      const g00 = gy[yo + 0 * OUT + o + 0];
+      const g01 = gy[yo + 0 * OUT + o + 1];
+      const g02 = gy[yo + 0 * OUT + o + 2];
+      const g03 = gy[yo + 0 * OUT + o + 3];
+      const g10 = gy[yo + 1 * OUT + o + 0];
+      const g11 = gy[yo + 1 * OUT + o + 1];
+      const g12 = gy[yo + 1 * OUT + o + 2];
+      const g13 = gy[yo + 1 * OUT + o + 3];
+      const g20 = gy[yo + 2 * OUT + o + 0];
+      const g21 = gy[yo + 2 * OUT + o + 1];
+      const g22 = gy[yo + 2 * OUT + o + 2];
+      const g23 = gy[yo + 2 * OUT + o + 3];
+      const g30 = gy[yo + 3 * OUT + o + 0];
+      const g31 = gy[yo + 3 * OUT + o + 1];
+      const g32 = gy[yo + 3 * OUT + o + 2];
+      const g33 = gy[yo + 3 * OUT + o + 3];
+      if (B >= 0) {
+        gp[B + o + 0] += g00 + g10 + g20 + g30;
+        gp[B + o + 1] += g01 + g11 + g21 + g31;
+        gp[B + o + 2] += g02 + g12 + g22 + g32;
+        gp[B + o + 3] += g03 + g13 + g23 + g33;
+      }
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const x0 = x[xo + 0 * IN + i];
+        const x1 = x[xo + 1 * IN + i];
+        const x2 = x[xo + 2 * IN + i];
+        const x3 = x[xo + 3 * IN + i];
+        const w0 = p[w + 0 * IN];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = gy[yo + a * OUT + o];
+        if (B >= 0) gp[B + o] += g;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          gp[w] += g * x[xo + a * IN + i];
+          gx[xo + a * IN + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    for (let o = 0; o < OUT; o++) {
+      const g = gy[yo + o];
+      if (g === 0) continue;
+      if (B >= 0) gp[B + o] += g;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        gp[w] += g * x[xo + i];
+        gx[xo + i] += g * p[w];
+      }
+    }
+  }
 }

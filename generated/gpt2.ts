@@ -2465,185 +2465,14 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 8: h.0.mlp.c_fc (dense). */
 function forward8(p: Float32Array, n: number, training: boolean): void {
-  // h.0.mlp.c_fc: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[44108544 + o + 0];
-      let t01 = p[44108544 + o + 1];
-      let t02 = p[44108544 + o + 2];
-      let t03 = p[44108544 + o + 3];
-      let t10 = p[44108544 + o + 0];
-      let t11 = p[44108544 + o + 1];
-      let t12 = p[44108544 + o + 2];
-      let t13 = p[44108544 + o + 3];
-      let t20 = p[44108544 + o + 0];
-      let t21 = p[44108544 + o + 1];
-      let t22 = p[44108544 + o + 2];
-      let t23 = p[44108544 + o + 3];
-      let t30 = p[44108544 + o + 0];
-      let t31 = p[44108544 + o + 1];
-      let t32 = p[44108544 + o + 2];
-      let t33 = p[44108544 + o + 3];
-      for (let i = 0, w = 41749248 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act8[xo + 0 + i];
-        const v1 = act8[xo + 768 + i];
-        const v2 = act8[xo + 1536 + i];
-        const v3 = act8[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act9[yo + 0 + o + 0] = t00;
-      act9[yo + 0 + o + 1] = t01;
-      act9[yo + 0 + o + 2] = t02;
-      act9[yo + 0 + o + 3] = t03;
-      act9[yo + 3072 + o + 0] = t10;
-      act9[yo + 3072 + o + 1] = t11;
-      act9[yo + 3072 + o + 2] = t12;
-      act9[yo + 3072 + o + 3] = t13;
-      act9[yo + 6144 + o + 0] = t20;
-      act9[yo + 6144 + o + 1] = t21;
-      act9[yo + 6144 + o + 2] = t22;
-      act9[yo + 6144 + o + 3] = t23;
-      act9[yo + 9216 + o + 0] = t30;
-      act9[yo + 9216 + o + 1] = t31;
-      act9[yo + 9216 + o + 2] = t32;
-      act9[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[44108544 + o];
-        for (let i = 0, w = 41749248 + o * 768; i < 768; i++, w++) s += act8[xo + a * 768 + i] * p[w];
-        act9[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[44108544 + o + 0];
-      let s1 = p[44108544 + o + 1];
-      let s2 = p[44108544 + o + 2];
-      let s3 = p[44108544 + o + 3];
-      let s4 = p[44108544 + o + 4];
-      let s5 = p[44108544 + o + 5];
-      let s6 = p[44108544 + o + 6];
-      let s7 = p[44108544 + o + 7];
-      for (let i = 0, w = 41749248 + o * 768; i < 768; i++, w++) {
-        const v = act8[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act9[yo + o + 0] = s0;
-      act9[yo + o + 1] = s1;
-      act9[yo + o + 2] = s2;
-      act9[yo + o + 3] = s3;
-      act9[yo + o + 4] = s4;
-      act9[yo + o + 5] = s5;
-      act9[yo + o + 6] = s6;
-      act9[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[44108544 + o];
-      for (let i = 0, w = 41749248 + o * 768; i < 768; i++, w++) s += act8[xo + i] * p[w];
-      act9[yo + o] = s;
-    }
-  }
+  // h.0.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act8, act9, n * 1024, 768, 3072, 41749248, 44108544);
 }
 
 /** Backward of op 8: h.0.mlp.c_fc (dense). */
 function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.mlp.c_fc: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad9[yo + 0 + o + 0];
-      const g01 = grad9[yo + 0 + o + 1];
-      const g02 = grad9[yo + 0 + o + 2];
-      const g03 = grad9[yo + 0 + o + 3];
-      const g10 = grad9[yo + 3072 + o + 0];
-      const g11 = grad9[yo + 3072 + o + 1];
-      const g12 = grad9[yo + 3072 + o + 2];
-      const g13 = grad9[yo + 3072 + o + 3];
-      const g20 = grad9[yo + 6144 + o + 0];
-      const g21 = grad9[yo + 6144 + o + 1];
-      const g22 = grad9[yo + 6144 + o + 2];
-      const g23 = grad9[yo + 6144 + o + 3];
-      const g30 = grad9[yo + 9216 + o + 0];
-      const g31 = grad9[yo + 9216 + o + 1];
-      const g32 = grad9[yo + 9216 + o + 2];
-      const g33 = grad9[yo + 9216 + o + 3];
-      gp[44108544 + o + 0] += g00 + g10 + g20 + g30;
-      gp[44108544 + o + 1] += g01 + g11 + g21 + g31;
-      gp[44108544 + o + 2] += g02 + g12 + g22 + g32;
-      gp[44108544 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 41749248 + o * 768; i < 768; i++, w++) {
-        const x0 = act8[xo + 0 + i];
-        const x1 = act8[xo + 768 + i];
-        const x2 = act8[xo + 1536 + i];
-        const x3 = act8[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad8[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad8[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad8[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad8[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad9[yo + a * 3072 + o];
-        gp[44108544 + o] += g;
-        for (let i = 0, w = 41749248 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act8[xo + a * 768 + i];
-          grad8[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad9[yo + o];
-      if (g === 0) continue;
-      gp[44108544 + o] += g;
-      for (let i = 0, w = 41749248 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act8[xo + i];
-        grad8[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.0.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act8, grad8, grad9, n * 1024, 768, 3072, 41749248, 44108544);
 }
 
 /** Forward of op 9: h.0.mlp.1 (gelu). */
@@ -2668,185 +2497,14 @@ function backward9(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 10: h.0.mlp.c_proj (dense). */
 function forward10(p: Float32Array, n: number, training: boolean): void {
-  // h.0.mlp.c_proj: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[46470912 + o + 0];
-      let t01 = p[46470912 + o + 1];
-      let t02 = p[46470912 + o + 2];
-      let t03 = p[46470912 + o + 3];
-      let t10 = p[46470912 + o + 0];
-      let t11 = p[46470912 + o + 1];
-      let t12 = p[46470912 + o + 2];
-      let t13 = p[46470912 + o + 3];
-      let t20 = p[46470912 + o + 0];
-      let t21 = p[46470912 + o + 1];
-      let t22 = p[46470912 + o + 2];
-      let t23 = p[46470912 + o + 3];
-      let t30 = p[46470912 + o + 0];
-      let t31 = p[46470912 + o + 1];
-      let t32 = p[46470912 + o + 2];
-      let t33 = p[46470912 + o + 3];
-      for (let i = 0, w = 44111616 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act10[xo + 0 + i];
-        const v1 = act10[xo + 3072 + i];
-        const v2 = act10[xo + 6144 + i];
-        const v3 = act10[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act11[yo + 0 + o + 0] = t00;
-      act11[yo + 0 + o + 1] = t01;
-      act11[yo + 0 + o + 2] = t02;
-      act11[yo + 0 + o + 3] = t03;
-      act11[yo + 768 + o + 0] = t10;
-      act11[yo + 768 + o + 1] = t11;
-      act11[yo + 768 + o + 2] = t12;
-      act11[yo + 768 + o + 3] = t13;
-      act11[yo + 1536 + o + 0] = t20;
-      act11[yo + 1536 + o + 1] = t21;
-      act11[yo + 1536 + o + 2] = t22;
-      act11[yo + 1536 + o + 3] = t23;
-      act11[yo + 2304 + o + 0] = t30;
-      act11[yo + 2304 + o + 1] = t31;
-      act11[yo + 2304 + o + 2] = t32;
-      act11[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[46470912 + o];
-        for (let i = 0, w = 44111616 + o * 3072; i < 3072; i++, w++) s += act10[xo + a * 3072 + i] * p[w];
-        act11[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[46470912 + o + 0];
-      let s1 = p[46470912 + o + 1];
-      let s2 = p[46470912 + o + 2];
-      let s3 = p[46470912 + o + 3];
-      let s4 = p[46470912 + o + 4];
-      let s5 = p[46470912 + o + 5];
-      let s6 = p[46470912 + o + 6];
-      let s7 = p[46470912 + o + 7];
-      for (let i = 0, w = 44111616 + o * 3072; i < 3072; i++, w++) {
-        const v = act10[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act11[yo + o + 0] = s0;
-      act11[yo + o + 1] = s1;
-      act11[yo + o + 2] = s2;
-      act11[yo + o + 3] = s3;
-      act11[yo + o + 4] = s4;
-      act11[yo + o + 5] = s5;
-      act11[yo + o + 6] = s6;
-      act11[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[46470912 + o];
-      for (let i = 0, w = 44111616 + o * 3072; i < 3072; i++, w++) s += act10[xo + i] * p[w];
-      act11[yo + o] = s;
-    }
-  }
+  // h.0.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act10, act11, n * 1024, 3072, 768, 44111616, 46470912);
 }
 
 /** Backward of op 10: h.0.mlp.c_proj (dense). */
 function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.mlp.c_proj: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad11[yo + 0 + o + 0];
-      const g01 = grad11[yo + 0 + o + 1];
-      const g02 = grad11[yo + 0 + o + 2];
-      const g03 = grad11[yo + 0 + o + 3];
-      const g10 = grad11[yo + 768 + o + 0];
-      const g11 = grad11[yo + 768 + o + 1];
-      const g12 = grad11[yo + 768 + o + 2];
-      const g13 = grad11[yo + 768 + o + 3];
-      const g20 = grad11[yo + 1536 + o + 0];
-      const g21 = grad11[yo + 1536 + o + 1];
-      const g22 = grad11[yo + 1536 + o + 2];
-      const g23 = grad11[yo + 1536 + o + 3];
-      const g30 = grad11[yo + 2304 + o + 0];
-      const g31 = grad11[yo + 2304 + o + 1];
-      const g32 = grad11[yo + 2304 + o + 2];
-      const g33 = grad11[yo + 2304 + o + 3];
-      gp[46470912 + o + 0] += g00 + g10 + g20 + g30;
-      gp[46470912 + o + 1] += g01 + g11 + g21 + g31;
-      gp[46470912 + o + 2] += g02 + g12 + g22 + g32;
-      gp[46470912 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 44111616 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act10[xo + 0 + i];
-        const x1 = act10[xo + 3072 + i];
-        const x2 = act10[xo + 6144 + i];
-        const x3 = act10[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad10[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad10[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad10[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad10[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad11[yo + a * 768 + o];
-        gp[46470912 + o] += g;
-        for (let i = 0, w = 44111616 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act10[xo + a * 3072 + i];
-          grad10[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad11[yo + o];
-      if (g === 0) continue;
-      gp[46470912 + o] += g;
-      for (let i = 0, w = 44111616 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act10[xo + i];
-        grad10[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.0.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act10, grad10, grad11, n * 1024, 3072, 768, 44111616, 46470912);
 }
 
 /** Forward of op 11: h.0.5 (dropout). */
@@ -3210,185 +2868,14 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 18: h.1.mlp.c_fc (dense). */
 function forward18(p: Float32Array, n: number, training: boolean): void {
-  // h.1.mlp.c_fc: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[51196416 + o + 0];
-      let t01 = p[51196416 + o + 1];
-      let t02 = p[51196416 + o + 2];
-      let t03 = p[51196416 + o + 3];
-      let t10 = p[51196416 + o + 0];
-      let t11 = p[51196416 + o + 1];
-      let t12 = p[51196416 + o + 2];
-      let t13 = p[51196416 + o + 3];
-      let t20 = p[51196416 + o + 0];
-      let t21 = p[51196416 + o + 1];
-      let t22 = p[51196416 + o + 2];
-      let t23 = p[51196416 + o + 3];
-      let t30 = p[51196416 + o + 0];
-      let t31 = p[51196416 + o + 1];
-      let t32 = p[51196416 + o + 2];
-      let t33 = p[51196416 + o + 3];
-      for (let i = 0, w = 48837120 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act18[xo + 0 + i];
-        const v1 = act18[xo + 768 + i];
-        const v2 = act18[xo + 1536 + i];
-        const v3 = act18[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act19[yo + 0 + o + 0] = t00;
-      act19[yo + 0 + o + 1] = t01;
-      act19[yo + 0 + o + 2] = t02;
-      act19[yo + 0 + o + 3] = t03;
-      act19[yo + 3072 + o + 0] = t10;
-      act19[yo + 3072 + o + 1] = t11;
-      act19[yo + 3072 + o + 2] = t12;
-      act19[yo + 3072 + o + 3] = t13;
-      act19[yo + 6144 + o + 0] = t20;
-      act19[yo + 6144 + o + 1] = t21;
-      act19[yo + 6144 + o + 2] = t22;
-      act19[yo + 6144 + o + 3] = t23;
-      act19[yo + 9216 + o + 0] = t30;
-      act19[yo + 9216 + o + 1] = t31;
-      act19[yo + 9216 + o + 2] = t32;
-      act19[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[51196416 + o];
-        for (let i = 0, w = 48837120 + o * 768; i < 768; i++, w++) s += act18[xo + a * 768 + i] * p[w];
-        act19[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[51196416 + o + 0];
-      let s1 = p[51196416 + o + 1];
-      let s2 = p[51196416 + o + 2];
-      let s3 = p[51196416 + o + 3];
-      let s4 = p[51196416 + o + 4];
-      let s5 = p[51196416 + o + 5];
-      let s6 = p[51196416 + o + 6];
-      let s7 = p[51196416 + o + 7];
-      for (let i = 0, w = 48837120 + o * 768; i < 768; i++, w++) {
-        const v = act18[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act19[yo + o + 0] = s0;
-      act19[yo + o + 1] = s1;
-      act19[yo + o + 2] = s2;
-      act19[yo + o + 3] = s3;
-      act19[yo + o + 4] = s4;
-      act19[yo + o + 5] = s5;
-      act19[yo + o + 6] = s6;
-      act19[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[51196416 + o];
-      for (let i = 0, w = 48837120 + o * 768; i < 768; i++, w++) s += act18[xo + i] * p[w];
-      act19[yo + o] = s;
-    }
-  }
+  // h.1.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act18, act19, n * 1024, 768, 3072, 48837120, 51196416);
 }
 
 /** Backward of op 18: h.1.mlp.c_fc (dense). */
 function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.mlp.c_fc: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad19[yo + 0 + o + 0];
-      const g01 = grad19[yo + 0 + o + 1];
-      const g02 = grad19[yo + 0 + o + 2];
-      const g03 = grad19[yo + 0 + o + 3];
-      const g10 = grad19[yo + 3072 + o + 0];
-      const g11 = grad19[yo + 3072 + o + 1];
-      const g12 = grad19[yo + 3072 + o + 2];
-      const g13 = grad19[yo + 3072 + o + 3];
-      const g20 = grad19[yo + 6144 + o + 0];
-      const g21 = grad19[yo + 6144 + o + 1];
-      const g22 = grad19[yo + 6144 + o + 2];
-      const g23 = grad19[yo + 6144 + o + 3];
-      const g30 = grad19[yo + 9216 + o + 0];
-      const g31 = grad19[yo + 9216 + o + 1];
-      const g32 = grad19[yo + 9216 + o + 2];
-      const g33 = grad19[yo + 9216 + o + 3];
-      gp[51196416 + o + 0] += g00 + g10 + g20 + g30;
-      gp[51196416 + o + 1] += g01 + g11 + g21 + g31;
-      gp[51196416 + o + 2] += g02 + g12 + g22 + g32;
-      gp[51196416 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 48837120 + o * 768; i < 768; i++, w++) {
-        const x0 = act18[xo + 0 + i];
-        const x1 = act18[xo + 768 + i];
-        const x2 = act18[xo + 1536 + i];
-        const x3 = act18[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad18[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad18[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad18[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad18[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad19[yo + a * 3072 + o];
-        gp[51196416 + o] += g;
-        for (let i = 0, w = 48837120 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act18[xo + a * 768 + i];
-          grad18[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad19[yo + o];
-      if (g === 0) continue;
-      gp[51196416 + o] += g;
-      for (let i = 0, w = 48837120 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act18[xo + i];
-        grad18[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.1.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act18, grad18, grad19, n * 1024, 768, 3072, 48837120, 51196416);
 }
 
 /** Forward of op 19: h.1.mlp.1 (gelu). */
@@ -3413,185 +2900,14 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 20: h.1.mlp.c_proj (dense). */
 function forward20(p: Float32Array, n: number, training: boolean): void {
-  // h.1.mlp.c_proj: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[53558784 + o + 0];
-      let t01 = p[53558784 + o + 1];
-      let t02 = p[53558784 + o + 2];
-      let t03 = p[53558784 + o + 3];
-      let t10 = p[53558784 + o + 0];
-      let t11 = p[53558784 + o + 1];
-      let t12 = p[53558784 + o + 2];
-      let t13 = p[53558784 + o + 3];
-      let t20 = p[53558784 + o + 0];
-      let t21 = p[53558784 + o + 1];
-      let t22 = p[53558784 + o + 2];
-      let t23 = p[53558784 + o + 3];
-      let t30 = p[53558784 + o + 0];
-      let t31 = p[53558784 + o + 1];
-      let t32 = p[53558784 + o + 2];
-      let t33 = p[53558784 + o + 3];
-      for (let i = 0, w = 51199488 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act20[xo + 0 + i];
-        const v1 = act20[xo + 3072 + i];
-        const v2 = act20[xo + 6144 + i];
-        const v3 = act20[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act21[yo + 0 + o + 0] = t00;
-      act21[yo + 0 + o + 1] = t01;
-      act21[yo + 0 + o + 2] = t02;
-      act21[yo + 0 + o + 3] = t03;
-      act21[yo + 768 + o + 0] = t10;
-      act21[yo + 768 + o + 1] = t11;
-      act21[yo + 768 + o + 2] = t12;
-      act21[yo + 768 + o + 3] = t13;
-      act21[yo + 1536 + o + 0] = t20;
-      act21[yo + 1536 + o + 1] = t21;
-      act21[yo + 1536 + o + 2] = t22;
-      act21[yo + 1536 + o + 3] = t23;
-      act21[yo + 2304 + o + 0] = t30;
-      act21[yo + 2304 + o + 1] = t31;
-      act21[yo + 2304 + o + 2] = t32;
-      act21[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[53558784 + o];
-        for (let i = 0, w = 51199488 + o * 3072; i < 3072; i++, w++) s += act20[xo + a * 3072 + i] * p[w];
-        act21[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[53558784 + o + 0];
-      let s1 = p[53558784 + o + 1];
-      let s2 = p[53558784 + o + 2];
-      let s3 = p[53558784 + o + 3];
-      let s4 = p[53558784 + o + 4];
-      let s5 = p[53558784 + o + 5];
-      let s6 = p[53558784 + o + 6];
-      let s7 = p[53558784 + o + 7];
-      for (let i = 0, w = 51199488 + o * 3072; i < 3072; i++, w++) {
-        const v = act20[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act21[yo + o + 0] = s0;
-      act21[yo + o + 1] = s1;
-      act21[yo + o + 2] = s2;
-      act21[yo + o + 3] = s3;
-      act21[yo + o + 4] = s4;
-      act21[yo + o + 5] = s5;
-      act21[yo + o + 6] = s6;
-      act21[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[53558784 + o];
-      for (let i = 0, w = 51199488 + o * 3072; i < 3072; i++, w++) s += act20[xo + i] * p[w];
-      act21[yo + o] = s;
-    }
-  }
+  // h.1.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act20, act21, n * 1024, 3072, 768, 51199488, 53558784);
 }
 
 /** Backward of op 20: h.1.mlp.c_proj (dense). */
 function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.mlp.c_proj: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad21[yo + 0 + o + 0];
-      const g01 = grad21[yo + 0 + o + 1];
-      const g02 = grad21[yo + 0 + o + 2];
-      const g03 = grad21[yo + 0 + o + 3];
-      const g10 = grad21[yo + 768 + o + 0];
-      const g11 = grad21[yo + 768 + o + 1];
-      const g12 = grad21[yo + 768 + o + 2];
-      const g13 = grad21[yo + 768 + o + 3];
-      const g20 = grad21[yo + 1536 + o + 0];
-      const g21 = grad21[yo + 1536 + o + 1];
-      const g22 = grad21[yo + 1536 + o + 2];
-      const g23 = grad21[yo + 1536 + o + 3];
-      const g30 = grad21[yo + 2304 + o + 0];
-      const g31 = grad21[yo + 2304 + o + 1];
-      const g32 = grad21[yo + 2304 + o + 2];
-      const g33 = grad21[yo + 2304 + o + 3];
-      gp[53558784 + o + 0] += g00 + g10 + g20 + g30;
-      gp[53558784 + o + 1] += g01 + g11 + g21 + g31;
-      gp[53558784 + o + 2] += g02 + g12 + g22 + g32;
-      gp[53558784 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 51199488 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act20[xo + 0 + i];
-        const x1 = act20[xo + 3072 + i];
-        const x2 = act20[xo + 6144 + i];
-        const x3 = act20[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad20[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad20[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad20[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad20[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad21[yo + a * 768 + o];
-        gp[53558784 + o] += g;
-        for (let i = 0, w = 51199488 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act20[xo + a * 3072 + i];
-          grad20[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad21[yo + o];
-      if (g === 0) continue;
-      gp[53558784 + o] += g;
-      for (let i = 0, w = 51199488 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act20[xo + i];
-        grad20[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.1.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act20, grad20, grad21, n * 1024, 3072, 768, 51199488, 53558784);
 }
 
 /** Forward of op 21: h.1.5 (dropout). */
@@ -3955,185 +3271,14 @@ function backward27(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 28: h.2.mlp.c_fc (dense). */
 function forward28(p: Float32Array, n: number, training: boolean): void {
-  // h.2.mlp.c_fc: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[58284288 + o + 0];
-      let t01 = p[58284288 + o + 1];
-      let t02 = p[58284288 + o + 2];
-      let t03 = p[58284288 + o + 3];
-      let t10 = p[58284288 + o + 0];
-      let t11 = p[58284288 + o + 1];
-      let t12 = p[58284288 + o + 2];
-      let t13 = p[58284288 + o + 3];
-      let t20 = p[58284288 + o + 0];
-      let t21 = p[58284288 + o + 1];
-      let t22 = p[58284288 + o + 2];
-      let t23 = p[58284288 + o + 3];
-      let t30 = p[58284288 + o + 0];
-      let t31 = p[58284288 + o + 1];
-      let t32 = p[58284288 + o + 2];
-      let t33 = p[58284288 + o + 3];
-      for (let i = 0, w = 55924992 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act28[xo + 0 + i];
-        const v1 = act28[xo + 768 + i];
-        const v2 = act28[xo + 1536 + i];
-        const v3 = act28[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act29[yo + 0 + o + 0] = t00;
-      act29[yo + 0 + o + 1] = t01;
-      act29[yo + 0 + o + 2] = t02;
-      act29[yo + 0 + o + 3] = t03;
-      act29[yo + 3072 + o + 0] = t10;
-      act29[yo + 3072 + o + 1] = t11;
-      act29[yo + 3072 + o + 2] = t12;
-      act29[yo + 3072 + o + 3] = t13;
-      act29[yo + 6144 + o + 0] = t20;
-      act29[yo + 6144 + o + 1] = t21;
-      act29[yo + 6144 + o + 2] = t22;
-      act29[yo + 6144 + o + 3] = t23;
-      act29[yo + 9216 + o + 0] = t30;
-      act29[yo + 9216 + o + 1] = t31;
-      act29[yo + 9216 + o + 2] = t32;
-      act29[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[58284288 + o];
-        for (let i = 0, w = 55924992 + o * 768; i < 768; i++, w++) s += act28[xo + a * 768 + i] * p[w];
-        act29[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[58284288 + o + 0];
-      let s1 = p[58284288 + o + 1];
-      let s2 = p[58284288 + o + 2];
-      let s3 = p[58284288 + o + 3];
-      let s4 = p[58284288 + o + 4];
-      let s5 = p[58284288 + o + 5];
-      let s6 = p[58284288 + o + 6];
-      let s7 = p[58284288 + o + 7];
-      for (let i = 0, w = 55924992 + o * 768; i < 768; i++, w++) {
-        const v = act28[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act29[yo + o + 0] = s0;
-      act29[yo + o + 1] = s1;
-      act29[yo + o + 2] = s2;
-      act29[yo + o + 3] = s3;
-      act29[yo + o + 4] = s4;
-      act29[yo + o + 5] = s5;
-      act29[yo + o + 6] = s6;
-      act29[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[58284288 + o];
-      for (let i = 0, w = 55924992 + o * 768; i < 768; i++, w++) s += act28[xo + i] * p[w];
-      act29[yo + o] = s;
-    }
-  }
+  // h.2.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act28, act29, n * 1024, 768, 3072, 55924992, 58284288);
 }
 
 /** Backward of op 28: h.2.mlp.c_fc (dense). */
 function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.2.mlp.c_fc: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad29[yo + 0 + o + 0];
-      const g01 = grad29[yo + 0 + o + 1];
-      const g02 = grad29[yo + 0 + o + 2];
-      const g03 = grad29[yo + 0 + o + 3];
-      const g10 = grad29[yo + 3072 + o + 0];
-      const g11 = grad29[yo + 3072 + o + 1];
-      const g12 = grad29[yo + 3072 + o + 2];
-      const g13 = grad29[yo + 3072 + o + 3];
-      const g20 = grad29[yo + 6144 + o + 0];
-      const g21 = grad29[yo + 6144 + o + 1];
-      const g22 = grad29[yo + 6144 + o + 2];
-      const g23 = grad29[yo + 6144 + o + 3];
-      const g30 = grad29[yo + 9216 + o + 0];
-      const g31 = grad29[yo + 9216 + o + 1];
-      const g32 = grad29[yo + 9216 + o + 2];
-      const g33 = grad29[yo + 9216 + o + 3];
-      gp[58284288 + o + 0] += g00 + g10 + g20 + g30;
-      gp[58284288 + o + 1] += g01 + g11 + g21 + g31;
-      gp[58284288 + o + 2] += g02 + g12 + g22 + g32;
-      gp[58284288 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 55924992 + o * 768; i < 768; i++, w++) {
-        const x0 = act28[xo + 0 + i];
-        const x1 = act28[xo + 768 + i];
-        const x2 = act28[xo + 1536 + i];
-        const x3 = act28[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad28[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad28[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad28[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad28[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad29[yo + a * 3072 + o];
-        gp[58284288 + o] += g;
-        for (let i = 0, w = 55924992 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act28[xo + a * 768 + i];
-          grad28[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad29[yo + o];
-      if (g === 0) continue;
-      gp[58284288 + o] += g;
-      for (let i = 0, w = 55924992 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act28[xo + i];
-        grad28[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.2.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act28, grad28, grad29, n * 1024, 768, 3072, 55924992, 58284288);
 }
 
 /** Forward of op 29: h.2.mlp.1 (gelu). */
@@ -4158,185 +3303,14 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 30: h.2.mlp.c_proj (dense). */
 function forward30(p: Float32Array, n: number, training: boolean): void {
-  // h.2.mlp.c_proj: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[60646656 + o + 0];
-      let t01 = p[60646656 + o + 1];
-      let t02 = p[60646656 + o + 2];
-      let t03 = p[60646656 + o + 3];
-      let t10 = p[60646656 + o + 0];
-      let t11 = p[60646656 + o + 1];
-      let t12 = p[60646656 + o + 2];
-      let t13 = p[60646656 + o + 3];
-      let t20 = p[60646656 + o + 0];
-      let t21 = p[60646656 + o + 1];
-      let t22 = p[60646656 + o + 2];
-      let t23 = p[60646656 + o + 3];
-      let t30 = p[60646656 + o + 0];
-      let t31 = p[60646656 + o + 1];
-      let t32 = p[60646656 + o + 2];
-      let t33 = p[60646656 + o + 3];
-      for (let i = 0, w = 58287360 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act30[xo + 0 + i];
-        const v1 = act30[xo + 3072 + i];
-        const v2 = act30[xo + 6144 + i];
-        const v3 = act30[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act31[yo + 0 + o + 0] = t00;
-      act31[yo + 0 + o + 1] = t01;
-      act31[yo + 0 + o + 2] = t02;
-      act31[yo + 0 + o + 3] = t03;
-      act31[yo + 768 + o + 0] = t10;
-      act31[yo + 768 + o + 1] = t11;
-      act31[yo + 768 + o + 2] = t12;
-      act31[yo + 768 + o + 3] = t13;
-      act31[yo + 1536 + o + 0] = t20;
-      act31[yo + 1536 + o + 1] = t21;
-      act31[yo + 1536 + o + 2] = t22;
-      act31[yo + 1536 + o + 3] = t23;
-      act31[yo + 2304 + o + 0] = t30;
-      act31[yo + 2304 + o + 1] = t31;
-      act31[yo + 2304 + o + 2] = t32;
-      act31[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[60646656 + o];
-        for (let i = 0, w = 58287360 + o * 3072; i < 3072; i++, w++) s += act30[xo + a * 3072 + i] * p[w];
-        act31[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[60646656 + o + 0];
-      let s1 = p[60646656 + o + 1];
-      let s2 = p[60646656 + o + 2];
-      let s3 = p[60646656 + o + 3];
-      let s4 = p[60646656 + o + 4];
-      let s5 = p[60646656 + o + 5];
-      let s6 = p[60646656 + o + 6];
-      let s7 = p[60646656 + o + 7];
-      for (let i = 0, w = 58287360 + o * 3072; i < 3072; i++, w++) {
-        const v = act30[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act31[yo + o + 0] = s0;
-      act31[yo + o + 1] = s1;
-      act31[yo + o + 2] = s2;
-      act31[yo + o + 3] = s3;
-      act31[yo + o + 4] = s4;
-      act31[yo + o + 5] = s5;
-      act31[yo + o + 6] = s6;
-      act31[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[60646656 + o];
-      for (let i = 0, w = 58287360 + o * 3072; i < 3072; i++, w++) s += act30[xo + i] * p[w];
-      act31[yo + o] = s;
-    }
-  }
+  // h.2.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act30, act31, n * 1024, 3072, 768, 58287360, 60646656);
 }
 
 /** Backward of op 30: h.2.mlp.c_proj (dense). */
 function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.2.mlp.c_proj: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad31[yo + 0 + o + 0];
-      const g01 = grad31[yo + 0 + o + 1];
-      const g02 = grad31[yo + 0 + o + 2];
-      const g03 = grad31[yo + 0 + o + 3];
-      const g10 = grad31[yo + 768 + o + 0];
-      const g11 = grad31[yo + 768 + o + 1];
-      const g12 = grad31[yo + 768 + o + 2];
-      const g13 = grad31[yo + 768 + o + 3];
-      const g20 = grad31[yo + 1536 + o + 0];
-      const g21 = grad31[yo + 1536 + o + 1];
-      const g22 = grad31[yo + 1536 + o + 2];
-      const g23 = grad31[yo + 1536 + o + 3];
-      const g30 = grad31[yo + 2304 + o + 0];
-      const g31 = grad31[yo + 2304 + o + 1];
-      const g32 = grad31[yo + 2304 + o + 2];
-      const g33 = grad31[yo + 2304 + o + 3];
-      gp[60646656 + o + 0] += g00 + g10 + g20 + g30;
-      gp[60646656 + o + 1] += g01 + g11 + g21 + g31;
-      gp[60646656 + o + 2] += g02 + g12 + g22 + g32;
-      gp[60646656 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 58287360 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act30[xo + 0 + i];
-        const x1 = act30[xo + 3072 + i];
-        const x2 = act30[xo + 6144 + i];
-        const x3 = act30[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad30[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad30[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad30[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad30[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad31[yo + a * 768 + o];
-        gp[60646656 + o] += g;
-        for (let i = 0, w = 58287360 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act30[xo + a * 3072 + i];
-          grad30[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad31[yo + o];
-      if (g === 0) continue;
-      gp[60646656 + o] += g;
-      for (let i = 0, w = 58287360 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act30[xo + i];
-        grad30[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.2.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act30, grad30, grad31, n * 1024, 3072, 768, 58287360, 60646656);
 }
 
 /** Forward of op 31: h.2.5 (dropout). */
@@ -4700,185 +3674,14 @@ function backward37(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 38: h.3.mlp.c_fc (dense). */
 function forward38(p: Float32Array, n: number, training: boolean): void {
-  // h.3.mlp.c_fc: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[65372160 + o + 0];
-      let t01 = p[65372160 + o + 1];
-      let t02 = p[65372160 + o + 2];
-      let t03 = p[65372160 + o + 3];
-      let t10 = p[65372160 + o + 0];
-      let t11 = p[65372160 + o + 1];
-      let t12 = p[65372160 + o + 2];
-      let t13 = p[65372160 + o + 3];
-      let t20 = p[65372160 + o + 0];
-      let t21 = p[65372160 + o + 1];
-      let t22 = p[65372160 + o + 2];
-      let t23 = p[65372160 + o + 3];
-      let t30 = p[65372160 + o + 0];
-      let t31 = p[65372160 + o + 1];
-      let t32 = p[65372160 + o + 2];
-      let t33 = p[65372160 + o + 3];
-      for (let i = 0, w = 63012864 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act38[xo + 0 + i];
-        const v1 = act38[xo + 768 + i];
-        const v2 = act38[xo + 1536 + i];
-        const v3 = act38[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act39[yo + 0 + o + 0] = t00;
-      act39[yo + 0 + o + 1] = t01;
-      act39[yo + 0 + o + 2] = t02;
-      act39[yo + 0 + o + 3] = t03;
-      act39[yo + 3072 + o + 0] = t10;
-      act39[yo + 3072 + o + 1] = t11;
-      act39[yo + 3072 + o + 2] = t12;
-      act39[yo + 3072 + o + 3] = t13;
-      act39[yo + 6144 + o + 0] = t20;
-      act39[yo + 6144 + o + 1] = t21;
-      act39[yo + 6144 + o + 2] = t22;
-      act39[yo + 6144 + o + 3] = t23;
-      act39[yo + 9216 + o + 0] = t30;
-      act39[yo + 9216 + o + 1] = t31;
-      act39[yo + 9216 + o + 2] = t32;
-      act39[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[65372160 + o];
-        for (let i = 0, w = 63012864 + o * 768; i < 768; i++, w++) s += act38[xo + a * 768 + i] * p[w];
-        act39[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[65372160 + o + 0];
-      let s1 = p[65372160 + o + 1];
-      let s2 = p[65372160 + o + 2];
-      let s3 = p[65372160 + o + 3];
-      let s4 = p[65372160 + o + 4];
-      let s5 = p[65372160 + o + 5];
-      let s6 = p[65372160 + o + 6];
-      let s7 = p[65372160 + o + 7];
-      for (let i = 0, w = 63012864 + o * 768; i < 768; i++, w++) {
-        const v = act38[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act39[yo + o + 0] = s0;
-      act39[yo + o + 1] = s1;
-      act39[yo + o + 2] = s2;
-      act39[yo + o + 3] = s3;
-      act39[yo + o + 4] = s4;
-      act39[yo + o + 5] = s5;
-      act39[yo + o + 6] = s6;
-      act39[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[65372160 + o];
-      for (let i = 0, w = 63012864 + o * 768; i < 768; i++, w++) s += act38[xo + i] * p[w];
-      act39[yo + o] = s;
-    }
-  }
+  // h.3.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act38, act39, n * 1024, 768, 3072, 63012864, 65372160);
 }
 
 /** Backward of op 38: h.3.mlp.c_fc (dense). */
 function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.3.mlp.c_fc: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad39[yo + 0 + o + 0];
-      const g01 = grad39[yo + 0 + o + 1];
-      const g02 = grad39[yo + 0 + o + 2];
-      const g03 = grad39[yo + 0 + o + 3];
-      const g10 = grad39[yo + 3072 + o + 0];
-      const g11 = grad39[yo + 3072 + o + 1];
-      const g12 = grad39[yo + 3072 + o + 2];
-      const g13 = grad39[yo + 3072 + o + 3];
-      const g20 = grad39[yo + 6144 + o + 0];
-      const g21 = grad39[yo + 6144 + o + 1];
-      const g22 = grad39[yo + 6144 + o + 2];
-      const g23 = grad39[yo + 6144 + o + 3];
-      const g30 = grad39[yo + 9216 + o + 0];
-      const g31 = grad39[yo + 9216 + o + 1];
-      const g32 = grad39[yo + 9216 + o + 2];
-      const g33 = grad39[yo + 9216 + o + 3];
-      gp[65372160 + o + 0] += g00 + g10 + g20 + g30;
-      gp[65372160 + o + 1] += g01 + g11 + g21 + g31;
-      gp[65372160 + o + 2] += g02 + g12 + g22 + g32;
-      gp[65372160 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 63012864 + o * 768; i < 768; i++, w++) {
-        const x0 = act38[xo + 0 + i];
-        const x1 = act38[xo + 768 + i];
-        const x2 = act38[xo + 1536 + i];
-        const x3 = act38[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad38[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad38[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad38[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad38[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad39[yo + a * 3072 + o];
-        gp[65372160 + o] += g;
-        for (let i = 0, w = 63012864 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act38[xo + a * 768 + i];
-          grad38[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad39[yo + o];
-      if (g === 0) continue;
-      gp[65372160 + o] += g;
-      for (let i = 0, w = 63012864 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act38[xo + i];
-        grad38[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.3.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act38, grad38, grad39, n * 1024, 768, 3072, 63012864, 65372160);
 }
 
 /** Forward of op 39: h.3.mlp.1 (gelu). */
@@ -4903,185 +3706,14 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 40: h.3.mlp.c_proj (dense). */
 function forward40(p: Float32Array, n: number, training: boolean): void {
-  // h.3.mlp.c_proj: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[67734528 + o + 0];
-      let t01 = p[67734528 + o + 1];
-      let t02 = p[67734528 + o + 2];
-      let t03 = p[67734528 + o + 3];
-      let t10 = p[67734528 + o + 0];
-      let t11 = p[67734528 + o + 1];
-      let t12 = p[67734528 + o + 2];
-      let t13 = p[67734528 + o + 3];
-      let t20 = p[67734528 + o + 0];
-      let t21 = p[67734528 + o + 1];
-      let t22 = p[67734528 + o + 2];
-      let t23 = p[67734528 + o + 3];
-      let t30 = p[67734528 + o + 0];
-      let t31 = p[67734528 + o + 1];
-      let t32 = p[67734528 + o + 2];
-      let t33 = p[67734528 + o + 3];
-      for (let i = 0, w = 65375232 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act40[xo + 0 + i];
-        const v1 = act40[xo + 3072 + i];
-        const v2 = act40[xo + 6144 + i];
-        const v3 = act40[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act41[yo + 0 + o + 0] = t00;
-      act41[yo + 0 + o + 1] = t01;
-      act41[yo + 0 + o + 2] = t02;
-      act41[yo + 0 + o + 3] = t03;
-      act41[yo + 768 + o + 0] = t10;
-      act41[yo + 768 + o + 1] = t11;
-      act41[yo + 768 + o + 2] = t12;
-      act41[yo + 768 + o + 3] = t13;
-      act41[yo + 1536 + o + 0] = t20;
-      act41[yo + 1536 + o + 1] = t21;
-      act41[yo + 1536 + o + 2] = t22;
-      act41[yo + 1536 + o + 3] = t23;
-      act41[yo + 2304 + o + 0] = t30;
-      act41[yo + 2304 + o + 1] = t31;
-      act41[yo + 2304 + o + 2] = t32;
-      act41[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[67734528 + o];
-        for (let i = 0, w = 65375232 + o * 3072; i < 3072; i++, w++) s += act40[xo + a * 3072 + i] * p[w];
-        act41[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[67734528 + o + 0];
-      let s1 = p[67734528 + o + 1];
-      let s2 = p[67734528 + o + 2];
-      let s3 = p[67734528 + o + 3];
-      let s4 = p[67734528 + o + 4];
-      let s5 = p[67734528 + o + 5];
-      let s6 = p[67734528 + o + 6];
-      let s7 = p[67734528 + o + 7];
-      for (let i = 0, w = 65375232 + o * 3072; i < 3072; i++, w++) {
-        const v = act40[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act41[yo + o + 0] = s0;
-      act41[yo + o + 1] = s1;
-      act41[yo + o + 2] = s2;
-      act41[yo + o + 3] = s3;
-      act41[yo + o + 4] = s4;
-      act41[yo + o + 5] = s5;
-      act41[yo + o + 6] = s6;
-      act41[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[67734528 + o];
-      for (let i = 0, w = 65375232 + o * 3072; i < 3072; i++, w++) s += act40[xo + i] * p[w];
-      act41[yo + o] = s;
-    }
-  }
+  // h.3.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act40, act41, n * 1024, 3072, 768, 65375232, 67734528);
 }
 
 /** Backward of op 40: h.3.mlp.c_proj (dense). */
 function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.3.mlp.c_proj: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad41[yo + 0 + o + 0];
-      const g01 = grad41[yo + 0 + o + 1];
-      const g02 = grad41[yo + 0 + o + 2];
-      const g03 = grad41[yo + 0 + o + 3];
-      const g10 = grad41[yo + 768 + o + 0];
-      const g11 = grad41[yo + 768 + o + 1];
-      const g12 = grad41[yo + 768 + o + 2];
-      const g13 = grad41[yo + 768 + o + 3];
-      const g20 = grad41[yo + 1536 + o + 0];
-      const g21 = grad41[yo + 1536 + o + 1];
-      const g22 = grad41[yo + 1536 + o + 2];
-      const g23 = grad41[yo + 1536 + o + 3];
-      const g30 = grad41[yo + 2304 + o + 0];
-      const g31 = grad41[yo + 2304 + o + 1];
-      const g32 = grad41[yo + 2304 + o + 2];
-      const g33 = grad41[yo + 2304 + o + 3];
-      gp[67734528 + o + 0] += g00 + g10 + g20 + g30;
-      gp[67734528 + o + 1] += g01 + g11 + g21 + g31;
-      gp[67734528 + o + 2] += g02 + g12 + g22 + g32;
-      gp[67734528 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 65375232 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act40[xo + 0 + i];
-        const x1 = act40[xo + 3072 + i];
-        const x2 = act40[xo + 6144 + i];
-        const x3 = act40[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad40[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad40[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad40[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad40[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad41[yo + a * 768 + o];
-        gp[67734528 + o] += g;
-        for (let i = 0, w = 65375232 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act40[xo + a * 3072 + i];
-          grad40[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad41[yo + o];
-      if (g === 0) continue;
-      gp[67734528 + o] += g;
-      for (let i = 0, w = 65375232 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act40[xo + i];
-        grad40[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.3.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act40, grad40, grad41, n * 1024, 3072, 768, 65375232, 67734528);
 }
 
 /** Forward of op 41: h.3.5 (dropout). */
@@ -5445,185 +4077,14 @@ function backward47(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 48: h.4.mlp.c_fc (dense). */
 function forward48(p: Float32Array, n: number, training: boolean): void {
-  // h.4.mlp.c_fc: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[72460032 + o + 0];
-      let t01 = p[72460032 + o + 1];
-      let t02 = p[72460032 + o + 2];
-      let t03 = p[72460032 + o + 3];
-      let t10 = p[72460032 + o + 0];
-      let t11 = p[72460032 + o + 1];
-      let t12 = p[72460032 + o + 2];
-      let t13 = p[72460032 + o + 3];
-      let t20 = p[72460032 + o + 0];
-      let t21 = p[72460032 + o + 1];
-      let t22 = p[72460032 + o + 2];
-      let t23 = p[72460032 + o + 3];
-      let t30 = p[72460032 + o + 0];
-      let t31 = p[72460032 + o + 1];
-      let t32 = p[72460032 + o + 2];
-      let t33 = p[72460032 + o + 3];
-      for (let i = 0, w = 70100736 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act48[xo + 0 + i];
-        const v1 = act48[xo + 768 + i];
-        const v2 = act48[xo + 1536 + i];
-        const v3 = act48[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act49[yo + 0 + o + 0] = t00;
-      act49[yo + 0 + o + 1] = t01;
-      act49[yo + 0 + o + 2] = t02;
-      act49[yo + 0 + o + 3] = t03;
-      act49[yo + 3072 + o + 0] = t10;
-      act49[yo + 3072 + o + 1] = t11;
-      act49[yo + 3072 + o + 2] = t12;
-      act49[yo + 3072 + o + 3] = t13;
-      act49[yo + 6144 + o + 0] = t20;
-      act49[yo + 6144 + o + 1] = t21;
-      act49[yo + 6144 + o + 2] = t22;
-      act49[yo + 6144 + o + 3] = t23;
-      act49[yo + 9216 + o + 0] = t30;
-      act49[yo + 9216 + o + 1] = t31;
-      act49[yo + 9216 + o + 2] = t32;
-      act49[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[72460032 + o];
-        for (let i = 0, w = 70100736 + o * 768; i < 768; i++, w++) s += act48[xo + a * 768 + i] * p[w];
-        act49[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[72460032 + o + 0];
-      let s1 = p[72460032 + o + 1];
-      let s2 = p[72460032 + o + 2];
-      let s3 = p[72460032 + o + 3];
-      let s4 = p[72460032 + o + 4];
-      let s5 = p[72460032 + o + 5];
-      let s6 = p[72460032 + o + 6];
-      let s7 = p[72460032 + o + 7];
-      for (let i = 0, w = 70100736 + o * 768; i < 768; i++, w++) {
-        const v = act48[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act49[yo + o + 0] = s0;
-      act49[yo + o + 1] = s1;
-      act49[yo + o + 2] = s2;
-      act49[yo + o + 3] = s3;
-      act49[yo + o + 4] = s4;
-      act49[yo + o + 5] = s5;
-      act49[yo + o + 6] = s6;
-      act49[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[72460032 + o];
-      for (let i = 0, w = 70100736 + o * 768; i < 768; i++, w++) s += act48[xo + i] * p[w];
-      act49[yo + o] = s;
-    }
-  }
+  // h.4.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act48, act49, n * 1024, 768, 3072, 70100736, 72460032);
 }
 
 /** Backward of op 48: h.4.mlp.c_fc (dense). */
 function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.4.mlp.c_fc: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad49[yo + 0 + o + 0];
-      const g01 = grad49[yo + 0 + o + 1];
-      const g02 = grad49[yo + 0 + o + 2];
-      const g03 = grad49[yo + 0 + o + 3];
-      const g10 = grad49[yo + 3072 + o + 0];
-      const g11 = grad49[yo + 3072 + o + 1];
-      const g12 = grad49[yo + 3072 + o + 2];
-      const g13 = grad49[yo + 3072 + o + 3];
-      const g20 = grad49[yo + 6144 + o + 0];
-      const g21 = grad49[yo + 6144 + o + 1];
-      const g22 = grad49[yo + 6144 + o + 2];
-      const g23 = grad49[yo + 6144 + o + 3];
-      const g30 = grad49[yo + 9216 + o + 0];
-      const g31 = grad49[yo + 9216 + o + 1];
-      const g32 = grad49[yo + 9216 + o + 2];
-      const g33 = grad49[yo + 9216 + o + 3];
-      gp[72460032 + o + 0] += g00 + g10 + g20 + g30;
-      gp[72460032 + o + 1] += g01 + g11 + g21 + g31;
-      gp[72460032 + o + 2] += g02 + g12 + g22 + g32;
-      gp[72460032 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 70100736 + o * 768; i < 768; i++, w++) {
-        const x0 = act48[xo + 0 + i];
-        const x1 = act48[xo + 768 + i];
-        const x2 = act48[xo + 1536 + i];
-        const x3 = act48[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad48[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad48[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad48[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad48[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad49[yo + a * 3072 + o];
-        gp[72460032 + o] += g;
-        for (let i = 0, w = 70100736 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act48[xo + a * 768 + i];
-          grad48[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad49[yo + o];
-      if (g === 0) continue;
-      gp[72460032 + o] += g;
-      for (let i = 0, w = 70100736 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act48[xo + i];
-        grad48[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.4.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act48, grad48, grad49, n * 1024, 768, 3072, 70100736, 72460032);
 }
 
 /** Forward of op 49: h.4.mlp.1 (gelu). */
@@ -5648,185 +4109,14 @@ function backward49(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 50: h.4.mlp.c_proj (dense). */
 function forward50(p: Float32Array, n: number, training: boolean): void {
-  // h.4.mlp.c_proj: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[74822400 + o + 0];
-      let t01 = p[74822400 + o + 1];
-      let t02 = p[74822400 + o + 2];
-      let t03 = p[74822400 + o + 3];
-      let t10 = p[74822400 + o + 0];
-      let t11 = p[74822400 + o + 1];
-      let t12 = p[74822400 + o + 2];
-      let t13 = p[74822400 + o + 3];
-      let t20 = p[74822400 + o + 0];
-      let t21 = p[74822400 + o + 1];
-      let t22 = p[74822400 + o + 2];
-      let t23 = p[74822400 + o + 3];
-      let t30 = p[74822400 + o + 0];
-      let t31 = p[74822400 + o + 1];
-      let t32 = p[74822400 + o + 2];
-      let t33 = p[74822400 + o + 3];
-      for (let i = 0, w = 72463104 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act50[xo + 0 + i];
-        const v1 = act50[xo + 3072 + i];
-        const v2 = act50[xo + 6144 + i];
-        const v3 = act50[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act51[yo + 0 + o + 0] = t00;
-      act51[yo + 0 + o + 1] = t01;
-      act51[yo + 0 + o + 2] = t02;
-      act51[yo + 0 + o + 3] = t03;
-      act51[yo + 768 + o + 0] = t10;
-      act51[yo + 768 + o + 1] = t11;
-      act51[yo + 768 + o + 2] = t12;
-      act51[yo + 768 + o + 3] = t13;
-      act51[yo + 1536 + o + 0] = t20;
-      act51[yo + 1536 + o + 1] = t21;
-      act51[yo + 1536 + o + 2] = t22;
-      act51[yo + 1536 + o + 3] = t23;
-      act51[yo + 2304 + o + 0] = t30;
-      act51[yo + 2304 + o + 1] = t31;
-      act51[yo + 2304 + o + 2] = t32;
-      act51[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[74822400 + o];
-        for (let i = 0, w = 72463104 + o * 3072; i < 3072; i++, w++) s += act50[xo + a * 3072 + i] * p[w];
-        act51[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[74822400 + o + 0];
-      let s1 = p[74822400 + o + 1];
-      let s2 = p[74822400 + o + 2];
-      let s3 = p[74822400 + o + 3];
-      let s4 = p[74822400 + o + 4];
-      let s5 = p[74822400 + o + 5];
-      let s6 = p[74822400 + o + 6];
-      let s7 = p[74822400 + o + 7];
-      for (let i = 0, w = 72463104 + o * 3072; i < 3072; i++, w++) {
-        const v = act50[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act51[yo + o + 0] = s0;
-      act51[yo + o + 1] = s1;
-      act51[yo + o + 2] = s2;
-      act51[yo + o + 3] = s3;
-      act51[yo + o + 4] = s4;
-      act51[yo + o + 5] = s5;
-      act51[yo + o + 6] = s6;
-      act51[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[74822400 + o];
-      for (let i = 0, w = 72463104 + o * 3072; i < 3072; i++, w++) s += act50[xo + i] * p[w];
-      act51[yo + o] = s;
-    }
-  }
+  // h.4.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act50, act51, n * 1024, 3072, 768, 72463104, 74822400);
 }
 
 /** Backward of op 50: h.4.mlp.c_proj (dense). */
 function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.4.mlp.c_proj: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad51[yo + 0 + o + 0];
-      const g01 = grad51[yo + 0 + o + 1];
-      const g02 = grad51[yo + 0 + o + 2];
-      const g03 = grad51[yo + 0 + o + 3];
-      const g10 = grad51[yo + 768 + o + 0];
-      const g11 = grad51[yo + 768 + o + 1];
-      const g12 = grad51[yo + 768 + o + 2];
-      const g13 = grad51[yo + 768 + o + 3];
-      const g20 = grad51[yo + 1536 + o + 0];
-      const g21 = grad51[yo + 1536 + o + 1];
-      const g22 = grad51[yo + 1536 + o + 2];
-      const g23 = grad51[yo + 1536 + o + 3];
-      const g30 = grad51[yo + 2304 + o + 0];
-      const g31 = grad51[yo + 2304 + o + 1];
-      const g32 = grad51[yo + 2304 + o + 2];
-      const g33 = grad51[yo + 2304 + o + 3];
-      gp[74822400 + o + 0] += g00 + g10 + g20 + g30;
-      gp[74822400 + o + 1] += g01 + g11 + g21 + g31;
-      gp[74822400 + o + 2] += g02 + g12 + g22 + g32;
-      gp[74822400 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 72463104 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act50[xo + 0 + i];
-        const x1 = act50[xo + 3072 + i];
-        const x2 = act50[xo + 6144 + i];
-        const x3 = act50[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad50[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad50[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad50[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad50[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad51[yo + a * 768 + o];
-        gp[74822400 + o] += g;
-        for (let i = 0, w = 72463104 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act50[xo + a * 3072 + i];
-          grad50[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad51[yo + o];
-      if (g === 0) continue;
-      gp[74822400 + o] += g;
-      for (let i = 0, w = 72463104 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act50[xo + i];
-        grad50[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.4.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act50, grad50, grad51, n * 1024, 3072, 768, 72463104, 74822400);
 }
 
 /** Forward of op 51: h.4.5 (dropout). */
@@ -6190,185 +4480,14 @@ function backward57(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 58: h.5.mlp.c_fc (dense). */
 function forward58(p: Float32Array, n: number, training: boolean): void {
-  // h.5.mlp.c_fc: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[79547904 + o + 0];
-      let t01 = p[79547904 + o + 1];
-      let t02 = p[79547904 + o + 2];
-      let t03 = p[79547904 + o + 3];
-      let t10 = p[79547904 + o + 0];
-      let t11 = p[79547904 + o + 1];
-      let t12 = p[79547904 + o + 2];
-      let t13 = p[79547904 + o + 3];
-      let t20 = p[79547904 + o + 0];
-      let t21 = p[79547904 + o + 1];
-      let t22 = p[79547904 + o + 2];
-      let t23 = p[79547904 + o + 3];
-      let t30 = p[79547904 + o + 0];
-      let t31 = p[79547904 + o + 1];
-      let t32 = p[79547904 + o + 2];
-      let t33 = p[79547904 + o + 3];
-      for (let i = 0, w = 77188608 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act58[xo + 0 + i];
-        const v1 = act58[xo + 768 + i];
-        const v2 = act58[xo + 1536 + i];
-        const v3 = act58[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act59[yo + 0 + o + 0] = t00;
-      act59[yo + 0 + o + 1] = t01;
-      act59[yo + 0 + o + 2] = t02;
-      act59[yo + 0 + o + 3] = t03;
-      act59[yo + 3072 + o + 0] = t10;
-      act59[yo + 3072 + o + 1] = t11;
-      act59[yo + 3072 + o + 2] = t12;
-      act59[yo + 3072 + o + 3] = t13;
-      act59[yo + 6144 + o + 0] = t20;
-      act59[yo + 6144 + o + 1] = t21;
-      act59[yo + 6144 + o + 2] = t22;
-      act59[yo + 6144 + o + 3] = t23;
-      act59[yo + 9216 + o + 0] = t30;
-      act59[yo + 9216 + o + 1] = t31;
-      act59[yo + 9216 + o + 2] = t32;
-      act59[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[79547904 + o];
-        for (let i = 0, w = 77188608 + o * 768; i < 768; i++, w++) s += act58[xo + a * 768 + i] * p[w];
-        act59[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[79547904 + o + 0];
-      let s1 = p[79547904 + o + 1];
-      let s2 = p[79547904 + o + 2];
-      let s3 = p[79547904 + o + 3];
-      let s4 = p[79547904 + o + 4];
-      let s5 = p[79547904 + o + 5];
-      let s6 = p[79547904 + o + 6];
-      let s7 = p[79547904 + o + 7];
-      for (let i = 0, w = 77188608 + o * 768; i < 768; i++, w++) {
-        const v = act58[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act59[yo + o + 0] = s0;
-      act59[yo + o + 1] = s1;
-      act59[yo + o + 2] = s2;
-      act59[yo + o + 3] = s3;
-      act59[yo + o + 4] = s4;
-      act59[yo + o + 5] = s5;
-      act59[yo + o + 6] = s6;
-      act59[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[79547904 + o];
-      for (let i = 0, w = 77188608 + o * 768; i < 768; i++, w++) s += act58[xo + i] * p[w];
-      act59[yo + o] = s;
-    }
-  }
+  // h.5.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act58, act59, n * 1024, 768, 3072, 77188608, 79547904);
 }
 
 /** Backward of op 58: h.5.mlp.c_fc (dense). */
 function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.5.mlp.c_fc: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad59[yo + 0 + o + 0];
-      const g01 = grad59[yo + 0 + o + 1];
-      const g02 = grad59[yo + 0 + o + 2];
-      const g03 = grad59[yo + 0 + o + 3];
-      const g10 = grad59[yo + 3072 + o + 0];
-      const g11 = grad59[yo + 3072 + o + 1];
-      const g12 = grad59[yo + 3072 + o + 2];
-      const g13 = grad59[yo + 3072 + o + 3];
-      const g20 = grad59[yo + 6144 + o + 0];
-      const g21 = grad59[yo + 6144 + o + 1];
-      const g22 = grad59[yo + 6144 + o + 2];
-      const g23 = grad59[yo + 6144 + o + 3];
-      const g30 = grad59[yo + 9216 + o + 0];
-      const g31 = grad59[yo + 9216 + o + 1];
-      const g32 = grad59[yo + 9216 + o + 2];
-      const g33 = grad59[yo + 9216 + o + 3];
-      gp[79547904 + o + 0] += g00 + g10 + g20 + g30;
-      gp[79547904 + o + 1] += g01 + g11 + g21 + g31;
-      gp[79547904 + o + 2] += g02 + g12 + g22 + g32;
-      gp[79547904 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 77188608 + o * 768; i < 768; i++, w++) {
-        const x0 = act58[xo + 0 + i];
-        const x1 = act58[xo + 768 + i];
-        const x2 = act58[xo + 1536 + i];
-        const x3 = act58[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad58[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad58[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad58[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad58[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad59[yo + a * 3072 + o];
-        gp[79547904 + o] += g;
-        for (let i = 0, w = 77188608 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act58[xo + a * 768 + i];
-          grad58[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad59[yo + o];
-      if (g === 0) continue;
-      gp[79547904 + o] += g;
-      for (let i = 0, w = 77188608 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act58[xo + i];
-        grad58[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.5.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act58, grad58, grad59, n * 1024, 768, 3072, 77188608, 79547904);
 }
 
 /** Forward of op 59: h.5.mlp.1 (gelu). */
@@ -6393,185 +4512,14 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 60: h.5.mlp.c_proj (dense). */
 function forward60(p: Float32Array, n: number, training: boolean): void {
-  // h.5.mlp.c_proj: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[81910272 + o + 0];
-      let t01 = p[81910272 + o + 1];
-      let t02 = p[81910272 + o + 2];
-      let t03 = p[81910272 + o + 3];
-      let t10 = p[81910272 + o + 0];
-      let t11 = p[81910272 + o + 1];
-      let t12 = p[81910272 + o + 2];
-      let t13 = p[81910272 + o + 3];
-      let t20 = p[81910272 + o + 0];
-      let t21 = p[81910272 + o + 1];
-      let t22 = p[81910272 + o + 2];
-      let t23 = p[81910272 + o + 3];
-      let t30 = p[81910272 + o + 0];
-      let t31 = p[81910272 + o + 1];
-      let t32 = p[81910272 + o + 2];
-      let t33 = p[81910272 + o + 3];
-      for (let i = 0, w = 79550976 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act60[xo + 0 + i];
-        const v1 = act60[xo + 3072 + i];
-        const v2 = act60[xo + 6144 + i];
-        const v3 = act60[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act61[yo + 0 + o + 0] = t00;
-      act61[yo + 0 + o + 1] = t01;
-      act61[yo + 0 + o + 2] = t02;
-      act61[yo + 0 + o + 3] = t03;
-      act61[yo + 768 + o + 0] = t10;
-      act61[yo + 768 + o + 1] = t11;
-      act61[yo + 768 + o + 2] = t12;
-      act61[yo + 768 + o + 3] = t13;
-      act61[yo + 1536 + o + 0] = t20;
-      act61[yo + 1536 + o + 1] = t21;
-      act61[yo + 1536 + o + 2] = t22;
-      act61[yo + 1536 + o + 3] = t23;
-      act61[yo + 2304 + o + 0] = t30;
-      act61[yo + 2304 + o + 1] = t31;
-      act61[yo + 2304 + o + 2] = t32;
-      act61[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[81910272 + o];
-        for (let i = 0, w = 79550976 + o * 3072; i < 3072; i++, w++) s += act60[xo + a * 3072 + i] * p[w];
-        act61[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[81910272 + o + 0];
-      let s1 = p[81910272 + o + 1];
-      let s2 = p[81910272 + o + 2];
-      let s3 = p[81910272 + o + 3];
-      let s4 = p[81910272 + o + 4];
-      let s5 = p[81910272 + o + 5];
-      let s6 = p[81910272 + o + 6];
-      let s7 = p[81910272 + o + 7];
-      for (let i = 0, w = 79550976 + o * 3072; i < 3072; i++, w++) {
-        const v = act60[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act61[yo + o + 0] = s0;
-      act61[yo + o + 1] = s1;
-      act61[yo + o + 2] = s2;
-      act61[yo + o + 3] = s3;
-      act61[yo + o + 4] = s4;
-      act61[yo + o + 5] = s5;
-      act61[yo + o + 6] = s6;
-      act61[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[81910272 + o];
-      for (let i = 0, w = 79550976 + o * 3072; i < 3072; i++, w++) s += act60[xo + i] * p[w];
-      act61[yo + o] = s;
-    }
-  }
+  // h.5.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act60, act61, n * 1024, 3072, 768, 79550976, 81910272);
 }
 
 /** Backward of op 60: h.5.mlp.c_proj (dense). */
 function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.5.mlp.c_proj: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad61[yo + 0 + o + 0];
-      const g01 = grad61[yo + 0 + o + 1];
-      const g02 = grad61[yo + 0 + o + 2];
-      const g03 = grad61[yo + 0 + o + 3];
-      const g10 = grad61[yo + 768 + o + 0];
-      const g11 = grad61[yo + 768 + o + 1];
-      const g12 = grad61[yo + 768 + o + 2];
-      const g13 = grad61[yo + 768 + o + 3];
-      const g20 = grad61[yo + 1536 + o + 0];
-      const g21 = grad61[yo + 1536 + o + 1];
-      const g22 = grad61[yo + 1536 + o + 2];
-      const g23 = grad61[yo + 1536 + o + 3];
-      const g30 = grad61[yo + 2304 + o + 0];
-      const g31 = grad61[yo + 2304 + o + 1];
-      const g32 = grad61[yo + 2304 + o + 2];
-      const g33 = grad61[yo + 2304 + o + 3];
-      gp[81910272 + o + 0] += g00 + g10 + g20 + g30;
-      gp[81910272 + o + 1] += g01 + g11 + g21 + g31;
-      gp[81910272 + o + 2] += g02 + g12 + g22 + g32;
-      gp[81910272 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 79550976 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act60[xo + 0 + i];
-        const x1 = act60[xo + 3072 + i];
-        const x2 = act60[xo + 6144 + i];
-        const x3 = act60[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad60[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad60[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad60[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad60[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad61[yo + a * 768 + o];
-        gp[81910272 + o] += g;
-        for (let i = 0, w = 79550976 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act60[xo + a * 3072 + i];
-          grad60[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad61[yo + o];
-      if (g === 0) continue;
-      gp[81910272 + o] += g;
-      for (let i = 0, w = 79550976 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act60[xo + i];
-        grad60[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.5.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act60, grad60, grad61, n * 1024, 3072, 768, 79550976, 81910272);
 }
 
 /** Forward of op 61: h.5.5 (dropout). */
@@ -6935,185 +4883,14 @@ function backward67(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 68: h.6.mlp.c_fc (dense). */
 function forward68(p: Float32Array, n: number, training: boolean): void {
-  // h.6.mlp.c_fc: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[86635776 + o + 0];
-      let t01 = p[86635776 + o + 1];
-      let t02 = p[86635776 + o + 2];
-      let t03 = p[86635776 + o + 3];
-      let t10 = p[86635776 + o + 0];
-      let t11 = p[86635776 + o + 1];
-      let t12 = p[86635776 + o + 2];
-      let t13 = p[86635776 + o + 3];
-      let t20 = p[86635776 + o + 0];
-      let t21 = p[86635776 + o + 1];
-      let t22 = p[86635776 + o + 2];
-      let t23 = p[86635776 + o + 3];
-      let t30 = p[86635776 + o + 0];
-      let t31 = p[86635776 + o + 1];
-      let t32 = p[86635776 + o + 2];
-      let t33 = p[86635776 + o + 3];
-      for (let i = 0, w = 84276480 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act68[xo + 0 + i];
-        const v1 = act68[xo + 768 + i];
-        const v2 = act68[xo + 1536 + i];
-        const v3 = act68[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act69[yo + 0 + o + 0] = t00;
-      act69[yo + 0 + o + 1] = t01;
-      act69[yo + 0 + o + 2] = t02;
-      act69[yo + 0 + o + 3] = t03;
-      act69[yo + 3072 + o + 0] = t10;
-      act69[yo + 3072 + o + 1] = t11;
-      act69[yo + 3072 + o + 2] = t12;
-      act69[yo + 3072 + o + 3] = t13;
-      act69[yo + 6144 + o + 0] = t20;
-      act69[yo + 6144 + o + 1] = t21;
-      act69[yo + 6144 + o + 2] = t22;
-      act69[yo + 6144 + o + 3] = t23;
-      act69[yo + 9216 + o + 0] = t30;
-      act69[yo + 9216 + o + 1] = t31;
-      act69[yo + 9216 + o + 2] = t32;
-      act69[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[86635776 + o];
-        for (let i = 0, w = 84276480 + o * 768; i < 768; i++, w++) s += act68[xo + a * 768 + i] * p[w];
-        act69[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[86635776 + o + 0];
-      let s1 = p[86635776 + o + 1];
-      let s2 = p[86635776 + o + 2];
-      let s3 = p[86635776 + o + 3];
-      let s4 = p[86635776 + o + 4];
-      let s5 = p[86635776 + o + 5];
-      let s6 = p[86635776 + o + 6];
-      let s7 = p[86635776 + o + 7];
-      for (let i = 0, w = 84276480 + o * 768; i < 768; i++, w++) {
-        const v = act68[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act69[yo + o + 0] = s0;
-      act69[yo + o + 1] = s1;
-      act69[yo + o + 2] = s2;
-      act69[yo + o + 3] = s3;
-      act69[yo + o + 4] = s4;
-      act69[yo + o + 5] = s5;
-      act69[yo + o + 6] = s6;
-      act69[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[86635776 + o];
-      for (let i = 0, w = 84276480 + o * 768; i < 768; i++, w++) s += act68[xo + i] * p[w];
-      act69[yo + o] = s;
-    }
-  }
+  // h.6.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act68, act69, n * 1024, 768, 3072, 84276480, 86635776);
 }
 
 /** Backward of op 68: h.6.mlp.c_fc (dense). */
 function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.6.mlp.c_fc: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad69[yo + 0 + o + 0];
-      const g01 = grad69[yo + 0 + o + 1];
-      const g02 = grad69[yo + 0 + o + 2];
-      const g03 = grad69[yo + 0 + o + 3];
-      const g10 = grad69[yo + 3072 + o + 0];
-      const g11 = grad69[yo + 3072 + o + 1];
-      const g12 = grad69[yo + 3072 + o + 2];
-      const g13 = grad69[yo + 3072 + o + 3];
-      const g20 = grad69[yo + 6144 + o + 0];
-      const g21 = grad69[yo + 6144 + o + 1];
-      const g22 = grad69[yo + 6144 + o + 2];
-      const g23 = grad69[yo + 6144 + o + 3];
-      const g30 = grad69[yo + 9216 + o + 0];
-      const g31 = grad69[yo + 9216 + o + 1];
-      const g32 = grad69[yo + 9216 + o + 2];
-      const g33 = grad69[yo + 9216 + o + 3];
-      gp[86635776 + o + 0] += g00 + g10 + g20 + g30;
-      gp[86635776 + o + 1] += g01 + g11 + g21 + g31;
-      gp[86635776 + o + 2] += g02 + g12 + g22 + g32;
-      gp[86635776 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 84276480 + o * 768; i < 768; i++, w++) {
-        const x0 = act68[xo + 0 + i];
-        const x1 = act68[xo + 768 + i];
-        const x2 = act68[xo + 1536 + i];
-        const x3 = act68[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad68[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad68[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad68[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad68[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad69[yo + a * 3072 + o];
-        gp[86635776 + o] += g;
-        for (let i = 0, w = 84276480 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act68[xo + a * 768 + i];
-          grad68[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad69[yo + o];
-      if (g === 0) continue;
-      gp[86635776 + o] += g;
-      for (let i = 0, w = 84276480 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act68[xo + i];
-        grad68[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.6.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act68, grad68, grad69, n * 1024, 768, 3072, 84276480, 86635776);
 }
 
 /** Forward of op 69: h.6.mlp.1 (gelu). */
@@ -7138,185 +4915,14 @@ function backward69(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 70: h.6.mlp.c_proj (dense). */
 function forward70(p: Float32Array, n: number, training: boolean): void {
-  // h.6.mlp.c_proj: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[88998144 + o + 0];
-      let t01 = p[88998144 + o + 1];
-      let t02 = p[88998144 + o + 2];
-      let t03 = p[88998144 + o + 3];
-      let t10 = p[88998144 + o + 0];
-      let t11 = p[88998144 + o + 1];
-      let t12 = p[88998144 + o + 2];
-      let t13 = p[88998144 + o + 3];
-      let t20 = p[88998144 + o + 0];
-      let t21 = p[88998144 + o + 1];
-      let t22 = p[88998144 + o + 2];
-      let t23 = p[88998144 + o + 3];
-      let t30 = p[88998144 + o + 0];
-      let t31 = p[88998144 + o + 1];
-      let t32 = p[88998144 + o + 2];
-      let t33 = p[88998144 + o + 3];
-      for (let i = 0, w = 86638848 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act70[xo + 0 + i];
-        const v1 = act70[xo + 3072 + i];
-        const v2 = act70[xo + 6144 + i];
-        const v3 = act70[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act71[yo + 0 + o + 0] = t00;
-      act71[yo + 0 + o + 1] = t01;
-      act71[yo + 0 + o + 2] = t02;
-      act71[yo + 0 + o + 3] = t03;
-      act71[yo + 768 + o + 0] = t10;
-      act71[yo + 768 + o + 1] = t11;
-      act71[yo + 768 + o + 2] = t12;
-      act71[yo + 768 + o + 3] = t13;
-      act71[yo + 1536 + o + 0] = t20;
-      act71[yo + 1536 + o + 1] = t21;
-      act71[yo + 1536 + o + 2] = t22;
-      act71[yo + 1536 + o + 3] = t23;
-      act71[yo + 2304 + o + 0] = t30;
-      act71[yo + 2304 + o + 1] = t31;
-      act71[yo + 2304 + o + 2] = t32;
-      act71[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[88998144 + o];
-        for (let i = 0, w = 86638848 + o * 3072; i < 3072; i++, w++) s += act70[xo + a * 3072 + i] * p[w];
-        act71[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[88998144 + o + 0];
-      let s1 = p[88998144 + o + 1];
-      let s2 = p[88998144 + o + 2];
-      let s3 = p[88998144 + o + 3];
-      let s4 = p[88998144 + o + 4];
-      let s5 = p[88998144 + o + 5];
-      let s6 = p[88998144 + o + 6];
-      let s7 = p[88998144 + o + 7];
-      for (let i = 0, w = 86638848 + o * 3072; i < 3072; i++, w++) {
-        const v = act70[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act71[yo + o + 0] = s0;
-      act71[yo + o + 1] = s1;
-      act71[yo + o + 2] = s2;
-      act71[yo + o + 3] = s3;
-      act71[yo + o + 4] = s4;
-      act71[yo + o + 5] = s5;
-      act71[yo + o + 6] = s6;
-      act71[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[88998144 + o];
-      for (let i = 0, w = 86638848 + o * 3072; i < 3072; i++, w++) s += act70[xo + i] * p[w];
-      act71[yo + o] = s;
-    }
-  }
+  // h.6.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act70, act71, n * 1024, 3072, 768, 86638848, 88998144);
 }
 
 /** Backward of op 70: h.6.mlp.c_proj (dense). */
 function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.6.mlp.c_proj: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad71[yo + 0 + o + 0];
-      const g01 = grad71[yo + 0 + o + 1];
-      const g02 = grad71[yo + 0 + o + 2];
-      const g03 = grad71[yo + 0 + o + 3];
-      const g10 = grad71[yo + 768 + o + 0];
-      const g11 = grad71[yo + 768 + o + 1];
-      const g12 = grad71[yo + 768 + o + 2];
-      const g13 = grad71[yo + 768 + o + 3];
-      const g20 = grad71[yo + 1536 + o + 0];
-      const g21 = grad71[yo + 1536 + o + 1];
-      const g22 = grad71[yo + 1536 + o + 2];
-      const g23 = grad71[yo + 1536 + o + 3];
-      const g30 = grad71[yo + 2304 + o + 0];
-      const g31 = grad71[yo + 2304 + o + 1];
-      const g32 = grad71[yo + 2304 + o + 2];
-      const g33 = grad71[yo + 2304 + o + 3];
-      gp[88998144 + o + 0] += g00 + g10 + g20 + g30;
-      gp[88998144 + o + 1] += g01 + g11 + g21 + g31;
-      gp[88998144 + o + 2] += g02 + g12 + g22 + g32;
-      gp[88998144 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 86638848 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act70[xo + 0 + i];
-        const x1 = act70[xo + 3072 + i];
-        const x2 = act70[xo + 6144 + i];
-        const x3 = act70[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad70[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad70[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad70[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad70[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad71[yo + a * 768 + o];
-        gp[88998144 + o] += g;
-        for (let i = 0, w = 86638848 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act70[xo + a * 3072 + i];
-          grad70[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad71[yo + o];
-      if (g === 0) continue;
-      gp[88998144 + o] += g;
-      for (let i = 0, w = 86638848 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act70[xo + i];
-        grad70[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.6.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act70, grad70, grad71, n * 1024, 3072, 768, 86638848, 88998144);
 }
 
 /** Forward of op 71: h.6.5 (dropout). */
@@ -7680,185 +5286,14 @@ function backward77(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 78: h.7.mlp.c_fc (dense). */
 function forward78(p: Float32Array, n: number, training: boolean): void {
-  // h.7.mlp.c_fc: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[93723648 + o + 0];
-      let t01 = p[93723648 + o + 1];
-      let t02 = p[93723648 + o + 2];
-      let t03 = p[93723648 + o + 3];
-      let t10 = p[93723648 + o + 0];
-      let t11 = p[93723648 + o + 1];
-      let t12 = p[93723648 + o + 2];
-      let t13 = p[93723648 + o + 3];
-      let t20 = p[93723648 + o + 0];
-      let t21 = p[93723648 + o + 1];
-      let t22 = p[93723648 + o + 2];
-      let t23 = p[93723648 + o + 3];
-      let t30 = p[93723648 + o + 0];
-      let t31 = p[93723648 + o + 1];
-      let t32 = p[93723648 + o + 2];
-      let t33 = p[93723648 + o + 3];
-      for (let i = 0, w = 91364352 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act78[xo + 0 + i];
-        const v1 = act78[xo + 768 + i];
-        const v2 = act78[xo + 1536 + i];
-        const v3 = act78[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act79[yo + 0 + o + 0] = t00;
-      act79[yo + 0 + o + 1] = t01;
-      act79[yo + 0 + o + 2] = t02;
-      act79[yo + 0 + o + 3] = t03;
-      act79[yo + 3072 + o + 0] = t10;
-      act79[yo + 3072 + o + 1] = t11;
-      act79[yo + 3072 + o + 2] = t12;
-      act79[yo + 3072 + o + 3] = t13;
-      act79[yo + 6144 + o + 0] = t20;
-      act79[yo + 6144 + o + 1] = t21;
-      act79[yo + 6144 + o + 2] = t22;
-      act79[yo + 6144 + o + 3] = t23;
-      act79[yo + 9216 + o + 0] = t30;
-      act79[yo + 9216 + o + 1] = t31;
-      act79[yo + 9216 + o + 2] = t32;
-      act79[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[93723648 + o];
-        for (let i = 0, w = 91364352 + o * 768; i < 768; i++, w++) s += act78[xo + a * 768 + i] * p[w];
-        act79[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[93723648 + o + 0];
-      let s1 = p[93723648 + o + 1];
-      let s2 = p[93723648 + o + 2];
-      let s3 = p[93723648 + o + 3];
-      let s4 = p[93723648 + o + 4];
-      let s5 = p[93723648 + o + 5];
-      let s6 = p[93723648 + o + 6];
-      let s7 = p[93723648 + o + 7];
-      for (let i = 0, w = 91364352 + o * 768; i < 768; i++, w++) {
-        const v = act78[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act79[yo + o + 0] = s0;
-      act79[yo + o + 1] = s1;
-      act79[yo + o + 2] = s2;
-      act79[yo + o + 3] = s3;
-      act79[yo + o + 4] = s4;
-      act79[yo + o + 5] = s5;
-      act79[yo + o + 6] = s6;
-      act79[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[93723648 + o];
-      for (let i = 0, w = 91364352 + o * 768; i < 768; i++, w++) s += act78[xo + i] * p[w];
-      act79[yo + o] = s;
-    }
-  }
+  // h.7.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act78, act79, n * 1024, 768, 3072, 91364352, 93723648);
 }
 
 /** Backward of op 78: h.7.mlp.c_fc (dense). */
 function backward78(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.7.mlp.c_fc: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad79[yo + 0 + o + 0];
-      const g01 = grad79[yo + 0 + o + 1];
-      const g02 = grad79[yo + 0 + o + 2];
-      const g03 = grad79[yo + 0 + o + 3];
-      const g10 = grad79[yo + 3072 + o + 0];
-      const g11 = grad79[yo + 3072 + o + 1];
-      const g12 = grad79[yo + 3072 + o + 2];
-      const g13 = grad79[yo + 3072 + o + 3];
-      const g20 = grad79[yo + 6144 + o + 0];
-      const g21 = grad79[yo + 6144 + o + 1];
-      const g22 = grad79[yo + 6144 + o + 2];
-      const g23 = grad79[yo + 6144 + o + 3];
-      const g30 = grad79[yo + 9216 + o + 0];
-      const g31 = grad79[yo + 9216 + o + 1];
-      const g32 = grad79[yo + 9216 + o + 2];
-      const g33 = grad79[yo + 9216 + o + 3];
-      gp[93723648 + o + 0] += g00 + g10 + g20 + g30;
-      gp[93723648 + o + 1] += g01 + g11 + g21 + g31;
-      gp[93723648 + o + 2] += g02 + g12 + g22 + g32;
-      gp[93723648 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 91364352 + o * 768; i < 768; i++, w++) {
-        const x0 = act78[xo + 0 + i];
-        const x1 = act78[xo + 768 + i];
-        const x2 = act78[xo + 1536 + i];
-        const x3 = act78[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad78[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad78[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad78[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad78[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad79[yo + a * 3072 + o];
-        gp[93723648 + o] += g;
-        for (let i = 0, w = 91364352 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act78[xo + a * 768 + i];
-          grad78[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad79[yo + o];
-      if (g === 0) continue;
-      gp[93723648 + o] += g;
-      for (let i = 0, w = 91364352 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act78[xo + i];
-        grad78[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.7.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act78, grad78, grad79, n * 1024, 768, 3072, 91364352, 93723648);
 }
 
 /** Forward of op 79: h.7.mlp.1 (gelu). */
@@ -7883,185 +5318,14 @@ function backward79(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 80: h.7.mlp.c_proj (dense). */
 function forward80(p: Float32Array, n: number, training: boolean): void {
-  // h.7.mlp.c_proj: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[96086016 + o + 0];
-      let t01 = p[96086016 + o + 1];
-      let t02 = p[96086016 + o + 2];
-      let t03 = p[96086016 + o + 3];
-      let t10 = p[96086016 + o + 0];
-      let t11 = p[96086016 + o + 1];
-      let t12 = p[96086016 + o + 2];
-      let t13 = p[96086016 + o + 3];
-      let t20 = p[96086016 + o + 0];
-      let t21 = p[96086016 + o + 1];
-      let t22 = p[96086016 + o + 2];
-      let t23 = p[96086016 + o + 3];
-      let t30 = p[96086016 + o + 0];
-      let t31 = p[96086016 + o + 1];
-      let t32 = p[96086016 + o + 2];
-      let t33 = p[96086016 + o + 3];
-      for (let i = 0, w = 93726720 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act80[xo + 0 + i];
-        const v1 = act80[xo + 3072 + i];
-        const v2 = act80[xo + 6144 + i];
-        const v3 = act80[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act81[yo + 0 + o + 0] = t00;
-      act81[yo + 0 + o + 1] = t01;
-      act81[yo + 0 + o + 2] = t02;
-      act81[yo + 0 + o + 3] = t03;
-      act81[yo + 768 + o + 0] = t10;
-      act81[yo + 768 + o + 1] = t11;
-      act81[yo + 768 + o + 2] = t12;
-      act81[yo + 768 + o + 3] = t13;
-      act81[yo + 1536 + o + 0] = t20;
-      act81[yo + 1536 + o + 1] = t21;
-      act81[yo + 1536 + o + 2] = t22;
-      act81[yo + 1536 + o + 3] = t23;
-      act81[yo + 2304 + o + 0] = t30;
-      act81[yo + 2304 + o + 1] = t31;
-      act81[yo + 2304 + o + 2] = t32;
-      act81[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[96086016 + o];
-        for (let i = 0, w = 93726720 + o * 3072; i < 3072; i++, w++) s += act80[xo + a * 3072 + i] * p[w];
-        act81[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[96086016 + o + 0];
-      let s1 = p[96086016 + o + 1];
-      let s2 = p[96086016 + o + 2];
-      let s3 = p[96086016 + o + 3];
-      let s4 = p[96086016 + o + 4];
-      let s5 = p[96086016 + o + 5];
-      let s6 = p[96086016 + o + 6];
-      let s7 = p[96086016 + o + 7];
-      for (let i = 0, w = 93726720 + o * 3072; i < 3072; i++, w++) {
-        const v = act80[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act81[yo + o + 0] = s0;
-      act81[yo + o + 1] = s1;
-      act81[yo + o + 2] = s2;
-      act81[yo + o + 3] = s3;
-      act81[yo + o + 4] = s4;
-      act81[yo + o + 5] = s5;
-      act81[yo + o + 6] = s6;
-      act81[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[96086016 + o];
-      for (let i = 0, w = 93726720 + o * 3072; i < 3072; i++, w++) s += act80[xo + i] * p[w];
-      act81[yo + o] = s;
-    }
-  }
+  // h.7.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act80, act81, n * 1024, 3072, 768, 93726720, 96086016);
 }
 
 /** Backward of op 80: h.7.mlp.c_proj (dense). */
 function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.7.mlp.c_proj: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad81[yo + 0 + o + 0];
-      const g01 = grad81[yo + 0 + o + 1];
-      const g02 = grad81[yo + 0 + o + 2];
-      const g03 = grad81[yo + 0 + o + 3];
-      const g10 = grad81[yo + 768 + o + 0];
-      const g11 = grad81[yo + 768 + o + 1];
-      const g12 = grad81[yo + 768 + o + 2];
-      const g13 = grad81[yo + 768 + o + 3];
-      const g20 = grad81[yo + 1536 + o + 0];
-      const g21 = grad81[yo + 1536 + o + 1];
-      const g22 = grad81[yo + 1536 + o + 2];
-      const g23 = grad81[yo + 1536 + o + 3];
-      const g30 = grad81[yo + 2304 + o + 0];
-      const g31 = grad81[yo + 2304 + o + 1];
-      const g32 = grad81[yo + 2304 + o + 2];
-      const g33 = grad81[yo + 2304 + o + 3];
-      gp[96086016 + o + 0] += g00 + g10 + g20 + g30;
-      gp[96086016 + o + 1] += g01 + g11 + g21 + g31;
-      gp[96086016 + o + 2] += g02 + g12 + g22 + g32;
-      gp[96086016 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 93726720 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act80[xo + 0 + i];
-        const x1 = act80[xo + 3072 + i];
-        const x2 = act80[xo + 6144 + i];
-        const x3 = act80[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad80[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad80[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad80[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad80[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad81[yo + a * 768 + o];
-        gp[96086016 + o] += g;
-        for (let i = 0, w = 93726720 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act80[xo + a * 3072 + i];
-          grad80[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad81[yo + o];
-      if (g === 0) continue;
-      gp[96086016 + o] += g;
-      for (let i = 0, w = 93726720 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act80[xo + i];
-        grad80[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.7.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act80, grad80, grad81, n * 1024, 3072, 768, 93726720, 96086016);
 }
 
 /** Forward of op 81: h.7.5 (dropout). */
@@ -8425,185 +5689,14 @@ function backward87(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 88: h.8.mlp.c_fc (dense). */
 function forward88(p: Float32Array, n: number, training: boolean): void {
-  // h.8.mlp.c_fc: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[100811520 + o + 0];
-      let t01 = p[100811520 + o + 1];
-      let t02 = p[100811520 + o + 2];
-      let t03 = p[100811520 + o + 3];
-      let t10 = p[100811520 + o + 0];
-      let t11 = p[100811520 + o + 1];
-      let t12 = p[100811520 + o + 2];
-      let t13 = p[100811520 + o + 3];
-      let t20 = p[100811520 + o + 0];
-      let t21 = p[100811520 + o + 1];
-      let t22 = p[100811520 + o + 2];
-      let t23 = p[100811520 + o + 3];
-      let t30 = p[100811520 + o + 0];
-      let t31 = p[100811520 + o + 1];
-      let t32 = p[100811520 + o + 2];
-      let t33 = p[100811520 + o + 3];
-      for (let i = 0, w = 98452224 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act88[xo + 0 + i];
-        const v1 = act88[xo + 768 + i];
-        const v2 = act88[xo + 1536 + i];
-        const v3 = act88[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act89[yo + 0 + o + 0] = t00;
-      act89[yo + 0 + o + 1] = t01;
-      act89[yo + 0 + o + 2] = t02;
-      act89[yo + 0 + o + 3] = t03;
-      act89[yo + 3072 + o + 0] = t10;
-      act89[yo + 3072 + o + 1] = t11;
-      act89[yo + 3072 + o + 2] = t12;
-      act89[yo + 3072 + o + 3] = t13;
-      act89[yo + 6144 + o + 0] = t20;
-      act89[yo + 6144 + o + 1] = t21;
-      act89[yo + 6144 + o + 2] = t22;
-      act89[yo + 6144 + o + 3] = t23;
-      act89[yo + 9216 + o + 0] = t30;
-      act89[yo + 9216 + o + 1] = t31;
-      act89[yo + 9216 + o + 2] = t32;
-      act89[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[100811520 + o];
-        for (let i = 0, w = 98452224 + o * 768; i < 768; i++, w++) s += act88[xo + a * 768 + i] * p[w];
-        act89[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[100811520 + o + 0];
-      let s1 = p[100811520 + o + 1];
-      let s2 = p[100811520 + o + 2];
-      let s3 = p[100811520 + o + 3];
-      let s4 = p[100811520 + o + 4];
-      let s5 = p[100811520 + o + 5];
-      let s6 = p[100811520 + o + 6];
-      let s7 = p[100811520 + o + 7];
-      for (let i = 0, w = 98452224 + o * 768; i < 768; i++, w++) {
-        const v = act88[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act89[yo + o + 0] = s0;
-      act89[yo + o + 1] = s1;
-      act89[yo + o + 2] = s2;
-      act89[yo + o + 3] = s3;
-      act89[yo + o + 4] = s4;
-      act89[yo + o + 5] = s5;
-      act89[yo + o + 6] = s6;
-      act89[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[100811520 + o];
-      for (let i = 0, w = 98452224 + o * 768; i < 768; i++, w++) s += act88[xo + i] * p[w];
-      act89[yo + o] = s;
-    }
-  }
+  // h.8.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act88, act89, n * 1024, 768, 3072, 98452224, 100811520);
 }
 
 /** Backward of op 88: h.8.mlp.c_fc (dense). */
 function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.8.mlp.c_fc: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad89[yo + 0 + o + 0];
-      const g01 = grad89[yo + 0 + o + 1];
-      const g02 = grad89[yo + 0 + o + 2];
-      const g03 = grad89[yo + 0 + o + 3];
-      const g10 = grad89[yo + 3072 + o + 0];
-      const g11 = grad89[yo + 3072 + o + 1];
-      const g12 = grad89[yo + 3072 + o + 2];
-      const g13 = grad89[yo + 3072 + o + 3];
-      const g20 = grad89[yo + 6144 + o + 0];
-      const g21 = grad89[yo + 6144 + o + 1];
-      const g22 = grad89[yo + 6144 + o + 2];
-      const g23 = grad89[yo + 6144 + o + 3];
-      const g30 = grad89[yo + 9216 + o + 0];
-      const g31 = grad89[yo + 9216 + o + 1];
-      const g32 = grad89[yo + 9216 + o + 2];
-      const g33 = grad89[yo + 9216 + o + 3];
-      gp[100811520 + o + 0] += g00 + g10 + g20 + g30;
-      gp[100811520 + o + 1] += g01 + g11 + g21 + g31;
-      gp[100811520 + o + 2] += g02 + g12 + g22 + g32;
-      gp[100811520 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 98452224 + o * 768; i < 768; i++, w++) {
-        const x0 = act88[xo + 0 + i];
-        const x1 = act88[xo + 768 + i];
-        const x2 = act88[xo + 1536 + i];
-        const x3 = act88[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad88[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad88[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad88[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad88[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad89[yo + a * 3072 + o];
-        gp[100811520 + o] += g;
-        for (let i = 0, w = 98452224 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act88[xo + a * 768 + i];
-          grad88[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad89[yo + o];
-      if (g === 0) continue;
-      gp[100811520 + o] += g;
-      for (let i = 0, w = 98452224 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act88[xo + i];
-        grad88[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.8.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act88, grad88, grad89, n * 1024, 768, 3072, 98452224, 100811520);
 }
 
 /** Forward of op 89: h.8.mlp.1 (gelu). */
@@ -8628,185 +5721,14 @@ function backward89(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 90: h.8.mlp.c_proj (dense). */
 function forward90(p: Float32Array, n: number, training: boolean): void {
-  // h.8.mlp.c_proj: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[103173888 + o + 0];
-      let t01 = p[103173888 + o + 1];
-      let t02 = p[103173888 + o + 2];
-      let t03 = p[103173888 + o + 3];
-      let t10 = p[103173888 + o + 0];
-      let t11 = p[103173888 + o + 1];
-      let t12 = p[103173888 + o + 2];
-      let t13 = p[103173888 + o + 3];
-      let t20 = p[103173888 + o + 0];
-      let t21 = p[103173888 + o + 1];
-      let t22 = p[103173888 + o + 2];
-      let t23 = p[103173888 + o + 3];
-      let t30 = p[103173888 + o + 0];
-      let t31 = p[103173888 + o + 1];
-      let t32 = p[103173888 + o + 2];
-      let t33 = p[103173888 + o + 3];
-      for (let i = 0, w = 100814592 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act90[xo + 0 + i];
-        const v1 = act90[xo + 3072 + i];
-        const v2 = act90[xo + 6144 + i];
-        const v3 = act90[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act91[yo + 0 + o + 0] = t00;
-      act91[yo + 0 + o + 1] = t01;
-      act91[yo + 0 + o + 2] = t02;
-      act91[yo + 0 + o + 3] = t03;
-      act91[yo + 768 + o + 0] = t10;
-      act91[yo + 768 + o + 1] = t11;
-      act91[yo + 768 + o + 2] = t12;
-      act91[yo + 768 + o + 3] = t13;
-      act91[yo + 1536 + o + 0] = t20;
-      act91[yo + 1536 + o + 1] = t21;
-      act91[yo + 1536 + o + 2] = t22;
-      act91[yo + 1536 + o + 3] = t23;
-      act91[yo + 2304 + o + 0] = t30;
-      act91[yo + 2304 + o + 1] = t31;
-      act91[yo + 2304 + o + 2] = t32;
-      act91[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[103173888 + o];
-        for (let i = 0, w = 100814592 + o * 3072; i < 3072; i++, w++) s += act90[xo + a * 3072 + i] * p[w];
-        act91[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[103173888 + o + 0];
-      let s1 = p[103173888 + o + 1];
-      let s2 = p[103173888 + o + 2];
-      let s3 = p[103173888 + o + 3];
-      let s4 = p[103173888 + o + 4];
-      let s5 = p[103173888 + o + 5];
-      let s6 = p[103173888 + o + 6];
-      let s7 = p[103173888 + o + 7];
-      for (let i = 0, w = 100814592 + o * 3072; i < 3072; i++, w++) {
-        const v = act90[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act91[yo + o + 0] = s0;
-      act91[yo + o + 1] = s1;
-      act91[yo + o + 2] = s2;
-      act91[yo + o + 3] = s3;
-      act91[yo + o + 4] = s4;
-      act91[yo + o + 5] = s5;
-      act91[yo + o + 6] = s6;
-      act91[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[103173888 + o];
-      for (let i = 0, w = 100814592 + o * 3072; i < 3072; i++, w++) s += act90[xo + i] * p[w];
-      act91[yo + o] = s;
-    }
-  }
+  // h.8.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act90, act91, n * 1024, 3072, 768, 100814592, 103173888);
 }
 
 /** Backward of op 90: h.8.mlp.c_proj (dense). */
 function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.8.mlp.c_proj: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad91[yo + 0 + o + 0];
-      const g01 = grad91[yo + 0 + o + 1];
-      const g02 = grad91[yo + 0 + o + 2];
-      const g03 = grad91[yo + 0 + o + 3];
-      const g10 = grad91[yo + 768 + o + 0];
-      const g11 = grad91[yo + 768 + o + 1];
-      const g12 = grad91[yo + 768 + o + 2];
-      const g13 = grad91[yo + 768 + o + 3];
-      const g20 = grad91[yo + 1536 + o + 0];
-      const g21 = grad91[yo + 1536 + o + 1];
-      const g22 = grad91[yo + 1536 + o + 2];
-      const g23 = grad91[yo + 1536 + o + 3];
-      const g30 = grad91[yo + 2304 + o + 0];
-      const g31 = grad91[yo + 2304 + o + 1];
-      const g32 = grad91[yo + 2304 + o + 2];
-      const g33 = grad91[yo + 2304 + o + 3];
-      gp[103173888 + o + 0] += g00 + g10 + g20 + g30;
-      gp[103173888 + o + 1] += g01 + g11 + g21 + g31;
-      gp[103173888 + o + 2] += g02 + g12 + g22 + g32;
-      gp[103173888 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 100814592 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act90[xo + 0 + i];
-        const x1 = act90[xo + 3072 + i];
-        const x2 = act90[xo + 6144 + i];
-        const x3 = act90[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad90[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad90[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad90[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad90[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad91[yo + a * 768 + o];
-        gp[103173888 + o] += g;
-        for (let i = 0, w = 100814592 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act90[xo + a * 3072 + i];
-          grad90[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad91[yo + o];
-      if (g === 0) continue;
-      gp[103173888 + o] += g;
-      for (let i = 0, w = 100814592 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act90[xo + i];
-        grad90[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.8.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act90, grad90, grad91, n * 1024, 3072, 768, 100814592, 103173888);
 }
 
 /** Forward of op 91: h.8.5 (dropout). */
@@ -9170,185 +6092,14 @@ function backward97(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 98: h.9.mlp.c_fc (dense). */
 function forward98(p: Float32Array, n: number, training: boolean): void {
-  // h.9.mlp.c_fc: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[107899392 + o + 0];
-      let t01 = p[107899392 + o + 1];
-      let t02 = p[107899392 + o + 2];
-      let t03 = p[107899392 + o + 3];
-      let t10 = p[107899392 + o + 0];
-      let t11 = p[107899392 + o + 1];
-      let t12 = p[107899392 + o + 2];
-      let t13 = p[107899392 + o + 3];
-      let t20 = p[107899392 + o + 0];
-      let t21 = p[107899392 + o + 1];
-      let t22 = p[107899392 + o + 2];
-      let t23 = p[107899392 + o + 3];
-      let t30 = p[107899392 + o + 0];
-      let t31 = p[107899392 + o + 1];
-      let t32 = p[107899392 + o + 2];
-      let t33 = p[107899392 + o + 3];
-      for (let i = 0, w = 105540096 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act98[xo + 0 + i];
-        const v1 = act98[xo + 768 + i];
-        const v2 = act98[xo + 1536 + i];
-        const v3 = act98[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act99[yo + 0 + o + 0] = t00;
-      act99[yo + 0 + o + 1] = t01;
-      act99[yo + 0 + o + 2] = t02;
-      act99[yo + 0 + o + 3] = t03;
-      act99[yo + 3072 + o + 0] = t10;
-      act99[yo + 3072 + o + 1] = t11;
-      act99[yo + 3072 + o + 2] = t12;
-      act99[yo + 3072 + o + 3] = t13;
-      act99[yo + 6144 + o + 0] = t20;
-      act99[yo + 6144 + o + 1] = t21;
-      act99[yo + 6144 + o + 2] = t22;
-      act99[yo + 6144 + o + 3] = t23;
-      act99[yo + 9216 + o + 0] = t30;
-      act99[yo + 9216 + o + 1] = t31;
-      act99[yo + 9216 + o + 2] = t32;
-      act99[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[107899392 + o];
-        for (let i = 0, w = 105540096 + o * 768; i < 768; i++, w++) s += act98[xo + a * 768 + i] * p[w];
-        act99[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[107899392 + o + 0];
-      let s1 = p[107899392 + o + 1];
-      let s2 = p[107899392 + o + 2];
-      let s3 = p[107899392 + o + 3];
-      let s4 = p[107899392 + o + 4];
-      let s5 = p[107899392 + o + 5];
-      let s6 = p[107899392 + o + 6];
-      let s7 = p[107899392 + o + 7];
-      for (let i = 0, w = 105540096 + o * 768; i < 768; i++, w++) {
-        const v = act98[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act99[yo + o + 0] = s0;
-      act99[yo + o + 1] = s1;
-      act99[yo + o + 2] = s2;
-      act99[yo + o + 3] = s3;
-      act99[yo + o + 4] = s4;
-      act99[yo + o + 5] = s5;
-      act99[yo + o + 6] = s6;
-      act99[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[107899392 + o];
-      for (let i = 0, w = 105540096 + o * 768; i < 768; i++, w++) s += act98[xo + i] * p[w];
-      act99[yo + o] = s;
-    }
-  }
+  // h.9.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act98, act99, n * 1024, 768, 3072, 105540096, 107899392);
 }
 
 /** Backward of op 98: h.9.mlp.c_fc (dense). */
 function backward98(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.9.mlp.c_fc: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad99[yo + 0 + o + 0];
-      const g01 = grad99[yo + 0 + o + 1];
-      const g02 = grad99[yo + 0 + o + 2];
-      const g03 = grad99[yo + 0 + o + 3];
-      const g10 = grad99[yo + 3072 + o + 0];
-      const g11 = grad99[yo + 3072 + o + 1];
-      const g12 = grad99[yo + 3072 + o + 2];
-      const g13 = grad99[yo + 3072 + o + 3];
-      const g20 = grad99[yo + 6144 + o + 0];
-      const g21 = grad99[yo + 6144 + o + 1];
-      const g22 = grad99[yo + 6144 + o + 2];
-      const g23 = grad99[yo + 6144 + o + 3];
-      const g30 = grad99[yo + 9216 + o + 0];
-      const g31 = grad99[yo + 9216 + o + 1];
-      const g32 = grad99[yo + 9216 + o + 2];
-      const g33 = grad99[yo + 9216 + o + 3];
-      gp[107899392 + o + 0] += g00 + g10 + g20 + g30;
-      gp[107899392 + o + 1] += g01 + g11 + g21 + g31;
-      gp[107899392 + o + 2] += g02 + g12 + g22 + g32;
-      gp[107899392 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 105540096 + o * 768; i < 768; i++, w++) {
-        const x0 = act98[xo + 0 + i];
-        const x1 = act98[xo + 768 + i];
-        const x2 = act98[xo + 1536 + i];
-        const x3 = act98[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad98[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad98[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad98[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad98[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad99[yo + a * 3072 + o];
-        gp[107899392 + o] += g;
-        for (let i = 0, w = 105540096 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act98[xo + a * 768 + i];
-          grad98[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad99[yo + o];
-      if (g === 0) continue;
-      gp[107899392 + o] += g;
-      for (let i = 0, w = 105540096 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act98[xo + i];
-        grad98[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.9.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act98, grad98, grad99, n * 1024, 768, 3072, 105540096, 107899392);
 }
 
 /** Forward of op 99: h.9.mlp.1 (gelu). */
@@ -9373,185 +6124,14 @@ function backward99(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 100: h.9.mlp.c_proj (dense). */
 function forward100(p: Float32Array, n: number, training: boolean): void {
-  // h.9.mlp.c_proj: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[110261760 + o + 0];
-      let t01 = p[110261760 + o + 1];
-      let t02 = p[110261760 + o + 2];
-      let t03 = p[110261760 + o + 3];
-      let t10 = p[110261760 + o + 0];
-      let t11 = p[110261760 + o + 1];
-      let t12 = p[110261760 + o + 2];
-      let t13 = p[110261760 + o + 3];
-      let t20 = p[110261760 + o + 0];
-      let t21 = p[110261760 + o + 1];
-      let t22 = p[110261760 + o + 2];
-      let t23 = p[110261760 + o + 3];
-      let t30 = p[110261760 + o + 0];
-      let t31 = p[110261760 + o + 1];
-      let t32 = p[110261760 + o + 2];
-      let t33 = p[110261760 + o + 3];
-      for (let i = 0, w = 107902464 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act100[xo + 0 + i];
-        const v1 = act100[xo + 3072 + i];
-        const v2 = act100[xo + 6144 + i];
-        const v3 = act100[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act101[yo + 0 + o + 0] = t00;
-      act101[yo + 0 + o + 1] = t01;
-      act101[yo + 0 + o + 2] = t02;
-      act101[yo + 0 + o + 3] = t03;
-      act101[yo + 768 + o + 0] = t10;
-      act101[yo + 768 + o + 1] = t11;
-      act101[yo + 768 + o + 2] = t12;
-      act101[yo + 768 + o + 3] = t13;
-      act101[yo + 1536 + o + 0] = t20;
-      act101[yo + 1536 + o + 1] = t21;
-      act101[yo + 1536 + o + 2] = t22;
-      act101[yo + 1536 + o + 3] = t23;
-      act101[yo + 2304 + o + 0] = t30;
-      act101[yo + 2304 + o + 1] = t31;
-      act101[yo + 2304 + o + 2] = t32;
-      act101[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[110261760 + o];
-        for (let i = 0, w = 107902464 + o * 3072; i < 3072; i++, w++) s += act100[xo + a * 3072 + i] * p[w];
-        act101[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[110261760 + o + 0];
-      let s1 = p[110261760 + o + 1];
-      let s2 = p[110261760 + o + 2];
-      let s3 = p[110261760 + o + 3];
-      let s4 = p[110261760 + o + 4];
-      let s5 = p[110261760 + o + 5];
-      let s6 = p[110261760 + o + 6];
-      let s7 = p[110261760 + o + 7];
-      for (let i = 0, w = 107902464 + o * 3072; i < 3072; i++, w++) {
-        const v = act100[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act101[yo + o + 0] = s0;
-      act101[yo + o + 1] = s1;
-      act101[yo + o + 2] = s2;
-      act101[yo + o + 3] = s3;
-      act101[yo + o + 4] = s4;
-      act101[yo + o + 5] = s5;
-      act101[yo + o + 6] = s6;
-      act101[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[110261760 + o];
-      for (let i = 0, w = 107902464 + o * 3072; i < 3072; i++, w++) s += act100[xo + i] * p[w];
-      act101[yo + o] = s;
-    }
-  }
+  // h.9.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act100, act101, n * 1024, 3072, 768, 107902464, 110261760);
 }
 
 /** Backward of op 100: h.9.mlp.c_proj (dense). */
 function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.9.mlp.c_proj: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad101[yo + 0 + o + 0];
-      const g01 = grad101[yo + 0 + o + 1];
-      const g02 = grad101[yo + 0 + o + 2];
-      const g03 = grad101[yo + 0 + o + 3];
-      const g10 = grad101[yo + 768 + o + 0];
-      const g11 = grad101[yo + 768 + o + 1];
-      const g12 = grad101[yo + 768 + o + 2];
-      const g13 = grad101[yo + 768 + o + 3];
-      const g20 = grad101[yo + 1536 + o + 0];
-      const g21 = grad101[yo + 1536 + o + 1];
-      const g22 = grad101[yo + 1536 + o + 2];
-      const g23 = grad101[yo + 1536 + o + 3];
-      const g30 = grad101[yo + 2304 + o + 0];
-      const g31 = grad101[yo + 2304 + o + 1];
-      const g32 = grad101[yo + 2304 + o + 2];
-      const g33 = grad101[yo + 2304 + o + 3];
-      gp[110261760 + o + 0] += g00 + g10 + g20 + g30;
-      gp[110261760 + o + 1] += g01 + g11 + g21 + g31;
-      gp[110261760 + o + 2] += g02 + g12 + g22 + g32;
-      gp[110261760 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 107902464 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act100[xo + 0 + i];
-        const x1 = act100[xo + 3072 + i];
-        const x2 = act100[xo + 6144 + i];
-        const x3 = act100[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad100[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad100[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad100[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad100[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad101[yo + a * 768 + o];
-        gp[110261760 + o] += g;
-        for (let i = 0, w = 107902464 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act100[xo + a * 3072 + i];
-          grad100[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad101[yo + o];
-      if (g === 0) continue;
-      gp[110261760 + o] += g;
-      for (let i = 0, w = 107902464 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act100[xo + i];
-        grad100[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.9.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act100, grad100, grad101, n * 1024, 3072, 768, 107902464, 110261760);
 }
 
 /** Forward of op 101: h.9.5 (dropout). */
@@ -9915,185 +6495,14 @@ function backward107(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 108: h.10.mlp.c_fc (dense). */
 function forward108(p: Float32Array, n: number, training: boolean): void {
-  // h.10.mlp.c_fc: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[114987264 + o + 0];
-      let t01 = p[114987264 + o + 1];
-      let t02 = p[114987264 + o + 2];
-      let t03 = p[114987264 + o + 3];
-      let t10 = p[114987264 + o + 0];
-      let t11 = p[114987264 + o + 1];
-      let t12 = p[114987264 + o + 2];
-      let t13 = p[114987264 + o + 3];
-      let t20 = p[114987264 + o + 0];
-      let t21 = p[114987264 + o + 1];
-      let t22 = p[114987264 + o + 2];
-      let t23 = p[114987264 + o + 3];
-      let t30 = p[114987264 + o + 0];
-      let t31 = p[114987264 + o + 1];
-      let t32 = p[114987264 + o + 2];
-      let t33 = p[114987264 + o + 3];
-      for (let i = 0, w = 112627968 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act108[xo + 0 + i];
-        const v1 = act108[xo + 768 + i];
-        const v2 = act108[xo + 1536 + i];
-        const v3 = act108[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act109[yo + 0 + o + 0] = t00;
-      act109[yo + 0 + o + 1] = t01;
-      act109[yo + 0 + o + 2] = t02;
-      act109[yo + 0 + o + 3] = t03;
-      act109[yo + 3072 + o + 0] = t10;
-      act109[yo + 3072 + o + 1] = t11;
-      act109[yo + 3072 + o + 2] = t12;
-      act109[yo + 3072 + o + 3] = t13;
-      act109[yo + 6144 + o + 0] = t20;
-      act109[yo + 6144 + o + 1] = t21;
-      act109[yo + 6144 + o + 2] = t22;
-      act109[yo + 6144 + o + 3] = t23;
-      act109[yo + 9216 + o + 0] = t30;
-      act109[yo + 9216 + o + 1] = t31;
-      act109[yo + 9216 + o + 2] = t32;
-      act109[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[114987264 + o];
-        for (let i = 0, w = 112627968 + o * 768; i < 768; i++, w++) s += act108[xo + a * 768 + i] * p[w];
-        act109[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[114987264 + o + 0];
-      let s1 = p[114987264 + o + 1];
-      let s2 = p[114987264 + o + 2];
-      let s3 = p[114987264 + o + 3];
-      let s4 = p[114987264 + o + 4];
-      let s5 = p[114987264 + o + 5];
-      let s6 = p[114987264 + o + 6];
-      let s7 = p[114987264 + o + 7];
-      for (let i = 0, w = 112627968 + o * 768; i < 768; i++, w++) {
-        const v = act108[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act109[yo + o + 0] = s0;
-      act109[yo + o + 1] = s1;
-      act109[yo + o + 2] = s2;
-      act109[yo + o + 3] = s3;
-      act109[yo + o + 4] = s4;
-      act109[yo + o + 5] = s5;
-      act109[yo + o + 6] = s6;
-      act109[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[114987264 + o];
-      for (let i = 0, w = 112627968 + o * 768; i < 768; i++, w++) s += act108[xo + i] * p[w];
-      act109[yo + o] = s;
-    }
-  }
+  // h.10.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act108, act109, n * 1024, 768, 3072, 112627968, 114987264);
 }
 
 /** Backward of op 108: h.10.mlp.c_fc (dense). */
 function backward108(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.10.mlp.c_fc: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad109[yo + 0 + o + 0];
-      const g01 = grad109[yo + 0 + o + 1];
-      const g02 = grad109[yo + 0 + o + 2];
-      const g03 = grad109[yo + 0 + o + 3];
-      const g10 = grad109[yo + 3072 + o + 0];
-      const g11 = grad109[yo + 3072 + o + 1];
-      const g12 = grad109[yo + 3072 + o + 2];
-      const g13 = grad109[yo + 3072 + o + 3];
-      const g20 = grad109[yo + 6144 + o + 0];
-      const g21 = grad109[yo + 6144 + o + 1];
-      const g22 = grad109[yo + 6144 + o + 2];
-      const g23 = grad109[yo + 6144 + o + 3];
-      const g30 = grad109[yo + 9216 + o + 0];
-      const g31 = grad109[yo + 9216 + o + 1];
-      const g32 = grad109[yo + 9216 + o + 2];
-      const g33 = grad109[yo + 9216 + o + 3];
-      gp[114987264 + o + 0] += g00 + g10 + g20 + g30;
-      gp[114987264 + o + 1] += g01 + g11 + g21 + g31;
-      gp[114987264 + o + 2] += g02 + g12 + g22 + g32;
-      gp[114987264 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 112627968 + o * 768; i < 768; i++, w++) {
-        const x0 = act108[xo + 0 + i];
-        const x1 = act108[xo + 768 + i];
-        const x2 = act108[xo + 1536 + i];
-        const x3 = act108[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad108[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad108[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad108[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad108[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad109[yo + a * 3072 + o];
-        gp[114987264 + o] += g;
-        for (let i = 0, w = 112627968 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act108[xo + a * 768 + i];
-          grad108[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad109[yo + o];
-      if (g === 0) continue;
-      gp[114987264 + o] += g;
-      for (let i = 0, w = 112627968 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act108[xo + i];
-        grad108[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.10.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act108, grad108, grad109, n * 1024, 768, 3072, 112627968, 114987264);
 }
 
 /** Forward of op 109: h.10.mlp.1 (gelu). */
@@ -10118,185 +6527,14 @@ function backward109(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 110: h.10.mlp.c_proj (dense). */
 function forward110(p: Float32Array, n: number, training: boolean): void {
-  // h.10.mlp.c_proj: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[117349632 + o + 0];
-      let t01 = p[117349632 + o + 1];
-      let t02 = p[117349632 + o + 2];
-      let t03 = p[117349632 + o + 3];
-      let t10 = p[117349632 + o + 0];
-      let t11 = p[117349632 + o + 1];
-      let t12 = p[117349632 + o + 2];
-      let t13 = p[117349632 + o + 3];
-      let t20 = p[117349632 + o + 0];
-      let t21 = p[117349632 + o + 1];
-      let t22 = p[117349632 + o + 2];
-      let t23 = p[117349632 + o + 3];
-      let t30 = p[117349632 + o + 0];
-      let t31 = p[117349632 + o + 1];
-      let t32 = p[117349632 + o + 2];
-      let t33 = p[117349632 + o + 3];
-      for (let i = 0, w = 114990336 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act110[xo + 0 + i];
-        const v1 = act110[xo + 3072 + i];
-        const v2 = act110[xo + 6144 + i];
-        const v3 = act110[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act111[yo + 0 + o + 0] = t00;
-      act111[yo + 0 + o + 1] = t01;
-      act111[yo + 0 + o + 2] = t02;
-      act111[yo + 0 + o + 3] = t03;
-      act111[yo + 768 + o + 0] = t10;
-      act111[yo + 768 + o + 1] = t11;
-      act111[yo + 768 + o + 2] = t12;
-      act111[yo + 768 + o + 3] = t13;
-      act111[yo + 1536 + o + 0] = t20;
-      act111[yo + 1536 + o + 1] = t21;
-      act111[yo + 1536 + o + 2] = t22;
-      act111[yo + 1536 + o + 3] = t23;
-      act111[yo + 2304 + o + 0] = t30;
-      act111[yo + 2304 + o + 1] = t31;
-      act111[yo + 2304 + o + 2] = t32;
-      act111[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[117349632 + o];
-        for (let i = 0, w = 114990336 + o * 3072; i < 3072; i++, w++) s += act110[xo + a * 3072 + i] * p[w];
-        act111[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[117349632 + o + 0];
-      let s1 = p[117349632 + o + 1];
-      let s2 = p[117349632 + o + 2];
-      let s3 = p[117349632 + o + 3];
-      let s4 = p[117349632 + o + 4];
-      let s5 = p[117349632 + o + 5];
-      let s6 = p[117349632 + o + 6];
-      let s7 = p[117349632 + o + 7];
-      for (let i = 0, w = 114990336 + o * 3072; i < 3072; i++, w++) {
-        const v = act110[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act111[yo + o + 0] = s0;
-      act111[yo + o + 1] = s1;
-      act111[yo + o + 2] = s2;
-      act111[yo + o + 3] = s3;
-      act111[yo + o + 4] = s4;
-      act111[yo + o + 5] = s5;
-      act111[yo + o + 6] = s6;
-      act111[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[117349632 + o];
-      for (let i = 0, w = 114990336 + o * 3072; i < 3072; i++, w++) s += act110[xo + i] * p[w];
-      act111[yo + o] = s;
-    }
-  }
+  // h.10.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act110, act111, n * 1024, 3072, 768, 114990336, 117349632);
 }
 
 /** Backward of op 110: h.10.mlp.c_proj (dense). */
 function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.10.mlp.c_proj: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad111[yo + 0 + o + 0];
-      const g01 = grad111[yo + 0 + o + 1];
-      const g02 = grad111[yo + 0 + o + 2];
-      const g03 = grad111[yo + 0 + o + 3];
-      const g10 = grad111[yo + 768 + o + 0];
-      const g11 = grad111[yo + 768 + o + 1];
-      const g12 = grad111[yo + 768 + o + 2];
-      const g13 = grad111[yo + 768 + o + 3];
-      const g20 = grad111[yo + 1536 + o + 0];
-      const g21 = grad111[yo + 1536 + o + 1];
-      const g22 = grad111[yo + 1536 + o + 2];
-      const g23 = grad111[yo + 1536 + o + 3];
-      const g30 = grad111[yo + 2304 + o + 0];
-      const g31 = grad111[yo + 2304 + o + 1];
-      const g32 = grad111[yo + 2304 + o + 2];
-      const g33 = grad111[yo + 2304 + o + 3];
-      gp[117349632 + o + 0] += g00 + g10 + g20 + g30;
-      gp[117349632 + o + 1] += g01 + g11 + g21 + g31;
-      gp[117349632 + o + 2] += g02 + g12 + g22 + g32;
-      gp[117349632 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 114990336 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act110[xo + 0 + i];
-        const x1 = act110[xo + 3072 + i];
-        const x2 = act110[xo + 6144 + i];
-        const x3 = act110[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad110[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad110[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad110[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad110[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad111[yo + a * 768 + o];
-        gp[117349632 + o] += g;
-        for (let i = 0, w = 114990336 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act110[xo + a * 3072 + i];
-          grad110[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad111[yo + o];
-      if (g === 0) continue;
-      gp[117349632 + o] += g;
-      for (let i = 0, w = 114990336 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act110[xo + i];
-        grad110[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.10.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act110, grad110, grad111, n * 1024, 3072, 768, 114990336, 117349632);
 }
 
 /** Forward of op 111: h.10.5 (dropout). */
@@ -10660,185 +6898,14 @@ function backward117(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 118: h.11.mlp.c_fc (dense). */
 function forward118(p: Float32Array, n: number, training: boolean): void {
-  // h.11.mlp.c_fc: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[122075136 + o + 0];
-      let t01 = p[122075136 + o + 1];
-      let t02 = p[122075136 + o + 2];
-      let t03 = p[122075136 + o + 3];
-      let t10 = p[122075136 + o + 0];
-      let t11 = p[122075136 + o + 1];
-      let t12 = p[122075136 + o + 2];
-      let t13 = p[122075136 + o + 3];
-      let t20 = p[122075136 + o + 0];
-      let t21 = p[122075136 + o + 1];
-      let t22 = p[122075136 + o + 2];
-      let t23 = p[122075136 + o + 3];
-      let t30 = p[122075136 + o + 0];
-      let t31 = p[122075136 + o + 1];
-      let t32 = p[122075136 + o + 2];
-      let t33 = p[122075136 + o + 3];
-      for (let i = 0, w = 119715840 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act118[xo + 0 + i];
-        const v1 = act118[xo + 768 + i];
-        const v2 = act118[xo + 1536 + i];
-        const v3 = act118[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act119[yo + 0 + o + 0] = t00;
-      act119[yo + 0 + o + 1] = t01;
-      act119[yo + 0 + o + 2] = t02;
-      act119[yo + 0 + o + 3] = t03;
-      act119[yo + 3072 + o + 0] = t10;
-      act119[yo + 3072 + o + 1] = t11;
-      act119[yo + 3072 + o + 2] = t12;
-      act119[yo + 3072 + o + 3] = t13;
-      act119[yo + 6144 + o + 0] = t20;
-      act119[yo + 6144 + o + 1] = t21;
-      act119[yo + 6144 + o + 2] = t22;
-      act119[yo + 6144 + o + 3] = t23;
-      act119[yo + 9216 + o + 0] = t30;
-      act119[yo + 9216 + o + 1] = t31;
-      act119[yo + 9216 + o + 2] = t32;
-      act119[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[122075136 + o];
-        for (let i = 0, w = 119715840 + o * 768; i < 768; i++, w++) s += act118[xo + a * 768 + i] * p[w];
-        act119[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[122075136 + o + 0];
-      let s1 = p[122075136 + o + 1];
-      let s2 = p[122075136 + o + 2];
-      let s3 = p[122075136 + o + 3];
-      let s4 = p[122075136 + o + 4];
-      let s5 = p[122075136 + o + 5];
-      let s6 = p[122075136 + o + 6];
-      let s7 = p[122075136 + o + 7];
-      for (let i = 0, w = 119715840 + o * 768; i < 768; i++, w++) {
-        const v = act118[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act119[yo + o + 0] = s0;
-      act119[yo + o + 1] = s1;
-      act119[yo + o + 2] = s2;
-      act119[yo + o + 3] = s3;
-      act119[yo + o + 4] = s4;
-      act119[yo + o + 5] = s5;
-      act119[yo + o + 6] = s6;
-      act119[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[122075136 + o];
-      for (let i = 0, w = 119715840 + o * 768; i < 768; i++, w++) s += act118[xo + i] * p[w];
-      act119[yo + o] = s;
-    }
-  }
+  // h.11.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act118, act119, n * 1024, 768, 3072, 119715840, 122075136);
 }
 
 /** Backward of op 118: h.11.mlp.c_fc (dense). */
 function backward118(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.11.mlp.c_fc: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad119[yo + 0 + o + 0];
-      const g01 = grad119[yo + 0 + o + 1];
-      const g02 = grad119[yo + 0 + o + 2];
-      const g03 = grad119[yo + 0 + o + 3];
-      const g10 = grad119[yo + 3072 + o + 0];
-      const g11 = grad119[yo + 3072 + o + 1];
-      const g12 = grad119[yo + 3072 + o + 2];
-      const g13 = grad119[yo + 3072 + o + 3];
-      const g20 = grad119[yo + 6144 + o + 0];
-      const g21 = grad119[yo + 6144 + o + 1];
-      const g22 = grad119[yo + 6144 + o + 2];
-      const g23 = grad119[yo + 6144 + o + 3];
-      const g30 = grad119[yo + 9216 + o + 0];
-      const g31 = grad119[yo + 9216 + o + 1];
-      const g32 = grad119[yo + 9216 + o + 2];
-      const g33 = grad119[yo + 9216 + o + 3];
-      gp[122075136 + o + 0] += g00 + g10 + g20 + g30;
-      gp[122075136 + o + 1] += g01 + g11 + g21 + g31;
-      gp[122075136 + o + 2] += g02 + g12 + g22 + g32;
-      gp[122075136 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 119715840 + o * 768; i < 768; i++, w++) {
-        const x0 = act118[xo + 0 + i];
-        const x1 = act118[xo + 768 + i];
-        const x2 = act118[xo + 1536 + i];
-        const x3 = act118[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad118[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad118[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad118[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad118[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad119[yo + a * 3072 + o];
-        gp[122075136 + o] += g;
-        for (let i = 0, w = 119715840 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act118[xo + a * 768 + i];
-          grad118[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 1024; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad119[yo + o];
-      if (g === 0) continue;
-      gp[122075136 + o] += g;
-      for (let i = 0, w = 119715840 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act118[xo + i];
-        grad118[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.11.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act118, grad118, grad119, n * 1024, 768, 3072, 119715840, 122075136);
 }
 
 /** Forward of op 119: h.11.mlp.1 (gelu). */
@@ -10863,185 +6930,14 @@ function backward119(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 120: h.11.mlp.c_proj (dense). */
 function forward120(p: Float32Array, n: number, training: boolean): void {
-  // h.11.mlp.c_proj: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[124437504 + o + 0];
-      let t01 = p[124437504 + o + 1];
-      let t02 = p[124437504 + o + 2];
-      let t03 = p[124437504 + o + 3];
-      let t10 = p[124437504 + o + 0];
-      let t11 = p[124437504 + o + 1];
-      let t12 = p[124437504 + o + 2];
-      let t13 = p[124437504 + o + 3];
-      let t20 = p[124437504 + o + 0];
-      let t21 = p[124437504 + o + 1];
-      let t22 = p[124437504 + o + 2];
-      let t23 = p[124437504 + o + 3];
-      let t30 = p[124437504 + o + 0];
-      let t31 = p[124437504 + o + 1];
-      let t32 = p[124437504 + o + 2];
-      let t33 = p[124437504 + o + 3];
-      for (let i = 0, w = 122078208 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act120[xo + 0 + i];
-        const v1 = act120[xo + 3072 + i];
-        const v2 = act120[xo + 6144 + i];
-        const v3 = act120[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act121[yo + 0 + o + 0] = t00;
-      act121[yo + 0 + o + 1] = t01;
-      act121[yo + 0 + o + 2] = t02;
-      act121[yo + 0 + o + 3] = t03;
-      act121[yo + 768 + o + 0] = t10;
-      act121[yo + 768 + o + 1] = t11;
-      act121[yo + 768 + o + 2] = t12;
-      act121[yo + 768 + o + 3] = t13;
-      act121[yo + 1536 + o + 0] = t20;
-      act121[yo + 1536 + o + 1] = t21;
-      act121[yo + 1536 + o + 2] = t22;
-      act121[yo + 1536 + o + 3] = t23;
-      act121[yo + 2304 + o + 0] = t30;
-      act121[yo + 2304 + o + 1] = t31;
-      act121[yo + 2304 + o + 2] = t32;
-      act121[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[124437504 + o];
-        for (let i = 0, w = 122078208 + o * 3072; i < 3072; i++, w++) s += act120[xo + a * 3072 + i] * p[w];
-        act121[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[124437504 + o + 0];
-      let s1 = p[124437504 + o + 1];
-      let s2 = p[124437504 + o + 2];
-      let s3 = p[124437504 + o + 3];
-      let s4 = p[124437504 + o + 4];
-      let s5 = p[124437504 + o + 5];
-      let s6 = p[124437504 + o + 6];
-      let s7 = p[124437504 + o + 7];
-      for (let i = 0, w = 122078208 + o * 3072; i < 3072; i++, w++) {
-        const v = act120[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act121[yo + o + 0] = s0;
-      act121[yo + o + 1] = s1;
-      act121[yo + o + 2] = s2;
-      act121[yo + o + 3] = s3;
-      act121[yo + o + 4] = s4;
-      act121[yo + o + 5] = s5;
-      act121[yo + o + 6] = s6;
-      act121[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[124437504 + o];
-      for (let i = 0, w = 122078208 + o * 3072; i < 3072; i++, w++) s += act120[xo + i] * p[w];
-      act121[yo + o] = s;
-    }
-  }
+  // h.11.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act120, act121, n * 1024, 3072, 768, 122078208, 124437504);
 }
 
 /** Backward of op 120: h.11.mlp.c_proj (dense). */
 function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.11.mlp.c_proj: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad121[yo + 0 + o + 0];
-      const g01 = grad121[yo + 0 + o + 1];
-      const g02 = grad121[yo + 0 + o + 2];
-      const g03 = grad121[yo + 0 + o + 3];
-      const g10 = grad121[yo + 768 + o + 0];
-      const g11 = grad121[yo + 768 + o + 1];
-      const g12 = grad121[yo + 768 + o + 2];
-      const g13 = grad121[yo + 768 + o + 3];
-      const g20 = grad121[yo + 1536 + o + 0];
-      const g21 = grad121[yo + 1536 + o + 1];
-      const g22 = grad121[yo + 1536 + o + 2];
-      const g23 = grad121[yo + 1536 + o + 3];
-      const g30 = grad121[yo + 2304 + o + 0];
-      const g31 = grad121[yo + 2304 + o + 1];
-      const g32 = grad121[yo + 2304 + o + 2];
-      const g33 = grad121[yo + 2304 + o + 3];
-      gp[124437504 + o + 0] += g00 + g10 + g20 + g30;
-      gp[124437504 + o + 1] += g01 + g11 + g21 + g31;
-      gp[124437504 + o + 2] += g02 + g12 + g22 + g32;
-      gp[124437504 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 122078208 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act120[xo + 0 + i];
-        const x1 = act120[xo + 3072 + i];
-        const x2 = act120[xo + 6144 + i];
-        const x3 = act120[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad120[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad120[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad120[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad120[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad121[yo + a * 768 + o];
-        gp[124437504 + o] += g;
-        for (let i = 0, w = 122078208 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act120[xo + a * 3072 + i];
-          grad120[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 1024; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad121[yo + o];
-      if (g === 0) continue;
-      gp[124437504 + o] += g;
-      for (let i = 0, w = 122078208 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act120[xo + i];
-        grad120[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.11.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act120, grad120, grad121, n * 1024, 3072, 768, 122078208, 124437504);
 }
 
 /** Forward of op 121: h.11.5 (dropout). */
@@ -11140,182 +7036,14 @@ function backward123(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 124: lm_head (dense). */
 function forward124(p: Float32Array, n: number, training: boolean): void {
-  // lm_head: dense 768 → 50257, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 201028) {
-    let o = 0;
-    for (; o + 4 <= 50257; o += 4) {
-      let t00 = 0;
-      let t01 = 0;
-      let t02 = 0;
-      let t03 = 0;
-      let t10 = 0;
-      let t11 = 0;
-      let t12 = 0;
-      let t13 = 0;
-      let t20 = 0;
-      let t21 = 0;
-      let t22 = 0;
-      let t23 = 0;
-      let t30 = 0;
-      let t31 = 0;
-      let t32 = 0;
-      let t33 = 0;
-      for (let i = 0, w = 0 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act124[xo + 0 + i];
-        const v1 = act124[xo + 768 + i];
-        const v2 = act124[xo + 1536 + i];
-        const v3 = act124[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act125[yo + 0 + o + 0] = t00;
-      act125[yo + 0 + o + 1] = t01;
-      act125[yo + 0 + o + 2] = t02;
-      act125[yo + 0 + o + 3] = t03;
-      act125[yo + 50257 + o + 0] = t10;
-      act125[yo + 50257 + o + 1] = t11;
-      act125[yo + 50257 + o + 2] = t12;
-      act125[yo + 50257 + o + 3] = t13;
-      act125[yo + 100514 + o + 0] = t20;
-      act125[yo + 100514 + o + 1] = t21;
-      act125[yo + 100514 + o + 2] = t22;
-      act125[yo + 100514 + o + 3] = t23;
-      act125[yo + 150771 + o + 0] = t30;
-      act125[yo + 150771 + o + 1] = t31;
-      act125[yo + 150771 + o + 2] = t32;
-      act125[yo + 150771 + o + 3] = t33;
-    }
-    for (; o < 50257; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = 0;
-        for (let i = 0, w = 0 + o * 768; i < 768; i++, w++) s += act124[xo + a * 768 + i] * p[w];
-        act125[yo + a * 50257 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 50257; r < n * 1024; r++, xo += 768, yo += 50257) {
-    let o = 0;
-    for (; o + 8 <= 50257; o += 8) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let s4 = 0;
-      let s5 = 0;
-      let s6 = 0;
-      let s7 = 0;
-      for (let i = 0, w = 0 + o * 768; i < 768; i++, w++) {
-        const v = act124[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act125[yo + o + 0] = s0;
-      act125[yo + o + 1] = s1;
-      act125[yo + o + 2] = s2;
-      act125[yo + o + 3] = s3;
-      act125[yo + o + 4] = s4;
-      act125[yo + o + 5] = s5;
-      act125[yo + o + 6] = s6;
-      act125[yo + o + 7] = s7;
-    }
-    for (; o < 50257; o++) {
-      let s = 0;
-      for (let i = 0, w = 0 + o * 768; i < 768; i++, w++) s += act124[xo + i] * p[w];
-      act125[yo + o] = s;
-    }
-  }
+  // lm_head: dense 768 → 50257, register-tiled (shared kernel below)
+  denseTiledForward(p, act124, act125, n * 1024, 768, 50257, 0, -1);
 }
 
 /** Backward of op 124: lm_head (dense). */
 function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // lm_head: dense 768 → 50257 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 1024; r += 4, xo += 3072, yo += 201028) {
-    let o = 0;
-    for (; o + 4 <= 50257; o += 4) {
-      const g00 = grad125[yo + 0 + o + 0];
-      const g01 = grad125[yo + 0 + o + 1];
-      const g02 = grad125[yo + 0 + o + 2];
-      const g03 = grad125[yo + 0 + o + 3];
-      const g10 = grad125[yo + 50257 + o + 0];
-      const g11 = grad125[yo + 50257 + o + 1];
-      const g12 = grad125[yo + 50257 + o + 2];
-      const g13 = grad125[yo + 50257 + o + 3];
-      const g20 = grad125[yo + 100514 + o + 0];
-      const g21 = grad125[yo + 100514 + o + 1];
-      const g22 = grad125[yo + 100514 + o + 2];
-      const g23 = grad125[yo + 100514 + o + 3];
-      const g30 = grad125[yo + 150771 + o + 0];
-      const g31 = grad125[yo + 150771 + o + 1];
-      const g32 = grad125[yo + 150771 + o + 2];
-      const g33 = grad125[yo + 150771 + o + 3];
-
-      for (let i = 0, w = 0 + o * 768; i < 768; i++, w++) {
-        const x0 = act124[xo + 0 + i];
-        const x1 = act124[xo + 768 + i];
-        const x2 = act124[xo + 1536 + i];
-        const x3 = act124[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad124[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad124[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad124[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad124[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 50257; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad125[yo + a * 50257 + o];
-
-        for (let i = 0, w = 0 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act124[xo + a * 768 + i];
-          grad124[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 50257; r < n * 1024; r++, xo += 768, yo += 50257) {
-    for (let o = 0; o < 50257; o++) {
-      const g = grad125[yo + o];
-      if (g === 0) continue;
-
-      for (let i = 0, w = 0 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act124[xo + i];
-        grad124[xo + i] += g * p[w];
-      }
-    }
-  }
+  // lm_head: dense 768 → 50257 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act124, grad124, grad125, n * 1024, 768, 50257, 0, -1);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -11684,4 +7412,213 @@ function gelu_tanh_grad(x: number): number {
   const u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
   const t = Math.tanh(u);
   return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * 0.7978845608028654 * (1 + 0.134145 * x * x);
+}
+
+// ── Shared dense kernels ──
+
+/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+function denseTiledForward(
+  p: Float32Array,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t00 = b0;
+      let t01 = b1;
+      let t02 = b2;
+      let t03 = b3;
+      let t10 = b0;
+      let t11 = b1;
+      let t12 = b2;
+      let t13 = b3;
+      let t20 = b0;
+      let t21 = b1;
+      let t22 = b2;
+      let t23 = b3;
+      let t30 = b0;
+      let t31 = b1;
+      let t32 = b2;
+      let t33 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w + 0 * IN];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      y[yo + 0 * OUT + o + 0] = t00;
+      y[yo + 0 * OUT + o + 1] = t01;
+      y[yo + 0 * OUT + o + 2] = t02;
+      y[yo + 0 * OUT + o + 3] = t03;
+      y[yo + 1 * OUT + o + 0] = t10;
+      y[yo + 1 * OUT + o + 1] = t11;
+      y[yo + 1 * OUT + o + 2] = t12;
+      y[yo + 1 * OUT + o + 3] = t13;
+      y[yo + 2 * OUT + o + 0] = t20;
+      y[yo + 2 * OUT + o + 1] = t21;
+      y[yo + 2 * OUT + o + 2] = t22;
+      y[yo + 2 * OUT + o + 3] = t23;
+      y[yo + 3 * OUT + o + 0] = t30;
+      y[yo + 3 * OUT + o + 1] = t31;
+      y[yo + 3 * OUT + o + 2] = t32;
+      y[yo + 3 * OUT + o + 3] = t33;
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = B >= 0 ? p[B + o] : 0;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
+        y[yo + a * OUT + o] = s;
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    let o = 0;
+    for (; o + 8 <= OUT; o += 8) {
+      let s0 = B >= 0 ? p[B + o + 0] : 0;
+      let s1 = B >= 0 ? p[B + o + 1] : 0;
+      let s2 = B >= 0 ? p[B + o + 2] : 0;
+      let s3 = B >= 0 ? p[B + o + 3] : 0;
+      let s4 = B >= 0 ? p[B + o + 4] : 0;
+      let s5 = B >= 0 ? p[B + o + 5] : 0;
+      let s6 = B >= 0 ? p[B + o + 6] : 0;
+      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const v = x[xo + i];
+        s0 += v * p[w + 0 * IN];
+        s1 += v * p[w + 1 * IN];
+        s2 += v * p[w + 2 * IN];
+        s3 += v * p[w + 3 * IN];
+        s4 += v * p[w + 4 * IN];
+        s5 += v * p[w + 5 * IN];
+        s6 += v * p[w + 6 * IN];
+        s7 += v * p[w + 7 * IN];
+      }
+      y[yo + o + 0] = s0;
+      y[yo + o + 1] = s1;
+      y[yo + o + 2] = s2;
+      y[yo + o + 3] = s3;
+      y[yo + o + 4] = s4;
+      y[yo + o + 5] = s5;
+      y[yo + o + 6] = s6;
+      y[yo + o + 7] = s7;
+    }
+    for (; o < OUT; o++) {
+      let s = B >= 0 ? p[B + o] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
+      y[yo + o] = s;
+    }
+  }
+}
+
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+function denseTiledBackward(
+  p: Float32Array,
+  gp: Float32Array,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      const g00 = gy[yo + 0 * OUT + o + 0];
+      const g01 = gy[yo + 0 * OUT + o + 1];
+      const g02 = gy[yo + 0 * OUT + o + 2];
+      const g03 = gy[yo + 0 * OUT + o + 3];
+      const g10 = gy[yo + 1 * OUT + o + 0];
+      const g11 = gy[yo + 1 * OUT + o + 1];
+      const g12 = gy[yo + 1 * OUT + o + 2];
+      const g13 = gy[yo + 1 * OUT + o + 3];
+      const g20 = gy[yo + 2 * OUT + o + 0];
+      const g21 = gy[yo + 2 * OUT + o + 1];
+      const g22 = gy[yo + 2 * OUT + o + 2];
+      const g23 = gy[yo + 2 * OUT + o + 3];
+      const g30 = gy[yo + 3 * OUT + o + 0];
+      const g31 = gy[yo + 3 * OUT + o + 1];
+      const g32 = gy[yo + 3 * OUT + o + 2];
+      const g33 = gy[yo + 3 * OUT + o + 3];
+      if (B >= 0) {
+        gp[B + o + 0] += g00 + g10 + g20 + g30;
+        gp[B + o + 1] += g01 + g11 + g21 + g31;
+        gp[B + o + 2] += g02 + g12 + g22 + g32;
+        gp[B + o + 3] += g03 + g13 + g23 + g33;
+      }
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const x0 = x[xo + 0 * IN + i];
+        const x1 = x[xo + 1 * IN + i];
+        const x2 = x[xo + 2 * IN + i];
+        const x3 = x[xo + 3 * IN + i];
+        const w0 = p[w + 0 * IN];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = gy[yo + a * OUT + o];
+        if (B >= 0) gp[B + o] += g;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          gp[w] += g * x[xo + a * IN + i];
+          gx[xo + a * IN + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    for (let o = 0; o < OUT; o++) {
+      const g = gy[yo + o];
+      if (g === 0) continue;
+      if (B >= 0) gp[B + o] += g;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        gp[w] += g * x[xo + i];
+        gx[xo + i] += g * p[w];
+      }
+    }
+  }
 }

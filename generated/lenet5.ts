@@ -585,185 +585,14 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 7: fc1 (dense). */
 function forward7(p: Float32Array, n: number, training: boolean): void {
-  // fc1: dense 400 → 120, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 1600, yo += 480) {
-    let o = 0;
-    for (; o + 4 <= 120; o += 4) {
-      let t00 = p[50572 + o + 0];
-      let t01 = p[50572 + o + 1];
-      let t02 = p[50572 + o + 2];
-      let t03 = p[50572 + o + 3];
-      let t10 = p[50572 + o + 0];
-      let t11 = p[50572 + o + 1];
-      let t12 = p[50572 + o + 2];
-      let t13 = p[50572 + o + 3];
-      let t20 = p[50572 + o + 0];
-      let t21 = p[50572 + o + 1];
-      let t22 = p[50572 + o + 2];
-      let t23 = p[50572 + o + 3];
-      let t30 = p[50572 + o + 0];
-      let t31 = p[50572 + o + 1];
-      let t32 = p[50572 + o + 2];
-      let t33 = p[50572 + o + 3];
-      for (let i = 0, w = 2572 + o * 400; i < 400; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 400];
-        const w2 = p[w + 800];
-        const w3 = p[w + 1200];
-        const v0 = act6[xo + 0 + i];
-        const v1 = act6[xo + 400 + i];
-        const v2 = act6[xo + 800 + i];
-        const v3 = act6[xo + 1200 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act8[yo + 0 + o + 0] = t00;
-      act8[yo + 0 + o + 1] = t01;
-      act8[yo + 0 + o + 2] = t02;
-      act8[yo + 0 + o + 3] = t03;
-      act8[yo + 120 + o + 0] = t10;
-      act8[yo + 120 + o + 1] = t11;
-      act8[yo + 120 + o + 2] = t12;
-      act8[yo + 120 + o + 3] = t13;
-      act8[yo + 240 + o + 0] = t20;
-      act8[yo + 240 + o + 1] = t21;
-      act8[yo + 240 + o + 2] = t22;
-      act8[yo + 240 + o + 3] = t23;
-      act8[yo + 360 + o + 0] = t30;
-      act8[yo + 360 + o + 1] = t31;
-      act8[yo + 360 + o + 2] = t32;
-      act8[yo + 360 + o + 3] = t33;
-    }
-    for (; o < 120; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[50572 + o];
-        for (let i = 0, w = 2572 + o * 400; i < 400; i++, w++) s += act6[xo + a * 400 + i] * p[w];
-        act8[yo + a * 120 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 400, yo = r * 120; r < n; r++, xo += 400, yo += 120) {
-    let o = 0;
-    for (; o + 8 <= 120; o += 8) {
-      let s0 = p[50572 + o + 0];
-      let s1 = p[50572 + o + 1];
-      let s2 = p[50572 + o + 2];
-      let s3 = p[50572 + o + 3];
-      let s4 = p[50572 + o + 4];
-      let s5 = p[50572 + o + 5];
-      let s6 = p[50572 + o + 6];
-      let s7 = p[50572 + o + 7];
-      for (let i = 0, w = 2572 + o * 400; i < 400; i++, w++) {
-        const v = act6[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 400];
-        s2 += v * p[w + 800];
-        s3 += v * p[w + 1200];
-        s4 += v * p[w + 1600];
-        s5 += v * p[w + 2000];
-        s6 += v * p[w + 2400];
-        s7 += v * p[w + 2800];
-      }
-      act8[yo + o + 0] = s0;
-      act8[yo + o + 1] = s1;
-      act8[yo + o + 2] = s2;
-      act8[yo + o + 3] = s3;
-      act8[yo + o + 4] = s4;
-      act8[yo + o + 5] = s5;
-      act8[yo + o + 6] = s6;
-      act8[yo + o + 7] = s7;
-    }
-    for (; o < 120; o++) {
-      let s = p[50572 + o];
-      for (let i = 0, w = 2572 + o * 400; i < 400; i++, w++) s += act6[xo + i] * p[w];
-      act8[yo + o] = s;
-    }
-  }
+  // fc1: dense 400 → 120, register-tiled (shared kernel below)
+  denseTiledForward(p, act6, act8, n, 400, 120, 2572, 50572);
 }
 
 /** Backward of op 7: fc1 (dense). */
 function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // fc1: dense 400 → 120 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 1600, yo += 480) {
-    let o = 0;
-    for (; o + 4 <= 120; o += 4) {
-      const g00 = grad8[yo + 0 + o + 0];
-      const g01 = grad8[yo + 0 + o + 1];
-      const g02 = grad8[yo + 0 + o + 2];
-      const g03 = grad8[yo + 0 + o + 3];
-      const g10 = grad8[yo + 120 + o + 0];
-      const g11 = grad8[yo + 120 + o + 1];
-      const g12 = grad8[yo + 120 + o + 2];
-      const g13 = grad8[yo + 120 + o + 3];
-      const g20 = grad8[yo + 240 + o + 0];
-      const g21 = grad8[yo + 240 + o + 1];
-      const g22 = grad8[yo + 240 + o + 2];
-      const g23 = grad8[yo + 240 + o + 3];
-      const g30 = grad8[yo + 360 + o + 0];
-      const g31 = grad8[yo + 360 + o + 1];
-      const g32 = grad8[yo + 360 + o + 2];
-      const g33 = grad8[yo + 360 + o + 3];
-      gp[50572 + o + 0] += g00 + g10 + g20 + g30;
-      gp[50572 + o + 1] += g01 + g11 + g21 + g31;
-      gp[50572 + o + 2] += g02 + g12 + g22 + g32;
-      gp[50572 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 2572 + o * 400; i < 400; i++, w++) {
-        const x0 = act6[xo + 0 + i];
-        const x1 = act6[xo + 400 + i];
-        const x2 = act6[xo + 800 + i];
-        const x3 = act6[xo + 1200 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 400];
-        const w2 = p[w + 800];
-        const w3 = p[w + 1200];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 400] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 800] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 1200] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad6[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad6[xo + 400 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad6[xo + 800 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad6[xo + 1200 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 120; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad8[yo + a * 120 + o];
-        gp[50572 + o] += g;
-        for (let i = 0, w = 2572 + o * 400; i < 400; i++, w++) {
-          gp[w] += g * act6[xo + a * 400 + i];
-          grad6[xo + a * 400 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 400, yo = r * 120; r < n; r++, xo += 400, yo += 120) {
-    for (let o = 0; o < 120; o++) {
-      const g = grad8[yo + o];
-      if (g === 0) continue;
-      gp[50572 + o] += g;
-      for (let i = 0, w = 2572 + o * 400; i < 400; i++, w++) {
-        gp[w] += g * act6[xo + i];
-        grad6[xo + i] += g * p[w];
-      }
-    }
-  }
+  // fc1: dense 400 → 120 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act6, grad6, grad8, n, 400, 120, 2572, 50572);
 }
 
 /** Forward of op 8: 8 (tanh). */
@@ -788,185 +617,14 @@ function backward8(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 9: fc2 (dense). */
 function forward9(p: Float32Array, n: number, training: boolean): void {
-  // fc2: dense 120 → 84, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 480, yo += 336) {
-    let o = 0;
-    for (; o + 4 <= 84; o += 4) {
-      let t00 = p[60772 + o + 0];
-      let t01 = p[60772 + o + 1];
-      let t02 = p[60772 + o + 2];
-      let t03 = p[60772 + o + 3];
-      let t10 = p[60772 + o + 0];
-      let t11 = p[60772 + o + 1];
-      let t12 = p[60772 + o + 2];
-      let t13 = p[60772 + o + 3];
-      let t20 = p[60772 + o + 0];
-      let t21 = p[60772 + o + 1];
-      let t22 = p[60772 + o + 2];
-      let t23 = p[60772 + o + 3];
-      let t30 = p[60772 + o + 0];
-      let t31 = p[60772 + o + 1];
-      let t32 = p[60772 + o + 2];
-      let t33 = p[60772 + o + 3];
-      for (let i = 0, w = 50692 + o * 120; i < 120; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 120];
-        const w2 = p[w + 240];
-        const w3 = p[w + 360];
-        const v0 = act9[xo + 0 + i];
-        const v1 = act9[xo + 120 + i];
-        const v2 = act9[xo + 240 + i];
-        const v3 = act9[xo + 360 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act10[yo + 0 + o + 0] = t00;
-      act10[yo + 0 + o + 1] = t01;
-      act10[yo + 0 + o + 2] = t02;
-      act10[yo + 0 + o + 3] = t03;
-      act10[yo + 84 + o + 0] = t10;
-      act10[yo + 84 + o + 1] = t11;
-      act10[yo + 84 + o + 2] = t12;
-      act10[yo + 84 + o + 3] = t13;
-      act10[yo + 168 + o + 0] = t20;
-      act10[yo + 168 + o + 1] = t21;
-      act10[yo + 168 + o + 2] = t22;
-      act10[yo + 168 + o + 3] = t23;
-      act10[yo + 252 + o + 0] = t30;
-      act10[yo + 252 + o + 1] = t31;
-      act10[yo + 252 + o + 2] = t32;
-      act10[yo + 252 + o + 3] = t33;
-    }
-    for (; o < 84; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[60772 + o];
-        for (let i = 0, w = 50692 + o * 120; i < 120; i++, w++) s += act9[xo + a * 120 + i] * p[w];
-        act10[yo + a * 84 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 120, yo = r * 84; r < n; r++, xo += 120, yo += 84) {
-    let o = 0;
-    for (; o + 8 <= 84; o += 8) {
-      let s0 = p[60772 + o + 0];
-      let s1 = p[60772 + o + 1];
-      let s2 = p[60772 + o + 2];
-      let s3 = p[60772 + o + 3];
-      let s4 = p[60772 + o + 4];
-      let s5 = p[60772 + o + 5];
-      let s6 = p[60772 + o + 6];
-      let s7 = p[60772 + o + 7];
-      for (let i = 0, w = 50692 + o * 120; i < 120; i++, w++) {
-        const v = act9[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 120];
-        s2 += v * p[w + 240];
-        s3 += v * p[w + 360];
-        s4 += v * p[w + 480];
-        s5 += v * p[w + 600];
-        s6 += v * p[w + 720];
-        s7 += v * p[w + 840];
-      }
-      act10[yo + o + 0] = s0;
-      act10[yo + o + 1] = s1;
-      act10[yo + o + 2] = s2;
-      act10[yo + o + 3] = s3;
-      act10[yo + o + 4] = s4;
-      act10[yo + o + 5] = s5;
-      act10[yo + o + 6] = s6;
-      act10[yo + o + 7] = s7;
-    }
-    for (; o < 84; o++) {
-      let s = p[60772 + o];
-      for (let i = 0, w = 50692 + o * 120; i < 120; i++, w++) s += act9[xo + i] * p[w];
-      act10[yo + o] = s;
-    }
-  }
+  // fc2: dense 120 → 84, register-tiled (shared kernel below)
+  denseTiledForward(p, act9, act10, n, 120, 84, 50692, 60772);
 }
 
 /** Backward of op 9: fc2 (dense). */
 function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // fc2: dense 120 → 84 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 480, yo += 336) {
-    let o = 0;
-    for (; o + 4 <= 84; o += 4) {
-      const g00 = grad10[yo + 0 + o + 0];
-      const g01 = grad10[yo + 0 + o + 1];
-      const g02 = grad10[yo + 0 + o + 2];
-      const g03 = grad10[yo + 0 + o + 3];
-      const g10 = grad10[yo + 84 + o + 0];
-      const g11 = grad10[yo + 84 + o + 1];
-      const g12 = grad10[yo + 84 + o + 2];
-      const g13 = grad10[yo + 84 + o + 3];
-      const g20 = grad10[yo + 168 + o + 0];
-      const g21 = grad10[yo + 168 + o + 1];
-      const g22 = grad10[yo + 168 + o + 2];
-      const g23 = grad10[yo + 168 + o + 3];
-      const g30 = grad10[yo + 252 + o + 0];
-      const g31 = grad10[yo + 252 + o + 1];
-      const g32 = grad10[yo + 252 + o + 2];
-      const g33 = grad10[yo + 252 + o + 3];
-      gp[60772 + o + 0] += g00 + g10 + g20 + g30;
-      gp[60772 + o + 1] += g01 + g11 + g21 + g31;
-      gp[60772 + o + 2] += g02 + g12 + g22 + g32;
-      gp[60772 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 50692 + o * 120; i < 120; i++, w++) {
-        const x0 = act9[xo + 0 + i];
-        const x1 = act9[xo + 120 + i];
-        const x2 = act9[xo + 240 + i];
-        const x3 = act9[xo + 360 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 120];
-        const w2 = p[w + 240];
-        const w3 = p[w + 360];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 120] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 240] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 360] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad9[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad9[xo + 120 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad9[xo + 240 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad9[xo + 360 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 84; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad10[yo + a * 84 + o];
-        gp[60772 + o] += g;
-        for (let i = 0, w = 50692 + o * 120; i < 120; i++, w++) {
-          gp[w] += g * act9[xo + a * 120 + i];
-          grad9[xo + a * 120 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 120, yo = r * 84; r < n; r++, xo += 120, yo += 84) {
-    for (let o = 0; o < 84; o++) {
-      const g = grad10[yo + o];
-      if (g === 0) continue;
-      gp[60772 + o] += g;
-      for (let i = 0, w = 50692 + o * 120; i < 120; i++, w++) {
-        gp[w] += g * act9[xo + i];
-        grad9[xo + i] += g * p[w];
-      }
-    }
-  }
+  // fc2: dense 120 → 84 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act9, grad9, grad10, n, 120, 84, 50692, 60772);
 }
 
 /** Forward of op 10: 10 (tanh). */
@@ -991,185 +649,14 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 11: fc3 (dense). */
 function forward11(p: Float32Array, n: number, training: boolean): void {
-  // fc3: dense 84 → 10, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 336, yo += 40) {
-    let o = 0;
-    for (; o + 4 <= 10; o += 4) {
-      let t00 = p[61696 + o + 0];
-      let t01 = p[61696 + o + 1];
-      let t02 = p[61696 + o + 2];
-      let t03 = p[61696 + o + 3];
-      let t10 = p[61696 + o + 0];
-      let t11 = p[61696 + o + 1];
-      let t12 = p[61696 + o + 2];
-      let t13 = p[61696 + o + 3];
-      let t20 = p[61696 + o + 0];
-      let t21 = p[61696 + o + 1];
-      let t22 = p[61696 + o + 2];
-      let t23 = p[61696 + o + 3];
-      let t30 = p[61696 + o + 0];
-      let t31 = p[61696 + o + 1];
-      let t32 = p[61696 + o + 2];
-      let t33 = p[61696 + o + 3];
-      for (let i = 0, w = 60856 + o * 84; i < 84; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 84];
-        const w2 = p[w + 168];
-        const w3 = p[w + 252];
-        const v0 = act11[xo + 0 + i];
-        const v1 = act11[xo + 84 + i];
-        const v2 = act11[xo + 168 + i];
-        const v3 = act11[xo + 252 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act12[yo + 0 + o + 0] = t00;
-      act12[yo + 0 + o + 1] = t01;
-      act12[yo + 0 + o + 2] = t02;
-      act12[yo + 0 + o + 3] = t03;
-      act12[yo + 10 + o + 0] = t10;
-      act12[yo + 10 + o + 1] = t11;
-      act12[yo + 10 + o + 2] = t12;
-      act12[yo + 10 + o + 3] = t13;
-      act12[yo + 20 + o + 0] = t20;
-      act12[yo + 20 + o + 1] = t21;
-      act12[yo + 20 + o + 2] = t22;
-      act12[yo + 20 + o + 3] = t23;
-      act12[yo + 30 + o + 0] = t30;
-      act12[yo + 30 + o + 1] = t31;
-      act12[yo + 30 + o + 2] = t32;
-      act12[yo + 30 + o + 3] = t33;
-    }
-    for (; o < 10; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[61696 + o];
-        for (let i = 0, w = 60856 + o * 84; i < 84; i++, w++) s += act11[xo + a * 84 + i] * p[w];
-        act12[yo + a * 10 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 84, yo = r * 10; r < n; r++, xo += 84, yo += 10) {
-    let o = 0;
-    for (; o + 8 <= 10; o += 8) {
-      let s0 = p[61696 + o + 0];
-      let s1 = p[61696 + o + 1];
-      let s2 = p[61696 + o + 2];
-      let s3 = p[61696 + o + 3];
-      let s4 = p[61696 + o + 4];
-      let s5 = p[61696 + o + 5];
-      let s6 = p[61696 + o + 6];
-      let s7 = p[61696 + o + 7];
-      for (let i = 0, w = 60856 + o * 84; i < 84; i++, w++) {
-        const v = act11[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 84];
-        s2 += v * p[w + 168];
-        s3 += v * p[w + 252];
-        s4 += v * p[w + 336];
-        s5 += v * p[w + 420];
-        s6 += v * p[w + 504];
-        s7 += v * p[w + 588];
-      }
-      act12[yo + o + 0] = s0;
-      act12[yo + o + 1] = s1;
-      act12[yo + o + 2] = s2;
-      act12[yo + o + 3] = s3;
-      act12[yo + o + 4] = s4;
-      act12[yo + o + 5] = s5;
-      act12[yo + o + 6] = s6;
-      act12[yo + o + 7] = s7;
-    }
-    for (; o < 10; o++) {
-      let s = p[61696 + o];
-      for (let i = 0, w = 60856 + o * 84; i < 84; i++, w++) s += act11[xo + i] * p[w];
-      act12[yo + o] = s;
-    }
-  }
+  // fc3: dense 84 → 10, register-tiled (shared kernel below)
+  denseTiledForward(p, act11, act12, n, 84, 10, 60856, 61696);
 }
 
 /** Backward of op 11: fc3 (dense). */
 function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // fc3: dense 84 → 10 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 336, yo += 40) {
-    let o = 0;
-    for (; o + 4 <= 10; o += 4) {
-      const g00 = grad12[yo + 0 + o + 0];
-      const g01 = grad12[yo + 0 + o + 1];
-      const g02 = grad12[yo + 0 + o + 2];
-      const g03 = grad12[yo + 0 + o + 3];
-      const g10 = grad12[yo + 10 + o + 0];
-      const g11 = grad12[yo + 10 + o + 1];
-      const g12 = grad12[yo + 10 + o + 2];
-      const g13 = grad12[yo + 10 + o + 3];
-      const g20 = grad12[yo + 20 + o + 0];
-      const g21 = grad12[yo + 20 + o + 1];
-      const g22 = grad12[yo + 20 + o + 2];
-      const g23 = grad12[yo + 20 + o + 3];
-      const g30 = grad12[yo + 30 + o + 0];
-      const g31 = grad12[yo + 30 + o + 1];
-      const g32 = grad12[yo + 30 + o + 2];
-      const g33 = grad12[yo + 30 + o + 3];
-      gp[61696 + o + 0] += g00 + g10 + g20 + g30;
-      gp[61696 + o + 1] += g01 + g11 + g21 + g31;
-      gp[61696 + o + 2] += g02 + g12 + g22 + g32;
-      gp[61696 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 60856 + o * 84; i < 84; i++, w++) {
-        const x0 = act11[xo + 0 + i];
-        const x1 = act11[xo + 84 + i];
-        const x2 = act11[xo + 168 + i];
-        const x3 = act11[xo + 252 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 84];
-        const w2 = p[w + 168];
-        const w3 = p[w + 252];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 84] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 168] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 252] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad11[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad11[xo + 84 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad11[xo + 168 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad11[xo + 252 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 10; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad12[yo + a * 10 + o];
-        gp[61696 + o] += g;
-        for (let i = 0, w = 60856 + o * 84; i < 84; i++, w++) {
-          gp[w] += g * act11[xo + a * 84 + i];
-          grad11[xo + a * 84 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 84, yo = r * 10; r < n; r++, xo += 84, yo += 10) {
-    for (let o = 0; o < 10; o++) {
-      const g = grad12[yo + o];
-      if (g === 0) continue;
-      gp[61696 + o] += g;
-      for (let i = 0, w = 60856 + o * 84; i < 84; i++, w++) {
-        gp[w] += g * act11[xo + i];
-        grad11[xo + i] += g * p[w];
-      }
-    }
-  }
+  // fc3: dense 84 → 10 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act11, grad11, grad12, n, 84, 10, 60856, 61696);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -1381,4 +868,213 @@ let lossGradArray = new Float32Array(0);
 function lossGrad(length: number): Float32Array {
   if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
   return lossGradArray;
+}
+
+// ── Shared dense kernels ──
+
+/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+function denseTiledForward(
+  p: Float32Array,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t00 = b0;
+      let t01 = b1;
+      let t02 = b2;
+      let t03 = b3;
+      let t10 = b0;
+      let t11 = b1;
+      let t12 = b2;
+      let t13 = b3;
+      let t20 = b0;
+      let t21 = b1;
+      let t22 = b2;
+      let t23 = b3;
+      let t30 = b0;
+      let t31 = b1;
+      let t32 = b2;
+      let t33 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w + 0 * IN];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      y[yo + 0 * OUT + o + 0] = t00;
+      y[yo + 0 * OUT + o + 1] = t01;
+      y[yo + 0 * OUT + o + 2] = t02;
+      y[yo + 0 * OUT + o + 3] = t03;
+      y[yo + 1 * OUT + o + 0] = t10;
+      y[yo + 1 * OUT + o + 1] = t11;
+      y[yo + 1 * OUT + o + 2] = t12;
+      y[yo + 1 * OUT + o + 3] = t13;
+      y[yo + 2 * OUT + o + 0] = t20;
+      y[yo + 2 * OUT + o + 1] = t21;
+      y[yo + 2 * OUT + o + 2] = t22;
+      y[yo + 2 * OUT + o + 3] = t23;
+      y[yo + 3 * OUT + o + 0] = t30;
+      y[yo + 3 * OUT + o + 1] = t31;
+      y[yo + 3 * OUT + o + 2] = t32;
+      y[yo + 3 * OUT + o + 3] = t33;
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = B >= 0 ? p[B + o] : 0;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
+        y[yo + a * OUT + o] = s;
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    let o = 0;
+    for (; o + 8 <= OUT; o += 8) {
+      let s0 = B >= 0 ? p[B + o + 0] : 0;
+      let s1 = B >= 0 ? p[B + o + 1] : 0;
+      let s2 = B >= 0 ? p[B + o + 2] : 0;
+      let s3 = B >= 0 ? p[B + o + 3] : 0;
+      let s4 = B >= 0 ? p[B + o + 4] : 0;
+      let s5 = B >= 0 ? p[B + o + 5] : 0;
+      let s6 = B >= 0 ? p[B + o + 6] : 0;
+      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const v = x[xo + i];
+        s0 += v * p[w + 0 * IN];
+        s1 += v * p[w + 1 * IN];
+        s2 += v * p[w + 2 * IN];
+        s3 += v * p[w + 3 * IN];
+        s4 += v * p[w + 4 * IN];
+        s5 += v * p[w + 5 * IN];
+        s6 += v * p[w + 6 * IN];
+        s7 += v * p[w + 7 * IN];
+      }
+      y[yo + o + 0] = s0;
+      y[yo + o + 1] = s1;
+      y[yo + o + 2] = s2;
+      y[yo + o + 3] = s3;
+      y[yo + o + 4] = s4;
+      y[yo + o + 5] = s5;
+      y[yo + o + 6] = s6;
+      y[yo + o + 7] = s7;
+    }
+    for (; o < OUT; o++) {
+      let s = B >= 0 ? p[B + o] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
+      y[yo + o] = s;
+    }
+  }
+}
+
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+function denseTiledBackward(
+  p: Float32Array,
+  gp: Float32Array,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      const g00 = gy[yo + 0 * OUT + o + 0];
+      const g01 = gy[yo + 0 * OUT + o + 1];
+      const g02 = gy[yo + 0 * OUT + o + 2];
+      const g03 = gy[yo + 0 * OUT + o + 3];
+      const g10 = gy[yo + 1 * OUT + o + 0];
+      const g11 = gy[yo + 1 * OUT + o + 1];
+      const g12 = gy[yo + 1 * OUT + o + 2];
+      const g13 = gy[yo + 1 * OUT + o + 3];
+      const g20 = gy[yo + 2 * OUT + o + 0];
+      const g21 = gy[yo + 2 * OUT + o + 1];
+      const g22 = gy[yo + 2 * OUT + o + 2];
+      const g23 = gy[yo + 2 * OUT + o + 3];
+      const g30 = gy[yo + 3 * OUT + o + 0];
+      const g31 = gy[yo + 3 * OUT + o + 1];
+      const g32 = gy[yo + 3 * OUT + o + 2];
+      const g33 = gy[yo + 3 * OUT + o + 3];
+      if (B >= 0) {
+        gp[B + o + 0] += g00 + g10 + g20 + g30;
+        gp[B + o + 1] += g01 + g11 + g21 + g31;
+        gp[B + o + 2] += g02 + g12 + g22 + g32;
+        gp[B + o + 3] += g03 + g13 + g23 + g33;
+      }
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const x0 = x[xo + 0 * IN + i];
+        const x1 = x[xo + 1 * IN + i];
+        const x2 = x[xo + 2 * IN + i];
+        const x3 = x[xo + 3 * IN + i];
+        const w0 = p[w + 0 * IN];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = gy[yo + a * OUT + o];
+        if (B >= 0) gp[B + o] += g;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          gp[w] += g * x[xo + a * IN + i];
+          gx[xo + a * IN + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    for (let o = 0; o < OUT; o++) {
+      const g = gy[yo + o];
+      if (g === 0) continue;
+      if (B >= 0) gp[B + o] += g;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        gp[w] += g * x[xo + i];
+        gx[xo + i] += g * p[w];
+      }
+    }
+  }
 }

@@ -219,185 +219,14 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
 
 /** Forward of op 1: 1 (dense). */
 function forward1(p: Float32Array, n: number, training: boolean): void {
-  // 1: dense 784 → 128, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 3136, yo += 512) {
-    let o = 0;
-    for (; o + 4 <= 128; o += 4) {
-      let t00 = p[100352 + o + 0];
-      let t01 = p[100352 + o + 1];
-      let t02 = p[100352 + o + 2];
-      let t03 = p[100352 + o + 3];
-      let t10 = p[100352 + o + 0];
-      let t11 = p[100352 + o + 1];
-      let t12 = p[100352 + o + 2];
-      let t13 = p[100352 + o + 3];
-      let t20 = p[100352 + o + 0];
-      let t21 = p[100352 + o + 1];
-      let t22 = p[100352 + o + 2];
-      let t23 = p[100352 + o + 3];
-      let t30 = p[100352 + o + 0];
-      let t31 = p[100352 + o + 1];
-      let t32 = p[100352 + o + 2];
-      let t33 = p[100352 + o + 3];
-      for (let i = 0, w = 0 + o * 784; i < 784; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 784];
-        const w2 = p[w + 1568];
-        const w3 = p[w + 2352];
-        const v0 = act0[xo + 0 + i];
-        const v1 = act0[xo + 784 + i];
-        const v2 = act0[xo + 1568 + i];
-        const v3 = act0[xo + 2352 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act2[yo + 0 + o + 0] = t00;
-      act2[yo + 0 + o + 1] = t01;
-      act2[yo + 0 + o + 2] = t02;
-      act2[yo + 0 + o + 3] = t03;
-      act2[yo + 128 + o + 0] = t10;
-      act2[yo + 128 + o + 1] = t11;
-      act2[yo + 128 + o + 2] = t12;
-      act2[yo + 128 + o + 3] = t13;
-      act2[yo + 256 + o + 0] = t20;
-      act2[yo + 256 + o + 1] = t21;
-      act2[yo + 256 + o + 2] = t22;
-      act2[yo + 256 + o + 3] = t23;
-      act2[yo + 384 + o + 0] = t30;
-      act2[yo + 384 + o + 1] = t31;
-      act2[yo + 384 + o + 2] = t32;
-      act2[yo + 384 + o + 3] = t33;
-    }
-    for (; o < 128; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[100352 + o];
-        for (let i = 0, w = 0 + o * 784; i < 784; i++, w++) s += act0[xo + a * 784 + i] * p[w];
-        act2[yo + a * 128 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 784, yo = r * 128; r < n; r++, xo += 784, yo += 128) {
-    let o = 0;
-    for (; o + 8 <= 128; o += 8) {
-      let s0 = p[100352 + o + 0];
-      let s1 = p[100352 + o + 1];
-      let s2 = p[100352 + o + 2];
-      let s3 = p[100352 + o + 3];
-      let s4 = p[100352 + o + 4];
-      let s5 = p[100352 + o + 5];
-      let s6 = p[100352 + o + 6];
-      let s7 = p[100352 + o + 7];
-      for (let i = 0, w = 0 + o * 784; i < 784; i++, w++) {
-        const v = act0[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 784];
-        s2 += v * p[w + 1568];
-        s3 += v * p[w + 2352];
-        s4 += v * p[w + 3136];
-        s5 += v * p[w + 3920];
-        s6 += v * p[w + 4704];
-        s7 += v * p[w + 5488];
-      }
-      act2[yo + o + 0] = s0;
-      act2[yo + o + 1] = s1;
-      act2[yo + o + 2] = s2;
-      act2[yo + o + 3] = s3;
-      act2[yo + o + 4] = s4;
-      act2[yo + o + 5] = s5;
-      act2[yo + o + 6] = s6;
-      act2[yo + o + 7] = s7;
-    }
-    for (; o < 128; o++) {
-      let s = p[100352 + o];
-      for (let i = 0, w = 0 + o * 784; i < 784; i++, w++) s += act0[xo + i] * p[w];
-      act2[yo + o] = s;
-    }
-  }
+  // 1: dense 784 → 128, register-tiled (shared kernel below)
+  denseTiledForward(p, act0, act2, n, 784, 128, 0, 100352);
 }
 
 /** Backward of op 1: 1 (dense). */
 function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // 1: dense 784 → 128 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 3136, yo += 512) {
-    let o = 0;
-    for (; o + 4 <= 128; o += 4) {
-      const g00 = grad2[yo + 0 + o + 0];
-      const g01 = grad2[yo + 0 + o + 1];
-      const g02 = grad2[yo + 0 + o + 2];
-      const g03 = grad2[yo + 0 + o + 3];
-      const g10 = grad2[yo + 128 + o + 0];
-      const g11 = grad2[yo + 128 + o + 1];
-      const g12 = grad2[yo + 128 + o + 2];
-      const g13 = grad2[yo + 128 + o + 3];
-      const g20 = grad2[yo + 256 + o + 0];
-      const g21 = grad2[yo + 256 + o + 1];
-      const g22 = grad2[yo + 256 + o + 2];
-      const g23 = grad2[yo + 256 + o + 3];
-      const g30 = grad2[yo + 384 + o + 0];
-      const g31 = grad2[yo + 384 + o + 1];
-      const g32 = grad2[yo + 384 + o + 2];
-      const g33 = grad2[yo + 384 + o + 3];
-      gp[100352 + o + 0] += g00 + g10 + g20 + g30;
-      gp[100352 + o + 1] += g01 + g11 + g21 + g31;
-      gp[100352 + o + 2] += g02 + g12 + g22 + g32;
-      gp[100352 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 0 + o * 784; i < 784; i++, w++) {
-        const x0 = act0[xo + 0 + i];
-        const x1 = act0[xo + 784 + i];
-        const x2 = act0[xo + 1568 + i];
-        const x3 = act0[xo + 2352 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 784];
-        const w2 = p[w + 1568];
-        const w3 = p[w + 2352];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 784] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1568] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2352] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad0[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad0[xo + 784 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad0[xo + 1568 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad0[xo + 2352 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 128; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad2[yo + a * 128 + o];
-        gp[100352 + o] += g;
-        for (let i = 0, w = 0 + o * 784; i < 784; i++, w++) {
-          gp[w] += g * act0[xo + a * 784 + i];
-          grad0[xo + a * 784 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 784, yo = r * 128; r < n; r++, xo += 784, yo += 128) {
-    for (let o = 0; o < 128; o++) {
-      const g = grad2[yo + o];
-      if (g === 0) continue;
-      gp[100352 + o] += g;
-      for (let i = 0, w = 0 + o * 784; i < 784; i++, w++) {
-        gp[w] += g * act0[xo + i];
-        grad0[xo + i] += g * p[w];
-      }
-    }
-  }
+  // 1: dense 784 → 128 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act0, grad0, grad2, n, 784, 128, 0, 100352);
 }
 
 /** Forward of op 2: 2 (relu). */
@@ -422,185 +251,14 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 3: 3 (dense). */
 function forward3(p: Float32Array, n: number, training: boolean): void {
-  // 3: dense 128 → 64, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 512, yo += 256) {
-    let o = 0;
-    for (; o + 4 <= 64; o += 4) {
-      let t00 = p[108672 + o + 0];
-      let t01 = p[108672 + o + 1];
-      let t02 = p[108672 + o + 2];
-      let t03 = p[108672 + o + 3];
-      let t10 = p[108672 + o + 0];
-      let t11 = p[108672 + o + 1];
-      let t12 = p[108672 + o + 2];
-      let t13 = p[108672 + o + 3];
-      let t20 = p[108672 + o + 0];
-      let t21 = p[108672 + o + 1];
-      let t22 = p[108672 + o + 2];
-      let t23 = p[108672 + o + 3];
-      let t30 = p[108672 + o + 0];
-      let t31 = p[108672 + o + 1];
-      let t32 = p[108672 + o + 2];
-      let t33 = p[108672 + o + 3];
-      for (let i = 0, w = 100480 + o * 128; i < 128; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 128];
-        const w2 = p[w + 256];
-        const w3 = p[w + 384];
-        const v0 = act3[xo + 0 + i];
-        const v1 = act3[xo + 128 + i];
-        const v2 = act3[xo + 256 + i];
-        const v3 = act3[xo + 384 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act4[yo + 0 + o + 0] = t00;
-      act4[yo + 0 + o + 1] = t01;
-      act4[yo + 0 + o + 2] = t02;
-      act4[yo + 0 + o + 3] = t03;
-      act4[yo + 64 + o + 0] = t10;
-      act4[yo + 64 + o + 1] = t11;
-      act4[yo + 64 + o + 2] = t12;
-      act4[yo + 64 + o + 3] = t13;
-      act4[yo + 128 + o + 0] = t20;
-      act4[yo + 128 + o + 1] = t21;
-      act4[yo + 128 + o + 2] = t22;
-      act4[yo + 128 + o + 3] = t23;
-      act4[yo + 192 + o + 0] = t30;
-      act4[yo + 192 + o + 1] = t31;
-      act4[yo + 192 + o + 2] = t32;
-      act4[yo + 192 + o + 3] = t33;
-    }
-    for (; o < 64; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[108672 + o];
-        for (let i = 0, w = 100480 + o * 128; i < 128; i++, w++) s += act3[xo + a * 128 + i] * p[w];
-        act4[yo + a * 64 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 128, yo = r * 64; r < n; r++, xo += 128, yo += 64) {
-    let o = 0;
-    for (; o + 8 <= 64; o += 8) {
-      let s0 = p[108672 + o + 0];
-      let s1 = p[108672 + o + 1];
-      let s2 = p[108672 + o + 2];
-      let s3 = p[108672 + o + 3];
-      let s4 = p[108672 + o + 4];
-      let s5 = p[108672 + o + 5];
-      let s6 = p[108672 + o + 6];
-      let s7 = p[108672 + o + 7];
-      for (let i = 0, w = 100480 + o * 128; i < 128; i++, w++) {
-        const v = act3[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 128];
-        s2 += v * p[w + 256];
-        s3 += v * p[w + 384];
-        s4 += v * p[w + 512];
-        s5 += v * p[w + 640];
-        s6 += v * p[w + 768];
-        s7 += v * p[w + 896];
-      }
-      act4[yo + o + 0] = s0;
-      act4[yo + o + 1] = s1;
-      act4[yo + o + 2] = s2;
-      act4[yo + o + 3] = s3;
-      act4[yo + o + 4] = s4;
-      act4[yo + o + 5] = s5;
-      act4[yo + o + 6] = s6;
-      act4[yo + o + 7] = s7;
-    }
-    for (; o < 64; o++) {
-      let s = p[108672 + o];
-      for (let i = 0, w = 100480 + o * 128; i < 128; i++, w++) s += act3[xo + i] * p[w];
-      act4[yo + o] = s;
-    }
-  }
+  // 3: dense 128 → 64, register-tiled (shared kernel below)
+  denseTiledForward(p, act3, act4, n, 128, 64, 100480, 108672);
 }
 
 /** Backward of op 3: 3 (dense). */
 function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // 3: dense 128 → 64 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 512, yo += 256) {
-    let o = 0;
-    for (; o + 4 <= 64; o += 4) {
-      const g00 = grad4[yo + 0 + o + 0];
-      const g01 = grad4[yo + 0 + o + 1];
-      const g02 = grad4[yo + 0 + o + 2];
-      const g03 = grad4[yo + 0 + o + 3];
-      const g10 = grad4[yo + 64 + o + 0];
-      const g11 = grad4[yo + 64 + o + 1];
-      const g12 = grad4[yo + 64 + o + 2];
-      const g13 = grad4[yo + 64 + o + 3];
-      const g20 = grad4[yo + 128 + o + 0];
-      const g21 = grad4[yo + 128 + o + 1];
-      const g22 = grad4[yo + 128 + o + 2];
-      const g23 = grad4[yo + 128 + o + 3];
-      const g30 = grad4[yo + 192 + o + 0];
-      const g31 = grad4[yo + 192 + o + 1];
-      const g32 = grad4[yo + 192 + o + 2];
-      const g33 = grad4[yo + 192 + o + 3];
-      gp[108672 + o + 0] += g00 + g10 + g20 + g30;
-      gp[108672 + o + 1] += g01 + g11 + g21 + g31;
-      gp[108672 + o + 2] += g02 + g12 + g22 + g32;
-      gp[108672 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 100480 + o * 128; i < 128; i++, w++) {
-        const x0 = act3[xo + 0 + i];
-        const x1 = act3[xo + 128 + i];
-        const x2 = act3[xo + 256 + i];
-        const x3 = act3[xo + 384 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 128];
-        const w2 = p[w + 256];
-        const w3 = p[w + 384];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 128] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 256] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 384] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad3[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad3[xo + 128 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad3[xo + 256 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad3[xo + 384 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 64; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad4[yo + a * 64 + o];
-        gp[108672 + o] += g;
-        for (let i = 0, w = 100480 + o * 128; i < 128; i++, w++) {
-          gp[w] += g * act3[xo + a * 128 + i];
-          grad3[xo + a * 128 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 128, yo = r * 64; r < n; r++, xo += 128, yo += 64) {
-    for (let o = 0; o < 64; o++) {
-      const g = grad4[yo + o];
-      if (g === 0) continue;
-      gp[108672 + o] += g;
-      for (let i = 0, w = 100480 + o * 128; i < 128; i++, w++) {
-        gp[w] += g * act3[xo + i];
-        grad3[xo + i] += g * p[w];
-      }
-    }
-  }
+  // 3: dense 128 → 64 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act3, grad3, grad4, n, 128, 64, 100480, 108672);
 }
 
 /** Forward of op 4: 4 (relu). */
@@ -625,185 +283,14 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 5: 5 (dense). */
 function forward5(p: Float32Array, n: number, training: boolean): void {
-  // 5: dense 64 → 10, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 256, yo += 40) {
-    let o = 0;
-    for (; o + 4 <= 10; o += 4) {
-      let t00 = p[109376 + o + 0];
-      let t01 = p[109376 + o + 1];
-      let t02 = p[109376 + o + 2];
-      let t03 = p[109376 + o + 3];
-      let t10 = p[109376 + o + 0];
-      let t11 = p[109376 + o + 1];
-      let t12 = p[109376 + o + 2];
-      let t13 = p[109376 + o + 3];
-      let t20 = p[109376 + o + 0];
-      let t21 = p[109376 + o + 1];
-      let t22 = p[109376 + o + 2];
-      let t23 = p[109376 + o + 3];
-      let t30 = p[109376 + o + 0];
-      let t31 = p[109376 + o + 1];
-      let t32 = p[109376 + o + 2];
-      let t33 = p[109376 + o + 3];
-      for (let i = 0, w = 108736 + o * 64; i < 64; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 64];
-        const w2 = p[w + 128];
-        const w3 = p[w + 192];
-        const v0 = act5[xo + 0 + i];
-        const v1 = act5[xo + 64 + i];
-        const v2 = act5[xo + 128 + i];
-        const v3 = act5[xo + 192 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act6[yo + 0 + o + 0] = t00;
-      act6[yo + 0 + o + 1] = t01;
-      act6[yo + 0 + o + 2] = t02;
-      act6[yo + 0 + o + 3] = t03;
-      act6[yo + 10 + o + 0] = t10;
-      act6[yo + 10 + o + 1] = t11;
-      act6[yo + 10 + o + 2] = t12;
-      act6[yo + 10 + o + 3] = t13;
-      act6[yo + 20 + o + 0] = t20;
-      act6[yo + 20 + o + 1] = t21;
-      act6[yo + 20 + o + 2] = t22;
-      act6[yo + 20 + o + 3] = t23;
-      act6[yo + 30 + o + 0] = t30;
-      act6[yo + 30 + o + 1] = t31;
-      act6[yo + 30 + o + 2] = t32;
-      act6[yo + 30 + o + 3] = t33;
-    }
-    for (; o < 10; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[109376 + o];
-        for (let i = 0, w = 108736 + o * 64; i < 64; i++, w++) s += act5[xo + a * 64 + i] * p[w];
-        act6[yo + a * 10 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 64, yo = r * 10; r < n; r++, xo += 64, yo += 10) {
-    let o = 0;
-    for (; o + 8 <= 10; o += 8) {
-      let s0 = p[109376 + o + 0];
-      let s1 = p[109376 + o + 1];
-      let s2 = p[109376 + o + 2];
-      let s3 = p[109376 + o + 3];
-      let s4 = p[109376 + o + 4];
-      let s5 = p[109376 + o + 5];
-      let s6 = p[109376 + o + 6];
-      let s7 = p[109376 + o + 7];
-      for (let i = 0, w = 108736 + o * 64; i < 64; i++, w++) {
-        const v = act5[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 64];
-        s2 += v * p[w + 128];
-        s3 += v * p[w + 192];
-        s4 += v * p[w + 256];
-        s5 += v * p[w + 320];
-        s6 += v * p[w + 384];
-        s7 += v * p[w + 448];
-      }
-      act6[yo + o + 0] = s0;
-      act6[yo + o + 1] = s1;
-      act6[yo + o + 2] = s2;
-      act6[yo + o + 3] = s3;
-      act6[yo + o + 4] = s4;
-      act6[yo + o + 5] = s5;
-      act6[yo + o + 6] = s6;
-      act6[yo + o + 7] = s7;
-    }
-    for (; o < 10; o++) {
-      let s = p[109376 + o];
-      for (let i = 0, w = 108736 + o * 64; i < 64; i++, w++) s += act5[xo + i] * p[w];
-      act6[yo + o] = s;
-    }
-  }
+  // 5: dense 64 → 10, register-tiled (shared kernel below)
+  denseTiledForward(p, act5, act6, n, 64, 10, 108736, 109376);
 }
 
 /** Backward of op 5: 5 (dense). */
 function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // 5: dense 64 → 10 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 256, yo += 40) {
-    let o = 0;
-    for (; o + 4 <= 10; o += 4) {
-      const g00 = grad6[yo + 0 + o + 0];
-      const g01 = grad6[yo + 0 + o + 1];
-      const g02 = grad6[yo + 0 + o + 2];
-      const g03 = grad6[yo + 0 + o + 3];
-      const g10 = grad6[yo + 10 + o + 0];
-      const g11 = grad6[yo + 10 + o + 1];
-      const g12 = grad6[yo + 10 + o + 2];
-      const g13 = grad6[yo + 10 + o + 3];
-      const g20 = grad6[yo + 20 + o + 0];
-      const g21 = grad6[yo + 20 + o + 1];
-      const g22 = grad6[yo + 20 + o + 2];
-      const g23 = grad6[yo + 20 + o + 3];
-      const g30 = grad6[yo + 30 + o + 0];
-      const g31 = grad6[yo + 30 + o + 1];
-      const g32 = grad6[yo + 30 + o + 2];
-      const g33 = grad6[yo + 30 + o + 3];
-      gp[109376 + o + 0] += g00 + g10 + g20 + g30;
-      gp[109376 + o + 1] += g01 + g11 + g21 + g31;
-      gp[109376 + o + 2] += g02 + g12 + g22 + g32;
-      gp[109376 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 108736 + o * 64; i < 64; i++, w++) {
-        const x0 = act5[xo + 0 + i];
-        const x1 = act5[xo + 64 + i];
-        const x2 = act5[xo + 128 + i];
-        const x3 = act5[xo + 192 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 64];
-        const w2 = p[w + 128];
-        const w3 = p[w + 192];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 64] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 128] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 192] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad5[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad5[xo + 64 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad5[xo + 128 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad5[xo + 192 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 10; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad6[yo + a * 10 + o];
-        gp[109376 + o] += g;
-        for (let i = 0, w = 108736 + o * 64; i < 64; i++, w++) {
-          gp[w] += g * act5[xo + a * 64 + i];
-          grad5[xo + a * 64 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 64, yo = r * 10; r < n; r++, xo += 64, yo += 10) {
-    for (let o = 0; o < 10; o++) {
-      const g = grad6[yo + o];
-      if (g === 0) continue;
-      gp[109376 + o] += g;
-      for (let i = 0, w = 108736 + o * 64; i < 64; i++, w++) {
-        gp[w] += g * act5[xo + i];
-        grad5[xo + i] += g * p[w];
-      }
-    }
-  }
+  // 5: dense 64 → 10 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act5, grad5, grad6, n, 64, 10, 108736, 109376);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -1011,4 +498,213 @@ let lossGradArray = new Float32Array(0);
 function lossGrad(length: number): Float32Array {
   if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
   return lossGradArray;
+}
+
+// ── Shared dense kernels ──
+
+/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+function denseTiledForward(
+  p: Float32Array,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t00 = b0;
+      let t01 = b1;
+      let t02 = b2;
+      let t03 = b3;
+      let t10 = b0;
+      let t11 = b1;
+      let t12 = b2;
+      let t13 = b3;
+      let t20 = b0;
+      let t21 = b1;
+      let t22 = b2;
+      let t23 = b3;
+      let t30 = b0;
+      let t31 = b1;
+      let t32 = b2;
+      let t33 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w + 0 * IN];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      y[yo + 0 * OUT + o + 0] = t00;
+      y[yo + 0 * OUT + o + 1] = t01;
+      y[yo + 0 * OUT + o + 2] = t02;
+      y[yo + 0 * OUT + o + 3] = t03;
+      y[yo + 1 * OUT + o + 0] = t10;
+      y[yo + 1 * OUT + o + 1] = t11;
+      y[yo + 1 * OUT + o + 2] = t12;
+      y[yo + 1 * OUT + o + 3] = t13;
+      y[yo + 2 * OUT + o + 0] = t20;
+      y[yo + 2 * OUT + o + 1] = t21;
+      y[yo + 2 * OUT + o + 2] = t22;
+      y[yo + 2 * OUT + o + 3] = t23;
+      y[yo + 3 * OUT + o + 0] = t30;
+      y[yo + 3 * OUT + o + 1] = t31;
+      y[yo + 3 * OUT + o + 2] = t32;
+      y[yo + 3 * OUT + o + 3] = t33;
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = B >= 0 ? p[B + o] : 0;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
+        y[yo + a * OUT + o] = s;
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    let o = 0;
+    for (; o + 8 <= OUT; o += 8) {
+      let s0 = B >= 0 ? p[B + o + 0] : 0;
+      let s1 = B >= 0 ? p[B + o + 1] : 0;
+      let s2 = B >= 0 ? p[B + o + 2] : 0;
+      let s3 = B >= 0 ? p[B + o + 3] : 0;
+      let s4 = B >= 0 ? p[B + o + 4] : 0;
+      let s5 = B >= 0 ? p[B + o + 5] : 0;
+      let s6 = B >= 0 ? p[B + o + 6] : 0;
+      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const v = x[xo + i];
+        s0 += v * p[w + 0 * IN];
+        s1 += v * p[w + 1 * IN];
+        s2 += v * p[w + 2 * IN];
+        s3 += v * p[w + 3 * IN];
+        s4 += v * p[w + 4 * IN];
+        s5 += v * p[w + 5 * IN];
+        s6 += v * p[w + 6 * IN];
+        s7 += v * p[w + 7 * IN];
+      }
+      y[yo + o + 0] = s0;
+      y[yo + o + 1] = s1;
+      y[yo + o + 2] = s2;
+      y[yo + o + 3] = s3;
+      y[yo + o + 4] = s4;
+      y[yo + o + 5] = s5;
+      y[yo + o + 6] = s6;
+      y[yo + o + 7] = s7;
+    }
+    for (; o < OUT; o++) {
+      let s = B >= 0 ? p[B + o] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
+      y[yo + o] = s;
+    }
+  }
+}
+
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+function denseTiledBackward(
+  p: Float32Array,
+  gp: Float32Array,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      const g00 = gy[yo + 0 * OUT + o + 0];
+      const g01 = gy[yo + 0 * OUT + o + 1];
+      const g02 = gy[yo + 0 * OUT + o + 2];
+      const g03 = gy[yo + 0 * OUT + o + 3];
+      const g10 = gy[yo + 1 * OUT + o + 0];
+      const g11 = gy[yo + 1 * OUT + o + 1];
+      const g12 = gy[yo + 1 * OUT + o + 2];
+      const g13 = gy[yo + 1 * OUT + o + 3];
+      const g20 = gy[yo + 2 * OUT + o + 0];
+      const g21 = gy[yo + 2 * OUT + o + 1];
+      const g22 = gy[yo + 2 * OUT + o + 2];
+      const g23 = gy[yo + 2 * OUT + o + 3];
+      const g30 = gy[yo + 3 * OUT + o + 0];
+      const g31 = gy[yo + 3 * OUT + o + 1];
+      const g32 = gy[yo + 3 * OUT + o + 2];
+      const g33 = gy[yo + 3 * OUT + o + 3];
+      if (B >= 0) {
+        gp[B + o + 0] += g00 + g10 + g20 + g30;
+        gp[B + o + 1] += g01 + g11 + g21 + g31;
+        gp[B + o + 2] += g02 + g12 + g22 + g32;
+        gp[B + o + 3] += g03 + g13 + g23 + g33;
+      }
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const x0 = x[xo + 0 * IN + i];
+        const x1 = x[xo + 1 * IN + i];
+        const x2 = x[xo + 2 * IN + i];
+        const x3 = x[xo + 3 * IN + i];
+        const w0 = p[w + 0 * IN];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = gy[yo + a * OUT + o];
+        if (B >= 0) gp[B + o] += g;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          gp[w] += g * x[xo + a * IN + i];
+          gx[xo + a * IN + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    for (let o = 0; o < OUT; o++) {
+      const g = gy[yo + o];
+      if (g === 0) continue;
+      if (B >= 0) gp[B + o] += g;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        gp[w] += g * x[xo + i];
+        gx[xo + i] += g * p[w];
+      }
+    }
+  }
 }

@@ -13807,185 +13807,14 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 174: fc (dense). */
 function forward174(p: Float32Array, n: number, training: boolean): void {
-  // fc: dense 2048 → 1000, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 8192, yo += 4000) {
-    let o = 0;
-    for (; o + 4 <= 1000; o += 4) {
-      let t00 = p[25556032 + o + 0];
-      let t01 = p[25556032 + o + 1];
-      let t02 = p[25556032 + o + 2];
-      let t03 = p[25556032 + o + 3];
-      let t10 = p[25556032 + o + 0];
-      let t11 = p[25556032 + o + 1];
-      let t12 = p[25556032 + o + 2];
-      let t13 = p[25556032 + o + 3];
-      let t20 = p[25556032 + o + 0];
-      let t21 = p[25556032 + o + 1];
-      let t22 = p[25556032 + o + 2];
-      let t23 = p[25556032 + o + 3];
-      let t30 = p[25556032 + o + 0];
-      let t31 = p[25556032 + o + 1];
-      let t32 = p[25556032 + o + 2];
-      let t33 = p[25556032 + o + 3];
-      for (let i = 0, w = 23508032 + o * 2048; i < 2048; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 2048];
-        const w2 = p[w + 4096];
-        const w3 = p[w + 6144];
-        const v0 = act173[xo + 0 + i];
-        const v1 = act173[xo + 2048 + i];
-        const v2 = act173[xo + 4096 + i];
-        const v3 = act173[xo + 6144 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act175[yo + 0 + o + 0] = t00;
-      act175[yo + 0 + o + 1] = t01;
-      act175[yo + 0 + o + 2] = t02;
-      act175[yo + 0 + o + 3] = t03;
-      act175[yo + 1000 + o + 0] = t10;
-      act175[yo + 1000 + o + 1] = t11;
-      act175[yo + 1000 + o + 2] = t12;
-      act175[yo + 1000 + o + 3] = t13;
-      act175[yo + 2000 + o + 0] = t20;
-      act175[yo + 2000 + o + 1] = t21;
-      act175[yo + 2000 + o + 2] = t22;
-      act175[yo + 2000 + o + 3] = t23;
-      act175[yo + 3000 + o + 0] = t30;
-      act175[yo + 3000 + o + 1] = t31;
-      act175[yo + 3000 + o + 2] = t32;
-      act175[yo + 3000 + o + 3] = t33;
-    }
-    for (; o < 1000; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[25556032 + o];
-        for (let i = 0, w = 23508032 + o * 2048; i < 2048; i++, w++) s += act173[xo + a * 2048 + i] * p[w];
-        act175[yo + a * 1000 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 2048, yo = r * 1000; r < n; r++, xo += 2048, yo += 1000) {
-    let o = 0;
-    for (; o + 8 <= 1000; o += 8) {
-      let s0 = p[25556032 + o + 0];
-      let s1 = p[25556032 + o + 1];
-      let s2 = p[25556032 + o + 2];
-      let s3 = p[25556032 + o + 3];
-      let s4 = p[25556032 + o + 4];
-      let s5 = p[25556032 + o + 5];
-      let s6 = p[25556032 + o + 6];
-      let s7 = p[25556032 + o + 7];
-      for (let i = 0, w = 23508032 + o * 2048; i < 2048; i++, w++) {
-        const v = act173[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 2048];
-        s2 += v * p[w + 4096];
-        s3 += v * p[w + 6144];
-        s4 += v * p[w + 8192];
-        s5 += v * p[w + 10240];
-        s6 += v * p[w + 12288];
-        s7 += v * p[w + 14336];
-      }
-      act175[yo + o + 0] = s0;
-      act175[yo + o + 1] = s1;
-      act175[yo + o + 2] = s2;
-      act175[yo + o + 3] = s3;
-      act175[yo + o + 4] = s4;
-      act175[yo + o + 5] = s5;
-      act175[yo + o + 6] = s6;
-      act175[yo + o + 7] = s7;
-    }
-    for (; o < 1000; o++) {
-      let s = p[25556032 + o];
-      for (let i = 0, w = 23508032 + o * 2048; i < 2048; i++, w++) s += act173[xo + i] * p[w];
-      act175[yo + o] = s;
-    }
-  }
+  // fc: dense 2048 → 1000, register-tiled (shared kernel below)
+  denseTiledForward(p, act173, act175, n, 2048, 1000, 23508032, 25556032);
 }
 
 /** Backward of op 174: fc (dense). */
 function backward174(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // fc: dense 2048 → 1000 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 8192, yo += 4000) {
-    let o = 0;
-    for (; o + 4 <= 1000; o += 4) {
-      const g00 = grad175[yo + 0 + o + 0];
-      const g01 = grad175[yo + 0 + o + 1];
-      const g02 = grad175[yo + 0 + o + 2];
-      const g03 = grad175[yo + 0 + o + 3];
-      const g10 = grad175[yo + 1000 + o + 0];
-      const g11 = grad175[yo + 1000 + o + 1];
-      const g12 = grad175[yo + 1000 + o + 2];
-      const g13 = grad175[yo + 1000 + o + 3];
-      const g20 = grad175[yo + 2000 + o + 0];
-      const g21 = grad175[yo + 2000 + o + 1];
-      const g22 = grad175[yo + 2000 + o + 2];
-      const g23 = grad175[yo + 2000 + o + 3];
-      const g30 = grad175[yo + 3000 + o + 0];
-      const g31 = grad175[yo + 3000 + o + 1];
-      const g32 = grad175[yo + 3000 + o + 2];
-      const g33 = grad175[yo + 3000 + o + 3];
-      gp[25556032 + o + 0] += g00 + g10 + g20 + g30;
-      gp[25556032 + o + 1] += g01 + g11 + g21 + g31;
-      gp[25556032 + o + 2] += g02 + g12 + g22 + g32;
-      gp[25556032 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 23508032 + o * 2048; i < 2048; i++, w++) {
-        const x0 = act173[xo + 0 + i];
-        const x1 = act173[xo + 2048 + i];
-        const x2 = act173[xo + 4096 + i];
-        const x3 = act173[xo + 6144 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 2048];
-        const w2 = p[w + 4096];
-        const w3 = p[w + 6144];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 2048] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 4096] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 6144] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad173[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad173[xo + 2048 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad173[xo + 4096 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad173[xo + 6144 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 1000; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad175[yo + a * 1000 + o];
-        gp[25556032 + o] += g;
-        for (let i = 0, w = 23508032 + o * 2048; i < 2048; i++, w++) {
-          gp[w] += g * act173[xo + a * 2048 + i];
-          grad173[xo + a * 2048 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 2048, yo = r * 1000; r < n; r++, xo += 2048, yo += 1000) {
-    for (let o = 0; o < 1000; o++) {
-      const g = grad175[yo + o];
-      if (g === 0) continue;
-      gp[25556032 + o] += g;
-      for (let i = 0, w = 23508032 + o * 2048; i < 2048; i++, w++) {
-        gp[w] += g * act173[xo + i];
-        grad173[xo + i] += g * p[w];
-      }
-    }
-  }
+  // fc: dense 2048 → 1000 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act173, grad173, grad175, n, 2048, 1000, 23508032, 25556032);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -14348,4 +14177,213 @@ let lossGradArray = new Float32Array(0);
 function lossGrad(length: number): Float32Array {
   if (lossGradArray.length !== length) lossGradArray = new Float32Array(length);
   return lossGradArray;
+}
+
+// ── Shared dense kernels ──
+
+/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+function denseTiledForward(
+  p: Float32Array,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t00 = b0;
+      let t01 = b1;
+      let t02 = b2;
+      let t03 = b3;
+      let t10 = b0;
+      let t11 = b1;
+      let t12 = b2;
+      let t13 = b3;
+      let t20 = b0;
+      let t21 = b1;
+      let t22 = b2;
+      let t23 = b3;
+      let t30 = b0;
+      let t31 = b1;
+      let t32 = b2;
+      let t33 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w + 0 * IN];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      y[yo + 0 * OUT + o + 0] = t00;
+      y[yo + 0 * OUT + o + 1] = t01;
+      y[yo + 0 * OUT + o + 2] = t02;
+      y[yo + 0 * OUT + o + 3] = t03;
+      y[yo + 1 * OUT + o + 0] = t10;
+      y[yo + 1 * OUT + o + 1] = t11;
+      y[yo + 1 * OUT + o + 2] = t12;
+      y[yo + 1 * OUT + o + 3] = t13;
+      y[yo + 2 * OUT + o + 0] = t20;
+      y[yo + 2 * OUT + o + 1] = t21;
+      y[yo + 2 * OUT + o + 2] = t22;
+      y[yo + 2 * OUT + o + 3] = t23;
+      y[yo + 3 * OUT + o + 0] = t30;
+      y[yo + 3 * OUT + o + 1] = t31;
+      y[yo + 3 * OUT + o + 2] = t32;
+      y[yo + 3 * OUT + o + 3] = t33;
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = B >= 0 ? p[B + o] : 0;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
+        y[yo + a * OUT + o] = s;
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    let o = 0;
+    for (; o + 8 <= OUT; o += 8) {
+      let s0 = B >= 0 ? p[B + o + 0] : 0;
+      let s1 = B >= 0 ? p[B + o + 1] : 0;
+      let s2 = B >= 0 ? p[B + o + 2] : 0;
+      let s3 = B >= 0 ? p[B + o + 3] : 0;
+      let s4 = B >= 0 ? p[B + o + 4] : 0;
+      let s5 = B >= 0 ? p[B + o + 5] : 0;
+      let s6 = B >= 0 ? p[B + o + 6] : 0;
+      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const v = x[xo + i];
+        s0 += v * p[w + 0 * IN];
+        s1 += v * p[w + 1 * IN];
+        s2 += v * p[w + 2 * IN];
+        s3 += v * p[w + 3 * IN];
+        s4 += v * p[w + 4 * IN];
+        s5 += v * p[w + 5 * IN];
+        s6 += v * p[w + 6 * IN];
+        s7 += v * p[w + 7 * IN];
+      }
+      y[yo + o + 0] = s0;
+      y[yo + o + 1] = s1;
+      y[yo + o + 2] = s2;
+      y[yo + o + 3] = s3;
+      y[yo + o + 4] = s4;
+      y[yo + o + 5] = s5;
+      y[yo + o + 6] = s6;
+      y[yo + o + 7] = s7;
+    }
+    for (; o < OUT; o++) {
+      let s = B >= 0 ? p[B + o] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
+      y[yo + o] = s;
+    }
+  }
+}
+
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+function denseTiledBackward(
+  p: Float32Array,
+  gp: Float32Array,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      const g00 = gy[yo + 0 * OUT + o + 0];
+      const g01 = gy[yo + 0 * OUT + o + 1];
+      const g02 = gy[yo + 0 * OUT + o + 2];
+      const g03 = gy[yo + 0 * OUT + o + 3];
+      const g10 = gy[yo + 1 * OUT + o + 0];
+      const g11 = gy[yo + 1 * OUT + o + 1];
+      const g12 = gy[yo + 1 * OUT + o + 2];
+      const g13 = gy[yo + 1 * OUT + o + 3];
+      const g20 = gy[yo + 2 * OUT + o + 0];
+      const g21 = gy[yo + 2 * OUT + o + 1];
+      const g22 = gy[yo + 2 * OUT + o + 2];
+      const g23 = gy[yo + 2 * OUT + o + 3];
+      const g30 = gy[yo + 3 * OUT + o + 0];
+      const g31 = gy[yo + 3 * OUT + o + 1];
+      const g32 = gy[yo + 3 * OUT + o + 2];
+      const g33 = gy[yo + 3 * OUT + o + 3];
+      if (B >= 0) {
+        gp[B + o + 0] += g00 + g10 + g20 + g30;
+        gp[B + o + 1] += g01 + g11 + g21 + g31;
+        gp[B + o + 2] += g02 + g12 + g22 + g32;
+        gp[B + o + 3] += g03 + g13 + g23 + g33;
+      }
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const x0 = x[xo + 0 * IN + i];
+        const x1 = x[xo + 1 * IN + i];
+        const x2 = x[xo + 2 * IN + i];
+        const x3 = x[xo + 3 * IN + i];
+        const w0 = p[w + 0 * IN];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = gy[yo + a * OUT + o];
+        if (B >= 0) gp[B + o] += g;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          gp[w] += g * x[xo + a * IN + i];
+          gx[xo + a * IN + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    for (let o = 0; o < OUT; o++) {
+      const g = gy[yo + o];
+      if (g === 0) continue;
+      if (B >= 0) gp[B + o] += g;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        gp[w] += g * x[xo + i];
+        gx[xo + i] += g * p[w];
+      }
+    }
+  }
 }

@@ -774,185 +774,14 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 6: h.0.c_fc (dense). */
 function forward6(p: Float32Array, n: number, training: boolean): void {
-  // h.0.c_fc: dense 32 → 128, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 128, yo += 512) {
-    let o = 0;
-    for (; o + 4 <= 128; o += 4) {
-      let t00 = p[11008 + o + 0];
-      let t01 = p[11008 + o + 1];
-      let t02 = p[11008 + o + 2];
-      let t03 = p[11008 + o + 3];
-      let t10 = p[11008 + o + 0];
-      let t11 = p[11008 + o + 1];
-      let t12 = p[11008 + o + 2];
-      let t13 = p[11008 + o + 3];
-      let t20 = p[11008 + o + 0];
-      let t21 = p[11008 + o + 1];
-      let t22 = p[11008 + o + 2];
-      let t23 = p[11008 + o + 3];
-      let t30 = p[11008 + o + 0];
-      let t31 = p[11008 + o + 1];
-      let t32 = p[11008 + o + 2];
-      let t33 = p[11008 + o + 3];
-      for (let i = 0, w = 6912 + o * 32; i < 32; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 32];
-        const w2 = p[w + 64];
-        const w3 = p[w + 96];
-        const v0 = act6[xo + 0 + i];
-        const v1 = act6[xo + 32 + i];
-        const v2 = act6[xo + 64 + i];
-        const v3 = act6[xo + 96 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act7[yo + 0 + o + 0] = t00;
-      act7[yo + 0 + o + 1] = t01;
-      act7[yo + 0 + o + 2] = t02;
-      act7[yo + 0 + o + 3] = t03;
-      act7[yo + 128 + o + 0] = t10;
-      act7[yo + 128 + o + 1] = t11;
-      act7[yo + 128 + o + 2] = t12;
-      act7[yo + 128 + o + 3] = t13;
-      act7[yo + 256 + o + 0] = t20;
-      act7[yo + 256 + o + 1] = t21;
-      act7[yo + 256 + o + 2] = t22;
-      act7[yo + 256 + o + 3] = t23;
-      act7[yo + 384 + o + 0] = t30;
-      act7[yo + 384 + o + 1] = t31;
-      act7[yo + 384 + o + 2] = t32;
-      act7[yo + 384 + o + 3] = t33;
-    }
-    for (; o < 128; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[11008 + o];
-        for (let i = 0, w = 6912 + o * 32; i < 32; i++, w++) s += act6[xo + a * 32 + i] * p[w];
-        act7[yo + a * 128 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 32, yo = r * 128; r < n * 16; r++, xo += 32, yo += 128) {
-    let o = 0;
-    for (; o + 8 <= 128; o += 8) {
-      let s0 = p[11008 + o + 0];
-      let s1 = p[11008 + o + 1];
-      let s2 = p[11008 + o + 2];
-      let s3 = p[11008 + o + 3];
-      let s4 = p[11008 + o + 4];
-      let s5 = p[11008 + o + 5];
-      let s6 = p[11008 + o + 6];
-      let s7 = p[11008 + o + 7];
-      for (let i = 0, w = 6912 + o * 32; i < 32; i++, w++) {
-        const v = act6[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 32];
-        s2 += v * p[w + 64];
-        s3 += v * p[w + 96];
-        s4 += v * p[w + 128];
-        s5 += v * p[w + 160];
-        s6 += v * p[w + 192];
-        s7 += v * p[w + 224];
-      }
-      act7[yo + o + 0] = s0;
-      act7[yo + o + 1] = s1;
-      act7[yo + o + 2] = s2;
-      act7[yo + o + 3] = s3;
-      act7[yo + o + 4] = s4;
-      act7[yo + o + 5] = s5;
-      act7[yo + o + 6] = s6;
-      act7[yo + o + 7] = s7;
-    }
-    for (; o < 128; o++) {
-      let s = p[11008 + o];
-      for (let i = 0, w = 6912 + o * 32; i < 32; i++, w++) s += act6[xo + i] * p[w];
-      act7[yo + o] = s;
-    }
-  }
+  // h.0.c_fc: dense 32 → 128, register-tiled (shared kernel below)
+  denseTiledForward(p, act6, act7, n * 16, 32, 128, 6912, 11008);
 }
 
 /** Backward of op 6: h.0.c_fc (dense). */
 function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.c_fc: dense 32 → 128 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 128, yo += 512) {
-    let o = 0;
-    for (; o + 4 <= 128; o += 4) {
-      const g00 = grad7[yo + 0 + o + 0];
-      const g01 = grad7[yo + 0 + o + 1];
-      const g02 = grad7[yo + 0 + o + 2];
-      const g03 = grad7[yo + 0 + o + 3];
-      const g10 = grad7[yo + 128 + o + 0];
-      const g11 = grad7[yo + 128 + o + 1];
-      const g12 = grad7[yo + 128 + o + 2];
-      const g13 = grad7[yo + 128 + o + 3];
-      const g20 = grad7[yo + 256 + o + 0];
-      const g21 = grad7[yo + 256 + o + 1];
-      const g22 = grad7[yo + 256 + o + 2];
-      const g23 = grad7[yo + 256 + o + 3];
-      const g30 = grad7[yo + 384 + o + 0];
-      const g31 = grad7[yo + 384 + o + 1];
-      const g32 = grad7[yo + 384 + o + 2];
-      const g33 = grad7[yo + 384 + o + 3];
-      gp[11008 + o + 0] += g00 + g10 + g20 + g30;
-      gp[11008 + o + 1] += g01 + g11 + g21 + g31;
-      gp[11008 + o + 2] += g02 + g12 + g22 + g32;
-      gp[11008 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 6912 + o * 32; i < 32; i++, w++) {
-        const x0 = act6[xo + 0 + i];
-        const x1 = act6[xo + 32 + i];
-        const x2 = act6[xo + 64 + i];
-        const x3 = act6[xo + 96 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 32];
-        const w2 = p[w + 64];
-        const w3 = p[w + 96];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 32] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 64] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 96] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad6[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad6[xo + 32 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad6[xo + 64 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad6[xo + 96 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 128; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad7[yo + a * 128 + o];
-        gp[11008 + o] += g;
-        for (let i = 0, w = 6912 + o * 32; i < 32; i++, w++) {
-          gp[w] += g * act6[xo + a * 32 + i];
-          grad6[xo + a * 32 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 32, yo = r * 128; r < n * 16; r++, xo += 32, yo += 128) {
-    for (let o = 0; o < 128; o++) {
-      const g = grad7[yo + o];
-      if (g === 0) continue;
-      gp[11008 + o] += g;
-      for (let i = 0, w = 6912 + o * 32; i < 32; i++, w++) {
-        gp[w] += g * act6[xo + i];
-        grad6[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.0.c_fc: dense 32 → 128 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act6, grad6, grad7, n * 16, 32, 128, 6912, 11008);
 }
 
 /** Forward of op 7: h.0.4 (gelu). */
@@ -977,185 +806,14 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 8: h.0.c_proj (dense). */
 function forward8(p: Float32Array, n: number, training: boolean): void {
-  // h.0.c_proj: dense 128 → 32, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 512, yo += 128) {
-    let o = 0;
-    for (; o + 4 <= 32; o += 4) {
-      let t00 = p[15232 + o + 0];
-      let t01 = p[15232 + o + 1];
-      let t02 = p[15232 + o + 2];
-      let t03 = p[15232 + o + 3];
-      let t10 = p[15232 + o + 0];
-      let t11 = p[15232 + o + 1];
-      let t12 = p[15232 + o + 2];
-      let t13 = p[15232 + o + 3];
-      let t20 = p[15232 + o + 0];
-      let t21 = p[15232 + o + 1];
-      let t22 = p[15232 + o + 2];
-      let t23 = p[15232 + o + 3];
-      let t30 = p[15232 + o + 0];
-      let t31 = p[15232 + o + 1];
-      let t32 = p[15232 + o + 2];
-      let t33 = p[15232 + o + 3];
-      for (let i = 0, w = 11136 + o * 128; i < 128; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 128];
-        const w2 = p[w + 256];
-        const w3 = p[w + 384];
-        const v0 = act8[xo + 0 + i];
-        const v1 = act8[xo + 128 + i];
-        const v2 = act8[xo + 256 + i];
-        const v3 = act8[xo + 384 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act9[yo + 0 + o + 0] = t00;
-      act9[yo + 0 + o + 1] = t01;
-      act9[yo + 0 + o + 2] = t02;
-      act9[yo + 0 + o + 3] = t03;
-      act9[yo + 32 + o + 0] = t10;
-      act9[yo + 32 + o + 1] = t11;
-      act9[yo + 32 + o + 2] = t12;
-      act9[yo + 32 + o + 3] = t13;
-      act9[yo + 64 + o + 0] = t20;
-      act9[yo + 64 + o + 1] = t21;
-      act9[yo + 64 + o + 2] = t22;
-      act9[yo + 64 + o + 3] = t23;
-      act9[yo + 96 + o + 0] = t30;
-      act9[yo + 96 + o + 1] = t31;
-      act9[yo + 96 + o + 2] = t32;
-      act9[yo + 96 + o + 3] = t33;
-    }
-    for (; o < 32; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[15232 + o];
-        for (let i = 0, w = 11136 + o * 128; i < 128; i++, w++) s += act8[xo + a * 128 + i] * p[w];
-        act9[yo + a * 32 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 128, yo = r * 32; r < n * 16; r++, xo += 128, yo += 32) {
-    let o = 0;
-    for (; o + 8 <= 32; o += 8) {
-      let s0 = p[15232 + o + 0];
-      let s1 = p[15232 + o + 1];
-      let s2 = p[15232 + o + 2];
-      let s3 = p[15232 + o + 3];
-      let s4 = p[15232 + o + 4];
-      let s5 = p[15232 + o + 5];
-      let s6 = p[15232 + o + 6];
-      let s7 = p[15232 + o + 7];
-      for (let i = 0, w = 11136 + o * 128; i < 128; i++, w++) {
-        const v = act8[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 128];
-        s2 += v * p[w + 256];
-        s3 += v * p[w + 384];
-        s4 += v * p[w + 512];
-        s5 += v * p[w + 640];
-        s6 += v * p[w + 768];
-        s7 += v * p[w + 896];
-      }
-      act9[yo + o + 0] = s0;
-      act9[yo + o + 1] = s1;
-      act9[yo + o + 2] = s2;
-      act9[yo + o + 3] = s3;
-      act9[yo + o + 4] = s4;
-      act9[yo + o + 5] = s5;
-      act9[yo + o + 6] = s6;
-      act9[yo + o + 7] = s7;
-    }
-    for (; o < 32; o++) {
-      let s = p[15232 + o];
-      for (let i = 0, w = 11136 + o * 128; i < 128; i++, w++) s += act8[xo + i] * p[w];
-      act9[yo + o] = s;
-    }
-  }
+  // h.0.c_proj: dense 128 → 32, register-tiled (shared kernel below)
+  denseTiledForward(p, act8, act9, n * 16, 128, 32, 11136, 15232);
 }
 
 /** Backward of op 8: h.0.c_proj (dense). */
 function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.c_proj: dense 128 → 32 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 512, yo += 128) {
-    let o = 0;
-    for (; o + 4 <= 32; o += 4) {
-      const g00 = grad9[yo + 0 + o + 0];
-      const g01 = grad9[yo + 0 + o + 1];
-      const g02 = grad9[yo + 0 + o + 2];
-      const g03 = grad9[yo + 0 + o + 3];
-      const g10 = grad9[yo + 32 + o + 0];
-      const g11 = grad9[yo + 32 + o + 1];
-      const g12 = grad9[yo + 32 + o + 2];
-      const g13 = grad9[yo + 32 + o + 3];
-      const g20 = grad9[yo + 64 + o + 0];
-      const g21 = grad9[yo + 64 + o + 1];
-      const g22 = grad9[yo + 64 + o + 2];
-      const g23 = grad9[yo + 64 + o + 3];
-      const g30 = grad9[yo + 96 + o + 0];
-      const g31 = grad9[yo + 96 + o + 1];
-      const g32 = grad9[yo + 96 + o + 2];
-      const g33 = grad9[yo + 96 + o + 3];
-      gp[15232 + o + 0] += g00 + g10 + g20 + g30;
-      gp[15232 + o + 1] += g01 + g11 + g21 + g31;
-      gp[15232 + o + 2] += g02 + g12 + g22 + g32;
-      gp[15232 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 11136 + o * 128; i < 128; i++, w++) {
-        const x0 = act8[xo + 0 + i];
-        const x1 = act8[xo + 128 + i];
-        const x2 = act8[xo + 256 + i];
-        const x3 = act8[xo + 384 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 128];
-        const w2 = p[w + 256];
-        const w3 = p[w + 384];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 128] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 256] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 384] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad8[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad8[xo + 128 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad8[xo + 256 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad8[xo + 384 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 32; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad9[yo + a * 32 + o];
-        gp[15232 + o] += g;
-        for (let i = 0, w = 11136 + o * 128; i < 128; i++, w++) {
-          gp[w] += g * act8[xo + a * 128 + i];
-          grad8[xo + a * 128 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 128, yo = r * 32; r < n * 16; r++, xo += 128, yo += 32) {
-    for (let o = 0; o < 32; o++) {
-      const g = grad9[yo + o];
-      if (g === 0) continue;
-      gp[15232 + o] += g;
-      for (let i = 0, w = 11136 + o * 128; i < 128; i++, w++) {
-        gp[w] += g * act8[xo + i];
-        grad8[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.0.c_proj: dense 128 → 32 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act8, grad8, grad9, n * 16, 128, 32, 11136, 15232);
 }
 
 /** Forward of op 9: add. */
@@ -1467,185 +1125,14 @@ function backward13(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 14: h.1.c_fc (dense). */
 function forward14(p: Float32Array, n: number, training: boolean): void {
-  // h.1.c_fc: dense 32 → 128, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 128, yo += 512) {
-    let o = 0;
-    for (; o + 4 <= 128; o += 4) {
-      let t00 = p[23712 + o + 0];
-      let t01 = p[23712 + o + 1];
-      let t02 = p[23712 + o + 2];
-      let t03 = p[23712 + o + 3];
-      let t10 = p[23712 + o + 0];
-      let t11 = p[23712 + o + 1];
-      let t12 = p[23712 + o + 2];
-      let t13 = p[23712 + o + 3];
-      let t20 = p[23712 + o + 0];
-      let t21 = p[23712 + o + 1];
-      let t22 = p[23712 + o + 2];
-      let t23 = p[23712 + o + 3];
-      let t30 = p[23712 + o + 0];
-      let t31 = p[23712 + o + 1];
-      let t32 = p[23712 + o + 2];
-      let t33 = p[23712 + o + 3];
-      for (let i = 0, w = 19616 + o * 32; i < 32; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 32];
-        const w2 = p[w + 64];
-        const w3 = p[w + 96];
-        const v0 = act14[xo + 0 + i];
-        const v1 = act14[xo + 32 + i];
-        const v2 = act14[xo + 64 + i];
-        const v3 = act14[xo + 96 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act15[yo + 0 + o + 0] = t00;
-      act15[yo + 0 + o + 1] = t01;
-      act15[yo + 0 + o + 2] = t02;
-      act15[yo + 0 + o + 3] = t03;
-      act15[yo + 128 + o + 0] = t10;
-      act15[yo + 128 + o + 1] = t11;
-      act15[yo + 128 + o + 2] = t12;
-      act15[yo + 128 + o + 3] = t13;
-      act15[yo + 256 + o + 0] = t20;
-      act15[yo + 256 + o + 1] = t21;
-      act15[yo + 256 + o + 2] = t22;
-      act15[yo + 256 + o + 3] = t23;
-      act15[yo + 384 + o + 0] = t30;
-      act15[yo + 384 + o + 1] = t31;
-      act15[yo + 384 + o + 2] = t32;
-      act15[yo + 384 + o + 3] = t33;
-    }
-    for (; o < 128; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[23712 + o];
-        for (let i = 0, w = 19616 + o * 32; i < 32; i++, w++) s += act14[xo + a * 32 + i] * p[w];
-        act15[yo + a * 128 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 32, yo = r * 128; r < n * 16; r++, xo += 32, yo += 128) {
-    let o = 0;
-    for (; o + 8 <= 128; o += 8) {
-      let s0 = p[23712 + o + 0];
-      let s1 = p[23712 + o + 1];
-      let s2 = p[23712 + o + 2];
-      let s3 = p[23712 + o + 3];
-      let s4 = p[23712 + o + 4];
-      let s5 = p[23712 + o + 5];
-      let s6 = p[23712 + o + 6];
-      let s7 = p[23712 + o + 7];
-      for (let i = 0, w = 19616 + o * 32; i < 32; i++, w++) {
-        const v = act14[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 32];
-        s2 += v * p[w + 64];
-        s3 += v * p[w + 96];
-        s4 += v * p[w + 128];
-        s5 += v * p[w + 160];
-        s6 += v * p[w + 192];
-        s7 += v * p[w + 224];
-      }
-      act15[yo + o + 0] = s0;
-      act15[yo + o + 1] = s1;
-      act15[yo + o + 2] = s2;
-      act15[yo + o + 3] = s3;
-      act15[yo + o + 4] = s4;
-      act15[yo + o + 5] = s5;
-      act15[yo + o + 6] = s6;
-      act15[yo + o + 7] = s7;
-    }
-    for (; o < 128; o++) {
-      let s = p[23712 + o];
-      for (let i = 0, w = 19616 + o * 32; i < 32; i++, w++) s += act14[xo + i] * p[w];
-      act15[yo + o] = s;
-    }
-  }
+  // h.1.c_fc: dense 32 → 128, register-tiled (shared kernel below)
+  denseTiledForward(p, act14, act15, n * 16, 32, 128, 19616, 23712);
 }
 
 /** Backward of op 14: h.1.c_fc (dense). */
 function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.c_fc: dense 32 → 128 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 128, yo += 512) {
-    let o = 0;
-    for (; o + 4 <= 128; o += 4) {
-      const g00 = grad15[yo + 0 + o + 0];
-      const g01 = grad15[yo + 0 + o + 1];
-      const g02 = grad15[yo + 0 + o + 2];
-      const g03 = grad15[yo + 0 + o + 3];
-      const g10 = grad15[yo + 128 + o + 0];
-      const g11 = grad15[yo + 128 + o + 1];
-      const g12 = grad15[yo + 128 + o + 2];
-      const g13 = grad15[yo + 128 + o + 3];
-      const g20 = grad15[yo + 256 + o + 0];
-      const g21 = grad15[yo + 256 + o + 1];
-      const g22 = grad15[yo + 256 + o + 2];
-      const g23 = grad15[yo + 256 + o + 3];
-      const g30 = grad15[yo + 384 + o + 0];
-      const g31 = grad15[yo + 384 + o + 1];
-      const g32 = grad15[yo + 384 + o + 2];
-      const g33 = grad15[yo + 384 + o + 3];
-      gp[23712 + o + 0] += g00 + g10 + g20 + g30;
-      gp[23712 + o + 1] += g01 + g11 + g21 + g31;
-      gp[23712 + o + 2] += g02 + g12 + g22 + g32;
-      gp[23712 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 19616 + o * 32; i < 32; i++, w++) {
-        const x0 = act14[xo + 0 + i];
-        const x1 = act14[xo + 32 + i];
-        const x2 = act14[xo + 64 + i];
-        const x3 = act14[xo + 96 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 32];
-        const w2 = p[w + 64];
-        const w3 = p[w + 96];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 32] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 64] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 96] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad14[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad14[xo + 32 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad14[xo + 64 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad14[xo + 96 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 128; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad15[yo + a * 128 + o];
-        gp[23712 + o] += g;
-        for (let i = 0, w = 19616 + o * 32; i < 32; i++, w++) {
-          gp[w] += g * act14[xo + a * 32 + i];
-          grad14[xo + a * 32 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 32, yo = r * 128; r < n * 16; r++, xo += 32, yo += 128) {
-    for (let o = 0; o < 128; o++) {
-      const g = grad15[yo + o];
-      if (g === 0) continue;
-      gp[23712 + o] += g;
-      for (let i = 0, w = 19616 + o * 32; i < 32; i++, w++) {
-        gp[w] += g * act14[xo + i];
-        grad14[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.1.c_fc: dense 32 → 128 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act14, grad14, grad15, n * 16, 32, 128, 19616, 23712);
 }
 
 /** Forward of op 15: h.1.4 (gelu). */
@@ -1670,185 +1157,14 @@ function backward15(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 16: h.1.c_proj (dense). */
 function forward16(p: Float32Array, n: number, training: boolean): void {
-  // h.1.c_proj: dense 128 → 32, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 512, yo += 128) {
-    let o = 0;
-    for (; o + 4 <= 32; o += 4) {
-      let t00 = p[27936 + o + 0];
-      let t01 = p[27936 + o + 1];
-      let t02 = p[27936 + o + 2];
-      let t03 = p[27936 + o + 3];
-      let t10 = p[27936 + o + 0];
-      let t11 = p[27936 + o + 1];
-      let t12 = p[27936 + o + 2];
-      let t13 = p[27936 + o + 3];
-      let t20 = p[27936 + o + 0];
-      let t21 = p[27936 + o + 1];
-      let t22 = p[27936 + o + 2];
-      let t23 = p[27936 + o + 3];
-      let t30 = p[27936 + o + 0];
-      let t31 = p[27936 + o + 1];
-      let t32 = p[27936 + o + 2];
-      let t33 = p[27936 + o + 3];
-      for (let i = 0, w = 23840 + o * 128; i < 128; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 128];
-        const w2 = p[w + 256];
-        const w3 = p[w + 384];
-        const v0 = act16[xo + 0 + i];
-        const v1 = act16[xo + 128 + i];
-        const v2 = act16[xo + 256 + i];
-        const v3 = act16[xo + 384 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act17[yo + 0 + o + 0] = t00;
-      act17[yo + 0 + o + 1] = t01;
-      act17[yo + 0 + o + 2] = t02;
-      act17[yo + 0 + o + 3] = t03;
-      act17[yo + 32 + o + 0] = t10;
-      act17[yo + 32 + o + 1] = t11;
-      act17[yo + 32 + o + 2] = t12;
-      act17[yo + 32 + o + 3] = t13;
-      act17[yo + 64 + o + 0] = t20;
-      act17[yo + 64 + o + 1] = t21;
-      act17[yo + 64 + o + 2] = t22;
-      act17[yo + 64 + o + 3] = t23;
-      act17[yo + 96 + o + 0] = t30;
-      act17[yo + 96 + o + 1] = t31;
-      act17[yo + 96 + o + 2] = t32;
-      act17[yo + 96 + o + 3] = t33;
-    }
-    for (; o < 32; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[27936 + o];
-        for (let i = 0, w = 23840 + o * 128; i < 128; i++, w++) s += act16[xo + a * 128 + i] * p[w];
-        act17[yo + a * 32 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 128, yo = r * 32; r < n * 16; r++, xo += 128, yo += 32) {
-    let o = 0;
-    for (; o + 8 <= 32; o += 8) {
-      let s0 = p[27936 + o + 0];
-      let s1 = p[27936 + o + 1];
-      let s2 = p[27936 + o + 2];
-      let s3 = p[27936 + o + 3];
-      let s4 = p[27936 + o + 4];
-      let s5 = p[27936 + o + 5];
-      let s6 = p[27936 + o + 6];
-      let s7 = p[27936 + o + 7];
-      for (let i = 0, w = 23840 + o * 128; i < 128; i++, w++) {
-        const v = act16[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 128];
-        s2 += v * p[w + 256];
-        s3 += v * p[w + 384];
-        s4 += v * p[w + 512];
-        s5 += v * p[w + 640];
-        s6 += v * p[w + 768];
-        s7 += v * p[w + 896];
-      }
-      act17[yo + o + 0] = s0;
-      act17[yo + o + 1] = s1;
-      act17[yo + o + 2] = s2;
-      act17[yo + o + 3] = s3;
-      act17[yo + o + 4] = s4;
-      act17[yo + o + 5] = s5;
-      act17[yo + o + 6] = s6;
-      act17[yo + o + 7] = s7;
-    }
-    for (; o < 32; o++) {
-      let s = p[27936 + o];
-      for (let i = 0, w = 23840 + o * 128; i < 128; i++, w++) s += act16[xo + i] * p[w];
-      act17[yo + o] = s;
-    }
-  }
+  // h.1.c_proj: dense 128 → 32, register-tiled (shared kernel below)
+  denseTiledForward(p, act16, act17, n * 16, 128, 32, 23840, 27936);
 }
 
 /** Backward of op 16: h.1.c_proj (dense). */
 function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.c_proj: dense 128 → 32 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 512, yo += 128) {
-    let o = 0;
-    for (; o + 4 <= 32; o += 4) {
-      const g00 = grad17[yo + 0 + o + 0];
-      const g01 = grad17[yo + 0 + o + 1];
-      const g02 = grad17[yo + 0 + o + 2];
-      const g03 = grad17[yo + 0 + o + 3];
-      const g10 = grad17[yo + 32 + o + 0];
-      const g11 = grad17[yo + 32 + o + 1];
-      const g12 = grad17[yo + 32 + o + 2];
-      const g13 = grad17[yo + 32 + o + 3];
-      const g20 = grad17[yo + 64 + o + 0];
-      const g21 = grad17[yo + 64 + o + 1];
-      const g22 = grad17[yo + 64 + o + 2];
-      const g23 = grad17[yo + 64 + o + 3];
-      const g30 = grad17[yo + 96 + o + 0];
-      const g31 = grad17[yo + 96 + o + 1];
-      const g32 = grad17[yo + 96 + o + 2];
-      const g33 = grad17[yo + 96 + o + 3];
-      gp[27936 + o + 0] += g00 + g10 + g20 + g30;
-      gp[27936 + o + 1] += g01 + g11 + g21 + g31;
-      gp[27936 + o + 2] += g02 + g12 + g22 + g32;
-      gp[27936 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 23840 + o * 128; i < 128; i++, w++) {
-        const x0 = act16[xo + 0 + i];
-        const x1 = act16[xo + 128 + i];
-        const x2 = act16[xo + 256 + i];
-        const x3 = act16[xo + 384 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 128];
-        const w2 = p[w + 256];
-        const w3 = p[w + 384];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 128] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 256] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 384] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad16[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad16[xo + 128 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad16[xo + 256 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad16[xo + 384 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 32; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad17[yo + a * 32 + o];
-        gp[27936 + o] += g;
-        for (let i = 0, w = 23840 + o * 128; i < 128; i++, w++) {
-          gp[w] += g * act16[xo + a * 128 + i];
-          grad16[xo + a * 128 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 128, yo = r * 32; r < n * 16; r++, xo += 128, yo += 32) {
-    for (let o = 0; o < 32; o++) {
-      const g = grad17[yo + o];
-      if (g === 0) continue;
-      gp[27936 + o] += g;
-      for (let i = 0, w = 23840 + o * 128; i < 128; i++, w++) {
-        gp[w] += g * act16[xo + i];
-        grad16[xo + i] += g * p[w];
-      }
-    }
-  }
+  // h.1.c_proj: dense 128 → 32 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act16, grad16, grad17, n * 16, 128, 32, 23840, 27936);
 }
 
 /** Forward of op 17: add. */
@@ -1924,182 +1240,14 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 19: lm_head (dense). */
 function forward19(p: Float32Array, n: number, training: boolean): void {
-  // lm_head: dense 32 → 64, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 128, yo += 256) {
-    let o = 0;
-    for (; o + 4 <= 64; o += 4) {
-      let t00 = 0;
-      let t01 = 0;
-      let t02 = 0;
-      let t03 = 0;
-      let t10 = 0;
-      let t11 = 0;
-      let t12 = 0;
-      let t13 = 0;
-      let t20 = 0;
-      let t21 = 0;
-      let t22 = 0;
-      let t23 = 0;
-      let t30 = 0;
-      let t31 = 0;
-      let t32 = 0;
-      let t33 = 0;
-      for (let i = 0, w = 0 + o * 32; i < 32; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 32];
-        const w2 = p[w + 64];
-        const w3 = p[w + 96];
-        const v0 = act19[xo + 0 + i];
-        const v1 = act19[xo + 32 + i];
-        const v2 = act19[xo + 64 + i];
-        const v3 = act19[xo + 96 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act20[yo + 0 + o + 0] = t00;
-      act20[yo + 0 + o + 1] = t01;
-      act20[yo + 0 + o + 2] = t02;
-      act20[yo + 0 + o + 3] = t03;
-      act20[yo + 64 + o + 0] = t10;
-      act20[yo + 64 + o + 1] = t11;
-      act20[yo + 64 + o + 2] = t12;
-      act20[yo + 64 + o + 3] = t13;
-      act20[yo + 128 + o + 0] = t20;
-      act20[yo + 128 + o + 1] = t21;
-      act20[yo + 128 + o + 2] = t22;
-      act20[yo + 128 + o + 3] = t23;
-      act20[yo + 192 + o + 0] = t30;
-      act20[yo + 192 + o + 1] = t31;
-      act20[yo + 192 + o + 2] = t32;
-      act20[yo + 192 + o + 3] = t33;
-    }
-    for (; o < 64; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = 0;
-        for (let i = 0, w = 0 + o * 32; i < 32; i++, w++) s += act19[xo + a * 32 + i] * p[w];
-        act20[yo + a * 64 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 32, yo = r * 64; r < n * 16; r++, xo += 32, yo += 64) {
-    let o = 0;
-    for (; o + 8 <= 64; o += 8) {
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let s4 = 0;
-      let s5 = 0;
-      let s6 = 0;
-      let s7 = 0;
-      for (let i = 0, w = 0 + o * 32; i < 32; i++, w++) {
-        const v = act19[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 32];
-        s2 += v * p[w + 64];
-        s3 += v * p[w + 96];
-        s4 += v * p[w + 128];
-        s5 += v * p[w + 160];
-        s6 += v * p[w + 192];
-        s7 += v * p[w + 224];
-      }
-      act20[yo + o + 0] = s0;
-      act20[yo + o + 1] = s1;
-      act20[yo + o + 2] = s2;
-      act20[yo + o + 3] = s3;
-      act20[yo + o + 4] = s4;
-      act20[yo + o + 5] = s5;
-      act20[yo + o + 6] = s6;
-      act20[yo + o + 7] = s7;
-    }
-    for (; o < 64; o++) {
-      let s = 0;
-      for (let i = 0, w = 0 + o * 32; i < 32; i++, w++) s += act19[xo + i] * p[w];
-      act20[yo + o] = s;
-    }
-  }
+  // lm_head: dense 32 → 64, register-tiled (shared kernel below)
+  denseTiledForward(p, act19, act20, n * 16, 32, 64, 0, -1);
 }
 
 /** Backward of op 19: lm_head (dense). */
 function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // lm_head: dense 32 → 64 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 16; r += 4, xo += 128, yo += 256) {
-    let o = 0;
-    for (; o + 4 <= 64; o += 4) {
-      const g00 = grad20[yo + 0 + o + 0];
-      const g01 = grad20[yo + 0 + o + 1];
-      const g02 = grad20[yo + 0 + o + 2];
-      const g03 = grad20[yo + 0 + o + 3];
-      const g10 = grad20[yo + 64 + o + 0];
-      const g11 = grad20[yo + 64 + o + 1];
-      const g12 = grad20[yo + 64 + o + 2];
-      const g13 = grad20[yo + 64 + o + 3];
-      const g20 = grad20[yo + 128 + o + 0];
-      const g21 = grad20[yo + 128 + o + 1];
-      const g22 = grad20[yo + 128 + o + 2];
-      const g23 = grad20[yo + 128 + o + 3];
-      const g30 = grad20[yo + 192 + o + 0];
-      const g31 = grad20[yo + 192 + o + 1];
-      const g32 = grad20[yo + 192 + o + 2];
-      const g33 = grad20[yo + 192 + o + 3];
-
-      for (let i = 0, w = 0 + o * 32; i < 32; i++, w++) {
-        const x0 = act19[xo + 0 + i];
-        const x1 = act19[xo + 32 + i];
-        const x2 = act19[xo + 64 + i];
-        const x3 = act19[xo + 96 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 32];
-        const w2 = p[w + 64];
-        const w3 = p[w + 96];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 32] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 64] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 96] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad19[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad19[xo + 32 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad19[xo + 64 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad19[xo + 96 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 64; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad20[yo + a * 64 + o];
-
-        for (let i = 0, w = 0 + o * 32; i < 32; i++, w++) {
-          gp[w] += g * act19[xo + a * 32 + i];
-          grad19[xo + a * 32 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 32, yo = r * 64; r < n * 16; r++, xo += 32, yo += 64) {
-    for (let o = 0; o < 64; o++) {
-      const g = grad20[yo + o];
-      if (g === 0) continue;
-
-      for (let i = 0, w = 0 + o * 32; i < 32; i++, w++) {
-        gp[w] += g * act19[xo + i];
-        grad19[xo + i] += g * p[w];
-      }
-    }
-  }
+  // lm_head: dense 32 → 64 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act19, grad19, grad20, n * 16, 32, 64, 0, -1);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -2338,4 +1486,213 @@ function gelu_tanh_grad(x: number): number {
   const u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
   const t = Math.tanh(u);
   return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * 0.7978845608028654 * (1 + 0.134145 * x * x);
+}
+
+// ── Shared dense kernels ──
+
+/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+function denseTiledForward(
+  p: Float32Array,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t00 = b0;
+      let t01 = b1;
+      let t02 = b2;
+      let t03 = b3;
+      let t10 = b0;
+      let t11 = b1;
+      let t12 = b2;
+      let t13 = b3;
+      let t20 = b0;
+      let t21 = b1;
+      let t22 = b2;
+      let t23 = b3;
+      let t30 = b0;
+      let t31 = b1;
+      let t32 = b2;
+      let t33 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w + 0 * IN];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      y[yo + 0 * OUT + o + 0] = t00;
+      y[yo + 0 * OUT + o + 1] = t01;
+      y[yo + 0 * OUT + o + 2] = t02;
+      y[yo + 0 * OUT + o + 3] = t03;
+      y[yo + 1 * OUT + o + 0] = t10;
+      y[yo + 1 * OUT + o + 1] = t11;
+      y[yo + 1 * OUT + o + 2] = t12;
+      y[yo + 1 * OUT + o + 3] = t13;
+      y[yo + 2 * OUT + o + 0] = t20;
+      y[yo + 2 * OUT + o + 1] = t21;
+      y[yo + 2 * OUT + o + 2] = t22;
+      y[yo + 2 * OUT + o + 3] = t23;
+      y[yo + 3 * OUT + o + 0] = t30;
+      y[yo + 3 * OUT + o + 1] = t31;
+      y[yo + 3 * OUT + o + 2] = t32;
+      y[yo + 3 * OUT + o + 3] = t33;
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = B >= 0 ? p[B + o] : 0;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
+        y[yo + a * OUT + o] = s;
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    let o = 0;
+    for (; o + 8 <= OUT; o += 8) {
+      let s0 = B >= 0 ? p[B + o + 0] : 0;
+      let s1 = B >= 0 ? p[B + o + 1] : 0;
+      let s2 = B >= 0 ? p[B + o + 2] : 0;
+      let s3 = B >= 0 ? p[B + o + 3] : 0;
+      let s4 = B >= 0 ? p[B + o + 4] : 0;
+      let s5 = B >= 0 ? p[B + o + 5] : 0;
+      let s6 = B >= 0 ? p[B + o + 6] : 0;
+      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const v = x[xo + i];
+        s0 += v * p[w + 0 * IN];
+        s1 += v * p[w + 1 * IN];
+        s2 += v * p[w + 2 * IN];
+        s3 += v * p[w + 3 * IN];
+        s4 += v * p[w + 4 * IN];
+        s5 += v * p[w + 5 * IN];
+        s6 += v * p[w + 6 * IN];
+        s7 += v * p[w + 7 * IN];
+      }
+      y[yo + o + 0] = s0;
+      y[yo + o + 1] = s1;
+      y[yo + o + 2] = s2;
+      y[yo + o + 3] = s3;
+      y[yo + o + 4] = s4;
+      y[yo + o + 5] = s5;
+      y[yo + o + 6] = s6;
+      y[yo + o + 7] = s7;
+    }
+    for (; o < OUT; o++) {
+      let s = B >= 0 ? p[B + o] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
+      y[yo + o] = s;
+    }
+  }
+}
+
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+function denseTiledBackward(
+  p: Float32Array,
+  gp: Float32Array,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      const g00 = gy[yo + 0 * OUT + o + 0];
+      const g01 = gy[yo + 0 * OUT + o + 1];
+      const g02 = gy[yo + 0 * OUT + o + 2];
+      const g03 = gy[yo + 0 * OUT + o + 3];
+      const g10 = gy[yo + 1 * OUT + o + 0];
+      const g11 = gy[yo + 1 * OUT + o + 1];
+      const g12 = gy[yo + 1 * OUT + o + 2];
+      const g13 = gy[yo + 1 * OUT + o + 3];
+      const g20 = gy[yo + 2 * OUT + o + 0];
+      const g21 = gy[yo + 2 * OUT + o + 1];
+      const g22 = gy[yo + 2 * OUT + o + 2];
+      const g23 = gy[yo + 2 * OUT + o + 3];
+      const g30 = gy[yo + 3 * OUT + o + 0];
+      const g31 = gy[yo + 3 * OUT + o + 1];
+      const g32 = gy[yo + 3 * OUT + o + 2];
+      const g33 = gy[yo + 3 * OUT + o + 3];
+      if (B >= 0) {
+        gp[B + o + 0] += g00 + g10 + g20 + g30;
+        gp[B + o + 1] += g01 + g11 + g21 + g31;
+        gp[B + o + 2] += g02 + g12 + g22 + g32;
+        gp[B + o + 3] += g03 + g13 + g23 + g33;
+      }
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const x0 = x[xo + 0 * IN + i];
+        const x1 = x[xo + 1 * IN + i];
+        const x2 = x[xo + 2 * IN + i];
+        const x3 = x[xo + 3 * IN + i];
+        const w0 = p[w + 0 * IN];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = gy[yo + a * OUT + o];
+        if (B >= 0) gp[B + o] += g;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          gp[w] += g * x[xo + a * IN + i];
+          gx[xo + a * IN + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    for (let o = 0; o < OUT; o++) {
+      const g = gy[yo + o];
+      if (g === 0) continue;
+      if (B >= 0) gp[B + o] += g;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        gp[w] += g * x[xo + i];
+        gx[xo + i] += g * p[w];
+      }
+    }
+  }
 }

@@ -3067,185 +3067,14 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 11: encoder.layers.0.mlp.0 (dense). */
 function forward11(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.mlp.0: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[5467392 + o + 0];
-      let t01 = p[5467392 + o + 1];
-      let t02 = p[5467392 + o + 2];
-      let t03 = p[5467392 + o + 3];
-      let t10 = p[5467392 + o + 0];
-      let t11 = p[5467392 + o + 1];
-      let t12 = p[5467392 + o + 2];
-      let t13 = p[5467392 + o + 3];
-      let t20 = p[5467392 + o + 0];
-      let t21 = p[5467392 + o + 1];
-      let t22 = p[5467392 + o + 2];
-      let t23 = p[5467392 + o + 3];
-      let t30 = p[5467392 + o + 0];
-      let t31 = p[5467392 + o + 1];
-      let t32 = p[5467392 + o + 2];
-      let t33 = p[5467392 + o + 3];
-      for (let i = 0, w = 3108096 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act11[xo + 0 + i];
-        const v1 = act11[xo + 768 + i];
-        const v2 = act11[xo + 1536 + i];
-        const v3 = act11[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act12[yo + 0 + o + 0] = t00;
-      act12[yo + 0 + o + 1] = t01;
-      act12[yo + 0 + o + 2] = t02;
-      act12[yo + 0 + o + 3] = t03;
-      act12[yo + 3072 + o + 0] = t10;
-      act12[yo + 3072 + o + 1] = t11;
-      act12[yo + 3072 + o + 2] = t12;
-      act12[yo + 3072 + o + 3] = t13;
-      act12[yo + 6144 + o + 0] = t20;
-      act12[yo + 6144 + o + 1] = t21;
-      act12[yo + 6144 + o + 2] = t22;
-      act12[yo + 6144 + o + 3] = t23;
-      act12[yo + 9216 + o + 0] = t30;
-      act12[yo + 9216 + o + 1] = t31;
-      act12[yo + 9216 + o + 2] = t32;
-      act12[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[5467392 + o];
-        for (let i = 0, w = 3108096 + o * 768; i < 768; i++, w++) s += act11[xo + a * 768 + i] * p[w];
-        act12[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[5467392 + o + 0];
-      let s1 = p[5467392 + o + 1];
-      let s2 = p[5467392 + o + 2];
-      let s3 = p[5467392 + o + 3];
-      let s4 = p[5467392 + o + 4];
-      let s5 = p[5467392 + o + 5];
-      let s6 = p[5467392 + o + 6];
-      let s7 = p[5467392 + o + 7];
-      for (let i = 0, w = 3108096 + o * 768; i < 768; i++, w++) {
-        const v = act11[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act12[yo + o + 0] = s0;
-      act12[yo + o + 1] = s1;
-      act12[yo + o + 2] = s2;
-      act12[yo + o + 3] = s3;
-      act12[yo + o + 4] = s4;
-      act12[yo + o + 5] = s5;
-      act12[yo + o + 6] = s6;
-      act12[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[5467392 + o];
-      for (let i = 0, w = 3108096 + o * 768; i < 768; i++, w++) s += act11[xo + i] * p[w];
-      act12[yo + o] = s;
-    }
-  }
+  // encoder.layers.0.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act11, act12, n * 197, 768, 3072, 3108096, 5467392);
 }
 
 /** Backward of op 11: encoder.layers.0.mlp.0 (dense). */
 function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.mlp.0: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad12[yo + 0 + o + 0];
-      const g01 = grad12[yo + 0 + o + 1];
-      const g02 = grad12[yo + 0 + o + 2];
-      const g03 = grad12[yo + 0 + o + 3];
-      const g10 = grad12[yo + 3072 + o + 0];
-      const g11 = grad12[yo + 3072 + o + 1];
-      const g12 = grad12[yo + 3072 + o + 2];
-      const g13 = grad12[yo + 3072 + o + 3];
-      const g20 = grad12[yo + 6144 + o + 0];
-      const g21 = grad12[yo + 6144 + o + 1];
-      const g22 = grad12[yo + 6144 + o + 2];
-      const g23 = grad12[yo + 6144 + o + 3];
-      const g30 = grad12[yo + 9216 + o + 0];
-      const g31 = grad12[yo + 9216 + o + 1];
-      const g32 = grad12[yo + 9216 + o + 2];
-      const g33 = grad12[yo + 9216 + o + 3];
-      gp[5467392 + o + 0] += g00 + g10 + g20 + g30;
-      gp[5467392 + o + 1] += g01 + g11 + g21 + g31;
-      gp[5467392 + o + 2] += g02 + g12 + g22 + g32;
-      gp[5467392 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 3108096 + o * 768; i < 768; i++, w++) {
-        const x0 = act11[xo + 0 + i];
-        const x1 = act11[xo + 768 + i];
-        const x2 = act11[xo + 1536 + i];
-        const x3 = act11[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad11[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad11[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad11[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad11[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad12[yo + a * 3072 + o];
-        gp[5467392 + o] += g;
-        for (let i = 0, w = 3108096 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act11[xo + a * 768 + i];
-          grad11[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad12[yo + o];
-      if (g === 0) continue;
-      gp[5467392 + o] += g;
-      for (let i = 0, w = 3108096 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act11[xo + i];
-        grad11[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.0.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act11, grad11, grad12, n * 197, 768, 3072, 3108096, 5467392);
 }
 
 /** Forward of op 12: encoder.layers.0.mlp.1 (gelu). */
@@ -3293,185 +3122,14 @@ function backward13(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 14: encoder.layers.0.mlp.3 (dense). */
 function forward14(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.mlp.3: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[7829760 + o + 0];
-      let t01 = p[7829760 + o + 1];
-      let t02 = p[7829760 + o + 2];
-      let t03 = p[7829760 + o + 3];
-      let t10 = p[7829760 + o + 0];
-      let t11 = p[7829760 + o + 1];
-      let t12 = p[7829760 + o + 2];
-      let t13 = p[7829760 + o + 3];
-      let t20 = p[7829760 + o + 0];
-      let t21 = p[7829760 + o + 1];
-      let t22 = p[7829760 + o + 2];
-      let t23 = p[7829760 + o + 3];
-      let t30 = p[7829760 + o + 0];
-      let t31 = p[7829760 + o + 1];
-      let t32 = p[7829760 + o + 2];
-      let t33 = p[7829760 + o + 3];
-      for (let i = 0, w = 5470464 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act14[xo + 0 + i];
-        const v1 = act14[xo + 3072 + i];
-        const v2 = act14[xo + 6144 + i];
-        const v3 = act14[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act15[yo + 0 + o + 0] = t00;
-      act15[yo + 0 + o + 1] = t01;
-      act15[yo + 0 + o + 2] = t02;
-      act15[yo + 0 + o + 3] = t03;
-      act15[yo + 768 + o + 0] = t10;
-      act15[yo + 768 + o + 1] = t11;
-      act15[yo + 768 + o + 2] = t12;
-      act15[yo + 768 + o + 3] = t13;
-      act15[yo + 1536 + o + 0] = t20;
-      act15[yo + 1536 + o + 1] = t21;
-      act15[yo + 1536 + o + 2] = t22;
-      act15[yo + 1536 + o + 3] = t23;
-      act15[yo + 2304 + o + 0] = t30;
-      act15[yo + 2304 + o + 1] = t31;
-      act15[yo + 2304 + o + 2] = t32;
-      act15[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[7829760 + o];
-        for (let i = 0, w = 5470464 + o * 3072; i < 3072; i++, w++) s += act14[xo + a * 3072 + i] * p[w];
-        act15[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[7829760 + o + 0];
-      let s1 = p[7829760 + o + 1];
-      let s2 = p[7829760 + o + 2];
-      let s3 = p[7829760 + o + 3];
-      let s4 = p[7829760 + o + 4];
-      let s5 = p[7829760 + o + 5];
-      let s6 = p[7829760 + o + 6];
-      let s7 = p[7829760 + o + 7];
-      for (let i = 0, w = 5470464 + o * 3072; i < 3072; i++, w++) {
-        const v = act14[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act15[yo + o + 0] = s0;
-      act15[yo + o + 1] = s1;
-      act15[yo + o + 2] = s2;
-      act15[yo + o + 3] = s3;
-      act15[yo + o + 4] = s4;
-      act15[yo + o + 5] = s5;
-      act15[yo + o + 6] = s6;
-      act15[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[7829760 + o];
-      for (let i = 0, w = 5470464 + o * 3072; i < 3072; i++, w++) s += act14[xo + i] * p[w];
-      act15[yo + o] = s;
-    }
-  }
+  // encoder.layers.0.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act14, act15, n * 197, 3072, 768, 5470464, 7829760);
 }
 
 /** Backward of op 14: encoder.layers.0.mlp.3 (dense). */
 function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.mlp.3: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad15[yo + 0 + o + 0];
-      const g01 = grad15[yo + 0 + o + 1];
-      const g02 = grad15[yo + 0 + o + 2];
-      const g03 = grad15[yo + 0 + o + 3];
-      const g10 = grad15[yo + 768 + o + 0];
-      const g11 = grad15[yo + 768 + o + 1];
-      const g12 = grad15[yo + 768 + o + 2];
-      const g13 = grad15[yo + 768 + o + 3];
-      const g20 = grad15[yo + 1536 + o + 0];
-      const g21 = grad15[yo + 1536 + o + 1];
-      const g22 = grad15[yo + 1536 + o + 2];
-      const g23 = grad15[yo + 1536 + o + 3];
-      const g30 = grad15[yo + 2304 + o + 0];
-      const g31 = grad15[yo + 2304 + o + 1];
-      const g32 = grad15[yo + 2304 + o + 2];
-      const g33 = grad15[yo + 2304 + o + 3];
-      gp[7829760 + o + 0] += g00 + g10 + g20 + g30;
-      gp[7829760 + o + 1] += g01 + g11 + g21 + g31;
-      gp[7829760 + o + 2] += g02 + g12 + g22 + g32;
-      gp[7829760 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 5470464 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act14[xo + 0 + i];
-        const x1 = act14[xo + 3072 + i];
-        const x2 = act14[xo + 6144 + i];
-        const x3 = act14[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad14[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad14[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad14[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad14[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad15[yo + a * 768 + o];
-        gp[7829760 + o] += g;
-        for (let i = 0, w = 5470464 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act14[xo + a * 3072 + i];
-          grad14[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad15[yo + o];
-      if (g === 0) continue;
-      gp[7829760 + o] += g;
-      for (let i = 0, w = 5470464 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act14[xo + i];
-        grad14[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.0.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act14, grad14, grad15, n * 197, 3072, 768, 5470464, 7829760);
 }
 
 /** Forward of op 15: encoder.layers.0.mlp.4 (dropout). */
@@ -3829,185 +3487,14 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 22: encoder.layers.1.mlp.0 (dense). */
 function forward22(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.mlp.0: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[12555264 + o + 0];
-      let t01 = p[12555264 + o + 1];
-      let t02 = p[12555264 + o + 2];
-      let t03 = p[12555264 + o + 3];
-      let t10 = p[12555264 + o + 0];
-      let t11 = p[12555264 + o + 1];
-      let t12 = p[12555264 + o + 2];
-      let t13 = p[12555264 + o + 3];
-      let t20 = p[12555264 + o + 0];
-      let t21 = p[12555264 + o + 1];
-      let t22 = p[12555264 + o + 2];
-      let t23 = p[12555264 + o + 3];
-      let t30 = p[12555264 + o + 0];
-      let t31 = p[12555264 + o + 1];
-      let t32 = p[12555264 + o + 2];
-      let t33 = p[12555264 + o + 3];
-      for (let i = 0, w = 10195968 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act22[xo + 0 + i];
-        const v1 = act22[xo + 768 + i];
-        const v2 = act22[xo + 1536 + i];
-        const v3 = act22[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act23[yo + 0 + o + 0] = t00;
-      act23[yo + 0 + o + 1] = t01;
-      act23[yo + 0 + o + 2] = t02;
-      act23[yo + 0 + o + 3] = t03;
-      act23[yo + 3072 + o + 0] = t10;
-      act23[yo + 3072 + o + 1] = t11;
-      act23[yo + 3072 + o + 2] = t12;
-      act23[yo + 3072 + o + 3] = t13;
-      act23[yo + 6144 + o + 0] = t20;
-      act23[yo + 6144 + o + 1] = t21;
-      act23[yo + 6144 + o + 2] = t22;
-      act23[yo + 6144 + o + 3] = t23;
-      act23[yo + 9216 + o + 0] = t30;
-      act23[yo + 9216 + o + 1] = t31;
-      act23[yo + 9216 + o + 2] = t32;
-      act23[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[12555264 + o];
-        for (let i = 0, w = 10195968 + o * 768; i < 768; i++, w++) s += act22[xo + a * 768 + i] * p[w];
-        act23[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[12555264 + o + 0];
-      let s1 = p[12555264 + o + 1];
-      let s2 = p[12555264 + o + 2];
-      let s3 = p[12555264 + o + 3];
-      let s4 = p[12555264 + o + 4];
-      let s5 = p[12555264 + o + 5];
-      let s6 = p[12555264 + o + 6];
-      let s7 = p[12555264 + o + 7];
-      for (let i = 0, w = 10195968 + o * 768; i < 768; i++, w++) {
-        const v = act22[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act23[yo + o + 0] = s0;
-      act23[yo + o + 1] = s1;
-      act23[yo + o + 2] = s2;
-      act23[yo + o + 3] = s3;
-      act23[yo + o + 4] = s4;
-      act23[yo + o + 5] = s5;
-      act23[yo + o + 6] = s6;
-      act23[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[12555264 + o];
-      for (let i = 0, w = 10195968 + o * 768; i < 768; i++, w++) s += act22[xo + i] * p[w];
-      act23[yo + o] = s;
-    }
-  }
+  // encoder.layers.1.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act22, act23, n * 197, 768, 3072, 10195968, 12555264);
 }
 
 /** Backward of op 22: encoder.layers.1.mlp.0 (dense). */
 function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.mlp.0: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad23[yo + 0 + o + 0];
-      const g01 = grad23[yo + 0 + o + 1];
-      const g02 = grad23[yo + 0 + o + 2];
-      const g03 = grad23[yo + 0 + o + 3];
-      const g10 = grad23[yo + 3072 + o + 0];
-      const g11 = grad23[yo + 3072 + o + 1];
-      const g12 = grad23[yo + 3072 + o + 2];
-      const g13 = grad23[yo + 3072 + o + 3];
-      const g20 = grad23[yo + 6144 + o + 0];
-      const g21 = grad23[yo + 6144 + o + 1];
-      const g22 = grad23[yo + 6144 + o + 2];
-      const g23 = grad23[yo + 6144 + o + 3];
-      const g30 = grad23[yo + 9216 + o + 0];
-      const g31 = grad23[yo + 9216 + o + 1];
-      const g32 = grad23[yo + 9216 + o + 2];
-      const g33 = grad23[yo + 9216 + o + 3];
-      gp[12555264 + o + 0] += g00 + g10 + g20 + g30;
-      gp[12555264 + o + 1] += g01 + g11 + g21 + g31;
-      gp[12555264 + o + 2] += g02 + g12 + g22 + g32;
-      gp[12555264 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 10195968 + o * 768; i < 768; i++, w++) {
-        const x0 = act22[xo + 0 + i];
-        const x1 = act22[xo + 768 + i];
-        const x2 = act22[xo + 1536 + i];
-        const x3 = act22[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad22[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad22[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad22[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad22[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad23[yo + a * 3072 + o];
-        gp[12555264 + o] += g;
-        for (let i = 0, w = 10195968 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act22[xo + a * 768 + i];
-          grad22[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad23[yo + o];
-      if (g === 0) continue;
-      gp[12555264 + o] += g;
-      for (let i = 0, w = 10195968 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act22[xo + i];
-        grad22[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.1.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act22, grad22, grad23, n * 197, 768, 3072, 10195968, 12555264);
 }
 
 /** Forward of op 23: encoder.layers.1.mlp.1 (gelu). */
@@ -4055,185 +3542,14 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 25: encoder.layers.1.mlp.3 (dense). */
 function forward25(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.mlp.3: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[14917632 + o + 0];
-      let t01 = p[14917632 + o + 1];
-      let t02 = p[14917632 + o + 2];
-      let t03 = p[14917632 + o + 3];
-      let t10 = p[14917632 + o + 0];
-      let t11 = p[14917632 + o + 1];
-      let t12 = p[14917632 + o + 2];
-      let t13 = p[14917632 + o + 3];
-      let t20 = p[14917632 + o + 0];
-      let t21 = p[14917632 + o + 1];
-      let t22 = p[14917632 + o + 2];
-      let t23 = p[14917632 + o + 3];
-      let t30 = p[14917632 + o + 0];
-      let t31 = p[14917632 + o + 1];
-      let t32 = p[14917632 + o + 2];
-      let t33 = p[14917632 + o + 3];
-      for (let i = 0, w = 12558336 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act25[xo + 0 + i];
-        const v1 = act25[xo + 3072 + i];
-        const v2 = act25[xo + 6144 + i];
-        const v3 = act25[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act26[yo + 0 + o + 0] = t00;
-      act26[yo + 0 + o + 1] = t01;
-      act26[yo + 0 + o + 2] = t02;
-      act26[yo + 0 + o + 3] = t03;
-      act26[yo + 768 + o + 0] = t10;
-      act26[yo + 768 + o + 1] = t11;
-      act26[yo + 768 + o + 2] = t12;
-      act26[yo + 768 + o + 3] = t13;
-      act26[yo + 1536 + o + 0] = t20;
-      act26[yo + 1536 + o + 1] = t21;
-      act26[yo + 1536 + o + 2] = t22;
-      act26[yo + 1536 + o + 3] = t23;
-      act26[yo + 2304 + o + 0] = t30;
-      act26[yo + 2304 + o + 1] = t31;
-      act26[yo + 2304 + o + 2] = t32;
-      act26[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[14917632 + o];
-        for (let i = 0, w = 12558336 + o * 3072; i < 3072; i++, w++) s += act25[xo + a * 3072 + i] * p[w];
-        act26[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[14917632 + o + 0];
-      let s1 = p[14917632 + o + 1];
-      let s2 = p[14917632 + o + 2];
-      let s3 = p[14917632 + o + 3];
-      let s4 = p[14917632 + o + 4];
-      let s5 = p[14917632 + o + 5];
-      let s6 = p[14917632 + o + 6];
-      let s7 = p[14917632 + o + 7];
-      for (let i = 0, w = 12558336 + o * 3072; i < 3072; i++, w++) {
-        const v = act25[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act26[yo + o + 0] = s0;
-      act26[yo + o + 1] = s1;
-      act26[yo + o + 2] = s2;
-      act26[yo + o + 3] = s3;
-      act26[yo + o + 4] = s4;
-      act26[yo + o + 5] = s5;
-      act26[yo + o + 6] = s6;
-      act26[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[14917632 + o];
-      for (let i = 0, w = 12558336 + o * 3072; i < 3072; i++, w++) s += act25[xo + i] * p[w];
-      act26[yo + o] = s;
-    }
-  }
+  // encoder.layers.1.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act25, act26, n * 197, 3072, 768, 12558336, 14917632);
 }
 
 /** Backward of op 25: encoder.layers.1.mlp.3 (dense). */
 function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.mlp.3: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad26[yo + 0 + o + 0];
-      const g01 = grad26[yo + 0 + o + 1];
-      const g02 = grad26[yo + 0 + o + 2];
-      const g03 = grad26[yo + 0 + o + 3];
-      const g10 = grad26[yo + 768 + o + 0];
-      const g11 = grad26[yo + 768 + o + 1];
-      const g12 = grad26[yo + 768 + o + 2];
-      const g13 = grad26[yo + 768 + o + 3];
-      const g20 = grad26[yo + 1536 + o + 0];
-      const g21 = grad26[yo + 1536 + o + 1];
-      const g22 = grad26[yo + 1536 + o + 2];
-      const g23 = grad26[yo + 1536 + o + 3];
-      const g30 = grad26[yo + 2304 + o + 0];
-      const g31 = grad26[yo + 2304 + o + 1];
-      const g32 = grad26[yo + 2304 + o + 2];
-      const g33 = grad26[yo + 2304 + o + 3];
-      gp[14917632 + o + 0] += g00 + g10 + g20 + g30;
-      gp[14917632 + o + 1] += g01 + g11 + g21 + g31;
-      gp[14917632 + o + 2] += g02 + g12 + g22 + g32;
-      gp[14917632 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 12558336 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act25[xo + 0 + i];
-        const x1 = act25[xo + 3072 + i];
-        const x2 = act25[xo + 6144 + i];
-        const x3 = act25[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad25[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad25[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad25[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad25[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad26[yo + a * 768 + o];
-        gp[14917632 + o] += g;
-        for (let i = 0, w = 12558336 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act25[xo + a * 3072 + i];
-          grad25[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad26[yo + o];
-      if (g === 0) continue;
-      gp[14917632 + o] += g;
-      for (let i = 0, w = 12558336 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act25[xo + i];
-        grad25[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.1.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act25, grad25, grad26, n * 197, 3072, 768, 12558336, 14917632);
 }
 
 /** Forward of op 26: encoder.layers.1.mlp.4 (dropout). */
@@ -4591,185 +3907,14 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 33: encoder.layers.2.mlp.0 (dense). */
 function forward33(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.mlp.0: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[19643136 + o + 0];
-      let t01 = p[19643136 + o + 1];
-      let t02 = p[19643136 + o + 2];
-      let t03 = p[19643136 + o + 3];
-      let t10 = p[19643136 + o + 0];
-      let t11 = p[19643136 + o + 1];
-      let t12 = p[19643136 + o + 2];
-      let t13 = p[19643136 + o + 3];
-      let t20 = p[19643136 + o + 0];
-      let t21 = p[19643136 + o + 1];
-      let t22 = p[19643136 + o + 2];
-      let t23 = p[19643136 + o + 3];
-      let t30 = p[19643136 + o + 0];
-      let t31 = p[19643136 + o + 1];
-      let t32 = p[19643136 + o + 2];
-      let t33 = p[19643136 + o + 3];
-      for (let i = 0, w = 17283840 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act33[xo + 0 + i];
-        const v1 = act33[xo + 768 + i];
-        const v2 = act33[xo + 1536 + i];
-        const v3 = act33[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act34[yo + 0 + o + 0] = t00;
-      act34[yo + 0 + o + 1] = t01;
-      act34[yo + 0 + o + 2] = t02;
-      act34[yo + 0 + o + 3] = t03;
-      act34[yo + 3072 + o + 0] = t10;
-      act34[yo + 3072 + o + 1] = t11;
-      act34[yo + 3072 + o + 2] = t12;
-      act34[yo + 3072 + o + 3] = t13;
-      act34[yo + 6144 + o + 0] = t20;
-      act34[yo + 6144 + o + 1] = t21;
-      act34[yo + 6144 + o + 2] = t22;
-      act34[yo + 6144 + o + 3] = t23;
-      act34[yo + 9216 + o + 0] = t30;
-      act34[yo + 9216 + o + 1] = t31;
-      act34[yo + 9216 + o + 2] = t32;
-      act34[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[19643136 + o];
-        for (let i = 0, w = 17283840 + o * 768; i < 768; i++, w++) s += act33[xo + a * 768 + i] * p[w];
-        act34[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[19643136 + o + 0];
-      let s1 = p[19643136 + o + 1];
-      let s2 = p[19643136 + o + 2];
-      let s3 = p[19643136 + o + 3];
-      let s4 = p[19643136 + o + 4];
-      let s5 = p[19643136 + o + 5];
-      let s6 = p[19643136 + o + 6];
-      let s7 = p[19643136 + o + 7];
-      for (let i = 0, w = 17283840 + o * 768; i < 768; i++, w++) {
-        const v = act33[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act34[yo + o + 0] = s0;
-      act34[yo + o + 1] = s1;
-      act34[yo + o + 2] = s2;
-      act34[yo + o + 3] = s3;
-      act34[yo + o + 4] = s4;
-      act34[yo + o + 5] = s5;
-      act34[yo + o + 6] = s6;
-      act34[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[19643136 + o];
-      for (let i = 0, w = 17283840 + o * 768; i < 768; i++, w++) s += act33[xo + i] * p[w];
-      act34[yo + o] = s;
-    }
-  }
+  // encoder.layers.2.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act33, act34, n * 197, 768, 3072, 17283840, 19643136);
 }
 
 /** Backward of op 33: encoder.layers.2.mlp.0 (dense). */
 function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.mlp.0: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad34[yo + 0 + o + 0];
-      const g01 = grad34[yo + 0 + o + 1];
-      const g02 = grad34[yo + 0 + o + 2];
-      const g03 = grad34[yo + 0 + o + 3];
-      const g10 = grad34[yo + 3072 + o + 0];
-      const g11 = grad34[yo + 3072 + o + 1];
-      const g12 = grad34[yo + 3072 + o + 2];
-      const g13 = grad34[yo + 3072 + o + 3];
-      const g20 = grad34[yo + 6144 + o + 0];
-      const g21 = grad34[yo + 6144 + o + 1];
-      const g22 = grad34[yo + 6144 + o + 2];
-      const g23 = grad34[yo + 6144 + o + 3];
-      const g30 = grad34[yo + 9216 + o + 0];
-      const g31 = grad34[yo + 9216 + o + 1];
-      const g32 = grad34[yo + 9216 + o + 2];
-      const g33 = grad34[yo + 9216 + o + 3];
-      gp[19643136 + o + 0] += g00 + g10 + g20 + g30;
-      gp[19643136 + o + 1] += g01 + g11 + g21 + g31;
-      gp[19643136 + o + 2] += g02 + g12 + g22 + g32;
-      gp[19643136 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 17283840 + o * 768; i < 768; i++, w++) {
-        const x0 = act33[xo + 0 + i];
-        const x1 = act33[xo + 768 + i];
-        const x2 = act33[xo + 1536 + i];
-        const x3 = act33[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad33[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad33[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad33[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad33[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad34[yo + a * 3072 + o];
-        gp[19643136 + o] += g;
-        for (let i = 0, w = 17283840 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act33[xo + a * 768 + i];
-          grad33[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad34[yo + o];
-      if (g === 0) continue;
-      gp[19643136 + o] += g;
-      for (let i = 0, w = 17283840 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act33[xo + i];
-        grad33[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.2.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act33, grad33, grad34, n * 197, 768, 3072, 17283840, 19643136);
 }
 
 /** Forward of op 34: encoder.layers.2.mlp.1 (gelu). */
@@ -4817,185 +3962,14 @@ function backward35(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 36: encoder.layers.2.mlp.3 (dense). */
 function forward36(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.mlp.3: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[22005504 + o + 0];
-      let t01 = p[22005504 + o + 1];
-      let t02 = p[22005504 + o + 2];
-      let t03 = p[22005504 + o + 3];
-      let t10 = p[22005504 + o + 0];
-      let t11 = p[22005504 + o + 1];
-      let t12 = p[22005504 + o + 2];
-      let t13 = p[22005504 + o + 3];
-      let t20 = p[22005504 + o + 0];
-      let t21 = p[22005504 + o + 1];
-      let t22 = p[22005504 + o + 2];
-      let t23 = p[22005504 + o + 3];
-      let t30 = p[22005504 + o + 0];
-      let t31 = p[22005504 + o + 1];
-      let t32 = p[22005504 + o + 2];
-      let t33 = p[22005504 + o + 3];
-      for (let i = 0, w = 19646208 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act36[xo + 0 + i];
-        const v1 = act36[xo + 3072 + i];
-        const v2 = act36[xo + 6144 + i];
-        const v3 = act36[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act37[yo + 0 + o + 0] = t00;
-      act37[yo + 0 + o + 1] = t01;
-      act37[yo + 0 + o + 2] = t02;
-      act37[yo + 0 + o + 3] = t03;
-      act37[yo + 768 + o + 0] = t10;
-      act37[yo + 768 + o + 1] = t11;
-      act37[yo + 768 + o + 2] = t12;
-      act37[yo + 768 + o + 3] = t13;
-      act37[yo + 1536 + o + 0] = t20;
-      act37[yo + 1536 + o + 1] = t21;
-      act37[yo + 1536 + o + 2] = t22;
-      act37[yo + 1536 + o + 3] = t23;
-      act37[yo + 2304 + o + 0] = t30;
-      act37[yo + 2304 + o + 1] = t31;
-      act37[yo + 2304 + o + 2] = t32;
-      act37[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[22005504 + o];
-        for (let i = 0, w = 19646208 + o * 3072; i < 3072; i++, w++) s += act36[xo + a * 3072 + i] * p[w];
-        act37[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[22005504 + o + 0];
-      let s1 = p[22005504 + o + 1];
-      let s2 = p[22005504 + o + 2];
-      let s3 = p[22005504 + o + 3];
-      let s4 = p[22005504 + o + 4];
-      let s5 = p[22005504 + o + 5];
-      let s6 = p[22005504 + o + 6];
-      let s7 = p[22005504 + o + 7];
-      for (let i = 0, w = 19646208 + o * 3072; i < 3072; i++, w++) {
-        const v = act36[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act37[yo + o + 0] = s0;
-      act37[yo + o + 1] = s1;
-      act37[yo + o + 2] = s2;
-      act37[yo + o + 3] = s3;
-      act37[yo + o + 4] = s4;
-      act37[yo + o + 5] = s5;
-      act37[yo + o + 6] = s6;
-      act37[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[22005504 + o];
-      for (let i = 0, w = 19646208 + o * 3072; i < 3072; i++, w++) s += act36[xo + i] * p[w];
-      act37[yo + o] = s;
-    }
-  }
+  // encoder.layers.2.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act36, act37, n * 197, 3072, 768, 19646208, 22005504);
 }
 
 /** Backward of op 36: encoder.layers.2.mlp.3 (dense). */
 function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.mlp.3: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad37[yo + 0 + o + 0];
-      const g01 = grad37[yo + 0 + o + 1];
-      const g02 = grad37[yo + 0 + o + 2];
-      const g03 = grad37[yo + 0 + o + 3];
-      const g10 = grad37[yo + 768 + o + 0];
-      const g11 = grad37[yo + 768 + o + 1];
-      const g12 = grad37[yo + 768 + o + 2];
-      const g13 = grad37[yo + 768 + o + 3];
-      const g20 = grad37[yo + 1536 + o + 0];
-      const g21 = grad37[yo + 1536 + o + 1];
-      const g22 = grad37[yo + 1536 + o + 2];
-      const g23 = grad37[yo + 1536 + o + 3];
-      const g30 = grad37[yo + 2304 + o + 0];
-      const g31 = grad37[yo + 2304 + o + 1];
-      const g32 = grad37[yo + 2304 + o + 2];
-      const g33 = grad37[yo + 2304 + o + 3];
-      gp[22005504 + o + 0] += g00 + g10 + g20 + g30;
-      gp[22005504 + o + 1] += g01 + g11 + g21 + g31;
-      gp[22005504 + o + 2] += g02 + g12 + g22 + g32;
-      gp[22005504 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 19646208 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act36[xo + 0 + i];
-        const x1 = act36[xo + 3072 + i];
-        const x2 = act36[xo + 6144 + i];
-        const x3 = act36[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad36[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad36[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad36[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad36[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad37[yo + a * 768 + o];
-        gp[22005504 + o] += g;
-        for (let i = 0, w = 19646208 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act36[xo + a * 3072 + i];
-          grad36[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad37[yo + o];
-      if (g === 0) continue;
-      gp[22005504 + o] += g;
-      for (let i = 0, w = 19646208 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act36[xo + i];
-        grad36[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.2.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act36, grad36, grad37, n * 197, 3072, 768, 19646208, 22005504);
 }
 
 /** Forward of op 37: encoder.layers.2.mlp.4 (dropout). */
@@ -5353,185 +4327,14 @@ function backward43(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 44: encoder.layers.3.mlp.0 (dense). */
 function forward44(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.mlp.0: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[26731008 + o + 0];
-      let t01 = p[26731008 + o + 1];
-      let t02 = p[26731008 + o + 2];
-      let t03 = p[26731008 + o + 3];
-      let t10 = p[26731008 + o + 0];
-      let t11 = p[26731008 + o + 1];
-      let t12 = p[26731008 + o + 2];
-      let t13 = p[26731008 + o + 3];
-      let t20 = p[26731008 + o + 0];
-      let t21 = p[26731008 + o + 1];
-      let t22 = p[26731008 + o + 2];
-      let t23 = p[26731008 + o + 3];
-      let t30 = p[26731008 + o + 0];
-      let t31 = p[26731008 + o + 1];
-      let t32 = p[26731008 + o + 2];
-      let t33 = p[26731008 + o + 3];
-      for (let i = 0, w = 24371712 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act44[xo + 0 + i];
-        const v1 = act44[xo + 768 + i];
-        const v2 = act44[xo + 1536 + i];
-        const v3 = act44[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act45[yo + 0 + o + 0] = t00;
-      act45[yo + 0 + o + 1] = t01;
-      act45[yo + 0 + o + 2] = t02;
-      act45[yo + 0 + o + 3] = t03;
-      act45[yo + 3072 + o + 0] = t10;
-      act45[yo + 3072 + o + 1] = t11;
-      act45[yo + 3072 + o + 2] = t12;
-      act45[yo + 3072 + o + 3] = t13;
-      act45[yo + 6144 + o + 0] = t20;
-      act45[yo + 6144 + o + 1] = t21;
-      act45[yo + 6144 + o + 2] = t22;
-      act45[yo + 6144 + o + 3] = t23;
-      act45[yo + 9216 + o + 0] = t30;
-      act45[yo + 9216 + o + 1] = t31;
-      act45[yo + 9216 + o + 2] = t32;
-      act45[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[26731008 + o];
-        for (let i = 0, w = 24371712 + o * 768; i < 768; i++, w++) s += act44[xo + a * 768 + i] * p[w];
-        act45[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[26731008 + o + 0];
-      let s1 = p[26731008 + o + 1];
-      let s2 = p[26731008 + o + 2];
-      let s3 = p[26731008 + o + 3];
-      let s4 = p[26731008 + o + 4];
-      let s5 = p[26731008 + o + 5];
-      let s6 = p[26731008 + o + 6];
-      let s7 = p[26731008 + o + 7];
-      for (let i = 0, w = 24371712 + o * 768; i < 768; i++, w++) {
-        const v = act44[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act45[yo + o + 0] = s0;
-      act45[yo + o + 1] = s1;
-      act45[yo + o + 2] = s2;
-      act45[yo + o + 3] = s3;
-      act45[yo + o + 4] = s4;
-      act45[yo + o + 5] = s5;
-      act45[yo + o + 6] = s6;
-      act45[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[26731008 + o];
-      for (let i = 0, w = 24371712 + o * 768; i < 768; i++, w++) s += act44[xo + i] * p[w];
-      act45[yo + o] = s;
-    }
-  }
+  // encoder.layers.3.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act44, act45, n * 197, 768, 3072, 24371712, 26731008);
 }
 
 /** Backward of op 44: encoder.layers.3.mlp.0 (dense). */
 function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.mlp.0: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad45[yo + 0 + o + 0];
-      const g01 = grad45[yo + 0 + o + 1];
-      const g02 = grad45[yo + 0 + o + 2];
-      const g03 = grad45[yo + 0 + o + 3];
-      const g10 = grad45[yo + 3072 + o + 0];
-      const g11 = grad45[yo + 3072 + o + 1];
-      const g12 = grad45[yo + 3072 + o + 2];
-      const g13 = grad45[yo + 3072 + o + 3];
-      const g20 = grad45[yo + 6144 + o + 0];
-      const g21 = grad45[yo + 6144 + o + 1];
-      const g22 = grad45[yo + 6144 + o + 2];
-      const g23 = grad45[yo + 6144 + o + 3];
-      const g30 = grad45[yo + 9216 + o + 0];
-      const g31 = grad45[yo + 9216 + o + 1];
-      const g32 = grad45[yo + 9216 + o + 2];
-      const g33 = grad45[yo + 9216 + o + 3];
-      gp[26731008 + o + 0] += g00 + g10 + g20 + g30;
-      gp[26731008 + o + 1] += g01 + g11 + g21 + g31;
-      gp[26731008 + o + 2] += g02 + g12 + g22 + g32;
-      gp[26731008 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 24371712 + o * 768; i < 768; i++, w++) {
-        const x0 = act44[xo + 0 + i];
-        const x1 = act44[xo + 768 + i];
-        const x2 = act44[xo + 1536 + i];
-        const x3 = act44[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad44[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad44[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad44[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad44[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad45[yo + a * 3072 + o];
-        gp[26731008 + o] += g;
-        for (let i = 0, w = 24371712 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act44[xo + a * 768 + i];
-          grad44[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad45[yo + o];
-      if (g === 0) continue;
-      gp[26731008 + o] += g;
-      for (let i = 0, w = 24371712 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act44[xo + i];
-        grad44[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.3.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act44, grad44, grad45, n * 197, 768, 3072, 24371712, 26731008);
 }
 
 /** Forward of op 45: encoder.layers.3.mlp.1 (gelu). */
@@ -5579,185 +4382,14 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 47: encoder.layers.3.mlp.3 (dense). */
 function forward47(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.mlp.3: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[29093376 + o + 0];
-      let t01 = p[29093376 + o + 1];
-      let t02 = p[29093376 + o + 2];
-      let t03 = p[29093376 + o + 3];
-      let t10 = p[29093376 + o + 0];
-      let t11 = p[29093376 + o + 1];
-      let t12 = p[29093376 + o + 2];
-      let t13 = p[29093376 + o + 3];
-      let t20 = p[29093376 + o + 0];
-      let t21 = p[29093376 + o + 1];
-      let t22 = p[29093376 + o + 2];
-      let t23 = p[29093376 + o + 3];
-      let t30 = p[29093376 + o + 0];
-      let t31 = p[29093376 + o + 1];
-      let t32 = p[29093376 + o + 2];
-      let t33 = p[29093376 + o + 3];
-      for (let i = 0, w = 26734080 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act47[xo + 0 + i];
-        const v1 = act47[xo + 3072 + i];
-        const v2 = act47[xo + 6144 + i];
-        const v3 = act47[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act48[yo + 0 + o + 0] = t00;
-      act48[yo + 0 + o + 1] = t01;
-      act48[yo + 0 + o + 2] = t02;
-      act48[yo + 0 + o + 3] = t03;
-      act48[yo + 768 + o + 0] = t10;
-      act48[yo + 768 + o + 1] = t11;
-      act48[yo + 768 + o + 2] = t12;
-      act48[yo + 768 + o + 3] = t13;
-      act48[yo + 1536 + o + 0] = t20;
-      act48[yo + 1536 + o + 1] = t21;
-      act48[yo + 1536 + o + 2] = t22;
-      act48[yo + 1536 + o + 3] = t23;
-      act48[yo + 2304 + o + 0] = t30;
-      act48[yo + 2304 + o + 1] = t31;
-      act48[yo + 2304 + o + 2] = t32;
-      act48[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[29093376 + o];
-        for (let i = 0, w = 26734080 + o * 3072; i < 3072; i++, w++) s += act47[xo + a * 3072 + i] * p[w];
-        act48[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[29093376 + o + 0];
-      let s1 = p[29093376 + o + 1];
-      let s2 = p[29093376 + o + 2];
-      let s3 = p[29093376 + o + 3];
-      let s4 = p[29093376 + o + 4];
-      let s5 = p[29093376 + o + 5];
-      let s6 = p[29093376 + o + 6];
-      let s7 = p[29093376 + o + 7];
-      for (let i = 0, w = 26734080 + o * 3072; i < 3072; i++, w++) {
-        const v = act47[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act48[yo + o + 0] = s0;
-      act48[yo + o + 1] = s1;
-      act48[yo + o + 2] = s2;
-      act48[yo + o + 3] = s3;
-      act48[yo + o + 4] = s4;
-      act48[yo + o + 5] = s5;
-      act48[yo + o + 6] = s6;
-      act48[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[29093376 + o];
-      for (let i = 0, w = 26734080 + o * 3072; i < 3072; i++, w++) s += act47[xo + i] * p[w];
-      act48[yo + o] = s;
-    }
-  }
+  // encoder.layers.3.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act47, act48, n * 197, 3072, 768, 26734080, 29093376);
 }
 
 /** Backward of op 47: encoder.layers.3.mlp.3 (dense). */
 function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.mlp.3: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad48[yo + 0 + o + 0];
-      const g01 = grad48[yo + 0 + o + 1];
-      const g02 = grad48[yo + 0 + o + 2];
-      const g03 = grad48[yo + 0 + o + 3];
-      const g10 = grad48[yo + 768 + o + 0];
-      const g11 = grad48[yo + 768 + o + 1];
-      const g12 = grad48[yo + 768 + o + 2];
-      const g13 = grad48[yo + 768 + o + 3];
-      const g20 = grad48[yo + 1536 + o + 0];
-      const g21 = grad48[yo + 1536 + o + 1];
-      const g22 = grad48[yo + 1536 + o + 2];
-      const g23 = grad48[yo + 1536 + o + 3];
-      const g30 = grad48[yo + 2304 + o + 0];
-      const g31 = grad48[yo + 2304 + o + 1];
-      const g32 = grad48[yo + 2304 + o + 2];
-      const g33 = grad48[yo + 2304 + o + 3];
-      gp[29093376 + o + 0] += g00 + g10 + g20 + g30;
-      gp[29093376 + o + 1] += g01 + g11 + g21 + g31;
-      gp[29093376 + o + 2] += g02 + g12 + g22 + g32;
-      gp[29093376 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 26734080 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act47[xo + 0 + i];
-        const x1 = act47[xo + 3072 + i];
-        const x2 = act47[xo + 6144 + i];
-        const x3 = act47[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad47[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad47[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad47[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad47[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad48[yo + a * 768 + o];
-        gp[29093376 + o] += g;
-        for (let i = 0, w = 26734080 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act47[xo + a * 3072 + i];
-          grad47[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad48[yo + o];
-      if (g === 0) continue;
-      gp[29093376 + o] += g;
-      for (let i = 0, w = 26734080 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act47[xo + i];
-        grad47[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.3.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act47, grad47, grad48, n * 197, 3072, 768, 26734080, 29093376);
 }
 
 /** Forward of op 48: encoder.layers.3.mlp.4 (dropout). */
@@ -6115,185 +4747,14 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 55: encoder.layers.4.mlp.0 (dense). */
 function forward55(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.mlp.0: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[33818880 + o + 0];
-      let t01 = p[33818880 + o + 1];
-      let t02 = p[33818880 + o + 2];
-      let t03 = p[33818880 + o + 3];
-      let t10 = p[33818880 + o + 0];
-      let t11 = p[33818880 + o + 1];
-      let t12 = p[33818880 + o + 2];
-      let t13 = p[33818880 + o + 3];
-      let t20 = p[33818880 + o + 0];
-      let t21 = p[33818880 + o + 1];
-      let t22 = p[33818880 + o + 2];
-      let t23 = p[33818880 + o + 3];
-      let t30 = p[33818880 + o + 0];
-      let t31 = p[33818880 + o + 1];
-      let t32 = p[33818880 + o + 2];
-      let t33 = p[33818880 + o + 3];
-      for (let i = 0, w = 31459584 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act55[xo + 0 + i];
-        const v1 = act55[xo + 768 + i];
-        const v2 = act55[xo + 1536 + i];
-        const v3 = act55[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act56[yo + 0 + o + 0] = t00;
-      act56[yo + 0 + o + 1] = t01;
-      act56[yo + 0 + o + 2] = t02;
-      act56[yo + 0 + o + 3] = t03;
-      act56[yo + 3072 + o + 0] = t10;
-      act56[yo + 3072 + o + 1] = t11;
-      act56[yo + 3072 + o + 2] = t12;
-      act56[yo + 3072 + o + 3] = t13;
-      act56[yo + 6144 + o + 0] = t20;
-      act56[yo + 6144 + o + 1] = t21;
-      act56[yo + 6144 + o + 2] = t22;
-      act56[yo + 6144 + o + 3] = t23;
-      act56[yo + 9216 + o + 0] = t30;
-      act56[yo + 9216 + o + 1] = t31;
-      act56[yo + 9216 + o + 2] = t32;
-      act56[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[33818880 + o];
-        for (let i = 0, w = 31459584 + o * 768; i < 768; i++, w++) s += act55[xo + a * 768 + i] * p[w];
-        act56[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[33818880 + o + 0];
-      let s1 = p[33818880 + o + 1];
-      let s2 = p[33818880 + o + 2];
-      let s3 = p[33818880 + o + 3];
-      let s4 = p[33818880 + o + 4];
-      let s5 = p[33818880 + o + 5];
-      let s6 = p[33818880 + o + 6];
-      let s7 = p[33818880 + o + 7];
-      for (let i = 0, w = 31459584 + o * 768; i < 768; i++, w++) {
-        const v = act55[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act56[yo + o + 0] = s0;
-      act56[yo + o + 1] = s1;
-      act56[yo + o + 2] = s2;
-      act56[yo + o + 3] = s3;
-      act56[yo + o + 4] = s4;
-      act56[yo + o + 5] = s5;
-      act56[yo + o + 6] = s6;
-      act56[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[33818880 + o];
-      for (let i = 0, w = 31459584 + o * 768; i < 768; i++, w++) s += act55[xo + i] * p[w];
-      act56[yo + o] = s;
-    }
-  }
+  // encoder.layers.4.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act55, act56, n * 197, 768, 3072, 31459584, 33818880);
 }
 
 /** Backward of op 55: encoder.layers.4.mlp.0 (dense). */
 function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.mlp.0: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad56[yo + 0 + o + 0];
-      const g01 = grad56[yo + 0 + o + 1];
-      const g02 = grad56[yo + 0 + o + 2];
-      const g03 = grad56[yo + 0 + o + 3];
-      const g10 = grad56[yo + 3072 + o + 0];
-      const g11 = grad56[yo + 3072 + o + 1];
-      const g12 = grad56[yo + 3072 + o + 2];
-      const g13 = grad56[yo + 3072 + o + 3];
-      const g20 = grad56[yo + 6144 + o + 0];
-      const g21 = grad56[yo + 6144 + o + 1];
-      const g22 = grad56[yo + 6144 + o + 2];
-      const g23 = grad56[yo + 6144 + o + 3];
-      const g30 = grad56[yo + 9216 + o + 0];
-      const g31 = grad56[yo + 9216 + o + 1];
-      const g32 = grad56[yo + 9216 + o + 2];
-      const g33 = grad56[yo + 9216 + o + 3];
-      gp[33818880 + o + 0] += g00 + g10 + g20 + g30;
-      gp[33818880 + o + 1] += g01 + g11 + g21 + g31;
-      gp[33818880 + o + 2] += g02 + g12 + g22 + g32;
-      gp[33818880 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 31459584 + o * 768; i < 768; i++, w++) {
-        const x0 = act55[xo + 0 + i];
-        const x1 = act55[xo + 768 + i];
-        const x2 = act55[xo + 1536 + i];
-        const x3 = act55[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad55[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad55[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad55[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad55[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad56[yo + a * 3072 + o];
-        gp[33818880 + o] += g;
-        for (let i = 0, w = 31459584 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act55[xo + a * 768 + i];
-          grad55[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad56[yo + o];
-      if (g === 0) continue;
-      gp[33818880 + o] += g;
-      for (let i = 0, w = 31459584 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act55[xo + i];
-        grad55[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.4.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act55, grad55, grad56, n * 197, 768, 3072, 31459584, 33818880);
 }
 
 /** Forward of op 56: encoder.layers.4.mlp.1 (gelu). */
@@ -6341,185 +4802,14 @@ function backward57(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 58: encoder.layers.4.mlp.3 (dense). */
 function forward58(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.mlp.3: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[36181248 + o + 0];
-      let t01 = p[36181248 + o + 1];
-      let t02 = p[36181248 + o + 2];
-      let t03 = p[36181248 + o + 3];
-      let t10 = p[36181248 + o + 0];
-      let t11 = p[36181248 + o + 1];
-      let t12 = p[36181248 + o + 2];
-      let t13 = p[36181248 + o + 3];
-      let t20 = p[36181248 + o + 0];
-      let t21 = p[36181248 + o + 1];
-      let t22 = p[36181248 + o + 2];
-      let t23 = p[36181248 + o + 3];
-      let t30 = p[36181248 + o + 0];
-      let t31 = p[36181248 + o + 1];
-      let t32 = p[36181248 + o + 2];
-      let t33 = p[36181248 + o + 3];
-      for (let i = 0, w = 33821952 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act58[xo + 0 + i];
-        const v1 = act58[xo + 3072 + i];
-        const v2 = act58[xo + 6144 + i];
-        const v3 = act58[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act59[yo + 0 + o + 0] = t00;
-      act59[yo + 0 + o + 1] = t01;
-      act59[yo + 0 + o + 2] = t02;
-      act59[yo + 0 + o + 3] = t03;
-      act59[yo + 768 + o + 0] = t10;
-      act59[yo + 768 + o + 1] = t11;
-      act59[yo + 768 + o + 2] = t12;
-      act59[yo + 768 + o + 3] = t13;
-      act59[yo + 1536 + o + 0] = t20;
-      act59[yo + 1536 + o + 1] = t21;
-      act59[yo + 1536 + o + 2] = t22;
-      act59[yo + 1536 + o + 3] = t23;
-      act59[yo + 2304 + o + 0] = t30;
-      act59[yo + 2304 + o + 1] = t31;
-      act59[yo + 2304 + o + 2] = t32;
-      act59[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[36181248 + o];
-        for (let i = 0, w = 33821952 + o * 3072; i < 3072; i++, w++) s += act58[xo + a * 3072 + i] * p[w];
-        act59[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[36181248 + o + 0];
-      let s1 = p[36181248 + o + 1];
-      let s2 = p[36181248 + o + 2];
-      let s3 = p[36181248 + o + 3];
-      let s4 = p[36181248 + o + 4];
-      let s5 = p[36181248 + o + 5];
-      let s6 = p[36181248 + o + 6];
-      let s7 = p[36181248 + o + 7];
-      for (let i = 0, w = 33821952 + o * 3072; i < 3072; i++, w++) {
-        const v = act58[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act59[yo + o + 0] = s0;
-      act59[yo + o + 1] = s1;
-      act59[yo + o + 2] = s2;
-      act59[yo + o + 3] = s3;
-      act59[yo + o + 4] = s4;
-      act59[yo + o + 5] = s5;
-      act59[yo + o + 6] = s6;
-      act59[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[36181248 + o];
-      for (let i = 0, w = 33821952 + o * 3072; i < 3072; i++, w++) s += act58[xo + i] * p[w];
-      act59[yo + o] = s;
-    }
-  }
+  // encoder.layers.4.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act58, act59, n * 197, 3072, 768, 33821952, 36181248);
 }
 
 /** Backward of op 58: encoder.layers.4.mlp.3 (dense). */
 function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.mlp.3: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad59[yo + 0 + o + 0];
-      const g01 = grad59[yo + 0 + o + 1];
-      const g02 = grad59[yo + 0 + o + 2];
-      const g03 = grad59[yo + 0 + o + 3];
-      const g10 = grad59[yo + 768 + o + 0];
-      const g11 = grad59[yo + 768 + o + 1];
-      const g12 = grad59[yo + 768 + o + 2];
-      const g13 = grad59[yo + 768 + o + 3];
-      const g20 = grad59[yo + 1536 + o + 0];
-      const g21 = grad59[yo + 1536 + o + 1];
-      const g22 = grad59[yo + 1536 + o + 2];
-      const g23 = grad59[yo + 1536 + o + 3];
-      const g30 = grad59[yo + 2304 + o + 0];
-      const g31 = grad59[yo + 2304 + o + 1];
-      const g32 = grad59[yo + 2304 + o + 2];
-      const g33 = grad59[yo + 2304 + o + 3];
-      gp[36181248 + o + 0] += g00 + g10 + g20 + g30;
-      gp[36181248 + o + 1] += g01 + g11 + g21 + g31;
-      gp[36181248 + o + 2] += g02 + g12 + g22 + g32;
-      gp[36181248 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 33821952 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act58[xo + 0 + i];
-        const x1 = act58[xo + 3072 + i];
-        const x2 = act58[xo + 6144 + i];
-        const x3 = act58[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad58[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad58[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad58[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad58[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad59[yo + a * 768 + o];
-        gp[36181248 + o] += g;
-        for (let i = 0, w = 33821952 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act58[xo + a * 3072 + i];
-          grad58[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad59[yo + o];
-      if (g === 0) continue;
-      gp[36181248 + o] += g;
-      for (let i = 0, w = 33821952 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act58[xo + i];
-        grad58[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.4.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act58, grad58, grad59, n * 197, 3072, 768, 33821952, 36181248);
 }
 
 /** Forward of op 59: encoder.layers.4.mlp.4 (dropout). */
@@ -6877,185 +5167,14 @@ function backward65(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 66: encoder.layers.5.mlp.0 (dense). */
 function forward66(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.mlp.0: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[40906752 + o + 0];
-      let t01 = p[40906752 + o + 1];
-      let t02 = p[40906752 + o + 2];
-      let t03 = p[40906752 + o + 3];
-      let t10 = p[40906752 + o + 0];
-      let t11 = p[40906752 + o + 1];
-      let t12 = p[40906752 + o + 2];
-      let t13 = p[40906752 + o + 3];
-      let t20 = p[40906752 + o + 0];
-      let t21 = p[40906752 + o + 1];
-      let t22 = p[40906752 + o + 2];
-      let t23 = p[40906752 + o + 3];
-      let t30 = p[40906752 + o + 0];
-      let t31 = p[40906752 + o + 1];
-      let t32 = p[40906752 + o + 2];
-      let t33 = p[40906752 + o + 3];
-      for (let i = 0, w = 38547456 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act66[xo + 0 + i];
-        const v1 = act66[xo + 768 + i];
-        const v2 = act66[xo + 1536 + i];
-        const v3 = act66[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act67[yo + 0 + o + 0] = t00;
-      act67[yo + 0 + o + 1] = t01;
-      act67[yo + 0 + o + 2] = t02;
-      act67[yo + 0 + o + 3] = t03;
-      act67[yo + 3072 + o + 0] = t10;
-      act67[yo + 3072 + o + 1] = t11;
-      act67[yo + 3072 + o + 2] = t12;
-      act67[yo + 3072 + o + 3] = t13;
-      act67[yo + 6144 + o + 0] = t20;
-      act67[yo + 6144 + o + 1] = t21;
-      act67[yo + 6144 + o + 2] = t22;
-      act67[yo + 6144 + o + 3] = t23;
-      act67[yo + 9216 + o + 0] = t30;
-      act67[yo + 9216 + o + 1] = t31;
-      act67[yo + 9216 + o + 2] = t32;
-      act67[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[40906752 + o];
-        for (let i = 0, w = 38547456 + o * 768; i < 768; i++, w++) s += act66[xo + a * 768 + i] * p[w];
-        act67[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[40906752 + o + 0];
-      let s1 = p[40906752 + o + 1];
-      let s2 = p[40906752 + o + 2];
-      let s3 = p[40906752 + o + 3];
-      let s4 = p[40906752 + o + 4];
-      let s5 = p[40906752 + o + 5];
-      let s6 = p[40906752 + o + 6];
-      let s7 = p[40906752 + o + 7];
-      for (let i = 0, w = 38547456 + o * 768; i < 768; i++, w++) {
-        const v = act66[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act67[yo + o + 0] = s0;
-      act67[yo + o + 1] = s1;
-      act67[yo + o + 2] = s2;
-      act67[yo + o + 3] = s3;
-      act67[yo + o + 4] = s4;
-      act67[yo + o + 5] = s5;
-      act67[yo + o + 6] = s6;
-      act67[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[40906752 + o];
-      for (let i = 0, w = 38547456 + o * 768; i < 768; i++, w++) s += act66[xo + i] * p[w];
-      act67[yo + o] = s;
-    }
-  }
+  // encoder.layers.5.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act66, act67, n * 197, 768, 3072, 38547456, 40906752);
 }
 
 /** Backward of op 66: encoder.layers.5.mlp.0 (dense). */
 function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.mlp.0: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad67[yo + 0 + o + 0];
-      const g01 = grad67[yo + 0 + o + 1];
-      const g02 = grad67[yo + 0 + o + 2];
-      const g03 = grad67[yo + 0 + o + 3];
-      const g10 = grad67[yo + 3072 + o + 0];
-      const g11 = grad67[yo + 3072 + o + 1];
-      const g12 = grad67[yo + 3072 + o + 2];
-      const g13 = grad67[yo + 3072 + o + 3];
-      const g20 = grad67[yo + 6144 + o + 0];
-      const g21 = grad67[yo + 6144 + o + 1];
-      const g22 = grad67[yo + 6144 + o + 2];
-      const g23 = grad67[yo + 6144 + o + 3];
-      const g30 = grad67[yo + 9216 + o + 0];
-      const g31 = grad67[yo + 9216 + o + 1];
-      const g32 = grad67[yo + 9216 + o + 2];
-      const g33 = grad67[yo + 9216 + o + 3];
-      gp[40906752 + o + 0] += g00 + g10 + g20 + g30;
-      gp[40906752 + o + 1] += g01 + g11 + g21 + g31;
-      gp[40906752 + o + 2] += g02 + g12 + g22 + g32;
-      gp[40906752 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 38547456 + o * 768; i < 768; i++, w++) {
-        const x0 = act66[xo + 0 + i];
-        const x1 = act66[xo + 768 + i];
-        const x2 = act66[xo + 1536 + i];
-        const x3 = act66[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad66[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad66[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad66[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad66[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad67[yo + a * 3072 + o];
-        gp[40906752 + o] += g;
-        for (let i = 0, w = 38547456 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act66[xo + a * 768 + i];
-          grad66[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad67[yo + o];
-      if (g === 0) continue;
-      gp[40906752 + o] += g;
-      for (let i = 0, w = 38547456 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act66[xo + i];
-        grad66[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.5.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act66, grad66, grad67, n * 197, 768, 3072, 38547456, 40906752);
 }
 
 /** Forward of op 67: encoder.layers.5.mlp.1 (gelu). */
@@ -7103,185 +5222,14 @@ function backward68(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 69: encoder.layers.5.mlp.3 (dense). */
 function forward69(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.mlp.3: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[43269120 + o + 0];
-      let t01 = p[43269120 + o + 1];
-      let t02 = p[43269120 + o + 2];
-      let t03 = p[43269120 + o + 3];
-      let t10 = p[43269120 + o + 0];
-      let t11 = p[43269120 + o + 1];
-      let t12 = p[43269120 + o + 2];
-      let t13 = p[43269120 + o + 3];
-      let t20 = p[43269120 + o + 0];
-      let t21 = p[43269120 + o + 1];
-      let t22 = p[43269120 + o + 2];
-      let t23 = p[43269120 + o + 3];
-      let t30 = p[43269120 + o + 0];
-      let t31 = p[43269120 + o + 1];
-      let t32 = p[43269120 + o + 2];
-      let t33 = p[43269120 + o + 3];
-      for (let i = 0, w = 40909824 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act69[xo + 0 + i];
-        const v1 = act69[xo + 3072 + i];
-        const v2 = act69[xo + 6144 + i];
-        const v3 = act69[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act70[yo + 0 + o + 0] = t00;
-      act70[yo + 0 + o + 1] = t01;
-      act70[yo + 0 + o + 2] = t02;
-      act70[yo + 0 + o + 3] = t03;
-      act70[yo + 768 + o + 0] = t10;
-      act70[yo + 768 + o + 1] = t11;
-      act70[yo + 768 + o + 2] = t12;
-      act70[yo + 768 + o + 3] = t13;
-      act70[yo + 1536 + o + 0] = t20;
-      act70[yo + 1536 + o + 1] = t21;
-      act70[yo + 1536 + o + 2] = t22;
-      act70[yo + 1536 + o + 3] = t23;
-      act70[yo + 2304 + o + 0] = t30;
-      act70[yo + 2304 + o + 1] = t31;
-      act70[yo + 2304 + o + 2] = t32;
-      act70[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[43269120 + o];
-        for (let i = 0, w = 40909824 + o * 3072; i < 3072; i++, w++) s += act69[xo + a * 3072 + i] * p[w];
-        act70[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[43269120 + o + 0];
-      let s1 = p[43269120 + o + 1];
-      let s2 = p[43269120 + o + 2];
-      let s3 = p[43269120 + o + 3];
-      let s4 = p[43269120 + o + 4];
-      let s5 = p[43269120 + o + 5];
-      let s6 = p[43269120 + o + 6];
-      let s7 = p[43269120 + o + 7];
-      for (let i = 0, w = 40909824 + o * 3072; i < 3072; i++, w++) {
-        const v = act69[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act70[yo + o + 0] = s0;
-      act70[yo + o + 1] = s1;
-      act70[yo + o + 2] = s2;
-      act70[yo + o + 3] = s3;
-      act70[yo + o + 4] = s4;
-      act70[yo + o + 5] = s5;
-      act70[yo + o + 6] = s6;
-      act70[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[43269120 + o];
-      for (let i = 0, w = 40909824 + o * 3072; i < 3072; i++, w++) s += act69[xo + i] * p[w];
-      act70[yo + o] = s;
-    }
-  }
+  // encoder.layers.5.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act69, act70, n * 197, 3072, 768, 40909824, 43269120);
 }
 
 /** Backward of op 69: encoder.layers.5.mlp.3 (dense). */
 function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.mlp.3: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad70[yo + 0 + o + 0];
-      const g01 = grad70[yo + 0 + o + 1];
-      const g02 = grad70[yo + 0 + o + 2];
-      const g03 = grad70[yo + 0 + o + 3];
-      const g10 = grad70[yo + 768 + o + 0];
-      const g11 = grad70[yo + 768 + o + 1];
-      const g12 = grad70[yo + 768 + o + 2];
-      const g13 = grad70[yo + 768 + o + 3];
-      const g20 = grad70[yo + 1536 + o + 0];
-      const g21 = grad70[yo + 1536 + o + 1];
-      const g22 = grad70[yo + 1536 + o + 2];
-      const g23 = grad70[yo + 1536 + o + 3];
-      const g30 = grad70[yo + 2304 + o + 0];
-      const g31 = grad70[yo + 2304 + o + 1];
-      const g32 = grad70[yo + 2304 + o + 2];
-      const g33 = grad70[yo + 2304 + o + 3];
-      gp[43269120 + o + 0] += g00 + g10 + g20 + g30;
-      gp[43269120 + o + 1] += g01 + g11 + g21 + g31;
-      gp[43269120 + o + 2] += g02 + g12 + g22 + g32;
-      gp[43269120 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 40909824 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act69[xo + 0 + i];
-        const x1 = act69[xo + 3072 + i];
-        const x2 = act69[xo + 6144 + i];
-        const x3 = act69[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad69[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad69[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad69[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad69[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad70[yo + a * 768 + o];
-        gp[43269120 + o] += g;
-        for (let i = 0, w = 40909824 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act69[xo + a * 3072 + i];
-          grad69[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad70[yo + o];
-      if (g === 0) continue;
-      gp[43269120 + o] += g;
-      for (let i = 0, w = 40909824 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act69[xo + i];
-        grad69[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.5.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act69, grad69, grad70, n * 197, 3072, 768, 40909824, 43269120);
 }
 
 /** Forward of op 70: encoder.layers.5.mlp.4 (dropout). */
@@ -7639,185 +5587,14 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 77: encoder.layers.6.mlp.0 (dense). */
 function forward77(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.mlp.0: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[47994624 + o + 0];
-      let t01 = p[47994624 + o + 1];
-      let t02 = p[47994624 + o + 2];
-      let t03 = p[47994624 + o + 3];
-      let t10 = p[47994624 + o + 0];
-      let t11 = p[47994624 + o + 1];
-      let t12 = p[47994624 + o + 2];
-      let t13 = p[47994624 + o + 3];
-      let t20 = p[47994624 + o + 0];
-      let t21 = p[47994624 + o + 1];
-      let t22 = p[47994624 + o + 2];
-      let t23 = p[47994624 + o + 3];
-      let t30 = p[47994624 + o + 0];
-      let t31 = p[47994624 + o + 1];
-      let t32 = p[47994624 + o + 2];
-      let t33 = p[47994624 + o + 3];
-      for (let i = 0, w = 45635328 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act77[xo + 0 + i];
-        const v1 = act77[xo + 768 + i];
-        const v2 = act77[xo + 1536 + i];
-        const v3 = act77[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act78[yo + 0 + o + 0] = t00;
-      act78[yo + 0 + o + 1] = t01;
-      act78[yo + 0 + o + 2] = t02;
-      act78[yo + 0 + o + 3] = t03;
-      act78[yo + 3072 + o + 0] = t10;
-      act78[yo + 3072 + o + 1] = t11;
-      act78[yo + 3072 + o + 2] = t12;
-      act78[yo + 3072 + o + 3] = t13;
-      act78[yo + 6144 + o + 0] = t20;
-      act78[yo + 6144 + o + 1] = t21;
-      act78[yo + 6144 + o + 2] = t22;
-      act78[yo + 6144 + o + 3] = t23;
-      act78[yo + 9216 + o + 0] = t30;
-      act78[yo + 9216 + o + 1] = t31;
-      act78[yo + 9216 + o + 2] = t32;
-      act78[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[47994624 + o];
-        for (let i = 0, w = 45635328 + o * 768; i < 768; i++, w++) s += act77[xo + a * 768 + i] * p[w];
-        act78[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[47994624 + o + 0];
-      let s1 = p[47994624 + o + 1];
-      let s2 = p[47994624 + o + 2];
-      let s3 = p[47994624 + o + 3];
-      let s4 = p[47994624 + o + 4];
-      let s5 = p[47994624 + o + 5];
-      let s6 = p[47994624 + o + 6];
-      let s7 = p[47994624 + o + 7];
-      for (let i = 0, w = 45635328 + o * 768; i < 768; i++, w++) {
-        const v = act77[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act78[yo + o + 0] = s0;
-      act78[yo + o + 1] = s1;
-      act78[yo + o + 2] = s2;
-      act78[yo + o + 3] = s3;
-      act78[yo + o + 4] = s4;
-      act78[yo + o + 5] = s5;
-      act78[yo + o + 6] = s6;
-      act78[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[47994624 + o];
-      for (let i = 0, w = 45635328 + o * 768; i < 768; i++, w++) s += act77[xo + i] * p[w];
-      act78[yo + o] = s;
-    }
-  }
+  // encoder.layers.6.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act77, act78, n * 197, 768, 3072, 45635328, 47994624);
 }
 
 /** Backward of op 77: encoder.layers.6.mlp.0 (dense). */
 function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.mlp.0: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad78[yo + 0 + o + 0];
-      const g01 = grad78[yo + 0 + o + 1];
-      const g02 = grad78[yo + 0 + o + 2];
-      const g03 = grad78[yo + 0 + o + 3];
-      const g10 = grad78[yo + 3072 + o + 0];
-      const g11 = grad78[yo + 3072 + o + 1];
-      const g12 = grad78[yo + 3072 + o + 2];
-      const g13 = grad78[yo + 3072 + o + 3];
-      const g20 = grad78[yo + 6144 + o + 0];
-      const g21 = grad78[yo + 6144 + o + 1];
-      const g22 = grad78[yo + 6144 + o + 2];
-      const g23 = grad78[yo + 6144 + o + 3];
-      const g30 = grad78[yo + 9216 + o + 0];
-      const g31 = grad78[yo + 9216 + o + 1];
-      const g32 = grad78[yo + 9216 + o + 2];
-      const g33 = grad78[yo + 9216 + o + 3];
-      gp[47994624 + o + 0] += g00 + g10 + g20 + g30;
-      gp[47994624 + o + 1] += g01 + g11 + g21 + g31;
-      gp[47994624 + o + 2] += g02 + g12 + g22 + g32;
-      gp[47994624 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 45635328 + o * 768; i < 768; i++, w++) {
-        const x0 = act77[xo + 0 + i];
-        const x1 = act77[xo + 768 + i];
-        const x2 = act77[xo + 1536 + i];
-        const x3 = act77[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad77[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad77[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad77[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad77[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad78[yo + a * 3072 + o];
-        gp[47994624 + o] += g;
-        for (let i = 0, w = 45635328 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act77[xo + a * 768 + i];
-          grad77[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad78[yo + o];
-      if (g === 0) continue;
-      gp[47994624 + o] += g;
-      for (let i = 0, w = 45635328 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act77[xo + i];
-        grad77[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.6.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act77, grad77, grad78, n * 197, 768, 3072, 45635328, 47994624);
 }
 
 /** Forward of op 78: encoder.layers.6.mlp.1 (gelu). */
@@ -7865,185 +5642,14 @@ function backward79(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 80: encoder.layers.6.mlp.3 (dense). */
 function forward80(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.mlp.3: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[50356992 + o + 0];
-      let t01 = p[50356992 + o + 1];
-      let t02 = p[50356992 + o + 2];
-      let t03 = p[50356992 + o + 3];
-      let t10 = p[50356992 + o + 0];
-      let t11 = p[50356992 + o + 1];
-      let t12 = p[50356992 + o + 2];
-      let t13 = p[50356992 + o + 3];
-      let t20 = p[50356992 + o + 0];
-      let t21 = p[50356992 + o + 1];
-      let t22 = p[50356992 + o + 2];
-      let t23 = p[50356992 + o + 3];
-      let t30 = p[50356992 + o + 0];
-      let t31 = p[50356992 + o + 1];
-      let t32 = p[50356992 + o + 2];
-      let t33 = p[50356992 + o + 3];
-      for (let i = 0, w = 47997696 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act80[xo + 0 + i];
-        const v1 = act80[xo + 3072 + i];
-        const v2 = act80[xo + 6144 + i];
-        const v3 = act80[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act81[yo + 0 + o + 0] = t00;
-      act81[yo + 0 + o + 1] = t01;
-      act81[yo + 0 + o + 2] = t02;
-      act81[yo + 0 + o + 3] = t03;
-      act81[yo + 768 + o + 0] = t10;
-      act81[yo + 768 + o + 1] = t11;
-      act81[yo + 768 + o + 2] = t12;
-      act81[yo + 768 + o + 3] = t13;
-      act81[yo + 1536 + o + 0] = t20;
-      act81[yo + 1536 + o + 1] = t21;
-      act81[yo + 1536 + o + 2] = t22;
-      act81[yo + 1536 + o + 3] = t23;
-      act81[yo + 2304 + o + 0] = t30;
-      act81[yo + 2304 + o + 1] = t31;
-      act81[yo + 2304 + o + 2] = t32;
-      act81[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[50356992 + o];
-        for (let i = 0, w = 47997696 + o * 3072; i < 3072; i++, w++) s += act80[xo + a * 3072 + i] * p[w];
-        act81[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[50356992 + o + 0];
-      let s1 = p[50356992 + o + 1];
-      let s2 = p[50356992 + o + 2];
-      let s3 = p[50356992 + o + 3];
-      let s4 = p[50356992 + o + 4];
-      let s5 = p[50356992 + o + 5];
-      let s6 = p[50356992 + o + 6];
-      let s7 = p[50356992 + o + 7];
-      for (let i = 0, w = 47997696 + o * 3072; i < 3072; i++, w++) {
-        const v = act80[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act81[yo + o + 0] = s0;
-      act81[yo + o + 1] = s1;
-      act81[yo + o + 2] = s2;
-      act81[yo + o + 3] = s3;
-      act81[yo + o + 4] = s4;
-      act81[yo + o + 5] = s5;
-      act81[yo + o + 6] = s6;
-      act81[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[50356992 + o];
-      for (let i = 0, w = 47997696 + o * 3072; i < 3072; i++, w++) s += act80[xo + i] * p[w];
-      act81[yo + o] = s;
-    }
-  }
+  // encoder.layers.6.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act80, act81, n * 197, 3072, 768, 47997696, 50356992);
 }
 
 /** Backward of op 80: encoder.layers.6.mlp.3 (dense). */
 function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.mlp.3: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad81[yo + 0 + o + 0];
-      const g01 = grad81[yo + 0 + o + 1];
-      const g02 = grad81[yo + 0 + o + 2];
-      const g03 = grad81[yo + 0 + o + 3];
-      const g10 = grad81[yo + 768 + o + 0];
-      const g11 = grad81[yo + 768 + o + 1];
-      const g12 = grad81[yo + 768 + o + 2];
-      const g13 = grad81[yo + 768 + o + 3];
-      const g20 = grad81[yo + 1536 + o + 0];
-      const g21 = grad81[yo + 1536 + o + 1];
-      const g22 = grad81[yo + 1536 + o + 2];
-      const g23 = grad81[yo + 1536 + o + 3];
-      const g30 = grad81[yo + 2304 + o + 0];
-      const g31 = grad81[yo + 2304 + o + 1];
-      const g32 = grad81[yo + 2304 + o + 2];
-      const g33 = grad81[yo + 2304 + o + 3];
-      gp[50356992 + o + 0] += g00 + g10 + g20 + g30;
-      gp[50356992 + o + 1] += g01 + g11 + g21 + g31;
-      gp[50356992 + o + 2] += g02 + g12 + g22 + g32;
-      gp[50356992 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 47997696 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act80[xo + 0 + i];
-        const x1 = act80[xo + 3072 + i];
-        const x2 = act80[xo + 6144 + i];
-        const x3 = act80[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad80[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad80[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad80[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad80[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad81[yo + a * 768 + o];
-        gp[50356992 + o] += g;
-        for (let i = 0, w = 47997696 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act80[xo + a * 3072 + i];
-          grad80[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad81[yo + o];
-      if (g === 0) continue;
-      gp[50356992 + o] += g;
-      for (let i = 0, w = 47997696 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act80[xo + i];
-        grad80[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.6.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act80, grad80, grad81, n * 197, 3072, 768, 47997696, 50356992);
 }
 
 /** Forward of op 81: encoder.layers.6.mlp.4 (dropout). */
@@ -8401,185 +6007,14 @@ function backward87(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 88: encoder.layers.7.mlp.0 (dense). */
 function forward88(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.mlp.0: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[55082496 + o + 0];
-      let t01 = p[55082496 + o + 1];
-      let t02 = p[55082496 + o + 2];
-      let t03 = p[55082496 + o + 3];
-      let t10 = p[55082496 + o + 0];
-      let t11 = p[55082496 + o + 1];
-      let t12 = p[55082496 + o + 2];
-      let t13 = p[55082496 + o + 3];
-      let t20 = p[55082496 + o + 0];
-      let t21 = p[55082496 + o + 1];
-      let t22 = p[55082496 + o + 2];
-      let t23 = p[55082496 + o + 3];
-      let t30 = p[55082496 + o + 0];
-      let t31 = p[55082496 + o + 1];
-      let t32 = p[55082496 + o + 2];
-      let t33 = p[55082496 + o + 3];
-      for (let i = 0, w = 52723200 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act88[xo + 0 + i];
-        const v1 = act88[xo + 768 + i];
-        const v2 = act88[xo + 1536 + i];
-        const v3 = act88[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act89[yo + 0 + o + 0] = t00;
-      act89[yo + 0 + o + 1] = t01;
-      act89[yo + 0 + o + 2] = t02;
-      act89[yo + 0 + o + 3] = t03;
-      act89[yo + 3072 + o + 0] = t10;
-      act89[yo + 3072 + o + 1] = t11;
-      act89[yo + 3072 + o + 2] = t12;
-      act89[yo + 3072 + o + 3] = t13;
-      act89[yo + 6144 + o + 0] = t20;
-      act89[yo + 6144 + o + 1] = t21;
-      act89[yo + 6144 + o + 2] = t22;
-      act89[yo + 6144 + o + 3] = t23;
-      act89[yo + 9216 + o + 0] = t30;
-      act89[yo + 9216 + o + 1] = t31;
-      act89[yo + 9216 + o + 2] = t32;
-      act89[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[55082496 + o];
-        for (let i = 0, w = 52723200 + o * 768; i < 768; i++, w++) s += act88[xo + a * 768 + i] * p[w];
-        act89[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[55082496 + o + 0];
-      let s1 = p[55082496 + o + 1];
-      let s2 = p[55082496 + o + 2];
-      let s3 = p[55082496 + o + 3];
-      let s4 = p[55082496 + o + 4];
-      let s5 = p[55082496 + o + 5];
-      let s6 = p[55082496 + o + 6];
-      let s7 = p[55082496 + o + 7];
-      for (let i = 0, w = 52723200 + o * 768; i < 768; i++, w++) {
-        const v = act88[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act89[yo + o + 0] = s0;
-      act89[yo + o + 1] = s1;
-      act89[yo + o + 2] = s2;
-      act89[yo + o + 3] = s3;
-      act89[yo + o + 4] = s4;
-      act89[yo + o + 5] = s5;
-      act89[yo + o + 6] = s6;
-      act89[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[55082496 + o];
-      for (let i = 0, w = 52723200 + o * 768; i < 768; i++, w++) s += act88[xo + i] * p[w];
-      act89[yo + o] = s;
-    }
-  }
+  // encoder.layers.7.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act88, act89, n * 197, 768, 3072, 52723200, 55082496);
 }
 
 /** Backward of op 88: encoder.layers.7.mlp.0 (dense). */
 function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.mlp.0: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad89[yo + 0 + o + 0];
-      const g01 = grad89[yo + 0 + o + 1];
-      const g02 = grad89[yo + 0 + o + 2];
-      const g03 = grad89[yo + 0 + o + 3];
-      const g10 = grad89[yo + 3072 + o + 0];
-      const g11 = grad89[yo + 3072 + o + 1];
-      const g12 = grad89[yo + 3072 + o + 2];
-      const g13 = grad89[yo + 3072 + o + 3];
-      const g20 = grad89[yo + 6144 + o + 0];
-      const g21 = grad89[yo + 6144 + o + 1];
-      const g22 = grad89[yo + 6144 + o + 2];
-      const g23 = grad89[yo + 6144 + o + 3];
-      const g30 = grad89[yo + 9216 + o + 0];
-      const g31 = grad89[yo + 9216 + o + 1];
-      const g32 = grad89[yo + 9216 + o + 2];
-      const g33 = grad89[yo + 9216 + o + 3];
-      gp[55082496 + o + 0] += g00 + g10 + g20 + g30;
-      gp[55082496 + o + 1] += g01 + g11 + g21 + g31;
-      gp[55082496 + o + 2] += g02 + g12 + g22 + g32;
-      gp[55082496 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 52723200 + o * 768; i < 768; i++, w++) {
-        const x0 = act88[xo + 0 + i];
-        const x1 = act88[xo + 768 + i];
-        const x2 = act88[xo + 1536 + i];
-        const x3 = act88[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad88[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad88[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad88[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad88[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad89[yo + a * 3072 + o];
-        gp[55082496 + o] += g;
-        for (let i = 0, w = 52723200 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act88[xo + a * 768 + i];
-          grad88[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad89[yo + o];
-      if (g === 0) continue;
-      gp[55082496 + o] += g;
-      for (let i = 0, w = 52723200 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act88[xo + i];
-        grad88[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.7.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act88, grad88, grad89, n * 197, 768, 3072, 52723200, 55082496);
 }
 
 /** Forward of op 89: encoder.layers.7.mlp.1 (gelu). */
@@ -8627,185 +6062,14 @@ function backward90(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 91: encoder.layers.7.mlp.3 (dense). */
 function forward91(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.mlp.3: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[57444864 + o + 0];
-      let t01 = p[57444864 + o + 1];
-      let t02 = p[57444864 + o + 2];
-      let t03 = p[57444864 + o + 3];
-      let t10 = p[57444864 + o + 0];
-      let t11 = p[57444864 + o + 1];
-      let t12 = p[57444864 + o + 2];
-      let t13 = p[57444864 + o + 3];
-      let t20 = p[57444864 + o + 0];
-      let t21 = p[57444864 + o + 1];
-      let t22 = p[57444864 + o + 2];
-      let t23 = p[57444864 + o + 3];
-      let t30 = p[57444864 + o + 0];
-      let t31 = p[57444864 + o + 1];
-      let t32 = p[57444864 + o + 2];
-      let t33 = p[57444864 + o + 3];
-      for (let i = 0, w = 55085568 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act91[xo + 0 + i];
-        const v1 = act91[xo + 3072 + i];
-        const v2 = act91[xo + 6144 + i];
-        const v3 = act91[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act92[yo + 0 + o + 0] = t00;
-      act92[yo + 0 + o + 1] = t01;
-      act92[yo + 0 + o + 2] = t02;
-      act92[yo + 0 + o + 3] = t03;
-      act92[yo + 768 + o + 0] = t10;
-      act92[yo + 768 + o + 1] = t11;
-      act92[yo + 768 + o + 2] = t12;
-      act92[yo + 768 + o + 3] = t13;
-      act92[yo + 1536 + o + 0] = t20;
-      act92[yo + 1536 + o + 1] = t21;
-      act92[yo + 1536 + o + 2] = t22;
-      act92[yo + 1536 + o + 3] = t23;
-      act92[yo + 2304 + o + 0] = t30;
-      act92[yo + 2304 + o + 1] = t31;
-      act92[yo + 2304 + o + 2] = t32;
-      act92[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[57444864 + o];
-        for (let i = 0, w = 55085568 + o * 3072; i < 3072; i++, w++) s += act91[xo + a * 3072 + i] * p[w];
-        act92[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[57444864 + o + 0];
-      let s1 = p[57444864 + o + 1];
-      let s2 = p[57444864 + o + 2];
-      let s3 = p[57444864 + o + 3];
-      let s4 = p[57444864 + o + 4];
-      let s5 = p[57444864 + o + 5];
-      let s6 = p[57444864 + o + 6];
-      let s7 = p[57444864 + o + 7];
-      for (let i = 0, w = 55085568 + o * 3072; i < 3072; i++, w++) {
-        const v = act91[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act92[yo + o + 0] = s0;
-      act92[yo + o + 1] = s1;
-      act92[yo + o + 2] = s2;
-      act92[yo + o + 3] = s3;
-      act92[yo + o + 4] = s4;
-      act92[yo + o + 5] = s5;
-      act92[yo + o + 6] = s6;
-      act92[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[57444864 + o];
-      for (let i = 0, w = 55085568 + o * 3072; i < 3072; i++, w++) s += act91[xo + i] * p[w];
-      act92[yo + o] = s;
-    }
-  }
+  // encoder.layers.7.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act91, act92, n * 197, 3072, 768, 55085568, 57444864);
 }
 
 /** Backward of op 91: encoder.layers.7.mlp.3 (dense). */
 function backward91(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.mlp.3: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad92[yo + 0 + o + 0];
-      const g01 = grad92[yo + 0 + o + 1];
-      const g02 = grad92[yo + 0 + o + 2];
-      const g03 = grad92[yo + 0 + o + 3];
-      const g10 = grad92[yo + 768 + o + 0];
-      const g11 = grad92[yo + 768 + o + 1];
-      const g12 = grad92[yo + 768 + o + 2];
-      const g13 = grad92[yo + 768 + o + 3];
-      const g20 = grad92[yo + 1536 + o + 0];
-      const g21 = grad92[yo + 1536 + o + 1];
-      const g22 = grad92[yo + 1536 + o + 2];
-      const g23 = grad92[yo + 1536 + o + 3];
-      const g30 = grad92[yo + 2304 + o + 0];
-      const g31 = grad92[yo + 2304 + o + 1];
-      const g32 = grad92[yo + 2304 + o + 2];
-      const g33 = grad92[yo + 2304 + o + 3];
-      gp[57444864 + o + 0] += g00 + g10 + g20 + g30;
-      gp[57444864 + o + 1] += g01 + g11 + g21 + g31;
-      gp[57444864 + o + 2] += g02 + g12 + g22 + g32;
-      gp[57444864 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 55085568 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act91[xo + 0 + i];
-        const x1 = act91[xo + 3072 + i];
-        const x2 = act91[xo + 6144 + i];
-        const x3 = act91[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad91[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad91[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad91[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad91[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad92[yo + a * 768 + o];
-        gp[57444864 + o] += g;
-        for (let i = 0, w = 55085568 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act91[xo + a * 3072 + i];
-          grad91[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad92[yo + o];
-      if (g === 0) continue;
-      gp[57444864 + o] += g;
-      for (let i = 0, w = 55085568 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act91[xo + i];
-        grad91[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.7.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act91, grad91, grad92, n * 197, 3072, 768, 55085568, 57444864);
 }
 
 /** Forward of op 92: encoder.layers.7.mlp.4 (dropout). */
@@ -9163,185 +6427,14 @@ function backward98(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 99: encoder.layers.8.mlp.0 (dense). */
 function forward99(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.mlp.0: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[62170368 + o + 0];
-      let t01 = p[62170368 + o + 1];
-      let t02 = p[62170368 + o + 2];
-      let t03 = p[62170368 + o + 3];
-      let t10 = p[62170368 + o + 0];
-      let t11 = p[62170368 + o + 1];
-      let t12 = p[62170368 + o + 2];
-      let t13 = p[62170368 + o + 3];
-      let t20 = p[62170368 + o + 0];
-      let t21 = p[62170368 + o + 1];
-      let t22 = p[62170368 + o + 2];
-      let t23 = p[62170368 + o + 3];
-      let t30 = p[62170368 + o + 0];
-      let t31 = p[62170368 + o + 1];
-      let t32 = p[62170368 + o + 2];
-      let t33 = p[62170368 + o + 3];
-      for (let i = 0, w = 59811072 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act99[xo + 0 + i];
-        const v1 = act99[xo + 768 + i];
-        const v2 = act99[xo + 1536 + i];
-        const v3 = act99[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act100[yo + 0 + o + 0] = t00;
-      act100[yo + 0 + o + 1] = t01;
-      act100[yo + 0 + o + 2] = t02;
-      act100[yo + 0 + o + 3] = t03;
-      act100[yo + 3072 + o + 0] = t10;
-      act100[yo + 3072 + o + 1] = t11;
-      act100[yo + 3072 + o + 2] = t12;
-      act100[yo + 3072 + o + 3] = t13;
-      act100[yo + 6144 + o + 0] = t20;
-      act100[yo + 6144 + o + 1] = t21;
-      act100[yo + 6144 + o + 2] = t22;
-      act100[yo + 6144 + o + 3] = t23;
-      act100[yo + 9216 + o + 0] = t30;
-      act100[yo + 9216 + o + 1] = t31;
-      act100[yo + 9216 + o + 2] = t32;
-      act100[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[62170368 + o];
-        for (let i = 0, w = 59811072 + o * 768; i < 768; i++, w++) s += act99[xo + a * 768 + i] * p[w];
-        act100[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[62170368 + o + 0];
-      let s1 = p[62170368 + o + 1];
-      let s2 = p[62170368 + o + 2];
-      let s3 = p[62170368 + o + 3];
-      let s4 = p[62170368 + o + 4];
-      let s5 = p[62170368 + o + 5];
-      let s6 = p[62170368 + o + 6];
-      let s7 = p[62170368 + o + 7];
-      for (let i = 0, w = 59811072 + o * 768; i < 768; i++, w++) {
-        const v = act99[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act100[yo + o + 0] = s0;
-      act100[yo + o + 1] = s1;
-      act100[yo + o + 2] = s2;
-      act100[yo + o + 3] = s3;
-      act100[yo + o + 4] = s4;
-      act100[yo + o + 5] = s5;
-      act100[yo + o + 6] = s6;
-      act100[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[62170368 + o];
-      for (let i = 0, w = 59811072 + o * 768; i < 768; i++, w++) s += act99[xo + i] * p[w];
-      act100[yo + o] = s;
-    }
-  }
+  // encoder.layers.8.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act99, act100, n * 197, 768, 3072, 59811072, 62170368);
 }
 
 /** Backward of op 99: encoder.layers.8.mlp.0 (dense). */
 function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.mlp.0: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad100[yo + 0 + o + 0];
-      const g01 = grad100[yo + 0 + o + 1];
-      const g02 = grad100[yo + 0 + o + 2];
-      const g03 = grad100[yo + 0 + o + 3];
-      const g10 = grad100[yo + 3072 + o + 0];
-      const g11 = grad100[yo + 3072 + o + 1];
-      const g12 = grad100[yo + 3072 + o + 2];
-      const g13 = grad100[yo + 3072 + o + 3];
-      const g20 = grad100[yo + 6144 + o + 0];
-      const g21 = grad100[yo + 6144 + o + 1];
-      const g22 = grad100[yo + 6144 + o + 2];
-      const g23 = grad100[yo + 6144 + o + 3];
-      const g30 = grad100[yo + 9216 + o + 0];
-      const g31 = grad100[yo + 9216 + o + 1];
-      const g32 = grad100[yo + 9216 + o + 2];
-      const g33 = grad100[yo + 9216 + o + 3];
-      gp[62170368 + o + 0] += g00 + g10 + g20 + g30;
-      gp[62170368 + o + 1] += g01 + g11 + g21 + g31;
-      gp[62170368 + o + 2] += g02 + g12 + g22 + g32;
-      gp[62170368 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 59811072 + o * 768; i < 768; i++, w++) {
-        const x0 = act99[xo + 0 + i];
-        const x1 = act99[xo + 768 + i];
-        const x2 = act99[xo + 1536 + i];
-        const x3 = act99[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad99[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad99[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad99[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad99[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad100[yo + a * 3072 + o];
-        gp[62170368 + o] += g;
-        for (let i = 0, w = 59811072 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act99[xo + a * 768 + i];
-          grad99[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad100[yo + o];
-      if (g === 0) continue;
-      gp[62170368 + o] += g;
-      for (let i = 0, w = 59811072 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act99[xo + i];
-        grad99[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.8.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act99, grad99, grad100, n * 197, 768, 3072, 59811072, 62170368);
 }
 
 /** Forward of op 100: encoder.layers.8.mlp.1 (gelu). */
@@ -9389,185 +6482,14 @@ function backward101(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 102: encoder.layers.8.mlp.3 (dense). */
 function forward102(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.mlp.3: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[64532736 + o + 0];
-      let t01 = p[64532736 + o + 1];
-      let t02 = p[64532736 + o + 2];
-      let t03 = p[64532736 + o + 3];
-      let t10 = p[64532736 + o + 0];
-      let t11 = p[64532736 + o + 1];
-      let t12 = p[64532736 + o + 2];
-      let t13 = p[64532736 + o + 3];
-      let t20 = p[64532736 + o + 0];
-      let t21 = p[64532736 + o + 1];
-      let t22 = p[64532736 + o + 2];
-      let t23 = p[64532736 + o + 3];
-      let t30 = p[64532736 + o + 0];
-      let t31 = p[64532736 + o + 1];
-      let t32 = p[64532736 + o + 2];
-      let t33 = p[64532736 + o + 3];
-      for (let i = 0, w = 62173440 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act102[xo + 0 + i];
-        const v1 = act102[xo + 3072 + i];
-        const v2 = act102[xo + 6144 + i];
-        const v3 = act102[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act103[yo + 0 + o + 0] = t00;
-      act103[yo + 0 + o + 1] = t01;
-      act103[yo + 0 + o + 2] = t02;
-      act103[yo + 0 + o + 3] = t03;
-      act103[yo + 768 + o + 0] = t10;
-      act103[yo + 768 + o + 1] = t11;
-      act103[yo + 768 + o + 2] = t12;
-      act103[yo + 768 + o + 3] = t13;
-      act103[yo + 1536 + o + 0] = t20;
-      act103[yo + 1536 + o + 1] = t21;
-      act103[yo + 1536 + o + 2] = t22;
-      act103[yo + 1536 + o + 3] = t23;
-      act103[yo + 2304 + o + 0] = t30;
-      act103[yo + 2304 + o + 1] = t31;
-      act103[yo + 2304 + o + 2] = t32;
-      act103[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[64532736 + o];
-        for (let i = 0, w = 62173440 + o * 3072; i < 3072; i++, w++) s += act102[xo + a * 3072 + i] * p[w];
-        act103[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[64532736 + o + 0];
-      let s1 = p[64532736 + o + 1];
-      let s2 = p[64532736 + o + 2];
-      let s3 = p[64532736 + o + 3];
-      let s4 = p[64532736 + o + 4];
-      let s5 = p[64532736 + o + 5];
-      let s6 = p[64532736 + o + 6];
-      let s7 = p[64532736 + o + 7];
-      for (let i = 0, w = 62173440 + o * 3072; i < 3072; i++, w++) {
-        const v = act102[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act103[yo + o + 0] = s0;
-      act103[yo + o + 1] = s1;
-      act103[yo + o + 2] = s2;
-      act103[yo + o + 3] = s3;
-      act103[yo + o + 4] = s4;
-      act103[yo + o + 5] = s5;
-      act103[yo + o + 6] = s6;
-      act103[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[64532736 + o];
-      for (let i = 0, w = 62173440 + o * 3072; i < 3072; i++, w++) s += act102[xo + i] * p[w];
-      act103[yo + o] = s;
-    }
-  }
+  // encoder.layers.8.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act102, act103, n * 197, 3072, 768, 62173440, 64532736);
 }
 
 /** Backward of op 102: encoder.layers.8.mlp.3 (dense). */
 function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.mlp.3: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad103[yo + 0 + o + 0];
-      const g01 = grad103[yo + 0 + o + 1];
-      const g02 = grad103[yo + 0 + o + 2];
-      const g03 = grad103[yo + 0 + o + 3];
-      const g10 = grad103[yo + 768 + o + 0];
-      const g11 = grad103[yo + 768 + o + 1];
-      const g12 = grad103[yo + 768 + o + 2];
-      const g13 = grad103[yo + 768 + o + 3];
-      const g20 = grad103[yo + 1536 + o + 0];
-      const g21 = grad103[yo + 1536 + o + 1];
-      const g22 = grad103[yo + 1536 + o + 2];
-      const g23 = grad103[yo + 1536 + o + 3];
-      const g30 = grad103[yo + 2304 + o + 0];
-      const g31 = grad103[yo + 2304 + o + 1];
-      const g32 = grad103[yo + 2304 + o + 2];
-      const g33 = grad103[yo + 2304 + o + 3];
-      gp[64532736 + o + 0] += g00 + g10 + g20 + g30;
-      gp[64532736 + o + 1] += g01 + g11 + g21 + g31;
-      gp[64532736 + o + 2] += g02 + g12 + g22 + g32;
-      gp[64532736 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 62173440 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act102[xo + 0 + i];
-        const x1 = act102[xo + 3072 + i];
-        const x2 = act102[xo + 6144 + i];
-        const x3 = act102[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad102[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad102[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad102[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad102[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad103[yo + a * 768 + o];
-        gp[64532736 + o] += g;
-        for (let i = 0, w = 62173440 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act102[xo + a * 3072 + i];
-          grad102[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad103[yo + o];
-      if (g === 0) continue;
-      gp[64532736 + o] += g;
-      for (let i = 0, w = 62173440 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act102[xo + i];
-        grad102[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.8.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act102, grad102, grad103, n * 197, 3072, 768, 62173440, 64532736);
 }
 
 /** Forward of op 103: encoder.layers.8.mlp.4 (dropout). */
@@ -9925,185 +6847,14 @@ function backward109(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 110: encoder.layers.9.mlp.0 (dense). */
 function forward110(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.mlp.0: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[69258240 + o + 0];
-      let t01 = p[69258240 + o + 1];
-      let t02 = p[69258240 + o + 2];
-      let t03 = p[69258240 + o + 3];
-      let t10 = p[69258240 + o + 0];
-      let t11 = p[69258240 + o + 1];
-      let t12 = p[69258240 + o + 2];
-      let t13 = p[69258240 + o + 3];
-      let t20 = p[69258240 + o + 0];
-      let t21 = p[69258240 + o + 1];
-      let t22 = p[69258240 + o + 2];
-      let t23 = p[69258240 + o + 3];
-      let t30 = p[69258240 + o + 0];
-      let t31 = p[69258240 + o + 1];
-      let t32 = p[69258240 + o + 2];
-      let t33 = p[69258240 + o + 3];
-      for (let i = 0, w = 66898944 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act110[xo + 0 + i];
-        const v1 = act110[xo + 768 + i];
-        const v2 = act110[xo + 1536 + i];
-        const v3 = act110[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act111[yo + 0 + o + 0] = t00;
-      act111[yo + 0 + o + 1] = t01;
-      act111[yo + 0 + o + 2] = t02;
-      act111[yo + 0 + o + 3] = t03;
-      act111[yo + 3072 + o + 0] = t10;
-      act111[yo + 3072 + o + 1] = t11;
-      act111[yo + 3072 + o + 2] = t12;
-      act111[yo + 3072 + o + 3] = t13;
-      act111[yo + 6144 + o + 0] = t20;
-      act111[yo + 6144 + o + 1] = t21;
-      act111[yo + 6144 + o + 2] = t22;
-      act111[yo + 6144 + o + 3] = t23;
-      act111[yo + 9216 + o + 0] = t30;
-      act111[yo + 9216 + o + 1] = t31;
-      act111[yo + 9216 + o + 2] = t32;
-      act111[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[69258240 + o];
-        for (let i = 0, w = 66898944 + o * 768; i < 768; i++, w++) s += act110[xo + a * 768 + i] * p[w];
-        act111[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[69258240 + o + 0];
-      let s1 = p[69258240 + o + 1];
-      let s2 = p[69258240 + o + 2];
-      let s3 = p[69258240 + o + 3];
-      let s4 = p[69258240 + o + 4];
-      let s5 = p[69258240 + o + 5];
-      let s6 = p[69258240 + o + 6];
-      let s7 = p[69258240 + o + 7];
-      for (let i = 0, w = 66898944 + o * 768; i < 768; i++, w++) {
-        const v = act110[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act111[yo + o + 0] = s0;
-      act111[yo + o + 1] = s1;
-      act111[yo + o + 2] = s2;
-      act111[yo + o + 3] = s3;
-      act111[yo + o + 4] = s4;
-      act111[yo + o + 5] = s5;
-      act111[yo + o + 6] = s6;
-      act111[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[69258240 + o];
-      for (let i = 0, w = 66898944 + o * 768; i < 768; i++, w++) s += act110[xo + i] * p[w];
-      act111[yo + o] = s;
-    }
-  }
+  // encoder.layers.9.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act110, act111, n * 197, 768, 3072, 66898944, 69258240);
 }
 
 /** Backward of op 110: encoder.layers.9.mlp.0 (dense). */
 function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.mlp.0: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad111[yo + 0 + o + 0];
-      const g01 = grad111[yo + 0 + o + 1];
-      const g02 = grad111[yo + 0 + o + 2];
-      const g03 = grad111[yo + 0 + o + 3];
-      const g10 = grad111[yo + 3072 + o + 0];
-      const g11 = grad111[yo + 3072 + o + 1];
-      const g12 = grad111[yo + 3072 + o + 2];
-      const g13 = grad111[yo + 3072 + o + 3];
-      const g20 = grad111[yo + 6144 + o + 0];
-      const g21 = grad111[yo + 6144 + o + 1];
-      const g22 = grad111[yo + 6144 + o + 2];
-      const g23 = grad111[yo + 6144 + o + 3];
-      const g30 = grad111[yo + 9216 + o + 0];
-      const g31 = grad111[yo + 9216 + o + 1];
-      const g32 = grad111[yo + 9216 + o + 2];
-      const g33 = grad111[yo + 9216 + o + 3];
-      gp[69258240 + o + 0] += g00 + g10 + g20 + g30;
-      gp[69258240 + o + 1] += g01 + g11 + g21 + g31;
-      gp[69258240 + o + 2] += g02 + g12 + g22 + g32;
-      gp[69258240 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 66898944 + o * 768; i < 768; i++, w++) {
-        const x0 = act110[xo + 0 + i];
-        const x1 = act110[xo + 768 + i];
-        const x2 = act110[xo + 1536 + i];
-        const x3 = act110[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad110[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad110[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad110[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad110[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad111[yo + a * 3072 + o];
-        gp[69258240 + o] += g;
-        for (let i = 0, w = 66898944 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act110[xo + a * 768 + i];
-          grad110[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad111[yo + o];
-      if (g === 0) continue;
-      gp[69258240 + o] += g;
-      for (let i = 0, w = 66898944 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act110[xo + i];
-        grad110[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.9.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act110, grad110, grad111, n * 197, 768, 3072, 66898944, 69258240);
 }
 
 /** Forward of op 111: encoder.layers.9.mlp.1 (gelu). */
@@ -10151,185 +6902,14 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 113: encoder.layers.9.mlp.3 (dense). */
 function forward113(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.mlp.3: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[71620608 + o + 0];
-      let t01 = p[71620608 + o + 1];
-      let t02 = p[71620608 + o + 2];
-      let t03 = p[71620608 + o + 3];
-      let t10 = p[71620608 + o + 0];
-      let t11 = p[71620608 + o + 1];
-      let t12 = p[71620608 + o + 2];
-      let t13 = p[71620608 + o + 3];
-      let t20 = p[71620608 + o + 0];
-      let t21 = p[71620608 + o + 1];
-      let t22 = p[71620608 + o + 2];
-      let t23 = p[71620608 + o + 3];
-      let t30 = p[71620608 + o + 0];
-      let t31 = p[71620608 + o + 1];
-      let t32 = p[71620608 + o + 2];
-      let t33 = p[71620608 + o + 3];
-      for (let i = 0, w = 69261312 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act113[xo + 0 + i];
-        const v1 = act113[xo + 3072 + i];
-        const v2 = act113[xo + 6144 + i];
-        const v3 = act113[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act114[yo + 0 + o + 0] = t00;
-      act114[yo + 0 + o + 1] = t01;
-      act114[yo + 0 + o + 2] = t02;
-      act114[yo + 0 + o + 3] = t03;
-      act114[yo + 768 + o + 0] = t10;
-      act114[yo + 768 + o + 1] = t11;
-      act114[yo + 768 + o + 2] = t12;
-      act114[yo + 768 + o + 3] = t13;
-      act114[yo + 1536 + o + 0] = t20;
-      act114[yo + 1536 + o + 1] = t21;
-      act114[yo + 1536 + o + 2] = t22;
-      act114[yo + 1536 + o + 3] = t23;
-      act114[yo + 2304 + o + 0] = t30;
-      act114[yo + 2304 + o + 1] = t31;
-      act114[yo + 2304 + o + 2] = t32;
-      act114[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[71620608 + o];
-        for (let i = 0, w = 69261312 + o * 3072; i < 3072; i++, w++) s += act113[xo + a * 3072 + i] * p[w];
-        act114[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[71620608 + o + 0];
-      let s1 = p[71620608 + o + 1];
-      let s2 = p[71620608 + o + 2];
-      let s3 = p[71620608 + o + 3];
-      let s4 = p[71620608 + o + 4];
-      let s5 = p[71620608 + o + 5];
-      let s6 = p[71620608 + o + 6];
-      let s7 = p[71620608 + o + 7];
-      for (let i = 0, w = 69261312 + o * 3072; i < 3072; i++, w++) {
-        const v = act113[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act114[yo + o + 0] = s0;
-      act114[yo + o + 1] = s1;
-      act114[yo + o + 2] = s2;
-      act114[yo + o + 3] = s3;
-      act114[yo + o + 4] = s4;
-      act114[yo + o + 5] = s5;
-      act114[yo + o + 6] = s6;
-      act114[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[71620608 + o];
-      for (let i = 0, w = 69261312 + o * 3072; i < 3072; i++, w++) s += act113[xo + i] * p[w];
-      act114[yo + o] = s;
-    }
-  }
+  // encoder.layers.9.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act113, act114, n * 197, 3072, 768, 69261312, 71620608);
 }
 
 /** Backward of op 113: encoder.layers.9.mlp.3 (dense). */
 function backward113(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.mlp.3: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad114[yo + 0 + o + 0];
-      const g01 = grad114[yo + 0 + o + 1];
-      const g02 = grad114[yo + 0 + o + 2];
-      const g03 = grad114[yo + 0 + o + 3];
-      const g10 = grad114[yo + 768 + o + 0];
-      const g11 = grad114[yo + 768 + o + 1];
-      const g12 = grad114[yo + 768 + o + 2];
-      const g13 = grad114[yo + 768 + o + 3];
-      const g20 = grad114[yo + 1536 + o + 0];
-      const g21 = grad114[yo + 1536 + o + 1];
-      const g22 = grad114[yo + 1536 + o + 2];
-      const g23 = grad114[yo + 1536 + o + 3];
-      const g30 = grad114[yo + 2304 + o + 0];
-      const g31 = grad114[yo + 2304 + o + 1];
-      const g32 = grad114[yo + 2304 + o + 2];
-      const g33 = grad114[yo + 2304 + o + 3];
-      gp[71620608 + o + 0] += g00 + g10 + g20 + g30;
-      gp[71620608 + o + 1] += g01 + g11 + g21 + g31;
-      gp[71620608 + o + 2] += g02 + g12 + g22 + g32;
-      gp[71620608 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 69261312 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act113[xo + 0 + i];
-        const x1 = act113[xo + 3072 + i];
-        const x2 = act113[xo + 6144 + i];
-        const x3 = act113[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad113[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad113[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad113[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad113[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad114[yo + a * 768 + o];
-        gp[71620608 + o] += g;
-        for (let i = 0, w = 69261312 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act113[xo + a * 3072 + i];
-          grad113[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad114[yo + o];
-      if (g === 0) continue;
-      gp[71620608 + o] += g;
-      for (let i = 0, w = 69261312 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act113[xo + i];
-        grad113[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.9.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act113, grad113, grad114, n * 197, 3072, 768, 69261312, 71620608);
 }
 
 /** Forward of op 114: encoder.layers.9.mlp.4 (dropout). */
@@ -10687,185 +7267,14 @@ function backward120(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 121: encoder.layers.10.mlp.0 (dense). */
 function forward121(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.mlp.0: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[76346112 + o + 0];
-      let t01 = p[76346112 + o + 1];
-      let t02 = p[76346112 + o + 2];
-      let t03 = p[76346112 + o + 3];
-      let t10 = p[76346112 + o + 0];
-      let t11 = p[76346112 + o + 1];
-      let t12 = p[76346112 + o + 2];
-      let t13 = p[76346112 + o + 3];
-      let t20 = p[76346112 + o + 0];
-      let t21 = p[76346112 + o + 1];
-      let t22 = p[76346112 + o + 2];
-      let t23 = p[76346112 + o + 3];
-      let t30 = p[76346112 + o + 0];
-      let t31 = p[76346112 + o + 1];
-      let t32 = p[76346112 + o + 2];
-      let t33 = p[76346112 + o + 3];
-      for (let i = 0, w = 73986816 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act121[xo + 0 + i];
-        const v1 = act121[xo + 768 + i];
-        const v2 = act121[xo + 1536 + i];
-        const v3 = act121[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act122[yo + 0 + o + 0] = t00;
-      act122[yo + 0 + o + 1] = t01;
-      act122[yo + 0 + o + 2] = t02;
-      act122[yo + 0 + o + 3] = t03;
-      act122[yo + 3072 + o + 0] = t10;
-      act122[yo + 3072 + o + 1] = t11;
-      act122[yo + 3072 + o + 2] = t12;
-      act122[yo + 3072 + o + 3] = t13;
-      act122[yo + 6144 + o + 0] = t20;
-      act122[yo + 6144 + o + 1] = t21;
-      act122[yo + 6144 + o + 2] = t22;
-      act122[yo + 6144 + o + 3] = t23;
-      act122[yo + 9216 + o + 0] = t30;
-      act122[yo + 9216 + o + 1] = t31;
-      act122[yo + 9216 + o + 2] = t32;
-      act122[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[76346112 + o];
-        for (let i = 0, w = 73986816 + o * 768; i < 768; i++, w++) s += act121[xo + a * 768 + i] * p[w];
-        act122[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[76346112 + o + 0];
-      let s1 = p[76346112 + o + 1];
-      let s2 = p[76346112 + o + 2];
-      let s3 = p[76346112 + o + 3];
-      let s4 = p[76346112 + o + 4];
-      let s5 = p[76346112 + o + 5];
-      let s6 = p[76346112 + o + 6];
-      let s7 = p[76346112 + o + 7];
-      for (let i = 0, w = 73986816 + o * 768; i < 768; i++, w++) {
-        const v = act121[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act122[yo + o + 0] = s0;
-      act122[yo + o + 1] = s1;
-      act122[yo + o + 2] = s2;
-      act122[yo + o + 3] = s3;
-      act122[yo + o + 4] = s4;
-      act122[yo + o + 5] = s5;
-      act122[yo + o + 6] = s6;
-      act122[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[76346112 + o];
-      for (let i = 0, w = 73986816 + o * 768; i < 768; i++, w++) s += act121[xo + i] * p[w];
-      act122[yo + o] = s;
-    }
-  }
+  // encoder.layers.10.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act121, act122, n * 197, 768, 3072, 73986816, 76346112);
 }
 
 /** Backward of op 121: encoder.layers.10.mlp.0 (dense). */
 function backward121(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.mlp.0: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad122[yo + 0 + o + 0];
-      const g01 = grad122[yo + 0 + o + 1];
-      const g02 = grad122[yo + 0 + o + 2];
-      const g03 = grad122[yo + 0 + o + 3];
-      const g10 = grad122[yo + 3072 + o + 0];
-      const g11 = grad122[yo + 3072 + o + 1];
-      const g12 = grad122[yo + 3072 + o + 2];
-      const g13 = grad122[yo + 3072 + o + 3];
-      const g20 = grad122[yo + 6144 + o + 0];
-      const g21 = grad122[yo + 6144 + o + 1];
-      const g22 = grad122[yo + 6144 + o + 2];
-      const g23 = grad122[yo + 6144 + o + 3];
-      const g30 = grad122[yo + 9216 + o + 0];
-      const g31 = grad122[yo + 9216 + o + 1];
-      const g32 = grad122[yo + 9216 + o + 2];
-      const g33 = grad122[yo + 9216 + o + 3];
-      gp[76346112 + o + 0] += g00 + g10 + g20 + g30;
-      gp[76346112 + o + 1] += g01 + g11 + g21 + g31;
-      gp[76346112 + o + 2] += g02 + g12 + g22 + g32;
-      gp[76346112 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 73986816 + o * 768; i < 768; i++, w++) {
-        const x0 = act121[xo + 0 + i];
-        const x1 = act121[xo + 768 + i];
-        const x2 = act121[xo + 1536 + i];
-        const x3 = act121[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad121[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad121[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad121[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad121[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad122[yo + a * 3072 + o];
-        gp[76346112 + o] += g;
-        for (let i = 0, w = 73986816 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act121[xo + a * 768 + i];
-          grad121[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad122[yo + o];
-      if (g === 0) continue;
-      gp[76346112 + o] += g;
-      for (let i = 0, w = 73986816 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act121[xo + i];
-        grad121[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.10.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act121, grad121, grad122, n * 197, 768, 3072, 73986816, 76346112);
 }
 
 /** Forward of op 122: encoder.layers.10.mlp.1 (gelu). */
@@ -10913,185 +7322,14 @@ function backward123(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 124: encoder.layers.10.mlp.3 (dense). */
 function forward124(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.mlp.3: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[78708480 + o + 0];
-      let t01 = p[78708480 + o + 1];
-      let t02 = p[78708480 + o + 2];
-      let t03 = p[78708480 + o + 3];
-      let t10 = p[78708480 + o + 0];
-      let t11 = p[78708480 + o + 1];
-      let t12 = p[78708480 + o + 2];
-      let t13 = p[78708480 + o + 3];
-      let t20 = p[78708480 + o + 0];
-      let t21 = p[78708480 + o + 1];
-      let t22 = p[78708480 + o + 2];
-      let t23 = p[78708480 + o + 3];
-      let t30 = p[78708480 + o + 0];
-      let t31 = p[78708480 + o + 1];
-      let t32 = p[78708480 + o + 2];
-      let t33 = p[78708480 + o + 3];
-      for (let i = 0, w = 76349184 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act124[xo + 0 + i];
-        const v1 = act124[xo + 3072 + i];
-        const v2 = act124[xo + 6144 + i];
-        const v3 = act124[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act125[yo + 0 + o + 0] = t00;
-      act125[yo + 0 + o + 1] = t01;
-      act125[yo + 0 + o + 2] = t02;
-      act125[yo + 0 + o + 3] = t03;
-      act125[yo + 768 + o + 0] = t10;
-      act125[yo + 768 + o + 1] = t11;
-      act125[yo + 768 + o + 2] = t12;
-      act125[yo + 768 + o + 3] = t13;
-      act125[yo + 1536 + o + 0] = t20;
-      act125[yo + 1536 + o + 1] = t21;
-      act125[yo + 1536 + o + 2] = t22;
-      act125[yo + 1536 + o + 3] = t23;
-      act125[yo + 2304 + o + 0] = t30;
-      act125[yo + 2304 + o + 1] = t31;
-      act125[yo + 2304 + o + 2] = t32;
-      act125[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[78708480 + o];
-        for (let i = 0, w = 76349184 + o * 3072; i < 3072; i++, w++) s += act124[xo + a * 3072 + i] * p[w];
-        act125[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[78708480 + o + 0];
-      let s1 = p[78708480 + o + 1];
-      let s2 = p[78708480 + o + 2];
-      let s3 = p[78708480 + o + 3];
-      let s4 = p[78708480 + o + 4];
-      let s5 = p[78708480 + o + 5];
-      let s6 = p[78708480 + o + 6];
-      let s7 = p[78708480 + o + 7];
-      for (let i = 0, w = 76349184 + o * 3072; i < 3072; i++, w++) {
-        const v = act124[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act125[yo + o + 0] = s0;
-      act125[yo + o + 1] = s1;
-      act125[yo + o + 2] = s2;
-      act125[yo + o + 3] = s3;
-      act125[yo + o + 4] = s4;
-      act125[yo + o + 5] = s5;
-      act125[yo + o + 6] = s6;
-      act125[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[78708480 + o];
-      for (let i = 0, w = 76349184 + o * 3072; i < 3072; i++, w++) s += act124[xo + i] * p[w];
-      act125[yo + o] = s;
-    }
-  }
+  // encoder.layers.10.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act124, act125, n * 197, 3072, 768, 76349184, 78708480);
 }
 
 /** Backward of op 124: encoder.layers.10.mlp.3 (dense). */
 function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.mlp.3: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad125[yo + 0 + o + 0];
-      const g01 = grad125[yo + 0 + o + 1];
-      const g02 = grad125[yo + 0 + o + 2];
-      const g03 = grad125[yo + 0 + o + 3];
-      const g10 = grad125[yo + 768 + o + 0];
-      const g11 = grad125[yo + 768 + o + 1];
-      const g12 = grad125[yo + 768 + o + 2];
-      const g13 = grad125[yo + 768 + o + 3];
-      const g20 = grad125[yo + 1536 + o + 0];
-      const g21 = grad125[yo + 1536 + o + 1];
-      const g22 = grad125[yo + 1536 + o + 2];
-      const g23 = grad125[yo + 1536 + o + 3];
-      const g30 = grad125[yo + 2304 + o + 0];
-      const g31 = grad125[yo + 2304 + o + 1];
-      const g32 = grad125[yo + 2304 + o + 2];
-      const g33 = grad125[yo + 2304 + o + 3];
-      gp[78708480 + o + 0] += g00 + g10 + g20 + g30;
-      gp[78708480 + o + 1] += g01 + g11 + g21 + g31;
-      gp[78708480 + o + 2] += g02 + g12 + g22 + g32;
-      gp[78708480 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 76349184 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act124[xo + 0 + i];
-        const x1 = act124[xo + 3072 + i];
-        const x2 = act124[xo + 6144 + i];
-        const x3 = act124[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad124[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad124[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad124[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad124[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad125[yo + a * 768 + o];
-        gp[78708480 + o] += g;
-        for (let i = 0, w = 76349184 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act124[xo + a * 3072 + i];
-          grad124[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad125[yo + o];
-      if (g === 0) continue;
-      gp[78708480 + o] += g;
-      for (let i = 0, w = 76349184 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act124[xo + i];
-        grad124[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.10.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act124, grad124, grad125, n * 197, 3072, 768, 76349184, 78708480);
 }
 
 /** Forward of op 125: encoder.layers.10.mlp.4 (dropout). */
@@ -11449,185 +7687,14 @@ function backward131(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 132: encoder.layers.11.mlp.0 (dense). */
 function forward132(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.mlp.0: dense 768 → 3072, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      let t00 = p[83433984 + o + 0];
-      let t01 = p[83433984 + o + 1];
-      let t02 = p[83433984 + o + 2];
-      let t03 = p[83433984 + o + 3];
-      let t10 = p[83433984 + o + 0];
-      let t11 = p[83433984 + o + 1];
-      let t12 = p[83433984 + o + 2];
-      let t13 = p[83433984 + o + 3];
-      let t20 = p[83433984 + o + 0];
-      let t21 = p[83433984 + o + 1];
-      let t22 = p[83433984 + o + 2];
-      let t23 = p[83433984 + o + 3];
-      let t30 = p[83433984 + o + 0];
-      let t31 = p[83433984 + o + 1];
-      let t32 = p[83433984 + o + 2];
-      let t33 = p[83433984 + o + 3];
-      for (let i = 0, w = 81074688 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act132[xo + 0 + i];
-        const v1 = act132[xo + 768 + i];
-        const v2 = act132[xo + 1536 + i];
-        const v3 = act132[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act133[yo + 0 + o + 0] = t00;
-      act133[yo + 0 + o + 1] = t01;
-      act133[yo + 0 + o + 2] = t02;
-      act133[yo + 0 + o + 3] = t03;
-      act133[yo + 3072 + o + 0] = t10;
-      act133[yo + 3072 + o + 1] = t11;
-      act133[yo + 3072 + o + 2] = t12;
-      act133[yo + 3072 + o + 3] = t13;
-      act133[yo + 6144 + o + 0] = t20;
-      act133[yo + 6144 + o + 1] = t21;
-      act133[yo + 6144 + o + 2] = t22;
-      act133[yo + 6144 + o + 3] = t23;
-      act133[yo + 9216 + o + 0] = t30;
-      act133[yo + 9216 + o + 1] = t31;
-      act133[yo + 9216 + o + 2] = t32;
-      act133[yo + 9216 + o + 3] = t33;
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[83433984 + o];
-        for (let i = 0, w = 81074688 + o * 768; i < 768; i++, w++) s += act132[xo + a * 768 + i] * p[w];
-        act133[yo + a * 3072 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    let o = 0;
-    for (; o + 8 <= 3072; o += 8) {
-      let s0 = p[83433984 + o + 0];
-      let s1 = p[83433984 + o + 1];
-      let s2 = p[83433984 + o + 2];
-      let s3 = p[83433984 + o + 3];
-      let s4 = p[83433984 + o + 4];
-      let s5 = p[83433984 + o + 5];
-      let s6 = p[83433984 + o + 6];
-      let s7 = p[83433984 + o + 7];
-      for (let i = 0, w = 81074688 + o * 768; i < 768; i++, w++) {
-        const v = act132[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act133[yo + o + 0] = s0;
-      act133[yo + o + 1] = s1;
-      act133[yo + o + 2] = s2;
-      act133[yo + o + 3] = s3;
-      act133[yo + o + 4] = s4;
-      act133[yo + o + 5] = s5;
-      act133[yo + o + 6] = s6;
-      act133[yo + o + 7] = s7;
-    }
-    for (; o < 3072; o++) {
-      let s = p[83433984 + o];
-      for (let i = 0, w = 81074688 + o * 768; i < 768; i++, w++) s += act132[xo + i] * p[w];
-      act133[yo + o] = s;
-    }
-  }
+  // encoder.layers.11.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, act132, act133, n * 197, 768, 3072, 81074688, 83433984);
 }
 
 /** Backward of op 132: encoder.layers.11.mlp.0 (dense). */
 function backward132(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.mlp.0: dense 768 → 3072 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 3072, yo += 12288) {
-    let o = 0;
-    for (; o + 4 <= 3072; o += 4) {
-      const g00 = grad133[yo + 0 + o + 0];
-      const g01 = grad133[yo + 0 + o + 1];
-      const g02 = grad133[yo + 0 + o + 2];
-      const g03 = grad133[yo + 0 + o + 3];
-      const g10 = grad133[yo + 3072 + o + 0];
-      const g11 = grad133[yo + 3072 + o + 1];
-      const g12 = grad133[yo + 3072 + o + 2];
-      const g13 = grad133[yo + 3072 + o + 3];
-      const g20 = grad133[yo + 6144 + o + 0];
-      const g21 = grad133[yo + 6144 + o + 1];
-      const g22 = grad133[yo + 6144 + o + 2];
-      const g23 = grad133[yo + 6144 + o + 3];
-      const g30 = grad133[yo + 9216 + o + 0];
-      const g31 = grad133[yo + 9216 + o + 1];
-      const g32 = grad133[yo + 9216 + o + 2];
-      const g33 = grad133[yo + 9216 + o + 3];
-      gp[83433984 + o + 0] += g00 + g10 + g20 + g30;
-      gp[83433984 + o + 1] += g01 + g11 + g21 + g31;
-      gp[83433984 + o + 2] += g02 + g12 + g22 + g32;
-      gp[83433984 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 81074688 + o * 768; i < 768; i++, w++) {
-        const x0 = act132[xo + 0 + i];
-        const x1 = act132[xo + 768 + i];
-        const x2 = act132[xo + 1536 + i];
-        const x3 = act132[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad132[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad132[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad132[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad132[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 3072; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad133[yo + a * 3072 + o];
-        gp[83433984 + o] += g;
-        for (let i = 0, w = 81074688 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act132[xo + a * 768 + i];
-          grad132[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 3072; r < n * 197; r++, xo += 768, yo += 3072) {
-    for (let o = 0; o < 3072; o++) {
-      const g = grad133[yo + o];
-      if (g === 0) continue;
-      gp[83433984 + o] += g;
-      for (let i = 0, w = 81074688 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act132[xo + i];
-        grad132[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.11.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act132, grad132, grad133, n * 197, 768, 3072, 81074688, 83433984);
 }
 
 /** Forward of op 133: encoder.layers.11.mlp.1 (gelu). */
@@ -11675,185 +7742,14 @@ function backward134(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 135: encoder.layers.11.mlp.3 (dense). */
 function forward135(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.mlp.3: dense 3072 → 768, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      let t00 = p[85796352 + o + 0];
-      let t01 = p[85796352 + o + 1];
-      let t02 = p[85796352 + o + 2];
-      let t03 = p[85796352 + o + 3];
-      let t10 = p[85796352 + o + 0];
-      let t11 = p[85796352 + o + 1];
-      let t12 = p[85796352 + o + 2];
-      let t13 = p[85796352 + o + 3];
-      let t20 = p[85796352 + o + 0];
-      let t21 = p[85796352 + o + 1];
-      let t22 = p[85796352 + o + 2];
-      let t23 = p[85796352 + o + 3];
-      let t30 = p[85796352 + o + 0];
-      let t31 = p[85796352 + o + 1];
-      let t32 = p[85796352 + o + 2];
-      let t33 = p[85796352 + o + 3];
-      for (let i = 0, w = 83437056 + o * 3072; i < 3072; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        const v0 = act135[xo + 0 + i];
-        const v1 = act135[xo + 3072 + i];
-        const v2 = act135[xo + 6144 + i];
-        const v3 = act135[xo + 9216 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act136[yo + 0 + o + 0] = t00;
-      act136[yo + 0 + o + 1] = t01;
-      act136[yo + 0 + o + 2] = t02;
-      act136[yo + 0 + o + 3] = t03;
-      act136[yo + 768 + o + 0] = t10;
-      act136[yo + 768 + o + 1] = t11;
-      act136[yo + 768 + o + 2] = t12;
-      act136[yo + 768 + o + 3] = t13;
-      act136[yo + 1536 + o + 0] = t20;
-      act136[yo + 1536 + o + 1] = t21;
-      act136[yo + 1536 + o + 2] = t22;
-      act136[yo + 1536 + o + 3] = t23;
-      act136[yo + 2304 + o + 0] = t30;
-      act136[yo + 2304 + o + 1] = t31;
-      act136[yo + 2304 + o + 2] = t32;
-      act136[yo + 2304 + o + 3] = t33;
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[85796352 + o];
-        for (let i = 0, w = 83437056 + o * 3072; i < 3072; i++, w++) s += act135[xo + a * 3072 + i] * p[w];
-        act136[yo + a * 768 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    let o = 0;
-    for (; o + 8 <= 768; o += 8) {
-      let s0 = p[85796352 + o + 0];
-      let s1 = p[85796352 + o + 1];
-      let s2 = p[85796352 + o + 2];
-      let s3 = p[85796352 + o + 3];
-      let s4 = p[85796352 + o + 4];
-      let s5 = p[85796352 + o + 5];
-      let s6 = p[85796352 + o + 6];
-      let s7 = p[85796352 + o + 7];
-      for (let i = 0, w = 83437056 + o * 3072; i < 3072; i++, w++) {
-        const v = act135[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 3072];
-        s2 += v * p[w + 6144];
-        s3 += v * p[w + 9216];
-        s4 += v * p[w + 12288];
-        s5 += v * p[w + 15360];
-        s6 += v * p[w + 18432];
-        s7 += v * p[w + 21504];
-      }
-      act136[yo + o + 0] = s0;
-      act136[yo + o + 1] = s1;
-      act136[yo + o + 2] = s2;
-      act136[yo + o + 3] = s3;
-      act136[yo + o + 4] = s4;
-      act136[yo + o + 5] = s5;
-      act136[yo + o + 6] = s6;
-      act136[yo + o + 7] = s7;
-    }
-    for (; o < 768; o++) {
-      let s = p[85796352 + o];
-      for (let i = 0, w = 83437056 + o * 3072; i < 3072; i++, w++) s += act135[xo + i] * p[w];
-      act136[yo + o] = s;
-    }
-  }
+  // encoder.layers.11.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, act135, act136, n * 197, 3072, 768, 83437056, 85796352);
 }
 
 /** Backward of op 135: encoder.layers.11.mlp.3 (dense). */
 function backward135(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.mlp.3: dense 3072 → 768 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n * 197; r += 4, xo += 12288, yo += 3072) {
-    let o = 0;
-    for (; o + 4 <= 768; o += 4) {
-      const g00 = grad136[yo + 0 + o + 0];
-      const g01 = grad136[yo + 0 + o + 1];
-      const g02 = grad136[yo + 0 + o + 2];
-      const g03 = grad136[yo + 0 + o + 3];
-      const g10 = grad136[yo + 768 + o + 0];
-      const g11 = grad136[yo + 768 + o + 1];
-      const g12 = grad136[yo + 768 + o + 2];
-      const g13 = grad136[yo + 768 + o + 3];
-      const g20 = grad136[yo + 1536 + o + 0];
-      const g21 = grad136[yo + 1536 + o + 1];
-      const g22 = grad136[yo + 1536 + o + 2];
-      const g23 = grad136[yo + 1536 + o + 3];
-      const g30 = grad136[yo + 2304 + o + 0];
-      const g31 = grad136[yo + 2304 + o + 1];
-      const g32 = grad136[yo + 2304 + o + 2];
-      const g33 = grad136[yo + 2304 + o + 3];
-      gp[85796352 + o + 0] += g00 + g10 + g20 + g30;
-      gp[85796352 + o + 1] += g01 + g11 + g21 + g31;
-      gp[85796352 + o + 2] += g02 + g12 + g22 + g32;
-      gp[85796352 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 83437056 + o * 3072; i < 3072; i++, w++) {
-        const x0 = act135[xo + 0 + i];
-        const x1 = act135[xo + 3072 + i];
-        const x2 = act135[xo + 6144 + i];
-        const x3 = act135[xo + 9216 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 3072];
-        const w2 = p[w + 6144];
-        const w3 = p[w + 9216];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 3072] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 6144] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 9216] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad135[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad135[xo + 3072 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad135[xo + 6144 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad135[xo + 9216 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 768; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad136[yo + a * 768 + o];
-        gp[85796352 + o] += g;
-        for (let i = 0, w = 83437056 + o * 3072; i < 3072; i++, w++) {
-          gp[w] += g * act135[xo + a * 3072 + i];
-          grad135[xo + a * 3072 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 3072, yo = r * 768; r < n * 197; r++, xo += 3072, yo += 768) {
-    for (let o = 0; o < 768; o++) {
-      const g = grad136[yo + o];
-      if (g === 0) continue;
-      gp[85796352 + o] += g;
-      for (let i = 0, w = 83437056 + o * 3072; i < 3072; i++, w++) {
-        gp[w] += g * act135[xo + i];
-        grad135[xo + i] += g * p[w];
-      }
-    }
-  }
+  // encoder.layers.11.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act135, grad135, grad136, n * 197, 3072, 768, 83437056, 85796352);
 }
 
 /** Forward of op 136: encoder.layers.11.mlp.4 (dropout). */
@@ -11968,185 +7864,14 @@ function backward139(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 140: heads.head (dense). */
 function forward140(p: Float32Array, n: number, training: boolean): void {
-  // heads.head: dense 768 → 1000, 4 × 4 register tiles over rows, then 8-column tiles
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 3072, yo += 4000) {
-    let o = 0;
-    for (; o + 4 <= 1000; o += 4) {
-      let t00 = p[86566656 + o + 0];
-      let t01 = p[86566656 + o + 1];
-      let t02 = p[86566656 + o + 2];
-      let t03 = p[86566656 + o + 3];
-      let t10 = p[86566656 + o + 0];
-      let t11 = p[86566656 + o + 1];
-      let t12 = p[86566656 + o + 2];
-      let t13 = p[86566656 + o + 3];
-      let t20 = p[86566656 + o + 0];
-      let t21 = p[86566656 + o + 1];
-      let t22 = p[86566656 + o + 2];
-      let t23 = p[86566656 + o + 3];
-      let t30 = p[86566656 + o + 0];
-      let t31 = p[86566656 + o + 1];
-      let t32 = p[86566656 + o + 2];
-      let t33 = p[86566656 + o + 3];
-      for (let i = 0, w = 85798656 + o * 768; i < 768; i++, w++) {
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        const v0 = act140[xo + 0 + i];
-        const v1 = act140[xo + 768 + i];
-        const v2 = act140[xo + 1536 + i];
-        const v3 = act140[xo + 2304 + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
-      }
-      act141[yo + 0 + o + 0] = t00;
-      act141[yo + 0 + o + 1] = t01;
-      act141[yo + 0 + o + 2] = t02;
-      act141[yo + 0 + o + 3] = t03;
-      act141[yo + 1000 + o + 0] = t10;
-      act141[yo + 1000 + o + 1] = t11;
-      act141[yo + 1000 + o + 2] = t12;
-      act141[yo + 1000 + o + 3] = t13;
-      act141[yo + 2000 + o + 0] = t20;
-      act141[yo + 2000 + o + 1] = t21;
-      act141[yo + 2000 + o + 2] = t22;
-      act141[yo + 2000 + o + 3] = t23;
-      act141[yo + 3000 + o + 0] = t30;
-      act141[yo + 3000 + o + 1] = t31;
-      act141[yo + 3000 + o + 2] = t32;
-      act141[yo + 3000 + o + 3] = t33;
-    }
-    for (; o < 1000; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = p[86566656 + o];
-        for (let i = 0, w = 85798656 + o * 768; i < 768; i++, w++) s += act140[xo + a * 768 + i] * p[w];
-        act141[yo + a * 1000 + o] = s;
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 1000; r < n; r++, xo += 768, yo += 1000) {
-    let o = 0;
-    for (; o + 8 <= 1000; o += 8) {
-      let s0 = p[86566656 + o + 0];
-      let s1 = p[86566656 + o + 1];
-      let s2 = p[86566656 + o + 2];
-      let s3 = p[86566656 + o + 3];
-      let s4 = p[86566656 + o + 4];
-      let s5 = p[86566656 + o + 5];
-      let s6 = p[86566656 + o + 6];
-      let s7 = p[86566656 + o + 7];
-      for (let i = 0, w = 85798656 + o * 768; i < 768; i++, w++) {
-        const v = act140[xo + i];
-        s0 += v * p[w + 0];
-        s1 += v * p[w + 768];
-        s2 += v * p[w + 1536];
-        s3 += v * p[w + 2304];
-        s4 += v * p[w + 3072];
-        s5 += v * p[w + 3840];
-        s6 += v * p[w + 4608];
-        s7 += v * p[w + 5376];
-      }
-      act141[yo + o + 0] = s0;
-      act141[yo + o + 1] = s1;
-      act141[yo + o + 2] = s2;
-      act141[yo + o + 3] = s3;
-      act141[yo + o + 4] = s4;
-      act141[yo + o + 5] = s5;
-      act141[yo + o + 6] = s6;
-      act141[yo + o + 7] = s7;
-    }
-    for (; o < 1000; o++) {
-      let s = p[86566656 + o];
-      for (let i = 0, w = 85798656 + o * 768; i < 768; i++, w++) s += act140[xo + i] * p[w];
-      act141[yo + o] = s;
-    }
-  }
+  // heads.head: dense 768 → 1000, register-tiled (shared kernel below)
+  denseTiledForward(p, act140, act141, n, 768, 1000, 85798656, 86566656);
 }
 
 /** Backward of op 140: heads.head (dense). */
 function backward140(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // heads.head: dense 768 → 1000 backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= n; r += 4, xo += 3072, yo += 4000) {
-    let o = 0;
-    for (; o + 4 <= 1000; o += 4) {
-      const g00 = grad141[yo + 0 + o + 0];
-      const g01 = grad141[yo + 0 + o + 1];
-      const g02 = grad141[yo + 0 + o + 2];
-      const g03 = grad141[yo + 0 + o + 3];
-      const g10 = grad141[yo + 1000 + o + 0];
-      const g11 = grad141[yo + 1000 + o + 1];
-      const g12 = grad141[yo + 1000 + o + 2];
-      const g13 = grad141[yo + 1000 + o + 3];
-      const g20 = grad141[yo + 2000 + o + 0];
-      const g21 = grad141[yo + 2000 + o + 1];
-      const g22 = grad141[yo + 2000 + o + 2];
-      const g23 = grad141[yo + 2000 + o + 3];
-      const g30 = grad141[yo + 3000 + o + 0];
-      const g31 = grad141[yo + 3000 + o + 1];
-      const g32 = grad141[yo + 3000 + o + 2];
-      const g33 = grad141[yo + 3000 + o + 3];
-      gp[86566656 + o + 0] += g00 + g10 + g20 + g30;
-      gp[86566656 + o + 1] += g01 + g11 + g21 + g31;
-      gp[86566656 + o + 2] += g02 + g12 + g22 + g32;
-      gp[86566656 + o + 3] += g03 + g13 + g23 + g33;
-      for (let i = 0, w = 85798656 + o * 768; i < 768; i++, w++) {
-        const x0 = act140[xo + 0 + i];
-        const x1 = act140[xo + 768 + i];
-        const x2 = act140[xo + 1536 + i];
-        const x3 = act140[xo + 2304 + i];
-        const w0 = p[w + 0];
-        const w1 = p[w + 768];
-        const w2 = p[w + 1536];
-        const w3 = p[w + 2304];
-        gp[w + 0] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 768] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 1536] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 2304] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        grad140[xo + 0 + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        grad140[xo + 768 + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        grad140[xo + 1536 + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        grad140[xo + 2304 + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
-      }
-    }
-    for (; o < 1000; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = grad141[yo + a * 1000 + o];
-        gp[86566656 + o] += g;
-        for (let i = 0, w = 85798656 + o * 768; i < 768; i++, w++) {
-          gp[w] += g * act140[xo + a * 768 + i];
-          grad140[xo + a * 768 + i] += g * p[w];
-        }
-      }
-    }
-  }
-  for (let xo = r * 768, yo = r * 1000; r < n; r++, xo += 768, yo += 1000) {
-    for (let o = 0; o < 1000; o++) {
-      const g = grad141[yo + o];
-      if (g === 0) continue;
-      gp[86566656 + o] += g;
-      for (let i = 0, w = 85798656 + o * 768; i < 768; i++, w++) {
-        gp[w] += g * act140[xo + i];
-        grad140[xo + i] += g * p[w];
-      }
-    }
-  }
+  // heads.head: dense 768 → 1000 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, act140, grad140, grad141, n, 768, 1000, 85798656, 86566656);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -12524,4 +8249,213 @@ function erf(x: number): number {
   for (let k = 60; k >= 1; k--) f = k / 2 / (a + f);
   const erfc = Math.exp(-a * a) / 1.7724538509055159 / (a + f);
   return x > 0 ? 1 - erfc : erfc - 1;
+}
+
+// ── Shared dense kernels ──
+
+/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+function denseTiledForward(
+  p: Float32Array,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t00 = b0;
+      let t01 = b1;
+      let t02 = b2;
+      let t03 = b3;
+      let t10 = b0;
+      let t11 = b1;
+      let t12 = b2;
+      let t13 = b3;
+      let t20 = b0;
+      let t21 = b1;
+      let t22 = b2;
+      let t23 = b3;
+      let t30 = b0;
+      let t31 = b1;
+      let t32 = b2;
+      let t33 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w + 0 * IN];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t00 += v0 * w0;
+        t01 += v0 * w1;
+        t02 += v0 * w2;
+        t03 += v0 * w3;
+        t10 += v1 * w0;
+        t11 += v1 * w1;
+        t12 += v1 * w2;
+        t13 += v1 * w3;
+        t20 += v2 * w0;
+        t21 += v2 * w1;
+        t22 += v2 * w2;
+        t23 += v2 * w3;
+        t30 += v3 * w0;
+        t31 += v3 * w1;
+        t32 += v3 * w2;
+        t33 += v3 * w3;
+      }
+      y[yo + 0 * OUT + o + 0] = t00;
+      y[yo + 0 * OUT + o + 1] = t01;
+      y[yo + 0 * OUT + o + 2] = t02;
+      y[yo + 0 * OUT + o + 3] = t03;
+      y[yo + 1 * OUT + o + 0] = t10;
+      y[yo + 1 * OUT + o + 1] = t11;
+      y[yo + 1 * OUT + o + 2] = t12;
+      y[yo + 1 * OUT + o + 3] = t13;
+      y[yo + 2 * OUT + o + 0] = t20;
+      y[yo + 2 * OUT + o + 1] = t21;
+      y[yo + 2 * OUT + o + 2] = t22;
+      y[yo + 2 * OUT + o + 3] = t23;
+      y[yo + 3 * OUT + o + 0] = t30;
+      y[yo + 3 * OUT + o + 1] = t31;
+      y[yo + 3 * OUT + o + 2] = t32;
+      y[yo + 3 * OUT + o + 3] = t33;
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = B >= 0 ? p[B + o] : 0;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
+        y[yo + a * OUT + o] = s;
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    let o = 0;
+    for (; o + 8 <= OUT; o += 8) {
+      let s0 = B >= 0 ? p[B + o + 0] : 0;
+      let s1 = B >= 0 ? p[B + o + 1] : 0;
+      let s2 = B >= 0 ? p[B + o + 2] : 0;
+      let s3 = B >= 0 ? p[B + o + 3] : 0;
+      let s4 = B >= 0 ? p[B + o + 4] : 0;
+      let s5 = B >= 0 ? p[B + o + 5] : 0;
+      let s6 = B >= 0 ? p[B + o + 6] : 0;
+      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const v = x[xo + i];
+        s0 += v * p[w + 0 * IN];
+        s1 += v * p[w + 1 * IN];
+        s2 += v * p[w + 2 * IN];
+        s3 += v * p[w + 3 * IN];
+        s4 += v * p[w + 4 * IN];
+        s5 += v * p[w + 5 * IN];
+        s6 += v * p[w + 6 * IN];
+        s7 += v * p[w + 7 * IN];
+      }
+      y[yo + o + 0] = s0;
+      y[yo + o + 1] = s1;
+      y[yo + o + 2] = s2;
+      y[yo + o + 3] = s3;
+      y[yo + o + 4] = s4;
+      y[yo + o + 5] = s5;
+      y[yo + o + 6] = s6;
+      y[yo + o + 7] = s7;
+    }
+    for (; o < OUT; o++) {
+      let s = B >= 0 ? p[B + o] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
+      y[yo + o] = s;
+    }
+  }
+}
+
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+function denseTiledBackward(
+  p: Float32Array,
+  gp: Float32Array,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      const g00 = gy[yo + 0 * OUT + o + 0];
+      const g01 = gy[yo + 0 * OUT + o + 1];
+      const g02 = gy[yo + 0 * OUT + o + 2];
+      const g03 = gy[yo + 0 * OUT + o + 3];
+      const g10 = gy[yo + 1 * OUT + o + 0];
+      const g11 = gy[yo + 1 * OUT + o + 1];
+      const g12 = gy[yo + 1 * OUT + o + 2];
+      const g13 = gy[yo + 1 * OUT + o + 3];
+      const g20 = gy[yo + 2 * OUT + o + 0];
+      const g21 = gy[yo + 2 * OUT + o + 1];
+      const g22 = gy[yo + 2 * OUT + o + 2];
+      const g23 = gy[yo + 2 * OUT + o + 3];
+      const g30 = gy[yo + 3 * OUT + o + 0];
+      const g31 = gy[yo + 3 * OUT + o + 1];
+      const g32 = gy[yo + 3 * OUT + o + 2];
+      const g33 = gy[yo + 3 * OUT + o + 3];
+      if (B >= 0) {
+        gp[B + o + 0] += g00 + g10 + g20 + g30;
+        gp[B + o + 1] += g01 + g11 + g21 + g31;
+        gp[B + o + 2] += g02 + g12 + g22 + g32;
+        gp[B + o + 3] += g03 + g13 + g23 + g33;
+      }
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const x0 = x[xo + 0 * IN + i];
+        const x1 = x[xo + 1 * IN + i];
+        const x2 = x[xo + 2 * IN + i];
+        const x3 = x[xo + 3 * IN + i];
+        const w0 = p[w + 0 * IN];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      }
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = gy[yo + a * OUT + o];
+        if (B >= 0) gp[B + o] += g;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          gp[w] += g * x[xo + a * IN + i];
+          gx[xo + a * IN + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    for (let o = 0; o < OUT; o++) {
+      const g = gy[yo + o];
+      if (g === 0) continue;
+      if (B >= 0) gp[B + o] += g;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        gp[w] += g * x[xo + i];
+        gx[xo + i] += g * p[w];
+      }
+    }
+  }
 }

@@ -57,7 +57,7 @@ describe("both dense code shapes compute the same", () => {
     const { module: unrolled, text: a } = await build(spec, { dtype: "float64", unrollLimit: 10_000 });
     const { module: tiled, text: b } = await build(spec, { dtype: "float64", unrollLimit: 0, tileColumns: 3 });
     expect(a).toContain("unrolled");
-    expect(b).toContain("4 × 4 register tiles over rows, then 3-column tiles");
+    expect(b).toContain("4 × 4 register tiles, then 3-column tiles");
     const p = unrolled.createParams(4);
     const x = Float64Array.from({ length: 40 }, (_, i) => Math.sin(i));
     const y1 = Float64Array.from(unrolled.forward(p, x, 2));

@@ -160,7 +160,7 @@ runCases("dense", [
     input: [30],
     needs: ["dense", "tanh"],
     ref: (x, ps) => dense(tf.tanh(dense(x, ...l(ps, "a"))), ...l(ps, "b")),
-    text: /register tiles[\s\S]*unrolled/,
+    text: /register-tiled[\s\S]*unrolled/,
   },
   { body: "flatten\ndense(5) as l", input: [2, 3, 4], needs: ["flatten", "dense"], ref: (x, ps) => dense(tf.reshape(x, [3, 24]), ...l(ps)) },
   // Rows: a sequence of feature vectors.

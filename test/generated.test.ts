@@ -14,6 +14,12 @@ describe("generated/", () => {
     for (const [name, text] of files) expect(fs.readFileSync(path.join("generated", name), "utf8"), name).toBe(text);
   }, 120_000);
 
+  it("source size grows with layers, not parameters: every module is under 1 MB (Llama-2-7B included)", () => {
+    for (const f of fs.readdirSync("generated").filter((x) => x.endsWith(".ts"))) {
+      expect(fs.statSync(path.join("generated", f)).size, f).toBeLessThan(1_000_000);
+    }
+  });
+
   it("every module passes tsc --strict --noEmit", () => {
     const roots = fs.readdirSync("generated").filter((f) => f.endsWith(".ts")).map((f) => path.join("generated", f));
     expect(roots.length).toBeGreaterThan(0);

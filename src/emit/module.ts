@@ -4,6 +4,7 @@
 import { IndentationText, Project, QuoteKind, StructureKind, VariableDeclarationKind, type StatementStructures } from "ts-morph";
 import type { IrOp } from "../analyze/analyze.js";
 import { activationHelpers, helpersUsed } from "./kernels/activation.js";
+import { denseTiledSource } from "./kernels/dense.js";
 import { kernels } from "./kernels/index.js";
 import { ArgReader, type EmitCtx, type EmitOptions } from "./kernel.js";
 import { prefixCausal, type Plan, type PlannedTensor } from "./plan.js";
@@ -346,6 +347,9 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
   add(lossesSource(F, plan));
   if (!info.baked) add(trainingSource(F, info, plan, inputType, variable));
   if (helperCode.length > 0) add(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
+  if (opFunctions.some((f) => f.includes("denseTiledForward(") || f.includes("denseTiledBackward("))) {
+    add(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns)}`);
+  }
   const project = new Project({
     useInMemoryFileSystem: true,
     manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Double },

@@ -41,55 +41,8 @@ for (let r = 0, xo = 0, yo = 0; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
 ${lines.join("\n")}
 }`;
     }
-    const T = Math.max(1, Math.min(c.options.tileColumns, OUT));
-    const acc = Array.from({ length: T }, (_, k) => `s${k}`);
-    const init = acc.map((s, k) => `let ${s} = ${B >= 0 ? `p[${B} + o + ${k}]` : "0"};`).join(" ");
-    const fma = acc.map((s, k) => `${s} += v * p[w + ${k * IN}];`).join(" ");
-    const store = acc.map((s, k) => `${y}[yo + o + ${k}] = ${s};`).join(" ");
-    // Four rows at a time (several samples, or positions of a sequence): a 4 × 4 tile of accumulators
-    // reuses every weight and every input element four times from registers.
-    const quad = [0, 1, 2, 3];
-    const cell = (a: number, b: number) => `t${a}${b}`;
-    const quadInit = quad.flatMap((a) => quad.map((b) => `let ${cell(a, b)} = ${B >= 0 ? `p[${B} + o + ${b}]` : "0"};`)).join(" ");
-    const quadLoads = `${quad.map((b) => `const w${b} = p[w + ${b * IN}];`).join(" ")} ${quad.map((a) => `const v${a} = ${x}[xo + ${a * IN} + i];`).join(" ")}`;
-    const quadFma = quad.flatMap((a) => quad.map((b) => `${cell(a, b)} += v${a} * w${b};`)).join(" ");
-    const quadStore = quad.flatMap((a) => quad.map((b) => `${y}[yo + ${a * OUT} + o + ${b}] = ${cell(a, b)};`)).join(" ");
-    return `// ${c.op.name}: dense ${IN} → ${OUT}, 4 × 4 register tiles over rows, then ${T}-column tiles
-let r = 0;
-for (let xo = 0, yo = 0; r + 4 <= ${R}; r += 4, xo += ${4 * IN}, yo += ${4 * OUT}) {
-  let o = 0;
-  for (; o + 4 <= ${OUT}; o += 4) {
-    ${quadInit}
-    for (let i = 0, w = ${W} + o * ${IN}; i < ${IN}; i++, w++) {
-      ${quadLoads}
-      ${quadFma}
-    }
-    ${quadStore}
-  }
-  for (; o < ${OUT}; o++) {
-    for (let a = 0; a < 4; a++) {
-      let s = ${B >= 0 ? `p[${B} + o]` : "0"};
-      for (let i = 0, w = ${W} + o * ${IN}; i < ${IN}; i++, w++) s += ${x}[xo + a * ${IN} + i] * p[w];
-      ${y}[yo + a * ${OUT} + o] = s;
-    }
-  }
-}
-for (let xo = r * ${IN}, yo = r * ${OUT}; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
-  let o = 0;
-  for (; o + ${T} <= ${OUT}; o += ${T}) {
-    ${init}
-    for (let i = 0, w = ${W} + o * ${IN}; i < ${IN}; i++, w++) {
-      const v = ${x}[xo + i];
-      ${fma}
-    }
-    ${store}
-  }
-  for (; o < ${OUT}; o++) {
-    let s = ${B >= 0 ? `p[${B} + o]` : "0"};
-    for (let i = 0, w = ${W} + o * ${IN}; i < ${IN}; i++, w++) s += ${x}[xo + i] * p[w];
-    ${y}[yo + o] = s;
-  }
-}`;
+    return `// ${c.op.name}: dense ${IN} → ${OUT}, register-tiled (shared kernel below)
+denseTiledForward(p, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${B});`;
   },
 
   backward(c) {
@@ -115,44 +68,98 @@ for (let r = 0, xo = 0, yo = 0; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
 ${lines.join("\n")}
 }`;
     }
-    const quad = [0, 1, 2, 3];
-    // g[a][b]: the output gradient of row r + a at output o + b, held in registers for a 4 × 4 block.
-    const loadG = quad.flatMap((a) => quad.map((b) => `const g${a}${b} = ${gy}[yo + ${a * OUT} + o + ${b}];`)).join(" ");
-    return `// ${c.op.name}: dense ${IN} → ${OUT} backward: dW += gᵀx, db += g, dx += g W, in 4 × 4 blocks of rows and outputs
-let r = 0;
-for (let xo = 0, yo = 0; r + 4 <= ${R}; r += 4, xo += ${4 * IN}, yo += ${4 * OUT}) {
-  let o = 0;
-  for (; o + 4 <= ${OUT}; o += 4) {
-    ${loadG}
-    ${B >= 0 ? quad.map((b) => `gp[${B} + o + ${b}] += g0${b} + g1${b} + g2${b} + g3${b};`).join(" ") : ""}
-    for (let i = 0, w = ${W} + o * ${IN}; i < ${IN}; i++, w++) {
-      ${quad.map((a) => `const x${a} = ${x}[xo + ${a * IN} + i];`).join(" ")}
-      ${quad.map((b) => `const w${b} = p[w + ${b * IN}];`).join(" ")}
-      ${quad.map((b) => `gp[w + ${b * IN}] += g0${b} * x0 + g1${b} * x1 + g2${b} * x2 + g3${b} * x3;`).join(" ")}
-      ${quad.map((a) => `${gx}[xo + ${a * IN} + i] += g${a}0 * w0 + g${a}1 * w1 + g${a}2 * w2 + g${a}3 * w3;`).join(" ")}
+    return `// ${c.op.name}: dense ${IN} → ${OUT} backward, register-tiled (shared kernel below)
+denseTiledBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${B});`;
+  },
+};
+
+/**
+ * The looped dense kernels, emitted once per module and called by every dense op above the unroll limit
+ * (so a model's source grows by one line per such layer, not by a kernel): forward in 4 × 4 register tiles
+ * over rows and outputs, then `T`-column tiles for the rows left over (batch 1); backward in 4 × 4 blocks
+ * (dW += gᵀx, db += g, dx += g W). `B` is the bias offset, or −1 for none.
+ */
+export function denseTiledSource(F: string, tileColumns: number): string {
+  const T = Math.max(1, tileColumns);
+  const quad = [0, 1, 2, 3];
+  const acc = Array.from({ length: T }, (_, k) => `s${k}`);
+  return `/** y = x Wᵀ + b over \`rows\` rows: 4 × 4 register tiles, then ${T}-column tiles. */
+function denseTiledForward(p: ${F}, x: ${F}, y: ${F}, rows: number, IN: number, OUT: number, W: number, B: number): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      ${quad.map((b) => `const b${b} = B >= 0 ? p[B + o + ${b}] : 0;`).join(" ")}
+      ${quad.flatMap((a) => quad.map((b) => `let t${a}${b} = b${b};`)).join(" ")}
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        ${quad.map((b) => `const w${b} = p[w + ${b} * IN];`).join(" ")}
+        ${quad.map((a) => `const v${a} = x[xo + ${a} * IN + i];`).join(" ")}
+        ${quad.flatMap((a) => quad.map((b) => `t${a}${b} += v${a} * w${b};`)).join(" ")}
+      }
+      ${quad.flatMap((a) => quad.map((b) => `y[yo + ${a} * OUT + o + ${b}] = t${a}${b};`)).join(" ")}
     }
-  }
-  for (; o < ${OUT}; o++) {
-    for (let a = 0; a < 4; a++) {
-      const g = ${gy}[yo + a * ${OUT} + o];
-      ${B >= 0 ? `gp[${B} + o] += g;` : ""}
-      for (let i = 0, w = ${W} + o * ${IN}; i < ${IN}; i++, w++) {
-        gp[w] += g * ${x}[xo + a * ${IN} + i];
-        ${gx}[xo + a * ${IN} + i] += g * p[w];
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        let s = B >= 0 ? p[B + o] : 0;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
+        y[yo + a * OUT + o] = s;
       }
     }
   }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    let o = 0;
+    for (; o + ${T} <= OUT; o += ${T}) {
+      ${acc.map((s, k) => `let ${s} = B >= 0 ? p[B + o + ${k}] : 0;`).join(" ")}
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const v = x[xo + i];
+        ${acc.map((s, k) => `${s} += v * p[w + ${k} * IN];`).join(" ")}
+      }
+      ${acc.map((s, k) => `y[yo + o + ${k}] = ${s};`).join(" ")}
+    }
+    for (; o < OUT; o++) {
+      let s = B >= 0 ? p[B + o] : 0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
+      y[yo + o] = s;
+    }
+  }
 }
-for (let xo = r * ${IN}, yo = r * ${OUT}; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
-  for (let o = 0; o < ${OUT}; o++) {
-    const g = ${gy}[yo + o];
-    if (g === 0) continue;
-    ${B >= 0 ? `gp[${B} + o] += g;` : ""}
-    for (let i = 0, w = ${W} + o * ${IN}; i < ${IN}; i++, w++) {
-      gp[w] += g * ${x}[xo + i];
-      ${gx}[xo + i] += g * p[w];
+
+/** Dense backward over \`rows\` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+function denseTiledBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows: number, IN: number, OUT: number, W: number, B: number): void {
+  let r = 0;
+  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+    let o = 0;
+    for (; o + 4 <= OUT; o += 4) {
+      ${quad.flatMap((a) => quad.map((b) => `const g${a}${b} = gy[yo + ${a} * OUT + o + ${b}];`)).join(" ")}
+      if (B >= 0) { ${quad.map((b) => `gp[B + o + ${b}] += g0${b} + g1${b} + g2${b} + g3${b};`).join(" ")} }
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        ${quad.map((a) => `const x${a} = x[xo + ${a} * IN + i];`).join(" ")}
+        ${quad.map((b) => `const w${b} = p[w + ${b} * IN];`).join(" ")}
+        ${quad.map((b) => `gp[w + ${b} * IN] += g0${b} * x0 + g1${b} * x1 + g2${b} * x2 + g3${b} * x3;`).join(" ")}
+        ${quad.map((a) => `gx[xo + ${a} * IN + i] += g${a}0 * w0 + g${a}1 * w1 + g${a}2 * w2 + g${a}3 * w3;`).join(" ")}
+      }
+    }
+    for (; o < OUT; o++) {
+      for (let a = 0; a < 4; a++) {
+        const g = gy[yo + a * OUT + o];
+        if (B >= 0) gp[B + o] += g;
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          gp[w] += g * x[xo + a * IN + i];
+          gx[xo + a * IN + i] += g * p[w];
+        }
+      }
+    }
+  }
+  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+    for (let o = 0; o < OUT; o++) {
+      const g = gy[yo + o];
+      if (g === 0) continue;
+      if (B >= 0) gp[B + o] += g;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        gp[w] += g * x[xo + i];
+        gx[xo + i] += g * p[w];
+      }
     }
   }
 }`;
-  },
-};
+}
