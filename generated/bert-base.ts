@@ -46,6 +46,10 @@ export const outputs: readonly { readonly shape: readonly number[]; readonly siz
   { shape: [512, 768], size: 393216 },
   { shape: [768], size: 768 },
 ];
+/** The declared maximum sequence length (the input's symbolic first axis). */
+export const maxLength = 512;
+/** Whether `forward` accepts `{ length }` below maxLength: yes — a shorter call is exactly the full computation on the first positions (padding masked). */
+export const variableLength = true;
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 109482240;
 /** Elements of the flat buffer array (BatchNorm running statistics). */
@@ -1815,6 +1819,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Sequence length of the last forward call (attention masks keys past it). */
+let seqLength = 512;
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
 let act4 = new Float32Array(0);
@@ -2775,6 +2781,8 @@ export interface ForwardOptions {
   readonly buffers?: Float32Array;
   /** Reseeds the generator that draws dropout masks. */
   readonly seed?: number;
+  /** Sequence length of this call, 1..512 (default 512); below 512 only when `variableLength`. */
+  readonly length?: number;
 }
 
 /**
@@ -2789,15 +2797,20 @@ export function forward(
 ): readonly [Float32Array, Float32Array] {
   checkBatch(n);
   checkLength("params", p, paramCount);
-  checkLength("input input_ids", inputs[0], n * 512);
+  const length = options.length ?? 512;
+  if (!Number.isInteger(length) || length < 1 || length > 512)
+    throw new RangeError(`sequence length ${length} is outside 1..512 (the declared maximum is 512)`);
+  checkLength("input input_ids", inputs[0], n * length * 1);
   checkTokens("input input_ids", inputs[0], 30522);
-  checkLength("input token_type_ids", inputs[1], n * 512);
+  checkLength("input token_type_ids", inputs[1], n * length * 1);
   checkTokens("input token_type_ids", inputs[1], 2);
   const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
-  act0 = inputs[0];
-  act1 = inputs[1];
+  allocateShort(n, length);
+  act0 = length === 512 ? inputs[0] : padRows(inputs[0], padded0, n, length, 1, 512);
+  act1 = length === 512 ? inputs[1] : padRows(inputs[1], padded1, n, length, 1, 512);
+  seqLength = length;
   forward0(p, n, training);
   forward1(p, n, training);
   forward2(p, n, training);
@@ -2929,7 +2942,51 @@ export function forward(
   forward128(p, n, training);
   lastTraining = training;
   forwardDone = true;
-  return outputList;
+  return [length === 512 ? act127 : cutRows(act127, short0, n, length, 768, 512), act130];
+}
+
+// ── Shorter sequences: padded to 512 positions (the ops cannot see past a position, or attention masks
+// the padded keys) and cut back ──────────────────────────────────────────────────────────────────────────
+
+let shortFor = "";
+let padded0 = new Int32Array(0);
+let padded1 = new Int32Array(0);
+let short0 = new Float32Array(0);
+
+function allocateShort(n: number, length: number): void {
+  const key = `${n}:${length}`;
+  if (key === shortFor || length === 512) return;
+  shortFor = key;
+  padded0 = new Int32Array(n * 512);
+  padded1 = new Int32Array(n * 512);
+  short0 = new Float32Array(n * length * 768);
+}
+
+/** Copies n rows-of-`length` samples into their places in a layout of `max` positions, zeros elsewhere. */
+function padRows<T extends Int32Array | Float32Array>(
+  short: T,
+  full: T,
+  n: number,
+  length: number,
+  row: number,
+  max: number,
+): T {
+  full.fill(0);
+  for (let b = 0; b < n; b++) full.set(short.subarray(b * length * row, (b + 1) * length * row), b * max * row);
+  return full;
+}
+
+/** The first `length` positions of each sample of a layout of `max` positions. */
+function cutRows(
+  full: Float32Array,
+  short: Float32Array,
+  n: number,
+  length: number,
+  row: number,
+  max: number,
+): Float32Array {
+  for (let b = 0; b < n; b++) short.set(full.subarray(b * max * row, b * max * row + length * row), b * length * row);
+  return short;
 }
 
 /**
@@ -2946,7 +3003,7 @@ export function backward(
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
   checkLength("params", p, paramCount);
   const n = batchSize;
-  checkLength("outputGrads[0]", outputGrads[0], n * 393216);
+  checkLength("outputGrads[0]", outputGrads[0], n * seqLength * 768);
   checkLength("outputGrads[1]", outputGrads[1], n * 768);
   checkLength("grads", grads, paramCount);
   const gp = grads;
@@ -3082,7 +3139,8 @@ export function backward(
   grad128.fill(0);
   grad129.fill(0);
   grad130.fill(0);
-  grad127.set(outputGrads[0]);
+  if (seqLength === 512) grad127.set(outputGrads[0]);
+  else padRows(outputGrads[0], grad127, n, seqLength, 768, 512);
   grad130.set(outputGrads[1]);
   const training = lastTraining;
   backward128(p, gp, n, training);
@@ -3404,7 +3462,7 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
         const qi = qh + i * 768;
         const row = ((b * 12 + h) * 512 + i) * 512;
         let m = -Infinity;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
           for (let d = 0; d < 64; d++) s += scratch6_q[qi + d] * scratch6_k[kj + d];
@@ -3412,20 +3470,20 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
           m = Math.max(m, scratch6_probs[row + j]);
         }
         let sum = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const e = Math.exp(scratch6_probs[row + j] - m);
           scratch6_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 512; j++) scratch6_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch6_probs[row + j] *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
-          for (let j = 0; j < 512; j++) scratch6_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          for (let j = 0; j < seqLength; j++) scratch6_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
         }
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch6_heads[oi + d] = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const a = training ? scratch6_probs[row + j] * scratch6_mask[row + j] : scratch6_probs[row + j];
           if (a === 0) continue;
           const vj = kh + j * 768;
@@ -3476,7 +3534,7 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
           for (let d = 0; d < 64; d++) dp += scratch6_d_heads[oi + d] * scratch6_v[vj + d];
@@ -3492,7 +3550,7 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = b * 393216 + oi;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const ds = scratch6_probs[row + j] * (scratch6_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
@@ -3807,7 +3865,7 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
         const qi = qh + i * 768;
         const row = ((b * 12 + h) * 512 + i) * 512;
         let m = -Infinity;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
           for (let d = 0; d < 64; d++) s += scratch16_q[qi + d] * scratch16_k[kj + d];
@@ -3815,20 +3873,20 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
           m = Math.max(m, scratch16_probs[row + j]);
         }
         let sum = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const e = Math.exp(scratch16_probs[row + j] - m);
           scratch16_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 512; j++) scratch16_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch16_probs[row + j] *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
-          for (let j = 0; j < 512; j++) scratch16_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          for (let j = 0; j < seqLength; j++) scratch16_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
         }
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch16_heads[oi + d] = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const a = training ? scratch16_probs[row + j] * scratch16_mask[row + j] : scratch16_probs[row + j];
           if (a === 0) continue;
           const vj = kh + j * 768;
@@ -3879,7 +3937,7 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
           for (let d = 0; d < 64; d++) dp += scratch16_d_heads[oi + d] * scratch16_v[vj + d];
@@ -3895,7 +3953,7 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = b * 393216 + oi;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const ds = scratch16_probs[row + j] * (scratch16_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
@@ -4210,7 +4268,7 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
         const qi = qh + i * 768;
         const row = ((b * 12 + h) * 512 + i) * 512;
         let m = -Infinity;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
           for (let d = 0; d < 64; d++) s += scratch26_q[qi + d] * scratch26_k[kj + d];
@@ -4218,20 +4276,20 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
           m = Math.max(m, scratch26_probs[row + j]);
         }
         let sum = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const e = Math.exp(scratch26_probs[row + j] - m);
           scratch26_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 512; j++) scratch26_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch26_probs[row + j] *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
-          for (let j = 0; j < 512; j++) scratch26_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          for (let j = 0; j < seqLength; j++) scratch26_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
         }
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch26_heads[oi + d] = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const a = training ? scratch26_probs[row + j] * scratch26_mask[row + j] : scratch26_probs[row + j];
           if (a === 0) continue;
           const vj = kh + j * 768;
@@ -4282,7 +4340,7 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
           for (let d = 0; d < 64; d++) dp += scratch26_d_heads[oi + d] * scratch26_v[vj + d];
@@ -4298,7 +4356,7 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = b * 393216 + oi;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const ds = scratch26_probs[row + j] * (scratch26_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
@@ -4613,7 +4671,7 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
         const qi = qh + i * 768;
         const row = ((b * 12 + h) * 512 + i) * 512;
         let m = -Infinity;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
           for (let d = 0; d < 64; d++) s += scratch36_q[qi + d] * scratch36_k[kj + d];
@@ -4621,20 +4679,20 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
           m = Math.max(m, scratch36_probs[row + j]);
         }
         let sum = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const e = Math.exp(scratch36_probs[row + j] - m);
           scratch36_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 512; j++) scratch36_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch36_probs[row + j] *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
-          for (let j = 0; j < 512; j++) scratch36_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          for (let j = 0; j < seqLength; j++) scratch36_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
         }
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch36_heads[oi + d] = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const a = training ? scratch36_probs[row + j] * scratch36_mask[row + j] : scratch36_probs[row + j];
           if (a === 0) continue;
           const vj = kh + j * 768;
@@ -4685,7 +4743,7 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
           for (let d = 0; d < 64; d++) dp += scratch36_d_heads[oi + d] * scratch36_v[vj + d];
@@ -4701,7 +4759,7 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = b * 393216 + oi;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const ds = scratch36_probs[row + j] * (scratch36_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
@@ -5016,7 +5074,7 @@ function forward46(p: Float32Array, n: number, training: boolean): void {
         const qi = qh + i * 768;
         const row = ((b * 12 + h) * 512 + i) * 512;
         let m = -Infinity;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
           for (let d = 0; d < 64; d++) s += scratch46_q[qi + d] * scratch46_k[kj + d];
@@ -5024,20 +5082,20 @@ function forward46(p: Float32Array, n: number, training: boolean): void {
           m = Math.max(m, scratch46_probs[row + j]);
         }
         let sum = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const e = Math.exp(scratch46_probs[row + j] - m);
           scratch46_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 512; j++) scratch46_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch46_probs[row + j] *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
-          for (let j = 0; j < 512; j++) scratch46_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          for (let j = 0; j < seqLength; j++) scratch46_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
         }
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch46_heads[oi + d] = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const a = training ? scratch46_probs[row + j] * scratch46_mask[row + j] : scratch46_probs[row + j];
           if (a === 0) continue;
           const vj = kh + j * 768;
@@ -5088,7 +5146,7 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
           for (let d = 0; d < 64; d++) dp += scratch46_d_heads[oi + d] * scratch46_v[vj + d];
@@ -5104,7 +5162,7 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = b * 393216 + oi;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const ds = scratch46_probs[row + j] * (scratch46_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
@@ -5419,7 +5477,7 @@ function forward56(p: Float32Array, n: number, training: boolean): void {
         const qi = qh + i * 768;
         const row = ((b * 12 + h) * 512 + i) * 512;
         let m = -Infinity;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
           for (let d = 0; d < 64; d++) s += scratch56_q[qi + d] * scratch56_k[kj + d];
@@ -5427,20 +5485,20 @@ function forward56(p: Float32Array, n: number, training: boolean): void {
           m = Math.max(m, scratch56_probs[row + j]);
         }
         let sum = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const e = Math.exp(scratch56_probs[row + j] - m);
           scratch56_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 512; j++) scratch56_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch56_probs[row + j] *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
-          for (let j = 0; j < 512; j++) scratch56_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          for (let j = 0; j < seqLength; j++) scratch56_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
         }
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch56_heads[oi + d] = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const a = training ? scratch56_probs[row + j] * scratch56_mask[row + j] : scratch56_probs[row + j];
           if (a === 0) continue;
           const vj = kh + j * 768;
@@ -5491,7 +5549,7 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
           for (let d = 0; d < 64; d++) dp += scratch56_d_heads[oi + d] * scratch56_v[vj + d];
@@ -5507,7 +5565,7 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = b * 393216 + oi;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const ds = scratch56_probs[row + j] * (scratch56_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
@@ -5822,7 +5880,7 @@ function forward66(p: Float32Array, n: number, training: boolean): void {
         const qi = qh + i * 768;
         const row = ((b * 12 + h) * 512 + i) * 512;
         let m = -Infinity;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
           for (let d = 0; d < 64; d++) s += scratch66_q[qi + d] * scratch66_k[kj + d];
@@ -5830,20 +5888,20 @@ function forward66(p: Float32Array, n: number, training: boolean): void {
           m = Math.max(m, scratch66_probs[row + j]);
         }
         let sum = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const e = Math.exp(scratch66_probs[row + j] - m);
           scratch66_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 512; j++) scratch66_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch66_probs[row + j] *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
-          for (let j = 0; j < 512; j++) scratch66_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          for (let j = 0; j < seqLength; j++) scratch66_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
         }
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch66_heads[oi + d] = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const a = training ? scratch66_probs[row + j] * scratch66_mask[row + j] : scratch66_probs[row + j];
           if (a === 0) continue;
           const vj = kh + j * 768;
@@ -5894,7 +5952,7 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
           for (let d = 0; d < 64; d++) dp += scratch66_d_heads[oi + d] * scratch66_v[vj + d];
@@ -5910,7 +5968,7 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = b * 393216 + oi;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const ds = scratch66_probs[row + j] * (scratch66_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
@@ -6225,7 +6283,7 @@ function forward76(p: Float32Array, n: number, training: boolean): void {
         const qi = qh + i * 768;
         const row = ((b * 12 + h) * 512 + i) * 512;
         let m = -Infinity;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
           for (let d = 0; d < 64; d++) s += scratch76_q[qi + d] * scratch76_k[kj + d];
@@ -6233,20 +6291,20 @@ function forward76(p: Float32Array, n: number, training: boolean): void {
           m = Math.max(m, scratch76_probs[row + j]);
         }
         let sum = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const e = Math.exp(scratch76_probs[row + j] - m);
           scratch76_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 512; j++) scratch76_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch76_probs[row + j] *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
-          for (let j = 0; j < 512; j++) scratch76_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          for (let j = 0; j < seqLength; j++) scratch76_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
         }
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch76_heads[oi + d] = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const a = training ? scratch76_probs[row + j] * scratch76_mask[row + j] : scratch76_probs[row + j];
           if (a === 0) continue;
           const vj = kh + j * 768;
@@ -6297,7 +6355,7 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
           for (let d = 0; d < 64; d++) dp += scratch76_d_heads[oi + d] * scratch76_v[vj + d];
@@ -6313,7 +6371,7 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = b * 393216 + oi;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const ds = scratch76_probs[row + j] * (scratch76_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
@@ -6628,7 +6686,7 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
         const qi = qh + i * 768;
         const row = ((b * 12 + h) * 512 + i) * 512;
         let m = -Infinity;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
           for (let d = 0; d < 64; d++) s += scratch86_q[qi + d] * scratch86_k[kj + d];
@@ -6636,20 +6694,20 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
           m = Math.max(m, scratch86_probs[row + j]);
         }
         let sum = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const e = Math.exp(scratch86_probs[row + j] - m);
           scratch86_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 512; j++) scratch86_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch86_probs[row + j] *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
-          for (let j = 0; j < 512; j++) scratch86_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          for (let j = 0; j < seqLength; j++) scratch86_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
         }
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch86_heads[oi + d] = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const a = training ? scratch86_probs[row + j] * scratch86_mask[row + j] : scratch86_probs[row + j];
           if (a === 0) continue;
           const vj = kh + j * 768;
@@ -6700,7 +6758,7 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
           for (let d = 0; d < 64; d++) dp += scratch86_d_heads[oi + d] * scratch86_v[vj + d];
@@ -6716,7 +6774,7 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = b * 393216 + oi;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const ds = scratch86_probs[row + j] * (scratch86_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
@@ -7031,7 +7089,7 @@ function forward96(p: Float32Array, n: number, training: boolean): void {
         const qi = qh + i * 768;
         const row = ((b * 12 + h) * 512 + i) * 512;
         let m = -Infinity;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
           for (let d = 0; d < 64; d++) s += scratch96_q[qi + d] * scratch96_k[kj + d];
@@ -7039,20 +7097,20 @@ function forward96(p: Float32Array, n: number, training: boolean): void {
           m = Math.max(m, scratch96_probs[row + j]);
         }
         let sum = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const e = Math.exp(scratch96_probs[row + j] - m);
           scratch96_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 512; j++) scratch96_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch96_probs[row + j] *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
-          for (let j = 0; j < 512; j++) scratch96_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          for (let j = 0; j < seqLength; j++) scratch96_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
         }
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch96_heads[oi + d] = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const a = training ? scratch96_probs[row + j] * scratch96_mask[row + j] : scratch96_probs[row + j];
           if (a === 0) continue;
           const vj = kh + j * 768;
@@ -7103,7 +7161,7 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
           for (let d = 0; d < 64; d++) dp += scratch96_d_heads[oi + d] * scratch96_v[vj + d];
@@ -7119,7 +7177,7 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = b * 393216 + oi;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const ds = scratch96_probs[row + j] * (scratch96_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
@@ -7434,7 +7492,7 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
         const qi = qh + i * 768;
         const row = ((b * 12 + h) * 512 + i) * 512;
         let m = -Infinity;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
           for (let d = 0; d < 64; d++) s += scratch106_q[qi + d] * scratch106_k[kj + d];
@@ -7442,20 +7500,20 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
           m = Math.max(m, scratch106_probs[row + j]);
         }
         let sum = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const e = Math.exp(scratch106_probs[row + j] - m);
           scratch106_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 512; j++) scratch106_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch106_probs[row + j] *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
-          for (let j = 0; j < 512; j++) scratch106_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          for (let j = 0; j < seqLength; j++) scratch106_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
         }
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch106_heads[oi + d] = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const a = training ? scratch106_probs[row + j] * scratch106_mask[row + j] : scratch106_probs[row + j];
           if (a === 0) continue;
           const vj = kh + j * 768;
@@ -7506,7 +7564,7 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
           for (let d = 0; d < 64; d++) dp += scratch106_d_heads[oi + d] * scratch106_v[vj + d];
@@ -7522,7 +7580,7 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = b * 393216 + oi;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const ds = scratch106_probs[row + j] * (scratch106_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
@@ -7837,7 +7895,7 @@ function forward116(p: Float32Array, n: number, training: boolean): void {
         const qi = qh + i * 768;
         const row = ((b * 12 + h) * 512 + i) * 512;
         let m = -Infinity;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
           for (let d = 0; d < 64; d++) s += scratch116_q[qi + d] * scratch116_k[kj + d];
@@ -7845,20 +7903,20 @@ function forward116(p: Float32Array, n: number, training: boolean): void {
           m = Math.max(m, scratch116_probs[row + j]);
         }
         let sum = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const e = Math.exp(scratch116_probs[row + j] - m);
           scratch116_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 512; j++) scratch116_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch116_probs[row + j] *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
-          for (let j = 0; j < 512; j++) scratch116_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
+          for (let j = 0; j < seqLength; j++) scratch116_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
         }
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch116_heads[oi + d] = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const a = training ? scratch116_probs[row + j] * scratch116_mask[row + j] : scratch116_probs[row + j];
           if (a === 0) continue;
           const vj = kh + j * 768;
@@ -7909,7 +7967,7 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
           for (let d = 0; d < 64; d++) dp += scratch116_d_heads[oi + d] * scratch116_v[vj + d];
@@ -7925,7 +7983,7 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = b * 393216 + oi;
-        for (let j = 0; j < 512; j++) {
+        for (let j = 0; j < seqLength; j++) {
           const ds = scratch116_probs[row + j] * (scratch116_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
@@ -8600,9 +8658,15 @@ export function trainStep(
   inputs: readonly [Int32Array, Int32Array],
   target: ArrayLike<number>,
   n: number,
+  length?: number,
 ): number {
   const o = trainer.options;
-  const output = forward(trainer.params, inputs, n, { training: true, buffers: trainer.buffers })[0];
+  const result = forward(trainer.params, inputs, n, {
+    training: true,
+    buffers: trainer.buffers,
+    ...(length !== undefined ? { length } : {}),
+  });
+  const output = result[0];
   const grad = lossGrad(output.length);
   const lossName = o.loss ?? undefined;
   const loss =
@@ -8611,7 +8675,7 @@ export function trainStep(
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, [grad, zerosOf(n * 768)], trainer.grads);
+  backward(trainer.params, [grad, zerosOf(result[1].length)], trainer.grads);
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;

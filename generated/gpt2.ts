@@ -44,7 +44,7 @@ export const outputs: readonly { readonly shape: readonly number[]; readonly siz
 ];
 /** The declared maximum sequence length (the input's symbolic first axis). */
 export const maxLength = 1024;
-/** Whether `forward` accepts `{ length }` below maxLength: yes, every op is causal over positions, so a shorter call is exactly the full computation cut short. */
+/** Whether `forward` accepts `{ length }` below maxLength: yes — a shorter call is exactly the full computation on the first positions (padding masked). */
 export const variableLength = true;
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 124439808;
@@ -693,8 +693,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
-/** Sequence length of the last forward call. */
-let lastLength = 1024;
+/** Sequence length of the last forward call (attention masks keys past it). */
+let seqLength = 1024;
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -1653,8 +1653,9 @@ export function forward(p: Float32Array, input: Int32Array, n: number, options: 
   const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
-  act0 = length === 1024 ? input : padInput(input, n, length);
-  lastLength = length;
+  allocateShort(n, length);
+  act0 = length === 1024 ? input : padRows(input, padded0, n, length, 1, 1024);
+  seqLength = length;
   forward0(p, n, training);
   forward1(p, n, training);
   forward2(p, n, training);
@@ -1782,31 +1783,49 @@ export function forward(p: Float32Array, input: Int32Array, n: number, options: 
   forward124(p, n, training);
   lastTraining = training;
   forwardDone = true;
-  return length === 1024 ? act125 : cutOutput(act125, n, length);
+  return length === 1024 ? act125 : cutRows(act125, short0, n, length, 50257, 1024);
 }
 
-// ── Shorter sequences: padded to 1024 positions (the model is causal, so the padding changes nothing
-// before it) and cut back ─────────────────────────────────────────────────────────────────────────────
+// ── Shorter sequences: padded to 1024 positions (the ops cannot see past a position, or attention masks
+// the padded keys) and cut back ──────────────────────────────────────────────────────────────────────────
 
-let paddedInput = new Int32Array(0);
-let shortOutput = new Float32Array(0);
+let shortFor = "";
+let padded0 = new Int32Array(0);
+let short0 = new Float32Array(0);
 
-function padInput(input: Int32Array, n: number, length: number): Int32Array {
-  if (paddedInput.length !== n * 1024) paddedInput = new Int32Array(n * 1024);
-  paddedInput.fill(0);
-  for (let b = 0; b < n; b++) paddedInput.set(input.subarray(b * length * 1, (b + 1) * length * 1), b * 1024);
-  return paddedInput;
+function allocateShort(n: number, length: number): void {
+  const key = `${n}:${length}`;
+  if (key === shortFor || length === 1024) return;
+  shortFor = key;
+  padded0 = new Int32Array(n * 1024);
+  short0 = new Float32Array(n * length * 50257);
 }
 
-function cutOutput(full: Float32Array, n: number, length: number): Float32Array {
-  if (shortOutput.length !== n * length * 50257) shortOutput = new Float32Array(n * length * 50257);
-  for (let b = 0; b < n; b++)
-    shortOutput.set(full.subarray(b * 51463168, b * 51463168 + length * 50257), b * length * 50257);
-  return shortOutput;
+/** Copies n rows-of-`length` samples into their places in a layout of `max` positions, zeros elsewhere. */
+function padRows<T extends Int32Array | Float32Array>(
+  short: T,
+  full: T,
+  n: number,
+  length: number,
+  row: number,
+  max: number,
+): T {
+  full.fill(0);
+  for (let b = 0; b < n; b++) full.set(short.subarray(b * length * row, (b + 1) * length * row), b * max * row);
+  return full;
 }
 
-function padGrad(short: Float32Array, full: Float32Array, n: number, length: number): void {
-  for (let b = 0; b < n; b++) full.set(short.subarray(b * length * 50257, (b + 1) * length * 50257), b * 51463168);
+/** The first `length` positions of each sample of a layout of `max` positions. */
+function cutRows(
+  full: Float32Array,
+  short: Float32Array,
+  n: number,
+  length: number,
+  row: number,
+  max: number,
+): Float32Array {
+  for (let b = 0; b < n; b++) short.set(full.subarray(b * max * row, b * max * row + length * row), b * length * row);
+  return short;
 }
 
 /**
@@ -1819,7 +1838,7 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
   checkLength("params", p, paramCount);
   const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * lastLength * 50257);
+  checkLength("outputGrad", outputGrad, n * seqLength * 50257);
   checkLength("grads", grads, paramCount);
   const gp = grads;
   gp.fill(0);
@@ -1949,8 +1968,8 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   grad123.fill(0);
   grad124.fill(0);
   grad125.fill(0);
-  if (lastLength === 1024) grad125.set(outputGrad);
-  else padGrad(outputGrad, grad125, n, lastLength);
+  if (seqLength === 1024) grad125.set(outputGrad);
+  else padRows(outputGrad, grad125, n, seqLength, 50257, 1024);
   const training = lastTraining;
   backward124(p, gp, n, training);
   backward123(p, gp, n, training);
@@ -7344,11 +7363,12 @@ export function trainStep(
   length?: number,
 ): number {
   const o = trainer.options;
-  const output = forward(trainer.params, input, n, {
+  const result = forward(trainer.params, input, n, {
     training: true,
     buffers: trainer.buffers,
     ...(length !== undefined ? { length } : {}),
   });
+  const output = result;
   const grad = lossGrad(output.length);
   const lossName = o.loss ?? "cross_entropy";
   const loss =

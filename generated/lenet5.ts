@@ -813,7 +813,8 @@ const trainableRanges: readonly (readonly [number, number])[] = [
 /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
 export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
   const o = trainer.options;
-  const output = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
+  const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
+  const output = result;
   const grad = lossGrad(output.length);
   const lossName = o.loss ?? "cross_entropy";
   const loss =

@@ -44,7 +44,7 @@ export const outputs: readonly { readonly shape: readonly number[]; readonly siz
 ];
 /** The declared maximum sequence length (the input's symbolic first axis). */
 export const maxLength = 256;
-/** Whether `forward` accepts `{ length }` below maxLength: no — an output does not keep the sequence axis; give the full length. */
+/** Whether `forward` accepts `{ length }` below maxLength: no — `2` (mean) mixes positions; give the full length. */
 export const variableLength = false;
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 345348;
@@ -130,6 +130,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Sequence length of the last forward call (attention masks keys past it). */
+let seqLength = 256;
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -193,14 +195,14 @@ export function forward(p: Float32Array, input: Int32Array, n: number, options: 
   const length = options.length ?? 256;
   if (!Number.isInteger(length) || length < 1 || length > 256)
     throw new RangeError(`sequence length ${length} is outside 1..256 (the declared maximum is 256)`);
-  if (length !== 256)
-    throw new RangeError("this model needs the full sequence length 256: an output does not keep the sequence axis");
+  if (length !== 256) throw new RangeError("this model needs the full sequence length 256: `2` (mean) mixes positions");
   checkLength("input", input, n * length * 1);
   checkTokens("input", input, 10000);
   const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
   act0 = input;
+  seqLength = length;
   forward0(p, n, training);
   forward1(p, n, training);
   forward2(p, n, training);
@@ -1285,7 +1287,8 @@ const trainableRanges: readonly (readonly [number, number])[] = [
 /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
 export function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike<number>, n: number): number {
   const o = trainer.options;
-  const output = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
+  const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
+  const output = result;
   const grad = lossGrad(output.length);
   const lossName = o.loss ?? "cross_entropy";
   const loss =

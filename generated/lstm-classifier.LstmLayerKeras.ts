@@ -44,7 +44,7 @@ export const outputs: readonly { readonly shape: readonly number[]; readonly siz
 ];
 /** The declared maximum sequence length (the input's symbolic first axis). */
 export const maxLength = 256;
-/** Whether `forward` accepts `{ length }` below maxLength: yes, every op is causal over positions, so a shorter call is exactly the full computation cut short. */
+/** Whether `forward` accepts `{ length }` below maxLength: yes — a shorter call is exactly the full computation on the first positions (padding masked). */
 export const variableLength = true;
 /** Elements of the flat parameter array (tied tensors stored once). */
 export const paramCount = 24832;
@@ -121,8 +121,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
-/** Sequence length of the last forward call. */
-let lastLength = 256;
+/** Sequence length of the last forward call (attention masks keys past it). */
+let seqLength = 256;
 let act1 = new Float32Array(0);
 let act0: Float32Array = new Float32Array(0);
 let grad0 = new Float32Array(0);
@@ -170,35 +170,55 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
   const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
-  act0 = length === 256 ? input : padInput(input, n, length);
-  lastLength = length;
+  allocateShort(n, length);
+  act0 = length === 256 ? input : padRows(input, padded0, n, length, 32, 256);
+  seqLength = length;
   forward0(p, n, training);
   lastTraining = training;
   forwardDone = true;
-  return length === 256 ? act1 : cutOutput(act1, n, length);
+  return length === 256 ? act1 : cutRows(act1, short0, n, length, 64, 256);
 }
 
-// ── Shorter sequences: padded to 256 positions (the model is causal, so the padding changes nothing
-// before it) and cut back ─────────────────────────────────────────────────────────────────────────────
+// ── Shorter sequences: padded to 256 positions (the ops cannot see past a position, or attention masks
+// the padded keys) and cut back ──────────────────────────────────────────────────────────────────────────
 
-let paddedInput = new Float32Array(0);
-let shortOutput = new Float32Array(0);
+let shortFor = "";
+let padded0 = new Float32Array(0);
+let short0 = new Float32Array(0);
 
-function padInput(input: Float32Array, n: number, length: number): Float32Array {
-  if (paddedInput.length !== n * 8192) paddedInput = new Float32Array(n * 8192);
-  paddedInput.fill(0);
-  for (let b = 0; b < n; b++) paddedInput.set(input.subarray(b * length * 32, (b + 1) * length * 32), b * 8192);
-  return paddedInput;
+function allocateShort(n: number, length: number): void {
+  const key = `${n}:${length}`;
+  if (key === shortFor || length === 256) return;
+  shortFor = key;
+  padded0 = new Float32Array(n * 8192);
+  short0 = new Float32Array(n * length * 64);
 }
 
-function cutOutput(full: Float32Array, n: number, length: number): Float32Array {
-  if (shortOutput.length !== n * length * 64) shortOutput = new Float32Array(n * length * 64);
-  for (let b = 0; b < n; b++) shortOutput.set(full.subarray(b * 16384, b * 16384 + length * 64), b * length * 64);
-  return shortOutput;
+/** Copies n rows-of-`length` samples into their places in a layout of `max` positions, zeros elsewhere. */
+function padRows<T extends Int32Array | Float32Array>(
+  short: T,
+  full: T,
+  n: number,
+  length: number,
+  row: number,
+  max: number,
+): T {
+  full.fill(0);
+  for (let b = 0; b < n; b++) full.set(short.subarray(b * length * row, (b + 1) * length * row), b * max * row);
+  return full;
 }
 
-function padGrad(short: Float32Array, full: Float32Array, n: number, length: number): void {
-  for (let b = 0; b < n; b++) full.set(short.subarray(b * length * 64, (b + 1) * length * 64), b * 16384);
+/** The first `length` positions of each sample of a layout of `max` positions. */
+function cutRows(
+  full: Float32Array,
+  short: Float32Array,
+  n: number,
+  length: number,
+  row: number,
+  max: number,
+): Float32Array {
+  for (let b = 0; b < n; b++) short.set(full.subarray(b * max * row, b * max * row + length * row), b * length * row);
+  return short;
 }
 
 /**
@@ -211,14 +231,14 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
   checkLength("params", p, paramCount);
   const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * lastLength * 64);
+  checkLength("outputGrad", outputGrad, n * seqLength * 64);
   checkLength("grads", grads, paramCount);
   const gp = grads;
   gp.fill(0);
   grad0.fill(0);
   grad1.fill(0);
-  if (lastLength === 256) grad1.set(outputGrad);
-  else padGrad(outputGrad, grad1, n, lastLength);
+  if (seqLength === 256) grad1.set(outputGrad);
+  else padRows(outputGrad, grad1, n, seqLength, 64, 256);
   const training = lastTraining;
   backward0(p, gp, n, training);
   return grad0;
@@ -496,11 +516,12 @@ export function trainStep(
   length?: number,
 ): number {
   const o = trainer.options;
-  const output = forward(trainer.params, input, n, {
+  const result = forward(trainer.params, input, n, {
     training: true,
     buffers: trainer.buffers,
     ...(length !== undefined ? { length } : {}),
   });
+  const output = result;
   const grad = lossGrad(output.length);
   const lossName = o.loss ?? undefined;
   const loss =

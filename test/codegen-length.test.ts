@@ -1,6 +1,7 @@
-// Sequence length given per call, up to the declared maximum: a causal model computes a shorter sequence
-// exactly as the first positions of the full-length computation; a model that mixes positions refuses,
-// and a length beyond the maximum is a RangeError naming it.
+// Sequence length given per call, up to the declared maximum: a shorter sequence is computed exactly as the
+// full-length computation on those positions (padding that causal ops cannot see, and that non-causal
+// attention masks out); a model that mixes positions otherwise refuses, and a length beyond the maximum is
+// a RangeError naming it.
 import { describe, expect, it } from "vitest";
 import { build } from "./helpers/generated.js";
 
@@ -63,10 +64,60 @@ describe("per-call sequence length", () => {
     expect(() => m.forward(p, Int32Array.from([0, 1, 10, 2]), 1, { length: 4 })).toThrow(/outside the vocabulary 0\.\.9/);
   });
 
-  it("a model that mixes positions (non-causal attention) needs the full length", async () => {
-    const { module } = await build(causal.replace("causal = true", "causal = false"), { dtype: "float64" });
+  it("a model that mixes positions (a bidirectional LSTM reads from the end) needs the full length", async () => {
+    const { module } = await build(causal.replace("lstm(8)", "lstm(4, bidirectional = true)"), { dtype: "float64" });
     const m = module as unknown as LengthModel;
     expect(m.variableLength).toBe(false);
-    expect(() => m.forward(m.createParams(1), new Int32Array(4), 1, { length: 4 })).toThrow(/needs the full sequence length 6: `\d+` \(attention\) mixes positions/);
+    expect(() => m.forward(m.createParams(1), new Int32Array(4), 1, { length: 4 })).toThrow(/needs the full sequence length 6: `\d+` \(lstm\) mixes positions/);
+  });
+});
+
+describe("per-call length with masked attention (models that look both ways)", () => {
+  // A BERT-like encoder: two token inputs sharing the symbolic length, non-causal attention, a pooled first
+  // position as a second output.
+  const encoder = `model Enc(ids: token[seq <= 6] of 10, types: token[seq] of 2) {
+  words = ids -> embedding(10, 8) as words
+  kinds = types -> embedding(2, 8) as kinds
+  h = words + kinds -> positional(6, 8) -> layernorm -> residual {
+    attention(2, causal = false)
+  }
+  pooled = h -> take(0) -> dense(8) -> tanh
+  output h, pooled
+}
+`;
+  interface Encoder {
+    variableLength: boolean;
+    paramCount: number;
+    createParams(seed: number): Float64Array;
+    forward(p: Float64Array, inputs: readonly [Int32Array, Int32Array], n: number, options?: { length?: number }): readonly [Float64Array, Float64Array];
+    backward(p: Float64Array, grads: readonly [Float64Array, Float64Array], g: Float64Array): void;
+  }
+
+  it("a shorter call equals the full computation on just those positions (an independent full-length build)", async () => {
+    const { module } = await build(encoder, { dtype: "float64" });
+    const m = module as unknown as Encoder;
+    expect(m.variableLength).toBe(true);
+    // The same model with a maximum of exactly 4 positions computes what a length-4 call must give.
+    const { module: module4 } = await build(encoder.replace("seq <= 6", "seq <= 4").replace("positional(6, 8)", "positional(6, 8)"), {
+      dtype: "float64",
+    });
+    const m4 = module4 as unknown as Encoder;
+    const p = m.createParams(3);
+    const ids = Int32Array.from([1, 2, 3, 4, 9, 8, 7, 6]);
+    const types = Int32Array.from([0, 0, 1, 1, 1, 0, 0, 1]);
+    const [h, pooled] = m.forward(p, [ids, types], 2, { length: 4 }).map((a) => Float64Array.from(a));
+    const [h4, pooled4] = m4.forward(p, [ids, types], 2).map((a) => Float64Array.from(a));
+    expect(h!.length).toBe(h4!.length);
+    for (let i = 0; i < h!.length; i++) expect(Math.abs(h![i]! - h4![i]!)).toBeLessThan(1e-12);
+    for (let i = 0; i < pooled!.length; i++) expect(Math.abs(pooled![i]! - pooled4![i]!)).toBeLessThan(1e-12);
+    // And the gradients.
+    const gh = new Float64Array(h!.length).map((_, i) => Math.cos(i));
+    const gpooled = new Float64Array(pooled!.length).map((_, i) => Math.sin(i));
+    const a = new Float64Array(m.paramCount);
+    const b = new Float64Array(m4.paramCount);
+    m.forward(p, [ids, types], 2, { length: 4 });
+    m.backward(p, [gh, gpooled], a);
+    m4.backward(p, [gh, gpooled], b);
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-12);
   });
 });

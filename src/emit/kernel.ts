@@ -35,6 +35,9 @@ export interface EmitCtx {
   /** Elements per sample of each input / output. */
   readonly inSizes: readonly number[];
   readonly outSizes: readonly number[];
+  /** Whether each input's first axis is a symbolic sequence length: a call may then use fewer positions
+   *  (`seqLength`, a number in scope in generated code); see `lengthSupport` in plan.ts. */
+  readonly inSymbolic: readonly boolean[];
   /** Offset of one of this op's parameter tensors in `p` / `gp` (`weight`, `bias`, `qkv_proj.weight`). */
   param(local: string): number;
   hasParam(local: string): boolean;

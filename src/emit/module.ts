@@ -7,7 +7,7 @@ import { activationHelpers, helpersUsed } from "./kernels/activation.js";
 import { denseTiledSource } from "./kernels/dense.js";
 import { kernels } from "./kernels/index.js";
 import { ArgReader, type EmitCtx, type EmitOptions } from "./kernel.js";
-import { prefixCausal, type Plan, type PlannedTensor } from "./plan.js";
+import { lengthSupport, type Plan, type PlannedTensor } from "./plan.js";
 
 export interface ModuleInfo {
   /** The spec file, as named in the `@generated` header. */
@@ -70,12 +70,14 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   const floatInputs = plan.inputs.filter((v) => v.dtype !== "token");
   const inputGradType = floatInputs.length === 0 ? "void" : many(floatInputs.length, F, `readonly [${floatInputs.map(() => F).join(", ")}]`);
   // A symbolic sequence length (`token[seq <= 16]`): buffers are laid out at the maximum; a call may give a
-  // shorter length when the model is prefix-causal (then the rest is padded and cut off again).
-  const seq = plan.inputs.length === 1 && plan.input.symbolicLength ? plan.input.shape[0]! : undefined;
-  const causal = seq !== undefined ? prefixCausal(plan) : undefined;
-  const variable = causal?.ok === true;
-  const inRow = seq !== undefined ? plan.input.size / seq : 0;
-  const outRow = seq !== undefined && variable ? plan.output.size / seq : 0;
+  // shorter length when `lengthSupport` allows (then inputs are padded, padded keys masked in attention,
+  // and outputs cut back).
+  const symbolicInputs = plan.inputs.filter((v) => v.symbolicLength);
+  const seq = symbolicInputs.length > 0 ? symbolicInputs[0]!.shape[0]! : undefined;
+  const support = seq !== undefined ? lengthSupport(plan) : undefined;
+  const variable = support?.ok === true;
+  const rowOf = (v: { size: number }) => (seq === undefined ? 0 : v.size / seq);
+  const cutOutputs = plan.outputs.map((v) => variable && v.symbolicLength === true);
   const helperCode = helpersUsed([...forwardParts, ...backwardParts].join("\n")).map((h) => helperSource(h));
 
   // The whole module is one ts-morph SourceFileStructure, printed once: manipulating a source file
@@ -129,8 +131,8 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
       "variableLength",
       String(variable),
       variable
-        ? "Whether `forward` accepts `{ length }` below maxLength: yes, every op is causal over positions, so a shorter call is exactly the full computation cut short."
-        : `Whether \`forward\` accepts \`{ length }\` below maxLength: no — ${causal?.ok === false ? causal.why : ""}; give the full length.`,
+        ? "Whether `forward` accepts `{ length }` below maxLength: yes — a shorter call is exactly the full computation on the first positions (padding masked)."
+        : `Whether \`forward\` accepts \`{ length }\` below maxLength: no — ${support?.ok === false ? support.why : ""}; give the full length.`,
     );
   }
   constant("paramCount", String(plan.paramCount), "Elements of the flat parameter array (tied tensors stored once).");
@@ -214,7 +216,7 @@ function gaussian(): number {
 let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;${seq !== undefined && variable ? `\n/** Sequence length of the last forward call. */\nlet lastLength = ${seq};` : ""}
+let lastTraining = false;${seq !== undefined ? `\n/** Sequence length of the last forward call (attention masks keys past it). */\nlet seqLength = ${seq};` : ""}
 ${activations.map((b) => `let act${b} = new ${F}(0);`).join("\n")}
 ${plan.inputs.map((v) => `let act${v.buffer}: ${arrayOf(v)} = new ${arrayOf(v)}(0);`).join("\n")}
 ${buffersUsed.map((b) => `let grad${b} = new ${F}(0);`).join("\n")}
@@ -271,13 +273,13 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
         ? [
             `const length = options.length ?? ${seq};`,
             `if (!Number.isInteger(length) || length < 1 || length > ${seq}) throw new RangeError(\`sequence length \${length} is outside 1..${seq} (the declared maximum is ${seq})\`);`,
-            ...(variable ? [] : [`if (length !== ${seq}) throw new RangeError(${q(`this model needs the full sequence length ${seq}: ${causal?.ok === false ? causal.why : ""}`)});`]),
+            ...(variable ? [] : [`if (length !== ${seq}) throw new RangeError(${q(`this model needs the full sequence length ${seq}: ${support?.ok === false ? support.why : ""}`)});`]),
           ]
         : []),
       ...plan.inputs.flatMap((v, k) => {
         const arr = plan.inputs.length === 1 ? "input" : `inputs[${k}]`;
         const label = plan.inputs.length === 1 ? "input" : `input ${v.name}`;
-        const expected = seq !== undefined && k === 0 ? `n * length * ${inRow}` : `n * ${v.size}`;
+        const expected = v.symbolicLength ? `n * length * ${rowOf(v)}` : `n * ${v.size}`;
         return [
           `checkLength(${q(label)}, ${arr}, ${expected});`,
           ...(v.dtype === "token" ? [`checkTokens(${q(label)}, ${arr}, ${v.vocab});`] : []),
@@ -288,20 +290,27 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       "if (options.seed !== undefined) seedRandom(options.seed);",
       ...(plan.bufferCount > 0 ? ["if (options.buffers !== undefined) bf = options.buffers;", "else if (!ownBuffersReady) { bf = createBuffers(); ownBuffersReady = true; }"] : []),
       "allocate(n);",
-      ...(variable
-        ? [`act${plan.input.buffer} = length === ${seq} ? input : padInput(input, n, length);`, "lastLength = length;"]
-        : plan.inputs.map((v, k) => `act${v.buffer} = ${plan.inputs.length === 1 ? "input" : `inputs[${k}]`};`)),
+      ...(variable ? ["allocateShort(n, length);"] : []),
+      ...plan.inputs.map((v, k) => {
+        const arr = plan.inputs.length === 1 ? "input" : `inputs[${k}]`;
+        return variable && v.symbolicLength
+          ? `act${v.buffer} = length === ${seq} ? ${arr} : padRows(${arr}, padded${k}, n, length, ${rowOf(v)}, ${seq});`
+          : `act${v.buffer} = ${arr};`;
+      }),
+      ...(seq !== undefined ? ["seqLength = length;"] : []),
       ...forwardCalls,
       "lastTraining = training;",
       "forwardDone = true;",
-      variable
-        ? `return length === ${seq} ? act${outputBuffers[0]} : cutOutput(act${outputBuffers[0]}, n, length);`
-        : plan.outputs.length === 1
-          ? `return act${outputBuffers[0]};`
-          : "return outputList;",
+      ...(() => {
+        const shown = plan.outputs.map((v, k) =>
+          cutOutputs[k] ? `(length === ${seq} ? act${v.buffer} : cutRows(act${v.buffer}, short${k}, n, length, ${rowOf(v)}, ${seq}))` : `act${v.buffer}`,
+        );
+        if (plan.outputs.length === 1) return [`return ${shown[0]};`];
+        return cutOutputs.some((c) => c) ? [`return [${shown.join(", ")}];`] : ["return outputList;"];
+      })(),
     ],
   });
-  if (variable) add(variableLengthSource(F, arrayOf(plan.input), seq!, inRow, outRow));
+  if (variable) add(variableLengthSource(F, plan, seq!, arrayOf, cutOutputs));
 
   if (!info.baked) add({
     kind: StructureKind.Function,
@@ -323,20 +332,20 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       'if (!forwardDone) throw new RangeError("backward needs a forward call first");',
       'checkLength("params", p, paramCount);',
       "const n = batchSize;",
-      ...plan.outputs.map((v, k) =>
-        variable
-          ? `checkLength("outputGrad", outputGrad, n * lastLength * ${outRow});`
-          : `checkLength(${q(plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`)}, ${plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`}, n * ${v.size});`,
-      ),
+      ...plan.outputs.map((v, k) => {
+        const arr = plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`;
+        return `checkLength(${q(arr)}, ${arr}, ${cutOutputs[k] ? `n * seqLength * ${rowOf(v)}` : `n * ${v.size}`});`;
+      }),
       'checkLength("grads", grads, paramCount);',
       "const gp = grads;",
       "gp.fill(0);",
       ...buffersUsed.map((b) => `grad${b}.fill(0);`),
-      ...plan.outputs.map((v, k) =>
-        variable
-          ? `if (lastLength === ${seq}) grad${v.buffer}.set(outputGrad); else padGrad(outputGrad, grad${v.buffer}, n, lastLength);`
-          : `grad${v.buffer}.set(${plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`});`,
-      ),
+      ...plan.outputs.map((v, k) => {
+        const arr = plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`;
+        return cutOutputs[k]
+          ? `if (seqLength === ${seq}) grad${v.buffer}.set(${arr}); else padRows(${arr}, grad${v.buffer}, n, seqLength, ${rowOf(v)}, ${seq});`
+          : `grad${v.buffer}.set(${arr});`;
+      }),
       "const training = lastTraining;",
       ...backwardCalls,
       ...(floatInputs.length === 0 ? [] : [floatInputs.length === 1 ? `return grad${floatInputs[0]!.buffer};` : "return inputGradList;"]),
@@ -412,6 +421,7 @@ function context(
     inShapes: values(op.inputs).map((v) => v.shape),
     outShapes: values(op.outputs).map((v) => v.shape),
     inSizes: values(op.inputs).map((v) => v.size),
+    inSymbolic: values(op.inputs).map((v) => v.symbolicLength === true),
     outSizes: values(op.outputs).map((v) => v.size),
     param(tensor) {
       const offset = plan.offsets.get(local(tensor));
@@ -485,30 +495,43 @@ export const bakedParams: ${F} = new ${F}(decodeBase64(${JSON.stringify(base64)}
 `;
 }
 
-/** Padding a shorter sequence to the layout at the maximum, and cutting outputs and gradients back. */
-function variableLengthSource(F: string, inputArray: string, max: number, inRow: number, outRow: number): string {
+/** Padding shorter sequences to the layout at the maximum, and cutting outputs back. */
+function variableLengthSource(
+  F: string,
+  plan: Plan,
+  max: number,
+  arrayOf: (v: { dtype: string }) => string,
+  cutOutputs: readonly boolean[],
+): string {
+  const padded = plan.inputs.flatMap((v, k) => (v.symbolicLength ? [{ k, type: arrayOf(v), size: v.size }] : []));
+  const shorts = plan.outputs.flatMap((v, k) => (cutOutputs[k] ? [{ k, size: v.size }] : []));
   return `
-// ── Shorter sequences: padded to ${max} positions (the model is causal, so the padding changes nothing
-// before it) and cut back ─────────────────────────────────────────────────────────────────────────────
+// ── Shorter sequences: padded to ${max} positions (the ops cannot see past a position, or attention masks
+// the padded keys) and cut back ──────────────────────────────────────────────────────────────────────────
 
-let paddedInput = new ${inputArray}(0);
-let shortOutput = new ${F}(0);
+let shortFor = "";
+${padded.map((x) => `let padded${x.k} = new ${x.type}(0);`).join("\n")}
+${shorts.map((x) => `let short${x.k} = new ${F}(0);`).join("\n")}
 
-function padInput(input: ${inputArray}, n: number, length: number): ${inputArray} {
-  if (paddedInput.length !== n * ${max * inRow}) paddedInput = new ${inputArray}(n * ${max * inRow});
-  paddedInput.fill(0);
-  for (let b = 0; b < n; b++) paddedInput.set(input.subarray(b * length * ${inRow}, (b + 1) * length * ${inRow}), b * ${max * inRow});
-  return paddedInput;
+function allocateShort(n: number, length: number): void {
+  const key = \`\${n}:\${length}\`;
+  if (key === shortFor || length === ${max}) return;
+  shortFor = key;
+${padded.map((x) => `  padded${x.k} = new ${x.type}(n * ${x.size});`).join("\n")}
+${shorts.map((x) => `  short${x.k} = new ${F}(n * length * ${x.size / max});`).join("\n")}
 }
 
-function cutOutput(full: ${F}, n: number, length: number): ${F} {
-  if (shortOutput.length !== n * length * ${outRow}) shortOutput = new ${F}(n * length * ${outRow});
-  for (let b = 0; b < n; b++) shortOutput.set(full.subarray(b * ${max * outRow}, b * ${max * outRow} + length * ${outRow}), b * length * ${outRow});
-  return shortOutput;
+/** Copies n rows-of-\`length\` samples into their places in a layout of \`max\` positions, zeros elsewhere. */
+function padRows<T extends Int32Array | ${F}>(short: T, full: T, n: number, length: number, row: number, max: number): T {
+  full.fill(0);
+  for (let b = 0; b < n; b++) full.set(short.subarray(b * length * row, (b + 1) * length * row), b * max * row);
+  return full;
 }
 
-function padGrad(short: ${F}, full: ${F}, n: number, length: number): void {
-  for (let b = 0; b < n; b++) full.set(short.subarray(b * length * ${outRow}, (b + 1) * length * ${outRow}), b * ${max * outRow});
+/** The first \`length\` positions of each sample of a layout of \`max\` positions. */
+function cutRows(full: ${F}, short: ${F}, n: number, length: number, row: number, max: number): ${F} {
+  for (let b = 0; b < n; b++) short.set(full.subarray(b * max * row, b * max * row + length * row), b * length * row);
+  return short;
 }
 `;
 }
@@ -670,7 +693,8 @@ const trainableRanges: readonly (readonly [number, number])[] = [${plan.params
 /** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
 export function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inputs"}: ${inputType}, target: ArrayLike<number>, n: number${variable ? ", length?: number" : ""}): number {
   const o = trainer.options;
-  const output = forward(trainer.params, ${plan.inputs.length === 1 ? "input" : "inputs"}, n, { training: true, buffers: trainer.buffers${variable ? ", ...(length !== undefined ? { length } : {})" : ""} })${plan.outputs.length === 1 ? "" : "[0]"};
+  const result = forward(trainer.params, ${plan.inputs.length === 1 ? "input" : "inputs"}, n, { training: true, buffers: trainer.buffers${variable ? ", ...(length !== undefined ? { length } : {})" : ""} });
+  const output = result${plan.outputs.length === 1 ? "" : "[0]"};
   const grad = lossGrad(output.length);
   const lossName = o.loss ?? ${defaultLoss};
   const loss =
@@ -679,7 +703,7 @@ export function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input"
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? ${info.loss?.logits ?? false});
-  backward(trainer.params, ${plan.outputs.length === 1 ? "grad" : `[grad, ${plan.outputs.slice(1).map((v) => `zerosOf(n * ${v.size})`).join(", ")}]`}, trainer.grads);
+  backward(trainer.params, ${plan.outputs.length === 1 ? "grad" : `[grad, ${plan.outputs.slice(1).map((_, k) => `zerosOf(result[${k + 1}].length)`).join(", ")}]`}, trainer.grads);
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;

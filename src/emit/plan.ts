@@ -115,34 +115,37 @@ export function plan(analysis: ModelAnalysis): Plan {
 }
 
 /**
- * Whether outputs at positions before t never depend on inputs at positions t and later, for a model with
- * one input whose first axis is a symbolic length: then a call with a shorter sequence is exactly the
- * full-length computation cut to its first positions (the generated code pads the rest). Returns the
- * reason when it is not so.
+ * Whether a call may give a sequence length t below the declared maximum: outputs at positions before t
+ * must never depend on inputs at positions t and later once the padded keys are masked out of
+ * non-causal attention. Then such a call is exactly the full-length computation cut to its first positions
+ * (the generated code pads the rest). Returns the reason when it is not so.
  */
-export function prefixCausal(p: Plan): { ok: true } | { ok: false; why: string } {
-  if (p.inputs.length !== 1 || !p.input.symbolicLength) return { ok: false, why: "its input has no symbolic length" };
-  if (!p.outputs.every((o) => o.symbolicLength)) return { ok: false, why: "an output does not keep the sequence axis" };
+export function lengthSupport(p: Plan): { ok: true } | { ok: false; why: string } {
+  const symbolic = p.inputs.filter((v) => v.symbolicLength);
+  if (symbolic.length === 0) return { ok: false, why: "no input has a symbolic length" };
+  if (symbolic.some((v) => v.shape[0] !== symbolic[0]!.shape[0])) return { ok: false, why: "its inputs have different maximum lengths" };
   const rowWise = new Set([
     "dense", "layernorm", "rmsnorm", "embedding", "positional", "rotary", "dropout", "add", "mul", "identity",
-    "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "mish", "sigmoid", "hard_sigmoid", "tanh",
-    "softplus", "softsign", "moe_combine",
+    "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish", "sigmoid", "hard_sigmoid", "tanh",
+    "softplus", "softsign", "moe_combine", "attention",
   ]);
   for (const op of p.ops) {
-    if (rowWise.has(op.kind) && (op.kind !== "prelu" || Number(p.values[op.inputs[0]!]!.shape.length) === 1)) continue;
+    if (rowWise.has(op.kind)) continue;
     const arg = (name: string) => op.args.get(name);
+    const int = (name: string, fallback: number) => {
+      const v = arg(name);
+      return v?.kind === "int" ? Number(v.value) : fallback;
+    };
     const flag = (name: string, fallback: boolean) => {
       const v = arg(name);
       return v?.kind === "bool" ? v.value : fallback;
     };
-    if (op.kind === "attention" && flag("causal", false)) continue;
+    const rank = p.values[op.inputs[0]!]!.shape.length;
+    if (op.kind === "prelu" && int("num_parameters", 1) === 1) continue;
     if ((op.kind === "lstm" || op.kind === "gru" || op.kind === "rnn") && !flag("bidirectional", false) && flag("sequences", true)) continue;
-    if ((op.kind === "softmax" || op.kind === "log_softmax") && (() => {
-      const v = arg("axis");
-      const rank = p.values[op.inputs[0]!]!.shape.length;
-      const axis = v?.kind === "int" ? Number(v.value) : -1;
-      return axis === -1 || axis === rank - 1;
-    })()) continue;
+    if ((op.kind === "softmax" || op.kind === "log_softmax") && [-1, rank - 1].includes(int("axis", -1))) continue;
+    // The first position (BERT's pooler, a class token) is there in every call.
+    if (op.kind === "take" && int("index", 0) === 0 && int("axis", 0) === 0) continue;
     return { ok: false, why: `\`${op.name || op.kind}\` (${op.kind}) mixes positions` };
   }
   return { ok: true };

@@ -126,7 +126,9 @@ export const attention: Kernel = {
     const y = c.y[0]!;
     const half = hd / 2;
     const scale = lit(1 / Math.sqrt(hd));
-    const len = g.causal ? "i + 1" : String(T);
+    // Causal rows see keys up to themselves; otherwise every key of the call's length (`seqLength`, below T
+    // when a shorter sequence is padded: the padding is masked out).
+    const len = g.causal ? "i + 1" : c.inSymbolic[0] ? "seqLength" : String(T);
     const keep = 1 - g.dropout;
     const width = (name: "q" | "k" | "v") => (name === "q" ? Q : K);
 
@@ -243,7 +245,9 @@ ${rotate(g.k, KV, K)}
     const gy = c.gy[0]!;
     const half = hd / 2;
     const scale = lit(1 / Math.sqrt(hd));
-    const len = g.causal ? "i + 1" : String(T);
+    // Causal rows see keys up to themselves; otherwise every key of the call's length (`seqLength`, below T
+    // when a shorter sequence is padded: the padding is masked out).
+    const len = g.causal ? "i + 1" : c.inSymbolic[0] ? "seqLength" : String(T);
     // Per-sample workspaces (the first sample's worth of each is used).
     const dHeads = c.scratch("d_heads", T * Q);
     const dq = c.scratch("d_q", T * Q);
