@@ -155,7 +155,10 @@ let grad9 = new Float32Array(0);
 let grad10 = new Float32Array(0);
 let grad11 = new Float32Array(0);
 let grad12 = new Float32Array(0);
-
+let work0_col = new Float32Array(19600);
+let work0_tmp = new Float32Array(4704);
+let work3_col = new Float32Array(15000);
+let work3_tmp = new Float32Array(1600);
 let bf: Float32Array = new Float32Array(bufferCount);
 
 function allocate(n: number): void {
@@ -269,29 +272,28 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
 
 /** Forward of op 0: conv1 (conv2d). */
 function forward0(p: Float32Array, n: number, training: boolean): void {
-  // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28]
+  // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 6; oc++) {
-      const s0 = b * 1024;
-      const w0 = oc * 25;
-      const bias = p[150 + oc];
-      let d = b * 4704 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = bias;
+    const xb = b * 1024;
+    const yb = b * 4704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 1024;
-            const wc = w0 + ic * 25;
+            const xc = xb + (gi * 1 + ic) * 1024;
             for (let kh = 0; kh < 5; kh++) {
-              const sr = sc + (ih0 + kh) * 32 + iw0;
-              const wr = wc + kh * 5;
-              for (let kw = 0; kw < 5; kw++) acc += act0[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 5; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work0_col[r++] = ih >= 0 && ih < 32 && iw >= 0 && iw < 32 ? act0[xc + ih * 32 + iw] : 0;
+              }
             }
           }
-          act1[d] = acc;
         }
+      denseTiledForward(p, work0_col, work0_tmp, 784, 25, 6, 0 + gi * 150, 150 + gi * 6);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 6; oc++) act1[yb + (gi * 6 + oc) * 784 + q] = work0_tmp[q * 6 + oc];
       }
     }
   }
@@ -427,29 +429,28 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 3: conv2 (conv2d). */
 function forward3(p: Float32Array, n: number, training: boolean): void {
-  // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10]
+  // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 16; oc++) {
-      const s0 = b * 1176;
-      const w0 = 156 + oc * 150;
-      const bias = p[2556 + oc];
-      let d = b * 1600 + oc * 100;
-      for (let oh = 0; oh < 10; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 10; ow++, d++) {
-          const iw0 = ow;
-          let acc = bias;
+    const xb = b * 1176;
+    const yb = b * 1600;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 10; oh++)
+        for (let ow = 0; ow < 10; ow++) {
           for (let ic = 0; ic < 6; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 25;
+            const xc = xb + (gi * 6 + ic) * 196;
             for (let kh = 0; kh < 5; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 5;
-              for (let kw = 0; kw < 5; kw++) acc += act3[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 5; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work3_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act3[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act4[d] = acc;
         }
+      denseTiledForward(p, work3_col, work3_tmp, 100, 150, 16, 156 + gi * 2400, 2556 + gi * 16);
+      for (let q = 0; q < 100; q++) {
+        for (let oc = 0; oc < 16; oc++) act4[yb + (gi * 16 + oc) * 100 + q] = work3_tmp[q * 16 + oc];
       }
     }
   }

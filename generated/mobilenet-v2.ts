@@ -2663,159 +2663,229 @@ let grad149 = new Float32Array(0);
 let grad150 = new Float32Array(0);
 let grad152 = new Float32Array(0);
 let grad153 = new Float32Array(0);
+let work0_col = new Float32Array(338688);
+let work0_tmp = new Float32Array(401408);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch4_xhat = new Float32Array(0);
 let scratch4_istd = new Float32Array(0);
 let scratch4_batchstats = new Float32Array(0);
+let work6_col = new Float32Array(401408);
+let work6_tmp = new Float32Array(200704);
 let scratch7_xhat = new Float32Array(0);
 let scratch7_istd = new Float32Array(0);
 let scratch7_batchstats = new Float32Array(0);
+let work8_col = new Float32Array(200704);
+let work8_tmp = new Float32Array(1204224);
 let scratch9_xhat = new Float32Array(0);
 let scratch9_istd = new Float32Array(0);
 let scratch9_batchstats = new Float32Array(0);
 let scratch12_xhat = new Float32Array(0);
 let scratch12_istd = new Float32Array(0);
 let scratch12_batchstats = new Float32Array(0);
+let work14_col = new Float32Array(301056);
+let work14_tmp = new Float32Array(75264);
 let scratch15_xhat = new Float32Array(0);
 let scratch15_istd = new Float32Array(0);
 let scratch15_batchstats = new Float32Array(0);
+let work16_col = new Float32Array(75264);
+let work16_tmp = new Float32Array(451584);
 let scratch17_xhat = new Float32Array(0);
 let scratch17_istd = new Float32Array(0);
 let scratch17_batchstats = new Float32Array(0);
 let scratch20_xhat = new Float32Array(0);
 let scratch20_istd = new Float32Array(0);
 let scratch20_batchstats = new Float32Array(0);
+let work22_col = new Float32Array(451584);
+let work22_tmp = new Float32Array(75264);
 let scratch23_xhat = new Float32Array(0);
 let scratch23_istd = new Float32Array(0);
 let scratch23_batchstats = new Float32Array(0);
+let work25_col = new Float32Array(75264);
+let work25_tmp = new Float32Array(451584);
 let scratch26_xhat = new Float32Array(0);
 let scratch26_istd = new Float32Array(0);
 let scratch26_batchstats = new Float32Array(0);
 let scratch29_xhat = new Float32Array(0);
 let scratch29_istd = new Float32Array(0);
 let scratch29_batchstats = new Float32Array(0);
+let work31_col = new Float32Array(112896);
+let work31_tmp = new Float32Array(25088);
 let scratch32_xhat = new Float32Array(0);
 let scratch32_istd = new Float32Array(0);
 let scratch32_batchstats = new Float32Array(0);
+let work33_col = new Float32Array(25088);
+let work33_tmp = new Float32Array(150528);
 let scratch34_xhat = new Float32Array(0);
 let scratch34_istd = new Float32Array(0);
 let scratch34_batchstats = new Float32Array(0);
 let scratch37_xhat = new Float32Array(0);
 let scratch37_istd = new Float32Array(0);
 let scratch37_batchstats = new Float32Array(0);
+let work39_col = new Float32Array(150528);
+let work39_tmp = new Float32Array(25088);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
+let work42_col = new Float32Array(25088);
+let work42_tmp = new Float32Array(150528);
 let scratch43_xhat = new Float32Array(0);
 let scratch43_istd = new Float32Array(0);
 let scratch43_batchstats = new Float32Array(0);
 let scratch46_xhat = new Float32Array(0);
 let scratch46_istd = new Float32Array(0);
 let scratch46_batchstats = new Float32Array(0);
+let work48_col = new Float32Array(150528);
+let work48_tmp = new Float32Array(25088);
 let scratch49_xhat = new Float32Array(0);
 let scratch49_istd = new Float32Array(0);
 let scratch49_batchstats = new Float32Array(0);
+let work51_col = new Float32Array(25088);
+let work51_tmp = new Float32Array(150528);
 let scratch52_xhat = new Float32Array(0);
 let scratch52_istd = new Float32Array(0);
 let scratch52_batchstats = new Float32Array(0);
 let scratch55_xhat = new Float32Array(0);
 let scratch55_istd = new Float32Array(0);
 let scratch55_batchstats = new Float32Array(0);
+let work57_col = new Float32Array(37632);
+let work57_tmp = new Float32Array(12544);
 let scratch58_xhat = new Float32Array(0);
 let scratch58_istd = new Float32Array(0);
 let scratch58_batchstats = new Float32Array(0);
+let work59_col = new Float32Array(12544);
+let work59_tmp = new Float32Array(75264);
 let scratch60_xhat = new Float32Array(0);
 let scratch60_istd = new Float32Array(0);
 let scratch60_batchstats = new Float32Array(0);
 let scratch63_xhat = new Float32Array(0);
 let scratch63_istd = new Float32Array(0);
 let scratch63_batchstats = new Float32Array(0);
+let work65_col = new Float32Array(75264);
+let work65_tmp = new Float32Array(12544);
 let scratch66_xhat = new Float32Array(0);
 let scratch66_istd = new Float32Array(0);
 let scratch66_batchstats = new Float32Array(0);
+let work68_col = new Float32Array(12544);
+let work68_tmp = new Float32Array(75264);
 let scratch69_xhat = new Float32Array(0);
 let scratch69_istd = new Float32Array(0);
 let scratch69_batchstats = new Float32Array(0);
 let scratch72_xhat = new Float32Array(0);
 let scratch72_istd = new Float32Array(0);
 let scratch72_batchstats = new Float32Array(0);
+let work74_col = new Float32Array(75264);
+let work74_tmp = new Float32Array(12544);
 let scratch75_xhat = new Float32Array(0);
 let scratch75_istd = new Float32Array(0);
 let scratch75_batchstats = new Float32Array(0);
+let work77_col = new Float32Array(12544);
+let work77_tmp = new Float32Array(75264);
 let scratch78_xhat = new Float32Array(0);
 let scratch78_istd = new Float32Array(0);
 let scratch78_batchstats = new Float32Array(0);
 let scratch81_xhat = new Float32Array(0);
 let scratch81_istd = new Float32Array(0);
 let scratch81_batchstats = new Float32Array(0);
+let work83_col = new Float32Array(75264);
+let work83_tmp = new Float32Array(12544);
 let scratch84_xhat = new Float32Array(0);
 let scratch84_istd = new Float32Array(0);
 let scratch84_batchstats = new Float32Array(0);
+let work86_col = new Float32Array(12544);
+let work86_tmp = new Float32Array(75264);
 let scratch87_xhat = new Float32Array(0);
 let scratch87_istd = new Float32Array(0);
 let scratch87_batchstats = new Float32Array(0);
 let scratch90_xhat = new Float32Array(0);
 let scratch90_istd = new Float32Array(0);
 let scratch90_batchstats = new Float32Array(0);
+let work92_col = new Float32Array(75264);
+let work92_tmp = new Float32Array(18816);
 let scratch93_xhat = new Float32Array(0);
 let scratch93_istd = new Float32Array(0);
 let scratch93_batchstats = new Float32Array(0);
+let work94_col = new Float32Array(18816);
+let work94_tmp = new Float32Array(112896);
 let scratch95_xhat = new Float32Array(0);
 let scratch95_istd = new Float32Array(0);
 let scratch95_batchstats = new Float32Array(0);
 let scratch98_xhat = new Float32Array(0);
 let scratch98_istd = new Float32Array(0);
 let scratch98_batchstats = new Float32Array(0);
+let work100_col = new Float32Array(112896);
+let work100_tmp = new Float32Array(18816);
 let scratch101_xhat = new Float32Array(0);
 let scratch101_istd = new Float32Array(0);
 let scratch101_batchstats = new Float32Array(0);
+let work103_col = new Float32Array(18816);
+let work103_tmp = new Float32Array(112896);
 let scratch104_xhat = new Float32Array(0);
 let scratch104_istd = new Float32Array(0);
 let scratch104_batchstats = new Float32Array(0);
 let scratch107_xhat = new Float32Array(0);
 let scratch107_istd = new Float32Array(0);
 let scratch107_batchstats = new Float32Array(0);
+let work109_col = new Float32Array(112896);
+let work109_tmp = new Float32Array(18816);
 let scratch110_xhat = new Float32Array(0);
 let scratch110_istd = new Float32Array(0);
 let scratch110_batchstats = new Float32Array(0);
+let work112_col = new Float32Array(18816);
+let work112_tmp = new Float32Array(112896);
 let scratch113_xhat = new Float32Array(0);
 let scratch113_istd = new Float32Array(0);
 let scratch113_batchstats = new Float32Array(0);
 let scratch116_xhat = new Float32Array(0);
 let scratch116_istd = new Float32Array(0);
 let scratch116_batchstats = new Float32Array(0);
+let work118_col = new Float32Array(28224);
+let work118_tmp = new Float32Array(7840);
 let scratch119_xhat = new Float32Array(0);
 let scratch119_istd = new Float32Array(0);
 let scratch119_batchstats = new Float32Array(0);
+let work120_col = new Float32Array(7840);
+let work120_tmp = new Float32Array(47040);
 let scratch121_xhat = new Float32Array(0);
 let scratch121_istd = new Float32Array(0);
 let scratch121_batchstats = new Float32Array(0);
 let scratch124_xhat = new Float32Array(0);
 let scratch124_istd = new Float32Array(0);
 let scratch124_batchstats = new Float32Array(0);
+let work126_col = new Float32Array(47040);
+let work126_tmp = new Float32Array(7840);
 let scratch127_xhat = new Float32Array(0);
 let scratch127_istd = new Float32Array(0);
 let scratch127_batchstats = new Float32Array(0);
+let work129_col = new Float32Array(7840);
+let work129_tmp = new Float32Array(47040);
 let scratch130_xhat = new Float32Array(0);
 let scratch130_istd = new Float32Array(0);
 let scratch130_batchstats = new Float32Array(0);
 let scratch133_xhat = new Float32Array(0);
 let scratch133_istd = new Float32Array(0);
 let scratch133_batchstats = new Float32Array(0);
+let work135_col = new Float32Array(47040);
+let work135_tmp = new Float32Array(7840);
 let scratch136_xhat = new Float32Array(0);
 let scratch136_istd = new Float32Array(0);
 let scratch136_batchstats = new Float32Array(0);
+let work138_col = new Float32Array(7840);
+let work138_tmp = new Float32Array(47040);
 let scratch139_xhat = new Float32Array(0);
 let scratch139_istd = new Float32Array(0);
 let scratch139_batchstats = new Float32Array(0);
 let scratch142_xhat = new Float32Array(0);
 let scratch142_istd = new Float32Array(0);
 let scratch142_batchstats = new Float32Array(0);
+let work144_col = new Float32Array(47040);
+let work144_tmp = new Float32Array(15680);
 let scratch145_xhat = new Float32Array(0);
 let scratch145_istd = new Float32Array(0);
 let scratch145_batchstats = new Float32Array(0);
+let work146_col = new Float32Array(15680);
+let work146_tmp = new Float32Array(62720);
 let scratch147_xhat = new Float32Array(0);
 let scratch147_istd = new Float32Array(0);
 let scratch147_batchstats = new Float32Array(0);
@@ -3803,30 +3873,28 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
 
 /** Forward of op 0: features.0.0 (conv2d). */
 function forward0(p: Float32Array, n: number, training: boolean): void {
-  // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112]
+  // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 32; oc++) {
-      const s0 = b * 150528;
-      const w0 = oc * 27;
-      let d = b * 401408 + oc * 12544;
-      for (let oh = 0; oh < 112; oh++) {
-        const ih0 = oh * 2 - 1;
-        const khLo = Math.max(0, -ih0);
-        for (let ow = 0; ow < 112; ow++, d++) {
-          const iw0 = ow * 2 - 1;
-          const kwLo = Math.max(0, -iw0);
-          let acc = 0;
+    const xb = b * 150528;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 112; oh++)
+        for (let ow = 0; ow < 112; ow++) {
           for (let ic = 0; ic < 3; ic++) {
-            const sc = s0 + ic * 50176;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < 3; kh++) {
-              const sr = sc + (ih0 + kh) * 224 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act0[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 3 + ic) * 50176;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 2 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 2 - 1 + kw * 1;
+                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+              }
             }
           }
-          act1[d] = acc;
         }
+      denseTiledForward(p, work0_col, work0_tmp, 12544, 27, 32, 0 + gi * 864, -1);
+      for (let q = 0; q < 12544; q++) {
+        for (let oc = 0; oc < 32; oc++) act1[yb + (gi * 32 + oc) * 12544 + q] = work0_tmp[q * 32 + oc];
       }
     }
   }
@@ -4211,28 +4279,28 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 6: features.1.conv.1 (conv2d). */
 function forward6(p: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112]
+  // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 16; oc++) {
-      const s0 = b * 401408;
-      const w0 = 1280 + oc * 32;
-      let d = b * 200704 + oc * 12544;
-      for (let oh = 0; oh < 112; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 112; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 401408;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 112; oh++)
+        for (let ow = 0; ow < 112; ow++) {
           for (let ic = 0; ic < 32; ic++) {
-            const sc = s0 + ic * 12544;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 32 + ic) * 12544;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 112 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act6[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work6_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act6[xc + ih * 112 + iw] : 0;
+              }
             }
           }
-          act7[d] = acc;
         }
+      denseTiledForward(p, work6_col, work6_tmp, 12544, 32, 16, 1280 + gi * 512, -1);
+      for (let q = 0; q < 12544; q++) {
+        for (let oc = 0; oc < 16; oc++) act7[yb + (gi * 16 + oc) * 12544 + q] = work6_tmp[q * 16 + oc];
       }
     }
   }
@@ -4387,28 +4455,28 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 8: features.2.0.conv.0.0 (conv2d). */
 function forward8(p: Float32Array, n: number, training: boolean): void {
-  // features.2.0.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112]
+  // features.2.0.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 96; oc++) {
-      const s0 = b * 200704;
-      const w0 = 1824 + oc * 16;
-      let d = b * 1204224 + oc * 12544;
-      for (let oh = 0; oh < 112; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 112; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 1204224;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 112; oh++)
+        for (let ow = 0; ow < 112; ow++) {
           for (let ic = 0; ic < 16; ic++) {
-            const sc = s0 + ic * 12544;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 16 + ic) * 12544;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 112 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act8[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work8_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act8[xc + ih * 112 + iw] : 0;
+              }
             }
           }
-          act9[d] = acc;
         }
+      denseTiledForward(p, work8_col, work8_tmp, 12544, 16, 96, 1824 + gi * 1536, -1);
+      for (let q = 0; q < 12544; q++) {
+        for (let oc = 0; oc < 96; oc++) act9[yb + (gi * 96 + oc) * 12544 + q] = work8_tmp[q * 96 + oc];
       }
     }
   }
@@ -4787,28 +4855,28 @@ function backward13(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 14: features.2.0.conv.2 (conv2d). */
 function forward14(p: Float32Array, n: number, training: boolean): void {
-  // features.2.0.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56]
+  // features.2.0.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 24; oc++) {
-      const s0 = b * 301056;
-      const w0 = 4608 + oc * 96;
-      let d = b * 75264 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 301056;
+    const yb = b * 75264;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 96; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 96 + ic) * 3136;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act14[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act15[d] = acc;
         }
+      denseTiledForward(p, work14_col, work14_tmp, 3136, 96, 24, 4608 + gi * 2304, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 24; oc++) act15[yb + (gi * 24 + oc) * 3136 + q] = work14_tmp[q * 24 + oc];
       }
     }
   }
@@ -4963,28 +5031,28 @@ function backward15(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 16: features.2.rest.0.conv.0.0 (conv2d). */
 function forward16(p: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56]
+  // features.2.rest.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 144; oc++) {
-      const s0 = b * 75264;
-      const w0 = 6960 + oc * 24;
-      let d = b * 451584 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 75264;
+    const yb = b * 451584;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 24; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 24 + ic) * 3136;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act16[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work16_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act16[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act17[d] = acc;
         }
+      denseTiledForward(p, work16_col, work16_tmp, 3136, 24, 144, 6960 + gi * 3456, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 144; oc++) act17[yb + (gi * 144 + oc) * 3136 + q] = work16_tmp[q * 144 + oc];
       }
     }
   }
@@ -5365,28 +5433,28 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 22: features.2.rest.0.conv.2 (conv2d). */
 function forward22(p: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56]
+  // features.2.rest.0.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 24; oc++) {
-      const s0 = b * 451584;
-      const w0 = 12288 + oc * 144;
-      let d = b * 75264 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 451584;
+    const yb = b * 75264;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 144; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 144 + ic) * 3136;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act22[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work22_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act22[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act23[d] = acc;
         }
+      denseTiledForward(p, work22_col, work22_tmp, 3136, 144, 24, 12288 + gi * 3456, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 24; oc++) act23[yb + (gi * 24 + oc) * 3136 + q] = work22_tmp[q * 24 + oc];
       }
     }
   }
@@ -5557,28 +5625,28 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 25: features.3.0.conv.0.0 (conv2d). */
 function forward25(p: Float32Array, n: number, training: boolean): void {
-  // features.3.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56]
+  // features.3.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 144; oc++) {
-      const s0 = b * 75264;
-      const w0 = 15792 + oc * 24;
-      let d = b * 451584 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 75264;
+    const yb = b * 451584;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 24; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 24 + ic) * 3136;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act25[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work25_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act25[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act26[d] = acc;
         }
+      denseTiledForward(p, work25_col, work25_tmp, 3136, 24, 144, 15792 + gi * 3456, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 144; oc++) act26[yb + (gi * 144 + oc) * 3136 + q] = work25_tmp[q * 144 + oc];
       }
     }
   }
@@ -5957,28 +6025,28 @@ function backward30(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 31: features.3.0.conv.2 (conv2d). */
 function forward31(p: Float32Array, n: number, training: boolean): void {
-  // features.3.0.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28]
+  // features.3.0.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 32; oc++) {
-      const s0 = b * 112896;
-      const w0 = 21120 + oc * 144;
-      let d = b * 25088 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 112896;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 144; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 144 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act31[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work31_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act31[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act32[d] = acc;
         }
+      denseTiledForward(p, work31_col, work31_tmp, 784, 144, 32, 21120 + gi * 4608, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 32; oc++) act32[yb + (gi * 32 + oc) * 784 + q] = work31_tmp[q * 32 + oc];
       }
     }
   }
@@ -6133,28 +6201,28 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 33: features.3.rest.0.conv.0.0 (conv2d). */
 function forward33(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28]
+  // features.3.rest.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 192; oc++) {
-      const s0 = b * 25088;
-      const w0 = 25792 + oc * 32;
-      let d = b * 150528 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 25088;
+    const yb = b * 150528;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 32; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 32 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act33[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work33_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act33[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act34[d] = acc;
         }
+      denseTiledForward(p, work33_col, work33_tmp, 784, 32, 192, 25792 + gi * 6144, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 192; oc++) act34[yb + (gi * 192 + oc) * 784 + q] = work33_tmp[q * 192 + oc];
       }
     }
   }
@@ -6535,28 +6603,28 @@ function backward38(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 39: features.3.rest.0.conv.2 (conv2d). */
 function forward39(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28]
+  // features.3.rest.0.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 32; oc++) {
-      const s0 = b * 150528;
-      const w0 = 34432 + oc * 192;
-      let d = b * 25088 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 150528;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 192; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 192 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act39[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work39_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act39[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act40[d] = acc;
         }
+      denseTiledForward(p, work39_col, work39_tmp, 784, 192, 32, 34432 + gi * 6144, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 32; oc++) act40[yb + (gi * 32 + oc) * 784 + q] = work39_tmp[q * 32 + oc];
       }
     }
   }
@@ -6727,28 +6795,28 @@ function backward41(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 42: features.3.rest.1.conv.0.0 (conv2d). */
 function forward42(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28]
+  // features.3.rest.1.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 192; oc++) {
-      const s0 = b * 25088;
-      const w0 = 40640 + oc * 32;
-      let d = b * 150528 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 25088;
+    const yb = b * 150528;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 32; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 32 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act42[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work42_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act42[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act43[d] = acc;
         }
+      denseTiledForward(p, work42_col, work42_tmp, 784, 32, 192, 40640 + gi * 6144, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 192; oc++) act43[yb + (gi * 192 + oc) * 784 + q] = work42_tmp[q * 192 + oc];
       }
     }
   }
@@ -7129,28 +7197,28 @@ function backward47(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 48: features.3.rest.1.conv.2 (conv2d). */
 function forward48(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28]
+  // features.3.rest.1.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 32; oc++) {
-      const s0 = b * 150528;
-      const w0 = 49280 + oc * 192;
-      let d = b * 25088 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 150528;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 192; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 192 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act48[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work48_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act48[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act49[d] = acc;
         }
+      denseTiledForward(p, work48_col, work48_tmp, 784, 192, 32, 49280 + gi * 6144, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 32; oc++) act49[yb + (gi * 32 + oc) * 784 + q] = work48_tmp[q * 32 + oc];
       }
     }
   }
@@ -7321,28 +7389,28 @@ function backward50(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 51: features.4.0.conv.0.0 (conv2d). */
 function forward51(p: Float32Array, n: number, training: boolean): void {
-  // features.4.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28]
+  // features.4.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 192; oc++) {
-      const s0 = b * 25088;
-      const w0 = 55488 + oc * 32;
-      let d = b * 150528 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 25088;
+    const yb = b * 150528;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 32; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 32 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act51[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work51_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act51[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act52[d] = acc;
         }
+      denseTiledForward(p, work51_col, work51_tmp, 784, 32, 192, 55488 + gi * 6144, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 192; oc++) act52[yb + (gi * 192 + oc) * 784 + q] = work51_tmp[q * 192 + oc];
       }
     }
   }
@@ -7721,28 +7789,28 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 57: features.4.0.conv.2 (conv2d). */
 function forward57(p: Float32Array, n: number, training: boolean): void {
-  // features.4.0.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14]
+  // features.4.0.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 37632;
-      const w0 = 64128 + oc * 192;
-      let d = b * 12544 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 37632;
+    const yb = b * 12544;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 192; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 192 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act57[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work57_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act57[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act58[d] = acc;
         }
+      denseTiledForward(p, work57_col, work57_tmp, 196, 192, 64, 64128 + gi * 12288, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 64; oc++) act58[yb + (gi * 64 + oc) * 196 + q] = work57_tmp[q * 64 + oc];
       }
     }
   }
@@ -7897,28 +7965,28 @@ function backward58(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 59: features.4.rest.0.conv.0.0 (conv2d). */
 function forward59(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14]
+  // features.4.rest.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 384; oc++) {
-      const s0 = b * 12544;
-      const w0 = 76544 + oc * 64;
-      let d = b * 75264 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 12544;
+    const yb = b * 75264;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 64 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act59[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work59_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act59[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act60[d] = acc;
         }
+      denseTiledForward(p, work59_col, work59_tmp, 196, 64, 384, 76544 + gi * 24576, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 384; oc++) act60[yb + (gi * 384 + oc) * 196 + q] = work59_tmp[q * 384 + oc];
       }
     }
   }
@@ -8299,28 +8367,28 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 65: features.4.rest.0.conv.2 (conv2d). */
 function forward65(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14]
+  // features.4.rest.0.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 75264;
-      const w0 = 106112 + oc * 384;
-      let d = b * 12544 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 75264;
+    const yb = b * 12544;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 384; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 384 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act65[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work65_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act65[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act66[d] = acc;
         }
+      denseTiledForward(p, work65_col, work65_tmp, 196, 384, 64, 106112 + gi * 24576, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 64; oc++) act66[yb + (gi * 64 + oc) * 196 + q] = work65_tmp[q * 64 + oc];
       }
     }
   }
@@ -8491,28 +8559,28 @@ function backward67(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 68: features.4.rest.1.conv.0.0 (conv2d). */
 function forward68(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14]
+  // features.4.rest.1.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 384; oc++) {
-      const s0 = b * 12544;
-      const w0 = 130816 + oc * 64;
-      let d = b * 75264 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 12544;
+    const yb = b * 75264;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 64 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act68[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work68_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act68[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act69[d] = acc;
         }
+      denseTiledForward(p, work68_col, work68_tmp, 196, 64, 384, 130816 + gi * 24576, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 384; oc++) act69[yb + (gi * 384 + oc) * 196 + q] = work68_tmp[q * 384 + oc];
       }
     }
   }
@@ -8893,28 +8961,28 @@ function backward73(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 74: features.4.rest.1.conv.2 (conv2d). */
 function forward74(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14]
+  // features.4.rest.1.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 75264;
-      const w0 = 160384 + oc * 384;
-      let d = b * 12544 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 75264;
+    const yb = b * 12544;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 384; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 384 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act74[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work74_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act74[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act75[d] = acc;
         }
+      denseTiledForward(p, work74_col, work74_tmp, 196, 384, 64, 160384 + gi * 24576, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 64; oc++) act75[yb + (gi * 64 + oc) * 196 + q] = work74_tmp[q * 64 + oc];
       }
     }
   }
@@ -9085,28 +9153,28 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 77: features.4.rest.2.conv.0.0 (conv2d). */
 function forward77(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14]
+  // features.4.rest.2.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 384; oc++) {
-      const s0 = b * 12544;
-      const w0 = 185088 + oc * 64;
-      let d = b * 75264 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 12544;
+    const yb = b * 75264;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 64 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act77[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work77_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act77[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act78[d] = acc;
         }
+      denseTiledForward(p, work77_col, work77_tmp, 196, 64, 384, 185088 + gi * 24576, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 384; oc++) act78[yb + (gi * 384 + oc) * 196 + q] = work77_tmp[q * 384 + oc];
       }
     }
   }
@@ -9487,28 +9555,28 @@ function backward82(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 83: features.4.rest.2.conv.2 (conv2d). */
 function forward83(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14]
+  // features.4.rest.2.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 75264;
-      const w0 = 214656 + oc * 384;
-      let d = b * 12544 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 75264;
+    const yb = b * 12544;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 384; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 384 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act83[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work83_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act83[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act84[d] = acc;
         }
+      denseTiledForward(p, work83_col, work83_tmp, 196, 384, 64, 214656 + gi * 24576, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 64; oc++) act84[yb + (gi * 64 + oc) * 196 + q] = work83_tmp[q * 64 + oc];
       }
     }
   }
@@ -9679,28 +9747,28 @@ function backward85(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 86: features.5.0.conv.0.0 (conv2d). */
 function forward86(p: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14]
+  // features.5.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 384; oc++) {
-      const s0 = b * 12544;
-      const w0 = 239360 + oc * 64;
-      let d = b * 75264 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 12544;
+    const yb = b * 75264;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 64 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act86[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work86_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act86[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act87[d] = acc;
         }
+      denseTiledForward(p, work86_col, work86_tmp, 196, 64, 384, 239360 + gi * 24576, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 384; oc++) act87[yb + (gi * 384 + oc) * 196 + q] = work86_tmp[q * 384 + oc];
       }
     }
   }
@@ -10081,28 +10149,28 @@ function backward91(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 92: features.5.0.conv.2 (conv2d). */
 function forward92(p: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14]
+  // features.5.0.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 96; oc++) {
-      const s0 = b * 75264;
-      const w0 = 268928 + oc * 384;
-      let d = b * 18816 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 75264;
+    const yb = b * 18816;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 384; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 384 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act92[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work92_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act92[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act93[d] = acc;
         }
+      denseTiledForward(p, work92_col, work92_tmp, 196, 384, 96, 268928 + gi * 36864, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 96; oc++) act93[yb + (gi * 96 + oc) * 196 + q] = work92_tmp[q * 96 + oc];
       }
     }
   }
@@ -10257,28 +10325,28 @@ function backward93(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 94: features.5.rest.0.conv.0.0 (conv2d). */
 function forward94(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14]
+  // features.5.rest.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 576; oc++) {
-      const s0 = b * 18816;
-      const w0 = 305984 + oc * 96;
-      let d = b * 112896 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 18816;
+    const yb = b * 112896;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 96; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 96 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act94[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work94_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act94[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act95[d] = acc;
         }
+      denseTiledForward(p, work94_col, work94_tmp, 196, 96, 576, 305984 + gi * 55296, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 576; oc++) act95[yb + (gi * 576 + oc) * 196 + q] = work94_tmp[q * 576 + oc];
       }
     }
   }
@@ -10659,28 +10727,28 @@ function backward99(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 100: features.5.rest.0.conv.2 (conv2d). */
 function forward100(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14]
+  // features.5.rest.0.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 96; oc++) {
-      const s0 = b * 112896;
-      const w0 = 368768 + oc * 576;
-      let d = b * 18816 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 112896;
+    const yb = b * 18816;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 576; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 576 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act100[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work100_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act100[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act101[d] = acc;
         }
+      denseTiledForward(p, work100_col, work100_tmp, 196, 576, 96, 368768 + gi * 55296, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 96; oc++) act101[yb + (gi * 96 + oc) * 196 + q] = work100_tmp[q * 96 + oc];
       }
     }
   }
@@ -10851,28 +10919,28 @@ function backward102(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 103: features.5.rest.1.conv.0.0 (conv2d). */
 function forward103(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14]
+  // features.5.rest.1.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 576; oc++) {
-      const s0 = b * 18816;
-      const w0 = 424256 + oc * 96;
-      let d = b * 112896 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 18816;
+    const yb = b * 112896;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 96; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 96 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act103[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work103_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act103[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act104[d] = acc;
         }
+      denseTiledForward(p, work103_col, work103_tmp, 196, 96, 576, 424256 + gi * 55296, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 576; oc++) act104[yb + (gi * 576 + oc) * 196 + q] = work103_tmp[q * 576 + oc];
       }
     }
   }
@@ -11253,28 +11321,28 @@ function backward108(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 109: features.5.rest.1.conv.2 (conv2d). */
 function forward109(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14]
+  // features.5.rest.1.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 96; oc++) {
-      const s0 = b * 112896;
-      const w0 = 487040 + oc * 576;
-      let d = b * 18816 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 112896;
+    const yb = b * 18816;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 576; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 576 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act109[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work109_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act109[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act110[d] = acc;
         }
+      denseTiledForward(p, work109_col, work109_tmp, 196, 576, 96, 487040 + gi * 55296, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 96; oc++) act110[yb + (gi * 96 + oc) * 196 + q] = work109_tmp[q * 96 + oc];
       }
     }
   }
@@ -11445,28 +11513,28 @@ function backward111(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 112: features.6.0.conv.0.0 (conv2d). */
 function forward112(p: Float32Array, n: number, training: boolean): void {
-  // features.6.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14]
+  // features.6.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 576; oc++) {
-      const s0 = b * 18816;
-      const w0 = 542528 + oc * 96;
-      let d = b * 112896 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 18816;
+    const yb = b * 112896;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 96; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 96 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act112[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work112_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act112[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act113[d] = acc;
         }
+      denseTiledForward(p, work112_col, work112_tmp, 196, 96, 576, 542528 + gi * 55296, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 576; oc++) act113[yb + (gi * 576 + oc) * 196 + q] = work112_tmp[q * 576 + oc];
       }
     }
   }
@@ -11845,28 +11913,28 @@ function backward117(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 118: features.6.0.conv.2 (conv2d). */
 function forward118(p: Float32Array, n: number, training: boolean): void {
-  // features.6.0.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7]
+  // features.6.0.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 160; oc++) {
-      const s0 = b * 28224;
-      const w0 = 605312 + oc * 576;
-      let d = b * 7840 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 28224;
+    const yb = b * 7840;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 576; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 576 + ic) * 49;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act118[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work118_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act118[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act119[d] = acc;
         }
+      denseTiledForward(p, work118_col, work118_tmp, 49, 576, 160, 605312 + gi * 92160, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 160; oc++) act119[yb + (gi * 160 + oc) * 49 + q] = work118_tmp[q * 160 + oc];
       }
     }
   }
@@ -12021,28 +12089,28 @@ function backward119(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 120: features.6.rest.0.conv.0.0 (conv2d). */
 function forward120(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7]
+  // features.6.rest.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 960; oc++) {
-      const s0 = b * 7840;
-      const w0 = 697792 + oc * 160;
-      let d = b * 47040 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 7840;
+    const yb = b * 47040;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 160; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 160 + ic) * 49;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act120[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work120_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act120[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act121[d] = acc;
         }
+      denseTiledForward(p, work120_col, work120_tmp, 49, 160, 960, 697792 + gi * 153600, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 960; oc++) act121[yb + (gi * 960 + oc) * 49 + q] = work120_tmp[q * 960 + oc];
       }
     }
   }
@@ -12423,28 +12491,28 @@ function backward125(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 126: features.6.rest.0.conv.2 (conv2d). */
 function forward126(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7]
+  // features.6.rest.0.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 160; oc++) {
-      const s0 = b * 47040;
-      const w0 = 863872 + oc * 960;
-      let d = b * 7840 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 47040;
+    const yb = b * 7840;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 960; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 960 + ic) * 49;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act126[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work126_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act126[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act127[d] = acc;
         }
+      denseTiledForward(p, work126_col, work126_tmp, 49, 960, 160, 863872 + gi * 153600, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 160; oc++) act127[yb + (gi * 160 + oc) * 49 + q] = work126_tmp[q * 160 + oc];
       }
     }
   }
@@ -12615,28 +12683,28 @@ function backward128(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 129: features.6.rest.1.conv.0.0 (conv2d). */
 function forward129(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7]
+  // features.6.rest.1.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 960; oc++) {
-      const s0 = b * 7840;
-      const w0 = 1017792 + oc * 160;
-      let d = b * 47040 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 7840;
+    const yb = b * 47040;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 160; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 160 + ic) * 49;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act129[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work129_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act129[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act130[d] = acc;
         }
+      denseTiledForward(p, work129_col, work129_tmp, 49, 160, 960, 1017792 + gi * 153600, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 960; oc++) act130[yb + (gi * 960 + oc) * 49 + q] = work129_tmp[q * 960 + oc];
       }
     }
   }
@@ -13017,28 +13085,28 @@ function backward134(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 135: features.6.rest.1.conv.2 (conv2d). */
 function forward135(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7]
+  // features.6.rest.1.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 160; oc++) {
-      const s0 = b * 47040;
-      const w0 = 1183872 + oc * 960;
-      let d = b * 7840 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 47040;
+    const yb = b * 7840;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 960; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 960 + ic) * 49;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act135[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work135_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act135[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act136[d] = acc;
         }
+      denseTiledForward(p, work135_col, work135_tmp, 49, 960, 160, 1183872 + gi * 153600, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 160; oc++) act136[yb + (gi * 160 + oc) * 49 + q] = work135_tmp[q * 160 + oc];
       }
     }
   }
@@ -13209,28 +13277,28 @@ function backward137(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 138: features.7.0.conv.0.0 (conv2d). */
 function forward138(p: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7]
+  // features.7.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 960; oc++) {
-      const s0 = b * 7840;
-      const w0 = 1337792 + oc * 160;
-      let d = b * 47040 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 7840;
+    const yb = b * 47040;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 160; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 160 + ic) * 49;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act138[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work138_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act138[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act139[d] = acc;
         }
+      denseTiledForward(p, work138_col, work138_tmp, 49, 160, 960, 1337792 + gi * 153600, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 960; oc++) act139[yb + (gi * 960 + oc) * 49 + q] = work138_tmp[q * 960 + oc];
       }
     }
   }
@@ -13611,28 +13679,28 @@ function backward143(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 144: features.7.0.conv.2 (conv2d). */
 function forward144(p: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7]
+  // features.7.0.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 320; oc++) {
-      const s0 = b * 47040;
-      const w0 = 1503872 + oc * 960;
-      let d = b * 15680 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 47040;
+    const yb = b * 15680;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 960; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 960 + ic) * 49;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act144[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work144_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act144[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act145[d] = acc;
         }
+      denseTiledForward(p, work144_col, work144_tmp, 49, 960, 320, 1503872 + gi * 307200, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 320; oc++) act145[yb + (gi * 320 + oc) * 49 + q] = work144_tmp[q * 320 + oc];
       }
     }
   }
@@ -13787,28 +13855,28 @@ function backward145(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 146: features.8.0 (conv2d). */
 function forward146(p: Float32Array, n: number, training: boolean): void {
-  // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7]
+  // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 1280; oc++) {
-      const s0 = b * 15680;
-      const w0 = 1811712 + oc * 320;
-      let d = b * 62720 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 15680;
+    const yb = b * 62720;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 320; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 320 + ic) * 49;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act146[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work146_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act146[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act147[d] = acc;
         }
+      denseTiledForward(p, work146_col, work146_tmp, 49, 320, 1280, 1811712 + gi * 409600, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 1280; oc++) act147[yb + (gi * 1280 + oc) * 49 + q] = work146_tmp[q * 1280 + oc];
       }
     }
   }

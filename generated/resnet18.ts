@@ -683,64 +683,104 @@ let grad65 = new Float32Array(0);
 let grad66 = new Float32Array(0);
 let grad67 = new Float32Array(0);
 let grad69 = new Float32Array(0);
+let work0_col = new Float32Array(1843968);
+let work0_tmp = new Float32Array(802816);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch3_argmax = new Float32Array(0);
+let work4_col = new Float32Array(1806336);
+let work4_tmp = new Float32Array(200704);
 let scratch5_xhat = new Float32Array(0);
 let scratch5_istd = new Float32Array(0);
 let scratch5_batchstats = new Float32Array(0);
+let work7_col = new Float32Array(1806336);
+let work7_tmp = new Float32Array(200704);
 let scratch8_xhat = new Float32Array(0);
 let scratch8_istd = new Float32Array(0);
 let scratch8_batchstats = new Float32Array(0);
+let work11_col = new Float32Array(1806336);
+let work11_tmp = new Float32Array(200704);
 let scratch12_xhat = new Float32Array(0);
 let scratch12_istd = new Float32Array(0);
 let scratch12_batchstats = new Float32Array(0);
+let work14_col = new Float32Array(1806336);
+let work14_tmp = new Float32Array(200704);
 let scratch15_xhat = new Float32Array(0);
 let scratch15_istd = new Float32Array(0);
 let scratch15_batchstats = new Float32Array(0);
+let work18_col = new Float32Array(451584);
+let work18_tmp = new Float32Array(100352);
 let scratch19_xhat = new Float32Array(0);
 let scratch19_istd = new Float32Array(0);
 let scratch19_batchstats = new Float32Array(0);
+let work21_col = new Float32Array(903168);
+let work21_tmp = new Float32Array(100352);
 let scratch22_xhat = new Float32Array(0);
 let scratch22_istd = new Float32Array(0);
 let scratch22_batchstats = new Float32Array(0);
+let work23_col = new Float32Array(50176);
+let work23_tmp = new Float32Array(100352);
 let scratch24_xhat = new Float32Array(0);
 let scratch24_istd = new Float32Array(0);
 let scratch24_batchstats = new Float32Array(0);
+let work27_col = new Float32Array(903168);
+let work27_tmp = new Float32Array(100352);
 let scratch28_xhat = new Float32Array(0);
 let scratch28_istd = new Float32Array(0);
 let scratch28_batchstats = new Float32Array(0);
+let work30_col = new Float32Array(903168);
+let work30_tmp = new Float32Array(100352);
 let scratch31_xhat = new Float32Array(0);
 let scratch31_istd = new Float32Array(0);
 let scratch31_batchstats = new Float32Array(0);
+let work34_col = new Float32Array(225792);
+let work34_tmp = new Float32Array(50176);
 let scratch35_xhat = new Float32Array(0);
 let scratch35_istd = new Float32Array(0);
 let scratch35_batchstats = new Float32Array(0);
+let work37_col = new Float32Array(451584);
+let work37_tmp = new Float32Array(50176);
 let scratch38_xhat = new Float32Array(0);
 let scratch38_istd = new Float32Array(0);
 let scratch38_batchstats = new Float32Array(0);
+let work39_col = new Float32Array(25088);
+let work39_tmp = new Float32Array(50176);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
+let work43_col = new Float32Array(451584);
+let work43_tmp = new Float32Array(50176);
 let scratch44_xhat = new Float32Array(0);
 let scratch44_istd = new Float32Array(0);
 let scratch44_batchstats = new Float32Array(0);
+let work46_col = new Float32Array(451584);
+let work46_tmp = new Float32Array(50176);
 let scratch47_xhat = new Float32Array(0);
 let scratch47_istd = new Float32Array(0);
 let scratch47_batchstats = new Float32Array(0);
+let work50_col = new Float32Array(112896);
+let work50_tmp = new Float32Array(25088);
 let scratch51_xhat = new Float32Array(0);
 let scratch51_istd = new Float32Array(0);
 let scratch51_batchstats = new Float32Array(0);
+let work53_col = new Float32Array(225792);
+let work53_tmp = new Float32Array(25088);
 let scratch54_xhat = new Float32Array(0);
 let scratch54_istd = new Float32Array(0);
 let scratch54_batchstats = new Float32Array(0);
+let work55_col = new Float32Array(12544);
+let work55_tmp = new Float32Array(25088);
 let scratch56_xhat = new Float32Array(0);
 let scratch56_istd = new Float32Array(0);
 let scratch56_batchstats = new Float32Array(0);
+let work59_col = new Float32Array(225792);
+let work59_tmp = new Float32Array(25088);
 let scratch60_xhat = new Float32Array(0);
 let scratch60_istd = new Float32Array(0);
 let scratch60_batchstats = new Float32Array(0);
+let work62_col = new Float32Array(225792);
+let work62_tmp = new Float32Array(25088);
 let scratch63_xhat = new Float32Array(0);
 let scratch63_istd = new Float32Array(0);
 let scratch63_batchstats = new Float32Array(0);
@@ -1211,32 +1251,28 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
 
 /** Forward of op 0: conv1 (conv2d). */
 function forward0(p: Float32Array, n: number, training: boolean): void {
-  // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112]
+  // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 150528;
-      const w0 = oc * 147;
-      let d = b * 802816 + oc * 12544;
-      for (let oh = 0; oh < 112; oh++) {
-        const ih0 = oh * 2 - 3;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(7, 224 - ih0);
-        for (let ow = 0; ow < 112; ow++, d++) {
-          const iw0 = ow * 2 - 3;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(7, 224 - iw0);
-          let acc = 0;
+    const xb = b * 150528;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 112; oh++)
+        for (let ow = 0; ow < 112; ow++) {
           for (let ic = 0; ic < 3; ic++) {
-            const sc = s0 + ic * 50176;
-            const wc = w0 + ic * 49;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 224 + iw0;
-              const wr = wc + kh * 7;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act0[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 3 + ic) * 50176;
+            for (let kh = 0; kh < 7; kh++) {
+              const ih = oh * 2 - 3 + kh * 1;
+              for (let kw = 0; kw < 7; kw++) {
+                const iw = ow * 2 - 3 + kw * 1;
+                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+              }
             }
           }
-          act1[d] = acc;
         }
+      denseTiledForward(p, work0_col, work0_tmp, 12544, 147, 64, 0 + gi * 9408, -1);
+      for (let q = 0; q < 12544; q++) {
+        for (let oc = 0; oc < 64; oc++) act1[yb + (gi * 64 + oc) * 12544 + q] = work0_tmp[q * 64 + oc];
       }
     }
   }
@@ -1456,32 +1492,28 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 4: layer1.0.conv1 (conv2d). */
 function forward4(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56]
+  // layer1.0.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 200704;
-      const w0 = 9536 + oc * 576;
-      let d = b * 200704 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 56 - ih0);
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 56 - iw0);
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act4[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 64 + ic) * 3136;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work4_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act5[d] = acc;
         }
+      denseTiledForward(p, work4_col, work4_tmp, 3136, 576, 64, 9536 + gi * 36864, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) act5[yb + (gi * 64 + oc) * 3136 + q] = work4_tmp[q * 64 + oc];
       }
     }
   }
@@ -1660,32 +1692,28 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 7: layer1.0.conv2 (conv2d). */
 function forward7(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56]
+  // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 200704;
-      const w0 = 46528 + oc * 576;
-      let d = b * 200704 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 56 - ih0);
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 56 - iw0);
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act7[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 64 + ic) * 3136;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act8[d] = acc;
         }
+      denseTiledForward(p, work7_col, work7_tmp, 3136, 576, 64, 46528 + gi * 36864, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) act8[yb + (gi * 64 + oc) * 3136 + q] = work7_tmp[q * 64 + oc];
       }
     }
   }
@@ -1880,32 +1908,28 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 11: layer1.1.conv1 (conv2d). */
 function forward11(p: Float32Array, n: number, training: boolean): void {
-  // layer1.1.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56]
+  // layer1.1.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 200704;
-      const w0 = 83520 + oc * 576;
-      let d = b * 200704 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 56 - ih0);
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 56 - iw0);
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act11[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 64 + ic) * 3136;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work11_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act11[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act12[d] = acc;
         }
+      denseTiledForward(p, work11_col, work11_tmp, 3136, 576, 64, 83520 + gi * 36864, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) act12[yb + (gi * 64 + oc) * 3136 + q] = work11_tmp[q * 64 + oc];
       }
     }
   }
@@ -2084,32 +2108,28 @@ function backward13(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 14: layer1.1.conv2 (conv2d). */
 function forward14(p: Float32Array, n: number, training: boolean): void {
-  // layer1.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56]
+  // layer1.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 200704;
-      const w0 = 120512 + oc * 576;
-      let d = b * 200704 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 56 - ih0);
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 56 - iw0);
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act14[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 64 + ic) * 3136;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act15[d] = acc;
         }
+      denseTiledForward(p, work14_col, work14_tmp, 3136, 576, 64, 120512 + gi * 36864, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) act15[yb + (gi * 64 + oc) * 3136 + q] = work14_tmp[q * 64 + oc];
       }
     }
   }
@@ -2304,30 +2324,28 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 18: layer2.0.conv1 (conv2d). */
 function forward18(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28]
+  // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 200704;
-      const w0 = 157504 + oc * 576;
-      let d = b * 100352 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh * 2 - 1;
-        const khLo = Math.max(0, -ih0);
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow * 2 - 1;
-          const kwLo = Math.max(0, -iw0);
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < 3; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act18[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 64 + ic) * 3136;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 2 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 2 - 1 + kw * 1;
+                work18_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act18[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act19[d] = acc;
         }
+      denseTiledForward(p, work18_col, work18_tmp, 784, 576, 128, 157504 + gi * 73728, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) act19[yb + (gi * 128 + oc) * 784 + q] = work18_tmp[q * 128 + oc];
       }
     }
   }
@@ -2506,32 +2524,28 @@ function backward20(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 21: layer2.0.conv2 (conv2d). */
 function forward21(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28]
+  // layer2.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 100352;
-      const w0 = 231488 + oc * 1152;
-      let d = b * 100352 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 28 - ih0);
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 28 - iw0);
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act21[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 128 + ic) * 784;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act22[d] = acc;
         }
+      denseTiledForward(p, work21_col, work21_tmp, 784, 1152, 128, 231488 + gi * 147456, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) act22[yb + (gi * 128 + oc) * 784 + q] = work21_tmp[q * 128 + oc];
       }
     }
   }
@@ -2690,28 +2704,28 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 23: layer2.0.downsample.0 (conv2d). */
 function forward23(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28]
+  // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 200704;
-      const w0 = 379200 + oc * 64;
-      let d = b * 100352 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh * 2;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow * 2;
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 64 + ic) * 3136;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act18[sr + kw] * p[wr + kw];
+              const ih = oh * 2 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 2 - 0 + kw * 1;
+                work23_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act18[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act24[d] = acc;
         }
+      denseTiledForward(p, work23_col, work23_tmp, 784, 64, 128, 379200 + gi * 8192, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) act24[yb + (gi * 128 + oc) * 784 + q] = work23_tmp[q * 128 + oc];
       }
     }
   }
@@ -2904,32 +2918,28 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 27: layer2.1.conv1 (conv2d). */
 function forward27(p: Float32Array, n: number, training: boolean): void {
-  // layer2.1.conv1: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28]
+  // layer2.1.conv1: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 100352;
-      const w0 = 387648 + oc * 1152;
-      let d = b * 100352 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 28 - ih0);
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 28 - iw0);
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act27[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 128 + ic) * 784;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work27_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act27[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act28[d] = acc;
         }
+      denseTiledForward(p, work27_col, work27_tmp, 784, 1152, 128, 387648 + gi * 147456, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) act28[yb + (gi * 128 + oc) * 784 + q] = work27_tmp[q * 128 + oc];
       }
     }
   }
@@ -3108,32 +3118,28 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 30: layer2.1.conv2 (conv2d). */
 function forward30(p: Float32Array, n: number, training: boolean): void {
-  // layer2.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28]
+  // layer2.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 100352;
-      const w0 = 535360 + oc * 1152;
-      let d = b * 100352 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 28 - ih0);
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 28 - iw0);
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act30[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 128 + ic) * 784;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work30_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act30[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act31[d] = acc;
         }
+      denseTiledForward(p, work30_col, work30_tmp, 784, 1152, 128, 535360 + gi * 147456, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) act31[yb + (gi * 128 + oc) * 784 + q] = work30_tmp[q * 128 + oc];
       }
     }
   }
@@ -3328,30 +3334,28 @@ function backward33(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 34: layer3.0.conv1 (conv2d). */
 function forward34(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14]
+  // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 100352;
-      const w0 = 683072 + oc * 1152;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh * 2 - 1;
-        const khLo = Math.max(0, -ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow * 2 - 1;
-          const kwLo = Math.max(0, -iw0);
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < 3; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act34[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 128 + ic) * 784;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 2 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 2 - 1 + kw * 1;
+                work34_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act34[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act35[d] = acc;
         }
+      denseTiledForward(p, work34_col, work34_tmp, 196, 1152, 256, 683072 + gi * 294912, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act35[yb + (gi * 256 + oc) * 196 + q] = work34_tmp[q * 256 + oc];
       }
     }
   }
@@ -3530,32 +3534,28 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 37: layer3.0.conv2 (conv2d). */
 function forward37(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14]
+  // layer3.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 50176;
-      const w0 = 978496 + oc * 2304;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act37[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 256 + ic) * 196;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work37_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act37[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act38[d] = acc;
         }
+      denseTiledForward(p, work37_col, work37_tmp, 196, 2304, 256, 978496 + gi * 589824, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act38[yb + (gi * 256 + oc) * 196 + q] = work37_tmp[q * 256 + oc];
       }
     }
   }
@@ -3714,28 +3714,28 @@ function backward38(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 39: layer3.0.downsample.0 (conv2d). */
 function forward39(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14]
+  // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 100352;
-      const w0 = 1568832 + oc * 128;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh * 2;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow * 2;
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 128 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act34[sr + kw] * p[wr + kw];
+              const ih = oh * 2 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 2 - 0 + kw * 1;
+                work39_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act34[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act40[d] = acc;
         }
+      denseTiledForward(p, work39_col, work39_tmp, 196, 128, 256, 1568832 + gi * 32768, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act40[yb + (gi * 256 + oc) * 196 + q] = work39_tmp[q * 256 + oc];
       }
     }
   }
@@ -3928,32 +3928,28 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 43: layer3.1.conv1 (conv2d). */
 function forward43(p: Float32Array, n: number, training: boolean): void {
-  // layer3.1.conv1: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14]
+  // layer3.1.conv1: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 50176;
-      const w0 = 1602112 + oc * 2304;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act43[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 256 + ic) * 196;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work43_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act43[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act44[d] = acc;
         }
+      denseTiledForward(p, work43_col, work43_tmp, 196, 2304, 256, 1602112 + gi * 589824, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act44[yb + (gi * 256 + oc) * 196 + q] = work43_tmp[q * 256 + oc];
       }
     }
   }
@@ -4132,32 +4128,28 @@ function backward45(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 46: layer3.1.conv2 (conv2d). */
 function forward46(p: Float32Array, n: number, training: boolean): void {
-  // layer3.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14]
+  // layer3.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 50176;
-      const w0 = 2192448 + oc * 2304;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act46[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 256 + ic) * 196;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work46_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act46[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act47[d] = acc;
         }
+      denseTiledForward(p, work46_col, work46_tmp, 196, 2304, 256, 2192448 + gi * 589824, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act47[yb + (gi * 256 + oc) * 196 + q] = work46_tmp[q * 256 + oc];
       }
     }
   }
@@ -4352,30 +4344,28 @@ function backward49(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 50: layer4.0.conv1 (conv2d). */
 function forward50(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7]
+  // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 50176;
-      const w0 = 2782784 + oc * 2304;
-      let d = b * 25088 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh * 2 - 1;
-        const khLo = Math.max(0, -ih0);
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow * 2 - 1;
-          const kwLo = Math.max(0, -iw0);
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < 3; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act50[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 256 + ic) * 196;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 2 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 2 - 1 + kw * 1;
+                work50_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act50[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act51[d] = acc;
         }
+      denseTiledForward(p, work50_col, work50_tmp, 49, 2304, 512, 2782784 + gi * 1179648, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) act51[yb + (gi * 512 + oc) * 49 + q] = work50_tmp[q * 512 + oc];
       }
     }
   }
@@ -4554,32 +4544,28 @@ function backward52(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 53: layer4.0.conv2 (conv2d). */
 function forward53(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7]
+  // layer4.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 25088;
-      const w0 = 3963456 + oc * 4608;
-      let d = b * 25088 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 7 - ih0);
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 7 - iw0);
-          let acc = 0;
+    const xb = b * 25088;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act53[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 512 + ic) * 49;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work53_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act53[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act54[d] = acc;
         }
+      denseTiledForward(p, work53_col, work53_tmp, 49, 4608, 512, 3963456 + gi * 2359296, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) act54[yb + (gi * 512 + oc) * 49 + q] = work53_tmp[q * 512 + oc];
       }
     }
   }
@@ -4738,28 +4724,28 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 55: layer4.0.downsample.0 (conv2d). */
 function forward55(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7]
+  // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 50176;
-      const w0 = 6323776 + oc * 256;
-      let d = b * 25088 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh * 2;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow * 2;
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 256 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act50[sr + kw] * p[wr + kw];
+              const ih = oh * 2 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 2 - 0 + kw * 1;
+                work55_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act50[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act56[d] = acc;
         }
+      denseTiledForward(p, work55_col, work55_tmp, 49, 256, 512, 6323776 + gi * 131072, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) act56[yb + (gi * 512 + oc) * 49 + q] = work55_tmp[q * 512 + oc];
       }
     }
   }
@@ -4952,32 +4938,28 @@ function backward58(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 59: layer4.1.conv1 (conv2d). */
 function forward59(p: Float32Array, n: number, training: boolean): void {
-  // layer4.1.conv1: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7]
+  // layer4.1.conv1: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 25088;
-      const w0 = 6455872 + oc * 4608;
-      let d = b * 25088 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 7 - ih0);
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 7 - iw0);
-          let acc = 0;
+    const xb = b * 25088;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act59[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 512 + ic) * 49;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work59_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act59[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act60[d] = acc;
         }
+      denseTiledForward(p, work59_col, work59_tmp, 49, 4608, 512, 6455872 + gi * 2359296, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) act60[yb + (gi * 512 + oc) * 49 + q] = work59_tmp[q * 512 + oc];
       }
     }
   }
@@ -5156,32 +5138,28 @@ function backward61(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 62: layer4.1.conv2 (conv2d). */
 function forward62(p: Float32Array, n: number, training: boolean): void {
-  // layer4.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7]
+  // layer4.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 25088;
-      const w0 = 8816192 + oc * 4608;
-      let d = b * 25088 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 7 - ih0);
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 7 - iw0);
-          let acc = 0;
+    const xb = b * 25088;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act62[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 512 + ic) * 49;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work62_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act62[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act63[d] = acc;
         }
+      denseTiledForward(p, work62_col, work62_tmp, 49, 4608, 512, 8816192 + gi * 2359296, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) act63[yb + (gi * 512 + oc) * 49 + q] = work62_tmp[q * 512 + oc];
       }
     }
   }

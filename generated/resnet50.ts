@@ -1767,163 +1767,269 @@ let grad171 = new Float32Array(0);
 let grad172 = new Float32Array(0);
 let grad173 = new Float32Array(0);
 let grad175 = new Float32Array(0);
+let work0_col = new Float32Array(1843968);
+let work0_tmp = new Float32Array(802816);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch3_argmax = new Float32Array(0);
+let work4_col = new Float32Array(200704);
+let work4_tmp = new Float32Array(200704);
 let scratch5_xhat = new Float32Array(0);
 let scratch5_istd = new Float32Array(0);
 let scratch5_batchstats = new Float32Array(0);
+let work7_col = new Float32Array(1806336);
+let work7_tmp = new Float32Array(200704);
 let scratch8_xhat = new Float32Array(0);
 let scratch8_istd = new Float32Array(0);
 let scratch8_batchstats = new Float32Array(0);
+let work10_col = new Float32Array(200704);
+let work10_tmp = new Float32Array(802816);
 let scratch11_xhat = new Float32Array(0);
 let scratch11_istd = new Float32Array(0);
 let scratch11_batchstats = new Float32Array(0);
+let work12_col = new Float32Array(200704);
+let work12_tmp = new Float32Array(802816);
 let scratch13_xhat = new Float32Array(0);
 let scratch13_istd = new Float32Array(0);
 let scratch13_batchstats = new Float32Array(0);
+let work16_col = new Float32Array(802816);
+let work16_tmp = new Float32Array(200704);
 let scratch17_xhat = new Float32Array(0);
 let scratch17_istd = new Float32Array(0);
 let scratch17_batchstats = new Float32Array(0);
+let work19_col = new Float32Array(1806336);
+let work19_tmp = new Float32Array(200704);
 let scratch20_xhat = new Float32Array(0);
 let scratch20_istd = new Float32Array(0);
 let scratch20_batchstats = new Float32Array(0);
+let work22_col = new Float32Array(200704);
+let work22_tmp = new Float32Array(802816);
 let scratch23_xhat = new Float32Array(0);
 let scratch23_istd = new Float32Array(0);
 let scratch23_batchstats = new Float32Array(0);
+let work26_col = new Float32Array(802816);
+let work26_tmp = new Float32Array(200704);
 let scratch27_xhat = new Float32Array(0);
 let scratch27_istd = new Float32Array(0);
 let scratch27_batchstats = new Float32Array(0);
+let work29_col = new Float32Array(1806336);
+let work29_tmp = new Float32Array(200704);
 let scratch30_xhat = new Float32Array(0);
 let scratch30_istd = new Float32Array(0);
 let scratch30_batchstats = new Float32Array(0);
+let work32_col = new Float32Array(200704);
+let work32_tmp = new Float32Array(802816);
 let scratch33_xhat = new Float32Array(0);
 let scratch33_istd = new Float32Array(0);
 let scratch33_batchstats = new Float32Array(0);
+let work36_col = new Float32Array(802816);
+let work36_tmp = new Float32Array(401408);
 let scratch37_xhat = new Float32Array(0);
 let scratch37_istd = new Float32Array(0);
 let scratch37_batchstats = new Float32Array(0);
+let work39_col = new Float32Array(903168);
+let work39_tmp = new Float32Array(100352);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
+let work42_col = new Float32Array(100352);
+let work42_tmp = new Float32Array(401408);
 let scratch43_xhat = new Float32Array(0);
 let scratch43_istd = new Float32Array(0);
 let scratch43_batchstats = new Float32Array(0);
+let work44_col = new Float32Array(200704);
+let work44_tmp = new Float32Array(401408);
 let scratch45_xhat = new Float32Array(0);
 let scratch45_istd = new Float32Array(0);
 let scratch45_batchstats = new Float32Array(0);
+let work48_col = new Float32Array(401408);
+let work48_tmp = new Float32Array(100352);
 let scratch49_xhat = new Float32Array(0);
 let scratch49_istd = new Float32Array(0);
 let scratch49_batchstats = new Float32Array(0);
+let work51_col = new Float32Array(903168);
+let work51_tmp = new Float32Array(100352);
 let scratch52_xhat = new Float32Array(0);
 let scratch52_istd = new Float32Array(0);
 let scratch52_batchstats = new Float32Array(0);
+let work54_col = new Float32Array(100352);
+let work54_tmp = new Float32Array(401408);
 let scratch55_xhat = new Float32Array(0);
 let scratch55_istd = new Float32Array(0);
 let scratch55_batchstats = new Float32Array(0);
+let work58_col = new Float32Array(401408);
+let work58_tmp = new Float32Array(100352);
 let scratch59_xhat = new Float32Array(0);
 let scratch59_istd = new Float32Array(0);
 let scratch59_batchstats = new Float32Array(0);
+let work61_col = new Float32Array(903168);
+let work61_tmp = new Float32Array(100352);
 let scratch62_xhat = new Float32Array(0);
 let scratch62_istd = new Float32Array(0);
 let scratch62_batchstats = new Float32Array(0);
+let work64_col = new Float32Array(100352);
+let work64_tmp = new Float32Array(401408);
 let scratch65_xhat = new Float32Array(0);
 let scratch65_istd = new Float32Array(0);
 let scratch65_batchstats = new Float32Array(0);
+let work68_col = new Float32Array(401408);
+let work68_tmp = new Float32Array(100352);
 let scratch69_xhat = new Float32Array(0);
 let scratch69_istd = new Float32Array(0);
 let scratch69_batchstats = new Float32Array(0);
+let work71_col = new Float32Array(903168);
+let work71_tmp = new Float32Array(100352);
 let scratch72_xhat = new Float32Array(0);
 let scratch72_istd = new Float32Array(0);
 let scratch72_batchstats = new Float32Array(0);
+let work74_col = new Float32Array(100352);
+let work74_tmp = new Float32Array(401408);
 let scratch75_xhat = new Float32Array(0);
 let scratch75_istd = new Float32Array(0);
 let scratch75_batchstats = new Float32Array(0);
+let work78_col = new Float32Array(401408);
+let work78_tmp = new Float32Array(200704);
 let scratch79_xhat = new Float32Array(0);
 let scratch79_istd = new Float32Array(0);
 let scratch79_batchstats = new Float32Array(0);
+let work81_col = new Float32Array(451584);
+let work81_tmp = new Float32Array(50176);
 let scratch82_xhat = new Float32Array(0);
 let scratch82_istd = new Float32Array(0);
 let scratch82_batchstats = new Float32Array(0);
+let work84_col = new Float32Array(50176);
+let work84_tmp = new Float32Array(200704);
 let scratch85_xhat = new Float32Array(0);
 let scratch85_istd = new Float32Array(0);
 let scratch85_batchstats = new Float32Array(0);
+let work86_col = new Float32Array(100352);
+let work86_tmp = new Float32Array(200704);
 let scratch87_xhat = new Float32Array(0);
 let scratch87_istd = new Float32Array(0);
 let scratch87_batchstats = new Float32Array(0);
+let work90_col = new Float32Array(200704);
+let work90_tmp = new Float32Array(50176);
 let scratch91_xhat = new Float32Array(0);
 let scratch91_istd = new Float32Array(0);
 let scratch91_batchstats = new Float32Array(0);
+let work93_col = new Float32Array(451584);
+let work93_tmp = new Float32Array(50176);
 let scratch94_xhat = new Float32Array(0);
 let scratch94_istd = new Float32Array(0);
 let scratch94_batchstats = new Float32Array(0);
+let work96_col = new Float32Array(50176);
+let work96_tmp = new Float32Array(200704);
 let scratch97_xhat = new Float32Array(0);
 let scratch97_istd = new Float32Array(0);
 let scratch97_batchstats = new Float32Array(0);
+let work100_col = new Float32Array(200704);
+let work100_tmp = new Float32Array(50176);
 let scratch101_xhat = new Float32Array(0);
 let scratch101_istd = new Float32Array(0);
 let scratch101_batchstats = new Float32Array(0);
+let work103_col = new Float32Array(451584);
+let work103_tmp = new Float32Array(50176);
 let scratch104_xhat = new Float32Array(0);
 let scratch104_istd = new Float32Array(0);
 let scratch104_batchstats = new Float32Array(0);
+let work106_col = new Float32Array(50176);
+let work106_tmp = new Float32Array(200704);
 let scratch107_xhat = new Float32Array(0);
 let scratch107_istd = new Float32Array(0);
 let scratch107_batchstats = new Float32Array(0);
+let work110_col = new Float32Array(200704);
+let work110_tmp = new Float32Array(50176);
 let scratch111_xhat = new Float32Array(0);
 let scratch111_istd = new Float32Array(0);
 let scratch111_batchstats = new Float32Array(0);
+let work113_col = new Float32Array(451584);
+let work113_tmp = new Float32Array(50176);
 let scratch114_xhat = new Float32Array(0);
 let scratch114_istd = new Float32Array(0);
 let scratch114_batchstats = new Float32Array(0);
+let work116_col = new Float32Array(50176);
+let work116_tmp = new Float32Array(200704);
 let scratch117_xhat = new Float32Array(0);
 let scratch117_istd = new Float32Array(0);
 let scratch117_batchstats = new Float32Array(0);
+let work120_col = new Float32Array(200704);
+let work120_tmp = new Float32Array(50176);
 let scratch121_xhat = new Float32Array(0);
 let scratch121_istd = new Float32Array(0);
 let scratch121_batchstats = new Float32Array(0);
+let work123_col = new Float32Array(451584);
+let work123_tmp = new Float32Array(50176);
 let scratch124_xhat = new Float32Array(0);
 let scratch124_istd = new Float32Array(0);
 let scratch124_batchstats = new Float32Array(0);
+let work126_col = new Float32Array(50176);
+let work126_tmp = new Float32Array(200704);
 let scratch127_xhat = new Float32Array(0);
 let scratch127_istd = new Float32Array(0);
 let scratch127_batchstats = new Float32Array(0);
+let work130_col = new Float32Array(200704);
+let work130_tmp = new Float32Array(50176);
 let scratch131_xhat = new Float32Array(0);
 let scratch131_istd = new Float32Array(0);
 let scratch131_batchstats = new Float32Array(0);
+let work133_col = new Float32Array(451584);
+let work133_tmp = new Float32Array(50176);
 let scratch134_xhat = new Float32Array(0);
 let scratch134_istd = new Float32Array(0);
 let scratch134_batchstats = new Float32Array(0);
+let work136_col = new Float32Array(50176);
+let work136_tmp = new Float32Array(200704);
 let scratch137_xhat = new Float32Array(0);
 let scratch137_istd = new Float32Array(0);
 let scratch137_batchstats = new Float32Array(0);
+let work140_col = new Float32Array(200704);
+let work140_tmp = new Float32Array(100352);
 let scratch141_xhat = new Float32Array(0);
 let scratch141_istd = new Float32Array(0);
 let scratch141_batchstats = new Float32Array(0);
+let work143_col = new Float32Array(225792);
+let work143_tmp = new Float32Array(25088);
 let scratch144_xhat = new Float32Array(0);
 let scratch144_istd = new Float32Array(0);
 let scratch144_batchstats = new Float32Array(0);
+let work146_col = new Float32Array(25088);
+let work146_tmp = new Float32Array(100352);
 let scratch147_xhat = new Float32Array(0);
 let scratch147_istd = new Float32Array(0);
 let scratch147_batchstats = new Float32Array(0);
+let work148_col = new Float32Array(50176);
+let work148_tmp = new Float32Array(100352);
 let scratch149_xhat = new Float32Array(0);
 let scratch149_istd = new Float32Array(0);
 let scratch149_batchstats = new Float32Array(0);
+let work152_col = new Float32Array(100352);
+let work152_tmp = new Float32Array(25088);
 let scratch153_xhat = new Float32Array(0);
 let scratch153_istd = new Float32Array(0);
 let scratch153_batchstats = new Float32Array(0);
+let work155_col = new Float32Array(225792);
+let work155_tmp = new Float32Array(25088);
 let scratch156_xhat = new Float32Array(0);
 let scratch156_istd = new Float32Array(0);
 let scratch156_batchstats = new Float32Array(0);
+let work158_col = new Float32Array(25088);
+let work158_tmp = new Float32Array(100352);
 let scratch159_xhat = new Float32Array(0);
 let scratch159_istd = new Float32Array(0);
 let scratch159_batchstats = new Float32Array(0);
+let work162_col = new Float32Array(100352);
+let work162_tmp = new Float32Array(25088);
 let scratch163_xhat = new Float32Array(0);
 let scratch163_istd = new Float32Array(0);
 let scratch163_batchstats = new Float32Array(0);
+let work165_col = new Float32Array(225792);
+let work165_tmp = new Float32Array(25088);
 let scratch166_xhat = new Float32Array(0);
 let scratch166_istd = new Float32Array(0);
 let scratch166_batchstats = new Float32Array(0);
+let work168_col = new Float32Array(25088);
+let work168_tmp = new Float32Array(100352);
 let scratch169_xhat = new Float32Array(0);
 let scratch169_istd = new Float32Array(0);
 let scratch169_batchstats = new Float32Array(0);
@@ -3023,32 +3129,28 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
 
 /** Forward of op 0: conv1 (conv2d). */
 function forward0(p: Float32Array, n: number, training: boolean): void {
-  // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112]
+  // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 150528;
-      const w0 = oc * 147;
-      let d = b * 802816 + oc * 12544;
-      for (let oh = 0; oh < 112; oh++) {
-        const ih0 = oh * 2 - 3;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(7, 224 - ih0);
-        for (let ow = 0; ow < 112; ow++, d++) {
-          const iw0 = ow * 2 - 3;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(7, 224 - iw0);
-          let acc = 0;
+    const xb = b * 150528;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 112; oh++)
+        for (let ow = 0; ow < 112; ow++) {
           for (let ic = 0; ic < 3; ic++) {
-            const sc = s0 + ic * 50176;
-            const wc = w0 + ic * 49;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 224 + iw0;
-              const wr = wc + kh * 7;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act0[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 3 + ic) * 50176;
+            for (let kh = 0; kh < 7; kh++) {
+              const ih = oh * 2 - 3 + kh * 1;
+              for (let kw = 0; kw < 7; kw++) {
+                const iw = ow * 2 - 3 + kw * 1;
+                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+              }
             }
           }
-          act1[d] = acc;
         }
+      denseTiledForward(p, work0_col, work0_tmp, 12544, 147, 64, 0 + gi * 9408, -1);
+      for (let q = 0; q < 12544; q++) {
+        for (let oc = 0; oc < 64; oc++) act1[yb + (gi * 64 + oc) * 12544 + q] = work0_tmp[q * 64 + oc];
       }
     }
   }
@@ -3268,28 +3370,28 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 4: layer1.0.conv1 (conv2d). */
 function forward4(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56]
+  // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 200704;
-      const w0 = 9536 + oc * 64;
-      let d = b * 200704 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 64 + ic) * 3136;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act4[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work4_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act5[d] = acc;
         }
+      denseTiledForward(p, work4_col, work4_tmp, 3136, 64, 64, 9536 + gi * 4096, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) act5[yb + (gi * 64 + oc) * 3136 + q] = work4_tmp[q * 64 + oc];
       }
     }
   }
@@ -3464,32 +3566,28 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 7: layer1.0.conv2 (conv2d). */
 function forward7(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56]
+  // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 200704;
-      const w0 = 13760 + oc * 576;
-      let d = b * 200704 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 56 - ih0);
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 56 - iw0);
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act7[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 64 + ic) * 3136;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act8[d] = acc;
         }
+      denseTiledForward(p, work7_col, work7_tmp, 3136, 576, 64, 13760 + gi * 36864, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) act8[yb + (gi * 64 + oc) * 3136 + q] = work7_tmp[q * 64 + oc];
       }
     }
   }
@@ -3668,28 +3766,28 @@ function backward9(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 10: layer1.0.conv3 (conv2d). */
 function forward10(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56]
+  // layer1.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 200704;
-      const w0 = 50752 + oc * 64;
-      let d = b * 802816 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 64 + ic) * 3136;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act10[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act11[d] = acc;
         }
+      denseTiledForward(p, work10_col, work10_tmp, 3136, 64, 256, 50752 + gi * 16384, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 256; oc++) act11[yb + (gi * 256 + oc) * 3136 + q] = work10_tmp[q * 256 + oc];
       }
     }
   }
@@ -3844,28 +3942,28 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 12: layer1.0.downsample.0 (conv2d). */
 function forward12(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.downsample.0: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56]
+  // layer1.0.downsample.0: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 200704;
-      const w0 = 67648 + oc * 64;
-      let d = b * 802816 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 64 + ic) * 3136;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act4[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work12_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act13[d] = acc;
         }
+      denseTiledForward(p, work12_col, work12_tmp, 3136, 64, 256, 67648 + gi * 16384, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 256; oc++) act13[yb + (gi * 256 + oc) * 3136 + q] = work12_tmp[q * 256 + oc];
       }
     }
   }
@@ -4056,28 +4154,28 @@ function backward15(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 16: layer1.rest.0.conv1 (conv2d). */
 function forward16(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56]
+  // layer1.rest.0.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 802816;
-      const w0 = 84544 + oc * 256;
-      let d = b * 200704 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 802816;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 256 + ic) * 3136;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act16[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work16_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act16[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act17[d] = acc;
         }
+      denseTiledForward(p, work16_col, work16_tmp, 3136, 256, 64, 84544 + gi * 16384, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) act17[yb + (gi * 64 + oc) * 3136 + q] = work16_tmp[q * 64 + oc];
       }
     }
   }
@@ -4252,32 +4350,28 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 19: layer1.rest.0.conv2 (conv2d). */
 function forward19(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56]
+  // layer1.rest.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 200704;
-      const w0 = 101056 + oc * 576;
-      let d = b * 200704 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 56 - ih0);
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 56 - iw0);
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act19[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 64 + ic) * 3136;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work19_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act19[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act20[d] = acc;
         }
+      denseTiledForward(p, work19_col, work19_tmp, 3136, 576, 64, 101056 + gi * 36864, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) act20[yb + (gi * 64 + oc) * 3136 + q] = work19_tmp[q * 64 + oc];
       }
     }
   }
@@ -4456,28 +4550,28 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 22: layer1.rest.0.conv3 (conv2d). */
 function forward22(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56]
+  // layer1.rest.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 200704;
-      const w0 = 138048 + oc * 64;
-      let d = b * 802816 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 64 + ic) * 3136;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act22[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work22_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act22[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act23[d] = acc;
         }
+      denseTiledForward(p, work22_col, work22_tmp, 3136, 64, 256, 138048 + gi * 16384, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 256; oc++) act23[yb + (gi * 256 + oc) * 3136 + q] = work22_tmp[q * 256 + oc];
       }
     }
   }
@@ -4668,28 +4762,28 @@ function backward25(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 26: layer1.rest.1.conv1 (conv2d). */
 function forward26(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56]
+  // layer1.rest.1.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 802816;
-      const w0 = 154944 + oc * 256;
-      let d = b * 200704 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 802816;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 256 + ic) * 3136;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act26[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work26_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act26[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act27[d] = acc;
         }
+      denseTiledForward(p, work26_col, work26_tmp, 3136, 256, 64, 154944 + gi * 16384, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) act27[yb + (gi * 64 + oc) * 3136 + q] = work26_tmp[q * 64 + oc];
       }
     }
   }
@@ -4864,32 +4958,28 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 29: layer1.rest.1.conv2 (conv2d). */
 function forward29(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56]
+  // layer1.rest.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 200704;
-      const w0 = 171456 + oc * 576;
-      let d = b * 200704 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 56 - ih0);
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 56 - iw0);
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act29[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 64 + ic) * 3136;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work29_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act29[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act30[d] = acc;
         }
+      denseTiledForward(p, work29_col, work29_tmp, 3136, 576, 64, 171456 + gi * 36864, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) act30[yb + (gi * 64 + oc) * 3136 + q] = work29_tmp[q * 64 + oc];
       }
     }
   }
@@ -5068,28 +5158,28 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 32: layer1.rest.1.conv3 (conv2d). */
 function forward32(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56]
+  // layer1.rest.1.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 200704;
-      const w0 = 208448 + oc * 64;
-      let d = b * 802816 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 64 + ic) * 3136;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act32[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work32_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act32[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act33[d] = acc;
         }
+      denseTiledForward(p, work32_col, work32_tmp, 3136, 64, 256, 208448 + gi * 16384, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 256; oc++) act33[yb + (gi * 256 + oc) * 3136 + q] = work32_tmp[q * 256 + oc];
       }
     }
   }
@@ -5280,28 +5370,28 @@ function backward35(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 36: layer2.0.conv1 (conv2d). */
 function forward36(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56]
+  // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 802816;
-      const w0 = 225344 + oc * 256;
-      let d = b * 401408 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 802816;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 256 + ic) * 3136;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act36[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work36_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act36[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act37[d] = acc;
         }
+      denseTiledForward(p, work36_col, work36_tmp, 3136, 256, 128, 225344 + gi * 32768, -1);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 128; oc++) act37[yb + (gi * 128 + oc) * 3136 + q] = work36_tmp[q * 128 + oc];
       }
     }
   }
@@ -5476,30 +5566,28 @@ function backward38(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 39: layer2.0.conv2 (conv2d). */
 function forward39(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28]
+  // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 401408;
-      const w0 = 258368 + oc * 1152;
-      let d = b * 100352 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh * 2 - 1;
-        const khLo = Math.max(0, -ih0);
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow * 2 - 1;
-          const kwLo = Math.max(0, -iw0);
-          let acc = 0;
+    const xb = b * 401408;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < 3; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act39[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 128 + ic) * 3136;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 2 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 2 - 1 + kw * 1;
+                work39_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act39[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act40[d] = acc;
         }
+      denseTiledForward(p, work39_col, work39_tmp, 784, 1152, 128, 258368 + gi * 147456, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) act40[yb + (gi * 128 + oc) * 784 + q] = work39_tmp[q * 128 + oc];
       }
     }
   }
@@ -5678,28 +5766,28 @@ function backward41(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 42: layer2.0.conv3 (conv2d). */
 function forward42(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28]
+  // layer2.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 100352;
-      const w0 = 406080 + oc * 128;
-      let d = b * 401408 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 128 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act42[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work42_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act42[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act43[d] = acc;
         }
+      denseTiledForward(p, work42_col, work42_tmp, 784, 128, 512, 406080 + gi * 65536, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) act43[yb + (gi * 512 + oc) * 784 + q] = work42_tmp[q * 512 + oc];
       }
     }
   }
@@ -5854,28 +5942,28 @@ function backward43(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 44: layer2.0.downsample.0 (conv2d). */
 function forward44(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28]
+  // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 802816;
-      const w0 = 472640 + oc * 256;
-      let d = b * 401408 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh * 2;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow * 2;
-          let acc = 0;
+    const xb = b * 802816;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 256 + ic) * 3136;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act36[sr + kw] * p[wr + kw];
+              const ih = oh * 2 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 2 - 0 + kw * 1;
+                work44_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act36[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act45[d] = acc;
         }
+      denseTiledForward(p, work44_col, work44_tmp, 784, 256, 512, 472640 + gi * 131072, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) act45[yb + (gi * 512 + oc) * 784 + q] = work44_tmp[q * 512 + oc];
       }
     }
   }
@@ -6068,28 +6156,28 @@ function backward47(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 48: layer2.rest.0.conv1 (conv2d). */
 function forward48(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28]
+  // layer2.rest.0.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 401408;
-      const w0 = 604736 + oc * 512;
-      let d = b * 100352 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 401408;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 512 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act48[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work48_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act48[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act49[d] = acc;
         }
+      denseTiledForward(p, work48_col, work48_tmp, 784, 512, 128, 604736 + gi * 65536, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) act49[yb + (gi * 128 + oc) * 784 + q] = work48_tmp[q * 128 + oc];
       }
     }
   }
@@ -6264,32 +6352,28 @@ function backward50(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 51: layer2.rest.0.conv2 (conv2d). */
 function forward51(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28]
+  // layer2.rest.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 100352;
-      const w0 = 670528 + oc * 1152;
-      let d = b * 100352 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 28 - ih0);
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 28 - iw0);
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act51[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 128 + ic) * 784;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work51_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act51[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act52[d] = acc;
         }
+      denseTiledForward(p, work51_col, work51_tmp, 784, 1152, 128, 670528 + gi * 147456, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) act52[yb + (gi * 128 + oc) * 784 + q] = work51_tmp[q * 128 + oc];
       }
     }
   }
@@ -6468,28 +6552,28 @@ function backward53(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 54: layer2.rest.0.conv3 (conv2d). */
 function forward54(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28]
+  // layer2.rest.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 100352;
-      const w0 = 818240 + oc * 128;
-      let d = b * 401408 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 128 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act54[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work54_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act54[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act55[d] = acc;
         }
+      denseTiledForward(p, work54_col, work54_tmp, 784, 128, 512, 818240 + gi * 65536, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) act55[yb + (gi * 512 + oc) * 784 + q] = work54_tmp[q * 512 + oc];
       }
     }
   }
@@ -6680,28 +6764,28 @@ function backward57(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 58: layer2.rest.1.conv1 (conv2d). */
 function forward58(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28]
+  // layer2.rest.1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 401408;
-      const w0 = 884800 + oc * 512;
-      let d = b * 100352 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 401408;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 512 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act58[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work58_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act58[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act59[d] = acc;
         }
+      denseTiledForward(p, work58_col, work58_tmp, 784, 512, 128, 884800 + gi * 65536, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) act59[yb + (gi * 128 + oc) * 784 + q] = work58_tmp[q * 128 + oc];
       }
     }
   }
@@ -6876,32 +6960,28 @@ function backward60(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 61: layer2.rest.1.conv2 (conv2d). */
 function forward61(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28]
+  // layer2.rest.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 100352;
-      const w0 = 950592 + oc * 1152;
-      let d = b * 100352 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 28 - ih0);
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 28 - iw0);
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act61[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 128 + ic) * 784;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work61_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act61[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act62[d] = acc;
         }
+      denseTiledForward(p, work61_col, work61_tmp, 784, 1152, 128, 950592 + gi * 147456, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) act62[yb + (gi * 128 + oc) * 784 + q] = work61_tmp[q * 128 + oc];
       }
     }
   }
@@ -7080,28 +7160,28 @@ function backward63(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 64: layer2.rest.1.conv3 (conv2d). */
 function forward64(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28]
+  // layer2.rest.1.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 100352;
-      const w0 = 1098304 + oc * 128;
-      let d = b * 401408 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 128 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act64[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work64_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act64[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act65[d] = acc;
         }
+      denseTiledForward(p, work64_col, work64_tmp, 784, 128, 512, 1098304 + gi * 65536, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) act65[yb + (gi * 512 + oc) * 784 + q] = work64_tmp[q * 512 + oc];
       }
     }
   }
@@ -7292,28 +7372,28 @@ function backward67(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 68: layer2.rest.2.conv1 (conv2d). */
 function forward68(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28]
+  // layer2.rest.2.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 401408;
-      const w0 = 1164864 + oc * 512;
-      let d = b * 100352 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 401408;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 512 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act68[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work68_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act68[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act69[d] = acc;
         }
+      denseTiledForward(p, work68_col, work68_tmp, 784, 512, 128, 1164864 + gi * 65536, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) act69[yb + (gi * 128 + oc) * 784 + q] = work68_tmp[q * 128 + oc];
       }
     }
   }
@@ -7488,32 +7568,28 @@ function backward70(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 71: layer2.rest.2.conv2 (conv2d). */
 function forward71(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28]
+  // layer2.rest.2.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 100352;
-      const w0 = 1230656 + oc * 1152;
-      let d = b * 100352 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 28 - ih0);
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 28 - iw0);
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act71[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 128 + ic) * 784;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work71_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act71[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act72[d] = acc;
         }
+      denseTiledForward(p, work71_col, work71_tmp, 784, 1152, 128, 1230656 + gi * 147456, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) act72[yb + (gi * 128 + oc) * 784 + q] = work71_tmp[q * 128 + oc];
       }
     }
   }
@@ -7692,28 +7768,28 @@ function backward73(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 74: layer2.rest.2.conv3 (conv2d). */
 function forward74(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28]
+  // layer2.rest.2.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 100352;
-      const w0 = 1378368 + oc * 128;
-      let d = b * 401408 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 128 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act74[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work74_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act74[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act75[d] = acc;
         }
+      denseTiledForward(p, work74_col, work74_tmp, 784, 128, 512, 1378368 + gi * 65536, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) act75[yb + (gi * 512 + oc) * 784 + q] = work74_tmp[q * 512 + oc];
       }
     }
   }
@@ -7904,28 +7980,28 @@ function backward77(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 78: layer3.0.conv1 (conv2d). */
 function forward78(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28]
+  // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 401408;
-      const w0 = 1444928 + oc * 512;
-      let d = b * 200704 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 401408;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 512 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act78[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work78_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act78[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act79[d] = acc;
         }
+      denseTiledForward(p, work78_col, work78_tmp, 784, 512, 256, 1444928 + gi * 131072, -1);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 256; oc++) act79[yb + (gi * 256 + oc) * 784 + q] = work78_tmp[q * 256 + oc];
       }
     }
   }
@@ -8100,30 +8176,28 @@ function backward80(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 81: layer3.0.conv2 (conv2d). */
 function forward81(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14]
+  // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 200704;
-      const w0 = 1576512 + oc * 2304;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh * 2 - 1;
-        const khLo = Math.max(0, -ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow * 2 - 1;
-          const kwLo = Math.max(0, -iw0);
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < 3; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act81[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 256 + ic) * 784;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 2 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 2 - 1 + kw * 1;
+                work81_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act81[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act82[d] = acc;
         }
+      denseTiledForward(p, work81_col, work81_tmp, 196, 2304, 256, 1576512 + gi * 589824, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act82[yb + (gi * 256 + oc) * 196 + q] = work81_tmp[q * 256 + oc];
       }
     }
   }
@@ -8302,28 +8376,28 @@ function backward83(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 84: layer3.0.conv3 (conv2d). */
 function forward84(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14]
+  // layer3.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 1024; oc++) {
-      const s0 = b * 50176;
-      const w0 = 2166848 + oc * 256;
-      let d = b * 200704 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 256 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act84[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work84_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act84[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act85[d] = acc;
         }
+      denseTiledForward(p, work84_col, work84_tmp, 196, 256, 1024, 2166848 + gi * 262144, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 1024; oc++) act85[yb + (gi * 1024 + oc) * 196 + q] = work84_tmp[q * 1024 + oc];
       }
     }
   }
@@ -8478,28 +8552,28 @@ function backward85(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 86: layer3.0.downsample.0 (conv2d). */
 function forward86(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14]
+  // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 1024; oc++) {
-      const s0 = b * 401408;
-      const w0 = 2431040 + oc * 512;
-      let d = b * 200704 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh * 2;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow * 2;
-          let acc = 0;
+    const xb = b * 401408;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 512 + ic) * 784;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act78[sr + kw] * p[wr + kw];
+              const ih = oh * 2 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 2 - 0 + kw * 1;
+                work86_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act78[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act87[d] = acc;
         }
+      denseTiledForward(p, work86_col, work86_tmp, 196, 512, 1024, 2431040 + gi * 524288, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 1024; oc++) act87[yb + (gi * 1024 + oc) * 196 + q] = work86_tmp[q * 1024 + oc];
       }
     }
   }
@@ -8692,28 +8766,28 @@ function backward89(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 90: layer3.rest.0.conv1 (conv2d). */
 function forward90(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14]
+  // layer3.rest.0.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 200704;
-      const w0 = 2957376 + oc * 1024;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 1024; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 1024 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act90[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work90_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act90[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act91[d] = acc;
         }
+      denseTiledForward(p, work90_col, work90_tmp, 196, 1024, 256, 2957376 + gi * 262144, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act91[yb + (gi * 256 + oc) * 196 + q] = work90_tmp[q * 256 + oc];
       }
     }
   }
@@ -8888,32 +8962,28 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 93: layer3.rest.0.conv2 (conv2d). */
 function forward93(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14]
+  // layer3.rest.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 50176;
-      const w0 = 3220032 + oc * 2304;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act93[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 256 + ic) * 196;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work93_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act93[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act94[d] = acc;
         }
+      denseTiledForward(p, work93_col, work93_tmp, 196, 2304, 256, 3220032 + gi * 589824, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act94[yb + (gi * 256 + oc) * 196 + q] = work93_tmp[q * 256 + oc];
       }
     }
   }
@@ -9092,28 +9162,28 @@ function backward95(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 96: layer3.rest.0.conv3 (conv2d). */
 function forward96(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14]
+  // layer3.rest.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 1024; oc++) {
-      const s0 = b * 50176;
-      const w0 = 3810368 + oc * 256;
-      let d = b * 200704 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 256 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act96[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work96_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act96[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act97[d] = acc;
         }
+      denseTiledForward(p, work96_col, work96_tmp, 196, 256, 1024, 3810368 + gi * 262144, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 1024; oc++) act97[yb + (gi * 1024 + oc) * 196 + q] = work96_tmp[q * 1024 + oc];
       }
     }
   }
@@ -9304,28 +9374,28 @@ function backward99(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 100: layer3.rest.1.conv1 (conv2d). */
 function forward100(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14]
+  // layer3.rest.1.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 200704;
-      const w0 = 4074560 + oc * 1024;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 1024; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 1024 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act100[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work100_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act100[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act101[d] = acc;
         }
+      denseTiledForward(p, work100_col, work100_tmp, 196, 1024, 256, 4074560 + gi * 262144, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act101[yb + (gi * 256 + oc) * 196 + q] = work100_tmp[q * 256 + oc];
       }
     }
   }
@@ -9500,32 +9570,28 @@ function backward102(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 103: layer3.rest.1.conv2 (conv2d). */
 function forward103(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14]
+  // layer3.rest.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 50176;
-      const w0 = 4337216 + oc * 2304;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act103[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 256 + ic) * 196;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work103_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act103[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act104[d] = acc;
         }
+      denseTiledForward(p, work103_col, work103_tmp, 196, 2304, 256, 4337216 + gi * 589824, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act104[yb + (gi * 256 + oc) * 196 + q] = work103_tmp[q * 256 + oc];
       }
     }
   }
@@ -9704,28 +9770,28 @@ function backward105(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 106: layer3.rest.1.conv3 (conv2d). */
 function forward106(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14]
+  // layer3.rest.1.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 1024; oc++) {
-      const s0 = b * 50176;
-      const w0 = 4927552 + oc * 256;
-      let d = b * 200704 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 256 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act106[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work106_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act106[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act107[d] = acc;
         }
+      denseTiledForward(p, work106_col, work106_tmp, 196, 256, 1024, 4927552 + gi * 262144, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 1024; oc++) act107[yb + (gi * 1024 + oc) * 196 + q] = work106_tmp[q * 1024 + oc];
       }
     }
   }
@@ -9916,28 +9982,28 @@ function backward109(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 110: layer3.rest.2.conv1 (conv2d). */
 function forward110(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14]
+  // layer3.rest.2.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 200704;
-      const w0 = 5191744 + oc * 1024;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 1024; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 1024 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act110[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work110_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act110[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act111[d] = acc;
         }
+      denseTiledForward(p, work110_col, work110_tmp, 196, 1024, 256, 5191744 + gi * 262144, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act111[yb + (gi * 256 + oc) * 196 + q] = work110_tmp[q * 256 + oc];
       }
     }
   }
@@ -10112,32 +10178,28 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 113: layer3.rest.2.conv2 (conv2d). */
 function forward113(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14]
+  // layer3.rest.2.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 50176;
-      const w0 = 5454400 + oc * 2304;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act113[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 256 + ic) * 196;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work113_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act113[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act114[d] = acc;
         }
+      denseTiledForward(p, work113_col, work113_tmp, 196, 2304, 256, 5454400 + gi * 589824, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act114[yb + (gi * 256 + oc) * 196 + q] = work113_tmp[q * 256 + oc];
       }
     }
   }
@@ -10316,28 +10378,28 @@ function backward115(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 116: layer3.rest.2.conv3 (conv2d). */
 function forward116(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14]
+  // layer3.rest.2.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 1024; oc++) {
-      const s0 = b * 50176;
-      const w0 = 6044736 + oc * 256;
-      let d = b * 200704 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 256 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act116[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work116_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act116[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act117[d] = acc;
         }
+      denseTiledForward(p, work116_col, work116_tmp, 196, 256, 1024, 6044736 + gi * 262144, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 1024; oc++) act117[yb + (gi * 1024 + oc) * 196 + q] = work116_tmp[q * 1024 + oc];
       }
     }
   }
@@ -10528,28 +10590,28 @@ function backward119(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 120: layer3.rest.3.conv1 (conv2d). */
 function forward120(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14]
+  // layer3.rest.3.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 200704;
-      const w0 = 6308928 + oc * 1024;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 1024; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 1024 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act120[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work120_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act120[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act121[d] = acc;
         }
+      denseTiledForward(p, work120_col, work120_tmp, 196, 1024, 256, 6308928 + gi * 262144, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act121[yb + (gi * 256 + oc) * 196 + q] = work120_tmp[q * 256 + oc];
       }
     }
   }
@@ -10724,32 +10786,28 @@ function backward122(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 123: layer3.rest.3.conv2 (conv2d). */
 function forward123(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14]
+  // layer3.rest.3.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 50176;
-      const w0 = 6571584 + oc * 2304;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act123[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 256 + ic) * 196;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work123_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act123[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act124[d] = acc;
         }
+      denseTiledForward(p, work123_col, work123_tmp, 196, 2304, 256, 6571584 + gi * 589824, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act124[yb + (gi * 256 + oc) * 196 + q] = work123_tmp[q * 256 + oc];
       }
     }
   }
@@ -10928,28 +10986,28 @@ function backward125(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 126: layer3.rest.3.conv3 (conv2d). */
 function forward126(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14]
+  // layer3.rest.3.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 1024; oc++) {
-      const s0 = b * 50176;
-      const w0 = 7161920 + oc * 256;
-      let d = b * 200704 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 256 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act126[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work126_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act126[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act127[d] = acc;
         }
+      denseTiledForward(p, work126_col, work126_tmp, 196, 256, 1024, 7161920 + gi * 262144, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 1024; oc++) act127[yb + (gi * 1024 + oc) * 196 + q] = work126_tmp[q * 1024 + oc];
       }
     }
   }
@@ -11140,28 +11198,28 @@ function backward129(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 130: layer3.rest.4.conv1 (conv2d). */
 function forward130(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14]
+  // layer3.rest.4.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 200704;
-      const w0 = 7426112 + oc * 1024;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 1024; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 1024 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act130[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work130_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act130[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act131[d] = acc;
         }
+      denseTiledForward(p, work130_col, work130_tmp, 196, 1024, 256, 7426112 + gi * 262144, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act131[yb + (gi * 256 + oc) * 196 + q] = work130_tmp[q * 256 + oc];
       }
     }
   }
@@ -11336,32 +11394,28 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 133: layer3.rest.4.conv2 (conv2d). */
 function forward133(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14]
+  // layer3.rest.4.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 50176;
-      const w0 = 7688768 + oc * 2304;
-      let d = b * 50176 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act133[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 256 + ic) * 196;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work133_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act133[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act134[d] = acc;
         }
+      denseTiledForward(p, work133_col, work133_tmp, 196, 2304, 256, 7688768 + gi * 589824, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) act134[yb + (gi * 256 + oc) * 196 + q] = work133_tmp[q * 256 + oc];
       }
     }
   }
@@ -11540,28 +11594,28 @@ function backward135(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 136: layer3.rest.4.conv3 (conv2d). */
 function forward136(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14]
+  // layer3.rest.4.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 1024; oc++) {
-      const s0 = b * 50176;
-      const w0 = 8279104 + oc * 256;
-      let d = b * 200704 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 50176;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 256 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act136[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work136_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act136[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act137[d] = acc;
         }
+      denseTiledForward(p, work136_col, work136_tmp, 196, 256, 1024, 8279104 + gi * 262144, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 1024; oc++) act137[yb + (gi * 1024 + oc) * 196 + q] = work136_tmp[q * 1024 + oc];
       }
     }
   }
@@ -11752,28 +11806,28 @@ function backward139(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 140: layer4.0.conv1 (conv2d). */
 function forward140(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14]
+  // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 200704;
-      const w0 = 8543296 + oc * 1024;
-      let d = b * 100352 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 1024; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 1024 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act140[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work140_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act140[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act141[d] = acc;
         }
+      denseTiledForward(p, work140_col, work140_tmp, 196, 1024, 512, 8543296 + gi * 524288, -1);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 512; oc++) act141[yb + (gi * 512 + oc) * 196 + q] = work140_tmp[q * 512 + oc];
       }
     }
   }
@@ -11948,30 +12002,28 @@ function backward142(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 143: layer4.0.conv2 (conv2d). */
 function forward143(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7]
+  // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 100352;
-      const w0 = 9068608 + oc * 4608;
-      let d = b * 25088 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh * 2 - 1;
-        const khLo = Math.max(0, -ih0);
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow * 2 - 1;
-          const kwLo = Math.max(0, -iw0);
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < 3; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act143[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 512 + ic) * 196;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 2 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 2 - 1 + kw * 1;
+                work143_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act143[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act144[d] = acc;
         }
+      denseTiledForward(p, work143_col, work143_tmp, 49, 4608, 512, 9068608 + gi * 2359296, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) act144[yb + (gi * 512 + oc) * 49 + q] = work143_tmp[q * 512 + oc];
       }
     }
   }
@@ -12150,28 +12202,28 @@ function backward145(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 146: layer4.0.conv3 (conv2d). */
 function forward146(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7]
+  // layer4.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 2048; oc++) {
-      const s0 = b * 25088;
-      const w0 = 11428928 + oc * 512;
-      let d = b * 100352 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 25088;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 512 + ic) * 49;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act146[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work146_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act146[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act147[d] = acc;
         }
+      denseTiledForward(p, work146_col, work146_tmp, 49, 512, 2048, 11428928 + gi * 1048576, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 2048; oc++) act147[yb + (gi * 2048 + oc) * 49 + q] = work146_tmp[q * 2048 + oc];
       }
     }
   }
@@ -12326,28 +12378,28 @@ function backward147(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 148: layer4.0.downsample.0 (conv2d). */
 function forward148(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7]
+  // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 2048; oc++) {
-      const s0 = b * 200704;
-      const w0 = 12481600 + oc * 1024;
-      let d = b * 100352 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh * 2;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow * 2;
-          let acc = 0;
+    const xb = b * 200704;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 1024; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 1024 + ic) * 196;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act140[sr + kw] * p[wr + kw];
+              const ih = oh * 2 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 2 - 0 + kw * 1;
+                work148_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act140[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act149[d] = acc;
         }
+      denseTiledForward(p, work148_col, work148_tmp, 49, 1024, 2048, 12481600 + gi * 2097152, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 2048; oc++) act149[yb + (gi * 2048 + oc) * 49 + q] = work148_tmp[q * 2048 + oc];
       }
     }
   }
@@ -12540,28 +12592,28 @@ function backward151(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 152: layer4.rest.0.conv1 (conv2d). */
 function forward152(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7]
+  // layer4.rest.0.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 100352;
-      const w0 = 14582848 + oc * 2048;
-      let d = b * 25088 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 2048; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 2048 + ic) * 49;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act152[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work152_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act152[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act153[d] = acc;
         }
+      denseTiledForward(p, work152_col, work152_tmp, 49, 2048, 512, 14582848 + gi * 1048576, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) act153[yb + (gi * 512 + oc) * 49 + q] = work152_tmp[q * 512 + oc];
       }
     }
   }
@@ -12736,32 +12788,28 @@ function backward154(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 155: layer4.rest.0.conv2 (conv2d). */
 function forward155(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7]
+  // layer4.rest.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 25088;
-      const w0 = 15632448 + oc * 4608;
-      let d = b * 25088 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 7 - ih0);
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 7 - iw0);
-          let acc = 0;
+    const xb = b * 25088;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act155[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 512 + ic) * 49;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work155_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act155[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act156[d] = acc;
         }
+      denseTiledForward(p, work155_col, work155_tmp, 49, 4608, 512, 15632448 + gi * 2359296, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) act156[yb + (gi * 512 + oc) * 49 + q] = work155_tmp[q * 512 + oc];
       }
     }
   }
@@ -12940,28 +12988,28 @@ function backward157(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 158: layer4.rest.0.conv3 (conv2d). */
 function forward158(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7]
+  // layer4.rest.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 2048; oc++) {
-      const s0 = b * 25088;
-      const w0 = 17992768 + oc * 512;
-      let d = b * 100352 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 25088;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 512 + ic) * 49;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act158[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work158_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act158[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act159[d] = acc;
         }
+      denseTiledForward(p, work158_col, work158_tmp, 49, 512, 2048, 17992768 + gi * 1048576, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 2048; oc++) act159[yb + (gi * 2048 + oc) * 49 + q] = work158_tmp[q * 2048 + oc];
       }
     }
   }
@@ -13152,28 +13200,28 @@ function backward161(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 162: layer4.rest.1.conv1 (conv2d). */
 function forward162(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7]
+  // layer4.rest.1.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 100352;
-      const w0 = 19045440 + oc * 2048;
-      let d = b * 25088 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 100352;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 2048; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 2048 + ic) * 49;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act162[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work162_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act162[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act163[d] = acc;
         }
+      denseTiledForward(p, work162_col, work162_tmp, 49, 2048, 512, 19045440 + gi * 1048576, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) act163[yb + (gi * 512 + oc) * 49 + q] = work162_tmp[q * 512 + oc];
       }
     }
   }
@@ -13348,32 +13396,28 @@ function backward164(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 165: layer4.rest.1.conv2 (conv2d). */
 function forward165(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7]
+  // layer4.rest.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 25088;
-      const w0 = 20095040 + oc * 4608;
-      let d = b * 25088 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 7 - ih0);
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 7 - iw0);
-          let acc = 0;
+    const xb = b * 25088;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act165[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 512 + ic) * 49;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work165_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act165[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act166[d] = acc;
         }
+      denseTiledForward(p, work165_col, work165_tmp, 49, 4608, 512, 20095040 + gi * 2359296, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) act166[yb + (gi * 512 + oc) * 49 + q] = work165_tmp[q * 512 + oc];
       }
     }
   }
@@ -13552,28 +13596,28 @@ function backward167(p: Float32Array, gp: Float32Array, n: number, training: boo
 
 /** Forward of op 168: layer4.rest.1.conv3 (conv2d). */
 function forward168(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7]
+  // layer4.rest.1.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 2048; oc++) {
-      const s0 = b * 25088;
-      const w0 = 22455360 + oc * 512;
-      let d = b * 100352 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh;
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow;
-          let acc = 0;
+    const xb = b * 25088;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 7; oh++)
+        for (let ow = 0; ow < 7; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic;
+            const xc = xb + (gi * 512 + ic) * 49;
             for (let kh = 0; kh < 1; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh;
-              for (let kw = 0; kw < 1; kw++) acc += act168[sr + kw] * p[wr + kw];
+              const ih = oh * 1 - 0 + kh * 1;
+              for (let kw = 0; kw < 1; kw++) {
+                const iw = ow * 1 - 0 + kw * 1;
+                work168_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act168[xc + ih * 7 + iw] : 0;
+              }
             }
           }
-          act169[d] = acc;
         }
+      denseTiledForward(p, work168_col, work168_tmp, 49, 512, 2048, 22455360 + gi * 1048576, -1);
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 2048; oc++) act169[yb + (gi * 2048 + oc) * 49 + q] = work168_tmp[q * 2048 + oc];
       }
     }
   }

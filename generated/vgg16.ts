@@ -360,10 +360,36 @@ let grad37 = new Float32Array(0);
 let grad38 = new Float32Array(0);
 let grad39 = new Float32Array(0);
 let grad40 = new Float32Array(0);
+let work0_col = new Float32Array(1354752);
+let work0_tmp = new Float32Array(3211264);
+let work2_col = new Float32Array(28901376);
+let work2_tmp = new Float32Array(3211264);
 let scratch4_argmax = new Float32Array(0);
+let work5_col = new Float32Array(7225344);
+let work5_tmp = new Float32Array(1605632);
+let work7_col = new Float32Array(14450688);
+let work7_tmp = new Float32Array(1605632);
 let scratch9_argmax = new Float32Array(0);
+let work10_col = new Float32Array(3612672);
+let work10_tmp = new Float32Array(802816);
+let work12_col = new Float32Array(7225344);
+let work12_tmp = new Float32Array(802816);
+let work14_col = new Float32Array(7225344);
+let work14_tmp = new Float32Array(802816);
 let scratch16_argmax = new Float32Array(0);
+let work17_col = new Float32Array(1806336);
+let work17_tmp = new Float32Array(401408);
+let work19_col = new Float32Array(3612672);
+let work19_tmp = new Float32Array(401408);
+let work21_col = new Float32Array(3612672);
+let work21_tmp = new Float32Array(401408);
 let scratch23_argmax = new Float32Array(0);
+let work24_col = new Float32Array(903168);
+let work24_tmp = new Float32Array(100352);
+let work26_col = new Float32Array(903168);
+let work26_tmp = new Float32Array(100352);
+let work28_col = new Float32Array(903168);
+let work28_tmp = new Float32Array(100352);
 let scratch30_argmax = new Float32Array(0);
 let scratch35_mask = new Float32Array(0);
 let scratch38_mask = new Float32Array(0);
@@ -627,33 +653,28 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
 
 /** Forward of op 0: features.0.conv.0.0 (conv2d). */
 function forward0(p: Float32Array, n: number, training: boolean): void {
-  // features.0.conv.0.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224]
+  // features.0.conv.0.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 150528;
-      const w0 = oc * 27;
-      const bias = p[1728 + oc];
-      let d = b * 3211264 + oc * 50176;
-      for (let oh = 0; oh < 224; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 224 - ih0);
-        for (let ow = 0; ow < 224; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 224 - iw0);
-          let acc = bias;
+    const xb = b * 150528;
+    const yb = b * 3211264;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 224; oh++)
+        for (let ow = 0; ow < 224; ow++) {
           for (let ic = 0; ic < 3; ic++) {
-            const sc = s0 + ic * 50176;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 224 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act0[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 3 + ic) * 50176;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+              }
             }
           }
-          act1[d] = acc;
         }
+      denseTiledForward(p, work0_col, work0_tmp, 50176, 27, 64, 0 + gi * 1728, 1728 + gi * 64);
+      for (let q = 0; q < 50176; q++) {
+        for (let oc = 0; oc < 64; oc++) act1[yb + (gi * 64 + oc) * 50176 + q] = work0_tmp[q * 64 + oc];
       }
     }
   }
@@ -750,33 +771,28 @@ function backward1(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 2: features.0.conv.1.0 (conv2d). */
 function forward2(p: Float32Array, n: number, training: boolean): void {
-  // features.0.conv.1.0: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224]
+  // features.0.conv.1.0: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 64; oc++) {
-      const s0 = b * 3211264;
-      const w0 = 1792 + oc * 576;
-      const bias = p[38656 + oc];
-      let d = b * 3211264 + oc * 50176;
-      for (let oh = 0; oh < 224; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 224 - ih0);
-        for (let ow = 0; ow < 224; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 224 - iw0);
-          let acc = bias;
+    const xb = b * 3211264;
+    const yb = b * 3211264;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 224; oh++)
+        for (let ow = 0; ow < 224; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 50176;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 224 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act2[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 64 + ic) * 50176;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work2_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act2[xc + ih * 224 + iw] : 0;
+              }
             }
           }
-          act3[d] = acc;
         }
+      denseTiledForward(p, work2_col, work2_tmp, 50176, 576, 64, 1792 + gi * 36864, 38656 + gi * 64);
+      for (let q = 0; q < 50176; q++) {
+        for (let oc = 0; oc < 64; oc++) act3[yb + (gi * 64 + oc) * 50176 + q] = work2_tmp[q * 64 + oc];
       }
     }
   }
@@ -912,33 +928,28 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 5: features.1.conv.0.0 (conv2d). */
 function forward5(p: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.0.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112]
+  // features.1.conv.0.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 802816;
-      const w0 = 38720 + oc * 576;
-      const bias = p[112448 + oc];
-      let d = b * 1605632 + oc * 12544;
-      for (let oh = 0; oh < 112; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 112 - ih0);
-        for (let ow = 0; ow < 112; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 112 - iw0);
-          let acc = bias;
+    const xb = b * 802816;
+    const yb = b * 1605632;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 112; oh++)
+        for (let ow = 0; ow < 112; ow++) {
           for (let ic = 0; ic < 64; ic++) {
-            const sc = s0 + ic * 12544;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 112 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act5[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 64 + ic) * 12544;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work5_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act5[xc + ih * 112 + iw] : 0;
+              }
             }
           }
-          act6[d] = acc;
         }
+      denseTiledForward(p, work5_col, work5_tmp, 12544, 576, 128, 38720 + gi * 73728, 112448 + gi * 128);
+      for (let q = 0; q < 12544; q++) {
+        for (let oc = 0; oc < 128; oc++) act6[yb + (gi * 128 + oc) * 12544 + q] = work5_tmp[q * 128 + oc];
       }
     }
   }
@@ -1035,33 +1046,28 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 7: features.1.conv.1.0 (conv2d). */
 function forward7(p: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.1.0: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112]
+  // features.1.conv.1.0: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 128; oc++) {
-      const s0 = b * 1605632;
-      const w0 = 112576 + oc * 1152;
-      const bias = p[260032 + oc];
-      let d = b * 1605632 + oc * 12544;
-      for (let oh = 0; oh < 112; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 112 - ih0);
-        for (let ow = 0; ow < 112; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 112 - iw0);
-          let acc = bias;
+    const xb = b * 1605632;
+    const yb = b * 1605632;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 112; oh++)
+        for (let ow = 0; ow < 112; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 12544;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 112 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act7[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 128 + ic) * 12544;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work7_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act7[xc + ih * 112 + iw] : 0;
+              }
             }
           }
-          act8[d] = acc;
         }
+      denseTiledForward(p, work7_col, work7_tmp, 12544, 1152, 128, 112576 + gi * 147456, 260032 + gi * 128);
+      for (let q = 0; q < 12544; q++) {
+        for (let oc = 0; oc < 128; oc++) act8[yb + (gi * 128 + oc) * 12544 + q] = work7_tmp[q * 128 + oc];
       }
     }
   }
@@ -1197,33 +1203,28 @@ function backward9(p: Float32Array, gp: Float32Array, n: number, training: boole
 
 /** Forward of op 10: features.2.conv.0.0 (conv2d). */
 function forward10(p: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.0.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56]
+  // features.2.conv.0.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 401408;
-      const w0 = 260160 + oc * 1152;
-      const bias = p[555072 + oc];
-      let d = b * 802816 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 56 - ih0);
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 56 - iw0);
-          let acc = bias;
+    const xb = b * 401408;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 128; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act10[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 128 + ic) * 3136;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act11[d] = acc;
         }
+      denseTiledForward(p, work10_col, work10_tmp, 3136, 1152, 256, 260160 + gi * 294912, 555072 + gi * 256);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 256; oc++) act11[yb + (gi * 256 + oc) * 3136 + q] = work10_tmp[q * 256 + oc];
       }
     }
   }
@@ -1320,33 +1321,28 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 12: features.2.conv.1.0 (conv2d). */
 function forward12(p: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.1.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56]
+  // features.2.conv.1.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 802816;
-      const w0 = 555328 + oc * 2304;
-      const bias = p[1145152 + oc];
-      let d = b * 802816 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 56 - ih0);
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 56 - iw0);
-          let acc = bias;
+    const xb = b * 802816;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act12[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 256 + ic) * 3136;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work12_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act12[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act13[d] = acc;
         }
+      denseTiledForward(p, work12_col, work12_tmp, 3136, 2304, 256, 555328 + gi * 589824, 1145152 + gi * 256);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 256; oc++) act13[yb + (gi * 256 + oc) * 3136 + q] = work12_tmp[q * 256 + oc];
       }
     }
   }
@@ -1443,33 +1439,28 @@ function backward13(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 14: features.2.conv.2.0 (conv2d). */
 function forward14(p: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.2.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56]
+  // features.2.conv.2.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 256; oc++) {
-      const s0 = b * 802816;
-      const w0 = 1145408 + oc * 2304;
-      const bias = p[1735232 + oc];
-      let d = b * 802816 + oc * 3136;
-      for (let oh = 0; oh < 56; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 56 - ih0);
-        for (let ow = 0; ow < 56; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 56 - iw0);
-          let acc = bias;
+    const xb = b * 802816;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 56; oh++)
+        for (let ow = 0; ow < 56; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 3136;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 56 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act14[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 256 + ic) * 3136;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
+              }
             }
           }
-          act15[d] = acc;
         }
+      denseTiledForward(p, work14_col, work14_tmp, 3136, 2304, 256, 1145408 + gi * 589824, 1735232 + gi * 256);
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 256; oc++) act15[yb + (gi * 256 + oc) * 3136 + q] = work14_tmp[q * 256 + oc];
       }
     }
   }
@@ -1605,33 +1596,28 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 17: features.3.conv.0.0 (conv2d). */
 function forward17(p: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.0.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28]
+  // features.3.conv.0.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 200704;
-      const w0 = 1735488 + oc * 2304;
-      const bias = p[2915136 + oc];
-      let d = b * 401408 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 28 - ih0);
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 28 - iw0);
-          let acc = bias;
+    const xb = b * 200704;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 256; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act17[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 256 + ic) * 784;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work17_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act17[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act18[d] = acc;
         }
+      denseTiledForward(p, work17_col, work17_tmp, 784, 2304, 512, 1735488 + gi * 1179648, 2915136 + gi * 512);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) act18[yb + (gi * 512 + oc) * 784 + q] = work17_tmp[q * 512 + oc];
       }
     }
   }
@@ -1728,33 +1714,28 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 19: features.3.conv.1.0 (conv2d). */
 function forward19(p: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28]
+  // features.3.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 401408;
-      const w0 = 2915648 + oc * 4608;
-      const bias = p[5274944 + oc];
-      let d = b * 401408 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 28 - ih0);
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 28 - iw0);
-          let acc = bias;
+    const xb = b * 401408;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act19[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 512 + ic) * 784;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work19_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act19[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act20[d] = acc;
         }
+      denseTiledForward(p, work19_col, work19_tmp, 784, 4608, 512, 2915648 + gi * 2359296, 5274944 + gi * 512);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) act20[yb + (gi * 512 + oc) * 784 + q] = work19_tmp[q * 512 + oc];
       }
     }
   }
@@ -1851,33 +1832,28 @@ function backward20(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 21: features.3.conv.2.0 (conv2d). */
 function forward21(p: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28]
+  // features.3.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 401408;
-      const w0 = 5275456 + oc * 4608;
-      const bias = p[7634752 + oc];
-      let d = b * 401408 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 28 - ih0);
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 28 - iw0);
-          let acc = bias;
+    const xb = b * 401408;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 28; oh++)
+        for (let ow = 0; ow < 28; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act21[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 512 + ic) * 784;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw] : 0;
+              }
             }
           }
-          act22[d] = acc;
         }
+      denseTiledForward(p, work21_col, work21_tmp, 784, 4608, 512, 5275456 + gi * 2359296, 7634752 + gi * 512);
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) act22[yb + (gi * 512 + oc) * 784 + q] = work21_tmp[q * 512 + oc];
       }
     }
   }
@@ -2013,33 +1989,28 @@ function backward23(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 24: features.4.conv.0.0 (conv2d). */
 function forward24(p: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.0.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14]
+  // features.4.conv.0.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 100352;
-      const w0 = 7635264 + oc * 4608;
-      const bias = p[9994560 + oc];
-      let d = b * 100352 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = bias;
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act24[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 512 + ic) * 196;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work24_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act24[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act25[d] = acc;
         }
+      denseTiledForward(p, work24_col, work24_tmp, 196, 4608, 512, 7635264 + gi * 2359296, 9994560 + gi * 512);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 512; oc++) act25[yb + (gi * 512 + oc) * 196 + q] = work24_tmp[q * 512 + oc];
       }
     }
   }
@@ -2136,33 +2107,28 @@ function backward25(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 26: features.4.conv.1.0 (conv2d). */
 function forward26(p: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14]
+  // features.4.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 100352;
-      const w0 = 9995072 + oc * 4608;
-      const bias = p[12354368 + oc];
-      let d = b * 100352 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = bias;
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act26[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 512 + ic) * 196;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work26_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act26[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act27[d] = acc;
         }
+      denseTiledForward(p, work26_col, work26_tmp, 196, 4608, 512, 9995072 + gi * 2359296, 12354368 + gi * 512);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 512; oc++) act27[yb + (gi * 512 + oc) * 196 + q] = work26_tmp[q * 512 + oc];
       }
     }
   }
@@ -2259,33 +2225,28 @@ function backward27(p: Float32Array, gp: Float32Array, n: number, training: bool
 
 /** Forward of op 28: features.4.conv.2.0 (conv2d). */
 function forward28(p: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14]
+  // features.4.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 512; oc++) {
-      const s0 = b * 100352;
-      const w0 = 12354880 + oc * 4608;
-      const bias = p[14714176 + oc];
-      let d = b * 100352 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = bias;
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 512; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act28[sr + kw] * p[wr + kw];
+            const xc = xb + (gi * 512 + ic) * 196;
+            for (let kh = 0; kh < 3; kh++) {
+              const ih = oh * 1 - 1 + kh * 1;
+              for (let kw = 0; kw < 3; kw++) {
+                const iw = ow * 1 - 1 + kw * 1;
+                work28_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act28[xc + ih * 14 + iw] : 0;
+              }
             }
           }
-          act29[d] = acc;
         }
+      denseTiledForward(p, work28_col, work28_tmp, 196, 4608, 512, 12354880 + gi * 2359296, 14714176 + gi * 512);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 512; oc++) act29[yb + (gi * 512 + oc) * 196 + q] = work28_tmp[q * 512 + oc];
       }
     }
   }

@@ -1397,6 +1397,8 @@ let grad138 = new Float32Array(0);
 let grad139 = new Float32Array(0);
 let grad140 = new Float32Array(0);
 let grad141 = new Float32Array(0);
+let work0_col = new Float32Array(150528);
+let work0_tmp = new Float32Array(150528);
 let scratch5_mask = new Float32Array(0);
 let scratch6_xhat = new Float32Array(0);
 let scratch6_istd = new Float32Array(0);
@@ -2569,29 +2571,28 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
 
 /** Forward of op 0: conv_proj (conv2d). */
 function forward0(p: Float32Array, n: number, training: boolean): void {
-  // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14]
+  // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 768; oc++) {
-      const s0 = b * 150528;
-      const w0 = oc * 768;
-      const bias = p[589824 + oc];
-      let d = b * 150528 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh * 16;
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow * 16;
-          let acc = bias;
+    const xb = b * 150528;
+    const yb = b * 150528;
+    for (let gi = 0; gi < 1; gi++) {
+      let r = 0;
+      for (let oh = 0; oh < 14; oh++)
+        for (let ow = 0; ow < 14; ow++) {
           for (let ic = 0; ic < 3; ic++) {
-            const sc = s0 + ic * 50176;
-            const wc = w0 + ic * 256;
+            const xc = xb + (gi * 3 + ic) * 50176;
             for (let kh = 0; kh < 16; kh++) {
-              const sr = sc + (ih0 + kh) * 224 + iw0;
-              const wr = wc + kh * 16;
-              for (let kw = 0; kw < 16; kw++) acc += act0[sr + kw] * p[wr + kw];
+              const ih = oh * 16 - 0 + kh * 1;
+              for (let kw = 0; kw < 16; kw++) {
+                const iw = ow * 16 - 0 + kw * 1;
+                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+              }
             }
           }
-          act1[d] = acc;
         }
+      denseTiledForward(p, work0_col, work0_tmp, 196, 768, 768, 0 + gi * 589824, 589824 + gi * 768);
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 768; oc++) act1[yb + (gi * 768 + oc) * 196 + q] = work0_tmp[q * 768 + oc];
       }
     }
   }

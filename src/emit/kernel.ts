@@ -45,6 +45,8 @@ export interface EmitCtx {
   buffer(local: string): number;
   /** A scratch array of `perSample` × n elements, kept between forward and backward. Returns its name. */
   scratch(label: string, perSample: number): string;
+  /** A workspace of `size` elements, allocated once (not scaled by the batch), for use within one call. */
+  workspace(label: string, size: number): string;
   /** A fresh identifier prefix, unique in the module. */
   readonly id: string;
   readonly args: ArgReader;

@@ -24,6 +24,8 @@ const q = (s: string) => JSON.stringify(s);
 interface Scratch {
   readonly name: string;
   readonly perSample: number;
+  /** A workspace of a fixed size, not scaled by the batch (reused sample after sample). */
+  readonly fixed?: boolean;
 }
 
 export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): string {
@@ -220,7 +222,7 @@ let lastTraining = false;${seq !== undefined ? `\n/** Sequence length of the las
 ${activations.map((b) => `let act${b} = new ${F}(0);`).join("\n")}
 ${plan.inputs.map((v) => `let act${v.buffer}: ${arrayOf(v)} = new ${arrayOf(v)}(0);`).join("\n")}
 ${buffersUsed.map((b) => `let grad${b} = new ${F}(0);`).join("\n")}
-${scratches.map((s) => `let ${s.name} = new ${F}(0);`).join("\n")}
+${scratches.map((s) => `let ${s.name} = new ${F}(${s.fixed ? s.perSample : 0});`).join("\n")}
 let bf: ${F} = new ${F}(bufferCount);${plan.bufferCount > 0 ? "\nlet ownBuffersReady = false;" : ""}
 
 function allocate(n: number): void {
@@ -228,7 +230,7 @@ function allocate(n: number): void {
   batchSize = n;
 ${activations.map((b) => `  act${b} = new ${F}(n * ${sizeOf(b)});`).join("\n")}
 ${buffersUsed.map((b) => `  grad${b} = new ${F}(n * ${sizeOf(b)});`).join("\n")}
-${scratches.map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")}
+${scratches.filter((s) => !s.fixed).map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")}
 ${plan.outputs.length > 1 ? `  outputList = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
 ${floatInputs.length > 1 ? `  inputGradList = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
 }
@@ -437,6 +439,11 @@ function context(
     scratch(label, perSample) {
       const name = `scratch${index}_${label}`;
       if (!scratches.some((s) => s.name === name)) scratches.push({ name, perSample });
+      return name;
+    },
+    workspace(label, size) {
+      const name = `work${index}_${label}`;
+      if (!scratches.some((s) => s.name === name)) scratches.push({ name, perSample: size, fixed: true });
       return name;
     },
     id: `op${index}`,
