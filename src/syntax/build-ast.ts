@@ -20,6 +20,9 @@ function isToken(e: CstElement | undefined): e is IToken {
 
 const none: never[] = [];
 
+/** The alternatives of the `statement` rule other than `flow`, as the parser names them. */
+const statementRules = ["binding", "inputStmt", "outputStmt", "expectStmt", "lossStmt", "constDecl"] as const;
+
 // Chevrotain keys children by rule or token name, so each list holds only tokens or only nodes.
 function tokens(ctx: Children, name: string): readonly IToken[] {
   return (ctx[name] as IToken[] | undefined) ?? none;
@@ -183,8 +186,11 @@ export class AstBuilder extends BaseVisitor {
     // Every alternative is a sub-rule; a lone flow becomes a FlowStmt.
     const flowNode = nodes(ctx, "flow")[0];
     if (flowNode) return this.flowStmt(this.visit(flowNode) as A.Flow);
-    const child = Object.values(ctx).flat().find((e): e is CstNode => e !== undefined && !isToken(e));
-    return this.visit(child!) as A.Statement;
+    for (const rule of statementRules) {
+      const child = nodes(ctx, rule)[0];
+      if (child) return this.visit(child) as A.Statement;
+    }
+    return this.flowStmt({ stages: [], arrows: [], span: this.emptySpan() });
   }
 
   inputStmt(ctx: Children, node: CstNode): A.InputStmt {
