@@ -112,9 +112,11 @@ export class ArgReader {
   }
 }
 
-/** A number as a TypeScript literal that reads back exactly. */
+/** A number as a TypeScript literal that reads back to the same double; negative values are parenthesized
+ *  so that they can stand after any operator (`-(-2) * x`), and -0, NaN and the infinities survive. */
 export function lit(x: number): string {
-  if (Number.isInteger(x)) return String(x);
-  const s = String(x);
-  return s;
+  if (Object.is(x, -0)) return "-0";
+  if (Number.isNaN(x)) return "NaN";
+  if (!Number.isFinite(x)) return x > 0 ? "Infinity" : "-Infinity";
+  return x < 0 ? `(${x})` : String(x);
 }

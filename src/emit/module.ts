@@ -6,7 +6,7 @@ import type { IrOp } from "../analyze/analyze.js";
 import { activationHelpers, helpersUsed } from "./kernels/activation.js";
 import { denseTiledSource } from "./kernels/dense.js";
 import { kernels } from "./kernels/index.js";
-import { ArgReader, type EmitCtx, type EmitOptions } from "./kernel.js";
+import { ArgReader, lit, type EmitCtx, type EmitOptions } from "./kernel.js";
 import { lengthSupport, type Plan, type PlannedTensor } from "./plan.js";
 
 export interface ModuleInfo {
@@ -449,17 +449,10 @@ function context(
     id: `op${index}`,
     args: new ArgReader(op.args, op.entry),
     options,
-    weight: (k) => (baked ? literal(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]`),
+    weight: (k) => (baked ? lit(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]`),
   };
 }
 
-/** A number as a literal that reads back to the same double (negative zero and non-finite values too). */
-function literal(x: number): string {
-  if (Object.is(x, -0)) return "-0";
-  if (Number.isNaN(x)) return "NaN";
-  if (!Number.isFinite(x)) return x > 0 ? "Infinity" : "-Infinity";
-  return x < 0 ? `(${x})` : String(x);
-}
 
 /** The baked parameters of an inference build, as base64 of their little-endian bytes, and a decoder
  *  (no `atob`, so the module needs neither a DOM nor Node's globals). */

@@ -1,6 +1,6 @@
 // THE vocabulary of the language as data: one entry per layer kind, with its arguments, options and PyTorch
 // defaults; the losses; the `expect` quantities; the input dtypes. The resolver checks calls against these
-// entries; the shape and counting stages add their functions to the same entries (see `LayerEntry`).
+// entries; the meaning of each kind (shapes, tensors, MACs) is the table in semantics.ts, keyed the same way.
 // grammar/README.md, "Vocabulary", is the prose version of this file.
 import type { Body, Expr } from "../syntax/ast.js";
 
@@ -47,7 +47,7 @@ export interface ParamSpec {
   readonly description?: string;
 }
 
-// ── Slots for the shape and counting stages (filled by a later issue) ─────────────────────────────────
+// ── Argument values as the resolver leaves them ─────────────────────────────────
 
 /** The evaluated value of one argument of a call, as the resolver leaves it. */
 export type ArgValue =
@@ -72,13 +72,6 @@ export interface BoundArg {
 
 /** The arguments of a call by parameter name. Omitted arguments take the entry's defaults. */
 export type LayerArgs = ReadonlyMap<string, BoundArg>;
-
-/** Output shape of a layer from its arguments and input shapes. The shape stage narrows `unknown`. */
-export type OutputShapeFn = (args: LayerArgs, inputs: readonly unknown[]) => unknown;
-/** The parameter tensors of a layer, each with a role (weight, bias, buffer…). */
-export type ParametersFn = (args: LayerArgs, inputs: readonly unknown[]) => unknown;
-/** Multiply–accumulate operations of one forward pass of one sample. */
-export type MacsFn = (args: LayerArgs, inputs: readonly unknown[]) => unknown;
 
 // ── Layer entries ────────────────────────────────────────────────────────────────────────────────────
 
@@ -108,9 +101,6 @@ export interface LayerEntry {
   readonly body: "required" | "none";
   /** For an alias (`swish`), the kind it stands for. */
   readonly aliasOf?: string;
-  readonly outputShape?: OutputShapeFn;
-  readonly parameters?: ParametersFn;
-  readonly macs?: MacsFn;
 }
 
 // ── Building blocks for the table ────────────────────────────────────────────────────────────────────
