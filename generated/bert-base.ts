@@ -1819,6 +1819,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+let inputGradWanted = true;
 /** Sequence length of the last forward call (attention masks keys past it). */
 let seqLength = 512;
 let act2 = new Float32Array(0);
@@ -3702,7 +3704,7 @@ function forward10(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 10: encoder.layer.0.intermediate.dense (dense). */
 function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.0.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act11, grad11, grad12, n * 512, 768, 3072, 26201088, 28560384);
+  denseTiledBackward(p, gp, act11, grad11, grad12, n * 512, 768, 3072, 26201088, 28560384, true);
 }
 
 /** Forward of op 11: encoder.layer.0.intermediate.1 (gelu). */
@@ -3734,7 +3736,7 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 12: encoder.layer.0.out.dense (dense). */
 function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.0.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act13, grad13, grad14, n * 512, 3072, 768, 28563456, 30922752);
+  denseTiledBackward(p, gp, act13, grad13, grad14, n * 512, 3072, 768, 28563456, 30922752, true);
 }
 
 /** Forward of op 13: encoder.layer.0.out.1 (dropout). */
@@ -4105,7 +4107,7 @@ function forward20(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 20: encoder.layer.1.intermediate.dense (dense). */
 function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.1.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act21, grad21, grad22, n * 512, 768, 3072, 33288960, 35648256);
+  denseTiledBackward(p, gp, act21, grad21, grad22, n * 512, 768, 3072, 33288960, 35648256, true);
 }
 
 /** Forward of op 21: encoder.layer.1.intermediate.1 (gelu). */
@@ -4137,7 +4139,7 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 22: encoder.layer.1.out.dense (dense). */
 function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.1.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act23, grad23, grad24, n * 512, 3072, 768, 35651328, 38010624);
+  denseTiledBackward(p, gp, act23, grad23, grad24, n * 512, 3072, 768, 35651328, 38010624, true);
 }
 
 /** Forward of op 23: encoder.layer.1.out.1 (dropout). */
@@ -4508,7 +4510,7 @@ function forward30(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 30: encoder.layer.2.intermediate.dense (dense). */
 function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.2.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act31, grad31, grad32, n * 512, 768, 3072, 40376832, 42736128);
+  denseTiledBackward(p, gp, act31, grad31, grad32, n * 512, 768, 3072, 40376832, 42736128, true);
 }
 
 /** Forward of op 31: encoder.layer.2.intermediate.1 (gelu). */
@@ -4540,7 +4542,7 @@ function forward32(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 32: encoder.layer.2.out.dense (dense). */
 function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.2.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act33, grad33, grad34, n * 512, 3072, 768, 42739200, 45098496);
+  denseTiledBackward(p, gp, act33, grad33, grad34, n * 512, 3072, 768, 42739200, 45098496, true);
 }
 
 /** Forward of op 33: encoder.layer.2.out.1 (dropout). */
@@ -4911,7 +4913,7 @@ function forward40(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 40: encoder.layer.3.intermediate.dense (dense). */
 function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.3.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act41, grad41, grad42, n * 512, 768, 3072, 47464704, 49824000);
+  denseTiledBackward(p, gp, act41, grad41, grad42, n * 512, 768, 3072, 47464704, 49824000, true);
 }
 
 /** Forward of op 41: encoder.layer.3.intermediate.1 (gelu). */
@@ -4943,7 +4945,7 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 42: encoder.layer.3.out.dense (dense). */
 function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.3.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act43, grad43, grad44, n * 512, 3072, 768, 49827072, 52186368);
+  denseTiledBackward(p, gp, act43, grad43, grad44, n * 512, 3072, 768, 49827072, 52186368, true);
 }
 
 /** Forward of op 43: encoder.layer.3.out.1 (dropout). */
@@ -5314,7 +5316,7 @@ function forward50(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 50: encoder.layer.4.intermediate.dense (dense). */
 function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.4.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act51, grad51, grad52, n * 512, 768, 3072, 54552576, 56911872);
+  denseTiledBackward(p, gp, act51, grad51, grad52, n * 512, 768, 3072, 54552576, 56911872, true);
 }
 
 /** Forward of op 51: encoder.layer.4.intermediate.1 (gelu). */
@@ -5346,7 +5348,7 @@ function forward52(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 52: encoder.layer.4.out.dense (dense). */
 function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.4.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act53, grad53, grad54, n * 512, 3072, 768, 56914944, 59274240);
+  denseTiledBackward(p, gp, act53, grad53, grad54, n * 512, 3072, 768, 56914944, 59274240, true);
 }
 
 /** Forward of op 53: encoder.layer.4.out.1 (dropout). */
@@ -5717,7 +5719,7 @@ function forward60(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 60: encoder.layer.5.intermediate.dense (dense). */
 function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.5.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act61, grad61, grad62, n * 512, 768, 3072, 61640448, 63999744);
+  denseTiledBackward(p, gp, act61, grad61, grad62, n * 512, 768, 3072, 61640448, 63999744, true);
 }
 
 /** Forward of op 61: encoder.layer.5.intermediate.1 (gelu). */
@@ -5749,7 +5751,7 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 62: encoder.layer.5.out.dense (dense). */
 function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.5.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act63, grad63, grad64, n * 512, 3072, 768, 64002816, 66362112);
+  denseTiledBackward(p, gp, act63, grad63, grad64, n * 512, 3072, 768, 64002816, 66362112, true);
 }
 
 /** Forward of op 63: encoder.layer.5.out.1 (dropout). */
@@ -6120,7 +6122,7 @@ function forward70(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 70: encoder.layer.6.intermediate.dense (dense). */
 function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.6.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act71, grad71, grad72, n * 512, 768, 3072, 68728320, 71087616);
+  denseTiledBackward(p, gp, act71, grad71, grad72, n * 512, 768, 3072, 68728320, 71087616, true);
 }
 
 /** Forward of op 71: encoder.layer.6.intermediate.1 (gelu). */
@@ -6152,7 +6154,7 @@ function forward72(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 72: encoder.layer.6.out.dense (dense). */
 function backward72(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.6.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act73, grad73, grad74, n * 512, 3072, 768, 71090688, 73449984);
+  denseTiledBackward(p, gp, act73, grad73, grad74, n * 512, 3072, 768, 71090688, 73449984, true);
 }
 
 /** Forward of op 73: encoder.layer.6.out.1 (dropout). */
@@ -6523,7 +6525,7 @@ function forward80(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 80: encoder.layer.7.intermediate.dense (dense). */
 function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.7.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act81, grad81, grad82, n * 512, 768, 3072, 75816192, 78175488);
+  denseTiledBackward(p, gp, act81, grad81, grad82, n * 512, 768, 3072, 75816192, 78175488, true);
 }
 
 /** Forward of op 81: encoder.layer.7.intermediate.1 (gelu). */
@@ -6555,7 +6557,7 @@ function forward82(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 82: encoder.layer.7.out.dense (dense). */
 function backward82(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.7.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act83, grad83, grad84, n * 512, 3072, 768, 78178560, 80537856);
+  denseTiledBackward(p, gp, act83, grad83, grad84, n * 512, 3072, 768, 78178560, 80537856, true);
 }
 
 /** Forward of op 83: encoder.layer.7.out.1 (dropout). */
@@ -6926,7 +6928,7 @@ function forward90(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 90: encoder.layer.8.intermediate.dense (dense). */
 function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.8.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act91, grad91, grad92, n * 512, 768, 3072, 82904064, 85263360);
+  denseTiledBackward(p, gp, act91, grad91, grad92, n * 512, 768, 3072, 82904064, 85263360, true);
 }
 
 /** Forward of op 91: encoder.layer.8.intermediate.1 (gelu). */
@@ -6958,7 +6960,7 @@ function forward92(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 92: encoder.layer.8.out.dense (dense). */
 function backward92(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.8.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act93, grad93, grad94, n * 512, 3072, 768, 85266432, 87625728);
+  denseTiledBackward(p, gp, act93, grad93, grad94, n * 512, 3072, 768, 85266432, 87625728, true);
 }
 
 /** Forward of op 93: encoder.layer.8.out.1 (dropout). */
@@ -7329,7 +7331,7 @@ function forward100(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 100: encoder.layer.9.intermediate.dense (dense). */
 function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.9.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act101, grad101, grad102, n * 512, 768, 3072, 89991936, 92351232);
+  denseTiledBackward(p, gp, act101, grad101, grad102, n * 512, 768, 3072, 89991936, 92351232, true);
 }
 
 /** Forward of op 101: encoder.layer.9.intermediate.1 (gelu). */
@@ -7361,7 +7363,7 @@ function forward102(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 102: encoder.layer.9.out.dense (dense). */
 function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.9.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act103, grad103, grad104, n * 512, 3072, 768, 92354304, 94713600);
+  denseTiledBackward(p, gp, act103, grad103, grad104, n * 512, 3072, 768, 92354304, 94713600, true);
 }
 
 /** Forward of op 103: encoder.layer.9.out.1 (dropout). */
@@ -7732,7 +7734,7 @@ function forward110(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 110: encoder.layer.10.intermediate.dense (dense). */
 function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.10.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act111, grad111, grad112, n * 512, 768, 3072, 97079808, 99439104);
+  denseTiledBackward(p, gp, act111, grad111, grad112, n * 512, 768, 3072, 97079808, 99439104, true);
 }
 
 /** Forward of op 111: encoder.layer.10.intermediate.1 (gelu). */
@@ -7764,7 +7766,7 @@ function forward112(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 112: encoder.layer.10.out.dense (dense). */
 function backward112(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.10.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act113, grad113, grad114, n * 512, 3072, 768, 99442176, 101801472);
+  denseTiledBackward(p, gp, act113, grad113, grad114, n * 512, 3072, 768, 99442176, 101801472, true);
 }
 
 /** Forward of op 113: encoder.layer.10.out.1 (dropout). */
@@ -8135,7 +8137,7 @@ function forward120(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 120: encoder.layer.11.intermediate.dense (dense). */
 function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.11.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act121, grad121, grad122, n * 512, 768, 3072, 104167680, 106526976);
+  denseTiledBackward(p, gp, act121, grad121, grad122, n * 512, 768, 3072, 104167680, 106526976, true);
 }
 
 /** Forward of op 121: encoder.layer.11.intermediate.1 (gelu). */
@@ -8167,7 +8169,7 @@ function forward122(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 122: encoder.layer.11.out.dense (dense). */
 function backward122(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.11.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act123, grad123, grad124, n * 512, 3072, 768, 106530048, 108889344);
+  denseTiledBackward(p, gp, act123, grad123, grad124, n * 512, 3072, 768, 106530048, 108889344, true);
 }
 
 /** Forward of op 123: encoder.layer.11.out.1 (dropout). */
@@ -8289,7 +8291,7 @@ function forward127(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 127: pooler.dense (dense). */
 function backward127(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // pooler.dense: dense 768 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act128, grad128, grad129, n, 768, 768, 108891648, 109481472);
+  denseTiledBackward(p, gp, act128, grad128, grad129, n, 768, 768, 108891648, 109481472, true);
 }
 
 /** Forward of op 128: pooler.2 (tanh). */
@@ -8675,7 +8677,13 @@ export function trainStep(
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, [grad, zerosOf(result[1].length)], trainer.grads);
+  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  inputGradWanted = false;
+  try {
+    backward(trainer.params, [grad, zerosOf(result[1].length)], trainer.grads);
+  } finally {
+    inputGradWanted = true;
+  }
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -8885,7 +8893,8 @@ function denseTiledForward(
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
+ *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -8897,6 +8906,7 @@ function denseTiledBackward(
   OUT: number,
   W: number,
   B: number,
+  dx: boolean,
 ): void {
   let r = 0;
   for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
@@ -8924,23 +8934,36 @@ function denseTiledBackward(
         gp[B + o + 2] += g02 + g12 + g22 + g32;
         gp[B + o + 3] += g03 + g13 + g23 + g33;
       }
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const x0 = x[xo + 0 * IN + i];
-        const x1 = x[xo + 1 * IN + i];
-        const x2 = x[xo + 2 * IN + i];
-        const x3 = x[xo + 3 * IN + i];
-        const w0 = p[w + 0 * IN];
-        const w1 = p[w + 1 * IN];
-        const w2 = p[w + 2 * IN];
-        const w3 = p[w + 3 * IN];
-        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      if (dx) {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w + 0 * IN];
+          const w1 = p[w + 1 * IN];
+          const w2 = p[w + 2 * IN];
+          const w3 = p[w + 3 * IN];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        }
       }
     }
     for (; o < OUT; o++) {
@@ -8949,7 +8972,7 @@ function denseTiledBackward(
         if (B >= 0) gp[B + o] += g;
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
           gp[w] += g * x[xo + a * IN + i];
-          gx[xo + a * IN + i] += g * p[w];
+          if (dx) gx[xo + a * IN + i] += g * p[w];
         }
       }
     }
@@ -8961,7 +8984,7 @@ function denseTiledBackward(
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
         gp[w] += g * x[xo + i];
-        gx[xo + i] += g * p[w];
+        if (dx) gx[xo + i] += g * p[w];
       }
     }
   }

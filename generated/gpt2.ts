@@ -693,6 +693,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+let inputGradWanted = true;
 /** Sequence length of the last forward call (attention masks keys past it). */
 let seqLength = 1024;
 let act1 = new Float32Array(0);
@@ -2491,7 +2493,7 @@ function forward8(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 8: h.0.mlp.c_fc (dense). */
 function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.0.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act8, grad8, grad9, n * 1024, 768, 3072, 41749248, 44108544);
+  denseTiledBackward(p, gp, act8, grad8, grad9, n * 1024, 768, 3072, 41749248, 44108544, true);
 }
 
 /** Forward of op 9: h.0.mlp.1 (gelu). */
@@ -2523,7 +2525,7 @@ function forward10(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 10: h.0.mlp.c_proj (dense). */
 function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.0.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act10, grad10, grad11, n * 1024, 3072, 768, 44111616, 46470912);
+  denseTiledBackward(p, gp, act10, grad10, grad11, n * 1024, 3072, 768, 44111616, 46470912, true);
 }
 
 /** Forward of op 11: h.0.5 (dropout). */
@@ -2894,7 +2896,7 @@ function forward18(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 18: h.1.mlp.c_fc (dense). */
 function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.1.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act18, grad18, grad19, n * 1024, 768, 3072, 48837120, 51196416);
+  denseTiledBackward(p, gp, act18, grad18, grad19, n * 1024, 768, 3072, 48837120, 51196416, true);
 }
 
 /** Forward of op 19: h.1.mlp.1 (gelu). */
@@ -2926,7 +2928,7 @@ function forward20(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 20: h.1.mlp.c_proj (dense). */
 function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.1.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act20, grad20, grad21, n * 1024, 3072, 768, 51199488, 53558784);
+  denseTiledBackward(p, gp, act20, grad20, grad21, n * 1024, 3072, 768, 51199488, 53558784, true);
 }
 
 /** Forward of op 21: h.1.5 (dropout). */
@@ -3297,7 +3299,7 @@ function forward28(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 28: h.2.mlp.c_fc (dense). */
 function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.2.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act28, grad28, grad29, n * 1024, 768, 3072, 55924992, 58284288);
+  denseTiledBackward(p, gp, act28, grad28, grad29, n * 1024, 768, 3072, 55924992, 58284288, true);
 }
 
 /** Forward of op 29: h.2.mlp.1 (gelu). */
@@ -3329,7 +3331,7 @@ function forward30(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 30: h.2.mlp.c_proj (dense). */
 function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.2.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act30, grad30, grad31, n * 1024, 3072, 768, 58287360, 60646656);
+  denseTiledBackward(p, gp, act30, grad30, grad31, n * 1024, 3072, 768, 58287360, 60646656, true);
 }
 
 /** Forward of op 31: h.2.5 (dropout). */
@@ -3700,7 +3702,7 @@ function forward38(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 38: h.3.mlp.c_fc (dense). */
 function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.3.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act38, grad38, grad39, n * 1024, 768, 3072, 63012864, 65372160);
+  denseTiledBackward(p, gp, act38, grad38, grad39, n * 1024, 768, 3072, 63012864, 65372160, true);
 }
 
 /** Forward of op 39: h.3.mlp.1 (gelu). */
@@ -3732,7 +3734,7 @@ function forward40(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 40: h.3.mlp.c_proj (dense). */
 function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.3.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act40, grad40, grad41, n * 1024, 3072, 768, 65375232, 67734528);
+  denseTiledBackward(p, gp, act40, grad40, grad41, n * 1024, 3072, 768, 65375232, 67734528, true);
 }
 
 /** Forward of op 41: h.3.5 (dropout). */
@@ -4103,7 +4105,7 @@ function forward48(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 48: h.4.mlp.c_fc (dense). */
 function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.4.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act48, grad48, grad49, n * 1024, 768, 3072, 70100736, 72460032);
+  denseTiledBackward(p, gp, act48, grad48, grad49, n * 1024, 768, 3072, 70100736, 72460032, true);
 }
 
 /** Forward of op 49: h.4.mlp.1 (gelu). */
@@ -4135,7 +4137,7 @@ function forward50(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 50: h.4.mlp.c_proj (dense). */
 function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.4.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act50, grad50, grad51, n * 1024, 3072, 768, 72463104, 74822400);
+  denseTiledBackward(p, gp, act50, grad50, grad51, n * 1024, 3072, 768, 72463104, 74822400, true);
 }
 
 /** Forward of op 51: h.4.5 (dropout). */
@@ -4506,7 +4508,7 @@ function forward58(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 58: h.5.mlp.c_fc (dense). */
 function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.5.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act58, grad58, grad59, n * 1024, 768, 3072, 77188608, 79547904);
+  denseTiledBackward(p, gp, act58, grad58, grad59, n * 1024, 768, 3072, 77188608, 79547904, true);
 }
 
 /** Forward of op 59: h.5.mlp.1 (gelu). */
@@ -4538,7 +4540,7 @@ function forward60(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 60: h.5.mlp.c_proj (dense). */
 function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.5.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act60, grad60, grad61, n * 1024, 3072, 768, 79550976, 81910272);
+  denseTiledBackward(p, gp, act60, grad60, grad61, n * 1024, 3072, 768, 79550976, 81910272, true);
 }
 
 /** Forward of op 61: h.5.5 (dropout). */
@@ -4909,7 +4911,7 @@ function forward68(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 68: h.6.mlp.c_fc (dense). */
 function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.6.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act68, grad68, grad69, n * 1024, 768, 3072, 84276480, 86635776);
+  denseTiledBackward(p, gp, act68, grad68, grad69, n * 1024, 768, 3072, 84276480, 86635776, true);
 }
 
 /** Forward of op 69: h.6.mlp.1 (gelu). */
@@ -4941,7 +4943,7 @@ function forward70(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 70: h.6.mlp.c_proj (dense). */
 function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.6.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act70, grad70, grad71, n * 1024, 3072, 768, 86638848, 88998144);
+  denseTiledBackward(p, gp, act70, grad70, grad71, n * 1024, 3072, 768, 86638848, 88998144, true);
 }
 
 /** Forward of op 71: h.6.5 (dropout). */
@@ -5312,7 +5314,7 @@ function forward78(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 78: h.7.mlp.c_fc (dense). */
 function backward78(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.7.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act78, grad78, grad79, n * 1024, 768, 3072, 91364352, 93723648);
+  denseTiledBackward(p, gp, act78, grad78, grad79, n * 1024, 768, 3072, 91364352, 93723648, true);
 }
 
 /** Forward of op 79: h.7.mlp.1 (gelu). */
@@ -5344,7 +5346,7 @@ function forward80(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 80: h.7.mlp.c_proj (dense). */
 function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.7.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act80, grad80, grad81, n * 1024, 3072, 768, 93726720, 96086016);
+  denseTiledBackward(p, gp, act80, grad80, grad81, n * 1024, 3072, 768, 93726720, 96086016, true);
 }
 
 /** Forward of op 81: h.7.5 (dropout). */
@@ -5715,7 +5717,7 @@ function forward88(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 88: h.8.mlp.c_fc (dense). */
 function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.8.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act88, grad88, grad89, n * 1024, 768, 3072, 98452224, 100811520);
+  denseTiledBackward(p, gp, act88, grad88, grad89, n * 1024, 768, 3072, 98452224, 100811520, true);
 }
 
 /** Forward of op 89: h.8.mlp.1 (gelu). */
@@ -5747,7 +5749,7 @@ function forward90(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 90: h.8.mlp.c_proj (dense). */
 function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.8.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act90, grad90, grad91, n * 1024, 3072, 768, 100814592, 103173888);
+  denseTiledBackward(p, gp, act90, grad90, grad91, n * 1024, 3072, 768, 100814592, 103173888, true);
 }
 
 /** Forward of op 91: h.8.5 (dropout). */
@@ -6118,7 +6120,7 @@ function forward98(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 98: h.9.mlp.c_fc (dense). */
 function backward98(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.9.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act98, grad98, grad99, n * 1024, 768, 3072, 105540096, 107899392);
+  denseTiledBackward(p, gp, act98, grad98, grad99, n * 1024, 768, 3072, 105540096, 107899392, true);
 }
 
 /** Forward of op 99: h.9.mlp.1 (gelu). */
@@ -6150,7 +6152,7 @@ function forward100(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 100: h.9.mlp.c_proj (dense). */
 function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.9.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act100, grad100, grad101, n * 1024, 3072, 768, 107902464, 110261760);
+  denseTiledBackward(p, gp, act100, grad100, grad101, n * 1024, 3072, 768, 107902464, 110261760, true);
 }
 
 /** Forward of op 101: h.9.5 (dropout). */
@@ -6521,7 +6523,7 @@ function forward108(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 108: h.10.mlp.c_fc (dense). */
 function backward108(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.10.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act108, grad108, grad109, n * 1024, 768, 3072, 112627968, 114987264);
+  denseTiledBackward(p, gp, act108, grad108, grad109, n * 1024, 768, 3072, 112627968, 114987264, true);
 }
 
 /** Forward of op 109: h.10.mlp.1 (gelu). */
@@ -6553,7 +6555,7 @@ function forward110(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 110: h.10.mlp.c_proj (dense). */
 function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.10.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act110, grad110, grad111, n * 1024, 3072, 768, 114990336, 117349632);
+  denseTiledBackward(p, gp, act110, grad110, grad111, n * 1024, 3072, 768, 114990336, 117349632, true);
 }
 
 /** Forward of op 111: h.10.5 (dropout). */
@@ -6924,7 +6926,7 @@ function forward118(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 118: h.11.mlp.c_fc (dense). */
 function backward118(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.11.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act118, grad118, grad119, n * 1024, 768, 3072, 119715840, 122075136);
+  denseTiledBackward(p, gp, act118, grad118, grad119, n * 1024, 768, 3072, 119715840, 122075136, true);
 }
 
 /** Forward of op 119: h.11.mlp.1 (gelu). */
@@ -6956,7 +6958,7 @@ function forward120(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 120: h.11.mlp.c_proj (dense). */
 function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.11.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act120, grad120, grad121, n * 1024, 3072, 768, 122078208, 124437504);
+  denseTiledBackward(p, gp, act120, grad120, grad121, n * 1024, 3072, 768, 122078208, 124437504, true);
 }
 
 /** Forward of op 121: h.11.5 (dropout). */
@@ -7062,7 +7064,7 @@ function forward124(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 124: lm_head (dense). */
 function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // lm_head: dense 768 → 50257 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act124, grad124, grad125, n * 1024, 768, 50257, 0, -1);
+  denseTiledBackward(p, gp, act124, grad124, grad125, n * 1024, 768, 50257, 0, -1, true);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -7377,7 +7379,13 @@ export function trainStep(
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, grad, trainer.grads);
+  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  inputGradWanted = false;
+  try {
+    backward(trainer.params, grad, trainer.grads);
+  } finally {
+    inputGradWanted = true;
+  }
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -7561,7 +7569,8 @@ function denseTiledForward(
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
+ *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -7573,6 +7582,7 @@ function denseTiledBackward(
   OUT: number,
   W: number,
   B: number,
+  dx: boolean,
 ): void {
   let r = 0;
   for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
@@ -7600,23 +7610,36 @@ function denseTiledBackward(
         gp[B + o + 2] += g02 + g12 + g22 + g32;
         gp[B + o + 3] += g03 + g13 + g23 + g33;
       }
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const x0 = x[xo + 0 * IN + i];
-        const x1 = x[xo + 1 * IN + i];
-        const x2 = x[xo + 2 * IN + i];
-        const x3 = x[xo + 3 * IN + i];
-        const w0 = p[w + 0 * IN];
-        const w1 = p[w + 1 * IN];
-        const w2 = p[w + 2 * IN];
-        const w3 = p[w + 3 * IN];
-        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      if (dx) {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w + 0 * IN];
+          const w1 = p[w + 1 * IN];
+          const w2 = p[w + 2 * IN];
+          const w3 = p[w + 3 * IN];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        }
       }
     }
     for (; o < OUT; o++) {
@@ -7625,7 +7648,7 @@ function denseTiledBackward(
         if (B >= 0) gp[B + o] += g;
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
           gp[w] += g * x[xo + a * IN + i];
-          gx[xo + a * IN + i] += g * p[w];
+          if (dx) gx[xo + a * IN + i] += g * p[w];
         }
       }
     }
@@ -7637,7 +7660,7 @@ function denseTiledBackward(
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
         gp[w] += g * x[xo + i];
-        gx[xo + i] += g * p[w];
+        if (dx) gx[xo + i] += g * p[w];
       }
     }
   }

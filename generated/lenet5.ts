@@ -131,6 +131,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+let inputGradWanted = true;
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -157,8 +159,10 @@ let grad11 = new Float32Array(0);
 let grad12 = new Float32Array(0);
 let work0_col = new Float32Array(19600);
 let work0_tmp = new Float32Array(4704);
+let work0_dcol = new Float32Array(19600);
 let work3_col = new Float32Array(15000);
 let work3_tmp = new Float32Array(1600);
+let work3_dcol = new Float32Array(15000);
 let bf: Float32Array = new Float32Array(bufferCount);
 
 function allocate(n: number): void {
@@ -301,7 +305,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 0: conv1 (conv2d). */
 function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28] — backward
+  // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 6; c++) {
     let acc = 0;
@@ -310,55 +314,48 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
     }
     gp[150 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 6; oc++) {
-    for (let ic = 0; ic < 1; ic++) {
-      let wi = (oc + ic) * 25;
-      for (let kh = 0; kh < 5; kh++) {
-        for (let kw = 0; kw < 5; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 4704 + oc * 784;
-            const bc = b * 1024 + ic * 1024;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 32 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad1[sr + ow] * act0[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 1; ic++) {
-      const s0 = b * 4704;
-      const w0 = ic * 25;
-      let d = b * 1024 + ic * 1024;
-      for (let ih = 0; ih < 32; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(5, th + 1);
-        for (let iw = 0; iw < 32; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(5, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh * 5;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 6; oc++) acc += grad1[si + oc * 784] * p[wi + oc * 25];
+    const xb = b * 1024;
+    const yb = b * 4704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 1; ic++) {
+              const xc = xb + (gi * 1 + ic) * 1024;
+              for (let kh = 0; kh < 5; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 5; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work0_col[r++] = ih >= 0 && ih < 32 && iw >= 0 && iw < 32 ? act0[xc + ih * 32 + iw] : 0;
+                }
+              }
             }
           }
-          grad0[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 6; oc++) work0_tmp[q * 6 + oc] = grad1[yb + (gi * 6 + oc) * 784 + q];
+      }
+      if (dx) work0_dcol.fill(0);
+      denseTiledBackward(p, gp, work0_col, work0_dcol, work0_tmp, 784, 25, 6, 0 + gi * 150, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 1; ic++) {
+              const xc = xb + (gi * 1 + ic) * 1024;
+              for (let kh = 0; kh < 5; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 5; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 32 && iw >= 0 && iw < 32) grad0[xc + ih * 32 + iw] += work0_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -458,7 +455,7 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 3: conv2 (conv2d). */
 function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10] — backward
+  // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 16; c++) {
     let acc = 0;
@@ -467,55 +464,48 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
     }
     gp[2556 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 16; oc++) {
-    for (let ic = 0; ic < 6; ic++) {
-      let wi = 156 + (oc * 6 + ic) * 25;
-      for (let kh = 0; kh < 5; kh++) {
-        for (let kw = 0; kw < 5; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 1600 + oc * 100;
-            const bc = b * 1176 + ic * 196;
-            for (let oh = 0; oh < 10; oh++) {
-              const sr = sc + oh * 10;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 10; ow++) acc += grad4[sr + ow] * act3[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 6; ic++) {
-      const s0 = b * 1600;
-      const w0 = 156 + ic * 25;
-      let d = b * 1176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 9);
-        const khHi = Math.min(5, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 9);
-          const kwHi = Math.min(5, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 10;
-            const wr = w0 + kh * 5;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 16; oc++) acc += grad4[si + oc * 100] * p[wi + oc * 150];
+    const xb = b * 1176;
+    const yb = b * 1600;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 10; oh++)
+          for (let ow = 0; ow < 10; ow++) {
+            for (let ic = 0; ic < 6; ic++) {
+              const xc = xb + (gi * 6 + ic) * 196;
+              for (let kh = 0; kh < 5; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 5; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work3_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act3[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad3[d] += acc;
-        }
+      }
+      for (let q = 0; q < 100; q++) {
+        for (let oc = 0; oc < 16; oc++) work3_tmp[q * 16 + oc] = grad4[yb + (gi * 16 + oc) * 100 + q];
+      }
+      if (dx) work3_dcol.fill(0);
+      denseTiledBackward(p, gp, work3_col, work3_dcol, work3_tmp, 100, 150, 16, 156 + gi * 2400, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 10; oh++)
+          for (let ow = 0; ow < 10; ow++) {
+            for (let ic = 0; ic < 6; ic++) {
+              const xc = xb + (gi * 6 + ic) * 196;
+              for (let kh = 0; kh < 5; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 5; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad3[xc + ih * 14 + iw] += work3_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -593,7 +583,7 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 7: fc1 (dense). */
 function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // fc1: dense 400 → 120 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act6, grad6, grad8, n, 400, 120, 2572, 50572);
+  denseTiledBackward(p, gp, act6, grad6, grad8, n, 400, 120, 2572, 50572, true);
 }
 
 /** Forward of op 8: 8 (tanh). */
@@ -625,7 +615,7 @@ function forward9(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 9: fc2 (dense). */
 function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // fc2: dense 120 → 84 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act9, grad9, grad10, n, 120, 84, 50692, 60772);
+  denseTiledBackward(p, gp, act9, grad9, grad10, n, 120, 84, 50692, 60772, true);
 }
 
 /** Forward of op 10: 10 (tanh). */
@@ -657,7 +647,7 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 11: fc3 (dense). */
 function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // fc3: dense 84 → 10 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act11, grad11, grad12, n, 84, 10, 60856, 61696);
+  denseTiledBackward(p, gp, act11, grad11, grad12, n, 84, 10, 60856, 61696, true);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -824,7 +814,13 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, grad, trainer.grads);
+  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  inputGradWanted = false;
+  try {
+    backward(trainer.params, grad, trainer.grads);
+  } finally {
+    inputGradWanted = true;
+  }
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -999,7 +995,8 @@ function denseTiledForward(
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
+ *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -1011,6 +1008,7 @@ function denseTiledBackward(
   OUT: number,
   W: number,
   B: number,
+  dx: boolean,
 ): void {
   let r = 0;
   for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
@@ -1038,23 +1036,36 @@ function denseTiledBackward(
         gp[B + o + 2] += g02 + g12 + g22 + g32;
         gp[B + o + 3] += g03 + g13 + g23 + g33;
       }
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const x0 = x[xo + 0 * IN + i];
-        const x1 = x[xo + 1 * IN + i];
-        const x2 = x[xo + 2 * IN + i];
-        const x3 = x[xo + 3 * IN + i];
-        const w0 = p[w + 0 * IN];
-        const w1 = p[w + 1 * IN];
-        const w2 = p[w + 2 * IN];
-        const w3 = p[w + 3 * IN];
-        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      if (dx) {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w + 0 * IN];
+          const w1 = p[w + 1 * IN];
+          const w2 = p[w + 2 * IN];
+          const w3 = p[w + 3 * IN];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        }
       }
     }
     for (; o < OUT; o++) {
@@ -1063,7 +1074,7 @@ function denseTiledBackward(
         if (B >= 0) gp[B + o] += g;
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
           gp[w] += g * x[xo + a * IN + i];
-          gx[xo + a * IN + i] += g * p[w];
+          if (dx) gx[xo + a * IN + i] += g * p[w];
         }
       }
     }
@@ -1075,7 +1086,7 @@ function denseTiledBackward(
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
         gp[w] += g * x[xo + i];
-        gx[xo + i] += g * p[w];
+        if (dx) gx[xo + i] += g * p[w];
       }
     }
   }

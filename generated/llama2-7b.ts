@@ -2720,6 +2720,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+let inputGradWanted = true;
 /** Sequence length of the last forward call (attention masks keys past it). */
 let seqLength = 4096;
 let act1 = new Float32Array(0);
@@ -6334,7 +6336,7 @@ function forward5(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 5: layers.0.mlp.gate_proj (dense). */
 function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.0.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act5, grad5, grad6, n * 4096, 4096, 11008, 198189056, -1);
+  denseTiledBackward(p, gp, act5, grad5, grad6, n * 4096, 4096, 11008, 198189056, -1, true);
 }
 
 /** Forward of op 6: layers.0.mlp.1 (silu). */
@@ -6366,7 +6368,7 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 7: layers.0.mlp.up_proj (dense). */
 function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.0.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act5, grad5, grad8, n * 4096, 4096, 11008, 243277824, -1);
+  denseTiledBackward(p, gp, act5, grad5, grad8, n * 4096, 4096, 11008, 243277824, -1, true);
 }
 
 /** Forward of op 8: mul. */
@@ -6396,7 +6398,7 @@ function forward9(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 9: layers.0.mlp.down_proj (dense). */
 function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.0.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act9, grad9, grad10, n * 4096, 11008, 4096, 288366592, -1);
+  denseTiledBackward(p, gp, act9, grad9, grad10, n * 4096, 11008, 4096, 288366592, -1, true);
 }
 
 /** Forward of op 10: add. */
@@ -6733,7 +6735,7 @@ function forward15(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 15: layers.1.mlp.gate_proj (dense). */
 function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.1.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act15, grad15, grad16, n * 4096, 4096, 11008, 400572416, -1);
+  denseTiledBackward(p, gp, act15, grad15, grad16, n * 4096, 4096, 11008, 400572416, -1, true);
 }
 
 /** Forward of op 16: layers.1.mlp.1 (silu). */
@@ -6765,7 +6767,7 @@ function forward17(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 17: layers.1.mlp.up_proj (dense). */
 function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.1.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act15, grad15, grad18, n * 4096, 4096, 11008, 445661184, -1);
+  denseTiledBackward(p, gp, act15, grad15, grad18, n * 4096, 4096, 11008, 445661184, -1, true);
 }
 
 /** Forward of op 18: mul. */
@@ -6795,7 +6797,7 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 19: layers.1.mlp.down_proj (dense). */
 function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.1.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act19, grad19, grad20, n * 4096, 11008, 4096, 490749952, -1);
+  denseTiledBackward(p, gp, act19, grad19, grad20, n * 4096, 11008, 4096, 490749952, -1, true);
 }
 
 /** Forward of op 20: add. */
@@ -7132,7 +7134,7 @@ function forward25(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 25: layers.2.mlp.gate_proj (dense). */
 function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.2.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act25, grad25, grad26, n * 4096, 4096, 11008, 602955776, -1);
+  denseTiledBackward(p, gp, act25, grad25, grad26, n * 4096, 4096, 11008, 602955776, -1, true);
 }
 
 /** Forward of op 26: layers.2.mlp.1 (silu). */
@@ -7164,7 +7166,7 @@ function forward27(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 27: layers.2.mlp.up_proj (dense). */
 function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.2.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act25, grad25, grad28, n * 4096, 4096, 11008, 648044544, -1);
+  denseTiledBackward(p, gp, act25, grad25, grad28, n * 4096, 4096, 11008, 648044544, -1, true);
 }
 
 /** Forward of op 28: mul. */
@@ -7194,7 +7196,7 @@ function forward29(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 29: layers.2.mlp.down_proj (dense). */
 function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.2.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act29, grad29, grad30, n * 4096, 11008, 4096, 693133312, -1);
+  denseTiledBackward(p, gp, act29, grad29, grad30, n * 4096, 11008, 4096, 693133312, -1, true);
 }
 
 /** Forward of op 30: add. */
@@ -7531,7 +7533,7 @@ function forward35(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 35: layers.3.mlp.gate_proj (dense). */
 function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.3.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act35, grad35, grad36, n * 4096, 4096, 11008, 805339136, -1);
+  denseTiledBackward(p, gp, act35, grad35, grad36, n * 4096, 4096, 11008, 805339136, -1, true);
 }
 
 /** Forward of op 36: layers.3.mlp.1 (silu). */
@@ -7563,7 +7565,7 @@ function forward37(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 37: layers.3.mlp.up_proj (dense). */
 function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.3.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act35, grad35, grad38, n * 4096, 4096, 11008, 850427904, -1);
+  denseTiledBackward(p, gp, act35, grad35, grad38, n * 4096, 4096, 11008, 850427904, -1, true);
 }
 
 /** Forward of op 38: mul. */
@@ -7593,7 +7595,7 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 39: layers.3.mlp.down_proj (dense). */
 function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.3.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act39, grad39, grad40, n * 4096, 11008, 4096, 895516672, -1);
+  denseTiledBackward(p, gp, act39, grad39, grad40, n * 4096, 11008, 4096, 895516672, -1, true);
 }
 
 /** Forward of op 40: add. */
@@ -7930,7 +7932,7 @@ function forward45(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 45: layers.4.mlp.gate_proj (dense). */
 function backward45(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.4.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act45, grad45, grad46, n * 4096, 4096, 11008, 1007722496, -1);
+  denseTiledBackward(p, gp, act45, grad45, grad46, n * 4096, 4096, 11008, 1007722496, -1, true);
 }
 
 /** Forward of op 46: layers.4.mlp.1 (silu). */
@@ -7962,7 +7964,7 @@ function forward47(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 47: layers.4.mlp.up_proj (dense). */
 function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.4.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act45, grad45, grad48, n * 4096, 4096, 11008, 1052811264, -1);
+  denseTiledBackward(p, gp, act45, grad45, grad48, n * 4096, 4096, 11008, 1052811264, -1, true);
 }
 
 /** Forward of op 48: mul. */
@@ -7992,7 +7994,7 @@ function forward49(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 49: layers.4.mlp.down_proj (dense). */
 function backward49(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.4.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act49, grad49, grad50, n * 4096, 11008, 4096, 1097900032, -1);
+  denseTiledBackward(p, gp, act49, grad49, grad50, n * 4096, 11008, 4096, 1097900032, -1, true);
 }
 
 /** Forward of op 50: add. */
@@ -8329,7 +8331,7 @@ function forward55(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 55: layers.5.mlp.gate_proj (dense). */
 function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.5.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act55, grad55, grad56, n * 4096, 4096, 11008, 1210105856, -1);
+  denseTiledBackward(p, gp, act55, grad55, grad56, n * 4096, 4096, 11008, 1210105856, -1, true);
 }
 
 /** Forward of op 56: layers.5.mlp.1 (silu). */
@@ -8361,7 +8363,7 @@ function forward57(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 57: layers.5.mlp.up_proj (dense). */
 function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.5.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act55, grad55, grad58, n * 4096, 4096, 11008, 1255194624, -1);
+  denseTiledBackward(p, gp, act55, grad55, grad58, n * 4096, 4096, 11008, 1255194624, -1, true);
 }
 
 /** Forward of op 58: mul. */
@@ -8391,7 +8393,7 @@ function forward59(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 59: layers.5.mlp.down_proj (dense). */
 function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.5.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act59, grad59, grad60, n * 4096, 11008, 4096, 1300283392, -1);
+  denseTiledBackward(p, gp, act59, grad59, grad60, n * 4096, 11008, 4096, 1300283392, -1, true);
 }
 
 /** Forward of op 60: add. */
@@ -8728,7 +8730,7 @@ function forward65(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 65: layers.6.mlp.gate_proj (dense). */
 function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.6.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act65, grad65, grad66, n * 4096, 4096, 11008, 1412489216, -1);
+  denseTiledBackward(p, gp, act65, grad65, grad66, n * 4096, 4096, 11008, 1412489216, -1, true);
 }
 
 /** Forward of op 66: layers.6.mlp.1 (silu). */
@@ -8760,7 +8762,7 @@ function forward67(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 67: layers.6.mlp.up_proj (dense). */
 function backward67(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.6.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act65, grad65, grad68, n * 4096, 4096, 11008, 1457577984, -1);
+  denseTiledBackward(p, gp, act65, grad65, grad68, n * 4096, 4096, 11008, 1457577984, -1, true);
 }
 
 /** Forward of op 68: mul. */
@@ -8790,7 +8792,7 @@ function forward69(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 69: layers.6.mlp.down_proj (dense). */
 function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.6.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act69, grad69, grad70, n * 4096, 11008, 4096, 1502666752, -1);
+  denseTiledBackward(p, gp, act69, grad69, grad70, n * 4096, 11008, 4096, 1502666752, -1, true);
 }
 
 /** Forward of op 70: add. */
@@ -9127,7 +9129,7 @@ function forward75(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 75: layers.7.mlp.gate_proj (dense). */
 function backward75(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.7.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act75, grad75, grad76, n * 4096, 4096, 11008, 1614872576, -1);
+  denseTiledBackward(p, gp, act75, grad75, grad76, n * 4096, 4096, 11008, 1614872576, -1, true);
 }
 
 /** Forward of op 76: layers.7.mlp.1 (silu). */
@@ -9159,7 +9161,7 @@ function forward77(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 77: layers.7.mlp.up_proj (dense). */
 function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.7.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act75, grad75, grad78, n * 4096, 4096, 11008, 1659961344, -1);
+  denseTiledBackward(p, gp, act75, grad75, grad78, n * 4096, 4096, 11008, 1659961344, -1, true);
 }
 
 /** Forward of op 78: mul. */
@@ -9189,7 +9191,7 @@ function forward79(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 79: layers.7.mlp.down_proj (dense). */
 function backward79(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.7.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act79, grad79, grad80, n * 4096, 11008, 4096, 1705050112, -1);
+  denseTiledBackward(p, gp, act79, grad79, grad80, n * 4096, 11008, 4096, 1705050112, -1, true);
 }
 
 /** Forward of op 80: add. */
@@ -9526,7 +9528,7 @@ function forward85(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 85: layers.8.mlp.gate_proj (dense). */
 function backward85(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.8.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act85, grad85, grad86, n * 4096, 4096, 11008, 1817255936, -1);
+  denseTiledBackward(p, gp, act85, grad85, grad86, n * 4096, 4096, 11008, 1817255936, -1, true);
 }
 
 /** Forward of op 86: layers.8.mlp.1 (silu). */
@@ -9558,7 +9560,7 @@ function forward87(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 87: layers.8.mlp.up_proj (dense). */
 function backward87(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.8.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act85, grad85, grad88, n * 4096, 4096, 11008, 1862344704, -1);
+  denseTiledBackward(p, gp, act85, grad85, grad88, n * 4096, 4096, 11008, 1862344704, -1, true);
 }
 
 /** Forward of op 88: mul. */
@@ -9588,7 +9590,7 @@ function forward89(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 89: layers.8.mlp.down_proj (dense). */
 function backward89(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.8.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act89, grad89, grad90, n * 4096, 11008, 4096, 1907433472, -1);
+  denseTiledBackward(p, gp, act89, grad89, grad90, n * 4096, 11008, 4096, 1907433472, -1, true);
 }
 
 /** Forward of op 90: add. */
@@ -9925,7 +9927,7 @@ function forward95(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 95: layers.9.mlp.gate_proj (dense). */
 function backward95(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.9.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act95, grad95, grad96, n * 4096, 4096, 11008, 2019639296, -1);
+  denseTiledBackward(p, gp, act95, grad95, grad96, n * 4096, 4096, 11008, 2019639296, -1, true);
 }
 
 /** Forward of op 96: layers.9.mlp.1 (silu). */
@@ -9957,7 +9959,7 @@ function forward97(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 97: layers.9.mlp.up_proj (dense). */
 function backward97(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.9.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act95, grad95, grad98, n * 4096, 4096, 11008, 2064728064, -1);
+  denseTiledBackward(p, gp, act95, grad95, grad98, n * 4096, 4096, 11008, 2064728064, -1, true);
 }
 
 /** Forward of op 98: mul. */
@@ -9987,7 +9989,7 @@ function forward99(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 99: layers.9.mlp.down_proj (dense). */
 function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.9.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act99, grad99, grad100, n * 4096, 11008, 4096, 2109816832, -1);
+  denseTiledBackward(p, gp, act99, grad99, grad100, n * 4096, 11008, 4096, 2109816832, -1, true);
 }
 
 /** Forward of op 100: add. */
@@ -10326,7 +10328,7 @@ function forward105(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 105: layers.10.mlp.gate_proj (dense). */
 function backward105(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.10.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act105, grad105, grad106, n * 4096, 4096, 11008, 2222022656, -1);
+  denseTiledBackward(p, gp, act105, grad105, grad106, n * 4096, 4096, 11008, 2222022656, -1, true);
 }
 
 /** Forward of op 106: layers.10.mlp.1 (silu). */
@@ -10358,7 +10360,7 @@ function forward107(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 107: layers.10.mlp.up_proj (dense). */
 function backward107(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.10.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act105, grad105, grad108, n * 4096, 4096, 11008, 2267111424, -1);
+  denseTiledBackward(p, gp, act105, grad105, grad108, n * 4096, 4096, 11008, 2267111424, -1, true);
 }
 
 /** Forward of op 108: mul. */
@@ -10388,7 +10390,7 @@ function forward109(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 109: layers.10.mlp.down_proj (dense). */
 function backward109(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.10.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act109, grad109, grad110, n * 4096, 11008, 4096, 2312200192, -1);
+  denseTiledBackward(p, gp, act109, grad109, grad110, n * 4096, 11008, 4096, 2312200192, -1, true);
 }
 
 /** Forward of op 110: add. */
@@ -10727,7 +10729,7 @@ function forward115(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 115: layers.11.mlp.gate_proj (dense). */
 function backward115(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.11.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act115, grad115, grad116, n * 4096, 4096, 11008, 2424406016, -1);
+  denseTiledBackward(p, gp, act115, grad115, grad116, n * 4096, 4096, 11008, 2424406016, -1, true);
 }
 
 /** Forward of op 116: layers.11.mlp.1 (silu). */
@@ -10759,7 +10761,7 @@ function forward117(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 117: layers.11.mlp.up_proj (dense). */
 function backward117(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.11.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act115, grad115, grad118, n * 4096, 4096, 11008, 2469494784, -1);
+  denseTiledBackward(p, gp, act115, grad115, grad118, n * 4096, 4096, 11008, 2469494784, -1, true);
 }
 
 /** Forward of op 118: mul. */
@@ -10789,7 +10791,7 @@ function forward119(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 119: layers.11.mlp.down_proj (dense). */
 function backward119(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.11.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act119, grad119, grad120, n * 4096, 11008, 4096, 2514583552, -1);
+  denseTiledBackward(p, gp, act119, grad119, grad120, n * 4096, 11008, 4096, 2514583552, -1, true);
 }
 
 /** Forward of op 120: add. */
@@ -11128,7 +11130,7 @@ function forward125(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 125: layers.12.mlp.gate_proj (dense). */
 function backward125(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.12.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act125, grad125, grad126, n * 4096, 4096, 11008, 2626789376, -1);
+  denseTiledBackward(p, gp, act125, grad125, grad126, n * 4096, 4096, 11008, 2626789376, -1, true);
 }
 
 /** Forward of op 126: layers.12.mlp.1 (silu). */
@@ -11160,7 +11162,7 @@ function forward127(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 127: layers.12.mlp.up_proj (dense). */
 function backward127(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.12.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act125, grad125, grad128, n * 4096, 4096, 11008, 2671878144, -1);
+  denseTiledBackward(p, gp, act125, grad125, grad128, n * 4096, 4096, 11008, 2671878144, -1, true);
 }
 
 /** Forward of op 128: mul. */
@@ -11190,7 +11192,7 @@ function forward129(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 129: layers.12.mlp.down_proj (dense). */
 function backward129(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.12.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act129, grad129, grad130, n * 4096, 11008, 4096, 2716966912, -1);
+  denseTiledBackward(p, gp, act129, grad129, grad130, n * 4096, 11008, 4096, 2716966912, -1, true);
 }
 
 /** Forward of op 130: add. */
@@ -11529,7 +11531,7 @@ function forward135(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 135: layers.13.mlp.gate_proj (dense). */
 function backward135(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.13.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act135, grad135, grad136, n * 4096, 4096, 11008, 2829172736, -1);
+  denseTiledBackward(p, gp, act135, grad135, grad136, n * 4096, 4096, 11008, 2829172736, -1, true);
 }
 
 /** Forward of op 136: layers.13.mlp.1 (silu). */
@@ -11561,7 +11563,7 @@ function forward137(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 137: layers.13.mlp.up_proj (dense). */
 function backward137(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.13.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act135, grad135, grad138, n * 4096, 4096, 11008, 2874261504, -1);
+  denseTiledBackward(p, gp, act135, grad135, grad138, n * 4096, 4096, 11008, 2874261504, -1, true);
 }
 
 /** Forward of op 138: mul. */
@@ -11591,7 +11593,7 @@ function forward139(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 139: layers.13.mlp.down_proj (dense). */
 function backward139(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.13.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act139, grad139, grad140, n * 4096, 11008, 4096, 2919350272, -1);
+  denseTiledBackward(p, gp, act139, grad139, grad140, n * 4096, 11008, 4096, 2919350272, -1, true);
 }
 
 /** Forward of op 140: add. */
@@ -11930,7 +11932,7 @@ function forward145(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 145: layers.14.mlp.gate_proj (dense). */
 function backward145(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.14.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act145, grad145, grad146, n * 4096, 4096, 11008, 3031556096, -1);
+  denseTiledBackward(p, gp, act145, grad145, grad146, n * 4096, 4096, 11008, 3031556096, -1, true);
 }
 
 /** Forward of op 146: layers.14.mlp.1 (silu). */
@@ -11962,7 +11964,7 @@ function forward147(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 147: layers.14.mlp.up_proj (dense). */
 function backward147(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.14.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act145, grad145, grad148, n * 4096, 4096, 11008, 3076644864, -1);
+  denseTiledBackward(p, gp, act145, grad145, grad148, n * 4096, 4096, 11008, 3076644864, -1, true);
 }
 
 /** Forward of op 148: mul. */
@@ -11992,7 +11994,7 @@ function forward149(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 149: layers.14.mlp.down_proj (dense). */
 function backward149(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.14.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act149, grad149, grad150, n * 4096, 11008, 4096, 3121733632, -1);
+  denseTiledBackward(p, gp, act149, grad149, grad150, n * 4096, 11008, 4096, 3121733632, -1, true);
 }
 
 /** Forward of op 150: add. */
@@ -12331,7 +12333,7 @@ function forward155(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 155: layers.15.mlp.gate_proj (dense). */
 function backward155(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.15.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act155, grad155, grad156, n * 4096, 4096, 11008, 3233939456, -1);
+  denseTiledBackward(p, gp, act155, grad155, grad156, n * 4096, 4096, 11008, 3233939456, -1, true);
 }
 
 /** Forward of op 156: layers.15.mlp.1 (silu). */
@@ -12363,7 +12365,7 @@ function forward157(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 157: layers.15.mlp.up_proj (dense). */
 function backward157(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.15.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act155, grad155, grad158, n * 4096, 4096, 11008, 3279028224, -1);
+  denseTiledBackward(p, gp, act155, grad155, grad158, n * 4096, 4096, 11008, 3279028224, -1, true);
 }
 
 /** Forward of op 158: mul. */
@@ -12393,7 +12395,7 @@ function forward159(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 159: layers.15.mlp.down_proj (dense). */
 function backward159(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.15.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act159, grad159, grad160, n * 4096, 11008, 4096, 3324116992, -1);
+  denseTiledBackward(p, gp, act159, grad159, grad160, n * 4096, 11008, 4096, 3324116992, -1, true);
 }
 
 /** Forward of op 160: add. */
@@ -12732,7 +12734,7 @@ function forward165(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 165: layers.16.mlp.gate_proj (dense). */
 function backward165(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.16.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act165, grad165, grad166, n * 4096, 4096, 11008, 3436322816, -1);
+  denseTiledBackward(p, gp, act165, grad165, grad166, n * 4096, 4096, 11008, 3436322816, -1, true);
 }
 
 /** Forward of op 166: layers.16.mlp.1 (silu). */
@@ -12764,7 +12766,7 @@ function forward167(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 167: layers.16.mlp.up_proj (dense). */
 function backward167(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.16.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act165, grad165, grad168, n * 4096, 4096, 11008, 3481411584, -1);
+  denseTiledBackward(p, gp, act165, grad165, grad168, n * 4096, 4096, 11008, 3481411584, -1, true);
 }
 
 /** Forward of op 168: mul. */
@@ -12794,7 +12796,7 @@ function forward169(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 169: layers.16.mlp.down_proj (dense). */
 function backward169(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.16.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act169, grad169, grad170, n * 4096, 11008, 4096, 3526500352, -1);
+  denseTiledBackward(p, gp, act169, grad169, grad170, n * 4096, 11008, 4096, 3526500352, -1, true);
 }
 
 /** Forward of op 170: add. */
@@ -13133,7 +13135,7 @@ function forward175(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 175: layers.17.mlp.gate_proj (dense). */
 function backward175(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.17.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act175, grad175, grad176, n * 4096, 4096, 11008, 3638706176, -1);
+  denseTiledBackward(p, gp, act175, grad175, grad176, n * 4096, 4096, 11008, 3638706176, -1, true);
 }
 
 /** Forward of op 176: layers.17.mlp.1 (silu). */
@@ -13165,7 +13167,7 @@ function forward177(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 177: layers.17.mlp.up_proj (dense). */
 function backward177(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.17.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act175, grad175, grad178, n * 4096, 4096, 11008, 3683794944, -1);
+  denseTiledBackward(p, gp, act175, grad175, grad178, n * 4096, 4096, 11008, 3683794944, -1, true);
 }
 
 /** Forward of op 178: mul. */
@@ -13195,7 +13197,7 @@ function forward179(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 179: layers.17.mlp.down_proj (dense). */
 function backward179(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.17.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act179, grad179, grad180, n * 4096, 11008, 4096, 3728883712, -1);
+  denseTiledBackward(p, gp, act179, grad179, grad180, n * 4096, 11008, 4096, 3728883712, -1, true);
 }
 
 /** Forward of op 180: add. */
@@ -13534,7 +13536,7 @@ function forward185(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 185: layers.18.mlp.gate_proj (dense). */
 function backward185(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.18.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act185, grad185, grad186, n * 4096, 4096, 11008, 3841089536, -1);
+  denseTiledBackward(p, gp, act185, grad185, grad186, n * 4096, 4096, 11008, 3841089536, -1, true);
 }
 
 /** Forward of op 186: layers.18.mlp.1 (silu). */
@@ -13566,7 +13568,7 @@ function forward187(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 187: layers.18.mlp.up_proj (dense). */
 function backward187(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.18.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act185, grad185, grad188, n * 4096, 4096, 11008, 3886178304, -1);
+  denseTiledBackward(p, gp, act185, grad185, grad188, n * 4096, 4096, 11008, 3886178304, -1, true);
 }
 
 /** Forward of op 188: mul. */
@@ -13596,7 +13598,7 @@ function forward189(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 189: layers.18.mlp.down_proj (dense). */
 function backward189(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.18.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act189, grad189, grad190, n * 4096, 11008, 4096, 3931267072, -1);
+  denseTiledBackward(p, gp, act189, grad189, grad190, n * 4096, 11008, 4096, 3931267072, -1, true);
 }
 
 /** Forward of op 190: add. */
@@ -13935,7 +13937,7 @@ function forward195(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 195: layers.19.mlp.gate_proj (dense). */
 function backward195(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.19.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act195, grad195, grad196, n * 4096, 4096, 11008, 4043472896, -1);
+  denseTiledBackward(p, gp, act195, grad195, grad196, n * 4096, 4096, 11008, 4043472896, -1, true);
 }
 
 /** Forward of op 196: layers.19.mlp.1 (silu). */
@@ -13967,7 +13969,7 @@ function forward197(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 197: layers.19.mlp.up_proj (dense). */
 function backward197(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.19.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act195, grad195, grad198, n * 4096, 4096, 11008, 4088561664, -1);
+  denseTiledBackward(p, gp, act195, grad195, grad198, n * 4096, 4096, 11008, 4088561664, -1, true);
 }
 
 /** Forward of op 198: mul. */
@@ -13997,7 +13999,7 @@ function forward199(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 199: layers.19.mlp.down_proj (dense). */
 function backward199(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.19.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act199, grad199, grad200, n * 4096, 11008, 4096, 4133650432, -1);
+  denseTiledBackward(p, gp, act199, grad199, grad200, n * 4096, 11008, 4096, 4133650432, -1, true);
 }
 
 /** Forward of op 200: add. */
@@ -14336,7 +14338,7 @@ function forward205(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 205: layers.20.mlp.gate_proj (dense). */
 function backward205(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.20.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act205, grad205, grad206, n * 4096, 4096, 11008, 4245856256, -1);
+  denseTiledBackward(p, gp, act205, grad205, grad206, n * 4096, 4096, 11008, 4245856256, -1, true);
 }
 
 /** Forward of op 206: layers.20.mlp.1 (silu). */
@@ -14368,7 +14370,7 @@ function forward207(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 207: layers.20.mlp.up_proj (dense). */
 function backward207(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.20.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act205, grad205, grad208, n * 4096, 4096, 11008, 4290945024, -1);
+  denseTiledBackward(p, gp, act205, grad205, grad208, n * 4096, 4096, 11008, 4290945024, -1, true);
 }
 
 /** Forward of op 208: mul. */
@@ -14398,7 +14400,7 @@ function forward209(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 209: layers.20.mlp.down_proj (dense). */
 function backward209(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.20.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act209, grad209, grad210, n * 4096, 11008, 4096, 4336033792, -1);
+  denseTiledBackward(p, gp, act209, grad209, grad210, n * 4096, 11008, 4096, 4336033792, -1, true);
 }
 
 /** Forward of op 210: add. */
@@ -14737,7 +14739,7 @@ function forward215(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 215: layers.21.mlp.gate_proj (dense). */
 function backward215(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.21.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act215, grad215, grad216, n * 4096, 4096, 11008, 4448239616, -1);
+  denseTiledBackward(p, gp, act215, grad215, grad216, n * 4096, 4096, 11008, 4448239616, -1, true);
 }
 
 /** Forward of op 216: layers.21.mlp.1 (silu). */
@@ -14769,7 +14771,7 @@ function forward217(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 217: layers.21.mlp.up_proj (dense). */
 function backward217(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.21.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act215, grad215, grad218, n * 4096, 4096, 11008, 4493328384, -1);
+  denseTiledBackward(p, gp, act215, grad215, grad218, n * 4096, 4096, 11008, 4493328384, -1, true);
 }
 
 /** Forward of op 218: mul. */
@@ -14799,7 +14801,7 @@ function forward219(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 219: layers.21.mlp.down_proj (dense). */
 function backward219(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.21.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act219, grad219, grad220, n * 4096, 11008, 4096, 4538417152, -1);
+  denseTiledBackward(p, gp, act219, grad219, grad220, n * 4096, 11008, 4096, 4538417152, -1, true);
 }
 
 /** Forward of op 220: add. */
@@ -15138,7 +15140,7 @@ function forward225(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 225: layers.22.mlp.gate_proj (dense). */
 function backward225(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.22.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act225, grad225, grad226, n * 4096, 4096, 11008, 4650622976, -1);
+  denseTiledBackward(p, gp, act225, grad225, grad226, n * 4096, 4096, 11008, 4650622976, -1, true);
 }
 
 /** Forward of op 226: layers.22.mlp.1 (silu). */
@@ -15170,7 +15172,7 @@ function forward227(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 227: layers.22.mlp.up_proj (dense). */
 function backward227(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.22.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act225, grad225, grad228, n * 4096, 4096, 11008, 4695711744, -1);
+  denseTiledBackward(p, gp, act225, grad225, grad228, n * 4096, 4096, 11008, 4695711744, -1, true);
 }
 
 /** Forward of op 228: mul. */
@@ -15200,7 +15202,7 @@ function forward229(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 229: layers.22.mlp.down_proj (dense). */
 function backward229(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.22.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act229, grad229, grad230, n * 4096, 11008, 4096, 4740800512, -1);
+  denseTiledBackward(p, gp, act229, grad229, grad230, n * 4096, 11008, 4096, 4740800512, -1, true);
 }
 
 /** Forward of op 230: add. */
@@ -15539,7 +15541,7 @@ function forward235(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 235: layers.23.mlp.gate_proj (dense). */
 function backward235(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.23.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act235, grad235, grad236, n * 4096, 4096, 11008, 4853006336, -1);
+  denseTiledBackward(p, gp, act235, grad235, grad236, n * 4096, 4096, 11008, 4853006336, -1, true);
 }
 
 /** Forward of op 236: layers.23.mlp.1 (silu). */
@@ -15571,7 +15573,7 @@ function forward237(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 237: layers.23.mlp.up_proj (dense). */
 function backward237(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.23.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act235, grad235, grad238, n * 4096, 4096, 11008, 4898095104, -1);
+  denseTiledBackward(p, gp, act235, grad235, grad238, n * 4096, 4096, 11008, 4898095104, -1, true);
 }
 
 /** Forward of op 238: mul. */
@@ -15601,7 +15603,7 @@ function forward239(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 239: layers.23.mlp.down_proj (dense). */
 function backward239(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.23.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act239, grad239, grad240, n * 4096, 11008, 4096, 4943183872, -1);
+  denseTiledBackward(p, gp, act239, grad239, grad240, n * 4096, 11008, 4096, 4943183872, -1, true);
 }
 
 /** Forward of op 240: add. */
@@ -15940,7 +15942,7 @@ function forward245(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 245: layers.24.mlp.gate_proj (dense). */
 function backward245(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.24.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act245, grad245, grad246, n * 4096, 4096, 11008, 5055389696, -1);
+  denseTiledBackward(p, gp, act245, grad245, grad246, n * 4096, 4096, 11008, 5055389696, -1, true);
 }
 
 /** Forward of op 246: layers.24.mlp.1 (silu). */
@@ -15972,7 +15974,7 @@ function forward247(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 247: layers.24.mlp.up_proj (dense). */
 function backward247(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.24.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act245, grad245, grad248, n * 4096, 4096, 11008, 5100478464, -1);
+  denseTiledBackward(p, gp, act245, grad245, grad248, n * 4096, 4096, 11008, 5100478464, -1, true);
 }
 
 /** Forward of op 248: mul. */
@@ -16002,7 +16004,7 @@ function forward249(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 249: layers.24.mlp.down_proj (dense). */
 function backward249(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.24.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act249, grad249, grad250, n * 4096, 11008, 4096, 5145567232, -1);
+  denseTiledBackward(p, gp, act249, grad249, grad250, n * 4096, 11008, 4096, 5145567232, -1, true);
 }
 
 /** Forward of op 250: add. */
@@ -16341,7 +16343,7 @@ function forward255(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 255: layers.25.mlp.gate_proj (dense). */
 function backward255(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.25.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act255, grad255, grad256, n * 4096, 4096, 11008, 5257773056, -1);
+  denseTiledBackward(p, gp, act255, grad255, grad256, n * 4096, 4096, 11008, 5257773056, -1, true);
 }
 
 /** Forward of op 256: layers.25.mlp.1 (silu). */
@@ -16373,7 +16375,7 @@ function forward257(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 257: layers.25.mlp.up_proj (dense). */
 function backward257(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.25.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act255, grad255, grad258, n * 4096, 4096, 11008, 5302861824, -1);
+  denseTiledBackward(p, gp, act255, grad255, grad258, n * 4096, 4096, 11008, 5302861824, -1, true);
 }
 
 /** Forward of op 258: mul. */
@@ -16403,7 +16405,7 @@ function forward259(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 259: layers.25.mlp.down_proj (dense). */
 function backward259(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.25.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act259, grad259, grad260, n * 4096, 11008, 4096, 5347950592, -1);
+  denseTiledBackward(p, gp, act259, grad259, grad260, n * 4096, 11008, 4096, 5347950592, -1, true);
 }
 
 /** Forward of op 260: add. */
@@ -16742,7 +16744,7 @@ function forward265(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 265: layers.26.mlp.gate_proj (dense). */
 function backward265(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.26.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act265, grad265, grad266, n * 4096, 4096, 11008, 5460156416, -1);
+  denseTiledBackward(p, gp, act265, grad265, grad266, n * 4096, 4096, 11008, 5460156416, -1, true);
 }
 
 /** Forward of op 266: layers.26.mlp.1 (silu). */
@@ -16774,7 +16776,7 @@ function forward267(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 267: layers.26.mlp.up_proj (dense). */
 function backward267(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.26.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act265, grad265, grad268, n * 4096, 4096, 11008, 5505245184, -1);
+  denseTiledBackward(p, gp, act265, grad265, grad268, n * 4096, 4096, 11008, 5505245184, -1, true);
 }
 
 /** Forward of op 268: mul. */
@@ -16804,7 +16806,7 @@ function forward269(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 269: layers.26.mlp.down_proj (dense). */
 function backward269(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.26.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act269, grad269, grad270, n * 4096, 11008, 4096, 5550333952, -1);
+  denseTiledBackward(p, gp, act269, grad269, grad270, n * 4096, 11008, 4096, 5550333952, -1, true);
 }
 
 /** Forward of op 270: add. */
@@ -17143,7 +17145,7 @@ function forward275(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 275: layers.27.mlp.gate_proj (dense). */
 function backward275(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.27.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act275, grad275, grad276, n * 4096, 4096, 11008, 5662539776, -1);
+  denseTiledBackward(p, gp, act275, grad275, grad276, n * 4096, 4096, 11008, 5662539776, -1, true);
 }
 
 /** Forward of op 276: layers.27.mlp.1 (silu). */
@@ -17175,7 +17177,7 @@ function forward277(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 277: layers.27.mlp.up_proj (dense). */
 function backward277(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.27.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act275, grad275, grad278, n * 4096, 4096, 11008, 5707628544, -1);
+  denseTiledBackward(p, gp, act275, grad275, grad278, n * 4096, 4096, 11008, 5707628544, -1, true);
 }
 
 /** Forward of op 278: mul. */
@@ -17205,7 +17207,7 @@ function forward279(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 279: layers.27.mlp.down_proj (dense). */
 function backward279(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.27.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act279, grad279, grad280, n * 4096, 11008, 4096, 5752717312, -1);
+  denseTiledBackward(p, gp, act279, grad279, grad280, n * 4096, 11008, 4096, 5752717312, -1, true);
 }
 
 /** Forward of op 280: add. */
@@ -17544,7 +17546,7 @@ function forward285(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 285: layers.28.mlp.gate_proj (dense). */
 function backward285(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.28.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act285, grad285, grad286, n * 4096, 4096, 11008, 5864923136, -1);
+  denseTiledBackward(p, gp, act285, grad285, grad286, n * 4096, 4096, 11008, 5864923136, -1, true);
 }
 
 /** Forward of op 286: layers.28.mlp.1 (silu). */
@@ -17576,7 +17578,7 @@ function forward287(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 287: layers.28.mlp.up_proj (dense). */
 function backward287(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.28.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act285, grad285, grad288, n * 4096, 4096, 11008, 5910011904, -1);
+  denseTiledBackward(p, gp, act285, grad285, grad288, n * 4096, 4096, 11008, 5910011904, -1, true);
 }
 
 /** Forward of op 288: mul. */
@@ -17606,7 +17608,7 @@ function forward289(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 289: layers.28.mlp.down_proj (dense). */
 function backward289(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.28.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act289, grad289, grad290, n * 4096, 11008, 4096, 5955100672, -1);
+  denseTiledBackward(p, gp, act289, grad289, grad290, n * 4096, 11008, 4096, 5955100672, -1, true);
 }
 
 /** Forward of op 290: add. */
@@ -17945,7 +17947,7 @@ function forward295(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 295: layers.29.mlp.gate_proj (dense). */
 function backward295(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.29.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act295, grad295, grad296, n * 4096, 4096, 11008, 6067306496, -1);
+  denseTiledBackward(p, gp, act295, grad295, grad296, n * 4096, 4096, 11008, 6067306496, -1, true);
 }
 
 /** Forward of op 296: layers.29.mlp.1 (silu). */
@@ -17977,7 +17979,7 @@ function forward297(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 297: layers.29.mlp.up_proj (dense). */
 function backward297(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.29.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act295, grad295, grad298, n * 4096, 4096, 11008, 6112395264, -1);
+  denseTiledBackward(p, gp, act295, grad295, grad298, n * 4096, 4096, 11008, 6112395264, -1, true);
 }
 
 /** Forward of op 298: mul. */
@@ -18007,7 +18009,7 @@ function forward299(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 299: layers.29.mlp.down_proj (dense). */
 function backward299(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.29.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act299, grad299, grad300, n * 4096, 11008, 4096, 6157484032, -1);
+  denseTiledBackward(p, gp, act299, grad299, grad300, n * 4096, 11008, 4096, 6157484032, -1, true);
 }
 
 /** Forward of op 300: add. */
@@ -18346,7 +18348,7 @@ function forward305(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 305: layers.30.mlp.gate_proj (dense). */
 function backward305(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.30.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act305, grad305, grad306, n * 4096, 4096, 11008, 6269689856, -1);
+  denseTiledBackward(p, gp, act305, grad305, grad306, n * 4096, 4096, 11008, 6269689856, -1, true);
 }
 
 /** Forward of op 306: layers.30.mlp.1 (silu). */
@@ -18378,7 +18380,7 @@ function forward307(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 307: layers.30.mlp.up_proj (dense). */
 function backward307(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.30.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act305, grad305, grad308, n * 4096, 4096, 11008, 6314778624, -1);
+  denseTiledBackward(p, gp, act305, grad305, grad308, n * 4096, 4096, 11008, 6314778624, -1, true);
 }
 
 /** Forward of op 308: mul. */
@@ -18408,7 +18410,7 @@ function forward309(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 309: layers.30.mlp.down_proj (dense). */
 function backward309(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.30.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act309, grad309, grad310, n * 4096, 11008, 4096, 6359867392, -1);
+  denseTiledBackward(p, gp, act309, grad309, grad310, n * 4096, 11008, 4096, 6359867392, -1, true);
 }
 
 /** Forward of op 310: add. */
@@ -18747,7 +18749,7 @@ function forward315(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 315: layers.31.mlp.gate_proj (dense). */
 function backward315(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.31.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act315, grad315, grad316, n * 4096, 4096, 11008, 6472073216, -1);
+  denseTiledBackward(p, gp, act315, grad315, grad316, n * 4096, 4096, 11008, 6472073216, -1, true);
 }
 
 /** Forward of op 316: layers.31.mlp.1 (silu). */
@@ -18779,7 +18781,7 @@ function forward317(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 317: layers.31.mlp.up_proj (dense). */
 function backward317(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.31.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act315, grad315, grad318, n * 4096, 4096, 11008, 6517161984, -1);
+  denseTiledBackward(p, gp, act315, grad315, grad318, n * 4096, 4096, 11008, 6517161984, -1, true);
 }
 
 /** Forward of op 318: mul. */
@@ -18809,7 +18811,7 @@ function forward319(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 319: layers.31.mlp.down_proj (dense). */
 function backward319(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.31.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act319, grad319, grad320, n * 4096, 11008, 4096, 6562250752, -1);
+  denseTiledBackward(p, gp, act319, grad319, grad320, n * 4096, 11008, 4096, 6562250752, -1, true);
 }
 
 /** Forward of op 320: add. */
@@ -18871,7 +18873,7 @@ function forward322(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 322: lm_head (dense). */
 function backward322(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // lm_head: dense 4096 → 32000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act322, grad322, grad323, n * 4096, 4096, 32000, 6607343616, -1);
+  denseTiledBackward(p, gp, act322, grad322, grad323, n * 4096, 4096, 32000, 6607343616, -1, true);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -19329,7 +19331,13 @@ export function trainStep(
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, grad, trainer.grads);
+  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  inputGradWanted = false;
+  try {
+    backward(trainer.params, grad, trainer.grads);
+  } finally {
+    inputGradWanted = true;
+  }
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -19512,7 +19520,8 @@ function denseTiledForward(
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
+ *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -19524,6 +19533,7 @@ function denseTiledBackward(
   OUT: number,
   W: number,
   B: number,
+  dx: boolean,
 ): void {
   let r = 0;
   for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
@@ -19551,23 +19561,36 @@ function denseTiledBackward(
         gp[B + o + 2] += g02 + g12 + g22 + g32;
         gp[B + o + 3] += g03 + g13 + g23 + g33;
       }
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const x0 = x[xo + 0 * IN + i];
-        const x1 = x[xo + 1 * IN + i];
-        const x2 = x[xo + 2 * IN + i];
-        const x3 = x[xo + 3 * IN + i];
-        const w0 = p[w + 0 * IN];
-        const w1 = p[w + 1 * IN];
-        const w2 = p[w + 2 * IN];
-        const w3 = p[w + 3 * IN];
-        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      if (dx) {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w + 0 * IN];
+          const w1 = p[w + 1 * IN];
+          const w2 = p[w + 2 * IN];
+          const w3 = p[w + 3 * IN];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        }
       }
     }
     for (; o < OUT; o++) {
@@ -19576,7 +19599,7 @@ function denseTiledBackward(
         if (B >= 0) gp[B + o] += g;
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
           gp[w] += g * x[xo + a * IN + i];
-          gx[xo + a * IN + i] += g * p[w];
+          if (dx) gx[xo + a * IN + i] += g * p[w];
         }
       }
     }
@@ -19588,7 +19611,7 @@ function denseTiledBackward(
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
         gp[w] += g * x[xo + i];
-        gx[xo + i] += g * p[w];
+        if (dx) gx[xo + i] += g * p[w];
       }
     }
   }

@@ -2357,6 +2357,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+let inputGradWanted = true;
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -2665,6 +2667,7 @@ let grad152 = new Float32Array(0);
 let grad153 = new Float32Array(0);
 let work0_col = new Float32Array(338688);
 let work0_tmp = new Float32Array(401408);
+let work0_dcol = new Float32Array(338688);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
@@ -2673,11 +2676,13 @@ let scratch4_istd = new Float32Array(0);
 let scratch4_batchstats = new Float32Array(0);
 let work6_col = new Float32Array(401408);
 let work6_tmp = new Float32Array(200704);
+let work6_dcol = new Float32Array(401408);
 let scratch7_xhat = new Float32Array(0);
 let scratch7_istd = new Float32Array(0);
 let scratch7_batchstats = new Float32Array(0);
 let work8_col = new Float32Array(200704);
 let work8_tmp = new Float32Array(1204224);
+let work8_dcol = new Float32Array(200704);
 let scratch9_xhat = new Float32Array(0);
 let scratch9_istd = new Float32Array(0);
 let scratch9_batchstats = new Float32Array(0);
@@ -2686,11 +2691,13 @@ let scratch12_istd = new Float32Array(0);
 let scratch12_batchstats = new Float32Array(0);
 let work14_col = new Float32Array(301056);
 let work14_tmp = new Float32Array(75264);
+let work14_dcol = new Float32Array(301056);
 let scratch15_xhat = new Float32Array(0);
 let scratch15_istd = new Float32Array(0);
 let scratch15_batchstats = new Float32Array(0);
 let work16_col = new Float32Array(75264);
 let work16_tmp = new Float32Array(451584);
+let work16_dcol = new Float32Array(75264);
 let scratch17_xhat = new Float32Array(0);
 let scratch17_istd = new Float32Array(0);
 let scratch17_batchstats = new Float32Array(0);
@@ -2699,11 +2706,13 @@ let scratch20_istd = new Float32Array(0);
 let scratch20_batchstats = new Float32Array(0);
 let work22_col = new Float32Array(451584);
 let work22_tmp = new Float32Array(75264);
+let work22_dcol = new Float32Array(451584);
 let scratch23_xhat = new Float32Array(0);
 let scratch23_istd = new Float32Array(0);
 let scratch23_batchstats = new Float32Array(0);
 let work25_col = new Float32Array(75264);
 let work25_tmp = new Float32Array(451584);
+let work25_dcol = new Float32Array(75264);
 let scratch26_xhat = new Float32Array(0);
 let scratch26_istd = new Float32Array(0);
 let scratch26_batchstats = new Float32Array(0);
@@ -2712,11 +2721,13 @@ let scratch29_istd = new Float32Array(0);
 let scratch29_batchstats = new Float32Array(0);
 let work31_col = new Float32Array(112896);
 let work31_tmp = new Float32Array(25088);
+let work31_dcol = new Float32Array(112896);
 let scratch32_xhat = new Float32Array(0);
 let scratch32_istd = new Float32Array(0);
 let scratch32_batchstats = new Float32Array(0);
 let work33_col = new Float32Array(25088);
 let work33_tmp = new Float32Array(150528);
+let work33_dcol = new Float32Array(25088);
 let scratch34_xhat = new Float32Array(0);
 let scratch34_istd = new Float32Array(0);
 let scratch34_batchstats = new Float32Array(0);
@@ -2725,11 +2736,13 @@ let scratch37_istd = new Float32Array(0);
 let scratch37_batchstats = new Float32Array(0);
 let work39_col = new Float32Array(150528);
 let work39_tmp = new Float32Array(25088);
+let work39_dcol = new Float32Array(150528);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
 let work42_col = new Float32Array(25088);
 let work42_tmp = new Float32Array(150528);
+let work42_dcol = new Float32Array(25088);
 let scratch43_xhat = new Float32Array(0);
 let scratch43_istd = new Float32Array(0);
 let scratch43_batchstats = new Float32Array(0);
@@ -2738,11 +2751,13 @@ let scratch46_istd = new Float32Array(0);
 let scratch46_batchstats = new Float32Array(0);
 let work48_col = new Float32Array(150528);
 let work48_tmp = new Float32Array(25088);
+let work48_dcol = new Float32Array(150528);
 let scratch49_xhat = new Float32Array(0);
 let scratch49_istd = new Float32Array(0);
 let scratch49_batchstats = new Float32Array(0);
 let work51_col = new Float32Array(25088);
 let work51_tmp = new Float32Array(150528);
+let work51_dcol = new Float32Array(25088);
 let scratch52_xhat = new Float32Array(0);
 let scratch52_istd = new Float32Array(0);
 let scratch52_batchstats = new Float32Array(0);
@@ -2751,11 +2766,13 @@ let scratch55_istd = new Float32Array(0);
 let scratch55_batchstats = new Float32Array(0);
 let work57_col = new Float32Array(37632);
 let work57_tmp = new Float32Array(12544);
+let work57_dcol = new Float32Array(37632);
 let scratch58_xhat = new Float32Array(0);
 let scratch58_istd = new Float32Array(0);
 let scratch58_batchstats = new Float32Array(0);
 let work59_col = new Float32Array(12544);
 let work59_tmp = new Float32Array(75264);
+let work59_dcol = new Float32Array(12544);
 let scratch60_xhat = new Float32Array(0);
 let scratch60_istd = new Float32Array(0);
 let scratch60_batchstats = new Float32Array(0);
@@ -2764,11 +2781,13 @@ let scratch63_istd = new Float32Array(0);
 let scratch63_batchstats = new Float32Array(0);
 let work65_col = new Float32Array(75264);
 let work65_tmp = new Float32Array(12544);
+let work65_dcol = new Float32Array(75264);
 let scratch66_xhat = new Float32Array(0);
 let scratch66_istd = new Float32Array(0);
 let scratch66_batchstats = new Float32Array(0);
 let work68_col = new Float32Array(12544);
 let work68_tmp = new Float32Array(75264);
+let work68_dcol = new Float32Array(12544);
 let scratch69_xhat = new Float32Array(0);
 let scratch69_istd = new Float32Array(0);
 let scratch69_batchstats = new Float32Array(0);
@@ -2777,11 +2796,13 @@ let scratch72_istd = new Float32Array(0);
 let scratch72_batchstats = new Float32Array(0);
 let work74_col = new Float32Array(75264);
 let work74_tmp = new Float32Array(12544);
+let work74_dcol = new Float32Array(75264);
 let scratch75_xhat = new Float32Array(0);
 let scratch75_istd = new Float32Array(0);
 let scratch75_batchstats = new Float32Array(0);
 let work77_col = new Float32Array(12544);
 let work77_tmp = new Float32Array(75264);
+let work77_dcol = new Float32Array(12544);
 let scratch78_xhat = new Float32Array(0);
 let scratch78_istd = new Float32Array(0);
 let scratch78_batchstats = new Float32Array(0);
@@ -2790,11 +2811,13 @@ let scratch81_istd = new Float32Array(0);
 let scratch81_batchstats = new Float32Array(0);
 let work83_col = new Float32Array(75264);
 let work83_tmp = new Float32Array(12544);
+let work83_dcol = new Float32Array(75264);
 let scratch84_xhat = new Float32Array(0);
 let scratch84_istd = new Float32Array(0);
 let scratch84_batchstats = new Float32Array(0);
 let work86_col = new Float32Array(12544);
 let work86_tmp = new Float32Array(75264);
+let work86_dcol = new Float32Array(12544);
 let scratch87_xhat = new Float32Array(0);
 let scratch87_istd = new Float32Array(0);
 let scratch87_batchstats = new Float32Array(0);
@@ -2803,11 +2826,13 @@ let scratch90_istd = new Float32Array(0);
 let scratch90_batchstats = new Float32Array(0);
 let work92_col = new Float32Array(75264);
 let work92_tmp = new Float32Array(18816);
+let work92_dcol = new Float32Array(75264);
 let scratch93_xhat = new Float32Array(0);
 let scratch93_istd = new Float32Array(0);
 let scratch93_batchstats = new Float32Array(0);
 let work94_col = new Float32Array(18816);
 let work94_tmp = new Float32Array(112896);
+let work94_dcol = new Float32Array(18816);
 let scratch95_xhat = new Float32Array(0);
 let scratch95_istd = new Float32Array(0);
 let scratch95_batchstats = new Float32Array(0);
@@ -2816,11 +2841,13 @@ let scratch98_istd = new Float32Array(0);
 let scratch98_batchstats = new Float32Array(0);
 let work100_col = new Float32Array(112896);
 let work100_tmp = new Float32Array(18816);
+let work100_dcol = new Float32Array(112896);
 let scratch101_xhat = new Float32Array(0);
 let scratch101_istd = new Float32Array(0);
 let scratch101_batchstats = new Float32Array(0);
 let work103_col = new Float32Array(18816);
 let work103_tmp = new Float32Array(112896);
+let work103_dcol = new Float32Array(18816);
 let scratch104_xhat = new Float32Array(0);
 let scratch104_istd = new Float32Array(0);
 let scratch104_batchstats = new Float32Array(0);
@@ -2829,11 +2856,13 @@ let scratch107_istd = new Float32Array(0);
 let scratch107_batchstats = new Float32Array(0);
 let work109_col = new Float32Array(112896);
 let work109_tmp = new Float32Array(18816);
+let work109_dcol = new Float32Array(112896);
 let scratch110_xhat = new Float32Array(0);
 let scratch110_istd = new Float32Array(0);
 let scratch110_batchstats = new Float32Array(0);
 let work112_col = new Float32Array(18816);
 let work112_tmp = new Float32Array(112896);
+let work112_dcol = new Float32Array(18816);
 let scratch113_xhat = new Float32Array(0);
 let scratch113_istd = new Float32Array(0);
 let scratch113_batchstats = new Float32Array(0);
@@ -2842,11 +2871,13 @@ let scratch116_istd = new Float32Array(0);
 let scratch116_batchstats = new Float32Array(0);
 let work118_col = new Float32Array(28224);
 let work118_tmp = new Float32Array(7840);
+let work118_dcol = new Float32Array(28224);
 let scratch119_xhat = new Float32Array(0);
 let scratch119_istd = new Float32Array(0);
 let scratch119_batchstats = new Float32Array(0);
 let work120_col = new Float32Array(7840);
 let work120_tmp = new Float32Array(47040);
+let work120_dcol = new Float32Array(7840);
 let scratch121_xhat = new Float32Array(0);
 let scratch121_istd = new Float32Array(0);
 let scratch121_batchstats = new Float32Array(0);
@@ -2855,11 +2886,13 @@ let scratch124_istd = new Float32Array(0);
 let scratch124_batchstats = new Float32Array(0);
 let work126_col = new Float32Array(47040);
 let work126_tmp = new Float32Array(7840);
+let work126_dcol = new Float32Array(47040);
 let scratch127_xhat = new Float32Array(0);
 let scratch127_istd = new Float32Array(0);
 let scratch127_batchstats = new Float32Array(0);
 let work129_col = new Float32Array(7840);
 let work129_tmp = new Float32Array(47040);
+let work129_dcol = new Float32Array(7840);
 let scratch130_xhat = new Float32Array(0);
 let scratch130_istd = new Float32Array(0);
 let scratch130_batchstats = new Float32Array(0);
@@ -2868,11 +2901,13 @@ let scratch133_istd = new Float32Array(0);
 let scratch133_batchstats = new Float32Array(0);
 let work135_col = new Float32Array(47040);
 let work135_tmp = new Float32Array(7840);
+let work135_dcol = new Float32Array(47040);
 let scratch136_xhat = new Float32Array(0);
 let scratch136_istd = new Float32Array(0);
 let scratch136_batchstats = new Float32Array(0);
 let work138_col = new Float32Array(7840);
 let work138_tmp = new Float32Array(47040);
+let work138_dcol = new Float32Array(7840);
 let scratch139_xhat = new Float32Array(0);
 let scratch139_istd = new Float32Array(0);
 let scratch139_batchstats = new Float32Array(0);
@@ -2881,11 +2916,13 @@ let scratch142_istd = new Float32Array(0);
 let scratch142_batchstats = new Float32Array(0);
 let work144_col = new Float32Array(47040);
 let work144_tmp = new Float32Array(15680);
+let work144_dcol = new Float32Array(47040);
 let scratch145_xhat = new Float32Array(0);
 let scratch145_istd = new Float32Array(0);
 let scratch145_batchstats = new Float32Array(0);
 let work146_col = new Float32Array(15680);
 let work146_tmp = new Float32Array(62720);
+let work146_dcol = new Float32Array(15680);
 let scratch147_xhat = new Float32Array(0);
 let scratch147_istd = new Float32Array(0);
 let scratch147_batchstats = new Float32Array(0);
@@ -3902,60 +3939,49 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 0: features.0.0 (conv2d). */
 function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 32; oc++) {
-    for (let ic = 0; ic < 3; ic++) {
-      let wi = (oc * 3 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 401408 + oc * 12544;
-            const bc = b * 150528 + ic * 50176;
-            for (let oh = ohLo; oh < 112; oh++) {
-              const sr = sc + oh * 112;
-              const br = bc + (oh * 2 + kh - 1) * 224 + kw - 1;
-              for (let ow = owLo; ow < 112; ow++) acc += grad1[sr + ow] * act0[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward, as im2col + a register-tiled matrix product
+  const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 3; ic++) {
-      const s0 = b * 401408;
-      const w0 = ic * 9;
-      let d = b * 150528 + ic * 50176;
-      for (let ih = 0; ih < 224; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 222);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 224; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 222);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 112;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 32; oc++) acc += grad1[si + oc * 12544] * p[wi + oc * 27];
+    const xb = b * 150528;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 112; oh++)
+          for (let ow = 0; ow < 112; ow++) {
+            for (let ic = 0; ic < 3; ic++) {
+              const xc = xb + (gi * 3 + ic) * 50176;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 2 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 2 - 1 + kw * 1;
+                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                }
+              }
             }
           }
-          grad0[d] += acc;
-        }
+      }
+      for (let q = 0; q < 12544; q++) {
+        for (let oc = 0; oc < 32; oc++) work0_tmp[q * 32 + oc] = grad1[yb + (gi * 32 + oc) * 12544 + q];
+      }
+      if (dx) work0_dcol.fill(0);
+      denseTiledBackward(p, gp, work0_col, work0_dcol, work0_tmp, 12544, 27, 32, 0 + gi * 864, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 112; oh++)
+          for (let ow = 0; ow < 112; ow++) {
+            for (let ic = 0; ic < 3; ic++) {
+              const xc = xb + (gi * 3 + ic) * 50176;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 2 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 2 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -4308,56 +4334,49 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 6: features.1.conv.1 (conv2d). */
 function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 16; oc++) {
-    for (let ic = 0; ic < 32; ic++) {
-      let wi = 1280 + oc * 32 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 12544;
-            const bc = b * 401408 + ic * 12544;
-            for (let oh = 0; oh < 112; oh++) {
-              const sr = sc + oh * 112;
-              const br = bc + (oh + kh) * 112 + kw;
-              for (let ow = 0; ow < 112; ow++) acc += grad7[sr + ow] * act6[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 32; ic++) {
-      const s0 = b * 200704;
-      const w0 = 1280 + ic;
-      let d = b * 401408 + ic * 12544;
-      for (let ih = 0; ih < 112; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 111);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 112; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 111);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 112;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 16; oc++) acc += grad7[si + oc * 12544] * p[wi + oc * 32];
+    const xb = b * 401408;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 112; oh++)
+          for (let ow = 0; ow < 112; ow++) {
+            for (let ic = 0; ic < 32; ic++) {
+              const xc = xb + (gi * 32 + ic) * 12544;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work6_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act6[xc + ih * 112 + iw] : 0;
+                }
+              }
             }
           }
-          grad6[d] += acc;
-        }
+      }
+      for (let q = 0; q < 12544; q++) {
+        for (let oc = 0; oc < 16; oc++) work6_tmp[q * 16 + oc] = grad7[yb + (gi * 16 + oc) * 12544 + q];
+      }
+      if (dx) work6_dcol.fill(0);
+      denseTiledBackward(p, gp, work6_col, work6_dcol, work6_tmp, 12544, 32, 16, 1280 + gi * 512, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 112; oh++)
+          for (let ow = 0; ow < 112; ow++) {
+            for (let ic = 0; ic < 32; ic++) {
+              const xc = xb + (gi * 32 + ic) * 12544;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad6[xc + ih * 112 + iw] += work6_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -4484,56 +4503,49 @@ function forward8(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 8: features.2.0.conv.0.0 (conv2d). */
 function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.0.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 96; oc++) {
-    for (let ic = 0; ic < 16; ic++) {
-      let wi = 1824 + oc * 16 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 1204224 + oc * 12544;
-            const bc = b * 200704 + ic * 12544;
-            for (let oh = 0; oh < 112; oh++) {
-              const sr = sc + oh * 112;
-              const br = bc + (oh + kh) * 112 + kw;
-              for (let ow = 0; ow < 112; ow++) acc += grad9[sr + ow] * act8[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.2.0.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 16; ic++) {
-      const s0 = b * 1204224;
-      const w0 = 1824 + ic;
-      let d = b * 200704 + ic * 12544;
-      for (let ih = 0; ih < 112; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 111);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 112; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 111);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 112;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 96; oc++) acc += grad9[si + oc * 12544] * p[wi + oc * 16];
+    const xb = b * 200704;
+    const yb = b * 1204224;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 112; oh++)
+          for (let ow = 0; ow < 112; ow++) {
+            for (let ic = 0; ic < 16; ic++) {
+              const xc = xb + (gi * 16 + ic) * 12544;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work8_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act8[xc + ih * 112 + iw] : 0;
+                }
+              }
             }
           }
-          grad8[d] += acc;
-        }
+      }
+      for (let q = 0; q < 12544; q++) {
+        for (let oc = 0; oc < 96; oc++) work8_tmp[q * 96 + oc] = grad9[yb + (gi * 96 + oc) * 12544 + q];
+      }
+      if (dx) work8_dcol.fill(0);
+      denseTiledBackward(p, gp, work8_col, work8_dcol, work8_tmp, 12544, 16, 96, 1824 + gi * 1536, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 112; oh++)
+          for (let ow = 0; ow < 112; ow++) {
+            for (let ic = 0; ic < 16; ic++) {
+              const xc = xb + (gi * 16 + ic) * 12544;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad8[xc + ih * 112 + iw] += work8_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -4884,56 +4896,49 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 14: features.2.0.conv.2 (conv2d). */
 function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.0.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 24; oc++) {
-    for (let ic = 0; ic < 96; ic++) {
-      let wi = 4608 + oc * 96 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 75264 + oc * 3136;
-            const bc = b * 301056 + ic * 3136;
-            for (let oh = 0; oh < 56; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh) * 56 + kw;
-              for (let ow = 0; ow < 56; ow++) acc += grad15[sr + ow] * act14[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.2.0.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 96; ic++) {
-      const s0 = b * 75264;
-      const w0 = 4608 + ic;
-      let d = b * 301056 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 24; oc++) acc += grad15[si + oc * 3136] * p[wi + oc * 96];
+    const xb = b * 301056;
+    const yb = b * 75264;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 96; ic++) {
+              const xc = xb + (gi * 96 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad14[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 24; oc++) work14_tmp[q * 24 + oc] = grad15[yb + (gi * 24 + oc) * 3136 + q];
+      }
+      if (dx) work14_dcol.fill(0);
+      denseTiledBackward(p, gp, work14_col, work14_dcol, work14_tmp, 3136, 96, 24, 4608 + gi * 2304, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 96; ic++) {
+              const xc = xb + (gi * 96 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw] += work14_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -5060,56 +5065,49 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 16: features.2.rest.0.conv.0.0 (conv2d). */
 function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 144; oc++) {
-    for (let ic = 0; ic < 24; ic++) {
-      let wi = 6960 + oc * 24 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 451584 + oc * 3136;
-            const bc = b * 75264 + ic * 3136;
-            for (let oh = 0; oh < 56; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh) * 56 + kw;
-              for (let ow = 0; ow < 56; ow++) acc += grad17[sr + ow] * act16[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.2.rest.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 24; ic++) {
-      const s0 = b * 451584;
-      const w0 = 6960 + ic;
-      let d = b * 75264 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 144; oc++) acc += grad17[si + oc * 3136] * p[wi + oc * 24];
+    const xb = b * 75264;
+    const yb = b * 451584;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 24; ic++) {
+              const xc = xb + (gi * 24 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work16_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act16[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad16[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 144; oc++) work16_tmp[q * 144 + oc] = grad17[yb + (gi * 144 + oc) * 3136 + q];
+      }
+      if (dx) work16_dcol.fill(0);
+      denseTiledBackward(p, gp, work16_col, work16_dcol, work16_tmp, 3136, 24, 144, 6960 + gi * 3456, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 24; ic++) {
+              const xc = xb + (gi * 24 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad16[xc + ih * 56 + iw] += work16_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -5462,56 +5460,49 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 22: features.2.rest.0.conv.2 (conv2d). */
 function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 24; oc++) {
-    for (let ic = 0; ic < 144; ic++) {
-      let wi = 12288 + oc * 144 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 75264 + oc * 3136;
-            const bc = b * 451584 + ic * 3136;
-            for (let oh = 0; oh < 56; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh) * 56 + kw;
-              for (let ow = 0; ow < 56; ow++) acc += grad23[sr + ow] * act22[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.2.rest.0.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 144; ic++) {
-      const s0 = b * 75264;
-      const w0 = 12288 + ic;
-      let d = b * 451584 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 24; oc++) acc += grad23[si + oc * 3136] * p[wi + oc * 144];
+    const xb = b * 451584;
+    const yb = b * 75264;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 144; ic++) {
+              const xc = xb + (gi * 144 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work22_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act22[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad22[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 24; oc++) work22_tmp[q * 24 + oc] = grad23[yb + (gi * 24 + oc) * 3136 + q];
+      }
+      if (dx) work22_dcol.fill(0);
+      denseTiledBackward(p, gp, work22_col, work22_dcol, work22_tmp, 3136, 144, 24, 12288 + gi * 3456, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 144; ic++) {
+              const xc = xb + (gi * 144 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad22[xc + ih * 56 + iw] += work22_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -5654,56 +5645,49 @@ function forward25(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 25: features.3.0.conv.0.0 (conv2d). */
 function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 144; oc++) {
-    for (let ic = 0; ic < 24; ic++) {
-      let wi = 15792 + oc * 24 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 451584 + oc * 3136;
-            const bc = b * 75264 + ic * 3136;
-            for (let oh = 0; oh < 56; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh) * 56 + kw;
-              for (let ow = 0; ow < 56; ow++) acc += grad26[sr + ow] * act25[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.3.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 24; ic++) {
-      const s0 = b * 451584;
-      const w0 = 15792 + ic;
-      let d = b * 75264 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 144; oc++) acc += grad26[si + oc * 3136] * p[wi + oc * 24];
+    const xb = b * 75264;
+    const yb = b * 451584;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 24; ic++) {
+              const xc = xb + (gi * 24 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work25_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act25[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad25[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 144; oc++) work25_tmp[q * 144 + oc] = grad26[yb + (gi * 144 + oc) * 3136 + q];
+      }
+      if (dx) work25_dcol.fill(0);
+      denseTiledBackward(p, gp, work25_col, work25_dcol, work25_tmp, 3136, 24, 144, 15792 + gi * 3456, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 24; ic++) {
+              const xc = xb + (gi * 24 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad25[xc + ih * 56 + iw] += work25_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -6054,56 +6038,49 @@ function forward31(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 31: features.3.0.conv.2 (conv2d). */
 function backward31(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.0.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 32; oc++) {
-    for (let ic = 0; ic < 144; ic++) {
-      let wi = 21120 + oc * 144 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 25088 + oc * 784;
-            const bc = b * 112896 + ic * 784;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 28 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad32[sr + ow] * act31[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.3.0.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 144; ic++) {
-      const s0 = b * 25088;
-      const w0 = 21120 + ic;
-      let d = b * 112896 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 32; oc++) acc += grad32[si + oc * 784] * p[wi + oc * 144];
+    const xb = b * 112896;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 144; ic++) {
+              const xc = xb + (gi * 144 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work31_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act31[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad31[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 32; oc++) work31_tmp[q * 32 + oc] = grad32[yb + (gi * 32 + oc) * 784 + q];
+      }
+      if (dx) work31_dcol.fill(0);
+      denseTiledBackward(p, gp, work31_col, work31_dcol, work31_tmp, 784, 144, 32, 21120 + gi * 4608, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 144; ic++) {
+              const xc = xb + (gi * 144 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad31[xc + ih * 28 + iw] += work31_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -6230,56 +6207,49 @@ function forward33(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 33: features.3.rest.0.conv.0.0 (conv2d). */
 function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 192; oc++) {
-    for (let ic = 0; ic < 32; ic++) {
-      let wi = 25792 + oc * 32 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 150528 + oc * 784;
-            const bc = b * 25088 + ic * 784;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 28 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad34[sr + ow] * act33[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.3.rest.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 32; ic++) {
-      const s0 = b * 150528;
-      const w0 = 25792 + ic;
-      let d = b * 25088 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 192; oc++) acc += grad34[si + oc * 784] * p[wi + oc * 32];
+    const xb = b * 25088;
+    const yb = b * 150528;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 32; ic++) {
+              const xc = xb + (gi * 32 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work33_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act33[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad33[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 192; oc++) work33_tmp[q * 192 + oc] = grad34[yb + (gi * 192 + oc) * 784 + q];
+      }
+      if (dx) work33_dcol.fill(0);
+      denseTiledBackward(p, gp, work33_col, work33_dcol, work33_tmp, 784, 32, 192, 25792 + gi * 6144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 32; ic++) {
+              const xc = xb + (gi * 32 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad33[xc + ih * 28 + iw] += work33_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -6632,56 +6602,49 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 39: features.3.rest.0.conv.2 (conv2d). */
 function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 32; oc++) {
-    for (let ic = 0; ic < 192; ic++) {
-      let wi = 34432 + oc * 192 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 25088 + oc * 784;
-            const bc = b * 150528 + ic * 784;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 28 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad40[sr + ow] * act39[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.3.rest.0.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 192; ic++) {
-      const s0 = b * 25088;
-      const w0 = 34432 + ic;
-      let d = b * 150528 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 32; oc++) acc += grad40[si + oc * 784] * p[wi + oc * 192];
+    const xb = b * 150528;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 192; ic++) {
+              const xc = xb + (gi * 192 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work39_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act39[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad39[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 32; oc++) work39_tmp[q * 32 + oc] = grad40[yb + (gi * 32 + oc) * 784 + q];
+      }
+      if (dx) work39_dcol.fill(0);
+      denseTiledBackward(p, gp, work39_col, work39_dcol, work39_tmp, 784, 192, 32, 34432 + gi * 6144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 192; ic++) {
+              const xc = xb + (gi * 192 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad39[xc + ih * 28 + iw] += work39_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -6824,56 +6787,49 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 42: features.3.rest.1.conv.0.0 (conv2d). */
 function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 192; oc++) {
-    for (let ic = 0; ic < 32; ic++) {
-      let wi = 40640 + oc * 32 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 150528 + oc * 784;
-            const bc = b * 25088 + ic * 784;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 28 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad43[sr + ow] * act42[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.3.rest.1.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 32; ic++) {
-      const s0 = b * 150528;
-      const w0 = 40640 + ic;
-      let d = b * 25088 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 192; oc++) acc += grad43[si + oc * 784] * p[wi + oc * 32];
+    const xb = b * 25088;
+    const yb = b * 150528;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 32; ic++) {
+              const xc = xb + (gi * 32 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work42_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act42[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad42[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 192; oc++) work42_tmp[q * 192 + oc] = grad43[yb + (gi * 192 + oc) * 784 + q];
+      }
+      if (dx) work42_dcol.fill(0);
+      denseTiledBackward(p, gp, work42_col, work42_dcol, work42_tmp, 784, 32, 192, 40640 + gi * 6144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 32; ic++) {
+              const xc = xb + (gi * 32 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad42[xc + ih * 28 + iw] += work42_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -7226,56 +7182,49 @@ function forward48(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 48: features.3.rest.1.conv.2 (conv2d). */
 function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 32; oc++) {
-    for (let ic = 0; ic < 192; ic++) {
-      let wi = 49280 + oc * 192 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 25088 + oc * 784;
-            const bc = b * 150528 + ic * 784;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 28 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad49[sr + ow] * act48[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.3.rest.1.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 192; ic++) {
-      const s0 = b * 25088;
-      const w0 = 49280 + ic;
-      let d = b * 150528 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 32; oc++) acc += grad49[si + oc * 784] * p[wi + oc * 192];
+    const xb = b * 150528;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 192; ic++) {
+              const xc = xb + (gi * 192 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work48_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act48[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad48[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 32; oc++) work48_tmp[q * 32 + oc] = grad49[yb + (gi * 32 + oc) * 784 + q];
+      }
+      if (dx) work48_dcol.fill(0);
+      denseTiledBackward(p, gp, work48_col, work48_dcol, work48_tmp, 784, 192, 32, 49280 + gi * 6144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 192; ic++) {
+              const xc = xb + (gi * 192 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad48[xc + ih * 28 + iw] += work48_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -7418,56 +7367,49 @@ function forward51(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 51: features.4.0.conv.0.0 (conv2d). */
 function backward51(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 192; oc++) {
-    for (let ic = 0; ic < 32; ic++) {
-      let wi = 55488 + oc * 32 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 150528 + oc * 784;
-            const bc = b * 25088 + ic * 784;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 28 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad52[sr + ow] * act51[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.4.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 32; ic++) {
-      const s0 = b * 150528;
-      const w0 = 55488 + ic;
-      let d = b * 25088 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 192; oc++) acc += grad52[si + oc * 784] * p[wi + oc * 32];
+    const xb = b * 25088;
+    const yb = b * 150528;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 32; ic++) {
+              const xc = xb + (gi * 32 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work51_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act51[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad51[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 192; oc++) work51_tmp[q * 192 + oc] = grad52[yb + (gi * 192 + oc) * 784 + q];
+      }
+      if (dx) work51_dcol.fill(0);
+      denseTiledBackward(p, gp, work51_col, work51_dcol, work51_tmp, 784, 32, 192, 55488 + gi * 6144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 32; ic++) {
+              const xc = xb + (gi * 32 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad51[xc + ih * 28 + iw] += work51_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -7818,56 +7760,49 @@ function forward57(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 57: features.4.0.conv.2 (conv2d). */
 function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.0.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 192; ic++) {
-      let wi = 64128 + oc * 192 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 12544 + oc * 196;
-            const bc = b * 37632 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad58[sr + ow] * act57[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.4.0.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 192; ic++) {
-      const s0 = b * 12544;
-      const w0 = 64128 + ic;
-      let d = b * 37632 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad58[si + oc * 196] * p[wi + oc * 192];
+    const xb = b * 37632;
+    const yb = b * 12544;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 192; ic++) {
+              const xc = xb + (gi * 192 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work57_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act57[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad57[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 64; oc++) work57_tmp[q * 64 + oc] = grad58[yb + (gi * 64 + oc) * 196 + q];
+      }
+      if (dx) work57_dcol.fill(0);
+      denseTiledBackward(p, gp, work57_col, work57_dcol, work57_tmp, 196, 192, 64, 64128 + gi * 12288, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 192; ic++) {
+              const xc = xb + (gi * 192 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad57[xc + ih * 14 + iw] += work57_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -7994,56 +7929,49 @@ function forward59(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 59: features.4.rest.0.conv.0.0 (conv2d). */
 function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 384; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 76544 + oc * 64 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 75264 + oc * 196;
-            const bc = b * 12544 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad60[sr + ow] * act59[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.4.rest.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 75264;
-      const w0 = 76544 + ic;
-      let d = b * 12544 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 384; oc++) acc += grad60[si + oc * 196] * p[wi + oc * 64];
+    const xb = b * 12544;
+    const yb = b * 75264;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work59_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act59[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad59[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 384; oc++) work59_tmp[q * 384 + oc] = grad60[yb + (gi * 384 + oc) * 196 + q];
+      }
+      if (dx) work59_dcol.fill(0);
+      denseTiledBackward(p, gp, work59_col, work59_dcol, work59_tmp, 196, 64, 384, 76544 + gi * 24576, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad59[xc + ih * 14 + iw] += work59_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -8396,56 +8324,49 @@ function forward65(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 65: features.4.rest.0.conv.2 (conv2d). */
 function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 384; ic++) {
-      let wi = 106112 + oc * 384 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 12544 + oc * 196;
-            const bc = b * 75264 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad66[sr + ow] * act65[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.4.rest.0.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 384; ic++) {
-      const s0 = b * 12544;
-      const w0 = 106112 + ic;
-      let d = b * 75264 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad66[si + oc * 196] * p[wi + oc * 384];
+    const xb = b * 75264;
+    const yb = b * 12544;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 384; ic++) {
+              const xc = xb + (gi * 384 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work65_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act65[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad65[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 64; oc++) work65_tmp[q * 64 + oc] = grad66[yb + (gi * 64 + oc) * 196 + q];
+      }
+      if (dx) work65_dcol.fill(0);
+      denseTiledBackward(p, gp, work65_col, work65_dcol, work65_tmp, 196, 384, 64, 106112 + gi * 24576, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 384; ic++) {
+              const xc = xb + (gi * 384 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad65[xc + ih * 14 + iw] += work65_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -8588,56 +8509,49 @@ function forward68(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 68: features.4.rest.1.conv.0.0 (conv2d). */
 function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 384; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 130816 + oc * 64 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 75264 + oc * 196;
-            const bc = b * 12544 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad69[sr + ow] * act68[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.4.rest.1.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 75264;
-      const w0 = 130816 + ic;
-      let d = b * 12544 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 384; oc++) acc += grad69[si + oc * 196] * p[wi + oc * 64];
+    const xb = b * 12544;
+    const yb = b * 75264;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work68_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act68[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad68[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 384; oc++) work68_tmp[q * 384 + oc] = grad69[yb + (gi * 384 + oc) * 196 + q];
+      }
+      if (dx) work68_dcol.fill(0);
+      denseTiledBackward(p, gp, work68_col, work68_dcol, work68_tmp, 196, 64, 384, 130816 + gi * 24576, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad68[xc + ih * 14 + iw] += work68_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -8990,56 +8904,49 @@ function forward74(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 74: features.4.rest.1.conv.2 (conv2d). */
 function backward74(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 384; ic++) {
-      let wi = 160384 + oc * 384 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 12544 + oc * 196;
-            const bc = b * 75264 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad75[sr + ow] * act74[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.4.rest.1.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 384; ic++) {
-      const s0 = b * 12544;
-      const w0 = 160384 + ic;
-      let d = b * 75264 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad75[si + oc * 196] * p[wi + oc * 384];
+    const xb = b * 75264;
+    const yb = b * 12544;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 384; ic++) {
+              const xc = xb + (gi * 384 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work74_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act74[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad74[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 64; oc++) work74_tmp[q * 64 + oc] = grad75[yb + (gi * 64 + oc) * 196 + q];
+      }
+      if (dx) work74_dcol.fill(0);
+      denseTiledBackward(p, gp, work74_col, work74_dcol, work74_tmp, 196, 384, 64, 160384 + gi * 24576, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 384; ic++) {
+              const xc = xb + (gi * 384 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad74[xc + ih * 14 + iw] += work74_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -9182,56 +9089,49 @@ function forward77(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 77: features.4.rest.2.conv.0.0 (conv2d). */
 function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 384; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 185088 + oc * 64 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 75264 + oc * 196;
-            const bc = b * 12544 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad78[sr + ow] * act77[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.4.rest.2.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 75264;
-      const w0 = 185088 + ic;
-      let d = b * 12544 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 384; oc++) acc += grad78[si + oc * 196] * p[wi + oc * 64];
+    const xb = b * 12544;
+    const yb = b * 75264;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work77_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act77[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad77[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 384; oc++) work77_tmp[q * 384 + oc] = grad78[yb + (gi * 384 + oc) * 196 + q];
+      }
+      if (dx) work77_dcol.fill(0);
+      denseTiledBackward(p, gp, work77_col, work77_dcol, work77_tmp, 196, 64, 384, 185088 + gi * 24576, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad77[xc + ih * 14 + iw] += work77_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -9584,56 +9484,49 @@ function forward83(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 83: features.4.rest.2.conv.2 (conv2d). */
 function backward83(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 384; ic++) {
-      let wi = 214656 + oc * 384 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 12544 + oc * 196;
-            const bc = b * 75264 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad84[sr + ow] * act83[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.4.rest.2.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 384; ic++) {
-      const s0 = b * 12544;
-      const w0 = 214656 + ic;
-      let d = b * 75264 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad84[si + oc * 196] * p[wi + oc * 384];
+    const xb = b * 75264;
+    const yb = b * 12544;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 384; ic++) {
+              const xc = xb + (gi * 384 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work83_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act83[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad83[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 64; oc++) work83_tmp[q * 64 + oc] = grad84[yb + (gi * 64 + oc) * 196 + q];
+      }
+      if (dx) work83_dcol.fill(0);
+      denseTiledBackward(p, gp, work83_col, work83_dcol, work83_tmp, 196, 384, 64, 214656 + gi * 24576, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 384; ic++) {
+              const xc = xb + (gi * 384 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad83[xc + ih * 14 + iw] += work83_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -9776,56 +9669,49 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 86: features.5.0.conv.0.0 (conv2d). */
 function backward86(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 384; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 239360 + oc * 64 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 75264 + oc * 196;
-            const bc = b * 12544 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad87[sr + ow] * act86[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.5.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 75264;
-      const w0 = 239360 + ic;
-      let d = b * 12544 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 384; oc++) acc += grad87[si + oc * 196] * p[wi + oc * 64];
+    const xb = b * 12544;
+    const yb = b * 75264;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work86_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act86[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad86[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 384; oc++) work86_tmp[q * 384 + oc] = grad87[yb + (gi * 384 + oc) * 196 + q];
+      }
+      if (dx) work86_dcol.fill(0);
+      denseTiledBackward(p, gp, work86_col, work86_dcol, work86_tmp, 196, 64, 384, 239360 + gi * 24576, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad86[xc + ih * 14 + iw] += work86_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -10178,56 +10064,49 @@ function forward92(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 92: features.5.0.conv.2 (conv2d). */
 function backward92(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 96; oc++) {
-    for (let ic = 0; ic < 384; ic++) {
-      let wi = 268928 + oc * 384 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 18816 + oc * 196;
-            const bc = b * 75264 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad93[sr + ow] * act92[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.5.0.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 384; ic++) {
-      const s0 = b * 18816;
-      const w0 = 268928 + ic;
-      let d = b * 75264 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 96; oc++) acc += grad93[si + oc * 196] * p[wi + oc * 384];
+    const xb = b * 75264;
+    const yb = b * 18816;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 384; ic++) {
+              const xc = xb + (gi * 384 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work92_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act92[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad92[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 96; oc++) work92_tmp[q * 96 + oc] = grad93[yb + (gi * 96 + oc) * 196 + q];
+      }
+      if (dx) work92_dcol.fill(0);
+      denseTiledBackward(p, gp, work92_col, work92_dcol, work92_tmp, 196, 384, 96, 268928 + gi * 36864, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 384; ic++) {
+              const xc = xb + (gi * 384 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad92[xc + ih * 14 + iw] += work92_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -10354,56 +10233,49 @@ function forward94(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 94: features.5.rest.0.conv.0.0 (conv2d). */
 function backward94(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 576; oc++) {
-    for (let ic = 0; ic < 96; ic++) {
-      let wi = 305984 + oc * 96 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 112896 + oc * 196;
-            const bc = b * 18816 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad95[sr + ow] * act94[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.5.rest.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 96; ic++) {
-      const s0 = b * 112896;
-      const w0 = 305984 + ic;
-      let d = b * 18816 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 576; oc++) acc += grad95[si + oc * 196] * p[wi + oc * 96];
+    const xb = b * 18816;
+    const yb = b * 112896;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 96; ic++) {
+              const xc = xb + (gi * 96 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work94_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act94[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad94[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 576; oc++) work94_tmp[q * 576 + oc] = grad95[yb + (gi * 576 + oc) * 196 + q];
+      }
+      if (dx) work94_dcol.fill(0);
+      denseTiledBackward(p, gp, work94_col, work94_dcol, work94_tmp, 196, 96, 576, 305984 + gi * 55296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 96; ic++) {
+              const xc = xb + (gi * 96 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad94[xc + ih * 14 + iw] += work94_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -10756,56 +10628,49 @@ function forward100(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 100: features.5.rest.0.conv.2 (conv2d). */
 function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 96; oc++) {
-    for (let ic = 0; ic < 576; ic++) {
-      let wi = 368768 + oc * 576 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 18816 + oc * 196;
-            const bc = b * 112896 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad101[sr + ow] * act100[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.5.rest.0.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 576; ic++) {
-      const s0 = b * 18816;
-      const w0 = 368768 + ic;
-      let d = b * 112896 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 96; oc++) acc += grad101[si + oc * 196] * p[wi + oc * 576];
+    const xb = b * 112896;
+    const yb = b * 18816;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 576; ic++) {
+              const xc = xb + (gi * 576 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work100_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act100[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad100[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 96; oc++) work100_tmp[q * 96 + oc] = grad101[yb + (gi * 96 + oc) * 196 + q];
+      }
+      if (dx) work100_dcol.fill(0);
+      denseTiledBackward(p, gp, work100_col, work100_dcol, work100_tmp, 196, 576, 96, 368768 + gi * 55296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 576; ic++) {
+              const xc = xb + (gi * 576 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad100[xc + ih * 14 + iw] += work100_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -10948,56 +10813,49 @@ function forward103(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 103: features.5.rest.1.conv.0.0 (conv2d). */
 function backward103(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 576; oc++) {
-    for (let ic = 0; ic < 96; ic++) {
-      let wi = 424256 + oc * 96 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 112896 + oc * 196;
-            const bc = b * 18816 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad104[sr + ow] * act103[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.5.rest.1.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 96; ic++) {
-      const s0 = b * 112896;
-      const w0 = 424256 + ic;
-      let d = b * 18816 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 576; oc++) acc += grad104[si + oc * 196] * p[wi + oc * 96];
+    const xb = b * 18816;
+    const yb = b * 112896;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 96; ic++) {
+              const xc = xb + (gi * 96 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work103_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act103[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad103[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 576; oc++) work103_tmp[q * 576 + oc] = grad104[yb + (gi * 576 + oc) * 196 + q];
+      }
+      if (dx) work103_dcol.fill(0);
+      denseTiledBackward(p, gp, work103_col, work103_dcol, work103_tmp, 196, 96, 576, 424256 + gi * 55296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 96; ic++) {
+              const xc = xb + (gi * 96 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad103[xc + ih * 14 + iw] += work103_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -11350,56 +11208,49 @@ function forward109(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 109: features.5.rest.1.conv.2 (conv2d). */
 function backward109(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 96; oc++) {
-    for (let ic = 0; ic < 576; ic++) {
-      let wi = 487040 + oc * 576 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 18816 + oc * 196;
-            const bc = b * 112896 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad110[sr + ow] * act109[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.5.rest.1.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 576; ic++) {
-      const s0 = b * 18816;
-      const w0 = 487040 + ic;
-      let d = b * 112896 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 96; oc++) acc += grad110[si + oc * 196] * p[wi + oc * 576];
+    const xb = b * 112896;
+    const yb = b * 18816;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 576; ic++) {
+              const xc = xb + (gi * 576 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work109_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act109[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad109[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 96; oc++) work109_tmp[q * 96 + oc] = grad110[yb + (gi * 96 + oc) * 196 + q];
+      }
+      if (dx) work109_dcol.fill(0);
+      denseTiledBackward(p, gp, work109_col, work109_dcol, work109_tmp, 196, 576, 96, 487040 + gi * 55296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 576; ic++) {
+              const xc = xb + (gi * 576 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad109[xc + ih * 14 + iw] += work109_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -11542,56 +11393,49 @@ function forward112(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 112: features.6.0.conv.0.0 (conv2d). */
 function backward112(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 576; oc++) {
-    for (let ic = 0; ic < 96; ic++) {
-      let wi = 542528 + oc * 96 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 112896 + oc * 196;
-            const bc = b * 18816 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad113[sr + ow] * act112[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.6.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 96; ic++) {
-      const s0 = b * 112896;
-      const w0 = 542528 + ic;
-      let d = b * 18816 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 576; oc++) acc += grad113[si + oc * 196] * p[wi + oc * 96];
+    const xb = b * 18816;
+    const yb = b * 112896;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 96; ic++) {
+              const xc = xb + (gi * 96 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work112_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act112[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad112[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 576; oc++) work112_tmp[q * 576 + oc] = grad113[yb + (gi * 576 + oc) * 196 + q];
+      }
+      if (dx) work112_dcol.fill(0);
+      denseTiledBackward(p, gp, work112_col, work112_dcol, work112_tmp, 196, 96, 576, 542528 + gi * 55296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 96; ic++) {
+              const xc = xb + (gi * 96 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad112[xc + ih * 14 + iw] += work112_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -11942,56 +11786,49 @@ function forward118(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 118: features.6.0.conv.2 (conv2d). */
 function backward118(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.0.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 160; oc++) {
-    for (let ic = 0; ic < 576; ic++) {
-      let wi = 605312 + oc * 576 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 7840 + oc * 49;
-            const bc = b * 28224 + ic * 49;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh) * 7 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad119[sr + ow] * act118[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.6.0.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 576; ic++) {
-      const s0 = b * 7840;
-      const w0 = 605312 + ic;
-      let d = b * 28224 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 160; oc++) acc += grad119[si + oc * 49] * p[wi + oc * 576];
+    const xb = b * 28224;
+    const yb = b * 7840;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 576; ic++) {
+              const xc = xb + (gi * 576 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work118_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act118[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad118[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 160; oc++) work118_tmp[q * 160 + oc] = grad119[yb + (gi * 160 + oc) * 49 + q];
+      }
+      if (dx) work118_dcol.fill(0);
+      denseTiledBackward(p, gp, work118_col, work118_dcol, work118_tmp, 49, 576, 160, 605312 + gi * 92160, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 576; ic++) {
+              const xc = xb + (gi * 576 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad118[xc + ih * 7 + iw] += work118_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -12118,56 +11955,49 @@ function forward120(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 120: features.6.rest.0.conv.0.0 (conv2d). */
 function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 960; oc++) {
-    for (let ic = 0; ic < 160; ic++) {
-      let wi = 697792 + oc * 160 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 47040 + oc * 49;
-            const bc = b * 7840 + ic * 49;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh) * 7 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad121[sr + ow] * act120[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.6.rest.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 160; ic++) {
-      const s0 = b * 47040;
-      const w0 = 697792 + ic;
-      let d = b * 7840 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 960; oc++) acc += grad121[si + oc * 49] * p[wi + oc * 160];
+    const xb = b * 7840;
+    const yb = b * 47040;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 160; ic++) {
+              const xc = xb + (gi * 160 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work120_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act120[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad120[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 960; oc++) work120_tmp[q * 960 + oc] = grad121[yb + (gi * 960 + oc) * 49 + q];
+      }
+      if (dx) work120_dcol.fill(0);
+      denseTiledBackward(p, gp, work120_col, work120_dcol, work120_tmp, 49, 160, 960, 697792 + gi * 153600, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 160; ic++) {
+              const xc = xb + (gi * 160 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad120[xc + ih * 7 + iw] += work120_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -12520,56 +12350,49 @@ function forward126(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 126: features.6.rest.0.conv.2 (conv2d). */
 function backward126(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 160; oc++) {
-    for (let ic = 0; ic < 960; ic++) {
-      let wi = 863872 + oc * 960 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 7840 + oc * 49;
-            const bc = b * 47040 + ic * 49;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh) * 7 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad127[sr + ow] * act126[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.6.rest.0.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 960; ic++) {
-      const s0 = b * 7840;
-      const w0 = 863872 + ic;
-      let d = b * 47040 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 160; oc++) acc += grad127[si + oc * 49] * p[wi + oc * 960];
+    const xb = b * 47040;
+    const yb = b * 7840;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 960; ic++) {
+              const xc = xb + (gi * 960 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work126_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act126[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad126[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 160; oc++) work126_tmp[q * 160 + oc] = grad127[yb + (gi * 160 + oc) * 49 + q];
+      }
+      if (dx) work126_dcol.fill(0);
+      denseTiledBackward(p, gp, work126_col, work126_dcol, work126_tmp, 49, 960, 160, 863872 + gi * 153600, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 960; ic++) {
+              const xc = xb + (gi * 960 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad126[xc + ih * 7 + iw] += work126_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -12712,56 +12535,49 @@ function forward129(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 129: features.6.rest.1.conv.0.0 (conv2d). */
 function backward129(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 960; oc++) {
-    for (let ic = 0; ic < 160; ic++) {
-      let wi = 1017792 + oc * 160 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 47040 + oc * 49;
-            const bc = b * 7840 + ic * 49;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh) * 7 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad130[sr + ow] * act129[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.6.rest.1.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 160; ic++) {
-      const s0 = b * 47040;
-      const w0 = 1017792 + ic;
-      let d = b * 7840 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 960; oc++) acc += grad130[si + oc * 49] * p[wi + oc * 160];
+    const xb = b * 7840;
+    const yb = b * 47040;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 160; ic++) {
+              const xc = xb + (gi * 160 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work129_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act129[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad129[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 960; oc++) work129_tmp[q * 960 + oc] = grad130[yb + (gi * 960 + oc) * 49 + q];
+      }
+      if (dx) work129_dcol.fill(0);
+      denseTiledBackward(p, gp, work129_col, work129_dcol, work129_tmp, 49, 160, 960, 1017792 + gi * 153600, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 160; ic++) {
+              const xc = xb + (gi * 160 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad129[xc + ih * 7 + iw] += work129_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -13114,56 +12930,49 @@ function forward135(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 135: features.6.rest.1.conv.2 (conv2d). */
 function backward135(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 160; oc++) {
-    for (let ic = 0; ic < 960; ic++) {
-      let wi = 1183872 + oc * 960 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 7840 + oc * 49;
-            const bc = b * 47040 + ic * 49;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh) * 7 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad136[sr + ow] * act135[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.6.rest.1.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 960; ic++) {
-      const s0 = b * 7840;
-      const w0 = 1183872 + ic;
-      let d = b * 47040 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 160; oc++) acc += grad136[si + oc * 49] * p[wi + oc * 960];
+    const xb = b * 47040;
+    const yb = b * 7840;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 960; ic++) {
+              const xc = xb + (gi * 960 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work135_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act135[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad135[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 160; oc++) work135_tmp[q * 160 + oc] = grad136[yb + (gi * 160 + oc) * 49 + q];
+      }
+      if (dx) work135_dcol.fill(0);
+      denseTiledBackward(p, gp, work135_col, work135_dcol, work135_tmp, 49, 960, 160, 1183872 + gi * 153600, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 960; ic++) {
+              const xc = xb + (gi * 960 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad135[xc + ih * 7 + iw] += work135_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -13306,56 +13115,49 @@ function forward138(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 138: features.7.0.conv.0.0 (conv2d). */
 function backward138(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 960; oc++) {
-    for (let ic = 0; ic < 160; ic++) {
-      let wi = 1337792 + oc * 160 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 47040 + oc * 49;
-            const bc = b * 7840 + ic * 49;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh) * 7 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad139[sr + ow] * act138[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.7.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 160; ic++) {
-      const s0 = b * 47040;
-      const w0 = 1337792 + ic;
-      let d = b * 7840 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 960; oc++) acc += grad139[si + oc * 49] * p[wi + oc * 160];
+    const xb = b * 7840;
+    const yb = b * 47040;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 160; ic++) {
+              const xc = xb + (gi * 160 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work138_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act138[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad138[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 960; oc++) work138_tmp[q * 960 + oc] = grad139[yb + (gi * 960 + oc) * 49 + q];
+      }
+      if (dx) work138_dcol.fill(0);
+      denseTiledBackward(p, gp, work138_col, work138_dcol, work138_tmp, 49, 160, 960, 1337792 + gi * 153600, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 160; ic++) {
+              const xc = xb + (gi * 160 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad138[xc + ih * 7 + iw] += work138_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -13708,56 +13510,49 @@ function forward144(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 144: features.7.0.conv.2 (conv2d). */
 function backward144(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 320; oc++) {
-    for (let ic = 0; ic < 960; ic++) {
-      let wi = 1503872 + oc * 960 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 15680 + oc * 49;
-            const bc = b * 47040 + ic * 49;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh) * 7 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad145[sr + ow] * act144[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.7.0.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 960; ic++) {
-      const s0 = b * 15680;
-      const w0 = 1503872 + ic;
-      let d = b * 47040 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 320; oc++) acc += grad145[si + oc * 49] * p[wi + oc * 960];
+    const xb = b * 47040;
+    const yb = b * 15680;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 960; ic++) {
+              const xc = xb + (gi * 960 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work144_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act144[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad144[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 320; oc++) work144_tmp[q * 320 + oc] = grad145[yb + (gi * 320 + oc) * 49 + q];
+      }
+      if (dx) work144_dcol.fill(0);
+      denseTiledBackward(p, gp, work144_col, work144_dcol, work144_tmp, 49, 960, 320, 1503872 + gi * 307200, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 960; ic++) {
+              const xc = xb + (gi * 960 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad144[xc + ih * 7 + iw] += work144_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -13884,56 +13679,49 @@ function forward146(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 146: features.8.0 (conv2d). */
 function backward146(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 1280; oc++) {
-    for (let ic = 0; ic < 320; ic++) {
-      let wi = 1811712 + oc * 320 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 62720 + oc * 49;
-            const bc = b * 15680 + ic * 49;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh) * 7 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad147[sr + ow] * act146[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 320; ic++) {
-      const s0 = b * 62720;
-      const w0 = 1811712 + ic;
-      let d = b * 15680 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1280; oc++) acc += grad147[si + oc * 49] * p[wi + oc * 320];
+    const xb = b * 15680;
+    const yb = b * 62720;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 320; ic++) {
+              const xc = xb + (gi * 320 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work146_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act146[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad146[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 1280; oc++) work146_tmp[q * 1280 + oc] = grad147[yb + (gi * 1280 + oc) * 49 + q];
+      }
+      if (dx) work146_dcol.fill(0);
+      denseTiledBackward(p, gp, work146_col, work146_dcol, work146_tmp, 49, 320, 1280, 1811712 + gi * 409600, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 320; ic++) {
+              const xc = xb + (gi * 320 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad146[xc + ih * 7 + iw] += work146_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -14124,7 +13912,7 @@ function forward152(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 152: classifier.1 (dense). */
 function backward152(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // classifier.1: dense 1280 → 1000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act152, grad152, grad153, n, 1280, 1000, 2223872, 3503872);
+  denseTiledBackward(p, gp, act152, grad152, grad153, n, 1280, 1000, 2223872, 3503872, true);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -14439,7 +14227,13 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, grad, trainer.grads);
+  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  inputGradWanted = false;
+  try {
+    backward(trainer.params, grad, trainer.grads);
+  } finally {
+    inputGradWanted = true;
+  }
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -14614,7 +14408,8 @@ function denseTiledForward(
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
+ *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -14626,6 +14421,7 @@ function denseTiledBackward(
   OUT: number,
   W: number,
   B: number,
+  dx: boolean,
 ): void {
   let r = 0;
   for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
@@ -14653,23 +14449,36 @@ function denseTiledBackward(
         gp[B + o + 2] += g02 + g12 + g22 + g32;
         gp[B + o + 3] += g03 + g13 + g23 + g33;
       }
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const x0 = x[xo + 0 * IN + i];
-        const x1 = x[xo + 1 * IN + i];
-        const x2 = x[xo + 2 * IN + i];
-        const x3 = x[xo + 3 * IN + i];
-        const w0 = p[w + 0 * IN];
-        const w1 = p[w + 1 * IN];
-        const w2 = p[w + 2 * IN];
-        const w3 = p[w + 3 * IN];
-        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      if (dx) {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w + 0 * IN];
+          const w1 = p[w + 1 * IN];
+          const w2 = p[w + 2 * IN];
+          const w3 = p[w + 3 * IN];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        }
       }
     }
     for (; o < OUT; o++) {
@@ -14678,7 +14487,7 @@ function denseTiledBackward(
         if (B >= 0) gp[B + o] += g;
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
           gp[w] += g * x[xo + a * IN + i];
-          gx[xo + a * IN + i] += g * p[w];
+          if (dx) gx[xo + a * IN + i] += g * p[w];
         }
       }
     }
@@ -14690,7 +14499,7 @@ function denseTiledBackward(
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
         gp[w] += g * x[xo + i];
-        gx[xo + i] += g * p[w];
+        if (dx) gx[xo + i] += g * p[w];
       }
     }
   }

@@ -545,6 +545,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+let inputGradWanted = true;
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -685,102 +687,122 @@ let grad67 = new Float32Array(0);
 let grad69 = new Float32Array(0);
 let work0_col = new Float32Array(1843968);
 let work0_tmp = new Float32Array(802816);
+let work0_dcol = new Float32Array(1843968);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch3_argmax = new Float32Array(0);
 let work4_col = new Float32Array(1806336);
 let work4_tmp = new Float32Array(200704);
+let work4_dcol = new Float32Array(1806336);
 let scratch5_xhat = new Float32Array(0);
 let scratch5_istd = new Float32Array(0);
 let scratch5_batchstats = new Float32Array(0);
 let work7_col = new Float32Array(1806336);
 let work7_tmp = new Float32Array(200704);
+let work7_dcol = new Float32Array(1806336);
 let scratch8_xhat = new Float32Array(0);
 let scratch8_istd = new Float32Array(0);
 let scratch8_batchstats = new Float32Array(0);
 let work11_col = new Float32Array(1806336);
 let work11_tmp = new Float32Array(200704);
+let work11_dcol = new Float32Array(1806336);
 let scratch12_xhat = new Float32Array(0);
 let scratch12_istd = new Float32Array(0);
 let scratch12_batchstats = new Float32Array(0);
 let work14_col = new Float32Array(1806336);
 let work14_tmp = new Float32Array(200704);
+let work14_dcol = new Float32Array(1806336);
 let scratch15_xhat = new Float32Array(0);
 let scratch15_istd = new Float32Array(0);
 let scratch15_batchstats = new Float32Array(0);
 let work18_col = new Float32Array(451584);
 let work18_tmp = new Float32Array(100352);
+let work18_dcol = new Float32Array(451584);
 let scratch19_xhat = new Float32Array(0);
 let scratch19_istd = new Float32Array(0);
 let scratch19_batchstats = new Float32Array(0);
 let work21_col = new Float32Array(903168);
 let work21_tmp = new Float32Array(100352);
+let work21_dcol = new Float32Array(903168);
 let scratch22_xhat = new Float32Array(0);
 let scratch22_istd = new Float32Array(0);
 let scratch22_batchstats = new Float32Array(0);
 let work23_col = new Float32Array(50176);
 let work23_tmp = new Float32Array(100352);
+let work23_dcol = new Float32Array(50176);
 let scratch24_xhat = new Float32Array(0);
 let scratch24_istd = new Float32Array(0);
 let scratch24_batchstats = new Float32Array(0);
 let work27_col = new Float32Array(903168);
 let work27_tmp = new Float32Array(100352);
+let work27_dcol = new Float32Array(903168);
 let scratch28_xhat = new Float32Array(0);
 let scratch28_istd = new Float32Array(0);
 let scratch28_batchstats = new Float32Array(0);
 let work30_col = new Float32Array(903168);
 let work30_tmp = new Float32Array(100352);
+let work30_dcol = new Float32Array(903168);
 let scratch31_xhat = new Float32Array(0);
 let scratch31_istd = new Float32Array(0);
 let scratch31_batchstats = new Float32Array(0);
 let work34_col = new Float32Array(225792);
 let work34_tmp = new Float32Array(50176);
+let work34_dcol = new Float32Array(225792);
 let scratch35_xhat = new Float32Array(0);
 let scratch35_istd = new Float32Array(0);
 let scratch35_batchstats = new Float32Array(0);
 let work37_col = new Float32Array(451584);
 let work37_tmp = new Float32Array(50176);
+let work37_dcol = new Float32Array(451584);
 let scratch38_xhat = new Float32Array(0);
 let scratch38_istd = new Float32Array(0);
 let scratch38_batchstats = new Float32Array(0);
 let work39_col = new Float32Array(25088);
 let work39_tmp = new Float32Array(50176);
+let work39_dcol = new Float32Array(25088);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
 let work43_col = new Float32Array(451584);
 let work43_tmp = new Float32Array(50176);
+let work43_dcol = new Float32Array(451584);
 let scratch44_xhat = new Float32Array(0);
 let scratch44_istd = new Float32Array(0);
 let scratch44_batchstats = new Float32Array(0);
 let work46_col = new Float32Array(451584);
 let work46_tmp = new Float32Array(50176);
+let work46_dcol = new Float32Array(451584);
 let scratch47_xhat = new Float32Array(0);
 let scratch47_istd = new Float32Array(0);
 let scratch47_batchstats = new Float32Array(0);
 let work50_col = new Float32Array(112896);
 let work50_tmp = new Float32Array(25088);
+let work50_dcol = new Float32Array(112896);
 let scratch51_xhat = new Float32Array(0);
 let scratch51_istd = new Float32Array(0);
 let scratch51_batchstats = new Float32Array(0);
 let work53_col = new Float32Array(225792);
 let work53_tmp = new Float32Array(25088);
+let work53_dcol = new Float32Array(225792);
 let scratch54_xhat = new Float32Array(0);
 let scratch54_istd = new Float32Array(0);
 let scratch54_batchstats = new Float32Array(0);
 let work55_col = new Float32Array(12544);
 let work55_tmp = new Float32Array(25088);
+let work55_dcol = new Float32Array(12544);
 let scratch56_xhat = new Float32Array(0);
 let scratch56_istd = new Float32Array(0);
 let scratch56_batchstats = new Float32Array(0);
 let work59_col = new Float32Array(225792);
 let work59_tmp = new Float32Array(25088);
+let work59_dcol = new Float32Array(225792);
 let scratch60_xhat = new Float32Array(0);
 let scratch60_istd = new Float32Array(0);
 let scratch60_batchstats = new Float32Array(0);
 let work62_col = new Float32Array(225792);
 let work62_tmp = new Float32Array(25088);
+let work62_dcol = new Float32Array(225792);
 let scratch63_xhat = new Float32Array(0);
 let scratch63_istd = new Float32Array(0);
 let scratch63_batchstats = new Float32Array(0);
@@ -1280,62 +1302,49 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 0: conv1 (conv2d). */
 function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 3; ic++) {
-      let wi = (oc * 3 + ic) * 49;
-      for (let kh = 0; kh < 7; kh++) {
-        const ohLo = Math.max(0, Math.ceil((3 - kh) / 2));
-        const ohHi = Math.min(112, Math.floor((226 - kh) / 2) + 1);
-        for (let kw = 0; kw < 7; kw++, wi++) {
-          const owLo = Math.max(0, Math.ceil((3 - kw) / 2));
-          const owHi = Math.min(112, Math.floor((226 - kw) / 2) + 1);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 802816 + oc * 12544;
-            const bc = b * 150528 + ic * 50176;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 112;
-              const br = bc + (oh * 2 + kh - 3) * 224 + kw - 3;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad1[sr + ow] * act0[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward, as im2col + a register-tiled matrix product
+  const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 3; ic++) {
-      const s0 = b * 802816;
-      const w0 = ic * 49;
-      let d = b * 150528 + ic * 50176;
-      for (let ih = 0; ih < 224; ih++) {
-        const th = ih + 3;
-        const khLo = Math.max(0, th - 222);
-        const khHi = Math.min(7, th + 1);
-        for (let iw = 0; iw < 224; iw++, d++) {
-          const tw = iw + 3;
-          const kwLo = Math.max(0, tw - 222);
-          const kwHi = Math.min(7, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 112;
-            const wr = w0 + kh * 7;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad1[si + oc * 12544] * p[wi + oc * 147];
+    const xb = b * 150528;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 112; oh++)
+          for (let ow = 0; ow < 112; ow++) {
+            for (let ic = 0; ic < 3; ic++) {
+              const xc = xb + (gi * 3 + ic) * 50176;
+              for (let kh = 0; kh < 7; kh++) {
+                const ih = oh * 2 - 3 + kh * 1;
+                for (let kw = 0; kw < 7; kw++) {
+                  const iw = ow * 2 - 3 + kw * 1;
+                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                }
+              }
             }
           }
-          grad0[d] += acc;
-        }
+      }
+      for (let q = 0; q < 12544; q++) {
+        for (let oc = 0; oc < 64; oc++) work0_tmp[q * 64 + oc] = grad1[yb + (gi * 64 + oc) * 12544 + q];
+      }
+      if (dx) work0_dcol.fill(0);
+      denseTiledBackward(p, gp, work0_col, work0_dcol, work0_tmp, 12544, 147, 64, 0 + gi * 9408, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 112; oh++)
+          for (let ow = 0; ow < 112; ow++) {
+            for (let ic = 0; ic < 3; ic++) {
+              const xc = xb + (gi * 3 + ic) * 50176;
+              for (let kh = 0; kh < 7; kh++) {
+                const ih = oh * 2 - 3 + kh * 1;
+                for (let kw = 0; kw < 7; kw++) {
+                  const iw = ow * 2 - 3 + kw * 1;
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -1521,60 +1530,49 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 4: layer1.0.conv1 (conv2d). */
 function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 9536 + (oc * 64 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(56, 57 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(56, 57 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 3136;
-            const bc = b * 200704 + ic * 3136;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad5[sr + ow] * act4[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer1.0.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 200704;
-      const w0 = 9536 + ic * 9;
-      let d = b * 200704 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad5[si + oc * 3136] * p[wi + oc * 576];
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work4_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad4[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) work4_tmp[q * 64 + oc] = grad5[yb + (gi * 64 + oc) * 3136 + q];
+      }
+      if (dx) work4_dcol.fill(0);
+      denseTiledBackward(p, gp, work4_col, work4_dcol, work4_tmp, 3136, 576, 64, 9536 + gi * 36864, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad4[xc + ih * 56 + iw] += work4_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -1721,60 +1719,49 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 7: layer1.0.conv2 (conv2d). */
 function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 46528 + (oc * 64 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(56, 57 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(56, 57 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 3136;
-            const bc = b * 200704 + ic * 3136;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad8[sr + ow] * act7[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 200704;
-      const w0 = 46528 + ic * 9;
-      let d = b * 200704 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad8[si + oc * 3136] * p[wi + oc * 576];
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad7[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) work7_tmp[q * 64 + oc] = grad8[yb + (gi * 64 + oc) * 3136 + q];
+      }
+      if (dx) work7_dcol.fill(0);
+      denseTiledBackward(p, gp, work7_col, work7_dcol, work7_tmp, 3136, 576, 64, 46528 + gi * 36864, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad7[xc + ih * 56 + iw] += work7_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -1937,60 +1924,49 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 11: layer1.1.conv1 (conv2d). */
 function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.1.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 83520 + (oc * 64 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(56, 57 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(56, 57 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 3136;
-            const bc = b * 200704 + ic * 3136;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad12[sr + ow] * act11[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer1.1.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 200704;
-      const w0 = 83520 + ic * 9;
-      let d = b * 200704 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad12[si + oc * 3136] * p[wi + oc * 576];
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work11_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act11[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad11[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) work11_tmp[q * 64 + oc] = grad12[yb + (gi * 64 + oc) * 3136 + q];
+      }
+      if (dx) work11_dcol.fill(0);
+      denseTiledBackward(p, gp, work11_col, work11_dcol, work11_tmp, 3136, 576, 64, 83520 + gi * 36864, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad11[xc + ih * 56 + iw] += work11_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -2137,60 +2113,49 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 14: layer1.1.conv2 (conv2d). */
 function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 120512 + (oc * 64 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(56, 57 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(56, 57 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 3136;
-            const bc = b * 200704 + ic * 3136;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad15[sr + ow] * act14[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer1.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 200704;
-      const w0 = 120512 + ic * 9;
-      let d = b * 200704 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad15[si + oc * 3136] * p[wi + oc * 576];
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad14[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) work14_tmp[q * 64 + oc] = grad15[yb + (gi * 64 + oc) * 3136 + q];
+      }
+      if (dx) work14_dcol.fill(0);
+      denseTiledBackward(p, gp, work14_col, work14_dcol, work14_tmp, 3136, 576, 64, 120512 + gi * 36864, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw] += work14_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -2353,60 +2318,49 @@ function forward18(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 18: layer2.0.conv1 (conv2d). */
 function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 157504 + (oc * 64 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 784;
-            const bc = b * 200704 + ic * 3136;
-            for (let oh = ohLo; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh * 2 + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < 28; ow++) acc += grad19[sr + ow] * act18[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 100352;
-      const w0 = 157504 + ic * 9;
-      let d = b * 200704 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 54);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 54);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 28;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad19[si + oc * 784] * p[wi + oc * 576];
+    const xb = b * 200704;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 2 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 2 - 1 + kw * 1;
+                  work18_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act18[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad18[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) work18_tmp[q * 128 + oc] = grad19[yb + (gi * 128 + oc) * 784 + q];
+      }
+      if (dx) work18_dcol.fill(0);
+      denseTiledBackward(p, gp, work18_col, work18_dcol, work18_tmp, 784, 576, 128, 157504 + gi * 73728, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 2 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 2 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad18[xc + ih * 56 + iw] += work18_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -2553,60 +2507,49 @@ function forward21(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 21: layer2.0.conv2 (conv2d). */
 function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 231488 + (oc * 128 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(28, 29 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(28, 29 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 784;
-            const bc = b * 100352 + ic * 784;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad22[sr + ow] * act21[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 100352;
-      const w0 = 231488 + ic * 9;
-      let d = b * 100352 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad22[si + oc * 784] * p[wi + oc * 1152];
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad21[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) work21_tmp[q * 128 + oc] = grad22[yb + (gi * 128 + oc) * 784 + q];
+      }
+      if (dx) work21_dcol.fill(0);
+      denseTiledBackward(p, gp, work21_col, work21_dcol, work21_tmp, 784, 1152, 128, 231488 + gi * 147456, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad21[xc + ih * 28 + iw] += work21_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -2733,58 +2676,49 @@ function forward23(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 23: layer2.0.downsample.0 (conv2d). */
 function backward23(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 379200 + oc * 64 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 784;
-            const bc = b * 200704 + ic * 3136;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh * 2 + kh) * 56 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad24[sr + ow] * act18[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 100352;
-      const w0 = 379200 + ic;
-      let d = b * 200704 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 54);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 54);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad24[si + oc * 784] * p[wi + oc * 64];
+    const xb = b * 200704;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 2 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 2 - 0 + kw * 1;
+                  work23_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act18[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad18[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) work23_tmp[q * 128 + oc] = grad24[yb + (gi * 128 + oc) * 784 + q];
+      }
+      if (dx) work23_dcol.fill(0);
+      denseTiledBackward(p, gp, work23_col, work23_dcol, work23_tmp, 784, 64, 128, 379200 + gi * 8192, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 2 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 2 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad18[xc + ih * 56 + iw] += work23_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -2947,60 +2881,49 @@ function forward27(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 27: layer2.1.conv1 (conv2d). */
 function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.1.conv1: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 387648 + (oc * 128 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(28, 29 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(28, 29 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 784;
-            const bc = b * 100352 + ic * 784;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad28[sr + ow] * act27[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.1.conv1: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 100352;
-      const w0 = 387648 + ic * 9;
-      let d = b * 100352 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad28[si + oc * 784] * p[wi + oc * 1152];
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work27_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act27[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad27[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) work27_tmp[q * 128 + oc] = grad28[yb + (gi * 128 + oc) * 784 + q];
+      }
+      if (dx) work27_dcol.fill(0);
+      denseTiledBackward(p, gp, work27_col, work27_dcol, work27_tmp, 784, 1152, 128, 387648 + gi * 147456, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad27[xc + ih * 28 + iw] += work27_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -3147,60 +3070,49 @@ function forward30(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 30: layer2.1.conv2 (conv2d). */
 function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 535360 + (oc * 128 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(28, 29 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(28, 29 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 784;
-            const bc = b * 100352 + ic * 784;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad31[sr + ow] * act30[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 100352;
-      const w0 = 535360 + ic * 9;
-      let d = b * 100352 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad31[si + oc * 784] * p[wi + oc * 1152];
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work30_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act30[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad30[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) work30_tmp[q * 128 + oc] = grad31[yb + (gi * 128 + oc) * 784 + q];
+      }
+      if (dx) work30_dcol.fill(0);
+      denseTiledBackward(p, gp, work30_col, work30_dcol, work30_tmp, 784, 1152, 128, 535360 + gi * 147456, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad30[xc + ih * 28 + iw] += work30_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -3363,60 +3275,49 @@ function forward34(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 34: layer3.0.conv1 (conv2d). */
 function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 683072 + (oc * 128 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 100352 + ic * 784;
-            for (let oh = ohLo; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh * 2 + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < 14; ow++) acc += grad35[sr + ow] * act34[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 50176;
-      const w0 = 683072 + ic * 9;
-      let d = b * 100352 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 26);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 26);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad35[si + oc * 196] * p[wi + oc * 1152];
+    const xb = b * 100352;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 2 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 2 - 1 + kw * 1;
+                  work34_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act34[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad34[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work34_tmp[q * 256 + oc] = grad35[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work34_dcol.fill(0);
+      denseTiledBackward(p, gp, work34_col, work34_dcol, work34_tmp, 196, 1152, 256, 683072 + gi * 294912, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 2 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 2 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad34[xc + ih * 28 + iw] += work34_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -3563,60 +3464,49 @@ function forward37(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 37: layer3.0.conv2 (conv2d). */
 function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 978496 + (oc * 256 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad38[sr + ow] * act37[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 50176;
-      const w0 = 978496 + ic * 9;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad38[si + oc * 196] * p[wi + oc * 2304];
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work37_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act37[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad37[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work37_tmp[q * 256 + oc] = grad38[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work37_dcol.fill(0);
+      denseTiledBackward(p, gp, work37_col, work37_dcol, work37_tmp, 196, 2304, 256, 978496 + gi * 589824, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad37[xc + ih * 14 + iw] += work37_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -3743,58 +3633,49 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 39: layer3.0.downsample.0 (conv2d). */
 function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 1568832 + oc * 128 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 100352 + ic * 784;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh * 2 + kh) * 28 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad40[sr + ow] * act34[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 50176;
-      const w0 = 1568832 + ic;
-      let d = b * 100352 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 26);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 26);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad40[si + oc * 196] * p[wi + oc * 128];
+    const xb = b * 100352;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 2 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 2 - 0 + kw * 1;
+                  work39_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act34[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad34[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work39_tmp[q * 256 + oc] = grad40[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work39_dcol.fill(0);
+      denseTiledBackward(p, gp, work39_col, work39_dcol, work39_tmp, 196, 128, 256, 1568832 + gi * 32768, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 2 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 2 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad34[xc + ih * 28 + iw] += work39_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -3957,60 +3838,49 @@ function forward43(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 43: layer3.1.conv1 (conv2d). */
 function backward43(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.1.conv1: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 1602112 + (oc * 256 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad44[sr + ow] * act43[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.1.conv1: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 50176;
-      const w0 = 1602112 + ic * 9;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad44[si + oc * 196] * p[wi + oc * 2304];
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work43_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act43[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad43[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work43_tmp[q * 256 + oc] = grad44[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work43_dcol.fill(0);
+      denseTiledBackward(p, gp, work43_col, work43_dcol, work43_tmp, 196, 2304, 256, 1602112 + gi * 589824, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad43[xc + ih * 14 + iw] += work43_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -4157,60 +4027,49 @@ function forward46(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 46: layer3.1.conv2 (conv2d). */
 function backward46(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 2192448 + (oc * 256 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad47[sr + ow] * act46[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 50176;
-      const w0 = 2192448 + ic * 9;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad47[si + oc * 196] * p[wi + oc * 2304];
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work46_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act46[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad46[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work46_tmp[q * 256 + oc] = grad47[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work46_dcol.fill(0);
+      denseTiledBackward(p, gp, work46_col, work46_dcol, work46_tmp, 196, 2304, 256, 2192448 + gi * 589824, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad46[xc + ih * 14 + iw] += work46_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -4373,60 +4232,49 @@ function forward50(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 50: layer4.0.conv1 (conv2d). */
 function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 2782784 + (oc * 256 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 25088 + oc * 49;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = ohLo; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh * 2 + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < 7; ow++) acc += grad51[sr + ow] * act50[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 25088;
-      const w0 = 2782784 + ic * 9;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 12);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 12);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 7;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad51[si + oc * 49] * p[wi + oc * 2304];
+    const xb = b * 50176;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 2 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 2 - 1 + kw * 1;
+                  work50_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act50[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad50[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) work50_tmp[q * 512 + oc] = grad51[yb + (gi * 512 + oc) * 49 + q];
+      }
+      if (dx) work50_dcol.fill(0);
+      denseTiledBackward(p, gp, work50_col, work50_dcol, work50_tmp, 49, 2304, 512, 2782784 + gi * 1179648, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 2 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 2 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad50[xc + ih * 14 + iw] += work50_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -4573,60 +4421,49 @@ function forward53(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 53: layer4.0.conv2 (conv2d). */
 function backward53(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 3963456 + (oc * 512 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(7, 8 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(7, 8 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 25088 + oc * 49;
-            const bc = b * 25088 + ic * 49;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh - 1) * 7 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad54[sr + ow] * act53[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 25088;
-      const w0 = 3963456 + ic * 9;
-      let d = b * 25088 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad54[si + oc * 49] * p[wi + oc * 4608];
+    const xb = b * 25088;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work53_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act53[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad53[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) work53_tmp[q * 512 + oc] = grad54[yb + (gi * 512 + oc) * 49 + q];
+      }
+      if (dx) work53_dcol.fill(0);
+      denseTiledBackward(p, gp, work53_col, work53_dcol, work53_tmp, 49, 4608, 512, 3963456 + gi * 2359296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad53[xc + ih * 7 + iw] += work53_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -4753,58 +4590,49 @@ function forward55(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 55: layer4.0.downsample.0 (conv2d). */
 function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 6323776 + oc * 256 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 25088 + oc * 49;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh * 2 + kh) * 14 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad56[sr + ow] * act50[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 25088;
-      const w0 = 6323776 + ic;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 12);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 12);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad56[si + oc * 49] * p[wi + oc * 256];
+    const xb = b * 50176;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 2 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 2 - 0 + kw * 1;
+                  work55_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act50[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad50[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) work55_tmp[q * 512 + oc] = grad56[yb + (gi * 512 + oc) * 49 + q];
+      }
+      if (dx) work55_dcol.fill(0);
+      denseTiledBackward(p, gp, work55_col, work55_dcol, work55_tmp, 49, 256, 512, 6323776 + gi * 131072, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 2 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 2 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad50[xc + ih * 14 + iw] += work55_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -4967,60 +4795,49 @@ function forward59(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 59: layer4.1.conv1 (conv2d). */
 function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.1.conv1: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 6455872 + (oc * 512 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(7, 8 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(7, 8 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 25088 + oc * 49;
-            const bc = b * 25088 + ic * 49;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh - 1) * 7 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad60[sr + ow] * act59[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.1.conv1: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 25088;
-      const w0 = 6455872 + ic * 9;
-      let d = b * 25088 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad60[si + oc * 49] * p[wi + oc * 4608];
+    const xb = b * 25088;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work59_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act59[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad59[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) work59_tmp[q * 512 + oc] = grad60[yb + (gi * 512 + oc) * 49 + q];
+      }
+      if (dx) work59_dcol.fill(0);
+      denseTiledBackward(p, gp, work59_col, work59_dcol, work59_tmp, 49, 4608, 512, 6455872 + gi * 2359296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad59[xc + ih * 7 + iw] += work59_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -5167,60 +4984,49 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 62: layer4.1.conv2 (conv2d). */
 function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 8816192 + (oc * 512 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(7, 8 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(7, 8 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 25088 + oc * 49;
-            const bc = b * 25088 + ic * 49;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh - 1) * 7 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad63[sr + ow] * act62[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 25088;
-      const w0 = 8816192 + ic * 9;
-      let d = b * 25088 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad63[si + oc * 49] * p[wi + oc * 4608];
+    const xb = b * 25088;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work62_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act62[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad62[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) work62_tmp[q * 512 + oc] = grad63[yb + (gi * 512 + oc) * 49 + q];
+      }
+      if (dx) work62_dcol.fill(0);
+      denseTiledBackward(p, gp, work62_col, work62_dcol, work62_tmp, 49, 4608, 512, 8816192 + gi * 2359296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad62[xc + ih * 7 + iw] += work62_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -5404,7 +5210,7 @@ function forward68(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 68: fc (dense). */
 function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // fc: dense 512 → 1000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act67, grad67, grad69, n, 512, 1000, 11176512, 11688512);
+  denseTiledBackward(p, gp, act67, grad67, grad69, n, 512, 1000, 11176512, 11688512, true);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -5623,7 +5429,13 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, grad, trainer.grads);
+  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  inputGradWanted = false;
+  try {
+    backward(trainer.params, grad, trainer.grads);
+  } finally {
+    inputGradWanted = true;
+  }
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -5798,7 +5610,8 @@ function denseTiledForward(
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
+ *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -5810,6 +5623,7 @@ function denseTiledBackward(
   OUT: number,
   W: number,
   B: number,
+  dx: boolean,
 ): void {
   let r = 0;
   for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
@@ -5837,23 +5651,36 @@ function denseTiledBackward(
         gp[B + o + 2] += g02 + g12 + g22 + g32;
         gp[B + o + 3] += g03 + g13 + g23 + g33;
       }
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const x0 = x[xo + 0 * IN + i];
-        const x1 = x[xo + 1 * IN + i];
-        const x2 = x[xo + 2 * IN + i];
-        const x3 = x[xo + 3 * IN + i];
-        const w0 = p[w + 0 * IN];
-        const w1 = p[w + 1 * IN];
-        const w2 = p[w + 2 * IN];
-        const w3 = p[w + 3 * IN];
-        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      if (dx) {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w + 0 * IN];
+          const w1 = p[w + 1 * IN];
+          const w2 = p[w + 2 * IN];
+          const w3 = p[w + 3 * IN];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        }
       }
     }
     for (; o < OUT; o++) {
@@ -5862,7 +5689,7 @@ function denseTiledBackward(
         if (B >= 0) gp[B + o] += g;
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
           gp[w] += g * x[xo + a * IN + i];
-          gx[xo + a * IN + i] += g * p[w];
+          if (dx) gx[xo + a * IN + i] += g * p[w];
         }
       }
     }
@@ -5874,7 +5701,7 @@ function denseTiledBackward(
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
         gp[w] += g * x[xo + i];
-        gx[xo + i] += g * p[w];
+        if (dx) gx[xo + i] += g * p[w];
       }
     }
   }

@@ -1417,6 +1417,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+let inputGradWanted = true;
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -1769,267 +1771,320 @@ let grad173 = new Float32Array(0);
 let grad175 = new Float32Array(0);
 let work0_col = new Float32Array(1843968);
 let work0_tmp = new Float32Array(802816);
+let work0_dcol = new Float32Array(1843968);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch3_argmax = new Float32Array(0);
 let work4_col = new Float32Array(200704);
 let work4_tmp = new Float32Array(200704);
+let work4_dcol = new Float32Array(200704);
 let scratch5_xhat = new Float32Array(0);
 let scratch5_istd = new Float32Array(0);
 let scratch5_batchstats = new Float32Array(0);
 let work7_col = new Float32Array(1806336);
 let work7_tmp = new Float32Array(200704);
+let work7_dcol = new Float32Array(1806336);
 let scratch8_xhat = new Float32Array(0);
 let scratch8_istd = new Float32Array(0);
 let scratch8_batchstats = new Float32Array(0);
 let work10_col = new Float32Array(200704);
 let work10_tmp = new Float32Array(802816);
+let work10_dcol = new Float32Array(200704);
 let scratch11_xhat = new Float32Array(0);
 let scratch11_istd = new Float32Array(0);
 let scratch11_batchstats = new Float32Array(0);
 let work12_col = new Float32Array(200704);
 let work12_tmp = new Float32Array(802816);
+let work12_dcol = new Float32Array(200704);
 let scratch13_xhat = new Float32Array(0);
 let scratch13_istd = new Float32Array(0);
 let scratch13_batchstats = new Float32Array(0);
 let work16_col = new Float32Array(802816);
 let work16_tmp = new Float32Array(200704);
+let work16_dcol = new Float32Array(802816);
 let scratch17_xhat = new Float32Array(0);
 let scratch17_istd = new Float32Array(0);
 let scratch17_batchstats = new Float32Array(0);
 let work19_col = new Float32Array(1806336);
 let work19_tmp = new Float32Array(200704);
+let work19_dcol = new Float32Array(1806336);
 let scratch20_xhat = new Float32Array(0);
 let scratch20_istd = new Float32Array(0);
 let scratch20_batchstats = new Float32Array(0);
 let work22_col = new Float32Array(200704);
 let work22_tmp = new Float32Array(802816);
+let work22_dcol = new Float32Array(200704);
 let scratch23_xhat = new Float32Array(0);
 let scratch23_istd = new Float32Array(0);
 let scratch23_batchstats = new Float32Array(0);
 let work26_col = new Float32Array(802816);
 let work26_tmp = new Float32Array(200704);
+let work26_dcol = new Float32Array(802816);
 let scratch27_xhat = new Float32Array(0);
 let scratch27_istd = new Float32Array(0);
 let scratch27_batchstats = new Float32Array(0);
 let work29_col = new Float32Array(1806336);
 let work29_tmp = new Float32Array(200704);
+let work29_dcol = new Float32Array(1806336);
 let scratch30_xhat = new Float32Array(0);
 let scratch30_istd = new Float32Array(0);
 let scratch30_batchstats = new Float32Array(0);
 let work32_col = new Float32Array(200704);
 let work32_tmp = new Float32Array(802816);
+let work32_dcol = new Float32Array(200704);
 let scratch33_xhat = new Float32Array(0);
 let scratch33_istd = new Float32Array(0);
 let scratch33_batchstats = new Float32Array(0);
 let work36_col = new Float32Array(802816);
 let work36_tmp = new Float32Array(401408);
+let work36_dcol = new Float32Array(802816);
 let scratch37_xhat = new Float32Array(0);
 let scratch37_istd = new Float32Array(0);
 let scratch37_batchstats = new Float32Array(0);
 let work39_col = new Float32Array(903168);
 let work39_tmp = new Float32Array(100352);
+let work39_dcol = new Float32Array(903168);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
 let work42_col = new Float32Array(100352);
 let work42_tmp = new Float32Array(401408);
+let work42_dcol = new Float32Array(100352);
 let scratch43_xhat = new Float32Array(0);
 let scratch43_istd = new Float32Array(0);
 let scratch43_batchstats = new Float32Array(0);
 let work44_col = new Float32Array(200704);
 let work44_tmp = new Float32Array(401408);
+let work44_dcol = new Float32Array(200704);
 let scratch45_xhat = new Float32Array(0);
 let scratch45_istd = new Float32Array(0);
 let scratch45_batchstats = new Float32Array(0);
 let work48_col = new Float32Array(401408);
 let work48_tmp = new Float32Array(100352);
+let work48_dcol = new Float32Array(401408);
 let scratch49_xhat = new Float32Array(0);
 let scratch49_istd = new Float32Array(0);
 let scratch49_batchstats = new Float32Array(0);
 let work51_col = new Float32Array(903168);
 let work51_tmp = new Float32Array(100352);
+let work51_dcol = new Float32Array(903168);
 let scratch52_xhat = new Float32Array(0);
 let scratch52_istd = new Float32Array(0);
 let scratch52_batchstats = new Float32Array(0);
 let work54_col = new Float32Array(100352);
 let work54_tmp = new Float32Array(401408);
+let work54_dcol = new Float32Array(100352);
 let scratch55_xhat = new Float32Array(0);
 let scratch55_istd = new Float32Array(0);
 let scratch55_batchstats = new Float32Array(0);
 let work58_col = new Float32Array(401408);
 let work58_tmp = new Float32Array(100352);
+let work58_dcol = new Float32Array(401408);
 let scratch59_xhat = new Float32Array(0);
 let scratch59_istd = new Float32Array(0);
 let scratch59_batchstats = new Float32Array(0);
 let work61_col = new Float32Array(903168);
 let work61_tmp = new Float32Array(100352);
+let work61_dcol = new Float32Array(903168);
 let scratch62_xhat = new Float32Array(0);
 let scratch62_istd = new Float32Array(0);
 let scratch62_batchstats = new Float32Array(0);
 let work64_col = new Float32Array(100352);
 let work64_tmp = new Float32Array(401408);
+let work64_dcol = new Float32Array(100352);
 let scratch65_xhat = new Float32Array(0);
 let scratch65_istd = new Float32Array(0);
 let scratch65_batchstats = new Float32Array(0);
 let work68_col = new Float32Array(401408);
 let work68_tmp = new Float32Array(100352);
+let work68_dcol = new Float32Array(401408);
 let scratch69_xhat = new Float32Array(0);
 let scratch69_istd = new Float32Array(0);
 let scratch69_batchstats = new Float32Array(0);
 let work71_col = new Float32Array(903168);
 let work71_tmp = new Float32Array(100352);
+let work71_dcol = new Float32Array(903168);
 let scratch72_xhat = new Float32Array(0);
 let scratch72_istd = new Float32Array(0);
 let scratch72_batchstats = new Float32Array(0);
 let work74_col = new Float32Array(100352);
 let work74_tmp = new Float32Array(401408);
+let work74_dcol = new Float32Array(100352);
 let scratch75_xhat = new Float32Array(0);
 let scratch75_istd = new Float32Array(0);
 let scratch75_batchstats = new Float32Array(0);
 let work78_col = new Float32Array(401408);
 let work78_tmp = new Float32Array(200704);
+let work78_dcol = new Float32Array(401408);
 let scratch79_xhat = new Float32Array(0);
 let scratch79_istd = new Float32Array(0);
 let scratch79_batchstats = new Float32Array(0);
 let work81_col = new Float32Array(451584);
 let work81_tmp = new Float32Array(50176);
+let work81_dcol = new Float32Array(451584);
 let scratch82_xhat = new Float32Array(0);
 let scratch82_istd = new Float32Array(0);
 let scratch82_batchstats = new Float32Array(0);
 let work84_col = new Float32Array(50176);
 let work84_tmp = new Float32Array(200704);
+let work84_dcol = new Float32Array(50176);
 let scratch85_xhat = new Float32Array(0);
 let scratch85_istd = new Float32Array(0);
 let scratch85_batchstats = new Float32Array(0);
 let work86_col = new Float32Array(100352);
 let work86_tmp = new Float32Array(200704);
+let work86_dcol = new Float32Array(100352);
 let scratch87_xhat = new Float32Array(0);
 let scratch87_istd = new Float32Array(0);
 let scratch87_batchstats = new Float32Array(0);
 let work90_col = new Float32Array(200704);
 let work90_tmp = new Float32Array(50176);
+let work90_dcol = new Float32Array(200704);
 let scratch91_xhat = new Float32Array(0);
 let scratch91_istd = new Float32Array(0);
 let scratch91_batchstats = new Float32Array(0);
 let work93_col = new Float32Array(451584);
 let work93_tmp = new Float32Array(50176);
+let work93_dcol = new Float32Array(451584);
 let scratch94_xhat = new Float32Array(0);
 let scratch94_istd = new Float32Array(0);
 let scratch94_batchstats = new Float32Array(0);
 let work96_col = new Float32Array(50176);
 let work96_tmp = new Float32Array(200704);
+let work96_dcol = new Float32Array(50176);
 let scratch97_xhat = new Float32Array(0);
 let scratch97_istd = new Float32Array(0);
 let scratch97_batchstats = new Float32Array(0);
 let work100_col = new Float32Array(200704);
 let work100_tmp = new Float32Array(50176);
+let work100_dcol = new Float32Array(200704);
 let scratch101_xhat = new Float32Array(0);
 let scratch101_istd = new Float32Array(0);
 let scratch101_batchstats = new Float32Array(0);
 let work103_col = new Float32Array(451584);
 let work103_tmp = new Float32Array(50176);
+let work103_dcol = new Float32Array(451584);
 let scratch104_xhat = new Float32Array(0);
 let scratch104_istd = new Float32Array(0);
 let scratch104_batchstats = new Float32Array(0);
 let work106_col = new Float32Array(50176);
 let work106_tmp = new Float32Array(200704);
+let work106_dcol = new Float32Array(50176);
 let scratch107_xhat = new Float32Array(0);
 let scratch107_istd = new Float32Array(0);
 let scratch107_batchstats = new Float32Array(0);
 let work110_col = new Float32Array(200704);
 let work110_tmp = new Float32Array(50176);
+let work110_dcol = new Float32Array(200704);
 let scratch111_xhat = new Float32Array(0);
 let scratch111_istd = new Float32Array(0);
 let scratch111_batchstats = new Float32Array(0);
 let work113_col = new Float32Array(451584);
 let work113_tmp = new Float32Array(50176);
+let work113_dcol = new Float32Array(451584);
 let scratch114_xhat = new Float32Array(0);
 let scratch114_istd = new Float32Array(0);
 let scratch114_batchstats = new Float32Array(0);
 let work116_col = new Float32Array(50176);
 let work116_tmp = new Float32Array(200704);
+let work116_dcol = new Float32Array(50176);
 let scratch117_xhat = new Float32Array(0);
 let scratch117_istd = new Float32Array(0);
 let scratch117_batchstats = new Float32Array(0);
 let work120_col = new Float32Array(200704);
 let work120_tmp = new Float32Array(50176);
+let work120_dcol = new Float32Array(200704);
 let scratch121_xhat = new Float32Array(0);
 let scratch121_istd = new Float32Array(0);
 let scratch121_batchstats = new Float32Array(0);
 let work123_col = new Float32Array(451584);
 let work123_tmp = new Float32Array(50176);
+let work123_dcol = new Float32Array(451584);
 let scratch124_xhat = new Float32Array(0);
 let scratch124_istd = new Float32Array(0);
 let scratch124_batchstats = new Float32Array(0);
 let work126_col = new Float32Array(50176);
 let work126_tmp = new Float32Array(200704);
+let work126_dcol = new Float32Array(50176);
 let scratch127_xhat = new Float32Array(0);
 let scratch127_istd = new Float32Array(0);
 let scratch127_batchstats = new Float32Array(0);
 let work130_col = new Float32Array(200704);
 let work130_tmp = new Float32Array(50176);
+let work130_dcol = new Float32Array(200704);
 let scratch131_xhat = new Float32Array(0);
 let scratch131_istd = new Float32Array(0);
 let scratch131_batchstats = new Float32Array(0);
 let work133_col = new Float32Array(451584);
 let work133_tmp = new Float32Array(50176);
+let work133_dcol = new Float32Array(451584);
 let scratch134_xhat = new Float32Array(0);
 let scratch134_istd = new Float32Array(0);
 let scratch134_batchstats = new Float32Array(0);
 let work136_col = new Float32Array(50176);
 let work136_tmp = new Float32Array(200704);
+let work136_dcol = new Float32Array(50176);
 let scratch137_xhat = new Float32Array(0);
 let scratch137_istd = new Float32Array(0);
 let scratch137_batchstats = new Float32Array(0);
 let work140_col = new Float32Array(200704);
 let work140_tmp = new Float32Array(100352);
+let work140_dcol = new Float32Array(200704);
 let scratch141_xhat = new Float32Array(0);
 let scratch141_istd = new Float32Array(0);
 let scratch141_batchstats = new Float32Array(0);
 let work143_col = new Float32Array(225792);
 let work143_tmp = new Float32Array(25088);
+let work143_dcol = new Float32Array(225792);
 let scratch144_xhat = new Float32Array(0);
 let scratch144_istd = new Float32Array(0);
 let scratch144_batchstats = new Float32Array(0);
 let work146_col = new Float32Array(25088);
 let work146_tmp = new Float32Array(100352);
+let work146_dcol = new Float32Array(25088);
 let scratch147_xhat = new Float32Array(0);
 let scratch147_istd = new Float32Array(0);
 let scratch147_batchstats = new Float32Array(0);
 let work148_col = new Float32Array(50176);
 let work148_tmp = new Float32Array(100352);
+let work148_dcol = new Float32Array(50176);
 let scratch149_xhat = new Float32Array(0);
 let scratch149_istd = new Float32Array(0);
 let scratch149_batchstats = new Float32Array(0);
 let work152_col = new Float32Array(100352);
 let work152_tmp = new Float32Array(25088);
+let work152_dcol = new Float32Array(100352);
 let scratch153_xhat = new Float32Array(0);
 let scratch153_istd = new Float32Array(0);
 let scratch153_batchstats = new Float32Array(0);
 let work155_col = new Float32Array(225792);
 let work155_tmp = new Float32Array(25088);
+let work155_dcol = new Float32Array(225792);
 let scratch156_xhat = new Float32Array(0);
 let scratch156_istd = new Float32Array(0);
 let scratch156_batchstats = new Float32Array(0);
 let work158_col = new Float32Array(25088);
 let work158_tmp = new Float32Array(100352);
+let work158_dcol = new Float32Array(25088);
 let scratch159_xhat = new Float32Array(0);
 let scratch159_istd = new Float32Array(0);
 let scratch159_batchstats = new Float32Array(0);
 let work162_col = new Float32Array(100352);
 let work162_tmp = new Float32Array(25088);
+let work162_dcol = new Float32Array(100352);
 let scratch163_xhat = new Float32Array(0);
 let scratch163_istd = new Float32Array(0);
 let scratch163_batchstats = new Float32Array(0);
 let work165_col = new Float32Array(225792);
 let work165_tmp = new Float32Array(25088);
+let work165_dcol = new Float32Array(225792);
 let scratch166_xhat = new Float32Array(0);
 let scratch166_istd = new Float32Array(0);
 let scratch166_batchstats = new Float32Array(0);
 let work168_col = new Float32Array(25088);
 let work168_tmp = new Float32Array(100352);
+let work168_dcol = new Float32Array(25088);
 let scratch169_xhat = new Float32Array(0);
 let scratch169_istd = new Float32Array(0);
 let scratch169_batchstats = new Float32Array(0);
@@ -3158,62 +3213,49 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 0: conv1 (conv2d). */
 function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 3; ic++) {
-      let wi = (oc * 3 + ic) * 49;
-      for (let kh = 0; kh < 7; kh++) {
-        const ohLo = Math.max(0, Math.ceil((3 - kh) / 2));
-        const ohHi = Math.min(112, Math.floor((226 - kh) / 2) + 1);
-        for (let kw = 0; kw < 7; kw++, wi++) {
-          const owLo = Math.max(0, Math.ceil((3 - kw) / 2));
-          const owHi = Math.min(112, Math.floor((226 - kw) / 2) + 1);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 802816 + oc * 12544;
-            const bc = b * 150528 + ic * 50176;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 112;
-              const br = bc + (oh * 2 + kh - 3) * 224 + kw - 3;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad1[sr + ow] * act0[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward, as im2col + a register-tiled matrix product
+  const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 3; ic++) {
-      const s0 = b * 802816;
-      const w0 = ic * 49;
-      let d = b * 150528 + ic * 50176;
-      for (let ih = 0; ih < 224; ih++) {
-        const th = ih + 3;
-        const khLo = Math.max(0, th - 222);
-        const khHi = Math.min(7, th + 1);
-        for (let iw = 0; iw < 224; iw++, d++) {
-          const tw = iw + 3;
-          const kwLo = Math.max(0, tw - 222);
-          const kwHi = Math.min(7, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 112;
-            const wr = w0 + kh * 7;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad1[si + oc * 12544] * p[wi + oc * 147];
+    const xb = b * 150528;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 112; oh++)
+          for (let ow = 0; ow < 112; ow++) {
+            for (let ic = 0; ic < 3; ic++) {
+              const xc = xb + (gi * 3 + ic) * 50176;
+              for (let kh = 0; kh < 7; kh++) {
+                const ih = oh * 2 - 3 + kh * 1;
+                for (let kw = 0; kw < 7; kw++) {
+                  const iw = ow * 2 - 3 + kw * 1;
+                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                }
+              }
             }
           }
-          grad0[d] += acc;
-        }
+      }
+      for (let q = 0; q < 12544; q++) {
+        for (let oc = 0; oc < 64; oc++) work0_tmp[q * 64 + oc] = grad1[yb + (gi * 64 + oc) * 12544 + q];
+      }
+      if (dx) work0_dcol.fill(0);
+      denseTiledBackward(p, gp, work0_col, work0_dcol, work0_tmp, 12544, 147, 64, 0 + gi * 9408, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 112; oh++)
+          for (let ow = 0; ow < 112; ow++) {
+            for (let ic = 0; ic < 3; ic++) {
+              const xc = xb + (gi * 3 + ic) * 50176;
+              for (let kh = 0; kh < 7; kh++) {
+                const ih = oh * 2 - 3 + kh * 1;
+                for (let kw = 0; kw < 7; kw++) {
+                  const iw = ow * 2 - 3 + kw * 1;
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -3399,56 +3441,49 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 4: layer1.0.conv1 (conv2d). */
 function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 9536 + oc * 64 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 3136;
-            const bc = b * 200704 + ic * 3136;
-            for (let oh = 0; oh < 56; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh) * 56 + kw;
-              for (let ow = 0; ow < 56; ow++) acc += grad5[sr + ow] * act4[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 200704;
-      const w0 = 9536 + ic;
-      let d = b * 200704 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad5[si + oc * 3136] * p[wi + oc * 64];
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work4_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad4[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) work4_tmp[q * 64 + oc] = grad5[yb + (gi * 64 + oc) * 3136 + q];
+      }
+      if (dx) work4_dcol.fill(0);
+      denseTiledBackward(p, gp, work4_col, work4_dcol, work4_tmp, 3136, 64, 64, 9536 + gi * 4096, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad4[xc + ih * 56 + iw] += work4_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -3595,60 +3630,49 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 7: layer1.0.conv2 (conv2d). */
 function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 13760 + (oc * 64 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(56, 57 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(56, 57 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 3136;
-            const bc = b * 200704 + ic * 3136;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad8[sr + ow] * act7[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 200704;
-      const w0 = 13760 + ic * 9;
-      let d = b * 200704 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad8[si + oc * 3136] * p[wi + oc * 576];
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad7[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) work7_tmp[q * 64 + oc] = grad8[yb + (gi * 64 + oc) * 3136 + q];
+      }
+      if (dx) work7_dcol.fill(0);
+      denseTiledBackward(p, gp, work7_col, work7_dcol, work7_tmp, 3136, 576, 64, 13760 + gi * 36864, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad7[xc + ih * 56 + iw] += work7_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -3795,56 +3819,49 @@ function forward10(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 10: layer1.0.conv3 (conv2d). */
 function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 50752 + oc * 64 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 802816 + oc * 3136;
-            const bc = b * 200704 + ic * 3136;
-            for (let oh = 0; oh < 56; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh) * 56 + kw;
-              for (let ow = 0; ow < 56; ow++) acc += grad11[sr + ow] * act10[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer1.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 802816;
-      const w0 = 50752 + ic;
-      let d = b * 200704 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad11[si + oc * 3136] * p[wi + oc * 64];
+    const xb = b * 200704;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad10[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 256; oc++) work10_tmp[q * 256 + oc] = grad11[yb + (gi * 256 + oc) * 3136 + q];
+      }
+      if (dx) work10_dcol.fill(0);
+      denseTiledBackward(p, gp, work10_col, work10_dcol, work10_tmp, 3136, 64, 256, 50752 + gi * 16384, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad10[xc + ih * 56 + iw] += work10_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -3971,56 +3988,49 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 12: layer1.0.downsample.0 (conv2d). */
 function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.downsample.0: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 67648 + oc * 64 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 802816 + oc * 3136;
-            const bc = b * 200704 + ic * 3136;
-            for (let oh = 0; oh < 56; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh) * 56 + kw;
-              for (let ow = 0; ow < 56; ow++) acc += grad13[sr + ow] * act4[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer1.0.downsample.0: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 802816;
-      const w0 = 67648 + ic;
-      let d = b * 200704 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad13[si + oc * 3136] * p[wi + oc * 64];
+    const xb = b * 200704;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work12_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad4[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 256; oc++) work12_tmp[q * 256 + oc] = grad13[yb + (gi * 256 + oc) * 3136 + q];
+      }
+      if (dx) work12_dcol.fill(0);
+      denseTiledBackward(p, gp, work12_col, work12_dcol, work12_tmp, 3136, 64, 256, 67648 + gi * 16384, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad4[xc + ih * 56 + iw] += work12_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -4183,56 +4193,49 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 16: layer1.rest.0.conv1 (conv2d). */
 function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 84544 + oc * 256 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 3136;
-            const bc = b * 802816 + ic * 3136;
-            for (let oh = 0; oh < 56; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh) * 56 + kw;
-              for (let ow = 0; ow < 56; ow++) acc += grad17[sr + ow] * act16[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer1.rest.0.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 200704;
-      const w0 = 84544 + ic;
-      let d = b * 802816 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad17[si + oc * 3136] * p[wi + oc * 256];
+    const xb = b * 802816;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work16_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act16[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad16[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) work16_tmp[q * 64 + oc] = grad17[yb + (gi * 64 + oc) * 3136 + q];
+      }
+      if (dx) work16_dcol.fill(0);
+      denseTiledBackward(p, gp, work16_col, work16_dcol, work16_tmp, 3136, 256, 64, 84544 + gi * 16384, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad16[xc + ih * 56 + iw] += work16_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -4379,60 +4382,49 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 19: layer1.rest.0.conv2 (conv2d). */
 function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 101056 + (oc * 64 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(56, 57 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(56, 57 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 3136;
-            const bc = b * 200704 + ic * 3136;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad20[sr + ow] * act19[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer1.rest.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 200704;
-      const w0 = 101056 + ic * 9;
-      let d = b * 200704 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad20[si + oc * 3136] * p[wi + oc * 576];
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work19_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act19[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad19[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) work19_tmp[q * 64 + oc] = grad20[yb + (gi * 64 + oc) * 3136 + q];
+      }
+      if (dx) work19_dcol.fill(0);
+      denseTiledBackward(p, gp, work19_col, work19_dcol, work19_tmp, 3136, 576, 64, 101056 + gi * 36864, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad19[xc + ih * 56 + iw] += work19_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -4579,56 +4571,49 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 22: layer1.rest.0.conv3 (conv2d). */
 function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 138048 + oc * 64 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 802816 + oc * 3136;
-            const bc = b * 200704 + ic * 3136;
-            for (let oh = 0; oh < 56; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh) * 56 + kw;
-              for (let ow = 0; ow < 56; ow++) acc += grad23[sr + ow] * act22[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer1.rest.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 802816;
-      const w0 = 138048 + ic;
-      let d = b * 200704 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad23[si + oc * 3136] * p[wi + oc * 64];
+    const xb = b * 200704;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work22_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act22[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad22[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 256; oc++) work22_tmp[q * 256 + oc] = grad23[yb + (gi * 256 + oc) * 3136 + q];
+      }
+      if (dx) work22_dcol.fill(0);
+      denseTiledBackward(p, gp, work22_col, work22_dcol, work22_tmp, 3136, 64, 256, 138048 + gi * 16384, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad22[xc + ih * 56 + iw] += work22_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -4791,56 +4776,49 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 26: layer1.rest.1.conv1 (conv2d). */
 function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 154944 + oc * 256 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 3136;
-            const bc = b * 802816 + ic * 3136;
-            for (let oh = 0; oh < 56; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh) * 56 + kw;
-              for (let ow = 0; ow < 56; ow++) acc += grad27[sr + ow] * act26[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer1.rest.1.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 200704;
-      const w0 = 154944 + ic;
-      let d = b * 802816 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad27[si + oc * 3136] * p[wi + oc * 256];
+    const xb = b * 802816;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work26_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act26[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad26[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) work26_tmp[q * 64 + oc] = grad27[yb + (gi * 64 + oc) * 3136 + q];
+      }
+      if (dx) work26_dcol.fill(0);
+      denseTiledBackward(p, gp, work26_col, work26_dcol, work26_tmp, 3136, 256, 64, 154944 + gi * 16384, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad26[xc + ih * 56 + iw] += work26_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -4987,60 +4965,49 @@ function forward29(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 29: layer1.rest.1.conv2 (conv2d). */
 function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 171456 + (oc * 64 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(56, 57 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(56, 57 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 3136;
-            const bc = b * 200704 + ic * 3136;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad30[sr + ow] * act29[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer1.rest.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 200704;
-      const w0 = 171456 + ic * 9;
-      let d = b * 200704 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad30[si + oc * 3136] * p[wi + oc * 576];
+    const xb = b * 200704;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work29_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act29[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad29[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 64; oc++) work29_tmp[q * 64 + oc] = grad30[yb + (gi * 64 + oc) * 3136 + q];
+      }
+      if (dx) work29_dcol.fill(0);
+      denseTiledBackward(p, gp, work29_col, work29_dcol, work29_tmp, 3136, 576, 64, 171456 + gi * 36864, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad29[xc + ih * 56 + iw] += work29_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -5187,56 +5154,49 @@ function forward32(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 32: layer1.rest.1.conv3 (conv2d). */
 function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 208448 + oc * 64 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 802816 + oc * 3136;
-            const bc = b * 200704 + ic * 3136;
-            for (let oh = 0; oh < 56; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh) * 56 + kw;
-              for (let ow = 0; ow < 56; ow++) acc += grad33[sr + ow] * act32[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer1.rest.1.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 802816;
-      const w0 = 208448 + ic;
-      let d = b * 200704 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad33[si + oc * 3136] * p[wi + oc * 64];
+    const xb = b * 200704;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work32_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act32[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad32[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 256; oc++) work32_tmp[q * 256 + oc] = grad33[yb + (gi * 256 + oc) * 3136 + q];
+      }
+      if (dx) work32_dcol.fill(0);
+      denseTiledBackward(p, gp, work32_col, work32_dcol, work32_tmp, 3136, 64, 256, 208448 + gi * 16384, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad32[xc + ih * 56 + iw] += work32_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -5399,56 +5359,49 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 36: layer2.0.conv1 (conv2d). */
 function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 225344 + oc * 256 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 401408 + oc * 3136;
-            const bc = b * 802816 + ic * 3136;
-            for (let oh = 0; oh < 56; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh) * 56 + kw;
-              for (let ow = 0; ow < 56; ow++) acc += grad37[sr + ow] * act36[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 401408;
-      const w0 = 225344 + ic;
-      let d = b * 802816 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad37[si + oc * 3136] * p[wi + oc * 256];
+    const xb = b * 802816;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work36_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act36[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad36[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 128; oc++) work36_tmp[q * 128 + oc] = grad37[yb + (gi * 128 + oc) * 3136 + q];
+      }
+      if (dx) work36_dcol.fill(0);
+      denseTiledBackward(p, gp, work36_col, work36_dcol, work36_tmp, 3136, 256, 128, 225344 + gi * 32768, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad36[xc + ih * 56 + iw] += work36_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -5595,60 +5548,49 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 39: layer2.0.conv2 (conv2d). */
 function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 258368 + (oc * 128 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 784;
-            const bc = b * 401408 + ic * 3136;
-            for (let oh = ohLo; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh * 2 + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < 28; ow++) acc += grad40[sr + ow] * act39[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 100352;
-      const w0 = 258368 + ic * 9;
-      let d = b * 401408 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 54);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 54);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 28;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad40[si + oc * 784] * p[wi + oc * 1152];
+    const xb = b * 401408;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 2 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 2 - 1 + kw * 1;
+                  work39_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act39[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad39[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) work39_tmp[q * 128 + oc] = grad40[yb + (gi * 128 + oc) * 784 + q];
+      }
+      if (dx) work39_dcol.fill(0);
+      denseTiledBackward(p, gp, work39_col, work39_dcol, work39_tmp, 784, 1152, 128, 258368 + gi * 147456, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 2 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 2 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad39[xc + ih * 56 + iw] += work39_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -5795,56 +5737,49 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 42: layer2.0.conv3 (conv2d). */
 function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 406080 + oc * 128 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 401408 + oc * 784;
-            const bc = b * 100352 + ic * 784;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 28 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad43[sr + ow] * act42[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 401408;
-      const w0 = 406080 + ic;
-      let d = b * 100352 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad43[si + oc * 784] * p[wi + oc * 128];
+    const xb = b * 100352;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work42_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act42[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad42[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) work42_tmp[q * 512 + oc] = grad43[yb + (gi * 512 + oc) * 784 + q];
+      }
+      if (dx) work42_dcol.fill(0);
+      denseTiledBackward(p, gp, work42_col, work42_dcol, work42_tmp, 784, 128, 512, 406080 + gi * 65536, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad42[xc + ih * 28 + iw] += work42_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -5971,58 +5906,49 @@ function forward44(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 44: layer2.0.downsample.0 (conv2d). */
 function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 472640 + oc * 256 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 401408 + oc * 784;
-            const bc = b * 802816 + ic * 3136;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh * 2 + kh) * 56 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad45[sr + ow] * act36[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 401408;
-      const w0 = 472640 + ic;
-      let d = b * 802816 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 54);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 54);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad45[si + oc * 784] * p[wi + oc * 256];
+    const xb = b * 802816;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 2 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 2 - 0 + kw * 1;
+                  work44_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act36[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad36[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) work44_tmp[q * 512 + oc] = grad45[yb + (gi * 512 + oc) * 784 + q];
+      }
+      if (dx) work44_dcol.fill(0);
+      denseTiledBackward(p, gp, work44_col, work44_dcol, work44_tmp, 784, 256, 512, 472640 + gi * 131072, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 3136;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 2 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 2 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad36[xc + ih * 56 + iw] += work44_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -6185,56 +6111,49 @@ function forward48(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 48: layer2.rest.0.conv1 (conv2d). */
 function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 604736 + oc * 512 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 784;
-            const bc = b * 401408 + ic * 784;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 28 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad49[sr + ow] * act48[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.rest.0.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 100352;
-      const w0 = 604736 + ic;
-      let d = b * 401408 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad49[si + oc * 784] * p[wi + oc * 512];
+    const xb = b * 401408;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work48_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act48[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad48[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) work48_tmp[q * 128 + oc] = grad49[yb + (gi * 128 + oc) * 784 + q];
+      }
+      if (dx) work48_dcol.fill(0);
+      denseTiledBackward(p, gp, work48_col, work48_dcol, work48_tmp, 784, 512, 128, 604736 + gi * 65536, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad48[xc + ih * 28 + iw] += work48_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -6381,60 +6300,49 @@ function forward51(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 51: layer2.rest.0.conv2 (conv2d). */
 function backward51(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 670528 + (oc * 128 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(28, 29 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(28, 29 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 784;
-            const bc = b * 100352 + ic * 784;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad52[sr + ow] * act51[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.rest.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 100352;
-      const w0 = 670528 + ic * 9;
-      let d = b * 100352 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad52[si + oc * 784] * p[wi + oc * 1152];
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work51_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act51[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad51[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) work51_tmp[q * 128 + oc] = grad52[yb + (gi * 128 + oc) * 784 + q];
+      }
+      if (dx) work51_dcol.fill(0);
+      denseTiledBackward(p, gp, work51_col, work51_dcol, work51_tmp, 784, 1152, 128, 670528 + gi * 147456, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad51[xc + ih * 28 + iw] += work51_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -6581,56 +6489,49 @@ function forward54(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 54: layer2.rest.0.conv3 (conv2d). */
 function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 818240 + oc * 128 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 401408 + oc * 784;
-            const bc = b * 100352 + ic * 784;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 28 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad55[sr + ow] * act54[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.rest.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 401408;
-      const w0 = 818240 + ic;
-      let d = b * 100352 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad55[si + oc * 784] * p[wi + oc * 128];
+    const xb = b * 100352;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work54_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act54[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad54[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) work54_tmp[q * 512 + oc] = grad55[yb + (gi * 512 + oc) * 784 + q];
+      }
+      if (dx) work54_dcol.fill(0);
+      denseTiledBackward(p, gp, work54_col, work54_dcol, work54_tmp, 784, 128, 512, 818240 + gi * 65536, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad54[xc + ih * 28 + iw] += work54_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -6793,56 +6694,49 @@ function forward58(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 58: layer2.rest.1.conv1 (conv2d). */
 function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 884800 + oc * 512 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 784;
-            const bc = b * 401408 + ic * 784;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 28 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad59[sr + ow] * act58[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.rest.1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 100352;
-      const w0 = 884800 + ic;
-      let d = b * 401408 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad59[si + oc * 784] * p[wi + oc * 512];
+    const xb = b * 401408;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work58_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act58[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad58[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) work58_tmp[q * 128 + oc] = grad59[yb + (gi * 128 + oc) * 784 + q];
+      }
+      if (dx) work58_dcol.fill(0);
+      denseTiledBackward(p, gp, work58_col, work58_dcol, work58_tmp, 784, 512, 128, 884800 + gi * 65536, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad58[xc + ih * 28 + iw] += work58_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -6989,60 +6883,49 @@ function forward61(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 61: layer2.rest.1.conv2 (conv2d). */
 function backward61(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 950592 + (oc * 128 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(28, 29 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(28, 29 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 784;
-            const bc = b * 100352 + ic * 784;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad62[sr + ow] * act61[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.rest.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 100352;
-      const w0 = 950592 + ic * 9;
-      let d = b * 100352 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad62[si + oc * 784] * p[wi + oc * 1152];
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work61_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act61[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad61[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) work61_tmp[q * 128 + oc] = grad62[yb + (gi * 128 + oc) * 784 + q];
+      }
+      if (dx) work61_dcol.fill(0);
+      denseTiledBackward(p, gp, work61_col, work61_dcol, work61_tmp, 784, 1152, 128, 950592 + gi * 147456, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad61[xc + ih * 28 + iw] += work61_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -7189,56 +7072,49 @@ function forward64(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 64: layer2.rest.1.conv3 (conv2d). */
 function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 1098304 + oc * 128 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 401408 + oc * 784;
-            const bc = b * 100352 + ic * 784;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 28 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad65[sr + ow] * act64[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.rest.1.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 401408;
-      const w0 = 1098304 + ic;
-      let d = b * 100352 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad65[si + oc * 784] * p[wi + oc * 128];
+    const xb = b * 100352;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work64_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act64[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad64[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) work64_tmp[q * 512 + oc] = grad65[yb + (gi * 512 + oc) * 784 + q];
+      }
+      if (dx) work64_dcol.fill(0);
+      denseTiledBackward(p, gp, work64_col, work64_dcol, work64_tmp, 784, 128, 512, 1098304 + gi * 65536, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad64[xc + ih * 28 + iw] += work64_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -7401,56 +7277,49 @@ function forward68(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 68: layer2.rest.2.conv1 (conv2d). */
 function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 1164864 + oc * 512 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 784;
-            const bc = b * 401408 + ic * 784;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 28 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad69[sr + ow] * act68[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.rest.2.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 100352;
-      const w0 = 1164864 + ic;
-      let d = b * 401408 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad69[si + oc * 784] * p[wi + oc * 512];
+    const xb = b * 401408;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work68_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act68[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad68[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) work68_tmp[q * 128 + oc] = grad69[yb + (gi * 128 + oc) * 784 + q];
+      }
+      if (dx) work68_dcol.fill(0);
+      denseTiledBackward(p, gp, work68_col, work68_dcol, work68_tmp, 784, 512, 128, 1164864 + gi * 65536, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad68[xc + ih * 28 + iw] += work68_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -7597,60 +7466,49 @@ function forward71(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 71: layer2.rest.2.conv2 (conv2d). */
 function backward71(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 1230656 + (oc * 128 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(28, 29 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(28, 29 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 784;
-            const bc = b * 100352 + ic * 784;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad72[sr + ow] * act71[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.rest.2.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 100352;
-      const w0 = 1230656 + ic * 9;
-      let d = b * 100352 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad72[si + oc * 784] * p[wi + oc * 1152];
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work71_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act71[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad71[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 128; oc++) work71_tmp[q * 128 + oc] = grad72[yb + (gi * 128 + oc) * 784 + q];
+      }
+      if (dx) work71_dcol.fill(0);
+      denseTiledBackward(p, gp, work71_col, work71_dcol, work71_tmp, 784, 1152, 128, 1230656 + gi * 147456, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad71[xc + ih * 28 + iw] += work71_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -7797,56 +7655,49 @@ function forward74(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 74: layer2.rest.2.conv3 (conv2d). */
 function backward74(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 1378368 + oc * 128 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 401408 + oc * 784;
-            const bc = b * 100352 + ic * 784;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 28 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad75[sr + ow] * act74[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer2.rest.2.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 401408;
-      const w0 = 1378368 + ic;
-      let d = b * 100352 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad75[si + oc * 784] * p[wi + oc * 128];
+    const xb = b * 100352;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work74_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act74[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad74[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) work74_tmp[q * 512 + oc] = grad75[yb + (gi * 512 + oc) * 784 + q];
+      }
+      if (dx) work74_dcol.fill(0);
+      denseTiledBackward(p, gp, work74_col, work74_dcol, work74_tmp, 784, 128, 512, 1378368 + gi * 65536, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad74[xc + ih * 28 + iw] += work74_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -8009,56 +7860,49 @@ function forward78(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 78: layer3.0.conv1 (conv2d). */
 function backward78(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 1444928 + oc * 512 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 784;
-            const bc = b * 401408 + ic * 784;
-            for (let oh = 0; oh < 28; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh) * 28 + kw;
-              for (let ow = 0; ow < 28; ow++) acc += grad79[sr + ow] * act78[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 200704;
-      const w0 = 1444928 + ic;
-      let d = b * 401408 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad79[si + oc * 784] * p[wi + oc * 512];
+    const xb = b * 401408;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work78_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act78[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad78[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 256; oc++) work78_tmp[q * 256 + oc] = grad79[yb + (gi * 256 + oc) * 784 + q];
+      }
+      if (dx) work78_dcol.fill(0);
+      denseTiledBackward(p, gp, work78_col, work78_dcol, work78_tmp, 784, 512, 256, 1444928 + gi * 131072, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad78[xc + ih * 28 + iw] += work78_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -8205,60 +8049,49 @@ function forward81(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 81: layer3.0.conv2 (conv2d). */
 function backward81(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 1576512 + (oc * 256 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 200704 + ic * 784;
-            for (let oh = ohLo; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh * 2 + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < 14; ow++) acc += grad82[sr + ow] * act81[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 50176;
-      const w0 = 1576512 + ic * 9;
-      let d = b * 200704 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 26);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 26);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad82[si + oc * 196] * p[wi + oc * 2304];
+    const xb = b * 200704;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 2 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 2 - 1 + kw * 1;
+                  work81_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act81[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad81[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work81_tmp[q * 256 + oc] = grad82[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work81_dcol.fill(0);
+      denseTiledBackward(p, gp, work81_col, work81_dcol, work81_tmp, 196, 2304, 256, 1576512 + gi * 589824, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 2 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 2 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad81[xc + ih * 28 + iw] += work81_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -8405,56 +8238,49 @@ function forward84(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 84: layer3.0.conv3 (conv2d). */
 function backward84(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 1024; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 2166848 + oc * 256 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 196;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad85[sr + ow] * act84[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 200704;
-      const w0 = 2166848 + ic;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1024; oc++) acc += grad85[si + oc * 196] * p[wi + oc * 256];
+    const xb = b * 50176;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work84_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act84[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad84[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 1024; oc++) work84_tmp[q * 1024 + oc] = grad85[yb + (gi * 1024 + oc) * 196 + q];
+      }
+      if (dx) work84_dcol.fill(0);
+      denseTiledBackward(p, gp, work84_col, work84_dcol, work84_tmp, 196, 256, 1024, 2166848 + gi * 262144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad84[xc + ih * 14 + iw] += work84_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -8581,58 +8407,49 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 86: layer3.0.downsample.0 (conv2d). */
 function backward86(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 1024; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 2431040 + oc * 512 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 196;
-            const bc = b * 401408 + ic * 784;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh * 2 + kh) * 28 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad87[sr + ow] * act78[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 200704;
-      const w0 = 2431040 + ic;
-      let d = b * 401408 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 26);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 26);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1024; oc++) acc += grad87[si + oc * 196] * p[wi + oc * 512];
+    const xb = b * 401408;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 2 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 2 - 0 + kw * 1;
+                  work86_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act78[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad78[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 1024; oc++) work86_tmp[q * 1024 + oc] = grad87[yb + (gi * 1024 + oc) * 196 + q];
+      }
+      if (dx) work86_dcol.fill(0);
+      denseTiledBackward(p, gp, work86_col, work86_dcol, work86_tmp, 196, 512, 1024, 2431040 + gi * 524288, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 784;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 2 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 2 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad78[xc + ih * 28 + iw] += work86_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -8795,56 +8612,49 @@ function forward90(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 90: layer3.rest.0.conv1 (conv2d). */
 function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 1024; ic++) {
-      let wi = 2957376 + oc * 1024 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 200704 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad91[sr + ow] * act90[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.0.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 1024; ic++) {
-      const s0 = b * 50176;
-      const w0 = 2957376 + ic;
-      let d = b * 200704 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad91[si + oc * 196] * p[wi + oc * 1024];
+    const xb = b * 200704;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 1024; ic++) {
+              const xc = xb + (gi * 1024 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work90_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act90[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad90[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work90_tmp[q * 256 + oc] = grad91[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work90_dcol.fill(0);
+      denseTiledBackward(p, gp, work90_col, work90_dcol, work90_tmp, 196, 1024, 256, 2957376 + gi * 262144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 1024; ic++) {
+              const xc = xb + (gi * 1024 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad90[xc + ih * 14 + iw] += work90_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -8991,60 +8801,49 @@ function forward93(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 93: layer3.rest.0.conv2 (conv2d). */
 function backward93(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 3220032 + (oc * 256 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad94[sr + ow] * act93[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 50176;
-      const w0 = 3220032 + ic * 9;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad94[si + oc * 196] * p[wi + oc * 2304];
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work93_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act93[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad93[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work93_tmp[q * 256 + oc] = grad94[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work93_dcol.fill(0);
+      denseTiledBackward(p, gp, work93_col, work93_dcol, work93_tmp, 196, 2304, 256, 3220032 + gi * 589824, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad93[xc + ih * 14 + iw] += work93_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -9191,56 +8990,49 @@ function forward96(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 96: layer3.rest.0.conv3 (conv2d). */
 function backward96(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 1024; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 3810368 + oc * 256 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 196;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad97[sr + ow] * act96[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 200704;
-      const w0 = 3810368 + ic;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1024; oc++) acc += grad97[si + oc * 196] * p[wi + oc * 256];
+    const xb = b * 50176;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work96_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act96[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad96[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 1024; oc++) work96_tmp[q * 1024 + oc] = grad97[yb + (gi * 1024 + oc) * 196 + q];
+      }
+      if (dx) work96_dcol.fill(0);
+      denseTiledBackward(p, gp, work96_col, work96_dcol, work96_tmp, 196, 256, 1024, 3810368 + gi * 262144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad96[xc + ih * 14 + iw] += work96_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -9403,56 +9195,49 @@ function forward100(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 100: layer3.rest.1.conv1 (conv2d). */
 function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 1024; ic++) {
-      let wi = 4074560 + oc * 1024 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 200704 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad101[sr + ow] * act100[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.1.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 1024; ic++) {
-      const s0 = b * 50176;
-      const w0 = 4074560 + ic;
-      let d = b * 200704 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad101[si + oc * 196] * p[wi + oc * 1024];
+    const xb = b * 200704;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 1024; ic++) {
+              const xc = xb + (gi * 1024 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work100_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act100[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad100[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work100_tmp[q * 256 + oc] = grad101[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work100_dcol.fill(0);
+      denseTiledBackward(p, gp, work100_col, work100_dcol, work100_tmp, 196, 1024, 256, 4074560 + gi * 262144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 1024; ic++) {
+              const xc = xb + (gi * 1024 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad100[xc + ih * 14 + iw] += work100_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -9599,60 +9384,49 @@ function forward103(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 103: layer3.rest.1.conv2 (conv2d). */
 function backward103(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 4337216 + (oc * 256 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad104[sr + ow] * act103[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 50176;
-      const w0 = 4337216 + ic * 9;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad104[si + oc * 196] * p[wi + oc * 2304];
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work103_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act103[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad103[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work103_tmp[q * 256 + oc] = grad104[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work103_dcol.fill(0);
+      denseTiledBackward(p, gp, work103_col, work103_dcol, work103_tmp, 196, 2304, 256, 4337216 + gi * 589824, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad103[xc + ih * 14 + iw] += work103_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -9799,56 +9573,49 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 106: layer3.rest.1.conv3 (conv2d). */
 function backward106(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 1024; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 4927552 + oc * 256 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 196;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad107[sr + ow] * act106[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.1.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 200704;
-      const w0 = 4927552 + ic;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1024; oc++) acc += grad107[si + oc * 196] * p[wi + oc * 256];
+    const xb = b * 50176;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work106_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act106[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad106[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 1024; oc++) work106_tmp[q * 1024 + oc] = grad107[yb + (gi * 1024 + oc) * 196 + q];
+      }
+      if (dx) work106_dcol.fill(0);
+      denseTiledBackward(p, gp, work106_col, work106_dcol, work106_tmp, 196, 256, 1024, 4927552 + gi * 262144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad106[xc + ih * 14 + iw] += work106_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -10011,56 +9778,49 @@ function forward110(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 110: layer3.rest.2.conv1 (conv2d). */
 function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 1024; ic++) {
-      let wi = 5191744 + oc * 1024 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 200704 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad111[sr + ow] * act110[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.2.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 1024; ic++) {
-      const s0 = b * 50176;
-      const w0 = 5191744 + ic;
-      let d = b * 200704 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad111[si + oc * 196] * p[wi + oc * 1024];
+    const xb = b * 200704;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 1024; ic++) {
+              const xc = xb + (gi * 1024 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work110_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act110[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad110[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work110_tmp[q * 256 + oc] = grad111[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work110_dcol.fill(0);
+      denseTiledBackward(p, gp, work110_col, work110_dcol, work110_tmp, 196, 1024, 256, 5191744 + gi * 262144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 1024; ic++) {
+              const xc = xb + (gi * 1024 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad110[xc + ih * 14 + iw] += work110_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -10207,60 +9967,49 @@ function forward113(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 113: layer3.rest.2.conv2 (conv2d). */
 function backward113(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 5454400 + (oc * 256 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad114[sr + ow] * act113[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.2.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 50176;
-      const w0 = 5454400 + ic * 9;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad114[si + oc * 196] * p[wi + oc * 2304];
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work113_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act113[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad113[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work113_tmp[q * 256 + oc] = grad114[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work113_dcol.fill(0);
+      denseTiledBackward(p, gp, work113_col, work113_dcol, work113_tmp, 196, 2304, 256, 5454400 + gi * 589824, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad113[xc + ih * 14 + iw] += work113_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -10407,56 +10156,49 @@ function forward116(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 116: layer3.rest.2.conv3 (conv2d). */
 function backward116(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 1024; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 6044736 + oc * 256 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 196;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad117[sr + ow] * act116[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.2.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 200704;
-      const w0 = 6044736 + ic;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1024; oc++) acc += grad117[si + oc * 196] * p[wi + oc * 256];
+    const xb = b * 50176;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work116_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act116[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad116[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 1024; oc++) work116_tmp[q * 1024 + oc] = grad117[yb + (gi * 1024 + oc) * 196 + q];
+      }
+      if (dx) work116_dcol.fill(0);
+      denseTiledBackward(p, gp, work116_col, work116_dcol, work116_tmp, 196, 256, 1024, 6044736 + gi * 262144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad116[xc + ih * 14 + iw] += work116_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -10619,56 +10361,49 @@ function forward120(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 120: layer3.rest.3.conv1 (conv2d). */
 function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 1024; ic++) {
-      let wi = 6308928 + oc * 1024 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 200704 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad121[sr + ow] * act120[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.3.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 1024; ic++) {
-      const s0 = b * 50176;
-      const w0 = 6308928 + ic;
-      let d = b * 200704 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad121[si + oc * 196] * p[wi + oc * 1024];
+    const xb = b * 200704;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 1024; ic++) {
+              const xc = xb + (gi * 1024 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work120_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act120[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad120[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work120_tmp[q * 256 + oc] = grad121[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work120_dcol.fill(0);
+      denseTiledBackward(p, gp, work120_col, work120_dcol, work120_tmp, 196, 1024, 256, 6308928 + gi * 262144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 1024; ic++) {
+              const xc = xb + (gi * 1024 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad120[xc + ih * 14 + iw] += work120_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -10815,60 +10550,49 @@ function forward123(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 123: layer3.rest.3.conv2 (conv2d). */
 function backward123(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 6571584 + (oc * 256 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad124[sr + ow] * act123[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.3.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 50176;
-      const w0 = 6571584 + ic * 9;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad124[si + oc * 196] * p[wi + oc * 2304];
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work123_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act123[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad123[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work123_tmp[q * 256 + oc] = grad124[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work123_dcol.fill(0);
+      denseTiledBackward(p, gp, work123_col, work123_dcol, work123_tmp, 196, 2304, 256, 6571584 + gi * 589824, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad123[xc + ih * 14 + iw] += work123_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -11015,56 +10739,49 @@ function forward126(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 126: layer3.rest.3.conv3 (conv2d). */
 function backward126(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 1024; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 7161920 + oc * 256 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 196;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad127[sr + ow] * act126[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.3.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 200704;
-      const w0 = 7161920 + ic;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1024; oc++) acc += grad127[si + oc * 196] * p[wi + oc * 256];
+    const xb = b * 50176;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work126_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act126[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad126[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 1024; oc++) work126_tmp[q * 1024 + oc] = grad127[yb + (gi * 1024 + oc) * 196 + q];
+      }
+      if (dx) work126_dcol.fill(0);
+      denseTiledBackward(p, gp, work126_col, work126_dcol, work126_tmp, 196, 256, 1024, 7161920 + gi * 262144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad126[xc + ih * 14 + iw] += work126_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -11227,56 +10944,49 @@ function forward130(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 130: layer3.rest.4.conv1 (conv2d). */
 function backward130(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 1024; ic++) {
-      let wi = 7426112 + oc * 1024 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 200704 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad131[sr + ow] * act130[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.4.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 1024; ic++) {
-      const s0 = b * 50176;
-      const w0 = 7426112 + ic;
-      let d = b * 200704 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad131[si + oc * 196] * p[wi + oc * 1024];
+    const xb = b * 200704;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 1024; ic++) {
+              const xc = xb + (gi * 1024 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work130_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act130[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad130[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work130_tmp[q * 256 + oc] = grad131[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work130_dcol.fill(0);
+      denseTiledBackward(p, gp, work130_col, work130_dcol, work130_tmp, 196, 1024, 256, 7426112 + gi * 262144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 1024; ic++) {
+              const xc = xb + (gi * 1024 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad130[xc + ih * 14 + iw] += work130_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -11423,60 +11133,49 @@ function forward133(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 133: layer3.rest.4.conv2 (conv2d). */
 function backward133(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 7688768 + (oc * 256 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 50176 + oc * 196;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad134[sr + ow] * act133[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.4.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 50176;
-      const w0 = 7688768 + ic * 9;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad134[si + oc * 196] * p[wi + oc * 2304];
+    const xb = b * 50176;
+    const yb = b * 50176;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work133_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act133[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad133[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 256; oc++) work133_tmp[q * 256 + oc] = grad134[yb + (gi * 256 + oc) * 196 + q];
+      }
+      if (dx) work133_dcol.fill(0);
+      denseTiledBackward(p, gp, work133_col, work133_dcol, work133_tmp, 196, 2304, 256, 7688768 + gi * 589824, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad133[xc + ih * 14 + iw] += work133_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -11623,56 +11322,49 @@ function forward136(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 136: layer3.rest.4.conv3 (conv2d). */
 function backward136(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 1024; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 8279104 + oc * 256 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 200704 + oc * 196;
-            const bc = b * 50176 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad137[sr + ow] * act136[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer3.rest.4.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 200704;
-      const w0 = 8279104 + ic;
-      let d = b * 50176 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 1024; oc++) acc += grad137[si + oc * 196] * p[wi + oc * 256];
+    const xb = b * 50176;
+    const yb = b * 200704;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work136_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act136[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad136[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 1024; oc++) work136_tmp[q * 1024 + oc] = grad137[yb + (gi * 1024 + oc) * 196 + q];
+      }
+      if (dx) work136_dcol.fill(0);
+      denseTiledBackward(p, gp, work136_col, work136_dcol, work136_tmp, 196, 256, 1024, 8279104 + gi * 262144, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad136[xc + ih * 14 + iw] += work136_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -11835,56 +11527,49 @@ function forward140(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 140: layer4.0.conv1 (conv2d). */
 function backward140(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 1024; ic++) {
-      let wi = 8543296 + oc * 1024 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 196;
-            const bc = b * 200704 + ic * 196;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh) * 14 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad141[sr + ow] * act140[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 1024; ic++) {
-      const s0 = b * 100352;
-      const w0 = 8543296 + ic;
-      let d = b * 200704 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad141[si + oc * 196] * p[wi + oc * 1024];
+    const xb = b * 200704;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 1024; ic++) {
+              const xc = xb + (gi * 1024 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work140_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act140[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad140[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 512; oc++) work140_tmp[q * 512 + oc] = grad141[yb + (gi * 512 + oc) * 196 + q];
+      }
+      if (dx) work140_dcol.fill(0);
+      denseTiledBackward(p, gp, work140_col, work140_dcol, work140_tmp, 196, 1024, 512, 8543296 + gi * 524288, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 1024; ic++) {
+              const xc = xb + (gi * 1024 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad140[xc + ih * 14 + iw] += work140_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -12031,60 +11716,49 @@ function forward143(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 143: layer4.0.conv2 (conv2d). */
 function backward143(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 9068608 + (oc * 512 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, Math.ceil((1 - kh) / 2));
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, Math.ceil((1 - kw) / 2));
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 25088 + oc * 49;
-            const bc = b * 100352 + ic * 196;
-            for (let oh = ohLo; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh * 2 + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < 7; ow++) acc += grad144[sr + ow] * act143[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 25088;
-      const w0 = 9068608 + ic * 9;
-      let d = b * 100352 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 12);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 12);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 7;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad144[si + oc * 49] * p[wi + oc * 4608];
+    const xb = b * 100352;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 2 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 2 - 1 + kw * 1;
+                  work143_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act143[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad143[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) work143_tmp[q * 512 + oc] = grad144[yb + (gi * 512 + oc) * 49 + q];
+      }
+      if (dx) work143_dcol.fill(0);
+      denseTiledBackward(p, gp, work143_col, work143_dcol, work143_tmp, 49, 4608, 512, 9068608 + gi * 2359296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 2 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 2 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad143[xc + ih * 14 + iw] += work143_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -12231,56 +11905,49 @@ function forward146(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 146: layer4.0.conv3 (conv2d). */
 function backward146(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 2048; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 11428928 + oc * 512 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 49;
-            const bc = b * 25088 + ic * 49;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh) * 7 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad147[sr + ow] * act146[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 100352;
-      const w0 = 11428928 + ic;
-      let d = b * 25088 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 2048; oc++) acc += grad147[si + oc * 49] * p[wi + oc * 512];
+    const xb = b * 25088;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work146_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act146[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad146[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 2048; oc++) work146_tmp[q * 2048 + oc] = grad147[yb + (gi * 2048 + oc) * 49 + q];
+      }
+      if (dx) work146_dcol.fill(0);
+      denseTiledBackward(p, gp, work146_col, work146_dcol, work146_tmp, 49, 512, 2048, 11428928 + gi * 1048576, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad146[xc + ih * 7 + iw] += work146_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -12407,58 +12074,61 @@ function forward148(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 148: layer4.0.downsample.0 (conv2d). */
 function backward148(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 2048; oc++) {
-    for (let ic = 0; ic < 1024; ic++) {
-      let wi = 12481600 + oc * 1024 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 49;
-            const bc = b * 200704 + ic * 196;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh * 2 + kh) * 14 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad149[sr + ow] * act140[br + ow * 2];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 1024; ic++) {
-      const s0 = b * 100352;
-      const w0 = 12481600 + ic;
-      let d = b * 200704 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 12);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 12);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 2 !== 0) continue;
-            const sr = s0 + (uh / 2) * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 2 !== 0) continue;
-              const si = sr + uw / 2;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 2048; oc++) acc += grad149[si + oc * 49] * p[wi + oc * 1024];
+    const xb = b * 200704;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 1024; ic++) {
+              const xc = xb + (gi * 1024 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 2 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 2 - 0 + kw * 1;
+                  work148_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act140[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad140[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 2048; oc++) work148_tmp[q * 2048 + oc] = grad149[yb + (gi * 2048 + oc) * 49 + q];
+      }
+      if (dx) work148_dcol.fill(0);
+      denseTiledBackward(
+        p,
+        gp,
+        work148_col,
+        work148_dcol,
+        work148_tmp,
+        49,
+        1024,
+        2048,
+        12481600 + gi * 2097152,
+        -1,
+        dx,
+      );
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 1024; ic++) {
+              const xc = xb + (gi * 1024 + ic) * 196;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 2 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 2 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad140[xc + ih * 14 + iw] += work148_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -12621,56 +12291,49 @@ function forward152(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 152: layer4.rest.0.conv1 (conv2d). */
 function backward152(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 2048; ic++) {
-      let wi = 14582848 + oc * 2048 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 25088 + oc * 49;
-            const bc = b * 100352 + ic * 49;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh) * 7 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad153[sr + ow] * act152[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.rest.0.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 2048; ic++) {
-      const s0 = b * 25088;
-      const w0 = 14582848 + ic;
-      let d = b * 100352 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad153[si + oc * 49] * p[wi + oc * 2048];
+    const xb = b * 100352;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 2048; ic++) {
+              const xc = xb + (gi * 2048 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work152_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act152[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad152[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) work152_tmp[q * 512 + oc] = grad153[yb + (gi * 512 + oc) * 49 + q];
+      }
+      if (dx) work152_dcol.fill(0);
+      denseTiledBackward(p, gp, work152_col, work152_dcol, work152_tmp, 49, 2048, 512, 14582848 + gi * 1048576, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 2048; ic++) {
+              const xc = xb + (gi * 2048 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad152[xc + ih * 7 + iw] += work152_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -12817,60 +12480,49 @@ function forward155(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 155: layer4.rest.0.conv2 (conv2d). */
 function backward155(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 15632448 + (oc * 512 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(7, 8 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(7, 8 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 25088 + oc * 49;
-            const bc = b * 25088 + ic * 49;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh - 1) * 7 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad156[sr + ow] * act155[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.rest.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 25088;
-      const w0 = 15632448 + ic * 9;
-      let d = b * 25088 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad156[si + oc * 49] * p[wi + oc * 4608];
+    const xb = b * 25088;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work155_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act155[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad155[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) work155_tmp[q * 512 + oc] = grad156[yb + (gi * 512 + oc) * 49 + q];
+      }
+      if (dx) work155_dcol.fill(0);
+      denseTiledBackward(p, gp, work155_col, work155_dcol, work155_tmp, 49, 4608, 512, 15632448 + gi * 2359296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad155[xc + ih * 7 + iw] += work155_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -13017,56 +12669,49 @@ function forward158(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 158: layer4.rest.0.conv3 (conv2d). */
 function backward158(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 2048; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 17992768 + oc * 512 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 49;
-            const bc = b * 25088 + ic * 49;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh) * 7 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad159[sr + ow] * act158[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.rest.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 100352;
-      const w0 = 17992768 + ic;
-      let d = b * 25088 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 2048; oc++) acc += grad159[si + oc * 49] * p[wi + oc * 512];
+    const xb = b * 25088;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work158_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act158[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad158[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 2048; oc++) work158_tmp[q * 2048 + oc] = grad159[yb + (gi * 2048 + oc) * 49 + q];
+      }
+      if (dx) work158_dcol.fill(0);
+      denseTiledBackward(p, gp, work158_col, work158_dcol, work158_tmp, 49, 512, 2048, 17992768 + gi * 1048576, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad158[xc + ih * 7 + iw] += work158_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -13229,56 +12874,49 @@ function forward162(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 162: layer4.rest.1.conv1 (conv2d). */
 function backward162(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 2048; ic++) {
-      let wi = 19045440 + oc * 2048 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 25088 + oc * 49;
-            const bc = b * 100352 + ic * 49;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh) * 7 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad163[sr + ow] * act162[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.rest.1.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 2048; ic++) {
-      const s0 = b * 25088;
-      const w0 = 19045440 + ic;
-      let d = b * 100352 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad163[si + oc * 49] * p[wi + oc * 2048];
+    const xb = b * 100352;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 2048; ic++) {
+              const xc = xb + (gi * 2048 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work162_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act162[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad162[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) work162_tmp[q * 512 + oc] = grad163[yb + (gi * 512 + oc) * 49 + q];
+      }
+      if (dx) work162_dcol.fill(0);
+      denseTiledBackward(p, gp, work162_col, work162_dcol, work162_tmp, 49, 2048, 512, 19045440 + gi * 1048576, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 2048; ic++) {
+              const xc = xb + (gi * 2048 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad162[xc + ih * 7 + iw] += work162_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -13425,60 +13063,49 @@ function forward165(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 165: layer4.rest.1.conv2 (conv2d). */
 function backward165(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 20095040 + (oc * 512 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(7, 8 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(7, 8 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 25088 + oc * 49;
-            const bc = b * 25088 + ic * 49;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh - 1) * 7 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad166[sr + ow] * act165[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.rest.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 25088;
-      const w0 = 20095040 + ic * 9;
-      let d = b * 25088 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad166[si + oc * 49] * p[wi + oc * 4608];
+    const xb = b * 25088;
+    const yb = b * 25088;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work165_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act165[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad165[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 512; oc++) work165_tmp[q * 512 + oc] = grad166[yb + (gi * 512 + oc) * 49 + q];
+      }
+      if (dx) work165_dcol.fill(0);
+      denseTiledBackward(p, gp, work165_col, work165_dcol, work165_tmp, 49, 4608, 512, 20095040 + gi * 2359296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad165[xc + ih * 7 + iw] += work165_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -13625,56 +13252,49 @@ function forward168(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 168: layer4.rest.1.conv3 (conv2d). */
 function backward168(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 2048; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 22455360 + oc * 512 + ic;
-      for (let kh = 0; kh < 1; kh++) {
-        for (let kw = 0; kw < 1; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 49;
-            const bc = b * 25088 + ic * 49;
-            for (let oh = 0; oh < 7; oh++) {
-              const sr = sc + oh * 7;
-              const br = bc + (oh + kh) * 7 + kw;
-              for (let ow = 0; ow < 7; ow++) acc += grad169[sr + ow] * act168[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  // layer4.rest.1.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 100352;
-      const w0 = 22455360 + ic;
-      let d = b * 25088 + ic * 49;
-      for (let ih = 0; ih < 7; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 6);
-        const khHi = Math.min(1, th + 1);
-        for (let iw = 0; iw < 7; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 6);
-          const kwHi = Math.min(1, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 7;
-            const wr = w0 + kh;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 2048; oc++) acc += grad169[si + oc * 49] * p[wi + oc * 512];
+    const xb = b * 25088;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  work168_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act168[xc + ih * 7 + iw] : 0;
+                }
+              }
             }
           }
-          grad168[d] += acc;
-        }
+      }
+      for (let q = 0; q < 49; q++) {
+        for (let oc = 0; oc < 2048; oc++) work168_tmp[q * 2048 + oc] = grad169[yb + (gi * 2048 + oc) * 49 + q];
+      }
+      if (dx) work168_dcol.fill(0);
+      denseTiledBackward(p, gp, work168_col, work168_dcol, work168_tmp, 49, 512, 2048, 22455360 + gi * 1048576, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 7; oh++)
+          for (let ow = 0; ow < 7; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 49;
+              for (let kh = 0; kh < 1; kh++) {
+                const ih = oh * 1 - 0 + kh * 1;
+                for (let kw = 0; kw < 1; kw++) {
+                  const iw = ow * 1 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad168[xc + ih * 7 + iw] += work168_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -13858,7 +13478,7 @@ function forward174(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 174: fc (dense). */
 function backward174(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // fc: dense 2048 → 1000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act173, grad173, grad175, n, 2048, 1000, 23508032, 25556032);
+  denseTiledBackward(p, gp, act173, grad173, grad175, n, 2048, 1000, 23508032, 25556032, true);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -14176,7 +13796,13 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, grad, trainer.grads);
+  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  inputGradWanted = false;
+  try {
+    backward(trainer.params, grad, trainer.grads);
+  } finally {
+    inputGradWanted = true;
+  }
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -14351,7 +13977,8 @@ function denseTiledForward(
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
+ *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -14363,6 +13990,7 @@ function denseTiledBackward(
   OUT: number,
   W: number,
   B: number,
+  dx: boolean,
 ): void {
   let r = 0;
   for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
@@ -14390,23 +14018,36 @@ function denseTiledBackward(
         gp[B + o + 2] += g02 + g12 + g22 + g32;
         gp[B + o + 3] += g03 + g13 + g23 + g33;
       }
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const x0 = x[xo + 0 * IN + i];
-        const x1 = x[xo + 1 * IN + i];
-        const x2 = x[xo + 2 * IN + i];
-        const x3 = x[xo + 3 * IN + i];
-        const w0 = p[w + 0 * IN];
-        const w1 = p[w + 1 * IN];
-        const w2 = p[w + 2 * IN];
-        const w3 = p[w + 3 * IN];
-        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      if (dx) {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w + 0 * IN];
+          const w1 = p[w + 1 * IN];
+          const w2 = p[w + 2 * IN];
+          const w3 = p[w + 3 * IN];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        }
       }
     }
     for (; o < OUT; o++) {
@@ -14415,7 +14056,7 @@ function denseTiledBackward(
         if (B >= 0) gp[B + o] += g;
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
           gp[w] += g * x[xo + a * IN + i];
-          gx[xo + a * IN + i] += g * p[w];
+          if (dx) gx[xo + a * IN + i] += g * p[w];
         }
       }
     }
@@ -14427,7 +14068,7 @@ function denseTiledBackward(
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
         gp[w] += g * x[xo + i];
-        gx[xo + i] += g * p[w];
+        if (dx) gx[xo + i] += g * p[w];
       }
     }
   }

@@ -176,6 +176,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+let inputGradWanted = true;
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -781,7 +783,7 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 6: h.0.c_fc (dense). */
 function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.0.c_fc: dense 32 → 128 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act6, grad6, grad7, n * 16, 32, 128, 6912, 11008);
+  denseTiledBackward(p, gp, act6, grad6, grad7, n * 16, 32, 128, 6912, 11008, true);
 }
 
 /** Forward of op 7: h.0.4 (gelu). */
@@ -813,7 +815,7 @@ function forward8(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 8: h.0.c_proj (dense). */
 function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.0.c_proj: dense 128 → 32 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act8, grad8, grad9, n * 16, 128, 32, 11136, 15232);
+  denseTiledBackward(p, gp, act8, grad8, grad9, n * 16, 128, 32, 11136, 15232, true);
 }
 
 /** Forward of op 9: add. */
@@ -1132,7 +1134,7 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 14: h.1.c_fc (dense). */
 function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.1.c_fc: dense 32 → 128 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act14, grad14, grad15, n * 16, 32, 128, 19616, 23712);
+  denseTiledBackward(p, gp, act14, grad14, grad15, n * 16, 32, 128, 19616, 23712, true);
 }
 
 /** Forward of op 15: h.1.4 (gelu). */
@@ -1164,7 +1166,7 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 16: h.1.c_proj (dense). */
 function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.1.c_proj: dense 128 → 32 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act16, grad16, grad17, n * 16, 128, 32, 23840, 27936);
+  denseTiledBackward(p, gp, act16, grad16, grad17, n * 16, 128, 32, 23840, 27936, true);
 }
 
 /** Forward of op 17: add. */
@@ -1247,7 +1249,7 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 19: lm_head (dense). */
 function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // lm_head: dense 32 → 64 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act19, grad19, grad20, n * 16, 32, 64, 0, -1);
+  denseTiledBackward(p, gp, act19, grad19, grad20, n * 16, 32, 64, 0, -1, true);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -1432,7 +1434,13 @@ export function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, grad, trainer.grads);
+  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  inputGradWanted = false;
+  try {
+    backward(trainer.params, grad, trainer.grads);
+  } finally {
+    inputGradWanted = true;
+  }
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -1616,7 +1624,8 @@ function denseTiledForward(
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
+ *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -1628,6 +1637,7 @@ function denseTiledBackward(
   OUT: number,
   W: number,
   B: number,
+  dx: boolean,
 ): void {
   let r = 0;
   for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
@@ -1655,23 +1665,36 @@ function denseTiledBackward(
         gp[B + o + 2] += g02 + g12 + g22 + g32;
         gp[B + o + 3] += g03 + g13 + g23 + g33;
       }
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const x0 = x[xo + 0 * IN + i];
-        const x1 = x[xo + 1 * IN + i];
-        const x2 = x[xo + 2 * IN + i];
-        const x3 = x[xo + 3 * IN + i];
-        const w0 = p[w + 0 * IN];
-        const w1 = p[w + 1 * IN];
-        const w2 = p[w + 2 * IN];
-        const w3 = p[w + 3 * IN];
-        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      if (dx) {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w + 0 * IN];
+          const w1 = p[w + 1 * IN];
+          const w2 = p[w + 2 * IN];
+          const w3 = p[w + 3 * IN];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        }
       }
     }
     for (; o < OUT; o++) {
@@ -1680,7 +1703,7 @@ function denseTiledBackward(
         if (B >= 0) gp[B + o] += g;
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
           gp[w] += g * x[xo + a * IN + i];
-          gx[xo + a * IN + i] += g * p[w];
+          if (dx) gx[xo + a * IN + i] += g * p[w];
         }
       }
     }
@@ -1692,7 +1715,7 @@ function denseTiledBackward(
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
         gp[w] += g * x[xo + i];
-        gx[xo + i] += g * p[w];
+        if (dx) gx[xo + i] += g * p[w];
       }
     }
   }

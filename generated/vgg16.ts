@@ -280,6 +280,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+let inputGradWanted = true;
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -362,34 +364,47 @@ let grad39 = new Float32Array(0);
 let grad40 = new Float32Array(0);
 let work0_col = new Float32Array(1354752);
 let work0_tmp = new Float32Array(3211264);
+let work0_dcol = new Float32Array(1354752);
 let work2_col = new Float32Array(28901376);
 let work2_tmp = new Float32Array(3211264);
+let work2_dcol = new Float32Array(28901376);
 let scratch4_argmax = new Float32Array(0);
 let work5_col = new Float32Array(7225344);
 let work5_tmp = new Float32Array(1605632);
+let work5_dcol = new Float32Array(7225344);
 let work7_col = new Float32Array(14450688);
 let work7_tmp = new Float32Array(1605632);
+let work7_dcol = new Float32Array(14450688);
 let scratch9_argmax = new Float32Array(0);
 let work10_col = new Float32Array(3612672);
 let work10_tmp = new Float32Array(802816);
+let work10_dcol = new Float32Array(3612672);
 let work12_col = new Float32Array(7225344);
 let work12_tmp = new Float32Array(802816);
+let work12_dcol = new Float32Array(7225344);
 let work14_col = new Float32Array(7225344);
 let work14_tmp = new Float32Array(802816);
+let work14_dcol = new Float32Array(7225344);
 let scratch16_argmax = new Float32Array(0);
 let work17_col = new Float32Array(1806336);
 let work17_tmp = new Float32Array(401408);
+let work17_dcol = new Float32Array(1806336);
 let work19_col = new Float32Array(3612672);
 let work19_tmp = new Float32Array(401408);
+let work19_dcol = new Float32Array(3612672);
 let work21_col = new Float32Array(3612672);
 let work21_tmp = new Float32Array(401408);
+let work21_dcol = new Float32Array(3612672);
 let scratch23_argmax = new Float32Array(0);
 let work24_col = new Float32Array(903168);
 let work24_tmp = new Float32Array(100352);
+let work24_dcol = new Float32Array(903168);
 let work26_col = new Float32Array(903168);
 let work26_tmp = new Float32Array(100352);
+let work26_dcol = new Float32Array(903168);
 let work28_col = new Float32Array(903168);
 let work28_tmp = new Float32Array(100352);
+let work28_dcol = new Float32Array(903168);
 let scratch30_argmax = new Float32Array(0);
 let scratch35_mask = new Float32Array(0);
 let scratch38_mask = new Float32Array(0);
@@ -682,7 +697,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 0: features.0.conv.0.0 (conv2d). */
 function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.0.conv.0.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224] — backward
+  // features.0.conv.0.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 64; c++) {
     let acc = 0;
@@ -691,59 +706,48 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
     }
     gp[1728 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 3; ic++) {
-      let wi = (oc * 3 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(224, 225 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(224, 225 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 3211264 + oc * 50176;
-            const bc = b * 150528 + ic * 50176;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 224;
-              const br = bc + (oh + kh - 1) * 224 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad1[sr + ow] * act0[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 3; ic++) {
-      const s0 = b * 3211264;
-      const w0 = ic * 9;
-      let d = b * 150528 + ic * 50176;
-      for (let ih = 0; ih < 224; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 223);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 224; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 223);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 224;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad1[si + oc * 50176] * p[wi + oc * 27];
+    const xb = b * 150528;
+    const yb = b * 3211264;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 224; oh++)
+          for (let ow = 0; ow < 224; ow++) {
+            for (let ic = 0; ic < 3; ic++) {
+              const xc = xb + (gi * 3 + ic) * 50176;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                }
+              }
             }
           }
-          grad0[d] += acc;
-        }
+      }
+      for (let q = 0; q < 50176; q++) {
+        for (let oc = 0; oc < 64; oc++) work0_tmp[q * 64 + oc] = grad1[yb + (gi * 64 + oc) * 50176 + q];
+      }
+      if (dx) work0_dcol.fill(0);
+      denseTiledBackward(p, gp, work0_col, work0_dcol, work0_tmp, 50176, 27, 64, 0 + gi * 1728, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 224; oh++)
+          for (let ow = 0; ow < 224; ow++) {
+            for (let ic = 0; ic < 3; ic++) {
+              const xc = xb + (gi * 3 + ic) * 50176;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -800,7 +804,7 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 2: features.0.conv.1.0 (conv2d). */
 function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.0.conv.1.0: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224] — backward
+  // features.0.conv.1.0: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 64; c++) {
     let acc = 0;
@@ -809,59 +813,48 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
     }
     gp[38656 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 64; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 1792 + (oc * 64 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(224, 225 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(224, 225 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 3211264 + oc * 50176;
-            const bc = b * 3211264 + ic * 50176;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 224;
-              const br = bc + (oh + kh - 1) * 224 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad3[sr + ow] * act2[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 3211264;
-      const w0 = 1792 + ic * 9;
-      let d = b * 3211264 + ic * 50176;
-      for (let ih = 0; ih < 224; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 223);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 224; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 223);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 224;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 64; oc++) acc += grad3[si + oc * 50176] * p[wi + oc * 576];
+    const xb = b * 3211264;
+    const yb = b * 3211264;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 224; oh++)
+          for (let ow = 0; ow < 224; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 50176;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work2_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act2[xc + ih * 224 + iw] : 0;
+                }
+              }
             }
           }
-          grad2[d] += acc;
-        }
+      }
+      for (let q = 0; q < 50176; q++) {
+        for (let oc = 0; oc < 64; oc++) work2_tmp[q * 64 + oc] = grad3[yb + (gi * 64 + oc) * 50176 + q];
+      }
+      if (dx) work2_dcol.fill(0);
+      denseTiledBackward(p, gp, work2_col, work2_dcol, work2_tmp, 50176, 576, 64, 1792 + gi * 36864, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 224; oh++)
+          for (let ow = 0; ow < 224; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 50176;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad2[xc + ih * 224 + iw] += work2_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -957,7 +950,7 @@ function forward5(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 5: features.1.conv.0.0 (conv2d). */
 function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.0.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112] — backward
+  // features.1.conv.0.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 128; c++) {
     let acc = 0;
@@ -966,59 +959,48 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
     }
     gp[112448 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 64; ic++) {
-      let wi = 38720 + (oc * 64 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(112, 113 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(112, 113 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 1605632 + oc * 12544;
-            const bc = b * 802816 + ic * 12544;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 112;
-              const br = bc + (oh + kh - 1) * 112 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad6[sr + ow] * act5[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 64; ic++) {
-      const s0 = b * 1605632;
-      const w0 = 38720 + ic * 9;
-      let d = b * 802816 + ic * 12544;
-      for (let ih = 0; ih < 112; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 111);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 112; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 111);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 112;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad6[si + oc * 12544] * p[wi + oc * 576];
+    const xb = b * 802816;
+    const yb = b * 1605632;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 112; oh++)
+          for (let ow = 0; ow < 112; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 12544;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work5_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act5[xc + ih * 112 + iw] : 0;
+                }
+              }
             }
           }
-          grad5[d] += acc;
-        }
+      }
+      for (let q = 0; q < 12544; q++) {
+        for (let oc = 0; oc < 128; oc++) work5_tmp[q * 128 + oc] = grad6[yb + (gi * 128 + oc) * 12544 + q];
+      }
+      if (dx) work5_dcol.fill(0);
+      denseTiledBackward(p, gp, work5_col, work5_dcol, work5_tmp, 12544, 576, 128, 38720 + gi * 73728, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 112; oh++)
+          for (let ow = 0; ow < 112; ow++) {
+            for (let ic = 0; ic < 64; ic++) {
+              const xc = xb + (gi * 64 + ic) * 12544;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad5[xc + ih * 112 + iw] += work5_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -1075,7 +1057,7 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 7: features.1.conv.1.0 (conv2d). */
 function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.1.0: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112] — backward
+  // features.1.conv.1.0: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 128; c++) {
     let acc = 0;
@@ -1084,59 +1066,48 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
     }
     gp[260032 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 128; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 112576 + (oc * 128 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(112, 113 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(112, 113 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 1605632 + oc * 12544;
-            const bc = b * 1605632 + ic * 12544;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 112;
-              const br = bc + (oh + kh - 1) * 112 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad8[sr + ow] * act7[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 1605632;
-      const w0 = 112576 + ic * 9;
-      let d = b * 1605632 + ic * 12544;
-      for (let ih = 0; ih < 112; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 111);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 112; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 111);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 112;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 128; oc++) acc += grad8[si + oc * 12544] * p[wi + oc * 1152];
+    const xb = b * 1605632;
+    const yb = b * 1605632;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 112; oh++)
+          for (let ow = 0; ow < 112; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 12544;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work7_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act7[xc + ih * 112 + iw] : 0;
+                }
+              }
             }
           }
-          grad7[d] += acc;
-        }
+      }
+      for (let q = 0; q < 12544; q++) {
+        for (let oc = 0; oc < 128; oc++) work7_tmp[q * 128 + oc] = grad8[yb + (gi * 128 + oc) * 12544 + q];
+      }
+      if (dx) work7_dcol.fill(0);
+      denseTiledBackward(p, gp, work7_col, work7_dcol, work7_tmp, 12544, 1152, 128, 112576 + gi * 147456, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 112; oh++)
+          for (let ow = 0; ow < 112; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 12544;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad7[xc + ih * 112 + iw] += work7_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -1232,7 +1203,7 @@ function forward10(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 10: features.2.conv.0.0 (conv2d). */
 function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.0.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56] — backward
+  // features.2.conv.0.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 256; c++) {
     let acc = 0;
@@ -1241,59 +1212,48 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     gp[555072 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 128; ic++) {
-      let wi = 260160 + (oc * 128 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(56, 57 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(56, 57 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 802816 + oc * 3136;
-            const bc = b * 401408 + ic * 3136;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad11[sr + ow] * act10[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 128; ic++) {
-      const s0 = b * 802816;
-      const w0 = 260160 + ic * 9;
-      let d = b * 401408 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad11[si + oc * 3136] * p[wi + oc * 1152];
+    const xb = b * 401408;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad10[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 256; oc++) work10_tmp[q * 256 + oc] = grad11[yb + (gi * 256 + oc) * 3136 + q];
+      }
+      if (dx) work10_dcol.fill(0);
+      denseTiledBackward(p, gp, work10_col, work10_dcol, work10_tmp, 3136, 1152, 256, 260160 + gi * 294912, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 128; ic++) {
+              const xc = xb + (gi * 128 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad10[xc + ih * 56 + iw] += work10_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -1350,7 +1310,7 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 12: features.2.conv.1.0 (conv2d). */
 function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.1.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56] — backward
+  // features.2.conv.1.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 256; c++) {
     let acc = 0;
@@ -1359,59 +1319,48 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     gp[1145152 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 555328 + (oc * 256 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(56, 57 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(56, 57 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 802816 + oc * 3136;
-            const bc = b * 802816 + ic * 3136;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad13[sr + ow] * act12[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 802816;
-      const w0 = 555328 + ic * 9;
-      let d = b * 802816 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad13[si + oc * 3136] * p[wi + oc * 2304];
+    const xb = b * 802816;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work12_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act12[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad12[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 256; oc++) work12_tmp[q * 256 + oc] = grad13[yb + (gi * 256 + oc) * 3136 + q];
+      }
+      if (dx) work12_dcol.fill(0);
+      denseTiledBackward(p, gp, work12_col, work12_dcol, work12_tmp, 3136, 2304, 256, 555328 + gi * 589824, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad12[xc + ih * 56 + iw] += work12_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -1468,7 +1417,7 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 14: features.2.conv.2.0 (conv2d). */
 function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.2.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56] — backward
+  // features.2.conv.2.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 256; c++) {
     let acc = 0;
@@ -1477,59 +1426,48 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     gp[1735232 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 256; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 1145408 + (oc * 256 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(56, 57 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(56, 57 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 802816 + oc * 3136;
-            const bc = b * 802816 + ic * 3136;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 56;
-              const br = bc + (oh + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad15[sr + ow] * act14[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 802816;
-      const w0 = 1145408 + ic * 9;
-      let d = b * 802816 + ic * 3136;
-      for (let ih = 0; ih < 56; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 55);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 56; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 55);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 56;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 256; oc++) acc += grad15[si + oc * 3136] * p[wi + oc * 2304];
+    const xb = b * 802816;
+    const yb = b * 802816;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
+                }
+              }
             }
           }
-          grad14[d] += acc;
-        }
+      }
+      for (let q = 0; q < 3136; q++) {
+        for (let oc = 0; oc < 256; oc++) work14_tmp[q * 256 + oc] = grad15[yb + (gi * 256 + oc) * 3136 + q];
+      }
+      if (dx) work14_dcol.fill(0);
+      denseTiledBackward(p, gp, work14_col, work14_dcol, work14_tmp, 3136, 2304, 256, 1145408 + gi * 589824, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 56; oh++)
+          for (let ow = 0; ow < 56; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 3136;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw] += work14_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -1625,7 +1563,7 @@ function forward17(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 17: features.3.conv.0.0 (conv2d). */
 function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.0.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28] — backward
+  // features.3.conv.0.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
@@ -1634,59 +1572,48 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     gp[2915136 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 256; ic++) {
-      let wi = 1735488 + (oc * 256 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(28, 29 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(28, 29 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 401408 + oc * 784;
-            const bc = b * 200704 + ic * 784;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad18[sr + ow] * act17[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 256; ic++) {
-      const s0 = b * 401408;
-      const w0 = 1735488 + ic * 9;
-      let d = b * 200704 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad18[si + oc * 784] * p[wi + oc * 2304];
+    const xb = b * 200704;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work17_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act17[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad17[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) work17_tmp[q * 512 + oc] = grad18[yb + (gi * 512 + oc) * 784 + q];
+      }
+      if (dx) work17_dcol.fill(0);
+      denseTiledBackward(p, gp, work17_col, work17_dcol, work17_tmp, 784, 2304, 512, 1735488 + gi * 1179648, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 256; ic++) {
+              const xc = xb + (gi * 256 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad17[xc + ih * 28 + iw] += work17_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -1743,7 +1670,7 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 19: features.3.conv.1.0 (conv2d). */
 function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28] — backward
+  // features.3.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
@@ -1752,59 +1679,48 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     gp[5274944 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 2915648 + (oc * 512 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(28, 29 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(28, 29 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 401408 + oc * 784;
-            const bc = b * 401408 + ic * 784;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad20[sr + ow] * act19[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 401408;
-      const w0 = 2915648 + ic * 9;
-      let d = b * 401408 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad20[si + oc * 784] * p[wi + oc * 4608];
+    const xb = b * 401408;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work19_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act19[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad19[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) work19_tmp[q * 512 + oc] = grad20[yb + (gi * 512 + oc) * 784 + q];
+      }
+      if (dx) work19_dcol.fill(0);
+      denseTiledBackward(p, gp, work19_col, work19_dcol, work19_tmp, 784, 4608, 512, 2915648 + gi * 2359296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad19[xc + ih * 28 + iw] += work19_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -1861,7 +1777,7 @@ function forward21(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 21: features.3.conv.2.0 (conv2d). */
 function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28] — backward
+  // features.3.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
@@ -1870,59 +1786,48 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     gp[7634752 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 5275456 + (oc * 512 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(28, 29 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(28, 29 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 401408 + oc * 784;
-            const bc = b * 401408 + ic * 784;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 28;
-              const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad22[sr + ow] * act21[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 401408;
-      const w0 = 5275456 + ic * 9;
-      let d = b * 401408 + ic * 784;
-      for (let ih = 0; ih < 28; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 27);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 28; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 27);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 28;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad22[si + oc * 784] * p[wi + oc * 4608];
+    const xb = b * 401408;
+    const yb = b * 401408;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw] : 0;
+                }
+              }
             }
           }
-          grad21[d] += acc;
-        }
+      }
+      for (let q = 0; q < 784; q++) {
+        for (let oc = 0; oc < 512; oc++) work21_tmp[q * 512 + oc] = grad22[yb + (gi * 512 + oc) * 784 + q];
+      }
+      if (dx) work21_dcol.fill(0);
+      denseTiledBackward(p, gp, work21_col, work21_dcol, work21_tmp, 784, 4608, 512, 5275456 + gi * 2359296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 28; oh++)
+          for (let ow = 0; ow < 28; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 784;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad21[xc + ih * 28 + iw] += work21_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -2018,7 +1923,7 @@ function forward24(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 24: features.4.conv.0.0 (conv2d). */
 function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.0.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward
+  // features.4.conv.0.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
@@ -2027,59 +1932,48 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     gp[9994560 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 7635264 + (oc * 512 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 196;
-            const bc = b * 100352 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad25[sr + ow] * act24[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 100352;
-      const w0 = 7635264 + ic * 9;
-      let d = b * 100352 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad25[si + oc * 196] * p[wi + oc * 4608];
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work24_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act24[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad24[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 512; oc++) work24_tmp[q * 512 + oc] = grad25[yb + (gi * 512 + oc) * 196 + q];
+      }
+      if (dx) work24_dcol.fill(0);
+      denseTiledBackward(p, gp, work24_col, work24_dcol, work24_tmp, 196, 4608, 512, 7635264 + gi * 2359296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad24[xc + ih * 14 + iw] += work24_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -2136,7 +2030,7 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 26: features.4.conv.1.0 (conv2d). */
 function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward
+  // features.4.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
@@ -2145,59 +2039,48 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     gp[12354368 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 9995072 + (oc * 512 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 196;
-            const bc = b * 100352 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad27[sr + ow] * act26[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 100352;
-      const w0 = 9995072 + ic * 9;
-      let d = b * 100352 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad27[si + oc * 196] * p[wi + oc * 4608];
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work26_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act26[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad26[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 512; oc++) work26_tmp[q * 512 + oc] = grad27[yb + (gi * 512 + oc) * 196 + q];
+      }
+      if (dx) work26_dcol.fill(0);
+      denseTiledBackward(p, gp, work26_col, work26_dcol, work26_tmp, 196, 4608, 512, 9995072 + gi * 2359296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad26[xc + ih * 14 + iw] += work26_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -2254,7 +2137,7 @@ function forward28(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 28: features.4.conv.2.0 (conv2d). */
 function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward
+  // features.4.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
@@ -2263,59 +2146,48 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     gp[14714176 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 512; oc++) {
-    for (let ic = 0; ic < 512; ic++) {
-      let wi = 12354880 + (oc * 512 + ic) * 9;
-      for (let kh = 0; kh < 3; kh++) {
-        const ohLo = Math.max(0, 1 - kh);
-        const ohHi = Math.min(14, 15 - kh);
-        for (let kw = 0; kw < 3; kw++, wi++) {
-          const owLo = Math.max(0, 1 - kw);
-          const owHi = Math.min(14, 15 - kw);
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 100352 + oc * 196;
-            const bc = b * 100352 + ic * 196;
-            for (let oh = ohLo; oh < ohHi; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad29[sr + ow] * act28[br + ow];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = true;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 512; ic++) {
-      const s0 = b * 100352;
-      const w0 = 12354880 + ic * 9;
-      let d = b * 100352 + ic * 196;
-      for (let ih = 0; ih < 14; ih++) {
-        const th = ih + 1;
-        const khLo = Math.max(0, th - 13);
-        const khHi = Math.min(3, th + 1);
-        for (let iw = 0; iw < 14; iw++, d++) {
-          const tw = iw + 1;
-          const kwLo = Math.max(0, tw - 13);
-          const kwHi = Math.min(3, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            const sr = s0 + uh * 14;
-            const wr = w0 + kh * 3;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              const si = sr + uw;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 512; oc++) acc += grad29[si + oc * 196] * p[wi + oc * 4608];
+    const xb = b * 100352;
+    const yb = b * 100352;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  work28_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act28[xc + ih * 14 + iw] : 0;
+                }
+              }
             }
           }
-          grad28[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 512; oc++) work28_tmp[q * 512 + oc] = grad29[yb + (gi * 512 + oc) * 196 + q];
+      }
+      if (dx) work28_dcol.fill(0);
+      denseTiledBackward(p, gp, work28_col, work28_dcol, work28_tmp, 196, 4608, 512, 12354880 + gi * 2359296, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 512; ic++) {
+              const xc = xb + (gi * 512 + ic) * 196;
+              for (let kh = 0; kh < 3; kh++) {
+                const ih = oh * 1 - 1 + kh * 1;
+                for (let kw = 0; kw < 3; kw++) {
+                  const iw = ow * 1 - 1 + kw * 1;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad28[xc + ih * 14 + iw] += work28_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -2432,7 +2304,7 @@ function forward33(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 33: classifier.0 (dense). */
 function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // classifier.0: dense 25088 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act32, grad32, grad34, n, 25088, 4096, 14714688, 117475136);
+  denseTiledBackward(p, gp, act32, grad32, grad34, n, 25088, 4096, 14714688, 117475136, true);
 }
 
 /** Forward of op 34: classifier.1 (relu). */
@@ -2487,7 +2359,7 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 36: classifier.3 (dense). */
 function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // classifier.3: dense 4096 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act36, grad36, grad37, n, 4096, 4096, 117479232, 134256448);
+  denseTiledBackward(p, gp, act36, grad36, grad37, n, 4096, 4096, 117479232, 134256448, true);
 }
 
 /** Forward of op 37: classifier.4 (relu). */
@@ -2542,7 +2414,7 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 39: classifier.6 (dense). */
 function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // classifier.6: dense 4096 → 1000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act39, grad39, grad40, n, 4096, 1000, 134260544, 138356544);
+  denseTiledBackward(p, gp, act39, grad39, grad40, n, 4096, 1000, 134260544, 138356544, true);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -2731,7 +2603,13 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, grad, trainer.grads);
+  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  inputGradWanted = false;
+  try {
+    backward(trainer.params, grad, trainer.grads);
+  } finally {
+    inputGradWanted = true;
+  }
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -2906,7 +2784,8 @@ function denseTiledForward(
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
+ *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -2918,6 +2797,7 @@ function denseTiledBackward(
   OUT: number,
   W: number,
   B: number,
+  dx: boolean,
 ): void {
   let r = 0;
   for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
@@ -2945,23 +2825,36 @@ function denseTiledBackward(
         gp[B + o + 2] += g02 + g12 + g22 + g32;
         gp[B + o + 3] += g03 + g13 + g23 + g33;
       }
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const x0 = x[xo + 0 * IN + i];
-        const x1 = x[xo + 1 * IN + i];
-        const x2 = x[xo + 2 * IN + i];
-        const x3 = x[xo + 3 * IN + i];
-        const w0 = p[w + 0 * IN];
-        const w1 = p[w + 1 * IN];
-        const w2 = p[w + 2 * IN];
-        const w3 = p[w + 3 * IN];
-        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      if (dx) {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w + 0 * IN];
+          const w1 = p[w + 1 * IN];
+          const w2 = p[w + 2 * IN];
+          const w3 = p[w + 3 * IN];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        }
       }
     }
     for (; o < OUT; o++) {
@@ -2970,7 +2863,7 @@ function denseTiledBackward(
         if (B >= 0) gp[B + o] += g;
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
           gp[w] += g * x[xo + a * IN + i];
-          gx[xo + a * IN + i] += g * p[w];
+          if (dx) gx[xo + a * IN + i] += g * p[w];
         }
       }
     }
@@ -2982,7 +2875,7 @@ function denseTiledBackward(
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
         gp[w] += g * x[xo + i];
-        gx[xo + i] += g * p[w];
+        if (dx) gx[xo + i] += g * p[w];
       }
     }
   }

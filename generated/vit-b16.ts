@@ -1115,6 +1115,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+let inputGradWanted = true;
 let act1 = new Float32Array(0);
 let act3 = new Float32Array(0);
 let act4 = new Float32Array(0);
@@ -1399,6 +1401,7 @@ let grad140 = new Float32Array(0);
 let grad141 = new Float32Array(0);
 let work0_col = new Float32Array(150528);
 let work0_tmp = new Float32Array(150528);
+let work0_dcol = new Float32Array(150528);
 let scratch5_mask = new Float32Array(0);
 let scratch6_xhat = new Float32Array(0);
 let scratch6_istd = new Float32Array(0);
@@ -2600,7 +2603,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 0: conv_proj (conv2d). */
 function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14] — backward
+  // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 768; c++) {
     let acc = 0;
@@ -2609,57 +2612,48 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
     }
     gp[589824 + c] += acc;
   }
-  // weight gradient: Σ over the batch and the output positions of output gradient × input
-  for (let oc = 0; oc < 768; oc++) {
-    for (let ic = 0; ic < 3; ic++) {
-      let wi = (oc * 3 + ic) * 256;
-      for (let kh = 0; kh < 16; kh++) {
-        for (let kw = 0; kw < 16; kw++, wi++) {
-          let acc = 0;
-          for (let b = 0; b < n; b++) {
-            const sc = b * 150528 + oc * 196;
-            const bc = b * 150528 + ic * 50176;
-            for (let oh = 0; oh < 14; oh++) {
-              const sr = sc + oh * 14;
-              const br = bc + (oh * 16 + kh) * 224 + kw;
-              for (let ow = 0; ow < 14; ow++) acc += grad1[sr + ow] * act0[br + ow * 16];
-            }
-          }
-          gp[wi] += acc;
-        }
-      }
-    }
-  }
-  // input gradient: each input element gathers the output gradients of the windows that cover it
+  const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
-    for (let ic = 0; ic < 3; ic++) {
-      const s0 = b * 150528;
-      const w0 = ic * 256;
-      let d = b * 150528 + ic * 50176;
-      for (let ih = 0; ih < 224; ih++) {
-        const th = ih;
-        const khLo = Math.max(0, th - 208);
-        const khHi = Math.min(16, th + 1);
-        for (let iw = 0; iw < 224; iw++, d++) {
-          const tw = iw;
-          const kwLo = Math.max(0, tw - 208);
-          const kwHi = Math.min(16, tw + 1);
-          let acc = 0;
-          for (let kh = khLo; kh < khHi; kh++) {
-            const uh = th - kh;
-            if (uh % 16 !== 0) continue;
-            const sr = s0 + (uh / 16) * 14;
-            const wr = w0 + kh * 16;
-            for (let kw = kwLo; kw < kwHi; kw++) {
-              const uw = tw - kw;
-              if (uw % 16 !== 0) continue;
-              const si = sr + uw / 16;
-              const wi = wr + kw;
-              for (let oc = 0; oc < 768; oc++) acc += grad1[si + oc * 196] * p[wi + oc * 768];
+    const xb = b * 150528;
+    const yb = b * 150528;
+    for (let gi = 0; gi < 1; gi++) {
+      {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 3; ic++) {
+              const xc = xb + (gi * 3 + ic) * 50176;
+              for (let kh = 0; kh < 16; kh++) {
+                const ih = oh * 16 - 0 + kh * 1;
+                for (let kw = 0; kw < 16; kw++) {
+                  const iw = ow * 16 - 0 + kw * 1;
+                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                }
+              }
             }
           }
-          grad0[d] += acc;
-        }
+      }
+      for (let q = 0; q < 196; q++) {
+        for (let oc = 0; oc < 768; oc++) work0_tmp[q * 768 + oc] = grad1[yb + (gi * 768 + oc) * 196 + q];
+      }
+      if (dx) work0_dcol.fill(0);
+      denseTiledBackward(p, gp, work0_col, work0_dcol, work0_tmp, 196, 768, 768, 0 + gi * 589824, -1, dx);
+      if (dx) {
+        let r = 0;
+        for (let oh = 0; oh < 14; oh++)
+          for (let ow = 0; ow < 14; ow++) {
+            for (let ic = 0; ic < 3; ic++) {
+              const xc = xb + (gi * 3 + ic) * 50176;
+              for (let kh = 0; kh < 16; kh++) {
+                const ih = oh * 16 - 0 + kh * 1;
+                for (let kw = 0; kw < 16; kw++) {
+                  const iw = ow * 16 - 0 + kw * 1;
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r];
+                  r++;
+                }
+              }
+            }
+          }
       }
     }
   }
@@ -3075,7 +3069,7 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 11: encoder.layers.0.mlp.0 (dense). */
 function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.0.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act11, grad11, grad12, n * 197, 768, 3072, 3108096, 5467392);
+  denseTiledBackward(p, gp, act11, grad11, grad12, n * 197, 768, 3072, 3108096, 5467392, true);
 }
 
 /** Forward of op 12: encoder.layers.0.mlp.1 (gelu). */
@@ -3130,7 +3124,7 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 14: encoder.layers.0.mlp.3 (dense). */
 function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.0.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act14, grad14, grad15, n * 197, 3072, 768, 5470464, 7829760);
+  denseTiledBackward(p, gp, act14, grad14, grad15, n * 197, 3072, 768, 5470464, 7829760, true);
 }
 
 /** Forward of op 15: encoder.layers.0.mlp.4 (dropout). */
@@ -3495,7 +3489,7 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 22: encoder.layers.1.mlp.0 (dense). */
 function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.1.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act22, grad22, grad23, n * 197, 768, 3072, 10195968, 12555264);
+  denseTiledBackward(p, gp, act22, grad22, grad23, n * 197, 768, 3072, 10195968, 12555264, true);
 }
 
 /** Forward of op 23: encoder.layers.1.mlp.1 (gelu). */
@@ -3550,7 +3544,7 @@ function forward25(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 25: encoder.layers.1.mlp.3 (dense). */
 function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.1.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act25, grad25, grad26, n * 197, 3072, 768, 12558336, 14917632);
+  denseTiledBackward(p, gp, act25, grad25, grad26, n * 197, 3072, 768, 12558336, 14917632, true);
 }
 
 /** Forward of op 26: encoder.layers.1.mlp.4 (dropout). */
@@ -3915,7 +3909,7 @@ function forward33(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 33: encoder.layers.2.mlp.0 (dense). */
 function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.2.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act33, grad33, grad34, n * 197, 768, 3072, 17283840, 19643136);
+  denseTiledBackward(p, gp, act33, grad33, grad34, n * 197, 768, 3072, 17283840, 19643136, true);
 }
 
 /** Forward of op 34: encoder.layers.2.mlp.1 (gelu). */
@@ -3970,7 +3964,7 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 36: encoder.layers.2.mlp.3 (dense). */
 function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.2.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act36, grad36, grad37, n * 197, 3072, 768, 19646208, 22005504);
+  denseTiledBackward(p, gp, act36, grad36, grad37, n * 197, 3072, 768, 19646208, 22005504, true);
 }
 
 /** Forward of op 37: encoder.layers.2.mlp.4 (dropout). */
@@ -4335,7 +4329,7 @@ function forward44(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 44: encoder.layers.3.mlp.0 (dense). */
 function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.3.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act44, grad44, grad45, n * 197, 768, 3072, 24371712, 26731008);
+  denseTiledBackward(p, gp, act44, grad44, grad45, n * 197, 768, 3072, 24371712, 26731008, true);
 }
 
 /** Forward of op 45: encoder.layers.3.mlp.1 (gelu). */
@@ -4390,7 +4384,7 @@ function forward47(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 47: encoder.layers.3.mlp.3 (dense). */
 function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.3.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act47, grad47, grad48, n * 197, 3072, 768, 26734080, 29093376);
+  denseTiledBackward(p, gp, act47, grad47, grad48, n * 197, 3072, 768, 26734080, 29093376, true);
 }
 
 /** Forward of op 48: encoder.layers.3.mlp.4 (dropout). */
@@ -4755,7 +4749,7 @@ function forward55(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 55: encoder.layers.4.mlp.0 (dense). */
 function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.4.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act55, grad55, grad56, n * 197, 768, 3072, 31459584, 33818880);
+  denseTiledBackward(p, gp, act55, grad55, grad56, n * 197, 768, 3072, 31459584, 33818880, true);
 }
 
 /** Forward of op 56: encoder.layers.4.mlp.1 (gelu). */
@@ -4810,7 +4804,7 @@ function forward58(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 58: encoder.layers.4.mlp.3 (dense). */
 function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.4.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act58, grad58, grad59, n * 197, 3072, 768, 33821952, 36181248);
+  denseTiledBackward(p, gp, act58, grad58, grad59, n * 197, 3072, 768, 33821952, 36181248, true);
 }
 
 /** Forward of op 59: encoder.layers.4.mlp.4 (dropout). */
@@ -5175,7 +5169,7 @@ function forward66(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 66: encoder.layers.5.mlp.0 (dense). */
 function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.5.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act66, grad66, grad67, n * 197, 768, 3072, 38547456, 40906752);
+  denseTiledBackward(p, gp, act66, grad66, grad67, n * 197, 768, 3072, 38547456, 40906752, true);
 }
 
 /** Forward of op 67: encoder.layers.5.mlp.1 (gelu). */
@@ -5230,7 +5224,7 @@ function forward69(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 69: encoder.layers.5.mlp.3 (dense). */
 function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.5.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act69, grad69, grad70, n * 197, 3072, 768, 40909824, 43269120);
+  denseTiledBackward(p, gp, act69, grad69, grad70, n * 197, 3072, 768, 40909824, 43269120, true);
 }
 
 /** Forward of op 70: encoder.layers.5.mlp.4 (dropout). */
@@ -5595,7 +5589,7 @@ function forward77(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 77: encoder.layers.6.mlp.0 (dense). */
 function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.6.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act77, grad77, grad78, n * 197, 768, 3072, 45635328, 47994624);
+  denseTiledBackward(p, gp, act77, grad77, grad78, n * 197, 768, 3072, 45635328, 47994624, true);
 }
 
 /** Forward of op 78: encoder.layers.6.mlp.1 (gelu). */
@@ -5650,7 +5644,7 @@ function forward80(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 80: encoder.layers.6.mlp.3 (dense). */
 function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.6.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act80, grad80, grad81, n * 197, 3072, 768, 47997696, 50356992);
+  denseTiledBackward(p, gp, act80, grad80, grad81, n * 197, 3072, 768, 47997696, 50356992, true);
 }
 
 /** Forward of op 81: encoder.layers.6.mlp.4 (dropout). */
@@ -6015,7 +6009,7 @@ function forward88(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 88: encoder.layers.7.mlp.0 (dense). */
 function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.7.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act88, grad88, grad89, n * 197, 768, 3072, 52723200, 55082496);
+  denseTiledBackward(p, gp, act88, grad88, grad89, n * 197, 768, 3072, 52723200, 55082496, true);
 }
 
 /** Forward of op 89: encoder.layers.7.mlp.1 (gelu). */
@@ -6070,7 +6064,7 @@ function forward91(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 91: encoder.layers.7.mlp.3 (dense). */
 function backward91(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.7.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act91, grad91, grad92, n * 197, 3072, 768, 55085568, 57444864);
+  denseTiledBackward(p, gp, act91, grad91, grad92, n * 197, 3072, 768, 55085568, 57444864, true);
 }
 
 /** Forward of op 92: encoder.layers.7.mlp.4 (dropout). */
@@ -6435,7 +6429,7 @@ function forward99(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 99: encoder.layers.8.mlp.0 (dense). */
 function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.8.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act99, grad99, grad100, n * 197, 768, 3072, 59811072, 62170368);
+  denseTiledBackward(p, gp, act99, grad99, grad100, n * 197, 768, 3072, 59811072, 62170368, true);
 }
 
 /** Forward of op 100: encoder.layers.8.mlp.1 (gelu). */
@@ -6490,7 +6484,7 @@ function forward102(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 102: encoder.layers.8.mlp.3 (dense). */
 function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.8.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act102, grad102, grad103, n * 197, 3072, 768, 62173440, 64532736);
+  denseTiledBackward(p, gp, act102, grad102, grad103, n * 197, 3072, 768, 62173440, 64532736, true);
 }
 
 /** Forward of op 103: encoder.layers.8.mlp.4 (dropout). */
@@ -6855,7 +6849,7 @@ function forward110(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 110: encoder.layers.9.mlp.0 (dense). */
 function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.9.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act110, grad110, grad111, n * 197, 768, 3072, 66898944, 69258240);
+  denseTiledBackward(p, gp, act110, grad110, grad111, n * 197, 768, 3072, 66898944, 69258240, true);
 }
 
 /** Forward of op 111: encoder.layers.9.mlp.1 (gelu). */
@@ -6910,7 +6904,7 @@ function forward113(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 113: encoder.layers.9.mlp.3 (dense). */
 function backward113(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.9.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act113, grad113, grad114, n * 197, 3072, 768, 69261312, 71620608);
+  denseTiledBackward(p, gp, act113, grad113, grad114, n * 197, 3072, 768, 69261312, 71620608, true);
 }
 
 /** Forward of op 114: encoder.layers.9.mlp.4 (dropout). */
@@ -7275,7 +7269,7 @@ function forward121(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 121: encoder.layers.10.mlp.0 (dense). */
 function backward121(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.10.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act121, grad121, grad122, n * 197, 768, 3072, 73986816, 76346112);
+  denseTiledBackward(p, gp, act121, grad121, grad122, n * 197, 768, 3072, 73986816, 76346112, true);
 }
 
 /** Forward of op 122: encoder.layers.10.mlp.1 (gelu). */
@@ -7330,7 +7324,7 @@ function forward124(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 124: encoder.layers.10.mlp.3 (dense). */
 function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.10.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act124, grad124, grad125, n * 197, 3072, 768, 76349184, 78708480);
+  denseTiledBackward(p, gp, act124, grad124, grad125, n * 197, 3072, 768, 76349184, 78708480, true);
 }
 
 /** Forward of op 125: encoder.layers.10.mlp.4 (dropout). */
@@ -7695,7 +7689,7 @@ function forward132(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 132: encoder.layers.11.mlp.0 (dense). */
 function backward132(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.11.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act132, grad132, grad133, n * 197, 768, 3072, 81074688, 83433984);
+  denseTiledBackward(p, gp, act132, grad132, grad133, n * 197, 768, 3072, 81074688, 83433984, true);
 }
 
 /** Forward of op 133: encoder.layers.11.mlp.1 (gelu). */
@@ -7750,7 +7744,7 @@ function forward135(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 135: encoder.layers.11.mlp.3 (dense). */
 function backward135(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.11.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act135, grad135, grad136, n * 197, 3072, 768, 83437056, 85796352);
+  denseTiledBackward(p, gp, act135, grad135, grad136, n * 197, 3072, 768, 83437056, 85796352, true);
 }
 
 /** Forward of op 136: encoder.layers.11.mlp.4 (dropout). */
@@ -7872,7 +7866,7 @@ function forward140(p: Float32Array, n: number, training: boolean): void {
 /** Backward of op 140: heads.head (dense). */
 function backward140(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // heads.head: dense 768 → 1000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act140, grad140, grad141, n, 768, 1000, 85798656, 86566656);
+  denseTiledBackward(p, gp, act140, grad140, grad141, n, 768, 1000, 85798656, 86566656, true);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -8181,7 +8175,13 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, grad, trainer.grads);
+  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  inputGradWanted = false;
+  try {
+    backward(trainer.params, grad, trainer.grads);
+  } finally {
+    inputGradWanted = true;
+  }
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -8380,7 +8380,8 @@ function denseTiledForward(
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
+/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
+ *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -8392,6 +8393,7 @@ function denseTiledBackward(
   OUT: number,
   W: number,
   B: number,
+  dx: boolean,
 ): void {
   let r = 0;
   for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
@@ -8419,23 +8421,36 @@ function denseTiledBackward(
         gp[B + o + 2] += g02 + g12 + g22 + g32;
         gp[B + o + 3] += g03 + g13 + g23 + g33;
       }
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const x0 = x[xo + 0 * IN + i];
-        const x1 = x[xo + 1 * IN + i];
-        const x2 = x[xo + 2 * IN + i];
-        const x3 = x[xo + 3 * IN + i];
-        const w0 = p[w + 0 * IN];
-        const w1 = p[w + 1 * IN];
-        const w2 = p[w + 2 * IN];
-        const w3 = p[w + 3 * IN];
-        gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-        gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-        gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-        gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-        gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-        gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-        gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-        gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+      if (dx) {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w + 0 * IN];
+          const w1 = p[w + 1 * IN];
+          const w2 = p[w + 2 * IN];
+          const w3 = p[w + 3 * IN];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
+          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
+          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
+          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
+          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
+          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
+          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+        }
       }
     }
     for (; o < OUT; o++) {
@@ -8444,7 +8459,7 @@ function denseTiledBackward(
         if (B >= 0) gp[B + o] += g;
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
           gp[w] += g * x[xo + a * IN + i];
-          gx[xo + a * IN + i] += g * p[w];
+          if (dx) gx[xo + a * IN + i] += g * p[w];
         }
       }
     }
@@ -8456,7 +8471,7 @@ function denseTiledBackward(
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
         gp[w] += g * x[xo + i];
-        gx[xo + i] += g * p[w];
+        if (dx) gx[xo + i] += g * p[w];
       }
     }
   }

@@ -119,6 +119,8 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
+/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
+let inputGradWanted = true;
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -231,8 +233,10 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
     gp[5] += d1;
     gp[2] += d1 * x0;
     gp[3] += d1 * x1;
-    grad0[xo + 0] += d0 * p[0] + d1 * p[2];
-    grad0[xo + 1] += d0 * p[1] + d1 * p[3];
+    if (inputGradWanted) {
+      grad0[xo + 0] += d0 * p[0] + d1 * p[2];
+      grad0[xo + 1] += d0 * p[1] + d1 * p[3];
+    }
   }
 }
 
@@ -459,7 +463,13 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  backward(trainer.params, grad, trainer.grads);
+  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  inputGradWanted = false;
+  try {
+    backward(trainer.params, grad, trainer.grads);
+  } finally {
+    inputGradWanted = true;
+  }
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;

@@ -388,6 +388,11 @@ const cases: Case[] = [
   conv2d([2, 3, 3], 2, 1, { padding: 2 }), // border outputs see only padding
   conv2d([2, 9, 9], 3, 2, { stride: 3, padding: 1 }), // stride > kernel: inputs no window reads
   conv2d([2, 5, 6], 4, [2, 3], { stride: [1, 2], dilation: [3, 1], padding: [2, 1], groups: 2, bias: false }),
+  // ≥ 4 output channels per group: the im2col + matrix-kernel path, forward and backward, with groups,
+  // dilation, stride and padding together, and 6 channels per group (one 4-wide tile + 2 left over)
+  conv2d([4, 7, 6], 8, 3, { stride: [2, 1], padding: 2, dilation: 2, groups: 2 }),
+  conv2d([3, 6, 7], 12, [2, 3], { stride: 2, padding: [1, 0], groups: 3, bias: false }),
+  conv2d([2, 5, 5], 6, 3, { padding: "same" }),
   // conv1d
   conv1d([3, 11], 4, 3, { stride: 2, padding: 1 }),
   conv1d([4, 10], 6, 3, { dilation: 2, groups: 2, padding: "same", bias: false }),
@@ -395,6 +400,7 @@ const cases: Case[] = [
   conv1d([2, 8], 3, 4, { padding: "same" }), // even kernel: the extra padding cell at the end
   conv1d([3, 7], 2, 2, { stride: 3, padding: "valid" }),
   conv1d([2, 6], 2, 3, { padding: 4, dilation: 3 }),
+  conv1d([2, 12], 8, 3, { dilation: 2, padding: "same", groups: 2 }), // im2col path with groups
   // conv_transpose2d
   convT([3, 4, 5], 4, 3, { stride: 2, padding: 1, output_padding: 1 }),
   convT([4, 3, 4], 6, [3, 2], { stride: [2, 3], padding: [0, 1], groups: 2, bias: false }),

@@ -30,6 +30,10 @@ export interface EmitCtx {
   readonly gx: readonly string[];
   /** Output gradient arrays. */
   readonly gy: readonly string[];
+  /** Per input, whether its gradient is wanted, as a generated-code boolean: `true`, or — for a model input —
+   *  `inputGradWanted` (false in a training step, where nothing reads the input's gradient). A kernel may
+   *  skip the input-gradient work when it is false; the array then stays zero. */
+  readonly gxWanted: readonly string[];
   readonly inShapes: readonly (readonly number[])[];
   readonly outShapes: readonly (readonly number[])[];
   /** Elements per sample of each input / output. */

@@ -218,7 +218,9 @@ function gaussian(): number {
 let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;${seq !== undefined ? `\n/** Sequence length of the last forward call (attention masks keys past it). */\nlet seqLength = ${seq};` : ""}
+let lastTraining = false;
+/** Whether backward computes the gradient of the model's float inputs (\`trainStep\` needs none). */
+let inputGradWanted = true;${seq !== undefined ? `\n/** Sequence length of the last forward call (attention masks keys past it). */\nlet seqLength = ${seq};` : ""}
 ${activations.map((b) => `let act${b} = new ${F}(0);`).join("\n")}
 ${plan.inputs.map((v) => `let act${v.buffer}: ${arrayOf(v)} = new ${arrayOf(v)}(0);`).join("\n")}
 ${buffersUsed.map((b) => `let grad${b} = new ${F}(0);`).join("\n")}
@@ -420,6 +422,7 @@ function context(
     y: op.outputs.map(aName),
     gx: op.inputs.map(gName),
     gy: op.outputs.map(gName),
+    gxWanted: op.inputs.map((id) => (plan.inputs.some((v) => v.buffer === plan.values[id]!.buffer) ? "inputGradWanted" : "true")),
     inShapes: values(op.inputs).map((v) => v.shape),
     outShapes: values(op.outputs).map((v) => v.shape),
     inSizes: values(op.inputs).map((v) => v.size),
@@ -703,7 +706,13 @@ export function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input"
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? ${info.loss?.logits ?? false});
-  backward(trainer.params, ${plan.outputs.length === 1 ? "grad" : `[grad, ${plan.outputs.slice(1).map((_, k) => `zerosOf(result[${k + 1}].length)`).join(", ")}]`}, trainer.grads);
+  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  inputGradWanted = false;
+  try {
+    backward(trainer.params, ${plan.outputs.length === 1 ? "grad" : `[grad, ${plan.outputs.slice(1).map((_, k) => `zerosOf(result[${k + 1}].length)`).join(", ")}]`}, trainer.grads);
+  } finally {
+    inputGradWanted = true;
+  }
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;

@@ -328,6 +328,26 @@ function perAxis(c: EmitCtx, name: string, rank: number): number[] {
 const fmt = (xs: readonly number[]): string => (xs.every((x) => x === xs[0]) ? String(xs[0]) : `[${xs.join(", ")}]`);
 const shape = (xs: readonly number[]): string => `[${xs.join(", ")}]`;
 
+/** The im2col layout of one sample and group: every (output position, input channel, kernel offset) with
+ *  the input element it reads, `i…` in range or not (padding). */
+function im2colLoops(g: Geometry, body: (inside: string, index: string) => string): string {
+  const icPerGroup = g.bigChannels / g.groups;
+  const bigPlane = prod(g.axes.map((a) => a.big));
+  const open = g.axes.map((a) => `for (let o${a.sfx} = 0; o${a.sfx} < ${a.small}; o${a.sfx}++)`).join(" ");
+  const kernelLoops = g.axes.map((a) => `for (let k${a.sfx} = 0; k${a.sfx} < ${a.k}; k${a.sfx}++) {\n const i${a.sfx} = o${a.sfx} * ${a.stride} - ${a.pad} + k${a.sfx} * ${a.dil};`).join("\n");
+  const inside = g.axes.map((a) => `i${a.sfx} >= 0 && i${a.sfx} < ${a.big}`).join(" && ");
+  const index = g.axes.length === 1 ? `i${g.axes[0]!.sfx}` : `i${g.axes[0]!.sfx} * ${g.axes[1]!.big} + i${g.axes[1]!.sfx}`;
+  return `let r = 0;
+    ${open} {
+      for (let ic = 0; ic < ${icPerGroup}; ic++) {
+        const xc = xb + (gi * ${icPerGroup} + ic) * ${bigPlane};
+        ${kernelLoops}
+        ${body(inside, `xc + ${index}`)}
+        ${g.axes.map(() => "}").join(" ")}
+      }
+    }`;
+}
+
 /**
  * Forward convolution as a matrix product: per sample and group, row q of the im2col buffer holds output
  * position q's receptive field in the weight's own order (input channel, then kernel offsets), so the
@@ -337,33 +357,57 @@ const shape = (xs: readonly number[]): string => `[${xs.join(", ")}]`;
 function im2colForward(c: EmitCtx, g: Geometry, bias: number, plane: number): string {
   const icPerGroup = g.bigChannels / g.groups;
   const ocPerGroup = g.smallChannels / g.groups;
-  const kernel = prod(g.axes.map((a) => a.k));
-  const K = icPerGroup * kernel;
-  const bigPlane = prod(g.axes.map((a) => a.big));
+  const K = icPerGroup * prod(g.axes.map((a) => a.k));
   const col = c.workspace("col", plane * K);
   const tmp = c.workspace("tmp", plane * ocPerGroup);
   const x = c.x[0]!;
   const y = c.y[0]!;
-  const open = g.axes.map((a) => `for (let o${a.sfx} = 0; o${a.sfx} < ${a.small}; o${a.sfx}++)`).join(" ");
-  const kernelLoops = g.axes.map((a) => `for (let k${a.sfx} = 0; k${a.sfx} < ${a.k}; k${a.sfx}++) {\n const i${a.sfx} = o${a.sfx} * ${a.stride} - ${a.pad} + k${a.sfx} * ${a.dil};`).join("\n");
-  const inside = g.axes.map((a) => `i${a.sfx} >= 0 && i${a.sfx} < ${a.big}`).join(" && ");
-  const index = g.axes.length === 1 ? `i${g.axes[0]!.sfx}` : `i${g.axes[0]!.sfx} * ${g.axes[1]!.big} + i${g.axes[1]!.sfx}`;
   return `for (let b = 0; b < n; b++) {
   const xb = b * ${g.bigSize};
   const yb = b * ${g.smallSize};
   for (let gi = 0; gi < ${g.groups}; gi++) {
-    let r = 0;
-    ${open} {
-      for (let ic = 0; ic < ${icPerGroup}; ic++) {
-        const xc = xb + (gi * ${icPerGroup} + ic) * ${bigPlane};
-        ${kernelLoops}
-        ${col}[r++] = ${inside} ? ${x}[xc + ${index}] : 0;
-        ${g.axes.map(() => "}").join(" ")}
-      }
-    }
+    ${im2colLoops(g, (inside, index) => `${col}[r++] = ${inside} ? ${x}[${index}] : 0;`)}
     denseTiledForward(p, ${col}, ${tmp}, ${plane}, ${K}, ${ocPerGroup}, ${g.weight} + gi * ${ocPerGroup * K}, ${bias >= 0 ? `${bias} + gi * ${ocPerGroup}` : -1});
     for (let q = 0; q < ${plane}; q++) {
       for (let oc = 0; oc < ${ocPerGroup}; oc++) ${y}[yb + (gi * ${ocPerGroup} + oc) * ${plane} + q] = ${tmp}[q * ${ocPerGroup} + oc];
+    }
+  }
+}`;
+}
+
+/**
+ * Backward of the same matrix product, on the same shared kernel: per sample and group, the im2col buffer
+ * is rebuilt and the output gradient transposed position-major; then the dense backward gives the weight
+ * gradient (Σ over positions of gradient × receptive field) and, when wanted, the gradient of every im2col
+ * cell, which col2im adds back to the input element the cell was read from (cells in the padding drop).
+ */
+function im2colBackward(c: EmitCtx, g: Geometry, plane: number): string {
+  const icPerGroup = g.bigChannels / g.groups;
+  const ocPerGroup = g.smallChannels / g.groups;
+  const K = icPerGroup * prod(g.axes.map((a) => a.k));
+  const col = c.workspace("col", plane * K);
+  const dcol = c.workspace("dcol", plane * K);
+  const tmp = c.workspace("tmp", plane * ocPerGroup);
+  const x = c.x[0]!;
+  const gx = c.gx[0]!;
+  const gy = c.gy[0]!;
+  const wanted = c.gxWanted[0]!;
+  return `const dx = ${wanted};
+for (let b = 0; b < n; b++) {
+  const xb = b * ${g.bigSize};
+  const yb = b * ${g.smallSize};
+  for (let gi = 0; gi < ${g.groups}; gi++) {
+    {
+      ${im2colLoops(g, (inside, index) => `${col}[r++] = ${inside} ? ${x}[${index}] : 0;`)}
+    }
+    for (let q = 0; q < ${plane}; q++) {
+      for (let oc = 0; oc < ${ocPerGroup}; oc++) ${tmp}[q * ${ocPerGroup} + oc] = ${gy}[yb + (gi * ${ocPerGroup} + oc) * ${plane} + q];
+    }
+    if (dx) ${dcol}.fill(0);
+    denseTiledBackward(p, gp, ${col}, ${dcol}, ${tmp}, ${plane}, ${K}, ${ocPerGroup}, ${g.weight} + gi * ${ocPerGroup * K}, -1, dx);
+    if (dx) {
+      ${im2colLoops(g, (inside, index) => `if (${inside}) ${gx}[${index}] += ${dcol}[r];
+ r++;`)}
     }
   }
 }`;
@@ -418,8 +462,12 @@ ${windows(g, c.y[0]!, c.x[0]!, bias, true)}`;
     },
     backward(c) {
       const { g, bias, title, plane } = setup(c);
+      const biasPart = bias >= 0 ? `// bias gradient\n${biasGrad(c.gy[0]!, bias, g.smallChannels, plane, g.smallSize)}\n` : "";
+      // The same choice as forward: a matrix product over im2col buffers when the groups are wide enough.
+      if (g.smallChannels / g.groups >= 4) return `// ${title} — backward, as im2col + a register-tiled matrix product
+${biasPart}${im2colBackward(c, g, plane)}`;
       return `// ${title} — backward
-${bias >= 0 ? `// bias gradient\n${biasGrad(c.gy[0]!, bias, g.smallChannels, plane, g.smallSize)}\n` : ""}// weight gradient: Σ over the batch and the output positions of output gradient × input
+${biasPart}// weight gradient: Σ over the batch and the output positions of output gradient × input
 ${weightGrad(g, c.gy[0]!, c.x[0]!)}
 // input gradient: each input element gathers the output gradients of the windows that cover it
 ${spread(g, c.gx[0]!, c.gy[0]!, -1, false)}`;

@@ -59,17 +59,18 @@ denseTiledForward(p, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${B});`;
         if (B >= 0) lines.push(`gp[${B + o}] += d${o};`);
         for (let i = 0; i < IN; i++) lines.push(`gp[${W + o * IN + i}] += d${o} * x${i};`);
       }
-      for (let i = 0; i < IN; i++) {
+      const gxLines = Array.from({ length: IN }, (_, i) => {
         const terms = Array.from({ length: OUT }, (_, o) => `d${o} * ${c.weight(W + o * IN + i)}`);
-        lines.push(`${gx}[xo + ${i}] += ${terms.join(" + ")};`);
-      }
+        return `${gx}[xo + ${i}] += ${terms.join(" + ")};`;
+      });
+      lines.push(c.gxWanted[0] === "true" ? gxLines.join("\n") : `if (${c.gxWanted[0]}) {\n${gxLines.join("\n")}\n}`);
       return `// ${c.op.name}: dense ${IN} → ${OUT} backward, unrolled
 for (let r = 0, xo = 0, yo = 0; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
 ${lines.join("\n")}
 }`;
     }
     return `// ${c.op.name}: dense ${IN} → ${OUT} backward, register-tiled (shared kernel below)
-denseTiledBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${B});`;
+denseTiledBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, ${c.gxWanted[0]});`;
   },
 };
 
@@ -124,19 +125,27 @@ function denseTiledForward(p: ${F}, x: ${F}, y: ${F}, rows: number, IN: number, 
   }
 }
 
-/** Dense backward over \`rows\` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate). */
-function denseTiledBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows: number, IN: number, OUT: number, W: number, B: number): void {
+/** Dense backward over \`rows\` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
+ *  dW += gᵀx, db += g, and dx += g W only when \`dx\` (a training step needs no gradient of the model input). */
+function denseTiledBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows: number, IN: number, OUT: number, W: number, B: number, dx: boolean): void {
   let r = 0;
   for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
       ${quad.flatMap((a) => quad.map((b) => `const g${a}${b} = gy[yo + ${a} * OUT + o + ${b}];`)).join(" ")}
       if (B >= 0) { ${quad.map((b) => `gp[B + o + ${b}] += g0${b} + g1${b} + g2${b} + g3${b};`).join(" ")} }
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        ${quad.map((a) => `const x${a} = x[xo + ${a} * IN + i];`).join(" ")}
-        ${quad.map((b) => `const w${b} = p[w + ${b} * IN];`).join(" ")}
-        ${quad.map((b) => `gp[w + ${b} * IN] += g0${b} * x0 + g1${b} * x1 + g2${b} * x2 + g3${b} * x3;`).join(" ")}
-        ${quad.map((a) => `gx[xo + ${a} * IN + i] += g${a}0 * w0 + g${a}1 * w1 + g${a}2 * w2 + g${a}3 * w3;`).join(" ")}
+      if (dx) {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          ${quad.map((a) => `const x${a} = x[xo + ${a} * IN + i];`).join(" ")}
+          ${quad.map((b) => `const w${b} = p[w + ${b} * IN];`).join(" ")}
+          ${quad.map((b) => `gp[w + ${b} * IN] += g0${b} * x0 + g1${b} * x1 + g2${b} * x2 + g3${b} * x3;`).join(" ")}
+          ${quad.map((a) => `gx[xo + ${a} * IN + i] += g${a}0 * w0 + g${a}1 * w1 + g${a}2 * w2 + g${a}3 * w3;`).join(" ")}
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          ${quad.map((a) => `const x${a} = x[xo + ${a} * IN + i];`).join(" ")}
+          ${quad.map((b) => `gp[w + ${b} * IN] += g0${b} * x0 + g1${b} * x1 + g2${b} * x2 + g3${b} * x3;`).join(" ")}
+        }
       }
     }
     for (; o < OUT; o++) {
@@ -145,7 +154,7 @@ function denseTiledBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows
         if (B >= 0) gp[B + o] += g;
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
           gp[w] += g * x[xo + a * IN + i];
-          gx[xo + a * IN + i] += g * p[w];
+          if (dx) gx[xo + a * IN + i] += g * p[w];
         }
       }
     }
@@ -157,7 +166,7 @@ function denseTiledBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
         gp[w] += g * x[xo + i];
-        gx[xo + i] += g * p[w];
+        if (dx) gx[xo + i] += g * p[w];
       }
     }
   }
