@@ -3698,13 +3698,13 @@ function backward9(p: Float32Array, gp: Float32Array, n: number, training: boole
 /** Forward of op 10: encoder.layer.0.intermediate.dense (dense). */
 function forward10(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.0.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act11, act12, n * 512, 768, 3072, 26201088, 28560384);
+  denseTiledForward(p, act11, act12, n * 512, 768, 3072, 26201088, 28560384, 0, 3072, 1);
 }
 
 /** Backward of op 10: encoder.layer.0.intermediate.dense (dense). */
 function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.0.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act11, grad11, grad12, n * 512, 768, 3072, 26201088, 28560384, true);
+  denseTiledBackward(p, gp, act11, grad11, grad12, n * 512, 768, 3072, 26201088, 28560384, true, 0, 3072, 1);
 }
 
 /** Forward of op 11: encoder.layer.0.intermediate.1 (gelu). */
@@ -3730,13 +3730,13 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 12: encoder.layer.0.out.dense (dense). */
 function forward12(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.0.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act13, act14, n * 512, 3072, 768, 28563456, 30922752);
+  denseTiledForward(p, act13, act14, n * 512, 3072, 768, 28563456, 30922752, 0, 768, 1);
 }
 
 /** Backward of op 12: encoder.layer.0.out.dense (dense). */
 function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.0.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act13, grad13, grad14, n * 512, 3072, 768, 28563456, 30922752, true);
+  denseTiledBackward(p, gp, act13, grad13, grad14, n * 512, 3072, 768, 28563456, 30922752, true, 0, 768, 1);
 }
 
 /** Forward of op 13: encoder.layer.0.out.1 (dropout). */
@@ -4101,13 +4101,13 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 20: encoder.layer.1.intermediate.dense (dense). */
 function forward20(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.1.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act21, act22, n * 512, 768, 3072, 33288960, 35648256);
+  denseTiledForward(p, act21, act22, n * 512, 768, 3072, 33288960, 35648256, 0, 3072, 1);
 }
 
 /** Backward of op 20: encoder.layer.1.intermediate.dense (dense). */
 function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.1.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act21, grad21, grad22, n * 512, 768, 3072, 33288960, 35648256, true);
+  denseTiledBackward(p, gp, act21, grad21, grad22, n * 512, 768, 3072, 33288960, 35648256, true, 0, 3072, 1);
 }
 
 /** Forward of op 21: encoder.layer.1.intermediate.1 (gelu). */
@@ -4133,13 +4133,13 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 22: encoder.layer.1.out.dense (dense). */
 function forward22(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.1.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act23, act24, n * 512, 3072, 768, 35651328, 38010624);
+  denseTiledForward(p, act23, act24, n * 512, 3072, 768, 35651328, 38010624, 0, 768, 1);
 }
 
 /** Backward of op 22: encoder.layer.1.out.dense (dense). */
 function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.1.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act23, grad23, grad24, n * 512, 3072, 768, 35651328, 38010624, true);
+  denseTiledBackward(p, gp, act23, grad23, grad24, n * 512, 3072, 768, 35651328, 38010624, true, 0, 768, 1);
 }
 
 /** Forward of op 23: encoder.layer.1.out.1 (dropout). */
@@ -4504,13 +4504,13 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 30: encoder.layer.2.intermediate.dense (dense). */
 function forward30(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.2.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act31, act32, n * 512, 768, 3072, 40376832, 42736128);
+  denseTiledForward(p, act31, act32, n * 512, 768, 3072, 40376832, 42736128, 0, 3072, 1);
 }
 
 /** Backward of op 30: encoder.layer.2.intermediate.dense (dense). */
 function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.2.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act31, grad31, grad32, n * 512, 768, 3072, 40376832, 42736128, true);
+  denseTiledBackward(p, gp, act31, grad31, grad32, n * 512, 768, 3072, 40376832, 42736128, true, 0, 3072, 1);
 }
 
 /** Forward of op 31: encoder.layer.2.intermediate.1 (gelu). */
@@ -4536,13 +4536,13 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 32: encoder.layer.2.out.dense (dense). */
 function forward32(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.2.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act33, act34, n * 512, 3072, 768, 42739200, 45098496);
+  denseTiledForward(p, act33, act34, n * 512, 3072, 768, 42739200, 45098496, 0, 768, 1);
 }
 
 /** Backward of op 32: encoder.layer.2.out.dense (dense). */
 function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.2.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act33, grad33, grad34, n * 512, 3072, 768, 42739200, 45098496, true);
+  denseTiledBackward(p, gp, act33, grad33, grad34, n * 512, 3072, 768, 42739200, 45098496, true, 0, 768, 1);
 }
 
 /** Forward of op 33: encoder.layer.2.out.1 (dropout). */
@@ -4907,13 +4907,13 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 40: encoder.layer.3.intermediate.dense (dense). */
 function forward40(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.3.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act41, act42, n * 512, 768, 3072, 47464704, 49824000);
+  denseTiledForward(p, act41, act42, n * 512, 768, 3072, 47464704, 49824000, 0, 3072, 1);
 }
 
 /** Backward of op 40: encoder.layer.3.intermediate.dense (dense). */
 function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.3.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act41, grad41, grad42, n * 512, 768, 3072, 47464704, 49824000, true);
+  denseTiledBackward(p, gp, act41, grad41, grad42, n * 512, 768, 3072, 47464704, 49824000, true, 0, 3072, 1);
 }
 
 /** Forward of op 41: encoder.layer.3.intermediate.1 (gelu). */
@@ -4939,13 +4939,13 @@ function backward41(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 42: encoder.layer.3.out.dense (dense). */
 function forward42(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.3.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act43, act44, n * 512, 3072, 768, 49827072, 52186368);
+  denseTiledForward(p, act43, act44, n * 512, 3072, 768, 49827072, 52186368, 0, 768, 1);
 }
 
 /** Backward of op 42: encoder.layer.3.out.dense (dense). */
 function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.3.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act43, grad43, grad44, n * 512, 3072, 768, 49827072, 52186368, true);
+  denseTiledBackward(p, gp, act43, grad43, grad44, n * 512, 3072, 768, 49827072, 52186368, true, 0, 768, 1);
 }
 
 /** Forward of op 43: encoder.layer.3.out.1 (dropout). */
@@ -5310,13 +5310,13 @@ function backward49(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 50: encoder.layer.4.intermediate.dense (dense). */
 function forward50(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.4.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act51, act52, n * 512, 768, 3072, 54552576, 56911872);
+  denseTiledForward(p, act51, act52, n * 512, 768, 3072, 54552576, 56911872, 0, 3072, 1);
 }
 
 /** Backward of op 50: encoder.layer.4.intermediate.dense (dense). */
 function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.4.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act51, grad51, grad52, n * 512, 768, 3072, 54552576, 56911872, true);
+  denseTiledBackward(p, gp, act51, grad51, grad52, n * 512, 768, 3072, 54552576, 56911872, true, 0, 3072, 1);
 }
 
 /** Forward of op 51: encoder.layer.4.intermediate.1 (gelu). */
@@ -5342,13 +5342,13 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 52: encoder.layer.4.out.dense (dense). */
 function forward52(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.4.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act53, act54, n * 512, 3072, 768, 56914944, 59274240);
+  denseTiledForward(p, act53, act54, n * 512, 3072, 768, 56914944, 59274240, 0, 768, 1);
 }
 
 /** Backward of op 52: encoder.layer.4.out.dense (dense). */
 function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.4.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act53, grad53, grad54, n * 512, 3072, 768, 56914944, 59274240, true);
+  denseTiledBackward(p, gp, act53, grad53, grad54, n * 512, 3072, 768, 56914944, 59274240, true, 0, 768, 1);
 }
 
 /** Forward of op 53: encoder.layer.4.out.1 (dropout). */
@@ -5713,13 +5713,13 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 60: encoder.layer.5.intermediate.dense (dense). */
 function forward60(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.5.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act61, act62, n * 512, 768, 3072, 61640448, 63999744);
+  denseTiledForward(p, act61, act62, n * 512, 768, 3072, 61640448, 63999744, 0, 3072, 1);
 }
 
 /** Backward of op 60: encoder.layer.5.intermediate.dense (dense). */
 function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.5.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act61, grad61, grad62, n * 512, 768, 3072, 61640448, 63999744, true);
+  denseTiledBackward(p, gp, act61, grad61, grad62, n * 512, 768, 3072, 61640448, 63999744, true, 0, 3072, 1);
 }
 
 /** Forward of op 61: encoder.layer.5.intermediate.1 (gelu). */
@@ -5745,13 +5745,13 @@ function backward61(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 62: encoder.layer.5.out.dense (dense). */
 function forward62(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.5.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act63, act64, n * 512, 3072, 768, 64002816, 66362112);
+  denseTiledForward(p, act63, act64, n * 512, 3072, 768, 64002816, 66362112, 0, 768, 1);
 }
 
 /** Backward of op 62: encoder.layer.5.out.dense (dense). */
 function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.5.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act63, grad63, grad64, n * 512, 3072, 768, 64002816, 66362112, true);
+  denseTiledBackward(p, gp, act63, grad63, grad64, n * 512, 3072, 768, 64002816, 66362112, true, 0, 768, 1);
 }
 
 /** Forward of op 63: encoder.layer.5.out.1 (dropout). */
@@ -6116,13 +6116,13 @@ function backward69(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 70: encoder.layer.6.intermediate.dense (dense). */
 function forward70(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.6.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act71, act72, n * 512, 768, 3072, 68728320, 71087616);
+  denseTiledForward(p, act71, act72, n * 512, 768, 3072, 68728320, 71087616, 0, 3072, 1);
 }
 
 /** Backward of op 70: encoder.layer.6.intermediate.dense (dense). */
 function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.6.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act71, grad71, grad72, n * 512, 768, 3072, 68728320, 71087616, true);
+  denseTiledBackward(p, gp, act71, grad71, grad72, n * 512, 768, 3072, 68728320, 71087616, true, 0, 3072, 1);
 }
 
 /** Forward of op 71: encoder.layer.6.intermediate.1 (gelu). */
@@ -6148,13 +6148,13 @@ function backward71(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 72: encoder.layer.6.out.dense (dense). */
 function forward72(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.6.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act73, act74, n * 512, 3072, 768, 71090688, 73449984);
+  denseTiledForward(p, act73, act74, n * 512, 3072, 768, 71090688, 73449984, 0, 768, 1);
 }
 
 /** Backward of op 72: encoder.layer.6.out.dense (dense). */
 function backward72(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.6.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act73, grad73, grad74, n * 512, 3072, 768, 71090688, 73449984, true);
+  denseTiledBackward(p, gp, act73, grad73, grad74, n * 512, 3072, 768, 71090688, 73449984, true, 0, 768, 1);
 }
 
 /** Forward of op 73: encoder.layer.6.out.1 (dropout). */
@@ -6519,13 +6519,13 @@ function backward79(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 80: encoder.layer.7.intermediate.dense (dense). */
 function forward80(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.7.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act81, act82, n * 512, 768, 3072, 75816192, 78175488);
+  denseTiledForward(p, act81, act82, n * 512, 768, 3072, 75816192, 78175488, 0, 3072, 1);
 }
 
 /** Backward of op 80: encoder.layer.7.intermediate.dense (dense). */
 function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.7.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act81, grad81, grad82, n * 512, 768, 3072, 75816192, 78175488, true);
+  denseTiledBackward(p, gp, act81, grad81, grad82, n * 512, 768, 3072, 75816192, 78175488, true, 0, 3072, 1);
 }
 
 /** Forward of op 81: encoder.layer.7.intermediate.1 (gelu). */
@@ -6551,13 +6551,13 @@ function backward81(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 82: encoder.layer.7.out.dense (dense). */
 function forward82(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.7.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act83, act84, n * 512, 3072, 768, 78178560, 80537856);
+  denseTiledForward(p, act83, act84, n * 512, 3072, 768, 78178560, 80537856, 0, 768, 1);
 }
 
 /** Backward of op 82: encoder.layer.7.out.dense (dense). */
 function backward82(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.7.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act83, grad83, grad84, n * 512, 3072, 768, 78178560, 80537856, true);
+  denseTiledBackward(p, gp, act83, grad83, grad84, n * 512, 3072, 768, 78178560, 80537856, true, 0, 768, 1);
 }
 
 /** Forward of op 83: encoder.layer.7.out.1 (dropout). */
@@ -6922,13 +6922,13 @@ function backward89(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 90: encoder.layer.8.intermediate.dense (dense). */
 function forward90(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.8.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act91, act92, n * 512, 768, 3072, 82904064, 85263360);
+  denseTiledForward(p, act91, act92, n * 512, 768, 3072, 82904064, 85263360, 0, 3072, 1);
 }
 
 /** Backward of op 90: encoder.layer.8.intermediate.dense (dense). */
 function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.8.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act91, grad91, grad92, n * 512, 768, 3072, 82904064, 85263360, true);
+  denseTiledBackward(p, gp, act91, grad91, grad92, n * 512, 768, 3072, 82904064, 85263360, true, 0, 3072, 1);
 }
 
 /** Forward of op 91: encoder.layer.8.intermediate.1 (gelu). */
@@ -6954,13 +6954,13 @@ function backward91(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 92: encoder.layer.8.out.dense (dense). */
 function forward92(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.8.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act93, act94, n * 512, 3072, 768, 85266432, 87625728);
+  denseTiledForward(p, act93, act94, n * 512, 3072, 768, 85266432, 87625728, 0, 768, 1);
 }
 
 /** Backward of op 92: encoder.layer.8.out.dense (dense). */
 function backward92(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.8.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act93, grad93, grad94, n * 512, 3072, 768, 85266432, 87625728, true);
+  denseTiledBackward(p, gp, act93, grad93, grad94, n * 512, 3072, 768, 85266432, 87625728, true, 0, 768, 1);
 }
 
 /** Forward of op 93: encoder.layer.8.out.1 (dropout). */
@@ -7325,13 +7325,13 @@ function backward99(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 100: encoder.layer.9.intermediate.dense (dense). */
 function forward100(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.9.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act101, act102, n * 512, 768, 3072, 89991936, 92351232);
+  denseTiledForward(p, act101, act102, n * 512, 768, 3072, 89991936, 92351232, 0, 3072, 1);
 }
 
 /** Backward of op 100: encoder.layer.9.intermediate.dense (dense). */
 function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.9.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act101, grad101, grad102, n * 512, 768, 3072, 89991936, 92351232, true);
+  denseTiledBackward(p, gp, act101, grad101, grad102, n * 512, 768, 3072, 89991936, 92351232, true, 0, 3072, 1);
 }
 
 /** Forward of op 101: encoder.layer.9.intermediate.1 (gelu). */
@@ -7357,13 +7357,13 @@ function backward101(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 102: encoder.layer.9.out.dense (dense). */
 function forward102(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.9.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act103, act104, n * 512, 3072, 768, 92354304, 94713600);
+  denseTiledForward(p, act103, act104, n * 512, 3072, 768, 92354304, 94713600, 0, 768, 1);
 }
 
 /** Backward of op 102: encoder.layer.9.out.dense (dense). */
 function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.9.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act103, grad103, grad104, n * 512, 3072, 768, 92354304, 94713600, true);
+  denseTiledBackward(p, gp, act103, grad103, grad104, n * 512, 3072, 768, 92354304, 94713600, true, 0, 768, 1);
 }
 
 /** Forward of op 103: encoder.layer.9.out.1 (dropout). */
@@ -7728,13 +7728,13 @@ function backward109(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 110: encoder.layer.10.intermediate.dense (dense). */
 function forward110(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.10.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act111, act112, n * 512, 768, 3072, 97079808, 99439104);
+  denseTiledForward(p, act111, act112, n * 512, 768, 3072, 97079808, 99439104, 0, 3072, 1);
 }
 
 /** Backward of op 110: encoder.layer.10.intermediate.dense (dense). */
 function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.10.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act111, grad111, grad112, n * 512, 768, 3072, 97079808, 99439104, true);
+  denseTiledBackward(p, gp, act111, grad111, grad112, n * 512, 768, 3072, 97079808, 99439104, true, 0, 3072, 1);
 }
 
 /** Forward of op 111: encoder.layer.10.intermediate.1 (gelu). */
@@ -7760,13 +7760,13 @@ function backward111(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 112: encoder.layer.10.out.dense (dense). */
 function forward112(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.10.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act113, act114, n * 512, 3072, 768, 99442176, 101801472);
+  denseTiledForward(p, act113, act114, n * 512, 3072, 768, 99442176, 101801472, 0, 768, 1);
 }
 
 /** Backward of op 112: encoder.layer.10.out.dense (dense). */
 function backward112(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.10.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act113, grad113, grad114, n * 512, 3072, 768, 99442176, 101801472, true);
+  denseTiledBackward(p, gp, act113, grad113, grad114, n * 512, 3072, 768, 99442176, 101801472, true, 0, 768, 1);
 }
 
 /** Forward of op 113: encoder.layer.10.out.1 (dropout). */
@@ -8131,13 +8131,13 @@ function backward119(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 120: encoder.layer.11.intermediate.dense (dense). */
 function forward120(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.11.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act121, act122, n * 512, 768, 3072, 104167680, 106526976);
+  denseTiledForward(p, act121, act122, n * 512, 768, 3072, 104167680, 106526976, 0, 3072, 1);
 }
 
 /** Backward of op 120: encoder.layer.11.intermediate.dense (dense). */
 function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.11.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act121, grad121, grad122, n * 512, 768, 3072, 104167680, 106526976, true);
+  denseTiledBackward(p, gp, act121, grad121, grad122, n * 512, 768, 3072, 104167680, 106526976, true, 0, 3072, 1);
 }
 
 /** Forward of op 121: encoder.layer.11.intermediate.1 (gelu). */
@@ -8163,13 +8163,13 @@ function backward121(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 122: encoder.layer.11.out.dense (dense). */
 function forward122(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.11.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act123, act124, n * 512, 3072, 768, 106530048, 108889344);
+  denseTiledForward(p, act123, act124, n * 512, 3072, 768, 106530048, 108889344, 0, 768, 1);
 }
 
 /** Backward of op 122: encoder.layer.11.out.dense (dense). */
 function backward122(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.11.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act123, grad123, grad124, n * 512, 3072, 768, 106530048, 108889344, true);
+  denseTiledBackward(p, gp, act123, grad123, grad124, n * 512, 3072, 768, 106530048, 108889344, true, 0, 768, 1);
 }
 
 /** Forward of op 123: encoder.layer.11.out.1 (dropout). */
@@ -8285,13 +8285,13 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 127: pooler.dense (dense). */
 function forward127(p: Float32Array, n: number, training: boolean): void {
   // pooler.dense: dense 768 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act128, act129, n, 768, 768, 108891648, 109481472);
+  denseTiledForward(p, act128, act129, n, 768, 768, 108891648, 109481472, 0, 768, 1);
 }
 
 /** Backward of op 127: pooler.dense (dense). */
 function backward127(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // pooler.dense: dense 768 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act128, grad128, grad129, n, 768, 768, 108891648, 109481472, true);
+  denseTiledBackward(p, gp, act128, grad128, grad129, n, 768, 768, 108891648, 109481472, true, 0, 768, 1);
 }
 
 /** Forward of op 128: pooler.2 (tanh). */
@@ -8768,7 +8768,8 @@ function erf(x: number): number {
 
 // ── Shared dense kernels ──
 
-/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+/** y = x Wᵀ + b over `rows` rows of x (IN wide) in 4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
+ *  then 8-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
 function denseTiledForward(
   p: Float32Array,
   x: Float32Array,
@@ -8778,33 +8779,36 @@ function denseTiledForward(
   OUT: number,
   W: number,
   B: number,
+  y0: number,
+  yr: number,
+  yc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
       const b1 = B >= 0 ? p[B + o + 1] : 0;
       const b2 = B >= 0 ? p[B + o + 2] : 0;
       const b3 = B >= 0 ? p[B + o + 3] : 0;
-      let t00 = b0;
-      let t01 = b1;
-      let t02 = b2;
-      let t03 = b3;
-      let t10 = b0;
-      let t11 = b1;
-      let t12 = b2;
-      let t13 = b3;
-      let t20 = b0;
-      let t21 = b1;
-      let t22 = b2;
-      let t23 = b3;
-      let t30 = b0;
-      let t31 = b1;
-      let t32 = b2;
-      let t33 = b3;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t1_2 = b2;
+      let t1_3 = b3;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t2_2 = b2;
+      let t2_3 = b3;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      let t3_2 = b2;
+      let t3_3 = b3;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const w0 = p[w + 0 * IN];
+        const w0 = p[w];
         const w1 = p[w + 1 * IN];
         const w2 = p[w + 2 * IN];
         const w3 = p[w + 3 * IN];
@@ -8812,89 +8816,192 @@ function denseTiledForward(
         const v1 = x[xo + 1 * IN + i];
         const v2 = x[xo + 2 * IN + i];
         const v3 = x[xo + 3 * IN + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t1_2 += v1 * w2;
+        t1_3 += v1 * w3;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t2_2 += v2 * w2;
+        t2_3 += v2 * w3;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+        t3_2 += v3 * w2;
+        t3_3 += v3 * w3;
       }
-      y[yo + 0 * OUT + o + 0] = t00;
-      y[yo + 0 * OUT + o + 1] = t01;
-      y[yo + 0 * OUT + o + 2] = t02;
-      y[yo + 0 * OUT + o + 3] = t03;
-      y[yo + 1 * OUT + o + 0] = t10;
-      y[yo + 1 * OUT + o + 1] = t11;
-      y[yo + 1 * OUT + o + 2] = t12;
-      y[yo + 1 * OUT + o + 3] = t13;
-      y[yo + 2 * OUT + o + 0] = t20;
-      y[yo + 2 * OUT + o + 1] = t21;
-      y[yo + 2 * OUT + o + 2] = t22;
-      y[yo + 2 * OUT + o + 3] = t23;
-      y[yo + 3 * OUT + o + 0] = t30;
-      y[yo + 3 * OUT + o + 1] = t31;
-      y[yo + 3 * OUT + o + 2] = t32;
-      y[yo + 3 * OUT + o + 3] = t33;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 1 * yr + 2 * yc] = t1_2;
+      y[yt + 1 * yr + 3 * yc] = t1_3;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 2 * yr + 2 * yc] = t2_2;
+      y[yt + 2 * yr + 3 * yc] = t2_3;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
+      y[yt + 3 * yr + 2 * yc] = t3_2;
+      y[yt + 3 * yr + 3 * yc] = t3_3;
+    }
+    for (; o + 2 <= OUT; o += 2) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = B >= 0 ? p[B + o] : 0;
-        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
-        y[yo + a * OUT + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      let t1_0 = b0;
+      let t2_0 = b0;
+      let t3_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t1_0 += v1 * w0;
+        t2_0 += v2 * w0;
+        t3_0 += v3 * w0;
       }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 3 * yr] = t3_0;
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      let s0 = B >= 0 ? p[B + o + 0] : 0;
-      let s1 = B >= 0 ? p[B + o + 1] : 0;
-      let s2 = B >= 0 ? p[B + o + 2] : 0;
-      let s3 = B >= 0 ? p[B + o + 3] : 0;
-      let s4 = B >= 0 ? p[B + o + 4] : 0;
-      let s5 = B >= 0 ? p[B + o + 5] : 0;
-      let s6 = B >= 0 ? p[B + o + 6] : 0;
-      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b4 = B >= 0 ? p[B + o + 4] : 0;
+      const b5 = B >= 0 ? p[B + o + 5] : 0;
+      const b6 = B >= 0 ? p[B + o + 6] : 0;
+      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t0_4 = b4;
+      let t0_5 = b5;
+      let t0_6 = b6;
+      let t0_7 = b7;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const v = x[xo + i];
-        s0 += v * p[w + 0 * IN];
-        s1 += v * p[w + 1 * IN];
-        s2 += v * p[w + 2 * IN];
-        s3 += v * p[w + 3 * IN];
-        s4 += v * p[w + 4 * IN];
-        s5 += v * p[w + 5 * IN];
-        s6 += v * p[w + 6 * IN];
-        s7 += v * p[w + 7 * IN];
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const w4 = p[w + 4 * IN];
+        const w5 = p[w + 5 * IN];
+        const w6 = p[w + 6 * IN];
+        const w7 = p[w + 7 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t0_4 += v0 * w4;
+        t0_5 += v0 * w5;
+        t0_6 += v0 * w6;
+        t0_7 += v0 * w7;
       }
-      y[yo + o + 0] = s0;
-      y[yo + o + 1] = s1;
-      y[yo + o + 2] = s2;
-      y[yo + o + 3] = s3;
-      y[yo + o + 4] = s4;
-      y[yo + o + 5] = s5;
-      y[yo + o + 6] = s6;
-      y[yo + o + 7] = s7;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 4 * yc] = t0_4;
+      y[yt + 5 * yc] = t0_5;
+      y[yt + 6 * yc] = t0_6;
+      y[yt + 7 * yc] = t0_7;
+    }
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
-      y[yo + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
     }
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
- *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
+/** Dense backward over `rows` rows (gradients accumulate): dW += gᵀx, db += g, and dx += g W only when
+ *  `dx` (a training step needs no gradient of the model input). gy element (r, o) at g0 + r·gr + o·gc. */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -8907,32 +9014,36 @@ function denseTiledBackward(
   W: number,
   B: number,
   dx: boolean,
+  g0: number,
+  gr: number,
+  gc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, go = g0; r + 4 <= rows; r += 4, xo += 4 * IN, go += 4 * gr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const g00 = gy[yo + 0 * OUT + o + 0];
-      const g01 = gy[yo + 0 * OUT + o + 1];
-      const g02 = gy[yo + 0 * OUT + o + 2];
-      const g03 = gy[yo + 0 * OUT + o + 3];
-      const g10 = gy[yo + 1 * OUT + o + 0];
-      const g11 = gy[yo + 1 * OUT + o + 1];
-      const g12 = gy[yo + 1 * OUT + o + 2];
-      const g13 = gy[yo + 1 * OUT + o + 3];
-      const g20 = gy[yo + 2 * OUT + o + 0];
-      const g21 = gy[yo + 2 * OUT + o + 1];
-      const g22 = gy[yo + 2 * OUT + o + 2];
-      const g23 = gy[yo + 2 * OUT + o + 3];
-      const g30 = gy[yo + 3 * OUT + o + 0];
-      const g31 = gy[yo + 3 * OUT + o + 1];
-      const g32 = gy[yo + 3 * OUT + o + 2];
-      const g33 = gy[yo + 3 * OUT + o + 3];
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g0_1 = gy[gt + 1 * gc];
+      const g0_2 = gy[gt + 2 * gc];
+      const g0_3 = gy[gt + 3 * gc];
+      const g1_0 = gy[gt + 1 * gr];
+      const g1_1 = gy[gt + 1 * gr + 1 * gc];
+      const g1_2 = gy[gt + 1 * gr + 2 * gc];
+      const g1_3 = gy[gt + 1 * gr + 3 * gc];
+      const g2_0 = gy[gt + 2 * gr];
+      const g2_1 = gy[gt + 2 * gr + 1 * gc];
+      const g2_2 = gy[gt + 2 * gr + 2 * gc];
+      const g2_3 = gy[gt + 2 * gr + 3 * gc];
+      const g3_0 = gy[gt + 3 * gr];
+      const g3_1 = gy[gt + 3 * gr + 1 * gc];
+      const g3_2 = gy[gt + 3 * gr + 2 * gc];
+      const g3_3 = gy[gt + 3 * gr + 3 * gc];
       if (B >= 0) {
-        gp[B + o + 0] += g00 + g10 + g20 + g30;
-        gp[B + o + 1] += g01 + g11 + g21 + g31;
-        gp[B + o + 2] += g02 + g12 + g22 + g32;
-        gp[B + o + 3] += g03 + g13 + g23 + g33;
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+        gp[B + o + 1] += g0_1 + g1_1 + g2_1 + g3_1;
+        gp[B + o + 2] += g0_2 + g1_2 + g2_2 + g3_2;
+        gp[B + o + 3] += g0_3 + g1_3 + g2_3 + g3_3;
       }
       if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -8940,18 +9051,18 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          const w0 = p[w + 0 * IN];
+          const w0 = p[w];
           const w1 = p[w + 1 * IN];
           const w2 = p[w + 2 * IN];
           const w3 = p[w + 3 * IN];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0 + g0_1 * w1 + g0_2 * w2 + g0_3 * w3;
+          gx[xo + 1 * IN + i] += g1_0 * w0 + g1_1 * w1 + g1_2 * w2 + g1_3 * w3;
+          gx[xo + 2 * IN + i] += g2_0 * w0 + g2_1 * w1 + g2_2 * w2 + g2_3 * w3;
+          gx[xo + 3 * IN + i] += g3_0 * w0 + g3_1 * w1 + g3_2 * w2 + g3_3 * w3;
         }
       } else {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -8959,27 +9070,49 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
         }
       }
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = gy[yo + a * OUT + o];
-        if (B >= 0) gp[B + o] += g;
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g1_0 = gy[gt + 1 * gr];
+      const g2_0 = gy[gt + 2 * gr];
+      const g3_0 = gy[gt + 3 * gr];
+      if (B >= 0) {
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+      }
+      if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          gp[w] += g * x[xo + a * IN + i];
-          if (dx) gx[xo + a * IN + i] += g * p[w];
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0;
+          gx[xo + 1 * IN + i] += g1_0 * w0;
+          gx[xo + 2 * IN + i] += g2_0 * w0;
+          gx[xo + 3 * IN + i] += g3_0 * w0;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
         }
       }
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, go = g0 + r * gr; r < rows; r++, xo += IN, go += gr) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[yo + o];
+      const g = gy[go + o * gc];
       if (g === 0) continue;
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {

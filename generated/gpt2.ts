@@ -2487,13 +2487,13 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
 /** Forward of op 8: h.0.mlp.c_fc (dense). */
 function forward8(p: Float32Array, n: number, training: boolean): void {
   // h.0.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act8, act9, n * 1024, 768, 3072, 41749248, 44108544);
+  denseTiledForward(p, act8, act9, n * 1024, 768, 3072, 41749248, 44108544, 0, 3072, 1);
 }
 
 /** Backward of op 8: h.0.mlp.c_fc (dense). */
 function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.0.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act8, grad8, grad9, n * 1024, 768, 3072, 41749248, 44108544, true);
+  denseTiledBackward(p, gp, act8, grad8, grad9, n * 1024, 768, 3072, 41749248, 44108544, true, 0, 3072, 1);
 }
 
 /** Forward of op 9: h.0.mlp.1 (gelu). */
@@ -2519,13 +2519,13 @@ function backward9(p: Float32Array, gp: Float32Array, n: number, training: boole
 /** Forward of op 10: h.0.mlp.c_proj (dense). */
 function forward10(p: Float32Array, n: number, training: boolean): void {
   // h.0.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act10, act11, n * 1024, 3072, 768, 44111616, 46470912);
+  denseTiledForward(p, act10, act11, n * 1024, 3072, 768, 44111616, 46470912, 0, 768, 1);
 }
 
 /** Backward of op 10: h.0.mlp.c_proj (dense). */
 function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.0.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act10, grad10, grad11, n * 1024, 3072, 768, 44111616, 46470912, true);
+  denseTiledBackward(p, gp, act10, grad10, grad11, n * 1024, 3072, 768, 44111616, 46470912, true, 0, 768, 1);
 }
 
 /** Forward of op 11: h.0.5 (dropout). */
@@ -2890,13 +2890,13 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 18: h.1.mlp.c_fc (dense). */
 function forward18(p: Float32Array, n: number, training: boolean): void {
   // h.1.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act18, act19, n * 1024, 768, 3072, 48837120, 51196416);
+  denseTiledForward(p, act18, act19, n * 1024, 768, 3072, 48837120, 51196416, 0, 3072, 1);
 }
 
 /** Backward of op 18: h.1.mlp.c_fc (dense). */
 function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.1.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act18, grad18, grad19, n * 1024, 768, 3072, 48837120, 51196416, true);
+  denseTiledBackward(p, gp, act18, grad18, grad19, n * 1024, 768, 3072, 48837120, 51196416, true, 0, 3072, 1);
 }
 
 /** Forward of op 19: h.1.mlp.1 (gelu). */
@@ -2922,13 +2922,13 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 20: h.1.mlp.c_proj (dense). */
 function forward20(p: Float32Array, n: number, training: boolean): void {
   // h.1.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act20, act21, n * 1024, 3072, 768, 51199488, 53558784);
+  denseTiledForward(p, act20, act21, n * 1024, 3072, 768, 51199488, 53558784, 0, 768, 1);
 }
 
 /** Backward of op 20: h.1.mlp.c_proj (dense). */
 function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.1.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act20, grad20, grad21, n * 1024, 3072, 768, 51199488, 53558784, true);
+  denseTiledBackward(p, gp, act20, grad20, grad21, n * 1024, 3072, 768, 51199488, 53558784, true, 0, 768, 1);
 }
 
 /** Forward of op 21: h.1.5 (dropout). */
@@ -3293,13 +3293,13 @@ function backward27(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 28: h.2.mlp.c_fc (dense). */
 function forward28(p: Float32Array, n: number, training: boolean): void {
   // h.2.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act28, act29, n * 1024, 768, 3072, 55924992, 58284288);
+  denseTiledForward(p, act28, act29, n * 1024, 768, 3072, 55924992, 58284288, 0, 3072, 1);
 }
 
 /** Backward of op 28: h.2.mlp.c_fc (dense). */
 function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.2.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act28, grad28, grad29, n * 1024, 768, 3072, 55924992, 58284288, true);
+  denseTiledBackward(p, gp, act28, grad28, grad29, n * 1024, 768, 3072, 55924992, 58284288, true, 0, 3072, 1);
 }
 
 /** Forward of op 29: h.2.mlp.1 (gelu). */
@@ -3325,13 +3325,13 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 30: h.2.mlp.c_proj (dense). */
 function forward30(p: Float32Array, n: number, training: boolean): void {
   // h.2.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act30, act31, n * 1024, 3072, 768, 58287360, 60646656);
+  denseTiledForward(p, act30, act31, n * 1024, 3072, 768, 58287360, 60646656, 0, 768, 1);
 }
 
 /** Backward of op 30: h.2.mlp.c_proj (dense). */
 function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.2.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act30, grad30, grad31, n * 1024, 3072, 768, 58287360, 60646656, true);
+  denseTiledBackward(p, gp, act30, grad30, grad31, n * 1024, 3072, 768, 58287360, 60646656, true, 0, 768, 1);
 }
 
 /** Forward of op 31: h.2.5 (dropout). */
@@ -3696,13 +3696,13 @@ function backward37(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 38: h.3.mlp.c_fc (dense). */
 function forward38(p: Float32Array, n: number, training: boolean): void {
   // h.3.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act38, act39, n * 1024, 768, 3072, 63012864, 65372160);
+  denseTiledForward(p, act38, act39, n * 1024, 768, 3072, 63012864, 65372160, 0, 3072, 1);
 }
 
 /** Backward of op 38: h.3.mlp.c_fc (dense). */
 function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.3.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act38, grad38, grad39, n * 1024, 768, 3072, 63012864, 65372160, true);
+  denseTiledBackward(p, gp, act38, grad38, grad39, n * 1024, 768, 3072, 63012864, 65372160, true, 0, 3072, 1);
 }
 
 /** Forward of op 39: h.3.mlp.1 (gelu). */
@@ -3728,13 +3728,13 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 40: h.3.mlp.c_proj (dense). */
 function forward40(p: Float32Array, n: number, training: boolean): void {
   // h.3.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act40, act41, n * 1024, 3072, 768, 65375232, 67734528);
+  denseTiledForward(p, act40, act41, n * 1024, 3072, 768, 65375232, 67734528, 0, 768, 1);
 }
 
 /** Backward of op 40: h.3.mlp.c_proj (dense). */
 function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.3.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act40, grad40, grad41, n * 1024, 3072, 768, 65375232, 67734528, true);
+  denseTiledBackward(p, gp, act40, grad40, grad41, n * 1024, 3072, 768, 65375232, 67734528, true, 0, 768, 1);
 }
 
 /** Forward of op 41: h.3.5 (dropout). */
@@ -4099,13 +4099,13 @@ function backward47(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 48: h.4.mlp.c_fc (dense). */
 function forward48(p: Float32Array, n: number, training: boolean): void {
   // h.4.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act48, act49, n * 1024, 768, 3072, 70100736, 72460032);
+  denseTiledForward(p, act48, act49, n * 1024, 768, 3072, 70100736, 72460032, 0, 3072, 1);
 }
 
 /** Backward of op 48: h.4.mlp.c_fc (dense). */
 function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.4.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act48, grad48, grad49, n * 1024, 768, 3072, 70100736, 72460032, true);
+  denseTiledBackward(p, gp, act48, grad48, grad49, n * 1024, 768, 3072, 70100736, 72460032, true, 0, 3072, 1);
 }
 
 /** Forward of op 49: h.4.mlp.1 (gelu). */
@@ -4131,13 +4131,13 @@ function backward49(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 50: h.4.mlp.c_proj (dense). */
 function forward50(p: Float32Array, n: number, training: boolean): void {
   // h.4.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act50, act51, n * 1024, 3072, 768, 72463104, 74822400);
+  denseTiledForward(p, act50, act51, n * 1024, 3072, 768, 72463104, 74822400, 0, 768, 1);
 }
 
 /** Backward of op 50: h.4.mlp.c_proj (dense). */
 function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.4.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act50, grad50, grad51, n * 1024, 3072, 768, 72463104, 74822400, true);
+  denseTiledBackward(p, gp, act50, grad50, grad51, n * 1024, 3072, 768, 72463104, 74822400, true, 0, 768, 1);
 }
 
 /** Forward of op 51: h.4.5 (dropout). */
@@ -4502,13 +4502,13 @@ function backward57(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 58: h.5.mlp.c_fc (dense). */
 function forward58(p: Float32Array, n: number, training: boolean): void {
   // h.5.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act58, act59, n * 1024, 768, 3072, 77188608, 79547904);
+  denseTiledForward(p, act58, act59, n * 1024, 768, 3072, 77188608, 79547904, 0, 3072, 1);
 }
 
 /** Backward of op 58: h.5.mlp.c_fc (dense). */
 function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.5.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act58, grad58, grad59, n * 1024, 768, 3072, 77188608, 79547904, true);
+  denseTiledBackward(p, gp, act58, grad58, grad59, n * 1024, 768, 3072, 77188608, 79547904, true, 0, 3072, 1);
 }
 
 /** Forward of op 59: h.5.mlp.1 (gelu). */
@@ -4534,13 +4534,13 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 60: h.5.mlp.c_proj (dense). */
 function forward60(p: Float32Array, n: number, training: boolean): void {
   // h.5.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act60, act61, n * 1024, 3072, 768, 79550976, 81910272);
+  denseTiledForward(p, act60, act61, n * 1024, 3072, 768, 79550976, 81910272, 0, 768, 1);
 }
 
 /** Backward of op 60: h.5.mlp.c_proj (dense). */
 function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.5.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act60, grad60, grad61, n * 1024, 3072, 768, 79550976, 81910272, true);
+  denseTiledBackward(p, gp, act60, grad60, grad61, n * 1024, 3072, 768, 79550976, 81910272, true, 0, 768, 1);
 }
 
 /** Forward of op 61: h.5.5 (dropout). */
@@ -4905,13 +4905,13 @@ function backward67(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 68: h.6.mlp.c_fc (dense). */
 function forward68(p: Float32Array, n: number, training: boolean): void {
   // h.6.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act68, act69, n * 1024, 768, 3072, 84276480, 86635776);
+  denseTiledForward(p, act68, act69, n * 1024, 768, 3072, 84276480, 86635776, 0, 3072, 1);
 }
 
 /** Backward of op 68: h.6.mlp.c_fc (dense). */
 function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.6.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act68, grad68, grad69, n * 1024, 768, 3072, 84276480, 86635776, true);
+  denseTiledBackward(p, gp, act68, grad68, grad69, n * 1024, 768, 3072, 84276480, 86635776, true, 0, 3072, 1);
 }
 
 /** Forward of op 69: h.6.mlp.1 (gelu). */
@@ -4937,13 +4937,13 @@ function backward69(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 70: h.6.mlp.c_proj (dense). */
 function forward70(p: Float32Array, n: number, training: boolean): void {
   // h.6.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act70, act71, n * 1024, 3072, 768, 86638848, 88998144);
+  denseTiledForward(p, act70, act71, n * 1024, 3072, 768, 86638848, 88998144, 0, 768, 1);
 }
 
 /** Backward of op 70: h.6.mlp.c_proj (dense). */
 function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.6.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act70, grad70, grad71, n * 1024, 3072, 768, 86638848, 88998144, true);
+  denseTiledBackward(p, gp, act70, grad70, grad71, n * 1024, 3072, 768, 86638848, 88998144, true, 0, 768, 1);
 }
 
 /** Forward of op 71: h.6.5 (dropout). */
@@ -5308,13 +5308,13 @@ function backward77(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 78: h.7.mlp.c_fc (dense). */
 function forward78(p: Float32Array, n: number, training: boolean): void {
   // h.7.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act78, act79, n * 1024, 768, 3072, 91364352, 93723648);
+  denseTiledForward(p, act78, act79, n * 1024, 768, 3072, 91364352, 93723648, 0, 3072, 1);
 }
 
 /** Backward of op 78: h.7.mlp.c_fc (dense). */
 function backward78(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.7.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act78, grad78, grad79, n * 1024, 768, 3072, 91364352, 93723648, true);
+  denseTiledBackward(p, gp, act78, grad78, grad79, n * 1024, 768, 3072, 91364352, 93723648, true, 0, 3072, 1);
 }
 
 /** Forward of op 79: h.7.mlp.1 (gelu). */
@@ -5340,13 +5340,13 @@ function backward79(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 80: h.7.mlp.c_proj (dense). */
 function forward80(p: Float32Array, n: number, training: boolean): void {
   // h.7.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act80, act81, n * 1024, 3072, 768, 93726720, 96086016);
+  denseTiledForward(p, act80, act81, n * 1024, 3072, 768, 93726720, 96086016, 0, 768, 1);
 }
 
 /** Backward of op 80: h.7.mlp.c_proj (dense). */
 function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.7.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act80, grad80, grad81, n * 1024, 3072, 768, 93726720, 96086016, true);
+  denseTiledBackward(p, gp, act80, grad80, grad81, n * 1024, 3072, 768, 93726720, 96086016, true, 0, 768, 1);
 }
 
 /** Forward of op 81: h.7.5 (dropout). */
@@ -5711,13 +5711,13 @@ function backward87(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 88: h.8.mlp.c_fc (dense). */
 function forward88(p: Float32Array, n: number, training: boolean): void {
   // h.8.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act88, act89, n * 1024, 768, 3072, 98452224, 100811520);
+  denseTiledForward(p, act88, act89, n * 1024, 768, 3072, 98452224, 100811520, 0, 3072, 1);
 }
 
 /** Backward of op 88: h.8.mlp.c_fc (dense). */
 function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.8.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act88, grad88, grad89, n * 1024, 768, 3072, 98452224, 100811520, true);
+  denseTiledBackward(p, gp, act88, grad88, grad89, n * 1024, 768, 3072, 98452224, 100811520, true, 0, 3072, 1);
 }
 
 /** Forward of op 89: h.8.mlp.1 (gelu). */
@@ -5743,13 +5743,13 @@ function backward89(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 90: h.8.mlp.c_proj (dense). */
 function forward90(p: Float32Array, n: number, training: boolean): void {
   // h.8.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act90, act91, n * 1024, 3072, 768, 100814592, 103173888);
+  denseTiledForward(p, act90, act91, n * 1024, 3072, 768, 100814592, 103173888, 0, 768, 1);
 }
 
 /** Backward of op 90: h.8.mlp.c_proj (dense). */
 function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.8.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act90, grad90, grad91, n * 1024, 3072, 768, 100814592, 103173888, true);
+  denseTiledBackward(p, gp, act90, grad90, grad91, n * 1024, 3072, 768, 100814592, 103173888, true, 0, 768, 1);
 }
 
 /** Forward of op 91: h.8.5 (dropout). */
@@ -6114,13 +6114,13 @@ function backward97(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 98: h.9.mlp.c_fc (dense). */
 function forward98(p: Float32Array, n: number, training: boolean): void {
   // h.9.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act98, act99, n * 1024, 768, 3072, 105540096, 107899392);
+  denseTiledForward(p, act98, act99, n * 1024, 768, 3072, 105540096, 107899392, 0, 3072, 1);
 }
 
 /** Backward of op 98: h.9.mlp.c_fc (dense). */
 function backward98(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.9.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act98, grad98, grad99, n * 1024, 768, 3072, 105540096, 107899392, true);
+  denseTiledBackward(p, gp, act98, grad98, grad99, n * 1024, 768, 3072, 105540096, 107899392, true, 0, 3072, 1);
 }
 
 /** Forward of op 99: h.9.mlp.1 (gelu). */
@@ -6146,13 +6146,13 @@ function backward99(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 100: h.9.mlp.c_proj (dense). */
 function forward100(p: Float32Array, n: number, training: boolean): void {
   // h.9.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act100, act101, n * 1024, 3072, 768, 107902464, 110261760);
+  denseTiledForward(p, act100, act101, n * 1024, 3072, 768, 107902464, 110261760, 0, 768, 1);
 }
 
 /** Backward of op 100: h.9.mlp.c_proj (dense). */
 function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.9.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act100, grad100, grad101, n * 1024, 3072, 768, 107902464, 110261760, true);
+  denseTiledBackward(p, gp, act100, grad100, grad101, n * 1024, 3072, 768, 107902464, 110261760, true, 0, 768, 1);
 }
 
 /** Forward of op 101: h.9.5 (dropout). */
@@ -6517,13 +6517,13 @@ function backward107(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 108: h.10.mlp.c_fc (dense). */
 function forward108(p: Float32Array, n: number, training: boolean): void {
   // h.10.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act108, act109, n * 1024, 768, 3072, 112627968, 114987264);
+  denseTiledForward(p, act108, act109, n * 1024, 768, 3072, 112627968, 114987264, 0, 3072, 1);
 }
 
 /** Backward of op 108: h.10.mlp.c_fc (dense). */
 function backward108(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.10.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act108, grad108, grad109, n * 1024, 768, 3072, 112627968, 114987264, true);
+  denseTiledBackward(p, gp, act108, grad108, grad109, n * 1024, 768, 3072, 112627968, 114987264, true, 0, 3072, 1);
 }
 
 /** Forward of op 109: h.10.mlp.1 (gelu). */
@@ -6549,13 +6549,13 @@ function backward109(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 110: h.10.mlp.c_proj (dense). */
 function forward110(p: Float32Array, n: number, training: boolean): void {
   // h.10.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act110, act111, n * 1024, 3072, 768, 114990336, 117349632);
+  denseTiledForward(p, act110, act111, n * 1024, 3072, 768, 114990336, 117349632, 0, 768, 1);
 }
 
 /** Backward of op 110: h.10.mlp.c_proj (dense). */
 function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.10.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act110, grad110, grad111, n * 1024, 3072, 768, 114990336, 117349632, true);
+  denseTiledBackward(p, gp, act110, grad110, grad111, n * 1024, 3072, 768, 114990336, 117349632, true, 0, 768, 1);
 }
 
 /** Forward of op 111: h.10.5 (dropout). */
@@ -6920,13 +6920,13 @@ function backward117(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 118: h.11.mlp.c_fc (dense). */
 function forward118(p: Float32Array, n: number, training: boolean): void {
   // h.11.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act118, act119, n * 1024, 768, 3072, 119715840, 122075136);
+  denseTiledForward(p, act118, act119, n * 1024, 768, 3072, 119715840, 122075136, 0, 3072, 1);
 }
 
 /** Backward of op 118: h.11.mlp.c_fc (dense). */
 function backward118(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.11.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act118, grad118, grad119, n * 1024, 768, 3072, 119715840, 122075136, true);
+  denseTiledBackward(p, gp, act118, grad118, grad119, n * 1024, 768, 3072, 119715840, 122075136, true, 0, 3072, 1);
 }
 
 /** Forward of op 119: h.11.mlp.1 (gelu). */
@@ -6952,13 +6952,13 @@ function backward119(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 120: h.11.mlp.c_proj (dense). */
 function forward120(p: Float32Array, n: number, training: boolean): void {
   // h.11.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act120, act121, n * 1024, 3072, 768, 122078208, 124437504);
+  denseTiledForward(p, act120, act121, n * 1024, 3072, 768, 122078208, 124437504, 0, 768, 1);
 }
 
 /** Backward of op 120: h.11.mlp.c_proj (dense). */
 function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.11.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act120, grad120, grad121, n * 1024, 3072, 768, 122078208, 124437504, true);
+  denseTiledBackward(p, gp, act120, grad120, grad121, n * 1024, 3072, 768, 122078208, 124437504, true, 0, 768, 1);
 }
 
 /** Forward of op 121: h.11.5 (dropout). */
@@ -7058,13 +7058,13 @@ function backward123(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 124: lm_head (dense). */
 function forward124(p: Float32Array, n: number, training: boolean): void {
   // lm_head: dense 768 → 50257, register-tiled (shared kernel below)
-  denseTiledForward(p, act124, act125, n * 1024, 768, 50257, 0, -1);
+  denseTiledForward(p, act124, act125, n * 1024, 768, 50257, 0, -1, 0, 50257, 1);
 }
 
 /** Backward of op 124: lm_head (dense). */
 function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // lm_head: dense 768 → 50257 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act124, grad124, grad125, n * 1024, 768, 50257, 0, -1, true);
+  denseTiledBackward(p, gp, act124, grad124, grad125, n * 1024, 768, 50257, 0, -1, true, 0, 50257, 1);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -7444,7 +7444,8 @@ function gelu_tanh_grad(x: number): number {
 
 // ── Shared dense kernels ──
 
-/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+/** y = x Wᵀ + b over `rows` rows of x (IN wide) in 4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
+ *  then 8-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
 function denseTiledForward(
   p: Float32Array,
   x: Float32Array,
@@ -7454,33 +7455,36 @@ function denseTiledForward(
   OUT: number,
   W: number,
   B: number,
+  y0: number,
+  yr: number,
+  yc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
       const b1 = B >= 0 ? p[B + o + 1] : 0;
       const b2 = B >= 0 ? p[B + o + 2] : 0;
       const b3 = B >= 0 ? p[B + o + 3] : 0;
-      let t00 = b0;
-      let t01 = b1;
-      let t02 = b2;
-      let t03 = b3;
-      let t10 = b0;
-      let t11 = b1;
-      let t12 = b2;
-      let t13 = b3;
-      let t20 = b0;
-      let t21 = b1;
-      let t22 = b2;
-      let t23 = b3;
-      let t30 = b0;
-      let t31 = b1;
-      let t32 = b2;
-      let t33 = b3;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t1_2 = b2;
+      let t1_3 = b3;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t2_2 = b2;
+      let t2_3 = b3;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      let t3_2 = b2;
+      let t3_3 = b3;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const w0 = p[w + 0 * IN];
+        const w0 = p[w];
         const w1 = p[w + 1 * IN];
         const w2 = p[w + 2 * IN];
         const w3 = p[w + 3 * IN];
@@ -7488,89 +7492,192 @@ function denseTiledForward(
         const v1 = x[xo + 1 * IN + i];
         const v2 = x[xo + 2 * IN + i];
         const v3 = x[xo + 3 * IN + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t1_2 += v1 * w2;
+        t1_3 += v1 * w3;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t2_2 += v2 * w2;
+        t2_3 += v2 * w3;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+        t3_2 += v3 * w2;
+        t3_3 += v3 * w3;
       }
-      y[yo + 0 * OUT + o + 0] = t00;
-      y[yo + 0 * OUT + o + 1] = t01;
-      y[yo + 0 * OUT + o + 2] = t02;
-      y[yo + 0 * OUT + o + 3] = t03;
-      y[yo + 1 * OUT + o + 0] = t10;
-      y[yo + 1 * OUT + o + 1] = t11;
-      y[yo + 1 * OUT + o + 2] = t12;
-      y[yo + 1 * OUT + o + 3] = t13;
-      y[yo + 2 * OUT + o + 0] = t20;
-      y[yo + 2 * OUT + o + 1] = t21;
-      y[yo + 2 * OUT + o + 2] = t22;
-      y[yo + 2 * OUT + o + 3] = t23;
-      y[yo + 3 * OUT + o + 0] = t30;
-      y[yo + 3 * OUT + o + 1] = t31;
-      y[yo + 3 * OUT + o + 2] = t32;
-      y[yo + 3 * OUT + o + 3] = t33;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 1 * yr + 2 * yc] = t1_2;
+      y[yt + 1 * yr + 3 * yc] = t1_3;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 2 * yr + 2 * yc] = t2_2;
+      y[yt + 2 * yr + 3 * yc] = t2_3;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
+      y[yt + 3 * yr + 2 * yc] = t3_2;
+      y[yt + 3 * yr + 3 * yc] = t3_3;
+    }
+    for (; o + 2 <= OUT; o += 2) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = B >= 0 ? p[B + o] : 0;
-        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
-        y[yo + a * OUT + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      let t1_0 = b0;
+      let t2_0 = b0;
+      let t3_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t1_0 += v1 * w0;
+        t2_0 += v2 * w0;
+        t3_0 += v3 * w0;
       }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 3 * yr] = t3_0;
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      let s0 = B >= 0 ? p[B + o + 0] : 0;
-      let s1 = B >= 0 ? p[B + o + 1] : 0;
-      let s2 = B >= 0 ? p[B + o + 2] : 0;
-      let s3 = B >= 0 ? p[B + o + 3] : 0;
-      let s4 = B >= 0 ? p[B + o + 4] : 0;
-      let s5 = B >= 0 ? p[B + o + 5] : 0;
-      let s6 = B >= 0 ? p[B + o + 6] : 0;
-      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b4 = B >= 0 ? p[B + o + 4] : 0;
+      const b5 = B >= 0 ? p[B + o + 5] : 0;
+      const b6 = B >= 0 ? p[B + o + 6] : 0;
+      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t0_4 = b4;
+      let t0_5 = b5;
+      let t0_6 = b6;
+      let t0_7 = b7;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const v = x[xo + i];
-        s0 += v * p[w + 0 * IN];
-        s1 += v * p[w + 1 * IN];
-        s2 += v * p[w + 2 * IN];
-        s3 += v * p[w + 3 * IN];
-        s4 += v * p[w + 4 * IN];
-        s5 += v * p[w + 5 * IN];
-        s6 += v * p[w + 6 * IN];
-        s7 += v * p[w + 7 * IN];
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const w4 = p[w + 4 * IN];
+        const w5 = p[w + 5 * IN];
+        const w6 = p[w + 6 * IN];
+        const w7 = p[w + 7 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t0_4 += v0 * w4;
+        t0_5 += v0 * w5;
+        t0_6 += v0 * w6;
+        t0_7 += v0 * w7;
       }
-      y[yo + o + 0] = s0;
-      y[yo + o + 1] = s1;
-      y[yo + o + 2] = s2;
-      y[yo + o + 3] = s3;
-      y[yo + o + 4] = s4;
-      y[yo + o + 5] = s5;
-      y[yo + o + 6] = s6;
-      y[yo + o + 7] = s7;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 4 * yc] = t0_4;
+      y[yt + 5 * yc] = t0_5;
+      y[yt + 6 * yc] = t0_6;
+      y[yt + 7 * yc] = t0_7;
+    }
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
-      y[yo + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
     }
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
- *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
+/** Dense backward over `rows` rows (gradients accumulate): dW += gᵀx, db += g, and dx += g W only when
+ *  `dx` (a training step needs no gradient of the model input). gy element (r, o) at g0 + r·gr + o·gc. */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -7583,32 +7690,36 @@ function denseTiledBackward(
   W: number,
   B: number,
   dx: boolean,
+  g0: number,
+  gr: number,
+  gc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, go = g0; r + 4 <= rows; r += 4, xo += 4 * IN, go += 4 * gr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const g00 = gy[yo + 0 * OUT + o + 0];
-      const g01 = gy[yo + 0 * OUT + o + 1];
-      const g02 = gy[yo + 0 * OUT + o + 2];
-      const g03 = gy[yo + 0 * OUT + o + 3];
-      const g10 = gy[yo + 1 * OUT + o + 0];
-      const g11 = gy[yo + 1 * OUT + o + 1];
-      const g12 = gy[yo + 1 * OUT + o + 2];
-      const g13 = gy[yo + 1 * OUT + o + 3];
-      const g20 = gy[yo + 2 * OUT + o + 0];
-      const g21 = gy[yo + 2 * OUT + o + 1];
-      const g22 = gy[yo + 2 * OUT + o + 2];
-      const g23 = gy[yo + 2 * OUT + o + 3];
-      const g30 = gy[yo + 3 * OUT + o + 0];
-      const g31 = gy[yo + 3 * OUT + o + 1];
-      const g32 = gy[yo + 3 * OUT + o + 2];
-      const g33 = gy[yo + 3 * OUT + o + 3];
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g0_1 = gy[gt + 1 * gc];
+      const g0_2 = gy[gt + 2 * gc];
+      const g0_3 = gy[gt + 3 * gc];
+      const g1_0 = gy[gt + 1 * gr];
+      const g1_1 = gy[gt + 1 * gr + 1 * gc];
+      const g1_2 = gy[gt + 1 * gr + 2 * gc];
+      const g1_3 = gy[gt + 1 * gr + 3 * gc];
+      const g2_0 = gy[gt + 2 * gr];
+      const g2_1 = gy[gt + 2 * gr + 1 * gc];
+      const g2_2 = gy[gt + 2 * gr + 2 * gc];
+      const g2_3 = gy[gt + 2 * gr + 3 * gc];
+      const g3_0 = gy[gt + 3 * gr];
+      const g3_1 = gy[gt + 3 * gr + 1 * gc];
+      const g3_2 = gy[gt + 3 * gr + 2 * gc];
+      const g3_3 = gy[gt + 3 * gr + 3 * gc];
       if (B >= 0) {
-        gp[B + o + 0] += g00 + g10 + g20 + g30;
-        gp[B + o + 1] += g01 + g11 + g21 + g31;
-        gp[B + o + 2] += g02 + g12 + g22 + g32;
-        gp[B + o + 3] += g03 + g13 + g23 + g33;
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+        gp[B + o + 1] += g0_1 + g1_1 + g2_1 + g3_1;
+        gp[B + o + 2] += g0_2 + g1_2 + g2_2 + g3_2;
+        gp[B + o + 3] += g0_3 + g1_3 + g2_3 + g3_3;
       }
       if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -7616,18 +7727,18 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          const w0 = p[w + 0 * IN];
+          const w0 = p[w];
           const w1 = p[w + 1 * IN];
           const w2 = p[w + 2 * IN];
           const w3 = p[w + 3 * IN];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0 + g0_1 * w1 + g0_2 * w2 + g0_3 * w3;
+          gx[xo + 1 * IN + i] += g1_0 * w0 + g1_1 * w1 + g1_2 * w2 + g1_3 * w3;
+          gx[xo + 2 * IN + i] += g2_0 * w0 + g2_1 * w1 + g2_2 * w2 + g2_3 * w3;
+          gx[xo + 3 * IN + i] += g3_0 * w0 + g3_1 * w1 + g3_2 * w2 + g3_3 * w3;
         }
       } else {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -7635,27 +7746,49 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
         }
       }
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = gy[yo + a * OUT + o];
-        if (B >= 0) gp[B + o] += g;
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g1_0 = gy[gt + 1 * gr];
+      const g2_0 = gy[gt + 2 * gr];
+      const g3_0 = gy[gt + 3 * gr];
+      if (B >= 0) {
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+      }
+      if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          gp[w] += g * x[xo + a * IN + i];
-          if (dx) gx[xo + a * IN + i] += g * p[w];
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0;
+          gx[xo + 1 * IN + i] += g1_0 * w0;
+          gx[xo + 2 * IN + i] += g2_0 * w0;
+          gx[xo + 3 * IN + i] += g3_0 * w0;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
         }
       }
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, go = g0 + r * gr; r < rows; r++, xo += IN, go += gr) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[yo + o];
+      const g = gy[go + o * gc];
       if (g === 0) continue;
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {

@@ -6330,13 +6330,13 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
 /** Forward of op 5: layers.0.mlp.gate_proj (dense). */
 function forward5(p: Float32Array, n: number, training: boolean): void {
   // layers.0.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act5, act6, n * 4096, 4096, 11008, 198189056, -1);
+  denseTiledForward(p, act5, act6, n * 4096, 4096, 11008, 198189056, -1, 0, 11008, 1);
 }
 
 /** Backward of op 5: layers.0.mlp.gate_proj (dense). */
 function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.0.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act5, grad5, grad6, n * 4096, 4096, 11008, 198189056, -1, true);
+  denseTiledBackward(p, gp, act5, grad5, grad6, n * 4096, 4096, 11008, 198189056, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 6: layers.0.mlp.1 (silu). */
@@ -6362,13 +6362,13 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
 /** Forward of op 7: layers.0.mlp.up_proj (dense). */
 function forward7(p: Float32Array, n: number, training: boolean): void {
   // layers.0.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act5, act8, n * 4096, 4096, 11008, 243277824, -1);
+  denseTiledForward(p, act5, act8, n * 4096, 4096, 11008, 243277824, -1, 0, 11008, 1);
 }
 
 /** Backward of op 7: layers.0.mlp.up_proj (dense). */
 function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.0.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act5, grad5, grad8, n * 4096, 4096, 11008, 243277824, -1, true);
+  denseTiledBackward(p, gp, act5, grad5, grad8, n * 4096, 4096, 11008, 243277824, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 8: mul. */
@@ -6392,13 +6392,13 @@ function backward8(p: Float32Array, gp: Float32Array, n: number, training: boole
 /** Forward of op 9: layers.0.mlp.down_proj (dense). */
 function forward9(p: Float32Array, n: number, training: boolean): void {
   // layers.0.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act9, act10, n * 4096, 11008, 4096, 288366592, -1);
+  denseTiledForward(p, act9, act10, n * 4096, 11008, 4096, 288366592, -1, 0, 4096, 1);
 }
 
 /** Backward of op 9: layers.0.mlp.down_proj (dense). */
 function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.0.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act9, grad9, grad10, n * 4096, 11008, 4096, 288366592, -1, true);
+  denseTiledBackward(p, gp, act9, grad9, grad10, n * 4096, 11008, 4096, 288366592, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 10: add. */
@@ -6729,13 +6729,13 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 15: layers.1.mlp.gate_proj (dense). */
 function forward15(p: Float32Array, n: number, training: boolean): void {
   // layers.1.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act15, act16, n * 4096, 4096, 11008, 400572416, -1);
+  denseTiledForward(p, act15, act16, n * 4096, 4096, 11008, 400572416, -1, 0, 11008, 1);
 }
 
 /** Backward of op 15: layers.1.mlp.gate_proj (dense). */
 function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.1.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act15, grad15, grad16, n * 4096, 4096, 11008, 400572416, -1, true);
+  denseTiledBackward(p, gp, act15, grad15, grad16, n * 4096, 4096, 11008, 400572416, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 16: layers.1.mlp.1 (silu). */
@@ -6761,13 +6761,13 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 17: layers.1.mlp.up_proj (dense). */
 function forward17(p: Float32Array, n: number, training: boolean): void {
   // layers.1.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act15, act18, n * 4096, 4096, 11008, 445661184, -1);
+  denseTiledForward(p, act15, act18, n * 4096, 4096, 11008, 445661184, -1, 0, 11008, 1);
 }
 
 /** Backward of op 17: layers.1.mlp.up_proj (dense). */
 function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.1.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act15, grad15, grad18, n * 4096, 4096, 11008, 445661184, -1, true);
+  denseTiledBackward(p, gp, act15, grad15, grad18, n * 4096, 4096, 11008, 445661184, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 18: mul. */
@@ -6791,13 +6791,13 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 19: layers.1.mlp.down_proj (dense). */
 function forward19(p: Float32Array, n: number, training: boolean): void {
   // layers.1.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act19, act20, n * 4096, 11008, 4096, 490749952, -1);
+  denseTiledForward(p, act19, act20, n * 4096, 11008, 4096, 490749952, -1, 0, 4096, 1);
 }
 
 /** Backward of op 19: layers.1.mlp.down_proj (dense). */
 function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.1.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act19, grad19, grad20, n * 4096, 11008, 4096, 490749952, -1, true);
+  denseTiledBackward(p, gp, act19, grad19, grad20, n * 4096, 11008, 4096, 490749952, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 20: add. */
@@ -7128,13 +7128,13 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 25: layers.2.mlp.gate_proj (dense). */
 function forward25(p: Float32Array, n: number, training: boolean): void {
   // layers.2.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act25, act26, n * 4096, 4096, 11008, 602955776, -1);
+  denseTiledForward(p, act25, act26, n * 4096, 4096, 11008, 602955776, -1, 0, 11008, 1);
 }
 
 /** Backward of op 25: layers.2.mlp.gate_proj (dense). */
 function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.2.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act25, grad25, grad26, n * 4096, 4096, 11008, 602955776, -1, true);
+  denseTiledBackward(p, gp, act25, grad25, grad26, n * 4096, 4096, 11008, 602955776, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 26: layers.2.mlp.1 (silu). */
@@ -7160,13 +7160,13 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 27: layers.2.mlp.up_proj (dense). */
 function forward27(p: Float32Array, n: number, training: boolean): void {
   // layers.2.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act25, act28, n * 4096, 4096, 11008, 648044544, -1);
+  denseTiledForward(p, act25, act28, n * 4096, 4096, 11008, 648044544, -1, 0, 11008, 1);
 }
 
 /** Backward of op 27: layers.2.mlp.up_proj (dense). */
 function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.2.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act25, grad25, grad28, n * 4096, 4096, 11008, 648044544, -1, true);
+  denseTiledBackward(p, gp, act25, grad25, grad28, n * 4096, 4096, 11008, 648044544, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 28: mul. */
@@ -7190,13 +7190,13 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 29: layers.2.mlp.down_proj (dense). */
 function forward29(p: Float32Array, n: number, training: boolean): void {
   // layers.2.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act29, act30, n * 4096, 11008, 4096, 693133312, -1);
+  denseTiledForward(p, act29, act30, n * 4096, 11008, 4096, 693133312, -1, 0, 4096, 1);
 }
 
 /** Backward of op 29: layers.2.mlp.down_proj (dense). */
 function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.2.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act29, grad29, grad30, n * 4096, 11008, 4096, 693133312, -1, true);
+  denseTiledBackward(p, gp, act29, grad29, grad30, n * 4096, 11008, 4096, 693133312, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 30: add. */
@@ -7527,13 +7527,13 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 35: layers.3.mlp.gate_proj (dense). */
 function forward35(p: Float32Array, n: number, training: boolean): void {
   // layers.3.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act35, act36, n * 4096, 4096, 11008, 805339136, -1);
+  denseTiledForward(p, act35, act36, n * 4096, 4096, 11008, 805339136, -1, 0, 11008, 1);
 }
 
 /** Backward of op 35: layers.3.mlp.gate_proj (dense). */
 function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.3.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act35, grad35, grad36, n * 4096, 4096, 11008, 805339136, -1, true);
+  denseTiledBackward(p, gp, act35, grad35, grad36, n * 4096, 4096, 11008, 805339136, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 36: layers.3.mlp.1 (silu). */
@@ -7559,13 +7559,13 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 37: layers.3.mlp.up_proj (dense). */
 function forward37(p: Float32Array, n: number, training: boolean): void {
   // layers.3.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act35, act38, n * 4096, 4096, 11008, 850427904, -1);
+  denseTiledForward(p, act35, act38, n * 4096, 4096, 11008, 850427904, -1, 0, 11008, 1);
 }
 
 /** Backward of op 37: layers.3.mlp.up_proj (dense). */
 function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.3.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act35, grad35, grad38, n * 4096, 4096, 11008, 850427904, -1, true);
+  denseTiledBackward(p, gp, act35, grad35, grad38, n * 4096, 4096, 11008, 850427904, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 38: mul. */
@@ -7589,13 +7589,13 @@ function backward38(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 39: layers.3.mlp.down_proj (dense). */
 function forward39(p: Float32Array, n: number, training: boolean): void {
   // layers.3.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act39, act40, n * 4096, 11008, 4096, 895516672, -1);
+  denseTiledForward(p, act39, act40, n * 4096, 11008, 4096, 895516672, -1, 0, 4096, 1);
 }
 
 /** Backward of op 39: layers.3.mlp.down_proj (dense). */
 function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.3.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act39, grad39, grad40, n * 4096, 11008, 4096, 895516672, -1, true);
+  denseTiledBackward(p, gp, act39, grad39, grad40, n * 4096, 11008, 4096, 895516672, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 40: add. */
@@ -7926,13 +7926,13 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 45: layers.4.mlp.gate_proj (dense). */
 function forward45(p: Float32Array, n: number, training: boolean): void {
   // layers.4.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act45, act46, n * 4096, 4096, 11008, 1007722496, -1);
+  denseTiledForward(p, act45, act46, n * 4096, 4096, 11008, 1007722496, -1, 0, 11008, 1);
 }
 
 /** Backward of op 45: layers.4.mlp.gate_proj (dense). */
 function backward45(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.4.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act45, grad45, grad46, n * 4096, 4096, 11008, 1007722496, -1, true);
+  denseTiledBackward(p, gp, act45, grad45, grad46, n * 4096, 4096, 11008, 1007722496, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 46: layers.4.mlp.1 (silu). */
@@ -7958,13 +7958,13 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 47: layers.4.mlp.up_proj (dense). */
 function forward47(p: Float32Array, n: number, training: boolean): void {
   // layers.4.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act45, act48, n * 4096, 4096, 11008, 1052811264, -1);
+  denseTiledForward(p, act45, act48, n * 4096, 4096, 11008, 1052811264, -1, 0, 11008, 1);
 }
 
 /** Backward of op 47: layers.4.mlp.up_proj (dense). */
 function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.4.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act45, grad45, grad48, n * 4096, 4096, 11008, 1052811264, -1, true);
+  denseTiledBackward(p, gp, act45, grad45, grad48, n * 4096, 4096, 11008, 1052811264, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 48: mul. */
@@ -7988,13 +7988,13 @@ function backward48(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 49: layers.4.mlp.down_proj (dense). */
 function forward49(p: Float32Array, n: number, training: boolean): void {
   // layers.4.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act49, act50, n * 4096, 11008, 4096, 1097900032, -1);
+  denseTiledForward(p, act49, act50, n * 4096, 11008, 4096, 1097900032, -1, 0, 4096, 1);
 }
 
 /** Backward of op 49: layers.4.mlp.down_proj (dense). */
 function backward49(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.4.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act49, grad49, grad50, n * 4096, 11008, 4096, 1097900032, -1, true);
+  denseTiledBackward(p, gp, act49, grad49, grad50, n * 4096, 11008, 4096, 1097900032, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 50: add. */
@@ -8325,13 +8325,13 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 55: layers.5.mlp.gate_proj (dense). */
 function forward55(p: Float32Array, n: number, training: boolean): void {
   // layers.5.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act55, act56, n * 4096, 4096, 11008, 1210105856, -1);
+  denseTiledForward(p, act55, act56, n * 4096, 4096, 11008, 1210105856, -1, 0, 11008, 1);
 }
 
 /** Backward of op 55: layers.5.mlp.gate_proj (dense). */
 function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.5.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act55, grad55, grad56, n * 4096, 4096, 11008, 1210105856, -1, true);
+  denseTiledBackward(p, gp, act55, grad55, grad56, n * 4096, 4096, 11008, 1210105856, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 56: layers.5.mlp.1 (silu). */
@@ -8357,13 +8357,13 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 57: layers.5.mlp.up_proj (dense). */
 function forward57(p: Float32Array, n: number, training: boolean): void {
   // layers.5.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act55, act58, n * 4096, 4096, 11008, 1255194624, -1);
+  denseTiledForward(p, act55, act58, n * 4096, 4096, 11008, 1255194624, -1, 0, 11008, 1);
 }
 
 /** Backward of op 57: layers.5.mlp.up_proj (dense). */
 function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.5.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act55, grad55, grad58, n * 4096, 4096, 11008, 1255194624, -1, true);
+  denseTiledBackward(p, gp, act55, grad55, grad58, n * 4096, 4096, 11008, 1255194624, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 58: mul. */
@@ -8387,13 +8387,13 @@ function backward58(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 59: layers.5.mlp.down_proj (dense). */
 function forward59(p: Float32Array, n: number, training: boolean): void {
   // layers.5.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act59, act60, n * 4096, 11008, 4096, 1300283392, -1);
+  denseTiledForward(p, act59, act60, n * 4096, 11008, 4096, 1300283392, -1, 0, 4096, 1);
 }
 
 /** Backward of op 59: layers.5.mlp.down_proj (dense). */
 function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.5.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act59, grad59, grad60, n * 4096, 11008, 4096, 1300283392, -1, true);
+  denseTiledBackward(p, gp, act59, grad59, grad60, n * 4096, 11008, 4096, 1300283392, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 60: add. */
@@ -8724,13 +8724,13 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 65: layers.6.mlp.gate_proj (dense). */
 function forward65(p: Float32Array, n: number, training: boolean): void {
   // layers.6.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act65, act66, n * 4096, 4096, 11008, 1412489216, -1);
+  denseTiledForward(p, act65, act66, n * 4096, 4096, 11008, 1412489216, -1, 0, 11008, 1);
 }
 
 /** Backward of op 65: layers.6.mlp.gate_proj (dense). */
 function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.6.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act65, grad65, grad66, n * 4096, 4096, 11008, 1412489216, -1, true);
+  denseTiledBackward(p, gp, act65, grad65, grad66, n * 4096, 4096, 11008, 1412489216, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 66: layers.6.mlp.1 (silu). */
@@ -8756,13 +8756,13 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 67: layers.6.mlp.up_proj (dense). */
 function forward67(p: Float32Array, n: number, training: boolean): void {
   // layers.6.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act65, act68, n * 4096, 4096, 11008, 1457577984, -1);
+  denseTiledForward(p, act65, act68, n * 4096, 4096, 11008, 1457577984, -1, 0, 11008, 1);
 }
 
 /** Backward of op 67: layers.6.mlp.up_proj (dense). */
 function backward67(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.6.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act65, grad65, grad68, n * 4096, 4096, 11008, 1457577984, -1, true);
+  denseTiledBackward(p, gp, act65, grad65, grad68, n * 4096, 4096, 11008, 1457577984, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 68: mul. */
@@ -8786,13 +8786,13 @@ function backward68(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 69: layers.6.mlp.down_proj (dense). */
 function forward69(p: Float32Array, n: number, training: boolean): void {
   // layers.6.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act69, act70, n * 4096, 11008, 4096, 1502666752, -1);
+  denseTiledForward(p, act69, act70, n * 4096, 11008, 4096, 1502666752, -1, 0, 4096, 1);
 }
 
 /** Backward of op 69: layers.6.mlp.down_proj (dense). */
 function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.6.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act69, grad69, grad70, n * 4096, 11008, 4096, 1502666752, -1, true);
+  denseTiledBackward(p, gp, act69, grad69, grad70, n * 4096, 11008, 4096, 1502666752, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 70: add. */
@@ -9123,13 +9123,13 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 75: layers.7.mlp.gate_proj (dense). */
 function forward75(p: Float32Array, n: number, training: boolean): void {
   // layers.7.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act75, act76, n * 4096, 4096, 11008, 1614872576, -1);
+  denseTiledForward(p, act75, act76, n * 4096, 4096, 11008, 1614872576, -1, 0, 11008, 1);
 }
 
 /** Backward of op 75: layers.7.mlp.gate_proj (dense). */
 function backward75(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.7.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act75, grad75, grad76, n * 4096, 4096, 11008, 1614872576, -1, true);
+  denseTiledBackward(p, gp, act75, grad75, grad76, n * 4096, 4096, 11008, 1614872576, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 76: layers.7.mlp.1 (silu). */
@@ -9155,13 +9155,13 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 77: layers.7.mlp.up_proj (dense). */
 function forward77(p: Float32Array, n: number, training: boolean): void {
   // layers.7.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act75, act78, n * 4096, 4096, 11008, 1659961344, -1);
+  denseTiledForward(p, act75, act78, n * 4096, 4096, 11008, 1659961344, -1, 0, 11008, 1);
 }
 
 /** Backward of op 77: layers.7.mlp.up_proj (dense). */
 function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.7.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act75, grad75, grad78, n * 4096, 4096, 11008, 1659961344, -1, true);
+  denseTiledBackward(p, gp, act75, grad75, grad78, n * 4096, 4096, 11008, 1659961344, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 78: mul. */
@@ -9185,13 +9185,13 @@ function backward78(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 79: layers.7.mlp.down_proj (dense). */
 function forward79(p: Float32Array, n: number, training: boolean): void {
   // layers.7.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act79, act80, n * 4096, 11008, 4096, 1705050112, -1);
+  denseTiledForward(p, act79, act80, n * 4096, 11008, 4096, 1705050112, -1, 0, 4096, 1);
 }
 
 /** Backward of op 79: layers.7.mlp.down_proj (dense). */
 function backward79(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.7.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act79, grad79, grad80, n * 4096, 11008, 4096, 1705050112, -1, true);
+  denseTiledBackward(p, gp, act79, grad79, grad80, n * 4096, 11008, 4096, 1705050112, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 80: add. */
@@ -9522,13 +9522,13 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 85: layers.8.mlp.gate_proj (dense). */
 function forward85(p: Float32Array, n: number, training: boolean): void {
   // layers.8.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act85, act86, n * 4096, 4096, 11008, 1817255936, -1);
+  denseTiledForward(p, act85, act86, n * 4096, 4096, 11008, 1817255936, -1, 0, 11008, 1);
 }
 
 /** Backward of op 85: layers.8.mlp.gate_proj (dense). */
 function backward85(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.8.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act85, grad85, grad86, n * 4096, 4096, 11008, 1817255936, -1, true);
+  denseTiledBackward(p, gp, act85, grad85, grad86, n * 4096, 4096, 11008, 1817255936, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 86: layers.8.mlp.1 (silu). */
@@ -9554,13 +9554,13 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 87: layers.8.mlp.up_proj (dense). */
 function forward87(p: Float32Array, n: number, training: boolean): void {
   // layers.8.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act85, act88, n * 4096, 4096, 11008, 1862344704, -1);
+  denseTiledForward(p, act85, act88, n * 4096, 4096, 11008, 1862344704, -1, 0, 11008, 1);
 }
 
 /** Backward of op 87: layers.8.mlp.up_proj (dense). */
 function backward87(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.8.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act85, grad85, grad88, n * 4096, 4096, 11008, 1862344704, -1, true);
+  denseTiledBackward(p, gp, act85, grad85, grad88, n * 4096, 4096, 11008, 1862344704, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 88: mul. */
@@ -9584,13 +9584,13 @@ function backward88(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 89: layers.8.mlp.down_proj (dense). */
 function forward89(p: Float32Array, n: number, training: boolean): void {
   // layers.8.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act89, act90, n * 4096, 11008, 4096, 1907433472, -1);
+  denseTiledForward(p, act89, act90, n * 4096, 11008, 4096, 1907433472, -1, 0, 4096, 1);
 }
 
 /** Backward of op 89: layers.8.mlp.down_proj (dense). */
 function backward89(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.8.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act89, grad89, grad90, n * 4096, 11008, 4096, 1907433472, -1, true);
+  denseTiledBackward(p, gp, act89, grad89, grad90, n * 4096, 11008, 4096, 1907433472, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 90: add. */
@@ -9921,13 +9921,13 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 95: layers.9.mlp.gate_proj (dense). */
 function forward95(p: Float32Array, n: number, training: boolean): void {
   // layers.9.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act95, act96, n * 4096, 4096, 11008, 2019639296, -1);
+  denseTiledForward(p, act95, act96, n * 4096, 4096, 11008, 2019639296, -1, 0, 11008, 1);
 }
 
 /** Backward of op 95: layers.9.mlp.gate_proj (dense). */
 function backward95(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.9.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act95, grad95, grad96, n * 4096, 4096, 11008, 2019639296, -1, true);
+  denseTiledBackward(p, gp, act95, grad95, grad96, n * 4096, 4096, 11008, 2019639296, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 96: layers.9.mlp.1 (silu). */
@@ -9953,13 +9953,13 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 97: layers.9.mlp.up_proj (dense). */
 function forward97(p: Float32Array, n: number, training: boolean): void {
   // layers.9.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act95, act98, n * 4096, 4096, 11008, 2064728064, -1);
+  denseTiledForward(p, act95, act98, n * 4096, 4096, 11008, 2064728064, -1, 0, 11008, 1);
 }
 
 /** Backward of op 97: layers.9.mlp.up_proj (dense). */
 function backward97(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.9.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act95, grad95, grad98, n * 4096, 4096, 11008, 2064728064, -1, true);
+  denseTiledBackward(p, gp, act95, grad95, grad98, n * 4096, 4096, 11008, 2064728064, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 98: mul. */
@@ -9983,13 +9983,13 @@ function backward98(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 99: layers.9.mlp.down_proj (dense). */
 function forward99(p: Float32Array, n: number, training: boolean): void {
   // layers.9.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act99, act100, n * 4096, 11008, 4096, 2109816832, -1);
+  denseTiledForward(p, act99, act100, n * 4096, 11008, 4096, 2109816832, -1, 0, 4096, 1);
 }
 
 /** Backward of op 99: layers.9.mlp.down_proj (dense). */
 function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.9.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act99, grad99, grad100, n * 4096, 11008, 4096, 2109816832, -1, true);
+  denseTiledBackward(p, gp, act99, grad99, grad100, n * 4096, 11008, 4096, 2109816832, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 100: add. */
@@ -10322,13 +10322,13 @@ function backward104(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 105: layers.10.mlp.gate_proj (dense). */
 function forward105(p: Float32Array, n: number, training: boolean): void {
   // layers.10.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act105, act106, n * 4096, 4096, 11008, 2222022656, -1);
+  denseTiledForward(p, act105, act106, n * 4096, 4096, 11008, 2222022656, -1, 0, 11008, 1);
 }
 
 /** Backward of op 105: layers.10.mlp.gate_proj (dense). */
 function backward105(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.10.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act105, grad105, grad106, n * 4096, 4096, 11008, 2222022656, -1, true);
+  denseTiledBackward(p, gp, act105, grad105, grad106, n * 4096, 4096, 11008, 2222022656, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 106: layers.10.mlp.1 (silu). */
@@ -10354,13 +10354,13 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 107: layers.10.mlp.up_proj (dense). */
 function forward107(p: Float32Array, n: number, training: boolean): void {
   // layers.10.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act105, act108, n * 4096, 4096, 11008, 2267111424, -1);
+  denseTiledForward(p, act105, act108, n * 4096, 4096, 11008, 2267111424, -1, 0, 11008, 1);
 }
 
 /** Backward of op 107: layers.10.mlp.up_proj (dense). */
 function backward107(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.10.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act105, grad105, grad108, n * 4096, 4096, 11008, 2267111424, -1, true);
+  denseTiledBackward(p, gp, act105, grad105, grad108, n * 4096, 4096, 11008, 2267111424, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 108: mul. */
@@ -10384,13 +10384,13 @@ function backward108(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 109: layers.10.mlp.down_proj (dense). */
 function forward109(p: Float32Array, n: number, training: boolean): void {
   // layers.10.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act109, act110, n * 4096, 11008, 4096, 2312200192, -1);
+  denseTiledForward(p, act109, act110, n * 4096, 11008, 4096, 2312200192, -1, 0, 4096, 1);
 }
 
 /** Backward of op 109: layers.10.mlp.down_proj (dense). */
 function backward109(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.10.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act109, grad109, grad110, n * 4096, 11008, 4096, 2312200192, -1, true);
+  denseTiledBackward(p, gp, act109, grad109, grad110, n * 4096, 11008, 4096, 2312200192, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 110: add. */
@@ -10723,13 +10723,13 @@ function backward114(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 115: layers.11.mlp.gate_proj (dense). */
 function forward115(p: Float32Array, n: number, training: boolean): void {
   // layers.11.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act115, act116, n * 4096, 4096, 11008, 2424406016, -1);
+  denseTiledForward(p, act115, act116, n * 4096, 4096, 11008, 2424406016, -1, 0, 11008, 1);
 }
 
 /** Backward of op 115: layers.11.mlp.gate_proj (dense). */
 function backward115(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.11.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act115, grad115, grad116, n * 4096, 4096, 11008, 2424406016, -1, true);
+  denseTiledBackward(p, gp, act115, grad115, grad116, n * 4096, 4096, 11008, 2424406016, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 116: layers.11.mlp.1 (silu). */
@@ -10755,13 +10755,13 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 117: layers.11.mlp.up_proj (dense). */
 function forward117(p: Float32Array, n: number, training: boolean): void {
   // layers.11.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act115, act118, n * 4096, 4096, 11008, 2469494784, -1);
+  denseTiledForward(p, act115, act118, n * 4096, 4096, 11008, 2469494784, -1, 0, 11008, 1);
 }
 
 /** Backward of op 117: layers.11.mlp.up_proj (dense). */
 function backward117(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.11.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act115, grad115, grad118, n * 4096, 4096, 11008, 2469494784, -1, true);
+  denseTiledBackward(p, gp, act115, grad115, grad118, n * 4096, 4096, 11008, 2469494784, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 118: mul. */
@@ -10785,13 +10785,13 @@ function backward118(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 119: layers.11.mlp.down_proj (dense). */
 function forward119(p: Float32Array, n: number, training: boolean): void {
   // layers.11.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act119, act120, n * 4096, 11008, 4096, 2514583552, -1);
+  denseTiledForward(p, act119, act120, n * 4096, 11008, 4096, 2514583552, -1, 0, 4096, 1);
 }
 
 /** Backward of op 119: layers.11.mlp.down_proj (dense). */
 function backward119(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.11.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act119, grad119, grad120, n * 4096, 11008, 4096, 2514583552, -1, true);
+  denseTiledBackward(p, gp, act119, grad119, grad120, n * 4096, 11008, 4096, 2514583552, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 120: add. */
@@ -11124,13 +11124,13 @@ function backward124(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 125: layers.12.mlp.gate_proj (dense). */
 function forward125(p: Float32Array, n: number, training: boolean): void {
   // layers.12.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act125, act126, n * 4096, 4096, 11008, 2626789376, -1);
+  denseTiledForward(p, act125, act126, n * 4096, 4096, 11008, 2626789376, -1, 0, 11008, 1);
 }
 
 /** Backward of op 125: layers.12.mlp.gate_proj (dense). */
 function backward125(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.12.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act125, grad125, grad126, n * 4096, 4096, 11008, 2626789376, -1, true);
+  denseTiledBackward(p, gp, act125, grad125, grad126, n * 4096, 4096, 11008, 2626789376, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 126: layers.12.mlp.1 (silu). */
@@ -11156,13 +11156,13 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 127: layers.12.mlp.up_proj (dense). */
 function forward127(p: Float32Array, n: number, training: boolean): void {
   // layers.12.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act125, act128, n * 4096, 4096, 11008, 2671878144, -1);
+  denseTiledForward(p, act125, act128, n * 4096, 4096, 11008, 2671878144, -1, 0, 11008, 1);
 }
 
 /** Backward of op 127: layers.12.mlp.up_proj (dense). */
 function backward127(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.12.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act125, grad125, grad128, n * 4096, 4096, 11008, 2671878144, -1, true);
+  denseTiledBackward(p, gp, act125, grad125, grad128, n * 4096, 4096, 11008, 2671878144, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 128: mul. */
@@ -11186,13 +11186,13 @@ function backward128(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 129: layers.12.mlp.down_proj (dense). */
 function forward129(p: Float32Array, n: number, training: boolean): void {
   // layers.12.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act129, act130, n * 4096, 11008, 4096, 2716966912, -1);
+  denseTiledForward(p, act129, act130, n * 4096, 11008, 4096, 2716966912, -1, 0, 4096, 1);
 }
 
 /** Backward of op 129: layers.12.mlp.down_proj (dense). */
 function backward129(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.12.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act129, grad129, grad130, n * 4096, 11008, 4096, 2716966912, -1, true);
+  denseTiledBackward(p, gp, act129, grad129, grad130, n * 4096, 11008, 4096, 2716966912, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 130: add. */
@@ -11525,13 +11525,13 @@ function backward134(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 135: layers.13.mlp.gate_proj (dense). */
 function forward135(p: Float32Array, n: number, training: boolean): void {
   // layers.13.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act135, act136, n * 4096, 4096, 11008, 2829172736, -1);
+  denseTiledForward(p, act135, act136, n * 4096, 4096, 11008, 2829172736, -1, 0, 11008, 1);
 }
 
 /** Backward of op 135: layers.13.mlp.gate_proj (dense). */
 function backward135(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.13.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act135, grad135, grad136, n * 4096, 4096, 11008, 2829172736, -1, true);
+  denseTiledBackward(p, gp, act135, grad135, grad136, n * 4096, 4096, 11008, 2829172736, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 136: layers.13.mlp.1 (silu). */
@@ -11557,13 +11557,13 @@ function backward136(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 137: layers.13.mlp.up_proj (dense). */
 function forward137(p: Float32Array, n: number, training: boolean): void {
   // layers.13.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act135, act138, n * 4096, 4096, 11008, 2874261504, -1);
+  denseTiledForward(p, act135, act138, n * 4096, 4096, 11008, 2874261504, -1, 0, 11008, 1);
 }
 
 /** Backward of op 137: layers.13.mlp.up_proj (dense). */
 function backward137(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.13.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act135, grad135, grad138, n * 4096, 4096, 11008, 2874261504, -1, true);
+  denseTiledBackward(p, gp, act135, grad135, grad138, n * 4096, 4096, 11008, 2874261504, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 138: mul. */
@@ -11587,13 +11587,13 @@ function backward138(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 139: layers.13.mlp.down_proj (dense). */
 function forward139(p: Float32Array, n: number, training: boolean): void {
   // layers.13.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act139, act140, n * 4096, 11008, 4096, 2919350272, -1);
+  denseTiledForward(p, act139, act140, n * 4096, 11008, 4096, 2919350272, -1, 0, 4096, 1);
 }
 
 /** Backward of op 139: layers.13.mlp.down_proj (dense). */
 function backward139(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.13.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act139, grad139, grad140, n * 4096, 11008, 4096, 2919350272, -1, true);
+  denseTiledBackward(p, gp, act139, grad139, grad140, n * 4096, 11008, 4096, 2919350272, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 140: add. */
@@ -11926,13 +11926,13 @@ function backward144(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 145: layers.14.mlp.gate_proj (dense). */
 function forward145(p: Float32Array, n: number, training: boolean): void {
   // layers.14.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act145, act146, n * 4096, 4096, 11008, 3031556096, -1);
+  denseTiledForward(p, act145, act146, n * 4096, 4096, 11008, 3031556096, -1, 0, 11008, 1);
 }
 
 /** Backward of op 145: layers.14.mlp.gate_proj (dense). */
 function backward145(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.14.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act145, grad145, grad146, n * 4096, 4096, 11008, 3031556096, -1, true);
+  denseTiledBackward(p, gp, act145, grad145, grad146, n * 4096, 4096, 11008, 3031556096, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 146: layers.14.mlp.1 (silu). */
@@ -11958,13 +11958,13 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 147: layers.14.mlp.up_proj (dense). */
 function forward147(p: Float32Array, n: number, training: boolean): void {
   // layers.14.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act145, act148, n * 4096, 4096, 11008, 3076644864, -1);
+  denseTiledForward(p, act145, act148, n * 4096, 4096, 11008, 3076644864, -1, 0, 11008, 1);
 }
 
 /** Backward of op 147: layers.14.mlp.up_proj (dense). */
 function backward147(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.14.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act145, grad145, grad148, n * 4096, 4096, 11008, 3076644864, -1, true);
+  denseTiledBackward(p, gp, act145, grad145, grad148, n * 4096, 4096, 11008, 3076644864, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 148: mul. */
@@ -11988,13 +11988,13 @@ function backward148(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 149: layers.14.mlp.down_proj (dense). */
 function forward149(p: Float32Array, n: number, training: boolean): void {
   // layers.14.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act149, act150, n * 4096, 11008, 4096, 3121733632, -1);
+  denseTiledForward(p, act149, act150, n * 4096, 11008, 4096, 3121733632, -1, 0, 4096, 1);
 }
 
 /** Backward of op 149: layers.14.mlp.down_proj (dense). */
 function backward149(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.14.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act149, grad149, grad150, n * 4096, 11008, 4096, 3121733632, -1, true);
+  denseTiledBackward(p, gp, act149, grad149, grad150, n * 4096, 11008, 4096, 3121733632, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 150: add. */
@@ -12327,13 +12327,13 @@ function backward154(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 155: layers.15.mlp.gate_proj (dense). */
 function forward155(p: Float32Array, n: number, training: boolean): void {
   // layers.15.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act155, act156, n * 4096, 4096, 11008, 3233939456, -1);
+  denseTiledForward(p, act155, act156, n * 4096, 4096, 11008, 3233939456, -1, 0, 11008, 1);
 }
 
 /** Backward of op 155: layers.15.mlp.gate_proj (dense). */
 function backward155(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.15.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act155, grad155, grad156, n * 4096, 4096, 11008, 3233939456, -1, true);
+  denseTiledBackward(p, gp, act155, grad155, grad156, n * 4096, 4096, 11008, 3233939456, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 156: layers.15.mlp.1 (silu). */
@@ -12359,13 +12359,13 @@ function backward156(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 157: layers.15.mlp.up_proj (dense). */
 function forward157(p: Float32Array, n: number, training: boolean): void {
   // layers.15.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act155, act158, n * 4096, 4096, 11008, 3279028224, -1);
+  denseTiledForward(p, act155, act158, n * 4096, 4096, 11008, 3279028224, -1, 0, 11008, 1);
 }
 
 /** Backward of op 157: layers.15.mlp.up_proj (dense). */
 function backward157(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.15.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act155, grad155, grad158, n * 4096, 4096, 11008, 3279028224, -1, true);
+  denseTiledBackward(p, gp, act155, grad155, grad158, n * 4096, 4096, 11008, 3279028224, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 158: mul. */
@@ -12389,13 +12389,13 @@ function backward158(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 159: layers.15.mlp.down_proj (dense). */
 function forward159(p: Float32Array, n: number, training: boolean): void {
   // layers.15.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act159, act160, n * 4096, 11008, 4096, 3324116992, -1);
+  denseTiledForward(p, act159, act160, n * 4096, 11008, 4096, 3324116992, -1, 0, 4096, 1);
 }
 
 /** Backward of op 159: layers.15.mlp.down_proj (dense). */
 function backward159(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.15.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act159, grad159, grad160, n * 4096, 11008, 4096, 3324116992, -1, true);
+  denseTiledBackward(p, gp, act159, grad159, grad160, n * 4096, 11008, 4096, 3324116992, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 160: add. */
@@ -12728,13 +12728,13 @@ function backward164(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 165: layers.16.mlp.gate_proj (dense). */
 function forward165(p: Float32Array, n: number, training: boolean): void {
   // layers.16.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act165, act166, n * 4096, 4096, 11008, 3436322816, -1);
+  denseTiledForward(p, act165, act166, n * 4096, 4096, 11008, 3436322816, -1, 0, 11008, 1);
 }
 
 /** Backward of op 165: layers.16.mlp.gate_proj (dense). */
 function backward165(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.16.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act165, grad165, grad166, n * 4096, 4096, 11008, 3436322816, -1, true);
+  denseTiledBackward(p, gp, act165, grad165, grad166, n * 4096, 4096, 11008, 3436322816, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 166: layers.16.mlp.1 (silu). */
@@ -12760,13 +12760,13 @@ function backward166(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 167: layers.16.mlp.up_proj (dense). */
 function forward167(p: Float32Array, n: number, training: boolean): void {
   // layers.16.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act165, act168, n * 4096, 4096, 11008, 3481411584, -1);
+  denseTiledForward(p, act165, act168, n * 4096, 4096, 11008, 3481411584, -1, 0, 11008, 1);
 }
 
 /** Backward of op 167: layers.16.mlp.up_proj (dense). */
 function backward167(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.16.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act165, grad165, grad168, n * 4096, 4096, 11008, 3481411584, -1, true);
+  denseTiledBackward(p, gp, act165, grad165, grad168, n * 4096, 4096, 11008, 3481411584, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 168: mul. */
@@ -12790,13 +12790,13 @@ function backward168(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 169: layers.16.mlp.down_proj (dense). */
 function forward169(p: Float32Array, n: number, training: boolean): void {
   // layers.16.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act169, act170, n * 4096, 11008, 4096, 3526500352, -1);
+  denseTiledForward(p, act169, act170, n * 4096, 11008, 4096, 3526500352, -1, 0, 4096, 1);
 }
 
 /** Backward of op 169: layers.16.mlp.down_proj (dense). */
 function backward169(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.16.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act169, grad169, grad170, n * 4096, 11008, 4096, 3526500352, -1, true);
+  denseTiledBackward(p, gp, act169, grad169, grad170, n * 4096, 11008, 4096, 3526500352, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 170: add. */
@@ -13129,13 +13129,13 @@ function backward174(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 175: layers.17.mlp.gate_proj (dense). */
 function forward175(p: Float32Array, n: number, training: boolean): void {
   // layers.17.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act175, act176, n * 4096, 4096, 11008, 3638706176, -1);
+  denseTiledForward(p, act175, act176, n * 4096, 4096, 11008, 3638706176, -1, 0, 11008, 1);
 }
 
 /** Backward of op 175: layers.17.mlp.gate_proj (dense). */
 function backward175(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.17.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act175, grad175, grad176, n * 4096, 4096, 11008, 3638706176, -1, true);
+  denseTiledBackward(p, gp, act175, grad175, grad176, n * 4096, 4096, 11008, 3638706176, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 176: layers.17.mlp.1 (silu). */
@@ -13161,13 +13161,13 @@ function backward176(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 177: layers.17.mlp.up_proj (dense). */
 function forward177(p: Float32Array, n: number, training: boolean): void {
   // layers.17.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act175, act178, n * 4096, 4096, 11008, 3683794944, -1);
+  denseTiledForward(p, act175, act178, n * 4096, 4096, 11008, 3683794944, -1, 0, 11008, 1);
 }
 
 /** Backward of op 177: layers.17.mlp.up_proj (dense). */
 function backward177(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.17.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act175, grad175, grad178, n * 4096, 4096, 11008, 3683794944, -1, true);
+  denseTiledBackward(p, gp, act175, grad175, grad178, n * 4096, 4096, 11008, 3683794944, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 178: mul. */
@@ -13191,13 +13191,13 @@ function backward178(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 179: layers.17.mlp.down_proj (dense). */
 function forward179(p: Float32Array, n: number, training: boolean): void {
   // layers.17.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act179, act180, n * 4096, 11008, 4096, 3728883712, -1);
+  denseTiledForward(p, act179, act180, n * 4096, 11008, 4096, 3728883712, -1, 0, 4096, 1);
 }
 
 /** Backward of op 179: layers.17.mlp.down_proj (dense). */
 function backward179(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.17.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act179, grad179, grad180, n * 4096, 11008, 4096, 3728883712, -1, true);
+  denseTiledBackward(p, gp, act179, grad179, grad180, n * 4096, 11008, 4096, 3728883712, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 180: add. */
@@ -13530,13 +13530,13 @@ function backward184(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 185: layers.18.mlp.gate_proj (dense). */
 function forward185(p: Float32Array, n: number, training: boolean): void {
   // layers.18.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act185, act186, n * 4096, 4096, 11008, 3841089536, -1);
+  denseTiledForward(p, act185, act186, n * 4096, 4096, 11008, 3841089536, -1, 0, 11008, 1);
 }
 
 /** Backward of op 185: layers.18.mlp.gate_proj (dense). */
 function backward185(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.18.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act185, grad185, grad186, n * 4096, 4096, 11008, 3841089536, -1, true);
+  denseTiledBackward(p, gp, act185, grad185, grad186, n * 4096, 4096, 11008, 3841089536, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 186: layers.18.mlp.1 (silu). */
@@ -13562,13 +13562,13 @@ function backward186(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 187: layers.18.mlp.up_proj (dense). */
 function forward187(p: Float32Array, n: number, training: boolean): void {
   // layers.18.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act185, act188, n * 4096, 4096, 11008, 3886178304, -1);
+  denseTiledForward(p, act185, act188, n * 4096, 4096, 11008, 3886178304, -1, 0, 11008, 1);
 }
 
 /** Backward of op 187: layers.18.mlp.up_proj (dense). */
 function backward187(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.18.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act185, grad185, grad188, n * 4096, 4096, 11008, 3886178304, -1, true);
+  denseTiledBackward(p, gp, act185, grad185, grad188, n * 4096, 4096, 11008, 3886178304, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 188: mul. */
@@ -13592,13 +13592,13 @@ function backward188(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 189: layers.18.mlp.down_proj (dense). */
 function forward189(p: Float32Array, n: number, training: boolean): void {
   // layers.18.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act189, act190, n * 4096, 11008, 4096, 3931267072, -1);
+  denseTiledForward(p, act189, act190, n * 4096, 11008, 4096, 3931267072, -1, 0, 4096, 1);
 }
 
 /** Backward of op 189: layers.18.mlp.down_proj (dense). */
 function backward189(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.18.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act189, grad189, grad190, n * 4096, 11008, 4096, 3931267072, -1, true);
+  denseTiledBackward(p, gp, act189, grad189, grad190, n * 4096, 11008, 4096, 3931267072, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 190: add. */
@@ -13931,13 +13931,13 @@ function backward194(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 195: layers.19.mlp.gate_proj (dense). */
 function forward195(p: Float32Array, n: number, training: boolean): void {
   // layers.19.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act195, act196, n * 4096, 4096, 11008, 4043472896, -1);
+  denseTiledForward(p, act195, act196, n * 4096, 4096, 11008, 4043472896, -1, 0, 11008, 1);
 }
 
 /** Backward of op 195: layers.19.mlp.gate_proj (dense). */
 function backward195(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.19.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act195, grad195, grad196, n * 4096, 4096, 11008, 4043472896, -1, true);
+  denseTiledBackward(p, gp, act195, grad195, grad196, n * 4096, 4096, 11008, 4043472896, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 196: layers.19.mlp.1 (silu). */
@@ -13963,13 +13963,13 @@ function backward196(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 197: layers.19.mlp.up_proj (dense). */
 function forward197(p: Float32Array, n: number, training: boolean): void {
   // layers.19.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act195, act198, n * 4096, 4096, 11008, 4088561664, -1);
+  denseTiledForward(p, act195, act198, n * 4096, 4096, 11008, 4088561664, -1, 0, 11008, 1);
 }
 
 /** Backward of op 197: layers.19.mlp.up_proj (dense). */
 function backward197(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.19.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act195, grad195, grad198, n * 4096, 4096, 11008, 4088561664, -1, true);
+  denseTiledBackward(p, gp, act195, grad195, grad198, n * 4096, 4096, 11008, 4088561664, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 198: mul. */
@@ -13993,13 +13993,13 @@ function backward198(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 199: layers.19.mlp.down_proj (dense). */
 function forward199(p: Float32Array, n: number, training: boolean): void {
   // layers.19.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act199, act200, n * 4096, 11008, 4096, 4133650432, -1);
+  denseTiledForward(p, act199, act200, n * 4096, 11008, 4096, 4133650432, -1, 0, 4096, 1);
 }
 
 /** Backward of op 199: layers.19.mlp.down_proj (dense). */
 function backward199(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.19.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act199, grad199, grad200, n * 4096, 11008, 4096, 4133650432, -1, true);
+  denseTiledBackward(p, gp, act199, grad199, grad200, n * 4096, 11008, 4096, 4133650432, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 200: add. */
@@ -14332,13 +14332,13 @@ function backward204(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 205: layers.20.mlp.gate_proj (dense). */
 function forward205(p: Float32Array, n: number, training: boolean): void {
   // layers.20.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act205, act206, n * 4096, 4096, 11008, 4245856256, -1);
+  denseTiledForward(p, act205, act206, n * 4096, 4096, 11008, 4245856256, -1, 0, 11008, 1);
 }
 
 /** Backward of op 205: layers.20.mlp.gate_proj (dense). */
 function backward205(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.20.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act205, grad205, grad206, n * 4096, 4096, 11008, 4245856256, -1, true);
+  denseTiledBackward(p, gp, act205, grad205, grad206, n * 4096, 4096, 11008, 4245856256, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 206: layers.20.mlp.1 (silu). */
@@ -14364,13 +14364,13 @@ function backward206(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 207: layers.20.mlp.up_proj (dense). */
 function forward207(p: Float32Array, n: number, training: boolean): void {
   // layers.20.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act205, act208, n * 4096, 4096, 11008, 4290945024, -1);
+  denseTiledForward(p, act205, act208, n * 4096, 4096, 11008, 4290945024, -1, 0, 11008, 1);
 }
 
 /** Backward of op 207: layers.20.mlp.up_proj (dense). */
 function backward207(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.20.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act205, grad205, grad208, n * 4096, 4096, 11008, 4290945024, -1, true);
+  denseTiledBackward(p, gp, act205, grad205, grad208, n * 4096, 4096, 11008, 4290945024, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 208: mul. */
@@ -14394,13 +14394,13 @@ function backward208(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 209: layers.20.mlp.down_proj (dense). */
 function forward209(p: Float32Array, n: number, training: boolean): void {
   // layers.20.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act209, act210, n * 4096, 11008, 4096, 4336033792, -1);
+  denseTiledForward(p, act209, act210, n * 4096, 11008, 4096, 4336033792, -1, 0, 4096, 1);
 }
 
 /** Backward of op 209: layers.20.mlp.down_proj (dense). */
 function backward209(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.20.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act209, grad209, grad210, n * 4096, 11008, 4096, 4336033792, -1, true);
+  denseTiledBackward(p, gp, act209, grad209, grad210, n * 4096, 11008, 4096, 4336033792, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 210: add. */
@@ -14733,13 +14733,13 @@ function backward214(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 215: layers.21.mlp.gate_proj (dense). */
 function forward215(p: Float32Array, n: number, training: boolean): void {
   // layers.21.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act215, act216, n * 4096, 4096, 11008, 4448239616, -1);
+  denseTiledForward(p, act215, act216, n * 4096, 4096, 11008, 4448239616, -1, 0, 11008, 1);
 }
 
 /** Backward of op 215: layers.21.mlp.gate_proj (dense). */
 function backward215(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.21.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act215, grad215, grad216, n * 4096, 4096, 11008, 4448239616, -1, true);
+  denseTiledBackward(p, gp, act215, grad215, grad216, n * 4096, 4096, 11008, 4448239616, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 216: layers.21.mlp.1 (silu). */
@@ -14765,13 +14765,13 @@ function backward216(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 217: layers.21.mlp.up_proj (dense). */
 function forward217(p: Float32Array, n: number, training: boolean): void {
   // layers.21.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act215, act218, n * 4096, 4096, 11008, 4493328384, -1);
+  denseTiledForward(p, act215, act218, n * 4096, 4096, 11008, 4493328384, -1, 0, 11008, 1);
 }
 
 /** Backward of op 217: layers.21.mlp.up_proj (dense). */
 function backward217(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.21.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act215, grad215, grad218, n * 4096, 4096, 11008, 4493328384, -1, true);
+  denseTiledBackward(p, gp, act215, grad215, grad218, n * 4096, 4096, 11008, 4493328384, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 218: mul. */
@@ -14795,13 +14795,13 @@ function backward218(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 219: layers.21.mlp.down_proj (dense). */
 function forward219(p: Float32Array, n: number, training: boolean): void {
   // layers.21.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act219, act220, n * 4096, 11008, 4096, 4538417152, -1);
+  denseTiledForward(p, act219, act220, n * 4096, 11008, 4096, 4538417152, -1, 0, 4096, 1);
 }
 
 /** Backward of op 219: layers.21.mlp.down_proj (dense). */
 function backward219(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.21.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act219, grad219, grad220, n * 4096, 11008, 4096, 4538417152, -1, true);
+  denseTiledBackward(p, gp, act219, grad219, grad220, n * 4096, 11008, 4096, 4538417152, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 220: add. */
@@ -15134,13 +15134,13 @@ function backward224(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 225: layers.22.mlp.gate_proj (dense). */
 function forward225(p: Float32Array, n: number, training: boolean): void {
   // layers.22.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act225, act226, n * 4096, 4096, 11008, 4650622976, -1);
+  denseTiledForward(p, act225, act226, n * 4096, 4096, 11008, 4650622976, -1, 0, 11008, 1);
 }
 
 /** Backward of op 225: layers.22.mlp.gate_proj (dense). */
 function backward225(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.22.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act225, grad225, grad226, n * 4096, 4096, 11008, 4650622976, -1, true);
+  denseTiledBackward(p, gp, act225, grad225, grad226, n * 4096, 4096, 11008, 4650622976, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 226: layers.22.mlp.1 (silu). */
@@ -15166,13 +15166,13 @@ function backward226(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 227: layers.22.mlp.up_proj (dense). */
 function forward227(p: Float32Array, n: number, training: boolean): void {
   // layers.22.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act225, act228, n * 4096, 4096, 11008, 4695711744, -1);
+  denseTiledForward(p, act225, act228, n * 4096, 4096, 11008, 4695711744, -1, 0, 11008, 1);
 }
 
 /** Backward of op 227: layers.22.mlp.up_proj (dense). */
 function backward227(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.22.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act225, grad225, grad228, n * 4096, 4096, 11008, 4695711744, -1, true);
+  denseTiledBackward(p, gp, act225, grad225, grad228, n * 4096, 4096, 11008, 4695711744, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 228: mul. */
@@ -15196,13 +15196,13 @@ function backward228(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 229: layers.22.mlp.down_proj (dense). */
 function forward229(p: Float32Array, n: number, training: boolean): void {
   // layers.22.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act229, act230, n * 4096, 11008, 4096, 4740800512, -1);
+  denseTiledForward(p, act229, act230, n * 4096, 11008, 4096, 4740800512, -1, 0, 4096, 1);
 }
 
 /** Backward of op 229: layers.22.mlp.down_proj (dense). */
 function backward229(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.22.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act229, grad229, grad230, n * 4096, 11008, 4096, 4740800512, -1, true);
+  denseTiledBackward(p, gp, act229, grad229, grad230, n * 4096, 11008, 4096, 4740800512, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 230: add. */
@@ -15535,13 +15535,13 @@ function backward234(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 235: layers.23.mlp.gate_proj (dense). */
 function forward235(p: Float32Array, n: number, training: boolean): void {
   // layers.23.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act235, act236, n * 4096, 4096, 11008, 4853006336, -1);
+  denseTiledForward(p, act235, act236, n * 4096, 4096, 11008, 4853006336, -1, 0, 11008, 1);
 }
 
 /** Backward of op 235: layers.23.mlp.gate_proj (dense). */
 function backward235(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.23.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act235, grad235, grad236, n * 4096, 4096, 11008, 4853006336, -1, true);
+  denseTiledBackward(p, gp, act235, grad235, grad236, n * 4096, 4096, 11008, 4853006336, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 236: layers.23.mlp.1 (silu). */
@@ -15567,13 +15567,13 @@ function backward236(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 237: layers.23.mlp.up_proj (dense). */
 function forward237(p: Float32Array, n: number, training: boolean): void {
   // layers.23.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act235, act238, n * 4096, 4096, 11008, 4898095104, -1);
+  denseTiledForward(p, act235, act238, n * 4096, 4096, 11008, 4898095104, -1, 0, 11008, 1);
 }
 
 /** Backward of op 237: layers.23.mlp.up_proj (dense). */
 function backward237(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.23.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act235, grad235, grad238, n * 4096, 4096, 11008, 4898095104, -1, true);
+  denseTiledBackward(p, gp, act235, grad235, grad238, n * 4096, 4096, 11008, 4898095104, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 238: mul. */
@@ -15597,13 +15597,13 @@ function backward238(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 239: layers.23.mlp.down_proj (dense). */
 function forward239(p: Float32Array, n: number, training: boolean): void {
   // layers.23.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act239, act240, n * 4096, 11008, 4096, 4943183872, -1);
+  denseTiledForward(p, act239, act240, n * 4096, 11008, 4096, 4943183872, -1, 0, 4096, 1);
 }
 
 /** Backward of op 239: layers.23.mlp.down_proj (dense). */
 function backward239(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.23.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act239, grad239, grad240, n * 4096, 11008, 4096, 4943183872, -1, true);
+  denseTiledBackward(p, gp, act239, grad239, grad240, n * 4096, 11008, 4096, 4943183872, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 240: add. */
@@ -15936,13 +15936,13 @@ function backward244(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 245: layers.24.mlp.gate_proj (dense). */
 function forward245(p: Float32Array, n: number, training: boolean): void {
   // layers.24.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act245, act246, n * 4096, 4096, 11008, 5055389696, -1);
+  denseTiledForward(p, act245, act246, n * 4096, 4096, 11008, 5055389696, -1, 0, 11008, 1);
 }
 
 /** Backward of op 245: layers.24.mlp.gate_proj (dense). */
 function backward245(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.24.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act245, grad245, grad246, n * 4096, 4096, 11008, 5055389696, -1, true);
+  denseTiledBackward(p, gp, act245, grad245, grad246, n * 4096, 4096, 11008, 5055389696, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 246: layers.24.mlp.1 (silu). */
@@ -15968,13 +15968,13 @@ function backward246(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 247: layers.24.mlp.up_proj (dense). */
 function forward247(p: Float32Array, n: number, training: boolean): void {
   // layers.24.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act245, act248, n * 4096, 4096, 11008, 5100478464, -1);
+  denseTiledForward(p, act245, act248, n * 4096, 4096, 11008, 5100478464, -1, 0, 11008, 1);
 }
 
 /** Backward of op 247: layers.24.mlp.up_proj (dense). */
 function backward247(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.24.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act245, grad245, grad248, n * 4096, 4096, 11008, 5100478464, -1, true);
+  denseTiledBackward(p, gp, act245, grad245, grad248, n * 4096, 4096, 11008, 5100478464, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 248: mul. */
@@ -15998,13 +15998,13 @@ function backward248(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 249: layers.24.mlp.down_proj (dense). */
 function forward249(p: Float32Array, n: number, training: boolean): void {
   // layers.24.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act249, act250, n * 4096, 11008, 4096, 5145567232, -1);
+  denseTiledForward(p, act249, act250, n * 4096, 11008, 4096, 5145567232, -1, 0, 4096, 1);
 }
 
 /** Backward of op 249: layers.24.mlp.down_proj (dense). */
 function backward249(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.24.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act249, grad249, grad250, n * 4096, 11008, 4096, 5145567232, -1, true);
+  denseTiledBackward(p, gp, act249, grad249, grad250, n * 4096, 11008, 4096, 5145567232, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 250: add. */
@@ -16337,13 +16337,13 @@ function backward254(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 255: layers.25.mlp.gate_proj (dense). */
 function forward255(p: Float32Array, n: number, training: boolean): void {
   // layers.25.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act255, act256, n * 4096, 4096, 11008, 5257773056, -1);
+  denseTiledForward(p, act255, act256, n * 4096, 4096, 11008, 5257773056, -1, 0, 11008, 1);
 }
 
 /** Backward of op 255: layers.25.mlp.gate_proj (dense). */
 function backward255(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.25.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act255, grad255, grad256, n * 4096, 4096, 11008, 5257773056, -1, true);
+  denseTiledBackward(p, gp, act255, grad255, grad256, n * 4096, 4096, 11008, 5257773056, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 256: layers.25.mlp.1 (silu). */
@@ -16369,13 +16369,13 @@ function backward256(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 257: layers.25.mlp.up_proj (dense). */
 function forward257(p: Float32Array, n: number, training: boolean): void {
   // layers.25.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act255, act258, n * 4096, 4096, 11008, 5302861824, -1);
+  denseTiledForward(p, act255, act258, n * 4096, 4096, 11008, 5302861824, -1, 0, 11008, 1);
 }
 
 /** Backward of op 257: layers.25.mlp.up_proj (dense). */
 function backward257(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.25.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act255, grad255, grad258, n * 4096, 4096, 11008, 5302861824, -1, true);
+  denseTiledBackward(p, gp, act255, grad255, grad258, n * 4096, 4096, 11008, 5302861824, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 258: mul. */
@@ -16399,13 +16399,13 @@ function backward258(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 259: layers.25.mlp.down_proj (dense). */
 function forward259(p: Float32Array, n: number, training: boolean): void {
   // layers.25.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act259, act260, n * 4096, 11008, 4096, 5347950592, -1);
+  denseTiledForward(p, act259, act260, n * 4096, 11008, 4096, 5347950592, -1, 0, 4096, 1);
 }
 
 /** Backward of op 259: layers.25.mlp.down_proj (dense). */
 function backward259(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.25.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act259, grad259, grad260, n * 4096, 11008, 4096, 5347950592, -1, true);
+  denseTiledBackward(p, gp, act259, grad259, grad260, n * 4096, 11008, 4096, 5347950592, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 260: add. */
@@ -16738,13 +16738,13 @@ function backward264(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 265: layers.26.mlp.gate_proj (dense). */
 function forward265(p: Float32Array, n: number, training: boolean): void {
   // layers.26.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act265, act266, n * 4096, 4096, 11008, 5460156416, -1);
+  denseTiledForward(p, act265, act266, n * 4096, 4096, 11008, 5460156416, -1, 0, 11008, 1);
 }
 
 /** Backward of op 265: layers.26.mlp.gate_proj (dense). */
 function backward265(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.26.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act265, grad265, grad266, n * 4096, 4096, 11008, 5460156416, -1, true);
+  denseTiledBackward(p, gp, act265, grad265, grad266, n * 4096, 4096, 11008, 5460156416, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 266: layers.26.mlp.1 (silu). */
@@ -16770,13 +16770,13 @@ function backward266(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 267: layers.26.mlp.up_proj (dense). */
 function forward267(p: Float32Array, n: number, training: boolean): void {
   // layers.26.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act265, act268, n * 4096, 4096, 11008, 5505245184, -1);
+  denseTiledForward(p, act265, act268, n * 4096, 4096, 11008, 5505245184, -1, 0, 11008, 1);
 }
 
 /** Backward of op 267: layers.26.mlp.up_proj (dense). */
 function backward267(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.26.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act265, grad265, grad268, n * 4096, 4096, 11008, 5505245184, -1, true);
+  denseTiledBackward(p, gp, act265, grad265, grad268, n * 4096, 4096, 11008, 5505245184, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 268: mul. */
@@ -16800,13 +16800,13 @@ function backward268(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 269: layers.26.mlp.down_proj (dense). */
 function forward269(p: Float32Array, n: number, training: boolean): void {
   // layers.26.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act269, act270, n * 4096, 11008, 4096, 5550333952, -1);
+  denseTiledForward(p, act269, act270, n * 4096, 11008, 4096, 5550333952, -1, 0, 4096, 1);
 }
 
 /** Backward of op 269: layers.26.mlp.down_proj (dense). */
 function backward269(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.26.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act269, grad269, grad270, n * 4096, 11008, 4096, 5550333952, -1, true);
+  denseTiledBackward(p, gp, act269, grad269, grad270, n * 4096, 11008, 4096, 5550333952, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 270: add. */
@@ -17139,13 +17139,13 @@ function backward274(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 275: layers.27.mlp.gate_proj (dense). */
 function forward275(p: Float32Array, n: number, training: boolean): void {
   // layers.27.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act275, act276, n * 4096, 4096, 11008, 5662539776, -1);
+  denseTiledForward(p, act275, act276, n * 4096, 4096, 11008, 5662539776, -1, 0, 11008, 1);
 }
 
 /** Backward of op 275: layers.27.mlp.gate_proj (dense). */
 function backward275(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.27.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act275, grad275, grad276, n * 4096, 4096, 11008, 5662539776, -1, true);
+  denseTiledBackward(p, gp, act275, grad275, grad276, n * 4096, 4096, 11008, 5662539776, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 276: layers.27.mlp.1 (silu). */
@@ -17171,13 +17171,13 @@ function backward276(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 277: layers.27.mlp.up_proj (dense). */
 function forward277(p: Float32Array, n: number, training: boolean): void {
   // layers.27.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act275, act278, n * 4096, 4096, 11008, 5707628544, -1);
+  denseTiledForward(p, act275, act278, n * 4096, 4096, 11008, 5707628544, -1, 0, 11008, 1);
 }
 
 /** Backward of op 277: layers.27.mlp.up_proj (dense). */
 function backward277(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.27.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act275, grad275, grad278, n * 4096, 4096, 11008, 5707628544, -1, true);
+  denseTiledBackward(p, gp, act275, grad275, grad278, n * 4096, 4096, 11008, 5707628544, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 278: mul. */
@@ -17201,13 +17201,13 @@ function backward278(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 279: layers.27.mlp.down_proj (dense). */
 function forward279(p: Float32Array, n: number, training: boolean): void {
   // layers.27.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act279, act280, n * 4096, 11008, 4096, 5752717312, -1);
+  denseTiledForward(p, act279, act280, n * 4096, 11008, 4096, 5752717312, -1, 0, 4096, 1);
 }
 
 /** Backward of op 279: layers.27.mlp.down_proj (dense). */
 function backward279(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.27.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act279, grad279, grad280, n * 4096, 11008, 4096, 5752717312, -1, true);
+  denseTiledBackward(p, gp, act279, grad279, grad280, n * 4096, 11008, 4096, 5752717312, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 280: add. */
@@ -17540,13 +17540,13 @@ function backward284(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 285: layers.28.mlp.gate_proj (dense). */
 function forward285(p: Float32Array, n: number, training: boolean): void {
   // layers.28.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act285, act286, n * 4096, 4096, 11008, 5864923136, -1);
+  denseTiledForward(p, act285, act286, n * 4096, 4096, 11008, 5864923136, -1, 0, 11008, 1);
 }
 
 /** Backward of op 285: layers.28.mlp.gate_proj (dense). */
 function backward285(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.28.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act285, grad285, grad286, n * 4096, 4096, 11008, 5864923136, -1, true);
+  denseTiledBackward(p, gp, act285, grad285, grad286, n * 4096, 4096, 11008, 5864923136, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 286: layers.28.mlp.1 (silu). */
@@ -17572,13 +17572,13 @@ function backward286(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 287: layers.28.mlp.up_proj (dense). */
 function forward287(p: Float32Array, n: number, training: boolean): void {
   // layers.28.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act285, act288, n * 4096, 4096, 11008, 5910011904, -1);
+  denseTiledForward(p, act285, act288, n * 4096, 4096, 11008, 5910011904, -1, 0, 11008, 1);
 }
 
 /** Backward of op 287: layers.28.mlp.up_proj (dense). */
 function backward287(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.28.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act285, grad285, grad288, n * 4096, 4096, 11008, 5910011904, -1, true);
+  denseTiledBackward(p, gp, act285, grad285, grad288, n * 4096, 4096, 11008, 5910011904, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 288: mul. */
@@ -17602,13 +17602,13 @@ function backward288(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 289: layers.28.mlp.down_proj (dense). */
 function forward289(p: Float32Array, n: number, training: boolean): void {
   // layers.28.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act289, act290, n * 4096, 11008, 4096, 5955100672, -1);
+  denseTiledForward(p, act289, act290, n * 4096, 11008, 4096, 5955100672, -1, 0, 4096, 1);
 }
 
 /** Backward of op 289: layers.28.mlp.down_proj (dense). */
 function backward289(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.28.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act289, grad289, grad290, n * 4096, 11008, 4096, 5955100672, -1, true);
+  denseTiledBackward(p, gp, act289, grad289, grad290, n * 4096, 11008, 4096, 5955100672, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 290: add. */
@@ -17941,13 +17941,13 @@ function backward294(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 295: layers.29.mlp.gate_proj (dense). */
 function forward295(p: Float32Array, n: number, training: boolean): void {
   // layers.29.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act295, act296, n * 4096, 4096, 11008, 6067306496, -1);
+  denseTiledForward(p, act295, act296, n * 4096, 4096, 11008, 6067306496, -1, 0, 11008, 1);
 }
 
 /** Backward of op 295: layers.29.mlp.gate_proj (dense). */
 function backward295(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.29.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act295, grad295, grad296, n * 4096, 4096, 11008, 6067306496, -1, true);
+  denseTiledBackward(p, gp, act295, grad295, grad296, n * 4096, 4096, 11008, 6067306496, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 296: layers.29.mlp.1 (silu). */
@@ -17973,13 +17973,13 @@ function backward296(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 297: layers.29.mlp.up_proj (dense). */
 function forward297(p: Float32Array, n: number, training: boolean): void {
   // layers.29.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act295, act298, n * 4096, 4096, 11008, 6112395264, -1);
+  denseTiledForward(p, act295, act298, n * 4096, 4096, 11008, 6112395264, -1, 0, 11008, 1);
 }
 
 /** Backward of op 297: layers.29.mlp.up_proj (dense). */
 function backward297(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.29.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act295, grad295, grad298, n * 4096, 4096, 11008, 6112395264, -1, true);
+  denseTiledBackward(p, gp, act295, grad295, grad298, n * 4096, 4096, 11008, 6112395264, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 298: mul. */
@@ -18003,13 +18003,13 @@ function backward298(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 299: layers.29.mlp.down_proj (dense). */
 function forward299(p: Float32Array, n: number, training: boolean): void {
   // layers.29.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act299, act300, n * 4096, 11008, 4096, 6157484032, -1);
+  denseTiledForward(p, act299, act300, n * 4096, 11008, 4096, 6157484032, -1, 0, 4096, 1);
 }
 
 /** Backward of op 299: layers.29.mlp.down_proj (dense). */
 function backward299(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.29.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act299, grad299, grad300, n * 4096, 11008, 4096, 6157484032, -1, true);
+  denseTiledBackward(p, gp, act299, grad299, grad300, n * 4096, 11008, 4096, 6157484032, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 300: add. */
@@ -18342,13 +18342,13 @@ function backward304(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 305: layers.30.mlp.gate_proj (dense). */
 function forward305(p: Float32Array, n: number, training: boolean): void {
   // layers.30.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act305, act306, n * 4096, 4096, 11008, 6269689856, -1);
+  denseTiledForward(p, act305, act306, n * 4096, 4096, 11008, 6269689856, -1, 0, 11008, 1);
 }
 
 /** Backward of op 305: layers.30.mlp.gate_proj (dense). */
 function backward305(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.30.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act305, grad305, grad306, n * 4096, 4096, 11008, 6269689856, -1, true);
+  denseTiledBackward(p, gp, act305, grad305, grad306, n * 4096, 4096, 11008, 6269689856, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 306: layers.30.mlp.1 (silu). */
@@ -18374,13 +18374,13 @@ function backward306(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 307: layers.30.mlp.up_proj (dense). */
 function forward307(p: Float32Array, n: number, training: boolean): void {
   // layers.30.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act305, act308, n * 4096, 4096, 11008, 6314778624, -1);
+  denseTiledForward(p, act305, act308, n * 4096, 4096, 11008, 6314778624, -1, 0, 11008, 1);
 }
 
 /** Backward of op 307: layers.30.mlp.up_proj (dense). */
 function backward307(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.30.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act305, grad305, grad308, n * 4096, 4096, 11008, 6314778624, -1, true);
+  denseTiledBackward(p, gp, act305, grad305, grad308, n * 4096, 4096, 11008, 6314778624, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 308: mul. */
@@ -18404,13 +18404,13 @@ function backward308(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 309: layers.30.mlp.down_proj (dense). */
 function forward309(p: Float32Array, n: number, training: boolean): void {
   // layers.30.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act309, act310, n * 4096, 11008, 4096, 6359867392, -1);
+  denseTiledForward(p, act309, act310, n * 4096, 11008, 4096, 6359867392, -1, 0, 4096, 1);
 }
 
 /** Backward of op 309: layers.30.mlp.down_proj (dense). */
 function backward309(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.30.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act309, grad309, grad310, n * 4096, 11008, 4096, 6359867392, -1, true);
+  denseTiledBackward(p, gp, act309, grad309, grad310, n * 4096, 11008, 4096, 6359867392, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 310: add. */
@@ -18743,13 +18743,13 @@ function backward314(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 315: layers.31.mlp.gate_proj (dense). */
 function forward315(p: Float32Array, n: number, training: boolean): void {
   // layers.31.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act315, act316, n * 4096, 4096, 11008, 6472073216, -1);
+  denseTiledForward(p, act315, act316, n * 4096, 4096, 11008, 6472073216, -1, 0, 11008, 1);
 }
 
 /** Backward of op 315: layers.31.mlp.gate_proj (dense). */
 function backward315(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.31.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act315, grad315, grad316, n * 4096, 4096, 11008, 6472073216, -1, true);
+  denseTiledBackward(p, gp, act315, grad315, grad316, n * 4096, 4096, 11008, 6472073216, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 316: layers.31.mlp.1 (silu). */
@@ -18775,13 +18775,13 @@ function backward316(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 317: layers.31.mlp.up_proj (dense). */
 function forward317(p: Float32Array, n: number, training: boolean): void {
   // layers.31.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act315, act318, n * 4096, 4096, 11008, 6517161984, -1);
+  denseTiledForward(p, act315, act318, n * 4096, 4096, 11008, 6517161984, -1, 0, 11008, 1);
 }
 
 /** Backward of op 317: layers.31.mlp.up_proj (dense). */
 function backward317(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.31.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act315, grad315, grad318, n * 4096, 4096, 11008, 6517161984, -1, true);
+  denseTiledBackward(p, gp, act315, grad315, grad318, n * 4096, 4096, 11008, 6517161984, -1, true, 0, 11008, 1);
 }
 
 /** Forward of op 318: mul. */
@@ -18805,13 +18805,13 @@ function backward318(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 319: layers.31.mlp.down_proj (dense). */
 function forward319(p: Float32Array, n: number, training: boolean): void {
   // layers.31.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act319, act320, n * 4096, 11008, 4096, 6562250752, -1);
+  denseTiledForward(p, act319, act320, n * 4096, 11008, 4096, 6562250752, -1, 0, 4096, 1);
 }
 
 /** Backward of op 319: layers.31.mlp.down_proj (dense). */
 function backward319(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.31.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act319, grad319, grad320, n * 4096, 11008, 4096, 6562250752, -1, true);
+  denseTiledBackward(p, gp, act319, grad319, grad320, n * 4096, 11008, 4096, 6562250752, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 320: add. */
@@ -18867,13 +18867,13 @@ function backward321(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 322: lm_head (dense). */
 function forward322(p: Float32Array, n: number, training: boolean): void {
   // lm_head: dense 4096 → 32000, register-tiled (shared kernel below)
-  denseTiledForward(p, act322, act323, n * 4096, 4096, 32000, 6607343616, -1);
+  denseTiledForward(p, act322, act323, n * 4096, 4096, 32000, 6607343616, -1, 0, 32000, 1);
 }
 
 /** Backward of op 322: lm_head (dense). */
 function backward322(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // lm_head: dense 4096 → 32000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act322, grad322, grad323, n * 4096, 4096, 32000, 6607343616, -1, true);
+  denseTiledBackward(p, gp, act322, grad322, grad323, n * 4096, 4096, 32000, 6607343616, -1, true, 0, 32000, 1);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -19395,7 +19395,8 @@ function silu_grad(x: number): number {
 
 // ── Shared dense kernels ──
 
-/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+/** y = x Wᵀ + b over `rows` rows of x (IN wide) in 4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
+ *  then 8-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
 function denseTiledForward(
   p: Float32Array,
   x: Float32Array,
@@ -19405,33 +19406,36 @@ function denseTiledForward(
   OUT: number,
   W: number,
   B: number,
+  y0: number,
+  yr: number,
+  yc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
       const b1 = B >= 0 ? p[B + o + 1] : 0;
       const b2 = B >= 0 ? p[B + o + 2] : 0;
       const b3 = B >= 0 ? p[B + o + 3] : 0;
-      let t00 = b0;
-      let t01 = b1;
-      let t02 = b2;
-      let t03 = b3;
-      let t10 = b0;
-      let t11 = b1;
-      let t12 = b2;
-      let t13 = b3;
-      let t20 = b0;
-      let t21 = b1;
-      let t22 = b2;
-      let t23 = b3;
-      let t30 = b0;
-      let t31 = b1;
-      let t32 = b2;
-      let t33 = b3;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t1_2 = b2;
+      let t1_3 = b3;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t2_2 = b2;
+      let t2_3 = b3;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      let t3_2 = b2;
+      let t3_3 = b3;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const w0 = p[w + 0 * IN];
+        const w0 = p[w];
         const w1 = p[w + 1 * IN];
         const w2 = p[w + 2 * IN];
         const w3 = p[w + 3 * IN];
@@ -19439,89 +19443,192 @@ function denseTiledForward(
         const v1 = x[xo + 1 * IN + i];
         const v2 = x[xo + 2 * IN + i];
         const v3 = x[xo + 3 * IN + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t1_2 += v1 * w2;
+        t1_3 += v1 * w3;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t2_2 += v2 * w2;
+        t2_3 += v2 * w3;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+        t3_2 += v3 * w2;
+        t3_3 += v3 * w3;
       }
-      y[yo + 0 * OUT + o + 0] = t00;
-      y[yo + 0 * OUT + o + 1] = t01;
-      y[yo + 0 * OUT + o + 2] = t02;
-      y[yo + 0 * OUT + o + 3] = t03;
-      y[yo + 1 * OUT + o + 0] = t10;
-      y[yo + 1 * OUT + o + 1] = t11;
-      y[yo + 1 * OUT + o + 2] = t12;
-      y[yo + 1 * OUT + o + 3] = t13;
-      y[yo + 2 * OUT + o + 0] = t20;
-      y[yo + 2 * OUT + o + 1] = t21;
-      y[yo + 2 * OUT + o + 2] = t22;
-      y[yo + 2 * OUT + o + 3] = t23;
-      y[yo + 3 * OUT + o + 0] = t30;
-      y[yo + 3 * OUT + o + 1] = t31;
-      y[yo + 3 * OUT + o + 2] = t32;
-      y[yo + 3 * OUT + o + 3] = t33;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 1 * yr + 2 * yc] = t1_2;
+      y[yt + 1 * yr + 3 * yc] = t1_3;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 2 * yr + 2 * yc] = t2_2;
+      y[yt + 2 * yr + 3 * yc] = t2_3;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
+      y[yt + 3 * yr + 2 * yc] = t3_2;
+      y[yt + 3 * yr + 3 * yc] = t3_3;
+    }
+    for (; o + 2 <= OUT; o += 2) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = B >= 0 ? p[B + o] : 0;
-        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
-        y[yo + a * OUT + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      let t1_0 = b0;
+      let t2_0 = b0;
+      let t3_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t1_0 += v1 * w0;
+        t2_0 += v2 * w0;
+        t3_0 += v3 * w0;
       }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 3 * yr] = t3_0;
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      let s0 = B >= 0 ? p[B + o + 0] : 0;
-      let s1 = B >= 0 ? p[B + o + 1] : 0;
-      let s2 = B >= 0 ? p[B + o + 2] : 0;
-      let s3 = B >= 0 ? p[B + o + 3] : 0;
-      let s4 = B >= 0 ? p[B + o + 4] : 0;
-      let s5 = B >= 0 ? p[B + o + 5] : 0;
-      let s6 = B >= 0 ? p[B + o + 6] : 0;
-      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b4 = B >= 0 ? p[B + o + 4] : 0;
+      const b5 = B >= 0 ? p[B + o + 5] : 0;
+      const b6 = B >= 0 ? p[B + o + 6] : 0;
+      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t0_4 = b4;
+      let t0_5 = b5;
+      let t0_6 = b6;
+      let t0_7 = b7;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const v = x[xo + i];
-        s0 += v * p[w + 0 * IN];
-        s1 += v * p[w + 1 * IN];
-        s2 += v * p[w + 2 * IN];
-        s3 += v * p[w + 3 * IN];
-        s4 += v * p[w + 4 * IN];
-        s5 += v * p[w + 5 * IN];
-        s6 += v * p[w + 6 * IN];
-        s7 += v * p[w + 7 * IN];
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const w4 = p[w + 4 * IN];
+        const w5 = p[w + 5 * IN];
+        const w6 = p[w + 6 * IN];
+        const w7 = p[w + 7 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t0_4 += v0 * w4;
+        t0_5 += v0 * w5;
+        t0_6 += v0 * w6;
+        t0_7 += v0 * w7;
       }
-      y[yo + o + 0] = s0;
-      y[yo + o + 1] = s1;
-      y[yo + o + 2] = s2;
-      y[yo + o + 3] = s3;
-      y[yo + o + 4] = s4;
-      y[yo + o + 5] = s5;
-      y[yo + o + 6] = s6;
-      y[yo + o + 7] = s7;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 4 * yc] = t0_4;
+      y[yt + 5 * yc] = t0_5;
+      y[yt + 6 * yc] = t0_6;
+      y[yt + 7 * yc] = t0_7;
+    }
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
-      y[yo + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
     }
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
- *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
+/** Dense backward over `rows` rows (gradients accumulate): dW += gᵀx, db += g, and dx += g W only when
+ *  `dx` (a training step needs no gradient of the model input). gy element (r, o) at g0 + r·gr + o·gc. */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -19534,32 +19641,36 @@ function denseTiledBackward(
   W: number,
   B: number,
   dx: boolean,
+  g0: number,
+  gr: number,
+  gc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, go = g0; r + 4 <= rows; r += 4, xo += 4 * IN, go += 4 * gr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const g00 = gy[yo + 0 * OUT + o + 0];
-      const g01 = gy[yo + 0 * OUT + o + 1];
-      const g02 = gy[yo + 0 * OUT + o + 2];
-      const g03 = gy[yo + 0 * OUT + o + 3];
-      const g10 = gy[yo + 1 * OUT + o + 0];
-      const g11 = gy[yo + 1 * OUT + o + 1];
-      const g12 = gy[yo + 1 * OUT + o + 2];
-      const g13 = gy[yo + 1 * OUT + o + 3];
-      const g20 = gy[yo + 2 * OUT + o + 0];
-      const g21 = gy[yo + 2 * OUT + o + 1];
-      const g22 = gy[yo + 2 * OUT + o + 2];
-      const g23 = gy[yo + 2 * OUT + o + 3];
-      const g30 = gy[yo + 3 * OUT + o + 0];
-      const g31 = gy[yo + 3 * OUT + o + 1];
-      const g32 = gy[yo + 3 * OUT + o + 2];
-      const g33 = gy[yo + 3 * OUT + o + 3];
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g0_1 = gy[gt + 1 * gc];
+      const g0_2 = gy[gt + 2 * gc];
+      const g0_3 = gy[gt + 3 * gc];
+      const g1_0 = gy[gt + 1 * gr];
+      const g1_1 = gy[gt + 1 * gr + 1 * gc];
+      const g1_2 = gy[gt + 1 * gr + 2 * gc];
+      const g1_3 = gy[gt + 1 * gr + 3 * gc];
+      const g2_0 = gy[gt + 2 * gr];
+      const g2_1 = gy[gt + 2 * gr + 1 * gc];
+      const g2_2 = gy[gt + 2 * gr + 2 * gc];
+      const g2_3 = gy[gt + 2 * gr + 3 * gc];
+      const g3_0 = gy[gt + 3 * gr];
+      const g3_1 = gy[gt + 3 * gr + 1 * gc];
+      const g3_2 = gy[gt + 3 * gr + 2 * gc];
+      const g3_3 = gy[gt + 3 * gr + 3 * gc];
       if (B >= 0) {
-        gp[B + o + 0] += g00 + g10 + g20 + g30;
-        gp[B + o + 1] += g01 + g11 + g21 + g31;
-        gp[B + o + 2] += g02 + g12 + g22 + g32;
-        gp[B + o + 3] += g03 + g13 + g23 + g33;
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+        gp[B + o + 1] += g0_1 + g1_1 + g2_1 + g3_1;
+        gp[B + o + 2] += g0_2 + g1_2 + g2_2 + g3_2;
+        gp[B + o + 3] += g0_3 + g1_3 + g2_3 + g3_3;
       }
       if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -19567,18 +19678,18 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          const w0 = p[w + 0 * IN];
+          const w0 = p[w];
           const w1 = p[w + 1 * IN];
           const w2 = p[w + 2 * IN];
           const w3 = p[w + 3 * IN];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0 + g0_1 * w1 + g0_2 * w2 + g0_3 * w3;
+          gx[xo + 1 * IN + i] += g1_0 * w0 + g1_1 * w1 + g1_2 * w2 + g1_3 * w3;
+          gx[xo + 2 * IN + i] += g2_0 * w0 + g2_1 * w1 + g2_2 * w2 + g2_3 * w3;
+          gx[xo + 3 * IN + i] += g3_0 * w0 + g3_1 * w1 + g3_2 * w2 + g3_3 * w3;
         }
       } else {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -19586,27 +19697,49 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
         }
       }
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = gy[yo + a * OUT + o];
-        if (B >= 0) gp[B + o] += g;
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g1_0 = gy[gt + 1 * gr];
+      const g2_0 = gy[gt + 2 * gr];
+      const g3_0 = gy[gt + 3 * gr];
+      if (B >= 0) {
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+      }
+      if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          gp[w] += g * x[xo + a * IN + i];
-          if (dx) gx[xo + a * IN + i] += g * p[w];
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0;
+          gx[xo + 1 * IN + i] += g1_0 * w0;
+          gx[xo + 2 * IN + i] += g2_0 * w0;
+          gx[xo + 3 * IN + i] += g3_0 * w0;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
         }
       }
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, go = g0 + r * gr; r < rows; r++, xo += IN, go += gr) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[yo + o];
+      const g = gy[go + o * gc];
       if (g === 0) continue;
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {

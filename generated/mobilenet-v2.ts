@@ -2666,7 +2666,6 @@ let grad150 = new Float32Array(0);
 let grad152 = new Float32Array(0);
 let grad153 = new Float32Array(0);
 let work0_col = new Float32Array(338688);
-let work0_tmp = new Float32Array(401408);
 let work0_dcol = new Float32Array(338688);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
@@ -2675,13 +2674,11 @@ let scratch4_xhat = new Float32Array(0);
 let scratch4_istd = new Float32Array(0);
 let scratch4_batchstats = new Float32Array(0);
 let work6_col = new Float32Array(401408);
-let work6_tmp = new Float32Array(200704);
 let work6_dcol = new Float32Array(401408);
 let scratch7_xhat = new Float32Array(0);
 let scratch7_istd = new Float32Array(0);
 let scratch7_batchstats = new Float32Array(0);
 let work8_col = new Float32Array(200704);
-let work8_tmp = new Float32Array(1204224);
 let work8_dcol = new Float32Array(200704);
 let scratch9_xhat = new Float32Array(0);
 let scratch9_istd = new Float32Array(0);
@@ -2690,13 +2687,11 @@ let scratch12_xhat = new Float32Array(0);
 let scratch12_istd = new Float32Array(0);
 let scratch12_batchstats = new Float32Array(0);
 let work14_col = new Float32Array(301056);
-let work14_tmp = new Float32Array(75264);
 let work14_dcol = new Float32Array(301056);
 let scratch15_xhat = new Float32Array(0);
 let scratch15_istd = new Float32Array(0);
 let scratch15_batchstats = new Float32Array(0);
 let work16_col = new Float32Array(75264);
-let work16_tmp = new Float32Array(451584);
 let work16_dcol = new Float32Array(75264);
 let scratch17_xhat = new Float32Array(0);
 let scratch17_istd = new Float32Array(0);
@@ -2705,13 +2700,11 @@ let scratch20_xhat = new Float32Array(0);
 let scratch20_istd = new Float32Array(0);
 let scratch20_batchstats = new Float32Array(0);
 let work22_col = new Float32Array(451584);
-let work22_tmp = new Float32Array(75264);
 let work22_dcol = new Float32Array(451584);
 let scratch23_xhat = new Float32Array(0);
 let scratch23_istd = new Float32Array(0);
 let scratch23_batchstats = new Float32Array(0);
 let work25_col = new Float32Array(75264);
-let work25_tmp = new Float32Array(451584);
 let work25_dcol = new Float32Array(75264);
 let scratch26_xhat = new Float32Array(0);
 let scratch26_istd = new Float32Array(0);
@@ -2720,13 +2713,11 @@ let scratch29_xhat = new Float32Array(0);
 let scratch29_istd = new Float32Array(0);
 let scratch29_batchstats = new Float32Array(0);
 let work31_col = new Float32Array(112896);
-let work31_tmp = new Float32Array(25088);
 let work31_dcol = new Float32Array(112896);
 let scratch32_xhat = new Float32Array(0);
 let scratch32_istd = new Float32Array(0);
 let scratch32_batchstats = new Float32Array(0);
 let work33_col = new Float32Array(25088);
-let work33_tmp = new Float32Array(150528);
 let work33_dcol = new Float32Array(25088);
 let scratch34_xhat = new Float32Array(0);
 let scratch34_istd = new Float32Array(0);
@@ -2735,13 +2726,11 @@ let scratch37_xhat = new Float32Array(0);
 let scratch37_istd = new Float32Array(0);
 let scratch37_batchstats = new Float32Array(0);
 let work39_col = new Float32Array(150528);
-let work39_tmp = new Float32Array(25088);
 let work39_dcol = new Float32Array(150528);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
 let work42_col = new Float32Array(25088);
-let work42_tmp = new Float32Array(150528);
 let work42_dcol = new Float32Array(25088);
 let scratch43_xhat = new Float32Array(0);
 let scratch43_istd = new Float32Array(0);
@@ -2750,13 +2739,11 @@ let scratch46_xhat = new Float32Array(0);
 let scratch46_istd = new Float32Array(0);
 let scratch46_batchstats = new Float32Array(0);
 let work48_col = new Float32Array(150528);
-let work48_tmp = new Float32Array(25088);
 let work48_dcol = new Float32Array(150528);
 let scratch49_xhat = new Float32Array(0);
 let scratch49_istd = new Float32Array(0);
 let scratch49_batchstats = new Float32Array(0);
 let work51_col = new Float32Array(25088);
-let work51_tmp = new Float32Array(150528);
 let work51_dcol = new Float32Array(25088);
 let scratch52_xhat = new Float32Array(0);
 let scratch52_istd = new Float32Array(0);
@@ -2765,13 +2752,11 @@ let scratch55_xhat = new Float32Array(0);
 let scratch55_istd = new Float32Array(0);
 let scratch55_batchstats = new Float32Array(0);
 let work57_col = new Float32Array(37632);
-let work57_tmp = new Float32Array(12544);
 let work57_dcol = new Float32Array(37632);
 let scratch58_xhat = new Float32Array(0);
 let scratch58_istd = new Float32Array(0);
 let scratch58_batchstats = new Float32Array(0);
 let work59_col = new Float32Array(12544);
-let work59_tmp = new Float32Array(75264);
 let work59_dcol = new Float32Array(12544);
 let scratch60_xhat = new Float32Array(0);
 let scratch60_istd = new Float32Array(0);
@@ -2780,13 +2765,11 @@ let scratch63_xhat = new Float32Array(0);
 let scratch63_istd = new Float32Array(0);
 let scratch63_batchstats = new Float32Array(0);
 let work65_col = new Float32Array(75264);
-let work65_tmp = new Float32Array(12544);
 let work65_dcol = new Float32Array(75264);
 let scratch66_xhat = new Float32Array(0);
 let scratch66_istd = new Float32Array(0);
 let scratch66_batchstats = new Float32Array(0);
 let work68_col = new Float32Array(12544);
-let work68_tmp = new Float32Array(75264);
 let work68_dcol = new Float32Array(12544);
 let scratch69_xhat = new Float32Array(0);
 let scratch69_istd = new Float32Array(0);
@@ -2795,13 +2778,11 @@ let scratch72_xhat = new Float32Array(0);
 let scratch72_istd = new Float32Array(0);
 let scratch72_batchstats = new Float32Array(0);
 let work74_col = new Float32Array(75264);
-let work74_tmp = new Float32Array(12544);
 let work74_dcol = new Float32Array(75264);
 let scratch75_xhat = new Float32Array(0);
 let scratch75_istd = new Float32Array(0);
 let scratch75_batchstats = new Float32Array(0);
 let work77_col = new Float32Array(12544);
-let work77_tmp = new Float32Array(75264);
 let work77_dcol = new Float32Array(12544);
 let scratch78_xhat = new Float32Array(0);
 let scratch78_istd = new Float32Array(0);
@@ -2810,13 +2791,11 @@ let scratch81_xhat = new Float32Array(0);
 let scratch81_istd = new Float32Array(0);
 let scratch81_batchstats = new Float32Array(0);
 let work83_col = new Float32Array(75264);
-let work83_tmp = new Float32Array(12544);
 let work83_dcol = new Float32Array(75264);
 let scratch84_xhat = new Float32Array(0);
 let scratch84_istd = new Float32Array(0);
 let scratch84_batchstats = new Float32Array(0);
 let work86_col = new Float32Array(12544);
-let work86_tmp = new Float32Array(75264);
 let work86_dcol = new Float32Array(12544);
 let scratch87_xhat = new Float32Array(0);
 let scratch87_istd = new Float32Array(0);
@@ -2825,13 +2804,11 @@ let scratch90_xhat = new Float32Array(0);
 let scratch90_istd = new Float32Array(0);
 let scratch90_batchstats = new Float32Array(0);
 let work92_col = new Float32Array(75264);
-let work92_tmp = new Float32Array(18816);
 let work92_dcol = new Float32Array(75264);
 let scratch93_xhat = new Float32Array(0);
 let scratch93_istd = new Float32Array(0);
 let scratch93_batchstats = new Float32Array(0);
 let work94_col = new Float32Array(18816);
-let work94_tmp = new Float32Array(112896);
 let work94_dcol = new Float32Array(18816);
 let scratch95_xhat = new Float32Array(0);
 let scratch95_istd = new Float32Array(0);
@@ -2840,13 +2817,11 @@ let scratch98_xhat = new Float32Array(0);
 let scratch98_istd = new Float32Array(0);
 let scratch98_batchstats = new Float32Array(0);
 let work100_col = new Float32Array(112896);
-let work100_tmp = new Float32Array(18816);
 let work100_dcol = new Float32Array(112896);
 let scratch101_xhat = new Float32Array(0);
 let scratch101_istd = new Float32Array(0);
 let scratch101_batchstats = new Float32Array(0);
 let work103_col = new Float32Array(18816);
-let work103_tmp = new Float32Array(112896);
 let work103_dcol = new Float32Array(18816);
 let scratch104_xhat = new Float32Array(0);
 let scratch104_istd = new Float32Array(0);
@@ -2855,13 +2830,11 @@ let scratch107_xhat = new Float32Array(0);
 let scratch107_istd = new Float32Array(0);
 let scratch107_batchstats = new Float32Array(0);
 let work109_col = new Float32Array(112896);
-let work109_tmp = new Float32Array(18816);
 let work109_dcol = new Float32Array(112896);
 let scratch110_xhat = new Float32Array(0);
 let scratch110_istd = new Float32Array(0);
 let scratch110_batchstats = new Float32Array(0);
 let work112_col = new Float32Array(18816);
-let work112_tmp = new Float32Array(112896);
 let work112_dcol = new Float32Array(18816);
 let scratch113_xhat = new Float32Array(0);
 let scratch113_istd = new Float32Array(0);
@@ -2870,13 +2843,11 @@ let scratch116_xhat = new Float32Array(0);
 let scratch116_istd = new Float32Array(0);
 let scratch116_batchstats = new Float32Array(0);
 let work118_col = new Float32Array(28224);
-let work118_tmp = new Float32Array(7840);
 let work118_dcol = new Float32Array(28224);
 let scratch119_xhat = new Float32Array(0);
 let scratch119_istd = new Float32Array(0);
 let scratch119_batchstats = new Float32Array(0);
 let work120_col = new Float32Array(7840);
-let work120_tmp = new Float32Array(47040);
 let work120_dcol = new Float32Array(7840);
 let scratch121_xhat = new Float32Array(0);
 let scratch121_istd = new Float32Array(0);
@@ -2885,13 +2856,11 @@ let scratch124_xhat = new Float32Array(0);
 let scratch124_istd = new Float32Array(0);
 let scratch124_batchstats = new Float32Array(0);
 let work126_col = new Float32Array(47040);
-let work126_tmp = new Float32Array(7840);
 let work126_dcol = new Float32Array(47040);
 let scratch127_xhat = new Float32Array(0);
 let scratch127_istd = new Float32Array(0);
 let scratch127_batchstats = new Float32Array(0);
 let work129_col = new Float32Array(7840);
-let work129_tmp = new Float32Array(47040);
 let work129_dcol = new Float32Array(7840);
 let scratch130_xhat = new Float32Array(0);
 let scratch130_istd = new Float32Array(0);
@@ -2900,13 +2869,11 @@ let scratch133_xhat = new Float32Array(0);
 let scratch133_istd = new Float32Array(0);
 let scratch133_batchstats = new Float32Array(0);
 let work135_col = new Float32Array(47040);
-let work135_tmp = new Float32Array(7840);
 let work135_dcol = new Float32Array(47040);
 let scratch136_xhat = new Float32Array(0);
 let scratch136_istd = new Float32Array(0);
 let scratch136_batchstats = new Float32Array(0);
 let work138_col = new Float32Array(7840);
-let work138_tmp = new Float32Array(47040);
 let work138_dcol = new Float32Array(7840);
 let scratch139_xhat = new Float32Array(0);
 let scratch139_istd = new Float32Array(0);
@@ -2915,13 +2882,11 @@ let scratch142_xhat = new Float32Array(0);
 let scratch142_istd = new Float32Array(0);
 let scratch142_batchstats = new Float32Array(0);
 let work144_col = new Float32Array(47040);
-let work144_tmp = new Float32Array(15680);
 let work144_dcol = new Float32Array(47040);
 let scratch145_xhat = new Float32Array(0);
 let scratch145_istd = new Float32Array(0);
 let scratch145_batchstats = new Float32Array(0);
 let work146_col = new Float32Array(15680);
-let work146_tmp = new Float32Array(62720);
 let work146_dcol = new Float32Array(15680);
 let scratch147_xhat = new Float32Array(0);
 let scratch147_istd = new Float32Array(0);
@@ -3924,15 +3889,12 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw] : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work0_col, work0_tmp, 12544, 27, 32, 0 + gi * 864, -1);
-      for (let q = 0; q < 12544; q++) {
-        for (let oc = 0; oc < 32; oc++) act1[yb + (gi * 32 + oc) * 12544 + q] = work0_tmp[q * 32 + oc];
-      }
+      denseTiledForward(p, work0_col, act1, 12544, 27, 32, 0 + gi * 864, -1, yb + gi * 401408, 1, 12544);
     }
   }
 }
@@ -3955,17 +3917,29 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                  work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw] : 0;
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 12544; q++) {
-        for (let oc = 0; oc < 32; oc++) work0_tmp[q * 32 + oc] = grad1[yb + (gi * 32 + oc) * 12544 + q];
-      }
       if (dx) work0_dcol.fill(0);
-      denseTiledBackward(p, gp, work0_col, work0_dcol, work0_tmp, 12544, 27, 32, 0 + gi * 864, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work0_col,
+        work0_dcol,
+        grad1,
+        12544,
+        27,
+        32,
+        0 + gi * 864,
+        -1,
+        dx,
+        yb + gi * 401408,
+        1,
+        12544,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 112; oh++)
@@ -3976,8 +3950,8 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r];
-                  r++;
+                  if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw] += work0_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -4319,15 +4293,12 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work6_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act6[xc + ih * 112 + iw] : 0;
+                work6_col[r++] = act6[xc + ih * 112 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work6_col, work6_tmp, 12544, 32, 16, 1280 + gi * 512, -1);
-      for (let q = 0; q < 12544; q++) {
-        for (let oc = 0; oc < 16; oc++) act7[yb + (gi * 16 + oc) * 12544 + q] = work6_tmp[q * 16 + oc];
-      }
+      denseTiledForward(p, work6_col, act7, 12544, 32, 16, 1280 + gi * 512, -1, yb + gi * 200704, 1, 12544);
     }
   }
 }
@@ -4350,17 +4321,29 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work6_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act6[xc + ih * 112 + iw] : 0;
+                  work6_col[r++] = act6[xc + ih * 112 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 12544; q++) {
-        for (let oc = 0; oc < 16; oc++) work6_tmp[q * 16 + oc] = grad7[yb + (gi * 16 + oc) * 12544 + q];
-      }
       if (dx) work6_dcol.fill(0);
-      denseTiledBackward(p, gp, work6_col, work6_dcol, work6_tmp, 12544, 32, 16, 1280 + gi * 512, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work6_col,
+        work6_dcol,
+        grad7,
+        12544,
+        32,
+        16,
+        1280 + gi * 512,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        12544,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 112; oh++)
@@ -4371,8 +4354,7 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad6[xc + ih * 112 + iw] += work6_dcol[r];
-                  r++;
+                  grad6[xc + ih * 112 + iw] += work6_dcol[r++];
                 }
               }
             }
@@ -4488,15 +4470,12 @@ function forward8(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work8_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act8[xc + ih * 112 + iw] : 0;
+                work8_col[r++] = act8[xc + ih * 112 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work8_col, work8_tmp, 12544, 16, 96, 1824 + gi * 1536, -1);
-      for (let q = 0; q < 12544; q++) {
-        for (let oc = 0; oc < 96; oc++) act9[yb + (gi * 96 + oc) * 12544 + q] = work8_tmp[q * 96 + oc];
-      }
+      denseTiledForward(p, work8_col, act9, 12544, 16, 96, 1824 + gi * 1536, -1, yb + gi * 1204224, 1, 12544);
     }
   }
 }
@@ -4519,17 +4498,29 @@ function backward8(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work8_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act8[xc + ih * 112 + iw] : 0;
+                  work8_col[r++] = act8[xc + ih * 112 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 12544; q++) {
-        for (let oc = 0; oc < 96; oc++) work8_tmp[q * 96 + oc] = grad9[yb + (gi * 96 + oc) * 12544 + q];
-      }
       if (dx) work8_dcol.fill(0);
-      denseTiledBackward(p, gp, work8_col, work8_dcol, work8_tmp, 12544, 16, 96, 1824 + gi * 1536, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work8_col,
+        work8_dcol,
+        grad9,
+        12544,
+        16,
+        96,
+        1824 + gi * 1536,
+        -1,
+        dx,
+        yb + gi * 1204224,
+        1,
+        12544,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 112; oh++)
@@ -4540,8 +4531,7 @@ function backward8(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad8[xc + ih * 112 + iw] += work8_dcol[r];
-                  r++;
+                  grad8[xc + ih * 112 + iw] += work8_dcol[r++];
                 }
               }
             }
@@ -4881,15 +4871,12 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
+                work14_col[r++] = act14[xc + ih * 56 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work14_col, work14_tmp, 3136, 96, 24, 4608 + gi * 2304, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 24; oc++) act15[yb + (gi * 24 + oc) * 3136 + q] = work14_tmp[q * 24 + oc];
-      }
+      denseTiledForward(p, work14_col, act15, 3136, 96, 24, 4608 + gi * 2304, -1, yb + gi * 75264, 1, 3136);
     }
   }
 }
@@ -4912,17 +4899,29 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
+                  work14_col[r++] = act14[xc + ih * 56 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 24; oc++) work14_tmp[q * 24 + oc] = grad15[yb + (gi * 24 + oc) * 3136 + q];
-      }
       if (dx) work14_dcol.fill(0);
-      denseTiledBackward(p, gp, work14_col, work14_dcol, work14_tmp, 3136, 96, 24, 4608 + gi * 2304, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work14_col,
+        work14_dcol,
+        grad15,
+        3136,
+        96,
+        24,
+        4608 + gi * 2304,
+        -1,
+        dx,
+        yb + gi * 75264,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -4933,8 +4932,7 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw] += work14_dcol[r];
-                  r++;
+                  grad14[xc + ih * 56 + iw] += work14_dcol[r++];
                 }
               }
             }
@@ -5050,15 +5048,12 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work16_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act16[xc + ih * 56 + iw] : 0;
+                work16_col[r++] = act16[xc + ih * 56 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work16_col, work16_tmp, 3136, 24, 144, 6960 + gi * 3456, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 144; oc++) act17[yb + (gi * 144 + oc) * 3136 + q] = work16_tmp[q * 144 + oc];
-      }
+      denseTiledForward(p, work16_col, act17, 3136, 24, 144, 6960 + gi * 3456, -1, yb + gi * 451584, 1, 3136);
     }
   }
 }
@@ -5081,17 +5076,29 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work16_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act16[xc + ih * 56 + iw] : 0;
+                  work16_col[r++] = act16[xc + ih * 56 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 144; oc++) work16_tmp[q * 144 + oc] = grad17[yb + (gi * 144 + oc) * 3136 + q];
-      }
       if (dx) work16_dcol.fill(0);
-      denseTiledBackward(p, gp, work16_col, work16_dcol, work16_tmp, 3136, 24, 144, 6960 + gi * 3456, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work16_col,
+        work16_dcol,
+        grad17,
+        3136,
+        24,
+        144,
+        6960 + gi * 3456,
+        -1,
+        dx,
+        yb + gi * 451584,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -5102,8 +5109,7 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad16[xc + ih * 56 + iw] += work16_dcol[r];
-                  r++;
+                  grad16[xc + ih * 56 + iw] += work16_dcol[r++];
                 }
               }
             }
@@ -5445,15 +5451,12 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work22_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act22[xc + ih * 56 + iw] : 0;
+                work22_col[r++] = act22[xc + ih * 56 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work22_col, work22_tmp, 3136, 144, 24, 12288 + gi * 3456, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 24; oc++) act23[yb + (gi * 24 + oc) * 3136 + q] = work22_tmp[q * 24 + oc];
-      }
+      denseTiledForward(p, work22_col, act23, 3136, 144, 24, 12288 + gi * 3456, -1, yb + gi * 75264, 1, 3136);
     }
   }
 }
@@ -5476,17 +5479,29 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work22_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act22[xc + ih * 56 + iw] : 0;
+                  work22_col[r++] = act22[xc + ih * 56 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 24; oc++) work22_tmp[q * 24 + oc] = grad23[yb + (gi * 24 + oc) * 3136 + q];
-      }
       if (dx) work22_dcol.fill(0);
-      denseTiledBackward(p, gp, work22_col, work22_dcol, work22_tmp, 3136, 144, 24, 12288 + gi * 3456, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work22_col,
+        work22_dcol,
+        grad23,
+        3136,
+        144,
+        24,
+        12288 + gi * 3456,
+        -1,
+        dx,
+        yb + gi * 75264,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -5497,8 +5512,7 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad22[xc + ih * 56 + iw] += work22_dcol[r];
-                  r++;
+                  grad22[xc + ih * 56 + iw] += work22_dcol[r++];
                 }
               }
             }
@@ -5630,15 +5644,12 @@ function forward25(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work25_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act25[xc + ih * 56 + iw] : 0;
+                work25_col[r++] = act25[xc + ih * 56 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work25_col, work25_tmp, 3136, 24, 144, 15792 + gi * 3456, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 144; oc++) act26[yb + (gi * 144 + oc) * 3136 + q] = work25_tmp[q * 144 + oc];
-      }
+      denseTiledForward(p, work25_col, act26, 3136, 24, 144, 15792 + gi * 3456, -1, yb + gi * 451584, 1, 3136);
     }
   }
 }
@@ -5661,17 +5672,29 @@ function backward25(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work25_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act25[xc + ih * 56 + iw] : 0;
+                  work25_col[r++] = act25[xc + ih * 56 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 144; oc++) work25_tmp[q * 144 + oc] = grad26[yb + (gi * 144 + oc) * 3136 + q];
-      }
       if (dx) work25_dcol.fill(0);
-      denseTiledBackward(p, gp, work25_col, work25_dcol, work25_tmp, 3136, 24, 144, 15792 + gi * 3456, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work25_col,
+        work25_dcol,
+        grad26,
+        3136,
+        24,
+        144,
+        15792 + gi * 3456,
+        -1,
+        dx,
+        yb + gi * 451584,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -5682,8 +5705,7 @@ function backward25(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad25[xc + ih * 56 + iw] += work25_dcol[r];
-                  r++;
+                  grad25[xc + ih * 56 + iw] += work25_dcol[r++];
                 }
               }
             }
@@ -6023,15 +6045,12 @@ function forward31(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work31_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act31[xc + ih * 28 + iw] : 0;
+                work31_col[r++] = act31[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work31_col, work31_tmp, 784, 144, 32, 21120 + gi * 4608, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 32; oc++) act32[yb + (gi * 32 + oc) * 784 + q] = work31_tmp[q * 32 + oc];
-      }
+      denseTiledForward(p, work31_col, act32, 784, 144, 32, 21120 + gi * 4608, -1, yb + gi * 25088, 1, 784);
     }
   }
 }
@@ -6054,17 +6073,29 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work31_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act31[xc + ih * 28 + iw] : 0;
+                  work31_col[r++] = act31[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 32; oc++) work31_tmp[q * 32 + oc] = grad32[yb + (gi * 32 + oc) * 784 + q];
-      }
       if (dx) work31_dcol.fill(0);
-      denseTiledBackward(p, gp, work31_col, work31_dcol, work31_tmp, 784, 144, 32, 21120 + gi * 4608, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work31_col,
+        work31_dcol,
+        grad32,
+        784,
+        144,
+        32,
+        21120 + gi * 4608,
+        -1,
+        dx,
+        yb + gi * 25088,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -6075,8 +6106,7 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad31[xc + ih * 28 + iw] += work31_dcol[r];
-                  r++;
+                  grad31[xc + ih * 28 + iw] += work31_dcol[r++];
                 }
               }
             }
@@ -6192,15 +6222,12 @@ function forward33(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work33_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act33[xc + ih * 28 + iw] : 0;
+                work33_col[r++] = act33[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work33_col, work33_tmp, 784, 32, 192, 25792 + gi * 6144, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 192; oc++) act34[yb + (gi * 192 + oc) * 784 + q] = work33_tmp[q * 192 + oc];
-      }
+      denseTiledForward(p, work33_col, act34, 784, 32, 192, 25792 + gi * 6144, -1, yb + gi * 150528, 1, 784);
     }
   }
 }
@@ -6223,17 +6250,29 @@ function backward33(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work33_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act33[xc + ih * 28 + iw] : 0;
+                  work33_col[r++] = act33[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 192; oc++) work33_tmp[q * 192 + oc] = grad34[yb + (gi * 192 + oc) * 784 + q];
-      }
       if (dx) work33_dcol.fill(0);
-      denseTiledBackward(p, gp, work33_col, work33_dcol, work33_tmp, 784, 32, 192, 25792 + gi * 6144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work33_col,
+        work33_dcol,
+        grad34,
+        784,
+        32,
+        192,
+        25792 + gi * 6144,
+        -1,
+        dx,
+        yb + gi * 150528,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -6244,8 +6283,7 @@ function backward33(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad33[xc + ih * 28 + iw] += work33_dcol[r];
-                  r++;
+                  grad33[xc + ih * 28 + iw] += work33_dcol[r++];
                 }
               }
             }
@@ -6587,15 +6625,12 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work39_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act39[xc + ih * 28 + iw] : 0;
+                work39_col[r++] = act39[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work39_col, work39_tmp, 784, 192, 32, 34432 + gi * 6144, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 32; oc++) act40[yb + (gi * 32 + oc) * 784 + q] = work39_tmp[q * 32 + oc];
-      }
+      denseTiledForward(p, work39_col, act40, 784, 192, 32, 34432 + gi * 6144, -1, yb + gi * 25088, 1, 784);
     }
   }
 }
@@ -6618,17 +6653,29 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work39_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act39[xc + ih * 28 + iw] : 0;
+                  work39_col[r++] = act39[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 32; oc++) work39_tmp[q * 32 + oc] = grad40[yb + (gi * 32 + oc) * 784 + q];
-      }
       if (dx) work39_dcol.fill(0);
-      denseTiledBackward(p, gp, work39_col, work39_dcol, work39_tmp, 784, 192, 32, 34432 + gi * 6144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work39_col,
+        work39_dcol,
+        grad40,
+        784,
+        192,
+        32,
+        34432 + gi * 6144,
+        -1,
+        dx,
+        yb + gi * 25088,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -6639,8 +6686,7 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad39[xc + ih * 28 + iw] += work39_dcol[r];
-                  r++;
+                  grad39[xc + ih * 28 + iw] += work39_dcol[r++];
                 }
               }
             }
@@ -6772,15 +6818,12 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work42_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act42[xc + ih * 28 + iw] : 0;
+                work42_col[r++] = act42[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work42_col, work42_tmp, 784, 32, 192, 40640 + gi * 6144, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 192; oc++) act43[yb + (gi * 192 + oc) * 784 + q] = work42_tmp[q * 192 + oc];
-      }
+      denseTiledForward(p, work42_col, act43, 784, 32, 192, 40640 + gi * 6144, -1, yb + gi * 150528, 1, 784);
     }
   }
 }
@@ -6803,17 +6846,29 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work42_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act42[xc + ih * 28 + iw] : 0;
+                  work42_col[r++] = act42[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 192; oc++) work42_tmp[q * 192 + oc] = grad43[yb + (gi * 192 + oc) * 784 + q];
-      }
       if (dx) work42_dcol.fill(0);
-      denseTiledBackward(p, gp, work42_col, work42_dcol, work42_tmp, 784, 32, 192, 40640 + gi * 6144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work42_col,
+        work42_dcol,
+        grad43,
+        784,
+        32,
+        192,
+        40640 + gi * 6144,
+        -1,
+        dx,
+        yb + gi * 150528,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -6824,8 +6879,7 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad42[xc + ih * 28 + iw] += work42_dcol[r];
-                  r++;
+                  grad42[xc + ih * 28 + iw] += work42_dcol[r++];
                 }
               }
             }
@@ -7167,15 +7221,12 @@ function forward48(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work48_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act48[xc + ih * 28 + iw] : 0;
+                work48_col[r++] = act48[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work48_col, work48_tmp, 784, 192, 32, 49280 + gi * 6144, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 32; oc++) act49[yb + (gi * 32 + oc) * 784 + q] = work48_tmp[q * 32 + oc];
-      }
+      denseTiledForward(p, work48_col, act49, 784, 192, 32, 49280 + gi * 6144, -1, yb + gi * 25088, 1, 784);
     }
   }
 }
@@ -7198,17 +7249,29 @@ function backward48(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work48_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act48[xc + ih * 28 + iw] : 0;
+                  work48_col[r++] = act48[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 32; oc++) work48_tmp[q * 32 + oc] = grad49[yb + (gi * 32 + oc) * 784 + q];
-      }
       if (dx) work48_dcol.fill(0);
-      denseTiledBackward(p, gp, work48_col, work48_dcol, work48_tmp, 784, 192, 32, 49280 + gi * 6144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work48_col,
+        work48_dcol,
+        grad49,
+        784,
+        192,
+        32,
+        49280 + gi * 6144,
+        -1,
+        dx,
+        yb + gi * 25088,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -7219,8 +7282,7 @@ function backward48(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad48[xc + ih * 28 + iw] += work48_dcol[r];
-                  r++;
+                  grad48[xc + ih * 28 + iw] += work48_dcol[r++];
                 }
               }
             }
@@ -7352,15 +7414,12 @@ function forward51(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work51_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act51[xc + ih * 28 + iw] : 0;
+                work51_col[r++] = act51[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work51_col, work51_tmp, 784, 32, 192, 55488 + gi * 6144, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 192; oc++) act52[yb + (gi * 192 + oc) * 784 + q] = work51_tmp[q * 192 + oc];
-      }
+      denseTiledForward(p, work51_col, act52, 784, 32, 192, 55488 + gi * 6144, -1, yb + gi * 150528, 1, 784);
     }
   }
 }
@@ -7383,17 +7442,29 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work51_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act51[xc + ih * 28 + iw] : 0;
+                  work51_col[r++] = act51[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 192; oc++) work51_tmp[q * 192 + oc] = grad52[yb + (gi * 192 + oc) * 784 + q];
-      }
       if (dx) work51_dcol.fill(0);
-      denseTiledBackward(p, gp, work51_col, work51_dcol, work51_tmp, 784, 32, 192, 55488 + gi * 6144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work51_col,
+        work51_dcol,
+        grad52,
+        784,
+        32,
+        192,
+        55488 + gi * 6144,
+        -1,
+        dx,
+        yb + gi * 150528,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -7404,8 +7475,7 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad51[xc + ih * 28 + iw] += work51_dcol[r];
-                  r++;
+                  grad51[xc + ih * 28 + iw] += work51_dcol[r++];
                 }
               }
             }
@@ -7745,15 +7815,12 @@ function forward57(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work57_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act57[xc + ih * 14 + iw] : 0;
+                work57_col[r++] = act57[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work57_col, work57_tmp, 196, 192, 64, 64128 + gi * 12288, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 64; oc++) act58[yb + (gi * 64 + oc) * 196 + q] = work57_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work57_col, act58, 196, 192, 64, 64128 + gi * 12288, -1, yb + gi * 12544, 1, 196);
     }
   }
 }
@@ -7776,17 +7843,29 @@ function backward57(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work57_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act57[xc + ih * 14 + iw] : 0;
+                  work57_col[r++] = act57[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 64; oc++) work57_tmp[q * 64 + oc] = grad58[yb + (gi * 64 + oc) * 196 + q];
-      }
       if (dx) work57_dcol.fill(0);
-      denseTiledBackward(p, gp, work57_col, work57_dcol, work57_tmp, 196, 192, 64, 64128 + gi * 12288, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work57_col,
+        work57_dcol,
+        grad58,
+        196,
+        192,
+        64,
+        64128 + gi * 12288,
+        -1,
+        dx,
+        yb + gi * 12544,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -7797,8 +7876,7 @@ function backward57(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad57[xc + ih * 14 + iw] += work57_dcol[r];
-                  r++;
+                  grad57[xc + ih * 14 + iw] += work57_dcol[r++];
                 }
               }
             }
@@ -7914,15 +7992,12 @@ function forward59(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work59_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act59[xc + ih * 14 + iw] : 0;
+                work59_col[r++] = act59[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work59_col, work59_tmp, 196, 64, 384, 76544 + gi * 24576, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 384; oc++) act60[yb + (gi * 384 + oc) * 196 + q] = work59_tmp[q * 384 + oc];
-      }
+      denseTiledForward(p, work59_col, act60, 196, 64, 384, 76544 + gi * 24576, -1, yb + gi * 75264, 1, 196);
     }
   }
 }
@@ -7945,17 +8020,29 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work59_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act59[xc + ih * 14 + iw] : 0;
+                  work59_col[r++] = act59[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 384; oc++) work59_tmp[q * 384 + oc] = grad60[yb + (gi * 384 + oc) * 196 + q];
-      }
       if (dx) work59_dcol.fill(0);
-      denseTiledBackward(p, gp, work59_col, work59_dcol, work59_tmp, 196, 64, 384, 76544 + gi * 24576, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work59_col,
+        work59_dcol,
+        grad60,
+        196,
+        64,
+        384,
+        76544 + gi * 24576,
+        -1,
+        dx,
+        yb + gi * 75264,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -7966,8 +8053,7 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad59[xc + ih * 14 + iw] += work59_dcol[r];
-                  r++;
+                  grad59[xc + ih * 14 + iw] += work59_dcol[r++];
                 }
               }
             }
@@ -8309,15 +8395,12 @@ function forward65(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work65_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act65[xc + ih * 14 + iw] : 0;
+                work65_col[r++] = act65[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work65_col, work65_tmp, 196, 384, 64, 106112 + gi * 24576, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 64; oc++) act66[yb + (gi * 64 + oc) * 196 + q] = work65_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work65_col, act66, 196, 384, 64, 106112 + gi * 24576, -1, yb + gi * 12544, 1, 196);
     }
   }
 }
@@ -8340,17 +8423,29 @@ function backward65(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work65_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act65[xc + ih * 14 + iw] : 0;
+                  work65_col[r++] = act65[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 64; oc++) work65_tmp[q * 64 + oc] = grad66[yb + (gi * 64 + oc) * 196 + q];
-      }
       if (dx) work65_dcol.fill(0);
-      denseTiledBackward(p, gp, work65_col, work65_dcol, work65_tmp, 196, 384, 64, 106112 + gi * 24576, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work65_col,
+        work65_dcol,
+        grad66,
+        196,
+        384,
+        64,
+        106112 + gi * 24576,
+        -1,
+        dx,
+        yb + gi * 12544,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -8361,8 +8456,7 @@ function backward65(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad65[xc + ih * 14 + iw] += work65_dcol[r];
-                  r++;
+                  grad65[xc + ih * 14 + iw] += work65_dcol[r++];
                 }
               }
             }
@@ -8494,15 +8588,12 @@ function forward68(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work68_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act68[xc + ih * 14 + iw] : 0;
+                work68_col[r++] = act68[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work68_col, work68_tmp, 196, 64, 384, 130816 + gi * 24576, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 384; oc++) act69[yb + (gi * 384 + oc) * 196 + q] = work68_tmp[q * 384 + oc];
-      }
+      denseTiledForward(p, work68_col, act69, 196, 64, 384, 130816 + gi * 24576, -1, yb + gi * 75264, 1, 196);
     }
   }
 }
@@ -8525,17 +8616,29 @@ function backward68(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work68_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act68[xc + ih * 14 + iw] : 0;
+                  work68_col[r++] = act68[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 384; oc++) work68_tmp[q * 384 + oc] = grad69[yb + (gi * 384 + oc) * 196 + q];
-      }
       if (dx) work68_dcol.fill(0);
-      denseTiledBackward(p, gp, work68_col, work68_dcol, work68_tmp, 196, 64, 384, 130816 + gi * 24576, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work68_col,
+        work68_dcol,
+        grad69,
+        196,
+        64,
+        384,
+        130816 + gi * 24576,
+        -1,
+        dx,
+        yb + gi * 75264,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -8546,8 +8649,7 @@ function backward68(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad68[xc + ih * 14 + iw] += work68_dcol[r];
-                  r++;
+                  grad68[xc + ih * 14 + iw] += work68_dcol[r++];
                 }
               }
             }
@@ -8889,15 +8991,12 @@ function forward74(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work74_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act74[xc + ih * 14 + iw] : 0;
+                work74_col[r++] = act74[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work74_col, work74_tmp, 196, 384, 64, 160384 + gi * 24576, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 64; oc++) act75[yb + (gi * 64 + oc) * 196 + q] = work74_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work74_col, act75, 196, 384, 64, 160384 + gi * 24576, -1, yb + gi * 12544, 1, 196);
     }
   }
 }
@@ -8920,17 +9019,29 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work74_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act74[xc + ih * 14 + iw] : 0;
+                  work74_col[r++] = act74[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 64; oc++) work74_tmp[q * 64 + oc] = grad75[yb + (gi * 64 + oc) * 196 + q];
-      }
       if (dx) work74_dcol.fill(0);
-      denseTiledBackward(p, gp, work74_col, work74_dcol, work74_tmp, 196, 384, 64, 160384 + gi * 24576, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work74_col,
+        work74_dcol,
+        grad75,
+        196,
+        384,
+        64,
+        160384 + gi * 24576,
+        -1,
+        dx,
+        yb + gi * 12544,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -8941,8 +9052,7 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad74[xc + ih * 14 + iw] += work74_dcol[r];
-                  r++;
+                  grad74[xc + ih * 14 + iw] += work74_dcol[r++];
                 }
               }
             }
@@ -9074,15 +9184,12 @@ function forward77(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work77_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act77[xc + ih * 14 + iw] : 0;
+                work77_col[r++] = act77[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work77_col, work77_tmp, 196, 64, 384, 185088 + gi * 24576, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 384; oc++) act78[yb + (gi * 384 + oc) * 196 + q] = work77_tmp[q * 384 + oc];
-      }
+      denseTiledForward(p, work77_col, act78, 196, 64, 384, 185088 + gi * 24576, -1, yb + gi * 75264, 1, 196);
     }
   }
 }
@@ -9105,17 +9212,29 @@ function backward77(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work77_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act77[xc + ih * 14 + iw] : 0;
+                  work77_col[r++] = act77[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 384; oc++) work77_tmp[q * 384 + oc] = grad78[yb + (gi * 384 + oc) * 196 + q];
-      }
       if (dx) work77_dcol.fill(0);
-      denseTiledBackward(p, gp, work77_col, work77_dcol, work77_tmp, 196, 64, 384, 185088 + gi * 24576, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work77_col,
+        work77_dcol,
+        grad78,
+        196,
+        64,
+        384,
+        185088 + gi * 24576,
+        -1,
+        dx,
+        yb + gi * 75264,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -9126,8 +9245,7 @@ function backward77(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad77[xc + ih * 14 + iw] += work77_dcol[r];
-                  r++;
+                  grad77[xc + ih * 14 + iw] += work77_dcol[r++];
                 }
               }
             }
@@ -9469,15 +9587,12 @@ function forward83(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work83_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act83[xc + ih * 14 + iw] : 0;
+                work83_col[r++] = act83[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work83_col, work83_tmp, 196, 384, 64, 214656 + gi * 24576, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 64; oc++) act84[yb + (gi * 64 + oc) * 196 + q] = work83_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work83_col, act84, 196, 384, 64, 214656 + gi * 24576, -1, yb + gi * 12544, 1, 196);
     }
   }
 }
@@ -9500,17 +9615,29 @@ function backward83(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work83_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act83[xc + ih * 14 + iw] : 0;
+                  work83_col[r++] = act83[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 64; oc++) work83_tmp[q * 64 + oc] = grad84[yb + (gi * 64 + oc) * 196 + q];
-      }
       if (dx) work83_dcol.fill(0);
-      denseTiledBackward(p, gp, work83_col, work83_dcol, work83_tmp, 196, 384, 64, 214656 + gi * 24576, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work83_col,
+        work83_dcol,
+        grad84,
+        196,
+        384,
+        64,
+        214656 + gi * 24576,
+        -1,
+        dx,
+        yb + gi * 12544,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -9521,8 +9648,7 @@ function backward83(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad83[xc + ih * 14 + iw] += work83_dcol[r];
-                  r++;
+                  grad83[xc + ih * 14 + iw] += work83_dcol[r++];
                 }
               }
             }
@@ -9654,15 +9780,12 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work86_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act86[xc + ih * 14 + iw] : 0;
+                work86_col[r++] = act86[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work86_col, work86_tmp, 196, 64, 384, 239360 + gi * 24576, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 384; oc++) act87[yb + (gi * 384 + oc) * 196 + q] = work86_tmp[q * 384 + oc];
-      }
+      denseTiledForward(p, work86_col, act87, 196, 64, 384, 239360 + gi * 24576, -1, yb + gi * 75264, 1, 196);
     }
   }
 }
@@ -9685,17 +9808,29 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work86_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act86[xc + ih * 14 + iw] : 0;
+                  work86_col[r++] = act86[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 384; oc++) work86_tmp[q * 384 + oc] = grad87[yb + (gi * 384 + oc) * 196 + q];
-      }
       if (dx) work86_dcol.fill(0);
-      denseTiledBackward(p, gp, work86_col, work86_dcol, work86_tmp, 196, 64, 384, 239360 + gi * 24576, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work86_col,
+        work86_dcol,
+        grad87,
+        196,
+        64,
+        384,
+        239360 + gi * 24576,
+        -1,
+        dx,
+        yb + gi * 75264,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -9706,8 +9841,7 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad86[xc + ih * 14 + iw] += work86_dcol[r];
-                  r++;
+                  grad86[xc + ih * 14 + iw] += work86_dcol[r++];
                 }
               }
             }
@@ -10049,15 +10183,12 @@ function forward92(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work92_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act92[xc + ih * 14 + iw] : 0;
+                work92_col[r++] = act92[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work92_col, work92_tmp, 196, 384, 96, 268928 + gi * 36864, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 96; oc++) act93[yb + (gi * 96 + oc) * 196 + q] = work92_tmp[q * 96 + oc];
-      }
+      denseTiledForward(p, work92_col, act93, 196, 384, 96, 268928 + gi * 36864, -1, yb + gi * 18816, 1, 196);
     }
   }
 }
@@ -10080,17 +10211,29 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work92_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act92[xc + ih * 14 + iw] : 0;
+                  work92_col[r++] = act92[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 96; oc++) work92_tmp[q * 96 + oc] = grad93[yb + (gi * 96 + oc) * 196 + q];
-      }
       if (dx) work92_dcol.fill(0);
-      denseTiledBackward(p, gp, work92_col, work92_dcol, work92_tmp, 196, 384, 96, 268928 + gi * 36864, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work92_col,
+        work92_dcol,
+        grad93,
+        196,
+        384,
+        96,
+        268928 + gi * 36864,
+        -1,
+        dx,
+        yb + gi * 18816,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -10101,8 +10244,7 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad92[xc + ih * 14 + iw] += work92_dcol[r];
-                  r++;
+                  grad92[xc + ih * 14 + iw] += work92_dcol[r++];
                 }
               }
             }
@@ -10218,15 +10360,12 @@ function forward94(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work94_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act94[xc + ih * 14 + iw] : 0;
+                work94_col[r++] = act94[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work94_col, work94_tmp, 196, 96, 576, 305984 + gi * 55296, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 576; oc++) act95[yb + (gi * 576 + oc) * 196 + q] = work94_tmp[q * 576 + oc];
-      }
+      denseTiledForward(p, work94_col, act95, 196, 96, 576, 305984 + gi * 55296, -1, yb + gi * 112896, 1, 196);
     }
   }
 }
@@ -10249,17 +10388,29 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work94_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act94[xc + ih * 14 + iw] : 0;
+                  work94_col[r++] = act94[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 576; oc++) work94_tmp[q * 576 + oc] = grad95[yb + (gi * 576 + oc) * 196 + q];
-      }
       if (dx) work94_dcol.fill(0);
-      denseTiledBackward(p, gp, work94_col, work94_dcol, work94_tmp, 196, 96, 576, 305984 + gi * 55296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work94_col,
+        work94_dcol,
+        grad95,
+        196,
+        96,
+        576,
+        305984 + gi * 55296,
+        -1,
+        dx,
+        yb + gi * 112896,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -10270,8 +10421,7 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad94[xc + ih * 14 + iw] += work94_dcol[r];
-                  r++;
+                  grad94[xc + ih * 14 + iw] += work94_dcol[r++];
                 }
               }
             }
@@ -10613,15 +10763,12 @@ function forward100(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work100_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act100[xc + ih * 14 + iw] : 0;
+                work100_col[r++] = act100[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work100_col, work100_tmp, 196, 576, 96, 368768 + gi * 55296, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 96; oc++) act101[yb + (gi * 96 + oc) * 196 + q] = work100_tmp[q * 96 + oc];
-      }
+      denseTiledForward(p, work100_col, act101, 196, 576, 96, 368768 + gi * 55296, -1, yb + gi * 18816, 1, 196);
     }
   }
 }
@@ -10644,17 +10791,29 @@ function backward100(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work100_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act100[xc + ih * 14 + iw] : 0;
+                  work100_col[r++] = act100[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 96; oc++) work100_tmp[q * 96 + oc] = grad101[yb + (gi * 96 + oc) * 196 + q];
-      }
       if (dx) work100_dcol.fill(0);
-      denseTiledBackward(p, gp, work100_col, work100_dcol, work100_tmp, 196, 576, 96, 368768 + gi * 55296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work100_col,
+        work100_dcol,
+        grad101,
+        196,
+        576,
+        96,
+        368768 + gi * 55296,
+        -1,
+        dx,
+        yb + gi * 18816,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -10665,8 +10824,7 @@ function backward100(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad100[xc + ih * 14 + iw] += work100_dcol[r];
-                  r++;
+                  grad100[xc + ih * 14 + iw] += work100_dcol[r++];
                 }
               }
             }
@@ -10798,15 +10956,12 @@ function forward103(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work103_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act103[xc + ih * 14 + iw] : 0;
+                work103_col[r++] = act103[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work103_col, work103_tmp, 196, 96, 576, 424256 + gi * 55296, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 576; oc++) act104[yb + (gi * 576 + oc) * 196 + q] = work103_tmp[q * 576 + oc];
-      }
+      denseTiledForward(p, work103_col, act104, 196, 96, 576, 424256 + gi * 55296, -1, yb + gi * 112896, 1, 196);
     }
   }
 }
@@ -10829,17 +10984,29 @@ function backward103(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work103_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act103[xc + ih * 14 + iw] : 0;
+                  work103_col[r++] = act103[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 576; oc++) work103_tmp[q * 576 + oc] = grad104[yb + (gi * 576 + oc) * 196 + q];
-      }
       if (dx) work103_dcol.fill(0);
-      denseTiledBackward(p, gp, work103_col, work103_dcol, work103_tmp, 196, 96, 576, 424256 + gi * 55296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work103_col,
+        work103_dcol,
+        grad104,
+        196,
+        96,
+        576,
+        424256 + gi * 55296,
+        -1,
+        dx,
+        yb + gi * 112896,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -10850,8 +11017,7 @@ function backward103(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad103[xc + ih * 14 + iw] += work103_dcol[r];
-                  r++;
+                  grad103[xc + ih * 14 + iw] += work103_dcol[r++];
                 }
               }
             }
@@ -11193,15 +11359,12 @@ function forward109(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work109_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act109[xc + ih * 14 + iw] : 0;
+                work109_col[r++] = act109[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work109_col, work109_tmp, 196, 576, 96, 487040 + gi * 55296, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 96; oc++) act110[yb + (gi * 96 + oc) * 196 + q] = work109_tmp[q * 96 + oc];
-      }
+      denseTiledForward(p, work109_col, act110, 196, 576, 96, 487040 + gi * 55296, -1, yb + gi * 18816, 1, 196);
     }
   }
 }
@@ -11224,17 +11387,29 @@ function backward109(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work109_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act109[xc + ih * 14 + iw] : 0;
+                  work109_col[r++] = act109[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 96; oc++) work109_tmp[q * 96 + oc] = grad110[yb + (gi * 96 + oc) * 196 + q];
-      }
       if (dx) work109_dcol.fill(0);
-      denseTiledBackward(p, gp, work109_col, work109_dcol, work109_tmp, 196, 576, 96, 487040 + gi * 55296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work109_col,
+        work109_dcol,
+        grad110,
+        196,
+        576,
+        96,
+        487040 + gi * 55296,
+        -1,
+        dx,
+        yb + gi * 18816,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -11245,8 +11420,7 @@ function backward109(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad109[xc + ih * 14 + iw] += work109_dcol[r];
-                  r++;
+                  grad109[xc + ih * 14 + iw] += work109_dcol[r++];
                 }
               }
             }
@@ -11378,15 +11552,12 @@ function forward112(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work112_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act112[xc + ih * 14 + iw] : 0;
+                work112_col[r++] = act112[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work112_col, work112_tmp, 196, 96, 576, 542528 + gi * 55296, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 576; oc++) act113[yb + (gi * 576 + oc) * 196 + q] = work112_tmp[q * 576 + oc];
-      }
+      denseTiledForward(p, work112_col, act113, 196, 96, 576, 542528 + gi * 55296, -1, yb + gi * 112896, 1, 196);
     }
   }
 }
@@ -11409,17 +11580,29 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work112_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act112[xc + ih * 14 + iw] : 0;
+                  work112_col[r++] = act112[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 576; oc++) work112_tmp[q * 576 + oc] = grad113[yb + (gi * 576 + oc) * 196 + q];
-      }
       if (dx) work112_dcol.fill(0);
-      denseTiledBackward(p, gp, work112_col, work112_dcol, work112_tmp, 196, 96, 576, 542528 + gi * 55296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work112_col,
+        work112_dcol,
+        grad113,
+        196,
+        96,
+        576,
+        542528 + gi * 55296,
+        -1,
+        dx,
+        yb + gi * 112896,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -11430,8 +11613,7 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad112[xc + ih * 14 + iw] += work112_dcol[r];
-                  r++;
+                  grad112[xc + ih * 14 + iw] += work112_dcol[r++];
                 }
               }
             }
@@ -11771,15 +11953,12 @@ function forward118(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work118_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act118[xc + ih * 7 + iw] : 0;
+                work118_col[r++] = act118[xc + ih * 7 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work118_col, work118_tmp, 49, 576, 160, 605312 + gi * 92160, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 160; oc++) act119[yb + (gi * 160 + oc) * 49 + q] = work118_tmp[q * 160 + oc];
-      }
+      denseTiledForward(p, work118_col, act119, 49, 576, 160, 605312 + gi * 92160, -1, yb + gi * 7840, 1, 49);
     }
   }
 }
@@ -11802,17 +11981,29 @@ function backward118(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work118_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act118[xc + ih * 7 + iw] : 0;
+                  work118_col[r++] = act118[xc + ih * 7 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 160; oc++) work118_tmp[q * 160 + oc] = grad119[yb + (gi * 160 + oc) * 49 + q];
-      }
       if (dx) work118_dcol.fill(0);
-      denseTiledBackward(p, gp, work118_col, work118_dcol, work118_tmp, 49, 576, 160, 605312 + gi * 92160, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work118_col,
+        work118_dcol,
+        grad119,
+        49,
+        576,
+        160,
+        605312 + gi * 92160,
+        -1,
+        dx,
+        yb + gi * 7840,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -11823,8 +12014,7 @@ function backward118(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad118[xc + ih * 7 + iw] += work118_dcol[r];
-                  r++;
+                  grad118[xc + ih * 7 + iw] += work118_dcol[r++];
                 }
               }
             }
@@ -11940,15 +12130,12 @@ function forward120(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work120_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act120[xc + ih * 7 + iw] : 0;
+                work120_col[r++] = act120[xc + ih * 7 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work120_col, work120_tmp, 49, 160, 960, 697792 + gi * 153600, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 960; oc++) act121[yb + (gi * 960 + oc) * 49 + q] = work120_tmp[q * 960 + oc];
-      }
+      denseTiledForward(p, work120_col, act121, 49, 160, 960, 697792 + gi * 153600, -1, yb + gi * 47040, 1, 49);
     }
   }
 }
@@ -11971,17 +12158,29 @@ function backward120(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work120_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act120[xc + ih * 7 + iw] : 0;
+                  work120_col[r++] = act120[xc + ih * 7 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 960; oc++) work120_tmp[q * 960 + oc] = grad121[yb + (gi * 960 + oc) * 49 + q];
-      }
       if (dx) work120_dcol.fill(0);
-      denseTiledBackward(p, gp, work120_col, work120_dcol, work120_tmp, 49, 160, 960, 697792 + gi * 153600, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work120_col,
+        work120_dcol,
+        grad121,
+        49,
+        160,
+        960,
+        697792 + gi * 153600,
+        -1,
+        dx,
+        yb + gi * 47040,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -11992,8 +12191,7 @@ function backward120(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad120[xc + ih * 7 + iw] += work120_dcol[r];
-                  r++;
+                  grad120[xc + ih * 7 + iw] += work120_dcol[r++];
                 }
               }
             }
@@ -12335,15 +12533,12 @@ function forward126(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work126_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act126[xc + ih * 7 + iw] : 0;
+                work126_col[r++] = act126[xc + ih * 7 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work126_col, work126_tmp, 49, 960, 160, 863872 + gi * 153600, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 160; oc++) act127[yb + (gi * 160 + oc) * 49 + q] = work126_tmp[q * 160 + oc];
-      }
+      denseTiledForward(p, work126_col, act127, 49, 960, 160, 863872 + gi * 153600, -1, yb + gi * 7840, 1, 49);
     }
   }
 }
@@ -12366,17 +12561,29 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work126_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act126[xc + ih * 7 + iw] : 0;
+                  work126_col[r++] = act126[xc + ih * 7 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 160; oc++) work126_tmp[q * 160 + oc] = grad127[yb + (gi * 160 + oc) * 49 + q];
-      }
       if (dx) work126_dcol.fill(0);
-      denseTiledBackward(p, gp, work126_col, work126_dcol, work126_tmp, 49, 960, 160, 863872 + gi * 153600, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work126_col,
+        work126_dcol,
+        grad127,
+        49,
+        960,
+        160,
+        863872 + gi * 153600,
+        -1,
+        dx,
+        yb + gi * 7840,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -12387,8 +12594,7 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad126[xc + ih * 7 + iw] += work126_dcol[r];
-                  r++;
+                  grad126[xc + ih * 7 + iw] += work126_dcol[r++];
                 }
               }
             }
@@ -12520,15 +12726,12 @@ function forward129(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work129_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act129[xc + ih * 7 + iw] : 0;
+                work129_col[r++] = act129[xc + ih * 7 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work129_col, work129_tmp, 49, 160, 960, 1017792 + gi * 153600, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 960; oc++) act130[yb + (gi * 960 + oc) * 49 + q] = work129_tmp[q * 960 + oc];
-      }
+      denseTiledForward(p, work129_col, act130, 49, 160, 960, 1017792 + gi * 153600, -1, yb + gi * 47040, 1, 49);
     }
   }
 }
@@ -12551,17 +12754,29 @@ function backward129(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work129_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act129[xc + ih * 7 + iw] : 0;
+                  work129_col[r++] = act129[xc + ih * 7 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 960; oc++) work129_tmp[q * 960 + oc] = grad130[yb + (gi * 960 + oc) * 49 + q];
-      }
       if (dx) work129_dcol.fill(0);
-      denseTiledBackward(p, gp, work129_col, work129_dcol, work129_tmp, 49, 160, 960, 1017792 + gi * 153600, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work129_col,
+        work129_dcol,
+        grad130,
+        49,
+        160,
+        960,
+        1017792 + gi * 153600,
+        -1,
+        dx,
+        yb + gi * 47040,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -12572,8 +12787,7 @@ function backward129(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad129[xc + ih * 7 + iw] += work129_dcol[r];
-                  r++;
+                  grad129[xc + ih * 7 + iw] += work129_dcol[r++];
                 }
               }
             }
@@ -12915,15 +13129,12 @@ function forward135(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work135_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act135[xc + ih * 7 + iw] : 0;
+                work135_col[r++] = act135[xc + ih * 7 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work135_col, work135_tmp, 49, 960, 160, 1183872 + gi * 153600, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 160; oc++) act136[yb + (gi * 160 + oc) * 49 + q] = work135_tmp[q * 160 + oc];
-      }
+      denseTiledForward(p, work135_col, act136, 49, 960, 160, 1183872 + gi * 153600, -1, yb + gi * 7840, 1, 49);
     }
   }
 }
@@ -12946,17 +13157,29 @@ function backward135(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work135_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act135[xc + ih * 7 + iw] : 0;
+                  work135_col[r++] = act135[xc + ih * 7 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 160; oc++) work135_tmp[q * 160 + oc] = grad136[yb + (gi * 160 + oc) * 49 + q];
-      }
       if (dx) work135_dcol.fill(0);
-      denseTiledBackward(p, gp, work135_col, work135_dcol, work135_tmp, 49, 960, 160, 1183872 + gi * 153600, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work135_col,
+        work135_dcol,
+        grad136,
+        49,
+        960,
+        160,
+        1183872 + gi * 153600,
+        -1,
+        dx,
+        yb + gi * 7840,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -12967,8 +13190,7 @@ function backward135(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad135[xc + ih * 7 + iw] += work135_dcol[r];
-                  r++;
+                  grad135[xc + ih * 7 + iw] += work135_dcol[r++];
                 }
               }
             }
@@ -13100,15 +13322,12 @@ function forward138(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work138_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act138[xc + ih * 7 + iw] : 0;
+                work138_col[r++] = act138[xc + ih * 7 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work138_col, work138_tmp, 49, 160, 960, 1337792 + gi * 153600, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 960; oc++) act139[yb + (gi * 960 + oc) * 49 + q] = work138_tmp[q * 960 + oc];
-      }
+      denseTiledForward(p, work138_col, act139, 49, 160, 960, 1337792 + gi * 153600, -1, yb + gi * 47040, 1, 49);
     }
   }
 }
@@ -13131,17 +13350,29 @@ function backward138(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work138_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act138[xc + ih * 7 + iw] : 0;
+                  work138_col[r++] = act138[xc + ih * 7 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 960; oc++) work138_tmp[q * 960 + oc] = grad139[yb + (gi * 960 + oc) * 49 + q];
-      }
       if (dx) work138_dcol.fill(0);
-      denseTiledBackward(p, gp, work138_col, work138_dcol, work138_tmp, 49, 160, 960, 1337792 + gi * 153600, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work138_col,
+        work138_dcol,
+        grad139,
+        49,
+        160,
+        960,
+        1337792 + gi * 153600,
+        -1,
+        dx,
+        yb + gi * 47040,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -13152,8 +13383,7 @@ function backward138(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad138[xc + ih * 7 + iw] += work138_dcol[r];
-                  r++;
+                  grad138[xc + ih * 7 + iw] += work138_dcol[r++];
                 }
               }
             }
@@ -13495,15 +13725,12 @@ function forward144(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work144_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act144[xc + ih * 7 + iw] : 0;
+                work144_col[r++] = act144[xc + ih * 7 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work144_col, work144_tmp, 49, 960, 320, 1503872 + gi * 307200, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 320; oc++) act145[yb + (gi * 320 + oc) * 49 + q] = work144_tmp[q * 320 + oc];
-      }
+      denseTiledForward(p, work144_col, act145, 49, 960, 320, 1503872 + gi * 307200, -1, yb + gi * 15680, 1, 49);
     }
   }
 }
@@ -13526,17 +13753,29 @@ function backward144(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work144_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act144[xc + ih * 7 + iw] : 0;
+                  work144_col[r++] = act144[xc + ih * 7 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 320; oc++) work144_tmp[q * 320 + oc] = grad145[yb + (gi * 320 + oc) * 49 + q];
-      }
       if (dx) work144_dcol.fill(0);
-      denseTiledBackward(p, gp, work144_col, work144_dcol, work144_tmp, 49, 960, 320, 1503872 + gi * 307200, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work144_col,
+        work144_dcol,
+        grad145,
+        49,
+        960,
+        320,
+        1503872 + gi * 307200,
+        -1,
+        dx,
+        yb + gi * 15680,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -13547,8 +13786,7 @@ function backward144(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad144[xc + ih * 7 + iw] += work144_dcol[r];
-                  r++;
+                  grad144[xc + ih * 7 + iw] += work144_dcol[r++];
                 }
               }
             }
@@ -13664,15 +13902,12 @@ function forward146(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work146_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act146[xc + ih * 7 + iw] : 0;
+                work146_col[r++] = act146[xc + ih * 7 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work146_col, work146_tmp, 49, 320, 1280, 1811712 + gi * 409600, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 1280; oc++) act147[yb + (gi * 1280 + oc) * 49 + q] = work146_tmp[q * 1280 + oc];
-      }
+      denseTiledForward(p, work146_col, act147, 49, 320, 1280, 1811712 + gi * 409600, -1, yb + gi * 62720, 1, 49);
     }
   }
 }
@@ -13695,17 +13930,29 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work146_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act146[xc + ih * 7 + iw] : 0;
+                  work146_col[r++] = act146[xc + ih * 7 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 1280; oc++) work146_tmp[q * 1280 + oc] = grad147[yb + (gi * 1280 + oc) * 49 + q];
-      }
       if (dx) work146_dcol.fill(0);
-      denseTiledBackward(p, gp, work146_col, work146_dcol, work146_tmp, 49, 320, 1280, 1811712 + gi * 409600, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work146_col,
+        work146_dcol,
+        grad147,
+        49,
+        320,
+        1280,
+        1811712 + gi * 409600,
+        -1,
+        dx,
+        yb + gi * 62720,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -13716,8 +13963,7 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad146[xc + ih * 7 + iw] += work146_dcol[r];
-                  r++;
+                  grad146[xc + ih * 7 + iw] += work146_dcol[r++];
                 }
               }
             }
@@ -13906,13 +14152,13 @@ function backward151(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 152: classifier.1 (dense). */
 function forward152(p: Float32Array, n: number, training: boolean): void {
   // classifier.1: dense 1280 → 1000, register-tiled (shared kernel below)
-  denseTiledForward(p, act152, act153, n, 1280, 1000, 2223872, 3503872);
+  denseTiledForward(p, act152, act153, n, 1280, 1000, 2223872, 3503872, 0, 1000, 1);
 }
 
 /** Backward of op 152: classifier.1 (dense). */
 function backward152(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // classifier.1: dense 1280 → 1000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act152, grad152, grad153, n, 1280, 1000, 2223872, 3503872, true);
+  denseTiledBackward(p, gp, act152, grad152, grad153, n, 1280, 1000, 2223872, 3503872, true, 0, 1000, 1);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -14283,7 +14529,8 @@ function lossGrad(length: number): Float32Array {
 
 // ── Shared dense kernels ──
 
-/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+/** y = x Wᵀ + b over `rows` rows of x (IN wide) in 4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
+ *  then 8-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
 function denseTiledForward(
   p: Float32Array,
   x: Float32Array,
@@ -14293,33 +14540,36 @@ function denseTiledForward(
   OUT: number,
   W: number,
   B: number,
+  y0: number,
+  yr: number,
+  yc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
       const b1 = B >= 0 ? p[B + o + 1] : 0;
       const b2 = B >= 0 ? p[B + o + 2] : 0;
       const b3 = B >= 0 ? p[B + o + 3] : 0;
-      let t00 = b0;
-      let t01 = b1;
-      let t02 = b2;
-      let t03 = b3;
-      let t10 = b0;
-      let t11 = b1;
-      let t12 = b2;
-      let t13 = b3;
-      let t20 = b0;
-      let t21 = b1;
-      let t22 = b2;
-      let t23 = b3;
-      let t30 = b0;
-      let t31 = b1;
-      let t32 = b2;
-      let t33 = b3;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t1_2 = b2;
+      let t1_3 = b3;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t2_2 = b2;
+      let t2_3 = b3;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      let t3_2 = b2;
+      let t3_3 = b3;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const w0 = p[w + 0 * IN];
+        const w0 = p[w];
         const w1 = p[w + 1 * IN];
         const w2 = p[w + 2 * IN];
         const w3 = p[w + 3 * IN];
@@ -14327,89 +14577,192 @@ function denseTiledForward(
         const v1 = x[xo + 1 * IN + i];
         const v2 = x[xo + 2 * IN + i];
         const v3 = x[xo + 3 * IN + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t1_2 += v1 * w2;
+        t1_3 += v1 * w3;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t2_2 += v2 * w2;
+        t2_3 += v2 * w3;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+        t3_2 += v3 * w2;
+        t3_3 += v3 * w3;
       }
-      y[yo + 0 * OUT + o + 0] = t00;
-      y[yo + 0 * OUT + o + 1] = t01;
-      y[yo + 0 * OUT + o + 2] = t02;
-      y[yo + 0 * OUT + o + 3] = t03;
-      y[yo + 1 * OUT + o + 0] = t10;
-      y[yo + 1 * OUT + o + 1] = t11;
-      y[yo + 1 * OUT + o + 2] = t12;
-      y[yo + 1 * OUT + o + 3] = t13;
-      y[yo + 2 * OUT + o + 0] = t20;
-      y[yo + 2 * OUT + o + 1] = t21;
-      y[yo + 2 * OUT + o + 2] = t22;
-      y[yo + 2 * OUT + o + 3] = t23;
-      y[yo + 3 * OUT + o + 0] = t30;
-      y[yo + 3 * OUT + o + 1] = t31;
-      y[yo + 3 * OUT + o + 2] = t32;
-      y[yo + 3 * OUT + o + 3] = t33;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 1 * yr + 2 * yc] = t1_2;
+      y[yt + 1 * yr + 3 * yc] = t1_3;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 2 * yr + 2 * yc] = t2_2;
+      y[yt + 2 * yr + 3 * yc] = t2_3;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
+      y[yt + 3 * yr + 2 * yc] = t3_2;
+      y[yt + 3 * yr + 3 * yc] = t3_3;
+    }
+    for (; o + 2 <= OUT; o += 2) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = B >= 0 ? p[B + o] : 0;
-        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
-        y[yo + a * OUT + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      let t1_0 = b0;
+      let t2_0 = b0;
+      let t3_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t1_0 += v1 * w0;
+        t2_0 += v2 * w0;
+        t3_0 += v3 * w0;
       }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 3 * yr] = t3_0;
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      let s0 = B >= 0 ? p[B + o + 0] : 0;
-      let s1 = B >= 0 ? p[B + o + 1] : 0;
-      let s2 = B >= 0 ? p[B + o + 2] : 0;
-      let s3 = B >= 0 ? p[B + o + 3] : 0;
-      let s4 = B >= 0 ? p[B + o + 4] : 0;
-      let s5 = B >= 0 ? p[B + o + 5] : 0;
-      let s6 = B >= 0 ? p[B + o + 6] : 0;
-      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b4 = B >= 0 ? p[B + o + 4] : 0;
+      const b5 = B >= 0 ? p[B + o + 5] : 0;
+      const b6 = B >= 0 ? p[B + o + 6] : 0;
+      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t0_4 = b4;
+      let t0_5 = b5;
+      let t0_6 = b6;
+      let t0_7 = b7;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const v = x[xo + i];
-        s0 += v * p[w + 0 * IN];
-        s1 += v * p[w + 1 * IN];
-        s2 += v * p[w + 2 * IN];
-        s3 += v * p[w + 3 * IN];
-        s4 += v * p[w + 4 * IN];
-        s5 += v * p[w + 5 * IN];
-        s6 += v * p[w + 6 * IN];
-        s7 += v * p[w + 7 * IN];
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const w4 = p[w + 4 * IN];
+        const w5 = p[w + 5 * IN];
+        const w6 = p[w + 6 * IN];
+        const w7 = p[w + 7 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t0_4 += v0 * w4;
+        t0_5 += v0 * w5;
+        t0_6 += v0 * w6;
+        t0_7 += v0 * w7;
       }
-      y[yo + o + 0] = s0;
-      y[yo + o + 1] = s1;
-      y[yo + o + 2] = s2;
-      y[yo + o + 3] = s3;
-      y[yo + o + 4] = s4;
-      y[yo + o + 5] = s5;
-      y[yo + o + 6] = s6;
-      y[yo + o + 7] = s7;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 4 * yc] = t0_4;
+      y[yt + 5 * yc] = t0_5;
+      y[yt + 6 * yc] = t0_6;
+      y[yt + 7 * yc] = t0_7;
+    }
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
-      y[yo + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
     }
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
- *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
+/** Dense backward over `rows` rows (gradients accumulate): dW += gᵀx, db += g, and dx += g W only when
+ *  `dx` (a training step needs no gradient of the model input). gy element (r, o) at g0 + r·gr + o·gc. */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -14422,32 +14775,36 @@ function denseTiledBackward(
   W: number,
   B: number,
   dx: boolean,
+  g0: number,
+  gr: number,
+  gc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, go = g0; r + 4 <= rows; r += 4, xo += 4 * IN, go += 4 * gr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const g00 = gy[yo + 0 * OUT + o + 0];
-      const g01 = gy[yo + 0 * OUT + o + 1];
-      const g02 = gy[yo + 0 * OUT + o + 2];
-      const g03 = gy[yo + 0 * OUT + o + 3];
-      const g10 = gy[yo + 1 * OUT + o + 0];
-      const g11 = gy[yo + 1 * OUT + o + 1];
-      const g12 = gy[yo + 1 * OUT + o + 2];
-      const g13 = gy[yo + 1 * OUT + o + 3];
-      const g20 = gy[yo + 2 * OUT + o + 0];
-      const g21 = gy[yo + 2 * OUT + o + 1];
-      const g22 = gy[yo + 2 * OUT + o + 2];
-      const g23 = gy[yo + 2 * OUT + o + 3];
-      const g30 = gy[yo + 3 * OUT + o + 0];
-      const g31 = gy[yo + 3 * OUT + o + 1];
-      const g32 = gy[yo + 3 * OUT + o + 2];
-      const g33 = gy[yo + 3 * OUT + o + 3];
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g0_1 = gy[gt + 1 * gc];
+      const g0_2 = gy[gt + 2 * gc];
+      const g0_3 = gy[gt + 3 * gc];
+      const g1_0 = gy[gt + 1 * gr];
+      const g1_1 = gy[gt + 1 * gr + 1 * gc];
+      const g1_2 = gy[gt + 1 * gr + 2 * gc];
+      const g1_3 = gy[gt + 1 * gr + 3 * gc];
+      const g2_0 = gy[gt + 2 * gr];
+      const g2_1 = gy[gt + 2 * gr + 1 * gc];
+      const g2_2 = gy[gt + 2 * gr + 2 * gc];
+      const g2_3 = gy[gt + 2 * gr + 3 * gc];
+      const g3_0 = gy[gt + 3 * gr];
+      const g3_1 = gy[gt + 3 * gr + 1 * gc];
+      const g3_2 = gy[gt + 3 * gr + 2 * gc];
+      const g3_3 = gy[gt + 3 * gr + 3 * gc];
       if (B >= 0) {
-        gp[B + o + 0] += g00 + g10 + g20 + g30;
-        gp[B + o + 1] += g01 + g11 + g21 + g31;
-        gp[B + o + 2] += g02 + g12 + g22 + g32;
-        gp[B + o + 3] += g03 + g13 + g23 + g33;
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+        gp[B + o + 1] += g0_1 + g1_1 + g2_1 + g3_1;
+        gp[B + o + 2] += g0_2 + g1_2 + g2_2 + g3_2;
+        gp[B + o + 3] += g0_3 + g1_3 + g2_3 + g3_3;
       }
       if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -14455,18 +14812,18 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          const w0 = p[w + 0 * IN];
+          const w0 = p[w];
           const w1 = p[w + 1 * IN];
           const w2 = p[w + 2 * IN];
           const w3 = p[w + 3 * IN];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0 + g0_1 * w1 + g0_2 * w2 + g0_3 * w3;
+          gx[xo + 1 * IN + i] += g1_0 * w0 + g1_1 * w1 + g1_2 * w2 + g1_3 * w3;
+          gx[xo + 2 * IN + i] += g2_0 * w0 + g2_1 * w1 + g2_2 * w2 + g2_3 * w3;
+          gx[xo + 3 * IN + i] += g3_0 * w0 + g3_1 * w1 + g3_2 * w2 + g3_3 * w3;
         }
       } else {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -14474,27 +14831,49 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
         }
       }
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = gy[yo + a * OUT + o];
-        if (B >= 0) gp[B + o] += g;
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g1_0 = gy[gt + 1 * gr];
+      const g2_0 = gy[gt + 2 * gr];
+      const g3_0 = gy[gt + 3 * gr];
+      if (B >= 0) {
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+      }
+      if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          gp[w] += g * x[xo + a * IN + i];
-          if (dx) gx[xo + a * IN + i] += g * p[w];
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0;
+          gx[xo + 1 * IN + i] += g1_0 * w0;
+          gx[xo + 2 * IN + i] += g2_0 * w0;
+          gx[xo + 3 * IN + i] += g3_0 * w0;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
         }
       }
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, go = g0 + r * gr; r < rows; r++, xo += IN, go += gr) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[yo + o];
+      const g = gy[go + o * gc];
       if (g === 0) continue;
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {

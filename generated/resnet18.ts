@@ -686,122 +686,102 @@ let grad66 = new Float32Array(0);
 let grad67 = new Float32Array(0);
 let grad69 = new Float32Array(0);
 let work0_col = new Float32Array(1843968);
-let work0_tmp = new Float32Array(802816);
 let work0_dcol = new Float32Array(1843968);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch3_argmax = new Float32Array(0);
 let work4_col = new Float32Array(1806336);
-let work4_tmp = new Float32Array(200704);
 let work4_dcol = new Float32Array(1806336);
 let scratch5_xhat = new Float32Array(0);
 let scratch5_istd = new Float32Array(0);
 let scratch5_batchstats = new Float32Array(0);
 let work7_col = new Float32Array(1806336);
-let work7_tmp = new Float32Array(200704);
 let work7_dcol = new Float32Array(1806336);
 let scratch8_xhat = new Float32Array(0);
 let scratch8_istd = new Float32Array(0);
 let scratch8_batchstats = new Float32Array(0);
 let work11_col = new Float32Array(1806336);
-let work11_tmp = new Float32Array(200704);
 let work11_dcol = new Float32Array(1806336);
 let scratch12_xhat = new Float32Array(0);
 let scratch12_istd = new Float32Array(0);
 let scratch12_batchstats = new Float32Array(0);
 let work14_col = new Float32Array(1806336);
-let work14_tmp = new Float32Array(200704);
 let work14_dcol = new Float32Array(1806336);
 let scratch15_xhat = new Float32Array(0);
 let scratch15_istd = new Float32Array(0);
 let scratch15_batchstats = new Float32Array(0);
 let work18_col = new Float32Array(451584);
-let work18_tmp = new Float32Array(100352);
 let work18_dcol = new Float32Array(451584);
 let scratch19_xhat = new Float32Array(0);
 let scratch19_istd = new Float32Array(0);
 let scratch19_batchstats = new Float32Array(0);
 let work21_col = new Float32Array(903168);
-let work21_tmp = new Float32Array(100352);
 let work21_dcol = new Float32Array(903168);
 let scratch22_xhat = new Float32Array(0);
 let scratch22_istd = new Float32Array(0);
 let scratch22_batchstats = new Float32Array(0);
 let work23_col = new Float32Array(50176);
-let work23_tmp = new Float32Array(100352);
 let work23_dcol = new Float32Array(50176);
 let scratch24_xhat = new Float32Array(0);
 let scratch24_istd = new Float32Array(0);
 let scratch24_batchstats = new Float32Array(0);
 let work27_col = new Float32Array(903168);
-let work27_tmp = new Float32Array(100352);
 let work27_dcol = new Float32Array(903168);
 let scratch28_xhat = new Float32Array(0);
 let scratch28_istd = new Float32Array(0);
 let scratch28_batchstats = new Float32Array(0);
 let work30_col = new Float32Array(903168);
-let work30_tmp = new Float32Array(100352);
 let work30_dcol = new Float32Array(903168);
 let scratch31_xhat = new Float32Array(0);
 let scratch31_istd = new Float32Array(0);
 let scratch31_batchstats = new Float32Array(0);
 let work34_col = new Float32Array(225792);
-let work34_tmp = new Float32Array(50176);
 let work34_dcol = new Float32Array(225792);
 let scratch35_xhat = new Float32Array(0);
 let scratch35_istd = new Float32Array(0);
 let scratch35_batchstats = new Float32Array(0);
 let work37_col = new Float32Array(451584);
-let work37_tmp = new Float32Array(50176);
 let work37_dcol = new Float32Array(451584);
 let scratch38_xhat = new Float32Array(0);
 let scratch38_istd = new Float32Array(0);
 let scratch38_batchstats = new Float32Array(0);
 let work39_col = new Float32Array(25088);
-let work39_tmp = new Float32Array(50176);
 let work39_dcol = new Float32Array(25088);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
 let work43_col = new Float32Array(451584);
-let work43_tmp = new Float32Array(50176);
 let work43_dcol = new Float32Array(451584);
 let scratch44_xhat = new Float32Array(0);
 let scratch44_istd = new Float32Array(0);
 let scratch44_batchstats = new Float32Array(0);
 let work46_col = new Float32Array(451584);
-let work46_tmp = new Float32Array(50176);
 let work46_dcol = new Float32Array(451584);
 let scratch47_xhat = new Float32Array(0);
 let scratch47_istd = new Float32Array(0);
 let scratch47_batchstats = new Float32Array(0);
 let work50_col = new Float32Array(112896);
-let work50_tmp = new Float32Array(25088);
 let work50_dcol = new Float32Array(112896);
 let scratch51_xhat = new Float32Array(0);
 let scratch51_istd = new Float32Array(0);
 let scratch51_batchstats = new Float32Array(0);
 let work53_col = new Float32Array(225792);
-let work53_tmp = new Float32Array(25088);
 let work53_dcol = new Float32Array(225792);
 let scratch54_xhat = new Float32Array(0);
 let scratch54_istd = new Float32Array(0);
 let scratch54_batchstats = new Float32Array(0);
 let work55_col = new Float32Array(12544);
-let work55_tmp = new Float32Array(25088);
 let work55_dcol = new Float32Array(12544);
 let scratch56_xhat = new Float32Array(0);
 let scratch56_istd = new Float32Array(0);
 let scratch56_batchstats = new Float32Array(0);
 let work59_col = new Float32Array(225792);
-let work59_tmp = new Float32Array(25088);
 let work59_dcol = new Float32Array(225792);
 let scratch60_xhat = new Float32Array(0);
 let scratch60_istd = new Float32Array(0);
 let scratch60_batchstats = new Float32Array(0);
 let work62_col = new Float32Array(225792);
-let work62_tmp = new Float32Array(25088);
 let work62_dcol = new Float32Array(225792);
 let scratch63_xhat = new Float32Array(0);
 let scratch63_istd = new Float32Array(0);
@@ -1292,10 +1272,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work0_col, work0_tmp, 12544, 147, 64, 0 + gi * 9408, -1);
-      for (let q = 0; q < 12544; q++) {
-        for (let oc = 0; oc < 64; oc++) act1[yb + (gi * 64 + oc) * 12544 + q] = work0_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work0_col, act1, 12544, 147, 64, 0 + gi * 9408, -1, yb + gi * 802816, 1, 12544);
     }
   }
 }
@@ -1324,11 +1301,23 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
             }
           }
       }
-      for (let q = 0; q < 12544; q++) {
-        for (let oc = 0; oc < 64; oc++) work0_tmp[q * 64 + oc] = grad1[yb + (gi * 64 + oc) * 12544 + q];
-      }
       if (dx) work0_dcol.fill(0);
-      denseTiledBackward(p, gp, work0_col, work0_dcol, work0_tmp, 12544, 147, 64, 0 + gi * 9408, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work0_col,
+        work0_dcol,
+        grad1,
+        12544,
+        147,
+        64,
+        0 + gi * 9408,
+        -1,
+        dx,
+        yb + gi * 802816,
+        1,
+        12544,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 112; oh++)
@@ -1339,8 +1328,8 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 3 + kh * 1;
                 for (let kw = 0; kw < 7; kw++) {
                   const iw = ow * 2 - 3 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -1520,10 +1509,7 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work4_col, work4_tmp, 3136, 576, 64, 9536 + gi * 36864, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) act5[yb + (gi * 64 + oc) * 3136 + q] = work4_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work4_col, act5, 3136, 576, 64, 9536 + gi * 36864, -1, yb + gi * 200704, 1, 3136);
     }
   }
 }
@@ -1552,11 +1538,23 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) work4_tmp[q * 64 + oc] = grad5[yb + (gi * 64 + oc) * 3136 + q];
-      }
       if (dx) work4_dcol.fill(0);
-      denseTiledBackward(p, gp, work4_col, work4_dcol, work4_tmp, 3136, 576, 64, 9536 + gi * 36864, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work4_col,
+        work4_dcol,
+        grad5,
+        3136,
+        576,
+        64,
+        9536 + gi * 36864,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -1567,8 +1565,8 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad4[xc + ih * 56 + iw] += work4_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad4[xc + ih * 56 + iw] += work4_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -1709,10 +1707,7 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work7_col, work7_tmp, 3136, 576, 64, 46528 + gi * 36864, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) act8[yb + (gi * 64 + oc) * 3136 + q] = work7_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work7_col, act8, 3136, 576, 64, 46528 + gi * 36864, -1, yb + gi * 200704, 1, 3136);
     }
   }
 }
@@ -1741,11 +1736,23 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) work7_tmp[q * 64 + oc] = grad8[yb + (gi * 64 + oc) * 3136 + q];
-      }
       if (dx) work7_dcol.fill(0);
-      denseTiledBackward(p, gp, work7_col, work7_dcol, work7_tmp, 3136, 576, 64, 46528 + gi * 36864, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work7_col,
+        work7_dcol,
+        grad8,
+        3136,
+        576,
+        64,
+        46528 + gi * 36864,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -1756,8 +1763,8 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad7[xc + ih * 56 + iw] += work7_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad7[xc + ih * 56 + iw] += work7_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -1914,10 +1921,7 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work11_col, work11_tmp, 3136, 576, 64, 83520 + gi * 36864, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) act12[yb + (gi * 64 + oc) * 3136 + q] = work11_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work11_col, act12, 3136, 576, 64, 83520 + gi * 36864, -1, yb + gi * 200704, 1, 3136);
     }
   }
 }
@@ -1946,11 +1950,23 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) work11_tmp[q * 64 + oc] = grad12[yb + (gi * 64 + oc) * 3136 + q];
-      }
       if (dx) work11_dcol.fill(0);
-      denseTiledBackward(p, gp, work11_col, work11_dcol, work11_tmp, 3136, 576, 64, 83520 + gi * 36864, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work11_col,
+        work11_dcol,
+        grad12,
+        3136,
+        576,
+        64,
+        83520 + gi * 36864,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -1961,8 +1977,8 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad11[xc + ih * 56 + iw] += work11_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad11[xc + ih * 56 + iw] += work11_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -2103,10 +2119,7 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work14_col, work14_tmp, 3136, 576, 64, 120512 + gi * 36864, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) act15[yb + (gi * 64 + oc) * 3136 + q] = work14_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work14_col, act15, 3136, 576, 64, 120512 + gi * 36864, -1, yb + gi * 200704, 1, 3136);
     }
   }
 }
@@ -2135,11 +2148,23 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) work14_tmp[q * 64 + oc] = grad15[yb + (gi * 64 + oc) * 3136 + q];
-      }
       if (dx) work14_dcol.fill(0);
-      denseTiledBackward(p, gp, work14_col, work14_dcol, work14_tmp, 3136, 576, 64, 120512 + gi * 36864, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work14_col,
+        work14_dcol,
+        grad15,
+        3136,
+        576,
+        64,
+        120512 + gi * 36864,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -2150,8 +2175,8 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw] += work14_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw] += work14_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -2303,15 +2328,12 @@ function forward18(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work18_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act18[xc + ih * 56 + iw] : 0;
+                work18_col[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw] : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work18_col, work18_tmp, 784, 576, 128, 157504 + gi * 73728, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) act19[yb + (gi * 128 + oc) * 784 + q] = work18_tmp[q * 128 + oc];
-      }
+      denseTiledForward(p, work18_col, act19, 784, 576, 128, 157504 + gi * 73728, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
@@ -2334,17 +2356,29 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work18_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act18[xc + ih * 56 + iw] : 0;
+                  work18_col[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw] : 0;
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) work18_tmp[q * 128 + oc] = grad19[yb + (gi * 128 + oc) * 784 + q];
-      }
       if (dx) work18_dcol.fill(0);
-      denseTiledBackward(p, gp, work18_col, work18_dcol, work18_tmp, 784, 576, 128, 157504 + gi * 73728, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work18_col,
+        work18_dcol,
+        grad19,
+        784,
+        576,
+        128,
+        157504 + gi * 73728,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -2355,8 +2389,8 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad18[xc + ih * 56 + iw] += work18_dcol[r];
-                  r++;
+                  if (ih >= 0 && iw >= 0) grad18[xc + ih * 56 + iw] += work18_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -2497,10 +2531,7 @@ function forward21(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work21_col, work21_tmp, 784, 1152, 128, 231488 + gi * 147456, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) act22[yb + (gi * 128 + oc) * 784 + q] = work21_tmp[q * 128 + oc];
-      }
+      denseTiledForward(p, work21_col, act22, 784, 1152, 128, 231488 + gi * 147456, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
@@ -2529,11 +2560,23 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) work21_tmp[q * 128 + oc] = grad22[yb + (gi * 128 + oc) * 784 + q];
-      }
       if (dx) work21_dcol.fill(0);
-      denseTiledBackward(p, gp, work21_col, work21_dcol, work21_tmp, 784, 1152, 128, 231488 + gi * 147456, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work21_col,
+        work21_dcol,
+        grad22,
+        784,
+        1152,
+        128,
+        231488 + gi * 147456,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -2544,8 +2587,8 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad21[xc + ih * 28 + iw] += work21_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad21[xc + ih * 28 + iw] += work21_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -2661,15 +2704,12 @@ function forward23(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work23_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act18[xc + ih * 56 + iw] : 0;
+                work23_col[r++] = act18[xc + ih * 56 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work23_col, work23_tmp, 784, 64, 128, 379200 + gi * 8192, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) act24[yb + (gi * 128 + oc) * 784 + q] = work23_tmp[q * 128 + oc];
-      }
+      denseTiledForward(p, work23_col, act24, 784, 64, 128, 379200 + gi * 8192, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
@@ -2692,17 +2732,29 @@ function backward23(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work23_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act18[xc + ih * 56 + iw] : 0;
+                  work23_col[r++] = act18[xc + ih * 56 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) work23_tmp[q * 128 + oc] = grad24[yb + (gi * 128 + oc) * 784 + q];
-      }
       if (dx) work23_dcol.fill(0);
-      denseTiledBackward(p, gp, work23_col, work23_dcol, work23_tmp, 784, 64, 128, 379200 + gi * 8192, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work23_col,
+        work23_dcol,
+        grad24,
+        784,
+        64,
+        128,
+        379200 + gi * 8192,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -2713,8 +2765,7 @@ function backward23(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad18[xc + ih * 56 + iw] += work23_dcol[r];
-                  r++;
+                  grad18[xc + ih * 56 + iw] += work23_dcol[r++];
                 }
               }
             }
@@ -2871,10 +2922,7 @@ function forward27(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work27_col, work27_tmp, 784, 1152, 128, 387648 + gi * 147456, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) act28[yb + (gi * 128 + oc) * 784 + q] = work27_tmp[q * 128 + oc];
-      }
+      denseTiledForward(p, work27_col, act28, 784, 1152, 128, 387648 + gi * 147456, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
@@ -2903,11 +2951,23 @@ function backward27(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) work27_tmp[q * 128 + oc] = grad28[yb + (gi * 128 + oc) * 784 + q];
-      }
       if (dx) work27_dcol.fill(0);
-      denseTiledBackward(p, gp, work27_col, work27_dcol, work27_tmp, 784, 1152, 128, 387648 + gi * 147456, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work27_col,
+        work27_dcol,
+        grad28,
+        784,
+        1152,
+        128,
+        387648 + gi * 147456,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -2918,8 +2978,8 @@ function backward27(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad27[xc + ih * 28 + iw] += work27_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad27[xc + ih * 28 + iw] += work27_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -3060,10 +3120,7 @@ function forward30(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work30_col, work30_tmp, 784, 1152, 128, 535360 + gi * 147456, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) act31[yb + (gi * 128 + oc) * 784 + q] = work30_tmp[q * 128 + oc];
-      }
+      denseTiledForward(p, work30_col, act31, 784, 1152, 128, 535360 + gi * 147456, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
@@ -3092,11 +3149,23 @@ function backward30(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) work30_tmp[q * 128 + oc] = grad31[yb + (gi * 128 + oc) * 784 + q];
-      }
       if (dx) work30_dcol.fill(0);
-      denseTiledBackward(p, gp, work30_col, work30_dcol, work30_tmp, 784, 1152, 128, 535360 + gi * 147456, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work30_col,
+        work30_dcol,
+        grad31,
+        784,
+        1152,
+        128,
+        535360 + gi * 147456,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -3107,8 +3176,8 @@ function backward30(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad30[xc + ih * 28 + iw] += work30_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad30[xc + ih * 28 + iw] += work30_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -3260,15 +3329,12 @@ function forward34(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work34_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act34[xc + ih * 28 + iw] : 0;
+                work34_col[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw] : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work34_col, work34_tmp, 196, 1152, 256, 683072 + gi * 294912, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act35[yb + (gi * 256 + oc) * 196 + q] = work34_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work34_col, act35, 196, 1152, 256, 683072 + gi * 294912, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -3291,17 +3357,29 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work34_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act34[xc + ih * 28 + iw] : 0;
+                  work34_col[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw] : 0;
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work34_tmp[q * 256 + oc] = grad35[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work34_dcol.fill(0);
-      denseTiledBackward(p, gp, work34_col, work34_dcol, work34_tmp, 196, 1152, 256, 683072 + gi * 294912, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work34_col,
+        work34_dcol,
+        grad35,
+        196,
+        1152,
+        256,
+        683072 + gi * 294912,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -3312,8 +3390,8 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad34[xc + ih * 28 + iw] += work34_dcol[r];
-                  r++;
+                  if (ih >= 0 && iw >= 0) grad34[xc + ih * 28 + iw] += work34_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -3454,10 +3532,7 @@ function forward37(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work37_col, work37_tmp, 196, 2304, 256, 978496 + gi * 589824, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act38[yb + (gi * 256 + oc) * 196 + q] = work37_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work37_col, act38, 196, 2304, 256, 978496 + gi * 589824, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -3486,11 +3561,23 @@ function backward37(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work37_tmp[q * 256 + oc] = grad38[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work37_dcol.fill(0);
-      denseTiledBackward(p, gp, work37_col, work37_dcol, work37_tmp, 196, 2304, 256, 978496 + gi * 589824, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work37_col,
+        work37_dcol,
+        grad38,
+        196,
+        2304,
+        256,
+        978496 + gi * 589824,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -3501,8 +3588,8 @@ function backward37(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad37[xc + ih * 14 + iw] += work37_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad37[xc + ih * 14 + iw] += work37_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -3618,15 +3705,12 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work39_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act34[xc + ih * 28 + iw] : 0;
+                work39_col[r++] = act34[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work39_col, work39_tmp, 196, 128, 256, 1568832 + gi * 32768, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act40[yb + (gi * 256 + oc) * 196 + q] = work39_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work39_col, act40, 196, 128, 256, 1568832 + gi * 32768, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -3649,17 +3733,29 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work39_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act34[xc + ih * 28 + iw] : 0;
+                  work39_col[r++] = act34[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work39_tmp[q * 256 + oc] = grad40[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work39_dcol.fill(0);
-      denseTiledBackward(p, gp, work39_col, work39_dcol, work39_tmp, 196, 128, 256, 1568832 + gi * 32768, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work39_col,
+        work39_dcol,
+        grad40,
+        196,
+        128,
+        256,
+        1568832 + gi * 32768,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -3670,8 +3766,7 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad34[xc + ih * 28 + iw] += work39_dcol[r];
-                  r++;
+                  grad34[xc + ih * 28 + iw] += work39_dcol[r++];
                 }
               }
             }
@@ -3828,10 +3923,7 @@ function forward43(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work43_col, work43_tmp, 196, 2304, 256, 1602112 + gi * 589824, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act44[yb + (gi * 256 + oc) * 196 + q] = work43_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work43_col, act44, 196, 2304, 256, 1602112 + gi * 589824, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -3860,11 +3952,23 @@ function backward43(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work43_tmp[q * 256 + oc] = grad44[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work43_dcol.fill(0);
-      denseTiledBackward(p, gp, work43_col, work43_dcol, work43_tmp, 196, 2304, 256, 1602112 + gi * 589824, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work43_col,
+        work43_dcol,
+        grad44,
+        196,
+        2304,
+        256,
+        1602112 + gi * 589824,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -3875,8 +3979,8 @@ function backward43(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad43[xc + ih * 14 + iw] += work43_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad43[xc + ih * 14 + iw] += work43_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -4017,10 +4121,7 @@ function forward46(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work46_col, work46_tmp, 196, 2304, 256, 2192448 + gi * 589824, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act47[yb + (gi * 256 + oc) * 196 + q] = work46_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work46_col, act47, 196, 2304, 256, 2192448 + gi * 589824, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -4049,11 +4150,23 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work46_tmp[q * 256 + oc] = grad47[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work46_dcol.fill(0);
-      denseTiledBackward(p, gp, work46_col, work46_dcol, work46_tmp, 196, 2304, 256, 2192448 + gi * 589824, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work46_col,
+        work46_dcol,
+        grad47,
+        196,
+        2304,
+        256,
+        2192448 + gi * 589824,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -4064,8 +4177,8 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad46[xc + ih * 14 + iw] += work46_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad46[xc + ih * 14 + iw] += work46_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -4217,15 +4330,12 @@ function forward50(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work50_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act50[xc + ih * 14 + iw] : 0;
+                work50_col[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw] : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work50_col, work50_tmp, 49, 2304, 512, 2782784 + gi * 1179648, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) act51[yb + (gi * 512 + oc) * 49 + q] = work50_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work50_col, act51, 49, 2304, 512, 2782784 + gi * 1179648, -1, yb + gi * 25088, 1, 49);
     }
   }
 }
@@ -4248,17 +4358,29 @@ function backward50(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work50_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act50[xc + ih * 14 + iw] : 0;
+                  work50_col[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw] : 0;
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) work50_tmp[q * 512 + oc] = grad51[yb + (gi * 512 + oc) * 49 + q];
-      }
       if (dx) work50_dcol.fill(0);
-      denseTiledBackward(p, gp, work50_col, work50_dcol, work50_tmp, 49, 2304, 512, 2782784 + gi * 1179648, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work50_col,
+        work50_dcol,
+        grad51,
+        49,
+        2304,
+        512,
+        2782784 + gi * 1179648,
+        -1,
+        dx,
+        yb + gi * 25088,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -4269,8 +4391,8 @@ function backward50(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad50[xc + ih * 14 + iw] += work50_dcol[r];
-                  r++;
+                  if (ih >= 0 && iw >= 0) grad50[xc + ih * 14 + iw] += work50_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -4411,10 +4533,7 @@ function forward53(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work53_col, work53_tmp, 49, 4608, 512, 3963456 + gi * 2359296, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) act54[yb + (gi * 512 + oc) * 49 + q] = work53_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work53_col, act54, 49, 4608, 512, 3963456 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
     }
   }
 }
@@ -4443,11 +4562,23 @@ function backward53(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) work53_tmp[q * 512 + oc] = grad54[yb + (gi * 512 + oc) * 49 + q];
-      }
       if (dx) work53_dcol.fill(0);
-      denseTiledBackward(p, gp, work53_col, work53_dcol, work53_tmp, 49, 4608, 512, 3963456 + gi * 2359296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work53_col,
+        work53_dcol,
+        grad54,
+        49,
+        4608,
+        512,
+        3963456 + gi * 2359296,
+        -1,
+        dx,
+        yb + gi * 25088,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -4458,8 +4589,8 @@ function backward53(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad53[xc + ih * 7 + iw] += work53_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad53[xc + ih * 7 + iw] += work53_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -4575,15 +4706,12 @@ function forward55(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work55_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act50[xc + ih * 14 + iw] : 0;
+                work55_col[r++] = act50[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work55_col, work55_tmp, 49, 256, 512, 6323776 + gi * 131072, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) act56[yb + (gi * 512 + oc) * 49 + q] = work55_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work55_col, act56, 49, 256, 512, 6323776 + gi * 131072, -1, yb + gi * 25088, 1, 49);
     }
   }
 }
@@ -4606,17 +4734,29 @@ function backward55(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work55_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act50[xc + ih * 14 + iw] : 0;
+                  work55_col[r++] = act50[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) work55_tmp[q * 512 + oc] = grad56[yb + (gi * 512 + oc) * 49 + q];
-      }
       if (dx) work55_dcol.fill(0);
-      denseTiledBackward(p, gp, work55_col, work55_dcol, work55_tmp, 49, 256, 512, 6323776 + gi * 131072, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work55_col,
+        work55_dcol,
+        grad56,
+        49,
+        256,
+        512,
+        6323776 + gi * 131072,
+        -1,
+        dx,
+        yb + gi * 25088,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -4627,8 +4767,7 @@ function backward55(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad50[xc + ih * 14 + iw] += work55_dcol[r];
-                  r++;
+                  grad50[xc + ih * 14 + iw] += work55_dcol[r++];
                 }
               }
             }
@@ -4785,10 +4924,7 @@ function forward59(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work59_col, work59_tmp, 49, 4608, 512, 6455872 + gi * 2359296, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) act60[yb + (gi * 512 + oc) * 49 + q] = work59_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work59_col, act60, 49, 4608, 512, 6455872 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
     }
   }
 }
@@ -4817,11 +4953,23 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) work59_tmp[q * 512 + oc] = grad60[yb + (gi * 512 + oc) * 49 + q];
-      }
       if (dx) work59_dcol.fill(0);
-      denseTiledBackward(p, gp, work59_col, work59_dcol, work59_tmp, 49, 4608, 512, 6455872 + gi * 2359296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work59_col,
+        work59_dcol,
+        grad60,
+        49,
+        4608,
+        512,
+        6455872 + gi * 2359296,
+        -1,
+        dx,
+        yb + gi * 25088,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -4832,8 +4980,8 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad59[xc + ih * 7 + iw] += work59_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad59[xc + ih * 7 + iw] += work59_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -4974,10 +5122,7 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work62_col, work62_tmp, 49, 4608, 512, 8816192 + gi * 2359296, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) act63[yb + (gi * 512 + oc) * 49 + q] = work62_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work62_col, act63, 49, 4608, 512, 8816192 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
     }
   }
 }
@@ -5006,11 +5151,23 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) work62_tmp[q * 512 + oc] = grad63[yb + (gi * 512 + oc) * 49 + q];
-      }
       if (dx) work62_dcol.fill(0);
-      denseTiledBackward(p, gp, work62_col, work62_dcol, work62_tmp, 49, 4608, 512, 8816192 + gi * 2359296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work62_col,
+        work62_dcol,
+        grad63,
+        49,
+        4608,
+        512,
+        8816192 + gi * 2359296,
+        -1,
+        dx,
+        yb + gi * 25088,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -5021,8 +5178,8 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad62[xc + ih * 7 + iw] += work62_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad62[xc + ih * 7 + iw] += work62_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -5204,13 +5361,13 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 68: fc (dense). */
 function forward68(p: Float32Array, n: number, training: boolean): void {
   // fc: dense 512 → 1000, register-tiled (shared kernel below)
-  denseTiledForward(p, act67, act69, n, 512, 1000, 11176512, 11688512);
+  denseTiledForward(p, act67, act69, n, 512, 1000, 11176512, 11688512, 0, 1000, 1);
 }
 
 /** Backward of op 68: fc (dense). */
 function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // fc: dense 512 → 1000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act67, grad67, grad69, n, 512, 1000, 11176512, 11688512, true);
+  denseTiledBackward(p, gp, act67, grad67, grad69, n, 512, 1000, 11176512, 11688512, true, 0, 1000, 1);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -5485,7 +5642,8 @@ function lossGrad(length: number): Float32Array {
 
 // ── Shared dense kernels ──
 
-/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+/** y = x Wᵀ + b over `rows` rows of x (IN wide) in 4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
+ *  then 8-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
 function denseTiledForward(
   p: Float32Array,
   x: Float32Array,
@@ -5495,33 +5653,36 @@ function denseTiledForward(
   OUT: number,
   W: number,
   B: number,
+  y0: number,
+  yr: number,
+  yc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
       const b1 = B >= 0 ? p[B + o + 1] : 0;
       const b2 = B >= 0 ? p[B + o + 2] : 0;
       const b3 = B >= 0 ? p[B + o + 3] : 0;
-      let t00 = b0;
-      let t01 = b1;
-      let t02 = b2;
-      let t03 = b3;
-      let t10 = b0;
-      let t11 = b1;
-      let t12 = b2;
-      let t13 = b3;
-      let t20 = b0;
-      let t21 = b1;
-      let t22 = b2;
-      let t23 = b3;
-      let t30 = b0;
-      let t31 = b1;
-      let t32 = b2;
-      let t33 = b3;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t1_2 = b2;
+      let t1_3 = b3;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t2_2 = b2;
+      let t2_3 = b3;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      let t3_2 = b2;
+      let t3_3 = b3;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const w0 = p[w + 0 * IN];
+        const w0 = p[w];
         const w1 = p[w + 1 * IN];
         const w2 = p[w + 2 * IN];
         const w3 = p[w + 3 * IN];
@@ -5529,89 +5690,192 @@ function denseTiledForward(
         const v1 = x[xo + 1 * IN + i];
         const v2 = x[xo + 2 * IN + i];
         const v3 = x[xo + 3 * IN + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t1_2 += v1 * w2;
+        t1_3 += v1 * w3;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t2_2 += v2 * w2;
+        t2_3 += v2 * w3;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+        t3_2 += v3 * w2;
+        t3_3 += v3 * w3;
       }
-      y[yo + 0 * OUT + o + 0] = t00;
-      y[yo + 0 * OUT + o + 1] = t01;
-      y[yo + 0 * OUT + o + 2] = t02;
-      y[yo + 0 * OUT + o + 3] = t03;
-      y[yo + 1 * OUT + o + 0] = t10;
-      y[yo + 1 * OUT + o + 1] = t11;
-      y[yo + 1 * OUT + o + 2] = t12;
-      y[yo + 1 * OUT + o + 3] = t13;
-      y[yo + 2 * OUT + o + 0] = t20;
-      y[yo + 2 * OUT + o + 1] = t21;
-      y[yo + 2 * OUT + o + 2] = t22;
-      y[yo + 2 * OUT + o + 3] = t23;
-      y[yo + 3 * OUT + o + 0] = t30;
-      y[yo + 3 * OUT + o + 1] = t31;
-      y[yo + 3 * OUT + o + 2] = t32;
-      y[yo + 3 * OUT + o + 3] = t33;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 1 * yr + 2 * yc] = t1_2;
+      y[yt + 1 * yr + 3 * yc] = t1_3;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 2 * yr + 2 * yc] = t2_2;
+      y[yt + 2 * yr + 3 * yc] = t2_3;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
+      y[yt + 3 * yr + 2 * yc] = t3_2;
+      y[yt + 3 * yr + 3 * yc] = t3_3;
+    }
+    for (; o + 2 <= OUT; o += 2) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = B >= 0 ? p[B + o] : 0;
-        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
-        y[yo + a * OUT + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      let t1_0 = b0;
+      let t2_0 = b0;
+      let t3_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t1_0 += v1 * w0;
+        t2_0 += v2 * w0;
+        t3_0 += v3 * w0;
       }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 3 * yr] = t3_0;
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      let s0 = B >= 0 ? p[B + o + 0] : 0;
-      let s1 = B >= 0 ? p[B + o + 1] : 0;
-      let s2 = B >= 0 ? p[B + o + 2] : 0;
-      let s3 = B >= 0 ? p[B + o + 3] : 0;
-      let s4 = B >= 0 ? p[B + o + 4] : 0;
-      let s5 = B >= 0 ? p[B + o + 5] : 0;
-      let s6 = B >= 0 ? p[B + o + 6] : 0;
-      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b4 = B >= 0 ? p[B + o + 4] : 0;
+      const b5 = B >= 0 ? p[B + o + 5] : 0;
+      const b6 = B >= 0 ? p[B + o + 6] : 0;
+      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t0_4 = b4;
+      let t0_5 = b5;
+      let t0_6 = b6;
+      let t0_7 = b7;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const v = x[xo + i];
-        s0 += v * p[w + 0 * IN];
-        s1 += v * p[w + 1 * IN];
-        s2 += v * p[w + 2 * IN];
-        s3 += v * p[w + 3 * IN];
-        s4 += v * p[w + 4 * IN];
-        s5 += v * p[w + 5 * IN];
-        s6 += v * p[w + 6 * IN];
-        s7 += v * p[w + 7 * IN];
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const w4 = p[w + 4 * IN];
+        const w5 = p[w + 5 * IN];
+        const w6 = p[w + 6 * IN];
+        const w7 = p[w + 7 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t0_4 += v0 * w4;
+        t0_5 += v0 * w5;
+        t0_6 += v0 * w6;
+        t0_7 += v0 * w7;
       }
-      y[yo + o + 0] = s0;
-      y[yo + o + 1] = s1;
-      y[yo + o + 2] = s2;
-      y[yo + o + 3] = s3;
-      y[yo + o + 4] = s4;
-      y[yo + o + 5] = s5;
-      y[yo + o + 6] = s6;
-      y[yo + o + 7] = s7;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 4 * yc] = t0_4;
+      y[yt + 5 * yc] = t0_5;
+      y[yt + 6 * yc] = t0_6;
+      y[yt + 7 * yc] = t0_7;
+    }
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
-      y[yo + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
     }
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
- *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
+/** Dense backward over `rows` rows (gradients accumulate): dW += gᵀx, db += g, and dx += g W only when
+ *  `dx` (a training step needs no gradient of the model input). gy element (r, o) at g0 + r·gr + o·gc. */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -5624,32 +5888,36 @@ function denseTiledBackward(
   W: number,
   B: number,
   dx: boolean,
+  g0: number,
+  gr: number,
+  gc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, go = g0; r + 4 <= rows; r += 4, xo += 4 * IN, go += 4 * gr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const g00 = gy[yo + 0 * OUT + o + 0];
-      const g01 = gy[yo + 0 * OUT + o + 1];
-      const g02 = gy[yo + 0 * OUT + o + 2];
-      const g03 = gy[yo + 0 * OUT + o + 3];
-      const g10 = gy[yo + 1 * OUT + o + 0];
-      const g11 = gy[yo + 1 * OUT + o + 1];
-      const g12 = gy[yo + 1 * OUT + o + 2];
-      const g13 = gy[yo + 1 * OUT + o + 3];
-      const g20 = gy[yo + 2 * OUT + o + 0];
-      const g21 = gy[yo + 2 * OUT + o + 1];
-      const g22 = gy[yo + 2 * OUT + o + 2];
-      const g23 = gy[yo + 2 * OUT + o + 3];
-      const g30 = gy[yo + 3 * OUT + o + 0];
-      const g31 = gy[yo + 3 * OUT + o + 1];
-      const g32 = gy[yo + 3 * OUT + o + 2];
-      const g33 = gy[yo + 3 * OUT + o + 3];
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g0_1 = gy[gt + 1 * gc];
+      const g0_2 = gy[gt + 2 * gc];
+      const g0_3 = gy[gt + 3 * gc];
+      const g1_0 = gy[gt + 1 * gr];
+      const g1_1 = gy[gt + 1 * gr + 1 * gc];
+      const g1_2 = gy[gt + 1 * gr + 2 * gc];
+      const g1_3 = gy[gt + 1 * gr + 3 * gc];
+      const g2_0 = gy[gt + 2 * gr];
+      const g2_1 = gy[gt + 2 * gr + 1 * gc];
+      const g2_2 = gy[gt + 2 * gr + 2 * gc];
+      const g2_3 = gy[gt + 2 * gr + 3 * gc];
+      const g3_0 = gy[gt + 3 * gr];
+      const g3_1 = gy[gt + 3 * gr + 1 * gc];
+      const g3_2 = gy[gt + 3 * gr + 2 * gc];
+      const g3_3 = gy[gt + 3 * gr + 3 * gc];
       if (B >= 0) {
-        gp[B + o + 0] += g00 + g10 + g20 + g30;
-        gp[B + o + 1] += g01 + g11 + g21 + g31;
-        gp[B + o + 2] += g02 + g12 + g22 + g32;
-        gp[B + o + 3] += g03 + g13 + g23 + g33;
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+        gp[B + o + 1] += g0_1 + g1_1 + g2_1 + g3_1;
+        gp[B + o + 2] += g0_2 + g1_2 + g2_2 + g3_2;
+        gp[B + o + 3] += g0_3 + g1_3 + g2_3 + g3_3;
       }
       if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -5657,18 +5925,18 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          const w0 = p[w + 0 * IN];
+          const w0 = p[w];
           const w1 = p[w + 1 * IN];
           const w2 = p[w + 2 * IN];
           const w3 = p[w + 3 * IN];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0 + g0_1 * w1 + g0_2 * w2 + g0_3 * w3;
+          gx[xo + 1 * IN + i] += g1_0 * w0 + g1_1 * w1 + g1_2 * w2 + g1_3 * w3;
+          gx[xo + 2 * IN + i] += g2_0 * w0 + g2_1 * w1 + g2_2 * w2 + g2_3 * w3;
+          gx[xo + 3 * IN + i] += g3_0 * w0 + g3_1 * w1 + g3_2 * w2 + g3_3 * w3;
         }
       } else {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -5676,27 +5944,49 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
         }
       }
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = gy[yo + a * OUT + o];
-        if (B >= 0) gp[B + o] += g;
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g1_0 = gy[gt + 1 * gr];
+      const g2_0 = gy[gt + 2 * gr];
+      const g3_0 = gy[gt + 3 * gr];
+      if (B >= 0) {
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+      }
+      if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          gp[w] += g * x[xo + a * IN + i];
-          if (dx) gx[xo + a * IN + i] += g * p[w];
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0;
+          gx[xo + 1 * IN + i] += g1_0 * w0;
+          gx[xo + 2 * IN + i] += g2_0 * w0;
+          gx[xo + 3 * IN + i] += g3_0 * w0;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
         }
       }
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, go = g0 + r * gr; r < rows; r++, xo += IN, go += gr) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[yo + o];
+      const g = gy[go + o * gc];
       if (g === 0) continue;
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {

@@ -1770,320 +1770,267 @@ let grad172 = new Float32Array(0);
 let grad173 = new Float32Array(0);
 let grad175 = new Float32Array(0);
 let work0_col = new Float32Array(1843968);
-let work0_tmp = new Float32Array(802816);
 let work0_dcol = new Float32Array(1843968);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch3_argmax = new Float32Array(0);
 let work4_col = new Float32Array(200704);
-let work4_tmp = new Float32Array(200704);
 let work4_dcol = new Float32Array(200704);
 let scratch5_xhat = new Float32Array(0);
 let scratch5_istd = new Float32Array(0);
 let scratch5_batchstats = new Float32Array(0);
 let work7_col = new Float32Array(1806336);
-let work7_tmp = new Float32Array(200704);
 let work7_dcol = new Float32Array(1806336);
 let scratch8_xhat = new Float32Array(0);
 let scratch8_istd = new Float32Array(0);
 let scratch8_batchstats = new Float32Array(0);
 let work10_col = new Float32Array(200704);
-let work10_tmp = new Float32Array(802816);
 let work10_dcol = new Float32Array(200704);
 let scratch11_xhat = new Float32Array(0);
 let scratch11_istd = new Float32Array(0);
 let scratch11_batchstats = new Float32Array(0);
 let work12_col = new Float32Array(200704);
-let work12_tmp = new Float32Array(802816);
 let work12_dcol = new Float32Array(200704);
 let scratch13_xhat = new Float32Array(0);
 let scratch13_istd = new Float32Array(0);
 let scratch13_batchstats = new Float32Array(0);
 let work16_col = new Float32Array(802816);
-let work16_tmp = new Float32Array(200704);
 let work16_dcol = new Float32Array(802816);
 let scratch17_xhat = new Float32Array(0);
 let scratch17_istd = new Float32Array(0);
 let scratch17_batchstats = new Float32Array(0);
 let work19_col = new Float32Array(1806336);
-let work19_tmp = new Float32Array(200704);
 let work19_dcol = new Float32Array(1806336);
 let scratch20_xhat = new Float32Array(0);
 let scratch20_istd = new Float32Array(0);
 let scratch20_batchstats = new Float32Array(0);
 let work22_col = new Float32Array(200704);
-let work22_tmp = new Float32Array(802816);
 let work22_dcol = new Float32Array(200704);
 let scratch23_xhat = new Float32Array(0);
 let scratch23_istd = new Float32Array(0);
 let scratch23_batchstats = new Float32Array(0);
 let work26_col = new Float32Array(802816);
-let work26_tmp = new Float32Array(200704);
 let work26_dcol = new Float32Array(802816);
 let scratch27_xhat = new Float32Array(0);
 let scratch27_istd = new Float32Array(0);
 let scratch27_batchstats = new Float32Array(0);
 let work29_col = new Float32Array(1806336);
-let work29_tmp = new Float32Array(200704);
 let work29_dcol = new Float32Array(1806336);
 let scratch30_xhat = new Float32Array(0);
 let scratch30_istd = new Float32Array(0);
 let scratch30_batchstats = new Float32Array(0);
 let work32_col = new Float32Array(200704);
-let work32_tmp = new Float32Array(802816);
 let work32_dcol = new Float32Array(200704);
 let scratch33_xhat = new Float32Array(0);
 let scratch33_istd = new Float32Array(0);
 let scratch33_batchstats = new Float32Array(0);
 let work36_col = new Float32Array(802816);
-let work36_tmp = new Float32Array(401408);
 let work36_dcol = new Float32Array(802816);
 let scratch37_xhat = new Float32Array(0);
 let scratch37_istd = new Float32Array(0);
 let scratch37_batchstats = new Float32Array(0);
 let work39_col = new Float32Array(903168);
-let work39_tmp = new Float32Array(100352);
 let work39_dcol = new Float32Array(903168);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
 let work42_col = new Float32Array(100352);
-let work42_tmp = new Float32Array(401408);
 let work42_dcol = new Float32Array(100352);
 let scratch43_xhat = new Float32Array(0);
 let scratch43_istd = new Float32Array(0);
 let scratch43_batchstats = new Float32Array(0);
 let work44_col = new Float32Array(200704);
-let work44_tmp = new Float32Array(401408);
 let work44_dcol = new Float32Array(200704);
 let scratch45_xhat = new Float32Array(0);
 let scratch45_istd = new Float32Array(0);
 let scratch45_batchstats = new Float32Array(0);
 let work48_col = new Float32Array(401408);
-let work48_tmp = new Float32Array(100352);
 let work48_dcol = new Float32Array(401408);
 let scratch49_xhat = new Float32Array(0);
 let scratch49_istd = new Float32Array(0);
 let scratch49_batchstats = new Float32Array(0);
 let work51_col = new Float32Array(903168);
-let work51_tmp = new Float32Array(100352);
 let work51_dcol = new Float32Array(903168);
 let scratch52_xhat = new Float32Array(0);
 let scratch52_istd = new Float32Array(0);
 let scratch52_batchstats = new Float32Array(0);
 let work54_col = new Float32Array(100352);
-let work54_tmp = new Float32Array(401408);
 let work54_dcol = new Float32Array(100352);
 let scratch55_xhat = new Float32Array(0);
 let scratch55_istd = new Float32Array(0);
 let scratch55_batchstats = new Float32Array(0);
 let work58_col = new Float32Array(401408);
-let work58_tmp = new Float32Array(100352);
 let work58_dcol = new Float32Array(401408);
 let scratch59_xhat = new Float32Array(0);
 let scratch59_istd = new Float32Array(0);
 let scratch59_batchstats = new Float32Array(0);
 let work61_col = new Float32Array(903168);
-let work61_tmp = new Float32Array(100352);
 let work61_dcol = new Float32Array(903168);
 let scratch62_xhat = new Float32Array(0);
 let scratch62_istd = new Float32Array(0);
 let scratch62_batchstats = new Float32Array(0);
 let work64_col = new Float32Array(100352);
-let work64_tmp = new Float32Array(401408);
 let work64_dcol = new Float32Array(100352);
 let scratch65_xhat = new Float32Array(0);
 let scratch65_istd = new Float32Array(0);
 let scratch65_batchstats = new Float32Array(0);
 let work68_col = new Float32Array(401408);
-let work68_tmp = new Float32Array(100352);
 let work68_dcol = new Float32Array(401408);
 let scratch69_xhat = new Float32Array(0);
 let scratch69_istd = new Float32Array(0);
 let scratch69_batchstats = new Float32Array(0);
 let work71_col = new Float32Array(903168);
-let work71_tmp = new Float32Array(100352);
 let work71_dcol = new Float32Array(903168);
 let scratch72_xhat = new Float32Array(0);
 let scratch72_istd = new Float32Array(0);
 let scratch72_batchstats = new Float32Array(0);
 let work74_col = new Float32Array(100352);
-let work74_tmp = new Float32Array(401408);
 let work74_dcol = new Float32Array(100352);
 let scratch75_xhat = new Float32Array(0);
 let scratch75_istd = new Float32Array(0);
 let scratch75_batchstats = new Float32Array(0);
 let work78_col = new Float32Array(401408);
-let work78_tmp = new Float32Array(200704);
 let work78_dcol = new Float32Array(401408);
 let scratch79_xhat = new Float32Array(0);
 let scratch79_istd = new Float32Array(0);
 let scratch79_batchstats = new Float32Array(0);
 let work81_col = new Float32Array(451584);
-let work81_tmp = new Float32Array(50176);
 let work81_dcol = new Float32Array(451584);
 let scratch82_xhat = new Float32Array(0);
 let scratch82_istd = new Float32Array(0);
 let scratch82_batchstats = new Float32Array(0);
 let work84_col = new Float32Array(50176);
-let work84_tmp = new Float32Array(200704);
 let work84_dcol = new Float32Array(50176);
 let scratch85_xhat = new Float32Array(0);
 let scratch85_istd = new Float32Array(0);
 let scratch85_batchstats = new Float32Array(0);
 let work86_col = new Float32Array(100352);
-let work86_tmp = new Float32Array(200704);
 let work86_dcol = new Float32Array(100352);
 let scratch87_xhat = new Float32Array(0);
 let scratch87_istd = new Float32Array(0);
 let scratch87_batchstats = new Float32Array(0);
 let work90_col = new Float32Array(200704);
-let work90_tmp = new Float32Array(50176);
 let work90_dcol = new Float32Array(200704);
 let scratch91_xhat = new Float32Array(0);
 let scratch91_istd = new Float32Array(0);
 let scratch91_batchstats = new Float32Array(0);
 let work93_col = new Float32Array(451584);
-let work93_tmp = new Float32Array(50176);
 let work93_dcol = new Float32Array(451584);
 let scratch94_xhat = new Float32Array(0);
 let scratch94_istd = new Float32Array(0);
 let scratch94_batchstats = new Float32Array(0);
 let work96_col = new Float32Array(50176);
-let work96_tmp = new Float32Array(200704);
 let work96_dcol = new Float32Array(50176);
 let scratch97_xhat = new Float32Array(0);
 let scratch97_istd = new Float32Array(0);
 let scratch97_batchstats = new Float32Array(0);
 let work100_col = new Float32Array(200704);
-let work100_tmp = new Float32Array(50176);
 let work100_dcol = new Float32Array(200704);
 let scratch101_xhat = new Float32Array(0);
 let scratch101_istd = new Float32Array(0);
 let scratch101_batchstats = new Float32Array(0);
 let work103_col = new Float32Array(451584);
-let work103_tmp = new Float32Array(50176);
 let work103_dcol = new Float32Array(451584);
 let scratch104_xhat = new Float32Array(0);
 let scratch104_istd = new Float32Array(0);
 let scratch104_batchstats = new Float32Array(0);
 let work106_col = new Float32Array(50176);
-let work106_tmp = new Float32Array(200704);
 let work106_dcol = new Float32Array(50176);
 let scratch107_xhat = new Float32Array(0);
 let scratch107_istd = new Float32Array(0);
 let scratch107_batchstats = new Float32Array(0);
 let work110_col = new Float32Array(200704);
-let work110_tmp = new Float32Array(50176);
 let work110_dcol = new Float32Array(200704);
 let scratch111_xhat = new Float32Array(0);
 let scratch111_istd = new Float32Array(0);
 let scratch111_batchstats = new Float32Array(0);
 let work113_col = new Float32Array(451584);
-let work113_tmp = new Float32Array(50176);
 let work113_dcol = new Float32Array(451584);
 let scratch114_xhat = new Float32Array(0);
 let scratch114_istd = new Float32Array(0);
 let scratch114_batchstats = new Float32Array(0);
 let work116_col = new Float32Array(50176);
-let work116_tmp = new Float32Array(200704);
 let work116_dcol = new Float32Array(50176);
 let scratch117_xhat = new Float32Array(0);
 let scratch117_istd = new Float32Array(0);
 let scratch117_batchstats = new Float32Array(0);
 let work120_col = new Float32Array(200704);
-let work120_tmp = new Float32Array(50176);
 let work120_dcol = new Float32Array(200704);
 let scratch121_xhat = new Float32Array(0);
 let scratch121_istd = new Float32Array(0);
 let scratch121_batchstats = new Float32Array(0);
 let work123_col = new Float32Array(451584);
-let work123_tmp = new Float32Array(50176);
 let work123_dcol = new Float32Array(451584);
 let scratch124_xhat = new Float32Array(0);
 let scratch124_istd = new Float32Array(0);
 let scratch124_batchstats = new Float32Array(0);
 let work126_col = new Float32Array(50176);
-let work126_tmp = new Float32Array(200704);
 let work126_dcol = new Float32Array(50176);
 let scratch127_xhat = new Float32Array(0);
 let scratch127_istd = new Float32Array(0);
 let scratch127_batchstats = new Float32Array(0);
 let work130_col = new Float32Array(200704);
-let work130_tmp = new Float32Array(50176);
 let work130_dcol = new Float32Array(200704);
 let scratch131_xhat = new Float32Array(0);
 let scratch131_istd = new Float32Array(0);
 let scratch131_batchstats = new Float32Array(0);
 let work133_col = new Float32Array(451584);
-let work133_tmp = new Float32Array(50176);
 let work133_dcol = new Float32Array(451584);
 let scratch134_xhat = new Float32Array(0);
 let scratch134_istd = new Float32Array(0);
 let scratch134_batchstats = new Float32Array(0);
 let work136_col = new Float32Array(50176);
-let work136_tmp = new Float32Array(200704);
 let work136_dcol = new Float32Array(50176);
 let scratch137_xhat = new Float32Array(0);
 let scratch137_istd = new Float32Array(0);
 let scratch137_batchstats = new Float32Array(0);
 let work140_col = new Float32Array(200704);
-let work140_tmp = new Float32Array(100352);
 let work140_dcol = new Float32Array(200704);
 let scratch141_xhat = new Float32Array(0);
 let scratch141_istd = new Float32Array(0);
 let scratch141_batchstats = new Float32Array(0);
 let work143_col = new Float32Array(225792);
-let work143_tmp = new Float32Array(25088);
 let work143_dcol = new Float32Array(225792);
 let scratch144_xhat = new Float32Array(0);
 let scratch144_istd = new Float32Array(0);
 let scratch144_batchstats = new Float32Array(0);
 let work146_col = new Float32Array(25088);
-let work146_tmp = new Float32Array(100352);
 let work146_dcol = new Float32Array(25088);
 let scratch147_xhat = new Float32Array(0);
 let scratch147_istd = new Float32Array(0);
 let scratch147_batchstats = new Float32Array(0);
 let work148_col = new Float32Array(50176);
-let work148_tmp = new Float32Array(100352);
 let work148_dcol = new Float32Array(50176);
 let scratch149_xhat = new Float32Array(0);
 let scratch149_istd = new Float32Array(0);
 let scratch149_batchstats = new Float32Array(0);
 let work152_col = new Float32Array(100352);
-let work152_tmp = new Float32Array(25088);
 let work152_dcol = new Float32Array(100352);
 let scratch153_xhat = new Float32Array(0);
 let scratch153_istd = new Float32Array(0);
 let scratch153_batchstats = new Float32Array(0);
 let work155_col = new Float32Array(225792);
-let work155_tmp = new Float32Array(25088);
 let work155_dcol = new Float32Array(225792);
 let scratch156_xhat = new Float32Array(0);
 let scratch156_istd = new Float32Array(0);
 let scratch156_batchstats = new Float32Array(0);
 let work158_col = new Float32Array(25088);
-let work158_tmp = new Float32Array(100352);
 let work158_dcol = new Float32Array(25088);
 let scratch159_xhat = new Float32Array(0);
 let scratch159_istd = new Float32Array(0);
 let scratch159_batchstats = new Float32Array(0);
 let work162_col = new Float32Array(100352);
-let work162_tmp = new Float32Array(25088);
 let work162_dcol = new Float32Array(100352);
 let scratch163_xhat = new Float32Array(0);
 let scratch163_istd = new Float32Array(0);
 let scratch163_batchstats = new Float32Array(0);
 let work165_col = new Float32Array(225792);
-let work165_tmp = new Float32Array(25088);
 let work165_dcol = new Float32Array(225792);
 let scratch166_xhat = new Float32Array(0);
 let scratch166_istd = new Float32Array(0);
 let scratch166_batchstats = new Float32Array(0);
 let work168_col = new Float32Array(25088);
-let work168_tmp = new Float32Array(100352);
 let work168_dcol = new Float32Array(25088);
 let scratch169_xhat = new Float32Array(0);
 let scratch169_istd = new Float32Array(0);
@@ -3203,10 +3150,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work0_col, work0_tmp, 12544, 147, 64, 0 + gi * 9408, -1);
-      for (let q = 0; q < 12544; q++) {
-        for (let oc = 0; oc < 64; oc++) act1[yb + (gi * 64 + oc) * 12544 + q] = work0_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work0_col, act1, 12544, 147, 64, 0 + gi * 9408, -1, yb + gi * 802816, 1, 12544);
     }
   }
 }
@@ -3235,11 +3179,23 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
             }
           }
       }
-      for (let q = 0; q < 12544; q++) {
-        for (let oc = 0; oc < 64; oc++) work0_tmp[q * 64 + oc] = grad1[yb + (gi * 64 + oc) * 12544 + q];
-      }
       if (dx) work0_dcol.fill(0);
-      denseTiledBackward(p, gp, work0_col, work0_dcol, work0_tmp, 12544, 147, 64, 0 + gi * 9408, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work0_col,
+        work0_dcol,
+        grad1,
+        12544,
+        147,
+        64,
+        0 + gi * 9408,
+        -1,
+        dx,
+        yb + gi * 802816,
+        1,
+        12544,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 112; oh++)
@@ -3250,8 +3206,8 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 3 + kh * 1;
                 for (let kw = 0; kw < 7; kw++) {
                   const iw = ow * 2 - 3 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -3426,15 +3382,12 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work4_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw] : 0;
+                work4_col[r++] = act4[xc + ih * 56 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work4_col, work4_tmp, 3136, 64, 64, 9536 + gi * 4096, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) act5[yb + (gi * 64 + oc) * 3136 + q] = work4_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work4_col, act5, 3136, 64, 64, 9536 + gi * 4096, -1, yb + gi * 200704, 1, 3136);
     }
   }
 }
@@ -3457,17 +3410,29 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work4_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw] : 0;
+                  work4_col[r++] = act4[xc + ih * 56 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) work4_tmp[q * 64 + oc] = grad5[yb + (gi * 64 + oc) * 3136 + q];
-      }
       if (dx) work4_dcol.fill(0);
-      denseTiledBackward(p, gp, work4_col, work4_dcol, work4_tmp, 3136, 64, 64, 9536 + gi * 4096, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work4_col,
+        work4_dcol,
+        grad5,
+        3136,
+        64,
+        64,
+        9536 + gi * 4096,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -3478,8 +3443,7 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad4[xc + ih * 56 + iw] += work4_dcol[r];
-                  r++;
+                  grad4[xc + ih * 56 + iw] += work4_dcol[r++];
                 }
               }
             }
@@ -3620,10 +3584,7 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work7_col, work7_tmp, 3136, 576, 64, 13760 + gi * 36864, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) act8[yb + (gi * 64 + oc) * 3136 + q] = work7_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work7_col, act8, 3136, 576, 64, 13760 + gi * 36864, -1, yb + gi * 200704, 1, 3136);
     }
   }
 }
@@ -3652,11 +3613,23 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) work7_tmp[q * 64 + oc] = grad8[yb + (gi * 64 + oc) * 3136 + q];
-      }
       if (dx) work7_dcol.fill(0);
-      denseTiledBackward(p, gp, work7_col, work7_dcol, work7_tmp, 3136, 576, 64, 13760 + gi * 36864, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work7_col,
+        work7_dcol,
+        grad8,
+        3136,
+        576,
+        64,
+        13760 + gi * 36864,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -3667,8 +3640,8 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad7[xc + ih * 56 + iw] += work7_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad7[xc + ih * 56 + iw] += work7_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -3804,15 +3777,12 @@ function forward10(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw] : 0;
+                work10_col[r++] = act10[xc + ih * 56 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work10_col, work10_tmp, 3136, 64, 256, 50752 + gi * 16384, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 256; oc++) act11[yb + (gi * 256 + oc) * 3136 + q] = work10_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work10_col, act11, 3136, 64, 256, 50752 + gi * 16384, -1, yb + gi * 802816, 1, 3136);
     }
   }
 }
@@ -3835,17 +3805,29 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw] : 0;
+                  work10_col[r++] = act10[xc + ih * 56 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 256; oc++) work10_tmp[q * 256 + oc] = grad11[yb + (gi * 256 + oc) * 3136 + q];
-      }
       if (dx) work10_dcol.fill(0);
-      denseTiledBackward(p, gp, work10_col, work10_dcol, work10_tmp, 3136, 64, 256, 50752 + gi * 16384, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work10_col,
+        work10_dcol,
+        grad11,
+        3136,
+        64,
+        256,
+        50752 + gi * 16384,
+        -1,
+        dx,
+        yb + gi * 802816,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -3856,8 +3838,7 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad10[xc + ih * 56 + iw] += work10_dcol[r];
-                  r++;
+                  grad10[xc + ih * 56 + iw] += work10_dcol[r++];
                 }
               }
             }
@@ -3973,15 +3954,12 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work12_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw] : 0;
+                work12_col[r++] = act4[xc + ih * 56 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work12_col, work12_tmp, 3136, 64, 256, 67648 + gi * 16384, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 256; oc++) act13[yb + (gi * 256 + oc) * 3136 + q] = work12_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work12_col, act13, 3136, 64, 256, 67648 + gi * 16384, -1, yb + gi * 802816, 1, 3136);
     }
   }
 }
@@ -4004,17 +3982,29 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work12_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw] : 0;
+                  work12_col[r++] = act4[xc + ih * 56 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 256; oc++) work12_tmp[q * 256 + oc] = grad13[yb + (gi * 256 + oc) * 3136 + q];
-      }
       if (dx) work12_dcol.fill(0);
-      denseTiledBackward(p, gp, work12_col, work12_dcol, work12_tmp, 3136, 64, 256, 67648 + gi * 16384, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work12_col,
+        work12_dcol,
+        grad13,
+        3136,
+        64,
+        256,
+        67648 + gi * 16384,
+        -1,
+        dx,
+        yb + gi * 802816,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -4025,8 +4015,7 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad4[xc + ih * 56 + iw] += work12_dcol[r];
-                  r++;
+                  grad4[xc + ih * 56 + iw] += work12_dcol[r++];
                 }
               }
             }
@@ -4178,15 +4167,12 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work16_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act16[xc + ih * 56 + iw] : 0;
+                work16_col[r++] = act16[xc + ih * 56 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work16_col, work16_tmp, 3136, 256, 64, 84544 + gi * 16384, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) act17[yb + (gi * 64 + oc) * 3136 + q] = work16_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work16_col, act17, 3136, 256, 64, 84544 + gi * 16384, -1, yb + gi * 200704, 1, 3136);
     }
   }
 }
@@ -4209,17 +4195,29 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work16_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act16[xc + ih * 56 + iw] : 0;
+                  work16_col[r++] = act16[xc + ih * 56 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) work16_tmp[q * 64 + oc] = grad17[yb + (gi * 64 + oc) * 3136 + q];
-      }
       if (dx) work16_dcol.fill(0);
-      denseTiledBackward(p, gp, work16_col, work16_dcol, work16_tmp, 3136, 256, 64, 84544 + gi * 16384, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work16_col,
+        work16_dcol,
+        grad17,
+        3136,
+        256,
+        64,
+        84544 + gi * 16384,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -4230,8 +4228,7 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad16[xc + ih * 56 + iw] += work16_dcol[r];
-                  r++;
+                  grad16[xc + ih * 56 + iw] += work16_dcol[r++];
                 }
               }
             }
@@ -4372,10 +4369,7 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work19_col, work19_tmp, 3136, 576, 64, 101056 + gi * 36864, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) act20[yb + (gi * 64 + oc) * 3136 + q] = work19_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work19_col, act20, 3136, 576, 64, 101056 + gi * 36864, -1, yb + gi * 200704, 1, 3136);
     }
   }
 }
@@ -4404,11 +4398,23 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) work19_tmp[q * 64 + oc] = grad20[yb + (gi * 64 + oc) * 3136 + q];
-      }
       if (dx) work19_dcol.fill(0);
-      denseTiledBackward(p, gp, work19_col, work19_dcol, work19_tmp, 3136, 576, 64, 101056 + gi * 36864, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work19_col,
+        work19_dcol,
+        grad20,
+        3136,
+        576,
+        64,
+        101056 + gi * 36864,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -4419,8 +4425,8 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad19[xc + ih * 56 + iw] += work19_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad19[xc + ih * 56 + iw] += work19_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -4556,15 +4562,12 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work22_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act22[xc + ih * 56 + iw] : 0;
+                work22_col[r++] = act22[xc + ih * 56 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work22_col, work22_tmp, 3136, 64, 256, 138048 + gi * 16384, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 256; oc++) act23[yb + (gi * 256 + oc) * 3136 + q] = work22_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work22_col, act23, 3136, 64, 256, 138048 + gi * 16384, -1, yb + gi * 802816, 1, 3136);
     }
   }
 }
@@ -4587,17 +4590,29 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work22_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act22[xc + ih * 56 + iw] : 0;
+                  work22_col[r++] = act22[xc + ih * 56 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 256; oc++) work22_tmp[q * 256 + oc] = grad23[yb + (gi * 256 + oc) * 3136 + q];
-      }
       if (dx) work22_dcol.fill(0);
-      denseTiledBackward(p, gp, work22_col, work22_dcol, work22_tmp, 3136, 64, 256, 138048 + gi * 16384, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work22_col,
+        work22_dcol,
+        grad23,
+        3136,
+        64,
+        256,
+        138048 + gi * 16384,
+        -1,
+        dx,
+        yb + gi * 802816,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -4608,8 +4623,7 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad22[xc + ih * 56 + iw] += work22_dcol[r];
-                  r++;
+                  grad22[xc + ih * 56 + iw] += work22_dcol[r++];
                 }
               }
             }
@@ -4761,15 +4775,12 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work26_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act26[xc + ih * 56 + iw] : 0;
+                work26_col[r++] = act26[xc + ih * 56 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work26_col, work26_tmp, 3136, 256, 64, 154944 + gi * 16384, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) act27[yb + (gi * 64 + oc) * 3136 + q] = work26_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work26_col, act27, 3136, 256, 64, 154944 + gi * 16384, -1, yb + gi * 200704, 1, 3136);
     }
   }
 }
@@ -4792,17 +4803,29 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work26_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act26[xc + ih * 56 + iw] : 0;
+                  work26_col[r++] = act26[xc + ih * 56 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) work26_tmp[q * 64 + oc] = grad27[yb + (gi * 64 + oc) * 3136 + q];
-      }
       if (dx) work26_dcol.fill(0);
-      denseTiledBackward(p, gp, work26_col, work26_dcol, work26_tmp, 3136, 256, 64, 154944 + gi * 16384, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work26_col,
+        work26_dcol,
+        grad27,
+        3136,
+        256,
+        64,
+        154944 + gi * 16384,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -4813,8 +4836,7 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad26[xc + ih * 56 + iw] += work26_dcol[r];
-                  r++;
+                  grad26[xc + ih * 56 + iw] += work26_dcol[r++];
                 }
               }
             }
@@ -4955,10 +4977,7 @@ function forward29(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work29_col, work29_tmp, 3136, 576, 64, 171456 + gi * 36864, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) act30[yb + (gi * 64 + oc) * 3136 + q] = work29_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work29_col, act30, 3136, 576, 64, 171456 + gi * 36864, -1, yb + gi * 200704, 1, 3136);
     }
   }
 }
@@ -4987,11 +5006,23 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 64; oc++) work29_tmp[q * 64 + oc] = grad30[yb + (gi * 64 + oc) * 3136 + q];
-      }
       if (dx) work29_dcol.fill(0);
-      denseTiledBackward(p, gp, work29_col, work29_dcol, work29_tmp, 3136, 576, 64, 171456 + gi * 36864, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work29_col,
+        work29_dcol,
+        grad30,
+        3136,
+        576,
+        64,
+        171456 + gi * 36864,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -5002,8 +5033,8 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad29[xc + ih * 56 + iw] += work29_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad29[xc + ih * 56 + iw] += work29_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -5139,15 +5170,12 @@ function forward32(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work32_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act32[xc + ih * 56 + iw] : 0;
+                work32_col[r++] = act32[xc + ih * 56 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work32_col, work32_tmp, 3136, 64, 256, 208448 + gi * 16384, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 256; oc++) act33[yb + (gi * 256 + oc) * 3136 + q] = work32_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work32_col, act33, 3136, 64, 256, 208448 + gi * 16384, -1, yb + gi * 802816, 1, 3136);
     }
   }
 }
@@ -5170,17 +5198,29 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work32_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act32[xc + ih * 56 + iw] : 0;
+                  work32_col[r++] = act32[xc + ih * 56 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 256; oc++) work32_tmp[q * 256 + oc] = grad33[yb + (gi * 256 + oc) * 3136 + q];
-      }
       if (dx) work32_dcol.fill(0);
-      denseTiledBackward(p, gp, work32_col, work32_dcol, work32_tmp, 3136, 64, 256, 208448 + gi * 16384, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work32_col,
+        work32_dcol,
+        grad33,
+        3136,
+        64,
+        256,
+        208448 + gi * 16384,
+        -1,
+        dx,
+        yb + gi * 802816,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -5191,8 +5231,7 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad32[xc + ih * 56 + iw] += work32_dcol[r];
-                  r++;
+                  grad32[xc + ih * 56 + iw] += work32_dcol[r++];
                 }
               }
             }
@@ -5344,15 +5383,12 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work36_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act36[xc + ih * 56 + iw] : 0;
+                work36_col[r++] = act36[xc + ih * 56 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work36_col, work36_tmp, 3136, 256, 128, 225344 + gi * 32768, -1);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 128; oc++) act37[yb + (gi * 128 + oc) * 3136 + q] = work36_tmp[q * 128 + oc];
-      }
+      denseTiledForward(p, work36_col, act37, 3136, 256, 128, 225344 + gi * 32768, -1, yb + gi * 401408, 1, 3136);
     }
   }
 }
@@ -5375,17 +5411,29 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work36_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act36[xc + ih * 56 + iw] : 0;
+                  work36_col[r++] = act36[xc + ih * 56 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 128; oc++) work36_tmp[q * 128 + oc] = grad37[yb + (gi * 128 + oc) * 3136 + q];
-      }
       if (dx) work36_dcol.fill(0);
-      denseTiledBackward(p, gp, work36_col, work36_dcol, work36_tmp, 3136, 256, 128, 225344 + gi * 32768, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work36_col,
+        work36_dcol,
+        grad37,
+        3136,
+        256,
+        128,
+        225344 + gi * 32768,
+        -1,
+        dx,
+        yb + gi * 401408,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -5396,8 +5444,7 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad36[xc + ih * 56 + iw] += work36_dcol[r];
-                  r++;
+                  grad36[xc + ih * 56 + iw] += work36_dcol[r++];
                 }
               }
             }
@@ -5533,15 +5580,12 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work39_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act39[xc + ih * 56 + iw] : 0;
+                work39_col[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw] : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work39_col, work39_tmp, 784, 1152, 128, 258368 + gi * 147456, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) act40[yb + (gi * 128 + oc) * 784 + q] = work39_tmp[q * 128 + oc];
-      }
+      denseTiledForward(p, work39_col, act40, 784, 1152, 128, 258368 + gi * 147456, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
@@ -5564,17 +5608,29 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work39_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act39[xc + ih * 56 + iw] : 0;
+                  work39_col[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw] : 0;
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) work39_tmp[q * 128 + oc] = grad40[yb + (gi * 128 + oc) * 784 + q];
-      }
       if (dx) work39_dcol.fill(0);
-      denseTiledBackward(p, gp, work39_col, work39_dcol, work39_tmp, 784, 1152, 128, 258368 + gi * 147456, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work39_col,
+        work39_dcol,
+        grad40,
+        784,
+        1152,
+        128,
+        258368 + gi * 147456,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -5585,8 +5641,8 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad39[xc + ih * 56 + iw] += work39_dcol[r];
-                  r++;
+                  if (ih >= 0 && iw >= 0) grad39[xc + ih * 56 + iw] += work39_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -5722,15 +5778,12 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work42_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act42[xc + ih * 28 + iw] : 0;
+                work42_col[r++] = act42[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work42_col, work42_tmp, 784, 128, 512, 406080 + gi * 65536, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) act43[yb + (gi * 512 + oc) * 784 + q] = work42_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work42_col, act43, 784, 128, 512, 406080 + gi * 65536, -1, yb + gi * 401408, 1, 784);
     }
   }
 }
@@ -5753,17 +5806,29 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work42_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act42[xc + ih * 28 + iw] : 0;
+                  work42_col[r++] = act42[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) work42_tmp[q * 512 + oc] = grad43[yb + (gi * 512 + oc) * 784 + q];
-      }
       if (dx) work42_dcol.fill(0);
-      denseTiledBackward(p, gp, work42_col, work42_dcol, work42_tmp, 784, 128, 512, 406080 + gi * 65536, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work42_col,
+        work42_dcol,
+        grad43,
+        784,
+        128,
+        512,
+        406080 + gi * 65536,
+        -1,
+        dx,
+        yb + gi * 401408,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -5774,8 +5839,7 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad42[xc + ih * 28 + iw] += work42_dcol[r];
-                  r++;
+                  grad42[xc + ih * 28 + iw] += work42_dcol[r++];
                 }
               }
             }
@@ -5891,15 +5955,12 @@ function forward44(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work44_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act36[xc + ih * 56 + iw] : 0;
+                work44_col[r++] = act36[xc + ih * 56 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work44_col, work44_tmp, 784, 256, 512, 472640 + gi * 131072, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) act45[yb + (gi * 512 + oc) * 784 + q] = work44_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work44_col, act45, 784, 256, 512, 472640 + gi * 131072, -1, yb + gi * 401408, 1, 784);
     }
   }
 }
@@ -5922,17 +5983,29 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work44_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act36[xc + ih * 56 + iw] : 0;
+                  work44_col[r++] = act36[xc + ih * 56 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) work44_tmp[q * 512 + oc] = grad45[yb + (gi * 512 + oc) * 784 + q];
-      }
       if (dx) work44_dcol.fill(0);
-      denseTiledBackward(p, gp, work44_col, work44_dcol, work44_tmp, 784, 256, 512, 472640 + gi * 131072, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work44_col,
+        work44_dcol,
+        grad45,
+        784,
+        256,
+        512,
+        472640 + gi * 131072,
+        -1,
+        dx,
+        yb + gi * 401408,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -5943,8 +6016,7 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad36[xc + ih * 56 + iw] += work44_dcol[r];
-                  r++;
+                  grad36[xc + ih * 56 + iw] += work44_dcol[r++];
                 }
               }
             }
@@ -6096,15 +6168,12 @@ function forward48(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work48_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act48[xc + ih * 28 + iw] : 0;
+                work48_col[r++] = act48[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work48_col, work48_tmp, 784, 512, 128, 604736 + gi * 65536, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) act49[yb + (gi * 128 + oc) * 784 + q] = work48_tmp[q * 128 + oc];
-      }
+      denseTiledForward(p, work48_col, act49, 784, 512, 128, 604736 + gi * 65536, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
@@ -6127,17 +6196,29 @@ function backward48(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work48_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act48[xc + ih * 28 + iw] : 0;
+                  work48_col[r++] = act48[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) work48_tmp[q * 128 + oc] = grad49[yb + (gi * 128 + oc) * 784 + q];
-      }
       if (dx) work48_dcol.fill(0);
-      denseTiledBackward(p, gp, work48_col, work48_dcol, work48_tmp, 784, 512, 128, 604736 + gi * 65536, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work48_col,
+        work48_dcol,
+        grad49,
+        784,
+        512,
+        128,
+        604736 + gi * 65536,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -6148,8 +6229,7 @@ function backward48(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad48[xc + ih * 28 + iw] += work48_dcol[r];
-                  r++;
+                  grad48[xc + ih * 28 + iw] += work48_dcol[r++];
                 }
               }
             }
@@ -6290,10 +6370,7 @@ function forward51(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work51_col, work51_tmp, 784, 1152, 128, 670528 + gi * 147456, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) act52[yb + (gi * 128 + oc) * 784 + q] = work51_tmp[q * 128 + oc];
-      }
+      denseTiledForward(p, work51_col, act52, 784, 1152, 128, 670528 + gi * 147456, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
@@ -6322,11 +6399,23 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) work51_tmp[q * 128 + oc] = grad52[yb + (gi * 128 + oc) * 784 + q];
-      }
       if (dx) work51_dcol.fill(0);
-      denseTiledBackward(p, gp, work51_col, work51_dcol, work51_tmp, 784, 1152, 128, 670528 + gi * 147456, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work51_col,
+        work51_dcol,
+        grad52,
+        784,
+        1152,
+        128,
+        670528 + gi * 147456,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -6337,8 +6426,8 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad51[xc + ih * 28 + iw] += work51_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad51[xc + ih * 28 + iw] += work51_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -6474,15 +6563,12 @@ function forward54(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work54_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act54[xc + ih * 28 + iw] : 0;
+                work54_col[r++] = act54[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work54_col, work54_tmp, 784, 128, 512, 818240 + gi * 65536, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) act55[yb + (gi * 512 + oc) * 784 + q] = work54_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work54_col, act55, 784, 128, 512, 818240 + gi * 65536, -1, yb + gi * 401408, 1, 784);
     }
   }
 }
@@ -6505,17 +6591,29 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work54_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act54[xc + ih * 28 + iw] : 0;
+                  work54_col[r++] = act54[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) work54_tmp[q * 512 + oc] = grad55[yb + (gi * 512 + oc) * 784 + q];
-      }
       if (dx) work54_dcol.fill(0);
-      denseTiledBackward(p, gp, work54_col, work54_dcol, work54_tmp, 784, 128, 512, 818240 + gi * 65536, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work54_col,
+        work54_dcol,
+        grad55,
+        784,
+        128,
+        512,
+        818240 + gi * 65536,
+        -1,
+        dx,
+        yb + gi * 401408,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -6526,8 +6624,7 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad54[xc + ih * 28 + iw] += work54_dcol[r];
-                  r++;
+                  grad54[xc + ih * 28 + iw] += work54_dcol[r++];
                 }
               }
             }
@@ -6679,15 +6776,12 @@ function forward58(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work58_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act58[xc + ih * 28 + iw] : 0;
+                work58_col[r++] = act58[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work58_col, work58_tmp, 784, 512, 128, 884800 + gi * 65536, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) act59[yb + (gi * 128 + oc) * 784 + q] = work58_tmp[q * 128 + oc];
-      }
+      denseTiledForward(p, work58_col, act59, 784, 512, 128, 884800 + gi * 65536, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
@@ -6710,17 +6804,29 @@ function backward58(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work58_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act58[xc + ih * 28 + iw] : 0;
+                  work58_col[r++] = act58[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) work58_tmp[q * 128 + oc] = grad59[yb + (gi * 128 + oc) * 784 + q];
-      }
       if (dx) work58_dcol.fill(0);
-      denseTiledBackward(p, gp, work58_col, work58_dcol, work58_tmp, 784, 512, 128, 884800 + gi * 65536, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work58_col,
+        work58_dcol,
+        grad59,
+        784,
+        512,
+        128,
+        884800 + gi * 65536,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -6731,8 +6837,7 @@ function backward58(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad58[xc + ih * 28 + iw] += work58_dcol[r];
-                  r++;
+                  grad58[xc + ih * 28 + iw] += work58_dcol[r++];
                 }
               }
             }
@@ -6873,10 +6978,7 @@ function forward61(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work61_col, work61_tmp, 784, 1152, 128, 950592 + gi * 147456, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) act62[yb + (gi * 128 + oc) * 784 + q] = work61_tmp[q * 128 + oc];
-      }
+      denseTiledForward(p, work61_col, act62, 784, 1152, 128, 950592 + gi * 147456, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
@@ -6905,11 +7007,23 @@ function backward61(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) work61_tmp[q * 128 + oc] = grad62[yb + (gi * 128 + oc) * 784 + q];
-      }
       if (dx) work61_dcol.fill(0);
-      denseTiledBackward(p, gp, work61_col, work61_dcol, work61_tmp, 784, 1152, 128, 950592 + gi * 147456, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work61_col,
+        work61_dcol,
+        grad62,
+        784,
+        1152,
+        128,
+        950592 + gi * 147456,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -6920,8 +7034,8 @@ function backward61(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad61[xc + ih * 28 + iw] += work61_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad61[xc + ih * 28 + iw] += work61_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -7057,15 +7171,12 @@ function forward64(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work64_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act64[xc + ih * 28 + iw] : 0;
+                work64_col[r++] = act64[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work64_col, work64_tmp, 784, 128, 512, 1098304 + gi * 65536, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) act65[yb + (gi * 512 + oc) * 784 + q] = work64_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work64_col, act65, 784, 128, 512, 1098304 + gi * 65536, -1, yb + gi * 401408, 1, 784);
     }
   }
 }
@@ -7088,17 +7199,29 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work64_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act64[xc + ih * 28 + iw] : 0;
+                  work64_col[r++] = act64[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) work64_tmp[q * 512 + oc] = grad65[yb + (gi * 512 + oc) * 784 + q];
-      }
       if (dx) work64_dcol.fill(0);
-      denseTiledBackward(p, gp, work64_col, work64_dcol, work64_tmp, 784, 128, 512, 1098304 + gi * 65536, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work64_col,
+        work64_dcol,
+        grad65,
+        784,
+        128,
+        512,
+        1098304 + gi * 65536,
+        -1,
+        dx,
+        yb + gi * 401408,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -7109,8 +7232,7 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad64[xc + ih * 28 + iw] += work64_dcol[r];
-                  r++;
+                  grad64[xc + ih * 28 + iw] += work64_dcol[r++];
                 }
               }
             }
@@ -7262,15 +7384,12 @@ function forward68(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work68_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act68[xc + ih * 28 + iw] : 0;
+                work68_col[r++] = act68[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work68_col, work68_tmp, 784, 512, 128, 1164864 + gi * 65536, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) act69[yb + (gi * 128 + oc) * 784 + q] = work68_tmp[q * 128 + oc];
-      }
+      denseTiledForward(p, work68_col, act69, 784, 512, 128, 1164864 + gi * 65536, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
@@ -7293,17 +7412,29 @@ function backward68(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work68_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act68[xc + ih * 28 + iw] : 0;
+                  work68_col[r++] = act68[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) work68_tmp[q * 128 + oc] = grad69[yb + (gi * 128 + oc) * 784 + q];
-      }
       if (dx) work68_dcol.fill(0);
-      denseTiledBackward(p, gp, work68_col, work68_dcol, work68_tmp, 784, 512, 128, 1164864 + gi * 65536, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work68_col,
+        work68_dcol,
+        grad69,
+        784,
+        512,
+        128,
+        1164864 + gi * 65536,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -7314,8 +7445,7 @@ function backward68(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad68[xc + ih * 28 + iw] += work68_dcol[r];
-                  r++;
+                  grad68[xc + ih * 28 + iw] += work68_dcol[r++];
                 }
               }
             }
@@ -7456,10 +7586,7 @@ function forward71(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work71_col, work71_tmp, 784, 1152, 128, 1230656 + gi * 147456, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) act72[yb + (gi * 128 + oc) * 784 + q] = work71_tmp[q * 128 + oc];
-      }
+      denseTiledForward(p, work71_col, act72, 784, 1152, 128, 1230656 + gi * 147456, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
@@ -7488,11 +7615,23 @@ function backward71(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 128; oc++) work71_tmp[q * 128 + oc] = grad72[yb + (gi * 128 + oc) * 784 + q];
-      }
       if (dx) work71_dcol.fill(0);
-      denseTiledBackward(p, gp, work71_col, work71_dcol, work71_tmp, 784, 1152, 128, 1230656 + gi * 147456, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work71_col,
+        work71_dcol,
+        grad72,
+        784,
+        1152,
+        128,
+        1230656 + gi * 147456,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -7503,8 +7642,8 @@ function backward71(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad71[xc + ih * 28 + iw] += work71_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad71[xc + ih * 28 + iw] += work71_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -7640,15 +7779,12 @@ function forward74(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work74_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act74[xc + ih * 28 + iw] : 0;
+                work74_col[r++] = act74[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work74_col, work74_tmp, 784, 128, 512, 1378368 + gi * 65536, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) act75[yb + (gi * 512 + oc) * 784 + q] = work74_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work74_col, act75, 784, 128, 512, 1378368 + gi * 65536, -1, yb + gi * 401408, 1, 784);
     }
   }
 }
@@ -7671,17 +7807,29 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work74_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act74[xc + ih * 28 + iw] : 0;
+                  work74_col[r++] = act74[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) work74_tmp[q * 512 + oc] = grad75[yb + (gi * 512 + oc) * 784 + q];
-      }
       if (dx) work74_dcol.fill(0);
-      denseTiledBackward(p, gp, work74_col, work74_dcol, work74_tmp, 784, 128, 512, 1378368 + gi * 65536, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work74_col,
+        work74_dcol,
+        grad75,
+        784,
+        128,
+        512,
+        1378368 + gi * 65536,
+        -1,
+        dx,
+        yb + gi * 401408,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -7692,8 +7840,7 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad74[xc + ih * 28 + iw] += work74_dcol[r];
-                  r++;
+                  grad74[xc + ih * 28 + iw] += work74_dcol[r++];
                 }
               }
             }
@@ -7845,15 +7992,12 @@ function forward78(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work78_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act78[xc + ih * 28 + iw] : 0;
+                work78_col[r++] = act78[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work78_col, work78_tmp, 784, 512, 256, 1444928 + gi * 131072, -1);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 256; oc++) act79[yb + (gi * 256 + oc) * 784 + q] = work78_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work78_col, act79, 784, 512, 256, 1444928 + gi * 131072, -1, yb + gi * 200704, 1, 784);
     }
   }
 }
@@ -7876,17 +8020,29 @@ function backward78(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work78_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act78[xc + ih * 28 + iw] : 0;
+                  work78_col[r++] = act78[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 256; oc++) work78_tmp[q * 256 + oc] = grad79[yb + (gi * 256 + oc) * 784 + q];
-      }
       if (dx) work78_dcol.fill(0);
-      denseTiledBackward(p, gp, work78_col, work78_dcol, work78_tmp, 784, 512, 256, 1444928 + gi * 131072, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work78_col,
+        work78_dcol,
+        grad79,
+        784,
+        512,
+        256,
+        1444928 + gi * 131072,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -7897,8 +8053,7 @@ function backward78(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad78[xc + ih * 28 + iw] += work78_dcol[r];
-                  r++;
+                  grad78[xc + ih * 28 + iw] += work78_dcol[r++];
                 }
               }
             }
@@ -8034,15 +8189,12 @@ function forward81(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work81_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act81[xc + ih * 28 + iw] : 0;
+                work81_col[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw] : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work81_col, work81_tmp, 196, 2304, 256, 1576512 + gi * 589824, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act82[yb + (gi * 256 + oc) * 196 + q] = work81_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work81_col, act82, 196, 2304, 256, 1576512 + gi * 589824, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -8065,17 +8217,29 @@ function backward81(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work81_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act81[xc + ih * 28 + iw] : 0;
+                  work81_col[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw] : 0;
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work81_tmp[q * 256 + oc] = grad82[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work81_dcol.fill(0);
-      denseTiledBackward(p, gp, work81_col, work81_dcol, work81_tmp, 196, 2304, 256, 1576512 + gi * 589824, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work81_col,
+        work81_dcol,
+        grad82,
+        196,
+        2304,
+        256,
+        1576512 + gi * 589824,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -8086,8 +8250,8 @@ function backward81(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad81[xc + ih * 28 + iw] += work81_dcol[r];
-                  r++;
+                  if (ih >= 0 && iw >= 0) grad81[xc + ih * 28 + iw] += work81_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -8223,15 +8387,12 @@ function forward84(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work84_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act84[xc + ih * 14 + iw] : 0;
+                work84_col[r++] = act84[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work84_col, work84_tmp, 196, 256, 1024, 2166848 + gi * 262144, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 1024; oc++) act85[yb + (gi * 1024 + oc) * 196 + q] = work84_tmp[q * 1024 + oc];
-      }
+      denseTiledForward(p, work84_col, act85, 196, 256, 1024, 2166848 + gi * 262144, -1, yb + gi * 200704, 1, 196);
     }
   }
 }
@@ -8254,17 +8415,29 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work84_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act84[xc + ih * 14 + iw] : 0;
+                  work84_col[r++] = act84[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 1024; oc++) work84_tmp[q * 1024 + oc] = grad85[yb + (gi * 1024 + oc) * 196 + q];
-      }
       if (dx) work84_dcol.fill(0);
-      denseTiledBackward(p, gp, work84_col, work84_dcol, work84_tmp, 196, 256, 1024, 2166848 + gi * 262144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work84_col,
+        work84_dcol,
+        grad85,
+        196,
+        256,
+        1024,
+        2166848 + gi * 262144,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -8275,8 +8448,7 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad84[xc + ih * 14 + iw] += work84_dcol[r];
-                  r++;
+                  grad84[xc + ih * 14 + iw] += work84_dcol[r++];
                 }
               }
             }
@@ -8392,15 +8564,12 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work86_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act78[xc + ih * 28 + iw] : 0;
+                work86_col[r++] = act78[xc + ih * 28 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work86_col, work86_tmp, 196, 512, 1024, 2431040 + gi * 524288, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 1024; oc++) act87[yb + (gi * 1024 + oc) * 196 + q] = work86_tmp[q * 1024 + oc];
-      }
+      denseTiledForward(p, work86_col, act87, 196, 512, 1024, 2431040 + gi * 524288, -1, yb + gi * 200704, 1, 196);
     }
   }
 }
@@ -8423,17 +8592,29 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work86_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act78[xc + ih * 28 + iw] : 0;
+                  work86_col[r++] = act78[xc + ih * 28 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 1024; oc++) work86_tmp[q * 1024 + oc] = grad87[yb + (gi * 1024 + oc) * 196 + q];
-      }
       if (dx) work86_dcol.fill(0);
-      denseTiledBackward(p, gp, work86_col, work86_dcol, work86_tmp, 196, 512, 1024, 2431040 + gi * 524288, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work86_col,
+        work86_dcol,
+        grad87,
+        196,
+        512,
+        1024,
+        2431040 + gi * 524288,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -8444,8 +8625,7 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad78[xc + ih * 28 + iw] += work86_dcol[r];
-                  r++;
+                  grad78[xc + ih * 28 + iw] += work86_dcol[r++];
                 }
               }
             }
@@ -8597,15 +8777,12 @@ function forward90(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work90_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act90[xc + ih * 14 + iw] : 0;
+                work90_col[r++] = act90[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work90_col, work90_tmp, 196, 1024, 256, 2957376 + gi * 262144, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act91[yb + (gi * 256 + oc) * 196 + q] = work90_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work90_col, act91, 196, 1024, 256, 2957376 + gi * 262144, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -8628,17 +8805,29 @@ function backward90(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work90_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act90[xc + ih * 14 + iw] : 0;
+                  work90_col[r++] = act90[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work90_tmp[q * 256 + oc] = grad91[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work90_dcol.fill(0);
-      denseTiledBackward(p, gp, work90_col, work90_dcol, work90_tmp, 196, 1024, 256, 2957376 + gi * 262144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work90_col,
+        work90_dcol,
+        grad91,
+        196,
+        1024,
+        256,
+        2957376 + gi * 262144,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -8649,8 +8838,7 @@ function backward90(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad90[xc + ih * 14 + iw] += work90_dcol[r];
-                  r++;
+                  grad90[xc + ih * 14 + iw] += work90_dcol[r++];
                 }
               }
             }
@@ -8791,10 +8979,7 @@ function forward93(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work93_col, work93_tmp, 196, 2304, 256, 3220032 + gi * 589824, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act94[yb + (gi * 256 + oc) * 196 + q] = work93_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work93_col, act94, 196, 2304, 256, 3220032 + gi * 589824, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -8823,11 +9008,23 @@ function backward93(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work93_tmp[q * 256 + oc] = grad94[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work93_dcol.fill(0);
-      denseTiledBackward(p, gp, work93_col, work93_dcol, work93_tmp, 196, 2304, 256, 3220032 + gi * 589824, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work93_col,
+        work93_dcol,
+        grad94,
+        196,
+        2304,
+        256,
+        3220032 + gi * 589824,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -8838,8 +9035,8 @@ function backward93(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad93[xc + ih * 14 + iw] += work93_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad93[xc + ih * 14 + iw] += work93_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -8975,15 +9172,12 @@ function forward96(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work96_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act96[xc + ih * 14 + iw] : 0;
+                work96_col[r++] = act96[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work96_col, work96_tmp, 196, 256, 1024, 3810368 + gi * 262144, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 1024; oc++) act97[yb + (gi * 1024 + oc) * 196 + q] = work96_tmp[q * 1024 + oc];
-      }
+      denseTiledForward(p, work96_col, act97, 196, 256, 1024, 3810368 + gi * 262144, -1, yb + gi * 200704, 1, 196);
     }
   }
 }
@@ -9006,17 +9200,29 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work96_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act96[xc + ih * 14 + iw] : 0;
+                  work96_col[r++] = act96[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 1024; oc++) work96_tmp[q * 1024 + oc] = grad97[yb + (gi * 1024 + oc) * 196 + q];
-      }
       if (dx) work96_dcol.fill(0);
-      denseTiledBackward(p, gp, work96_col, work96_dcol, work96_tmp, 196, 256, 1024, 3810368 + gi * 262144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work96_col,
+        work96_dcol,
+        grad97,
+        196,
+        256,
+        1024,
+        3810368 + gi * 262144,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -9027,8 +9233,7 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad96[xc + ih * 14 + iw] += work96_dcol[r];
-                  r++;
+                  grad96[xc + ih * 14 + iw] += work96_dcol[r++];
                 }
               }
             }
@@ -9180,15 +9385,12 @@ function forward100(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work100_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act100[xc + ih * 14 + iw] : 0;
+                work100_col[r++] = act100[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work100_col, work100_tmp, 196, 1024, 256, 4074560 + gi * 262144, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act101[yb + (gi * 256 + oc) * 196 + q] = work100_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work100_col, act101, 196, 1024, 256, 4074560 + gi * 262144, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -9211,17 +9413,29 @@ function backward100(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work100_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act100[xc + ih * 14 + iw] : 0;
+                  work100_col[r++] = act100[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work100_tmp[q * 256 + oc] = grad101[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work100_dcol.fill(0);
-      denseTiledBackward(p, gp, work100_col, work100_dcol, work100_tmp, 196, 1024, 256, 4074560 + gi * 262144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work100_col,
+        work100_dcol,
+        grad101,
+        196,
+        1024,
+        256,
+        4074560 + gi * 262144,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -9232,8 +9446,7 @@ function backward100(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad100[xc + ih * 14 + iw] += work100_dcol[r];
-                  r++;
+                  grad100[xc + ih * 14 + iw] += work100_dcol[r++];
                 }
               }
             }
@@ -9374,10 +9587,7 @@ function forward103(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work103_col, work103_tmp, 196, 2304, 256, 4337216 + gi * 589824, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act104[yb + (gi * 256 + oc) * 196 + q] = work103_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work103_col, act104, 196, 2304, 256, 4337216 + gi * 589824, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -9406,11 +9616,23 @@ function backward103(p: Float32Array, gp: Float32Array, n: number, training: boo
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work103_tmp[q * 256 + oc] = grad104[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work103_dcol.fill(0);
-      denseTiledBackward(p, gp, work103_col, work103_dcol, work103_tmp, 196, 2304, 256, 4337216 + gi * 589824, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work103_col,
+        work103_dcol,
+        grad104,
+        196,
+        2304,
+        256,
+        4337216 + gi * 589824,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -9421,8 +9643,8 @@ function backward103(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad103[xc + ih * 14 + iw] += work103_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad103[xc + ih * 14 + iw] += work103_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -9558,15 +9780,12 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work106_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act106[xc + ih * 14 + iw] : 0;
+                work106_col[r++] = act106[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work106_col, work106_tmp, 196, 256, 1024, 4927552 + gi * 262144, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 1024; oc++) act107[yb + (gi * 1024 + oc) * 196 + q] = work106_tmp[q * 1024 + oc];
-      }
+      denseTiledForward(p, work106_col, act107, 196, 256, 1024, 4927552 + gi * 262144, -1, yb + gi * 200704, 1, 196);
     }
   }
 }
@@ -9589,17 +9808,29 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work106_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act106[xc + ih * 14 + iw] : 0;
+                  work106_col[r++] = act106[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 1024; oc++) work106_tmp[q * 1024 + oc] = grad107[yb + (gi * 1024 + oc) * 196 + q];
-      }
       if (dx) work106_dcol.fill(0);
-      denseTiledBackward(p, gp, work106_col, work106_dcol, work106_tmp, 196, 256, 1024, 4927552 + gi * 262144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work106_col,
+        work106_dcol,
+        grad107,
+        196,
+        256,
+        1024,
+        4927552 + gi * 262144,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -9610,8 +9841,7 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad106[xc + ih * 14 + iw] += work106_dcol[r];
-                  r++;
+                  grad106[xc + ih * 14 + iw] += work106_dcol[r++];
                 }
               }
             }
@@ -9763,15 +9993,12 @@ function forward110(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work110_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act110[xc + ih * 14 + iw] : 0;
+                work110_col[r++] = act110[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work110_col, work110_tmp, 196, 1024, 256, 5191744 + gi * 262144, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act111[yb + (gi * 256 + oc) * 196 + q] = work110_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work110_col, act111, 196, 1024, 256, 5191744 + gi * 262144, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -9794,17 +10021,29 @@ function backward110(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work110_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act110[xc + ih * 14 + iw] : 0;
+                  work110_col[r++] = act110[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work110_tmp[q * 256 + oc] = grad111[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work110_dcol.fill(0);
-      denseTiledBackward(p, gp, work110_col, work110_dcol, work110_tmp, 196, 1024, 256, 5191744 + gi * 262144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work110_col,
+        work110_dcol,
+        grad111,
+        196,
+        1024,
+        256,
+        5191744 + gi * 262144,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -9815,8 +10054,7 @@ function backward110(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad110[xc + ih * 14 + iw] += work110_dcol[r];
-                  r++;
+                  grad110[xc + ih * 14 + iw] += work110_dcol[r++];
                 }
               }
             }
@@ -9957,10 +10195,7 @@ function forward113(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work113_col, work113_tmp, 196, 2304, 256, 5454400 + gi * 589824, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act114[yb + (gi * 256 + oc) * 196 + q] = work113_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work113_col, act114, 196, 2304, 256, 5454400 + gi * 589824, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -9989,11 +10224,23 @@ function backward113(p: Float32Array, gp: Float32Array, n: number, training: boo
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work113_tmp[q * 256 + oc] = grad114[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work113_dcol.fill(0);
-      denseTiledBackward(p, gp, work113_col, work113_dcol, work113_tmp, 196, 2304, 256, 5454400 + gi * 589824, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work113_col,
+        work113_dcol,
+        grad114,
+        196,
+        2304,
+        256,
+        5454400 + gi * 589824,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -10004,8 +10251,8 @@ function backward113(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad113[xc + ih * 14 + iw] += work113_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad113[xc + ih * 14 + iw] += work113_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -10141,15 +10388,12 @@ function forward116(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work116_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act116[xc + ih * 14 + iw] : 0;
+                work116_col[r++] = act116[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work116_col, work116_tmp, 196, 256, 1024, 6044736 + gi * 262144, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 1024; oc++) act117[yb + (gi * 1024 + oc) * 196 + q] = work116_tmp[q * 1024 + oc];
-      }
+      denseTiledForward(p, work116_col, act117, 196, 256, 1024, 6044736 + gi * 262144, -1, yb + gi * 200704, 1, 196);
     }
   }
 }
@@ -10172,17 +10416,29 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work116_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act116[xc + ih * 14 + iw] : 0;
+                  work116_col[r++] = act116[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 1024; oc++) work116_tmp[q * 1024 + oc] = grad117[yb + (gi * 1024 + oc) * 196 + q];
-      }
       if (dx) work116_dcol.fill(0);
-      denseTiledBackward(p, gp, work116_col, work116_dcol, work116_tmp, 196, 256, 1024, 6044736 + gi * 262144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work116_col,
+        work116_dcol,
+        grad117,
+        196,
+        256,
+        1024,
+        6044736 + gi * 262144,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -10193,8 +10449,7 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad116[xc + ih * 14 + iw] += work116_dcol[r];
-                  r++;
+                  grad116[xc + ih * 14 + iw] += work116_dcol[r++];
                 }
               }
             }
@@ -10346,15 +10601,12 @@ function forward120(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work120_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act120[xc + ih * 14 + iw] : 0;
+                work120_col[r++] = act120[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work120_col, work120_tmp, 196, 1024, 256, 6308928 + gi * 262144, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act121[yb + (gi * 256 + oc) * 196 + q] = work120_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work120_col, act121, 196, 1024, 256, 6308928 + gi * 262144, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -10377,17 +10629,29 @@ function backward120(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work120_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act120[xc + ih * 14 + iw] : 0;
+                  work120_col[r++] = act120[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work120_tmp[q * 256 + oc] = grad121[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work120_dcol.fill(0);
-      denseTiledBackward(p, gp, work120_col, work120_dcol, work120_tmp, 196, 1024, 256, 6308928 + gi * 262144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work120_col,
+        work120_dcol,
+        grad121,
+        196,
+        1024,
+        256,
+        6308928 + gi * 262144,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -10398,8 +10662,7 @@ function backward120(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad120[xc + ih * 14 + iw] += work120_dcol[r];
-                  r++;
+                  grad120[xc + ih * 14 + iw] += work120_dcol[r++];
                 }
               }
             }
@@ -10540,10 +10803,7 @@ function forward123(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work123_col, work123_tmp, 196, 2304, 256, 6571584 + gi * 589824, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act124[yb + (gi * 256 + oc) * 196 + q] = work123_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work123_col, act124, 196, 2304, 256, 6571584 + gi * 589824, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -10572,11 +10832,23 @@ function backward123(p: Float32Array, gp: Float32Array, n: number, training: boo
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work123_tmp[q * 256 + oc] = grad124[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work123_dcol.fill(0);
-      denseTiledBackward(p, gp, work123_col, work123_dcol, work123_tmp, 196, 2304, 256, 6571584 + gi * 589824, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work123_col,
+        work123_dcol,
+        grad124,
+        196,
+        2304,
+        256,
+        6571584 + gi * 589824,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -10587,8 +10859,8 @@ function backward123(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad123[xc + ih * 14 + iw] += work123_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad123[xc + ih * 14 + iw] += work123_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -10724,15 +10996,12 @@ function forward126(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work126_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act126[xc + ih * 14 + iw] : 0;
+                work126_col[r++] = act126[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work126_col, work126_tmp, 196, 256, 1024, 7161920 + gi * 262144, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 1024; oc++) act127[yb + (gi * 1024 + oc) * 196 + q] = work126_tmp[q * 1024 + oc];
-      }
+      denseTiledForward(p, work126_col, act127, 196, 256, 1024, 7161920 + gi * 262144, -1, yb + gi * 200704, 1, 196);
     }
   }
 }
@@ -10755,17 +11024,29 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work126_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act126[xc + ih * 14 + iw] : 0;
+                  work126_col[r++] = act126[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 1024; oc++) work126_tmp[q * 1024 + oc] = grad127[yb + (gi * 1024 + oc) * 196 + q];
-      }
       if (dx) work126_dcol.fill(0);
-      denseTiledBackward(p, gp, work126_col, work126_dcol, work126_tmp, 196, 256, 1024, 7161920 + gi * 262144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work126_col,
+        work126_dcol,
+        grad127,
+        196,
+        256,
+        1024,
+        7161920 + gi * 262144,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -10776,8 +11057,7 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad126[xc + ih * 14 + iw] += work126_dcol[r];
-                  r++;
+                  grad126[xc + ih * 14 + iw] += work126_dcol[r++];
                 }
               }
             }
@@ -10929,15 +11209,12 @@ function forward130(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work130_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act130[xc + ih * 14 + iw] : 0;
+                work130_col[r++] = act130[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work130_col, work130_tmp, 196, 1024, 256, 7426112 + gi * 262144, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act131[yb + (gi * 256 + oc) * 196 + q] = work130_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work130_col, act131, 196, 1024, 256, 7426112 + gi * 262144, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -10960,17 +11237,29 @@ function backward130(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work130_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act130[xc + ih * 14 + iw] : 0;
+                  work130_col[r++] = act130[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work130_tmp[q * 256 + oc] = grad131[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work130_dcol.fill(0);
-      denseTiledBackward(p, gp, work130_col, work130_dcol, work130_tmp, 196, 1024, 256, 7426112 + gi * 262144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work130_col,
+        work130_dcol,
+        grad131,
+        196,
+        1024,
+        256,
+        7426112 + gi * 262144,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -10981,8 +11270,7 @@ function backward130(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad130[xc + ih * 14 + iw] += work130_dcol[r];
-                  r++;
+                  grad130[xc + ih * 14 + iw] += work130_dcol[r++];
                 }
               }
             }
@@ -11123,10 +11411,7 @@ function forward133(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work133_col, work133_tmp, 196, 2304, 256, 7688768 + gi * 589824, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) act134[yb + (gi * 256 + oc) * 196 + q] = work133_tmp[q * 256 + oc];
-      }
+      denseTiledForward(p, work133_col, act134, 196, 2304, 256, 7688768 + gi * 589824, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
@@ -11155,11 +11440,23 @@ function backward133(p: Float32Array, gp: Float32Array, n: number, training: boo
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 256; oc++) work133_tmp[q * 256 + oc] = grad134[yb + (gi * 256 + oc) * 196 + q];
-      }
       if (dx) work133_dcol.fill(0);
-      denseTiledBackward(p, gp, work133_col, work133_dcol, work133_tmp, 196, 2304, 256, 7688768 + gi * 589824, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work133_col,
+        work133_dcol,
+        grad134,
+        196,
+        2304,
+        256,
+        7688768 + gi * 589824,
+        -1,
+        dx,
+        yb + gi * 50176,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -11170,8 +11467,8 @@ function backward133(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad133[xc + ih * 14 + iw] += work133_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad133[xc + ih * 14 + iw] += work133_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -11307,15 +11604,12 @@ function forward136(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work136_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act136[xc + ih * 14 + iw] : 0;
+                work136_col[r++] = act136[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work136_col, work136_tmp, 196, 256, 1024, 8279104 + gi * 262144, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 1024; oc++) act137[yb + (gi * 1024 + oc) * 196 + q] = work136_tmp[q * 1024 + oc];
-      }
+      denseTiledForward(p, work136_col, act137, 196, 256, 1024, 8279104 + gi * 262144, -1, yb + gi * 200704, 1, 196);
     }
   }
 }
@@ -11338,17 +11632,29 @@ function backward136(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work136_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act136[xc + ih * 14 + iw] : 0;
+                  work136_col[r++] = act136[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 1024; oc++) work136_tmp[q * 1024 + oc] = grad137[yb + (gi * 1024 + oc) * 196 + q];
-      }
       if (dx) work136_dcol.fill(0);
-      denseTiledBackward(p, gp, work136_col, work136_dcol, work136_tmp, 196, 256, 1024, 8279104 + gi * 262144, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work136_col,
+        work136_dcol,
+        grad137,
+        196,
+        256,
+        1024,
+        8279104 + gi * 262144,
+        -1,
+        dx,
+        yb + gi * 200704,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -11359,8 +11665,7 @@ function backward136(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad136[xc + ih * 14 + iw] += work136_dcol[r];
-                  r++;
+                  grad136[xc + ih * 14 + iw] += work136_dcol[r++];
                 }
               }
             }
@@ -11512,15 +11817,12 @@ function forward140(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work140_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act140[xc + ih * 14 + iw] : 0;
+                work140_col[r++] = act140[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work140_col, work140_tmp, 196, 1024, 512, 8543296 + gi * 524288, -1);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 512; oc++) act141[yb + (gi * 512 + oc) * 196 + q] = work140_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work140_col, act141, 196, 1024, 512, 8543296 + gi * 524288, -1, yb + gi * 100352, 1, 196);
     }
   }
 }
@@ -11543,17 +11845,29 @@ function backward140(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work140_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act140[xc + ih * 14 + iw] : 0;
+                  work140_col[r++] = act140[xc + ih * 14 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 512; oc++) work140_tmp[q * 512 + oc] = grad141[yb + (gi * 512 + oc) * 196 + q];
-      }
       if (dx) work140_dcol.fill(0);
-      denseTiledBackward(p, gp, work140_col, work140_dcol, work140_tmp, 196, 1024, 512, 8543296 + gi * 524288, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work140_col,
+        work140_dcol,
+        grad141,
+        196,
+        1024,
+        512,
+        8543296 + gi * 524288,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -11564,8 +11878,7 @@ function backward140(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad140[xc + ih * 14 + iw] += work140_dcol[r];
-                  r++;
+                  grad140[xc + ih * 14 + iw] += work140_dcol[r++];
                 }
               }
             }
@@ -11701,15 +12014,12 @@ function forward143(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work143_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act143[xc + ih * 14 + iw] : 0;
+                work143_col[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw] : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work143_col, work143_tmp, 49, 4608, 512, 9068608 + gi * 2359296, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) act144[yb + (gi * 512 + oc) * 49 + q] = work143_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work143_col, act144, 49, 4608, 512, 9068608 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
     }
   }
 }
@@ -11732,17 +12042,29 @@ function backward143(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work143_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act143[xc + ih * 14 + iw] : 0;
+                  work143_col[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw] : 0;
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) work143_tmp[q * 512 + oc] = grad144[yb + (gi * 512 + oc) * 49 + q];
-      }
       if (dx) work143_dcol.fill(0);
-      denseTiledBackward(p, gp, work143_col, work143_dcol, work143_tmp, 49, 4608, 512, 9068608 + gi * 2359296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work143_col,
+        work143_dcol,
+        grad144,
+        49,
+        4608,
+        512,
+        9068608 + gi * 2359296,
+        -1,
+        dx,
+        yb + gi * 25088,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -11753,8 +12075,8 @@ function backward143(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad143[xc + ih * 14 + iw] += work143_dcol[r];
-                  r++;
+                  if (ih >= 0 && iw >= 0) grad143[xc + ih * 14 + iw] += work143_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -11890,15 +12212,12 @@ function forward146(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work146_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act146[xc + ih * 7 + iw] : 0;
+                work146_col[r++] = act146[xc + ih * 7 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work146_col, work146_tmp, 49, 512, 2048, 11428928 + gi * 1048576, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 2048; oc++) act147[yb + (gi * 2048 + oc) * 49 + q] = work146_tmp[q * 2048 + oc];
-      }
+      denseTiledForward(p, work146_col, act147, 49, 512, 2048, 11428928 + gi * 1048576, -1, yb + gi * 100352, 1, 49);
     }
   }
 }
@@ -11921,17 +12240,29 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work146_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act146[xc + ih * 7 + iw] : 0;
+                  work146_col[r++] = act146[xc + ih * 7 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 2048; oc++) work146_tmp[q * 2048 + oc] = grad147[yb + (gi * 2048 + oc) * 49 + q];
-      }
       if (dx) work146_dcol.fill(0);
-      denseTiledBackward(p, gp, work146_col, work146_dcol, work146_tmp, 49, 512, 2048, 11428928 + gi * 1048576, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work146_col,
+        work146_dcol,
+        grad147,
+        49,
+        512,
+        2048,
+        11428928 + gi * 1048576,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -11942,8 +12273,7 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad146[xc + ih * 7 + iw] += work146_dcol[r];
-                  r++;
+                  grad146[xc + ih * 7 + iw] += work146_dcol[r++];
                 }
               }
             }
@@ -12059,15 +12389,12 @@ function forward148(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work148_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act140[xc + ih * 14 + iw] : 0;
+                work148_col[r++] = act140[xc + ih * 14 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work148_col, work148_tmp, 49, 1024, 2048, 12481600 + gi * 2097152, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 2048; oc++) act149[yb + (gi * 2048 + oc) * 49 + q] = work148_tmp[q * 2048 + oc];
-      }
+      denseTiledForward(p, work148_col, act149, 49, 1024, 2048, 12481600 + gi * 2097152, -1, yb + gi * 100352, 1, 49);
     }
   }
 }
@@ -12090,14 +12417,11 @@ function backward148(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work148_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act140[xc + ih * 14 + iw] : 0;
+                  work148_col[r++] = act140[xc + ih * 14 + iw];
                 }
               }
             }
           }
-      }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 2048; oc++) work148_tmp[q * 2048 + oc] = grad149[yb + (gi * 2048 + oc) * 49 + q];
       }
       if (dx) work148_dcol.fill(0);
       denseTiledBackward(
@@ -12105,13 +12429,16 @@ function backward148(p: Float32Array, gp: Float32Array, n: number, training: boo
         gp,
         work148_col,
         work148_dcol,
-        work148_tmp,
+        grad149,
         49,
         1024,
         2048,
         12481600 + gi * 2097152,
         -1,
         dx,
+        yb + gi * 100352,
+        1,
+        49,
       );
       if (dx) {
         let r = 0;
@@ -12123,8 +12450,7 @@ function backward148(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad140[xc + ih * 14 + iw] += work148_dcol[r];
-                  r++;
+                  grad140[xc + ih * 14 + iw] += work148_dcol[r++];
                 }
               }
             }
@@ -12276,15 +12602,12 @@ function forward152(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work152_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act152[xc + ih * 7 + iw] : 0;
+                work152_col[r++] = act152[xc + ih * 7 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work152_col, work152_tmp, 49, 2048, 512, 14582848 + gi * 1048576, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) act153[yb + (gi * 512 + oc) * 49 + q] = work152_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work152_col, act153, 49, 2048, 512, 14582848 + gi * 1048576, -1, yb + gi * 25088, 1, 49);
     }
   }
 }
@@ -12307,17 +12630,29 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work152_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act152[xc + ih * 7 + iw] : 0;
+                  work152_col[r++] = act152[xc + ih * 7 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) work152_tmp[q * 512 + oc] = grad153[yb + (gi * 512 + oc) * 49 + q];
-      }
       if (dx) work152_dcol.fill(0);
-      denseTiledBackward(p, gp, work152_col, work152_dcol, work152_tmp, 49, 2048, 512, 14582848 + gi * 1048576, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work152_col,
+        work152_dcol,
+        grad153,
+        49,
+        2048,
+        512,
+        14582848 + gi * 1048576,
+        -1,
+        dx,
+        yb + gi * 25088,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -12328,8 +12663,7 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad152[xc + ih * 7 + iw] += work152_dcol[r];
-                  r++;
+                  grad152[xc + ih * 7 + iw] += work152_dcol[r++];
                 }
               }
             }
@@ -12470,10 +12804,7 @@ function forward155(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work155_col, work155_tmp, 49, 4608, 512, 15632448 + gi * 2359296, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) act156[yb + (gi * 512 + oc) * 49 + q] = work155_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work155_col, act156, 49, 4608, 512, 15632448 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
     }
   }
 }
@@ -12502,11 +12833,23 @@ function backward155(p: Float32Array, gp: Float32Array, n: number, training: boo
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) work155_tmp[q * 512 + oc] = grad156[yb + (gi * 512 + oc) * 49 + q];
-      }
       if (dx) work155_dcol.fill(0);
-      denseTiledBackward(p, gp, work155_col, work155_dcol, work155_tmp, 49, 4608, 512, 15632448 + gi * 2359296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work155_col,
+        work155_dcol,
+        grad156,
+        49,
+        4608,
+        512,
+        15632448 + gi * 2359296,
+        -1,
+        dx,
+        yb + gi * 25088,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -12517,8 +12860,8 @@ function backward155(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad155[xc + ih * 7 + iw] += work155_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad155[xc + ih * 7 + iw] += work155_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -12654,15 +12997,12 @@ function forward158(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work158_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act158[xc + ih * 7 + iw] : 0;
+                work158_col[r++] = act158[xc + ih * 7 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work158_col, work158_tmp, 49, 512, 2048, 17992768 + gi * 1048576, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 2048; oc++) act159[yb + (gi * 2048 + oc) * 49 + q] = work158_tmp[q * 2048 + oc];
-      }
+      denseTiledForward(p, work158_col, act159, 49, 512, 2048, 17992768 + gi * 1048576, -1, yb + gi * 100352, 1, 49);
     }
   }
 }
@@ -12685,17 +13025,29 @@ function backward158(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work158_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act158[xc + ih * 7 + iw] : 0;
+                  work158_col[r++] = act158[xc + ih * 7 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 2048; oc++) work158_tmp[q * 2048 + oc] = grad159[yb + (gi * 2048 + oc) * 49 + q];
-      }
       if (dx) work158_dcol.fill(0);
-      denseTiledBackward(p, gp, work158_col, work158_dcol, work158_tmp, 49, 512, 2048, 17992768 + gi * 1048576, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work158_col,
+        work158_dcol,
+        grad159,
+        49,
+        512,
+        2048,
+        17992768 + gi * 1048576,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -12706,8 +13058,7 @@ function backward158(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad158[xc + ih * 7 + iw] += work158_dcol[r];
-                  r++;
+                  grad158[xc + ih * 7 + iw] += work158_dcol[r++];
                 }
               }
             }
@@ -12859,15 +13210,12 @@ function forward162(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work162_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act162[xc + ih * 7 + iw] : 0;
+                work162_col[r++] = act162[xc + ih * 7 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work162_col, work162_tmp, 49, 2048, 512, 19045440 + gi * 1048576, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) act163[yb + (gi * 512 + oc) * 49 + q] = work162_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work162_col, act163, 49, 2048, 512, 19045440 + gi * 1048576, -1, yb + gi * 25088, 1, 49);
     }
   }
 }
@@ -12890,17 +13238,29 @@ function backward162(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work162_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act162[xc + ih * 7 + iw] : 0;
+                  work162_col[r++] = act162[xc + ih * 7 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) work162_tmp[q * 512 + oc] = grad163[yb + (gi * 512 + oc) * 49 + q];
-      }
       if (dx) work162_dcol.fill(0);
-      denseTiledBackward(p, gp, work162_col, work162_dcol, work162_tmp, 49, 2048, 512, 19045440 + gi * 1048576, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work162_col,
+        work162_dcol,
+        grad163,
+        49,
+        2048,
+        512,
+        19045440 + gi * 1048576,
+        -1,
+        dx,
+        yb + gi * 25088,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -12911,8 +13271,7 @@ function backward162(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad162[xc + ih * 7 + iw] += work162_dcol[r];
-                  r++;
+                  grad162[xc + ih * 7 + iw] += work162_dcol[r++];
                 }
               }
             }
@@ -13053,10 +13412,7 @@ function forward165(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work165_col, work165_tmp, 49, 4608, 512, 20095040 + gi * 2359296, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) act166[yb + (gi * 512 + oc) * 49 + q] = work165_tmp[q * 512 + oc];
-      }
+      denseTiledForward(p, work165_col, act166, 49, 4608, 512, 20095040 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
     }
   }
 }
@@ -13085,11 +13441,23 @@ function backward165(p: Float32Array, gp: Float32Array, n: number, training: boo
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 512; oc++) work165_tmp[q * 512 + oc] = grad166[yb + (gi * 512 + oc) * 49 + q];
-      }
       if (dx) work165_dcol.fill(0);
-      denseTiledBackward(p, gp, work165_col, work165_dcol, work165_tmp, 49, 4608, 512, 20095040 + gi * 2359296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work165_col,
+        work165_dcol,
+        grad166,
+        49,
+        4608,
+        512,
+        20095040 + gi * 2359296,
+        -1,
+        dx,
+        yb + gi * 25088,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -13100,8 +13468,8 @@ function backward165(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad165[xc + ih * 7 + iw] += work165_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad165[xc + ih * 7 + iw] += work165_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -13237,15 +13605,12 @@ function forward168(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work168_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act168[xc + ih * 7 + iw] : 0;
+                work168_col[r++] = act168[xc + ih * 7 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work168_col, work168_tmp, 49, 512, 2048, 22455360 + gi * 1048576, -1);
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 2048; oc++) act169[yb + (gi * 2048 + oc) * 49 + q] = work168_tmp[q * 2048 + oc];
-      }
+      denseTiledForward(p, work168_col, act169, 49, 512, 2048, 22455360 + gi * 1048576, -1, yb + gi * 100352, 1, 49);
     }
   }
 }
@@ -13268,17 +13633,29 @@ function backward168(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work168_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act168[xc + ih * 7 + iw] : 0;
+                  work168_col[r++] = act168[xc + ih * 7 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 49; q++) {
-        for (let oc = 0; oc < 2048; oc++) work168_tmp[q * 2048 + oc] = grad169[yb + (gi * 2048 + oc) * 49 + q];
-      }
       if (dx) work168_dcol.fill(0);
-      denseTiledBackward(p, gp, work168_col, work168_dcol, work168_tmp, 49, 512, 2048, 22455360 + gi * 1048576, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work168_col,
+        work168_dcol,
+        grad169,
+        49,
+        512,
+        2048,
+        22455360 + gi * 1048576,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        49,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 7; oh++)
@@ -13289,8 +13666,7 @@ function backward168(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad168[xc + ih * 7 + iw] += work168_dcol[r];
-                  r++;
+                  grad168[xc + ih * 7 + iw] += work168_dcol[r++];
                 }
               }
             }
@@ -13472,13 +13848,13 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 174: fc (dense). */
 function forward174(p: Float32Array, n: number, training: boolean): void {
   // fc: dense 2048 → 1000, register-tiled (shared kernel below)
-  denseTiledForward(p, act173, act175, n, 2048, 1000, 23508032, 25556032);
+  denseTiledForward(p, act173, act175, n, 2048, 1000, 23508032, 25556032, 0, 1000, 1);
 }
 
 /** Backward of op 174: fc (dense). */
 function backward174(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // fc: dense 2048 → 1000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act173, grad173, grad175, n, 2048, 1000, 23508032, 25556032, true);
+  denseTiledBackward(p, gp, act173, grad173, grad175, n, 2048, 1000, 23508032, 25556032, true, 0, 1000, 1);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -13852,7 +14228,8 @@ function lossGrad(length: number): Float32Array {
 
 // ── Shared dense kernels ──
 
-/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+/** y = x Wᵀ + b over `rows` rows of x (IN wide) in 4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
+ *  then 8-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
 function denseTiledForward(
   p: Float32Array,
   x: Float32Array,
@@ -13862,33 +14239,36 @@ function denseTiledForward(
   OUT: number,
   W: number,
   B: number,
+  y0: number,
+  yr: number,
+  yc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
       const b1 = B >= 0 ? p[B + o + 1] : 0;
       const b2 = B >= 0 ? p[B + o + 2] : 0;
       const b3 = B >= 0 ? p[B + o + 3] : 0;
-      let t00 = b0;
-      let t01 = b1;
-      let t02 = b2;
-      let t03 = b3;
-      let t10 = b0;
-      let t11 = b1;
-      let t12 = b2;
-      let t13 = b3;
-      let t20 = b0;
-      let t21 = b1;
-      let t22 = b2;
-      let t23 = b3;
-      let t30 = b0;
-      let t31 = b1;
-      let t32 = b2;
-      let t33 = b3;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t1_2 = b2;
+      let t1_3 = b3;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t2_2 = b2;
+      let t2_3 = b3;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      let t3_2 = b2;
+      let t3_3 = b3;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const w0 = p[w + 0 * IN];
+        const w0 = p[w];
         const w1 = p[w + 1 * IN];
         const w2 = p[w + 2 * IN];
         const w3 = p[w + 3 * IN];
@@ -13896,89 +14276,192 @@ function denseTiledForward(
         const v1 = x[xo + 1 * IN + i];
         const v2 = x[xo + 2 * IN + i];
         const v3 = x[xo + 3 * IN + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t1_2 += v1 * w2;
+        t1_3 += v1 * w3;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t2_2 += v2 * w2;
+        t2_3 += v2 * w3;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+        t3_2 += v3 * w2;
+        t3_3 += v3 * w3;
       }
-      y[yo + 0 * OUT + o + 0] = t00;
-      y[yo + 0 * OUT + o + 1] = t01;
-      y[yo + 0 * OUT + o + 2] = t02;
-      y[yo + 0 * OUT + o + 3] = t03;
-      y[yo + 1 * OUT + o + 0] = t10;
-      y[yo + 1 * OUT + o + 1] = t11;
-      y[yo + 1 * OUT + o + 2] = t12;
-      y[yo + 1 * OUT + o + 3] = t13;
-      y[yo + 2 * OUT + o + 0] = t20;
-      y[yo + 2 * OUT + o + 1] = t21;
-      y[yo + 2 * OUT + o + 2] = t22;
-      y[yo + 2 * OUT + o + 3] = t23;
-      y[yo + 3 * OUT + o + 0] = t30;
-      y[yo + 3 * OUT + o + 1] = t31;
-      y[yo + 3 * OUT + o + 2] = t32;
-      y[yo + 3 * OUT + o + 3] = t33;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 1 * yr + 2 * yc] = t1_2;
+      y[yt + 1 * yr + 3 * yc] = t1_3;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 2 * yr + 2 * yc] = t2_2;
+      y[yt + 2 * yr + 3 * yc] = t2_3;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
+      y[yt + 3 * yr + 2 * yc] = t3_2;
+      y[yt + 3 * yr + 3 * yc] = t3_3;
+    }
+    for (; o + 2 <= OUT; o += 2) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = B >= 0 ? p[B + o] : 0;
-        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
-        y[yo + a * OUT + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      let t1_0 = b0;
+      let t2_0 = b0;
+      let t3_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t1_0 += v1 * w0;
+        t2_0 += v2 * w0;
+        t3_0 += v3 * w0;
       }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 3 * yr] = t3_0;
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      let s0 = B >= 0 ? p[B + o + 0] : 0;
-      let s1 = B >= 0 ? p[B + o + 1] : 0;
-      let s2 = B >= 0 ? p[B + o + 2] : 0;
-      let s3 = B >= 0 ? p[B + o + 3] : 0;
-      let s4 = B >= 0 ? p[B + o + 4] : 0;
-      let s5 = B >= 0 ? p[B + o + 5] : 0;
-      let s6 = B >= 0 ? p[B + o + 6] : 0;
-      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b4 = B >= 0 ? p[B + o + 4] : 0;
+      const b5 = B >= 0 ? p[B + o + 5] : 0;
+      const b6 = B >= 0 ? p[B + o + 6] : 0;
+      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t0_4 = b4;
+      let t0_5 = b5;
+      let t0_6 = b6;
+      let t0_7 = b7;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const v = x[xo + i];
-        s0 += v * p[w + 0 * IN];
-        s1 += v * p[w + 1 * IN];
-        s2 += v * p[w + 2 * IN];
-        s3 += v * p[w + 3 * IN];
-        s4 += v * p[w + 4 * IN];
-        s5 += v * p[w + 5 * IN];
-        s6 += v * p[w + 6 * IN];
-        s7 += v * p[w + 7 * IN];
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const w4 = p[w + 4 * IN];
+        const w5 = p[w + 5 * IN];
+        const w6 = p[w + 6 * IN];
+        const w7 = p[w + 7 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t0_4 += v0 * w4;
+        t0_5 += v0 * w5;
+        t0_6 += v0 * w6;
+        t0_7 += v0 * w7;
       }
-      y[yo + o + 0] = s0;
-      y[yo + o + 1] = s1;
-      y[yo + o + 2] = s2;
-      y[yo + o + 3] = s3;
-      y[yo + o + 4] = s4;
-      y[yo + o + 5] = s5;
-      y[yo + o + 6] = s6;
-      y[yo + o + 7] = s7;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 4 * yc] = t0_4;
+      y[yt + 5 * yc] = t0_5;
+      y[yt + 6 * yc] = t0_6;
+      y[yt + 7 * yc] = t0_7;
+    }
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
-      y[yo + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
     }
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
- *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
+/** Dense backward over `rows` rows (gradients accumulate): dW += gᵀx, db += g, and dx += g W only when
+ *  `dx` (a training step needs no gradient of the model input). gy element (r, o) at g0 + r·gr + o·gc. */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -13991,32 +14474,36 @@ function denseTiledBackward(
   W: number,
   B: number,
   dx: boolean,
+  g0: number,
+  gr: number,
+  gc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, go = g0; r + 4 <= rows; r += 4, xo += 4 * IN, go += 4 * gr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const g00 = gy[yo + 0 * OUT + o + 0];
-      const g01 = gy[yo + 0 * OUT + o + 1];
-      const g02 = gy[yo + 0 * OUT + o + 2];
-      const g03 = gy[yo + 0 * OUT + o + 3];
-      const g10 = gy[yo + 1 * OUT + o + 0];
-      const g11 = gy[yo + 1 * OUT + o + 1];
-      const g12 = gy[yo + 1 * OUT + o + 2];
-      const g13 = gy[yo + 1 * OUT + o + 3];
-      const g20 = gy[yo + 2 * OUT + o + 0];
-      const g21 = gy[yo + 2 * OUT + o + 1];
-      const g22 = gy[yo + 2 * OUT + o + 2];
-      const g23 = gy[yo + 2 * OUT + o + 3];
-      const g30 = gy[yo + 3 * OUT + o + 0];
-      const g31 = gy[yo + 3 * OUT + o + 1];
-      const g32 = gy[yo + 3 * OUT + o + 2];
-      const g33 = gy[yo + 3 * OUT + o + 3];
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g0_1 = gy[gt + 1 * gc];
+      const g0_2 = gy[gt + 2 * gc];
+      const g0_3 = gy[gt + 3 * gc];
+      const g1_0 = gy[gt + 1 * gr];
+      const g1_1 = gy[gt + 1 * gr + 1 * gc];
+      const g1_2 = gy[gt + 1 * gr + 2 * gc];
+      const g1_3 = gy[gt + 1 * gr + 3 * gc];
+      const g2_0 = gy[gt + 2 * gr];
+      const g2_1 = gy[gt + 2 * gr + 1 * gc];
+      const g2_2 = gy[gt + 2 * gr + 2 * gc];
+      const g2_3 = gy[gt + 2 * gr + 3 * gc];
+      const g3_0 = gy[gt + 3 * gr];
+      const g3_1 = gy[gt + 3 * gr + 1 * gc];
+      const g3_2 = gy[gt + 3 * gr + 2 * gc];
+      const g3_3 = gy[gt + 3 * gr + 3 * gc];
       if (B >= 0) {
-        gp[B + o + 0] += g00 + g10 + g20 + g30;
-        gp[B + o + 1] += g01 + g11 + g21 + g31;
-        gp[B + o + 2] += g02 + g12 + g22 + g32;
-        gp[B + o + 3] += g03 + g13 + g23 + g33;
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+        gp[B + o + 1] += g0_1 + g1_1 + g2_1 + g3_1;
+        gp[B + o + 2] += g0_2 + g1_2 + g2_2 + g3_2;
+        gp[B + o + 3] += g0_3 + g1_3 + g2_3 + g3_3;
       }
       if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -14024,18 +14511,18 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          const w0 = p[w + 0 * IN];
+          const w0 = p[w];
           const w1 = p[w + 1 * IN];
           const w2 = p[w + 2 * IN];
           const w3 = p[w + 3 * IN];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0 + g0_1 * w1 + g0_2 * w2 + g0_3 * w3;
+          gx[xo + 1 * IN + i] += g1_0 * w0 + g1_1 * w1 + g1_2 * w2 + g1_3 * w3;
+          gx[xo + 2 * IN + i] += g2_0 * w0 + g2_1 * w1 + g2_2 * w2 + g2_3 * w3;
+          gx[xo + 3 * IN + i] += g3_0 * w0 + g3_1 * w1 + g3_2 * w2 + g3_3 * w3;
         }
       } else {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -14043,27 +14530,49 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
         }
       }
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = gy[yo + a * OUT + o];
-        if (B >= 0) gp[B + o] += g;
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g1_0 = gy[gt + 1 * gr];
+      const g2_0 = gy[gt + 2 * gr];
+      const g3_0 = gy[gt + 3 * gr];
+      if (B >= 0) {
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+      }
+      if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          gp[w] += g * x[xo + a * IN + i];
-          if (dx) gx[xo + a * IN + i] += g * p[w];
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0;
+          gx[xo + 1 * IN + i] += g1_0 * w0;
+          gx[xo + 2 * IN + i] += g2_0 * w0;
+          gx[xo + 3 * IN + i] += g3_0 * w0;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
         }
       }
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, go = g0 + r * gr; r < rows; r++, xo += IN, go += gr) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[yo + o];
+      const g = gy[go + o * gc];
       if (g === 0) continue;
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {

@@ -363,47 +363,34 @@ let grad38 = new Float32Array(0);
 let grad39 = new Float32Array(0);
 let grad40 = new Float32Array(0);
 let work0_col = new Float32Array(1354752);
-let work0_tmp = new Float32Array(3211264);
 let work0_dcol = new Float32Array(1354752);
 let work2_col = new Float32Array(28901376);
-let work2_tmp = new Float32Array(3211264);
 let work2_dcol = new Float32Array(28901376);
 let scratch4_argmax = new Float32Array(0);
 let work5_col = new Float32Array(7225344);
-let work5_tmp = new Float32Array(1605632);
 let work5_dcol = new Float32Array(7225344);
 let work7_col = new Float32Array(14450688);
-let work7_tmp = new Float32Array(1605632);
 let work7_dcol = new Float32Array(14450688);
 let scratch9_argmax = new Float32Array(0);
 let work10_col = new Float32Array(3612672);
-let work10_tmp = new Float32Array(802816);
 let work10_dcol = new Float32Array(3612672);
 let work12_col = new Float32Array(7225344);
-let work12_tmp = new Float32Array(802816);
 let work12_dcol = new Float32Array(7225344);
 let work14_col = new Float32Array(7225344);
-let work14_tmp = new Float32Array(802816);
 let work14_dcol = new Float32Array(7225344);
 let scratch16_argmax = new Float32Array(0);
 let work17_col = new Float32Array(1806336);
-let work17_tmp = new Float32Array(401408);
 let work17_dcol = new Float32Array(1806336);
 let work19_col = new Float32Array(3612672);
-let work19_tmp = new Float32Array(401408);
 let work19_dcol = new Float32Array(3612672);
 let work21_col = new Float32Array(3612672);
-let work21_tmp = new Float32Array(401408);
 let work21_dcol = new Float32Array(3612672);
 let scratch23_argmax = new Float32Array(0);
 let work24_col = new Float32Array(903168);
-let work24_tmp = new Float32Array(100352);
 let work24_dcol = new Float32Array(903168);
 let work26_col = new Float32Array(903168);
-let work26_tmp = new Float32Array(100352);
 let work26_dcol = new Float32Array(903168);
 let work28_col = new Float32Array(903168);
-let work28_tmp = new Float32Array(100352);
 let work28_dcol = new Float32Array(903168);
 let scratch30_argmax = new Float32Array(0);
 let scratch35_mask = new Float32Array(0);
@@ -687,10 +674,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work0_col, work0_tmp, 50176, 27, 64, 0 + gi * 1728, 1728 + gi * 64);
-      for (let q = 0; q < 50176; q++) {
-        for (let oc = 0; oc < 64; oc++) act1[yb + (gi * 64 + oc) * 50176 + q] = work0_tmp[q * 64 + oc];
-      }
+      denseTiledForward(p, work0_col, act1, 50176, 27, 64, 0 + gi * 1728, 1728 + gi * 64, yb + gi * 3211264, 1, 50176);
     }
   }
 }
@@ -727,11 +711,23 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
             }
           }
       }
-      for (let q = 0; q < 50176; q++) {
-        for (let oc = 0; oc < 64; oc++) work0_tmp[q * 64 + oc] = grad1[yb + (gi * 64 + oc) * 50176 + q];
-      }
       if (dx) work0_dcol.fill(0);
-      denseTiledBackward(p, gp, work0_col, work0_dcol, work0_tmp, 50176, 27, 64, 0 + gi * 1728, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work0_col,
+        work0_dcol,
+        grad1,
+        50176,
+        27,
+        64,
+        0 + gi * 1728,
+        -1,
+        dx,
+        yb + gi * 3211264,
+        1,
+        50176,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 224; oh++)
@@ -742,8 +738,8 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -794,10 +790,19 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work2_col, work2_tmp, 50176, 576, 64, 1792 + gi * 36864, 38656 + gi * 64);
-      for (let q = 0; q < 50176; q++) {
-        for (let oc = 0; oc < 64; oc++) act3[yb + (gi * 64 + oc) * 50176 + q] = work2_tmp[q * 64 + oc];
-      }
+      denseTiledForward(
+        p,
+        work2_col,
+        act3,
+        50176,
+        576,
+        64,
+        1792 + gi * 36864,
+        38656 + gi * 64,
+        yb + gi * 3211264,
+        1,
+        50176,
+      );
     }
   }
 }
@@ -834,11 +839,23 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
             }
           }
       }
-      for (let q = 0; q < 50176; q++) {
-        for (let oc = 0; oc < 64; oc++) work2_tmp[q * 64 + oc] = grad3[yb + (gi * 64 + oc) * 50176 + q];
-      }
       if (dx) work2_dcol.fill(0);
-      denseTiledBackward(p, gp, work2_col, work2_dcol, work2_tmp, 50176, 576, 64, 1792 + gi * 36864, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work2_col,
+        work2_dcol,
+        grad3,
+        50176,
+        576,
+        64,
+        1792 + gi * 36864,
+        -1,
+        dx,
+        yb + gi * 3211264,
+        1,
+        50176,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 224; oh++)
@@ -849,8 +866,8 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad2[xc + ih * 224 + iw] += work2_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad2[xc + ih * 224 + iw] += work2_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -940,10 +957,19 @@ function forward5(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work5_col, work5_tmp, 12544, 576, 128, 38720 + gi * 73728, 112448 + gi * 128);
-      for (let q = 0; q < 12544; q++) {
-        for (let oc = 0; oc < 128; oc++) act6[yb + (gi * 128 + oc) * 12544 + q] = work5_tmp[q * 128 + oc];
-      }
+      denseTiledForward(
+        p,
+        work5_col,
+        act6,
+        12544,
+        576,
+        128,
+        38720 + gi * 73728,
+        112448 + gi * 128,
+        yb + gi * 1605632,
+        1,
+        12544,
+      );
     }
   }
 }
@@ -980,11 +1006,23 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
             }
           }
       }
-      for (let q = 0; q < 12544; q++) {
-        for (let oc = 0; oc < 128; oc++) work5_tmp[q * 128 + oc] = grad6[yb + (gi * 128 + oc) * 12544 + q];
-      }
       if (dx) work5_dcol.fill(0);
-      denseTiledBackward(p, gp, work5_col, work5_dcol, work5_tmp, 12544, 576, 128, 38720 + gi * 73728, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work5_col,
+        work5_dcol,
+        grad6,
+        12544,
+        576,
+        128,
+        38720 + gi * 73728,
+        -1,
+        dx,
+        yb + gi * 1605632,
+        1,
+        12544,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 112; oh++)
@@ -995,8 +1033,8 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad5[xc + ih * 112 + iw] += work5_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad5[xc + ih * 112 + iw] += work5_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -1047,10 +1085,19 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work7_col, work7_tmp, 12544, 1152, 128, 112576 + gi * 147456, 260032 + gi * 128);
-      for (let q = 0; q < 12544; q++) {
-        for (let oc = 0; oc < 128; oc++) act8[yb + (gi * 128 + oc) * 12544 + q] = work7_tmp[q * 128 + oc];
-      }
+      denseTiledForward(
+        p,
+        work7_col,
+        act8,
+        12544,
+        1152,
+        128,
+        112576 + gi * 147456,
+        260032 + gi * 128,
+        yb + gi * 1605632,
+        1,
+        12544,
+      );
     }
   }
 }
@@ -1087,11 +1134,23 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
             }
           }
       }
-      for (let q = 0; q < 12544; q++) {
-        for (let oc = 0; oc < 128; oc++) work7_tmp[q * 128 + oc] = grad8[yb + (gi * 128 + oc) * 12544 + q];
-      }
       if (dx) work7_dcol.fill(0);
-      denseTiledBackward(p, gp, work7_col, work7_dcol, work7_tmp, 12544, 1152, 128, 112576 + gi * 147456, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work7_col,
+        work7_dcol,
+        grad8,
+        12544,
+        1152,
+        128,
+        112576 + gi * 147456,
+        -1,
+        dx,
+        yb + gi * 1605632,
+        1,
+        12544,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 112; oh++)
@@ -1102,8 +1161,8 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad7[xc + ih * 112 + iw] += work7_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad7[xc + ih * 112 + iw] += work7_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -1193,10 +1252,19 @@ function forward10(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work10_col, work10_tmp, 3136, 1152, 256, 260160 + gi * 294912, 555072 + gi * 256);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 256; oc++) act11[yb + (gi * 256 + oc) * 3136 + q] = work10_tmp[q * 256 + oc];
-      }
+      denseTiledForward(
+        p,
+        work10_col,
+        act11,
+        3136,
+        1152,
+        256,
+        260160 + gi * 294912,
+        555072 + gi * 256,
+        yb + gi * 802816,
+        1,
+        3136,
+      );
     }
   }
 }
@@ -1233,11 +1301,23 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 256; oc++) work10_tmp[q * 256 + oc] = grad11[yb + (gi * 256 + oc) * 3136 + q];
-      }
       if (dx) work10_dcol.fill(0);
-      denseTiledBackward(p, gp, work10_col, work10_dcol, work10_tmp, 3136, 1152, 256, 260160 + gi * 294912, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work10_col,
+        work10_dcol,
+        grad11,
+        3136,
+        1152,
+        256,
+        260160 + gi * 294912,
+        -1,
+        dx,
+        yb + gi * 802816,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -1248,8 +1328,8 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad10[xc + ih * 56 + iw] += work10_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad10[xc + ih * 56 + iw] += work10_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -1300,10 +1380,19 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work12_col, work12_tmp, 3136, 2304, 256, 555328 + gi * 589824, 1145152 + gi * 256);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 256; oc++) act13[yb + (gi * 256 + oc) * 3136 + q] = work12_tmp[q * 256 + oc];
-      }
+      denseTiledForward(
+        p,
+        work12_col,
+        act13,
+        3136,
+        2304,
+        256,
+        555328 + gi * 589824,
+        1145152 + gi * 256,
+        yb + gi * 802816,
+        1,
+        3136,
+      );
     }
   }
 }
@@ -1340,11 +1429,23 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 256; oc++) work12_tmp[q * 256 + oc] = grad13[yb + (gi * 256 + oc) * 3136 + q];
-      }
       if (dx) work12_dcol.fill(0);
-      denseTiledBackward(p, gp, work12_col, work12_dcol, work12_tmp, 3136, 2304, 256, 555328 + gi * 589824, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work12_col,
+        work12_dcol,
+        grad13,
+        3136,
+        2304,
+        256,
+        555328 + gi * 589824,
+        -1,
+        dx,
+        yb + gi * 802816,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -1355,8 +1456,8 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad12[xc + ih * 56 + iw] += work12_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad12[xc + ih * 56 + iw] += work12_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -1407,10 +1508,19 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work14_col, work14_tmp, 3136, 2304, 256, 1145408 + gi * 589824, 1735232 + gi * 256);
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 256; oc++) act15[yb + (gi * 256 + oc) * 3136 + q] = work14_tmp[q * 256 + oc];
-      }
+      denseTiledForward(
+        p,
+        work14_col,
+        act15,
+        3136,
+        2304,
+        256,
+        1145408 + gi * 589824,
+        1735232 + gi * 256,
+        yb + gi * 802816,
+        1,
+        3136,
+      );
     }
   }
 }
@@ -1447,11 +1557,23 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 3136; q++) {
-        for (let oc = 0; oc < 256; oc++) work14_tmp[q * 256 + oc] = grad15[yb + (gi * 256 + oc) * 3136 + q];
-      }
       if (dx) work14_dcol.fill(0);
-      denseTiledBackward(p, gp, work14_col, work14_dcol, work14_tmp, 3136, 2304, 256, 1145408 + gi * 589824, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work14_col,
+        work14_dcol,
+        grad15,
+        3136,
+        2304,
+        256,
+        1145408 + gi * 589824,
+        -1,
+        dx,
+        yb + gi * 802816,
+        1,
+        3136,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 56; oh++)
@@ -1462,8 +1584,8 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw] += work14_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw] += work14_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -1553,10 +1675,19 @@ function forward17(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work17_col, work17_tmp, 784, 2304, 512, 1735488 + gi * 1179648, 2915136 + gi * 512);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) act18[yb + (gi * 512 + oc) * 784 + q] = work17_tmp[q * 512 + oc];
-      }
+      denseTiledForward(
+        p,
+        work17_col,
+        act18,
+        784,
+        2304,
+        512,
+        1735488 + gi * 1179648,
+        2915136 + gi * 512,
+        yb + gi * 401408,
+        1,
+        784,
+      );
     }
   }
 }
@@ -1593,11 +1724,23 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) work17_tmp[q * 512 + oc] = grad18[yb + (gi * 512 + oc) * 784 + q];
-      }
       if (dx) work17_dcol.fill(0);
-      denseTiledBackward(p, gp, work17_col, work17_dcol, work17_tmp, 784, 2304, 512, 1735488 + gi * 1179648, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work17_col,
+        work17_dcol,
+        grad18,
+        784,
+        2304,
+        512,
+        1735488 + gi * 1179648,
+        -1,
+        dx,
+        yb + gi * 401408,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -1608,8 +1751,8 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad17[xc + ih * 28 + iw] += work17_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad17[xc + ih * 28 + iw] += work17_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -1660,10 +1803,19 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work19_col, work19_tmp, 784, 4608, 512, 2915648 + gi * 2359296, 5274944 + gi * 512);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) act20[yb + (gi * 512 + oc) * 784 + q] = work19_tmp[q * 512 + oc];
-      }
+      denseTiledForward(
+        p,
+        work19_col,
+        act20,
+        784,
+        4608,
+        512,
+        2915648 + gi * 2359296,
+        5274944 + gi * 512,
+        yb + gi * 401408,
+        1,
+        784,
+      );
     }
   }
 }
@@ -1700,11 +1852,23 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) work19_tmp[q * 512 + oc] = grad20[yb + (gi * 512 + oc) * 784 + q];
-      }
       if (dx) work19_dcol.fill(0);
-      denseTiledBackward(p, gp, work19_col, work19_dcol, work19_tmp, 784, 4608, 512, 2915648 + gi * 2359296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work19_col,
+        work19_dcol,
+        grad20,
+        784,
+        4608,
+        512,
+        2915648 + gi * 2359296,
+        -1,
+        dx,
+        yb + gi * 401408,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -1715,8 +1879,8 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad19[xc + ih * 28 + iw] += work19_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad19[xc + ih * 28 + iw] += work19_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -1767,10 +1931,19 @@ function forward21(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work21_col, work21_tmp, 784, 4608, 512, 5275456 + gi * 2359296, 7634752 + gi * 512);
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) act22[yb + (gi * 512 + oc) * 784 + q] = work21_tmp[q * 512 + oc];
-      }
+      denseTiledForward(
+        p,
+        work21_col,
+        act22,
+        784,
+        4608,
+        512,
+        5275456 + gi * 2359296,
+        7634752 + gi * 512,
+        yb + gi * 401408,
+        1,
+        784,
+      );
     }
   }
 }
@@ -1807,11 +1980,23 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 784; q++) {
-        for (let oc = 0; oc < 512; oc++) work21_tmp[q * 512 + oc] = grad22[yb + (gi * 512 + oc) * 784 + q];
-      }
       if (dx) work21_dcol.fill(0);
-      denseTiledBackward(p, gp, work21_col, work21_dcol, work21_tmp, 784, 4608, 512, 5275456 + gi * 2359296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work21_col,
+        work21_dcol,
+        grad22,
+        784,
+        4608,
+        512,
+        5275456 + gi * 2359296,
+        -1,
+        dx,
+        yb + gi * 401408,
+        1,
+        784,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 28; oh++)
@@ -1822,8 +2007,8 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad21[xc + ih * 28 + iw] += work21_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad21[xc + ih * 28 + iw] += work21_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -1913,10 +2098,19 @@ function forward24(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work24_col, work24_tmp, 196, 4608, 512, 7635264 + gi * 2359296, 9994560 + gi * 512);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 512; oc++) act25[yb + (gi * 512 + oc) * 196 + q] = work24_tmp[q * 512 + oc];
-      }
+      denseTiledForward(
+        p,
+        work24_col,
+        act25,
+        196,
+        4608,
+        512,
+        7635264 + gi * 2359296,
+        9994560 + gi * 512,
+        yb + gi * 100352,
+        1,
+        196,
+      );
     }
   }
 }
@@ -1953,11 +2147,23 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 512; oc++) work24_tmp[q * 512 + oc] = grad25[yb + (gi * 512 + oc) * 196 + q];
-      }
       if (dx) work24_dcol.fill(0);
-      denseTiledBackward(p, gp, work24_col, work24_dcol, work24_tmp, 196, 4608, 512, 7635264 + gi * 2359296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work24_col,
+        work24_dcol,
+        grad25,
+        196,
+        4608,
+        512,
+        7635264 + gi * 2359296,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -1968,8 +2174,8 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad24[xc + ih * 14 + iw] += work24_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad24[xc + ih * 14 + iw] += work24_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -2020,10 +2226,19 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work26_col, work26_tmp, 196, 4608, 512, 9995072 + gi * 2359296, 12354368 + gi * 512);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 512; oc++) act27[yb + (gi * 512 + oc) * 196 + q] = work26_tmp[q * 512 + oc];
-      }
+      denseTiledForward(
+        p,
+        work26_col,
+        act27,
+        196,
+        4608,
+        512,
+        9995072 + gi * 2359296,
+        12354368 + gi * 512,
+        yb + gi * 100352,
+        1,
+        196,
+      );
     }
   }
 }
@@ -2060,11 +2275,23 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 512; oc++) work26_tmp[q * 512 + oc] = grad27[yb + (gi * 512 + oc) * 196 + q];
-      }
       if (dx) work26_dcol.fill(0);
-      denseTiledBackward(p, gp, work26_col, work26_dcol, work26_tmp, 196, 4608, 512, 9995072 + gi * 2359296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work26_col,
+        work26_dcol,
+        grad27,
+        196,
+        4608,
+        512,
+        9995072 + gi * 2359296,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -2075,8 +2302,8 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad26[xc + ih * 14 + iw] += work26_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad26[xc + ih * 14 + iw] += work26_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -2127,10 +2354,19 @@ function forward28(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work28_col, work28_tmp, 196, 4608, 512, 12354880 + gi * 2359296, 14714176 + gi * 512);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 512; oc++) act29[yb + (gi * 512 + oc) * 196 + q] = work28_tmp[q * 512 + oc];
-      }
+      denseTiledForward(
+        p,
+        work28_col,
+        act29,
+        196,
+        4608,
+        512,
+        12354880 + gi * 2359296,
+        14714176 + gi * 512,
+        yb + gi * 100352,
+        1,
+        196,
+      );
     }
   }
 }
@@ -2167,11 +2403,23 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 512; oc++) work28_tmp[q * 512 + oc] = grad29[yb + (gi * 512 + oc) * 196 + q];
-      }
       if (dx) work28_dcol.fill(0);
-      denseTiledBackward(p, gp, work28_col, work28_dcol, work28_tmp, 196, 4608, 512, 12354880 + gi * 2359296, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work28_col,
+        work28_dcol,
+        grad29,
+        196,
+        4608,
+        512,
+        12354880 + gi * 2359296,
+        -1,
+        dx,
+        yb + gi * 100352,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -2182,8 +2430,8 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad28[xc + ih * 14 + iw] += work28_dcol[r];
-                  r++;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad28[xc + ih * 14 + iw] += work28_dcol[r++];
+                  else r++;
                 }
               }
             }
@@ -2298,13 +2546,13 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 33: classifier.0 (dense). */
 function forward33(p: Float32Array, n: number, training: boolean): void {
   // classifier.0: dense 25088 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act32, act34, n, 25088, 4096, 14714688, 117475136);
+  denseTiledForward(p, act32, act34, n, 25088, 4096, 14714688, 117475136, 0, 4096, 1);
 }
 
 /** Backward of op 33: classifier.0 (dense). */
 function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // classifier.0: dense 25088 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act32, grad32, grad34, n, 25088, 4096, 14714688, 117475136, true);
+  denseTiledBackward(p, gp, act32, grad32, grad34, n, 25088, 4096, 14714688, 117475136, true, 0, 4096, 1);
 }
 
 /** Forward of op 34: classifier.1 (relu). */
@@ -2353,13 +2601,13 @@ function backward35(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 36: classifier.3 (dense). */
 function forward36(p: Float32Array, n: number, training: boolean): void {
   // classifier.3: dense 4096 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act36, act37, n, 4096, 4096, 117479232, 134256448);
+  denseTiledForward(p, act36, act37, n, 4096, 4096, 117479232, 134256448, 0, 4096, 1);
 }
 
 /** Backward of op 36: classifier.3 (dense). */
 function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // classifier.3: dense 4096 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act36, grad36, grad37, n, 4096, 4096, 117479232, 134256448, true);
+  denseTiledBackward(p, gp, act36, grad36, grad37, n, 4096, 4096, 117479232, 134256448, true, 0, 4096, 1);
 }
 
 /** Forward of op 37: classifier.4 (relu). */
@@ -2408,13 +2656,13 @@ function backward38(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 39: classifier.6 (dense). */
 function forward39(p: Float32Array, n: number, training: boolean): void {
   // classifier.6: dense 4096 → 1000, register-tiled (shared kernel below)
-  denseTiledForward(p, act39, act40, n, 4096, 1000, 134260544, 138356544);
+  denseTiledForward(p, act39, act40, n, 4096, 1000, 134260544, 138356544, 0, 1000, 1);
 }
 
 /** Backward of op 39: classifier.6 (dense). */
 function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // classifier.6: dense 4096 → 1000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act39, grad39, grad40, n, 4096, 1000, 134260544, 138356544, true);
+  denseTiledBackward(p, gp, act39, grad39, grad40, n, 4096, 1000, 134260544, 138356544, true, 0, 1000, 1);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -2659,7 +2907,8 @@ function lossGrad(length: number): Float32Array {
 
 // ── Shared dense kernels ──
 
-/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+/** y = x Wᵀ + b over `rows` rows of x (IN wide) in 4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
+ *  then 8-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
 function denseTiledForward(
   p: Float32Array,
   x: Float32Array,
@@ -2669,33 +2918,36 @@ function denseTiledForward(
   OUT: number,
   W: number,
   B: number,
+  y0: number,
+  yr: number,
+  yc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
       const b1 = B >= 0 ? p[B + o + 1] : 0;
       const b2 = B >= 0 ? p[B + o + 2] : 0;
       const b3 = B >= 0 ? p[B + o + 3] : 0;
-      let t00 = b0;
-      let t01 = b1;
-      let t02 = b2;
-      let t03 = b3;
-      let t10 = b0;
-      let t11 = b1;
-      let t12 = b2;
-      let t13 = b3;
-      let t20 = b0;
-      let t21 = b1;
-      let t22 = b2;
-      let t23 = b3;
-      let t30 = b0;
-      let t31 = b1;
-      let t32 = b2;
-      let t33 = b3;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t1_2 = b2;
+      let t1_3 = b3;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t2_2 = b2;
+      let t2_3 = b3;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      let t3_2 = b2;
+      let t3_3 = b3;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const w0 = p[w + 0 * IN];
+        const w0 = p[w];
         const w1 = p[w + 1 * IN];
         const w2 = p[w + 2 * IN];
         const w3 = p[w + 3 * IN];
@@ -2703,89 +2955,192 @@ function denseTiledForward(
         const v1 = x[xo + 1 * IN + i];
         const v2 = x[xo + 2 * IN + i];
         const v3 = x[xo + 3 * IN + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t1_2 += v1 * w2;
+        t1_3 += v1 * w3;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t2_2 += v2 * w2;
+        t2_3 += v2 * w3;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+        t3_2 += v3 * w2;
+        t3_3 += v3 * w3;
       }
-      y[yo + 0 * OUT + o + 0] = t00;
-      y[yo + 0 * OUT + o + 1] = t01;
-      y[yo + 0 * OUT + o + 2] = t02;
-      y[yo + 0 * OUT + o + 3] = t03;
-      y[yo + 1 * OUT + o + 0] = t10;
-      y[yo + 1 * OUT + o + 1] = t11;
-      y[yo + 1 * OUT + o + 2] = t12;
-      y[yo + 1 * OUT + o + 3] = t13;
-      y[yo + 2 * OUT + o + 0] = t20;
-      y[yo + 2 * OUT + o + 1] = t21;
-      y[yo + 2 * OUT + o + 2] = t22;
-      y[yo + 2 * OUT + o + 3] = t23;
-      y[yo + 3 * OUT + o + 0] = t30;
-      y[yo + 3 * OUT + o + 1] = t31;
-      y[yo + 3 * OUT + o + 2] = t32;
-      y[yo + 3 * OUT + o + 3] = t33;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 1 * yr + 2 * yc] = t1_2;
+      y[yt + 1 * yr + 3 * yc] = t1_3;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 2 * yr + 2 * yc] = t2_2;
+      y[yt + 2 * yr + 3 * yc] = t2_3;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
+      y[yt + 3 * yr + 2 * yc] = t3_2;
+      y[yt + 3 * yr + 3 * yc] = t3_3;
+    }
+    for (; o + 2 <= OUT; o += 2) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = B >= 0 ? p[B + o] : 0;
-        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
-        y[yo + a * OUT + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      let t1_0 = b0;
+      let t2_0 = b0;
+      let t3_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t1_0 += v1 * w0;
+        t2_0 += v2 * w0;
+        t3_0 += v3 * w0;
       }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 3 * yr] = t3_0;
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      let s0 = B >= 0 ? p[B + o + 0] : 0;
-      let s1 = B >= 0 ? p[B + o + 1] : 0;
-      let s2 = B >= 0 ? p[B + o + 2] : 0;
-      let s3 = B >= 0 ? p[B + o + 3] : 0;
-      let s4 = B >= 0 ? p[B + o + 4] : 0;
-      let s5 = B >= 0 ? p[B + o + 5] : 0;
-      let s6 = B >= 0 ? p[B + o + 6] : 0;
-      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b4 = B >= 0 ? p[B + o + 4] : 0;
+      const b5 = B >= 0 ? p[B + o + 5] : 0;
+      const b6 = B >= 0 ? p[B + o + 6] : 0;
+      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t0_4 = b4;
+      let t0_5 = b5;
+      let t0_6 = b6;
+      let t0_7 = b7;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const v = x[xo + i];
-        s0 += v * p[w + 0 * IN];
-        s1 += v * p[w + 1 * IN];
-        s2 += v * p[w + 2 * IN];
-        s3 += v * p[w + 3 * IN];
-        s4 += v * p[w + 4 * IN];
-        s5 += v * p[w + 5 * IN];
-        s6 += v * p[w + 6 * IN];
-        s7 += v * p[w + 7 * IN];
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const w4 = p[w + 4 * IN];
+        const w5 = p[w + 5 * IN];
+        const w6 = p[w + 6 * IN];
+        const w7 = p[w + 7 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t0_4 += v0 * w4;
+        t0_5 += v0 * w5;
+        t0_6 += v0 * w6;
+        t0_7 += v0 * w7;
       }
-      y[yo + o + 0] = s0;
-      y[yo + o + 1] = s1;
-      y[yo + o + 2] = s2;
-      y[yo + o + 3] = s3;
-      y[yo + o + 4] = s4;
-      y[yo + o + 5] = s5;
-      y[yo + o + 6] = s6;
-      y[yo + o + 7] = s7;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 4 * yc] = t0_4;
+      y[yt + 5 * yc] = t0_5;
+      y[yt + 6 * yc] = t0_6;
+      y[yt + 7 * yc] = t0_7;
+    }
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
-      y[yo + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
     }
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
- *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
+/** Dense backward over `rows` rows (gradients accumulate): dW += gᵀx, db += g, and dx += g W only when
+ *  `dx` (a training step needs no gradient of the model input). gy element (r, o) at g0 + r·gr + o·gc. */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -2798,32 +3153,36 @@ function denseTiledBackward(
   W: number,
   B: number,
   dx: boolean,
+  g0: number,
+  gr: number,
+  gc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, go = g0; r + 4 <= rows; r += 4, xo += 4 * IN, go += 4 * gr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const g00 = gy[yo + 0 * OUT + o + 0];
-      const g01 = gy[yo + 0 * OUT + o + 1];
-      const g02 = gy[yo + 0 * OUT + o + 2];
-      const g03 = gy[yo + 0 * OUT + o + 3];
-      const g10 = gy[yo + 1 * OUT + o + 0];
-      const g11 = gy[yo + 1 * OUT + o + 1];
-      const g12 = gy[yo + 1 * OUT + o + 2];
-      const g13 = gy[yo + 1 * OUT + o + 3];
-      const g20 = gy[yo + 2 * OUT + o + 0];
-      const g21 = gy[yo + 2 * OUT + o + 1];
-      const g22 = gy[yo + 2 * OUT + o + 2];
-      const g23 = gy[yo + 2 * OUT + o + 3];
-      const g30 = gy[yo + 3 * OUT + o + 0];
-      const g31 = gy[yo + 3 * OUT + o + 1];
-      const g32 = gy[yo + 3 * OUT + o + 2];
-      const g33 = gy[yo + 3 * OUT + o + 3];
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g0_1 = gy[gt + 1 * gc];
+      const g0_2 = gy[gt + 2 * gc];
+      const g0_3 = gy[gt + 3 * gc];
+      const g1_0 = gy[gt + 1 * gr];
+      const g1_1 = gy[gt + 1 * gr + 1 * gc];
+      const g1_2 = gy[gt + 1 * gr + 2 * gc];
+      const g1_3 = gy[gt + 1 * gr + 3 * gc];
+      const g2_0 = gy[gt + 2 * gr];
+      const g2_1 = gy[gt + 2 * gr + 1 * gc];
+      const g2_2 = gy[gt + 2 * gr + 2 * gc];
+      const g2_3 = gy[gt + 2 * gr + 3 * gc];
+      const g3_0 = gy[gt + 3 * gr];
+      const g3_1 = gy[gt + 3 * gr + 1 * gc];
+      const g3_2 = gy[gt + 3 * gr + 2 * gc];
+      const g3_3 = gy[gt + 3 * gr + 3 * gc];
       if (B >= 0) {
-        gp[B + o + 0] += g00 + g10 + g20 + g30;
-        gp[B + o + 1] += g01 + g11 + g21 + g31;
-        gp[B + o + 2] += g02 + g12 + g22 + g32;
-        gp[B + o + 3] += g03 + g13 + g23 + g33;
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+        gp[B + o + 1] += g0_1 + g1_1 + g2_1 + g3_1;
+        gp[B + o + 2] += g0_2 + g1_2 + g2_2 + g3_2;
+        gp[B + o + 3] += g0_3 + g1_3 + g2_3 + g3_3;
       }
       if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -2831,18 +3190,18 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          const w0 = p[w + 0 * IN];
+          const w0 = p[w];
           const w1 = p[w + 1 * IN];
           const w2 = p[w + 2 * IN];
           const w3 = p[w + 3 * IN];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0 + g0_1 * w1 + g0_2 * w2 + g0_3 * w3;
+          gx[xo + 1 * IN + i] += g1_0 * w0 + g1_1 * w1 + g1_2 * w2 + g1_3 * w3;
+          gx[xo + 2 * IN + i] += g2_0 * w0 + g2_1 * w1 + g2_2 * w2 + g2_3 * w3;
+          gx[xo + 3 * IN + i] += g3_0 * w0 + g3_1 * w1 + g3_2 * w2 + g3_3 * w3;
         }
       } else {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -2850,27 +3209,49 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
         }
       }
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = gy[yo + a * OUT + o];
-        if (B >= 0) gp[B + o] += g;
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g1_0 = gy[gt + 1 * gr];
+      const g2_0 = gy[gt + 2 * gr];
+      const g3_0 = gy[gt + 3 * gr];
+      if (B >= 0) {
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+      }
+      if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          gp[w] += g * x[xo + a * IN + i];
-          if (dx) gx[xo + a * IN + i] += g * p[w];
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0;
+          gx[xo + 1 * IN + i] += g1_0 * w0;
+          gx[xo + 2 * IN + i] += g2_0 * w0;
+          gx[xo + 3 * IN + i] += g3_0 * w0;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
         }
       }
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, go = g0 + r * gr; r < rows; r++, xo += IN, go += gr) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[yo + o];
+      const g = gy[go + o * gc];
       if (g === 0) continue;
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {

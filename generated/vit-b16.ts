@@ -1400,7 +1400,6 @@ let grad139 = new Float32Array(0);
 let grad140 = new Float32Array(0);
 let grad141 = new Float32Array(0);
 let work0_col = new Float32Array(150528);
-let work0_tmp = new Float32Array(150528);
 let work0_dcol = new Float32Array(150528);
 let scratch5_mask = new Float32Array(0);
 let scratch6_xhat = new Float32Array(0);
@@ -2588,15 +2587,24 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 16 - 0 + kh * 1;
               for (let kw = 0; kw < 16; kw++) {
                 const iw = ow * 16 - 0 + kw * 1;
-                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                work0_col[r++] = act0[xc + ih * 224 + iw];
               }
             }
           }
         }
-      denseTiledForward(p, work0_col, work0_tmp, 196, 768, 768, 0 + gi * 589824, 589824 + gi * 768);
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 768; oc++) act1[yb + (gi * 768 + oc) * 196 + q] = work0_tmp[q * 768 + oc];
-      }
+      denseTiledForward(
+        p,
+        work0_col,
+        act1,
+        196,
+        768,
+        768,
+        0 + gi * 589824,
+        589824 + gi * 768,
+        yb + gi * 150528,
+        1,
+        196,
+      );
     }
   }
 }
@@ -2627,17 +2635,29 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 16 - 0 + kh * 1;
                 for (let kw = 0; kw < 16; kw++) {
                   const iw = ow * 16 - 0 + kw * 1;
-                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                  work0_col[r++] = act0[xc + ih * 224 + iw];
                 }
               }
             }
           }
       }
-      for (let q = 0; q < 196; q++) {
-        for (let oc = 0; oc < 768; oc++) work0_tmp[q * 768 + oc] = grad1[yb + (gi * 768 + oc) * 196 + q];
-      }
       if (dx) work0_dcol.fill(0);
-      denseTiledBackward(p, gp, work0_col, work0_dcol, work0_tmp, 196, 768, 768, 0 + gi * 589824, -1, dx);
+      denseTiledBackward(
+        p,
+        gp,
+        work0_col,
+        work0_dcol,
+        grad1,
+        196,
+        768,
+        768,
+        0 + gi * 589824,
+        -1,
+        dx,
+        yb + gi * 150528,
+        1,
+        196,
+      );
       if (dx) {
         let r = 0;
         for (let oh = 0; oh < 14; oh++)
@@ -2648,8 +2668,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 16 - 0 + kh * 1;
                 for (let kw = 0; kw < 16; kw++) {
                   const iw = ow * 16 - 0 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r];
-                  r++;
+                  grad0[xc + ih * 224 + iw] += work0_dcol[r++];
                 }
               }
             }
@@ -3063,13 +3082,13 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 11: encoder.layers.0.mlp.0 (dense). */
 function forward11(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.0.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act11, act12, n * 197, 768, 3072, 3108096, 5467392);
+  denseTiledForward(p, act11, act12, n * 197, 768, 3072, 3108096, 5467392, 0, 3072, 1);
 }
 
 /** Backward of op 11: encoder.layers.0.mlp.0 (dense). */
 function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.0.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act11, grad11, grad12, n * 197, 768, 3072, 3108096, 5467392, true);
+  denseTiledBackward(p, gp, act11, grad11, grad12, n * 197, 768, 3072, 3108096, 5467392, true, 0, 3072, 1);
 }
 
 /** Forward of op 12: encoder.layers.0.mlp.1 (gelu). */
@@ -3118,13 +3137,13 @@ function backward13(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 14: encoder.layers.0.mlp.3 (dense). */
 function forward14(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.0.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act14, act15, n * 197, 3072, 768, 5470464, 7829760);
+  denseTiledForward(p, act14, act15, n * 197, 3072, 768, 5470464, 7829760, 0, 768, 1);
 }
 
 /** Backward of op 14: encoder.layers.0.mlp.3 (dense). */
 function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.0.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act14, grad14, grad15, n * 197, 3072, 768, 5470464, 7829760, true);
+  denseTiledBackward(p, gp, act14, grad14, grad15, n * 197, 3072, 768, 5470464, 7829760, true, 0, 768, 1);
 }
 
 /** Forward of op 15: encoder.layers.0.mlp.4 (dropout). */
@@ -3483,13 +3502,13 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 22: encoder.layers.1.mlp.0 (dense). */
 function forward22(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.1.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act22, act23, n * 197, 768, 3072, 10195968, 12555264);
+  denseTiledForward(p, act22, act23, n * 197, 768, 3072, 10195968, 12555264, 0, 3072, 1);
 }
 
 /** Backward of op 22: encoder.layers.1.mlp.0 (dense). */
 function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.1.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act22, grad22, grad23, n * 197, 768, 3072, 10195968, 12555264, true);
+  denseTiledBackward(p, gp, act22, grad22, grad23, n * 197, 768, 3072, 10195968, 12555264, true, 0, 3072, 1);
 }
 
 /** Forward of op 23: encoder.layers.1.mlp.1 (gelu). */
@@ -3538,13 +3557,13 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 25: encoder.layers.1.mlp.3 (dense). */
 function forward25(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.1.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act25, act26, n * 197, 3072, 768, 12558336, 14917632);
+  denseTiledForward(p, act25, act26, n * 197, 3072, 768, 12558336, 14917632, 0, 768, 1);
 }
 
 /** Backward of op 25: encoder.layers.1.mlp.3 (dense). */
 function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.1.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act25, grad25, grad26, n * 197, 3072, 768, 12558336, 14917632, true);
+  denseTiledBackward(p, gp, act25, grad25, grad26, n * 197, 3072, 768, 12558336, 14917632, true, 0, 768, 1);
 }
 
 /** Forward of op 26: encoder.layers.1.mlp.4 (dropout). */
@@ -3903,13 +3922,13 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 33: encoder.layers.2.mlp.0 (dense). */
 function forward33(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.2.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act33, act34, n * 197, 768, 3072, 17283840, 19643136);
+  denseTiledForward(p, act33, act34, n * 197, 768, 3072, 17283840, 19643136, 0, 3072, 1);
 }
 
 /** Backward of op 33: encoder.layers.2.mlp.0 (dense). */
 function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.2.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act33, grad33, grad34, n * 197, 768, 3072, 17283840, 19643136, true);
+  denseTiledBackward(p, gp, act33, grad33, grad34, n * 197, 768, 3072, 17283840, 19643136, true, 0, 3072, 1);
 }
 
 /** Forward of op 34: encoder.layers.2.mlp.1 (gelu). */
@@ -3958,13 +3977,13 @@ function backward35(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 36: encoder.layers.2.mlp.3 (dense). */
 function forward36(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.2.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act36, act37, n * 197, 3072, 768, 19646208, 22005504);
+  denseTiledForward(p, act36, act37, n * 197, 3072, 768, 19646208, 22005504, 0, 768, 1);
 }
 
 /** Backward of op 36: encoder.layers.2.mlp.3 (dense). */
 function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.2.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act36, grad36, grad37, n * 197, 3072, 768, 19646208, 22005504, true);
+  denseTiledBackward(p, gp, act36, grad36, grad37, n * 197, 3072, 768, 19646208, 22005504, true, 0, 768, 1);
 }
 
 /** Forward of op 37: encoder.layers.2.mlp.4 (dropout). */
@@ -4323,13 +4342,13 @@ function backward43(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 44: encoder.layers.3.mlp.0 (dense). */
 function forward44(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.3.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act44, act45, n * 197, 768, 3072, 24371712, 26731008);
+  denseTiledForward(p, act44, act45, n * 197, 768, 3072, 24371712, 26731008, 0, 3072, 1);
 }
 
 /** Backward of op 44: encoder.layers.3.mlp.0 (dense). */
 function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.3.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act44, grad44, grad45, n * 197, 768, 3072, 24371712, 26731008, true);
+  denseTiledBackward(p, gp, act44, grad44, grad45, n * 197, 768, 3072, 24371712, 26731008, true, 0, 3072, 1);
 }
 
 /** Forward of op 45: encoder.layers.3.mlp.1 (gelu). */
@@ -4378,13 +4397,13 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 47: encoder.layers.3.mlp.3 (dense). */
 function forward47(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.3.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act47, act48, n * 197, 3072, 768, 26734080, 29093376);
+  denseTiledForward(p, act47, act48, n * 197, 3072, 768, 26734080, 29093376, 0, 768, 1);
 }
 
 /** Backward of op 47: encoder.layers.3.mlp.3 (dense). */
 function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.3.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act47, grad47, grad48, n * 197, 3072, 768, 26734080, 29093376, true);
+  denseTiledBackward(p, gp, act47, grad47, grad48, n * 197, 3072, 768, 26734080, 29093376, true, 0, 768, 1);
 }
 
 /** Forward of op 48: encoder.layers.3.mlp.4 (dropout). */
@@ -4743,13 +4762,13 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 55: encoder.layers.4.mlp.0 (dense). */
 function forward55(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.4.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act55, act56, n * 197, 768, 3072, 31459584, 33818880);
+  denseTiledForward(p, act55, act56, n * 197, 768, 3072, 31459584, 33818880, 0, 3072, 1);
 }
 
 /** Backward of op 55: encoder.layers.4.mlp.0 (dense). */
 function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.4.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act55, grad55, grad56, n * 197, 768, 3072, 31459584, 33818880, true);
+  denseTiledBackward(p, gp, act55, grad55, grad56, n * 197, 768, 3072, 31459584, 33818880, true, 0, 3072, 1);
 }
 
 /** Forward of op 56: encoder.layers.4.mlp.1 (gelu). */
@@ -4798,13 +4817,13 @@ function backward57(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 58: encoder.layers.4.mlp.3 (dense). */
 function forward58(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.4.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act58, act59, n * 197, 3072, 768, 33821952, 36181248);
+  denseTiledForward(p, act58, act59, n * 197, 3072, 768, 33821952, 36181248, 0, 768, 1);
 }
 
 /** Backward of op 58: encoder.layers.4.mlp.3 (dense). */
 function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.4.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act58, grad58, grad59, n * 197, 3072, 768, 33821952, 36181248, true);
+  denseTiledBackward(p, gp, act58, grad58, grad59, n * 197, 3072, 768, 33821952, 36181248, true, 0, 768, 1);
 }
 
 /** Forward of op 59: encoder.layers.4.mlp.4 (dropout). */
@@ -5163,13 +5182,13 @@ function backward65(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 66: encoder.layers.5.mlp.0 (dense). */
 function forward66(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.5.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act66, act67, n * 197, 768, 3072, 38547456, 40906752);
+  denseTiledForward(p, act66, act67, n * 197, 768, 3072, 38547456, 40906752, 0, 3072, 1);
 }
 
 /** Backward of op 66: encoder.layers.5.mlp.0 (dense). */
 function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.5.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act66, grad66, grad67, n * 197, 768, 3072, 38547456, 40906752, true);
+  denseTiledBackward(p, gp, act66, grad66, grad67, n * 197, 768, 3072, 38547456, 40906752, true, 0, 3072, 1);
 }
 
 /** Forward of op 67: encoder.layers.5.mlp.1 (gelu). */
@@ -5218,13 +5237,13 @@ function backward68(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 69: encoder.layers.5.mlp.3 (dense). */
 function forward69(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.5.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act69, act70, n * 197, 3072, 768, 40909824, 43269120);
+  denseTiledForward(p, act69, act70, n * 197, 3072, 768, 40909824, 43269120, 0, 768, 1);
 }
 
 /** Backward of op 69: encoder.layers.5.mlp.3 (dense). */
 function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.5.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act69, grad69, grad70, n * 197, 3072, 768, 40909824, 43269120, true);
+  denseTiledBackward(p, gp, act69, grad69, grad70, n * 197, 3072, 768, 40909824, 43269120, true, 0, 768, 1);
 }
 
 /** Forward of op 70: encoder.layers.5.mlp.4 (dropout). */
@@ -5583,13 +5602,13 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 77: encoder.layers.6.mlp.0 (dense). */
 function forward77(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.6.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act77, act78, n * 197, 768, 3072, 45635328, 47994624);
+  denseTiledForward(p, act77, act78, n * 197, 768, 3072, 45635328, 47994624, 0, 3072, 1);
 }
 
 /** Backward of op 77: encoder.layers.6.mlp.0 (dense). */
 function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.6.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act77, grad77, grad78, n * 197, 768, 3072, 45635328, 47994624, true);
+  denseTiledBackward(p, gp, act77, grad77, grad78, n * 197, 768, 3072, 45635328, 47994624, true, 0, 3072, 1);
 }
 
 /** Forward of op 78: encoder.layers.6.mlp.1 (gelu). */
@@ -5638,13 +5657,13 @@ function backward79(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 80: encoder.layers.6.mlp.3 (dense). */
 function forward80(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.6.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act80, act81, n * 197, 3072, 768, 47997696, 50356992);
+  denseTiledForward(p, act80, act81, n * 197, 3072, 768, 47997696, 50356992, 0, 768, 1);
 }
 
 /** Backward of op 80: encoder.layers.6.mlp.3 (dense). */
 function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.6.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act80, grad80, grad81, n * 197, 3072, 768, 47997696, 50356992, true);
+  denseTiledBackward(p, gp, act80, grad80, grad81, n * 197, 3072, 768, 47997696, 50356992, true, 0, 768, 1);
 }
 
 /** Forward of op 81: encoder.layers.6.mlp.4 (dropout). */
@@ -6003,13 +6022,13 @@ function backward87(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 88: encoder.layers.7.mlp.0 (dense). */
 function forward88(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.7.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act88, act89, n * 197, 768, 3072, 52723200, 55082496);
+  denseTiledForward(p, act88, act89, n * 197, 768, 3072, 52723200, 55082496, 0, 3072, 1);
 }
 
 /** Backward of op 88: encoder.layers.7.mlp.0 (dense). */
 function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.7.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act88, grad88, grad89, n * 197, 768, 3072, 52723200, 55082496, true);
+  denseTiledBackward(p, gp, act88, grad88, grad89, n * 197, 768, 3072, 52723200, 55082496, true, 0, 3072, 1);
 }
 
 /** Forward of op 89: encoder.layers.7.mlp.1 (gelu). */
@@ -6058,13 +6077,13 @@ function backward90(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 91: encoder.layers.7.mlp.3 (dense). */
 function forward91(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.7.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act91, act92, n * 197, 3072, 768, 55085568, 57444864);
+  denseTiledForward(p, act91, act92, n * 197, 3072, 768, 55085568, 57444864, 0, 768, 1);
 }
 
 /** Backward of op 91: encoder.layers.7.mlp.3 (dense). */
 function backward91(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.7.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act91, grad91, grad92, n * 197, 3072, 768, 55085568, 57444864, true);
+  denseTiledBackward(p, gp, act91, grad91, grad92, n * 197, 3072, 768, 55085568, 57444864, true, 0, 768, 1);
 }
 
 /** Forward of op 92: encoder.layers.7.mlp.4 (dropout). */
@@ -6423,13 +6442,13 @@ function backward98(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 99: encoder.layers.8.mlp.0 (dense). */
 function forward99(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.8.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act99, act100, n * 197, 768, 3072, 59811072, 62170368);
+  denseTiledForward(p, act99, act100, n * 197, 768, 3072, 59811072, 62170368, 0, 3072, 1);
 }
 
 /** Backward of op 99: encoder.layers.8.mlp.0 (dense). */
 function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.8.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act99, grad99, grad100, n * 197, 768, 3072, 59811072, 62170368, true);
+  denseTiledBackward(p, gp, act99, grad99, grad100, n * 197, 768, 3072, 59811072, 62170368, true, 0, 3072, 1);
 }
 
 /** Forward of op 100: encoder.layers.8.mlp.1 (gelu). */
@@ -6478,13 +6497,13 @@ function backward101(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 102: encoder.layers.8.mlp.3 (dense). */
 function forward102(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.8.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act102, act103, n * 197, 3072, 768, 62173440, 64532736);
+  denseTiledForward(p, act102, act103, n * 197, 3072, 768, 62173440, 64532736, 0, 768, 1);
 }
 
 /** Backward of op 102: encoder.layers.8.mlp.3 (dense). */
 function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.8.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act102, grad102, grad103, n * 197, 3072, 768, 62173440, 64532736, true);
+  denseTiledBackward(p, gp, act102, grad102, grad103, n * 197, 3072, 768, 62173440, 64532736, true, 0, 768, 1);
 }
 
 /** Forward of op 103: encoder.layers.8.mlp.4 (dropout). */
@@ -6843,13 +6862,13 @@ function backward109(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 110: encoder.layers.9.mlp.0 (dense). */
 function forward110(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.9.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act110, act111, n * 197, 768, 3072, 66898944, 69258240);
+  denseTiledForward(p, act110, act111, n * 197, 768, 3072, 66898944, 69258240, 0, 3072, 1);
 }
 
 /** Backward of op 110: encoder.layers.9.mlp.0 (dense). */
 function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.9.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act110, grad110, grad111, n * 197, 768, 3072, 66898944, 69258240, true);
+  denseTiledBackward(p, gp, act110, grad110, grad111, n * 197, 768, 3072, 66898944, 69258240, true, 0, 3072, 1);
 }
 
 /** Forward of op 111: encoder.layers.9.mlp.1 (gelu). */
@@ -6898,13 +6917,13 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 113: encoder.layers.9.mlp.3 (dense). */
 function forward113(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.9.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act113, act114, n * 197, 3072, 768, 69261312, 71620608);
+  denseTiledForward(p, act113, act114, n * 197, 3072, 768, 69261312, 71620608, 0, 768, 1);
 }
 
 /** Backward of op 113: encoder.layers.9.mlp.3 (dense). */
 function backward113(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.9.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act113, grad113, grad114, n * 197, 3072, 768, 69261312, 71620608, true);
+  denseTiledBackward(p, gp, act113, grad113, grad114, n * 197, 3072, 768, 69261312, 71620608, true, 0, 768, 1);
 }
 
 /** Forward of op 114: encoder.layers.9.mlp.4 (dropout). */
@@ -7263,13 +7282,13 @@ function backward120(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 121: encoder.layers.10.mlp.0 (dense). */
 function forward121(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.10.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act121, act122, n * 197, 768, 3072, 73986816, 76346112);
+  denseTiledForward(p, act121, act122, n * 197, 768, 3072, 73986816, 76346112, 0, 3072, 1);
 }
 
 /** Backward of op 121: encoder.layers.10.mlp.0 (dense). */
 function backward121(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.10.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act121, grad121, grad122, n * 197, 768, 3072, 73986816, 76346112, true);
+  denseTiledBackward(p, gp, act121, grad121, grad122, n * 197, 768, 3072, 73986816, 76346112, true, 0, 3072, 1);
 }
 
 /** Forward of op 122: encoder.layers.10.mlp.1 (gelu). */
@@ -7318,13 +7337,13 @@ function backward123(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 124: encoder.layers.10.mlp.3 (dense). */
 function forward124(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.10.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act124, act125, n * 197, 3072, 768, 76349184, 78708480);
+  denseTiledForward(p, act124, act125, n * 197, 3072, 768, 76349184, 78708480, 0, 768, 1);
 }
 
 /** Backward of op 124: encoder.layers.10.mlp.3 (dense). */
 function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.10.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act124, grad124, grad125, n * 197, 3072, 768, 76349184, 78708480, true);
+  denseTiledBackward(p, gp, act124, grad124, grad125, n * 197, 3072, 768, 76349184, 78708480, true, 0, 768, 1);
 }
 
 /** Forward of op 125: encoder.layers.10.mlp.4 (dropout). */
@@ -7683,13 +7702,13 @@ function backward131(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 132: encoder.layers.11.mlp.0 (dense). */
 function forward132(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.11.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act132, act133, n * 197, 768, 3072, 81074688, 83433984);
+  denseTiledForward(p, act132, act133, n * 197, 768, 3072, 81074688, 83433984, 0, 3072, 1);
 }
 
 /** Backward of op 132: encoder.layers.11.mlp.0 (dense). */
 function backward132(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.11.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act132, grad132, grad133, n * 197, 768, 3072, 81074688, 83433984, true);
+  denseTiledBackward(p, gp, act132, grad132, grad133, n * 197, 768, 3072, 81074688, 83433984, true, 0, 3072, 1);
 }
 
 /** Forward of op 133: encoder.layers.11.mlp.1 (gelu). */
@@ -7738,13 +7757,13 @@ function backward134(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 135: encoder.layers.11.mlp.3 (dense). */
 function forward135(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.11.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act135, act136, n * 197, 3072, 768, 83437056, 85796352);
+  denseTiledForward(p, act135, act136, n * 197, 3072, 768, 83437056, 85796352, 0, 768, 1);
 }
 
 /** Backward of op 135: encoder.layers.11.mlp.3 (dense). */
 function backward135(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.11.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act135, grad135, grad136, n * 197, 3072, 768, 83437056, 85796352, true);
+  denseTiledBackward(p, gp, act135, grad135, grad136, n * 197, 3072, 768, 83437056, 85796352, true, 0, 768, 1);
 }
 
 /** Forward of op 136: encoder.layers.11.mlp.4 (dropout). */
@@ -7860,13 +7879,13 @@ function backward139(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 140: heads.head (dense). */
 function forward140(p: Float32Array, n: number, training: boolean): void {
   // heads.head: dense 768 → 1000, register-tiled (shared kernel below)
-  denseTiledForward(p, act140, act141, n, 768, 1000, 85798656, 86566656);
+  denseTiledForward(p, act140, act141, n, 768, 1000, 85798656, 86566656, 0, 1000, 1);
 }
 
 /** Backward of op 140: heads.head (dense). */
 function backward140(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // heads.head: dense 768 → 1000 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act140, grad140, grad141, n, 768, 1000, 85798656, 86566656, true);
+  denseTiledBackward(p, gp, act140, grad140, grad141, n, 768, 1000, 85798656, 86566656, true, 0, 1000, 1);
 }
 
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
@@ -8255,7 +8274,8 @@ function erf(x: number): number {
 
 // ── Shared dense kernels ──
 
-/** y = x Wᵀ + b over `rows` rows: 4 × 4 register tiles, then 8-column tiles. */
+/** y = x Wᵀ + b over `rows` rows of x (IN wide) in 4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
+ *  then 8-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
 function denseTiledForward(
   p: Float32Array,
   x: Float32Array,
@@ -8265,33 +8285,36 @@ function denseTiledForward(
   OUT: number,
   W: number,
   B: number,
+  y0: number,
+  yr: number,
+  yc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o + 0] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
       const b1 = B >= 0 ? p[B + o + 1] : 0;
       const b2 = B >= 0 ? p[B + o + 2] : 0;
       const b3 = B >= 0 ? p[B + o + 3] : 0;
-      let t00 = b0;
-      let t01 = b1;
-      let t02 = b2;
-      let t03 = b3;
-      let t10 = b0;
-      let t11 = b1;
-      let t12 = b2;
-      let t13 = b3;
-      let t20 = b0;
-      let t21 = b1;
-      let t22 = b2;
-      let t23 = b3;
-      let t30 = b0;
-      let t31 = b1;
-      let t32 = b2;
-      let t33 = b3;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t1_2 = b2;
+      let t1_3 = b3;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t2_2 = b2;
+      let t2_3 = b3;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      let t3_2 = b2;
+      let t3_3 = b3;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const w0 = p[w + 0 * IN];
+        const w0 = p[w];
         const w1 = p[w + 1 * IN];
         const w2 = p[w + 2 * IN];
         const w3 = p[w + 3 * IN];
@@ -8299,89 +8322,192 @@ function denseTiledForward(
         const v1 = x[xo + 1 * IN + i];
         const v2 = x[xo + 2 * IN + i];
         const v3 = x[xo + 3 * IN + i];
-        t00 += v0 * w0;
-        t01 += v0 * w1;
-        t02 += v0 * w2;
-        t03 += v0 * w3;
-        t10 += v1 * w0;
-        t11 += v1 * w1;
-        t12 += v1 * w2;
-        t13 += v1 * w3;
-        t20 += v2 * w0;
-        t21 += v2 * w1;
-        t22 += v2 * w2;
-        t23 += v2 * w3;
-        t30 += v3 * w0;
-        t31 += v3 * w1;
-        t32 += v3 * w2;
-        t33 += v3 * w3;
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t1_2 += v1 * w2;
+        t1_3 += v1 * w3;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t2_2 += v2 * w2;
+        t2_3 += v2 * w3;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+        t3_2 += v3 * w2;
+        t3_3 += v3 * w3;
       }
-      y[yo + 0 * OUT + o + 0] = t00;
-      y[yo + 0 * OUT + o + 1] = t01;
-      y[yo + 0 * OUT + o + 2] = t02;
-      y[yo + 0 * OUT + o + 3] = t03;
-      y[yo + 1 * OUT + o + 0] = t10;
-      y[yo + 1 * OUT + o + 1] = t11;
-      y[yo + 1 * OUT + o + 2] = t12;
-      y[yo + 1 * OUT + o + 3] = t13;
-      y[yo + 2 * OUT + o + 0] = t20;
-      y[yo + 2 * OUT + o + 1] = t21;
-      y[yo + 2 * OUT + o + 2] = t22;
-      y[yo + 2 * OUT + o + 3] = t23;
-      y[yo + 3 * OUT + o + 0] = t30;
-      y[yo + 3 * OUT + o + 1] = t31;
-      y[yo + 3 * OUT + o + 2] = t32;
-      y[yo + 3 * OUT + o + 3] = t33;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 1 * yr + 2 * yc] = t1_2;
+      y[yt + 1 * yr + 3 * yc] = t1_3;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 2 * yr + 2 * yc] = t2_2;
+      y[yt + 2 * yr + 3 * yc] = t2_3;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
+      y[yt + 3 * yr + 2 * yc] = t3_2;
+      y[yt + 3 * yr + 3 * yc] = t3_3;
+    }
+    for (; o + 2 <= OUT; o += 2) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t1_0 = b0;
+      let t1_1 = b1;
+      let t2_0 = b0;
+      let t2_1 = b1;
+      let t3_0 = b0;
+      let t3_1 = b1;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t1_0 += v1 * w0;
+        t1_1 += v1 * w1;
+        t2_0 += v2 * w0;
+        t2_1 += v2 * w1;
+        t3_0 += v3 * w0;
+        t3_1 += v3 * w1;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 1 * yr + 1 * yc] = t1_1;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 2 * yr + 1 * yc] = t2_1;
+      y[yt + 3 * yr] = t3_0;
+      y[yt + 3 * yr + 1 * yc] = t3_1;
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = B >= 0 ? p[B + o] : 0;
-        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
-        y[yo + a * OUT + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      let t1_0 = b0;
+      let t2_0 = b0;
+      let t3_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + 0 * IN + i];
+        const v1 = x[xo + 1 * IN + i];
+        const v2 = x[xo + 2 * IN + i];
+        const v3 = x[xo + 3 * IN + i];
+        t0_0 += v0 * w0;
+        t1_0 += v1 * w0;
+        t2_0 += v2 * w0;
+        t3_0 += v3 * w0;
       }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yr] = t1_0;
+      y[yt + 2 * yr] = t2_0;
+      y[yt + 3 * yr] = t3_0;
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      let s0 = B >= 0 ? p[B + o + 0] : 0;
-      let s1 = B >= 0 ? p[B + o + 1] : 0;
-      let s2 = B >= 0 ? p[B + o + 2] : 0;
-      let s3 = B >= 0 ? p[B + o + 3] : 0;
-      let s4 = B >= 0 ? p[B + o + 4] : 0;
-      let s5 = B >= 0 ? p[B + o + 5] : 0;
-      let s6 = B >= 0 ? p[B + o + 6] : 0;
-      let s7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b4 = B >= 0 ? p[B + o + 4] : 0;
+      const b5 = B >= 0 ? p[B + o + 5] : 0;
+      const b6 = B >= 0 ? p[B + o + 6] : 0;
+      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      let t0_4 = b4;
+      let t0_5 = b5;
+      let t0_6 = b6;
+      let t0_7 = b7;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const v = x[xo + i];
-        s0 += v * p[w + 0 * IN];
-        s1 += v * p[w + 1 * IN];
-        s2 += v * p[w + 2 * IN];
-        s3 += v * p[w + 3 * IN];
-        s4 += v * p[w + 4 * IN];
-        s5 += v * p[w + 5 * IN];
-        s6 += v * p[w + 6 * IN];
-        s7 += v * p[w + 7 * IN];
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const w4 = p[w + 4 * IN];
+        const w5 = p[w + 5 * IN];
+        const w6 = p[w + 6 * IN];
+        const w7 = p[w + 7 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+        t0_4 += v0 * w4;
+        t0_5 += v0 * w5;
+        t0_6 += v0 * w6;
+        t0_7 += v0 * w7;
       }
-      y[yo + o + 0] = s0;
-      y[yo + o + 1] = s1;
-      y[yo + o + 2] = s2;
-      y[yo + o + 3] = s3;
-      y[yo + o + 4] = s4;
-      y[yo + o + 5] = s5;
-      y[yo + o + 6] = s6;
-      y[yo + o + 7] = s7;
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
+      y[yt + 4 * yc] = t0_4;
+      y[yt + 5 * yc] = t0_5;
+      y[yt + 6 * yc] = t0_6;
+      y[yt + 7 * yc] = t0_7;
+    }
+    for (; o + 4 <= OUT; o += 4) {
+      const b0 = B >= 0 ? p[B + o] : 0;
+      const b1 = B >= 0 ? p[B + o + 1] : 0;
+      const b2 = B >= 0 ? p[B + o + 2] : 0;
+      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      let t0_0 = b0;
+      let t0_1 = b1;
+      let t0_2 = b2;
+      let t0_3 = b3;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const w1 = p[w + 1 * IN];
+        const w2 = p[w + 2 * IN];
+        const w3 = p[w + 3 * IN];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+        t0_1 += v0 * w1;
+        t0_2 += v0 * w2;
+        t0_3 += v0 * w3;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
+      y[yt + 1 * yc] = t0_1;
+      y[yt + 2 * yc] = t0_2;
+      y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
-      y[yo + o] = s;
+      const b0 = B >= 0 ? p[B + o] : 0;
+      let t0_0 = b0;
+      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+        const w0 = p[w];
+        const v0 = x[xo + i];
+        t0_0 += v0 * w0;
+      }
+      const yt = yo + o * yc;
+      y[yt] = t0_0;
     }
   }
 }
 
-/** Dense backward over `rows` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
- *  dW += gᵀx, db += g, and dx += g W only when `dx` (a training step needs no gradient of the model input). */
+/** Dense backward over `rows` rows (gradients accumulate): dW += gᵀx, db += g, and dx += g W only when
+ *  `dx` (a training step needs no gradient of the model input). gy element (r, o) at g0 + r·gr + o·gc. */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -8394,32 +8520,36 @@ function denseTiledBackward(
   W: number,
   B: number,
   dx: boolean,
+  g0: number,
+  gr: number,
+  gc: number,
 ): void {
   let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
+  for (let xo = 0, go = g0; r + 4 <= rows; r += 4, xo += 4 * IN, go += 4 * gr) {
     let o = 0;
     for (; o + 4 <= OUT; o += 4) {
-      const g00 = gy[yo + 0 * OUT + o + 0];
-      const g01 = gy[yo + 0 * OUT + o + 1];
-      const g02 = gy[yo + 0 * OUT + o + 2];
-      const g03 = gy[yo + 0 * OUT + o + 3];
-      const g10 = gy[yo + 1 * OUT + o + 0];
-      const g11 = gy[yo + 1 * OUT + o + 1];
-      const g12 = gy[yo + 1 * OUT + o + 2];
-      const g13 = gy[yo + 1 * OUT + o + 3];
-      const g20 = gy[yo + 2 * OUT + o + 0];
-      const g21 = gy[yo + 2 * OUT + o + 1];
-      const g22 = gy[yo + 2 * OUT + o + 2];
-      const g23 = gy[yo + 2 * OUT + o + 3];
-      const g30 = gy[yo + 3 * OUT + o + 0];
-      const g31 = gy[yo + 3 * OUT + o + 1];
-      const g32 = gy[yo + 3 * OUT + o + 2];
-      const g33 = gy[yo + 3 * OUT + o + 3];
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g0_1 = gy[gt + 1 * gc];
+      const g0_2 = gy[gt + 2 * gc];
+      const g0_3 = gy[gt + 3 * gc];
+      const g1_0 = gy[gt + 1 * gr];
+      const g1_1 = gy[gt + 1 * gr + 1 * gc];
+      const g1_2 = gy[gt + 1 * gr + 2 * gc];
+      const g1_3 = gy[gt + 1 * gr + 3 * gc];
+      const g2_0 = gy[gt + 2 * gr];
+      const g2_1 = gy[gt + 2 * gr + 1 * gc];
+      const g2_2 = gy[gt + 2 * gr + 2 * gc];
+      const g2_3 = gy[gt + 2 * gr + 3 * gc];
+      const g3_0 = gy[gt + 3 * gr];
+      const g3_1 = gy[gt + 3 * gr + 1 * gc];
+      const g3_2 = gy[gt + 3 * gr + 2 * gc];
+      const g3_3 = gy[gt + 3 * gr + 3 * gc];
       if (B >= 0) {
-        gp[B + o + 0] += g00 + g10 + g20 + g30;
-        gp[B + o + 1] += g01 + g11 + g21 + g31;
-        gp[B + o + 2] += g02 + g12 + g22 + g32;
-        gp[B + o + 3] += g03 + g13 + g23 + g33;
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+        gp[B + o + 1] += g0_1 + g1_1 + g2_1 + g3_1;
+        gp[B + o + 2] += g0_2 + g1_2 + g2_2 + g3_2;
+        gp[B + o + 3] += g0_3 + g1_3 + g2_3 + g3_3;
       }
       if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -8427,18 +8557,18 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          const w0 = p[w + 0 * IN];
+          const w0 = p[w];
           const w1 = p[w + 1 * IN];
           const w2 = p[w + 2 * IN];
           const w3 = p[w + 3 * IN];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
-          gx[xo + 0 * IN + i] += g00 * w0 + g01 * w1 + g02 * w2 + g03 * w3;
-          gx[xo + 1 * IN + i] += g10 * w0 + g11 * w1 + g12 * w2 + g13 * w3;
-          gx[xo + 2 * IN + i] += g20 * w0 + g21 * w1 + g22 * w2 + g23 * w3;
-          gx[xo + 3 * IN + i] += g30 * w0 + g31 * w1 + g32 * w2 + g33 * w3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0 + g0_1 * w1 + g0_2 * w2 + g0_3 * w3;
+          gx[xo + 1 * IN + i] += g1_0 * w0 + g1_1 * w1 + g1_2 * w2 + g1_3 * w3;
+          gx[xo + 2 * IN + i] += g2_0 * w0 + g2_1 * w1 + g2_2 * w2 + g2_3 * w3;
+          gx[xo + 3 * IN + i] += g3_0 * w0 + g3_1 * w1 + g3_2 * w2 + g3_3 * w3;
         }
       } else {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
@@ -8446,27 +8576,49 @@ function denseTiledBackward(
           const x1 = x[xo + 1 * IN + i];
           const x2 = x[xo + 2 * IN + i];
           const x3 = x[xo + 3 * IN + i];
-          gp[w + 0 * IN] += g00 * x0 + g10 * x1 + g20 * x2 + g30 * x3;
-          gp[w + 1 * IN] += g01 * x0 + g11 * x1 + g21 * x2 + g31 * x3;
-          gp[w + 2 * IN] += g02 * x0 + g12 * x1 + g22 * x2 + g32 * x3;
-          gp[w + 3 * IN] += g03 * x0 + g13 * x1 + g23 * x2 + g33 * x3;
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
+          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
+          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
         }
       }
     }
     for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = gy[yo + a * OUT + o];
-        if (B >= 0) gp[B + o] += g;
+      const gt = go + o * gc;
+      const g0_0 = gy[gt];
+      const g1_0 = gy[gt + 1 * gr];
+      const g2_0 = gy[gt + 2 * gr];
+      const g3_0 = gy[gt + 3 * gr];
+      if (B >= 0) {
+        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
+      }
+      if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          gp[w] += g * x[xo + a * IN + i];
-          if (dx) gx[xo + a * IN + i] += g * p[w];
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          const w0 = p[w];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
+          gx[xo + 0 * IN + i] += g0_0 * w0;
+          gx[xo + 1 * IN + i] += g1_0 * w0;
+          gx[xo + 2 * IN + i] += g2_0 * w0;
+          gx[xo + 3 * IN + i] += g3_0 * w0;
+        }
+      } else {
+        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
+          const x0 = x[xo + 0 * IN + i];
+          const x1 = x[xo + 1 * IN + i];
+          const x2 = x[xo + 2 * IN + i];
+          const x3 = x[xo + 3 * IN + i];
+          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
         }
       }
     }
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, go = g0 + r * gr; r < rows; r++, xo += IN, go += gr) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[yo + o];
+      const g = gy[go + o * gc];
       if (g === 0) continue;
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {

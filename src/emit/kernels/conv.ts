@@ -329,13 +329,14 @@ const fmt = (xs: readonly number[]): string => (xs.every((x) => x === xs[0]) ? S
 const shape = (xs: readonly number[]): string => `[${xs.join(", ")}]`;
 
 /** The im2col layout of one sample and group: every (output position, input channel, kernel offset) with
- *  the input element it reads, `i…` in range or not (padding). */
-function im2colLoops(g: Geometry, body: (inside: string, index: string) => string): string {
+ *  the input element it reads and, where some window can leave the input, the test that it is inside. */
+function im2colLoops(g: Geometry, body: (inside: string | undefined, index: string) => string): string {
   const icPerGroup = g.bigChannels / g.groups;
   const bigPlane = prod(g.axes.map((a) => a.big));
   const open = g.axes.map((a) => `for (let o${a.sfx} = 0; o${a.sfx} < ${a.small}; o${a.sfx}++)`).join(" ");
   const kernelLoops = g.axes.map((a) => `for (let k${a.sfx} = 0; k${a.sfx} < ${a.k}; k${a.sfx}++) {\n const i${a.sfx} = o${a.sfx} * ${a.stride} - ${a.pad} + k${a.sfx} * ${a.dil};`).join("\n");
-  const inside = g.axes.map((a) => `i${a.sfx} >= 0 && i${a.sfx} < ${a.big}`).join(" && ");
+  // Bounds tests only on the sides where some window can leave the input (padding, or a window past the end).
+  const inside = g.axes.flatMap((a) => [...(clipsLow(a) ? [`i${a.sfx} >= 0`] : []), ...(clipsHigh(a) ? [`i${a.sfx} < ${a.big}`] : [])]).join(" && ") || undefined;
   const index = g.axes.length === 1 ? `i${g.axes[0]!.sfx}` : `i${g.axes[0]!.sfx} * ${g.axes[1]!.big} + i${g.axes[1]!.sfx}`;
   return `let r = 0;
     ${open} {
@@ -351,33 +352,29 @@ function im2colLoops(g: Geometry, body: (inside: string, index: string) => strin
 /**
  * Forward convolution as a matrix product: per sample and group, row q of the im2col buffer holds output
  * position q's receptive field in the weight's own order (input channel, then kernel offsets), so the
- * weight [out, in/groups, k…] is already the [out, K] matrix of a dense layer; the product lands position-
- * major and is transposed into the channel-major output.
+ * weight [out, in/groups, k…] is already the [out, K] matrix of a dense layer; the kernel writes the
+ * product through a strided view straight into the channel-major output planes.
  */
 function im2colForward(c: EmitCtx, g: Geometry, bias: number, plane: number): string {
   const icPerGroup = g.bigChannels / g.groups;
   const ocPerGroup = g.smallChannels / g.groups;
   const K = icPerGroup * prod(g.axes.map((a) => a.k));
   const col = c.workspace("col", plane * K);
-  const tmp = c.workspace("tmp", plane * ocPerGroup);
   const x = c.x[0]!;
   const y = c.y[0]!;
   return `for (let b = 0; b < n; b++) {
   const xb = b * ${g.bigSize};
   const yb = b * ${g.smallSize};
   for (let gi = 0; gi < ${g.groups}; gi++) {
-    ${im2colLoops(g, (inside, index) => `${col}[r++] = ${inside} ? ${x}[${index}] : 0;`)}
-    denseTiledForward(p, ${col}, ${tmp}, ${plane}, ${K}, ${ocPerGroup}, ${g.weight} + gi * ${ocPerGroup * K}, ${bias >= 0 ? `${bias} + gi * ${ocPerGroup}` : -1});
-    for (let q = 0; q < ${plane}; q++) {
-      for (let oc = 0; oc < ${ocPerGroup}; oc++) ${y}[yb + (gi * ${ocPerGroup} + oc) * ${plane} + q] = ${tmp}[q * ${ocPerGroup} + oc];
-    }
+    ${im2colLoops(g, (inside, index) => (inside ? `${col}[r++] = ${inside} ? ${x}[${index}] : 0;` : `${col}[r++] = ${x}[${index}];`))}
+    denseTiledForward(p, ${col}, ${y}, ${plane}, ${K}, ${ocPerGroup}, ${g.weight} + gi * ${ocPerGroup * K}, ${bias >= 0 ? `${bias} + gi * ${ocPerGroup}` : -1}, yb + gi * ${ocPerGroup * plane}, 1, ${plane});
   }
 }`;
 }
 
 /**
  * Backward of the same matrix product, on the same shared kernel: per sample and group, the im2col buffer
- * is rebuilt and the output gradient transposed position-major; then the dense backward gives the weight
+ * is rebuilt; the dense backward, reading the output gradient's planes through a strided view, gives the weight
  * gradient (Σ over positions of gradient × receptive field) and, when wanted, the gradient of every im2col
  * cell, which col2im adds back to the input element the cell was read from (cells in the padding drop).
  */
@@ -387,7 +384,6 @@ function im2colBackward(c: EmitCtx, g: Geometry, plane: number): string {
   const K = icPerGroup * prod(g.axes.map((a) => a.k));
   const col = c.workspace("col", plane * K);
   const dcol = c.workspace("dcol", plane * K);
-  const tmp = c.workspace("tmp", plane * ocPerGroup);
   const x = c.x[0]!;
   const gx = c.gx[0]!;
   const gy = c.gy[0]!;
@@ -398,16 +394,12 @@ for (let b = 0; b < n; b++) {
   const yb = b * ${g.smallSize};
   for (let gi = 0; gi < ${g.groups}; gi++) {
     {
-      ${im2colLoops(g, (inside, index) => `${col}[r++] = ${inside} ? ${x}[${index}] : 0;`)}
-    }
-    for (let q = 0; q < ${plane}; q++) {
-      for (let oc = 0; oc < ${ocPerGroup}; oc++) ${tmp}[q * ${ocPerGroup} + oc] = ${gy}[yb + (gi * ${ocPerGroup} + oc) * ${plane} + q];
+      ${im2colLoops(g, (inside, index) => (inside ? `${col}[r++] = ${inside} ? ${x}[${index}] : 0;` : `${col}[r++] = ${x}[${index}];`))}
     }
     if (dx) ${dcol}.fill(0);
-    denseTiledBackward(p, gp, ${col}, ${dcol}, ${tmp}, ${plane}, ${K}, ${ocPerGroup}, ${g.weight} + gi * ${ocPerGroup * K}, -1, dx);
+    denseTiledBackward(p, gp, ${col}, ${dcol}, ${gy}, ${plane}, ${K}, ${ocPerGroup}, ${g.weight} + gi * ${ocPerGroup * K}, -1, dx, yb + gi * ${ocPerGroup * plane}, 1, ${plane});
     if (dx) {
-      ${im2colLoops(g, (inside, index) => `if (${inside}) ${gx}[${index}] += ${dcol}[r];
- r++;`)}
+      ${im2colLoops(g, (inside, index) => (inside ? `if (${inside}) ${gx}[${index}] += ${dcol}[r++];\nelse r++;` : `${gx}[${index}] += ${dcol}[r++];`))}
     }
   }
 }`;

@@ -42,7 +42,7 @@ ${lines.join("\n")}
 }`;
     }
     return `// ${c.op.name}: dense ${IN} → ${OUT}, register-tiled (shared kernel below)
-denseTiledForward(p, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${B});`;
+denseTiledForward(p, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, 0, ${OUT}, 1);`;
   },
 
   backward(c) {
@@ -70,98 +70,98 @@ ${lines.join("\n")}
 }`;
     }
     return `// ${c.op.name}: dense ${IN} → ${OUT} backward, register-tiled (shared kernel below)
-denseTiledBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, ${c.gxWanted[0]});`;
+denseTiledBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, ${c.gxWanted[0]}, 0, ${OUT}, 1);`;
   },
 };
 
 /**
  * The looped dense kernels, emitted once per module and called by every dense op above the unroll limit
- * (so a model's source grows by one line per such layer, not by a kernel): forward in 4 × 4 register tiles
- * over rows and outputs, then `T`-column tiles for the rows left over (batch 1); backward in 4 × 4 blocks
- * (dW += gᵀx, db += g, dx += g W). `B` is the bias offset, or −1 for none.
+ * (so a model's source grows by one line per such layer, not by a kernel), and by convolutions over their
+ * im2col buffers. Forward: 4-row register tiles over 4, 2 and 1 outputs, then, for the rows left over
+ * (batch 1), `T`-, 4- and 1-output tiles over one row. Backward: the same 4-row blocks (dW += gᵀx, db += g,
+ * and dx += g W when `dx`). `B` is the bias offset, or −1 for none. The output (forward) and the output
+ * gradient (backward) are read through a strided view — element (row r, output o) at `y0 + r·yr + o·yc` —
+ * so a dense layer passes (0, OUT, 1) and a convolution writes its channel-major planes directly (yr = 1,
+ * yc = the plane).
  */
 export function denseTiledSource(F: string, tileColumns: number): string {
   const T = Math.max(1, tileColumns);
-  const quad = [0, 1, 2, 3];
-  const acc = Array.from({ length: T }, (_, k) => `s${k}`);
-  return `/** y = x Wᵀ + b over \`rows\` rows: 4 × 4 register tiles, then ${T}-column tiles. */
-function denseTiledForward(p: ${F}, x: ${F}, y: ${F}, rows: number, IN: number, OUT: number, W: number, B: number): void {
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
-    let o = 0;
-    for (; o + 4 <= OUT; o += 4) {
-      ${quad.map((b) => `const b${b} = B >= 0 ? p[B + o + ${b}] : 0;`).join(" ")}
-      ${quad.flatMap((a) => quad.map((b) => `let t${a}${b} = b${b};`)).join(" ")}
+  const range = (k: number) => Array.from({ length: k }, (_, i) => i);
+  const join = (xs: string[]) => xs.join(" ");
+  /** Σ over i of a tile of R rows × C outputs starting at output `o`; `loop` closes with `o += C`. */
+  const forwardTile = (R: number, C: number, loop: string): string => {
+    const rs = range(R);
+    const cs = range(C);
+    const row = (a: number) => (R === 1 ? "xo" : `xo + ${a} * IN`);
+    const col = (b: number) => (b === 0 ? "w" : `w + ${b} * IN`);
+    const out = (a: number, b: number) => `yt${a === 0 ? "" : ` + ${a} * yr`}${b === 0 ? "" : ` + ${b} * yc`}`;
+    return `${loop} {
+      ${join(cs.map((b) => `const b${b} = B >= 0 ? p[B + o${b === 0 ? "" : ` + ${b}`}] : 0;`))}
+      ${join(rs.flatMap((a) => cs.map((b) => `let t${a}_${b} = b${b};`)))}
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        ${quad.map((b) => `const w${b} = p[w + ${b} * IN];`).join(" ")}
-        ${quad.map((a) => `const v${a} = x[xo + ${a} * IN + i];`).join(" ")}
-        ${quad.flatMap((a) => quad.map((b) => `t${a}${b} += v${a} * w${b};`)).join(" ")}
+        ${join(cs.map((b) => `const w${b} = p[${col(b)}];`))}
+        ${join(rs.map((a) => `const v${a} = x[${row(a)} + i];`))}
+        ${join(rs.flatMap((a) => cs.map((b) => `t${a}_${b} += v${a} * w${b};`)))}
       }
-      ${quad.flatMap((a) => quad.map((b) => `y[yo + ${a} * OUT + o + ${b}] = t${a}${b};`)).join(" ")}
-    }
-    for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        let s = B >= 0 ? p[B + o] : 0;
-        for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + a * IN + i] * p[w];
-        y[yo + a * OUT + o] = s;
-      }
-    }
-  }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
-    let o = 0;
-    for (; o + ${T} <= OUT; o += ${T}) {
-      ${acc.map((s, k) => `let ${s} = B >= 0 ? p[B + o + ${k}] : 0;`).join(" ")}
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const v = x[xo + i];
-        ${acc.map((s, k) => `${s} += v * p[w + ${k} * IN];`).join(" ")}
-      }
-      ${acc.map((s, k) => `y[yo + o + ${k}] = ${s};`).join(" ")}
-    }
-    for (; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) s += x[xo + i] * p[w];
-      y[yo + o] = s;
-    }
-  }
-}
-
-/** Dense backward over \`rows\` rows, in 4 × 4 blocks of rows and outputs (gradients accumulate):
- *  dW += gᵀx, db += g, and dx += g W only when \`dx\` (a training step needs no gradient of the model input). */
-function denseTiledBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows: number, IN: number, OUT: number, W: number, B: number, dx: boolean): void {
-  let r = 0;
-  for (let xo = 0, yo = 0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * OUT) {
-    let o = 0;
-    for (; o + 4 <= OUT; o += 4) {
-      ${quad.flatMap((a) => quad.map((b) => `const g${a}${b} = gy[yo + ${a} * OUT + o + ${b}];`)).join(" ")}
-      if (B >= 0) { ${quad.map((b) => `gp[B + o + ${b}] += g0${b} + g1${b} + g2${b} + g3${b};`).join(" ")} }
+      const yt = yo + o * yc;
+      ${join(rs.flatMap((a) => cs.map((b) => `y[${out(a, b)}] = t${a}_${b};`)))}
+    }`;
+  };
+  /** Gradients of a 4-row block over C outputs starting at `o`. */
+  const backwardTile = (C: number, loop: string): string => {
+    const rs = range(4);
+    const cs = range(C);
+    const grad = (a: number, b: number) => `gt${a === 0 ? "" : ` + ${a} * gr`}${b === 0 ? "" : ` + ${b} * gc`}`;
+    const col = (b: number) => (b === 0 ? "w" : `w + ${b} * IN`);
+    return `${loop} {
+      const gt = go + o * gc;
+      ${join(rs.flatMap((a) => cs.map((b) => `const g${a}_${b} = gy[${grad(a, b)}];`)))}
+      if (B >= 0) { ${join(cs.map((b) => `gp[B + o${b === 0 ? "" : ` + ${b}`}] += ${rs.map((a) => `g${a}_${b}`).join(" + ")};`))} }
       if (dx) {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          ${quad.map((a) => `const x${a} = x[xo + ${a} * IN + i];`).join(" ")}
-          ${quad.map((b) => `const w${b} = p[w + ${b} * IN];`).join(" ")}
-          ${quad.map((b) => `gp[w + ${b} * IN] += g0${b} * x0 + g1${b} * x1 + g2${b} * x2 + g3${b} * x3;`).join(" ")}
-          ${quad.map((a) => `gx[xo + ${a} * IN + i] += g${a}0 * w0 + g${a}1 * w1 + g${a}2 * w2 + g${a}3 * w3;`).join(" ")}
+          ${join(rs.map((a) => `const x${a} = x[xo + ${a} * IN + i];`))}
+          ${join(cs.map((b) => `const w${b} = p[${col(b)}];`))}
+          ${join(cs.map((b) => `gp[${col(b)}] += ${rs.map((a) => `g${a}_${b} * x${a}`).join(" + ")};`))}
+          ${join(rs.map((a) => `gx[xo + ${a} * IN + i] += ${cs.map((b) => `g${a}_${b} * w${b}`).join(" + ")};`))}
         }
       } else {
         for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          ${quad.map((a) => `const x${a} = x[xo + ${a} * IN + i];`).join(" ")}
-          ${quad.map((b) => `gp[w + ${b} * IN] += g0${b} * x0 + g1${b} * x1 + g2${b} * x2 + g3${b} * x3;`).join(" ")}
+          ${join(rs.map((a) => `const x${a} = x[xo + ${a} * IN + i];`))}
+          ${join(cs.map((b) => `gp[${col(b)}] += ${rs.map((a) => `g${a}_${b} * x${a}`).join(" + ")};`))}
         }
       }
-    }
-    for (; o < OUT; o++) {
-      for (let a = 0; a < 4; a++) {
-        const g = gy[yo + a * OUT + o];
-        if (B >= 0) gp[B + o] += g;
-        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          gp[w] += g * x[xo + a * IN + i];
-          if (dx) gx[xo + a * IN + i] += g * p[w];
-        }
-      }
-    }
+    }`;
+  };
+  return `/** y = x Wᵀ + b over \`rows\` rows of x (IN wide) in 4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
+ *  then ${T}-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
+function denseTiledForward(p: ${F}, x: ${F}, y: ${F}, rows: number, IN: number, OUT: number, W: number, B: number, y0: number, yr: number, yc: number): void {
+  let r = 0;
+  for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
+    let o = 0;
+    ${forwardTile(4, 4, "for (; o + 4 <= OUT; o += 4)")}
+    ${forwardTile(4, 2, "for (; o + 2 <= OUT; o += 2)")}
+    ${forwardTile(4, 1, "for (; o < OUT; o++)")}
   }
-  for (let xo = r * IN, yo = r * OUT; r < rows; r++, xo += IN, yo += OUT) {
+  for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
+    let o = 0;
+    ${forwardTile(1, T, `for (; o + ${T} <= OUT; o += ${T})`)}
+    ${T > 4 ? forwardTile(1, 4, "for (; o + 4 <= OUT; o += 4)") : ""}
+    ${forwardTile(1, 1, "for (; o < OUT; o++)")}
+  }
+}
+
+/** Dense backward over \`rows\` rows (gradients accumulate): dW += gᵀx, db += g, and dx += g W only when
+ *  \`dx\` (a training step needs no gradient of the model input). gy element (r, o) at g0 + r·gr + o·gc. */
+function denseTiledBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows: number, IN: number, OUT: number, W: number, B: number, dx: boolean, g0: number, gr: number, gc: number): void {
+  let r = 0;
+  for (let xo = 0, go = g0; r + 4 <= rows; r += 4, xo += 4 * IN, go += 4 * gr) {
+    let o = 0;
+    ${backwardTile(4, "for (; o + 4 <= OUT; o += 4)")}
+    ${backwardTile(1, "for (; o < OUT; o++)")}
+  }
+  for (let xo = r * IN, go = g0 + r * gr; r < rows; r++, xo += IN, go += gr) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[yo + o];
+      const g = gy[go + o * gc];
       if (g === 0) continue;
       if (B >= 0) gp[B + o] += g;
       for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
