@@ -8274,6 +8274,14 @@ function erf(x: number): number {
 
 // ── Shared dense kernels ──
 
+/** Largest row the single-row tiles copy into `rowBuffer`; longer rows take the plain loops. */
+const ROW_MAX = 16384;
+/** One input row in doubles: a module-level constant, which V8 folds into the code (its address and its
+ *  bounds), and the row's float32 → double conversions happen once instead of once per output. */
+const rowBuffer = new Float64Array(ROW_MAX);
+/** Indices below 2^30, masked with this, are known non-negative int32s (see `denseTiledForward`). */
+const M30 = 0x3fffffff;
+
 /** y = x Wᵀ + b over `rows` rows of x (IN wide) in 4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
  *  then 8-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
 function denseTiledForward(
@@ -8289,136 +8297,302 @@ function denseTiledForward(
   yr: number,
   yc: number,
 ): void {
+  if (W + OUT * IN > M30 || rows * IN > M30) {
+    densePlainForward(p, x, y, 0, rows, IN, OUT, W, B, y0, yr, yc);
+    return;
+  }
   let r = 0;
-  for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-    let o = 0;
-    for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      let t0_0 = b0;
-      let t0_1 = b1;
-      let t0_2 = b2;
-      let t0_3 = b3;
-      let t1_0 = b0;
-      let t1_1 = b1;
-      let t1_2 = b2;
-      let t1_3 = b3;
-      let t2_0 = b0;
-      let t2_1 = b1;
-      let t2_2 = b2;
-      let t2_3 = b3;
-      let t3_0 = b0;
-      let t3_1 = b1;
-      let t3_2 = b2;
-      let t3_3 = b3;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const w0 = p[w];
-        const w1 = p[w + 1 * IN];
-        const w2 = p[w + 2 * IN];
-        const w3 = p[w + 3 * IN];
-        const v0 = x[xo + 0 * IN + i];
-        const v1 = x[xo + 1 * IN + i];
-        const v2 = x[xo + 2 * IN + i];
-        const v3 = x[xo + 3 * IN + i];
-        t0_0 += v0 * w0;
-        t0_1 += v0 * w1;
-        t0_2 += v0 * w2;
-        t0_3 += v0 * w3;
-        t1_0 += v1 * w0;
-        t1_1 += v1 * w1;
-        t1_2 += v1 * w2;
-        t1_3 += v1 * w3;
-        t2_0 += v2 * w0;
-        t2_1 += v2 * w1;
-        t2_2 += v2 * w2;
-        t2_3 += v2 * w3;
-        t3_0 += v3 * w0;
-        t3_1 += v3 * w1;
-        t3_2 += v3 * w2;
-        t3_3 += v3 * w3;
+  if (4 * IN <= ROW_MAX) {
+    // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
+    const xs = rowBuffer;
+    for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      const x0 = 0 & M30;
+      const x1 = (x0 + IN) & M30;
+      const x2 = (x1 + IN) & M30;
+      const x3 = (x2 + IN) & M30;
+      let o = 0;
+      for (; o + 4 <= OUT; o += 4) {
+        const b0 = B >= 0 ? p[B + o] : 0;
+        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b2 = B >= 0 ? p[B + o + 2] : 0;
+        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        let t0_0 = b0;
+        let t0_1 = b1;
+        let t0_2 = b2;
+        let t0_3 = b3;
+        let t1_0 = b0;
+        let t1_1 = b1;
+        let t1_2 = b2;
+        let t1_3 = b3;
+        let t2_0 = b0;
+        let t2_1 = b1;
+        let t2_2 = b2;
+        let t2_3 = b3;
+        let t3_0 = b0;
+        let t3_1 = b1;
+        let t3_2 = b2;
+        let t3_3 = b3;
+        const w0 = (W + o * IN) & M30;
+        const w1 = (w0 + IN) & M30;
+        const w2 = (w1 + IN) & M30;
+        const w3 = (w2 + IN) & M30;
+        for (let i = 0; i < IN; i++) {
+          const u0 = p[w0 + i];
+          const u1 = p[w1 + i];
+          const u2 = p[w2 + i];
+          const u3 = p[w3 + i];
+          const v0 = xs[x0 + i];
+          const v1 = xs[x1 + i];
+          const v2 = xs[x2 + i];
+          const v3 = xs[x3 + i];
+          t0_0 += v0 * u0;
+          t0_1 += v0 * u1;
+          t0_2 += v0 * u2;
+          t0_3 += v0 * u3;
+          t1_0 += v1 * u0;
+          t1_1 += v1 * u1;
+          t1_2 += v1 * u2;
+          t1_3 += v1 * u3;
+          t2_0 += v2 * u0;
+          t2_1 += v2 * u1;
+          t2_2 += v2 * u2;
+          t2_3 += v2 * u3;
+          t3_0 += v3 * u0;
+          t3_1 += v3 * u1;
+          t3_2 += v3 * u2;
+          t3_3 += v3 * u3;
+        }
+        const yt = yo + o * yc;
+        y[yt] = t0_0;
+        y[yt + 1 * yc] = t0_1;
+        y[yt + 2 * yc] = t0_2;
+        y[yt + 3 * yc] = t0_3;
+        y[yt + 1 * yr] = t1_0;
+        y[yt + 1 * yr + 1 * yc] = t1_1;
+        y[yt + 1 * yr + 2 * yc] = t1_2;
+        y[yt + 1 * yr + 3 * yc] = t1_3;
+        y[yt + 2 * yr] = t2_0;
+        y[yt + 2 * yr + 1 * yc] = t2_1;
+        y[yt + 2 * yr + 2 * yc] = t2_2;
+        y[yt + 2 * yr + 3 * yc] = t2_3;
+        y[yt + 3 * yr] = t3_0;
+        y[yt + 3 * yr + 1 * yc] = t3_1;
+        y[yt + 3 * yr + 2 * yc] = t3_2;
+        y[yt + 3 * yr + 3 * yc] = t3_3;
       }
-      const yt = yo + o * yc;
-      y[yt] = t0_0;
-      y[yt + 1 * yc] = t0_1;
-      y[yt + 2 * yc] = t0_2;
-      y[yt + 3 * yc] = t0_3;
-      y[yt + 1 * yr] = t1_0;
-      y[yt + 1 * yr + 1 * yc] = t1_1;
-      y[yt + 1 * yr + 2 * yc] = t1_2;
-      y[yt + 1 * yr + 3 * yc] = t1_3;
-      y[yt + 2 * yr] = t2_0;
-      y[yt + 2 * yr + 1 * yc] = t2_1;
-      y[yt + 2 * yr + 2 * yc] = t2_2;
-      y[yt + 2 * yr + 3 * yc] = t2_3;
-      y[yt + 3 * yr] = t3_0;
-      y[yt + 3 * yr + 1 * yc] = t3_1;
-      y[yt + 3 * yr + 2 * yc] = t3_2;
-      y[yt + 3 * yr + 3 * yc] = t3_3;
+      for (; o + 2 <= OUT; o += 2) {
+        const b0 = B >= 0 ? p[B + o] : 0;
+        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        let t0_0 = b0;
+        let t0_1 = b1;
+        let t1_0 = b0;
+        let t1_1 = b1;
+        let t2_0 = b0;
+        let t2_1 = b1;
+        let t3_0 = b0;
+        let t3_1 = b1;
+        const w0 = (W + o * IN) & M30;
+        const w1 = (w0 + IN) & M30;
+        for (let i = 0; i < IN; i++) {
+          const u0 = p[w0 + i];
+          const u1 = p[w1 + i];
+          const v0 = xs[x0 + i];
+          const v1 = xs[x1 + i];
+          const v2 = xs[x2 + i];
+          const v3 = xs[x3 + i];
+          t0_0 += v0 * u0;
+          t0_1 += v0 * u1;
+          t1_0 += v1 * u0;
+          t1_1 += v1 * u1;
+          t2_0 += v2 * u0;
+          t2_1 += v2 * u1;
+          t3_0 += v3 * u0;
+          t3_1 += v3 * u1;
+        }
+        const yt = yo + o * yc;
+        y[yt] = t0_0;
+        y[yt + 1 * yc] = t0_1;
+        y[yt + 1 * yr] = t1_0;
+        y[yt + 1 * yr + 1 * yc] = t1_1;
+        y[yt + 2 * yr] = t2_0;
+        y[yt + 2 * yr + 1 * yc] = t2_1;
+        y[yt + 3 * yr] = t3_0;
+        y[yt + 3 * yr + 1 * yc] = t3_1;
+      }
+      for (; o < OUT; o++) {
+        const b0 = B >= 0 ? p[B + o] : 0;
+        let t0_0 = b0;
+        let t1_0 = b0;
+        let t2_0 = b0;
+        let t3_0 = b0;
+        const w0 = (W + o * IN) & M30;
+        for (let i = 0; i < IN; i++) {
+          const u0 = p[w0 + i];
+          const v0 = xs[x0 + i];
+          const v1 = xs[x1 + i];
+          const v2 = xs[x2 + i];
+          const v3 = xs[x3 + i];
+          t0_0 += v0 * u0;
+          t1_0 += v1 * u0;
+          t2_0 += v2 * u0;
+          t3_0 += v3 * u0;
+        }
+        const yt = yo + o * yc;
+        y[yt] = t0_0;
+        y[yt + 1 * yr] = t1_0;
+        y[yt + 2 * yr] = t2_0;
+        y[yt + 3 * yr] = t3_0;
+      }
     }
-    for (; o + 2 <= OUT; o += 2) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      let t0_0 = b0;
-      let t0_1 = b1;
-      let t1_0 = b0;
-      let t1_1 = b1;
-      let t2_0 = b0;
-      let t2_1 = b1;
-      let t3_0 = b0;
-      let t3_1 = b1;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const w0 = p[w];
-        const w1 = p[w + 1 * IN];
-        const v0 = x[xo + 0 * IN + i];
-        const v1 = x[xo + 1 * IN + i];
-        const v2 = x[xo + 2 * IN + i];
-        const v3 = x[xo + 3 * IN + i];
-        t0_0 += v0 * w0;
-        t0_1 += v0 * w1;
-        t1_0 += v1 * w0;
-        t1_1 += v1 * w1;
-        t2_0 += v2 * w0;
-        t2_1 += v2 * w1;
-        t3_0 += v3 * w0;
-        t3_1 += v3 * w1;
+  } else {
+    for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
+      const x0 = xo & M30;
+      const x1 = (x0 + IN) & M30;
+      const x2 = (x1 + IN) & M30;
+      const x3 = (x2 + IN) & M30;
+      let o = 0;
+      for (; o + 4 <= OUT; o += 4) {
+        const b0 = B >= 0 ? p[B + o] : 0;
+        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b2 = B >= 0 ? p[B + o + 2] : 0;
+        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        let t0_0 = b0;
+        let t0_1 = b1;
+        let t0_2 = b2;
+        let t0_3 = b3;
+        let t1_0 = b0;
+        let t1_1 = b1;
+        let t1_2 = b2;
+        let t1_3 = b3;
+        let t2_0 = b0;
+        let t2_1 = b1;
+        let t2_2 = b2;
+        let t2_3 = b3;
+        let t3_0 = b0;
+        let t3_1 = b1;
+        let t3_2 = b2;
+        let t3_3 = b3;
+        const w0 = (W + o * IN) & M30;
+        const w1 = (w0 + IN) & M30;
+        const w2 = (w1 + IN) & M30;
+        const w3 = (w2 + IN) & M30;
+        for (let i = 0; i < IN; i++) {
+          const u0 = p[w0 + i];
+          const u1 = p[w1 + i];
+          const u2 = p[w2 + i];
+          const u3 = p[w3 + i];
+          const v0 = x[x0 + i];
+          const v1 = x[x1 + i];
+          const v2 = x[x2 + i];
+          const v3 = x[x3 + i];
+          t0_0 += v0 * u0;
+          t0_1 += v0 * u1;
+          t0_2 += v0 * u2;
+          t0_3 += v0 * u3;
+          t1_0 += v1 * u0;
+          t1_1 += v1 * u1;
+          t1_2 += v1 * u2;
+          t1_3 += v1 * u3;
+          t2_0 += v2 * u0;
+          t2_1 += v2 * u1;
+          t2_2 += v2 * u2;
+          t2_3 += v2 * u3;
+          t3_0 += v3 * u0;
+          t3_1 += v3 * u1;
+          t3_2 += v3 * u2;
+          t3_3 += v3 * u3;
+        }
+        const yt = yo + o * yc;
+        y[yt] = t0_0;
+        y[yt + 1 * yc] = t0_1;
+        y[yt + 2 * yc] = t0_2;
+        y[yt + 3 * yc] = t0_3;
+        y[yt + 1 * yr] = t1_0;
+        y[yt + 1 * yr + 1 * yc] = t1_1;
+        y[yt + 1 * yr + 2 * yc] = t1_2;
+        y[yt + 1 * yr + 3 * yc] = t1_3;
+        y[yt + 2 * yr] = t2_0;
+        y[yt + 2 * yr + 1 * yc] = t2_1;
+        y[yt + 2 * yr + 2 * yc] = t2_2;
+        y[yt + 2 * yr + 3 * yc] = t2_3;
+        y[yt + 3 * yr] = t3_0;
+        y[yt + 3 * yr + 1 * yc] = t3_1;
+        y[yt + 3 * yr + 2 * yc] = t3_2;
+        y[yt + 3 * yr + 3 * yc] = t3_3;
       }
-      const yt = yo + o * yc;
-      y[yt] = t0_0;
-      y[yt + 1 * yc] = t0_1;
-      y[yt + 1 * yr] = t1_0;
-      y[yt + 1 * yr + 1 * yc] = t1_1;
-      y[yt + 2 * yr] = t2_0;
-      y[yt + 2 * yr + 1 * yc] = t2_1;
-      y[yt + 3 * yr] = t3_0;
-      y[yt + 3 * yr + 1 * yc] = t3_1;
-    }
-    for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      let t0_0 = b0;
-      let t1_0 = b0;
-      let t2_0 = b0;
-      let t3_0 = b0;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const w0 = p[w];
-        const v0 = x[xo + 0 * IN + i];
-        const v1 = x[xo + 1 * IN + i];
-        const v2 = x[xo + 2 * IN + i];
-        const v3 = x[xo + 3 * IN + i];
-        t0_0 += v0 * w0;
-        t1_0 += v1 * w0;
-        t2_0 += v2 * w0;
-        t3_0 += v3 * w0;
+      for (; o + 2 <= OUT; o += 2) {
+        const b0 = B >= 0 ? p[B + o] : 0;
+        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        let t0_0 = b0;
+        let t0_1 = b1;
+        let t1_0 = b0;
+        let t1_1 = b1;
+        let t2_0 = b0;
+        let t2_1 = b1;
+        let t3_0 = b0;
+        let t3_1 = b1;
+        const w0 = (W + o * IN) & M30;
+        const w1 = (w0 + IN) & M30;
+        for (let i = 0; i < IN; i++) {
+          const u0 = p[w0 + i];
+          const u1 = p[w1 + i];
+          const v0 = x[x0 + i];
+          const v1 = x[x1 + i];
+          const v2 = x[x2 + i];
+          const v3 = x[x3 + i];
+          t0_0 += v0 * u0;
+          t0_1 += v0 * u1;
+          t1_0 += v1 * u0;
+          t1_1 += v1 * u1;
+          t2_0 += v2 * u0;
+          t2_1 += v2 * u1;
+          t3_0 += v3 * u0;
+          t3_1 += v3 * u1;
+        }
+        const yt = yo + o * yc;
+        y[yt] = t0_0;
+        y[yt + 1 * yc] = t0_1;
+        y[yt + 1 * yr] = t1_0;
+        y[yt + 1 * yr + 1 * yc] = t1_1;
+        y[yt + 2 * yr] = t2_0;
+        y[yt + 2 * yr + 1 * yc] = t2_1;
+        y[yt + 3 * yr] = t3_0;
+        y[yt + 3 * yr + 1 * yc] = t3_1;
       }
-      const yt = yo + o * yc;
-      y[yt] = t0_0;
-      y[yt + 1 * yr] = t1_0;
-      y[yt + 2 * yr] = t2_0;
-      y[yt + 3 * yr] = t3_0;
+      for (; o < OUT; o++) {
+        const b0 = B >= 0 ? p[B + o] : 0;
+        let t0_0 = b0;
+        let t1_0 = b0;
+        let t2_0 = b0;
+        let t3_0 = b0;
+        const w0 = (W + o * IN) & M30;
+        for (let i = 0; i < IN; i++) {
+          const u0 = p[w0 + i];
+          const v0 = x[x0 + i];
+          const v1 = x[x1 + i];
+          const v2 = x[x2 + i];
+          const v3 = x[x3 + i];
+          t0_0 += v0 * u0;
+          t1_0 += v1 * u0;
+          t2_0 += v2 * u0;
+          t3_0 += v3 * u0;
+        }
+        const yt = yo + o * yc;
+        y[yt] = t0_0;
+        y[yt + 1 * yr] = t1_0;
+        y[yt + 2 * yr] = t2_0;
+        y[yt + 3 * yr] = t3_0;
+      }
     }
   }
+  if (IN > ROW_MAX) {
+    densePlainForward(p, x, y, r, rows, IN, OUT, W, B, y0, yr, yc);
+    return;
+  }
+  const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
       const b0 = B >= 0 ? p[B + o] : 0;
@@ -8437,24 +8611,32 @@ function denseTiledForward(
       let t0_5 = b5;
       let t0_6 = b6;
       let t0_7 = b7;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const w0 = p[w];
-        const w1 = p[w + 1 * IN];
-        const w2 = p[w + 2 * IN];
-        const w3 = p[w + 3 * IN];
-        const w4 = p[w + 4 * IN];
-        const w5 = p[w + 5 * IN];
-        const w6 = p[w + 6 * IN];
-        const w7 = p[w + 7 * IN];
-        const v0 = x[xo + i];
-        t0_0 += v0 * w0;
-        t0_1 += v0 * w1;
-        t0_2 += v0 * w2;
-        t0_3 += v0 * w3;
-        t0_4 += v0 * w4;
-        t0_5 += v0 * w5;
-        t0_6 += v0 * w6;
-        t0_7 += v0 * w7;
+      const w0 = (W + o * IN) & M30;
+      const w1 = (w0 + IN) & M30;
+      const w2 = (w1 + IN) & M30;
+      const w3 = (w2 + IN) & M30;
+      const w4 = (w3 + IN) & M30;
+      const w5 = (w4 + IN) & M30;
+      const w6 = (w5 + IN) & M30;
+      const w7 = (w6 + IN) & M30;
+      for (let i = 0; i < IN; i++) {
+        const u0 = p[w0 + i];
+        const u1 = p[w1 + i];
+        const u2 = p[w2 + i];
+        const u3 = p[w3 + i];
+        const u4 = p[w4 + i];
+        const u5 = p[w5 + i];
+        const u6 = p[w6 + i];
+        const u7 = p[w7 + i];
+        const v0 = xs[i];
+        t0_0 += v0 * u0;
+        t0_1 += v0 * u1;
+        t0_2 += v0 * u2;
+        t0_3 += v0 * u3;
+        t0_4 += v0 * u4;
+        t0_5 += v0 * u5;
+        t0_6 += v0 * u6;
+        t0_7 += v0 * u7;
       }
       const yt = yo + o * yc;
       y[yt] = t0_0;
@@ -8475,16 +8657,20 @@ function denseTiledForward(
       let t0_1 = b1;
       let t0_2 = b2;
       let t0_3 = b3;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const w0 = p[w];
-        const w1 = p[w + 1 * IN];
-        const w2 = p[w + 2 * IN];
-        const w3 = p[w + 3 * IN];
-        const v0 = x[xo + i];
-        t0_0 += v0 * w0;
-        t0_1 += v0 * w1;
-        t0_2 += v0 * w2;
-        t0_3 += v0 * w3;
+      const w0 = (W + o * IN) & M30;
+      const w1 = (w0 + IN) & M30;
+      const w2 = (w1 + IN) & M30;
+      const w3 = (w2 + IN) & M30;
+      for (let i = 0; i < IN; i++) {
+        const u0 = p[w0 + i];
+        const u1 = p[w1 + i];
+        const u2 = p[w2 + i];
+        const u3 = p[w3 + i];
+        const v0 = xs[i];
+        t0_0 += v0 * u0;
+        t0_1 += v0 * u1;
+        t0_2 += v0 * u2;
+        t0_3 += v0 * u3;
       }
       const yt = yo + o * yc;
       y[yt] = t0_0;
@@ -8495,13 +8681,38 @@ function denseTiledForward(
     for (; o < OUT; o++) {
       const b0 = B >= 0 ? p[B + o] : 0;
       let t0_0 = b0;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        const w0 = p[w];
-        const v0 = x[xo + i];
-        t0_0 += v0 * w0;
+      const w0 = (W + o * IN) & M30;
+      for (let i = 0; i < IN; i++) {
+        const u0 = p[w0 + i];
+        const v0 = xs[i];
+        t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
       y[yt] = t0_0;
+    }
+  }
+}
+
+/** The same product in plain loops, rows `from`…`rows` (rows longer than ROW_MAX, offsets past 2^30). */
+function densePlainForward(
+  p: Float32Array,
+  x: Float32Array,
+  y: Float32Array,
+  from: number,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+  y0: number,
+  yr: number,
+  yc: number,
+): void {
+  for (let r = from; r < rows; r++) {
+    for (let o = 0; o < OUT; o++) {
+      let s = B >= 0 ? p[B + o] : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      y[y0 + r * yr + o * yc] = s;
     }
   }
 }

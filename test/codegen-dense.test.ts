@@ -85,6 +85,26 @@ describe("both dense code shapes compute the same", () => {
   });
 });
 
+describe("the looped kernel's paths for long rows", () => {
+  // Rows of up to 4096 inputs are copied 4 at a time into a module-level buffer of 16,384 doubles, single
+  // rows up to 16,384; longer rows read the input directly (4-row tiles) or take the plain loops. Each
+  // path against a direct computation from the parameters, over 5 rows (one 4-row tile + one row left).
+  it.each([4100, 16400])("a %i → 3 layer computes y = x Wᵀ + b on every path", async (IN) => {
+    const { module: m } = await build(mlp(String(IN), "dense(3)"), { dtype: "float64" });
+    const p = m.createParams(2);
+    const n = 5;
+    const x = Float64Array.from({ length: n * IN }, (_, i) => Math.sin(i * 0.37));
+    const y = m.forward(p, x, n);
+    for (let r = 0; r < n; r++) {
+      for (let o = 0; o < 3; o++) {
+        let s = p[3 * IN + o]!;
+        for (let i = 0; i < IN; i++) s += x[r * IN + i]! * p[o * IN + i]!;
+        expect(Math.abs(y[r * 3 + o]! - s)).toBeLessThan(1e-11);
+      }
+    }
+  });
+});
+
 describe("generated code never trusts its caller", () => {
   it("throws a RangeError naming what was expected", async () => {
     const { module: m } = await build(mlp("3", "dense(2)"), { dtype: "float32" });

@@ -88,20 +88,26 @@ export function denseTiledSource(F: string, tileColumns: number): string {
   const T = Math.max(1, tileColumns);
   const range = (k: number) => Array.from({ length: k }, (_, i) => i);
   const join = (xs: string[]) => xs.join(" ");
-  /** Σ over i of a tile of R rows × C outputs starting at output `o`; `loop` closes with `o += C`. */
-  const forwardTile = (R: number, C: number, loop: string): string => {
+  /** Masked bases of the 4 rows of a row tile. */
+  const bases4 = (first: string) => join(range(4).map((a) => `const x${a} = ${a === 0 ? `${first} & M30` : `(x${a - 1} + IN) & M30`};`));
+  /** Σ over i of a tile of R rows × C outputs starting at output \`o\`; \`loop\` closes with \`o += C\`.
+   *  Row bases are masked to 30 bits (no-ops: the caller checked every offset below 2^30) so that V8 knows
+   *  the indices are non-negative int32s and drops its overflow checks. A single row reads \`rowBuffer\`. */
+  const forwardTile = (R: number, C: number, loop: string, src = "x"): string => {
     const rs = range(R);
     const cs = range(C);
-    const row = (a: number) => (R === 1 ? "xo" : `xo + ${a} * IN`);
-    const col = (b: number) => (b === 0 ? "w" : `w + ${b} * IN`);
+    const bases = (v: string, first: string, k: number) =>
+      join(range(k).map((j) => `const ${v}${j} = ${j === 0 ? `(${first}) & M30` : `(${v}${j - 1} + IN) & M30`};`));
+    const read = (a: number) => (R === 1 ? "xs[i]" : `${src}[x${a} + i]`);
     const out = (a: number, b: number) => `yt${a === 0 ? "" : ` + ${a} * yr`}${b === 0 ? "" : ` + ${b} * yc`}`;
     return `${loop} {
       ${join(cs.map((b) => `const b${b} = B >= 0 ? p[B + o${b === 0 ? "" : ` + ${b}`}] : 0;`))}
       ${join(rs.flatMap((a) => cs.map((b) => `let t${a}_${b} = b${b};`)))}
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        ${join(cs.map((b) => `const w${b} = p[${col(b)}];`))}
-        ${join(rs.map((a) => `const v${a} = x[${row(a)} + i];`))}
-        ${join(rs.flatMap((a) => cs.map((b) => `t${a}_${b} += v${a} * w${b};`)))}
+      ${bases("w", "W + o * IN", C)}
+      for (let i = 0; i < IN; i++) {
+        ${join(cs.map((b) => `const u${b} = p[w${b} + i];`))}
+        ${join(rs.map((a) => `const v${a} = ${read(a)};`))}
+        ${join(rs.flatMap((a) => cs.map((b) => `t${a}_${b} += v${a} * u${b};`)))}
       }
       const yt = yo + o * yc;
       ${join(rs.flatMap((a) => cs.map((b) => `y[${out(a, b)}] = t${a}_${b};`)))}
@@ -132,21 +138,64 @@ export function denseTiledSource(F: string, tileColumns: number): string {
       }
     }`;
   };
-  return `/** y = x Wᵀ + b over \`rows\` rows of x (IN wide) in 4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
+  return `/** Largest row the single-row tiles copy into \`rowBuffer\`; longer rows take the plain loops. */
+const ROW_MAX = 16384;
+/** One input row in doubles: a module-level constant, which V8 folds into the code (its address and its
+ *  bounds), and the row's float32 → double conversions happen once instead of once per output. */
+const rowBuffer = new Float64Array(ROW_MAX);
+/** Indices below 2^30, masked with this, are known non-negative int32s (see \`denseTiledForward\`). */
+const M30 = 0x3fffffff;
+
+/** y = x Wᵀ + b over \`rows\` rows of x (IN wide) in 4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
  *  then ${T}-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
 function denseTiledForward(p: ${F}, x: ${F}, y: ${F}, rows: number, IN: number, OUT: number, W: number, B: number, y0: number, yr: number, yc: number): void {
-  let r = 0;
-  for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-    let o = 0;
-    ${forwardTile(4, 4, "for (; o + 4 <= OUT; o += 4)")}
-    ${forwardTile(4, 2, "for (; o + 2 <= OUT; o += 2)")}
-    ${forwardTile(4, 1, "for (; o < OUT; o++)")}
+  if (W + OUT * IN > M30 || rows * IN > M30) {
+    densePlainForward(p, x, y, 0, rows, IN, OUT, W, B, y0, yr, yc);
+    return;
   }
+  let r = 0;
+  if (4 * IN <= ROW_MAX) {
+    // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
+    const xs = rowBuffer;
+    for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      ${bases4("0")}
+      let o = 0;
+      ${forwardTile(4, 4, "for (; o + 4 <= OUT; o += 4)", "xs")}
+      ${forwardTile(4, 2, "for (; o + 2 <= OUT; o += 2)", "xs")}
+      ${forwardTile(4, 1, "for (; o < OUT; o++)", "xs")}
+    }
+  } else {
+    for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
+      ${bases4("xo")}
+      let o = 0;
+      ${forwardTile(4, 4, "for (; o + 4 <= OUT; o += 4)")}
+      ${forwardTile(4, 2, "for (; o + 2 <= OUT; o += 2)")}
+      ${forwardTile(4, 1, "for (; o < OUT; o++)")}
+    }
+  }
+  if (IN > ROW_MAX) {
+    densePlainForward(p, x, y, r, rows, IN, OUT, W, B, y0, yr, yc);
+    return;
+  }
+  const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
     let o = 0;
     ${forwardTile(1, T, `for (; o + ${T} <= OUT; o += ${T})`)}
     ${T > 4 ? forwardTile(1, 4, "for (; o + 4 <= OUT; o += 4)") : ""}
     ${forwardTile(1, 1, "for (; o < OUT; o++)")}
+  }
+}
+
+/** The same product in plain loops, rows \`from\`…\`rows\` (rows longer than ROW_MAX, offsets past 2^30). */
+function densePlainForward(p: ${F}, x: ${F}, y: ${F}, from: number, rows: number, IN: number, OUT: number, W: number, B: number, y0: number, yr: number, yc: number): void {
+  for (let r = from; r < rows; r++) {
+    for (let o = 0; o < OUT; o++) {
+      let s = B >= 0 ? p[B + o] : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      y[y0 + r * yr + o * yc] = s;
+    }
   }
 }
 
