@@ -3433,29 +3433,14 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
 /** Forward of op 6: encoder.layer.0.attention.self (attention). */
 function forward6(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.0.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act7, scratch6_q, n * 512, 768, 768, 23837184, 24427008, 0, 768, 1);
+  // k = x · (k_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act7, scratch6_k, n * 512, 768, 768, 24427776, 25017600, 0, 768, 1);
+  // v = x · (v_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act7, scratch6_v, n * 512, 768, 768, 25018368, 25608192, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q = x · (q_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[24427008 + o];
-        for (let d = 0, w = 23837184 + o * 768; d < 768; d++, w++) s += act7[xr + d] * p[w];
-        scratch6_q[b * 393216 + t * 768 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[25017600 + o];
-        for (let d = 0, w = 24427776 + o * 768; d < 768; d++, w++) s += act7[xr + d] * p[w];
-        scratch6_k[b * 393216 + t * 768 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[25608192 + o];
-        for (let d = 0, w = 25018368 + o * 768; d < 768; d++, w++) s += act7[xr + d] * p[w];
-        scratch6_v[b * 393216 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 393216 + h * 64;
@@ -3493,46 +3478,41 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[26198784 + o];
-        for (let e = 0, w = 25608960 + o * 768; e < 768; e++, w++) s += scratch6_heads[hr + e] * p[w];
-        act8[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch6_heads, act8, n * 512, 768, 768, 25608960, 26198784, 0, 768, 1);
 }
 
 /** Backward of op 6: encoder.layer.0.attention.self (attention). */
 function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.0.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch6_d_heads.fill(0, 0, n * 393216);
+  scratch6_d_q.fill(0, 0, n * 393216);
+  scratch6_d_k.fill(0, 0, n * 393216);
+  scratch6_d_v.fill(0, 0, n * 393216);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch6_heads,
+    scratch6_d_heads,
+    grad8,
+    n * 512,
+    768,
+    768,
+    25608960,
+    26198784,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch6_d_heads.fill(0, 0, 393216);
-    scratch6_d_q.fill(0, 0, 393216);
-    scratch6_d_k.fill(0, 0, 393216);
-    scratch6_d_v.fill(0, 0, 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad8[yr + o];
-        if (gr === 0) continue;
-        gp[26198784 + o] += gr;
-        for (let e = 0, w = 25608960 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch6_heads[hr + e];
-          scratch6_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 512; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 393216 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -3547,16 +3527,16 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
           scratch6_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch6_d_v[dvj + d] += a * scratch6_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 393216 + oi;
+        const qi = oi;
         for (let j = 0; j < seqLength; j++) {
           const ds = scratch6_probs[row + j] * (scratch6_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch6_d_q[oi + d] += ds * scratch6_k[kj + d];
             scratch6_d_k[dkj + d] += ds * scratch6_q[qi + d];
@@ -3564,41 +3544,14 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch6_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[24427008 + o] += gr;
-        for (let d = 0, w = 23837184 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act7[xr + d];
-          grad7[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch6_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[25017600 + o] += gr;
-        for (let d = 0, w = 24427776 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act7[xr + d];
-          grad7[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch6_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[25608192 + o] += gr;
-        for (let d = 0, w = 25018368 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act7[xr + d];
-          grad7[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act7, grad7, scratch6_d_q, n * 512, 768, 768, 23837184, 24427008, true, 0, 768, 1);
+  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act7, grad7, scratch6_d_k, n * 512, 768, 768, 24427776, 25017600, true, 0, 768, 1);
+  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act7, grad7, scratch6_d_v, n * 512, 768, 768, 25018368, 25608192, true, 0, 768, 1);
 }
 
 /** Forward of op 7: encoder.layer.0.attention.1 (dropout). */
@@ -3836,29 +3789,14 @@ function backward15(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 16: encoder.layer.1.attention.self (attention). */
 function forward16(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.1.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act17, scratch16_q, n * 512, 768, 768, 30925056, 31514880, 0, 768, 1);
+  // k = x · (k_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act17, scratch16_k, n * 512, 768, 768, 31515648, 32105472, 0, 768, 1);
+  // v = x · (v_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act17, scratch16_v, n * 512, 768, 768, 32106240, 32696064, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q = x · (q_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[31514880 + o];
-        for (let d = 0, w = 30925056 + o * 768; d < 768; d++, w++) s += act17[xr + d] * p[w];
-        scratch16_q[b * 393216 + t * 768 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[32105472 + o];
-        for (let d = 0, w = 31515648 + o * 768; d < 768; d++, w++) s += act17[xr + d] * p[w];
-        scratch16_k[b * 393216 + t * 768 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[32696064 + o];
-        for (let d = 0, w = 32106240 + o * 768; d < 768; d++, w++) s += act17[xr + d] * p[w];
-        scratch16_v[b * 393216 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 393216 + h * 64;
@@ -3896,46 +3834,41 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[33286656 + o];
-        for (let e = 0, w = 32696832 + o * 768; e < 768; e++, w++) s += scratch16_heads[hr + e] * p[w];
-        act18[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch16_heads, act18, n * 512, 768, 768, 32696832, 33286656, 0, 768, 1);
 }
 
 /** Backward of op 16: encoder.layer.1.attention.self (attention). */
 function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.1.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch16_d_heads.fill(0, 0, n * 393216);
+  scratch16_d_q.fill(0, 0, n * 393216);
+  scratch16_d_k.fill(0, 0, n * 393216);
+  scratch16_d_v.fill(0, 0, n * 393216);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch16_heads,
+    scratch16_d_heads,
+    grad18,
+    n * 512,
+    768,
+    768,
+    32696832,
+    33286656,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch16_d_heads.fill(0, 0, 393216);
-    scratch16_d_q.fill(0, 0, 393216);
-    scratch16_d_k.fill(0, 0, 393216);
-    scratch16_d_v.fill(0, 0, 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad18[yr + o];
-        if (gr === 0) continue;
-        gp[33286656 + o] += gr;
-        for (let e = 0, w = 32696832 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch16_heads[hr + e];
-          scratch16_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 512; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 393216 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -3950,16 +3883,16 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch16_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch16_d_v[dvj + d] += a * scratch16_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 393216 + oi;
+        const qi = oi;
         for (let j = 0; j < seqLength; j++) {
           const ds = scratch16_probs[row + j] * (scratch16_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch16_d_q[oi + d] += ds * scratch16_k[kj + d];
             scratch16_d_k[dkj + d] += ds * scratch16_q[qi + d];
@@ -3967,41 +3900,14 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch16_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[31514880 + o] += gr;
-        for (let d = 0, w = 30925056 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act17[xr + d];
-          grad17[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch16_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[32105472 + o] += gr;
-        for (let d = 0, w = 31515648 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act17[xr + d];
-          grad17[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch16_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[32696064 + o] += gr;
-        for (let d = 0, w = 32106240 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act17[xr + d];
-          grad17[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act17, grad17, scratch16_d_q, n * 512, 768, 768, 30925056, 31514880, true, 0, 768, 1);
+  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act17, grad17, scratch16_d_k, n * 512, 768, 768, 31515648, 32105472, true, 0, 768, 1);
+  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act17, grad17, scratch16_d_v, n * 512, 768, 768, 32106240, 32696064, true, 0, 768, 1);
 }
 
 /** Forward of op 17: encoder.layer.1.attention.1 (dropout). */
@@ -4239,29 +4145,14 @@ function backward25(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 26: encoder.layer.2.attention.self (attention). */
 function forward26(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.2.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act27, scratch26_q, n * 512, 768, 768, 38012928, 38602752, 0, 768, 1);
+  // k = x · (k_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act27, scratch26_k, n * 512, 768, 768, 38603520, 39193344, 0, 768, 1);
+  // v = x · (v_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act27, scratch26_v, n * 512, 768, 768, 39194112, 39783936, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q = x · (q_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[38602752 + o];
-        for (let d = 0, w = 38012928 + o * 768; d < 768; d++, w++) s += act27[xr + d] * p[w];
-        scratch26_q[b * 393216 + t * 768 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[39193344 + o];
-        for (let d = 0, w = 38603520 + o * 768; d < 768; d++, w++) s += act27[xr + d] * p[w];
-        scratch26_k[b * 393216 + t * 768 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[39783936 + o];
-        for (let d = 0, w = 39194112 + o * 768; d < 768; d++, w++) s += act27[xr + d] * p[w];
-        scratch26_v[b * 393216 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 393216 + h * 64;
@@ -4299,46 +4190,41 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[40374528 + o];
-        for (let e = 0, w = 39784704 + o * 768; e < 768; e++, w++) s += scratch26_heads[hr + e] * p[w];
-        act28[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch26_heads, act28, n * 512, 768, 768, 39784704, 40374528, 0, 768, 1);
 }
 
 /** Backward of op 26: encoder.layer.2.attention.self (attention). */
 function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.2.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch26_d_heads.fill(0, 0, n * 393216);
+  scratch26_d_q.fill(0, 0, n * 393216);
+  scratch26_d_k.fill(0, 0, n * 393216);
+  scratch26_d_v.fill(0, 0, n * 393216);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch26_heads,
+    scratch26_d_heads,
+    grad28,
+    n * 512,
+    768,
+    768,
+    39784704,
+    40374528,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch26_d_heads.fill(0, 0, 393216);
-    scratch26_d_q.fill(0, 0, 393216);
-    scratch26_d_k.fill(0, 0, 393216);
-    scratch26_d_v.fill(0, 0, 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad28[yr + o];
-        if (gr === 0) continue;
-        gp[40374528 + o] += gr;
-        for (let e = 0, w = 39784704 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch26_heads[hr + e];
-          scratch26_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 512; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 393216 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -4353,16 +4239,16 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch26_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch26_d_v[dvj + d] += a * scratch26_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 393216 + oi;
+        const qi = oi;
         for (let j = 0; j < seqLength; j++) {
           const ds = scratch26_probs[row + j] * (scratch26_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch26_d_q[oi + d] += ds * scratch26_k[kj + d];
             scratch26_d_k[dkj + d] += ds * scratch26_q[qi + d];
@@ -4370,41 +4256,14 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch26_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[38602752 + o] += gr;
-        for (let d = 0, w = 38012928 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act27[xr + d];
-          grad27[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch26_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[39193344 + o] += gr;
-        for (let d = 0, w = 38603520 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act27[xr + d];
-          grad27[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch26_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[39783936 + o] += gr;
-        for (let d = 0, w = 39194112 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act27[xr + d];
-          grad27[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act27, grad27, scratch26_d_q, n * 512, 768, 768, 38012928, 38602752, true, 0, 768, 1);
+  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act27, grad27, scratch26_d_k, n * 512, 768, 768, 38603520, 39193344, true, 0, 768, 1);
+  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act27, grad27, scratch26_d_v, n * 512, 768, 768, 39194112, 39783936, true, 0, 768, 1);
 }
 
 /** Forward of op 27: encoder.layer.2.attention.1 (dropout). */
@@ -4642,29 +4501,14 @@ function backward35(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 36: encoder.layer.3.attention.self (attention). */
 function forward36(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.3.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act37, scratch36_q, n * 512, 768, 768, 45100800, 45690624, 0, 768, 1);
+  // k = x · (k_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act37, scratch36_k, n * 512, 768, 768, 45691392, 46281216, 0, 768, 1);
+  // v = x · (v_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act37, scratch36_v, n * 512, 768, 768, 46281984, 46871808, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q = x · (q_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[45690624 + o];
-        for (let d = 0, w = 45100800 + o * 768; d < 768; d++, w++) s += act37[xr + d] * p[w];
-        scratch36_q[b * 393216 + t * 768 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[46281216 + o];
-        for (let d = 0, w = 45691392 + o * 768; d < 768; d++, w++) s += act37[xr + d] * p[w];
-        scratch36_k[b * 393216 + t * 768 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[46871808 + o];
-        for (let d = 0, w = 46281984 + o * 768; d < 768; d++, w++) s += act37[xr + d] * p[w];
-        scratch36_v[b * 393216 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 393216 + h * 64;
@@ -4702,46 +4546,41 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[47462400 + o];
-        for (let e = 0, w = 46872576 + o * 768; e < 768; e++, w++) s += scratch36_heads[hr + e] * p[w];
-        act38[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch36_heads, act38, n * 512, 768, 768, 46872576, 47462400, 0, 768, 1);
 }
 
 /** Backward of op 36: encoder.layer.3.attention.self (attention). */
 function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.3.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch36_d_heads.fill(0, 0, n * 393216);
+  scratch36_d_q.fill(0, 0, n * 393216);
+  scratch36_d_k.fill(0, 0, n * 393216);
+  scratch36_d_v.fill(0, 0, n * 393216);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch36_heads,
+    scratch36_d_heads,
+    grad38,
+    n * 512,
+    768,
+    768,
+    46872576,
+    47462400,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch36_d_heads.fill(0, 0, 393216);
-    scratch36_d_q.fill(0, 0, 393216);
-    scratch36_d_k.fill(0, 0, 393216);
-    scratch36_d_v.fill(0, 0, 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad38[yr + o];
-        if (gr === 0) continue;
-        gp[47462400 + o] += gr;
-        for (let e = 0, w = 46872576 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch36_heads[hr + e];
-          scratch36_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 512; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 393216 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -4756,16 +4595,16 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch36_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch36_d_v[dvj + d] += a * scratch36_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 393216 + oi;
+        const qi = oi;
         for (let j = 0; j < seqLength; j++) {
           const ds = scratch36_probs[row + j] * (scratch36_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch36_d_q[oi + d] += ds * scratch36_k[kj + d];
             scratch36_d_k[dkj + d] += ds * scratch36_q[qi + d];
@@ -4773,41 +4612,14 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch36_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[45690624 + o] += gr;
-        for (let d = 0, w = 45100800 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act37[xr + d];
-          grad37[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch36_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[46281216 + o] += gr;
-        for (let d = 0, w = 45691392 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act37[xr + d];
-          grad37[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch36_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[46871808 + o] += gr;
-        for (let d = 0, w = 46281984 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act37[xr + d];
-          grad37[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act37, grad37, scratch36_d_q, n * 512, 768, 768, 45100800, 45690624, true, 0, 768, 1);
+  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act37, grad37, scratch36_d_k, n * 512, 768, 768, 45691392, 46281216, true, 0, 768, 1);
+  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act37, grad37, scratch36_d_v, n * 512, 768, 768, 46281984, 46871808, true, 0, 768, 1);
 }
 
 /** Forward of op 37: encoder.layer.3.attention.1 (dropout). */
@@ -5045,29 +4857,14 @@ function backward45(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 46: encoder.layer.4.attention.self (attention). */
 function forward46(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.4.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act47, scratch46_q, n * 512, 768, 768, 52188672, 52778496, 0, 768, 1);
+  // k = x · (k_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act47, scratch46_k, n * 512, 768, 768, 52779264, 53369088, 0, 768, 1);
+  // v = x · (v_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act47, scratch46_v, n * 512, 768, 768, 53369856, 53959680, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q = x · (q_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[52778496 + o];
-        for (let d = 0, w = 52188672 + o * 768; d < 768; d++, w++) s += act47[xr + d] * p[w];
-        scratch46_q[b * 393216 + t * 768 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[53369088 + o];
-        for (let d = 0, w = 52779264 + o * 768; d < 768; d++, w++) s += act47[xr + d] * p[w];
-        scratch46_k[b * 393216 + t * 768 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[53959680 + o];
-        for (let d = 0, w = 53369856 + o * 768; d < 768; d++, w++) s += act47[xr + d] * p[w];
-        scratch46_v[b * 393216 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 393216 + h * 64;
@@ -5105,46 +4902,41 @@ function forward46(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[54550272 + o];
-        for (let e = 0, w = 53960448 + o * 768; e < 768; e++, w++) s += scratch46_heads[hr + e] * p[w];
-        act48[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch46_heads, act48, n * 512, 768, 768, 53960448, 54550272, 0, 768, 1);
 }
 
 /** Backward of op 46: encoder.layer.4.attention.self (attention). */
 function backward46(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.4.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch46_d_heads.fill(0, 0, n * 393216);
+  scratch46_d_q.fill(0, 0, n * 393216);
+  scratch46_d_k.fill(0, 0, n * 393216);
+  scratch46_d_v.fill(0, 0, n * 393216);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch46_heads,
+    scratch46_d_heads,
+    grad48,
+    n * 512,
+    768,
+    768,
+    53960448,
+    54550272,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch46_d_heads.fill(0, 0, 393216);
-    scratch46_d_q.fill(0, 0, 393216);
-    scratch46_d_k.fill(0, 0, 393216);
-    scratch46_d_v.fill(0, 0, 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad48[yr + o];
-        if (gr === 0) continue;
-        gp[54550272 + o] += gr;
-        for (let e = 0, w = 53960448 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch46_heads[hr + e];
-          scratch46_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 512; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 393216 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -5159,16 +4951,16 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch46_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch46_d_v[dvj + d] += a * scratch46_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 393216 + oi;
+        const qi = oi;
         for (let j = 0; j < seqLength; j++) {
           const ds = scratch46_probs[row + j] * (scratch46_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch46_d_q[oi + d] += ds * scratch46_k[kj + d];
             scratch46_d_k[dkj + d] += ds * scratch46_q[qi + d];
@@ -5176,41 +4968,14 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch46_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[52778496 + o] += gr;
-        for (let d = 0, w = 52188672 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act47[xr + d];
-          grad47[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch46_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[53369088 + o] += gr;
-        for (let d = 0, w = 52779264 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act47[xr + d];
-          grad47[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch46_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[53959680 + o] += gr;
-        for (let d = 0, w = 53369856 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act47[xr + d];
-          grad47[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act47, grad47, scratch46_d_q, n * 512, 768, 768, 52188672, 52778496, true, 0, 768, 1);
+  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act47, grad47, scratch46_d_k, n * 512, 768, 768, 52779264, 53369088, true, 0, 768, 1);
+  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act47, grad47, scratch46_d_v, n * 512, 768, 768, 53369856, 53959680, true, 0, 768, 1);
 }
 
 /** Forward of op 47: encoder.layer.4.attention.1 (dropout). */
@@ -5448,29 +5213,14 @@ function backward55(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 56: encoder.layer.5.attention.self (attention). */
 function forward56(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.5.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act57, scratch56_q, n * 512, 768, 768, 59276544, 59866368, 0, 768, 1);
+  // k = x · (k_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act57, scratch56_k, n * 512, 768, 768, 59867136, 60456960, 0, 768, 1);
+  // v = x · (v_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act57, scratch56_v, n * 512, 768, 768, 60457728, 61047552, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q = x · (q_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[59866368 + o];
-        for (let d = 0, w = 59276544 + o * 768; d < 768; d++, w++) s += act57[xr + d] * p[w];
-        scratch56_q[b * 393216 + t * 768 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[60456960 + o];
-        for (let d = 0, w = 59867136 + o * 768; d < 768; d++, w++) s += act57[xr + d] * p[w];
-        scratch56_k[b * 393216 + t * 768 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[61047552 + o];
-        for (let d = 0, w = 60457728 + o * 768; d < 768; d++, w++) s += act57[xr + d] * p[w];
-        scratch56_v[b * 393216 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 393216 + h * 64;
@@ -5508,46 +5258,41 @@ function forward56(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[61638144 + o];
-        for (let e = 0, w = 61048320 + o * 768; e < 768; e++, w++) s += scratch56_heads[hr + e] * p[w];
-        act58[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch56_heads, act58, n * 512, 768, 768, 61048320, 61638144, 0, 768, 1);
 }
 
 /** Backward of op 56: encoder.layer.5.attention.self (attention). */
 function backward56(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.5.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch56_d_heads.fill(0, 0, n * 393216);
+  scratch56_d_q.fill(0, 0, n * 393216);
+  scratch56_d_k.fill(0, 0, n * 393216);
+  scratch56_d_v.fill(0, 0, n * 393216);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch56_heads,
+    scratch56_d_heads,
+    grad58,
+    n * 512,
+    768,
+    768,
+    61048320,
+    61638144,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch56_d_heads.fill(0, 0, 393216);
-    scratch56_d_q.fill(0, 0, 393216);
-    scratch56_d_k.fill(0, 0, 393216);
-    scratch56_d_v.fill(0, 0, 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad58[yr + o];
-        if (gr === 0) continue;
-        gp[61638144 + o] += gr;
-        for (let e = 0, w = 61048320 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch56_heads[hr + e];
-          scratch56_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 512; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 393216 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -5562,16 +5307,16 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch56_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch56_d_v[dvj + d] += a * scratch56_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 393216 + oi;
+        const qi = oi;
         for (let j = 0; j < seqLength; j++) {
           const ds = scratch56_probs[row + j] * (scratch56_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch56_d_q[oi + d] += ds * scratch56_k[kj + d];
             scratch56_d_k[dkj + d] += ds * scratch56_q[qi + d];
@@ -5579,41 +5324,14 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch56_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[59866368 + o] += gr;
-        for (let d = 0, w = 59276544 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act57[xr + d];
-          grad57[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch56_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[60456960 + o] += gr;
-        for (let d = 0, w = 59867136 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act57[xr + d];
-          grad57[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch56_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[61047552 + o] += gr;
-        for (let d = 0, w = 60457728 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act57[xr + d];
-          grad57[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act57, grad57, scratch56_d_q, n * 512, 768, 768, 59276544, 59866368, true, 0, 768, 1);
+  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act57, grad57, scratch56_d_k, n * 512, 768, 768, 59867136, 60456960, true, 0, 768, 1);
+  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act57, grad57, scratch56_d_v, n * 512, 768, 768, 60457728, 61047552, true, 0, 768, 1);
 }
 
 /** Forward of op 57: encoder.layer.5.attention.1 (dropout). */
@@ -5851,29 +5569,14 @@ function backward65(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 66: encoder.layer.6.attention.self (attention). */
 function forward66(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.6.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act67, scratch66_q, n * 512, 768, 768, 66364416, 66954240, 0, 768, 1);
+  // k = x · (k_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act67, scratch66_k, n * 512, 768, 768, 66955008, 67544832, 0, 768, 1);
+  // v = x · (v_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act67, scratch66_v, n * 512, 768, 768, 67545600, 68135424, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q = x · (q_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[66954240 + o];
-        for (let d = 0, w = 66364416 + o * 768; d < 768; d++, w++) s += act67[xr + d] * p[w];
-        scratch66_q[b * 393216 + t * 768 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[67544832 + o];
-        for (let d = 0, w = 66955008 + o * 768; d < 768; d++, w++) s += act67[xr + d] * p[w];
-        scratch66_k[b * 393216 + t * 768 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[68135424 + o];
-        for (let d = 0, w = 67545600 + o * 768; d < 768; d++, w++) s += act67[xr + d] * p[w];
-        scratch66_v[b * 393216 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 393216 + h * 64;
@@ -5911,46 +5614,41 @@ function forward66(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[68726016 + o];
-        for (let e = 0, w = 68136192 + o * 768; e < 768; e++, w++) s += scratch66_heads[hr + e] * p[w];
-        act68[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch66_heads, act68, n * 512, 768, 768, 68136192, 68726016, 0, 768, 1);
 }
 
 /** Backward of op 66: encoder.layer.6.attention.self (attention). */
 function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.6.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch66_d_heads.fill(0, 0, n * 393216);
+  scratch66_d_q.fill(0, 0, n * 393216);
+  scratch66_d_k.fill(0, 0, n * 393216);
+  scratch66_d_v.fill(0, 0, n * 393216);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch66_heads,
+    scratch66_d_heads,
+    grad68,
+    n * 512,
+    768,
+    768,
+    68136192,
+    68726016,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch66_d_heads.fill(0, 0, 393216);
-    scratch66_d_q.fill(0, 0, 393216);
-    scratch66_d_k.fill(0, 0, 393216);
-    scratch66_d_v.fill(0, 0, 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad68[yr + o];
-        if (gr === 0) continue;
-        gp[68726016 + o] += gr;
-        for (let e = 0, w = 68136192 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch66_heads[hr + e];
-          scratch66_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 512; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 393216 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -5965,16 +5663,16 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch66_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch66_d_v[dvj + d] += a * scratch66_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 393216 + oi;
+        const qi = oi;
         for (let j = 0; j < seqLength; j++) {
           const ds = scratch66_probs[row + j] * (scratch66_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch66_d_q[oi + d] += ds * scratch66_k[kj + d];
             scratch66_d_k[dkj + d] += ds * scratch66_q[qi + d];
@@ -5982,41 +5680,14 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch66_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[66954240 + o] += gr;
-        for (let d = 0, w = 66364416 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act67[xr + d];
-          grad67[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch66_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[67544832 + o] += gr;
-        for (let d = 0, w = 66955008 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act67[xr + d];
-          grad67[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch66_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[68135424 + o] += gr;
-        for (let d = 0, w = 67545600 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act67[xr + d];
-          grad67[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act67, grad67, scratch66_d_q, n * 512, 768, 768, 66364416, 66954240, true, 0, 768, 1);
+  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act67, grad67, scratch66_d_k, n * 512, 768, 768, 66955008, 67544832, true, 0, 768, 1);
+  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act67, grad67, scratch66_d_v, n * 512, 768, 768, 67545600, 68135424, true, 0, 768, 1);
 }
 
 /** Forward of op 67: encoder.layer.6.attention.1 (dropout). */
@@ -6254,29 +5925,14 @@ function backward75(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 76: encoder.layer.7.attention.self (attention). */
 function forward76(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.7.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act77, scratch76_q, n * 512, 768, 768, 73452288, 74042112, 0, 768, 1);
+  // k = x · (k_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act77, scratch76_k, n * 512, 768, 768, 74042880, 74632704, 0, 768, 1);
+  // v = x · (v_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act77, scratch76_v, n * 512, 768, 768, 74633472, 75223296, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q = x · (q_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[74042112 + o];
-        for (let d = 0, w = 73452288 + o * 768; d < 768; d++, w++) s += act77[xr + d] * p[w];
-        scratch76_q[b * 393216 + t * 768 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[74632704 + o];
-        for (let d = 0, w = 74042880 + o * 768; d < 768; d++, w++) s += act77[xr + d] * p[w];
-        scratch76_k[b * 393216 + t * 768 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[75223296 + o];
-        for (let d = 0, w = 74633472 + o * 768; d < 768; d++, w++) s += act77[xr + d] * p[w];
-        scratch76_v[b * 393216 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 393216 + h * 64;
@@ -6314,46 +5970,41 @@ function forward76(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[75813888 + o];
-        for (let e = 0, w = 75224064 + o * 768; e < 768; e++, w++) s += scratch76_heads[hr + e] * p[w];
-        act78[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch76_heads, act78, n * 512, 768, 768, 75224064, 75813888, 0, 768, 1);
 }
 
 /** Backward of op 76: encoder.layer.7.attention.self (attention). */
 function backward76(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.7.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch76_d_heads.fill(0, 0, n * 393216);
+  scratch76_d_q.fill(0, 0, n * 393216);
+  scratch76_d_k.fill(0, 0, n * 393216);
+  scratch76_d_v.fill(0, 0, n * 393216);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch76_heads,
+    scratch76_d_heads,
+    grad78,
+    n * 512,
+    768,
+    768,
+    75224064,
+    75813888,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch76_d_heads.fill(0, 0, 393216);
-    scratch76_d_q.fill(0, 0, 393216);
-    scratch76_d_k.fill(0, 0, 393216);
-    scratch76_d_v.fill(0, 0, 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad78[yr + o];
-        if (gr === 0) continue;
-        gp[75813888 + o] += gr;
-        for (let e = 0, w = 75224064 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch76_heads[hr + e];
-          scratch76_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 512; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 393216 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -6368,16 +6019,16 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch76_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch76_d_v[dvj + d] += a * scratch76_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 393216 + oi;
+        const qi = oi;
         for (let j = 0; j < seqLength; j++) {
           const ds = scratch76_probs[row + j] * (scratch76_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch76_d_q[oi + d] += ds * scratch76_k[kj + d];
             scratch76_d_k[dkj + d] += ds * scratch76_q[qi + d];
@@ -6385,41 +6036,14 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch76_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[74042112 + o] += gr;
-        for (let d = 0, w = 73452288 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act77[xr + d];
-          grad77[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch76_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[74632704 + o] += gr;
-        for (let d = 0, w = 74042880 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act77[xr + d];
-          grad77[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch76_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[75223296 + o] += gr;
-        for (let d = 0, w = 74633472 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act77[xr + d];
-          grad77[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act77, grad77, scratch76_d_q, n * 512, 768, 768, 73452288, 74042112, true, 0, 768, 1);
+  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act77, grad77, scratch76_d_k, n * 512, 768, 768, 74042880, 74632704, true, 0, 768, 1);
+  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act77, grad77, scratch76_d_v, n * 512, 768, 768, 74633472, 75223296, true, 0, 768, 1);
 }
 
 /** Forward of op 77: encoder.layer.7.attention.1 (dropout). */
@@ -6657,29 +6281,14 @@ function backward85(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 86: encoder.layer.8.attention.self (attention). */
 function forward86(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.8.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act87, scratch86_q, n * 512, 768, 768, 80540160, 81129984, 0, 768, 1);
+  // k = x · (k_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act87, scratch86_k, n * 512, 768, 768, 81130752, 81720576, 0, 768, 1);
+  // v = x · (v_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act87, scratch86_v, n * 512, 768, 768, 81721344, 82311168, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q = x · (q_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[81129984 + o];
-        for (let d = 0, w = 80540160 + o * 768; d < 768; d++, w++) s += act87[xr + d] * p[w];
-        scratch86_q[b * 393216 + t * 768 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[81720576 + o];
-        for (let d = 0, w = 81130752 + o * 768; d < 768; d++, w++) s += act87[xr + d] * p[w];
-        scratch86_k[b * 393216 + t * 768 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[82311168 + o];
-        for (let d = 0, w = 81721344 + o * 768; d < 768; d++, w++) s += act87[xr + d] * p[w];
-        scratch86_v[b * 393216 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 393216 + h * 64;
@@ -6717,46 +6326,41 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[82901760 + o];
-        for (let e = 0, w = 82311936 + o * 768; e < 768; e++, w++) s += scratch86_heads[hr + e] * p[w];
-        act88[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch86_heads, act88, n * 512, 768, 768, 82311936, 82901760, 0, 768, 1);
 }
 
 /** Backward of op 86: encoder.layer.8.attention.self (attention). */
 function backward86(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.8.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch86_d_heads.fill(0, 0, n * 393216);
+  scratch86_d_q.fill(0, 0, n * 393216);
+  scratch86_d_k.fill(0, 0, n * 393216);
+  scratch86_d_v.fill(0, 0, n * 393216);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch86_heads,
+    scratch86_d_heads,
+    grad88,
+    n * 512,
+    768,
+    768,
+    82311936,
+    82901760,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch86_d_heads.fill(0, 0, 393216);
-    scratch86_d_q.fill(0, 0, 393216);
-    scratch86_d_k.fill(0, 0, 393216);
-    scratch86_d_v.fill(0, 0, 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad88[yr + o];
-        if (gr === 0) continue;
-        gp[82901760 + o] += gr;
-        for (let e = 0, w = 82311936 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch86_heads[hr + e];
-          scratch86_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 512; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 393216 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -6771,16 +6375,16 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch86_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch86_d_v[dvj + d] += a * scratch86_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 393216 + oi;
+        const qi = oi;
         for (let j = 0; j < seqLength; j++) {
           const ds = scratch86_probs[row + j] * (scratch86_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch86_d_q[oi + d] += ds * scratch86_k[kj + d];
             scratch86_d_k[dkj + d] += ds * scratch86_q[qi + d];
@@ -6788,41 +6392,14 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch86_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[81129984 + o] += gr;
-        for (let d = 0, w = 80540160 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act87[xr + d];
-          grad87[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch86_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[81720576 + o] += gr;
-        for (let d = 0, w = 81130752 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act87[xr + d];
-          grad87[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch86_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[82311168 + o] += gr;
-        for (let d = 0, w = 81721344 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act87[xr + d];
-          grad87[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act87, grad87, scratch86_d_q, n * 512, 768, 768, 80540160, 81129984, true, 0, 768, 1);
+  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act87, grad87, scratch86_d_k, n * 512, 768, 768, 81130752, 81720576, true, 0, 768, 1);
+  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act87, grad87, scratch86_d_v, n * 512, 768, 768, 81721344, 82311168, true, 0, 768, 1);
 }
 
 /** Forward of op 87: encoder.layer.8.attention.1 (dropout). */
@@ -7060,29 +6637,14 @@ function backward95(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 96: encoder.layer.9.attention.self (attention). */
 function forward96(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.9.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act97, scratch96_q, n * 512, 768, 768, 87628032, 88217856, 0, 768, 1);
+  // k = x · (k_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act97, scratch96_k, n * 512, 768, 768, 88218624, 88808448, 0, 768, 1);
+  // v = x · (v_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act97, scratch96_v, n * 512, 768, 768, 88809216, 89399040, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q = x · (q_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[88217856 + o];
-        for (let d = 0, w = 87628032 + o * 768; d < 768; d++, w++) s += act97[xr + d] * p[w];
-        scratch96_q[b * 393216 + t * 768 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[88808448 + o];
-        for (let d = 0, w = 88218624 + o * 768; d < 768; d++, w++) s += act97[xr + d] * p[w];
-        scratch96_k[b * 393216 + t * 768 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[89399040 + o];
-        for (let d = 0, w = 88809216 + o * 768; d < 768; d++, w++) s += act97[xr + d] * p[w];
-        scratch96_v[b * 393216 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 393216 + h * 64;
@@ -7120,46 +6682,41 @@ function forward96(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[89989632 + o];
-        for (let e = 0, w = 89399808 + o * 768; e < 768; e++, w++) s += scratch96_heads[hr + e] * p[w];
-        act98[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch96_heads, act98, n * 512, 768, 768, 89399808, 89989632, 0, 768, 1);
 }
 
 /** Backward of op 96: encoder.layer.9.attention.self (attention). */
 function backward96(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.9.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch96_d_heads.fill(0, 0, n * 393216);
+  scratch96_d_q.fill(0, 0, n * 393216);
+  scratch96_d_k.fill(0, 0, n * 393216);
+  scratch96_d_v.fill(0, 0, n * 393216);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch96_heads,
+    scratch96_d_heads,
+    grad98,
+    n * 512,
+    768,
+    768,
+    89399808,
+    89989632,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch96_d_heads.fill(0, 0, 393216);
-    scratch96_d_q.fill(0, 0, 393216);
-    scratch96_d_k.fill(0, 0, 393216);
-    scratch96_d_v.fill(0, 0, 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad98[yr + o];
-        if (gr === 0) continue;
-        gp[89989632 + o] += gr;
-        for (let e = 0, w = 89399808 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch96_heads[hr + e];
-          scratch96_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 512; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 393216 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -7174,16 +6731,16 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch96_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch96_d_v[dvj + d] += a * scratch96_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 393216 + oi;
+        const qi = oi;
         for (let j = 0; j < seqLength; j++) {
           const ds = scratch96_probs[row + j] * (scratch96_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch96_d_q[oi + d] += ds * scratch96_k[kj + d];
             scratch96_d_k[dkj + d] += ds * scratch96_q[qi + d];
@@ -7191,41 +6748,14 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch96_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[88217856 + o] += gr;
-        for (let d = 0, w = 87628032 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act97[xr + d];
-          grad97[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch96_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[88808448 + o] += gr;
-        for (let d = 0, w = 88218624 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act97[xr + d];
-          grad97[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch96_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[89399040 + o] += gr;
-        for (let d = 0, w = 88809216 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act97[xr + d];
-          grad97[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act97, grad97, scratch96_d_q, n * 512, 768, 768, 87628032, 88217856, true, 0, 768, 1);
+  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act97, grad97, scratch96_d_k, n * 512, 768, 768, 88218624, 88808448, true, 0, 768, 1);
+  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act97, grad97, scratch96_d_v, n * 512, 768, 768, 88809216, 89399040, true, 0, 768, 1);
 }
 
 /** Forward of op 97: encoder.layer.9.attention.1 (dropout). */
@@ -7463,29 +6993,14 @@ function backward105(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 106: encoder.layer.10.attention.self (attention). */
 function forward106(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.10.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act107, scratch106_q, n * 512, 768, 768, 94715904, 95305728, 0, 768, 1);
+  // k = x · (k_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act107, scratch106_k, n * 512, 768, 768, 95306496, 95896320, 0, 768, 1);
+  // v = x · (v_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act107, scratch106_v, n * 512, 768, 768, 95897088, 96486912, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q = x · (q_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[95305728 + o];
-        for (let d = 0, w = 94715904 + o * 768; d < 768; d++, w++) s += act107[xr + d] * p[w];
-        scratch106_q[b * 393216 + t * 768 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[95896320 + o];
-        for (let d = 0, w = 95306496 + o * 768; d < 768; d++, w++) s += act107[xr + d] * p[w];
-        scratch106_k[b * 393216 + t * 768 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[96486912 + o];
-        for (let d = 0, w = 95897088 + o * 768; d < 768; d++, w++) s += act107[xr + d] * p[w];
-        scratch106_v[b * 393216 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 393216 + h * 64;
@@ -7523,46 +7038,41 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[97077504 + o];
-        for (let e = 0, w = 96487680 + o * 768; e < 768; e++, w++) s += scratch106_heads[hr + e] * p[w];
-        act108[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch106_heads, act108, n * 512, 768, 768, 96487680, 97077504, 0, 768, 1);
 }
 
 /** Backward of op 106: encoder.layer.10.attention.self (attention). */
 function backward106(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.10.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch106_d_heads.fill(0, 0, n * 393216);
+  scratch106_d_q.fill(0, 0, n * 393216);
+  scratch106_d_k.fill(0, 0, n * 393216);
+  scratch106_d_v.fill(0, 0, n * 393216);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch106_heads,
+    scratch106_d_heads,
+    grad108,
+    n * 512,
+    768,
+    768,
+    96487680,
+    97077504,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch106_d_heads.fill(0, 0, 393216);
-    scratch106_d_q.fill(0, 0, 393216);
-    scratch106_d_k.fill(0, 0, 393216);
-    scratch106_d_v.fill(0, 0, 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad108[yr + o];
-        if (gr === 0) continue;
-        gp[97077504 + o] += gr;
-        for (let e = 0, w = 96487680 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch106_heads[hr + e];
-          scratch106_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 512; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 393216 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -7577,16 +7087,16 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch106_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch106_d_v[dvj + d] += a * scratch106_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 393216 + oi;
+        const qi = oi;
         for (let j = 0; j < seqLength; j++) {
           const ds = scratch106_probs[row + j] * (scratch106_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch106_d_q[oi + d] += ds * scratch106_k[kj + d];
             scratch106_d_k[dkj + d] += ds * scratch106_q[qi + d];
@@ -7594,41 +7104,14 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch106_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[95305728 + o] += gr;
-        for (let d = 0, w = 94715904 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act107[xr + d];
-          grad107[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch106_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[95896320 + o] += gr;
-        for (let d = 0, w = 95306496 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act107[xr + d];
-          grad107[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch106_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[96486912 + o] += gr;
-        for (let d = 0, w = 95897088 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act107[xr + d];
-          grad107[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act107, grad107, scratch106_d_q, n * 512, 768, 768, 94715904, 95305728, true, 0, 768, 1);
+  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act107, grad107, scratch106_d_k, n * 512, 768, 768, 95306496, 95896320, true, 0, 768, 1);
+  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act107, grad107, scratch106_d_v, n * 512, 768, 768, 95897088, 96486912, true, 0, 768, 1);
 }
 
 /** Forward of op 107: encoder.layer.10.attention.1 (dropout). */
@@ -7866,29 +7349,14 @@ function backward115(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 116: encoder.layer.11.attention.self (attention). */
 function forward116(p: Float32Array, n: number, training: boolean): void {
   // encoder.layer.11.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act117, scratch116_q, n * 512, 768, 768, 101803776, 102393600, 0, 768, 1);
+  // k = x · (k_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act117, scratch116_k, n * 512, 768, 768, 102394368, 102984192, 0, 768, 1);
+  // v = x · (v_proj)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act117, scratch116_v, n * 512, 768, 768, 102984960, 103574784, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q = x · (q_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[102393600 + o];
-        for (let d = 0, w = 101803776 + o * 768; d < 768; d++, w++) s += act117[xr + d] * p[w];
-        scratch116_q[b * 393216 + t * 768 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[102984192 + o];
-        for (let d = 0, w = 102394368 + o * 768; d < 768; d++, w++) s += act117[xr + d] * p[w];
-        scratch116_k[b * 393216 + t * 768 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[103574784 + o];
-        for (let d = 0, w = 102984960 + o * 768; d < 768; d++, w++) s += act117[xr + d] * p[w];
-        scratch116_v[b * 393216 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 393216 + h * 64;
@@ -7926,46 +7394,41 @@ function forward116(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[104165376 + o];
-        for (let e = 0, w = 103575552 + o * 768; e < 768; e++, w++) s += scratch116_heads[hr + e] * p[w];
-        act118[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch116_heads, act118, n * 512, 768, 768, 103575552, 104165376, 0, 768, 1);
 }
 
 /** Backward of op 116: encoder.layer.11.attention.self (attention). */
 function backward116(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layer.11.attention.self: attention over 512 positions × 768: 12 heads of 64, not causal, separate q/k/v_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch116_d_heads.fill(0, 0, n * 393216);
+  scratch116_d_q.fill(0, 0, n * 393216);
+  scratch116_d_k.fill(0, 0, n * 393216);
+  scratch116_d_v.fill(0, 0, n * 393216);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch116_heads,
+    scratch116_d_heads,
+    grad118,
+    n * 512,
+    768,
+    768,
+    103575552,
+    104165376,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch116_d_heads.fill(0, 0, 393216);
-    scratch116_d_q.fill(0, 0, 393216);
-    scratch116_d_k.fill(0, 0, 393216);
-    scratch116_d_v.fill(0, 0, 393216);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 512; t++) {
-      const hr = b * 393216 + t * 768;
-      const yr = b * 393216 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad118[yr + o];
-        if (gr === 0) continue;
-        gp[104165376 + o] += gr;
-        for (let e = 0, w = 103575552 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch116_heads[hr + e];
-          scratch116_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 512; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 393216 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 512 + i) * 512;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -7980,16 +7443,16 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch116_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch116_d_v[dvj + d] += a * scratch116_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 393216 + oi;
+        const qi = oi;
         for (let j = 0; j < seqLength; j++) {
           const ds = scratch116_probs[row + j] * (scratch116_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch116_d_q[oi + d] += ds * scratch116_k[kj + d];
             scratch116_d_k[dkj + d] += ds * scratch116_q[qi + d];
@@ -7997,41 +7460,14 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 512; t++) {
-      const xr = b * 393216 + t * 768;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch116_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[102393600 + o] += gr;
-        for (let d = 0, w = 101803776 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act117[xr + d];
-          grad117[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch116_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[102984192 + o] += gr;
-        for (let d = 0, w = 102394368 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act117[xr + d];
-          grad117[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch116_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[103574784 + o] += gr;
-        for (let d = 0, w = 102984960 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act117[xr + d];
-          grad117[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, d(bias) += dq, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act117, grad117, scratch116_d_q, n * 512, 768, 768, 101803776, 102393600, true, 0, 768, 1);
+  // k: d(k_proj) += dkᵀ x, d(bias) += dk, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act117, grad117, scratch116_d_k, n * 512, 768, 768, 102394368, 102984192, true, 0, 768, 1);
+  // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act117, grad117, scratch116_d_v, n * 512, 768, 768, 102984960, 103574784, true, 0, 768, 1);
 }
 
 /** Forward of op 117: encoder.layer.11.attention.1 (dropout). */
@@ -8801,7 +8237,7 @@ function denseTiledForward(
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
       for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
-      const x0 = 0 & M30;
+      const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;

@@ -2222,29 +2222,14 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
 /** Forward of op 4: h.0.attn (attention). */
 function forward4(p: Float32Array, n: number, training: boolean): void {
   // h.0.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act4, scratch4_q, n * 1024, 768, 768, 39385344, 41154816, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act4, scratch4_k, n * 1024, 768, 768, 39975168, 41155584, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act4, scratch4_v, n * 1024, 768, 768, 40564992, 41156352, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[41154816 + o];
-        for (let d = 0, w = 39385344 + o * 768; d < 768; d++, w++) s += act4[xr + d] * p[w];
-        scratch4_q[b * 786432 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[41155584 + o];
-        for (let d = 0, w = 39975168 + o * 768; d < 768; d++, w++) s += act4[xr + d] * p[w];
-        scratch4_k[b * 786432 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[41156352 + o];
-        for (let d = 0, w = 40564992 + o * 768; d < 768; d++, w++) s += act4[xr + d] * p[w];
-        scratch4_v[b * 786432 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys j ≤ i, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 786432 + h * 64;
@@ -2282,46 +2267,41 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[41746944 + o];
-        for (let e = 0, w = 41157120 + o * 768; e < 768; e++, w++) s += scratch4_heads[hr + e] * p[w];
-        act5[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch4_heads, act5, n * 1024, 768, 768, 41157120, 41746944, 0, 768, 1);
 }
 
 /** Backward of op 4: h.0.attn (attention). */
 function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.0.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch4_d_heads.fill(0, 0, n * 786432);
+  scratch4_d_q.fill(0, 0, n * 786432);
+  scratch4_d_k.fill(0, 0, n * 786432);
+  scratch4_d_v.fill(0, 0, n * 786432);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch4_heads,
+    scratch4_d_heads,
+    grad5,
+    n * 1024,
+    768,
+    768,
+    41157120,
+    41746944,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch4_d_heads.fill(0, 0, 786432);
-    scratch4_d_q.fill(0, 0, 786432);
-    scratch4_d_k.fill(0, 0, 786432);
-    scratch4_d_v.fill(0, 0, 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad5[yr + o];
-        if (gr === 0) continue;
-        gp[41746944 + o] += gr;
-        for (let e = 0, w = 41157120 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch4_heads[hr + e];
-          scratch4_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 1024; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 786432 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 1024 + i) * 1024;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -2336,16 +2316,16 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
           scratch4_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch4_d_v[dvj + d] += a * scratch4_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 786432 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch4_probs[row + j] * (scratch4_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch4_d_q[oi + d] += ds * scratch4_k[kj + d];
             scratch4_d_k[dkj + d] += ds * scratch4_q[qi + d];
@@ -2353,41 +2333,14 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch4_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[41154816 + o] += gr;
-        for (let d = 0, w = 39385344 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act4[xr + d];
-          grad4[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch4_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[41155584 + o] += gr;
-        for (let d = 0, w = 39975168 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act4[xr + d];
-          grad4[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch4_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[41156352 + o] += gr;
-        for (let d = 0, w = 40564992 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act4[xr + d];
-          grad4[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act4, grad4, scratch4_d_q, n * 1024, 768, 768, 39385344, 41154816, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act4, grad4, scratch4_d_k, n * 1024, 768, 768, 39975168, 41155584, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act4, grad4, scratch4_d_v, n * 1024, 768, 768, 40564992, 41156352, true, 0, 768, 1);
 }
 
 /** Forward of op 5: h.0.2 (dropout). */
@@ -2625,29 +2578,14 @@ function backward13(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 14: h.1.attn (attention). */
 function forward14(p: Float32Array, n: number, training: boolean): void {
   // h.1.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act14, scratch14_q, n * 1024, 768, 768, 46473216, 48242688, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act14, scratch14_k, n * 1024, 768, 768, 47063040, 48243456, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act14, scratch14_v, n * 1024, 768, 768, 47652864, 48244224, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[48242688 + o];
-        for (let d = 0, w = 46473216 + o * 768; d < 768; d++, w++) s += act14[xr + d] * p[w];
-        scratch14_q[b * 786432 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[48243456 + o];
-        for (let d = 0, w = 47063040 + o * 768; d < 768; d++, w++) s += act14[xr + d] * p[w];
-        scratch14_k[b * 786432 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[48244224 + o];
-        for (let d = 0, w = 47652864 + o * 768; d < 768; d++, w++) s += act14[xr + d] * p[w];
-        scratch14_v[b * 786432 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys j ≤ i, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 786432 + h * 64;
@@ -2685,46 +2623,41 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[48834816 + o];
-        for (let e = 0, w = 48244992 + o * 768; e < 768; e++, w++) s += scratch14_heads[hr + e] * p[w];
-        act15[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch14_heads, act15, n * 1024, 768, 768, 48244992, 48834816, 0, 768, 1);
 }
 
 /** Backward of op 14: h.1.attn (attention). */
 function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.1.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch14_d_heads.fill(0, 0, n * 786432);
+  scratch14_d_q.fill(0, 0, n * 786432);
+  scratch14_d_k.fill(0, 0, n * 786432);
+  scratch14_d_v.fill(0, 0, n * 786432);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch14_heads,
+    scratch14_d_heads,
+    grad15,
+    n * 1024,
+    768,
+    768,
+    48244992,
+    48834816,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch14_d_heads.fill(0, 0, 786432);
-    scratch14_d_q.fill(0, 0, 786432);
-    scratch14_d_k.fill(0, 0, 786432);
-    scratch14_d_v.fill(0, 0, 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad15[yr + o];
-        if (gr === 0) continue;
-        gp[48834816 + o] += gr;
-        for (let e = 0, w = 48244992 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch14_heads[hr + e];
-          scratch14_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 1024; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 786432 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 1024 + i) * 1024;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -2739,16 +2672,16 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch14_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch14_d_v[dvj + d] += a * scratch14_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 786432 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch14_probs[row + j] * (scratch14_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch14_d_q[oi + d] += ds * scratch14_k[kj + d];
             scratch14_d_k[dkj + d] += ds * scratch14_q[qi + d];
@@ -2756,41 +2689,14 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch14_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[48242688 + o] += gr;
-        for (let d = 0, w = 46473216 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act14[xr + d];
-          grad14[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch14_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[48243456 + o] += gr;
-        for (let d = 0, w = 47063040 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act14[xr + d];
-          grad14[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch14_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[48244224 + o] += gr;
-        for (let d = 0, w = 47652864 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act14[xr + d];
-          grad14[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act14, grad14, scratch14_d_q, n * 1024, 768, 768, 46473216, 48242688, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act14, grad14, scratch14_d_k, n * 1024, 768, 768, 47063040, 48243456, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act14, grad14, scratch14_d_v, n * 1024, 768, 768, 47652864, 48244224, true, 0, 768, 1);
 }
 
 /** Forward of op 15: h.1.2 (dropout). */
@@ -3028,29 +2934,14 @@ function backward23(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 24: h.2.attn (attention). */
 function forward24(p: Float32Array, n: number, training: boolean): void {
   // h.2.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act24, scratch24_q, n * 1024, 768, 768, 53561088, 55330560, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act24, scratch24_k, n * 1024, 768, 768, 54150912, 55331328, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act24, scratch24_v, n * 1024, 768, 768, 54740736, 55332096, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[55330560 + o];
-        for (let d = 0, w = 53561088 + o * 768; d < 768; d++, w++) s += act24[xr + d] * p[w];
-        scratch24_q[b * 786432 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[55331328 + o];
-        for (let d = 0, w = 54150912 + o * 768; d < 768; d++, w++) s += act24[xr + d] * p[w];
-        scratch24_k[b * 786432 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[55332096 + o];
-        for (let d = 0, w = 54740736 + o * 768; d < 768; d++, w++) s += act24[xr + d] * p[w];
-        scratch24_v[b * 786432 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys j ≤ i, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 786432 + h * 64;
@@ -3088,46 +2979,41 @@ function forward24(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[55922688 + o];
-        for (let e = 0, w = 55332864 + o * 768; e < 768; e++, w++) s += scratch24_heads[hr + e] * p[w];
-        act25[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch24_heads, act25, n * 1024, 768, 768, 55332864, 55922688, 0, 768, 1);
 }
 
 /** Backward of op 24: h.2.attn (attention). */
 function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.2.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch24_d_heads.fill(0, 0, n * 786432);
+  scratch24_d_q.fill(0, 0, n * 786432);
+  scratch24_d_k.fill(0, 0, n * 786432);
+  scratch24_d_v.fill(0, 0, n * 786432);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch24_heads,
+    scratch24_d_heads,
+    grad25,
+    n * 1024,
+    768,
+    768,
+    55332864,
+    55922688,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch24_d_heads.fill(0, 0, 786432);
-    scratch24_d_q.fill(0, 0, 786432);
-    scratch24_d_k.fill(0, 0, 786432);
-    scratch24_d_v.fill(0, 0, 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad25[yr + o];
-        if (gr === 0) continue;
-        gp[55922688 + o] += gr;
-        for (let e = 0, w = 55332864 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch24_heads[hr + e];
-          scratch24_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 1024; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 786432 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 1024 + i) * 1024;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -3142,16 +3028,16 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch24_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch24_d_v[dvj + d] += a * scratch24_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 786432 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch24_probs[row + j] * (scratch24_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch24_d_q[oi + d] += ds * scratch24_k[kj + d];
             scratch24_d_k[dkj + d] += ds * scratch24_q[qi + d];
@@ -3159,41 +3045,14 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch24_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[55330560 + o] += gr;
-        for (let d = 0, w = 53561088 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act24[xr + d];
-          grad24[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch24_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[55331328 + o] += gr;
-        for (let d = 0, w = 54150912 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act24[xr + d];
-          grad24[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch24_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[55332096 + o] += gr;
-        for (let d = 0, w = 54740736 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act24[xr + d];
-          grad24[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act24, grad24, scratch24_d_q, n * 1024, 768, 768, 53561088, 55330560, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act24, grad24, scratch24_d_k, n * 1024, 768, 768, 54150912, 55331328, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act24, grad24, scratch24_d_v, n * 1024, 768, 768, 54740736, 55332096, true, 0, 768, 1);
 }
 
 /** Forward of op 25: h.2.2 (dropout). */
@@ -3431,29 +3290,14 @@ function backward33(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 34: h.3.attn (attention). */
 function forward34(p: Float32Array, n: number, training: boolean): void {
   // h.3.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act34, scratch34_q, n * 1024, 768, 768, 60648960, 62418432, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act34, scratch34_k, n * 1024, 768, 768, 61238784, 62419200, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act34, scratch34_v, n * 1024, 768, 768, 61828608, 62419968, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[62418432 + o];
-        for (let d = 0, w = 60648960 + o * 768; d < 768; d++, w++) s += act34[xr + d] * p[w];
-        scratch34_q[b * 786432 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[62419200 + o];
-        for (let d = 0, w = 61238784 + o * 768; d < 768; d++, w++) s += act34[xr + d] * p[w];
-        scratch34_k[b * 786432 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[62419968 + o];
-        for (let d = 0, w = 61828608 + o * 768; d < 768; d++, w++) s += act34[xr + d] * p[w];
-        scratch34_v[b * 786432 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys j ≤ i, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 786432 + h * 64;
@@ -3491,46 +3335,41 @@ function forward34(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[63010560 + o];
-        for (let e = 0, w = 62420736 + o * 768; e < 768; e++, w++) s += scratch34_heads[hr + e] * p[w];
-        act35[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch34_heads, act35, n * 1024, 768, 768, 62420736, 63010560, 0, 768, 1);
 }
 
 /** Backward of op 34: h.3.attn (attention). */
 function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.3.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch34_d_heads.fill(0, 0, n * 786432);
+  scratch34_d_q.fill(0, 0, n * 786432);
+  scratch34_d_k.fill(0, 0, n * 786432);
+  scratch34_d_v.fill(0, 0, n * 786432);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch34_heads,
+    scratch34_d_heads,
+    grad35,
+    n * 1024,
+    768,
+    768,
+    62420736,
+    63010560,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch34_d_heads.fill(0, 0, 786432);
-    scratch34_d_q.fill(0, 0, 786432);
-    scratch34_d_k.fill(0, 0, 786432);
-    scratch34_d_v.fill(0, 0, 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad35[yr + o];
-        if (gr === 0) continue;
-        gp[63010560 + o] += gr;
-        for (let e = 0, w = 62420736 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch34_heads[hr + e];
-          scratch34_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 1024; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 786432 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 1024 + i) * 1024;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -3545,16 +3384,16 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch34_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch34_d_v[dvj + d] += a * scratch34_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 786432 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch34_probs[row + j] * (scratch34_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch34_d_q[oi + d] += ds * scratch34_k[kj + d];
             scratch34_d_k[dkj + d] += ds * scratch34_q[qi + d];
@@ -3562,41 +3401,14 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch34_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[62418432 + o] += gr;
-        for (let d = 0, w = 60648960 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act34[xr + d];
-          grad34[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch34_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[62419200 + o] += gr;
-        for (let d = 0, w = 61238784 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act34[xr + d];
-          grad34[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch34_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[62419968 + o] += gr;
-        for (let d = 0, w = 61828608 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act34[xr + d];
-          grad34[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act34, grad34, scratch34_d_q, n * 1024, 768, 768, 60648960, 62418432, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act34, grad34, scratch34_d_k, n * 1024, 768, 768, 61238784, 62419200, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act34, grad34, scratch34_d_v, n * 1024, 768, 768, 61828608, 62419968, true, 0, 768, 1);
 }
 
 /** Forward of op 35: h.3.2 (dropout). */
@@ -3834,29 +3646,14 @@ function backward43(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 44: h.4.attn (attention). */
 function forward44(p: Float32Array, n: number, training: boolean): void {
   // h.4.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act44, scratch44_q, n * 1024, 768, 768, 67736832, 69506304, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act44, scratch44_k, n * 1024, 768, 768, 68326656, 69507072, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act44, scratch44_v, n * 1024, 768, 768, 68916480, 69507840, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[69506304 + o];
-        for (let d = 0, w = 67736832 + o * 768; d < 768; d++, w++) s += act44[xr + d] * p[w];
-        scratch44_q[b * 786432 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[69507072 + o];
-        for (let d = 0, w = 68326656 + o * 768; d < 768; d++, w++) s += act44[xr + d] * p[w];
-        scratch44_k[b * 786432 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[69507840 + o];
-        for (let d = 0, w = 68916480 + o * 768; d < 768; d++, w++) s += act44[xr + d] * p[w];
-        scratch44_v[b * 786432 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys j ≤ i, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 786432 + h * 64;
@@ -3894,46 +3691,41 @@ function forward44(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[70098432 + o];
-        for (let e = 0, w = 69508608 + o * 768; e < 768; e++, w++) s += scratch44_heads[hr + e] * p[w];
-        act45[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch44_heads, act45, n * 1024, 768, 768, 69508608, 70098432, 0, 768, 1);
 }
 
 /** Backward of op 44: h.4.attn (attention). */
 function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.4.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch44_d_heads.fill(0, 0, n * 786432);
+  scratch44_d_q.fill(0, 0, n * 786432);
+  scratch44_d_k.fill(0, 0, n * 786432);
+  scratch44_d_v.fill(0, 0, n * 786432);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch44_heads,
+    scratch44_d_heads,
+    grad45,
+    n * 1024,
+    768,
+    768,
+    69508608,
+    70098432,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch44_d_heads.fill(0, 0, 786432);
-    scratch44_d_q.fill(0, 0, 786432);
-    scratch44_d_k.fill(0, 0, 786432);
-    scratch44_d_v.fill(0, 0, 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad45[yr + o];
-        if (gr === 0) continue;
-        gp[70098432 + o] += gr;
-        for (let e = 0, w = 69508608 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch44_heads[hr + e];
-          scratch44_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 1024; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 786432 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 1024 + i) * 1024;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -3948,16 +3740,16 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch44_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch44_d_v[dvj + d] += a * scratch44_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 786432 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch44_probs[row + j] * (scratch44_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch44_d_q[oi + d] += ds * scratch44_k[kj + d];
             scratch44_d_k[dkj + d] += ds * scratch44_q[qi + d];
@@ -3965,41 +3757,14 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch44_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[69506304 + o] += gr;
-        for (let d = 0, w = 67736832 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act44[xr + d];
-          grad44[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch44_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[69507072 + o] += gr;
-        for (let d = 0, w = 68326656 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act44[xr + d];
-          grad44[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch44_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[69507840 + o] += gr;
-        for (let d = 0, w = 68916480 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act44[xr + d];
-          grad44[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act44, grad44, scratch44_d_q, n * 1024, 768, 768, 67736832, 69506304, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act44, grad44, scratch44_d_k, n * 1024, 768, 768, 68326656, 69507072, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act44, grad44, scratch44_d_v, n * 1024, 768, 768, 68916480, 69507840, true, 0, 768, 1);
 }
 
 /** Forward of op 45: h.4.2 (dropout). */
@@ -4237,29 +4002,14 @@ function backward53(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 54: h.5.attn (attention). */
 function forward54(p: Float32Array, n: number, training: boolean): void {
   // h.5.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act54, scratch54_q, n * 1024, 768, 768, 74824704, 76594176, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act54, scratch54_k, n * 1024, 768, 768, 75414528, 76594944, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act54, scratch54_v, n * 1024, 768, 768, 76004352, 76595712, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[76594176 + o];
-        for (let d = 0, w = 74824704 + o * 768; d < 768; d++, w++) s += act54[xr + d] * p[w];
-        scratch54_q[b * 786432 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[76594944 + o];
-        for (let d = 0, w = 75414528 + o * 768; d < 768; d++, w++) s += act54[xr + d] * p[w];
-        scratch54_k[b * 786432 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[76595712 + o];
-        for (let d = 0, w = 76004352 + o * 768; d < 768; d++, w++) s += act54[xr + d] * p[w];
-        scratch54_v[b * 786432 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys j ≤ i, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 786432 + h * 64;
@@ -4297,46 +4047,41 @@ function forward54(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[77186304 + o];
-        for (let e = 0, w = 76596480 + o * 768; e < 768; e++, w++) s += scratch54_heads[hr + e] * p[w];
-        act55[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch54_heads, act55, n * 1024, 768, 768, 76596480, 77186304, 0, 768, 1);
 }
 
 /** Backward of op 54: h.5.attn (attention). */
 function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.5.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch54_d_heads.fill(0, 0, n * 786432);
+  scratch54_d_q.fill(0, 0, n * 786432);
+  scratch54_d_k.fill(0, 0, n * 786432);
+  scratch54_d_v.fill(0, 0, n * 786432);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch54_heads,
+    scratch54_d_heads,
+    grad55,
+    n * 1024,
+    768,
+    768,
+    76596480,
+    77186304,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch54_d_heads.fill(0, 0, 786432);
-    scratch54_d_q.fill(0, 0, 786432);
-    scratch54_d_k.fill(0, 0, 786432);
-    scratch54_d_v.fill(0, 0, 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad55[yr + o];
-        if (gr === 0) continue;
-        gp[77186304 + o] += gr;
-        for (let e = 0, w = 76596480 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch54_heads[hr + e];
-          scratch54_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 1024; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 786432 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 1024 + i) * 1024;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -4351,16 +4096,16 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch54_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch54_d_v[dvj + d] += a * scratch54_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 786432 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch54_probs[row + j] * (scratch54_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch54_d_q[oi + d] += ds * scratch54_k[kj + d];
             scratch54_d_k[dkj + d] += ds * scratch54_q[qi + d];
@@ -4368,41 +4113,14 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch54_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[76594176 + o] += gr;
-        for (let d = 0, w = 74824704 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act54[xr + d];
-          grad54[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch54_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[76594944 + o] += gr;
-        for (let d = 0, w = 75414528 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act54[xr + d];
-          grad54[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch54_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[76595712 + o] += gr;
-        for (let d = 0, w = 76004352 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act54[xr + d];
-          grad54[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act54, grad54, scratch54_d_q, n * 1024, 768, 768, 74824704, 76594176, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act54, grad54, scratch54_d_k, n * 1024, 768, 768, 75414528, 76594944, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act54, grad54, scratch54_d_v, n * 1024, 768, 768, 76004352, 76595712, true, 0, 768, 1);
 }
 
 /** Forward of op 55: h.5.2 (dropout). */
@@ -4640,29 +4358,14 @@ function backward63(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 64: h.6.attn (attention). */
 function forward64(p: Float32Array, n: number, training: boolean): void {
   // h.6.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act64, scratch64_q, n * 1024, 768, 768, 81912576, 83682048, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act64, scratch64_k, n * 1024, 768, 768, 82502400, 83682816, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act64, scratch64_v, n * 1024, 768, 768, 83092224, 83683584, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[83682048 + o];
-        for (let d = 0, w = 81912576 + o * 768; d < 768; d++, w++) s += act64[xr + d] * p[w];
-        scratch64_q[b * 786432 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[83682816 + o];
-        for (let d = 0, w = 82502400 + o * 768; d < 768; d++, w++) s += act64[xr + d] * p[w];
-        scratch64_k[b * 786432 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[83683584 + o];
-        for (let d = 0, w = 83092224 + o * 768; d < 768; d++, w++) s += act64[xr + d] * p[w];
-        scratch64_v[b * 786432 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys j ≤ i, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 786432 + h * 64;
@@ -4700,46 +4403,41 @@ function forward64(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[84274176 + o];
-        for (let e = 0, w = 83684352 + o * 768; e < 768; e++, w++) s += scratch64_heads[hr + e] * p[w];
-        act65[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch64_heads, act65, n * 1024, 768, 768, 83684352, 84274176, 0, 768, 1);
 }
 
 /** Backward of op 64: h.6.attn (attention). */
 function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.6.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch64_d_heads.fill(0, 0, n * 786432);
+  scratch64_d_q.fill(0, 0, n * 786432);
+  scratch64_d_k.fill(0, 0, n * 786432);
+  scratch64_d_v.fill(0, 0, n * 786432);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch64_heads,
+    scratch64_d_heads,
+    grad65,
+    n * 1024,
+    768,
+    768,
+    83684352,
+    84274176,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch64_d_heads.fill(0, 0, 786432);
-    scratch64_d_q.fill(0, 0, 786432);
-    scratch64_d_k.fill(0, 0, 786432);
-    scratch64_d_v.fill(0, 0, 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad65[yr + o];
-        if (gr === 0) continue;
-        gp[84274176 + o] += gr;
-        for (let e = 0, w = 83684352 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch64_heads[hr + e];
-          scratch64_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 1024; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 786432 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 1024 + i) * 1024;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -4754,16 +4452,16 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch64_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch64_d_v[dvj + d] += a * scratch64_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 786432 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch64_probs[row + j] * (scratch64_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch64_d_q[oi + d] += ds * scratch64_k[kj + d];
             scratch64_d_k[dkj + d] += ds * scratch64_q[qi + d];
@@ -4771,41 +4469,14 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch64_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[83682048 + o] += gr;
-        for (let d = 0, w = 81912576 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act64[xr + d];
-          grad64[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch64_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[83682816 + o] += gr;
-        for (let d = 0, w = 82502400 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act64[xr + d];
-          grad64[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch64_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[83683584 + o] += gr;
-        for (let d = 0, w = 83092224 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act64[xr + d];
-          grad64[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act64, grad64, scratch64_d_q, n * 1024, 768, 768, 81912576, 83682048, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act64, grad64, scratch64_d_k, n * 1024, 768, 768, 82502400, 83682816, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act64, grad64, scratch64_d_v, n * 1024, 768, 768, 83092224, 83683584, true, 0, 768, 1);
 }
 
 /** Forward of op 65: h.6.2 (dropout). */
@@ -5043,29 +4714,14 @@ function backward73(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 74: h.7.attn (attention). */
 function forward74(p: Float32Array, n: number, training: boolean): void {
   // h.7.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act74, scratch74_q, n * 1024, 768, 768, 89000448, 90769920, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act74, scratch74_k, n * 1024, 768, 768, 89590272, 90770688, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act74, scratch74_v, n * 1024, 768, 768, 90180096, 90771456, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[90769920 + o];
-        for (let d = 0, w = 89000448 + o * 768; d < 768; d++, w++) s += act74[xr + d] * p[w];
-        scratch74_q[b * 786432 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[90770688 + o];
-        for (let d = 0, w = 89590272 + o * 768; d < 768; d++, w++) s += act74[xr + d] * p[w];
-        scratch74_k[b * 786432 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[90771456 + o];
-        for (let d = 0, w = 90180096 + o * 768; d < 768; d++, w++) s += act74[xr + d] * p[w];
-        scratch74_v[b * 786432 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys j ≤ i, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 786432 + h * 64;
@@ -5103,46 +4759,41 @@ function forward74(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[91362048 + o];
-        for (let e = 0, w = 90772224 + o * 768; e < 768; e++, w++) s += scratch74_heads[hr + e] * p[w];
-        act75[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch74_heads, act75, n * 1024, 768, 768, 90772224, 91362048, 0, 768, 1);
 }
 
 /** Backward of op 74: h.7.attn (attention). */
 function backward74(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.7.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch74_d_heads.fill(0, 0, n * 786432);
+  scratch74_d_q.fill(0, 0, n * 786432);
+  scratch74_d_k.fill(0, 0, n * 786432);
+  scratch74_d_v.fill(0, 0, n * 786432);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch74_heads,
+    scratch74_d_heads,
+    grad75,
+    n * 1024,
+    768,
+    768,
+    90772224,
+    91362048,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch74_d_heads.fill(0, 0, 786432);
-    scratch74_d_q.fill(0, 0, 786432);
-    scratch74_d_k.fill(0, 0, 786432);
-    scratch74_d_v.fill(0, 0, 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad75[yr + o];
-        if (gr === 0) continue;
-        gp[91362048 + o] += gr;
-        for (let e = 0, w = 90772224 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch74_heads[hr + e];
-          scratch74_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 1024; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 786432 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 1024 + i) * 1024;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -5157,16 +4808,16 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch74_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch74_d_v[dvj + d] += a * scratch74_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 786432 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch74_probs[row + j] * (scratch74_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch74_d_q[oi + d] += ds * scratch74_k[kj + d];
             scratch74_d_k[dkj + d] += ds * scratch74_q[qi + d];
@@ -5174,41 +4825,14 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch74_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[90769920 + o] += gr;
-        for (let d = 0, w = 89000448 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act74[xr + d];
-          grad74[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch74_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[90770688 + o] += gr;
-        for (let d = 0, w = 89590272 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act74[xr + d];
-          grad74[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch74_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[90771456 + o] += gr;
-        for (let d = 0, w = 90180096 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act74[xr + d];
-          grad74[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act74, grad74, scratch74_d_q, n * 1024, 768, 768, 89000448, 90769920, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act74, grad74, scratch74_d_k, n * 1024, 768, 768, 89590272, 90770688, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act74, grad74, scratch74_d_v, n * 1024, 768, 768, 90180096, 90771456, true, 0, 768, 1);
 }
 
 /** Forward of op 75: h.7.2 (dropout). */
@@ -5446,29 +5070,14 @@ function backward83(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 84: h.8.attn (attention). */
 function forward84(p: Float32Array, n: number, training: boolean): void {
   // h.8.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act84, scratch84_q, n * 1024, 768, 768, 96088320, 97857792, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act84, scratch84_k, n * 1024, 768, 768, 96678144, 97858560, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act84, scratch84_v, n * 1024, 768, 768, 97267968, 97859328, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[97857792 + o];
-        for (let d = 0, w = 96088320 + o * 768; d < 768; d++, w++) s += act84[xr + d] * p[w];
-        scratch84_q[b * 786432 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[97858560 + o];
-        for (let d = 0, w = 96678144 + o * 768; d < 768; d++, w++) s += act84[xr + d] * p[w];
-        scratch84_k[b * 786432 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[97859328 + o];
-        for (let d = 0, w = 97267968 + o * 768; d < 768; d++, w++) s += act84[xr + d] * p[w];
-        scratch84_v[b * 786432 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys j ≤ i, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 786432 + h * 64;
@@ -5506,46 +5115,41 @@ function forward84(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[98449920 + o];
-        for (let e = 0, w = 97860096 + o * 768; e < 768; e++, w++) s += scratch84_heads[hr + e] * p[w];
-        act85[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch84_heads, act85, n * 1024, 768, 768, 97860096, 98449920, 0, 768, 1);
 }
 
 /** Backward of op 84: h.8.attn (attention). */
 function backward84(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.8.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch84_d_heads.fill(0, 0, n * 786432);
+  scratch84_d_q.fill(0, 0, n * 786432);
+  scratch84_d_k.fill(0, 0, n * 786432);
+  scratch84_d_v.fill(0, 0, n * 786432);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch84_heads,
+    scratch84_d_heads,
+    grad85,
+    n * 1024,
+    768,
+    768,
+    97860096,
+    98449920,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch84_d_heads.fill(0, 0, 786432);
-    scratch84_d_q.fill(0, 0, 786432);
-    scratch84_d_k.fill(0, 0, 786432);
-    scratch84_d_v.fill(0, 0, 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad85[yr + o];
-        if (gr === 0) continue;
-        gp[98449920 + o] += gr;
-        for (let e = 0, w = 97860096 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch84_heads[hr + e];
-          scratch84_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 1024; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 786432 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 1024 + i) * 1024;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -5560,16 +5164,16 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch84_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch84_d_v[dvj + d] += a * scratch84_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 786432 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch84_probs[row + j] * (scratch84_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch84_d_q[oi + d] += ds * scratch84_k[kj + d];
             scratch84_d_k[dkj + d] += ds * scratch84_q[qi + d];
@@ -5577,41 +5181,14 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch84_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[97857792 + o] += gr;
-        for (let d = 0, w = 96088320 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act84[xr + d];
-          grad84[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch84_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[97858560 + o] += gr;
-        for (let d = 0, w = 96678144 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act84[xr + d];
-          grad84[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch84_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[97859328 + o] += gr;
-        for (let d = 0, w = 97267968 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act84[xr + d];
-          grad84[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act84, grad84, scratch84_d_q, n * 1024, 768, 768, 96088320, 97857792, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act84, grad84, scratch84_d_k, n * 1024, 768, 768, 96678144, 97858560, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act84, grad84, scratch84_d_v, n * 1024, 768, 768, 97267968, 97859328, true, 0, 768, 1);
 }
 
 /** Forward of op 85: h.8.2 (dropout). */
@@ -5849,29 +5426,14 @@ function backward93(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 94: h.9.attn (attention). */
 function forward94(p: Float32Array, n: number, training: boolean): void {
   // h.9.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act94, scratch94_q, n * 1024, 768, 768, 103176192, 104945664, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act94, scratch94_k, n * 1024, 768, 768, 103766016, 104946432, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act94, scratch94_v, n * 1024, 768, 768, 104355840, 104947200, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[104945664 + o];
-        for (let d = 0, w = 103176192 + o * 768; d < 768; d++, w++) s += act94[xr + d] * p[w];
-        scratch94_q[b * 786432 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[104946432 + o];
-        for (let d = 0, w = 103766016 + o * 768; d < 768; d++, w++) s += act94[xr + d] * p[w];
-        scratch94_k[b * 786432 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[104947200 + o];
-        for (let d = 0, w = 104355840 + o * 768; d < 768; d++, w++) s += act94[xr + d] * p[w];
-        scratch94_v[b * 786432 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys j ≤ i, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 786432 + h * 64;
@@ -5909,46 +5471,41 @@ function forward94(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[105537792 + o];
-        for (let e = 0, w = 104947968 + o * 768; e < 768; e++, w++) s += scratch94_heads[hr + e] * p[w];
-        act95[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch94_heads, act95, n * 1024, 768, 768, 104947968, 105537792, 0, 768, 1);
 }
 
 /** Backward of op 94: h.9.attn (attention). */
 function backward94(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.9.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch94_d_heads.fill(0, 0, n * 786432);
+  scratch94_d_q.fill(0, 0, n * 786432);
+  scratch94_d_k.fill(0, 0, n * 786432);
+  scratch94_d_v.fill(0, 0, n * 786432);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch94_heads,
+    scratch94_d_heads,
+    grad95,
+    n * 1024,
+    768,
+    768,
+    104947968,
+    105537792,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch94_d_heads.fill(0, 0, 786432);
-    scratch94_d_q.fill(0, 0, 786432);
-    scratch94_d_k.fill(0, 0, 786432);
-    scratch94_d_v.fill(0, 0, 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad95[yr + o];
-        if (gr === 0) continue;
-        gp[105537792 + o] += gr;
-        for (let e = 0, w = 104947968 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch94_heads[hr + e];
-          scratch94_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 1024; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 786432 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 1024 + i) * 1024;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -5963,16 +5520,16 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch94_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch94_d_v[dvj + d] += a * scratch94_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 786432 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch94_probs[row + j] * (scratch94_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch94_d_q[oi + d] += ds * scratch94_k[kj + d];
             scratch94_d_k[dkj + d] += ds * scratch94_q[qi + d];
@@ -5980,41 +5537,14 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch94_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[104945664 + o] += gr;
-        for (let d = 0, w = 103176192 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act94[xr + d];
-          grad94[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch94_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[104946432 + o] += gr;
-        for (let d = 0, w = 103766016 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act94[xr + d];
-          grad94[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch94_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[104947200 + o] += gr;
-        for (let d = 0, w = 104355840 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act94[xr + d];
-          grad94[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act94, grad94, scratch94_d_q, n * 1024, 768, 768, 103176192, 104945664, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act94, grad94, scratch94_d_k, n * 1024, 768, 768, 103766016, 104946432, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act94, grad94, scratch94_d_v, n * 1024, 768, 768, 104355840, 104947200, true, 0, 768, 1);
 }
 
 /** Forward of op 95: h.9.2 (dropout). */
@@ -6252,29 +5782,14 @@ function backward103(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 104: h.10.attn (attention). */
 function forward104(p: Float32Array, n: number, training: boolean): void {
   // h.10.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act104, scratch104_q, n * 1024, 768, 768, 110264064, 112033536, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act104, scratch104_k, n * 1024, 768, 768, 110853888, 112034304, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act104, scratch104_v, n * 1024, 768, 768, 111443712, 112035072, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[112033536 + o];
-        for (let d = 0, w = 110264064 + o * 768; d < 768; d++, w++) s += act104[xr + d] * p[w];
-        scratch104_q[b * 786432 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[112034304 + o];
-        for (let d = 0, w = 110853888 + o * 768; d < 768; d++, w++) s += act104[xr + d] * p[w];
-        scratch104_k[b * 786432 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[112035072 + o];
-        for (let d = 0, w = 111443712 + o * 768; d < 768; d++, w++) s += act104[xr + d] * p[w];
-        scratch104_v[b * 786432 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys j ≤ i, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 786432 + h * 64;
@@ -6312,46 +5827,41 @@ function forward104(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[112625664 + o];
-        for (let e = 0, w = 112035840 + o * 768; e < 768; e++, w++) s += scratch104_heads[hr + e] * p[w];
-        act105[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch104_heads, act105, n * 1024, 768, 768, 112035840, 112625664, 0, 768, 1);
 }
 
 /** Backward of op 104: h.10.attn (attention). */
 function backward104(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.10.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch104_d_heads.fill(0, 0, n * 786432);
+  scratch104_d_q.fill(0, 0, n * 786432);
+  scratch104_d_k.fill(0, 0, n * 786432);
+  scratch104_d_v.fill(0, 0, n * 786432);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch104_heads,
+    scratch104_d_heads,
+    grad105,
+    n * 1024,
+    768,
+    768,
+    112035840,
+    112625664,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch104_d_heads.fill(0, 0, 786432);
-    scratch104_d_q.fill(0, 0, 786432);
-    scratch104_d_k.fill(0, 0, 786432);
-    scratch104_d_v.fill(0, 0, 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad105[yr + o];
-        if (gr === 0) continue;
-        gp[112625664 + o] += gr;
-        for (let e = 0, w = 112035840 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch104_heads[hr + e];
-          scratch104_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 1024; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 786432 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 1024 + i) * 1024;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -6366,16 +5876,16 @@ function backward104(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch104_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch104_d_v[dvj + d] += a * scratch104_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 786432 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch104_probs[row + j] * (scratch104_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch104_d_q[oi + d] += ds * scratch104_k[kj + d];
             scratch104_d_k[dkj + d] += ds * scratch104_q[qi + d];
@@ -6383,41 +5893,14 @@ function backward104(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch104_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[112033536 + o] += gr;
-        for (let d = 0, w = 110264064 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act104[xr + d];
-          grad104[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch104_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[112034304 + o] += gr;
-        for (let d = 0, w = 110853888 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act104[xr + d];
-          grad104[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch104_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[112035072 + o] += gr;
-        for (let d = 0, w = 111443712 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act104[xr + d];
-          grad104[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act104, grad104, scratch104_d_q, n * 1024, 768, 768, 110264064, 112033536, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act104, grad104, scratch104_d_k, n * 1024, 768, 768, 110853888, 112034304, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act104, grad104, scratch104_d_v, n * 1024, 768, 768, 111443712, 112035072, true, 0, 768, 1);
 }
 
 /** Forward of op 105: h.10.2 (dropout). */
@@ -6655,29 +6138,14 @@ function backward113(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 114: h.11.attn (attention). */
 function forward114(p: Float32Array, n: number, training: boolean): void {
   // h.11.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act114, scratch114_q, n * 1024, 768, 768, 117351936, 119121408, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act114, scratch114_k, n * 1024, 768, 768, 117941760, 119122176, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act114, scratch114_v, n * 1024, 768, 768, 118531584, 119122944, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[119121408 + o];
-        for (let d = 0, w = 117351936 + o * 768; d < 768; d++, w++) s += act114[xr + d] * p[w];
-        scratch114_q[b * 786432 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[119122176 + o];
-        for (let d = 0, w = 117941760 + o * 768; d < 768; d++, w++) s += act114[xr + d] * p[w];
-        scratch114_k[b * 786432 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[119122944 + o];
-        for (let d = 0, w = 118531584 + o * 768; d < 768; d++, w++) s += act114[xr + d] * p[w];
-        scratch114_v[b * 786432 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys j ≤ i, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 786432 + h * 64;
@@ -6715,46 +6183,41 @@ function forward114(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[119713536 + o];
-        for (let e = 0, w = 119123712 + o * 768; e < 768; e++, w++) s += scratch114_heads[hr + e] * p[w];
-        act115[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch114_heads, act115, n * 1024, 768, 768, 119123712, 119713536, 0, 768, 1);
 }
 
 /** Backward of op 114: h.11.attn (attention). */
 function backward114(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.11.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training, backward
+  scratch114_d_heads.fill(0, 0, n * 786432);
+  scratch114_d_q.fill(0, 0, n * 786432);
+  scratch114_d_k.fill(0, 0, n * 786432);
+  scratch114_d_v.fill(0, 0, n * 786432);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch114_heads,
+    scratch114_d_heads,
+    grad115,
+    n * 1024,
+    768,
+    768,
+    119123712,
+    119713536,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch114_d_heads.fill(0, 0, 786432);
-    scratch114_d_q.fill(0, 0, 786432);
-    scratch114_d_k.fill(0, 0, 786432);
-    scratch114_d_v.fill(0, 0, 786432);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 1024; t++) {
-      const hr = b * 786432 + t * 768;
-      const yr = b * 786432 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad115[yr + o];
-        if (gr === 0) continue;
-        gp[119713536 + o] += gr;
-        for (let e = 0, w = 119123712 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch114_heads[hr + e];
-          scratch114_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum, the dropout mask and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 1024; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 786432 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 1024 + i) * 1024;
         // dP_j = dO_i · v_j · M_ij, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -6769,16 +6232,16 @@ function backward114(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch114_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch114_d_v[dvj + d] += a * scratch114_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 786432 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch114_probs[row + j] * (scratch114_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch114_d_q[oi + d] += ds * scratch114_k[kj + d];
             scratch114_d_k[dkj + d] += ds * scratch114_q[qi + d];
@@ -6786,41 +6249,14 @@ function backward114(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 1024; t++) {
-      const xr = b * 786432 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch114_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[119121408 + o] += gr;
-        for (let d = 0, w = 117351936 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act114[xr + d];
-          grad114[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch114_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[119122176 + o] += gr;
-        for (let d = 0, w = 117941760 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act114[xr + d];
-          grad114[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch114_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[119122944 + o] += gr;
-        for (let d = 0, w = 118531584 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act114[xr + d];
-          grad114[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act114, grad114, scratch114_d_q, n * 1024, 768, 768, 117351936, 119121408, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act114, grad114, scratch114_d_k, n * 1024, 768, 768, 117941760, 119122176, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act114, grad114, scratch114_d_v, n * 1024, 768, 768, 118531584, 119122944, true, 0, 768, 1);
 }
 
 /** Forward of op 115: h.11.2 (dropout). */
@@ -7477,7 +6913,7 @@ function denseTiledForward(
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
       for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
-      const x0 = 0 & M30;
+      const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;

@@ -6062,29 +6062,14 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
       scratch2_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act2, scratch2_q, n * 4096, 4096, 4096, 131076096, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act2, scratch2_k, n * 4096, 4096, 4096, 147853312, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act2, scratch2_v, n * 4096, 4096, 4096, 164630528, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 131076096 + o * 4096; d < 4096; d++, w++) s += act2[xr + d] * p[w];
-        scratch2_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 147853312 + o * 4096; d < 4096; d++, w++) s += act2[xr + d] * p[w];
-        scratch2_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 164630528 + o * 4096; d < 4096; d++, w++) s += act2[xr + d] * p[w];
-        scratch2_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -6145,46 +6130,41 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 181407744 + o * 4096; e < 4096; e++, w++) s += scratch2_heads[hr + e] * p[w];
-        act3[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch2_heads, act3, n * 4096, 4096, 4096, 181407744, -1, 0, 4096, 1);
 }
 
 /** Backward of op 2: layers.0.self_attn (attention). */
 function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.0.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch2_d_heads.fill(0, 0, n * 16777216);
+  scratch2_d_q.fill(0, 0, n * 16777216);
+  scratch2_d_k.fill(0, 0, n * 16777216);
+  scratch2_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch2_heads,
+    scratch2_d_heads,
+    grad3,
+    n * 4096,
+    4096,
+    4096,
+    181407744,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch2_d_heads.fill(0, 0, 16777216);
-    scratch2_d_q.fill(0, 0, 16777216);
-    scratch2_d_k.fill(0, 0, 16777216);
-    scratch2_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad3[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 181407744 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch2_heads[hr + e];
-          scratch2_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -6197,16 +6177,16 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
           scratch2_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch2_d_v[dvj + d] += a * scratch2_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch2_probs[row + j] * (scratch2_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch2_d_q[oi + d] += ds * scratch2_k[kj + d];
             scratch2_d_k[dkj + d] += ds * scratch2_q[qi + d];
@@ -6217,7 +6197,7 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch2_rope_cos[t * 64 + i];
           const sn = scratch2_rope_sin[t * 64 + i];
@@ -6230,7 +6210,7 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch2_rope_cos[t * 64 + i];
           const sn = scratch2_rope_sin[t * 64 + i];
@@ -6241,41 +6221,14 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch2_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 131076096 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act2[xr + d];
-          grad2[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch2_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 147853312 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act2[xr + d];
-          grad2[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch2_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 164630528 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act2[xr + d];
-          grad2[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act2, grad2, scratch2_d_q, n * 4096, 4096, 4096, 131076096, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act2, grad2, scratch2_d_k, n * 4096, 4096, 4096, 147853312, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act2, grad2, scratch2_d_v, n * 4096, 4096, 4096, 164630528, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 3: add. */
@@ -6461,29 +6414,14 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
       scratch12_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act12, scratch12_q, n * 4096, 4096, 4096, 333459456, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act12, scratch12_k, n * 4096, 4096, 4096, 350236672, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act12, scratch12_v, n * 4096, 4096, 4096, 367013888, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 333459456 + o * 4096; d < 4096; d++, w++) s += act12[xr + d] * p[w];
-        scratch12_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 350236672 + o * 4096; d < 4096; d++, w++) s += act12[xr + d] * p[w];
-        scratch12_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 367013888 + o * 4096; d < 4096; d++, w++) s += act12[xr + d] * p[w];
-        scratch12_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -6544,46 +6482,41 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 383791104 + o * 4096; e < 4096; e++, w++) s += scratch12_heads[hr + e] * p[w];
-        act13[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch12_heads, act13, n * 4096, 4096, 4096, 383791104, -1, 0, 4096, 1);
 }
 
 /** Backward of op 12: layers.1.self_attn (attention). */
 function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.1.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch12_d_heads.fill(0, 0, n * 16777216);
+  scratch12_d_q.fill(0, 0, n * 16777216);
+  scratch12_d_k.fill(0, 0, n * 16777216);
+  scratch12_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch12_heads,
+    scratch12_d_heads,
+    grad13,
+    n * 4096,
+    4096,
+    4096,
+    383791104,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch12_d_heads.fill(0, 0, 16777216);
-    scratch12_d_q.fill(0, 0, 16777216);
-    scratch12_d_k.fill(0, 0, 16777216);
-    scratch12_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad13[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 383791104 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch12_heads[hr + e];
-          scratch12_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -6596,16 +6529,16 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch12_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch12_d_v[dvj + d] += a * scratch12_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch12_probs[row + j] * (scratch12_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch12_d_q[oi + d] += ds * scratch12_k[kj + d];
             scratch12_d_k[dkj + d] += ds * scratch12_q[qi + d];
@@ -6616,7 +6549,7 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch12_rope_cos[t * 64 + i];
           const sn = scratch12_rope_sin[t * 64 + i];
@@ -6629,7 +6562,7 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch12_rope_cos[t * 64 + i];
           const sn = scratch12_rope_sin[t * 64 + i];
@@ -6640,41 +6573,14 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch12_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 333459456 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act12[xr + d];
-          grad12[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch12_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 350236672 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act12[xr + d];
-          grad12[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch12_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 367013888 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act12[xr + d];
-          grad12[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act12, grad12, scratch12_d_q, n * 4096, 4096, 4096, 333459456, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act12, grad12, scratch12_d_k, n * 4096, 4096, 4096, 350236672, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act12, grad12, scratch12_d_v, n * 4096, 4096, 4096, 367013888, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 13: add. */
@@ -6860,29 +6766,14 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
       scratch22_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act22, scratch22_q, n * 4096, 4096, 4096, 535842816, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act22, scratch22_k, n * 4096, 4096, 4096, 552620032, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act22, scratch22_v, n * 4096, 4096, 4096, 569397248, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 535842816 + o * 4096; d < 4096; d++, w++) s += act22[xr + d] * p[w];
-        scratch22_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 552620032 + o * 4096; d < 4096; d++, w++) s += act22[xr + d] * p[w];
-        scratch22_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 569397248 + o * 4096; d < 4096; d++, w++) s += act22[xr + d] * p[w];
-        scratch22_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -6943,46 +6834,41 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 586174464 + o * 4096; e < 4096; e++, w++) s += scratch22_heads[hr + e] * p[w];
-        act23[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch22_heads, act23, n * 4096, 4096, 4096, 586174464, -1, 0, 4096, 1);
 }
 
 /** Backward of op 22: layers.2.self_attn (attention). */
 function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.2.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch22_d_heads.fill(0, 0, n * 16777216);
+  scratch22_d_q.fill(0, 0, n * 16777216);
+  scratch22_d_k.fill(0, 0, n * 16777216);
+  scratch22_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch22_heads,
+    scratch22_d_heads,
+    grad23,
+    n * 4096,
+    4096,
+    4096,
+    586174464,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch22_d_heads.fill(0, 0, 16777216);
-    scratch22_d_q.fill(0, 0, 16777216);
-    scratch22_d_k.fill(0, 0, 16777216);
-    scratch22_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad23[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 586174464 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch22_heads[hr + e];
-          scratch22_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -6995,16 +6881,16 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch22_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch22_d_v[dvj + d] += a * scratch22_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch22_probs[row + j] * (scratch22_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch22_d_q[oi + d] += ds * scratch22_k[kj + d];
             scratch22_d_k[dkj + d] += ds * scratch22_q[qi + d];
@@ -7015,7 +6901,7 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch22_rope_cos[t * 64 + i];
           const sn = scratch22_rope_sin[t * 64 + i];
@@ -7028,7 +6914,7 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch22_rope_cos[t * 64 + i];
           const sn = scratch22_rope_sin[t * 64 + i];
@@ -7039,41 +6925,14 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch22_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 535842816 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act22[xr + d];
-          grad22[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch22_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 552620032 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act22[xr + d];
-          grad22[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch22_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 569397248 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act22[xr + d];
-          grad22[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act22, grad22, scratch22_d_q, n * 4096, 4096, 4096, 535842816, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act22, grad22, scratch22_d_k, n * 4096, 4096, 4096, 552620032, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act22, grad22, scratch22_d_v, n * 4096, 4096, 4096, 569397248, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 23: add. */
@@ -7259,29 +7118,14 @@ function forward32(p: Float32Array, n: number, training: boolean): void {
       scratch32_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act32, scratch32_q, n * 4096, 4096, 4096, 738226176, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act32, scratch32_k, n * 4096, 4096, 4096, 755003392, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act32, scratch32_v, n * 4096, 4096, 4096, 771780608, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 738226176 + o * 4096; d < 4096; d++, w++) s += act32[xr + d] * p[w];
-        scratch32_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 755003392 + o * 4096; d < 4096; d++, w++) s += act32[xr + d] * p[w];
-        scratch32_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 771780608 + o * 4096; d < 4096; d++, w++) s += act32[xr + d] * p[w];
-        scratch32_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -7342,46 +7186,41 @@ function forward32(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 788557824 + o * 4096; e < 4096; e++, w++) s += scratch32_heads[hr + e] * p[w];
-        act33[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch32_heads, act33, n * 4096, 4096, 4096, 788557824, -1, 0, 4096, 1);
 }
 
 /** Backward of op 32: layers.3.self_attn (attention). */
 function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.3.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch32_d_heads.fill(0, 0, n * 16777216);
+  scratch32_d_q.fill(0, 0, n * 16777216);
+  scratch32_d_k.fill(0, 0, n * 16777216);
+  scratch32_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch32_heads,
+    scratch32_d_heads,
+    grad33,
+    n * 4096,
+    4096,
+    4096,
+    788557824,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch32_d_heads.fill(0, 0, 16777216);
-    scratch32_d_q.fill(0, 0, 16777216);
-    scratch32_d_k.fill(0, 0, 16777216);
-    scratch32_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad33[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 788557824 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch32_heads[hr + e];
-          scratch32_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -7394,16 +7233,16 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch32_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch32_d_v[dvj + d] += a * scratch32_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch32_probs[row + j] * (scratch32_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch32_d_q[oi + d] += ds * scratch32_k[kj + d];
             scratch32_d_k[dkj + d] += ds * scratch32_q[qi + d];
@@ -7414,7 +7253,7 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch32_rope_cos[t * 64 + i];
           const sn = scratch32_rope_sin[t * 64 + i];
@@ -7427,7 +7266,7 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch32_rope_cos[t * 64 + i];
           const sn = scratch32_rope_sin[t * 64 + i];
@@ -7438,41 +7277,14 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch32_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 738226176 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act32[xr + d];
-          grad32[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch32_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 755003392 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act32[xr + d];
-          grad32[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch32_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 771780608 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act32[xr + d];
-          grad32[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act32, grad32, scratch32_d_q, n * 4096, 4096, 4096, 738226176, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act32, grad32, scratch32_d_k, n * 4096, 4096, 4096, 755003392, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act32, grad32, scratch32_d_v, n * 4096, 4096, 4096, 771780608, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 33: add. */
@@ -7658,29 +7470,14 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
       scratch42_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act42, scratch42_q, n * 4096, 4096, 4096, 940609536, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act42, scratch42_k, n * 4096, 4096, 4096, 957386752, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act42, scratch42_v, n * 4096, 4096, 4096, 974163968, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 940609536 + o * 4096; d < 4096; d++, w++) s += act42[xr + d] * p[w];
-        scratch42_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 957386752 + o * 4096; d < 4096; d++, w++) s += act42[xr + d] * p[w];
-        scratch42_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 974163968 + o * 4096; d < 4096; d++, w++) s += act42[xr + d] * p[w];
-        scratch42_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -7741,46 +7538,41 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 990941184 + o * 4096; e < 4096; e++, w++) s += scratch42_heads[hr + e] * p[w];
-        act43[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch42_heads, act43, n * 4096, 4096, 4096, 990941184, -1, 0, 4096, 1);
 }
 
 /** Backward of op 42: layers.4.self_attn (attention). */
 function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.4.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch42_d_heads.fill(0, 0, n * 16777216);
+  scratch42_d_q.fill(0, 0, n * 16777216);
+  scratch42_d_k.fill(0, 0, n * 16777216);
+  scratch42_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch42_heads,
+    scratch42_d_heads,
+    grad43,
+    n * 4096,
+    4096,
+    4096,
+    990941184,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch42_d_heads.fill(0, 0, 16777216);
-    scratch42_d_q.fill(0, 0, 16777216);
-    scratch42_d_k.fill(0, 0, 16777216);
-    scratch42_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad43[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 990941184 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch42_heads[hr + e];
-          scratch42_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -7793,16 +7585,16 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch42_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch42_d_v[dvj + d] += a * scratch42_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch42_probs[row + j] * (scratch42_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch42_d_q[oi + d] += ds * scratch42_k[kj + d];
             scratch42_d_k[dkj + d] += ds * scratch42_q[qi + d];
@@ -7813,7 +7605,7 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch42_rope_cos[t * 64 + i];
           const sn = scratch42_rope_sin[t * 64 + i];
@@ -7826,7 +7618,7 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch42_rope_cos[t * 64 + i];
           const sn = scratch42_rope_sin[t * 64 + i];
@@ -7837,41 +7629,14 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch42_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 940609536 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act42[xr + d];
-          grad42[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch42_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 957386752 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act42[xr + d];
-          grad42[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch42_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 974163968 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act42[xr + d];
-          grad42[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act42, grad42, scratch42_d_q, n * 4096, 4096, 4096, 940609536, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act42, grad42, scratch42_d_k, n * 4096, 4096, 4096, 957386752, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act42, grad42, scratch42_d_v, n * 4096, 4096, 4096, 974163968, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 43: add. */
@@ -8057,29 +7822,14 @@ function forward52(p: Float32Array, n: number, training: boolean): void {
       scratch52_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act52, scratch52_q, n * 4096, 4096, 4096, 1142992896, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act52, scratch52_k, n * 4096, 4096, 4096, 1159770112, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act52, scratch52_v, n * 4096, 4096, 4096, 1176547328, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1142992896 + o * 4096; d < 4096; d++, w++) s += act52[xr + d] * p[w];
-        scratch52_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1159770112 + o * 4096; d < 4096; d++, w++) s += act52[xr + d] * p[w];
-        scratch52_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1176547328 + o * 4096; d < 4096; d++, w++) s += act52[xr + d] * p[w];
-        scratch52_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -8140,46 +7890,41 @@ function forward52(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 1193324544 + o * 4096; e < 4096; e++, w++) s += scratch52_heads[hr + e] * p[w];
-        act53[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch52_heads, act53, n * 4096, 4096, 4096, 1193324544, -1, 0, 4096, 1);
 }
 
 /** Backward of op 52: layers.5.self_attn (attention). */
 function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.5.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch52_d_heads.fill(0, 0, n * 16777216);
+  scratch52_d_q.fill(0, 0, n * 16777216);
+  scratch52_d_k.fill(0, 0, n * 16777216);
+  scratch52_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch52_heads,
+    scratch52_d_heads,
+    grad53,
+    n * 4096,
+    4096,
+    4096,
+    1193324544,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch52_d_heads.fill(0, 0, 16777216);
-    scratch52_d_q.fill(0, 0, 16777216);
-    scratch52_d_k.fill(0, 0, 16777216);
-    scratch52_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad53[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 1193324544 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch52_heads[hr + e];
-          scratch52_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -8192,16 +7937,16 @@ function backward52(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch52_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch52_d_v[dvj + d] += a * scratch52_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch52_probs[row + j] * (scratch52_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch52_d_q[oi + d] += ds * scratch52_k[kj + d];
             scratch52_d_k[dkj + d] += ds * scratch52_q[qi + d];
@@ -8212,7 +7957,7 @@ function backward52(p: Float32Array, gp: Float32Array, n: number, training: bool
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch52_rope_cos[t * 64 + i];
           const sn = scratch52_rope_sin[t * 64 + i];
@@ -8225,7 +7970,7 @@ function backward52(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch52_rope_cos[t * 64 + i];
           const sn = scratch52_rope_sin[t * 64 + i];
@@ -8236,41 +7981,14 @@ function backward52(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch52_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1142992896 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act52[xr + d];
-          grad52[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch52_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1159770112 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act52[xr + d];
-          grad52[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch52_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1176547328 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act52[xr + d];
-          grad52[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act52, grad52, scratch52_d_q, n * 4096, 4096, 4096, 1142992896, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act52, grad52, scratch52_d_k, n * 4096, 4096, 4096, 1159770112, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act52, grad52, scratch52_d_v, n * 4096, 4096, 4096, 1176547328, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 53: add. */
@@ -8456,29 +8174,14 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
       scratch62_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act62, scratch62_q, n * 4096, 4096, 4096, 1345376256, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act62, scratch62_k, n * 4096, 4096, 4096, 1362153472, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act62, scratch62_v, n * 4096, 4096, 4096, 1378930688, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1345376256 + o * 4096; d < 4096; d++, w++) s += act62[xr + d] * p[w];
-        scratch62_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1362153472 + o * 4096; d < 4096; d++, w++) s += act62[xr + d] * p[w];
-        scratch62_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1378930688 + o * 4096; d < 4096; d++, w++) s += act62[xr + d] * p[w];
-        scratch62_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -8539,46 +8242,41 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 1395707904 + o * 4096; e < 4096; e++, w++) s += scratch62_heads[hr + e] * p[w];
-        act63[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch62_heads, act63, n * 4096, 4096, 4096, 1395707904, -1, 0, 4096, 1);
 }
 
 /** Backward of op 62: layers.6.self_attn (attention). */
 function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.6.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch62_d_heads.fill(0, 0, n * 16777216);
+  scratch62_d_q.fill(0, 0, n * 16777216);
+  scratch62_d_k.fill(0, 0, n * 16777216);
+  scratch62_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch62_heads,
+    scratch62_d_heads,
+    grad63,
+    n * 4096,
+    4096,
+    4096,
+    1395707904,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch62_d_heads.fill(0, 0, 16777216);
-    scratch62_d_q.fill(0, 0, 16777216);
-    scratch62_d_k.fill(0, 0, 16777216);
-    scratch62_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad63[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 1395707904 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch62_heads[hr + e];
-          scratch62_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -8591,16 +8289,16 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch62_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch62_d_v[dvj + d] += a * scratch62_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch62_probs[row + j] * (scratch62_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch62_d_q[oi + d] += ds * scratch62_k[kj + d];
             scratch62_d_k[dkj + d] += ds * scratch62_q[qi + d];
@@ -8611,7 +8309,7 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch62_rope_cos[t * 64 + i];
           const sn = scratch62_rope_sin[t * 64 + i];
@@ -8624,7 +8322,7 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch62_rope_cos[t * 64 + i];
           const sn = scratch62_rope_sin[t * 64 + i];
@@ -8635,41 +8333,14 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch62_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1345376256 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act62[xr + d];
-          grad62[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch62_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1362153472 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act62[xr + d];
-          grad62[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch62_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1378930688 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act62[xr + d];
-          grad62[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act62, grad62, scratch62_d_q, n * 4096, 4096, 4096, 1345376256, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act62, grad62, scratch62_d_k, n * 4096, 4096, 4096, 1362153472, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act62, grad62, scratch62_d_v, n * 4096, 4096, 4096, 1378930688, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 63: add. */
@@ -8855,29 +8526,14 @@ function forward72(p: Float32Array, n: number, training: boolean): void {
       scratch72_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act72, scratch72_q, n * 4096, 4096, 4096, 1547759616, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act72, scratch72_k, n * 4096, 4096, 4096, 1564536832, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act72, scratch72_v, n * 4096, 4096, 4096, 1581314048, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1547759616 + o * 4096; d < 4096; d++, w++) s += act72[xr + d] * p[w];
-        scratch72_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1564536832 + o * 4096; d < 4096; d++, w++) s += act72[xr + d] * p[w];
-        scratch72_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1581314048 + o * 4096; d < 4096; d++, w++) s += act72[xr + d] * p[w];
-        scratch72_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -8938,46 +8594,41 @@ function forward72(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 1598091264 + o * 4096; e < 4096; e++, w++) s += scratch72_heads[hr + e] * p[w];
-        act73[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch72_heads, act73, n * 4096, 4096, 4096, 1598091264, -1, 0, 4096, 1);
 }
 
 /** Backward of op 72: layers.7.self_attn (attention). */
 function backward72(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.7.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch72_d_heads.fill(0, 0, n * 16777216);
+  scratch72_d_q.fill(0, 0, n * 16777216);
+  scratch72_d_k.fill(0, 0, n * 16777216);
+  scratch72_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch72_heads,
+    scratch72_d_heads,
+    grad73,
+    n * 4096,
+    4096,
+    4096,
+    1598091264,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch72_d_heads.fill(0, 0, 16777216);
-    scratch72_d_q.fill(0, 0, 16777216);
-    scratch72_d_k.fill(0, 0, 16777216);
-    scratch72_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad73[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 1598091264 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch72_heads[hr + e];
-          scratch72_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -8990,16 +8641,16 @@ function backward72(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch72_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch72_d_v[dvj + d] += a * scratch72_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch72_probs[row + j] * (scratch72_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch72_d_q[oi + d] += ds * scratch72_k[kj + d];
             scratch72_d_k[dkj + d] += ds * scratch72_q[qi + d];
@@ -9010,7 +8661,7 @@ function backward72(p: Float32Array, gp: Float32Array, n: number, training: bool
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch72_rope_cos[t * 64 + i];
           const sn = scratch72_rope_sin[t * 64 + i];
@@ -9023,7 +8674,7 @@ function backward72(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch72_rope_cos[t * 64 + i];
           const sn = scratch72_rope_sin[t * 64 + i];
@@ -9034,41 +8685,14 @@ function backward72(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch72_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1547759616 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act72[xr + d];
-          grad72[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch72_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1564536832 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act72[xr + d];
-          grad72[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch72_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1581314048 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act72[xr + d];
-          grad72[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act72, grad72, scratch72_d_q, n * 4096, 4096, 4096, 1547759616, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act72, grad72, scratch72_d_k, n * 4096, 4096, 4096, 1564536832, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act72, grad72, scratch72_d_v, n * 4096, 4096, 4096, 1581314048, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 73: add. */
@@ -9254,29 +8878,14 @@ function forward82(p: Float32Array, n: number, training: boolean): void {
       scratch82_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act82, scratch82_q, n * 4096, 4096, 4096, 1750142976, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act82, scratch82_k, n * 4096, 4096, 4096, 1766920192, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act82, scratch82_v, n * 4096, 4096, 4096, 1783697408, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1750142976 + o * 4096; d < 4096; d++, w++) s += act82[xr + d] * p[w];
-        scratch82_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1766920192 + o * 4096; d < 4096; d++, w++) s += act82[xr + d] * p[w];
-        scratch82_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1783697408 + o * 4096; d < 4096; d++, w++) s += act82[xr + d] * p[w];
-        scratch82_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -9337,46 +8946,41 @@ function forward82(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 1800474624 + o * 4096; e < 4096; e++, w++) s += scratch82_heads[hr + e] * p[w];
-        act83[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch82_heads, act83, n * 4096, 4096, 4096, 1800474624, -1, 0, 4096, 1);
 }
 
 /** Backward of op 82: layers.8.self_attn (attention). */
 function backward82(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.8.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch82_d_heads.fill(0, 0, n * 16777216);
+  scratch82_d_q.fill(0, 0, n * 16777216);
+  scratch82_d_k.fill(0, 0, n * 16777216);
+  scratch82_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch82_heads,
+    scratch82_d_heads,
+    grad83,
+    n * 4096,
+    4096,
+    4096,
+    1800474624,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch82_d_heads.fill(0, 0, 16777216);
-    scratch82_d_q.fill(0, 0, 16777216);
-    scratch82_d_k.fill(0, 0, 16777216);
-    scratch82_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad83[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 1800474624 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch82_heads[hr + e];
-          scratch82_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -9389,16 +8993,16 @@ function backward82(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch82_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch82_d_v[dvj + d] += a * scratch82_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch82_probs[row + j] * (scratch82_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch82_d_q[oi + d] += ds * scratch82_k[kj + d];
             scratch82_d_k[dkj + d] += ds * scratch82_q[qi + d];
@@ -9409,7 +9013,7 @@ function backward82(p: Float32Array, gp: Float32Array, n: number, training: bool
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch82_rope_cos[t * 64 + i];
           const sn = scratch82_rope_sin[t * 64 + i];
@@ -9422,7 +9026,7 @@ function backward82(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch82_rope_cos[t * 64 + i];
           const sn = scratch82_rope_sin[t * 64 + i];
@@ -9433,41 +9037,14 @@ function backward82(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch82_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1750142976 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act82[xr + d];
-          grad82[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch82_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1766920192 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act82[xr + d];
-          grad82[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch82_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1783697408 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act82[xr + d];
-          grad82[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act82, grad82, scratch82_d_q, n * 4096, 4096, 4096, 1750142976, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act82, grad82, scratch82_d_k, n * 4096, 4096, 4096, 1766920192, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act82, grad82, scratch82_d_v, n * 4096, 4096, 4096, 1783697408, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 83: add. */
@@ -9653,29 +9230,14 @@ function forward92(p: Float32Array, n: number, training: boolean): void {
       scratch92_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act92, scratch92_q, n * 4096, 4096, 4096, 1952526336, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act92, scratch92_k, n * 4096, 4096, 4096, 1969303552, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act92, scratch92_v, n * 4096, 4096, 4096, 1986080768, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1952526336 + o * 4096; d < 4096; d++, w++) s += act92[xr + d] * p[w];
-        scratch92_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1969303552 + o * 4096; d < 4096; d++, w++) s += act92[xr + d] * p[w];
-        scratch92_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 1986080768 + o * 4096; d < 4096; d++, w++) s += act92[xr + d] * p[w];
-        scratch92_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -9736,46 +9298,41 @@ function forward92(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 2002857984 + o * 4096; e < 4096; e++, w++) s += scratch92_heads[hr + e] * p[w];
-        act93[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch92_heads, act93, n * 4096, 4096, 4096, 2002857984, -1, 0, 4096, 1);
 }
 
 /** Backward of op 92: layers.9.self_attn (attention). */
 function backward92(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.9.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch92_d_heads.fill(0, 0, n * 16777216);
+  scratch92_d_q.fill(0, 0, n * 16777216);
+  scratch92_d_k.fill(0, 0, n * 16777216);
+  scratch92_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch92_heads,
+    scratch92_d_heads,
+    grad93,
+    n * 4096,
+    4096,
+    4096,
+    2002857984,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch92_d_heads.fill(0, 0, 16777216);
-    scratch92_d_q.fill(0, 0, 16777216);
-    scratch92_d_k.fill(0, 0, 16777216);
-    scratch92_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad93[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 2002857984 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch92_heads[hr + e];
-          scratch92_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -9788,16 +9345,16 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch92_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch92_d_v[dvj + d] += a * scratch92_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch92_probs[row + j] * (scratch92_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch92_d_q[oi + d] += ds * scratch92_k[kj + d];
             scratch92_d_k[dkj + d] += ds * scratch92_q[qi + d];
@@ -9808,7 +9365,7 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch92_rope_cos[t * 64 + i];
           const sn = scratch92_rope_sin[t * 64 + i];
@@ -9821,7 +9378,7 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch92_rope_cos[t * 64 + i];
           const sn = scratch92_rope_sin[t * 64 + i];
@@ -9832,41 +9389,14 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch92_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1952526336 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act92[xr + d];
-          grad92[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch92_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1969303552 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act92[xr + d];
-          grad92[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch92_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 1986080768 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act92[xr + d];
-          grad92[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act92, grad92, scratch92_d_q, n * 4096, 4096, 4096, 1952526336, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act92, grad92, scratch92_d_k, n * 4096, 4096, 4096, 1969303552, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act92, grad92, scratch92_d_v, n * 4096, 4096, 4096, 1986080768, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 93: add. */
@@ -10053,29 +9583,14 @@ function forward102(p: Float32Array, n: number, training: boolean): void {
       scratch102_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act102, scratch102_q, n * 4096, 4096, 4096, 2154909696, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act102, scratch102_k, n * 4096, 4096, 4096, 2171686912, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act102, scratch102_v, n * 4096, 4096, 4096, 2188464128, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2154909696 + o * 4096; d < 4096; d++, w++) s += act102[xr + d] * p[w];
-        scratch102_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2171686912 + o * 4096; d < 4096; d++, w++) s += act102[xr + d] * p[w];
-        scratch102_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2188464128 + o * 4096; d < 4096; d++, w++) s += act102[xr + d] * p[w];
-        scratch102_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -10136,46 +9651,41 @@ function forward102(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 2205241344 + o * 4096; e < 4096; e++, w++) s += scratch102_heads[hr + e] * p[w];
-        act103[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch102_heads, act103, n * 4096, 4096, 4096, 2205241344, -1, 0, 4096, 1);
 }
 
 /** Backward of op 102: layers.10.self_attn (attention). */
 function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.10.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch102_d_heads.fill(0, 0, n * 16777216);
+  scratch102_d_q.fill(0, 0, n * 16777216);
+  scratch102_d_k.fill(0, 0, n * 16777216);
+  scratch102_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch102_heads,
+    scratch102_d_heads,
+    grad103,
+    n * 4096,
+    4096,
+    4096,
+    2205241344,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch102_d_heads.fill(0, 0, 16777216);
-    scratch102_d_q.fill(0, 0, 16777216);
-    scratch102_d_k.fill(0, 0, 16777216);
-    scratch102_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad103[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 2205241344 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch102_heads[hr + e];
-          scratch102_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -10188,16 +9698,16 @@ function backward102(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch102_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch102_d_v[dvj + d] += a * scratch102_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch102_probs[row + j] * (scratch102_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch102_d_q[oi + d] += ds * scratch102_k[kj + d];
             scratch102_d_k[dkj + d] += ds * scratch102_q[qi + d];
@@ -10208,7 +9718,7 @@ function backward102(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch102_rope_cos[t * 64 + i];
           const sn = scratch102_rope_sin[t * 64 + i];
@@ -10221,7 +9731,7 @@ function backward102(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch102_rope_cos[t * 64 + i];
           const sn = scratch102_rope_sin[t * 64 + i];
@@ -10232,41 +9742,14 @@ function backward102(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch102_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2154909696 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act102[xr + d];
-          grad102[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch102_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2171686912 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act102[xr + d];
-          grad102[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch102_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2188464128 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act102[xr + d];
-          grad102[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act102, grad102, scratch102_d_q, n * 4096, 4096, 4096, 2154909696, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act102, grad102, scratch102_d_k, n * 4096, 4096, 4096, 2171686912, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act102, grad102, scratch102_d_v, n * 4096, 4096, 4096, 2188464128, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 103: add. */
@@ -10454,29 +9937,14 @@ function forward112(p: Float32Array, n: number, training: boolean): void {
       scratch112_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act112, scratch112_q, n * 4096, 4096, 4096, 2357293056, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act112, scratch112_k, n * 4096, 4096, 4096, 2374070272, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act112, scratch112_v, n * 4096, 4096, 4096, 2390847488, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2357293056 + o * 4096; d < 4096; d++, w++) s += act112[xr + d] * p[w];
-        scratch112_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2374070272 + o * 4096; d < 4096; d++, w++) s += act112[xr + d] * p[w];
-        scratch112_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2390847488 + o * 4096; d < 4096; d++, w++) s += act112[xr + d] * p[w];
-        scratch112_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -10537,46 +10005,41 @@ function forward112(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 2407624704 + o * 4096; e < 4096; e++, w++) s += scratch112_heads[hr + e] * p[w];
-        act113[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch112_heads, act113, n * 4096, 4096, 4096, 2407624704, -1, 0, 4096, 1);
 }
 
 /** Backward of op 112: layers.11.self_attn (attention). */
 function backward112(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.11.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch112_d_heads.fill(0, 0, n * 16777216);
+  scratch112_d_q.fill(0, 0, n * 16777216);
+  scratch112_d_k.fill(0, 0, n * 16777216);
+  scratch112_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch112_heads,
+    scratch112_d_heads,
+    grad113,
+    n * 4096,
+    4096,
+    4096,
+    2407624704,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch112_d_heads.fill(0, 0, 16777216);
-    scratch112_d_q.fill(0, 0, 16777216);
-    scratch112_d_k.fill(0, 0, 16777216);
-    scratch112_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad113[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 2407624704 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch112_heads[hr + e];
-          scratch112_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -10589,16 +10052,16 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch112_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch112_d_v[dvj + d] += a * scratch112_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch112_probs[row + j] * (scratch112_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch112_d_q[oi + d] += ds * scratch112_k[kj + d];
             scratch112_d_k[dkj + d] += ds * scratch112_q[qi + d];
@@ -10609,7 +10072,7 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch112_rope_cos[t * 64 + i];
           const sn = scratch112_rope_sin[t * 64 + i];
@@ -10622,7 +10085,7 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch112_rope_cos[t * 64 + i];
           const sn = scratch112_rope_sin[t * 64 + i];
@@ -10633,41 +10096,14 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch112_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2357293056 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act112[xr + d];
-          grad112[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch112_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2374070272 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act112[xr + d];
-          grad112[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch112_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2390847488 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act112[xr + d];
-          grad112[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act112, grad112, scratch112_d_q, n * 4096, 4096, 4096, 2357293056, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act112, grad112, scratch112_d_k, n * 4096, 4096, 4096, 2374070272, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act112, grad112, scratch112_d_v, n * 4096, 4096, 4096, 2390847488, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 113: add. */
@@ -10855,29 +10291,14 @@ function forward122(p: Float32Array, n: number, training: boolean): void {
       scratch122_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act122, scratch122_q, n * 4096, 4096, 4096, 2559676416, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act122, scratch122_k, n * 4096, 4096, 4096, 2576453632, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act122, scratch122_v, n * 4096, 4096, 4096, 2593230848, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2559676416 + o * 4096; d < 4096; d++, w++) s += act122[xr + d] * p[w];
-        scratch122_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2576453632 + o * 4096; d < 4096; d++, w++) s += act122[xr + d] * p[w];
-        scratch122_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2593230848 + o * 4096; d < 4096; d++, w++) s += act122[xr + d] * p[w];
-        scratch122_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -10938,46 +10359,41 @@ function forward122(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 2610008064 + o * 4096; e < 4096; e++, w++) s += scratch122_heads[hr + e] * p[w];
-        act123[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch122_heads, act123, n * 4096, 4096, 4096, 2610008064, -1, 0, 4096, 1);
 }
 
 /** Backward of op 122: layers.12.self_attn (attention). */
 function backward122(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.12.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch122_d_heads.fill(0, 0, n * 16777216);
+  scratch122_d_q.fill(0, 0, n * 16777216);
+  scratch122_d_k.fill(0, 0, n * 16777216);
+  scratch122_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch122_heads,
+    scratch122_d_heads,
+    grad123,
+    n * 4096,
+    4096,
+    4096,
+    2610008064,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch122_d_heads.fill(0, 0, 16777216);
-    scratch122_d_q.fill(0, 0, 16777216);
-    scratch122_d_k.fill(0, 0, 16777216);
-    scratch122_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad123[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 2610008064 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch122_heads[hr + e];
-          scratch122_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -10990,16 +10406,16 @@ function backward122(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch122_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch122_d_v[dvj + d] += a * scratch122_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch122_probs[row + j] * (scratch122_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch122_d_q[oi + d] += ds * scratch122_k[kj + d];
             scratch122_d_k[dkj + d] += ds * scratch122_q[qi + d];
@@ -11010,7 +10426,7 @@ function backward122(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch122_rope_cos[t * 64 + i];
           const sn = scratch122_rope_sin[t * 64 + i];
@@ -11023,7 +10439,7 @@ function backward122(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch122_rope_cos[t * 64 + i];
           const sn = scratch122_rope_sin[t * 64 + i];
@@ -11034,41 +10450,14 @@ function backward122(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch122_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2559676416 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act122[xr + d];
-          grad122[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch122_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2576453632 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act122[xr + d];
-          grad122[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch122_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2593230848 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act122[xr + d];
-          grad122[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act122, grad122, scratch122_d_q, n * 4096, 4096, 4096, 2559676416, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act122, grad122, scratch122_d_k, n * 4096, 4096, 4096, 2576453632, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act122, grad122, scratch122_d_v, n * 4096, 4096, 4096, 2593230848, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 123: add. */
@@ -11256,29 +10645,14 @@ function forward132(p: Float32Array, n: number, training: boolean): void {
       scratch132_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act132, scratch132_q, n * 4096, 4096, 4096, 2762059776, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act132, scratch132_k, n * 4096, 4096, 4096, 2778836992, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act132, scratch132_v, n * 4096, 4096, 4096, 2795614208, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2762059776 + o * 4096; d < 4096; d++, w++) s += act132[xr + d] * p[w];
-        scratch132_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2778836992 + o * 4096; d < 4096; d++, w++) s += act132[xr + d] * p[w];
-        scratch132_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2795614208 + o * 4096; d < 4096; d++, w++) s += act132[xr + d] * p[w];
-        scratch132_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -11339,46 +10713,41 @@ function forward132(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 2812391424 + o * 4096; e < 4096; e++, w++) s += scratch132_heads[hr + e] * p[w];
-        act133[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch132_heads, act133, n * 4096, 4096, 4096, 2812391424, -1, 0, 4096, 1);
 }
 
 /** Backward of op 132: layers.13.self_attn (attention). */
 function backward132(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.13.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch132_d_heads.fill(0, 0, n * 16777216);
+  scratch132_d_q.fill(0, 0, n * 16777216);
+  scratch132_d_k.fill(0, 0, n * 16777216);
+  scratch132_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch132_heads,
+    scratch132_d_heads,
+    grad133,
+    n * 4096,
+    4096,
+    4096,
+    2812391424,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch132_d_heads.fill(0, 0, 16777216);
-    scratch132_d_q.fill(0, 0, 16777216);
-    scratch132_d_k.fill(0, 0, 16777216);
-    scratch132_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad133[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 2812391424 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch132_heads[hr + e];
-          scratch132_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -11391,16 +10760,16 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch132_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch132_d_v[dvj + d] += a * scratch132_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch132_probs[row + j] * (scratch132_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch132_d_q[oi + d] += ds * scratch132_k[kj + d];
             scratch132_d_k[dkj + d] += ds * scratch132_q[qi + d];
@@ -11411,7 +10780,7 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch132_rope_cos[t * 64 + i];
           const sn = scratch132_rope_sin[t * 64 + i];
@@ -11424,7 +10793,7 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch132_rope_cos[t * 64 + i];
           const sn = scratch132_rope_sin[t * 64 + i];
@@ -11435,41 +10804,14 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch132_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2762059776 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act132[xr + d];
-          grad132[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch132_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2778836992 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act132[xr + d];
-          grad132[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch132_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2795614208 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act132[xr + d];
-          grad132[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act132, grad132, scratch132_d_q, n * 4096, 4096, 4096, 2762059776, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act132, grad132, scratch132_d_k, n * 4096, 4096, 4096, 2778836992, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act132, grad132, scratch132_d_v, n * 4096, 4096, 4096, 2795614208, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 133: add. */
@@ -11657,29 +10999,14 @@ function forward142(p: Float32Array, n: number, training: boolean): void {
       scratch142_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act142, scratch142_q, n * 4096, 4096, 4096, 2964443136, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act142, scratch142_k, n * 4096, 4096, 4096, 2981220352, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act142, scratch142_v, n * 4096, 4096, 4096, 2997997568, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2964443136 + o * 4096; d < 4096; d++, w++) s += act142[xr + d] * p[w];
-        scratch142_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2981220352 + o * 4096; d < 4096; d++, w++) s += act142[xr + d] * p[w];
-        scratch142_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 2997997568 + o * 4096; d < 4096; d++, w++) s += act142[xr + d] * p[w];
-        scratch142_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -11740,46 +11067,41 @@ function forward142(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 3014774784 + o * 4096; e < 4096; e++, w++) s += scratch142_heads[hr + e] * p[w];
-        act143[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch142_heads, act143, n * 4096, 4096, 4096, 3014774784, -1, 0, 4096, 1);
 }
 
 /** Backward of op 142: layers.14.self_attn (attention). */
 function backward142(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.14.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch142_d_heads.fill(0, 0, n * 16777216);
+  scratch142_d_q.fill(0, 0, n * 16777216);
+  scratch142_d_k.fill(0, 0, n * 16777216);
+  scratch142_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch142_heads,
+    scratch142_d_heads,
+    grad143,
+    n * 4096,
+    4096,
+    4096,
+    3014774784,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch142_d_heads.fill(0, 0, 16777216);
-    scratch142_d_q.fill(0, 0, 16777216);
-    scratch142_d_k.fill(0, 0, 16777216);
-    scratch142_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad143[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 3014774784 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch142_heads[hr + e];
-          scratch142_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -11792,16 +11114,16 @@ function backward142(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch142_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch142_d_v[dvj + d] += a * scratch142_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch142_probs[row + j] * (scratch142_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch142_d_q[oi + d] += ds * scratch142_k[kj + d];
             scratch142_d_k[dkj + d] += ds * scratch142_q[qi + d];
@@ -11812,7 +11134,7 @@ function backward142(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch142_rope_cos[t * 64 + i];
           const sn = scratch142_rope_sin[t * 64 + i];
@@ -11825,7 +11147,7 @@ function backward142(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch142_rope_cos[t * 64 + i];
           const sn = scratch142_rope_sin[t * 64 + i];
@@ -11836,41 +11158,14 @@ function backward142(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch142_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2964443136 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act142[xr + d];
-          grad142[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch142_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2981220352 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act142[xr + d];
-          grad142[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch142_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 2997997568 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act142[xr + d];
-          grad142[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act142, grad142, scratch142_d_q, n * 4096, 4096, 4096, 2964443136, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act142, grad142, scratch142_d_k, n * 4096, 4096, 4096, 2981220352, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act142, grad142, scratch142_d_v, n * 4096, 4096, 4096, 2997997568, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 143: add. */
@@ -12058,29 +11353,14 @@ function forward152(p: Float32Array, n: number, training: boolean): void {
       scratch152_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act152, scratch152_q, n * 4096, 4096, 4096, 3166826496, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act152, scratch152_k, n * 4096, 4096, 4096, 3183603712, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act152, scratch152_v, n * 4096, 4096, 4096, 3200380928, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 3166826496 + o * 4096; d < 4096; d++, w++) s += act152[xr + d] * p[w];
-        scratch152_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 3183603712 + o * 4096; d < 4096; d++, w++) s += act152[xr + d] * p[w];
-        scratch152_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 3200380928 + o * 4096; d < 4096; d++, w++) s += act152[xr + d] * p[w];
-        scratch152_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -12141,46 +11421,41 @@ function forward152(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 3217158144 + o * 4096; e < 4096; e++, w++) s += scratch152_heads[hr + e] * p[w];
-        act153[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch152_heads, act153, n * 4096, 4096, 4096, 3217158144, -1, 0, 4096, 1);
 }
 
 /** Backward of op 152: layers.15.self_attn (attention). */
 function backward152(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.15.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch152_d_heads.fill(0, 0, n * 16777216);
+  scratch152_d_q.fill(0, 0, n * 16777216);
+  scratch152_d_k.fill(0, 0, n * 16777216);
+  scratch152_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch152_heads,
+    scratch152_d_heads,
+    grad153,
+    n * 4096,
+    4096,
+    4096,
+    3217158144,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch152_d_heads.fill(0, 0, 16777216);
-    scratch152_d_q.fill(0, 0, 16777216);
-    scratch152_d_k.fill(0, 0, 16777216);
-    scratch152_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad153[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 3217158144 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch152_heads[hr + e];
-          scratch152_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -12193,16 +11468,16 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch152_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch152_d_v[dvj + d] += a * scratch152_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch152_probs[row + j] * (scratch152_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch152_d_q[oi + d] += ds * scratch152_k[kj + d];
             scratch152_d_k[dkj + d] += ds * scratch152_q[qi + d];
@@ -12213,7 +11488,7 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch152_rope_cos[t * 64 + i];
           const sn = scratch152_rope_sin[t * 64 + i];
@@ -12226,7 +11501,7 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch152_rope_cos[t * 64 + i];
           const sn = scratch152_rope_sin[t * 64 + i];
@@ -12237,41 +11512,14 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch152_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 3166826496 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act152[xr + d];
-          grad152[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch152_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 3183603712 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act152[xr + d];
-          grad152[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch152_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 3200380928 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act152[xr + d];
-          grad152[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act152, grad152, scratch152_d_q, n * 4096, 4096, 4096, 3166826496, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act152, grad152, scratch152_d_k, n * 4096, 4096, 4096, 3183603712, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act152, grad152, scratch152_d_v, n * 4096, 4096, 4096, 3200380928, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 153: add. */
@@ -12459,29 +11707,14 @@ function forward162(p: Float32Array, n: number, training: boolean): void {
       scratch162_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act162, scratch162_q, n * 4096, 4096, 4096, 3369209856, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act162, scratch162_k, n * 4096, 4096, 4096, 3385987072, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act162, scratch162_v, n * 4096, 4096, 4096, 3402764288, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 3369209856 + o * 4096; d < 4096; d++, w++) s += act162[xr + d] * p[w];
-        scratch162_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 3385987072 + o * 4096; d < 4096; d++, w++) s += act162[xr + d] * p[w];
-        scratch162_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 3402764288 + o * 4096; d < 4096; d++, w++) s += act162[xr + d] * p[w];
-        scratch162_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -12542,46 +11775,41 @@ function forward162(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 3419541504 + o * 4096; e < 4096; e++, w++) s += scratch162_heads[hr + e] * p[w];
-        act163[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch162_heads, act163, n * 4096, 4096, 4096, 3419541504, -1, 0, 4096, 1);
 }
 
 /** Backward of op 162: layers.16.self_attn (attention). */
 function backward162(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.16.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch162_d_heads.fill(0, 0, n * 16777216);
+  scratch162_d_q.fill(0, 0, n * 16777216);
+  scratch162_d_k.fill(0, 0, n * 16777216);
+  scratch162_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch162_heads,
+    scratch162_d_heads,
+    grad163,
+    n * 4096,
+    4096,
+    4096,
+    3419541504,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch162_d_heads.fill(0, 0, 16777216);
-    scratch162_d_q.fill(0, 0, 16777216);
-    scratch162_d_k.fill(0, 0, 16777216);
-    scratch162_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad163[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 3419541504 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch162_heads[hr + e];
-          scratch162_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -12594,16 +11822,16 @@ function backward162(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch162_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch162_d_v[dvj + d] += a * scratch162_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch162_probs[row + j] * (scratch162_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch162_d_q[oi + d] += ds * scratch162_k[kj + d];
             scratch162_d_k[dkj + d] += ds * scratch162_q[qi + d];
@@ -12614,7 +11842,7 @@ function backward162(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch162_rope_cos[t * 64 + i];
           const sn = scratch162_rope_sin[t * 64 + i];
@@ -12627,7 +11855,7 @@ function backward162(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch162_rope_cos[t * 64 + i];
           const sn = scratch162_rope_sin[t * 64 + i];
@@ -12638,41 +11866,14 @@ function backward162(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch162_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 3369209856 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act162[xr + d];
-          grad162[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch162_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 3385987072 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act162[xr + d];
-          grad162[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch162_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 3402764288 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act162[xr + d];
-          grad162[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act162, grad162, scratch162_d_q, n * 4096, 4096, 4096, 3369209856, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act162, grad162, scratch162_d_k, n * 4096, 4096, 4096, 3385987072, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act162, grad162, scratch162_d_v, n * 4096, 4096, 4096, 3402764288, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 163: add. */
@@ -12860,29 +12061,14 @@ function forward172(p: Float32Array, n: number, training: boolean): void {
       scratch172_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act172, scratch172_q, n * 4096, 4096, 4096, 3571593216, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act172, scratch172_k, n * 4096, 4096, 4096, 3588370432, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act172, scratch172_v, n * 4096, 4096, 4096, 3605147648, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 3571593216 + o * 4096; d < 4096; d++, w++) s += act172[xr + d] * p[w];
-        scratch172_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 3588370432 + o * 4096; d < 4096; d++, w++) s += act172[xr + d] * p[w];
-        scratch172_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 3605147648 + o * 4096; d < 4096; d++, w++) s += act172[xr + d] * p[w];
-        scratch172_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -12943,46 +12129,41 @@ function forward172(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 3621924864 + o * 4096; e < 4096; e++, w++) s += scratch172_heads[hr + e] * p[w];
-        act173[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch172_heads, act173, n * 4096, 4096, 4096, 3621924864, -1, 0, 4096, 1);
 }
 
 /** Backward of op 172: layers.17.self_attn (attention). */
 function backward172(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.17.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch172_d_heads.fill(0, 0, n * 16777216);
+  scratch172_d_q.fill(0, 0, n * 16777216);
+  scratch172_d_k.fill(0, 0, n * 16777216);
+  scratch172_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch172_heads,
+    scratch172_d_heads,
+    grad173,
+    n * 4096,
+    4096,
+    4096,
+    3621924864,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch172_d_heads.fill(0, 0, 16777216);
-    scratch172_d_q.fill(0, 0, 16777216);
-    scratch172_d_k.fill(0, 0, 16777216);
-    scratch172_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad173[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 3621924864 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch172_heads[hr + e];
-          scratch172_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -12995,16 +12176,16 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch172_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch172_d_v[dvj + d] += a * scratch172_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch172_probs[row + j] * (scratch172_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch172_d_q[oi + d] += ds * scratch172_k[kj + d];
             scratch172_d_k[dkj + d] += ds * scratch172_q[qi + d];
@@ -13015,7 +12196,7 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch172_rope_cos[t * 64 + i];
           const sn = scratch172_rope_sin[t * 64 + i];
@@ -13028,7 +12209,7 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch172_rope_cos[t * 64 + i];
           const sn = scratch172_rope_sin[t * 64 + i];
@@ -13039,41 +12220,14 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch172_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 3571593216 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act172[xr + d];
-          grad172[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch172_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 3588370432 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act172[xr + d];
-          grad172[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch172_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 3605147648 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act172[xr + d];
-          grad172[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act172, grad172, scratch172_d_q, n * 4096, 4096, 4096, 3571593216, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act172, grad172, scratch172_d_k, n * 4096, 4096, 4096, 3588370432, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act172, grad172, scratch172_d_v, n * 4096, 4096, 4096, 3605147648, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 173: add. */
@@ -13261,29 +12415,14 @@ function forward182(p: Float32Array, n: number, training: boolean): void {
       scratch182_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act182, scratch182_q, n * 4096, 4096, 4096, 3773976576, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act182, scratch182_k, n * 4096, 4096, 4096, 3790753792, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act182, scratch182_v, n * 4096, 4096, 4096, 3807531008, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 3773976576 + o * 4096; d < 4096; d++, w++) s += act182[xr + d] * p[w];
-        scratch182_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 3790753792 + o * 4096; d < 4096; d++, w++) s += act182[xr + d] * p[w];
-        scratch182_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 3807531008 + o * 4096; d < 4096; d++, w++) s += act182[xr + d] * p[w];
-        scratch182_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -13344,46 +12483,41 @@ function forward182(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 3824308224 + o * 4096; e < 4096; e++, w++) s += scratch182_heads[hr + e] * p[w];
-        act183[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch182_heads, act183, n * 4096, 4096, 4096, 3824308224, -1, 0, 4096, 1);
 }
 
 /** Backward of op 182: layers.18.self_attn (attention). */
 function backward182(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.18.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch182_d_heads.fill(0, 0, n * 16777216);
+  scratch182_d_q.fill(0, 0, n * 16777216);
+  scratch182_d_k.fill(0, 0, n * 16777216);
+  scratch182_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch182_heads,
+    scratch182_d_heads,
+    grad183,
+    n * 4096,
+    4096,
+    4096,
+    3824308224,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch182_d_heads.fill(0, 0, 16777216);
-    scratch182_d_q.fill(0, 0, 16777216);
-    scratch182_d_k.fill(0, 0, 16777216);
-    scratch182_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad183[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 3824308224 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch182_heads[hr + e];
-          scratch182_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -13396,16 +12530,16 @@ function backward182(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch182_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch182_d_v[dvj + d] += a * scratch182_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch182_probs[row + j] * (scratch182_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch182_d_q[oi + d] += ds * scratch182_k[kj + d];
             scratch182_d_k[dkj + d] += ds * scratch182_q[qi + d];
@@ -13416,7 +12550,7 @@ function backward182(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch182_rope_cos[t * 64 + i];
           const sn = scratch182_rope_sin[t * 64 + i];
@@ -13429,7 +12563,7 @@ function backward182(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch182_rope_cos[t * 64 + i];
           const sn = scratch182_rope_sin[t * 64 + i];
@@ -13440,41 +12574,14 @@ function backward182(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch182_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 3773976576 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act182[xr + d];
-          grad182[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch182_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 3790753792 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act182[xr + d];
-          grad182[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch182_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 3807531008 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act182[xr + d];
-          grad182[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act182, grad182, scratch182_d_q, n * 4096, 4096, 4096, 3773976576, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act182, grad182, scratch182_d_k, n * 4096, 4096, 4096, 3790753792, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act182, grad182, scratch182_d_v, n * 4096, 4096, 4096, 3807531008, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 183: add. */
@@ -13662,29 +12769,14 @@ function forward192(p: Float32Array, n: number, training: boolean): void {
       scratch192_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act192, scratch192_q, n * 4096, 4096, 4096, 3976359936, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act192, scratch192_k, n * 4096, 4096, 4096, 3993137152, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act192, scratch192_v, n * 4096, 4096, 4096, 4009914368, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 3976359936 + o * 4096; d < 4096; d++, w++) s += act192[xr + d] * p[w];
-        scratch192_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 3993137152 + o * 4096; d < 4096; d++, w++) s += act192[xr + d] * p[w];
-        scratch192_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 4009914368 + o * 4096; d < 4096; d++, w++) s += act192[xr + d] * p[w];
-        scratch192_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -13745,46 +12837,41 @@ function forward192(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 4026691584 + o * 4096; e < 4096; e++, w++) s += scratch192_heads[hr + e] * p[w];
-        act193[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch192_heads, act193, n * 4096, 4096, 4096, 4026691584, -1, 0, 4096, 1);
 }
 
 /** Backward of op 192: layers.19.self_attn (attention). */
 function backward192(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.19.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch192_d_heads.fill(0, 0, n * 16777216);
+  scratch192_d_q.fill(0, 0, n * 16777216);
+  scratch192_d_k.fill(0, 0, n * 16777216);
+  scratch192_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch192_heads,
+    scratch192_d_heads,
+    grad193,
+    n * 4096,
+    4096,
+    4096,
+    4026691584,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch192_d_heads.fill(0, 0, 16777216);
-    scratch192_d_q.fill(0, 0, 16777216);
-    scratch192_d_k.fill(0, 0, 16777216);
-    scratch192_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad193[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 4026691584 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch192_heads[hr + e];
-          scratch192_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -13797,16 +12884,16 @@ function backward192(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch192_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch192_d_v[dvj + d] += a * scratch192_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch192_probs[row + j] * (scratch192_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch192_d_q[oi + d] += ds * scratch192_k[kj + d];
             scratch192_d_k[dkj + d] += ds * scratch192_q[qi + d];
@@ -13817,7 +12904,7 @@ function backward192(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch192_rope_cos[t * 64 + i];
           const sn = scratch192_rope_sin[t * 64 + i];
@@ -13830,7 +12917,7 @@ function backward192(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch192_rope_cos[t * 64 + i];
           const sn = scratch192_rope_sin[t * 64 + i];
@@ -13841,41 +12928,14 @@ function backward192(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch192_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 3976359936 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act192[xr + d];
-          grad192[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch192_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 3993137152 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act192[xr + d];
-          grad192[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch192_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 4009914368 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act192[xr + d];
-          grad192[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act192, grad192, scratch192_d_q, n * 4096, 4096, 4096, 3976359936, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act192, grad192, scratch192_d_k, n * 4096, 4096, 4096, 3993137152, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act192, grad192, scratch192_d_v, n * 4096, 4096, 4096, 4009914368, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 193: add. */
@@ -14063,29 +13123,14 @@ function forward202(p: Float32Array, n: number, training: boolean): void {
       scratch202_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act202, scratch202_q, n * 4096, 4096, 4096, 4178743296, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act202, scratch202_k, n * 4096, 4096, 4096, 4195520512, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act202, scratch202_v, n * 4096, 4096, 4096, 4212297728, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 4178743296 + o * 4096; d < 4096; d++, w++) s += act202[xr + d] * p[w];
-        scratch202_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 4195520512 + o * 4096; d < 4096; d++, w++) s += act202[xr + d] * p[w];
-        scratch202_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 4212297728 + o * 4096; d < 4096; d++, w++) s += act202[xr + d] * p[w];
-        scratch202_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -14146,46 +13191,41 @@ function forward202(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 4229074944 + o * 4096; e < 4096; e++, w++) s += scratch202_heads[hr + e] * p[w];
-        act203[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch202_heads, act203, n * 4096, 4096, 4096, 4229074944, -1, 0, 4096, 1);
 }
 
 /** Backward of op 202: layers.20.self_attn (attention). */
 function backward202(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.20.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch202_d_heads.fill(0, 0, n * 16777216);
+  scratch202_d_q.fill(0, 0, n * 16777216);
+  scratch202_d_k.fill(0, 0, n * 16777216);
+  scratch202_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch202_heads,
+    scratch202_d_heads,
+    grad203,
+    n * 4096,
+    4096,
+    4096,
+    4229074944,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch202_d_heads.fill(0, 0, 16777216);
-    scratch202_d_q.fill(0, 0, 16777216);
-    scratch202_d_k.fill(0, 0, 16777216);
-    scratch202_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad203[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 4229074944 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch202_heads[hr + e];
-          scratch202_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -14198,16 +13238,16 @@ function backward202(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch202_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch202_d_v[dvj + d] += a * scratch202_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch202_probs[row + j] * (scratch202_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch202_d_q[oi + d] += ds * scratch202_k[kj + d];
             scratch202_d_k[dkj + d] += ds * scratch202_q[qi + d];
@@ -14218,7 +13258,7 @@ function backward202(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch202_rope_cos[t * 64 + i];
           const sn = scratch202_rope_sin[t * 64 + i];
@@ -14231,7 +13271,7 @@ function backward202(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch202_rope_cos[t * 64 + i];
           const sn = scratch202_rope_sin[t * 64 + i];
@@ -14242,41 +13282,14 @@ function backward202(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch202_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 4178743296 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act202[xr + d];
-          grad202[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch202_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 4195520512 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act202[xr + d];
-          grad202[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch202_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 4212297728 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act202[xr + d];
-          grad202[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act202, grad202, scratch202_d_q, n * 4096, 4096, 4096, 4178743296, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act202, grad202, scratch202_d_k, n * 4096, 4096, 4096, 4195520512, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act202, grad202, scratch202_d_v, n * 4096, 4096, 4096, 4212297728, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 203: add. */
@@ -14464,29 +13477,14 @@ function forward212(p: Float32Array, n: number, training: boolean): void {
       scratch212_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act212, scratch212_q, n * 4096, 4096, 4096, 4381126656, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act212, scratch212_k, n * 4096, 4096, 4096, 4397903872, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act212, scratch212_v, n * 4096, 4096, 4096, 4414681088, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 4381126656 + o * 4096; d < 4096; d++, w++) s += act212[xr + d] * p[w];
-        scratch212_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 4397903872 + o * 4096; d < 4096; d++, w++) s += act212[xr + d] * p[w];
-        scratch212_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 4414681088 + o * 4096; d < 4096; d++, w++) s += act212[xr + d] * p[w];
-        scratch212_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -14547,46 +13545,41 @@ function forward212(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 4431458304 + o * 4096; e < 4096; e++, w++) s += scratch212_heads[hr + e] * p[w];
-        act213[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch212_heads, act213, n * 4096, 4096, 4096, 4431458304, -1, 0, 4096, 1);
 }
 
 /** Backward of op 212: layers.21.self_attn (attention). */
 function backward212(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.21.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch212_d_heads.fill(0, 0, n * 16777216);
+  scratch212_d_q.fill(0, 0, n * 16777216);
+  scratch212_d_k.fill(0, 0, n * 16777216);
+  scratch212_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch212_heads,
+    scratch212_d_heads,
+    grad213,
+    n * 4096,
+    4096,
+    4096,
+    4431458304,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch212_d_heads.fill(0, 0, 16777216);
-    scratch212_d_q.fill(0, 0, 16777216);
-    scratch212_d_k.fill(0, 0, 16777216);
-    scratch212_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad213[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 4431458304 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch212_heads[hr + e];
-          scratch212_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -14599,16 +13592,16 @@ function backward212(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch212_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch212_d_v[dvj + d] += a * scratch212_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch212_probs[row + j] * (scratch212_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch212_d_q[oi + d] += ds * scratch212_k[kj + d];
             scratch212_d_k[dkj + d] += ds * scratch212_q[qi + d];
@@ -14619,7 +13612,7 @@ function backward212(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch212_rope_cos[t * 64 + i];
           const sn = scratch212_rope_sin[t * 64 + i];
@@ -14632,7 +13625,7 @@ function backward212(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch212_rope_cos[t * 64 + i];
           const sn = scratch212_rope_sin[t * 64 + i];
@@ -14643,41 +13636,14 @@ function backward212(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch212_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 4381126656 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act212[xr + d];
-          grad212[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch212_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 4397903872 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act212[xr + d];
-          grad212[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch212_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 4414681088 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act212[xr + d];
-          grad212[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act212, grad212, scratch212_d_q, n * 4096, 4096, 4096, 4381126656, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act212, grad212, scratch212_d_k, n * 4096, 4096, 4096, 4397903872, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act212, grad212, scratch212_d_v, n * 4096, 4096, 4096, 4414681088, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 213: add. */
@@ -14865,29 +13831,14 @@ function forward222(p: Float32Array, n: number, training: boolean): void {
       scratch222_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act222, scratch222_q, n * 4096, 4096, 4096, 4583510016, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act222, scratch222_k, n * 4096, 4096, 4096, 4600287232, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act222, scratch222_v, n * 4096, 4096, 4096, 4617064448, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 4583510016 + o * 4096; d < 4096; d++, w++) s += act222[xr + d] * p[w];
-        scratch222_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 4600287232 + o * 4096; d < 4096; d++, w++) s += act222[xr + d] * p[w];
-        scratch222_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 4617064448 + o * 4096; d < 4096; d++, w++) s += act222[xr + d] * p[w];
-        scratch222_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -14948,46 +13899,41 @@ function forward222(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 4633841664 + o * 4096; e < 4096; e++, w++) s += scratch222_heads[hr + e] * p[w];
-        act223[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch222_heads, act223, n * 4096, 4096, 4096, 4633841664, -1, 0, 4096, 1);
 }
 
 /** Backward of op 222: layers.22.self_attn (attention). */
 function backward222(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.22.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch222_d_heads.fill(0, 0, n * 16777216);
+  scratch222_d_q.fill(0, 0, n * 16777216);
+  scratch222_d_k.fill(0, 0, n * 16777216);
+  scratch222_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch222_heads,
+    scratch222_d_heads,
+    grad223,
+    n * 4096,
+    4096,
+    4096,
+    4633841664,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch222_d_heads.fill(0, 0, 16777216);
-    scratch222_d_q.fill(0, 0, 16777216);
-    scratch222_d_k.fill(0, 0, 16777216);
-    scratch222_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad223[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 4633841664 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch222_heads[hr + e];
-          scratch222_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -15000,16 +13946,16 @@ function backward222(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch222_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch222_d_v[dvj + d] += a * scratch222_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch222_probs[row + j] * (scratch222_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch222_d_q[oi + d] += ds * scratch222_k[kj + d];
             scratch222_d_k[dkj + d] += ds * scratch222_q[qi + d];
@@ -15020,7 +13966,7 @@ function backward222(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch222_rope_cos[t * 64 + i];
           const sn = scratch222_rope_sin[t * 64 + i];
@@ -15033,7 +13979,7 @@ function backward222(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch222_rope_cos[t * 64 + i];
           const sn = scratch222_rope_sin[t * 64 + i];
@@ -15044,41 +13990,14 @@ function backward222(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch222_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 4583510016 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act222[xr + d];
-          grad222[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch222_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 4600287232 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act222[xr + d];
-          grad222[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch222_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 4617064448 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act222[xr + d];
-          grad222[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act222, grad222, scratch222_d_q, n * 4096, 4096, 4096, 4583510016, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act222, grad222, scratch222_d_k, n * 4096, 4096, 4096, 4600287232, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act222, grad222, scratch222_d_v, n * 4096, 4096, 4096, 4617064448, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 223: add. */
@@ -15266,29 +14185,14 @@ function forward232(p: Float32Array, n: number, training: boolean): void {
       scratch232_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act232, scratch232_q, n * 4096, 4096, 4096, 4785893376, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act232, scratch232_k, n * 4096, 4096, 4096, 4802670592, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act232, scratch232_v, n * 4096, 4096, 4096, 4819447808, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 4785893376 + o * 4096; d < 4096; d++, w++) s += act232[xr + d] * p[w];
-        scratch232_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 4802670592 + o * 4096; d < 4096; d++, w++) s += act232[xr + d] * p[w];
-        scratch232_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 4819447808 + o * 4096; d < 4096; d++, w++) s += act232[xr + d] * p[w];
-        scratch232_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -15349,46 +14253,41 @@ function forward232(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 4836225024 + o * 4096; e < 4096; e++, w++) s += scratch232_heads[hr + e] * p[w];
-        act233[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch232_heads, act233, n * 4096, 4096, 4096, 4836225024, -1, 0, 4096, 1);
 }
 
 /** Backward of op 232: layers.23.self_attn (attention). */
 function backward232(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.23.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch232_d_heads.fill(0, 0, n * 16777216);
+  scratch232_d_q.fill(0, 0, n * 16777216);
+  scratch232_d_k.fill(0, 0, n * 16777216);
+  scratch232_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch232_heads,
+    scratch232_d_heads,
+    grad233,
+    n * 4096,
+    4096,
+    4096,
+    4836225024,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch232_d_heads.fill(0, 0, 16777216);
-    scratch232_d_q.fill(0, 0, 16777216);
-    scratch232_d_k.fill(0, 0, 16777216);
-    scratch232_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad233[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 4836225024 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch232_heads[hr + e];
-          scratch232_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -15401,16 +14300,16 @@ function backward232(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch232_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch232_d_v[dvj + d] += a * scratch232_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch232_probs[row + j] * (scratch232_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch232_d_q[oi + d] += ds * scratch232_k[kj + d];
             scratch232_d_k[dkj + d] += ds * scratch232_q[qi + d];
@@ -15421,7 +14320,7 @@ function backward232(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch232_rope_cos[t * 64 + i];
           const sn = scratch232_rope_sin[t * 64 + i];
@@ -15434,7 +14333,7 @@ function backward232(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch232_rope_cos[t * 64 + i];
           const sn = scratch232_rope_sin[t * 64 + i];
@@ -15445,41 +14344,14 @@ function backward232(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch232_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 4785893376 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act232[xr + d];
-          grad232[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch232_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 4802670592 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act232[xr + d];
-          grad232[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch232_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 4819447808 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act232[xr + d];
-          grad232[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act232, grad232, scratch232_d_q, n * 4096, 4096, 4096, 4785893376, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act232, grad232, scratch232_d_k, n * 4096, 4096, 4096, 4802670592, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act232, grad232, scratch232_d_v, n * 4096, 4096, 4096, 4819447808, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 233: add. */
@@ -15667,29 +14539,14 @@ function forward242(p: Float32Array, n: number, training: boolean): void {
       scratch242_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act242, scratch242_q, n * 4096, 4096, 4096, 4988276736, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act242, scratch242_k, n * 4096, 4096, 4096, 5005053952, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act242, scratch242_v, n * 4096, 4096, 4096, 5021831168, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 4988276736 + o * 4096; d < 4096; d++, w++) s += act242[xr + d] * p[w];
-        scratch242_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 5005053952 + o * 4096; d < 4096; d++, w++) s += act242[xr + d] * p[w];
-        scratch242_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 5021831168 + o * 4096; d < 4096; d++, w++) s += act242[xr + d] * p[w];
-        scratch242_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -15750,46 +14607,41 @@ function forward242(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 5038608384 + o * 4096; e < 4096; e++, w++) s += scratch242_heads[hr + e] * p[w];
-        act243[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch242_heads, act243, n * 4096, 4096, 4096, 5038608384, -1, 0, 4096, 1);
 }
 
 /** Backward of op 242: layers.24.self_attn (attention). */
 function backward242(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.24.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch242_d_heads.fill(0, 0, n * 16777216);
+  scratch242_d_q.fill(0, 0, n * 16777216);
+  scratch242_d_k.fill(0, 0, n * 16777216);
+  scratch242_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch242_heads,
+    scratch242_d_heads,
+    grad243,
+    n * 4096,
+    4096,
+    4096,
+    5038608384,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch242_d_heads.fill(0, 0, 16777216);
-    scratch242_d_q.fill(0, 0, 16777216);
-    scratch242_d_k.fill(0, 0, 16777216);
-    scratch242_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad243[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 5038608384 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch242_heads[hr + e];
-          scratch242_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -15802,16 +14654,16 @@ function backward242(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch242_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch242_d_v[dvj + d] += a * scratch242_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch242_probs[row + j] * (scratch242_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch242_d_q[oi + d] += ds * scratch242_k[kj + d];
             scratch242_d_k[dkj + d] += ds * scratch242_q[qi + d];
@@ -15822,7 +14674,7 @@ function backward242(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch242_rope_cos[t * 64 + i];
           const sn = scratch242_rope_sin[t * 64 + i];
@@ -15835,7 +14687,7 @@ function backward242(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch242_rope_cos[t * 64 + i];
           const sn = scratch242_rope_sin[t * 64 + i];
@@ -15846,41 +14698,14 @@ function backward242(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch242_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 4988276736 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act242[xr + d];
-          grad242[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch242_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 5005053952 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act242[xr + d];
-          grad242[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch242_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 5021831168 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act242[xr + d];
-          grad242[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act242, grad242, scratch242_d_q, n * 4096, 4096, 4096, 4988276736, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act242, grad242, scratch242_d_k, n * 4096, 4096, 4096, 5005053952, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act242, grad242, scratch242_d_v, n * 4096, 4096, 4096, 5021831168, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 243: add. */
@@ -16068,29 +14893,14 @@ function forward252(p: Float32Array, n: number, training: boolean): void {
       scratch252_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act252, scratch252_q, n * 4096, 4096, 4096, 5190660096, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act252, scratch252_k, n * 4096, 4096, 4096, 5207437312, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act252, scratch252_v, n * 4096, 4096, 4096, 5224214528, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 5190660096 + o * 4096; d < 4096; d++, w++) s += act252[xr + d] * p[w];
-        scratch252_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 5207437312 + o * 4096; d < 4096; d++, w++) s += act252[xr + d] * p[w];
-        scratch252_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 5224214528 + o * 4096; d < 4096; d++, w++) s += act252[xr + d] * p[w];
-        scratch252_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -16151,46 +14961,41 @@ function forward252(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 5240991744 + o * 4096; e < 4096; e++, w++) s += scratch252_heads[hr + e] * p[w];
-        act253[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch252_heads, act253, n * 4096, 4096, 4096, 5240991744, -1, 0, 4096, 1);
 }
 
 /** Backward of op 252: layers.25.self_attn (attention). */
 function backward252(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.25.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch252_d_heads.fill(0, 0, n * 16777216);
+  scratch252_d_q.fill(0, 0, n * 16777216);
+  scratch252_d_k.fill(0, 0, n * 16777216);
+  scratch252_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch252_heads,
+    scratch252_d_heads,
+    grad253,
+    n * 4096,
+    4096,
+    4096,
+    5240991744,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch252_d_heads.fill(0, 0, 16777216);
-    scratch252_d_q.fill(0, 0, 16777216);
-    scratch252_d_k.fill(0, 0, 16777216);
-    scratch252_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad253[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 5240991744 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch252_heads[hr + e];
-          scratch252_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -16203,16 +15008,16 @@ function backward252(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch252_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch252_d_v[dvj + d] += a * scratch252_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch252_probs[row + j] * (scratch252_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch252_d_q[oi + d] += ds * scratch252_k[kj + d];
             scratch252_d_k[dkj + d] += ds * scratch252_q[qi + d];
@@ -16223,7 +15028,7 @@ function backward252(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch252_rope_cos[t * 64 + i];
           const sn = scratch252_rope_sin[t * 64 + i];
@@ -16236,7 +15041,7 @@ function backward252(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch252_rope_cos[t * 64 + i];
           const sn = scratch252_rope_sin[t * 64 + i];
@@ -16247,41 +15052,14 @@ function backward252(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch252_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 5190660096 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act252[xr + d];
-          grad252[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch252_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 5207437312 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act252[xr + d];
-          grad252[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch252_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 5224214528 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act252[xr + d];
-          grad252[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act252, grad252, scratch252_d_q, n * 4096, 4096, 4096, 5190660096, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act252, grad252, scratch252_d_k, n * 4096, 4096, 4096, 5207437312, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act252, grad252, scratch252_d_v, n * 4096, 4096, 4096, 5224214528, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 253: add. */
@@ -16469,29 +15247,14 @@ function forward262(p: Float32Array, n: number, training: boolean): void {
       scratch262_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act262, scratch262_q, n * 4096, 4096, 4096, 5393043456, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act262, scratch262_k, n * 4096, 4096, 4096, 5409820672, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act262, scratch262_v, n * 4096, 4096, 4096, 5426597888, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 5393043456 + o * 4096; d < 4096; d++, w++) s += act262[xr + d] * p[w];
-        scratch262_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 5409820672 + o * 4096; d < 4096; d++, w++) s += act262[xr + d] * p[w];
-        scratch262_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 5426597888 + o * 4096; d < 4096; d++, w++) s += act262[xr + d] * p[w];
-        scratch262_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -16552,46 +15315,41 @@ function forward262(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 5443375104 + o * 4096; e < 4096; e++, w++) s += scratch262_heads[hr + e] * p[w];
-        act263[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch262_heads, act263, n * 4096, 4096, 4096, 5443375104, -1, 0, 4096, 1);
 }
 
 /** Backward of op 262: layers.26.self_attn (attention). */
 function backward262(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.26.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch262_d_heads.fill(0, 0, n * 16777216);
+  scratch262_d_q.fill(0, 0, n * 16777216);
+  scratch262_d_k.fill(0, 0, n * 16777216);
+  scratch262_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch262_heads,
+    scratch262_d_heads,
+    grad263,
+    n * 4096,
+    4096,
+    4096,
+    5443375104,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch262_d_heads.fill(0, 0, 16777216);
-    scratch262_d_q.fill(0, 0, 16777216);
-    scratch262_d_k.fill(0, 0, 16777216);
-    scratch262_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad263[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 5443375104 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch262_heads[hr + e];
-          scratch262_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -16604,16 +15362,16 @@ function backward262(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch262_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch262_d_v[dvj + d] += a * scratch262_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch262_probs[row + j] * (scratch262_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch262_d_q[oi + d] += ds * scratch262_k[kj + d];
             scratch262_d_k[dkj + d] += ds * scratch262_q[qi + d];
@@ -16624,7 +15382,7 @@ function backward262(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch262_rope_cos[t * 64 + i];
           const sn = scratch262_rope_sin[t * 64 + i];
@@ -16637,7 +15395,7 @@ function backward262(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch262_rope_cos[t * 64 + i];
           const sn = scratch262_rope_sin[t * 64 + i];
@@ -16648,41 +15406,14 @@ function backward262(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch262_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 5393043456 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act262[xr + d];
-          grad262[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch262_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 5409820672 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act262[xr + d];
-          grad262[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch262_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 5426597888 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act262[xr + d];
-          grad262[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act262, grad262, scratch262_d_q, n * 4096, 4096, 4096, 5393043456, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act262, grad262, scratch262_d_k, n * 4096, 4096, 4096, 5409820672, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act262, grad262, scratch262_d_v, n * 4096, 4096, 4096, 5426597888, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 263: add. */
@@ -16870,29 +15601,14 @@ function forward272(p: Float32Array, n: number, training: boolean): void {
       scratch272_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act272, scratch272_q, n * 4096, 4096, 4096, 5595426816, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act272, scratch272_k, n * 4096, 4096, 4096, 5612204032, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act272, scratch272_v, n * 4096, 4096, 4096, 5628981248, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 5595426816 + o * 4096; d < 4096; d++, w++) s += act272[xr + d] * p[w];
-        scratch272_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 5612204032 + o * 4096; d < 4096; d++, w++) s += act272[xr + d] * p[w];
-        scratch272_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 5628981248 + o * 4096; d < 4096; d++, w++) s += act272[xr + d] * p[w];
-        scratch272_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -16953,46 +15669,41 @@ function forward272(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 5645758464 + o * 4096; e < 4096; e++, w++) s += scratch272_heads[hr + e] * p[w];
-        act273[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch272_heads, act273, n * 4096, 4096, 4096, 5645758464, -1, 0, 4096, 1);
 }
 
 /** Backward of op 272: layers.27.self_attn (attention). */
 function backward272(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.27.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch272_d_heads.fill(0, 0, n * 16777216);
+  scratch272_d_q.fill(0, 0, n * 16777216);
+  scratch272_d_k.fill(0, 0, n * 16777216);
+  scratch272_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch272_heads,
+    scratch272_d_heads,
+    grad273,
+    n * 4096,
+    4096,
+    4096,
+    5645758464,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch272_d_heads.fill(0, 0, 16777216);
-    scratch272_d_q.fill(0, 0, 16777216);
-    scratch272_d_k.fill(0, 0, 16777216);
-    scratch272_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad273[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 5645758464 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch272_heads[hr + e];
-          scratch272_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -17005,16 +15716,16 @@ function backward272(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch272_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch272_d_v[dvj + d] += a * scratch272_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch272_probs[row + j] * (scratch272_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch272_d_q[oi + d] += ds * scratch272_k[kj + d];
             scratch272_d_k[dkj + d] += ds * scratch272_q[qi + d];
@@ -17025,7 +15736,7 @@ function backward272(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch272_rope_cos[t * 64 + i];
           const sn = scratch272_rope_sin[t * 64 + i];
@@ -17038,7 +15749,7 @@ function backward272(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch272_rope_cos[t * 64 + i];
           const sn = scratch272_rope_sin[t * 64 + i];
@@ -17049,41 +15760,14 @@ function backward272(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch272_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 5595426816 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act272[xr + d];
-          grad272[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch272_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 5612204032 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act272[xr + d];
-          grad272[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch272_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 5628981248 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act272[xr + d];
-          grad272[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act272, grad272, scratch272_d_q, n * 4096, 4096, 4096, 5595426816, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act272, grad272, scratch272_d_k, n * 4096, 4096, 4096, 5612204032, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act272, grad272, scratch272_d_v, n * 4096, 4096, 4096, 5628981248, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 273: add. */
@@ -17271,29 +15955,14 @@ function forward282(p: Float32Array, n: number, training: boolean): void {
       scratch282_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act282, scratch282_q, n * 4096, 4096, 4096, 5797810176, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act282, scratch282_k, n * 4096, 4096, 4096, 5814587392, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act282, scratch282_v, n * 4096, 4096, 4096, 5831364608, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 5797810176 + o * 4096; d < 4096; d++, w++) s += act282[xr + d] * p[w];
-        scratch282_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 5814587392 + o * 4096; d < 4096; d++, w++) s += act282[xr + d] * p[w];
-        scratch282_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 5831364608 + o * 4096; d < 4096; d++, w++) s += act282[xr + d] * p[w];
-        scratch282_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -17354,46 +16023,41 @@ function forward282(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 5848141824 + o * 4096; e < 4096; e++, w++) s += scratch282_heads[hr + e] * p[w];
-        act283[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch282_heads, act283, n * 4096, 4096, 4096, 5848141824, -1, 0, 4096, 1);
 }
 
 /** Backward of op 282: layers.28.self_attn (attention). */
 function backward282(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.28.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch282_d_heads.fill(0, 0, n * 16777216);
+  scratch282_d_q.fill(0, 0, n * 16777216);
+  scratch282_d_k.fill(0, 0, n * 16777216);
+  scratch282_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch282_heads,
+    scratch282_d_heads,
+    grad283,
+    n * 4096,
+    4096,
+    4096,
+    5848141824,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch282_d_heads.fill(0, 0, 16777216);
-    scratch282_d_q.fill(0, 0, 16777216);
-    scratch282_d_k.fill(0, 0, 16777216);
-    scratch282_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad283[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 5848141824 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch282_heads[hr + e];
-          scratch282_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -17406,16 +16070,16 @@ function backward282(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch282_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch282_d_v[dvj + d] += a * scratch282_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch282_probs[row + j] * (scratch282_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch282_d_q[oi + d] += ds * scratch282_k[kj + d];
             scratch282_d_k[dkj + d] += ds * scratch282_q[qi + d];
@@ -17426,7 +16090,7 @@ function backward282(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch282_rope_cos[t * 64 + i];
           const sn = scratch282_rope_sin[t * 64 + i];
@@ -17439,7 +16103,7 @@ function backward282(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch282_rope_cos[t * 64 + i];
           const sn = scratch282_rope_sin[t * 64 + i];
@@ -17450,41 +16114,14 @@ function backward282(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch282_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 5797810176 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act282[xr + d];
-          grad282[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch282_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 5814587392 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act282[xr + d];
-          grad282[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch282_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 5831364608 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act282[xr + d];
-          grad282[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act282, grad282, scratch282_d_q, n * 4096, 4096, 4096, 5797810176, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act282, grad282, scratch282_d_k, n * 4096, 4096, 4096, 5814587392, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act282, grad282, scratch282_d_v, n * 4096, 4096, 4096, 5831364608, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 283: add. */
@@ -17672,29 +16309,14 @@ function forward292(p: Float32Array, n: number, training: boolean): void {
       scratch292_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act292, scratch292_q, n * 4096, 4096, 4096, 6000193536, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act292, scratch292_k, n * 4096, 4096, 4096, 6016970752, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act292, scratch292_v, n * 4096, 4096, 4096, 6033747968, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 6000193536 + o * 4096; d < 4096; d++, w++) s += act292[xr + d] * p[w];
-        scratch292_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 6016970752 + o * 4096; d < 4096; d++, w++) s += act292[xr + d] * p[w];
-        scratch292_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 6033747968 + o * 4096; d < 4096; d++, w++) s += act292[xr + d] * p[w];
-        scratch292_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -17755,46 +16377,41 @@ function forward292(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 6050525184 + o * 4096; e < 4096; e++, w++) s += scratch292_heads[hr + e] * p[w];
-        act293[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch292_heads, act293, n * 4096, 4096, 4096, 6050525184, -1, 0, 4096, 1);
 }
 
 /** Backward of op 292: layers.29.self_attn (attention). */
 function backward292(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.29.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch292_d_heads.fill(0, 0, n * 16777216);
+  scratch292_d_q.fill(0, 0, n * 16777216);
+  scratch292_d_k.fill(0, 0, n * 16777216);
+  scratch292_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch292_heads,
+    scratch292_d_heads,
+    grad293,
+    n * 4096,
+    4096,
+    4096,
+    6050525184,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch292_d_heads.fill(0, 0, 16777216);
-    scratch292_d_q.fill(0, 0, 16777216);
-    scratch292_d_k.fill(0, 0, 16777216);
-    scratch292_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad293[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 6050525184 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch292_heads[hr + e];
-          scratch292_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -17807,16 +16424,16 @@ function backward292(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch292_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch292_d_v[dvj + d] += a * scratch292_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch292_probs[row + j] * (scratch292_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch292_d_q[oi + d] += ds * scratch292_k[kj + d];
             scratch292_d_k[dkj + d] += ds * scratch292_q[qi + d];
@@ -17827,7 +16444,7 @@ function backward292(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch292_rope_cos[t * 64 + i];
           const sn = scratch292_rope_sin[t * 64 + i];
@@ -17840,7 +16457,7 @@ function backward292(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch292_rope_cos[t * 64 + i];
           const sn = scratch292_rope_sin[t * 64 + i];
@@ -17851,41 +16468,14 @@ function backward292(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch292_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 6000193536 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act292[xr + d];
-          grad292[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch292_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 6016970752 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act292[xr + d];
-          grad292[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch292_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 6033747968 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act292[xr + d];
-          grad292[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act292, grad292, scratch292_d_q, n * 4096, 4096, 4096, 6000193536, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act292, grad292, scratch292_d_k, n * 4096, 4096, 4096, 6016970752, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act292, grad292, scratch292_d_v, n * 4096, 4096, 4096, 6033747968, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 293: add. */
@@ -18073,29 +16663,14 @@ function forward302(p: Float32Array, n: number, training: boolean): void {
       scratch302_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act302, scratch302_q, n * 4096, 4096, 4096, 6202576896, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act302, scratch302_k, n * 4096, 4096, 4096, 6219354112, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act302, scratch302_v, n * 4096, 4096, 4096, 6236131328, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 6202576896 + o * 4096; d < 4096; d++, w++) s += act302[xr + d] * p[w];
-        scratch302_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 6219354112 + o * 4096; d < 4096; d++, w++) s += act302[xr + d] * p[w];
-        scratch302_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 6236131328 + o * 4096; d < 4096; d++, w++) s += act302[xr + d] * p[w];
-        scratch302_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -18156,46 +16731,41 @@ function forward302(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 6252908544 + o * 4096; e < 4096; e++, w++) s += scratch302_heads[hr + e] * p[w];
-        act303[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch302_heads, act303, n * 4096, 4096, 4096, 6252908544, -1, 0, 4096, 1);
 }
 
 /** Backward of op 302: layers.30.self_attn (attention). */
 function backward302(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.30.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch302_d_heads.fill(0, 0, n * 16777216);
+  scratch302_d_q.fill(0, 0, n * 16777216);
+  scratch302_d_k.fill(0, 0, n * 16777216);
+  scratch302_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch302_heads,
+    scratch302_d_heads,
+    grad303,
+    n * 4096,
+    4096,
+    4096,
+    6252908544,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch302_d_heads.fill(0, 0, 16777216);
-    scratch302_d_q.fill(0, 0, 16777216);
-    scratch302_d_k.fill(0, 0, 16777216);
-    scratch302_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad303[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 6252908544 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch302_heads[hr + e];
-          scratch302_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -18208,16 +16778,16 @@ function backward302(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch302_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch302_d_v[dvj + d] += a * scratch302_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch302_probs[row + j] * (scratch302_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch302_d_q[oi + d] += ds * scratch302_k[kj + d];
             scratch302_d_k[dkj + d] += ds * scratch302_q[qi + d];
@@ -18228,7 +16798,7 @@ function backward302(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch302_rope_cos[t * 64 + i];
           const sn = scratch302_rope_sin[t * 64 + i];
@@ -18241,7 +16811,7 @@ function backward302(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch302_rope_cos[t * 64 + i];
           const sn = scratch302_rope_sin[t * 64 + i];
@@ -18252,41 +16822,14 @@ function backward302(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch302_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 6202576896 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act302[xr + d];
-          grad302[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch302_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 6219354112 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act302[xr + d];
-          grad302[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch302_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 6236131328 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act302[xr + d];
-          grad302[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act302, grad302, scratch302_d_q, n * 4096, 4096, 4096, 6202576896, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act302, grad302, scratch302_d_k, n * 4096, 4096, 4096, 6219354112, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act302, grad302, scratch302_d_v, n * 4096, 4096, 4096, 6236131328, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 303: add. */
@@ -18474,29 +17017,14 @@ function forward312(p: Float32Array, n: number, training: boolean): void {
       scratch312_rope_sin[t * 64 + i] = Math.sin(angle);
     }
   }
+  // projections on the shared matrix kernel
+  // q = x · (q_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act312, scratch312_q, n * 4096, 4096, 4096, 6404960256, -1, 0, 4096, 1);
+  // k = x · (k_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act312, scratch312_k, n * 4096, 4096, 4096, 6421737472, -1, 0, 4096, 1);
+  // v = x · (v_proj)ᵀ, every position of every sample
+  denseTiledForward(p, act312, scratch312_v, n * 4096, 4096, 4096, 6438514688, -1, 0, 4096, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q = x · (q_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 6404960256 + o * 4096; d < 4096; d++, w++) s += act312[xr + d] * p[w];
-        scratch312_q[b * 16777216 + t * 4096 + o] = s;
-      }
-      // k = x · (k_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 6421737472 + o * 4096; d < 4096; d++, w++) s += act312[xr + d] * p[w];
-        scratch312_k[b * 16777216 + t * 4096 + o] = s;
-      }
-      // v = x · (v_proj)ᵀ
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let d = 0, w = 6438514688 + o * 4096; d < 4096; d++, w++) s += act312[xr + d] * p[w];
-        scratch312_v[b * 16777216 + t * 4096 + o] = s;
-      }
-    }
     // rotary position embedding of q (32 heads) and k (32 kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
@@ -18557,46 +17085,41 @@ function forward312(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        let s = 0;
-        for (let e = 0, w = 6455291904 + o * 4096; e < 4096; e++, w++) s += scratch312_heads[hr + e] * p[w];
-        act313[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ
+  denseTiledForward(p, scratch312_heads, act313, n * 4096, 4096, 4096, 6455291904, -1, 0, 4096, 1);
 }
 
 /** Backward of op 312: layers.31.self_attn (attention). */
 function backward312(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // layers.31.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
+  scratch312_d_heads.fill(0, 0, n * 16777216);
+  scratch312_d_q.fill(0, 0, n * 16777216);
+  scratch312_d_k.fill(0, 0, n * 16777216);
+  scratch312_d_v.fill(0, 0, n * 16777216);
+  // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch312_heads,
+    scratch312_d_heads,
+    grad313,
+    n * 4096,
+    4096,
+    4096,
+    6455291904,
+    -1,
+    true,
+    0,
+    4096,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch312_d_heads.fill(0, 0, 16777216);
-    scratch312_d_q.fill(0, 0, 16777216);
-    scratch312_d_k.fill(0, 0, 16777216);
-    scratch312_d_v.fill(0, 0, 16777216);
-    // output projection: d(out_proj) += dyᵀ heads, d(heads) = dy · out_proj
-    for (let t = 0; t < 4096; t++) {
-      const hr = b * 16777216 + t * 4096;
-      const yr = b * 16777216 + t * 4096;
-      for (let o = 0; o < 4096; o++) {
-        const gr = grad313[yr + o];
-        if (gr === 0) continue;
-
-        for (let e = 0, w = 6455291904 + o * 4096; e < 4096; e++, w++) {
-          gp[w] += gr * scratch312_heads[hr + e];
-          scratch312_d_heads[t * 4096 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 32; h++) {
       const kc = h * 128;
       for (let i = 0; i < 4096; i++) {
-        const oi = i * 4096 + h * 128;
+        const oi = b * 16777216 + i * 4096 + h * 128;
         const row = ((b * 32 + h) * 4096 + i) * 4096;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -18609,16 +17132,16 @@ function backward312(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch312_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 4096 + kc;
+          const dvj = vj;
           for (let d = 0; d < 128; d++) scratch312_d_v[dvj + d] += a * scratch312_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 16777216 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch312_probs[row + j] * (scratch312_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = j * 4096 + kc;
+          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch312_d_q[oi + d] += ds * scratch312_k[kj + d];
             scratch312_d_k[dkj + d] += ds * scratch312_q[qi + d];
@@ -18629,7 +17152,7 @@ function backward312(p: Float32Array, gp: Float32Array, n: number, training: boo
     // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch312_rope_cos[t * 64 + i];
           const sn = scratch312_rope_sin[t * 64 + i];
@@ -18642,7 +17165,7 @@ function backward312(p: Float32Array, gp: Float32Array, n: number, training: boo
     }
     for (let t = 0; t < 4096; t++) {
       for (let h = 0; h < 32; h++) {
-        const base = t * 4096 + h * 128;
+        const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
           const cs = scratch312_rope_cos[t * 64 + i];
           const sn = scratch312_rope_sin[t * 64 + i];
@@ -18653,41 +17176,14 @@ function backward312(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 4096; t++) {
-      const xr = b * 16777216 + t * 4096;
-      // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch312_d_q[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 6404960256 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act312[xr + d];
-          grad312[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch312_d_k[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 6421737472 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act312[xr + d];
-          grad312[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
-      for (let o = 0; o < 4096; o++) {
-        const gr = scratch312_d_v[t * 4096 + o];
-        if (gr === 0) continue;
-
-        for (let d = 0, w = 6438514688 + o * 4096; d < 4096; d++, w++) {
-          gp[w] += gr * act312[xr + d];
-          grad312[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(q_proj) += dqᵀ x, dx += dq · (q_proj)
+  denseTiledBackward(p, gp, act312, grad312, scratch312_d_q, n * 4096, 4096, 4096, 6404960256, -1, true, 0, 4096, 1);
+  // k: d(k_proj) += dkᵀ x, dx += dk · (k_proj)
+  denseTiledBackward(p, gp, act312, grad312, scratch312_d_k, n * 4096, 4096, 4096, 6421737472, -1, true, 0, 4096, 1);
+  // v: d(v_proj) += dvᵀ x, dx += dv · (v_proj)
+  denseTiledBackward(p, gp, act312, grad312, scratch312_d_v, n * 4096, 4096, 4096, 6438514688, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 313: add. */
@@ -19428,7 +17924,7 @@ function denseTiledForward(
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
       for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
-      const x0 = 0 & M30;
+      const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;

@@ -544,7 +544,7 @@ function denseTiledForward(
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
       for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
-      const x0 = 0 & M30;
+      const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;

@@ -541,29 +541,14 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
 /** Forward of op 3: h.0.attn (attention). */
 function forward3(p: Float32Array, n: number, training: boolean): void {
   // h.0.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…31)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act3, scratch3_q, n * 16, 32, 32, 2624, 5696, 0, 32, 1);
+  // k = x · (qkv_proj rows 32…63)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act3, scratch3_k, n * 16, 32, 32, 3648, 5728, 0, 32, 1);
+  // v = x · (qkv_proj rows 64…95)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act3, scratch3_v, n * 16, 32, 32, 4672, 5760, 0, 32, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 16; t++) {
-      const xr = b * 512 + t * 32;
-      // q = x · (qkv_proj rows 0…31)ᵀ + bias
-      for (let o = 0; o < 32; o++) {
-        let s = p[5696 + o];
-        for (let d = 0, w = 2624 + o * 32; d < 32; d++, w++) s += act3[xr + d] * p[w];
-        scratch3_q[b * 512 + t * 32 + o] = s;
-      }
-      // k = x · (qkv_proj rows 32…63)ᵀ + bias
-      for (let o = 0; o < 32; o++) {
-        let s = p[5728 + o];
-        for (let d = 0, w = 3648 + o * 32; d < 32; d++, w++) s += act3[xr + d] * p[w];
-        scratch3_k[b * 512 + t * 32 + o] = s;
-      }
-      // v = x · (qkv_proj rows 64…95)ᵀ + bias
-      for (let o = 0; o < 32; o++) {
-        let s = p[5760 + o];
-        for (let d = 0, w = 4672 + o * 32; d < 32; d++, w++) s += act3[xr + d] * p[w];
-        scratch3_v[b * 512 + t * 32 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys j ≤ i, weighted sum of v
     for (let h = 0; h < 4; h++) {
       const qh = b * 512 + h * 8;
@@ -597,46 +582,26 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 16; t++) {
-      const hr = b * 512 + t * 32;
-      const yr = b * 512 + t * 32;
-      for (let o = 0; o < 32; o++) {
-        let s = p[6816 + o];
-        for (let e = 0, w = 5792 + o * 32; e < 32; e++, w++) s += scratch3_heads[hr + e] * p[w];
-        act4[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch3_heads, act4, n * 16, 32, 32, 5792, 6816, 0, 32, 1);
 }
 
 /** Backward of op 3: h.0.attn (attention). */
 function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.0.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias, backward
+  scratch3_d_heads.fill(0, 0, n * 512);
+  scratch3_d_q.fill(0, 0, n * 512);
+  scratch3_d_k.fill(0, 0, n * 512);
+  scratch3_d_v.fill(0, 0, n * 512);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(p, gp, scratch3_heads, scratch3_d_heads, grad4, n * 16, 32, 32, 5792, 6816, true, 0, 32, 1);
   for (let b = 0; b < n; b++) {
-    scratch3_d_heads.fill(0, 0, 512);
-    scratch3_d_q.fill(0, 0, 512);
-    scratch3_d_k.fill(0, 0, 512);
-    scratch3_d_v.fill(0, 0, 512);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 16; t++) {
-      const hr = b * 512 + t * 32;
-      const yr = b * 512 + t * 32;
-      for (let o = 0; o < 32; o++) {
-        const gr = grad4[yr + o];
-        if (gr === 0) continue;
-        gp[6816 + o] += gr;
-        for (let e = 0, w = 5792 + o * 32; e < 32; e++, w++) {
-          gp[w] += gr * scratch3_heads[hr + e];
-          scratch3_d_heads[t * 32 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 4; h++) {
       const kc = h * 8;
       for (let i = 0; i < 16; i++) {
-        const oi = i * 32 + h * 8;
+        const oi = b * 512 + i * 32 + h * 8;
         const row = ((b * 4 + h) * 16 + i) * 16;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -649,16 +614,16 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
           scratch3_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 32 + kc;
+          const dvj = vj;
           for (let d = 0; d < 8; d++) scratch3_d_v[dvj + d] += a * scratch3_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √8; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 512 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch3_probs[row + j] * (scratch3_d_row[j] - s) * 0.35355339059327373;
           if (ds === 0) continue;
           const kj = b * 512 + j * 32 + kc;
-          const dkj = j * 32 + kc;
+          const dkj = kj;
           for (let d = 0; d < 8; d++) {
             scratch3_d_q[oi + d] += ds * scratch3_k[kj + d];
             scratch3_d_k[dkj + d] += ds * scratch3_q[qi + d];
@@ -666,41 +631,14 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 16; t++) {
-      const xr = b * 512 + t * 32;
-      // q: d(qkv_proj rows 0…31) += dqᵀ x, dx += dq · (qkv_proj rows 0…31)
-      for (let o = 0; o < 32; o++) {
-        const gr = scratch3_d_q[t * 32 + o];
-        if (gr === 0) continue;
-        gp[5696 + o] += gr;
-        for (let d = 0, w = 2624 + o * 32; d < 32; d++, w++) {
-          gp[w] += gr * act3[xr + d];
-          grad3[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 32…63) += dkᵀ x, dx += dk · (qkv_proj rows 32…63)
-      for (let o = 0; o < 32; o++) {
-        const gr = scratch3_d_k[t * 32 + o];
-        if (gr === 0) continue;
-        gp[5728 + o] += gr;
-        for (let d = 0, w = 3648 + o * 32; d < 32; d++, w++) {
-          gp[w] += gr * act3[xr + d];
-          grad3[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 64…95) += dvᵀ x, dx += dv · (qkv_proj rows 64…95)
-      for (let o = 0; o < 32; o++) {
-        const gr = scratch3_d_v[t * 32 + o];
-        if (gr === 0) continue;
-        gp[5760 + o] += gr;
-        for (let d = 0, w = 4672 + o * 32; d < 32; d++, w++) {
-          gp[w] += gr * act3[xr + d];
-          grad3[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…31) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…31)
+  denseTiledBackward(p, gp, act3, grad3, scratch3_d_q, n * 16, 32, 32, 2624, 5696, true, 0, 32, 1);
+  // k: d(qkv_proj rows 32…63) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 32…63)
+  denseTiledBackward(p, gp, act3, grad3, scratch3_d_k, n * 16, 32, 32, 3648, 5728, true, 0, 32, 1);
+  // v: d(qkv_proj rows 64…95) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 64…95)
+  denseTiledBackward(p, gp, act3, grad3, scratch3_d_v, n * 16, 32, 32, 4672, 5760, true, 0, 32, 1);
 }
 
 /** Forward of op 4: add. */
@@ -892,29 +830,14 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 11: h.1.attn (attention). */
 function forward11(p: Float32Array, n: number, training: boolean): void {
   // h.1.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…31)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act11, scratch11_q, n * 16, 32, 32, 15328, 18400, 0, 32, 1);
+  // k = x · (qkv_proj rows 32…63)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act11, scratch11_k, n * 16, 32, 32, 16352, 18432, 0, 32, 1);
+  // v = x · (qkv_proj rows 64…95)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act11, scratch11_v, n * 16, 32, 32, 17376, 18464, 0, 32, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 16; t++) {
-      const xr = b * 512 + t * 32;
-      // q = x · (qkv_proj rows 0…31)ᵀ + bias
-      for (let o = 0; o < 32; o++) {
-        let s = p[18400 + o];
-        for (let d = 0, w = 15328 + o * 32; d < 32; d++, w++) s += act11[xr + d] * p[w];
-        scratch11_q[b * 512 + t * 32 + o] = s;
-      }
-      // k = x · (qkv_proj rows 32…63)ᵀ + bias
-      for (let o = 0; o < 32; o++) {
-        let s = p[18432 + o];
-        for (let d = 0, w = 16352 + o * 32; d < 32; d++, w++) s += act11[xr + d] * p[w];
-        scratch11_k[b * 512 + t * 32 + o] = s;
-      }
-      // v = x · (qkv_proj rows 64…95)ᵀ + bias
-      for (let o = 0; o < 32; o++) {
-        let s = p[18464 + o];
-        for (let d = 0, w = 17376 + o * 32; d < 32; d++, w++) s += act11[xr + d] * p[w];
-        scratch11_v[b * 512 + t * 32 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys j ≤ i, weighted sum of v
     for (let h = 0; h < 4; h++) {
       const qh = b * 512 + h * 8;
@@ -948,46 +871,26 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 16; t++) {
-      const hr = b * 512 + t * 32;
-      const yr = b * 512 + t * 32;
-      for (let o = 0; o < 32; o++) {
-        let s = p[19520 + o];
-        for (let e = 0, w = 18496 + o * 32; e < 32; e++, w++) s += scratch11_heads[hr + e] * p[w];
-        act12[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch11_heads, act12, n * 16, 32, 32, 18496, 19520, 0, 32, 1);
 }
 
 /** Backward of op 11: h.1.attn (attention). */
 function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // h.1.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias, backward
+  scratch11_d_heads.fill(0, 0, n * 512);
+  scratch11_d_q.fill(0, 0, n * 512);
+  scratch11_d_k.fill(0, 0, n * 512);
+  scratch11_d_v.fill(0, 0, n * 512);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(p, gp, scratch11_heads, scratch11_d_heads, grad12, n * 16, 32, 32, 18496, 19520, true, 0, 32, 1);
   for (let b = 0; b < n; b++) {
-    scratch11_d_heads.fill(0, 0, 512);
-    scratch11_d_q.fill(0, 0, 512);
-    scratch11_d_k.fill(0, 0, 512);
-    scratch11_d_v.fill(0, 0, 512);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 16; t++) {
-      const hr = b * 512 + t * 32;
-      const yr = b * 512 + t * 32;
-      for (let o = 0; o < 32; o++) {
-        const gr = grad12[yr + o];
-        if (gr === 0) continue;
-        gp[19520 + o] += gr;
-        for (let e = 0, w = 18496 + o * 32; e < 32; e++, w++) {
-          gp[w] += gr * scratch11_heads[hr + e];
-          scratch11_d_heads[t * 32 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 4; h++) {
       const kc = h * 8;
       for (let i = 0; i < 16; i++) {
-        const oi = i * 32 + h * 8;
+        const oi = b * 512 + i * 32 + h * 8;
         const row = ((b * 4 + h) * 16 + i) * 16;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -1000,16 +903,16 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch11_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 32 + kc;
+          const dvj = vj;
           for (let d = 0; d < 8; d++) scratch11_d_v[dvj + d] += a * scratch11_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √8; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 512 + oi;
+        const qi = oi;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch11_probs[row + j] * (scratch11_d_row[j] - s) * 0.35355339059327373;
           if (ds === 0) continue;
           const kj = b * 512 + j * 32 + kc;
-          const dkj = j * 32 + kc;
+          const dkj = kj;
           for (let d = 0; d < 8; d++) {
             scratch11_d_q[oi + d] += ds * scratch11_k[kj + d];
             scratch11_d_k[dkj + d] += ds * scratch11_q[qi + d];
@@ -1017,41 +920,14 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 16; t++) {
-      const xr = b * 512 + t * 32;
-      // q: d(qkv_proj rows 0…31) += dqᵀ x, dx += dq · (qkv_proj rows 0…31)
-      for (let o = 0; o < 32; o++) {
-        const gr = scratch11_d_q[t * 32 + o];
-        if (gr === 0) continue;
-        gp[18400 + o] += gr;
-        for (let d = 0, w = 15328 + o * 32; d < 32; d++, w++) {
-          gp[w] += gr * act11[xr + d];
-          grad11[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 32…63) += dkᵀ x, dx += dk · (qkv_proj rows 32…63)
-      for (let o = 0; o < 32; o++) {
-        const gr = scratch11_d_k[t * 32 + o];
-        if (gr === 0) continue;
-        gp[18432 + o] += gr;
-        for (let d = 0, w = 16352 + o * 32; d < 32; d++, w++) {
-          gp[w] += gr * act11[xr + d];
-          grad11[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 64…95) += dvᵀ x, dx += dv · (qkv_proj rows 64…95)
-      for (let o = 0; o < 32; o++) {
-        const gr = scratch11_d_v[t * 32 + o];
-        if (gr === 0) continue;
-        gp[18464 + o] += gr;
-        for (let d = 0, w = 17376 + o * 32; d < 32; d++, w++) {
-          gp[w] += gr * act11[xr + d];
-          grad11[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…31) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…31)
+  denseTiledBackward(p, gp, act11, grad11, scratch11_d_q, n * 16, 32, 32, 15328, 18400, true, 0, 32, 1);
+  // k: d(qkv_proj rows 32…63) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 32…63)
+  denseTiledBackward(p, gp, act11, grad11, scratch11_d_k, n * 16, 32, 32, 16352, 18432, true, 0, 32, 1);
+  // v: d(qkv_proj rows 64…95) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 64…95)
+  denseTiledBackward(p, gp, act11, grad11, scratch11_d_v, n * 16, 32, 32, 17376, 18464, true, 0, 32, 1);
 }
 
 /** Forward of op 12: add. */
@@ -1532,7 +1408,7 @@ function denseTiledForward(
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
       for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
-      const x0 = 0 & M30;
+      const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;

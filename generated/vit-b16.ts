@@ -2823,29 +2823,14 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
 /** Forward of op 7: encoder.layers.0.self_attention (attention). */
 function forward7(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.0.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act7, scratch7_q, n * 197, 768, 768, 744192, 2513664, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act7, scratch7_k, n * 197, 768, 768, 1334016, 2514432, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act7, scratch7_v, n * 197, 768, 768, 1923840, 2515200, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[2513664 + o];
-        for (let d = 0, w = 744192 + o * 768; d < 768; d++, w++) s += act7[xr + d] * p[w];
-        scratch7_q[b * 151296 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[2514432 + o];
-        for (let d = 0, w = 1334016 + o * 768; d < 768; d++, w++) s += act7[xr + d] * p[w];
-        scratch7_k[b * 151296 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[2515200 + o];
-        for (let d = 0, w = 1923840 + o * 768; d < 768; d++, w++) s += act7[xr + d] * p[w];
-        scratch7_v[b * 151296 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 151296 + h * 64;
@@ -2879,46 +2864,41 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[3105792 + o];
-        for (let e = 0, w = 2515968 + o * 768; e < 768; e++, w++) s += scratch7_heads[hr + e] * p[w];
-        act8[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch7_heads, act8, n * 197, 768, 768, 2515968, 3105792, 0, 768, 1);
 }
 
 /** Backward of op 7: encoder.layers.0.self_attention (attention). */
 function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.0.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+  scratch7_d_heads.fill(0, 0, n * 151296);
+  scratch7_d_q.fill(0, 0, n * 151296);
+  scratch7_d_k.fill(0, 0, n * 151296);
+  scratch7_d_v.fill(0, 0, n * 151296);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch7_heads,
+    scratch7_d_heads,
+    grad8,
+    n * 197,
+    768,
+    768,
+    2515968,
+    3105792,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch7_d_heads.fill(0, 0, 151296);
-    scratch7_d_q.fill(0, 0, 151296);
-    scratch7_d_k.fill(0, 0, 151296);
-    scratch7_d_v.fill(0, 0, 151296);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad8[yr + o];
-        if (gr === 0) continue;
-        gp[3105792 + o] += gr;
-        for (let e = 0, w = 2515968 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch7_heads[hr + e];
-          scratch7_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 197; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 151296 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 197 + i) * 197;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -2931,16 +2911,16 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
           scratch7_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch7_d_v[dvj + d] += a * scratch7_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 151296 + oi;
+        const qi = oi;
         for (let j = 0; j < 197; j++) {
           const ds = scratch7_probs[row + j] * (scratch7_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch7_d_q[oi + d] += ds * scratch7_k[kj + d];
             scratch7_d_k[dkj + d] += ds * scratch7_q[qi + d];
@@ -2948,41 +2928,14 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch7_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[2513664 + o] += gr;
-        for (let d = 0, w = 744192 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act7[xr + d];
-          grad7[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch7_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[2514432 + o] += gr;
-        for (let d = 0, w = 1334016 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act7[xr + d];
-          grad7[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch7_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[2515200 + o] += gr;
-        for (let d = 0, w = 1923840 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act7[xr + d];
-          grad7[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act7, grad7, scratch7_d_q, n * 197, 768, 768, 744192, 2513664, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act7, grad7, scratch7_d_k, n * 197, 768, 768, 1334016, 2514432, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act7, grad7, scratch7_d_v, n * 197, 768, 768, 1923840, 2515200, true, 0, 768, 1);
 }
 
 /** Forward of op 8: encoder.layers.0.2 (dropout). */
@@ -3243,29 +3196,14 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 18: encoder.layers.1.self_attention (attention). */
 function forward18(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.1.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act18, scratch18_q, n * 197, 768, 768, 7832064, 9601536, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act18, scratch18_k, n * 197, 768, 768, 8421888, 9602304, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act18, scratch18_v, n * 197, 768, 768, 9011712, 9603072, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[9601536 + o];
-        for (let d = 0, w = 7832064 + o * 768; d < 768; d++, w++) s += act18[xr + d] * p[w];
-        scratch18_q[b * 151296 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[9602304 + o];
-        for (let d = 0, w = 8421888 + o * 768; d < 768; d++, w++) s += act18[xr + d] * p[w];
-        scratch18_k[b * 151296 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[9603072 + o];
-        for (let d = 0, w = 9011712 + o * 768; d < 768; d++, w++) s += act18[xr + d] * p[w];
-        scratch18_v[b * 151296 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 151296 + h * 64;
@@ -3299,46 +3237,41 @@ function forward18(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[10193664 + o];
-        for (let e = 0, w = 9603840 + o * 768; e < 768; e++, w++) s += scratch18_heads[hr + e] * p[w];
-        act19[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch18_heads, act19, n * 197, 768, 768, 9603840, 10193664, 0, 768, 1);
 }
 
 /** Backward of op 18: encoder.layers.1.self_attention (attention). */
 function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.1.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+  scratch18_d_heads.fill(0, 0, n * 151296);
+  scratch18_d_q.fill(0, 0, n * 151296);
+  scratch18_d_k.fill(0, 0, n * 151296);
+  scratch18_d_v.fill(0, 0, n * 151296);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch18_heads,
+    scratch18_d_heads,
+    grad19,
+    n * 197,
+    768,
+    768,
+    9603840,
+    10193664,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch18_d_heads.fill(0, 0, 151296);
-    scratch18_d_q.fill(0, 0, 151296);
-    scratch18_d_k.fill(0, 0, 151296);
-    scratch18_d_v.fill(0, 0, 151296);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad19[yr + o];
-        if (gr === 0) continue;
-        gp[10193664 + o] += gr;
-        for (let e = 0, w = 9603840 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch18_heads[hr + e];
-          scratch18_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 197; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 151296 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 197 + i) * 197;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -3351,16 +3284,16 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch18_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch18_d_v[dvj + d] += a * scratch18_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 151296 + oi;
+        const qi = oi;
         for (let j = 0; j < 197; j++) {
           const ds = scratch18_probs[row + j] * (scratch18_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch18_d_q[oi + d] += ds * scratch18_k[kj + d];
             scratch18_d_k[dkj + d] += ds * scratch18_q[qi + d];
@@ -3368,41 +3301,14 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch18_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[9601536 + o] += gr;
-        for (let d = 0, w = 7832064 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act18[xr + d];
-          grad18[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch18_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[9602304 + o] += gr;
-        for (let d = 0, w = 8421888 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act18[xr + d];
-          grad18[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch18_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[9603072 + o] += gr;
-        for (let d = 0, w = 9011712 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act18[xr + d];
-          grad18[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act18, grad18, scratch18_d_q, n * 197, 768, 768, 7832064, 9601536, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act18, grad18, scratch18_d_k, n * 197, 768, 768, 8421888, 9602304, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act18, grad18, scratch18_d_v, n * 197, 768, 768, 9011712, 9603072, true, 0, 768, 1);
 }
 
 /** Forward of op 19: encoder.layers.1.2 (dropout). */
@@ -3663,29 +3569,14 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 29: encoder.layers.2.self_attention (attention). */
 function forward29(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.2.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act29, scratch29_q, n * 197, 768, 768, 14919936, 16689408, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act29, scratch29_k, n * 197, 768, 768, 15509760, 16690176, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act29, scratch29_v, n * 197, 768, 768, 16099584, 16690944, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[16689408 + o];
-        for (let d = 0, w = 14919936 + o * 768; d < 768; d++, w++) s += act29[xr + d] * p[w];
-        scratch29_q[b * 151296 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[16690176 + o];
-        for (let d = 0, w = 15509760 + o * 768; d < 768; d++, w++) s += act29[xr + d] * p[w];
-        scratch29_k[b * 151296 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[16690944 + o];
-        for (let d = 0, w = 16099584 + o * 768; d < 768; d++, w++) s += act29[xr + d] * p[w];
-        scratch29_v[b * 151296 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 151296 + h * 64;
@@ -3719,46 +3610,41 @@ function forward29(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[17281536 + o];
-        for (let e = 0, w = 16691712 + o * 768; e < 768; e++, w++) s += scratch29_heads[hr + e] * p[w];
-        act30[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch29_heads, act30, n * 197, 768, 768, 16691712, 17281536, 0, 768, 1);
 }
 
 /** Backward of op 29: encoder.layers.2.self_attention (attention). */
 function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.2.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+  scratch29_d_heads.fill(0, 0, n * 151296);
+  scratch29_d_q.fill(0, 0, n * 151296);
+  scratch29_d_k.fill(0, 0, n * 151296);
+  scratch29_d_v.fill(0, 0, n * 151296);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch29_heads,
+    scratch29_d_heads,
+    grad30,
+    n * 197,
+    768,
+    768,
+    16691712,
+    17281536,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch29_d_heads.fill(0, 0, 151296);
-    scratch29_d_q.fill(0, 0, 151296);
-    scratch29_d_k.fill(0, 0, 151296);
-    scratch29_d_v.fill(0, 0, 151296);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad30[yr + o];
-        if (gr === 0) continue;
-        gp[17281536 + o] += gr;
-        for (let e = 0, w = 16691712 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch29_heads[hr + e];
-          scratch29_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 197; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 151296 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 197 + i) * 197;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -3771,16 +3657,16 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch29_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch29_d_v[dvj + d] += a * scratch29_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 151296 + oi;
+        const qi = oi;
         for (let j = 0; j < 197; j++) {
           const ds = scratch29_probs[row + j] * (scratch29_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch29_d_q[oi + d] += ds * scratch29_k[kj + d];
             scratch29_d_k[dkj + d] += ds * scratch29_q[qi + d];
@@ -3788,41 +3674,14 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch29_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[16689408 + o] += gr;
-        for (let d = 0, w = 14919936 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act29[xr + d];
-          grad29[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch29_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[16690176 + o] += gr;
-        for (let d = 0, w = 15509760 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act29[xr + d];
-          grad29[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch29_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[16690944 + o] += gr;
-        for (let d = 0, w = 16099584 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act29[xr + d];
-          grad29[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act29, grad29, scratch29_d_q, n * 197, 768, 768, 14919936, 16689408, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act29, grad29, scratch29_d_k, n * 197, 768, 768, 15509760, 16690176, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act29, grad29, scratch29_d_v, n * 197, 768, 768, 16099584, 16690944, true, 0, 768, 1);
 }
 
 /** Forward of op 30: encoder.layers.2.2 (dropout). */
@@ -4083,29 +3942,14 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 40: encoder.layers.3.self_attention (attention). */
 function forward40(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.3.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act40, scratch40_q, n * 197, 768, 768, 22007808, 23777280, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act40, scratch40_k, n * 197, 768, 768, 22597632, 23778048, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act40, scratch40_v, n * 197, 768, 768, 23187456, 23778816, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[23777280 + o];
-        for (let d = 0, w = 22007808 + o * 768; d < 768; d++, w++) s += act40[xr + d] * p[w];
-        scratch40_q[b * 151296 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[23778048 + o];
-        for (let d = 0, w = 22597632 + o * 768; d < 768; d++, w++) s += act40[xr + d] * p[w];
-        scratch40_k[b * 151296 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[23778816 + o];
-        for (let d = 0, w = 23187456 + o * 768; d < 768; d++, w++) s += act40[xr + d] * p[w];
-        scratch40_v[b * 151296 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 151296 + h * 64;
@@ -4139,46 +3983,41 @@ function forward40(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[24369408 + o];
-        for (let e = 0, w = 23779584 + o * 768; e < 768; e++, w++) s += scratch40_heads[hr + e] * p[w];
-        act41[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch40_heads, act41, n * 197, 768, 768, 23779584, 24369408, 0, 768, 1);
 }
 
 /** Backward of op 40: encoder.layers.3.self_attention (attention). */
 function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.3.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+  scratch40_d_heads.fill(0, 0, n * 151296);
+  scratch40_d_q.fill(0, 0, n * 151296);
+  scratch40_d_k.fill(0, 0, n * 151296);
+  scratch40_d_v.fill(0, 0, n * 151296);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch40_heads,
+    scratch40_d_heads,
+    grad41,
+    n * 197,
+    768,
+    768,
+    23779584,
+    24369408,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch40_d_heads.fill(0, 0, 151296);
-    scratch40_d_q.fill(0, 0, 151296);
-    scratch40_d_k.fill(0, 0, 151296);
-    scratch40_d_v.fill(0, 0, 151296);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad41[yr + o];
-        if (gr === 0) continue;
-        gp[24369408 + o] += gr;
-        for (let e = 0, w = 23779584 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch40_heads[hr + e];
-          scratch40_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 197; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 151296 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 197 + i) * 197;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -4191,16 +4030,16 @@ function backward40(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch40_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch40_d_v[dvj + d] += a * scratch40_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 151296 + oi;
+        const qi = oi;
         for (let j = 0; j < 197; j++) {
           const ds = scratch40_probs[row + j] * (scratch40_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch40_d_q[oi + d] += ds * scratch40_k[kj + d];
             scratch40_d_k[dkj + d] += ds * scratch40_q[qi + d];
@@ -4208,41 +4047,14 @@ function backward40(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch40_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[23777280 + o] += gr;
-        for (let d = 0, w = 22007808 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act40[xr + d];
-          grad40[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch40_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[23778048 + o] += gr;
-        for (let d = 0, w = 22597632 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act40[xr + d];
-          grad40[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch40_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[23778816 + o] += gr;
-        for (let d = 0, w = 23187456 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act40[xr + d];
-          grad40[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act40, grad40, scratch40_d_q, n * 197, 768, 768, 22007808, 23777280, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act40, grad40, scratch40_d_k, n * 197, 768, 768, 22597632, 23778048, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act40, grad40, scratch40_d_v, n * 197, 768, 768, 23187456, 23778816, true, 0, 768, 1);
 }
 
 /** Forward of op 41: encoder.layers.3.2 (dropout). */
@@ -4503,29 +4315,14 @@ function backward50(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 51: encoder.layers.4.self_attention (attention). */
 function forward51(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.4.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act51, scratch51_q, n * 197, 768, 768, 29095680, 30865152, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act51, scratch51_k, n * 197, 768, 768, 29685504, 30865920, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act51, scratch51_v, n * 197, 768, 768, 30275328, 30866688, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[30865152 + o];
-        for (let d = 0, w = 29095680 + o * 768; d < 768; d++, w++) s += act51[xr + d] * p[w];
-        scratch51_q[b * 151296 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[30865920 + o];
-        for (let d = 0, w = 29685504 + o * 768; d < 768; d++, w++) s += act51[xr + d] * p[w];
-        scratch51_k[b * 151296 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[30866688 + o];
-        for (let d = 0, w = 30275328 + o * 768; d < 768; d++, w++) s += act51[xr + d] * p[w];
-        scratch51_v[b * 151296 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 151296 + h * 64;
@@ -4559,46 +4356,41 @@ function forward51(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[31457280 + o];
-        for (let e = 0, w = 30867456 + o * 768; e < 768; e++, w++) s += scratch51_heads[hr + e] * p[w];
-        act52[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch51_heads, act52, n * 197, 768, 768, 30867456, 31457280, 0, 768, 1);
 }
 
 /** Backward of op 51: encoder.layers.4.self_attention (attention). */
 function backward51(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.4.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+  scratch51_d_heads.fill(0, 0, n * 151296);
+  scratch51_d_q.fill(0, 0, n * 151296);
+  scratch51_d_k.fill(0, 0, n * 151296);
+  scratch51_d_v.fill(0, 0, n * 151296);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch51_heads,
+    scratch51_d_heads,
+    grad52,
+    n * 197,
+    768,
+    768,
+    30867456,
+    31457280,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch51_d_heads.fill(0, 0, 151296);
-    scratch51_d_q.fill(0, 0, 151296);
-    scratch51_d_k.fill(0, 0, 151296);
-    scratch51_d_v.fill(0, 0, 151296);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad52[yr + o];
-        if (gr === 0) continue;
-        gp[31457280 + o] += gr;
-        for (let e = 0, w = 30867456 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch51_heads[hr + e];
-          scratch51_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 197; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 151296 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 197 + i) * 197;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -4611,16 +4403,16 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch51_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch51_d_v[dvj + d] += a * scratch51_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 151296 + oi;
+        const qi = oi;
         for (let j = 0; j < 197; j++) {
           const ds = scratch51_probs[row + j] * (scratch51_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch51_d_q[oi + d] += ds * scratch51_k[kj + d];
             scratch51_d_k[dkj + d] += ds * scratch51_q[qi + d];
@@ -4628,41 +4420,14 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch51_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[30865152 + o] += gr;
-        for (let d = 0, w = 29095680 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act51[xr + d];
-          grad51[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch51_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[30865920 + o] += gr;
-        for (let d = 0, w = 29685504 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act51[xr + d];
-          grad51[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch51_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[30866688 + o] += gr;
-        for (let d = 0, w = 30275328 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act51[xr + d];
-          grad51[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act51, grad51, scratch51_d_q, n * 197, 768, 768, 29095680, 30865152, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act51, grad51, scratch51_d_k, n * 197, 768, 768, 29685504, 30865920, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act51, grad51, scratch51_d_v, n * 197, 768, 768, 30275328, 30866688, true, 0, 768, 1);
 }
 
 /** Forward of op 52: encoder.layers.4.2 (dropout). */
@@ -4923,29 +4688,14 @@ function backward61(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 62: encoder.layers.5.self_attention (attention). */
 function forward62(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.5.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act62, scratch62_q, n * 197, 768, 768, 36183552, 37953024, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act62, scratch62_k, n * 197, 768, 768, 36773376, 37953792, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act62, scratch62_v, n * 197, 768, 768, 37363200, 37954560, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[37953024 + o];
-        for (let d = 0, w = 36183552 + o * 768; d < 768; d++, w++) s += act62[xr + d] * p[w];
-        scratch62_q[b * 151296 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[37953792 + o];
-        for (let d = 0, w = 36773376 + o * 768; d < 768; d++, w++) s += act62[xr + d] * p[w];
-        scratch62_k[b * 151296 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[37954560 + o];
-        for (let d = 0, w = 37363200 + o * 768; d < 768; d++, w++) s += act62[xr + d] * p[w];
-        scratch62_v[b * 151296 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 151296 + h * 64;
@@ -4979,46 +4729,41 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[38545152 + o];
-        for (let e = 0, w = 37955328 + o * 768; e < 768; e++, w++) s += scratch62_heads[hr + e] * p[w];
-        act63[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch62_heads, act63, n * 197, 768, 768, 37955328, 38545152, 0, 768, 1);
 }
 
 /** Backward of op 62: encoder.layers.5.self_attention (attention). */
 function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.5.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+  scratch62_d_heads.fill(0, 0, n * 151296);
+  scratch62_d_q.fill(0, 0, n * 151296);
+  scratch62_d_k.fill(0, 0, n * 151296);
+  scratch62_d_v.fill(0, 0, n * 151296);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch62_heads,
+    scratch62_d_heads,
+    grad63,
+    n * 197,
+    768,
+    768,
+    37955328,
+    38545152,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch62_d_heads.fill(0, 0, 151296);
-    scratch62_d_q.fill(0, 0, 151296);
-    scratch62_d_k.fill(0, 0, 151296);
-    scratch62_d_v.fill(0, 0, 151296);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad63[yr + o];
-        if (gr === 0) continue;
-        gp[38545152 + o] += gr;
-        for (let e = 0, w = 37955328 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch62_heads[hr + e];
-          scratch62_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 197; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 151296 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 197 + i) * 197;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -5031,16 +4776,16 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch62_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch62_d_v[dvj + d] += a * scratch62_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 151296 + oi;
+        const qi = oi;
         for (let j = 0; j < 197; j++) {
           const ds = scratch62_probs[row + j] * (scratch62_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch62_d_q[oi + d] += ds * scratch62_k[kj + d];
             scratch62_d_k[dkj + d] += ds * scratch62_q[qi + d];
@@ -5048,41 +4793,14 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch62_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[37953024 + o] += gr;
-        for (let d = 0, w = 36183552 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act62[xr + d];
-          grad62[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch62_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[37953792 + o] += gr;
-        for (let d = 0, w = 36773376 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act62[xr + d];
-          grad62[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch62_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[37954560 + o] += gr;
-        for (let d = 0, w = 37363200 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act62[xr + d];
-          grad62[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act62, grad62, scratch62_d_q, n * 197, 768, 768, 36183552, 37953024, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act62, grad62, scratch62_d_k, n * 197, 768, 768, 36773376, 37953792, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act62, grad62, scratch62_d_v, n * 197, 768, 768, 37363200, 37954560, true, 0, 768, 1);
 }
 
 /** Forward of op 63: encoder.layers.5.2 (dropout). */
@@ -5343,29 +5061,14 @@ function backward72(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 73: encoder.layers.6.self_attention (attention). */
 function forward73(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.6.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act73, scratch73_q, n * 197, 768, 768, 43271424, 45040896, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act73, scratch73_k, n * 197, 768, 768, 43861248, 45041664, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act73, scratch73_v, n * 197, 768, 768, 44451072, 45042432, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[45040896 + o];
-        for (let d = 0, w = 43271424 + o * 768; d < 768; d++, w++) s += act73[xr + d] * p[w];
-        scratch73_q[b * 151296 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[45041664 + o];
-        for (let d = 0, w = 43861248 + o * 768; d < 768; d++, w++) s += act73[xr + d] * p[w];
-        scratch73_k[b * 151296 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[45042432 + o];
-        for (let d = 0, w = 44451072 + o * 768; d < 768; d++, w++) s += act73[xr + d] * p[w];
-        scratch73_v[b * 151296 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 151296 + h * 64;
@@ -5399,46 +5102,41 @@ function forward73(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[45633024 + o];
-        for (let e = 0, w = 45043200 + o * 768; e < 768; e++, w++) s += scratch73_heads[hr + e] * p[w];
-        act74[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch73_heads, act74, n * 197, 768, 768, 45043200, 45633024, 0, 768, 1);
 }
 
 /** Backward of op 73: encoder.layers.6.self_attention (attention). */
 function backward73(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.6.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+  scratch73_d_heads.fill(0, 0, n * 151296);
+  scratch73_d_q.fill(0, 0, n * 151296);
+  scratch73_d_k.fill(0, 0, n * 151296);
+  scratch73_d_v.fill(0, 0, n * 151296);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch73_heads,
+    scratch73_d_heads,
+    grad74,
+    n * 197,
+    768,
+    768,
+    45043200,
+    45633024,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch73_d_heads.fill(0, 0, 151296);
-    scratch73_d_q.fill(0, 0, 151296);
-    scratch73_d_k.fill(0, 0, 151296);
-    scratch73_d_v.fill(0, 0, 151296);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad74[yr + o];
-        if (gr === 0) continue;
-        gp[45633024 + o] += gr;
-        for (let e = 0, w = 45043200 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch73_heads[hr + e];
-          scratch73_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 197; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 151296 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 197 + i) * 197;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -5451,16 +5149,16 @@ function backward73(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch73_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch73_d_v[dvj + d] += a * scratch73_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 151296 + oi;
+        const qi = oi;
         for (let j = 0; j < 197; j++) {
           const ds = scratch73_probs[row + j] * (scratch73_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch73_d_q[oi + d] += ds * scratch73_k[kj + d];
             scratch73_d_k[dkj + d] += ds * scratch73_q[qi + d];
@@ -5468,41 +5166,14 @@ function backward73(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch73_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[45040896 + o] += gr;
-        for (let d = 0, w = 43271424 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act73[xr + d];
-          grad73[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch73_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[45041664 + o] += gr;
-        for (let d = 0, w = 43861248 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act73[xr + d];
-          grad73[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch73_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[45042432 + o] += gr;
-        for (let d = 0, w = 44451072 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act73[xr + d];
-          grad73[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act73, grad73, scratch73_d_q, n * 197, 768, 768, 43271424, 45040896, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act73, grad73, scratch73_d_k, n * 197, 768, 768, 43861248, 45041664, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act73, grad73, scratch73_d_v, n * 197, 768, 768, 44451072, 45042432, true, 0, 768, 1);
 }
 
 /** Forward of op 74: encoder.layers.6.2 (dropout). */
@@ -5763,29 +5434,14 @@ function backward83(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 84: encoder.layers.7.self_attention (attention). */
 function forward84(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.7.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act84, scratch84_q, n * 197, 768, 768, 50359296, 52128768, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act84, scratch84_k, n * 197, 768, 768, 50949120, 52129536, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act84, scratch84_v, n * 197, 768, 768, 51538944, 52130304, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[52128768 + o];
-        for (let d = 0, w = 50359296 + o * 768; d < 768; d++, w++) s += act84[xr + d] * p[w];
-        scratch84_q[b * 151296 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[52129536 + o];
-        for (let d = 0, w = 50949120 + o * 768; d < 768; d++, w++) s += act84[xr + d] * p[w];
-        scratch84_k[b * 151296 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[52130304 + o];
-        for (let d = 0, w = 51538944 + o * 768; d < 768; d++, w++) s += act84[xr + d] * p[w];
-        scratch84_v[b * 151296 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 151296 + h * 64;
@@ -5819,46 +5475,41 @@ function forward84(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[52720896 + o];
-        for (let e = 0, w = 52131072 + o * 768; e < 768; e++, w++) s += scratch84_heads[hr + e] * p[w];
-        act85[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch84_heads, act85, n * 197, 768, 768, 52131072, 52720896, 0, 768, 1);
 }
 
 /** Backward of op 84: encoder.layers.7.self_attention (attention). */
 function backward84(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.7.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+  scratch84_d_heads.fill(0, 0, n * 151296);
+  scratch84_d_q.fill(0, 0, n * 151296);
+  scratch84_d_k.fill(0, 0, n * 151296);
+  scratch84_d_v.fill(0, 0, n * 151296);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch84_heads,
+    scratch84_d_heads,
+    grad85,
+    n * 197,
+    768,
+    768,
+    52131072,
+    52720896,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch84_d_heads.fill(0, 0, 151296);
-    scratch84_d_q.fill(0, 0, 151296);
-    scratch84_d_k.fill(0, 0, 151296);
-    scratch84_d_v.fill(0, 0, 151296);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad85[yr + o];
-        if (gr === 0) continue;
-        gp[52720896 + o] += gr;
-        for (let e = 0, w = 52131072 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch84_heads[hr + e];
-          scratch84_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 197; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 151296 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 197 + i) * 197;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -5871,16 +5522,16 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch84_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch84_d_v[dvj + d] += a * scratch84_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 151296 + oi;
+        const qi = oi;
         for (let j = 0; j < 197; j++) {
           const ds = scratch84_probs[row + j] * (scratch84_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch84_d_q[oi + d] += ds * scratch84_k[kj + d];
             scratch84_d_k[dkj + d] += ds * scratch84_q[qi + d];
@@ -5888,41 +5539,14 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch84_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[52128768 + o] += gr;
-        for (let d = 0, w = 50359296 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act84[xr + d];
-          grad84[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch84_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[52129536 + o] += gr;
-        for (let d = 0, w = 50949120 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act84[xr + d];
-          grad84[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch84_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[52130304 + o] += gr;
-        for (let d = 0, w = 51538944 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act84[xr + d];
-          grad84[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act84, grad84, scratch84_d_q, n * 197, 768, 768, 50359296, 52128768, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act84, grad84, scratch84_d_k, n * 197, 768, 768, 50949120, 52129536, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act84, grad84, scratch84_d_v, n * 197, 768, 768, 51538944, 52130304, true, 0, 768, 1);
 }
 
 /** Forward of op 85: encoder.layers.7.2 (dropout). */
@@ -6183,29 +5807,14 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
 /** Forward of op 95: encoder.layers.8.self_attention (attention). */
 function forward95(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.8.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act95, scratch95_q, n * 197, 768, 768, 57447168, 59216640, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act95, scratch95_k, n * 197, 768, 768, 58036992, 59217408, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act95, scratch95_v, n * 197, 768, 768, 58626816, 59218176, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[59216640 + o];
-        for (let d = 0, w = 57447168 + o * 768; d < 768; d++, w++) s += act95[xr + d] * p[w];
-        scratch95_q[b * 151296 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[59217408 + o];
-        for (let d = 0, w = 58036992 + o * 768; d < 768; d++, w++) s += act95[xr + d] * p[w];
-        scratch95_k[b * 151296 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[59218176 + o];
-        for (let d = 0, w = 58626816 + o * 768; d < 768; d++, w++) s += act95[xr + d] * p[w];
-        scratch95_v[b * 151296 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 151296 + h * 64;
@@ -6239,46 +5848,41 @@ function forward95(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[59808768 + o];
-        for (let e = 0, w = 59218944 + o * 768; e < 768; e++, w++) s += scratch95_heads[hr + e] * p[w];
-        act96[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch95_heads, act96, n * 197, 768, 768, 59218944, 59808768, 0, 768, 1);
 }
 
 /** Backward of op 95: encoder.layers.8.self_attention (attention). */
 function backward95(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.8.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+  scratch95_d_heads.fill(0, 0, n * 151296);
+  scratch95_d_q.fill(0, 0, n * 151296);
+  scratch95_d_k.fill(0, 0, n * 151296);
+  scratch95_d_v.fill(0, 0, n * 151296);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch95_heads,
+    scratch95_d_heads,
+    grad96,
+    n * 197,
+    768,
+    768,
+    59218944,
+    59808768,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch95_d_heads.fill(0, 0, 151296);
-    scratch95_d_q.fill(0, 0, 151296);
-    scratch95_d_k.fill(0, 0, 151296);
-    scratch95_d_v.fill(0, 0, 151296);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad96[yr + o];
-        if (gr === 0) continue;
-        gp[59808768 + o] += gr;
-        for (let e = 0, w = 59218944 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch95_heads[hr + e];
-          scratch95_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 197; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 151296 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 197 + i) * 197;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -6291,16 +5895,16 @@ function backward95(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch95_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch95_d_v[dvj + d] += a * scratch95_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 151296 + oi;
+        const qi = oi;
         for (let j = 0; j < 197; j++) {
           const ds = scratch95_probs[row + j] * (scratch95_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch95_d_q[oi + d] += ds * scratch95_k[kj + d];
             scratch95_d_k[dkj + d] += ds * scratch95_q[qi + d];
@@ -6308,41 +5912,14 @@ function backward95(p: Float32Array, gp: Float32Array, n: number, training: bool
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch95_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[59216640 + o] += gr;
-        for (let d = 0, w = 57447168 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act95[xr + d];
-          grad95[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch95_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[59217408 + o] += gr;
-        for (let d = 0, w = 58036992 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act95[xr + d];
-          grad95[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch95_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[59218176 + o] += gr;
-        for (let d = 0, w = 58626816 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act95[xr + d];
-          grad95[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act95, grad95, scratch95_d_q, n * 197, 768, 768, 57447168, 59216640, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act95, grad95, scratch95_d_k, n * 197, 768, 768, 58036992, 59217408, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act95, grad95, scratch95_d_v, n * 197, 768, 768, 58626816, 59218176, true, 0, 768, 1);
 }
 
 /** Forward of op 96: encoder.layers.8.2 (dropout). */
@@ -6603,29 +6180,14 @@ function backward105(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 106: encoder.layers.9.self_attention (attention). */
 function forward106(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.9.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act106, scratch106_q, n * 197, 768, 768, 64535040, 66304512, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act106, scratch106_k, n * 197, 768, 768, 65124864, 66305280, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act106, scratch106_v, n * 197, 768, 768, 65714688, 66306048, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[66304512 + o];
-        for (let d = 0, w = 64535040 + o * 768; d < 768; d++, w++) s += act106[xr + d] * p[w];
-        scratch106_q[b * 151296 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[66305280 + o];
-        for (let d = 0, w = 65124864 + o * 768; d < 768; d++, w++) s += act106[xr + d] * p[w];
-        scratch106_k[b * 151296 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[66306048 + o];
-        for (let d = 0, w = 65714688 + o * 768; d < 768; d++, w++) s += act106[xr + d] * p[w];
-        scratch106_v[b * 151296 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 151296 + h * 64;
@@ -6659,46 +6221,41 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[66896640 + o];
-        for (let e = 0, w = 66306816 + o * 768; e < 768; e++, w++) s += scratch106_heads[hr + e] * p[w];
-        act107[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch106_heads, act107, n * 197, 768, 768, 66306816, 66896640, 0, 768, 1);
 }
 
 /** Backward of op 106: encoder.layers.9.self_attention (attention). */
 function backward106(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.9.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+  scratch106_d_heads.fill(0, 0, n * 151296);
+  scratch106_d_q.fill(0, 0, n * 151296);
+  scratch106_d_k.fill(0, 0, n * 151296);
+  scratch106_d_v.fill(0, 0, n * 151296);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch106_heads,
+    scratch106_d_heads,
+    grad107,
+    n * 197,
+    768,
+    768,
+    66306816,
+    66896640,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch106_d_heads.fill(0, 0, 151296);
-    scratch106_d_q.fill(0, 0, 151296);
-    scratch106_d_k.fill(0, 0, 151296);
-    scratch106_d_v.fill(0, 0, 151296);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad107[yr + o];
-        if (gr === 0) continue;
-        gp[66896640 + o] += gr;
-        for (let e = 0, w = 66306816 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch106_heads[hr + e];
-          scratch106_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 197; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 151296 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 197 + i) * 197;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -6711,16 +6268,16 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch106_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch106_d_v[dvj + d] += a * scratch106_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 151296 + oi;
+        const qi = oi;
         for (let j = 0; j < 197; j++) {
           const ds = scratch106_probs[row + j] * (scratch106_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch106_d_q[oi + d] += ds * scratch106_k[kj + d];
             scratch106_d_k[dkj + d] += ds * scratch106_q[qi + d];
@@ -6728,41 +6285,14 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch106_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[66304512 + o] += gr;
-        for (let d = 0, w = 64535040 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act106[xr + d];
-          grad106[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch106_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[66305280 + o] += gr;
-        for (let d = 0, w = 65124864 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act106[xr + d];
-          grad106[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch106_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[66306048 + o] += gr;
-        for (let d = 0, w = 65714688 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act106[xr + d];
-          grad106[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act106, grad106, scratch106_d_q, n * 197, 768, 768, 64535040, 66304512, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act106, grad106, scratch106_d_k, n * 197, 768, 768, 65124864, 66305280, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act106, grad106, scratch106_d_v, n * 197, 768, 768, 65714688, 66306048, true, 0, 768, 1);
 }
 
 /** Forward of op 107: encoder.layers.9.2 (dropout). */
@@ -7023,29 +6553,14 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 117: encoder.layers.10.self_attention (attention). */
 function forward117(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.10.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act117, scratch117_q, n * 197, 768, 768, 71622912, 73392384, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act117, scratch117_k, n * 197, 768, 768, 72212736, 73393152, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act117, scratch117_v, n * 197, 768, 768, 72802560, 73393920, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[73392384 + o];
-        for (let d = 0, w = 71622912 + o * 768; d < 768; d++, w++) s += act117[xr + d] * p[w];
-        scratch117_q[b * 151296 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[73393152 + o];
-        for (let d = 0, w = 72212736 + o * 768; d < 768; d++, w++) s += act117[xr + d] * p[w];
-        scratch117_k[b * 151296 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[73393920 + o];
-        for (let d = 0, w = 72802560 + o * 768; d < 768; d++, w++) s += act117[xr + d] * p[w];
-        scratch117_v[b * 151296 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 151296 + h * 64;
@@ -7079,46 +6594,41 @@ function forward117(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[73984512 + o];
-        for (let e = 0, w = 73394688 + o * 768; e < 768; e++, w++) s += scratch117_heads[hr + e] * p[w];
-        act118[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch117_heads, act118, n * 197, 768, 768, 73394688, 73984512, 0, 768, 1);
 }
 
 /** Backward of op 117: encoder.layers.10.self_attention (attention). */
 function backward117(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.10.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+  scratch117_d_heads.fill(0, 0, n * 151296);
+  scratch117_d_q.fill(0, 0, n * 151296);
+  scratch117_d_k.fill(0, 0, n * 151296);
+  scratch117_d_v.fill(0, 0, n * 151296);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch117_heads,
+    scratch117_d_heads,
+    grad118,
+    n * 197,
+    768,
+    768,
+    73394688,
+    73984512,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch117_d_heads.fill(0, 0, 151296);
-    scratch117_d_q.fill(0, 0, 151296);
-    scratch117_d_k.fill(0, 0, 151296);
-    scratch117_d_v.fill(0, 0, 151296);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad118[yr + o];
-        if (gr === 0) continue;
-        gp[73984512 + o] += gr;
-        for (let e = 0, w = 73394688 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch117_heads[hr + e];
-          scratch117_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 197; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 151296 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 197 + i) * 197;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -7131,16 +6641,16 @@ function backward117(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch117_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch117_d_v[dvj + d] += a * scratch117_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 151296 + oi;
+        const qi = oi;
         for (let j = 0; j < 197; j++) {
           const ds = scratch117_probs[row + j] * (scratch117_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch117_d_q[oi + d] += ds * scratch117_k[kj + d];
             scratch117_d_k[dkj + d] += ds * scratch117_q[qi + d];
@@ -7148,41 +6658,14 @@ function backward117(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch117_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[73392384 + o] += gr;
-        for (let d = 0, w = 71622912 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act117[xr + d];
-          grad117[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch117_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[73393152 + o] += gr;
-        for (let d = 0, w = 72212736 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act117[xr + d];
-          grad117[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch117_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[73393920 + o] += gr;
-        for (let d = 0, w = 72802560 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act117[xr + d];
-          grad117[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act117, grad117, scratch117_d_q, n * 197, 768, 768, 71622912, 73392384, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act117, grad117, scratch117_d_k, n * 197, 768, 768, 72212736, 73393152, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act117, grad117, scratch117_d_v, n * 197, 768, 768, 72802560, 73393920, true, 0, 768, 1);
 }
 
 /** Forward of op 118: encoder.layers.10.2 (dropout). */
@@ -7443,29 +6926,14 @@ function backward127(p: Float32Array, gp: Float32Array, n: number, training: boo
 /** Forward of op 128: encoder.layers.11.self_attention (attention). */
 function forward128(p: Float32Array, n: number, training: boolean): void {
   // encoder.layers.11.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
+  // projections on the shared matrix kernel
+  // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act128, scratch128_q, n * 197, 768, 768, 78710784, 80480256, 0, 768, 1);
+  // k = x · (qkv_proj rows 768…1535)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act128, scratch128_k, n * 197, 768, 768, 79300608, 80481024, 0, 768, 1);
+  // v = x · (qkv_proj rows 1536…2303)ᵀ + bias, every position of every sample
+  denseTiledForward(p, act128, scratch128_v, n * 197, 768, 768, 79890432, 80481792, 0, 768, 1);
   for (let b = 0; b < n; b++) {
-    // projections, row by row (each weight row and x row contiguous)
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q = x · (qkv_proj rows 0…767)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[80480256 + o];
-        for (let d = 0, w = 78710784 + o * 768; d < 768; d++, w++) s += act128[xr + d] * p[w];
-        scratch128_q[b * 151296 + t * 768 + o] = s;
-      }
-      // k = x · (qkv_proj rows 768…1535)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[80481024 + o];
-        for (let d = 0, w = 79300608 + o * 768; d < 768; d++, w++) s += act128[xr + d] * p[w];
-        scratch128_k[b * 151296 + t * 768 + o] = s;
-      }
-      // v = x · (qkv_proj rows 1536…2303)ᵀ + bias
-      for (let o = 0; o < 768; o++) {
-        let s = p[80481792 + o];
-        for (let d = 0, w = 79890432 + o * 768; d < 768; d++, w++) s += act128[xr + d] * p[w];
-        scratch128_v[b * 151296 + t * 768 + o] = s;
-      }
-    }
     // per head: scores, softmax over keys, weighted sum of v
     for (let h = 0; h < 12; h++) {
       const qh = b * 151296 + h * 64;
@@ -7499,46 +6967,41 @@ function forward128(p: Float32Array, n: number, training: boolean): void {
         }
       }
     }
-    // output projection: y = heads · out_projᵀ + bias
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        let s = p[81072384 + o];
-        for (let e = 0, w = 80482560 + o * 768; e < 768; e++, w++) s += scratch128_heads[hr + e] * p[w];
-        act129[yr + o] = s;
-      }
-    }
   }
+  // output projection: y = heads · out_projᵀ + bias
+  denseTiledForward(p, scratch128_heads, act129, n * 197, 768, 768, 80482560, 81072384, 0, 768, 1);
 }
 
 /** Backward of op 128: encoder.layers.11.self_attention (attention). */
 function backward128(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // encoder.layers.11.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
+  scratch128_d_heads.fill(0, 0, n * 151296);
+  scratch128_d_q.fill(0, 0, n * 151296);
+  scratch128_d_k.fill(0, 0, n * 151296);
+  scratch128_d_v.fill(0, 0, n * 151296);
+  // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
+  denseTiledBackward(
+    p,
+    gp,
+    scratch128_heads,
+    scratch128_d_heads,
+    grad129,
+    n * 197,
+    768,
+    768,
+    80482560,
+    81072384,
+    true,
+    0,
+    768,
+    1,
+  );
   for (let b = 0; b < n; b++) {
-    scratch128_d_heads.fill(0, 0, 151296);
-    scratch128_d_q.fill(0, 0, 151296);
-    scratch128_d_k.fill(0, 0, 151296);
-    scratch128_d_v.fill(0, 0, 151296);
-    // output projection: d(out_proj) += dyᵀ heads, d(bias) += dy, d(heads) = dy · out_proj
-    for (let t = 0; t < 197; t++) {
-      const hr = b * 151296 + t * 768;
-      const yr = b * 151296 + t * 768;
-      for (let o = 0; o < 768; o++) {
-        const gr = grad129[yr + o];
-        if (gr === 0) continue;
-        gp[81072384 + o] += gr;
-        for (let e = 0, w = 80482560 + o * 768; e < 768; e++, w++) {
-          gp[w] += gr * scratch128_heads[hr + e];
-          scratch128_d_heads[t * 768 + e] += gr * p[w];
-        }
-      }
-    }
     // per head: through the weighted sum and the softmax to q, k and v
     for (let h = 0; h < 12; h++) {
       const kc = h * 64;
       for (let i = 0; i < 197; i++) {
-        const oi = i * 768 + h * 64;
+        const oi = b * 151296 + i * 768 + h * 64;
         const row = ((b * 12 + h) * 197 + i) * 197;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
@@ -7551,16 +7014,16 @@ function backward128(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch128_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = j * 768 + kc;
+          const dvj = vj;
           for (let d = 0; d < 64; d++) scratch128_d_v[dvj + d] += a * scratch128_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
-        const qi = b * 151296 + oi;
+        const qi = oi;
         for (let j = 0; j < 197; j++) {
           const ds = scratch128_probs[row + j] * (scratch128_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = j * 768 + kc;
+          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch128_d_q[oi + d] += ds * scratch128_k[kj + d];
             scratch128_d_k[dkj + d] += ds * scratch128_q[qi + d];
@@ -7568,41 +7031,14 @@ function backward128(p: Float32Array, gp: Float32Array, n: number, training: boo
         }
       }
     }
-    // projections backward, row by row
-    for (let t = 0; t < 197; t++) {
-      const xr = b * 151296 + t * 768;
-      // q: d(qkv_proj rows 0…767) += dqᵀ x, dx += dq · (qkv_proj rows 0…767)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch128_d_q[t * 768 + o];
-        if (gr === 0) continue;
-        gp[80480256 + o] += gr;
-        for (let d = 0, w = 78710784 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act128[xr + d];
-          grad128[xr + d] += gr * p[w];
-        }
-      }
-      // k: d(qkv_proj rows 768…1535) += dkᵀ x, dx += dk · (qkv_proj rows 768…1535)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch128_d_k[t * 768 + o];
-        if (gr === 0) continue;
-        gp[80481024 + o] += gr;
-        for (let d = 0, w = 79300608 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act128[xr + d];
-          grad128[xr + d] += gr * p[w];
-        }
-      }
-      // v: d(qkv_proj rows 1536…2303) += dvᵀ x, dx += dv · (qkv_proj rows 1536…2303)
-      for (let o = 0; o < 768; o++) {
-        const gr = scratch128_d_v[t * 768 + o];
-        if (gr === 0) continue;
-        gp[80481792 + o] += gr;
-        for (let d = 0, w = 79890432 + o * 768; d < 768; d++, w++) {
-          gp[w] += gr * act128[xr + d];
-          grad128[xr + d] += gr * p[w];
-        }
-      }
-    }
   }
+  // projections backward on the shared matrix kernel
+  // q: d(qkv_proj rows 0…767) += dqᵀ x, d(bias) += dq, dx += dq · (qkv_proj rows 0…767)
+  denseTiledBackward(p, gp, act128, grad128, scratch128_d_q, n * 197, 768, 768, 78710784, 80480256, true, 0, 768, 1);
+  // k: d(qkv_proj rows 768…1535) += dkᵀ x, d(bias) += dk, dx += dk · (qkv_proj rows 768…1535)
+  denseTiledBackward(p, gp, act128, grad128, scratch128_d_k, n * 197, 768, 768, 79300608, 80481024, true, 0, 768, 1);
+  // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
+  denseTiledBackward(p, gp, act128, grad128, scratch128_d_v, n * 197, 768, 768, 79890432, 80481792, true, 0, 768, 1);
 }
 
 /** Forward of op 129: encoder.layers.11.2 (dropout). */
@@ -8307,7 +7743,7 @@ function denseTiledForward(
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
       for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
-      const x0 = 0 & M30;
+      const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;

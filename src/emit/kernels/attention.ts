@@ -18,8 +18,8 @@
 // with dO the gradient of the head outputs:
 //   dA = dO vᵀ, dP = dA ⊙ M, dS = P ⊙ (dP − Σⱼ P dP) / √hd, dq = dS k, dk = dSᵀ q, dv = Aᵀ dO,
 // rope's rotation transposed on dq and dk, then the projections' gradients as for dense layers.
-// The backward works one sample at a time in small per-sample workspaces (only their first sample's worth
-// of elements is used: scratch arrays are sized per sample × n).
+// The q/k/v and output projections, forward and backward, run over every position of every sample on
+// the module's shared register-tiled matrix kernel; the per-head work goes sample by sample.
 import type { EmitCtx, Kernel } from "../kernel.js";
 import { lit } from "../kernel.js";
 
@@ -135,13 +135,8 @@ export const attention: Kernel = {
     const project = g.projections
       .map((pr) => {
         const W = width(pr.name);
-        const dst = g[pr.name];
-        return `    // ${pr.name} = x · (${pr.tensor})ᵀ${pr.B >= 0 ? " + bias" : ""}
-    for (let o = 0; o < ${pr.rows}; o++) {
-      let s = ${pr.B >= 0 ? `p[${at(pr.B, "o")}]` : "0"};
-      for (let d = 0, w = ${at(pr.W, `o * ${D}`)}; d < ${D}; d++, w++) s += ${x}[xr + d] * p[w];
-      ${dst}[b * ${T * W} + t * ${W} + o] = s;
-    }`;
+        return `// ${pr.name} = x · (${pr.tensor})ᵀ${pr.B >= 0 ? " + bias" : ""}, every position of every sample
+denseTiledForward(p, ${x}, ${g[pr.name]}, n * ${T}, ${D}, ${pr.rows}, ${pr.W}, ${pr.B}, 0, ${W}, 1);`;
       })
       .join("\n");
 
@@ -182,12 +177,9 @@ for (let t = 0; t < ${T}; t++) {
     const weight = g.dropout > 0 ? `training ? ${g.probs}[row + j] * ${g.mask}[row + j] : ${g.probs}[row + j]` : `${g.probs}[row + j]`;
 
     return `// ${describe(c, g)}
-${ropeTable}for (let b = 0; b < n; b++) {
-  // projections, row by row (each weight row and x row contiguous)
-  for (let t = 0; t < ${T}; t++) {
-    const xr = b * ${T * D} + t * ${D};
+${ropeTable}// projections on the shared matrix kernel
 ${project}
-  }
+for (let b = 0; b < n; b++) {
 ${g.rope ? `  // rotary position embedding of q (${H} heads) and k (${KV} kv heads): (a, e) → (a·cos − e·sin, e·cos + a·sin)
 ${rotate(g.q, H, Q)}
 ${rotate(g.k, KV, K)}
@@ -224,17 +216,9 @@ ${rotate(g.k, KV, K)}
       }
     }
   }
-  // output projection: y = heads · out_projᵀ${g.BO >= 0 ? " + bias" : ""}
-  for (let t = 0; t < ${T}; t++) {
-    const hr = b * ${T * Q} + t * ${Q};
-    const yr = b * ${T * D} + t * ${D};
-    for (let o = 0; o < ${D}; o++) {
-      let s = ${g.BO >= 0 ? `p[${at(g.BO, "o")}]` : "0"};
-      for (let e = 0, w = ${at(g.WO, `o * ${Q}`)}; e < ${Q}; e++, w++) s += ${g.heads}[hr + e] * p[w];
-      ${y}[yr + o] = s;
-    }
-  }
-}`;
+}
+// output projection: y = heads · out_projᵀ${g.BO >= 0 ? " + bias" : ""}
+denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0, ${D}, 1);`;
   },
 
   backward(c) {
@@ -248,7 +232,7 @@ ${rotate(g.k, KV, K)}
     // Causal rows see keys up to themselves; otherwise every key of the call's length (`seqLength`, below T
     // when a shorter sequence is padded: the padding is masked out).
     const len = g.causal ? "i + 1" : c.inSymbolic[0] ? "seqLength" : String(T);
-    // Per-sample workspaces (the first sample's worth of each is used).
+    // Gradients of the head outputs, q, k and v for the whole batch; one row of dP per query.
     const dHeads = c.scratch("d_heads", T * Q);
     const dq = c.scratch("d_q", T * Q);
     const dk = c.scratch("d_k", T * K);
@@ -259,7 +243,7 @@ ${rotate(g.k, KV, K)}
 
     const unrotate = (arr: string, heads: number, w: number) => `  for (let t = 0; t < ${T}; t++) {
     for (let h = 0; h < ${heads}; h++) {
-      const base = t * ${w} + h * ${hd};
+      const base = b * ${T * w} + t * ${w} + h * ${hd};
       for (let i = 0; i < ${half}; i++) {
         const cs = ${g.cos}[t * ${half} + i];
         const sn = ${g.sin}[t * ${half} + i];
@@ -274,45 +258,25 @@ ${rotate(g.k, KV, K)}
     const projectBack = g.projections
       .map((pr) => {
         const W = width(pr.name);
-        return `    // ${pr.name}: d(${pr.tensor}) += d${pr.name}ᵀ x, dx += d${pr.name} · (${pr.tensor})
-    for (let o = 0; o < ${pr.rows}; o++) {
-      const gr = ${grads[pr.name]}[t * ${W} + o];
-      if (gr === 0) continue;
-      ${pr.B >= 0 ? `gp[${at(pr.B, "o")}] += gr;` : ""}
-      for (let d = 0, w = ${at(pr.W, `o * ${D}`)}; d < ${D}; d++, w++) {
-        gp[w] += gr * ${x}[xr + d];
-        ${gx}[xr + d] += gr * p[w];
-      }
-    }`;
+        return `// ${pr.name}: d(${pr.tensor}) += d${pr.name}ᵀ x${pr.B >= 0 ? ", d(bias) += d" + pr.name : ""}, dx += d${pr.name} · (${pr.tensor})
+denseTiledBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${T}, ${D}, ${pr.rows}, ${pr.W}, ${pr.B}, ${c.gxWanted[0]}, 0, ${W}, 1);`;
       })
       .join("\n");
 
     const dropping = g.dropout > 0;
     return `// ${describe(c, g)}, backward
+${dHeads}.fill(0, 0, n * ${T * Q});
+${dq}.fill(0, 0, n * ${T * Q});
+${dk}.fill(0, 0, n * ${T * K});
+${dv}.fill(0, 0, n * ${T * K});
+// output projection: d(out_proj) += dyᵀ heads,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · out_proj
+denseTiledBackward(p, gp, ${g.heads}, ${dHeads}, ${gy}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, true, 0, ${D}, 1);
 for (let b = 0; b < n; b++) {
-  ${dHeads}.fill(0, 0, ${T * Q});
-  ${dq}.fill(0, 0, ${T * Q});
-  ${dk}.fill(0, 0, ${T * K});
-  ${dv}.fill(0, 0, ${T * K});
-  // output projection: d(out_proj) += dyᵀ heads,${g.BO >= 0 ? " d(bias) += dy," : ""} d(heads) = dy · out_proj
-  for (let t = 0; t < ${T}; t++) {
-    const hr = b * ${T * Q} + t * ${Q};
-    const yr = b * ${T * D} + t * ${D};
-    for (let o = 0; o < ${D}; o++) {
-      const gr = ${gy}[yr + o];
-      if (gr === 0) continue;
-      ${g.BO >= 0 ? `gp[${at(g.BO, "o")}] += gr;` : ""}
-      for (let e = 0, w = ${at(g.WO, `o * ${Q}`)}; e < ${Q}; e++, w++) {
-        gp[w] += gr * ${g.heads}[hr + e];
-        ${dHeads}[t * ${Q} + e] += gr * p[w];
-      }
-    }
-  }
   // per head: through the weighted sum${dropping ? ", the dropout mask" : ""} and the softmax to q, k and v
   for (let h = 0; h < ${H}; h++) {
     const kc = ${kvColumn(g)};
     for (let i = 0; i < ${T}; i++) {
-      const oi = i * ${Q} + h * ${hd};
+      const oi = b * ${T * Q} + i * ${Q} + h * ${hd};
       const row = ((b * ${H} + h) * ${T} + i) * ${T};
       // dP_j = dO_i · v_j${dropping ? " · M_ij" : ""}, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
       let s = 0;
@@ -328,16 +292,16 @@ for (let b = 0; b < n; b++) {
         ${dRow}[j] = dp;
         s += pr * dp;
         if (a === 0) continue;
-        const dvj = j * ${K} + kc;
+        const dvj = vj;
         for (let d = 0; d < ${hd}; d++) ${dv}[dvj + d] += a * ${dHeads}[oi + d];
       }
       // dS_j = P_ij (dP_j − s) / √${hd}; dq_i += dS_j k_j, dk_j += dS_j q_i
-      const qi = b * ${T * Q} + oi;
+      const qi = oi;
       for (let j = 0; j < ${len}; j++) {
         const ds = ${g.probs}[row + j] * (${dRow}[j] - s) * ${scale};
         if (ds === 0) continue;
         const kj = b * ${T * K} + j * ${K} + kc;
-        const dkj = j * ${K} + kc;
+        const dkj = kj;
         for (let d = 0; d < ${hd}; d++) {
           ${dq}[oi + d] += ds * ${g.k}[kj + d];
           ${dk}[dkj + d] += ds * ${g.q}[qi + d];
@@ -348,12 +312,9 @@ for (let b = 0; b < n; b++) {
 ${g.rope ? `  // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
 ${unrotate(dq, H, Q)}
 ${unrotate(dk, KV, K)}
-` : ""}  // projections backward, row by row
-  for (let t = 0; t < ${T}; t++) {
-    const xr = b * ${T * D} + t * ${D};
-${projectBack}
-  }
-}`;
+` : ""}}
+// projections backward on the shared matrix kernel
+${projectBack}`;
   },
 };
 

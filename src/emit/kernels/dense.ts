@@ -89,7 +89,7 @@ export function denseTiledSource(F: string, tileColumns: number): string {
   const range = (k: number) => Array.from({ length: k }, (_, i) => i);
   const join = (xs: string[]) => xs.join(" ");
   /** Masked bases of the 4 rows of a row tile. */
-  const bases4 = (first: string) => join(range(4).map((a) => `const x${a} = ${a === 0 ? `${first} & M30` : `(x${a - 1} + IN) & M30`};`));
+  const bases4 = (first: string) => join(range(4).map((a) => `const x${a} = ${a > 0 ? `(x${a - 1} + IN) & M30` : first === "0" ? "0" : `${first} & M30`};`));
   /** Σ over i of a tile of R rows × C outputs starting at output \`o\`; \`loop\` closes with \`o += C\`.
    *  Row bases are masked to 30 bits (no-ops: the caller checked every offset below 2^30) so that V8 knows
    *  the indices are non-negative int32s and drops its overflow checks. A single row reads \`rowBuffer\`. */
