@@ -1272,7 +1272,7 @@ async function sweep() {
   out("Width sweep: one dense layer w → w (bias, no activation), forward. Each cell: median time per call, GFLOP/s;");
   out("  nnc/peer = the peer's time / nnc default's (> 1: nnc faster).");
   out(
-    "  nnc default = unroll limit 1024 MACs; tiled = unrollLimit 0; unrolled = every product unrolled (widths ≤ 128);",
+    "  nnc default = unroll limit 256 MACs (compile()'s default); tiled = unrollLimit 0; unrolled = every product unrolled (widths ≤ 128);",
   );
   out("  '=' means the same generated code as the default build (not timed twice).");
   const head = `  ${lpad("w", 5)}${lpad("batch", 6)}  ${pad("nnc default", 28)}${pad("nnc tiled", 20)}${pad("nnc unrolled", 20)}${pad("plain loops", 20)}${pad("tfjs-cpu", 20)}${pad("tfjs-wasm-simd", 20)}${lpad("nnc/plain", 10)}${lpad("nnc/cpu", 8)}${lpad("nnc/wasm", 9)}${lpad("max diff", 10)}`;

@@ -8153,8 +8153,164 @@ function densePlainForward(
   }
 }
 
-/** Dense backward over `rows` rows (gradients accumulate): dW += gᵀx, db += g, and dx += g W only when
- *  `dx` (a training step needs no gradient of the model input). gy element (r, o) at g0 + r·gr + o·gc. */
+/** Gradients enter a backward product packed in doubles: the left operand in `packA` (panels of 2 rows),
+ *  the right one in `rowBuffer` (panels of 4 columns), so the register tile reads both contiguously. */
+const packA = new Float64Array(ROW_MAX);
+
+/** packA ← A(a, k) = s[s0 + a·sa + k·sk] (a < M, k < K; an odd M padded with a zero row); and, when
+ *  B ≥ 0, g[B + a] += Σ_k A(a, k) (a bias gradient comes free with the packing). */
+function packRows(
+  s: Float32Array,
+  s0: number,
+  sa: number,
+  sk: number,
+  M: number,
+  K: number,
+  g: Float32Array,
+  B: number,
+): void {
+  const A = packA;
+  for (let a = 0; a < M; a++) {
+    let t = 0;
+    for (
+      let k = 0, i = (s0 + a * sa) & M30, d = ((a >> 1) * 2 * K + (a & 1)) & M30;
+      k < K;
+      k++, i = (i + sk) & M30, d = (d + 2) & M30
+    ) {
+      const v = s[i];
+      A[d] = v;
+      t += v;
+    }
+    if (B >= 0) g[B + a] += t;
+  }
+  if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
+}
+
+/** rowBuffer ← B(k, b) = s[s0 + k·ld + b] (k < K, b < N) at (b & ~3)·K + 4k + (b & 3), padded to 4 columns. */
+function packCols(s: Float32Array, s0: number, ld: number, K: number, N: number): void {
+  const P = rowBuffer;
+  for (let b = 0; b < N; b += 4) {
+    const n = N - b;
+    let d = (b * K) & M30;
+    if (n >= 4) {
+      for (let k = 0, i = (s0 + b) & M30; k < K; k++, i = (i + ld) & M30, d = (d + 4) & M30) {
+        P[d] = s[i];
+        P[d + 1] = s[i + 1];
+        P[d + 2] = s[i + 2];
+        P[d + 3] = s[i + 3];
+      }
+    } else {
+      for (let k = 0, i = (s0 + b) & M30; k < K; k++, i = (i + ld) & M30, d = (d + 4) & M30) {
+        P[d] = s[i];
+        P[d + 1] = n > 1 ? s[i + 1] : 0;
+        P[d + 2] = n > 2 ? s[i + 2] : 0;
+        P[d + 3] = 0;
+      }
+    }
+  }
+}
+
+/** C[c0 + a·cr + b] += Σ_k A(a, k)·B(k, b) over the two packs (a < M, b < N), in 2 × 4 register tiles
+ *  (8 accumulators: more would spill). */
+function packedProduct(C: Float32Array, c0: number, cr: number, M: number, N: number, K: number): void {
+  const A = packA;
+  const P = rowBuffer;
+  for (let a = 0; a < M; a += 2) {
+    const ia = (a * K) & M30;
+    const ea = (ia + 2 * K) & M30;
+    for (let b = 0; b < N; b += 4) {
+      let t00 = 0,
+        t01 = 0,
+        t02 = 0,
+        t03 = 0,
+        t10 = 0,
+        t11 = 0,
+        t12 = 0,
+        t13 = 0;
+      for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
+        const u0 = A[i],
+          u1 = A[i + 1],
+          v0 = P[j],
+          v1 = P[j + 1],
+          v2 = P[j + 2],
+          v3 = P[j + 3];
+        t00 += u0 * v0;
+        t01 += u0 * v1;
+        t02 += u0 * v2;
+        t03 += u0 * v3;
+        t10 += u1 * v0;
+        t11 += u1 * v1;
+        t12 += u1 * v2;
+        t13 += u1 * v3;
+      }
+      const c = (c0 + a * cr + b) & M30;
+      const d = (c + cr) & M30;
+      const n = N - b;
+      const two = a + 1 < M;
+      if (n >= 4) {
+        C[c] += t00;
+        C[c + 1] += t01;
+        C[c + 2] += t02;
+        C[c + 3] += t03;
+        if (two) {
+          C[d] += t10;
+          C[d + 1] += t11;
+          C[d + 2] += t12;
+          C[d + 3] += t13;
+        }
+      } else {
+        C[c] += t00;
+        if (n > 1) C[c + 1] += t01;
+        if (n > 2) C[c + 2] += t02;
+        if (two) {
+          C[d] += t10;
+          if (n > 1) C[d + 1] += t11;
+          if (n > 2) C[d + 2] += t12;
+        }
+      }
+    }
+  }
+}
+
+/** C[c0 + a·cr + b] += Σ_k sa[a0 + a·as + k·ak] · sb[b0 + k·ld + b] (a < M, b < N, k < K), in blocks that
+ *  fit the packs (K ≤ 1024 at a time, then M and N); g[B + a] += Σ_k sa[…] when B ≥ 0. */
+function packedGemm(
+  C: Float32Array,
+  c0: number,
+  cr: number,
+  M: number,
+  N: number,
+  K: number,
+  sa: Float32Array,
+  a0: number,
+  as: number,
+  ak: number,
+  sb: Float32Array,
+  b0: number,
+  ld: number,
+  g: Float32Array,
+  B: number,
+): void {
+  const kc = Math.min(K, 1024);
+  const mc = Math.min(M, (ROW_MAX / kc) & ~1);
+  const nc = Math.min(N, (ROW_MAX / kc) & ~3);
+  for (let k = 0; k < K; k += kc) {
+    const kn = Math.min(kc, K - k);
+    for (let a = 0; a < M; a += mc) {
+      const mn = Math.min(mc, M - a);
+      packRows(sa, a0 + a * as + k * ak, as, ak, mn, kn, g, B >= 0 ? B + a : -1);
+      for (let b = 0; b < N; b += nc) {
+        const nn = Math.min(nc, N - b);
+        packCols(sb, b0 + k * ld + b, ld, kn, nn);
+        packedProduct(C, c0 + a * cr + b, cr, mn, nn, kn);
+      }
+    }
+  }
+}
+
+/** Dense backward over `rows` rows (gradients accumulate): dW += gᵀx and db += Σ g, then dx += g W only
+ *  when `dx` (a training step needs no gradient of the model input); two packed products, each gradient
+ *  element read and written once per block. gy element (r, o) at g0 + r·gr + o·gc. */
 function denseTiledBackward(
   p: Float32Array,
   gp: Float32Array,
@@ -8171,106 +8327,38 @@ function denseTiledBackward(
   gr: number,
   gc: number,
 ): void {
-  let r = 0;
-  for (let xo = 0, go = g0; r + 4 <= rows; r += 4, xo += 4 * IN, go += 4 * gr) {
-    let o = 0;
-    for (; o + 4 <= OUT; o += 4) {
-      const gt = go + o * gc;
-      const g0_0 = gy[gt];
-      const g0_1 = gy[gt + 1 * gc];
-      const g0_2 = gy[gt + 2 * gc];
-      const g0_3 = gy[gt + 3 * gc];
-      const g1_0 = gy[gt + 1 * gr];
-      const g1_1 = gy[gt + 1 * gr + 1 * gc];
-      const g1_2 = gy[gt + 1 * gr + 2 * gc];
-      const g1_3 = gy[gt + 1 * gr + 3 * gc];
-      const g2_0 = gy[gt + 2 * gr];
-      const g2_1 = gy[gt + 2 * gr + 1 * gc];
-      const g2_2 = gy[gt + 2 * gr + 2 * gc];
-      const g2_3 = gy[gt + 2 * gr + 3 * gc];
-      const g3_0 = gy[gt + 3 * gr];
-      const g3_1 = gy[gt + 3 * gr + 1 * gc];
-      const g3_2 = gy[gt + 3 * gr + 2 * gc];
-      const g3_3 = gy[gt + 3 * gr + 3 * gc];
-      if (B >= 0) {
-        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
-        gp[B + o + 1] += g0_1 + g1_1 + g2_1 + g3_1;
-        gp[B + o + 2] += g0_2 + g1_2 + g2_2 + g3_2;
-        gp[B + o + 3] += g0_3 + g1_3 + g2_3 + g3_3;
-      }
-      if (dx) {
-        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          const x0 = x[xo + 0 * IN + i];
-          const x1 = x[xo + 1 * IN + i];
-          const x2 = x[xo + 2 * IN + i];
-          const x3 = x[xo + 3 * IN + i];
-          const w0 = p[w];
-          const w1 = p[w + 1 * IN];
-          const w2 = p[w + 2 * IN];
-          const w3 = p[w + 3 * IN];
-          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
-          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
-          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
-          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
-          gx[xo + 0 * IN + i] += g0_0 * w0 + g0_1 * w1 + g0_2 * w2 + g0_3 * w3;
-          gx[xo + 1 * IN + i] += g1_0 * w0 + g1_1 * w1 + g1_2 * w2 + g1_3 * w3;
-          gx[xo + 2 * IN + i] += g2_0 * w0 + g2_1 * w1 + g2_2 * w2 + g2_3 * w3;
-          gx[xo + 3 * IN + i] += g3_0 * w0 + g3_1 * w1 + g3_2 * w2 + g3_3 * w3;
-        }
-      } else {
-        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          const x0 = x[xo + 0 * IN + i];
-          const x1 = x[xo + 1 * IN + i];
-          const x2 = x[xo + 2 * IN + i];
-          const x3 = x[xo + 3 * IN + i];
-          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
-          gp[w + 1 * IN] += g0_1 * x0 + g1_1 * x1 + g2_1 * x2 + g3_1 * x3;
-          gp[w + 2 * IN] += g0_2 * x0 + g1_2 * x1 + g2_2 * x2 + g3_2 * x3;
-          gp[w + 3 * IN] += g0_3 * x0 + g1_3 * x1 + g2_3 * x2 + g3_3 * x3;
-        }
-      }
-    }
-    for (; o < OUT; o++) {
-      const gt = go + o * gc;
-      const g0_0 = gy[gt];
-      const g1_0 = gy[gt + 1 * gr];
-      const g2_0 = gy[gt + 2 * gr];
-      const g3_0 = gy[gt + 3 * gr];
-      if (B >= 0) {
-        gp[B + o] += g0_0 + g1_0 + g2_0 + g3_0;
-      }
-      if (dx) {
-        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          const x0 = x[xo + 0 * IN + i];
-          const x1 = x[xo + 1 * IN + i];
-          const x2 = x[xo + 2 * IN + i];
-          const x3 = x[xo + 3 * IN + i];
-          const w0 = p[w];
-          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
-          gx[xo + 0 * IN + i] += g0_0 * w0;
-          gx[xo + 1 * IN + i] += g1_0 * w0;
-          gx[xo + 2 * IN + i] += g2_0 * w0;
-          gx[xo + 3 * IN + i] += g3_0 * w0;
-        }
-      } else {
-        for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-          const x0 = x[xo + 0 * IN + i];
-          const x1 = x[xo + 1 * IN + i];
-          const x2 = x[xo + 2 * IN + i];
-          const x3 = x[xo + 3 * IN + i];
-          gp[w] += g0_0 * x0 + g1_0 * x1 + g2_0 * x2 + g3_0 * x3;
-        }
-      }
-    }
+  if (W + OUT * IN > M30 || rows * IN > M30 || g0 + rows * gr + OUT * gc > M30) {
+    densePlainBackward(p, gp, x, gx, gy, rows, IN, OUT, W, B, dx, g0, gr, gc);
+    return;
   }
-  for (let xo = r * IN, go = g0 + r * gr; r < rows; r++, xo += IN, go += gr) {
+  packedGemm(gp, W, IN, OUT, IN, rows, gy, g0, gc, gr, x, 0, IN, gp, B);
+  if (dx) packedGemm(gx, 0, IN, rows, IN, OUT, gy, g0, gr, gc, p, W, IN, gp, -1);
+}
+
+/** The same gradients in plain loops (offsets past 2^30). */
+function densePlainBackward(
+  p: Float32Array,
+  gp: Float32Array,
+  x: Float32Array,
+  gx: Float32Array,
+  gy: Float32Array,
+  rows: number,
+  IN: number,
+  OUT: number,
+  W: number,
+  B: number,
+  dx: boolean,
+  g0: number,
+  gr: number,
+  gc: number,
+): void {
+  for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[go + o * gc];
-      if (g === 0) continue;
+      const g = gy[g0 + r * gr + o * gc];
       if (B >= 0) gp[B + o] += g;
-      for (let i = 0, w = W + o * IN; i < IN; i++, w++) {
-        gp[w] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w];
+      for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
+        gp[w + i] += g * x[xo + i];
+        if (dx) gx[xo + i] += g * p[w + i];
       }
     }
   }

@@ -2,7 +2,7 @@
 // differences in float64 (relative error < 1e-6), both code shapes of dense (unrolled, tiled), and the
 // guards every generated module has against wrong inputs.
 import { describe, expect, it } from "vitest";
-import { build, gradientCheck } from "./helpers/generated.js";
+import { build, gradientCheck, maxRelError } from "./helpers/generated.js";
 
 const mlp = (input: string, body: string) => `model M(x: f32[${input}]) {\n${body}\n}\n`;
 
@@ -102,6 +102,41 @@ describe("the looped kernel's paths for long rows", () => {
         expect(Math.abs(y[r * 3 + o]! - s)).toBeLessThan(1e-11);
       }
     }
+  });
+});
+
+describe("the packed backward's blocks", () => {
+  // The backward packs at most 1,024 reduction steps and 16,384 doubles at a time: 1,100 rows (dW's
+  // reduction) and 1,100 outputs (dx's reduction) take two blocks; odd row and column counts take the
+  // padded edges. Against gradients computed here by plain loops.
+  it.each([
+    [6, 7, 1100],
+    [30, 1100, 3],
+    [5, 9, 7],
+  ])("dense %i → %i over %i rows: dW, db and dx", async (IN, OUT, n) => {
+    const { module: m } = await build(mlp(String(IN), `dense(${OUT})`), { dtype: "float64", unrollLimit: 0 });
+    const p = m.createParams(6);
+    const x = Float64Array.from({ length: n * IN }, (_, i) => Math.sin(i * 0.61));
+    const gy = Float64Array.from({ length: n * OUT }, (_, i) => Math.cos(i * 0.29));
+    const grads = new Float64Array(m.paramCount);
+    m.forward(p, x, n);
+    const gx = m.backward(p, gy, grads) as Float64Array;
+    const wantW = new Float64Array(OUT * IN);
+    const wantB = new Float64Array(OUT);
+    const wantX = new Float64Array(n * IN);
+    for (let r = 0; r < n; r++) {
+      for (let o = 0; o < OUT; o++) {
+        const g = gy[r * OUT + o]!;
+        wantB[o]! += g;
+        for (let i = 0; i < IN; i++) {
+          wantW[o * IN + i]! += g * x[r * IN + i]!;
+          wantX[r * IN + i]! += g * p[o * IN + i]!;
+        }
+      }
+    }
+    expect(maxRelError(grads.subarray(0, OUT * IN), wantW)).toBeLessThan(1e-12);
+    expect(maxRelError(grads.subarray(OUT * IN), wantB)).toBeLessThan(1e-12);
+    expect(maxRelError(gx, wantX)).toBeLessThan(1e-12);
   });
 });
 
