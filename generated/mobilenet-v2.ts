@@ -14556,6 +14556,14 @@ function denseTiledForward(
     densePlainForward(p, x, y, 0, rows, IN, OUT, W, B, y0, yr, yc);
     return;
   }
+  if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
+    // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
+    for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+    }
+    packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
+    return;
+  }
   let r = 0;
   if (4 * IN <= ROW_MAX) {
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
@@ -14972,9 +14980,17 @@ function densePlainForward(
   }
 }
 
-/** Gradients enter a backward product packed in doubles: the left operand in `packA` (panels of 2 rows),
- *  the right one in `rowBuffer` (panels of 4 columns), so the register tile reads both contiguously. */
-const packA = new Float64Array(ROW_MAX);
+/** Elements of each pack below: 256 KB of doubles, so that a block of the right operand stays in cache. */
+const PACK = 32768;
+/** Forward products with at least this many rows run on packed operands (packing costs one pass over them)… */
+const PACKED_ROWS = 8;
+/** … and at least this many outputs (thinner products, like a 6-channel convolution, waste the 4-column
+ *  panels' padding: the 4-row tiles do better there). */
+const PACKED_OUT = 8;
+/** The operands of a packed product, in doubles: the left one in `packA` (panels of 2 rows), the right one
+ *  in `packB` (panels of 4 columns), so that the register tile reads both contiguously. */
+const packA = new Float64Array(PACK);
+const packB = new Float64Array(PACK);
 
 /** packA ← A(a, k) = s[s0 + a·sa + k·sk] (a < M, k < K; an odd M padded with a zero row); and, when
  *  B ≥ 0, g[B + a] += Σ_k A(a, k) (a bias gradient comes free with the packing). */
@@ -15005,35 +15021,39 @@ function packRows(
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
 
-/** rowBuffer ← B(k, b) = s[s0 + k·ld + b] (k < K, b < N) at (b & ~3)·K + 4k + (b & 3), padded to 4 columns. */
-function packCols(s: Float32Array, s0: number, ld: number, K: number, N: number): void {
-  const P = rowBuffer;
+/** packB ← B(k, b) = s[s0 + k·sk + b·sb] (k < K, b < N) at (b & ~3)·K + 4k + (b & 3), padded to 4 columns. */
+function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number, N: number): void {
+  const P = packB;
+  const sb2 = 2 * sb;
+  const sb3 = 3 * sb;
   for (let b = 0; b < N; b += 4) {
     const n = N - b;
     let d = (b * K) & M30;
     if (n >= 4) {
-      for (let k = 0, i = (s0 + b) & M30; k < K; k++, i = (i + ld) & M30, d = (d + 4) & M30) {
+      for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
         P[d] = s[i];
-        P[d + 1] = s[i + 1];
-        P[d + 2] = s[i + 2];
-        P[d + 3] = s[i + 3];
+        P[d + 1] = s[i + sb];
+        P[d + 2] = s[i + sb2];
+        P[d + 3] = s[i + sb3];
       }
     } else {
-      for (let k = 0, i = (s0 + b) & M30; k < K; k++, i = (i + ld) & M30, d = (d + 4) & M30) {
+      for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
         P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + 1] : 0;
-        P[d + 2] = n > 2 ? s[i + 2] : 0;
+        P[d + 1] = n > 1 ? s[i + sb] : 0;
+        P[d + 2] = n > 2 ? s[i + sb2] : 0;
         P[d + 3] = 0;
       }
     }
   }
 }
 
-/** C[c0 + a·cr + b] += Σ_k A(a, k)·B(k, b) over the two packs (a < M, b < N), in 2 × 4 register tiles
+/** C[c0 + a·cr + b·cc] += Σ_k A(a, k)·B(k, b) over the two packs (a < M, b < N), in 2 × 4 register tiles
  *  (8 accumulators: more would spill). */
-function packedProduct(C: Float32Array, c0: number, cr: number, M: number, N: number, K: number): void {
+function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: number, N: number, K: number): void {
   const A = packA;
-  const P = rowBuffer;
+  const P = packB;
+  const c2 = 2 * cc;
+  const c3 = 3 * cc;
   for (let a = 0; a < M; a += 2) {
     const ia = (a * K) & M30;
     const ea = (ia + 2 * K) & M30;
@@ -15062,41 +15082,42 @@ function packedProduct(C: Float32Array, c0: number, cr: number, M: number, N: nu
         t12 += u1 * v2;
         t13 += u1 * v3;
       }
-      const c = (c0 + a * cr + b) & M30;
+      const c = (c0 + a * cr + b * cc) & M30;
       const d = (c + cr) & M30;
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
         C[c] += t00;
-        C[c + 1] += t01;
-        C[c + 2] += t02;
-        C[c + 3] += t03;
+        C[c + cc] += t01;
+        C[c + c2] += t02;
+        C[c + c3] += t03;
         if (two) {
           C[d] += t10;
-          C[d + 1] += t11;
-          C[d + 2] += t12;
-          C[d + 3] += t13;
+          C[d + cc] += t11;
+          C[d + c2] += t12;
+          C[d + c3] += t13;
         }
       } else {
         C[c] += t00;
-        if (n > 1) C[c + 1] += t01;
-        if (n > 2) C[c + 2] += t02;
+        if (n > 1) C[c + cc] += t01;
+        if (n > 2) C[c + c2] += t02;
         if (two) {
           C[d] += t10;
-          if (n > 1) C[d + 1] += t11;
-          if (n > 2) C[d + 2] += t12;
+          if (n > 1) C[d + cc] += t11;
+          if (n > 2) C[d + c2] += t12;
         }
       }
     }
   }
 }
 
-/** C[c0 + a·cr + b] += Σ_k sa[a0 + a·as + k·ak] · sb[b0 + k·ld + b] (a < M, b < N, k < K), in blocks that
- *  fit the packs (K ≤ 1024 at a time, then M and N); g[B + a] += Σ_k sa[…] when B ≥ 0. */
+/** C[c0 + a·cr + b·cc] += Σ_k sa[a0 + a·as + k·ak] · sb[b0 + k·bk + b·bb] (a < M, b < N, k < K), in
+ *  blocks that fit the packs (K ≤ 1024 at a time, then M and N); g[B + a] += Σ_k sa[…] when B ≥ 0. */
 function packedGemm(
   C: Float32Array,
   c0: number,
   cr: number,
+  cc: number,
   M: number,
   N: number,
   K: number,
@@ -15106,13 +15127,14 @@ function packedGemm(
   ak: number,
   sb: Float32Array,
   b0: number,
-  ld: number,
+  bk: number,
+  bb: number,
   g: Float32Array,
   B: number,
 ): void {
   const kc = Math.min(K, 1024);
-  const mc = Math.min(M, (ROW_MAX / kc) & ~1);
-  const nc = Math.min(N, (ROW_MAX / kc) & ~3);
+  const mc = Math.min(M, (PACK / kc) & ~1);
+  const nc = Math.min(N, (PACK / kc) & ~3);
   for (let k = 0; k < K; k += kc) {
     const kn = Math.min(kc, K - k);
     for (let a = 0; a < M; a += mc) {
@@ -15120,8 +15142,8 @@ function packedGemm(
       packRows(sa, a0 + a * as + k * ak, as, ak, mn, kn, g, B >= 0 ? B + a : -1);
       for (let b = 0; b < N; b += nc) {
         const nn = Math.min(nc, N - b);
-        packCols(sb, b0 + k * ld + b, ld, kn, nn);
-        packedProduct(C, c0 + a * cr + b, cr, mn, nn, kn);
+        packCols(sb, b0 + k * bk + b * bb, bk, bb, kn, nn);
+        packedProduct(C, c0 + a * cr + b * cc, cr, cc, mn, nn, kn);
       }
     }
   }
@@ -15150,8 +15172,8 @@ function denseTiledBackward(
     densePlainBackward(p, gp, x, gx, gy, rows, IN, OUT, W, B, dx, g0, gr, gc);
     return;
   }
-  packedGemm(gp, W, IN, OUT, IN, rows, gy, g0, gc, gr, x, 0, IN, gp, B);
-  if (dx) packedGemm(gx, 0, IN, rows, IN, OUT, gy, g0, gr, gc, p, W, IN, gp, -1);
+  packedGemm(gp, W, IN, 1, OUT, IN, rows, gy, g0, gc, gr, x, 0, IN, 1, gp, B);
+  if (dx) packedGemm(gx, 0, IN, 1, rows, IN, OUT, gy, g0, gr, gc, p, W, IN, 1, gp, -1);
 }
 
 /** The same gradients in plain loops (offsets past 2^30). */

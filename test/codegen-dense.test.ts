@@ -105,21 +105,33 @@ describe("the looped kernel's paths for long rows", () => {
   });
 });
 
-describe("the packed backward's blocks", () => {
-  // The backward packs at most 1,024 reduction steps and 16,384 doubles at a time: 1,100 rows (dW's
-  // reduction) and 1,100 outputs (dx's reduction) take two blocks; odd row and column counts take the
-  // padded edges. Against gradients computed here by plain loops.
+describe("the packed products' blocks", () => {
+  // Packed products take at most 1,024 reduction steps and 32,768 doubles per operand at a time: 1,100 rows
+  // (dW's reduction, and 2 row blocks of the forward at 40 inputs), 1,100 outputs (dx's reduction) and
+  // 1,030 inputs (the forward's reduction) take several blocks; odd row and column counts take the padded
+  // edges; fewer than 8 rows or outputs take the 4-row tiles forward. Against plain loops written here.
   it.each([
     [6, 7, 1100],
     [30, 1100, 3],
     [5, 9, 7],
-  ])("dense %i → %i over %i rows: dW, db and dx", async (IN, OUT, n) => {
+    [40, 9, 1100],
+    [1030, 12, 9],
+  ])("dense %i → %i over %i rows: y, dW, db and dx", async (IN, OUT, n) => {
     const { module: m } = await build(mlp(String(IN), `dense(${OUT})`), { dtype: "float64", unrollLimit: 0 });
     const p = m.createParams(6);
     const x = Float64Array.from({ length: n * IN }, (_, i) => Math.sin(i * 0.61));
     const gy = Float64Array.from({ length: n * OUT }, (_, i) => Math.cos(i * 0.29));
     const grads = new Float64Array(m.paramCount);
-    m.forward(p, x, n);
+    const y = m.forward(p, x, n);
+    const wantY = new Float64Array(n * OUT);
+    for (let r = 0; r < n; r++) {
+      for (let o = 0; o < OUT; o++) {
+        let t = p[OUT * IN + o]!;
+        for (let i = 0; i < IN; i++) t += x[r * IN + i]! * p[o * IN + i]!;
+        wantY[r * OUT + o] = t;
+      }
+    }
+    expect(maxRelError(y, wantY)).toBeLessThan(1e-11);
     const gx = m.backward(p, gy, grads) as Float64Array;
     const wantW = new Float64Array(OUT * IN);
     const wantB = new Float64Array(OUT);
