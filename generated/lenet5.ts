@@ -70,6 +70,18 @@ function checkLength(what: string, array: ArrayLike<number>, expected: number): 
   }
 }
 
+/** Zeroes an array: a loop for short ones (`fill` is a call into the runtime, tens of ns), `fill` otherwise. */
+function zero(a: Float32Array): void {
+  if (a.length > 64) a.fill(0);
+  else for (let i = 0; i < a.length; i++) a[i] = 0;
+}
+
+/** Copies `from` into `to` (same length), a loop for short arrays as in `zero`. */
+function copy(from: ArrayLike<number>, to: Float32Array): void {
+  if (to.length > 64) to.set(from);
+  else for (let i = 0; i < to.length; i++) to[i] = from[i]!;
+}
+
 function checkBatch(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`batch must be a whole number of at least 1, got ${n}`);
 }
@@ -241,20 +253,20 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   checkLength("outputGrad", outputGrad, n * 10);
   checkLength("grads", grads, paramCount);
   const gp = grads;
-  gp.fill(0);
-  grad0.fill(0);
-  grad1.fill(0);
-  grad2.fill(0);
-  grad3.fill(0);
-  grad4.fill(0);
-  grad5.fill(0);
-  grad6.fill(0);
-  grad8.fill(0);
-  grad9.fill(0);
-  grad10.fill(0);
-  grad11.fill(0);
-  grad12.fill(0);
-  grad12.set(outputGrad);
+  zero(gp);
+  zero(grad0);
+  zero(grad1);
+  zero(grad2);
+  zero(grad3);
+  zero(grad4);
+  zero(grad5);
+  zero(grad6);
+  zero(grad8);
+  zero(grad9);
+  zero(grad10);
+  zero(grad11);
+  zero(grad12);
+  copy(outputGrad, grad12);
   const training = lastTraining;
   backward11(p, gp, n, training);
   backward10(p, gp, n, training);
@@ -365,7 +377,6 @@ function forward1(p: Float32Array, n: number, training: boolean): void {
 function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // 1: tanh backward
   for (let i = 0, e = n * 4704; i < e; i++) {
-    const x = act1[i];
     const y = act2[i];
     const g = grad2[i];
     grad1[i] += g * (1 - y * y);
@@ -523,7 +534,6 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
 function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // 4: tanh backward
   for (let i = 0, e = n * 1600; i < e; i++) {
-    const x = act4[i];
     const y = act5[i];
     const g = grad5[i];
     grad4[i] += g * (1 - y * y);
@@ -598,7 +608,6 @@ function forward8(p: Float32Array, n: number, training: boolean): void {
 function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // 8: tanh backward
   for (let i = 0, e = n * 120; i < e; i++) {
-    const x = act8[i];
     const y = act9[i];
     const g = grad9[i];
     grad8[i] += g * (1 - y * y);
@@ -630,7 +639,6 @@ function forward10(p: Float32Array, n: number, training: boolean): void {
 function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
   // 10: tanh backward
   for (let i = 0, e = n * 84; i < e; i++) {
-    const x = act10[i];
     const y = act11[i];
     const g = grad11[i];
     grad10[i] += g * (1 - y * y);

@@ -68,6 +68,18 @@ function checkLength(what: string, array: ArrayLike<number>, expected: number): 
   }
 }
 
+/** Zeroes an array: a loop for short ones (`fill` is a call into the runtime, tens of ns), `fill` otherwise. */
+function zero(a: Float32Array): void {
+  if (a.length > 64) a.fill(0);
+  else for (let i = 0; i < a.length; i++) a[i] = 0;
+}
+
+/** Copies `from` into `to` (same length), a loop for short arrays as in `zero`. */
+function copy(from: ArrayLike<number>, to: Float32Array): void {
+  if (to.length > 64) to.set(from);
+  else for (let i = 0; i < to.length; i++) to[i] = from[i]!;
+}
+
 function checkBatch(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`batch must be a whole number of at least 1, got ${n}`);
 }
@@ -238,9 +250,9 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   checkLength("outputGrad", outputGrad, n * seqLength * 64);
   checkLength("grads", grads, paramCount);
   const gp = grads;
-  gp.fill(0);
-  grad0.fill(0);
-  grad1.fill(0);
+  zero(gp);
+  zero(grad0);
+  zero(grad1);
   if (seqLength === 256) grad1.set(outputGrad);
   else padRows(outputGrad, grad1, n, seqLength, 64, 256);
   const training = lastTraining;

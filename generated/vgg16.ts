@@ -197,6 +197,18 @@ function checkLength(what: string, array: ArrayLike<number>, expected: number): 
   }
 }
 
+/** Zeroes an array: a loop for short ones (`fill` is a call into the runtime, tens of ns), `fill` otherwise. */
+function zero(a: Float32Array): void {
+  if (a.length > 64) a.fill(0);
+  else for (let i = 0; i < a.length; i++) a[i] = 0;
+}
+
+/** Copies `from` into `to` (same length), a loop for short arrays as in `zero`. */
+function copy(from: ArrayLike<number>, to: Float32Array): void {
+  if (to.length > 64) to.set(from);
+  else for (let i = 0; i < to.length; i++) to[i] = from[i]!;
+}
+
 function checkBatch(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`batch must be a whole number of at least 1, got ${n}`);
 }
@@ -566,48 +578,48 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   checkLength("outputGrad", outputGrad, n * 1000);
   checkLength("grads", grads, paramCount);
   const gp = grads;
-  gp.fill(0);
-  grad0.fill(0);
-  grad1.fill(0);
-  grad2.fill(0);
-  grad3.fill(0);
-  grad4.fill(0);
-  grad5.fill(0);
-  grad6.fill(0);
-  grad7.fill(0);
-  grad8.fill(0);
-  grad9.fill(0);
-  grad10.fill(0);
-  grad11.fill(0);
-  grad12.fill(0);
-  grad13.fill(0);
-  grad14.fill(0);
-  grad15.fill(0);
-  grad16.fill(0);
-  grad17.fill(0);
-  grad18.fill(0);
-  grad19.fill(0);
-  grad20.fill(0);
-  grad21.fill(0);
-  grad22.fill(0);
-  grad23.fill(0);
-  grad24.fill(0);
-  grad25.fill(0);
-  grad26.fill(0);
-  grad27.fill(0);
-  grad28.fill(0);
-  grad29.fill(0);
-  grad30.fill(0);
-  grad31.fill(0);
-  grad32.fill(0);
-  grad34.fill(0);
-  grad35.fill(0);
-  grad36.fill(0);
-  grad37.fill(0);
-  grad38.fill(0);
-  grad39.fill(0);
-  grad40.fill(0);
-  grad40.set(outputGrad);
+  zero(gp);
+  zero(grad0);
+  zero(grad1);
+  zero(grad2);
+  zero(grad3);
+  zero(grad4);
+  zero(grad5);
+  zero(grad6);
+  zero(grad7);
+  zero(grad8);
+  zero(grad9);
+  zero(grad10);
+  zero(grad11);
+  zero(grad12);
+  zero(grad13);
+  zero(grad14);
+  zero(grad15);
+  zero(grad16);
+  zero(grad17);
+  zero(grad18);
+  zero(grad19);
+  zero(grad20);
+  zero(grad21);
+  zero(grad22);
+  zero(grad23);
+  zero(grad24);
+  zero(grad25);
+  zero(grad26);
+  zero(grad27);
+  zero(grad28);
+  zero(grad29);
+  zero(grad30);
+  zero(grad31);
+  zero(grad32);
+  zero(grad34);
+  zero(grad35);
+  zero(grad36);
+  zero(grad37);
+  zero(grad38);
+  zero(grad39);
+  zero(grad40);
+  copy(outputGrad, grad40);
   const training = lastTraining;
   backward39(p, gp, n, training);
   backward38(p, gp, n, training);

@@ -151,6 +151,18 @@ function checkLength(what: string, array: ArrayLike<number>, expected: number): 
   }
 }
 
+/** Zeroes an array: a loop for short ones (\`fill\` is a call into the runtime, tens of ns), \`fill\` otherwise. */
+function zero(a: ${F}): void {
+  if (a.length > 64) a.fill(0);
+  else for (let i = 0; i < a.length; i++) a[i] = 0;
+}
+
+/** Copies \`from\` into \`to\` (same length), a loop for short arrays as in \`zero\`. */
+function copy(from: ArrayLike<number>, to: ${F}): void {
+  if (to.length > 64) to.set(from);
+  else for (let i = 0; i < to.length; i++) to[i] = from[i]!;
+}
+
 function checkBatch(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(\`batch must be a whole number of at least 1, got \${n}\`);
 }
@@ -342,13 +354,13 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       }),
       'checkLength("grads", grads, paramCount);',
       "const gp = grads;",
-      "gp.fill(0);",
-      ...buffersUsed.map((b) => `grad${b}.fill(0);`),
+      "zero(gp);",
+      ...buffersUsed.map((b) => `zero(grad${b});`),
       ...plan.outputs.map((v, k) => {
         const arr = plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`;
         return cutOutputs[k]
           ? `if (seqLength === ${seq}) grad${v.buffer}.set(${arr}); else padRows(${arr}, grad${v.buffer}, n, seqLength, ${rowOf(v)}, ${seq});`
-          : `grad${v.buffer}.set(${arr});`;
+          : `copy(${arr}, grad${v.buffer});`;
       }),
       "const training = lastTraining;",
       ...backwardCalls,

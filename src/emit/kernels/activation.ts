@@ -134,10 +134,11 @@ for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) {
     },
     backward(c: EmitCtx) {
       const body = rule.backward(c.args);
+      const usesX = /\bx\b/.test(body);
       const usesY = /\by\b/.test(body);
       return `// ${c.op.name}: ${kind} backward
 for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) {
-  const x = ${c.x[0]}[i];
+  ${usesX ? `const x = ${c.x[0]}[i];` : ""}
   ${usesY ? `const y = ${c.y[0]}[i];` : ""}
   const g = ${c.gy[0]}[i];
   ${c.gx[0]}[i] += ${body};
