@@ -2466,7 +2466,7 @@ function forward9(p: Float32Array, n: number, training: boolean): void {
   // h.0.mlp.1: gelu
   for (let i = 0, e = n * 3145728; i < e; i++) {
     const x = act9[i];
-    act10[i] = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    act10[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -2822,7 +2822,7 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
   // h.1.mlp.1: gelu
   for (let i = 0, e = n * 3145728; i < e; i++) {
     const x = act19[i];
-    act20[i] = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    act20[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -3178,7 +3178,7 @@ function forward29(p: Float32Array, n: number, training: boolean): void {
   // h.2.mlp.1: gelu
   for (let i = 0, e = n * 3145728; i < e; i++) {
     const x = act29[i];
-    act30[i] = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    act30[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -3534,7 +3534,7 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
   // h.3.mlp.1: gelu
   for (let i = 0, e = n * 3145728; i < e; i++) {
     const x = act39[i];
-    act40[i] = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    act40[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -3890,7 +3890,7 @@ function forward49(p: Float32Array, n: number, training: boolean): void {
   // h.4.mlp.1: gelu
   for (let i = 0, e = n * 3145728; i < e; i++) {
     const x = act49[i];
-    act50[i] = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    act50[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -4246,7 +4246,7 @@ function forward59(p: Float32Array, n: number, training: boolean): void {
   // h.5.mlp.1: gelu
   for (let i = 0, e = n * 3145728; i < e; i++) {
     const x = act59[i];
-    act60[i] = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    act60[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -4602,7 +4602,7 @@ function forward69(p: Float32Array, n: number, training: boolean): void {
   // h.6.mlp.1: gelu
   for (let i = 0, e = n * 3145728; i < e; i++) {
     const x = act69[i];
-    act70[i] = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    act70[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -4958,7 +4958,7 @@ function forward79(p: Float32Array, n: number, training: boolean): void {
   // h.7.mlp.1: gelu
   for (let i = 0, e = n * 3145728; i < e; i++) {
     const x = act79[i];
-    act80[i] = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    act80[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -5314,7 +5314,7 @@ function forward89(p: Float32Array, n: number, training: boolean): void {
   // h.8.mlp.1: gelu
   for (let i = 0, e = n * 3145728; i < e; i++) {
     const x = act89[i];
-    act90[i] = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    act90[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -5670,7 +5670,7 @@ function forward99(p: Float32Array, n: number, training: boolean): void {
   // h.9.mlp.1: gelu
   for (let i = 0, e = n * 3145728; i < e; i++) {
     const x = act99[i];
-    act100[i] = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    act100[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -6026,7 +6026,7 @@ function forward109(p: Float32Array, n: number, training: boolean): void {
   // h.10.mlp.1: gelu
   for (let i = 0, e = n * 3145728; i < e; i++) {
     const x = act109[i];
-    act110[i] = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    act110[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -6382,7 +6382,7 @@ function forward119(p: Float32Array, n: number, training: boolean): void {
   // h.11.mlp.1: gelu
   for (let i = 0, e = n * 3145728; i < e; i++) {
     const x = act119[i];
-    act120[i] = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    act120[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -6885,9 +6885,9 @@ function lossGrad(length: number): Float32Array {
 
 /** d/dx of the tanh approximation of GELU. */
 function gelu_tanh_grad(x: number): number {
-  const u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
-  const t = Math.tanh(u);
-  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * 0.7978845608028654 * (1 + 0.134145 * x * x);
+  // with s = σ(2u) = (1 + tanh u) / 2: d/dx x·s = s + 2·x·s·(1 − s)·u'
+  const s = 1 / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
+  return s + 1.5957691216057308 * x * s * (1 - s) * (1 + 0.134145 * x * x);
 }
 
 // ── Shared dense kernels ──

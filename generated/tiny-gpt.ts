@@ -741,7 +741,7 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
   // h.0.4: gelu
   for (let i = 0, e = n * 2048; i < e; i++) {
     const x = act7[i];
-    act8[i] = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    act8[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -1030,7 +1030,7 @@ function forward15(p: Float32Array, n: number, training: boolean): void {
   // h.1.4: gelu
   for (let i = 0, e = n * 2048; i < e; i++) {
     const x = act15[i];
-    act16[i] = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+    act16[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
@@ -1380,9 +1380,9 @@ function lossGrad(length: number): Float32Array {
 
 /** d/dx of the tanh approximation of GELU. */
 function gelu_tanh_grad(x: number): number {
-  const u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
-  const t = Math.tanh(u);
-  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * 0.7978845608028654 * (1 + 0.134145 * x * x);
+  // with s = σ(2u) = (1 + tanh u) / 2: d/dx x·s = s + 2·x·s·(1 − s)·u'
+  const s = 1 / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
+  return s + 1.5957691216057308 * x * s * (1 - s) * (1 + 0.134145 * x * x);
 }
 
 // ── Shared dense kernels ──
