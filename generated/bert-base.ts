@@ -3539,8 +3539,7 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
           scratch6_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch6_d_v[dvj + d] += a * scratch6_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch6_d_v[vj + d] += a * scratch6_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -3548,10 +3547,9 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
           const ds = scratch6_probs[row + j] * (scratch6_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch6_d_q[oi + d] += ds * scratch6_k[kj + d];
-            scratch6_d_k[dkj + d] += ds * scratch6_q[qi + d];
+            scratch6_d_k[kj + d] += ds * scratch6_q[qi + d];
           }
         }
       }
@@ -3895,8 +3893,7 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch16_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch16_d_v[dvj + d] += a * scratch16_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch16_d_v[vj + d] += a * scratch16_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -3904,10 +3901,9 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch16_probs[row + j] * (scratch16_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch16_d_q[oi + d] += ds * scratch16_k[kj + d];
-            scratch16_d_k[dkj + d] += ds * scratch16_q[qi + d];
+            scratch16_d_k[kj + d] += ds * scratch16_q[qi + d];
           }
         }
       }
@@ -4251,8 +4247,7 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch26_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch26_d_v[dvj + d] += a * scratch26_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch26_d_v[vj + d] += a * scratch26_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -4260,10 +4255,9 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch26_probs[row + j] * (scratch26_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch26_d_q[oi + d] += ds * scratch26_k[kj + d];
-            scratch26_d_k[dkj + d] += ds * scratch26_q[qi + d];
+            scratch26_d_k[kj + d] += ds * scratch26_q[qi + d];
           }
         }
       }
@@ -4607,8 +4601,7 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch36_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch36_d_v[dvj + d] += a * scratch36_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch36_d_v[vj + d] += a * scratch36_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -4616,10 +4609,9 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch36_probs[row + j] * (scratch36_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch36_d_q[oi + d] += ds * scratch36_k[kj + d];
-            scratch36_d_k[dkj + d] += ds * scratch36_q[qi + d];
+            scratch36_d_k[kj + d] += ds * scratch36_q[qi + d];
           }
         }
       }
@@ -4963,8 +4955,7 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch46_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch46_d_v[dvj + d] += a * scratch46_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch46_d_v[vj + d] += a * scratch46_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -4972,10 +4963,9 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch46_probs[row + j] * (scratch46_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch46_d_q[oi + d] += ds * scratch46_k[kj + d];
-            scratch46_d_k[dkj + d] += ds * scratch46_q[qi + d];
+            scratch46_d_k[kj + d] += ds * scratch46_q[qi + d];
           }
         }
       }
@@ -5319,8 +5309,7 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch56_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch56_d_v[dvj + d] += a * scratch56_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch56_d_v[vj + d] += a * scratch56_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -5328,10 +5317,9 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch56_probs[row + j] * (scratch56_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch56_d_q[oi + d] += ds * scratch56_k[kj + d];
-            scratch56_d_k[dkj + d] += ds * scratch56_q[qi + d];
+            scratch56_d_k[kj + d] += ds * scratch56_q[qi + d];
           }
         }
       }
@@ -5675,8 +5663,7 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch66_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch66_d_v[dvj + d] += a * scratch66_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch66_d_v[vj + d] += a * scratch66_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -5684,10 +5671,9 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch66_probs[row + j] * (scratch66_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch66_d_q[oi + d] += ds * scratch66_k[kj + d];
-            scratch66_d_k[dkj + d] += ds * scratch66_q[qi + d];
+            scratch66_d_k[kj + d] += ds * scratch66_q[qi + d];
           }
         }
       }
@@ -6031,8 +6017,7 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch76_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch76_d_v[dvj + d] += a * scratch76_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch76_d_v[vj + d] += a * scratch76_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -6040,10 +6025,9 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch76_probs[row + j] * (scratch76_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch76_d_q[oi + d] += ds * scratch76_k[kj + d];
-            scratch76_d_k[dkj + d] += ds * scratch76_q[qi + d];
+            scratch76_d_k[kj + d] += ds * scratch76_q[qi + d];
           }
         }
       }
@@ -6387,8 +6371,7 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch86_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch86_d_v[dvj + d] += a * scratch86_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch86_d_v[vj + d] += a * scratch86_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -6396,10 +6379,9 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch86_probs[row + j] * (scratch86_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch86_d_q[oi + d] += ds * scratch86_k[kj + d];
-            scratch86_d_k[dkj + d] += ds * scratch86_q[qi + d];
+            scratch86_d_k[kj + d] += ds * scratch86_q[qi + d];
           }
         }
       }
@@ -6743,8 +6725,7 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch96_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch96_d_v[dvj + d] += a * scratch96_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch96_d_v[vj + d] += a * scratch96_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -6752,10 +6733,9 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch96_probs[row + j] * (scratch96_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch96_d_q[oi + d] += ds * scratch96_k[kj + d];
-            scratch96_d_k[dkj + d] += ds * scratch96_q[qi + d];
+            scratch96_d_k[kj + d] += ds * scratch96_q[qi + d];
           }
         }
       }
@@ -7099,8 +7079,7 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch106_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch106_d_v[dvj + d] += a * scratch106_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch106_d_v[vj + d] += a * scratch106_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -7108,10 +7087,9 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch106_probs[row + j] * (scratch106_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch106_d_q[oi + d] += ds * scratch106_k[kj + d];
-            scratch106_d_k[dkj + d] += ds * scratch106_q[qi + d];
+            scratch106_d_k[kj + d] += ds * scratch106_q[qi + d];
           }
         }
       }
@@ -7455,8 +7433,7 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch116_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch116_d_v[dvj + d] += a * scratch116_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch116_d_v[vj + d] += a * scratch116_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -7464,10 +7441,9 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch116_probs[row + j] * (scratch116_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch116_d_q[oi + d] += ds * scratch116_k[kj + d];
-            scratch116_d_k[dkj + d] += ds * scratch116_q[qi + d];
+            scratch116_d_k[kj + d] += ds * scratch116_q[qi + d];
           }
         }
       }

@@ -2328,8 +2328,7 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
           scratch4_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch4_d_v[dvj + d] += a * scratch4_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch4_d_v[vj + d] += a * scratch4_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -2337,10 +2336,9 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
           const ds = scratch4_probs[row + j] * (scratch4_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch4_d_q[oi + d] += ds * scratch4_k[kj + d];
-            scratch4_d_k[dkj + d] += ds * scratch4_q[qi + d];
+            scratch4_d_k[kj + d] += ds * scratch4_q[qi + d];
           }
         }
       }
@@ -2684,8 +2682,7 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch14_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch14_d_v[dvj + d] += a * scratch14_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch14_d_v[vj + d] += a * scratch14_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -2693,10 +2690,9 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch14_probs[row + j] * (scratch14_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch14_d_q[oi + d] += ds * scratch14_k[kj + d];
-            scratch14_d_k[dkj + d] += ds * scratch14_q[qi + d];
+            scratch14_d_k[kj + d] += ds * scratch14_q[qi + d];
           }
         }
       }
@@ -3040,8 +3036,7 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch24_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch24_d_v[dvj + d] += a * scratch24_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch24_d_v[vj + d] += a * scratch24_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -3049,10 +3044,9 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch24_probs[row + j] * (scratch24_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch24_d_q[oi + d] += ds * scratch24_k[kj + d];
-            scratch24_d_k[dkj + d] += ds * scratch24_q[qi + d];
+            scratch24_d_k[kj + d] += ds * scratch24_q[qi + d];
           }
         }
       }
@@ -3396,8 +3390,7 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch34_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch34_d_v[dvj + d] += a * scratch34_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch34_d_v[vj + d] += a * scratch34_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -3405,10 +3398,9 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch34_probs[row + j] * (scratch34_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch34_d_q[oi + d] += ds * scratch34_k[kj + d];
-            scratch34_d_k[dkj + d] += ds * scratch34_q[qi + d];
+            scratch34_d_k[kj + d] += ds * scratch34_q[qi + d];
           }
         }
       }
@@ -3752,8 +3744,7 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch44_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch44_d_v[dvj + d] += a * scratch44_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch44_d_v[vj + d] += a * scratch44_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -3761,10 +3752,9 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch44_probs[row + j] * (scratch44_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch44_d_q[oi + d] += ds * scratch44_k[kj + d];
-            scratch44_d_k[dkj + d] += ds * scratch44_q[qi + d];
+            scratch44_d_k[kj + d] += ds * scratch44_q[qi + d];
           }
         }
       }
@@ -4108,8 +4098,7 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch54_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch54_d_v[dvj + d] += a * scratch54_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch54_d_v[vj + d] += a * scratch54_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -4117,10 +4106,9 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch54_probs[row + j] * (scratch54_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch54_d_q[oi + d] += ds * scratch54_k[kj + d];
-            scratch54_d_k[dkj + d] += ds * scratch54_q[qi + d];
+            scratch54_d_k[kj + d] += ds * scratch54_q[qi + d];
           }
         }
       }
@@ -4464,8 +4452,7 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch64_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch64_d_v[dvj + d] += a * scratch64_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch64_d_v[vj + d] += a * scratch64_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -4473,10 +4460,9 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch64_probs[row + j] * (scratch64_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch64_d_q[oi + d] += ds * scratch64_k[kj + d];
-            scratch64_d_k[dkj + d] += ds * scratch64_q[qi + d];
+            scratch64_d_k[kj + d] += ds * scratch64_q[qi + d];
           }
         }
       }
@@ -4820,8 +4806,7 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch74_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch74_d_v[dvj + d] += a * scratch74_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch74_d_v[vj + d] += a * scratch74_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -4829,10 +4814,9 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch74_probs[row + j] * (scratch74_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch74_d_q[oi + d] += ds * scratch74_k[kj + d];
-            scratch74_d_k[dkj + d] += ds * scratch74_q[qi + d];
+            scratch74_d_k[kj + d] += ds * scratch74_q[qi + d];
           }
         }
       }
@@ -5176,8 +5160,7 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch84_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch84_d_v[dvj + d] += a * scratch84_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch84_d_v[vj + d] += a * scratch84_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -5185,10 +5168,9 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch84_probs[row + j] * (scratch84_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch84_d_q[oi + d] += ds * scratch84_k[kj + d];
-            scratch84_d_k[dkj + d] += ds * scratch84_q[qi + d];
+            scratch84_d_k[kj + d] += ds * scratch84_q[qi + d];
           }
         }
       }
@@ -5532,8 +5514,7 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch94_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch94_d_v[dvj + d] += a * scratch94_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch94_d_v[vj + d] += a * scratch94_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -5541,10 +5522,9 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch94_probs[row + j] * (scratch94_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch94_d_q[oi + d] += ds * scratch94_k[kj + d];
-            scratch94_d_k[dkj + d] += ds * scratch94_q[qi + d];
+            scratch94_d_k[kj + d] += ds * scratch94_q[qi + d];
           }
         }
       }
@@ -5888,8 +5868,7 @@ function backward104(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch104_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch104_d_v[dvj + d] += a * scratch104_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch104_d_v[vj + d] += a * scratch104_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -5897,10 +5876,9 @@ function backward104(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch104_probs[row + j] * (scratch104_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch104_d_q[oi + d] += ds * scratch104_k[kj + d];
-            scratch104_d_k[dkj + d] += ds * scratch104_q[qi + d];
+            scratch104_d_k[kj + d] += ds * scratch104_q[qi + d];
           }
         }
       }
@@ -6244,8 +6222,7 @@ function backward114(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch114_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch114_d_v[dvj + d] += a * scratch114_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch114_d_v[vj + d] += a * scratch114_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -6253,10 +6230,9 @@ function backward114(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch114_probs[row + j] * (scratch114_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch114_d_q[oi + d] += ds * scratch114_k[kj + d];
-            scratch114_d_k[dkj + d] += ds * scratch114_q[qi + d];
+            scratch114_d_k[kj + d] += ds * scratch114_q[qi + d];
           }
         }
       }

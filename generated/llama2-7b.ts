@@ -6189,8 +6189,7 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
           scratch2_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch2_d_v[dvj + d] += a * scratch2_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch2_d_v[vj + d] += a * scratch2_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -6198,10 +6197,9 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
           const ds = scratch2_probs[row + j] * (scratch2_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch2_d_q[oi + d] += ds * scratch2_k[kj + d];
-            scratch2_d_k[dkj + d] += ds * scratch2_q[qi + d];
+            scratch2_d_k[kj + d] += ds * scratch2_q[qi + d];
           }
         }
       }
@@ -6541,8 +6539,7 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch12_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch12_d_v[dvj + d] += a * scratch12_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch12_d_v[vj + d] += a * scratch12_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -6550,10 +6547,9 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch12_probs[row + j] * (scratch12_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch12_d_q[oi + d] += ds * scratch12_k[kj + d];
-            scratch12_d_k[dkj + d] += ds * scratch12_q[qi + d];
+            scratch12_d_k[kj + d] += ds * scratch12_q[qi + d];
           }
         }
       }
@@ -6893,8 +6889,7 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch22_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch22_d_v[dvj + d] += a * scratch22_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch22_d_v[vj + d] += a * scratch22_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -6902,10 +6897,9 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch22_probs[row + j] * (scratch22_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch22_d_q[oi + d] += ds * scratch22_k[kj + d];
-            scratch22_d_k[dkj + d] += ds * scratch22_q[qi + d];
+            scratch22_d_k[kj + d] += ds * scratch22_q[qi + d];
           }
         }
       }
@@ -7245,8 +7239,7 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch32_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch32_d_v[dvj + d] += a * scratch32_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch32_d_v[vj + d] += a * scratch32_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -7254,10 +7247,9 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch32_probs[row + j] * (scratch32_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch32_d_q[oi + d] += ds * scratch32_k[kj + d];
-            scratch32_d_k[dkj + d] += ds * scratch32_q[qi + d];
+            scratch32_d_k[kj + d] += ds * scratch32_q[qi + d];
           }
         }
       }
@@ -7597,8 +7589,7 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch42_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch42_d_v[dvj + d] += a * scratch42_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch42_d_v[vj + d] += a * scratch42_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -7606,10 +7597,9 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch42_probs[row + j] * (scratch42_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch42_d_q[oi + d] += ds * scratch42_k[kj + d];
-            scratch42_d_k[dkj + d] += ds * scratch42_q[qi + d];
+            scratch42_d_k[kj + d] += ds * scratch42_q[qi + d];
           }
         }
       }
@@ -7949,8 +7939,7 @@ function backward52(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch52_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch52_d_v[dvj + d] += a * scratch52_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch52_d_v[vj + d] += a * scratch52_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -7958,10 +7947,9 @@ function backward52(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch52_probs[row + j] * (scratch52_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch52_d_q[oi + d] += ds * scratch52_k[kj + d];
-            scratch52_d_k[dkj + d] += ds * scratch52_q[qi + d];
+            scratch52_d_k[kj + d] += ds * scratch52_q[qi + d];
           }
         }
       }
@@ -8301,8 +8289,7 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch62_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch62_d_v[dvj + d] += a * scratch62_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch62_d_v[vj + d] += a * scratch62_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -8310,10 +8297,9 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch62_probs[row + j] * (scratch62_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch62_d_q[oi + d] += ds * scratch62_k[kj + d];
-            scratch62_d_k[dkj + d] += ds * scratch62_q[qi + d];
+            scratch62_d_k[kj + d] += ds * scratch62_q[qi + d];
           }
         }
       }
@@ -8653,8 +8639,7 @@ function backward72(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch72_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch72_d_v[dvj + d] += a * scratch72_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch72_d_v[vj + d] += a * scratch72_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -8662,10 +8647,9 @@ function backward72(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch72_probs[row + j] * (scratch72_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch72_d_q[oi + d] += ds * scratch72_k[kj + d];
-            scratch72_d_k[dkj + d] += ds * scratch72_q[qi + d];
+            scratch72_d_k[kj + d] += ds * scratch72_q[qi + d];
           }
         }
       }
@@ -9005,8 +8989,7 @@ function backward82(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch82_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch82_d_v[dvj + d] += a * scratch82_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch82_d_v[vj + d] += a * scratch82_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -9014,10 +8997,9 @@ function backward82(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch82_probs[row + j] * (scratch82_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch82_d_q[oi + d] += ds * scratch82_k[kj + d];
-            scratch82_d_k[dkj + d] += ds * scratch82_q[qi + d];
+            scratch82_d_k[kj + d] += ds * scratch82_q[qi + d];
           }
         }
       }
@@ -9357,8 +9339,7 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch92_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch92_d_v[dvj + d] += a * scratch92_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch92_d_v[vj + d] += a * scratch92_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -9366,10 +9347,9 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch92_probs[row + j] * (scratch92_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch92_d_q[oi + d] += ds * scratch92_k[kj + d];
-            scratch92_d_k[dkj + d] += ds * scratch92_q[qi + d];
+            scratch92_d_k[kj + d] += ds * scratch92_q[qi + d];
           }
         }
       }
@@ -9710,8 +9690,7 @@ function backward102(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch102_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch102_d_v[dvj + d] += a * scratch102_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch102_d_v[vj + d] += a * scratch102_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -9719,10 +9698,9 @@ function backward102(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch102_probs[row + j] * (scratch102_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch102_d_q[oi + d] += ds * scratch102_k[kj + d];
-            scratch102_d_k[dkj + d] += ds * scratch102_q[qi + d];
+            scratch102_d_k[kj + d] += ds * scratch102_q[qi + d];
           }
         }
       }
@@ -10064,8 +10042,7 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch112_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch112_d_v[dvj + d] += a * scratch112_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch112_d_v[vj + d] += a * scratch112_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -10073,10 +10050,9 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch112_probs[row + j] * (scratch112_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch112_d_q[oi + d] += ds * scratch112_k[kj + d];
-            scratch112_d_k[dkj + d] += ds * scratch112_q[qi + d];
+            scratch112_d_k[kj + d] += ds * scratch112_q[qi + d];
           }
         }
       }
@@ -10418,8 +10394,7 @@ function backward122(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch122_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch122_d_v[dvj + d] += a * scratch122_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch122_d_v[vj + d] += a * scratch122_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -10427,10 +10402,9 @@ function backward122(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch122_probs[row + j] * (scratch122_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch122_d_q[oi + d] += ds * scratch122_k[kj + d];
-            scratch122_d_k[dkj + d] += ds * scratch122_q[qi + d];
+            scratch122_d_k[kj + d] += ds * scratch122_q[qi + d];
           }
         }
       }
@@ -10772,8 +10746,7 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch132_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch132_d_v[dvj + d] += a * scratch132_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch132_d_v[vj + d] += a * scratch132_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -10781,10 +10754,9 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch132_probs[row + j] * (scratch132_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch132_d_q[oi + d] += ds * scratch132_k[kj + d];
-            scratch132_d_k[dkj + d] += ds * scratch132_q[qi + d];
+            scratch132_d_k[kj + d] += ds * scratch132_q[qi + d];
           }
         }
       }
@@ -11126,8 +11098,7 @@ function backward142(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch142_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch142_d_v[dvj + d] += a * scratch142_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch142_d_v[vj + d] += a * scratch142_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -11135,10 +11106,9 @@ function backward142(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch142_probs[row + j] * (scratch142_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch142_d_q[oi + d] += ds * scratch142_k[kj + d];
-            scratch142_d_k[dkj + d] += ds * scratch142_q[qi + d];
+            scratch142_d_k[kj + d] += ds * scratch142_q[qi + d];
           }
         }
       }
@@ -11480,8 +11450,7 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch152_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch152_d_v[dvj + d] += a * scratch152_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch152_d_v[vj + d] += a * scratch152_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -11489,10 +11458,9 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch152_probs[row + j] * (scratch152_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch152_d_q[oi + d] += ds * scratch152_k[kj + d];
-            scratch152_d_k[dkj + d] += ds * scratch152_q[qi + d];
+            scratch152_d_k[kj + d] += ds * scratch152_q[qi + d];
           }
         }
       }
@@ -11834,8 +11802,7 @@ function backward162(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch162_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch162_d_v[dvj + d] += a * scratch162_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch162_d_v[vj + d] += a * scratch162_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -11843,10 +11810,9 @@ function backward162(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch162_probs[row + j] * (scratch162_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch162_d_q[oi + d] += ds * scratch162_k[kj + d];
-            scratch162_d_k[dkj + d] += ds * scratch162_q[qi + d];
+            scratch162_d_k[kj + d] += ds * scratch162_q[qi + d];
           }
         }
       }
@@ -12188,8 +12154,7 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch172_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch172_d_v[dvj + d] += a * scratch172_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch172_d_v[vj + d] += a * scratch172_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -12197,10 +12162,9 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch172_probs[row + j] * (scratch172_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch172_d_q[oi + d] += ds * scratch172_k[kj + d];
-            scratch172_d_k[dkj + d] += ds * scratch172_q[qi + d];
+            scratch172_d_k[kj + d] += ds * scratch172_q[qi + d];
           }
         }
       }
@@ -12542,8 +12506,7 @@ function backward182(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch182_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch182_d_v[dvj + d] += a * scratch182_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch182_d_v[vj + d] += a * scratch182_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -12551,10 +12514,9 @@ function backward182(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch182_probs[row + j] * (scratch182_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch182_d_q[oi + d] += ds * scratch182_k[kj + d];
-            scratch182_d_k[dkj + d] += ds * scratch182_q[qi + d];
+            scratch182_d_k[kj + d] += ds * scratch182_q[qi + d];
           }
         }
       }
@@ -12896,8 +12858,7 @@ function backward192(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch192_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch192_d_v[dvj + d] += a * scratch192_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch192_d_v[vj + d] += a * scratch192_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -12905,10 +12866,9 @@ function backward192(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch192_probs[row + j] * (scratch192_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch192_d_q[oi + d] += ds * scratch192_k[kj + d];
-            scratch192_d_k[dkj + d] += ds * scratch192_q[qi + d];
+            scratch192_d_k[kj + d] += ds * scratch192_q[qi + d];
           }
         }
       }
@@ -13250,8 +13210,7 @@ function backward202(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch202_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch202_d_v[dvj + d] += a * scratch202_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch202_d_v[vj + d] += a * scratch202_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -13259,10 +13218,9 @@ function backward202(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch202_probs[row + j] * (scratch202_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch202_d_q[oi + d] += ds * scratch202_k[kj + d];
-            scratch202_d_k[dkj + d] += ds * scratch202_q[qi + d];
+            scratch202_d_k[kj + d] += ds * scratch202_q[qi + d];
           }
         }
       }
@@ -13604,8 +13562,7 @@ function backward212(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch212_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch212_d_v[dvj + d] += a * scratch212_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch212_d_v[vj + d] += a * scratch212_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -13613,10 +13570,9 @@ function backward212(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch212_probs[row + j] * (scratch212_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch212_d_q[oi + d] += ds * scratch212_k[kj + d];
-            scratch212_d_k[dkj + d] += ds * scratch212_q[qi + d];
+            scratch212_d_k[kj + d] += ds * scratch212_q[qi + d];
           }
         }
       }
@@ -13958,8 +13914,7 @@ function backward222(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch222_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch222_d_v[dvj + d] += a * scratch222_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch222_d_v[vj + d] += a * scratch222_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -13967,10 +13922,9 @@ function backward222(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch222_probs[row + j] * (scratch222_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch222_d_q[oi + d] += ds * scratch222_k[kj + d];
-            scratch222_d_k[dkj + d] += ds * scratch222_q[qi + d];
+            scratch222_d_k[kj + d] += ds * scratch222_q[qi + d];
           }
         }
       }
@@ -14312,8 +14266,7 @@ function backward232(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch232_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch232_d_v[dvj + d] += a * scratch232_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch232_d_v[vj + d] += a * scratch232_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -14321,10 +14274,9 @@ function backward232(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch232_probs[row + j] * (scratch232_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch232_d_q[oi + d] += ds * scratch232_k[kj + d];
-            scratch232_d_k[dkj + d] += ds * scratch232_q[qi + d];
+            scratch232_d_k[kj + d] += ds * scratch232_q[qi + d];
           }
         }
       }
@@ -14666,8 +14618,7 @@ function backward242(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch242_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch242_d_v[dvj + d] += a * scratch242_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch242_d_v[vj + d] += a * scratch242_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -14675,10 +14626,9 @@ function backward242(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch242_probs[row + j] * (scratch242_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch242_d_q[oi + d] += ds * scratch242_k[kj + d];
-            scratch242_d_k[dkj + d] += ds * scratch242_q[qi + d];
+            scratch242_d_k[kj + d] += ds * scratch242_q[qi + d];
           }
         }
       }
@@ -15020,8 +14970,7 @@ function backward252(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch252_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch252_d_v[dvj + d] += a * scratch252_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch252_d_v[vj + d] += a * scratch252_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -15029,10 +14978,9 @@ function backward252(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch252_probs[row + j] * (scratch252_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch252_d_q[oi + d] += ds * scratch252_k[kj + d];
-            scratch252_d_k[dkj + d] += ds * scratch252_q[qi + d];
+            scratch252_d_k[kj + d] += ds * scratch252_q[qi + d];
           }
         }
       }
@@ -15374,8 +15322,7 @@ function backward262(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch262_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch262_d_v[dvj + d] += a * scratch262_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch262_d_v[vj + d] += a * scratch262_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -15383,10 +15330,9 @@ function backward262(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch262_probs[row + j] * (scratch262_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch262_d_q[oi + d] += ds * scratch262_k[kj + d];
-            scratch262_d_k[dkj + d] += ds * scratch262_q[qi + d];
+            scratch262_d_k[kj + d] += ds * scratch262_q[qi + d];
           }
         }
       }
@@ -15728,8 +15674,7 @@ function backward272(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch272_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch272_d_v[dvj + d] += a * scratch272_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch272_d_v[vj + d] += a * scratch272_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -15737,10 +15682,9 @@ function backward272(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch272_probs[row + j] * (scratch272_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch272_d_q[oi + d] += ds * scratch272_k[kj + d];
-            scratch272_d_k[dkj + d] += ds * scratch272_q[qi + d];
+            scratch272_d_k[kj + d] += ds * scratch272_q[qi + d];
           }
         }
       }
@@ -16082,8 +16026,7 @@ function backward282(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch282_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch282_d_v[dvj + d] += a * scratch282_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch282_d_v[vj + d] += a * scratch282_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -16091,10 +16034,9 @@ function backward282(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch282_probs[row + j] * (scratch282_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch282_d_q[oi + d] += ds * scratch282_k[kj + d];
-            scratch282_d_k[dkj + d] += ds * scratch282_q[qi + d];
+            scratch282_d_k[kj + d] += ds * scratch282_q[qi + d];
           }
         }
       }
@@ -16436,8 +16378,7 @@ function backward292(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch292_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch292_d_v[dvj + d] += a * scratch292_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch292_d_v[vj + d] += a * scratch292_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -16445,10 +16386,9 @@ function backward292(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch292_probs[row + j] * (scratch292_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch292_d_q[oi + d] += ds * scratch292_k[kj + d];
-            scratch292_d_k[dkj + d] += ds * scratch292_q[qi + d];
+            scratch292_d_k[kj + d] += ds * scratch292_q[qi + d];
           }
         }
       }
@@ -16790,8 +16730,7 @@ function backward302(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch302_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch302_d_v[dvj + d] += a * scratch302_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch302_d_v[vj + d] += a * scratch302_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -16799,10 +16738,9 @@ function backward302(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch302_probs[row + j] * (scratch302_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch302_d_q[oi + d] += ds * scratch302_k[kj + d];
-            scratch302_d_k[dkj + d] += ds * scratch302_q[qi + d];
+            scratch302_d_k[kj + d] += ds * scratch302_q[qi + d];
           }
         }
       }
@@ -17144,8 +17082,7 @@ function backward312(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch312_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 128; d++) scratch312_d_v[dvj + d] += a * scratch312_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch312_d_v[vj + d] += a * scratch312_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -17153,10 +17090,9 @@ function backward312(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch312_probs[row + j] * (scratch312_d_row[j] - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
-          const dkj = kj;
           for (let d = 0; d < 128; d++) {
             scratch312_d_q[oi + d] += ds * scratch312_k[kj + d];
-            scratch312_d_k[dkj + d] += ds * scratch312_q[qi + d];
+            scratch312_d_k[kj + d] += ds * scratch312_q[qi + d];
           }
         }
       }

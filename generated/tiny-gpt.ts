@@ -571,8 +571,15 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
         let m = -Infinity;
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 32;
-          let s = 0;
-          for (let d = 0; d < 8; d++) s += scratch3_q[qi + d] * scratch3_k[kj + d];
+          const s =
+            scratch3_q[qi] * scratch3_k[kj] +
+            scratch3_q[qi + 1] * scratch3_k[kj + 1] +
+            scratch3_q[qi + 2] * scratch3_k[kj + 2] +
+            scratch3_q[qi + 3] * scratch3_k[kj + 3] +
+            scratch3_q[qi + 4] * scratch3_k[kj + 4] +
+            scratch3_q[qi + 5] * scratch3_k[kj + 5] +
+            scratch3_q[qi + 6] * scratch3_k[kj + 6] +
+            scratch3_q[qi + 7] * scratch3_k[kj + 7];
           scratch3_probs[row + j] = s * 0.35355339059327373;
           m = Math.max(m, scratch3_probs[row + j]);
         }
@@ -585,13 +592,35 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
         const r = 1 / sum;
         for (let j = 0; j < i + 1; j++) scratch3_probs[row + j] *= r;
         const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 8; d++) scratch3_heads[oi + d] = 0;
+        let o0 = 0;
+        let o1 = 0;
+        let o2 = 0;
+        let o3 = 0;
+        let o4 = 0;
+        let o5 = 0;
+        let o6 = 0;
+        let o7 = 0;
         for (let j = 0; j < i + 1; j++) {
           const a = scratch3_probs[row + j];
           if (a === 0) continue;
           const vj = kh + j * 32;
-          for (let d = 0; d < 8; d++) scratch3_heads[oi + d] += a * scratch3_v[vj + d];
+          o0 += a * scratch3_v[vj];
+          o1 += a * scratch3_v[vj + 1];
+          o2 += a * scratch3_v[vj + 2];
+          o3 += a * scratch3_v[vj + 3];
+          o4 += a * scratch3_v[vj + 4];
+          o5 += a * scratch3_v[vj + 5];
+          o6 += a * scratch3_v[vj + 6];
+          o7 += a * scratch3_v[vj + 7];
         }
+        scratch3_heads[oi] = o0;
+        scratch3_heads[oi + 1] = o1;
+        scratch3_heads[oi + 2] = o2;
+        scratch3_heads[oi + 3] = o3;
+        scratch3_heads[oi + 4] = o4;
+        scratch3_heads[oi + 5] = o5;
+        scratch3_heads[oi + 6] = o6;
+        scratch3_heads[oi + 7] = o7;
       }
     }
   }
@@ -617,30 +646,86 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
         const row = ((b * 4 + h) * 16 + i) * 16;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
+        const h0 = scratch3_d_heads[oi];
+        const h1 = scratch3_d_heads[oi + 1];
+        const h2 = scratch3_d_heads[oi + 2];
+        const h3 = scratch3_d_heads[oi + 3];
+        const h4 = scratch3_d_heads[oi + 4];
+        const h5 = scratch3_d_heads[oi + 5];
+        const h6 = scratch3_d_heads[oi + 6];
+        const h7 = scratch3_d_heads[oi + 7];
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 512 + j * 32 + kc;
-          let dp = 0;
-          for (let d = 0; d < 8; d++) dp += scratch3_d_heads[oi + d] * scratch3_v[vj + d];
+          let dp =
+            h0 * scratch3_v[vj] +
+            h1 * scratch3_v[vj + 1] +
+            h2 * scratch3_v[vj + 2] +
+            h3 * scratch3_v[vj + 3] +
+            h4 * scratch3_v[vj + 4] +
+            h5 * scratch3_v[vj + 5] +
+            h6 * scratch3_v[vj + 6] +
+            h7 * scratch3_v[vj + 7];
           const pr = scratch3_probs[row + j];
           const a = pr;
           scratch3_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 8; d++) scratch3_d_v[dvj + d] += a * scratch3_d_heads[oi + d];
+          scratch3_d_v[vj] += a * h0;
+          scratch3_d_v[vj + 1] += a * h1;
+          scratch3_d_v[vj + 2] += a * h2;
+          scratch3_d_v[vj + 3] += a * h3;
+          scratch3_d_v[vj + 4] += a * h4;
+          scratch3_d_v[vj + 5] += a * h5;
+          scratch3_d_v[vj + 6] += a * h6;
+          scratch3_d_v[vj + 7] += a * h7;
         }
         // dS_j = P_ij (dP_j − s) / √8; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
+        const q0 = scratch3_q[qi];
+        const q1 = scratch3_q[qi + 1];
+        const q2 = scratch3_q[qi + 2];
+        const q3 = scratch3_q[qi + 3];
+        const q4 = scratch3_q[qi + 4];
+        const q5 = scratch3_q[qi + 5];
+        const q6 = scratch3_q[qi + 6];
+        const q7 = scratch3_q[qi + 7];
+        let e0 = 0;
+        let e1 = 0;
+        let e2 = 0;
+        let e3 = 0;
+        let e4 = 0;
+        let e5 = 0;
+        let e6 = 0;
+        let e7 = 0;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch3_probs[row + j] * (scratch3_d_row[j] - s) * 0.35355339059327373;
           if (ds === 0) continue;
           const kj = b * 512 + j * 32 + kc;
-          const dkj = kj;
-          for (let d = 0; d < 8; d++) {
-            scratch3_d_q[oi + d] += ds * scratch3_k[kj + d];
-            scratch3_d_k[dkj + d] += ds * scratch3_q[qi + d];
-          }
+          e0 += ds * scratch3_k[kj];
+          e1 += ds * scratch3_k[kj + 1];
+          e2 += ds * scratch3_k[kj + 2];
+          e3 += ds * scratch3_k[kj + 3];
+          e4 += ds * scratch3_k[kj + 4];
+          e5 += ds * scratch3_k[kj + 5];
+          e6 += ds * scratch3_k[kj + 6];
+          e7 += ds * scratch3_k[kj + 7];
+          scratch3_d_k[kj] += ds * q0;
+          scratch3_d_k[kj + 1] += ds * q1;
+          scratch3_d_k[kj + 2] += ds * q2;
+          scratch3_d_k[kj + 3] += ds * q3;
+          scratch3_d_k[kj + 4] += ds * q4;
+          scratch3_d_k[kj + 5] += ds * q5;
+          scratch3_d_k[kj + 6] += ds * q6;
+          scratch3_d_k[kj + 7] += ds * q7;
         }
+        scratch3_d_q[oi] += e0;
+        scratch3_d_q[oi + 1] += e1;
+        scratch3_d_q[oi + 2] += e2;
+        scratch3_d_q[oi + 3] += e3;
+        scratch3_d_q[oi + 4] += e4;
+        scratch3_d_q[oi + 5] += e5;
+        scratch3_d_q[oi + 6] += e6;
+        scratch3_d_q[oi + 7] += e7;
       }
     }
   }
@@ -860,8 +945,15 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
         let m = -Infinity;
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 32;
-          let s = 0;
-          for (let d = 0; d < 8; d++) s += scratch11_q[qi + d] * scratch11_k[kj + d];
+          const s =
+            scratch11_q[qi] * scratch11_k[kj] +
+            scratch11_q[qi + 1] * scratch11_k[kj + 1] +
+            scratch11_q[qi + 2] * scratch11_k[kj + 2] +
+            scratch11_q[qi + 3] * scratch11_k[kj + 3] +
+            scratch11_q[qi + 4] * scratch11_k[kj + 4] +
+            scratch11_q[qi + 5] * scratch11_k[kj + 5] +
+            scratch11_q[qi + 6] * scratch11_k[kj + 6] +
+            scratch11_q[qi + 7] * scratch11_k[kj + 7];
           scratch11_probs[row + j] = s * 0.35355339059327373;
           m = Math.max(m, scratch11_probs[row + j]);
         }
@@ -874,13 +966,35 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
         const r = 1 / sum;
         for (let j = 0; j < i + 1; j++) scratch11_probs[row + j] *= r;
         const oi = qi; // the head output has q's layout
-        for (let d = 0; d < 8; d++) scratch11_heads[oi + d] = 0;
+        let o0 = 0;
+        let o1 = 0;
+        let o2 = 0;
+        let o3 = 0;
+        let o4 = 0;
+        let o5 = 0;
+        let o6 = 0;
+        let o7 = 0;
         for (let j = 0; j < i + 1; j++) {
           const a = scratch11_probs[row + j];
           if (a === 0) continue;
           const vj = kh + j * 32;
-          for (let d = 0; d < 8; d++) scratch11_heads[oi + d] += a * scratch11_v[vj + d];
+          o0 += a * scratch11_v[vj];
+          o1 += a * scratch11_v[vj + 1];
+          o2 += a * scratch11_v[vj + 2];
+          o3 += a * scratch11_v[vj + 3];
+          o4 += a * scratch11_v[vj + 4];
+          o5 += a * scratch11_v[vj + 5];
+          o6 += a * scratch11_v[vj + 6];
+          o7 += a * scratch11_v[vj + 7];
         }
+        scratch11_heads[oi] = o0;
+        scratch11_heads[oi + 1] = o1;
+        scratch11_heads[oi + 2] = o2;
+        scratch11_heads[oi + 3] = o3;
+        scratch11_heads[oi + 4] = o4;
+        scratch11_heads[oi + 5] = o5;
+        scratch11_heads[oi + 6] = o6;
+        scratch11_heads[oi + 7] = o7;
       }
     }
   }
@@ -906,30 +1020,86 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
         const row = ((b * 4 + h) * 16 + i) * 16;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
+        const h0 = scratch11_d_heads[oi];
+        const h1 = scratch11_d_heads[oi + 1];
+        const h2 = scratch11_d_heads[oi + 2];
+        const h3 = scratch11_d_heads[oi + 3];
+        const h4 = scratch11_d_heads[oi + 4];
+        const h5 = scratch11_d_heads[oi + 5];
+        const h6 = scratch11_d_heads[oi + 6];
+        const h7 = scratch11_d_heads[oi + 7];
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 512 + j * 32 + kc;
-          let dp = 0;
-          for (let d = 0; d < 8; d++) dp += scratch11_d_heads[oi + d] * scratch11_v[vj + d];
+          let dp =
+            h0 * scratch11_v[vj] +
+            h1 * scratch11_v[vj + 1] +
+            h2 * scratch11_v[vj + 2] +
+            h3 * scratch11_v[vj + 3] +
+            h4 * scratch11_v[vj + 4] +
+            h5 * scratch11_v[vj + 5] +
+            h6 * scratch11_v[vj + 6] +
+            h7 * scratch11_v[vj + 7];
           const pr = scratch11_probs[row + j];
           const a = pr;
           scratch11_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 8; d++) scratch11_d_v[dvj + d] += a * scratch11_d_heads[oi + d];
+          scratch11_d_v[vj] += a * h0;
+          scratch11_d_v[vj + 1] += a * h1;
+          scratch11_d_v[vj + 2] += a * h2;
+          scratch11_d_v[vj + 3] += a * h3;
+          scratch11_d_v[vj + 4] += a * h4;
+          scratch11_d_v[vj + 5] += a * h5;
+          scratch11_d_v[vj + 6] += a * h6;
+          scratch11_d_v[vj + 7] += a * h7;
         }
         // dS_j = P_ij (dP_j − s) / √8; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
+        const q0 = scratch11_q[qi];
+        const q1 = scratch11_q[qi + 1];
+        const q2 = scratch11_q[qi + 2];
+        const q3 = scratch11_q[qi + 3];
+        const q4 = scratch11_q[qi + 4];
+        const q5 = scratch11_q[qi + 5];
+        const q6 = scratch11_q[qi + 6];
+        const q7 = scratch11_q[qi + 7];
+        let e0 = 0;
+        let e1 = 0;
+        let e2 = 0;
+        let e3 = 0;
+        let e4 = 0;
+        let e5 = 0;
+        let e6 = 0;
+        let e7 = 0;
         for (let j = 0; j < i + 1; j++) {
           const ds = scratch11_probs[row + j] * (scratch11_d_row[j] - s) * 0.35355339059327373;
           if (ds === 0) continue;
           const kj = b * 512 + j * 32 + kc;
-          const dkj = kj;
-          for (let d = 0; d < 8; d++) {
-            scratch11_d_q[oi + d] += ds * scratch11_k[kj + d];
-            scratch11_d_k[dkj + d] += ds * scratch11_q[qi + d];
-          }
+          e0 += ds * scratch11_k[kj];
+          e1 += ds * scratch11_k[kj + 1];
+          e2 += ds * scratch11_k[kj + 2];
+          e3 += ds * scratch11_k[kj + 3];
+          e4 += ds * scratch11_k[kj + 4];
+          e5 += ds * scratch11_k[kj + 5];
+          e6 += ds * scratch11_k[kj + 6];
+          e7 += ds * scratch11_k[kj + 7];
+          scratch11_d_k[kj] += ds * q0;
+          scratch11_d_k[kj + 1] += ds * q1;
+          scratch11_d_k[kj + 2] += ds * q2;
+          scratch11_d_k[kj + 3] += ds * q3;
+          scratch11_d_k[kj + 4] += ds * q4;
+          scratch11_d_k[kj + 5] += ds * q5;
+          scratch11_d_k[kj + 6] += ds * q6;
+          scratch11_d_k[kj + 7] += ds * q7;
         }
+        scratch11_d_q[oi] += e0;
+        scratch11_d_q[oi + 1] += e1;
+        scratch11_d_q[oi + 2] += e2;
+        scratch11_d_q[oi + 3] += e3;
+        scratch11_d_q[oi + 4] += e4;
+        scratch11_d_q[oi + 5] += e5;
+        scratch11_d_q[oi + 6] += e6;
+        scratch11_d_q[oi + 7] += e7;
       }
     }
   }

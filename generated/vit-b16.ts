@@ -2923,8 +2923,7 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
           scratch7_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch7_d_v[dvj + d] += a * scratch7_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch7_d_v[vj + d] += a * scratch7_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -2932,10 +2931,9 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
           const ds = scratch7_probs[row + j] * (scratch7_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch7_d_q[oi + d] += ds * scratch7_k[kj + d];
-            scratch7_d_k[dkj + d] += ds * scratch7_q[qi + d];
+            scratch7_d_k[kj + d] += ds * scratch7_q[qi + d];
           }
         }
       }
@@ -3296,8 +3294,7 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch18_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch18_d_v[dvj + d] += a * scratch18_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch18_d_v[vj + d] += a * scratch18_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -3305,10 +3302,9 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch18_probs[row + j] * (scratch18_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch18_d_q[oi + d] += ds * scratch18_k[kj + d];
-            scratch18_d_k[dkj + d] += ds * scratch18_q[qi + d];
+            scratch18_d_k[kj + d] += ds * scratch18_q[qi + d];
           }
         }
       }
@@ -3669,8 +3665,7 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch29_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch29_d_v[dvj + d] += a * scratch29_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch29_d_v[vj + d] += a * scratch29_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -3678,10 +3673,9 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch29_probs[row + j] * (scratch29_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch29_d_q[oi + d] += ds * scratch29_k[kj + d];
-            scratch29_d_k[dkj + d] += ds * scratch29_q[qi + d];
+            scratch29_d_k[kj + d] += ds * scratch29_q[qi + d];
           }
         }
       }
@@ -4042,8 +4036,7 @@ function backward40(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch40_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch40_d_v[dvj + d] += a * scratch40_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch40_d_v[vj + d] += a * scratch40_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -4051,10 +4044,9 @@ function backward40(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch40_probs[row + j] * (scratch40_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch40_d_q[oi + d] += ds * scratch40_k[kj + d];
-            scratch40_d_k[dkj + d] += ds * scratch40_q[qi + d];
+            scratch40_d_k[kj + d] += ds * scratch40_q[qi + d];
           }
         }
       }
@@ -4415,8 +4407,7 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch51_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch51_d_v[dvj + d] += a * scratch51_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch51_d_v[vj + d] += a * scratch51_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -4424,10 +4415,9 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch51_probs[row + j] * (scratch51_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch51_d_q[oi + d] += ds * scratch51_k[kj + d];
-            scratch51_d_k[dkj + d] += ds * scratch51_q[qi + d];
+            scratch51_d_k[kj + d] += ds * scratch51_q[qi + d];
           }
         }
       }
@@ -4788,8 +4778,7 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch62_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch62_d_v[dvj + d] += a * scratch62_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch62_d_v[vj + d] += a * scratch62_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -4797,10 +4786,9 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch62_probs[row + j] * (scratch62_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch62_d_q[oi + d] += ds * scratch62_k[kj + d];
-            scratch62_d_k[dkj + d] += ds * scratch62_q[qi + d];
+            scratch62_d_k[kj + d] += ds * scratch62_q[qi + d];
           }
         }
       }
@@ -5161,8 +5149,7 @@ function backward73(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch73_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch73_d_v[dvj + d] += a * scratch73_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch73_d_v[vj + d] += a * scratch73_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -5170,10 +5157,9 @@ function backward73(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch73_probs[row + j] * (scratch73_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch73_d_q[oi + d] += ds * scratch73_k[kj + d];
-            scratch73_d_k[dkj + d] += ds * scratch73_q[qi + d];
+            scratch73_d_k[kj + d] += ds * scratch73_q[qi + d];
           }
         }
       }
@@ -5534,8 +5520,7 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch84_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch84_d_v[dvj + d] += a * scratch84_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch84_d_v[vj + d] += a * scratch84_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -5543,10 +5528,9 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch84_probs[row + j] * (scratch84_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch84_d_q[oi + d] += ds * scratch84_k[kj + d];
-            scratch84_d_k[dkj + d] += ds * scratch84_q[qi + d];
+            scratch84_d_k[kj + d] += ds * scratch84_q[qi + d];
           }
         }
       }
@@ -5907,8 +5891,7 @@ function backward95(p: Float32Array, gp: Float32Array, n: number, training: bool
           scratch95_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch95_d_v[dvj + d] += a * scratch95_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch95_d_v[vj + d] += a * scratch95_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -5916,10 +5899,9 @@ function backward95(p: Float32Array, gp: Float32Array, n: number, training: bool
           const ds = scratch95_probs[row + j] * (scratch95_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch95_d_q[oi + d] += ds * scratch95_k[kj + d];
-            scratch95_d_k[dkj + d] += ds * scratch95_q[qi + d];
+            scratch95_d_k[kj + d] += ds * scratch95_q[qi + d];
           }
         }
       }
@@ -6280,8 +6262,7 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch106_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch106_d_v[dvj + d] += a * scratch106_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch106_d_v[vj + d] += a * scratch106_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -6289,10 +6270,9 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch106_probs[row + j] * (scratch106_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch106_d_q[oi + d] += ds * scratch106_k[kj + d];
-            scratch106_d_k[dkj + d] += ds * scratch106_q[qi + d];
+            scratch106_d_k[kj + d] += ds * scratch106_q[qi + d];
           }
         }
       }
@@ -6653,8 +6633,7 @@ function backward117(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch117_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch117_d_v[dvj + d] += a * scratch117_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch117_d_v[vj + d] += a * scratch117_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -6662,10 +6641,9 @@ function backward117(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch117_probs[row + j] * (scratch117_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch117_d_q[oi + d] += ds * scratch117_k[kj + d];
-            scratch117_d_k[dkj + d] += ds * scratch117_q[qi + d];
+            scratch117_d_k[kj + d] += ds * scratch117_q[qi + d];
           }
         }
       }
@@ -7026,8 +7004,7 @@ function backward128(p: Float32Array, gp: Float32Array, n: number, training: boo
           scratch128_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          const dvj = vj;
-          for (let d = 0; d < 64; d++) scratch128_d_v[dvj + d] += a * scratch128_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch128_d_v[vj + d] += a * scratch128_d_heads[oi + d];
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
@@ -7035,10 +7012,9 @@ function backward128(p: Float32Array, gp: Float32Array, n: number, training: boo
           const ds = scratch128_probs[row + j] * (scratch128_d_row[j] - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
-          const dkj = kj;
           for (let d = 0; d < 64; d++) {
             scratch128_d_q[oi + d] += ds * scratch128_k[kj + d];
-            scratch128_d_k[dkj + d] += ds * scratch128_q[qi + d];
+            scratch128_d_k[kj + d] += ds * scratch128_q[qi + d];
           }
         }
       }

@@ -74,6 +74,9 @@ const cases: readonly Cfg[] = [
   { T: 5, D: 8, heads: 2, causal: true, dropout: 0.3 },
   { T: 4, D: 8, heads: 4, kvHeads: 2, rope: true, dropout: 0.25, qkv: "separate", bias: false },
   { T: 1, D: 4, heads: 2, causal: true },
+  // head widths above 16 take the looped code (up to 16 the per-d work is unrolled)
+  { T: 4, D: 34, heads: 2, causal: true },
+  { T: 3, D: 8, heads: 2, kvHeads: 1, headDim: 18, rope: true, dropout: 0.2 },
 ];
 
 const label = (c: Cfg) => `attention(${args(c)}) on [${c.T}, ${c.D}]`;

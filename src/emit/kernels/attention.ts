@@ -112,6 +112,14 @@ function describe(c: EmitCtx, g: Geometry): string {
 /** `base + k` for a literal base, `k` when it is 0. */
 const at = (base: number, k: string) => (base === 0 ? k : `${base} + ${k}`);
 
+/** Head widths up to this are unrolled over d: literal offsets, and per-query rows in locals. */
+const UNROLL_HEAD = 16;
+const range = (k: number) => Array.from({ length: k }, (_, i) => i);
+/** \`base + d\` with a literal d. */
+const off = (base: string, d: number) => (d === 0 ? base : `${base} + ${d}`);
+/** Σ_d a[ai + d]·b[bi + d] as one expression (unrolled head widths). */
+const dot = (hd: number, a: string, ai: string, b: string, bi: string) => range(hd).map((d) => `${a}[${off(ai, d)}] * ${b}[${off(bi, d)}]`).join(" + ");
+
 /** The kv head's first column for query head `h`, as an expression. */
 function kvColumn(g: Geometry): string {
   if (g.group === 1) return `h * ${g.hd}`;
@@ -130,6 +138,7 @@ export const attention: Kernel = {
     // when a shorter sequence is padded: the padding is masked out).
     const len = g.causal ? "i + 1" : c.inSymbolic[0] ? "seqLength" : String(T);
     const keep = 1 - g.dropout;
+    const unrolled = hd <= UNROLL_HEAD;
     const width = (name: "q" | "k" | "v") => (name === "q" ? Q : K);
 
     const project = g.projections
@@ -193,8 +202,8 @@ ${rotate(g.k, KV, K)}
       let m = -Infinity;
       for (let j = 0; j < ${len}; j++) {
         const kj = kh + j * ${K};
-        let s = 0;
-        for (let d = 0; d < ${hd}; d++) s += ${g.q}[qi + d] * ${g.k}[kj + d];
+        ${unrolled ? `const s = ${dot(hd, g.q, "qi", g.k, "kj")};` : `let s = 0;
+        for (let d = 0; d < ${hd}; d++) s += ${g.q}[qi + d] * ${g.k}[kj + d];`}
         ${g.probs}[row + j] = s * ${scale};
         m = Math.max(m, ${g.probs}[row + j]);
       }
@@ -207,13 +216,20 @@ ${rotate(g.k, KV, K)}
       const r = 1 / sum;
       for (let j = 0; j < ${len}; j++) ${g.probs}[row + j] *= r;${dropoutCode}
       const oi = qi; // the head output has q's layout
-      for (let d = 0; d < ${hd}; d++) ${g.heads}[oi + d] = 0;
+${unrolled ? `      ${range(hd).map((d) => `let o${d} = 0;`).join(" ")}
+      for (let j = 0; j < ${len}; j++) {
+        const a = ${weight};
+        if (a === 0) continue;
+        const vj = kh + j * ${K};
+        ${range(hd).map((d) => `o${d} += a * ${g.v}[${off("vj", d)}];`).join(" ")}
+      }
+      ${range(hd).map((d) => `${g.heads}[${off("oi", d)}] = o${d};`).join(" ")}` : `      for (let d = 0; d < ${hd}; d++) ${g.heads}[oi + d] = 0;
       for (let j = 0; j < ${len}; j++) {
         const a = ${weight};
         if (a === 0) continue;
         const vj = kh + j * ${K};
         for (let d = 0; d < ${hd}; d++) ${g.heads}[oi + d] += a * ${g.v}[vj + d];
-      }
+      }`}
     }
   }
 }
@@ -264,6 +280,7 @@ denseTiledBackward(p, gp, ${x}, ${gx}, ${grads[pr.name]}, n * ${T}, ${D}, ${pr.r
       .join("\n");
 
     const dropping = g.dropout > 0;
+    const unrolled = hd <= UNROLL_HEAD;
     return `// ${describe(c, g)}, backward
 ${dHeads}.fill(0, 0, n * ${T * Q});
 ${dq}.fill(0, 0, n * ${T * Q});
@@ -279,11 +296,12 @@ for (let b = 0; b < n; b++) {
       const oi = b * ${T * Q} + i * ${Q} + h * ${hd};
       const row = ((b * ${H} + h) * ${T} + i) * ${T};
       // dP_j = dO_i · v_j${dropping ? " · M_ij" : ""}, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
-      let s = 0;
+      let s = 0;${unrolled ? `
+      ${range(hd).map((d) => `const h${d} = ${dHeads}[${off("oi", d)}];`).join(" ")}` : ""}
       for (let j = 0; j < ${len}; j++) {
         const vj = b * ${T * K} + j * ${K} + kc;
-        let dp = 0;
-        for (let d = 0; d < ${hd}; d++) dp += ${dHeads}[oi + d] * ${g.v}[vj + d];
+        ${unrolled ? `let dp = ${range(hd).map((d) => `h${d} * ${g.v}[${off("vj", d)}]`).join(" + ")};` : `let dp = 0;
+        for (let d = 0; d < ${hd}; d++) dp += ${dHeads}[oi + d] * ${g.v}[vj + d];`}
         const pr = ${g.probs}[row + j];${dropping ? `
         const mk = training ? ${g.mask}[row + j] : 1;
         dp *= mk;
@@ -292,21 +310,23 @@ for (let b = 0; b < n; b++) {
         ${dRow}[j] = dp;
         s += pr * dp;
         if (a === 0) continue;
-        const dvj = vj;
-        for (let d = 0; d < ${hd}; d++) ${dv}[dvj + d] += a * ${dHeads}[oi + d];
+        ${unrolled ? range(hd).map((d) => `${dv}[${off("vj", d)}] += a * h${d};`).join(" ") : `for (let d = 0; d < ${hd}; d++) ${dv}[vj + d] += a * ${dHeads}[oi + d];`}
       }
       // dS_j = P_ij (dP_j − s) / √${hd}; dq_i += dS_j k_j, dk_j += dS_j q_i
-      const qi = oi;
+      const qi = oi;${unrolled ? `
+      ${range(hd).map((d) => `const q${d} = ${g.q}[${off("qi", d)}];`).join(" ")}
+      ${range(hd).map((d) => `let e${d} = 0;`).join(" ")}` : ""}
       for (let j = 0; j < ${len}; j++) {
         const ds = ${g.probs}[row + j] * (${dRow}[j] - s) * ${scale};
         if (ds === 0) continue;
         const kj = b * ${T * K} + j * ${K} + kc;
-        const dkj = kj;
-        for (let d = 0; d < ${hd}; d++) {
+        ${unrolled ? `${range(hd).map((d) => `e${d} += ds * ${g.k}[${off("kj", d)}];`).join(" ")}
+        ${range(hd).map((d) => `${dk}[${off("kj", d)}] += ds * q${d};`).join(" ")}` : `for (let d = 0; d < ${hd}; d++) {
           ${dq}[oi + d] += ds * ${g.k}[kj + d];
-          ${dk}[dkj + d] += ds * ${g.q}[qi + d];
-        }
-      }
+          ${dk}[kj + d] += ds * ${g.q}[qi + d];
+        }`}
+      }${unrolled ? `
+      ${range(hd).map((d) => `${dq}[${off("oi", d)}] += e${d};`).join(" ")}` : ""}
     }
   }
 ${g.rope ? `  // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)
