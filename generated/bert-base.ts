@@ -3034,7 +3034,6 @@ export function backward(
   zero(grad9);
   zero(grad10);
   zero(grad11);
-  zero(grad12);
   zero(grad13);
   zero(grad14);
   zero(grad15);
@@ -3044,7 +3043,6 @@ export function backward(
   zero(grad19);
   zero(grad20);
   zero(grad21);
-  zero(grad22);
   zero(grad23);
   zero(grad24);
   zero(grad25);
@@ -3054,7 +3052,6 @@ export function backward(
   zero(grad29);
   zero(grad30);
   zero(grad31);
-  zero(grad32);
   zero(grad33);
   zero(grad34);
   zero(grad35);
@@ -3064,7 +3061,6 @@ export function backward(
   zero(grad39);
   zero(grad40);
   zero(grad41);
-  zero(grad42);
   zero(grad43);
   zero(grad44);
   zero(grad45);
@@ -3074,7 +3070,6 @@ export function backward(
   zero(grad49);
   zero(grad50);
   zero(grad51);
-  zero(grad52);
   zero(grad53);
   zero(grad54);
   zero(grad55);
@@ -3084,7 +3079,6 @@ export function backward(
   zero(grad59);
   zero(grad60);
   zero(grad61);
-  zero(grad62);
   zero(grad63);
   zero(grad64);
   zero(grad65);
@@ -3094,7 +3088,6 @@ export function backward(
   zero(grad69);
   zero(grad70);
   zero(grad71);
-  zero(grad72);
   zero(grad73);
   zero(grad74);
   zero(grad75);
@@ -3104,7 +3097,6 @@ export function backward(
   zero(grad79);
   zero(grad80);
   zero(grad81);
-  zero(grad82);
   zero(grad83);
   zero(grad84);
   zero(grad85);
@@ -3114,7 +3106,6 @@ export function backward(
   zero(grad89);
   zero(grad90);
   zero(grad91);
-  zero(grad92);
   zero(grad93);
   zero(grad94);
   zero(grad95);
@@ -3124,7 +3115,6 @@ export function backward(
   zero(grad99);
   zero(grad100);
   zero(grad101);
-  zero(grad102);
   zero(grad103);
   zero(grad104);
   zero(grad105);
@@ -3134,7 +3124,6 @@ export function backward(
   zero(grad109);
   zero(grad110);
   zero(grad111);
-  zero(grad112);
   zero(grad113);
   zero(grad114);
   zero(grad115);
@@ -3144,14 +3133,12 @@ export function backward(
   zero(grad119);
   zero(grad120);
   zero(grad121);
-  zero(grad122);
   zero(grad123);
   zero(grad124);
   zero(grad125);
   zero(grad126);
   zero(grad127);
   zero(grad128);
-  zero(grad129);
   zero(grad130);
   if (seqLength === 512) grad127.set(outputGrads[0]);
   else padRows(outputGrads[0], grad127, n, seqLength, 768, 512);
@@ -3686,7 +3673,7 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act12[i];
 
     const g = grad13[i];
-    grad12[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad12[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -4040,7 +4027,7 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act22[i];
 
     const g = grad23[i];
-    grad22[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad22[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -4394,7 +4381,7 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act32[i];
 
     const g = grad33[i];
-    grad32[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad32[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -4748,7 +4735,7 @@ function backward41(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act42[i];
 
     const g = grad43[i];
-    grad42[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad42[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -5102,7 +5089,7 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act52[i];
 
     const g = grad53[i];
-    grad52[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad52[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -5456,7 +5443,7 @@ function backward61(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act62[i];
 
     const g = grad63[i];
-    grad62[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad62[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -5810,7 +5797,7 @@ function backward71(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act72[i];
 
     const g = grad73[i];
-    grad72[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad72[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -6164,7 +6151,7 @@ function backward81(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act82[i];
 
     const g = grad83[i];
-    grad82[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad82[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -6518,7 +6505,7 @@ function backward91(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act92[i];
 
     const g = grad93[i];
-    grad92[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad92[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -6872,7 +6859,7 @@ function backward101(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act102[i];
 
     const g = grad103[i];
-    grad102[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad102[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -7226,7 +7213,7 @@ function backward111(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act112[i];
 
     const g = grad113[i];
-    grad112[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad112[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -7580,7 +7567,7 @@ function backward121(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act122[i];
 
     const g = grad123[i];
-    grad122[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad122[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -7733,7 +7720,7 @@ function backward128(p: Float32Array, gp: Float32Array, n: number, training: boo
   for (let i = 0, e = n * 768; i < e; i++) {
     const y = act130[i];
     const g = grad130[i];
-    grad129[i] += g * (1 - y * y);
+    grad129[i] = g * (1 - y * y);
   }
 }
 

@@ -1865,7 +1865,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad6);
   zero(grad7);
   zero(grad8);
-  zero(grad9);
   zero(grad10);
   zero(grad11);
   zero(grad12);
@@ -1875,7 +1874,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad16);
   zero(grad17);
   zero(grad18);
-  zero(grad19);
   zero(grad20);
   zero(grad21);
   zero(grad22);
@@ -1885,7 +1883,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad26);
   zero(grad27);
   zero(grad28);
-  zero(grad29);
   zero(grad30);
   zero(grad31);
   zero(grad32);
@@ -1895,7 +1892,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad36);
   zero(grad37);
   zero(grad38);
-  zero(grad39);
   zero(grad40);
   zero(grad41);
   zero(grad42);
@@ -1905,7 +1901,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad46);
   zero(grad47);
   zero(grad48);
-  zero(grad49);
   zero(grad50);
   zero(grad51);
   zero(grad52);
@@ -1915,7 +1910,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad56);
   zero(grad57);
   zero(grad58);
-  zero(grad59);
   zero(grad60);
   zero(grad61);
   zero(grad62);
@@ -1925,7 +1919,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad66);
   zero(grad67);
   zero(grad68);
-  zero(grad69);
   zero(grad70);
   zero(grad71);
   zero(grad72);
@@ -1935,7 +1928,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad76);
   zero(grad77);
   zero(grad78);
-  zero(grad79);
   zero(grad80);
   zero(grad81);
   zero(grad82);
@@ -1945,7 +1937,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad86);
   zero(grad87);
   zero(grad88);
-  zero(grad89);
   zero(grad90);
   zero(grad91);
   zero(grad92);
@@ -1955,7 +1946,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad96);
   zero(grad97);
   zero(grad98);
-  zero(grad99);
   zero(grad100);
   zero(grad101);
   zero(grad102);
@@ -1965,7 +1955,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad106);
   zero(grad107);
   zero(grad108);
-  zero(grad109);
   zero(grad110);
   zero(grad111);
   zero(grad112);
@@ -1975,7 +1964,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad116);
   zero(grad117);
   zero(grad118);
-  zero(grad119);
   zero(grad120);
   zero(grad121);
   zero(grad122);
@@ -2475,7 +2463,7 @@ function backward9(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act9[i];
 
     const g = grad10[i];
-    grad9[i] += gelu_tanh_grad(x) * g;
+    grad9[i] = gelu_tanh_grad(x) * g;
   }
 }
 
@@ -2829,7 +2817,7 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act19[i];
 
     const g = grad20[i];
-    grad19[i] += gelu_tanh_grad(x) * g;
+    grad19[i] = gelu_tanh_grad(x) * g;
   }
 }
 
@@ -3183,7 +3171,7 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act29[i];
 
     const g = grad30[i];
-    grad29[i] += gelu_tanh_grad(x) * g;
+    grad29[i] = gelu_tanh_grad(x) * g;
   }
 }
 
@@ -3537,7 +3525,7 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act39[i];
 
     const g = grad40[i];
-    grad39[i] += gelu_tanh_grad(x) * g;
+    grad39[i] = gelu_tanh_grad(x) * g;
   }
 }
 
@@ -3891,7 +3879,7 @@ function backward49(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act49[i];
 
     const g = grad50[i];
-    grad49[i] += gelu_tanh_grad(x) * g;
+    grad49[i] = gelu_tanh_grad(x) * g;
   }
 }
 
@@ -4245,7 +4233,7 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act59[i];
 
     const g = grad60[i];
-    grad59[i] += gelu_tanh_grad(x) * g;
+    grad59[i] = gelu_tanh_grad(x) * g;
   }
 }
 
@@ -4599,7 +4587,7 @@ function backward69(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act69[i];
 
     const g = grad70[i];
-    grad69[i] += gelu_tanh_grad(x) * g;
+    grad69[i] = gelu_tanh_grad(x) * g;
   }
 }
 
@@ -4953,7 +4941,7 @@ function backward79(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act79[i];
 
     const g = grad80[i];
-    grad79[i] += gelu_tanh_grad(x) * g;
+    grad79[i] = gelu_tanh_grad(x) * g;
   }
 }
 
@@ -5307,7 +5295,7 @@ function backward89(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act89[i];
 
     const g = grad90[i];
-    grad89[i] += gelu_tanh_grad(x) * g;
+    grad89[i] = gelu_tanh_grad(x) * g;
   }
 }
 
@@ -5661,7 +5649,7 @@ function backward99(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act99[i];
 
     const g = grad100[i];
-    grad99[i] += gelu_tanh_grad(x) * g;
+    grad99[i] = gelu_tanh_grad(x) * g;
   }
 }
 
@@ -6015,7 +6003,7 @@ function backward109(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act109[i];
 
     const g = grad110[i];
-    grad109[i] += gelu_tanh_grad(x) * g;
+    grad109[i] = gelu_tanh_grad(x) * g;
   }
 }
 
@@ -6369,7 +6357,7 @@ function backward119(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act119[i];
 
     const g = grad120[i];
-    grad119[i] += gelu_tanh_grad(x) * g;
+    grad119[i] = gelu_tanh_grad(x) * g;
   }
 }
 

@@ -255,15 +255,11 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   const gp = grads;
   zero(gp);
   zero(grad0);
-  zero(grad1);
   zero(grad2);
   zero(grad3);
-  zero(grad4);
   zero(grad5);
   zero(grad6);
-  zero(grad8);
   zero(grad9);
-  zero(grad10);
   zero(grad11);
   zero(grad12);
   copy(outputGrad, grad12);
@@ -379,7 +375,7 @@ function backward1(p: Float32Array, gp: Float32Array, n: number, training: boole
   for (let i = 0, e = n * 4704; i < e; i++) {
     const y = act2[i];
     const g = grad2[i];
-    grad1[i] += g * (1 - y * y);
+    grad1[i] = g * (1 - y * y);
   }
 }
 
@@ -536,7 +532,7 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
   for (let i = 0, e = n * 1600; i < e; i++) {
     const y = act5[i];
     const g = grad5[i];
-    grad4[i] += g * (1 - y * y);
+    grad4[i] = g * (1 - y * y);
   }
 }
 
@@ -610,7 +606,7 @@ function backward8(p: Float32Array, gp: Float32Array, n: number, training: boole
   for (let i = 0, e = n * 120; i < e; i++) {
     const y = act9[i];
     const g = grad9[i];
-    grad8[i] += g * (1 - y * y);
+    grad8[i] = g * (1 - y * y);
   }
 }
 
@@ -641,7 +637,7 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
   for (let i = 0, e = n * 84; i < e; i++) {
     const y = act11[i];
     const g = grad11[i];
-    grad10[i] += g * (1 - y * y);
+    grad10[i] = g * (1 - y * y);
   }
 }
 

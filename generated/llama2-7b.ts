@@ -5363,7 +5363,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad3);
   zero(grad4);
   zero(grad5);
-  zero(grad6);
   zero(grad7);
   zero(grad8);
   zero(grad9);
@@ -5373,7 +5372,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad13);
   zero(grad14);
   zero(grad15);
-  zero(grad16);
   zero(grad17);
   zero(grad18);
   zero(grad19);
@@ -5383,7 +5381,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad23);
   zero(grad24);
   zero(grad25);
-  zero(grad26);
   zero(grad27);
   zero(grad28);
   zero(grad29);
@@ -5393,7 +5390,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad33);
   zero(grad34);
   zero(grad35);
-  zero(grad36);
   zero(grad37);
   zero(grad38);
   zero(grad39);
@@ -5403,7 +5399,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad43);
   zero(grad44);
   zero(grad45);
-  zero(grad46);
   zero(grad47);
   zero(grad48);
   zero(grad49);
@@ -5413,7 +5408,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad53);
   zero(grad54);
   zero(grad55);
-  zero(grad56);
   zero(grad57);
   zero(grad58);
   zero(grad59);
@@ -5423,7 +5417,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad63);
   zero(grad64);
   zero(grad65);
-  zero(grad66);
   zero(grad67);
   zero(grad68);
   zero(grad69);
@@ -5433,7 +5426,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad73);
   zero(grad74);
   zero(grad75);
-  zero(grad76);
   zero(grad77);
   zero(grad78);
   zero(grad79);
@@ -5443,7 +5435,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad83);
   zero(grad84);
   zero(grad85);
-  zero(grad86);
   zero(grad87);
   zero(grad88);
   zero(grad89);
@@ -5453,7 +5444,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad93);
   zero(grad94);
   zero(grad95);
-  zero(grad96);
   zero(grad97);
   zero(grad98);
   zero(grad99);
@@ -5463,7 +5453,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad103);
   zero(grad104);
   zero(grad105);
-  zero(grad106);
   zero(grad107);
   zero(grad108);
   zero(grad109);
@@ -5473,7 +5462,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad113);
   zero(grad114);
   zero(grad115);
-  zero(grad116);
   zero(grad117);
   zero(grad118);
   zero(grad119);
@@ -5483,7 +5471,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad123);
   zero(grad124);
   zero(grad125);
-  zero(grad126);
   zero(grad127);
   zero(grad128);
   zero(grad129);
@@ -5493,7 +5480,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad133);
   zero(grad134);
   zero(grad135);
-  zero(grad136);
   zero(grad137);
   zero(grad138);
   zero(grad139);
@@ -5503,7 +5489,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad143);
   zero(grad144);
   zero(grad145);
-  zero(grad146);
   zero(grad147);
   zero(grad148);
   zero(grad149);
@@ -5513,7 +5498,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad153);
   zero(grad154);
   zero(grad155);
-  zero(grad156);
   zero(grad157);
   zero(grad158);
   zero(grad159);
@@ -5523,7 +5507,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad163);
   zero(grad164);
   zero(grad165);
-  zero(grad166);
   zero(grad167);
   zero(grad168);
   zero(grad169);
@@ -5533,7 +5516,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad173);
   zero(grad174);
   zero(grad175);
-  zero(grad176);
   zero(grad177);
   zero(grad178);
   zero(grad179);
@@ -5543,7 +5525,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad183);
   zero(grad184);
   zero(grad185);
-  zero(grad186);
   zero(grad187);
   zero(grad188);
   zero(grad189);
@@ -5553,7 +5534,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad193);
   zero(grad194);
   zero(grad195);
-  zero(grad196);
   zero(grad197);
   zero(grad198);
   zero(grad199);
@@ -5563,7 +5543,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad203);
   zero(grad204);
   zero(grad205);
-  zero(grad206);
   zero(grad207);
   zero(grad208);
   zero(grad209);
@@ -5573,7 +5552,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad213);
   zero(grad214);
   zero(grad215);
-  zero(grad216);
   zero(grad217);
   zero(grad218);
   zero(grad219);
@@ -5583,7 +5561,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad223);
   zero(grad224);
   zero(grad225);
-  zero(grad226);
   zero(grad227);
   zero(grad228);
   zero(grad229);
@@ -5593,7 +5570,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad233);
   zero(grad234);
   zero(grad235);
-  zero(grad236);
   zero(grad237);
   zero(grad238);
   zero(grad239);
@@ -5603,7 +5579,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad243);
   zero(grad244);
   zero(grad245);
-  zero(grad246);
   zero(grad247);
   zero(grad248);
   zero(grad249);
@@ -5613,7 +5588,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad253);
   zero(grad254);
   zero(grad255);
-  zero(grad256);
   zero(grad257);
   zero(grad258);
   zero(grad259);
@@ -5623,7 +5597,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad263);
   zero(grad264);
   zero(grad265);
-  zero(grad266);
   zero(grad267);
   zero(grad268);
   zero(grad269);
@@ -5633,7 +5606,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad273);
   zero(grad274);
   zero(grad275);
-  zero(grad276);
   zero(grad277);
   zero(grad278);
   zero(grad279);
@@ -5643,7 +5615,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad283);
   zero(grad284);
   zero(grad285);
-  zero(grad286);
   zero(grad287);
   zero(grad288);
   zero(grad289);
@@ -5653,7 +5624,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad293);
   zero(grad294);
   zero(grad295);
-  zero(grad296);
   zero(grad297);
   zero(grad298);
   zero(grad299);
@@ -5663,7 +5633,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad303);
   zero(grad304);
   zero(grad305);
-  zero(grad306);
   zero(grad307);
   zero(grad308);
   zero(grad309);
@@ -5673,7 +5642,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad313);
   zero(grad314);
   zero(grad315);
-  zero(grad316);
   zero(grad317);
   zero(grad318);
   zero(grad319);
@@ -6318,7 +6286,7 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act6[i];
 
     const g = grad7[i];
-    grad6[i] += silu_grad(x) * g;
+    grad6[i] = silu_grad(x) * g;
   }
 }
 
@@ -6668,7 +6636,7 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act16[i];
 
     const g = grad17[i];
-    grad16[i] += silu_grad(x) * g;
+    grad16[i] = silu_grad(x) * g;
   }
 }
 
@@ -7018,7 +6986,7 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act26[i];
 
     const g = grad27[i];
-    grad26[i] += silu_grad(x) * g;
+    grad26[i] = silu_grad(x) * g;
   }
 }
 
@@ -7368,7 +7336,7 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act36[i];
 
     const g = grad37[i];
-    grad36[i] += silu_grad(x) * g;
+    grad36[i] = silu_grad(x) * g;
   }
 }
 
@@ -7718,7 +7686,7 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act46[i];
 
     const g = grad47[i];
-    grad46[i] += silu_grad(x) * g;
+    grad46[i] = silu_grad(x) * g;
   }
 }
 
@@ -8068,7 +8036,7 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act56[i];
 
     const g = grad57[i];
-    grad56[i] += silu_grad(x) * g;
+    grad56[i] = silu_grad(x) * g;
   }
 }
 
@@ -8418,7 +8386,7 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act66[i];
 
     const g = grad67[i];
-    grad66[i] += silu_grad(x) * g;
+    grad66[i] = silu_grad(x) * g;
   }
 }
 
@@ -8768,7 +8736,7 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act76[i];
 
     const g = grad77[i];
-    grad76[i] += silu_grad(x) * g;
+    grad76[i] = silu_grad(x) * g;
   }
 }
 
@@ -9118,7 +9086,7 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act86[i];
 
     const g = grad87[i];
-    grad86[i] += silu_grad(x) * g;
+    grad86[i] = silu_grad(x) * g;
   }
 }
 
@@ -9468,7 +9436,7 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act96[i];
 
     const g = grad97[i];
-    grad96[i] += silu_grad(x) * g;
+    grad96[i] = silu_grad(x) * g;
   }
 }
 
@@ -9820,7 +9788,7 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act106[i];
 
     const g = grad107[i];
-    grad106[i] += silu_grad(x) * g;
+    grad106[i] = silu_grad(x) * g;
   }
 }
 
@@ -10172,7 +10140,7 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act116[i];
 
     const g = grad117[i];
-    grad116[i] += silu_grad(x) * g;
+    grad116[i] = silu_grad(x) * g;
   }
 }
 
@@ -10524,7 +10492,7 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act126[i];
 
     const g = grad127[i];
-    grad126[i] += silu_grad(x) * g;
+    grad126[i] = silu_grad(x) * g;
   }
 }
 
@@ -10876,7 +10844,7 @@ function backward136(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act136[i];
 
     const g = grad137[i];
-    grad136[i] += silu_grad(x) * g;
+    grad136[i] = silu_grad(x) * g;
   }
 }
 
@@ -11228,7 +11196,7 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act146[i];
 
     const g = grad147[i];
-    grad146[i] += silu_grad(x) * g;
+    grad146[i] = silu_grad(x) * g;
   }
 }
 
@@ -11580,7 +11548,7 @@ function backward156(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act156[i];
 
     const g = grad157[i];
-    grad156[i] += silu_grad(x) * g;
+    grad156[i] = silu_grad(x) * g;
   }
 }
 
@@ -11932,7 +11900,7 @@ function backward166(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act166[i];
 
     const g = grad167[i];
-    grad166[i] += silu_grad(x) * g;
+    grad166[i] = silu_grad(x) * g;
   }
 }
 
@@ -12284,7 +12252,7 @@ function backward176(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act176[i];
 
     const g = grad177[i];
-    grad176[i] += silu_grad(x) * g;
+    grad176[i] = silu_grad(x) * g;
   }
 }
 
@@ -12636,7 +12604,7 @@ function backward186(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act186[i];
 
     const g = grad187[i];
-    grad186[i] += silu_grad(x) * g;
+    grad186[i] = silu_grad(x) * g;
   }
 }
 
@@ -12988,7 +12956,7 @@ function backward196(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act196[i];
 
     const g = grad197[i];
-    grad196[i] += silu_grad(x) * g;
+    grad196[i] = silu_grad(x) * g;
   }
 }
 
@@ -13340,7 +13308,7 @@ function backward206(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act206[i];
 
     const g = grad207[i];
-    grad206[i] += silu_grad(x) * g;
+    grad206[i] = silu_grad(x) * g;
   }
 }
 
@@ -13692,7 +13660,7 @@ function backward216(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act216[i];
 
     const g = grad217[i];
-    grad216[i] += silu_grad(x) * g;
+    grad216[i] = silu_grad(x) * g;
   }
 }
 
@@ -14044,7 +14012,7 @@ function backward226(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act226[i];
 
     const g = grad227[i];
-    grad226[i] += silu_grad(x) * g;
+    grad226[i] = silu_grad(x) * g;
   }
 }
 
@@ -14396,7 +14364,7 @@ function backward236(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act236[i];
 
     const g = grad237[i];
-    grad236[i] += silu_grad(x) * g;
+    grad236[i] = silu_grad(x) * g;
   }
 }
 
@@ -14748,7 +14716,7 @@ function backward246(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act246[i];
 
     const g = grad247[i];
-    grad246[i] += silu_grad(x) * g;
+    grad246[i] = silu_grad(x) * g;
   }
 }
 
@@ -15100,7 +15068,7 @@ function backward256(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act256[i];
 
     const g = grad257[i];
-    grad256[i] += silu_grad(x) * g;
+    grad256[i] = silu_grad(x) * g;
   }
 }
 
@@ -15452,7 +15420,7 @@ function backward266(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act266[i];
 
     const g = grad267[i];
-    grad266[i] += silu_grad(x) * g;
+    grad266[i] = silu_grad(x) * g;
   }
 }
 
@@ -15804,7 +15772,7 @@ function backward276(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act276[i];
 
     const g = grad277[i];
-    grad276[i] += silu_grad(x) * g;
+    grad276[i] = silu_grad(x) * g;
   }
 }
 
@@ -16156,7 +16124,7 @@ function backward286(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act286[i];
 
     const g = grad287[i];
-    grad286[i] += silu_grad(x) * g;
+    grad286[i] = silu_grad(x) * g;
   }
 }
 
@@ -16508,7 +16476,7 @@ function backward296(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act296[i];
 
     const g = grad297[i];
-    grad296[i] += silu_grad(x) * g;
+    grad296[i] = silu_grad(x) * g;
   }
 }
 
@@ -16860,7 +16828,7 @@ function backward306(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act306[i];
 
     const g = grad307[i];
-    grad306[i] += silu_grad(x) * g;
+    grad306[i] = silu_grad(x) * g;
   }
 }
 
@@ -17212,7 +17180,7 @@ function backward316(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act316[i];
 
     const g = grad317[i];
-    grad316[i] += silu_grad(x) * g;
+    grad316[i] = silu_grad(x) * g;
   }
 }
 

@@ -214,9 +214,7 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   const gp = grads;
   zero(gp);
   zero(grad0);
-  zero(grad2);
   zero(grad3);
-  zero(grad4);
   zero(grad5);
   zero(grad6);
   copy(outputGrad, grad6);
@@ -259,7 +257,7 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act2[i];
 
     const g = grad3[i];
-    grad2[i] += x > 0 ? g : 0;
+    grad2[i] = x > 0 ? g : 0;
   }
 }
 
@@ -291,7 +289,7 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act4[i];
 
     const g = grad5[i];
-    grad4[i] += x > 0 ? g : 0;
+    grad4[i] = x > 0 ? g : 0;
   }
 }
 

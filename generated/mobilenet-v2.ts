@@ -3575,153 +3575,118 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(gp);
   zero(grad0);
   zero(grad1);
-  zero(grad2);
   zero(grad3);
   zero(grad4);
-  zero(grad5);
   zero(grad6);
   zero(grad7);
   zero(grad8);
   zero(grad9);
-  zero(grad10);
   zero(grad11);
   zero(grad12);
-  zero(grad13);
   zero(grad14);
   zero(grad15);
   zero(grad16);
   zero(grad17);
-  zero(grad18);
   zero(grad19);
   zero(grad20);
-  zero(grad21);
   zero(grad22);
   zero(grad23);
   zero(grad24);
   zero(grad25);
   zero(grad26);
-  zero(grad27);
   zero(grad28);
   zero(grad29);
-  zero(grad30);
   zero(grad31);
   zero(grad32);
   zero(grad33);
   zero(grad34);
-  zero(grad35);
   zero(grad36);
   zero(grad37);
-  zero(grad38);
   zero(grad39);
   zero(grad40);
   zero(grad41);
   zero(grad42);
   zero(grad43);
-  zero(grad44);
   zero(grad45);
   zero(grad46);
-  zero(grad47);
   zero(grad48);
   zero(grad49);
   zero(grad50);
   zero(grad51);
   zero(grad52);
-  zero(grad53);
   zero(grad54);
   zero(grad55);
-  zero(grad56);
   zero(grad57);
   zero(grad58);
   zero(grad59);
   zero(grad60);
-  zero(grad61);
   zero(grad62);
   zero(grad63);
-  zero(grad64);
   zero(grad65);
   zero(grad66);
   zero(grad67);
   zero(grad68);
   zero(grad69);
-  zero(grad70);
   zero(grad71);
   zero(grad72);
-  zero(grad73);
   zero(grad74);
   zero(grad75);
   zero(grad76);
   zero(grad77);
   zero(grad78);
-  zero(grad79);
   zero(grad80);
   zero(grad81);
-  zero(grad82);
   zero(grad83);
   zero(grad84);
   zero(grad85);
   zero(grad86);
   zero(grad87);
-  zero(grad88);
   zero(grad89);
   zero(grad90);
-  zero(grad91);
   zero(grad92);
   zero(grad93);
   zero(grad94);
   zero(grad95);
-  zero(grad96);
   zero(grad97);
   zero(grad98);
-  zero(grad99);
   zero(grad100);
   zero(grad101);
   zero(grad102);
   zero(grad103);
   zero(grad104);
-  zero(grad105);
   zero(grad106);
   zero(grad107);
-  zero(grad108);
   zero(grad109);
   zero(grad110);
   zero(grad111);
   zero(grad112);
   zero(grad113);
-  zero(grad114);
   zero(grad115);
   zero(grad116);
-  zero(grad117);
   zero(grad118);
   zero(grad119);
   zero(grad120);
   zero(grad121);
-  zero(grad122);
   zero(grad123);
   zero(grad124);
-  zero(grad125);
   zero(grad126);
   zero(grad127);
   zero(grad128);
   zero(grad129);
   zero(grad130);
-  zero(grad131);
   zero(grad132);
   zero(grad133);
-  zero(grad134);
   zero(grad135);
   zero(grad136);
   zero(grad137);
   zero(grad138);
   zero(grad139);
-  zero(grad140);
   zero(grad141);
   zero(grad142);
-  zero(grad143);
   zero(grad144);
   zero(grad145);
   zero(grad146);
   zero(grad147);
-  zero(grad148);
   zero(grad149);
   zero(grad150);
   zero(grad152);
@@ -4079,7 +4044,7 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act2[i];
 
     const g = grad3[i];
-    grad2[i] += x > 0 ? g : 0;
+    grad2[i] = x > 0 ? g : 0;
   }
 }
 
@@ -4285,7 +4250,7 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act5[i];
 
     const g = grad6[i];
-    grad5[i] += x > 0 ? g : 0;
+    grad5[i] = x > 0 ? g : 0;
   }
 }
 
@@ -4659,7 +4624,7 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act10[i];
 
     const g = grad11[i];
-    grad10[i] += x > 0 ? g : 0;
+    grad10[i] = x > 0 ? g : 0;
   }
 }
 
@@ -4863,7 +4828,7 @@ function backward13(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act13[i];
 
     const g = grad14[i];
-    grad13[i] += x > 0 ? g : 0;
+    grad13[i] = x > 0 ? g : 0;
   }
 }
 
@@ -5237,7 +5202,7 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act18[i];
 
     const g = grad19[i];
-    grad18[i] += x > 0 ? g : 0;
+    grad18[i] = x > 0 ? g : 0;
   }
 }
 
@@ -5443,7 +5408,7 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act21[i];
 
     const g = grad22[i];
-    grad21[i] += x > 0 ? g : 0;
+    grad21[i] = x > 0 ? g : 0;
   }
 }
 
@@ -5833,7 +5798,7 @@ function backward27(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act27[i];
 
     const g = grad28[i];
-    grad27[i] += x > 0 ? g : 0;
+    grad27[i] = x > 0 ? g : 0;
   }
 }
 
@@ -6037,7 +6002,7 @@ function backward30(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act30[i];
 
     const g = grad31[i];
-    grad30[i] += x > 0 ? g : 0;
+    grad30[i] = x > 0 ? g : 0;
   }
 }
 
@@ -6411,7 +6376,7 @@ function backward35(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act35[i];
 
     const g = grad36[i];
-    grad35[i] += x > 0 ? g : 0;
+    grad35[i] = x > 0 ? g : 0;
   }
 }
 
@@ -6617,7 +6582,7 @@ function backward38(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act38[i];
 
     const g = grad39[i];
-    grad38[i] += x > 0 ? g : 0;
+    grad38[i] = x > 0 ? g : 0;
   }
 }
 
@@ -7007,7 +6972,7 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act44[i];
 
     const g = grad45[i];
-    grad44[i] += x > 0 ? g : 0;
+    grad44[i] = x > 0 ? g : 0;
   }
 }
 
@@ -7213,7 +7178,7 @@ function backward47(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act47[i];
 
     const g = grad48[i];
-    grad47[i] += x > 0 ? g : 0;
+    grad47[i] = x > 0 ? g : 0;
   }
 }
 
@@ -7603,7 +7568,7 @@ function backward53(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act53[i];
 
     const g = grad54[i];
-    grad53[i] += x > 0 ? g : 0;
+    grad53[i] = x > 0 ? g : 0;
   }
 }
 
@@ -7807,7 +7772,7 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act56[i];
 
     const g = grad57[i];
-    grad56[i] += x > 0 ? g : 0;
+    grad56[i] = x > 0 ? g : 0;
   }
 }
 
@@ -8181,7 +8146,7 @@ function backward61(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act61[i];
 
     const g = grad62[i];
-    grad61[i] += x > 0 ? g : 0;
+    grad61[i] = x > 0 ? g : 0;
   }
 }
 
@@ -8387,7 +8352,7 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act64[i];
 
     const g = grad65[i];
-    grad64[i] += x > 0 ? g : 0;
+    grad64[i] = x > 0 ? g : 0;
   }
 }
 
@@ -8777,7 +8742,7 @@ function backward70(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act70[i];
 
     const g = grad71[i];
-    grad70[i] += x > 0 ? g : 0;
+    grad70[i] = x > 0 ? g : 0;
   }
 }
 
@@ -8983,7 +8948,7 @@ function backward73(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act73[i];
 
     const g = grad74[i];
-    grad73[i] += x > 0 ? g : 0;
+    grad73[i] = x > 0 ? g : 0;
   }
 }
 
@@ -9373,7 +9338,7 @@ function backward79(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act79[i];
 
     const g = grad80[i];
-    grad79[i] += x > 0 ? g : 0;
+    grad79[i] = x > 0 ? g : 0;
   }
 }
 
@@ -9579,7 +9544,7 @@ function backward82(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act82[i];
 
     const g = grad83[i];
-    grad82[i] += x > 0 ? g : 0;
+    grad82[i] = x > 0 ? g : 0;
   }
 }
 
@@ -9969,7 +9934,7 @@ function backward88(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act88[i];
 
     const g = grad89[i];
-    grad88[i] += x > 0 ? g : 0;
+    grad88[i] = x > 0 ? g : 0;
   }
 }
 
@@ -10175,7 +10140,7 @@ function backward91(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act91[i];
 
     const g = grad92[i];
-    grad91[i] += x > 0 ? g : 0;
+    grad91[i] = x > 0 ? g : 0;
   }
 }
 
@@ -10549,7 +10514,7 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act96[i];
 
     const g = grad97[i];
-    grad96[i] += x > 0 ? g : 0;
+    grad96[i] = x > 0 ? g : 0;
   }
 }
 
@@ -10755,7 +10720,7 @@ function backward99(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act99[i];
 
     const g = grad100[i];
-    grad99[i] += x > 0 ? g : 0;
+    grad99[i] = x > 0 ? g : 0;
   }
 }
 
@@ -11145,7 +11110,7 @@ function backward105(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act105[i];
 
     const g = grad106[i];
-    grad105[i] += x > 0 ? g : 0;
+    grad105[i] = x > 0 ? g : 0;
   }
 }
 
@@ -11351,7 +11316,7 @@ function backward108(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act108[i];
 
     const g = grad109[i];
-    grad108[i] += x > 0 ? g : 0;
+    grad108[i] = x > 0 ? g : 0;
   }
 }
 
@@ -11741,7 +11706,7 @@ function backward114(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act114[i];
 
     const g = grad115[i];
-    grad114[i] += x > 0 ? g : 0;
+    grad114[i] = x > 0 ? g : 0;
   }
 }
 
@@ -11945,7 +11910,7 @@ function backward117(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act117[i];
 
     const g = grad118[i];
-    grad117[i] += x > 0 ? g : 0;
+    grad117[i] = x > 0 ? g : 0;
   }
 }
 
@@ -12319,7 +12284,7 @@ function backward122(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act122[i];
 
     const g = grad123[i];
-    grad122[i] += x > 0 ? g : 0;
+    grad122[i] = x > 0 ? g : 0;
   }
 }
 
@@ -12525,7 +12490,7 @@ function backward125(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act125[i];
 
     const g = grad126[i];
-    grad125[i] += x > 0 ? g : 0;
+    grad125[i] = x > 0 ? g : 0;
   }
 }
 
@@ -12915,7 +12880,7 @@ function backward131(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act131[i];
 
     const g = grad132[i];
-    grad131[i] += x > 0 ? g : 0;
+    grad131[i] = x > 0 ? g : 0;
   }
 }
 
@@ -13121,7 +13086,7 @@ function backward134(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act134[i];
 
     const g = grad135[i];
-    grad134[i] += x > 0 ? g : 0;
+    grad134[i] = x > 0 ? g : 0;
   }
 }
 
@@ -13511,7 +13476,7 @@ function backward140(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act140[i];
 
     const g = grad141[i];
-    grad140[i] += x > 0 ? g : 0;
+    grad140[i] = x > 0 ? g : 0;
   }
 }
 
@@ -13717,7 +13682,7 @@ function backward143(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act143[i];
 
     const g = grad144[i];
-    grad143[i] += x > 0 ? g : 0;
+    grad143[i] = x > 0 ? g : 0;
   }
 }
 
@@ -14091,7 +14056,7 @@ function backward148(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act148[i];
 
     const g = grad149[i];
-    grad148[i] += x > 0 ? g : 0;
+    grad148[i] = x > 0 ? g : 0;
   }
 }
 

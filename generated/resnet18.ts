@@ -1121,70 +1121,53 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(gp);
   zero(grad0);
   zero(grad1);
-  zero(grad2);
   zero(grad3);
   zero(grad4);
   zero(grad5);
-  zero(grad6);
   zero(grad7);
   zero(grad8);
   zero(grad9);
-  zero(grad10);
   zero(grad11);
   zero(grad12);
-  zero(grad13);
   zero(grad14);
   zero(grad15);
   zero(grad16);
-  zero(grad17);
   zero(grad18);
   zero(grad19);
-  zero(grad20);
   zero(grad21);
   zero(grad22);
   zero(grad23);
   zero(grad24);
   zero(grad25);
-  zero(grad26);
   zero(grad27);
   zero(grad28);
-  zero(grad29);
   zero(grad30);
   zero(grad31);
   zero(grad32);
-  zero(grad33);
   zero(grad34);
   zero(grad35);
-  zero(grad36);
   zero(grad37);
   zero(grad38);
   zero(grad39);
   zero(grad40);
   zero(grad41);
-  zero(grad42);
   zero(grad43);
   zero(grad44);
-  zero(grad45);
   zero(grad46);
   zero(grad47);
   zero(grad48);
-  zero(grad49);
   zero(grad50);
   zero(grad51);
-  zero(grad52);
   zero(grad53);
   zero(grad54);
   zero(grad55);
   zero(grad56);
   zero(grad57);
-  zero(grad58);
   zero(grad59);
   zero(grad60);
-  zero(grad61);
   zero(grad62);
   zero(grad63);
   zero(grad64);
-  zero(grad65);
   zero(grad66);
   zero(grad67);
   zero(grad69);
@@ -1455,7 +1438,7 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act2[i];
 
     const g = grad3[i];
-    grad2[i] += x > 0 ? g : 0;
+    grad2[i] = x > 0 ? g : 0;
   }
 }
 
@@ -1694,7 +1677,7 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act6[i];
 
     const g = grad7[i];
-    grad6[i] += x > 0 ? g : 0;
+    grad6[i] = x > 0 ? g : 0;
   }
 }
 
@@ -1908,7 +1891,7 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act10[i];
 
     const g = grad11[i];
-    grad10[i] += x > 0 ? g : 0;
+    grad10[i] = x > 0 ? g : 0;
   }
 }
 
@@ -2106,7 +2089,7 @@ function backward13(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act13[i];
 
     const g = grad14[i];
-    grad13[i] += x > 0 ? g : 0;
+    grad13[i] = x > 0 ? g : 0;
   }
 }
 
@@ -2320,7 +2303,7 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act17[i];
 
     const g = grad18[i];
-    grad17[i] += x > 0 ? g : 0;
+    grad17[i] = x > 0 ? g : 0;
   }
 }
 
@@ -2518,7 +2501,7 @@ function backward20(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act20[i];
 
     const g = grad21[i];
-    grad20[i] += x > 0 ? g : 0;
+    grad20[i] = x > 0 ? g : 0;
   }
 }
 
@@ -2909,7 +2892,7 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act26[i];
 
     const g = grad27[i];
-    grad26[i] += x > 0 ? g : 0;
+    grad26[i] = x > 0 ? g : 0;
   }
 }
 
@@ -3107,7 +3090,7 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act29[i];
 
     const g = grad30[i];
-    grad29[i] += x > 0 ? g : 0;
+    grad29[i] = x > 0 ? g : 0;
   }
 }
 
@@ -3321,7 +3304,7 @@ function backward33(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act33[i];
 
     const g = grad34[i];
-    grad33[i] += x > 0 ? g : 0;
+    grad33[i] = x > 0 ? g : 0;
   }
 }
 
@@ -3519,7 +3502,7 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act36[i];
 
     const g = grad37[i];
-    grad36[i] += x > 0 ? g : 0;
+    grad36[i] = x > 0 ? g : 0;
   }
 }
 
@@ -3910,7 +3893,7 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act42[i];
 
     const g = grad43[i];
-    grad42[i] += x > 0 ? g : 0;
+    grad42[i] = x > 0 ? g : 0;
   }
 }
 
@@ -4108,7 +4091,7 @@ function backward45(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act45[i];
 
     const g = grad46[i];
-    grad45[i] += x > 0 ? g : 0;
+    grad45[i] = x > 0 ? g : 0;
   }
 }
 
@@ -4322,7 +4305,7 @@ function backward49(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act49[i];
 
     const g = grad50[i];
-    grad49[i] += x > 0 ? g : 0;
+    grad49[i] = x > 0 ? g : 0;
   }
 }
 
@@ -4520,7 +4503,7 @@ function backward52(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act52[i];
 
     const g = grad53[i];
-    grad52[i] += x > 0 ? g : 0;
+    grad52[i] = x > 0 ? g : 0;
   }
 }
 
@@ -4911,7 +4894,7 @@ function backward58(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act58[i];
 
     const g = grad59[i];
-    grad58[i] += x > 0 ? g : 0;
+    grad58[i] = x > 0 ? g : 0;
   }
 }
 
@@ -5109,7 +5092,7 @@ function backward61(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act61[i];
 
     const g = grad62[i];
-    grad61[i] += x > 0 ? g : 0;
+    grad61[i] = x > 0 ? g : 0;
   }
 }
 
@@ -5323,7 +5306,7 @@ function backward65(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act65[i];
 
     const g = grad66[i];
-    grad65[i] += x > 0 ? g : 0;
+    grad65[i] = x > 0 ? g : 0;
   }
 }
 

@@ -2787,176 +2787,127 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(gp);
   zero(grad0);
   zero(grad1);
-  zero(grad2);
   zero(grad3);
   zero(grad4);
   zero(grad5);
-  zero(grad6);
   zero(grad7);
   zero(grad8);
-  zero(grad9);
   zero(grad10);
   zero(grad11);
   zero(grad12);
   zero(grad13);
   zero(grad14);
-  zero(grad15);
   zero(grad16);
   zero(grad17);
-  zero(grad18);
   zero(grad19);
   zero(grad20);
-  zero(grad21);
   zero(grad22);
   zero(grad23);
   zero(grad24);
-  zero(grad25);
   zero(grad26);
   zero(grad27);
-  zero(grad28);
   zero(grad29);
   zero(grad30);
-  zero(grad31);
   zero(grad32);
   zero(grad33);
   zero(grad34);
-  zero(grad35);
   zero(grad36);
   zero(grad37);
-  zero(grad38);
   zero(grad39);
   zero(grad40);
-  zero(grad41);
   zero(grad42);
   zero(grad43);
   zero(grad44);
   zero(grad45);
   zero(grad46);
-  zero(grad47);
   zero(grad48);
   zero(grad49);
-  zero(grad50);
   zero(grad51);
   zero(grad52);
-  zero(grad53);
   zero(grad54);
   zero(grad55);
   zero(grad56);
-  zero(grad57);
   zero(grad58);
   zero(grad59);
-  zero(grad60);
   zero(grad61);
   zero(grad62);
-  zero(grad63);
   zero(grad64);
   zero(grad65);
   zero(grad66);
-  zero(grad67);
   zero(grad68);
   zero(grad69);
-  zero(grad70);
   zero(grad71);
   zero(grad72);
-  zero(grad73);
   zero(grad74);
   zero(grad75);
   zero(grad76);
-  zero(grad77);
   zero(grad78);
   zero(grad79);
-  zero(grad80);
   zero(grad81);
   zero(grad82);
-  zero(grad83);
   zero(grad84);
   zero(grad85);
   zero(grad86);
   zero(grad87);
   zero(grad88);
-  zero(grad89);
   zero(grad90);
   zero(grad91);
-  zero(grad92);
   zero(grad93);
   zero(grad94);
-  zero(grad95);
   zero(grad96);
   zero(grad97);
   zero(grad98);
-  zero(grad99);
   zero(grad100);
   zero(grad101);
-  zero(grad102);
   zero(grad103);
   zero(grad104);
-  zero(grad105);
   zero(grad106);
   zero(grad107);
   zero(grad108);
-  zero(grad109);
   zero(grad110);
   zero(grad111);
-  zero(grad112);
   zero(grad113);
   zero(grad114);
-  zero(grad115);
   zero(grad116);
   zero(grad117);
   zero(grad118);
-  zero(grad119);
   zero(grad120);
   zero(grad121);
-  zero(grad122);
   zero(grad123);
   zero(grad124);
-  zero(grad125);
   zero(grad126);
   zero(grad127);
   zero(grad128);
-  zero(grad129);
   zero(grad130);
   zero(grad131);
-  zero(grad132);
   zero(grad133);
   zero(grad134);
-  zero(grad135);
   zero(grad136);
   zero(grad137);
   zero(grad138);
-  zero(grad139);
   zero(grad140);
   zero(grad141);
-  zero(grad142);
   zero(grad143);
   zero(grad144);
-  zero(grad145);
   zero(grad146);
   zero(grad147);
   zero(grad148);
   zero(grad149);
   zero(grad150);
-  zero(grad151);
   zero(grad152);
   zero(grad153);
-  zero(grad154);
   zero(grad155);
   zero(grad156);
-  zero(grad157);
   zero(grad158);
   zero(grad159);
   zero(grad160);
-  zero(grad161);
   zero(grad162);
   zero(grad163);
-  zero(grad164);
   zero(grad165);
   zero(grad166);
-  zero(grad167);
   zero(grad168);
   zero(grad169);
   zero(grad170);
-  zero(grad171);
   zero(grad172);
   zero(grad173);
   zero(grad175);
@@ -3333,7 +3284,7 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act2[i];
 
     const g = grad3[i];
-    grad2[i] += x > 0 ? g : 0;
+    grad2[i] = x > 0 ? g : 0;
   }
 }
 
@@ -3571,7 +3522,7 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act6[i];
 
     const g = grad7[i];
-    grad6[i] += x > 0 ? g : 0;
+    grad6[i] = x > 0 ? g : 0;
   }
 }
 
@@ -3769,7 +3720,7 @@ function backward9(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act9[i];
 
     const g = grad10[i];
-    grad9[i] += x > 0 ? g : 0;
+    grad9[i] = x > 0 ? g : 0;
   }
 }
 
@@ -4159,7 +4110,7 @@ function backward15(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act15[i];
 
     const g = grad16[i];
-    grad15[i] += x > 0 ? g : 0;
+    grad15[i] = x > 0 ? g : 0;
   }
 }
 
@@ -4356,7 +4307,7 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act18[i];
 
     const g = grad19[i];
-    grad18[i] += x > 0 ? g : 0;
+    grad18[i] = x > 0 ? g : 0;
   }
 }
 
@@ -4554,7 +4505,7 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act21[i];
 
     const g = grad22[i];
-    grad21[i] += x > 0 ? g : 0;
+    grad21[i] = x > 0 ? g : 0;
   }
 }
 
@@ -4767,7 +4718,7 @@ function backward25(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act25[i];
 
     const g = grad26[i];
-    grad25[i] += x > 0 ? g : 0;
+    grad25[i] = x > 0 ? g : 0;
   }
 }
 
@@ -4964,7 +4915,7 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act28[i];
 
     const g = grad29[i];
-    grad28[i] += x > 0 ? g : 0;
+    grad28[i] = x > 0 ? g : 0;
   }
 }
 
@@ -5162,7 +5113,7 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act31[i];
 
     const g = grad32[i];
-    grad31[i] += x > 0 ? g : 0;
+    grad31[i] = x > 0 ? g : 0;
   }
 }
 
@@ -5375,7 +5326,7 @@ function backward35(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act35[i];
 
     const g = grad36[i];
-    grad35[i] += x > 0 ? g : 0;
+    grad35[i] = x > 0 ? g : 0;
   }
 }
 
@@ -5572,7 +5523,7 @@ function backward38(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act38[i];
 
     const g = grad39[i];
-    grad38[i] += x > 0 ? g : 0;
+    grad38[i] = x > 0 ? g : 0;
   }
 }
 
@@ -5770,7 +5721,7 @@ function backward41(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act41[i];
 
     const g = grad42[i];
-    grad41[i] += x > 0 ? g : 0;
+    grad41[i] = x > 0 ? g : 0;
   }
 }
 
@@ -6160,7 +6111,7 @@ function backward47(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act47[i];
 
     const g = grad48[i];
-    grad47[i] += x > 0 ? g : 0;
+    grad47[i] = x > 0 ? g : 0;
   }
 }
 
@@ -6357,7 +6308,7 @@ function backward50(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act50[i];
 
     const g = grad51[i];
-    grad50[i] += x > 0 ? g : 0;
+    grad50[i] = x > 0 ? g : 0;
   }
 }
 
@@ -6555,7 +6506,7 @@ function backward53(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act53[i];
 
     const g = grad54[i];
-    grad53[i] += x > 0 ? g : 0;
+    grad53[i] = x > 0 ? g : 0;
   }
 }
 
@@ -6768,7 +6719,7 @@ function backward57(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act57[i];
 
     const g = grad58[i];
-    grad57[i] += x > 0 ? g : 0;
+    grad57[i] = x > 0 ? g : 0;
   }
 }
 
@@ -6965,7 +6916,7 @@ function backward60(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act60[i];
 
     const g = grad61[i];
-    grad60[i] += x > 0 ? g : 0;
+    grad60[i] = x > 0 ? g : 0;
   }
 }
 
@@ -7163,7 +7114,7 @@ function backward63(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act63[i];
 
     const g = grad64[i];
-    grad63[i] += x > 0 ? g : 0;
+    grad63[i] = x > 0 ? g : 0;
   }
 }
 
@@ -7376,7 +7327,7 @@ function backward67(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act67[i];
 
     const g = grad68[i];
-    grad67[i] += x > 0 ? g : 0;
+    grad67[i] = x > 0 ? g : 0;
   }
 }
 
@@ -7573,7 +7524,7 @@ function backward70(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act70[i];
 
     const g = grad71[i];
-    grad70[i] += x > 0 ? g : 0;
+    grad70[i] = x > 0 ? g : 0;
   }
 }
 
@@ -7771,7 +7722,7 @@ function backward73(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act73[i];
 
     const g = grad74[i];
-    grad73[i] += x > 0 ? g : 0;
+    grad73[i] = x > 0 ? g : 0;
   }
 }
 
@@ -7984,7 +7935,7 @@ function backward77(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act77[i];
 
     const g = grad78[i];
-    grad77[i] += x > 0 ? g : 0;
+    grad77[i] = x > 0 ? g : 0;
   }
 }
 
@@ -8181,7 +8132,7 @@ function backward80(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act80[i];
 
     const g = grad81[i];
-    grad80[i] += x > 0 ? g : 0;
+    grad80[i] = x > 0 ? g : 0;
   }
 }
 
@@ -8379,7 +8330,7 @@ function backward83(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act83[i];
 
     const g = grad84[i];
-    grad83[i] += x > 0 ? g : 0;
+    grad83[i] = x > 0 ? g : 0;
   }
 }
 
@@ -8769,7 +8720,7 @@ function backward89(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act89[i];
 
     const g = grad90[i];
-    grad89[i] += x > 0 ? g : 0;
+    grad89[i] = x > 0 ? g : 0;
   }
 }
 
@@ -8966,7 +8917,7 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act92[i];
 
     const g = grad93[i];
-    grad92[i] += x > 0 ? g : 0;
+    grad92[i] = x > 0 ? g : 0;
   }
 }
 
@@ -9164,7 +9115,7 @@ function backward95(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act95[i];
 
     const g = grad96[i];
-    grad95[i] += x > 0 ? g : 0;
+    grad95[i] = x > 0 ? g : 0;
   }
 }
 
@@ -9377,7 +9328,7 @@ function backward99(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act99[i];
 
     const g = grad100[i];
-    grad99[i] += x > 0 ? g : 0;
+    grad99[i] = x > 0 ? g : 0;
   }
 }
 
@@ -9574,7 +9525,7 @@ function backward102(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act102[i];
 
     const g = grad103[i];
-    grad102[i] += x > 0 ? g : 0;
+    grad102[i] = x > 0 ? g : 0;
   }
 }
 
@@ -9772,7 +9723,7 @@ function backward105(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act105[i];
 
     const g = grad106[i];
-    grad105[i] += x > 0 ? g : 0;
+    grad105[i] = x > 0 ? g : 0;
   }
 }
 
@@ -9985,7 +9936,7 @@ function backward109(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act109[i];
 
     const g = grad110[i];
-    grad109[i] += x > 0 ? g : 0;
+    grad109[i] = x > 0 ? g : 0;
   }
 }
 
@@ -10182,7 +10133,7 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act112[i];
 
     const g = grad113[i];
-    grad112[i] += x > 0 ? g : 0;
+    grad112[i] = x > 0 ? g : 0;
   }
 }
 
@@ -10380,7 +10331,7 @@ function backward115(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act115[i];
 
     const g = grad116[i];
-    grad115[i] += x > 0 ? g : 0;
+    grad115[i] = x > 0 ? g : 0;
   }
 }
 
@@ -10593,7 +10544,7 @@ function backward119(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act119[i];
 
     const g = grad120[i];
-    grad119[i] += x > 0 ? g : 0;
+    grad119[i] = x > 0 ? g : 0;
   }
 }
 
@@ -10790,7 +10741,7 @@ function backward122(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act122[i];
 
     const g = grad123[i];
-    grad122[i] += x > 0 ? g : 0;
+    grad122[i] = x > 0 ? g : 0;
   }
 }
 
@@ -10988,7 +10939,7 @@ function backward125(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act125[i];
 
     const g = grad126[i];
-    grad125[i] += x > 0 ? g : 0;
+    grad125[i] = x > 0 ? g : 0;
   }
 }
 
@@ -11201,7 +11152,7 @@ function backward129(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act129[i];
 
     const g = grad130[i];
-    grad129[i] += x > 0 ? g : 0;
+    grad129[i] = x > 0 ? g : 0;
   }
 }
 
@@ -11398,7 +11349,7 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act132[i];
 
     const g = grad133[i];
-    grad132[i] += x > 0 ? g : 0;
+    grad132[i] = x > 0 ? g : 0;
   }
 }
 
@@ -11596,7 +11547,7 @@ function backward135(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act135[i];
 
     const g = grad136[i];
-    grad135[i] += x > 0 ? g : 0;
+    grad135[i] = x > 0 ? g : 0;
   }
 }
 
@@ -11809,7 +11760,7 @@ function backward139(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act139[i];
 
     const g = grad140[i];
-    grad139[i] += x > 0 ? g : 0;
+    grad139[i] = x > 0 ? g : 0;
   }
 }
 
@@ -12006,7 +11957,7 @@ function backward142(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act142[i];
 
     const g = grad143[i];
-    grad142[i] += x > 0 ? g : 0;
+    grad142[i] = x > 0 ? g : 0;
   }
 }
 
@@ -12204,7 +12155,7 @@ function backward145(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act145[i];
 
     const g = grad146[i];
-    grad145[i] += x > 0 ? g : 0;
+    grad145[i] = x > 0 ? g : 0;
   }
 }
 
@@ -12594,7 +12545,7 @@ function backward151(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act151[i];
 
     const g = grad152[i];
-    grad151[i] += x > 0 ? g : 0;
+    grad151[i] = x > 0 ? g : 0;
   }
 }
 
@@ -12791,7 +12742,7 @@ function backward154(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act154[i];
 
     const g = grad155[i];
-    grad154[i] += x > 0 ? g : 0;
+    grad154[i] = x > 0 ? g : 0;
   }
 }
 
@@ -12989,7 +12940,7 @@ function backward157(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act157[i];
 
     const g = grad158[i];
-    grad157[i] += x > 0 ? g : 0;
+    grad157[i] = x > 0 ? g : 0;
   }
 }
 
@@ -13202,7 +13153,7 @@ function backward161(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act161[i];
 
     const g = grad162[i];
-    grad161[i] += x > 0 ? g : 0;
+    grad161[i] = x > 0 ? g : 0;
   }
 }
 
@@ -13399,7 +13350,7 @@ function backward164(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act164[i];
 
     const g = grad165[i];
-    grad164[i] += x > 0 ? g : 0;
+    grad164[i] = x > 0 ? g : 0;
   }
 }
 
@@ -13597,7 +13548,7 @@ function backward167(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act167[i];
 
     const g = grad168[i];
-    grad167[i] += x > 0 ? g : 0;
+    grad167[i] = x > 0 ? g : 0;
   }
 }
 
@@ -13810,7 +13761,7 @@ function backward171(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act171[i];
 
     const g = grad172[i];
-    grad171[i] += x > 0 ? g : 0;
+    grad171[i] = x > 0 ? g : 0;
   }
 }
 

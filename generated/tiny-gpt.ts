@@ -416,7 +416,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad4);
   zero(grad5);
   zero(grad6);
-  zero(grad7);
   zero(grad8);
   zero(grad9);
   zero(grad10);
@@ -424,7 +423,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad12);
   zero(grad13);
   zero(grad14);
-  zero(grad15);
   zero(grad16);
   zero(grad17);
   zero(grad18);
@@ -837,7 +835,7 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act7[i];
 
     const g = grad8[i];
-    grad7[i] += gelu_tanh_grad(x) * g;
+    grad7[i] = gelu_tanh_grad(x) * g;
   }
 }
 
@@ -1211,7 +1209,7 @@ function backward15(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act15[i];
 
     const g = grad16[i];
-    grad15[i] += gelu_tanh_grad(x) * g;
+    grad15[i] = gelu_tanh_grad(x) * g;
   }
 }
 

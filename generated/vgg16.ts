@@ -580,42 +580,27 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   const gp = grads;
   zero(gp);
   zero(grad0);
-  zero(grad1);
   zero(grad2);
-  zero(grad3);
   zero(grad4);
   zero(grad5);
-  zero(grad6);
   zero(grad7);
-  zero(grad8);
   zero(grad9);
   zero(grad10);
-  zero(grad11);
   zero(grad12);
-  zero(grad13);
   zero(grad14);
-  zero(grad15);
   zero(grad16);
   zero(grad17);
-  zero(grad18);
   zero(grad19);
-  zero(grad20);
   zero(grad21);
-  zero(grad22);
   zero(grad23);
   zero(grad24);
-  zero(grad25);
   zero(grad26);
-  zero(grad27);
   zero(grad28);
-  zero(grad29);
   zero(grad30);
   zero(grad31);
   zero(grad32);
-  zero(grad34);
   zero(grad35);
   zero(grad36);
-  zero(grad37);
   zero(grad38);
   zero(grad39);
   zero(grad40);
@@ -777,7 +762,7 @@ function backward1(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act1[i];
 
     const g = grad2[i];
-    grad1[i] += x > 0 ? g : 0;
+    grad1[i] = x > 0 ? g : 0;
   }
 }
 
@@ -905,7 +890,7 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act3[i];
 
     const g = grad4[i];
-    grad3[i] += x > 0 ? g : 0;
+    grad3[i] = x > 0 ? g : 0;
   }
 }
 
@@ -1072,7 +1057,7 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act6[i];
 
     const g = grad7[i];
-    grad6[i] += x > 0 ? g : 0;
+    grad6[i] = x > 0 ? g : 0;
   }
 }
 
@@ -1200,7 +1185,7 @@ function backward8(p: Float32Array, gp: Float32Array, n: number, training: boole
     const x = act8[i];
 
     const g = grad9[i];
-    grad8[i] += x > 0 ? g : 0;
+    grad8[i] = x > 0 ? g : 0;
   }
 }
 
@@ -1367,7 +1352,7 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act11[i];
 
     const g = grad12[i];
-    grad11[i] += x > 0 ? g : 0;
+    grad11[i] = x > 0 ? g : 0;
   }
 }
 
@@ -1495,7 +1480,7 @@ function backward13(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act13[i];
 
     const g = grad14[i];
-    grad13[i] += x > 0 ? g : 0;
+    grad13[i] = x > 0 ? g : 0;
   }
 }
 
@@ -1623,7 +1608,7 @@ function backward15(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act15[i];
 
     const g = grad16[i];
-    grad15[i] += x > 0 ? g : 0;
+    grad15[i] = x > 0 ? g : 0;
   }
 }
 
@@ -1790,7 +1775,7 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act18[i];
 
     const g = grad19[i];
-    grad18[i] += x > 0 ? g : 0;
+    grad18[i] = x > 0 ? g : 0;
   }
 }
 
@@ -1918,7 +1903,7 @@ function backward20(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act20[i];
 
     const g = grad21[i];
-    grad20[i] += x > 0 ? g : 0;
+    grad20[i] = x > 0 ? g : 0;
   }
 }
 
@@ -2046,7 +2031,7 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act22[i];
 
     const g = grad23[i];
-    grad22[i] += x > 0 ? g : 0;
+    grad22[i] = x > 0 ? g : 0;
   }
 }
 
@@ -2213,7 +2198,7 @@ function backward25(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act25[i];
 
     const g = grad26[i];
-    grad25[i] += x > 0 ? g : 0;
+    grad25[i] = x > 0 ? g : 0;
   }
 }
 
@@ -2341,7 +2326,7 @@ function backward27(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act27[i];
 
     const g = grad28[i];
-    grad27[i] += x > 0 ? g : 0;
+    grad27[i] = x > 0 ? g : 0;
   }
 }
 
@@ -2469,7 +2454,7 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act29[i];
 
     const g = grad30[i];
-    grad29[i] += x > 0 ? g : 0;
+    grad29[i] = x > 0 ? g : 0;
   }
 }
 
@@ -2583,7 +2568,7 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act34[i];
 
     const g = grad35[i];
-    grad34[i] += x > 0 ? g : 0;
+    grad34[i] = x > 0 ? g : 0;
   }
 }
 
@@ -2638,7 +2623,7 @@ function backward37(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act37[i];
 
     const g = grad38[i];
-    grad37[i] += x > 0 ? g : 0;
+    grad37[i] = x > 0 ? g : 0;
   }
 }
 

@@ -2306,7 +2306,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad9);
   zero(grad10);
   zero(grad11);
-  zero(grad12);
   zero(grad13);
   zero(grad14);
   zero(grad15);
@@ -2317,7 +2316,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad20);
   zero(grad21);
   zero(grad22);
-  zero(grad23);
   zero(grad24);
   zero(grad25);
   zero(grad26);
@@ -2328,7 +2326,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad31);
   zero(grad32);
   zero(grad33);
-  zero(grad34);
   zero(grad35);
   zero(grad36);
   zero(grad37);
@@ -2339,7 +2336,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad42);
   zero(grad43);
   zero(grad44);
-  zero(grad45);
   zero(grad46);
   zero(grad47);
   zero(grad48);
@@ -2350,7 +2346,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad53);
   zero(grad54);
   zero(grad55);
-  zero(grad56);
   zero(grad57);
   zero(grad58);
   zero(grad59);
@@ -2361,7 +2356,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad64);
   zero(grad65);
   zero(grad66);
-  zero(grad67);
   zero(grad68);
   zero(grad69);
   zero(grad70);
@@ -2372,7 +2366,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad75);
   zero(grad76);
   zero(grad77);
-  zero(grad78);
   zero(grad79);
   zero(grad80);
   zero(grad81);
@@ -2383,7 +2376,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad86);
   zero(grad87);
   zero(grad88);
-  zero(grad89);
   zero(grad90);
   zero(grad91);
   zero(grad92);
@@ -2394,7 +2386,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad97);
   zero(grad98);
   zero(grad99);
-  zero(grad100);
   zero(grad101);
   zero(grad102);
   zero(grad103);
@@ -2405,7 +2396,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad108);
   zero(grad109);
   zero(grad110);
-  zero(grad111);
   zero(grad112);
   zero(grad113);
   zero(grad114);
@@ -2416,7 +2406,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad119);
   zero(grad120);
   zero(grad121);
-  zero(grad122);
   zero(grad123);
   zero(grad124);
   zero(grad125);
@@ -2427,7 +2416,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad130);
   zero(grad131);
   zero(grad132);
-  zero(grad133);
   zero(grad134);
   zero(grad135);
   zero(grad136);
@@ -3070,7 +3058,7 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act12[i];
 
     const g = grad13[i];
-    grad12[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad12[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -3441,7 +3429,7 @@ function backward23(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act23[i];
 
     const g = grad24[i];
-    grad23[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad23[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -3812,7 +3800,7 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act34[i];
 
     const g = grad35[i];
-    grad34[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad34[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -4183,7 +4171,7 @@ function backward45(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act45[i];
 
     const g = grad46[i];
-    grad45[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad45[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -4554,7 +4542,7 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act56[i];
 
     const g = grad57[i];
-    grad56[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad56[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -4925,7 +4913,7 @@ function backward67(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act67[i];
 
     const g = grad68[i];
-    grad67[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad67[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -5296,7 +5284,7 @@ function backward78(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act78[i];
 
     const g = grad79[i];
-    grad78[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad78[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -5667,7 +5655,7 @@ function backward89(p: Float32Array, gp: Float32Array, n: number, training: bool
     const x = act89[i];
 
     const g = grad90[i];
-    grad89[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad89[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -6038,7 +6026,7 @@ function backward100(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act100[i];
 
     const g = grad101[i];
-    grad100[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad100[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -6409,7 +6397,7 @@ function backward111(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act111[i];
 
     const g = grad112[i];
-    grad111[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad111[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -6780,7 +6768,7 @@ function backward122(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act122[i];
 
     const g = grad123[i];
-    grad122[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad122[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
@@ -7151,7 +7139,7 @@ function backward133(p: Float32Array, gp: Float32Array, n: number, training: boo
     const x = act133[i];
 
     const g = grad134[i];
-    grad133[i] += (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    grad133[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 

@@ -203,11 +203,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   checkLength("outputGrad", outputGrad, n * 1);
   checkLength("grads", grads, paramCount);
   const gp = grads;
-  zero(gp);
-  zero(grad0);
-  zero(grad1);
-  zero(grad2);
-  zero(grad3);
   zero(grad4);
   copy(outputGrad, grad4);
   const training = lastTraining;
@@ -233,8 +228,26 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 0: 0 (dense). */
 function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // 0: dense 2 → 2 backward, unrolled
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 2, yo += 2) {
+  // 0: dense 2 → 2 backward, unrolled: the first row assigns the parameter gradients
+  {
+    const xo = 0;
+    const yo = 0;
+    const x0 = act0[xo + 0];
+    const x1 = act0[xo + 1];
+    const d0 = grad1[yo + 0];
+    gp[4] = d0;
+    gp[0] = d0 * x0;
+    gp[1] = d0 * x1;
+    const d1 = grad1[yo + 1];
+    gp[5] = d1;
+    gp[2] = d1 * x0;
+    gp[3] = d1 * x1;
+    if (inputGradWanted) {
+      grad0[xo + 0] = d0 * p[0] + d1 * p[2];
+      grad0[xo + 1] = d0 * p[1] + d1 * p[3];
+    }
+  }
+  for (let r = 1, xo = 2, yo = 2; r < n; r++, xo += 2, yo += 2) {
     const x0 = act0[xo + 0];
     const x1 = act0[xo + 1];
     const d0 = grad1[yo + 0];
@@ -246,8 +259,8 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
     gp[2] += d1 * x0;
     gp[3] += d1 * x1;
     if (inputGradWanted) {
-      grad0[xo + 0] += d0 * p[0] + d1 * p[2];
-      grad0[xo + 1] += d0 * p[1] + d1 * p[3];
+      grad0[xo + 0] = d0 * p[0] + d1 * p[2];
+      grad0[xo + 1] = d0 * p[1] + d1 * p[3];
     }
   }
 }
@@ -267,7 +280,7 @@ function backward1(p: Float32Array, gp: Float32Array, n: number, training: boole
   for (let i = 0, e = n * 2; i < e; i++) {
     const y = act2[i];
     const g = grad2[i];
-    grad1[i] += g * y * (1 - y);
+    grad1[i] = g * y * (1 - y);
   }
 }
 
@@ -283,16 +296,28 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
 
 /** Backward of op 2: 2 (dense). */
 function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // 2: dense 2 → 1 backward, unrolled
-  for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 2, yo += 1) {
+  // 2: dense 2 → 1 backward, unrolled: the first row assigns the parameter gradients
+  {
+    const xo = 0;
+    const yo = 0;
+    const x0 = act2[xo + 0];
+    const x1 = act2[xo + 1];
+    const d0 = grad3[yo + 0];
+    gp[8] = d0;
+    gp[6] = d0 * x0;
+    gp[7] = d0 * x1;
+    grad2[xo + 0] = d0 * p[6];
+    grad2[xo + 1] = d0 * p[7];
+  }
+  for (let r = 1, xo = 2, yo = 1; r < n; r++, xo += 2, yo += 1) {
     const x0 = act2[xo + 0];
     const x1 = act2[xo + 1];
     const d0 = grad3[yo + 0];
     gp[8] += d0;
     gp[6] += d0 * x0;
     gp[7] += d0 * x1;
-    grad2[xo + 0] += d0 * p[6];
-    grad2[xo + 1] += d0 * p[7];
+    grad2[xo + 0] = d0 * p[6];
+    grad2[xo + 1] = d0 * p[7];
   }
 }
 
@@ -311,7 +336,7 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
   for (let i = 0, e = n * 1; i < e; i++) {
     const y = act4[i];
     const g = grad4[i];
-    grad3[i] += g * y * (1 - y);
+    grad3[i] = g * y * (1 - y);
   }
 }
 

@@ -6,7 +6,8 @@
 //   `b * size`.
 // - `p` is the flat parameter array, `gp` the flat parameter-gradient array, `bf` the buffer array.
 // - Backward ACCUMULATES (`+=`) into input gradients and parameter gradients: a value read by several ops
-//   gets the sum of their gradients. The assembler zeroes every gradient before a backward pass.
+//   gets the sum of their gradients. The assembler zeroes every gradient before a backward pass, except
+//   the arrays a kernel claimed (`claimInputGrad`, `claimParamGrad`): their first writer assigns them.
 // - `training` is a boolean in scope (batch statistics, dropout masks).
 import { argWithDefault, type ArgVal, type IrOp } from "../analyze/analyze.js";
 import type { LayerEntry } from "../vocabulary/layers.js";
@@ -42,6 +43,15 @@ export interface EmitCtx {
   /** Whether each input's first axis is a symbolic sequence length: a call may then use fewer positions
    *  (`seqLength`, a number in scope in generated code); see `lengthSupport` in plan.ts. */
   readonly inSymbolic: readonly boolean[];
+  /** Asks to ASSIGN (not accumulate) input `j`'s gradient: true when this op is the first in the backward
+   *  pass to write that array and nothing else writes it before — then the module does not zero the array,
+   *  and the kernel must write every element of it (`=`) in every call (or, with `gxWanted` false, none).
+   *  Ask only from a kernel that does so; it is never required. */
+  claimInputGrad(j: number): boolean;
+  /** The same for the gradients of parameter tensors, each given as [offset, size] (the whole tensor): true
+   *  when no other op shares any of them (no tie) — all or none are claimed; the kernel then assigns all of
+   *  them in every call. */
+  claimParamGrads(tensors: readonly (readonly [number, number])[]): boolean;
   /** Offset of one of this op's parameter tensors in `p` / `gp` (`weight`, `bias`, `qkv_proj.weight`). */
   param(local: string): number;
   hasParam(local: string): boolean;

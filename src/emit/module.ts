@@ -21,6 +21,12 @@ export interface ModuleInfo {
 const q = (s: string) => JSON.stringify(s);
 
 /** The scratch arrays kernels ask for, named and sized per sample. */
+/** Gradient arrays whose first writer in the backward pass assigns them (so they are not zeroed first). */
+interface Claims {
+  readonly buffers: Set<number>;
+  readonly params: [number, number][];
+}
+
 interface Scratch {
   readonly name: string;
   readonly perSample: number;
@@ -31,6 +37,7 @@ interface Scratch {
 export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): string {
   const F = options.dtype === "float64" ? "Float64Array" : "Float32Array";
   const scratches: Scratch[] = [];
+  const claims: Claims = { buffers: new Set(), params: [] };
   const forwardParts: string[] = [];
   const backwardParts: string[] = [];
   const aName = (id: number) => `act${plan.values[id]!.buffer}`;
@@ -43,7 +50,7 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   const backwardCalls: string[] = [];
   plan.ops.forEach((op, index) => {
     const kernel = kernels[op.kind]!;
-    const ctx = context(plan, op, index, options, scratches, aName, gName, info.baked);
+    const ctx = context(plan, op, index, options, scratches, aName, gName, info.baked, claims);
     const what = `${op.name ? `${op.name} (${op.kind})` : op.kind}`;
     const fwd = kernel.forward(ctx).trim();
     const bwd = kernel.backward(ctx).trim();
@@ -354,8 +361,8 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       }),
       'checkLength("grads", grads, paramCount);',
       "const gp = grads;",
-      "zero(gp);",
-      ...buffersUsed.map((b) => `zero(grad${b});`),
+      ...zeroParamGrads(claims.params, plan.paramCount),
+      ...buffersUsed.filter((b) => !claims.buffers.has(b)).map((b) => `zero(grad${b});`),
       ...plan.outputs.map((v, k) => {
         const arr = plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`;
         return cutOutputs[k]
@@ -416,6 +423,19 @@ function initStatement(t: PlannedTensor): string {
   }
 }
 
+/** Zeroing of the parameter gradients that no kernel assigns: all of them, or the gaps between claims. */
+function zeroParamGrads(claimed: readonly [number, number][], count: number): string[] {
+  if (claimed.length === 0) return ["zero(gp);"];
+  const gaps: [number, number][] = [];
+  let at = 0;
+  for (const [from, to] of [...claimed].sort((a, b) => a[0] - b[0])) {
+    if (from > at) gaps.push([at, from]);
+    at = Math.max(at, to);
+  }
+  if (at < count) gaps.push([at, count]);
+  return gaps.map(([from, to]) => (to - from > 64 ? `gp.fill(0, ${from}, ${to});` : `for (let i = ${from}; i < ${to}; i++) gp[i] = 0;`));
+}
+
 function context(
   plan: Plan,
   op: IrOp,
@@ -425,6 +445,7 @@ function context(
   aName: (id: number) => string,
   gName: (id: number) => string,
   baked: Float64Array | undefined,
+  claims: Claims,
 ): EmitCtx {
   const local = (tensor: string) => `${op.name}.${tensor}`;
   const values = (ids: readonly number[]) => ids.map((id) => plan.values[id]!);
@@ -440,6 +461,28 @@ function context(
     inSizes: values(op.inputs).map((v) => v.size),
     inSymbolic: values(op.inputs).map((v) => v.symbolicLength === true),
     outSizes: values(op.outputs).map((v) => v.size),
+    claimInputGrad(j) {
+      const buffer = plan.values[op.inputs[j]!]!.buffer;
+      const reads = (o: IrOp) => o.inputs.filter((id) => plan.values[id]!.buffer === buffer).length;
+      // the first writer in the backward pass: no later op reads this buffer, this op reads it once, and
+      // it is not an output (whose gradient the loss puts there first)
+      const claimable =
+        reads(op) === 1 &&
+        plan.ops.slice(index + 1).every((o) => reads(o) === 0) &&
+        !plan.outputs.some((v) => v.buffer === buffer) &&
+        !claims.buffers.has(buffer);
+      if (claimable) claims.buffers.add(buffer);
+      return claimable;
+    },
+    claimParamGrads(tensors) {
+      // exactly one tensor lives at each offset (a tie shares the offset), exactly this range, unclaimed
+      const claimable = tensors.every(([offset, size]) => {
+        const owners = plan.params.filter((t) => t.offset === offset);
+        return owners.length === 1 && owners[0]!.size === size && !claims.params.some(([from]) => from === offset);
+      });
+      if (claimable) for (const [offset, size] of tensors) claims.params.push([offset, offset + size]);
+      return claimable;
+    },
     param(tensor) {
       const offset = plan.offsets.get(local(tensor));
       if (offset === undefined) throw new Error(`internal: no parameter ${local(tensor)}`);

@@ -143,7 +143,7 @@ for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) {
   ${usesX ? `const x = ${c.x[0]}[i];` : ""}
   ${usesY ? `const y = ${c.y[0]}[i];` : ""}
   const g = ${c.gy[0]}[i];
-  ${c.gx[0]}[i] += ${body};
+  ${c.gx[0]}[i] ${c.claimInputGrad(0) ? "=" : "+="} ${body};
 }`;
     },
   };

@@ -52,21 +52,39 @@ denseTiledForward(p, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, 0, ${OUT}, 1);
     const gy = c.gy[0]!;
     const R = rows(rowsPerSample);
     if (IN * OUT <= c.options.unrollLimit) {
-      const lines: string[] = [];
-      for (let i = 0; i < IN; i++) lines.push(`const x${i} = ${x}[xo + ${i}];`);
-      for (let o = 0; o < OUT; o++) {
-        lines.push(`const d${o} = ${gy}[yo + ${o}];`);
-        if (B >= 0) lines.push(`gp[${B + o}] += d${o};`);
-        for (let i = 0; i < IN; i++) lines.push(`gp[${W + o * IN + i}] += d${o} * x${i};`);
+      // The first writer of a gradient assigns it (the module then skips zeroing it): the input gradient
+      // row by row, the parameter gradients on the first row (later rows add to them).
+      const gxOp = c.claimInputGrad(0) ? "=" : "+=";
+      const gpAssign = c.claimParamGrads(B >= 0 ? [[W, IN * OUT], [B, OUT]] : [[W, IN * OUT]]);
+      const body = (gpOp: string) => {
+        const lines: string[] = [];
+        for (let i = 0; i < IN; i++) lines.push(`const x${i} = ${x}[xo + ${i}];`);
+        for (let o = 0; o < OUT; o++) {
+          lines.push(`const d${o} = ${gy}[yo + ${o}];`);
+          if (B >= 0) lines.push(`gp[${B + o}] ${gpOp} d${o};`);
+          for (let i = 0; i < IN; i++) lines.push(`gp[${W + o * IN + i}] ${gpOp} d${o} * x${i};`);
+        }
+        const gxLines = Array.from({ length: IN }, (_, i) => {
+          const terms = Array.from({ length: OUT }, (_, o) => `d${o} * ${c.weight(W + o * IN + i)}`);
+          return `${gx}[xo + ${i}] ${gxOp} ${terms.join(" + ")};`;
+        });
+        lines.push(c.gxWanted[0] === "true" ? gxLines.join("\n") : `if (${c.gxWanted[0]}) {\n${gxLines.join("\n")}\n}`);
+        return lines.join("\n");
+      };
+      if (gpAssign) {
+        return `// ${c.op.name}: dense ${IN} → ${OUT} backward, unrolled: the first row assigns the parameter gradients
+{
+const xo = 0;
+const yo = 0;
+${body("=")}
+}
+for (let r = 1, xo = ${IN}, yo = ${OUT}; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
+${body("+=")}
+}`;
       }
-      const gxLines = Array.from({ length: IN }, (_, i) => {
-        const terms = Array.from({ length: OUT }, (_, o) => `d${o} * ${c.weight(W + o * IN + i)}`);
-        return `${gx}[xo + ${i}] += ${terms.join(" + ")};`;
-      });
-      lines.push(c.gxWanted[0] === "true" ? gxLines.join("\n") : `if (${c.gxWanted[0]}) {\n${gxLines.join("\n")}\n}`);
       return `// ${c.op.name}: dense ${IN} → ${OUT} backward, unrolled
 for (let r = 0, xo = 0, yo = 0; r < ${R}; r++, xo += ${IN}, yo += ${OUT}) {
-${lines.join("\n")}
+${body("+=")}
 }`;
     }
     return `// ${c.op.name}: dense ${IN} → ${OUT} backward, register-tiled (shared kernel below)
