@@ -116,6 +116,26 @@ function timed<T>(f: () => T): { value: T; ms: number } {
 
 // ── (a) random bytes and token soup ─────────────────────────────────────────────────────────────────────
 
+describe("SourceText positions", () => {
+  // Lookups remember the last line (the parser asks in nearly increasing order): any order must give what
+  // a scan from the start gives, with \n, \r\n and lone \r line breaks and offsets past the end clamped.
+  it("agree with an independent scan in increasing, decreasing and random order", () => {
+    const r = prng(5);
+    const text = Array.from({ length: 300 }, () => pick(r, ["a", "bc", " ", "\n", "\r\n", "\r", "\n\n", "xyz"])).join("");
+    const source = new SourceText("t.nn", text);
+    const offsets = Array.from({ length: text.length + 1 }, (_, i) => i);
+    const shuffled = offsets.map((o) => [r(), o] as const).sort((a, b) => a[0] - b[0]).map(([, o]) => o);
+    for (const order of [offsets, [...offsets].reverse(), shuffled]) {
+      for (const o of order) {
+        const span = source.span(o, Math.min(text.length, o + 3));
+        expect({ line: span.line, column: span.column }).toEqual(position(text, o));
+        expect({ line: span.endLine, column: span.endColumn }).toEqual(position(text, Math.min(text.length, o + 3)));
+      }
+    }
+    expect(source.position(text.length + 10)).toEqual(position(text, text.length));
+  });
+});
+
 describe("random input", () => {
   it("300 seeded random byte strings end in diagnostics or success; invalid UTF-8 is reported as such", () => {
     let valid = 0;
