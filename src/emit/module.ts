@@ -20,13 +20,17 @@ export interface ModuleInfo {
 
 const q = (s: string) => JSON.stringify(s);
 
-/** The scratch arrays kernels ask for, named and sized per sample. */
-/** Gradient arrays whose first writer in the backward pass assigns them (so they are not zeroed first). */
+/** Gradient arrays whose first writer in the backward pass assigns them (so they are not zeroed first),
+ *  and what deciding that needs: the last op reading each buffer, the tensors sharing each offset. */
 interface Claims {
   readonly buffers: Set<number>;
   readonly params: [number, number][];
+  readonly lastReader: ReadonlyMap<number, number>;
+  /** Per offset: how many tensors live there (a tie makes two) and the first one's size. */
+  readonly owners: ReadonlyMap<number, { readonly count: number; readonly size: number }>;
 }
 
+/** The scratch arrays kernels ask for, named and sized per sample. */
 interface Scratch {
   readonly name: string;
   readonly perSample: number;
@@ -37,7 +41,11 @@ interface Scratch {
 export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): string {
   const F = options.dtype === "float64" ? "Float64Array" : "Float32Array";
   const scratches: Scratch[] = [];
-  const claims: Claims = { buffers: new Set(), params: [] };
+  const lastReader = new Map<number, number>();
+  plan.ops.forEach((op, index) => op.inputs.forEach((id) => lastReader.set(plan.values[id]!.buffer, index)));
+  const owners = new Map<number, { count: number; size: number }>();
+  for (const t of plan.params) owners.set(t.offset, { count: (owners.get(t.offset)?.count ?? 0) + 1, size: owners.get(t.offset)?.size ?? t.size });
+  const claims: Claims = { buffers: new Set(), params: [], lastReader, owners };
   const forwardParts: string[] = [];
   const backwardParts: string[] = [];
   const aName = (id: number) => `act${plan.values[id]!.buffer}`;
@@ -468,7 +476,7 @@ function context(
       // it is not an output (whose gradient the loss puts there first)
       const claimable =
         reads(op) === 1 &&
-        plan.ops.slice(index + 1).every((o) => reads(o) === 0) &&
+        claims.lastReader.get(buffer) === index &&
         !plan.outputs.some((v) => v.buffer === buffer) &&
         !claims.buffers.has(buffer);
       if (claimable) claims.buffers.add(buffer);
@@ -476,10 +484,12 @@ function context(
     },
     claimParamGrads(tensors) {
       // exactly one tensor lives at each offset (a tie shares the offset), exactly this range, unclaimed
-      const claimable = tensors.every(([offset, size]) => {
-        const owners = plan.params.filter((t) => t.offset === offset);
-        return owners.length === 1 && owners[0]!.size === size && !claims.params.some(([from]) => from === offset);
-      });
+      const claimable = tensors.every(
+        ([offset, size]) =>
+          claims.owners.get(offset)?.count === 1 &&
+          claims.owners.get(offset)?.size === size &&
+          !claims.params.some(([from]) => from === offset),
+      );
       if (claimable) for (const [offset, size] of tensors) claims.params.push([offset, offset + size]);
       return claimable;
     },
