@@ -5645,7 +5645,8 @@ const rowBuffer = new Float64Array(ROW_MAX);
 /** Indices below 2^30, masked with this, are known non-negative int32s (see `denseTiledForward`). */
 const M30 = 0x3fffffff;
 
-/** y = x Wᵀ + b over `rows` rows of x (IN wide) in 4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
+/** y = x Wᵀ + b over `rows` rows of x (IN wide): a packed product for many rows and outputs, else
+ *  4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
  *  then 8-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
 function denseTiledForward(
   p: Float32Array,

@@ -3,8 +3,9 @@
 // Two code shapes, chosen by size (TARGETS.md measured both on these machines):
 // - at most `unrollLimit` multiply–adds: straight-line code, one expression per output with every weight
 //   index a constant, inside the loop over rows;
-// - above it: a loop over output tiles of `tileColumns` outputs with one accumulator each, the inner loop
-//   over the contiguous weight rows (PyTorch's [out, in] layout is already the packed panel for y = x Wᵀ).
+// - above it: a call to the module's shared matrix kernel (`denseTiledSource` below), which convolutions
+//   and attention projections use too: packed 2 × 4 register-tiled products for 8 or more rows and
+//   outputs, register tiles over the weight rows as they are (PyTorch's [out, in] layout) otherwise.
 // Rows are every leading position: the batch times the sequence positions, if any.
 import type { EmitCtx, Kernel } from "../kernel.js";
 
@@ -95,9 +96,11 @@ denseTiledBackward(p, gp, ${x}, ${gx}, ${gy}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, $
 /**
  * The looped dense kernels, emitted once per module and called by every dense op above the unroll limit
  * (so a model's source grows by one line per such layer, not by a kernel), and by convolutions over their
- * im2col buffers. Forward: 4-row register tiles over 4, 2 and 1 outputs, then, for the rows left over
- * (batch 1), `T`-, 4- and 1-output tiles over one row. Backward: two products on operands packed in
- * doubles, 2 × 4 register tiles (dW += gᵀx with db += Σ g, and dx += g W when `dx`). `B` is the bias offset, or −1 for none. The output (forward) and the output
+ * im2col buffers and attention's projections. Forward: with at least PACKED_ROWS rows and PACKED_OUT
+ * outputs, a product on operands packed in doubles (2 × 4 register tiles); otherwise 4-row register tiles
+ * over 4, 2 and 1 outputs, then, for the rows left over (batch 1), `T`-, 4- and 1-output tiles over one
+ * row copied into doubles. Backward: two packed products (dW += gᵀx with db += Σ g, and dx += g W when
+ * `dx`). `B` is the bias offset, or −1 for none. The output (forward) and the output
  * gradient (backward) are read through a strided view — element (row r, output o) at `y0 + r·yr + o·yc` —
  * so a dense layer passes (0, OUT, 1) and a convolution writes its channel-major planes directly (yr = 1,
  * yc = the plane).
@@ -139,7 +142,8 @@ const rowBuffer = new Float64Array(ROW_MAX);
 /** Indices below 2^30, masked with this, are known non-negative int32s (see \`denseTiledForward\`). */
 const M30 = 0x3fffffff;
 
-/** y = x Wᵀ + b over \`rows\` rows of x (IN wide) in 4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
+/** y = x Wᵀ + b over \`rows\` rows of x (IN wide): a packed product for many rows and outputs, else
+ *  4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
  *  then ${T}-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
 function denseTiledForward(p: ${F}, x: ${F}, y: ${F}, rows: number, IN: number, OUT: number, W: number, B: number, y0: number, yr: number, yc: number): void {
   if (W + OUT * IN > M30 || rows * IN > M30) {
