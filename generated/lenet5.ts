@@ -301,7 +301,9 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
             }
           }
         }
-      denseTiledForward(p, work0_col, act1, 784, 25, 6, 0 + gi * 150, 150 + gi * 6, yb + gi * 4704, 1, 784);
+      const y0 = yb + gi * 4704;
+      for (let oc = 0; oc < 6; oc++) act1.fill(p[150 + gi * 6 + oc], y0 + oc * 784, y0 + (oc + 1) * 784);
+      packedGemm(act1, y0, 784, 1, 6, 784, 25, p, 0 + gi * 150, 25, 1, work0_col, 0, 1, 25, act1, -1);
     }
   }
 }

@@ -387,7 +387,7 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
   add(lossesSource(F, plan));
   if (!info.baked) add(trainingSource(F, info, plan, inputType, variable));
   if (helperCode.length > 0) add(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
-  if (opFunctions.some((f) => f.includes("denseTiledForward(") || f.includes("denseTiledBackward("))) {
+  if (opFunctions.some((f) => /\b(denseTiledForward|denseTiledBackward|packedGemm)\(/.test(f))) {
     add(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns)}`);
   }
   const project = new Project({
