@@ -178,21 +178,18 @@ async function nnc(name, source, options = {}, file = "workload.nn") {
   return { mod, text: c.text, compileMs: c.compileMs };
 }
 
-/** MACs per sample of a spec, as `nnc count` reports them. */
+/** MACs per sample of a spec, as `nnc count` reports them, and those of the input gradient a training step
+ *  does not compute: the first layer's, when it reads a float model input (nnc's trainStep, TF.js's
+ *  gradients with respect to variables and the plain loops all skip it); 0 for token inputs. */
 function macsOf(source, file) {
   const checked = checkProgram(file, { readFile: () => ({ ok: false, reason: "no imports" }) }, source);
   const errors = checked.diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0) throw new Error(`${file}: ${errors[0].code} ${errors[0].message}`);
-  return Number(modelFigures(checked.value.models[0].analysis).macs);
-}
-
-/** MACs per sample of the input gradient a training step does not compute: the first layer's, when it
- *  reads a float model input (nnc's trainStep, TF.js's gradients with respect to variables and the plain
- *  loops all skip it); 0 for token inputs. */
-function skippedInputGradMacsOf(source, file) {
-  const checked = checkProgram(file, { readFile: () => ({ ok: false, reason: "no imports" }) }, source);
   const a = checked.value.models[0].analysis;
-  return a.inputs[0].dtype === "token" ? 0 : Number(a.root.children[0]?.macs ?? 0n);
+  return {
+    macs: Number(modelFigures(a).macs),
+    skippedInputGrad: a.inputs[0].dtype === "token" ? 0 : Number(a.root.children[0]?.macs ?? 0n),
+  };
 }
 
 /** Tensors of the manifest that own their elements (a tied tensor shares its target's). */
@@ -1229,8 +1226,9 @@ async function runWorkload({ id, title, fam, batch, mode, targets, matmulBound =
   builds.push(
     `nnc: compile + prettier + transpile ${f32.compileMs.toFixed(0)} ms, ${(f32.text.length / 1024).toFixed(0)} KiB of TypeScript; kernels: ${kernelSummary(f32.text)}`,
   );
-  const macsPerSample = macsOf(source, file);
-  const skipped = mode === "train" ? skippedInputGradMacsOf(source, file) : 0;
+  const counted = macsOf(source, file);
+  const macsPerSample = counted.macs;
+  const skipped = mode === "train" ? counted.skippedInputGrad : 0;
   const flopsPerCall = 2 * batch * (mode === "forward" ? macsPerSample : 3 * macsPerSample - skipped);
   const n = batch;
   const data = {

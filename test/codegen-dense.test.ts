@@ -6,6 +6,19 @@ import { build, gradientCheck, maxRelError, seeded } from "./helpers/generated.j
 
 const mlp = (input: string, body: string) => `model M(x: f32[${input}]) {\n${body}\n}\n`;
 
+/** y = x Wᵀ + b by plain loops, for one dense layer whose weight (then bias) starts `p`. */
+function denseReference(p: ArrayLike<number>, x: ArrayLike<number>, n: number, IN: number, OUT: number): Float64Array {
+  const y = new Float64Array(n * OUT);
+  for (let r = 0; r < n; r++) {
+    for (let o = 0; o < OUT; o++) {
+      let t = p[OUT * IN + o]!;
+      for (let i = 0; i < IN; i++) t += x[r * IN + i]! * p[o * IN + i]!;
+      y[r * OUT + o] = t;
+    }
+  }
+  return y;
+}
+
 const cases: [string, string][] = [
   ["dense, unrolled (3 → 4)", mlp("3", "dense(4)")],
   ["dense without bias, unrolled", mlp("3", "dense(4, bias = false)")],
@@ -95,13 +108,8 @@ describe("the looped kernel's paths for long rows", () => {
     const n = 5;
     const x = Float64Array.from({ length: n * IN }, (_, i) => Math.sin(i * 0.37));
     const y = m.forward(p, x, n);
-    for (let r = 0; r < n; r++) {
-      for (let o = 0; o < 3; o++) {
-        let s = p[3 * IN + o]!;
-        for (let i = 0; i < IN; i++) s += x[r * IN + i]! * p[o * IN + i]!;
-        expect(Math.abs(y[r * 3 + o]! - s)).toBeLessThan(1e-11);
-      }
-    }
+    const want = denseReference(p, x, n, IN, 3);
+    for (let k = 0; k < want.length; k++) expect(Math.abs(y[k]! - want[k]!)).toBeLessThan(1e-11);
   });
 });
 
@@ -123,15 +131,7 @@ describe("the packed products' blocks", () => {
     const gy = Float64Array.from({ length: n * OUT }, (_, i) => Math.cos(i * 0.29));
     const grads = new Float64Array(m.paramCount);
     const y = m.forward(p, x, n);
-    const wantY = new Float64Array(n * OUT);
-    for (let r = 0; r < n; r++) {
-      for (let o = 0; o < OUT; o++) {
-        let t = p[OUT * IN + o]!;
-        for (let i = 0; i < IN; i++) t += x[r * IN + i]! * p[o * IN + i]!;
-        wantY[r * OUT + o] = t;
-      }
-    }
-    expect(maxRelError(y, wantY)).toBeLessThan(1e-11);
+    expect(maxRelError(y, denseReference(p, x, n, IN, OUT))).toBeLessThan(1e-11);
     const gx = m.backward(p, gy, grads) as Float64Array;
     const wantW = new Float64Array(OUT * IN);
     const wantB = new Float64Array(OUT);

@@ -349,6 +349,11 @@ function im2colLoops(g: Geometry, body: (inside: string | undefined, index: stri
     }`;
 }
 
+/** Fills \`col\` with one sample and group's im2col rows from \`x\` (zeros where a window leaves the input). */
+function im2colFill(g: Geometry, col: string, x: string): string {
+  return im2colLoops(g, (inside, index) => (inside ? `${col}[r++] = ${inside} ? ${x}[${index}] : 0;` : `${col}[r++] = ${x}[${index}];`));
+}
+
 /**
  * Forward convolution as a matrix product: per sample and group, row q of the im2col buffer holds output
  * position q's receptive field in the weight's own order (input channel, then kernel offsets), so the
@@ -362,27 +367,20 @@ function im2colForward(c: EmitCtx, g: Geometry, bias: number, plane: number): st
   const col = c.workspace("col", plane * K);
   const x = c.x[0]!;
   const y = c.y[0]!;
-  const fill = im2colLoops(g, (inside, index) => (inside ? `${col}[r++] = ${inside} ? ${x}[${index}] : 0;` : `${col}[r++] = ${x}[${index}];`));
-  if (ocPerGroup < 8 && plane >= 8) {
-    // Few output channels over many positions: the product the other way round, channels × positions
-    // (weight rows × the im2col buffer read transposed), so the packed kernel's tiles run along the plane.
-    return `for (let b = 0; b < n; b++) {
-  const xb = b * ${g.bigSize};
-  const yb = b * ${g.smallSize};
-  for (let gi = 0; gi < ${g.groups}; gi++) {
-    ${fill}
-    const y0 = yb + gi * ${ocPerGroup * plane};
+  const product =
+    ocPerGroup < 8 && plane >= 8
+      ? // Few output channels over many positions: the product the other way round, channels × positions
+        // (weight rows × the im2col buffer read transposed), so the packed kernel's tiles run along the plane.
+        `const y0 = yb + gi * ${ocPerGroup * plane};
     for (let oc = 0; oc < ${ocPerGroup}; oc++) ${y}.fill(${bias >= 0 ? `p[${bias} + gi * ${ocPerGroup} + oc]` : "0"}, y0 + oc * ${plane}, y0 + (oc + 1) * ${plane});
-    packedGemm(${y}, y0, ${plane}, 1, ${ocPerGroup}, ${plane}, ${K}, p, ${g.weight} + gi * ${ocPerGroup * K}, ${K}, 1, ${col}, 0, 1, ${K}, ${y}, -1);
-  }
-}`;
-  }
+    packedGemm(${y}, y0, ${plane}, 1, ${ocPerGroup}, ${plane}, ${K}, p, ${g.weight} + gi * ${ocPerGroup * K}, ${K}, 1, ${col}, 0, 1, ${K}, ${y}, -1);`
+      : `denseTiledForward(p, ${col}, ${y}, ${plane}, ${K}, ${ocPerGroup}, ${g.weight} + gi * ${ocPerGroup * K}, ${bias >= 0 ? `${bias} + gi * ${ocPerGroup}` : -1}, yb + gi * ${ocPerGroup * plane}, 1, ${plane});`;
   return `for (let b = 0; b < n; b++) {
   const xb = b * ${g.bigSize};
   const yb = b * ${g.smallSize};
   for (let gi = 0; gi < ${g.groups}; gi++) {
-    ${fill}
-    denseTiledForward(p, ${col}, ${y}, ${plane}, ${K}, ${ocPerGroup}, ${g.weight} + gi * ${ocPerGroup * K}, ${bias >= 0 ? `${bias} + gi * ${ocPerGroup}` : -1}, yb + gi * ${ocPerGroup * plane}, 1, ${plane});
+    ${im2colFill(g, col, x)}
+    ${product}
   }
 }`;
 }
@@ -409,7 +407,7 @@ for (let b = 0; b < n; b++) {
   const yb = b * ${g.smallSize};
   for (let gi = 0; gi < ${g.groups}; gi++) {
     {
-      ${im2colLoops(g, (inside, index) => (inside ? `${col}[r++] = ${inside} ? ${x}[${index}] : 0;` : `${col}[r++] = ${x}[${index}];`))}
+      ${im2colFill(g, col, x)}
     }
     if (dx) ${dcol}.fill(0);
     denseTiledBackward(p, gp, ${col}, ${dcol}, ${gy}, ${plane}, ${K}, ${ocPerGroup}, ${g.weight} + gi * ${ocPerGroup * K}, -1, dx, yb + gi * ${ocPerGroup * plane}, 1, ${plane});
