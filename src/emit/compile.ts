@@ -23,6 +23,9 @@ export const compileOptionsSchema = z
     unrollLimit: z.number().int().min(0).max(1_000_000).default(256),
     /** Output columns per register tile in looped matrix kernels. */
     tileColumns: z.number().int().min(1).max(16).default(8),
+    /** Format the module with prettier (the default, what `nnc build` and `generated/` use). `false` keeps
+     *  ts-morph's printed output — already readable, and much faster (the bundler plugin and watch mode). */
+    format: z.boolean().default(true),
     /** An inference build with these parameters baked in: by `state_dict` name, or paramCount values in
      *  manifest order. Small dense layers then multiply by constants; no backward or training code. */
     bakeWeights: z
@@ -110,7 +113,7 @@ export async function compileFile(
       baked = result;
     }
     const raw = emitModule(planned, { source: file, version, ...(loss ? { loss } : {}), ...(baked ? { baked } : {}) }, options);
-    const text = await prettier.format(raw, { parser: "babel-ts", printWidth: 120 });
+    const text = options.format ? await prettier.format(raw, { parser: "babel-ts", printWidth: 120 }) : raw;
     files.push({ path: models.length === 1 ? `${base}.ts` : `${base}.${a.name}.ts`, model: a.name, text });
   }
   if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics), sources };
