@@ -3,6 +3,7 @@
 import type { ModelAnalysis } from "../analyze/analyze.js";
 import { roles, type Role } from "../analyze/types.js";
 import { grouped, humanBytes, layerRows, type Figures, type LayerRow } from "./count.js";
+import type { CountReport } from "./report-types.js";
 
 export interface CountedModel {
   readonly file: string;
@@ -164,7 +165,7 @@ function roleObject(r: Record<Role, bigint>): Record<Role, bigint> {
   return { matrix: r.matrix, embedding: r.embedding, normScale: r.normScale, bias: r.bias, normShift: r.normShift, other: r.other };
 }
 
-export function countJson(models: readonly CountedModel[], depth: number): object {
+export function countJson(models: readonly CountedModel[], depth: number): CountReport {
   return {
     models: models.map((m) => {
       const f = m.figures;

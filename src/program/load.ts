@@ -7,15 +7,9 @@ import { SourceText } from "../diagnostics/source.js";
 import type { FileNode, ImportDecl } from "../syntax/ast.js";
 import { parse } from "../syntax/parse.js";
 
-export type ReadResult =
-  | { ok: true; text: string }
-  /** `invalidUtf8`: the file was read but is not valid UTF-8 (NN0005 rather than "cannot read"). */
-  | { ok: false; reason: string; invalidUtf8?: boolean };
+import type { Host } from "./host.js";
 
-export interface Host {
-  /** Reads a file as UTF-8 text; invalid UTF-8 is a failure with a reason. */
-  readFile(file: string): ReadResult;
-}
+export type { Host, ReadResult } from "./host.js";
 
 export interface LoadedFile {
   /** The name used in diagnostics: as given on the command line, or resolved from an import. */

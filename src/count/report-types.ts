@@ -1,0 +1,84 @@
+// The `nnc count` report as a value: what `--format json` prints, with every count an exact `bigint`
+// (the JSON writes them as exact integer digits; schema.ts is the JSON's schema). Plain types with no
+// imports, because they are part of the public API's declarations (src/index.ts).
+
+/** Parameters by role; weights = matrix + embedding + normScale + other, biases = bias + normShift. */
+export interface CountRoles {
+  readonly matrix: bigint;
+  readonly embedding: bigint;
+  readonly normScale: bigint;
+  readonly bias: bigint;
+  readonly normShift: bigint;
+  readonly other: bigint;
+}
+
+export interface CountedLayer {
+  readonly name: string;
+  readonly kind: string;
+  /** 1 for the model's own layers, deeper inside blocks and repeats. */
+  readonly depth: number;
+  readonly outputShape: string;
+  /** Copies of this row (repeat count, experts) relative to its parent row. */
+  readonly count: bigint;
+  /** Parameters of one copy of the row, by role and in total. */
+  readonly parameters: CountRoles & { readonly total: bigint; readonly weights: bigint; readonly biases: bigint };
+  readonly buffers: bigint;
+  /** Multiply–accumulates of one copy, one sample. */
+  readonly macs: bigint;
+  readonly convention?: string;
+}
+
+export interface CountedTensor {
+  /** PyTorch `state_dict` name. */
+  readonly name: string;
+  readonly shape: readonly bigint[];
+  readonly role: "matrix" | "embedding" | "normScale" | "bias" | "normShift" | "other" | "buffer";
+  readonly copies: bigint;
+  readonly trainable: boolean;
+  readonly tiedTo?: string;
+}
+
+export interface CountedTie {
+  readonly tensor: string;
+  readonly target: string;
+  readonly shape: readonly bigint[];
+  readonly transposed: boolean;
+  /** Elements that counting the tie twice would add. */
+  readonly elements: bigint;
+}
+
+export interface CountedModelReport {
+  readonly name: string;
+  readonly file: string;
+  readonly inputs: readonly { readonly name: string; readonly shape: string; readonly dtype: string }[];
+  readonly total: bigint;
+  readonly weights: bigint;
+  readonly biases: bigint;
+  readonly trainable: bigint;
+  readonly nonTrainable: bigint;
+  readonly buffers: bigint;
+  readonly activeParams: bigint;
+  readonly roles: CountRoles;
+  readonly tied: readonly CountedTie[];
+  readonly totalIfTiesCountedTwice: bigint;
+  readonly macs: bigint;
+  readonly flops: bigint;
+  /** Exact bytes: parameters at fp32/bf16/int8/int4, buffers, and training with Adam in fp32. */
+  readonly bytes: {
+    readonly fp32: bigint;
+    readonly bf16: bigint;
+    readonly int8: bigint;
+    readonly int4: bigint;
+    readonly buffers: bigint;
+    readonly trainingAdam: bigint;
+  };
+  readonly conventions: readonly string[];
+  readonly layers: readonly CountedLayer[];
+  readonly tensors: readonly CountedTensor[];
+}
+
+export interface CountReport {
+  readonly models: readonly CountedModelReport[];
+  /** The counting conventions, as printed with every report. */
+  readonly conventions: readonly string[];
+}

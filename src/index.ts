@@ -1,0 +1,189 @@
+// nnc's public API: everything a program gets from `import … from "nnc"`. What this file exports is covered
+// by semantic versioning (README, "Stability"); every other module under `nnc/dist/` is internal and may
+// change in any release. The declarations it ships name no dependency's types, so they type-check with
+// `skipLibCheck: false` on TypeScript 5.0 and newer (tested from an installed tarball).
+//
+// Checking and counting load the front end only; the code generator (ts-morph, prettier) is imported the
+// first time `compile` is called.
+import { nodeHost as nodeFileHost } from "./cli/node-host.js";
+import { countJson, stringifyExact, type CountedModel } from "./count/report.js";
+import type { CountReport } from "./count/report-types.js";
+import { hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";
+import { renderDiagnostics as renderWithLookup } from "./diagnostics/render.js";
+import { SourceText } from "./diagnostics/source.js";
+import { format as formatText } from "./format/format.js";
+import { checkProgram } from "./program/check.js";
+import type { Program } from "./program/load.js";
+import type { Host } from "./program/host.js";
+import { version as nncVersion } from "./version.js";
+
+export type { Diagnostic, Label, Severity, Span } from "./diagnostics/diagnostic.js";
+export type { Host, ReadResult } from "./program/host.js";
+export type { CountReport, CountedLayer, CountedModelReport, CountedTensor, CountedTie, CountRoles } from "./count/report-types.js";
+
+/** nnc's version (the package's). */
+export const version: string = nncVersion;
+
+/** Reads spec files from the file system as strict UTF-8 (what the `nnc` command uses). */
+export const nodeHost: Host = nodeFileHost;
+
+/** The text of every file a call read (the entry file and its imports), by name: what `renderDiagnostics`
+ *  needs for code frames. */
+export type Sources = ReadonlyMap<string, string>;
+
+export interface CheckOptions {
+  /** The entry file's text; when absent it is read through `host`. */
+  readonly text?: string;
+  /** Reads the entry file (unless `text` is given) and its imports; `nodeHost` by default. */
+  readonly host?: Host;
+  /** Check only this model of the file. */
+  readonly model?: string;
+}
+
+export interface CheckResult {
+  /** No diagnostic of severity `error`. */
+  readonly ok: boolean;
+  /** The entry file's models that checked cleanly, in source order. */
+  readonly models: readonly string[];
+  /** Every diagnostic, sorted by file and position. */
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sources: Sources;
+}
+
+/** Checks a spec and everything it imports: syntax, names, options, shapes and `expect` assertions, as
+ *  `nnc check` does. Never throws on user input. */
+export function check(file: string, options: CheckOptions = {}): CheckResult {
+  const checked = checkProgram(file, options.host ?? nodeFileHost, options.text, options.model !== undefined ? { model: options.model } : {});
+  const diagnostics = sortDiagnostics(checked.diagnostics);
+  return {
+    ok: !hasErrors(diagnostics),
+    models: checked.value.models.map((m) => m.analysis.name),
+    diagnostics,
+    sources: sourcesOf(checked.value.program),
+  };
+}
+
+export interface CountOptions extends CheckOptions {
+  /** Rows of `layers` down to this depth (1 = the model's own layers); 3 by default, as `nnc count`. */
+  readonly depth?: number;
+}
+
+export interface CountResult {
+  readonly ok: boolean;
+  /** The report `nnc count --format json` prints, with exact `bigint` counts; absent when the spec has an
+   *  error (a broken spec never yields a number) or defines no model. */
+  readonly report?: CountReport;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sources: Sources;
+}
+
+/** The exact parameter audit of every model of a spec (or of `options.model`), as `nnc count` computes it. */
+export function count(file: string, options: CountOptions = {}): CountResult {
+  const depth = options.depth ?? 3;
+  if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`depth must be a whole number of at least 1, got ${depth}`);
+  const checked = checkProgram(file, options.host ?? nodeFileHost, options.text, options.model !== undefined ? { model: options.model } : {});
+  const diagnostics = sortDiagnostics(checked.diagnostics);
+  const sources = sourcesOf(checked.value.program);
+  if (hasErrors(diagnostics)) return { ok: false, diagnostics, sources };
+  const models: CountedModel[] = checked.value.models.map((m) => ({ file, analysis: m.analysis, figures: m.figures }));
+  if (models.length === 0) return { ok: true, diagnostics, sources };
+  return { ok: true, report: countJson(models, depth), diagnostics, sources };
+}
+
+/** A count report as JSON text, exactly as `nnc count --format json` prints it: every count written as
+ *  exact integer digits (parse counts above 2^53 as big integers). */
+export function countReportToJson(report: CountReport): string {
+  return stringifyExact(report);
+}
+
+export interface CompileOptions {
+  /** The spec's file name, for diagnostics and for resolving its imports; `"<input>.nn"` by default. */
+  readonly file?: string;
+  /** Reads imported files; `nodeHost` by default. */
+  readonly host?: Host;
+  /** Compile only this model of the file. */
+  readonly model?: string;
+  /** Storage type of parameters and activations in the generated code; `"float32"` by default. */
+  readonly dtype?: "float32" | "float64";
+  /** Dense layers up to this many multiply–adds are fully unrolled (default 256, at most 1,000,000). */
+  readonly unrollLimit?: number;
+  /** Output columns per register tile in looped matrix kernels (1–16, default 8). */
+  readonly tileColumns?: number;
+  /** Format with prettier (default `true`, as `nnc build`); `false` is several times faster and still
+   *  readable (what the bundler plugin uses). */
+  readonly format?: boolean;
+  /** An inference build with these parameters baked in: tensors by `state_dict` name, or every parameter
+   *  in manifest order. */
+  readonly bakeWeights?: Readonly<Record<string, number[]>> | readonly number[] | Float32Array | Float64Array;
+}
+
+export interface CompiledModule {
+  /** File name, relative to an output directory: `<spec>.ts`, or `<spec>.<Model>.ts` when the spec defines
+   *  several models. */
+  readonly path: string;
+  readonly model: string;
+  /** The module's TypeScript source. */
+  readonly text: string;
+}
+
+export interface CompileResult {
+  readonly ok: boolean;
+  /** One module per model; none at all when any diagnostic is an error. */
+  readonly files: readonly CompiledModule[];
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sources: Sources;
+}
+
+/** Compiles spec text to one TypeScript module per model (forward, backward, losses, training). Never
+ *  throws on user input: option errors are NN0001 diagnostics. */
+export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+  const { file = "<input>.nn", host = nodeFileHost, bakeWeights, ...settings } = options;
+  const generator = await import("./emit/compile.js");
+  const baked = bakeWeights === undefined ? {} : { bakeWeights: isNumberList(bakeWeights) ? Array.from(bakeWeights) : { ...bakeWeights } };
+  const result = await generator.compile(source, { ...settings, ...baked }, file, host);
+  const sources = new Map([...result.sources].map(([name, text]) => [name, text.text] as const));
+  return {
+    ok: !hasErrors(result.diagnostics),
+    files: result.files.map((f) => ({ path: f.path, model: f.model, text: f.text })),
+    diagnostics: result.diagnostics,
+    sources,
+  };
+}
+
+export interface FormatResult {
+  /** The canonical text; `null` when the spec does not parse. */
+  readonly text: string | null;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** The canonical form of a spec, as `nnc fmt` prints it. Comments are kept. */
+export function format(text: string, file = "<input>.nn"): FormatResult {
+  const result = formatText(text, file);
+  return { text: result.value, diagnostics: result.diagnostics };
+}
+
+export interface RenderOptions {
+  /** ANSI colours (off by default). */
+  readonly color?: boolean;
+}
+
+/** Diagnostics as people read them: `file:line:col`, a code frame, labels, `help:` and `note:` lines. */
+export function renderDiagnostics(diagnostics: readonly Diagnostic[], sources: Sources = new Map(), options: RenderOptions = {}): string {
+  const texts = new Map<string, SourceText>();
+  const lookup = (name: string): SourceText | undefined => {
+    const text = sources.get(name);
+    if (text === undefined) return undefined;
+    let source = texts.get(name);
+    if (!source) texts.set(name, (source = new SourceText(name, text)));
+    return source;
+  };
+  return renderWithLookup(diagnostics, lookup, options.color === undefined ? {} : { color: options.color });
+}
+
+function isNumberList(x: NonNullable<CompileOptions["bakeWeights"]>): x is readonly number[] | Float32Array | Float64Array {
+  return Array.isArray(x) || ArrayBuffer.isView(x);
+}
+
+function sourcesOf(program: Program): Sources {
+  return new Map([...program.files].map(([name, f]) => [name, f.source.text] as const));
+}
