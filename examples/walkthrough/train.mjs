@@ -1,0 +1,42 @@
+// The README's walkthrough: train the model of circle.nn, evaluate it, save its weights and load them back.
+// Run after `npx nnc build circle.nn --emit js --out models` (see README.md, "From a spec to a trained model").
+import fs from "node:fs";
+import * as circle from "./models/circle.js";
+
+// Points uniform in [-1.5, 1.5)², labelled 1 inside the unit circle: a seeded generator, so every run is the same.
+let state = 7;
+const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648) * 3 - 1.5;
+function batch(n) {
+  const x = new Float32Array(2 * n);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = (x[2 * i] = random());
+    const b = (x[2 * i + 1] = random());
+    y[i] = a * a + b * b < 1 ? 1 : 0;
+  }
+  return { x, y };
+}
+
+// Train: Adam, 600 steps of 64 points.
+const trainer = circle.createTrainer({ optimizer: "adam", lr: 1e-2, seed: 1 });
+for (let step = 1; step <= 600; step++) {
+  const { x, y } = batch(64);
+  const loss = circle.trainStep(trainer, x, y, 64);
+  if (step === 1 || step % 100 === 0) console.log(`step ${step}: loss ${loss.toFixed(4)}`);
+}
+
+// Evaluate on 1,000 points not trained on: the class with the larger logit.
+const test = batch(1000);
+function accuracy(params) {
+  const { x, y } = test;
+  const logits = circle.forward(params, x, 1000);
+  let right = 0;
+  for (let i = 0; i < 1000; i++) if ((logits[2 * i + 1] > logits[2 * i] ? 1 : 0) === y[i]) right++;
+  return right / 1000;
+}
+console.log(`accuracy ${accuracy(trainer.params)}`);
+
+// Save the flat parameter array (manifest order, float32 little-endian) and load it back.
+fs.writeFileSync("circle.params", new Uint8Array(trainer.params.buffer, trainer.params.byteOffset, trainer.params.byteLength));
+const loaded = new Float32Array(new Uint8Array(fs.readFileSync("circle.params")).buffer);
+console.log(`loaded ${loaded.length} of ${circle.paramCount} parameters; accuracy ${accuracy(loaded)}`);
