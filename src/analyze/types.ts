@@ -37,8 +37,8 @@ export interface TupleValue {
 
 export type Value = TensorValue | TupleValue;
 
-/** What a tensor is, for the weights/biases split (see TARGETS.md): weights = matrix + embedding +
- *  normScale + other; biases = bias + normShift. */
+/** What a tensor is, for the weights/biases split (PyTorch's `*.weight` / `*.bias` names; see count/count.ts):
+ *  weights = matrix + embedding + normScale + other; biases = bias + normShift. */
 export type Role = "matrix" | "embedding" | "normScale" | "bias" | "normShift" | "other";
 export const roles: readonly Role[] = ["matrix", "embedding", "normScale", "bias", "normShift", "other"];
 export const weightRoles: ReadonlySet<Role> = new Set(["matrix", "embedding", "normScale", "other"]);

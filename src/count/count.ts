@@ -2,7 +2,8 @@
 // trainable and frozen, buffers, ties, MACs and FLOPs, and memory in exact bytes.
 //
 // Conventions (printed with every report):
-// - weights = matrix + embedding + normScale + other; biases = bias + normShift (TARGETS.md, PyTorch names).
+// - weights = matrix + embedding + normScale + other; biases = bias + normShift. This follows PyTorch's
+//   parameter names (`*.weight`, `*.bias`), so weights + biases = `sum(p.numel() for p in model.parameters())`.
 // - A tied tensor is counted once, at the tensor it shares.
 // - Buffers (BatchNorm running statistics) are not parameters. `num_batches_tracked` is int64 (8 bytes).
 // - MACs: multiply–accumulates of one forward pass of one sample; FLOPs = 2 × MACs.

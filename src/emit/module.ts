@@ -52,7 +52,12 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   const gName = (id: number) => `grad${plan.values[id]!.buffer}`;
 
   // Each op's forward and backward code is a function of its own: V8 optimizes functions separately and
-  // stops optimizing one whose bytecode passes about 60 KB (TARGETS.md), so unrolled code stays small.
+  // does not optimize one whose bytecode passes 60 KB (V8 flag `--max-optimized-bytecode-size`, default
+  // 60 * KB = 61,440 bytes in src/flags/flag-definitions.h; `node --v8-options` shows it), so unrolled code
+  // stays small. Checked on these machines (Node 20, `--print-bytecode --trace-opt`): a fully unrolled
+  // dense forward is 25.6 KB of bytecode at 32×32 and 57 KB at 48×48, both optimized, and 101 KB at 64×64,
+  // never optimized; the width sweep of bench/workloads.mjs (bench/latest.txt) times the cliff: unrolled
+  // 64×64 and 128×128 layers run 35–70× slower than the tiled kernel.
   const opFunctions: string[] = [];
   const forwardCalls: string[] = [];
   const backwardCalls: string[] = [];

@@ -1,6 +1,8 @@
 // Dense (fully connected) layers: y = x Wᵀ + b over the last axis, W stored [out, in] like PyTorch.
 //
-// Two code shapes, chosen by size (TARGETS.md measured both on these machines):
+// Two code shapes, chosen by size (both timed on these machines by the width sweep of bench/workloads.mjs,
+// results in bench/latest.txt: unrolled wins up to 16–32 wide; from 64 wide the unrolled function passes
+// V8's bytecode limit for optimization and runs 35–70× slower, see emit/module.ts):
 // - at most `unrollLimit` multiply–adds: straight-line code, one expression per output with every weight
 //   index a constant, inside the loop over rows;
 // - above it: a call to the module's shared matrix kernel (`denseTiledSource` below), which convolutions
