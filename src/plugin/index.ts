@@ -12,8 +12,8 @@ export type { PluginOptions } from "./spec-module.js";
 
 /** Ids the plugin loads: a `.nn` file, maybe with a query (`?model=Name`, or a bundler's own). */
 const specId = /\.nn(?:\?.*)?$/;
-/** Imports the plugin resolves itself: a relative or absolute `.nn` path with a query, which Rollup and
- *  esbuild would otherwise look for as a file named with the query. */
+/** Imports the plugin resolves itself: a relative or absolute `.nn` path with a query, which Rollup (and
+ *  Rolldown) would otherwise look for as a file named with the query. */
 const queriedSpec = /\.nn\?/;
 
 export const unpluginFactory: UnpluginFactory<PluginOptions | undefined, false> = (given, meta) => {
@@ -29,8 +29,8 @@ export const unpluginFactory: UnpluginFactory<PluginOptions | undefined, false> 
     resolveId: {
       filter: { id: queriedSpec },
       handler(id, importer) {
-        // webpack resolves queries itself (resource and resourceQuery); the others get an absolute id.
-        if (meta.framework === "webpack") return null;
+        // Vite, esbuild (a path's `suffix`) and webpack (`resourceQuery`) resolve queries themselves.
+        if (meta.framework !== "rollup" && meta.framework !== "rolldown") return null;
         const { file, query } = parseId(id);
         if (!(file.startsWith("./") || file.startsWith("../") || path.isAbsolute(file))) return null;
         const base = importer ? path.dirname(parseId(importer).file) : process.cwd();
@@ -51,7 +51,7 @@ export const unpluginFactory: UnpluginFactory<PluginOptions | undefined, false> 
         return built.code;
       },
     },
-    esbuild: { onResolveFilter: queriedSpec, onLoadFilter: specId, loader: "js" },
+    esbuild: { onLoadFilter: specId, loader: "js" },
   };
 };
 
