@@ -64,8 +64,8 @@ describe.skipIf(!fs.existsSync(browserPath))("a generated module in headless Chr
       const errors: string[] = [];
       tab.on("pageerror", (error) => errors.push(error.message));
       await tab.goto(origin + "/");
-      await tab.waitForFunction(() => "nncResult" in window, undefined, { timeout: 20_000 });
-      const result = (await tab.evaluate(() => (window as unknown as { nncResult: unknown }).nncResult)) as { losses: number[]; y: number[]; userAgent: string };
+      await tab.waitForFunction(() => "nncResult" in globalThis, undefined, { timeout: 20_000 });
+      const result = (await tab.evaluate(() => (globalThis as unknown as { nncResult: unknown }).nncResult)) as { losses: number[]; y: number[]; userAgent: string };
       expect(errors).toEqual([]);
       expect(result.userAgent).toMatch(/HeadlessChrome|Chrome/);
       expect(result.losses).toHaveLength(steps);

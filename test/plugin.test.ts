@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { watch as rollupWatch, type RollupWatcher, type RollupWatcherEvent } from "rollup";
+import { rollup as rollupApi, watch as rollupWatch, type RollupWatcher, type RollupWatcherEvent } from "rollup";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeHost } from "../src/cli/node-host.js";
 import { compile } from "../src/emit/compile.js";
@@ -184,6 +184,20 @@ export { a };
     fs.writeFileSync(path.join(root, "lib", "blocks.nn"), blocks.replace("tanh", "relu\n  dense(5)"));
     expect((await build("rollup", path.join(root, "entry.js"), path.join(root, "dist"))).ok).toBe(true);
     expect(fs.readFileSync(dts, "utf8")).toContain("export declare const paramCount = 53;");
+    expect(fs.readdirSync(root).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("leaves ?raw to Vite, and a declaration file it cannot write is a warning, not a failed build", async () => {
+    const root = project("raw", { "entry-raw.js": 'import text from "./net.nn?raw";\nconsole.log(JSON.stringify({ text }));\n' });
+    const raw = await build("vite", path.join(root, "entry-raw.js"), path.join(root, "dist"));
+    if (!raw.ok) throw new Error(raw.text);
+    expect(nodeRun(raw.file)).toEqual({ text: net });
+
+    fs.mkdirSync(path.join(root, "net.nn.d.ts")); // a directory where the file should go
+    const warnings: string[] = [];
+    const bundle = await rollupApi({ input: path.join(root, "entry.js"), plugins: [rollupPlugin()], onwarn: (w) => void warnings.push(w.message) });
+    await bundle.close();
+    expect(warnings).toEqual([expect.stringMatching(new RegExp(`warning\\[NN0003\\]: cannot write ${path.join(root, "net.nn.d.ts")}: E`))]);
     expect(fs.readdirSync(root).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 

@@ -40,6 +40,7 @@ export const unpluginFactory: UnpluginFactory<PluginOptions | undefined, false> 
     load: {
       filter: { id: specId },
       async handler(id) {
+        if (othersQuery(parseId(id).query)) return null;
         const built = await buildSpecModule(id, options);
         for (const file of built.watchFiles) this.addWatchFile(file);
         for (const warning of built.warnings) this.warn(message(warning, id));
@@ -54,6 +55,15 @@ export const unpluginFactory: UnpluginFactory<PluginOptions | undefined, false> 
     esbuild: { onLoadFilter: specId, loader: "js" },
   };
 };
+
+/** Queries that ask another plugin for something else than the compiled module (Vite's `?raw` text,
+ *  `?url` address, workers): the plugin leaves those imports alone. */
+const othersQueries = ["raw", "url", "inline", "worker", "sharedworker"];
+
+function othersQuery(query: string): boolean {
+  const keys = new URLSearchParams(query);
+  return othersQueries.some((k) => keys.has(k));
+}
 
 /** Reports `problem` as the bundler's error. Rollup and Vite throw from `this.error`; esbuild and webpack
  *  collect the error and fail the build after the hook, which must still return a module (not empty:
