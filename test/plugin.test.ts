@@ -12,7 +12,8 @@ import { nodeHost } from "../src/cli/node-host.js";
 import { compile } from "../src/emit/compile.js";
 import { toJavaScript } from "../src/emit/javascript.js";
 import * as esbuildApi from "esbuild";
-import { esbuild as esbuildPlugin, rollup as rollupPlugin } from "../src/plugin/index.js";
+import * as viteApi from "vite";
+import { esbuild as esbuildPlugin, rollup as rollupPlugin, vite as vitePlugin } from "../src/plugin/index.js";
 import { build, bundlers } from "./helpers/bundle.js";
 
 const blocks = "block Hidden(n) {\n  dense(n) tanh\n}\n";
@@ -285,6 +286,26 @@ export { a };
       expect((nodeRun(bundle) as { paramCount: number }).paramCount).toBe(32);
     } finally {
       await context.dispose();
+    }
+  });
+
+  it("Vite's dev server compiles a spec on request and again when an imported file changes", async () => {
+    const root = project("vite-dev");
+    const server = await viteApi.createServer({ configFile: false, root, logLevel: "silent", plugins: [vitePlugin()], server: { middlewareMode: true, hmr: false } });
+    const paramCount = async () => ((await server.ssrLoadModule("/net.nn")) as { paramCount: number }).paramCount;
+    try {
+      expect(await paramCount()).toBe(26);
+      const lib = path.join(root, "lib", "blocks.nn");
+      fs.writeFileSync(lib, blocks.replace("dense(n)", "dense(n + 1)"));
+      const deadline = Date.now() + 20_000;
+      let now = await paramCount();
+      while (now === 26 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        now = await paramCount();
+      }
+      expect(now).toBe(32);
+    } finally {
+      await server.close();
     }
   });
 });
