@@ -90,6 +90,43 @@ async function waitFor(arm: (resolve: () => void) => void): Promise<void> {
   }
 }
 
+/** Runs `body` while Rollup watches `root`/entry.js. `next` waits for the end of the next build (Rollup sends
+ *  END after an ERROR too) and gives the ERROR if it failed; `paramCount` runs the bundle. */
+async function withRollupWatch(
+  root: string,
+  body: (next: () => Promise<{ error: { message: string } | undefined }>, paramCount: () => number) => Promise<void>,
+): Promise<void> {
+  const out = path.join(root, "dist");
+  const watcher: RollupWatcher = rollupWatch({
+    input: path.join(root, "entry.js"),
+    plugins: [rollupPlugin()],
+    output: { dir: out, format: "es", entryFileNames: "bundle.mjs" },
+    watch: { buildDelay: 50 },
+    onwarn: () => {},
+  });
+  const events: RollupWatcherEvent[] = [];
+  let wake: () => void = () => {};
+  watcher.on("event", (event) => {
+    if ("result" in event && event.result) void event.result.close();
+    events.push(event);
+    wake();
+  });
+  const next = async (): Promise<{ error: { message: string } | undefined }> => {
+    let error: { message: string } | undefined;
+    for (;;) {
+      const event = events.shift();
+      if (!event) await waitFor((resolve) => (wake = resolve));
+      else if (event.code === "ERROR") error = event.error;
+      else if (event.code === "END") return { error };
+    }
+  };
+  try {
+    await body(next, () => (nodeRun(path.join(out, "bundle.mjs")) as { paramCount: number }).paramCount);
+  } finally {
+    await watcher.close();
+  }
+}
+
 describe.each(bundlers)("%s with the nnc plugin", (bundler) => {
   it("bundles specs (an import, several models, ?model=) and the bundle computes what the module does", async () => {
     const root = project(`ok-${bundler}`);
@@ -217,47 +254,38 @@ export { a };
 
   it("Rollup's watch mode rebuilds when an imported spec changes, breaks and is fixed", async () => {
     const root = project("watch");
-    const out = path.join(root, "dist");
-    const watcher: RollupWatcher = rollupWatch({
-      input: path.join(root, "entry.js"),
-      plugins: [rollupPlugin()],
-      output: { dir: out, format: "es", entryFileNames: "bundle.mjs" },
-      watch: { buildDelay: 50, skipWrite: false },
-      onwarn: () => {},
-    });
-    const events: RollupWatcherEvent[] = [];
-    let wake: () => void = () => {};
-    watcher.on("event", (event) => {
-      if ("result" in event && event.result) void event.result.close();
-      events.push(event);
-      wake();
-    });
-    /** Waits for the end of the next build (Rollup sends END after an ERROR too): the ERROR if it failed. */
-    const next = async (): Promise<{ error: { message: string } | undefined }> => {
-      let error: { message: string } | undefined;
-      for (;;) {
-        const event = events.shift();
-        if (!event) await waitFor((resolve) => (wake = resolve));
-        else if (event.code === "ERROR") error = event.error;
-        else if (event.code === "END") return { error };
-      }
-    };
-    try {
+    const lib = path.join(root, "lib", "blocks.nn");
+    await withRollupWatch(root, async (next, paramCount) => {
       expect((await next()).error).toBeUndefined();
-      const bundle = path.join(out, "bundle.mjs");
-      expect((nodeRun(bundle) as { paramCount: number }).paramCount).toBe(26);
-      const lib = path.join(root, "lib", "blocks.nn");
+      expect(paramCount()).toBe(26);
       fs.writeFileSync(lib, blocks.replace("dense(n)", "dense(n + 1)"));
       expect((await next()).error).toBeUndefined();
-      expect((nodeRun(bundle) as { paramCount: number }).paramCount).toBe(32);
+      expect(paramCount()).toBe(32);
       fs.writeFileSync(lib, brokenBlocks);
       expect((await next()).error?.message).toContain(`--> ${lib}:2:3`);
       fs.writeFileSync(lib, blocks);
       expect((await next()).error).toBeUndefined();
-      expect((nodeRun(bundle) as { paramCount: number }).paramCount).toBe(26);
-    } finally {
-      await watcher.close();
-    }
+      expect(paramCount()).toBe(26);
+    });
+  });
+
+  it("a missing import is watched too: creating it rebuilds", async () => {
+    const root = project("watch-missing");
+    const lib = path.join(root, "lib", "blocks.nn");
+    fs.rmSync(lib);
+    await withRollupWatch(root, async (next, paramCount) => {
+      expect((await next()).error?.message).toContain("error[NN6001]: cannot import `./lib/blocks.nn`: no such file");
+      // The watcher sets up its watch of a missing path asynchronously, with no signal when it is ready:
+      // the file is written again until a build starts (a path not watched at all never starts one).
+      const writer = setInterval(() => fs.writeFileSync(lib, blocks), 500);
+      fs.writeFileSync(lib, blocks);
+      try {
+        expect((await next()).error).toBeUndefined();
+      } finally {
+        clearInterval(writer);
+      }
+      expect(paramCount()).toBe(26);
+    });
   });
 
   it("esbuild's watch mode rebuilds when an imported spec changes", async () => {
