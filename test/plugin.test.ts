@@ -198,7 +198,7 @@ export { a };
     const tsc = path.resolve("node_modules/typescript/bin/tsc");
     const check = (...files: string[]) => {
       try {
-        execFileSync(process.execPath, [tsc, "--strict", "--noEmit", "--module", "esnext", "--moduleResolution", "bundler", "--target", "es2022", ...files], { cwd: root, encoding: "utf8" });
+        execFileSync(process.execPath, [tsc, "--strict", "--noEmit", "--module", "esnext", "--moduleResolution", "bundler", "--target", "es2022", "--lib", "es2022", ...files], { cwd: root, encoding: "utf8" });
         return "";
       } catch (error) {
         return String((error as { stdout: string }).stdout);
@@ -249,7 +249,7 @@ export { a };
     expect(fs.existsSync(path.join(root, "net.d.nn.ts"))).toBe(true);
     expect(fs.existsSync(path.join(root, "net.nn.d.ts"))).toBe(false);
     const tsc = path.resolve("node_modules/typescript/bin/tsc");
-    execFileSync(process.execPath, [tsc, "--strict", "--noEmit", "--module", "nodenext", "--allowArbitraryExtensions", "use.ts"], { cwd: root, encoding: "utf8" });
+    execFileSync(process.execPath, [tsc, "--strict", "--noEmit", "--module", "nodenext", "--lib", "es2022", "--allowArbitraryExtensions", "use.ts"], { cwd: root, encoding: "utf8" });
   });
 
   it("Rollup's watch mode rebuilds when an imported spec changes, breaks and is fixed", async () => {
