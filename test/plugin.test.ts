@@ -14,6 +14,7 @@ import { toJavaScript } from "../src/emit/javascript.js";
 import * as esbuildApi from "esbuild";
 import * as viteApi from "vite";
 import { esbuild as esbuildPlugin, rollup as rollupPlugin, vite as vitePlugin } from "../src/plugin/index.js";
+import { displayName } from "../src/plugin/spec-module.js";
 import { build, bundlers } from "./helpers/bundle.js";
 
 const blocks = "block Hidden(n) {\n  dense(n) tanh\n}\n";
@@ -171,6 +172,12 @@ describe("the plugin's rules", () => {
     if (!model.ok) expect(model.text).toMatch(/error\[NN2002\]: .*multi\.nn has no model `Smal`\n\s+= help: did you mean `Small`\?/);
     expect(() => rollupPlugin({ declarations: ".ts" } as never)).toThrow(/^nnc plugin: invalid options: declarations: /);
     expect(() => rollupPlugin({ model: "Small" } as never)).toThrow(/^nnc plugin: invalid options: .*model/);
+  });
+
+  it("names files relative to the working directory when inside it, else absolute", () => {
+    expect(displayName(path.join("/w", "models", "x.nn"), "/w")).toBe(path.join("models", "x.nn"));
+    expect(displayName(path.join("/w", "..models", "x.nn"), "/w")).toBe(path.join("..models", "x.nn"));
+    expect(displayName(path.join("/elsewhere", "x.nn"), "/w")).toBe(path.join("/elsewhere", "x.nn"));
   });
 
   it("writes declarations only when they change, and tsc --strict checks code against them", async () => {

@@ -57,7 +57,7 @@ export function parseId(id: string): { file: string; model: string | undefined; 
  *  inside it (as compilers print paths), else absolute. */
 export function displayName(file: string, cwd = process.cwd()): string {
   const relative = path.relative(cwd, file);
-  return relative === "" || relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
+  return relative === "" || relative.split(path.sep)[0] === ".." || path.isAbsolute(relative) ? file : relative;
 }
 
 /** Compiles the spec `id` names (an absolute path, maybe with `?model=Name`). */
