@@ -25,6 +25,11 @@ function userEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** The version of a dev dependency installed here (so the test project's install comes from the npm cache). */
+function devVersion(name: string): string {
+  return (JSON.parse(fs.readFileSync(path.join(repo, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+}
+
 function run(command: string, args: readonly string[], cwd: string): SpawnSyncReturns<string> {
   return spawnSync(command, [...args], { cwd, encoding: "utf8", env: userEnv(), timeout: 240_000 });
 }
@@ -56,13 +61,13 @@ beforeAll(() => {
   fs.mkdirSync(project);
   fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "uses-nnc", version: "1.0.0", private: true }));
   ok(
-    run("npm", ["install", tarball, "ts50@npm:typescript@5.0.4", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], project),
+    run("npm", ["install", tarball, "ts50@npm:typescript@5.0.4", `vite@${devVersion("vite")}`, `esbuild@${devVersion("esbuild")}`, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], project),
     "npm install of the tarball",
   );
 }, 300_000);
 
 afterAll(() => {
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  if (work && !process.env["NNC_KEEP_PACKAGE_TEST"]) fs.rmSync(work, { recursive: true, force: true });
 });
 
 const spec = "node_modules/nnc/examples/mnist-mlp.nn";
@@ -195,6 +200,53 @@ export async function audit(file: string): Promise<bigint> {
     const r = run(process.execPath, [typescripts["TypeScript (this repository's)"], "-p", dir], project);
     expect(r.status).not.toBe(0);
     expect(r.stdout).toContain("Type 'bigint' is not assignable to type 'string'");
+  });
+});
+
+describe("the bundler plugin from the installed package", () => {
+  it("bundles a spec with esbuild through `nnc/plugin`, and the bundle computes", () => {
+    fs.copyFileSync(path.join(project, "node_modules/nnc/examples/xor.nn"), path.join(project, "xor.nn"));
+    fs.writeFileSync(path.join(project, "entry.mjs"), `import * as xor from "./xor.nn";\nconsole.log(JSON.stringify(Array.from(xor.forward(xor.createParams(1), new Float32Array([0, 1]), 1))));\n`);
+    fs.writeFileSync(
+      path.join(project, "bundle.mjs"),
+      `import * as esbuild from "esbuild";
+import nnc, { esbuild as viaNamedExport } from "nnc/plugin";
+if (typeof viaNamedExport !== "function") throw new Error("no named esbuild export");
+await esbuild.build({ entryPoints: ["entry.mjs"], bundle: true, format: "esm", platform: "node", outfile: "out/bundle.mjs", plugins: [nnc.esbuild()], logLevel: "error" });
+`,
+    );
+    ok(run(process.execPath, ["bundle.mjs"], project), "esbuild with nnc/plugin");
+    const out = JSON.parse(ok(run(process.execPath, ["out/bundle.mjs"], project), "the bundle")) as number[];
+    expect(out).toHaveLength(1);
+    expect(out[0]).toBeGreaterThan(0); // a sigmoid output
+    expect(out[0]).toBeLessThan(1);
+    expect(fs.existsSync(path.join(project, "xor.nn.d.ts"))).toBe(true);
+  });
+
+  // With skipLibCheck off, unplugin's and Vite's own declarations need @types/node and every bundler's
+  // types (their problem, not ours; Vite's templates set skipLibCheck): every error must be in them.
+  it("a Vite config using `nnc/plugin` type-checks: no error in nnc's declarations or the config (strict, skipLibCheck off)", () => {
+    const dir = path.join(project, "ts-vite");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module" }));
+    fs.writeFileSync(
+      path.join(dir, "vite.config.ts"),
+      `import { defineConfig } from "vite";\nimport nnc, { type PluginOptions } from "nnc/plugin";\nconst options: PluginOptions = { dtype: "float64", declarations: ".d.nn.ts" };\nexport default defineConfig({ plugins: [nnc.vite(options)] });\n`,
+    );
+    fs.writeFileSync(
+      path.join(dir, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, target: "ES2022", module: "ESNext", moduleResolution: "Bundler", lib: ["ES2022", "DOM"], types: [] },
+        files: ["vite.config.ts"],
+      }),
+    );
+    const r = run(process.execPath, [path.join(repo, "node_modules/typescript/bin/tsc"), "-p", dir], project);
+    const errors = r.stdout.split("\n").filter((l) => /error TS\d+/.test(l));
+    expect(errors.filter((l) => !/^(\.\.\/)?node_modules\/(vite|rolldown|unplugin|esbuild|webpack-virtual-modules)\//.test(l))).toEqual([]);
+    // …and the check is real: a wrong option is reported in the config.
+    fs.writeFileSync(path.join(dir, "vite.config.ts"), `import nnc from "nnc/plugin";\nexport default [nnc.vite({ dtype: "float16" })];\n`);
+    const wrong = run(process.execPath, [path.join(repo, "node_modules/typescript/bin/tsc"), "-p", dir], project);
+    expect(wrong.stdout).toMatch(/vite\.config\.ts\(2,\d+\): error TS2820: Type '"float16"' is not assignable/);
   });
 });
 

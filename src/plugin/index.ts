@@ -6,9 +6,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { createUnplugin, type UnpluginContext, type UnpluginFactory, type UnpluginInstance, type UnpluginMessage } from "unplugin";
 import { writeFileAtomic } from "../cli/node-host.js";
-import { buildSpecModule, parseId, pluginOptionsSchema, type PluginOptions, type Problem, type ResolvedPluginOptions } from "./spec-module.js";
+import type { PluginOptions } from "./options.js";
+import { buildSpecModule, parseId, pluginOptionsSchema, type Problem, type ResolvedPluginOptions } from "./spec-module.js";
 
-export type { PluginOptions } from "./spec-module.js";
+export type { PluginOptions } from "./options.js";
 
 /** Ids the plugin loads: a `.nn` file, maybe with a query (`?model=Name`, or a bundler's own). */
 const specId = /\.nn(?:\?.*)?$/;
@@ -107,9 +108,10 @@ function writeIfChanged(file: string, text: string): true | string {
 export const nnc: UnpluginInstance<PluginOptions | undefined, false> = createUnplugin(unpluginFactory);
 export default nnc;
 
-export const vite = nnc.vite;
-export const rollup = nnc.rollup;
-export const rolldown = nnc.rolldown;
-export const esbuild = nnc.esbuild;
-export const webpack = nnc.webpack;
-export const rspack = nnc.rspack;
+type Instance = UnpluginInstance<PluginOptions | undefined, false>;
+export const vite: Instance["vite"] = nnc.vite;
+export const rollup: Instance["rollup"] = nnc.rollup;
+export const rolldown: Instance["rolldown"] = nnc.rolldown;
+export const esbuild: Instance["esbuild"] = nnc.esbuild;
+export const webpack: Instance["webpack"] = nnc.webpack;
+export const rspack: Instance["rspack"] = nnc.rspack;

@@ -3,6 +3,9 @@
 // as bundler errors with a location. Never throws on user input.
 import path from "node:path";
 import { z } from "zod";
+import type { PluginOptions } from "./options.js";
+
+export type { PluginOptions } from "./options.js";
 import { capDiagnostics, diagnostic, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { renderDiagnostic, summary } from "../diagnostics/render.js";
 import type { SourceText } from "../diagnostics/source.js";
@@ -22,7 +25,10 @@ export const pluginOptionsSchema = compileOptionsSchema
   })
   .strict();
 
-export type PluginOptions = z.input<typeof pluginOptionsSchema>;
+/** The schema accepts exactly what the interface says (checked at compile time). */
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : never) : never;
+const _optionsMatch: SameKeys<Required<PluginOptions>, Required<z.input<typeof pluginOptionsSchema>>> = true;
+void _optionsMatch;
 export type ResolvedPluginOptions = z.output<typeof pluginOptionsSchema>;
 
 /** A problem as bundlers take it: the whole rendered report, and where the first error is. */
