@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The nnc command. The compiled CLI lives in dist/ (`npm run build`; `npm test` builds first).
+// The nnc command. The compiled, bundled CLI lives in dist/cli/ (`npm run build`, scripts/bundle-cli.mjs;
+// `npm test` builds first).
 import fs from "node:fs";
-import { main } from "../dist/src/cli/main.js";
+import { main } from "../dist/cli/main.js";
 
 // A reader that stops early (`nnc fmt x.nn | head -1`) is not an error.
 process.stdout.on("error", (error) => {

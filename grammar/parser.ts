@@ -77,12 +77,16 @@ export const errorMessages: IParserErrorMessageProvider = {
 };
 
 export class NnParser extends CstParser {
-  constructor() {
+  /** `validate`: run Chevrotain's grammar validations (left recursion, ambiguities, unreachable
+   *  alternatives). They cost ~40 ms of every start and the grammar is fixed, so the shared parser skips
+   *  them and a test (parser.test.ts) builds one with them. */
+  constructor(validate = false) {
     super(t.allTokens, {
       recoveryEnabled: true,
       maxLookahead: 3,
       errorMessageProvider: errorMessages,
       nodeLocationTracking: "onlyOffset",
+      skipValidations: !validate,
     });
     this.performSelfAnalysis();
   }

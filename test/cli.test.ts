@@ -311,8 +311,8 @@ describe("node bin/nnc.js", () => {
   let dir = "";
   beforeAll(() => {
     // `npm test` builds dist/ first (pretest); build it here only when it is missing.
-    if (!fs.existsSync("dist/src/cli/main.js")) {
-      const build = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { encoding: "utf8" });
+    if (!fs.existsSync("dist/cli/main.js")) {
+      const build = spawnSync("npm", ["run", "build"], { encoding: "utf8" });
       if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "nnc-bin-"));
@@ -374,5 +374,26 @@ describe("node bin/nnc.js", () => {
     const v = nnc(["--version"]);
     expect([v.status, v.stdout]).toEqual([0, expect.stringMatching(/^\d+\.\d+\.\d+\n$/)]);
   });
-});
 
+  it("check and count load no code generator: neither prettier, ts-morph, typescript nor zod", () => {
+    // Every ES module the process resolves is recorded; `nnc build` is the control that the recorder works.
+    const loaded = (args: string[]): string[] => {
+      const log = path.join(dir, `imports-${args[0]}.log`);
+      fs.rmSync(log, { force: true });
+      const r = spawnSync(process.execPath, ["--import", "./test/helpers/record-imports.mjs", "bin/nnc.js", ...args], {
+        encoding: "utf8",
+        env: { ...process.env, NNC_IMPORT_LOG: log },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return fs.readFileSync(log, "utf8").trim().split("\n");
+    };
+    const heavy = /\/node_modules\/(prettier|ts-morph|typescript|zod)\//;
+    for (const command of ["check", "count"]) {
+      const urls = loaded([command, "examples/mnist-mlp.nn"]);
+      expect(urls.some((u) => u.endsWith("/dist/cli/main.js")), urls.join("\n")).toBe(true);
+      expect(urls.filter((u) => heavy.test(u)), command).toEqual([]);
+    }
+    const build = loaded(["build", "examples/mnist-mlp.nn", "--out", path.join(dir, "out")]);
+    for (const name of ["prettier", "ts-morph", "zod"]) expect(build.some((u) => u.includes(`/node_modules/${name}/`)), name).toBe(true);
+  });
+});

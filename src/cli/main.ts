@@ -9,7 +9,6 @@ import { grouped } from "../count/count.js";
 import { countJson, renderMarkdown, renderText, stringifyExact, type CountedModel } from "../count/report.js";
 import { format } from "../format/format.js";
 import { version } from "../version.js";
-import { build } from "./build.js";
 import { checkProgram } from "../program/check.js";
 import { stdinName, type Host } from "../program/load.js";
 import { decodeUtf8, nodeHost, writeFileAtomic } from "./node-host.js";
@@ -337,6 +336,8 @@ async function runBuild(args: readonly string[], io: Io): Promise<number> {
     }
     options["bakeWeights"] = weights;
   }
+  // The code generator (prettier, ts-morph) loads only here: `check` and `count` start fast without it.
+  const { build } = await import("./build.js");
   const outcome = await build({ inputs, out: values.out as string, options, host, write: io.writeFile ?? writeFileAtomic });
   if (outcome.usage) throw new UsageError(outcome.usage);
   const diagnostics = sortDiagnostics(outcome.diagnostics);
