@@ -19,6 +19,15 @@ try {
     readStdin: () => fs.readFileSync(0),
     stderrIsTty: Boolean(process.stderr.isTTY),
     env: process.env,
+    // Only `nnc build --watch` asks: Ctrl-C (or SIGTERM) then ends watching with exit 0. A second Ctrl-C
+    // during a build finds no handler and kills the process.
+    interrupt: () => {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      return controller.signal;
+    },
   });
 } catch (error) {
   // A bug in nnc, never the user's input: one line, no stack trace unless asked for.
