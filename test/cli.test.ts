@@ -432,7 +432,7 @@ describe("node bin/nnc.js", () => {
     expect([v.status, v.stdout]).toEqual([0, expect.stringMatching(/^\d+\.\d+\.\d+\n$/)]);
   });
 
-  it("check and count load no code generator: neither prettier, ts-morph, typescript nor zod", () => {
+  it("check, count and fmt load no code generator: neither prettier, ts-morph, typescript nor zod", () => {
     // Every ES module the process resolves is recorded; `nnc build` is the control that the recorder works.
     const loaded = (args: string[]): string[] => {
       const log = path.join(dir, `imports-${args[0]}.log`);
@@ -445,7 +445,7 @@ describe("node bin/nnc.js", () => {
       return fs.readFileSync(log, "utf8").trim().split("\n");
     };
     const heavy = /\/node_modules\/(prettier|ts-morph|typescript|zod)\//;
-    for (const command of ["check", "count"]) {
+    for (const command of ["check", "count", "fmt"]) {
       const urls = loaded([command, "examples/mnist-mlp.nn"]);
       expect(urls.some((u) => u.endsWith("/dist/cli/main.js")), urls.join("\n")).toBe(true);
       expect(urls.filter((u) => heavy.test(u)), command).toEqual([]);
