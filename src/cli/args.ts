@@ -22,7 +22,7 @@ export interface Flag {
 
 export interface Command {
   readonly name: string;
-  /** The synopsis after `nnc <name>`, e.g. `<file> [flags]`. */
+  /** The synopsis after `nnc <name>`, e.g. `<file> [flags]`; `\n` breaks a long one. */
   readonly synopsis: string;
   /** One line for the list of commands. */
   readonly summary: string;
@@ -123,7 +123,9 @@ function unknownFlag(command: Command, written: string): UsageError {
 
 /** The text of `nnc <command> --help`. */
 export function commandHelp(command: Command, version: string): string {
-  const lines = [`nnc ${command.name} — ${command.summary}`, "", `usage: nnc ${command.name} ${command.synopsis}`];
+  const lead = `usage: nnc ${command.name} `;
+  const synopsis = command.synopsis.split("\n").join(`\n${" ".repeat(lead.length)}`);
+  const lines = [`nnc ${command.name} — ${command.summary}`, "", `${lead}${synopsis}`];
   for (const paragraph of command.details) lines.push("", ...paragraph.split("\n"));
   const rows = [...command.flags.map((f) => [`--${f.name}${f.value ? ` ${f.value}` : ""}`, f.help] as const), ["-h, --help", "this text"] as const];
   const width = Math.max(...rows.map(([left]) => left.length));

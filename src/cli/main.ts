@@ -1,6 +1,7 @@
 // The `nnc` command line. Exit codes follow tsc: 0 clean, 1 diagnostics with errors (or a check that
 // failed), 2 a usage error. Human-readable diagnostics go to stderr; stdout carries only the requested
-// output (formatted source, JSON), so it stays machine-readable.
+// output (formatted source, JSON, the files built), so it stays machine-readable. Flags are declared per
+// command below and read by args.ts; docs/cli.md is the reference for users.
 import { capDiagnostics, diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { diagnosticToJson, renderDiagnostics, summary } from "../diagnostics/render.js";
 import type { SourceText } from "../diagnostics/source.js";
@@ -62,7 +63,7 @@ const commands: readonly Command[] = [
   },
   {
     name: "count",
-    synopsis: "<file> [--model NAME] [--depth N] [--format text|json|markdown] [--max-params N] [--max-bytes N]",
+    synopsis: "<file> [--model NAME] [--depth N] [--format text|json|markdown]\n[--max-params N] [--max-bytes N]",
     summary: "exact parameter audit: a per-layer table and totals",
     details: ["Exit 1 when the spec has errors or a budget is exceeded; no figure is printed for a spec with errors."],
     flags: [
@@ -75,7 +76,7 @@ const commands: readonly Command[] = [
   },
   {
     name: "build",
-    synopsis: "<files…> [--out DIR] [--emit ts|js] [--watch] [--model NAME] [--dtype float32|float64] [--unroll-limit N] [--tile N] [--bake-weights FILE]",
+    synopsis: "<files…> [--out DIR] [--emit ts|js] [--watch] [--model NAME]\n[--dtype float32|float64] [--unroll-limit N] [--tile N] [--bake-weights FILE]",
     summary: "one TypeScript or JavaScript module per model (forward, backward, training)",
     details: [
       "Nothing is written when any input has an error. A file whose content would not change is not rewritten.\nstdout lists the output files; stderr says how many were written and how many were unchanged.",
