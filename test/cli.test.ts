@@ -1,7 +1,7 @@
 // The `nnc` command line: `main(argv, io)` in-process with a fake Io (captured stdout/stderr, an in-memory
 // file system), table-driven; then a few runs of the real `node bin/nnc.js` for exit codes and the absence of
 // stack traces. Exit codes: 0 clean, 1 errors (or `fmt --check` failed), 2 usage error.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -414,6 +414,20 @@ describe("node bin/nnc.js", () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^error\[NN0005\]: cannot read standard input: not valid UTF-8 \(byte 3 is the first bad one\)/);
   });
+
+  it("build --watch: Ctrl-C (SIGINT) ends it with exit 0", async () => {
+    const out = path.join(dir, "watch-out");
+    const child = spawn(process.execPath, ["bin/nnc.js", "build", "--watch", path.join(dir, "clean.nn"), "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const until = Date.now() + 30_000;
+    while (!stderr.includes("Ctrl-C to stop") && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    expect(stderr).toMatch(/^1 file written, 0 unchanged\nwatching 1 file for changes; Ctrl-C to stop\n$/);
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(fs.readdirSync(out)).toEqual(["clean.ts"]);
+  }, 40_000);
 
   it("a reader that stops early is not an error (EPIPE used to print a stack trace)", () => {
     const file = path.join(dir, "long.nn");
