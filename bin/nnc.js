@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The nnc command. The compiled CLI lives in dist/ (`npm run build`; `npm test` builds first).
+// The nnc command. The compiled, bundled CLI lives in dist/cli/ (`npm run build`, scripts/bundle-cli.mjs;
+// `npm test` builds first).
 import fs from "node:fs";
-import { main } from "../dist/src/cli/main.js";
+import { main } from "../dist/cli/main.js";
 
 // A reader that stops early (`nnc fmt x.nn | head -1`) is not an error.
 process.stdout.on("error", (error) => {
@@ -18,6 +19,15 @@ try {
     readStdin: () => fs.readFileSync(0),
     stderrIsTty: Boolean(process.stderr.isTTY),
     env: process.env,
+    // Only `nnc build --watch` asks: Ctrl-C (or SIGTERM) then ends watching with exit 0. A second Ctrl-C
+    // during a build finds no handler and kills the process.
+    interrupt: () => {
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      return controller.signal;
+    },
   });
 } catch (error) {
   // A bug in nnc, never the user's input: one line, no stack trace unless asked for.

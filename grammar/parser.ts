@@ -3,7 +3,10 @@
 import {
   CstParser,
   EOF,
+  LLkLookaheadStrategy,
   type CstNode,
+  type ILookaheadStrategy,
+  type IOrAlt,
   type IParserErrorMessageProvider,
   type IToken,
   type ITokenGrammarPath,
@@ -76,13 +79,62 @@ export const errorMessages: IParserErrorMessageProvider = {
   },
 };
 
+type Alternation = ILookaheadStrategy["buildLookaheadForAlternation"];
+type Optional = ILookaheadStrategy["buildLookaheadForOptional"];
+
+/**
+ * Chevrotain's own LL(k) lookahead, built for each decision (an `OR`, `MANY`, `OPTION`, …) the first time
+ * the parser reaches it instead of for all of them when the parser is constructed: that took ~30 ms of every
+ * `nnc check`, most of it for decisions a small spec never reaches. The functions, and so the parse, are
+ * the same; validation (ambiguities) is the inner strategy's.
+ */
+class LazyLookahead implements ILookaheadStrategy {
+  private readonly inner: ILookaheadStrategy;
+
+  constructor(maxLookahead: number) {
+    this.inner = new LLkLookaheadStrategy({ maxLookahead });
+  }
+
+  validate(options: Parameters<ILookaheadStrategy["validate"]>[0]): ReturnType<ILookaheadStrategy["validate"]> {
+    return this.inner.validate(options);
+  }
+
+  initialize(options: { rules: Parameters<ILookaheadStrategy["validate"]>[0]["rules"] }): void {
+    this.inner.initialize?.(options);
+  }
+
+  buildLookaheadForAlternation(options: Parameters<Alternation>[0]): ReturnType<Alternation> {
+    const inner = this.inner;
+    let built: ReturnType<Alternation> | undefined;
+    // Chevrotain calls lookahead functions with the parser as `this`.
+    return function (this: unknown, alternatives?: IOrAlt<unknown>[]) {
+      const f = (built ??= inner.buildLookaheadForAlternation(options));
+      return f.call(this, alternatives);
+    };
+  }
+
+  buildLookaheadForOptional(options: Parameters<Optional>[0]): ReturnType<Optional> {
+    const inner = this.inner;
+    let built: ReturnType<Optional> | undefined;
+    return function (this: unknown) {
+      const f = (built ??= inner.buildLookaheadForOptional(options));
+      return f.call(this);
+    };
+  }
+}
+
 export class NnParser extends CstParser {
-  constructor() {
+  /** `validate`: run Chevrotain's grammar validations (left recursion, ambiguities, unreachable
+   *  alternatives). They cost ~40 ms of every start and the grammar is fixed, so the shared parser skips
+   *  them and a test (parser.test.ts) builds one with them. */
+  constructor(validate = false) {
     super(t.allTokens, {
       recoveryEnabled: true,
       maxLookahead: 3,
+      lookaheadStrategy: new LazyLookahead(3),
       errorMessageProvider: errorMessages,
       nodeLocationTracking: "onlyOffset",
+      skipValidations: !validate,
     });
     this.performSelfAnalysis();
   }

@@ -1,7 +1,7 @@
 // The `nnc` command line: `main(argv, io)` in-process with a fake Io (captured stdout/stderr, an in-memory
 // file system), table-driven; then a few runs of the real `node bin/nnc.js` for exit codes and the absence of
 // stack traces. Exit codes: 0 clean, 1 errors (or `fmt --check` failed), 2 usage error.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -143,7 +143,63 @@ const cases: Case[] = [
   // usage errors
   { name: "no command: the usage, exit 2", argv: [], exit: 2, stdout: "", stderr: /^nnc \d+\.\d+\.\d+ — .*\n[\s\S]*usage:/ },
   { name: "an unknown command", argv: ["frobnicate"], exit: 2, stdout: "", stderr: /^error\[NN0001\]: unknown command `frobnicate`/ },
-  { name: "an unknown flag", argv: ["check", "--frobnicate", "clean.nn"], exit: 2, stdout: "", stderr: /^error\[NN0001\]: .*--frobnicate/ },
+  {
+    name: "an unknown flag: our wording, no suggestion when nothing is close",
+    argv: ["check", "--frobnicate", "clean.nn"],
+    exit: 2,
+    stdout: "",
+    stderr: "error[NN0001]: unknown flag `--frobnicate` for `nnc check`\n  = help: run `nnc check --help` for its flags\n",
+  },
+  {
+    name: "a misspelt command: did you mean",
+    argv: ["cout", "clean.nn"],
+    exit: 2,
+    stdout: "",
+    stderr: "error[NN0001]: unknown command `cout`\n  = help: did you mean `count`?\n",
+  },
+  { name: "an unknown command far from any", argv: ["frobnicate"], exit: 2, stderr: /= help: run `nnc help` for the list of commands\n$/ },
+  {
+    name: "a misspelt flag: did you mean",
+    argv: ["count", "--depht", "2", "clean.nn"],
+    exit: 2,
+    stdout: "",
+    stderr: "error[NN0001]: unknown flag `--depht` for `nnc count`\n  = help: did you mean `--depth`?\n",
+  },
+  { name: "a flag of another command", argv: ["check", "--write", "clean.nn"], exit: 2, stderr: /^error\[NN0001\]: unknown flag `--write` for `nnc check`\n/ },
+  { name: "a short flag", argv: ["fmt", "-w", "clean.nn"], exit: 2, stderr: /^error\[NN0001\]: unknown flag `-w` for `nnc fmt`\n/ },
+  { name: "a misspelt top-level flag", argv: ["--verison"], exit: 2, stderr: "error[NN0001]: unknown flag `--verison`\n  = help: did you mean `--version`?\n" },
+  {
+    name: "a flag without its value",
+    argv: ["count", "clean.nn", "--depth"],
+    exit: 2,
+    stderr: "error[NN0001]: `--depth` needs a value\n  = help: write `--depth N`, where N is a whole number\n",
+  },
+  {
+    name: "a flag followed by another flag instead of its value",
+    argv: ["count", "--model", "--depth", "2", "clean.nn"],
+    exit: 2,
+    stderr: "error[NN0001]: `--model` needs a value\n  = help: write `--model NAME`\n",
+  },
+  {
+    name: "a value that is not a whole number",
+    argv: ["count", "--max-params=1e6", "clean.nn"],
+    exit: 2,
+    stderr: "error[NN0001]: `--max-params` takes a whole number, found `1e6`\n",
+  },
+  {
+    name: "a misspelt choice: did you mean",
+    argv: ["count", "--format", "jsno", "clean.nn"],
+    exit: 2,
+    stderr: "error[NN0001]: unknown format `jsno`\n  = help: did you mean `--format json`?\n",
+  },
+  { name: "a choice far from any", argv: ["build", "--emit", "wasm", "clean.nn"], exit: 2, stderr: "error[NN0001]: unknown output kind `wasm`\n  = help: use --emit ts or js\n" },
+  { name: "a value given to a switch", argv: ["fmt", "--write=yes", "messy.nn"], exit: 2, stderr: "error[NN0001]: `--write` takes no value\n  = help: write `--write` alone\n" },
+  { name: "-- ends the flags", argv: ["check", "--", "--frobnicate"], exit: 1, stderr: /^error\[NN0002\]: cannot read --frobnicate: no such file/ },
+  // per-command help
+  { name: "count --help", argv: ["count", "--help"], exit: 0, stderr: "", stdout: [/^nnc count — /, /\nusage: nnc count <file>/, /\n {2}--depth N {8}rows for layers/, /\n {2}--max-bytes N /] },
+  { name: "--help wins over mistakes on the same line", argv: ["build", "--frob", "-h"], exit: 0, stderr: "", stdout: [/^nnc build — /, /\n {2}--emit KIND /, /\n {2}--watch /] },
+  { name: "help count", argv: ["help", "count"], exit: 0, stderr: "", stdout: /^nnc count — [\s\S]*--max-params N/ },
+  { name: "help of a misspelt command", argv: ["help", "buidl"], exit: 2, stdout: "", stderr: "error[NN0001]: unknown command `buidl`\n  = help: did you mean `build`?\n" },
   { name: "check without files", argv: ["check"], exit: 2, stdout: "", stderr: /^error\[NN0001\]: no input files/ },
   { name: "check --format yaml", argv: ["check", "--format", "yaml", "clean.nn"], exit: 2, stderr: /error\[NN0001\]: unknown format `yaml`/ },
   { name: "fmt without files", argv: ["fmt"], exit: 2, stderr: /error\[NN0001\]: no input files/ },
@@ -175,8 +231,9 @@ describe("nnc (in-process)", () => {
     expectText(r.stdout, stdout, "stdout");
     expectText(r.stderr, stderr, "stderr");
     expect(r.code, r.stderr).toBe(exit);
-    // Never a stack trace, never an internal error.
+    // Never a stack trace, never an internal error, never Node's wording for arguments.
     expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(r.stderr).not.toMatch(/ERR_PARSE_ARGS|Unknown option|Option '|argument is ambiguous/);
     expect(r.stderr).not.toMatch(/internal error/);
     // check and fmt --check never write; nothing here passes --write.
     expect(r.written.size).toBe(0);
@@ -311,8 +368,8 @@ describe("node bin/nnc.js", () => {
   let dir = "";
   beforeAll(() => {
     // `npm test` builds dist/ first (pretest); build it here only when it is missing.
-    if (!fs.existsSync("dist/src/cli/main.js")) {
-      const build = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { encoding: "utf8" });
+    if (!fs.existsSync("dist/cli/main.js")) {
+      const build = spawnSync("npm", ["run", "build"], { encoding: "utf8" });
       if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
     }
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "nnc-bin-"));
@@ -358,6 +415,20 @@ describe("node bin/nnc.js", () => {
     expect(bad.stderr).toMatch(/^error\[NN0005\]: cannot read standard input: not valid UTF-8 \(byte 3 is the first bad one\)/);
   });
 
+  it("build --watch: Ctrl-C (SIGINT) ends it with exit 0", async () => {
+    const out = path.join(dir, "watch-out");
+    const child = spawn(process.execPath, ["bin/nnc.js", "build", "--watch", path.join(dir, "clean.nn"), "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const until = Date.now() + 30_000;
+    while (!stderr.includes("Ctrl-C to stop") && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    expect(stderr).toMatch(/^1 file written, 0 unchanged\nwatching 1 file for changes; Ctrl-C to stop\n$/);
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(fs.readdirSync(out)).toEqual(["clean.ts"]);
+  }, 40_000);
+
   it("a reader that stops early is not an error (EPIPE used to print a stack trace)", () => {
     const file = path.join(dir, "long.nn");
     fs.writeFileSync(file, `model M(x: f32[4]) {\n${"  dense(4) relu\n".repeat(20_000)}}\n`);
@@ -374,5 +445,26 @@ describe("node bin/nnc.js", () => {
     const v = nnc(["--version"]);
     expect([v.status, v.stdout]).toEqual([0, expect.stringMatching(/^\d+\.\d+\.\d+\n$/)]);
   });
-});
 
+  it("check, count and fmt load no code generator: neither prettier, ts-morph, typescript nor zod", () => {
+    // Every ES module the process resolves is recorded; `nnc build` is the control that the recorder works.
+    const loaded = (args: string[]): string[] => {
+      const log = path.join(dir, `imports-${args[0]}.log`);
+      fs.rmSync(log, { force: true });
+      const r = spawnSync(process.execPath, ["--import", "./test/helpers/record-imports.mjs", "bin/nnc.js", ...args], {
+        encoding: "utf8",
+        env: { ...process.env, NNC_IMPORT_LOG: log },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      return fs.readFileSync(log, "utf8").trim().split("\n");
+    };
+    const heavy = /\/node_modules\/(prettier|ts-morph|typescript|zod)\//;
+    for (const command of ["check", "count", "fmt"]) {
+      const urls = loaded([command, "examples/mnist-mlp.nn"]);
+      expect(urls.some((u) => u.endsWith("/dist/cli/main.js")), urls.join("\n")).toBe(true);
+      expect(urls.filter((u) => heavy.test(u)), command).toEqual([]);
+    }
+    const build = loaded(["build", "examples/mnist-mlp.nn", "--out", path.join(dir, "out")]);
+    for (const name of ["prettier", "ts-morph", "zod"]) expect(build.some((u) => u.includes(`/node_modules/${name}/`)), name).toBe(true);
+  });
+});

@@ -3,6 +3,8 @@
 import { describe, expect, it } from "vitest";
 import type * as A from "../src/syntax/ast.js";
 import { parse } from "../src/syntax/parse.js";
+import { NnParser } from "../grammar/parser.js";
+import { createLexer } from "../grammar/tokens.js";
 
 function e(x: A.Expr): string {
   switch (x.kind) {
@@ -168,5 +170,15 @@ describe("parser", () => {
     const st = flowStmt.flow.stages[0] as A.ExprStage;
     expect(st.alias?.span).toMatchObject({ line: 2, column: 15, endLine: 2, endColumn: 17 });
     expect(st.expr.span).toMatchObject({ line: 2, column: 3, endColumn: 11 });
+  });
+});
+
+describe("the grammar passes Chevrotain's validations", () => {
+  // The shared lexer and parser skip them to start faster (grammar/tokens.ts, grammar/parser.ts).
+  it("the token definitions", () => {
+    expect(createLexer(true).lexerDefinitionErrors).toEqual([]);
+  });
+  it("the grammar: no left recursion, ambiguity or unreachable alternative", () => {
+    expect(() => new NnParser(true)).not.toThrow();
   });
 });

@@ -645,7 +645,7 @@ describe("odd characters and layouts", () => {
 describe("the nnc command on hostile files", () => {
   let dir = "";
   beforeAll(() => {
-    if (!fs.existsSync("dist/src/cli/main.js")) spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "ignore" });
+    if (!fs.existsSync("dist/cli/main.js")) spawnSync("npm", ["run", "build"], { stdio: "ignore" });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "nnc-robust-cli-"));
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,7 @@
 // The `nnc` command line. Exit codes follow tsc: 0 clean, 1 diagnostics with errors (or a check that
 // failed), 2 a usage error. Human-readable diagnostics go to stderr; stdout carries only the requested
-// output (formatted source, JSON), so it stays machine-readable.
-import { parseArgs, type ParseArgsConfig } from "node:util";
+// output (formatted source, JSON, the files built), so it stays machine-readable. Flags are declared per
+// command below and read by args.ts; docs/cli.md is the reference for users.
 import { capDiagnostics, diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
 import { diagnosticToJson, renderDiagnostics, summary } from "../diagnostics/render.js";
 import type { SourceText } from "../diagnostics/source.js";
@@ -9,10 +9,13 @@ import { grouped } from "../count/count.js";
 import { countJson, renderMarkdown, renderText, stringifyExact, type CountedModel } from "../count/report.js";
 import { format } from "../format/format.js";
 import { version } from "../version.js";
-import { build } from "./build.js";
 import { checkProgram } from "../program/check.js";
 import { stdinName, type Host } from "../program/load.js";
 import { decodeUtf8, nodeHost, writeFileAtomic } from "./node-host.js";
+import { commandHelp, parseCommandArgs, UsageError, type Command, type Parsed } from "./args.js";
+import { didYouMean } from "../diagnostics/suggest.js";
+import type { BuildOutcome, EmitKind } from "./build.js";
+import type { WatchDir } from "./watch.js";
 
 export interface Io {
   stdout: (s: string) => void;
@@ -24,28 +27,86 @@ export interface Io {
   env: Record<string, string | undefined>;
   host?: Host;
   writeFile?: (file: string, text: string) => void;
+  /** The current text of an output file (`nnc build` leaves a file alone when its text would not change);
+   *  by default read from disk, or, when `writeFile` is given, none: everything is written. */
+  readOutput?: (file: string) => string | undefined;
+  /** Milliseconds from any fixed origin (`nnc build` progress lines); `performance.now` by default. */
+  now?: () => number;
+  /** `nnc build --watch`: a signal that ends watching (bin/nnc.js aborts it on Ctrl-C), and how a
+   *  directory is watched (fs.watch by default). Without `interrupt`, watching never ends. */
+  interrupt?: () => AbortSignal;
+  watchDir?: WatchDir;
 }
 
 export { version };
 
+const formatFlag = (choices: readonly string[]) =>
+  ({ name: "format", value: "FORMAT", choices, noun: "format", help: `${choices.join(", ")} (default ${choices[0]})` }) as const;
+
+const commands: readonly Command[] = [
+  {
+    name: "check",
+    synopsis: "<files…> [--format text|json]",
+    summary: "check specs; exit 1 on any error",
+    details: ["Checks each spec and everything it imports: syntax, names, shapes, options, `expect` assertions.\nDiagnostics go to stderr; with --format json, to stdout as one JSON object."],
+    flags: [formatFlag(["text", "json"])],
+  },
+  {
+    name: "fmt",
+    synopsis: "<files…> [--write | --check]",
+    summary: "print specs in canonical form",
+    details: ["Prints each spec in canonical form. A file that does not parse is never rewritten."],
+    flags: [
+      { name: "write", help: "rewrite the files in place (only those that change)" },
+      { name: "check", help: "print nothing; exit 1 when a file is not in canonical form" },
+    ],
+  },
+  {
+    name: "count",
+    synopsis: "<file> [--model NAME] [--depth N] [--format text|json|markdown]\n[--max-params N] [--max-bytes N]",
+    summary: "exact parameter audit: a per-layer table and totals",
+    details: ["Exit 1 when the spec has errors or a budget is exceeded; no figure is printed for a spec with errors."],
+    flags: [
+      { name: "model", value: "NAME", help: "count only this model of the file" },
+      { name: "depth", value: "N", whole: true, help: "rows for layers nested up to N deep (default 3)" },
+      formatFlag(["text", "json", "markdown"]),
+      { name: "max-params", value: "N", whole: true, help: "exit 1 when a model has more than N parameters" },
+      { name: "max-bytes", value: "N", whole: true, help: "exit 1 when a model's fp32 parameters need more than N bytes" },
+    ],
+  },
+  {
+    name: "build",
+    synopsis: "<files…> [--out DIR] [--emit ts|js] [--watch] [--model NAME]\n[--dtype float32|float64] [--unroll-limit N] [--tile N] [--bake-weights FILE]",
+    summary: "one TypeScript or JavaScript module per model (forward, backward, training)",
+    details: [
+      "Nothing is written when any input has an error. A file whose content would not change is not rewritten.\nstdout lists the output files; stderr says how many were written and how many were unchanged.",
+      "--watch rebuilds when a spec or one of its imports changes, printing diagnostics as they come, and\nkeeps the last good outputs while a spec is broken; Ctrl-C ends it. Watch builds are not formatted with\nprettier (much faster; the code is the same).",
+    ],
+    flags: [
+      { name: "out", value: "DIR", help: "the output directory (default .)" },
+      { name: "emit", value: "KIND", choices: ["ts", "js"], noun: "output kind", help: "ts: x.ts (default); js: x.js and its declarations x.d.ts" },
+      { name: "watch", help: "rebuild on every change until Ctrl-C" },
+      { name: "model", value: "NAME", help: "build only this model of each file" },
+      { name: "dtype", value: "TYPE", choices: ["float32", "float64"], noun: "dtype", help: "float32 (default) or float64 storage" },
+      { name: "unroll-limit", value: "N", whole: true, help: "unroll dense layers up to N multiply–adds (default 256)" },
+      { name: "tile", value: "N", whole: true, help: "output columns per register tile, 1–16 (default 8)" },
+      { name: "bake-weights", value: "FILE", help: "an inference build with these weights (JSON) baked in" },
+    ],
+  },
+];
+
 const usage = `nnc ${version} — a compiler for .nn model specs
 
-usage:
-  nnc check <files…> [--format text|json]     check specs; exit 1 on any error
-  nnc fmt <files…> [--write | --check]         print the canonical form; --write rewrites in place,
-                                               --check exits 1 when a file is not canonical
-  nnc count <file> [--model NAME] [--depth N] [--format text|json|markdown]
-            [--max-params N] [--max-bytes N]   exact parameter audit: a per-layer table and totals;
-                                               exit 1 when the spec has errors or a budget is exceeded
-  nnc build <files…> [--out DIR] [--model NAME] [--dtype float32|float64]
-            [--unroll-limit N] [--tile N] [--bake-weights FILE]
-                                               one TypeScript module per model (forward, backward,
-                                               training); nothing is written when any input has an error
-  nnc help | --help                            this text
-  nnc --version
+usage: nnc <command> [flags] [files…]
 
-Use - as a file name to read standard input.
-Exit codes: 0 clean, 1 errors found (or --check failed), 2 usage error.`;
+commands:
+${commands.map((c) => `  ${c.name.padEnd(6)}  ${c.summary}`).join("\n")}
+  help    this text; \`nnc help <command>\` for a command's flags
+
+Run \`nnc <command> --help\` for a command's flags. Use - as a file name to read standard input.
+Exit codes: 0 clean, 1 errors found (or a check failed), 2 usage error.`;
+
+const commandNames = [...commands.map((c) => c.name), "help"];
 
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
@@ -61,9 +122,15 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         return await runBuild(rest, io);
       case "help":
       case "--help":
-      case "-h":
-        io.stdout(usage + "\n");
+      case "-h": {
+        const topic = command === "help" ? rest[0] : undefined;
+        if (topic === undefined || topic === "help") {
+          io.stdout(usage + "\n");
+          return 0;
+        }
+        io.stdout(commandHelp(commandNamed(topic), version));
         return 0;
+      }
       case "--version":
       case "-v":
         io.stdout(version + "\n");
@@ -72,9 +139,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         io.stderr(usage + "\n");
         return 2;
       default:
-        return usageError(io, `unknown command \`${command}\``, "run `nnc help` for the list of commands");
+        commandNamed(command);
+        return 2;
     }
   } catch (error) {
+    if (error instanceof HelpShown) return 0;
     if (error instanceof UsageError) return usageError(io, error.message, error.help);
     if (error instanceof InputError) {
       report(io, [error.diagnostic], new Map());
@@ -85,19 +154,22 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
+/** The command called `name`, or a usage error with a "did you mean". */
+function commandNamed(name: string): Command {
+  const found = commands.find((c) => c.name === name);
+  if (found) return found;
+  if (name.startsWith("-")) {
+    const suggestion = didYouMean(name.replace(/^-+/, ""), ["help", "version"]);
+    throw new UsageError(`unknown flag \`${name}\``, suggestion ? `did you mean \`--${suggestion}\`?` : "run `nnc help` for the list of commands");
+  }
+  const suggestion = didYouMean(name, commandNames);
+  throw new UsageError(`unknown command \`${name}\``, suggestion ? `did you mean \`${suggestion}\`?` : "run `nnc help` for the list of commands");
+}
+
 /** Standard input that cannot be read or is not valid UTF-8: reported like an unreadable file (exit 1). */
 class InputError extends Error {
   constructor(readonly diagnostic: Diagnostic) {
     super(diagnostic.message);
-  }
-}
-
-class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly help?: string,
-  ) {
-    super(message);
   }
 }
 
@@ -107,12 +179,24 @@ function usageError(io: Io, message: string, help?: string): number {
   return 2;
 }
 
-function parse(args: readonly string[], options: NonNullable<ParseArgsConfig["options"]>) {
-  try {
-    return parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\.$/, "").replace(/^./, (c) => c.toLowerCase()));
+/** A sentinel thrown when `--help` was given: the help is printed and the command exits 0. */
+class HelpShown extends Error {}
+
+/** Reads a command's arguments; `--help` prints its help (stdout) and ends the command with exit 0. */
+function parse(name: string, args: readonly string[], io: Io): Parsed {
+  const command = commandNamed(name);
+  const parsed = parseCommandArgs(command, args);
+  if (parsed.help) {
+    io.stdout(commandHelp(command, version));
+    throw new HelpShown();
   }
+  return parsed;
+}
+
+/** A flag's value as text (`undefined` when absent or a switch). */
+function text(parsed: Parsed, flag: string): string | undefined {
+  const v = parsed.values.get(flag);
+  return typeof v === "string" ? v : undefined;
 }
 
 function useColor(io: Io): boolean {
@@ -157,9 +241,9 @@ function report(io: Io, diagnostics: readonly Diagnostic[], sources: Map<string,
 }
 
 function runCheck(args: readonly string[], io: Io): number {
-  const { values, positionals } = parse(args, { format: { type: "string", default: "text" } });
-  const fmt = values.format as string;
-  if (fmt !== "text" && fmt !== "json") throw new UsageError(`unknown format \`${fmt}\``, "use --format text or --format json");
+  const parsed = parse("check", args, io);
+  const { positionals } = parsed;
+  const fmt = text(parsed, "format") ?? "text";
   const host = io.host ?? nodeHost;
   const all: Diagnostic[] = [];
   const sources = new Map<string, SourceText>();
@@ -195,7 +279,9 @@ function runCheck(args: readonly string[], io: Io): number {
 }
 
 function runFmt(args: readonly string[], io: Io): number {
-  const { values, positionals } = parse(args, { write: { type: "boolean" }, check: { type: "boolean" } });
+  const parsed = parse("fmt", args, io);
+  const { positionals } = parsed;
+  const values = { write: parsed.values.has("write"), check: parsed.values.has("check") };
   if (values.write && values.check) throw new UsageError("--write and --check exclude each other");
   const inputs = inputsOf(positionals, io);
   if (values.write && inputs.some((i) => i.name === stdinName)) {
@@ -248,33 +334,24 @@ function runFmt(args: readonly string[], io: Io): number {
   return failed ? 1 : 0;
 }
 
-function wholeNumber(flag: string, text: string | undefined): bigint | undefined {
-  if (text === undefined) return undefined;
-  const clean = text.replace(/_/g, "");
-  if (!/^\d+$/.test(clean)) throw new UsageError(`${flag} takes a whole number, found \`${text}\``);
-  return BigInt(clean);
+/** A whole-number flag's value (the parser has checked its digits). */
+function wholeNumber(parsed: Parsed, flag: string): bigint | undefined {
+  const value = text(parsed, flag);
+  return value === undefined ? undefined : BigInt(value.replace(/_/g, ""));
 }
 
 function runCount(args: readonly string[], io: Io): number {
-  const { values, positionals } = parse(args, {
-    model: { type: "string" },
-    depth: { type: "string" },
-    format: { type: "string", default: "text" },
-    "max-params": { type: "string" },
-    "max-bytes": { type: "string" },
-  });
-  const fmt = values.format as string;
-  if (fmt !== "text" && fmt !== "json" && fmt !== "markdown") {
-    throw new UsageError(`unknown format \`${fmt}\``, "use --format text, json or markdown");
-  }
-  const depthValue = wholeNumber("--depth", values.depth as string | undefined);
+  const parsed = parse("count", args, io);
+  const { positionals } = parsed;
+  const fmt = text(parsed, "format") ?? "text";
+  const depthValue = wholeNumber(parsed, "depth");
   if (depthValue === 0n) throw new UsageError("--depth must be at least 1");
   const depth = depthValue === undefined ? 3 : Number(depthValue);
-  const maxParams = wholeNumber("--max-params", values["max-params"] as string | undefined);
-  const maxBytes = wholeNumber("--max-bytes", values["max-bytes"] as string | undefined);
+  const maxParams = wholeNumber(parsed, "max-params");
+  const maxBytes = wholeNumber(parsed, "max-bytes");
   if (positionals.length !== 1) throw new UsageError("count takes one file", "run it once per file");
   const [input] = inputsOf(positionals, io);
-  const model = values.model as string | undefined;
+  const model = text(parsed, "model");
   const checked = checkProgram(input!.name, io.host ?? nodeHost, input!.text, model !== undefined ? { model } : {});
   const sources = new Map([...checked.value.program.files].map(([f, l]) => [f, l.source]));
   const diagnostics = sortDiagnostics(checked.diagnostics);
@@ -311,24 +388,25 @@ function runCount(args: readonly string[], io: Io): number {
 }
 
 async function runBuild(args: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, {
-    out: { type: "string", default: "." },
-    model: { type: "string" },
-    dtype: { type: "string" },
-    "unroll-limit": { type: "string" },
-    tile: { type: "string" },
-    "bake-weights": { type: "string" },
-  });
-  const inputs = inputsOf(positionals, io);
+  const parsed = parse("build", args, io);
+  const inputs = inputsOf(parsed.positionals, io);
+  const watching = parsed.values.has("watch");
+  if (watching && inputs.some((i) => i.name === stdinName)) {
+    throw new UsageError("--watch cannot watch standard input", "name the spec files");
+  }
   const host = io.host ?? nodeHost;
   const options: Record<string, unknown> = {};
-  if (values.model !== undefined) options["model"] = values.model;
-  if (values.dtype !== undefined) options["dtype"] = values.dtype;
-  const unroll = wholeNumber("--unroll-limit", values["unroll-limit"] as string | undefined);
+  const model = text(parsed, "model");
+  if (model !== undefined) options["model"] = model;
+  const dtype = text(parsed, "dtype");
+  if (dtype !== undefined) options["dtype"] = dtype;
+  const unroll = wholeNumber(parsed, "unroll-limit");
   if (unroll !== undefined) options["unrollLimit"] = Number(unroll);
-  const tile = wholeNumber("--tile", values.tile as string | undefined);
+  const tile = wholeNumber(parsed, "tile");
   if (tile !== undefined) options["tileColumns"] = Number(tile);
-  const bakeFile = values["bake-weights"] as string | undefined;
+  // Watch builds skip prettier: 1 s or more per model, against ~50 ms for the rest of a small build.
+  if (watching) options["format"] = false;
+  const bakeFile = text(parsed, "bake-weights");
   if (bakeFile !== undefined) {
     const weights = readWeights(bakeFile, host);
     if (typeof weights === "string") {
@@ -337,16 +415,105 @@ async function runBuild(args: readonly string[], io: Io): Promise<number> {
     }
     options["bakeWeights"] = weights;
   }
-  const outcome = await build({ inputs, out: values.out as string, options, host, write: io.writeFile ?? writeFileAtomic });
-  if (outcome.usage) throw new UsageError(outcome.usage);
+  const out = text(parsed, "out") ?? ".";
+  const emit = (text(parsed, "emit") ?? "ts") as EmitKind;
+  // The code generator (prettier, ts-morph, zod) loads only here: `check` and `count` start fast without it.
+  const { build, readExisting } = await import("./build.js");
+  const write = io.writeFile ?? writeFileAtomic;
+  const existing = io.readOutput ?? (io.writeFile ? () => undefined : readExisting);
+  const now = io.now ?? (() => performance.now());
+  const once = async (h: Host): Promise<BuildOutcome> => {
+    const progress = new Progress(io, now);
+    return build({ inputs, out, options, host: h, write, existing, emit, onModel: (input, m) => progress.model(input, m) });
+  };
+
+  if (!watching) {
+    const outcome = await once(host);
+    if (outcome.usage) throw new UsageError(outcome.usage);
+    return reportBuild(io, outcome) ? 0 : 1;
+  }
+
+  const { watch } = await import("./watch.js");
+  const stop = new AbortController();
+  const interrupt = io.interrupt?.();
+  interrupt?.addEventListener("abort", () => stop.abort());
+  if (interrupt?.aborted) stop.abort();
+  let first = true;
+  let exit = 0;
+  await watch({
+    signal: stop.signal,
+    ...(io.watchDir ? { watchDir: io.watchDir } : {}),
+    build: async () => {
+      // Every file the build reads or tries to read (a missing import) is watched.
+      const read = new Set(inputs.map((i) => i.name));
+      const outcome = await once({ readFile: (f) => (read.add(f), host.readFile(f)) });
+      if (outcome.usage !== undefined) {
+        usageError(io, outcome.usage);
+        // The options are wrong and will stay wrong: give up at once. Later (two models now writing one
+        // file), the user can fix the spec: keep watching.
+        if (first) {
+          exit = 2;
+          stop.abort();
+        }
+      } else {
+        reportBuild(io, outcome);
+      }
+      first = false;
+      io.stderr(`watching ${read.size === 1 ? "1 file" : `${read.size} files`} for changes; Ctrl-C to stop\n`);
+      return [...read];
+    },
+  });
+  return exit;
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** Reports one build: diagnostics, the output files (stdout), what was written (stderr). False on errors. */
+function reportBuild(io: Io, outcome: BuildOutcome): boolean {
   const diagnostics = sortDiagnostics(outcome.diagnostics);
   report(io, diagnostics, new Map(outcome.sources));
+  const written = outcome.outputs.filter((o) => o.written).length;
   if (hasErrors(diagnostics)) {
-    io.stderr(`${summary(diagnostics)}; nothing written\n`);
-    return 1;
+    io.stderr(`${summary(diagnostics)}; ${written === 0 ? "nothing written" : `${plural(written, "file")} written before the failure`}\n`);
+    return false;
   }
-  for (const file of outcome.written) io.stdout(`${file}\n`);
-  return 0;
+  for (const o of outcome.outputs) io.stdout(`${o.file}\n`);
+  io.stderr(`${plural(written, "file")} written, ${outcome.outputs.length - written} unchanged\n`);
+  return true;
+}
+
+/** Progress of a build on stderr: one line per model with its time, only on a terminal and only once the
+ *  build has taken more than a second (the lines of models finished before then are printed at that
+ *  point); a faster build, or one whose stderr is a pipe, prints none. */
+class Progress {
+  private readonly start: number;
+  private last: number;
+  private readonly held: string[] = [];
+
+  constructor(
+    private readonly io: Io,
+    private readonly now: () => number,
+  ) {
+    this.start = now();
+    this.last = this.start;
+  }
+
+  model(input: string, model: string): void {
+    if (!this.io.stderrIsTty) return;
+    const t = this.now();
+    const line = `  built ${model} (${input}) in ${seconds(t - this.last)}\n`;
+    this.last = t;
+    if (t - this.start <= 1000) {
+      this.held.push(line);
+      return;
+    }
+    for (const held of this.held.splice(0)) this.io.stderr(held);
+    this.io.stderr(line);
+  }
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 
 /** `--bake-weights FILE`: JSON (`{ "fc1.weight": [ … ], … }` by state_dict name, nested arrays allowed, or

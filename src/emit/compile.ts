@@ -65,11 +65,13 @@ export async function compile(
   return compileFile(file, host, parsed.data, source);
 }
 
+/** `onModel` is called after each model's module is emitted (the CLI's progress lines time them). */
 export async function compileFile(
   file: string,
   host: Host,
   options: z.output<typeof compileOptionsSchema>,
   text?: string,
+  onModel?: (model: string) => void,
 ): Promise<CompileResult> {
   const checked = checkProgram(file, host, text, { expand: true, ...(options.model !== undefined ? { model: options.model } : {}) });
   const diagnostics: Diagnostic[] = checked.diagnostics.slice();
@@ -115,6 +117,7 @@ export async function compileFile(
     const raw = emitModule(planned, { source: file, version, ...(loss ? { loss } : {}), ...(baked ? { baked } : {}) }, options);
     const text = options.format ? await prettier.format(raw, { parser: "babel-ts", printWidth: 120 }) : raw;
     files.push({ path: models.length === 1 ? `${base}.ts` : `${base}.${a.name}.ts`, model: a.name, text });
+    onModel?.(a.name);
   }
   if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics), sources };
   return { files, diagnostics: sortDiagnostics(diagnostics), sources };
