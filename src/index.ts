@@ -19,7 +19,7 @@ import { version as nncVersion } from "./version.js";
 
 export type { Diagnostic, Label, Severity, Span } from "./diagnostics/diagnostic.js";
 export type { Host, ReadResult } from "./program/host.js";
-export type { CountReport, CountedLayer, CountedModelReport, CountedTensor, CountedTie, CountRoles } from "./count/report-types.js";
+export type { CountBytes, CountReport, CountedLayer, CountedModelReport, CountedTensor, CountedTie, CountRoles } from "./count/report-types.js";
 
 /** nnc's version (the package's). */
 export const version: string = nncVersion;

@@ -12,19 +12,12 @@
 //   4 per frozen parameter, plus buffers. Activations are not included.
 import type { LayerNode, ModelAnalysis, TensorRecord } from "../analyze/analyze.js";
 import { roles, weightRoles, type Role } from "../analyze/types.js";
+import type { CountBytes as Bytes } from "./report-types.js";
 
 export type RoleCounts = Record<Role, bigint>;
 
-export interface Bytes {
-  readonly fp32: bigint;
-  readonly bf16: bigint;
-  readonly int8: bigint;
-  readonly int4: bigint;
-  /** Buffers at their own element sizes (float buffers as fp32). */
-  readonly buffers: bigint;
-  /** Adam training state in fp32: see the conventions above. */
-  readonly trainingAdam: bigint;
-}
+/** Exact bytes of one model (the report's `bytes`; defined with the report's public types). */
+export type { CountBytes as Bytes } from "./report-types.js";
 
 export interface Figures {
   readonly params: bigint;

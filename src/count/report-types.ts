@@ -47,6 +47,19 @@ export interface CountedTie {
   readonly elements: bigint;
 }
 
+/** Exact bytes: parameters at fp32/bf16/int8/int4, buffers, and training with Adam in fp32. */
+export interface CountBytes {
+  readonly fp32: bigint;
+  readonly bf16: bigint;
+  readonly int8: bigint;
+  readonly int4: bigint;
+  /** Buffers at their own element sizes (float buffers as fp32). */
+  readonly buffers: bigint;
+  /** Adam training state in fp32: fp32 weights + gradients + two moments per trainable parameter, 4 bytes
+   *  per frozen one, plus buffers. */
+  readonly trainingAdam: bigint;
+}
+
 export interface CountedModelReport {
   readonly name: string;
   readonly file: string;
@@ -63,15 +76,7 @@ export interface CountedModelReport {
   readonly totalIfTiesCountedTwice: bigint;
   readonly macs: bigint;
   readonly flops: bigint;
-  /** Exact bytes: parameters at fp32/bf16/int8/int4, buffers, and training with Adam in fp32. */
-  readonly bytes: {
-    readonly fp32: bigint;
-    readonly bf16: bigint;
-    readonly int8: bigint;
-    readonly int4: bigint;
-    readonly buffers: bigint;
-    readonly trainingAdam: bigint;
-  };
+  readonly bytes: CountBytes;
   readonly conventions: readonly string[];
   readonly layers: readonly CountedLayer[];
   readonly tensors: readonly CountedTensor[];
