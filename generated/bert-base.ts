@@ -1831,8 +1831,6 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
-/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
-let inputGradWanted = true;
 /** Sequence length of the last forward call (attention masks keys past it). */
 let seqLength = 512;
 let act2 = new Float32Array(0);
@@ -2304,7 +2302,6 @@ let scratch119_istd = new Float32Array(0);
 let scratch123_mask = new Float32Array(0);
 let scratch125_xhat = new Float32Array(0);
 let scratch125_istd = new Float32Array(0);
-let bf: Float32Array = new Float32Array(bufferCount);
 
 function allocate(n: number): void {
   if (n === batchSize) return;
@@ -2776,9 +2773,7 @@ function allocate(n: number): void {
   scratch123_mask = new Float32Array(n * 393216);
   scratch125_xhat = new Float32Array(n * 393216);
   scratch125_istd = new Float32Array(n * 512);
-  outputList = [act127, act130];
 }
-let outputList: readonly [Float32Array, Float32Array] = [act127, act130];
 
 function checkTokens(what: string, ids: Int32Array, vocab: number): void {
   for (let i = 0; i < ids.length; i++) {
@@ -2825,135 +2820,135 @@ export function forward(
   act0 = length === 512 ? inputs[0] : padRows(inputs[0], padded0, n, length, 1, 512);
   act1 = length === 512 ? inputs[1] : padRows(inputs[1], padded1, n, length, 1, 512);
   seqLength = length;
-  forward0(p, n, training);
-  forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
-  forward4(p, n, training);
-  forward5(p, n, training);
+  forward0(p, n);
+  forward1(p, n);
+  forward2(n);
+  forward3(p, n);
+  forward4(p, n);
+  forward5(n, training);
   forward6(p, n, training);
-  forward7(p, n, training);
-  forward8(p, n, training);
-  forward9(p, n, training);
-  forward10(p, n, training);
-  forward11(p, n, training);
-  forward12(p, n, training);
-  forward13(p, n, training);
-  forward14(p, n, training);
-  forward15(p, n, training);
+  forward7(n, training);
+  forward8(n);
+  forward9(p, n);
+  forward10(p, n);
+  forward11(n);
+  forward12(p, n);
+  forward13(n, training);
+  forward14(n);
+  forward15(p, n);
   forward16(p, n, training);
-  forward17(p, n, training);
-  forward18(p, n, training);
-  forward19(p, n, training);
-  forward20(p, n, training);
-  forward21(p, n, training);
-  forward22(p, n, training);
-  forward23(p, n, training);
-  forward24(p, n, training);
-  forward25(p, n, training);
+  forward17(n, training);
+  forward18(n);
+  forward19(p, n);
+  forward20(p, n);
+  forward21(n);
+  forward22(p, n);
+  forward23(n, training);
+  forward24(n);
+  forward25(p, n);
   forward26(p, n, training);
-  forward27(p, n, training);
-  forward28(p, n, training);
-  forward29(p, n, training);
-  forward30(p, n, training);
-  forward31(p, n, training);
-  forward32(p, n, training);
-  forward33(p, n, training);
-  forward34(p, n, training);
-  forward35(p, n, training);
+  forward27(n, training);
+  forward28(n);
+  forward29(p, n);
+  forward30(p, n);
+  forward31(n);
+  forward32(p, n);
+  forward33(n, training);
+  forward34(n);
+  forward35(p, n);
   forward36(p, n, training);
-  forward37(p, n, training);
-  forward38(p, n, training);
-  forward39(p, n, training);
-  forward40(p, n, training);
-  forward41(p, n, training);
-  forward42(p, n, training);
-  forward43(p, n, training);
-  forward44(p, n, training);
-  forward45(p, n, training);
+  forward37(n, training);
+  forward38(n);
+  forward39(p, n);
+  forward40(p, n);
+  forward41(n);
+  forward42(p, n);
+  forward43(n, training);
+  forward44(n);
+  forward45(p, n);
   forward46(p, n, training);
-  forward47(p, n, training);
-  forward48(p, n, training);
-  forward49(p, n, training);
-  forward50(p, n, training);
-  forward51(p, n, training);
-  forward52(p, n, training);
-  forward53(p, n, training);
-  forward54(p, n, training);
-  forward55(p, n, training);
+  forward47(n, training);
+  forward48(n);
+  forward49(p, n);
+  forward50(p, n);
+  forward51(n);
+  forward52(p, n);
+  forward53(n, training);
+  forward54(n);
+  forward55(p, n);
   forward56(p, n, training);
-  forward57(p, n, training);
-  forward58(p, n, training);
-  forward59(p, n, training);
-  forward60(p, n, training);
-  forward61(p, n, training);
-  forward62(p, n, training);
-  forward63(p, n, training);
-  forward64(p, n, training);
-  forward65(p, n, training);
+  forward57(n, training);
+  forward58(n);
+  forward59(p, n);
+  forward60(p, n);
+  forward61(n);
+  forward62(p, n);
+  forward63(n, training);
+  forward64(n);
+  forward65(p, n);
   forward66(p, n, training);
-  forward67(p, n, training);
-  forward68(p, n, training);
-  forward69(p, n, training);
-  forward70(p, n, training);
-  forward71(p, n, training);
-  forward72(p, n, training);
-  forward73(p, n, training);
-  forward74(p, n, training);
-  forward75(p, n, training);
+  forward67(n, training);
+  forward68(n);
+  forward69(p, n);
+  forward70(p, n);
+  forward71(n);
+  forward72(p, n);
+  forward73(n, training);
+  forward74(n);
+  forward75(p, n);
   forward76(p, n, training);
-  forward77(p, n, training);
-  forward78(p, n, training);
-  forward79(p, n, training);
-  forward80(p, n, training);
-  forward81(p, n, training);
-  forward82(p, n, training);
-  forward83(p, n, training);
-  forward84(p, n, training);
-  forward85(p, n, training);
+  forward77(n, training);
+  forward78(n);
+  forward79(p, n);
+  forward80(p, n);
+  forward81(n);
+  forward82(p, n);
+  forward83(n, training);
+  forward84(n);
+  forward85(p, n);
   forward86(p, n, training);
-  forward87(p, n, training);
-  forward88(p, n, training);
-  forward89(p, n, training);
-  forward90(p, n, training);
-  forward91(p, n, training);
-  forward92(p, n, training);
-  forward93(p, n, training);
-  forward94(p, n, training);
-  forward95(p, n, training);
+  forward87(n, training);
+  forward88(n);
+  forward89(p, n);
+  forward90(p, n);
+  forward91(n);
+  forward92(p, n);
+  forward93(n, training);
+  forward94(n);
+  forward95(p, n);
   forward96(p, n, training);
-  forward97(p, n, training);
-  forward98(p, n, training);
-  forward99(p, n, training);
-  forward100(p, n, training);
-  forward101(p, n, training);
-  forward102(p, n, training);
-  forward103(p, n, training);
-  forward104(p, n, training);
-  forward105(p, n, training);
+  forward97(n, training);
+  forward98(n);
+  forward99(p, n);
+  forward100(p, n);
+  forward101(n);
+  forward102(p, n);
+  forward103(n, training);
+  forward104(n);
+  forward105(p, n);
   forward106(p, n, training);
-  forward107(p, n, training);
-  forward108(p, n, training);
-  forward109(p, n, training);
-  forward110(p, n, training);
-  forward111(p, n, training);
-  forward112(p, n, training);
-  forward113(p, n, training);
-  forward114(p, n, training);
-  forward115(p, n, training);
+  forward107(n, training);
+  forward108(n);
+  forward109(p, n);
+  forward110(p, n);
+  forward111(n);
+  forward112(p, n);
+  forward113(n, training);
+  forward114(n);
+  forward115(p, n);
   forward116(p, n, training);
-  forward117(p, n, training);
-  forward118(p, n, training);
-  forward119(p, n, training);
-  forward120(p, n, training);
-  forward121(p, n, training);
-  forward122(p, n, training);
-  forward123(p, n, training);
-  forward124(p, n, training);
-  forward125(p, n, training);
-  forward126(p, n, training);
-  forward127(p, n, training);
-  forward128(p, n, training);
+  forward117(n, training);
+  forward118(n);
+  forward119(p, n);
+  forward120(p, n);
+  forward121(n);
+  forward122(p, n);
+  forward123(n, training);
+  forward124(n);
+  forward125(p, n);
+  forward126(n);
+  forward127(p, n);
+  forward128(n);
   lastTraining = training;
   forwardDone = true;
   return [length === 512 ? act127 : cutRows(act127, short0, n, length, 768, 512), act130];
@@ -3144,233 +3139,233 @@ export function backward(
   else padRows(outputGrads[0], grad127, n, seqLength, 768, 512);
   copy(outputGrads[1], grad130);
   const training = lastTraining;
-  backward128(p, gp, n, training);
-  backward127(p, gp, n, training);
-  backward126(p, gp, n, training);
-  backward125(p, gp, n, training);
-  backward124(p, gp, n, training);
-  backward123(p, gp, n, training);
-  backward122(p, gp, n, training);
-  backward121(p, gp, n, training);
-  backward120(p, gp, n, training);
-  backward119(p, gp, n, training);
-  backward118(p, gp, n, training);
-  backward117(p, gp, n, training);
+  backward128(n);
+  backward127(p, gp, n);
+  backward126(n);
+  backward125(p, gp, n);
+  backward124(n);
+  backward123(n);
+  backward122(p, gp, n);
+  backward121(n);
+  backward120(p, gp, n);
+  backward119(p, gp, n);
+  backward118(n);
+  backward117(n);
   backward116(p, gp, n, training);
-  backward115(p, gp, n, training);
-  backward114(p, gp, n, training);
-  backward113(p, gp, n, training);
-  backward112(p, gp, n, training);
-  backward111(p, gp, n, training);
-  backward110(p, gp, n, training);
-  backward109(p, gp, n, training);
-  backward108(p, gp, n, training);
-  backward107(p, gp, n, training);
+  backward115(p, gp, n);
+  backward114(n);
+  backward113(n);
+  backward112(p, gp, n);
+  backward111(n);
+  backward110(p, gp, n);
+  backward109(p, gp, n);
+  backward108(n);
+  backward107(n);
   backward106(p, gp, n, training);
-  backward105(p, gp, n, training);
-  backward104(p, gp, n, training);
-  backward103(p, gp, n, training);
-  backward102(p, gp, n, training);
-  backward101(p, gp, n, training);
-  backward100(p, gp, n, training);
-  backward99(p, gp, n, training);
-  backward98(p, gp, n, training);
-  backward97(p, gp, n, training);
+  backward105(p, gp, n);
+  backward104(n);
+  backward103(n);
+  backward102(p, gp, n);
+  backward101(n);
+  backward100(p, gp, n);
+  backward99(p, gp, n);
+  backward98(n);
+  backward97(n);
   backward96(p, gp, n, training);
-  backward95(p, gp, n, training);
-  backward94(p, gp, n, training);
-  backward93(p, gp, n, training);
-  backward92(p, gp, n, training);
-  backward91(p, gp, n, training);
-  backward90(p, gp, n, training);
-  backward89(p, gp, n, training);
-  backward88(p, gp, n, training);
-  backward87(p, gp, n, training);
+  backward95(p, gp, n);
+  backward94(n);
+  backward93(n);
+  backward92(p, gp, n);
+  backward91(n);
+  backward90(p, gp, n);
+  backward89(p, gp, n);
+  backward88(n);
+  backward87(n);
   backward86(p, gp, n, training);
-  backward85(p, gp, n, training);
-  backward84(p, gp, n, training);
-  backward83(p, gp, n, training);
-  backward82(p, gp, n, training);
-  backward81(p, gp, n, training);
-  backward80(p, gp, n, training);
-  backward79(p, gp, n, training);
-  backward78(p, gp, n, training);
-  backward77(p, gp, n, training);
+  backward85(p, gp, n);
+  backward84(n);
+  backward83(n);
+  backward82(p, gp, n);
+  backward81(n);
+  backward80(p, gp, n);
+  backward79(p, gp, n);
+  backward78(n);
+  backward77(n);
   backward76(p, gp, n, training);
-  backward75(p, gp, n, training);
-  backward74(p, gp, n, training);
-  backward73(p, gp, n, training);
-  backward72(p, gp, n, training);
-  backward71(p, gp, n, training);
-  backward70(p, gp, n, training);
-  backward69(p, gp, n, training);
-  backward68(p, gp, n, training);
-  backward67(p, gp, n, training);
+  backward75(p, gp, n);
+  backward74(n);
+  backward73(n);
+  backward72(p, gp, n);
+  backward71(n);
+  backward70(p, gp, n);
+  backward69(p, gp, n);
+  backward68(n);
+  backward67(n);
   backward66(p, gp, n, training);
-  backward65(p, gp, n, training);
-  backward64(p, gp, n, training);
-  backward63(p, gp, n, training);
-  backward62(p, gp, n, training);
-  backward61(p, gp, n, training);
-  backward60(p, gp, n, training);
-  backward59(p, gp, n, training);
-  backward58(p, gp, n, training);
-  backward57(p, gp, n, training);
+  backward65(p, gp, n);
+  backward64(n);
+  backward63(n);
+  backward62(p, gp, n);
+  backward61(n);
+  backward60(p, gp, n);
+  backward59(p, gp, n);
+  backward58(n);
+  backward57(n);
   backward56(p, gp, n, training);
-  backward55(p, gp, n, training);
-  backward54(p, gp, n, training);
-  backward53(p, gp, n, training);
-  backward52(p, gp, n, training);
-  backward51(p, gp, n, training);
-  backward50(p, gp, n, training);
-  backward49(p, gp, n, training);
-  backward48(p, gp, n, training);
-  backward47(p, gp, n, training);
+  backward55(p, gp, n);
+  backward54(n);
+  backward53(n);
+  backward52(p, gp, n);
+  backward51(n);
+  backward50(p, gp, n);
+  backward49(p, gp, n);
+  backward48(n);
+  backward47(n);
   backward46(p, gp, n, training);
-  backward45(p, gp, n, training);
-  backward44(p, gp, n, training);
-  backward43(p, gp, n, training);
-  backward42(p, gp, n, training);
-  backward41(p, gp, n, training);
-  backward40(p, gp, n, training);
-  backward39(p, gp, n, training);
-  backward38(p, gp, n, training);
-  backward37(p, gp, n, training);
+  backward45(p, gp, n);
+  backward44(n);
+  backward43(n);
+  backward42(p, gp, n);
+  backward41(n);
+  backward40(p, gp, n);
+  backward39(p, gp, n);
+  backward38(n);
+  backward37(n);
   backward36(p, gp, n, training);
-  backward35(p, gp, n, training);
-  backward34(p, gp, n, training);
-  backward33(p, gp, n, training);
-  backward32(p, gp, n, training);
-  backward31(p, gp, n, training);
-  backward30(p, gp, n, training);
-  backward29(p, gp, n, training);
-  backward28(p, gp, n, training);
-  backward27(p, gp, n, training);
+  backward35(p, gp, n);
+  backward34(n);
+  backward33(n);
+  backward32(p, gp, n);
+  backward31(n);
+  backward30(p, gp, n);
+  backward29(p, gp, n);
+  backward28(n);
+  backward27(n);
   backward26(p, gp, n, training);
-  backward25(p, gp, n, training);
-  backward24(p, gp, n, training);
-  backward23(p, gp, n, training);
-  backward22(p, gp, n, training);
-  backward21(p, gp, n, training);
-  backward20(p, gp, n, training);
-  backward19(p, gp, n, training);
-  backward18(p, gp, n, training);
-  backward17(p, gp, n, training);
+  backward25(p, gp, n);
+  backward24(n);
+  backward23(n);
+  backward22(p, gp, n);
+  backward21(n);
+  backward20(p, gp, n);
+  backward19(p, gp, n);
+  backward18(n);
+  backward17(n);
   backward16(p, gp, n, training);
-  backward15(p, gp, n, training);
-  backward14(p, gp, n, training);
-  backward13(p, gp, n, training);
-  backward12(p, gp, n, training);
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
+  backward15(p, gp, n);
+  backward14(n);
+  backward13(n);
+  backward12(p, gp, n);
+  backward11(n);
+  backward10(p, gp, n);
+  backward9(p, gp, n);
+  backward8(n);
+  backward7(n);
   backward6(p, gp, n, training);
-  backward5(p, gp, n, training);
-  backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward5(n);
+  backward4(p, gp, n);
+  backward3(gp, n);
+  backward2(n);
+  backward1(gp, n);
+  backward0(gp, n);
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: embeddings.word_embeddings (embedding). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // embeddings.word_embeddings: embedding, table 30522 × 768 at p[0]; [512] ids per sample → [512, 768]: one row copied per id
   for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
-    const w = act0[r] * 768;
-    for (let d = 0; d < 768; d++) act2[yo + d] = p[w + d];
+    const w = act0[r]! * 768;
+    for (let d = 0; d < 768; d++) act2[yo + d] = p[w + d]!;
   }
 }
 
 /** Backward of op 0: embeddings.word_embeddings (embedding). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(gp: Float32Array, n: number): void {
   // embeddings.word_embeddings: embedding, table 30522 × 768 at p[0]; [512] ids per sample → [512, 768], backward: each id's output gradient is added to its own row only
   for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
-    const id = act0[r];
+    const id = act0[r]!;
     const w = id * 768;
-    for (let d = 0; d < 768; d++) gp[w + d] += grad2[yo + d];
+    for (let d = 0; d < 768; d++) gp[w + d]! += grad2[yo + d]!;
   }
 }
 
 /** Forward of op 1: embeddings.token_type_embeddings (embedding). */
-function forward1(p: Float32Array, n: number, training: boolean): void {
+function forward1(p: Float32Array, n: number): void {
   // embeddings.token_type_embeddings: embedding, table 2 × 768 at p[23440896]; [512] ids per sample → [512, 768]: one row copied per id
   for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
-    const w = 23440896 + act1[r] * 768;
-    for (let d = 0; d < 768; d++) act3[yo + d] = p[w + d];
+    const w = 23440896 + act1[r]! * 768;
+    for (let d = 0; d < 768; d++) act3[yo + d] = p[w + d]!;
   }
 }
 
 /** Backward of op 1: embeddings.token_type_embeddings (embedding). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward1(gp: Float32Array, n: number): void {
   // embeddings.token_type_embeddings: embedding, table 2 × 768 at p[23440896]; [512] ids per sample → [512, 768], backward: each id's output gradient is added to its own row only
   for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
-    const id = act1[r];
+    const id = act1[r]!;
     const w = 23440896 + id * 768;
-    for (let d = 0; d < 768; d++) gp[w + d] += grad3[yo + d];
+    for (let d = 0; d < 768; d++) gp[w + d]! += grad3[yo + d]!;
   }
 }
 
 /** Forward of op 2: add. */
-function forward2(p: Float32Array, n: number, training: boolean): void {
+function forward2(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act4[i] = act2[i] + act3[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act4[i] = act2[i]! + act3[i]!;
 }
 
 /** Backward of op 2: add. */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward2(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad4[i];
-    grad2[i] += g;
-    grad3[i] += g;
+    const g = grad4[i]!;
+    grad2[i]! += g;
+    grad3[i]! += g;
   }
 }
 
 /** Forward of op 3: embeddings.position_embeddings (positional). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+function forward3(p: Float32Array, n: number): void {
   // embeddings.position_embeddings: positional, table 512 × 768 at p[23442432]; rows 0..511 added to the 512 positions of [512, 768]
   for (let o = 0, e = n * 393216; o < e; o += 393216) {
-    for (let j = 0; j < 393216; j++) act5[o + j] = act4[o + j] + p[23442432 + j];
+    for (let j = 0; j < 393216; j++) act5[o + j] = act4[o + j]! + p[23442432 + j]!;
   }
 }
 
 /** Backward of op 3: embeddings.position_embeddings (positional). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward3(gp: Float32Array, n: number): void {
   // embeddings.position_embeddings: positional backward: dx += dy, rows 0..511 of the table (768 wide) += Σ over the batch of dy
   for (let o = 0, e = n * 393216; o < e; o += 393216) {
     for (let j = 0; j < 393216; j++) {
-      const d = grad5[o + j];
-      grad4[o + j] += d;
-      gp[23442432 + j] += d;
+      const d = grad5[o + j]!;
+      grad4[o + j]! += d;
+      gp[23442432 + j]! += d;
     }
   }
 }
 
 /** Forward of op 4: embeddings.LayerNorm (layernorm). */
-function forward4(p: Float32Array, n: number, training: boolean): void {
+function forward4(p: Float32Array, n: number): void {
   // embeddings.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act5[j];
+      for (let j = base; j < base + 768; j++) s += act5[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act5[j] - m;
+        const d = act5[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch4_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[23835648 + ch];
-        const sh = p[23836416 + ch];
-        const h = (act5[j] - m) * r;
+        const w = p[23835648 + ch]!;
+        const sh = p[23836416 + ch]!;
+        const h = (act5[j]! - m) * r;
         scratch4_xhat[j] = h;
         act6[j] = h * w + sh;
       }
@@ -3379,54 +3374,54 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 4: embeddings.LayerNorm (layernorm). */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward4(p: Float32Array, gp: Float32Array, n: number): void {
   // embeddings.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch4_istd[b * 512 + g];
+      const r = scratch4_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[23835648 + ch];
-        const d = grad6[j] * w;
-        const h = scratch4_xhat[j];
+        const w = p[23835648 + ch]!;
+        const d = grad6[j]! * w;
+        const h = scratch4_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[23835648 + ch] += grad6[j] * h;
-        gp[23836416 + ch] += grad6[j];
+        gp[23835648 + ch]! += grad6[j]! * h;
+        gp[23836416 + ch]! += grad6[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[23835648 + ch];
-        grad5[j] += r * (grad6[j] * w - a - scratch4_xhat[j] * bh);
+        const w = p[23835648 + ch]!;
+        grad5[j]! += r * (grad6[j]! * w - a - scratch4_xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 5: embeddings.4 (dropout). */
-function forward5(p: Float32Array, n: number, training: boolean): void {
+function forward5(n: number, training: boolean): void {
   // embeddings.4: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch5_mask[i] = m;
-      act7[i] = act6[i] * m;
+      act7[i] = act6[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch5_mask[i] = 1;
-      act7[i] = act6[i];
+      act7[i] = act6[i]!;
     }
   }
 }
 
 /** Backward of op 5: embeddings.4 (dropout). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward5(n: number): void {
   // embeddings.4: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad6[i] += grad7[i] * scratch5_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad6[i]! += grad7[i]! * scratch5_mask[i]!;
 }
 
 /** Forward of op 6: encoder.layer.0.attention.self (attention). */
@@ -3451,18 +3446,18 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch6_q[qi + d] * scratch6_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch6_q[qi + d]! * scratch6_k[kj + d]!;
           scratch6_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch6_probs[row + j]);
+          m = Math.max(m, scratch6_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch6_probs[row + j] - m);
+          const e = Math.exp(scratch6_probs[row + j]! - m);
           scratch6_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch6_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch6_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch6_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -3470,10 +3465,10 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch6_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch6_probs[row + j] * scratch6_mask[row + j] : scratch6_probs[row + j];
+          const a = training ? scratch6_probs[row + j]! * scratch6_mask[row + j]! : scratch6_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch6_heads[oi + d] += a * scratch6_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch6_heads[oi + d]! += a * scratch6_v[vj + d]!;
         }
       }
     }
@@ -3518,25 +3513,25 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch6_d_heads[oi + d] * scratch6_v[vj + d];
-          const pr = scratch6_probs[row + j];
-          const mk = training ? scratch6_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch6_d_heads[oi + d]! * scratch6_v[vj + d]!;
+          const pr = scratch6_probs[row + j]!;
+          const mk = training ? scratch6_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch6_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch6_d_v[vj + d] += a * scratch6_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch6_d_v[vj + d]! += a * scratch6_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch6_probs[row + j] * (scratch6_d_row[j] - s) * 0.125;
+          const ds = scratch6_probs[row + j]! * (scratch6_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch6_d_q[oi + d] += ds * scratch6_k[kj + d];
-            scratch6_d_k[kj + d] += ds * scratch6_q[qi + d];
+            scratch6_d_q[oi + d]! += ds * scratch6_k[kj + d]!;
+            scratch6_d_k[kj + d]! += ds * scratch6_q[qi + d]!;
           }
         }
       }
@@ -3552,64 +3547,64 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 7: encoder.layer.0.attention.1 (dropout). */
-function forward7(p: Float32Array, n: number, training: boolean): void {
+function forward7(n: number, training: boolean): void {
   // encoder.layer.0.attention.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch7_mask[i] = m;
-      act9[i] = act8[i] * m;
+      act9[i] = act8[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch7_mask[i] = 1;
-      act9[i] = act8[i];
+      act9[i] = act8[i]!;
     }
   }
 }
 
 /** Backward of op 7: encoder.layer.0.attention.1 (dropout). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward7(n: number): void {
   // encoder.layer.0.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad8[i] += grad9[i] * scratch7_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad8[i]! += grad9[i]! * scratch7_mask[i]!;
 }
 
 /** Forward of op 8: add. */
-function forward8(p: Float32Array, n: number, training: boolean): void {
+function forward8(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act10[i] = act9[i] + act7[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act10[i] = act9[i]! + act7[i]!;
 }
 
 /** Backward of op 8: add. */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward8(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad10[i];
-    grad9[i] += g;
-    grad7[i] += g;
+    const g = grad10[i]!;
+    grad9[i]! += g;
+    grad7[i]! += g;
   }
 }
 
 /** Forward of op 9: encoder.layer.0.attention.LayerNorm (layernorm). */
-function forward9(p: Float32Array, n: number, training: boolean): void {
+function forward9(p: Float32Array, n: number): void {
   // encoder.layer.0.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act10[j];
+      for (let j = base; j < base + 768; j++) s += act10[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act10[j] - m;
+        const d = act10[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch9_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[26199552 + ch];
-        const sh = p[26200320 + ch];
-        const h = (act10[j] - m) * r;
+        const w = p[26199552 + ch]!;
+        const sh = p[26200320 + ch]!;
+        const h = (act10[j]! - m) * r;
         scratch9_xhat[j] = h;
         act11[j] = h * w + sh;
       }
@@ -3618,136 +3613,136 @@ function forward9(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 9: encoder.layer.0.attention.LayerNorm (layernorm). */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward9(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.0.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch9_istd[b * 512 + g];
+      const r = scratch9_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[26199552 + ch];
-        const d = grad11[j] * w;
-        const h = scratch9_xhat[j];
+        const w = p[26199552 + ch]!;
+        const d = grad11[j]! * w;
+        const h = scratch9_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[26199552 + ch] += grad11[j] * h;
-        gp[26200320 + ch] += grad11[j];
+        gp[26199552 + ch]! += grad11[j]! * h;
+        gp[26200320 + ch]! += grad11[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[26199552 + ch];
-        grad10[j] += r * (grad11[j] * w - a - scratch9_xhat[j] * bh);
+        const w = p[26199552 + ch]!;
+        grad10[j]! += r * (grad11[j]! * w - a - scratch9_xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 10: encoder.layer.0.intermediate.dense (dense). */
-function forward10(p: Float32Array, n: number, training: boolean): void {
+function forward10(p: Float32Array, n: number): void {
   // encoder.layer.0.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
   denseTiledForward(p, act11, act12, n * 512, 768, 3072, 26201088, 28560384, 0, 3072, 1);
 }
 
 /** Backward of op 10: encoder.layer.0.intermediate.dense (dense). */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward10(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.0.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act11, grad11, grad12, n * 512, 768, 3072, 26201088, 28560384, true, 0, 3072, 1);
 }
 
 /** Forward of op 11: encoder.layer.0.intermediate.1 (gelu). */
-function forward11(p: Float32Array, n: number, training: boolean): void {
+function forward11(n: number): void {
   // encoder.layer.0.intermediate.1: gelu
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act12[i];
+    const x = act12[i]!;
     act13[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
   }
 }
 
 /** Backward of op 11: encoder.layer.0.intermediate.1 (gelu). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward11(n: number): void {
   // encoder.layer.0.intermediate.1: gelu backward
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act12[i];
+    const x = act12[i]!;
 
-    const g = grad13[i];
+    const g = grad13[i]!;
     grad12[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
 /** Forward of op 12: encoder.layer.0.out.dense (dense). */
-function forward12(p: Float32Array, n: number, training: boolean): void {
+function forward12(p: Float32Array, n: number): void {
   // encoder.layer.0.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
   denseTiledForward(p, act13, act14, n * 512, 3072, 768, 28563456, 30922752, 0, 768, 1);
 }
 
 /** Backward of op 12: encoder.layer.0.out.dense (dense). */
-function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward12(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.0.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act13, grad13, grad14, n * 512, 3072, 768, 28563456, 30922752, true, 0, 768, 1);
 }
 
 /** Forward of op 13: encoder.layer.0.out.1 (dropout). */
-function forward13(p: Float32Array, n: number, training: boolean): void {
+function forward13(n: number, training: boolean): void {
   // encoder.layer.0.out.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch13_mask[i] = m;
-      act15[i] = act14[i] * m;
+      act15[i] = act14[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch13_mask[i] = 1;
-      act15[i] = act14[i];
+      act15[i] = act14[i]!;
     }
   }
 }
 
 /** Backward of op 13: encoder.layer.0.out.1 (dropout). */
-function backward13(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward13(n: number): void {
   // encoder.layer.0.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad14[i] += grad15[i] * scratch13_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad14[i]! += grad15[i]! * scratch13_mask[i]!;
 }
 
 /** Forward of op 14: add. */
-function forward14(p: Float32Array, n: number, training: boolean): void {
+function forward14(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act16[i] = act15[i] + act11[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act16[i] = act15[i]! + act11[i]!;
 }
 
 /** Backward of op 14: add. */
-function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward14(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad16[i];
-    grad15[i] += g;
-    grad11[i] += g;
+    const g = grad16[i]!;
+    grad15[i]! += g;
+    grad11[i]! += g;
   }
 }
 
 /** Forward of op 15: encoder.layer.0.out.LayerNorm (layernorm). */
-function forward15(p: Float32Array, n: number, training: boolean): void {
+function forward15(p: Float32Array, n: number): void {
   // encoder.layer.0.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act16[j];
+      for (let j = base; j < base + 768; j++) s += act16[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act16[j] - m;
+        const d = act16[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch15_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[30923520 + ch];
-        const sh = p[30924288 + ch];
-        const h = (act16[j] - m) * r;
+        const w = p[30923520 + ch]!;
+        const sh = p[30924288 + ch]!;
+        const h = (act16[j]! - m) * r;
         scratch15_xhat[j] = h;
         act17[j] = h * w + sh;
       }
@@ -3756,28 +3751,28 @@ function forward15(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 15: encoder.layer.0.out.LayerNorm (layernorm). */
-function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward15(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.0.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch15_istd[b * 512 + g];
+      const r = scratch15_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[30923520 + ch];
-        const d = grad17[j] * w;
-        const h = scratch15_xhat[j];
+        const w = p[30923520 + ch]!;
+        const d = grad17[j]! * w;
+        const h = scratch15_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[30923520 + ch] += grad17[j] * h;
-        gp[30924288 + ch] += grad17[j];
+        gp[30923520 + ch]! += grad17[j]! * h;
+        gp[30924288 + ch]! += grad17[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[30923520 + ch];
-        grad16[j] += r * (grad17[j] * w - a - scratch15_xhat[j] * bh);
+        const w = p[30923520 + ch]!;
+        grad16[j]! += r * (grad17[j]! * w - a - scratch15_xhat[j]! * bh);
       }
     }
   }
@@ -3805,18 +3800,18 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch16_q[qi + d] * scratch16_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch16_q[qi + d]! * scratch16_k[kj + d]!;
           scratch16_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch16_probs[row + j]);
+          m = Math.max(m, scratch16_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch16_probs[row + j] - m);
+          const e = Math.exp(scratch16_probs[row + j]! - m);
           scratch16_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch16_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch16_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch16_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -3824,10 +3819,10 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch16_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch16_probs[row + j] * scratch16_mask[row + j] : scratch16_probs[row + j];
+          const a = training ? scratch16_probs[row + j]! * scratch16_mask[row + j]! : scratch16_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch16_heads[oi + d] += a * scratch16_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch16_heads[oi + d]! += a * scratch16_v[vj + d]!;
         }
       }
     }
@@ -3872,25 +3867,25 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch16_d_heads[oi + d] * scratch16_v[vj + d];
-          const pr = scratch16_probs[row + j];
-          const mk = training ? scratch16_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch16_d_heads[oi + d]! * scratch16_v[vj + d]!;
+          const pr = scratch16_probs[row + j]!;
+          const mk = training ? scratch16_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch16_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch16_d_v[vj + d] += a * scratch16_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch16_d_v[vj + d]! += a * scratch16_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch16_probs[row + j] * (scratch16_d_row[j] - s) * 0.125;
+          const ds = scratch16_probs[row + j]! * (scratch16_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch16_d_q[oi + d] += ds * scratch16_k[kj + d];
-            scratch16_d_k[kj + d] += ds * scratch16_q[qi + d];
+            scratch16_d_q[oi + d]! += ds * scratch16_k[kj + d]!;
+            scratch16_d_k[kj + d]! += ds * scratch16_q[qi + d]!;
           }
         }
       }
@@ -3906,64 +3901,64 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 17: encoder.layer.1.attention.1 (dropout). */
-function forward17(p: Float32Array, n: number, training: boolean): void {
+function forward17(n: number, training: boolean): void {
   // encoder.layer.1.attention.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch17_mask[i] = m;
-      act19[i] = act18[i] * m;
+      act19[i] = act18[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch17_mask[i] = 1;
-      act19[i] = act18[i];
+      act19[i] = act18[i]!;
     }
   }
 }
 
 /** Backward of op 17: encoder.layer.1.attention.1 (dropout). */
-function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward17(n: number): void {
   // encoder.layer.1.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad18[i] += grad19[i] * scratch17_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad18[i]! += grad19[i]! * scratch17_mask[i]!;
 }
 
 /** Forward of op 18: add. */
-function forward18(p: Float32Array, n: number, training: boolean): void {
+function forward18(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act20[i] = act19[i] + act17[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act20[i] = act19[i]! + act17[i]!;
 }
 
 /** Backward of op 18: add. */
-function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward18(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad20[i];
-    grad19[i] += g;
-    grad17[i] += g;
+    const g = grad20[i]!;
+    grad19[i]! += g;
+    grad17[i]! += g;
   }
 }
 
 /** Forward of op 19: encoder.layer.1.attention.LayerNorm (layernorm). */
-function forward19(p: Float32Array, n: number, training: boolean): void {
+function forward19(p: Float32Array, n: number): void {
   // encoder.layer.1.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act20[j];
+      for (let j = base; j < base + 768; j++) s += act20[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act20[j] - m;
+        const d = act20[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch19_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[33287424 + ch];
-        const sh = p[33288192 + ch];
-        const h = (act20[j] - m) * r;
+        const w = p[33287424 + ch]!;
+        const sh = p[33288192 + ch]!;
+        const h = (act20[j]! - m) * r;
         scratch19_xhat[j] = h;
         act21[j] = h * w + sh;
       }
@@ -3972,136 +3967,136 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 19: encoder.layer.1.attention.LayerNorm (layernorm). */
-function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward19(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.1.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch19_istd[b * 512 + g];
+      const r = scratch19_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[33287424 + ch];
-        const d = grad21[j] * w;
-        const h = scratch19_xhat[j];
+        const w = p[33287424 + ch]!;
+        const d = grad21[j]! * w;
+        const h = scratch19_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[33287424 + ch] += grad21[j] * h;
-        gp[33288192 + ch] += grad21[j];
+        gp[33287424 + ch]! += grad21[j]! * h;
+        gp[33288192 + ch]! += grad21[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[33287424 + ch];
-        grad20[j] += r * (grad21[j] * w - a - scratch19_xhat[j] * bh);
+        const w = p[33287424 + ch]!;
+        grad20[j]! += r * (grad21[j]! * w - a - scratch19_xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 20: encoder.layer.1.intermediate.dense (dense). */
-function forward20(p: Float32Array, n: number, training: boolean): void {
+function forward20(p: Float32Array, n: number): void {
   // encoder.layer.1.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
   denseTiledForward(p, act21, act22, n * 512, 768, 3072, 33288960, 35648256, 0, 3072, 1);
 }
 
 /** Backward of op 20: encoder.layer.1.intermediate.dense (dense). */
-function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward20(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.1.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act21, grad21, grad22, n * 512, 768, 3072, 33288960, 35648256, true, 0, 3072, 1);
 }
 
 /** Forward of op 21: encoder.layer.1.intermediate.1 (gelu). */
-function forward21(p: Float32Array, n: number, training: boolean): void {
+function forward21(n: number): void {
   // encoder.layer.1.intermediate.1: gelu
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act22[i];
+    const x = act22[i]!;
     act23[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
   }
 }
 
 /** Backward of op 21: encoder.layer.1.intermediate.1 (gelu). */
-function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward21(n: number): void {
   // encoder.layer.1.intermediate.1: gelu backward
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act22[i];
+    const x = act22[i]!;
 
-    const g = grad23[i];
+    const g = grad23[i]!;
     grad22[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
 /** Forward of op 22: encoder.layer.1.out.dense (dense). */
-function forward22(p: Float32Array, n: number, training: boolean): void {
+function forward22(p: Float32Array, n: number): void {
   // encoder.layer.1.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
   denseTiledForward(p, act23, act24, n * 512, 3072, 768, 35651328, 38010624, 0, 768, 1);
 }
 
 /** Backward of op 22: encoder.layer.1.out.dense (dense). */
-function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward22(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.1.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act23, grad23, grad24, n * 512, 3072, 768, 35651328, 38010624, true, 0, 768, 1);
 }
 
 /** Forward of op 23: encoder.layer.1.out.1 (dropout). */
-function forward23(p: Float32Array, n: number, training: boolean): void {
+function forward23(n: number, training: boolean): void {
   // encoder.layer.1.out.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch23_mask[i] = m;
-      act25[i] = act24[i] * m;
+      act25[i] = act24[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch23_mask[i] = 1;
-      act25[i] = act24[i];
+      act25[i] = act24[i]!;
     }
   }
 }
 
 /** Backward of op 23: encoder.layer.1.out.1 (dropout). */
-function backward23(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward23(n: number): void {
   // encoder.layer.1.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad24[i] += grad25[i] * scratch23_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad24[i]! += grad25[i]! * scratch23_mask[i]!;
 }
 
 /** Forward of op 24: add. */
-function forward24(p: Float32Array, n: number, training: boolean): void {
+function forward24(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act26[i] = act25[i] + act21[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act26[i] = act25[i]! + act21[i]!;
 }
 
 /** Backward of op 24: add. */
-function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward24(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad26[i];
-    grad25[i] += g;
-    grad21[i] += g;
+    const g = grad26[i]!;
+    grad25[i]! += g;
+    grad21[i]! += g;
   }
 }
 
 /** Forward of op 25: encoder.layer.1.out.LayerNorm (layernorm). */
-function forward25(p: Float32Array, n: number, training: boolean): void {
+function forward25(p: Float32Array, n: number): void {
   // encoder.layer.1.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act26[j];
+      for (let j = base; j < base + 768; j++) s += act26[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act26[j] - m;
+        const d = act26[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch25_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[38011392 + ch];
-        const sh = p[38012160 + ch];
-        const h = (act26[j] - m) * r;
+        const w = p[38011392 + ch]!;
+        const sh = p[38012160 + ch]!;
+        const h = (act26[j]! - m) * r;
         scratch25_xhat[j] = h;
         act27[j] = h * w + sh;
       }
@@ -4110,28 +4105,28 @@ function forward25(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 25: encoder.layer.1.out.LayerNorm (layernorm). */
-function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward25(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.1.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch25_istd[b * 512 + g];
+      const r = scratch25_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[38011392 + ch];
-        const d = grad27[j] * w;
-        const h = scratch25_xhat[j];
+        const w = p[38011392 + ch]!;
+        const d = grad27[j]! * w;
+        const h = scratch25_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[38011392 + ch] += grad27[j] * h;
-        gp[38012160 + ch] += grad27[j];
+        gp[38011392 + ch]! += grad27[j]! * h;
+        gp[38012160 + ch]! += grad27[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[38011392 + ch];
-        grad26[j] += r * (grad27[j] * w - a - scratch25_xhat[j] * bh);
+        const w = p[38011392 + ch]!;
+        grad26[j]! += r * (grad27[j]! * w - a - scratch25_xhat[j]! * bh);
       }
     }
   }
@@ -4159,18 +4154,18 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch26_q[qi + d] * scratch26_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch26_q[qi + d]! * scratch26_k[kj + d]!;
           scratch26_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch26_probs[row + j]);
+          m = Math.max(m, scratch26_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch26_probs[row + j] - m);
+          const e = Math.exp(scratch26_probs[row + j]! - m);
           scratch26_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch26_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch26_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch26_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -4178,10 +4173,10 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch26_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch26_probs[row + j] * scratch26_mask[row + j] : scratch26_probs[row + j];
+          const a = training ? scratch26_probs[row + j]! * scratch26_mask[row + j]! : scratch26_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch26_heads[oi + d] += a * scratch26_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch26_heads[oi + d]! += a * scratch26_v[vj + d]!;
         }
       }
     }
@@ -4226,25 +4221,25 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch26_d_heads[oi + d] * scratch26_v[vj + d];
-          const pr = scratch26_probs[row + j];
-          const mk = training ? scratch26_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch26_d_heads[oi + d]! * scratch26_v[vj + d]!;
+          const pr = scratch26_probs[row + j]!;
+          const mk = training ? scratch26_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch26_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch26_d_v[vj + d] += a * scratch26_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch26_d_v[vj + d]! += a * scratch26_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch26_probs[row + j] * (scratch26_d_row[j] - s) * 0.125;
+          const ds = scratch26_probs[row + j]! * (scratch26_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch26_d_q[oi + d] += ds * scratch26_k[kj + d];
-            scratch26_d_k[kj + d] += ds * scratch26_q[qi + d];
+            scratch26_d_q[oi + d]! += ds * scratch26_k[kj + d]!;
+            scratch26_d_k[kj + d]! += ds * scratch26_q[qi + d]!;
           }
         }
       }
@@ -4260,64 +4255,64 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 27: encoder.layer.2.attention.1 (dropout). */
-function forward27(p: Float32Array, n: number, training: boolean): void {
+function forward27(n: number, training: boolean): void {
   // encoder.layer.2.attention.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch27_mask[i] = m;
-      act29[i] = act28[i] * m;
+      act29[i] = act28[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch27_mask[i] = 1;
-      act29[i] = act28[i];
+      act29[i] = act28[i]!;
     }
   }
 }
 
 /** Backward of op 27: encoder.layer.2.attention.1 (dropout). */
-function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward27(n: number): void {
   // encoder.layer.2.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad28[i] += grad29[i] * scratch27_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad28[i]! += grad29[i]! * scratch27_mask[i]!;
 }
 
 /** Forward of op 28: add. */
-function forward28(p: Float32Array, n: number, training: boolean): void {
+function forward28(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act30[i] = act29[i] + act27[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act30[i] = act29[i]! + act27[i]!;
 }
 
 /** Backward of op 28: add. */
-function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward28(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad30[i];
-    grad29[i] += g;
-    grad27[i] += g;
+    const g = grad30[i]!;
+    grad29[i]! += g;
+    grad27[i]! += g;
   }
 }
 
 /** Forward of op 29: encoder.layer.2.attention.LayerNorm (layernorm). */
-function forward29(p: Float32Array, n: number, training: boolean): void {
+function forward29(p: Float32Array, n: number): void {
   // encoder.layer.2.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act30[j];
+      for (let j = base; j < base + 768; j++) s += act30[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act30[j] - m;
+        const d = act30[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch29_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[40375296 + ch];
-        const sh = p[40376064 + ch];
-        const h = (act30[j] - m) * r;
+        const w = p[40375296 + ch]!;
+        const sh = p[40376064 + ch]!;
+        const h = (act30[j]! - m) * r;
         scratch29_xhat[j] = h;
         act31[j] = h * w + sh;
       }
@@ -4326,136 +4321,136 @@ function forward29(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 29: encoder.layer.2.attention.LayerNorm (layernorm). */
-function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward29(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.2.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch29_istd[b * 512 + g];
+      const r = scratch29_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[40375296 + ch];
-        const d = grad31[j] * w;
-        const h = scratch29_xhat[j];
+        const w = p[40375296 + ch]!;
+        const d = grad31[j]! * w;
+        const h = scratch29_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[40375296 + ch] += grad31[j] * h;
-        gp[40376064 + ch] += grad31[j];
+        gp[40375296 + ch]! += grad31[j]! * h;
+        gp[40376064 + ch]! += grad31[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[40375296 + ch];
-        grad30[j] += r * (grad31[j] * w - a - scratch29_xhat[j] * bh);
+        const w = p[40375296 + ch]!;
+        grad30[j]! += r * (grad31[j]! * w - a - scratch29_xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 30: encoder.layer.2.intermediate.dense (dense). */
-function forward30(p: Float32Array, n: number, training: boolean): void {
+function forward30(p: Float32Array, n: number): void {
   // encoder.layer.2.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
   denseTiledForward(p, act31, act32, n * 512, 768, 3072, 40376832, 42736128, 0, 3072, 1);
 }
 
 /** Backward of op 30: encoder.layer.2.intermediate.dense (dense). */
-function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward30(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.2.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act31, grad31, grad32, n * 512, 768, 3072, 40376832, 42736128, true, 0, 3072, 1);
 }
 
 /** Forward of op 31: encoder.layer.2.intermediate.1 (gelu). */
-function forward31(p: Float32Array, n: number, training: boolean): void {
+function forward31(n: number): void {
   // encoder.layer.2.intermediate.1: gelu
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act32[i];
+    const x = act32[i]!;
     act33[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
   }
 }
 
 /** Backward of op 31: encoder.layer.2.intermediate.1 (gelu). */
-function backward31(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward31(n: number): void {
   // encoder.layer.2.intermediate.1: gelu backward
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act32[i];
+    const x = act32[i]!;
 
-    const g = grad33[i];
+    const g = grad33[i]!;
     grad32[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
 /** Forward of op 32: encoder.layer.2.out.dense (dense). */
-function forward32(p: Float32Array, n: number, training: boolean): void {
+function forward32(p: Float32Array, n: number): void {
   // encoder.layer.2.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
   denseTiledForward(p, act33, act34, n * 512, 3072, 768, 42739200, 45098496, 0, 768, 1);
 }
 
 /** Backward of op 32: encoder.layer.2.out.dense (dense). */
-function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward32(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.2.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act33, grad33, grad34, n * 512, 3072, 768, 42739200, 45098496, true, 0, 768, 1);
 }
 
 /** Forward of op 33: encoder.layer.2.out.1 (dropout). */
-function forward33(p: Float32Array, n: number, training: boolean): void {
+function forward33(n: number, training: boolean): void {
   // encoder.layer.2.out.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch33_mask[i] = m;
-      act35[i] = act34[i] * m;
+      act35[i] = act34[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch33_mask[i] = 1;
-      act35[i] = act34[i];
+      act35[i] = act34[i]!;
     }
   }
 }
 
 /** Backward of op 33: encoder.layer.2.out.1 (dropout). */
-function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward33(n: number): void {
   // encoder.layer.2.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad34[i] += grad35[i] * scratch33_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad34[i]! += grad35[i]! * scratch33_mask[i]!;
 }
 
 /** Forward of op 34: add. */
-function forward34(p: Float32Array, n: number, training: boolean): void {
+function forward34(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act36[i] = act35[i] + act31[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act36[i] = act35[i]! + act31[i]!;
 }
 
 /** Backward of op 34: add. */
-function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward34(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad36[i];
-    grad35[i] += g;
-    grad31[i] += g;
+    const g = grad36[i]!;
+    grad35[i]! += g;
+    grad31[i]! += g;
   }
 }
 
 /** Forward of op 35: encoder.layer.2.out.LayerNorm (layernorm). */
-function forward35(p: Float32Array, n: number, training: boolean): void {
+function forward35(p: Float32Array, n: number): void {
   // encoder.layer.2.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act36[j];
+      for (let j = base; j < base + 768; j++) s += act36[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act36[j] - m;
+        const d = act36[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch35_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[45099264 + ch];
-        const sh = p[45100032 + ch];
-        const h = (act36[j] - m) * r;
+        const w = p[45099264 + ch]!;
+        const sh = p[45100032 + ch]!;
+        const h = (act36[j]! - m) * r;
         scratch35_xhat[j] = h;
         act37[j] = h * w + sh;
       }
@@ -4464,28 +4459,28 @@ function forward35(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 35: encoder.layer.2.out.LayerNorm (layernorm). */
-function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward35(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.2.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch35_istd[b * 512 + g];
+      const r = scratch35_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[45099264 + ch];
-        const d = grad37[j] * w;
-        const h = scratch35_xhat[j];
+        const w = p[45099264 + ch]!;
+        const d = grad37[j]! * w;
+        const h = scratch35_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[45099264 + ch] += grad37[j] * h;
-        gp[45100032 + ch] += grad37[j];
+        gp[45099264 + ch]! += grad37[j]! * h;
+        gp[45100032 + ch]! += grad37[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[45099264 + ch];
-        grad36[j] += r * (grad37[j] * w - a - scratch35_xhat[j] * bh);
+        const w = p[45099264 + ch]!;
+        grad36[j]! += r * (grad37[j]! * w - a - scratch35_xhat[j]! * bh);
       }
     }
   }
@@ -4513,18 +4508,18 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch36_q[qi + d] * scratch36_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch36_q[qi + d]! * scratch36_k[kj + d]!;
           scratch36_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch36_probs[row + j]);
+          m = Math.max(m, scratch36_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch36_probs[row + j] - m);
+          const e = Math.exp(scratch36_probs[row + j]! - m);
           scratch36_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch36_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch36_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch36_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -4532,10 +4527,10 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch36_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch36_probs[row + j] * scratch36_mask[row + j] : scratch36_probs[row + j];
+          const a = training ? scratch36_probs[row + j]! * scratch36_mask[row + j]! : scratch36_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch36_heads[oi + d] += a * scratch36_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch36_heads[oi + d]! += a * scratch36_v[vj + d]!;
         }
       }
     }
@@ -4580,25 +4575,25 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch36_d_heads[oi + d] * scratch36_v[vj + d];
-          const pr = scratch36_probs[row + j];
-          const mk = training ? scratch36_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch36_d_heads[oi + d]! * scratch36_v[vj + d]!;
+          const pr = scratch36_probs[row + j]!;
+          const mk = training ? scratch36_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch36_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch36_d_v[vj + d] += a * scratch36_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch36_d_v[vj + d]! += a * scratch36_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch36_probs[row + j] * (scratch36_d_row[j] - s) * 0.125;
+          const ds = scratch36_probs[row + j]! * (scratch36_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch36_d_q[oi + d] += ds * scratch36_k[kj + d];
-            scratch36_d_k[kj + d] += ds * scratch36_q[qi + d];
+            scratch36_d_q[oi + d]! += ds * scratch36_k[kj + d]!;
+            scratch36_d_k[kj + d]! += ds * scratch36_q[qi + d]!;
           }
         }
       }
@@ -4614,64 +4609,64 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 37: encoder.layer.3.attention.1 (dropout). */
-function forward37(p: Float32Array, n: number, training: boolean): void {
+function forward37(n: number, training: boolean): void {
   // encoder.layer.3.attention.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch37_mask[i] = m;
-      act39[i] = act38[i] * m;
+      act39[i] = act38[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch37_mask[i] = 1;
-      act39[i] = act38[i];
+      act39[i] = act38[i]!;
     }
   }
 }
 
 /** Backward of op 37: encoder.layer.3.attention.1 (dropout). */
-function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward37(n: number): void {
   // encoder.layer.3.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad38[i] += grad39[i] * scratch37_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad38[i]! += grad39[i]! * scratch37_mask[i]!;
 }
 
 /** Forward of op 38: add. */
-function forward38(p: Float32Array, n: number, training: boolean): void {
+function forward38(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act40[i] = act39[i] + act37[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act40[i] = act39[i]! + act37[i]!;
 }
 
 /** Backward of op 38: add. */
-function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward38(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad40[i];
-    grad39[i] += g;
-    grad37[i] += g;
+    const g = grad40[i]!;
+    grad39[i]! += g;
+    grad37[i]! += g;
   }
 }
 
 /** Forward of op 39: encoder.layer.3.attention.LayerNorm (layernorm). */
-function forward39(p: Float32Array, n: number, training: boolean): void {
+function forward39(p: Float32Array, n: number): void {
   // encoder.layer.3.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act40[j];
+      for (let j = base; j < base + 768; j++) s += act40[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act40[j] - m;
+        const d = act40[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch39_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[47463168 + ch];
-        const sh = p[47463936 + ch];
-        const h = (act40[j] - m) * r;
+        const w = p[47463168 + ch]!;
+        const sh = p[47463936 + ch]!;
+        const h = (act40[j]! - m) * r;
         scratch39_xhat[j] = h;
         act41[j] = h * w + sh;
       }
@@ -4680,136 +4675,136 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 39: encoder.layer.3.attention.LayerNorm (layernorm). */
-function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward39(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.3.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch39_istd[b * 512 + g];
+      const r = scratch39_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[47463168 + ch];
-        const d = grad41[j] * w;
-        const h = scratch39_xhat[j];
+        const w = p[47463168 + ch]!;
+        const d = grad41[j]! * w;
+        const h = scratch39_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[47463168 + ch] += grad41[j] * h;
-        gp[47463936 + ch] += grad41[j];
+        gp[47463168 + ch]! += grad41[j]! * h;
+        gp[47463936 + ch]! += grad41[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[47463168 + ch];
-        grad40[j] += r * (grad41[j] * w - a - scratch39_xhat[j] * bh);
+        const w = p[47463168 + ch]!;
+        grad40[j]! += r * (grad41[j]! * w - a - scratch39_xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 40: encoder.layer.3.intermediate.dense (dense). */
-function forward40(p: Float32Array, n: number, training: boolean): void {
+function forward40(p: Float32Array, n: number): void {
   // encoder.layer.3.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
   denseTiledForward(p, act41, act42, n * 512, 768, 3072, 47464704, 49824000, 0, 3072, 1);
 }
 
 /** Backward of op 40: encoder.layer.3.intermediate.dense (dense). */
-function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward40(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.3.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act41, grad41, grad42, n * 512, 768, 3072, 47464704, 49824000, true, 0, 3072, 1);
 }
 
 /** Forward of op 41: encoder.layer.3.intermediate.1 (gelu). */
-function forward41(p: Float32Array, n: number, training: boolean): void {
+function forward41(n: number): void {
   // encoder.layer.3.intermediate.1: gelu
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act42[i];
+    const x = act42[i]!;
     act43[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
   }
 }
 
 /** Backward of op 41: encoder.layer.3.intermediate.1 (gelu). */
-function backward41(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward41(n: number): void {
   // encoder.layer.3.intermediate.1: gelu backward
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act42[i];
+    const x = act42[i]!;
 
-    const g = grad43[i];
+    const g = grad43[i]!;
     grad42[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
 /** Forward of op 42: encoder.layer.3.out.dense (dense). */
-function forward42(p: Float32Array, n: number, training: boolean): void {
+function forward42(p: Float32Array, n: number): void {
   // encoder.layer.3.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
   denseTiledForward(p, act43, act44, n * 512, 3072, 768, 49827072, 52186368, 0, 768, 1);
 }
 
 /** Backward of op 42: encoder.layer.3.out.dense (dense). */
-function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward42(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.3.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act43, grad43, grad44, n * 512, 3072, 768, 49827072, 52186368, true, 0, 768, 1);
 }
 
 /** Forward of op 43: encoder.layer.3.out.1 (dropout). */
-function forward43(p: Float32Array, n: number, training: boolean): void {
+function forward43(n: number, training: boolean): void {
   // encoder.layer.3.out.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch43_mask[i] = m;
-      act45[i] = act44[i] * m;
+      act45[i] = act44[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch43_mask[i] = 1;
-      act45[i] = act44[i];
+      act45[i] = act44[i]!;
     }
   }
 }
 
 /** Backward of op 43: encoder.layer.3.out.1 (dropout). */
-function backward43(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward43(n: number): void {
   // encoder.layer.3.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad44[i] += grad45[i] * scratch43_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad44[i]! += grad45[i]! * scratch43_mask[i]!;
 }
 
 /** Forward of op 44: add. */
-function forward44(p: Float32Array, n: number, training: boolean): void {
+function forward44(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act46[i] = act45[i] + act41[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act46[i] = act45[i]! + act41[i]!;
 }
 
 /** Backward of op 44: add. */
-function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward44(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad46[i];
-    grad45[i] += g;
-    grad41[i] += g;
+    const g = grad46[i]!;
+    grad45[i]! += g;
+    grad41[i]! += g;
   }
 }
 
 /** Forward of op 45: encoder.layer.3.out.LayerNorm (layernorm). */
-function forward45(p: Float32Array, n: number, training: boolean): void {
+function forward45(p: Float32Array, n: number): void {
   // encoder.layer.3.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act46[j];
+      for (let j = base; j < base + 768; j++) s += act46[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act46[j] - m;
+        const d = act46[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch45_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[52187136 + ch];
-        const sh = p[52187904 + ch];
-        const h = (act46[j] - m) * r;
+        const w = p[52187136 + ch]!;
+        const sh = p[52187904 + ch]!;
+        const h = (act46[j]! - m) * r;
         scratch45_xhat[j] = h;
         act47[j] = h * w + sh;
       }
@@ -4818,28 +4813,28 @@ function forward45(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 45: encoder.layer.3.out.LayerNorm (layernorm). */
-function backward45(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward45(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.3.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch45_istd[b * 512 + g];
+      const r = scratch45_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[52187136 + ch];
-        const d = grad47[j] * w;
-        const h = scratch45_xhat[j];
+        const w = p[52187136 + ch]!;
+        const d = grad47[j]! * w;
+        const h = scratch45_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[52187136 + ch] += grad47[j] * h;
-        gp[52187904 + ch] += grad47[j];
+        gp[52187136 + ch]! += grad47[j]! * h;
+        gp[52187904 + ch]! += grad47[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[52187136 + ch];
-        grad46[j] += r * (grad47[j] * w - a - scratch45_xhat[j] * bh);
+        const w = p[52187136 + ch]!;
+        grad46[j]! += r * (grad47[j]! * w - a - scratch45_xhat[j]! * bh);
       }
     }
   }
@@ -4867,18 +4862,18 @@ function forward46(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch46_q[qi + d] * scratch46_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch46_q[qi + d]! * scratch46_k[kj + d]!;
           scratch46_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch46_probs[row + j]);
+          m = Math.max(m, scratch46_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch46_probs[row + j] - m);
+          const e = Math.exp(scratch46_probs[row + j]! - m);
           scratch46_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch46_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch46_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch46_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -4886,10 +4881,10 @@ function forward46(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch46_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch46_probs[row + j] * scratch46_mask[row + j] : scratch46_probs[row + j];
+          const a = training ? scratch46_probs[row + j]! * scratch46_mask[row + j]! : scratch46_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch46_heads[oi + d] += a * scratch46_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch46_heads[oi + d]! += a * scratch46_v[vj + d]!;
         }
       }
     }
@@ -4934,25 +4929,25 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch46_d_heads[oi + d] * scratch46_v[vj + d];
-          const pr = scratch46_probs[row + j];
-          const mk = training ? scratch46_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch46_d_heads[oi + d]! * scratch46_v[vj + d]!;
+          const pr = scratch46_probs[row + j]!;
+          const mk = training ? scratch46_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch46_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch46_d_v[vj + d] += a * scratch46_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch46_d_v[vj + d]! += a * scratch46_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch46_probs[row + j] * (scratch46_d_row[j] - s) * 0.125;
+          const ds = scratch46_probs[row + j]! * (scratch46_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch46_d_q[oi + d] += ds * scratch46_k[kj + d];
-            scratch46_d_k[kj + d] += ds * scratch46_q[qi + d];
+            scratch46_d_q[oi + d]! += ds * scratch46_k[kj + d]!;
+            scratch46_d_k[kj + d]! += ds * scratch46_q[qi + d]!;
           }
         }
       }
@@ -4968,64 +4963,64 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 47: encoder.layer.4.attention.1 (dropout). */
-function forward47(p: Float32Array, n: number, training: boolean): void {
+function forward47(n: number, training: boolean): void {
   // encoder.layer.4.attention.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch47_mask[i] = m;
-      act49[i] = act48[i] * m;
+      act49[i] = act48[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch47_mask[i] = 1;
-      act49[i] = act48[i];
+      act49[i] = act48[i]!;
     }
   }
 }
 
 /** Backward of op 47: encoder.layer.4.attention.1 (dropout). */
-function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward47(n: number): void {
   // encoder.layer.4.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad48[i] += grad49[i] * scratch47_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad48[i]! += grad49[i]! * scratch47_mask[i]!;
 }
 
 /** Forward of op 48: add. */
-function forward48(p: Float32Array, n: number, training: boolean): void {
+function forward48(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act50[i] = act49[i] + act47[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act50[i] = act49[i]! + act47[i]!;
 }
 
 /** Backward of op 48: add. */
-function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward48(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad50[i];
-    grad49[i] += g;
-    grad47[i] += g;
+    const g = grad50[i]!;
+    grad49[i]! += g;
+    grad47[i]! += g;
   }
 }
 
 /** Forward of op 49: encoder.layer.4.attention.LayerNorm (layernorm). */
-function forward49(p: Float32Array, n: number, training: boolean): void {
+function forward49(p: Float32Array, n: number): void {
   // encoder.layer.4.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act50[j];
+      for (let j = base; j < base + 768; j++) s += act50[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act50[j] - m;
+        const d = act50[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch49_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[54551040 + ch];
-        const sh = p[54551808 + ch];
-        const h = (act50[j] - m) * r;
+        const w = p[54551040 + ch]!;
+        const sh = p[54551808 + ch]!;
+        const h = (act50[j]! - m) * r;
         scratch49_xhat[j] = h;
         act51[j] = h * w + sh;
       }
@@ -5034,136 +5029,136 @@ function forward49(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 49: encoder.layer.4.attention.LayerNorm (layernorm). */
-function backward49(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward49(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.4.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch49_istd[b * 512 + g];
+      const r = scratch49_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[54551040 + ch];
-        const d = grad51[j] * w;
-        const h = scratch49_xhat[j];
+        const w = p[54551040 + ch]!;
+        const d = grad51[j]! * w;
+        const h = scratch49_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[54551040 + ch] += grad51[j] * h;
-        gp[54551808 + ch] += grad51[j];
+        gp[54551040 + ch]! += grad51[j]! * h;
+        gp[54551808 + ch]! += grad51[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[54551040 + ch];
-        grad50[j] += r * (grad51[j] * w - a - scratch49_xhat[j] * bh);
+        const w = p[54551040 + ch]!;
+        grad50[j]! += r * (grad51[j]! * w - a - scratch49_xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 50: encoder.layer.4.intermediate.dense (dense). */
-function forward50(p: Float32Array, n: number, training: boolean): void {
+function forward50(p: Float32Array, n: number): void {
   // encoder.layer.4.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
   denseTiledForward(p, act51, act52, n * 512, 768, 3072, 54552576, 56911872, 0, 3072, 1);
 }
 
 /** Backward of op 50: encoder.layer.4.intermediate.dense (dense). */
-function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward50(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.4.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act51, grad51, grad52, n * 512, 768, 3072, 54552576, 56911872, true, 0, 3072, 1);
 }
 
 /** Forward of op 51: encoder.layer.4.intermediate.1 (gelu). */
-function forward51(p: Float32Array, n: number, training: boolean): void {
+function forward51(n: number): void {
   // encoder.layer.4.intermediate.1: gelu
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act52[i];
+    const x = act52[i]!;
     act53[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
   }
 }
 
 /** Backward of op 51: encoder.layer.4.intermediate.1 (gelu). */
-function backward51(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward51(n: number): void {
   // encoder.layer.4.intermediate.1: gelu backward
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act52[i];
+    const x = act52[i]!;
 
-    const g = grad53[i];
+    const g = grad53[i]!;
     grad52[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
 /** Forward of op 52: encoder.layer.4.out.dense (dense). */
-function forward52(p: Float32Array, n: number, training: boolean): void {
+function forward52(p: Float32Array, n: number): void {
   // encoder.layer.4.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
   denseTiledForward(p, act53, act54, n * 512, 3072, 768, 56914944, 59274240, 0, 768, 1);
 }
 
 /** Backward of op 52: encoder.layer.4.out.dense (dense). */
-function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward52(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.4.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act53, grad53, grad54, n * 512, 3072, 768, 56914944, 59274240, true, 0, 768, 1);
 }
 
 /** Forward of op 53: encoder.layer.4.out.1 (dropout). */
-function forward53(p: Float32Array, n: number, training: boolean): void {
+function forward53(n: number, training: boolean): void {
   // encoder.layer.4.out.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch53_mask[i] = m;
-      act55[i] = act54[i] * m;
+      act55[i] = act54[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch53_mask[i] = 1;
-      act55[i] = act54[i];
+      act55[i] = act54[i]!;
     }
   }
 }
 
 /** Backward of op 53: encoder.layer.4.out.1 (dropout). */
-function backward53(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward53(n: number): void {
   // encoder.layer.4.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad54[i] += grad55[i] * scratch53_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad54[i]! += grad55[i]! * scratch53_mask[i]!;
 }
 
 /** Forward of op 54: add. */
-function forward54(p: Float32Array, n: number, training: boolean): void {
+function forward54(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act56[i] = act55[i] + act51[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act56[i] = act55[i]! + act51[i]!;
 }
 
 /** Backward of op 54: add. */
-function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward54(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad56[i];
-    grad55[i] += g;
-    grad51[i] += g;
+    const g = grad56[i]!;
+    grad55[i]! += g;
+    grad51[i]! += g;
   }
 }
 
 /** Forward of op 55: encoder.layer.4.out.LayerNorm (layernorm). */
-function forward55(p: Float32Array, n: number, training: boolean): void {
+function forward55(p: Float32Array, n: number): void {
   // encoder.layer.4.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act56[j];
+      for (let j = base; j < base + 768; j++) s += act56[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act56[j] - m;
+        const d = act56[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch55_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[59275008 + ch];
-        const sh = p[59275776 + ch];
-        const h = (act56[j] - m) * r;
+        const w = p[59275008 + ch]!;
+        const sh = p[59275776 + ch]!;
+        const h = (act56[j]! - m) * r;
         scratch55_xhat[j] = h;
         act57[j] = h * w + sh;
       }
@@ -5172,28 +5167,28 @@ function forward55(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 55: encoder.layer.4.out.LayerNorm (layernorm). */
-function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward55(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.4.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch55_istd[b * 512 + g];
+      const r = scratch55_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[59275008 + ch];
-        const d = grad57[j] * w;
-        const h = scratch55_xhat[j];
+        const w = p[59275008 + ch]!;
+        const d = grad57[j]! * w;
+        const h = scratch55_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[59275008 + ch] += grad57[j] * h;
-        gp[59275776 + ch] += grad57[j];
+        gp[59275008 + ch]! += grad57[j]! * h;
+        gp[59275776 + ch]! += grad57[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[59275008 + ch];
-        grad56[j] += r * (grad57[j] * w - a - scratch55_xhat[j] * bh);
+        const w = p[59275008 + ch]!;
+        grad56[j]! += r * (grad57[j]! * w - a - scratch55_xhat[j]! * bh);
       }
     }
   }
@@ -5221,18 +5216,18 @@ function forward56(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch56_q[qi + d] * scratch56_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch56_q[qi + d]! * scratch56_k[kj + d]!;
           scratch56_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch56_probs[row + j]);
+          m = Math.max(m, scratch56_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch56_probs[row + j] - m);
+          const e = Math.exp(scratch56_probs[row + j]! - m);
           scratch56_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch56_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch56_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch56_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -5240,10 +5235,10 @@ function forward56(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch56_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch56_probs[row + j] * scratch56_mask[row + j] : scratch56_probs[row + j];
+          const a = training ? scratch56_probs[row + j]! * scratch56_mask[row + j]! : scratch56_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch56_heads[oi + d] += a * scratch56_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch56_heads[oi + d]! += a * scratch56_v[vj + d]!;
         }
       }
     }
@@ -5288,25 +5283,25 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch56_d_heads[oi + d] * scratch56_v[vj + d];
-          const pr = scratch56_probs[row + j];
-          const mk = training ? scratch56_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch56_d_heads[oi + d]! * scratch56_v[vj + d]!;
+          const pr = scratch56_probs[row + j]!;
+          const mk = training ? scratch56_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch56_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch56_d_v[vj + d] += a * scratch56_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch56_d_v[vj + d]! += a * scratch56_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch56_probs[row + j] * (scratch56_d_row[j] - s) * 0.125;
+          const ds = scratch56_probs[row + j]! * (scratch56_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch56_d_q[oi + d] += ds * scratch56_k[kj + d];
-            scratch56_d_k[kj + d] += ds * scratch56_q[qi + d];
+            scratch56_d_q[oi + d]! += ds * scratch56_k[kj + d]!;
+            scratch56_d_k[kj + d]! += ds * scratch56_q[qi + d]!;
           }
         }
       }
@@ -5322,64 +5317,64 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 57: encoder.layer.5.attention.1 (dropout). */
-function forward57(p: Float32Array, n: number, training: boolean): void {
+function forward57(n: number, training: boolean): void {
   // encoder.layer.5.attention.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch57_mask[i] = m;
-      act59[i] = act58[i] * m;
+      act59[i] = act58[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch57_mask[i] = 1;
-      act59[i] = act58[i];
+      act59[i] = act58[i]!;
     }
   }
 }
 
 /** Backward of op 57: encoder.layer.5.attention.1 (dropout). */
-function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward57(n: number): void {
   // encoder.layer.5.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad58[i] += grad59[i] * scratch57_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad58[i]! += grad59[i]! * scratch57_mask[i]!;
 }
 
 /** Forward of op 58: add. */
-function forward58(p: Float32Array, n: number, training: boolean): void {
+function forward58(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act60[i] = act59[i] + act57[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act60[i] = act59[i]! + act57[i]!;
 }
 
 /** Backward of op 58: add. */
-function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward58(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad60[i];
-    grad59[i] += g;
-    grad57[i] += g;
+    const g = grad60[i]!;
+    grad59[i]! += g;
+    grad57[i]! += g;
   }
 }
 
 /** Forward of op 59: encoder.layer.5.attention.LayerNorm (layernorm). */
-function forward59(p: Float32Array, n: number, training: boolean): void {
+function forward59(p: Float32Array, n: number): void {
   // encoder.layer.5.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act60[j];
+      for (let j = base; j < base + 768; j++) s += act60[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act60[j] - m;
+        const d = act60[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch59_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[61638912 + ch];
-        const sh = p[61639680 + ch];
-        const h = (act60[j] - m) * r;
+        const w = p[61638912 + ch]!;
+        const sh = p[61639680 + ch]!;
+        const h = (act60[j]! - m) * r;
         scratch59_xhat[j] = h;
         act61[j] = h * w + sh;
       }
@@ -5388,136 +5383,136 @@ function forward59(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 59: encoder.layer.5.attention.LayerNorm (layernorm). */
-function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward59(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.5.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch59_istd[b * 512 + g];
+      const r = scratch59_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[61638912 + ch];
-        const d = grad61[j] * w;
-        const h = scratch59_xhat[j];
+        const w = p[61638912 + ch]!;
+        const d = grad61[j]! * w;
+        const h = scratch59_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[61638912 + ch] += grad61[j] * h;
-        gp[61639680 + ch] += grad61[j];
+        gp[61638912 + ch]! += grad61[j]! * h;
+        gp[61639680 + ch]! += grad61[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[61638912 + ch];
-        grad60[j] += r * (grad61[j] * w - a - scratch59_xhat[j] * bh);
+        const w = p[61638912 + ch]!;
+        grad60[j]! += r * (grad61[j]! * w - a - scratch59_xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 60: encoder.layer.5.intermediate.dense (dense). */
-function forward60(p: Float32Array, n: number, training: boolean): void {
+function forward60(p: Float32Array, n: number): void {
   // encoder.layer.5.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
   denseTiledForward(p, act61, act62, n * 512, 768, 3072, 61640448, 63999744, 0, 3072, 1);
 }
 
 /** Backward of op 60: encoder.layer.5.intermediate.dense (dense). */
-function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward60(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.5.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act61, grad61, grad62, n * 512, 768, 3072, 61640448, 63999744, true, 0, 3072, 1);
 }
 
 /** Forward of op 61: encoder.layer.5.intermediate.1 (gelu). */
-function forward61(p: Float32Array, n: number, training: boolean): void {
+function forward61(n: number): void {
   // encoder.layer.5.intermediate.1: gelu
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act62[i];
+    const x = act62[i]!;
     act63[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
   }
 }
 
 /** Backward of op 61: encoder.layer.5.intermediate.1 (gelu). */
-function backward61(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward61(n: number): void {
   // encoder.layer.5.intermediate.1: gelu backward
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act62[i];
+    const x = act62[i]!;
 
-    const g = grad63[i];
+    const g = grad63[i]!;
     grad62[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
 /** Forward of op 62: encoder.layer.5.out.dense (dense). */
-function forward62(p: Float32Array, n: number, training: boolean): void {
+function forward62(p: Float32Array, n: number): void {
   // encoder.layer.5.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
   denseTiledForward(p, act63, act64, n * 512, 3072, 768, 64002816, 66362112, 0, 768, 1);
 }
 
 /** Backward of op 62: encoder.layer.5.out.dense (dense). */
-function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward62(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.5.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act63, grad63, grad64, n * 512, 3072, 768, 64002816, 66362112, true, 0, 768, 1);
 }
 
 /** Forward of op 63: encoder.layer.5.out.1 (dropout). */
-function forward63(p: Float32Array, n: number, training: boolean): void {
+function forward63(n: number, training: boolean): void {
   // encoder.layer.5.out.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch63_mask[i] = m;
-      act65[i] = act64[i] * m;
+      act65[i] = act64[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch63_mask[i] = 1;
-      act65[i] = act64[i];
+      act65[i] = act64[i]!;
     }
   }
 }
 
 /** Backward of op 63: encoder.layer.5.out.1 (dropout). */
-function backward63(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward63(n: number): void {
   // encoder.layer.5.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad64[i] += grad65[i] * scratch63_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad64[i]! += grad65[i]! * scratch63_mask[i]!;
 }
 
 /** Forward of op 64: add. */
-function forward64(p: Float32Array, n: number, training: boolean): void {
+function forward64(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act66[i] = act65[i] + act61[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act66[i] = act65[i]! + act61[i]!;
 }
 
 /** Backward of op 64: add. */
-function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward64(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad66[i];
-    grad65[i] += g;
-    grad61[i] += g;
+    const g = grad66[i]!;
+    grad65[i]! += g;
+    grad61[i]! += g;
   }
 }
 
 /** Forward of op 65: encoder.layer.5.out.LayerNorm (layernorm). */
-function forward65(p: Float32Array, n: number, training: boolean): void {
+function forward65(p: Float32Array, n: number): void {
   // encoder.layer.5.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act66[j];
+      for (let j = base; j < base + 768; j++) s += act66[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act66[j] - m;
+        const d = act66[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch65_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[66362880 + ch];
-        const sh = p[66363648 + ch];
-        const h = (act66[j] - m) * r;
+        const w = p[66362880 + ch]!;
+        const sh = p[66363648 + ch]!;
+        const h = (act66[j]! - m) * r;
         scratch65_xhat[j] = h;
         act67[j] = h * w + sh;
       }
@@ -5526,28 +5521,28 @@ function forward65(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 65: encoder.layer.5.out.LayerNorm (layernorm). */
-function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward65(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.5.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch65_istd[b * 512 + g];
+      const r = scratch65_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[66362880 + ch];
-        const d = grad67[j] * w;
-        const h = scratch65_xhat[j];
+        const w = p[66362880 + ch]!;
+        const d = grad67[j]! * w;
+        const h = scratch65_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[66362880 + ch] += grad67[j] * h;
-        gp[66363648 + ch] += grad67[j];
+        gp[66362880 + ch]! += grad67[j]! * h;
+        gp[66363648 + ch]! += grad67[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[66362880 + ch];
-        grad66[j] += r * (grad67[j] * w - a - scratch65_xhat[j] * bh);
+        const w = p[66362880 + ch]!;
+        grad66[j]! += r * (grad67[j]! * w - a - scratch65_xhat[j]! * bh);
       }
     }
   }
@@ -5575,18 +5570,18 @@ function forward66(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch66_q[qi + d] * scratch66_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch66_q[qi + d]! * scratch66_k[kj + d]!;
           scratch66_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch66_probs[row + j]);
+          m = Math.max(m, scratch66_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch66_probs[row + j] - m);
+          const e = Math.exp(scratch66_probs[row + j]! - m);
           scratch66_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch66_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch66_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch66_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -5594,10 +5589,10 @@ function forward66(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch66_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch66_probs[row + j] * scratch66_mask[row + j] : scratch66_probs[row + j];
+          const a = training ? scratch66_probs[row + j]! * scratch66_mask[row + j]! : scratch66_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch66_heads[oi + d] += a * scratch66_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch66_heads[oi + d]! += a * scratch66_v[vj + d]!;
         }
       }
     }
@@ -5642,25 +5637,25 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch66_d_heads[oi + d] * scratch66_v[vj + d];
-          const pr = scratch66_probs[row + j];
-          const mk = training ? scratch66_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch66_d_heads[oi + d]! * scratch66_v[vj + d]!;
+          const pr = scratch66_probs[row + j]!;
+          const mk = training ? scratch66_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch66_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch66_d_v[vj + d] += a * scratch66_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch66_d_v[vj + d]! += a * scratch66_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch66_probs[row + j] * (scratch66_d_row[j] - s) * 0.125;
+          const ds = scratch66_probs[row + j]! * (scratch66_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch66_d_q[oi + d] += ds * scratch66_k[kj + d];
-            scratch66_d_k[kj + d] += ds * scratch66_q[qi + d];
+            scratch66_d_q[oi + d]! += ds * scratch66_k[kj + d]!;
+            scratch66_d_k[kj + d]! += ds * scratch66_q[qi + d]!;
           }
         }
       }
@@ -5676,64 +5671,64 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 67: encoder.layer.6.attention.1 (dropout). */
-function forward67(p: Float32Array, n: number, training: boolean): void {
+function forward67(n: number, training: boolean): void {
   // encoder.layer.6.attention.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch67_mask[i] = m;
-      act69[i] = act68[i] * m;
+      act69[i] = act68[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch67_mask[i] = 1;
-      act69[i] = act68[i];
+      act69[i] = act68[i]!;
     }
   }
 }
 
 /** Backward of op 67: encoder.layer.6.attention.1 (dropout). */
-function backward67(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward67(n: number): void {
   // encoder.layer.6.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad68[i] += grad69[i] * scratch67_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad68[i]! += grad69[i]! * scratch67_mask[i]!;
 }
 
 /** Forward of op 68: add. */
-function forward68(p: Float32Array, n: number, training: boolean): void {
+function forward68(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act70[i] = act69[i] + act67[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act70[i] = act69[i]! + act67[i]!;
 }
 
 /** Backward of op 68: add. */
-function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward68(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad70[i];
-    grad69[i] += g;
-    grad67[i] += g;
+    const g = grad70[i]!;
+    grad69[i]! += g;
+    grad67[i]! += g;
   }
 }
 
 /** Forward of op 69: encoder.layer.6.attention.LayerNorm (layernorm). */
-function forward69(p: Float32Array, n: number, training: boolean): void {
+function forward69(p: Float32Array, n: number): void {
   // encoder.layer.6.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act70[j];
+      for (let j = base; j < base + 768; j++) s += act70[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act70[j] - m;
+        const d = act70[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch69_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[68726784 + ch];
-        const sh = p[68727552 + ch];
-        const h = (act70[j] - m) * r;
+        const w = p[68726784 + ch]!;
+        const sh = p[68727552 + ch]!;
+        const h = (act70[j]! - m) * r;
         scratch69_xhat[j] = h;
         act71[j] = h * w + sh;
       }
@@ -5742,136 +5737,136 @@ function forward69(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 69: encoder.layer.6.attention.LayerNorm (layernorm). */
-function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward69(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.6.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch69_istd[b * 512 + g];
+      const r = scratch69_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[68726784 + ch];
-        const d = grad71[j] * w;
-        const h = scratch69_xhat[j];
+        const w = p[68726784 + ch]!;
+        const d = grad71[j]! * w;
+        const h = scratch69_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[68726784 + ch] += grad71[j] * h;
-        gp[68727552 + ch] += grad71[j];
+        gp[68726784 + ch]! += grad71[j]! * h;
+        gp[68727552 + ch]! += grad71[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[68726784 + ch];
-        grad70[j] += r * (grad71[j] * w - a - scratch69_xhat[j] * bh);
+        const w = p[68726784 + ch]!;
+        grad70[j]! += r * (grad71[j]! * w - a - scratch69_xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 70: encoder.layer.6.intermediate.dense (dense). */
-function forward70(p: Float32Array, n: number, training: boolean): void {
+function forward70(p: Float32Array, n: number): void {
   // encoder.layer.6.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
   denseTiledForward(p, act71, act72, n * 512, 768, 3072, 68728320, 71087616, 0, 3072, 1);
 }
 
 /** Backward of op 70: encoder.layer.6.intermediate.dense (dense). */
-function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward70(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.6.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act71, grad71, grad72, n * 512, 768, 3072, 68728320, 71087616, true, 0, 3072, 1);
 }
 
 /** Forward of op 71: encoder.layer.6.intermediate.1 (gelu). */
-function forward71(p: Float32Array, n: number, training: boolean): void {
+function forward71(n: number): void {
   // encoder.layer.6.intermediate.1: gelu
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act72[i];
+    const x = act72[i]!;
     act73[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
   }
 }
 
 /** Backward of op 71: encoder.layer.6.intermediate.1 (gelu). */
-function backward71(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward71(n: number): void {
   // encoder.layer.6.intermediate.1: gelu backward
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act72[i];
+    const x = act72[i]!;
 
-    const g = grad73[i];
+    const g = grad73[i]!;
     grad72[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
 /** Forward of op 72: encoder.layer.6.out.dense (dense). */
-function forward72(p: Float32Array, n: number, training: boolean): void {
+function forward72(p: Float32Array, n: number): void {
   // encoder.layer.6.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
   denseTiledForward(p, act73, act74, n * 512, 3072, 768, 71090688, 73449984, 0, 768, 1);
 }
 
 /** Backward of op 72: encoder.layer.6.out.dense (dense). */
-function backward72(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward72(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.6.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act73, grad73, grad74, n * 512, 3072, 768, 71090688, 73449984, true, 0, 768, 1);
 }
 
 /** Forward of op 73: encoder.layer.6.out.1 (dropout). */
-function forward73(p: Float32Array, n: number, training: boolean): void {
+function forward73(n: number, training: boolean): void {
   // encoder.layer.6.out.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch73_mask[i] = m;
-      act75[i] = act74[i] * m;
+      act75[i] = act74[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch73_mask[i] = 1;
-      act75[i] = act74[i];
+      act75[i] = act74[i]!;
     }
   }
 }
 
 /** Backward of op 73: encoder.layer.6.out.1 (dropout). */
-function backward73(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward73(n: number): void {
   // encoder.layer.6.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad74[i] += grad75[i] * scratch73_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad74[i]! += grad75[i]! * scratch73_mask[i]!;
 }
 
 /** Forward of op 74: add. */
-function forward74(p: Float32Array, n: number, training: boolean): void {
+function forward74(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act76[i] = act75[i] + act71[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act76[i] = act75[i]! + act71[i]!;
 }
 
 /** Backward of op 74: add. */
-function backward74(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward74(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad76[i];
-    grad75[i] += g;
-    grad71[i] += g;
+    const g = grad76[i]!;
+    grad75[i]! += g;
+    grad71[i]! += g;
   }
 }
 
 /** Forward of op 75: encoder.layer.6.out.LayerNorm (layernorm). */
-function forward75(p: Float32Array, n: number, training: boolean): void {
+function forward75(p: Float32Array, n: number): void {
   // encoder.layer.6.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act76[j];
+      for (let j = base; j < base + 768; j++) s += act76[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act76[j] - m;
+        const d = act76[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch75_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[73450752 + ch];
-        const sh = p[73451520 + ch];
-        const h = (act76[j] - m) * r;
+        const w = p[73450752 + ch]!;
+        const sh = p[73451520 + ch]!;
+        const h = (act76[j]! - m) * r;
         scratch75_xhat[j] = h;
         act77[j] = h * w + sh;
       }
@@ -5880,28 +5875,28 @@ function forward75(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 75: encoder.layer.6.out.LayerNorm (layernorm). */
-function backward75(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward75(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.6.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch75_istd[b * 512 + g];
+      const r = scratch75_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[73450752 + ch];
-        const d = grad77[j] * w;
-        const h = scratch75_xhat[j];
+        const w = p[73450752 + ch]!;
+        const d = grad77[j]! * w;
+        const h = scratch75_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[73450752 + ch] += grad77[j] * h;
-        gp[73451520 + ch] += grad77[j];
+        gp[73450752 + ch]! += grad77[j]! * h;
+        gp[73451520 + ch]! += grad77[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[73450752 + ch];
-        grad76[j] += r * (grad77[j] * w - a - scratch75_xhat[j] * bh);
+        const w = p[73450752 + ch]!;
+        grad76[j]! += r * (grad77[j]! * w - a - scratch75_xhat[j]! * bh);
       }
     }
   }
@@ -5929,18 +5924,18 @@ function forward76(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch76_q[qi + d] * scratch76_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch76_q[qi + d]! * scratch76_k[kj + d]!;
           scratch76_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch76_probs[row + j]);
+          m = Math.max(m, scratch76_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch76_probs[row + j] - m);
+          const e = Math.exp(scratch76_probs[row + j]! - m);
           scratch76_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch76_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch76_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch76_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -5948,10 +5943,10 @@ function forward76(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch76_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch76_probs[row + j] * scratch76_mask[row + j] : scratch76_probs[row + j];
+          const a = training ? scratch76_probs[row + j]! * scratch76_mask[row + j]! : scratch76_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch76_heads[oi + d] += a * scratch76_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch76_heads[oi + d]! += a * scratch76_v[vj + d]!;
         }
       }
     }
@@ -5996,25 +5991,25 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch76_d_heads[oi + d] * scratch76_v[vj + d];
-          const pr = scratch76_probs[row + j];
-          const mk = training ? scratch76_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch76_d_heads[oi + d]! * scratch76_v[vj + d]!;
+          const pr = scratch76_probs[row + j]!;
+          const mk = training ? scratch76_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch76_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch76_d_v[vj + d] += a * scratch76_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch76_d_v[vj + d]! += a * scratch76_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch76_probs[row + j] * (scratch76_d_row[j] - s) * 0.125;
+          const ds = scratch76_probs[row + j]! * (scratch76_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch76_d_q[oi + d] += ds * scratch76_k[kj + d];
-            scratch76_d_k[kj + d] += ds * scratch76_q[qi + d];
+            scratch76_d_q[oi + d]! += ds * scratch76_k[kj + d]!;
+            scratch76_d_k[kj + d]! += ds * scratch76_q[qi + d]!;
           }
         }
       }
@@ -6030,64 +6025,64 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 77: encoder.layer.7.attention.1 (dropout). */
-function forward77(p: Float32Array, n: number, training: boolean): void {
+function forward77(n: number, training: boolean): void {
   // encoder.layer.7.attention.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch77_mask[i] = m;
-      act79[i] = act78[i] * m;
+      act79[i] = act78[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch77_mask[i] = 1;
-      act79[i] = act78[i];
+      act79[i] = act78[i]!;
     }
   }
 }
 
 /** Backward of op 77: encoder.layer.7.attention.1 (dropout). */
-function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward77(n: number): void {
   // encoder.layer.7.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad78[i] += grad79[i] * scratch77_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad78[i]! += grad79[i]! * scratch77_mask[i]!;
 }
 
 /** Forward of op 78: add. */
-function forward78(p: Float32Array, n: number, training: boolean): void {
+function forward78(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act80[i] = act79[i] + act77[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act80[i] = act79[i]! + act77[i]!;
 }
 
 /** Backward of op 78: add. */
-function backward78(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward78(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad80[i];
-    grad79[i] += g;
-    grad77[i] += g;
+    const g = grad80[i]!;
+    grad79[i]! += g;
+    grad77[i]! += g;
   }
 }
 
 /** Forward of op 79: encoder.layer.7.attention.LayerNorm (layernorm). */
-function forward79(p: Float32Array, n: number, training: boolean): void {
+function forward79(p: Float32Array, n: number): void {
   // encoder.layer.7.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act80[j];
+      for (let j = base; j < base + 768; j++) s += act80[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act80[j] - m;
+        const d = act80[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch79_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[75814656 + ch];
-        const sh = p[75815424 + ch];
-        const h = (act80[j] - m) * r;
+        const w = p[75814656 + ch]!;
+        const sh = p[75815424 + ch]!;
+        const h = (act80[j]! - m) * r;
         scratch79_xhat[j] = h;
         act81[j] = h * w + sh;
       }
@@ -6096,136 +6091,136 @@ function forward79(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 79: encoder.layer.7.attention.LayerNorm (layernorm). */
-function backward79(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward79(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.7.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch79_istd[b * 512 + g];
+      const r = scratch79_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[75814656 + ch];
-        const d = grad81[j] * w;
-        const h = scratch79_xhat[j];
+        const w = p[75814656 + ch]!;
+        const d = grad81[j]! * w;
+        const h = scratch79_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[75814656 + ch] += grad81[j] * h;
-        gp[75815424 + ch] += grad81[j];
+        gp[75814656 + ch]! += grad81[j]! * h;
+        gp[75815424 + ch]! += grad81[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[75814656 + ch];
-        grad80[j] += r * (grad81[j] * w - a - scratch79_xhat[j] * bh);
+        const w = p[75814656 + ch]!;
+        grad80[j]! += r * (grad81[j]! * w - a - scratch79_xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 80: encoder.layer.7.intermediate.dense (dense). */
-function forward80(p: Float32Array, n: number, training: boolean): void {
+function forward80(p: Float32Array, n: number): void {
   // encoder.layer.7.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
   denseTiledForward(p, act81, act82, n * 512, 768, 3072, 75816192, 78175488, 0, 3072, 1);
 }
 
 /** Backward of op 80: encoder.layer.7.intermediate.dense (dense). */
-function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward80(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.7.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act81, grad81, grad82, n * 512, 768, 3072, 75816192, 78175488, true, 0, 3072, 1);
 }
 
 /** Forward of op 81: encoder.layer.7.intermediate.1 (gelu). */
-function forward81(p: Float32Array, n: number, training: boolean): void {
+function forward81(n: number): void {
   // encoder.layer.7.intermediate.1: gelu
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act82[i];
+    const x = act82[i]!;
     act83[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
   }
 }
 
 /** Backward of op 81: encoder.layer.7.intermediate.1 (gelu). */
-function backward81(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward81(n: number): void {
   // encoder.layer.7.intermediate.1: gelu backward
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act82[i];
+    const x = act82[i]!;
 
-    const g = grad83[i];
+    const g = grad83[i]!;
     grad82[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
 /** Forward of op 82: encoder.layer.7.out.dense (dense). */
-function forward82(p: Float32Array, n: number, training: boolean): void {
+function forward82(p: Float32Array, n: number): void {
   // encoder.layer.7.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
   denseTiledForward(p, act83, act84, n * 512, 3072, 768, 78178560, 80537856, 0, 768, 1);
 }
 
 /** Backward of op 82: encoder.layer.7.out.dense (dense). */
-function backward82(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward82(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.7.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act83, grad83, grad84, n * 512, 3072, 768, 78178560, 80537856, true, 0, 768, 1);
 }
 
 /** Forward of op 83: encoder.layer.7.out.1 (dropout). */
-function forward83(p: Float32Array, n: number, training: boolean): void {
+function forward83(n: number, training: boolean): void {
   // encoder.layer.7.out.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch83_mask[i] = m;
-      act85[i] = act84[i] * m;
+      act85[i] = act84[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch83_mask[i] = 1;
-      act85[i] = act84[i];
+      act85[i] = act84[i]!;
     }
   }
 }
 
 /** Backward of op 83: encoder.layer.7.out.1 (dropout). */
-function backward83(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward83(n: number): void {
   // encoder.layer.7.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad84[i] += grad85[i] * scratch83_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad84[i]! += grad85[i]! * scratch83_mask[i]!;
 }
 
 /** Forward of op 84: add. */
-function forward84(p: Float32Array, n: number, training: boolean): void {
+function forward84(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act86[i] = act85[i] + act81[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act86[i] = act85[i]! + act81[i]!;
 }
 
 /** Backward of op 84: add. */
-function backward84(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward84(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad86[i];
-    grad85[i] += g;
-    grad81[i] += g;
+    const g = grad86[i]!;
+    grad85[i]! += g;
+    grad81[i]! += g;
   }
 }
 
 /** Forward of op 85: encoder.layer.7.out.LayerNorm (layernorm). */
-function forward85(p: Float32Array, n: number, training: boolean): void {
+function forward85(p: Float32Array, n: number): void {
   // encoder.layer.7.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act86[j];
+      for (let j = base; j < base + 768; j++) s += act86[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act86[j] - m;
+        const d = act86[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch85_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[80538624 + ch];
-        const sh = p[80539392 + ch];
-        const h = (act86[j] - m) * r;
+        const w = p[80538624 + ch]!;
+        const sh = p[80539392 + ch]!;
+        const h = (act86[j]! - m) * r;
         scratch85_xhat[j] = h;
         act87[j] = h * w + sh;
       }
@@ -6234,28 +6229,28 @@ function forward85(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 85: encoder.layer.7.out.LayerNorm (layernorm). */
-function backward85(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward85(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.7.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch85_istd[b * 512 + g];
+      const r = scratch85_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[80538624 + ch];
-        const d = grad87[j] * w;
-        const h = scratch85_xhat[j];
+        const w = p[80538624 + ch]!;
+        const d = grad87[j]! * w;
+        const h = scratch85_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[80538624 + ch] += grad87[j] * h;
-        gp[80539392 + ch] += grad87[j];
+        gp[80538624 + ch]! += grad87[j]! * h;
+        gp[80539392 + ch]! += grad87[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[80538624 + ch];
-        grad86[j] += r * (grad87[j] * w - a - scratch85_xhat[j] * bh);
+        const w = p[80538624 + ch]!;
+        grad86[j]! += r * (grad87[j]! * w - a - scratch85_xhat[j]! * bh);
       }
     }
   }
@@ -6283,18 +6278,18 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch86_q[qi + d] * scratch86_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch86_q[qi + d]! * scratch86_k[kj + d]!;
           scratch86_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch86_probs[row + j]);
+          m = Math.max(m, scratch86_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch86_probs[row + j] - m);
+          const e = Math.exp(scratch86_probs[row + j]! - m);
           scratch86_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch86_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch86_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch86_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -6302,10 +6297,10 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch86_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch86_probs[row + j] * scratch86_mask[row + j] : scratch86_probs[row + j];
+          const a = training ? scratch86_probs[row + j]! * scratch86_mask[row + j]! : scratch86_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch86_heads[oi + d] += a * scratch86_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch86_heads[oi + d]! += a * scratch86_v[vj + d]!;
         }
       }
     }
@@ -6350,25 +6345,25 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch86_d_heads[oi + d] * scratch86_v[vj + d];
-          const pr = scratch86_probs[row + j];
-          const mk = training ? scratch86_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch86_d_heads[oi + d]! * scratch86_v[vj + d]!;
+          const pr = scratch86_probs[row + j]!;
+          const mk = training ? scratch86_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch86_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch86_d_v[vj + d] += a * scratch86_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch86_d_v[vj + d]! += a * scratch86_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch86_probs[row + j] * (scratch86_d_row[j] - s) * 0.125;
+          const ds = scratch86_probs[row + j]! * (scratch86_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch86_d_q[oi + d] += ds * scratch86_k[kj + d];
-            scratch86_d_k[kj + d] += ds * scratch86_q[qi + d];
+            scratch86_d_q[oi + d]! += ds * scratch86_k[kj + d]!;
+            scratch86_d_k[kj + d]! += ds * scratch86_q[qi + d]!;
           }
         }
       }
@@ -6384,64 +6379,64 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 87: encoder.layer.8.attention.1 (dropout). */
-function forward87(p: Float32Array, n: number, training: boolean): void {
+function forward87(n: number, training: boolean): void {
   // encoder.layer.8.attention.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch87_mask[i] = m;
-      act89[i] = act88[i] * m;
+      act89[i] = act88[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch87_mask[i] = 1;
-      act89[i] = act88[i];
+      act89[i] = act88[i]!;
     }
   }
 }
 
 /** Backward of op 87: encoder.layer.8.attention.1 (dropout). */
-function backward87(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward87(n: number): void {
   // encoder.layer.8.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad88[i] += grad89[i] * scratch87_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad88[i]! += grad89[i]! * scratch87_mask[i]!;
 }
 
 /** Forward of op 88: add. */
-function forward88(p: Float32Array, n: number, training: boolean): void {
+function forward88(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act90[i] = act89[i] + act87[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act90[i] = act89[i]! + act87[i]!;
 }
 
 /** Backward of op 88: add. */
-function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward88(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad90[i];
-    grad89[i] += g;
-    grad87[i] += g;
+    const g = grad90[i]!;
+    grad89[i]! += g;
+    grad87[i]! += g;
   }
 }
 
 /** Forward of op 89: encoder.layer.8.attention.LayerNorm (layernorm). */
-function forward89(p: Float32Array, n: number, training: boolean): void {
+function forward89(p: Float32Array, n: number): void {
   // encoder.layer.8.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act90[j];
+      for (let j = base; j < base + 768; j++) s += act90[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act90[j] - m;
+        const d = act90[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch89_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[82902528 + ch];
-        const sh = p[82903296 + ch];
-        const h = (act90[j] - m) * r;
+        const w = p[82902528 + ch]!;
+        const sh = p[82903296 + ch]!;
+        const h = (act90[j]! - m) * r;
         scratch89_xhat[j] = h;
         act91[j] = h * w + sh;
       }
@@ -6450,136 +6445,136 @@ function forward89(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 89: encoder.layer.8.attention.LayerNorm (layernorm). */
-function backward89(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward89(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.8.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch89_istd[b * 512 + g];
+      const r = scratch89_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[82902528 + ch];
-        const d = grad91[j] * w;
-        const h = scratch89_xhat[j];
+        const w = p[82902528 + ch]!;
+        const d = grad91[j]! * w;
+        const h = scratch89_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[82902528 + ch] += grad91[j] * h;
-        gp[82903296 + ch] += grad91[j];
+        gp[82902528 + ch]! += grad91[j]! * h;
+        gp[82903296 + ch]! += grad91[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[82902528 + ch];
-        grad90[j] += r * (grad91[j] * w - a - scratch89_xhat[j] * bh);
+        const w = p[82902528 + ch]!;
+        grad90[j]! += r * (grad91[j]! * w - a - scratch89_xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 90: encoder.layer.8.intermediate.dense (dense). */
-function forward90(p: Float32Array, n: number, training: boolean): void {
+function forward90(p: Float32Array, n: number): void {
   // encoder.layer.8.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
   denseTiledForward(p, act91, act92, n * 512, 768, 3072, 82904064, 85263360, 0, 3072, 1);
 }
 
 /** Backward of op 90: encoder.layer.8.intermediate.dense (dense). */
-function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward90(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.8.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act91, grad91, grad92, n * 512, 768, 3072, 82904064, 85263360, true, 0, 3072, 1);
 }
 
 /** Forward of op 91: encoder.layer.8.intermediate.1 (gelu). */
-function forward91(p: Float32Array, n: number, training: boolean): void {
+function forward91(n: number): void {
   // encoder.layer.8.intermediate.1: gelu
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act92[i];
+    const x = act92[i]!;
     act93[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
   }
 }
 
 /** Backward of op 91: encoder.layer.8.intermediate.1 (gelu). */
-function backward91(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward91(n: number): void {
   // encoder.layer.8.intermediate.1: gelu backward
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act92[i];
+    const x = act92[i]!;
 
-    const g = grad93[i];
+    const g = grad93[i]!;
     grad92[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
 /** Forward of op 92: encoder.layer.8.out.dense (dense). */
-function forward92(p: Float32Array, n: number, training: boolean): void {
+function forward92(p: Float32Array, n: number): void {
   // encoder.layer.8.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
   denseTiledForward(p, act93, act94, n * 512, 3072, 768, 85266432, 87625728, 0, 768, 1);
 }
 
 /** Backward of op 92: encoder.layer.8.out.dense (dense). */
-function backward92(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward92(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.8.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act93, grad93, grad94, n * 512, 3072, 768, 85266432, 87625728, true, 0, 768, 1);
 }
 
 /** Forward of op 93: encoder.layer.8.out.1 (dropout). */
-function forward93(p: Float32Array, n: number, training: boolean): void {
+function forward93(n: number, training: boolean): void {
   // encoder.layer.8.out.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch93_mask[i] = m;
-      act95[i] = act94[i] * m;
+      act95[i] = act94[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch93_mask[i] = 1;
-      act95[i] = act94[i];
+      act95[i] = act94[i]!;
     }
   }
 }
 
 /** Backward of op 93: encoder.layer.8.out.1 (dropout). */
-function backward93(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward93(n: number): void {
   // encoder.layer.8.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad94[i] += grad95[i] * scratch93_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad94[i]! += grad95[i]! * scratch93_mask[i]!;
 }
 
 /** Forward of op 94: add. */
-function forward94(p: Float32Array, n: number, training: boolean): void {
+function forward94(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act96[i] = act95[i] + act91[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act96[i] = act95[i]! + act91[i]!;
 }
 
 /** Backward of op 94: add. */
-function backward94(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward94(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad96[i];
-    grad95[i] += g;
-    grad91[i] += g;
+    const g = grad96[i]!;
+    grad95[i]! += g;
+    grad91[i]! += g;
   }
 }
 
 /** Forward of op 95: encoder.layer.8.out.LayerNorm (layernorm). */
-function forward95(p: Float32Array, n: number, training: boolean): void {
+function forward95(p: Float32Array, n: number): void {
   // encoder.layer.8.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act96[j];
+      for (let j = base; j < base + 768; j++) s += act96[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act96[j] - m;
+        const d = act96[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch95_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[87626496 + ch];
-        const sh = p[87627264 + ch];
-        const h = (act96[j] - m) * r;
+        const w = p[87626496 + ch]!;
+        const sh = p[87627264 + ch]!;
+        const h = (act96[j]! - m) * r;
         scratch95_xhat[j] = h;
         act97[j] = h * w + sh;
       }
@@ -6588,28 +6583,28 @@ function forward95(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 95: encoder.layer.8.out.LayerNorm (layernorm). */
-function backward95(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward95(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.8.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch95_istd[b * 512 + g];
+      const r = scratch95_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[87626496 + ch];
-        const d = grad97[j] * w;
-        const h = scratch95_xhat[j];
+        const w = p[87626496 + ch]!;
+        const d = grad97[j]! * w;
+        const h = scratch95_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[87626496 + ch] += grad97[j] * h;
-        gp[87627264 + ch] += grad97[j];
+        gp[87626496 + ch]! += grad97[j]! * h;
+        gp[87627264 + ch]! += grad97[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[87626496 + ch];
-        grad96[j] += r * (grad97[j] * w - a - scratch95_xhat[j] * bh);
+        const w = p[87626496 + ch]!;
+        grad96[j]! += r * (grad97[j]! * w - a - scratch95_xhat[j]! * bh);
       }
     }
   }
@@ -6637,18 +6632,18 @@ function forward96(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch96_q[qi + d] * scratch96_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch96_q[qi + d]! * scratch96_k[kj + d]!;
           scratch96_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch96_probs[row + j]);
+          m = Math.max(m, scratch96_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch96_probs[row + j] - m);
+          const e = Math.exp(scratch96_probs[row + j]! - m);
           scratch96_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch96_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch96_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch96_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -6656,10 +6651,10 @@ function forward96(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch96_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch96_probs[row + j] * scratch96_mask[row + j] : scratch96_probs[row + j];
+          const a = training ? scratch96_probs[row + j]! * scratch96_mask[row + j]! : scratch96_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch96_heads[oi + d] += a * scratch96_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch96_heads[oi + d]! += a * scratch96_v[vj + d]!;
         }
       }
     }
@@ -6704,25 +6699,25 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch96_d_heads[oi + d] * scratch96_v[vj + d];
-          const pr = scratch96_probs[row + j];
-          const mk = training ? scratch96_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch96_d_heads[oi + d]! * scratch96_v[vj + d]!;
+          const pr = scratch96_probs[row + j]!;
+          const mk = training ? scratch96_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch96_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch96_d_v[vj + d] += a * scratch96_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch96_d_v[vj + d]! += a * scratch96_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch96_probs[row + j] * (scratch96_d_row[j] - s) * 0.125;
+          const ds = scratch96_probs[row + j]! * (scratch96_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch96_d_q[oi + d] += ds * scratch96_k[kj + d];
-            scratch96_d_k[kj + d] += ds * scratch96_q[qi + d];
+            scratch96_d_q[oi + d]! += ds * scratch96_k[kj + d]!;
+            scratch96_d_k[kj + d]! += ds * scratch96_q[qi + d]!;
           }
         }
       }
@@ -6738,64 +6733,64 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 97: encoder.layer.9.attention.1 (dropout). */
-function forward97(p: Float32Array, n: number, training: boolean): void {
+function forward97(n: number, training: boolean): void {
   // encoder.layer.9.attention.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch97_mask[i] = m;
-      act99[i] = act98[i] * m;
+      act99[i] = act98[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch97_mask[i] = 1;
-      act99[i] = act98[i];
+      act99[i] = act98[i]!;
     }
   }
 }
 
 /** Backward of op 97: encoder.layer.9.attention.1 (dropout). */
-function backward97(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward97(n: number): void {
   // encoder.layer.9.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad98[i] += grad99[i] * scratch97_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad98[i]! += grad99[i]! * scratch97_mask[i]!;
 }
 
 /** Forward of op 98: add. */
-function forward98(p: Float32Array, n: number, training: boolean): void {
+function forward98(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act100[i] = act99[i] + act97[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act100[i] = act99[i]! + act97[i]!;
 }
 
 /** Backward of op 98: add. */
-function backward98(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward98(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad100[i];
-    grad99[i] += g;
-    grad97[i] += g;
+    const g = grad100[i]!;
+    grad99[i]! += g;
+    grad97[i]! += g;
   }
 }
 
 /** Forward of op 99: encoder.layer.9.attention.LayerNorm (layernorm). */
-function forward99(p: Float32Array, n: number, training: boolean): void {
+function forward99(p: Float32Array, n: number): void {
   // encoder.layer.9.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act100[j];
+      for (let j = base; j < base + 768; j++) s += act100[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act100[j] - m;
+        const d = act100[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch99_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[89990400 + ch];
-        const sh = p[89991168 + ch];
-        const h = (act100[j] - m) * r;
+        const w = p[89990400 + ch]!;
+        const sh = p[89991168 + ch]!;
+        const h = (act100[j]! - m) * r;
         scratch99_xhat[j] = h;
         act101[j] = h * w + sh;
       }
@@ -6804,136 +6799,136 @@ function forward99(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 99: encoder.layer.9.attention.LayerNorm (layernorm). */
-function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward99(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.9.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch99_istd[b * 512 + g];
+      const r = scratch99_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[89990400 + ch];
-        const d = grad101[j] * w;
-        const h = scratch99_xhat[j];
+        const w = p[89990400 + ch]!;
+        const d = grad101[j]! * w;
+        const h = scratch99_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[89990400 + ch] += grad101[j] * h;
-        gp[89991168 + ch] += grad101[j];
+        gp[89990400 + ch]! += grad101[j]! * h;
+        gp[89991168 + ch]! += grad101[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[89990400 + ch];
-        grad100[j] += r * (grad101[j] * w - a - scratch99_xhat[j] * bh);
+        const w = p[89990400 + ch]!;
+        grad100[j]! += r * (grad101[j]! * w - a - scratch99_xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 100: encoder.layer.9.intermediate.dense (dense). */
-function forward100(p: Float32Array, n: number, training: boolean): void {
+function forward100(p: Float32Array, n: number): void {
   // encoder.layer.9.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
   denseTiledForward(p, act101, act102, n * 512, 768, 3072, 89991936, 92351232, 0, 3072, 1);
 }
 
 /** Backward of op 100: encoder.layer.9.intermediate.dense (dense). */
-function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward100(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.9.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act101, grad101, grad102, n * 512, 768, 3072, 89991936, 92351232, true, 0, 3072, 1);
 }
 
 /** Forward of op 101: encoder.layer.9.intermediate.1 (gelu). */
-function forward101(p: Float32Array, n: number, training: boolean): void {
+function forward101(n: number): void {
   // encoder.layer.9.intermediate.1: gelu
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act102[i];
+    const x = act102[i]!;
     act103[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
   }
 }
 
 /** Backward of op 101: encoder.layer.9.intermediate.1 (gelu). */
-function backward101(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward101(n: number): void {
   // encoder.layer.9.intermediate.1: gelu backward
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act102[i];
+    const x = act102[i]!;
 
-    const g = grad103[i];
+    const g = grad103[i]!;
     grad102[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
 /** Forward of op 102: encoder.layer.9.out.dense (dense). */
-function forward102(p: Float32Array, n: number, training: boolean): void {
+function forward102(p: Float32Array, n: number): void {
   // encoder.layer.9.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
   denseTiledForward(p, act103, act104, n * 512, 3072, 768, 92354304, 94713600, 0, 768, 1);
 }
 
 /** Backward of op 102: encoder.layer.9.out.dense (dense). */
-function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward102(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.9.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act103, grad103, grad104, n * 512, 3072, 768, 92354304, 94713600, true, 0, 768, 1);
 }
 
 /** Forward of op 103: encoder.layer.9.out.1 (dropout). */
-function forward103(p: Float32Array, n: number, training: boolean): void {
+function forward103(n: number, training: boolean): void {
   // encoder.layer.9.out.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch103_mask[i] = m;
-      act105[i] = act104[i] * m;
+      act105[i] = act104[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch103_mask[i] = 1;
-      act105[i] = act104[i];
+      act105[i] = act104[i]!;
     }
   }
 }
 
 /** Backward of op 103: encoder.layer.9.out.1 (dropout). */
-function backward103(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward103(n: number): void {
   // encoder.layer.9.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad104[i] += grad105[i] * scratch103_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad104[i]! += grad105[i]! * scratch103_mask[i]!;
 }
 
 /** Forward of op 104: add. */
-function forward104(p: Float32Array, n: number, training: boolean): void {
+function forward104(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act106[i] = act105[i] + act101[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act106[i] = act105[i]! + act101[i]!;
 }
 
 /** Backward of op 104: add. */
-function backward104(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward104(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad106[i];
-    grad105[i] += g;
-    grad101[i] += g;
+    const g = grad106[i]!;
+    grad105[i]! += g;
+    grad101[i]! += g;
   }
 }
 
 /** Forward of op 105: encoder.layer.9.out.LayerNorm (layernorm). */
-function forward105(p: Float32Array, n: number, training: boolean): void {
+function forward105(p: Float32Array, n: number): void {
   // encoder.layer.9.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act106[j];
+      for (let j = base; j < base + 768; j++) s += act106[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act106[j] - m;
+        const d = act106[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch105_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[94714368 + ch];
-        const sh = p[94715136 + ch];
-        const h = (act106[j] - m) * r;
+        const w = p[94714368 + ch]!;
+        const sh = p[94715136 + ch]!;
+        const h = (act106[j]! - m) * r;
         scratch105_xhat[j] = h;
         act107[j] = h * w + sh;
       }
@@ -6942,28 +6937,28 @@ function forward105(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 105: encoder.layer.9.out.LayerNorm (layernorm). */
-function backward105(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward105(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.9.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch105_istd[b * 512 + g];
+      const r = scratch105_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[94714368 + ch];
-        const d = grad107[j] * w;
-        const h = scratch105_xhat[j];
+        const w = p[94714368 + ch]!;
+        const d = grad107[j]! * w;
+        const h = scratch105_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[94714368 + ch] += grad107[j] * h;
-        gp[94715136 + ch] += grad107[j];
+        gp[94714368 + ch]! += grad107[j]! * h;
+        gp[94715136 + ch]! += grad107[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[94714368 + ch];
-        grad106[j] += r * (grad107[j] * w - a - scratch105_xhat[j] * bh);
+        const w = p[94714368 + ch]!;
+        grad106[j]! += r * (grad107[j]! * w - a - scratch105_xhat[j]! * bh);
       }
     }
   }
@@ -6991,18 +6986,18 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch106_q[qi + d] * scratch106_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch106_q[qi + d]! * scratch106_k[kj + d]!;
           scratch106_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch106_probs[row + j]);
+          m = Math.max(m, scratch106_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch106_probs[row + j] - m);
+          const e = Math.exp(scratch106_probs[row + j]! - m);
           scratch106_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch106_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch106_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch106_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -7010,10 +7005,10 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch106_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch106_probs[row + j] * scratch106_mask[row + j] : scratch106_probs[row + j];
+          const a = training ? scratch106_probs[row + j]! * scratch106_mask[row + j]! : scratch106_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch106_heads[oi + d] += a * scratch106_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch106_heads[oi + d]! += a * scratch106_v[vj + d]!;
         }
       }
     }
@@ -7058,25 +7053,25 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch106_d_heads[oi + d] * scratch106_v[vj + d];
-          const pr = scratch106_probs[row + j];
-          const mk = training ? scratch106_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch106_d_heads[oi + d]! * scratch106_v[vj + d]!;
+          const pr = scratch106_probs[row + j]!;
+          const mk = training ? scratch106_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch106_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch106_d_v[vj + d] += a * scratch106_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch106_d_v[vj + d]! += a * scratch106_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch106_probs[row + j] * (scratch106_d_row[j] - s) * 0.125;
+          const ds = scratch106_probs[row + j]! * (scratch106_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch106_d_q[oi + d] += ds * scratch106_k[kj + d];
-            scratch106_d_k[kj + d] += ds * scratch106_q[qi + d];
+            scratch106_d_q[oi + d]! += ds * scratch106_k[kj + d]!;
+            scratch106_d_k[kj + d]! += ds * scratch106_q[qi + d]!;
           }
         }
       }
@@ -7092,64 +7087,64 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 107: encoder.layer.10.attention.1 (dropout). */
-function forward107(p: Float32Array, n: number, training: boolean): void {
+function forward107(n: number, training: boolean): void {
   // encoder.layer.10.attention.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch107_mask[i] = m;
-      act109[i] = act108[i] * m;
+      act109[i] = act108[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch107_mask[i] = 1;
-      act109[i] = act108[i];
+      act109[i] = act108[i]!;
     }
   }
 }
 
 /** Backward of op 107: encoder.layer.10.attention.1 (dropout). */
-function backward107(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward107(n: number): void {
   // encoder.layer.10.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad108[i] += grad109[i] * scratch107_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad108[i]! += grad109[i]! * scratch107_mask[i]!;
 }
 
 /** Forward of op 108: add. */
-function forward108(p: Float32Array, n: number, training: boolean): void {
+function forward108(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act110[i] = act109[i] + act107[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act110[i] = act109[i]! + act107[i]!;
 }
 
 /** Backward of op 108: add. */
-function backward108(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward108(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad110[i];
-    grad109[i] += g;
-    grad107[i] += g;
+    const g = grad110[i]!;
+    grad109[i]! += g;
+    grad107[i]! += g;
   }
 }
 
 /** Forward of op 109: encoder.layer.10.attention.LayerNorm (layernorm). */
-function forward109(p: Float32Array, n: number, training: boolean): void {
+function forward109(p: Float32Array, n: number): void {
   // encoder.layer.10.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act110[j];
+      for (let j = base; j < base + 768; j++) s += act110[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act110[j] - m;
+        const d = act110[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch109_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[97078272 + ch];
-        const sh = p[97079040 + ch];
-        const h = (act110[j] - m) * r;
+        const w = p[97078272 + ch]!;
+        const sh = p[97079040 + ch]!;
+        const h = (act110[j]! - m) * r;
         scratch109_xhat[j] = h;
         act111[j] = h * w + sh;
       }
@@ -7158,136 +7153,136 @@ function forward109(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 109: encoder.layer.10.attention.LayerNorm (layernorm). */
-function backward109(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward109(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.10.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch109_istd[b * 512 + g];
+      const r = scratch109_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[97078272 + ch];
-        const d = grad111[j] * w;
-        const h = scratch109_xhat[j];
+        const w = p[97078272 + ch]!;
+        const d = grad111[j]! * w;
+        const h = scratch109_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[97078272 + ch] += grad111[j] * h;
-        gp[97079040 + ch] += grad111[j];
+        gp[97078272 + ch]! += grad111[j]! * h;
+        gp[97079040 + ch]! += grad111[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[97078272 + ch];
-        grad110[j] += r * (grad111[j] * w - a - scratch109_xhat[j] * bh);
+        const w = p[97078272 + ch]!;
+        grad110[j]! += r * (grad111[j]! * w - a - scratch109_xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 110: encoder.layer.10.intermediate.dense (dense). */
-function forward110(p: Float32Array, n: number, training: boolean): void {
+function forward110(p: Float32Array, n: number): void {
   // encoder.layer.10.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
   denseTiledForward(p, act111, act112, n * 512, 768, 3072, 97079808, 99439104, 0, 3072, 1);
 }
 
 /** Backward of op 110: encoder.layer.10.intermediate.dense (dense). */
-function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward110(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.10.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act111, grad111, grad112, n * 512, 768, 3072, 97079808, 99439104, true, 0, 3072, 1);
 }
 
 /** Forward of op 111: encoder.layer.10.intermediate.1 (gelu). */
-function forward111(p: Float32Array, n: number, training: boolean): void {
+function forward111(n: number): void {
   // encoder.layer.10.intermediate.1: gelu
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act112[i];
+    const x = act112[i]!;
     act113[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
   }
 }
 
 /** Backward of op 111: encoder.layer.10.intermediate.1 (gelu). */
-function backward111(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward111(n: number): void {
   // encoder.layer.10.intermediate.1: gelu backward
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act112[i];
+    const x = act112[i]!;
 
-    const g = grad113[i];
+    const g = grad113[i]!;
     grad112[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
 /** Forward of op 112: encoder.layer.10.out.dense (dense). */
-function forward112(p: Float32Array, n: number, training: boolean): void {
+function forward112(p: Float32Array, n: number): void {
   // encoder.layer.10.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
   denseTiledForward(p, act113, act114, n * 512, 3072, 768, 99442176, 101801472, 0, 768, 1);
 }
 
 /** Backward of op 112: encoder.layer.10.out.dense (dense). */
-function backward112(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward112(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.10.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act113, grad113, grad114, n * 512, 3072, 768, 99442176, 101801472, true, 0, 768, 1);
 }
 
 /** Forward of op 113: encoder.layer.10.out.1 (dropout). */
-function forward113(p: Float32Array, n: number, training: boolean): void {
+function forward113(n: number, training: boolean): void {
   // encoder.layer.10.out.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch113_mask[i] = m;
-      act115[i] = act114[i] * m;
+      act115[i] = act114[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch113_mask[i] = 1;
-      act115[i] = act114[i];
+      act115[i] = act114[i]!;
     }
   }
 }
 
 /** Backward of op 113: encoder.layer.10.out.1 (dropout). */
-function backward113(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward113(n: number): void {
   // encoder.layer.10.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad114[i] += grad115[i] * scratch113_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad114[i]! += grad115[i]! * scratch113_mask[i]!;
 }
 
 /** Forward of op 114: add. */
-function forward114(p: Float32Array, n: number, training: boolean): void {
+function forward114(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act116[i] = act115[i] + act111[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act116[i] = act115[i]! + act111[i]!;
 }
 
 /** Backward of op 114: add. */
-function backward114(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward114(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad116[i];
-    grad115[i] += g;
-    grad111[i] += g;
+    const g = grad116[i]!;
+    grad115[i]! += g;
+    grad111[i]! += g;
   }
 }
 
 /** Forward of op 115: encoder.layer.10.out.LayerNorm (layernorm). */
-function forward115(p: Float32Array, n: number, training: boolean): void {
+function forward115(p: Float32Array, n: number): void {
   // encoder.layer.10.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act116[j];
+      for (let j = base; j < base + 768; j++) s += act116[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act116[j] - m;
+        const d = act116[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch115_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[101802240 + ch];
-        const sh = p[101803008 + ch];
-        const h = (act116[j] - m) * r;
+        const w = p[101802240 + ch]!;
+        const sh = p[101803008 + ch]!;
+        const h = (act116[j]! - m) * r;
         scratch115_xhat[j] = h;
         act117[j] = h * w + sh;
       }
@@ -7296,28 +7291,28 @@ function forward115(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 115: encoder.layer.10.out.LayerNorm (layernorm). */
-function backward115(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward115(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.10.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch115_istd[b * 512 + g];
+      const r = scratch115_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[101802240 + ch];
-        const d = grad117[j] * w;
-        const h = scratch115_xhat[j];
+        const w = p[101802240 + ch]!;
+        const d = grad117[j]! * w;
+        const h = scratch115_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[101802240 + ch] += grad117[j] * h;
-        gp[101803008 + ch] += grad117[j];
+        gp[101802240 + ch]! += grad117[j]! * h;
+        gp[101803008 + ch]! += grad117[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[101802240 + ch];
-        grad116[j] += r * (grad117[j] * w - a - scratch115_xhat[j] * bh);
+        const w = p[101802240 + ch]!;
+        grad116[j]! += r * (grad117[j]! * w - a - scratch115_xhat[j]! * bh);
       }
     }
   }
@@ -7345,18 +7340,18 @@ function forward116(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch116_q[qi + d] * scratch116_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch116_q[qi + d]! * scratch116_k[kj + d]!;
           scratch116_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch116_probs[row + j]);
+          m = Math.max(m, scratch116_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch116_probs[row + j] - m);
+          const e = Math.exp(scratch116_probs[row + j]! - m);
           scratch116_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch116_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch116_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch116_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -7364,10 +7359,10 @@ function forward116(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch116_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch116_probs[row + j] * scratch116_mask[row + j] : scratch116_probs[row + j];
+          const a = training ? scratch116_probs[row + j]! * scratch116_mask[row + j]! : scratch116_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch116_heads[oi + d] += a * scratch116_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch116_heads[oi + d]! += a * scratch116_v[vj + d]!;
         }
       }
     }
@@ -7412,25 +7407,25 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch116_d_heads[oi + d] * scratch116_v[vj + d];
-          const pr = scratch116_probs[row + j];
-          const mk = training ? scratch116_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch116_d_heads[oi + d]! * scratch116_v[vj + d]!;
+          const pr = scratch116_probs[row + j]!;
+          const mk = training ? scratch116_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch116_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch116_d_v[vj + d] += a * scratch116_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch116_d_v[vj + d]! += a * scratch116_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch116_probs[row + j] * (scratch116_d_row[j] - s) * 0.125;
+          const ds = scratch116_probs[row + j]! * (scratch116_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch116_d_q[oi + d] += ds * scratch116_k[kj + d];
-            scratch116_d_k[kj + d] += ds * scratch116_q[qi + d];
+            scratch116_d_q[oi + d]! += ds * scratch116_k[kj + d]!;
+            scratch116_d_k[kj + d]! += ds * scratch116_q[qi + d]!;
           }
         }
       }
@@ -7446,64 +7441,64 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 117: encoder.layer.11.attention.1 (dropout). */
-function forward117(p: Float32Array, n: number, training: boolean): void {
+function forward117(n: number, training: boolean): void {
   // encoder.layer.11.attention.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch117_mask[i] = m;
-      act119[i] = act118[i] * m;
+      act119[i] = act118[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch117_mask[i] = 1;
-      act119[i] = act118[i];
+      act119[i] = act118[i]!;
     }
   }
 }
 
 /** Backward of op 117: encoder.layer.11.attention.1 (dropout). */
-function backward117(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward117(n: number): void {
   // encoder.layer.11.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad118[i] += grad119[i] * scratch117_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad118[i]! += grad119[i]! * scratch117_mask[i]!;
 }
 
 /** Forward of op 118: add. */
-function forward118(p: Float32Array, n: number, training: boolean): void {
+function forward118(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act120[i] = act119[i] + act117[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act120[i] = act119[i]! + act117[i]!;
 }
 
 /** Backward of op 118: add. */
-function backward118(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward118(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad120[i];
-    grad119[i] += g;
-    grad117[i] += g;
+    const g = grad120[i]!;
+    grad119[i]! += g;
+    grad117[i]! += g;
   }
 }
 
 /** Forward of op 119: encoder.layer.11.attention.LayerNorm (layernorm). */
-function forward119(p: Float32Array, n: number, training: boolean): void {
+function forward119(p: Float32Array, n: number): void {
   // encoder.layer.11.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act120[j];
+      for (let j = base; j < base + 768; j++) s += act120[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act120[j] - m;
+        const d = act120[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch119_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[104166144 + ch];
-        const sh = p[104166912 + ch];
-        const h = (act120[j] - m) * r;
+        const w = p[104166144 + ch]!;
+        const sh = p[104166912 + ch]!;
+        const h = (act120[j]! - m) * r;
         scratch119_xhat[j] = h;
         act121[j] = h * w + sh;
       }
@@ -7512,136 +7507,136 @@ function forward119(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 119: encoder.layer.11.attention.LayerNorm (layernorm). */
-function backward119(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward119(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.11.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch119_istd[b * 512 + g];
+      const r = scratch119_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[104166144 + ch];
-        const d = grad121[j] * w;
-        const h = scratch119_xhat[j];
+        const w = p[104166144 + ch]!;
+        const d = grad121[j]! * w;
+        const h = scratch119_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[104166144 + ch] += grad121[j] * h;
-        gp[104166912 + ch] += grad121[j];
+        gp[104166144 + ch]! += grad121[j]! * h;
+        gp[104166912 + ch]! += grad121[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[104166144 + ch];
-        grad120[j] += r * (grad121[j] * w - a - scratch119_xhat[j] * bh);
+        const w = p[104166144 + ch]!;
+        grad120[j]! += r * (grad121[j]! * w - a - scratch119_xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 120: encoder.layer.11.intermediate.dense (dense). */
-function forward120(p: Float32Array, n: number, training: boolean): void {
+function forward120(p: Float32Array, n: number): void {
   // encoder.layer.11.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
   denseTiledForward(p, act121, act122, n * 512, 768, 3072, 104167680, 106526976, 0, 3072, 1);
 }
 
 /** Backward of op 120: encoder.layer.11.intermediate.dense (dense). */
-function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward120(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.11.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act121, grad121, grad122, n * 512, 768, 3072, 104167680, 106526976, true, 0, 3072, 1);
 }
 
 /** Forward of op 121: encoder.layer.11.intermediate.1 (gelu). */
-function forward121(p: Float32Array, n: number, training: boolean): void {
+function forward121(n: number): void {
   // encoder.layer.11.intermediate.1: gelu
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act122[i];
+    const x = act122[i]!;
     act123[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
   }
 }
 
 /** Backward of op 121: encoder.layer.11.intermediate.1 (gelu). */
-function backward121(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward121(n: number): void {
   // encoder.layer.11.intermediate.1: gelu backward
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act122[i];
+    const x = act122[i]!;
 
-    const g = grad123[i];
+    const g = grad123[i]!;
     grad122[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
 /** Forward of op 122: encoder.layer.11.out.dense (dense). */
-function forward122(p: Float32Array, n: number, training: boolean): void {
+function forward122(p: Float32Array, n: number): void {
   // encoder.layer.11.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
   denseTiledForward(p, act123, act124, n * 512, 3072, 768, 106530048, 108889344, 0, 768, 1);
 }
 
 /** Backward of op 122: encoder.layer.11.out.dense (dense). */
-function backward122(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward122(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.11.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act123, grad123, grad124, n * 512, 3072, 768, 106530048, 108889344, true, 0, 768, 1);
 }
 
 /** Forward of op 123: encoder.layer.11.out.1 (dropout). */
-function forward123(p: Float32Array, n: number, training: boolean): void {
+function forward123(n: number, training: boolean): void {
   // encoder.layer.11.out.1: dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
       scratch123_mask[i] = m;
-      act125[i] = act124[i] * m;
+      act125[i] = act124[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
       scratch123_mask[i] = 1;
-      act125[i] = act124[i];
+      act125[i] = act124[i]!;
     }
   }
 }
 
 /** Backward of op 123: encoder.layer.11.out.1 (dropout). */
-function backward123(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward123(n: number): void {
   // encoder.layer.11.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad124[i] += grad125[i] * scratch123_mask[i];
+  for (let i = 0, e = n * 393216; i < e; i++) grad124[i]! += grad125[i]! * scratch123_mask[i]!;
 }
 
 /** Forward of op 124: add. */
-function forward124(p: Float32Array, n: number, training: boolean): void {
+function forward124(n: number): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act126[i] = act125[i] + act121[i];
+  for (let i = 0, e = n * 393216; i < e; i++) act126[i] = act125[i]! + act121[i]!;
 }
 
 /** Backward of op 124: add. */
-function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward124(n: number): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad126[i];
-    grad125[i] += g;
-    grad121[i] += g;
+    const g = grad126[i]!;
+    grad125[i]! += g;
+    grad121[i]! += g;
   }
 }
 
 /** Forward of op 125: encoder.layer.11.out.LayerNorm (layernorm). */
-function forward125(p: Float32Array, n: number, training: boolean): void {
+function forward125(p: Float32Array, n: number): void {
   // encoder.layer.11.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act126[j];
+      for (let j = base; j < base + 768; j++) s += act126[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act126[j] - m;
+        const d = act126[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
       scratch125_istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[108890112 + ch];
-        const sh = p[108890880 + ch];
-        const h = (act126[j] - m) * r;
+        const w = p[108890112 + ch]!;
+        const sh = p[108890880 + ch]!;
+        const h = (act126[j]! - m) * r;
         scratch125_xhat[j] = h;
         act127[j] = h * w + sh;
       }
@@ -7650,76 +7645,76 @@ function forward125(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 125: encoder.layer.11.out.LayerNorm (layernorm). */
-function backward125(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward125(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layer.11.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch125_istd[b * 512 + g];
+      const r = scratch125_istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[108890112 + ch];
-        const d = grad127[j] * w;
-        const h = scratch125_xhat[j];
+        const w = p[108890112 + ch]!;
+        const d = grad127[j]! * w;
+        const h = scratch125_xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[108890112 + ch] += grad127[j] * h;
-        gp[108890880 + ch] += grad127[j];
+        gp[108890112 + ch]! += grad127[j]! * h;
+        gp[108890880 + ch]! += grad127[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[108890112 + ch];
-        grad126[j] += r * (grad127[j] * w - a - scratch125_xhat[j] * bh);
+        const w = p[108890112 + ch]!;
+        grad126[j]! += r * (grad127[j]! * w - a - scratch125_xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 126: pooler.0 (take). */
-function forward126(p: Float32Array, n: number, training: boolean): void {
+function forward126(n: number): void {
   // pooler.0: take index 0 of axis 0, [512, 768] → [768]
   for (let r = 0; r < n; r++) {
-    for (let q = 0; q < 768; q++) act128[r * 768 + q] = act127[r * 393216 + q];
+    for (let q = 0; q < 768; q++) act128[r * 768 + q] = act127[r * 393216 + q]!;
   }
 }
 
 /** Backward of op 126: pooler.0 (take). */
-function backward126(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward126(n: number): void {
   // pooler.0: take backward (the other positions get no gradient)
   for (let r = 0; r < n; r++) {
-    for (let q = 0; q < 768; q++) grad127[r * 393216 + q] += grad128[r * 768 + q];
+    for (let q = 0; q < 768; q++) grad127[r * 393216 + q]! += grad128[r * 768 + q]!;
   }
 }
 
 /** Forward of op 127: pooler.dense (dense). */
-function forward127(p: Float32Array, n: number, training: boolean): void {
+function forward127(p: Float32Array, n: number): void {
   // pooler.dense: dense 768 → 768, register-tiled (shared kernel below)
   denseTiledForward(p, act128, act129, n, 768, 768, 108891648, 109481472, 0, 768, 1);
 }
 
 /** Backward of op 127: pooler.dense (dense). */
-function backward127(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward127(p: Float32Array, gp: Float32Array, n: number): void {
   // pooler.dense: dense 768 → 768 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act128, grad128, grad129, n, 768, 768, 108891648, 109481472, true, 0, 768, 1);
 }
 
 /** Forward of op 128: pooler.2 (tanh). */
-function forward128(p: Float32Array, n: number, training: boolean): void {
+function forward128(n: number): void {
   // pooler.2: tanh
   for (let i = 0, e = n * 768; i < e; i++) {
-    const x = act129[i];
+    const x = act129[i]!;
     act130[i] = Math.tanh(x);
   }
 }
 
 /** Backward of op 128: pooler.2 (tanh). */
-function backward128(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward128(n: number): void {
   // pooler.2: tanh backward
   for (let i = 0, e = n * 768; i < e; i++) {
-    const y = act130[i];
-    const g = grad130[i];
+    const y = act130[i]!;
+    const g = grad130[i]!;
     grad129[i] = g * (1 - y * y);
   }
 }
@@ -7847,8 +7842,7 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? undefined) === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -8080,20 +8074,15 @@ export function trainStep(
   });
   const output = result[0];
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? undefined;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
-  inputGradWanted = false;
-  try {
-    backward(trainer.params, [grad, zerosOf(result[1].length)], trainer.grads);
-  } finally {
-    inputGradWanted = true;
-  }
+  backward(trainer.params, [grad, zerosOf(result[1].length)], trainer.grads);
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -8209,7 +8198,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -8219,17 +8208,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -8251,14 +8240,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -8295,8 +8284,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -8308,12 +8297,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -8334,18 +8323,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -8366,10 +8355,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -8391,14 +8380,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -8435,8 +8424,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -8448,12 +8437,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -8474,18 +8463,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -8505,17 +8494,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -8533,15 +8522,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -8562,10 +8551,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -8575,11 +8564,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -8592,12 +8581,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -8623,8 +8612,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -8662,11 +8651,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -8681,16 +8670,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -8717,12 +8706,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -8737,24 +8726,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -8845,11 +8834,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

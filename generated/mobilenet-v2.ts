@@ -2025,13 +2025,6 @@ function random(): number {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
 /**
  * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
  * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
@@ -2367,8 +2360,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
 let act1 = new Float32Array(0);
@@ -2677,229 +2668,229 @@ let grad149 = new Float32Array(0);
 let grad150 = new Float32Array(0);
 let grad152 = new Float32Array(0);
 let grad153 = new Float32Array(0);
-let work0_col = new Float32Array(338688);
-let work0_dcol = new Float32Array(338688);
+const work0_col = new Float32Array(338688);
+const work0_dcol = new Float32Array(338688);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch4_xhat = new Float32Array(0);
 let scratch4_istd = new Float32Array(0);
 let scratch4_batchstats = new Float32Array(0);
-let work6_col = new Float32Array(401408);
-let work6_dcol = new Float32Array(401408);
+const work6_col = new Float32Array(401408);
+const work6_dcol = new Float32Array(401408);
 let scratch7_xhat = new Float32Array(0);
 let scratch7_istd = new Float32Array(0);
 let scratch7_batchstats = new Float32Array(0);
-let work8_col = new Float32Array(200704);
-let work8_dcol = new Float32Array(200704);
+const work8_col = new Float32Array(200704);
+const work8_dcol = new Float32Array(200704);
 let scratch9_xhat = new Float32Array(0);
 let scratch9_istd = new Float32Array(0);
 let scratch9_batchstats = new Float32Array(0);
 let scratch12_xhat = new Float32Array(0);
 let scratch12_istd = new Float32Array(0);
 let scratch12_batchstats = new Float32Array(0);
-let work14_col = new Float32Array(301056);
-let work14_dcol = new Float32Array(301056);
+const work14_col = new Float32Array(301056);
+const work14_dcol = new Float32Array(301056);
 let scratch15_xhat = new Float32Array(0);
 let scratch15_istd = new Float32Array(0);
 let scratch15_batchstats = new Float32Array(0);
-let work16_col = new Float32Array(75264);
-let work16_dcol = new Float32Array(75264);
+const work16_col = new Float32Array(75264);
+const work16_dcol = new Float32Array(75264);
 let scratch17_xhat = new Float32Array(0);
 let scratch17_istd = new Float32Array(0);
 let scratch17_batchstats = new Float32Array(0);
 let scratch20_xhat = new Float32Array(0);
 let scratch20_istd = new Float32Array(0);
 let scratch20_batchstats = new Float32Array(0);
-let work22_col = new Float32Array(451584);
-let work22_dcol = new Float32Array(451584);
+const work22_col = new Float32Array(451584);
+const work22_dcol = new Float32Array(451584);
 let scratch23_xhat = new Float32Array(0);
 let scratch23_istd = new Float32Array(0);
 let scratch23_batchstats = new Float32Array(0);
-let work25_col = new Float32Array(75264);
-let work25_dcol = new Float32Array(75264);
+const work25_col = new Float32Array(75264);
+const work25_dcol = new Float32Array(75264);
 let scratch26_xhat = new Float32Array(0);
 let scratch26_istd = new Float32Array(0);
 let scratch26_batchstats = new Float32Array(0);
 let scratch29_xhat = new Float32Array(0);
 let scratch29_istd = new Float32Array(0);
 let scratch29_batchstats = new Float32Array(0);
-let work31_col = new Float32Array(112896);
-let work31_dcol = new Float32Array(112896);
+const work31_col = new Float32Array(112896);
+const work31_dcol = new Float32Array(112896);
 let scratch32_xhat = new Float32Array(0);
 let scratch32_istd = new Float32Array(0);
 let scratch32_batchstats = new Float32Array(0);
-let work33_col = new Float32Array(25088);
-let work33_dcol = new Float32Array(25088);
+const work33_col = new Float32Array(25088);
+const work33_dcol = new Float32Array(25088);
 let scratch34_xhat = new Float32Array(0);
 let scratch34_istd = new Float32Array(0);
 let scratch34_batchstats = new Float32Array(0);
 let scratch37_xhat = new Float32Array(0);
 let scratch37_istd = new Float32Array(0);
 let scratch37_batchstats = new Float32Array(0);
-let work39_col = new Float32Array(150528);
-let work39_dcol = new Float32Array(150528);
+const work39_col = new Float32Array(150528);
+const work39_dcol = new Float32Array(150528);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
-let work42_col = new Float32Array(25088);
-let work42_dcol = new Float32Array(25088);
+const work42_col = new Float32Array(25088);
+const work42_dcol = new Float32Array(25088);
 let scratch43_xhat = new Float32Array(0);
 let scratch43_istd = new Float32Array(0);
 let scratch43_batchstats = new Float32Array(0);
 let scratch46_xhat = new Float32Array(0);
 let scratch46_istd = new Float32Array(0);
 let scratch46_batchstats = new Float32Array(0);
-let work48_col = new Float32Array(150528);
-let work48_dcol = new Float32Array(150528);
+const work48_col = new Float32Array(150528);
+const work48_dcol = new Float32Array(150528);
 let scratch49_xhat = new Float32Array(0);
 let scratch49_istd = new Float32Array(0);
 let scratch49_batchstats = new Float32Array(0);
-let work51_col = new Float32Array(25088);
-let work51_dcol = new Float32Array(25088);
+const work51_col = new Float32Array(25088);
+const work51_dcol = new Float32Array(25088);
 let scratch52_xhat = new Float32Array(0);
 let scratch52_istd = new Float32Array(0);
 let scratch52_batchstats = new Float32Array(0);
 let scratch55_xhat = new Float32Array(0);
 let scratch55_istd = new Float32Array(0);
 let scratch55_batchstats = new Float32Array(0);
-let work57_col = new Float32Array(37632);
-let work57_dcol = new Float32Array(37632);
+const work57_col = new Float32Array(37632);
+const work57_dcol = new Float32Array(37632);
 let scratch58_xhat = new Float32Array(0);
 let scratch58_istd = new Float32Array(0);
 let scratch58_batchstats = new Float32Array(0);
-let work59_col = new Float32Array(12544);
-let work59_dcol = new Float32Array(12544);
+const work59_col = new Float32Array(12544);
+const work59_dcol = new Float32Array(12544);
 let scratch60_xhat = new Float32Array(0);
 let scratch60_istd = new Float32Array(0);
 let scratch60_batchstats = new Float32Array(0);
 let scratch63_xhat = new Float32Array(0);
 let scratch63_istd = new Float32Array(0);
 let scratch63_batchstats = new Float32Array(0);
-let work65_col = new Float32Array(75264);
-let work65_dcol = new Float32Array(75264);
+const work65_col = new Float32Array(75264);
+const work65_dcol = new Float32Array(75264);
 let scratch66_xhat = new Float32Array(0);
 let scratch66_istd = new Float32Array(0);
 let scratch66_batchstats = new Float32Array(0);
-let work68_col = new Float32Array(12544);
-let work68_dcol = new Float32Array(12544);
+const work68_col = new Float32Array(12544);
+const work68_dcol = new Float32Array(12544);
 let scratch69_xhat = new Float32Array(0);
 let scratch69_istd = new Float32Array(0);
 let scratch69_batchstats = new Float32Array(0);
 let scratch72_xhat = new Float32Array(0);
 let scratch72_istd = new Float32Array(0);
 let scratch72_batchstats = new Float32Array(0);
-let work74_col = new Float32Array(75264);
-let work74_dcol = new Float32Array(75264);
+const work74_col = new Float32Array(75264);
+const work74_dcol = new Float32Array(75264);
 let scratch75_xhat = new Float32Array(0);
 let scratch75_istd = new Float32Array(0);
 let scratch75_batchstats = new Float32Array(0);
-let work77_col = new Float32Array(12544);
-let work77_dcol = new Float32Array(12544);
+const work77_col = new Float32Array(12544);
+const work77_dcol = new Float32Array(12544);
 let scratch78_xhat = new Float32Array(0);
 let scratch78_istd = new Float32Array(0);
 let scratch78_batchstats = new Float32Array(0);
 let scratch81_xhat = new Float32Array(0);
 let scratch81_istd = new Float32Array(0);
 let scratch81_batchstats = new Float32Array(0);
-let work83_col = new Float32Array(75264);
-let work83_dcol = new Float32Array(75264);
+const work83_col = new Float32Array(75264);
+const work83_dcol = new Float32Array(75264);
 let scratch84_xhat = new Float32Array(0);
 let scratch84_istd = new Float32Array(0);
 let scratch84_batchstats = new Float32Array(0);
-let work86_col = new Float32Array(12544);
-let work86_dcol = new Float32Array(12544);
+const work86_col = new Float32Array(12544);
+const work86_dcol = new Float32Array(12544);
 let scratch87_xhat = new Float32Array(0);
 let scratch87_istd = new Float32Array(0);
 let scratch87_batchstats = new Float32Array(0);
 let scratch90_xhat = new Float32Array(0);
 let scratch90_istd = new Float32Array(0);
 let scratch90_batchstats = new Float32Array(0);
-let work92_col = new Float32Array(75264);
-let work92_dcol = new Float32Array(75264);
+const work92_col = new Float32Array(75264);
+const work92_dcol = new Float32Array(75264);
 let scratch93_xhat = new Float32Array(0);
 let scratch93_istd = new Float32Array(0);
 let scratch93_batchstats = new Float32Array(0);
-let work94_col = new Float32Array(18816);
-let work94_dcol = new Float32Array(18816);
+const work94_col = new Float32Array(18816);
+const work94_dcol = new Float32Array(18816);
 let scratch95_xhat = new Float32Array(0);
 let scratch95_istd = new Float32Array(0);
 let scratch95_batchstats = new Float32Array(0);
 let scratch98_xhat = new Float32Array(0);
 let scratch98_istd = new Float32Array(0);
 let scratch98_batchstats = new Float32Array(0);
-let work100_col = new Float32Array(112896);
-let work100_dcol = new Float32Array(112896);
+const work100_col = new Float32Array(112896);
+const work100_dcol = new Float32Array(112896);
 let scratch101_xhat = new Float32Array(0);
 let scratch101_istd = new Float32Array(0);
 let scratch101_batchstats = new Float32Array(0);
-let work103_col = new Float32Array(18816);
-let work103_dcol = new Float32Array(18816);
+const work103_col = new Float32Array(18816);
+const work103_dcol = new Float32Array(18816);
 let scratch104_xhat = new Float32Array(0);
 let scratch104_istd = new Float32Array(0);
 let scratch104_batchstats = new Float32Array(0);
 let scratch107_xhat = new Float32Array(0);
 let scratch107_istd = new Float32Array(0);
 let scratch107_batchstats = new Float32Array(0);
-let work109_col = new Float32Array(112896);
-let work109_dcol = new Float32Array(112896);
+const work109_col = new Float32Array(112896);
+const work109_dcol = new Float32Array(112896);
 let scratch110_xhat = new Float32Array(0);
 let scratch110_istd = new Float32Array(0);
 let scratch110_batchstats = new Float32Array(0);
-let work112_col = new Float32Array(18816);
-let work112_dcol = new Float32Array(18816);
+const work112_col = new Float32Array(18816);
+const work112_dcol = new Float32Array(18816);
 let scratch113_xhat = new Float32Array(0);
 let scratch113_istd = new Float32Array(0);
 let scratch113_batchstats = new Float32Array(0);
 let scratch116_xhat = new Float32Array(0);
 let scratch116_istd = new Float32Array(0);
 let scratch116_batchstats = new Float32Array(0);
-let work118_col = new Float32Array(28224);
-let work118_dcol = new Float32Array(28224);
+const work118_col = new Float32Array(28224);
+const work118_dcol = new Float32Array(28224);
 let scratch119_xhat = new Float32Array(0);
 let scratch119_istd = new Float32Array(0);
 let scratch119_batchstats = new Float32Array(0);
-let work120_col = new Float32Array(7840);
-let work120_dcol = new Float32Array(7840);
+const work120_col = new Float32Array(7840);
+const work120_dcol = new Float32Array(7840);
 let scratch121_xhat = new Float32Array(0);
 let scratch121_istd = new Float32Array(0);
 let scratch121_batchstats = new Float32Array(0);
 let scratch124_xhat = new Float32Array(0);
 let scratch124_istd = new Float32Array(0);
 let scratch124_batchstats = new Float32Array(0);
-let work126_col = new Float32Array(47040);
-let work126_dcol = new Float32Array(47040);
+const work126_col = new Float32Array(47040);
+const work126_dcol = new Float32Array(47040);
 let scratch127_xhat = new Float32Array(0);
 let scratch127_istd = new Float32Array(0);
 let scratch127_batchstats = new Float32Array(0);
-let work129_col = new Float32Array(7840);
-let work129_dcol = new Float32Array(7840);
+const work129_col = new Float32Array(7840);
+const work129_dcol = new Float32Array(7840);
 let scratch130_xhat = new Float32Array(0);
 let scratch130_istd = new Float32Array(0);
 let scratch130_batchstats = new Float32Array(0);
 let scratch133_xhat = new Float32Array(0);
 let scratch133_istd = new Float32Array(0);
 let scratch133_batchstats = new Float32Array(0);
-let work135_col = new Float32Array(47040);
-let work135_dcol = new Float32Array(47040);
+const work135_col = new Float32Array(47040);
+const work135_dcol = new Float32Array(47040);
 let scratch136_xhat = new Float32Array(0);
 let scratch136_istd = new Float32Array(0);
 let scratch136_batchstats = new Float32Array(0);
-let work138_col = new Float32Array(7840);
-let work138_dcol = new Float32Array(7840);
+const work138_col = new Float32Array(7840);
+const work138_dcol = new Float32Array(7840);
 let scratch139_xhat = new Float32Array(0);
 let scratch139_istd = new Float32Array(0);
 let scratch139_batchstats = new Float32Array(0);
 let scratch142_xhat = new Float32Array(0);
 let scratch142_istd = new Float32Array(0);
 let scratch142_batchstats = new Float32Array(0);
-let work144_col = new Float32Array(47040);
-let work144_dcol = new Float32Array(47040);
+const work144_col = new Float32Array(47040);
+const work144_dcol = new Float32Array(47040);
 let scratch145_xhat = new Float32Array(0);
 let scratch145_istd = new Float32Array(0);
 let scratch145_batchstats = new Float32Array(0);
-let work146_col = new Float32Array(15680);
-let work146_dcol = new Float32Array(15680);
+const work146_col = new Float32Array(15680);
+const work146_dcol = new Float32Array(15680);
 let scratch147_xhat = new Float32Array(0);
 let scratch147_istd = new Float32Array(0);
 let scratch147_batchstats = new Float32Array(0);
@@ -3402,159 +3393,158 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
 
   allocate(n);
   act0 = input;
-  forward0(p, n, training);
+  forward0(p, n);
   forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
+  forward2(n);
+  forward3(p, n);
   forward4(p, n, training);
-  forward5(p, n, training);
-  forward6(p, n, training);
+  forward5(n);
+  forward6(p, n);
   forward7(p, n, training);
-  forward8(p, n, training);
+  forward8(p, n);
   forward9(p, n, training);
-  forward10(p, n, training);
-  forward11(p, n, training);
+  forward10(n);
+  forward11(p, n);
   forward12(p, n, training);
-  forward13(p, n, training);
-  forward14(p, n, training);
+  forward13(n);
+  forward14(p, n);
   forward15(p, n, training);
-  forward16(p, n, training);
+  forward16(p, n);
   forward17(p, n, training);
-  forward18(p, n, training);
-  forward19(p, n, training);
+  forward18(n);
+  forward19(p, n);
   forward20(p, n, training);
-  forward21(p, n, training);
-  forward22(p, n, training);
+  forward21(n);
+  forward22(p, n);
   forward23(p, n, training);
-  forward24(p, n, training);
-  forward25(p, n, training);
+  forward24(n);
+  forward25(p, n);
   forward26(p, n, training);
-  forward27(p, n, training);
-  forward28(p, n, training);
+  forward27(n);
+  forward28(p, n);
   forward29(p, n, training);
-  forward30(p, n, training);
-  forward31(p, n, training);
+  forward30(n);
+  forward31(p, n);
   forward32(p, n, training);
-  forward33(p, n, training);
+  forward33(p, n);
   forward34(p, n, training);
-  forward35(p, n, training);
-  forward36(p, n, training);
+  forward35(n);
+  forward36(p, n);
   forward37(p, n, training);
-  forward38(p, n, training);
-  forward39(p, n, training);
+  forward38(n);
+  forward39(p, n);
   forward40(p, n, training);
-  forward41(p, n, training);
-  forward42(p, n, training);
+  forward41(n);
+  forward42(p, n);
   forward43(p, n, training);
-  forward44(p, n, training);
-  forward45(p, n, training);
+  forward44(n);
+  forward45(p, n);
   forward46(p, n, training);
-  forward47(p, n, training);
-  forward48(p, n, training);
+  forward47(n);
+  forward48(p, n);
   forward49(p, n, training);
-  forward50(p, n, training);
-  forward51(p, n, training);
+  forward50(n);
+  forward51(p, n);
   forward52(p, n, training);
-  forward53(p, n, training);
-  forward54(p, n, training);
+  forward53(n);
+  forward54(p, n);
   forward55(p, n, training);
-  forward56(p, n, training);
-  forward57(p, n, training);
+  forward56(n);
+  forward57(p, n);
   forward58(p, n, training);
-  forward59(p, n, training);
+  forward59(p, n);
   forward60(p, n, training);
-  forward61(p, n, training);
-  forward62(p, n, training);
+  forward61(n);
+  forward62(p, n);
   forward63(p, n, training);
-  forward64(p, n, training);
-  forward65(p, n, training);
+  forward64(n);
+  forward65(p, n);
   forward66(p, n, training);
-  forward67(p, n, training);
-  forward68(p, n, training);
+  forward67(n);
+  forward68(p, n);
   forward69(p, n, training);
-  forward70(p, n, training);
-  forward71(p, n, training);
+  forward70(n);
+  forward71(p, n);
   forward72(p, n, training);
-  forward73(p, n, training);
-  forward74(p, n, training);
+  forward73(n);
+  forward74(p, n);
   forward75(p, n, training);
-  forward76(p, n, training);
-  forward77(p, n, training);
+  forward76(n);
+  forward77(p, n);
   forward78(p, n, training);
-  forward79(p, n, training);
-  forward80(p, n, training);
+  forward79(n);
+  forward80(p, n);
   forward81(p, n, training);
-  forward82(p, n, training);
-  forward83(p, n, training);
+  forward82(n);
+  forward83(p, n);
   forward84(p, n, training);
-  forward85(p, n, training);
-  forward86(p, n, training);
+  forward85(n);
+  forward86(p, n);
   forward87(p, n, training);
-  forward88(p, n, training);
-  forward89(p, n, training);
+  forward88(n);
+  forward89(p, n);
   forward90(p, n, training);
-  forward91(p, n, training);
-  forward92(p, n, training);
+  forward91(n);
+  forward92(p, n);
   forward93(p, n, training);
-  forward94(p, n, training);
+  forward94(p, n);
   forward95(p, n, training);
-  forward96(p, n, training);
-  forward97(p, n, training);
+  forward96(n);
+  forward97(p, n);
   forward98(p, n, training);
-  forward99(p, n, training);
-  forward100(p, n, training);
+  forward99(n);
+  forward100(p, n);
   forward101(p, n, training);
-  forward102(p, n, training);
-  forward103(p, n, training);
+  forward102(n);
+  forward103(p, n);
   forward104(p, n, training);
-  forward105(p, n, training);
-  forward106(p, n, training);
+  forward105(n);
+  forward106(p, n);
   forward107(p, n, training);
-  forward108(p, n, training);
-  forward109(p, n, training);
+  forward108(n);
+  forward109(p, n);
   forward110(p, n, training);
-  forward111(p, n, training);
-  forward112(p, n, training);
+  forward111(n);
+  forward112(p, n);
   forward113(p, n, training);
-  forward114(p, n, training);
-  forward115(p, n, training);
+  forward114(n);
+  forward115(p, n);
   forward116(p, n, training);
-  forward117(p, n, training);
-  forward118(p, n, training);
+  forward117(n);
+  forward118(p, n);
   forward119(p, n, training);
-  forward120(p, n, training);
+  forward120(p, n);
   forward121(p, n, training);
-  forward122(p, n, training);
-  forward123(p, n, training);
+  forward122(n);
+  forward123(p, n);
   forward124(p, n, training);
-  forward125(p, n, training);
-  forward126(p, n, training);
+  forward125(n);
+  forward126(p, n);
   forward127(p, n, training);
-  forward128(p, n, training);
-  forward129(p, n, training);
+  forward128(n);
+  forward129(p, n);
   forward130(p, n, training);
-  forward131(p, n, training);
-  forward132(p, n, training);
+  forward131(n);
+  forward132(p, n);
   forward133(p, n, training);
-  forward134(p, n, training);
-  forward135(p, n, training);
+  forward134(n);
+  forward135(p, n);
   forward136(p, n, training);
-  forward137(p, n, training);
-  forward138(p, n, training);
+  forward137(n);
+  forward138(p, n);
   forward139(p, n, training);
-  forward140(p, n, training);
-  forward141(p, n, training);
+  forward140(n);
+  forward141(p, n);
   forward142(p, n, training);
-  forward143(p, n, training);
-  forward144(p, n, training);
+  forward143(n);
+  forward144(p, n);
   forward145(p, n, training);
-  forward146(p, n, training);
+  forward146(p, n);
   forward147(p, n, training);
-  forward148(p, n, training);
-  forward149(p, n, training);
-  forward151(p, n, training);
-  forward152(p, n, training);
-  lastTraining = training;
+  forward148(n);
+  forward149(n);
+  forward151(n, training);
+  forward152(p, n);
   forwardDone = true;
   return act153;
 }
@@ -3692,166 +3682,165 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad152);
   zero(grad153);
   copy(outputGrad, grad153);
-  const training = lastTraining;
-  backward152(p, gp, n, training);
-  backward151(p, gp, n, training);
-  backward149(p, gp, n, training);
-  backward148(p, gp, n, training);
-  backward147(p, gp, n, training);
-  backward146(p, gp, n, training);
-  backward145(p, gp, n, training);
-  backward144(p, gp, n, training);
-  backward143(p, gp, n, training);
-  backward142(p, gp, n, training);
-  backward141(p, gp, n, training);
-  backward140(p, gp, n, training);
-  backward139(p, gp, n, training);
-  backward138(p, gp, n, training);
-  backward137(p, gp, n, training);
-  backward136(p, gp, n, training);
-  backward135(p, gp, n, training);
-  backward134(p, gp, n, training);
-  backward133(p, gp, n, training);
-  backward132(p, gp, n, training);
-  backward131(p, gp, n, training);
-  backward130(p, gp, n, training);
-  backward129(p, gp, n, training);
-  backward128(p, gp, n, training);
-  backward127(p, gp, n, training);
-  backward126(p, gp, n, training);
-  backward125(p, gp, n, training);
-  backward124(p, gp, n, training);
-  backward123(p, gp, n, training);
-  backward122(p, gp, n, training);
-  backward121(p, gp, n, training);
-  backward120(p, gp, n, training);
-  backward119(p, gp, n, training);
-  backward118(p, gp, n, training);
-  backward117(p, gp, n, training);
-  backward116(p, gp, n, training);
-  backward115(p, gp, n, training);
-  backward114(p, gp, n, training);
-  backward113(p, gp, n, training);
-  backward112(p, gp, n, training);
-  backward111(p, gp, n, training);
-  backward110(p, gp, n, training);
-  backward109(p, gp, n, training);
-  backward108(p, gp, n, training);
-  backward107(p, gp, n, training);
-  backward106(p, gp, n, training);
-  backward105(p, gp, n, training);
-  backward104(p, gp, n, training);
-  backward103(p, gp, n, training);
-  backward102(p, gp, n, training);
-  backward101(p, gp, n, training);
-  backward100(p, gp, n, training);
-  backward99(p, gp, n, training);
-  backward98(p, gp, n, training);
-  backward97(p, gp, n, training);
-  backward96(p, gp, n, training);
-  backward95(p, gp, n, training);
-  backward94(p, gp, n, training);
-  backward93(p, gp, n, training);
-  backward92(p, gp, n, training);
-  backward91(p, gp, n, training);
-  backward90(p, gp, n, training);
-  backward89(p, gp, n, training);
-  backward88(p, gp, n, training);
-  backward87(p, gp, n, training);
-  backward86(p, gp, n, training);
-  backward85(p, gp, n, training);
-  backward84(p, gp, n, training);
-  backward83(p, gp, n, training);
-  backward82(p, gp, n, training);
-  backward81(p, gp, n, training);
-  backward80(p, gp, n, training);
-  backward79(p, gp, n, training);
-  backward78(p, gp, n, training);
-  backward77(p, gp, n, training);
-  backward76(p, gp, n, training);
-  backward75(p, gp, n, training);
-  backward74(p, gp, n, training);
-  backward73(p, gp, n, training);
-  backward72(p, gp, n, training);
-  backward71(p, gp, n, training);
-  backward70(p, gp, n, training);
-  backward69(p, gp, n, training);
-  backward68(p, gp, n, training);
-  backward67(p, gp, n, training);
-  backward66(p, gp, n, training);
-  backward65(p, gp, n, training);
-  backward64(p, gp, n, training);
-  backward63(p, gp, n, training);
-  backward62(p, gp, n, training);
-  backward61(p, gp, n, training);
-  backward60(p, gp, n, training);
-  backward59(p, gp, n, training);
-  backward58(p, gp, n, training);
-  backward57(p, gp, n, training);
-  backward56(p, gp, n, training);
-  backward55(p, gp, n, training);
-  backward54(p, gp, n, training);
-  backward53(p, gp, n, training);
-  backward52(p, gp, n, training);
-  backward51(p, gp, n, training);
-  backward50(p, gp, n, training);
-  backward49(p, gp, n, training);
-  backward48(p, gp, n, training);
-  backward47(p, gp, n, training);
-  backward46(p, gp, n, training);
-  backward45(p, gp, n, training);
-  backward44(p, gp, n, training);
-  backward43(p, gp, n, training);
-  backward42(p, gp, n, training);
-  backward41(p, gp, n, training);
-  backward40(p, gp, n, training);
-  backward39(p, gp, n, training);
-  backward38(p, gp, n, training);
-  backward37(p, gp, n, training);
-  backward36(p, gp, n, training);
-  backward35(p, gp, n, training);
-  backward34(p, gp, n, training);
-  backward33(p, gp, n, training);
-  backward32(p, gp, n, training);
-  backward31(p, gp, n, training);
-  backward30(p, gp, n, training);
-  backward29(p, gp, n, training);
-  backward28(p, gp, n, training);
-  backward27(p, gp, n, training);
-  backward26(p, gp, n, training);
-  backward25(p, gp, n, training);
-  backward24(p, gp, n, training);
-  backward23(p, gp, n, training);
-  backward22(p, gp, n, training);
-  backward21(p, gp, n, training);
-  backward20(p, gp, n, training);
-  backward19(p, gp, n, training);
-  backward18(p, gp, n, training);
-  backward17(p, gp, n, training);
-  backward16(p, gp, n, training);
-  backward15(p, gp, n, training);
-  backward14(p, gp, n, training);
-  backward13(p, gp, n, training);
-  backward12(p, gp, n, training);
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
-  backward6(p, gp, n, training);
-  backward5(p, gp, n, training);
-  backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward152(p, gp, n);
+  backward151(n);
+  backward149(n);
+  backward148(n);
+  backward147(p, gp, n);
+  backward146(p, gp, n);
+  backward145(p, gp, n);
+  backward144(p, gp, n);
+  backward143(n);
+  backward142(p, gp, n);
+  backward141(p, gp, n);
+  backward140(n);
+  backward139(p, gp, n);
+  backward138(p, gp, n);
+  backward137(n);
+  backward136(p, gp, n);
+  backward135(p, gp, n);
+  backward134(n);
+  backward133(p, gp, n);
+  backward132(p, gp, n);
+  backward131(n);
+  backward130(p, gp, n);
+  backward129(p, gp, n);
+  backward128(n);
+  backward127(p, gp, n);
+  backward126(p, gp, n);
+  backward125(n);
+  backward124(p, gp, n);
+  backward123(p, gp, n);
+  backward122(n);
+  backward121(p, gp, n);
+  backward120(p, gp, n);
+  backward119(p, gp, n);
+  backward118(p, gp, n);
+  backward117(n);
+  backward116(p, gp, n);
+  backward115(p, gp, n);
+  backward114(n);
+  backward113(p, gp, n);
+  backward112(p, gp, n);
+  backward111(n);
+  backward110(p, gp, n);
+  backward109(p, gp, n);
+  backward108(n);
+  backward107(p, gp, n);
+  backward106(p, gp, n);
+  backward105(n);
+  backward104(p, gp, n);
+  backward103(p, gp, n);
+  backward102(n);
+  backward101(p, gp, n);
+  backward100(p, gp, n);
+  backward99(n);
+  backward98(p, gp, n);
+  backward97(p, gp, n);
+  backward96(n);
+  backward95(p, gp, n);
+  backward94(p, gp, n);
+  backward93(p, gp, n);
+  backward92(p, gp, n);
+  backward91(n);
+  backward90(p, gp, n);
+  backward89(p, gp, n);
+  backward88(n);
+  backward87(p, gp, n);
+  backward86(p, gp, n);
+  backward85(n);
+  backward84(p, gp, n);
+  backward83(p, gp, n);
+  backward82(n);
+  backward81(p, gp, n);
+  backward80(p, gp, n);
+  backward79(n);
+  backward78(p, gp, n);
+  backward77(p, gp, n);
+  backward76(n);
+  backward75(p, gp, n);
+  backward74(p, gp, n);
+  backward73(n);
+  backward72(p, gp, n);
+  backward71(p, gp, n);
+  backward70(n);
+  backward69(p, gp, n);
+  backward68(p, gp, n);
+  backward67(n);
+  backward66(p, gp, n);
+  backward65(p, gp, n);
+  backward64(n);
+  backward63(p, gp, n);
+  backward62(p, gp, n);
+  backward61(n);
+  backward60(p, gp, n);
+  backward59(p, gp, n);
+  backward58(p, gp, n);
+  backward57(p, gp, n);
+  backward56(n);
+  backward55(p, gp, n);
+  backward54(p, gp, n);
+  backward53(n);
+  backward52(p, gp, n);
+  backward51(p, gp, n);
+  backward50(n);
+  backward49(p, gp, n);
+  backward48(p, gp, n);
+  backward47(n);
+  backward46(p, gp, n);
+  backward45(p, gp, n);
+  backward44(n);
+  backward43(p, gp, n);
+  backward42(p, gp, n);
+  backward41(n);
+  backward40(p, gp, n);
+  backward39(p, gp, n);
+  backward38(n);
+  backward37(p, gp, n);
+  backward36(p, gp, n);
+  backward35(n);
+  backward34(p, gp, n);
+  backward33(p, gp, n);
+  backward32(p, gp, n);
+  backward31(p, gp, n);
+  backward30(n);
+  backward29(p, gp, n);
+  backward28(p, gp, n);
+  backward27(n);
+  backward26(p, gp, n);
+  backward25(p, gp, n);
+  backward24(n);
+  backward23(p, gp, n);
+  backward22(p, gp, n);
+  backward21(n);
+  backward20(p, gp, n);
+  backward19(p, gp, n);
+  backward18(n);
+  backward17(p, gp, n);
+  backward16(p, gp, n);
+  backward15(p, gp, n);
+  backward14(p, gp, n);
+  backward13(n);
+  backward12(p, gp, n);
+  backward11(p, gp, n);
+  backward10(n);
+  backward9(p, gp, n);
+  backward8(p, gp, n);
+  backward7(p, gp, n);
+  backward6(p, gp, n);
+  backward5(n);
+  backward4(p, gp, n);
+  backward3(p, gp, n);
+  backward2(n);
+  backward1(p, gp, n);
+  backward0(p, gp, n);
   return grad0;
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: features.0.0 (conv2d). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 150528;
@@ -3866,7 +3855,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw] : 0;
+                work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
               }
             }
           }
@@ -3877,7 +3866,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 0: features.0.0 (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(p: Float32Array, gp: Float32Array, n: number): void {
   // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward, as im2col + a register-tiled matrix product
   const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
@@ -3894,7 +3883,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw] : 0;
+                  work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
                 }
               }
             }
@@ -3927,7 +3916,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw] += work0_dcol[r++];
+                  if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
                   else r++;
                 }
               }
@@ -3956,72 +3945,72 @@ function forward1(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i];
+          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act1[i] - m;
+            const d = act1[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[ch] = 0.9 * bf[ch] + 0.1 * m;
-          bf[32 + ch] = 0.9 * bf[32 + ch] + 0.1 * (q / (count - 1));
+          bf[ch] = 0.9 * bf[ch]! + 0.1 * m;
+          bf[32 + ch] = 0.9 * bf[32 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[ch];
-        v = bf[32 + ch];
+        m = bf[ch]!;
+        v = bf[32 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch1_istd[ch] = r;
-      const w = p[864 + ch];
-      const sh = p[896 + ch];
+      const w = p[864 + ch]!;
+      const sh = p[896 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act1[i] - m) * r;
+          const h = (act1[i]! - m) * r;
           scratch1_xhat[i] = h;
           act2[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[64] += 1;
+    if (training) bf[64]! += 1;
   }
 }
 
 /** Backward of op 1: features.0.1 (batchnorm). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward1(p: Float32Array, gp: Float32Array, n: number): void {
   // features.0.1: batchnorm over 32 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 12544;
-    const batchStats = scratch1_batchstats[0] === 1;
+    const batchStats = scratch1_batchstats[0]! === 1;
     for (let ch = 0; ch < 32; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad2[i];
+          const d = grad2[i]!;
           sg += d;
-          sgh += d * scratch1_xhat[i];
+          sgh += d * scratch1_xhat[i]!;
         }
       }
-      gp[864 + ch] += sgh;
-      gp[896 + ch] += sg;
-      const k = p[864 + ch] * scratch1_istd[ch];
+      gp[864 + ch]! += sgh;
+      gp[896 + ch]! += sg;
+      const k = p[864 + ch]! * scratch1_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++)
-            grad1[i] += k * (grad2[i] - a - scratch1_xhat[i] * bh);
+            grad1[i]! += k * (grad2[i]! - a - scratch1_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) grad1[i] += k * grad2[i];
+          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) grad1[i]! += k * grad2[i]!;
         }
       }
     }
@@ -4029,27 +4018,27 @@ function backward1(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 2: features.0.2 (relu). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
+function forward2(n: number): void {
   // features.0.2: relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act2[i];
+    const x = act2[i]!;
     act3[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 2: features.0.2 (relu). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward2(n: number): void {
   // features.0.2: relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act2[i];
+    const x = act2[i]!;
 
-    const g = grad3[i];
+    const g = grad3[i]!;
     grad2[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 3: features.1.conv.0.0 (conv2d). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+function forward3(p: Float32Array, n: number): void {
   // features.1.conv.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 32; oc++) {
@@ -4071,7 +4060,7 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 112 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act3[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act3[sr + kw]! * p[wr + kw]!;
             }
           }
           act4[d] = acc;
@@ -4082,7 +4071,7 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 3: features.1.conv.0.0 (conv2d). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward3(p: Float32Array, gp: Float32Array, n: number): void {
   // features.1.conv.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 32; oc++) {
@@ -4102,10 +4091,10 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 112;
               const br = bc + (oh + kh - 1) * 112 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad4[sr + ow] * act3[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad4[sr + ow]! * act3[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -4134,10 +4123,10 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad4[si + oc * 12544] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad4[si + oc * 12544]! * p[wi + oc * 9]!;
             }
           }
-          grad3[d] += acc;
+          grad3[d]! += acc;
         }
       }
     }
@@ -4162,72 +4151,72 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) s += act4[i];
+          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) s += act4[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act4[i] - m;
+            const d = act4[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[65 + ch] = 0.9 * bf[65 + ch] + 0.1 * m;
-          bf[97 + ch] = 0.9 * bf[97 + ch] + 0.1 * (q / (count - 1));
+          bf[65 + ch] = 0.9 * bf[65 + ch]! + 0.1 * m;
+          bf[97 + ch] = 0.9 * bf[97 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[65 + ch];
-        v = bf[97 + ch];
+        m = bf[65 + ch]!;
+        v = bf[97 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch4_istd[ch] = r;
-      const w = p[1216 + ch];
-      const sh = p[1248 + ch];
+      const w = p[1216 + ch]!;
+      const sh = p[1248 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act4[i] - m) * r;
+          const h = (act4[i]! - m) * r;
           scratch4_xhat[i] = h;
           act5[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[129] += 1;
+    if (training) bf[129]! += 1;
   }
 }
 
 /** Backward of op 4: features.1.conv.0.1 (batchnorm). */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward4(p: Float32Array, gp: Float32Array, n: number): void {
   // features.1.conv.0.1: batchnorm over 32 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 12544;
-    const batchStats = scratch4_batchstats[0] === 1;
+    const batchStats = scratch4_batchstats[0]! === 1;
     for (let ch = 0; ch < 32; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad5[i];
+          const d = grad5[i]!;
           sg += d;
-          sgh += d * scratch4_xhat[i];
+          sgh += d * scratch4_xhat[i]!;
         }
       }
-      gp[1216 + ch] += sgh;
-      gp[1248 + ch] += sg;
-      const k = p[1216 + ch] * scratch4_istd[ch];
+      gp[1216 + ch]! += sgh;
+      gp[1248 + ch]! += sg;
+      const k = p[1216 + ch]! * scratch4_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++)
-            grad4[i] += k * (grad5[i] - a - scratch4_xhat[i] * bh);
+            grad4[i]! += k * (grad5[i]! - a - scratch4_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) grad4[i] += k * grad5[i];
+          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) grad4[i]! += k * grad5[i]!;
         }
       }
     }
@@ -4235,27 +4224,27 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 5: features.1.conv.0.2 (relu). */
-function forward5(p: Float32Array, n: number, training: boolean): void {
+function forward5(n: number): void {
   // features.1.conv.0.2: relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act5[i];
+    const x = act5[i]!;
     act6[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 5: features.1.conv.0.2 (relu). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward5(n: number): void {
   // features.1.conv.0.2: relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act5[i];
+    const x = act5[i]!;
 
-    const g = grad6[i];
+    const g = grad6[i]!;
     grad5[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 6: features.1.conv.1 (conv2d). */
-function forward6(p: Float32Array, n: number, training: boolean): void {
+function forward6(p: Float32Array, n: number): void {
   // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -4270,7 +4259,7 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work6_col[r++] = act6[xc + ih * 112 + iw];
+                work6_col[r++] = act6[xc + ih * 112 + iw]!;
               }
             }
           }
@@ -4281,7 +4270,7 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 6: features.1.conv.1 (conv2d). */
-function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward6(p: Float32Array, gp: Float32Array, n: number): void {
   // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4298,7 +4287,7 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work6_col[r++] = act6[xc + ih * 112 + iw];
+                  work6_col[r++] = act6[xc + ih * 112 + iw]!;
                 }
               }
             }
@@ -4331,7 +4320,7 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad6[xc + ih * 112 + iw] += work6_dcol[r++];
+                  grad6[xc + ih * 112 + iw]! += work6_dcol[r++]!;
                 }
               }
             }
@@ -4359,72 +4348,72 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) s += act7[i];
+          for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) s += act7[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act7[i] - m;
+            const d = act7[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[130 + ch] = 0.9 * bf[130 + ch] + 0.1 * m;
-          bf[146 + ch] = 0.9 * bf[146 + ch] + 0.1 * (q / (count - 1));
+          bf[130 + ch] = 0.9 * bf[130 + ch]! + 0.1 * m;
+          bf[146 + ch] = 0.9 * bf[146 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[130 + ch];
-        v = bf[146 + ch];
+        m = bf[130 + ch]!;
+        v = bf[146 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch7_istd[ch] = r;
-      const w = p[1792 + ch];
-      const sh = p[1808 + ch];
+      const w = p[1792 + ch]!;
+      const sh = p[1808 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act7[i] - m) * r;
+          const h = (act7[i]! - m) * r;
           scratch7_xhat[i] = h;
           act8[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[162] += 1;
+    if (training) bf[162]! += 1;
   }
 }
 
 /** Backward of op 7: features.1.conv.2 (batchnorm). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward7(p: Float32Array, gp: Float32Array, n: number): void {
   // features.1.conv.2: batchnorm over 16 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 12544;
-    const batchStats = scratch7_batchstats[0] === 1;
+    const batchStats = scratch7_batchstats[0]! === 1;
     for (let ch = 0; ch < 16; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad8[i];
+          const d = grad8[i]!;
           sg += d;
-          sgh += d * scratch7_xhat[i];
+          sgh += d * scratch7_xhat[i]!;
         }
       }
-      gp[1792 + ch] += sgh;
-      gp[1808 + ch] += sg;
-      const k = p[1792 + ch] * scratch7_istd[ch];
+      gp[1792 + ch]! += sgh;
+      gp[1808 + ch]! += sg;
+      const k = p[1792 + ch]! * scratch7_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++)
-            grad7[i] += k * (grad8[i] - a - scratch7_xhat[i] * bh);
+            grad7[i]! += k * (grad8[i]! - a - scratch7_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) grad7[i] += k * grad8[i];
+          for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) grad7[i]! += k * grad8[i]!;
         }
       }
     }
@@ -4432,7 +4421,7 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 8: features.2.0.conv.0.0 (conv2d). */
-function forward8(p: Float32Array, n: number, training: boolean): void {
+function forward8(p: Float32Array, n: number): void {
   // features.2.0.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -4447,7 +4436,7 @@ function forward8(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work8_col[r++] = act8[xc + ih * 112 + iw];
+                work8_col[r++] = act8[xc + ih * 112 + iw]!;
               }
             }
           }
@@ -4458,7 +4447,7 @@ function forward8(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 8: features.2.0.conv.0.0 (conv2d). */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward8(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.0.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4475,7 +4464,7 @@ function backward8(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work8_col[r++] = act8[xc + ih * 112 + iw];
+                  work8_col[r++] = act8[xc + ih * 112 + iw]!;
                 }
               }
             }
@@ -4508,7 +4497,7 @@ function backward8(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad8[xc + ih * 112 + iw] += work8_dcol[r++];
+                  grad8[xc + ih * 112 + iw]! += work8_dcol[r++]!;
                 }
               }
             }
@@ -4536,72 +4525,72 @@ function forward9(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) s += act9[i];
+          for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) s += act9[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act9[i] - m;
+            const d = act9[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[163 + ch] = 0.9 * bf[163 + ch] + 0.1 * m;
-          bf[259 + ch] = 0.9 * bf[259 + ch] + 0.1 * (q / (count - 1));
+          bf[163 + ch] = 0.9 * bf[163 + ch]! + 0.1 * m;
+          bf[259 + ch] = 0.9 * bf[259 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[163 + ch];
-        v = bf[259 + ch];
+        m = bf[163 + ch]!;
+        v = bf[259 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch9_istd[ch] = r;
-      const w = p[3360 + ch];
-      const sh = p[3456 + ch];
+      const w = p[3360 + ch]!;
+      const sh = p[3456 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act9[i] - m) * r;
+          const h = (act9[i]! - m) * r;
           scratch9_xhat[i] = h;
           act10[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[355] += 1;
+    if (training) bf[355]! += 1;
   }
 }
 
 /** Backward of op 9: features.2.0.conv.0.1 (batchnorm). */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward9(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.0.conv.0.1: batchnorm over 96 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 12544;
-    const batchStats = scratch9_batchstats[0] === 1;
+    const batchStats = scratch9_batchstats[0]! === 1;
     for (let ch = 0; ch < 96; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad10[i];
+          const d = grad10[i]!;
           sg += d;
-          sgh += d * scratch9_xhat[i];
+          sgh += d * scratch9_xhat[i]!;
         }
       }
-      gp[3360 + ch] += sgh;
-      gp[3456 + ch] += sg;
-      const k = p[3360 + ch] * scratch9_istd[ch];
+      gp[3360 + ch]! += sgh;
+      gp[3456 + ch]! += sg;
+      const k = p[3360 + ch]! * scratch9_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++)
-            grad9[i] += k * (grad10[i] - a - scratch9_xhat[i] * bh);
+            grad9[i]! += k * (grad10[i]! - a - scratch9_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) grad9[i] += k * grad10[i];
+          for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) grad9[i]! += k * grad10[i]!;
         }
       }
     }
@@ -4609,27 +4598,27 @@ function backward9(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 10: features.2.0.conv.0.2 (relu). */
-function forward10(p: Float32Array, n: number, training: boolean): void {
+function forward10(n: number): void {
   // features.2.0.conv.0.2: relu
   for (let i = 0, e = n * 1204224; i < e; i++) {
-    const x = act10[i];
+    const x = act10[i]!;
     act11[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 10: features.2.0.conv.0.2 (relu). */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward10(n: number): void {
   // features.2.0.conv.0.2: relu backward
   for (let i = 0, e = n * 1204224; i < e; i++) {
-    const x = act10[i];
+    const x = act10[i]!;
 
-    const g = grad11[i];
+    const g = grad11[i]!;
     grad10[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 11: features.2.0.conv.1.0 (conv2d). */
-function forward11(p: Float32Array, n: number, training: boolean): void {
+function forward11(p: Float32Array, n: number): void {
   // features.2.0.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 96; oc++) {
@@ -4649,7 +4638,7 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < 3; kh++) {
               const sr = sc + (ih0 + kh) * 112 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act11[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < 3; kw++) acc += act11[sr + kw]! * p[wr + kw]!;
             }
           }
           act12[d] = acc;
@@ -4660,7 +4649,7 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 11: features.2.0.conv.1.0 (conv2d). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward11(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.0.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 96; oc++) {
@@ -4678,10 +4667,10 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < 56; oh++) {
               const sr = sc + oh * 56;
               const br = bc + (oh * 2 + kh - 1) * 112 + kw - 1;
-              for (let ow = owLo; ow < 56; ow++) acc += grad12[sr + ow] * act11[br + ow * 2];
+              for (let ow = owLo; ow < 56; ow++) acc += grad12[sr + ow]! * act11[br + ow * 2]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -4712,10 +4701,10 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
               if (uw % 2 !== 0) continue;
               const si = sr + uw / 2;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad12[si + oc * 3136] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad12[si + oc * 3136]! * p[wi + oc * 9]!;
             }
           }
-          grad11[d] += acc;
+          grad11[d]! += acc;
         }
       }
     }
@@ -4740,72 +4729,72 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) s += act12[i];
+          for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) s += act12[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act12[i] - m;
+            const d = act12[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[356 + ch] = 0.9 * bf[356 + ch] + 0.1 * m;
-          bf[452 + ch] = 0.9 * bf[452 + ch] + 0.1 * (q / (count - 1));
+          bf[356 + ch] = 0.9 * bf[356 + ch]! + 0.1 * m;
+          bf[452 + ch] = 0.9 * bf[452 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[356 + ch];
-        v = bf[452 + ch];
+        m = bf[356 + ch]!;
+        v = bf[452 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch12_istd[ch] = r;
-      const w = p[4416 + ch];
-      const sh = p[4512 + ch];
+      const w = p[4416 + ch]!;
+      const sh = p[4512 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act12[i] - m) * r;
+          const h = (act12[i]! - m) * r;
           scratch12_xhat[i] = h;
           act13[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[548] += 1;
+    if (training) bf[548]! += 1;
   }
 }
 
 /** Backward of op 12: features.2.0.conv.1.1 (batchnorm). */
-function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward12(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.0.conv.1.1: batchnorm over 96 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch12_batchstats[0] === 1;
+    const batchStats = scratch12_batchstats[0]! === 1;
     for (let ch = 0; ch < 96; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad13[i];
+          const d = grad13[i]!;
           sg += d;
-          sgh += d * scratch12_xhat[i];
+          sgh += d * scratch12_xhat[i]!;
         }
       }
-      gp[4416 + ch] += sgh;
-      gp[4512 + ch] += sg;
-      const k = p[4416 + ch] * scratch12_istd[ch];
+      gp[4416 + ch]! += sgh;
+      gp[4512 + ch]! += sg;
+      const k = p[4416 + ch]! * scratch12_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++)
-            grad12[i] += k * (grad13[i] - a - scratch12_xhat[i] * bh);
+            grad12[i]! += k * (grad13[i]! - a - scratch12_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) grad12[i] += k * grad13[i];
+          for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) grad12[i]! += k * grad13[i]!;
         }
       }
     }
@@ -4813,27 +4802,27 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 13: features.2.0.conv.1.2 (relu). */
-function forward13(p: Float32Array, n: number, training: boolean): void {
+function forward13(n: number): void {
   // features.2.0.conv.1.2: relu
   for (let i = 0, e = n * 301056; i < e; i++) {
-    const x = act13[i];
+    const x = act13[i]!;
     act14[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 13: features.2.0.conv.1.2 (relu). */
-function backward13(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward13(n: number): void {
   // features.2.0.conv.1.2: relu backward
   for (let i = 0, e = n * 301056; i < e; i++) {
-    const x = act13[i];
+    const x = act13[i]!;
 
-    const g = grad14[i];
+    const g = grad14[i]!;
     grad13[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 14: features.2.0.conv.2 (conv2d). */
-function forward14(p: Float32Array, n: number, training: boolean): void {
+function forward14(p: Float32Array, n: number): void {
   // features.2.0.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 301056;
@@ -4848,7 +4837,7 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work14_col[r++] = act14[xc + ih * 56 + iw];
+                work14_col[r++] = act14[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -4859,7 +4848,7 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 14: features.2.0.conv.2 (conv2d). */
-function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward14(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.0.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4876,7 +4865,7 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work14_col[r++] = act14[xc + ih * 56 + iw];
+                  work14_col[r++] = act14[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -4909,7 +4898,7 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad14[xc + ih * 56 + iw] += work14_dcol[r++];
+                  grad14[xc + ih * 56 + iw]! += work14_dcol[r++]!;
                 }
               }
             }
@@ -4937,72 +4926,72 @@ function forward15(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) s += act15[i];
+          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) s += act15[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act15[i] - m;
+            const d = act15[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[549 + ch] = 0.9 * bf[549 + ch] + 0.1 * m;
-          bf[573 + ch] = 0.9 * bf[573 + ch] + 0.1 * (q / (count - 1));
+          bf[549 + ch] = 0.9 * bf[549 + ch]! + 0.1 * m;
+          bf[573 + ch] = 0.9 * bf[573 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[549 + ch];
-        v = bf[573 + ch];
+        m = bf[549 + ch]!;
+        v = bf[573 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch15_istd[ch] = r;
-      const w = p[6912 + ch];
-      const sh = p[6936 + ch];
+      const w = p[6912 + ch]!;
+      const sh = p[6936 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act15[i] - m) * r;
+          const h = (act15[i]! - m) * r;
           scratch15_xhat[i] = h;
           act16[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[597] += 1;
+    if (training) bf[597]! += 1;
   }
 }
 
 /** Backward of op 15: features.2.0.conv.3 (batchnorm). */
-function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward15(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.0.conv.3: batchnorm over 24 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch15_batchstats[0] === 1;
+    const batchStats = scratch15_batchstats[0]! === 1;
     for (let ch = 0; ch < 24; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad16[i];
+          const d = grad16[i]!;
           sg += d;
-          sgh += d * scratch15_xhat[i];
+          sgh += d * scratch15_xhat[i]!;
         }
       }
-      gp[6912 + ch] += sgh;
-      gp[6936 + ch] += sg;
-      const k = p[6912 + ch] * scratch15_istd[ch];
+      gp[6912 + ch]! += sgh;
+      gp[6936 + ch]! += sg;
+      const k = p[6912 + ch]! * scratch15_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++)
-            grad15[i] += k * (grad16[i] - a - scratch15_xhat[i] * bh);
+            grad15[i]! += k * (grad16[i]! - a - scratch15_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) grad15[i] += k * grad16[i];
+          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) grad15[i]! += k * grad16[i]!;
         }
       }
     }
@@ -5010,7 +4999,7 @@ function backward15(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 16: features.2.rest.0.conv.0.0 (conv2d). */
-function forward16(p: Float32Array, n: number, training: boolean): void {
+function forward16(p: Float32Array, n: number): void {
   // features.2.rest.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 75264;
@@ -5025,7 +5014,7 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work16_col[r++] = act16[xc + ih * 56 + iw];
+                work16_col[r++] = act16[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -5036,7 +5025,7 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 16: features.2.rest.0.conv.0.0 (conv2d). */
-function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward16(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.rest.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -5053,7 +5042,7 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work16_col[r++] = act16[xc + ih * 56 + iw];
+                  work16_col[r++] = act16[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -5086,7 +5075,7 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad16[xc + ih * 56 + iw] += work16_dcol[r++];
+                  grad16[xc + ih * 56 + iw]! += work16_dcol[r++]!;
                 }
               }
             }
@@ -5114,72 +5103,72 @@ function forward17(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) s += act17[i];
+          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) s += act17[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act17[i] - m;
+            const d = act17[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[598 + ch] = 0.9 * bf[598 + ch] + 0.1 * m;
-          bf[742 + ch] = 0.9 * bf[742 + ch] + 0.1 * (q / (count - 1));
+          bf[598 + ch] = 0.9 * bf[598 + ch]! + 0.1 * m;
+          bf[742 + ch] = 0.9 * bf[742 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[598 + ch];
-        v = bf[742 + ch];
+        m = bf[598 + ch]!;
+        v = bf[742 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch17_istd[ch] = r;
-      const w = p[10416 + ch];
-      const sh = p[10560 + ch];
+      const w = p[10416 + ch]!;
+      const sh = p[10560 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act17[i] - m) * r;
+          const h = (act17[i]! - m) * r;
           scratch17_xhat[i] = h;
           act18[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[886] += 1;
+    if (training) bf[886]! += 1;
   }
 }
 
 /** Backward of op 17: features.2.rest.0.conv.0.1 (batchnorm). */
-function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward17(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.rest.0.conv.0.1: batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch17_batchstats[0] === 1;
+    const batchStats = scratch17_batchstats[0]! === 1;
     for (let ch = 0; ch < 144; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad18[i];
+          const d = grad18[i]!;
           sg += d;
-          sgh += d * scratch17_xhat[i];
+          sgh += d * scratch17_xhat[i]!;
         }
       }
-      gp[10416 + ch] += sgh;
-      gp[10560 + ch] += sg;
-      const k = p[10416 + ch] * scratch17_istd[ch];
+      gp[10416 + ch]! += sgh;
+      gp[10560 + ch]! += sg;
+      const k = p[10416 + ch]! * scratch17_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++)
-            grad17[i] += k * (grad18[i] - a - scratch17_xhat[i] * bh);
+            grad17[i]! += k * (grad18[i]! - a - scratch17_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) grad17[i] += k * grad18[i];
+          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) grad17[i]! += k * grad18[i]!;
         }
       }
     }
@@ -5187,27 +5176,27 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 18: features.2.rest.0.conv.0.2 (relu). */
-function forward18(p: Float32Array, n: number, training: boolean): void {
+function forward18(n: number): void {
   // features.2.rest.0.conv.0.2: relu
   for (let i = 0, e = n * 451584; i < e; i++) {
-    const x = act18[i];
+    const x = act18[i]!;
     act19[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 18: features.2.rest.0.conv.0.2 (relu). */
-function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward18(n: number): void {
   // features.2.rest.0.conv.0.2: relu backward
   for (let i = 0, e = n * 451584; i < e; i++) {
-    const x = act18[i];
+    const x = act18[i]!;
 
-    const g = grad19[i];
+    const g = grad19[i]!;
     grad18[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 19: features.2.rest.0.conv.1.0 (conv2d). */
-function forward19(p: Float32Array, n: number, training: boolean): void {
+function forward19(p: Float32Array, n: number): void {
   // features.2.rest.0.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 144; oc++) {
@@ -5229,7 +5218,7 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 56 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act19[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act19[sr + kw]! * p[wr + kw]!;
             }
           }
           act20[d] = acc;
@@ -5240,7 +5229,7 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 19: features.2.rest.0.conv.1.0 (conv2d). */
-function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward19(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.rest.0.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 144; oc++) {
@@ -5260,10 +5249,10 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 56;
               const br = bc + (oh + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad20[sr + ow] * act19[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad20[sr + ow]! * act19[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -5292,10 +5281,10 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad20[si + oc * 3136] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad20[si + oc * 3136]! * p[wi + oc * 9]!;
             }
           }
-          grad19[d] += acc;
+          grad19[d]! += acc;
         }
       }
     }
@@ -5320,72 +5309,72 @@ function forward20(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) s += act20[i];
+          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) s += act20[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act20[i] - m;
+            const d = act20[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[887 + ch] = 0.9 * bf[887 + ch] + 0.1 * m;
-          bf[1031 + ch] = 0.9 * bf[1031 + ch] + 0.1 * (q / (count - 1));
+          bf[887 + ch] = 0.9 * bf[887 + ch]! + 0.1 * m;
+          bf[1031 + ch] = 0.9 * bf[1031 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[887 + ch];
-        v = bf[1031 + ch];
+        m = bf[887 + ch]!;
+        v = bf[1031 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch20_istd[ch] = r;
-      const w = p[12000 + ch];
-      const sh = p[12144 + ch];
+      const w = p[12000 + ch]!;
+      const sh = p[12144 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act20[i] - m) * r;
+          const h = (act20[i]! - m) * r;
           scratch20_xhat[i] = h;
           act21[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[1175] += 1;
+    if (training) bf[1175]! += 1;
   }
 }
 
 /** Backward of op 20: features.2.rest.0.conv.1.1 (batchnorm). */
-function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward20(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.rest.0.conv.1.1: batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch20_batchstats[0] === 1;
+    const batchStats = scratch20_batchstats[0]! === 1;
     for (let ch = 0; ch < 144; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad21[i];
+          const d = grad21[i]!;
           sg += d;
-          sgh += d * scratch20_xhat[i];
+          sgh += d * scratch20_xhat[i]!;
         }
       }
-      gp[12000 + ch] += sgh;
-      gp[12144 + ch] += sg;
-      const k = p[12000 + ch] * scratch20_istd[ch];
+      gp[12000 + ch]! += sgh;
+      gp[12144 + ch]! += sg;
+      const k = p[12000 + ch]! * scratch20_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++)
-            grad20[i] += k * (grad21[i] - a - scratch20_xhat[i] * bh);
+            grad20[i]! += k * (grad21[i]! - a - scratch20_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) grad20[i] += k * grad21[i];
+          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) grad20[i]! += k * grad21[i]!;
         }
       }
     }
@@ -5393,27 +5382,27 @@ function backward20(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 21: features.2.rest.0.conv.1.2 (relu). */
-function forward21(p: Float32Array, n: number, training: boolean): void {
+function forward21(n: number): void {
   // features.2.rest.0.conv.1.2: relu
   for (let i = 0, e = n * 451584; i < e; i++) {
-    const x = act21[i];
+    const x = act21[i]!;
     act22[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 21: features.2.rest.0.conv.1.2 (relu). */
-function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward21(n: number): void {
   // features.2.rest.0.conv.1.2: relu backward
   for (let i = 0, e = n * 451584; i < e; i++) {
-    const x = act21[i];
+    const x = act21[i]!;
 
-    const g = grad22[i];
+    const g = grad22[i]!;
     grad21[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 22: features.2.rest.0.conv.2 (conv2d). */
-function forward22(p: Float32Array, n: number, training: boolean): void {
+function forward22(p: Float32Array, n: number): void {
   // features.2.rest.0.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 451584;
@@ -5428,7 +5417,7 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work22_col[r++] = act22[xc + ih * 56 + iw];
+                work22_col[r++] = act22[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -5439,7 +5428,7 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 22: features.2.rest.0.conv.2 (conv2d). */
-function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward22(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.rest.0.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -5456,7 +5445,7 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work22_col[r++] = act22[xc + ih * 56 + iw];
+                  work22_col[r++] = act22[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -5489,7 +5478,7 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad22[xc + ih * 56 + iw] += work22_dcol[r++];
+                  grad22[xc + ih * 56 + iw]! += work22_dcol[r++]!;
                 }
               }
             }
@@ -5517,72 +5506,72 @@ function forward23(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) s += act23[i];
+          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) s += act23[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act23[i] - m;
+            const d = act23[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1176 + ch] = 0.9 * bf[1176 + ch] + 0.1 * m;
-          bf[1200 + ch] = 0.9 * bf[1200 + ch] + 0.1 * (q / (count - 1));
+          bf[1176 + ch] = 0.9 * bf[1176 + ch]! + 0.1 * m;
+          bf[1200 + ch] = 0.9 * bf[1200 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1176 + ch];
-        v = bf[1200 + ch];
+        m = bf[1176 + ch]!;
+        v = bf[1200 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch23_istd[ch] = r;
-      const w = p[15744 + ch];
-      const sh = p[15768 + ch];
+      const w = p[15744 + ch]!;
+      const sh = p[15768 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act23[i] - m) * r;
+          const h = (act23[i]! - m) * r;
           scratch23_xhat[i] = h;
           act24[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[1224] += 1;
+    if (training) bf[1224]! += 1;
   }
 }
 
 /** Backward of op 23: features.2.rest.0.conv.3 (batchnorm). */
-function backward23(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward23(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.rest.0.conv.3: batchnorm over 24 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch23_batchstats[0] === 1;
+    const batchStats = scratch23_batchstats[0]! === 1;
     for (let ch = 0; ch < 24; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad24[i];
+          const d = grad24[i]!;
           sg += d;
-          sgh += d * scratch23_xhat[i];
+          sgh += d * scratch23_xhat[i]!;
         }
       }
-      gp[15744 + ch] += sgh;
-      gp[15768 + ch] += sg;
-      const k = p[15744 + ch] * scratch23_istd[ch];
+      gp[15744 + ch]! += sgh;
+      gp[15768 + ch]! += sg;
+      const k = p[15744 + ch]! * scratch23_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++)
-            grad23[i] += k * (grad24[i] - a - scratch23_xhat[i] * bh);
+            grad23[i]! += k * (grad24[i]! - a - scratch23_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) grad23[i] += k * grad24[i];
+          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) grad23[i]! += k * grad24[i]!;
         }
       }
     }
@@ -5590,23 +5579,23 @@ function backward23(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 24: add. */
-function forward24(p: Float32Array, n: number, training: boolean): void {
+function forward24(n: number): void {
   // add
-  for (let i = 0, e = n * 75264; i < e; i++) act25[i] = act24[i] + act16[i];
+  for (let i = 0, e = n * 75264; i < e; i++) act25[i] = act24[i]! + act16[i]!;
 }
 
 /** Backward of op 24: add. */
-function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward24(n: number): void {
   // add backward
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const g = grad25[i];
-    grad24[i] += g;
-    grad16[i] += g;
+    const g = grad25[i]!;
+    grad24[i]! += g;
+    grad16[i]! += g;
   }
 }
 
 /** Forward of op 25: features.3.0.conv.0.0 (conv2d). */
-function forward25(p: Float32Array, n: number, training: boolean): void {
+function forward25(p: Float32Array, n: number): void {
   // features.3.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 75264;
@@ -5621,7 +5610,7 @@ function forward25(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work25_col[r++] = act25[xc + ih * 56 + iw];
+                work25_col[r++] = act25[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -5632,7 +5621,7 @@ function forward25(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 25: features.3.0.conv.0.0 (conv2d). */
-function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward25(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -5649,7 +5638,7 @@ function backward25(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work25_col[r++] = act25[xc + ih * 56 + iw];
+                  work25_col[r++] = act25[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -5682,7 +5671,7 @@ function backward25(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad25[xc + ih * 56 + iw] += work25_dcol[r++];
+                  grad25[xc + ih * 56 + iw]! += work25_dcol[r++]!;
                 }
               }
             }
@@ -5710,72 +5699,72 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) s += act26[i];
+          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) s += act26[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act26[i] - m;
+            const d = act26[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1225 + ch] = 0.9 * bf[1225 + ch] + 0.1 * m;
-          bf[1369 + ch] = 0.9 * bf[1369 + ch] + 0.1 * (q / (count - 1));
+          bf[1225 + ch] = 0.9 * bf[1225 + ch]! + 0.1 * m;
+          bf[1369 + ch] = 0.9 * bf[1369 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1225 + ch];
-        v = bf[1369 + ch];
+        m = bf[1225 + ch]!;
+        v = bf[1369 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch26_istd[ch] = r;
-      const w = p[19248 + ch];
-      const sh = p[19392 + ch];
+      const w = p[19248 + ch]!;
+      const sh = p[19392 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act26[i] - m) * r;
+          const h = (act26[i]! - m) * r;
           scratch26_xhat[i] = h;
           act27[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[1513] += 1;
+    if (training) bf[1513]! += 1;
   }
 }
 
 /** Backward of op 26: features.3.0.conv.0.1 (batchnorm). */
-function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward26(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.0.conv.0.1: batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch26_batchstats[0] === 1;
+    const batchStats = scratch26_batchstats[0]! === 1;
     for (let ch = 0; ch < 144; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad27[i];
+          const d = grad27[i]!;
           sg += d;
-          sgh += d * scratch26_xhat[i];
+          sgh += d * scratch26_xhat[i]!;
         }
       }
-      gp[19248 + ch] += sgh;
-      gp[19392 + ch] += sg;
-      const k = p[19248 + ch] * scratch26_istd[ch];
+      gp[19248 + ch]! += sgh;
+      gp[19392 + ch]! += sg;
+      const k = p[19248 + ch]! * scratch26_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++)
-            grad26[i] += k * (grad27[i] - a - scratch26_xhat[i] * bh);
+            grad26[i]! += k * (grad27[i]! - a - scratch26_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) grad26[i] += k * grad27[i];
+          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) grad26[i]! += k * grad27[i]!;
         }
       }
     }
@@ -5783,27 +5772,27 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 27: features.3.0.conv.0.2 (relu). */
-function forward27(p: Float32Array, n: number, training: boolean): void {
+function forward27(n: number): void {
   // features.3.0.conv.0.2: relu
   for (let i = 0, e = n * 451584; i < e; i++) {
-    const x = act27[i];
+    const x = act27[i]!;
     act28[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 27: features.3.0.conv.0.2 (relu). */
-function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward27(n: number): void {
   // features.3.0.conv.0.2: relu backward
   for (let i = 0, e = n * 451584; i < e; i++) {
-    const x = act27[i];
+    const x = act27[i]!;
 
-    const g = grad28[i];
+    const g = grad28[i]!;
     grad27[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 28: features.3.0.conv.1.0 (conv2d). */
-function forward28(p: Float32Array, n: number, training: boolean): void {
+function forward28(p: Float32Array, n: number): void {
   // features.3.0.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 144; oc++) {
@@ -5823,7 +5812,7 @@ function forward28(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < 3; kh++) {
               const sr = sc + (ih0 + kh) * 56 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act28[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < 3; kw++) acc += act28[sr + kw]! * p[wr + kw]!;
             }
           }
           act29[d] = acc;
@@ -5834,7 +5823,7 @@ function forward28(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 28: features.3.0.conv.1.0 (conv2d). */
-function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward28(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.0.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 144; oc++) {
@@ -5852,10 +5841,10 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < 28; oh++) {
               const sr = sc + oh * 28;
               const br = bc + (oh * 2 + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < 28; ow++) acc += grad29[sr + ow] * act28[br + ow * 2];
+              for (let ow = owLo; ow < 28; ow++) acc += grad29[sr + ow]! * act28[br + ow * 2]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -5886,10 +5875,10 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
               if (uw % 2 !== 0) continue;
               const si = sr + uw / 2;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad29[si + oc * 784] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad29[si + oc * 784]! * p[wi + oc * 9]!;
             }
           }
-          grad28[d] += acc;
+          grad28[d]! += acc;
         }
       }
     }
@@ -5914,72 +5903,72 @@ function forward29(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) s += act29[i];
+          for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) s += act29[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act29[i] - m;
+            const d = act29[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1514 + ch] = 0.9 * bf[1514 + ch] + 0.1 * m;
-          bf[1658 + ch] = 0.9 * bf[1658 + ch] + 0.1 * (q / (count - 1));
+          bf[1514 + ch] = 0.9 * bf[1514 + ch]! + 0.1 * m;
+          bf[1658 + ch] = 0.9 * bf[1658 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1514 + ch];
-        v = bf[1658 + ch];
+        m = bf[1514 + ch]!;
+        v = bf[1658 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch29_istd[ch] = r;
-      const w = p[20832 + ch];
-      const sh = p[20976 + ch];
+      const w = p[20832 + ch]!;
+      const sh = p[20976 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act29[i] - m) * r;
+          const h = (act29[i]! - m) * r;
           scratch29_xhat[i] = h;
           act30[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[1802] += 1;
+    if (training) bf[1802]! += 1;
   }
 }
 
 /** Backward of op 29: features.3.0.conv.1.1 (batchnorm). */
-function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward29(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.0.conv.1.1: batchnorm over 144 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch29_batchstats[0] === 1;
+    const batchStats = scratch29_batchstats[0]! === 1;
     for (let ch = 0; ch < 144; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad30[i];
+          const d = grad30[i]!;
           sg += d;
-          sgh += d * scratch29_xhat[i];
+          sgh += d * scratch29_xhat[i]!;
         }
       }
-      gp[20832 + ch] += sgh;
-      gp[20976 + ch] += sg;
-      const k = p[20832 + ch] * scratch29_istd[ch];
+      gp[20832 + ch]! += sgh;
+      gp[20976 + ch]! += sg;
+      const k = p[20832 + ch]! * scratch29_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++)
-            grad29[i] += k * (grad30[i] - a - scratch29_xhat[i] * bh);
+            grad29[i]! += k * (grad30[i]! - a - scratch29_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) grad29[i] += k * grad30[i];
+          for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) grad29[i]! += k * grad30[i]!;
         }
       }
     }
@@ -5987,27 +5976,27 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 30: features.3.0.conv.1.2 (relu). */
-function forward30(p: Float32Array, n: number, training: boolean): void {
+function forward30(n: number): void {
   // features.3.0.conv.1.2: relu
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act30[i];
+    const x = act30[i]!;
     act31[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 30: features.3.0.conv.1.2 (relu). */
-function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward30(n: number): void {
   // features.3.0.conv.1.2: relu backward
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act30[i];
+    const x = act30[i]!;
 
-    const g = grad31[i];
+    const g = grad31[i]!;
     grad30[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 31: features.3.0.conv.2 (conv2d). */
-function forward31(p: Float32Array, n: number, training: boolean): void {
+function forward31(p: Float32Array, n: number): void {
   // features.3.0.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 112896;
@@ -6022,7 +6011,7 @@ function forward31(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work31_col[r++] = act31[xc + ih * 28 + iw];
+                work31_col[r++] = act31[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -6033,7 +6022,7 @@ function forward31(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 31: features.3.0.conv.2 (conv2d). */
-function backward31(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward31(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.0.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -6050,7 +6039,7 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work31_col[r++] = act31[xc + ih * 28 + iw];
+                  work31_col[r++] = act31[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -6083,7 +6072,7 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad31[xc + ih * 28 + iw] += work31_dcol[r++];
+                  grad31[xc + ih * 28 + iw]! += work31_dcol[r++]!;
                 }
               }
             }
@@ -6111,72 +6100,72 @@ function forward32(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) s += act32[i];
+          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) s += act32[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act32[i] - m;
+            const d = act32[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1803 + ch] = 0.9 * bf[1803 + ch] + 0.1 * m;
-          bf[1835 + ch] = 0.9 * bf[1835 + ch] + 0.1 * (q / (count - 1));
+          bf[1803 + ch] = 0.9 * bf[1803 + ch]! + 0.1 * m;
+          bf[1835 + ch] = 0.9 * bf[1835 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1803 + ch];
-        v = bf[1835 + ch];
+        m = bf[1803 + ch]!;
+        v = bf[1835 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch32_istd[ch] = r;
-      const w = p[25728 + ch];
-      const sh = p[25760 + ch];
+      const w = p[25728 + ch]!;
+      const sh = p[25760 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act32[i] - m) * r;
+          const h = (act32[i]! - m) * r;
           scratch32_xhat[i] = h;
           act33[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[1867] += 1;
+    if (training) bf[1867]! += 1;
   }
 }
 
 /** Backward of op 32: features.3.0.conv.3 (batchnorm). */
-function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward32(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.0.conv.3: batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch32_batchstats[0] === 1;
+    const batchStats = scratch32_batchstats[0]! === 1;
     for (let ch = 0; ch < 32; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad33[i];
+          const d = grad33[i]!;
           sg += d;
-          sgh += d * scratch32_xhat[i];
+          sgh += d * scratch32_xhat[i]!;
         }
       }
-      gp[25728 + ch] += sgh;
-      gp[25760 + ch] += sg;
-      const k = p[25728 + ch] * scratch32_istd[ch];
+      gp[25728 + ch]! += sgh;
+      gp[25760 + ch]! += sg;
+      const k = p[25728 + ch]! * scratch32_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++)
-            grad32[i] += k * (grad33[i] - a - scratch32_xhat[i] * bh);
+            grad32[i]! += k * (grad33[i]! - a - scratch32_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) grad32[i] += k * grad33[i];
+          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) grad32[i]! += k * grad33[i]!;
         }
       }
     }
@@ -6184,7 +6173,7 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 33: features.3.rest.0.conv.0.0 (conv2d). */
-function forward33(p: Float32Array, n: number, training: boolean): void {
+function forward33(p: Float32Array, n: number): void {
   // features.3.rest.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -6199,7 +6188,7 @@ function forward33(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work33_col[r++] = act33[xc + ih * 28 + iw];
+                work33_col[r++] = act33[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -6210,7 +6199,7 @@ function forward33(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 33: features.3.rest.0.conv.0.0 (conv2d). */
-function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward33(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.rest.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -6227,7 +6216,7 @@ function backward33(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work33_col[r++] = act33[xc + ih * 28 + iw];
+                  work33_col[r++] = act33[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -6260,7 +6249,7 @@ function backward33(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad33[xc + ih * 28 + iw] += work33_dcol[r++];
+                  grad33[xc + ih * 28 + iw]! += work33_dcol[r++]!;
                 }
               }
             }
@@ -6288,72 +6277,72 @@ function forward34(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act34[i];
+          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act34[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act34[i] - m;
+            const d = act34[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1868 + ch] = 0.9 * bf[1868 + ch] + 0.1 * m;
-          bf[2060 + ch] = 0.9 * bf[2060 + ch] + 0.1 * (q / (count - 1));
+          bf[1868 + ch] = 0.9 * bf[1868 + ch]! + 0.1 * m;
+          bf[2060 + ch] = 0.9 * bf[2060 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1868 + ch];
-        v = bf[2060 + ch];
+        m = bf[1868 + ch]!;
+        v = bf[2060 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch34_istd[ch] = r;
-      const w = p[31936 + ch];
-      const sh = p[32128 + ch];
+      const w = p[31936 + ch]!;
+      const sh = p[32128 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act34[i] - m) * r;
+          const h = (act34[i]! - m) * r;
           scratch34_xhat[i] = h;
           act35[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[2252] += 1;
+    if (training) bf[2252]! += 1;
   }
 }
 
 /** Backward of op 34: features.3.rest.0.conv.0.1 (batchnorm). */
-function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward34(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.rest.0.conv.0.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch34_batchstats[0] === 1;
+    const batchStats = scratch34_batchstats[0]! === 1;
     for (let ch = 0; ch < 192; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad35[i];
+          const d = grad35[i]!;
           sg += d;
-          sgh += d * scratch34_xhat[i];
+          sgh += d * scratch34_xhat[i]!;
         }
       }
-      gp[31936 + ch] += sgh;
-      gp[32128 + ch] += sg;
-      const k = p[31936 + ch] * scratch34_istd[ch];
+      gp[31936 + ch]! += sgh;
+      gp[32128 + ch]! += sg;
+      const k = p[31936 + ch]! * scratch34_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++)
-            grad34[i] += k * (grad35[i] - a - scratch34_xhat[i] * bh);
+            grad34[i]! += k * (grad35[i]! - a - scratch34_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad34[i] += k * grad35[i];
+          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad34[i]! += k * grad35[i]!;
         }
       }
     }
@@ -6361,27 +6350,27 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 35: features.3.rest.0.conv.0.2 (relu). */
-function forward35(p: Float32Array, n: number, training: boolean): void {
+function forward35(n: number): void {
   // features.3.rest.0.conv.0.2: relu
   for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act35[i];
+    const x = act35[i]!;
     act36[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 35: features.3.rest.0.conv.0.2 (relu). */
-function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward35(n: number): void {
   // features.3.rest.0.conv.0.2: relu backward
   for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act35[i];
+    const x = act35[i]!;
 
-    const g = grad36[i];
+    const g = grad36[i]!;
     grad35[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 36: features.3.rest.0.conv.1.0 (conv2d). */
-function forward36(p: Float32Array, n: number, training: boolean): void {
+function forward36(p: Float32Array, n: number): void {
   // features.3.rest.0.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 192; oc++) {
@@ -6403,7 +6392,7 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 28 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act36[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act36[sr + kw]! * p[wr + kw]!;
             }
           }
           act37[d] = acc;
@@ -6414,7 +6403,7 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 36: features.3.rest.0.conv.1.0 (conv2d). */
-function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward36(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.rest.0.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 192; oc++) {
@@ -6434,10 +6423,10 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 28;
               const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad37[sr + ow] * act36[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad37[sr + ow]! * act36[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -6466,10 +6455,10 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad37[si + oc * 784] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad37[si + oc * 784]! * p[wi + oc * 9]!;
             }
           }
-          grad36[d] += acc;
+          grad36[d]! += acc;
         }
       }
     }
@@ -6494,72 +6483,72 @@ function forward37(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act37[i];
+          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act37[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act37[i] - m;
+            const d = act37[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2253 + ch] = 0.9 * bf[2253 + ch] + 0.1 * m;
-          bf[2445 + ch] = 0.9 * bf[2445 + ch] + 0.1 * (q / (count - 1));
+          bf[2253 + ch] = 0.9 * bf[2253 + ch]! + 0.1 * m;
+          bf[2445 + ch] = 0.9 * bf[2445 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[2253 + ch];
-        v = bf[2445 + ch];
+        m = bf[2253 + ch]!;
+        v = bf[2445 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch37_istd[ch] = r;
-      const w = p[34048 + ch];
-      const sh = p[34240 + ch];
+      const w = p[34048 + ch]!;
+      const sh = p[34240 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act37[i] - m) * r;
+          const h = (act37[i]! - m) * r;
           scratch37_xhat[i] = h;
           act38[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[2637] += 1;
+    if (training) bf[2637]! += 1;
   }
 }
 
 /** Backward of op 37: features.3.rest.0.conv.1.1 (batchnorm). */
-function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward37(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.rest.0.conv.1.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch37_batchstats[0] === 1;
+    const batchStats = scratch37_batchstats[0]! === 1;
     for (let ch = 0; ch < 192; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad38[i];
+          const d = grad38[i]!;
           sg += d;
-          sgh += d * scratch37_xhat[i];
+          sgh += d * scratch37_xhat[i]!;
         }
       }
-      gp[34048 + ch] += sgh;
-      gp[34240 + ch] += sg;
-      const k = p[34048 + ch] * scratch37_istd[ch];
+      gp[34048 + ch]! += sgh;
+      gp[34240 + ch]! += sg;
+      const k = p[34048 + ch]! * scratch37_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++)
-            grad37[i] += k * (grad38[i] - a - scratch37_xhat[i] * bh);
+            grad37[i]! += k * (grad38[i]! - a - scratch37_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad37[i] += k * grad38[i];
+          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad37[i]! += k * grad38[i]!;
         }
       }
     }
@@ -6567,27 +6556,27 @@ function backward37(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 38: features.3.rest.0.conv.1.2 (relu). */
-function forward38(p: Float32Array, n: number, training: boolean): void {
+function forward38(n: number): void {
   // features.3.rest.0.conv.1.2: relu
   for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act38[i];
+    const x = act38[i]!;
     act39[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 38: features.3.rest.0.conv.1.2 (relu). */
-function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward38(n: number): void {
   // features.3.rest.0.conv.1.2: relu backward
   for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act38[i];
+    const x = act38[i]!;
 
-    const g = grad39[i];
+    const g = grad39[i]!;
     grad38[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 39: features.3.rest.0.conv.2 (conv2d). */
-function forward39(p: Float32Array, n: number, training: boolean): void {
+function forward39(p: Float32Array, n: number): void {
   // features.3.rest.0.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 150528;
@@ -6602,7 +6591,7 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work39_col[r++] = act39[xc + ih * 28 + iw];
+                work39_col[r++] = act39[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -6613,7 +6602,7 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 39: features.3.rest.0.conv.2 (conv2d). */
-function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward39(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.rest.0.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -6630,7 +6619,7 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work39_col[r++] = act39[xc + ih * 28 + iw];
+                  work39_col[r++] = act39[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -6663,7 +6652,7 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad39[xc + ih * 28 + iw] += work39_dcol[r++];
+                  grad39[xc + ih * 28 + iw]! += work39_dcol[r++]!;
                 }
               }
             }
@@ -6691,72 +6680,72 @@ function forward40(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) s += act40[i];
+          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) s += act40[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act40[i] - m;
+            const d = act40[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2638 + ch] = 0.9 * bf[2638 + ch] + 0.1 * m;
-          bf[2670 + ch] = 0.9 * bf[2670 + ch] + 0.1 * (q / (count - 1));
+          bf[2638 + ch] = 0.9 * bf[2638 + ch]! + 0.1 * m;
+          bf[2670 + ch] = 0.9 * bf[2670 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[2638 + ch];
-        v = bf[2670 + ch];
+        m = bf[2638 + ch]!;
+        v = bf[2670 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch40_istd[ch] = r;
-      const w = p[40576 + ch];
-      const sh = p[40608 + ch];
+      const w = p[40576 + ch]!;
+      const sh = p[40608 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act40[i] - m) * r;
+          const h = (act40[i]! - m) * r;
           scratch40_xhat[i] = h;
           act41[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[2702] += 1;
+    if (training) bf[2702]! += 1;
   }
 }
 
 /** Backward of op 40: features.3.rest.0.conv.3 (batchnorm). */
-function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward40(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.rest.0.conv.3: batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch40_batchstats[0] === 1;
+    const batchStats = scratch40_batchstats[0]! === 1;
     for (let ch = 0; ch < 32; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad41[i];
+          const d = grad41[i]!;
           sg += d;
-          sgh += d * scratch40_xhat[i];
+          sgh += d * scratch40_xhat[i]!;
         }
       }
-      gp[40576 + ch] += sgh;
-      gp[40608 + ch] += sg;
-      const k = p[40576 + ch] * scratch40_istd[ch];
+      gp[40576 + ch]! += sgh;
+      gp[40608 + ch]! += sg;
+      const k = p[40576 + ch]! * scratch40_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++)
-            grad40[i] += k * (grad41[i] - a - scratch40_xhat[i] * bh);
+            grad40[i]! += k * (grad41[i]! - a - scratch40_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) grad40[i] += k * grad41[i];
+          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) grad40[i]! += k * grad41[i]!;
         }
       }
     }
@@ -6764,23 +6753,23 @@ function backward40(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 41: add. */
-function forward41(p: Float32Array, n: number, training: boolean): void {
+function forward41(n: number): void {
   // add
-  for (let i = 0, e = n * 25088; i < e; i++) act42[i] = act41[i] + act33[i];
+  for (let i = 0, e = n * 25088; i < e; i++) act42[i] = act41[i]! + act33[i]!;
 }
 
 /** Backward of op 41: add. */
-function backward41(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward41(n: number): void {
   // add backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const g = grad42[i];
-    grad41[i] += g;
-    grad33[i] += g;
+    const g = grad42[i]!;
+    grad41[i]! += g;
+    grad33[i]! += g;
   }
 }
 
 /** Forward of op 42: features.3.rest.1.conv.0.0 (conv2d). */
-function forward42(p: Float32Array, n: number, training: boolean): void {
+function forward42(p: Float32Array, n: number): void {
   // features.3.rest.1.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -6795,7 +6784,7 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work42_col[r++] = act42[xc + ih * 28 + iw];
+                work42_col[r++] = act42[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -6806,7 +6795,7 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 42: features.3.rest.1.conv.0.0 (conv2d). */
-function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward42(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.rest.1.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -6823,7 +6812,7 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work42_col[r++] = act42[xc + ih * 28 + iw];
+                  work42_col[r++] = act42[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -6856,7 +6845,7 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad42[xc + ih * 28 + iw] += work42_dcol[r++];
+                  grad42[xc + ih * 28 + iw]! += work42_dcol[r++]!;
                 }
               }
             }
@@ -6884,72 +6873,72 @@ function forward43(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act43[i];
+          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act43[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act43[i] - m;
+            const d = act43[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2703 + ch] = 0.9 * bf[2703 + ch] + 0.1 * m;
-          bf[2895 + ch] = 0.9 * bf[2895 + ch] + 0.1 * (q / (count - 1));
+          bf[2703 + ch] = 0.9 * bf[2703 + ch]! + 0.1 * m;
+          bf[2895 + ch] = 0.9 * bf[2895 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[2703 + ch];
-        v = bf[2895 + ch];
+        m = bf[2703 + ch]!;
+        v = bf[2895 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch43_istd[ch] = r;
-      const w = p[46784 + ch];
-      const sh = p[46976 + ch];
+      const w = p[46784 + ch]!;
+      const sh = p[46976 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act43[i] - m) * r;
+          const h = (act43[i]! - m) * r;
           scratch43_xhat[i] = h;
           act44[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[3087] += 1;
+    if (training) bf[3087]! += 1;
   }
 }
 
 /** Backward of op 43: features.3.rest.1.conv.0.1 (batchnorm). */
-function backward43(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward43(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.rest.1.conv.0.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch43_batchstats[0] === 1;
+    const batchStats = scratch43_batchstats[0]! === 1;
     for (let ch = 0; ch < 192; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad44[i];
+          const d = grad44[i]!;
           sg += d;
-          sgh += d * scratch43_xhat[i];
+          sgh += d * scratch43_xhat[i]!;
         }
       }
-      gp[46784 + ch] += sgh;
-      gp[46976 + ch] += sg;
-      const k = p[46784 + ch] * scratch43_istd[ch];
+      gp[46784 + ch]! += sgh;
+      gp[46976 + ch]! += sg;
+      const k = p[46784 + ch]! * scratch43_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++)
-            grad43[i] += k * (grad44[i] - a - scratch43_xhat[i] * bh);
+            grad43[i]! += k * (grad44[i]! - a - scratch43_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad43[i] += k * grad44[i];
+          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad43[i]! += k * grad44[i]!;
         }
       }
     }
@@ -6957,27 +6946,27 @@ function backward43(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 44: features.3.rest.1.conv.0.2 (relu). */
-function forward44(p: Float32Array, n: number, training: boolean): void {
+function forward44(n: number): void {
   // features.3.rest.1.conv.0.2: relu
   for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act44[i];
+    const x = act44[i]!;
     act45[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 44: features.3.rest.1.conv.0.2 (relu). */
-function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward44(n: number): void {
   // features.3.rest.1.conv.0.2: relu backward
   for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act44[i];
+    const x = act44[i]!;
 
-    const g = grad45[i];
+    const g = grad45[i]!;
     grad44[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 45: features.3.rest.1.conv.1.0 (conv2d). */
-function forward45(p: Float32Array, n: number, training: boolean): void {
+function forward45(p: Float32Array, n: number): void {
   // features.3.rest.1.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 192; oc++) {
@@ -6999,7 +6988,7 @@ function forward45(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 28 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act45[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act45[sr + kw]! * p[wr + kw]!;
             }
           }
           act46[d] = acc;
@@ -7010,7 +6999,7 @@ function forward45(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 45: features.3.rest.1.conv.1.0 (conv2d). */
-function backward45(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward45(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.rest.1.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 192; oc++) {
@@ -7030,10 +7019,10 @@ function backward45(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 28;
               const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad46[sr + ow] * act45[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad46[sr + ow]! * act45[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -7062,10 +7051,10 @@ function backward45(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad46[si + oc * 784] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad46[si + oc * 784]! * p[wi + oc * 9]!;
             }
           }
-          grad45[d] += acc;
+          grad45[d]! += acc;
         }
       }
     }
@@ -7090,72 +7079,72 @@ function forward46(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act46[i];
+          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act46[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act46[i] - m;
+            const d = act46[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3088 + ch] = 0.9 * bf[3088 + ch] + 0.1 * m;
-          bf[3280 + ch] = 0.9 * bf[3280 + ch] + 0.1 * (q / (count - 1));
+          bf[3088 + ch] = 0.9 * bf[3088 + ch]! + 0.1 * m;
+          bf[3280 + ch] = 0.9 * bf[3280 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[3088 + ch];
-        v = bf[3280 + ch];
+        m = bf[3088 + ch]!;
+        v = bf[3280 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch46_istd[ch] = r;
-      const w = p[48896 + ch];
-      const sh = p[49088 + ch];
+      const w = p[48896 + ch]!;
+      const sh = p[49088 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act46[i] - m) * r;
+          const h = (act46[i]! - m) * r;
           scratch46_xhat[i] = h;
           act47[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[3472] += 1;
+    if (training) bf[3472]! += 1;
   }
 }
 
 /** Backward of op 46: features.3.rest.1.conv.1.1 (batchnorm). */
-function backward46(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward46(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.rest.1.conv.1.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch46_batchstats[0] === 1;
+    const batchStats = scratch46_batchstats[0]! === 1;
     for (let ch = 0; ch < 192; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad47[i];
+          const d = grad47[i]!;
           sg += d;
-          sgh += d * scratch46_xhat[i];
+          sgh += d * scratch46_xhat[i]!;
         }
       }
-      gp[48896 + ch] += sgh;
-      gp[49088 + ch] += sg;
-      const k = p[48896 + ch] * scratch46_istd[ch];
+      gp[48896 + ch]! += sgh;
+      gp[49088 + ch]! += sg;
+      const k = p[48896 + ch]! * scratch46_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++)
-            grad46[i] += k * (grad47[i] - a - scratch46_xhat[i] * bh);
+            grad46[i]! += k * (grad47[i]! - a - scratch46_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad46[i] += k * grad47[i];
+          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad46[i]! += k * grad47[i]!;
         }
       }
     }
@@ -7163,27 +7152,27 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 47: features.3.rest.1.conv.1.2 (relu). */
-function forward47(p: Float32Array, n: number, training: boolean): void {
+function forward47(n: number): void {
   // features.3.rest.1.conv.1.2: relu
   for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act47[i];
+    const x = act47[i]!;
     act48[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 47: features.3.rest.1.conv.1.2 (relu). */
-function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward47(n: number): void {
   // features.3.rest.1.conv.1.2: relu backward
   for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act47[i];
+    const x = act47[i]!;
 
-    const g = grad48[i];
+    const g = grad48[i]!;
     grad47[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 48: features.3.rest.1.conv.2 (conv2d). */
-function forward48(p: Float32Array, n: number, training: boolean): void {
+function forward48(p: Float32Array, n: number): void {
   // features.3.rest.1.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 150528;
@@ -7198,7 +7187,7 @@ function forward48(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work48_col[r++] = act48[xc + ih * 28 + iw];
+                work48_col[r++] = act48[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -7209,7 +7198,7 @@ function forward48(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 48: features.3.rest.1.conv.2 (conv2d). */
-function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward48(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.rest.1.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -7226,7 +7215,7 @@ function backward48(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work48_col[r++] = act48[xc + ih * 28 + iw];
+                  work48_col[r++] = act48[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -7259,7 +7248,7 @@ function backward48(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad48[xc + ih * 28 + iw] += work48_dcol[r++];
+                  grad48[xc + ih * 28 + iw]! += work48_dcol[r++]!;
                 }
               }
             }
@@ -7287,72 +7276,72 @@ function forward49(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) s += act49[i];
+          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) s += act49[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act49[i] - m;
+            const d = act49[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3473 + ch] = 0.9 * bf[3473 + ch] + 0.1 * m;
-          bf[3505 + ch] = 0.9 * bf[3505 + ch] + 0.1 * (q / (count - 1));
+          bf[3473 + ch] = 0.9 * bf[3473 + ch]! + 0.1 * m;
+          bf[3505 + ch] = 0.9 * bf[3505 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[3473 + ch];
-        v = bf[3505 + ch];
+        m = bf[3473 + ch]!;
+        v = bf[3505 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch49_istd[ch] = r;
-      const w = p[55424 + ch];
-      const sh = p[55456 + ch];
+      const w = p[55424 + ch]!;
+      const sh = p[55456 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act49[i] - m) * r;
+          const h = (act49[i]! - m) * r;
           scratch49_xhat[i] = h;
           act50[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[3537] += 1;
+    if (training) bf[3537]! += 1;
   }
 }
 
 /** Backward of op 49: features.3.rest.1.conv.3 (batchnorm). */
-function backward49(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward49(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.rest.1.conv.3: batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch49_batchstats[0] === 1;
+    const batchStats = scratch49_batchstats[0]! === 1;
     for (let ch = 0; ch < 32; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad50[i];
+          const d = grad50[i]!;
           sg += d;
-          sgh += d * scratch49_xhat[i];
+          sgh += d * scratch49_xhat[i]!;
         }
       }
-      gp[55424 + ch] += sgh;
-      gp[55456 + ch] += sg;
-      const k = p[55424 + ch] * scratch49_istd[ch];
+      gp[55424 + ch]! += sgh;
+      gp[55456 + ch]! += sg;
+      const k = p[55424 + ch]! * scratch49_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++)
-            grad49[i] += k * (grad50[i] - a - scratch49_xhat[i] * bh);
+            grad49[i]! += k * (grad50[i]! - a - scratch49_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) grad49[i] += k * grad50[i];
+          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) grad49[i]! += k * grad50[i]!;
         }
       }
     }
@@ -7360,23 +7349,23 @@ function backward49(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 50: add. */
-function forward50(p: Float32Array, n: number, training: boolean): void {
+function forward50(n: number): void {
   // add
-  for (let i = 0, e = n * 25088; i < e; i++) act51[i] = act50[i] + act42[i];
+  for (let i = 0, e = n * 25088; i < e; i++) act51[i] = act50[i]! + act42[i]!;
 }
 
 /** Backward of op 50: add. */
-function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward50(n: number): void {
   // add backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const g = grad51[i];
-    grad50[i] += g;
-    grad42[i] += g;
+    const g = grad51[i]!;
+    grad50[i]! += g;
+    grad42[i]! += g;
   }
 }
 
 /** Forward of op 51: features.4.0.conv.0.0 (conv2d). */
-function forward51(p: Float32Array, n: number, training: boolean): void {
+function forward51(p: Float32Array, n: number): void {
   // features.4.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -7391,7 +7380,7 @@ function forward51(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work51_col[r++] = act51[xc + ih * 28 + iw];
+                work51_col[r++] = act51[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -7402,7 +7391,7 @@ function forward51(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 51: features.4.0.conv.0.0 (conv2d). */
-function backward51(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward51(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -7419,7 +7408,7 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work51_col[r++] = act51[xc + ih * 28 + iw];
+                  work51_col[r++] = act51[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -7452,7 +7441,7 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad51[xc + ih * 28 + iw] += work51_dcol[r++];
+                  grad51[xc + ih * 28 + iw]! += work51_dcol[r++]!;
                 }
               }
             }
@@ -7480,72 +7469,72 @@ function forward52(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act52[i];
+          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act52[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act52[i] - m;
+            const d = act52[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3538 + ch] = 0.9 * bf[3538 + ch] + 0.1 * m;
-          bf[3730 + ch] = 0.9 * bf[3730 + ch] + 0.1 * (q / (count - 1));
+          bf[3538 + ch] = 0.9 * bf[3538 + ch]! + 0.1 * m;
+          bf[3730 + ch] = 0.9 * bf[3730 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[3538 + ch];
-        v = bf[3730 + ch];
+        m = bf[3538 + ch]!;
+        v = bf[3730 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch52_istd[ch] = r;
-      const w = p[61632 + ch];
-      const sh = p[61824 + ch];
+      const w = p[61632 + ch]!;
+      const sh = p[61824 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act52[i] - m) * r;
+          const h = (act52[i]! - m) * r;
           scratch52_xhat[i] = h;
           act53[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[3922] += 1;
+    if (training) bf[3922]! += 1;
   }
 }
 
 /** Backward of op 52: features.4.0.conv.0.1 (batchnorm). */
-function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward52(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.0.conv.0.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch52_batchstats[0] === 1;
+    const batchStats = scratch52_batchstats[0]! === 1;
     for (let ch = 0; ch < 192; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad53[i];
+          const d = grad53[i]!;
           sg += d;
-          sgh += d * scratch52_xhat[i];
+          sgh += d * scratch52_xhat[i]!;
         }
       }
-      gp[61632 + ch] += sgh;
-      gp[61824 + ch] += sg;
-      const k = p[61632 + ch] * scratch52_istd[ch];
+      gp[61632 + ch]! += sgh;
+      gp[61824 + ch]! += sg;
+      const k = p[61632 + ch]! * scratch52_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++)
-            grad52[i] += k * (grad53[i] - a - scratch52_xhat[i] * bh);
+            grad52[i]! += k * (grad53[i]! - a - scratch52_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad52[i] += k * grad53[i];
+          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad52[i]! += k * grad53[i]!;
         }
       }
     }
@@ -7553,27 +7542,27 @@ function backward52(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 53: features.4.0.conv.0.2 (relu). */
-function forward53(p: Float32Array, n: number, training: boolean): void {
+function forward53(n: number): void {
   // features.4.0.conv.0.2: relu
   for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act53[i];
+    const x = act53[i]!;
     act54[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 53: features.4.0.conv.0.2 (relu). */
-function backward53(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward53(n: number): void {
   // features.4.0.conv.0.2: relu backward
   for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act53[i];
+    const x = act53[i]!;
 
-    const g = grad54[i];
+    const g = grad54[i]!;
     grad53[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 54: features.4.0.conv.1.0 (conv2d). */
-function forward54(p: Float32Array, n: number, training: boolean): void {
+function forward54(p: Float32Array, n: number): void {
   // features.4.0.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 192; oc++) {
@@ -7593,7 +7582,7 @@ function forward54(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < 3; kh++) {
               const sr = sc + (ih0 + kh) * 28 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act54[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < 3; kw++) acc += act54[sr + kw]! * p[wr + kw]!;
             }
           }
           act55[d] = acc;
@@ -7604,7 +7593,7 @@ function forward54(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 54: features.4.0.conv.1.0 (conv2d). */
-function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward54(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.0.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 192; oc++) {
@@ -7622,10 +7611,10 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < 14; oh++) {
               const sr = sc + oh * 14;
               const br = bc + (oh * 2 + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < 14; ow++) acc += grad55[sr + ow] * act54[br + ow * 2];
+              for (let ow = owLo; ow < 14; ow++) acc += grad55[sr + ow]! * act54[br + ow * 2]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -7656,10 +7645,10 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
               if (uw % 2 !== 0) continue;
               const si = sr + uw / 2;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad55[si + oc * 196] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad55[si + oc * 196]! * p[wi + oc * 9]!;
             }
           }
-          grad54[d] += acc;
+          grad54[d]! += acc;
         }
       }
     }
@@ -7684,72 +7673,72 @@ function forward55(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) s += act55[i];
+          for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) s += act55[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act55[i] - m;
+            const d = act55[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3923 + ch] = 0.9 * bf[3923 + ch] + 0.1 * m;
-          bf[4115 + ch] = 0.9 * bf[4115 + ch] + 0.1 * (q / (count - 1));
+          bf[3923 + ch] = 0.9 * bf[3923 + ch]! + 0.1 * m;
+          bf[4115 + ch] = 0.9 * bf[4115 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[3923 + ch];
-        v = bf[4115 + ch];
+        m = bf[3923 + ch]!;
+        v = bf[4115 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch55_istd[ch] = r;
-      const w = p[63744 + ch];
-      const sh = p[63936 + ch];
+      const w = p[63744 + ch]!;
+      const sh = p[63936 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act55[i] - m) * r;
+          const h = (act55[i]! - m) * r;
           scratch55_xhat[i] = h;
           act56[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[4307] += 1;
+    if (training) bf[4307]! += 1;
   }
 }
 
 /** Backward of op 55: features.4.0.conv.1.1 (batchnorm). */
-function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward55(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.0.conv.1.1: batchnorm over 192 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch55_batchstats[0] === 1;
+    const batchStats = scratch55_batchstats[0]! === 1;
     for (let ch = 0; ch < 192; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad56[i];
+          const d = grad56[i]!;
           sg += d;
-          sgh += d * scratch55_xhat[i];
+          sgh += d * scratch55_xhat[i]!;
         }
       }
-      gp[63744 + ch] += sgh;
-      gp[63936 + ch] += sg;
-      const k = p[63744 + ch] * scratch55_istd[ch];
+      gp[63744 + ch]! += sgh;
+      gp[63936 + ch]! += sg;
+      const k = p[63744 + ch]! * scratch55_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++)
-            grad55[i] += k * (grad56[i] - a - scratch55_xhat[i] * bh);
+            grad55[i]! += k * (grad56[i]! - a - scratch55_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) grad55[i] += k * grad56[i];
+          for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) grad55[i]! += k * grad56[i]!;
         }
       }
     }
@@ -7757,27 +7746,27 @@ function backward55(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 56: features.4.0.conv.1.2 (relu). */
-function forward56(p: Float32Array, n: number, training: boolean): void {
+function forward56(n: number): void {
   // features.4.0.conv.1.2: relu
   for (let i = 0, e = n * 37632; i < e; i++) {
-    const x = act56[i];
+    const x = act56[i]!;
     act57[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 56: features.4.0.conv.1.2 (relu). */
-function backward56(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward56(n: number): void {
   // features.4.0.conv.1.2: relu backward
   for (let i = 0, e = n * 37632; i < e; i++) {
-    const x = act56[i];
+    const x = act56[i]!;
 
-    const g = grad57[i];
+    const g = grad57[i]!;
     grad56[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 57: features.4.0.conv.2 (conv2d). */
-function forward57(p: Float32Array, n: number, training: boolean): void {
+function forward57(p: Float32Array, n: number): void {
   // features.4.0.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 37632;
@@ -7792,7 +7781,7 @@ function forward57(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work57_col[r++] = act57[xc + ih * 14 + iw];
+                work57_col[r++] = act57[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -7803,7 +7792,7 @@ function forward57(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 57: features.4.0.conv.2 (conv2d). */
-function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward57(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.0.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -7820,7 +7809,7 @@ function backward57(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work57_col[r++] = act57[xc + ih * 14 + iw];
+                  work57_col[r++] = act57[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -7853,7 +7842,7 @@ function backward57(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad57[xc + ih * 14 + iw] += work57_dcol[r++];
+                  grad57[xc + ih * 14 + iw]! += work57_dcol[r++]!;
                 }
               }
             }
@@ -7881,72 +7870,72 @@ function forward58(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += act58[i];
+          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += act58[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act58[i] - m;
+            const d = act58[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[4308 + ch] = 0.9 * bf[4308 + ch] + 0.1 * m;
-          bf[4372 + ch] = 0.9 * bf[4372 + ch] + 0.1 * (q / (count - 1));
+          bf[4308 + ch] = 0.9 * bf[4308 + ch]! + 0.1 * m;
+          bf[4372 + ch] = 0.9 * bf[4372 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[4308 + ch];
-        v = bf[4372 + ch];
+        m = bf[4308 + ch]!;
+        v = bf[4372 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch58_istd[ch] = r;
-      const w = p[76416 + ch];
-      const sh = p[76480 + ch];
+      const w = p[76416 + ch]!;
+      const sh = p[76480 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act58[i] - m) * r;
+          const h = (act58[i]! - m) * r;
           scratch58_xhat[i] = h;
           act59[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[4436] += 1;
+    if (training) bf[4436]! += 1;
   }
 }
 
 /** Backward of op 58: features.4.0.conv.3 (batchnorm). */
-function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward58(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.0.conv.3: batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch58_batchstats[0] === 1;
+    const batchStats = scratch58_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad59[i];
+          const d = grad59[i]!;
           sg += d;
-          sgh += d * scratch58_xhat[i];
+          sgh += d * scratch58_xhat[i]!;
         }
       }
-      gp[76416 + ch] += sgh;
-      gp[76480 + ch] += sg;
-      const k = p[76416 + ch] * scratch58_istd[ch];
+      gp[76416 + ch]! += sgh;
+      gp[76480 + ch]! += sg;
+      const k = p[76416 + ch]! * scratch58_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++)
-            grad58[i] += k * (grad59[i] - a - scratch58_xhat[i] * bh);
+            grad58[i]! += k * (grad59[i]! - a - scratch58_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) grad58[i] += k * grad59[i];
+          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) grad58[i]! += k * grad59[i]!;
         }
       }
     }
@@ -7954,7 +7943,7 @@ function backward58(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 59: features.4.rest.0.conv.0.0 (conv2d). */
-function forward59(p: Float32Array, n: number, training: boolean): void {
+function forward59(p: Float32Array, n: number): void {
   // features.4.rest.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 12544;
@@ -7969,7 +7958,7 @@ function forward59(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work59_col[r++] = act59[xc + ih * 14 + iw];
+                work59_col[r++] = act59[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -7980,7 +7969,7 @@ function forward59(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 59: features.4.rest.0.conv.0.0 (conv2d). */
-function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward59(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -7997,7 +7986,7 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work59_col[r++] = act59[xc + ih * 14 + iw];
+                  work59_col[r++] = act59[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -8030,7 +8019,7 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad59[xc + ih * 14 + iw] += work59_dcol[r++];
+                  grad59[xc + ih * 14 + iw]! += work59_dcol[r++]!;
                 }
               }
             }
@@ -8058,72 +8047,72 @@ function forward60(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act60[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act60[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act60[i] - m;
+            const d = act60[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[4437 + ch] = 0.9 * bf[4437 + ch] + 0.1 * m;
-          bf[4821 + ch] = 0.9 * bf[4821 + ch] + 0.1 * (q / (count - 1));
+          bf[4437 + ch] = 0.9 * bf[4437 + ch]! + 0.1 * m;
+          bf[4821 + ch] = 0.9 * bf[4821 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[4437 + ch];
-        v = bf[4821 + ch];
+        m = bf[4437 + ch]!;
+        v = bf[4821 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch60_istd[ch] = r;
-      const w = p[101120 + ch];
-      const sh = p[101504 + ch];
+      const w = p[101120 + ch]!;
+      const sh = p[101504 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act60[i] - m) * r;
+          const h = (act60[i]! - m) * r;
           scratch60_xhat[i] = h;
           act61[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[5205] += 1;
+    if (training) bf[5205]! += 1;
   }
 }
 
 /** Backward of op 60: features.4.rest.0.conv.0.1 (batchnorm). */
-function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward60(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.0.conv.0.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch60_batchstats[0] === 1;
+    const batchStats = scratch60_batchstats[0]! === 1;
     for (let ch = 0; ch < 384; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad61[i];
+          const d = grad61[i]!;
           sg += d;
-          sgh += d * scratch60_xhat[i];
+          sgh += d * scratch60_xhat[i]!;
         }
       }
-      gp[101120 + ch] += sgh;
-      gp[101504 + ch] += sg;
-      const k = p[101120 + ch] * scratch60_istd[ch];
+      gp[101120 + ch]! += sgh;
+      gp[101504 + ch]! += sg;
+      const k = p[101120 + ch]! * scratch60_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad60[i] += k * (grad61[i] - a - scratch60_xhat[i] * bh);
+            grad60[i]! += k * (grad61[i]! - a - scratch60_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad60[i] += k * grad61[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad60[i]! += k * grad61[i]!;
         }
       }
     }
@@ -8131,27 +8120,27 @@ function backward60(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 61: features.4.rest.0.conv.0.2 (relu). */
-function forward61(p: Float32Array, n: number, training: boolean): void {
+function forward61(n: number): void {
   // features.4.rest.0.conv.0.2: relu
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act61[i];
+    const x = act61[i]!;
     act62[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 61: features.4.rest.0.conv.0.2 (relu). */
-function backward61(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward61(n: number): void {
   // features.4.rest.0.conv.0.2: relu backward
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act61[i];
+    const x = act61[i]!;
 
-    const g = grad62[i];
+    const g = grad62[i]!;
     grad61[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 62: features.4.rest.0.conv.1.0 (conv2d). */
-function forward62(p: Float32Array, n: number, training: boolean): void {
+function forward62(p: Float32Array, n: number): void {
   // features.4.rest.0.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 384; oc++) {
@@ -8173,7 +8162,7 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 14 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act62[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act62[sr + kw]! * p[wr + kw]!;
             }
           }
           act63[d] = acc;
@@ -8184,7 +8173,7 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 62: features.4.rest.0.conv.1.0 (conv2d). */
-function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward62(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.0.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 384; oc++) {
@@ -8204,10 +8193,10 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 14;
               const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad63[sr + ow] * act62[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad63[sr + ow]! * act62[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -8236,10 +8225,10 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad63[si + oc * 196] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad63[si + oc * 196]! * p[wi + oc * 9]!;
             }
           }
-          grad62[d] += acc;
+          grad62[d]! += acc;
         }
       }
     }
@@ -8264,72 +8253,72 @@ function forward63(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act63[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act63[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act63[i] - m;
+            const d = act63[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[5206 + ch] = 0.9 * bf[5206 + ch] + 0.1 * m;
-          bf[5590 + ch] = 0.9 * bf[5590 + ch] + 0.1 * (q / (count - 1));
+          bf[5206 + ch] = 0.9 * bf[5206 + ch]! + 0.1 * m;
+          bf[5590 + ch] = 0.9 * bf[5590 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[5206 + ch];
-        v = bf[5590 + ch];
+        m = bf[5206 + ch]!;
+        v = bf[5590 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch63_istd[ch] = r;
-      const w = p[105344 + ch];
-      const sh = p[105728 + ch];
+      const w = p[105344 + ch]!;
+      const sh = p[105728 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act63[i] - m) * r;
+          const h = (act63[i]! - m) * r;
           scratch63_xhat[i] = h;
           act64[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[5974] += 1;
+    if (training) bf[5974]! += 1;
   }
 }
 
 /** Backward of op 63: features.4.rest.0.conv.1.1 (batchnorm). */
-function backward63(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward63(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.0.conv.1.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch63_batchstats[0] === 1;
+    const batchStats = scratch63_batchstats[0]! === 1;
     for (let ch = 0; ch < 384; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad64[i];
+          const d = grad64[i]!;
           sg += d;
-          sgh += d * scratch63_xhat[i];
+          sgh += d * scratch63_xhat[i]!;
         }
       }
-      gp[105344 + ch] += sgh;
-      gp[105728 + ch] += sg;
-      const k = p[105344 + ch] * scratch63_istd[ch];
+      gp[105344 + ch]! += sgh;
+      gp[105728 + ch]! += sg;
+      const k = p[105344 + ch]! * scratch63_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad63[i] += k * (grad64[i] - a - scratch63_xhat[i] * bh);
+            grad63[i]! += k * (grad64[i]! - a - scratch63_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad63[i] += k * grad64[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad63[i]! += k * grad64[i]!;
         }
       }
     }
@@ -8337,27 +8326,27 @@ function backward63(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 64: features.4.rest.0.conv.1.2 (relu). */
-function forward64(p: Float32Array, n: number, training: boolean): void {
+function forward64(n: number): void {
   // features.4.rest.0.conv.1.2: relu
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act64[i];
+    const x = act64[i]!;
     act65[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 64: features.4.rest.0.conv.1.2 (relu). */
-function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward64(n: number): void {
   // features.4.rest.0.conv.1.2: relu backward
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act64[i];
+    const x = act64[i]!;
 
-    const g = grad65[i];
+    const g = grad65[i]!;
     grad64[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 65: features.4.rest.0.conv.2 (conv2d). */
-function forward65(p: Float32Array, n: number, training: boolean): void {
+function forward65(p: Float32Array, n: number): void {
   // features.4.rest.0.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 75264;
@@ -8372,7 +8361,7 @@ function forward65(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work65_col[r++] = act65[xc + ih * 14 + iw];
+                work65_col[r++] = act65[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -8383,7 +8372,7 @@ function forward65(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 65: features.4.rest.0.conv.2 (conv2d). */
-function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward65(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.0.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -8400,7 +8389,7 @@ function backward65(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work65_col[r++] = act65[xc + ih * 14 + iw];
+                  work65_col[r++] = act65[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -8433,7 +8422,7 @@ function backward65(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad65[xc + ih * 14 + iw] += work65_dcol[r++];
+                  grad65[xc + ih * 14 + iw]! += work65_dcol[r++]!;
                 }
               }
             }
@@ -8461,72 +8450,72 @@ function forward66(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += act66[i];
+          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += act66[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act66[i] - m;
+            const d = act66[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[5975 + ch] = 0.9 * bf[5975 + ch] + 0.1 * m;
-          bf[6039 + ch] = 0.9 * bf[6039 + ch] + 0.1 * (q / (count - 1));
+          bf[5975 + ch] = 0.9 * bf[5975 + ch]! + 0.1 * m;
+          bf[6039 + ch] = 0.9 * bf[6039 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[5975 + ch];
-        v = bf[6039 + ch];
+        m = bf[5975 + ch]!;
+        v = bf[6039 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch66_istd[ch] = r;
-      const w = p[130688 + ch];
-      const sh = p[130752 + ch];
+      const w = p[130688 + ch]!;
+      const sh = p[130752 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act66[i] - m) * r;
+          const h = (act66[i]! - m) * r;
           scratch66_xhat[i] = h;
           act67[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[6103] += 1;
+    if (training) bf[6103]! += 1;
   }
 }
 
 /** Backward of op 66: features.4.rest.0.conv.3 (batchnorm). */
-function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward66(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.0.conv.3: batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch66_batchstats[0] === 1;
+    const batchStats = scratch66_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad67[i];
+          const d = grad67[i]!;
           sg += d;
-          sgh += d * scratch66_xhat[i];
+          sgh += d * scratch66_xhat[i]!;
         }
       }
-      gp[130688 + ch] += sgh;
-      gp[130752 + ch] += sg;
-      const k = p[130688 + ch] * scratch66_istd[ch];
+      gp[130688 + ch]! += sgh;
+      gp[130752 + ch]! += sg;
+      const k = p[130688 + ch]! * scratch66_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++)
-            grad66[i] += k * (grad67[i] - a - scratch66_xhat[i] * bh);
+            grad66[i]! += k * (grad67[i]! - a - scratch66_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) grad66[i] += k * grad67[i];
+          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) grad66[i]! += k * grad67[i]!;
         }
       }
     }
@@ -8534,23 +8523,23 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 67: add. */
-function forward67(p: Float32Array, n: number, training: boolean): void {
+function forward67(n: number): void {
   // add
-  for (let i = 0, e = n * 12544; i < e; i++) act68[i] = act67[i] + act59[i];
+  for (let i = 0, e = n * 12544; i < e; i++) act68[i] = act67[i]! + act59[i]!;
 }
 
 /** Backward of op 67: add. */
-function backward67(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward67(n: number): void {
   // add backward
   for (let i = 0, e = n * 12544; i < e; i++) {
-    const g = grad68[i];
-    grad67[i] += g;
-    grad59[i] += g;
+    const g = grad68[i]!;
+    grad67[i]! += g;
+    grad59[i]! += g;
   }
 }
 
 /** Forward of op 68: features.4.rest.1.conv.0.0 (conv2d). */
-function forward68(p: Float32Array, n: number, training: boolean): void {
+function forward68(p: Float32Array, n: number): void {
   // features.4.rest.1.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 12544;
@@ -8565,7 +8554,7 @@ function forward68(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work68_col[r++] = act68[xc + ih * 14 + iw];
+                work68_col[r++] = act68[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -8576,7 +8565,7 @@ function forward68(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 68: features.4.rest.1.conv.0.0 (conv2d). */
-function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward68(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.1.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -8593,7 +8582,7 @@ function backward68(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work68_col[r++] = act68[xc + ih * 14 + iw];
+                  work68_col[r++] = act68[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -8626,7 +8615,7 @@ function backward68(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad68[xc + ih * 14 + iw] += work68_dcol[r++];
+                  grad68[xc + ih * 14 + iw]! += work68_dcol[r++]!;
                 }
               }
             }
@@ -8654,72 +8643,72 @@ function forward69(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act69[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act69[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act69[i] - m;
+            const d = act69[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[6104 + ch] = 0.9 * bf[6104 + ch] + 0.1 * m;
-          bf[6488 + ch] = 0.9 * bf[6488 + ch] + 0.1 * (q / (count - 1));
+          bf[6104 + ch] = 0.9 * bf[6104 + ch]! + 0.1 * m;
+          bf[6488 + ch] = 0.9 * bf[6488 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[6104 + ch];
-        v = bf[6488 + ch];
+        m = bf[6104 + ch]!;
+        v = bf[6488 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch69_istd[ch] = r;
-      const w = p[155392 + ch];
-      const sh = p[155776 + ch];
+      const w = p[155392 + ch]!;
+      const sh = p[155776 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act69[i] - m) * r;
+          const h = (act69[i]! - m) * r;
           scratch69_xhat[i] = h;
           act70[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[6872] += 1;
+    if (training) bf[6872]! += 1;
   }
 }
 
 /** Backward of op 69: features.4.rest.1.conv.0.1 (batchnorm). */
-function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward69(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.1.conv.0.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch69_batchstats[0] === 1;
+    const batchStats = scratch69_batchstats[0]! === 1;
     for (let ch = 0; ch < 384; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad70[i];
+          const d = grad70[i]!;
           sg += d;
-          sgh += d * scratch69_xhat[i];
+          sgh += d * scratch69_xhat[i]!;
         }
       }
-      gp[155392 + ch] += sgh;
-      gp[155776 + ch] += sg;
-      const k = p[155392 + ch] * scratch69_istd[ch];
+      gp[155392 + ch]! += sgh;
+      gp[155776 + ch]! += sg;
+      const k = p[155392 + ch]! * scratch69_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad69[i] += k * (grad70[i] - a - scratch69_xhat[i] * bh);
+            grad69[i]! += k * (grad70[i]! - a - scratch69_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad69[i] += k * grad70[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad69[i]! += k * grad70[i]!;
         }
       }
     }
@@ -8727,27 +8716,27 @@ function backward69(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 70: features.4.rest.1.conv.0.2 (relu). */
-function forward70(p: Float32Array, n: number, training: boolean): void {
+function forward70(n: number): void {
   // features.4.rest.1.conv.0.2: relu
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act70[i];
+    const x = act70[i]!;
     act71[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 70: features.4.rest.1.conv.0.2 (relu). */
-function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward70(n: number): void {
   // features.4.rest.1.conv.0.2: relu backward
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act70[i];
+    const x = act70[i]!;
 
-    const g = grad71[i];
+    const g = grad71[i]!;
     grad70[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 71: features.4.rest.1.conv.1.0 (conv2d). */
-function forward71(p: Float32Array, n: number, training: boolean): void {
+function forward71(p: Float32Array, n: number): void {
   // features.4.rest.1.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 384; oc++) {
@@ -8769,7 +8758,7 @@ function forward71(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 14 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act71[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act71[sr + kw]! * p[wr + kw]!;
             }
           }
           act72[d] = acc;
@@ -8780,7 +8769,7 @@ function forward71(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 71: features.4.rest.1.conv.1.0 (conv2d). */
-function backward71(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward71(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.1.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 384; oc++) {
@@ -8800,10 +8789,10 @@ function backward71(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 14;
               const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad72[sr + ow] * act71[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad72[sr + ow]! * act71[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -8832,10 +8821,10 @@ function backward71(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad72[si + oc * 196] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad72[si + oc * 196]! * p[wi + oc * 9]!;
             }
           }
-          grad71[d] += acc;
+          grad71[d]! += acc;
         }
       }
     }
@@ -8860,72 +8849,72 @@ function forward72(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act72[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act72[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act72[i] - m;
+            const d = act72[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[6873 + ch] = 0.9 * bf[6873 + ch] + 0.1 * m;
-          bf[7257 + ch] = 0.9 * bf[7257 + ch] + 0.1 * (q / (count - 1));
+          bf[6873 + ch] = 0.9 * bf[6873 + ch]! + 0.1 * m;
+          bf[7257 + ch] = 0.9 * bf[7257 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[6873 + ch];
-        v = bf[7257 + ch];
+        m = bf[6873 + ch]!;
+        v = bf[7257 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch72_istd[ch] = r;
-      const w = p[159616 + ch];
-      const sh = p[160000 + ch];
+      const w = p[159616 + ch]!;
+      const sh = p[160000 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act72[i] - m) * r;
+          const h = (act72[i]! - m) * r;
           scratch72_xhat[i] = h;
           act73[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[7641] += 1;
+    if (training) bf[7641]! += 1;
   }
 }
 
 /** Backward of op 72: features.4.rest.1.conv.1.1 (batchnorm). */
-function backward72(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward72(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.1.conv.1.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch72_batchstats[0] === 1;
+    const batchStats = scratch72_batchstats[0]! === 1;
     for (let ch = 0; ch < 384; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad73[i];
+          const d = grad73[i]!;
           sg += d;
-          sgh += d * scratch72_xhat[i];
+          sgh += d * scratch72_xhat[i]!;
         }
       }
-      gp[159616 + ch] += sgh;
-      gp[160000 + ch] += sg;
-      const k = p[159616 + ch] * scratch72_istd[ch];
+      gp[159616 + ch]! += sgh;
+      gp[160000 + ch]! += sg;
+      const k = p[159616 + ch]! * scratch72_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad72[i] += k * (grad73[i] - a - scratch72_xhat[i] * bh);
+            grad72[i]! += k * (grad73[i]! - a - scratch72_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad72[i] += k * grad73[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad72[i]! += k * grad73[i]!;
         }
       }
     }
@@ -8933,27 +8922,27 @@ function backward72(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 73: features.4.rest.1.conv.1.2 (relu). */
-function forward73(p: Float32Array, n: number, training: boolean): void {
+function forward73(n: number): void {
   // features.4.rest.1.conv.1.2: relu
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act73[i];
+    const x = act73[i]!;
     act74[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 73: features.4.rest.1.conv.1.2 (relu). */
-function backward73(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward73(n: number): void {
   // features.4.rest.1.conv.1.2: relu backward
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act73[i];
+    const x = act73[i]!;
 
-    const g = grad74[i];
+    const g = grad74[i]!;
     grad73[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 74: features.4.rest.1.conv.2 (conv2d). */
-function forward74(p: Float32Array, n: number, training: boolean): void {
+function forward74(p: Float32Array, n: number): void {
   // features.4.rest.1.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 75264;
@@ -8968,7 +8957,7 @@ function forward74(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work74_col[r++] = act74[xc + ih * 14 + iw];
+                work74_col[r++] = act74[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -8979,7 +8968,7 @@ function forward74(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 74: features.4.rest.1.conv.2 (conv2d). */
-function backward74(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward74(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.1.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -8996,7 +8985,7 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work74_col[r++] = act74[xc + ih * 14 + iw];
+                  work74_col[r++] = act74[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -9029,7 +9018,7 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad74[xc + ih * 14 + iw] += work74_dcol[r++];
+                  grad74[xc + ih * 14 + iw]! += work74_dcol[r++]!;
                 }
               }
             }
@@ -9057,72 +9046,72 @@ function forward75(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += act75[i];
+          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += act75[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act75[i] - m;
+            const d = act75[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[7642 + ch] = 0.9 * bf[7642 + ch] + 0.1 * m;
-          bf[7706 + ch] = 0.9 * bf[7706 + ch] + 0.1 * (q / (count - 1));
+          bf[7642 + ch] = 0.9 * bf[7642 + ch]! + 0.1 * m;
+          bf[7706 + ch] = 0.9 * bf[7706 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[7642 + ch];
-        v = bf[7706 + ch];
+        m = bf[7642 + ch]!;
+        v = bf[7706 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch75_istd[ch] = r;
-      const w = p[184960 + ch];
-      const sh = p[185024 + ch];
+      const w = p[184960 + ch]!;
+      const sh = p[185024 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act75[i] - m) * r;
+          const h = (act75[i]! - m) * r;
           scratch75_xhat[i] = h;
           act76[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[7770] += 1;
+    if (training) bf[7770]! += 1;
   }
 }
 
 /** Backward of op 75: features.4.rest.1.conv.3 (batchnorm). */
-function backward75(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward75(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.1.conv.3: batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch75_batchstats[0] === 1;
+    const batchStats = scratch75_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad76[i];
+          const d = grad76[i]!;
           sg += d;
-          sgh += d * scratch75_xhat[i];
+          sgh += d * scratch75_xhat[i]!;
         }
       }
-      gp[184960 + ch] += sgh;
-      gp[185024 + ch] += sg;
-      const k = p[184960 + ch] * scratch75_istd[ch];
+      gp[184960 + ch]! += sgh;
+      gp[185024 + ch]! += sg;
+      const k = p[184960 + ch]! * scratch75_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++)
-            grad75[i] += k * (grad76[i] - a - scratch75_xhat[i] * bh);
+            grad75[i]! += k * (grad76[i]! - a - scratch75_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) grad75[i] += k * grad76[i];
+          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) grad75[i]! += k * grad76[i]!;
         }
       }
     }
@@ -9130,23 +9119,23 @@ function backward75(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 76: add. */
-function forward76(p: Float32Array, n: number, training: boolean): void {
+function forward76(n: number): void {
   // add
-  for (let i = 0, e = n * 12544; i < e; i++) act77[i] = act76[i] + act68[i];
+  for (let i = 0, e = n * 12544; i < e; i++) act77[i] = act76[i]! + act68[i]!;
 }
 
 /** Backward of op 76: add. */
-function backward76(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward76(n: number): void {
   // add backward
   for (let i = 0, e = n * 12544; i < e; i++) {
-    const g = grad77[i];
-    grad76[i] += g;
-    grad68[i] += g;
+    const g = grad77[i]!;
+    grad76[i]! += g;
+    grad68[i]! += g;
   }
 }
 
 /** Forward of op 77: features.4.rest.2.conv.0.0 (conv2d). */
-function forward77(p: Float32Array, n: number, training: boolean): void {
+function forward77(p: Float32Array, n: number): void {
   // features.4.rest.2.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 12544;
@@ -9161,7 +9150,7 @@ function forward77(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work77_col[r++] = act77[xc + ih * 14 + iw];
+                work77_col[r++] = act77[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -9172,7 +9161,7 @@ function forward77(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 77: features.4.rest.2.conv.0.0 (conv2d). */
-function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward77(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.2.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -9189,7 +9178,7 @@ function backward77(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work77_col[r++] = act77[xc + ih * 14 + iw];
+                  work77_col[r++] = act77[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -9222,7 +9211,7 @@ function backward77(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad77[xc + ih * 14 + iw] += work77_dcol[r++];
+                  grad77[xc + ih * 14 + iw]! += work77_dcol[r++]!;
                 }
               }
             }
@@ -9250,72 +9239,72 @@ function forward78(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act78[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act78[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act78[i] - m;
+            const d = act78[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[7771 + ch] = 0.9 * bf[7771 + ch] + 0.1 * m;
-          bf[8155 + ch] = 0.9 * bf[8155 + ch] + 0.1 * (q / (count - 1));
+          bf[7771 + ch] = 0.9 * bf[7771 + ch]! + 0.1 * m;
+          bf[8155 + ch] = 0.9 * bf[8155 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[7771 + ch];
-        v = bf[8155 + ch];
+        m = bf[7771 + ch]!;
+        v = bf[8155 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch78_istd[ch] = r;
-      const w = p[209664 + ch];
-      const sh = p[210048 + ch];
+      const w = p[209664 + ch]!;
+      const sh = p[210048 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act78[i] - m) * r;
+          const h = (act78[i]! - m) * r;
           scratch78_xhat[i] = h;
           act79[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[8539] += 1;
+    if (training) bf[8539]! += 1;
   }
 }
 
 /** Backward of op 78: features.4.rest.2.conv.0.1 (batchnorm). */
-function backward78(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward78(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.2.conv.0.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch78_batchstats[0] === 1;
+    const batchStats = scratch78_batchstats[0]! === 1;
     for (let ch = 0; ch < 384; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad79[i];
+          const d = grad79[i]!;
           sg += d;
-          sgh += d * scratch78_xhat[i];
+          sgh += d * scratch78_xhat[i]!;
         }
       }
-      gp[209664 + ch] += sgh;
-      gp[210048 + ch] += sg;
-      const k = p[209664 + ch] * scratch78_istd[ch];
+      gp[209664 + ch]! += sgh;
+      gp[210048 + ch]! += sg;
+      const k = p[209664 + ch]! * scratch78_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad78[i] += k * (grad79[i] - a - scratch78_xhat[i] * bh);
+            grad78[i]! += k * (grad79[i]! - a - scratch78_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad78[i] += k * grad79[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad78[i]! += k * grad79[i]!;
         }
       }
     }
@@ -9323,27 +9312,27 @@ function backward78(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 79: features.4.rest.2.conv.0.2 (relu). */
-function forward79(p: Float32Array, n: number, training: boolean): void {
+function forward79(n: number): void {
   // features.4.rest.2.conv.0.2: relu
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act79[i];
+    const x = act79[i]!;
     act80[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 79: features.4.rest.2.conv.0.2 (relu). */
-function backward79(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward79(n: number): void {
   // features.4.rest.2.conv.0.2: relu backward
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act79[i];
+    const x = act79[i]!;
 
-    const g = grad80[i];
+    const g = grad80[i]!;
     grad79[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 80: features.4.rest.2.conv.1.0 (conv2d). */
-function forward80(p: Float32Array, n: number, training: boolean): void {
+function forward80(p: Float32Array, n: number): void {
   // features.4.rest.2.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 384; oc++) {
@@ -9365,7 +9354,7 @@ function forward80(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 14 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act80[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act80[sr + kw]! * p[wr + kw]!;
             }
           }
           act81[d] = acc;
@@ -9376,7 +9365,7 @@ function forward80(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 80: features.4.rest.2.conv.1.0 (conv2d). */
-function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward80(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.2.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 384; oc++) {
@@ -9396,10 +9385,10 @@ function backward80(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 14;
               const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad81[sr + ow] * act80[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad81[sr + ow]! * act80[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -9428,10 +9417,10 @@ function backward80(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad81[si + oc * 196] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad81[si + oc * 196]! * p[wi + oc * 9]!;
             }
           }
-          grad80[d] += acc;
+          grad80[d]! += acc;
         }
       }
     }
@@ -9456,72 +9445,72 @@ function forward81(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act81[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act81[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act81[i] - m;
+            const d = act81[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[8540 + ch] = 0.9 * bf[8540 + ch] + 0.1 * m;
-          bf[8924 + ch] = 0.9 * bf[8924 + ch] + 0.1 * (q / (count - 1));
+          bf[8540 + ch] = 0.9 * bf[8540 + ch]! + 0.1 * m;
+          bf[8924 + ch] = 0.9 * bf[8924 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[8540 + ch];
-        v = bf[8924 + ch];
+        m = bf[8540 + ch]!;
+        v = bf[8924 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch81_istd[ch] = r;
-      const w = p[213888 + ch];
-      const sh = p[214272 + ch];
+      const w = p[213888 + ch]!;
+      const sh = p[214272 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act81[i] - m) * r;
+          const h = (act81[i]! - m) * r;
           scratch81_xhat[i] = h;
           act82[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[9308] += 1;
+    if (training) bf[9308]! += 1;
   }
 }
 
 /** Backward of op 81: features.4.rest.2.conv.1.1 (batchnorm). */
-function backward81(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward81(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.2.conv.1.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch81_batchstats[0] === 1;
+    const batchStats = scratch81_batchstats[0]! === 1;
     for (let ch = 0; ch < 384; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad82[i];
+          const d = grad82[i]!;
           sg += d;
-          sgh += d * scratch81_xhat[i];
+          sgh += d * scratch81_xhat[i]!;
         }
       }
-      gp[213888 + ch] += sgh;
-      gp[214272 + ch] += sg;
-      const k = p[213888 + ch] * scratch81_istd[ch];
+      gp[213888 + ch]! += sgh;
+      gp[214272 + ch]! += sg;
+      const k = p[213888 + ch]! * scratch81_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad81[i] += k * (grad82[i] - a - scratch81_xhat[i] * bh);
+            grad81[i]! += k * (grad82[i]! - a - scratch81_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad81[i] += k * grad82[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad81[i]! += k * grad82[i]!;
         }
       }
     }
@@ -9529,27 +9518,27 @@ function backward81(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 82: features.4.rest.2.conv.1.2 (relu). */
-function forward82(p: Float32Array, n: number, training: boolean): void {
+function forward82(n: number): void {
   // features.4.rest.2.conv.1.2: relu
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act82[i];
+    const x = act82[i]!;
     act83[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 82: features.4.rest.2.conv.1.2 (relu). */
-function backward82(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward82(n: number): void {
   // features.4.rest.2.conv.1.2: relu backward
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act82[i];
+    const x = act82[i]!;
 
-    const g = grad83[i];
+    const g = grad83[i]!;
     grad82[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 83: features.4.rest.2.conv.2 (conv2d). */
-function forward83(p: Float32Array, n: number, training: boolean): void {
+function forward83(p: Float32Array, n: number): void {
   // features.4.rest.2.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 75264;
@@ -9564,7 +9553,7 @@ function forward83(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work83_col[r++] = act83[xc + ih * 14 + iw];
+                work83_col[r++] = act83[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -9575,7 +9564,7 @@ function forward83(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 83: features.4.rest.2.conv.2 (conv2d). */
-function backward83(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward83(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.2.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -9592,7 +9581,7 @@ function backward83(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work83_col[r++] = act83[xc + ih * 14 + iw];
+                  work83_col[r++] = act83[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -9625,7 +9614,7 @@ function backward83(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad83[xc + ih * 14 + iw] += work83_dcol[r++];
+                  grad83[xc + ih * 14 + iw]! += work83_dcol[r++]!;
                 }
               }
             }
@@ -9653,72 +9642,72 @@ function forward84(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += act84[i];
+          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += act84[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act84[i] - m;
+            const d = act84[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[9309 + ch] = 0.9 * bf[9309 + ch] + 0.1 * m;
-          bf[9373 + ch] = 0.9 * bf[9373 + ch] + 0.1 * (q / (count - 1));
+          bf[9309 + ch] = 0.9 * bf[9309 + ch]! + 0.1 * m;
+          bf[9373 + ch] = 0.9 * bf[9373 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[9309 + ch];
-        v = bf[9373 + ch];
+        m = bf[9309 + ch]!;
+        v = bf[9373 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch84_istd[ch] = r;
-      const w = p[239232 + ch];
-      const sh = p[239296 + ch];
+      const w = p[239232 + ch]!;
+      const sh = p[239296 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act84[i] - m) * r;
+          const h = (act84[i]! - m) * r;
           scratch84_xhat[i] = h;
           act85[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[9437] += 1;
+    if (training) bf[9437]! += 1;
   }
 }
 
 /** Backward of op 84: features.4.rest.2.conv.3 (batchnorm). */
-function backward84(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward84(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.2.conv.3: batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch84_batchstats[0] === 1;
+    const batchStats = scratch84_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad85[i];
+          const d = grad85[i]!;
           sg += d;
-          sgh += d * scratch84_xhat[i];
+          sgh += d * scratch84_xhat[i]!;
         }
       }
-      gp[239232 + ch] += sgh;
-      gp[239296 + ch] += sg;
-      const k = p[239232 + ch] * scratch84_istd[ch];
+      gp[239232 + ch]! += sgh;
+      gp[239296 + ch]! += sg;
+      const k = p[239232 + ch]! * scratch84_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++)
-            grad84[i] += k * (grad85[i] - a - scratch84_xhat[i] * bh);
+            grad84[i]! += k * (grad85[i]! - a - scratch84_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) grad84[i] += k * grad85[i];
+          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) grad84[i]! += k * grad85[i]!;
         }
       }
     }
@@ -9726,23 +9715,23 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 85: add. */
-function forward85(p: Float32Array, n: number, training: boolean): void {
+function forward85(n: number): void {
   // add
-  for (let i = 0, e = n * 12544; i < e; i++) act86[i] = act85[i] + act77[i];
+  for (let i = 0, e = n * 12544; i < e; i++) act86[i] = act85[i]! + act77[i]!;
 }
 
 /** Backward of op 85: add. */
-function backward85(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward85(n: number): void {
   // add backward
   for (let i = 0, e = n * 12544; i < e; i++) {
-    const g = grad86[i];
-    grad85[i] += g;
-    grad77[i] += g;
+    const g = grad86[i]!;
+    grad85[i]! += g;
+    grad77[i]! += g;
   }
 }
 
 /** Forward of op 86: features.5.0.conv.0.0 (conv2d). */
-function forward86(p: Float32Array, n: number, training: boolean): void {
+function forward86(p: Float32Array, n: number): void {
   // features.5.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 12544;
@@ -9757,7 +9746,7 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work86_col[r++] = act86[xc + ih * 14 + iw];
+                work86_col[r++] = act86[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -9768,7 +9757,7 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 86: features.5.0.conv.0.0 (conv2d). */
-function backward86(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward86(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -9785,7 +9774,7 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work86_col[r++] = act86[xc + ih * 14 + iw];
+                  work86_col[r++] = act86[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -9818,7 +9807,7 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad86[xc + ih * 14 + iw] += work86_dcol[r++];
+                  grad86[xc + ih * 14 + iw]! += work86_dcol[r++]!;
                 }
               }
             }
@@ -9846,72 +9835,72 @@ function forward87(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act87[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act87[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act87[i] - m;
+            const d = act87[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[9438 + ch] = 0.9 * bf[9438 + ch] + 0.1 * m;
-          bf[9822 + ch] = 0.9 * bf[9822 + ch] + 0.1 * (q / (count - 1));
+          bf[9438 + ch] = 0.9 * bf[9438 + ch]! + 0.1 * m;
+          bf[9822 + ch] = 0.9 * bf[9822 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[9438 + ch];
-        v = bf[9822 + ch];
+        m = bf[9438 + ch]!;
+        v = bf[9822 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch87_istd[ch] = r;
-      const w = p[263936 + ch];
-      const sh = p[264320 + ch];
+      const w = p[263936 + ch]!;
+      const sh = p[264320 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act87[i] - m) * r;
+          const h = (act87[i]! - m) * r;
           scratch87_xhat[i] = h;
           act88[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[10206] += 1;
+    if (training) bf[10206]! += 1;
   }
 }
 
 /** Backward of op 87: features.5.0.conv.0.1 (batchnorm). */
-function backward87(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward87(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.0.conv.0.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch87_batchstats[0] === 1;
+    const batchStats = scratch87_batchstats[0]! === 1;
     for (let ch = 0; ch < 384; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad88[i];
+          const d = grad88[i]!;
           sg += d;
-          sgh += d * scratch87_xhat[i];
+          sgh += d * scratch87_xhat[i]!;
         }
       }
-      gp[263936 + ch] += sgh;
-      gp[264320 + ch] += sg;
-      const k = p[263936 + ch] * scratch87_istd[ch];
+      gp[263936 + ch]! += sgh;
+      gp[264320 + ch]! += sg;
+      const k = p[263936 + ch]! * scratch87_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad87[i] += k * (grad88[i] - a - scratch87_xhat[i] * bh);
+            grad87[i]! += k * (grad88[i]! - a - scratch87_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad87[i] += k * grad88[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad87[i]! += k * grad88[i]!;
         }
       }
     }
@@ -9919,27 +9908,27 @@ function backward87(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 88: features.5.0.conv.0.2 (relu). */
-function forward88(p: Float32Array, n: number, training: boolean): void {
+function forward88(n: number): void {
   // features.5.0.conv.0.2: relu
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act88[i];
+    const x = act88[i]!;
     act89[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 88: features.5.0.conv.0.2 (relu). */
-function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward88(n: number): void {
   // features.5.0.conv.0.2: relu backward
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act88[i];
+    const x = act88[i]!;
 
-    const g = grad89[i];
+    const g = grad89[i]!;
     grad88[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 89: features.5.0.conv.1.0 (conv2d). */
-function forward89(p: Float32Array, n: number, training: boolean): void {
+function forward89(p: Float32Array, n: number): void {
   // features.5.0.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 384; oc++) {
@@ -9961,7 +9950,7 @@ function forward89(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 14 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act89[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act89[sr + kw]! * p[wr + kw]!;
             }
           }
           act90[d] = acc;
@@ -9972,7 +9961,7 @@ function forward89(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 89: features.5.0.conv.1.0 (conv2d). */
-function backward89(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward89(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.0.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 384; oc++) {
@@ -9992,10 +9981,10 @@ function backward89(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 14;
               const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad90[sr + ow] * act89[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad90[sr + ow]! * act89[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -10024,10 +10013,10 @@ function backward89(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad90[si + oc * 196] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad90[si + oc * 196]! * p[wi + oc * 9]!;
             }
           }
-          grad89[d] += acc;
+          grad89[d]! += acc;
         }
       }
     }
@@ -10052,72 +10041,72 @@ function forward90(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act90[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act90[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act90[i] - m;
+            const d = act90[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[10207 + ch] = 0.9 * bf[10207 + ch] + 0.1 * m;
-          bf[10591 + ch] = 0.9 * bf[10591 + ch] + 0.1 * (q / (count - 1));
+          bf[10207 + ch] = 0.9 * bf[10207 + ch]! + 0.1 * m;
+          bf[10591 + ch] = 0.9 * bf[10591 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[10207 + ch];
-        v = bf[10591 + ch];
+        m = bf[10207 + ch]!;
+        v = bf[10591 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch90_istd[ch] = r;
-      const w = p[268160 + ch];
-      const sh = p[268544 + ch];
+      const w = p[268160 + ch]!;
+      const sh = p[268544 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act90[i] - m) * r;
+          const h = (act90[i]! - m) * r;
           scratch90_xhat[i] = h;
           act91[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[10975] += 1;
+    if (training) bf[10975]! += 1;
   }
 }
 
 /** Backward of op 90: features.5.0.conv.1.1 (batchnorm). */
-function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward90(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.0.conv.1.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch90_batchstats[0] === 1;
+    const batchStats = scratch90_batchstats[0]! === 1;
     for (let ch = 0; ch < 384; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad91[i];
+          const d = grad91[i]!;
           sg += d;
-          sgh += d * scratch90_xhat[i];
+          sgh += d * scratch90_xhat[i]!;
         }
       }
-      gp[268160 + ch] += sgh;
-      gp[268544 + ch] += sg;
-      const k = p[268160 + ch] * scratch90_istd[ch];
+      gp[268160 + ch]! += sgh;
+      gp[268544 + ch]! += sg;
+      const k = p[268160 + ch]! * scratch90_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad90[i] += k * (grad91[i] - a - scratch90_xhat[i] * bh);
+            grad90[i]! += k * (grad91[i]! - a - scratch90_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad90[i] += k * grad91[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad90[i]! += k * grad91[i]!;
         }
       }
     }
@@ -10125,27 +10114,27 @@ function backward90(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 91: features.5.0.conv.1.2 (relu). */
-function forward91(p: Float32Array, n: number, training: boolean): void {
+function forward91(n: number): void {
   // features.5.0.conv.1.2: relu
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act91[i];
+    const x = act91[i]!;
     act92[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 91: features.5.0.conv.1.2 (relu). */
-function backward91(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward91(n: number): void {
   // features.5.0.conv.1.2: relu backward
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act91[i];
+    const x = act91[i]!;
 
-    const g = grad92[i];
+    const g = grad92[i]!;
     grad91[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 92: features.5.0.conv.2 (conv2d). */
-function forward92(p: Float32Array, n: number, training: boolean): void {
+function forward92(p: Float32Array, n: number): void {
   // features.5.0.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 75264;
@@ -10160,7 +10149,7 @@ function forward92(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work92_col[r++] = act92[xc + ih * 14 + iw];
+                work92_col[r++] = act92[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -10171,7 +10160,7 @@ function forward92(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 92: features.5.0.conv.2 (conv2d). */
-function backward92(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward92(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.0.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -10188,7 +10177,7 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work92_col[r++] = act92[xc + ih * 14 + iw];
+                  work92_col[r++] = act92[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -10221,7 +10210,7 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad92[xc + ih * 14 + iw] += work92_dcol[r++];
+                  grad92[xc + ih * 14 + iw]! += work92_dcol[r++]!;
                 }
               }
             }
@@ -10249,72 +10238,72 @@ function forward93(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) s += act93[i];
+          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) s += act93[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act93[i] - m;
+            const d = act93[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[10976 + ch] = 0.9 * bf[10976 + ch] + 0.1 * m;
-          bf[11072 + ch] = 0.9 * bf[11072 + ch] + 0.1 * (q / (count - 1));
+          bf[10976 + ch] = 0.9 * bf[10976 + ch]! + 0.1 * m;
+          bf[11072 + ch] = 0.9 * bf[11072 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[10976 + ch];
-        v = bf[11072 + ch];
+        m = bf[10976 + ch]!;
+        v = bf[11072 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch93_istd[ch] = r;
-      const w = p[305792 + ch];
-      const sh = p[305888 + ch];
+      const w = p[305792 + ch]!;
+      const sh = p[305888 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act93[i] - m) * r;
+          const h = (act93[i]! - m) * r;
           scratch93_xhat[i] = h;
           act94[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[11168] += 1;
+    if (training) bf[11168]! += 1;
   }
 }
 
 /** Backward of op 93: features.5.0.conv.3 (batchnorm). */
-function backward93(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward93(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.0.conv.3: batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch93_batchstats[0] === 1;
+    const batchStats = scratch93_batchstats[0]! === 1;
     for (let ch = 0; ch < 96; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad94[i];
+          const d = grad94[i]!;
           sg += d;
-          sgh += d * scratch93_xhat[i];
+          sgh += d * scratch93_xhat[i]!;
         }
       }
-      gp[305792 + ch] += sgh;
-      gp[305888 + ch] += sg;
-      const k = p[305792 + ch] * scratch93_istd[ch];
+      gp[305792 + ch]! += sgh;
+      gp[305888 + ch]! += sg;
+      const k = p[305792 + ch]! * scratch93_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++)
-            grad93[i] += k * (grad94[i] - a - scratch93_xhat[i] * bh);
+            grad93[i]! += k * (grad94[i]! - a - scratch93_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) grad93[i] += k * grad94[i];
+          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) grad93[i]! += k * grad94[i]!;
         }
       }
     }
@@ -10322,7 +10311,7 @@ function backward93(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 94: features.5.rest.0.conv.0.0 (conv2d). */
-function forward94(p: Float32Array, n: number, training: boolean): void {
+function forward94(p: Float32Array, n: number): void {
   // features.5.rest.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 18816;
@@ -10337,7 +10326,7 @@ function forward94(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work94_col[r++] = act94[xc + ih * 14 + iw];
+                work94_col[r++] = act94[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -10348,7 +10337,7 @@ function forward94(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 94: features.5.rest.0.conv.0.0 (conv2d). */
-function backward94(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward94(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.rest.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -10365,7 +10354,7 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work94_col[r++] = act94[xc + ih * 14 + iw];
+                  work94_col[r++] = act94[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -10398,7 +10387,7 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad94[xc + ih * 14 + iw] += work94_dcol[r++];
+                  grad94[xc + ih * 14 + iw]! += work94_dcol[r++]!;
                 }
               }
             }
@@ -10426,72 +10415,72 @@ function forward95(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act95[i];
+          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act95[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act95[i] - m;
+            const d = act95[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[11169 + ch] = 0.9 * bf[11169 + ch] + 0.1 * m;
-          bf[11745 + ch] = 0.9 * bf[11745 + ch] + 0.1 * (q / (count - 1));
+          bf[11169 + ch] = 0.9 * bf[11169 + ch]! + 0.1 * m;
+          bf[11745 + ch] = 0.9 * bf[11745 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[11169 + ch];
-        v = bf[11745 + ch];
+        m = bf[11169 + ch]!;
+        v = bf[11745 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch95_istd[ch] = r;
-      const w = p[361280 + ch];
-      const sh = p[361856 + ch];
+      const w = p[361280 + ch]!;
+      const sh = p[361856 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act95[i] - m) * r;
+          const h = (act95[i]! - m) * r;
           scratch95_xhat[i] = h;
           act96[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[12321] += 1;
+    if (training) bf[12321]! += 1;
   }
 }
 
 /** Backward of op 95: features.5.rest.0.conv.0.1 (batchnorm). */
-function backward95(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward95(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.rest.0.conv.0.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch95_batchstats[0] === 1;
+    const batchStats = scratch95_batchstats[0]! === 1;
     for (let ch = 0; ch < 576; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad96[i];
+          const d = grad96[i]!;
           sg += d;
-          sgh += d * scratch95_xhat[i];
+          sgh += d * scratch95_xhat[i]!;
         }
       }
-      gp[361280 + ch] += sgh;
-      gp[361856 + ch] += sg;
-      const k = p[361280 + ch] * scratch95_istd[ch];
+      gp[361280 + ch]! += sgh;
+      gp[361856 + ch]! += sg;
+      const k = p[361280 + ch]! * scratch95_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++)
-            grad95[i] += k * (grad96[i] - a - scratch95_xhat[i] * bh);
+            grad95[i]! += k * (grad96[i]! - a - scratch95_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad95[i] += k * grad96[i];
+          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad95[i]! += k * grad96[i]!;
         }
       }
     }
@@ -10499,27 +10488,27 @@ function backward95(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 96: features.5.rest.0.conv.0.2 (relu). */
-function forward96(p: Float32Array, n: number, training: boolean): void {
+function forward96(n: number): void {
   // features.5.rest.0.conv.0.2: relu
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act96[i];
+    const x = act96[i]!;
     act97[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 96: features.5.rest.0.conv.0.2 (relu). */
-function backward96(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward96(n: number): void {
   // features.5.rest.0.conv.0.2: relu backward
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act96[i];
+    const x = act96[i]!;
 
-    const g = grad97[i];
+    const g = grad97[i]!;
     grad96[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 97: features.5.rest.0.conv.1.0 (conv2d). */
-function forward97(p: Float32Array, n: number, training: boolean): void {
+function forward97(p: Float32Array, n: number): void {
   // features.5.rest.0.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 576; oc++) {
@@ -10541,7 +10530,7 @@ function forward97(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 14 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act97[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act97[sr + kw]! * p[wr + kw]!;
             }
           }
           act98[d] = acc;
@@ -10552,7 +10541,7 @@ function forward97(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 97: features.5.rest.0.conv.1.0 (conv2d). */
-function backward97(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward97(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.rest.0.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 576; oc++) {
@@ -10572,10 +10561,10 @@ function backward97(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 14;
               const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad98[sr + ow] * act97[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad98[sr + ow]! * act97[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -10604,10 +10593,10 @@ function backward97(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad98[si + oc * 196] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad98[si + oc * 196]! * p[wi + oc * 9]!;
             }
           }
-          grad97[d] += acc;
+          grad97[d]! += acc;
         }
       }
     }
@@ -10632,72 +10621,72 @@ function forward98(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act98[i];
+          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act98[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act98[i] - m;
+            const d = act98[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[12322 + ch] = 0.9 * bf[12322 + ch] + 0.1 * m;
-          bf[12898 + ch] = 0.9 * bf[12898 + ch] + 0.1 * (q / (count - 1));
+          bf[12322 + ch] = 0.9 * bf[12322 + ch]! + 0.1 * m;
+          bf[12898 + ch] = 0.9 * bf[12898 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[12322 + ch];
-        v = bf[12898 + ch];
+        m = bf[12322 + ch]!;
+        v = bf[12898 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch98_istd[ch] = r;
-      const w = p[367616 + ch];
-      const sh = p[368192 + ch];
+      const w = p[367616 + ch]!;
+      const sh = p[368192 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act98[i] - m) * r;
+          const h = (act98[i]! - m) * r;
           scratch98_xhat[i] = h;
           act99[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[13474] += 1;
+    if (training) bf[13474]! += 1;
   }
 }
 
 /** Backward of op 98: features.5.rest.0.conv.1.1 (batchnorm). */
-function backward98(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward98(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.rest.0.conv.1.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch98_batchstats[0] === 1;
+    const batchStats = scratch98_batchstats[0]! === 1;
     for (let ch = 0; ch < 576; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad99[i];
+          const d = grad99[i]!;
           sg += d;
-          sgh += d * scratch98_xhat[i];
+          sgh += d * scratch98_xhat[i]!;
         }
       }
-      gp[367616 + ch] += sgh;
-      gp[368192 + ch] += sg;
-      const k = p[367616 + ch] * scratch98_istd[ch];
+      gp[367616 + ch]! += sgh;
+      gp[368192 + ch]! += sg;
+      const k = p[367616 + ch]! * scratch98_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++)
-            grad98[i] += k * (grad99[i] - a - scratch98_xhat[i] * bh);
+            grad98[i]! += k * (grad99[i]! - a - scratch98_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad98[i] += k * grad99[i];
+          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad98[i]! += k * grad99[i]!;
         }
       }
     }
@@ -10705,27 +10694,27 @@ function backward98(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 99: features.5.rest.0.conv.1.2 (relu). */
-function forward99(p: Float32Array, n: number, training: boolean): void {
+function forward99(n: number): void {
   // features.5.rest.0.conv.1.2: relu
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act99[i];
+    const x = act99[i]!;
     act100[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 99: features.5.rest.0.conv.1.2 (relu). */
-function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward99(n: number): void {
   // features.5.rest.0.conv.1.2: relu backward
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act99[i];
+    const x = act99[i]!;
 
-    const g = grad100[i];
+    const g = grad100[i]!;
     grad99[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 100: features.5.rest.0.conv.2 (conv2d). */
-function forward100(p: Float32Array, n: number, training: boolean): void {
+function forward100(p: Float32Array, n: number): void {
   // features.5.rest.0.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 112896;
@@ -10740,7 +10729,7 @@ function forward100(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work100_col[r++] = act100[xc + ih * 14 + iw];
+                work100_col[r++] = act100[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -10751,7 +10740,7 @@ function forward100(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 100: features.5.rest.0.conv.2 (conv2d). */
-function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward100(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.rest.0.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -10768,7 +10757,7 @@ function backward100(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work100_col[r++] = act100[xc + ih * 14 + iw];
+                  work100_col[r++] = act100[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -10801,7 +10790,7 @@ function backward100(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad100[xc + ih * 14 + iw] += work100_dcol[r++];
+                  grad100[xc + ih * 14 + iw]! += work100_dcol[r++]!;
                 }
               }
             }
@@ -10829,72 +10818,72 @@ function forward101(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) s += act101[i];
+          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) s += act101[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act101[i] - m;
+            const d = act101[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[13475 + ch] = 0.9 * bf[13475 + ch] + 0.1 * m;
-          bf[13571 + ch] = 0.9 * bf[13571 + ch] + 0.1 * (q / (count - 1));
+          bf[13475 + ch] = 0.9 * bf[13475 + ch]! + 0.1 * m;
+          bf[13571 + ch] = 0.9 * bf[13571 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[13475 + ch];
-        v = bf[13571 + ch];
+        m = bf[13475 + ch]!;
+        v = bf[13571 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch101_istd[ch] = r;
-      const w = p[424064 + ch];
-      const sh = p[424160 + ch];
+      const w = p[424064 + ch]!;
+      const sh = p[424160 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act101[i] - m) * r;
+          const h = (act101[i]! - m) * r;
           scratch101_xhat[i] = h;
           act102[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[13667] += 1;
+    if (training) bf[13667]! += 1;
   }
 }
 
 /** Backward of op 101: features.5.rest.0.conv.3 (batchnorm). */
-function backward101(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward101(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.rest.0.conv.3: batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch101_batchstats[0] === 1;
+    const batchStats = scratch101_batchstats[0]! === 1;
     for (let ch = 0; ch < 96; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad102[i];
+          const d = grad102[i]!;
           sg += d;
-          sgh += d * scratch101_xhat[i];
+          sgh += d * scratch101_xhat[i]!;
         }
       }
-      gp[424064 + ch] += sgh;
-      gp[424160 + ch] += sg;
-      const k = p[424064 + ch] * scratch101_istd[ch];
+      gp[424064 + ch]! += sgh;
+      gp[424160 + ch]! += sg;
+      const k = p[424064 + ch]! * scratch101_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++)
-            grad101[i] += k * (grad102[i] - a - scratch101_xhat[i] * bh);
+            grad101[i]! += k * (grad102[i]! - a - scratch101_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) grad101[i] += k * grad102[i];
+          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) grad101[i]! += k * grad102[i]!;
         }
       }
     }
@@ -10902,23 +10891,23 @@ function backward101(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 102: add. */
-function forward102(p: Float32Array, n: number, training: boolean): void {
+function forward102(n: number): void {
   // add
-  for (let i = 0, e = n * 18816; i < e; i++) act103[i] = act102[i] + act94[i];
+  for (let i = 0, e = n * 18816; i < e; i++) act103[i] = act102[i]! + act94[i]!;
 }
 
 /** Backward of op 102: add. */
-function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward102(n: number): void {
   // add backward
   for (let i = 0, e = n * 18816; i < e; i++) {
-    const g = grad103[i];
-    grad102[i] += g;
-    grad94[i] += g;
+    const g = grad103[i]!;
+    grad102[i]! += g;
+    grad94[i]! += g;
   }
 }
 
 /** Forward of op 103: features.5.rest.1.conv.0.0 (conv2d). */
-function forward103(p: Float32Array, n: number, training: boolean): void {
+function forward103(p: Float32Array, n: number): void {
   // features.5.rest.1.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 18816;
@@ -10933,7 +10922,7 @@ function forward103(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work103_col[r++] = act103[xc + ih * 14 + iw];
+                work103_col[r++] = act103[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -10944,7 +10933,7 @@ function forward103(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 103: features.5.rest.1.conv.0.0 (conv2d). */
-function backward103(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward103(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.rest.1.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -10961,7 +10950,7 @@ function backward103(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work103_col[r++] = act103[xc + ih * 14 + iw];
+                  work103_col[r++] = act103[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -10994,7 +10983,7 @@ function backward103(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad103[xc + ih * 14 + iw] += work103_dcol[r++];
+                  grad103[xc + ih * 14 + iw]! += work103_dcol[r++]!;
                 }
               }
             }
@@ -11022,72 +11011,72 @@ function forward104(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act104[i];
+          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act104[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act104[i] - m;
+            const d = act104[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[13668 + ch] = 0.9 * bf[13668 + ch] + 0.1 * m;
-          bf[14244 + ch] = 0.9 * bf[14244 + ch] + 0.1 * (q / (count - 1));
+          bf[13668 + ch] = 0.9 * bf[13668 + ch]! + 0.1 * m;
+          bf[14244 + ch] = 0.9 * bf[14244 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[13668 + ch];
-        v = bf[14244 + ch];
+        m = bf[13668 + ch]!;
+        v = bf[14244 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch104_istd[ch] = r;
-      const w = p[479552 + ch];
-      const sh = p[480128 + ch];
+      const w = p[479552 + ch]!;
+      const sh = p[480128 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act104[i] - m) * r;
+          const h = (act104[i]! - m) * r;
           scratch104_xhat[i] = h;
           act105[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[14820] += 1;
+    if (training) bf[14820]! += 1;
   }
 }
 
 /** Backward of op 104: features.5.rest.1.conv.0.1 (batchnorm). */
-function backward104(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward104(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.rest.1.conv.0.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch104_batchstats[0] === 1;
+    const batchStats = scratch104_batchstats[0]! === 1;
     for (let ch = 0; ch < 576; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad105[i];
+          const d = grad105[i]!;
           sg += d;
-          sgh += d * scratch104_xhat[i];
+          sgh += d * scratch104_xhat[i]!;
         }
       }
-      gp[479552 + ch] += sgh;
-      gp[480128 + ch] += sg;
-      const k = p[479552 + ch] * scratch104_istd[ch];
+      gp[479552 + ch]! += sgh;
+      gp[480128 + ch]! += sg;
+      const k = p[479552 + ch]! * scratch104_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++)
-            grad104[i] += k * (grad105[i] - a - scratch104_xhat[i] * bh);
+            grad104[i]! += k * (grad105[i]! - a - scratch104_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad104[i] += k * grad105[i];
+          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad104[i]! += k * grad105[i]!;
         }
       }
     }
@@ -11095,27 +11084,27 @@ function backward104(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 105: features.5.rest.1.conv.0.2 (relu). */
-function forward105(p: Float32Array, n: number, training: boolean): void {
+function forward105(n: number): void {
   // features.5.rest.1.conv.0.2: relu
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act105[i];
+    const x = act105[i]!;
     act106[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 105: features.5.rest.1.conv.0.2 (relu). */
-function backward105(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward105(n: number): void {
   // features.5.rest.1.conv.0.2: relu backward
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act105[i];
+    const x = act105[i]!;
 
-    const g = grad106[i];
+    const g = grad106[i]!;
     grad105[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 106: features.5.rest.1.conv.1.0 (conv2d). */
-function forward106(p: Float32Array, n: number, training: boolean): void {
+function forward106(p: Float32Array, n: number): void {
   // features.5.rest.1.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 576; oc++) {
@@ -11137,7 +11126,7 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 14 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act106[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act106[sr + kw]! * p[wr + kw]!;
             }
           }
           act107[d] = acc;
@@ -11148,7 +11137,7 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 106: features.5.rest.1.conv.1.0 (conv2d). */
-function backward106(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward106(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.rest.1.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 576; oc++) {
@@ -11168,10 +11157,10 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 14;
               const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad107[sr + ow] * act106[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad107[sr + ow]! * act106[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -11200,10 +11189,10 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad107[si + oc * 196] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad107[si + oc * 196]! * p[wi + oc * 9]!;
             }
           }
-          grad106[d] += acc;
+          grad106[d]! += acc;
         }
       }
     }
@@ -11228,72 +11217,72 @@ function forward107(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act107[i];
+          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act107[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act107[i] - m;
+            const d = act107[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[14821 + ch] = 0.9 * bf[14821 + ch] + 0.1 * m;
-          bf[15397 + ch] = 0.9 * bf[15397 + ch] + 0.1 * (q / (count - 1));
+          bf[14821 + ch] = 0.9 * bf[14821 + ch]! + 0.1 * m;
+          bf[15397 + ch] = 0.9 * bf[15397 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[14821 + ch];
-        v = bf[15397 + ch];
+        m = bf[14821 + ch]!;
+        v = bf[15397 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch107_istd[ch] = r;
-      const w = p[485888 + ch];
-      const sh = p[486464 + ch];
+      const w = p[485888 + ch]!;
+      const sh = p[486464 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act107[i] - m) * r;
+          const h = (act107[i]! - m) * r;
           scratch107_xhat[i] = h;
           act108[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[15973] += 1;
+    if (training) bf[15973]! += 1;
   }
 }
 
 /** Backward of op 107: features.5.rest.1.conv.1.1 (batchnorm). */
-function backward107(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward107(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.rest.1.conv.1.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch107_batchstats[0] === 1;
+    const batchStats = scratch107_batchstats[0]! === 1;
     for (let ch = 0; ch < 576; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad108[i];
+          const d = grad108[i]!;
           sg += d;
-          sgh += d * scratch107_xhat[i];
+          sgh += d * scratch107_xhat[i]!;
         }
       }
-      gp[485888 + ch] += sgh;
-      gp[486464 + ch] += sg;
-      const k = p[485888 + ch] * scratch107_istd[ch];
+      gp[485888 + ch]! += sgh;
+      gp[486464 + ch]! += sg;
+      const k = p[485888 + ch]! * scratch107_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++)
-            grad107[i] += k * (grad108[i] - a - scratch107_xhat[i] * bh);
+            grad107[i]! += k * (grad108[i]! - a - scratch107_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad107[i] += k * grad108[i];
+          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad107[i]! += k * grad108[i]!;
         }
       }
     }
@@ -11301,27 +11290,27 @@ function backward107(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 108: features.5.rest.1.conv.1.2 (relu). */
-function forward108(p: Float32Array, n: number, training: boolean): void {
+function forward108(n: number): void {
   // features.5.rest.1.conv.1.2: relu
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act108[i];
+    const x = act108[i]!;
     act109[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 108: features.5.rest.1.conv.1.2 (relu). */
-function backward108(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward108(n: number): void {
   // features.5.rest.1.conv.1.2: relu backward
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act108[i];
+    const x = act108[i]!;
 
-    const g = grad109[i];
+    const g = grad109[i]!;
     grad108[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 109: features.5.rest.1.conv.2 (conv2d). */
-function forward109(p: Float32Array, n: number, training: boolean): void {
+function forward109(p: Float32Array, n: number): void {
   // features.5.rest.1.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 112896;
@@ -11336,7 +11325,7 @@ function forward109(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work109_col[r++] = act109[xc + ih * 14 + iw];
+                work109_col[r++] = act109[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -11347,7 +11336,7 @@ function forward109(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 109: features.5.rest.1.conv.2 (conv2d). */
-function backward109(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward109(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.rest.1.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -11364,7 +11353,7 @@ function backward109(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work109_col[r++] = act109[xc + ih * 14 + iw];
+                  work109_col[r++] = act109[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -11397,7 +11386,7 @@ function backward109(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad109[xc + ih * 14 + iw] += work109_dcol[r++];
+                  grad109[xc + ih * 14 + iw]! += work109_dcol[r++]!;
                 }
               }
             }
@@ -11425,72 +11414,72 @@ function forward110(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) s += act110[i];
+          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) s += act110[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act110[i] - m;
+            const d = act110[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[15974 + ch] = 0.9 * bf[15974 + ch] + 0.1 * m;
-          bf[16070 + ch] = 0.9 * bf[16070 + ch] + 0.1 * (q / (count - 1));
+          bf[15974 + ch] = 0.9 * bf[15974 + ch]! + 0.1 * m;
+          bf[16070 + ch] = 0.9 * bf[16070 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[15974 + ch];
-        v = bf[16070 + ch];
+        m = bf[15974 + ch]!;
+        v = bf[16070 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch110_istd[ch] = r;
-      const w = p[542336 + ch];
-      const sh = p[542432 + ch];
+      const w = p[542336 + ch]!;
+      const sh = p[542432 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act110[i] - m) * r;
+          const h = (act110[i]! - m) * r;
           scratch110_xhat[i] = h;
           act111[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[16166] += 1;
+    if (training) bf[16166]! += 1;
   }
 }
 
 /** Backward of op 110: features.5.rest.1.conv.3 (batchnorm). */
-function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward110(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.rest.1.conv.3: batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch110_batchstats[0] === 1;
+    const batchStats = scratch110_batchstats[0]! === 1;
     for (let ch = 0; ch < 96; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad111[i];
+          const d = grad111[i]!;
           sg += d;
-          sgh += d * scratch110_xhat[i];
+          sgh += d * scratch110_xhat[i]!;
         }
       }
-      gp[542336 + ch] += sgh;
-      gp[542432 + ch] += sg;
-      const k = p[542336 + ch] * scratch110_istd[ch];
+      gp[542336 + ch]! += sgh;
+      gp[542432 + ch]! += sg;
+      const k = p[542336 + ch]! * scratch110_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++)
-            grad110[i] += k * (grad111[i] - a - scratch110_xhat[i] * bh);
+            grad110[i]! += k * (grad111[i]! - a - scratch110_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) grad110[i] += k * grad111[i];
+          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) grad110[i]! += k * grad111[i]!;
         }
       }
     }
@@ -11498,23 +11487,23 @@ function backward110(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 111: add. */
-function forward111(p: Float32Array, n: number, training: boolean): void {
+function forward111(n: number): void {
   // add
-  for (let i = 0, e = n * 18816; i < e; i++) act112[i] = act111[i] + act103[i];
+  for (let i = 0, e = n * 18816; i < e; i++) act112[i] = act111[i]! + act103[i]!;
 }
 
 /** Backward of op 111: add. */
-function backward111(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward111(n: number): void {
   // add backward
   for (let i = 0, e = n * 18816; i < e; i++) {
-    const g = grad112[i];
-    grad111[i] += g;
-    grad103[i] += g;
+    const g = grad112[i]!;
+    grad111[i]! += g;
+    grad103[i]! += g;
   }
 }
 
 /** Forward of op 112: features.6.0.conv.0.0 (conv2d). */
-function forward112(p: Float32Array, n: number, training: boolean): void {
+function forward112(p: Float32Array, n: number): void {
   // features.6.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 18816;
@@ -11529,7 +11518,7 @@ function forward112(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work112_col[r++] = act112[xc + ih * 14 + iw];
+                work112_col[r++] = act112[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -11540,7 +11529,7 @@ function forward112(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 112: features.6.0.conv.0.0 (conv2d). */
-function backward112(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward112(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -11557,7 +11546,7 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work112_col[r++] = act112[xc + ih * 14 + iw];
+                  work112_col[r++] = act112[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -11590,7 +11579,7 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad112[xc + ih * 14 + iw] += work112_dcol[r++];
+                  grad112[xc + ih * 14 + iw]! += work112_dcol[r++]!;
                 }
               }
             }
@@ -11618,72 +11607,72 @@ function forward113(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act113[i];
+          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act113[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act113[i] - m;
+            const d = act113[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[16167 + ch] = 0.9 * bf[16167 + ch] + 0.1 * m;
-          bf[16743 + ch] = 0.9 * bf[16743 + ch] + 0.1 * (q / (count - 1));
+          bf[16167 + ch] = 0.9 * bf[16167 + ch]! + 0.1 * m;
+          bf[16743 + ch] = 0.9 * bf[16743 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[16167 + ch];
-        v = bf[16743 + ch];
+        m = bf[16167 + ch]!;
+        v = bf[16743 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch113_istd[ch] = r;
-      const w = p[597824 + ch];
-      const sh = p[598400 + ch];
+      const w = p[597824 + ch]!;
+      const sh = p[598400 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act113[i] - m) * r;
+          const h = (act113[i]! - m) * r;
           scratch113_xhat[i] = h;
           act114[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[17319] += 1;
+    if (training) bf[17319]! += 1;
   }
 }
 
 /** Backward of op 113: features.6.0.conv.0.1 (batchnorm). */
-function backward113(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward113(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.0.conv.0.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch113_batchstats[0] === 1;
+    const batchStats = scratch113_batchstats[0]! === 1;
     for (let ch = 0; ch < 576; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad114[i];
+          const d = grad114[i]!;
           sg += d;
-          sgh += d * scratch113_xhat[i];
+          sgh += d * scratch113_xhat[i]!;
         }
       }
-      gp[597824 + ch] += sgh;
-      gp[598400 + ch] += sg;
-      const k = p[597824 + ch] * scratch113_istd[ch];
+      gp[597824 + ch]! += sgh;
+      gp[598400 + ch]! += sg;
+      const k = p[597824 + ch]! * scratch113_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++)
-            grad113[i] += k * (grad114[i] - a - scratch113_xhat[i] * bh);
+            grad113[i]! += k * (grad114[i]! - a - scratch113_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad113[i] += k * grad114[i];
+          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad113[i]! += k * grad114[i]!;
         }
       }
     }
@@ -11691,27 +11680,27 @@ function backward113(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 114: features.6.0.conv.0.2 (relu). */
-function forward114(p: Float32Array, n: number, training: boolean): void {
+function forward114(n: number): void {
   // features.6.0.conv.0.2: relu
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act114[i];
+    const x = act114[i]!;
     act115[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 114: features.6.0.conv.0.2 (relu). */
-function backward114(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward114(n: number): void {
   // features.6.0.conv.0.2: relu backward
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act114[i];
+    const x = act114[i]!;
 
-    const g = grad115[i];
+    const g = grad115[i]!;
     grad114[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 115: features.6.0.conv.1.0 (conv2d). */
-function forward115(p: Float32Array, n: number, training: boolean): void {
+function forward115(p: Float32Array, n: number): void {
   // features.6.0.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 576; oc++) {
@@ -11731,7 +11720,7 @@ function forward115(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < 3; kh++) {
               const sr = sc + (ih0 + kh) * 14 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act115[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < 3; kw++) acc += act115[sr + kw]! * p[wr + kw]!;
             }
           }
           act116[d] = acc;
@@ -11742,7 +11731,7 @@ function forward115(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 115: features.6.0.conv.1.0 (conv2d). */
-function backward115(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward115(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.0.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 576; oc++) {
@@ -11760,10 +11749,10 @@ function backward115(p: Float32Array, gp: Float32Array, n: number, training: boo
             for (let oh = ohLo; oh < 7; oh++) {
               const sr = sc + oh * 7;
               const br = bc + (oh * 2 + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < 7; ow++) acc += grad116[sr + ow] * act115[br + ow * 2];
+              for (let ow = owLo; ow < 7; ow++) acc += grad116[sr + ow]! * act115[br + ow * 2]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -11794,10 +11783,10 @@ function backward115(p: Float32Array, gp: Float32Array, n: number, training: boo
               if (uw % 2 !== 0) continue;
               const si = sr + uw / 2;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad116[si + oc * 49] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad116[si + oc * 49]! * p[wi + oc * 9]!;
             }
           }
-          grad115[d] += acc;
+          grad115[d]! += acc;
         }
       }
     }
@@ -11822,72 +11811,72 @@ function forward116(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) s += act116[i];
+          for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) s += act116[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act116[i] - m;
+            const d = act116[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[17320 + ch] = 0.9 * bf[17320 + ch] + 0.1 * m;
-          bf[17896 + ch] = 0.9 * bf[17896 + ch] + 0.1 * (q / (count - 1));
+          bf[17320 + ch] = 0.9 * bf[17320 + ch]! + 0.1 * m;
+          bf[17896 + ch] = 0.9 * bf[17896 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[17320 + ch];
-        v = bf[17896 + ch];
+        m = bf[17320 + ch]!;
+        v = bf[17896 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch116_istd[ch] = r;
-      const w = p[604160 + ch];
-      const sh = p[604736 + ch];
+      const w = p[604160 + ch]!;
+      const sh = p[604736 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act116[i] - m) * r;
+          const h = (act116[i]! - m) * r;
           scratch116_xhat[i] = h;
           act117[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[18472] += 1;
+    if (training) bf[18472]! += 1;
   }
 }
 
 /** Backward of op 116: features.6.0.conv.1.1 (batchnorm). */
-function backward116(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward116(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.0.conv.1.1: batchnorm over 576 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch116_batchstats[0] === 1;
+    const batchStats = scratch116_batchstats[0]! === 1;
     for (let ch = 0; ch < 576; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad117[i];
+          const d = grad117[i]!;
           sg += d;
-          sgh += d * scratch116_xhat[i];
+          sgh += d * scratch116_xhat[i]!;
         }
       }
-      gp[604160 + ch] += sgh;
-      gp[604736 + ch] += sg;
-      const k = p[604160 + ch] * scratch116_istd[ch];
+      gp[604160 + ch]! += sgh;
+      gp[604736 + ch]! += sg;
+      const k = p[604160 + ch]! * scratch116_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++)
-            grad116[i] += k * (grad117[i] - a - scratch116_xhat[i] * bh);
+            grad116[i]! += k * (grad117[i]! - a - scratch116_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) grad116[i] += k * grad117[i];
+          for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) grad116[i]! += k * grad117[i]!;
         }
       }
     }
@@ -11895,27 +11884,27 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 117: features.6.0.conv.1.2 (relu). */
-function forward117(p: Float32Array, n: number, training: boolean): void {
+function forward117(n: number): void {
   // features.6.0.conv.1.2: relu
   for (let i = 0, e = n * 28224; i < e; i++) {
-    const x = act117[i];
+    const x = act117[i]!;
     act118[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 117: features.6.0.conv.1.2 (relu). */
-function backward117(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward117(n: number): void {
   // features.6.0.conv.1.2: relu backward
   for (let i = 0, e = n * 28224; i < e; i++) {
-    const x = act117[i];
+    const x = act117[i]!;
 
-    const g = grad118[i];
+    const g = grad118[i]!;
     grad117[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 118: features.6.0.conv.2 (conv2d). */
-function forward118(p: Float32Array, n: number, training: boolean): void {
+function forward118(p: Float32Array, n: number): void {
   // features.6.0.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 28224;
@@ -11930,7 +11919,7 @@ function forward118(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work118_col[r++] = act118[xc + ih * 7 + iw];
+                work118_col[r++] = act118[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -11941,7 +11930,7 @@ function forward118(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 118: features.6.0.conv.2 (conv2d). */
-function backward118(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward118(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.0.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -11958,7 +11947,7 @@ function backward118(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work118_col[r++] = act118[xc + ih * 7 + iw];
+                  work118_col[r++] = act118[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -11991,7 +11980,7 @@ function backward118(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad118[xc + ih * 7 + iw] += work118_dcol[r++];
+                  grad118[xc + ih * 7 + iw]! += work118_dcol[r++]!;
                 }
               }
             }
@@ -12019,72 +12008,72 @@ function forward119(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) s += act119[i];
+          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) s += act119[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act119[i] - m;
+            const d = act119[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[18473 + ch] = 0.9 * bf[18473 + ch] + 0.1 * m;
-          bf[18633 + ch] = 0.9 * bf[18633 + ch] + 0.1 * (q / (count - 1));
+          bf[18473 + ch] = 0.9 * bf[18473 + ch]! + 0.1 * m;
+          bf[18633 + ch] = 0.9 * bf[18633 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[18473 + ch];
-        v = bf[18633 + ch];
+        m = bf[18473 + ch]!;
+        v = bf[18633 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch119_istd[ch] = r;
-      const w = p[697472 + ch];
-      const sh = p[697632 + ch];
+      const w = p[697472 + ch]!;
+      const sh = p[697632 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act119[i] - m) * r;
+          const h = (act119[i]! - m) * r;
           scratch119_xhat[i] = h;
           act120[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[18793] += 1;
+    if (training) bf[18793]! += 1;
   }
 }
 
 /** Backward of op 119: features.6.0.conv.3 (batchnorm). */
-function backward119(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward119(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.0.conv.3: batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch119_batchstats[0] === 1;
+    const batchStats = scratch119_batchstats[0]! === 1;
     for (let ch = 0; ch < 160; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad120[i];
+          const d = grad120[i]!;
           sg += d;
-          sgh += d * scratch119_xhat[i];
+          sgh += d * scratch119_xhat[i]!;
         }
       }
-      gp[697472 + ch] += sgh;
-      gp[697632 + ch] += sg;
-      const k = p[697472 + ch] * scratch119_istd[ch];
+      gp[697472 + ch]! += sgh;
+      gp[697632 + ch]! += sg;
+      const k = p[697472 + ch]! * scratch119_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++)
-            grad119[i] += k * (grad120[i] - a - scratch119_xhat[i] * bh);
+            grad119[i]! += k * (grad120[i]! - a - scratch119_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) grad119[i] += k * grad120[i];
+          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) grad119[i]! += k * grad120[i]!;
         }
       }
     }
@@ -12092,7 +12081,7 @@ function backward119(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 120: features.6.rest.0.conv.0.0 (conv2d). */
-function forward120(p: Float32Array, n: number, training: boolean): void {
+function forward120(p: Float32Array, n: number): void {
   // features.6.rest.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 7840;
@@ -12107,7 +12096,7 @@ function forward120(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work120_col[r++] = act120[xc + ih * 7 + iw];
+                work120_col[r++] = act120[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -12118,7 +12107,7 @@ function forward120(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 120: features.6.rest.0.conv.0.0 (conv2d). */
-function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward120(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.rest.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -12135,7 +12124,7 @@ function backward120(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work120_col[r++] = act120[xc + ih * 7 + iw];
+                  work120_col[r++] = act120[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -12168,7 +12157,7 @@ function backward120(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad120[xc + ih * 7 + iw] += work120_dcol[r++];
+                  grad120[xc + ih * 7 + iw]! += work120_dcol[r++]!;
                 }
               }
             }
@@ -12196,72 +12185,72 @@ function forward121(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act121[i];
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act121[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act121[i] - m;
+            const d = act121[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[18794 + ch] = 0.9 * bf[18794 + ch] + 0.1 * m;
-          bf[19754 + ch] = 0.9 * bf[19754 + ch] + 0.1 * (q / (count - 1));
+          bf[18794 + ch] = 0.9 * bf[18794 + ch]! + 0.1 * m;
+          bf[19754 + ch] = 0.9 * bf[19754 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[18794 + ch];
-        v = bf[19754 + ch];
+        m = bf[18794 + ch]!;
+        v = bf[19754 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch121_istd[ch] = r;
-      const w = p[851392 + ch];
-      const sh = p[852352 + ch];
+      const w = p[851392 + ch]!;
+      const sh = p[852352 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act121[i] - m) * r;
+          const h = (act121[i]! - m) * r;
           scratch121_xhat[i] = h;
           act122[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[20714] += 1;
+    if (training) bf[20714]! += 1;
   }
 }
 
 /** Backward of op 121: features.6.rest.0.conv.0.1 (batchnorm). */
-function backward121(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward121(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.rest.0.conv.0.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch121_batchstats[0] === 1;
+    const batchStats = scratch121_batchstats[0]! === 1;
     for (let ch = 0; ch < 960; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad122[i];
+          const d = grad122[i]!;
           sg += d;
-          sgh += d * scratch121_xhat[i];
+          sgh += d * scratch121_xhat[i]!;
         }
       }
-      gp[851392 + ch] += sgh;
-      gp[852352 + ch] += sg;
-      const k = p[851392 + ch] * scratch121_istd[ch];
+      gp[851392 + ch]! += sgh;
+      gp[852352 + ch]! += sg;
+      const k = p[851392 + ch]! * scratch121_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++)
-            grad121[i] += k * (grad122[i] - a - scratch121_xhat[i] * bh);
+            grad121[i]! += k * (grad122[i]! - a - scratch121_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad121[i] += k * grad122[i];
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad121[i]! += k * grad122[i]!;
         }
       }
     }
@@ -12269,27 +12258,27 @@ function backward121(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 122: features.6.rest.0.conv.0.2 (relu). */
-function forward122(p: Float32Array, n: number, training: boolean): void {
+function forward122(n: number): void {
   // features.6.rest.0.conv.0.2: relu
   for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act122[i];
+    const x = act122[i]!;
     act123[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 122: features.6.rest.0.conv.0.2 (relu). */
-function backward122(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward122(n: number): void {
   // features.6.rest.0.conv.0.2: relu backward
   for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act122[i];
+    const x = act122[i]!;
 
-    const g = grad123[i];
+    const g = grad123[i]!;
     grad122[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 123: features.6.rest.0.conv.1.0 (conv2d). */
-function forward123(p: Float32Array, n: number, training: boolean): void {
+function forward123(p: Float32Array, n: number): void {
   // features.6.rest.0.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 960; oc++) {
@@ -12311,7 +12300,7 @@ function forward123(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 7 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act123[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act123[sr + kw]! * p[wr + kw]!;
             }
           }
           act124[d] = acc;
@@ -12322,7 +12311,7 @@ function forward123(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 123: features.6.rest.0.conv.1.0 (conv2d). */
-function backward123(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward123(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.rest.0.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 960; oc++) {
@@ -12342,10 +12331,10 @@ function backward123(p: Float32Array, gp: Float32Array, n: number, training: boo
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 7;
               const br = bc + (oh + kh - 1) * 7 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad124[sr + ow] * act123[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad124[sr + ow]! * act123[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -12374,10 +12363,10 @@ function backward123(p: Float32Array, gp: Float32Array, n: number, training: boo
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad124[si + oc * 49] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad124[si + oc * 49]! * p[wi + oc * 9]!;
             }
           }
-          grad123[d] += acc;
+          grad123[d]! += acc;
         }
       }
     }
@@ -12402,72 +12391,72 @@ function forward124(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act124[i];
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act124[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act124[i] - m;
+            const d = act124[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[20715 + ch] = 0.9 * bf[20715 + ch] + 0.1 * m;
-          bf[21675 + ch] = 0.9 * bf[21675 + ch] + 0.1 * (q / (count - 1));
+          bf[20715 + ch] = 0.9 * bf[20715 + ch]! + 0.1 * m;
+          bf[21675 + ch] = 0.9 * bf[21675 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[20715 + ch];
-        v = bf[21675 + ch];
+        m = bf[20715 + ch]!;
+        v = bf[21675 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch124_istd[ch] = r;
-      const w = p[861952 + ch];
-      const sh = p[862912 + ch];
+      const w = p[861952 + ch]!;
+      const sh = p[862912 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act124[i] - m) * r;
+          const h = (act124[i]! - m) * r;
           scratch124_xhat[i] = h;
           act125[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[22635] += 1;
+    if (training) bf[22635]! += 1;
   }
 }
 
 /** Backward of op 124: features.6.rest.0.conv.1.1 (batchnorm). */
-function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward124(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.rest.0.conv.1.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch124_batchstats[0] === 1;
+    const batchStats = scratch124_batchstats[0]! === 1;
     for (let ch = 0; ch < 960; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad125[i];
+          const d = grad125[i]!;
           sg += d;
-          sgh += d * scratch124_xhat[i];
+          sgh += d * scratch124_xhat[i]!;
         }
       }
-      gp[861952 + ch] += sgh;
-      gp[862912 + ch] += sg;
-      const k = p[861952 + ch] * scratch124_istd[ch];
+      gp[861952 + ch]! += sgh;
+      gp[862912 + ch]! += sg;
+      const k = p[861952 + ch]! * scratch124_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++)
-            grad124[i] += k * (grad125[i] - a - scratch124_xhat[i] * bh);
+            grad124[i]! += k * (grad125[i]! - a - scratch124_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad124[i] += k * grad125[i];
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad124[i]! += k * grad125[i]!;
         }
       }
     }
@@ -12475,27 +12464,27 @@ function backward124(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 125: features.6.rest.0.conv.1.2 (relu). */
-function forward125(p: Float32Array, n: number, training: boolean): void {
+function forward125(n: number): void {
   // features.6.rest.0.conv.1.2: relu
   for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act125[i];
+    const x = act125[i]!;
     act126[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 125: features.6.rest.0.conv.1.2 (relu). */
-function backward125(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward125(n: number): void {
   // features.6.rest.0.conv.1.2: relu backward
   for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act125[i];
+    const x = act125[i]!;
 
-    const g = grad126[i];
+    const g = grad126[i]!;
     grad125[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 126: features.6.rest.0.conv.2 (conv2d). */
-function forward126(p: Float32Array, n: number, training: boolean): void {
+function forward126(p: Float32Array, n: number): void {
   // features.6.rest.0.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 47040;
@@ -12510,7 +12499,7 @@ function forward126(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work126_col[r++] = act126[xc + ih * 7 + iw];
+                work126_col[r++] = act126[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -12521,7 +12510,7 @@ function forward126(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 126: features.6.rest.0.conv.2 (conv2d). */
-function backward126(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward126(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.rest.0.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -12538,7 +12527,7 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work126_col[r++] = act126[xc + ih * 7 + iw];
+                  work126_col[r++] = act126[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -12571,7 +12560,7 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad126[xc + ih * 7 + iw] += work126_dcol[r++];
+                  grad126[xc + ih * 7 + iw]! += work126_dcol[r++]!;
                 }
               }
             }
@@ -12599,72 +12588,72 @@ function forward127(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) s += act127[i];
+          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) s += act127[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act127[i] - m;
+            const d = act127[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[22636 + ch] = 0.9 * bf[22636 + ch] + 0.1 * m;
-          bf[22796 + ch] = 0.9 * bf[22796 + ch] + 0.1 * (q / (count - 1));
+          bf[22636 + ch] = 0.9 * bf[22636 + ch]! + 0.1 * m;
+          bf[22796 + ch] = 0.9 * bf[22796 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[22636 + ch];
-        v = bf[22796 + ch];
+        m = bf[22636 + ch]!;
+        v = bf[22796 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch127_istd[ch] = r;
-      const w = p[1017472 + ch];
-      const sh = p[1017632 + ch];
+      const w = p[1017472 + ch]!;
+      const sh = p[1017632 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act127[i] - m) * r;
+          const h = (act127[i]! - m) * r;
           scratch127_xhat[i] = h;
           act128[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[22956] += 1;
+    if (training) bf[22956]! += 1;
   }
 }
 
 /** Backward of op 127: features.6.rest.0.conv.3 (batchnorm). */
-function backward127(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward127(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.rest.0.conv.3: batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch127_batchstats[0] === 1;
+    const batchStats = scratch127_batchstats[0]! === 1;
     for (let ch = 0; ch < 160; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad128[i];
+          const d = grad128[i]!;
           sg += d;
-          sgh += d * scratch127_xhat[i];
+          sgh += d * scratch127_xhat[i]!;
         }
       }
-      gp[1017472 + ch] += sgh;
-      gp[1017632 + ch] += sg;
-      const k = p[1017472 + ch] * scratch127_istd[ch];
+      gp[1017472 + ch]! += sgh;
+      gp[1017632 + ch]! += sg;
+      const k = p[1017472 + ch]! * scratch127_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++)
-            grad127[i] += k * (grad128[i] - a - scratch127_xhat[i] * bh);
+            grad127[i]! += k * (grad128[i]! - a - scratch127_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) grad127[i] += k * grad128[i];
+          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) grad127[i]! += k * grad128[i]!;
         }
       }
     }
@@ -12672,23 +12661,23 @@ function backward127(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 128: add. */
-function forward128(p: Float32Array, n: number, training: boolean): void {
+function forward128(n: number): void {
   // add
-  for (let i = 0, e = n * 7840; i < e; i++) act129[i] = act128[i] + act120[i];
+  for (let i = 0, e = n * 7840; i < e; i++) act129[i] = act128[i]! + act120[i]!;
 }
 
 /** Backward of op 128: add. */
-function backward128(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward128(n: number): void {
   // add backward
   for (let i = 0, e = n * 7840; i < e; i++) {
-    const g = grad129[i];
-    grad128[i] += g;
-    grad120[i] += g;
+    const g = grad129[i]!;
+    grad128[i]! += g;
+    grad120[i]! += g;
   }
 }
 
 /** Forward of op 129: features.6.rest.1.conv.0.0 (conv2d). */
-function forward129(p: Float32Array, n: number, training: boolean): void {
+function forward129(p: Float32Array, n: number): void {
   // features.6.rest.1.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 7840;
@@ -12703,7 +12692,7 @@ function forward129(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work129_col[r++] = act129[xc + ih * 7 + iw];
+                work129_col[r++] = act129[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -12714,7 +12703,7 @@ function forward129(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 129: features.6.rest.1.conv.0.0 (conv2d). */
-function backward129(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward129(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.rest.1.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -12731,7 +12720,7 @@ function backward129(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work129_col[r++] = act129[xc + ih * 7 + iw];
+                  work129_col[r++] = act129[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -12764,7 +12753,7 @@ function backward129(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad129[xc + ih * 7 + iw] += work129_dcol[r++];
+                  grad129[xc + ih * 7 + iw]! += work129_dcol[r++]!;
                 }
               }
             }
@@ -12792,72 +12781,72 @@ function forward130(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act130[i];
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act130[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act130[i] - m;
+            const d = act130[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[22957 + ch] = 0.9 * bf[22957 + ch] + 0.1 * m;
-          bf[23917 + ch] = 0.9 * bf[23917 + ch] + 0.1 * (q / (count - 1));
+          bf[22957 + ch] = 0.9 * bf[22957 + ch]! + 0.1 * m;
+          bf[23917 + ch] = 0.9 * bf[23917 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[22957 + ch];
-        v = bf[23917 + ch];
+        m = bf[22957 + ch]!;
+        v = bf[23917 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch130_istd[ch] = r;
-      const w = p[1171392 + ch];
-      const sh = p[1172352 + ch];
+      const w = p[1171392 + ch]!;
+      const sh = p[1172352 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act130[i] - m) * r;
+          const h = (act130[i]! - m) * r;
           scratch130_xhat[i] = h;
           act131[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[24877] += 1;
+    if (training) bf[24877]! += 1;
   }
 }
 
 /** Backward of op 130: features.6.rest.1.conv.0.1 (batchnorm). */
-function backward130(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward130(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.rest.1.conv.0.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch130_batchstats[0] === 1;
+    const batchStats = scratch130_batchstats[0]! === 1;
     for (let ch = 0; ch < 960; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad131[i];
+          const d = grad131[i]!;
           sg += d;
-          sgh += d * scratch130_xhat[i];
+          sgh += d * scratch130_xhat[i]!;
         }
       }
-      gp[1171392 + ch] += sgh;
-      gp[1172352 + ch] += sg;
-      const k = p[1171392 + ch] * scratch130_istd[ch];
+      gp[1171392 + ch]! += sgh;
+      gp[1172352 + ch]! += sg;
+      const k = p[1171392 + ch]! * scratch130_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++)
-            grad130[i] += k * (grad131[i] - a - scratch130_xhat[i] * bh);
+            grad130[i]! += k * (grad131[i]! - a - scratch130_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad130[i] += k * grad131[i];
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad130[i]! += k * grad131[i]!;
         }
       }
     }
@@ -12865,27 +12854,27 @@ function backward130(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 131: features.6.rest.1.conv.0.2 (relu). */
-function forward131(p: Float32Array, n: number, training: boolean): void {
+function forward131(n: number): void {
   // features.6.rest.1.conv.0.2: relu
   for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act131[i];
+    const x = act131[i]!;
     act132[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 131: features.6.rest.1.conv.0.2 (relu). */
-function backward131(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward131(n: number): void {
   // features.6.rest.1.conv.0.2: relu backward
   for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act131[i];
+    const x = act131[i]!;
 
-    const g = grad132[i];
+    const g = grad132[i]!;
     grad131[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 132: features.6.rest.1.conv.1.0 (conv2d). */
-function forward132(p: Float32Array, n: number, training: boolean): void {
+function forward132(p: Float32Array, n: number): void {
   // features.6.rest.1.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 960; oc++) {
@@ -12907,7 +12896,7 @@ function forward132(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 7 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act132[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act132[sr + kw]! * p[wr + kw]!;
             }
           }
           act133[d] = acc;
@@ -12918,7 +12907,7 @@ function forward132(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 132: features.6.rest.1.conv.1.0 (conv2d). */
-function backward132(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward132(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.rest.1.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 960; oc++) {
@@ -12938,10 +12927,10 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 7;
               const br = bc + (oh + kh - 1) * 7 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad133[sr + ow] * act132[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad133[sr + ow]! * act132[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -12970,10 +12959,10 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad133[si + oc * 49] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad133[si + oc * 49]! * p[wi + oc * 9]!;
             }
           }
-          grad132[d] += acc;
+          grad132[d]! += acc;
         }
       }
     }
@@ -12998,72 +12987,72 @@ function forward133(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act133[i];
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act133[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act133[i] - m;
+            const d = act133[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[24878 + ch] = 0.9 * bf[24878 + ch] + 0.1 * m;
-          bf[25838 + ch] = 0.9 * bf[25838 + ch] + 0.1 * (q / (count - 1));
+          bf[24878 + ch] = 0.9 * bf[24878 + ch]! + 0.1 * m;
+          bf[25838 + ch] = 0.9 * bf[25838 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[24878 + ch];
-        v = bf[25838 + ch];
+        m = bf[24878 + ch]!;
+        v = bf[25838 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch133_istd[ch] = r;
-      const w = p[1181952 + ch];
-      const sh = p[1182912 + ch];
+      const w = p[1181952 + ch]!;
+      const sh = p[1182912 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act133[i] - m) * r;
+          const h = (act133[i]! - m) * r;
           scratch133_xhat[i] = h;
           act134[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[26798] += 1;
+    if (training) bf[26798]! += 1;
   }
 }
 
 /** Backward of op 133: features.6.rest.1.conv.1.1 (batchnorm). */
-function backward133(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward133(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.rest.1.conv.1.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch133_batchstats[0] === 1;
+    const batchStats = scratch133_batchstats[0]! === 1;
     for (let ch = 0; ch < 960; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad134[i];
+          const d = grad134[i]!;
           sg += d;
-          sgh += d * scratch133_xhat[i];
+          sgh += d * scratch133_xhat[i]!;
         }
       }
-      gp[1181952 + ch] += sgh;
-      gp[1182912 + ch] += sg;
-      const k = p[1181952 + ch] * scratch133_istd[ch];
+      gp[1181952 + ch]! += sgh;
+      gp[1182912 + ch]! += sg;
+      const k = p[1181952 + ch]! * scratch133_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++)
-            grad133[i] += k * (grad134[i] - a - scratch133_xhat[i] * bh);
+            grad133[i]! += k * (grad134[i]! - a - scratch133_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad133[i] += k * grad134[i];
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad133[i]! += k * grad134[i]!;
         }
       }
     }
@@ -13071,27 +13060,27 @@ function backward133(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 134: features.6.rest.1.conv.1.2 (relu). */
-function forward134(p: Float32Array, n: number, training: boolean): void {
+function forward134(n: number): void {
   // features.6.rest.1.conv.1.2: relu
   for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act134[i];
+    const x = act134[i]!;
     act135[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 134: features.6.rest.1.conv.1.2 (relu). */
-function backward134(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward134(n: number): void {
   // features.6.rest.1.conv.1.2: relu backward
   for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act134[i];
+    const x = act134[i]!;
 
-    const g = grad135[i];
+    const g = grad135[i]!;
     grad134[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 135: features.6.rest.1.conv.2 (conv2d). */
-function forward135(p: Float32Array, n: number, training: boolean): void {
+function forward135(p: Float32Array, n: number): void {
   // features.6.rest.1.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 47040;
@@ -13106,7 +13095,7 @@ function forward135(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work135_col[r++] = act135[xc + ih * 7 + iw];
+                work135_col[r++] = act135[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -13117,7 +13106,7 @@ function forward135(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 135: features.6.rest.1.conv.2 (conv2d). */
-function backward135(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward135(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.rest.1.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -13134,7 +13123,7 @@ function backward135(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work135_col[r++] = act135[xc + ih * 7 + iw];
+                  work135_col[r++] = act135[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -13167,7 +13156,7 @@ function backward135(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad135[xc + ih * 7 + iw] += work135_dcol[r++];
+                  grad135[xc + ih * 7 + iw]! += work135_dcol[r++]!;
                 }
               }
             }
@@ -13195,72 +13184,72 @@ function forward136(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) s += act136[i];
+          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) s += act136[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act136[i] - m;
+            const d = act136[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[26799 + ch] = 0.9 * bf[26799 + ch] + 0.1 * m;
-          bf[26959 + ch] = 0.9 * bf[26959 + ch] + 0.1 * (q / (count - 1));
+          bf[26799 + ch] = 0.9 * bf[26799 + ch]! + 0.1 * m;
+          bf[26959 + ch] = 0.9 * bf[26959 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[26799 + ch];
-        v = bf[26959 + ch];
+        m = bf[26799 + ch]!;
+        v = bf[26959 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch136_istd[ch] = r;
-      const w = p[1337472 + ch];
-      const sh = p[1337632 + ch];
+      const w = p[1337472 + ch]!;
+      const sh = p[1337632 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act136[i] - m) * r;
+          const h = (act136[i]! - m) * r;
           scratch136_xhat[i] = h;
           act137[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[27119] += 1;
+    if (training) bf[27119]! += 1;
   }
 }
 
 /** Backward of op 136: features.6.rest.1.conv.3 (batchnorm). */
-function backward136(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward136(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.rest.1.conv.3: batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch136_batchstats[0] === 1;
+    const batchStats = scratch136_batchstats[0]! === 1;
     for (let ch = 0; ch < 160; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad137[i];
+          const d = grad137[i]!;
           sg += d;
-          sgh += d * scratch136_xhat[i];
+          sgh += d * scratch136_xhat[i]!;
         }
       }
-      gp[1337472 + ch] += sgh;
-      gp[1337632 + ch] += sg;
-      const k = p[1337472 + ch] * scratch136_istd[ch];
+      gp[1337472 + ch]! += sgh;
+      gp[1337632 + ch]! += sg;
+      const k = p[1337472 + ch]! * scratch136_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++)
-            grad136[i] += k * (grad137[i] - a - scratch136_xhat[i] * bh);
+            grad136[i]! += k * (grad137[i]! - a - scratch136_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) grad136[i] += k * grad137[i];
+          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) grad136[i]! += k * grad137[i]!;
         }
       }
     }
@@ -13268,23 +13257,23 @@ function backward136(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 137: add. */
-function forward137(p: Float32Array, n: number, training: boolean): void {
+function forward137(n: number): void {
   // add
-  for (let i = 0, e = n * 7840; i < e; i++) act138[i] = act137[i] + act129[i];
+  for (let i = 0, e = n * 7840; i < e; i++) act138[i] = act137[i]! + act129[i]!;
 }
 
 /** Backward of op 137: add. */
-function backward137(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward137(n: number): void {
   // add backward
   for (let i = 0, e = n * 7840; i < e; i++) {
-    const g = grad138[i];
-    grad137[i] += g;
-    grad129[i] += g;
+    const g = grad138[i]!;
+    grad137[i]! += g;
+    grad129[i]! += g;
   }
 }
 
 /** Forward of op 138: features.7.0.conv.0.0 (conv2d). */
-function forward138(p: Float32Array, n: number, training: boolean): void {
+function forward138(p: Float32Array, n: number): void {
   // features.7.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 7840;
@@ -13299,7 +13288,7 @@ function forward138(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work138_col[r++] = act138[xc + ih * 7 + iw];
+                work138_col[r++] = act138[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -13310,7 +13299,7 @@ function forward138(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 138: features.7.0.conv.0.0 (conv2d). */
-function backward138(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward138(p: Float32Array, gp: Float32Array, n: number): void {
   // features.7.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -13327,7 +13316,7 @@ function backward138(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work138_col[r++] = act138[xc + ih * 7 + iw];
+                  work138_col[r++] = act138[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -13360,7 +13349,7 @@ function backward138(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad138[xc + ih * 7 + iw] += work138_dcol[r++];
+                  grad138[xc + ih * 7 + iw]! += work138_dcol[r++]!;
                 }
               }
             }
@@ -13388,72 +13377,72 @@ function forward139(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act139[i];
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act139[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act139[i] - m;
+            const d = act139[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[27120 + ch] = 0.9 * bf[27120 + ch] + 0.1 * m;
-          bf[28080 + ch] = 0.9 * bf[28080 + ch] + 0.1 * (q / (count - 1));
+          bf[27120 + ch] = 0.9 * bf[27120 + ch]! + 0.1 * m;
+          bf[28080 + ch] = 0.9 * bf[28080 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[27120 + ch];
-        v = bf[28080 + ch];
+        m = bf[27120 + ch]!;
+        v = bf[28080 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch139_istd[ch] = r;
-      const w = p[1491392 + ch];
-      const sh = p[1492352 + ch];
+      const w = p[1491392 + ch]!;
+      const sh = p[1492352 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act139[i] - m) * r;
+          const h = (act139[i]! - m) * r;
           scratch139_xhat[i] = h;
           act140[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[29040] += 1;
+    if (training) bf[29040]! += 1;
   }
 }
 
 /** Backward of op 139: features.7.0.conv.0.1 (batchnorm). */
-function backward139(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward139(p: Float32Array, gp: Float32Array, n: number): void {
   // features.7.0.conv.0.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch139_batchstats[0] === 1;
+    const batchStats = scratch139_batchstats[0]! === 1;
     for (let ch = 0; ch < 960; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad140[i];
+          const d = grad140[i]!;
           sg += d;
-          sgh += d * scratch139_xhat[i];
+          sgh += d * scratch139_xhat[i]!;
         }
       }
-      gp[1491392 + ch] += sgh;
-      gp[1492352 + ch] += sg;
-      const k = p[1491392 + ch] * scratch139_istd[ch];
+      gp[1491392 + ch]! += sgh;
+      gp[1492352 + ch]! += sg;
+      const k = p[1491392 + ch]! * scratch139_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++)
-            grad139[i] += k * (grad140[i] - a - scratch139_xhat[i] * bh);
+            grad139[i]! += k * (grad140[i]! - a - scratch139_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad139[i] += k * grad140[i];
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad139[i]! += k * grad140[i]!;
         }
       }
     }
@@ -13461,27 +13450,27 @@ function backward139(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 140: features.7.0.conv.0.2 (relu). */
-function forward140(p: Float32Array, n: number, training: boolean): void {
+function forward140(n: number): void {
   // features.7.0.conv.0.2: relu
   for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act140[i];
+    const x = act140[i]!;
     act141[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 140: features.7.0.conv.0.2 (relu). */
-function backward140(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward140(n: number): void {
   // features.7.0.conv.0.2: relu backward
   for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act140[i];
+    const x = act140[i]!;
 
-    const g = grad141[i];
+    const g = grad141[i]!;
     grad140[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 141: features.7.0.conv.1.0 (conv2d). */
-function forward141(p: Float32Array, n: number, training: boolean): void {
+function forward141(p: Float32Array, n: number): void {
   // features.7.0.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 960; oc++) {
@@ -13503,7 +13492,7 @@ function forward141(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 7 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act141[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act141[sr + kw]! * p[wr + kw]!;
             }
           }
           act142[d] = acc;
@@ -13514,7 +13503,7 @@ function forward141(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 141: features.7.0.conv.1.0 (conv2d). */
-function backward141(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward141(p: Float32Array, gp: Float32Array, n: number): void {
   // features.7.0.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 960; oc++) {
@@ -13534,10 +13523,10 @@ function backward141(p: Float32Array, gp: Float32Array, n: number, training: boo
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 7;
               const br = bc + (oh + kh - 1) * 7 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad142[sr + ow] * act141[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad142[sr + ow]! * act141[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -13566,10 +13555,10 @@ function backward141(p: Float32Array, gp: Float32Array, n: number, training: boo
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad142[si + oc * 49] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad142[si + oc * 49]! * p[wi + oc * 9]!;
             }
           }
-          grad141[d] += acc;
+          grad141[d]! += acc;
         }
       }
     }
@@ -13594,72 +13583,72 @@ function forward142(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act142[i];
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act142[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act142[i] - m;
+            const d = act142[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[29041 + ch] = 0.9 * bf[29041 + ch] + 0.1 * m;
-          bf[30001 + ch] = 0.9 * bf[30001 + ch] + 0.1 * (q / (count - 1));
+          bf[29041 + ch] = 0.9 * bf[29041 + ch]! + 0.1 * m;
+          bf[30001 + ch] = 0.9 * bf[30001 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[29041 + ch];
-        v = bf[30001 + ch];
+        m = bf[29041 + ch]!;
+        v = bf[30001 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch142_istd[ch] = r;
-      const w = p[1501952 + ch];
-      const sh = p[1502912 + ch];
+      const w = p[1501952 + ch]!;
+      const sh = p[1502912 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act142[i] - m) * r;
+          const h = (act142[i]! - m) * r;
           scratch142_xhat[i] = h;
           act143[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[30961] += 1;
+    if (training) bf[30961]! += 1;
   }
 }
 
 /** Backward of op 142: features.7.0.conv.1.1 (batchnorm). */
-function backward142(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward142(p: Float32Array, gp: Float32Array, n: number): void {
   // features.7.0.conv.1.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch142_batchstats[0] === 1;
+    const batchStats = scratch142_batchstats[0]! === 1;
     for (let ch = 0; ch < 960; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad143[i];
+          const d = grad143[i]!;
           sg += d;
-          sgh += d * scratch142_xhat[i];
+          sgh += d * scratch142_xhat[i]!;
         }
       }
-      gp[1501952 + ch] += sgh;
-      gp[1502912 + ch] += sg;
-      const k = p[1501952 + ch] * scratch142_istd[ch];
+      gp[1501952 + ch]! += sgh;
+      gp[1502912 + ch]! += sg;
+      const k = p[1501952 + ch]! * scratch142_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++)
-            grad142[i] += k * (grad143[i] - a - scratch142_xhat[i] * bh);
+            grad142[i]! += k * (grad143[i]! - a - scratch142_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad142[i] += k * grad143[i];
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad142[i]! += k * grad143[i]!;
         }
       }
     }
@@ -13667,27 +13656,27 @@ function backward142(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 143: features.7.0.conv.1.2 (relu). */
-function forward143(p: Float32Array, n: number, training: boolean): void {
+function forward143(n: number): void {
   // features.7.0.conv.1.2: relu
   for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act143[i];
+    const x = act143[i]!;
     act144[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 143: features.7.0.conv.1.2 (relu). */
-function backward143(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward143(n: number): void {
   // features.7.0.conv.1.2: relu backward
   for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act143[i];
+    const x = act143[i]!;
 
-    const g = grad144[i];
+    const g = grad144[i]!;
     grad143[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 144: features.7.0.conv.2 (conv2d). */
-function forward144(p: Float32Array, n: number, training: boolean): void {
+function forward144(p: Float32Array, n: number): void {
   // features.7.0.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 47040;
@@ -13702,7 +13691,7 @@ function forward144(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work144_col[r++] = act144[xc + ih * 7 + iw];
+                work144_col[r++] = act144[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -13713,7 +13702,7 @@ function forward144(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 144: features.7.0.conv.2 (conv2d). */
-function backward144(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward144(p: Float32Array, gp: Float32Array, n: number): void {
   // features.7.0.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -13730,7 +13719,7 @@ function backward144(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work144_col[r++] = act144[xc + ih * 7 + iw];
+                  work144_col[r++] = act144[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -13763,7 +13752,7 @@ function backward144(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad144[xc + ih * 7 + iw] += work144_dcol[r++];
+                  grad144[xc + ih * 7 + iw]! += work144_dcol[r++]!;
                 }
               }
             }
@@ -13791,72 +13780,72 @@ function forward145(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) s += act145[i];
+          for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) s += act145[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act145[i] - m;
+            const d = act145[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[30962 + ch] = 0.9 * bf[30962 + ch] + 0.1 * m;
-          bf[31282 + ch] = 0.9 * bf[31282 + ch] + 0.1 * (q / (count - 1));
+          bf[30962 + ch] = 0.9 * bf[30962 + ch]! + 0.1 * m;
+          bf[31282 + ch] = 0.9 * bf[31282 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[30962 + ch];
-        v = bf[31282 + ch];
+        m = bf[30962 + ch]!;
+        v = bf[31282 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch145_istd[ch] = r;
-      const w = p[1811072 + ch];
-      const sh = p[1811392 + ch];
+      const w = p[1811072 + ch]!;
+      const sh = p[1811392 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act145[i] - m) * r;
+          const h = (act145[i]! - m) * r;
           scratch145_xhat[i] = h;
           act146[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[31602] += 1;
+    if (training) bf[31602]! += 1;
   }
 }
 
 /** Backward of op 145: features.7.0.conv.3 (batchnorm). */
-function backward145(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward145(p: Float32Array, gp: Float32Array, n: number): void {
   // features.7.0.conv.3: batchnorm over 320 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch145_batchstats[0] === 1;
+    const batchStats = scratch145_batchstats[0]! === 1;
     for (let ch = 0; ch < 320; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad146[i];
+          const d = grad146[i]!;
           sg += d;
-          sgh += d * scratch145_xhat[i];
+          sgh += d * scratch145_xhat[i]!;
         }
       }
-      gp[1811072 + ch] += sgh;
-      gp[1811392 + ch] += sg;
-      const k = p[1811072 + ch] * scratch145_istd[ch];
+      gp[1811072 + ch]! += sgh;
+      gp[1811392 + ch]! += sg;
+      const k = p[1811072 + ch]! * scratch145_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++)
-            grad145[i] += k * (grad146[i] - a - scratch145_xhat[i] * bh);
+            grad145[i]! += k * (grad146[i]! - a - scratch145_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) grad145[i] += k * grad146[i];
+          for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) grad145[i]! += k * grad146[i]!;
         }
       }
     }
@@ -13864,7 +13853,7 @@ function backward145(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 146: features.8.0 (conv2d). */
-function forward146(p: Float32Array, n: number, training: boolean): void {
+function forward146(p: Float32Array, n: number): void {
   // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 15680;
@@ -13879,7 +13868,7 @@ function forward146(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work146_col[r++] = act146[xc + ih * 7 + iw];
+                work146_col[r++] = act146[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -13890,7 +13879,7 @@ function forward146(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 146: features.8.0 (conv2d). */
-function backward146(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward146(p: Float32Array, gp: Float32Array, n: number): void {
   // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -13907,7 +13896,7 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work146_col[r++] = act146[xc + ih * 7 + iw];
+                  work146_col[r++] = act146[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -13940,7 +13929,7 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad146[xc + ih * 7 + iw] += work146_dcol[r++];
+                  grad146[xc + ih * 7 + iw]! += work146_dcol[r++]!;
                 }
               }
             }
@@ -13968,72 +13957,72 @@ function forward147(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) s += act147[i];
+          for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) s += act147[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act147[i] - m;
+            const d = act147[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[31603 + ch] = 0.9 * bf[31603 + ch] + 0.1 * m;
-          bf[32883 + ch] = 0.9 * bf[32883 + ch] + 0.1 * (q / (count - 1));
+          bf[31603 + ch] = 0.9 * bf[31603 + ch]! + 0.1 * m;
+          bf[32883 + ch] = 0.9 * bf[32883 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[31603 + ch];
-        v = bf[32883 + ch];
+        m = bf[31603 + ch]!;
+        v = bf[32883 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch147_istd[ch] = r;
-      const w = p[2221312 + ch];
-      const sh = p[2222592 + ch];
+      const w = p[2221312 + ch]!;
+      const sh = p[2222592 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act147[i] - m) * r;
+          const h = (act147[i]! - m) * r;
           scratch147_xhat[i] = h;
           act148[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[34163] += 1;
+    if (training) bf[34163]! += 1;
   }
 }
 
 /** Backward of op 147: features.8.1 (batchnorm). */
-function backward147(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward147(p: Float32Array, gp: Float32Array, n: number): void {
   // features.8.1: batchnorm over 1280 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch147_batchstats[0] === 1;
+    const batchStats = scratch147_batchstats[0]! === 1;
     for (let ch = 0; ch < 1280; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad148[i];
+          const d = grad148[i]!;
           sg += d;
-          sgh += d * scratch147_xhat[i];
+          sgh += d * scratch147_xhat[i]!;
         }
       }
-      gp[2221312 + ch] += sgh;
-      gp[2222592 + ch] += sg;
-      const k = p[2221312 + ch] * scratch147_istd[ch];
+      gp[2221312 + ch]! += sgh;
+      gp[2222592 + ch]! += sg;
+      const k = p[2221312 + ch]! * scratch147_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++)
-            grad147[i] += k * (grad148[i] - a - scratch147_xhat[i] * bh);
+            grad147[i]! += k * (grad148[i]! - a - scratch147_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) grad147[i] += k * grad148[i];
+          for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) grad147[i]! += k * grad148[i]!;
         }
       }
     }
@@ -14041,27 +14030,27 @@ function backward147(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 148: features.8.2 (relu). */
-function forward148(p: Float32Array, n: number, training: boolean): void {
+function forward148(n: number): void {
   // features.8.2: relu
   for (let i = 0, e = n * 62720; i < e; i++) {
-    const x = act148[i];
+    const x = act148[i]!;
     act149[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 148: features.8.2 (relu). */
-function backward148(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward148(n: number): void {
   // features.8.2: relu backward
   for (let i = 0, e = n * 62720; i < e; i++) {
-    const x = act148[i];
+    const x = act148[i]!;
 
-    const g = grad149[i];
+    const g = grad149[i]!;
     grad148[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 149: 1 (adaptive_avg_pool2d). */
-function forward149(p: Float32Array, n: number, training: boolean): void {
+function forward149(n: number): void {
   // 1: adaptive_avg_pool2d to [1, 1]; [1280, 7, 7] → [1280, 1, 1]
   for (let bc = 0, d = 0; bc < n * 1280; bc++) {
     const xc = bc * 49;
@@ -14074,7 +14063,7 @@ function forward149(p: Float32Array, n: number, training: boolean): void {
         let acc = 0;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act149[xr + iw];
+          for (let iw = iwLo; iw < iwHi; iw++) acc += act149[xr + iw]!;
         }
         act150[d] = acc / 49;
       }
@@ -14083,7 +14072,7 @@ function forward149(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 149: 1 (adaptive_avg_pool2d). */
-function backward149(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward149(n: number): void {
   // 1: adaptive_avg_pool2d to [1, 1]; [1280, 7, 7] → [1280, 1, 1] — backward: gradient / divisor to every element of the window
   for (let bc = 0, d = 0; bc < n * 1280; bc++) {
     const xc = bc * 49;
@@ -14093,10 +14082,10 @@ function backward149(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let ow = 0; ow < 1; ow++, d++) {
         const iwLo = ow * 7;
         const iwHi = iwLo + 7;
-        const g = grad150[d] / 49;
+        const g = grad150[d]! / 49;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) grad149[xr + iw] += g;
+          for (let iw = iwLo; iw < iwHi; iw++) grad149[xr + iw]! += g;
         }
       }
     }
@@ -14104,36 +14093,36 @@ function backward149(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 151: classifier.0 (dropout). */
-function forward151(p: Float32Array, n: number, training: boolean): void {
+function forward151(n: number, training: boolean): void {
   // classifier.0: dropout(p = 0.2)
   if (training && 0.2 > 0) {
     for (let i = 0, e = n * 1280; i < e; i++) {
       const m = random() < 0.8 ? 1.25 : 0;
       scratch151_mask[i] = m;
-      act152[i] = act150[i] * m;
+      act152[i] = act150[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 1280; i < e; i++) {
       scratch151_mask[i] = 1;
-      act152[i] = act150[i];
+      act152[i] = act150[i]!;
     }
   }
 }
 
 /** Backward of op 151: classifier.0 (dropout). */
-function backward151(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward151(n: number): void {
   // classifier.0: dropout backward
-  for (let i = 0, e = n * 1280; i < e; i++) grad150[i] += grad152[i] * scratch151_mask[i];
+  for (let i = 0, e = n * 1280; i < e; i++) grad150[i]! += grad152[i]! * scratch151_mask[i]!;
 }
 
 /** Forward of op 152: classifier.1 (dense). */
-function forward152(p: Float32Array, n: number, training: boolean): void {
+function forward152(p: Float32Array, n: number): void {
   // classifier.1: dense 1280 → 1000, register-tiled (shared kernel below)
   denseTiledForward(p, act152, act153, n, 1280, 1000, 2223872, 3503872, 0, 1000, 1);
 }
 
 /** Backward of op 152: classifier.1 (dense). */
-function backward152(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward152(p: Float32Array, gp: Float32Array, n: number): void {
   // classifier.1: dense 1280 → 1000 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act152, grad152, grad153, n, 1280, 1000, 2223872, 3503872, true, 0, 1000, 1);
 }
@@ -14261,8 +14250,7 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? undefined) === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -14443,7 +14431,8 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
   const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? undefined;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
@@ -14537,7 +14526,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -14547,17 +14536,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -14579,14 +14568,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -14623,8 +14612,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -14636,12 +14625,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -14662,18 +14651,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -14694,10 +14683,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -14719,14 +14708,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -14763,8 +14752,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -14776,12 +14765,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -14802,18 +14791,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -14833,17 +14822,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -14861,15 +14850,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -14890,10 +14879,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -14903,11 +14892,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -14920,12 +14909,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -14951,8 +14940,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -14990,11 +14979,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -15009,16 +14998,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -15045,12 +15034,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -15065,24 +15054,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -15173,11 +15162,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

@@ -405,13 +405,6 @@ function random(): number {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
 /**
  * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
  * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
@@ -555,8 +548,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
 let act1 = new Float32Array(0);
@@ -697,104 +688,104 @@ let grad65 = new Float32Array(0);
 let grad66 = new Float32Array(0);
 let grad67 = new Float32Array(0);
 let grad69 = new Float32Array(0);
-let work0_col = new Float32Array(1843968);
-let work0_dcol = new Float32Array(1843968);
+const work0_col = new Float32Array(1843968);
+const work0_dcol = new Float32Array(1843968);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch3_argmax = new Float32Array(0);
-let work4_col = new Float32Array(1806336);
-let work4_dcol = new Float32Array(1806336);
+const work4_col = new Float32Array(1806336);
+const work4_dcol = new Float32Array(1806336);
 let scratch5_xhat = new Float32Array(0);
 let scratch5_istd = new Float32Array(0);
 let scratch5_batchstats = new Float32Array(0);
-let work7_col = new Float32Array(1806336);
-let work7_dcol = new Float32Array(1806336);
+const work7_col = new Float32Array(1806336);
+const work7_dcol = new Float32Array(1806336);
 let scratch8_xhat = new Float32Array(0);
 let scratch8_istd = new Float32Array(0);
 let scratch8_batchstats = new Float32Array(0);
-let work11_col = new Float32Array(1806336);
-let work11_dcol = new Float32Array(1806336);
+const work11_col = new Float32Array(1806336);
+const work11_dcol = new Float32Array(1806336);
 let scratch12_xhat = new Float32Array(0);
 let scratch12_istd = new Float32Array(0);
 let scratch12_batchstats = new Float32Array(0);
-let work14_col = new Float32Array(1806336);
-let work14_dcol = new Float32Array(1806336);
+const work14_col = new Float32Array(1806336);
+const work14_dcol = new Float32Array(1806336);
 let scratch15_xhat = new Float32Array(0);
 let scratch15_istd = new Float32Array(0);
 let scratch15_batchstats = new Float32Array(0);
-let work18_col = new Float32Array(451584);
-let work18_dcol = new Float32Array(451584);
+const work18_col = new Float32Array(451584);
+const work18_dcol = new Float32Array(451584);
 let scratch19_xhat = new Float32Array(0);
 let scratch19_istd = new Float32Array(0);
 let scratch19_batchstats = new Float32Array(0);
-let work21_col = new Float32Array(903168);
-let work21_dcol = new Float32Array(903168);
+const work21_col = new Float32Array(903168);
+const work21_dcol = new Float32Array(903168);
 let scratch22_xhat = new Float32Array(0);
 let scratch22_istd = new Float32Array(0);
 let scratch22_batchstats = new Float32Array(0);
-let work23_col = new Float32Array(50176);
-let work23_dcol = new Float32Array(50176);
+const work23_col = new Float32Array(50176);
+const work23_dcol = new Float32Array(50176);
 let scratch24_xhat = new Float32Array(0);
 let scratch24_istd = new Float32Array(0);
 let scratch24_batchstats = new Float32Array(0);
-let work27_col = new Float32Array(903168);
-let work27_dcol = new Float32Array(903168);
+const work27_col = new Float32Array(903168);
+const work27_dcol = new Float32Array(903168);
 let scratch28_xhat = new Float32Array(0);
 let scratch28_istd = new Float32Array(0);
 let scratch28_batchstats = new Float32Array(0);
-let work30_col = new Float32Array(903168);
-let work30_dcol = new Float32Array(903168);
+const work30_col = new Float32Array(903168);
+const work30_dcol = new Float32Array(903168);
 let scratch31_xhat = new Float32Array(0);
 let scratch31_istd = new Float32Array(0);
 let scratch31_batchstats = new Float32Array(0);
-let work34_col = new Float32Array(225792);
-let work34_dcol = new Float32Array(225792);
+const work34_col = new Float32Array(225792);
+const work34_dcol = new Float32Array(225792);
 let scratch35_xhat = new Float32Array(0);
 let scratch35_istd = new Float32Array(0);
 let scratch35_batchstats = new Float32Array(0);
-let work37_col = new Float32Array(451584);
-let work37_dcol = new Float32Array(451584);
+const work37_col = new Float32Array(451584);
+const work37_dcol = new Float32Array(451584);
 let scratch38_xhat = new Float32Array(0);
 let scratch38_istd = new Float32Array(0);
 let scratch38_batchstats = new Float32Array(0);
-let work39_col = new Float32Array(25088);
-let work39_dcol = new Float32Array(25088);
+const work39_col = new Float32Array(25088);
+const work39_dcol = new Float32Array(25088);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
-let work43_col = new Float32Array(451584);
-let work43_dcol = new Float32Array(451584);
+const work43_col = new Float32Array(451584);
+const work43_dcol = new Float32Array(451584);
 let scratch44_xhat = new Float32Array(0);
 let scratch44_istd = new Float32Array(0);
 let scratch44_batchstats = new Float32Array(0);
-let work46_col = new Float32Array(451584);
-let work46_dcol = new Float32Array(451584);
+const work46_col = new Float32Array(451584);
+const work46_dcol = new Float32Array(451584);
 let scratch47_xhat = new Float32Array(0);
 let scratch47_istd = new Float32Array(0);
 let scratch47_batchstats = new Float32Array(0);
-let work50_col = new Float32Array(112896);
-let work50_dcol = new Float32Array(112896);
+const work50_col = new Float32Array(112896);
+const work50_dcol = new Float32Array(112896);
 let scratch51_xhat = new Float32Array(0);
 let scratch51_istd = new Float32Array(0);
 let scratch51_batchstats = new Float32Array(0);
-let work53_col = new Float32Array(225792);
-let work53_dcol = new Float32Array(225792);
+const work53_col = new Float32Array(225792);
+const work53_dcol = new Float32Array(225792);
 let scratch54_xhat = new Float32Array(0);
 let scratch54_istd = new Float32Array(0);
 let scratch54_batchstats = new Float32Array(0);
-let work55_col = new Float32Array(12544);
-let work55_dcol = new Float32Array(12544);
+const work55_col = new Float32Array(12544);
+const work55_dcol = new Float32Array(12544);
 let scratch56_xhat = new Float32Array(0);
 let scratch56_istd = new Float32Array(0);
 let scratch56_batchstats = new Float32Array(0);
-let work59_col = new Float32Array(225792);
-let work59_dcol = new Float32Array(225792);
+const work59_col = new Float32Array(225792);
+const work59_dcol = new Float32Array(225792);
 let scratch60_xhat = new Float32Array(0);
 let scratch60_istd = new Float32Array(0);
 let scratch60_batchstats = new Float32Array(0);
-let work62_col = new Float32Array(225792);
-let work62_dcol = new Float32Array(225792);
+const work62_col = new Float32Array(225792);
+const work62_dcol = new Float32Array(225792);
 let scratch63_xhat = new Float32Array(0);
 let scratch63_istd = new Float32Array(0);
 let scratch63_batchstats = new Float32Array(0);
@@ -1032,75 +1023,74 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
 
   allocate(n);
   act0 = input;
-  forward0(p, n, training);
+  forward0(p, n);
   forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
-  forward4(p, n, training);
+  forward2(n);
+  forward3(n);
+  forward4(p, n);
   forward5(p, n, training);
-  forward6(p, n, training);
-  forward7(p, n, training);
+  forward6(n);
+  forward7(p, n);
   forward8(p, n, training);
-  forward9(p, n, training);
-  forward10(p, n, training);
-  forward11(p, n, training);
+  forward9(n);
+  forward10(n);
+  forward11(p, n);
   forward12(p, n, training);
-  forward13(p, n, training);
-  forward14(p, n, training);
+  forward13(n);
+  forward14(p, n);
   forward15(p, n, training);
-  forward16(p, n, training);
-  forward17(p, n, training);
-  forward18(p, n, training);
+  forward16(n);
+  forward17(n);
+  forward18(p, n);
   forward19(p, n, training);
-  forward20(p, n, training);
-  forward21(p, n, training);
+  forward20(n);
+  forward21(p, n);
   forward22(p, n, training);
-  forward23(p, n, training);
+  forward23(p, n);
   forward24(p, n, training);
-  forward25(p, n, training);
-  forward26(p, n, training);
-  forward27(p, n, training);
+  forward25(n);
+  forward26(n);
+  forward27(p, n);
   forward28(p, n, training);
-  forward29(p, n, training);
-  forward30(p, n, training);
+  forward29(n);
+  forward30(p, n);
   forward31(p, n, training);
-  forward32(p, n, training);
-  forward33(p, n, training);
-  forward34(p, n, training);
+  forward32(n);
+  forward33(n);
+  forward34(p, n);
   forward35(p, n, training);
-  forward36(p, n, training);
-  forward37(p, n, training);
+  forward36(n);
+  forward37(p, n);
   forward38(p, n, training);
-  forward39(p, n, training);
+  forward39(p, n);
   forward40(p, n, training);
-  forward41(p, n, training);
-  forward42(p, n, training);
-  forward43(p, n, training);
+  forward41(n);
+  forward42(n);
+  forward43(p, n);
   forward44(p, n, training);
-  forward45(p, n, training);
-  forward46(p, n, training);
+  forward45(n);
+  forward46(p, n);
   forward47(p, n, training);
-  forward48(p, n, training);
-  forward49(p, n, training);
-  forward50(p, n, training);
+  forward48(n);
+  forward49(n);
+  forward50(p, n);
   forward51(p, n, training);
-  forward52(p, n, training);
-  forward53(p, n, training);
+  forward52(n);
+  forward53(p, n);
   forward54(p, n, training);
-  forward55(p, n, training);
+  forward55(p, n);
   forward56(p, n, training);
-  forward57(p, n, training);
-  forward58(p, n, training);
-  forward59(p, n, training);
+  forward57(n);
+  forward58(n);
+  forward59(p, n);
   forward60(p, n, training);
-  forward61(p, n, training);
-  forward62(p, n, training);
+  forward61(n);
+  forward62(p, n);
   forward63(p, n, training);
-  forward64(p, n, training);
-  forward65(p, n, training);
-  forward66(p, n, training);
-  forward68(p, n, training);
-  lastTraining = training;
+  forward64(n);
+  forward65(n);
+  forward66(n);
+  forward68(p, n);
   forwardDone = true;
   return act69;
 }
@@ -1172,82 +1162,81 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad67);
   zero(grad69);
   copy(outputGrad, grad69);
-  const training = lastTraining;
-  backward68(p, gp, n, training);
-  backward66(p, gp, n, training);
-  backward65(p, gp, n, training);
-  backward64(p, gp, n, training);
-  backward63(p, gp, n, training);
-  backward62(p, gp, n, training);
-  backward61(p, gp, n, training);
-  backward60(p, gp, n, training);
-  backward59(p, gp, n, training);
-  backward58(p, gp, n, training);
-  backward57(p, gp, n, training);
-  backward56(p, gp, n, training);
-  backward55(p, gp, n, training);
-  backward54(p, gp, n, training);
-  backward53(p, gp, n, training);
-  backward52(p, gp, n, training);
-  backward51(p, gp, n, training);
-  backward50(p, gp, n, training);
-  backward49(p, gp, n, training);
-  backward48(p, gp, n, training);
-  backward47(p, gp, n, training);
-  backward46(p, gp, n, training);
-  backward45(p, gp, n, training);
-  backward44(p, gp, n, training);
-  backward43(p, gp, n, training);
-  backward42(p, gp, n, training);
-  backward41(p, gp, n, training);
-  backward40(p, gp, n, training);
-  backward39(p, gp, n, training);
-  backward38(p, gp, n, training);
-  backward37(p, gp, n, training);
-  backward36(p, gp, n, training);
-  backward35(p, gp, n, training);
-  backward34(p, gp, n, training);
-  backward33(p, gp, n, training);
-  backward32(p, gp, n, training);
-  backward31(p, gp, n, training);
-  backward30(p, gp, n, training);
-  backward29(p, gp, n, training);
-  backward28(p, gp, n, training);
-  backward27(p, gp, n, training);
-  backward26(p, gp, n, training);
-  backward25(p, gp, n, training);
-  backward24(p, gp, n, training);
-  backward23(p, gp, n, training);
-  backward22(p, gp, n, training);
-  backward21(p, gp, n, training);
-  backward20(p, gp, n, training);
-  backward19(p, gp, n, training);
-  backward18(p, gp, n, training);
-  backward17(p, gp, n, training);
-  backward16(p, gp, n, training);
-  backward15(p, gp, n, training);
-  backward14(p, gp, n, training);
-  backward13(p, gp, n, training);
-  backward12(p, gp, n, training);
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
-  backward6(p, gp, n, training);
-  backward5(p, gp, n, training);
-  backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward68(p, gp, n);
+  backward66(n);
+  backward65(n);
+  backward64(n);
+  backward63(p, gp, n);
+  backward62(p, gp, n);
+  backward61(n);
+  backward60(p, gp, n);
+  backward59(p, gp, n);
+  backward58(n);
+  backward57(n);
+  backward56(p, gp, n);
+  backward55(p, gp, n);
+  backward54(p, gp, n);
+  backward53(p, gp, n);
+  backward52(n);
+  backward51(p, gp, n);
+  backward50(p, gp, n);
+  backward49(n);
+  backward48(n);
+  backward47(p, gp, n);
+  backward46(p, gp, n);
+  backward45(n);
+  backward44(p, gp, n);
+  backward43(p, gp, n);
+  backward42(n);
+  backward41(n);
+  backward40(p, gp, n);
+  backward39(p, gp, n);
+  backward38(p, gp, n);
+  backward37(p, gp, n);
+  backward36(n);
+  backward35(p, gp, n);
+  backward34(p, gp, n);
+  backward33(n);
+  backward32(n);
+  backward31(p, gp, n);
+  backward30(p, gp, n);
+  backward29(n);
+  backward28(p, gp, n);
+  backward27(p, gp, n);
+  backward26(n);
+  backward25(n);
+  backward24(p, gp, n);
+  backward23(p, gp, n);
+  backward22(p, gp, n);
+  backward21(p, gp, n);
+  backward20(n);
+  backward19(p, gp, n);
+  backward18(p, gp, n);
+  backward17(n);
+  backward16(n);
+  backward15(p, gp, n);
+  backward14(p, gp, n);
+  backward13(n);
+  backward12(p, gp, n);
+  backward11(p, gp, n);
+  backward10(n);
+  backward9(n);
+  backward8(p, gp, n);
+  backward7(p, gp, n);
+  backward6(n);
+  backward5(p, gp, n);
+  backward4(p, gp, n);
+  backward3(n);
+  backward2(n);
+  backward1(p, gp, n);
+  backward0(p, gp, n);
   return grad0;
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: conv1 (conv2d). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 150528;
@@ -1262,7 +1251,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 3 + kh * 1;
               for (let kw = 0; kw < 7; kw++) {
                 const iw = ow * 2 - 3 + kw * 1;
-                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
               }
             }
           }
@@ -1273,7 +1262,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 0: conv1 (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(p: Float32Array, gp: Float32Array, n: number): void {
   // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward, as im2col + a register-tiled matrix product
   const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
@@ -1290,7 +1279,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 3 + kh * 1;
                 for (let kw = 0; kw < 7; kw++) {
                   const iw = ow * 2 - 3 + kw * 1;
-                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
                 }
               }
             }
@@ -1323,7 +1312,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 3 + kh * 1;
                 for (let kw = 0; kw < 7; kw++) {
                   const iw = ow * 2 - 3 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r++];
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1350,72 +1339,72 @@ function forward1(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i];
+          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act1[i] - m;
+            const d = act1[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[ch] = 0.9 * bf[ch] + 0.1 * m;
-          bf[64 + ch] = 0.9 * bf[64 + ch] + 0.1 * (q / (count - 1));
+          bf[ch] = 0.9 * bf[ch]! + 0.1 * m;
+          bf[64 + ch] = 0.9 * bf[64 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[ch];
-        v = bf[64 + ch];
+        m = bf[ch]!;
+        v = bf[64 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch1_istd[ch] = r;
-      const w = p[9408 + ch];
-      const sh = p[9472 + ch];
+      const w = p[9408 + ch]!;
+      const sh = p[9472 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act1[i] - m) * r;
+          const h = (act1[i]! - m) * r;
           scratch1_xhat[i] = h;
           act2[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[128] += 1;
+    if (training) bf[128]! += 1;
   }
 }
 
 /** Backward of op 1: bn1 (batchnorm). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward1(p: Float32Array, gp: Float32Array, n: number): void {
   // bn1: batchnorm over 64 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 12544;
-    const batchStats = scratch1_batchstats[0] === 1;
+    const batchStats = scratch1_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad2[i];
+          const d = grad2[i]!;
           sg += d;
-          sgh += d * scratch1_xhat[i];
+          sgh += d * scratch1_xhat[i]!;
         }
       }
-      gp[9408 + ch] += sgh;
-      gp[9472 + ch] += sg;
-      const k = p[9408 + ch] * scratch1_istd[ch];
+      gp[9408 + ch]! += sgh;
+      gp[9472 + ch]! += sg;
+      const k = p[9408 + ch]! * scratch1_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++)
-            grad1[i] += k * (grad2[i] - a - scratch1_xhat[i] * bh);
+            grad1[i]! += k * (grad2[i]! - a - scratch1_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) grad1[i] += k * grad2[i];
+          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) grad1[i]! += k * grad2[i]!;
         }
       }
     }
@@ -1423,27 +1412,27 @@ function backward1(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 2: 2 (relu). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
+function forward2(n: number): void {
   // 2: relu
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act2[i];
+    const x = act2[i]!;
     act3[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 2: 2 (relu). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward2(n: number): void {
   // 2: relu backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act2[i];
+    const x = act2[i]!;
 
-    const g = grad3[i];
+    const g = grad3[i]!;
     grad2[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 3: maxpool (max_pool2d). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+function forward3(n: number): void {
   // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56]
   // the argmax (index within the input plane) of every output is kept for the backward pass
   for (let bc = 0, d = 0; bc < n * 64; bc++) {
@@ -1460,7 +1449,7 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
           const r = (ih0 + kh) * 112;
           for (let kw = kwLo; kw < 3; kw++) {
             const q = r + iw0 + kw;
-            const v = act3[xc + q];
+            const v = act3[xc + q]!;
             if (v > m || v !== v) {
               m = v;
               at = q;
@@ -1475,16 +1464,16 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 3: maxpool (max_pool2d). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward3(n: number): void {
   // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56] — backward: each output's gradient goes to its argmax
   for (let bc = 0, d = 0; bc < n * 64; bc++) {
     const xc = bc * 12544;
-    for (let j = 0; j < 3136; j++, d++) grad3[xc + scratch3_argmax[d]] += grad4[d];
+    for (let j = 0; j < 3136; j++, d++) grad3[xc + scratch3_argmax[d]!]! += grad4[d]!;
   }
 }
 
 /** Forward of op 4: layer1.0.conv1 (conv2d). */
-function forward4(p: Float32Array, n: number, training: boolean): void {
+function forward4(p: Float32Array, n: number): void {
   // layer1.0.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -1499,7 +1488,7 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work4_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw] : 0;
+                work4_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -1510,7 +1499,7 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 4: layer1.0.conv1 (conv2d). */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward4(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.0.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1527,7 +1516,7 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work4_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw] : 0;
+                  work4_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -1560,7 +1549,7 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad4[xc + ih * 56 + iw] += work4_dcol[r++];
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad4[xc + ih * 56 + iw]! += work4_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1589,72 +1578,72 @@ function forward5(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act5[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act5[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act5[i] - m;
+            const d = act5[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[129 + ch] = 0.9 * bf[129 + ch] + 0.1 * m;
-          bf[193 + ch] = 0.9 * bf[193 + ch] + 0.1 * (q / (count - 1));
+          bf[129 + ch] = 0.9 * bf[129 + ch]! + 0.1 * m;
+          bf[193 + ch] = 0.9 * bf[193 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[129 + ch];
-        v = bf[193 + ch];
+        m = bf[129 + ch]!;
+        v = bf[193 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch5_istd[ch] = r;
-      const w = p[46400 + ch];
-      const sh = p[46464 + ch];
+      const w = p[46400 + ch]!;
+      const sh = p[46464 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act5[i] - m) * r;
+          const h = (act5[i]! - m) * r;
           scratch5_xhat[i] = h;
           act6[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[257] += 1;
+    if (training) bf[257]! += 1;
   }
 }
 
 /** Backward of op 5: layer1.0.bn1 (batchnorm). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward5(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.0.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch5_batchstats[0] === 1;
+    const batchStats = scratch5_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad6[i];
+          const d = grad6[i]!;
           sg += d;
-          sgh += d * scratch5_xhat[i];
+          sgh += d * scratch5_xhat[i]!;
         }
       }
-      gp[46400 + ch] += sgh;
-      gp[46464 + ch] += sg;
-      const k = p[46400 + ch] * scratch5_istd[ch];
+      gp[46400 + ch]! += sgh;
+      gp[46464 + ch]! += sg;
+      const k = p[46400 + ch]! * scratch5_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad5[i] += k * (grad6[i] - a - scratch5_xhat[i] * bh);
+            grad5[i]! += k * (grad6[i]! - a - scratch5_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad5[i] += k * grad6[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad5[i]! += k * grad6[i]!;
         }
       }
     }
@@ -1662,27 +1651,27 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 6: layer1.0.2 (relu). */
-function forward6(p: Float32Array, n: number, training: boolean): void {
+function forward6(n: number): void {
   // layer1.0.2: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act6[i];
+    const x = act6[i]!;
     act7[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 6: layer1.0.2 (relu). */
-function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward6(n: number): void {
   // layer1.0.2: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act6[i];
+    const x = act6[i]!;
 
-    const g = grad7[i];
+    const g = grad7[i]!;
     grad6[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 7: layer1.0.conv2 (conv2d). */
-function forward7(p: Float32Array, n: number, training: boolean): void {
+function forward7(p: Float32Array, n: number): void {
   // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -1697,7 +1686,7 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw] : 0;
+                work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -1708,7 +1697,7 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 7: layer1.0.conv2 (conv2d). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward7(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1725,7 +1714,7 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw] : 0;
+                  work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -1758,7 +1747,7 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad7[xc + ih * 56 + iw] += work7_dcol[r++];
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad7[xc + ih * 56 + iw]! += work7_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1787,72 +1776,72 @@ function forward8(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act8[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act8[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act8[i] - m;
+            const d = act8[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[258 + ch] = 0.9 * bf[258 + ch] + 0.1 * m;
-          bf[322 + ch] = 0.9 * bf[322 + ch] + 0.1 * (q / (count - 1));
+          bf[258 + ch] = 0.9 * bf[258 + ch]! + 0.1 * m;
+          bf[322 + ch] = 0.9 * bf[322 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[258 + ch];
-        v = bf[322 + ch];
+        m = bf[258 + ch]!;
+        v = bf[322 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch8_istd[ch] = r;
-      const w = p[83392 + ch];
-      const sh = p[83456 + ch];
+      const w = p[83392 + ch]!;
+      const sh = p[83456 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act8[i] - m) * r;
+          const h = (act8[i]! - m) * r;
           scratch8_xhat[i] = h;
           act9[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[386] += 1;
+    if (training) bf[386]! += 1;
   }
 }
 
 /** Backward of op 8: layer1.0.bn2 (batchnorm). */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward8(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.0.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch8_batchstats[0] === 1;
+    const batchStats = scratch8_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad9[i];
+          const d = grad9[i]!;
           sg += d;
-          sgh += d * scratch8_xhat[i];
+          sgh += d * scratch8_xhat[i]!;
         }
       }
-      gp[83392 + ch] += sgh;
-      gp[83456 + ch] += sg;
-      const k = p[83392 + ch] * scratch8_istd[ch];
+      gp[83392 + ch]! += sgh;
+      gp[83456 + ch]! += sg;
+      const k = p[83392 + ch]! * scratch8_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad8[i] += k * (grad9[i] - a - scratch8_xhat[i] * bh);
+            grad8[i]! += k * (grad9[i]! - a - scratch8_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad8[i] += k * grad9[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad8[i]! += k * grad9[i]!;
         }
       }
     }
@@ -1860,43 +1849,43 @@ function backward8(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 9: add. */
-function forward9(p: Float32Array, n: number, training: boolean): void {
+function forward9(n: number): void {
   // add
-  for (let i = 0, e = n * 200704; i < e; i++) act10[i] = act9[i] + act4[i];
+  for (let i = 0, e = n * 200704; i < e; i++) act10[i] = act9[i]! + act4[i]!;
 }
 
 /** Backward of op 9: add. */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward9(n: number): void {
   // add backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad10[i];
-    grad9[i] += g;
-    grad4[i] += g;
+    const g = grad10[i]!;
+    grad9[i]! += g;
+    grad4[i]! += g;
   }
 }
 
 /** Forward of op 10: layer1.0.5 (relu). */
-function forward10(p: Float32Array, n: number, training: boolean): void {
+function forward10(n: number): void {
   // layer1.0.5: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act10[i];
+    const x = act10[i]!;
     act11[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 10: layer1.0.5 (relu). */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward10(n: number): void {
   // layer1.0.5: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act10[i];
+    const x = act10[i]!;
 
-    const g = grad11[i];
+    const g = grad11[i]!;
     grad10[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 11: layer1.1.conv1 (conv2d). */
-function forward11(p: Float32Array, n: number, training: boolean): void {
+function forward11(p: Float32Array, n: number): void {
   // layer1.1.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -1911,7 +1900,7 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work11_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act11[xc + ih * 56 + iw] : 0;
+                work11_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act11[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -1922,7 +1911,7 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 11: layer1.1.conv1 (conv2d). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward11(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.1.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1939,7 +1928,7 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work11_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act11[xc + ih * 56 + iw] : 0;
+                  work11_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act11[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -1972,7 +1961,7 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad11[xc + ih * 56 + iw] += work11_dcol[r++];
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad11[xc + ih * 56 + iw]! += work11_dcol[r++]!;
                   else r++;
                 }
               }
@@ -2001,72 +1990,72 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act12[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act12[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act12[i] - m;
+            const d = act12[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[387 + ch] = 0.9 * bf[387 + ch] + 0.1 * m;
-          bf[451 + ch] = 0.9 * bf[451 + ch] + 0.1 * (q / (count - 1));
+          bf[387 + ch] = 0.9 * bf[387 + ch]! + 0.1 * m;
+          bf[451 + ch] = 0.9 * bf[451 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[387 + ch];
-        v = bf[451 + ch];
+        m = bf[387 + ch]!;
+        v = bf[451 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch12_istd[ch] = r;
-      const w = p[120384 + ch];
-      const sh = p[120448 + ch];
+      const w = p[120384 + ch]!;
+      const sh = p[120448 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act12[i] - m) * r;
+          const h = (act12[i]! - m) * r;
           scratch12_xhat[i] = h;
           act13[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[515] += 1;
+    if (training) bf[515]! += 1;
   }
 }
 
 /** Backward of op 12: layer1.1.bn1 (batchnorm). */
-function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward12(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.1.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch12_batchstats[0] === 1;
+    const batchStats = scratch12_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad13[i];
+          const d = grad13[i]!;
           sg += d;
-          sgh += d * scratch12_xhat[i];
+          sgh += d * scratch12_xhat[i]!;
         }
       }
-      gp[120384 + ch] += sgh;
-      gp[120448 + ch] += sg;
-      const k = p[120384 + ch] * scratch12_istd[ch];
+      gp[120384 + ch]! += sgh;
+      gp[120448 + ch]! += sg;
+      const k = p[120384 + ch]! * scratch12_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad12[i] += k * (grad13[i] - a - scratch12_xhat[i] * bh);
+            grad12[i]! += k * (grad13[i]! - a - scratch12_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad12[i] += k * grad13[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad12[i]! += k * grad13[i]!;
         }
       }
     }
@@ -2074,27 +2063,27 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 13: layer1.1.2 (relu). */
-function forward13(p: Float32Array, n: number, training: boolean): void {
+function forward13(n: number): void {
   // layer1.1.2: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act13[i];
+    const x = act13[i]!;
     act14[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 13: layer1.1.2 (relu). */
-function backward13(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward13(n: number): void {
   // layer1.1.2: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act13[i];
+    const x = act13[i]!;
 
-    const g = grad14[i];
+    const g = grad14[i]!;
     grad13[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 14: layer1.1.conv2 (conv2d). */
-function forward14(p: Float32Array, n: number, training: boolean): void {
+function forward14(p: Float32Array, n: number): void {
   // layer1.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -2109,7 +2098,7 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
+                work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -2120,7 +2109,7 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 14: layer1.1.conv2 (conv2d). */
-function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward14(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -2137,7 +2126,7 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
+                  work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -2170,7 +2159,7 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw] += work14_dcol[r++];
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw]! += work14_dcol[r++]!;
                   else r++;
                 }
               }
@@ -2199,72 +2188,72 @@ function forward15(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act15[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act15[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act15[i] - m;
+            const d = act15[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[516 + ch] = 0.9 * bf[516 + ch] + 0.1 * m;
-          bf[580 + ch] = 0.9 * bf[580 + ch] + 0.1 * (q / (count - 1));
+          bf[516 + ch] = 0.9 * bf[516 + ch]! + 0.1 * m;
+          bf[580 + ch] = 0.9 * bf[580 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[516 + ch];
-        v = bf[580 + ch];
+        m = bf[516 + ch]!;
+        v = bf[580 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch15_istd[ch] = r;
-      const w = p[157376 + ch];
-      const sh = p[157440 + ch];
+      const w = p[157376 + ch]!;
+      const sh = p[157440 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act15[i] - m) * r;
+          const h = (act15[i]! - m) * r;
           scratch15_xhat[i] = h;
           act16[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[644] += 1;
+    if (training) bf[644]! += 1;
   }
 }
 
 /** Backward of op 15: layer1.1.bn2 (batchnorm). */
-function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward15(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.1.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch15_batchstats[0] === 1;
+    const batchStats = scratch15_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad16[i];
+          const d = grad16[i]!;
           sg += d;
-          sgh += d * scratch15_xhat[i];
+          sgh += d * scratch15_xhat[i]!;
         }
       }
-      gp[157376 + ch] += sgh;
-      gp[157440 + ch] += sg;
-      const k = p[157376 + ch] * scratch15_istd[ch];
+      gp[157376 + ch]! += sgh;
+      gp[157440 + ch]! += sg;
+      const k = p[157376 + ch]! * scratch15_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad15[i] += k * (grad16[i] - a - scratch15_xhat[i] * bh);
+            grad15[i]! += k * (grad16[i]! - a - scratch15_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad15[i] += k * grad16[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad15[i]! += k * grad16[i]!;
         }
       }
     }
@@ -2272,43 +2261,43 @@ function backward15(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 16: add. */
-function forward16(p: Float32Array, n: number, training: boolean): void {
+function forward16(n: number): void {
   // add
-  for (let i = 0, e = n * 200704; i < e; i++) act17[i] = act16[i] + act11[i];
+  for (let i = 0, e = n * 200704; i < e; i++) act17[i] = act16[i]! + act11[i]!;
 }
 
 /** Backward of op 16: add. */
-function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward16(n: number): void {
   // add backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad17[i];
-    grad16[i] += g;
-    grad11[i] += g;
+    const g = grad17[i]!;
+    grad16[i]! += g;
+    grad11[i]! += g;
   }
 }
 
 /** Forward of op 17: layer1.1.5 (relu). */
-function forward17(p: Float32Array, n: number, training: boolean): void {
+function forward17(n: number): void {
   // layer1.1.5: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act17[i];
+    const x = act17[i]!;
     act18[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 17: layer1.1.5 (relu). */
-function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward17(n: number): void {
   // layer1.1.5: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act17[i];
+    const x = act17[i]!;
 
-    const g = grad18[i];
+    const g = grad18[i]!;
     grad17[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 18: layer2.0.conv1 (conv2d). */
-function forward18(p: Float32Array, n: number, training: boolean): void {
+function forward18(p: Float32Array, n: number): void {
   // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -2323,7 +2312,7 @@ function forward18(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work18_col[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw] : 0;
+                work18_col[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -2334,7 +2323,7 @@ function forward18(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 18: layer2.0.conv1 (conv2d). */
-function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward18(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -2351,7 +2340,7 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work18_col[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw] : 0;
+                  work18_col[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -2384,7 +2373,7 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad18[xc + ih * 56 + iw] += work18_dcol[r++];
+                  if (ih >= 0 && iw >= 0) grad18[xc + ih * 56 + iw]! += work18_dcol[r++]!;
                   else r++;
                 }
               }
@@ -2413,72 +2402,72 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act19[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act19[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act19[i] - m;
+            const d = act19[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[645 + ch] = 0.9 * bf[645 + ch] + 0.1 * m;
-          bf[773 + ch] = 0.9 * bf[773 + ch] + 0.1 * (q / (count - 1));
+          bf[645 + ch] = 0.9 * bf[645 + ch]! + 0.1 * m;
+          bf[773 + ch] = 0.9 * bf[773 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[645 + ch];
-        v = bf[773 + ch];
+        m = bf[645 + ch]!;
+        v = bf[773 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch19_istd[ch] = r;
-      const w = p[231232 + ch];
-      const sh = p[231360 + ch];
+      const w = p[231232 + ch]!;
+      const sh = p[231360 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act19[i] - m) * r;
+          const h = (act19[i]! - m) * r;
           scratch19_xhat[i] = h;
           act20[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[901] += 1;
+    if (training) bf[901]! += 1;
   }
 }
 
 /** Backward of op 19: layer2.0.bn1 (batchnorm). */
-function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward19(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch19_batchstats[0] === 1;
+    const batchStats = scratch19_batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad20[i];
+          const d = grad20[i]!;
           sg += d;
-          sgh += d * scratch19_xhat[i];
+          sgh += d * scratch19_xhat[i]!;
         }
       }
-      gp[231232 + ch] += sgh;
-      gp[231360 + ch] += sg;
-      const k = p[231232 + ch] * scratch19_istd[ch];
+      gp[231232 + ch]! += sgh;
+      gp[231360 + ch]! += sg;
+      const k = p[231232 + ch]! * scratch19_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad19[i] += k * (grad20[i] - a - scratch19_xhat[i] * bh);
+            grad19[i]! += k * (grad20[i]! - a - scratch19_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad19[i] += k * grad20[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad19[i]! += k * grad20[i]!;
         }
       }
     }
@@ -2486,27 +2475,27 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 20: layer2.0.2 (relu). */
-function forward20(p: Float32Array, n: number, training: boolean): void {
+function forward20(n: number): void {
   // layer2.0.2: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act20[i];
+    const x = act20[i]!;
     act21[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 20: layer2.0.2 (relu). */
-function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward20(n: number): void {
   // layer2.0.2: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act20[i];
+    const x = act20[i]!;
 
-    const g = grad21[i];
+    const g = grad21[i]!;
     grad20[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 21: layer2.0.conv2 (conv2d). */
-function forward21(p: Float32Array, n: number, training: boolean): void {
+function forward21(p: Float32Array, n: number): void {
   // layer2.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -2521,7 +2510,7 @@ function forward21(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw] : 0;
+                work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw]! : 0;
               }
             }
           }
@@ -2532,7 +2521,7 @@ function forward21(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 21: layer2.0.conv2 (conv2d). */
-function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward21(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -2549,7 +2538,7 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw] : 0;
+                  work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
@@ -2582,7 +2571,7 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad21[xc + ih * 28 + iw] += work21_dcol[r++];
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad21[xc + ih * 28 + iw]! += work21_dcol[r++]!;
                   else r++;
                 }
               }
@@ -2611,72 +2600,72 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act22[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act22[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act22[i] - m;
+            const d = act22[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[902 + ch] = 0.9 * bf[902 + ch] + 0.1 * m;
-          bf[1030 + ch] = 0.9 * bf[1030 + ch] + 0.1 * (q / (count - 1));
+          bf[902 + ch] = 0.9 * bf[902 + ch]! + 0.1 * m;
+          bf[1030 + ch] = 0.9 * bf[1030 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[902 + ch];
-        v = bf[1030 + ch];
+        m = bf[902 + ch]!;
+        v = bf[1030 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch22_istd[ch] = r;
-      const w = p[378944 + ch];
-      const sh = p[379072 + ch];
+      const w = p[378944 + ch]!;
+      const sh = p[379072 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act22[i] - m) * r;
+          const h = (act22[i]! - m) * r;
           scratch22_xhat[i] = h;
           act23[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[1158] += 1;
+    if (training) bf[1158]! += 1;
   }
 }
 
 /** Backward of op 22: layer2.0.bn2 (batchnorm). */
-function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward22(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch22_batchstats[0] === 1;
+    const batchStats = scratch22_batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad23[i];
+          const d = grad23[i]!;
           sg += d;
-          sgh += d * scratch22_xhat[i];
+          sgh += d * scratch22_xhat[i]!;
         }
       }
-      gp[378944 + ch] += sgh;
-      gp[379072 + ch] += sg;
-      const k = p[378944 + ch] * scratch22_istd[ch];
+      gp[378944 + ch]! += sgh;
+      gp[379072 + ch]! += sg;
+      const k = p[378944 + ch]! * scratch22_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad22[i] += k * (grad23[i] - a - scratch22_xhat[i] * bh);
+            grad22[i]! += k * (grad23[i]! - a - scratch22_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad22[i] += k * grad23[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad22[i]! += k * grad23[i]!;
         }
       }
     }
@@ -2684,7 +2673,7 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 23: layer2.0.downsample.0 (conv2d). */
-function forward23(p: Float32Array, n: number, training: boolean): void {
+function forward23(p: Float32Array, n: number): void {
   // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -2699,7 +2688,7 @@ function forward23(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work23_col[r++] = act18[xc + ih * 56 + iw];
+                work23_col[r++] = act18[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -2710,7 +2699,7 @@ function forward23(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 23: layer2.0.downsample.0 (conv2d). */
-function backward23(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward23(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -2727,7 +2716,7 @@ function backward23(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work23_col[r++] = act18[xc + ih * 56 + iw];
+                  work23_col[r++] = act18[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -2760,7 +2749,7 @@ function backward23(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  grad18[xc + ih * 56 + iw] += work23_dcol[r++];
+                  grad18[xc + ih * 56 + iw]! += work23_dcol[r++]!;
                 }
               }
             }
@@ -2788,72 +2777,72 @@ function forward24(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act24[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act24[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act24[i] - m;
+            const d = act24[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1159 + ch] = 0.9 * bf[1159 + ch] + 0.1 * m;
-          bf[1287 + ch] = 0.9 * bf[1287 + ch] + 0.1 * (q / (count - 1));
+          bf[1159 + ch] = 0.9 * bf[1159 + ch]! + 0.1 * m;
+          bf[1287 + ch] = 0.9 * bf[1287 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1159 + ch];
-        v = bf[1287 + ch];
+        m = bf[1159 + ch]!;
+        v = bf[1287 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch24_istd[ch] = r;
-      const w = p[387392 + ch];
-      const sh = p[387520 + ch];
+      const w = p[387392 + ch]!;
+      const sh = p[387520 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act24[i] - m) * r;
+          const h = (act24[i]! - m) * r;
           scratch24_xhat[i] = h;
           act25[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[1415] += 1;
+    if (training) bf[1415]! += 1;
   }
 }
 
 /** Backward of op 24: layer2.0.downsample.1 (batchnorm). */
-function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward24(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.downsample.1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch24_batchstats[0] === 1;
+    const batchStats = scratch24_batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad25[i];
+          const d = grad25[i]!;
           sg += d;
-          sgh += d * scratch24_xhat[i];
+          sgh += d * scratch24_xhat[i]!;
         }
       }
-      gp[387392 + ch] += sgh;
-      gp[387520 + ch] += sg;
-      const k = p[387392 + ch] * scratch24_istd[ch];
+      gp[387392 + ch]! += sgh;
+      gp[387520 + ch]! += sg;
+      const k = p[387392 + ch]! * scratch24_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad24[i] += k * (grad25[i] - a - scratch24_xhat[i] * bh);
+            grad24[i]! += k * (grad25[i]! - a - scratch24_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad24[i] += k * grad25[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad24[i]! += k * grad25[i]!;
         }
       }
     }
@@ -2861,43 +2850,43 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 25: add. */
-function forward25(p: Float32Array, n: number, training: boolean): void {
+function forward25(n: number): void {
   // add
-  for (let i = 0, e = n * 100352; i < e; i++) act26[i] = act23[i] + act25[i];
+  for (let i = 0, e = n * 100352; i < e; i++) act26[i] = act23[i]! + act25[i]!;
 }
 
 /** Backward of op 25: add. */
-function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward25(n: number): void {
   // add backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const g = grad26[i];
-    grad23[i] += g;
-    grad25[i] += g;
+    const g = grad26[i]!;
+    grad23[i]! += g;
+    grad25[i]! += g;
   }
 }
 
 /** Forward of op 26: layer2.0.6 (relu). */
-function forward26(p: Float32Array, n: number, training: boolean): void {
+function forward26(n: number): void {
   // layer2.0.6: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act26[i];
+    const x = act26[i]!;
     act27[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 26: layer2.0.6 (relu). */
-function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward26(n: number): void {
   // layer2.0.6: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act26[i];
+    const x = act26[i]!;
 
-    const g = grad27[i];
+    const g = grad27[i]!;
     grad26[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 27: layer2.1.conv1 (conv2d). */
-function forward27(p: Float32Array, n: number, training: boolean): void {
+function forward27(p: Float32Array, n: number): void {
   // layer2.1.conv1: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -2912,7 +2901,7 @@ function forward27(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work27_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act27[xc + ih * 28 + iw] : 0;
+                work27_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act27[xc + ih * 28 + iw]! : 0;
               }
             }
           }
@@ -2923,7 +2912,7 @@ function forward27(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 27: layer2.1.conv1 (conv2d). */
-function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward27(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.1.conv1: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -2940,7 +2929,7 @@ function backward27(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work27_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act27[xc + ih * 28 + iw] : 0;
+                  work27_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act27[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
@@ -2973,7 +2962,7 @@ function backward27(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad27[xc + ih * 28 + iw] += work27_dcol[r++];
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad27[xc + ih * 28 + iw]! += work27_dcol[r++]!;
                   else r++;
                 }
               }
@@ -3002,72 +2991,72 @@ function forward28(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act28[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act28[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act28[i] - m;
+            const d = act28[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1416 + ch] = 0.9 * bf[1416 + ch] + 0.1 * m;
-          bf[1544 + ch] = 0.9 * bf[1544 + ch] + 0.1 * (q / (count - 1));
+          bf[1416 + ch] = 0.9 * bf[1416 + ch]! + 0.1 * m;
+          bf[1544 + ch] = 0.9 * bf[1544 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1416 + ch];
-        v = bf[1544 + ch];
+        m = bf[1416 + ch]!;
+        v = bf[1544 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch28_istd[ch] = r;
-      const w = p[535104 + ch];
-      const sh = p[535232 + ch];
+      const w = p[535104 + ch]!;
+      const sh = p[535232 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act28[i] - m) * r;
+          const h = (act28[i]! - m) * r;
           scratch28_xhat[i] = h;
           act29[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[1672] += 1;
+    if (training) bf[1672]! += 1;
   }
 }
 
 /** Backward of op 28: layer2.1.bn1 (batchnorm). */
-function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward28(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.1.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch28_batchstats[0] === 1;
+    const batchStats = scratch28_batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad29[i];
+          const d = grad29[i]!;
           sg += d;
-          sgh += d * scratch28_xhat[i];
+          sgh += d * scratch28_xhat[i]!;
         }
       }
-      gp[535104 + ch] += sgh;
-      gp[535232 + ch] += sg;
-      const k = p[535104 + ch] * scratch28_istd[ch];
+      gp[535104 + ch]! += sgh;
+      gp[535232 + ch]! += sg;
+      const k = p[535104 + ch]! * scratch28_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad28[i] += k * (grad29[i] - a - scratch28_xhat[i] * bh);
+            grad28[i]! += k * (grad29[i]! - a - scratch28_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad28[i] += k * grad29[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad28[i]! += k * grad29[i]!;
         }
       }
     }
@@ -3075,27 +3064,27 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 29: layer2.1.2 (relu). */
-function forward29(p: Float32Array, n: number, training: boolean): void {
+function forward29(n: number): void {
   // layer2.1.2: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act29[i];
+    const x = act29[i]!;
     act30[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 29: layer2.1.2 (relu). */
-function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward29(n: number): void {
   // layer2.1.2: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act29[i];
+    const x = act29[i]!;
 
-    const g = grad30[i];
+    const g = grad30[i]!;
     grad29[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 30: layer2.1.conv2 (conv2d). */
-function forward30(p: Float32Array, n: number, training: boolean): void {
+function forward30(p: Float32Array, n: number): void {
   // layer2.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -3110,7 +3099,7 @@ function forward30(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work30_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act30[xc + ih * 28 + iw] : 0;
+                work30_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act30[xc + ih * 28 + iw]! : 0;
               }
             }
           }
@@ -3121,7 +3110,7 @@ function forward30(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 30: layer2.1.conv2 (conv2d). */
-function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward30(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -3138,7 +3127,7 @@ function backward30(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work30_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act30[xc + ih * 28 + iw] : 0;
+                  work30_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act30[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
@@ -3171,7 +3160,7 @@ function backward30(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad30[xc + ih * 28 + iw] += work30_dcol[r++];
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad30[xc + ih * 28 + iw]! += work30_dcol[r++]!;
                   else r++;
                 }
               }
@@ -3200,72 +3189,72 @@ function forward31(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act31[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act31[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act31[i] - m;
+            const d = act31[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1673 + ch] = 0.9 * bf[1673 + ch] + 0.1 * m;
-          bf[1801 + ch] = 0.9 * bf[1801 + ch] + 0.1 * (q / (count - 1));
+          bf[1673 + ch] = 0.9 * bf[1673 + ch]! + 0.1 * m;
+          bf[1801 + ch] = 0.9 * bf[1801 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1673 + ch];
-        v = bf[1801 + ch];
+        m = bf[1673 + ch]!;
+        v = bf[1801 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch31_istd[ch] = r;
-      const w = p[682816 + ch];
-      const sh = p[682944 + ch];
+      const w = p[682816 + ch]!;
+      const sh = p[682944 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act31[i] - m) * r;
+          const h = (act31[i]! - m) * r;
           scratch31_xhat[i] = h;
           act32[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[1929] += 1;
+    if (training) bf[1929]! += 1;
   }
 }
 
 /** Backward of op 31: layer2.1.bn2 (batchnorm). */
-function backward31(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward31(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.1.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch31_batchstats[0] === 1;
+    const batchStats = scratch31_batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad32[i];
+          const d = grad32[i]!;
           sg += d;
-          sgh += d * scratch31_xhat[i];
+          sgh += d * scratch31_xhat[i]!;
         }
       }
-      gp[682816 + ch] += sgh;
-      gp[682944 + ch] += sg;
-      const k = p[682816 + ch] * scratch31_istd[ch];
+      gp[682816 + ch]! += sgh;
+      gp[682944 + ch]! += sg;
+      const k = p[682816 + ch]! * scratch31_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad31[i] += k * (grad32[i] - a - scratch31_xhat[i] * bh);
+            grad31[i]! += k * (grad32[i]! - a - scratch31_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad31[i] += k * grad32[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad31[i]! += k * grad32[i]!;
         }
       }
     }
@@ -3273,43 +3262,43 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 32: add. */
-function forward32(p: Float32Array, n: number, training: boolean): void {
+function forward32(n: number): void {
   // add
-  for (let i = 0, e = n * 100352; i < e; i++) act33[i] = act32[i] + act27[i];
+  for (let i = 0, e = n * 100352; i < e; i++) act33[i] = act32[i]! + act27[i]!;
 }
 
 /** Backward of op 32: add. */
-function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward32(n: number): void {
   // add backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const g = grad33[i];
-    grad32[i] += g;
-    grad27[i] += g;
+    const g = grad33[i]!;
+    grad32[i]! += g;
+    grad27[i]! += g;
   }
 }
 
 /** Forward of op 33: layer2.1.5 (relu). */
-function forward33(p: Float32Array, n: number, training: boolean): void {
+function forward33(n: number): void {
   // layer2.1.5: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act33[i];
+    const x = act33[i]!;
     act34[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 33: layer2.1.5 (relu). */
-function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward33(n: number): void {
   // layer2.1.5: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act33[i];
+    const x = act33[i]!;
 
-    const g = grad34[i];
+    const g = grad34[i]!;
     grad33[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 34: layer3.0.conv1 (conv2d). */
-function forward34(p: Float32Array, n: number, training: boolean): void {
+function forward34(p: Float32Array, n: number): void {
   // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -3324,7 +3313,7 @@ function forward34(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work34_col[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw] : 0;
+                work34_col[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw]! : 0;
               }
             }
           }
@@ -3335,7 +3324,7 @@ function forward34(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 34: layer3.0.conv1 (conv2d). */
-function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward34(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -3352,7 +3341,7 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work34_col[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw] : 0;
+                  work34_col[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
@@ -3385,7 +3374,7 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad34[xc + ih * 28 + iw] += work34_dcol[r++];
+                  if (ih >= 0 && iw >= 0) grad34[xc + ih * 28 + iw]! += work34_dcol[r++]!;
                   else r++;
                 }
               }
@@ -3414,72 +3403,72 @@ function forward35(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act35[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act35[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act35[i] - m;
+            const d = act35[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1930 + ch] = 0.9 * bf[1930 + ch] + 0.1 * m;
-          bf[2186 + ch] = 0.9 * bf[2186 + ch] + 0.1 * (q / (count - 1));
+          bf[1930 + ch] = 0.9 * bf[1930 + ch]! + 0.1 * m;
+          bf[2186 + ch] = 0.9 * bf[2186 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1930 + ch];
-        v = bf[2186 + ch];
+        m = bf[1930 + ch]!;
+        v = bf[2186 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch35_istd[ch] = r;
-      const w = p[977984 + ch];
-      const sh = p[978240 + ch];
+      const w = p[977984 + ch]!;
+      const sh = p[978240 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act35[i] - m) * r;
+          const h = (act35[i]! - m) * r;
           scratch35_xhat[i] = h;
           act36[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[2442] += 1;
+    if (training) bf[2442]! += 1;
   }
 }
 
 /** Backward of op 35: layer3.0.bn1 (batchnorm). */
-function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward35(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch35_batchstats[0] === 1;
+    const batchStats = scratch35_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad36[i];
+          const d = grad36[i]!;
           sg += d;
-          sgh += d * scratch35_xhat[i];
+          sgh += d * scratch35_xhat[i]!;
         }
       }
-      gp[977984 + ch] += sgh;
-      gp[978240 + ch] += sg;
-      const k = p[977984 + ch] * scratch35_istd[ch];
+      gp[977984 + ch]! += sgh;
+      gp[978240 + ch]! += sg;
+      const k = p[977984 + ch]! * scratch35_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad35[i] += k * (grad36[i] - a - scratch35_xhat[i] * bh);
+            grad35[i]! += k * (grad36[i]! - a - scratch35_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad35[i] += k * grad36[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad35[i]! += k * grad36[i]!;
         }
       }
     }
@@ -3487,27 +3476,27 @@ function backward35(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 36: layer3.0.2 (relu). */
-function forward36(p: Float32Array, n: number, training: boolean): void {
+function forward36(n: number): void {
   // layer3.0.2: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act36[i];
+    const x = act36[i]!;
     act37[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 36: layer3.0.2 (relu). */
-function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward36(n: number): void {
   // layer3.0.2: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act36[i];
+    const x = act36[i]!;
 
-    const g = grad37[i];
+    const g = grad37[i]!;
     grad36[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 37: layer3.0.conv2 (conv2d). */
-function forward37(p: Float32Array, n: number, training: boolean): void {
+function forward37(p: Float32Array, n: number): void {
   // layer3.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -3522,7 +3511,7 @@ function forward37(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work37_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act37[xc + ih * 14 + iw] : 0;
+                work37_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act37[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -3533,7 +3522,7 @@ function forward37(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 37: layer3.0.conv2 (conv2d). */
-function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward37(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -3550,7 +3539,7 @@ function backward37(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work37_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act37[xc + ih * 14 + iw] : 0;
+                  work37_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act37[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -3583,7 +3572,7 @@ function backward37(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad37[xc + ih * 14 + iw] += work37_dcol[r++];
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad37[xc + ih * 14 + iw]! += work37_dcol[r++]!;
                   else r++;
                 }
               }
@@ -3612,72 +3601,72 @@ function forward38(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act38[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act38[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act38[i] - m;
+            const d = act38[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2443 + ch] = 0.9 * bf[2443 + ch] + 0.1 * m;
-          bf[2699 + ch] = 0.9 * bf[2699 + ch] + 0.1 * (q / (count - 1));
+          bf[2443 + ch] = 0.9 * bf[2443 + ch]! + 0.1 * m;
+          bf[2699 + ch] = 0.9 * bf[2699 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[2443 + ch];
-        v = bf[2699 + ch];
+        m = bf[2443 + ch]!;
+        v = bf[2699 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch38_istd[ch] = r;
-      const w = p[1568320 + ch];
-      const sh = p[1568576 + ch];
+      const w = p[1568320 + ch]!;
+      const sh = p[1568576 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act38[i] - m) * r;
+          const h = (act38[i]! - m) * r;
           scratch38_xhat[i] = h;
           act39[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[2955] += 1;
+    if (training) bf[2955]! += 1;
   }
 }
 
 /** Backward of op 38: layer3.0.bn2 (batchnorm). */
-function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward38(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch38_batchstats[0] === 1;
+    const batchStats = scratch38_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad39[i];
+          const d = grad39[i]!;
           sg += d;
-          sgh += d * scratch38_xhat[i];
+          sgh += d * scratch38_xhat[i]!;
         }
       }
-      gp[1568320 + ch] += sgh;
-      gp[1568576 + ch] += sg;
-      const k = p[1568320 + ch] * scratch38_istd[ch];
+      gp[1568320 + ch]! += sgh;
+      gp[1568576 + ch]! += sg;
+      const k = p[1568320 + ch]! * scratch38_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad38[i] += k * (grad39[i] - a - scratch38_xhat[i] * bh);
+            grad38[i]! += k * (grad39[i]! - a - scratch38_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad38[i] += k * grad39[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad38[i]! += k * grad39[i]!;
         }
       }
     }
@@ -3685,7 +3674,7 @@ function backward38(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 39: layer3.0.downsample.0 (conv2d). */
-function forward39(p: Float32Array, n: number, training: boolean): void {
+function forward39(p: Float32Array, n: number): void {
   // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -3700,7 +3689,7 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work39_col[r++] = act34[xc + ih * 28 + iw];
+                work39_col[r++] = act34[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -3711,7 +3700,7 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 39: layer3.0.downsample.0 (conv2d). */
-function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward39(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -3728,7 +3717,7 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work39_col[r++] = act34[xc + ih * 28 + iw];
+                  work39_col[r++] = act34[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -3761,7 +3750,7 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  grad34[xc + ih * 28 + iw] += work39_dcol[r++];
+                  grad34[xc + ih * 28 + iw]! += work39_dcol[r++]!;
                 }
               }
             }
@@ -3789,72 +3778,72 @@ function forward40(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act40[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act40[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act40[i] - m;
+            const d = act40[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2956 + ch] = 0.9 * bf[2956 + ch] + 0.1 * m;
-          bf[3212 + ch] = 0.9 * bf[3212 + ch] + 0.1 * (q / (count - 1));
+          bf[2956 + ch] = 0.9 * bf[2956 + ch]! + 0.1 * m;
+          bf[3212 + ch] = 0.9 * bf[3212 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[2956 + ch];
-        v = bf[3212 + ch];
+        m = bf[2956 + ch]!;
+        v = bf[3212 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch40_istd[ch] = r;
-      const w = p[1601600 + ch];
-      const sh = p[1601856 + ch];
+      const w = p[1601600 + ch]!;
+      const sh = p[1601856 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act40[i] - m) * r;
+          const h = (act40[i]! - m) * r;
           scratch40_xhat[i] = h;
           act41[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[3468] += 1;
+    if (training) bf[3468]! += 1;
   }
 }
 
 /** Backward of op 40: layer3.0.downsample.1 (batchnorm). */
-function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward40(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.downsample.1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch40_batchstats[0] === 1;
+    const batchStats = scratch40_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad41[i];
+          const d = grad41[i]!;
           sg += d;
-          sgh += d * scratch40_xhat[i];
+          sgh += d * scratch40_xhat[i]!;
         }
       }
-      gp[1601600 + ch] += sgh;
-      gp[1601856 + ch] += sg;
-      const k = p[1601600 + ch] * scratch40_istd[ch];
+      gp[1601600 + ch]! += sgh;
+      gp[1601856 + ch]! += sg;
+      const k = p[1601600 + ch]! * scratch40_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad40[i] += k * (grad41[i] - a - scratch40_xhat[i] * bh);
+            grad40[i]! += k * (grad41[i]! - a - scratch40_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad40[i] += k * grad41[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad40[i]! += k * grad41[i]!;
         }
       }
     }
@@ -3862,43 +3851,43 @@ function backward40(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 41: add. */
-function forward41(p: Float32Array, n: number, training: boolean): void {
+function forward41(n: number): void {
   // add
-  for (let i = 0, e = n * 50176; i < e; i++) act42[i] = act39[i] + act41[i];
+  for (let i = 0, e = n * 50176; i < e; i++) act42[i] = act39[i]! + act41[i]!;
 }
 
 /** Backward of op 41: add. */
-function backward41(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward41(n: number): void {
   // add backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const g = grad42[i];
-    grad39[i] += g;
-    grad41[i] += g;
+    const g = grad42[i]!;
+    grad39[i]! += g;
+    grad41[i]! += g;
   }
 }
 
 /** Forward of op 42: layer3.0.6 (relu). */
-function forward42(p: Float32Array, n: number, training: boolean): void {
+function forward42(n: number): void {
   // layer3.0.6: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act42[i];
+    const x = act42[i]!;
     act43[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 42: layer3.0.6 (relu). */
-function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward42(n: number): void {
   // layer3.0.6: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act42[i];
+    const x = act42[i]!;
 
-    const g = grad43[i];
+    const g = grad43[i]!;
     grad42[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 43: layer3.1.conv1 (conv2d). */
-function forward43(p: Float32Array, n: number, training: boolean): void {
+function forward43(p: Float32Array, n: number): void {
   // layer3.1.conv1: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -3913,7 +3902,7 @@ function forward43(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work43_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act43[xc + ih * 14 + iw] : 0;
+                work43_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act43[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -3924,7 +3913,7 @@ function forward43(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 43: layer3.1.conv1 (conv2d). */
-function backward43(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward43(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.1.conv1: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -3941,7 +3930,7 @@ function backward43(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work43_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act43[xc + ih * 14 + iw] : 0;
+                  work43_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act43[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -3974,7 +3963,7 @@ function backward43(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad43[xc + ih * 14 + iw] += work43_dcol[r++];
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad43[xc + ih * 14 + iw]! += work43_dcol[r++]!;
                   else r++;
                 }
               }
@@ -4003,72 +3992,72 @@ function forward44(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act44[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act44[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act44[i] - m;
+            const d = act44[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3469 + ch] = 0.9 * bf[3469 + ch] + 0.1 * m;
-          bf[3725 + ch] = 0.9 * bf[3725 + ch] + 0.1 * (q / (count - 1));
+          bf[3469 + ch] = 0.9 * bf[3469 + ch]! + 0.1 * m;
+          bf[3725 + ch] = 0.9 * bf[3725 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[3469 + ch];
-        v = bf[3725 + ch];
+        m = bf[3469 + ch]!;
+        v = bf[3725 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch44_istd[ch] = r;
-      const w = p[2191936 + ch];
-      const sh = p[2192192 + ch];
+      const w = p[2191936 + ch]!;
+      const sh = p[2192192 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act44[i] - m) * r;
+          const h = (act44[i]! - m) * r;
           scratch44_xhat[i] = h;
           act45[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[3981] += 1;
+    if (training) bf[3981]! += 1;
   }
 }
 
 /** Backward of op 44: layer3.1.bn1 (batchnorm). */
-function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward44(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.1.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch44_batchstats[0] === 1;
+    const batchStats = scratch44_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad45[i];
+          const d = grad45[i]!;
           sg += d;
-          sgh += d * scratch44_xhat[i];
+          sgh += d * scratch44_xhat[i]!;
         }
       }
-      gp[2191936 + ch] += sgh;
-      gp[2192192 + ch] += sg;
-      const k = p[2191936 + ch] * scratch44_istd[ch];
+      gp[2191936 + ch]! += sgh;
+      gp[2192192 + ch]! += sg;
+      const k = p[2191936 + ch]! * scratch44_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad44[i] += k * (grad45[i] - a - scratch44_xhat[i] * bh);
+            grad44[i]! += k * (grad45[i]! - a - scratch44_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad44[i] += k * grad45[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad44[i]! += k * grad45[i]!;
         }
       }
     }
@@ -4076,27 +4065,27 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 45: layer3.1.2 (relu). */
-function forward45(p: Float32Array, n: number, training: boolean): void {
+function forward45(n: number): void {
   // layer3.1.2: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act45[i];
+    const x = act45[i]!;
     act46[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 45: layer3.1.2 (relu). */
-function backward45(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward45(n: number): void {
   // layer3.1.2: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act45[i];
+    const x = act45[i]!;
 
-    const g = grad46[i];
+    const g = grad46[i]!;
     grad45[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 46: layer3.1.conv2 (conv2d). */
-function forward46(p: Float32Array, n: number, training: boolean): void {
+function forward46(p: Float32Array, n: number): void {
   // layer3.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -4111,7 +4100,7 @@ function forward46(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work46_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act46[xc + ih * 14 + iw] : 0;
+                work46_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act46[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -4122,7 +4111,7 @@ function forward46(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 46: layer3.1.conv2 (conv2d). */
-function backward46(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward46(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4139,7 +4128,7 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work46_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act46[xc + ih * 14 + iw] : 0;
+                  work46_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act46[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -4172,7 +4161,7 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad46[xc + ih * 14 + iw] += work46_dcol[r++];
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad46[xc + ih * 14 + iw]! += work46_dcol[r++]!;
                   else r++;
                 }
               }
@@ -4201,72 +4190,72 @@ function forward47(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act47[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act47[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act47[i] - m;
+            const d = act47[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3982 + ch] = 0.9 * bf[3982 + ch] + 0.1 * m;
-          bf[4238 + ch] = 0.9 * bf[4238 + ch] + 0.1 * (q / (count - 1));
+          bf[3982 + ch] = 0.9 * bf[3982 + ch]! + 0.1 * m;
+          bf[4238 + ch] = 0.9 * bf[4238 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[3982 + ch];
-        v = bf[4238 + ch];
+        m = bf[3982 + ch]!;
+        v = bf[4238 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch47_istd[ch] = r;
-      const w = p[2782272 + ch];
-      const sh = p[2782528 + ch];
+      const w = p[2782272 + ch]!;
+      const sh = p[2782528 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act47[i] - m) * r;
+          const h = (act47[i]! - m) * r;
           scratch47_xhat[i] = h;
           act48[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[4494] += 1;
+    if (training) bf[4494]! += 1;
   }
 }
 
 /** Backward of op 47: layer3.1.bn2 (batchnorm). */
-function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward47(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.1.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch47_batchstats[0] === 1;
+    const batchStats = scratch47_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad48[i];
+          const d = grad48[i]!;
           sg += d;
-          sgh += d * scratch47_xhat[i];
+          sgh += d * scratch47_xhat[i]!;
         }
       }
-      gp[2782272 + ch] += sgh;
-      gp[2782528 + ch] += sg;
-      const k = p[2782272 + ch] * scratch47_istd[ch];
+      gp[2782272 + ch]! += sgh;
+      gp[2782528 + ch]! += sg;
+      const k = p[2782272 + ch]! * scratch47_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad47[i] += k * (grad48[i] - a - scratch47_xhat[i] * bh);
+            grad47[i]! += k * (grad48[i]! - a - scratch47_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad47[i] += k * grad48[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad47[i]! += k * grad48[i]!;
         }
       }
     }
@@ -4274,43 +4263,43 @@ function backward47(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 48: add. */
-function forward48(p: Float32Array, n: number, training: boolean): void {
+function forward48(n: number): void {
   // add
-  for (let i = 0, e = n * 50176; i < e; i++) act49[i] = act48[i] + act43[i];
+  for (let i = 0, e = n * 50176; i < e; i++) act49[i] = act48[i]! + act43[i]!;
 }
 
 /** Backward of op 48: add. */
-function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward48(n: number): void {
   // add backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const g = grad49[i];
-    grad48[i] += g;
-    grad43[i] += g;
+    const g = grad49[i]!;
+    grad48[i]! += g;
+    grad43[i]! += g;
   }
 }
 
 /** Forward of op 49: layer3.1.5 (relu). */
-function forward49(p: Float32Array, n: number, training: boolean): void {
+function forward49(n: number): void {
   // layer3.1.5: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act49[i];
+    const x = act49[i]!;
     act50[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 49: layer3.1.5 (relu). */
-function backward49(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward49(n: number): void {
   // layer3.1.5: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act49[i];
+    const x = act49[i]!;
 
-    const g = grad50[i];
+    const g = grad50[i]!;
     grad49[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 50: layer4.0.conv1 (conv2d). */
-function forward50(p: Float32Array, n: number, training: boolean): void {
+function forward50(p: Float32Array, n: number): void {
   // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -4325,7 +4314,7 @@ function forward50(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work50_col[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw] : 0;
+                work50_col[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -4336,7 +4325,7 @@ function forward50(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 50: layer4.0.conv1 (conv2d). */
-function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward50(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4353,7 +4342,7 @@ function backward50(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work50_col[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw] : 0;
+                  work50_col[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -4386,7 +4375,7 @@ function backward50(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad50[xc + ih * 14 + iw] += work50_dcol[r++];
+                  if (ih >= 0 && iw >= 0) grad50[xc + ih * 14 + iw]! += work50_dcol[r++]!;
                   else r++;
                 }
               }
@@ -4415,72 +4404,72 @@ function forward51(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act51[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act51[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act51[i] - m;
+            const d = act51[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[4495 + ch] = 0.9 * bf[4495 + ch] + 0.1 * m;
-          bf[5007 + ch] = 0.9 * bf[5007 + ch] + 0.1 * (q / (count - 1));
+          bf[4495 + ch] = 0.9 * bf[4495 + ch]! + 0.1 * m;
+          bf[5007 + ch] = 0.9 * bf[5007 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[4495 + ch];
-        v = bf[5007 + ch];
+        m = bf[4495 + ch]!;
+        v = bf[5007 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch51_istd[ch] = r;
-      const w = p[3962432 + ch];
-      const sh = p[3962944 + ch];
+      const w = p[3962432 + ch]!;
+      const sh = p[3962944 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act51[i] - m) * r;
+          const h = (act51[i]! - m) * r;
           scratch51_xhat[i] = h;
           act52[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[5519] += 1;
+    if (training) bf[5519]! += 1;
   }
 }
 
 /** Backward of op 51: layer4.0.bn1 (batchnorm). */
-function backward51(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward51(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.bn1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch51_batchstats[0] === 1;
+    const batchStats = scratch51_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad52[i];
+          const d = grad52[i]!;
           sg += d;
-          sgh += d * scratch51_xhat[i];
+          sgh += d * scratch51_xhat[i]!;
         }
       }
-      gp[3962432 + ch] += sgh;
-      gp[3962944 + ch] += sg;
-      const k = p[3962432 + ch] * scratch51_istd[ch];
+      gp[3962432 + ch]! += sgh;
+      gp[3962944 + ch]! += sg;
+      const k = p[3962432 + ch]! * scratch51_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad51[i] += k * (grad52[i] - a - scratch51_xhat[i] * bh);
+            grad51[i]! += k * (grad52[i]! - a - scratch51_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad51[i] += k * grad52[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad51[i]! += k * grad52[i]!;
         }
       }
     }
@@ -4488,27 +4477,27 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 52: layer4.0.2 (relu). */
-function forward52(p: Float32Array, n: number, training: boolean): void {
+function forward52(n: number): void {
   // layer4.0.2: relu
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act52[i];
+    const x = act52[i]!;
     act53[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 52: layer4.0.2 (relu). */
-function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward52(n: number): void {
   // layer4.0.2: relu backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act52[i];
+    const x = act52[i]!;
 
-    const g = grad53[i];
+    const g = grad53[i]!;
     grad52[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 53: layer4.0.conv2 (conv2d). */
-function forward53(p: Float32Array, n: number, training: boolean): void {
+function forward53(p: Float32Array, n: number): void {
   // layer4.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -4523,7 +4512,7 @@ function forward53(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work53_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act53[xc + ih * 7 + iw] : 0;
+                work53_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act53[xc + ih * 7 + iw]! : 0;
               }
             }
           }
@@ -4534,7 +4523,7 @@ function forward53(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 53: layer4.0.conv2 (conv2d). */
-function backward53(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward53(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4551,7 +4540,7 @@ function backward53(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work53_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act53[xc + ih * 7 + iw] : 0;
+                  work53_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act53[xc + ih * 7 + iw]! : 0;
                 }
               }
             }
@@ -4584,7 +4573,7 @@ function backward53(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad53[xc + ih * 7 + iw] += work53_dcol[r++];
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad53[xc + ih * 7 + iw]! += work53_dcol[r++]!;
                   else r++;
                 }
               }
@@ -4613,72 +4602,72 @@ function forward54(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act54[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act54[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act54[i] - m;
+            const d = act54[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[5520 + ch] = 0.9 * bf[5520 + ch] + 0.1 * m;
-          bf[6032 + ch] = 0.9 * bf[6032 + ch] + 0.1 * (q / (count - 1));
+          bf[5520 + ch] = 0.9 * bf[5520 + ch]! + 0.1 * m;
+          bf[6032 + ch] = 0.9 * bf[6032 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[5520 + ch];
-        v = bf[6032 + ch];
+        m = bf[5520 + ch]!;
+        v = bf[6032 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch54_istd[ch] = r;
-      const w = p[6322752 + ch];
-      const sh = p[6323264 + ch];
+      const w = p[6322752 + ch]!;
+      const sh = p[6323264 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act54[i] - m) * r;
+          const h = (act54[i]! - m) * r;
           scratch54_xhat[i] = h;
           act55[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[6544] += 1;
+    if (training) bf[6544]! += 1;
   }
 }
 
 /** Backward of op 54: layer4.0.bn2 (batchnorm). */
-function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward54(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch54_batchstats[0] === 1;
+    const batchStats = scratch54_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad55[i];
+          const d = grad55[i]!;
           sg += d;
-          sgh += d * scratch54_xhat[i];
+          sgh += d * scratch54_xhat[i]!;
         }
       }
-      gp[6322752 + ch] += sgh;
-      gp[6323264 + ch] += sg;
-      const k = p[6322752 + ch] * scratch54_istd[ch];
+      gp[6322752 + ch]! += sgh;
+      gp[6323264 + ch]! += sg;
+      const k = p[6322752 + ch]! * scratch54_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad54[i] += k * (grad55[i] - a - scratch54_xhat[i] * bh);
+            grad54[i]! += k * (grad55[i]! - a - scratch54_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad54[i] += k * grad55[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad54[i]! += k * grad55[i]!;
         }
       }
     }
@@ -4686,7 +4675,7 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 55: layer4.0.downsample.0 (conv2d). */
-function forward55(p: Float32Array, n: number, training: boolean): void {
+function forward55(p: Float32Array, n: number): void {
   // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -4701,7 +4690,7 @@ function forward55(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work55_col[r++] = act50[xc + ih * 14 + iw];
+                work55_col[r++] = act50[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -4712,7 +4701,7 @@ function forward55(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 55: layer4.0.downsample.0 (conv2d). */
-function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward55(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4729,7 +4718,7 @@ function backward55(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work55_col[r++] = act50[xc + ih * 14 + iw];
+                  work55_col[r++] = act50[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -4762,7 +4751,7 @@ function backward55(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  grad50[xc + ih * 14 + iw] += work55_dcol[r++];
+                  grad50[xc + ih * 14 + iw]! += work55_dcol[r++]!;
                 }
               }
             }
@@ -4790,72 +4779,72 @@ function forward56(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act56[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act56[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act56[i] - m;
+            const d = act56[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[6545 + ch] = 0.9 * bf[6545 + ch] + 0.1 * m;
-          bf[7057 + ch] = 0.9 * bf[7057 + ch] + 0.1 * (q / (count - 1));
+          bf[6545 + ch] = 0.9 * bf[6545 + ch]! + 0.1 * m;
+          bf[7057 + ch] = 0.9 * bf[7057 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[6545 + ch];
-        v = bf[7057 + ch];
+        m = bf[6545 + ch]!;
+        v = bf[7057 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch56_istd[ch] = r;
-      const w = p[6454848 + ch];
-      const sh = p[6455360 + ch];
+      const w = p[6454848 + ch]!;
+      const sh = p[6455360 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act56[i] - m) * r;
+          const h = (act56[i]! - m) * r;
           scratch56_xhat[i] = h;
           act57[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[7569] += 1;
+    if (training) bf[7569]! += 1;
   }
 }
 
 /** Backward of op 56: layer4.0.downsample.1 (batchnorm). */
-function backward56(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward56(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.downsample.1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch56_batchstats[0] === 1;
+    const batchStats = scratch56_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad57[i];
+          const d = grad57[i]!;
           sg += d;
-          sgh += d * scratch56_xhat[i];
+          sgh += d * scratch56_xhat[i]!;
         }
       }
-      gp[6454848 + ch] += sgh;
-      gp[6455360 + ch] += sg;
-      const k = p[6454848 + ch] * scratch56_istd[ch];
+      gp[6454848 + ch]! += sgh;
+      gp[6455360 + ch]! += sg;
+      const k = p[6454848 + ch]! * scratch56_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad56[i] += k * (grad57[i] - a - scratch56_xhat[i] * bh);
+            grad56[i]! += k * (grad57[i]! - a - scratch56_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad56[i] += k * grad57[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad56[i]! += k * grad57[i]!;
         }
       }
     }
@@ -4863,43 +4852,43 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 57: add. */
-function forward57(p: Float32Array, n: number, training: boolean): void {
+function forward57(n: number): void {
   // add
-  for (let i = 0, e = n * 25088; i < e; i++) act58[i] = act55[i] + act57[i];
+  for (let i = 0, e = n * 25088; i < e; i++) act58[i] = act55[i]! + act57[i]!;
 }
 
 /** Backward of op 57: add. */
-function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward57(n: number): void {
   // add backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const g = grad58[i];
-    grad55[i] += g;
-    grad57[i] += g;
+    const g = grad58[i]!;
+    grad55[i]! += g;
+    grad57[i]! += g;
   }
 }
 
 /** Forward of op 58: layer4.0.6 (relu). */
-function forward58(p: Float32Array, n: number, training: boolean): void {
+function forward58(n: number): void {
   // layer4.0.6: relu
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act58[i];
+    const x = act58[i]!;
     act59[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 58: layer4.0.6 (relu). */
-function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward58(n: number): void {
   // layer4.0.6: relu backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act58[i];
+    const x = act58[i]!;
 
-    const g = grad59[i];
+    const g = grad59[i]!;
     grad58[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 59: layer4.1.conv1 (conv2d). */
-function forward59(p: Float32Array, n: number, training: boolean): void {
+function forward59(p: Float32Array, n: number): void {
   // layer4.1.conv1: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -4914,7 +4903,7 @@ function forward59(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work59_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act59[xc + ih * 7 + iw] : 0;
+                work59_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act59[xc + ih * 7 + iw]! : 0;
               }
             }
           }
@@ -4925,7 +4914,7 @@ function forward59(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 59: layer4.1.conv1 (conv2d). */
-function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward59(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.1.conv1: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4942,7 +4931,7 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work59_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act59[xc + ih * 7 + iw] : 0;
+                  work59_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act59[xc + ih * 7 + iw]! : 0;
                 }
               }
             }
@@ -4975,7 +4964,7 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad59[xc + ih * 7 + iw] += work59_dcol[r++];
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad59[xc + ih * 7 + iw]! += work59_dcol[r++]!;
                   else r++;
                 }
               }
@@ -5004,72 +4993,72 @@ function forward60(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act60[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act60[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act60[i] - m;
+            const d = act60[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[7570 + ch] = 0.9 * bf[7570 + ch] + 0.1 * m;
-          bf[8082 + ch] = 0.9 * bf[8082 + ch] + 0.1 * (q / (count - 1));
+          bf[7570 + ch] = 0.9 * bf[7570 + ch]! + 0.1 * m;
+          bf[8082 + ch] = 0.9 * bf[8082 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[7570 + ch];
-        v = bf[8082 + ch];
+        m = bf[7570 + ch]!;
+        v = bf[8082 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch60_istd[ch] = r;
-      const w = p[8815168 + ch];
-      const sh = p[8815680 + ch];
+      const w = p[8815168 + ch]!;
+      const sh = p[8815680 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act60[i] - m) * r;
+          const h = (act60[i]! - m) * r;
           scratch60_xhat[i] = h;
           act61[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[8594] += 1;
+    if (training) bf[8594]! += 1;
   }
 }
 
 /** Backward of op 60: layer4.1.bn1 (batchnorm). */
-function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward60(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.1.bn1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch60_batchstats[0] === 1;
+    const batchStats = scratch60_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad61[i];
+          const d = grad61[i]!;
           sg += d;
-          sgh += d * scratch60_xhat[i];
+          sgh += d * scratch60_xhat[i]!;
         }
       }
-      gp[8815168 + ch] += sgh;
-      gp[8815680 + ch] += sg;
-      const k = p[8815168 + ch] * scratch60_istd[ch];
+      gp[8815168 + ch]! += sgh;
+      gp[8815680 + ch]! += sg;
+      const k = p[8815168 + ch]! * scratch60_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad60[i] += k * (grad61[i] - a - scratch60_xhat[i] * bh);
+            grad60[i]! += k * (grad61[i]! - a - scratch60_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad60[i] += k * grad61[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad60[i]! += k * grad61[i]!;
         }
       }
     }
@@ -5077,27 +5066,27 @@ function backward60(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 61: layer4.1.2 (relu). */
-function forward61(p: Float32Array, n: number, training: boolean): void {
+function forward61(n: number): void {
   // layer4.1.2: relu
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act61[i];
+    const x = act61[i]!;
     act62[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 61: layer4.1.2 (relu). */
-function backward61(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward61(n: number): void {
   // layer4.1.2: relu backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act61[i];
+    const x = act61[i]!;
 
-    const g = grad62[i];
+    const g = grad62[i]!;
     grad61[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 62: layer4.1.conv2 (conv2d). */
-function forward62(p: Float32Array, n: number, training: boolean): void {
+function forward62(p: Float32Array, n: number): void {
   // layer4.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -5112,7 +5101,7 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work62_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act62[xc + ih * 7 + iw] : 0;
+                work62_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act62[xc + ih * 7 + iw]! : 0;
               }
             }
           }
@@ -5123,7 +5112,7 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 62: layer4.1.conv2 (conv2d). */
-function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward62(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -5140,7 +5129,7 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work62_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act62[xc + ih * 7 + iw] : 0;
+                  work62_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act62[xc + ih * 7 + iw]! : 0;
                 }
               }
             }
@@ -5173,7 +5162,7 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad62[xc + ih * 7 + iw] += work62_dcol[r++];
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad62[xc + ih * 7 + iw]! += work62_dcol[r++]!;
                   else r++;
                 }
               }
@@ -5202,72 +5191,72 @@ function forward63(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act63[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act63[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act63[i] - m;
+            const d = act63[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[8595 + ch] = 0.9 * bf[8595 + ch] + 0.1 * m;
-          bf[9107 + ch] = 0.9 * bf[9107 + ch] + 0.1 * (q / (count - 1));
+          bf[8595 + ch] = 0.9 * bf[8595 + ch]! + 0.1 * m;
+          bf[9107 + ch] = 0.9 * bf[9107 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[8595 + ch];
-        v = bf[9107 + ch];
+        m = bf[8595 + ch]!;
+        v = bf[9107 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch63_istd[ch] = r;
-      const w = p[11175488 + ch];
-      const sh = p[11176000 + ch];
+      const w = p[11175488 + ch]!;
+      const sh = p[11176000 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act63[i] - m) * r;
+          const h = (act63[i]! - m) * r;
           scratch63_xhat[i] = h;
           act64[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[9619] += 1;
+    if (training) bf[9619]! += 1;
   }
 }
 
 /** Backward of op 63: layer4.1.bn2 (batchnorm). */
-function backward63(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward63(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.1.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch63_batchstats[0] === 1;
+    const batchStats = scratch63_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad64[i];
+          const d = grad64[i]!;
           sg += d;
-          sgh += d * scratch63_xhat[i];
+          sgh += d * scratch63_xhat[i]!;
         }
       }
-      gp[11175488 + ch] += sgh;
-      gp[11176000 + ch] += sg;
-      const k = p[11175488 + ch] * scratch63_istd[ch];
+      gp[11175488 + ch]! += sgh;
+      gp[11176000 + ch]! += sg;
+      const k = p[11175488 + ch]! * scratch63_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad63[i] += k * (grad64[i] - a - scratch63_xhat[i] * bh);
+            grad63[i]! += k * (grad64[i]! - a - scratch63_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad63[i] += k * grad64[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad63[i]! += k * grad64[i]!;
         }
       }
     }
@@ -5275,43 +5264,43 @@ function backward63(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 64: add. */
-function forward64(p: Float32Array, n: number, training: boolean): void {
+function forward64(n: number): void {
   // add
-  for (let i = 0, e = n * 25088; i < e; i++) act65[i] = act64[i] + act59[i];
+  for (let i = 0, e = n * 25088; i < e; i++) act65[i] = act64[i]! + act59[i]!;
 }
 
 /** Backward of op 64: add. */
-function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward64(n: number): void {
   // add backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const g = grad65[i];
-    grad64[i] += g;
-    grad59[i] += g;
+    const g = grad65[i]!;
+    grad64[i]! += g;
+    grad59[i]! += g;
   }
 }
 
 /** Forward of op 65: layer4.1.5 (relu). */
-function forward65(p: Float32Array, n: number, training: boolean): void {
+function forward65(n: number): void {
   // layer4.1.5: relu
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act65[i];
+    const x = act65[i]!;
     act66[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 65: layer4.1.5 (relu). */
-function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward65(n: number): void {
   // layer4.1.5: relu backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act65[i];
+    const x = act65[i]!;
 
-    const g = grad66[i];
+    const g = grad66[i]!;
     grad65[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 66: avgpool (adaptive_avg_pool2d). */
-function forward66(p: Float32Array, n: number, training: boolean): void {
+function forward66(n: number): void {
   // avgpool: adaptive_avg_pool2d to [1, 1]; [512, 7, 7] → [512, 1, 1]
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
     const xc = bc * 49;
@@ -5324,7 +5313,7 @@ function forward66(p: Float32Array, n: number, training: boolean): void {
         let acc = 0;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act66[xr + iw];
+          for (let iw = iwLo; iw < iwHi; iw++) acc += act66[xr + iw]!;
         }
         act67[d] = acc / 49;
       }
@@ -5333,7 +5322,7 @@ function forward66(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 66: avgpool (adaptive_avg_pool2d). */
-function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward66(n: number): void {
   // avgpool: adaptive_avg_pool2d to [1, 1]; [512, 7, 7] → [512, 1, 1] — backward: gradient / divisor to every element of the window
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
     const xc = bc * 49;
@@ -5343,10 +5332,10 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let ow = 0; ow < 1; ow++, d++) {
         const iwLo = ow * 7;
         const iwHi = iwLo + 7;
-        const g = grad67[d] / 49;
+        const g = grad67[d]! / 49;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) grad66[xr + iw] += g;
+          for (let iw = iwLo; iw < iwHi; iw++) grad66[xr + iw]! += g;
         }
       }
     }
@@ -5354,13 +5343,13 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 68: fc (dense). */
-function forward68(p: Float32Array, n: number, training: boolean): void {
+function forward68(p: Float32Array, n: number): void {
   // fc: dense 512 → 1000, register-tiled (shared kernel below)
   denseTiledForward(p, act67, act69, n, 512, 1000, 11176512, 11688512, 0, 1000, 1);
 }
 
 /** Backward of op 68: fc (dense). */
-function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward68(p: Float32Array, gp: Float32Array, n: number): void {
   // fc: dense 512 → 1000 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act67, grad67, grad69, n, 512, 1000, 11176512, 11688512, true, 0, 1000, 1);
 }
@@ -5488,8 +5477,7 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? undefined) === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -5574,7 +5562,8 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
   const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? undefined;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
@@ -5668,7 +5657,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -5678,17 +5667,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -5710,14 +5699,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -5754,8 +5743,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -5767,12 +5756,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -5793,18 +5782,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -5825,10 +5814,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -5850,14 +5839,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -5894,8 +5883,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -5907,12 +5896,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -5933,18 +5922,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -5964,17 +5953,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -5992,15 +5981,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -6021,10 +6010,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -6034,11 +6023,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -6051,12 +6040,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -6082,8 +6071,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -6121,11 +6110,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -6140,16 +6129,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -6176,12 +6165,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -6196,24 +6185,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -6304,11 +6293,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

@@ -1079,13 +1079,6 @@ function random(): number {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
 /**
  * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
  * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
@@ -1427,8 +1420,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
 let act1 = new Float32Array(0);
@@ -1781,269 +1772,269 @@ let grad171 = new Float32Array(0);
 let grad172 = new Float32Array(0);
 let grad173 = new Float32Array(0);
 let grad175 = new Float32Array(0);
-let work0_col = new Float32Array(1843968);
-let work0_dcol = new Float32Array(1843968);
+const work0_col = new Float32Array(1843968);
+const work0_dcol = new Float32Array(1843968);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch3_argmax = new Float32Array(0);
-let work4_col = new Float32Array(200704);
-let work4_dcol = new Float32Array(200704);
+const work4_col = new Float32Array(200704);
+const work4_dcol = new Float32Array(200704);
 let scratch5_xhat = new Float32Array(0);
 let scratch5_istd = new Float32Array(0);
 let scratch5_batchstats = new Float32Array(0);
-let work7_col = new Float32Array(1806336);
-let work7_dcol = new Float32Array(1806336);
+const work7_col = new Float32Array(1806336);
+const work7_dcol = new Float32Array(1806336);
 let scratch8_xhat = new Float32Array(0);
 let scratch8_istd = new Float32Array(0);
 let scratch8_batchstats = new Float32Array(0);
-let work10_col = new Float32Array(200704);
-let work10_dcol = new Float32Array(200704);
+const work10_col = new Float32Array(200704);
+const work10_dcol = new Float32Array(200704);
 let scratch11_xhat = new Float32Array(0);
 let scratch11_istd = new Float32Array(0);
 let scratch11_batchstats = new Float32Array(0);
-let work12_col = new Float32Array(200704);
-let work12_dcol = new Float32Array(200704);
+const work12_col = new Float32Array(200704);
+const work12_dcol = new Float32Array(200704);
 let scratch13_xhat = new Float32Array(0);
 let scratch13_istd = new Float32Array(0);
 let scratch13_batchstats = new Float32Array(0);
-let work16_col = new Float32Array(802816);
-let work16_dcol = new Float32Array(802816);
+const work16_col = new Float32Array(802816);
+const work16_dcol = new Float32Array(802816);
 let scratch17_xhat = new Float32Array(0);
 let scratch17_istd = new Float32Array(0);
 let scratch17_batchstats = new Float32Array(0);
-let work19_col = new Float32Array(1806336);
-let work19_dcol = new Float32Array(1806336);
+const work19_col = new Float32Array(1806336);
+const work19_dcol = new Float32Array(1806336);
 let scratch20_xhat = new Float32Array(0);
 let scratch20_istd = new Float32Array(0);
 let scratch20_batchstats = new Float32Array(0);
-let work22_col = new Float32Array(200704);
-let work22_dcol = new Float32Array(200704);
+const work22_col = new Float32Array(200704);
+const work22_dcol = new Float32Array(200704);
 let scratch23_xhat = new Float32Array(0);
 let scratch23_istd = new Float32Array(0);
 let scratch23_batchstats = new Float32Array(0);
-let work26_col = new Float32Array(802816);
-let work26_dcol = new Float32Array(802816);
+const work26_col = new Float32Array(802816);
+const work26_dcol = new Float32Array(802816);
 let scratch27_xhat = new Float32Array(0);
 let scratch27_istd = new Float32Array(0);
 let scratch27_batchstats = new Float32Array(0);
-let work29_col = new Float32Array(1806336);
-let work29_dcol = new Float32Array(1806336);
+const work29_col = new Float32Array(1806336);
+const work29_dcol = new Float32Array(1806336);
 let scratch30_xhat = new Float32Array(0);
 let scratch30_istd = new Float32Array(0);
 let scratch30_batchstats = new Float32Array(0);
-let work32_col = new Float32Array(200704);
-let work32_dcol = new Float32Array(200704);
+const work32_col = new Float32Array(200704);
+const work32_dcol = new Float32Array(200704);
 let scratch33_xhat = new Float32Array(0);
 let scratch33_istd = new Float32Array(0);
 let scratch33_batchstats = new Float32Array(0);
-let work36_col = new Float32Array(802816);
-let work36_dcol = new Float32Array(802816);
+const work36_col = new Float32Array(802816);
+const work36_dcol = new Float32Array(802816);
 let scratch37_xhat = new Float32Array(0);
 let scratch37_istd = new Float32Array(0);
 let scratch37_batchstats = new Float32Array(0);
-let work39_col = new Float32Array(903168);
-let work39_dcol = new Float32Array(903168);
+const work39_col = new Float32Array(903168);
+const work39_dcol = new Float32Array(903168);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
-let work42_col = new Float32Array(100352);
-let work42_dcol = new Float32Array(100352);
+const work42_col = new Float32Array(100352);
+const work42_dcol = new Float32Array(100352);
 let scratch43_xhat = new Float32Array(0);
 let scratch43_istd = new Float32Array(0);
 let scratch43_batchstats = new Float32Array(0);
-let work44_col = new Float32Array(200704);
-let work44_dcol = new Float32Array(200704);
+const work44_col = new Float32Array(200704);
+const work44_dcol = new Float32Array(200704);
 let scratch45_xhat = new Float32Array(0);
 let scratch45_istd = new Float32Array(0);
 let scratch45_batchstats = new Float32Array(0);
-let work48_col = new Float32Array(401408);
-let work48_dcol = new Float32Array(401408);
+const work48_col = new Float32Array(401408);
+const work48_dcol = new Float32Array(401408);
 let scratch49_xhat = new Float32Array(0);
 let scratch49_istd = new Float32Array(0);
 let scratch49_batchstats = new Float32Array(0);
-let work51_col = new Float32Array(903168);
-let work51_dcol = new Float32Array(903168);
+const work51_col = new Float32Array(903168);
+const work51_dcol = new Float32Array(903168);
 let scratch52_xhat = new Float32Array(0);
 let scratch52_istd = new Float32Array(0);
 let scratch52_batchstats = new Float32Array(0);
-let work54_col = new Float32Array(100352);
-let work54_dcol = new Float32Array(100352);
+const work54_col = new Float32Array(100352);
+const work54_dcol = new Float32Array(100352);
 let scratch55_xhat = new Float32Array(0);
 let scratch55_istd = new Float32Array(0);
 let scratch55_batchstats = new Float32Array(0);
-let work58_col = new Float32Array(401408);
-let work58_dcol = new Float32Array(401408);
+const work58_col = new Float32Array(401408);
+const work58_dcol = new Float32Array(401408);
 let scratch59_xhat = new Float32Array(0);
 let scratch59_istd = new Float32Array(0);
 let scratch59_batchstats = new Float32Array(0);
-let work61_col = new Float32Array(903168);
-let work61_dcol = new Float32Array(903168);
+const work61_col = new Float32Array(903168);
+const work61_dcol = new Float32Array(903168);
 let scratch62_xhat = new Float32Array(0);
 let scratch62_istd = new Float32Array(0);
 let scratch62_batchstats = new Float32Array(0);
-let work64_col = new Float32Array(100352);
-let work64_dcol = new Float32Array(100352);
+const work64_col = new Float32Array(100352);
+const work64_dcol = new Float32Array(100352);
 let scratch65_xhat = new Float32Array(0);
 let scratch65_istd = new Float32Array(0);
 let scratch65_batchstats = new Float32Array(0);
-let work68_col = new Float32Array(401408);
-let work68_dcol = new Float32Array(401408);
+const work68_col = new Float32Array(401408);
+const work68_dcol = new Float32Array(401408);
 let scratch69_xhat = new Float32Array(0);
 let scratch69_istd = new Float32Array(0);
 let scratch69_batchstats = new Float32Array(0);
-let work71_col = new Float32Array(903168);
-let work71_dcol = new Float32Array(903168);
+const work71_col = new Float32Array(903168);
+const work71_dcol = new Float32Array(903168);
 let scratch72_xhat = new Float32Array(0);
 let scratch72_istd = new Float32Array(0);
 let scratch72_batchstats = new Float32Array(0);
-let work74_col = new Float32Array(100352);
-let work74_dcol = new Float32Array(100352);
+const work74_col = new Float32Array(100352);
+const work74_dcol = new Float32Array(100352);
 let scratch75_xhat = new Float32Array(0);
 let scratch75_istd = new Float32Array(0);
 let scratch75_batchstats = new Float32Array(0);
-let work78_col = new Float32Array(401408);
-let work78_dcol = new Float32Array(401408);
+const work78_col = new Float32Array(401408);
+const work78_dcol = new Float32Array(401408);
 let scratch79_xhat = new Float32Array(0);
 let scratch79_istd = new Float32Array(0);
 let scratch79_batchstats = new Float32Array(0);
-let work81_col = new Float32Array(451584);
-let work81_dcol = new Float32Array(451584);
+const work81_col = new Float32Array(451584);
+const work81_dcol = new Float32Array(451584);
 let scratch82_xhat = new Float32Array(0);
 let scratch82_istd = new Float32Array(0);
 let scratch82_batchstats = new Float32Array(0);
-let work84_col = new Float32Array(50176);
-let work84_dcol = new Float32Array(50176);
+const work84_col = new Float32Array(50176);
+const work84_dcol = new Float32Array(50176);
 let scratch85_xhat = new Float32Array(0);
 let scratch85_istd = new Float32Array(0);
 let scratch85_batchstats = new Float32Array(0);
-let work86_col = new Float32Array(100352);
-let work86_dcol = new Float32Array(100352);
+const work86_col = new Float32Array(100352);
+const work86_dcol = new Float32Array(100352);
 let scratch87_xhat = new Float32Array(0);
 let scratch87_istd = new Float32Array(0);
 let scratch87_batchstats = new Float32Array(0);
-let work90_col = new Float32Array(200704);
-let work90_dcol = new Float32Array(200704);
+const work90_col = new Float32Array(200704);
+const work90_dcol = new Float32Array(200704);
 let scratch91_xhat = new Float32Array(0);
 let scratch91_istd = new Float32Array(0);
 let scratch91_batchstats = new Float32Array(0);
-let work93_col = new Float32Array(451584);
-let work93_dcol = new Float32Array(451584);
+const work93_col = new Float32Array(451584);
+const work93_dcol = new Float32Array(451584);
 let scratch94_xhat = new Float32Array(0);
 let scratch94_istd = new Float32Array(0);
 let scratch94_batchstats = new Float32Array(0);
-let work96_col = new Float32Array(50176);
-let work96_dcol = new Float32Array(50176);
+const work96_col = new Float32Array(50176);
+const work96_dcol = new Float32Array(50176);
 let scratch97_xhat = new Float32Array(0);
 let scratch97_istd = new Float32Array(0);
 let scratch97_batchstats = new Float32Array(0);
-let work100_col = new Float32Array(200704);
-let work100_dcol = new Float32Array(200704);
+const work100_col = new Float32Array(200704);
+const work100_dcol = new Float32Array(200704);
 let scratch101_xhat = new Float32Array(0);
 let scratch101_istd = new Float32Array(0);
 let scratch101_batchstats = new Float32Array(0);
-let work103_col = new Float32Array(451584);
-let work103_dcol = new Float32Array(451584);
+const work103_col = new Float32Array(451584);
+const work103_dcol = new Float32Array(451584);
 let scratch104_xhat = new Float32Array(0);
 let scratch104_istd = new Float32Array(0);
 let scratch104_batchstats = new Float32Array(0);
-let work106_col = new Float32Array(50176);
-let work106_dcol = new Float32Array(50176);
+const work106_col = new Float32Array(50176);
+const work106_dcol = new Float32Array(50176);
 let scratch107_xhat = new Float32Array(0);
 let scratch107_istd = new Float32Array(0);
 let scratch107_batchstats = new Float32Array(0);
-let work110_col = new Float32Array(200704);
-let work110_dcol = new Float32Array(200704);
+const work110_col = new Float32Array(200704);
+const work110_dcol = new Float32Array(200704);
 let scratch111_xhat = new Float32Array(0);
 let scratch111_istd = new Float32Array(0);
 let scratch111_batchstats = new Float32Array(0);
-let work113_col = new Float32Array(451584);
-let work113_dcol = new Float32Array(451584);
+const work113_col = new Float32Array(451584);
+const work113_dcol = new Float32Array(451584);
 let scratch114_xhat = new Float32Array(0);
 let scratch114_istd = new Float32Array(0);
 let scratch114_batchstats = new Float32Array(0);
-let work116_col = new Float32Array(50176);
-let work116_dcol = new Float32Array(50176);
+const work116_col = new Float32Array(50176);
+const work116_dcol = new Float32Array(50176);
 let scratch117_xhat = new Float32Array(0);
 let scratch117_istd = new Float32Array(0);
 let scratch117_batchstats = new Float32Array(0);
-let work120_col = new Float32Array(200704);
-let work120_dcol = new Float32Array(200704);
+const work120_col = new Float32Array(200704);
+const work120_dcol = new Float32Array(200704);
 let scratch121_xhat = new Float32Array(0);
 let scratch121_istd = new Float32Array(0);
 let scratch121_batchstats = new Float32Array(0);
-let work123_col = new Float32Array(451584);
-let work123_dcol = new Float32Array(451584);
+const work123_col = new Float32Array(451584);
+const work123_dcol = new Float32Array(451584);
 let scratch124_xhat = new Float32Array(0);
 let scratch124_istd = new Float32Array(0);
 let scratch124_batchstats = new Float32Array(0);
-let work126_col = new Float32Array(50176);
-let work126_dcol = new Float32Array(50176);
+const work126_col = new Float32Array(50176);
+const work126_dcol = new Float32Array(50176);
 let scratch127_xhat = new Float32Array(0);
 let scratch127_istd = new Float32Array(0);
 let scratch127_batchstats = new Float32Array(0);
-let work130_col = new Float32Array(200704);
-let work130_dcol = new Float32Array(200704);
+const work130_col = new Float32Array(200704);
+const work130_dcol = new Float32Array(200704);
 let scratch131_xhat = new Float32Array(0);
 let scratch131_istd = new Float32Array(0);
 let scratch131_batchstats = new Float32Array(0);
-let work133_col = new Float32Array(451584);
-let work133_dcol = new Float32Array(451584);
+const work133_col = new Float32Array(451584);
+const work133_dcol = new Float32Array(451584);
 let scratch134_xhat = new Float32Array(0);
 let scratch134_istd = new Float32Array(0);
 let scratch134_batchstats = new Float32Array(0);
-let work136_col = new Float32Array(50176);
-let work136_dcol = new Float32Array(50176);
+const work136_col = new Float32Array(50176);
+const work136_dcol = new Float32Array(50176);
 let scratch137_xhat = new Float32Array(0);
 let scratch137_istd = new Float32Array(0);
 let scratch137_batchstats = new Float32Array(0);
-let work140_col = new Float32Array(200704);
-let work140_dcol = new Float32Array(200704);
+const work140_col = new Float32Array(200704);
+const work140_dcol = new Float32Array(200704);
 let scratch141_xhat = new Float32Array(0);
 let scratch141_istd = new Float32Array(0);
 let scratch141_batchstats = new Float32Array(0);
-let work143_col = new Float32Array(225792);
-let work143_dcol = new Float32Array(225792);
+const work143_col = new Float32Array(225792);
+const work143_dcol = new Float32Array(225792);
 let scratch144_xhat = new Float32Array(0);
 let scratch144_istd = new Float32Array(0);
 let scratch144_batchstats = new Float32Array(0);
-let work146_col = new Float32Array(25088);
-let work146_dcol = new Float32Array(25088);
+const work146_col = new Float32Array(25088);
+const work146_dcol = new Float32Array(25088);
 let scratch147_xhat = new Float32Array(0);
 let scratch147_istd = new Float32Array(0);
 let scratch147_batchstats = new Float32Array(0);
-let work148_col = new Float32Array(50176);
-let work148_dcol = new Float32Array(50176);
+const work148_col = new Float32Array(50176);
+const work148_dcol = new Float32Array(50176);
 let scratch149_xhat = new Float32Array(0);
 let scratch149_istd = new Float32Array(0);
 let scratch149_batchstats = new Float32Array(0);
-let work152_col = new Float32Array(100352);
-let work152_dcol = new Float32Array(100352);
+const work152_col = new Float32Array(100352);
+const work152_dcol = new Float32Array(100352);
 let scratch153_xhat = new Float32Array(0);
 let scratch153_istd = new Float32Array(0);
 let scratch153_batchstats = new Float32Array(0);
-let work155_col = new Float32Array(225792);
-let work155_dcol = new Float32Array(225792);
+const work155_col = new Float32Array(225792);
+const work155_dcol = new Float32Array(225792);
 let scratch156_xhat = new Float32Array(0);
 let scratch156_istd = new Float32Array(0);
 let scratch156_batchstats = new Float32Array(0);
-let work158_col = new Float32Array(25088);
-let work158_dcol = new Float32Array(25088);
+const work158_col = new Float32Array(25088);
+const work158_dcol = new Float32Array(25088);
 let scratch159_xhat = new Float32Array(0);
 let scratch159_istd = new Float32Array(0);
 let scratch159_batchstats = new Float32Array(0);
-let work162_col = new Float32Array(100352);
-let work162_dcol = new Float32Array(100352);
+const work162_col = new Float32Array(100352);
+const work162_dcol = new Float32Array(100352);
 let scratch163_xhat = new Float32Array(0);
 let scratch163_istd = new Float32Array(0);
 let scratch163_batchstats = new Float32Array(0);
-let work165_col = new Float32Array(225792);
-let work165_dcol = new Float32Array(225792);
+const work165_col = new Float32Array(225792);
+const work165_dcol = new Float32Array(225792);
 let scratch166_xhat = new Float32Array(0);
 let scratch166_istd = new Float32Array(0);
 let scratch166_batchstats = new Float32Array(0);
-let work168_col = new Float32Array(25088);
-let work168_dcol = new Float32Array(25088);
+const work168_col = new Float32Array(25088);
+const work168_dcol = new Float32Array(25088);
 let scratch169_xhat = new Float32Array(0);
 let scratch169_istd = new Float32Array(0);
 let scratch169_batchstats = new Float32Array(0);
@@ -2592,181 +2583,180 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
 
   allocate(n);
   act0 = input;
-  forward0(p, n, training);
+  forward0(p, n);
   forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
-  forward4(p, n, training);
+  forward2(n);
+  forward3(n);
+  forward4(p, n);
   forward5(p, n, training);
-  forward6(p, n, training);
-  forward7(p, n, training);
+  forward6(n);
+  forward7(p, n);
   forward8(p, n, training);
-  forward9(p, n, training);
-  forward10(p, n, training);
+  forward9(n);
+  forward10(p, n);
   forward11(p, n, training);
-  forward12(p, n, training);
+  forward12(p, n);
   forward13(p, n, training);
-  forward14(p, n, training);
-  forward15(p, n, training);
-  forward16(p, n, training);
+  forward14(n);
+  forward15(n);
+  forward16(p, n);
   forward17(p, n, training);
-  forward18(p, n, training);
-  forward19(p, n, training);
+  forward18(n);
+  forward19(p, n);
   forward20(p, n, training);
-  forward21(p, n, training);
-  forward22(p, n, training);
+  forward21(n);
+  forward22(p, n);
   forward23(p, n, training);
-  forward24(p, n, training);
-  forward25(p, n, training);
-  forward26(p, n, training);
+  forward24(n);
+  forward25(n);
+  forward26(p, n);
   forward27(p, n, training);
-  forward28(p, n, training);
-  forward29(p, n, training);
+  forward28(n);
+  forward29(p, n);
   forward30(p, n, training);
-  forward31(p, n, training);
-  forward32(p, n, training);
+  forward31(n);
+  forward32(p, n);
   forward33(p, n, training);
-  forward34(p, n, training);
-  forward35(p, n, training);
-  forward36(p, n, training);
+  forward34(n);
+  forward35(n);
+  forward36(p, n);
   forward37(p, n, training);
-  forward38(p, n, training);
-  forward39(p, n, training);
+  forward38(n);
+  forward39(p, n);
   forward40(p, n, training);
-  forward41(p, n, training);
-  forward42(p, n, training);
+  forward41(n);
+  forward42(p, n);
   forward43(p, n, training);
-  forward44(p, n, training);
+  forward44(p, n);
   forward45(p, n, training);
-  forward46(p, n, training);
-  forward47(p, n, training);
-  forward48(p, n, training);
+  forward46(n);
+  forward47(n);
+  forward48(p, n);
   forward49(p, n, training);
-  forward50(p, n, training);
-  forward51(p, n, training);
+  forward50(n);
+  forward51(p, n);
   forward52(p, n, training);
-  forward53(p, n, training);
-  forward54(p, n, training);
+  forward53(n);
+  forward54(p, n);
   forward55(p, n, training);
-  forward56(p, n, training);
-  forward57(p, n, training);
-  forward58(p, n, training);
+  forward56(n);
+  forward57(n);
+  forward58(p, n);
   forward59(p, n, training);
-  forward60(p, n, training);
-  forward61(p, n, training);
+  forward60(n);
+  forward61(p, n);
   forward62(p, n, training);
-  forward63(p, n, training);
-  forward64(p, n, training);
+  forward63(n);
+  forward64(p, n);
   forward65(p, n, training);
-  forward66(p, n, training);
-  forward67(p, n, training);
-  forward68(p, n, training);
+  forward66(n);
+  forward67(n);
+  forward68(p, n);
   forward69(p, n, training);
-  forward70(p, n, training);
-  forward71(p, n, training);
+  forward70(n);
+  forward71(p, n);
   forward72(p, n, training);
-  forward73(p, n, training);
-  forward74(p, n, training);
+  forward73(n);
+  forward74(p, n);
   forward75(p, n, training);
-  forward76(p, n, training);
-  forward77(p, n, training);
-  forward78(p, n, training);
+  forward76(n);
+  forward77(n);
+  forward78(p, n);
   forward79(p, n, training);
-  forward80(p, n, training);
-  forward81(p, n, training);
+  forward80(n);
+  forward81(p, n);
   forward82(p, n, training);
-  forward83(p, n, training);
-  forward84(p, n, training);
+  forward83(n);
+  forward84(p, n);
   forward85(p, n, training);
-  forward86(p, n, training);
+  forward86(p, n);
   forward87(p, n, training);
-  forward88(p, n, training);
-  forward89(p, n, training);
-  forward90(p, n, training);
+  forward88(n);
+  forward89(n);
+  forward90(p, n);
   forward91(p, n, training);
-  forward92(p, n, training);
-  forward93(p, n, training);
+  forward92(n);
+  forward93(p, n);
   forward94(p, n, training);
-  forward95(p, n, training);
-  forward96(p, n, training);
+  forward95(n);
+  forward96(p, n);
   forward97(p, n, training);
-  forward98(p, n, training);
-  forward99(p, n, training);
-  forward100(p, n, training);
+  forward98(n);
+  forward99(n);
+  forward100(p, n);
   forward101(p, n, training);
-  forward102(p, n, training);
-  forward103(p, n, training);
+  forward102(n);
+  forward103(p, n);
   forward104(p, n, training);
-  forward105(p, n, training);
-  forward106(p, n, training);
+  forward105(n);
+  forward106(p, n);
   forward107(p, n, training);
-  forward108(p, n, training);
-  forward109(p, n, training);
-  forward110(p, n, training);
+  forward108(n);
+  forward109(n);
+  forward110(p, n);
   forward111(p, n, training);
-  forward112(p, n, training);
-  forward113(p, n, training);
+  forward112(n);
+  forward113(p, n);
   forward114(p, n, training);
-  forward115(p, n, training);
-  forward116(p, n, training);
+  forward115(n);
+  forward116(p, n);
   forward117(p, n, training);
-  forward118(p, n, training);
-  forward119(p, n, training);
-  forward120(p, n, training);
+  forward118(n);
+  forward119(n);
+  forward120(p, n);
   forward121(p, n, training);
-  forward122(p, n, training);
-  forward123(p, n, training);
+  forward122(n);
+  forward123(p, n);
   forward124(p, n, training);
-  forward125(p, n, training);
-  forward126(p, n, training);
+  forward125(n);
+  forward126(p, n);
   forward127(p, n, training);
-  forward128(p, n, training);
-  forward129(p, n, training);
-  forward130(p, n, training);
+  forward128(n);
+  forward129(n);
+  forward130(p, n);
   forward131(p, n, training);
-  forward132(p, n, training);
-  forward133(p, n, training);
+  forward132(n);
+  forward133(p, n);
   forward134(p, n, training);
-  forward135(p, n, training);
-  forward136(p, n, training);
+  forward135(n);
+  forward136(p, n);
   forward137(p, n, training);
-  forward138(p, n, training);
-  forward139(p, n, training);
-  forward140(p, n, training);
+  forward138(n);
+  forward139(n);
+  forward140(p, n);
   forward141(p, n, training);
-  forward142(p, n, training);
-  forward143(p, n, training);
+  forward142(n);
+  forward143(p, n);
   forward144(p, n, training);
-  forward145(p, n, training);
-  forward146(p, n, training);
+  forward145(n);
+  forward146(p, n);
   forward147(p, n, training);
-  forward148(p, n, training);
+  forward148(p, n);
   forward149(p, n, training);
-  forward150(p, n, training);
-  forward151(p, n, training);
-  forward152(p, n, training);
+  forward150(n);
+  forward151(n);
+  forward152(p, n);
   forward153(p, n, training);
-  forward154(p, n, training);
-  forward155(p, n, training);
+  forward154(n);
+  forward155(p, n);
   forward156(p, n, training);
-  forward157(p, n, training);
-  forward158(p, n, training);
+  forward157(n);
+  forward158(p, n);
   forward159(p, n, training);
-  forward160(p, n, training);
-  forward161(p, n, training);
-  forward162(p, n, training);
+  forward160(n);
+  forward161(n);
+  forward162(p, n);
   forward163(p, n, training);
-  forward164(p, n, training);
-  forward165(p, n, training);
+  forward164(n);
+  forward165(p, n);
   forward166(p, n, training);
-  forward167(p, n, training);
-  forward168(p, n, training);
+  forward167(n);
+  forward168(p, n);
   forward169(p, n, training);
-  forward170(p, n, training);
-  forward171(p, n, training);
-  forward172(p, n, training);
-  forward174(p, n, training);
-  lastTraining = training;
+  forward170(n);
+  forward171(n);
+  forward172(n);
+  forward174(p, n);
   forwardDone = true;
   return act175;
 }
@@ -2912,188 +2902,187 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad173);
   zero(grad175);
   copy(outputGrad, grad175);
-  const training = lastTraining;
-  backward174(p, gp, n, training);
-  backward172(p, gp, n, training);
-  backward171(p, gp, n, training);
-  backward170(p, gp, n, training);
-  backward169(p, gp, n, training);
-  backward168(p, gp, n, training);
-  backward167(p, gp, n, training);
-  backward166(p, gp, n, training);
-  backward165(p, gp, n, training);
-  backward164(p, gp, n, training);
-  backward163(p, gp, n, training);
-  backward162(p, gp, n, training);
-  backward161(p, gp, n, training);
-  backward160(p, gp, n, training);
-  backward159(p, gp, n, training);
-  backward158(p, gp, n, training);
-  backward157(p, gp, n, training);
-  backward156(p, gp, n, training);
-  backward155(p, gp, n, training);
-  backward154(p, gp, n, training);
-  backward153(p, gp, n, training);
-  backward152(p, gp, n, training);
-  backward151(p, gp, n, training);
-  backward150(p, gp, n, training);
-  backward149(p, gp, n, training);
-  backward148(p, gp, n, training);
-  backward147(p, gp, n, training);
-  backward146(p, gp, n, training);
-  backward145(p, gp, n, training);
-  backward144(p, gp, n, training);
-  backward143(p, gp, n, training);
-  backward142(p, gp, n, training);
-  backward141(p, gp, n, training);
-  backward140(p, gp, n, training);
-  backward139(p, gp, n, training);
-  backward138(p, gp, n, training);
-  backward137(p, gp, n, training);
-  backward136(p, gp, n, training);
-  backward135(p, gp, n, training);
-  backward134(p, gp, n, training);
-  backward133(p, gp, n, training);
-  backward132(p, gp, n, training);
-  backward131(p, gp, n, training);
-  backward130(p, gp, n, training);
-  backward129(p, gp, n, training);
-  backward128(p, gp, n, training);
-  backward127(p, gp, n, training);
-  backward126(p, gp, n, training);
-  backward125(p, gp, n, training);
-  backward124(p, gp, n, training);
-  backward123(p, gp, n, training);
-  backward122(p, gp, n, training);
-  backward121(p, gp, n, training);
-  backward120(p, gp, n, training);
-  backward119(p, gp, n, training);
-  backward118(p, gp, n, training);
-  backward117(p, gp, n, training);
-  backward116(p, gp, n, training);
-  backward115(p, gp, n, training);
-  backward114(p, gp, n, training);
-  backward113(p, gp, n, training);
-  backward112(p, gp, n, training);
-  backward111(p, gp, n, training);
-  backward110(p, gp, n, training);
-  backward109(p, gp, n, training);
-  backward108(p, gp, n, training);
-  backward107(p, gp, n, training);
-  backward106(p, gp, n, training);
-  backward105(p, gp, n, training);
-  backward104(p, gp, n, training);
-  backward103(p, gp, n, training);
-  backward102(p, gp, n, training);
-  backward101(p, gp, n, training);
-  backward100(p, gp, n, training);
-  backward99(p, gp, n, training);
-  backward98(p, gp, n, training);
-  backward97(p, gp, n, training);
-  backward96(p, gp, n, training);
-  backward95(p, gp, n, training);
-  backward94(p, gp, n, training);
-  backward93(p, gp, n, training);
-  backward92(p, gp, n, training);
-  backward91(p, gp, n, training);
-  backward90(p, gp, n, training);
-  backward89(p, gp, n, training);
-  backward88(p, gp, n, training);
-  backward87(p, gp, n, training);
-  backward86(p, gp, n, training);
-  backward85(p, gp, n, training);
-  backward84(p, gp, n, training);
-  backward83(p, gp, n, training);
-  backward82(p, gp, n, training);
-  backward81(p, gp, n, training);
-  backward80(p, gp, n, training);
-  backward79(p, gp, n, training);
-  backward78(p, gp, n, training);
-  backward77(p, gp, n, training);
-  backward76(p, gp, n, training);
-  backward75(p, gp, n, training);
-  backward74(p, gp, n, training);
-  backward73(p, gp, n, training);
-  backward72(p, gp, n, training);
-  backward71(p, gp, n, training);
-  backward70(p, gp, n, training);
-  backward69(p, gp, n, training);
-  backward68(p, gp, n, training);
-  backward67(p, gp, n, training);
-  backward66(p, gp, n, training);
-  backward65(p, gp, n, training);
-  backward64(p, gp, n, training);
-  backward63(p, gp, n, training);
-  backward62(p, gp, n, training);
-  backward61(p, gp, n, training);
-  backward60(p, gp, n, training);
-  backward59(p, gp, n, training);
-  backward58(p, gp, n, training);
-  backward57(p, gp, n, training);
-  backward56(p, gp, n, training);
-  backward55(p, gp, n, training);
-  backward54(p, gp, n, training);
-  backward53(p, gp, n, training);
-  backward52(p, gp, n, training);
-  backward51(p, gp, n, training);
-  backward50(p, gp, n, training);
-  backward49(p, gp, n, training);
-  backward48(p, gp, n, training);
-  backward47(p, gp, n, training);
-  backward46(p, gp, n, training);
-  backward45(p, gp, n, training);
-  backward44(p, gp, n, training);
-  backward43(p, gp, n, training);
-  backward42(p, gp, n, training);
-  backward41(p, gp, n, training);
-  backward40(p, gp, n, training);
-  backward39(p, gp, n, training);
-  backward38(p, gp, n, training);
-  backward37(p, gp, n, training);
-  backward36(p, gp, n, training);
-  backward35(p, gp, n, training);
-  backward34(p, gp, n, training);
-  backward33(p, gp, n, training);
-  backward32(p, gp, n, training);
-  backward31(p, gp, n, training);
-  backward30(p, gp, n, training);
-  backward29(p, gp, n, training);
-  backward28(p, gp, n, training);
-  backward27(p, gp, n, training);
-  backward26(p, gp, n, training);
-  backward25(p, gp, n, training);
-  backward24(p, gp, n, training);
-  backward23(p, gp, n, training);
-  backward22(p, gp, n, training);
-  backward21(p, gp, n, training);
-  backward20(p, gp, n, training);
-  backward19(p, gp, n, training);
-  backward18(p, gp, n, training);
-  backward17(p, gp, n, training);
-  backward16(p, gp, n, training);
-  backward15(p, gp, n, training);
-  backward14(p, gp, n, training);
-  backward13(p, gp, n, training);
-  backward12(p, gp, n, training);
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
-  backward6(p, gp, n, training);
-  backward5(p, gp, n, training);
-  backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward174(p, gp, n);
+  backward172(n);
+  backward171(n);
+  backward170(n);
+  backward169(p, gp, n);
+  backward168(p, gp, n);
+  backward167(n);
+  backward166(p, gp, n);
+  backward165(p, gp, n);
+  backward164(n);
+  backward163(p, gp, n);
+  backward162(p, gp, n);
+  backward161(n);
+  backward160(n);
+  backward159(p, gp, n);
+  backward158(p, gp, n);
+  backward157(n);
+  backward156(p, gp, n);
+  backward155(p, gp, n);
+  backward154(n);
+  backward153(p, gp, n);
+  backward152(p, gp, n);
+  backward151(n);
+  backward150(n);
+  backward149(p, gp, n);
+  backward148(p, gp, n);
+  backward147(p, gp, n);
+  backward146(p, gp, n);
+  backward145(n);
+  backward144(p, gp, n);
+  backward143(p, gp, n);
+  backward142(n);
+  backward141(p, gp, n);
+  backward140(p, gp, n);
+  backward139(n);
+  backward138(n);
+  backward137(p, gp, n);
+  backward136(p, gp, n);
+  backward135(n);
+  backward134(p, gp, n);
+  backward133(p, gp, n);
+  backward132(n);
+  backward131(p, gp, n);
+  backward130(p, gp, n);
+  backward129(n);
+  backward128(n);
+  backward127(p, gp, n);
+  backward126(p, gp, n);
+  backward125(n);
+  backward124(p, gp, n);
+  backward123(p, gp, n);
+  backward122(n);
+  backward121(p, gp, n);
+  backward120(p, gp, n);
+  backward119(n);
+  backward118(n);
+  backward117(p, gp, n);
+  backward116(p, gp, n);
+  backward115(n);
+  backward114(p, gp, n);
+  backward113(p, gp, n);
+  backward112(n);
+  backward111(p, gp, n);
+  backward110(p, gp, n);
+  backward109(n);
+  backward108(n);
+  backward107(p, gp, n);
+  backward106(p, gp, n);
+  backward105(n);
+  backward104(p, gp, n);
+  backward103(p, gp, n);
+  backward102(n);
+  backward101(p, gp, n);
+  backward100(p, gp, n);
+  backward99(n);
+  backward98(n);
+  backward97(p, gp, n);
+  backward96(p, gp, n);
+  backward95(n);
+  backward94(p, gp, n);
+  backward93(p, gp, n);
+  backward92(n);
+  backward91(p, gp, n);
+  backward90(p, gp, n);
+  backward89(n);
+  backward88(n);
+  backward87(p, gp, n);
+  backward86(p, gp, n);
+  backward85(p, gp, n);
+  backward84(p, gp, n);
+  backward83(n);
+  backward82(p, gp, n);
+  backward81(p, gp, n);
+  backward80(n);
+  backward79(p, gp, n);
+  backward78(p, gp, n);
+  backward77(n);
+  backward76(n);
+  backward75(p, gp, n);
+  backward74(p, gp, n);
+  backward73(n);
+  backward72(p, gp, n);
+  backward71(p, gp, n);
+  backward70(n);
+  backward69(p, gp, n);
+  backward68(p, gp, n);
+  backward67(n);
+  backward66(n);
+  backward65(p, gp, n);
+  backward64(p, gp, n);
+  backward63(n);
+  backward62(p, gp, n);
+  backward61(p, gp, n);
+  backward60(n);
+  backward59(p, gp, n);
+  backward58(p, gp, n);
+  backward57(n);
+  backward56(n);
+  backward55(p, gp, n);
+  backward54(p, gp, n);
+  backward53(n);
+  backward52(p, gp, n);
+  backward51(p, gp, n);
+  backward50(n);
+  backward49(p, gp, n);
+  backward48(p, gp, n);
+  backward47(n);
+  backward46(n);
+  backward45(p, gp, n);
+  backward44(p, gp, n);
+  backward43(p, gp, n);
+  backward42(p, gp, n);
+  backward41(n);
+  backward40(p, gp, n);
+  backward39(p, gp, n);
+  backward38(n);
+  backward37(p, gp, n);
+  backward36(p, gp, n);
+  backward35(n);
+  backward34(n);
+  backward33(p, gp, n);
+  backward32(p, gp, n);
+  backward31(n);
+  backward30(p, gp, n);
+  backward29(p, gp, n);
+  backward28(n);
+  backward27(p, gp, n);
+  backward26(p, gp, n);
+  backward25(n);
+  backward24(n);
+  backward23(p, gp, n);
+  backward22(p, gp, n);
+  backward21(n);
+  backward20(p, gp, n);
+  backward19(p, gp, n);
+  backward18(n);
+  backward17(p, gp, n);
+  backward16(p, gp, n);
+  backward15(n);
+  backward14(n);
+  backward13(p, gp, n);
+  backward12(p, gp, n);
+  backward11(p, gp, n);
+  backward10(p, gp, n);
+  backward9(n);
+  backward8(p, gp, n);
+  backward7(p, gp, n);
+  backward6(n);
+  backward5(p, gp, n);
+  backward4(p, gp, n);
+  backward3(n);
+  backward2(n);
+  backward1(p, gp, n);
+  backward0(p, gp, n);
   return grad0;
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: conv1 (conv2d). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 150528;
@@ -3108,7 +3097,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 3 + kh * 1;
               for (let kw = 0; kw < 7; kw++) {
                 const iw = ow * 2 - 3 + kw * 1;
-                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
               }
             }
           }
@@ -3119,7 +3108,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 0: conv1 (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(p: Float32Array, gp: Float32Array, n: number): void {
   // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward, as im2col + a register-tiled matrix product
   const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
@@ -3136,7 +3125,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 3 + kh * 1;
                 for (let kw = 0; kw < 7; kw++) {
                   const iw = ow * 2 - 3 + kw * 1;
-                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
                 }
               }
             }
@@ -3169,7 +3158,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 3 + kh * 1;
                 for (let kw = 0; kw < 7; kw++) {
                   const iw = ow * 2 - 3 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r++];
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
                   else r++;
                 }
               }
@@ -3196,72 +3185,72 @@ function forward1(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i];
+          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act1[i] - m;
+            const d = act1[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[ch] = 0.9 * bf[ch] + 0.1 * m;
-          bf[64 + ch] = 0.9 * bf[64 + ch] + 0.1 * (q / (count - 1));
+          bf[ch] = 0.9 * bf[ch]! + 0.1 * m;
+          bf[64 + ch] = 0.9 * bf[64 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[ch];
-        v = bf[64 + ch];
+        m = bf[ch]!;
+        v = bf[64 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch1_istd[ch] = r;
-      const w = p[9408 + ch];
-      const sh = p[9472 + ch];
+      const w = p[9408 + ch]!;
+      const sh = p[9472 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act1[i] - m) * r;
+          const h = (act1[i]! - m) * r;
           scratch1_xhat[i] = h;
           act2[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[128] += 1;
+    if (training) bf[128]! += 1;
   }
 }
 
 /** Backward of op 1: bn1 (batchnorm). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward1(p: Float32Array, gp: Float32Array, n: number): void {
   // bn1: batchnorm over 64 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 12544;
-    const batchStats = scratch1_batchstats[0] === 1;
+    const batchStats = scratch1_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad2[i];
+          const d = grad2[i]!;
           sg += d;
-          sgh += d * scratch1_xhat[i];
+          sgh += d * scratch1_xhat[i]!;
         }
       }
-      gp[9408 + ch] += sgh;
-      gp[9472 + ch] += sg;
-      const k = p[9408 + ch] * scratch1_istd[ch];
+      gp[9408 + ch]! += sgh;
+      gp[9472 + ch]! += sg;
+      const k = p[9408 + ch]! * scratch1_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++)
-            grad1[i] += k * (grad2[i] - a - scratch1_xhat[i] * bh);
+            grad1[i]! += k * (grad2[i]! - a - scratch1_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) grad1[i] += k * grad2[i];
+          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) grad1[i]! += k * grad2[i]!;
         }
       }
     }
@@ -3269,27 +3258,27 @@ function backward1(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 2: 2 (relu). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
+function forward2(n: number): void {
   // 2: relu
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act2[i];
+    const x = act2[i]!;
     act3[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 2: 2 (relu). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward2(n: number): void {
   // 2: relu backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act2[i];
+    const x = act2[i]!;
 
-    const g = grad3[i];
+    const g = grad3[i]!;
     grad2[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 3: maxpool (max_pool2d). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+function forward3(n: number): void {
   // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56]
   // the argmax (index within the input plane) of every output is kept for the backward pass
   for (let bc = 0, d = 0; bc < n * 64; bc++) {
@@ -3306,7 +3295,7 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
           const r = (ih0 + kh) * 112;
           for (let kw = kwLo; kw < 3; kw++) {
             const q = r + iw0 + kw;
-            const v = act3[xc + q];
+            const v = act3[xc + q]!;
             if (v > m || v !== v) {
               m = v;
               at = q;
@@ -3321,16 +3310,16 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 3: maxpool (max_pool2d). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward3(n: number): void {
   // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56] — backward: each output's gradient goes to its argmax
   for (let bc = 0, d = 0; bc < n * 64; bc++) {
     const xc = bc * 12544;
-    for (let j = 0; j < 3136; j++, d++) grad3[xc + scratch3_argmax[d]] += grad4[d];
+    for (let j = 0; j < 3136; j++, d++) grad3[xc + scratch3_argmax[d]!]! += grad4[d]!;
   }
 }
 
 /** Forward of op 4: layer1.0.conv1 (conv2d). */
-function forward4(p: Float32Array, n: number, training: boolean): void {
+function forward4(p: Float32Array, n: number): void {
   // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -3345,7 +3334,7 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work4_col[r++] = act4[xc + ih * 56 + iw];
+                work4_col[r++] = act4[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -3356,7 +3345,7 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 4: layer1.0.conv1 (conv2d). */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward4(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -3373,7 +3362,7 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work4_col[r++] = act4[xc + ih * 56 + iw];
+                  work4_col[r++] = act4[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -3406,7 +3395,7 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad4[xc + ih * 56 + iw] += work4_dcol[r++];
+                  grad4[xc + ih * 56 + iw]! += work4_dcol[r++]!;
                 }
               }
             }
@@ -3434,72 +3423,72 @@ function forward5(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act5[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act5[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act5[i] - m;
+            const d = act5[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[129 + ch] = 0.9 * bf[129 + ch] + 0.1 * m;
-          bf[193 + ch] = 0.9 * bf[193 + ch] + 0.1 * (q / (count - 1));
+          bf[129 + ch] = 0.9 * bf[129 + ch]! + 0.1 * m;
+          bf[193 + ch] = 0.9 * bf[193 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[129 + ch];
-        v = bf[193 + ch];
+        m = bf[129 + ch]!;
+        v = bf[193 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch5_istd[ch] = r;
-      const w = p[13632 + ch];
-      const sh = p[13696 + ch];
+      const w = p[13632 + ch]!;
+      const sh = p[13696 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act5[i] - m) * r;
+          const h = (act5[i]! - m) * r;
           scratch5_xhat[i] = h;
           act6[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[257] += 1;
+    if (training) bf[257]! += 1;
   }
 }
 
 /** Backward of op 5: layer1.0.bn1 (batchnorm). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward5(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.0.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch5_batchstats[0] === 1;
+    const batchStats = scratch5_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad6[i];
+          const d = grad6[i]!;
           sg += d;
-          sgh += d * scratch5_xhat[i];
+          sgh += d * scratch5_xhat[i]!;
         }
       }
-      gp[13632 + ch] += sgh;
-      gp[13696 + ch] += sg;
-      const k = p[13632 + ch] * scratch5_istd[ch];
+      gp[13632 + ch]! += sgh;
+      gp[13696 + ch]! += sg;
+      const k = p[13632 + ch]! * scratch5_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad5[i] += k * (grad6[i] - a - scratch5_xhat[i] * bh);
+            grad5[i]! += k * (grad6[i]! - a - scratch5_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad5[i] += k * grad6[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad5[i]! += k * grad6[i]!;
         }
       }
     }
@@ -3507,27 +3496,27 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 6: layer1.0.2 (relu). */
-function forward6(p: Float32Array, n: number, training: boolean): void {
+function forward6(n: number): void {
   // layer1.0.2: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act6[i];
+    const x = act6[i]!;
     act7[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 6: layer1.0.2 (relu). */
-function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward6(n: number): void {
   // layer1.0.2: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act6[i];
+    const x = act6[i]!;
 
-    const g = grad7[i];
+    const g = grad7[i]!;
     grad6[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 7: layer1.0.conv2 (conv2d). */
-function forward7(p: Float32Array, n: number, training: boolean): void {
+function forward7(p: Float32Array, n: number): void {
   // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -3542,7 +3531,7 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw] : 0;
+                work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -3553,7 +3542,7 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 7: layer1.0.conv2 (conv2d). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward7(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -3570,7 +3559,7 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw] : 0;
+                  work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -3603,7 +3592,7 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad7[xc + ih * 56 + iw] += work7_dcol[r++];
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad7[xc + ih * 56 + iw]! += work7_dcol[r++]!;
                   else r++;
                 }
               }
@@ -3632,72 +3621,72 @@ function forward8(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act8[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act8[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act8[i] - m;
+            const d = act8[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[258 + ch] = 0.9 * bf[258 + ch] + 0.1 * m;
-          bf[322 + ch] = 0.9 * bf[322 + ch] + 0.1 * (q / (count - 1));
+          bf[258 + ch] = 0.9 * bf[258 + ch]! + 0.1 * m;
+          bf[322 + ch] = 0.9 * bf[322 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[258 + ch];
-        v = bf[322 + ch];
+        m = bf[258 + ch]!;
+        v = bf[322 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch8_istd[ch] = r;
-      const w = p[50624 + ch];
-      const sh = p[50688 + ch];
+      const w = p[50624 + ch]!;
+      const sh = p[50688 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act8[i] - m) * r;
+          const h = (act8[i]! - m) * r;
           scratch8_xhat[i] = h;
           act9[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[386] += 1;
+    if (training) bf[386]! += 1;
   }
 }
 
 /** Backward of op 8: layer1.0.bn2 (batchnorm). */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward8(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.0.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch8_batchstats[0] === 1;
+    const batchStats = scratch8_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad9[i];
+          const d = grad9[i]!;
           sg += d;
-          sgh += d * scratch8_xhat[i];
+          sgh += d * scratch8_xhat[i]!;
         }
       }
-      gp[50624 + ch] += sgh;
-      gp[50688 + ch] += sg;
-      const k = p[50624 + ch] * scratch8_istd[ch];
+      gp[50624 + ch]! += sgh;
+      gp[50688 + ch]! += sg;
+      const k = p[50624 + ch]! * scratch8_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad8[i] += k * (grad9[i] - a - scratch8_xhat[i] * bh);
+            grad8[i]! += k * (grad9[i]! - a - scratch8_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad8[i] += k * grad9[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad8[i]! += k * grad9[i]!;
         }
       }
     }
@@ -3705,27 +3694,27 @@ function backward8(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 9: layer1.0.5 (relu). */
-function forward9(p: Float32Array, n: number, training: boolean): void {
+function forward9(n: number): void {
   // layer1.0.5: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act9[i];
+    const x = act9[i]!;
     act10[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 9: layer1.0.5 (relu). */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward9(n: number): void {
   // layer1.0.5: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act9[i];
+    const x = act9[i]!;
 
-    const g = grad10[i];
+    const g = grad10[i]!;
     grad9[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 10: layer1.0.conv3 (conv2d). */
-function forward10(p: Float32Array, n: number, training: boolean): void {
+function forward10(p: Float32Array, n: number): void {
   // layer1.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -3740,7 +3729,7 @@ function forward10(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work10_col[r++] = act10[xc + ih * 56 + iw];
+                work10_col[r++] = act10[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -3751,7 +3740,7 @@ function forward10(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 10: layer1.0.conv3 (conv2d). */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward10(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -3768,7 +3757,7 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work10_col[r++] = act10[xc + ih * 56 + iw];
+                  work10_col[r++] = act10[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -3801,7 +3790,7 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad10[xc + ih * 56 + iw] += work10_dcol[r++];
+                  grad10[xc + ih * 56 + iw]! += work10_dcol[r++]!;
                 }
               }
             }
@@ -3829,72 +3818,72 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += act11[i];
+          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += act11[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act11[i] - m;
+            const d = act11[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[387 + ch] = 0.9 * bf[387 + ch] + 0.1 * m;
-          bf[643 + ch] = 0.9 * bf[643 + ch] + 0.1 * (q / (count - 1));
+          bf[387 + ch] = 0.9 * bf[387 + ch]! + 0.1 * m;
+          bf[643 + ch] = 0.9 * bf[643 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[387 + ch];
-        v = bf[643 + ch];
+        m = bf[387 + ch]!;
+        v = bf[643 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch11_istd[ch] = r;
-      const w = p[67136 + ch];
-      const sh = p[67392 + ch];
+      const w = p[67136 + ch]!;
+      const sh = p[67392 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act11[i] - m) * r;
+          const h = (act11[i]! - m) * r;
           scratch11_xhat[i] = h;
           act12[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[899] += 1;
+    if (training) bf[899]! += 1;
   }
 }
 
 /** Backward of op 11: layer1.0.bn3 (batchnorm). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward11(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.0.bn3: batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch11_batchstats[0] === 1;
+    const batchStats = scratch11_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad12[i];
+          const d = grad12[i]!;
           sg += d;
-          sgh += d * scratch11_xhat[i];
+          sgh += d * scratch11_xhat[i]!;
         }
       }
-      gp[67136 + ch] += sgh;
-      gp[67392 + ch] += sg;
-      const k = p[67136 + ch] * scratch11_istd[ch];
+      gp[67136 + ch]! += sgh;
+      gp[67392 + ch]! += sg;
+      const k = p[67136 + ch]! * scratch11_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++)
-            grad11[i] += k * (grad12[i] - a - scratch11_xhat[i] * bh);
+            grad11[i]! += k * (grad12[i]! - a - scratch11_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) grad11[i] += k * grad12[i];
+          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) grad11[i]! += k * grad12[i]!;
         }
       }
     }
@@ -3902,7 +3891,7 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 12: layer1.0.downsample.0 (conv2d). */
-function forward12(p: Float32Array, n: number, training: boolean): void {
+function forward12(p: Float32Array, n: number): void {
   // layer1.0.downsample.0: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -3917,7 +3906,7 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work12_col[r++] = act4[xc + ih * 56 + iw];
+                work12_col[r++] = act4[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -3928,7 +3917,7 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 12: layer1.0.downsample.0 (conv2d). */
-function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward12(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.0.downsample.0: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -3945,7 +3934,7 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work12_col[r++] = act4[xc + ih * 56 + iw];
+                  work12_col[r++] = act4[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -3978,7 +3967,7 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad4[xc + ih * 56 + iw] += work12_dcol[r++];
+                  grad4[xc + ih * 56 + iw]! += work12_dcol[r++]!;
                 }
               }
             }
@@ -4006,72 +3995,72 @@ function forward13(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += act13[i];
+          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += act13[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act13[i] - m;
+            const d = act13[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[900 + ch] = 0.9 * bf[900 + ch] + 0.1 * m;
-          bf[1156 + ch] = 0.9 * bf[1156 + ch] + 0.1 * (q / (count - 1));
+          bf[900 + ch] = 0.9 * bf[900 + ch]! + 0.1 * m;
+          bf[1156 + ch] = 0.9 * bf[1156 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[900 + ch];
-        v = bf[1156 + ch];
+        m = bf[900 + ch]!;
+        v = bf[1156 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch13_istd[ch] = r;
-      const w = p[84032 + ch];
-      const sh = p[84288 + ch];
+      const w = p[84032 + ch]!;
+      const sh = p[84288 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act13[i] - m) * r;
+          const h = (act13[i]! - m) * r;
           scratch13_xhat[i] = h;
           act14[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[1412] += 1;
+    if (training) bf[1412]! += 1;
   }
 }
 
 /** Backward of op 13: layer1.0.downsample.1 (batchnorm). */
-function backward13(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward13(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.0.downsample.1: batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch13_batchstats[0] === 1;
+    const batchStats = scratch13_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad14[i];
+          const d = grad14[i]!;
           sg += d;
-          sgh += d * scratch13_xhat[i];
+          sgh += d * scratch13_xhat[i]!;
         }
       }
-      gp[84032 + ch] += sgh;
-      gp[84288 + ch] += sg;
-      const k = p[84032 + ch] * scratch13_istd[ch];
+      gp[84032 + ch]! += sgh;
+      gp[84288 + ch]! += sg;
+      const k = p[84032 + ch]! * scratch13_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++)
-            grad13[i] += k * (grad14[i] - a - scratch13_xhat[i] * bh);
+            grad13[i]! += k * (grad14[i]! - a - scratch13_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) grad13[i] += k * grad14[i];
+          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) grad13[i]! += k * grad14[i]!;
         }
       }
     }
@@ -4079,43 +4068,43 @@ function backward13(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 14: add. */
-function forward14(p: Float32Array, n: number, training: boolean): void {
+function forward14(n: number): void {
   // add
-  for (let i = 0, e = n * 802816; i < e; i++) act15[i] = act12[i] + act14[i];
+  for (let i = 0, e = n * 802816; i < e; i++) act15[i] = act12[i]! + act14[i]!;
 }
 
 /** Backward of op 14: add. */
-function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward14(n: number): void {
   // add backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const g = grad15[i];
-    grad12[i] += g;
-    grad14[i] += g;
+    const g = grad15[i]!;
+    grad12[i]! += g;
+    grad14[i]! += g;
   }
 }
 
 /** Forward of op 15: layer1.0.9 (relu). */
-function forward15(p: Float32Array, n: number, training: boolean): void {
+function forward15(n: number): void {
   // layer1.0.9: relu
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act15[i];
+    const x = act15[i]!;
     act16[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 15: layer1.0.9 (relu). */
-function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward15(n: number): void {
   // layer1.0.9: relu backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act15[i];
+    const x = act15[i]!;
 
-    const g = grad16[i];
+    const g = grad16[i]!;
     grad15[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 16: layer1.rest.0.conv1 (conv2d). */
-function forward16(p: Float32Array, n: number, training: boolean): void {
+function forward16(p: Float32Array, n: number): void {
   // layer1.rest.0.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 802816;
@@ -4130,7 +4119,7 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work16_col[r++] = act16[xc + ih * 56 + iw];
+                work16_col[r++] = act16[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -4141,7 +4130,7 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 16: layer1.rest.0.conv1 (conv2d). */
-function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward16(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.rest.0.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4158,7 +4147,7 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work16_col[r++] = act16[xc + ih * 56 + iw];
+                  work16_col[r++] = act16[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -4191,7 +4180,7 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad16[xc + ih * 56 + iw] += work16_dcol[r++];
+                  grad16[xc + ih * 56 + iw]! += work16_dcol[r++]!;
                 }
               }
             }
@@ -4219,72 +4208,72 @@ function forward17(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act17[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act17[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act17[i] - m;
+            const d = act17[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1413 + ch] = 0.9 * bf[1413 + ch] + 0.1 * m;
-          bf[1477 + ch] = 0.9 * bf[1477 + ch] + 0.1 * (q / (count - 1));
+          bf[1413 + ch] = 0.9 * bf[1413 + ch]! + 0.1 * m;
+          bf[1477 + ch] = 0.9 * bf[1477 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1413 + ch];
-        v = bf[1477 + ch];
+        m = bf[1413 + ch]!;
+        v = bf[1477 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch17_istd[ch] = r;
-      const w = p[100928 + ch];
-      const sh = p[100992 + ch];
+      const w = p[100928 + ch]!;
+      const sh = p[100992 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act17[i] - m) * r;
+          const h = (act17[i]! - m) * r;
           scratch17_xhat[i] = h;
           act18[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[1541] += 1;
+    if (training) bf[1541]! += 1;
   }
 }
 
 /** Backward of op 17: layer1.rest.0.bn1 (batchnorm). */
-function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward17(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.rest.0.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch17_batchstats[0] === 1;
+    const batchStats = scratch17_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad18[i];
+          const d = grad18[i]!;
           sg += d;
-          sgh += d * scratch17_xhat[i];
+          sgh += d * scratch17_xhat[i]!;
         }
       }
-      gp[100928 + ch] += sgh;
-      gp[100992 + ch] += sg;
-      const k = p[100928 + ch] * scratch17_istd[ch];
+      gp[100928 + ch]! += sgh;
+      gp[100992 + ch]! += sg;
+      const k = p[100928 + ch]! * scratch17_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad17[i] += k * (grad18[i] - a - scratch17_xhat[i] * bh);
+            grad17[i]! += k * (grad18[i]! - a - scratch17_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad17[i] += k * grad18[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad17[i]! += k * grad18[i]!;
         }
       }
     }
@@ -4292,27 +4281,27 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 18: layer1.rest.0.2 (relu). */
-function forward18(p: Float32Array, n: number, training: boolean): void {
+function forward18(n: number): void {
   // layer1.rest.0.2: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act18[i];
+    const x = act18[i]!;
     act19[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 18: layer1.rest.0.2 (relu). */
-function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward18(n: number): void {
   // layer1.rest.0.2: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act18[i];
+    const x = act18[i]!;
 
-    const g = grad19[i];
+    const g = grad19[i]!;
     grad18[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 19: layer1.rest.0.conv2 (conv2d). */
-function forward19(p: Float32Array, n: number, training: boolean): void {
+function forward19(p: Float32Array, n: number): void {
   // layer1.rest.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -4327,7 +4316,7 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work19_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act19[xc + ih * 56 + iw] : 0;
+                work19_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act19[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -4338,7 +4327,7 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 19: layer1.rest.0.conv2 (conv2d). */
-function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward19(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.rest.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4355,7 +4344,7 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work19_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act19[xc + ih * 56 + iw] : 0;
+                  work19_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act19[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -4388,7 +4377,7 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad19[xc + ih * 56 + iw] += work19_dcol[r++];
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad19[xc + ih * 56 + iw]! += work19_dcol[r++]!;
                   else r++;
                 }
               }
@@ -4417,72 +4406,72 @@ function forward20(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act20[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act20[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act20[i] - m;
+            const d = act20[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1542 + ch] = 0.9 * bf[1542 + ch] + 0.1 * m;
-          bf[1606 + ch] = 0.9 * bf[1606 + ch] + 0.1 * (q / (count - 1));
+          bf[1542 + ch] = 0.9 * bf[1542 + ch]! + 0.1 * m;
+          bf[1606 + ch] = 0.9 * bf[1606 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1542 + ch];
-        v = bf[1606 + ch];
+        m = bf[1542 + ch]!;
+        v = bf[1606 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch20_istd[ch] = r;
-      const w = p[137920 + ch];
-      const sh = p[137984 + ch];
+      const w = p[137920 + ch]!;
+      const sh = p[137984 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act20[i] - m) * r;
+          const h = (act20[i]! - m) * r;
           scratch20_xhat[i] = h;
           act21[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[1670] += 1;
+    if (training) bf[1670]! += 1;
   }
 }
 
 /** Backward of op 20: layer1.rest.0.bn2 (batchnorm). */
-function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward20(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.rest.0.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch20_batchstats[0] === 1;
+    const batchStats = scratch20_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad21[i];
+          const d = grad21[i]!;
           sg += d;
-          sgh += d * scratch20_xhat[i];
+          sgh += d * scratch20_xhat[i]!;
         }
       }
-      gp[137920 + ch] += sgh;
-      gp[137984 + ch] += sg;
-      const k = p[137920 + ch] * scratch20_istd[ch];
+      gp[137920 + ch]! += sgh;
+      gp[137984 + ch]! += sg;
+      const k = p[137920 + ch]! * scratch20_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad20[i] += k * (grad21[i] - a - scratch20_xhat[i] * bh);
+            grad20[i]! += k * (grad21[i]! - a - scratch20_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad20[i] += k * grad21[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad20[i]! += k * grad21[i]!;
         }
       }
     }
@@ -4490,27 +4479,27 @@ function backward20(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 21: layer1.rest.0.5 (relu). */
-function forward21(p: Float32Array, n: number, training: boolean): void {
+function forward21(n: number): void {
   // layer1.rest.0.5: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act21[i];
+    const x = act21[i]!;
     act22[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 21: layer1.rest.0.5 (relu). */
-function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward21(n: number): void {
   // layer1.rest.0.5: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act21[i];
+    const x = act21[i]!;
 
-    const g = grad22[i];
+    const g = grad22[i]!;
     grad21[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 22: layer1.rest.0.conv3 (conv2d). */
-function forward22(p: Float32Array, n: number, training: boolean): void {
+function forward22(p: Float32Array, n: number): void {
   // layer1.rest.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -4525,7 +4514,7 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work22_col[r++] = act22[xc + ih * 56 + iw];
+                work22_col[r++] = act22[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -4536,7 +4525,7 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 22: layer1.rest.0.conv3 (conv2d). */
-function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward22(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.rest.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4553,7 +4542,7 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work22_col[r++] = act22[xc + ih * 56 + iw];
+                  work22_col[r++] = act22[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -4586,7 +4575,7 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad22[xc + ih * 56 + iw] += work22_dcol[r++];
+                  grad22[xc + ih * 56 + iw]! += work22_dcol[r++]!;
                 }
               }
             }
@@ -4614,72 +4603,72 @@ function forward23(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += act23[i];
+          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += act23[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act23[i] - m;
+            const d = act23[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1671 + ch] = 0.9 * bf[1671 + ch] + 0.1 * m;
-          bf[1927 + ch] = 0.9 * bf[1927 + ch] + 0.1 * (q / (count - 1));
+          bf[1671 + ch] = 0.9 * bf[1671 + ch]! + 0.1 * m;
+          bf[1927 + ch] = 0.9 * bf[1927 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1671 + ch];
-        v = bf[1927 + ch];
+        m = bf[1671 + ch]!;
+        v = bf[1927 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch23_istd[ch] = r;
-      const w = p[154432 + ch];
-      const sh = p[154688 + ch];
+      const w = p[154432 + ch]!;
+      const sh = p[154688 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act23[i] - m) * r;
+          const h = (act23[i]! - m) * r;
           scratch23_xhat[i] = h;
           act24[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[2183] += 1;
+    if (training) bf[2183]! += 1;
   }
 }
 
 /** Backward of op 23: layer1.rest.0.bn3 (batchnorm). */
-function backward23(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward23(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.rest.0.bn3: batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch23_batchstats[0] === 1;
+    const batchStats = scratch23_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad24[i];
+          const d = grad24[i]!;
           sg += d;
-          sgh += d * scratch23_xhat[i];
+          sgh += d * scratch23_xhat[i]!;
         }
       }
-      gp[154432 + ch] += sgh;
-      gp[154688 + ch] += sg;
-      const k = p[154432 + ch] * scratch23_istd[ch];
+      gp[154432 + ch]! += sgh;
+      gp[154688 + ch]! += sg;
+      const k = p[154432 + ch]! * scratch23_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++)
-            grad23[i] += k * (grad24[i] - a - scratch23_xhat[i] * bh);
+            grad23[i]! += k * (grad24[i]! - a - scratch23_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) grad23[i] += k * grad24[i];
+          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) grad23[i]! += k * grad24[i]!;
         }
       }
     }
@@ -4687,43 +4676,43 @@ function backward23(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 24: add. */
-function forward24(p: Float32Array, n: number, training: boolean): void {
+function forward24(n: number): void {
   // add
-  for (let i = 0, e = n * 802816; i < e; i++) act25[i] = act24[i] + act16[i];
+  for (let i = 0, e = n * 802816; i < e; i++) act25[i] = act24[i]! + act16[i]!;
 }
 
 /** Backward of op 24: add. */
-function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward24(n: number): void {
   // add backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const g = grad25[i];
-    grad24[i] += g;
-    grad16[i] += g;
+    const g = grad25[i]!;
+    grad24[i]! += g;
+    grad16[i]! += g;
   }
 }
 
 /** Forward of op 25: layer1.rest.0.8 (relu). */
-function forward25(p: Float32Array, n: number, training: boolean): void {
+function forward25(n: number): void {
   // layer1.rest.0.8: relu
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act25[i];
+    const x = act25[i]!;
     act26[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 25: layer1.rest.0.8 (relu). */
-function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward25(n: number): void {
   // layer1.rest.0.8: relu backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act25[i];
+    const x = act25[i]!;
 
-    const g = grad26[i];
+    const g = grad26[i]!;
     grad25[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 26: layer1.rest.1.conv1 (conv2d). */
-function forward26(p: Float32Array, n: number, training: boolean): void {
+function forward26(p: Float32Array, n: number): void {
   // layer1.rest.1.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 802816;
@@ -4738,7 +4727,7 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work26_col[r++] = act26[xc + ih * 56 + iw];
+                work26_col[r++] = act26[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -4749,7 +4738,7 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 26: layer1.rest.1.conv1 (conv2d). */
-function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward26(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.rest.1.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4766,7 +4755,7 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work26_col[r++] = act26[xc + ih * 56 + iw];
+                  work26_col[r++] = act26[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -4799,7 +4788,7 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad26[xc + ih * 56 + iw] += work26_dcol[r++];
+                  grad26[xc + ih * 56 + iw]! += work26_dcol[r++]!;
                 }
               }
             }
@@ -4827,72 +4816,72 @@ function forward27(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act27[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act27[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act27[i] - m;
+            const d = act27[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2184 + ch] = 0.9 * bf[2184 + ch] + 0.1 * m;
-          bf[2248 + ch] = 0.9 * bf[2248 + ch] + 0.1 * (q / (count - 1));
+          bf[2184 + ch] = 0.9 * bf[2184 + ch]! + 0.1 * m;
+          bf[2248 + ch] = 0.9 * bf[2248 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[2184 + ch];
-        v = bf[2248 + ch];
+        m = bf[2184 + ch]!;
+        v = bf[2248 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch27_istd[ch] = r;
-      const w = p[171328 + ch];
-      const sh = p[171392 + ch];
+      const w = p[171328 + ch]!;
+      const sh = p[171392 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act27[i] - m) * r;
+          const h = (act27[i]! - m) * r;
           scratch27_xhat[i] = h;
           act28[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[2312] += 1;
+    if (training) bf[2312]! += 1;
   }
 }
 
 /** Backward of op 27: layer1.rest.1.bn1 (batchnorm). */
-function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward27(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.rest.1.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch27_batchstats[0] === 1;
+    const batchStats = scratch27_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad28[i];
+          const d = grad28[i]!;
           sg += d;
-          sgh += d * scratch27_xhat[i];
+          sgh += d * scratch27_xhat[i]!;
         }
       }
-      gp[171328 + ch] += sgh;
-      gp[171392 + ch] += sg;
-      const k = p[171328 + ch] * scratch27_istd[ch];
+      gp[171328 + ch]! += sgh;
+      gp[171392 + ch]! += sg;
+      const k = p[171328 + ch]! * scratch27_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad27[i] += k * (grad28[i] - a - scratch27_xhat[i] * bh);
+            grad27[i]! += k * (grad28[i]! - a - scratch27_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad27[i] += k * grad28[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad27[i]! += k * grad28[i]!;
         }
       }
     }
@@ -4900,27 +4889,27 @@ function backward27(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 28: layer1.rest.1.2 (relu). */
-function forward28(p: Float32Array, n: number, training: boolean): void {
+function forward28(n: number): void {
   // layer1.rest.1.2: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act28[i];
+    const x = act28[i]!;
     act29[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 28: layer1.rest.1.2 (relu). */
-function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward28(n: number): void {
   // layer1.rest.1.2: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act28[i];
+    const x = act28[i]!;
 
-    const g = grad29[i];
+    const g = grad29[i]!;
     grad28[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 29: layer1.rest.1.conv2 (conv2d). */
-function forward29(p: Float32Array, n: number, training: boolean): void {
+function forward29(p: Float32Array, n: number): void {
   // layer1.rest.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -4935,7 +4924,7 @@ function forward29(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work29_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act29[xc + ih * 56 + iw] : 0;
+                work29_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act29[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -4946,7 +4935,7 @@ function forward29(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 29: layer1.rest.1.conv2 (conv2d). */
-function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward29(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.rest.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4963,7 +4952,7 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work29_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act29[xc + ih * 56 + iw] : 0;
+                  work29_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act29[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -4996,7 +4985,7 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad29[xc + ih * 56 + iw] += work29_dcol[r++];
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad29[xc + ih * 56 + iw]! += work29_dcol[r++]!;
                   else r++;
                 }
               }
@@ -5025,72 +5014,72 @@ function forward30(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act30[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act30[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act30[i] - m;
+            const d = act30[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2313 + ch] = 0.9 * bf[2313 + ch] + 0.1 * m;
-          bf[2377 + ch] = 0.9 * bf[2377 + ch] + 0.1 * (q / (count - 1));
+          bf[2313 + ch] = 0.9 * bf[2313 + ch]! + 0.1 * m;
+          bf[2377 + ch] = 0.9 * bf[2377 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[2313 + ch];
-        v = bf[2377 + ch];
+        m = bf[2313 + ch]!;
+        v = bf[2377 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch30_istd[ch] = r;
-      const w = p[208320 + ch];
-      const sh = p[208384 + ch];
+      const w = p[208320 + ch]!;
+      const sh = p[208384 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act30[i] - m) * r;
+          const h = (act30[i]! - m) * r;
           scratch30_xhat[i] = h;
           act31[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[2441] += 1;
+    if (training) bf[2441]! += 1;
   }
 }
 
 /** Backward of op 30: layer1.rest.1.bn2 (batchnorm). */
-function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward30(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.rest.1.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch30_batchstats[0] === 1;
+    const batchStats = scratch30_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad31[i];
+          const d = grad31[i]!;
           sg += d;
-          sgh += d * scratch30_xhat[i];
+          sgh += d * scratch30_xhat[i]!;
         }
       }
-      gp[208320 + ch] += sgh;
-      gp[208384 + ch] += sg;
-      const k = p[208320 + ch] * scratch30_istd[ch];
+      gp[208320 + ch]! += sgh;
+      gp[208384 + ch]! += sg;
+      const k = p[208320 + ch]! * scratch30_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad30[i] += k * (grad31[i] - a - scratch30_xhat[i] * bh);
+            grad30[i]! += k * (grad31[i]! - a - scratch30_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad30[i] += k * grad31[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad30[i]! += k * grad31[i]!;
         }
       }
     }
@@ -5098,27 +5087,27 @@ function backward30(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 31: layer1.rest.1.5 (relu). */
-function forward31(p: Float32Array, n: number, training: boolean): void {
+function forward31(n: number): void {
   // layer1.rest.1.5: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act31[i];
+    const x = act31[i]!;
     act32[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 31: layer1.rest.1.5 (relu). */
-function backward31(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward31(n: number): void {
   // layer1.rest.1.5: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act31[i];
+    const x = act31[i]!;
 
-    const g = grad32[i];
+    const g = grad32[i]!;
     grad31[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 32: layer1.rest.1.conv3 (conv2d). */
-function forward32(p: Float32Array, n: number, training: boolean): void {
+function forward32(p: Float32Array, n: number): void {
   // layer1.rest.1.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -5133,7 +5122,7 @@ function forward32(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work32_col[r++] = act32[xc + ih * 56 + iw];
+                work32_col[r++] = act32[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -5144,7 +5133,7 @@ function forward32(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 32: layer1.rest.1.conv3 (conv2d). */
-function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward32(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.rest.1.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -5161,7 +5150,7 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work32_col[r++] = act32[xc + ih * 56 + iw];
+                  work32_col[r++] = act32[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -5194,7 +5183,7 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad32[xc + ih * 56 + iw] += work32_dcol[r++];
+                  grad32[xc + ih * 56 + iw]! += work32_dcol[r++]!;
                 }
               }
             }
@@ -5222,72 +5211,72 @@ function forward33(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += act33[i];
+          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += act33[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act33[i] - m;
+            const d = act33[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2442 + ch] = 0.9 * bf[2442 + ch] + 0.1 * m;
-          bf[2698 + ch] = 0.9 * bf[2698 + ch] + 0.1 * (q / (count - 1));
+          bf[2442 + ch] = 0.9 * bf[2442 + ch]! + 0.1 * m;
+          bf[2698 + ch] = 0.9 * bf[2698 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[2442 + ch];
-        v = bf[2698 + ch];
+        m = bf[2442 + ch]!;
+        v = bf[2698 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch33_istd[ch] = r;
-      const w = p[224832 + ch];
-      const sh = p[225088 + ch];
+      const w = p[224832 + ch]!;
+      const sh = p[225088 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act33[i] - m) * r;
+          const h = (act33[i]! - m) * r;
           scratch33_xhat[i] = h;
           act34[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[2954] += 1;
+    if (training) bf[2954]! += 1;
   }
 }
 
 /** Backward of op 33: layer1.rest.1.bn3 (batchnorm). */
-function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward33(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.rest.1.bn3: batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch33_batchstats[0] === 1;
+    const batchStats = scratch33_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad34[i];
+          const d = grad34[i]!;
           sg += d;
-          sgh += d * scratch33_xhat[i];
+          sgh += d * scratch33_xhat[i]!;
         }
       }
-      gp[224832 + ch] += sgh;
-      gp[225088 + ch] += sg;
-      const k = p[224832 + ch] * scratch33_istd[ch];
+      gp[224832 + ch]! += sgh;
+      gp[225088 + ch]! += sg;
+      const k = p[224832 + ch]! * scratch33_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++)
-            grad33[i] += k * (grad34[i] - a - scratch33_xhat[i] * bh);
+            grad33[i]! += k * (grad34[i]! - a - scratch33_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) grad33[i] += k * grad34[i];
+          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) grad33[i]! += k * grad34[i]!;
         }
       }
     }
@@ -5295,43 +5284,43 @@ function backward33(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 34: add. */
-function forward34(p: Float32Array, n: number, training: boolean): void {
+function forward34(n: number): void {
   // add
-  for (let i = 0, e = n * 802816; i < e; i++) act35[i] = act34[i] + act26[i];
+  for (let i = 0, e = n * 802816; i < e; i++) act35[i] = act34[i]! + act26[i]!;
 }
 
 /** Backward of op 34: add. */
-function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward34(n: number): void {
   // add backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const g = grad35[i];
-    grad34[i] += g;
-    grad26[i] += g;
+    const g = grad35[i]!;
+    grad34[i]! += g;
+    grad26[i]! += g;
   }
 }
 
 /** Forward of op 35: layer1.rest.1.8 (relu). */
-function forward35(p: Float32Array, n: number, training: boolean): void {
+function forward35(n: number): void {
   // layer1.rest.1.8: relu
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act35[i];
+    const x = act35[i]!;
     act36[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 35: layer1.rest.1.8 (relu). */
-function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward35(n: number): void {
   // layer1.rest.1.8: relu backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act35[i];
+    const x = act35[i]!;
 
-    const g = grad36[i];
+    const g = grad36[i]!;
     grad35[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 36: layer2.0.conv1 (conv2d). */
-function forward36(p: Float32Array, n: number, training: boolean): void {
+function forward36(p: Float32Array, n: number): void {
   // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 802816;
@@ -5346,7 +5335,7 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work36_col[r++] = act36[xc + ih * 56 + iw];
+                work36_col[r++] = act36[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -5357,7 +5346,7 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 36: layer2.0.conv1 (conv2d). */
-function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward36(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -5374,7 +5363,7 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work36_col[r++] = act36[xc + ih * 56 + iw];
+                  work36_col[r++] = act36[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -5407,7 +5396,7 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad36[xc + ih * 56 + iw] += work36_dcol[r++];
+                  grad36[xc + ih * 56 + iw]! += work36_dcol[r++]!;
                 }
               }
             }
@@ -5435,72 +5424,72 @@ function forward37(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) s += act37[i];
+          for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) s += act37[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act37[i] - m;
+            const d = act37[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2955 + ch] = 0.9 * bf[2955 + ch] + 0.1 * m;
-          bf[3083 + ch] = 0.9 * bf[3083 + ch] + 0.1 * (q / (count - 1));
+          bf[2955 + ch] = 0.9 * bf[2955 + ch]! + 0.1 * m;
+          bf[3083 + ch] = 0.9 * bf[3083 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[2955 + ch];
-        v = bf[3083 + ch];
+        m = bf[2955 + ch]!;
+        v = bf[3083 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch37_istd[ch] = r;
-      const w = p[258112 + ch];
-      const sh = p[258240 + ch];
+      const w = p[258112 + ch]!;
+      const sh = p[258240 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act37[i] - m) * r;
+          const h = (act37[i]! - m) * r;
           scratch37_xhat[i] = h;
           act38[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[3211] += 1;
+    if (training) bf[3211]! += 1;
   }
 }
 
 /** Backward of op 37: layer2.0.bn1 (batchnorm). */
-function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward37(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.bn1: batchnorm over 128 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch37_batchstats[0] === 1;
+    const batchStats = scratch37_batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad38[i];
+          const d = grad38[i]!;
           sg += d;
-          sgh += d * scratch37_xhat[i];
+          sgh += d * scratch37_xhat[i]!;
         }
       }
-      gp[258112 + ch] += sgh;
-      gp[258240 + ch] += sg;
-      const k = p[258112 + ch] * scratch37_istd[ch];
+      gp[258112 + ch]! += sgh;
+      gp[258240 + ch]! += sg;
+      const k = p[258112 + ch]! * scratch37_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++)
-            grad37[i] += k * (grad38[i] - a - scratch37_xhat[i] * bh);
+            grad37[i]! += k * (grad38[i]! - a - scratch37_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) grad37[i] += k * grad38[i];
+          for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) grad37[i]! += k * grad38[i]!;
         }
       }
     }
@@ -5508,27 +5497,27 @@ function backward37(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 38: layer2.0.2 (relu). */
-function forward38(p: Float32Array, n: number, training: boolean): void {
+function forward38(n: number): void {
   // layer2.0.2: relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act38[i];
+    const x = act38[i]!;
     act39[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 38: layer2.0.2 (relu). */
-function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward38(n: number): void {
   // layer2.0.2: relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act38[i];
+    const x = act38[i]!;
 
-    const g = grad39[i];
+    const g = grad39[i]!;
     grad38[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 39: layer2.0.conv2 (conv2d). */
-function forward39(p: Float32Array, n: number, training: boolean): void {
+function forward39(p: Float32Array, n: number): void {
   // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -5543,7 +5532,7 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work39_col[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw] : 0;
+                work39_col[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -5554,7 +5543,7 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 39: layer2.0.conv2 (conv2d). */
-function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward39(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -5571,7 +5560,7 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work39_col[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw] : 0;
+                  work39_col[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -5604,7 +5593,7 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad39[xc + ih * 56 + iw] += work39_dcol[r++];
+                  if (ih >= 0 && iw >= 0) grad39[xc + ih * 56 + iw]! += work39_dcol[r++]!;
                   else r++;
                 }
               }
@@ -5633,72 +5622,72 @@ function forward40(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act40[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act40[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act40[i] - m;
+            const d = act40[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3212 + ch] = 0.9 * bf[3212 + ch] + 0.1 * m;
-          bf[3340 + ch] = 0.9 * bf[3340 + ch] + 0.1 * (q / (count - 1));
+          bf[3212 + ch] = 0.9 * bf[3212 + ch]! + 0.1 * m;
+          bf[3340 + ch] = 0.9 * bf[3340 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[3212 + ch];
-        v = bf[3340 + ch];
+        m = bf[3212 + ch]!;
+        v = bf[3340 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch40_istd[ch] = r;
-      const w = p[405824 + ch];
-      const sh = p[405952 + ch];
+      const w = p[405824 + ch]!;
+      const sh = p[405952 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act40[i] - m) * r;
+          const h = (act40[i]! - m) * r;
           scratch40_xhat[i] = h;
           act41[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[3468] += 1;
+    if (training) bf[3468]! += 1;
   }
 }
 
 /** Backward of op 40: layer2.0.bn2 (batchnorm). */
-function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward40(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch40_batchstats[0] === 1;
+    const batchStats = scratch40_batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad41[i];
+          const d = grad41[i]!;
           sg += d;
-          sgh += d * scratch40_xhat[i];
+          sgh += d * scratch40_xhat[i]!;
         }
       }
-      gp[405824 + ch] += sgh;
-      gp[405952 + ch] += sg;
-      const k = p[405824 + ch] * scratch40_istd[ch];
+      gp[405824 + ch]! += sgh;
+      gp[405952 + ch]! += sg;
+      const k = p[405824 + ch]! * scratch40_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad40[i] += k * (grad41[i] - a - scratch40_xhat[i] * bh);
+            grad40[i]! += k * (grad41[i]! - a - scratch40_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad40[i] += k * grad41[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad40[i]! += k * grad41[i]!;
         }
       }
     }
@@ -5706,27 +5695,27 @@ function backward40(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 41: layer2.0.5 (relu). */
-function forward41(p: Float32Array, n: number, training: boolean): void {
+function forward41(n: number): void {
   // layer2.0.5: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act41[i];
+    const x = act41[i]!;
     act42[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 41: layer2.0.5 (relu). */
-function backward41(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward41(n: number): void {
   // layer2.0.5: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act41[i];
+    const x = act41[i]!;
 
-    const g = grad42[i];
+    const g = grad42[i]!;
     grad41[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 42: layer2.0.conv3 (conv2d). */
-function forward42(p: Float32Array, n: number, training: boolean): void {
+function forward42(p: Float32Array, n: number): void {
   // layer2.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -5741,7 +5730,7 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work42_col[r++] = act42[xc + ih * 28 + iw];
+                work42_col[r++] = act42[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -5752,7 +5741,7 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 42: layer2.0.conv3 (conv2d). */
-function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward42(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -5769,7 +5758,7 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work42_col[r++] = act42[xc + ih * 28 + iw];
+                  work42_col[r++] = act42[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -5802,7 +5791,7 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad42[xc + ih * 28 + iw] += work42_dcol[r++];
+                  grad42[xc + ih * 28 + iw]! += work42_dcol[r++]!;
                 }
               }
             }
@@ -5830,72 +5819,72 @@ function forward43(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act43[i];
+          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act43[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act43[i] - m;
+            const d = act43[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3469 + ch] = 0.9 * bf[3469 + ch] + 0.1 * m;
-          bf[3981 + ch] = 0.9 * bf[3981 + ch] + 0.1 * (q / (count - 1));
+          bf[3469 + ch] = 0.9 * bf[3469 + ch]! + 0.1 * m;
+          bf[3981 + ch] = 0.9 * bf[3981 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[3469 + ch];
-        v = bf[3981 + ch];
+        m = bf[3469 + ch]!;
+        v = bf[3981 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch43_istd[ch] = r;
-      const w = p[471616 + ch];
-      const sh = p[472128 + ch];
+      const w = p[471616 + ch]!;
+      const sh = p[472128 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act43[i] - m) * r;
+          const h = (act43[i]! - m) * r;
           scratch43_xhat[i] = h;
           act44[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[4493] += 1;
+    if (training) bf[4493]! += 1;
   }
 }
 
 /** Backward of op 43: layer2.0.bn3 (batchnorm). */
-function backward43(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward43(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.bn3: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch43_batchstats[0] === 1;
+    const batchStats = scratch43_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad44[i];
+          const d = grad44[i]!;
           sg += d;
-          sgh += d * scratch43_xhat[i];
+          sgh += d * scratch43_xhat[i]!;
         }
       }
-      gp[471616 + ch] += sgh;
-      gp[472128 + ch] += sg;
-      const k = p[471616 + ch] * scratch43_istd[ch];
+      gp[471616 + ch]! += sgh;
+      gp[472128 + ch]! += sg;
+      const k = p[471616 + ch]! * scratch43_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++)
-            grad43[i] += k * (grad44[i] - a - scratch43_xhat[i] * bh);
+            grad43[i]! += k * (grad44[i]! - a - scratch43_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad43[i] += k * grad44[i];
+          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad43[i]! += k * grad44[i]!;
         }
       }
     }
@@ -5903,7 +5892,7 @@ function backward43(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 44: layer2.0.downsample.0 (conv2d). */
-function forward44(p: Float32Array, n: number, training: boolean): void {
+function forward44(p: Float32Array, n: number): void {
   // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 802816;
@@ -5918,7 +5907,7 @@ function forward44(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work44_col[r++] = act36[xc + ih * 56 + iw];
+                work44_col[r++] = act36[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -5929,7 +5918,7 @@ function forward44(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 44: layer2.0.downsample.0 (conv2d). */
-function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward44(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -5946,7 +5935,7 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work44_col[r++] = act36[xc + ih * 56 + iw];
+                  work44_col[r++] = act36[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -5979,7 +5968,7 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  grad36[xc + ih * 56 + iw] += work44_dcol[r++];
+                  grad36[xc + ih * 56 + iw]! += work44_dcol[r++]!;
                 }
               }
             }
@@ -6007,72 +5996,72 @@ function forward45(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act45[i];
+          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act45[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act45[i] - m;
+            const d = act45[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[4494 + ch] = 0.9 * bf[4494 + ch] + 0.1 * m;
-          bf[5006 + ch] = 0.9 * bf[5006 + ch] + 0.1 * (q / (count - 1));
+          bf[4494 + ch] = 0.9 * bf[4494 + ch]! + 0.1 * m;
+          bf[5006 + ch] = 0.9 * bf[5006 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[4494 + ch];
-        v = bf[5006 + ch];
+        m = bf[4494 + ch]!;
+        v = bf[5006 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch45_istd[ch] = r;
-      const w = p[603712 + ch];
-      const sh = p[604224 + ch];
+      const w = p[603712 + ch]!;
+      const sh = p[604224 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act45[i] - m) * r;
+          const h = (act45[i]! - m) * r;
           scratch45_xhat[i] = h;
           act46[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[5518] += 1;
+    if (training) bf[5518]! += 1;
   }
 }
 
 /** Backward of op 45: layer2.0.downsample.1 (batchnorm). */
-function backward45(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward45(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.downsample.1: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch45_batchstats[0] === 1;
+    const batchStats = scratch45_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad46[i];
+          const d = grad46[i]!;
           sg += d;
-          sgh += d * scratch45_xhat[i];
+          sgh += d * scratch45_xhat[i]!;
         }
       }
-      gp[603712 + ch] += sgh;
-      gp[604224 + ch] += sg;
-      const k = p[603712 + ch] * scratch45_istd[ch];
+      gp[603712 + ch]! += sgh;
+      gp[604224 + ch]! += sg;
+      const k = p[603712 + ch]! * scratch45_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++)
-            grad45[i] += k * (grad46[i] - a - scratch45_xhat[i] * bh);
+            grad45[i]! += k * (grad46[i]! - a - scratch45_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad45[i] += k * grad46[i];
+          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad45[i]! += k * grad46[i]!;
         }
       }
     }
@@ -6080,43 +6069,43 @@ function backward45(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 46: add. */
-function forward46(p: Float32Array, n: number, training: boolean): void {
+function forward46(n: number): void {
   // add
-  for (let i = 0, e = n * 401408; i < e; i++) act47[i] = act44[i] + act46[i];
+  for (let i = 0, e = n * 401408; i < e; i++) act47[i] = act44[i]! + act46[i]!;
 }
 
 /** Backward of op 46: add. */
-function backward46(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward46(n: number): void {
   // add backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const g = grad47[i];
-    grad44[i] += g;
-    grad46[i] += g;
+    const g = grad47[i]!;
+    grad44[i]! += g;
+    grad46[i]! += g;
   }
 }
 
 /** Forward of op 47: layer2.0.9 (relu). */
-function forward47(p: Float32Array, n: number, training: boolean): void {
+function forward47(n: number): void {
   // layer2.0.9: relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act47[i];
+    const x = act47[i]!;
     act48[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 47: layer2.0.9 (relu). */
-function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward47(n: number): void {
   // layer2.0.9: relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act47[i];
+    const x = act47[i]!;
 
-    const g = grad48[i];
+    const g = grad48[i]!;
     grad47[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 48: layer2.rest.0.conv1 (conv2d). */
-function forward48(p: Float32Array, n: number, training: boolean): void {
+function forward48(p: Float32Array, n: number): void {
   // layer2.rest.0.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -6131,7 +6120,7 @@ function forward48(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work48_col[r++] = act48[xc + ih * 28 + iw];
+                work48_col[r++] = act48[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -6142,7 +6131,7 @@ function forward48(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 48: layer2.rest.0.conv1 (conv2d). */
-function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward48(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.0.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -6159,7 +6148,7 @@ function backward48(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work48_col[r++] = act48[xc + ih * 28 + iw];
+                  work48_col[r++] = act48[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -6192,7 +6181,7 @@ function backward48(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad48[xc + ih * 28 + iw] += work48_dcol[r++];
+                  grad48[xc + ih * 28 + iw]! += work48_dcol[r++]!;
                 }
               }
             }
@@ -6220,72 +6209,72 @@ function forward49(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act49[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act49[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act49[i] - m;
+            const d = act49[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[5519 + ch] = 0.9 * bf[5519 + ch] + 0.1 * m;
-          bf[5647 + ch] = 0.9 * bf[5647 + ch] + 0.1 * (q / (count - 1));
+          bf[5519 + ch] = 0.9 * bf[5519 + ch]! + 0.1 * m;
+          bf[5647 + ch] = 0.9 * bf[5647 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[5519 + ch];
-        v = bf[5647 + ch];
+        m = bf[5519 + ch]!;
+        v = bf[5647 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch49_istd[ch] = r;
-      const w = p[670272 + ch];
-      const sh = p[670400 + ch];
+      const w = p[670272 + ch]!;
+      const sh = p[670400 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act49[i] - m) * r;
+          const h = (act49[i]! - m) * r;
           scratch49_xhat[i] = h;
           act50[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[5775] += 1;
+    if (training) bf[5775]! += 1;
   }
 }
 
 /** Backward of op 49: layer2.rest.0.bn1 (batchnorm). */
-function backward49(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward49(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.0.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch49_batchstats[0] === 1;
+    const batchStats = scratch49_batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad50[i];
+          const d = grad50[i]!;
           sg += d;
-          sgh += d * scratch49_xhat[i];
+          sgh += d * scratch49_xhat[i]!;
         }
       }
-      gp[670272 + ch] += sgh;
-      gp[670400 + ch] += sg;
-      const k = p[670272 + ch] * scratch49_istd[ch];
+      gp[670272 + ch]! += sgh;
+      gp[670400 + ch]! += sg;
+      const k = p[670272 + ch]! * scratch49_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad49[i] += k * (grad50[i] - a - scratch49_xhat[i] * bh);
+            grad49[i]! += k * (grad50[i]! - a - scratch49_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad49[i] += k * grad50[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad49[i]! += k * grad50[i]!;
         }
       }
     }
@@ -6293,27 +6282,27 @@ function backward49(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 50: layer2.rest.0.2 (relu). */
-function forward50(p: Float32Array, n: number, training: boolean): void {
+function forward50(n: number): void {
   // layer2.rest.0.2: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act50[i];
+    const x = act50[i]!;
     act51[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 50: layer2.rest.0.2 (relu). */
-function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward50(n: number): void {
   // layer2.rest.0.2: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act50[i];
+    const x = act50[i]!;
 
-    const g = grad51[i];
+    const g = grad51[i]!;
     grad50[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 51: layer2.rest.0.conv2 (conv2d). */
-function forward51(p: Float32Array, n: number, training: boolean): void {
+function forward51(p: Float32Array, n: number): void {
   // layer2.rest.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -6328,7 +6317,7 @@ function forward51(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work51_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act51[xc + ih * 28 + iw] : 0;
+                work51_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act51[xc + ih * 28 + iw]! : 0;
               }
             }
           }
@@ -6339,7 +6328,7 @@ function forward51(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 51: layer2.rest.0.conv2 (conv2d). */
-function backward51(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward51(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -6356,7 +6345,7 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work51_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act51[xc + ih * 28 + iw] : 0;
+                  work51_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act51[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
@@ -6389,7 +6378,7 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad51[xc + ih * 28 + iw] += work51_dcol[r++];
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad51[xc + ih * 28 + iw]! += work51_dcol[r++]!;
                   else r++;
                 }
               }
@@ -6418,72 +6407,72 @@ function forward52(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act52[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act52[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act52[i] - m;
+            const d = act52[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[5776 + ch] = 0.9 * bf[5776 + ch] + 0.1 * m;
-          bf[5904 + ch] = 0.9 * bf[5904 + ch] + 0.1 * (q / (count - 1));
+          bf[5776 + ch] = 0.9 * bf[5776 + ch]! + 0.1 * m;
+          bf[5904 + ch] = 0.9 * bf[5904 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[5776 + ch];
-        v = bf[5904 + ch];
+        m = bf[5776 + ch]!;
+        v = bf[5904 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch52_istd[ch] = r;
-      const w = p[817984 + ch];
-      const sh = p[818112 + ch];
+      const w = p[817984 + ch]!;
+      const sh = p[818112 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act52[i] - m) * r;
+          const h = (act52[i]! - m) * r;
           scratch52_xhat[i] = h;
           act53[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[6032] += 1;
+    if (training) bf[6032]! += 1;
   }
 }
 
 /** Backward of op 52: layer2.rest.0.bn2 (batchnorm). */
-function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward52(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.0.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch52_batchstats[0] === 1;
+    const batchStats = scratch52_batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad53[i];
+          const d = grad53[i]!;
           sg += d;
-          sgh += d * scratch52_xhat[i];
+          sgh += d * scratch52_xhat[i]!;
         }
       }
-      gp[817984 + ch] += sgh;
-      gp[818112 + ch] += sg;
-      const k = p[817984 + ch] * scratch52_istd[ch];
+      gp[817984 + ch]! += sgh;
+      gp[818112 + ch]! += sg;
+      const k = p[817984 + ch]! * scratch52_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad52[i] += k * (grad53[i] - a - scratch52_xhat[i] * bh);
+            grad52[i]! += k * (grad53[i]! - a - scratch52_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad52[i] += k * grad53[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad52[i]! += k * grad53[i]!;
         }
       }
     }
@@ -6491,27 +6480,27 @@ function backward52(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 53: layer2.rest.0.5 (relu). */
-function forward53(p: Float32Array, n: number, training: boolean): void {
+function forward53(n: number): void {
   // layer2.rest.0.5: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act53[i];
+    const x = act53[i]!;
     act54[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 53: layer2.rest.0.5 (relu). */
-function backward53(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward53(n: number): void {
   // layer2.rest.0.5: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act53[i];
+    const x = act53[i]!;
 
-    const g = grad54[i];
+    const g = grad54[i]!;
     grad53[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 54: layer2.rest.0.conv3 (conv2d). */
-function forward54(p: Float32Array, n: number, training: boolean): void {
+function forward54(p: Float32Array, n: number): void {
   // layer2.rest.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -6526,7 +6515,7 @@ function forward54(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work54_col[r++] = act54[xc + ih * 28 + iw];
+                work54_col[r++] = act54[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -6537,7 +6526,7 @@ function forward54(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 54: layer2.rest.0.conv3 (conv2d). */
-function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward54(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -6554,7 +6543,7 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work54_col[r++] = act54[xc + ih * 28 + iw];
+                  work54_col[r++] = act54[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -6587,7 +6576,7 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad54[xc + ih * 28 + iw] += work54_dcol[r++];
+                  grad54[xc + ih * 28 + iw]! += work54_dcol[r++]!;
                 }
               }
             }
@@ -6615,72 +6604,72 @@ function forward55(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act55[i];
+          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act55[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act55[i] - m;
+            const d = act55[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[6033 + ch] = 0.9 * bf[6033 + ch] + 0.1 * m;
-          bf[6545 + ch] = 0.9 * bf[6545 + ch] + 0.1 * (q / (count - 1));
+          bf[6033 + ch] = 0.9 * bf[6033 + ch]! + 0.1 * m;
+          bf[6545 + ch] = 0.9 * bf[6545 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[6033 + ch];
-        v = bf[6545 + ch];
+        m = bf[6033 + ch]!;
+        v = bf[6545 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch55_istd[ch] = r;
-      const w = p[883776 + ch];
-      const sh = p[884288 + ch];
+      const w = p[883776 + ch]!;
+      const sh = p[884288 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act55[i] - m) * r;
+          const h = (act55[i]! - m) * r;
           scratch55_xhat[i] = h;
           act56[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[7057] += 1;
+    if (training) bf[7057]! += 1;
   }
 }
 
 /** Backward of op 55: layer2.rest.0.bn3 (batchnorm). */
-function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward55(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.0.bn3: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch55_batchstats[0] === 1;
+    const batchStats = scratch55_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad56[i];
+          const d = grad56[i]!;
           sg += d;
-          sgh += d * scratch55_xhat[i];
+          sgh += d * scratch55_xhat[i]!;
         }
       }
-      gp[883776 + ch] += sgh;
-      gp[884288 + ch] += sg;
-      const k = p[883776 + ch] * scratch55_istd[ch];
+      gp[883776 + ch]! += sgh;
+      gp[884288 + ch]! += sg;
+      const k = p[883776 + ch]! * scratch55_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++)
-            grad55[i] += k * (grad56[i] - a - scratch55_xhat[i] * bh);
+            grad55[i]! += k * (grad56[i]! - a - scratch55_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad55[i] += k * grad56[i];
+          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad55[i]! += k * grad56[i]!;
         }
       }
     }
@@ -6688,43 +6677,43 @@ function backward55(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 56: add. */
-function forward56(p: Float32Array, n: number, training: boolean): void {
+function forward56(n: number): void {
   // add
-  for (let i = 0, e = n * 401408; i < e; i++) act57[i] = act56[i] + act48[i];
+  for (let i = 0, e = n * 401408; i < e; i++) act57[i] = act56[i]! + act48[i]!;
 }
 
 /** Backward of op 56: add. */
-function backward56(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward56(n: number): void {
   // add backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const g = grad57[i];
-    grad56[i] += g;
-    grad48[i] += g;
+    const g = grad57[i]!;
+    grad56[i]! += g;
+    grad48[i]! += g;
   }
 }
 
 /** Forward of op 57: layer2.rest.0.8 (relu). */
-function forward57(p: Float32Array, n: number, training: boolean): void {
+function forward57(n: number): void {
   // layer2.rest.0.8: relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act57[i];
+    const x = act57[i]!;
     act58[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 57: layer2.rest.0.8 (relu). */
-function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward57(n: number): void {
   // layer2.rest.0.8: relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act57[i];
+    const x = act57[i]!;
 
-    const g = grad58[i];
+    const g = grad58[i]!;
     grad57[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 58: layer2.rest.1.conv1 (conv2d). */
-function forward58(p: Float32Array, n: number, training: boolean): void {
+function forward58(p: Float32Array, n: number): void {
   // layer2.rest.1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -6739,7 +6728,7 @@ function forward58(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work58_col[r++] = act58[xc + ih * 28 + iw];
+                work58_col[r++] = act58[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -6750,7 +6739,7 @@ function forward58(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 58: layer2.rest.1.conv1 (conv2d). */
-function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward58(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -6767,7 +6756,7 @@ function backward58(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work58_col[r++] = act58[xc + ih * 28 + iw];
+                  work58_col[r++] = act58[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -6800,7 +6789,7 @@ function backward58(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad58[xc + ih * 28 + iw] += work58_dcol[r++];
+                  grad58[xc + ih * 28 + iw]! += work58_dcol[r++]!;
                 }
               }
             }
@@ -6828,72 +6817,72 @@ function forward59(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act59[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act59[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act59[i] - m;
+            const d = act59[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[7058 + ch] = 0.9 * bf[7058 + ch] + 0.1 * m;
-          bf[7186 + ch] = 0.9 * bf[7186 + ch] + 0.1 * (q / (count - 1));
+          bf[7058 + ch] = 0.9 * bf[7058 + ch]! + 0.1 * m;
+          bf[7186 + ch] = 0.9 * bf[7186 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[7058 + ch];
-        v = bf[7186 + ch];
+        m = bf[7058 + ch]!;
+        v = bf[7186 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch59_istd[ch] = r;
-      const w = p[950336 + ch];
-      const sh = p[950464 + ch];
+      const w = p[950336 + ch]!;
+      const sh = p[950464 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act59[i] - m) * r;
+          const h = (act59[i]! - m) * r;
           scratch59_xhat[i] = h;
           act60[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[7314] += 1;
+    if (training) bf[7314]! += 1;
   }
 }
 
 /** Backward of op 59: layer2.rest.1.bn1 (batchnorm). */
-function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward59(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.1.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch59_batchstats[0] === 1;
+    const batchStats = scratch59_batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad60[i];
+          const d = grad60[i]!;
           sg += d;
-          sgh += d * scratch59_xhat[i];
+          sgh += d * scratch59_xhat[i]!;
         }
       }
-      gp[950336 + ch] += sgh;
-      gp[950464 + ch] += sg;
-      const k = p[950336 + ch] * scratch59_istd[ch];
+      gp[950336 + ch]! += sgh;
+      gp[950464 + ch]! += sg;
+      const k = p[950336 + ch]! * scratch59_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad59[i] += k * (grad60[i] - a - scratch59_xhat[i] * bh);
+            grad59[i]! += k * (grad60[i]! - a - scratch59_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad59[i] += k * grad60[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad59[i]! += k * grad60[i]!;
         }
       }
     }
@@ -6901,27 +6890,27 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 60: layer2.rest.1.2 (relu). */
-function forward60(p: Float32Array, n: number, training: boolean): void {
+function forward60(n: number): void {
   // layer2.rest.1.2: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act60[i];
+    const x = act60[i]!;
     act61[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 60: layer2.rest.1.2 (relu). */
-function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward60(n: number): void {
   // layer2.rest.1.2: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act60[i];
+    const x = act60[i]!;
 
-    const g = grad61[i];
+    const g = grad61[i]!;
     grad60[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 61: layer2.rest.1.conv2 (conv2d). */
-function forward61(p: Float32Array, n: number, training: boolean): void {
+function forward61(p: Float32Array, n: number): void {
   // layer2.rest.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -6936,7 +6925,7 @@ function forward61(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work61_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act61[xc + ih * 28 + iw] : 0;
+                work61_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act61[xc + ih * 28 + iw]! : 0;
               }
             }
           }
@@ -6947,7 +6936,7 @@ function forward61(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 61: layer2.rest.1.conv2 (conv2d). */
-function backward61(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward61(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -6964,7 +6953,7 @@ function backward61(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work61_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act61[xc + ih * 28 + iw] : 0;
+                  work61_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act61[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
@@ -6997,7 +6986,7 @@ function backward61(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad61[xc + ih * 28 + iw] += work61_dcol[r++];
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad61[xc + ih * 28 + iw]! += work61_dcol[r++]!;
                   else r++;
                 }
               }
@@ -7026,72 +7015,72 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act62[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act62[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act62[i] - m;
+            const d = act62[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[7315 + ch] = 0.9 * bf[7315 + ch] + 0.1 * m;
-          bf[7443 + ch] = 0.9 * bf[7443 + ch] + 0.1 * (q / (count - 1));
+          bf[7315 + ch] = 0.9 * bf[7315 + ch]! + 0.1 * m;
+          bf[7443 + ch] = 0.9 * bf[7443 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[7315 + ch];
-        v = bf[7443 + ch];
+        m = bf[7315 + ch]!;
+        v = bf[7443 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch62_istd[ch] = r;
-      const w = p[1098048 + ch];
-      const sh = p[1098176 + ch];
+      const w = p[1098048 + ch]!;
+      const sh = p[1098176 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act62[i] - m) * r;
+          const h = (act62[i]! - m) * r;
           scratch62_xhat[i] = h;
           act63[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[7571] += 1;
+    if (training) bf[7571]! += 1;
   }
 }
 
 /** Backward of op 62: layer2.rest.1.bn2 (batchnorm). */
-function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward62(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.1.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch62_batchstats[0] === 1;
+    const batchStats = scratch62_batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad63[i];
+          const d = grad63[i]!;
           sg += d;
-          sgh += d * scratch62_xhat[i];
+          sgh += d * scratch62_xhat[i]!;
         }
       }
-      gp[1098048 + ch] += sgh;
-      gp[1098176 + ch] += sg;
-      const k = p[1098048 + ch] * scratch62_istd[ch];
+      gp[1098048 + ch]! += sgh;
+      gp[1098176 + ch]! += sg;
+      const k = p[1098048 + ch]! * scratch62_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad62[i] += k * (grad63[i] - a - scratch62_xhat[i] * bh);
+            grad62[i]! += k * (grad63[i]! - a - scratch62_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad62[i] += k * grad63[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad62[i]! += k * grad63[i]!;
         }
       }
     }
@@ -7099,27 +7088,27 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 63: layer2.rest.1.5 (relu). */
-function forward63(p: Float32Array, n: number, training: boolean): void {
+function forward63(n: number): void {
   // layer2.rest.1.5: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act63[i];
+    const x = act63[i]!;
     act64[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 63: layer2.rest.1.5 (relu). */
-function backward63(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward63(n: number): void {
   // layer2.rest.1.5: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act63[i];
+    const x = act63[i]!;
 
-    const g = grad64[i];
+    const g = grad64[i]!;
     grad63[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 64: layer2.rest.1.conv3 (conv2d). */
-function forward64(p: Float32Array, n: number, training: boolean): void {
+function forward64(p: Float32Array, n: number): void {
   // layer2.rest.1.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -7134,7 +7123,7 @@ function forward64(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work64_col[r++] = act64[xc + ih * 28 + iw];
+                work64_col[r++] = act64[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -7145,7 +7134,7 @@ function forward64(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 64: layer2.rest.1.conv3 (conv2d). */
-function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward64(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.1.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -7162,7 +7151,7 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work64_col[r++] = act64[xc + ih * 28 + iw];
+                  work64_col[r++] = act64[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -7195,7 +7184,7 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad64[xc + ih * 28 + iw] += work64_dcol[r++];
+                  grad64[xc + ih * 28 + iw]! += work64_dcol[r++]!;
                 }
               }
             }
@@ -7223,72 +7212,72 @@ function forward65(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act65[i];
+          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act65[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act65[i] - m;
+            const d = act65[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[7572 + ch] = 0.9 * bf[7572 + ch] + 0.1 * m;
-          bf[8084 + ch] = 0.9 * bf[8084 + ch] + 0.1 * (q / (count - 1));
+          bf[7572 + ch] = 0.9 * bf[7572 + ch]! + 0.1 * m;
+          bf[8084 + ch] = 0.9 * bf[8084 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[7572 + ch];
-        v = bf[8084 + ch];
+        m = bf[7572 + ch]!;
+        v = bf[8084 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch65_istd[ch] = r;
-      const w = p[1163840 + ch];
-      const sh = p[1164352 + ch];
+      const w = p[1163840 + ch]!;
+      const sh = p[1164352 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act65[i] - m) * r;
+          const h = (act65[i]! - m) * r;
           scratch65_xhat[i] = h;
           act66[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[8596] += 1;
+    if (training) bf[8596]! += 1;
   }
 }
 
 /** Backward of op 65: layer2.rest.1.bn3 (batchnorm). */
-function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward65(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.1.bn3: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch65_batchstats[0] === 1;
+    const batchStats = scratch65_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad66[i];
+          const d = grad66[i]!;
           sg += d;
-          sgh += d * scratch65_xhat[i];
+          sgh += d * scratch65_xhat[i]!;
         }
       }
-      gp[1163840 + ch] += sgh;
-      gp[1164352 + ch] += sg;
-      const k = p[1163840 + ch] * scratch65_istd[ch];
+      gp[1163840 + ch]! += sgh;
+      gp[1164352 + ch]! += sg;
+      const k = p[1163840 + ch]! * scratch65_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++)
-            grad65[i] += k * (grad66[i] - a - scratch65_xhat[i] * bh);
+            grad65[i]! += k * (grad66[i]! - a - scratch65_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad65[i] += k * grad66[i];
+          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad65[i]! += k * grad66[i]!;
         }
       }
     }
@@ -7296,43 +7285,43 @@ function backward65(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 66: add. */
-function forward66(p: Float32Array, n: number, training: boolean): void {
+function forward66(n: number): void {
   // add
-  for (let i = 0, e = n * 401408; i < e; i++) act67[i] = act66[i] + act58[i];
+  for (let i = 0, e = n * 401408; i < e; i++) act67[i] = act66[i]! + act58[i]!;
 }
 
 /** Backward of op 66: add. */
-function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward66(n: number): void {
   // add backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const g = grad67[i];
-    grad66[i] += g;
-    grad58[i] += g;
+    const g = grad67[i]!;
+    grad66[i]! += g;
+    grad58[i]! += g;
   }
 }
 
 /** Forward of op 67: layer2.rest.1.8 (relu). */
-function forward67(p: Float32Array, n: number, training: boolean): void {
+function forward67(n: number): void {
   // layer2.rest.1.8: relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act67[i];
+    const x = act67[i]!;
     act68[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 67: layer2.rest.1.8 (relu). */
-function backward67(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward67(n: number): void {
   // layer2.rest.1.8: relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act67[i];
+    const x = act67[i]!;
 
-    const g = grad68[i];
+    const g = grad68[i]!;
     grad67[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 68: layer2.rest.2.conv1 (conv2d). */
-function forward68(p: Float32Array, n: number, training: boolean): void {
+function forward68(p: Float32Array, n: number): void {
   // layer2.rest.2.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -7347,7 +7336,7 @@ function forward68(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work68_col[r++] = act68[xc + ih * 28 + iw];
+                work68_col[r++] = act68[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -7358,7 +7347,7 @@ function forward68(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 68: layer2.rest.2.conv1 (conv2d). */
-function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward68(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.2.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -7375,7 +7364,7 @@ function backward68(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work68_col[r++] = act68[xc + ih * 28 + iw];
+                  work68_col[r++] = act68[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -7408,7 +7397,7 @@ function backward68(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad68[xc + ih * 28 + iw] += work68_dcol[r++];
+                  grad68[xc + ih * 28 + iw]! += work68_dcol[r++]!;
                 }
               }
             }
@@ -7436,72 +7425,72 @@ function forward69(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act69[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act69[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act69[i] - m;
+            const d = act69[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[8597 + ch] = 0.9 * bf[8597 + ch] + 0.1 * m;
-          bf[8725 + ch] = 0.9 * bf[8725 + ch] + 0.1 * (q / (count - 1));
+          bf[8597 + ch] = 0.9 * bf[8597 + ch]! + 0.1 * m;
+          bf[8725 + ch] = 0.9 * bf[8725 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[8597 + ch];
-        v = bf[8725 + ch];
+        m = bf[8597 + ch]!;
+        v = bf[8725 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch69_istd[ch] = r;
-      const w = p[1230400 + ch];
-      const sh = p[1230528 + ch];
+      const w = p[1230400 + ch]!;
+      const sh = p[1230528 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act69[i] - m) * r;
+          const h = (act69[i]! - m) * r;
           scratch69_xhat[i] = h;
           act70[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[8853] += 1;
+    if (training) bf[8853]! += 1;
   }
 }
 
 /** Backward of op 69: layer2.rest.2.bn1 (batchnorm). */
-function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward69(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.2.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch69_batchstats[0] === 1;
+    const batchStats = scratch69_batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad70[i];
+          const d = grad70[i]!;
           sg += d;
-          sgh += d * scratch69_xhat[i];
+          sgh += d * scratch69_xhat[i]!;
         }
       }
-      gp[1230400 + ch] += sgh;
-      gp[1230528 + ch] += sg;
-      const k = p[1230400 + ch] * scratch69_istd[ch];
+      gp[1230400 + ch]! += sgh;
+      gp[1230528 + ch]! += sg;
+      const k = p[1230400 + ch]! * scratch69_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad69[i] += k * (grad70[i] - a - scratch69_xhat[i] * bh);
+            grad69[i]! += k * (grad70[i]! - a - scratch69_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad69[i] += k * grad70[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad69[i]! += k * grad70[i]!;
         }
       }
     }
@@ -7509,27 +7498,27 @@ function backward69(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 70: layer2.rest.2.2 (relu). */
-function forward70(p: Float32Array, n: number, training: boolean): void {
+function forward70(n: number): void {
   // layer2.rest.2.2: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act70[i];
+    const x = act70[i]!;
     act71[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 70: layer2.rest.2.2 (relu). */
-function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward70(n: number): void {
   // layer2.rest.2.2: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act70[i];
+    const x = act70[i]!;
 
-    const g = grad71[i];
+    const g = grad71[i]!;
     grad70[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 71: layer2.rest.2.conv2 (conv2d). */
-function forward71(p: Float32Array, n: number, training: boolean): void {
+function forward71(p: Float32Array, n: number): void {
   // layer2.rest.2.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -7544,7 +7533,7 @@ function forward71(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work71_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act71[xc + ih * 28 + iw] : 0;
+                work71_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act71[xc + ih * 28 + iw]! : 0;
               }
             }
           }
@@ -7555,7 +7544,7 @@ function forward71(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 71: layer2.rest.2.conv2 (conv2d). */
-function backward71(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward71(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.2.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -7572,7 +7561,7 @@ function backward71(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work71_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act71[xc + ih * 28 + iw] : 0;
+                  work71_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act71[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
@@ -7605,7 +7594,7 @@ function backward71(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad71[xc + ih * 28 + iw] += work71_dcol[r++];
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad71[xc + ih * 28 + iw]! += work71_dcol[r++]!;
                   else r++;
                 }
               }
@@ -7634,72 +7623,72 @@ function forward72(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act72[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act72[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act72[i] - m;
+            const d = act72[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[8854 + ch] = 0.9 * bf[8854 + ch] + 0.1 * m;
-          bf[8982 + ch] = 0.9 * bf[8982 + ch] + 0.1 * (q / (count - 1));
+          bf[8854 + ch] = 0.9 * bf[8854 + ch]! + 0.1 * m;
+          bf[8982 + ch] = 0.9 * bf[8982 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[8854 + ch];
-        v = bf[8982 + ch];
+        m = bf[8854 + ch]!;
+        v = bf[8982 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch72_istd[ch] = r;
-      const w = p[1378112 + ch];
-      const sh = p[1378240 + ch];
+      const w = p[1378112 + ch]!;
+      const sh = p[1378240 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act72[i] - m) * r;
+          const h = (act72[i]! - m) * r;
           scratch72_xhat[i] = h;
           act73[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[9110] += 1;
+    if (training) bf[9110]! += 1;
   }
 }
 
 /** Backward of op 72: layer2.rest.2.bn2 (batchnorm). */
-function backward72(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward72(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.2.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch72_batchstats[0] === 1;
+    const batchStats = scratch72_batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad73[i];
+          const d = grad73[i]!;
           sg += d;
-          sgh += d * scratch72_xhat[i];
+          sgh += d * scratch72_xhat[i]!;
         }
       }
-      gp[1378112 + ch] += sgh;
-      gp[1378240 + ch] += sg;
-      const k = p[1378112 + ch] * scratch72_istd[ch];
+      gp[1378112 + ch]! += sgh;
+      gp[1378240 + ch]! += sg;
+      const k = p[1378112 + ch]! * scratch72_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad72[i] += k * (grad73[i] - a - scratch72_xhat[i] * bh);
+            grad72[i]! += k * (grad73[i]! - a - scratch72_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad72[i] += k * grad73[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad72[i]! += k * grad73[i]!;
         }
       }
     }
@@ -7707,27 +7696,27 @@ function backward72(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 73: layer2.rest.2.5 (relu). */
-function forward73(p: Float32Array, n: number, training: boolean): void {
+function forward73(n: number): void {
   // layer2.rest.2.5: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act73[i];
+    const x = act73[i]!;
     act74[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 73: layer2.rest.2.5 (relu). */
-function backward73(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward73(n: number): void {
   // layer2.rest.2.5: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act73[i];
+    const x = act73[i]!;
 
-    const g = grad74[i];
+    const g = grad74[i]!;
     grad73[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 74: layer2.rest.2.conv3 (conv2d). */
-function forward74(p: Float32Array, n: number, training: boolean): void {
+function forward74(p: Float32Array, n: number): void {
   // layer2.rest.2.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -7742,7 +7731,7 @@ function forward74(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work74_col[r++] = act74[xc + ih * 28 + iw];
+                work74_col[r++] = act74[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -7753,7 +7742,7 @@ function forward74(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 74: layer2.rest.2.conv3 (conv2d). */
-function backward74(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward74(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.2.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -7770,7 +7759,7 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work74_col[r++] = act74[xc + ih * 28 + iw];
+                  work74_col[r++] = act74[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -7803,7 +7792,7 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad74[xc + ih * 28 + iw] += work74_dcol[r++];
+                  grad74[xc + ih * 28 + iw]! += work74_dcol[r++]!;
                 }
               }
             }
@@ -7831,72 +7820,72 @@ function forward75(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act75[i];
+          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act75[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act75[i] - m;
+            const d = act75[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[9111 + ch] = 0.9 * bf[9111 + ch] + 0.1 * m;
-          bf[9623 + ch] = 0.9 * bf[9623 + ch] + 0.1 * (q / (count - 1));
+          bf[9111 + ch] = 0.9 * bf[9111 + ch]! + 0.1 * m;
+          bf[9623 + ch] = 0.9 * bf[9623 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[9111 + ch];
-        v = bf[9623 + ch];
+        m = bf[9111 + ch]!;
+        v = bf[9623 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch75_istd[ch] = r;
-      const w = p[1443904 + ch];
-      const sh = p[1444416 + ch];
+      const w = p[1443904 + ch]!;
+      const sh = p[1444416 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act75[i] - m) * r;
+          const h = (act75[i]! - m) * r;
           scratch75_xhat[i] = h;
           act76[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[10135] += 1;
+    if (training) bf[10135]! += 1;
   }
 }
 
 /** Backward of op 75: layer2.rest.2.bn3 (batchnorm). */
-function backward75(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward75(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.rest.2.bn3: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch75_batchstats[0] === 1;
+    const batchStats = scratch75_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad76[i];
+          const d = grad76[i]!;
           sg += d;
-          sgh += d * scratch75_xhat[i];
+          sgh += d * scratch75_xhat[i]!;
         }
       }
-      gp[1443904 + ch] += sgh;
-      gp[1444416 + ch] += sg;
-      const k = p[1443904 + ch] * scratch75_istd[ch];
+      gp[1443904 + ch]! += sgh;
+      gp[1444416 + ch]! += sg;
+      const k = p[1443904 + ch]! * scratch75_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++)
-            grad75[i] += k * (grad76[i] - a - scratch75_xhat[i] * bh);
+            grad75[i]! += k * (grad76[i]! - a - scratch75_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad75[i] += k * grad76[i];
+          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad75[i]! += k * grad76[i]!;
         }
       }
     }
@@ -7904,43 +7893,43 @@ function backward75(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 76: add. */
-function forward76(p: Float32Array, n: number, training: boolean): void {
+function forward76(n: number): void {
   // add
-  for (let i = 0, e = n * 401408; i < e; i++) act77[i] = act76[i] + act68[i];
+  for (let i = 0, e = n * 401408; i < e; i++) act77[i] = act76[i]! + act68[i]!;
 }
 
 /** Backward of op 76: add. */
-function backward76(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward76(n: number): void {
   // add backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const g = grad77[i];
-    grad76[i] += g;
-    grad68[i] += g;
+    const g = grad77[i]!;
+    grad76[i]! += g;
+    grad68[i]! += g;
   }
 }
 
 /** Forward of op 77: layer2.rest.2.8 (relu). */
-function forward77(p: Float32Array, n: number, training: boolean): void {
+function forward77(n: number): void {
   // layer2.rest.2.8: relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act77[i];
+    const x = act77[i]!;
     act78[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 77: layer2.rest.2.8 (relu). */
-function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward77(n: number): void {
   // layer2.rest.2.8: relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act77[i];
+    const x = act77[i]!;
 
-    const g = grad78[i];
+    const g = grad78[i]!;
     grad77[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 78: layer3.0.conv1 (conv2d). */
-function forward78(p: Float32Array, n: number, training: boolean): void {
+function forward78(p: Float32Array, n: number): void {
   // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -7955,7 +7944,7 @@ function forward78(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work78_col[r++] = act78[xc + ih * 28 + iw];
+                work78_col[r++] = act78[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -7966,7 +7955,7 @@ function forward78(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 78: layer3.0.conv1 (conv2d). */
-function backward78(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward78(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -7983,7 +7972,7 @@ function backward78(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work78_col[r++] = act78[xc + ih * 28 + iw];
+                  work78_col[r++] = act78[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -8016,7 +8005,7 @@ function backward78(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad78[xc + ih * 28 + iw] += work78_dcol[r++];
+                  grad78[xc + ih * 28 + iw]! += work78_dcol[r++]!;
                 }
               }
             }
@@ -8044,72 +8033,72 @@ function forward79(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) s += act79[i];
+          for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) s += act79[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act79[i] - m;
+            const d = act79[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[10136 + ch] = 0.9 * bf[10136 + ch] + 0.1 * m;
-          bf[10392 + ch] = 0.9 * bf[10392 + ch] + 0.1 * (q / (count - 1));
+          bf[10136 + ch] = 0.9 * bf[10136 + ch]! + 0.1 * m;
+          bf[10392 + ch] = 0.9 * bf[10392 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[10136 + ch];
-        v = bf[10392 + ch];
+        m = bf[10136 + ch]!;
+        v = bf[10392 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch79_istd[ch] = r;
-      const w = p[1576000 + ch];
-      const sh = p[1576256 + ch];
+      const w = p[1576000 + ch]!;
+      const sh = p[1576256 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act79[i] - m) * r;
+          const h = (act79[i]! - m) * r;
           scratch79_xhat[i] = h;
           act80[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[10648] += 1;
+    if (training) bf[10648]! += 1;
   }
 }
 
 /** Backward of op 79: layer3.0.bn1 (batchnorm). */
-function backward79(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward79(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.bn1: batchnorm over 256 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch79_batchstats[0] === 1;
+    const batchStats = scratch79_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad80[i];
+          const d = grad80[i]!;
           sg += d;
-          sgh += d * scratch79_xhat[i];
+          sgh += d * scratch79_xhat[i]!;
         }
       }
-      gp[1576000 + ch] += sgh;
-      gp[1576256 + ch] += sg;
-      const k = p[1576000 + ch] * scratch79_istd[ch];
+      gp[1576000 + ch]! += sgh;
+      gp[1576256 + ch]! += sg;
+      const k = p[1576000 + ch]! * scratch79_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++)
-            grad79[i] += k * (grad80[i] - a - scratch79_xhat[i] * bh);
+            grad79[i]! += k * (grad80[i]! - a - scratch79_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) grad79[i] += k * grad80[i];
+          for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) grad79[i]! += k * grad80[i]!;
         }
       }
     }
@@ -8117,27 +8106,27 @@ function backward79(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 80: layer3.0.2 (relu). */
-function forward80(p: Float32Array, n: number, training: boolean): void {
+function forward80(n: number): void {
   // layer3.0.2: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act80[i];
+    const x = act80[i]!;
     act81[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 80: layer3.0.2 (relu). */
-function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward80(n: number): void {
   // layer3.0.2: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act80[i];
+    const x = act80[i]!;
 
-    const g = grad81[i];
+    const g = grad81[i]!;
     grad80[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 81: layer3.0.conv2 (conv2d). */
-function forward81(p: Float32Array, n: number, training: boolean): void {
+function forward81(p: Float32Array, n: number): void {
   // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -8152,7 +8141,7 @@ function forward81(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work81_col[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw] : 0;
+                work81_col[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw]! : 0;
               }
             }
           }
@@ -8163,7 +8152,7 @@ function forward81(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 81: layer3.0.conv2 (conv2d). */
-function backward81(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward81(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -8180,7 +8169,7 @@ function backward81(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work81_col[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw] : 0;
+                  work81_col[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
@@ -8213,7 +8202,7 @@ function backward81(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad81[xc + ih * 28 + iw] += work81_dcol[r++];
+                  if (ih >= 0 && iw >= 0) grad81[xc + ih * 28 + iw]! += work81_dcol[r++]!;
                   else r++;
                 }
               }
@@ -8242,72 +8231,72 @@ function forward82(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act82[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act82[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act82[i] - m;
+            const d = act82[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[10649 + ch] = 0.9 * bf[10649 + ch] + 0.1 * m;
-          bf[10905 + ch] = 0.9 * bf[10905 + ch] + 0.1 * (q / (count - 1));
+          bf[10649 + ch] = 0.9 * bf[10649 + ch]! + 0.1 * m;
+          bf[10905 + ch] = 0.9 * bf[10905 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[10649 + ch];
-        v = bf[10905 + ch];
+        m = bf[10649 + ch]!;
+        v = bf[10905 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch82_istd[ch] = r;
-      const w = p[2166336 + ch];
-      const sh = p[2166592 + ch];
+      const w = p[2166336 + ch]!;
+      const sh = p[2166592 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act82[i] - m) * r;
+          const h = (act82[i]! - m) * r;
           scratch82_xhat[i] = h;
           act83[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[11161] += 1;
+    if (training) bf[11161]! += 1;
   }
 }
 
 /** Backward of op 82: layer3.0.bn2 (batchnorm). */
-function backward82(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward82(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch82_batchstats[0] === 1;
+    const batchStats = scratch82_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad83[i];
+          const d = grad83[i]!;
           sg += d;
-          sgh += d * scratch82_xhat[i];
+          sgh += d * scratch82_xhat[i]!;
         }
       }
-      gp[2166336 + ch] += sgh;
-      gp[2166592 + ch] += sg;
-      const k = p[2166336 + ch] * scratch82_istd[ch];
+      gp[2166336 + ch]! += sgh;
+      gp[2166592 + ch]! += sg;
+      const k = p[2166336 + ch]! * scratch82_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad82[i] += k * (grad83[i] - a - scratch82_xhat[i] * bh);
+            grad82[i]! += k * (grad83[i]! - a - scratch82_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad82[i] += k * grad83[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad82[i]! += k * grad83[i]!;
         }
       }
     }
@@ -8315,27 +8304,27 @@ function backward82(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 83: layer3.0.5 (relu). */
-function forward83(p: Float32Array, n: number, training: boolean): void {
+function forward83(n: number): void {
   // layer3.0.5: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act83[i];
+    const x = act83[i]!;
     act84[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 83: layer3.0.5 (relu). */
-function backward83(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward83(n: number): void {
   // layer3.0.5: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act83[i];
+    const x = act83[i]!;
 
-    const g = grad84[i];
+    const g = grad84[i]!;
     grad83[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 84: layer3.0.conv3 (conv2d). */
-function forward84(p: Float32Array, n: number, training: boolean): void {
+function forward84(p: Float32Array, n: number): void {
   // layer3.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -8350,7 +8339,7 @@ function forward84(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work84_col[r++] = act84[xc + ih * 14 + iw];
+                work84_col[r++] = act84[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -8361,7 +8350,7 @@ function forward84(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 84: layer3.0.conv3 (conv2d). */
-function backward84(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward84(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -8378,7 +8367,7 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work84_col[r++] = act84[xc + ih * 14 + iw];
+                  work84_col[r++] = act84[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -8411,7 +8400,7 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad84[xc + ih * 14 + iw] += work84_dcol[r++];
+                  grad84[xc + ih * 14 + iw]! += work84_dcol[r++]!;
                 }
               }
             }
@@ -8439,72 +8428,72 @@ function forward85(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act85[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act85[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act85[i] - m;
+            const d = act85[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[11162 + ch] = 0.9 * bf[11162 + ch] + 0.1 * m;
-          bf[12186 + ch] = 0.9 * bf[12186 + ch] + 0.1 * (q / (count - 1));
+          bf[11162 + ch] = 0.9 * bf[11162 + ch]! + 0.1 * m;
+          bf[12186 + ch] = 0.9 * bf[12186 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[11162 + ch];
-        v = bf[12186 + ch];
+        m = bf[11162 + ch]!;
+        v = bf[12186 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch85_istd[ch] = r;
-      const w = p[2428992 + ch];
-      const sh = p[2430016 + ch];
+      const w = p[2428992 + ch]!;
+      const sh = p[2430016 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act85[i] - m) * r;
+          const h = (act85[i]! - m) * r;
           scratch85_xhat[i] = h;
           act86[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[13210] += 1;
+    if (training) bf[13210]! += 1;
   }
 }
 
 /** Backward of op 85: layer3.0.bn3 (batchnorm). */
-function backward85(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward85(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch85_batchstats[0] === 1;
+    const batchStats = scratch85_batchstats[0]! === 1;
     for (let ch = 0; ch < 1024; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad86[i];
+          const d = grad86[i]!;
           sg += d;
-          sgh += d * scratch85_xhat[i];
+          sgh += d * scratch85_xhat[i]!;
         }
       }
-      gp[2428992 + ch] += sgh;
-      gp[2430016 + ch] += sg;
-      const k = p[2428992 + ch] * scratch85_istd[ch];
+      gp[2428992 + ch]! += sgh;
+      gp[2430016 + ch]! += sg;
+      const k = p[2428992 + ch]! * scratch85_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            grad85[i] += k * (grad86[i] - a - scratch85_xhat[i] * bh);
+            grad85[i]! += k * (grad86[i]! - a - scratch85_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad85[i] += k * grad86[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad85[i]! += k * grad86[i]!;
         }
       }
     }
@@ -8512,7 +8501,7 @@ function backward85(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 86: layer3.0.downsample.0 (conv2d). */
-function forward86(p: Float32Array, n: number, training: boolean): void {
+function forward86(p: Float32Array, n: number): void {
   // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -8527,7 +8516,7 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work86_col[r++] = act78[xc + ih * 28 + iw];
+                work86_col[r++] = act78[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -8538,7 +8527,7 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 86: layer3.0.downsample.0 (conv2d). */
-function backward86(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward86(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -8555,7 +8544,7 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work86_col[r++] = act78[xc + ih * 28 + iw];
+                  work86_col[r++] = act78[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -8588,7 +8577,7 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  grad78[xc + ih * 28 + iw] += work86_dcol[r++];
+                  grad78[xc + ih * 28 + iw]! += work86_dcol[r++]!;
                 }
               }
             }
@@ -8616,72 +8605,72 @@ function forward87(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act87[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act87[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act87[i] - m;
+            const d = act87[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[13211 + ch] = 0.9 * bf[13211 + ch] + 0.1 * m;
-          bf[14235 + ch] = 0.9 * bf[14235 + ch] + 0.1 * (q / (count - 1));
+          bf[13211 + ch] = 0.9 * bf[13211 + ch]! + 0.1 * m;
+          bf[14235 + ch] = 0.9 * bf[14235 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[13211 + ch];
-        v = bf[14235 + ch];
+        m = bf[13211 + ch]!;
+        v = bf[14235 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch87_istd[ch] = r;
-      const w = p[2955328 + ch];
-      const sh = p[2956352 + ch];
+      const w = p[2955328 + ch]!;
+      const sh = p[2956352 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act87[i] - m) * r;
+          const h = (act87[i]! - m) * r;
           scratch87_xhat[i] = h;
           act88[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[15259] += 1;
+    if (training) bf[15259]! += 1;
   }
 }
 
 /** Backward of op 87: layer3.0.downsample.1 (batchnorm). */
-function backward87(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward87(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.downsample.1: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch87_batchstats[0] === 1;
+    const batchStats = scratch87_batchstats[0]! === 1;
     for (let ch = 0; ch < 1024; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad88[i];
+          const d = grad88[i]!;
           sg += d;
-          sgh += d * scratch87_xhat[i];
+          sgh += d * scratch87_xhat[i]!;
         }
       }
-      gp[2955328 + ch] += sgh;
-      gp[2956352 + ch] += sg;
-      const k = p[2955328 + ch] * scratch87_istd[ch];
+      gp[2955328 + ch]! += sgh;
+      gp[2956352 + ch]! += sg;
+      const k = p[2955328 + ch]! * scratch87_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            grad87[i] += k * (grad88[i] - a - scratch87_xhat[i] * bh);
+            grad87[i]! += k * (grad88[i]! - a - scratch87_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad87[i] += k * grad88[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad87[i]! += k * grad88[i]!;
         }
       }
     }
@@ -8689,43 +8678,43 @@ function backward87(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 88: add. */
-function forward88(p: Float32Array, n: number, training: boolean): void {
+function forward88(n: number): void {
   // add
-  for (let i = 0, e = n * 200704; i < e; i++) act89[i] = act86[i] + act88[i];
+  for (let i = 0, e = n * 200704; i < e; i++) act89[i] = act86[i]! + act88[i]!;
 }
 
 /** Backward of op 88: add. */
-function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward88(n: number): void {
   // add backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad89[i];
-    grad86[i] += g;
-    grad88[i] += g;
+    const g = grad89[i]!;
+    grad86[i]! += g;
+    grad88[i]! += g;
   }
 }
 
 /** Forward of op 89: layer3.0.9 (relu). */
-function forward89(p: Float32Array, n: number, training: boolean): void {
+function forward89(n: number): void {
   // layer3.0.9: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act89[i];
+    const x = act89[i]!;
     act90[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 89: layer3.0.9 (relu). */
-function backward89(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward89(n: number): void {
   // layer3.0.9: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act89[i];
+    const x = act89[i]!;
 
-    const g = grad90[i];
+    const g = grad90[i]!;
     grad89[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 90: layer3.rest.0.conv1 (conv2d). */
-function forward90(p: Float32Array, n: number, training: boolean): void {
+function forward90(p: Float32Array, n: number): void {
   // layer3.rest.0.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -8740,7 +8729,7 @@ function forward90(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work90_col[r++] = act90[xc + ih * 14 + iw];
+                work90_col[r++] = act90[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -8751,7 +8740,7 @@ function forward90(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 90: layer3.rest.0.conv1 (conv2d). */
-function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward90(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.0.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -8768,7 +8757,7 @@ function backward90(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work90_col[r++] = act90[xc + ih * 14 + iw];
+                  work90_col[r++] = act90[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -8801,7 +8790,7 @@ function backward90(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad90[xc + ih * 14 + iw] += work90_dcol[r++];
+                  grad90[xc + ih * 14 + iw]! += work90_dcol[r++]!;
                 }
               }
             }
@@ -8829,72 +8818,72 @@ function forward91(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act91[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act91[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act91[i] - m;
+            const d = act91[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[15260 + ch] = 0.9 * bf[15260 + ch] + 0.1 * m;
-          bf[15516 + ch] = 0.9 * bf[15516 + ch] + 0.1 * (q / (count - 1));
+          bf[15260 + ch] = 0.9 * bf[15260 + ch]! + 0.1 * m;
+          bf[15516 + ch] = 0.9 * bf[15516 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[15260 + ch];
-        v = bf[15516 + ch];
+        m = bf[15260 + ch]!;
+        v = bf[15516 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch91_istd[ch] = r;
-      const w = p[3219520 + ch];
-      const sh = p[3219776 + ch];
+      const w = p[3219520 + ch]!;
+      const sh = p[3219776 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act91[i] - m) * r;
+          const h = (act91[i]! - m) * r;
           scratch91_xhat[i] = h;
           act92[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[15772] += 1;
+    if (training) bf[15772]! += 1;
   }
 }
 
 /** Backward of op 91: layer3.rest.0.bn1 (batchnorm). */
-function backward91(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward91(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.0.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch91_batchstats[0] === 1;
+    const batchStats = scratch91_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad92[i];
+          const d = grad92[i]!;
           sg += d;
-          sgh += d * scratch91_xhat[i];
+          sgh += d * scratch91_xhat[i]!;
         }
       }
-      gp[3219520 + ch] += sgh;
-      gp[3219776 + ch] += sg;
-      const k = p[3219520 + ch] * scratch91_istd[ch];
+      gp[3219520 + ch]! += sgh;
+      gp[3219776 + ch]! += sg;
+      const k = p[3219520 + ch]! * scratch91_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad91[i] += k * (grad92[i] - a - scratch91_xhat[i] * bh);
+            grad91[i]! += k * (grad92[i]! - a - scratch91_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad91[i] += k * grad92[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad91[i]! += k * grad92[i]!;
         }
       }
     }
@@ -8902,27 +8891,27 @@ function backward91(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 92: layer3.rest.0.2 (relu). */
-function forward92(p: Float32Array, n: number, training: boolean): void {
+function forward92(n: number): void {
   // layer3.rest.0.2: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act92[i];
+    const x = act92[i]!;
     act93[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 92: layer3.rest.0.2 (relu). */
-function backward92(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward92(n: number): void {
   // layer3.rest.0.2: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act92[i];
+    const x = act92[i]!;
 
-    const g = grad93[i];
+    const g = grad93[i]!;
     grad92[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 93: layer3.rest.0.conv2 (conv2d). */
-function forward93(p: Float32Array, n: number, training: boolean): void {
+function forward93(p: Float32Array, n: number): void {
   // layer3.rest.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -8937,7 +8926,7 @@ function forward93(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work93_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act93[xc + ih * 14 + iw] : 0;
+                work93_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act93[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -8948,7 +8937,7 @@ function forward93(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 93: layer3.rest.0.conv2 (conv2d). */
-function backward93(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward93(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -8965,7 +8954,7 @@ function backward93(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work93_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act93[xc + ih * 14 + iw] : 0;
+                  work93_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act93[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -8998,7 +8987,7 @@ function backward93(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad93[xc + ih * 14 + iw] += work93_dcol[r++];
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad93[xc + ih * 14 + iw]! += work93_dcol[r++]!;
                   else r++;
                 }
               }
@@ -9027,72 +9016,72 @@ function forward94(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act94[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act94[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act94[i] - m;
+            const d = act94[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[15773 + ch] = 0.9 * bf[15773 + ch] + 0.1 * m;
-          bf[16029 + ch] = 0.9 * bf[16029 + ch] + 0.1 * (q / (count - 1));
+          bf[15773 + ch] = 0.9 * bf[15773 + ch]! + 0.1 * m;
+          bf[16029 + ch] = 0.9 * bf[16029 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[15773 + ch];
-        v = bf[16029 + ch];
+        m = bf[15773 + ch]!;
+        v = bf[16029 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch94_istd[ch] = r;
-      const w = p[3809856 + ch];
-      const sh = p[3810112 + ch];
+      const w = p[3809856 + ch]!;
+      const sh = p[3810112 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act94[i] - m) * r;
+          const h = (act94[i]! - m) * r;
           scratch94_xhat[i] = h;
           act95[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[16285] += 1;
+    if (training) bf[16285]! += 1;
   }
 }
 
 /** Backward of op 94: layer3.rest.0.bn2 (batchnorm). */
-function backward94(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward94(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.0.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch94_batchstats[0] === 1;
+    const batchStats = scratch94_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad95[i];
+          const d = grad95[i]!;
           sg += d;
-          sgh += d * scratch94_xhat[i];
+          sgh += d * scratch94_xhat[i]!;
         }
       }
-      gp[3809856 + ch] += sgh;
-      gp[3810112 + ch] += sg;
-      const k = p[3809856 + ch] * scratch94_istd[ch];
+      gp[3809856 + ch]! += sgh;
+      gp[3810112 + ch]! += sg;
+      const k = p[3809856 + ch]! * scratch94_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad94[i] += k * (grad95[i] - a - scratch94_xhat[i] * bh);
+            grad94[i]! += k * (grad95[i]! - a - scratch94_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad94[i] += k * grad95[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad94[i]! += k * grad95[i]!;
         }
       }
     }
@@ -9100,27 +9089,27 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 95: layer3.rest.0.5 (relu). */
-function forward95(p: Float32Array, n: number, training: boolean): void {
+function forward95(n: number): void {
   // layer3.rest.0.5: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act95[i];
+    const x = act95[i]!;
     act96[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 95: layer3.rest.0.5 (relu). */
-function backward95(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward95(n: number): void {
   // layer3.rest.0.5: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act95[i];
+    const x = act95[i]!;
 
-    const g = grad96[i];
+    const g = grad96[i]!;
     grad95[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 96: layer3.rest.0.conv3 (conv2d). */
-function forward96(p: Float32Array, n: number, training: boolean): void {
+function forward96(p: Float32Array, n: number): void {
   // layer3.rest.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -9135,7 +9124,7 @@ function forward96(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work96_col[r++] = act96[xc + ih * 14 + iw];
+                work96_col[r++] = act96[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -9146,7 +9135,7 @@ function forward96(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 96: layer3.rest.0.conv3 (conv2d). */
-function backward96(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward96(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -9163,7 +9152,7 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work96_col[r++] = act96[xc + ih * 14 + iw];
+                  work96_col[r++] = act96[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -9196,7 +9185,7 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad96[xc + ih * 14 + iw] += work96_dcol[r++];
+                  grad96[xc + ih * 14 + iw]! += work96_dcol[r++]!;
                 }
               }
             }
@@ -9224,72 +9213,72 @@ function forward97(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act97[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act97[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act97[i] - m;
+            const d = act97[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[16286 + ch] = 0.9 * bf[16286 + ch] + 0.1 * m;
-          bf[17310 + ch] = 0.9 * bf[17310 + ch] + 0.1 * (q / (count - 1));
+          bf[16286 + ch] = 0.9 * bf[16286 + ch]! + 0.1 * m;
+          bf[17310 + ch] = 0.9 * bf[17310 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[16286 + ch];
-        v = bf[17310 + ch];
+        m = bf[16286 + ch]!;
+        v = bf[17310 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch97_istd[ch] = r;
-      const w = p[4072512 + ch];
-      const sh = p[4073536 + ch];
+      const w = p[4072512 + ch]!;
+      const sh = p[4073536 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act97[i] - m) * r;
+          const h = (act97[i]! - m) * r;
           scratch97_xhat[i] = h;
           act98[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[18334] += 1;
+    if (training) bf[18334]! += 1;
   }
 }
 
 /** Backward of op 97: layer3.rest.0.bn3 (batchnorm). */
-function backward97(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward97(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.0.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch97_batchstats[0] === 1;
+    const batchStats = scratch97_batchstats[0]! === 1;
     for (let ch = 0; ch < 1024; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad98[i];
+          const d = grad98[i]!;
           sg += d;
-          sgh += d * scratch97_xhat[i];
+          sgh += d * scratch97_xhat[i]!;
         }
       }
-      gp[4072512 + ch] += sgh;
-      gp[4073536 + ch] += sg;
-      const k = p[4072512 + ch] * scratch97_istd[ch];
+      gp[4072512 + ch]! += sgh;
+      gp[4073536 + ch]! += sg;
+      const k = p[4072512 + ch]! * scratch97_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            grad97[i] += k * (grad98[i] - a - scratch97_xhat[i] * bh);
+            grad97[i]! += k * (grad98[i]! - a - scratch97_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad97[i] += k * grad98[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad97[i]! += k * grad98[i]!;
         }
       }
     }
@@ -9297,43 +9286,43 @@ function backward97(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 98: add. */
-function forward98(p: Float32Array, n: number, training: boolean): void {
+function forward98(n: number): void {
   // add
-  for (let i = 0, e = n * 200704; i < e; i++) act99[i] = act98[i] + act90[i];
+  for (let i = 0, e = n * 200704; i < e; i++) act99[i] = act98[i]! + act90[i]!;
 }
 
 /** Backward of op 98: add. */
-function backward98(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward98(n: number): void {
   // add backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad99[i];
-    grad98[i] += g;
-    grad90[i] += g;
+    const g = grad99[i]!;
+    grad98[i]! += g;
+    grad90[i]! += g;
   }
 }
 
 /** Forward of op 99: layer3.rest.0.8 (relu). */
-function forward99(p: Float32Array, n: number, training: boolean): void {
+function forward99(n: number): void {
   // layer3.rest.0.8: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act99[i];
+    const x = act99[i]!;
     act100[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 99: layer3.rest.0.8 (relu). */
-function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward99(n: number): void {
   // layer3.rest.0.8: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act99[i];
+    const x = act99[i]!;
 
-    const g = grad100[i];
+    const g = grad100[i]!;
     grad99[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 100: layer3.rest.1.conv1 (conv2d). */
-function forward100(p: Float32Array, n: number, training: boolean): void {
+function forward100(p: Float32Array, n: number): void {
   // layer3.rest.1.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -9348,7 +9337,7 @@ function forward100(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work100_col[r++] = act100[xc + ih * 14 + iw];
+                work100_col[r++] = act100[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -9359,7 +9348,7 @@ function forward100(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 100: layer3.rest.1.conv1 (conv2d). */
-function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward100(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.1.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -9376,7 +9365,7 @@ function backward100(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work100_col[r++] = act100[xc + ih * 14 + iw];
+                  work100_col[r++] = act100[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -9409,7 +9398,7 @@ function backward100(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad100[xc + ih * 14 + iw] += work100_dcol[r++];
+                  grad100[xc + ih * 14 + iw]! += work100_dcol[r++]!;
                 }
               }
             }
@@ -9437,72 +9426,72 @@ function forward101(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act101[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act101[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act101[i] - m;
+            const d = act101[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[18335 + ch] = 0.9 * bf[18335 + ch] + 0.1 * m;
-          bf[18591 + ch] = 0.9 * bf[18591 + ch] + 0.1 * (q / (count - 1));
+          bf[18335 + ch] = 0.9 * bf[18335 + ch]! + 0.1 * m;
+          bf[18591 + ch] = 0.9 * bf[18591 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[18335 + ch];
-        v = bf[18591 + ch];
+        m = bf[18335 + ch]!;
+        v = bf[18591 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch101_istd[ch] = r;
-      const w = p[4336704 + ch];
-      const sh = p[4336960 + ch];
+      const w = p[4336704 + ch]!;
+      const sh = p[4336960 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act101[i] - m) * r;
+          const h = (act101[i]! - m) * r;
           scratch101_xhat[i] = h;
           act102[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[18847] += 1;
+    if (training) bf[18847]! += 1;
   }
 }
 
 /** Backward of op 101: layer3.rest.1.bn1 (batchnorm). */
-function backward101(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward101(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.1.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch101_batchstats[0] === 1;
+    const batchStats = scratch101_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad102[i];
+          const d = grad102[i]!;
           sg += d;
-          sgh += d * scratch101_xhat[i];
+          sgh += d * scratch101_xhat[i]!;
         }
       }
-      gp[4336704 + ch] += sgh;
-      gp[4336960 + ch] += sg;
-      const k = p[4336704 + ch] * scratch101_istd[ch];
+      gp[4336704 + ch]! += sgh;
+      gp[4336960 + ch]! += sg;
+      const k = p[4336704 + ch]! * scratch101_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad101[i] += k * (grad102[i] - a - scratch101_xhat[i] * bh);
+            grad101[i]! += k * (grad102[i]! - a - scratch101_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad101[i] += k * grad102[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad101[i]! += k * grad102[i]!;
         }
       }
     }
@@ -9510,27 +9499,27 @@ function backward101(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 102: layer3.rest.1.2 (relu). */
-function forward102(p: Float32Array, n: number, training: boolean): void {
+function forward102(n: number): void {
   // layer3.rest.1.2: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act102[i];
+    const x = act102[i]!;
     act103[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 102: layer3.rest.1.2 (relu). */
-function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward102(n: number): void {
   // layer3.rest.1.2: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act102[i];
+    const x = act102[i]!;
 
-    const g = grad103[i];
+    const g = grad103[i]!;
     grad102[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 103: layer3.rest.1.conv2 (conv2d). */
-function forward103(p: Float32Array, n: number, training: boolean): void {
+function forward103(p: Float32Array, n: number): void {
   // layer3.rest.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -9545,7 +9534,7 @@ function forward103(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work103_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act103[xc + ih * 14 + iw] : 0;
+                work103_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act103[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -9556,7 +9545,7 @@ function forward103(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 103: layer3.rest.1.conv2 (conv2d). */
-function backward103(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward103(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -9573,7 +9562,7 @@ function backward103(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work103_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act103[xc + ih * 14 + iw] : 0;
+                  work103_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act103[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -9606,7 +9595,7 @@ function backward103(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad103[xc + ih * 14 + iw] += work103_dcol[r++];
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad103[xc + ih * 14 + iw]! += work103_dcol[r++]!;
                   else r++;
                 }
               }
@@ -9635,72 +9624,72 @@ function forward104(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act104[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act104[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act104[i] - m;
+            const d = act104[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[18848 + ch] = 0.9 * bf[18848 + ch] + 0.1 * m;
-          bf[19104 + ch] = 0.9 * bf[19104 + ch] + 0.1 * (q / (count - 1));
+          bf[18848 + ch] = 0.9 * bf[18848 + ch]! + 0.1 * m;
+          bf[19104 + ch] = 0.9 * bf[19104 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[18848 + ch];
-        v = bf[19104 + ch];
+        m = bf[18848 + ch]!;
+        v = bf[19104 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch104_istd[ch] = r;
-      const w = p[4927040 + ch];
-      const sh = p[4927296 + ch];
+      const w = p[4927040 + ch]!;
+      const sh = p[4927296 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act104[i] - m) * r;
+          const h = (act104[i]! - m) * r;
           scratch104_xhat[i] = h;
           act105[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[19360] += 1;
+    if (training) bf[19360]! += 1;
   }
 }
 
 /** Backward of op 104: layer3.rest.1.bn2 (batchnorm). */
-function backward104(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward104(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.1.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch104_batchstats[0] === 1;
+    const batchStats = scratch104_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad105[i];
+          const d = grad105[i]!;
           sg += d;
-          sgh += d * scratch104_xhat[i];
+          sgh += d * scratch104_xhat[i]!;
         }
       }
-      gp[4927040 + ch] += sgh;
-      gp[4927296 + ch] += sg;
-      const k = p[4927040 + ch] * scratch104_istd[ch];
+      gp[4927040 + ch]! += sgh;
+      gp[4927296 + ch]! += sg;
+      const k = p[4927040 + ch]! * scratch104_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad104[i] += k * (grad105[i] - a - scratch104_xhat[i] * bh);
+            grad104[i]! += k * (grad105[i]! - a - scratch104_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad104[i] += k * grad105[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad104[i]! += k * grad105[i]!;
         }
       }
     }
@@ -9708,27 +9697,27 @@ function backward104(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 105: layer3.rest.1.5 (relu). */
-function forward105(p: Float32Array, n: number, training: boolean): void {
+function forward105(n: number): void {
   // layer3.rest.1.5: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act105[i];
+    const x = act105[i]!;
     act106[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 105: layer3.rest.1.5 (relu). */
-function backward105(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward105(n: number): void {
   // layer3.rest.1.5: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act105[i];
+    const x = act105[i]!;
 
-    const g = grad106[i];
+    const g = grad106[i]!;
     grad105[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 106: layer3.rest.1.conv3 (conv2d). */
-function forward106(p: Float32Array, n: number, training: boolean): void {
+function forward106(p: Float32Array, n: number): void {
   // layer3.rest.1.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -9743,7 +9732,7 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work106_col[r++] = act106[xc + ih * 14 + iw];
+                work106_col[r++] = act106[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -9754,7 +9743,7 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 106: layer3.rest.1.conv3 (conv2d). */
-function backward106(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward106(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.1.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -9771,7 +9760,7 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work106_col[r++] = act106[xc + ih * 14 + iw];
+                  work106_col[r++] = act106[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -9804,7 +9793,7 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad106[xc + ih * 14 + iw] += work106_dcol[r++];
+                  grad106[xc + ih * 14 + iw]! += work106_dcol[r++]!;
                 }
               }
             }
@@ -9832,72 +9821,72 @@ function forward107(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act107[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act107[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act107[i] - m;
+            const d = act107[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[19361 + ch] = 0.9 * bf[19361 + ch] + 0.1 * m;
-          bf[20385 + ch] = 0.9 * bf[20385 + ch] + 0.1 * (q / (count - 1));
+          bf[19361 + ch] = 0.9 * bf[19361 + ch]! + 0.1 * m;
+          bf[20385 + ch] = 0.9 * bf[20385 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[19361 + ch];
-        v = bf[20385 + ch];
+        m = bf[19361 + ch]!;
+        v = bf[20385 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch107_istd[ch] = r;
-      const w = p[5189696 + ch];
-      const sh = p[5190720 + ch];
+      const w = p[5189696 + ch]!;
+      const sh = p[5190720 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act107[i] - m) * r;
+          const h = (act107[i]! - m) * r;
           scratch107_xhat[i] = h;
           act108[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[21409] += 1;
+    if (training) bf[21409]! += 1;
   }
 }
 
 /** Backward of op 107: layer3.rest.1.bn3 (batchnorm). */
-function backward107(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward107(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.1.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch107_batchstats[0] === 1;
+    const batchStats = scratch107_batchstats[0]! === 1;
     for (let ch = 0; ch < 1024; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad108[i];
+          const d = grad108[i]!;
           sg += d;
-          sgh += d * scratch107_xhat[i];
+          sgh += d * scratch107_xhat[i]!;
         }
       }
-      gp[5189696 + ch] += sgh;
-      gp[5190720 + ch] += sg;
-      const k = p[5189696 + ch] * scratch107_istd[ch];
+      gp[5189696 + ch]! += sgh;
+      gp[5190720 + ch]! += sg;
+      const k = p[5189696 + ch]! * scratch107_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            grad107[i] += k * (grad108[i] - a - scratch107_xhat[i] * bh);
+            grad107[i]! += k * (grad108[i]! - a - scratch107_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad107[i] += k * grad108[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad107[i]! += k * grad108[i]!;
         }
       }
     }
@@ -9905,43 +9894,43 @@ function backward107(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 108: add. */
-function forward108(p: Float32Array, n: number, training: boolean): void {
+function forward108(n: number): void {
   // add
-  for (let i = 0, e = n * 200704; i < e; i++) act109[i] = act108[i] + act100[i];
+  for (let i = 0, e = n * 200704; i < e; i++) act109[i] = act108[i]! + act100[i]!;
 }
 
 /** Backward of op 108: add. */
-function backward108(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward108(n: number): void {
   // add backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad109[i];
-    grad108[i] += g;
-    grad100[i] += g;
+    const g = grad109[i]!;
+    grad108[i]! += g;
+    grad100[i]! += g;
   }
 }
 
 /** Forward of op 109: layer3.rest.1.8 (relu). */
-function forward109(p: Float32Array, n: number, training: boolean): void {
+function forward109(n: number): void {
   // layer3.rest.1.8: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act109[i];
+    const x = act109[i]!;
     act110[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 109: layer3.rest.1.8 (relu). */
-function backward109(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward109(n: number): void {
   // layer3.rest.1.8: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act109[i];
+    const x = act109[i]!;
 
-    const g = grad110[i];
+    const g = grad110[i]!;
     grad109[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 110: layer3.rest.2.conv1 (conv2d). */
-function forward110(p: Float32Array, n: number, training: boolean): void {
+function forward110(p: Float32Array, n: number): void {
   // layer3.rest.2.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -9956,7 +9945,7 @@ function forward110(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work110_col[r++] = act110[xc + ih * 14 + iw];
+                work110_col[r++] = act110[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -9967,7 +9956,7 @@ function forward110(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 110: layer3.rest.2.conv1 (conv2d). */
-function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward110(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.2.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -9984,7 +9973,7 @@ function backward110(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work110_col[r++] = act110[xc + ih * 14 + iw];
+                  work110_col[r++] = act110[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -10017,7 +10006,7 @@ function backward110(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad110[xc + ih * 14 + iw] += work110_dcol[r++];
+                  grad110[xc + ih * 14 + iw]! += work110_dcol[r++]!;
                 }
               }
             }
@@ -10045,72 +10034,72 @@ function forward111(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act111[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act111[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act111[i] - m;
+            const d = act111[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[21410 + ch] = 0.9 * bf[21410 + ch] + 0.1 * m;
-          bf[21666 + ch] = 0.9 * bf[21666 + ch] + 0.1 * (q / (count - 1));
+          bf[21410 + ch] = 0.9 * bf[21410 + ch]! + 0.1 * m;
+          bf[21666 + ch] = 0.9 * bf[21666 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[21410 + ch];
-        v = bf[21666 + ch];
+        m = bf[21410 + ch]!;
+        v = bf[21666 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch111_istd[ch] = r;
-      const w = p[5453888 + ch];
-      const sh = p[5454144 + ch];
+      const w = p[5453888 + ch]!;
+      const sh = p[5454144 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act111[i] - m) * r;
+          const h = (act111[i]! - m) * r;
           scratch111_xhat[i] = h;
           act112[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[21922] += 1;
+    if (training) bf[21922]! += 1;
   }
 }
 
 /** Backward of op 111: layer3.rest.2.bn1 (batchnorm). */
-function backward111(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward111(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.2.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch111_batchstats[0] === 1;
+    const batchStats = scratch111_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad112[i];
+          const d = grad112[i]!;
           sg += d;
-          sgh += d * scratch111_xhat[i];
+          sgh += d * scratch111_xhat[i]!;
         }
       }
-      gp[5453888 + ch] += sgh;
-      gp[5454144 + ch] += sg;
-      const k = p[5453888 + ch] * scratch111_istd[ch];
+      gp[5453888 + ch]! += sgh;
+      gp[5454144 + ch]! += sg;
+      const k = p[5453888 + ch]! * scratch111_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad111[i] += k * (grad112[i] - a - scratch111_xhat[i] * bh);
+            grad111[i]! += k * (grad112[i]! - a - scratch111_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad111[i] += k * grad112[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad111[i]! += k * grad112[i]!;
         }
       }
     }
@@ -10118,27 +10107,27 @@ function backward111(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 112: layer3.rest.2.2 (relu). */
-function forward112(p: Float32Array, n: number, training: boolean): void {
+function forward112(n: number): void {
   // layer3.rest.2.2: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act112[i];
+    const x = act112[i]!;
     act113[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 112: layer3.rest.2.2 (relu). */
-function backward112(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward112(n: number): void {
   // layer3.rest.2.2: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act112[i];
+    const x = act112[i]!;
 
-    const g = grad113[i];
+    const g = grad113[i]!;
     grad112[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 113: layer3.rest.2.conv2 (conv2d). */
-function forward113(p: Float32Array, n: number, training: boolean): void {
+function forward113(p: Float32Array, n: number): void {
   // layer3.rest.2.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -10153,7 +10142,7 @@ function forward113(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work113_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act113[xc + ih * 14 + iw] : 0;
+                work113_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act113[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -10164,7 +10153,7 @@ function forward113(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 113: layer3.rest.2.conv2 (conv2d). */
-function backward113(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward113(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.2.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -10181,7 +10170,7 @@ function backward113(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work113_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act113[xc + ih * 14 + iw] : 0;
+                  work113_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act113[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -10214,7 +10203,7 @@ function backward113(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad113[xc + ih * 14 + iw] += work113_dcol[r++];
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad113[xc + ih * 14 + iw]! += work113_dcol[r++]!;
                   else r++;
                 }
               }
@@ -10243,72 +10232,72 @@ function forward114(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act114[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act114[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act114[i] - m;
+            const d = act114[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[21923 + ch] = 0.9 * bf[21923 + ch] + 0.1 * m;
-          bf[22179 + ch] = 0.9 * bf[22179 + ch] + 0.1 * (q / (count - 1));
+          bf[21923 + ch] = 0.9 * bf[21923 + ch]! + 0.1 * m;
+          bf[22179 + ch] = 0.9 * bf[22179 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[21923 + ch];
-        v = bf[22179 + ch];
+        m = bf[21923 + ch]!;
+        v = bf[22179 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch114_istd[ch] = r;
-      const w = p[6044224 + ch];
-      const sh = p[6044480 + ch];
+      const w = p[6044224 + ch]!;
+      const sh = p[6044480 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act114[i] - m) * r;
+          const h = (act114[i]! - m) * r;
           scratch114_xhat[i] = h;
           act115[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[22435] += 1;
+    if (training) bf[22435]! += 1;
   }
 }
 
 /** Backward of op 114: layer3.rest.2.bn2 (batchnorm). */
-function backward114(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward114(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.2.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch114_batchstats[0] === 1;
+    const batchStats = scratch114_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad115[i];
+          const d = grad115[i]!;
           sg += d;
-          sgh += d * scratch114_xhat[i];
+          sgh += d * scratch114_xhat[i]!;
         }
       }
-      gp[6044224 + ch] += sgh;
-      gp[6044480 + ch] += sg;
-      const k = p[6044224 + ch] * scratch114_istd[ch];
+      gp[6044224 + ch]! += sgh;
+      gp[6044480 + ch]! += sg;
+      const k = p[6044224 + ch]! * scratch114_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad114[i] += k * (grad115[i] - a - scratch114_xhat[i] * bh);
+            grad114[i]! += k * (grad115[i]! - a - scratch114_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad114[i] += k * grad115[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad114[i]! += k * grad115[i]!;
         }
       }
     }
@@ -10316,27 +10305,27 @@ function backward114(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 115: layer3.rest.2.5 (relu). */
-function forward115(p: Float32Array, n: number, training: boolean): void {
+function forward115(n: number): void {
   // layer3.rest.2.5: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act115[i];
+    const x = act115[i]!;
     act116[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 115: layer3.rest.2.5 (relu). */
-function backward115(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward115(n: number): void {
   // layer3.rest.2.5: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act115[i];
+    const x = act115[i]!;
 
-    const g = grad116[i];
+    const g = grad116[i]!;
     grad115[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 116: layer3.rest.2.conv3 (conv2d). */
-function forward116(p: Float32Array, n: number, training: boolean): void {
+function forward116(p: Float32Array, n: number): void {
   // layer3.rest.2.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -10351,7 +10340,7 @@ function forward116(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work116_col[r++] = act116[xc + ih * 14 + iw];
+                work116_col[r++] = act116[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -10362,7 +10351,7 @@ function forward116(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 116: layer3.rest.2.conv3 (conv2d). */
-function backward116(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward116(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.2.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -10379,7 +10368,7 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work116_col[r++] = act116[xc + ih * 14 + iw];
+                  work116_col[r++] = act116[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -10412,7 +10401,7 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad116[xc + ih * 14 + iw] += work116_dcol[r++];
+                  grad116[xc + ih * 14 + iw]! += work116_dcol[r++]!;
                 }
               }
             }
@@ -10440,72 +10429,72 @@ function forward117(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act117[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act117[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act117[i] - m;
+            const d = act117[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[22436 + ch] = 0.9 * bf[22436 + ch] + 0.1 * m;
-          bf[23460 + ch] = 0.9 * bf[23460 + ch] + 0.1 * (q / (count - 1));
+          bf[22436 + ch] = 0.9 * bf[22436 + ch]! + 0.1 * m;
+          bf[23460 + ch] = 0.9 * bf[23460 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[22436 + ch];
-        v = bf[23460 + ch];
+        m = bf[22436 + ch]!;
+        v = bf[23460 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch117_istd[ch] = r;
-      const w = p[6306880 + ch];
-      const sh = p[6307904 + ch];
+      const w = p[6306880 + ch]!;
+      const sh = p[6307904 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act117[i] - m) * r;
+          const h = (act117[i]! - m) * r;
           scratch117_xhat[i] = h;
           act118[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[24484] += 1;
+    if (training) bf[24484]! += 1;
   }
 }
 
 /** Backward of op 117: layer3.rest.2.bn3 (batchnorm). */
-function backward117(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward117(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.2.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch117_batchstats[0] === 1;
+    const batchStats = scratch117_batchstats[0]! === 1;
     for (let ch = 0; ch < 1024; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad118[i];
+          const d = grad118[i]!;
           sg += d;
-          sgh += d * scratch117_xhat[i];
+          sgh += d * scratch117_xhat[i]!;
         }
       }
-      gp[6306880 + ch] += sgh;
-      gp[6307904 + ch] += sg;
-      const k = p[6306880 + ch] * scratch117_istd[ch];
+      gp[6306880 + ch]! += sgh;
+      gp[6307904 + ch]! += sg;
+      const k = p[6306880 + ch]! * scratch117_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            grad117[i] += k * (grad118[i] - a - scratch117_xhat[i] * bh);
+            grad117[i]! += k * (grad118[i]! - a - scratch117_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad117[i] += k * grad118[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad117[i]! += k * grad118[i]!;
         }
       }
     }
@@ -10513,43 +10502,43 @@ function backward117(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 118: add. */
-function forward118(p: Float32Array, n: number, training: boolean): void {
+function forward118(n: number): void {
   // add
-  for (let i = 0, e = n * 200704; i < e; i++) act119[i] = act118[i] + act110[i];
+  for (let i = 0, e = n * 200704; i < e; i++) act119[i] = act118[i]! + act110[i]!;
 }
 
 /** Backward of op 118: add. */
-function backward118(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward118(n: number): void {
   // add backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad119[i];
-    grad118[i] += g;
-    grad110[i] += g;
+    const g = grad119[i]!;
+    grad118[i]! += g;
+    grad110[i]! += g;
   }
 }
 
 /** Forward of op 119: layer3.rest.2.8 (relu). */
-function forward119(p: Float32Array, n: number, training: boolean): void {
+function forward119(n: number): void {
   // layer3.rest.2.8: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act119[i];
+    const x = act119[i]!;
     act120[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 119: layer3.rest.2.8 (relu). */
-function backward119(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward119(n: number): void {
   // layer3.rest.2.8: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act119[i];
+    const x = act119[i]!;
 
-    const g = grad120[i];
+    const g = grad120[i]!;
     grad119[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 120: layer3.rest.3.conv1 (conv2d). */
-function forward120(p: Float32Array, n: number, training: boolean): void {
+function forward120(p: Float32Array, n: number): void {
   // layer3.rest.3.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -10564,7 +10553,7 @@ function forward120(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work120_col[r++] = act120[xc + ih * 14 + iw];
+                work120_col[r++] = act120[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -10575,7 +10564,7 @@ function forward120(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 120: layer3.rest.3.conv1 (conv2d). */
-function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward120(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.3.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -10592,7 +10581,7 @@ function backward120(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work120_col[r++] = act120[xc + ih * 14 + iw];
+                  work120_col[r++] = act120[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -10625,7 +10614,7 @@ function backward120(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad120[xc + ih * 14 + iw] += work120_dcol[r++];
+                  grad120[xc + ih * 14 + iw]! += work120_dcol[r++]!;
                 }
               }
             }
@@ -10653,72 +10642,72 @@ function forward121(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act121[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act121[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act121[i] - m;
+            const d = act121[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[24485 + ch] = 0.9 * bf[24485 + ch] + 0.1 * m;
-          bf[24741 + ch] = 0.9 * bf[24741 + ch] + 0.1 * (q / (count - 1));
+          bf[24485 + ch] = 0.9 * bf[24485 + ch]! + 0.1 * m;
+          bf[24741 + ch] = 0.9 * bf[24741 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[24485 + ch];
-        v = bf[24741 + ch];
+        m = bf[24485 + ch]!;
+        v = bf[24741 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch121_istd[ch] = r;
-      const w = p[6571072 + ch];
-      const sh = p[6571328 + ch];
+      const w = p[6571072 + ch]!;
+      const sh = p[6571328 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act121[i] - m) * r;
+          const h = (act121[i]! - m) * r;
           scratch121_xhat[i] = h;
           act122[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[24997] += 1;
+    if (training) bf[24997]! += 1;
   }
 }
 
 /** Backward of op 121: layer3.rest.3.bn1 (batchnorm). */
-function backward121(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward121(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.3.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch121_batchstats[0] === 1;
+    const batchStats = scratch121_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad122[i];
+          const d = grad122[i]!;
           sg += d;
-          sgh += d * scratch121_xhat[i];
+          sgh += d * scratch121_xhat[i]!;
         }
       }
-      gp[6571072 + ch] += sgh;
-      gp[6571328 + ch] += sg;
-      const k = p[6571072 + ch] * scratch121_istd[ch];
+      gp[6571072 + ch]! += sgh;
+      gp[6571328 + ch]! += sg;
+      const k = p[6571072 + ch]! * scratch121_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad121[i] += k * (grad122[i] - a - scratch121_xhat[i] * bh);
+            grad121[i]! += k * (grad122[i]! - a - scratch121_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad121[i] += k * grad122[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad121[i]! += k * grad122[i]!;
         }
       }
     }
@@ -10726,27 +10715,27 @@ function backward121(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 122: layer3.rest.3.2 (relu). */
-function forward122(p: Float32Array, n: number, training: boolean): void {
+function forward122(n: number): void {
   // layer3.rest.3.2: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act122[i];
+    const x = act122[i]!;
     act123[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 122: layer3.rest.3.2 (relu). */
-function backward122(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward122(n: number): void {
   // layer3.rest.3.2: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act122[i];
+    const x = act122[i]!;
 
-    const g = grad123[i];
+    const g = grad123[i]!;
     grad122[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 123: layer3.rest.3.conv2 (conv2d). */
-function forward123(p: Float32Array, n: number, training: boolean): void {
+function forward123(p: Float32Array, n: number): void {
   // layer3.rest.3.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -10761,7 +10750,7 @@ function forward123(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work123_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act123[xc + ih * 14 + iw] : 0;
+                work123_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act123[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -10772,7 +10761,7 @@ function forward123(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 123: layer3.rest.3.conv2 (conv2d). */
-function backward123(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward123(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.3.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -10789,7 +10778,7 @@ function backward123(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work123_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act123[xc + ih * 14 + iw] : 0;
+                  work123_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act123[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -10822,7 +10811,7 @@ function backward123(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad123[xc + ih * 14 + iw] += work123_dcol[r++];
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad123[xc + ih * 14 + iw]! += work123_dcol[r++]!;
                   else r++;
                 }
               }
@@ -10851,72 +10840,72 @@ function forward124(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act124[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act124[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act124[i] - m;
+            const d = act124[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[24998 + ch] = 0.9 * bf[24998 + ch] + 0.1 * m;
-          bf[25254 + ch] = 0.9 * bf[25254 + ch] + 0.1 * (q / (count - 1));
+          bf[24998 + ch] = 0.9 * bf[24998 + ch]! + 0.1 * m;
+          bf[25254 + ch] = 0.9 * bf[25254 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[24998 + ch];
-        v = bf[25254 + ch];
+        m = bf[24998 + ch]!;
+        v = bf[25254 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch124_istd[ch] = r;
-      const w = p[7161408 + ch];
-      const sh = p[7161664 + ch];
+      const w = p[7161408 + ch]!;
+      const sh = p[7161664 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act124[i] - m) * r;
+          const h = (act124[i]! - m) * r;
           scratch124_xhat[i] = h;
           act125[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[25510] += 1;
+    if (training) bf[25510]! += 1;
   }
 }
 
 /** Backward of op 124: layer3.rest.3.bn2 (batchnorm). */
-function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward124(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.3.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch124_batchstats[0] === 1;
+    const batchStats = scratch124_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad125[i];
+          const d = grad125[i]!;
           sg += d;
-          sgh += d * scratch124_xhat[i];
+          sgh += d * scratch124_xhat[i]!;
         }
       }
-      gp[7161408 + ch] += sgh;
-      gp[7161664 + ch] += sg;
-      const k = p[7161408 + ch] * scratch124_istd[ch];
+      gp[7161408 + ch]! += sgh;
+      gp[7161664 + ch]! += sg;
+      const k = p[7161408 + ch]! * scratch124_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad124[i] += k * (grad125[i] - a - scratch124_xhat[i] * bh);
+            grad124[i]! += k * (grad125[i]! - a - scratch124_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad124[i] += k * grad125[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad124[i]! += k * grad125[i]!;
         }
       }
     }
@@ -10924,27 +10913,27 @@ function backward124(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 125: layer3.rest.3.5 (relu). */
-function forward125(p: Float32Array, n: number, training: boolean): void {
+function forward125(n: number): void {
   // layer3.rest.3.5: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act125[i];
+    const x = act125[i]!;
     act126[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 125: layer3.rest.3.5 (relu). */
-function backward125(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward125(n: number): void {
   // layer3.rest.3.5: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act125[i];
+    const x = act125[i]!;
 
-    const g = grad126[i];
+    const g = grad126[i]!;
     grad125[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 126: layer3.rest.3.conv3 (conv2d). */
-function forward126(p: Float32Array, n: number, training: boolean): void {
+function forward126(p: Float32Array, n: number): void {
   // layer3.rest.3.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -10959,7 +10948,7 @@ function forward126(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work126_col[r++] = act126[xc + ih * 14 + iw];
+                work126_col[r++] = act126[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -10970,7 +10959,7 @@ function forward126(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 126: layer3.rest.3.conv3 (conv2d). */
-function backward126(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward126(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.3.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -10987,7 +10976,7 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work126_col[r++] = act126[xc + ih * 14 + iw];
+                  work126_col[r++] = act126[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -11020,7 +11009,7 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad126[xc + ih * 14 + iw] += work126_dcol[r++];
+                  grad126[xc + ih * 14 + iw]! += work126_dcol[r++]!;
                 }
               }
             }
@@ -11048,72 +11037,72 @@ function forward127(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act127[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act127[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act127[i] - m;
+            const d = act127[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[25511 + ch] = 0.9 * bf[25511 + ch] + 0.1 * m;
-          bf[26535 + ch] = 0.9 * bf[26535 + ch] + 0.1 * (q / (count - 1));
+          bf[25511 + ch] = 0.9 * bf[25511 + ch]! + 0.1 * m;
+          bf[26535 + ch] = 0.9 * bf[26535 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[25511 + ch];
-        v = bf[26535 + ch];
+        m = bf[25511 + ch]!;
+        v = bf[26535 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch127_istd[ch] = r;
-      const w = p[7424064 + ch];
-      const sh = p[7425088 + ch];
+      const w = p[7424064 + ch]!;
+      const sh = p[7425088 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act127[i] - m) * r;
+          const h = (act127[i]! - m) * r;
           scratch127_xhat[i] = h;
           act128[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[27559] += 1;
+    if (training) bf[27559]! += 1;
   }
 }
 
 /** Backward of op 127: layer3.rest.3.bn3 (batchnorm). */
-function backward127(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward127(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.3.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch127_batchstats[0] === 1;
+    const batchStats = scratch127_batchstats[0]! === 1;
     for (let ch = 0; ch < 1024; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad128[i];
+          const d = grad128[i]!;
           sg += d;
-          sgh += d * scratch127_xhat[i];
+          sgh += d * scratch127_xhat[i]!;
         }
       }
-      gp[7424064 + ch] += sgh;
-      gp[7425088 + ch] += sg;
-      const k = p[7424064 + ch] * scratch127_istd[ch];
+      gp[7424064 + ch]! += sgh;
+      gp[7425088 + ch]! += sg;
+      const k = p[7424064 + ch]! * scratch127_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            grad127[i] += k * (grad128[i] - a - scratch127_xhat[i] * bh);
+            grad127[i]! += k * (grad128[i]! - a - scratch127_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad127[i] += k * grad128[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad127[i]! += k * grad128[i]!;
         }
       }
     }
@@ -11121,43 +11110,43 @@ function backward127(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 128: add. */
-function forward128(p: Float32Array, n: number, training: boolean): void {
+function forward128(n: number): void {
   // add
-  for (let i = 0, e = n * 200704; i < e; i++) act129[i] = act128[i] + act120[i];
+  for (let i = 0, e = n * 200704; i < e; i++) act129[i] = act128[i]! + act120[i]!;
 }
 
 /** Backward of op 128: add. */
-function backward128(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward128(n: number): void {
   // add backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad129[i];
-    grad128[i] += g;
-    grad120[i] += g;
+    const g = grad129[i]!;
+    grad128[i]! += g;
+    grad120[i]! += g;
   }
 }
 
 /** Forward of op 129: layer3.rest.3.8 (relu). */
-function forward129(p: Float32Array, n: number, training: boolean): void {
+function forward129(n: number): void {
   // layer3.rest.3.8: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act129[i];
+    const x = act129[i]!;
     act130[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 129: layer3.rest.3.8 (relu). */
-function backward129(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward129(n: number): void {
   // layer3.rest.3.8: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act129[i];
+    const x = act129[i]!;
 
-    const g = grad130[i];
+    const g = grad130[i]!;
     grad129[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 130: layer3.rest.4.conv1 (conv2d). */
-function forward130(p: Float32Array, n: number, training: boolean): void {
+function forward130(p: Float32Array, n: number): void {
   // layer3.rest.4.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -11172,7 +11161,7 @@ function forward130(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work130_col[r++] = act130[xc + ih * 14 + iw];
+                work130_col[r++] = act130[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -11183,7 +11172,7 @@ function forward130(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 130: layer3.rest.4.conv1 (conv2d). */
-function backward130(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward130(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.4.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -11200,7 +11189,7 @@ function backward130(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work130_col[r++] = act130[xc + ih * 14 + iw];
+                  work130_col[r++] = act130[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -11233,7 +11222,7 @@ function backward130(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad130[xc + ih * 14 + iw] += work130_dcol[r++];
+                  grad130[xc + ih * 14 + iw]! += work130_dcol[r++]!;
                 }
               }
             }
@@ -11261,72 +11250,72 @@ function forward131(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act131[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act131[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act131[i] - m;
+            const d = act131[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[27560 + ch] = 0.9 * bf[27560 + ch] + 0.1 * m;
-          bf[27816 + ch] = 0.9 * bf[27816 + ch] + 0.1 * (q / (count - 1));
+          bf[27560 + ch] = 0.9 * bf[27560 + ch]! + 0.1 * m;
+          bf[27816 + ch] = 0.9 * bf[27816 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[27560 + ch];
-        v = bf[27816 + ch];
+        m = bf[27560 + ch]!;
+        v = bf[27816 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch131_istd[ch] = r;
-      const w = p[7688256 + ch];
-      const sh = p[7688512 + ch];
+      const w = p[7688256 + ch]!;
+      const sh = p[7688512 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act131[i] - m) * r;
+          const h = (act131[i]! - m) * r;
           scratch131_xhat[i] = h;
           act132[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[28072] += 1;
+    if (training) bf[28072]! += 1;
   }
 }
 
 /** Backward of op 131: layer3.rest.4.bn1 (batchnorm). */
-function backward131(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward131(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.4.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch131_batchstats[0] === 1;
+    const batchStats = scratch131_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad132[i];
+          const d = grad132[i]!;
           sg += d;
-          sgh += d * scratch131_xhat[i];
+          sgh += d * scratch131_xhat[i]!;
         }
       }
-      gp[7688256 + ch] += sgh;
-      gp[7688512 + ch] += sg;
-      const k = p[7688256 + ch] * scratch131_istd[ch];
+      gp[7688256 + ch]! += sgh;
+      gp[7688512 + ch]! += sg;
+      const k = p[7688256 + ch]! * scratch131_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad131[i] += k * (grad132[i] - a - scratch131_xhat[i] * bh);
+            grad131[i]! += k * (grad132[i]! - a - scratch131_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad131[i] += k * grad132[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad131[i]! += k * grad132[i]!;
         }
       }
     }
@@ -11334,27 +11323,27 @@ function backward131(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 132: layer3.rest.4.2 (relu). */
-function forward132(p: Float32Array, n: number, training: boolean): void {
+function forward132(n: number): void {
   // layer3.rest.4.2: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act132[i];
+    const x = act132[i]!;
     act133[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 132: layer3.rest.4.2 (relu). */
-function backward132(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward132(n: number): void {
   // layer3.rest.4.2: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act132[i];
+    const x = act132[i]!;
 
-    const g = grad133[i];
+    const g = grad133[i]!;
     grad132[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 133: layer3.rest.4.conv2 (conv2d). */
-function forward133(p: Float32Array, n: number, training: boolean): void {
+function forward133(p: Float32Array, n: number): void {
   // layer3.rest.4.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -11369,7 +11358,7 @@ function forward133(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work133_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act133[xc + ih * 14 + iw] : 0;
+                work133_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act133[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -11380,7 +11369,7 @@ function forward133(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 133: layer3.rest.4.conv2 (conv2d). */
-function backward133(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward133(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.4.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -11397,7 +11386,7 @@ function backward133(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work133_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act133[xc + ih * 14 + iw] : 0;
+                  work133_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act133[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -11430,7 +11419,7 @@ function backward133(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad133[xc + ih * 14 + iw] += work133_dcol[r++];
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad133[xc + ih * 14 + iw]! += work133_dcol[r++]!;
                   else r++;
                 }
               }
@@ -11459,72 +11448,72 @@ function forward134(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act134[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act134[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act134[i] - m;
+            const d = act134[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[28073 + ch] = 0.9 * bf[28073 + ch] + 0.1 * m;
-          bf[28329 + ch] = 0.9 * bf[28329 + ch] + 0.1 * (q / (count - 1));
+          bf[28073 + ch] = 0.9 * bf[28073 + ch]! + 0.1 * m;
+          bf[28329 + ch] = 0.9 * bf[28329 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[28073 + ch];
-        v = bf[28329 + ch];
+        m = bf[28073 + ch]!;
+        v = bf[28329 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch134_istd[ch] = r;
-      const w = p[8278592 + ch];
-      const sh = p[8278848 + ch];
+      const w = p[8278592 + ch]!;
+      const sh = p[8278848 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act134[i] - m) * r;
+          const h = (act134[i]! - m) * r;
           scratch134_xhat[i] = h;
           act135[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[28585] += 1;
+    if (training) bf[28585]! += 1;
   }
 }
 
 /** Backward of op 134: layer3.rest.4.bn2 (batchnorm). */
-function backward134(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward134(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.4.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch134_batchstats[0] === 1;
+    const batchStats = scratch134_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad135[i];
+          const d = grad135[i]!;
           sg += d;
-          sgh += d * scratch134_xhat[i];
+          sgh += d * scratch134_xhat[i]!;
         }
       }
-      gp[8278592 + ch] += sgh;
-      gp[8278848 + ch] += sg;
-      const k = p[8278592 + ch] * scratch134_istd[ch];
+      gp[8278592 + ch]! += sgh;
+      gp[8278848 + ch]! += sg;
+      const k = p[8278592 + ch]! * scratch134_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad134[i] += k * (grad135[i] - a - scratch134_xhat[i] * bh);
+            grad134[i]! += k * (grad135[i]! - a - scratch134_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad134[i] += k * grad135[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad134[i]! += k * grad135[i]!;
         }
       }
     }
@@ -11532,27 +11521,27 @@ function backward134(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 135: layer3.rest.4.5 (relu). */
-function forward135(p: Float32Array, n: number, training: boolean): void {
+function forward135(n: number): void {
   // layer3.rest.4.5: relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act135[i];
+    const x = act135[i]!;
     act136[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 135: layer3.rest.4.5 (relu). */
-function backward135(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward135(n: number): void {
   // layer3.rest.4.5: relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act135[i];
+    const x = act135[i]!;
 
-    const g = grad136[i];
+    const g = grad136[i]!;
     grad135[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 136: layer3.rest.4.conv3 (conv2d). */
-function forward136(p: Float32Array, n: number, training: boolean): void {
+function forward136(p: Float32Array, n: number): void {
   // layer3.rest.4.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -11567,7 +11556,7 @@ function forward136(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work136_col[r++] = act136[xc + ih * 14 + iw];
+                work136_col[r++] = act136[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -11578,7 +11567,7 @@ function forward136(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 136: layer3.rest.4.conv3 (conv2d). */
-function backward136(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward136(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.4.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -11595,7 +11584,7 @@ function backward136(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work136_col[r++] = act136[xc + ih * 14 + iw];
+                  work136_col[r++] = act136[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -11628,7 +11617,7 @@ function backward136(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad136[xc + ih * 14 + iw] += work136_dcol[r++];
+                  grad136[xc + ih * 14 + iw]! += work136_dcol[r++]!;
                 }
               }
             }
@@ -11656,72 +11645,72 @@ function forward137(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act137[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act137[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act137[i] - m;
+            const d = act137[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[28586 + ch] = 0.9 * bf[28586 + ch] + 0.1 * m;
-          bf[29610 + ch] = 0.9 * bf[29610 + ch] + 0.1 * (q / (count - 1));
+          bf[28586 + ch] = 0.9 * bf[28586 + ch]! + 0.1 * m;
+          bf[29610 + ch] = 0.9 * bf[29610 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[28586 + ch];
-        v = bf[29610 + ch];
+        m = bf[28586 + ch]!;
+        v = bf[29610 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch137_istd[ch] = r;
-      const w = p[8541248 + ch];
-      const sh = p[8542272 + ch];
+      const w = p[8541248 + ch]!;
+      const sh = p[8542272 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act137[i] - m) * r;
+          const h = (act137[i]! - m) * r;
           scratch137_xhat[i] = h;
           act138[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[30634] += 1;
+    if (training) bf[30634]! += 1;
   }
 }
 
 /** Backward of op 137: layer3.rest.4.bn3 (batchnorm). */
-function backward137(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward137(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.rest.4.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch137_batchstats[0] === 1;
+    const batchStats = scratch137_batchstats[0]! === 1;
     for (let ch = 0; ch < 1024; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad138[i];
+          const d = grad138[i]!;
           sg += d;
-          sgh += d * scratch137_xhat[i];
+          sgh += d * scratch137_xhat[i]!;
         }
       }
-      gp[8541248 + ch] += sgh;
-      gp[8542272 + ch] += sg;
-      const k = p[8541248 + ch] * scratch137_istd[ch];
+      gp[8541248 + ch]! += sgh;
+      gp[8542272 + ch]! += sg;
+      const k = p[8541248 + ch]! * scratch137_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            grad137[i] += k * (grad138[i] - a - scratch137_xhat[i] * bh);
+            grad137[i]! += k * (grad138[i]! - a - scratch137_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad137[i] += k * grad138[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad137[i]! += k * grad138[i]!;
         }
       }
     }
@@ -11729,43 +11718,43 @@ function backward137(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 138: add. */
-function forward138(p: Float32Array, n: number, training: boolean): void {
+function forward138(n: number): void {
   // add
-  for (let i = 0, e = n * 200704; i < e; i++) act139[i] = act138[i] + act130[i];
+  for (let i = 0, e = n * 200704; i < e; i++) act139[i] = act138[i]! + act130[i]!;
 }
 
 /** Backward of op 138: add. */
-function backward138(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward138(n: number): void {
   // add backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad139[i];
-    grad138[i] += g;
-    grad130[i] += g;
+    const g = grad139[i]!;
+    grad138[i]! += g;
+    grad130[i]! += g;
   }
 }
 
 /** Forward of op 139: layer3.rest.4.8 (relu). */
-function forward139(p: Float32Array, n: number, training: boolean): void {
+function forward139(n: number): void {
   // layer3.rest.4.8: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act139[i];
+    const x = act139[i]!;
     act140[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 139: layer3.rest.4.8 (relu). */
-function backward139(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward139(n: number): void {
   // layer3.rest.4.8: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act139[i];
+    const x = act139[i]!;
 
-    const g = grad140[i];
+    const g = grad140[i]!;
     grad139[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 140: layer4.0.conv1 (conv2d). */
-function forward140(p: Float32Array, n: number, training: boolean): void {
+function forward140(p: Float32Array, n: number): void {
   // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -11780,7 +11769,7 @@ function forward140(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work140_col[r++] = act140[xc + ih * 14 + iw];
+                work140_col[r++] = act140[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -11791,7 +11780,7 @@ function forward140(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 140: layer4.0.conv1 (conv2d). */
-function backward140(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward140(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -11808,7 +11797,7 @@ function backward140(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work140_col[r++] = act140[xc + ih * 14 + iw];
+                  work140_col[r++] = act140[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -11841,7 +11830,7 @@ function backward140(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad140[xc + ih * 14 + iw] += work140_dcol[r++];
+                  grad140[xc + ih * 14 + iw]! += work140_dcol[r++]!;
                 }
               }
             }
@@ -11869,72 +11858,72 @@ function forward141(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) s += act141[i];
+          for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) s += act141[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act141[i] - m;
+            const d = act141[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[30635 + ch] = 0.9 * bf[30635 + ch] + 0.1 * m;
-          bf[31147 + ch] = 0.9 * bf[31147 + ch] + 0.1 * (q / (count - 1));
+          bf[30635 + ch] = 0.9 * bf[30635 + ch]! + 0.1 * m;
+          bf[31147 + ch] = 0.9 * bf[31147 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[30635 + ch];
-        v = bf[31147 + ch];
+        m = bf[30635 + ch]!;
+        v = bf[31147 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch141_istd[ch] = r;
-      const w = p[9067584 + ch];
-      const sh = p[9068096 + ch];
+      const w = p[9067584 + ch]!;
+      const sh = p[9068096 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act141[i] - m) * r;
+          const h = (act141[i]! - m) * r;
           scratch141_xhat[i] = h;
           act142[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[31659] += 1;
+    if (training) bf[31659]! += 1;
   }
 }
 
 /** Backward of op 141: layer4.0.bn1 (batchnorm). */
-function backward141(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward141(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.bn1: batchnorm over 512 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch141_batchstats[0] === 1;
+    const batchStats = scratch141_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad142[i];
+          const d = grad142[i]!;
           sg += d;
-          sgh += d * scratch141_xhat[i];
+          sgh += d * scratch141_xhat[i]!;
         }
       }
-      gp[9067584 + ch] += sgh;
-      gp[9068096 + ch] += sg;
-      const k = p[9067584 + ch] * scratch141_istd[ch];
+      gp[9067584 + ch]! += sgh;
+      gp[9068096 + ch]! += sg;
+      const k = p[9067584 + ch]! * scratch141_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++)
-            grad141[i] += k * (grad142[i] - a - scratch141_xhat[i] * bh);
+            grad141[i]! += k * (grad142[i]! - a - scratch141_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) grad141[i] += k * grad142[i];
+          for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) grad141[i]! += k * grad142[i]!;
         }
       }
     }
@@ -11942,27 +11931,27 @@ function backward141(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 142: layer4.0.2 (relu). */
-function forward142(p: Float32Array, n: number, training: boolean): void {
+function forward142(n: number): void {
   // layer4.0.2: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act142[i];
+    const x = act142[i]!;
     act143[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 142: layer4.0.2 (relu). */
-function backward142(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward142(n: number): void {
   // layer4.0.2: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act142[i];
+    const x = act142[i]!;
 
-    const g = grad143[i];
+    const g = grad143[i]!;
     grad142[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 143: layer4.0.conv2 (conv2d). */
-function forward143(p: Float32Array, n: number, training: boolean): void {
+function forward143(p: Float32Array, n: number): void {
   // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -11977,7 +11966,7 @@ function forward143(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work143_col[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw] : 0;
+                work143_col[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -11988,7 +11977,7 @@ function forward143(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 143: layer4.0.conv2 (conv2d). */
-function backward143(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward143(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -12005,7 +11994,7 @@ function backward143(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work143_col[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw] : 0;
+                  work143_col[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -12038,7 +12027,7 @@ function backward143(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad143[xc + ih * 14 + iw] += work143_dcol[r++];
+                  if (ih >= 0 && iw >= 0) grad143[xc + ih * 14 + iw]! += work143_dcol[r++]!;
                   else r++;
                 }
               }
@@ -12067,72 +12056,72 @@ function forward144(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act144[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act144[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act144[i] - m;
+            const d = act144[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[31660 + ch] = 0.9 * bf[31660 + ch] + 0.1 * m;
-          bf[32172 + ch] = 0.9 * bf[32172 + ch] + 0.1 * (q / (count - 1));
+          bf[31660 + ch] = 0.9 * bf[31660 + ch]! + 0.1 * m;
+          bf[32172 + ch] = 0.9 * bf[32172 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[31660 + ch];
-        v = bf[32172 + ch];
+        m = bf[31660 + ch]!;
+        v = bf[32172 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch144_istd[ch] = r;
-      const w = p[11427904 + ch];
-      const sh = p[11428416 + ch];
+      const w = p[11427904 + ch]!;
+      const sh = p[11428416 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act144[i] - m) * r;
+          const h = (act144[i]! - m) * r;
           scratch144_xhat[i] = h;
           act145[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[32684] += 1;
+    if (training) bf[32684]! += 1;
   }
 }
 
 /** Backward of op 144: layer4.0.bn2 (batchnorm). */
-function backward144(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward144(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch144_batchstats[0] === 1;
+    const batchStats = scratch144_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad145[i];
+          const d = grad145[i]!;
           sg += d;
-          sgh += d * scratch144_xhat[i];
+          sgh += d * scratch144_xhat[i]!;
         }
       }
-      gp[11427904 + ch] += sgh;
-      gp[11428416 + ch] += sg;
-      const k = p[11427904 + ch] * scratch144_istd[ch];
+      gp[11427904 + ch]! += sgh;
+      gp[11428416 + ch]! += sg;
+      const k = p[11427904 + ch]! * scratch144_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad144[i] += k * (grad145[i] - a - scratch144_xhat[i] * bh);
+            grad144[i]! += k * (grad145[i]! - a - scratch144_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad144[i] += k * grad145[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad144[i]! += k * grad145[i]!;
         }
       }
     }
@@ -12140,27 +12129,27 @@ function backward144(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 145: layer4.0.5 (relu). */
-function forward145(p: Float32Array, n: number, training: boolean): void {
+function forward145(n: number): void {
   // layer4.0.5: relu
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act145[i];
+    const x = act145[i]!;
     act146[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 145: layer4.0.5 (relu). */
-function backward145(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward145(n: number): void {
   // layer4.0.5: relu backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act145[i];
+    const x = act145[i]!;
 
-    const g = grad146[i];
+    const g = grad146[i]!;
     grad145[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 146: layer4.0.conv3 (conv2d). */
-function forward146(p: Float32Array, n: number, training: boolean): void {
+function forward146(p: Float32Array, n: number): void {
   // layer4.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -12175,7 +12164,7 @@ function forward146(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work146_col[r++] = act146[xc + ih * 7 + iw];
+                work146_col[r++] = act146[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -12186,7 +12175,7 @@ function forward146(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 146: layer4.0.conv3 (conv2d). */
-function backward146(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward146(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -12203,7 +12192,7 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work146_col[r++] = act146[xc + ih * 7 + iw];
+                  work146_col[r++] = act146[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -12236,7 +12225,7 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad146[xc + ih * 7 + iw] += work146_dcol[r++];
+                  grad146[xc + ih * 7 + iw]! += work146_dcol[r++]!;
                 }
               }
             }
@@ -12264,72 +12253,72 @@ function forward147(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += act147[i];
+          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += act147[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act147[i] - m;
+            const d = act147[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[32685 + ch] = 0.9 * bf[32685 + ch] + 0.1 * m;
-          bf[34733 + ch] = 0.9 * bf[34733 + ch] + 0.1 * (q / (count - 1));
+          bf[32685 + ch] = 0.9 * bf[32685 + ch]! + 0.1 * m;
+          bf[34733 + ch] = 0.9 * bf[34733 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[32685 + ch];
-        v = bf[34733 + ch];
+        m = bf[32685 + ch]!;
+        v = bf[34733 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch147_istd[ch] = r;
-      const w = p[12477504 + ch];
-      const sh = p[12479552 + ch];
+      const w = p[12477504 + ch]!;
+      const sh = p[12479552 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act147[i] - m) * r;
+          const h = (act147[i]! - m) * r;
           scratch147_xhat[i] = h;
           act148[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[36781] += 1;
+    if (training) bf[36781]! += 1;
   }
 }
 
 /** Backward of op 147: layer4.0.bn3 (batchnorm). */
-function backward147(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward147(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.bn3: batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch147_batchstats[0] === 1;
+    const batchStats = scratch147_batchstats[0]! === 1;
     for (let ch = 0; ch < 2048; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad148[i];
+          const d = grad148[i]!;
           sg += d;
-          sgh += d * scratch147_xhat[i];
+          sgh += d * scratch147_xhat[i]!;
         }
       }
-      gp[12477504 + ch] += sgh;
-      gp[12479552 + ch] += sg;
-      const k = p[12477504 + ch] * scratch147_istd[ch];
+      gp[12477504 + ch]! += sgh;
+      gp[12479552 + ch]! += sg;
+      const k = p[12477504 + ch]! * scratch147_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++)
-            grad147[i] += k * (grad148[i] - a - scratch147_xhat[i] * bh);
+            grad147[i]! += k * (grad148[i]! - a - scratch147_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) grad147[i] += k * grad148[i];
+          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) grad147[i]! += k * grad148[i]!;
         }
       }
     }
@@ -12337,7 +12326,7 @@ function backward147(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 148: layer4.0.downsample.0 (conv2d). */
-function forward148(p: Float32Array, n: number, training: boolean): void {
+function forward148(p: Float32Array, n: number): void {
   // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -12352,7 +12341,7 @@ function forward148(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work148_col[r++] = act140[xc + ih * 14 + iw];
+                work148_col[r++] = act140[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -12363,7 +12352,7 @@ function forward148(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 148: layer4.0.downsample.0 (conv2d). */
-function backward148(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward148(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -12380,7 +12369,7 @@ function backward148(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work148_col[r++] = act140[xc + ih * 14 + iw];
+                  work148_col[r++] = act140[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -12413,7 +12402,7 @@ function backward148(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  grad140[xc + ih * 14 + iw] += work148_dcol[r++];
+                  grad140[xc + ih * 14 + iw]! += work148_dcol[r++]!;
                 }
               }
             }
@@ -12441,72 +12430,72 @@ function forward149(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += act149[i];
+          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += act149[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act149[i] - m;
+            const d = act149[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[36782 + ch] = 0.9 * bf[36782 + ch] + 0.1 * m;
-          bf[38830 + ch] = 0.9 * bf[38830 + ch] + 0.1 * (q / (count - 1));
+          bf[36782 + ch] = 0.9 * bf[36782 + ch]! + 0.1 * m;
+          bf[38830 + ch] = 0.9 * bf[38830 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[36782 + ch];
-        v = bf[38830 + ch];
+        m = bf[36782 + ch]!;
+        v = bf[38830 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch149_istd[ch] = r;
-      const w = p[14578752 + ch];
-      const sh = p[14580800 + ch];
+      const w = p[14578752 + ch]!;
+      const sh = p[14580800 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act149[i] - m) * r;
+          const h = (act149[i]! - m) * r;
           scratch149_xhat[i] = h;
           act150[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[40878] += 1;
+    if (training) bf[40878]! += 1;
   }
 }
 
 /** Backward of op 149: layer4.0.downsample.1 (batchnorm). */
-function backward149(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward149(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.downsample.1: batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch149_batchstats[0] === 1;
+    const batchStats = scratch149_batchstats[0]! === 1;
     for (let ch = 0; ch < 2048; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad150[i];
+          const d = grad150[i]!;
           sg += d;
-          sgh += d * scratch149_xhat[i];
+          sgh += d * scratch149_xhat[i]!;
         }
       }
-      gp[14578752 + ch] += sgh;
-      gp[14580800 + ch] += sg;
-      const k = p[14578752 + ch] * scratch149_istd[ch];
+      gp[14578752 + ch]! += sgh;
+      gp[14580800 + ch]! += sg;
+      const k = p[14578752 + ch]! * scratch149_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++)
-            grad149[i] += k * (grad150[i] - a - scratch149_xhat[i] * bh);
+            grad149[i]! += k * (grad150[i]! - a - scratch149_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) grad149[i] += k * grad150[i];
+          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) grad149[i]! += k * grad150[i]!;
         }
       }
     }
@@ -12514,43 +12503,43 @@ function backward149(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 150: add. */
-function forward150(p: Float32Array, n: number, training: boolean): void {
+function forward150(n: number): void {
   // add
-  for (let i = 0, e = n * 100352; i < e; i++) act151[i] = act148[i] + act150[i];
+  for (let i = 0, e = n * 100352; i < e; i++) act151[i] = act148[i]! + act150[i]!;
 }
 
 /** Backward of op 150: add. */
-function backward150(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward150(n: number): void {
   // add backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const g = grad151[i];
-    grad148[i] += g;
-    grad150[i] += g;
+    const g = grad151[i]!;
+    grad148[i]! += g;
+    grad150[i]! += g;
   }
 }
 
 /** Forward of op 151: layer4.0.9 (relu). */
-function forward151(p: Float32Array, n: number, training: boolean): void {
+function forward151(n: number): void {
   // layer4.0.9: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act151[i];
+    const x = act151[i]!;
     act152[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 151: layer4.0.9 (relu). */
-function backward151(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward151(n: number): void {
   // layer4.0.9: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act151[i];
+    const x = act151[i]!;
 
-    const g = grad152[i];
+    const g = grad152[i]!;
     grad151[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 152: layer4.rest.0.conv1 (conv2d). */
-function forward152(p: Float32Array, n: number, training: boolean): void {
+function forward152(p: Float32Array, n: number): void {
   // layer4.rest.0.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -12565,7 +12554,7 @@ function forward152(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work152_col[r++] = act152[xc + ih * 7 + iw];
+                work152_col[r++] = act152[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -12576,7 +12565,7 @@ function forward152(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 152: layer4.rest.0.conv1 (conv2d). */
-function backward152(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward152(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.rest.0.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -12593,7 +12582,7 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work152_col[r++] = act152[xc + ih * 7 + iw];
+                  work152_col[r++] = act152[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -12626,7 +12615,7 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad152[xc + ih * 7 + iw] += work152_dcol[r++];
+                  grad152[xc + ih * 7 + iw]! += work152_dcol[r++]!;
                 }
               }
             }
@@ -12654,72 +12643,72 @@ function forward153(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act153[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act153[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act153[i] - m;
+            const d = act153[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[40879 + ch] = 0.9 * bf[40879 + ch] + 0.1 * m;
-          bf[41391 + ch] = 0.9 * bf[41391 + ch] + 0.1 * (q / (count - 1));
+          bf[40879 + ch] = 0.9 * bf[40879 + ch]! + 0.1 * m;
+          bf[41391 + ch] = 0.9 * bf[41391 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[40879 + ch];
-        v = bf[41391 + ch];
+        m = bf[40879 + ch]!;
+        v = bf[41391 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch153_istd[ch] = r;
-      const w = p[15631424 + ch];
-      const sh = p[15631936 + ch];
+      const w = p[15631424 + ch]!;
+      const sh = p[15631936 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act153[i] - m) * r;
+          const h = (act153[i]! - m) * r;
           scratch153_xhat[i] = h;
           act154[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[41903] += 1;
+    if (training) bf[41903]! += 1;
   }
 }
 
 /** Backward of op 153: layer4.rest.0.bn1 (batchnorm). */
-function backward153(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward153(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.rest.0.bn1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch153_batchstats[0] === 1;
+    const batchStats = scratch153_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad154[i];
+          const d = grad154[i]!;
           sg += d;
-          sgh += d * scratch153_xhat[i];
+          sgh += d * scratch153_xhat[i]!;
         }
       }
-      gp[15631424 + ch] += sgh;
-      gp[15631936 + ch] += sg;
-      const k = p[15631424 + ch] * scratch153_istd[ch];
+      gp[15631424 + ch]! += sgh;
+      gp[15631936 + ch]! += sg;
+      const k = p[15631424 + ch]! * scratch153_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad153[i] += k * (grad154[i] - a - scratch153_xhat[i] * bh);
+            grad153[i]! += k * (grad154[i]! - a - scratch153_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad153[i] += k * grad154[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad153[i]! += k * grad154[i]!;
         }
       }
     }
@@ -12727,27 +12716,27 @@ function backward153(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 154: layer4.rest.0.2 (relu). */
-function forward154(p: Float32Array, n: number, training: boolean): void {
+function forward154(n: number): void {
   // layer4.rest.0.2: relu
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act154[i];
+    const x = act154[i]!;
     act155[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 154: layer4.rest.0.2 (relu). */
-function backward154(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward154(n: number): void {
   // layer4.rest.0.2: relu backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act154[i];
+    const x = act154[i]!;
 
-    const g = grad155[i];
+    const g = grad155[i]!;
     grad154[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 155: layer4.rest.0.conv2 (conv2d). */
-function forward155(p: Float32Array, n: number, training: boolean): void {
+function forward155(p: Float32Array, n: number): void {
   // layer4.rest.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -12762,7 +12751,7 @@ function forward155(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work155_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act155[xc + ih * 7 + iw] : 0;
+                work155_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act155[xc + ih * 7 + iw]! : 0;
               }
             }
           }
@@ -12773,7 +12762,7 @@ function forward155(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 155: layer4.rest.0.conv2 (conv2d). */
-function backward155(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward155(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.rest.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -12790,7 +12779,7 @@ function backward155(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work155_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act155[xc + ih * 7 + iw] : 0;
+                  work155_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act155[xc + ih * 7 + iw]! : 0;
                 }
               }
             }
@@ -12823,7 +12812,7 @@ function backward155(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad155[xc + ih * 7 + iw] += work155_dcol[r++];
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad155[xc + ih * 7 + iw]! += work155_dcol[r++]!;
                   else r++;
                 }
               }
@@ -12852,72 +12841,72 @@ function forward156(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act156[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act156[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act156[i] - m;
+            const d = act156[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[41904 + ch] = 0.9 * bf[41904 + ch] + 0.1 * m;
-          bf[42416 + ch] = 0.9 * bf[42416 + ch] + 0.1 * (q / (count - 1));
+          bf[41904 + ch] = 0.9 * bf[41904 + ch]! + 0.1 * m;
+          bf[42416 + ch] = 0.9 * bf[42416 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[41904 + ch];
-        v = bf[42416 + ch];
+        m = bf[41904 + ch]!;
+        v = bf[42416 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch156_istd[ch] = r;
-      const w = p[17991744 + ch];
-      const sh = p[17992256 + ch];
+      const w = p[17991744 + ch]!;
+      const sh = p[17992256 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act156[i] - m) * r;
+          const h = (act156[i]! - m) * r;
           scratch156_xhat[i] = h;
           act157[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[42928] += 1;
+    if (training) bf[42928]! += 1;
   }
 }
 
 /** Backward of op 156: layer4.rest.0.bn2 (batchnorm). */
-function backward156(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward156(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.rest.0.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch156_batchstats[0] === 1;
+    const batchStats = scratch156_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad157[i];
+          const d = grad157[i]!;
           sg += d;
-          sgh += d * scratch156_xhat[i];
+          sgh += d * scratch156_xhat[i]!;
         }
       }
-      gp[17991744 + ch] += sgh;
-      gp[17992256 + ch] += sg;
-      const k = p[17991744 + ch] * scratch156_istd[ch];
+      gp[17991744 + ch]! += sgh;
+      gp[17992256 + ch]! += sg;
+      const k = p[17991744 + ch]! * scratch156_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad156[i] += k * (grad157[i] - a - scratch156_xhat[i] * bh);
+            grad156[i]! += k * (grad157[i]! - a - scratch156_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad156[i] += k * grad157[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad156[i]! += k * grad157[i]!;
         }
       }
     }
@@ -12925,27 +12914,27 @@ function backward156(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 157: layer4.rest.0.5 (relu). */
-function forward157(p: Float32Array, n: number, training: boolean): void {
+function forward157(n: number): void {
   // layer4.rest.0.5: relu
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act157[i];
+    const x = act157[i]!;
     act158[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 157: layer4.rest.0.5 (relu). */
-function backward157(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward157(n: number): void {
   // layer4.rest.0.5: relu backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act157[i];
+    const x = act157[i]!;
 
-    const g = grad158[i];
+    const g = grad158[i]!;
     grad157[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 158: layer4.rest.0.conv3 (conv2d). */
-function forward158(p: Float32Array, n: number, training: boolean): void {
+function forward158(p: Float32Array, n: number): void {
   // layer4.rest.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -12960,7 +12949,7 @@ function forward158(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work158_col[r++] = act158[xc + ih * 7 + iw];
+                work158_col[r++] = act158[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -12971,7 +12960,7 @@ function forward158(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 158: layer4.rest.0.conv3 (conv2d). */
-function backward158(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward158(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.rest.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -12988,7 +12977,7 @@ function backward158(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work158_col[r++] = act158[xc + ih * 7 + iw];
+                  work158_col[r++] = act158[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -13021,7 +13010,7 @@ function backward158(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad158[xc + ih * 7 + iw] += work158_dcol[r++];
+                  grad158[xc + ih * 7 + iw]! += work158_dcol[r++]!;
                 }
               }
             }
@@ -13049,72 +13038,72 @@ function forward159(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += act159[i];
+          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += act159[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act159[i] - m;
+            const d = act159[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[42929 + ch] = 0.9 * bf[42929 + ch] + 0.1 * m;
-          bf[44977 + ch] = 0.9 * bf[44977 + ch] + 0.1 * (q / (count - 1));
+          bf[42929 + ch] = 0.9 * bf[42929 + ch]! + 0.1 * m;
+          bf[44977 + ch] = 0.9 * bf[44977 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[42929 + ch];
-        v = bf[44977 + ch];
+        m = bf[42929 + ch]!;
+        v = bf[44977 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch159_istd[ch] = r;
-      const w = p[19041344 + ch];
-      const sh = p[19043392 + ch];
+      const w = p[19041344 + ch]!;
+      const sh = p[19043392 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act159[i] - m) * r;
+          const h = (act159[i]! - m) * r;
           scratch159_xhat[i] = h;
           act160[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[47025] += 1;
+    if (training) bf[47025]! += 1;
   }
 }
 
 /** Backward of op 159: layer4.rest.0.bn3 (batchnorm). */
-function backward159(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward159(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.rest.0.bn3: batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch159_batchstats[0] === 1;
+    const batchStats = scratch159_batchstats[0]! === 1;
     for (let ch = 0; ch < 2048; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad160[i];
+          const d = grad160[i]!;
           sg += d;
-          sgh += d * scratch159_xhat[i];
+          sgh += d * scratch159_xhat[i]!;
         }
       }
-      gp[19041344 + ch] += sgh;
-      gp[19043392 + ch] += sg;
-      const k = p[19041344 + ch] * scratch159_istd[ch];
+      gp[19041344 + ch]! += sgh;
+      gp[19043392 + ch]! += sg;
+      const k = p[19041344 + ch]! * scratch159_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++)
-            grad159[i] += k * (grad160[i] - a - scratch159_xhat[i] * bh);
+            grad159[i]! += k * (grad160[i]! - a - scratch159_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) grad159[i] += k * grad160[i];
+          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) grad159[i]! += k * grad160[i]!;
         }
       }
     }
@@ -13122,43 +13111,43 @@ function backward159(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 160: add. */
-function forward160(p: Float32Array, n: number, training: boolean): void {
+function forward160(n: number): void {
   // add
-  for (let i = 0, e = n * 100352; i < e; i++) act161[i] = act160[i] + act152[i];
+  for (let i = 0, e = n * 100352; i < e; i++) act161[i] = act160[i]! + act152[i]!;
 }
 
 /** Backward of op 160: add. */
-function backward160(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward160(n: number): void {
   // add backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const g = grad161[i];
-    grad160[i] += g;
-    grad152[i] += g;
+    const g = grad161[i]!;
+    grad160[i]! += g;
+    grad152[i]! += g;
   }
 }
 
 /** Forward of op 161: layer4.rest.0.8 (relu). */
-function forward161(p: Float32Array, n: number, training: boolean): void {
+function forward161(n: number): void {
   // layer4.rest.0.8: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act161[i];
+    const x = act161[i]!;
     act162[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 161: layer4.rest.0.8 (relu). */
-function backward161(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward161(n: number): void {
   // layer4.rest.0.8: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act161[i];
+    const x = act161[i]!;
 
-    const g = grad162[i];
+    const g = grad162[i]!;
     grad161[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 162: layer4.rest.1.conv1 (conv2d). */
-function forward162(p: Float32Array, n: number, training: boolean): void {
+function forward162(p: Float32Array, n: number): void {
   // layer4.rest.1.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -13173,7 +13162,7 @@ function forward162(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work162_col[r++] = act162[xc + ih * 7 + iw];
+                work162_col[r++] = act162[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -13184,7 +13173,7 @@ function forward162(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 162: layer4.rest.1.conv1 (conv2d). */
-function backward162(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward162(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.rest.1.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -13201,7 +13190,7 @@ function backward162(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work162_col[r++] = act162[xc + ih * 7 + iw];
+                  work162_col[r++] = act162[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -13234,7 +13223,7 @@ function backward162(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad162[xc + ih * 7 + iw] += work162_dcol[r++];
+                  grad162[xc + ih * 7 + iw]! += work162_dcol[r++]!;
                 }
               }
             }
@@ -13262,72 +13251,72 @@ function forward163(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act163[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act163[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act163[i] - m;
+            const d = act163[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[47026 + ch] = 0.9 * bf[47026 + ch] + 0.1 * m;
-          bf[47538 + ch] = 0.9 * bf[47538 + ch] + 0.1 * (q / (count - 1));
+          bf[47026 + ch] = 0.9 * bf[47026 + ch]! + 0.1 * m;
+          bf[47538 + ch] = 0.9 * bf[47538 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[47026 + ch];
-        v = bf[47538 + ch];
+        m = bf[47026 + ch]!;
+        v = bf[47538 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch163_istd[ch] = r;
-      const w = p[20094016 + ch];
-      const sh = p[20094528 + ch];
+      const w = p[20094016 + ch]!;
+      const sh = p[20094528 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act163[i] - m) * r;
+          const h = (act163[i]! - m) * r;
           scratch163_xhat[i] = h;
           act164[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[48050] += 1;
+    if (training) bf[48050]! += 1;
   }
 }
 
 /** Backward of op 163: layer4.rest.1.bn1 (batchnorm). */
-function backward163(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward163(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.rest.1.bn1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch163_batchstats[0] === 1;
+    const batchStats = scratch163_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad164[i];
+          const d = grad164[i]!;
           sg += d;
-          sgh += d * scratch163_xhat[i];
+          sgh += d * scratch163_xhat[i]!;
         }
       }
-      gp[20094016 + ch] += sgh;
-      gp[20094528 + ch] += sg;
-      const k = p[20094016 + ch] * scratch163_istd[ch];
+      gp[20094016 + ch]! += sgh;
+      gp[20094528 + ch]! += sg;
+      const k = p[20094016 + ch]! * scratch163_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad163[i] += k * (grad164[i] - a - scratch163_xhat[i] * bh);
+            grad163[i]! += k * (grad164[i]! - a - scratch163_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad163[i] += k * grad164[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad163[i]! += k * grad164[i]!;
         }
       }
     }
@@ -13335,27 +13324,27 @@ function backward163(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 164: layer4.rest.1.2 (relu). */
-function forward164(p: Float32Array, n: number, training: boolean): void {
+function forward164(n: number): void {
   // layer4.rest.1.2: relu
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act164[i];
+    const x = act164[i]!;
     act165[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 164: layer4.rest.1.2 (relu). */
-function backward164(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward164(n: number): void {
   // layer4.rest.1.2: relu backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act164[i];
+    const x = act164[i]!;
 
-    const g = grad165[i];
+    const g = grad165[i]!;
     grad164[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 165: layer4.rest.1.conv2 (conv2d). */
-function forward165(p: Float32Array, n: number, training: boolean): void {
+function forward165(p: Float32Array, n: number): void {
   // layer4.rest.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -13370,7 +13359,7 @@ function forward165(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work165_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act165[xc + ih * 7 + iw] : 0;
+                work165_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act165[xc + ih * 7 + iw]! : 0;
               }
             }
           }
@@ -13381,7 +13370,7 @@ function forward165(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 165: layer4.rest.1.conv2 (conv2d). */
-function backward165(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward165(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.rest.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -13398,7 +13387,7 @@ function backward165(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work165_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act165[xc + ih * 7 + iw] : 0;
+                  work165_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act165[xc + ih * 7 + iw]! : 0;
                 }
               }
             }
@@ -13431,7 +13420,7 @@ function backward165(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad165[xc + ih * 7 + iw] += work165_dcol[r++];
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad165[xc + ih * 7 + iw]! += work165_dcol[r++]!;
                   else r++;
                 }
               }
@@ -13460,72 +13449,72 @@ function forward166(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act166[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act166[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act166[i] - m;
+            const d = act166[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[48051 + ch] = 0.9 * bf[48051 + ch] + 0.1 * m;
-          bf[48563 + ch] = 0.9 * bf[48563 + ch] + 0.1 * (q / (count - 1));
+          bf[48051 + ch] = 0.9 * bf[48051 + ch]! + 0.1 * m;
+          bf[48563 + ch] = 0.9 * bf[48563 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[48051 + ch];
-        v = bf[48563 + ch];
+        m = bf[48051 + ch]!;
+        v = bf[48563 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch166_istd[ch] = r;
-      const w = p[22454336 + ch];
-      const sh = p[22454848 + ch];
+      const w = p[22454336 + ch]!;
+      const sh = p[22454848 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act166[i] - m) * r;
+          const h = (act166[i]! - m) * r;
           scratch166_xhat[i] = h;
           act167[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[49075] += 1;
+    if (training) bf[49075]! += 1;
   }
 }
 
 /** Backward of op 166: layer4.rest.1.bn2 (batchnorm). */
-function backward166(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward166(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.rest.1.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch166_batchstats[0] === 1;
+    const batchStats = scratch166_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad167[i];
+          const d = grad167[i]!;
           sg += d;
-          sgh += d * scratch166_xhat[i];
+          sgh += d * scratch166_xhat[i]!;
         }
       }
-      gp[22454336 + ch] += sgh;
-      gp[22454848 + ch] += sg;
-      const k = p[22454336 + ch] * scratch166_istd[ch];
+      gp[22454336 + ch]! += sgh;
+      gp[22454848 + ch]! += sg;
+      const k = p[22454336 + ch]! * scratch166_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad166[i] += k * (grad167[i] - a - scratch166_xhat[i] * bh);
+            grad166[i]! += k * (grad167[i]! - a - scratch166_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad166[i] += k * grad167[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad166[i]! += k * grad167[i]!;
         }
       }
     }
@@ -13533,27 +13522,27 @@ function backward166(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 167: layer4.rest.1.5 (relu). */
-function forward167(p: Float32Array, n: number, training: boolean): void {
+function forward167(n: number): void {
   // layer4.rest.1.5: relu
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act167[i];
+    const x = act167[i]!;
     act168[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 167: layer4.rest.1.5 (relu). */
-function backward167(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward167(n: number): void {
   // layer4.rest.1.5: relu backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act167[i];
+    const x = act167[i]!;
 
-    const g = grad168[i];
+    const g = grad168[i]!;
     grad167[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 168: layer4.rest.1.conv3 (conv2d). */
-function forward168(p: Float32Array, n: number, training: boolean): void {
+function forward168(p: Float32Array, n: number): void {
   // layer4.rest.1.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -13568,7 +13557,7 @@ function forward168(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work168_col[r++] = act168[xc + ih * 7 + iw];
+                work168_col[r++] = act168[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -13579,7 +13568,7 @@ function forward168(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 168: layer4.rest.1.conv3 (conv2d). */
-function backward168(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward168(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.rest.1.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -13596,7 +13585,7 @@ function backward168(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work168_col[r++] = act168[xc + ih * 7 + iw];
+                  work168_col[r++] = act168[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -13629,7 +13618,7 @@ function backward168(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad168[xc + ih * 7 + iw] += work168_dcol[r++];
+                  grad168[xc + ih * 7 + iw]! += work168_dcol[r++]!;
                 }
               }
             }
@@ -13657,72 +13646,72 @@ function forward169(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += act169[i];
+          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += act169[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act169[i] - m;
+            const d = act169[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[49076 + ch] = 0.9 * bf[49076 + ch] + 0.1 * m;
-          bf[51124 + ch] = 0.9 * bf[51124 + ch] + 0.1 * (q / (count - 1));
+          bf[49076 + ch] = 0.9 * bf[49076 + ch]! + 0.1 * m;
+          bf[51124 + ch] = 0.9 * bf[51124 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[49076 + ch];
-        v = bf[51124 + ch];
+        m = bf[49076 + ch]!;
+        v = bf[51124 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch169_istd[ch] = r;
-      const w = p[23503936 + ch];
-      const sh = p[23505984 + ch];
+      const w = p[23503936 + ch]!;
+      const sh = p[23505984 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act169[i] - m) * r;
+          const h = (act169[i]! - m) * r;
           scratch169_xhat[i] = h;
           act170[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[53172] += 1;
+    if (training) bf[53172]! += 1;
   }
 }
 
 /** Backward of op 169: layer4.rest.1.bn3 (batchnorm). */
-function backward169(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward169(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.rest.1.bn3: batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch169_batchstats[0] === 1;
+    const batchStats = scratch169_batchstats[0]! === 1;
     for (let ch = 0; ch < 2048; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad170[i];
+          const d = grad170[i]!;
           sg += d;
-          sgh += d * scratch169_xhat[i];
+          sgh += d * scratch169_xhat[i]!;
         }
       }
-      gp[23503936 + ch] += sgh;
-      gp[23505984 + ch] += sg;
-      const k = p[23503936 + ch] * scratch169_istd[ch];
+      gp[23503936 + ch]! += sgh;
+      gp[23505984 + ch]! += sg;
+      const k = p[23503936 + ch]! * scratch169_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++)
-            grad169[i] += k * (grad170[i] - a - scratch169_xhat[i] * bh);
+            grad169[i]! += k * (grad170[i]! - a - scratch169_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) grad169[i] += k * grad170[i];
+          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) grad169[i]! += k * grad170[i]!;
         }
       }
     }
@@ -13730,43 +13719,43 @@ function backward169(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 170: add. */
-function forward170(p: Float32Array, n: number, training: boolean): void {
+function forward170(n: number): void {
   // add
-  for (let i = 0, e = n * 100352; i < e; i++) act171[i] = act170[i] + act162[i];
+  for (let i = 0, e = n * 100352; i < e; i++) act171[i] = act170[i]! + act162[i]!;
 }
 
 /** Backward of op 170: add. */
-function backward170(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward170(n: number): void {
   // add backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const g = grad171[i];
-    grad170[i] += g;
-    grad162[i] += g;
+    const g = grad171[i]!;
+    grad170[i]! += g;
+    grad162[i]! += g;
   }
 }
 
 /** Forward of op 171: layer4.rest.1.8 (relu). */
-function forward171(p: Float32Array, n: number, training: boolean): void {
+function forward171(n: number): void {
   // layer4.rest.1.8: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act171[i];
+    const x = act171[i]!;
     act172[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 171: layer4.rest.1.8 (relu). */
-function backward171(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward171(n: number): void {
   // layer4.rest.1.8: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act171[i];
+    const x = act171[i]!;
 
-    const g = grad172[i];
+    const g = grad172[i]!;
     grad171[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 172: avgpool (adaptive_avg_pool2d). */
-function forward172(p: Float32Array, n: number, training: boolean): void {
+function forward172(n: number): void {
   // avgpool: adaptive_avg_pool2d to [1, 1]; [2048, 7, 7] → [2048, 1, 1]
   for (let bc = 0, d = 0; bc < n * 2048; bc++) {
     const xc = bc * 49;
@@ -13779,7 +13768,7 @@ function forward172(p: Float32Array, n: number, training: boolean): void {
         let acc = 0;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act172[xr + iw];
+          for (let iw = iwLo; iw < iwHi; iw++) acc += act172[xr + iw]!;
         }
         act173[d] = acc / 49;
       }
@@ -13788,7 +13777,7 @@ function forward172(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 172: avgpool (adaptive_avg_pool2d). */
-function backward172(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward172(n: number): void {
   // avgpool: adaptive_avg_pool2d to [1, 1]; [2048, 7, 7] → [2048, 1, 1] — backward: gradient / divisor to every element of the window
   for (let bc = 0, d = 0; bc < n * 2048; bc++) {
     const xc = bc * 49;
@@ -13798,10 +13787,10 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let ow = 0; ow < 1; ow++, d++) {
         const iwLo = ow * 7;
         const iwHi = iwLo + 7;
-        const g = grad173[d] / 49;
+        const g = grad173[d]! / 49;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) grad172[xr + iw] += g;
+          for (let iw = iwLo; iw < iwHi; iw++) grad172[xr + iw]! += g;
         }
       }
     }
@@ -13809,13 +13798,13 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 174: fc (dense). */
-function forward174(p: Float32Array, n: number, training: boolean): void {
+function forward174(p: Float32Array, n: number): void {
   // fc: dense 2048 → 1000, register-tiled (shared kernel below)
   denseTiledForward(p, act173, act175, n, 2048, 1000, 23508032, 25556032, 0, 1000, 1);
 }
 
 /** Backward of op 174: fc (dense). */
-function backward174(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward174(p: Float32Array, gp: Float32Array, n: number): void {
   // fc: dense 2048 → 1000 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act173, grad173, grad175, n, 2048, 1000, 23508032, 25556032, true, 0, 1000, 1);
 }
@@ -13943,8 +13932,7 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? undefined) === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -14128,7 +14116,8 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
   const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? undefined;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
@@ -14222,7 +14211,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -14232,17 +14221,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -14264,14 +14253,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -14308,8 +14297,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -14321,12 +14310,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -14347,18 +14336,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -14379,10 +14368,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -14404,14 +14393,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -14448,8 +14437,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -14461,12 +14450,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -14487,18 +14476,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -14518,17 +14507,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -14546,15 +14535,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -14575,10 +14564,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -14588,11 +14577,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -14605,12 +14594,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -14636,8 +14625,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -14675,11 +14664,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -14694,16 +14683,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -14730,12 +14719,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -14750,24 +14739,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -14858,11 +14847,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

@@ -230,13 +230,6 @@ function random(): number {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
 /**
  * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
  * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
@@ -290,8 +283,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
 let act1 = new Float32Array(0);
@@ -374,40 +365,39 @@ let grad37 = new Float32Array(0);
 let grad38 = new Float32Array(0);
 let grad39 = new Float32Array(0);
 let grad40 = new Float32Array(0);
-let work0_col = new Float32Array(1354752);
-let work0_dcol = new Float32Array(1354752);
-let work2_col = new Float32Array(28901376);
-let work2_dcol = new Float32Array(28901376);
+const work0_col = new Float32Array(1354752);
+const work0_dcol = new Float32Array(1354752);
+const work2_col = new Float32Array(28901376);
+const work2_dcol = new Float32Array(28901376);
 let scratch4_argmax = new Float32Array(0);
-let work5_col = new Float32Array(7225344);
-let work5_dcol = new Float32Array(7225344);
-let work7_col = new Float32Array(14450688);
-let work7_dcol = new Float32Array(14450688);
+const work5_col = new Float32Array(7225344);
+const work5_dcol = new Float32Array(7225344);
+const work7_col = new Float32Array(14450688);
+const work7_dcol = new Float32Array(14450688);
 let scratch9_argmax = new Float32Array(0);
-let work10_col = new Float32Array(3612672);
-let work10_dcol = new Float32Array(3612672);
-let work12_col = new Float32Array(7225344);
-let work12_dcol = new Float32Array(7225344);
-let work14_col = new Float32Array(7225344);
-let work14_dcol = new Float32Array(7225344);
+const work10_col = new Float32Array(3612672);
+const work10_dcol = new Float32Array(3612672);
+const work12_col = new Float32Array(7225344);
+const work12_dcol = new Float32Array(7225344);
+const work14_col = new Float32Array(7225344);
+const work14_dcol = new Float32Array(7225344);
 let scratch16_argmax = new Float32Array(0);
-let work17_col = new Float32Array(1806336);
-let work17_dcol = new Float32Array(1806336);
-let work19_col = new Float32Array(3612672);
-let work19_dcol = new Float32Array(3612672);
-let work21_col = new Float32Array(3612672);
-let work21_dcol = new Float32Array(3612672);
+const work17_col = new Float32Array(1806336);
+const work17_dcol = new Float32Array(1806336);
+const work19_col = new Float32Array(3612672);
+const work19_dcol = new Float32Array(3612672);
+const work21_col = new Float32Array(3612672);
+const work21_dcol = new Float32Array(3612672);
 let scratch23_argmax = new Float32Array(0);
-let work24_col = new Float32Array(903168);
-let work24_dcol = new Float32Array(903168);
-let work26_col = new Float32Array(903168);
-let work26_dcol = new Float32Array(903168);
-let work28_col = new Float32Array(903168);
-let work28_dcol = new Float32Array(903168);
+const work24_col = new Float32Array(903168);
+const work24_dcol = new Float32Array(903168);
+const work26_col = new Float32Array(903168);
+const work26_dcol = new Float32Array(903168);
+const work28_col = new Float32Array(903168);
+const work28_dcol = new Float32Array(903168);
 let scratch30_argmax = new Float32Array(0);
 let scratch35_mask = new Float32Array(0);
 let scratch38_mask = new Float32Array(0);
-let bf: Float32Array = new Float32Array(bufferCount);
 
 function allocate(n: number): void {
   if (n === batchSize) return;
@@ -521,46 +511,45 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
   act0 = input;
-  forward0(p, n, training);
-  forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
-  forward4(p, n, training);
-  forward5(p, n, training);
-  forward6(p, n, training);
-  forward7(p, n, training);
-  forward8(p, n, training);
-  forward9(p, n, training);
-  forward10(p, n, training);
-  forward11(p, n, training);
-  forward12(p, n, training);
-  forward13(p, n, training);
-  forward14(p, n, training);
-  forward15(p, n, training);
-  forward16(p, n, training);
-  forward17(p, n, training);
-  forward18(p, n, training);
-  forward19(p, n, training);
-  forward20(p, n, training);
-  forward21(p, n, training);
-  forward22(p, n, training);
-  forward23(p, n, training);
-  forward24(p, n, training);
-  forward25(p, n, training);
-  forward26(p, n, training);
-  forward27(p, n, training);
-  forward28(p, n, training);
-  forward29(p, n, training);
-  forward30(p, n, training);
-  forward31(p, n, training);
-  forward33(p, n, training);
-  forward34(p, n, training);
-  forward35(p, n, training);
-  forward36(p, n, training);
-  forward37(p, n, training);
-  forward38(p, n, training);
-  forward39(p, n, training);
-  lastTraining = training;
+  forward0(p, n);
+  forward1(n);
+  forward2(p, n);
+  forward3(n);
+  forward4(n);
+  forward5(p, n);
+  forward6(n);
+  forward7(p, n);
+  forward8(n);
+  forward9(n);
+  forward10(p, n);
+  forward11(n);
+  forward12(p, n);
+  forward13(n);
+  forward14(p, n);
+  forward15(n);
+  forward16(n);
+  forward17(p, n);
+  forward18(n);
+  forward19(p, n);
+  forward20(n);
+  forward21(p, n);
+  forward22(n);
+  forward23(n);
+  forward24(p, n);
+  forward25(n);
+  forward26(p, n);
+  forward27(n);
+  forward28(p, n);
+  forward29(n);
+  forward30(n);
+  forward31(n);
+  forward33(p, n);
+  forward34(n);
+  forward35(n, training);
+  forward36(p, n);
+  forward37(n);
+  forward38(n, training);
+  forward39(p, n);
   forwardDone = true;
   return act40;
 }
@@ -605,53 +594,52 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad39);
   zero(grad40);
   copy(outputGrad, grad40);
-  const training = lastTraining;
-  backward39(p, gp, n, training);
-  backward38(p, gp, n, training);
-  backward37(p, gp, n, training);
-  backward36(p, gp, n, training);
-  backward35(p, gp, n, training);
-  backward34(p, gp, n, training);
-  backward33(p, gp, n, training);
-  backward31(p, gp, n, training);
-  backward30(p, gp, n, training);
-  backward29(p, gp, n, training);
-  backward28(p, gp, n, training);
-  backward27(p, gp, n, training);
-  backward26(p, gp, n, training);
-  backward25(p, gp, n, training);
-  backward24(p, gp, n, training);
-  backward23(p, gp, n, training);
-  backward22(p, gp, n, training);
-  backward21(p, gp, n, training);
-  backward20(p, gp, n, training);
-  backward19(p, gp, n, training);
-  backward18(p, gp, n, training);
-  backward17(p, gp, n, training);
-  backward16(p, gp, n, training);
-  backward15(p, gp, n, training);
-  backward14(p, gp, n, training);
-  backward13(p, gp, n, training);
-  backward12(p, gp, n, training);
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
-  backward6(p, gp, n, training);
-  backward5(p, gp, n, training);
-  backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward39(p, gp, n);
+  backward38(n);
+  backward37(n);
+  backward36(p, gp, n);
+  backward35(n);
+  backward34(n);
+  backward33(p, gp, n);
+  backward31(n);
+  backward30(n);
+  backward29(n);
+  backward28(p, gp, n);
+  backward27(n);
+  backward26(p, gp, n);
+  backward25(n);
+  backward24(p, gp, n);
+  backward23(n);
+  backward22(n);
+  backward21(p, gp, n);
+  backward20(n);
+  backward19(p, gp, n);
+  backward18(n);
+  backward17(p, gp, n);
+  backward16(n);
+  backward15(n);
+  backward14(p, gp, n);
+  backward13(n);
+  backward12(p, gp, n);
+  backward11(n);
+  backward10(p, gp, n);
+  backward9(n);
+  backward8(n);
+  backward7(p, gp, n);
+  backward6(n);
+  backward5(p, gp, n);
+  backward4(n);
+  backward3(n);
+  backward2(p, gp, n);
+  backward1(n);
+  backward0(p, gp, n);
   return grad0;
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: features.0.conv.0.0 (conv2d). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // features.0.conv.0.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 150528;
@@ -666,7 +654,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
               }
             }
           }
@@ -677,15 +665,15 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 0: features.0.conv.0.0 (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(p: Float32Array, gp: Float32Array, n: number): void {
   // features.0.conv.0.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 64; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 3211264 + c * 50176, e = i + 50176; i < e; i++) acc += grad1[i];
+      for (let i = b * 3211264 + c * 50176, e = i + 50176; i < e; i++) acc += grad1[i]!;
     }
-    gp[1728 + c] += acc;
+    gp[1728 + c]! += acc;
   }
   const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
@@ -702,7 +690,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
                 }
               }
             }
@@ -735,7 +723,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r++];
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
                   else r++;
                 }
               }
@@ -747,27 +735,27 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 1: features.0.conv.0.1 (relu). */
-function forward1(p: Float32Array, n: number, training: boolean): void {
+function forward1(n: number): void {
   // features.0.conv.0.1: relu
   for (let i = 0, e = n * 3211264; i < e; i++) {
-    const x = act1[i];
+    const x = act1[i]!;
     act2[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 1: features.0.conv.0.1 (relu). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward1(n: number): void {
   // features.0.conv.0.1: relu backward
   for (let i = 0, e = n * 3211264; i < e; i++) {
-    const x = act1[i];
+    const x = act1[i]!;
 
-    const g = grad2[i];
+    const g = grad2[i]!;
     grad1[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 2: features.0.conv.1.0 (conv2d). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
+function forward2(p: Float32Array, n: number): void {
   // features.0.conv.1.0: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 3211264;
@@ -782,7 +770,7 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work2_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act2[xc + ih * 224 + iw] : 0;
+                work2_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act2[xc + ih * 224 + iw]! : 0;
               }
             }
           }
@@ -805,15 +793,15 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 2: features.0.conv.1.0 (conv2d). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward2(p: Float32Array, gp: Float32Array, n: number): void {
   // features.0.conv.1.0: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 64; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 3211264 + c * 50176, e = i + 50176; i < e; i++) acc += grad3[i];
+      for (let i = b * 3211264 + c * 50176, e = i + 50176; i < e; i++) acc += grad3[i]!;
     }
-    gp[38656 + c] += acc;
+    gp[38656 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -830,7 +818,7 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work2_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act2[xc + ih * 224 + iw] : 0;
+                  work2_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act2[xc + ih * 224 + iw]! : 0;
                 }
               }
             }
@@ -863,7 +851,7 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad2[xc + ih * 224 + iw] += work2_dcol[r++];
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad2[xc + ih * 224 + iw]! += work2_dcol[r++]!;
                   else r++;
                 }
               }
@@ -875,27 +863,27 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 3: features.0.conv.1.1 (relu). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+function forward3(n: number): void {
   // features.0.conv.1.1: relu
   for (let i = 0, e = n * 3211264; i < e; i++) {
-    const x = act3[i];
+    const x = act3[i]!;
     act4[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 3: features.0.conv.1.1 (relu). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward3(n: number): void {
   // features.0.conv.1.1: relu backward
   for (let i = 0, e = n * 3211264; i < e; i++) {
-    const x = act3[i];
+    const x = act3[i]!;
 
-    const g = grad4[i];
+    const g = grad4[i]!;
     grad3[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 4: features.0.1 (max_pool2d). */
-function forward4(p: Float32Array, n: number, training: boolean): void {
+function forward4(n: number): void {
   // features.0.1: max_pool2d 2×2, stride 2, pad 0; [64, 224, 224] → [64, 112, 112]
   // the argmax (index within the input plane) of every output is kept for the backward pass
   for (let bc = 0, d = 0; bc < n * 64; bc++) {
@@ -910,7 +898,7 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
           const r = (ih0 + kh) * 224;
           for (let kw = 0; kw < 2; kw++) {
             const q = r + iw0 + kw;
-            const v = act4[xc + q];
+            const v = act4[xc + q]!;
             if (v > m || v !== v) {
               m = v;
               at = q;
@@ -925,16 +913,16 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 4: features.0.1 (max_pool2d). */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward4(n: number): void {
   // features.0.1: max_pool2d 2×2, stride 2, pad 0; [64, 224, 224] → [64, 112, 112] — backward: each output's gradient goes to its argmax
   for (let bc = 0, d = 0; bc < n * 64; bc++) {
     const xc = bc * 50176;
-    for (let j = 0; j < 12544; j++, d++) grad4[xc + scratch4_argmax[d]] += grad5[d];
+    for (let j = 0; j < 12544; j++, d++) grad4[xc + scratch4_argmax[d]!]! += grad5[d]!;
   }
 }
 
 /** Forward of op 5: features.1.conv.0.0 (conv2d). */
-function forward5(p: Float32Array, n: number, training: boolean): void {
+function forward5(p: Float32Array, n: number): void {
   // features.1.conv.0.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 802816;
@@ -949,7 +937,7 @@ function forward5(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work5_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act5[xc + ih * 112 + iw] : 0;
+                work5_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act5[xc + ih * 112 + iw]! : 0;
               }
             }
           }
@@ -972,15 +960,15 @@ function forward5(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 5: features.1.conv.0.0 (conv2d). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward5(p: Float32Array, gp: Float32Array, n: number): void {
   // features.1.conv.0.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 128; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 1605632 + c * 12544, e = i + 12544; i < e; i++) acc += grad6[i];
+      for (let i = b * 1605632 + c * 12544, e = i + 12544; i < e; i++) acc += grad6[i]!;
     }
-    gp[112448 + c] += acc;
+    gp[112448 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -997,7 +985,7 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work5_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act5[xc + ih * 112 + iw] : 0;
+                  work5_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act5[xc + ih * 112 + iw]! : 0;
                 }
               }
             }
@@ -1030,7 +1018,7 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad5[xc + ih * 112 + iw] += work5_dcol[r++];
+                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad5[xc + ih * 112 + iw]! += work5_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1042,27 +1030,27 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 6: features.1.conv.0.1 (relu). */
-function forward6(p: Float32Array, n: number, training: boolean): void {
+function forward6(n: number): void {
   // features.1.conv.0.1: relu
   for (let i = 0, e = n * 1605632; i < e; i++) {
-    const x = act6[i];
+    const x = act6[i]!;
     act7[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 6: features.1.conv.0.1 (relu). */
-function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward6(n: number): void {
   // features.1.conv.0.1: relu backward
   for (let i = 0, e = n * 1605632; i < e; i++) {
-    const x = act6[i];
+    const x = act6[i]!;
 
-    const g = grad7[i];
+    const g = grad7[i]!;
     grad6[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 7: features.1.conv.1.0 (conv2d). */
-function forward7(p: Float32Array, n: number, training: boolean): void {
+function forward7(p: Float32Array, n: number): void {
   // features.1.conv.1.0: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 1605632;
@@ -1077,7 +1065,7 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work7_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act7[xc + ih * 112 + iw] : 0;
+                work7_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act7[xc + ih * 112 + iw]! : 0;
               }
             }
           }
@@ -1100,15 +1088,15 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 7: features.1.conv.1.0 (conv2d). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward7(p: Float32Array, gp: Float32Array, n: number): void {
   // features.1.conv.1.0: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 128; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 1605632 + c * 12544, e = i + 12544; i < e; i++) acc += grad8[i];
+      for (let i = b * 1605632 + c * 12544, e = i + 12544; i < e; i++) acc += grad8[i]!;
     }
-    gp[260032 + c] += acc;
+    gp[260032 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1125,7 +1113,7 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work7_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act7[xc + ih * 112 + iw] : 0;
+                  work7_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act7[xc + ih * 112 + iw]! : 0;
                 }
               }
             }
@@ -1158,7 +1146,7 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad7[xc + ih * 112 + iw] += work7_dcol[r++];
+                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad7[xc + ih * 112 + iw]! += work7_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1170,27 +1158,27 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 8: features.1.conv.1.1 (relu). */
-function forward8(p: Float32Array, n: number, training: boolean): void {
+function forward8(n: number): void {
   // features.1.conv.1.1: relu
   for (let i = 0, e = n * 1605632; i < e; i++) {
-    const x = act8[i];
+    const x = act8[i]!;
     act9[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 8: features.1.conv.1.1 (relu). */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward8(n: number): void {
   // features.1.conv.1.1: relu backward
   for (let i = 0, e = n * 1605632; i < e; i++) {
-    const x = act8[i];
+    const x = act8[i]!;
 
-    const g = grad9[i];
+    const g = grad9[i]!;
     grad8[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 9: features.1.1 (max_pool2d). */
-function forward9(p: Float32Array, n: number, training: boolean): void {
+function forward9(n: number): void {
   // features.1.1: max_pool2d 2×2, stride 2, pad 0; [128, 112, 112] → [128, 56, 56]
   // the argmax (index within the input plane) of every output is kept for the backward pass
   for (let bc = 0, d = 0; bc < n * 128; bc++) {
@@ -1205,7 +1193,7 @@ function forward9(p: Float32Array, n: number, training: boolean): void {
           const r = (ih0 + kh) * 112;
           for (let kw = 0; kw < 2; kw++) {
             const q = r + iw0 + kw;
-            const v = act9[xc + q];
+            const v = act9[xc + q]!;
             if (v > m || v !== v) {
               m = v;
               at = q;
@@ -1220,16 +1208,16 @@ function forward9(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 9: features.1.1 (max_pool2d). */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward9(n: number): void {
   // features.1.1: max_pool2d 2×2, stride 2, pad 0; [128, 112, 112] → [128, 56, 56] — backward: each output's gradient goes to its argmax
   for (let bc = 0, d = 0; bc < n * 128; bc++) {
     const xc = bc * 12544;
-    for (let j = 0; j < 3136; j++, d++) grad9[xc + scratch9_argmax[d]] += grad10[d];
+    for (let j = 0; j < 3136; j++, d++) grad9[xc + scratch9_argmax[d]!]! += grad10[d]!;
   }
 }
 
 /** Forward of op 10: features.2.conv.0.0 (conv2d). */
-function forward10(p: Float32Array, n: number, training: boolean): void {
+function forward10(p: Float32Array, n: number): void {
   // features.2.conv.0.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -1244,7 +1232,7 @@ function forward10(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw] : 0;
+                work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -1267,15 +1255,15 @@ function forward10(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 10: features.2.conv.0.0 (conv2d). */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward10(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.conv.0.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 256; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += grad11[i];
+      for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += grad11[i]!;
     }
-    gp[555072 + c] += acc;
+    gp[555072 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1292,7 +1280,7 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw] : 0;
+                  work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -1325,7 +1313,7 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad10[xc + ih * 56 + iw] += work10_dcol[r++];
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad10[xc + ih * 56 + iw]! += work10_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1337,27 +1325,27 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 11: features.2.conv.0.1 (relu). */
-function forward11(p: Float32Array, n: number, training: boolean): void {
+function forward11(n: number): void {
   // features.2.conv.0.1: relu
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act11[i];
+    const x = act11[i]!;
     act12[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 11: features.2.conv.0.1 (relu). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward11(n: number): void {
   // features.2.conv.0.1: relu backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act11[i];
+    const x = act11[i]!;
 
-    const g = grad12[i];
+    const g = grad12[i]!;
     grad11[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 12: features.2.conv.1.0 (conv2d). */
-function forward12(p: Float32Array, n: number, training: boolean): void {
+function forward12(p: Float32Array, n: number): void {
   // features.2.conv.1.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 802816;
@@ -1372,7 +1360,7 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work12_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act12[xc + ih * 56 + iw] : 0;
+                work12_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act12[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -1395,15 +1383,15 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 12: features.2.conv.1.0 (conv2d). */
-function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward12(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.conv.1.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 256; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += grad13[i];
+      for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += grad13[i]!;
     }
-    gp[1145152 + c] += acc;
+    gp[1145152 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1420,7 +1408,7 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work12_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act12[xc + ih * 56 + iw] : 0;
+                  work12_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act12[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -1453,7 +1441,7 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad12[xc + ih * 56 + iw] += work12_dcol[r++];
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad12[xc + ih * 56 + iw]! += work12_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1465,27 +1453,27 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 13: features.2.conv.1.1 (relu). */
-function forward13(p: Float32Array, n: number, training: boolean): void {
+function forward13(n: number): void {
   // features.2.conv.1.1: relu
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act13[i];
+    const x = act13[i]!;
     act14[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 13: features.2.conv.1.1 (relu). */
-function backward13(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward13(n: number): void {
   // features.2.conv.1.1: relu backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act13[i];
+    const x = act13[i]!;
 
-    const g = grad14[i];
+    const g = grad14[i]!;
     grad13[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 14: features.2.conv.2.0 (conv2d). */
-function forward14(p: Float32Array, n: number, training: boolean): void {
+function forward14(p: Float32Array, n: number): void {
   // features.2.conv.2.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 802816;
@@ -1500,7 +1488,7 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
+                work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -1523,15 +1511,15 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 14: features.2.conv.2.0 (conv2d). */
-function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward14(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.conv.2.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 256; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += grad15[i];
+      for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += grad15[i]!;
     }
-    gp[1735232 + c] += acc;
+    gp[1735232 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1548,7 +1536,7 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
+                  work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -1581,7 +1569,7 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw] += work14_dcol[r++];
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw]! += work14_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1593,27 +1581,27 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 15: features.2.conv.2.1 (relu). */
-function forward15(p: Float32Array, n: number, training: boolean): void {
+function forward15(n: number): void {
   // features.2.conv.2.1: relu
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act15[i];
+    const x = act15[i]!;
     act16[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 15: features.2.conv.2.1 (relu). */
-function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward15(n: number): void {
   // features.2.conv.2.1: relu backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act15[i];
+    const x = act15[i]!;
 
-    const g = grad16[i];
+    const g = grad16[i]!;
     grad15[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 16: features.2.1 (max_pool2d). */
-function forward16(p: Float32Array, n: number, training: boolean): void {
+function forward16(n: number): void {
   // features.2.1: max_pool2d 2×2, stride 2, pad 0; [256, 56, 56] → [256, 28, 28]
   // the argmax (index within the input plane) of every output is kept for the backward pass
   for (let bc = 0, d = 0; bc < n * 256; bc++) {
@@ -1628,7 +1616,7 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
           const r = (ih0 + kh) * 56;
           for (let kw = 0; kw < 2; kw++) {
             const q = r + iw0 + kw;
-            const v = act16[xc + q];
+            const v = act16[xc + q]!;
             if (v > m || v !== v) {
               m = v;
               at = q;
@@ -1643,16 +1631,16 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 16: features.2.1 (max_pool2d). */
-function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward16(n: number): void {
   // features.2.1: max_pool2d 2×2, stride 2, pad 0; [256, 56, 56] → [256, 28, 28] — backward: each output's gradient goes to its argmax
   for (let bc = 0, d = 0; bc < n * 256; bc++) {
     const xc = bc * 3136;
-    for (let j = 0; j < 784; j++, d++) grad16[xc + scratch16_argmax[d]] += grad17[d];
+    for (let j = 0; j < 784; j++, d++) grad16[xc + scratch16_argmax[d]!]! += grad17[d]!;
   }
 }
 
 /** Forward of op 17: features.3.conv.0.0 (conv2d). */
-function forward17(p: Float32Array, n: number, training: boolean): void {
+function forward17(p: Float32Array, n: number): void {
   // features.3.conv.0.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -1667,7 +1655,7 @@ function forward17(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work17_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act17[xc + ih * 28 + iw] : 0;
+                work17_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act17[xc + ih * 28 + iw]! : 0;
               }
             }
           }
@@ -1690,15 +1678,15 @@ function forward17(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 17: features.3.conv.0.0 (conv2d). */
-function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward17(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.conv.0.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += grad18[i];
+      for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += grad18[i]!;
     }
-    gp[2915136 + c] += acc;
+    gp[2915136 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1715,7 +1703,7 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work17_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act17[xc + ih * 28 + iw] : 0;
+                  work17_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act17[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
@@ -1748,7 +1736,7 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad17[xc + ih * 28 + iw] += work17_dcol[r++];
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad17[xc + ih * 28 + iw]! += work17_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1760,27 +1748,27 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 18: features.3.conv.0.1 (relu). */
-function forward18(p: Float32Array, n: number, training: boolean): void {
+function forward18(n: number): void {
   // features.3.conv.0.1: relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act18[i];
+    const x = act18[i]!;
     act19[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 18: features.3.conv.0.1 (relu). */
-function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward18(n: number): void {
   // features.3.conv.0.1: relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act18[i];
+    const x = act18[i]!;
 
-    const g = grad19[i];
+    const g = grad19[i]!;
     grad18[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 19: features.3.conv.1.0 (conv2d). */
-function forward19(p: Float32Array, n: number, training: boolean): void {
+function forward19(p: Float32Array, n: number): void {
   // features.3.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -1795,7 +1783,7 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work19_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act19[xc + ih * 28 + iw] : 0;
+                work19_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act19[xc + ih * 28 + iw]! : 0;
               }
             }
           }
@@ -1818,15 +1806,15 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 19: features.3.conv.1.0 (conv2d). */
-function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward19(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += grad20[i];
+      for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += grad20[i]!;
     }
-    gp[5274944 + c] += acc;
+    gp[5274944 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1843,7 +1831,7 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work19_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act19[xc + ih * 28 + iw] : 0;
+                  work19_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act19[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
@@ -1876,7 +1864,7 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad19[xc + ih * 28 + iw] += work19_dcol[r++];
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad19[xc + ih * 28 + iw]! += work19_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1888,27 +1876,27 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 20: features.3.conv.1.1 (relu). */
-function forward20(p: Float32Array, n: number, training: boolean): void {
+function forward20(n: number): void {
   // features.3.conv.1.1: relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act20[i];
+    const x = act20[i]!;
     act21[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 20: features.3.conv.1.1 (relu). */
-function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward20(n: number): void {
   // features.3.conv.1.1: relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act20[i];
+    const x = act20[i]!;
 
-    const g = grad21[i];
+    const g = grad21[i]!;
     grad20[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 21: features.3.conv.2.0 (conv2d). */
-function forward21(p: Float32Array, n: number, training: boolean): void {
+function forward21(p: Float32Array, n: number): void {
   // features.3.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -1923,7 +1911,7 @@ function forward21(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw] : 0;
+                work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw]! : 0;
               }
             }
           }
@@ -1946,15 +1934,15 @@ function forward21(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 21: features.3.conv.2.0 (conv2d). */
-function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward21(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += grad22[i];
+      for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += grad22[i]!;
     }
-    gp[7634752 + c] += acc;
+    gp[7634752 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1971,7 +1959,7 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw] : 0;
+                  work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
@@ -2004,7 +1992,7 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad21[xc + ih * 28 + iw] += work21_dcol[r++];
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad21[xc + ih * 28 + iw]! += work21_dcol[r++]!;
                   else r++;
                 }
               }
@@ -2016,27 +2004,27 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 22: features.3.conv.2.1 (relu). */
-function forward22(p: Float32Array, n: number, training: boolean): void {
+function forward22(n: number): void {
   // features.3.conv.2.1: relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act22[i];
+    const x = act22[i]!;
     act23[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 22: features.3.conv.2.1 (relu). */
-function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward22(n: number): void {
   // features.3.conv.2.1: relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act22[i];
+    const x = act22[i]!;
 
-    const g = grad23[i];
+    const g = grad23[i]!;
     grad22[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 23: features.3.1 (max_pool2d). */
-function forward23(p: Float32Array, n: number, training: boolean): void {
+function forward23(n: number): void {
   // features.3.1: max_pool2d 2×2, stride 2, pad 0; [512, 28, 28] → [512, 14, 14]
   // the argmax (index within the input plane) of every output is kept for the backward pass
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
@@ -2051,7 +2039,7 @@ function forward23(p: Float32Array, n: number, training: boolean): void {
           const r = (ih0 + kh) * 28;
           for (let kw = 0; kw < 2; kw++) {
             const q = r + iw0 + kw;
-            const v = act23[xc + q];
+            const v = act23[xc + q]!;
             if (v > m || v !== v) {
               m = v;
               at = q;
@@ -2066,16 +2054,16 @@ function forward23(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 23: features.3.1 (max_pool2d). */
-function backward23(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward23(n: number): void {
   // features.3.1: max_pool2d 2×2, stride 2, pad 0; [512, 28, 28] → [512, 14, 14] — backward: each output's gradient goes to its argmax
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
     const xc = bc * 784;
-    for (let j = 0; j < 196; j++, d++) grad23[xc + scratch23_argmax[d]] += grad24[d];
+    for (let j = 0; j < 196; j++, d++) grad23[xc + scratch23_argmax[d]!]! += grad24[d]!;
   }
 }
 
 /** Forward of op 24: features.4.conv.0.0 (conv2d). */
-function forward24(p: Float32Array, n: number, training: boolean): void {
+function forward24(p: Float32Array, n: number): void {
   // features.4.conv.0.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -2090,7 +2078,7 @@ function forward24(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work24_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act24[xc + ih * 14 + iw] : 0;
+                work24_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act24[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -2113,15 +2101,15 @@ function forward24(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 24: features.4.conv.0.0 (conv2d). */
-function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward24(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.conv.0.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 100352 + c * 196, e = i + 196; i < e; i++) acc += grad25[i];
+      for (let i = b * 100352 + c * 196, e = i + 196; i < e; i++) acc += grad25[i]!;
     }
-    gp[9994560 + c] += acc;
+    gp[9994560 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -2138,7 +2126,7 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work24_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act24[xc + ih * 14 + iw] : 0;
+                  work24_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act24[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -2171,7 +2159,7 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad24[xc + ih * 14 + iw] += work24_dcol[r++];
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad24[xc + ih * 14 + iw]! += work24_dcol[r++]!;
                   else r++;
                 }
               }
@@ -2183,27 +2171,27 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 25: features.4.conv.0.1 (relu). */
-function forward25(p: Float32Array, n: number, training: boolean): void {
+function forward25(n: number): void {
   // features.4.conv.0.1: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act25[i];
+    const x = act25[i]!;
     act26[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 25: features.4.conv.0.1 (relu). */
-function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward25(n: number): void {
   // features.4.conv.0.1: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act25[i];
+    const x = act25[i]!;
 
-    const g = grad26[i];
+    const g = grad26[i]!;
     grad25[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 26: features.4.conv.1.0 (conv2d). */
-function forward26(p: Float32Array, n: number, training: boolean): void {
+function forward26(p: Float32Array, n: number): void {
   // features.4.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -2218,7 +2206,7 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work26_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act26[xc + ih * 14 + iw] : 0;
+                work26_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act26[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -2241,15 +2229,15 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 26: features.4.conv.1.0 (conv2d). */
-function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward26(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 100352 + c * 196, e = i + 196; i < e; i++) acc += grad27[i];
+      for (let i = b * 100352 + c * 196, e = i + 196; i < e; i++) acc += grad27[i]!;
     }
-    gp[12354368 + c] += acc;
+    gp[12354368 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -2266,7 +2254,7 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work26_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act26[xc + ih * 14 + iw] : 0;
+                  work26_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act26[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -2299,7 +2287,7 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad26[xc + ih * 14 + iw] += work26_dcol[r++];
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad26[xc + ih * 14 + iw]! += work26_dcol[r++]!;
                   else r++;
                 }
               }
@@ -2311,27 +2299,27 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 27: features.4.conv.1.1 (relu). */
-function forward27(p: Float32Array, n: number, training: boolean): void {
+function forward27(n: number): void {
   // features.4.conv.1.1: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act27[i];
+    const x = act27[i]!;
     act28[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 27: features.4.conv.1.1 (relu). */
-function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward27(n: number): void {
   // features.4.conv.1.1: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act27[i];
+    const x = act27[i]!;
 
-    const g = grad28[i];
+    const g = grad28[i]!;
     grad27[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 28: features.4.conv.2.0 (conv2d). */
-function forward28(p: Float32Array, n: number, training: boolean): void {
+function forward28(p: Float32Array, n: number): void {
   // features.4.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -2346,7 +2334,7 @@ function forward28(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work28_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act28[xc + ih * 14 + iw] : 0;
+                work28_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act28[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -2369,15 +2357,15 @@ function forward28(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 28: features.4.conv.2.0 (conv2d). */
-function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward28(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 100352 + c * 196, e = i + 196; i < e; i++) acc += grad29[i];
+      for (let i = b * 100352 + c * 196, e = i + 196; i < e; i++) acc += grad29[i]!;
     }
-    gp[14714176 + c] += acc;
+    gp[14714176 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -2394,7 +2382,7 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work28_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act28[xc + ih * 14 + iw] : 0;
+                  work28_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act28[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -2427,7 +2415,7 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad28[xc + ih * 14 + iw] += work28_dcol[r++];
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad28[xc + ih * 14 + iw]! += work28_dcol[r++]!;
                   else r++;
                 }
               }
@@ -2439,27 +2427,27 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 29: features.4.conv.2.1 (relu). */
-function forward29(p: Float32Array, n: number, training: boolean): void {
+function forward29(n: number): void {
   // features.4.conv.2.1: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act29[i];
+    const x = act29[i]!;
     act30[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 29: features.4.conv.2.1 (relu). */
-function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward29(n: number): void {
   // features.4.conv.2.1: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act29[i];
+    const x = act29[i]!;
 
-    const g = grad30[i];
+    const g = grad30[i]!;
     grad29[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 30: features.4.1 (max_pool2d). */
-function forward30(p: Float32Array, n: number, training: boolean): void {
+function forward30(n: number): void {
   // features.4.1: max_pool2d 2×2, stride 2, pad 0; [512, 14, 14] → [512, 7, 7]
   // the argmax (index within the input plane) of every output is kept for the backward pass
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
@@ -2474,7 +2462,7 @@ function forward30(p: Float32Array, n: number, training: boolean): void {
           const r = (ih0 + kh) * 14;
           for (let kw = 0; kw < 2; kw++) {
             const q = r + iw0 + kw;
-            const v = act30[xc + q];
+            const v = act30[xc + q]!;
             if (v > m || v !== v) {
               m = v;
               at = q;
@@ -2489,16 +2477,16 @@ function forward30(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 30: features.4.1 (max_pool2d). */
-function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward30(n: number): void {
   // features.4.1: max_pool2d 2×2, stride 2, pad 0; [512, 14, 14] → [512, 7, 7] — backward: each output's gradient goes to its argmax
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
     const xc = bc * 196;
-    for (let j = 0; j < 49; j++, d++) grad30[xc + scratch30_argmax[d]] += grad31[d];
+    for (let j = 0; j < 49; j++, d++) grad30[xc + scratch30_argmax[d]!]! += grad31[d]!;
   }
 }
 
 /** Forward of op 31: avgpool (adaptive_avg_pool2d). */
-function forward31(p: Float32Array, n: number, training: boolean): void {
+function forward31(n: number): void {
   // avgpool: adaptive_avg_pool2d to [7, 7]; [512, 7, 7] → [512, 7, 7]
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
     const xc = bc * 49;
@@ -2511,7 +2499,7 @@ function forward31(p: Float32Array, n: number, training: boolean): void {
         let acc = 0;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act31[xr + iw];
+          for (let iw = iwLo; iw < iwHi; iw++) acc += act31[xr + iw]!;
         }
         act32[d] = acc;
       }
@@ -2520,7 +2508,7 @@ function forward31(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 31: avgpool (adaptive_avg_pool2d). */
-function backward31(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward31(n: number): void {
   // avgpool: adaptive_avg_pool2d to [7, 7]; [512, 7, 7] → [512, 7, 7] — backward: gradient / divisor to every element of the window
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
     const xc = bc * 49;
@@ -2530,10 +2518,10 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let ow = 0; ow < 7; ow++, d++) {
         const iwLo = ow;
         const iwHi = iwLo + 1;
-        const g = grad32[d];
+        const g = grad32[d]!;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) grad31[xr + iw] += g;
+          for (let iw = iwLo; iw < iwHi; iw++) grad31[xr + iw]! += g;
         }
       }
     }
@@ -2541,123 +2529,123 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 33: classifier.0 (dense). */
-function forward33(p: Float32Array, n: number, training: boolean): void {
+function forward33(p: Float32Array, n: number): void {
   // classifier.0: dense 25088 → 4096, register-tiled (shared kernel below)
   denseTiledForward(p, act32, act34, n, 25088, 4096, 14714688, 117475136, 0, 4096, 1);
 }
 
 /** Backward of op 33: classifier.0 (dense). */
-function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward33(p: Float32Array, gp: Float32Array, n: number): void {
   // classifier.0: dense 25088 → 4096 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act32, grad32, grad34, n, 25088, 4096, 14714688, 117475136, true, 0, 4096, 1);
 }
 
 /** Forward of op 34: classifier.1 (relu). */
-function forward34(p: Float32Array, n: number, training: boolean): void {
+function forward34(n: number): void {
   // classifier.1: relu
   for (let i = 0, e = n * 4096; i < e; i++) {
-    const x = act34[i];
+    const x = act34[i]!;
     act35[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 34: classifier.1 (relu). */
-function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward34(n: number): void {
   // classifier.1: relu backward
   for (let i = 0, e = n * 4096; i < e; i++) {
-    const x = act34[i];
+    const x = act34[i]!;
 
-    const g = grad35[i];
+    const g = grad35[i]!;
     grad34[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 35: classifier.2 (dropout). */
-function forward35(p: Float32Array, n: number, training: boolean): void {
+function forward35(n: number, training: boolean): void {
   // classifier.2: dropout(p = 0.5)
   if (training && 0.5 > 0) {
     for (let i = 0, e = n * 4096; i < e; i++) {
       const m = random() < 0.5 ? 2 : 0;
       scratch35_mask[i] = m;
-      act36[i] = act35[i] * m;
+      act36[i] = act35[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 4096; i < e; i++) {
       scratch35_mask[i] = 1;
-      act36[i] = act35[i];
+      act36[i] = act35[i]!;
     }
   }
 }
 
 /** Backward of op 35: classifier.2 (dropout). */
-function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward35(n: number): void {
   // classifier.2: dropout backward
-  for (let i = 0, e = n * 4096; i < e; i++) grad35[i] += grad36[i] * scratch35_mask[i];
+  for (let i = 0, e = n * 4096; i < e; i++) grad35[i]! += grad36[i]! * scratch35_mask[i]!;
 }
 
 /** Forward of op 36: classifier.3 (dense). */
-function forward36(p: Float32Array, n: number, training: boolean): void {
+function forward36(p: Float32Array, n: number): void {
   // classifier.3: dense 4096 → 4096, register-tiled (shared kernel below)
   denseTiledForward(p, act36, act37, n, 4096, 4096, 117479232, 134256448, 0, 4096, 1);
 }
 
 /** Backward of op 36: classifier.3 (dense). */
-function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward36(p: Float32Array, gp: Float32Array, n: number): void {
   // classifier.3: dense 4096 → 4096 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act36, grad36, grad37, n, 4096, 4096, 117479232, 134256448, true, 0, 4096, 1);
 }
 
 /** Forward of op 37: classifier.4 (relu). */
-function forward37(p: Float32Array, n: number, training: boolean): void {
+function forward37(n: number): void {
   // classifier.4: relu
   for (let i = 0, e = n * 4096; i < e; i++) {
-    const x = act37[i];
+    const x = act37[i]!;
     act38[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 37: classifier.4 (relu). */
-function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward37(n: number): void {
   // classifier.4: relu backward
   for (let i = 0, e = n * 4096; i < e; i++) {
-    const x = act37[i];
+    const x = act37[i]!;
 
-    const g = grad38[i];
+    const g = grad38[i]!;
     grad37[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 38: classifier.5 (dropout). */
-function forward38(p: Float32Array, n: number, training: boolean): void {
+function forward38(n: number, training: boolean): void {
   // classifier.5: dropout(p = 0.5)
   if (training && 0.5 > 0) {
     for (let i = 0, e = n * 4096; i < e; i++) {
       const m = random() < 0.5 ? 2 : 0;
       scratch38_mask[i] = m;
-      act39[i] = act38[i] * m;
+      act39[i] = act38[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 4096; i < e; i++) {
       scratch38_mask[i] = 1;
-      act39[i] = act38[i];
+      act39[i] = act38[i]!;
     }
   }
 }
 
 /** Backward of op 38: classifier.5 (dropout). */
-function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward38(n: number): void {
   // classifier.5: dropout backward
-  for (let i = 0, e = n * 4096; i < e; i++) grad38[i] += grad39[i] * scratch38_mask[i];
+  for (let i = 0, e = n * 4096; i < e; i++) grad38[i]! += grad39[i]! * scratch38_mask[i]!;
 }
 
 /** Forward of op 39: classifier.6 (dense). */
-function forward39(p: Float32Array, n: number, training: boolean): void {
+function forward39(p: Float32Array, n: number): void {
   // classifier.6: dense 4096 → 1000, register-tiled (shared kernel below)
   denseTiledForward(p, act39, act40, n, 4096, 1000, 134260544, 138356544, 0, 1000, 1);
 }
 
 /** Backward of op 39: classifier.6 (dense). */
-function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward39(p: Float32Array, gp: Float32Array, n: number): void {
   // classifier.6: dense 4096 → 1000 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act39, grad39, grad40, n, 4096, 1000, 134260544, 138356544, true, 0, 1000, 1);
 }
@@ -2785,8 +2773,7 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? undefined) === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -2841,7 +2828,8 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
   const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? undefined;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
@@ -2935,7 +2923,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -2945,17 +2933,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -2977,14 +2965,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -3021,8 +3009,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -3034,12 +3022,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -3060,18 +3048,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -3092,10 +3080,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -3117,14 +3105,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -3161,8 +3149,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -3174,12 +3162,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -3200,18 +3188,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -3231,17 +3219,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -3259,15 +3247,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -3288,10 +3276,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -3301,11 +3289,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -3318,12 +3306,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -3349,8 +3337,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -3388,11 +3376,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -3407,16 +3395,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -3443,12 +3431,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -3463,24 +3451,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -3571,11 +3559,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

@@ -9,6 +9,9 @@
 //   gets the sum of their gradients. The assembler zeroes every gradient before a backward pass, except
 //   the arrays a kernel claimed (`claimInputGrad`, `claimParamGrad`): their first writer assigns them.
 // - `training` is a boolean in scope (batch statistics, dropout masks).
+// - Generated code passes `noUncheckedIndexedAccess`: every array element read is written `a[i]!`, an
+//   accumulation `a[i]! += v`, a plain store `a[i] = v` (erased at compile time: no run-time cost).
+// - An op's function gets `p`, `gp`, `n` and `training` only when its code names them (module.ts).
 import { argWithDefault, type ArgVal, type IrOp } from "../analyze/analyze.js";
 import type { LayerEntry } from "../vocabulary/layers.js";
 

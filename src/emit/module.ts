@@ -61,15 +61,17 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
     const ctx = context(plan, op, index, options, scratches, aName, gName, info.baked, claims);
     const what = `${op.name ? `${op.name} (${op.kind})` : op.kind}`;
     const fwd = kernel.forward(ctx).trim();
-    const bwd = kernel.backward(ctx).trim();
-    if (fwd !== "") {
-      opFunctions.push(`/** Forward of op ${index}: ${what}. */\nfunction forward${index}(p: ${F}, n: number, training: boolean): void {\n${fwd}\n}`);
-      forwardCalls.push(`forward${index}(p, n, training);`);
-    }
-    if (bwd !== "") {
-      opFunctions.push(`/** Backward of op ${index}: ${what}. */\nfunction backward${index}(p: ${F}, gp: ${F}, n: number, training: boolean): void {\n${bwd}\n}`);
-      backwardCalls.unshift(`backward${index}(p, gp, n, training);`);
-    }
+    // An inference build (baked weights) has no backward pass.
+    const bwd = info.baked ? "" : kernel.backward(ctx).trim();
+    // Each function takes only what its body reads (`noUnusedParameters`).
+    const opFunction = (name: string, doc: string, body: string, call: (args: string) => string) => {
+      const params = (["p", "gp", "n", "training"] as const).filter((v) => codeUses(body, v));
+      const types = { p: F, gp: F, n: "number", training: "boolean" };
+      opFunctions.push(`/** ${doc} */\nfunction ${name}(${params.map((v) => `${v}: ${types[v]}`).join(", ")}): void {\n${body}\n}`);
+      return call(params.join(", "));
+    };
+    if (fwd !== "") forwardCalls.push(opFunction(`forward${index}`, `Forward of op ${index}: ${what}.`, fwd, (args) => `forward${index}(${args});`));
+    if (bwd !== "") backwardCalls.unshift(opFunction(`backward${index}`, `Backward of op ${index}: ${what}.`, bwd, (args) => `backward${index}(${args});`));
     forwardParts.push(fwd);
     backwardParts.push(bwd);
   });
@@ -79,6 +81,8 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   const outputBuffers = plan.outputs.map((v) => v.buffer);
   const sizeOf = (buffer: number) => plan.values[buffer]!.size;
   const activations = buffersUsed.filter((b) => !inputBuffers.includes(b));
+  /** Gradient arrays, one per buffer (none in an inference build). */
+  const gradBuffers = info.baked ? [] : buffersUsed;
   /** The array type of an input: token ids are Int32Array. */
   const arrayOf = (v: { dtype: string }) => (v.dtype === "token" ? "Int32Array" : F);
   const many = (count: number, one: string, list: string) => (count === 1 ? one : list);
@@ -157,56 +161,22 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   constant("params", `[\n${plan.params.map(tensorLiteral).join(",\n")}\n]`, "Every parameter tensor, in `state_dict` order.", "readonly TensorInfo[]");
   constant("buffers", `[\n${plan.buffers.map(tensorLiteral).join(",\n")}\n]`, "Every buffer tensor (not parameters).", "readonly TensorInfo[]");
 
-  add(`
-// ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
-
-function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
-  if (array.length !== expected) {
-    throw new RangeError(\`\${what} has \${array.length} elements, expected \${expected}\`);
-  }
-}
-
-/** Zeroes an array: a loop for short ones (\`fill\` is a call into the runtime, tens of ns), \`fill\` otherwise. */
-function zero(a: ${F}): void {
-  if (a.length > 64) a.fill(0);
-  else for (let i = 0; i < a.length; i++) a[i] = 0;
-}
-
-/** Copies \`from\` into \`to\` (same length), a loop for short arrays as in \`zero\`. */
-function copy(from: ArrayLike<number>, to: ${F}): void {
-  if (to.length > 64) to.set(from);
-  else for (let i = 0; i < to.length; i++) to[i] = from[i]!;
-}
-
-function checkBatch(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(\`batch must be a whole number of at least 1, got \${n}\`);
-}
-
-// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
-
-let rngState = 0;
-
-function seedRandom(seed: number): void {
-  rngState = seed >>> 0;
-}
-
-/** Uniform in [0, 1). */
-function random(): number {
-  rngState = (rngState + 0x6d2b79f5) >>> 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-`);
-
+  // What the rest of the module reads decides which runtime helpers and state it gets (`noUnusedLocals`).
+  const initStatements = plan.params.filter((t) => !t.tiedTo).map(initStatement);
+  const backwardStatements = info.baked ? [] : backwardBody(plan, claims, buffersUsed, cutOutputs, seq, rowOf, backwardCalls);
+  const opCode = opFunctions.join("\n");
+  const uses = {
+    gaussian: initStatements.some((s) => s.includes("gaussian()")),
+    random: initStatements.some((s) => /\b(random|gaussian)\(\)/.test(s)) || codeUses(opCode, "random"),
+    zero: backwardStatements.some((s) => s.startsWith("zero(")),
+    copy: backwardStatements.some((s) => s.startsWith("copy(")),
+    inputGradWanted: codeUses(opCode, "inputGradWanted"),
+    seqLength: codeUses(opCode, "seqLength") || backwardStatements.some((s) => codeUses(s, "seqLength")),
+    outputList: plan.outputs.length > 1 && !cutOutputs.some((c) => c),
+    /** Backward reads the mode of the last forward call. */
+    lastTraining: backwardCalls.some((c) => codeUses(c, "training")),
+  };
+  add(runtimeSource(F, uses));
   add({
     kind: StructureKind.Function,
     name: "createParams",
@@ -221,7 +191,7 @@ function gaussian(): number {
     statements: [
       "seedRandom(seed);",
       `const p = new ${F}(paramCount);`,
-      ...plan.params.filter((t) => !t.tiedTo).map(initStatement),
+      ...initStatements,
       "return p;",
     ],
   });
@@ -242,29 +212,28 @@ function gaussian(): number {
   add(`
 // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
 
-let batchSize = 0;
-let forwardDone = false;
+let batchSize = 0;${info.baked ? "" : "\nlet forwardDone = false;"}${uses.lastTraining ? `
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
+let lastTraining = false;` : ""}${uses.inputGradWanted ? `
 /** Whether backward computes the gradient of the model's float inputs (\`trainStep\` needs none). */
-let inputGradWanted = true;${seq !== undefined ? `\n/** Sequence length of the last forward call (attention masks keys past it). */\nlet seqLength = ${seq};` : ""}
+let inputGradWanted = true;` : ""}${uses.seqLength ? `\n/** Sequence length of the last forward call (attention masks keys past it). */\nlet seqLength = ${seq};` : ""}
 ${activations.map((b) => `let act${b} = new ${F}(0);`).join("\n")}
 ${plan.inputs.map((v) => `let act${v.buffer}: ${arrayOf(v)} = new ${arrayOf(v)}(0);`).join("\n")}
-${buffersUsed.map((b) => `let grad${b} = new ${F}(0);`).join("\n")}
-${scratches.map((s) => `let ${s.name} = new ${F}(${s.fixed ? s.perSample : 0});`).join("\n")}
-let bf: ${F} = new ${F}(bufferCount);${plan.bufferCount > 0 ? "\nlet ownBuffersReady = false;" : ""}
+${gradBuffers.map((b) => `let grad${b} = new ${F}(0);`).join("\n")}
+${scratches.map((s) => (s.fixed ? `const ${s.name} = new ${F}(${s.perSample});` : `let ${s.name} = new ${F}(0);`)).join("\n")}
+${plan.bufferCount > 0 ? `let bf: ${F} = new ${F}(bufferCount);\nlet ownBuffersReady = false;` : ""}
 
 function allocate(n: number): void {
   if (n === batchSize) return;
   batchSize = n;
 ${activations.map((b) => `  act${b} = new ${F}(n * ${sizeOf(b)});`).join("\n")}
-${buffersUsed.map((b) => `  grad${b} = new ${F}(n * ${sizeOf(b)});`).join("\n")}
+${gradBuffers.map((b) => `  grad${b} = new ${F}(n * ${sizeOf(b)});`).join("\n")}
 ${scratches.filter((s) => !s.fixed).map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")}
-${plan.outputs.length > 1 ? `  outputList = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
-${floatInputs.length > 1 ? `  inputGradList = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
+${uses.outputList ? `  outputList = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
+${floatInputs.length > 1 && !info.baked ? `  inputGradList = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
 }
-${plan.outputs.length > 1 ? `let outputList: ${outputType} = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
-${floatInputs.length > 1 ? `let inputGradList: ${inputGradType} = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
+${uses.outputList ? `let outputList: ${outputType} = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
+${floatInputs.length > 1 && !info.baked ? `let inputGradList: ${inputGradType} = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
 ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
 `);
 
@@ -317,7 +286,7 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
         ];
       }),
       ...(plan.bufferCount > 0 ? ['if (options.buffers !== undefined) checkLength("buffers", options.buffers, bufferCount);'] : []),
-      "const training = options.training ?? false;",
+      ...(uses.lastTraining || forwardCalls.some((c) => codeUses(c, "training")) ? ["const training = options.training ?? false;"] : []),
       "if (options.seed !== undefined) seedRandom(options.seed);",
       ...(plan.bufferCount > 0 ? ["if (options.buffers !== undefined) bf = options.buffers;", "else if (!ownBuffersReady) { bf = createBuffers(); ownBuffersReady = true; }"] : []),
       "allocate(n);",
@@ -328,10 +297,10 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
           ? `act${v.buffer} = length === ${seq} ? ${arr} : padRows(${arr}, padded${k}, n, length, ${rowOf(v)}, ${seq});`
           : `act${v.buffer} = ${arr};`;
       }),
-      ...(seq !== undefined ? ["seqLength = length;"] : []),
+      ...(uses.seqLength ? ["seqLength = length;"] : []),
       ...forwardCalls,
-      "lastTraining = training;",
-      "forwardDone = true;",
+      ...(uses.lastTraining ? ["lastTraining = training;"] : []),
+      ...(info.baked ? [] : ["forwardDone = true;"]),
       ...(() => {
         const shown = plan.outputs.map((v, k) =>
           cutOutputs[k] ? `(length === ${seq} ? act${v.buffer} : cutRows(act${v.buffer}, short${k}, n, length, ${rowOf(v)}, ${seq}))` : `act${v.buffer}`,
@@ -359,7 +328,42 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       { name: "grads", type: F },
     ],
     returnType: inputGradType,
-    statements: [
+    statements: backwardStatements,
+  });
+
+  add(`// ── One function per op, forward and backward ──\n\n${opFunctions.join("\n\n")}`);
+  add(lossesSource(F, plan));
+  if (!info.baked) add(trainingSource(F, info, plan, inputType, variable, uses.inputGradWanted));
+  if (helperCode.length > 0) add(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
+  if (opFunctions.some((f) => /\b(denseTiledForward|denseTiledBackward|packedGemm)\(/.test(f))) {
+    add(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns)}`);
+  }
+  const project = new Project({
+    useInMemoryFileSystem: true,
+    manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Double },
+  });
+  return project.createSourceFile("module.ts", { statements }, { overwrite: true }).getFullText();
+}
+
+/** Whether generated code reads `name` (a whole identifier, not a property, outside comments). */
+export function codeUses(code: string, name: string): boolean {
+  const bare = code.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/[^\n]*/g, "");
+  return new RegExp(`(?<![\\w$.])${name}(?![\\w$])`).test(bare);
+}
+
+/** The statements of `backward`: checks, zeroing of the gradients no kernel assigns, the output gradients,
+ *  then every op's backward, last op first. */
+function backwardBody(
+  plan: Plan,
+  claims: Claims,
+  buffersUsed: readonly number[],
+  cutOutputs: readonly boolean[],
+  seq: number | undefined,
+  rowOf: (v: { size: number }) => number,
+  backwardCalls: readonly string[],
+): string[] {
+  const floatInputs = plan.inputs.filter((v) => v.dtype !== "token");
+  return [
       'if (!forwardDone) throw new RangeError("backward needs a forward call first");',
       'checkLength("params", p, paramCount);',
       "const n = batchSize;",
@@ -377,24 +381,70 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
           ? `if (seqLength === ${seq}) grad${v.buffer}.set(${arr}); else padRows(${arr}, grad${v.buffer}, n, seqLength, ${rowOf(v)}, ${seq});`
           : `copy(${arr}, grad${v.buffer});`;
       }),
-      "const training = lastTraining;",
+      ...(backwardCalls.some((c) => codeUses(c, "training")) ? ["const training = lastTraining;"] : []),
       ...backwardCalls,
       ...(floatInputs.length === 0 ? [] : [floatInputs.length === 1 ? `return grad${floatInputs[0]!.buffer};` : "return inputGradList;"]),
-    ],
-  });
+  ];
+}
 
-  add(`// ── One function per op, forward and backward ──\n\n${opFunctions.join("\n\n")}`);
-  add(lossesSource(F, plan));
-  if (!info.baked) add(trainingSource(F, info, plan, inputType, variable));
-  if (helperCode.length > 0) add(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
-  if (opFunctions.some((f) => /\b(denseTiledForward|denseTiledBackward|packedGemm)\(/.test(f))) {
-    add(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns)}`);
+/** The fixed runtime every module starts with: argument checks, array helpers and the seeded generator —
+ *  each helper only when the module uses it. */
+function runtimeSource(F: string, uses: { readonly zero: boolean; readonly copy: boolean; readonly random: boolean; readonly gaussian: boolean }): string {
+  const parts = [
+    `// ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
+
+function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
+  if (array.length !== expected) {
+    throw new RangeError(\`\${what} has \${array.length} elements, expected \${expected}\`);
   }
-  const project = new Project({
-    useInMemoryFileSystem: true,
-    manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Double },
-  });
-  return project.createSourceFile("module.ts", { statements }, { overwrite: true }).getFullText();
+}`,
+    uses.zero
+      ? `/** Zeroes an array: a loop for short ones (\`fill\` is a call into the runtime, tens of ns), \`fill\` otherwise. */
+function zero(a: ${F}): void {
+  if (a.length > 64) a.fill(0);
+  else for (let i = 0; i < a.length; i++) a[i] = 0;
+}`
+      : "",
+    uses.copy
+      ? `/** Copies \`from\` into \`to\` (same length), a loop for short arrays${uses.zero ? " as in `zero`" : ""}. */
+function copy(from: ArrayLike<number>, to: ${F}): void {
+  if (to.length > 64) to.set(from);
+  else for (let i = 0; i < to.length; i++) to[i] = from[i]!;
+}`
+      : "",
+    `function checkBatch(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(\`batch must be a whole number of at least 1, got \${n}\`);
+}`,
+    uses.random || uses.gaussian
+      ? `// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
+
+let rngState = 0;
+
+function seedRandom(seed: number): void {
+  rngState = seed >>> 0;
+}`
+      : `/** This module draws no random numbers: seeds are accepted and ignored. */
+function seedRandom(_seed: number): void {}`,
+    uses.random || uses.gaussian
+      ? `/** Uniform in [0, 1). */
+function random(): number {
+  rngState = (rngState + 0x6d2b79f5) >>> 0;
+  let t = rngState;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}`
+      : "",
+    uses.gaussian
+      ? `/** Standard normal (Box–Muller). */
+function gaussian(): number {
+  let u = 0;
+  while (u === 0) u = random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+}`
+      : "",
+  ];
+  return `\n${parts.filter((x) => x !== "").join("\n\n")}\n`;
 }
 
 function header(plan: Plan, info: ModuleInfo, options: EmitOptions): string {
@@ -517,7 +567,7 @@ function context(
     id: `op${index}`,
     args: new ArgReader(op.args, op.entry),
     options,
-    weight: (k) => (baked ? lit(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]`),
+    weight: (k) => (baked ? lit(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]!`),
   };
 }
 
@@ -700,9 +750,9 @@ export function binaryCrossEntropyLoss(output: ${F}, target: ArrayLike<number>, 
 `;
 }
 
-function trainingSource(F: string, info: ModuleInfo, plan: Plan, inputType: string, variable: boolean): string {
+function trainingSource(F: string, info: ModuleInfo, plan: Plan, inputType: string, variable: boolean, inputGradWanted: boolean): string {
+  const backwardCall = `backward(trainer.params, ${plan.outputs.length === 1 ? "grad" : `[grad, ${plan.outputs.slice(1).map((_, k) => `zerosOf(result[${k + 1}].length)`).join(", ")}]`}, trainer.grads);`;
   const loss = info.loss?.name;
-  const defaultLoss = loss ? q(loss) : "undefined";
   return `
 // ── Training ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -739,8 +789,7 @@ export interface Trainer {
 export function createTrainer(options: TrainerOptions, params: ${F} = createParams(options.seed ?? 0)): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(\`lr must be positive, got \${options.lr}\`);
-  if ((options.loss ?? ${defaultLoss}) === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
-  seedRandom(options.seed ?? 0);
+${loss ? "" : `  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");\n`}  seedRandom(options.seed ?? 0);
   return {
     params,
     grads: new ${F}(paramCount),
@@ -764,20 +813,21 @@ export function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input"
   const result = forward(trainer.params, ${plan.inputs.length === 1 ? "input" : "inputs"}, n, { training: true, buffers: trainer.buffers${variable ? ", ...(length !== undefined ? { length } : {})" : ""} });
   const output = result${plan.outputs.length === 1 ? "" : "[0]"};
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? ${defaultLoss};
+  const lossName = o.loss${loss ? ` ?? ${q(loss)}` : ""};${loss ? "" : `
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");`}
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? ${info.loss?.logits ?? false});
-  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  ${inputGradWanted ? `// Nothing reads the gradient of the input here: the kernels that can skip that work do.
   inputGradWanted = false;
   try {
-    backward(trainer.params, ${plan.outputs.length === 1 ? "grad" : `[grad, ${plan.outputs.slice(1).map((_, k) => `zerosOf(result[${k + 1}].length)`).join(", ")}]`}, trainer.grads);
+    ${backwardCall}
   } finally {
     inputGradWanted = true;
-  }
+  }` : backwardCall}
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
