@@ -268,7 +268,7 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
     returnType: outputType,
     statements: [
       "checkBatch(n);",
-      ...(info.baked ? ["const p = bakedParams;"] : ['checkLength("params", p, paramCount);']),
+      ...(info.baked ? (forwardCalls.some((c) => codeUses(c, "p")) ? ["const p = bakedParams;"] : []) : ['checkLength("params", p, paramCount);']),
       ...(seq !== undefined
         ? [
             `const length = options.length ?? ${seq};`,
