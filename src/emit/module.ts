@@ -1,7 +1,7 @@
 // Assembles one generated module (TypeScript source) from a plan: the parameter manifest, seeded PyTorch
 // initialization, the workspace, forward and backward passes (one kernel per op, from kernels/), the three
 // losses and a training step with SGD or Adam/AdamW. Built with ts-morph; formatted by compile.ts.
-import { IndentationText, Project, QuoteKind, StructureKind, VariableDeclarationKind, type StatementStructures } from "ts-morph";
+import { printStructure, StructureKind, VariableDeclarationKind, type StatementStructures } from "ts-morph";
 import type { IrOp } from "../analyze/analyze.js";
 import { activationHelpers, helpersUsed } from "./kernels/activation.js";
 import { denseTiledSource } from "./kernels/dense.js";
@@ -338,11 +338,8 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
   if (opFunctions.some((f) => /\b(denseTiledForward|denseTiledBackward|packedGemm)\(/.test(f))) {
     add(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns)}`);
   }
-  const project = new Project({
-    useInMemoryFileSystem: true,
-    manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Double },
-  });
-  return project.createSourceFile("module.ts", { statements }, { overwrite: true }).getFullText();
+  // Printed straight from the structure: no source file is parsed (which cost more than the printing).
+  return printStructure({ kind: StructureKind.SourceFile, statements }, { indentNumberOfSpaces: 2 });
 }
 
 /** Whether generated code reads `name` (a whole identifier, not a property, outside comments). */
