@@ -1663,128 +1663,128 @@ export function forward(p: Float32Array, input: Int32Array, n: number, options: 
   seqLength = length;
   forward0(p, n);
   forward1(p, n);
-  forward2(n, training);
-  forward3(p, n);
+  dropoutForward1(n, training, act2, act3, scratch2_mask); // op 2: 2 (dropout)
+  layernormForward1(p, n, act3, act4, scratch3_xhat, scratch3_istd, 39383808, 39384576); // op 3: h.0.ln_1 (layernorm)
   forward4(p, n, training);
-  forward5(n, training);
-  forward6(n);
-  forward7(p, n);
-  forward8(p, n);
-  forward9(n);
-  forward10(p, n);
-  forward11(n, training);
-  forward12(n);
-  forward13(p, n);
+  dropoutForward1(n, training, act5, act6, scratch5_mask); // op 5: h.0.2 (dropout)
+  addForward1(n, act6, act3, act7); // op 6: add
+  layernormForward1(p, n, act7, act8, scratch7_xhat, scratch7_istd, 41747712, 41748480); // op 7: h.0.ln_2 (layernorm)
+  denseForward1(p, n, act8, act9, 41749248, 44108544); // op 8: h.0.mlp.c_fc (dense)
+  geluForward1(n, act9, act10); // op 9: h.0.mlp.1 (gelu)
+  denseForward2(p, n, act10, act11, 44111616, 46470912); // op 10: h.0.mlp.c_proj (dense)
+  dropoutForward1(n, training, act11, act12, scratch11_mask); // op 11: h.0.5 (dropout)
+  addForward1(n, act12, act7, act13); // op 12: add
+  layernormForward1(p, n, act13, act14, scratch13_xhat, scratch13_istd, 46471680, 46472448); // op 13: h.1.ln_1 (layernorm)
   forward14(p, n, training);
-  forward15(n, training);
-  forward16(n);
-  forward17(p, n);
-  forward18(p, n);
-  forward19(n);
-  forward20(p, n);
-  forward21(n, training);
-  forward22(n);
-  forward23(p, n);
+  dropoutForward1(n, training, act15, act16, scratch15_mask); // op 15: h.1.2 (dropout)
+  addForward1(n, act16, act13, act17); // op 16: add
+  layernormForward1(p, n, act17, act18, scratch17_xhat, scratch17_istd, 48835584, 48836352); // op 17: h.1.ln_2 (layernorm)
+  denseForward1(p, n, act18, act19, 48837120, 51196416); // op 18: h.1.mlp.c_fc (dense)
+  geluForward1(n, act19, act20); // op 19: h.1.mlp.1 (gelu)
+  denseForward2(p, n, act20, act21, 51199488, 53558784); // op 20: h.1.mlp.c_proj (dense)
+  dropoutForward1(n, training, act21, act22, scratch21_mask); // op 21: h.1.5 (dropout)
+  addForward1(n, act22, act17, act23); // op 22: add
+  layernormForward1(p, n, act23, act24, scratch23_xhat, scratch23_istd, 53559552, 53560320); // op 23: h.2.ln_1 (layernorm)
   forward24(p, n, training);
-  forward25(n, training);
-  forward26(n);
-  forward27(p, n);
-  forward28(p, n);
-  forward29(n);
-  forward30(p, n);
-  forward31(n, training);
-  forward32(n);
-  forward33(p, n);
+  dropoutForward1(n, training, act25, act26, scratch25_mask); // op 25: h.2.2 (dropout)
+  addForward1(n, act26, act23, act27); // op 26: add
+  layernormForward1(p, n, act27, act28, scratch27_xhat, scratch27_istd, 55923456, 55924224); // op 27: h.2.ln_2 (layernorm)
+  denseForward1(p, n, act28, act29, 55924992, 58284288); // op 28: h.2.mlp.c_fc (dense)
+  geluForward1(n, act29, act30); // op 29: h.2.mlp.1 (gelu)
+  denseForward2(p, n, act30, act31, 58287360, 60646656); // op 30: h.2.mlp.c_proj (dense)
+  dropoutForward1(n, training, act31, act32, scratch31_mask); // op 31: h.2.5 (dropout)
+  addForward1(n, act32, act27, act33); // op 32: add
+  layernormForward1(p, n, act33, act34, scratch33_xhat, scratch33_istd, 60647424, 60648192); // op 33: h.3.ln_1 (layernorm)
   forward34(p, n, training);
-  forward35(n, training);
-  forward36(n);
-  forward37(p, n);
-  forward38(p, n);
-  forward39(n);
-  forward40(p, n);
-  forward41(n, training);
-  forward42(n);
-  forward43(p, n);
+  dropoutForward1(n, training, act35, act36, scratch35_mask); // op 35: h.3.2 (dropout)
+  addForward1(n, act36, act33, act37); // op 36: add
+  layernormForward1(p, n, act37, act38, scratch37_xhat, scratch37_istd, 63011328, 63012096); // op 37: h.3.ln_2 (layernorm)
+  denseForward1(p, n, act38, act39, 63012864, 65372160); // op 38: h.3.mlp.c_fc (dense)
+  geluForward1(n, act39, act40); // op 39: h.3.mlp.1 (gelu)
+  denseForward2(p, n, act40, act41, 65375232, 67734528); // op 40: h.3.mlp.c_proj (dense)
+  dropoutForward1(n, training, act41, act42, scratch41_mask); // op 41: h.3.5 (dropout)
+  addForward1(n, act42, act37, act43); // op 42: add
+  layernormForward1(p, n, act43, act44, scratch43_xhat, scratch43_istd, 67735296, 67736064); // op 43: h.4.ln_1 (layernorm)
   forward44(p, n, training);
-  forward45(n, training);
-  forward46(n);
-  forward47(p, n);
-  forward48(p, n);
-  forward49(n);
-  forward50(p, n);
-  forward51(n, training);
-  forward52(n);
-  forward53(p, n);
+  dropoutForward1(n, training, act45, act46, scratch45_mask); // op 45: h.4.2 (dropout)
+  addForward1(n, act46, act43, act47); // op 46: add
+  layernormForward1(p, n, act47, act48, scratch47_xhat, scratch47_istd, 70099200, 70099968); // op 47: h.4.ln_2 (layernorm)
+  denseForward1(p, n, act48, act49, 70100736, 72460032); // op 48: h.4.mlp.c_fc (dense)
+  geluForward1(n, act49, act50); // op 49: h.4.mlp.1 (gelu)
+  denseForward2(p, n, act50, act51, 72463104, 74822400); // op 50: h.4.mlp.c_proj (dense)
+  dropoutForward1(n, training, act51, act52, scratch51_mask); // op 51: h.4.5 (dropout)
+  addForward1(n, act52, act47, act53); // op 52: add
+  layernormForward1(p, n, act53, act54, scratch53_xhat, scratch53_istd, 74823168, 74823936); // op 53: h.5.ln_1 (layernorm)
   forward54(p, n, training);
-  forward55(n, training);
-  forward56(n);
-  forward57(p, n);
-  forward58(p, n);
-  forward59(n);
-  forward60(p, n);
-  forward61(n, training);
-  forward62(n);
-  forward63(p, n);
+  dropoutForward1(n, training, act55, act56, scratch55_mask); // op 55: h.5.2 (dropout)
+  addForward1(n, act56, act53, act57); // op 56: add
+  layernormForward1(p, n, act57, act58, scratch57_xhat, scratch57_istd, 77187072, 77187840); // op 57: h.5.ln_2 (layernorm)
+  denseForward1(p, n, act58, act59, 77188608, 79547904); // op 58: h.5.mlp.c_fc (dense)
+  geluForward1(n, act59, act60); // op 59: h.5.mlp.1 (gelu)
+  denseForward2(p, n, act60, act61, 79550976, 81910272); // op 60: h.5.mlp.c_proj (dense)
+  dropoutForward1(n, training, act61, act62, scratch61_mask); // op 61: h.5.5 (dropout)
+  addForward1(n, act62, act57, act63); // op 62: add
+  layernormForward1(p, n, act63, act64, scratch63_xhat, scratch63_istd, 81911040, 81911808); // op 63: h.6.ln_1 (layernorm)
   forward64(p, n, training);
-  forward65(n, training);
-  forward66(n);
-  forward67(p, n);
-  forward68(p, n);
-  forward69(n);
-  forward70(p, n);
-  forward71(n, training);
-  forward72(n);
-  forward73(p, n);
+  dropoutForward1(n, training, act65, act66, scratch65_mask); // op 65: h.6.2 (dropout)
+  addForward1(n, act66, act63, act67); // op 66: add
+  layernormForward1(p, n, act67, act68, scratch67_xhat, scratch67_istd, 84274944, 84275712); // op 67: h.6.ln_2 (layernorm)
+  denseForward1(p, n, act68, act69, 84276480, 86635776); // op 68: h.6.mlp.c_fc (dense)
+  geluForward1(n, act69, act70); // op 69: h.6.mlp.1 (gelu)
+  denseForward2(p, n, act70, act71, 86638848, 88998144); // op 70: h.6.mlp.c_proj (dense)
+  dropoutForward1(n, training, act71, act72, scratch71_mask); // op 71: h.6.5 (dropout)
+  addForward1(n, act72, act67, act73); // op 72: add
+  layernormForward1(p, n, act73, act74, scratch73_xhat, scratch73_istd, 88998912, 88999680); // op 73: h.7.ln_1 (layernorm)
   forward74(p, n, training);
-  forward75(n, training);
-  forward76(n);
-  forward77(p, n);
-  forward78(p, n);
-  forward79(n);
-  forward80(p, n);
-  forward81(n, training);
-  forward82(n);
-  forward83(p, n);
+  dropoutForward1(n, training, act75, act76, scratch75_mask); // op 75: h.7.2 (dropout)
+  addForward1(n, act76, act73, act77); // op 76: add
+  layernormForward1(p, n, act77, act78, scratch77_xhat, scratch77_istd, 91362816, 91363584); // op 77: h.7.ln_2 (layernorm)
+  denseForward1(p, n, act78, act79, 91364352, 93723648); // op 78: h.7.mlp.c_fc (dense)
+  geluForward1(n, act79, act80); // op 79: h.7.mlp.1 (gelu)
+  denseForward2(p, n, act80, act81, 93726720, 96086016); // op 80: h.7.mlp.c_proj (dense)
+  dropoutForward1(n, training, act81, act82, scratch81_mask); // op 81: h.7.5 (dropout)
+  addForward1(n, act82, act77, act83); // op 82: add
+  layernormForward1(p, n, act83, act84, scratch83_xhat, scratch83_istd, 96086784, 96087552); // op 83: h.8.ln_1 (layernorm)
   forward84(p, n, training);
-  forward85(n, training);
-  forward86(n);
-  forward87(p, n);
-  forward88(p, n);
-  forward89(n);
-  forward90(p, n);
-  forward91(n, training);
-  forward92(n);
-  forward93(p, n);
+  dropoutForward1(n, training, act85, act86, scratch85_mask); // op 85: h.8.2 (dropout)
+  addForward1(n, act86, act83, act87); // op 86: add
+  layernormForward1(p, n, act87, act88, scratch87_xhat, scratch87_istd, 98450688, 98451456); // op 87: h.8.ln_2 (layernorm)
+  denseForward1(p, n, act88, act89, 98452224, 100811520); // op 88: h.8.mlp.c_fc (dense)
+  geluForward1(n, act89, act90); // op 89: h.8.mlp.1 (gelu)
+  denseForward2(p, n, act90, act91, 100814592, 103173888); // op 90: h.8.mlp.c_proj (dense)
+  dropoutForward1(n, training, act91, act92, scratch91_mask); // op 91: h.8.5 (dropout)
+  addForward1(n, act92, act87, act93); // op 92: add
+  layernormForward1(p, n, act93, act94, scratch93_xhat, scratch93_istd, 103174656, 103175424); // op 93: h.9.ln_1 (layernorm)
   forward94(p, n, training);
-  forward95(n, training);
-  forward96(n);
-  forward97(p, n);
-  forward98(p, n);
-  forward99(n);
-  forward100(p, n);
-  forward101(n, training);
-  forward102(n);
-  forward103(p, n);
+  dropoutForward1(n, training, act95, act96, scratch95_mask); // op 95: h.9.2 (dropout)
+  addForward1(n, act96, act93, act97); // op 96: add
+  layernormForward1(p, n, act97, act98, scratch97_xhat, scratch97_istd, 105538560, 105539328); // op 97: h.9.ln_2 (layernorm)
+  denseForward1(p, n, act98, act99, 105540096, 107899392); // op 98: h.9.mlp.c_fc (dense)
+  geluForward1(n, act99, act100); // op 99: h.9.mlp.1 (gelu)
+  denseForward2(p, n, act100, act101, 107902464, 110261760); // op 100: h.9.mlp.c_proj (dense)
+  dropoutForward1(n, training, act101, act102, scratch101_mask); // op 101: h.9.5 (dropout)
+  addForward1(n, act102, act97, act103); // op 102: add
+  layernormForward1(p, n, act103, act104, scratch103_xhat, scratch103_istd, 110262528, 110263296); // op 103: h.10.ln_1 (layernorm)
   forward104(p, n, training);
-  forward105(n, training);
-  forward106(n);
-  forward107(p, n);
-  forward108(p, n);
-  forward109(n);
-  forward110(p, n);
-  forward111(n, training);
-  forward112(n);
-  forward113(p, n);
+  dropoutForward1(n, training, act105, act106, scratch105_mask); // op 105: h.10.2 (dropout)
+  addForward1(n, act106, act103, act107); // op 106: add
+  layernormForward1(p, n, act107, act108, scratch107_xhat, scratch107_istd, 112626432, 112627200); // op 107: h.10.ln_2 (layernorm)
+  denseForward1(p, n, act108, act109, 112627968, 114987264); // op 108: h.10.mlp.c_fc (dense)
+  geluForward1(n, act109, act110); // op 109: h.10.mlp.1 (gelu)
+  denseForward2(p, n, act110, act111, 114990336, 117349632); // op 110: h.10.mlp.c_proj (dense)
+  dropoutForward1(n, training, act111, act112, scratch111_mask); // op 111: h.10.5 (dropout)
+  addForward1(n, act112, act107, act113); // op 112: add
+  layernormForward1(p, n, act113, act114, scratch113_xhat, scratch113_istd, 117350400, 117351168); // op 113: h.11.ln_1 (layernorm)
   forward114(p, n, training);
-  forward115(n, training);
-  forward116(n);
-  forward117(p, n);
-  forward118(p, n);
-  forward119(n);
-  forward120(p, n);
-  forward121(n, training);
-  forward122(n);
-  forward123(p, n);
+  dropoutForward1(n, training, act115, act116, scratch115_mask); // op 115: h.11.2 (dropout)
+  addForward1(n, act116, act113, act117); // op 116: add
+  layernormForward1(p, n, act117, act118, scratch117_xhat, scratch117_istd, 119714304, 119715072); // op 117: h.11.ln_2 (layernorm)
+  denseForward1(p, n, act118, act119, 119715840, 122075136); // op 118: h.11.mlp.c_fc (dense)
+  geluForward1(n, act119, act120); // op 119: h.11.mlp.1 (gelu)
+  denseForward2(p, n, act120, act121, 122078208, 124437504); // op 120: h.11.mlp.c_proj (dense)
+  dropoutForward1(n, training, act121, act122, scratch121_mask); // op 121: h.11.5 (dropout)
+  addForward1(n, act122, act117, act123); // op 122: add
+  layernormForward1(p, n, act123, act124, scratch123_xhat, scratch123_istd, 124438272, 124439040); // op 123: ln_f (layernorm)
   forward124(p, n);
   lastTraining = training;
   forwardDone = true;
@@ -1965,128 +1965,128 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   else padRows(outputGrad, grad125, n, seqLength, 50257, 1024);
   const training = lastTraining;
   backward124(p, gp, n);
-  backward123(p, gp, n);
-  backward122(n);
-  backward121(n);
-  backward120(p, gp, n);
-  backward119(n);
-  backward118(p, gp, n);
-  backward117(p, gp, n);
-  backward116(n);
-  backward115(n);
+  layernormBackward1(p, gp, n, grad123, grad124, scratch123_xhat, scratch123_istd, 124438272, 124439040); // op 123: ln_f (layernorm)
+  addBackward1(n, grad122, grad117, grad123); // op 122: add
+  dropoutBackward1(n, grad121, grad122, scratch121_mask); // op 121: h.11.5 (dropout)
+  denseBackward2(p, gp, n, act120, grad120, grad121, 122078208, 124437504); // op 120: h.11.mlp.c_proj (dense)
+  geluBackward1(n, act119, grad119, grad120); // op 119: h.11.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act118, grad118, grad119, 119715840, 122075136); // op 118: h.11.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad117, grad118, scratch117_xhat, scratch117_istd, 119714304, 119715072); // op 117: h.11.ln_2 (layernorm)
+  addBackward1(n, grad116, grad113, grad117); // op 116: add
+  dropoutBackward1(n, grad115, grad116, scratch115_mask); // op 115: h.11.2 (dropout)
   backward114(p, gp, n, training);
-  backward113(p, gp, n);
-  backward112(n);
-  backward111(n);
-  backward110(p, gp, n);
-  backward109(n);
-  backward108(p, gp, n);
-  backward107(p, gp, n);
-  backward106(n);
-  backward105(n);
+  layernormBackward1(p, gp, n, grad113, grad114, scratch113_xhat, scratch113_istd, 117350400, 117351168); // op 113: h.11.ln_1 (layernorm)
+  addBackward1(n, grad112, grad107, grad113); // op 112: add
+  dropoutBackward1(n, grad111, grad112, scratch111_mask); // op 111: h.10.5 (dropout)
+  denseBackward2(p, gp, n, act110, grad110, grad111, 114990336, 117349632); // op 110: h.10.mlp.c_proj (dense)
+  geluBackward1(n, act109, grad109, grad110); // op 109: h.10.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act108, grad108, grad109, 112627968, 114987264); // op 108: h.10.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad107, grad108, scratch107_xhat, scratch107_istd, 112626432, 112627200); // op 107: h.10.ln_2 (layernorm)
+  addBackward1(n, grad106, grad103, grad107); // op 106: add
+  dropoutBackward1(n, grad105, grad106, scratch105_mask); // op 105: h.10.2 (dropout)
   backward104(p, gp, n, training);
-  backward103(p, gp, n);
-  backward102(n);
-  backward101(n);
-  backward100(p, gp, n);
-  backward99(n);
-  backward98(p, gp, n);
-  backward97(p, gp, n);
-  backward96(n);
-  backward95(n);
+  layernormBackward1(p, gp, n, grad103, grad104, scratch103_xhat, scratch103_istd, 110262528, 110263296); // op 103: h.10.ln_1 (layernorm)
+  addBackward1(n, grad102, grad97, grad103); // op 102: add
+  dropoutBackward1(n, grad101, grad102, scratch101_mask); // op 101: h.9.5 (dropout)
+  denseBackward2(p, gp, n, act100, grad100, grad101, 107902464, 110261760); // op 100: h.9.mlp.c_proj (dense)
+  geluBackward1(n, act99, grad99, grad100); // op 99: h.9.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act98, grad98, grad99, 105540096, 107899392); // op 98: h.9.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad97, grad98, scratch97_xhat, scratch97_istd, 105538560, 105539328); // op 97: h.9.ln_2 (layernorm)
+  addBackward1(n, grad96, grad93, grad97); // op 96: add
+  dropoutBackward1(n, grad95, grad96, scratch95_mask); // op 95: h.9.2 (dropout)
   backward94(p, gp, n, training);
-  backward93(p, gp, n);
-  backward92(n);
-  backward91(n);
-  backward90(p, gp, n);
-  backward89(n);
-  backward88(p, gp, n);
-  backward87(p, gp, n);
-  backward86(n);
-  backward85(n);
+  layernormBackward1(p, gp, n, grad93, grad94, scratch93_xhat, scratch93_istd, 103174656, 103175424); // op 93: h.9.ln_1 (layernorm)
+  addBackward1(n, grad92, grad87, grad93); // op 92: add
+  dropoutBackward1(n, grad91, grad92, scratch91_mask); // op 91: h.8.5 (dropout)
+  denseBackward2(p, gp, n, act90, grad90, grad91, 100814592, 103173888); // op 90: h.8.mlp.c_proj (dense)
+  geluBackward1(n, act89, grad89, grad90); // op 89: h.8.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act88, grad88, grad89, 98452224, 100811520); // op 88: h.8.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, 98450688, 98451456); // op 87: h.8.ln_2 (layernorm)
+  addBackward1(n, grad86, grad83, grad87); // op 86: add
+  dropoutBackward1(n, grad85, grad86, scratch85_mask); // op 85: h.8.2 (dropout)
   backward84(p, gp, n, training);
-  backward83(p, gp, n);
-  backward82(n);
-  backward81(n);
-  backward80(p, gp, n);
-  backward79(n);
-  backward78(p, gp, n);
-  backward77(p, gp, n);
-  backward76(n);
-  backward75(n);
+  layernormBackward1(p, gp, n, grad83, grad84, scratch83_xhat, scratch83_istd, 96086784, 96087552); // op 83: h.8.ln_1 (layernorm)
+  addBackward1(n, grad82, grad77, grad83); // op 82: add
+  dropoutBackward1(n, grad81, grad82, scratch81_mask); // op 81: h.7.5 (dropout)
+  denseBackward2(p, gp, n, act80, grad80, grad81, 93726720, 96086016); // op 80: h.7.mlp.c_proj (dense)
+  geluBackward1(n, act79, grad79, grad80); // op 79: h.7.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act78, grad78, grad79, 91364352, 93723648); // op 78: h.7.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad77, grad78, scratch77_xhat, scratch77_istd, 91362816, 91363584); // op 77: h.7.ln_2 (layernorm)
+  addBackward1(n, grad76, grad73, grad77); // op 76: add
+  dropoutBackward1(n, grad75, grad76, scratch75_mask); // op 75: h.7.2 (dropout)
   backward74(p, gp, n, training);
-  backward73(p, gp, n);
-  backward72(n);
-  backward71(n);
-  backward70(p, gp, n);
-  backward69(n);
-  backward68(p, gp, n);
-  backward67(p, gp, n);
-  backward66(n);
-  backward65(n);
+  layernormBackward1(p, gp, n, grad73, grad74, scratch73_xhat, scratch73_istd, 88998912, 88999680); // op 73: h.7.ln_1 (layernorm)
+  addBackward1(n, grad72, grad67, grad73); // op 72: add
+  dropoutBackward1(n, grad71, grad72, scratch71_mask); // op 71: h.6.5 (dropout)
+  denseBackward2(p, gp, n, act70, grad70, grad71, 86638848, 88998144); // op 70: h.6.mlp.c_proj (dense)
+  geluBackward1(n, act69, grad69, grad70); // op 69: h.6.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act68, grad68, grad69, 84276480, 86635776); // op 68: h.6.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad67, grad68, scratch67_xhat, scratch67_istd, 84274944, 84275712); // op 67: h.6.ln_2 (layernorm)
+  addBackward1(n, grad66, grad63, grad67); // op 66: add
+  dropoutBackward1(n, grad65, grad66, scratch65_mask); // op 65: h.6.2 (dropout)
   backward64(p, gp, n, training);
-  backward63(p, gp, n);
-  backward62(n);
-  backward61(n);
-  backward60(p, gp, n);
-  backward59(n);
-  backward58(p, gp, n);
-  backward57(p, gp, n);
-  backward56(n);
-  backward55(n);
+  layernormBackward1(p, gp, n, grad63, grad64, scratch63_xhat, scratch63_istd, 81911040, 81911808); // op 63: h.6.ln_1 (layernorm)
+  addBackward1(n, grad62, grad57, grad63); // op 62: add
+  dropoutBackward1(n, grad61, grad62, scratch61_mask); // op 61: h.5.5 (dropout)
+  denseBackward2(p, gp, n, act60, grad60, grad61, 79550976, 81910272); // op 60: h.5.mlp.c_proj (dense)
+  geluBackward1(n, act59, grad59, grad60); // op 59: h.5.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act58, grad58, grad59, 77188608, 79547904); // op 58: h.5.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad57, grad58, scratch57_xhat, scratch57_istd, 77187072, 77187840); // op 57: h.5.ln_2 (layernorm)
+  addBackward1(n, grad56, grad53, grad57); // op 56: add
+  dropoutBackward1(n, grad55, grad56, scratch55_mask); // op 55: h.5.2 (dropout)
   backward54(p, gp, n, training);
-  backward53(p, gp, n);
-  backward52(n);
-  backward51(n);
-  backward50(p, gp, n);
-  backward49(n);
-  backward48(p, gp, n);
-  backward47(p, gp, n);
-  backward46(n);
-  backward45(n);
+  layernormBackward1(p, gp, n, grad53, grad54, scratch53_xhat, scratch53_istd, 74823168, 74823936); // op 53: h.5.ln_1 (layernorm)
+  addBackward1(n, grad52, grad47, grad53); // op 52: add
+  dropoutBackward1(n, grad51, grad52, scratch51_mask); // op 51: h.4.5 (dropout)
+  denseBackward2(p, gp, n, act50, grad50, grad51, 72463104, 74822400); // op 50: h.4.mlp.c_proj (dense)
+  geluBackward1(n, act49, grad49, grad50); // op 49: h.4.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act48, grad48, grad49, 70100736, 72460032); // op 48: h.4.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad47, grad48, scratch47_xhat, scratch47_istd, 70099200, 70099968); // op 47: h.4.ln_2 (layernorm)
+  addBackward1(n, grad46, grad43, grad47); // op 46: add
+  dropoutBackward1(n, grad45, grad46, scratch45_mask); // op 45: h.4.2 (dropout)
   backward44(p, gp, n, training);
-  backward43(p, gp, n);
-  backward42(n);
-  backward41(n);
-  backward40(p, gp, n);
-  backward39(n);
-  backward38(p, gp, n);
-  backward37(p, gp, n);
-  backward36(n);
-  backward35(n);
+  layernormBackward1(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, 67735296, 67736064); // op 43: h.4.ln_1 (layernorm)
+  addBackward1(n, grad42, grad37, grad43); // op 42: add
+  dropoutBackward1(n, grad41, grad42, scratch41_mask); // op 41: h.3.5 (dropout)
+  denseBackward2(p, gp, n, act40, grad40, grad41, 65375232, 67734528); // op 40: h.3.mlp.c_proj (dense)
+  geluBackward1(n, act39, grad39, grad40); // op 39: h.3.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act38, grad38, grad39, 63012864, 65372160); // op 38: h.3.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad37, grad38, scratch37_xhat, scratch37_istd, 63011328, 63012096); // op 37: h.3.ln_2 (layernorm)
+  addBackward1(n, grad36, grad33, grad37); // op 36: add
+  dropoutBackward1(n, grad35, grad36, scratch35_mask); // op 35: h.3.2 (dropout)
   backward34(p, gp, n, training);
-  backward33(p, gp, n);
-  backward32(n);
-  backward31(n);
-  backward30(p, gp, n);
-  backward29(n);
-  backward28(p, gp, n);
-  backward27(p, gp, n);
-  backward26(n);
-  backward25(n);
+  layernormBackward1(p, gp, n, grad33, grad34, scratch33_xhat, scratch33_istd, 60647424, 60648192); // op 33: h.3.ln_1 (layernorm)
+  addBackward1(n, grad32, grad27, grad33); // op 32: add
+  dropoutBackward1(n, grad31, grad32, scratch31_mask); // op 31: h.2.5 (dropout)
+  denseBackward2(p, gp, n, act30, grad30, grad31, 58287360, 60646656); // op 30: h.2.mlp.c_proj (dense)
+  geluBackward1(n, act29, grad29, grad30); // op 29: h.2.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act28, grad28, grad29, 55924992, 58284288); // op 28: h.2.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad27, grad28, scratch27_xhat, scratch27_istd, 55923456, 55924224); // op 27: h.2.ln_2 (layernorm)
+  addBackward1(n, grad26, grad23, grad27); // op 26: add
+  dropoutBackward1(n, grad25, grad26, scratch25_mask); // op 25: h.2.2 (dropout)
   backward24(p, gp, n, training);
-  backward23(p, gp, n);
-  backward22(n);
-  backward21(n);
-  backward20(p, gp, n);
-  backward19(n);
-  backward18(p, gp, n);
-  backward17(p, gp, n);
-  backward16(n);
-  backward15(n);
+  layernormBackward1(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, 53559552, 53560320); // op 23: h.2.ln_1 (layernorm)
+  addBackward1(n, grad22, grad17, grad23); // op 22: add
+  dropoutBackward1(n, grad21, grad22, scratch21_mask); // op 21: h.1.5 (dropout)
+  denseBackward2(p, gp, n, act20, grad20, grad21, 51199488, 53558784); // op 20: h.1.mlp.c_proj (dense)
+  geluBackward1(n, act19, grad19, grad20); // op 19: h.1.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act18, grad18, grad19, 48837120, 51196416); // op 18: h.1.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, 48835584, 48836352); // op 17: h.1.ln_2 (layernorm)
+  addBackward1(n, grad16, grad13, grad17); // op 16: add
+  dropoutBackward1(n, grad15, grad16, scratch15_mask); // op 15: h.1.2 (dropout)
   backward14(p, gp, n, training);
-  backward13(p, gp, n);
-  backward12(n);
-  backward11(n);
-  backward10(p, gp, n);
-  backward9(n);
-  backward8(p, gp, n);
-  backward7(p, gp, n);
-  backward6(n);
-  backward5(n);
+  layernormBackward1(p, gp, n, grad13, grad14, scratch13_xhat, scratch13_istd, 46471680, 46472448); // op 13: h.1.ln_1 (layernorm)
+  addBackward1(n, grad12, grad7, grad13); // op 12: add
+  dropoutBackward1(n, grad11, grad12, scratch11_mask); // op 11: h.0.5 (dropout)
+  denseBackward2(p, gp, n, act10, grad10, grad11, 44111616, 46470912); // op 10: h.0.mlp.c_proj (dense)
+  geluBackward1(n, act9, grad9, grad10); // op 9: h.0.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act8, grad8, grad9, 41749248, 44108544); // op 8: h.0.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad7, grad8, scratch7_xhat, scratch7_istd, 41747712, 41748480); // op 7: h.0.ln_2 (layernorm)
+  addBackward1(n, grad6, grad3, grad7); // op 6: add
+  dropoutBackward1(n, grad5, grad6, scratch5_mask); // op 5: h.0.2 (dropout)
   backward4(p, gp, n, training);
-  backward3(p, gp, n);
-  backward2(n);
+  layernormBackward1(p, gp, n, grad3, grad4, scratch3_xhat, scratch3_istd, 39383808, 39384576); // op 3: h.0.ln_1 (layernorm)
+  dropoutBackward1(n, grad2, grad3, scratch2_mask); // op 2: 2 (dropout)
   backward1(gp, n);
   backward0(gp, n);
 }
@@ -2132,79 +2132,104 @@ function backward1(gp: Float32Array, n: number): void {
   }
 }
 
-/** Forward of op 2: 2 (dropout). */
-function forward2(n: number, training: boolean): void {
-  // 2: dropout(p = 0.1)
+/** Forward of the 25 ops 2, 5, 11, 15, 21, 25, … (dropout, one shape): each call passes its arrays and offsets. */
+function dropoutForward1(
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  mask: Float32Array,
+): void {
+  // dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 786432; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch2_mask[i] = m;
-      act3[i] = act2[i]! * m;
+      mask[i] = m;
+      output[i] = input[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch2_mask[i] = 1;
-      act3[i] = act2[i]!;
+      mask[i] = 1;
+      output[i] = input[i]!;
     }
   }
 }
 
-/** Backward of op 2: 2 (dropout). */
-function backward2(n: number): void {
-  // 2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad2[i]! += grad3[i]! * scratch2_mask[i]!;
+/** Backward of the 25 ops 2, 5, 11, 15, 21, 25, … (dropout, one shape): each call passes its arrays and offsets. */
+function dropoutBackward1(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
+  // dropout backward
+  for (let i = 0, e = n * 786432; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
 }
 
-/** Forward of op 3: h.0.ln_1 (layernorm). */
-function forward3(p: Float32Array, n: number): void {
-  // h.0.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
+/** Forward of the 25 ops 3, 7, 13, 17, 23, 27, … (layernorm, one shape): each call passes its arrays and offsets. */
+function layernormForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 1024; g++) {
       const base = (b * 1024 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act3[j]!;
+      for (let j = base; j < base + 768; j++) s += input[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act3[j]! - m;
+        const d = input[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch3_istd[b * 1024 + g] = r;
+      istd[b * 1024 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[39383808 + ch]!;
-        const sh = p[39384576 + ch]!;
-        const h = (act3[j]! - m) * r;
-        scratch3_xhat[j] = h;
-        act4[j] = h * w + sh;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        const h = (input[j]! - m) * r;
+        xhat[j] = h;
+        output[j] = h * w + sh;
       }
     }
   }
 }
 
-/** Backward of op 3: h.0.ln_1 (layernorm). */
-function backward3(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.0.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
+/** Backward of the 25 ops 3, 7, 13, 17, 23, 27, … (layernorm, one shape): each call passes its arrays and offsets. */
+function layernormBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 1024; g++) {
       const base = (b * 1024 + g) * 768;
-      const r = scratch3_istd[b * 1024 + g]!;
+      const r = istd[b * 1024 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[39383808 + ch]!;
-        const d = grad4[j]! * w;
-        const h = scratch3_xhat[j]!;
+        const w = p[weightAt + ch]!;
+        const d = outputGrad[j]! * w;
+        const h = xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[39383808 + ch]! += grad4[j]! * h;
-        gp[39384576 + ch]! += grad4[j]!;
+        gp[weightAt + ch]! += outputGrad[j]! * h;
+        gp[biasAt + ch]! += outputGrad[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[39383808 + ch]!;
-        grad3[j]! += r * (grad4[j]! * w - a - scratch3_xhat[j]! * bh);
+        const w = p[weightAt + ch]!;
+        inputGrad[j]! += r * (outputGrad[j]! * w - a - xhat[j]! * bh);
       }
     }
   }
@@ -2332,236 +2357,96 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
   denseTiledBackward(p, gp, act4, grad4, scratch4_d_v, n * 1024, 768, 768, 40564992, 41156352, true, 0, 768, 1);
 }
 
-/** Forward of op 5: h.0.2 (dropout). */
-function forward5(n: number, training: boolean): void {
-  // h.0.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch5_mask[i] = m;
-      act6[i] = act5[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch5_mask[i] = 1;
-      act6[i] = act5[i]!;
-    }
-  }
-}
-
-/** Backward of op 5: h.0.2 (dropout). */
-function backward5(n: number): void {
-  // h.0.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad5[i]! += grad6[i]! * scratch5_mask[i]!;
-}
-
-/** Forward of op 6: add. */
-function forward6(n: number): void {
+/** Forward of the 24 ops 6, 12, 16, 22, 26, 32, … (add, one shape): each call passes its arrays and offsets. */
+function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 786432; i < e; i++) act7[i] = act6[i]! + act3[i]!;
+  for (let i = 0, e = n * 786432; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 6: add. */
-function backward6(n: number): void {
+/** Backward of the 24 ops 6, 12, 16, 22, 26, 32, … (add, one shape): each call passes its arrays and offsets. */
+function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad7[i]!;
-    grad6[i]! += g;
-    grad3[i]! += g;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
-/** Forward of op 7: h.0.ln_2 (layernorm). */
-function forward7(p: Float32Array, n: number): void {
-  // h.0.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act7[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act7[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch7_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[41747712 + ch]!;
-        const sh = p[41748480 + ch]!;
-        const h = (act7[j]! - m) * r;
-        scratch7_xhat[j] = h;
-        act8[j] = h * w + sh;
-      }
-    }
-  }
+/** Forward of the 12 ops 8, 18, 28, 38, 48, 58, … (dense, one shape): each call passes its arrays and offsets. */
+function denseForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, input, output, n * 1024, 768, 3072, weightAt, biasAt, 0, 3072, 1);
 }
 
-/** Backward of op 7: h.0.ln_2 (layernorm). */
-function backward7(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.0.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch7_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[41747712 + ch]!;
-        const d = grad8[j]! * w;
-        const h = scratch7_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[41747712 + ch]! += grad8[j]! * h;
-        gp[41748480 + ch]! += grad8[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[41747712 + ch]!;
-        grad7[j]! += r * (grad8[j]! * w - a - scratch7_xhat[j]! * bh);
-      }
-    }
-  }
+/** Backward of the 12 ops 8, 18, 28, 38, 48, 58, … (dense, one shape): each call passes its arrays and offsets. */
+function denseBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1024, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
 }
 
-/** Forward of op 8: h.0.mlp.c_fc (dense). */
-function forward8(p: Float32Array, n: number): void {
-  // h.0.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act8, act9, n * 1024, 768, 3072, 41749248, 44108544, 0, 3072, 1);
-}
-
-/** Backward of op 8: h.0.mlp.c_fc (dense). */
-function backward8(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.0.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act8, grad8, grad9, n * 1024, 768, 3072, 41749248, 44108544, true, 0, 3072, 1);
-}
-
-/** Forward of op 9: h.0.mlp.1 (gelu). */
-function forward9(n: number): void {
-  // h.0.mlp.1: gelu
+/** Forward of the 12 ops 9, 19, 29, 39, 49, 59, … (gelu, one shape): each call passes its arrays and offsets. */
+function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
+  // gelu
   for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act9[i]!;
-    act10[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
+    const x = input[i]!;
+    output[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
-/** Backward of op 9: h.0.mlp.1 (gelu). */
-function backward9(n: number): void {
-  // h.0.mlp.1: gelu backward
+/** Backward of the 12 ops 9, 19, 29, 39, 49, 59, … (gelu, one shape): each call passes its arrays and offsets. */
+function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // gelu backward
   for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act9[i]!;
+    const x = input[i]!;
 
-    const g = grad10[i]!;
-    grad9[i] = gelu_tanh_grad(x) * g;
+    const g = outputGrad[i]!;
+    inputGrad[i] = gelu_tanh_grad(x) * g;
   }
 }
 
-/** Forward of op 10: h.0.mlp.c_proj (dense). */
-function forward10(p: Float32Array, n: number): void {
-  // h.0.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act10, act11, n * 1024, 3072, 768, 44111616, 46470912, 0, 768, 1);
+/** Forward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
+function denseForward2(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, input, output, n * 1024, 3072, 768, weightAt, biasAt, 0, 768, 1);
 }
 
-/** Backward of op 10: h.0.mlp.c_proj (dense). */
-function backward10(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.0.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act10, grad10, grad11, n * 1024, 3072, 768, 44111616, 46470912, true, 0, 768, 1);
-}
-
-/** Forward of op 11: h.0.5 (dropout). */
-function forward11(n: number, training: boolean): void {
-  // h.0.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch11_mask[i] = m;
-      act12[i] = act11[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch11_mask[i] = 1;
-      act12[i] = act11[i]!;
-    }
-  }
-}
-
-/** Backward of op 11: h.0.5 (dropout). */
-function backward11(n: number): void {
-  // h.0.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad11[i]! += grad12[i]! * scratch11_mask[i]!;
-}
-
-/** Forward of op 12: add. */
-function forward12(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act13[i] = act12[i]! + act7[i]!;
-}
-
-/** Backward of op 12: add. */
-function backward12(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad13[i]!;
-    grad12[i]! += g;
-    grad7[i]! += g;
-  }
-}
-
-/** Forward of op 13: h.1.ln_1 (layernorm). */
-function forward13(p: Float32Array, n: number): void {
-  // h.1.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act13[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act13[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch13_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[46471680 + ch]!;
-        const sh = p[46472448 + ch]!;
-        const h = (act13[j]! - m) * r;
-        scratch13_xhat[j] = h;
-        act14[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 13: h.1.ln_1 (layernorm). */
-function backward13(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.1.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch13_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[46471680 + ch]!;
-        const d = grad14[j]! * w;
-        const h = scratch13_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[46471680 + ch]! += grad14[j]! * h;
-        gp[46472448 + ch]! += grad14[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[46471680 + ch]!;
-        grad13[j]! += r * (grad14[j]! * w - a - scratch13_xhat[j]! * bh);
-      }
-    }
-  }
+/** Backward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
+function denseBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1024, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
 }
 
 /** Forward of op 14: h.1.attn (attention). */
@@ -2686,238 +2571,6 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act14, grad14, scratch14_d_v, n * 1024, 768, 768, 47652864, 48244224, true, 0, 768, 1);
 }
 
-/** Forward of op 15: h.1.2 (dropout). */
-function forward15(n: number, training: boolean): void {
-  // h.1.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch15_mask[i] = m;
-      act16[i] = act15[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch15_mask[i] = 1;
-      act16[i] = act15[i]!;
-    }
-  }
-}
-
-/** Backward of op 15: h.1.2 (dropout). */
-function backward15(n: number): void {
-  // h.1.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad15[i]! += grad16[i]! * scratch15_mask[i]!;
-}
-
-/** Forward of op 16: add. */
-function forward16(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act17[i] = act16[i]! + act13[i]!;
-}
-
-/** Backward of op 16: add. */
-function backward16(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad17[i]!;
-    grad16[i]! += g;
-    grad13[i]! += g;
-  }
-}
-
-/** Forward of op 17: h.1.ln_2 (layernorm). */
-function forward17(p: Float32Array, n: number): void {
-  // h.1.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act17[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act17[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch17_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[48835584 + ch]!;
-        const sh = p[48836352 + ch]!;
-        const h = (act17[j]! - m) * r;
-        scratch17_xhat[j] = h;
-        act18[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 17: h.1.ln_2 (layernorm). */
-function backward17(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.1.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch17_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[48835584 + ch]!;
-        const d = grad18[j]! * w;
-        const h = scratch17_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[48835584 + ch]! += grad18[j]! * h;
-        gp[48836352 + ch]! += grad18[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[48835584 + ch]!;
-        grad17[j]! += r * (grad18[j]! * w - a - scratch17_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 18: h.1.mlp.c_fc (dense). */
-function forward18(p: Float32Array, n: number): void {
-  // h.1.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act18, act19, n * 1024, 768, 3072, 48837120, 51196416, 0, 3072, 1);
-}
-
-/** Backward of op 18: h.1.mlp.c_fc (dense). */
-function backward18(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.1.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act18, grad18, grad19, n * 1024, 768, 3072, 48837120, 51196416, true, 0, 3072, 1);
-}
-
-/** Forward of op 19: h.1.mlp.1 (gelu). */
-function forward19(n: number): void {
-  // h.1.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act19[i]!;
-    act20[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 19: h.1.mlp.1 (gelu). */
-function backward19(n: number): void {
-  // h.1.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act19[i]!;
-
-    const g = grad20[i]!;
-    grad19[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 20: h.1.mlp.c_proj (dense). */
-function forward20(p: Float32Array, n: number): void {
-  // h.1.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act20, act21, n * 1024, 3072, 768, 51199488, 53558784, 0, 768, 1);
-}
-
-/** Backward of op 20: h.1.mlp.c_proj (dense). */
-function backward20(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.1.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act20, grad20, grad21, n * 1024, 3072, 768, 51199488, 53558784, true, 0, 768, 1);
-}
-
-/** Forward of op 21: h.1.5 (dropout). */
-function forward21(n: number, training: boolean): void {
-  // h.1.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch21_mask[i] = m;
-      act22[i] = act21[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch21_mask[i] = 1;
-      act22[i] = act21[i]!;
-    }
-  }
-}
-
-/** Backward of op 21: h.1.5 (dropout). */
-function backward21(n: number): void {
-  // h.1.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad21[i]! += grad22[i]! * scratch21_mask[i]!;
-}
-
-/** Forward of op 22: add. */
-function forward22(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act23[i] = act22[i]! + act17[i]!;
-}
-
-/** Backward of op 22: add. */
-function backward22(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad23[i]!;
-    grad22[i]! += g;
-    grad17[i]! += g;
-  }
-}
-
-/** Forward of op 23: h.2.ln_1 (layernorm). */
-function forward23(p: Float32Array, n: number): void {
-  // h.2.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act23[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act23[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch23_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[53559552 + ch]!;
-        const sh = p[53560320 + ch]!;
-        const h = (act23[j]! - m) * r;
-        scratch23_xhat[j] = h;
-        act24[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 23: h.2.ln_1 (layernorm). */
-function backward23(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.2.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch23_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[53559552 + ch]!;
-        const d = grad24[j]! * w;
-        const h = scratch23_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[53559552 + ch]! += grad24[j]! * h;
-        gp[53560320 + ch]! += grad24[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[53559552 + ch]!;
-        grad23[j]! += r * (grad24[j]! * w - a - scratch23_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 24: h.2.attn (attention). */
 function forward24(p: Float32Array, n: number, training: boolean): void {
   // h.2.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
@@ -3038,238 +2691,6 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act24, grad24, scratch24_d_k, n * 1024, 768, 768, 54150912, 55331328, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act24, grad24, scratch24_d_v, n * 1024, 768, 768, 54740736, 55332096, true, 0, 768, 1);
-}
-
-/** Forward of op 25: h.2.2 (dropout). */
-function forward25(n: number, training: boolean): void {
-  // h.2.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch25_mask[i] = m;
-      act26[i] = act25[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch25_mask[i] = 1;
-      act26[i] = act25[i]!;
-    }
-  }
-}
-
-/** Backward of op 25: h.2.2 (dropout). */
-function backward25(n: number): void {
-  // h.2.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad25[i]! += grad26[i]! * scratch25_mask[i]!;
-}
-
-/** Forward of op 26: add. */
-function forward26(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act27[i] = act26[i]! + act23[i]!;
-}
-
-/** Backward of op 26: add. */
-function backward26(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad27[i]!;
-    grad26[i]! += g;
-    grad23[i]! += g;
-  }
-}
-
-/** Forward of op 27: h.2.ln_2 (layernorm). */
-function forward27(p: Float32Array, n: number): void {
-  // h.2.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act27[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act27[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch27_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[55923456 + ch]!;
-        const sh = p[55924224 + ch]!;
-        const h = (act27[j]! - m) * r;
-        scratch27_xhat[j] = h;
-        act28[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 27: h.2.ln_2 (layernorm). */
-function backward27(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.2.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch27_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[55923456 + ch]!;
-        const d = grad28[j]! * w;
-        const h = scratch27_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[55923456 + ch]! += grad28[j]! * h;
-        gp[55924224 + ch]! += grad28[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[55923456 + ch]!;
-        grad27[j]! += r * (grad28[j]! * w - a - scratch27_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 28: h.2.mlp.c_fc (dense). */
-function forward28(p: Float32Array, n: number): void {
-  // h.2.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act28, act29, n * 1024, 768, 3072, 55924992, 58284288, 0, 3072, 1);
-}
-
-/** Backward of op 28: h.2.mlp.c_fc (dense). */
-function backward28(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.2.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act28, grad28, grad29, n * 1024, 768, 3072, 55924992, 58284288, true, 0, 3072, 1);
-}
-
-/** Forward of op 29: h.2.mlp.1 (gelu). */
-function forward29(n: number): void {
-  // h.2.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act29[i]!;
-    act30[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 29: h.2.mlp.1 (gelu). */
-function backward29(n: number): void {
-  // h.2.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act29[i]!;
-
-    const g = grad30[i]!;
-    grad29[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 30: h.2.mlp.c_proj (dense). */
-function forward30(p: Float32Array, n: number): void {
-  // h.2.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act30, act31, n * 1024, 3072, 768, 58287360, 60646656, 0, 768, 1);
-}
-
-/** Backward of op 30: h.2.mlp.c_proj (dense). */
-function backward30(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.2.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act30, grad30, grad31, n * 1024, 3072, 768, 58287360, 60646656, true, 0, 768, 1);
-}
-
-/** Forward of op 31: h.2.5 (dropout). */
-function forward31(n: number, training: boolean): void {
-  // h.2.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch31_mask[i] = m;
-      act32[i] = act31[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch31_mask[i] = 1;
-      act32[i] = act31[i]!;
-    }
-  }
-}
-
-/** Backward of op 31: h.2.5 (dropout). */
-function backward31(n: number): void {
-  // h.2.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad31[i]! += grad32[i]! * scratch31_mask[i]!;
-}
-
-/** Forward of op 32: add. */
-function forward32(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act33[i] = act32[i]! + act27[i]!;
-}
-
-/** Backward of op 32: add. */
-function backward32(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad33[i]!;
-    grad32[i]! += g;
-    grad27[i]! += g;
-  }
-}
-
-/** Forward of op 33: h.3.ln_1 (layernorm). */
-function forward33(p: Float32Array, n: number): void {
-  // h.3.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act33[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act33[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch33_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[60647424 + ch]!;
-        const sh = p[60648192 + ch]!;
-        const h = (act33[j]! - m) * r;
-        scratch33_xhat[j] = h;
-        act34[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 33: h.3.ln_1 (layernorm). */
-function backward33(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.3.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch33_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[60647424 + ch]!;
-        const d = grad34[j]! * w;
-        const h = scratch33_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[60647424 + ch]! += grad34[j]! * h;
-        gp[60648192 + ch]! += grad34[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[60647424 + ch]!;
-        grad33[j]! += r * (grad34[j]! * w - a - scratch33_xhat[j]! * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 34: h.3.attn (attention). */
@@ -3394,238 +2815,6 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act34, grad34, scratch34_d_v, n * 1024, 768, 768, 61828608, 62419968, true, 0, 768, 1);
 }
 
-/** Forward of op 35: h.3.2 (dropout). */
-function forward35(n: number, training: boolean): void {
-  // h.3.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch35_mask[i] = m;
-      act36[i] = act35[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch35_mask[i] = 1;
-      act36[i] = act35[i]!;
-    }
-  }
-}
-
-/** Backward of op 35: h.3.2 (dropout). */
-function backward35(n: number): void {
-  // h.3.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad35[i]! += grad36[i]! * scratch35_mask[i]!;
-}
-
-/** Forward of op 36: add. */
-function forward36(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act37[i] = act36[i]! + act33[i]!;
-}
-
-/** Backward of op 36: add. */
-function backward36(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad37[i]!;
-    grad36[i]! += g;
-    grad33[i]! += g;
-  }
-}
-
-/** Forward of op 37: h.3.ln_2 (layernorm). */
-function forward37(p: Float32Array, n: number): void {
-  // h.3.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act37[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act37[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch37_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[63011328 + ch]!;
-        const sh = p[63012096 + ch]!;
-        const h = (act37[j]! - m) * r;
-        scratch37_xhat[j] = h;
-        act38[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 37: h.3.ln_2 (layernorm). */
-function backward37(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.3.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch37_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[63011328 + ch]!;
-        const d = grad38[j]! * w;
-        const h = scratch37_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[63011328 + ch]! += grad38[j]! * h;
-        gp[63012096 + ch]! += grad38[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[63011328 + ch]!;
-        grad37[j]! += r * (grad38[j]! * w - a - scratch37_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 38: h.3.mlp.c_fc (dense). */
-function forward38(p: Float32Array, n: number): void {
-  // h.3.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act38, act39, n * 1024, 768, 3072, 63012864, 65372160, 0, 3072, 1);
-}
-
-/** Backward of op 38: h.3.mlp.c_fc (dense). */
-function backward38(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.3.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act38, grad38, grad39, n * 1024, 768, 3072, 63012864, 65372160, true, 0, 3072, 1);
-}
-
-/** Forward of op 39: h.3.mlp.1 (gelu). */
-function forward39(n: number): void {
-  // h.3.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act39[i]!;
-    act40[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 39: h.3.mlp.1 (gelu). */
-function backward39(n: number): void {
-  // h.3.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act39[i]!;
-
-    const g = grad40[i]!;
-    grad39[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 40: h.3.mlp.c_proj (dense). */
-function forward40(p: Float32Array, n: number): void {
-  // h.3.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act40, act41, n * 1024, 3072, 768, 65375232, 67734528, 0, 768, 1);
-}
-
-/** Backward of op 40: h.3.mlp.c_proj (dense). */
-function backward40(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.3.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act40, grad40, grad41, n * 1024, 3072, 768, 65375232, 67734528, true, 0, 768, 1);
-}
-
-/** Forward of op 41: h.3.5 (dropout). */
-function forward41(n: number, training: boolean): void {
-  // h.3.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch41_mask[i] = m;
-      act42[i] = act41[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch41_mask[i] = 1;
-      act42[i] = act41[i]!;
-    }
-  }
-}
-
-/** Backward of op 41: h.3.5 (dropout). */
-function backward41(n: number): void {
-  // h.3.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad41[i]! += grad42[i]! * scratch41_mask[i]!;
-}
-
-/** Forward of op 42: add. */
-function forward42(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act43[i] = act42[i]! + act37[i]!;
-}
-
-/** Backward of op 42: add. */
-function backward42(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad43[i]!;
-    grad42[i]! += g;
-    grad37[i]! += g;
-  }
-}
-
-/** Forward of op 43: h.4.ln_1 (layernorm). */
-function forward43(p: Float32Array, n: number): void {
-  // h.4.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act43[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act43[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch43_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[67735296 + ch]!;
-        const sh = p[67736064 + ch]!;
-        const h = (act43[j]! - m) * r;
-        scratch43_xhat[j] = h;
-        act44[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 43: h.4.ln_1 (layernorm). */
-function backward43(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.4.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch43_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[67735296 + ch]!;
-        const d = grad44[j]! * w;
-        const h = scratch43_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[67735296 + ch]! += grad44[j]! * h;
-        gp[67736064 + ch]! += grad44[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[67735296 + ch]!;
-        grad43[j]! += r * (grad44[j]! * w - a - scratch43_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 44: h.4.attn (attention). */
 function forward44(p: Float32Array, n: number, training: boolean): void {
   // h.4.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
@@ -3746,238 +2935,6 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act44, grad44, scratch44_d_k, n * 1024, 768, 768, 68326656, 69507072, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act44, grad44, scratch44_d_v, n * 1024, 768, 768, 68916480, 69507840, true, 0, 768, 1);
-}
-
-/** Forward of op 45: h.4.2 (dropout). */
-function forward45(n: number, training: boolean): void {
-  // h.4.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch45_mask[i] = m;
-      act46[i] = act45[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch45_mask[i] = 1;
-      act46[i] = act45[i]!;
-    }
-  }
-}
-
-/** Backward of op 45: h.4.2 (dropout). */
-function backward45(n: number): void {
-  // h.4.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad45[i]! += grad46[i]! * scratch45_mask[i]!;
-}
-
-/** Forward of op 46: add. */
-function forward46(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act47[i] = act46[i]! + act43[i]!;
-}
-
-/** Backward of op 46: add. */
-function backward46(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad47[i]!;
-    grad46[i]! += g;
-    grad43[i]! += g;
-  }
-}
-
-/** Forward of op 47: h.4.ln_2 (layernorm). */
-function forward47(p: Float32Array, n: number): void {
-  // h.4.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act47[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act47[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch47_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[70099200 + ch]!;
-        const sh = p[70099968 + ch]!;
-        const h = (act47[j]! - m) * r;
-        scratch47_xhat[j] = h;
-        act48[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 47: h.4.ln_2 (layernorm). */
-function backward47(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.4.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch47_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[70099200 + ch]!;
-        const d = grad48[j]! * w;
-        const h = scratch47_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[70099200 + ch]! += grad48[j]! * h;
-        gp[70099968 + ch]! += grad48[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[70099200 + ch]!;
-        grad47[j]! += r * (grad48[j]! * w - a - scratch47_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 48: h.4.mlp.c_fc (dense). */
-function forward48(p: Float32Array, n: number): void {
-  // h.4.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act48, act49, n * 1024, 768, 3072, 70100736, 72460032, 0, 3072, 1);
-}
-
-/** Backward of op 48: h.4.mlp.c_fc (dense). */
-function backward48(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.4.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act48, grad48, grad49, n * 1024, 768, 3072, 70100736, 72460032, true, 0, 3072, 1);
-}
-
-/** Forward of op 49: h.4.mlp.1 (gelu). */
-function forward49(n: number): void {
-  // h.4.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act49[i]!;
-    act50[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 49: h.4.mlp.1 (gelu). */
-function backward49(n: number): void {
-  // h.4.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act49[i]!;
-
-    const g = grad50[i]!;
-    grad49[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 50: h.4.mlp.c_proj (dense). */
-function forward50(p: Float32Array, n: number): void {
-  // h.4.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act50, act51, n * 1024, 3072, 768, 72463104, 74822400, 0, 768, 1);
-}
-
-/** Backward of op 50: h.4.mlp.c_proj (dense). */
-function backward50(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.4.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act50, grad50, grad51, n * 1024, 3072, 768, 72463104, 74822400, true, 0, 768, 1);
-}
-
-/** Forward of op 51: h.4.5 (dropout). */
-function forward51(n: number, training: boolean): void {
-  // h.4.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch51_mask[i] = m;
-      act52[i] = act51[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch51_mask[i] = 1;
-      act52[i] = act51[i]!;
-    }
-  }
-}
-
-/** Backward of op 51: h.4.5 (dropout). */
-function backward51(n: number): void {
-  // h.4.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad51[i]! += grad52[i]! * scratch51_mask[i]!;
-}
-
-/** Forward of op 52: add. */
-function forward52(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act53[i] = act52[i]! + act47[i]!;
-}
-
-/** Backward of op 52: add. */
-function backward52(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad53[i]!;
-    grad52[i]! += g;
-    grad47[i]! += g;
-  }
-}
-
-/** Forward of op 53: h.5.ln_1 (layernorm). */
-function forward53(p: Float32Array, n: number): void {
-  // h.5.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act53[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act53[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch53_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[74823168 + ch]!;
-        const sh = p[74823936 + ch]!;
-        const h = (act53[j]! - m) * r;
-        scratch53_xhat[j] = h;
-        act54[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 53: h.5.ln_1 (layernorm). */
-function backward53(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.5.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch53_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[74823168 + ch]!;
-        const d = grad54[j]! * w;
-        const h = scratch53_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[74823168 + ch]! += grad54[j]! * h;
-        gp[74823936 + ch]! += grad54[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[74823168 + ch]!;
-        grad53[j]! += r * (grad54[j]! * w - a - scratch53_xhat[j]! * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 54: h.5.attn (attention). */
@@ -4102,238 +3059,6 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act54, grad54, scratch54_d_v, n * 1024, 768, 768, 76004352, 76595712, true, 0, 768, 1);
 }
 
-/** Forward of op 55: h.5.2 (dropout). */
-function forward55(n: number, training: boolean): void {
-  // h.5.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch55_mask[i] = m;
-      act56[i] = act55[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch55_mask[i] = 1;
-      act56[i] = act55[i]!;
-    }
-  }
-}
-
-/** Backward of op 55: h.5.2 (dropout). */
-function backward55(n: number): void {
-  // h.5.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad55[i]! += grad56[i]! * scratch55_mask[i]!;
-}
-
-/** Forward of op 56: add. */
-function forward56(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act57[i] = act56[i]! + act53[i]!;
-}
-
-/** Backward of op 56: add. */
-function backward56(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad57[i]!;
-    grad56[i]! += g;
-    grad53[i]! += g;
-  }
-}
-
-/** Forward of op 57: h.5.ln_2 (layernorm). */
-function forward57(p: Float32Array, n: number): void {
-  // h.5.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act57[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act57[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch57_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[77187072 + ch]!;
-        const sh = p[77187840 + ch]!;
-        const h = (act57[j]! - m) * r;
-        scratch57_xhat[j] = h;
-        act58[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 57: h.5.ln_2 (layernorm). */
-function backward57(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.5.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch57_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[77187072 + ch]!;
-        const d = grad58[j]! * w;
-        const h = scratch57_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[77187072 + ch]! += grad58[j]! * h;
-        gp[77187840 + ch]! += grad58[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[77187072 + ch]!;
-        grad57[j]! += r * (grad58[j]! * w - a - scratch57_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 58: h.5.mlp.c_fc (dense). */
-function forward58(p: Float32Array, n: number): void {
-  // h.5.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act58, act59, n * 1024, 768, 3072, 77188608, 79547904, 0, 3072, 1);
-}
-
-/** Backward of op 58: h.5.mlp.c_fc (dense). */
-function backward58(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.5.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act58, grad58, grad59, n * 1024, 768, 3072, 77188608, 79547904, true, 0, 3072, 1);
-}
-
-/** Forward of op 59: h.5.mlp.1 (gelu). */
-function forward59(n: number): void {
-  // h.5.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act59[i]!;
-    act60[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 59: h.5.mlp.1 (gelu). */
-function backward59(n: number): void {
-  // h.5.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act59[i]!;
-
-    const g = grad60[i]!;
-    grad59[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 60: h.5.mlp.c_proj (dense). */
-function forward60(p: Float32Array, n: number): void {
-  // h.5.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act60, act61, n * 1024, 3072, 768, 79550976, 81910272, 0, 768, 1);
-}
-
-/** Backward of op 60: h.5.mlp.c_proj (dense). */
-function backward60(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.5.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act60, grad60, grad61, n * 1024, 3072, 768, 79550976, 81910272, true, 0, 768, 1);
-}
-
-/** Forward of op 61: h.5.5 (dropout). */
-function forward61(n: number, training: boolean): void {
-  // h.5.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch61_mask[i] = m;
-      act62[i] = act61[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch61_mask[i] = 1;
-      act62[i] = act61[i]!;
-    }
-  }
-}
-
-/** Backward of op 61: h.5.5 (dropout). */
-function backward61(n: number): void {
-  // h.5.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad61[i]! += grad62[i]! * scratch61_mask[i]!;
-}
-
-/** Forward of op 62: add. */
-function forward62(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act63[i] = act62[i]! + act57[i]!;
-}
-
-/** Backward of op 62: add. */
-function backward62(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad63[i]!;
-    grad62[i]! += g;
-    grad57[i]! += g;
-  }
-}
-
-/** Forward of op 63: h.6.ln_1 (layernorm). */
-function forward63(p: Float32Array, n: number): void {
-  // h.6.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act63[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act63[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch63_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[81911040 + ch]!;
-        const sh = p[81911808 + ch]!;
-        const h = (act63[j]! - m) * r;
-        scratch63_xhat[j] = h;
-        act64[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 63: h.6.ln_1 (layernorm). */
-function backward63(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.6.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch63_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[81911040 + ch]!;
-        const d = grad64[j]! * w;
-        const h = scratch63_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[81911040 + ch]! += grad64[j]! * h;
-        gp[81911808 + ch]! += grad64[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[81911040 + ch]!;
-        grad63[j]! += r * (grad64[j]! * w - a - scratch63_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 64: h.6.attn (attention). */
 function forward64(p: Float32Array, n: number, training: boolean): void {
   // h.6.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
@@ -4454,238 +3179,6 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act64, grad64, scratch64_d_k, n * 1024, 768, 768, 82502400, 83682816, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act64, grad64, scratch64_d_v, n * 1024, 768, 768, 83092224, 83683584, true, 0, 768, 1);
-}
-
-/** Forward of op 65: h.6.2 (dropout). */
-function forward65(n: number, training: boolean): void {
-  // h.6.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch65_mask[i] = m;
-      act66[i] = act65[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch65_mask[i] = 1;
-      act66[i] = act65[i]!;
-    }
-  }
-}
-
-/** Backward of op 65: h.6.2 (dropout). */
-function backward65(n: number): void {
-  // h.6.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad65[i]! += grad66[i]! * scratch65_mask[i]!;
-}
-
-/** Forward of op 66: add. */
-function forward66(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act67[i] = act66[i]! + act63[i]!;
-}
-
-/** Backward of op 66: add. */
-function backward66(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad67[i]!;
-    grad66[i]! += g;
-    grad63[i]! += g;
-  }
-}
-
-/** Forward of op 67: h.6.ln_2 (layernorm). */
-function forward67(p: Float32Array, n: number): void {
-  // h.6.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act67[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act67[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch67_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[84274944 + ch]!;
-        const sh = p[84275712 + ch]!;
-        const h = (act67[j]! - m) * r;
-        scratch67_xhat[j] = h;
-        act68[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 67: h.6.ln_2 (layernorm). */
-function backward67(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.6.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch67_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[84274944 + ch]!;
-        const d = grad68[j]! * w;
-        const h = scratch67_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[84274944 + ch]! += grad68[j]! * h;
-        gp[84275712 + ch]! += grad68[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[84274944 + ch]!;
-        grad67[j]! += r * (grad68[j]! * w - a - scratch67_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 68: h.6.mlp.c_fc (dense). */
-function forward68(p: Float32Array, n: number): void {
-  // h.6.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act68, act69, n * 1024, 768, 3072, 84276480, 86635776, 0, 3072, 1);
-}
-
-/** Backward of op 68: h.6.mlp.c_fc (dense). */
-function backward68(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.6.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act68, grad68, grad69, n * 1024, 768, 3072, 84276480, 86635776, true, 0, 3072, 1);
-}
-
-/** Forward of op 69: h.6.mlp.1 (gelu). */
-function forward69(n: number): void {
-  // h.6.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act69[i]!;
-    act70[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 69: h.6.mlp.1 (gelu). */
-function backward69(n: number): void {
-  // h.6.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act69[i]!;
-
-    const g = grad70[i]!;
-    grad69[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 70: h.6.mlp.c_proj (dense). */
-function forward70(p: Float32Array, n: number): void {
-  // h.6.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act70, act71, n * 1024, 3072, 768, 86638848, 88998144, 0, 768, 1);
-}
-
-/** Backward of op 70: h.6.mlp.c_proj (dense). */
-function backward70(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.6.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act70, grad70, grad71, n * 1024, 3072, 768, 86638848, 88998144, true, 0, 768, 1);
-}
-
-/** Forward of op 71: h.6.5 (dropout). */
-function forward71(n: number, training: boolean): void {
-  // h.6.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch71_mask[i] = m;
-      act72[i] = act71[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch71_mask[i] = 1;
-      act72[i] = act71[i]!;
-    }
-  }
-}
-
-/** Backward of op 71: h.6.5 (dropout). */
-function backward71(n: number): void {
-  // h.6.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad71[i]! += grad72[i]! * scratch71_mask[i]!;
-}
-
-/** Forward of op 72: add. */
-function forward72(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act73[i] = act72[i]! + act67[i]!;
-}
-
-/** Backward of op 72: add. */
-function backward72(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad73[i]!;
-    grad72[i]! += g;
-    grad67[i]! += g;
-  }
-}
-
-/** Forward of op 73: h.7.ln_1 (layernorm). */
-function forward73(p: Float32Array, n: number): void {
-  // h.7.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act73[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act73[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch73_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[88998912 + ch]!;
-        const sh = p[88999680 + ch]!;
-        const h = (act73[j]! - m) * r;
-        scratch73_xhat[j] = h;
-        act74[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 73: h.7.ln_1 (layernorm). */
-function backward73(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.7.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch73_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[88998912 + ch]!;
-        const d = grad74[j]! * w;
-        const h = scratch73_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[88998912 + ch]! += grad74[j]! * h;
-        gp[88999680 + ch]! += grad74[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[88998912 + ch]!;
-        grad73[j]! += r * (grad74[j]! * w - a - scratch73_xhat[j]! * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 74: h.7.attn (attention). */
@@ -4810,238 +3303,6 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act74, grad74, scratch74_d_v, n * 1024, 768, 768, 90180096, 90771456, true, 0, 768, 1);
 }
 
-/** Forward of op 75: h.7.2 (dropout). */
-function forward75(n: number, training: boolean): void {
-  // h.7.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch75_mask[i] = m;
-      act76[i] = act75[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch75_mask[i] = 1;
-      act76[i] = act75[i]!;
-    }
-  }
-}
-
-/** Backward of op 75: h.7.2 (dropout). */
-function backward75(n: number): void {
-  // h.7.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad75[i]! += grad76[i]! * scratch75_mask[i]!;
-}
-
-/** Forward of op 76: add. */
-function forward76(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act77[i] = act76[i]! + act73[i]!;
-}
-
-/** Backward of op 76: add. */
-function backward76(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad77[i]!;
-    grad76[i]! += g;
-    grad73[i]! += g;
-  }
-}
-
-/** Forward of op 77: h.7.ln_2 (layernorm). */
-function forward77(p: Float32Array, n: number): void {
-  // h.7.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act77[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act77[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch77_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[91362816 + ch]!;
-        const sh = p[91363584 + ch]!;
-        const h = (act77[j]! - m) * r;
-        scratch77_xhat[j] = h;
-        act78[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 77: h.7.ln_2 (layernorm). */
-function backward77(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.7.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch77_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[91362816 + ch]!;
-        const d = grad78[j]! * w;
-        const h = scratch77_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[91362816 + ch]! += grad78[j]! * h;
-        gp[91363584 + ch]! += grad78[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[91362816 + ch]!;
-        grad77[j]! += r * (grad78[j]! * w - a - scratch77_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 78: h.7.mlp.c_fc (dense). */
-function forward78(p: Float32Array, n: number): void {
-  // h.7.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act78, act79, n * 1024, 768, 3072, 91364352, 93723648, 0, 3072, 1);
-}
-
-/** Backward of op 78: h.7.mlp.c_fc (dense). */
-function backward78(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.7.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act78, grad78, grad79, n * 1024, 768, 3072, 91364352, 93723648, true, 0, 3072, 1);
-}
-
-/** Forward of op 79: h.7.mlp.1 (gelu). */
-function forward79(n: number): void {
-  // h.7.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act79[i]!;
-    act80[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 79: h.7.mlp.1 (gelu). */
-function backward79(n: number): void {
-  // h.7.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act79[i]!;
-
-    const g = grad80[i]!;
-    grad79[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 80: h.7.mlp.c_proj (dense). */
-function forward80(p: Float32Array, n: number): void {
-  // h.7.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act80, act81, n * 1024, 3072, 768, 93726720, 96086016, 0, 768, 1);
-}
-
-/** Backward of op 80: h.7.mlp.c_proj (dense). */
-function backward80(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.7.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act80, grad80, grad81, n * 1024, 3072, 768, 93726720, 96086016, true, 0, 768, 1);
-}
-
-/** Forward of op 81: h.7.5 (dropout). */
-function forward81(n: number, training: boolean): void {
-  // h.7.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch81_mask[i] = m;
-      act82[i] = act81[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch81_mask[i] = 1;
-      act82[i] = act81[i]!;
-    }
-  }
-}
-
-/** Backward of op 81: h.7.5 (dropout). */
-function backward81(n: number): void {
-  // h.7.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad81[i]! += grad82[i]! * scratch81_mask[i]!;
-}
-
-/** Forward of op 82: add. */
-function forward82(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act83[i] = act82[i]! + act77[i]!;
-}
-
-/** Backward of op 82: add. */
-function backward82(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad83[i]!;
-    grad82[i]! += g;
-    grad77[i]! += g;
-  }
-}
-
-/** Forward of op 83: h.8.ln_1 (layernorm). */
-function forward83(p: Float32Array, n: number): void {
-  // h.8.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act83[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act83[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch83_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[96086784 + ch]!;
-        const sh = p[96087552 + ch]!;
-        const h = (act83[j]! - m) * r;
-        scratch83_xhat[j] = h;
-        act84[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 83: h.8.ln_1 (layernorm). */
-function backward83(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.8.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch83_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[96086784 + ch]!;
-        const d = grad84[j]! * w;
-        const h = scratch83_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[96086784 + ch]! += grad84[j]! * h;
-        gp[96087552 + ch]! += grad84[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[96086784 + ch]!;
-        grad83[j]! += r * (grad84[j]! * w - a - scratch83_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 84: h.8.attn (attention). */
 function forward84(p: Float32Array, n: number, training: boolean): void {
   // h.8.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
@@ -5162,238 +3423,6 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act84, grad84, scratch84_d_k, n * 1024, 768, 768, 96678144, 97858560, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act84, grad84, scratch84_d_v, n * 1024, 768, 768, 97267968, 97859328, true, 0, 768, 1);
-}
-
-/** Forward of op 85: h.8.2 (dropout). */
-function forward85(n: number, training: boolean): void {
-  // h.8.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch85_mask[i] = m;
-      act86[i] = act85[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch85_mask[i] = 1;
-      act86[i] = act85[i]!;
-    }
-  }
-}
-
-/** Backward of op 85: h.8.2 (dropout). */
-function backward85(n: number): void {
-  // h.8.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad85[i]! += grad86[i]! * scratch85_mask[i]!;
-}
-
-/** Forward of op 86: add. */
-function forward86(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act87[i] = act86[i]! + act83[i]!;
-}
-
-/** Backward of op 86: add. */
-function backward86(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad87[i]!;
-    grad86[i]! += g;
-    grad83[i]! += g;
-  }
-}
-
-/** Forward of op 87: h.8.ln_2 (layernorm). */
-function forward87(p: Float32Array, n: number): void {
-  // h.8.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act87[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act87[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch87_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[98450688 + ch]!;
-        const sh = p[98451456 + ch]!;
-        const h = (act87[j]! - m) * r;
-        scratch87_xhat[j] = h;
-        act88[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 87: h.8.ln_2 (layernorm). */
-function backward87(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.8.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch87_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[98450688 + ch]!;
-        const d = grad88[j]! * w;
-        const h = scratch87_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[98450688 + ch]! += grad88[j]! * h;
-        gp[98451456 + ch]! += grad88[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[98450688 + ch]!;
-        grad87[j]! += r * (grad88[j]! * w - a - scratch87_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 88: h.8.mlp.c_fc (dense). */
-function forward88(p: Float32Array, n: number): void {
-  // h.8.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act88, act89, n * 1024, 768, 3072, 98452224, 100811520, 0, 3072, 1);
-}
-
-/** Backward of op 88: h.8.mlp.c_fc (dense). */
-function backward88(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.8.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act88, grad88, grad89, n * 1024, 768, 3072, 98452224, 100811520, true, 0, 3072, 1);
-}
-
-/** Forward of op 89: h.8.mlp.1 (gelu). */
-function forward89(n: number): void {
-  // h.8.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act89[i]!;
-    act90[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 89: h.8.mlp.1 (gelu). */
-function backward89(n: number): void {
-  // h.8.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act89[i]!;
-
-    const g = grad90[i]!;
-    grad89[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 90: h.8.mlp.c_proj (dense). */
-function forward90(p: Float32Array, n: number): void {
-  // h.8.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act90, act91, n * 1024, 3072, 768, 100814592, 103173888, 0, 768, 1);
-}
-
-/** Backward of op 90: h.8.mlp.c_proj (dense). */
-function backward90(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.8.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act90, grad90, grad91, n * 1024, 3072, 768, 100814592, 103173888, true, 0, 768, 1);
-}
-
-/** Forward of op 91: h.8.5 (dropout). */
-function forward91(n: number, training: boolean): void {
-  // h.8.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch91_mask[i] = m;
-      act92[i] = act91[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch91_mask[i] = 1;
-      act92[i] = act91[i]!;
-    }
-  }
-}
-
-/** Backward of op 91: h.8.5 (dropout). */
-function backward91(n: number): void {
-  // h.8.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad91[i]! += grad92[i]! * scratch91_mask[i]!;
-}
-
-/** Forward of op 92: add. */
-function forward92(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act93[i] = act92[i]! + act87[i]!;
-}
-
-/** Backward of op 92: add. */
-function backward92(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad93[i]!;
-    grad92[i]! += g;
-    grad87[i]! += g;
-  }
-}
-
-/** Forward of op 93: h.9.ln_1 (layernorm). */
-function forward93(p: Float32Array, n: number): void {
-  // h.9.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act93[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act93[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch93_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[103174656 + ch]!;
-        const sh = p[103175424 + ch]!;
-        const h = (act93[j]! - m) * r;
-        scratch93_xhat[j] = h;
-        act94[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 93: h.9.ln_1 (layernorm). */
-function backward93(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.9.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch93_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[103174656 + ch]!;
-        const d = grad94[j]! * w;
-        const h = scratch93_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[103174656 + ch]! += grad94[j]! * h;
-        gp[103175424 + ch]! += grad94[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[103174656 + ch]!;
-        grad93[j]! += r * (grad94[j]! * w - a - scratch93_xhat[j]! * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 94: h.9.attn (attention). */
@@ -5518,238 +3547,6 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act94, grad94, scratch94_d_v, n * 1024, 768, 768, 104355840, 104947200, true, 0, 768, 1);
 }
 
-/** Forward of op 95: h.9.2 (dropout). */
-function forward95(n: number, training: boolean): void {
-  // h.9.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch95_mask[i] = m;
-      act96[i] = act95[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch95_mask[i] = 1;
-      act96[i] = act95[i]!;
-    }
-  }
-}
-
-/** Backward of op 95: h.9.2 (dropout). */
-function backward95(n: number): void {
-  // h.9.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad95[i]! += grad96[i]! * scratch95_mask[i]!;
-}
-
-/** Forward of op 96: add. */
-function forward96(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act97[i] = act96[i]! + act93[i]!;
-}
-
-/** Backward of op 96: add. */
-function backward96(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad97[i]!;
-    grad96[i]! += g;
-    grad93[i]! += g;
-  }
-}
-
-/** Forward of op 97: h.9.ln_2 (layernorm). */
-function forward97(p: Float32Array, n: number): void {
-  // h.9.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act97[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act97[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch97_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[105538560 + ch]!;
-        const sh = p[105539328 + ch]!;
-        const h = (act97[j]! - m) * r;
-        scratch97_xhat[j] = h;
-        act98[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 97: h.9.ln_2 (layernorm). */
-function backward97(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.9.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch97_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[105538560 + ch]!;
-        const d = grad98[j]! * w;
-        const h = scratch97_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[105538560 + ch]! += grad98[j]! * h;
-        gp[105539328 + ch]! += grad98[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[105538560 + ch]!;
-        grad97[j]! += r * (grad98[j]! * w - a - scratch97_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 98: h.9.mlp.c_fc (dense). */
-function forward98(p: Float32Array, n: number): void {
-  // h.9.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act98, act99, n * 1024, 768, 3072, 105540096, 107899392, 0, 3072, 1);
-}
-
-/** Backward of op 98: h.9.mlp.c_fc (dense). */
-function backward98(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.9.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act98, grad98, grad99, n * 1024, 768, 3072, 105540096, 107899392, true, 0, 3072, 1);
-}
-
-/** Forward of op 99: h.9.mlp.1 (gelu). */
-function forward99(n: number): void {
-  // h.9.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act99[i]!;
-    act100[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 99: h.9.mlp.1 (gelu). */
-function backward99(n: number): void {
-  // h.9.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act99[i]!;
-
-    const g = grad100[i]!;
-    grad99[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 100: h.9.mlp.c_proj (dense). */
-function forward100(p: Float32Array, n: number): void {
-  // h.9.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act100, act101, n * 1024, 3072, 768, 107902464, 110261760, 0, 768, 1);
-}
-
-/** Backward of op 100: h.9.mlp.c_proj (dense). */
-function backward100(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.9.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act100, grad100, grad101, n * 1024, 3072, 768, 107902464, 110261760, true, 0, 768, 1);
-}
-
-/** Forward of op 101: h.9.5 (dropout). */
-function forward101(n: number, training: boolean): void {
-  // h.9.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch101_mask[i] = m;
-      act102[i] = act101[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch101_mask[i] = 1;
-      act102[i] = act101[i]!;
-    }
-  }
-}
-
-/** Backward of op 101: h.9.5 (dropout). */
-function backward101(n: number): void {
-  // h.9.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad101[i]! += grad102[i]! * scratch101_mask[i]!;
-}
-
-/** Forward of op 102: add. */
-function forward102(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act103[i] = act102[i]! + act97[i]!;
-}
-
-/** Backward of op 102: add. */
-function backward102(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad103[i]!;
-    grad102[i]! += g;
-    grad97[i]! += g;
-  }
-}
-
-/** Forward of op 103: h.10.ln_1 (layernorm). */
-function forward103(p: Float32Array, n: number): void {
-  // h.10.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act103[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act103[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch103_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[110262528 + ch]!;
-        const sh = p[110263296 + ch]!;
-        const h = (act103[j]! - m) * r;
-        scratch103_xhat[j] = h;
-        act104[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 103: h.10.ln_1 (layernorm). */
-function backward103(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.10.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch103_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[110262528 + ch]!;
-        const d = grad104[j]! * w;
-        const h = scratch103_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[110262528 + ch]! += grad104[j]! * h;
-        gp[110263296 + ch]! += grad104[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[110262528 + ch]!;
-        grad103[j]! += r * (grad104[j]! * w - a - scratch103_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 104: h.10.attn (attention). */
 function forward104(p: Float32Array, n: number, training: boolean): void {
   // h.10.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
@@ -5872,238 +3669,6 @@ function backward104(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act104, grad104, scratch104_d_v, n * 1024, 768, 768, 111443712, 112035072, true, 0, 768, 1);
 }
 
-/** Forward of op 105: h.10.2 (dropout). */
-function forward105(n: number, training: boolean): void {
-  // h.10.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch105_mask[i] = m;
-      act106[i] = act105[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch105_mask[i] = 1;
-      act106[i] = act105[i]!;
-    }
-  }
-}
-
-/** Backward of op 105: h.10.2 (dropout). */
-function backward105(n: number): void {
-  // h.10.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad105[i]! += grad106[i]! * scratch105_mask[i]!;
-}
-
-/** Forward of op 106: add. */
-function forward106(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act107[i] = act106[i]! + act103[i]!;
-}
-
-/** Backward of op 106: add. */
-function backward106(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad107[i]!;
-    grad106[i]! += g;
-    grad103[i]! += g;
-  }
-}
-
-/** Forward of op 107: h.10.ln_2 (layernorm). */
-function forward107(p: Float32Array, n: number): void {
-  // h.10.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act107[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act107[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch107_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[112626432 + ch]!;
-        const sh = p[112627200 + ch]!;
-        const h = (act107[j]! - m) * r;
-        scratch107_xhat[j] = h;
-        act108[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 107: h.10.ln_2 (layernorm). */
-function backward107(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.10.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch107_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[112626432 + ch]!;
-        const d = grad108[j]! * w;
-        const h = scratch107_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[112626432 + ch]! += grad108[j]! * h;
-        gp[112627200 + ch]! += grad108[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[112626432 + ch]!;
-        grad107[j]! += r * (grad108[j]! * w - a - scratch107_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 108: h.10.mlp.c_fc (dense). */
-function forward108(p: Float32Array, n: number): void {
-  // h.10.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act108, act109, n * 1024, 768, 3072, 112627968, 114987264, 0, 3072, 1);
-}
-
-/** Backward of op 108: h.10.mlp.c_fc (dense). */
-function backward108(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.10.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act108, grad108, grad109, n * 1024, 768, 3072, 112627968, 114987264, true, 0, 3072, 1);
-}
-
-/** Forward of op 109: h.10.mlp.1 (gelu). */
-function forward109(n: number): void {
-  // h.10.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act109[i]!;
-    act110[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 109: h.10.mlp.1 (gelu). */
-function backward109(n: number): void {
-  // h.10.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act109[i]!;
-
-    const g = grad110[i]!;
-    grad109[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 110: h.10.mlp.c_proj (dense). */
-function forward110(p: Float32Array, n: number): void {
-  // h.10.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act110, act111, n * 1024, 3072, 768, 114990336, 117349632, 0, 768, 1);
-}
-
-/** Backward of op 110: h.10.mlp.c_proj (dense). */
-function backward110(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.10.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act110, grad110, grad111, n * 1024, 3072, 768, 114990336, 117349632, true, 0, 768, 1);
-}
-
-/** Forward of op 111: h.10.5 (dropout). */
-function forward111(n: number, training: boolean): void {
-  // h.10.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch111_mask[i] = m;
-      act112[i] = act111[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch111_mask[i] = 1;
-      act112[i] = act111[i]!;
-    }
-  }
-}
-
-/** Backward of op 111: h.10.5 (dropout). */
-function backward111(n: number): void {
-  // h.10.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad111[i]! += grad112[i]! * scratch111_mask[i]!;
-}
-
-/** Forward of op 112: add. */
-function forward112(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act113[i] = act112[i]! + act107[i]!;
-}
-
-/** Backward of op 112: add. */
-function backward112(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad113[i]!;
-    grad112[i]! += g;
-    grad107[i]! += g;
-  }
-}
-
-/** Forward of op 113: h.11.ln_1 (layernorm). */
-function forward113(p: Float32Array, n: number): void {
-  // h.11.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act113[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act113[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch113_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[117350400 + ch]!;
-        const sh = p[117351168 + ch]!;
-        const h = (act113[j]! - m) * r;
-        scratch113_xhat[j] = h;
-        act114[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 113: h.11.ln_1 (layernorm). */
-function backward113(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.11.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch113_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[117350400 + ch]!;
-        const d = grad114[j]! * w;
-        const h = scratch113_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[117350400 + ch]! += grad114[j]! * h;
-        gp[117351168 + ch]! += grad114[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[117350400 + ch]!;
-        grad113[j]! += r * (grad114[j]! * w - a - scratch113_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 114: h.11.attn (attention). */
 function forward114(p: Float32Array, n: number, training: boolean): void {
   // h.11.attn: attention over 1024 positions × 768: 12 heads of 64, causal, fused qkv_proj, projection bias, out bias, attention dropout 0.1 in training
@@ -6224,238 +3789,6 @@ function backward114(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act114, grad114, scratch114_d_k, n * 1024, 768, 768, 117941760, 119122176, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act114, grad114, scratch114_d_v, n * 1024, 768, 768, 118531584, 119122944, true, 0, 768, 1);
-}
-
-/** Forward of op 115: h.11.2 (dropout). */
-function forward115(n: number, training: boolean): void {
-  // h.11.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch115_mask[i] = m;
-      act116[i] = act115[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch115_mask[i] = 1;
-      act116[i] = act115[i]!;
-    }
-  }
-}
-
-/** Backward of op 115: h.11.2 (dropout). */
-function backward115(n: number): void {
-  // h.11.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad115[i]! += grad116[i]! * scratch115_mask[i]!;
-}
-
-/** Forward of op 116: add. */
-function forward116(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act117[i] = act116[i]! + act113[i]!;
-}
-
-/** Backward of op 116: add. */
-function backward116(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad117[i]!;
-    grad116[i]! += g;
-    grad113[i]! += g;
-  }
-}
-
-/** Forward of op 117: h.11.ln_2 (layernorm). */
-function forward117(p: Float32Array, n: number): void {
-  // h.11.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act117[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act117[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch117_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[119714304 + ch]!;
-        const sh = p[119715072 + ch]!;
-        const h = (act117[j]! - m) * r;
-        scratch117_xhat[j] = h;
-        act118[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 117: h.11.ln_2 (layernorm). */
-function backward117(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.11.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch117_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[119714304 + ch]!;
-        const d = grad118[j]! * w;
-        const h = scratch117_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[119714304 + ch]! += grad118[j]! * h;
-        gp[119715072 + ch]! += grad118[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[119714304 + ch]!;
-        grad117[j]! += r * (grad118[j]! * w - a - scratch117_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 118: h.11.mlp.c_fc (dense). */
-function forward118(p: Float32Array, n: number): void {
-  // h.11.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act118, act119, n * 1024, 768, 3072, 119715840, 122075136, 0, 3072, 1);
-}
-
-/** Backward of op 118: h.11.mlp.c_fc (dense). */
-function backward118(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.11.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act118, grad118, grad119, n * 1024, 768, 3072, 119715840, 122075136, true, 0, 3072, 1);
-}
-
-/** Forward of op 119: h.11.mlp.1 (gelu). */
-function forward119(n: number): void {
-  // h.11.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act119[i]!;
-    act120[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 119: h.11.mlp.1 (gelu). */
-function backward119(n: number): void {
-  // h.11.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act119[i]!;
-
-    const g = grad120[i]!;
-    grad119[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 120: h.11.mlp.c_proj (dense). */
-function forward120(p: Float32Array, n: number): void {
-  // h.11.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act120, act121, n * 1024, 3072, 768, 122078208, 124437504, 0, 768, 1);
-}
-
-/** Backward of op 120: h.11.mlp.c_proj (dense). */
-function backward120(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.11.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act120, grad120, grad121, n * 1024, 3072, 768, 122078208, 124437504, true, 0, 768, 1);
-}
-
-/** Forward of op 121: h.11.5 (dropout). */
-function forward121(n: number, training: boolean): void {
-  // h.11.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch121_mask[i] = m;
-      act122[i] = act121[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch121_mask[i] = 1;
-      act122[i] = act121[i]!;
-    }
-  }
-}
-
-/** Backward of op 121: h.11.5 (dropout). */
-function backward121(n: number): void {
-  // h.11.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad121[i]! += grad122[i]! * scratch121_mask[i]!;
-}
-
-/** Forward of op 122: add. */
-function forward122(n: number): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act123[i] = act122[i]! + act117[i]!;
-}
-
-/** Backward of op 122: add. */
-function backward122(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad123[i]!;
-    grad122[i]! += g;
-    grad117[i]! += g;
-  }
-}
-
-/** Forward of op 123: ln_f (layernorm). */
-function forward123(p: Float32Array, n: number): void {
-  // ln_f: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act123[j]!;
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act123[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch123_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[124438272 + ch]!;
-        const sh = p[124439040 + ch]!;
-        const h = (act123[j]! - m) * r;
-        scratch123_xhat[j] = h;
-        act124[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 123: ln_f (layernorm). */
-function backward123(p: Float32Array, gp: Float32Array, n: number): void {
-  // ln_f: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch123_istd[b * 1024 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[124438272 + ch]!;
-        const d = grad124[j]! * w;
-        const h = scratch123_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[124438272 + ch]! += grad124[j]! * h;
-        gp[124439040 + ch]! += grad124[j]!;
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[124438272 + ch]!;
-        grad123[j]! += r * (grad124[j]! * w - a - scratch123_xhat[j]! * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 124: lm_head (dense). */

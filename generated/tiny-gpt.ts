@@ -366,23 +366,23 @@ export function forward(p: Float32Array, input: Int32Array, n: number, options: 
   act0 = input;
   forward0(p, n);
   forward1(p, n);
-  forward2(p, n);
+  layernormForward1(p, n, act2, act3, scratch2_xhat, scratch2_istd, 2560, 2592); // op 2: h.0.ln_1 (layernorm)
   forward3(p, n);
-  forward4(n);
-  forward5(p, n);
-  forward6(p, n);
-  forward7(n);
-  forward8(p, n);
-  forward9(n);
-  forward10(p, n);
+  addForward1(n, act4, act2, act5); // op 4: add
+  layernormForward1(p, n, act5, act6, scratch5_xhat, scratch5_istd, 6848, 6880); // op 5: h.0.ln_2 (layernorm)
+  denseForward1(p, n, act6, act7, 6912, 11008); // op 6: h.0.c_fc (dense)
+  geluForward1(n, act7, act8); // op 7: h.0.4 (gelu)
+  denseForward2(p, n, act8, act9, 11136, 15232); // op 8: h.0.c_proj (dense)
+  addForward1(n, act9, act5, act10); // op 9: add
+  layernormForward1(p, n, act10, act11, scratch10_xhat, scratch10_istd, 15264, 15296); // op 10: h.1.ln_1 (layernorm)
   forward11(p, n);
-  forward12(n);
-  forward13(p, n);
-  forward14(p, n);
-  forward15(n);
-  forward16(p, n);
-  forward17(n);
-  forward18(p, n);
+  addForward1(n, act12, act10, act13); // op 12: add
+  layernormForward1(p, n, act13, act14, scratch13_xhat, scratch13_istd, 19552, 19584); // op 13: h.1.ln_2 (layernorm)
+  denseForward1(p, n, act14, act15, 19616, 23712); // op 14: h.1.c_fc (dense)
+  geluForward1(n, act15, act16); // op 15: h.1.4 (gelu)
+  denseForward2(p, n, act16, act17, 23840, 27936); // op 16: h.1.c_proj (dense)
+  addForward1(n, act17, act13, act18); // op 17: add
+  layernormForward1(p, n, act18, act19, scratch18_xhat, scratch18_istd, 27968, 28000); // op 18: ln_f (layernorm)
   forward19(p, n);
   forwardDone = true;
   return act20;
@@ -423,23 +423,23 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad20);
   copy(outputGrad, grad20);
   backward19(p, gp, n);
-  backward18(p, gp, n);
-  backward17(n);
-  backward16(p, gp, n);
-  backward15(n);
-  backward14(p, gp, n);
-  backward13(p, gp, n);
-  backward12(n);
+  layernormBackward1(p, gp, n, grad18, grad19, scratch18_xhat, scratch18_istd, 27968, 28000); // op 18: ln_f (layernorm)
+  addBackward1(n, grad17, grad13, grad18); // op 17: add
+  denseBackward2(p, gp, n, act16, grad16, grad17, 23840, 27936); // op 16: h.1.c_proj (dense)
+  geluBackward1(n, act15, grad15, grad16); // op 15: h.1.4 (gelu)
+  denseBackward1(p, gp, n, act14, grad14, grad15, 19616, 23712); // op 14: h.1.c_fc (dense)
+  layernormBackward1(p, gp, n, grad13, grad14, scratch13_xhat, scratch13_istd, 19552, 19584); // op 13: h.1.ln_2 (layernorm)
+  addBackward1(n, grad12, grad10, grad13); // op 12: add
   backward11(p, gp, n);
-  backward10(p, gp, n);
-  backward9(n);
-  backward8(p, gp, n);
-  backward7(n);
-  backward6(p, gp, n);
-  backward5(p, gp, n);
-  backward4(n);
+  layernormBackward1(p, gp, n, grad10, grad11, scratch10_xhat, scratch10_istd, 15264, 15296); // op 10: h.1.ln_1 (layernorm)
+  addBackward1(n, grad9, grad5, grad10); // op 9: add
+  denseBackward2(p, gp, n, act8, grad8, grad9, 11136, 15232); // op 8: h.0.c_proj (dense)
+  geluBackward1(n, act7, grad7, grad8); // op 7: h.0.4 (gelu)
+  denseBackward1(p, gp, n, act6, grad6, grad7, 6912, 11008); // op 6: h.0.c_fc (dense)
+  layernormBackward1(p, gp, n, grad5, grad6, scratch5_xhat, scratch5_istd, 6848, 6880); // op 5: h.0.ln_2 (layernorm)
+  addBackward1(n, grad4, grad2, grad5); // op 4: add
   backward3(p, gp, n);
-  backward2(p, gp, n);
+  layernormBackward1(p, gp, n, grad2, grad3, scratch2_xhat, scratch2_istd, 2560, 2592); // op 2: h.0.ln_1 (layernorm)
   backward1(gp, n);
   backward0(gp, n);
 }
@@ -485,56 +485,75 @@ function backward1(gp: Float32Array, n: number): void {
   }
 }
 
-/** Forward of op 2: h.0.ln_1 (layernorm). */
-function forward2(p: Float32Array, n: number): void {
-  // h.0.ln_1: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias)
+/** Forward of the 5 ops 2, 5, 10, 13, 18 (layernorm, one shape): each call passes its arrays and offsets. */
+function layernormForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 16; g++) {
       const base = (b * 16 + g) * 32;
       let s = 0;
-      for (let j = base; j < base + 32; j++) s += act2[j]!;
+      for (let j = base; j < base + 32; j++) s += input[j]!;
       const m = s / 32;
       let q = 0;
       for (let j = base; j < base + 32; j++) {
-        const d = act2[j]! - m;
+        const d = input[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 32 + 0.00001);
-      scratch2_istd[b * 16 + g] = r;
+      istd[b * 16 + g] = r;
       for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[2560 + ch]!;
-        const sh = p[2592 + ch]!;
-        const h = (act2[j]! - m) * r;
-        scratch2_xhat[j] = h;
-        act3[j] = h * w + sh;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        const h = (input[j]! - m) * r;
+        xhat[j] = h;
+        output[j] = h * w + sh;
       }
     }
   }
 }
 
-/** Backward of op 2: h.0.ln_1 (layernorm). */
-function backward2(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.0.ln_1: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias), backward
+/** Backward of the 5 ops 2, 5, 10, 13, 18 (layernorm, one shape): each call passes its arrays and offsets. */
+function layernormBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 16; g++) {
       const base = (b * 16 + g) * 32;
-      const r = scratch2_istd[b * 16 + g]!;
+      const r = istd[b * 16 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[2560 + ch]!;
-        const d = grad3[j]! * w;
-        const h = scratch2_xhat[j]!;
+        const w = p[weightAt + ch]!;
+        const d = outputGrad[j]! * w;
+        const h = xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[2560 + ch]! += grad3[j]! * h;
-        gp[2592 + ch]! += grad3[j]!;
+        gp[weightAt + ch]! += outputGrad[j]! * h;
+        gp[biasAt + ch]! += outputGrad[j]!;
       }
       const a = sd / 32;
       const bh = sdh / 32;
       for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[2560 + ch]!;
-        grad2[j]! += r * (grad3[j]! * w - a - scratch2_xhat[j]! * bh);
+        const w = p[weightAt + ch]!;
+        inputGrad[j]! += r * (outputGrad[j]! * w - a - xhat[j]! * bh);
       }
     }
   }
@@ -728,190 +747,96 @@ function backward3(p: Float32Array, gp: Float32Array, n: number): void {
   denseTiledBackward(p, gp, act3, grad3, scratch3_d_v, n * 16, 32, 32, 4672, 5760, true, 0, 32, 1);
 }
 
-/** Forward of op 4: add. */
-function forward4(n: number): void {
+/** Forward of the 4 ops 4, 9, 12, 17 (add, one shape): each call passes its arrays and offsets. */
+function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 512; i < e; i++) act5[i] = act4[i]! + act2[i]!;
+  for (let i = 0, e = n * 512; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 4: add. */
-function backward4(n: number): void {
+/** Backward of the 4 ops 4, 9, 12, 17 (add, one shape): each call passes its arrays and offsets. */
+function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 512; i < e; i++) {
-    const g = grad5[i]!;
-    grad4[i]! += g;
-    grad2[i]! += g;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
-/** Forward of op 5: h.0.ln_2 (layernorm). */
-function forward5(p: Float32Array, n: number): void {
-  // h.0.ln_2: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      let s = 0;
-      for (let j = base; j < base + 32; j++) s += act5[j]!;
-      const m = s / 32;
-      let q = 0;
-      for (let j = base; j < base + 32; j++) {
-        const d = act5[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 32 + 0.00001);
-      scratch5_istd[b * 16 + g] = r;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[6848 + ch]!;
-        const sh = p[6880 + ch]!;
-        const h = (act5[j]! - m) * r;
-        scratch5_xhat[j] = h;
-        act6[j] = h * w + sh;
-      }
-    }
-  }
+/** Forward of the 2 ops 6, 14 (dense, one shape): each call passes its arrays and offsets. */
+function denseForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 32 → 128, register-tiled (shared kernel below)
+  denseTiledForward(p, input, output, n * 16, 32, 128, weightAt, biasAt, 0, 128, 1);
 }
 
-/** Backward of op 5: h.0.ln_2 (layernorm). */
-function backward5(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.0.ln_2: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      const r = scratch5_istd[b * 16 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[6848 + ch]!;
-        const d = grad6[j]! * w;
-        const h = scratch5_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[6848 + ch]! += grad6[j]! * h;
-        gp[6880 + ch]! += grad6[j]!;
-      }
-      const a = sd / 32;
-      const bh = sdh / 32;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[6848 + ch]!;
-        grad5[j]! += r * (grad6[j]! * w - a - scratch5_xhat[j]! * bh);
-      }
-    }
-  }
+/** Backward of the 2 ops 6, 14 (dense, one shape): each call passes its arrays and offsets. */
+function denseBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 32 → 128 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 16, 32, 128, weightAt, biasAt, true, 0, 128, 1);
 }
 
-/** Forward of op 6: h.0.c_fc (dense). */
-function forward6(p: Float32Array, n: number): void {
-  // h.0.c_fc: dense 32 → 128, register-tiled (shared kernel below)
-  denseTiledForward(p, act6, act7, n * 16, 32, 128, 6912, 11008, 0, 128, 1);
-}
-
-/** Backward of op 6: h.0.c_fc (dense). */
-function backward6(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.0.c_fc: dense 32 → 128 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act6, grad6, grad7, n * 16, 32, 128, 6912, 11008, true, 0, 128, 1);
-}
-
-/** Forward of op 7: h.0.4 (gelu). */
-function forward7(n: number): void {
-  // h.0.4: gelu
+/** Forward of the 2 ops 7, 15 (gelu, one shape): each call passes its arrays and offsets. */
+function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
+  // gelu
   for (let i = 0, e = n * 2048; i < e; i++) {
-    const x = act7[i]!;
-    act8[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
+    const x = input[i]!;
+    output[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
-/** Backward of op 7: h.0.4 (gelu). */
-function backward7(n: number): void {
-  // h.0.4: gelu backward
+/** Backward of the 2 ops 7, 15 (gelu, one shape): each call passes its arrays and offsets. */
+function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // gelu backward
   for (let i = 0, e = n * 2048; i < e; i++) {
-    const x = act7[i]!;
+    const x = input[i]!;
 
-    const g = grad8[i]!;
-    grad7[i] = gelu_tanh_grad(x) * g;
+    const g = outputGrad[i]!;
+    inputGrad[i] = gelu_tanh_grad(x) * g;
   }
 }
 
-/** Forward of op 8: h.0.c_proj (dense). */
-function forward8(p: Float32Array, n: number): void {
-  // h.0.c_proj: dense 128 → 32, register-tiled (shared kernel below)
-  denseTiledForward(p, act8, act9, n * 16, 128, 32, 11136, 15232, 0, 32, 1);
+/** Forward of the 2 ops 8, 16 (dense, one shape): each call passes its arrays and offsets. */
+function denseForward2(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 128 → 32, register-tiled (shared kernel below)
+  denseTiledForward(p, input, output, n * 16, 128, 32, weightAt, biasAt, 0, 32, 1);
 }
 
-/** Backward of op 8: h.0.c_proj (dense). */
-function backward8(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.0.c_proj: dense 128 → 32 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act8, grad8, grad9, n * 16, 128, 32, 11136, 15232, true, 0, 32, 1);
-}
-
-/** Forward of op 9: add. */
-function forward9(n: number): void {
-  // add
-  for (let i = 0, e = n * 512; i < e; i++) act10[i] = act9[i]! + act5[i]!;
-}
-
-/** Backward of op 9: add. */
-function backward9(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 512; i < e; i++) {
-    const g = grad10[i]!;
-    grad9[i]! += g;
-    grad5[i]! += g;
-  }
-}
-
-/** Forward of op 10: h.1.ln_1 (layernorm). */
-function forward10(p: Float32Array, n: number): void {
-  // h.1.ln_1: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      let s = 0;
-      for (let j = base; j < base + 32; j++) s += act10[j]!;
-      const m = s / 32;
-      let q = 0;
-      for (let j = base; j < base + 32; j++) {
-        const d = act10[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 32 + 0.00001);
-      scratch10_istd[b * 16 + g] = r;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[15264 + ch]!;
-        const sh = p[15296 + ch]!;
-        const h = (act10[j]! - m) * r;
-        scratch10_xhat[j] = h;
-        act11[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 10: h.1.ln_1 (layernorm). */
-function backward10(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.1.ln_1: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      const r = scratch10_istd[b * 16 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[15264 + ch]!;
-        const d = grad11[j]! * w;
-        const h = scratch10_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[15264 + ch]! += grad11[j]! * h;
-        gp[15296 + ch]! += grad11[j]!;
-      }
-      const a = sd / 32;
-      const bh = sdh / 32;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[15264 + ch]!;
-        grad10[j]! += r * (grad11[j]! * w - a - scratch10_xhat[j]! * bh);
-      }
-    }
-  }
+/** Backward of the 2 ops 8, 16 (dense, one shape): each call passes its arrays and offsets. */
+function denseBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 128 → 32 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 16, 128, 32, weightAt, biasAt, true, 0, 32, 1);
 }
 
 /** Forward of op 11: h.1.attn (attention). */
@@ -1100,192 +1025,6 @@ function backward11(p: Float32Array, gp: Float32Array, n: number): void {
   denseTiledBackward(p, gp, act11, grad11, scratch11_d_k, n * 16, 32, 32, 16352, 18432, true, 0, 32, 1);
   // v: d(qkv_proj rows 64…95) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 64…95)
   denseTiledBackward(p, gp, act11, grad11, scratch11_d_v, n * 16, 32, 32, 17376, 18464, true, 0, 32, 1);
-}
-
-/** Forward of op 12: add. */
-function forward12(n: number): void {
-  // add
-  for (let i = 0, e = n * 512; i < e; i++) act13[i] = act12[i]! + act10[i]!;
-}
-
-/** Backward of op 12: add. */
-function backward12(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 512; i < e; i++) {
-    const g = grad13[i]!;
-    grad12[i]! += g;
-    grad10[i]! += g;
-  }
-}
-
-/** Forward of op 13: h.1.ln_2 (layernorm). */
-function forward13(p: Float32Array, n: number): void {
-  // h.1.ln_2: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      let s = 0;
-      for (let j = base; j < base + 32; j++) s += act13[j]!;
-      const m = s / 32;
-      let q = 0;
-      for (let j = base; j < base + 32; j++) {
-        const d = act13[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 32 + 0.00001);
-      scratch13_istd[b * 16 + g] = r;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[19552 + ch]!;
-        const sh = p[19584 + ch]!;
-        const h = (act13[j]! - m) * r;
-        scratch13_xhat[j] = h;
-        act14[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 13: h.1.ln_2 (layernorm). */
-function backward13(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.1.ln_2: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      const r = scratch13_istd[b * 16 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[19552 + ch]!;
-        const d = grad14[j]! * w;
-        const h = scratch13_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[19552 + ch]! += grad14[j]! * h;
-        gp[19584 + ch]! += grad14[j]!;
-      }
-      const a = sd / 32;
-      const bh = sdh / 32;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[19552 + ch]!;
-        grad13[j]! += r * (grad14[j]! * w - a - scratch13_xhat[j]! * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 14: h.1.c_fc (dense). */
-function forward14(p: Float32Array, n: number): void {
-  // h.1.c_fc: dense 32 → 128, register-tiled (shared kernel below)
-  denseTiledForward(p, act14, act15, n * 16, 32, 128, 19616, 23712, 0, 128, 1);
-}
-
-/** Backward of op 14: h.1.c_fc (dense). */
-function backward14(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.1.c_fc: dense 32 → 128 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act14, grad14, grad15, n * 16, 32, 128, 19616, 23712, true, 0, 128, 1);
-}
-
-/** Forward of op 15: h.1.4 (gelu). */
-function forward15(n: number): void {
-  // h.1.4: gelu
-  for (let i = 0, e = n * 2048; i < e; i++) {
-    const x = act15[i]!;
-    act16[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 15: h.1.4 (gelu). */
-function backward15(n: number): void {
-  // h.1.4: gelu backward
-  for (let i = 0, e = n * 2048; i < e; i++) {
-    const x = act15[i]!;
-
-    const g = grad16[i]!;
-    grad15[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 16: h.1.c_proj (dense). */
-function forward16(p: Float32Array, n: number): void {
-  // h.1.c_proj: dense 128 → 32, register-tiled (shared kernel below)
-  denseTiledForward(p, act16, act17, n * 16, 128, 32, 23840, 27936, 0, 32, 1);
-}
-
-/** Backward of op 16: h.1.c_proj (dense). */
-function backward16(p: Float32Array, gp: Float32Array, n: number): void {
-  // h.1.c_proj: dense 128 → 32 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act16, grad16, grad17, n * 16, 128, 32, 23840, 27936, true, 0, 32, 1);
-}
-
-/** Forward of op 17: add. */
-function forward17(n: number): void {
-  // add
-  for (let i = 0, e = n * 512; i < e; i++) act18[i] = act17[i]! + act13[i]!;
-}
-
-/** Backward of op 17: add. */
-function backward17(n: number): void {
-  // add backward
-  for (let i = 0, e = n * 512; i < e; i++) {
-    const g = grad18[i]!;
-    grad17[i]! += g;
-    grad13[i]! += g;
-  }
-}
-
-/** Forward of op 18: ln_f (layernorm). */
-function forward18(p: Float32Array, n: number): void {
-  // ln_f: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      let s = 0;
-      for (let j = base; j < base + 32; j++) s += act18[j]!;
-      const m = s / 32;
-      let q = 0;
-      for (let j = base; j < base + 32; j++) {
-        const d = act18[j]! - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 32 + 0.00001);
-      scratch18_istd[b * 16 + g] = r;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[27968 + ch]!;
-        const sh = p[28000 + ch]!;
-        const h = (act18[j]! - m) * r;
-        scratch18_xhat[j] = h;
-        act19[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 18: ln_f (layernorm). */
-function backward18(p: Float32Array, gp: Float32Array, n: number): void {
-  // ln_f: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      const r = scratch18_istd[b * 16 + g]!;
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[27968 + ch]!;
-        const d = grad19[j]! * w;
-        const h = scratch18_xhat[j]!;
-        sd += d;
-        sdh += d * h;
-        gp[27968 + ch]! += grad19[j]! * h;
-        gp[28000 + ch]! += grad19[j]!;
-      }
-      const a = sd / 32;
-      const bh = sdh / 32;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[27968 + ch]!;
-        grad18[j]! += r * (grad19[j]! * w - a - scratch18_xhat[j]! * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 19: lm_head (dense). */

@@ -512,43 +512,43 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
   allocate(n);
   act0 = input;
   forward0(p, n);
-  forward1(n);
+  reluForward1(n, act1, act2); // op 1: features.0.conv.0.1 (relu)
   forward2(p, n);
-  forward3(n);
+  reluForward1(n, act3, act4); // op 3: features.0.conv.1.1 (relu)
   forward4(n);
   forward5(p, n);
-  forward6(n);
+  reluForward2(n, act6, act7); // op 6: features.1.conv.0.1 (relu)
   forward7(p, n);
-  forward8(n);
+  reluForward2(n, act8, act9); // op 8: features.1.conv.1.1 (relu)
   forward9(n);
   forward10(p, n);
-  forward11(n);
-  forward12(p, n);
-  forward13(n);
-  forward14(p, n);
-  forward15(n);
+  reluForward3(n, act11, act12); // op 11: features.2.conv.0.1 (relu)
+  conv2dForward1(p, n, act12, act13, work12_col, 555328, 1145152); // op 12: features.2.conv.1.0 (conv2d)
+  reluForward3(n, act13, act14); // op 13: features.2.conv.1.1 (relu)
+  conv2dForward1(p, n, act14, act15, work14_col, 1145408, 1735232); // op 14: features.2.conv.2.0 (conv2d)
+  reluForward3(n, act15, act16); // op 15: features.2.conv.2.1 (relu)
   forward16(n);
   forward17(p, n);
-  forward18(n);
-  forward19(p, n);
-  forward20(n);
-  forward21(p, n);
-  forward22(n);
+  reluForward4(n, act18, act19); // op 18: features.3.conv.0.1 (relu)
+  conv2dForward2(p, n, act19, act20, work19_col, 2915648, 5274944); // op 19: features.3.conv.1.0 (conv2d)
+  reluForward4(n, act20, act21); // op 20: features.3.conv.1.1 (relu)
+  conv2dForward2(p, n, act21, act22, work21_col, 5275456, 7634752); // op 21: features.3.conv.2.0 (conv2d)
+  reluForward4(n, act22, act23); // op 22: features.3.conv.2.1 (relu)
   forward23(n);
-  forward24(p, n);
-  forward25(n);
-  forward26(p, n);
-  forward27(n);
-  forward28(p, n);
-  forward29(n);
+  conv2dForward3(p, n, act24, act25, work24_col, 7635264, 9994560); // op 24: features.4.conv.0.0 (conv2d)
+  reluForward5(n, act25, act26); // op 25: features.4.conv.0.1 (relu)
+  conv2dForward3(p, n, act26, act27, work26_col, 9995072, 12354368); // op 26: features.4.conv.1.0 (conv2d)
+  reluForward5(n, act27, act28); // op 27: features.4.conv.1.1 (relu)
+  conv2dForward3(p, n, act28, act29, work28_col, 12354880, 14714176); // op 28: features.4.conv.2.0 (conv2d)
+  reluForward5(n, act29, act30); // op 29: features.4.conv.2.1 (relu)
   forward30(n);
   forward31(n);
   forward33(p, n);
-  forward34(n);
-  forward35(n, training);
+  reluForward6(n, act34, act35); // op 34: classifier.1 (relu)
+  dropoutForward1(n, training, act35, act36, scratch35_mask); // op 35: classifier.2 (dropout)
   forward36(p, n);
-  forward37(n);
-  forward38(n, training);
+  reluForward6(n, act37, act38); // op 37: classifier.4 (relu)
+  dropoutForward1(n, training, act38, act39, scratch38_mask); // op 38: classifier.5 (dropout)
   forward39(p, n);
   forwardDone = true;
   return act40;
@@ -595,43 +595,43 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad40);
   copy(outputGrad, grad40);
   backward39(p, gp, n);
-  backward38(n);
-  backward37(n);
+  dropoutBackward1(n, grad38, grad39, scratch38_mask); // op 38: classifier.5 (dropout)
+  reluBackward6(n, act37, grad37, grad38); // op 37: classifier.4 (relu)
   backward36(p, gp, n);
-  backward35(n);
-  backward34(n);
+  dropoutBackward1(n, grad35, grad36, scratch35_mask); // op 35: classifier.2 (dropout)
+  reluBackward6(n, act34, grad34, grad35); // op 34: classifier.1 (relu)
   backward33(p, gp, n);
   backward31(n);
   backward30(n);
-  backward29(n);
-  backward28(p, gp, n);
-  backward27(n);
-  backward26(p, gp, n);
-  backward25(n);
-  backward24(p, gp, n);
+  reluBackward5(n, act29, grad29, grad30); // op 29: features.4.conv.2.1 (relu)
+  conv2dBackward3(p, gp, n, act28, grad28, grad29, work28_col, work28_dcol, 12354880, 14714176); // op 28: features.4.conv.2.0 (conv2d)
+  reluBackward5(n, act27, grad27, grad28); // op 27: features.4.conv.1.1 (relu)
+  conv2dBackward3(p, gp, n, act26, grad26, grad27, work26_col, work26_dcol, 9995072, 12354368); // op 26: features.4.conv.1.0 (conv2d)
+  reluBackward5(n, act25, grad25, grad26); // op 25: features.4.conv.0.1 (relu)
+  conv2dBackward3(p, gp, n, act24, grad24, grad25, work24_col, work24_dcol, 7635264, 9994560); // op 24: features.4.conv.0.0 (conv2d)
   backward23(n);
-  backward22(n);
-  backward21(p, gp, n);
-  backward20(n);
-  backward19(p, gp, n);
-  backward18(n);
+  reluBackward4(n, act22, grad22, grad23); // op 22: features.3.conv.2.1 (relu)
+  conv2dBackward2(p, gp, n, act21, grad21, grad22, work21_col, work21_dcol, 5275456, 7634752); // op 21: features.3.conv.2.0 (conv2d)
+  reluBackward4(n, act20, grad20, grad21); // op 20: features.3.conv.1.1 (relu)
+  conv2dBackward2(p, gp, n, act19, grad19, grad20, work19_col, work19_dcol, 2915648, 5274944); // op 19: features.3.conv.1.0 (conv2d)
+  reluBackward4(n, act18, grad18, grad19); // op 18: features.3.conv.0.1 (relu)
   backward17(p, gp, n);
   backward16(n);
-  backward15(n);
-  backward14(p, gp, n);
-  backward13(n);
-  backward12(p, gp, n);
-  backward11(n);
+  reluBackward3(n, act15, grad15, grad16); // op 15: features.2.conv.2.1 (relu)
+  conv2dBackward1(p, gp, n, act14, grad14, grad15, work14_col, work14_dcol, 1145408, 1735232); // op 14: features.2.conv.2.0 (conv2d)
+  reluBackward3(n, act13, grad13, grad14); // op 13: features.2.conv.1.1 (relu)
+  conv2dBackward1(p, gp, n, act12, grad12, grad13, work12_col, work12_dcol, 555328, 1145152); // op 12: features.2.conv.1.0 (conv2d)
+  reluBackward3(n, act11, grad11, grad12); // op 11: features.2.conv.0.1 (relu)
   backward10(p, gp, n);
   backward9(n);
-  backward8(n);
+  reluBackward2(n, act8, grad8, grad9); // op 8: features.1.conv.1.1 (relu)
   backward7(p, gp, n);
-  backward6(n);
+  reluBackward2(n, act6, grad6, grad7); // op 6: features.1.conv.0.1 (relu)
   backward5(p, gp, n);
   backward4(n);
-  backward3(n);
+  reluBackward1(n, act3, grad3, grad4); // op 3: features.0.conv.1.1 (relu)
   backward2(p, gp, n);
-  backward1(n);
+  reluBackward1(n, act1, grad1, grad2); // op 1: features.0.conv.0.1 (relu)
   backward0(p, gp, n);
   return grad0;
 }
@@ -734,23 +734,23 @@ function backward0(p: Float32Array, gp: Float32Array, n: number): void {
   }
 }
 
-/** Forward of op 1: features.0.conv.0.1 (relu). */
-function forward1(n: number): void {
-  // features.0.conv.0.1: relu
+/** Forward of the 2 ops 1, 3 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward1(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 3211264; i < e; i++) {
-    const x = act1[i]!;
-    act2[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 1: features.0.conv.0.1 (relu). */
-function backward1(n: number): void {
-  // features.0.conv.0.1: relu backward
+/** Backward of the 2 ops 1, 3 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 3211264; i < e; i++) {
-    const x = act1[i]!;
+    const x = input[i]!;
 
-    const g = grad2[i]!;
-    grad1[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
@@ -859,26 +859,6 @@ function backward2(p: Float32Array, gp: Float32Array, n: number): void {
           }
       }
     }
-  }
-}
-
-/** Forward of op 3: features.0.conv.1.1 (relu). */
-function forward3(n: number): void {
-  // features.0.conv.1.1: relu
-  for (let i = 0, e = n * 3211264; i < e; i++) {
-    const x = act3[i]!;
-    act4[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 3: features.0.conv.1.1 (relu). */
-function backward3(n: number): void {
-  // features.0.conv.1.1: relu backward
-  for (let i = 0, e = n * 3211264; i < e; i++) {
-    const x = act3[i]!;
-
-    const g = grad4[i]!;
-    grad3[i] = x > 0 ? g : 0;
   }
 }
 
@@ -1029,23 +1009,23 @@ function backward5(p: Float32Array, gp: Float32Array, n: number): void {
   }
 }
 
-/** Forward of op 6: features.1.conv.0.1 (relu). */
-function forward6(n: number): void {
-  // features.1.conv.0.1: relu
+/** Forward of the 2 ops 6, 8 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward2(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 1605632; i < e; i++) {
-    const x = act6[i]!;
-    act7[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 6: features.1.conv.0.1 (relu). */
-function backward6(n: number): void {
-  // features.1.conv.0.1: relu backward
+/** Backward of the 2 ops 6, 8 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward2(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 1605632; i < e; i++) {
-    const x = act6[i]!;
+    const x = input[i]!;
 
-    const g = grad7[i]!;
-    grad6[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
@@ -1154,26 +1134,6 @@ function backward7(p: Float32Array, gp: Float32Array, n: number): void {
           }
       }
     }
-  }
-}
-
-/** Forward of op 8: features.1.conv.1.1 (relu). */
-function forward8(n: number): void {
-  // features.1.conv.1.1: relu
-  for (let i = 0, e = n * 1605632; i < e; i++) {
-    const x = act8[i]!;
-    act9[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 8: features.1.conv.1.1 (relu). */
-function backward8(n: number): void {
-  // features.1.conv.1.1: relu backward
-  for (let i = 0, e = n * 1605632; i < e; i++) {
-    const x = act8[i]!;
-
-    const g = grad9[i]!;
-    grad8[i] = x > 0 ? g : 0;
   }
 }
 
@@ -1324,29 +1284,37 @@ function backward10(p: Float32Array, gp: Float32Array, n: number): void {
   }
 }
 
-/** Forward of op 11: features.2.conv.0.1 (relu). */
-function forward11(n: number): void {
-  // features.2.conv.0.1: relu
+/** Forward of the 3 ops 11, 13, 15 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward3(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act11[i]!;
-    act12[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 11: features.2.conv.0.1 (relu). */
-function backward11(n: number): void {
-  // features.2.conv.0.1: relu backward
+/** Backward of the 3 ops 11, 13, 15 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward3(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act11[i]!;
+    const x = input[i]!;
 
-    const g = grad12[i]!;
-    grad11[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 12: features.2.conv.1.0 (conv2d). */
-function forward12(p: Float32Array, n: number): void {
-  // features.2.conv.1.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
+/** Forward of the 2 ops 12, 14 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 802816;
     const yb = b * 802816;
@@ -1360,20 +1328,20 @@ function forward12(p: Float32Array, n: number): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work12_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act12[xc + ih * 56 + iw]! : 0;
+                col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
               }
             }
           }
         }
       denseTiledForward(
         p,
-        work12_col,
-        act13,
+        col,
+        output,
         3136,
         2304,
         256,
-        555328 + gi * 589824,
-        1145152 + gi * 256,
+        weightAt + gi * 589824,
+        biasAt + gi * 256,
         yb + gi * 802816,
         1,
         3136,
@@ -1382,16 +1350,27 @@ function forward12(p: Float32Array, n: number): void {
   }
 }
 
-/** Backward of op 12: features.2.conv.1.0 (conv2d). */
-function backward12(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.2.conv.1.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 2 ops 12, 14 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 256; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += grad13[i]!;
+      for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += outputGrad[i]!;
     }
-    gp[1145152 + c]! += acc;
+    gp[biasAt + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1408,23 +1387,23 @@ function backward12(p: Float32Array, gp: Float32Array, n: number): void {
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work12_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act12[xc + ih * 56 + iw]! : 0;
+                  col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
           }
       }
-      if (dx) work12_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work12_col,
-        work12_dcol,
-        grad13,
+        col,
+        dcol,
+        outputGrad,
         3136,
         2304,
         256,
-        555328 + gi * 589824,
+        weightAt + gi * 589824,
         -1,
         dx,
         yb + gi * 802816,
@@ -1441,7 +1420,7 @@ function backward12(p: Float32Array, gp: Float32Array, n: number): void {
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad12[xc + ih * 56 + iw]! += work12_dcol[r++]!;
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
                   else r++;
                 }
               }
@@ -1449,154 +1428,6 @@ function backward12(p: Float32Array, gp: Float32Array, n: number): void {
           }
       }
     }
-  }
-}
-
-/** Forward of op 13: features.2.conv.1.1 (relu). */
-function forward13(n: number): void {
-  // features.2.conv.1.1: relu
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act13[i]!;
-    act14[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 13: features.2.conv.1.1 (relu). */
-function backward13(n: number): void {
-  // features.2.conv.1.1: relu backward
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act13[i]!;
-
-    const g = grad14[i]!;
-    grad13[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 14: features.2.conv.2.0 (conv2d). */
-function forward14(p: Float32Array, n: number): void {
-  // features.2.conv.2.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 802816;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 3136;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw]! : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(
-        p,
-        work14_col,
-        act15,
-        3136,
-        2304,
-        256,
-        1145408 + gi * 589824,
-        1735232 + gi * 256,
-        yb + gi * 802816,
-        1,
-        3136,
-      );
-    }
-  }
-}
-
-/** Backward of op 14: features.2.conv.2.0 (conv2d). */
-function backward14(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.2.conv.2.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
-  // bias gradient
-  for (let c = 0; c < 256; c++) {
-    let acc = 0;
-    for (let b = 0; b < n; b++) {
-      for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += grad15[i]!;
-    }
-    gp[1735232 + c]! += acc;
-  }
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 802816;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw]! : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work14_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work14_col,
-        work14_dcol,
-        grad15,
-        3136,
-        2304,
-        256,
-        1145408 + gi * 589824,
-        -1,
-        dx,
-        yb + gi * 802816,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw]! += work14_dcol[r++]!;
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 15: features.2.conv.2.1 (relu). */
-function forward15(n: number): void {
-  // features.2.conv.2.1: relu
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act15[i]!;
-    act16[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 15: features.2.conv.2.1 (relu). */
-function backward15(n: number): void {
-  // features.2.conv.2.1: relu backward
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act15[i]!;
-
-    const g = grad16[i]!;
-    grad15[i] = x > 0 ? g : 0;
   }
 }
 
@@ -1747,29 +1578,37 @@ function backward17(p: Float32Array, gp: Float32Array, n: number): void {
   }
 }
 
-/** Forward of op 18: features.3.conv.0.1 (relu). */
-function forward18(n: number): void {
-  // features.3.conv.0.1: relu
+/** Forward of the 3 ops 18, 20, 22 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward4(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act18[i]!;
-    act19[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 18: features.3.conv.0.1 (relu). */
-function backward18(n: number): void {
-  // features.3.conv.0.1: relu backward
+/** Backward of the 3 ops 18, 20, 22 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward4(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act18[i]!;
+    const x = input[i]!;
 
-    const g = grad19[i]!;
-    grad18[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 19: features.3.conv.1.0 (conv2d). */
-function forward19(p: Float32Array, n: number): void {
-  // features.3.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
+/** Forward of the 2 ops 19, 21 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward2(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
     const yb = b * 401408;
@@ -1783,20 +1622,20 @@ function forward19(p: Float32Array, n: number): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work19_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act19[xc + ih * 28 + iw]! : 0;
+                col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
               }
             }
           }
         }
       denseTiledForward(
         p,
-        work19_col,
-        act20,
+        col,
+        output,
         784,
         4608,
         512,
-        2915648 + gi * 2359296,
-        5274944 + gi * 512,
+        weightAt + gi * 2359296,
+        biasAt + gi * 512,
         yb + gi * 401408,
         1,
         784,
@@ -1805,16 +1644,27 @@ function forward19(p: Float32Array, n: number): void {
   }
 }
 
-/** Backward of op 19: features.3.conv.1.0 (conv2d). */
-function backward19(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.3.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 2 ops 19, 21 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += grad20[i]!;
+      for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += outputGrad[i]!;
     }
-    gp[5274944 + c]! += acc;
+    gp[biasAt + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1831,23 +1681,23 @@ function backward19(p: Float32Array, gp: Float32Array, n: number): void {
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work19_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act19[xc + ih * 28 + iw]! : 0;
+                  col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
           }
       }
-      if (dx) work19_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work19_col,
-        work19_dcol,
-        grad20,
+        col,
+        dcol,
+        outputGrad,
         784,
         4608,
         512,
-        2915648 + gi * 2359296,
+        weightAt + gi * 2359296,
         -1,
         dx,
         yb + gi * 401408,
@@ -1864,7 +1714,7 @@ function backward19(p: Float32Array, gp: Float32Array, n: number): void {
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad19[xc + ih * 28 + iw]! += work19_dcol[r++]!;
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
                   else r++;
                 }
               }
@@ -1872,154 +1722,6 @@ function backward19(p: Float32Array, gp: Float32Array, n: number): void {
           }
       }
     }
-  }
-}
-
-/** Forward of op 20: features.3.conv.1.1 (relu). */
-function forward20(n: number): void {
-  // features.3.conv.1.1: relu
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act20[i]!;
-    act21[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 20: features.3.conv.1.1 (relu). */
-function backward20(n: number): void {
-  // features.3.conv.1.1: relu backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act20[i]!;
-
-    const g = grad21[i]!;
-    grad20[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 21: features.3.conv.2.0 (conv2d). */
-function forward21(p: Float32Array, n: number): void {
-  // features.3.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 784;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw]! : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(
-        p,
-        work21_col,
-        act22,
-        784,
-        4608,
-        512,
-        5275456 + gi * 2359296,
-        7634752 + gi * 512,
-        yb + gi * 401408,
-        1,
-        784,
-      );
-    }
-  }
-}
-
-/** Backward of op 21: features.3.conv.2.0 (conv2d). */
-function backward21(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.3.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
-  // bias gradient
-  for (let c = 0; c < 512; c++) {
-    let acc = 0;
-    for (let b = 0; b < n; b++) {
-      for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += grad22[i]!;
-    }
-    gp[7634752 + c]! += acc;
-  }
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw]! : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work21_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work21_col,
-        work21_dcol,
-        grad22,
-        784,
-        4608,
-        512,
-        5275456 + gi * 2359296,
-        -1,
-        dx,
-        yb + gi * 401408,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad21[xc + ih * 28 + iw]! += work21_dcol[r++]!;
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 22: features.3.conv.2.1 (relu). */
-function forward22(n: number): void {
-  // features.3.conv.2.1: relu
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act22[i]!;
-    act23[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 22: features.3.conv.2.1 (relu). */
-function backward22(n: number): void {
-  // features.3.conv.2.1: relu backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act22[i]!;
-
-    const g = grad23[i]!;
-    grad22[i] = x > 0 ? g : 0;
   }
 }
 
@@ -2062,9 +1764,17 @@ function backward23(n: number): void {
   }
 }
 
-/** Forward of op 24: features.4.conv.0.0 (conv2d). */
-function forward24(p: Float32Array, n: number): void {
-  // features.4.conv.0.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
+/** Forward of the 3 ops 24, 26, 28 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward3(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
     const yb = b * 100352;
@@ -2078,20 +1788,20 @@ function forward24(p: Float32Array, n: number): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work24_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act24[xc + ih * 14 + iw]! : 0;
+                col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
               }
             }
           }
         }
       denseTiledForward(
         p,
-        work24_col,
-        act25,
+        col,
+        output,
         196,
         4608,
         512,
-        7635264 + gi * 2359296,
-        9994560 + gi * 512,
+        weightAt + gi * 2359296,
+        biasAt + gi * 512,
         yb + gi * 100352,
         1,
         196,
@@ -2100,16 +1810,27 @@ function forward24(p: Float32Array, n: number): void {
   }
 }
 
-/** Backward of op 24: features.4.conv.0.0 (conv2d). */
-function backward24(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.4.conv.0.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 3 ops 24, 26, 28 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward3(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 100352 + c * 196, e = i + 196; i < e; i++) acc += grad25[i]!;
+      for (let i = b * 100352 + c * 196, e = i + 196; i < e; i++) acc += outputGrad[i]!;
     }
-    gp[9994560 + c]! += acc;
+    gp[biasAt + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -2126,23 +1847,23 @@ function backward24(p: Float32Array, gp: Float32Array, n: number): void {
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work24_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act24[xc + ih * 14 + iw]! : 0;
+                  col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
           }
       }
-      if (dx) work24_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work24_col,
-        work24_dcol,
-        grad25,
+        col,
+        dcol,
+        outputGrad,
         196,
         4608,
         512,
-        7635264 + gi * 2359296,
+        weightAt + gi * 2359296,
         -1,
         dx,
         yb + gi * 100352,
@@ -2159,7 +1880,7 @@ function backward24(p: Float32Array, gp: Float32Array, n: number): void {
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad24[xc + ih * 14 + iw]! += work24_dcol[r++]!;
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
                   else r++;
                 }
               }
@@ -2170,279 +1891,23 @@ function backward24(p: Float32Array, gp: Float32Array, n: number): void {
   }
 }
 
-/** Forward of op 25: features.4.conv.0.1 (relu). */
-function forward25(n: number): void {
-  // features.4.conv.0.1: relu
+/** Forward of the 3 ops 25, 27, 29 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward5(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act25[i]!;
-    act26[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 25: features.4.conv.0.1 (relu). */
-function backward25(n: number): void {
-  // features.4.conv.0.1: relu backward
+/** Backward of the 3 ops 25, 27, 29 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward5(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act25[i]!;
+    const x = input[i]!;
 
-    const g = grad26[i]!;
-    grad25[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 26: features.4.conv.1.0 (conv2d). */
-function forward26(p: Float32Array, n: number): void {
-  // features.4.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 196;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work26_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act26[xc + ih * 14 + iw]! : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(
-        p,
-        work26_col,
-        act27,
-        196,
-        4608,
-        512,
-        9995072 + gi * 2359296,
-        12354368 + gi * 512,
-        yb + gi * 100352,
-        1,
-        196,
-      );
-    }
-  }
-}
-
-/** Backward of op 26: features.4.conv.1.0 (conv2d). */
-function backward26(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.4.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
-  // bias gradient
-  for (let c = 0; c < 512; c++) {
-    let acc = 0;
-    for (let b = 0; b < n; b++) {
-      for (let i = b * 100352 + c * 196, e = i + 196; i < e; i++) acc += grad27[i]!;
-    }
-    gp[12354368 + c]! += acc;
-  }
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work26_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act26[xc + ih * 14 + iw]! : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work26_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work26_col,
-        work26_dcol,
-        grad27,
-        196,
-        4608,
-        512,
-        9995072 + gi * 2359296,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad26[xc + ih * 14 + iw]! += work26_dcol[r++]!;
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 27: features.4.conv.1.1 (relu). */
-function forward27(n: number): void {
-  // features.4.conv.1.1: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act27[i]!;
-    act28[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 27: features.4.conv.1.1 (relu). */
-function backward27(n: number): void {
-  // features.4.conv.1.1: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act27[i]!;
-
-    const g = grad28[i]!;
-    grad27[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 28: features.4.conv.2.0 (conv2d). */
-function forward28(p: Float32Array, n: number): void {
-  // features.4.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 196;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work28_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act28[xc + ih * 14 + iw]! : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(
-        p,
-        work28_col,
-        act29,
-        196,
-        4608,
-        512,
-        12354880 + gi * 2359296,
-        14714176 + gi * 512,
-        yb + gi * 100352,
-        1,
-        196,
-      );
-    }
-  }
-}
-
-/** Backward of op 28: features.4.conv.2.0 (conv2d). */
-function backward28(p: Float32Array, gp: Float32Array, n: number): void {
-  // features.4.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
-  // bias gradient
-  for (let c = 0; c < 512; c++) {
-    let acc = 0;
-    for (let b = 0; b < n; b++) {
-      for (let i = b * 100352 + c * 196, e = i + 196; i < e; i++) acc += grad29[i]!;
-    }
-    gp[14714176 + c]! += acc;
-  }
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work28_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act28[xc + ih * 14 + iw]! : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work28_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work28_col,
-        work28_dcol,
-        grad29,
-        196,
-        4608,
-        512,
-        12354880 + gi * 2359296,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad28[xc + ih * 14 + iw]! += work28_dcol[r++]!;
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 29: features.4.conv.2.1 (relu). */
-function forward29(n: number): void {
-  // features.4.conv.2.1: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act29[i]!;
-    act30[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 29: features.4.conv.2.1 (relu). */
-function backward29(n: number): void {
-  // features.4.conv.2.1: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act29[i]!;
-
-    const g = grad30[i]!;
-    grad29[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
@@ -2540,47 +2005,53 @@ function backward33(p: Float32Array, gp: Float32Array, n: number): void {
   denseTiledBackward(p, gp, act32, grad32, grad34, n, 25088, 4096, 14714688, 117475136, true, 0, 4096, 1);
 }
 
-/** Forward of op 34: classifier.1 (relu). */
-function forward34(n: number): void {
-  // classifier.1: relu
+/** Forward of the 2 ops 34, 37 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward6(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 4096; i < e; i++) {
-    const x = act34[i]!;
-    act35[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 34: classifier.1 (relu). */
-function backward34(n: number): void {
-  // classifier.1: relu backward
+/** Backward of the 2 ops 34, 37 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward6(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 4096; i < e; i++) {
-    const x = act34[i]!;
+    const x = input[i]!;
 
-    const g = grad35[i]!;
-    grad34[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 35: classifier.2 (dropout). */
-function forward35(n: number, training: boolean): void {
-  // classifier.2: dropout(p = 0.5)
+/** Forward of the 2 ops 35, 38 (dropout, one shape): each call passes its arrays and offsets. */
+function dropoutForward1(
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  mask: Float32Array,
+): void {
+  // dropout(p = 0.5)
   if (training && 0.5 > 0) {
     for (let i = 0, e = n * 4096; i < e; i++) {
       const m = random() < 0.5 ? 2 : 0;
-      scratch35_mask[i] = m;
-      act36[i] = act35[i]! * m;
+      mask[i] = m;
+      output[i] = input[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 4096; i < e; i++) {
-      scratch35_mask[i] = 1;
-      act36[i] = act35[i]!;
+      mask[i] = 1;
+      output[i] = input[i]!;
     }
   }
 }
 
-/** Backward of op 35: classifier.2 (dropout). */
-function backward35(n: number): void {
-  // classifier.2: dropout backward
-  for (let i = 0, e = n * 4096; i < e; i++) grad35[i]! += grad36[i]! * scratch35_mask[i]!;
+/** Backward of the 2 ops 35, 38 (dropout, one shape): each call passes its arrays and offsets. */
+function dropoutBackward1(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
+  // dropout backward
+  for (let i = 0, e = n * 4096; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
 }
 
 /** Forward of op 36: classifier.3 (dense). */
@@ -2593,49 +2064,6 @@ function forward36(p: Float32Array, n: number): void {
 function backward36(p: Float32Array, gp: Float32Array, n: number): void {
   // classifier.3: dense 4096 → 4096 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act36, grad36, grad37, n, 4096, 4096, 117479232, 134256448, true, 0, 4096, 1);
-}
-
-/** Forward of op 37: classifier.4 (relu). */
-function forward37(n: number): void {
-  // classifier.4: relu
-  for (let i = 0, e = n * 4096; i < e; i++) {
-    const x = act37[i]!;
-    act38[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 37: classifier.4 (relu). */
-function backward37(n: number): void {
-  // classifier.4: relu backward
-  for (let i = 0, e = n * 4096; i < e; i++) {
-    const x = act37[i]!;
-
-    const g = grad38[i]!;
-    grad37[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 38: classifier.5 (dropout). */
-function forward38(n: number, training: boolean): void {
-  // classifier.5: dropout(p = 0.5)
-  if (training && 0.5 > 0) {
-    for (let i = 0, e = n * 4096; i < e; i++) {
-      const m = random() < 0.5 ? 2 : 0;
-      scratch38_mask[i] = m;
-      act39[i] = act38[i]! * m;
-    }
-  } else {
-    for (let i = 0, e = n * 4096; i < e; i++) {
-      scratch38_mask[i] = 1;
-      act39[i] = act38[i]!;
-    }
-  }
-}
-
-/** Backward of op 38: classifier.5 (dropout). */
-function backward38(n: number): void {
-  // classifier.5: dropout backward
-  for (let i = 0, e = n * 4096; i < e; i++) grad38[i]! += grad39[i]! * scratch38_mask[i]!;
 }
 
 /** Forward of op 39: classifier.6 (dense). */

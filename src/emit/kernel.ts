@@ -22,6 +22,9 @@ export interface EmitOptions {
   readonly unrollLimit: number;
   /** Output columns per register tile of the looped matrix kernel. */
   readonly tileColumns: number;
+  /** Layer copies with the same code share one function (shared.ts); default true. `false` gives every op
+   *  its own, for tests that compare the two. */
+  readonly share?: boolean;
 }
 
 export interface EmitCtx {

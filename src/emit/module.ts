@@ -7,6 +7,7 @@ import { activationHelpers, helpersUsed } from "./kernels/activation.js";
 import { denseTiledSource } from "./kernels/dense.js";
 import { kernels } from "./kernels/index.js";
 import { ArgReader, lit, type EmitCtx, type EmitOptions } from "./kernel.js";
+import { makeTemplate, templateContext, type ArrayBinding, type Template } from "./shared.js";
 import { lengthSupport, type Plan, type PlannedTensor } from "./plan.js";
 
 export interface ModuleInfo {
@@ -48,33 +49,99 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   const claims: Claims = { buffers: new Set(), params: [], lastReader, owners };
   const forwardParts: string[] = [];
   const backwardParts: string[] = [];
+  /** The array type of an input: token ids are Int32Array. */
+  const arrayOf = (v: { dtype: string }) => (v.dtype === "token" ? "Int32Array" : F);
   const aName = (id: number) => `act${plan.values[id]!.buffer}`;
   const gName = (id: number) => `grad${plan.values[id]!.buffer}`;
 
   // Each op's forward and backward code is a function of its own: V8 optimizes functions separately and
   // stops optimizing one whose bytecode passes about 60 KB (TARGETS.md), so unrolled code stays small.
-  const opFunctions: string[] = [];
-  const forwardCalls: string[] = [];
-  const backwardCalls: string[] = [];
-  plan.ops.forEach((op, index) => {
+  // Copies of a layer whose code differs only in arrays and offsets share one (shared.ts).
+  const rendered = plan.ops.map((op, index) => {
     const kernel = kernels[op.kind]!;
-    const ctx = context(plan, op, index, options, scratches, aName, gName, info.baked, claims);
-    const what = `${op.name ? `${op.name} (${op.kind})` : op.kind}`;
+    const base = context(plan, op, index, options, scratches, aName, gName, info.baked, claims);
+    const answers: boolean[] = [];
+    const record = (answer: boolean) => (answers.push(answer), answer);
+    const ctx: EmitCtx = { ...base, claimInputGrad: (j) => record(base.claimInputGrad(j)), claimParamGrads: (t) => record(base.claimParamGrads(t)) };
     const fwd = kernel.forward(ctx).trim();
     // An inference build (baked weights) has no backward pass.
     const bwd = info.baked ? "" : kernel.backward(ctx).trim();
-    // Each function takes only what its body reads (`noUnusedParameters`).
-    const opFunction = (name: string, doc: string, body: string, call: (args: string) => string) => {
-      const params = (["p", "gp", "n", "training"] as const).filter((v) => codeUses(body, v));
-      const types = { p: F, gp: F, n: "number", training: "boolean" };
-      opFunctions.push(`/** ${doc} */\nfunction ${name}(${params.map((v) => `${v}: ${types[v]}`).join(", ")}): void {\n${body}\n}`);
-      return call(params.join(", "));
-    };
-    if (fwd !== "") forwardCalls.push(opFunction(`forward${index}`, `Forward of op ${index}: ${what}.`, fwd, (args) => `forward${index}(${args});`));
-    if (bwd !== "") backwardCalls.unshift(opFunction(`backward${index}`, `Backward of op ${index}: ${what}.`, bwd, (args) => `backward${index}(${args});`));
     forwardParts.push(fwd);
     backwardParts.push(bwd);
+    return { op, index, kernel, base, answers, fwd, bwd, forward: undefined as Template | undefined, backward: undefined as Template | undefined };
   });
+  // Templates only where another op has the same kind and shapes (a cheap first sort) and no weights are baked.
+  const bySignature = new Map<string, number>();
+  const signature = (op: IrOp) => JSON.stringify([op.kind, op.inputs.map((id) => plan.values[id]!.shape), op.outputs.map((id) => plan.values[id]!.shape)]);
+  for (const r of rendered) bySignature.set(signature(r.op), (bySignature.get(signature(r.op)) ?? 0) + 1);
+  const inputTypeOf = new Map(plan.inputs.map((v) => [`act${v.buffer}`, arrayOf(v)]));
+  for (const r of rendered) {
+    if (info.baked || options.share === false || bySignature.get(signature(r.op))! < 2) continue;
+    const renders = [false, true].map((shifted) => {
+      const t = templateContext(r.base, r.answers, shifted);
+      return { fwd: r.kernel.forward(t.ctx).trim(), bwd: r.kernel.backward(t.ctx).trim(), requests: t.requests };
+    });
+    const [plain, shifted] = renders as [(typeof renders)[0], (typeof renders)[0]];
+    const one = (list: readonly string[], name: string) => list.map((actual, j) => ({ actual, param: list.length === 1 ? name : `${name}${j}` }));
+    const arrays: ArrayBinding[] = [
+      ...one(r.base.x, "input"),
+      ...one(r.base.y, "output"),
+      ...one(r.base.gx, "inputGrad"),
+      ...one(r.base.gy, "outputGrad"),
+      ...scratches.filter((x) => x.name.startsWith(`scratch${r.index}_`) || x.name.startsWith(`work${r.index}_`)).map((x) => ({ actual: x.name, param: x.name.replace(/^(scratch|work)\d+_/, "") })),
+    ].map((x) => ({ ...x, type: inputTypeOf.get(x.actual) ?? F }));
+    r.forward = makeTemplate(plain.fwd, shifted.fwd, plain.requests, arrays, r.op.name);
+    r.backward = makeTemplate(plain.bwd, shifted.bwd, plain.requests, arrays, r.op.name);
+  }
+  const sharers = (key: string | undefined, list: "forward" | "backward") => (key === undefined ? 0 : rendered.filter((x) => x[list]?.key === key).length);
+
+  const opFunctions: string[] = [];
+  const forwardCalls: string[] = [];
+  const backwardCalls: string[] = [];
+  const sharedNames = new Map<string, string>();
+  const sharedCount = new Map<string, number>();
+  const types = { p: F, gp: F, n: "number", training: "boolean" };
+  /** A function's parameter list and a call's arguments: `p`, `gp`, `n`, `training` when the body reads them
+   *  (`noUnusedParameters`), then the template's own. */
+  const parameters = (body: string, extra: readonly { name: string; type: string; arg: string }[]) => {
+    const fixed = (["p", "gp", "n", "training"] as const).filter((v) => codeUses(body, v));
+    return {
+      list: [...fixed.map((v) => `${v}: ${types[v]}`), ...extra.map((x) => `${x.name}: ${x.type}`)].join(", "),
+      args: [...fixed, ...extra.map((x) => x.arg)].join(", "),
+    };
+  };
+  const what = (op: IrOp) => `${op.name ? `${op.name} (${op.kind})` : op.kind}`;
+  for (const r of rendered) {
+    for (const direction of ["forward", "backward"] as const) {
+      const body = direction === "forward" ? r.fwd : r.bwd;
+      if (body === "") continue;
+      const Direction = direction === "forward" ? "Forward" : "Backward";
+      const template = r[direction];
+      let call: string;
+      if (template && sharers(template.key, direction) > 1) {
+        let name = sharedNames.get(`${direction}\n${template.key}`);
+        if (name === undefined) {
+          const stem = `${r.op.kind.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())}${Direction}`;
+          const k = (sharedCount.get(stem) ?? 0) + 1;
+          sharedCount.set(stem, k);
+          name = `${stem}${k}`;
+          sharedNames.set(`${direction}\n${template.key}`, name);
+          const group = rendered.filter((x) => x[direction]?.key === template.key);
+          const listed = group.slice(0, 6).map((x) => `${x.index}`).join(", ");
+          const doc = `${Direction} of the ${group.length} ops ${listed}${group.length > 6 ? ", …" : ""} (${r.op.kind}, one shape): each call passes its arrays and offsets.`;
+          opFunctions.push(`/** ${doc} */\nfunction ${name}(${parameters(template.body, template.params).list}): void {\n${template.body}\n}`);
+        }
+        call = `${name}(${parameters(template.body, template.params).args}); // op ${r.index}: ${what(r.op)}`;
+      } else {
+        const own = `${direction}${r.index}`;
+        const ps = parameters(body, []);
+        opFunctions.push(`/** ${Direction} of op ${r.index}: ${what(r.op)}. */\nfunction ${own}(${ps.list}): void {\n${body}\n}`);
+        call = `${own}(${ps.args});`;
+      }
+      if (direction === "forward") forwardCalls.push(call);
+      else backwardCalls.unshift(call);
+    }
+  }
 
   const buffersUsed = [...new Set(plan.values.map((v) => v.buffer))].sort((a, b) => a - b);
   const inputBuffers = plan.inputs.map((v) => v.buffer);
@@ -83,8 +150,6 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   const activations = buffersUsed.filter((b) => !inputBuffers.includes(b));
   /** Gradient arrays, one per buffer (none in an inference build). */
   const gradBuffers = info.baked ? [] : buffersUsed;
-  /** The array type of an input: token ids are Int32Array. */
-  const arrayOf = (v: { dtype: string }) => (v.dtype === "token" ? "Int32Array" : F);
   const many = (count: number, one: string, list: string) => (count === 1 ? one : list);
   const inputType = many(plan.inputs.length, arrayOf(plan.inputs[0]!), `readonly [${plan.inputs.map(arrayOf).join(", ")}]`);
   const outputType = many(plan.outputs.length, F, `readonly [${plan.outputs.map(() => F).join(", ")}]`);
