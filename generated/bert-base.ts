@@ -1831,8 +1831,6 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
-/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
-let inputGradWanted = true;
 /** Sequence length of the last forward call (attention masks keys past it). */
 let seqLength = 512;
 let act2 = new Float32Array(0);
@@ -2304,7 +2302,6 @@ let scratch119_istd = new Float32Array(0);
 let scratch123_mask = new Float32Array(0);
 let scratch125_xhat = new Float32Array(0);
 let scratch125_istd = new Float32Array(0);
-let bf: Float32Array = new Float32Array(bufferCount);
 
 function allocate(n: number): void {
   if (n === batchSize) return;
@@ -2776,9 +2773,7 @@ function allocate(n: number): void {
   scratch123_mask = new Float32Array(n * 393216);
   scratch125_xhat = new Float32Array(n * 393216);
   scratch125_istd = new Float32Array(n * 512);
-  outputList = [act127, act130];
 }
-let outputList: readonly [Float32Array, Float32Array] = [act127, act130];
 
 function checkTokens(what: string, ids: Int32Array, vocab: number): void {
   for (let i = 0; i < ids.length; i++) {
@@ -2825,135 +2820,135 @@ export function forward(
   act0 = length === 512 ? inputs[0] : padRows(inputs[0], padded0, n, length, 1, 512);
   act1 = length === 512 ? inputs[1] : padRows(inputs[1], padded1, n, length, 1, 512);
   seqLength = length;
-  forward0(p, n, training);
-  forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
-  forward4(p, n, training);
-  forward5(p, n, training);
+  forward0(p, n);
+  forward1(p, n);
+  addForward1(n, act2, act3, act4); // op 2: add
+  forward3(p, n);
+  layernormForward1(p, n, act5, act6, scratch4_xhat, scratch4_istd, 23835648, 23836416); // op 4: embeddings.LayerNorm (layernorm)
+  dropoutForward1(n, training, act6, act7, scratch5_mask); // op 5: embeddings.4 (dropout)
   forward6(p, n, training);
-  forward7(p, n, training);
-  forward8(p, n, training);
-  forward9(p, n, training);
-  forward10(p, n, training);
-  forward11(p, n, training);
-  forward12(p, n, training);
-  forward13(p, n, training);
-  forward14(p, n, training);
-  forward15(p, n, training);
+  dropoutForward1(n, training, act8, act9, scratch7_mask); // op 7: encoder.layer.0.attention.1 (dropout)
+  addForward1(n, act9, act7, act10); // op 8: add
+  layernormForward1(p, n, act10, act11, scratch9_xhat, scratch9_istd, 26199552, 26200320); // op 9: encoder.layer.0.attention.LayerNorm (layernorm)
+  denseForward1(p, n, act11, act12, 26201088, 28560384); // op 10: encoder.layer.0.intermediate.dense (dense)
+  geluForward1(n, act12, act13); // op 11: encoder.layer.0.intermediate.1 (gelu)
+  denseForward2(p, n, act13, act14, 28563456, 30922752); // op 12: encoder.layer.0.out.dense (dense)
+  dropoutForward1(n, training, act14, act15, scratch13_mask); // op 13: encoder.layer.0.out.1 (dropout)
+  addForward1(n, act15, act11, act16); // op 14: add
+  layernormForward1(p, n, act16, act17, scratch15_xhat, scratch15_istd, 30923520, 30924288); // op 15: encoder.layer.0.out.LayerNorm (layernorm)
   forward16(p, n, training);
-  forward17(p, n, training);
-  forward18(p, n, training);
-  forward19(p, n, training);
-  forward20(p, n, training);
-  forward21(p, n, training);
-  forward22(p, n, training);
-  forward23(p, n, training);
-  forward24(p, n, training);
-  forward25(p, n, training);
+  dropoutForward1(n, training, act18, act19, scratch17_mask); // op 17: encoder.layer.1.attention.1 (dropout)
+  addForward1(n, act19, act17, act20); // op 18: add
+  layernormForward1(p, n, act20, act21, scratch19_xhat, scratch19_istd, 33287424, 33288192); // op 19: encoder.layer.1.attention.LayerNorm (layernorm)
+  denseForward1(p, n, act21, act22, 33288960, 35648256); // op 20: encoder.layer.1.intermediate.dense (dense)
+  geluForward1(n, act22, act23); // op 21: encoder.layer.1.intermediate.1 (gelu)
+  denseForward2(p, n, act23, act24, 35651328, 38010624); // op 22: encoder.layer.1.out.dense (dense)
+  dropoutForward1(n, training, act24, act25, scratch23_mask); // op 23: encoder.layer.1.out.1 (dropout)
+  addForward1(n, act25, act21, act26); // op 24: add
+  layernormForward1(p, n, act26, act27, scratch25_xhat, scratch25_istd, 38011392, 38012160); // op 25: encoder.layer.1.out.LayerNorm (layernorm)
   forward26(p, n, training);
-  forward27(p, n, training);
-  forward28(p, n, training);
-  forward29(p, n, training);
-  forward30(p, n, training);
-  forward31(p, n, training);
-  forward32(p, n, training);
-  forward33(p, n, training);
-  forward34(p, n, training);
-  forward35(p, n, training);
+  dropoutForward1(n, training, act28, act29, scratch27_mask); // op 27: encoder.layer.2.attention.1 (dropout)
+  addForward1(n, act29, act27, act30); // op 28: add
+  layernormForward1(p, n, act30, act31, scratch29_xhat, scratch29_istd, 40375296, 40376064); // op 29: encoder.layer.2.attention.LayerNorm (layernorm)
+  denseForward1(p, n, act31, act32, 40376832, 42736128); // op 30: encoder.layer.2.intermediate.dense (dense)
+  geluForward1(n, act32, act33); // op 31: encoder.layer.2.intermediate.1 (gelu)
+  denseForward2(p, n, act33, act34, 42739200, 45098496); // op 32: encoder.layer.2.out.dense (dense)
+  dropoutForward1(n, training, act34, act35, scratch33_mask); // op 33: encoder.layer.2.out.1 (dropout)
+  addForward1(n, act35, act31, act36); // op 34: add
+  layernormForward1(p, n, act36, act37, scratch35_xhat, scratch35_istd, 45099264, 45100032); // op 35: encoder.layer.2.out.LayerNorm (layernorm)
   forward36(p, n, training);
-  forward37(p, n, training);
-  forward38(p, n, training);
-  forward39(p, n, training);
-  forward40(p, n, training);
-  forward41(p, n, training);
-  forward42(p, n, training);
-  forward43(p, n, training);
-  forward44(p, n, training);
-  forward45(p, n, training);
+  dropoutForward1(n, training, act38, act39, scratch37_mask); // op 37: encoder.layer.3.attention.1 (dropout)
+  addForward1(n, act39, act37, act40); // op 38: add
+  layernormForward1(p, n, act40, act41, scratch39_xhat, scratch39_istd, 47463168, 47463936); // op 39: encoder.layer.3.attention.LayerNorm (layernorm)
+  denseForward1(p, n, act41, act42, 47464704, 49824000); // op 40: encoder.layer.3.intermediate.dense (dense)
+  geluForward1(n, act42, act43); // op 41: encoder.layer.3.intermediate.1 (gelu)
+  denseForward2(p, n, act43, act44, 49827072, 52186368); // op 42: encoder.layer.3.out.dense (dense)
+  dropoutForward1(n, training, act44, act45, scratch43_mask); // op 43: encoder.layer.3.out.1 (dropout)
+  addForward1(n, act45, act41, act46); // op 44: add
+  layernormForward1(p, n, act46, act47, scratch45_xhat, scratch45_istd, 52187136, 52187904); // op 45: encoder.layer.3.out.LayerNorm (layernorm)
   forward46(p, n, training);
-  forward47(p, n, training);
-  forward48(p, n, training);
-  forward49(p, n, training);
-  forward50(p, n, training);
-  forward51(p, n, training);
-  forward52(p, n, training);
-  forward53(p, n, training);
-  forward54(p, n, training);
-  forward55(p, n, training);
+  dropoutForward1(n, training, act48, act49, scratch47_mask); // op 47: encoder.layer.4.attention.1 (dropout)
+  addForward1(n, act49, act47, act50); // op 48: add
+  layernormForward1(p, n, act50, act51, scratch49_xhat, scratch49_istd, 54551040, 54551808); // op 49: encoder.layer.4.attention.LayerNorm (layernorm)
+  denseForward1(p, n, act51, act52, 54552576, 56911872); // op 50: encoder.layer.4.intermediate.dense (dense)
+  geluForward1(n, act52, act53); // op 51: encoder.layer.4.intermediate.1 (gelu)
+  denseForward2(p, n, act53, act54, 56914944, 59274240); // op 52: encoder.layer.4.out.dense (dense)
+  dropoutForward1(n, training, act54, act55, scratch53_mask); // op 53: encoder.layer.4.out.1 (dropout)
+  addForward1(n, act55, act51, act56); // op 54: add
+  layernormForward1(p, n, act56, act57, scratch55_xhat, scratch55_istd, 59275008, 59275776); // op 55: encoder.layer.4.out.LayerNorm (layernorm)
   forward56(p, n, training);
-  forward57(p, n, training);
-  forward58(p, n, training);
-  forward59(p, n, training);
-  forward60(p, n, training);
-  forward61(p, n, training);
-  forward62(p, n, training);
-  forward63(p, n, training);
-  forward64(p, n, training);
-  forward65(p, n, training);
+  dropoutForward1(n, training, act58, act59, scratch57_mask); // op 57: encoder.layer.5.attention.1 (dropout)
+  addForward1(n, act59, act57, act60); // op 58: add
+  layernormForward1(p, n, act60, act61, scratch59_xhat, scratch59_istd, 61638912, 61639680); // op 59: encoder.layer.5.attention.LayerNorm (layernorm)
+  denseForward1(p, n, act61, act62, 61640448, 63999744); // op 60: encoder.layer.5.intermediate.dense (dense)
+  geluForward1(n, act62, act63); // op 61: encoder.layer.5.intermediate.1 (gelu)
+  denseForward2(p, n, act63, act64, 64002816, 66362112); // op 62: encoder.layer.5.out.dense (dense)
+  dropoutForward1(n, training, act64, act65, scratch63_mask); // op 63: encoder.layer.5.out.1 (dropout)
+  addForward1(n, act65, act61, act66); // op 64: add
+  layernormForward1(p, n, act66, act67, scratch65_xhat, scratch65_istd, 66362880, 66363648); // op 65: encoder.layer.5.out.LayerNorm (layernorm)
   forward66(p, n, training);
-  forward67(p, n, training);
-  forward68(p, n, training);
-  forward69(p, n, training);
-  forward70(p, n, training);
-  forward71(p, n, training);
-  forward72(p, n, training);
-  forward73(p, n, training);
-  forward74(p, n, training);
-  forward75(p, n, training);
+  dropoutForward1(n, training, act68, act69, scratch67_mask); // op 67: encoder.layer.6.attention.1 (dropout)
+  addForward1(n, act69, act67, act70); // op 68: add
+  layernormForward1(p, n, act70, act71, scratch69_xhat, scratch69_istd, 68726784, 68727552); // op 69: encoder.layer.6.attention.LayerNorm (layernorm)
+  denseForward1(p, n, act71, act72, 68728320, 71087616); // op 70: encoder.layer.6.intermediate.dense (dense)
+  geluForward1(n, act72, act73); // op 71: encoder.layer.6.intermediate.1 (gelu)
+  denseForward2(p, n, act73, act74, 71090688, 73449984); // op 72: encoder.layer.6.out.dense (dense)
+  dropoutForward1(n, training, act74, act75, scratch73_mask); // op 73: encoder.layer.6.out.1 (dropout)
+  addForward1(n, act75, act71, act76); // op 74: add
+  layernormForward1(p, n, act76, act77, scratch75_xhat, scratch75_istd, 73450752, 73451520); // op 75: encoder.layer.6.out.LayerNorm (layernorm)
   forward76(p, n, training);
-  forward77(p, n, training);
-  forward78(p, n, training);
-  forward79(p, n, training);
-  forward80(p, n, training);
-  forward81(p, n, training);
-  forward82(p, n, training);
-  forward83(p, n, training);
-  forward84(p, n, training);
-  forward85(p, n, training);
+  dropoutForward1(n, training, act78, act79, scratch77_mask); // op 77: encoder.layer.7.attention.1 (dropout)
+  addForward1(n, act79, act77, act80); // op 78: add
+  layernormForward1(p, n, act80, act81, scratch79_xhat, scratch79_istd, 75814656, 75815424); // op 79: encoder.layer.7.attention.LayerNorm (layernorm)
+  denseForward1(p, n, act81, act82, 75816192, 78175488); // op 80: encoder.layer.7.intermediate.dense (dense)
+  geluForward1(n, act82, act83); // op 81: encoder.layer.7.intermediate.1 (gelu)
+  denseForward2(p, n, act83, act84, 78178560, 80537856); // op 82: encoder.layer.7.out.dense (dense)
+  dropoutForward1(n, training, act84, act85, scratch83_mask); // op 83: encoder.layer.7.out.1 (dropout)
+  addForward1(n, act85, act81, act86); // op 84: add
+  layernormForward1(p, n, act86, act87, scratch85_xhat, scratch85_istd, 80538624, 80539392); // op 85: encoder.layer.7.out.LayerNorm (layernorm)
   forward86(p, n, training);
-  forward87(p, n, training);
-  forward88(p, n, training);
-  forward89(p, n, training);
-  forward90(p, n, training);
-  forward91(p, n, training);
-  forward92(p, n, training);
-  forward93(p, n, training);
-  forward94(p, n, training);
-  forward95(p, n, training);
+  dropoutForward1(n, training, act88, act89, scratch87_mask); // op 87: encoder.layer.8.attention.1 (dropout)
+  addForward1(n, act89, act87, act90); // op 88: add
+  layernormForward1(p, n, act90, act91, scratch89_xhat, scratch89_istd, 82902528, 82903296); // op 89: encoder.layer.8.attention.LayerNorm (layernorm)
+  denseForward1(p, n, act91, act92, 82904064, 85263360); // op 90: encoder.layer.8.intermediate.dense (dense)
+  geluForward1(n, act92, act93); // op 91: encoder.layer.8.intermediate.1 (gelu)
+  denseForward2(p, n, act93, act94, 85266432, 87625728); // op 92: encoder.layer.8.out.dense (dense)
+  dropoutForward1(n, training, act94, act95, scratch93_mask); // op 93: encoder.layer.8.out.1 (dropout)
+  addForward1(n, act95, act91, act96); // op 94: add
+  layernormForward1(p, n, act96, act97, scratch95_xhat, scratch95_istd, 87626496, 87627264); // op 95: encoder.layer.8.out.LayerNorm (layernorm)
   forward96(p, n, training);
-  forward97(p, n, training);
-  forward98(p, n, training);
-  forward99(p, n, training);
-  forward100(p, n, training);
-  forward101(p, n, training);
-  forward102(p, n, training);
-  forward103(p, n, training);
-  forward104(p, n, training);
-  forward105(p, n, training);
+  dropoutForward1(n, training, act98, act99, scratch97_mask); // op 97: encoder.layer.9.attention.1 (dropout)
+  addForward1(n, act99, act97, act100); // op 98: add
+  layernormForward1(p, n, act100, act101, scratch99_xhat, scratch99_istd, 89990400, 89991168); // op 99: encoder.layer.9.attention.LayerNorm (layernorm)
+  denseForward1(p, n, act101, act102, 89991936, 92351232); // op 100: encoder.layer.9.intermediate.dense (dense)
+  geluForward1(n, act102, act103); // op 101: encoder.layer.9.intermediate.1 (gelu)
+  denseForward2(p, n, act103, act104, 92354304, 94713600); // op 102: encoder.layer.9.out.dense (dense)
+  dropoutForward1(n, training, act104, act105, scratch103_mask); // op 103: encoder.layer.9.out.1 (dropout)
+  addForward1(n, act105, act101, act106); // op 104: add
+  layernormForward1(p, n, act106, act107, scratch105_xhat, scratch105_istd, 94714368, 94715136); // op 105: encoder.layer.9.out.LayerNorm (layernorm)
   forward106(p, n, training);
-  forward107(p, n, training);
-  forward108(p, n, training);
-  forward109(p, n, training);
-  forward110(p, n, training);
-  forward111(p, n, training);
-  forward112(p, n, training);
-  forward113(p, n, training);
-  forward114(p, n, training);
-  forward115(p, n, training);
+  dropoutForward1(n, training, act108, act109, scratch107_mask); // op 107: encoder.layer.10.attention.1 (dropout)
+  addForward1(n, act109, act107, act110); // op 108: add
+  layernormForward1(p, n, act110, act111, scratch109_xhat, scratch109_istd, 97078272, 97079040); // op 109: encoder.layer.10.attention.LayerNorm (layernorm)
+  denseForward1(p, n, act111, act112, 97079808, 99439104); // op 110: encoder.layer.10.intermediate.dense (dense)
+  geluForward1(n, act112, act113); // op 111: encoder.layer.10.intermediate.1 (gelu)
+  denseForward2(p, n, act113, act114, 99442176, 101801472); // op 112: encoder.layer.10.out.dense (dense)
+  dropoutForward1(n, training, act114, act115, scratch113_mask); // op 113: encoder.layer.10.out.1 (dropout)
+  addForward1(n, act115, act111, act116); // op 114: add
+  layernormForward1(p, n, act116, act117, scratch115_xhat, scratch115_istd, 101802240, 101803008); // op 115: encoder.layer.10.out.LayerNorm (layernorm)
   forward116(p, n, training);
-  forward117(p, n, training);
-  forward118(p, n, training);
-  forward119(p, n, training);
-  forward120(p, n, training);
-  forward121(p, n, training);
-  forward122(p, n, training);
-  forward123(p, n, training);
-  forward124(p, n, training);
-  forward125(p, n, training);
-  forward126(p, n, training);
-  forward127(p, n, training);
-  forward128(p, n, training);
+  dropoutForward1(n, training, act118, act119, scratch117_mask); // op 117: encoder.layer.11.attention.1 (dropout)
+  addForward1(n, act119, act117, act120); // op 118: add
+  layernormForward1(p, n, act120, act121, scratch119_xhat, scratch119_istd, 104166144, 104166912); // op 119: encoder.layer.11.attention.LayerNorm (layernorm)
+  denseForward1(p, n, act121, act122, 104167680, 106526976); // op 120: encoder.layer.11.intermediate.dense (dense)
+  geluForward1(n, act122, act123); // op 121: encoder.layer.11.intermediate.1 (gelu)
+  denseForward2(p, n, act123, act124, 106530048, 108889344); // op 122: encoder.layer.11.out.dense (dense)
+  dropoutForward1(n, training, act124, act125, scratch123_mask); // op 123: encoder.layer.11.out.1 (dropout)
+  addForward1(n, act125, act121, act126); // op 124: add
+  layernormForward1(p, n, act126, act127, scratch125_xhat, scratch125_istd, 108890112, 108890880); // op 125: encoder.layer.11.out.LayerNorm (layernorm)
+  forward126(n);
+  forward127(p, n);
+  forward128(n);
   lastTraining = training;
   forwardDone = true;
   return [length === 512 ? act127 : cutRows(act127, short0, n, length, 768, 512), act130];
@@ -3144,289 +3139,314 @@ export function backward(
   else padRows(outputGrads[0], grad127, n, seqLength, 768, 512);
   copy(outputGrads[1], grad130);
   const training = lastTraining;
-  backward128(p, gp, n, training);
-  backward127(p, gp, n, training);
-  backward126(p, gp, n, training);
-  backward125(p, gp, n, training);
-  backward124(p, gp, n, training);
-  backward123(p, gp, n, training);
-  backward122(p, gp, n, training);
-  backward121(p, gp, n, training);
-  backward120(p, gp, n, training);
-  backward119(p, gp, n, training);
-  backward118(p, gp, n, training);
-  backward117(p, gp, n, training);
+  backward128(n);
+  backward127(p, gp, n);
+  backward126(n);
+  layernormBackward1(p, gp, n, grad126, grad127, scratch125_xhat, scratch125_istd, 108890112, 108890880); // op 125: encoder.layer.11.out.LayerNorm (layernorm)
+  addBackward1(n, grad125, grad121, grad126); // op 124: add
+  dropoutBackward1(n, grad124, grad125, scratch123_mask); // op 123: encoder.layer.11.out.1 (dropout)
+  denseBackward2(p, gp, n, act123, grad123, grad124, 106530048, 108889344); // op 122: encoder.layer.11.out.dense (dense)
+  geluBackward1(n, act122, grad122, grad123); // op 121: encoder.layer.11.intermediate.1 (gelu)
+  denseBackward1(p, gp, n, act121, grad121, grad122, 104167680, 106526976); // op 120: encoder.layer.11.intermediate.dense (dense)
+  layernormBackward1(p, gp, n, grad120, grad121, scratch119_xhat, scratch119_istd, 104166144, 104166912); // op 119: encoder.layer.11.attention.LayerNorm (layernorm)
+  addBackward1(n, grad119, grad117, grad120); // op 118: add
+  dropoutBackward1(n, grad118, grad119, scratch117_mask); // op 117: encoder.layer.11.attention.1 (dropout)
   backward116(p, gp, n, training);
-  backward115(p, gp, n, training);
-  backward114(p, gp, n, training);
-  backward113(p, gp, n, training);
-  backward112(p, gp, n, training);
-  backward111(p, gp, n, training);
-  backward110(p, gp, n, training);
-  backward109(p, gp, n, training);
-  backward108(p, gp, n, training);
-  backward107(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad116, grad117, scratch115_xhat, scratch115_istd, 101802240, 101803008); // op 115: encoder.layer.10.out.LayerNorm (layernorm)
+  addBackward1(n, grad115, grad111, grad116); // op 114: add
+  dropoutBackward1(n, grad114, grad115, scratch113_mask); // op 113: encoder.layer.10.out.1 (dropout)
+  denseBackward2(p, gp, n, act113, grad113, grad114, 99442176, 101801472); // op 112: encoder.layer.10.out.dense (dense)
+  geluBackward1(n, act112, grad112, grad113); // op 111: encoder.layer.10.intermediate.1 (gelu)
+  denseBackward1(p, gp, n, act111, grad111, grad112, 97079808, 99439104); // op 110: encoder.layer.10.intermediate.dense (dense)
+  layernormBackward1(p, gp, n, grad110, grad111, scratch109_xhat, scratch109_istd, 97078272, 97079040); // op 109: encoder.layer.10.attention.LayerNorm (layernorm)
+  addBackward1(n, grad109, grad107, grad110); // op 108: add
+  dropoutBackward1(n, grad108, grad109, scratch107_mask); // op 107: encoder.layer.10.attention.1 (dropout)
   backward106(p, gp, n, training);
-  backward105(p, gp, n, training);
-  backward104(p, gp, n, training);
-  backward103(p, gp, n, training);
-  backward102(p, gp, n, training);
-  backward101(p, gp, n, training);
-  backward100(p, gp, n, training);
-  backward99(p, gp, n, training);
-  backward98(p, gp, n, training);
-  backward97(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad106, grad107, scratch105_xhat, scratch105_istd, 94714368, 94715136); // op 105: encoder.layer.9.out.LayerNorm (layernorm)
+  addBackward1(n, grad105, grad101, grad106); // op 104: add
+  dropoutBackward1(n, grad104, grad105, scratch103_mask); // op 103: encoder.layer.9.out.1 (dropout)
+  denseBackward2(p, gp, n, act103, grad103, grad104, 92354304, 94713600); // op 102: encoder.layer.9.out.dense (dense)
+  geluBackward1(n, act102, grad102, grad103); // op 101: encoder.layer.9.intermediate.1 (gelu)
+  denseBackward1(p, gp, n, act101, grad101, grad102, 89991936, 92351232); // op 100: encoder.layer.9.intermediate.dense (dense)
+  layernormBackward1(p, gp, n, grad100, grad101, scratch99_xhat, scratch99_istd, 89990400, 89991168); // op 99: encoder.layer.9.attention.LayerNorm (layernorm)
+  addBackward1(n, grad99, grad97, grad100); // op 98: add
+  dropoutBackward1(n, grad98, grad99, scratch97_mask); // op 97: encoder.layer.9.attention.1 (dropout)
   backward96(p, gp, n, training);
-  backward95(p, gp, n, training);
-  backward94(p, gp, n, training);
-  backward93(p, gp, n, training);
-  backward92(p, gp, n, training);
-  backward91(p, gp, n, training);
-  backward90(p, gp, n, training);
-  backward89(p, gp, n, training);
-  backward88(p, gp, n, training);
-  backward87(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad96, grad97, scratch95_xhat, scratch95_istd, 87626496, 87627264); // op 95: encoder.layer.8.out.LayerNorm (layernorm)
+  addBackward1(n, grad95, grad91, grad96); // op 94: add
+  dropoutBackward1(n, grad94, grad95, scratch93_mask); // op 93: encoder.layer.8.out.1 (dropout)
+  denseBackward2(p, gp, n, act93, grad93, grad94, 85266432, 87625728); // op 92: encoder.layer.8.out.dense (dense)
+  geluBackward1(n, act92, grad92, grad93); // op 91: encoder.layer.8.intermediate.1 (gelu)
+  denseBackward1(p, gp, n, act91, grad91, grad92, 82904064, 85263360); // op 90: encoder.layer.8.intermediate.dense (dense)
+  layernormBackward1(p, gp, n, grad90, grad91, scratch89_xhat, scratch89_istd, 82902528, 82903296); // op 89: encoder.layer.8.attention.LayerNorm (layernorm)
+  addBackward1(n, grad89, grad87, grad90); // op 88: add
+  dropoutBackward1(n, grad88, grad89, scratch87_mask); // op 87: encoder.layer.8.attention.1 (dropout)
   backward86(p, gp, n, training);
-  backward85(p, gp, n, training);
-  backward84(p, gp, n, training);
-  backward83(p, gp, n, training);
-  backward82(p, gp, n, training);
-  backward81(p, gp, n, training);
-  backward80(p, gp, n, training);
-  backward79(p, gp, n, training);
-  backward78(p, gp, n, training);
-  backward77(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad86, grad87, scratch85_xhat, scratch85_istd, 80538624, 80539392); // op 85: encoder.layer.7.out.LayerNorm (layernorm)
+  addBackward1(n, grad85, grad81, grad86); // op 84: add
+  dropoutBackward1(n, grad84, grad85, scratch83_mask); // op 83: encoder.layer.7.out.1 (dropout)
+  denseBackward2(p, gp, n, act83, grad83, grad84, 78178560, 80537856); // op 82: encoder.layer.7.out.dense (dense)
+  geluBackward1(n, act82, grad82, grad83); // op 81: encoder.layer.7.intermediate.1 (gelu)
+  denseBackward1(p, gp, n, act81, grad81, grad82, 75816192, 78175488); // op 80: encoder.layer.7.intermediate.dense (dense)
+  layernormBackward1(p, gp, n, grad80, grad81, scratch79_xhat, scratch79_istd, 75814656, 75815424); // op 79: encoder.layer.7.attention.LayerNorm (layernorm)
+  addBackward1(n, grad79, grad77, grad80); // op 78: add
+  dropoutBackward1(n, grad78, grad79, scratch77_mask); // op 77: encoder.layer.7.attention.1 (dropout)
   backward76(p, gp, n, training);
-  backward75(p, gp, n, training);
-  backward74(p, gp, n, training);
-  backward73(p, gp, n, training);
-  backward72(p, gp, n, training);
-  backward71(p, gp, n, training);
-  backward70(p, gp, n, training);
-  backward69(p, gp, n, training);
-  backward68(p, gp, n, training);
-  backward67(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad76, grad77, scratch75_xhat, scratch75_istd, 73450752, 73451520); // op 75: encoder.layer.6.out.LayerNorm (layernorm)
+  addBackward1(n, grad75, grad71, grad76); // op 74: add
+  dropoutBackward1(n, grad74, grad75, scratch73_mask); // op 73: encoder.layer.6.out.1 (dropout)
+  denseBackward2(p, gp, n, act73, grad73, grad74, 71090688, 73449984); // op 72: encoder.layer.6.out.dense (dense)
+  geluBackward1(n, act72, grad72, grad73); // op 71: encoder.layer.6.intermediate.1 (gelu)
+  denseBackward1(p, gp, n, act71, grad71, grad72, 68728320, 71087616); // op 70: encoder.layer.6.intermediate.dense (dense)
+  layernormBackward1(p, gp, n, grad70, grad71, scratch69_xhat, scratch69_istd, 68726784, 68727552); // op 69: encoder.layer.6.attention.LayerNorm (layernorm)
+  addBackward1(n, grad69, grad67, grad70); // op 68: add
+  dropoutBackward1(n, grad68, grad69, scratch67_mask); // op 67: encoder.layer.6.attention.1 (dropout)
   backward66(p, gp, n, training);
-  backward65(p, gp, n, training);
-  backward64(p, gp, n, training);
-  backward63(p, gp, n, training);
-  backward62(p, gp, n, training);
-  backward61(p, gp, n, training);
-  backward60(p, gp, n, training);
-  backward59(p, gp, n, training);
-  backward58(p, gp, n, training);
-  backward57(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad66, grad67, scratch65_xhat, scratch65_istd, 66362880, 66363648); // op 65: encoder.layer.5.out.LayerNorm (layernorm)
+  addBackward1(n, grad65, grad61, grad66); // op 64: add
+  dropoutBackward1(n, grad64, grad65, scratch63_mask); // op 63: encoder.layer.5.out.1 (dropout)
+  denseBackward2(p, gp, n, act63, grad63, grad64, 64002816, 66362112); // op 62: encoder.layer.5.out.dense (dense)
+  geluBackward1(n, act62, grad62, grad63); // op 61: encoder.layer.5.intermediate.1 (gelu)
+  denseBackward1(p, gp, n, act61, grad61, grad62, 61640448, 63999744); // op 60: encoder.layer.5.intermediate.dense (dense)
+  layernormBackward1(p, gp, n, grad60, grad61, scratch59_xhat, scratch59_istd, 61638912, 61639680); // op 59: encoder.layer.5.attention.LayerNorm (layernorm)
+  addBackward1(n, grad59, grad57, grad60); // op 58: add
+  dropoutBackward1(n, grad58, grad59, scratch57_mask); // op 57: encoder.layer.5.attention.1 (dropout)
   backward56(p, gp, n, training);
-  backward55(p, gp, n, training);
-  backward54(p, gp, n, training);
-  backward53(p, gp, n, training);
-  backward52(p, gp, n, training);
-  backward51(p, gp, n, training);
-  backward50(p, gp, n, training);
-  backward49(p, gp, n, training);
-  backward48(p, gp, n, training);
-  backward47(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad56, grad57, scratch55_xhat, scratch55_istd, 59275008, 59275776); // op 55: encoder.layer.4.out.LayerNorm (layernorm)
+  addBackward1(n, grad55, grad51, grad56); // op 54: add
+  dropoutBackward1(n, grad54, grad55, scratch53_mask); // op 53: encoder.layer.4.out.1 (dropout)
+  denseBackward2(p, gp, n, act53, grad53, grad54, 56914944, 59274240); // op 52: encoder.layer.4.out.dense (dense)
+  geluBackward1(n, act52, grad52, grad53); // op 51: encoder.layer.4.intermediate.1 (gelu)
+  denseBackward1(p, gp, n, act51, grad51, grad52, 54552576, 56911872); // op 50: encoder.layer.4.intermediate.dense (dense)
+  layernormBackward1(p, gp, n, grad50, grad51, scratch49_xhat, scratch49_istd, 54551040, 54551808); // op 49: encoder.layer.4.attention.LayerNorm (layernorm)
+  addBackward1(n, grad49, grad47, grad50); // op 48: add
+  dropoutBackward1(n, grad48, grad49, scratch47_mask); // op 47: encoder.layer.4.attention.1 (dropout)
   backward46(p, gp, n, training);
-  backward45(p, gp, n, training);
-  backward44(p, gp, n, training);
-  backward43(p, gp, n, training);
-  backward42(p, gp, n, training);
-  backward41(p, gp, n, training);
-  backward40(p, gp, n, training);
-  backward39(p, gp, n, training);
-  backward38(p, gp, n, training);
-  backward37(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad46, grad47, scratch45_xhat, scratch45_istd, 52187136, 52187904); // op 45: encoder.layer.3.out.LayerNorm (layernorm)
+  addBackward1(n, grad45, grad41, grad46); // op 44: add
+  dropoutBackward1(n, grad44, grad45, scratch43_mask); // op 43: encoder.layer.3.out.1 (dropout)
+  denseBackward2(p, gp, n, act43, grad43, grad44, 49827072, 52186368); // op 42: encoder.layer.3.out.dense (dense)
+  geluBackward1(n, act42, grad42, grad43); // op 41: encoder.layer.3.intermediate.1 (gelu)
+  denseBackward1(p, gp, n, act41, grad41, grad42, 47464704, 49824000); // op 40: encoder.layer.3.intermediate.dense (dense)
+  layernormBackward1(p, gp, n, grad40, grad41, scratch39_xhat, scratch39_istd, 47463168, 47463936); // op 39: encoder.layer.3.attention.LayerNorm (layernorm)
+  addBackward1(n, grad39, grad37, grad40); // op 38: add
+  dropoutBackward1(n, grad38, grad39, scratch37_mask); // op 37: encoder.layer.3.attention.1 (dropout)
   backward36(p, gp, n, training);
-  backward35(p, gp, n, training);
-  backward34(p, gp, n, training);
-  backward33(p, gp, n, training);
-  backward32(p, gp, n, training);
-  backward31(p, gp, n, training);
-  backward30(p, gp, n, training);
-  backward29(p, gp, n, training);
-  backward28(p, gp, n, training);
-  backward27(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad36, grad37, scratch35_xhat, scratch35_istd, 45099264, 45100032); // op 35: encoder.layer.2.out.LayerNorm (layernorm)
+  addBackward1(n, grad35, grad31, grad36); // op 34: add
+  dropoutBackward1(n, grad34, grad35, scratch33_mask); // op 33: encoder.layer.2.out.1 (dropout)
+  denseBackward2(p, gp, n, act33, grad33, grad34, 42739200, 45098496); // op 32: encoder.layer.2.out.dense (dense)
+  geluBackward1(n, act32, grad32, grad33); // op 31: encoder.layer.2.intermediate.1 (gelu)
+  denseBackward1(p, gp, n, act31, grad31, grad32, 40376832, 42736128); // op 30: encoder.layer.2.intermediate.dense (dense)
+  layernormBackward1(p, gp, n, grad30, grad31, scratch29_xhat, scratch29_istd, 40375296, 40376064); // op 29: encoder.layer.2.attention.LayerNorm (layernorm)
+  addBackward1(n, grad29, grad27, grad30); // op 28: add
+  dropoutBackward1(n, grad28, grad29, scratch27_mask); // op 27: encoder.layer.2.attention.1 (dropout)
   backward26(p, gp, n, training);
-  backward25(p, gp, n, training);
-  backward24(p, gp, n, training);
-  backward23(p, gp, n, training);
-  backward22(p, gp, n, training);
-  backward21(p, gp, n, training);
-  backward20(p, gp, n, training);
-  backward19(p, gp, n, training);
-  backward18(p, gp, n, training);
-  backward17(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad26, grad27, scratch25_xhat, scratch25_istd, 38011392, 38012160); // op 25: encoder.layer.1.out.LayerNorm (layernorm)
+  addBackward1(n, grad25, grad21, grad26); // op 24: add
+  dropoutBackward1(n, grad24, grad25, scratch23_mask); // op 23: encoder.layer.1.out.1 (dropout)
+  denseBackward2(p, gp, n, act23, grad23, grad24, 35651328, 38010624); // op 22: encoder.layer.1.out.dense (dense)
+  geluBackward1(n, act22, grad22, grad23); // op 21: encoder.layer.1.intermediate.1 (gelu)
+  denseBackward1(p, gp, n, act21, grad21, grad22, 33288960, 35648256); // op 20: encoder.layer.1.intermediate.dense (dense)
+  layernormBackward1(p, gp, n, grad20, grad21, scratch19_xhat, scratch19_istd, 33287424, 33288192); // op 19: encoder.layer.1.attention.LayerNorm (layernorm)
+  addBackward1(n, grad19, grad17, grad20); // op 18: add
+  dropoutBackward1(n, grad18, grad19, scratch17_mask); // op 17: encoder.layer.1.attention.1 (dropout)
   backward16(p, gp, n, training);
-  backward15(p, gp, n, training);
-  backward14(p, gp, n, training);
-  backward13(p, gp, n, training);
-  backward12(p, gp, n, training);
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad16, grad17, scratch15_xhat, scratch15_istd, 30923520, 30924288); // op 15: encoder.layer.0.out.LayerNorm (layernorm)
+  addBackward1(n, grad15, grad11, grad16); // op 14: add
+  dropoutBackward1(n, grad14, grad15, scratch13_mask); // op 13: encoder.layer.0.out.1 (dropout)
+  denseBackward2(p, gp, n, act13, grad13, grad14, 28563456, 30922752); // op 12: encoder.layer.0.out.dense (dense)
+  geluBackward1(n, act12, grad12, grad13); // op 11: encoder.layer.0.intermediate.1 (gelu)
+  denseBackward1(p, gp, n, act11, grad11, grad12, 26201088, 28560384); // op 10: encoder.layer.0.intermediate.dense (dense)
+  layernormBackward1(p, gp, n, grad10, grad11, scratch9_xhat, scratch9_istd, 26199552, 26200320); // op 9: encoder.layer.0.attention.LayerNorm (layernorm)
+  addBackward1(n, grad9, grad7, grad10); // op 8: add
+  dropoutBackward1(n, grad8, grad9, scratch7_mask); // op 7: encoder.layer.0.attention.1 (dropout)
   backward6(p, gp, n, training);
-  backward5(p, gp, n, training);
-  backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  dropoutBackward1(n, grad6, grad7, scratch5_mask); // op 5: embeddings.4 (dropout)
+  layernormBackward1(p, gp, n, grad5, grad6, scratch4_xhat, scratch4_istd, 23835648, 23836416); // op 4: embeddings.LayerNorm (layernorm)
+  backward3(gp, n);
+  addBackward1(n, grad2, grad3, grad4); // op 2: add
+  backward1(gp, n);
+  backward0(gp, n);
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: embeddings.word_embeddings (embedding). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // embeddings.word_embeddings: embedding, table 30522 × 768 at p[0]; [512] ids per sample → [512, 768]: one row copied per id
   for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
-    const w = act0[r] * 768;
-    for (let d = 0; d < 768; d++) act2[yo + d] = p[w + d];
+    const w = act0[r]! * 768;
+    for (let d = 0; d < 768; d++) act2[yo + d] = p[w + d]!;
   }
 }
 
 /** Backward of op 0: embeddings.word_embeddings (embedding). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(gp: Float32Array, n: number): void {
   // embeddings.word_embeddings: embedding, table 30522 × 768 at p[0]; [512] ids per sample → [512, 768], backward: each id's output gradient is added to its own row only
   for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
-    const id = act0[r];
+    const id = act0[r]!;
     const w = id * 768;
-    for (let d = 0; d < 768; d++) gp[w + d] += grad2[yo + d];
+    for (let d = 0; d < 768; d++) gp[w + d]! += grad2[yo + d]!;
   }
 }
 
 /** Forward of op 1: embeddings.token_type_embeddings (embedding). */
-function forward1(p: Float32Array, n: number, training: boolean): void {
+function forward1(p: Float32Array, n: number): void {
   // embeddings.token_type_embeddings: embedding, table 2 × 768 at p[23440896]; [512] ids per sample → [512, 768]: one row copied per id
   for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
-    const w = 23440896 + act1[r] * 768;
-    for (let d = 0; d < 768; d++) act3[yo + d] = p[w + d];
+    const w = 23440896 + act1[r]! * 768;
+    for (let d = 0; d < 768; d++) act3[yo + d] = p[w + d]!;
   }
 }
 
 /** Backward of op 1: embeddings.token_type_embeddings (embedding). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward1(gp: Float32Array, n: number): void {
   // embeddings.token_type_embeddings: embedding, table 2 × 768 at p[23440896]; [512] ids per sample → [512, 768], backward: each id's output gradient is added to its own row only
   for (let r = 0, e = n * 512, yo = 0; r < e; r++, yo += 768) {
-    const id = act1[r];
+    const id = act1[r]!;
     const w = 23440896 + id * 768;
-    for (let d = 0; d < 768; d++) gp[w + d] += grad3[yo + d];
+    for (let d = 0; d < 768; d++) gp[w + d]! += grad3[yo + d]!;
   }
 }
 
-/** Forward of op 2: add. */
-function forward2(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 25 ops 2, 8, 14, 18, 24, 28, … (add, one shape): each call passes its arrays and offsets. */
+function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 393216; i < e; i++) act4[i] = act2[i] + act3[i];
+  for (let i = 0, e = n * 393216; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 2: add. */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 25 ops 2, 8, 14, 18, 24, 28, … (add, one shape): each call passes its arrays and offsets. */
+function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad4[i];
-    grad2[i] += g;
-    grad3[i] += g;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
 /** Forward of op 3: embeddings.position_embeddings (positional). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+function forward3(p: Float32Array, n: number): void {
   // embeddings.position_embeddings: positional, table 512 × 768 at p[23442432]; rows 0..511 added to the 512 positions of [512, 768]
   for (let o = 0, e = n * 393216; o < e; o += 393216) {
-    for (let j = 0; j < 393216; j++) act5[o + j] = act4[o + j] + p[23442432 + j];
+    for (let j = 0; j < 393216; j++) act5[o + j] = act4[o + j]! + p[23442432 + j]!;
   }
 }
 
 /** Backward of op 3: embeddings.position_embeddings (positional). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward3(gp: Float32Array, n: number): void {
   // embeddings.position_embeddings: positional backward: dx += dy, rows 0..511 of the table (768 wide) += Σ over the batch of dy
   for (let o = 0, e = n * 393216; o < e; o += 393216) {
     for (let j = 0; j < 393216; j++) {
-      const d = grad5[o + j];
-      grad4[o + j] += d;
-      gp[23442432 + j] += d;
+      const d = grad5[o + j]!;
+      grad4[o + j]! += d;
+      gp[23442432 + j]! += d;
     }
   }
 }
 
-/** Forward of op 4: embeddings.LayerNorm (layernorm). */
-function forward4(p: Float32Array, n: number, training: boolean): void {
-  // embeddings.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
+/** Forward of the 25 ops 4, 9, 15, 19, 25, 29, … (layernorm, one shape): each call passes its arrays and offsets. */
+function layernormForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act5[j];
+      for (let j = base; j < base + 768; j++) s += input[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act5[j] - m;
+        const d = input[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch4_istd[b * 512 + g] = r;
+      istd[b * 512 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[23835648 + ch];
-        const sh = p[23836416 + ch];
-        const h = (act5[j] - m) * r;
-        scratch4_xhat[j] = h;
-        act6[j] = h * w + sh;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        const h = (input[j]! - m) * r;
+        xhat[j] = h;
+        output[j] = h * w + sh;
       }
     }
   }
 }
 
-/** Backward of op 4: embeddings.LayerNorm (layernorm). */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // embeddings.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
+/** Backward of the 25 ops 4, 9, 15, 19, 25, 29, … (layernorm, one shape): each call passes its arrays and offsets. */
+function layernormBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 512; g++) {
       const base = (b * 512 + g) * 768;
-      const r = scratch4_istd[b * 512 + g];
+      const r = istd[b * 512 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[23835648 + ch];
-        const d = grad6[j] * w;
-        const h = scratch4_xhat[j];
+        const w = p[weightAt + ch]!;
+        const d = outputGrad[j]! * w;
+        const h = xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[23835648 + ch] += grad6[j] * h;
-        gp[23836416 + ch] += grad6[j];
+        gp[weightAt + ch]! += outputGrad[j]! * h;
+        gp[biasAt + ch]! += outputGrad[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[23835648 + ch];
-        grad5[j] += r * (grad6[j] * w - a - scratch4_xhat[j] * bh);
+        const w = p[weightAt + ch]!;
+        inputGrad[j]! += r * (outputGrad[j]! * w - a - xhat[j]! * bh);
       }
     }
   }
 }
 
-/** Forward of op 5: embeddings.4 (dropout). */
-function forward5(p: Float32Array, n: number, training: boolean): void {
-  // embeddings.4: dropout(p = 0.1)
+/** Forward of the 25 ops 5, 7, 13, 17, 23, 27, … (dropout, one shape): each call passes its arrays and offsets. */
+function dropoutForward1(
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  mask: Float32Array,
+): void {
+  // dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 393216; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch5_mask[i] = m;
-      act7[i] = act6[i] * m;
+      mask[i] = m;
+      output[i] = input[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch5_mask[i] = 1;
-      act7[i] = act6[i];
+      mask[i] = 1;
+      output[i] = input[i]!;
     }
   }
 }
 
-/** Backward of op 5: embeddings.4 (dropout). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // embeddings.4: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad6[i] += grad7[i] * scratch5_mask[i];
+/** Backward of the 25 ops 5, 7, 13, 17, 23, 27, … (dropout, one shape): each call passes its arrays and offsets. */
+function dropoutBackward1(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
+  // dropout backward
+  for (let i = 0, e = n * 393216; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
 }
 
 /** Forward of op 6: encoder.layer.0.attention.self (attention). */
@@ -3451,18 +3471,18 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch6_q[qi + d] * scratch6_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch6_q[qi + d]! * scratch6_k[kj + d]!;
           scratch6_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch6_probs[row + j]);
+          m = Math.max(m, scratch6_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch6_probs[row + j] - m);
+          const e = Math.exp(scratch6_probs[row + j]! - m);
           scratch6_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch6_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch6_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch6_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -3470,10 +3490,10 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch6_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch6_probs[row + j] * scratch6_mask[row + j] : scratch6_probs[row + j];
+          const a = training ? scratch6_probs[row + j]! * scratch6_mask[row + j]! : scratch6_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch6_heads[oi + d] += a * scratch6_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch6_heads[oi + d]! += a * scratch6_v[vj + d]!;
         }
       }
     }
@@ -3518,25 +3538,25 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch6_d_heads[oi + d] * scratch6_v[vj + d];
-          const pr = scratch6_probs[row + j];
-          const mk = training ? scratch6_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch6_d_heads[oi + d]! * scratch6_v[vj + d]!;
+          const pr = scratch6_probs[row + j]!;
+          const mk = training ? scratch6_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch6_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch6_d_v[vj + d] += a * scratch6_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch6_d_v[vj + d]! += a * scratch6_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch6_probs[row + j] * (scratch6_d_row[j] - s) * 0.125;
+          const ds = scratch6_probs[row + j]! * (scratch6_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch6_d_q[oi + d] += ds * scratch6_k[kj + d];
-            scratch6_d_k[kj + d] += ds * scratch6_q[qi + d];
+            scratch6_d_q[oi + d]! += ds * scratch6_k[kj + d]!;
+            scratch6_d_k[kj + d]! += ds * scratch6_q[qi + d]!;
           }
         }
       }
@@ -3551,236 +3571,80 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
   denseTiledBackward(p, gp, act7, grad7, scratch6_d_v, n * 512, 768, 768, 25018368, 25608192, true, 0, 768, 1);
 }
 
-/** Forward of op 7: encoder.layer.0.attention.1 (dropout). */
-function forward7(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.attention.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch7_mask[i] = m;
-      act9[i] = act8[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch7_mask[i] = 1;
-      act9[i] = act8[i];
-    }
-  }
+/** Forward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
+function denseForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, input, output, n * 512, 768, 3072, weightAt, biasAt, 0, 3072, 1);
 }
 
-/** Backward of op 7: encoder.layer.0.attention.1 (dropout). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad8[i] += grad9[i] * scratch7_mask[i];
+/** Backward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
+function denseBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
 }
 
-/** Forward of op 8: add. */
-function forward8(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act10[i] = act9[i] + act7[i];
-}
-
-/** Backward of op 8: add. */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad10[i];
-    grad9[i] += g;
-    grad7[i] += g;
-  }
-}
-
-/** Forward of op 9: encoder.layer.0.attention.LayerNorm (layernorm). */
-function forward9(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act10[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act10[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch9_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[26199552 + ch];
-        const sh = p[26200320 + ch];
-        const h = (act10[j] - m) * r;
-        scratch9_xhat[j] = h;
-        act11[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 9: encoder.layer.0.attention.LayerNorm (layernorm). */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch9_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[26199552 + ch];
-        const d = grad11[j] * w;
-        const h = scratch9_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[26199552 + ch] += grad11[j] * h;
-        gp[26200320 + ch] += grad11[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[26199552 + ch];
-        grad10[j] += r * (grad11[j] * w - a - scratch9_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 10: encoder.layer.0.intermediate.dense (dense). */
-function forward10(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act11, act12, n * 512, 768, 3072, 26201088, 28560384, 0, 3072, 1);
-}
-
-/** Backward of op 10: encoder.layer.0.intermediate.dense (dense). */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act11, grad11, grad12, n * 512, 768, 3072, 26201088, 28560384, true, 0, 3072, 1);
-}
-
-/** Forward of op 11: encoder.layer.0.intermediate.1 (gelu). */
-function forward11(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.intermediate.1: gelu
+/** Forward of the 12 ops 11, 21, 31, 41, 51, 61, … (gelu, one shape): each call passes its arrays and offsets. */
+function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
+  // gelu
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act12[i];
-    act13[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
+    const x = input[i]!;
+    output[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
   }
 }
 
-/** Backward of op 11: encoder.layer.0.intermediate.1 (gelu). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.intermediate.1: gelu backward
+/** Backward of the 12 ops 11, 21, 31, 41, 51, 61, … (gelu, one shape): each call passes its arrays and offsets. */
+function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // gelu backward
   for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act12[i];
+    const x = input[i]!;
 
-    const g = grad13[i];
-    grad12[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    const g = outputGrad[i]!;
+    inputGrad[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
-/** Forward of op 12: encoder.layer.0.out.dense (dense). */
-function forward12(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act13, act14, n * 512, 3072, 768, 28563456, 30922752, 0, 768, 1);
+/** Forward of the 12 ops 12, 22, 32, 42, 52, 62, … (dense, one shape): each call passes its arrays and offsets. */
+function denseForward2(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, input, output, n * 512, 3072, 768, weightAt, biasAt, 0, 768, 1);
 }
 
-/** Backward of op 12: encoder.layer.0.out.dense (dense). */
-function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act13, grad13, grad14, n * 512, 3072, 768, 28563456, 30922752, true, 0, 768, 1);
-}
-
-/** Forward of op 13: encoder.layer.0.out.1 (dropout). */
-function forward13(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.out.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch13_mask[i] = m;
-      act15[i] = act14[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch13_mask[i] = 1;
-      act15[i] = act14[i];
-    }
-  }
-}
-
-/** Backward of op 13: encoder.layer.0.out.1 (dropout). */
-function backward13(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad14[i] += grad15[i] * scratch13_mask[i];
-}
-
-/** Forward of op 14: add. */
-function forward14(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act16[i] = act15[i] + act11[i];
-}
-
-/** Backward of op 14: add. */
-function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad16[i];
-    grad15[i] += g;
-    grad11[i] += g;
-  }
-}
-
-/** Forward of op 15: encoder.layer.0.out.LayerNorm (layernorm). */
-function forward15(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act16[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act16[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch15_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[30923520 + ch];
-        const sh = p[30924288 + ch];
-        const h = (act16[j] - m) * r;
-        scratch15_xhat[j] = h;
-        act17[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 15: encoder.layer.0.out.LayerNorm (layernorm). */
-function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.0.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch15_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[30923520 + ch];
-        const d = grad17[j] * w;
-        const h = scratch15_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[30923520 + ch] += grad17[j] * h;
-        gp[30924288 + ch] += grad17[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[30923520 + ch];
-        grad16[j] += r * (grad17[j] * w - a - scratch15_xhat[j] * bh);
-      }
-    }
-  }
+/** Backward of the 12 ops 12, 22, 32, 42, 52, 62, … (dense, one shape): each call passes its arrays and offsets. */
+function denseBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 512, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
 }
 
 /** Forward of op 16: encoder.layer.1.attention.self (attention). */
@@ -3805,18 +3669,18 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch16_q[qi + d] * scratch16_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch16_q[qi + d]! * scratch16_k[kj + d]!;
           scratch16_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch16_probs[row + j]);
+          m = Math.max(m, scratch16_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch16_probs[row + j] - m);
+          const e = Math.exp(scratch16_probs[row + j]! - m);
           scratch16_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch16_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch16_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch16_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -3824,10 +3688,10 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch16_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch16_probs[row + j] * scratch16_mask[row + j] : scratch16_probs[row + j];
+          const a = training ? scratch16_probs[row + j]! * scratch16_mask[row + j]! : scratch16_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch16_heads[oi + d] += a * scratch16_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch16_heads[oi + d]! += a * scratch16_v[vj + d]!;
         }
       }
     }
@@ -3872,25 +3736,25 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch16_d_heads[oi + d] * scratch16_v[vj + d];
-          const pr = scratch16_probs[row + j];
-          const mk = training ? scratch16_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch16_d_heads[oi + d]! * scratch16_v[vj + d]!;
+          const pr = scratch16_probs[row + j]!;
+          const mk = training ? scratch16_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch16_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch16_d_v[vj + d] += a * scratch16_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch16_d_v[vj + d]! += a * scratch16_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch16_probs[row + j] * (scratch16_d_row[j] - s) * 0.125;
+          const ds = scratch16_probs[row + j]! * (scratch16_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch16_d_q[oi + d] += ds * scratch16_k[kj + d];
-            scratch16_d_k[kj + d] += ds * scratch16_q[qi + d];
+            scratch16_d_q[oi + d]! += ds * scratch16_k[kj + d]!;
+            scratch16_d_k[kj + d]! += ds * scratch16_q[qi + d]!;
           }
         }
       }
@@ -3903,238 +3767,6 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act17, grad17, scratch16_d_k, n * 512, 768, 768, 31515648, 32105472, true, 0, 768, 1);
   // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
   denseTiledBackward(p, gp, act17, grad17, scratch16_d_v, n * 512, 768, 768, 32106240, 32696064, true, 0, 768, 1);
-}
-
-/** Forward of op 17: encoder.layer.1.attention.1 (dropout). */
-function forward17(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.attention.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch17_mask[i] = m;
-      act19[i] = act18[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch17_mask[i] = 1;
-      act19[i] = act18[i];
-    }
-  }
-}
-
-/** Backward of op 17: encoder.layer.1.attention.1 (dropout). */
-function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad18[i] += grad19[i] * scratch17_mask[i];
-}
-
-/** Forward of op 18: add. */
-function forward18(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act20[i] = act19[i] + act17[i];
-}
-
-/** Backward of op 18: add. */
-function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad20[i];
-    grad19[i] += g;
-    grad17[i] += g;
-  }
-}
-
-/** Forward of op 19: encoder.layer.1.attention.LayerNorm (layernorm). */
-function forward19(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act20[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act20[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch19_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[33287424 + ch];
-        const sh = p[33288192 + ch];
-        const h = (act20[j] - m) * r;
-        scratch19_xhat[j] = h;
-        act21[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 19: encoder.layer.1.attention.LayerNorm (layernorm). */
-function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch19_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[33287424 + ch];
-        const d = grad21[j] * w;
-        const h = scratch19_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[33287424 + ch] += grad21[j] * h;
-        gp[33288192 + ch] += grad21[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[33287424 + ch];
-        grad20[j] += r * (grad21[j] * w - a - scratch19_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 20: encoder.layer.1.intermediate.dense (dense). */
-function forward20(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act21, act22, n * 512, 768, 3072, 33288960, 35648256, 0, 3072, 1);
-}
-
-/** Backward of op 20: encoder.layer.1.intermediate.dense (dense). */
-function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act21, grad21, grad22, n * 512, 768, 3072, 33288960, 35648256, true, 0, 3072, 1);
-}
-
-/** Forward of op 21: encoder.layer.1.intermediate.1 (gelu). */
-function forward21(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.intermediate.1: gelu
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act22[i];
-    act23[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 21: encoder.layer.1.intermediate.1 (gelu). */
-function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.intermediate.1: gelu backward
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act22[i];
-
-    const g = grad23[i];
-    grad22[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 22: encoder.layer.1.out.dense (dense). */
-function forward22(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act23, act24, n * 512, 3072, 768, 35651328, 38010624, 0, 768, 1);
-}
-
-/** Backward of op 22: encoder.layer.1.out.dense (dense). */
-function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act23, grad23, grad24, n * 512, 3072, 768, 35651328, 38010624, true, 0, 768, 1);
-}
-
-/** Forward of op 23: encoder.layer.1.out.1 (dropout). */
-function forward23(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.out.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch23_mask[i] = m;
-      act25[i] = act24[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch23_mask[i] = 1;
-      act25[i] = act24[i];
-    }
-  }
-}
-
-/** Backward of op 23: encoder.layer.1.out.1 (dropout). */
-function backward23(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad24[i] += grad25[i] * scratch23_mask[i];
-}
-
-/** Forward of op 24: add. */
-function forward24(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act26[i] = act25[i] + act21[i];
-}
-
-/** Backward of op 24: add. */
-function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad26[i];
-    grad25[i] += g;
-    grad21[i] += g;
-  }
-}
-
-/** Forward of op 25: encoder.layer.1.out.LayerNorm (layernorm). */
-function forward25(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act26[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act26[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch25_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[38011392 + ch];
-        const sh = p[38012160 + ch];
-        const h = (act26[j] - m) * r;
-        scratch25_xhat[j] = h;
-        act27[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 25: encoder.layer.1.out.LayerNorm (layernorm). */
-function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.1.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch25_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[38011392 + ch];
-        const d = grad27[j] * w;
-        const h = scratch25_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[38011392 + ch] += grad27[j] * h;
-        gp[38012160 + ch] += grad27[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[38011392 + ch];
-        grad26[j] += r * (grad27[j] * w - a - scratch25_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 26: encoder.layer.2.attention.self (attention). */
@@ -4159,18 +3791,18 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch26_q[qi + d] * scratch26_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch26_q[qi + d]! * scratch26_k[kj + d]!;
           scratch26_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch26_probs[row + j]);
+          m = Math.max(m, scratch26_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch26_probs[row + j] - m);
+          const e = Math.exp(scratch26_probs[row + j]! - m);
           scratch26_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch26_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch26_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch26_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -4178,10 +3810,10 @@ function forward26(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch26_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch26_probs[row + j] * scratch26_mask[row + j] : scratch26_probs[row + j];
+          const a = training ? scratch26_probs[row + j]! * scratch26_mask[row + j]! : scratch26_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch26_heads[oi + d] += a * scratch26_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch26_heads[oi + d]! += a * scratch26_v[vj + d]!;
         }
       }
     }
@@ -4226,25 +3858,25 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch26_d_heads[oi + d] * scratch26_v[vj + d];
-          const pr = scratch26_probs[row + j];
-          const mk = training ? scratch26_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch26_d_heads[oi + d]! * scratch26_v[vj + d]!;
+          const pr = scratch26_probs[row + j]!;
+          const mk = training ? scratch26_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch26_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch26_d_v[vj + d] += a * scratch26_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch26_d_v[vj + d]! += a * scratch26_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch26_probs[row + j] * (scratch26_d_row[j] - s) * 0.125;
+          const ds = scratch26_probs[row + j]! * (scratch26_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch26_d_q[oi + d] += ds * scratch26_k[kj + d];
-            scratch26_d_k[kj + d] += ds * scratch26_q[qi + d];
+            scratch26_d_q[oi + d]! += ds * scratch26_k[kj + d]!;
+            scratch26_d_k[kj + d]! += ds * scratch26_q[qi + d]!;
           }
         }
       }
@@ -4257,238 +3889,6 @@ function backward26(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act27, grad27, scratch26_d_k, n * 512, 768, 768, 38603520, 39193344, true, 0, 768, 1);
   // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
   denseTiledBackward(p, gp, act27, grad27, scratch26_d_v, n * 512, 768, 768, 39194112, 39783936, true, 0, 768, 1);
-}
-
-/** Forward of op 27: encoder.layer.2.attention.1 (dropout). */
-function forward27(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.attention.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch27_mask[i] = m;
-      act29[i] = act28[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch27_mask[i] = 1;
-      act29[i] = act28[i];
-    }
-  }
-}
-
-/** Backward of op 27: encoder.layer.2.attention.1 (dropout). */
-function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad28[i] += grad29[i] * scratch27_mask[i];
-}
-
-/** Forward of op 28: add. */
-function forward28(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act30[i] = act29[i] + act27[i];
-}
-
-/** Backward of op 28: add. */
-function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad30[i];
-    grad29[i] += g;
-    grad27[i] += g;
-  }
-}
-
-/** Forward of op 29: encoder.layer.2.attention.LayerNorm (layernorm). */
-function forward29(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act30[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act30[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch29_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[40375296 + ch];
-        const sh = p[40376064 + ch];
-        const h = (act30[j] - m) * r;
-        scratch29_xhat[j] = h;
-        act31[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 29: encoder.layer.2.attention.LayerNorm (layernorm). */
-function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch29_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[40375296 + ch];
-        const d = grad31[j] * w;
-        const h = scratch29_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[40375296 + ch] += grad31[j] * h;
-        gp[40376064 + ch] += grad31[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[40375296 + ch];
-        grad30[j] += r * (grad31[j] * w - a - scratch29_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 30: encoder.layer.2.intermediate.dense (dense). */
-function forward30(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act31, act32, n * 512, 768, 3072, 40376832, 42736128, 0, 3072, 1);
-}
-
-/** Backward of op 30: encoder.layer.2.intermediate.dense (dense). */
-function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act31, grad31, grad32, n * 512, 768, 3072, 40376832, 42736128, true, 0, 3072, 1);
-}
-
-/** Forward of op 31: encoder.layer.2.intermediate.1 (gelu). */
-function forward31(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.intermediate.1: gelu
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act32[i];
-    act33[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 31: encoder.layer.2.intermediate.1 (gelu). */
-function backward31(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.intermediate.1: gelu backward
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act32[i];
-
-    const g = grad33[i];
-    grad32[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 32: encoder.layer.2.out.dense (dense). */
-function forward32(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act33, act34, n * 512, 3072, 768, 42739200, 45098496, 0, 768, 1);
-}
-
-/** Backward of op 32: encoder.layer.2.out.dense (dense). */
-function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act33, grad33, grad34, n * 512, 3072, 768, 42739200, 45098496, true, 0, 768, 1);
-}
-
-/** Forward of op 33: encoder.layer.2.out.1 (dropout). */
-function forward33(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.out.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch33_mask[i] = m;
-      act35[i] = act34[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch33_mask[i] = 1;
-      act35[i] = act34[i];
-    }
-  }
-}
-
-/** Backward of op 33: encoder.layer.2.out.1 (dropout). */
-function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad34[i] += grad35[i] * scratch33_mask[i];
-}
-
-/** Forward of op 34: add. */
-function forward34(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act36[i] = act35[i] + act31[i];
-}
-
-/** Backward of op 34: add. */
-function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad36[i];
-    grad35[i] += g;
-    grad31[i] += g;
-  }
-}
-
-/** Forward of op 35: encoder.layer.2.out.LayerNorm (layernorm). */
-function forward35(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act36[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act36[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch35_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[45099264 + ch];
-        const sh = p[45100032 + ch];
-        const h = (act36[j] - m) * r;
-        scratch35_xhat[j] = h;
-        act37[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 35: encoder.layer.2.out.LayerNorm (layernorm). */
-function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.2.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch35_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[45099264 + ch];
-        const d = grad37[j] * w;
-        const h = scratch35_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[45099264 + ch] += grad37[j] * h;
-        gp[45100032 + ch] += grad37[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[45099264 + ch];
-        grad36[j] += r * (grad37[j] * w - a - scratch35_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 36: encoder.layer.3.attention.self (attention). */
@@ -4513,18 +3913,18 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch36_q[qi + d] * scratch36_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch36_q[qi + d]! * scratch36_k[kj + d]!;
           scratch36_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch36_probs[row + j]);
+          m = Math.max(m, scratch36_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch36_probs[row + j] - m);
+          const e = Math.exp(scratch36_probs[row + j]! - m);
           scratch36_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch36_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch36_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch36_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -4532,10 +3932,10 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch36_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch36_probs[row + j] * scratch36_mask[row + j] : scratch36_probs[row + j];
+          const a = training ? scratch36_probs[row + j]! * scratch36_mask[row + j]! : scratch36_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch36_heads[oi + d] += a * scratch36_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch36_heads[oi + d]! += a * scratch36_v[vj + d]!;
         }
       }
     }
@@ -4580,25 +3980,25 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch36_d_heads[oi + d] * scratch36_v[vj + d];
-          const pr = scratch36_probs[row + j];
-          const mk = training ? scratch36_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch36_d_heads[oi + d]! * scratch36_v[vj + d]!;
+          const pr = scratch36_probs[row + j]!;
+          const mk = training ? scratch36_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch36_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch36_d_v[vj + d] += a * scratch36_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch36_d_v[vj + d]! += a * scratch36_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch36_probs[row + j] * (scratch36_d_row[j] - s) * 0.125;
+          const ds = scratch36_probs[row + j]! * (scratch36_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch36_d_q[oi + d] += ds * scratch36_k[kj + d];
-            scratch36_d_k[kj + d] += ds * scratch36_q[qi + d];
+            scratch36_d_q[oi + d]! += ds * scratch36_k[kj + d]!;
+            scratch36_d_k[kj + d]! += ds * scratch36_q[qi + d]!;
           }
         }
       }
@@ -4611,238 +4011,6 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act37, grad37, scratch36_d_k, n * 512, 768, 768, 45691392, 46281216, true, 0, 768, 1);
   // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
   denseTiledBackward(p, gp, act37, grad37, scratch36_d_v, n * 512, 768, 768, 46281984, 46871808, true, 0, 768, 1);
-}
-
-/** Forward of op 37: encoder.layer.3.attention.1 (dropout). */
-function forward37(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.attention.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch37_mask[i] = m;
-      act39[i] = act38[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch37_mask[i] = 1;
-      act39[i] = act38[i];
-    }
-  }
-}
-
-/** Backward of op 37: encoder.layer.3.attention.1 (dropout). */
-function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad38[i] += grad39[i] * scratch37_mask[i];
-}
-
-/** Forward of op 38: add. */
-function forward38(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act40[i] = act39[i] + act37[i];
-}
-
-/** Backward of op 38: add. */
-function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad40[i];
-    grad39[i] += g;
-    grad37[i] += g;
-  }
-}
-
-/** Forward of op 39: encoder.layer.3.attention.LayerNorm (layernorm). */
-function forward39(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act40[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act40[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch39_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[47463168 + ch];
-        const sh = p[47463936 + ch];
-        const h = (act40[j] - m) * r;
-        scratch39_xhat[j] = h;
-        act41[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 39: encoder.layer.3.attention.LayerNorm (layernorm). */
-function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch39_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[47463168 + ch];
-        const d = grad41[j] * w;
-        const h = scratch39_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[47463168 + ch] += grad41[j] * h;
-        gp[47463936 + ch] += grad41[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[47463168 + ch];
-        grad40[j] += r * (grad41[j] * w - a - scratch39_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 40: encoder.layer.3.intermediate.dense (dense). */
-function forward40(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act41, act42, n * 512, 768, 3072, 47464704, 49824000, 0, 3072, 1);
-}
-
-/** Backward of op 40: encoder.layer.3.intermediate.dense (dense). */
-function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act41, grad41, grad42, n * 512, 768, 3072, 47464704, 49824000, true, 0, 3072, 1);
-}
-
-/** Forward of op 41: encoder.layer.3.intermediate.1 (gelu). */
-function forward41(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.intermediate.1: gelu
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act42[i];
-    act43[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 41: encoder.layer.3.intermediate.1 (gelu). */
-function backward41(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.intermediate.1: gelu backward
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act42[i];
-
-    const g = grad43[i];
-    grad42[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 42: encoder.layer.3.out.dense (dense). */
-function forward42(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act43, act44, n * 512, 3072, 768, 49827072, 52186368, 0, 768, 1);
-}
-
-/** Backward of op 42: encoder.layer.3.out.dense (dense). */
-function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act43, grad43, grad44, n * 512, 3072, 768, 49827072, 52186368, true, 0, 768, 1);
-}
-
-/** Forward of op 43: encoder.layer.3.out.1 (dropout). */
-function forward43(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.out.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch43_mask[i] = m;
-      act45[i] = act44[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch43_mask[i] = 1;
-      act45[i] = act44[i];
-    }
-  }
-}
-
-/** Backward of op 43: encoder.layer.3.out.1 (dropout). */
-function backward43(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad44[i] += grad45[i] * scratch43_mask[i];
-}
-
-/** Forward of op 44: add. */
-function forward44(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act46[i] = act45[i] + act41[i];
-}
-
-/** Backward of op 44: add. */
-function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad46[i];
-    grad45[i] += g;
-    grad41[i] += g;
-  }
-}
-
-/** Forward of op 45: encoder.layer.3.out.LayerNorm (layernorm). */
-function forward45(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act46[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act46[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch45_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[52187136 + ch];
-        const sh = p[52187904 + ch];
-        const h = (act46[j] - m) * r;
-        scratch45_xhat[j] = h;
-        act47[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 45: encoder.layer.3.out.LayerNorm (layernorm). */
-function backward45(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.3.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch45_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[52187136 + ch];
-        const d = grad47[j] * w;
-        const h = scratch45_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[52187136 + ch] += grad47[j] * h;
-        gp[52187904 + ch] += grad47[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[52187136 + ch];
-        grad46[j] += r * (grad47[j] * w - a - scratch45_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 46: encoder.layer.4.attention.self (attention). */
@@ -4867,18 +4035,18 @@ function forward46(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch46_q[qi + d] * scratch46_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch46_q[qi + d]! * scratch46_k[kj + d]!;
           scratch46_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch46_probs[row + j]);
+          m = Math.max(m, scratch46_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch46_probs[row + j] - m);
+          const e = Math.exp(scratch46_probs[row + j]! - m);
           scratch46_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch46_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch46_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch46_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -4886,10 +4054,10 @@ function forward46(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch46_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch46_probs[row + j] * scratch46_mask[row + j] : scratch46_probs[row + j];
+          const a = training ? scratch46_probs[row + j]! * scratch46_mask[row + j]! : scratch46_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch46_heads[oi + d] += a * scratch46_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch46_heads[oi + d]! += a * scratch46_v[vj + d]!;
         }
       }
     }
@@ -4934,25 +4102,25 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch46_d_heads[oi + d] * scratch46_v[vj + d];
-          const pr = scratch46_probs[row + j];
-          const mk = training ? scratch46_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch46_d_heads[oi + d]! * scratch46_v[vj + d]!;
+          const pr = scratch46_probs[row + j]!;
+          const mk = training ? scratch46_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch46_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch46_d_v[vj + d] += a * scratch46_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch46_d_v[vj + d]! += a * scratch46_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch46_probs[row + j] * (scratch46_d_row[j] - s) * 0.125;
+          const ds = scratch46_probs[row + j]! * (scratch46_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch46_d_q[oi + d] += ds * scratch46_k[kj + d];
-            scratch46_d_k[kj + d] += ds * scratch46_q[qi + d];
+            scratch46_d_q[oi + d]! += ds * scratch46_k[kj + d]!;
+            scratch46_d_k[kj + d]! += ds * scratch46_q[qi + d]!;
           }
         }
       }
@@ -4965,238 +4133,6 @@ function backward46(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act47, grad47, scratch46_d_k, n * 512, 768, 768, 52779264, 53369088, true, 0, 768, 1);
   // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
   denseTiledBackward(p, gp, act47, grad47, scratch46_d_v, n * 512, 768, 768, 53369856, 53959680, true, 0, 768, 1);
-}
-
-/** Forward of op 47: encoder.layer.4.attention.1 (dropout). */
-function forward47(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.attention.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch47_mask[i] = m;
-      act49[i] = act48[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch47_mask[i] = 1;
-      act49[i] = act48[i];
-    }
-  }
-}
-
-/** Backward of op 47: encoder.layer.4.attention.1 (dropout). */
-function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad48[i] += grad49[i] * scratch47_mask[i];
-}
-
-/** Forward of op 48: add. */
-function forward48(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act50[i] = act49[i] + act47[i];
-}
-
-/** Backward of op 48: add. */
-function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad50[i];
-    grad49[i] += g;
-    grad47[i] += g;
-  }
-}
-
-/** Forward of op 49: encoder.layer.4.attention.LayerNorm (layernorm). */
-function forward49(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act50[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act50[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch49_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[54551040 + ch];
-        const sh = p[54551808 + ch];
-        const h = (act50[j] - m) * r;
-        scratch49_xhat[j] = h;
-        act51[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 49: encoder.layer.4.attention.LayerNorm (layernorm). */
-function backward49(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch49_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[54551040 + ch];
-        const d = grad51[j] * w;
-        const h = scratch49_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[54551040 + ch] += grad51[j] * h;
-        gp[54551808 + ch] += grad51[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[54551040 + ch];
-        grad50[j] += r * (grad51[j] * w - a - scratch49_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 50: encoder.layer.4.intermediate.dense (dense). */
-function forward50(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act51, act52, n * 512, 768, 3072, 54552576, 56911872, 0, 3072, 1);
-}
-
-/** Backward of op 50: encoder.layer.4.intermediate.dense (dense). */
-function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act51, grad51, grad52, n * 512, 768, 3072, 54552576, 56911872, true, 0, 3072, 1);
-}
-
-/** Forward of op 51: encoder.layer.4.intermediate.1 (gelu). */
-function forward51(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.intermediate.1: gelu
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act52[i];
-    act53[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 51: encoder.layer.4.intermediate.1 (gelu). */
-function backward51(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.intermediate.1: gelu backward
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act52[i];
-
-    const g = grad53[i];
-    grad52[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 52: encoder.layer.4.out.dense (dense). */
-function forward52(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act53, act54, n * 512, 3072, 768, 56914944, 59274240, 0, 768, 1);
-}
-
-/** Backward of op 52: encoder.layer.4.out.dense (dense). */
-function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act53, grad53, grad54, n * 512, 3072, 768, 56914944, 59274240, true, 0, 768, 1);
-}
-
-/** Forward of op 53: encoder.layer.4.out.1 (dropout). */
-function forward53(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.out.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch53_mask[i] = m;
-      act55[i] = act54[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch53_mask[i] = 1;
-      act55[i] = act54[i];
-    }
-  }
-}
-
-/** Backward of op 53: encoder.layer.4.out.1 (dropout). */
-function backward53(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad54[i] += grad55[i] * scratch53_mask[i];
-}
-
-/** Forward of op 54: add. */
-function forward54(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act56[i] = act55[i] + act51[i];
-}
-
-/** Backward of op 54: add. */
-function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad56[i];
-    grad55[i] += g;
-    grad51[i] += g;
-  }
-}
-
-/** Forward of op 55: encoder.layer.4.out.LayerNorm (layernorm). */
-function forward55(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act56[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act56[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch55_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[59275008 + ch];
-        const sh = p[59275776 + ch];
-        const h = (act56[j] - m) * r;
-        scratch55_xhat[j] = h;
-        act57[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 55: encoder.layer.4.out.LayerNorm (layernorm). */
-function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.4.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch55_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[59275008 + ch];
-        const d = grad57[j] * w;
-        const h = scratch55_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[59275008 + ch] += grad57[j] * h;
-        gp[59275776 + ch] += grad57[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[59275008 + ch];
-        grad56[j] += r * (grad57[j] * w - a - scratch55_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 56: encoder.layer.5.attention.self (attention). */
@@ -5221,18 +4157,18 @@ function forward56(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch56_q[qi + d] * scratch56_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch56_q[qi + d]! * scratch56_k[kj + d]!;
           scratch56_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch56_probs[row + j]);
+          m = Math.max(m, scratch56_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch56_probs[row + j] - m);
+          const e = Math.exp(scratch56_probs[row + j]! - m);
           scratch56_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch56_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch56_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch56_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -5240,10 +4176,10 @@ function forward56(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch56_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch56_probs[row + j] * scratch56_mask[row + j] : scratch56_probs[row + j];
+          const a = training ? scratch56_probs[row + j]! * scratch56_mask[row + j]! : scratch56_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch56_heads[oi + d] += a * scratch56_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch56_heads[oi + d]! += a * scratch56_v[vj + d]!;
         }
       }
     }
@@ -5288,25 +4224,25 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch56_d_heads[oi + d] * scratch56_v[vj + d];
-          const pr = scratch56_probs[row + j];
-          const mk = training ? scratch56_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch56_d_heads[oi + d]! * scratch56_v[vj + d]!;
+          const pr = scratch56_probs[row + j]!;
+          const mk = training ? scratch56_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch56_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch56_d_v[vj + d] += a * scratch56_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch56_d_v[vj + d]! += a * scratch56_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch56_probs[row + j] * (scratch56_d_row[j] - s) * 0.125;
+          const ds = scratch56_probs[row + j]! * (scratch56_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch56_d_q[oi + d] += ds * scratch56_k[kj + d];
-            scratch56_d_k[kj + d] += ds * scratch56_q[qi + d];
+            scratch56_d_q[oi + d]! += ds * scratch56_k[kj + d]!;
+            scratch56_d_k[kj + d]! += ds * scratch56_q[qi + d]!;
           }
         }
       }
@@ -5319,238 +4255,6 @@ function backward56(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act57, grad57, scratch56_d_k, n * 512, 768, 768, 59867136, 60456960, true, 0, 768, 1);
   // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
   denseTiledBackward(p, gp, act57, grad57, scratch56_d_v, n * 512, 768, 768, 60457728, 61047552, true, 0, 768, 1);
-}
-
-/** Forward of op 57: encoder.layer.5.attention.1 (dropout). */
-function forward57(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.attention.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch57_mask[i] = m;
-      act59[i] = act58[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch57_mask[i] = 1;
-      act59[i] = act58[i];
-    }
-  }
-}
-
-/** Backward of op 57: encoder.layer.5.attention.1 (dropout). */
-function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad58[i] += grad59[i] * scratch57_mask[i];
-}
-
-/** Forward of op 58: add. */
-function forward58(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act60[i] = act59[i] + act57[i];
-}
-
-/** Backward of op 58: add. */
-function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad60[i];
-    grad59[i] += g;
-    grad57[i] += g;
-  }
-}
-
-/** Forward of op 59: encoder.layer.5.attention.LayerNorm (layernorm). */
-function forward59(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act60[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act60[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch59_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[61638912 + ch];
-        const sh = p[61639680 + ch];
-        const h = (act60[j] - m) * r;
-        scratch59_xhat[j] = h;
-        act61[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 59: encoder.layer.5.attention.LayerNorm (layernorm). */
-function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch59_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[61638912 + ch];
-        const d = grad61[j] * w;
-        const h = scratch59_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[61638912 + ch] += grad61[j] * h;
-        gp[61639680 + ch] += grad61[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[61638912 + ch];
-        grad60[j] += r * (grad61[j] * w - a - scratch59_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 60: encoder.layer.5.intermediate.dense (dense). */
-function forward60(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act61, act62, n * 512, 768, 3072, 61640448, 63999744, 0, 3072, 1);
-}
-
-/** Backward of op 60: encoder.layer.5.intermediate.dense (dense). */
-function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act61, grad61, grad62, n * 512, 768, 3072, 61640448, 63999744, true, 0, 3072, 1);
-}
-
-/** Forward of op 61: encoder.layer.5.intermediate.1 (gelu). */
-function forward61(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.intermediate.1: gelu
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act62[i];
-    act63[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 61: encoder.layer.5.intermediate.1 (gelu). */
-function backward61(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.intermediate.1: gelu backward
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act62[i];
-
-    const g = grad63[i];
-    grad62[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 62: encoder.layer.5.out.dense (dense). */
-function forward62(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act63, act64, n * 512, 3072, 768, 64002816, 66362112, 0, 768, 1);
-}
-
-/** Backward of op 62: encoder.layer.5.out.dense (dense). */
-function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act63, grad63, grad64, n * 512, 3072, 768, 64002816, 66362112, true, 0, 768, 1);
-}
-
-/** Forward of op 63: encoder.layer.5.out.1 (dropout). */
-function forward63(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.out.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch63_mask[i] = m;
-      act65[i] = act64[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch63_mask[i] = 1;
-      act65[i] = act64[i];
-    }
-  }
-}
-
-/** Backward of op 63: encoder.layer.5.out.1 (dropout). */
-function backward63(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad64[i] += grad65[i] * scratch63_mask[i];
-}
-
-/** Forward of op 64: add. */
-function forward64(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act66[i] = act65[i] + act61[i];
-}
-
-/** Backward of op 64: add. */
-function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad66[i];
-    grad65[i] += g;
-    grad61[i] += g;
-  }
-}
-
-/** Forward of op 65: encoder.layer.5.out.LayerNorm (layernorm). */
-function forward65(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act66[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act66[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch65_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[66362880 + ch];
-        const sh = p[66363648 + ch];
-        const h = (act66[j] - m) * r;
-        scratch65_xhat[j] = h;
-        act67[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 65: encoder.layer.5.out.LayerNorm (layernorm). */
-function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.5.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch65_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[66362880 + ch];
-        const d = grad67[j] * w;
-        const h = scratch65_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[66362880 + ch] += grad67[j] * h;
-        gp[66363648 + ch] += grad67[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[66362880 + ch];
-        grad66[j] += r * (grad67[j] * w - a - scratch65_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 66: encoder.layer.6.attention.self (attention). */
@@ -5575,18 +4279,18 @@ function forward66(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch66_q[qi + d] * scratch66_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch66_q[qi + d]! * scratch66_k[kj + d]!;
           scratch66_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch66_probs[row + j]);
+          m = Math.max(m, scratch66_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch66_probs[row + j] - m);
+          const e = Math.exp(scratch66_probs[row + j]! - m);
           scratch66_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch66_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch66_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch66_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -5594,10 +4298,10 @@ function forward66(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch66_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch66_probs[row + j] * scratch66_mask[row + j] : scratch66_probs[row + j];
+          const a = training ? scratch66_probs[row + j]! * scratch66_mask[row + j]! : scratch66_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch66_heads[oi + d] += a * scratch66_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch66_heads[oi + d]! += a * scratch66_v[vj + d]!;
         }
       }
     }
@@ -5642,25 +4346,25 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch66_d_heads[oi + d] * scratch66_v[vj + d];
-          const pr = scratch66_probs[row + j];
-          const mk = training ? scratch66_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch66_d_heads[oi + d]! * scratch66_v[vj + d]!;
+          const pr = scratch66_probs[row + j]!;
+          const mk = training ? scratch66_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch66_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch66_d_v[vj + d] += a * scratch66_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch66_d_v[vj + d]! += a * scratch66_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch66_probs[row + j] * (scratch66_d_row[j] - s) * 0.125;
+          const ds = scratch66_probs[row + j]! * (scratch66_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch66_d_q[oi + d] += ds * scratch66_k[kj + d];
-            scratch66_d_k[kj + d] += ds * scratch66_q[qi + d];
+            scratch66_d_q[oi + d]! += ds * scratch66_k[kj + d]!;
+            scratch66_d_k[kj + d]! += ds * scratch66_q[qi + d]!;
           }
         }
       }
@@ -5673,238 +4377,6 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act67, grad67, scratch66_d_k, n * 512, 768, 768, 66955008, 67544832, true, 0, 768, 1);
   // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
   denseTiledBackward(p, gp, act67, grad67, scratch66_d_v, n * 512, 768, 768, 67545600, 68135424, true, 0, 768, 1);
-}
-
-/** Forward of op 67: encoder.layer.6.attention.1 (dropout). */
-function forward67(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.attention.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch67_mask[i] = m;
-      act69[i] = act68[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch67_mask[i] = 1;
-      act69[i] = act68[i];
-    }
-  }
-}
-
-/** Backward of op 67: encoder.layer.6.attention.1 (dropout). */
-function backward67(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad68[i] += grad69[i] * scratch67_mask[i];
-}
-
-/** Forward of op 68: add. */
-function forward68(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act70[i] = act69[i] + act67[i];
-}
-
-/** Backward of op 68: add. */
-function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad70[i];
-    grad69[i] += g;
-    grad67[i] += g;
-  }
-}
-
-/** Forward of op 69: encoder.layer.6.attention.LayerNorm (layernorm). */
-function forward69(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act70[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act70[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch69_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[68726784 + ch];
-        const sh = p[68727552 + ch];
-        const h = (act70[j] - m) * r;
-        scratch69_xhat[j] = h;
-        act71[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 69: encoder.layer.6.attention.LayerNorm (layernorm). */
-function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch69_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[68726784 + ch];
-        const d = grad71[j] * w;
-        const h = scratch69_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[68726784 + ch] += grad71[j] * h;
-        gp[68727552 + ch] += grad71[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[68726784 + ch];
-        grad70[j] += r * (grad71[j] * w - a - scratch69_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 70: encoder.layer.6.intermediate.dense (dense). */
-function forward70(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act71, act72, n * 512, 768, 3072, 68728320, 71087616, 0, 3072, 1);
-}
-
-/** Backward of op 70: encoder.layer.6.intermediate.dense (dense). */
-function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act71, grad71, grad72, n * 512, 768, 3072, 68728320, 71087616, true, 0, 3072, 1);
-}
-
-/** Forward of op 71: encoder.layer.6.intermediate.1 (gelu). */
-function forward71(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.intermediate.1: gelu
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act72[i];
-    act73[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 71: encoder.layer.6.intermediate.1 (gelu). */
-function backward71(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.intermediate.1: gelu backward
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act72[i];
-
-    const g = grad73[i];
-    grad72[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 72: encoder.layer.6.out.dense (dense). */
-function forward72(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act73, act74, n * 512, 3072, 768, 71090688, 73449984, 0, 768, 1);
-}
-
-/** Backward of op 72: encoder.layer.6.out.dense (dense). */
-function backward72(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act73, grad73, grad74, n * 512, 3072, 768, 71090688, 73449984, true, 0, 768, 1);
-}
-
-/** Forward of op 73: encoder.layer.6.out.1 (dropout). */
-function forward73(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.out.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch73_mask[i] = m;
-      act75[i] = act74[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch73_mask[i] = 1;
-      act75[i] = act74[i];
-    }
-  }
-}
-
-/** Backward of op 73: encoder.layer.6.out.1 (dropout). */
-function backward73(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad74[i] += grad75[i] * scratch73_mask[i];
-}
-
-/** Forward of op 74: add. */
-function forward74(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act76[i] = act75[i] + act71[i];
-}
-
-/** Backward of op 74: add. */
-function backward74(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad76[i];
-    grad75[i] += g;
-    grad71[i] += g;
-  }
-}
-
-/** Forward of op 75: encoder.layer.6.out.LayerNorm (layernorm). */
-function forward75(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act76[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act76[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch75_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[73450752 + ch];
-        const sh = p[73451520 + ch];
-        const h = (act76[j] - m) * r;
-        scratch75_xhat[j] = h;
-        act77[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 75: encoder.layer.6.out.LayerNorm (layernorm). */
-function backward75(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.6.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch75_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[73450752 + ch];
-        const d = grad77[j] * w;
-        const h = scratch75_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[73450752 + ch] += grad77[j] * h;
-        gp[73451520 + ch] += grad77[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[73450752 + ch];
-        grad76[j] += r * (grad77[j] * w - a - scratch75_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 76: encoder.layer.7.attention.self (attention). */
@@ -5929,18 +4401,18 @@ function forward76(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch76_q[qi + d] * scratch76_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch76_q[qi + d]! * scratch76_k[kj + d]!;
           scratch76_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch76_probs[row + j]);
+          m = Math.max(m, scratch76_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch76_probs[row + j] - m);
+          const e = Math.exp(scratch76_probs[row + j]! - m);
           scratch76_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch76_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch76_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch76_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -5948,10 +4420,10 @@ function forward76(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch76_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch76_probs[row + j] * scratch76_mask[row + j] : scratch76_probs[row + j];
+          const a = training ? scratch76_probs[row + j]! * scratch76_mask[row + j]! : scratch76_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch76_heads[oi + d] += a * scratch76_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch76_heads[oi + d]! += a * scratch76_v[vj + d]!;
         }
       }
     }
@@ -5996,25 +4468,25 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch76_d_heads[oi + d] * scratch76_v[vj + d];
-          const pr = scratch76_probs[row + j];
-          const mk = training ? scratch76_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch76_d_heads[oi + d]! * scratch76_v[vj + d]!;
+          const pr = scratch76_probs[row + j]!;
+          const mk = training ? scratch76_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch76_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch76_d_v[vj + d] += a * scratch76_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch76_d_v[vj + d]! += a * scratch76_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch76_probs[row + j] * (scratch76_d_row[j] - s) * 0.125;
+          const ds = scratch76_probs[row + j]! * (scratch76_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch76_d_q[oi + d] += ds * scratch76_k[kj + d];
-            scratch76_d_k[kj + d] += ds * scratch76_q[qi + d];
+            scratch76_d_q[oi + d]! += ds * scratch76_k[kj + d]!;
+            scratch76_d_k[kj + d]! += ds * scratch76_q[qi + d]!;
           }
         }
       }
@@ -6027,238 +4499,6 @@ function backward76(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act77, grad77, scratch76_d_k, n * 512, 768, 768, 74042880, 74632704, true, 0, 768, 1);
   // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
   denseTiledBackward(p, gp, act77, grad77, scratch76_d_v, n * 512, 768, 768, 74633472, 75223296, true, 0, 768, 1);
-}
-
-/** Forward of op 77: encoder.layer.7.attention.1 (dropout). */
-function forward77(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.attention.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch77_mask[i] = m;
-      act79[i] = act78[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch77_mask[i] = 1;
-      act79[i] = act78[i];
-    }
-  }
-}
-
-/** Backward of op 77: encoder.layer.7.attention.1 (dropout). */
-function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad78[i] += grad79[i] * scratch77_mask[i];
-}
-
-/** Forward of op 78: add. */
-function forward78(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act80[i] = act79[i] + act77[i];
-}
-
-/** Backward of op 78: add. */
-function backward78(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad80[i];
-    grad79[i] += g;
-    grad77[i] += g;
-  }
-}
-
-/** Forward of op 79: encoder.layer.7.attention.LayerNorm (layernorm). */
-function forward79(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act80[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act80[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch79_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[75814656 + ch];
-        const sh = p[75815424 + ch];
-        const h = (act80[j] - m) * r;
-        scratch79_xhat[j] = h;
-        act81[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 79: encoder.layer.7.attention.LayerNorm (layernorm). */
-function backward79(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch79_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[75814656 + ch];
-        const d = grad81[j] * w;
-        const h = scratch79_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[75814656 + ch] += grad81[j] * h;
-        gp[75815424 + ch] += grad81[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[75814656 + ch];
-        grad80[j] += r * (grad81[j] * w - a - scratch79_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 80: encoder.layer.7.intermediate.dense (dense). */
-function forward80(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act81, act82, n * 512, 768, 3072, 75816192, 78175488, 0, 3072, 1);
-}
-
-/** Backward of op 80: encoder.layer.7.intermediate.dense (dense). */
-function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act81, grad81, grad82, n * 512, 768, 3072, 75816192, 78175488, true, 0, 3072, 1);
-}
-
-/** Forward of op 81: encoder.layer.7.intermediate.1 (gelu). */
-function forward81(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.intermediate.1: gelu
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act82[i];
-    act83[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 81: encoder.layer.7.intermediate.1 (gelu). */
-function backward81(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.intermediate.1: gelu backward
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act82[i];
-
-    const g = grad83[i];
-    grad82[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 82: encoder.layer.7.out.dense (dense). */
-function forward82(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act83, act84, n * 512, 3072, 768, 78178560, 80537856, 0, 768, 1);
-}
-
-/** Backward of op 82: encoder.layer.7.out.dense (dense). */
-function backward82(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act83, grad83, grad84, n * 512, 3072, 768, 78178560, 80537856, true, 0, 768, 1);
-}
-
-/** Forward of op 83: encoder.layer.7.out.1 (dropout). */
-function forward83(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.out.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch83_mask[i] = m;
-      act85[i] = act84[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch83_mask[i] = 1;
-      act85[i] = act84[i];
-    }
-  }
-}
-
-/** Backward of op 83: encoder.layer.7.out.1 (dropout). */
-function backward83(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad84[i] += grad85[i] * scratch83_mask[i];
-}
-
-/** Forward of op 84: add. */
-function forward84(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act86[i] = act85[i] + act81[i];
-}
-
-/** Backward of op 84: add. */
-function backward84(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad86[i];
-    grad85[i] += g;
-    grad81[i] += g;
-  }
-}
-
-/** Forward of op 85: encoder.layer.7.out.LayerNorm (layernorm). */
-function forward85(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act86[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act86[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch85_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[80538624 + ch];
-        const sh = p[80539392 + ch];
-        const h = (act86[j] - m) * r;
-        scratch85_xhat[j] = h;
-        act87[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 85: encoder.layer.7.out.LayerNorm (layernorm). */
-function backward85(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.7.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch85_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[80538624 + ch];
-        const d = grad87[j] * w;
-        const h = scratch85_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[80538624 + ch] += grad87[j] * h;
-        gp[80539392 + ch] += grad87[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[80538624 + ch];
-        grad86[j] += r * (grad87[j] * w - a - scratch85_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 86: encoder.layer.8.attention.self (attention). */
@@ -6283,18 +4523,18 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch86_q[qi + d] * scratch86_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch86_q[qi + d]! * scratch86_k[kj + d]!;
           scratch86_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch86_probs[row + j]);
+          m = Math.max(m, scratch86_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch86_probs[row + j] - m);
+          const e = Math.exp(scratch86_probs[row + j]! - m);
           scratch86_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch86_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch86_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch86_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -6302,10 +4542,10 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch86_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch86_probs[row + j] * scratch86_mask[row + j] : scratch86_probs[row + j];
+          const a = training ? scratch86_probs[row + j]! * scratch86_mask[row + j]! : scratch86_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch86_heads[oi + d] += a * scratch86_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch86_heads[oi + d]! += a * scratch86_v[vj + d]!;
         }
       }
     }
@@ -6350,25 +4590,25 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch86_d_heads[oi + d] * scratch86_v[vj + d];
-          const pr = scratch86_probs[row + j];
-          const mk = training ? scratch86_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch86_d_heads[oi + d]! * scratch86_v[vj + d]!;
+          const pr = scratch86_probs[row + j]!;
+          const mk = training ? scratch86_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch86_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch86_d_v[vj + d] += a * scratch86_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch86_d_v[vj + d]! += a * scratch86_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch86_probs[row + j] * (scratch86_d_row[j] - s) * 0.125;
+          const ds = scratch86_probs[row + j]! * (scratch86_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch86_d_q[oi + d] += ds * scratch86_k[kj + d];
-            scratch86_d_k[kj + d] += ds * scratch86_q[qi + d];
+            scratch86_d_q[oi + d]! += ds * scratch86_k[kj + d]!;
+            scratch86_d_k[kj + d]! += ds * scratch86_q[qi + d]!;
           }
         }
       }
@@ -6381,238 +4621,6 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act87, grad87, scratch86_d_k, n * 512, 768, 768, 81130752, 81720576, true, 0, 768, 1);
   // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
   denseTiledBackward(p, gp, act87, grad87, scratch86_d_v, n * 512, 768, 768, 81721344, 82311168, true, 0, 768, 1);
-}
-
-/** Forward of op 87: encoder.layer.8.attention.1 (dropout). */
-function forward87(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.attention.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch87_mask[i] = m;
-      act89[i] = act88[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch87_mask[i] = 1;
-      act89[i] = act88[i];
-    }
-  }
-}
-
-/** Backward of op 87: encoder.layer.8.attention.1 (dropout). */
-function backward87(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad88[i] += grad89[i] * scratch87_mask[i];
-}
-
-/** Forward of op 88: add. */
-function forward88(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act90[i] = act89[i] + act87[i];
-}
-
-/** Backward of op 88: add. */
-function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad90[i];
-    grad89[i] += g;
-    grad87[i] += g;
-  }
-}
-
-/** Forward of op 89: encoder.layer.8.attention.LayerNorm (layernorm). */
-function forward89(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act90[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act90[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch89_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[82902528 + ch];
-        const sh = p[82903296 + ch];
-        const h = (act90[j] - m) * r;
-        scratch89_xhat[j] = h;
-        act91[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 89: encoder.layer.8.attention.LayerNorm (layernorm). */
-function backward89(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch89_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[82902528 + ch];
-        const d = grad91[j] * w;
-        const h = scratch89_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[82902528 + ch] += grad91[j] * h;
-        gp[82903296 + ch] += grad91[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[82902528 + ch];
-        grad90[j] += r * (grad91[j] * w - a - scratch89_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 90: encoder.layer.8.intermediate.dense (dense). */
-function forward90(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act91, act92, n * 512, 768, 3072, 82904064, 85263360, 0, 3072, 1);
-}
-
-/** Backward of op 90: encoder.layer.8.intermediate.dense (dense). */
-function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act91, grad91, grad92, n * 512, 768, 3072, 82904064, 85263360, true, 0, 3072, 1);
-}
-
-/** Forward of op 91: encoder.layer.8.intermediate.1 (gelu). */
-function forward91(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.intermediate.1: gelu
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act92[i];
-    act93[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 91: encoder.layer.8.intermediate.1 (gelu). */
-function backward91(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.intermediate.1: gelu backward
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act92[i];
-
-    const g = grad93[i];
-    grad92[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 92: encoder.layer.8.out.dense (dense). */
-function forward92(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act93, act94, n * 512, 3072, 768, 85266432, 87625728, 0, 768, 1);
-}
-
-/** Backward of op 92: encoder.layer.8.out.dense (dense). */
-function backward92(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act93, grad93, grad94, n * 512, 3072, 768, 85266432, 87625728, true, 0, 768, 1);
-}
-
-/** Forward of op 93: encoder.layer.8.out.1 (dropout). */
-function forward93(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.out.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch93_mask[i] = m;
-      act95[i] = act94[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch93_mask[i] = 1;
-      act95[i] = act94[i];
-    }
-  }
-}
-
-/** Backward of op 93: encoder.layer.8.out.1 (dropout). */
-function backward93(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad94[i] += grad95[i] * scratch93_mask[i];
-}
-
-/** Forward of op 94: add. */
-function forward94(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act96[i] = act95[i] + act91[i];
-}
-
-/** Backward of op 94: add. */
-function backward94(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad96[i];
-    grad95[i] += g;
-    grad91[i] += g;
-  }
-}
-
-/** Forward of op 95: encoder.layer.8.out.LayerNorm (layernorm). */
-function forward95(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act96[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act96[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch95_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[87626496 + ch];
-        const sh = p[87627264 + ch];
-        const h = (act96[j] - m) * r;
-        scratch95_xhat[j] = h;
-        act97[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 95: encoder.layer.8.out.LayerNorm (layernorm). */
-function backward95(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.8.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch95_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[87626496 + ch];
-        const d = grad97[j] * w;
-        const h = scratch95_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[87626496 + ch] += grad97[j] * h;
-        gp[87627264 + ch] += grad97[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[87626496 + ch];
-        grad96[j] += r * (grad97[j] * w - a - scratch95_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 96: encoder.layer.9.attention.self (attention). */
@@ -6637,18 +4645,18 @@ function forward96(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch96_q[qi + d] * scratch96_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch96_q[qi + d]! * scratch96_k[kj + d]!;
           scratch96_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch96_probs[row + j]);
+          m = Math.max(m, scratch96_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch96_probs[row + j] - m);
+          const e = Math.exp(scratch96_probs[row + j]! - m);
           scratch96_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch96_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch96_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch96_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -6656,10 +4664,10 @@ function forward96(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch96_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch96_probs[row + j] * scratch96_mask[row + j] : scratch96_probs[row + j];
+          const a = training ? scratch96_probs[row + j]! * scratch96_mask[row + j]! : scratch96_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch96_heads[oi + d] += a * scratch96_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch96_heads[oi + d]! += a * scratch96_v[vj + d]!;
         }
       }
     }
@@ -6704,25 +4712,25 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch96_d_heads[oi + d] * scratch96_v[vj + d];
-          const pr = scratch96_probs[row + j];
-          const mk = training ? scratch96_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch96_d_heads[oi + d]! * scratch96_v[vj + d]!;
+          const pr = scratch96_probs[row + j]!;
+          const mk = training ? scratch96_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch96_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch96_d_v[vj + d] += a * scratch96_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch96_d_v[vj + d]! += a * scratch96_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch96_probs[row + j] * (scratch96_d_row[j] - s) * 0.125;
+          const ds = scratch96_probs[row + j]! * (scratch96_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch96_d_q[oi + d] += ds * scratch96_k[kj + d];
-            scratch96_d_k[kj + d] += ds * scratch96_q[qi + d];
+            scratch96_d_q[oi + d]! += ds * scratch96_k[kj + d]!;
+            scratch96_d_k[kj + d]! += ds * scratch96_q[qi + d]!;
           }
         }
       }
@@ -6735,238 +4743,6 @@ function backward96(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act97, grad97, scratch96_d_k, n * 512, 768, 768, 88218624, 88808448, true, 0, 768, 1);
   // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
   denseTiledBackward(p, gp, act97, grad97, scratch96_d_v, n * 512, 768, 768, 88809216, 89399040, true, 0, 768, 1);
-}
-
-/** Forward of op 97: encoder.layer.9.attention.1 (dropout). */
-function forward97(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.attention.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch97_mask[i] = m;
-      act99[i] = act98[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch97_mask[i] = 1;
-      act99[i] = act98[i];
-    }
-  }
-}
-
-/** Backward of op 97: encoder.layer.9.attention.1 (dropout). */
-function backward97(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad98[i] += grad99[i] * scratch97_mask[i];
-}
-
-/** Forward of op 98: add. */
-function forward98(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act100[i] = act99[i] + act97[i];
-}
-
-/** Backward of op 98: add. */
-function backward98(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad100[i];
-    grad99[i] += g;
-    grad97[i] += g;
-  }
-}
-
-/** Forward of op 99: encoder.layer.9.attention.LayerNorm (layernorm). */
-function forward99(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act100[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act100[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch99_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[89990400 + ch];
-        const sh = p[89991168 + ch];
-        const h = (act100[j] - m) * r;
-        scratch99_xhat[j] = h;
-        act101[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 99: encoder.layer.9.attention.LayerNorm (layernorm). */
-function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch99_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[89990400 + ch];
-        const d = grad101[j] * w;
-        const h = scratch99_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[89990400 + ch] += grad101[j] * h;
-        gp[89991168 + ch] += grad101[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[89990400 + ch];
-        grad100[j] += r * (grad101[j] * w - a - scratch99_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 100: encoder.layer.9.intermediate.dense (dense). */
-function forward100(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act101, act102, n * 512, 768, 3072, 89991936, 92351232, 0, 3072, 1);
-}
-
-/** Backward of op 100: encoder.layer.9.intermediate.dense (dense). */
-function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act101, grad101, grad102, n * 512, 768, 3072, 89991936, 92351232, true, 0, 3072, 1);
-}
-
-/** Forward of op 101: encoder.layer.9.intermediate.1 (gelu). */
-function forward101(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.intermediate.1: gelu
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act102[i];
-    act103[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 101: encoder.layer.9.intermediate.1 (gelu). */
-function backward101(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.intermediate.1: gelu backward
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act102[i];
-
-    const g = grad103[i];
-    grad102[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 102: encoder.layer.9.out.dense (dense). */
-function forward102(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act103, act104, n * 512, 3072, 768, 92354304, 94713600, 0, 768, 1);
-}
-
-/** Backward of op 102: encoder.layer.9.out.dense (dense). */
-function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act103, grad103, grad104, n * 512, 3072, 768, 92354304, 94713600, true, 0, 768, 1);
-}
-
-/** Forward of op 103: encoder.layer.9.out.1 (dropout). */
-function forward103(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.out.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch103_mask[i] = m;
-      act105[i] = act104[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch103_mask[i] = 1;
-      act105[i] = act104[i];
-    }
-  }
-}
-
-/** Backward of op 103: encoder.layer.9.out.1 (dropout). */
-function backward103(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad104[i] += grad105[i] * scratch103_mask[i];
-}
-
-/** Forward of op 104: add. */
-function forward104(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act106[i] = act105[i] + act101[i];
-}
-
-/** Backward of op 104: add. */
-function backward104(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad106[i];
-    grad105[i] += g;
-    grad101[i] += g;
-  }
-}
-
-/** Forward of op 105: encoder.layer.9.out.LayerNorm (layernorm). */
-function forward105(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act106[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act106[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch105_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[94714368 + ch];
-        const sh = p[94715136 + ch];
-        const h = (act106[j] - m) * r;
-        scratch105_xhat[j] = h;
-        act107[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 105: encoder.layer.9.out.LayerNorm (layernorm). */
-function backward105(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.9.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch105_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[94714368 + ch];
-        const d = grad107[j] * w;
-        const h = scratch105_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[94714368 + ch] += grad107[j] * h;
-        gp[94715136 + ch] += grad107[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[94714368 + ch];
-        grad106[j] += r * (grad107[j] * w - a - scratch105_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 106: encoder.layer.10.attention.self (attention). */
@@ -6991,18 +4767,18 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch106_q[qi + d] * scratch106_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch106_q[qi + d]! * scratch106_k[kj + d]!;
           scratch106_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch106_probs[row + j]);
+          m = Math.max(m, scratch106_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch106_probs[row + j] - m);
+          const e = Math.exp(scratch106_probs[row + j]! - m);
           scratch106_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch106_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch106_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch106_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -7010,10 +4786,10 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch106_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch106_probs[row + j] * scratch106_mask[row + j] : scratch106_probs[row + j];
+          const a = training ? scratch106_probs[row + j]! * scratch106_mask[row + j]! : scratch106_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch106_heads[oi + d] += a * scratch106_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch106_heads[oi + d]! += a * scratch106_v[vj + d]!;
         }
       }
     }
@@ -7058,25 +4834,25 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch106_d_heads[oi + d] * scratch106_v[vj + d];
-          const pr = scratch106_probs[row + j];
-          const mk = training ? scratch106_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch106_d_heads[oi + d]! * scratch106_v[vj + d]!;
+          const pr = scratch106_probs[row + j]!;
+          const mk = training ? scratch106_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch106_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch106_d_v[vj + d] += a * scratch106_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch106_d_v[vj + d]! += a * scratch106_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch106_probs[row + j] * (scratch106_d_row[j] - s) * 0.125;
+          const ds = scratch106_probs[row + j]! * (scratch106_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch106_d_q[oi + d] += ds * scratch106_k[kj + d];
-            scratch106_d_k[kj + d] += ds * scratch106_q[qi + d];
+            scratch106_d_q[oi + d]! += ds * scratch106_k[kj + d]!;
+            scratch106_d_k[kj + d]! += ds * scratch106_q[qi + d]!;
           }
         }
       }
@@ -7089,238 +4865,6 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act107, grad107, scratch106_d_k, n * 512, 768, 768, 95306496, 95896320, true, 0, 768, 1);
   // v: d(v_proj) += dvᵀ x, d(bias) += dv, dx += dv · (v_proj)
   denseTiledBackward(p, gp, act107, grad107, scratch106_d_v, n * 512, 768, 768, 95897088, 96486912, true, 0, 768, 1);
-}
-
-/** Forward of op 107: encoder.layer.10.attention.1 (dropout). */
-function forward107(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.attention.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch107_mask[i] = m;
-      act109[i] = act108[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch107_mask[i] = 1;
-      act109[i] = act108[i];
-    }
-  }
-}
-
-/** Backward of op 107: encoder.layer.10.attention.1 (dropout). */
-function backward107(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad108[i] += grad109[i] * scratch107_mask[i];
-}
-
-/** Forward of op 108: add. */
-function forward108(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act110[i] = act109[i] + act107[i];
-}
-
-/** Backward of op 108: add. */
-function backward108(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad110[i];
-    grad109[i] += g;
-    grad107[i] += g;
-  }
-}
-
-/** Forward of op 109: encoder.layer.10.attention.LayerNorm (layernorm). */
-function forward109(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act110[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act110[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch109_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[97078272 + ch];
-        const sh = p[97079040 + ch];
-        const h = (act110[j] - m) * r;
-        scratch109_xhat[j] = h;
-        act111[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 109: encoder.layer.10.attention.LayerNorm (layernorm). */
-function backward109(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch109_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[97078272 + ch];
-        const d = grad111[j] * w;
-        const h = scratch109_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[97078272 + ch] += grad111[j] * h;
-        gp[97079040 + ch] += grad111[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[97078272 + ch];
-        grad110[j] += r * (grad111[j] * w - a - scratch109_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 110: encoder.layer.10.intermediate.dense (dense). */
-function forward110(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act111, act112, n * 512, 768, 3072, 97079808, 99439104, 0, 3072, 1);
-}
-
-/** Backward of op 110: encoder.layer.10.intermediate.dense (dense). */
-function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act111, grad111, grad112, n * 512, 768, 3072, 97079808, 99439104, true, 0, 3072, 1);
-}
-
-/** Forward of op 111: encoder.layer.10.intermediate.1 (gelu). */
-function forward111(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.intermediate.1: gelu
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act112[i];
-    act113[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 111: encoder.layer.10.intermediate.1 (gelu). */
-function backward111(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.intermediate.1: gelu backward
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act112[i];
-
-    const g = grad113[i];
-    grad112[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 112: encoder.layer.10.out.dense (dense). */
-function forward112(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act113, act114, n * 512, 3072, 768, 99442176, 101801472, 0, 768, 1);
-}
-
-/** Backward of op 112: encoder.layer.10.out.dense (dense). */
-function backward112(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act113, grad113, grad114, n * 512, 3072, 768, 99442176, 101801472, true, 0, 768, 1);
-}
-
-/** Forward of op 113: encoder.layer.10.out.1 (dropout). */
-function forward113(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.out.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch113_mask[i] = m;
-      act115[i] = act114[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch113_mask[i] = 1;
-      act115[i] = act114[i];
-    }
-  }
-}
-
-/** Backward of op 113: encoder.layer.10.out.1 (dropout). */
-function backward113(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad114[i] += grad115[i] * scratch113_mask[i];
-}
-
-/** Forward of op 114: add. */
-function forward114(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act116[i] = act115[i] + act111[i];
-}
-
-/** Backward of op 114: add. */
-function backward114(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad116[i];
-    grad115[i] += g;
-    grad111[i] += g;
-  }
-}
-
-/** Forward of op 115: encoder.layer.10.out.LayerNorm (layernorm). */
-function forward115(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act116[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act116[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch115_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[101802240 + ch];
-        const sh = p[101803008 + ch];
-        const h = (act116[j] - m) * r;
-        scratch115_xhat[j] = h;
-        act117[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 115: encoder.layer.10.out.LayerNorm (layernorm). */
-function backward115(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.10.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch115_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[101802240 + ch];
-        const d = grad117[j] * w;
-        const h = scratch115_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[101802240 + ch] += grad117[j] * h;
-        gp[101803008 + ch] += grad117[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[101802240 + ch];
-        grad116[j] += r * (grad117[j] * w - a - scratch115_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 116: encoder.layer.11.attention.self (attention). */
@@ -7345,18 +4889,18 @@ function forward116(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < seqLength; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch116_q[qi + d] * scratch116_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch116_q[qi + d]! * scratch116_k[kj + d]!;
           scratch116_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch116_probs[row + j]);
+          m = Math.max(m, scratch116_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < seqLength; j++) {
-          const e = Math.exp(scratch116_probs[row + j] - m);
+          const e = Math.exp(scratch116_probs[row + j]! - m);
           scratch116_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < seqLength; j++) scratch116_probs[row + j] *= r;
+        for (let j = 0; j < seqLength; j++) scratch116_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < seqLength; j++) scratch116_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -7364,10 +4908,10 @@ function forward116(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch116_heads[oi + d] = 0;
         for (let j = 0; j < seqLength; j++) {
-          const a = training ? scratch116_probs[row + j] * scratch116_mask[row + j] : scratch116_probs[row + j];
+          const a = training ? scratch116_probs[row + j]! * scratch116_mask[row + j]! : scratch116_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch116_heads[oi + d] += a * scratch116_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch116_heads[oi + d]! += a * scratch116_v[vj + d]!;
         }
       }
     }
@@ -7412,25 +4956,25 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < seqLength; j++) {
           const vj = b * 393216 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch116_d_heads[oi + d] * scratch116_v[vj + d];
-          const pr = scratch116_probs[row + j];
-          const mk = training ? scratch116_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch116_d_heads[oi + d]! * scratch116_v[vj + d]!;
+          const pr = scratch116_probs[row + j]!;
+          const mk = training ? scratch116_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch116_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch116_d_v[vj + d] += a * scratch116_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch116_d_v[vj + d]! += a * scratch116_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < seqLength; j++) {
-          const ds = scratch116_probs[row + j] * (scratch116_d_row[j] - s) * 0.125;
+          const ds = scratch116_probs[row + j]! * (scratch116_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 393216 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch116_d_q[oi + d] += ds * scratch116_k[kj + d];
-            scratch116_d_k[kj + d] += ds * scratch116_q[qi + d];
+            scratch116_d_q[oi + d]! += ds * scratch116_k[kj + d]!;
+            scratch116_d_k[kj + d]! += ds * scratch116_q[qi + d]!;
           }
         }
       }
@@ -7445,281 +4989,49 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act117, grad117, scratch116_d_v, n * 512, 768, 768, 102984960, 103574784, true, 0, 768, 1);
 }
 
-/** Forward of op 117: encoder.layer.11.attention.1 (dropout). */
-function forward117(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.attention.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch117_mask[i] = m;
-      act119[i] = act118[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch117_mask[i] = 1;
-      act119[i] = act118[i];
-    }
-  }
-}
-
-/** Backward of op 117: encoder.layer.11.attention.1 (dropout). */
-function backward117(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.attention.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad118[i] += grad119[i] * scratch117_mask[i];
-}
-
-/** Forward of op 118: add. */
-function forward118(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act120[i] = act119[i] + act117[i];
-}
-
-/** Backward of op 118: add. */
-function backward118(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad120[i];
-    grad119[i] += g;
-    grad117[i] += g;
-  }
-}
-
-/** Forward of op 119: encoder.layer.11.attention.LayerNorm (layernorm). */
-function forward119(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act120[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act120[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch119_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[104166144 + ch];
-        const sh = p[104166912 + ch];
-        const h = (act120[j] - m) * r;
-        scratch119_xhat[j] = h;
-        act121[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 119: encoder.layer.11.attention.LayerNorm (layernorm). */
-function backward119(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.attention.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch119_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[104166144 + ch];
-        const d = grad121[j] * w;
-        const h = scratch119_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[104166144 + ch] += grad121[j] * h;
-        gp[104166912 + ch] += grad121[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[104166144 + ch];
-        grad120[j] += r * (grad121[j] * w - a - scratch119_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 120: encoder.layer.11.intermediate.dense (dense). */
-function forward120(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.intermediate.dense: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act121, act122, n * 512, 768, 3072, 104167680, 106526976, 0, 3072, 1);
-}
-
-/** Backward of op 120: encoder.layer.11.intermediate.dense (dense). */
-function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.intermediate.dense: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act121, grad121, grad122, n * 512, 768, 3072, 104167680, 106526976, true, 0, 3072, 1);
-}
-
-/** Forward of op 121: encoder.layer.11.intermediate.1 (gelu). */
-function forward121(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.intermediate.1: gelu
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act122[i];
-    act123[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 121: encoder.layer.11.intermediate.1 (gelu). */
-function backward121(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.intermediate.1: gelu backward
-  for (let i = 0, e = n * 1572864; i < e; i++) {
-    const x = act122[i];
-
-    const g = grad123[i];
-    grad122[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 122: encoder.layer.11.out.dense (dense). */
-function forward122(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.out.dense: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act123, act124, n * 512, 3072, 768, 106530048, 108889344, 0, 768, 1);
-}
-
-/** Backward of op 122: encoder.layer.11.out.dense (dense). */
-function backward122(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.out.dense: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act123, grad123, grad124, n * 512, 3072, 768, 106530048, 108889344, true, 0, 768, 1);
-}
-
-/** Forward of op 123: encoder.layer.11.out.1 (dropout). */
-function forward123(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.out.1: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch123_mask[i] = m;
-      act125[i] = act124[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 393216; i < e; i++) {
-      scratch123_mask[i] = 1;
-      act125[i] = act124[i];
-    }
-  }
-}
-
-/** Backward of op 123: encoder.layer.11.out.1 (dropout). */
-function backward123(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.out.1: dropout backward
-  for (let i = 0, e = n * 393216; i < e; i++) grad124[i] += grad125[i] * scratch123_mask[i];
-}
-
-/** Forward of op 124: add. */
-function forward124(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 393216; i < e; i++) act126[i] = act125[i] + act121[i];
-}
-
-/** Backward of op 124: add. */
-function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 393216; i < e; i++) {
-    const g = grad126[i];
-    grad125[i] += g;
-    grad121[i] += g;
-  }
-}
-
-/** Forward of op 125: encoder.layer.11.out.LayerNorm (layernorm). */
-function forward125(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act126[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act126[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 1e-12);
-      scratch125_istd[b * 512 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[108890112 + ch];
-        const sh = p[108890880 + ch];
-        const h = (act126[j] - m) * r;
-        scratch125_xhat[j] = h;
-        act127[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 125: encoder.layer.11.out.LayerNorm (layernorm). */
-function backward125(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layer.11.out.LayerNorm: layernorm over the last axis, 512 rows of 768 per sample (eps 1e-12, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 512; g++) {
-      const base = (b * 512 + g) * 768;
-      const r = scratch125_istd[b * 512 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[108890112 + ch];
-        const d = grad127[j] * w;
-        const h = scratch125_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[108890112 + ch] += grad127[j] * h;
-        gp[108890880 + ch] += grad127[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[108890112 + ch];
-        grad126[j] += r * (grad127[j] * w - a - scratch125_xhat[j] * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 126: pooler.0 (take). */
-function forward126(p: Float32Array, n: number, training: boolean): void {
+function forward126(n: number): void {
   // pooler.0: take index 0 of axis 0, [512, 768] → [768]
   for (let r = 0; r < n; r++) {
-    for (let q = 0; q < 768; q++) act128[r * 768 + q] = act127[r * 393216 + q];
+    for (let q = 0; q < 768; q++) act128[r * 768 + q] = act127[r * 393216 + q]!;
   }
 }
 
 /** Backward of op 126: pooler.0 (take). */
-function backward126(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward126(n: number): void {
   // pooler.0: take backward (the other positions get no gradient)
   for (let r = 0; r < n; r++) {
-    for (let q = 0; q < 768; q++) grad127[r * 393216 + q] += grad128[r * 768 + q];
+    for (let q = 0; q < 768; q++) grad127[r * 393216 + q]! += grad128[r * 768 + q]!;
   }
 }
 
 /** Forward of op 127: pooler.dense (dense). */
-function forward127(p: Float32Array, n: number, training: boolean): void {
+function forward127(p: Float32Array, n: number): void {
   // pooler.dense: dense 768 → 768, register-tiled (shared kernel below)
   denseTiledForward(p, act128, act129, n, 768, 768, 108891648, 109481472, 0, 768, 1);
 }
 
 /** Backward of op 127: pooler.dense (dense). */
-function backward127(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward127(p: Float32Array, gp: Float32Array, n: number): void {
   // pooler.dense: dense 768 → 768 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act128, grad128, grad129, n, 768, 768, 108891648, 109481472, true, 0, 768, 1);
 }
 
 /** Forward of op 128: pooler.2 (tanh). */
-function forward128(p: Float32Array, n: number, training: boolean): void {
+function forward128(n: number): void {
   // pooler.2: tanh
   for (let i = 0, e = n * 768; i < e; i++) {
-    const x = act129[i];
+    const x = act129[i]!;
     act130[i] = Math.tanh(x);
   }
 }
 
 /** Backward of op 128: pooler.2 (tanh). */
-function backward128(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward128(n: number): void {
   // pooler.2: tanh backward
   for (let i = 0, e = n * 768; i < e; i++) {
-    const y = act130[i];
-    const g = grad130[i];
+    const y = act130[i]!;
+    const g = grad130[i]!;
     grad129[i] = g * (1 - y * y);
   }
 }
@@ -7847,8 +5159,7 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? undefined) === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -8080,20 +5391,15 @@ export function trainStep(
   });
   const output = result[0];
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? undefined;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
-  inputGradWanted = false;
-  try {
-    backward(trainer.params, [grad, zerosOf(result[1].length)], trainer.grads);
-  } finally {
-    inputGradWanted = true;
-  }
+  backward(trainer.params, [grad, zerosOf(result[1].length)], trainer.grads);
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -8209,7 +5515,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -8219,17 +5525,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -8251,14 +5557,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -8295,8 +5601,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -8308,12 +5614,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -8334,18 +5640,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -8366,10 +5672,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -8391,14 +5697,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -8435,8 +5741,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -8448,12 +5754,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -8474,18 +5780,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -8505,17 +5811,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -8533,15 +5839,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -8562,10 +5868,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -8575,11 +5881,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -8592,12 +5898,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -8623,8 +5929,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -8662,11 +5968,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -8681,16 +5987,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -8717,12 +6023,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -8737,24 +6043,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -8845,11 +6151,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

@@ -500,12 +500,6 @@ function zero(a: Float32Array): void {
   else for (let i = 0; i < a.length; i++) a[i] = 0;
 }
 
-/** Copies `from` into `to` (same length), a loop for short arrays as in `zero`. */
-function copy(from: ArrayLike<number>, to: Float32Array): void {
-  if (to.length > 64) to.set(from);
-  else for (let i = 0; i < to.length; i++) to[i] = from[i]!;
-}
-
 function checkBatch(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`batch must be a whole number of at least 1, got ${n}`);
 }
@@ -705,8 +699,6 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
 let lastTraining = false;
-/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
-let inputGradWanted = true;
 /** Sequence length of the last forward call (attention masks keys past it). */
 let seqLength = 1024;
 let act1 = new Float32Array(0);
@@ -1168,7 +1160,6 @@ let scratch117_istd = new Float32Array(0);
 let scratch121_mask = new Float32Array(0);
 let scratch123_xhat = new Float32Array(0);
 let scratch123_istd = new Float32Array(0);
-let bf: Float32Array = new Float32Array(bufferCount);
 
 function allocate(n: number): void {
   if (n === batchSize) return;
@@ -1670,131 +1661,131 @@ export function forward(p: Float32Array, input: Int32Array, n: number, options: 
   allocateShort(n, length);
   act0 = length === 1024 ? input : padRows(input, padded0, n, length, 1, 1024);
   seqLength = length;
-  forward0(p, n, training);
-  forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
+  forward0(p, n);
+  forward1(p, n);
+  dropoutForward1(n, training, act2, act3, scratch2_mask); // op 2: 2 (dropout)
+  layernormForward1(p, n, act3, act4, scratch3_xhat, scratch3_istd, 39383808, 39384576); // op 3: h.0.ln_1 (layernorm)
   forward4(p, n, training);
-  forward5(p, n, training);
-  forward6(p, n, training);
-  forward7(p, n, training);
-  forward8(p, n, training);
-  forward9(p, n, training);
-  forward10(p, n, training);
-  forward11(p, n, training);
-  forward12(p, n, training);
-  forward13(p, n, training);
+  dropoutForward1(n, training, act5, act6, scratch5_mask); // op 5: h.0.2 (dropout)
+  addForward1(n, act6, act3, act7); // op 6: add
+  layernormForward1(p, n, act7, act8, scratch7_xhat, scratch7_istd, 41747712, 41748480); // op 7: h.0.ln_2 (layernorm)
+  denseForward1(p, n, act8, act9, 41749248, 44108544); // op 8: h.0.mlp.c_fc (dense)
+  geluForward1(n, act9, act10); // op 9: h.0.mlp.1 (gelu)
+  denseForward2(p, n, act10, act11, 44111616, 46470912); // op 10: h.0.mlp.c_proj (dense)
+  dropoutForward1(n, training, act11, act12, scratch11_mask); // op 11: h.0.5 (dropout)
+  addForward1(n, act12, act7, act13); // op 12: add
+  layernormForward1(p, n, act13, act14, scratch13_xhat, scratch13_istd, 46471680, 46472448); // op 13: h.1.ln_1 (layernorm)
   forward14(p, n, training);
-  forward15(p, n, training);
-  forward16(p, n, training);
-  forward17(p, n, training);
-  forward18(p, n, training);
-  forward19(p, n, training);
-  forward20(p, n, training);
-  forward21(p, n, training);
-  forward22(p, n, training);
-  forward23(p, n, training);
+  dropoutForward1(n, training, act15, act16, scratch15_mask); // op 15: h.1.2 (dropout)
+  addForward1(n, act16, act13, act17); // op 16: add
+  layernormForward1(p, n, act17, act18, scratch17_xhat, scratch17_istd, 48835584, 48836352); // op 17: h.1.ln_2 (layernorm)
+  denseForward1(p, n, act18, act19, 48837120, 51196416); // op 18: h.1.mlp.c_fc (dense)
+  geluForward1(n, act19, act20); // op 19: h.1.mlp.1 (gelu)
+  denseForward2(p, n, act20, act21, 51199488, 53558784); // op 20: h.1.mlp.c_proj (dense)
+  dropoutForward1(n, training, act21, act22, scratch21_mask); // op 21: h.1.5 (dropout)
+  addForward1(n, act22, act17, act23); // op 22: add
+  layernormForward1(p, n, act23, act24, scratch23_xhat, scratch23_istd, 53559552, 53560320); // op 23: h.2.ln_1 (layernorm)
   forward24(p, n, training);
-  forward25(p, n, training);
-  forward26(p, n, training);
-  forward27(p, n, training);
-  forward28(p, n, training);
-  forward29(p, n, training);
-  forward30(p, n, training);
-  forward31(p, n, training);
-  forward32(p, n, training);
-  forward33(p, n, training);
+  dropoutForward1(n, training, act25, act26, scratch25_mask); // op 25: h.2.2 (dropout)
+  addForward1(n, act26, act23, act27); // op 26: add
+  layernormForward1(p, n, act27, act28, scratch27_xhat, scratch27_istd, 55923456, 55924224); // op 27: h.2.ln_2 (layernorm)
+  denseForward1(p, n, act28, act29, 55924992, 58284288); // op 28: h.2.mlp.c_fc (dense)
+  geluForward1(n, act29, act30); // op 29: h.2.mlp.1 (gelu)
+  denseForward2(p, n, act30, act31, 58287360, 60646656); // op 30: h.2.mlp.c_proj (dense)
+  dropoutForward1(n, training, act31, act32, scratch31_mask); // op 31: h.2.5 (dropout)
+  addForward1(n, act32, act27, act33); // op 32: add
+  layernormForward1(p, n, act33, act34, scratch33_xhat, scratch33_istd, 60647424, 60648192); // op 33: h.3.ln_1 (layernorm)
   forward34(p, n, training);
-  forward35(p, n, training);
-  forward36(p, n, training);
-  forward37(p, n, training);
-  forward38(p, n, training);
-  forward39(p, n, training);
-  forward40(p, n, training);
-  forward41(p, n, training);
-  forward42(p, n, training);
-  forward43(p, n, training);
+  dropoutForward1(n, training, act35, act36, scratch35_mask); // op 35: h.3.2 (dropout)
+  addForward1(n, act36, act33, act37); // op 36: add
+  layernormForward1(p, n, act37, act38, scratch37_xhat, scratch37_istd, 63011328, 63012096); // op 37: h.3.ln_2 (layernorm)
+  denseForward1(p, n, act38, act39, 63012864, 65372160); // op 38: h.3.mlp.c_fc (dense)
+  geluForward1(n, act39, act40); // op 39: h.3.mlp.1 (gelu)
+  denseForward2(p, n, act40, act41, 65375232, 67734528); // op 40: h.3.mlp.c_proj (dense)
+  dropoutForward1(n, training, act41, act42, scratch41_mask); // op 41: h.3.5 (dropout)
+  addForward1(n, act42, act37, act43); // op 42: add
+  layernormForward1(p, n, act43, act44, scratch43_xhat, scratch43_istd, 67735296, 67736064); // op 43: h.4.ln_1 (layernorm)
   forward44(p, n, training);
-  forward45(p, n, training);
-  forward46(p, n, training);
-  forward47(p, n, training);
-  forward48(p, n, training);
-  forward49(p, n, training);
-  forward50(p, n, training);
-  forward51(p, n, training);
-  forward52(p, n, training);
-  forward53(p, n, training);
+  dropoutForward1(n, training, act45, act46, scratch45_mask); // op 45: h.4.2 (dropout)
+  addForward1(n, act46, act43, act47); // op 46: add
+  layernormForward1(p, n, act47, act48, scratch47_xhat, scratch47_istd, 70099200, 70099968); // op 47: h.4.ln_2 (layernorm)
+  denseForward1(p, n, act48, act49, 70100736, 72460032); // op 48: h.4.mlp.c_fc (dense)
+  geluForward1(n, act49, act50); // op 49: h.4.mlp.1 (gelu)
+  denseForward2(p, n, act50, act51, 72463104, 74822400); // op 50: h.4.mlp.c_proj (dense)
+  dropoutForward1(n, training, act51, act52, scratch51_mask); // op 51: h.4.5 (dropout)
+  addForward1(n, act52, act47, act53); // op 52: add
+  layernormForward1(p, n, act53, act54, scratch53_xhat, scratch53_istd, 74823168, 74823936); // op 53: h.5.ln_1 (layernorm)
   forward54(p, n, training);
-  forward55(p, n, training);
-  forward56(p, n, training);
-  forward57(p, n, training);
-  forward58(p, n, training);
-  forward59(p, n, training);
-  forward60(p, n, training);
-  forward61(p, n, training);
-  forward62(p, n, training);
-  forward63(p, n, training);
+  dropoutForward1(n, training, act55, act56, scratch55_mask); // op 55: h.5.2 (dropout)
+  addForward1(n, act56, act53, act57); // op 56: add
+  layernormForward1(p, n, act57, act58, scratch57_xhat, scratch57_istd, 77187072, 77187840); // op 57: h.5.ln_2 (layernorm)
+  denseForward1(p, n, act58, act59, 77188608, 79547904); // op 58: h.5.mlp.c_fc (dense)
+  geluForward1(n, act59, act60); // op 59: h.5.mlp.1 (gelu)
+  denseForward2(p, n, act60, act61, 79550976, 81910272); // op 60: h.5.mlp.c_proj (dense)
+  dropoutForward1(n, training, act61, act62, scratch61_mask); // op 61: h.5.5 (dropout)
+  addForward1(n, act62, act57, act63); // op 62: add
+  layernormForward1(p, n, act63, act64, scratch63_xhat, scratch63_istd, 81911040, 81911808); // op 63: h.6.ln_1 (layernorm)
   forward64(p, n, training);
-  forward65(p, n, training);
-  forward66(p, n, training);
-  forward67(p, n, training);
-  forward68(p, n, training);
-  forward69(p, n, training);
-  forward70(p, n, training);
-  forward71(p, n, training);
-  forward72(p, n, training);
-  forward73(p, n, training);
+  dropoutForward1(n, training, act65, act66, scratch65_mask); // op 65: h.6.2 (dropout)
+  addForward1(n, act66, act63, act67); // op 66: add
+  layernormForward1(p, n, act67, act68, scratch67_xhat, scratch67_istd, 84274944, 84275712); // op 67: h.6.ln_2 (layernorm)
+  denseForward1(p, n, act68, act69, 84276480, 86635776); // op 68: h.6.mlp.c_fc (dense)
+  geluForward1(n, act69, act70); // op 69: h.6.mlp.1 (gelu)
+  denseForward2(p, n, act70, act71, 86638848, 88998144); // op 70: h.6.mlp.c_proj (dense)
+  dropoutForward1(n, training, act71, act72, scratch71_mask); // op 71: h.6.5 (dropout)
+  addForward1(n, act72, act67, act73); // op 72: add
+  layernormForward1(p, n, act73, act74, scratch73_xhat, scratch73_istd, 88998912, 88999680); // op 73: h.7.ln_1 (layernorm)
   forward74(p, n, training);
-  forward75(p, n, training);
-  forward76(p, n, training);
-  forward77(p, n, training);
-  forward78(p, n, training);
-  forward79(p, n, training);
-  forward80(p, n, training);
-  forward81(p, n, training);
-  forward82(p, n, training);
-  forward83(p, n, training);
+  dropoutForward1(n, training, act75, act76, scratch75_mask); // op 75: h.7.2 (dropout)
+  addForward1(n, act76, act73, act77); // op 76: add
+  layernormForward1(p, n, act77, act78, scratch77_xhat, scratch77_istd, 91362816, 91363584); // op 77: h.7.ln_2 (layernorm)
+  denseForward1(p, n, act78, act79, 91364352, 93723648); // op 78: h.7.mlp.c_fc (dense)
+  geluForward1(n, act79, act80); // op 79: h.7.mlp.1 (gelu)
+  denseForward2(p, n, act80, act81, 93726720, 96086016); // op 80: h.7.mlp.c_proj (dense)
+  dropoutForward1(n, training, act81, act82, scratch81_mask); // op 81: h.7.5 (dropout)
+  addForward1(n, act82, act77, act83); // op 82: add
+  layernormForward1(p, n, act83, act84, scratch83_xhat, scratch83_istd, 96086784, 96087552); // op 83: h.8.ln_1 (layernorm)
   forward84(p, n, training);
-  forward85(p, n, training);
-  forward86(p, n, training);
-  forward87(p, n, training);
-  forward88(p, n, training);
-  forward89(p, n, training);
-  forward90(p, n, training);
-  forward91(p, n, training);
-  forward92(p, n, training);
-  forward93(p, n, training);
+  dropoutForward1(n, training, act85, act86, scratch85_mask); // op 85: h.8.2 (dropout)
+  addForward1(n, act86, act83, act87); // op 86: add
+  layernormForward1(p, n, act87, act88, scratch87_xhat, scratch87_istd, 98450688, 98451456); // op 87: h.8.ln_2 (layernorm)
+  denseForward1(p, n, act88, act89, 98452224, 100811520); // op 88: h.8.mlp.c_fc (dense)
+  geluForward1(n, act89, act90); // op 89: h.8.mlp.1 (gelu)
+  denseForward2(p, n, act90, act91, 100814592, 103173888); // op 90: h.8.mlp.c_proj (dense)
+  dropoutForward1(n, training, act91, act92, scratch91_mask); // op 91: h.8.5 (dropout)
+  addForward1(n, act92, act87, act93); // op 92: add
+  layernormForward1(p, n, act93, act94, scratch93_xhat, scratch93_istd, 103174656, 103175424); // op 93: h.9.ln_1 (layernorm)
   forward94(p, n, training);
-  forward95(p, n, training);
-  forward96(p, n, training);
-  forward97(p, n, training);
-  forward98(p, n, training);
-  forward99(p, n, training);
-  forward100(p, n, training);
-  forward101(p, n, training);
-  forward102(p, n, training);
-  forward103(p, n, training);
+  dropoutForward1(n, training, act95, act96, scratch95_mask); // op 95: h.9.2 (dropout)
+  addForward1(n, act96, act93, act97); // op 96: add
+  layernormForward1(p, n, act97, act98, scratch97_xhat, scratch97_istd, 105538560, 105539328); // op 97: h.9.ln_2 (layernorm)
+  denseForward1(p, n, act98, act99, 105540096, 107899392); // op 98: h.9.mlp.c_fc (dense)
+  geluForward1(n, act99, act100); // op 99: h.9.mlp.1 (gelu)
+  denseForward2(p, n, act100, act101, 107902464, 110261760); // op 100: h.9.mlp.c_proj (dense)
+  dropoutForward1(n, training, act101, act102, scratch101_mask); // op 101: h.9.5 (dropout)
+  addForward1(n, act102, act97, act103); // op 102: add
+  layernormForward1(p, n, act103, act104, scratch103_xhat, scratch103_istd, 110262528, 110263296); // op 103: h.10.ln_1 (layernorm)
   forward104(p, n, training);
-  forward105(p, n, training);
-  forward106(p, n, training);
-  forward107(p, n, training);
-  forward108(p, n, training);
-  forward109(p, n, training);
-  forward110(p, n, training);
-  forward111(p, n, training);
-  forward112(p, n, training);
-  forward113(p, n, training);
+  dropoutForward1(n, training, act105, act106, scratch105_mask); // op 105: h.10.2 (dropout)
+  addForward1(n, act106, act103, act107); // op 106: add
+  layernormForward1(p, n, act107, act108, scratch107_xhat, scratch107_istd, 112626432, 112627200); // op 107: h.10.ln_2 (layernorm)
+  denseForward1(p, n, act108, act109, 112627968, 114987264); // op 108: h.10.mlp.c_fc (dense)
+  geluForward1(n, act109, act110); // op 109: h.10.mlp.1 (gelu)
+  denseForward2(p, n, act110, act111, 114990336, 117349632); // op 110: h.10.mlp.c_proj (dense)
+  dropoutForward1(n, training, act111, act112, scratch111_mask); // op 111: h.10.5 (dropout)
+  addForward1(n, act112, act107, act113); // op 112: add
+  layernormForward1(p, n, act113, act114, scratch113_xhat, scratch113_istd, 117350400, 117351168); // op 113: h.11.ln_1 (layernorm)
   forward114(p, n, training);
-  forward115(p, n, training);
-  forward116(p, n, training);
-  forward117(p, n, training);
-  forward118(p, n, training);
-  forward119(p, n, training);
-  forward120(p, n, training);
-  forward121(p, n, training);
-  forward122(p, n, training);
-  forward123(p, n, training);
-  forward124(p, n, training);
+  dropoutForward1(n, training, act115, act116, scratch115_mask); // op 115: h.11.2 (dropout)
+  addForward1(n, act116, act113, act117); // op 116: add
+  layernormForward1(p, n, act117, act118, scratch117_xhat, scratch117_istd, 119714304, 119715072); // op 117: h.11.ln_2 (layernorm)
+  denseForward1(p, n, act118, act119, 119715840, 122075136); // op 118: h.11.mlp.c_fc (dense)
+  geluForward1(n, act119, act120); // op 119: h.11.mlp.1 (gelu)
+  denseForward2(p, n, act120, act121, 122078208, 124437504); // op 120: h.11.mlp.c_proj (dense)
+  dropoutForward1(n, training, act121, act122, scratch121_mask); // op 121: h.11.5 (dropout)
+  addForward1(n, act122, act117, act123); // op 122: add
+  layernormForward1(p, n, act123, act124, scratch123_xhat, scratch123_istd, 124438272, 124439040); // op 123: ln_f (layernorm)
+  forward124(p, n);
   lastTraining = training;
   forwardDone = true;
   return length === 1024 ? act125 : cutRows(act125, short0, n, length, 50257, 1024);
@@ -1973,247 +1964,272 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   if (seqLength === 1024) grad125.set(outputGrad);
   else padRows(outputGrad, grad125, n, seqLength, 50257, 1024);
   const training = lastTraining;
-  backward124(p, gp, n, training);
-  backward123(p, gp, n, training);
-  backward122(p, gp, n, training);
-  backward121(p, gp, n, training);
-  backward120(p, gp, n, training);
-  backward119(p, gp, n, training);
-  backward118(p, gp, n, training);
-  backward117(p, gp, n, training);
-  backward116(p, gp, n, training);
-  backward115(p, gp, n, training);
+  backward124(p, gp, n);
+  layernormBackward1(p, gp, n, grad123, grad124, scratch123_xhat, scratch123_istd, 124438272, 124439040); // op 123: ln_f (layernorm)
+  addBackward1(n, grad122, grad117, grad123); // op 122: add
+  dropoutBackward1(n, grad121, grad122, scratch121_mask); // op 121: h.11.5 (dropout)
+  denseBackward2(p, gp, n, act120, grad120, grad121, 122078208, 124437504); // op 120: h.11.mlp.c_proj (dense)
+  geluBackward1(n, act119, grad119, grad120); // op 119: h.11.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act118, grad118, grad119, 119715840, 122075136); // op 118: h.11.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad117, grad118, scratch117_xhat, scratch117_istd, 119714304, 119715072); // op 117: h.11.ln_2 (layernorm)
+  addBackward1(n, grad116, grad113, grad117); // op 116: add
+  dropoutBackward1(n, grad115, grad116, scratch115_mask); // op 115: h.11.2 (dropout)
   backward114(p, gp, n, training);
-  backward113(p, gp, n, training);
-  backward112(p, gp, n, training);
-  backward111(p, gp, n, training);
-  backward110(p, gp, n, training);
-  backward109(p, gp, n, training);
-  backward108(p, gp, n, training);
-  backward107(p, gp, n, training);
-  backward106(p, gp, n, training);
-  backward105(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad113, grad114, scratch113_xhat, scratch113_istd, 117350400, 117351168); // op 113: h.11.ln_1 (layernorm)
+  addBackward1(n, grad112, grad107, grad113); // op 112: add
+  dropoutBackward1(n, grad111, grad112, scratch111_mask); // op 111: h.10.5 (dropout)
+  denseBackward2(p, gp, n, act110, grad110, grad111, 114990336, 117349632); // op 110: h.10.mlp.c_proj (dense)
+  geluBackward1(n, act109, grad109, grad110); // op 109: h.10.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act108, grad108, grad109, 112627968, 114987264); // op 108: h.10.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad107, grad108, scratch107_xhat, scratch107_istd, 112626432, 112627200); // op 107: h.10.ln_2 (layernorm)
+  addBackward1(n, grad106, grad103, grad107); // op 106: add
+  dropoutBackward1(n, grad105, grad106, scratch105_mask); // op 105: h.10.2 (dropout)
   backward104(p, gp, n, training);
-  backward103(p, gp, n, training);
-  backward102(p, gp, n, training);
-  backward101(p, gp, n, training);
-  backward100(p, gp, n, training);
-  backward99(p, gp, n, training);
-  backward98(p, gp, n, training);
-  backward97(p, gp, n, training);
-  backward96(p, gp, n, training);
-  backward95(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad103, grad104, scratch103_xhat, scratch103_istd, 110262528, 110263296); // op 103: h.10.ln_1 (layernorm)
+  addBackward1(n, grad102, grad97, grad103); // op 102: add
+  dropoutBackward1(n, grad101, grad102, scratch101_mask); // op 101: h.9.5 (dropout)
+  denseBackward2(p, gp, n, act100, grad100, grad101, 107902464, 110261760); // op 100: h.9.mlp.c_proj (dense)
+  geluBackward1(n, act99, grad99, grad100); // op 99: h.9.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act98, grad98, grad99, 105540096, 107899392); // op 98: h.9.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad97, grad98, scratch97_xhat, scratch97_istd, 105538560, 105539328); // op 97: h.9.ln_2 (layernorm)
+  addBackward1(n, grad96, grad93, grad97); // op 96: add
+  dropoutBackward1(n, grad95, grad96, scratch95_mask); // op 95: h.9.2 (dropout)
   backward94(p, gp, n, training);
-  backward93(p, gp, n, training);
-  backward92(p, gp, n, training);
-  backward91(p, gp, n, training);
-  backward90(p, gp, n, training);
-  backward89(p, gp, n, training);
-  backward88(p, gp, n, training);
-  backward87(p, gp, n, training);
-  backward86(p, gp, n, training);
-  backward85(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad93, grad94, scratch93_xhat, scratch93_istd, 103174656, 103175424); // op 93: h.9.ln_1 (layernorm)
+  addBackward1(n, grad92, grad87, grad93); // op 92: add
+  dropoutBackward1(n, grad91, grad92, scratch91_mask); // op 91: h.8.5 (dropout)
+  denseBackward2(p, gp, n, act90, grad90, grad91, 100814592, 103173888); // op 90: h.8.mlp.c_proj (dense)
+  geluBackward1(n, act89, grad89, grad90); // op 89: h.8.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act88, grad88, grad89, 98452224, 100811520); // op 88: h.8.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, 98450688, 98451456); // op 87: h.8.ln_2 (layernorm)
+  addBackward1(n, grad86, grad83, grad87); // op 86: add
+  dropoutBackward1(n, grad85, grad86, scratch85_mask); // op 85: h.8.2 (dropout)
   backward84(p, gp, n, training);
-  backward83(p, gp, n, training);
-  backward82(p, gp, n, training);
-  backward81(p, gp, n, training);
-  backward80(p, gp, n, training);
-  backward79(p, gp, n, training);
-  backward78(p, gp, n, training);
-  backward77(p, gp, n, training);
-  backward76(p, gp, n, training);
-  backward75(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad83, grad84, scratch83_xhat, scratch83_istd, 96086784, 96087552); // op 83: h.8.ln_1 (layernorm)
+  addBackward1(n, grad82, grad77, grad83); // op 82: add
+  dropoutBackward1(n, grad81, grad82, scratch81_mask); // op 81: h.7.5 (dropout)
+  denseBackward2(p, gp, n, act80, grad80, grad81, 93726720, 96086016); // op 80: h.7.mlp.c_proj (dense)
+  geluBackward1(n, act79, grad79, grad80); // op 79: h.7.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act78, grad78, grad79, 91364352, 93723648); // op 78: h.7.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad77, grad78, scratch77_xhat, scratch77_istd, 91362816, 91363584); // op 77: h.7.ln_2 (layernorm)
+  addBackward1(n, grad76, grad73, grad77); // op 76: add
+  dropoutBackward1(n, grad75, grad76, scratch75_mask); // op 75: h.7.2 (dropout)
   backward74(p, gp, n, training);
-  backward73(p, gp, n, training);
-  backward72(p, gp, n, training);
-  backward71(p, gp, n, training);
-  backward70(p, gp, n, training);
-  backward69(p, gp, n, training);
-  backward68(p, gp, n, training);
-  backward67(p, gp, n, training);
-  backward66(p, gp, n, training);
-  backward65(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad73, grad74, scratch73_xhat, scratch73_istd, 88998912, 88999680); // op 73: h.7.ln_1 (layernorm)
+  addBackward1(n, grad72, grad67, grad73); // op 72: add
+  dropoutBackward1(n, grad71, grad72, scratch71_mask); // op 71: h.6.5 (dropout)
+  denseBackward2(p, gp, n, act70, grad70, grad71, 86638848, 88998144); // op 70: h.6.mlp.c_proj (dense)
+  geluBackward1(n, act69, grad69, grad70); // op 69: h.6.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act68, grad68, grad69, 84276480, 86635776); // op 68: h.6.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad67, grad68, scratch67_xhat, scratch67_istd, 84274944, 84275712); // op 67: h.6.ln_2 (layernorm)
+  addBackward1(n, grad66, grad63, grad67); // op 66: add
+  dropoutBackward1(n, grad65, grad66, scratch65_mask); // op 65: h.6.2 (dropout)
   backward64(p, gp, n, training);
-  backward63(p, gp, n, training);
-  backward62(p, gp, n, training);
-  backward61(p, gp, n, training);
-  backward60(p, gp, n, training);
-  backward59(p, gp, n, training);
-  backward58(p, gp, n, training);
-  backward57(p, gp, n, training);
-  backward56(p, gp, n, training);
-  backward55(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad63, grad64, scratch63_xhat, scratch63_istd, 81911040, 81911808); // op 63: h.6.ln_1 (layernorm)
+  addBackward1(n, grad62, grad57, grad63); // op 62: add
+  dropoutBackward1(n, grad61, grad62, scratch61_mask); // op 61: h.5.5 (dropout)
+  denseBackward2(p, gp, n, act60, grad60, grad61, 79550976, 81910272); // op 60: h.5.mlp.c_proj (dense)
+  geluBackward1(n, act59, grad59, grad60); // op 59: h.5.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act58, grad58, grad59, 77188608, 79547904); // op 58: h.5.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad57, grad58, scratch57_xhat, scratch57_istd, 77187072, 77187840); // op 57: h.5.ln_2 (layernorm)
+  addBackward1(n, grad56, grad53, grad57); // op 56: add
+  dropoutBackward1(n, grad55, grad56, scratch55_mask); // op 55: h.5.2 (dropout)
   backward54(p, gp, n, training);
-  backward53(p, gp, n, training);
-  backward52(p, gp, n, training);
-  backward51(p, gp, n, training);
-  backward50(p, gp, n, training);
-  backward49(p, gp, n, training);
-  backward48(p, gp, n, training);
-  backward47(p, gp, n, training);
-  backward46(p, gp, n, training);
-  backward45(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad53, grad54, scratch53_xhat, scratch53_istd, 74823168, 74823936); // op 53: h.5.ln_1 (layernorm)
+  addBackward1(n, grad52, grad47, grad53); // op 52: add
+  dropoutBackward1(n, grad51, grad52, scratch51_mask); // op 51: h.4.5 (dropout)
+  denseBackward2(p, gp, n, act50, grad50, grad51, 72463104, 74822400); // op 50: h.4.mlp.c_proj (dense)
+  geluBackward1(n, act49, grad49, grad50); // op 49: h.4.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act48, grad48, grad49, 70100736, 72460032); // op 48: h.4.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad47, grad48, scratch47_xhat, scratch47_istd, 70099200, 70099968); // op 47: h.4.ln_2 (layernorm)
+  addBackward1(n, grad46, grad43, grad47); // op 46: add
+  dropoutBackward1(n, grad45, grad46, scratch45_mask); // op 45: h.4.2 (dropout)
   backward44(p, gp, n, training);
-  backward43(p, gp, n, training);
-  backward42(p, gp, n, training);
-  backward41(p, gp, n, training);
-  backward40(p, gp, n, training);
-  backward39(p, gp, n, training);
-  backward38(p, gp, n, training);
-  backward37(p, gp, n, training);
-  backward36(p, gp, n, training);
-  backward35(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, 67735296, 67736064); // op 43: h.4.ln_1 (layernorm)
+  addBackward1(n, grad42, grad37, grad43); // op 42: add
+  dropoutBackward1(n, grad41, grad42, scratch41_mask); // op 41: h.3.5 (dropout)
+  denseBackward2(p, gp, n, act40, grad40, grad41, 65375232, 67734528); // op 40: h.3.mlp.c_proj (dense)
+  geluBackward1(n, act39, grad39, grad40); // op 39: h.3.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act38, grad38, grad39, 63012864, 65372160); // op 38: h.3.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad37, grad38, scratch37_xhat, scratch37_istd, 63011328, 63012096); // op 37: h.3.ln_2 (layernorm)
+  addBackward1(n, grad36, grad33, grad37); // op 36: add
+  dropoutBackward1(n, grad35, grad36, scratch35_mask); // op 35: h.3.2 (dropout)
   backward34(p, gp, n, training);
-  backward33(p, gp, n, training);
-  backward32(p, gp, n, training);
-  backward31(p, gp, n, training);
-  backward30(p, gp, n, training);
-  backward29(p, gp, n, training);
-  backward28(p, gp, n, training);
-  backward27(p, gp, n, training);
-  backward26(p, gp, n, training);
-  backward25(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad33, grad34, scratch33_xhat, scratch33_istd, 60647424, 60648192); // op 33: h.3.ln_1 (layernorm)
+  addBackward1(n, grad32, grad27, grad33); // op 32: add
+  dropoutBackward1(n, grad31, grad32, scratch31_mask); // op 31: h.2.5 (dropout)
+  denseBackward2(p, gp, n, act30, grad30, grad31, 58287360, 60646656); // op 30: h.2.mlp.c_proj (dense)
+  geluBackward1(n, act29, grad29, grad30); // op 29: h.2.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act28, grad28, grad29, 55924992, 58284288); // op 28: h.2.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad27, grad28, scratch27_xhat, scratch27_istd, 55923456, 55924224); // op 27: h.2.ln_2 (layernorm)
+  addBackward1(n, grad26, grad23, grad27); // op 26: add
+  dropoutBackward1(n, grad25, grad26, scratch25_mask); // op 25: h.2.2 (dropout)
   backward24(p, gp, n, training);
-  backward23(p, gp, n, training);
-  backward22(p, gp, n, training);
-  backward21(p, gp, n, training);
-  backward20(p, gp, n, training);
-  backward19(p, gp, n, training);
-  backward18(p, gp, n, training);
-  backward17(p, gp, n, training);
-  backward16(p, gp, n, training);
-  backward15(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, 53559552, 53560320); // op 23: h.2.ln_1 (layernorm)
+  addBackward1(n, grad22, grad17, grad23); // op 22: add
+  dropoutBackward1(n, grad21, grad22, scratch21_mask); // op 21: h.1.5 (dropout)
+  denseBackward2(p, gp, n, act20, grad20, grad21, 51199488, 53558784); // op 20: h.1.mlp.c_proj (dense)
+  geluBackward1(n, act19, grad19, grad20); // op 19: h.1.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act18, grad18, grad19, 48837120, 51196416); // op 18: h.1.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, 48835584, 48836352); // op 17: h.1.ln_2 (layernorm)
+  addBackward1(n, grad16, grad13, grad17); // op 16: add
+  dropoutBackward1(n, grad15, grad16, scratch15_mask); // op 15: h.1.2 (dropout)
   backward14(p, gp, n, training);
-  backward13(p, gp, n, training);
-  backward12(p, gp, n, training);
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
-  backward6(p, gp, n, training);
-  backward5(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad13, grad14, scratch13_xhat, scratch13_istd, 46471680, 46472448); // op 13: h.1.ln_1 (layernorm)
+  addBackward1(n, grad12, grad7, grad13); // op 12: add
+  dropoutBackward1(n, grad11, grad12, scratch11_mask); // op 11: h.0.5 (dropout)
+  denseBackward2(p, gp, n, act10, grad10, grad11, 44111616, 46470912); // op 10: h.0.mlp.c_proj (dense)
+  geluBackward1(n, act9, grad9, grad10); // op 9: h.0.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act8, grad8, grad9, 41749248, 44108544); // op 8: h.0.mlp.c_fc (dense)
+  layernormBackward1(p, gp, n, grad7, grad8, scratch7_xhat, scratch7_istd, 41747712, 41748480); // op 7: h.0.ln_2 (layernorm)
+  addBackward1(n, grad6, grad3, grad7); // op 6: add
+  dropoutBackward1(n, grad5, grad6, scratch5_mask); // op 5: h.0.2 (dropout)
   backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  layernormBackward1(p, gp, n, grad3, grad4, scratch3_xhat, scratch3_istd, 39383808, 39384576); // op 3: h.0.ln_1 (layernorm)
+  dropoutBackward1(n, grad2, grad3, scratch2_mask); // op 2: 2 (dropout)
+  backward1(gp, n);
+  backward0(gp, n);
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: wte (embedding). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // wte: embedding, table 50257 × 768 at p[0]; [1024] ids per sample → [1024, 768]: one row copied per id
   for (let r = 0, e = n * 1024, yo = 0; r < e; r++, yo += 768) {
-    const w = act0[r] * 768;
-    for (let d = 0; d < 768; d++) act1[yo + d] = p[w + d];
+    const w = act0[r]! * 768;
+    for (let d = 0; d < 768; d++) act1[yo + d] = p[w + d]!;
   }
 }
 
 /** Backward of op 0: wte (embedding). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(gp: Float32Array, n: number): void {
   // wte: embedding, table 50257 × 768 at p[0]; [1024] ids per sample → [1024, 768], backward: each id's output gradient is added to its own row only
   for (let r = 0, e = n * 1024, yo = 0; r < e; r++, yo += 768) {
-    const id = act0[r];
+    const id = act0[r]!;
     const w = id * 768;
-    for (let d = 0; d < 768; d++) gp[w + d] += grad1[yo + d];
+    for (let d = 0; d < 768; d++) gp[w + d]! += grad1[yo + d]!;
   }
 }
 
 /** Forward of op 1: wpe (positional). */
-function forward1(p: Float32Array, n: number, training: boolean): void {
+function forward1(p: Float32Array, n: number): void {
   // wpe: positional, table 1024 × 768 at p[38597376]; rows 0..1023 added to the 1024 positions of [1024, 768]
   for (let o = 0, e = n * 786432; o < e; o += 786432) {
-    for (let j = 0; j < 786432; j++) act2[o + j] = act1[o + j] + p[38597376 + j];
+    for (let j = 0; j < 786432; j++) act2[o + j] = act1[o + j]! + p[38597376 + j]!;
   }
 }
 
 /** Backward of op 1: wpe (positional). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward1(gp: Float32Array, n: number): void {
   // wpe: positional backward: dx += dy, rows 0..1023 of the table (768 wide) += Σ over the batch of dy
   for (let o = 0, e = n * 786432; o < e; o += 786432) {
     for (let j = 0; j < 786432; j++) {
-      const d = grad2[o + j];
-      grad1[o + j] += d;
-      gp[38597376 + j] += d;
+      const d = grad2[o + j]!;
+      grad1[o + j]! += d;
+      gp[38597376 + j]! += d;
     }
   }
 }
 
-/** Forward of op 2: 2 (dropout). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
-  // 2: dropout(p = 0.1)
+/** Forward of the 25 ops 2, 5, 11, 15, 21, 25, … (dropout, one shape): each call passes its arrays and offsets. */
+function dropoutForward1(
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  mask: Float32Array,
+): void {
+  // dropout(p = 0.1)
   if (training && 0.1 > 0) {
     for (let i = 0, e = n * 786432; i < e; i++) {
       const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch2_mask[i] = m;
-      act3[i] = act2[i] * m;
+      mask[i] = m;
+      output[i] = input[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch2_mask[i] = 1;
-      act3[i] = act2[i];
+      mask[i] = 1;
+      output[i] = input[i]!;
     }
   }
 }
 
-/** Backward of op 2: 2 (dropout). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // 2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad2[i] += grad3[i] * scratch2_mask[i];
+/** Backward of the 25 ops 2, 5, 11, 15, 21, 25, … (dropout, one shape): each call passes its arrays and offsets. */
+function dropoutBackward1(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
+  // dropout backward
+  for (let i = 0, e = n * 786432; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
 }
 
-/** Forward of op 3: h.0.ln_1 (layernorm). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
-  // h.0.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
+/** Forward of the 25 ops 3, 7, 13, 17, 23, 27, … (layernorm, one shape): each call passes its arrays and offsets. */
+function layernormForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 1024; g++) {
       const base = (b * 1024 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act3[j];
+      for (let j = base; j < base + 768; j++) s += input[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act3[j] - m;
+        const d = input[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch3_istd[b * 1024 + g] = r;
+      istd[b * 1024 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[39383808 + ch];
-        const sh = p[39384576 + ch];
-        const h = (act3[j] - m) * r;
-        scratch3_xhat[j] = h;
-        act4[j] = h * w + sh;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        const h = (input[j]! - m) * r;
+        xhat[j] = h;
+        output[j] = h * w + sh;
       }
     }
   }
 }
 
-/** Backward of op 3: h.0.ln_1 (layernorm). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
+/** Backward of the 25 ops 3, 7, 13, 17, 23, 27, … (layernorm, one shape): each call passes its arrays and offsets. */
+function layernormBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 1024; g++) {
       const base = (b * 1024 + g) * 768;
-      const r = scratch3_istd[b * 1024 + g];
+      const r = istd[b * 1024 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[39383808 + ch];
-        const d = grad4[j] * w;
-        const h = scratch3_xhat[j];
+        const w = p[weightAt + ch]!;
+        const d = outputGrad[j]! * w;
+        const h = xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[39383808 + ch] += grad4[j] * h;
-        gp[39384576 + ch] += grad4[j];
+        gp[weightAt + ch]! += outputGrad[j]! * h;
+        gp[biasAt + ch]! += outputGrad[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[39383808 + ch];
-        grad3[j] += r * (grad4[j] * w - a - scratch3_xhat[j] * bh);
+        const w = p[weightAt + ch]!;
+        inputGrad[j]! += r * (outputGrad[j]! * w - a - xhat[j]! * bh);
       }
     }
   }
@@ -2241,18 +2257,18 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch4_q[qi + d] * scratch4_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch4_q[qi + d]! * scratch4_k[kj + d]!;
           scratch4_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch4_probs[row + j]);
+          m = Math.max(m, scratch4_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch4_probs[row + j] - m);
+          const e = Math.exp(scratch4_probs[row + j]! - m);
           scratch4_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch4_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch4_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < i + 1; j++) scratch4_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -2260,10 +2276,10 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch4_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch4_probs[row + j] * scratch4_mask[row + j] : scratch4_probs[row + j];
+          const a = training ? scratch4_probs[row + j]! * scratch4_mask[row + j]! : scratch4_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch4_heads[oi + d] += a * scratch4_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch4_heads[oi + d]! += a * scratch4_v[vj + d]!;
         }
       }
     }
@@ -2308,25 +2324,25 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 786432 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch4_d_heads[oi + d] * scratch4_v[vj + d];
-          const pr = scratch4_probs[row + j];
-          const mk = training ? scratch4_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch4_d_heads[oi + d]! * scratch4_v[vj + d]!;
+          const pr = scratch4_probs[row + j]!;
+          const mk = training ? scratch4_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch4_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch4_d_v[vj + d] += a * scratch4_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch4_d_v[vj + d]! += a * scratch4_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch4_probs[row + j] * (scratch4_d_row[j] - s) * 0.125;
+          const ds = scratch4_probs[row + j]! * (scratch4_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch4_d_q[oi + d] += ds * scratch4_k[kj + d];
-            scratch4_d_k[kj + d] += ds * scratch4_q[qi + d];
+            scratch4_d_q[oi + d]! += ds * scratch4_k[kj + d]!;
+            scratch4_d_k[kj + d]! += ds * scratch4_q[qi + d]!;
           }
         }
       }
@@ -2341,236 +2357,96 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
   denseTiledBackward(p, gp, act4, grad4, scratch4_d_v, n * 1024, 768, 768, 40564992, 41156352, true, 0, 768, 1);
 }
 
-/** Forward of op 5: h.0.2 (dropout). */
-function forward5(p: Float32Array, n: number, training: boolean): void {
-  // h.0.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch5_mask[i] = m;
-      act6[i] = act5[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch5_mask[i] = 1;
-      act6[i] = act5[i];
-    }
-  }
-}
-
-/** Backward of op 5: h.0.2 (dropout). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad5[i] += grad6[i] * scratch5_mask[i];
-}
-
-/** Forward of op 6: add. */
-function forward6(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 24 ops 6, 12, 16, 22, 26, 32, … (add, one shape): each call passes its arrays and offsets. */
+function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 786432; i < e; i++) act7[i] = act6[i] + act3[i];
+  for (let i = 0, e = n * 786432; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 6: add. */
-function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 24 ops 6, 12, 16, 22, 26, 32, … (add, one shape): each call passes its arrays and offsets. */
+function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad7[i];
-    grad6[i] += g;
-    grad3[i] += g;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
-/** Forward of op 7: h.0.ln_2 (layernorm). */
-function forward7(p: Float32Array, n: number, training: boolean): void {
-  // h.0.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act7[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act7[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch7_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[41747712 + ch];
-        const sh = p[41748480 + ch];
-        const h = (act7[j] - m) * r;
-        scratch7_xhat[j] = h;
-        act8[j] = h * w + sh;
-      }
-    }
-  }
+/** Forward of the 12 ops 8, 18, 28, 38, 48, 58, … (dense, one shape): each call passes its arrays and offsets. */
+function denseForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, input, output, n * 1024, 768, 3072, weightAt, biasAt, 0, 3072, 1);
 }
 
-/** Backward of op 7: h.0.ln_2 (layernorm). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch7_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[41747712 + ch];
-        const d = grad8[j] * w;
-        const h = scratch7_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[41747712 + ch] += grad8[j] * h;
-        gp[41748480 + ch] += grad8[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[41747712 + ch];
-        grad7[j] += r * (grad8[j] * w - a - scratch7_xhat[j] * bh);
-      }
-    }
-  }
+/** Backward of the 12 ops 8, 18, 28, 38, 48, 58, … (dense, one shape): each call passes its arrays and offsets. */
+function denseBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1024, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
 }
 
-/** Forward of op 8: h.0.mlp.c_fc (dense). */
-function forward8(p: Float32Array, n: number, training: boolean): void {
-  // h.0.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act8, act9, n * 1024, 768, 3072, 41749248, 44108544, 0, 3072, 1);
-}
-
-/** Backward of op 8: h.0.mlp.c_fc (dense). */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act8, grad8, grad9, n * 1024, 768, 3072, 41749248, 44108544, true, 0, 3072, 1);
-}
-
-/** Forward of op 9: h.0.mlp.1 (gelu). */
-function forward9(p: Float32Array, n: number, training: boolean): void {
-  // h.0.mlp.1: gelu
+/** Forward of the 12 ops 9, 19, 29, 39, 49, 59, … (gelu, one shape): each call passes its arrays and offsets. */
+function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
+  // gelu
   for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act9[i];
-    act10[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
+    const x = input[i]!;
+    output[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
-/** Backward of op 9: h.0.mlp.1 (gelu). */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.mlp.1: gelu backward
+/** Backward of the 12 ops 9, 19, 29, 39, 49, 59, … (gelu, one shape): each call passes its arrays and offsets. */
+function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // gelu backward
   for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act9[i];
+    const x = input[i]!;
 
-    const g = grad10[i];
-    grad9[i] = gelu_tanh_grad(x) * g;
+    const g = outputGrad[i]!;
+    inputGrad[i] = gelu_tanh_grad(x) * g;
   }
 }
 
-/** Forward of op 10: h.0.mlp.c_proj (dense). */
-function forward10(p: Float32Array, n: number, training: boolean): void {
-  // h.0.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act10, act11, n * 1024, 3072, 768, 44111616, 46470912, 0, 768, 1);
+/** Forward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
+function denseForward2(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, input, output, n * 1024, 3072, 768, weightAt, biasAt, 0, 768, 1);
 }
 
-/** Backward of op 10: h.0.mlp.c_proj (dense). */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act10, grad10, grad11, n * 1024, 3072, 768, 44111616, 46470912, true, 0, 768, 1);
-}
-
-/** Forward of op 11: h.0.5 (dropout). */
-function forward11(p: Float32Array, n: number, training: boolean): void {
-  // h.0.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch11_mask[i] = m;
-      act12[i] = act11[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch11_mask[i] = 1;
-      act12[i] = act11[i];
-    }
-  }
-}
-
-/** Backward of op 11: h.0.5 (dropout). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad11[i] += grad12[i] * scratch11_mask[i];
-}
-
-/** Forward of op 12: add. */
-function forward12(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act13[i] = act12[i] + act7[i];
-}
-
-/** Backward of op 12: add. */
-function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad13[i];
-    grad12[i] += g;
-    grad7[i] += g;
-  }
-}
-
-/** Forward of op 13: h.1.ln_1 (layernorm). */
-function forward13(p: Float32Array, n: number, training: boolean): void {
-  // h.1.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act13[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act13[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch13_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[46471680 + ch];
-        const sh = p[46472448 + ch];
-        const h = (act13[j] - m) * r;
-        scratch13_xhat[j] = h;
-        act14[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 13: h.1.ln_1 (layernorm). */
-function backward13(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch13_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[46471680 + ch];
-        const d = grad14[j] * w;
-        const h = scratch13_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[46471680 + ch] += grad14[j] * h;
-        gp[46472448 + ch] += grad14[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[46471680 + ch];
-        grad13[j] += r * (grad14[j] * w - a - scratch13_xhat[j] * bh);
-      }
-    }
-  }
+/** Backward of the 12 ops 10, 20, 30, 40, 50, 60, … (dense, one shape): each call passes its arrays and offsets. */
+function denseBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 1024, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
 }
 
 /** Forward of op 14: h.1.attn (attention). */
@@ -2595,18 +2471,18 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch14_q[qi + d] * scratch14_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch14_q[qi + d]! * scratch14_k[kj + d]!;
           scratch14_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch14_probs[row + j]);
+          m = Math.max(m, scratch14_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch14_probs[row + j] - m);
+          const e = Math.exp(scratch14_probs[row + j]! - m);
           scratch14_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch14_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch14_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < i + 1; j++) scratch14_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -2614,10 +2490,10 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch14_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch14_probs[row + j] * scratch14_mask[row + j] : scratch14_probs[row + j];
+          const a = training ? scratch14_probs[row + j]! * scratch14_mask[row + j]! : scratch14_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch14_heads[oi + d] += a * scratch14_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch14_heads[oi + d]! += a * scratch14_v[vj + d]!;
         }
       }
     }
@@ -2662,25 +2538,25 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 786432 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch14_d_heads[oi + d] * scratch14_v[vj + d];
-          const pr = scratch14_probs[row + j];
-          const mk = training ? scratch14_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch14_d_heads[oi + d]! * scratch14_v[vj + d]!;
+          const pr = scratch14_probs[row + j]!;
+          const mk = training ? scratch14_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch14_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch14_d_v[vj + d] += a * scratch14_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch14_d_v[vj + d]! += a * scratch14_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch14_probs[row + j] * (scratch14_d_row[j] - s) * 0.125;
+          const ds = scratch14_probs[row + j]! * (scratch14_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch14_d_q[oi + d] += ds * scratch14_k[kj + d];
-            scratch14_d_k[kj + d] += ds * scratch14_q[qi + d];
+            scratch14_d_q[oi + d]! += ds * scratch14_k[kj + d]!;
+            scratch14_d_k[kj + d]! += ds * scratch14_q[qi + d]!;
           }
         }
       }
@@ -2693,238 +2569,6 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act14, grad14, scratch14_d_k, n * 1024, 768, 768, 47063040, 48243456, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act14, grad14, scratch14_d_v, n * 1024, 768, 768, 47652864, 48244224, true, 0, 768, 1);
-}
-
-/** Forward of op 15: h.1.2 (dropout). */
-function forward15(p: Float32Array, n: number, training: boolean): void {
-  // h.1.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch15_mask[i] = m;
-      act16[i] = act15[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch15_mask[i] = 1;
-      act16[i] = act15[i];
-    }
-  }
-}
-
-/** Backward of op 15: h.1.2 (dropout). */
-function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad15[i] += grad16[i] * scratch15_mask[i];
-}
-
-/** Forward of op 16: add. */
-function forward16(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act17[i] = act16[i] + act13[i];
-}
-
-/** Backward of op 16: add. */
-function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad17[i];
-    grad16[i] += g;
-    grad13[i] += g;
-  }
-}
-
-/** Forward of op 17: h.1.ln_2 (layernorm). */
-function forward17(p: Float32Array, n: number, training: boolean): void {
-  // h.1.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act17[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act17[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch17_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[48835584 + ch];
-        const sh = p[48836352 + ch];
-        const h = (act17[j] - m) * r;
-        scratch17_xhat[j] = h;
-        act18[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 17: h.1.ln_2 (layernorm). */
-function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch17_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[48835584 + ch];
-        const d = grad18[j] * w;
-        const h = scratch17_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[48835584 + ch] += grad18[j] * h;
-        gp[48836352 + ch] += grad18[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[48835584 + ch];
-        grad17[j] += r * (grad18[j] * w - a - scratch17_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 18: h.1.mlp.c_fc (dense). */
-function forward18(p: Float32Array, n: number, training: boolean): void {
-  // h.1.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act18, act19, n * 1024, 768, 3072, 48837120, 51196416, 0, 3072, 1);
-}
-
-/** Backward of op 18: h.1.mlp.c_fc (dense). */
-function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act18, grad18, grad19, n * 1024, 768, 3072, 48837120, 51196416, true, 0, 3072, 1);
-}
-
-/** Forward of op 19: h.1.mlp.1 (gelu). */
-function forward19(p: Float32Array, n: number, training: boolean): void {
-  // h.1.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act19[i];
-    act20[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 19: h.1.mlp.1 (gelu). */
-function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act19[i];
-
-    const g = grad20[i];
-    grad19[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 20: h.1.mlp.c_proj (dense). */
-function forward20(p: Float32Array, n: number, training: boolean): void {
-  // h.1.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act20, act21, n * 1024, 3072, 768, 51199488, 53558784, 0, 768, 1);
-}
-
-/** Backward of op 20: h.1.mlp.c_proj (dense). */
-function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act20, grad20, grad21, n * 1024, 3072, 768, 51199488, 53558784, true, 0, 768, 1);
-}
-
-/** Forward of op 21: h.1.5 (dropout). */
-function forward21(p: Float32Array, n: number, training: boolean): void {
-  // h.1.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch21_mask[i] = m;
-      act22[i] = act21[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch21_mask[i] = 1;
-      act22[i] = act21[i];
-    }
-  }
-}
-
-/** Backward of op 21: h.1.5 (dropout). */
-function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad21[i] += grad22[i] * scratch21_mask[i];
-}
-
-/** Forward of op 22: add. */
-function forward22(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act23[i] = act22[i] + act17[i];
-}
-
-/** Backward of op 22: add. */
-function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad23[i];
-    grad22[i] += g;
-    grad17[i] += g;
-  }
-}
-
-/** Forward of op 23: h.2.ln_1 (layernorm). */
-function forward23(p: Float32Array, n: number, training: boolean): void {
-  // h.2.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act23[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act23[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch23_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[53559552 + ch];
-        const sh = p[53560320 + ch];
-        const h = (act23[j] - m) * r;
-        scratch23_xhat[j] = h;
-        act24[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 23: h.2.ln_1 (layernorm). */
-function backward23(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.2.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch23_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[53559552 + ch];
-        const d = grad24[j] * w;
-        const h = scratch23_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[53559552 + ch] += grad24[j] * h;
-        gp[53560320 + ch] += grad24[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[53559552 + ch];
-        grad23[j] += r * (grad24[j] * w - a - scratch23_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 24: h.2.attn (attention). */
@@ -2949,18 +2593,18 @@ function forward24(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch24_q[qi + d] * scratch24_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch24_q[qi + d]! * scratch24_k[kj + d]!;
           scratch24_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch24_probs[row + j]);
+          m = Math.max(m, scratch24_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch24_probs[row + j] - m);
+          const e = Math.exp(scratch24_probs[row + j]! - m);
           scratch24_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch24_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch24_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < i + 1; j++) scratch24_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -2968,10 +2612,10 @@ function forward24(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch24_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch24_probs[row + j] * scratch24_mask[row + j] : scratch24_probs[row + j];
+          const a = training ? scratch24_probs[row + j]! * scratch24_mask[row + j]! : scratch24_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch24_heads[oi + d] += a * scratch24_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch24_heads[oi + d]! += a * scratch24_v[vj + d]!;
         }
       }
     }
@@ -3016,25 +2660,25 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 786432 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch24_d_heads[oi + d] * scratch24_v[vj + d];
-          const pr = scratch24_probs[row + j];
-          const mk = training ? scratch24_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch24_d_heads[oi + d]! * scratch24_v[vj + d]!;
+          const pr = scratch24_probs[row + j]!;
+          const mk = training ? scratch24_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch24_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch24_d_v[vj + d] += a * scratch24_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch24_d_v[vj + d]! += a * scratch24_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch24_probs[row + j] * (scratch24_d_row[j] - s) * 0.125;
+          const ds = scratch24_probs[row + j]! * (scratch24_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch24_d_q[oi + d] += ds * scratch24_k[kj + d];
-            scratch24_d_k[kj + d] += ds * scratch24_q[qi + d];
+            scratch24_d_q[oi + d]! += ds * scratch24_k[kj + d]!;
+            scratch24_d_k[kj + d]! += ds * scratch24_q[qi + d]!;
           }
         }
       }
@@ -3047,238 +2691,6 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act24, grad24, scratch24_d_k, n * 1024, 768, 768, 54150912, 55331328, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act24, grad24, scratch24_d_v, n * 1024, 768, 768, 54740736, 55332096, true, 0, 768, 1);
-}
-
-/** Forward of op 25: h.2.2 (dropout). */
-function forward25(p: Float32Array, n: number, training: boolean): void {
-  // h.2.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch25_mask[i] = m;
-      act26[i] = act25[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch25_mask[i] = 1;
-      act26[i] = act25[i];
-    }
-  }
-}
-
-/** Backward of op 25: h.2.2 (dropout). */
-function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.2.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad25[i] += grad26[i] * scratch25_mask[i];
-}
-
-/** Forward of op 26: add. */
-function forward26(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act27[i] = act26[i] + act23[i];
-}
-
-/** Backward of op 26: add. */
-function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad27[i];
-    grad26[i] += g;
-    grad23[i] += g;
-  }
-}
-
-/** Forward of op 27: h.2.ln_2 (layernorm). */
-function forward27(p: Float32Array, n: number, training: boolean): void {
-  // h.2.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act27[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act27[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch27_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[55923456 + ch];
-        const sh = p[55924224 + ch];
-        const h = (act27[j] - m) * r;
-        scratch27_xhat[j] = h;
-        act28[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 27: h.2.ln_2 (layernorm). */
-function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.2.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch27_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[55923456 + ch];
-        const d = grad28[j] * w;
-        const h = scratch27_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[55923456 + ch] += grad28[j] * h;
-        gp[55924224 + ch] += grad28[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[55923456 + ch];
-        grad27[j] += r * (grad28[j] * w - a - scratch27_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 28: h.2.mlp.c_fc (dense). */
-function forward28(p: Float32Array, n: number, training: boolean): void {
-  // h.2.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act28, act29, n * 1024, 768, 3072, 55924992, 58284288, 0, 3072, 1);
-}
-
-/** Backward of op 28: h.2.mlp.c_fc (dense). */
-function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.2.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act28, grad28, grad29, n * 1024, 768, 3072, 55924992, 58284288, true, 0, 3072, 1);
-}
-
-/** Forward of op 29: h.2.mlp.1 (gelu). */
-function forward29(p: Float32Array, n: number, training: boolean): void {
-  // h.2.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act29[i];
-    act30[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 29: h.2.mlp.1 (gelu). */
-function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.2.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act29[i];
-
-    const g = grad30[i];
-    grad29[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 30: h.2.mlp.c_proj (dense). */
-function forward30(p: Float32Array, n: number, training: boolean): void {
-  // h.2.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act30, act31, n * 1024, 3072, 768, 58287360, 60646656, 0, 768, 1);
-}
-
-/** Backward of op 30: h.2.mlp.c_proj (dense). */
-function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.2.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act30, grad30, grad31, n * 1024, 3072, 768, 58287360, 60646656, true, 0, 768, 1);
-}
-
-/** Forward of op 31: h.2.5 (dropout). */
-function forward31(p: Float32Array, n: number, training: boolean): void {
-  // h.2.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch31_mask[i] = m;
-      act32[i] = act31[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch31_mask[i] = 1;
-      act32[i] = act31[i];
-    }
-  }
-}
-
-/** Backward of op 31: h.2.5 (dropout). */
-function backward31(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.2.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad31[i] += grad32[i] * scratch31_mask[i];
-}
-
-/** Forward of op 32: add. */
-function forward32(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act33[i] = act32[i] + act27[i];
-}
-
-/** Backward of op 32: add. */
-function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad33[i];
-    grad32[i] += g;
-    grad27[i] += g;
-  }
-}
-
-/** Forward of op 33: h.3.ln_1 (layernorm). */
-function forward33(p: Float32Array, n: number, training: boolean): void {
-  // h.3.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act33[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act33[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch33_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[60647424 + ch];
-        const sh = p[60648192 + ch];
-        const h = (act33[j] - m) * r;
-        scratch33_xhat[j] = h;
-        act34[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 33: h.3.ln_1 (layernorm). */
-function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.3.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch33_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[60647424 + ch];
-        const d = grad34[j] * w;
-        const h = scratch33_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[60647424 + ch] += grad34[j] * h;
-        gp[60648192 + ch] += grad34[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[60647424 + ch];
-        grad33[j] += r * (grad34[j] * w - a - scratch33_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 34: h.3.attn (attention). */
@@ -3303,18 +2715,18 @@ function forward34(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch34_q[qi + d] * scratch34_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch34_q[qi + d]! * scratch34_k[kj + d]!;
           scratch34_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch34_probs[row + j]);
+          m = Math.max(m, scratch34_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch34_probs[row + j] - m);
+          const e = Math.exp(scratch34_probs[row + j]! - m);
           scratch34_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch34_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch34_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < i + 1; j++) scratch34_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -3322,10 +2734,10 @@ function forward34(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch34_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch34_probs[row + j] * scratch34_mask[row + j] : scratch34_probs[row + j];
+          const a = training ? scratch34_probs[row + j]! * scratch34_mask[row + j]! : scratch34_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch34_heads[oi + d] += a * scratch34_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch34_heads[oi + d]! += a * scratch34_v[vj + d]!;
         }
       }
     }
@@ -3370,25 +2782,25 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 786432 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch34_d_heads[oi + d] * scratch34_v[vj + d];
-          const pr = scratch34_probs[row + j];
-          const mk = training ? scratch34_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch34_d_heads[oi + d]! * scratch34_v[vj + d]!;
+          const pr = scratch34_probs[row + j]!;
+          const mk = training ? scratch34_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch34_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch34_d_v[vj + d] += a * scratch34_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch34_d_v[vj + d]! += a * scratch34_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch34_probs[row + j] * (scratch34_d_row[j] - s) * 0.125;
+          const ds = scratch34_probs[row + j]! * (scratch34_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch34_d_q[oi + d] += ds * scratch34_k[kj + d];
-            scratch34_d_k[kj + d] += ds * scratch34_q[qi + d];
+            scratch34_d_q[oi + d]! += ds * scratch34_k[kj + d]!;
+            scratch34_d_k[kj + d]! += ds * scratch34_q[qi + d]!;
           }
         }
       }
@@ -3401,238 +2813,6 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act34, grad34, scratch34_d_k, n * 1024, 768, 768, 61238784, 62419200, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act34, grad34, scratch34_d_v, n * 1024, 768, 768, 61828608, 62419968, true, 0, 768, 1);
-}
-
-/** Forward of op 35: h.3.2 (dropout). */
-function forward35(p: Float32Array, n: number, training: boolean): void {
-  // h.3.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch35_mask[i] = m;
-      act36[i] = act35[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch35_mask[i] = 1;
-      act36[i] = act35[i];
-    }
-  }
-}
-
-/** Backward of op 35: h.3.2 (dropout). */
-function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.3.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad35[i] += grad36[i] * scratch35_mask[i];
-}
-
-/** Forward of op 36: add. */
-function forward36(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act37[i] = act36[i] + act33[i];
-}
-
-/** Backward of op 36: add. */
-function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad37[i];
-    grad36[i] += g;
-    grad33[i] += g;
-  }
-}
-
-/** Forward of op 37: h.3.ln_2 (layernorm). */
-function forward37(p: Float32Array, n: number, training: boolean): void {
-  // h.3.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act37[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act37[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch37_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[63011328 + ch];
-        const sh = p[63012096 + ch];
-        const h = (act37[j] - m) * r;
-        scratch37_xhat[j] = h;
-        act38[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 37: h.3.ln_2 (layernorm). */
-function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.3.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch37_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[63011328 + ch];
-        const d = grad38[j] * w;
-        const h = scratch37_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[63011328 + ch] += grad38[j] * h;
-        gp[63012096 + ch] += grad38[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[63011328 + ch];
-        grad37[j] += r * (grad38[j] * w - a - scratch37_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 38: h.3.mlp.c_fc (dense). */
-function forward38(p: Float32Array, n: number, training: boolean): void {
-  // h.3.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act38, act39, n * 1024, 768, 3072, 63012864, 65372160, 0, 3072, 1);
-}
-
-/** Backward of op 38: h.3.mlp.c_fc (dense). */
-function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.3.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act38, grad38, grad39, n * 1024, 768, 3072, 63012864, 65372160, true, 0, 3072, 1);
-}
-
-/** Forward of op 39: h.3.mlp.1 (gelu). */
-function forward39(p: Float32Array, n: number, training: boolean): void {
-  // h.3.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act39[i];
-    act40[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 39: h.3.mlp.1 (gelu). */
-function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.3.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act39[i];
-
-    const g = grad40[i];
-    grad39[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 40: h.3.mlp.c_proj (dense). */
-function forward40(p: Float32Array, n: number, training: boolean): void {
-  // h.3.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act40, act41, n * 1024, 3072, 768, 65375232, 67734528, 0, 768, 1);
-}
-
-/** Backward of op 40: h.3.mlp.c_proj (dense). */
-function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.3.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act40, grad40, grad41, n * 1024, 3072, 768, 65375232, 67734528, true, 0, 768, 1);
-}
-
-/** Forward of op 41: h.3.5 (dropout). */
-function forward41(p: Float32Array, n: number, training: boolean): void {
-  // h.3.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch41_mask[i] = m;
-      act42[i] = act41[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch41_mask[i] = 1;
-      act42[i] = act41[i];
-    }
-  }
-}
-
-/** Backward of op 41: h.3.5 (dropout). */
-function backward41(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.3.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad41[i] += grad42[i] * scratch41_mask[i];
-}
-
-/** Forward of op 42: add. */
-function forward42(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act43[i] = act42[i] + act37[i];
-}
-
-/** Backward of op 42: add. */
-function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad43[i];
-    grad42[i] += g;
-    grad37[i] += g;
-  }
-}
-
-/** Forward of op 43: h.4.ln_1 (layernorm). */
-function forward43(p: Float32Array, n: number, training: boolean): void {
-  // h.4.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act43[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act43[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch43_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[67735296 + ch];
-        const sh = p[67736064 + ch];
-        const h = (act43[j] - m) * r;
-        scratch43_xhat[j] = h;
-        act44[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 43: h.4.ln_1 (layernorm). */
-function backward43(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.4.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch43_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[67735296 + ch];
-        const d = grad44[j] * w;
-        const h = scratch43_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[67735296 + ch] += grad44[j] * h;
-        gp[67736064 + ch] += grad44[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[67735296 + ch];
-        grad43[j] += r * (grad44[j] * w - a - scratch43_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 44: h.4.attn (attention). */
@@ -3657,18 +2837,18 @@ function forward44(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch44_q[qi + d] * scratch44_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch44_q[qi + d]! * scratch44_k[kj + d]!;
           scratch44_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch44_probs[row + j]);
+          m = Math.max(m, scratch44_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch44_probs[row + j] - m);
+          const e = Math.exp(scratch44_probs[row + j]! - m);
           scratch44_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch44_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch44_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < i + 1; j++) scratch44_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -3676,10 +2856,10 @@ function forward44(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch44_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch44_probs[row + j] * scratch44_mask[row + j] : scratch44_probs[row + j];
+          const a = training ? scratch44_probs[row + j]! * scratch44_mask[row + j]! : scratch44_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch44_heads[oi + d] += a * scratch44_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch44_heads[oi + d]! += a * scratch44_v[vj + d]!;
         }
       }
     }
@@ -3724,25 +2904,25 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 786432 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch44_d_heads[oi + d] * scratch44_v[vj + d];
-          const pr = scratch44_probs[row + j];
-          const mk = training ? scratch44_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch44_d_heads[oi + d]! * scratch44_v[vj + d]!;
+          const pr = scratch44_probs[row + j]!;
+          const mk = training ? scratch44_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch44_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch44_d_v[vj + d] += a * scratch44_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch44_d_v[vj + d]! += a * scratch44_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch44_probs[row + j] * (scratch44_d_row[j] - s) * 0.125;
+          const ds = scratch44_probs[row + j]! * (scratch44_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch44_d_q[oi + d] += ds * scratch44_k[kj + d];
-            scratch44_d_k[kj + d] += ds * scratch44_q[qi + d];
+            scratch44_d_q[oi + d]! += ds * scratch44_k[kj + d]!;
+            scratch44_d_k[kj + d]! += ds * scratch44_q[qi + d]!;
           }
         }
       }
@@ -3755,238 +2935,6 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act44, grad44, scratch44_d_k, n * 1024, 768, 768, 68326656, 69507072, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act44, grad44, scratch44_d_v, n * 1024, 768, 768, 68916480, 69507840, true, 0, 768, 1);
-}
-
-/** Forward of op 45: h.4.2 (dropout). */
-function forward45(p: Float32Array, n: number, training: boolean): void {
-  // h.4.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch45_mask[i] = m;
-      act46[i] = act45[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch45_mask[i] = 1;
-      act46[i] = act45[i];
-    }
-  }
-}
-
-/** Backward of op 45: h.4.2 (dropout). */
-function backward45(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.4.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad45[i] += grad46[i] * scratch45_mask[i];
-}
-
-/** Forward of op 46: add. */
-function forward46(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act47[i] = act46[i] + act43[i];
-}
-
-/** Backward of op 46: add. */
-function backward46(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad47[i];
-    grad46[i] += g;
-    grad43[i] += g;
-  }
-}
-
-/** Forward of op 47: h.4.ln_2 (layernorm). */
-function forward47(p: Float32Array, n: number, training: boolean): void {
-  // h.4.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act47[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act47[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch47_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[70099200 + ch];
-        const sh = p[70099968 + ch];
-        const h = (act47[j] - m) * r;
-        scratch47_xhat[j] = h;
-        act48[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 47: h.4.ln_2 (layernorm). */
-function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.4.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch47_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[70099200 + ch];
-        const d = grad48[j] * w;
-        const h = scratch47_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[70099200 + ch] += grad48[j] * h;
-        gp[70099968 + ch] += grad48[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[70099200 + ch];
-        grad47[j] += r * (grad48[j] * w - a - scratch47_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 48: h.4.mlp.c_fc (dense). */
-function forward48(p: Float32Array, n: number, training: boolean): void {
-  // h.4.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act48, act49, n * 1024, 768, 3072, 70100736, 72460032, 0, 3072, 1);
-}
-
-/** Backward of op 48: h.4.mlp.c_fc (dense). */
-function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.4.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act48, grad48, grad49, n * 1024, 768, 3072, 70100736, 72460032, true, 0, 3072, 1);
-}
-
-/** Forward of op 49: h.4.mlp.1 (gelu). */
-function forward49(p: Float32Array, n: number, training: boolean): void {
-  // h.4.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act49[i];
-    act50[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 49: h.4.mlp.1 (gelu). */
-function backward49(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.4.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act49[i];
-
-    const g = grad50[i];
-    grad49[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 50: h.4.mlp.c_proj (dense). */
-function forward50(p: Float32Array, n: number, training: boolean): void {
-  // h.4.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act50, act51, n * 1024, 3072, 768, 72463104, 74822400, 0, 768, 1);
-}
-
-/** Backward of op 50: h.4.mlp.c_proj (dense). */
-function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.4.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act50, grad50, grad51, n * 1024, 3072, 768, 72463104, 74822400, true, 0, 768, 1);
-}
-
-/** Forward of op 51: h.4.5 (dropout). */
-function forward51(p: Float32Array, n: number, training: boolean): void {
-  // h.4.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch51_mask[i] = m;
-      act52[i] = act51[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch51_mask[i] = 1;
-      act52[i] = act51[i];
-    }
-  }
-}
-
-/** Backward of op 51: h.4.5 (dropout). */
-function backward51(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.4.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad51[i] += grad52[i] * scratch51_mask[i];
-}
-
-/** Forward of op 52: add. */
-function forward52(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act53[i] = act52[i] + act47[i];
-}
-
-/** Backward of op 52: add. */
-function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad53[i];
-    grad52[i] += g;
-    grad47[i] += g;
-  }
-}
-
-/** Forward of op 53: h.5.ln_1 (layernorm). */
-function forward53(p: Float32Array, n: number, training: boolean): void {
-  // h.5.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act53[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act53[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch53_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[74823168 + ch];
-        const sh = p[74823936 + ch];
-        const h = (act53[j] - m) * r;
-        scratch53_xhat[j] = h;
-        act54[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 53: h.5.ln_1 (layernorm). */
-function backward53(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.5.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch53_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[74823168 + ch];
-        const d = grad54[j] * w;
-        const h = scratch53_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[74823168 + ch] += grad54[j] * h;
-        gp[74823936 + ch] += grad54[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[74823168 + ch];
-        grad53[j] += r * (grad54[j] * w - a - scratch53_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 54: h.5.attn (attention). */
@@ -4011,18 +2959,18 @@ function forward54(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch54_q[qi + d] * scratch54_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch54_q[qi + d]! * scratch54_k[kj + d]!;
           scratch54_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch54_probs[row + j]);
+          m = Math.max(m, scratch54_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch54_probs[row + j] - m);
+          const e = Math.exp(scratch54_probs[row + j]! - m);
           scratch54_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch54_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch54_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < i + 1; j++) scratch54_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -4030,10 +2978,10 @@ function forward54(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch54_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch54_probs[row + j] * scratch54_mask[row + j] : scratch54_probs[row + j];
+          const a = training ? scratch54_probs[row + j]! * scratch54_mask[row + j]! : scratch54_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch54_heads[oi + d] += a * scratch54_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch54_heads[oi + d]! += a * scratch54_v[vj + d]!;
         }
       }
     }
@@ -4078,25 +3026,25 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 786432 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch54_d_heads[oi + d] * scratch54_v[vj + d];
-          const pr = scratch54_probs[row + j];
-          const mk = training ? scratch54_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch54_d_heads[oi + d]! * scratch54_v[vj + d]!;
+          const pr = scratch54_probs[row + j]!;
+          const mk = training ? scratch54_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch54_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch54_d_v[vj + d] += a * scratch54_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch54_d_v[vj + d]! += a * scratch54_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch54_probs[row + j] * (scratch54_d_row[j] - s) * 0.125;
+          const ds = scratch54_probs[row + j]! * (scratch54_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch54_d_q[oi + d] += ds * scratch54_k[kj + d];
-            scratch54_d_k[kj + d] += ds * scratch54_q[qi + d];
+            scratch54_d_q[oi + d]! += ds * scratch54_k[kj + d]!;
+            scratch54_d_k[kj + d]! += ds * scratch54_q[qi + d]!;
           }
         }
       }
@@ -4109,238 +3057,6 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act54, grad54, scratch54_d_k, n * 1024, 768, 768, 75414528, 76594944, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act54, grad54, scratch54_d_v, n * 1024, 768, 768, 76004352, 76595712, true, 0, 768, 1);
-}
-
-/** Forward of op 55: h.5.2 (dropout). */
-function forward55(p: Float32Array, n: number, training: boolean): void {
-  // h.5.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch55_mask[i] = m;
-      act56[i] = act55[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch55_mask[i] = 1;
-      act56[i] = act55[i];
-    }
-  }
-}
-
-/** Backward of op 55: h.5.2 (dropout). */
-function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.5.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad55[i] += grad56[i] * scratch55_mask[i];
-}
-
-/** Forward of op 56: add. */
-function forward56(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act57[i] = act56[i] + act53[i];
-}
-
-/** Backward of op 56: add. */
-function backward56(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad57[i];
-    grad56[i] += g;
-    grad53[i] += g;
-  }
-}
-
-/** Forward of op 57: h.5.ln_2 (layernorm). */
-function forward57(p: Float32Array, n: number, training: boolean): void {
-  // h.5.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act57[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act57[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch57_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[77187072 + ch];
-        const sh = p[77187840 + ch];
-        const h = (act57[j] - m) * r;
-        scratch57_xhat[j] = h;
-        act58[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 57: h.5.ln_2 (layernorm). */
-function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.5.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch57_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[77187072 + ch];
-        const d = grad58[j] * w;
-        const h = scratch57_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[77187072 + ch] += grad58[j] * h;
-        gp[77187840 + ch] += grad58[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[77187072 + ch];
-        grad57[j] += r * (grad58[j] * w - a - scratch57_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 58: h.5.mlp.c_fc (dense). */
-function forward58(p: Float32Array, n: number, training: boolean): void {
-  // h.5.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act58, act59, n * 1024, 768, 3072, 77188608, 79547904, 0, 3072, 1);
-}
-
-/** Backward of op 58: h.5.mlp.c_fc (dense). */
-function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.5.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act58, grad58, grad59, n * 1024, 768, 3072, 77188608, 79547904, true, 0, 3072, 1);
-}
-
-/** Forward of op 59: h.5.mlp.1 (gelu). */
-function forward59(p: Float32Array, n: number, training: boolean): void {
-  // h.5.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act59[i];
-    act60[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 59: h.5.mlp.1 (gelu). */
-function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.5.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act59[i];
-
-    const g = grad60[i];
-    grad59[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 60: h.5.mlp.c_proj (dense). */
-function forward60(p: Float32Array, n: number, training: boolean): void {
-  // h.5.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act60, act61, n * 1024, 3072, 768, 79550976, 81910272, 0, 768, 1);
-}
-
-/** Backward of op 60: h.5.mlp.c_proj (dense). */
-function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.5.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act60, grad60, grad61, n * 1024, 3072, 768, 79550976, 81910272, true, 0, 768, 1);
-}
-
-/** Forward of op 61: h.5.5 (dropout). */
-function forward61(p: Float32Array, n: number, training: boolean): void {
-  // h.5.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch61_mask[i] = m;
-      act62[i] = act61[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch61_mask[i] = 1;
-      act62[i] = act61[i];
-    }
-  }
-}
-
-/** Backward of op 61: h.5.5 (dropout). */
-function backward61(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.5.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad61[i] += grad62[i] * scratch61_mask[i];
-}
-
-/** Forward of op 62: add. */
-function forward62(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act63[i] = act62[i] + act57[i];
-}
-
-/** Backward of op 62: add. */
-function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad63[i];
-    grad62[i] += g;
-    grad57[i] += g;
-  }
-}
-
-/** Forward of op 63: h.6.ln_1 (layernorm). */
-function forward63(p: Float32Array, n: number, training: boolean): void {
-  // h.6.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act63[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act63[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch63_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[81911040 + ch];
-        const sh = p[81911808 + ch];
-        const h = (act63[j] - m) * r;
-        scratch63_xhat[j] = h;
-        act64[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 63: h.6.ln_1 (layernorm). */
-function backward63(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.6.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch63_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[81911040 + ch];
-        const d = grad64[j] * w;
-        const h = scratch63_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[81911040 + ch] += grad64[j] * h;
-        gp[81911808 + ch] += grad64[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[81911040 + ch];
-        grad63[j] += r * (grad64[j] * w - a - scratch63_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 64: h.6.attn (attention). */
@@ -4365,18 +3081,18 @@ function forward64(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch64_q[qi + d] * scratch64_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch64_q[qi + d]! * scratch64_k[kj + d]!;
           scratch64_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch64_probs[row + j]);
+          m = Math.max(m, scratch64_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch64_probs[row + j] - m);
+          const e = Math.exp(scratch64_probs[row + j]! - m);
           scratch64_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch64_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch64_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < i + 1; j++) scratch64_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -4384,10 +3100,10 @@ function forward64(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch64_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch64_probs[row + j] * scratch64_mask[row + j] : scratch64_probs[row + j];
+          const a = training ? scratch64_probs[row + j]! * scratch64_mask[row + j]! : scratch64_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch64_heads[oi + d] += a * scratch64_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch64_heads[oi + d]! += a * scratch64_v[vj + d]!;
         }
       }
     }
@@ -4432,25 +3148,25 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 786432 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch64_d_heads[oi + d] * scratch64_v[vj + d];
-          const pr = scratch64_probs[row + j];
-          const mk = training ? scratch64_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch64_d_heads[oi + d]! * scratch64_v[vj + d]!;
+          const pr = scratch64_probs[row + j]!;
+          const mk = training ? scratch64_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch64_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch64_d_v[vj + d] += a * scratch64_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch64_d_v[vj + d]! += a * scratch64_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch64_probs[row + j] * (scratch64_d_row[j] - s) * 0.125;
+          const ds = scratch64_probs[row + j]! * (scratch64_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch64_d_q[oi + d] += ds * scratch64_k[kj + d];
-            scratch64_d_k[kj + d] += ds * scratch64_q[qi + d];
+            scratch64_d_q[oi + d]! += ds * scratch64_k[kj + d]!;
+            scratch64_d_k[kj + d]! += ds * scratch64_q[qi + d]!;
           }
         }
       }
@@ -4463,238 +3179,6 @@ function backward64(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act64, grad64, scratch64_d_k, n * 1024, 768, 768, 82502400, 83682816, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act64, grad64, scratch64_d_v, n * 1024, 768, 768, 83092224, 83683584, true, 0, 768, 1);
-}
-
-/** Forward of op 65: h.6.2 (dropout). */
-function forward65(p: Float32Array, n: number, training: boolean): void {
-  // h.6.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch65_mask[i] = m;
-      act66[i] = act65[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch65_mask[i] = 1;
-      act66[i] = act65[i];
-    }
-  }
-}
-
-/** Backward of op 65: h.6.2 (dropout). */
-function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.6.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad65[i] += grad66[i] * scratch65_mask[i];
-}
-
-/** Forward of op 66: add. */
-function forward66(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act67[i] = act66[i] + act63[i];
-}
-
-/** Backward of op 66: add. */
-function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad67[i];
-    grad66[i] += g;
-    grad63[i] += g;
-  }
-}
-
-/** Forward of op 67: h.6.ln_2 (layernorm). */
-function forward67(p: Float32Array, n: number, training: boolean): void {
-  // h.6.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act67[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act67[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch67_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[84274944 + ch];
-        const sh = p[84275712 + ch];
-        const h = (act67[j] - m) * r;
-        scratch67_xhat[j] = h;
-        act68[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 67: h.6.ln_2 (layernorm). */
-function backward67(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.6.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch67_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[84274944 + ch];
-        const d = grad68[j] * w;
-        const h = scratch67_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[84274944 + ch] += grad68[j] * h;
-        gp[84275712 + ch] += grad68[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[84274944 + ch];
-        grad67[j] += r * (grad68[j] * w - a - scratch67_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 68: h.6.mlp.c_fc (dense). */
-function forward68(p: Float32Array, n: number, training: boolean): void {
-  // h.6.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act68, act69, n * 1024, 768, 3072, 84276480, 86635776, 0, 3072, 1);
-}
-
-/** Backward of op 68: h.6.mlp.c_fc (dense). */
-function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.6.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act68, grad68, grad69, n * 1024, 768, 3072, 84276480, 86635776, true, 0, 3072, 1);
-}
-
-/** Forward of op 69: h.6.mlp.1 (gelu). */
-function forward69(p: Float32Array, n: number, training: boolean): void {
-  // h.6.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act69[i];
-    act70[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 69: h.6.mlp.1 (gelu). */
-function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.6.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act69[i];
-
-    const g = grad70[i];
-    grad69[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 70: h.6.mlp.c_proj (dense). */
-function forward70(p: Float32Array, n: number, training: boolean): void {
-  // h.6.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act70, act71, n * 1024, 3072, 768, 86638848, 88998144, 0, 768, 1);
-}
-
-/** Backward of op 70: h.6.mlp.c_proj (dense). */
-function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.6.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act70, grad70, grad71, n * 1024, 3072, 768, 86638848, 88998144, true, 0, 768, 1);
-}
-
-/** Forward of op 71: h.6.5 (dropout). */
-function forward71(p: Float32Array, n: number, training: boolean): void {
-  // h.6.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch71_mask[i] = m;
-      act72[i] = act71[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch71_mask[i] = 1;
-      act72[i] = act71[i];
-    }
-  }
-}
-
-/** Backward of op 71: h.6.5 (dropout). */
-function backward71(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.6.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad71[i] += grad72[i] * scratch71_mask[i];
-}
-
-/** Forward of op 72: add. */
-function forward72(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act73[i] = act72[i] + act67[i];
-}
-
-/** Backward of op 72: add. */
-function backward72(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad73[i];
-    grad72[i] += g;
-    grad67[i] += g;
-  }
-}
-
-/** Forward of op 73: h.7.ln_1 (layernorm). */
-function forward73(p: Float32Array, n: number, training: boolean): void {
-  // h.7.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act73[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act73[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch73_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[88998912 + ch];
-        const sh = p[88999680 + ch];
-        const h = (act73[j] - m) * r;
-        scratch73_xhat[j] = h;
-        act74[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 73: h.7.ln_1 (layernorm). */
-function backward73(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.7.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch73_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[88998912 + ch];
-        const d = grad74[j] * w;
-        const h = scratch73_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[88998912 + ch] += grad74[j] * h;
-        gp[88999680 + ch] += grad74[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[88998912 + ch];
-        grad73[j] += r * (grad74[j] * w - a - scratch73_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 74: h.7.attn (attention). */
@@ -4719,18 +3203,18 @@ function forward74(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch74_q[qi + d] * scratch74_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch74_q[qi + d]! * scratch74_k[kj + d]!;
           scratch74_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch74_probs[row + j]);
+          m = Math.max(m, scratch74_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch74_probs[row + j] - m);
+          const e = Math.exp(scratch74_probs[row + j]! - m);
           scratch74_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch74_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch74_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < i + 1; j++) scratch74_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -4738,10 +3222,10 @@ function forward74(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch74_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch74_probs[row + j] * scratch74_mask[row + j] : scratch74_probs[row + j];
+          const a = training ? scratch74_probs[row + j]! * scratch74_mask[row + j]! : scratch74_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch74_heads[oi + d] += a * scratch74_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch74_heads[oi + d]! += a * scratch74_v[vj + d]!;
         }
       }
     }
@@ -4786,25 +3270,25 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 786432 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch74_d_heads[oi + d] * scratch74_v[vj + d];
-          const pr = scratch74_probs[row + j];
-          const mk = training ? scratch74_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch74_d_heads[oi + d]! * scratch74_v[vj + d]!;
+          const pr = scratch74_probs[row + j]!;
+          const mk = training ? scratch74_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch74_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch74_d_v[vj + d] += a * scratch74_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch74_d_v[vj + d]! += a * scratch74_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch74_probs[row + j] * (scratch74_d_row[j] - s) * 0.125;
+          const ds = scratch74_probs[row + j]! * (scratch74_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch74_d_q[oi + d] += ds * scratch74_k[kj + d];
-            scratch74_d_k[kj + d] += ds * scratch74_q[qi + d];
+            scratch74_d_q[oi + d]! += ds * scratch74_k[kj + d]!;
+            scratch74_d_k[kj + d]! += ds * scratch74_q[qi + d]!;
           }
         }
       }
@@ -4817,238 +3301,6 @@ function backward74(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act74, grad74, scratch74_d_k, n * 1024, 768, 768, 89590272, 90770688, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act74, grad74, scratch74_d_v, n * 1024, 768, 768, 90180096, 90771456, true, 0, 768, 1);
-}
-
-/** Forward of op 75: h.7.2 (dropout). */
-function forward75(p: Float32Array, n: number, training: boolean): void {
-  // h.7.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch75_mask[i] = m;
-      act76[i] = act75[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch75_mask[i] = 1;
-      act76[i] = act75[i];
-    }
-  }
-}
-
-/** Backward of op 75: h.7.2 (dropout). */
-function backward75(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.7.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad75[i] += grad76[i] * scratch75_mask[i];
-}
-
-/** Forward of op 76: add. */
-function forward76(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act77[i] = act76[i] + act73[i];
-}
-
-/** Backward of op 76: add. */
-function backward76(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad77[i];
-    grad76[i] += g;
-    grad73[i] += g;
-  }
-}
-
-/** Forward of op 77: h.7.ln_2 (layernorm). */
-function forward77(p: Float32Array, n: number, training: boolean): void {
-  // h.7.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act77[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act77[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch77_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[91362816 + ch];
-        const sh = p[91363584 + ch];
-        const h = (act77[j] - m) * r;
-        scratch77_xhat[j] = h;
-        act78[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 77: h.7.ln_2 (layernorm). */
-function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.7.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch77_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[91362816 + ch];
-        const d = grad78[j] * w;
-        const h = scratch77_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[91362816 + ch] += grad78[j] * h;
-        gp[91363584 + ch] += grad78[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[91362816 + ch];
-        grad77[j] += r * (grad78[j] * w - a - scratch77_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 78: h.7.mlp.c_fc (dense). */
-function forward78(p: Float32Array, n: number, training: boolean): void {
-  // h.7.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act78, act79, n * 1024, 768, 3072, 91364352, 93723648, 0, 3072, 1);
-}
-
-/** Backward of op 78: h.7.mlp.c_fc (dense). */
-function backward78(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.7.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act78, grad78, grad79, n * 1024, 768, 3072, 91364352, 93723648, true, 0, 3072, 1);
-}
-
-/** Forward of op 79: h.7.mlp.1 (gelu). */
-function forward79(p: Float32Array, n: number, training: boolean): void {
-  // h.7.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act79[i];
-    act80[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 79: h.7.mlp.1 (gelu). */
-function backward79(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.7.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act79[i];
-
-    const g = grad80[i];
-    grad79[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 80: h.7.mlp.c_proj (dense). */
-function forward80(p: Float32Array, n: number, training: boolean): void {
-  // h.7.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act80, act81, n * 1024, 3072, 768, 93726720, 96086016, 0, 768, 1);
-}
-
-/** Backward of op 80: h.7.mlp.c_proj (dense). */
-function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.7.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act80, grad80, grad81, n * 1024, 3072, 768, 93726720, 96086016, true, 0, 768, 1);
-}
-
-/** Forward of op 81: h.7.5 (dropout). */
-function forward81(p: Float32Array, n: number, training: boolean): void {
-  // h.7.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch81_mask[i] = m;
-      act82[i] = act81[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch81_mask[i] = 1;
-      act82[i] = act81[i];
-    }
-  }
-}
-
-/** Backward of op 81: h.7.5 (dropout). */
-function backward81(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.7.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad81[i] += grad82[i] * scratch81_mask[i];
-}
-
-/** Forward of op 82: add. */
-function forward82(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act83[i] = act82[i] + act77[i];
-}
-
-/** Backward of op 82: add. */
-function backward82(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad83[i];
-    grad82[i] += g;
-    grad77[i] += g;
-  }
-}
-
-/** Forward of op 83: h.8.ln_1 (layernorm). */
-function forward83(p: Float32Array, n: number, training: boolean): void {
-  // h.8.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act83[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act83[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch83_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[96086784 + ch];
-        const sh = p[96087552 + ch];
-        const h = (act83[j] - m) * r;
-        scratch83_xhat[j] = h;
-        act84[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 83: h.8.ln_1 (layernorm). */
-function backward83(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.8.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch83_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[96086784 + ch];
-        const d = grad84[j] * w;
-        const h = scratch83_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[96086784 + ch] += grad84[j] * h;
-        gp[96087552 + ch] += grad84[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[96086784 + ch];
-        grad83[j] += r * (grad84[j] * w - a - scratch83_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 84: h.8.attn (attention). */
@@ -5073,18 +3325,18 @@ function forward84(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch84_q[qi + d] * scratch84_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch84_q[qi + d]! * scratch84_k[kj + d]!;
           scratch84_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch84_probs[row + j]);
+          m = Math.max(m, scratch84_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch84_probs[row + j] - m);
+          const e = Math.exp(scratch84_probs[row + j]! - m);
           scratch84_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch84_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch84_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < i + 1; j++) scratch84_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -5092,10 +3344,10 @@ function forward84(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch84_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch84_probs[row + j] * scratch84_mask[row + j] : scratch84_probs[row + j];
+          const a = training ? scratch84_probs[row + j]! * scratch84_mask[row + j]! : scratch84_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch84_heads[oi + d] += a * scratch84_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch84_heads[oi + d]! += a * scratch84_v[vj + d]!;
         }
       }
     }
@@ -5140,25 +3392,25 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 786432 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch84_d_heads[oi + d] * scratch84_v[vj + d];
-          const pr = scratch84_probs[row + j];
-          const mk = training ? scratch84_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch84_d_heads[oi + d]! * scratch84_v[vj + d]!;
+          const pr = scratch84_probs[row + j]!;
+          const mk = training ? scratch84_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch84_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch84_d_v[vj + d] += a * scratch84_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch84_d_v[vj + d]! += a * scratch84_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch84_probs[row + j] * (scratch84_d_row[j] - s) * 0.125;
+          const ds = scratch84_probs[row + j]! * (scratch84_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch84_d_q[oi + d] += ds * scratch84_k[kj + d];
-            scratch84_d_k[kj + d] += ds * scratch84_q[qi + d];
+            scratch84_d_q[oi + d]! += ds * scratch84_k[kj + d]!;
+            scratch84_d_k[kj + d]! += ds * scratch84_q[qi + d]!;
           }
         }
       }
@@ -5171,238 +3423,6 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act84, grad84, scratch84_d_k, n * 1024, 768, 768, 96678144, 97858560, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act84, grad84, scratch84_d_v, n * 1024, 768, 768, 97267968, 97859328, true, 0, 768, 1);
-}
-
-/** Forward of op 85: h.8.2 (dropout). */
-function forward85(p: Float32Array, n: number, training: boolean): void {
-  // h.8.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch85_mask[i] = m;
-      act86[i] = act85[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch85_mask[i] = 1;
-      act86[i] = act85[i];
-    }
-  }
-}
-
-/** Backward of op 85: h.8.2 (dropout). */
-function backward85(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.8.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad85[i] += grad86[i] * scratch85_mask[i];
-}
-
-/** Forward of op 86: add. */
-function forward86(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act87[i] = act86[i] + act83[i];
-}
-
-/** Backward of op 86: add. */
-function backward86(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad87[i];
-    grad86[i] += g;
-    grad83[i] += g;
-  }
-}
-
-/** Forward of op 87: h.8.ln_2 (layernorm). */
-function forward87(p: Float32Array, n: number, training: boolean): void {
-  // h.8.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act87[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act87[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch87_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[98450688 + ch];
-        const sh = p[98451456 + ch];
-        const h = (act87[j] - m) * r;
-        scratch87_xhat[j] = h;
-        act88[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 87: h.8.ln_2 (layernorm). */
-function backward87(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.8.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch87_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[98450688 + ch];
-        const d = grad88[j] * w;
-        const h = scratch87_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[98450688 + ch] += grad88[j] * h;
-        gp[98451456 + ch] += grad88[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[98450688 + ch];
-        grad87[j] += r * (grad88[j] * w - a - scratch87_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 88: h.8.mlp.c_fc (dense). */
-function forward88(p: Float32Array, n: number, training: boolean): void {
-  // h.8.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act88, act89, n * 1024, 768, 3072, 98452224, 100811520, 0, 3072, 1);
-}
-
-/** Backward of op 88: h.8.mlp.c_fc (dense). */
-function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.8.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act88, grad88, grad89, n * 1024, 768, 3072, 98452224, 100811520, true, 0, 3072, 1);
-}
-
-/** Forward of op 89: h.8.mlp.1 (gelu). */
-function forward89(p: Float32Array, n: number, training: boolean): void {
-  // h.8.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act89[i];
-    act90[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 89: h.8.mlp.1 (gelu). */
-function backward89(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.8.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act89[i];
-
-    const g = grad90[i];
-    grad89[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 90: h.8.mlp.c_proj (dense). */
-function forward90(p: Float32Array, n: number, training: boolean): void {
-  // h.8.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act90, act91, n * 1024, 3072, 768, 100814592, 103173888, 0, 768, 1);
-}
-
-/** Backward of op 90: h.8.mlp.c_proj (dense). */
-function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.8.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act90, grad90, grad91, n * 1024, 3072, 768, 100814592, 103173888, true, 0, 768, 1);
-}
-
-/** Forward of op 91: h.8.5 (dropout). */
-function forward91(p: Float32Array, n: number, training: boolean): void {
-  // h.8.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch91_mask[i] = m;
-      act92[i] = act91[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch91_mask[i] = 1;
-      act92[i] = act91[i];
-    }
-  }
-}
-
-/** Backward of op 91: h.8.5 (dropout). */
-function backward91(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.8.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad91[i] += grad92[i] * scratch91_mask[i];
-}
-
-/** Forward of op 92: add. */
-function forward92(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act93[i] = act92[i] + act87[i];
-}
-
-/** Backward of op 92: add. */
-function backward92(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad93[i];
-    grad92[i] += g;
-    grad87[i] += g;
-  }
-}
-
-/** Forward of op 93: h.9.ln_1 (layernorm). */
-function forward93(p: Float32Array, n: number, training: boolean): void {
-  // h.9.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act93[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act93[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch93_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[103174656 + ch];
-        const sh = p[103175424 + ch];
-        const h = (act93[j] - m) * r;
-        scratch93_xhat[j] = h;
-        act94[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 93: h.9.ln_1 (layernorm). */
-function backward93(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.9.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch93_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[103174656 + ch];
-        const d = grad94[j] * w;
-        const h = scratch93_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[103174656 + ch] += grad94[j] * h;
-        gp[103175424 + ch] += grad94[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[103174656 + ch];
-        grad93[j] += r * (grad94[j] * w - a - scratch93_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 94: h.9.attn (attention). */
@@ -5427,18 +3447,18 @@ function forward94(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch94_q[qi + d] * scratch94_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch94_q[qi + d]! * scratch94_k[kj + d]!;
           scratch94_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch94_probs[row + j]);
+          m = Math.max(m, scratch94_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch94_probs[row + j] - m);
+          const e = Math.exp(scratch94_probs[row + j]! - m);
           scratch94_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch94_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch94_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < i + 1; j++) scratch94_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -5446,10 +3466,10 @@ function forward94(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch94_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch94_probs[row + j] * scratch94_mask[row + j] : scratch94_probs[row + j];
+          const a = training ? scratch94_probs[row + j]! * scratch94_mask[row + j]! : scratch94_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch94_heads[oi + d] += a * scratch94_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch94_heads[oi + d]! += a * scratch94_v[vj + d]!;
         }
       }
     }
@@ -5494,25 +3514,25 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 786432 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch94_d_heads[oi + d] * scratch94_v[vj + d];
-          const pr = scratch94_probs[row + j];
-          const mk = training ? scratch94_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch94_d_heads[oi + d]! * scratch94_v[vj + d]!;
+          const pr = scratch94_probs[row + j]!;
+          const mk = training ? scratch94_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch94_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch94_d_v[vj + d] += a * scratch94_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch94_d_v[vj + d]! += a * scratch94_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch94_probs[row + j] * (scratch94_d_row[j] - s) * 0.125;
+          const ds = scratch94_probs[row + j]! * (scratch94_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch94_d_q[oi + d] += ds * scratch94_k[kj + d];
-            scratch94_d_k[kj + d] += ds * scratch94_q[qi + d];
+            scratch94_d_q[oi + d]! += ds * scratch94_k[kj + d]!;
+            scratch94_d_k[kj + d]! += ds * scratch94_q[qi + d]!;
           }
         }
       }
@@ -5525,238 +3545,6 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act94, grad94, scratch94_d_k, n * 1024, 768, 768, 103766016, 104946432, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act94, grad94, scratch94_d_v, n * 1024, 768, 768, 104355840, 104947200, true, 0, 768, 1);
-}
-
-/** Forward of op 95: h.9.2 (dropout). */
-function forward95(p: Float32Array, n: number, training: boolean): void {
-  // h.9.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch95_mask[i] = m;
-      act96[i] = act95[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch95_mask[i] = 1;
-      act96[i] = act95[i];
-    }
-  }
-}
-
-/** Backward of op 95: h.9.2 (dropout). */
-function backward95(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.9.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad95[i] += grad96[i] * scratch95_mask[i];
-}
-
-/** Forward of op 96: add. */
-function forward96(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act97[i] = act96[i] + act93[i];
-}
-
-/** Backward of op 96: add. */
-function backward96(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad97[i];
-    grad96[i] += g;
-    grad93[i] += g;
-  }
-}
-
-/** Forward of op 97: h.9.ln_2 (layernorm). */
-function forward97(p: Float32Array, n: number, training: boolean): void {
-  // h.9.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act97[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act97[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch97_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[105538560 + ch];
-        const sh = p[105539328 + ch];
-        const h = (act97[j] - m) * r;
-        scratch97_xhat[j] = h;
-        act98[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 97: h.9.ln_2 (layernorm). */
-function backward97(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.9.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch97_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[105538560 + ch];
-        const d = grad98[j] * w;
-        const h = scratch97_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[105538560 + ch] += grad98[j] * h;
-        gp[105539328 + ch] += grad98[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[105538560 + ch];
-        grad97[j] += r * (grad98[j] * w - a - scratch97_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 98: h.9.mlp.c_fc (dense). */
-function forward98(p: Float32Array, n: number, training: boolean): void {
-  // h.9.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act98, act99, n * 1024, 768, 3072, 105540096, 107899392, 0, 3072, 1);
-}
-
-/** Backward of op 98: h.9.mlp.c_fc (dense). */
-function backward98(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.9.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act98, grad98, grad99, n * 1024, 768, 3072, 105540096, 107899392, true, 0, 3072, 1);
-}
-
-/** Forward of op 99: h.9.mlp.1 (gelu). */
-function forward99(p: Float32Array, n: number, training: boolean): void {
-  // h.9.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act99[i];
-    act100[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 99: h.9.mlp.1 (gelu). */
-function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.9.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act99[i];
-
-    const g = grad100[i];
-    grad99[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 100: h.9.mlp.c_proj (dense). */
-function forward100(p: Float32Array, n: number, training: boolean): void {
-  // h.9.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act100, act101, n * 1024, 3072, 768, 107902464, 110261760, 0, 768, 1);
-}
-
-/** Backward of op 100: h.9.mlp.c_proj (dense). */
-function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.9.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act100, grad100, grad101, n * 1024, 3072, 768, 107902464, 110261760, true, 0, 768, 1);
-}
-
-/** Forward of op 101: h.9.5 (dropout). */
-function forward101(p: Float32Array, n: number, training: boolean): void {
-  // h.9.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch101_mask[i] = m;
-      act102[i] = act101[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch101_mask[i] = 1;
-      act102[i] = act101[i];
-    }
-  }
-}
-
-/** Backward of op 101: h.9.5 (dropout). */
-function backward101(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.9.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad101[i] += grad102[i] * scratch101_mask[i];
-}
-
-/** Forward of op 102: add. */
-function forward102(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act103[i] = act102[i] + act97[i];
-}
-
-/** Backward of op 102: add. */
-function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad103[i];
-    grad102[i] += g;
-    grad97[i] += g;
-  }
-}
-
-/** Forward of op 103: h.10.ln_1 (layernorm). */
-function forward103(p: Float32Array, n: number, training: boolean): void {
-  // h.10.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act103[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act103[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch103_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[110262528 + ch];
-        const sh = p[110263296 + ch];
-        const h = (act103[j] - m) * r;
-        scratch103_xhat[j] = h;
-        act104[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 103: h.10.ln_1 (layernorm). */
-function backward103(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.10.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch103_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[110262528 + ch];
-        const d = grad104[j] * w;
-        const h = scratch103_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[110262528 + ch] += grad104[j] * h;
-        gp[110263296 + ch] += grad104[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[110262528 + ch];
-        grad103[j] += r * (grad104[j] * w - a - scratch103_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 104: h.10.attn (attention). */
@@ -5781,18 +3569,18 @@ function forward104(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch104_q[qi + d] * scratch104_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch104_q[qi + d]! * scratch104_k[kj + d]!;
           scratch104_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch104_probs[row + j]);
+          m = Math.max(m, scratch104_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch104_probs[row + j] - m);
+          const e = Math.exp(scratch104_probs[row + j]! - m);
           scratch104_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch104_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch104_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < i + 1; j++) scratch104_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -5800,10 +3588,10 @@ function forward104(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch104_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch104_probs[row + j] * scratch104_mask[row + j] : scratch104_probs[row + j];
+          const a = training ? scratch104_probs[row + j]! * scratch104_mask[row + j]! : scratch104_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch104_heads[oi + d] += a * scratch104_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch104_heads[oi + d]! += a * scratch104_v[vj + d]!;
         }
       }
     }
@@ -5848,25 +3636,25 @@ function backward104(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 786432 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch104_d_heads[oi + d] * scratch104_v[vj + d];
-          const pr = scratch104_probs[row + j];
-          const mk = training ? scratch104_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch104_d_heads[oi + d]! * scratch104_v[vj + d]!;
+          const pr = scratch104_probs[row + j]!;
+          const mk = training ? scratch104_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch104_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch104_d_v[vj + d] += a * scratch104_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch104_d_v[vj + d]! += a * scratch104_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch104_probs[row + j] * (scratch104_d_row[j] - s) * 0.125;
+          const ds = scratch104_probs[row + j]! * (scratch104_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch104_d_q[oi + d] += ds * scratch104_k[kj + d];
-            scratch104_d_k[kj + d] += ds * scratch104_q[qi + d];
+            scratch104_d_q[oi + d]! += ds * scratch104_k[kj + d]!;
+            scratch104_d_k[kj + d]! += ds * scratch104_q[qi + d]!;
           }
         }
       }
@@ -5879,238 +3667,6 @@ function backward104(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act104, grad104, scratch104_d_k, n * 1024, 768, 768, 110853888, 112034304, true, 0, 768, 1);
   // v: d(qkv_proj rows 1536…2303) += dvᵀ x, d(bias) += dv, dx += dv · (qkv_proj rows 1536…2303)
   denseTiledBackward(p, gp, act104, grad104, scratch104_d_v, n * 1024, 768, 768, 111443712, 112035072, true, 0, 768, 1);
-}
-
-/** Forward of op 105: h.10.2 (dropout). */
-function forward105(p: Float32Array, n: number, training: boolean): void {
-  // h.10.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch105_mask[i] = m;
-      act106[i] = act105[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch105_mask[i] = 1;
-      act106[i] = act105[i];
-    }
-  }
-}
-
-/** Backward of op 105: h.10.2 (dropout). */
-function backward105(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.10.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad105[i] += grad106[i] * scratch105_mask[i];
-}
-
-/** Forward of op 106: add. */
-function forward106(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act107[i] = act106[i] + act103[i];
-}
-
-/** Backward of op 106: add. */
-function backward106(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad107[i];
-    grad106[i] += g;
-    grad103[i] += g;
-  }
-}
-
-/** Forward of op 107: h.10.ln_2 (layernorm). */
-function forward107(p: Float32Array, n: number, training: boolean): void {
-  // h.10.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act107[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act107[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch107_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[112626432 + ch];
-        const sh = p[112627200 + ch];
-        const h = (act107[j] - m) * r;
-        scratch107_xhat[j] = h;
-        act108[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 107: h.10.ln_2 (layernorm). */
-function backward107(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.10.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch107_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[112626432 + ch];
-        const d = grad108[j] * w;
-        const h = scratch107_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[112626432 + ch] += grad108[j] * h;
-        gp[112627200 + ch] += grad108[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[112626432 + ch];
-        grad107[j] += r * (grad108[j] * w - a - scratch107_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 108: h.10.mlp.c_fc (dense). */
-function forward108(p: Float32Array, n: number, training: boolean): void {
-  // h.10.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act108, act109, n * 1024, 768, 3072, 112627968, 114987264, 0, 3072, 1);
-}
-
-/** Backward of op 108: h.10.mlp.c_fc (dense). */
-function backward108(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.10.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act108, grad108, grad109, n * 1024, 768, 3072, 112627968, 114987264, true, 0, 3072, 1);
-}
-
-/** Forward of op 109: h.10.mlp.1 (gelu). */
-function forward109(p: Float32Array, n: number, training: boolean): void {
-  // h.10.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act109[i];
-    act110[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 109: h.10.mlp.1 (gelu). */
-function backward109(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.10.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act109[i];
-
-    const g = grad110[i];
-    grad109[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 110: h.10.mlp.c_proj (dense). */
-function forward110(p: Float32Array, n: number, training: boolean): void {
-  // h.10.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act110, act111, n * 1024, 3072, 768, 114990336, 117349632, 0, 768, 1);
-}
-
-/** Backward of op 110: h.10.mlp.c_proj (dense). */
-function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.10.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act110, grad110, grad111, n * 1024, 3072, 768, 114990336, 117349632, true, 0, 768, 1);
-}
-
-/** Forward of op 111: h.10.5 (dropout). */
-function forward111(p: Float32Array, n: number, training: boolean): void {
-  // h.10.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch111_mask[i] = m;
-      act112[i] = act111[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch111_mask[i] = 1;
-      act112[i] = act111[i];
-    }
-  }
-}
-
-/** Backward of op 111: h.10.5 (dropout). */
-function backward111(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.10.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad111[i] += grad112[i] * scratch111_mask[i];
-}
-
-/** Forward of op 112: add. */
-function forward112(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act113[i] = act112[i] + act107[i];
-}
-
-/** Backward of op 112: add. */
-function backward112(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad113[i];
-    grad112[i] += g;
-    grad107[i] += g;
-  }
-}
-
-/** Forward of op 113: h.11.ln_1 (layernorm). */
-function forward113(p: Float32Array, n: number, training: boolean): void {
-  // h.11.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act113[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act113[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch113_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[117350400 + ch];
-        const sh = p[117351168 + ch];
-        const h = (act113[j] - m) * r;
-        scratch113_xhat[j] = h;
-        act114[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 113: h.11.ln_1 (layernorm). */
-function backward113(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.11.ln_1: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch113_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[117350400 + ch];
-        const d = grad114[j] * w;
-        const h = scratch113_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[117350400 + ch] += grad114[j] * h;
-        gp[117351168 + ch] += grad114[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[117350400 + ch];
-        grad113[j] += r * (grad114[j] * w - a - scratch113_xhat[j] * bh);
-      }
-    }
-  }
 }
 
 /** Forward of op 114: h.11.attn (attention). */
@@ -6135,18 +3691,18 @@ function forward114(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch114_q[qi + d] * scratch114_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch114_q[qi + d]! * scratch114_k[kj + d]!;
           scratch114_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch114_probs[row + j]);
+          m = Math.max(m, scratch114_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch114_probs[row + j] - m);
+          const e = Math.exp(scratch114_probs[row + j]! - m);
           scratch114_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch114_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch114_probs[row + j]! *= r;
         // attention dropout (training only): the mask, 0 or 1/(1 − p), is kept for backward
         if (training) {
           for (let j = 0; j < i + 1; j++) scratch114_mask[row + j] = random() < 0.9 ? 1.1111111111111112 : 0;
@@ -6154,10 +3710,10 @@ function forward114(p: Float32Array, n: number, training: boolean): void {
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch114_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = training ? scratch114_probs[row + j] * scratch114_mask[row + j] : scratch114_probs[row + j];
+          const a = training ? scratch114_probs[row + j]! * scratch114_mask[row + j]! : scratch114_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch114_heads[oi + d] += a * scratch114_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch114_heads[oi + d]! += a * scratch114_v[vj + d]!;
         }
       }
     }
@@ -6202,25 +3758,25 @@ function backward114(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 786432 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch114_d_heads[oi + d] * scratch114_v[vj + d];
-          const pr = scratch114_probs[row + j];
-          const mk = training ? scratch114_mask[row + j] : 1;
+          for (let d = 0; d < 64; d++) dp += scratch114_d_heads[oi + d]! * scratch114_v[vj + d]!;
+          const pr = scratch114_probs[row + j]!;
+          const mk = training ? scratch114_mask[row + j]! : 1;
           dp *= mk;
           const a = pr * mk;
           scratch114_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch114_d_v[vj + d] += a * scratch114_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch114_d_v[vj + d]! += a * scratch114_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch114_probs[row + j] * (scratch114_d_row[j] - s) * 0.125;
+          const ds = scratch114_probs[row + j]! * (scratch114_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 786432 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch114_d_q[oi + d] += ds * scratch114_k[kj + d];
-            scratch114_d_k[kj + d] += ds * scratch114_q[qi + d];
+            scratch114_d_q[oi + d]! += ds * scratch114_k[kj + d]!;
+            scratch114_d_k[kj + d]! += ds * scratch114_q[qi + d]!;
           }
         }
       }
@@ -6235,246 +3791,14 @@ function backward114(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act114, grad114, scratch114_d_v, n * 1024, 768, 768, 118531584, 119122944, true, 0, 768, 1);
 }
 
-/** Forward of op 115: h.11.2 (dropout). */
-function forward115(p: Float32Array, n: number, training: boolean): void {
-  // h.11.2: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch115_mask[i] = m;
-      act116[i] = act115[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch115_mask[i] = 1;
-      act116[i] = act115[i];
-    }
-  }
-}
-
-/** Backward of op 115: h.11.2 (dropout). */
-function backward115(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.11.2: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad115[i] += grad116[i] * scratch115_mask[i];
-}
-
-/** Forward of op 116: add. */
-function forward116(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act117[i] = act116[i] + act113[i];
-}
-
-/** Backward of op 116: add. */
-function backward116(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad117[i];
-    grad116[i] += g;
-    grad113[i] += g;
-  }
-}
-
-/** Forward of op 117: h.11.ln_2 (layernorm). */
-function forward117(p: Float32Array, n: number, training: boolean): void {
-  // h.11.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act117[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act117[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch117_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[119714304 + ch];
-        const sh = p[119715072 + ch];
-        const h = (act117[j] - m) * r;
-        scratch117_xhat[j] = h;
-        act118[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 117: h.11.ln_2 (layernorm). */
-function backward117(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.11.ln_2: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch117_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[119714304 + ch];
-        const d = grad118[j] * w;
-        const h = scratch117_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[119714304 + ch] += grad118[j] * h;
-        gp[119715072 + ch] += grad118[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[119714304 + ch];
-        grad117[j] += r * (grad118[j] * w - a - scratch117_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 118: h.11.mlp.c_fc (dense). */
-function forward118(p: Float32Array, n: number, training: boolean): void {
-  // h.11.mlp.c_fc: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act118, act119, n * 1024, 768, 3072, 119715840, 122075136, 0, 3072, 1);
-}
-
-/** Backward of op 118: h.11.mlp.c_fc (dense). */
-function backward118(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.11.mlp.c_fc: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act118, grad118, grad119, n * 1024, 768, 3072, 119715840, 122075136, true, 0, 3072, 1);
-}
-
-/** Forward of op 119: h.11.mlp.1 (gelu). */
-function forward119(p: Float32Array, n: number, training: boolean): void {
-  // h.11.mlp.1: gelu
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act119[i];
-    act120[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 119: h.11.mlp.1 (gelu). */
-function backward119(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.11.mlp.1: gelu backward
-  for (let i = 0, e = n * 3145728; i < e; i++) {
-    const x = act119[i];
-
-    const g = grad120[i];
-    grad119[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 120: h.11.mlp.c_proj (dense). */
-function forward120(p: Float32Array, n: number, training: boolean): void {
-  // h.11.mlp.c_proj: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act120, act121, n * 1024, 3072, 768, 122078208, 124437504, 0, 768, 1);
-}
-
-/** Backward of op 120: h.11.mlp.c_proj (dense). */
-function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.11.mlp.c_proj: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act120, grad120, grad121, n * 1024, 3072, 768, 122078208, 124437504, true, 0, 768, 1);
-}
-
-/** Forward of op 121: h.11.5 (dropout). */
-function forward121(p: Float32Array, n: number, training: boolean): void {
-  // h.11.5: dropout(p = 0.1)
-  if (training && 0.1 > 0) {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      const m = random() < 0.9 ? 1.1111111111111112 : 0;
-      scratch121_mask[i] = m;
-      act122[i] = act121[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 786432; i < e; i++) {
-      scratch121_mask[i] = 1;
-      act122[i] = act121[i];
-    }
-  }
-}
-
-/** Backward of op 121: h.11.5 (dropout). */
-function backward121(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.11.5: dropout backward
-  for (let i = 0, e = n * 786432; i < e; i++) grad121[i] += grad122[i] * scratch121_mask[i];
-}
-
-/** Forward of op 122: add. */
-function forward122(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 786432; i < e; i++) act123[i] = act122[i] + act117[i];
-}
-
-/** Backward of op 122: add. */
-function backward122(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 786432; i < e; i++) {
-    const g = grad123[i];
-    grad122[i] += g;
-    grad117[i] += g;
-  }
-}
-
-/** Forward of op 123: ln_f (layernorm). */
-function forward123(p: Float32Array, n: number, training: boolean): void {
-  // ln_f: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act123[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act123[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.00001);
-      scratch123_istd[b * 1024 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[124438272 + ch];
-        const sh = p[124439040 + ch];
-        const h = (act123[j] - m) * r;
-        scratch123_xhat[j] = h;
-        act124[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 123: ln_f (layernorm). */
-function backward123(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // ln_f: layernorm over the last axis, 1024 rows of 768 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 1024; g++) {
-      const base = (b * 1024 + g) * 768;
-      const r = scratch123_istd[b * 1024 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[124438272 + ch];
-        const d = grad124[j] * w;
-        const h = scratch123_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[124438272 + ch] += grad124[j] * h;
-        gp[124439040 + ch] += grad124[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[124438272 + ch];
-        grad123[j] += r * (grad124[j] * w - a - scratch123_xhat[j] * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 124: lm_head (dense). */
-function forward124(p: Float32Array, n: number, training: boolean): void {
+function forward124(p: Float32Array, n: number): void {
   // lm_head: dense 768 → 50257, register-tiled (shared kernel below)
   denseTiledForward(p, act124, act125, n * 1024, 768, 50257, 0, -1, 0, 50257, 1);
 }
 
 /** Backward of op 124: lm_head (dense). */
-function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward124(p: Float32Array, gp: Float32Array, n: number): void {
   // lm_head: dense 768 → 50257 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act124, grad124, grad125, n * 1024, 768, 50257, 0, -1, true, 0, 50257, 1);
 }
@@ -6602,8 +3926,6 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? "cross_entropy") === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -6791,13 +4113,7 @@ export function trainStep(
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
-  inputGradWanted = false;
-  try {
-    backward(trainer.params, grad, trainer.grads);
-  } finally {
-    inputGradWanted = true;
-  }
+  backward(trainer.params, grad, trainer.grads);
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -6887,7 +4203,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -6897,17 +4213,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -6929,14 +4245,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -6973,8 +4289,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -6986,12 +4302,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -7012,18 +4328,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -7044,10 +4360,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -7069,14 +4385,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -7113,8 +4429,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -7126,12 +4442,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -7152,18 +4468,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -7183,17 +4499,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -7211,15 +4527,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -7240,10 +4556,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -7253,11 +4569,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -7270,12 +4586,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -7301,8 +4617,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -7340,11 +4656,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -7359,16 +4675,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -7395,12 +4711,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -7415,24 +4731,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -7523,11 +4839,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

@@ -103,13 +103,6 @@ function random(): number {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
 /**
  * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
  * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
@@ -141,8 +134,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
 let act1 = new Float32Array(0);
@@ -169,11 +160,10 @@ let grad9 = new Float32Array(0);
 let grad10 = new Float32Array(0);
 let grad11 = new Float32Array(0);
 let grad12 = new Float32Array(0);
-let work0_col = new Float32Array(19600);
-let work0_dcol = new Float32Array(19600);
-let work3_col = new Float32Array(15000);
-let work3_dcol = new Float32Array(15000);
-let bf: Float32Array = new Float32Array(bufferCount);
+const work0_col = new Float32Array(19600);
+const work0_dcol = new Float32Array(19600);
+const work3_col = new Float32Array(15000);
+const work3_dcol = new Float32Array(15000);
 
 function allocate(n: number): void {
   if (n === batchSize) return;
@@ -220,22 +210,20 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
   checkBatch(n);
   checkLength("params", p, paramCount);
   checkLength("input", input, n * 1024);
-  const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
   act0 = input;
-  forward0(p, n, training);
-  forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
-  forward4(p, n, training);
-  forward5(p, n, training);
-  forward7(p, n, training);
-  forward8(p, n, training);
-  forward9(p, n, training);
-  forward10(p, n, training);
-  forward11(p, n, training);
-  lastTraining = training;
+  forward0(p, n);
+  forward1(n);
+  forward2(n);
+  forward3(p, n);
+  forward4(n);
+  forward5(n);
+  forward7(p, n);
+  forward8(n);
+  forward9(p, n);
+  forward10(n);
+  forward11(p, n);
   forwardDone = true;
   return act12;
 }
@@ -263,25 +251,24 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad11);
   zero(grad12);
   copy(outputGrad, grad12);
-  const training = lastTraining;
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
-  backward5(p, gp, n, training);
-  backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward11(p, gp, n);
+  backward10(n);
+  backward9(p, gp, n);
+  backward8(n);
+  backward7(p, gp, n);
+  backward5(n);
+  backward4(n);
+  backward3(p, gp, n);
+  backward2(n);
+  backward1(n);
+  backward0(p, gp, n);
   return grad0;
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: conv1 (conv2d). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 1024;
@@ -296,28 +283,28 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 5; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work0_col[r++] = act0[xc + ih * 32 + iw];
+                work0_col[r++] = act0[xc + ih * 32 + iw]!;
               }
             }
           }
         }
       const y0 = yb + gi * 4704;
-      for (let oc = 0; oc < 6; oc++) act1.fill(p[150 + gi * 6 + oc], y0 + oc * 784, y0 + (oc + 1) * 784);
+      for (let oc = 0; oc < 6; oc++) act1.fill(p[150 + gi * 6 + oc]!, y0 + oc * 784, y0 + (oc + 1) * 784);
       packedGemm(act1, y0, 784, 1, 6, 784, 25, p, 0 + gi * 150, 25, 1, work0_col, 0, 1, 25, act1, -1);
     }
   }
 }
 
 /** Backward of op 0: conv1 (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(p: Float32Array, gp: Float32Array, n: number): void {
   // conv1: conv2d 1→6, 5×5, stride 1, pad 0; [1, 32, 32] → [6, 28, 28] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 6; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 4704 + c * 784, e = i + 784; i < e; i++) acc += grad1[i];
+      for (let i = b * 4704 + c * 784, e = i + 784; i < e; i++) acc += grad1[i]!;
     }
-    gp[150 + c] += acc;
+    gp[150 + c]! += acc;
   }
   const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
@@ -334,7 +321,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 5; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work0_col[r++] = act0[xc + ih * 32 + iw];
+                  work0_col[r++] = act0[xc + ih * 32 + iw]!;
                 }
               }
             }
@@ -352,7 +339,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 5; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad0[xc + ih * 32 + iw] += work0_dcol[r++];
+                  grad0[xc + ih * 32 + iw]! += work0_dcol[r++]!;
                 }
               }
             }
@@ -363,26 +350,26 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 1: 1 (tanh). */
-function forward1(p: Float32Array, n: number, training: boolean): void {
+function forward1(n: number): void {
   // 1: tanh
   for (let i = 0, e = n * 4704; i < e; i++) {
-    const x = act1[i];
+    const x = act1[i]!;
     act2[i] = Math.tanh(x);
   }
 }
 
 /** Backward of op 1: 1 (tanh). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward1(n: number): void {
   // 1: tanh backward
   for (let i = 0, e = n * 4704; i < e; i++) {
-    const y = act2[i];
-    const g = grad2[i];
+    const y = act2[i]!;
+    const g = grad2[i]!;
     grad1[i] = g * (1 - y * y);
   }
 }
 
 /** Forward of op 2: 2 (avg_pool2d). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
+function forward2(n: number): void {
   // 2: avg_pool2d 2×2, stride 2, pad 0; [6, 28, 28] → [6, 14, 14]
   for (let bc = 0, d = 0; bc < n * 6; bc++) {
     const xc = bc * 784;
@@ -395,7 +382,7 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
         let acc = 0;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 28;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act2[xr + iw];
+          for (let iw = iwLo; iw < iwHi; iw++) acc += act2[xr + iw]!;
         }
         act3[d] = acc / 4;
       }
@@ -404,7 +391,7 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 2: 2 (avg_pool2d). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward2(n: number): void {
   // 2: avg_pool2d 2×2, stride 2, pad 0; [6, 28, 28] → [6, 14, 14] — backward: gradient / divisor to every element of the window
   for (let bc = 0, d = 0; bc < n * 6; bc++) {
     const xc = bc * 784;
@@ -414,10 +401,10 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
       for (let ow = 0; ow < 14; ow++, d++) {
         const iwLo = ow * 2;
         const iwHi = iwLo + 2;
-        const g = grad3[d] / 4;
+        const g = grad3[d]! / 4;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 28;
-          for (let iw = iwLo; iw < iwHi; iw++) grad2[xr + iw] += g;
+          for (let iw = iwLo; iw < iwHi; iw++) grad2[xr + iw]! += g;
         }
       }
     }
@@ -425,7 +412,7 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 3: conv2 (conv2d). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+function forward3(p: Float32Array, n: number): void {
   // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 1176;
@@ -440,7 +427,7 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 5; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work3_col[r++] = act3[xc + ih * 14 + iw];
+                work3_col[r++] = act3[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -451,15 +438,15 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 3: conv2 (conv2d). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward3(p: Float32Array, gp: Float32Array, n: number): void {
   // conv2: conv2d 6→16, 5×5, stride 1, pad 0; [6, 14, 14] → [16, 10, 10] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 16; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 1600 + c * 100, e = i + 100; i < e; i++) acc += grad4[i];
+      for (let i = b * 1600 + c * 100, e = i + 100; i < e; i++) acc += grad4[i]!;
     }
-    gp[2556 + c] += acc;
+    gp[2556 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -476,7 +463,7 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 5; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work3_col[r++] = act3[xc + ih * 14 + iw];
+                  work3_col[r++] = act3[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -509,7 +496,7 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 5; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad3[xc + ih * 14 + iw] += work3_dcol[r++];
+                  grad3[xc + ih * 14 + iw]! += work3_dcol[r++]!;
                 }
               }
             }
@@ -520,26 +507,26 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 4: 4 (tanh). */
-function forward4(p: Float32Array, n: number, training: boolean): void {
+function forward4(n: number): void {
   // 4: tanh
   for (let i = 0, e = n * 1600; i < e; i++) {
-    const x = act4[i];
+    const x = act4[i]!;
     act5[i] = Math.tanh(x);
   }
 }
 
 /** Backward of op 4: 4 (tanh). */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward4(n: number): void {
   // 4: tanh backward
   for (let i = 0, e = n * 1600; i < e; i++) {
-    const y = act5[i];
-    const g = grad5[i];
+    const y = act5[i]!;
+    const g = grad5[i]!;
     grad4[i] = g * (1 - y * y);
   }
 }
 
 /** Forward of op 5: 5 (avg_pool2d). */
-function forward5(p: Float32Array, n: number, training: boolean): void {
+function forward5(n: number): void {
   // 5: avg_pool2d 2×2, stride 2, pad 0; [16, 10, 10] → [16, 5, 5]
   for (let bc = 0, d = 0; bc < n * 16; bc++) {
     const xc = bc * 100;
@@ -552,7 +539,7 @@ function forward5(p: Float32Array, n: number, training: boolean): void {
         let acc = 0;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 10;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act5[xr + iw];
+          for (let iw = iwLo; iw < iwHi; iw++) acc += act5[xr + iw]!;
         }
         act6[d] = acc / 4;
       }
@@ -561,7 +548,7 @@ function forward5(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 5: 5 (avg_pool2d). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward5(n: number): void {
   // 5: avg_pool2d 2×2, stride 2, pad 0; [16, 10, 10] → [16, 5, 5] — backward: gradient / divisor to every element of the window
   for (let bc = 0, d = 0; bc < n * 16; bc++) {
     const xc = bc * 100;
@@ -571,10 +558,10 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
       for (let ow = 0; ow < 5; ow++, d++) {
         const iwLo = ow * 2;
         const iwHi = iwLo + 2;
-        const g = grad6[d] / 4;
+        const g = grad6[d]! / 4;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 10;
-          for (let iw = iwLo; iw < iwHi; iw++) grad5[xr + iw] += g;
+          for (let iw = iwLo; iw < iwHi; iw++) grad5[xr + iw]! += g;
         }
       }
     }
@@ -582,75 +569,75 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 7: fc1 (dense). */
-function forward7(p: Float32Array, n: number, training: boolean): void {
+function forward7(p: Float32Array, n: number): void {
   // fc1: dense 400 → 120, register-tiled (shared kernel below)
   denseTiledForward(p, act6, act8, n, 400, 120, 2572, 50572, 0, 120, 1);
 }
 
 /** Backward of op 7: fc1 (dense). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward7(p: Float32Array, gp: Float32Array, n: number): void {
   // fc1: dense 400 → 120 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act6, grad6, grad8, n, 400, 120, 2572, 50572, true, 0, 120, 1);
 }
 
 /** Forward of op 8: 8 (tanh). */
-function forward8(p: Float32Array, n: number, training: boolean): void {
+function forward8(n: number): void {
   // 8: tanh
   for (let i = 0, e = n * 120; i < e; i++) {
-    const x = act8[i];
+    const x = act8[i]!;
     act9[i] = Math.tanh(x);
   }
 }
 
 /** Backward of op 8: 8 (tanh). */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward8(n: number): void {
   // 8: tanh backward
   for (let i = 0, e = n * 120; i < e; i++) {
-    const y = act9[i];
-    const g = grad9[i];
+    const y = act9[i]!;
+    const g = grad9[i]!;
     grad8[i] = g * (1 - y * y);
   }
 }
 
 /** Forward of op 9: fc2 (dense). */
-function forward9(p: Float32Array, n: number, training: boolean): void {
+function forward9(p: Float32Array, n: number): void {
   // fc2: dense 120 → 84, register-tiled (shared kernel below)
   denseTiledForward(p, act9, act10, n, 120, 84, 50692, 60772, 0, 84, 1);
 }
 
 /** Backward of op 9: fc2 (dense). */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward9(p: Float32Array, gp: Float32Array, n: number): void {
   // fc2: dense 120 → 84 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act9, grad9, grad10, n, 120, 84, 50692, 60772, true, 0, 84, 1);
 }
 
 /** Forward of op 10: 10 (tanh). */
-function forward10(p: Float32Array, n: number, training: boolean): void {
+function forward10(n: number): void {
   // 10: tanh
   for (let i = 0, e = n * 84; i < e; i++) {
-    const x = act10[i];
+    const x = act10[i]!;
     act11[i] = Math.tanh(x);
   }
 }
 
 /** Backward of op 10: 10 (tanh). */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward10(n: number): void {
   // 10: tanh backward
   for (let i = 0, e = n * 84; i < e; i++) {
-    const y = act11[i];
-    const g = grad11[i];
+    const y = act11[i]!;
+    const g = grad11[i]!;
     grad10[i] = g * (1 - y * y);
   }
 }
 
 /** Forward of op 11: fc3 (dense). */
-function forward11(p: Float32Array, n: number, training: boolean): void {
+function forward11(p: Float32Array, n: number): void {
   // fc3: dense 84 → 10, register-tiled (shared kernel below)
   denseTiledForward(p, act11, act12, n, 84, 10, 60856, 61696, 0, 10, 1);
 }
 
 /** Backward of op 11: fc3 (dense). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward11(p: Float32Array, gp: Float32Array, n: number): void {
   // fc3: dense 84 → 10 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act11, grad11, grad12, n, 84, 10, 60856, 61696, true, 0, 10, 1);
 }
@@ -778,8 +765,6 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? "cross_entropy") === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -906,7 +891,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -916,17 +901,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -948,14 +933,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -992,8 +977,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -1005,12 +990,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -1031,18 +1016,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -1063,10 +1048,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -1088,14 +1073,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -1132,8 +1117,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -1145,12 +1130,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -1171,18 +1156,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -1202,17 +1187,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -1230,15 +1215,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -1259,10 +1244,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -1272,11 +1257,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -1289,12 +1274,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -1320,8 +1305,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -1359,11 +1344,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -1378,16 +1363,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -1414,12 +1399,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -1434,24 +1419,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -1542,11 +1527,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

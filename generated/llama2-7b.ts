@@ -2384,12 +2384,6 @@ function zero(a: Float32Array): void {
   else for (let i = 0; i < a.length; i++) a[i] = 0;
 }
 
-/** Copies `from` into `to` (same length), a loop for short arrays as in `zero`. */
-function copy(from: ArrayLike<number>, to: Float32Array): void {
-  if (to.length > 64) to.set(from);
-  else for (let i = 0; i < to.length; i++) to[i] = from[i]!;
-}
-
 function checkBatch(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`batch must be a whole number of at least 1, got ${n}`);
 }
@@ -2730,10 +2724,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
-/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
-let inputGradWanted = true;
 /** Sequence length of the last forward call (attention masks keys past it). */
 let seqLength = 4096;
 let act1 = new Float32Array(0);
@@ -3833,7 +3823,6 @@ let scratch312_d_v = new Float32Array(0);
 let scratch312_d_row = new Float32Array(0);
 let scratch314_rms = new Float32Array(0);
 let scratch321_rms = new Float32Array(0);
-let bf: Float32Array = new Float32Array(bufferCount);
 
 function allocate(n: number): void {
   if (n === batchSize) return;
@@ -4967,336 +4956,334 @@ export function forward(p: Float32Array, input: Int32Array, n: number, options: 
     throw new RangeError(`sequence length ${length} is outside 1..4096 (the declared maximum is 4096)`);
   checkLength("input", input, n * length * 1);
   checkTokens("input", input, 32000);
-  const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
   allocateShort(n, length);
   act0 = length === 4096 ? input : padRows(input, padded0, n, length, 1, 4096);
   seqLength = length;
-  forward0(p, n, training);
-  forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
-  forward4(p, n, training);
-  forward5(p, n, training);
-  forward6(p, n, training);
-  forward7(p, n, training);
-  forward8(p, n, training);
-  forward9(p, n, training);
-  forward10(p, n, training);
-  forward11(p, n, training);
-  forward12(p, n, training);
-  forward13(p, n, training);
-  forward14(p, n, training);
-  forward15(p, n, training);
-  forward16(p, n, training);
-  forward17(p, n, training);
-  forward18(p, n, training);
-  forward19(p, n, training);
-  forward20(p, n, training);
-  forward21(p, n, training);
-  forward22(p, n, training);
-  forward23(p, n, training);
-  forward24(p, n, training);
-  forward25(p, n, training);
-  forward26(p, n, training);
-  forward27(p, n, training);
-  forward28(p, n, training);
-  forward29(p, n, training);
-  forward30(p, n, training);
-  forward31(p, n, training);
-  forward32(p, n, training);
-  forward33(p, n, training);
-  forward34(p, n, training);
-  forward35(p, n, training);
-  forward36(p, n, training);
-  forward37(p, n, training);
-  forward38(p, n, training);
-  forward39(p, n, training);
-  forward40(p, n, training);
-  forward41(p, n, training);
-  forward42(p, n, training);
-  forward43(p, n, training);
-  forward44(p, n, training);
-  forward45(p, n, training);
-  forward46(p, n, training);
-  forward47(p, n, training);
-  forward48(p, n, training);
-  forward49(p, n, training);
-  forward50(p, n, training);
-  forward51(p, n, training);
-  forward52(p, n, training);
-  forward53(p, n, training);
-  forward54(p, n, training);
-  forward55(p, n, training);
-  forward56(p, n, training);
-  forward57(p, n, training);
-  forward58(p, n, training);
-  forward59(p, n, training);
-  forward60(p, n, training);
-  forward61(p, n, training);
-  forward62(p, n, training);
-  forward63(p, n, training);
-  forward64(p, n, training);
-  forward65(p, n, training);
-  forward66(p, n, training);
-  forward67(p, n, training);
-  forward68(p, n, training);
-  forward69(p, n, training);
-  forward70(p, n, training);
-  forward71(p, n, training);
-  forward72(p, n, training);
-  forward73(p, n, training);
-  forward74(p, n, training);
-  forward75(p, n, training);
-  forward76(p, n, training);
-  forward77(p, n, training);
-  forward78(p, n, training);
-  forward79(p, n, training);
-  forward80(p, n, training);
-  forward81(p, n, training);
-  forward82(p, n, training);
-  forward83(p, n, training);
-  forward84(p, n, training);
-  forward85(p, n, training);
-  forward86(p, n, training);
-  forward87(p, n, training);
-  forward88(p, n, training);
-  forward89(p, n, training);
-  forward90(p, n, training);
-  forward91(p, n, training);
-  forward92(p, n, training);
-  forward93(p, n, training);
-  forward94(p, n, training);
-  forward95(p, n, training);
-  forward96(p, n, training);
-  forward97(p, n, training);
-  forward98(p, n, training);
-  forward99(p, n, training);
-  forward100(p, n, training);
-  forward101(p, n, training);
-  forward102(p, n, training);
-  forward103(p, n, training);
-  forward104(p, n, training);
-  forward105(p, n, training);
-  forward106(p, n, training);
-  forward107(p, n, training);
-  forward108(p, n, training);
-  forward109(p, n, training);
-  forward110(p, n, training);
-  forward111(p, n, training);
-  forward112(p, n, training);
-  forward113(p, n, training);
-  forward114(p, n, training);
-  forward115(p, n, training);
-  forward116(p, n, training);
-  forward117(p, n, training);
-  forward118(p, n, training);
-  forward119(p, n, training);
-  forward120(p, n, training);
-  forward121(p, n, training);
-  forward122(p, n, training);
-  forward123(p, n, training);
-  forward124(p, n, training);
-  forward125(p, n, training);
-  forward126(p, n, training);
-  forward127(p, n, training);
-  forward128(p, n, training);
-  forward129(p, n, training);
-  forward130(p, n, training);
-  forward131(p, n, training);
-  forward132(p, n, training);
-  forward133(p, n, training);
-  forward134(p, n, training);
-  forward135(p, n, training);
-  forward136(p, n, training);
-  forward137(p, n, training);
-  forward138(p, n, training);
-  forward139(p, n, training);
-  forward140(p, n, training);
-  forward141(p, n, training);
-  forward142(p, n, training);
-  forward143(p, n, training);
-  forward144(p, n, training);
-  forward145(p, n, training);
-  forward146(p, n, training);
-  forward147(p, n, training);
-  forward148(p, n, training);
-  forward149(p, n, training);
-  forward150(p, n, training);
-  forward151(p, n, training);
-  forward152(p, n, training);
-  forward153(p, n, training);
-  forward154(p, n, training);
-  forward155(p, n, training);
-  forward156(p, n, training);
-  forward157(p, n, training);
-  forward158(p, n, training);
-  forward159(p, n, training);
-  forward160(p, n, training);
-  forward161(p, n, training);
-  forward162(p, n, training);
-  forward163(p, n, training);
-  forward164(p, n, training);
-  forward165(p, n, training);
-  forward166(p, n, training);
-  forward167(p, n, training);
-  forward168(p, n, training);
-  forward169(p, n, training);
-  forward170(p, n, training);
-  forward171(p, n, training);
-  forward172(p, n, training);
-  forward173(p, n, training);
-  forward174(p, n, training);
-  forward175(p, n, training);
-  forward176(p, n, training);
-  forward177(p, n, training);
-  forward178(p, n, training);
-  forward179(p, n, training);
-  forward180(p, n, training);
-  forward181(p, n, training);
-  forward182(p, n, training);
-  forward183(p, n, training);
-  forward184(p, n, training);
-  forward185(p, n, training);
-  forward186(p, n, training);
-  forward187(p, n, training);
-  forward188(p, n, training);
-  forward189(p, n, training);
-  forward190(p, n, training);
-  forward191(p, n, training);
-  forward192(p, n, training);
-  forward193(p, n, training);
-  forward194(p, n, training);
-  forward195(p, n, training);
-  forward196(p, n, training);
-  forward197(p, n, training);
-  forward198(p, n, training);
-  forward199(p, n, training);
-  forward200(p, n, training);
-  forward201(p, n, training);
-  forward202(p, n, training);
-  forward203(p, n, training);
-  forward204(p, n, training);
-  forward205(p, n, training);
-  forward206(p, n, training);
-  forward207(p, n, training);
-  forward208(p, n, training);
-  forward209(p, n, training);
-  forward210(p, n, training);
-  forward211(p, n, training);
-  forward212(p, n, training);
-  forward213(p, n, training);
-  forward214(p, n, training);
-  forward215(p, n, training);
-  forward216(p, n, training);
-  forward217(p, n, training);
-  forward218(p, n, training);
-  forward219(p, n, training);
-  forward220(p, n, training);
-  forward221(p, n, training);
-  forward222(p, n, training);
-  forward223(p, n, training);
-  forward224(p, n, training);
-  forward225(p, n, training);
-  forward226(p, n, training);
-  forward227(p, n, training);
-  forward228(p, n, training);
-  forward229(p, n, training);
-  forward230(p, n, training);
-  forward231(p, n, training);
-  forward232(p, n, training);
-  forward233(p, n, training);
-  forward234(p, n, training);
-  forward235(p, n, training);
-  forward236(p, n, training);
-  forward237(p, n, training);
-  forward238(p, n, training);
-  forward239(p, n, training);
-  forward240(p, n, training);
-  forward241(p, n, training);
-  forward242(p, n, training);
-  forward243(p, n, training);
-  forward244(p, n, training);
-  forward245(p, n, training);
-  forward246(p, n, training);
-  forward247(p, n, training);
-  forward248(p, n, training);
-  forward249(p, n, training);
-  forward250(p, n, training);
-  forward251(p, n, training);
-  forward252(p, n, training);
-  forward253(p, n, training);
-  forward254(p, n, training);
-  forward255(p, n, training);
-  forward256(p, n, training);
-  forward257(p, n, training);
-  forward258(p, n, training);
-  forward259(p, n, training);
-  forward260(p, n, training);
-  forward261(p, n, training);
-  forward262(p, n, training);
-  forward263(p, n, training);
-  forward264(p, n, training);
-  forward265(p, n, training);
-  forward266(p, n, training);
-  forward267(p, n, training);
-  forward268(p, n, training);
-  forward269(p, n, training);
-  forward270(p, n, training);
-  forward271(p, n, training);
-  forward272(p, n, training);
-  forward273(p, n, training);
-  forward274(p, n, training);
-  forward275(p, n, training);
-  forward276(p, n, training);
-  forward277(p, n, training);
-  forward278(p, n, training);
-  forward279(p, n, training);
-  forward280(p, n, training);
-  forward281(p, n, training);
-  forward282(p, n, training);
-  forward283(p, n, training);
-  forward284(p, n, training);
-  forward285(p, n, training);
-  forward286(p, n, training);
-  forward287(p, n, training);
-  forward288(p, n, training);
-  forward289(p, n, training);
-  forward290(p, n, training);
-  forward291(p, n, training);
-  forward292(p, n, training);
-  forward293(p, n, training);
-  forward294(p, n, training);
-  forward295(p, n, training);
-  forward296(p, n, training);
-  forward297(p, n, training);
-  forward298(p, n, training);
-  forward299(p, n, training);
-  forward300(p, n, training);
-  forward301(p, n, training);
-  forward302(p, n, training);
-  forward303(p, n, training);
-  forward304(p, n, training);
-  forward305(p, n, training);
-  forward306(p, n, training);
-  forward307(p, n, training);
-  forward308(p, n, training);
-  forward309(p, n, training);
-  forward310(p, n, training);
-  forward311(p, n, training);
-  forward312(p, n, training);
-  forward313(p, n, training);
-  forward314(p, n, training);
-  forward315(p, n, training);
-  forward316(p, n, training);
-  forward317(p, n, training);
-  forward318(p, n, training);
-  forward319(p, n, training);
-  forward320(p, n, training);
-  forward321(p, n, training);
-  forward322(p, n, training);
-  lastTraining = training;
+  forward0(p, n);
+  rmsnormForward1(p, n, act1, act2, scratch1_rms, 131072000); // op 1: layers.0.input_layernorm (rmsnorm)
+  forward2(p, n);
+  addForward1(n, act3, act1, act4); // op 3: add
+  rmsnormForward1(p, n, act4, act5, scratch4_rms, 198184960); // op 4: layers.0.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act5, act6, 198189056); // op 5: layers.0.mlp.gate_proj (dense)
+  siluForward1(n, act6, act7); // op 6: layers.0.mlp.1 (silu)
+  denseForward1(p, n, act5, act8, 243277824); // op 7: layers.0.mlp.up_proj (dense)
+  mulForward1(n, act7, act8, act9); // op 8: mul
+  denseForward2(p, n, act9, act10, 288366592); // op 9: layers.0.mlp.down_proj (dense)
+  addForward1(n, act10, act4, act11); // op 10: add
+  rmsnormForward1(p, n, act11, act12, scratch11_rms, 333455360); // op 11: layers.1.input_layernorm (rmsnorm)
+  forward12(p, n);
+  addForward1(n, act13, act11, act14); // op 13: add
+  rmsnormForward1(p, n, act14, act15, scratch14_rms, 400568320); // op 14: layers.1.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act15, act16, 400572416); // op 15: layers.1.mlp.gate_proj (dense)
+  siluForward1(n, act16, act17); // op 16: layers.1.mlp.1 (silu)
+  denseForward1(p, n, act15, act18, 445661184); // op 17: layers.1.mlp.up_proj (dense)
+  mulForward1(n, act17, act18, act19); // op 18: mul
+  denseForward2(p, n, act19, act20, 490749952); // op 19: layers.1.mlp.down_proj (dense)
+  addForward1(n, act20, act14, act21); // op 20: add
+  rmsnormForward1(p, n, act21, act22, scratch21_rms, 535838720); // op 21: layers.2.input_layernorm (rmsnorm)
+  forward22(p, n);
+  addForward1(n, act23, act21, act24); // op 23: add
+  rmsnormForward1(p, n, act24, act25, scratch24_rms, 602951680); // op 24: layers.2.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act25, act26, 602955776); // op 25: layers.2.mlp.gate_proj (dense)
+  siluForward1(n, act26, act27); // op 26: layers.2.mlp.1 (silu)
+  denseForward1(p, n, act25, act28, 648044544); // op 27: layers.2.mlp.up_proj (dense)
+  mulForward1(n, act27, act28, act29); // op 28: mul
+  denseForward2(p, n, act29, act30, 693133312); // op 29: layers.2.mlp.down_proj (dense)
+  addForward1(n, act30, act24, act31); // op 30: add
+  rmsnormForward1(p, n, act31, act32, scratch31_rms, 738222080); // op 31: layers.3.input_layernorm (rmsnorm)
+  forward32(p, n);
+  addForward1(n, act33, act31, act34); // op 33: add
+  rmsnormForward1(p, n, act34, act35, scratch34_rms, 805335040); // op 34: layers.3.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act35, act36, 805339136); // op 35: layers.3.mlp.gate_proj (dense)
+  siluForward1(n, act36, act37); // op 36: layers.3.mlp.1 (silu)
+  denseForward1(p, n, act35, act38, 850427904); // op 37: layers.3.mlp.up_proj (dense)
+  mulForward1(n, act37, act38, act39); // op 38: mul
+  denseForward2(p, n, act39, act40, 895516672); // op 39: layers.3.mlp.down_proj (dense)
+  addForward1(n, act40, act34, act41); // op 40: add
+  rmsnormForward1(p, n, act41, act42, scratch41_rms, 940605440); // op 41: layers.4.input_layernorm (rmsnorm)
+  forward42(p, n);
+  addForward1(n, act43, act41, act44); // op 43: add
+  rmsnormForward1(p, n, act44, act45, scratch44_rms, 1007718400); // op 44: layers.4.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act45, act46, 1007722496); // op 45: layers.4.mlp.gate_proj (dense)
+  siluForward1(n, act46, act47); // op 46: layers.4.mlp.1 (silu)
+  denseForward1(p, n, act45, act48, 1052811264); // op 47: layers.4.mlp.up_proj (dense)
+  mulForward1(n, act47, act48, act49); // op 48: mul
+  denseForward2(p, n, act49, act50, 1097900032); // op 49: layers.4.mlp.down_proj (dense)
+  addForward1(n, act50, act44, act51); // op 50: add
+  rmsnormForward1(p, n, act51, act52, scratch51_rms, 1142988800); // op 51: layers.5.input_layernorm (rmsnorm)
+  forward52(p, n);
+  addForward1(n, act53, act51, act54); // op 53: add
+  rmsnormForward1(p, n, act54, act55, scratch54_rms, 1210101760); // op 54: layers.5.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act55, act56, 1210105856); // op 55: layers.5.mlp.gate_proj (dense)
+  siluForward1(n, act56, act57); // op 56: layers.5.mlp.1 (silu)
+  denseForward1(p, n, act55, act58, 1255194624); // op 57: layers.5.mlp.up_proj (dense)
+  mulForward1(n, act57, act58, act59); // op 58: mul
+  denseForward2(p, n, act59, act60, 1300283392); // op 59: layers.5.mlp.down_proj (dense)
+  addForward1(n, act60, act54, act61); // op 60: add
+  rmsnormForward1(p, n, act61, act62, scratch61_rms, 1345372160); // op 61: layers.6.input_layernorm (rmsnorm)
+  forward62(p, n);
+  addForward1(n, act63, act61, act64); // op 63: add
+  rmsnormForward1(p, n, act64, act65, scratch64_rms, 1412485120); // op 64: layers.6.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act65, act66, 1412489216); // op 65: layers.6.mlp.gate_proj (dense)
+  siluForward1(n, act66, act67); // op 66: layers.6.mlp.1 (silu)
+  denseForward1(p, n, act65, act68, 1457577984); // op 67: layers.6.mlp.up_proj (dense)
+  mulForward1(n, act67, act68, act69); // op 68: mul
+  denseForward2(p, n, act69, act70, 1502666752); // op 69: layers.6.mlp.down_proj (dense)
+  addForward1(n, act70, act64, act71); // op 70: add
+  rmsnormForward1(p, n, act71, act72, scratch71_rms, 1547755520); // op 71: layers.7.input_layernorm (rmsnorm)
+  forward72(p, n);
+  addForward1(n, act73, act71, act74); // op 73: add
+  rmsnormForward1(p, n, act74, act75, scratch74_rms, 1614868480); // op 74: layers.7.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act75, act76, 1614872576); // op 75: layers.7.mlp.gate_proj (dense)
+  siluForward1(n, act76, act77); // op 76: layers.7.mlp.1 (silu)
+  denseForward1(p, n, act75, act78, 1659961344); // op 77: layers.7.mlp.up_proj (dense)
+  mulForward1(n, act77, act78, act79); // op 78: mul
+  denseForward2(p, n, act79, act80, 1705050112); // op 79: layers.7.mlp.down_proj (dense)
+  addForward1(n, act80, act74, act81); // op 80: add
+  rmsnormForward1(p, n, act81, act82, scratch81_rms, 1750138880); // op 81: layers.8.input_layernorm (rmsnorm)
+  forward82(p, n);
+  addForward1(n, act83, act81, act84); // op 83: add
+  rmsnormForward1(p, n, act84, act85, scratch84_rms, 1817251840); // op 84: layers.8.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act85, act86, 1817255936); // op 85: layers.8.mlp.gate_proj (dense)
+  siluForward1(n, act86, act87); // op 86: layers.8.mlp.1 (silu)
+  denseForward1(p, n, act85, act88, 1862344704); // op 87: layers.8.mlp.up_proj (dense)
+  mulForward1(n, act87, act88, act89); // op 88: mul
+  denseForward2(p, n, act89, act90, 1907433472); // op 89: layers.8.mlp.down_proj (dense)
+  addForward1(n, act90, act84, act91); // op 90: add
+  rmsnormForward1(p, n, act91, act92, scratch91_rms, 1952522240); // op 91: layers.9.input_layernorm (rmsnorm)
+  forward92(p, n);
+  addForward1(n, act93, act91, act94); // op 93: add
+  rmsnormForward1(p, n, act94, act95, scratch94_rms, 2019635200); // op 94: layers.9.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act95, act96, 2019639296); // op 95: layers.9.mlp.gate_proj (dense)
+  siluForward1(n, act96, act97); // op 96: layers.9.mlp.1 (silu)
+  denseForward1(p, n, act95, act98, 2064728064); // op 97: layers.9.mlp.up_proj (dense)
+  mulForward1(n, act97, act98, act99); // op 98: mul
+  denseForward2(p, n, act99, act100, 2109816832); // op 99: layers.9.mlp.down_proj (dense)
+  addForward1(n, act100, act94, act101); // op 100: add
+  rmsnormForward1(p, n, act101, act102, scratch101_rms, 2154905600); // op 101: layers.10.input_layernorm (rmsnorm)
+  forward102(p, n);
+  addForward1(n, act103, act101, act104); // op 103: add
+  rmsnormForward1(p, n, act104, act105, scratch104_rms, 2222018560); // op 104: layers.10.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act105, act106, 2222022656); // op 105: layers.10.mlp.gate_proj (dense)
+  siluForward1(n, act106, act107); // op 106: layers.10.mlp.1 (silu)
+  denseForward1(p, n, act105, act108, 2267111424); // op 107: layers.10.mlp.up_proj (dense)
+  mulForward1(n, act107, act108, act109); // op 108: mul
+  denseForward2(p, n, act109, act110, 2312200192); // op 109: layers.10.mlp.down_proj (dense)
+  addForward1(n, act110, act104, act111); // op 110: add
+  rmsnormForward1(p, n, act111, act112, scratch111_rms, 2357288960); // op 111: layers.11.input_layernorm (rmsnorm)
+  forward112(p, n);
+  addForward1(n, act113, act111, act114); // op 113: add
+  rmsnormForward1(p, n, act114, act115, scratch114_rms, 2424401920); // op 114: layers.11.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act115, act116, 2424406016); // op 115: layers.11.mlp.gate_proj (dense)
+  siluForward1(n, act116, act117); // op 116: layers.11.mlp.1 (silu)
+  denseForward1(p, n, act115, act118, 2469494784); // op 117: layers.11.mlp.up_proj (dense)
+  mulForward1(n, act117, act118, act119); // op 118: mul
+  denseForward2(p, n, act119, act120, 2514583552); // op 119: layers.11.mlp.down_proj (dense)
+  addForward1(n, act120, act114, act121); // op 120: add
+  rmsnormForward1(p, n, act121, act122, scratch121_rms, 2559672320); // op 121: layers.12.input_layernorm (rmsnorm)
+  forward122(p, n);
+  addForward1(n, act123, act121, act124); // op 123: add
+  rmsnormForward1(p, n, act124, act125, scratch124_rms, 2626785280); // op 124: layers.12.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act125, act126, 2626789376); // op 125: layers.12.mlp.gate_proj (dense)
+  siluForward1(n, act126, act127); // op 126: layers.12.mlp.1 (silu)
+  denseForward1(p, n, act125, act128, 2671878144); // op 127: layers.12.mlp.up_proj (dense)
+  mulForward1(n, act127, act128, act129); // op 128: mul
+  denseForward2(p, n, act129, act130, 2716966912); // op 129: layers.12.mlp.down_proj (dense)
+  addForward1(n, act130, act124, act131); // op 130: add
+  rmsnormForward1(p, n, act131, act132, scratch131_rms, 2762055680); // op 131: layers.13.input_layernorm (rmsnorm)
+  forward132(p, n);
+  addForward1(n, act133, act131, act134); // op 133: add
+  rmsnormForward1(p, n, act134, act135, scratch134_rms, 2829168640); // op 134: layers.13.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act135, act136, 2829172736); // op 135: layers.13.mlp.gate_proj (dense)
+  siluForward1(n, act136, act137); // op 136: layers.13.mlp.1 (silu)
+  denseForward1(p, n, act135, act138, 2874261504); // op 137: layers.13.mlp.up_proj (dense)
+  mulForward1(n, act137, act138, act139); // op 138: mul
+  denseForward2(p, n, act139, act140, 2919350272); // op 139: layers.13.mlp.down_proj (dense)
+  addForward1(n, act140, act134, act141); // op 140: add
+  rmsnormForward1(p, n, act141, act142, scratch141_rms, 2964439040); // op 141: layers.14.input_layernorm (rmsnorm)
+  forward142(p, n);
+  addForward1(n, act143, act141, act144); // op 143: add
+  rmsnormForward1(p, n, act144, act145, scratch144_rms, 3031552000); // op 144: layers.14.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act145, act146, 3031556096); // op 145: layers.14.mlp.gate_proj (dense)
+  siluForward1(n, act146, act147); // op 146: layers.14.mlp.1 (silu)
+  denseForward1(p, n, act145, act148, 3076644864); // op 147: layers.14.mlp.up_proj (dense)
+  mulForward1(n, act147, act148, act149); // op 148: mul
+  denseForward2(p, n, act149, act150, 3121733632); // op 149: layers.14.mlp.down_proj (dense)
+  addForward1(n, act150, act144, act151); // op 150: add
+  rmsnormForward1(p, n, act151, act152, scratch151_rms, 3166822400); // op 151: layers.15.input_layernorm (rmsnorm)
+  forward152(p, n);
+  addForward1(n, act153, act151, act154); // op 153: add
+  rmsnormForward1(p, n, act154, act155, scratch154_rms, 3233935360); // op 154: layers.15.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act155, act156, 3233939456); // op 155: layers.15.mlp.gate_proj (dense)
+  siluForward1(n, act156, act157); // op 156: layers.15.mlp.1 (silu)
+  denseForward1(p, n, act155, act158, 3279028224); // op 157: layers.15.mlp.up_proj (dense)
+  mulForward1(n, act157, act158, act159); // op 158: mul
+  denseForward2(p, n, act159, act160, 3324116992); // op 159: layers.15.mlp.down_proj (dense)
+  addForward1(n, act160, act154, act161); // op 160: add
+  rmsnormForward1(p, n, act161, act162, scratch161_rms, 3369205760); // op 161: layers.16.input_layernorm (rmsnorm)
+  forward162(p, n);
+  addForward1(n, act163, act161, act164); // op 163: add
+  rmsnormForward1(p, n, act164, act165, scratch164_rms, 3436318720); // op 164: layers.16.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act165, act166, 3436322816); // op 165: layers.16.mlp.gate_proj (dense)
+  siluForward1(n, act166, act167); // op 166: layers.16.mlp.1 (silu)
+  denseForward1(p, n, act165, act168, 3481411584); // op 167: layers.16.mlp.up_proj (dense)
+  mulForward1(n, act167, act168, act169); // op 168: mul
+  denseForward2(p, n, act169, act170, 3526500352); // op 169: layers.16.mlp.down_proj (dense)
+  addForward1(n, act170, act164, act171); // op 170: add
+  rmsnormForward1(p, n, act171, act172, scratch171_rms, 3571589120); // op 171: layers.17.input_layernorm (rmsnorm)
+  forward172(p, n);
+  addForward1(n, act173, act171, act174); // op 173: add
+  rmsnormForward1(p, n, act174, act175, scratch174_rms, 3638702080); // op 174: layers.17.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act175, act176, 3638706176); // op 175: layers.17.mlp.gate_proj (dense)
+  siluForward1(n, act176, act177); // op 176: layers.17.mlp.1 (silu)
+  denseForward1(p, n, act175, act178, 3683794944); // op 177: layers.17.mlp.up_proj (dense)
+  mulForward1(n, act177, act178, act179); // op 178: mul
+  denseForward2(p, n, act179, act180, 3728883712); // op 179: layers.17.mlp.down_proj (dense)
+  addForward1(n, act180, act174, act181); // op 180: add
+  rmsnormForward1(p, n, act181, act182, scratch181_rms, 3773972480); // op 181: layers.18.input_layernorm (rmsnorm)
+  forward182(p, n);
+  addForward1(n, act183, act181, act184); // op 183: add
+  rmsnormForward1(p, n, act184, act185, scratch184_rms, 3841085440); // op 184: layers.18.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act185, act186, 3841089536); // op 185: layers.18.mlp.gate_proj (dense)
+  siluForward1(n, act186, act187); // op 186: layers.18.mlp.1 (silu)
+  denseForward1(p, n, act185, act188, 3886178304); // op 187: layers.18.mlp.up_proj (dense)
+  mulForward1(n, act187, act188, act189); // op 188: mul
+  denseForward2(p, n, act189, act190, 3931267072); // op 189: layers.18.mlp.down_proj (dense)
+  addForward1(n, act190, act184, act191); // op 190: add
+  rmsnormForward1(p, n, act191, act192, scratch191_rms, 3976355840); // op 191: layers.19.input_layernorm (rmsnorm)
+  forward192(p, n);
+  addForward1(n, act193, act191, act194); // op 193: add
+  rmsnormForward1(p, n, act194, act195, scratch194_rms, 4043468800); // op 194: layers.19.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act195, act196, 4043472896); // op 195: layers.19.mlp.gate_proj (dense)
+  siluForward1(n, act196, act197); // op 196: layers.19.mlp.1 (silu)
+  denseForward1(p, n, act195, act198, 4088561664); // op 197: layers.19.mlp.up_proj (dense)
+  mulForward1(n, act197, act198, act199); // op 198: mul
+  denseForward2(p, n, act199, act200, 4133650432); // op 199: layers.19.mlp.down_proj (dense)
+  addForward1(n, act200, act194, act201); // op 200: add
+  rmsnormForward1(p, n, act201, act202, scratch201_rms, 4178739200); // op 201: layers.20.input_layernorm (rmsnorm)
+  forward202(p, n);
+  addForward1(n, act203, act201, act204); // op 203: add
+  rmsnormForward1(p, n, act204, act205, scratch204_rms, 4245852160); // op 204: layers.20.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act205, act206, 4245856256); // op 205: layers.20.mlp.gate_proj (dense)
+  siluForward1(n, act206, act207); // op 206: layers.20.mlp.1 (silu)
+  denseForward1(p, n, act205, act208, 4290945024); // op 207: layers.20.mlp.up_proj (dense)
+  mulForward1(n, act207, act208, act209); // op 208: mul
+  denseForward2(p, n, act209, act210, 4336033792); // op 209: layers.20.mlp.down_proj (dense)
+  addForward1(n, act210, act204, act211); // op 210: add
+  rmsnormForward1(p, n, act211, act212, scratch211_rms, 4381122560); // op 211: layers.21.input_layernorm (rmsnorm)
+  forward212(p, n);
+  addForward1(n, act213, act211, act214); // op 213: add
+  rmsnormForward1(p, n, act214, act215, scratch214_rms, 4448235520); // op 214: layers.21.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act215, act216, 4448239616); // op 215: layers.21.mlp.gate_proj (dense)
+  siluForward1(n, act216, act217); // op 216: layers.21.mlp.1 (silu)
+  denseForward1(p, n, act215, act218, 4493328384); // op 217: layers.21.mlp.up_proj (dense)
+  mulForward1(n, act217, act218, act219); // op 218: mul
+  denseForward2(p, n, act219, act220, 4538417152); // op 219: layers.21.mlp.down_proj (dense)
+  addForward1(n, act220, act214, act221); // op 220: add
+  rmsnormForward1(p, n, act221, act222, scratch221_rms, 4583505920); // op 221: layers.22.input_layernorm (rmsnorm)
+  forward222(p, n);
+  addForward1(n, act223, act221, act224); // op 223: add
+  rmsnormForward1(p, n, act224, act225, scratch224_rms, 4650618880); // op 224: layers.22.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act225, act226, 4650622976); // op 225: layers.22.mlp.gate_proj (dense)
+  siluForward1(n, act226, act227); // op 226: layers.22.mlp.1 (silu)
+  denseForward1(p, n, act225, act228, 4695711744); // op 227: layers.22.mlp.up_proj (dense)
+  mulForward1(n, act227, act228, act229); // op 228: mul
+  denseForward2(p, n, act229, act230, 4740800512); // op 229: layers.22.mlp.down_proj (dense)
+  addForward1(n, act230, act224, act231); // op 230: add
+  rmsnormForward1(p, n, act231, act232, scratch231_rms, 4785889280); // op 231: layers.23.input_layernorm (rmsnorm)
+  forward232(p, n);
+  addForward1(n, act233, act231, act234); // op 233: add
+  rmsnormForward1(p, n, act234, act235, scratch234_rms, 4853002240); // op 234: layers.23.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act235, act236, 4853006336); // op 235: layers.23.mlp.gate_proj (dense)
+  siluForward1(n, act236, act237); // op 236: layers.23.mlp.1 (silu)
+  denseForward1(p, n, act235, act238, 4898095104); // op 237: layers.23.mlp.up_proj (dense)
+  mulForward1(n, act237, act238, act239); // op 238: mul
+  denseForward2(p, n, act239, act240, 4943183872); // op 239: layers.23.mlp.down_proj (dense)
+  addForward1(n, act240, act234, act241); // op 240: add
+  rmsnormForward1(p, n, act241, act242, scratch241_rms, 4988272640); // op 241: layers.24.input_layernorm (rmsnorm)
+  forward242(p, n);
+  addForward1(n, act243, act241, act244); // op 243: add
+  rmsnormForward1(p, n, act244, act245, scratch244_rms, 5055385600); // op 244: layers.24.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act245, act246, 5055389696); // op 245: layers.24.mlp.gate_proj (dense)
+  siluForward1(n, act246, act247); // op 246: layers.24.mlp.1 (silu)
+  denseForward1(p, n, act245, act248, 5100478464); // op 247: layers.24.mlp.up_proj (dense)
+  mulForward1(n, act247, act248, act249); // op 248: mul
+  denseForward2(p, n, act249, act250, 5145567232); // op 249: layers.24.mlp.down_proj (dense)
+  addForward1(n, act250, act244, act251); // op 250: add
+  rmsnormForward1(p, n, act251, act252, scratch251_rms, 5190656000); // op 251: layers.25.input_layernorm (rmsnorm)
+  forward252(p, n);
+  addForward1(n, act253, act251, act254); // op 253: add
+  rmsnormForward1(p, n, act254, act255, scratch254_rms, 5257768960); // op 254: layers.25.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act255, act256, 5257773056); // op 255: layers.25.mlp.gate_proj (dense)
+  siluForward1(n, act256, act257); // op 256: layers.25.mlp.1 (silu)
+  denseForward1(p, n, act255, act258, 5302861824); // op 257: layers.25.mlp.up_proj (dense)
+  mulForward1(n, act257, act258, act259); // op 258: mul
+  denseForward2(p, n, act259, act260, 5347950592); // op 259: layers.25.mlp.down_proj (dense)
+  addForward1(n, act260, act254, act261); // op 260: add
+  rmsnormForward1(p, n, act261, act262, scratch261_rms, 5393039360); // op 261: layers.26.input_layernorm (rmsnorm)
+  forward262(p, n);
+  addForward1(n, act263, act261, act264); // op 263: add
+  rmsnormForward1(p, n, act264, act265, scratch264_rms, 5460152320); // op 264: layers.26.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act265, act266, 5460156416); // op 265: layers.26.mlp.gate_proj (dense)
+  siluForward1(n, act266, act267); // op 266: layers.26.mlp.1 (silu)
+  denseForward1(p, n, act265, act268, 5505245184); // op 267: layers.26.mlp.up_proj (dense)
+  mulForward1(n, act267, act268, act269); // op 268: mul
+  denseForward2(p, n, act269, act270, 5550333952); // op 269: layers.26.mlp.down_proj (dense)
+  addForward1(n, act270, act264, act271); // op 270: add
+  rmsnormForward1(p, n, act271, act272, scratch271_rms, 5595422720); // op 271: layers.27.input_layernorm (rmsnorm)
+  forward272(p, n);
+  addForward1(n, act273, act271, act274); // op 273: add
+  rmsnormForward1(p, n, act274, act275, scratch274_rms, 5662535680); // op 274: layers.27.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act275, act276, 5662539776); // op 275: layers.27.mlp.gate_proj (dense)
+  siluForward1(n, act276, act277); // op 276: layers.27.mlp.1 (silu)
+  denseForward1(p, n, act275, act278, 5707628544); // op 277: layers.27.mlp.up_proj (dense)
+  mulForward1(n, act277, act278, act279); // op 278: mul
+  denseForward2(p, n, act279, act280, 5752717312); // op 279: layers.27.mlp.down_proj (dense)
+  addForward1(n, act280, act274, act281); // op 280: add
+  rmsnormForward1(p, n, act281, act282, scratch281_rms, 5797806080); // op 281: layers.28.input_layernorm (rmsnorm)
+  forward282(p, n);
+  addForward1(n, act283, act281, act284); // op 283: add
+  rmsnormForward1(p, n, act284, act285, scratch284_rms, 5864919040); // op 284: layers.28.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act285, act286, 5864923136); // op 285: layers.28.mlp.gate_proj (dense)
+  siluForward1(n, act286, act287); // op 286: layers.28.mlp.1 (silu)
+  denseForward1(p, n, act285, act288, 5910011904); // op 287: layers.28.mlp.up_proj (dense)
+  mulForward1(n, act287, act288, act289); // op 288: mul
+  denseForward2(p, n, act289, act290, 5955100672); // op 289: layers.28.mlp.down_proj (dense)
+  addForward1(n, act290, act284, act291); // op 290: add
+  rmsnormForward1(p, n, act291, act292, scratch291_rms, 6000189440); // op 291: layers.29.input_layernorm (rmsnorm)
+  forward292(p, n);
+  addForward1(n, act293, act291, act294); // op 293: add
+  rmsnormForward1(p, n, act294, act295, scratch294_rms, 6067302400); // op 294: layers.29.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act295, act296, 6067306496); // op 295: layers.29.mlp.gate_proj (dense)
+  siluForward1(n, act296, act297); // op 296: layers.29.mlp.1 (silu)
+  denseForward1(p, n, act295, act298, 6112395264); // op 297: layers.29.mlp.up_proj (dense)
+  mulForward1(n, act297, act298, act299); // op 298: mul
+  denseForward2(p, n, act299, act300, 6157484032); // op 299: layers.29.mlp.down_proj (dense)
+  addForward1(n, act300, act294, act301); // op 300: add
+  rmsnormForward1(p, n, act301, act302, scratch301_rms, 6202572800); // op 301: layers.30.input_layernorm (rmsnorm)
+  forward302(p, n);
+  addForward1(n, act303, act301, act304); // op 303: add
+  rmsnormForward1(p, n, act304, act305, scratch304_rms, 6269685760); // op 304: layers.30.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act305, act306, 6269689856); // op 305: layers.30.mlp.gate_proj (dense)
+  siluForward1(n, act306, act307); // op 306: layers.30.mlp.1 (silu)
+  denseForward1(p, n, act305, act308, 6314778624); // op 307: layers.30.mlp.up_proj (dense)
+  mulForward1(n, act307, act308, act309); // op 308: mul
+  denseForward2(p, n, act309, act310, 6359867392); // op 309: layers.30.mlp.down_proj (dense)
+  addForward1(n, act310, act304, act311); // op 310: add
+  rmsnormForward1(p, n, act311, act312, scratch311_rms, 6404956160); // op 311: layers.31.input_layernorm (rmsnorm)
+  forward312(p, n);
+  addForward1(n, act313, act311, act314); // op 313: add
+  rmsnormForward1(p, n, act314, act315, scratch314_rms, 6472069120); // op 314: layers.31.post_attention_layernorm (rmsnorm)
+  denseForward1(p, n, act315, act316, 6472073216); // op 315: layers.31.mlp.gate_proj (dense)
+  siluForward1(n, act316, act317); // op 316: layers.31.mlp.1 (silu)
+  denseForward1(p, n, act315, act318, 6517161984); // op 317: layers.31.mlp.up_proj (dense)
+  mulForward1(n, act317, act318, act319); // op 318: mul
+  denseForward2(p, n, act319, act320, 6562250752); // op 319: layers.31.mlp.down_proj (dense)
+  addForward1(n, act320, act314, act321); // op 320: add
+  rmsnormForward1(p, n, act321, act322, scratch321_rms, 6607339520); // op 321: norm (rmsnorm)
+  forward322(p, n);
   forwardDone = true;
   return length === 4096 ? act323 : cutRows(act323, short0, n, length, 32000, 4096);
 }
@@ -5651,388 +5638,404 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad323);
   if (seqLength === 4096) grad323.set(outputGrad);
   else padRows(outputGrad, grad323, n, seqLength, 32000, 4096);
-  const training = lastTraining;
-  backward322(p, gp, n, training);
-  backward321(p, gp, n, training);
-  backward320(p, gp, n, training);
-  backward319(p, gp, n, training);
-  backward318(p, gp, n, training);
-  backward317(p, gp, n, training);
-  backward316(p, gp, n, training);
-  backward315(p, gp, n, training);
-  backward314(p, gp, n, training);
-  backward313(p, gp, n, training);
-  backward312(p, gp, n, training);
-  backward311(p, gp, n, training);
-  backward310(p, gp, n, training);
-  backward309(p, gp, n, training);
-  backward308(p, gp, n, training);
-  backward307(p, gp, n, training);
-  backward306(p, gp, n, training);
-  backward305(p, gp, n, training);
-  backward304(p, gp, n, training);
-  backward303(p, gp, n, training);
-  backward302(p, gp, n, training);
-  backward301(p, gp, n, training);
-  backward300(p, gp, n, training);
-  backward299(p, gp, n, training);
-  backward298(p, gp, n, training);
-  backward297(p, gp, n, training);
-  backward296(p, gp, n, training);
-  backward295(p, gp, n, training);
-  backward294(p, gp, n, training);
-  backward293(p, gp, n, training);
-  backward292(p, gp, n, training);
-  backward291(p, gp, n, training);
-  backward290(p, gp, n, training);
-  backward289(p, gp, n, training);
-  backward288(p, gp, n, training);
-  backward287(p, gp, n, training);
-  backward286(p, gp, n, training);
-  backward285(p, gp, n, training);
-  backward284(p, gp, n, training);
-  backward283(p, gp, n, training);
-  backward282(p, gp, n, training);
-  backward281(p, gp, n, training);
-  backward280(p, gp, n, training);
-  backward279(p, gp, n, training);
-  backward278(p, gp, n, training);
-  backward277(p, gp, n, training);
-  backward276(p, gp, n, training);
-  backward275(p, gp, n, training);
-  backward274(p, gp, n, training);
-  backward273(p, gp, n, training);
-  backward272(p, gp, n, training);
-  backward271(p, gp, n, training);
-  backward270(p, gp, n, training);
-  backward269(p, gp, n, training);
-  backward268(p, gp, n, training);
-  backward267(p, gp, n, training);
-  backward266(p, gp, n, training);
-  backward265(p, gp, n, training);
-  backward264(p, gp, n, training);
-  backward263(p, gp, n, training);
-  backward262(p, gp, n, training);
-  backward261(p, gp, n, training);
-  backward260(p, gp, n, training);
-  backward259(p, gp, n, training);
-  backward258(p, gp, n, training);
-  backward257(p, gp, n, training);
-  backward256(p, gp, n, training);
-  backward255(p, gp, n, training);
-  backward254(p, gp, n, training);
-  backward253(p, gp, n, training);
-  backward252(p, gp, n, training);
-  backward251(p, gp, n, training);
-  backward250(p, gp, n, training);
-  backward249(p, gp, n, training);
-  backward248(p, gp, n, training);
-  backward247(p, gp, n, training);
-  backward246(p, gp, n, training);
-  backward245(p, gp, n, training);
-  backward244(p, gp, n, training);
-  backward243(p, gp, n, training);
-  backward242(p, gp, n, training);
-  backward241(p, gp, n, training);
-  backward240(p, gp, n, training);
-  backward239(p, gp, n, training);
-  backward238(p, gp, n, training);
-  backward237(p, gp, n, training);
-  backward236(p, gp, n, training);
-  backward235(p, gp, n, training);
-  backward234(p, gp, n, training);
-  backward233(p, gp, n, training);
-  backward232(p, gp, n, training);
-  backward231(p, gp, n, training);
-  backward230(p, gp, n, training);
-  backward229(p, gp, n, training);
-  backward228(p, gp, n, training);
-  backward227(p, gp, n, training);
-  backward226(p, gp, n, training);
-  backward225(p, gp, n, training);
-  backward224(p, gp, n, training);
-  backward223(p, gp, n, training);
-  backward222(p, gp, n, training);
-  backward221(p, gp, n, training);
-  backward220(p, gp, n, training);
-  backward219(p, gp, n, training);
-  backward218(p, gp, n, training);
-  backward217(p, gp, n, training);
-  backward216(p, gp, n, training);
-  backward215(p, gp, n, training);
-  backward214(p, gp, n, training);
-  backward213(p, gp, n, training);
-  backward212(p, gp, n, training);
-  backward211(p, gp, n, training);
-  backward210(p, gp, n, training);
-  backward209(p, gp, n, training);
-  backward208(p, gp, n, training);
-  backward207(p, gp, n, training);
-  backward206(p, gp, n, training);
-  backward205(p, gp, n, training);
-  backward204(p, gp, n, training);
-  backward203(p, gp, n, training);
-  backward202(p, gp, n, training);
-  backward201(p, gp, n, training);
-  backward200(p, gp, n, training);
-  backward199(p, gp, n, training);
-  backward198(p, gp, n, training);
-  backward197(p, gp, n, training);
-  backward196(p, gp, n, training);
-  backward195(p, gp, n, training);
-  backward194(p, gp, n, training);
-  backward193(p, gp, n, training);
-  backward192(p, gp, n, training);
-  backward191(p, gp, n, training);
-  backward190(p, gp, n, training);
-  backward189(p, gp, n, training);
-  backward188(p, gp, n, training);
-  backward187(p, gp, n, training);
-  backward186(p, gp, n, training);
-  backward185(p, gp, n, training);
-  backward184(p, gp, n, training);
-  backward183(p, gp, n, training);
-  backward182(p, gp, n, training);
-  backward181(p, gp, n, training);
-  backward180(p, gp, n, training);
-  backward179(p, gp, n, training);
-  backward178(p, gp, n, training);
-  backward177(p, gp, n, training);
-  backward176(p, gp, n, training);
-  backward175(p, gp, n, training);
-  backward174(p, gp, n, training);
-  backward173(p, gp, n, training);
-  backward172(p, gp, n, training);
-  backward171(p, gp, n, training);
-  backward170(p, gp, n, training);
-  backward169(p, gp, n, training);
-  backward168(p, gp, n, training);
-  backward167(p, gp, n, training);
-  backward166(p, gp, n, training);
-  backward165(p, gp, n, training);
-  backward164(p, gp, n, training);
-  backward163(p, gp, n, training);
-  backward162(p, gp, n, training);
-  backward161(p, gp, n, training);
-  backward160(p, gp, n, training);
-  backward159(p, gp, n, training);
-  backward158(p, gp, n, training);
-  backward157(p, gp, n, training);
-  backward156(p, gp, n, training);
-  backward155(p, gp, n, training);
-  backward154(p, gp, n, training);
-  backward153(p, gp, n, training);
-  backward152(p, gp, n, training);
-  backward151(p, gp, n, training);
-  backward150(p, gp, n, training);
-  backward149(p, gp, n, training);
-  backward148(p, gp, n, training);
-  backward147(p, gp, n, training);
-  backward146(p, gp, n, training);
-  backward145(p, gp, n, training);
-  backward144(p, gp, n, training);
-  backward143(p, gp, n, training);
-  backward142(p, gp, n, training);
-  backward141(p, gp, n, training);
-  backward140(p, gp, n, training);
-  backward139(p, gp, n, training);
-  backward138(p, gp, n, training);
-  backward137(p, gp, n, training);
-  backward136(p, gp, n, training);
-  backward135(p, gp, n, training);
-  backward134(p, gp, n, training);
-  backward133(p, gp, n, training);
-  backward132(p, gp, n, training);
-  backward131(p, gp, n, training);
-  backward130(p, gp, n, training);
-  backward129(p, gp, n, training);
-  backward128(p, gp, n, training);
-  backward127(p, gp, n, training);
-  backward126(p, gp, n, training);
-  backward125(p, gp, n, training);
-  backward124(p, gp, n, training);
-  backward123(p, gp, n, training);
-  backward122(p, gp, n, training);
-  backward121(p, gp, n, training);
-  backward120(p, gp, n, training);
-  backward119(p, gp, n, training);
-  backward118(p, gp, n, training);
-  backward117(p, gp, n, training);
-  backward116(p, gp, n, training);
-  backward115(p, gp, n, training);
-  backward114(p, gp, n, training);
-  backward113(p, gp, n, training);
-  backward112(p, gp, n, training);
-  backward111(p, gp, n, training);
-  backward110(p, gp, n, training);
-  backward109(p, gp, n, training);
-  backward108(p, gp, n, training);
-  backward107(p, gp, n, training);
-  backward106(p, gp, n, training);
-  backward105(p, gp, n, training);
-  backward104(p, gp, n, training);
-  backward103(p, gp, n, training);
-  backward102(p, gp, n, training);
-  backward101(p, gp, n, training);
-  backward100(p, gp, n, training);
-  backward99(p, gp, n, training);
-  backward98(p, gp, n, training);
-  backward97(p, gp, n, training);
-  backward96(p, gp, n, training);
-  backward95(p, gp, n, training);
-  backward94(p, gp, n, training);
-  backward93(p, gp, n, training);
-  backward92(p, gp, n, training);
-  backward91(p, gp, n, training);
-  backward90(p, gp, n, training);
-  backward89(p, gp, n, training);
-  backward88(p, gp, n, training);
-  backward87(p, gp, n, training);
-  backward86(p, gp, n, training);
-  backward85(p, gp, n, training);
-  backward84(p, gp, n, training);
-  backward83(p, gp, n, training);
-  backward82(p, gp, n, training);
-  backward81(p, gp, n, training);
-  backward80(p, gp, n, training);
-  backward79(p, gp, n, training);
-  backward78(p, gp, n, training);
-  backward77(p, gp, n, training);
-  backward76(p, gp, n, training);
-  backward75(p, gp, n, training);
-  backward74(p, gp, n, training);
-  backward73(p, gp, n, training);
-  backward72(p, gp, n, training);
-  backward71(p, gp, n, training);
-  backward70(p, gp, n, training);
-  backward69(p, gp, n, training);
-  backward68(p, gp, n, training);
-  backward67(p, gp, n, training);
-  backward66(p, gp, n, training);
-  backward65(p, gp, n, training);
-  backward64(p, gp, n, training);
-  backward63(p, gp, n, training);
-  backward62(p, gp, n, training);
-  backward61(p, gp, n, training);
-  backward60(p, gp, n, training);
-  backward59(p, gp, n, training);
-  backward58(p, gp, n, training);
-  backward57(p, gp, n, training);
-  backward56(p, gp, n, training);
-  backward55(p, gp, n, training);
-  backward54(p, gp, n, training);
-  backward53(p, gp, n, training);
-  backward52(p, gp, n, training);
-  backward51(p, gp, n, training);
-  backward50(p, gp, n, training);
-  backward49(p, gp, n, training);
-  backward48(p, gp, n, training);
-  backward47(p, gp, n, training);
-  backward46(p, gp, n, training);
-  backward45(p, gp, n, training);
-  backward44(p, gp, n, training);
-  backward43(p, gp, n, training);
-  backward42(p, gp, n, training);
-  backward41(p, gp, n, training);
-  backward40(p, gp, n, training);
-  backward39(p, gp, n, training);
-  backward38(p, gp, n, training);
-  backward37(p, gp, n, training);
-  backward36(p, gp, n, training);
-  backward35(p, gp, n, training);
-  backward34(p, gp, n, training);
-  backward33(p, gp, n, training);
-  backward32(p, gp, n, training);
-  backward31(p, gp, n, training);
-  backward30(p, gp, n, training);
-  backward29(p, gp, n, training);
-  backward28(p, gp, n, training);
-  backward27(p, gp, n, training);
-  backward26(p, gp, n, training);
-  backward25(p, gp, n, training);
-  backward24(p, gp, n, training);
-  backward23(p, gp, n, training);
-  backward22(p, gp, n, training);
-  backward21(p, gp, n, training);
-  backward20(p, gp, n, training);
-  backward19(p, gp, n, training);
-  backward18(p, gp, n, training);
-  backward17(p, gp, n, training);
-  backward16(p, gp, n, training);
-  backward15(p, gp, n, training);
-  backward14(p, gp, n, training);
-  backward13(p, gp, n, training);
-  backward12(p, gp, n, training);
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
-  backward6(p, gp, n, training);
-  backward5(p, gp, n, training);
-  backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward322(p, gp, n);
+  rmsnormBackward1(p, gp, n, act321, grad321, grad322, scratch321_rms, 6607339520); // op 321: norm (rmsnorm)
+  addBackward1(n, grad320, grad314, grad321); // op 320: add
+  denseBackward2(p, gp, n, act319, grad319, grad320, 6562250752); // op 319: layers.31.mlp.down_proj (dense)
+  mulBackward1(n, act317, act318, grad317, grad318, grad319); // op 318: mul
+  denseBackward1(p, gp, n, act315, grad315, grad318, 6517161984); // op 317: layers.31.mlp.up_proj (dense)
+  siluBackward1(n, act316, grad316, grad317); // op 316: layers.31.mlp.1 (silu)
+  denseBackward1(p, gp, n, act315, grad315, grad316, 6472073216); // op 315: layers.31.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act314, grad314, grad315, scratch314_rms, 6472069120); // op 314: layers.31.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad313, grad311, grad314); // op 313: add
+  backward312(p, gp, n);
+  rmsnormBackward1(p, gp, n, act311, grad311, grad312, scratch311_rms, 6404956160); // op 311: layers.31.input_layernorm (rmsnorm)
+  addBackward1(n, grad310, grad304, grad311); // op 310: add
+  denseBackward2(p, gp, n, act309, grad309, grad310, 6359867392); // op 309: layers.30.mlp.down_proj (dense)
+  mulBackward1(n, act307, act308, grad307, grad308, grad309); // op 308: mul
+  denseBackward1(p, gp, n, act305, grad305, grad308, 6314778624); // op 307: layers.30.mlp.up_proj (dense)
+  siluBackward1(n, act306, grad306, grad307); // op 306: layers.30.mlp.1 (silu)
+  denseBackward1(p, gp, n, act305, grad305, grad306, 6269689856); // op 305: layers.30.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act304, grad304, grad305, scratch304_rms, 6269685760); // op 304: layers.30.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad303, grad301, grad304); // op 303: add
+  backward302(p, gp, n);
+  rmsnormBackward1(p, gp, n, act301, grad301, grad302, scratch301_rms, 6202572800); // op 301: layers.30.input_layernorm (rmsnorm)
+  addBackward1(n, grad300, grad294, grad301); // op 300: add
+  denseBackward2(p, gp, n, act299, grad299, grad300, 6157484032); // op 299: layers.29.mlp.down_proj (dense)
+  mulBackward1(n, act297, act298, grad297, grad298, grad299); // op 298: mul
+  denseBackward1(p, gp, n, act295, grad295, grad298, 6112395264); // op 297: layers.29.mlp.up_proj (dense)
+  siluBackward1(n, act296, grad296, grad297); // op 296: layers.29.mlp.1 (silu)
+  denseBackward1(p, gp, n, act295, grad295, grad296, 6067306496); // op 295: layers.29.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act294, grad294, grad295, scratch294_rms, 6067302400); // op 294: layers.29.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad293, grad291, grad294); // op 293: add
+  backward292(p, gp, n);
+  rmsnormBackward1(p, gp, n, act291, grad291, grad292, scratch291_rms, 6000189440); // op 291: layers.29.input_layernorm (rmsnorm)
+  addBackward1(n, grad290, grad284, grad291); // op 290: add
+  denseBackward2(p, gp, n, act289, grad289, grad290, 5955100672); // op 289: layers.28.mlp.down_proj (dense)
+  mulBackward1(n, act287, act288, grad287, grad288, grad289); // op 288: mul
+  denseBackward1(p, gp, n, act285, grad285, grad288, 5910011904); // op 287: layers.28.mlp.up_proj (dense)
+  siluBackward1(n, act286, grad286, grad287); // op 286: layers.28.mlp.1 (silu)
+  denseBackward1(p, gp, n, act285, grad285, grad286, 5864923136); // op 285: layers.28.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act284, grad284, grad285, scratch284_rms, 5864919040); // op 284: layers.28.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad283, grad281, grad284); // op 283: add
+  backward282(p, gp, n);
+  rmsnormBackward1(p, gp, n, act281, grad281, grad282, scratch281_rms, 5797806080); // op 281: layers.28.input_layernorm (rmsnorm)
+  addBackward1(n, grad280, grad274, grad281); // op 280: add
+  denseBackward2(p, gp, n, act279, grad279, grad280, 5752717312); // op 279: layers.27.mlp.down_proj (dense)
+  mulBackward1(n, act277, act278, grad277, grad278, grad279); // op 278: mul
+  denseBackward1(p, gp, n, act275, grad275, grad278, 5707628544); // op 277: layers.27.mlp.up_proj (dense)
+  siluBackward1(n, act276, grad276, grad277); // op 276: layers.27.mlp.1 (silu)
+  denseBackward1(p, gp, n, act275, grad275, grad276, 5662539776); // op 275: layers.27.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act274, grad274, grad275, scratch274_rms, 5662535680); // op 274: layers.27.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad273, grad271, grad274); // op 273: add
+  backward272(p, gp, n);
+  rmsnormBackward1(p, gp, n, act271, grad271, grad272, scratch271_rms, 5595422720); // op 271: layers.27.input_layernorm (rmsnorm)
+  addBackward1(n, grad270, grad264, grad271); // op 270: add
+  denseBackward2(p, gp, n, act269, grad269, grad270, 5550333952); // op 269: layers.26.mlp.down_proj (dense)
+  mulBackward1(n, act267, act268, grad267, grad268, grad269); // op 268: mul
+  denseBackward1(p, gp, n, act265, grad265, grad268, 5505245184); // op 267: layers.26.mlp.up_proj (dense)
+  siluBackward1(n, act266, grad266, grad267); // op 266: layers.26.mlp.1 (silu)
+  denseBackward1(p, gp, n, act265, grad265, grad266, 5460156416); // op 265: layers.26.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act264, grad264, grad265, scratch264_rms, 5460152320); // op 264: layers.26.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad263, grad261, grad264); // op 263: add
+  backward262(p, gp, n);
+  rmsnormBackward1(p, gp, n, act261, grad261, grad262, scratch261_rms, 5393039360); // op 261: layers.26.input_layernorm (rmsnorm)
+  addBackward1(n, grad260, grad254, grad261); // op 260: add
+  denseBackward2(p, gp, n, act259, grad259, grad260, 5347950592); // op 259: layers.25.mlp.down_proj (dense)
+  mulBackward1(n, act257, act258, grad257, grad258, grad259); // op 258: mul
+  denseBackward1(p, gp, n, act255, grad255, grad258, 5302861824); // op 257: layers.25.mlp.up_proj (dense)
+  siluBackward1(n, act256, grad256, grad257); // op 256: layers.25.mlp.1 (silu)
+  denseBackward1(p, gp, n, act255, grad255, grad256, 5257773056); // op 255: layers.25.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act254, grad254, grad255, scratch254_rms, 5257768960); // op 254: layers.25.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad253, grad251, grad254); // op 253: add
+  backward252(p, gp, n);
+  rmsnormBackward1(p, gp, n, act251, grad251, grad252, scratch251_rms, 5190656000); // op 251: layers.25.input_layernorm (rmsnorm)
+  addBackward1(n, grad250, grad244, grad251); // op 250: add
+  denseBackward2(p, gp, n, act249, grad249, grad250, 5145567232); // op 249: layers.24.mlp.down_proj (dense)
+  mulBackward1(n, act247, act248, grad247, grad248, grad249); // op 248: mul
+  denseBackward1(p, gp, n, act245, grad245, grad248, 5100478464); // op 247: layers.24.mlp.up_proj (dense)
+  siluBackward1(n, act246, grad246, grad247); // op 246: layers.24.mlp.1 (silu)
+  denseBackward1(p, gp, n, act245, grad245, grad246, 5055389696); // op 245: layers.24.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act244, grad244, grad245, scratch244_rms, 5055385600); // op 244: layers.24.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad243, grad241, grad244); // op 243: add
+  backward242(p, gp, n);
+  rmsnormBackward1(p, gp, n, act241, grad241, grad242, scratch241_rms, 4988272640); // op 241: layers.24.input_layernorm (rmsnorm)
+  addBackward1(n, grad240, grad234, grad241); // op 240: add
+  denseBackward2(p, gp, n, act239, grad239, grad240, 4943183872); // op 239: layers.23.mlp.down_proj (dense)
+  mulBackward1(n, act237, act238, grad237, grad238, grad239); // op 238: mul
+  denseBackward1(p, gp, n, act235, grad235, grad238, 4898095104); // op 237: layers.23.mlp.up_proj (dense)
+  siluBackward1(n, act236, grad236, grad237); // op 236: layers.23.mlp.1 (silu)
+  denseBackward1(p, gp, n, act235, grad235, grad236, 4853006336); // op 235: layers.23.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act234, grad234, grad235, scratch234_rms, 4853002240); // op 234: layers.23.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad233, grad231, grad234); // op 233: add
+  backward232(p, gp, n);
+  rmsnormBackward1(p, gp, n, act231, grad231, grad232, scratch231_rms, 4785889280); // op 231: layers.23.input_layernorm (rmsnorm)
+  addBackward1(n, grad230, grad224, grad231); // op 230: add
+  denseBackward2(p, gp, n, act229, grad229, grad230, 4740800512); // op 229: layers.22.mlp.down_proj (dense)
+  mulBackward1(n, act227, act228, grad227, grad228, grad229); // op 228: mul
+  denseBackward1(p, gp, n, act225, grad225, grad228, 4695711744); // op 227: layers.22.mlp.up_proj (dense)
+  siluBackward1(n, act226, grad226, grad227); // op 226: layers.22.mlp.1 (silu)
+  denseBackward1(p, gp, n, act225, grad225, grad226, 4650622976); // op 225: layers.22.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act224, grad224, grad225, scratch224_rms, 4650618880); // op 224: layers.22.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad223, grad221, grad224); // op 223: add
+  backward222(p, gp, n);
+  rmsnormBackward1(p, gp, n, act221, grad221, grad222, scratch221_rms, 4583505920); // op 221: layers.22.input_layernorm (rmsnorm)
+  addBackward1(n, grad220, grad214, grad221); // op 220: add
+  denseBackward2(p, gp, n, act219, grad219, grad220, 4538417152); // op 219: layers.21.mlp.down_proj (dense)
+  mulBackward1(n, act217, act218, grad217, grad218, grad219); // op 218: mul
+  denseBackward1(p, gp, n, act215, grad215, grad218, 4493328384); // op 217: layers.21.mlp.up_proj (dense)
+  siluBackward1(n, act216, grad216, grad217); // op 216: layers.21.mlp.1 (silu)
+  denseBackward1(p, gp, n, act215, grad215, grad216, 4448239616); // op 215: layers.21.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act214, grad214, grad215, scratch214_rms, 4448235520); // op 214: layers.21.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad213, grad211, grad214); // op 213: add
+  backward212(p, gp, n);
+  rmsnormBackward1(p, gp, n, act211, grad211, grad212, scratch211_rms, 4381122560); // op 211: layers.21.input_layernorm (rmsnorm)
+  addBackward1(n, grad210, grad204, grad211); // op 210: add
+  denseBackward2(p, gp, n, act209, grad209, grad210, 4336033792); // op 209: layers.20.mlp.down_proj (dense)
+  mulBackward1(n, act207, act208, grad207, grad208, grad209); // op 208: mul
+  denseBackward1(p, gp, n, act205, grad205, grad208, 4290945024); // op 207: layers.20.mlp.up_proj (dense)
+  siluBackward1(n, act206, grad206, grad207); // op 206: layers.20.mlp.1 (silu)
+  denseBackward1(p, gp, n, act205, grad205, grad206, 4245856256); // op 205: layers.20.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act204, grad204, grad205, scratch204_rms, 4245852160); // op 204: layers.20.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad203, grad201, grad204); // op 203: add
+  backward202(p, gp, n);
+  rmsnormBackward1(p, gp, n, act201, grad201, grad202, scratch201_rms, 4178739200); // op 201: layers.20.input_layernorm (rmsnorm)
+  addBackward1(n, grad200, grad194, grad201); // op 200: add
+  denseBackward2(p, gp, n, act199, grad199, grad200, 4133650432); // op 199: layers.19.mlp.down_proj (dense)
+  mulBackward1(n, act197, act198, grad197, grad198, grad199); // op 198: mul
+  denseBackward1(p, gp, n, act195, grad195, grad198, 4088561664); // op 197: layers.19.mlp.up_proj (dense)
+  siluBackward1(n, act196, grad196, grad197); // op 196: layers.19.mlp.1 (silu)
+  denseBackward1(p, gp, n, act195, grad195, grad196, 4043472896); // op 195: layers.19.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act194, grad194, grad195, scratch194_rms, 4043468800); // op 194: layers.19.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad193, grad191, grad194); // op 193: add
+  backward192(p, gp, n);
+  rmsnormBackward1(p, gp, n, act191, grad191, grad192, scratch191_rms, 3976355840); // op 191: layers.19.input_layernorm (rmsnorm)
+  addBackward1(n, grad190, grad184, grad191); // op 190: add
+  denseBackward2(p, gp, n, act189, grad189, grad190, 3931267072); // op 189: layers.18.mlp.down_proj (dense)
+  mulBackward1(n, act187, act188, grad187, grad188, grad189); // op 188: mul
+  denseBackward1(p, gp, n, act185, grad185, grad188, 3886178304); // op 187: layers.18.mlp.up_proj (dense)
+  siluBackward1(n, act186, grad186, grad187); // op 186: layers.18.mlp.1 (silu)
+  denseBackward1(p, gp, n, act185, grad185, grad186, 3841089536); // op 185: layers.18.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act184, grad184, grad185, scratch184_rms, 3841085440); // op 184: layers.18.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad183, grad181, grad184); // op 183: add
+  backward182(p, gp, n);
+  rmsnormBackward1(p, gp, n, act181, grad181, grad182, scratch181_rms, 3773972480); // op 181: layers.18.input_layernorm (rmsnorm)
+  addBackward1(n, grad180, grad174, grad181); // op 180: add
+  denseBackward2(p, gp, n, act179, grad179, grad180, 3728883712); // op 179: layers.17.mlp.down_proj (dense)
+  mulBackward1(n, act177, act178, grad177, grad178, grad179); // op 178: mul
+  denseBackward1(p, gp, n, act175, grad175, grad178, 3683794944); // op 177: layers.17.mlp.up_proj (dense)
+  siluBackward1(n, act176, grad176, grad177); // op 176: layers.17.mlp.1 (silu)
+  denseBackward1(p, gp, n, act175, grad175, grad176, 3638706176); // op 175: layers.17.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act174, grad174, grad175, scratch174_rms, 3638702080); // op 174: layers.17.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad173, grad171, grad174); // op 173: add
+  backward172(p, gp, n);
+  rmsnormBackward1(p, gp, n, act171, grad171, grad172, scratch171_rms, 3571589120); // op 171: layers.17.input_layernorm (rmsnorm)
+  addBackward1(n, grad170, grad164, grad171); // op 170: add
+  denseBackward2(p, gp, n, act169, grad169, grad170, 3526500352); // op 169: layers.16.mlp.down_proj (dense)
+  mulBackward1(n, act167, act168, grad167, grad168, grad169); // op 168: mul
+  denseBackward1(p, gp, n, act165, grad165, grad168, 3481411584); // op 167: layers.16.mlp.up_proj (dense)
+  siluBackward1(n, act166, grad166, grad167); // op 166: layers.16.mlp.1 (silu)
+  denseBackward1(p, gp, n, act165, grad165, grad166, 3436322816); // op 165: layers.16.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act164, grad164, grad165, scratch164_rms, 3436318720); // op 164: layers.16.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad163, grad161, grad164); // op 163: add
+  backward162(p, gp, n);
+  rmsnormBackward1(p, gp, n, act161, grad161, grad162, scratch161_rms, 3369205760); // op 161: layers.16.input_layernorm (rmsnorm)
+  addBackward1(n, grad160, grad154, grad161); // op 160: add
+  denseBackward2(p, gp, n, act159, grad159, grad160, 3324116992); // op 159: layers.15.mlp.down_proj (dense)
+  mulBackward1(n, act157, act158, grad157, grad158, grad159); // op 158: mul
+  denseBackward1(p, gp, n, act155, grad155, grad158, 3279028224); // op 157: layers.15.mlp.up_proj (dense)
+  siluBackward1(n, act156, grad156, grad157); // op 156: layers.15.mlp.1 (silu)
+  denseBackward1(p, gp, n, act155, grad155, grad156, 3233939456); // op 155: layers.15.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act154, grad154, grad155, scratch154_rms, 3233935360); // op 154: layers.15.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad153, grad151, grad154); // op 153: add
+  backward152(p, gp, n);
+  rmsnormBackward1(p, gp, n, act151, grad151, grad152, scratch151_rms, 3166822400); // op 151: layers.15.input_layernorm (rmsnorm)
+  addBackward1(n, grad150, grad144, grad151); // op 150: add
+  denseBackward2(p, gp, n, act149, grad149, grad150, 3121733632); // op 149: layers.14.mlp.down_proj (dense)
+  mulBackward1(n, act147, act148, grad147, grad148, grad149); // op 148: mul
+  denseBackward1(p, gp, n, act145, grad145, grad148, 3076644864); // op 147: layers.14.mlp.up_proj (dense)
+  siluBackward1(n, act146, grad146, grad147); // op 146: layers.14.mlp.1 (silu)
+  denseBackward1(p, gp, n, act145, grad145, grad146, 3031556096); // op 145: layers.14.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act144, grad144, grad145, scratch144_rms, 3031552000); // op 144: layers.14.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad143, grad141, grad144); // op 143: add
+  backward142(p, gp, n);
+  rmsnormBackward1(p, gp, n, act141, grad141, grad142, scratch141_rms, 2964439040); // op 141: layers.14.input_layernorm (rmsnorm)
+  addBackward1(n, grad140, grad134, grad141); // op 140: add
+  denseBackward2(p, gp, n, act139, grad139, grad140, 2919350272); // op 139: layers.13.mlp.down_proj (dense)
+  mulBackward1(n, act137, act138, grad137, grad138, grad139); // op 138: mul
+  denseBackward1(p, gp, n, act135, grad135, grad138, 2874261504); // op 137: layers.13.mlp.up_proj (dense)
+  siluBackward1(n, act136, grad136, grad137); // op 136: layers.13.mlp.1 (silu)
+  denseBackward1(p, gp, n, act135, grad135, grad136, 2829172736); // op 135: layers.13.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act134, grad134, grad135, scratch134_rms, 2829168640); // op 134: layers.13.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad133, grad131, grad134); // op 133: add
+  backward132(p, gp, n);
+  rmsnormBackward1(p, gp, n, act131, grad131, grad132, scratch131_rms, 2762055680); // op 131: layers.13.input_layernorm (rmsnorm)
+  addBackward1(n, grad130, grad124, grad131); // op 130: add
+  denseBackward2(p, gp, n, act129, grad129, grad130, 2716966912); // op 129: layers.12.mlp.down_proj (dense)
+  mulBackward1(n, act127, act128, grad127, grad128, grad129); // op 128: mul
+  denseBackward1(p, gp, n, act125, grad125, grad128, 2671878144); // op 127: layers.12.mlp.up_proj (dense)
+  siluBackward1(n, act126, grad126, grad127); // op 126: layers.12.mlp.1 (silu)
+  denseBackward1(p, gp, n, act125, grad125, grad126, 2626789376); // op 125: layers.12.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act124, grad124, grad125, scratch124_rms, 2626785280); // op 124: layers.12.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad123, grad121, grad124); // op 123: add
+  backward122(p, gp, n);
+  rmsnormBackward1(p, gp, n, act121, grad121, grad122, scratch121_rms, 2559672320); // op 121: layers.12.input_layernorm (rmsnorm)
+  addBackward1(n, grad120, grad114, grad121); // op 120: add
+  denseBackward2(p, gp, n, act119, grad119, grad120, 2514583552); // op 119: layers.11.mlp.down_proj (dense)
+  mulBackward1(n, act117, act118, grad117, grad118, grad119); // op 118: mul
+  denseBackward1(p, gp, n, act115, grad115, grad118, 2469494784); // op 117: layers.11.mlp.up_proj (dense)
+  siluBackward1(n, act116, grad116, grad117); // op 116: layers.11.mlp.1 (silu)
+  denseBackward1(p, gp, n, act115, grad115, grad116, 2424406016); // op 115: layers.11.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act114, grad114, grad115, scratch114_rms, 2424401920); // op 114: layers.11.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad113, grad111, grad114); // op 113: add
+  backward112(p, gp, n);
+  rmsnormBackward1(p, gp, n, act111, grad111, grad112, scratch111_rms, 2357288960); // op 111: layers.11.input_layernorm (rmsnorm)
+  addBackward1(n, grad110, grad104, grad111); // op 110: add
+  denseBackward2(p, gp, n, act109, grad109, grad110, 2312200192); // op 109: layers.10.mlp.down_proj (dense)
+  mulBackward1(n, act107, act108, grad107, grad108, grad109); // op 108: mul
+  denseBackward1(p, gp, n, act105, grad105, grad108, 2267111424); // op 107: layers.10.mlp.up_proj (dense)
+  siluBackward1(n, act106, grad106, grad107); // op 106: layers.10.mlp.1 (silu)
+  denseBackward1(p, gp, n, act105, grad105, grad106, 2222022656); // op 105: layers.10.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act104, grad104, grad105, scratch104_rms, 2222018560); // op 104: layers.10.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad103, grad101, grad104); // op 103: add
+  backward102(p, gp, n);
+  rmsnormBackward1(p, gp, n, act101, grad101, grad102, scratch101_rms, 2154905600); // op 101: layers.10.input_layernorm (rmsnorm)
+  addBackward1(n, grad100, grad94, grad101); // op 100: add
+  denseBackward2(p, gp, n, act99, grad99, grad100, 2109816832); // op 99: layers.9.mlp.down_proj (dense)
+  mulBackward1(n, act97, act98, grad97, grad98, grad99); // op 98: mul
+  denseBackward1(p, gp, n, act95, grad95, grad98, 2064728064); // op 97: layers.9.mlp.up_proj (dense)
+  siluBackward1(n, act96, grad96, grad97); // op 96: layers.9.mlp.1 (silu)
+  denseBackward1(p, gp, n, act95, grad95, grad96, 2019639296); // op 95: layers.9.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act94, grad94, grad95, scratch94_rms, 2019635200); // op 94: layers.9.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad93, grad91, grad94); // op 93: add
+  backward92(p, gp, n);
+  rmsnormBackward1(p, gp, n, act91, grad91, grad92, scratch91_rms, 1952522240); // op 91: layers.9.input_layernorm (rmsnorm)
+  addBackward1(n, grad90, grad84, grad91); // op 90: add
+  denseBackward2(p, gp, n, act89, grad89, grad90, 1907433472); // op 89: layers.8.mlp.down_proj (dense)
+  mulBackward1(n, act87, act88, grad87, grad88, grad89); // op 88: mul
+  denseBackward1(p, gp, n, act85, grad85, grad88, 1862344704); // op 87: layers.8.mlp.up_proj (dense)
+  siluBackward1(n, act86, grad86, grad87); // op 86: layers.8.mlp.1 (silu)
+  denseBackward1(p, gp, n, act85, grad85, grad86, 1817255936); // op 85: layers.8.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act84, grad84, grad85, scratch84_rms, 1817251840); // op 84: layers.8.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad83, grad81, grad84); // op 83: add
+  backward82(p, gp, n);
+  rmsnormBackward1(p, gp, n, act81, grad81, grad82, scratch81_rms, 1750138880); // op 81: layers.8.input_layernorm (rmsnorm)
+  addBackward1(n, grad80, grad74, grad81); // op 80: add
+  denseBackward2(p, gp, n, act79, grad79, grad80, 1705050112); // op 79: layers.7.mlp.down_proj (dense)
+  mulBackward1(n, act77, act78, grad77, grad78, grad79); // op 78: mul
+  denseBackward1(p, gp, n, act75, grad75, grad78, 1659961344); // op 77: layers.7.mlp.up_proj (dense)
+  siluBackward1(n, act76, grad76, grad77); // op 76: layers.7.mlp.1 (silu)
+  denseBackward1(p, gp, n, act75, grad75, grad76, 1614872576); // op 75: layers.7.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act74, grad74, grad75, scratch74_rms, 1614868480); // op 74: layers.7.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad73, grad71, grad74); // op 73: add
+  backward72(p, gp, n);
+  rmsnormBackward1(p, gp, n, act71, grad71, grad72, scratch71_rms, 1547755520); // op 71: layers.7.input_layernorm (rmsnorm)
+  addBackward1(n, grad70, grad64, grad71); // op 70: add
+  denseBackward2(p, gp, n, act69, grad69, grad70, 1502666752); // op 69: layers.6.mlp.down_proj (dense)
+  mulBackward1(n, act67, act68, grad67, grad68, grad69); // op 68: mul
+  denseBackward1(p, gp, n, act65, grad65, grad68, 1457577984); // op 67: layers.6.mlp.up_proj (dense)
+  siluBackward1(n, act66, grad66, grad67); // op 66: layers.6.mlp.1 (silu)
+  denseBackward1(p, gp, n, act65, grad65, grad66, 1412489216); // op 65: layers.6.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act64, grad64, grad65, scratch64_rms, 1412485120); // op 64: layers.6.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad63, grad61, grad64); // op 63: add
+  backward62(p, gp, n);
+  rmsnormBackward1(p, gp, n, act61, grad61, grad62, scratch61_rms, 1345372160); // op 61: layers.6.input_layernorm (rmsnorm)
+  addBackward1(n, grad60, grad54, grad61); // op 60: add
+  denseBackward2(p, gp, n, act59, grad59, grad60, 1300283392); // op 59: layers.5.mlp.down_proj (dense)
+  mulBackward1(n, act57, act58, grad57, grad58, grad59); // op 58: mul
+  denseBackward1(p, gp, n, act55, grad55, grad58, 1255194624); // op 57: layers.5.mlp.up_proj (dense)
+  siluBackward1(n, act56, grad56, grad57); // op 56: layers.5.mlp.1 (silu)
+  denseBackward1(p, gp, n, act55, grad55, grad56, 1210105856); // op 55: layers.5.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act54, grad54, grad55, scratch54_rms, 1210101760); // op 54: layers.5.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad53, grad51, grad54); // op 53: add
+  backward52(p, gp, n);
+  rmsnormBackward1(p, gp, n, act51, grad51, grad52, scratch51_rms, 1142988800); // op 51: layers.5.input_layernorm (rmsnorm)
+  addBackward1(n, grad50, grad44, grad51); // op 50: add
+  denseBackward2(p, gp, n, act49, grad49, grad50, 1097900032); // op 49: layers.4.mlp.down_proj (dense)
+  mulBackward1(n, act47, act48, grad47, grad48, grad49); // op 48: mul
+  denseBackward1(p, gp, n, act45, grad45, grad48, 1052811264); // op 47: layers.4.mlp.up_proj (dense)
+  siluBackward1(n, act46, grad46, grad47); // op 46: layers.4.mlp.1 (silu)
+  denseBackward1(p, gp, n, act45, grad45, grad46, 1007722496); // op 45: layers.4.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act44, grad44, grad45, scratch44_rms, 1007718400); // op 44: layers.4.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad43, grad41, grad44); // op 43: add
+  backward42(p, gp, n);
+  rmsnormBackward1(p, gp, n, act41, grad41, grad42, scratch41_rms, 940605440); // op 41: layers.4.input_layernorm (rmsnorm)
+  addBackward1(n, grad40, grad34, grad41); // op 40: add
+  denseBackward2(p, gp, n, act39, grad39, grad40, 895516672); // op 39: layers.3.mlp.down_proj (dense)
+  mulBackward1(n, act37, act38, grad37, grad38, grad39); // op 38: mul
+  denseBackward1(p, gp, n, act35, grad35, grad38, 850427904); // op 37: layers.3.mlp.up_proj (dense)
+  siluBackward1(n, act36, grad36, grad37); // op 36: layers.3.mlp.1 (silu)
+  denseBackward1(p, gp, n, act35, grad35, grad36, 805339136); // op 35: layers.3.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act34, grad34, grad35, scratch34_rms, 805335040); // op 34: layers.3.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad33, grad31, grad34); // op 33: add
+  backward32(p, gp, n);
+  rmsnormBackward1(p, gp, n, act31, grad31, grad32, scratch31_rms, 738222080); // op 31: layers.3.input_layernorm (rmsnorm)
+  addBackward1(n, grad30, grad24, grad31); // op 30: add
+  denseBackward2(p, gp, n, act29, grad29, grad30, 693133312); // op 29: layers.2.mlp.down_proj (dense)
+  mulBackward1(n, act27, act28, grad27, grad28, grad29); // op 28: mul
+  denseBackward1(p, gp, n, act25, grad25, grad28, 648044544); // op 27: layers.2.mlp.up_proj (dense)
+  siluBackward1(n, act26, grad26, grad27); // op 26: layers.2.mlp.1 (silu)
+  denseBackward1(p, gp, n, act25, grad25, grad26, 602955776); // op 25: layers.2.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act24, grad24, grad25, scratch24_rms, 602951680); // op 24: layers.2.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad23, grad21, grad24); // op 23: add
+  backward22(p, gp, n);
+  rmsnormBackward1(p, gp, n, act21, grad21, grad22, scratch21_rms, 535838720); // op 21: layers.2.input_layernorm (rmsnorm)
+  addBackward1(n, grad20, grad14, grad21); // op 20: add
+  denseBackward2(p, gp, n, act19, grad19, grad20, 490749952); // op 19: layers.1.mlp.down_proj (dense)
+  mulBackward1(n, act17, act18, grad17, grad18, grad19); // op 18: mul
+  denseBackward1(p, gp, n, act15, grad15, grad18, 445661184); // op 17: layers.1.mlp.up_proj (dense)
+  siluBackward1(n, act16, grad16, grad17); // op 16: layers.1.mlp.1 (silu)
+  denseBackward1(p, gp, n, act15, grad15, grad16, 400572416); // op 15: layers.1.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act14, grad14, grad15, scratch14_rms, 400568320); // op 14: layers.1.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad13, grad11, grad14); // op 13: add
+  backward12(p, gp, n);
+  rmsnormBackward1(p, gp, n, act11, grad11, grad12, scratch11_rms, 333455360); // op 11: layers.1.input_layernorm (rmsnorm)
+  addBackward1(n, grad10, grad4, grad11); // op 10: add
+  denseBackward2(p, gp, n, act9, grad9, grad10, 288366592); // op 9: layers.0.mlp.down_proj (dense)
+  mulBackward1(n, act7, act8, grad7, grad8, grad9); // op 8: mul
+  denseBackward1(p, gp, n, act5, grad5, grad8, 243277824); // op 7: layers.0.mlp.up_proj (dense)
+  siluBackward1(n, act6, grad6, grad7); // op 6: layers.0.mlp.1 (silu)
+  denseBackward1(p, gp, n, act5, grad5, grad6, 198189056); // op 5: layers.0.mlp.gate_proj (dense)
+  rmsnormBackward1(p, gp, n, act4, grad4, grad5, scratch4_rms, 198184960); // op 4: layers.0.post_attention_layernorm (rmsnorm)
+  addBackward1(n, grad3, grad1, grad4); // op 3: add
+  backward2(p, gp, n);
+  rmsnormBackward1(p, gp, n, act1, grad1, grad2, scratch1_rms, 131072000); // op 1: layers.0.input_layernorm (rmsnorm)
+  backward0(gp, n);
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: embed_tokens (embedding). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // embed_tokens: embedding, table 32000 × 4096 at p[0]; [4096] ids per sample → [4096, 4096]: one row copied per id
   for (let r = 0, e = n * 4096, yo = 0; r < e; r++, yo += 4096) {
-    const w = act0[r] * 4096;
-    for (let d = 0; d < 4096; d++) act1[yo + d] = p[w + d];
+    const w = act0[r]! * 4096;
+    for (let d = 0; d < 4096; d++) act1[yo + d] = p[w + d]!;
   }
 }
 
 /** Backward of op 0: embed_tokens (embedding). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(gp: Float32Array, n: number): void {
   // embed_tokens: embedding, table 32000 × 4096 at p[0]; [4096] ids per sample → [4096, 4096], backward: each id's output gradient is added to its own row only
   for (let r = 0, e = n * 4096, yo = 0; r < e; r++, yo += 4096) {
-    const id = act0[r];
+    const id = act0[r]!;
     const w = id * 4096;
-    for (let d = 0; d < 4096; d++) gp[w + d] += grad1[yo + d];
+    for (let d = 0; d < 4096; d++) gp[w + d]! += grad1[yo + d]!;
   }
 }
 
-/** Forward of op 1: layers.0.input_layernorm (rmsnorm). */
-function forward1(p: Float32Array, n: number, training: boolean): void {
-  // layers.0.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
+/** Forward of the 65 ops 1, 4, 11, 14, 21, 24, … (rmsnorm, one shape): each call passes its arrays and offsets. */
+function rmsnormForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  rms: Float32Array,
+  weightAt: number,
+): void {
+  // rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
   for (let row = 0, e = n * 4096; row < e; row++) {
     const base = row * 4096;
     let q = 0;
     for (let j = 0; j < 4096; j++) {
-      const v = act1[base + j];
+      const v = input[base + j]!;
       q += v * v;
     }
     const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch1_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act2[base + j] = act1[base + j] * r * p[131072000 + j];
+    rms[row] = r;
+    for (let j = 0; j < 4096; j++) output[base + j] = input[base + j]! * r * p[weightAt + j]!;
   }
 }
 
-/** Backward of op 1: layers.0.input_layernorm (rmsnorm). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.0.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
+/** Backward of the 65 ops 1, 4, 11, 14, 21, 24, … (rmsnorm, one shape): each call passes its arrays and offsets. */
+function rmsnormBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  rms: Float32Array,
+  weightAt: number,
+): void {
+  // rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
   for (let row = 0, e = n * 4096; row < e; row++) {
     const base = row * 4096;
-    const r = scratch1_rms[row];
+    const r = rms[row]!;
     let s = 0;
     for (let j = 0; j < 4096; j++) {
-      const v = act1[base + j];
-      s += grad2[base + j] * p[131072000 + j] * v;
-      gp[131072000 + j] += grad2[base + j] * v * r;
+      const v = input[base + j]!;
+      s += outputGrad[base + j]! * p[weightAt + j]! * v;
+      gp[weightAt + j]! += outputGrad[base + j]! * v * r;
     }
     const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad1[base + j] += r * grad2[base + j] * p[131072000 + j] - act1[base + j] * k;
+    for (let j = 0; j < 4096; j++)
+      inputGrad[base + j]! += r * outputGrad[base + j]! * p[weightAt + j]! - input[base + j]! * k;
   }
 }
 
 /** Forward of op 2: layers.0.self_attn (attention). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
+function forward2(p: Float32Array, n: number): void {
   // layers.0.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -6055,10 +6058,10 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch2_rope_cos[t * 64 + i];
-          const sn = scratch2_rope_sin[t * 64 + i];
-          const a = scratch2_q[base + i];
-          const e = scratch2_q[base + i + 64];
+          const cs = scratch2_rope_cos[t * 64 + i]!;
+          const sn = scratch2_rope_sin[t * 64 + i]!;
+          const a = scratch2_q[base + i]!;
+          const e = scratch2_q[base + i + 64]!;
           scratch2_q[base + i] = a * cs - e * sn;
           scratch2_q[base + i + 64] = e * cs + a * sn;
         }
@@ -6068,10 +6071,10 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch2_rope_cos[t * 64 + i];
-          const sn = scratch2_rope_sin[t * 64 + i];
-          const a = scratch2_k[base + i];
-          const e = scratch2_k[base + i + 64];
+          const cs = scratch2_rope_cos[t * 64 + i]!;
+          const sn = scratch2_rope_sin[t * 64 + i]!;
+          const a = scratch2_k[base + i]!;
+          const e = scratch2_k[base + i + 64]!;
           scratch2_k[base + i] = a * cs - e * sn;
           scratch2_k[base + i + 64] = e * cs + a * sn;
         }
@@ -6088,25 +6091,25 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch2_q[qi + d] * scratch2_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch2_q[qi + d]! * scratch2_k[kj + d]!;
           scratch2_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch2_probs[row + j]);
+          m = Math.max(m, scratch2_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch2_probs[row + j] - m);
+          const e = Math.exp(scratch2_probs[row + j]! - m);
           scratch2_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch2_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch2_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch2_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch2_probs[row + j];
+          const a = scratch2_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch2_heads[oi + d] += a * scratch2_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch2_heads[oi + d]! += a * scratch2_v[vj + d]!;
         }
       }
     }
@@ -6116,7 +6119,7 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 2: layers.0.self_attn (attention). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward2(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.0.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch2_d_heads.fill(0, 0, n * 16777216);
   scratch2_d_q.fill(0, 0, n * 16777216);
@@ -6151,23 +6154,23 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch2_d_heads[oi + d] * scratch2_v[vj + d];
-          const pr = scratch2_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch2_d_heads[oi + d]! * scratch2_v[vj + d]!;
+          const pr = scratch2_probs[row + j]!;
           const a = pr;
           scratch2_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch2_d_v[vj + d] += a * scratch2_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch2_d_v[vj + d]! += a * scratch2_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch2_probs[row + j] * (scratch2_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch2_probs[row + j]! * (scratch2_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch2_d_q[oi + d] += ds * scratch2_k[kj + d];
-            scratch2_d_k[kj + d] += ds * scratch2_q[qi + d];
+            scratch2_d_q[oi + d]! += ds * scratch2_k[kj + d]!;
+            scratch2_d_k[kj + d]! += ds * scratch2_q[qi + d]!;
           }
         }
       }
@@ -6177,10 +6180,10 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch2_rope_cos[t * 64 + i];
-          const sn = scratch2_rope_sin[t * 64 + i];
-          const a = scratch2_d_q[base + i];
-          const e = scratch2_d_q[base + i + 64];
+          const cs = scratch2_rope_cos[t * 64 + i]!;
+          const sn = scratch2_rope_sin[t * 64 + i]!;
+          const a = scratch2_d_q[base + i]!;
+          const e = scratch2_d_q[base + i + 64]!;
           scratch2_d_q[base + i] = a * cs + e * sn;
           scratch2_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -6190,10 +6193,10 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch2_rope_cos[t * 64 + i];
-          const sn = scratch2_rope_sin[t * 64 + i];
-          const a = scratch2_d_k[base + i];
-          const e = scratch2_d_k[base + i + 64];
+          const cs = scratch2_rope_cos[t * 64 + i]!;
+          const sn = scratch2_rope_sin[t * 64 + i]!;
+          const a = scratch2_d_k[base + i]!;
+          const e = scratch2_d_k[base + i + 64]!;
           scratch2_d_k[base + i] = a * cs + e * sn;
           scratch2_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -6209,180 +6212,109 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
   denseTiledBackward(p, gp, act2, grad2, scratch2_d_v, n * 4096, 4096, 4096, 164630528, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 3: add. */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 64 ops 3, 10, 13, 20, 23, 30, … (add, one shape): each call passes its arrays and offsets. */
+function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act4[i] = act3[i] + act1[i];
+  for (let i = 0, e = n * 16777216; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 3: add. */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 64 ops 3, 10, 13, 20, 23, 30, … (add, one shape): each call passes its arrays and offsets. */
+function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad4[i];
-    grad3[i] += g;
-    grad1[i] += g;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
-/** Forward of op 4: layers.0.post_attention_layernorm (rmsnorm). */
-function forward4(p: Float32Array, n: number, training: boolean): void {
-  // layers.0.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act4[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch4_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act5[base + j] = act4[base + j] * r * p[198184960 + j];
-  }
+/** Forward of the 64 ops 5, 7, 15, 17, 25, 27, … (dense, one shape): each call passes its arrays and offsets. */
+function denseForward1(p: Float32Array, n: number, input: Float32Array, output: Float32Array, weightAt: number): void {
+  // dense 4096 → 11008, register-tiled (shared kernel below)
+  denseTiledForward(p, input, output, n * 4096, 4096, 11008, weightAt, -1, 0, 11008, 1);
 }
 
-/** Backward of op 4: layers.0.post_attention_layernorm (rmsnorm). */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.0.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch4_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act4[base + j];
-      s += grad5[base + j] * p[198184960 + j] * v;
-      gp[198184960 + j] += grad5[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad4[base + j] += r * grad5[base + j] * p[198184960 + j] - act4[base + j] * k;
-  }
+/** Backward of the 64 ops 5, 7, 15, 17, 25, 27, … (dense, one shape): each call passes its arrays and offsets. */
+function denseBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  weightAt: number,
+): void {
+  // dense 4096 → 11008 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 4096, 4096, 11008, weightAt, -1, true, 0, 11008, 1);
 }
 
-/** Forward of op 5: layers.0.mlp.gate_proj (dense). */
-function forward5(p: Float32Array, n: number, training: boolean): void {
-  // layers.0.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act5, act6, n * 4096, 4096, 11008, 198189056, -1, 0, 11008, 1);
-}
-
-/** Backward of op 5: layers.0.mlp.gate_proj (dense). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.0.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act5, grad5, grad6, n * 4096, 4096, 11008, 198189056, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 6: layers.0.mlp.1 (silu). */
-function forward6(p: Float32Array, n: number, training: boolean): void {
-  // layers.0.mlp.1: silu
+/** Forward of the 32 ops 6, 16, 26, 36, 46, 56, … (silu, one shape): each call passes its arrays and offsets. */
+function siluForward1(n: number, input: Float32Array, output: Float32Array): void {
+  // silu
   for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act6[i];
-    act7[i] = x / (1 + Math.exp(-x));
+    const x = input[i]!;
+    output[i] = x / (1 + Math.exp(-x));
   }
 }
 
-/** Backward of op 6: layers.0.mlp.1 (silu). */
-function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.0.mlp.1: silu backward
+/** Backward of the 32 ops 6, 16, 26, 36, 46, 56, … (silu, one shape): each call passes its arrays and offsets. */
+function siluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // silu backward
   for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act6[i];
+    const x = input[i]!;
 
-    const g = grad7[i];
-    grad6[i] = silu_grad(x) * g;
+    const g = outputGrad[i]!;
+    inputGrad[i] = silu_grad(x) * g;
   }
 }
 
-/** Forward of op 7: layers.0.mlp.up_proj (dense). */
-function forward7(p: Float32Array, n: number, training: boolean): void {
-  // layers.0.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act5, act8, n * 4096, 4096, 11008, 243277824, -1, 0, 11008, 1);
-}
-
-/** Backward of op 7: layers.0.mlp.up_proj (dense). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.0.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act5, grad5, grad8, n * 4096, 4096, 11008, 243277824, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 8: mul. */
-function forward8(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 32 ops 8, 18, 28, 38, 48, 58, … (mul, one shape): each call passes its arrays and offsets. */
+function mulForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act9[i] = act7[i] * act8[i];
+  for (let i = 0, e = n * 45088768; i < e; i++) output[i] = input0[i]! * input1[i]!;
 }
 
-/** Backward of op 8: mul. */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 32 ops 8, 18, 28, 38, 48, 58, … (mul, one shape): each call passes its arrays and offsets. */
+function mulBackward1(
+  n: number,
+  input0: Float32Array,
+  input1: Float32Array,
+  inputGrad0: Float32Array,
+  inputGrad1: Float32Array,
+  outputGrad: Float32Array,
+): void {
   // multiply backward
   for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad9[i];
-    const a = act7[i];
-    const b = act8[i];
-    grad7[i] += g * b;
-    grad8[i] += g * a;
+    const g = outputGrad[i]!;
+    const a = input0[i]!;
+    const b = input1[i]!;
+    inputGrad0[i]! += g * b;
+    inputGrad1[i]! += g * a;
   }
 }
 
-/** Forward of op 9: layers.0.mlp.down_proj (dense). */
-function forward9(p: Float32Array, n: number, training: boolean): void {
-  // layers.0.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act9, act10, n * 4096, 11008, 4096, 288366592, -1, 0, 4096, 1);
+/** Forward of the 32 ops 9, 19, 29, 39, 49, 59, … (dense, one shape): each call passes its arrays and offsets. */
+function denseForward2(p: Float32Array, n: number, input: Float32Array, output: Float32Array, weightAt: number): void {
+  // dense 11008 → 4096, register-tiled (shared kernel below)
+  denseTiledForward(p, input, output, n * 4096, 11008, 4096, weightAt, -1, 0, 4096, 1);
 }
 
-/** Backward of op 9: layers.0.mlp.down_proj (dense). */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.0.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act9, grad9, grad10, n * 4096, 11008, 4096, 288366592, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 10: add. */
-function forward10(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act11[i] = act10[i] + act4[i];
-}
-
-/** Backward of op 10: add. */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad11[i];
-    grad10[i] += g;
-    grad4[i] += g;
-  }
-}
-
-/** Forward of op 11: layers.1.input_layernorm (rmsnorm). */
-function forward11(p: Float32Array, n: number, training: boolean): void {
-  // layers.1.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act11[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch11_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act12[base + j] = act11[base + j] * r * p[333455360 + j];
-  }
-}
-
-/** Backward of op 11: layers.1.input_layernorm (rmsnorm). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.1.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch11_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act11[base + j];
-      s += grad12[base + j] * p[333455360 + j] * v;
-      gp[333455360 + j] += grad12[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad11[base + j] += r * grad12[base + j] * p[333455360 + j] - act11[base + j] * k;
-  }
+/** Backward of the 32 ops 9, 19, 29, 39, 49, 59, … (dense, one shape): each call passes its arrays and offsets. */
+function denseBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  weightAt: number,
+): void {
+  // dense 11008 → 4096 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 4096, 11008, 4096, weightAt, -1, true, 0, 4096, 1);
 }
 
 /** Forward of op 12: layers.1.self_attn (attention). */
-function forward12(p: Float32Array, n: number, training: boolean): void {
+function forward12(p: Float32Array, n: number): void {
   // layers.1.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -6405,10 +6337,10 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch12_rope_cos[t * 64 + i];
-          const sn = scratch12_rope_sin[t * 64 + i];
-          const a = scratch12_q[base + i];
-          const e = scratch12_q[base + i + 64];
+          const cs = scratch12_rope_cos[t * 64 + i]!;
+          const sn = scratch12_rope_sin[t * 64 + i]!;
+          const a = scratch12_q[base + i]!;
+          const e = scratch12_q[base + i + 64]!;
           scratch12_q[base + i] = a * cs - e * sn;
           scratch12_q[base + i + 64] = e * cs + a * sn;
         }
@@ -6418,10 +6350,10 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch12_rope_cos[t * 64 + i];
-          const sn = scratch12_rope_sin[t * 64 + i];
-          const a = scratch12_k[base + i];
-          const e = scratch12_k[base + i + 64];
+          const cs = scratch12_rope_cos[t * 64 + i]!;
+          const sn = scratch12_rope_sin[t * 64 + i]!;
+          const a = scratch12_k[base + i]!;
+          const e = scratch12_k[base + i + 64]!;
           scratch12_k[base + i] = a * cs - e * sn;
           scratch12_k[base + i + 64] = e * cs + a * sn;
         }
@@ -6438,25 +6370,25 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch12_q[qi + d] * scratch12_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch12_q[qi + d]! * scratch12_k[kj + d]!;
           scratch12_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch12_probs[row + j]);
+          m = Math.max(m, scratch12_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch12_probs[row + j] - m);
+          const e = Math.exp(scratch12_probs[row + j]! - m);
           scratch12_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch12_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch12_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch12_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch12_probs[row + j];
+          const a = scratch12_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch12_heads[oi + d] += a * scratch12_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch12_heads[oi + d]! += a * scratch12_v[vj + d]!;
         }
       }
     }
@@ -6466,7 +6398,7 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 12: layers.1.self_attn (attention). */
-function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward12(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.1.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch12_d_heads.fill(0, 0, n * 16777216);
   scratch12_d_q.fill(0, 0, n * 16777216);
@@ -6501,23 +6433,23 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch12_d_heads[oi + d] * scratch12_v[vj + d];
-          const pr = scratch12_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch12_d_heads[oi + d]! * scratch12_v[vj + d]!;
+          const pr = scratch12_probs[row + j]!;
           const a = pr;
           scratch12_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch12_d_v[vj + d] += a * scratch12_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch12_d_v[vj + d]! += a * scratch12_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch12_probs[row + j] * (scratch12_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch12_probs[row + j]! * (scratch12_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch12_d_q[oi + d] += ds * scratch12_k[kj + d];
-            scratch12_d_k[kj + d] += ds * scratch12_q[qi + d];
+            scratch12_d_q[oi + d]! += ds * scratch12_k[kj + d]!;
+            scratch12_d_k[kj + d]! += ds * scratch12_q[qi + d]!;
           }
         }
       }
@@ -6527,10 +6459,10 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch12_rope_cos[t * 64 + i];
-          const sn = scratch12_rope_sin[t * 64 + i];
-          const a = scratch12_d_q[base + i];
-          const e = scratch12_d_q[base + i + 64];
+          const cs = scratch12_rope_cos[t * 64 + i]!;
+          const sn = scratch12_rope_sin[t * 64 + i]!;
+          const a = scratch12_d_q[base + i]!;
+          const e = scratch12_d_q[base + i + 64]!;
           scratch12_d_q[base + i] = a * cs + e * sn;
           scratch12_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -6540,10 +6472,10 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch12_rope_cos[t * 64 + i];
-          const sn = scratch12_rope_sin[t * 64 + i];
-          const a = scratch12_d_k[base + i];
-          const e = scratch12_d_k[base + i + 64];
+          const cs = scratch12_rope_cos[t * 64 + i]!;
+          const sn = scratch12_rope_sin[t * 64 + i]!;
+          const a = scratch12_d_k[base + i]!;
+          const e = scratch12_d_k[base + i + 64]!;
           scratch12_d_k[base + i] = a * cs + e * sn;
           scratch12_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -6559,180 +6491,8 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act12, grad12, scratch12_d_v, n * 4096, 4096, 4096, 367013888, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 13: add. */
-function forward13(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act14[i] = act13[i] + act11[i];
-}
-
-/** Backward of op 13: add. */
-function backward13(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad14[i];
-    grad13[i] += g;
-    grad11[i] += g;
-  }
-}
-
-/** Forward of op 14: layers.1.post_attention_layernorm (rmsnorm). */
-function forward14(p: Float32Array, n: number, training: boolean): void {
-  // layers.1.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act14[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch14_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act15[base + j] = act14[base + j] * r * p[400568320 + j];
-  }
-}
-
-/** Backward of op 14: layers.1.post_attention_layernorm (rmsnorm). */
-function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.1.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch14_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act14[base + j];
-      s += grad15[base + j] * p[400568320 + j] * v;
-      gp[400568320 + j] += grad15[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad14[base + j] += r * grad15[base + j] * p[400568320 + j] - act14[base + j] * k;
-  }
-}
-
-/** Forward of op 15: layers.1.mlp.gate_proj (dense). */
-function forward15(p: Float32Array, n: number, training: boolean): void {
-  // layers.1.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act15, act16, n * 4096, 4096, 11008, 400572416, -1, 0, 11008, 1);
-}
-
-/** Backward of op 15: layers.1.mlp.gate_proj (dense). */
-function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.1.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act15, grad15, grad16, n * 4096, 4096, 11008, 400572416, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 16: layers.1.mlp.1 (silu). */
-function forward16(p: Float32Array, n: number, training: boolean): void {
-  // layers.1.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act16[i];
-    act17[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 16: layers.1.mlp.1 (silu). */
-function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.1.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act16[i];
-
-    const g = grad17[i];
-    grad16[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 17: layers.1.mlp.up_proj (dense). */
-function forward17(p: Float32Array, n: number, training: boolean): void {
-  // layers.1.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act15, act18, n * 4096, 4096, 11008, 445661184, -1, 0, 11008, 1);
-}
-
-/** Backward of op 17: layers.1.mlp.up_proj (dense). */
-function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.1.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act15, grad15, grad18, n * 4096, 4096, 11008, 445661184, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 18: mul. */
-function forward18(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act19[i] = act17[i] * act18[i];
-}
-
-/** Backward of op 18: mul. */
-function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad19[i];
-    const a = act17[i];
-    const b = act18[i];
-    grad17[i] += g * b;
-    grad18[i] += g * a;
-  }
-}
-
-/** Forward of op 19: layers.1.mlp.down_proj (dense). */
-function forward19(p: Float32Array, n: number, training: boolean): void {
-  // layers.1.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act19, act20, n * 4096, 11008, 4096, 490749952, -1, 0, 4096, 1);
-}
-
-/** Backward of op 19: layers.1.mlp.down_proj (dense). */
-function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.1.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act19, grad19, grad20, n * 4096, 11008, 4096, 490749952, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 20: add. */
-function forward20(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act21[i] = act20[i] + act14[i];
-}
-
-/** Backward of op 20: add. */
-function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad21[i];
-    grad20[i] += g;
-    grad14[i] += g;
-  }
-}
-
-/** Forward of op 21: layers.2.input_layernorm (rmsnorm). */
-function forward21(p: Float32Array, n: number, training: boolean): void {
-  // layers.2.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act21[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch21_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act22[base + j] = act21[base + j] * r * p[535838720 + j];
-  }
-}
-
-/** Backward of op 21: layers.2.input_layernorm (rmsnorm). */
-function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.2.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch21_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act21[base + j];
-      s += grad22[base + j] * p[535838720 + j] * v;
-      gp[535838720 + j] += grad22[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad21[base + j] += r * grad22[base + j] * p[535838720 + j] - act21[base + j] * k;
-  }
-}
-
 /** Forward of op 22: layers.2.self_attn (attention). */
-function forward22(p: Float32Array, n: number, training: boolean): void {
+function forward22(p: Float32Array, n: number): void {
   // layers.2.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -6755,10 +6515,10 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch22_rope_cos[t * 64 + i];
-          const sn = scratch22_rope_sin[t * 64 + i];
-          const a = scratch22_q[base + i];
-          const e = scratch22_q[base + i + 64];
+          const cs = scratch22_rope_cos[t * 64 + i]!;
+          const sn = scratch22_rope_sin[t * 64 + i]!;
+          const a = scratch22_q[base + i]!;
+          const e = scratch22_q[base + i + 64]!;
           scratch22_q[base + i] = a * cs - e * sn;
           scratch22_q[base + i + 64] = e * cs + a * sn;
         }
@@ -6768,10 +6528,10 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch22_rope_cos[t * 64 + i];
-          const sn = scratch22_rope_sin[t * 64 + i];
-          const a = scratch22_k[base + i];
-          const e = scratch22_k[base + i + 64];
+          const cs = scratch22_rope_cos[t * 64 + i]!;
+          const sn = scratch22_rope_sin[t * 64 + i]!;
+          const a = scratch22_k[base + i]!;
+          const e = scratch22_k[base + i + 64]!;
           scratch22_k[base + i] = a * cs - e * sn;
           scratch22_k[base + i + 64] = e * cs + a * sn;
         }
@@ -6788,25 +6548,25 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch22_q[qi + d] * scratch22_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch22_q[qi + d]! * scratch22_k[kj + d]!;
           scratch22_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch22_probs[row + j]);
+          m = Math.max(m, scratch22_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch22_probs[row + j] - m);
+          const e = Math.exp(scratch22_probs[row + j]! - m);
           scratch22_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch22_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch22_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch22_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch22_probs[row + j];
+          const a = scratch22_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch22_heads[oi + d] += a * scratch22_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch22_heads[oi + d]! += a * scratch22_v[vj + d]!;
         }
       }
     }
@@ -6816,7 +6576,7 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 22: layers.2.self_attn (attention). */
-function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward22(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.2.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch22_d_heads.fill(0, 0, n * 16777216);
   scratch22_d_q.fill(0, 0, n * 16777216);
@@ -6851,23 +6611,23 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch22_d_heads[oi + d] * scratch22_v[vj + d];
-          const pr = scratch22_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch22_d_heads[oi + d]! * scratch22_v[vj + d]!;
+          const pr = scratch22_probs[row + j]!;
           const a = pr;
           scratch22_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch22_d_v[vj + d] += a * scratch22_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch22_d_v[vj + d]! += a * scratch22_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch22_probs[row + j] * (scratch22_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch22_probs[row + j]! * (scratch22_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch22_d_q[oi + d] += ds * scratch22_k[kj + d];
-            scratch22_d_k[kj + d] += ds * scratch22_q[qi + d];
+            scratch22_d_q[oi + d]! += ds * scratch22_k[kj + d]!;
+            scratch22_d_k[kj + d]! += ds * scratch22_q[qi + d]!;
           }
         }
       }
@@ -6877,10 +6637,10 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch22_rope_cos[t * 64 + i];
-          const sn = scratch22_rope_sin[t * 64 + i];
-          const a = scratch22_d_q[base + i];
-          const e = scratch22_d_q[base + i + 64];
+          const cs = scratch22_rope_cos[t * 64 + i]!;
+          const sn = scratch22_rope_sin[t * 64 + i]!;
+          const a = scratch22_d_q[base + i]!;
+          const e = scratch22_d_q[base + i + 64]!;
           scratch22_d_q[base + i] = a * cs + e * sn;
           scratch22_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -6890,10 +6650,10 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch22_rope_cos[t * 64 + i];
-          const sn = scratch22_rope_sin[t * 64 + i];
-          const a = scratch22_d_k[base + i];
-          const e = scratch22_d_k[base + i + 64];
+          const cs = scratch22_rope_cos[t * 64 + i]!;
+          const sn = scratch22_rope_sin[t * 64 + i]!;
+          const a = scratch22_d_k[base + i]!;
+          const e = scratch22_d_k[base + i + 64]!;
           scratch22_d_k[base + i] = a * cs + e * sn;
           scratch22_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -6909,180 +6669,8 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act22, grad22, scratch22_d_v, n * 4096, 4096, 4096, 569397248, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 23: add. */
-function forward23(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act24[i] = act23[i] + act21[i];
-}
-
-/** Backward of op 23: add. */
-function backward23(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad24[i];
-    grad23[i] += g;
-    grad21[i] += g;
-  }
-}
-
-/** Forward of op 24: layers.2.post_attention_layernorm (rmsnorm). */
-function forward24(p: Float32Array, n: number, training: boolean): void {
-  // layers.2.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act24[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch24_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act25[base + j] = act24[base + j] * r * p[602951680 + j];
-  }
-}
-
-/** Backward of op 24: layers.2.post_attention_layernorm (rmsnorm). */
-function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.2.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch24_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act24[base + j];
-      s += grad25[base + j] * p[602951680 + j] * v;
-      gp[602951680 + j] += grad25[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad24[base + j] += r * grad25[base + j] * p[602951680 + j] - act24[base + j] * k;
-  }
-}
-
-/** Forward of op 25: layers.2.mlp.gate_proj (dense). */
-function forward25(p: Float32Array, n: number, training: boolean): void {
-  // layers.2.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act25, act26, n * 4096, 4096, 11008, 602955776, -1, 0, 11008, 1);
-}
-
-/** Backward of op 25: layers.2.mlp.gate_proj (dense). */
-function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.2.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act25, grad25, grad26, n * 4096, 4096, 11008, 602955776, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 26: layers.2.mlp.1 (silu). */
-function forward26(p: Float32Array, n: number, training: boolean): void {
-  // layers.2.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act26[i];
-    act27[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 26: layers.2.mlp.1 (silu). */
-function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.2.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act26[i];
-
-    const g = grad27[i];
-    grad26[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 27: layers.2.mlp.up_proj (dense). */
-function forward27(p: Float32Array, n: number, training: boolean): void {
-  // layers.2.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act25, act28, n * 4096, 4096, 11008, 648044544, -1, 0, 11008, 1);
-}
-
-/** Backward of op 27: layers.2.mlp.up_proj (dense). */
-function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.2.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act25, grad25, grad28, n * 4096, 4096, 11008, 648044544, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 28: mul. */
-function forward28(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act29[i] = act27[i] * act28[i];
-}
-
-/** Backward of op 28: mul. */
-function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad29[i];
-    const a = act27[i];
-    const b = act28[i];
-    grad27[i] += g * b;
-    grad28[i] += g * a;
-  }
-}
-
-/** Forward of op 29: layers.2.mlp.down_proj (dense). */
-function forward29(p: Float32Array, n: number, training: boolean): void {
-  // layers.2.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act29, act30, n * 4096, 11008, 4096, 693133312, -1, 0, 4096, 1);
-}
-
-/** Backward of op 29: layers.2.mlp.down_proj (dense). */
-function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.2.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act29, grad29, grad30, n * 4096, 11008, 4096, 693133312, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 30: add. */
-function forward30(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act31[i] = act30[i] + act24[i];
-}
-
-/** Backward of op 30: add. */
-function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad31[i];
-    grad30[i] += g;
-    grad24[i] += g;
-  }
-}
-
-/** Forward of op 31: layers.3.input_layernorm (rmsnorm). */
-function forward31(p: Float32Array, n: number, training: boolean): void {
-  // layers.3.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act31[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch31_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act32[base + j] = act31[base + j] * r * p[738222080 + j];
-  }
-}
-
-/** Backward of op 31: layers.3.input_layernorm (rmsnorm). */
-function backward31(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.3.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch31_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act31[base + j];
-      s += grad32[base + j] * p[738222080 + j] * v;
-      gp[738222080 + j] += grad32[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad31[base + j] += r * grad32[base + j] * p[738222080 + j] - act31[base + j] * k;
-  }
-}
-
 /** Forward of op 32: layers.3.self_attn (attention). */
-function forward32(p: Float32Array, n: number, training: boolean): void {
+function forward32(p: Float32Array, n: number): void {
   // layers.3.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -7105,10 +6693,10 @@ function forward32(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch32_rope_cos[t * 64 + i];
-          const sn = scratch32_rope_sin[t * 64 + i];
-          const a = scratch32_q[base + i];
-          const e = scratch32_q[base + i + 64];
+          const cs = scratch32_rope_cos[t * 64 + i]!;
+          const sn = scratch32_rope_sin[t * 64 + i]!;
+          const a = scratch32_q[base + i]!;
+          const e = scratch32_q[base + i + 64]!;
           scratch32_q[base + i] = a * cs - e * sn;
           scratch32_q[base + i + 64] = e * cs + a * sn;
         }
@@ -7118,10 +6706,10 @@ function forward32(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch32_rope_cos[t * 64 + i];
-          const sn = scratch32_rope_sin[t * 64 + i];
-          const a = scratch32_k[base + i];
-          const e = scratch32_k[base + i + 64];
+          const cs = scratch32_rope_cos[t * 64 + i]!;
+          const sn = scratch32_rope_sin[t * 64 + i]!;
+          const a = scratch32_k[base + i]!;
+          const e = scratch32_k[base + i + 64]!;
           scratch32_k[base + i] = a * cs - e * sn;
           scratch32_k[base + i + 64] = e * cs + a * sn;
         }
@@ -7138,25 +6726,25 @@ function forward32(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch32_q[qi + d] * scratch32_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch32_q[qi + d]! * scratch32_k[kj + d]!;
           scratch32_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch32_probs[row + j]);
+          m = Math.max(m, scratch32_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch32_probs[row + j] - m);
+          const e = Math.exp(scratch32_probs[row + j]! - m);
           scratch32_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch32_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch32_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch32_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch32_probs[row + j];
+          const a = scratch32_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch32_heads[oi + d] += a * scratch32_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch32_heads[oi + d]! += a * scratch32_v[vj + d]!;
         }
       }
     }
@@ -7166,7 +6754,7 @@ function forward32(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 32: layers.3.self_attn (attention). */
-function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward32(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.3.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch32_d_heads.fill(0, 0, n * 16777216);
   scratch32_d_q.fill(0, 0, n * 16777216);
@@ -7201,23 +6789,23 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch32_d_heads[oi + d] * scratch32_v[vj + d];
-          const pr = scratch32_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch32_d_heads[oi + d]! * scratch32_v[vj + d]!;
+          const pr = scratch32_probs[row + j]!;
           const a = pr;
           scratch32_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch32_d_v[vj + d] += a * scratch32_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch32_d_v[vj + d]! += a * scratch32_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch32_probs[row + j] * (scratch32_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch32_probs[row + j]! * (scratch32_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch32_d_q[oi + d] += ds * scratch32_k[kj + d];
-            scratch32_d_k[kj + d] += ds * scratch32_q[qi + d];
+            scratch32_d_q[oi + d]! += ds * scratch32_k[kj + d]!;
+            scratch32_d_k[kj + d]! += ds * scratch32_q[qi + d]!;
           }
         }
       }
@@ -7227,10 +6815,10 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch32_rope_cos[t * 64 + i];
-          const sn = scratch32_rope_sin[t * 64 + i];
-          const a = scratch32_d_q[base + i];
-          const e = scratch32_d_q[base + i + 64];
+          const cs = scratch32_rope_cos[t * 64 + i]!;
+          const sn = scratch32_rope_sin[t * 64 + i]!;
+          const a = scratch32_d_q[base + i]!;
+          const e = scratch32_d_q[base + i + 64]!;
           scratch32_d_q[base + i] = a * cs + e * sn;
           scratch32_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -7240,10 +6828,10 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch32_rope_cos[t * 64 + i];
-          const sn = scratch32_rope_sin[t * 64 + i];
-          const a = scratch32_d_k[base + i];
-          const e = scratch32_d_k[base + i + 64];
+          const cs = scratch32_rope_cos[t * 64 + i]!;
+          const sn = scratch32_rope_sin[t * 64 + i]!;
+          const a = scratch32_d_k[base + i]!;
+          const e = scratch32_d_k[base + i + 64]!;
           scratch32_d_k[base + i] = a * cs + e * sn;
           scratch32_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -7259,180 +6847,8 @@ function backward32(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act32, grad32, scratch32_d_v, n * 4096, 4096, 4096, 771780608, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 33: add. */
-function forward33(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act34[i] = act33[i] + act31[i];
-}
-
-/** Backward of op 33: add. */
-function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad34[i];
-    grad33[i] += g;
-    grad31[i] += g;
-  }
-}
-
-/** Forward of op 34: layers.3.post_attention_layernorm (rmsnorm). */
-function forward34(p: Float32Array, n: number, training: boolean): void {
-  // layers.3.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act34[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch34_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act35[base + j] = act34[base + j] * r * p[805335040 + j];
-  }
-}
-
-/** Backward of op 34: layers.3.post_attention_layernorm (rmsnorm). */
-function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.3.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch34_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act34[base + j];
-      s += grad35[base + j] * p[805335040 + j] * v;
-      gp[805335040 + j] += grad35[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad34[base + j] += r * grad35[base + j] * p[805335040 + j] - act34[base + j] * k;
-  }
-}
-
-/** Forward of op 35: layers.3.mlp.gate_proj (dense). */
-function forward35(p: Float32Array, n: number, training: boolean): void {
-  // layers.3.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act35, act36, n * 4096, 4096, 11008, 805339136, -1, 0, 11008, 1);
-}
-
-/** Backward of op 35: layers.3.mlp.gate_proj (dense). */
-function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.3.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act35, grad35, grad36, n * 4096, 4096, 11008, 805339136, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 36: layers.3.mlp.1 (silu). */
-function forward36(p: Float32Array, n: number, training: boolean): void {
-  // layers.3.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act36[i];
-    act37[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 36: layers.3.mlp.1 (silu). */
-function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.3.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act36[i];
-
-    const g = grad37[i];
-    grad36[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 37: layers.3.mlp.up_proj (dense). */
-function forward37(p: Float32Array, n: number, training: boolean): void {
-  // layers.3.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act35, act38, n * 4096, 4096, 11008, 850427904, -1, 0, 11008, 1);
-}
-
-/** Backward of op 37: layers.3.mlp.up_proj (dense). */
-function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.3.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act35, grad35, grad38, n * 4096, 4096, 11008, 850427904, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 38: mul. */
-function forward38(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act39[i] = act37[i] * act38[i];
-}
-
-/** Backward of op 38: mul. */
-function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad39[i];
-    const a = act37[i];
-    const b = act38[i];
-    grad37[i] += g * b;
-    grad38[i] += g * a;
-  }
-}
-
-/** Forward of op 39: layers.3.mlp.down_proj (dense). */
-function forward39(p: Float32Array, n: number, training: boolean): void {
-  // layers.3.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act39, act40, n * 4096, 11008, 4096, 895516672, -1, 0, 4096, 1);
-}
-
-/** Backward of op 39: layers.3.mlp.down_proj (dense). */
-function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.3.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act39, grad39, grad40, n * 4096, 11008, 4096, 895516672, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 40: add. */
-function forward40(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act41[i] = act40[i] + act34[i];
-}
-
-/** Backward of op 40: add. */
-function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad41[i];
-    grad40[i] += g;
-    grad34[i] += g;
-  }
-}
-
-/** Forward of op 41: layers.4.input_layernorm (rmsnorm). */
-function forward41(p: Float32Array, n: number, training: boolean): void {
-  // layers.4.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act41[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch41_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act42[base + j] = act41[base + j] * r * p[940605440 + j];
-  }
-}
-
-/** Backward of op 41: layers.4.input_layernorm (rmsnorm). */
-function backward41(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.4.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch41_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act41[base + j];
-      s += grad42[base + j] * p[940605440 + j] * v;
-      gp[940605440 + j] += grad42[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad41[base + j] += r * grad42[base + j] * p[940605440 + j] - act41[base + j] * k;
-  }
-}
-
 /** Forward of op 42: layers.4.self_attn (attention). */
-function forward42(p: Float32Array, n: number, training: boolean): void {
+function forward42(p: Float32Array, n: number): void {
   // layers.4.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -7455,10 +6871,10 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch42_rope_cos[t * 64 + i];
-          const sn = scratch42_rope_sin[t * 64 + i];
-          const a = scratch42_q[base + i];
-          const e = scratch42_q[base + i + 64];
+          const cs = scratch42_rope_cos[t * 64 + i]!;
+          const sn = scratch42_rope_sin[t * 64 + i]!;
+          const a = scratch42_q[base + i]!;
+          const e = scratch42_q[base + i + 64]!;
           scratch42_q[base + i] = a * cs - e * sn;
           scratch42_q[base + i + 64] = e * cs + a * sn;
         }
@@ -7468,10 +6884,10 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch42_rope_cos[t * 64 + i];
-          const sn = scratch42_rope_sin[t * 64 + i];
-          const a = scratch42_k[base + i];
-          const e = scratch42_k[base + i + 64];
+          const cs = scratch42_rope_cos[t * 64 + i]!;
+          const sn = scratch42_rope_sin[t * 64 + i]!;
+          const a = scratch42_k[base + i]!;
+          const e = scratch42_k[base + i + 64]!;
           scratch42_k[base + i] = a * cs - e * sn;
           scratch42_k[base + i + 64] = e * cs + a * sn;
         }
@@ -7488,25 +6904,25 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch42_q[qi + d] * scratch42_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch42_q[qi + d]! * scratch42_k[kj + d]!;
           scratch42_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch42_probs[row + j]);
+          m = Math.max(m, scratch42_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch42_probs[row + j] - m);
+          const e = Math.exp(scratch42_probs[row + j]! - m);
           scratch42_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch42_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch42_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch42_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch42_probs[row + j];
+          const a = scratch42_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch42_heads[oi + d] += a * scratch42_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch42_heads[oi + d]! += a * scratch42_v[vj + d]!;
         }
       }
     }
@@ -7516,7 +6932,7 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 42: layers.4.self_attn (attention). */
-function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward42(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.4.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch42_d_heads.fill(0, 0, n * 16777216);
   scratch42_d_q.fill(0, 0, n * 16777216);
@@ -7551,23 +6967,23 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch42_d_heads[oi + d] * scratch42_v[vj + d];
-          const pr = scratch42_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch42_d_heads[oi + d]! * scratch42_v[vj + d]!;
+          const pr = scratch42_probs[row + j]!;
           const a = pr;
           scratch42_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch42_d_v[vj + d] += a * scratch42_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch42_d_v[vj + d]! += a * scratch42_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch42_probs[row + j] * (scratch42_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch42_probs[row + j]! * (scratch42_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch42_d_q[oi + d] += ds * scratch42_k[kj + d];
-            scratch42_d_k[kj + d] += ds * scratch42_q[qi + d];
+            scratch42_d_q[oi + d]! += ds * scratch42_k[kj + d]!;
+            scratch42_d_k[kj + d]! += ds * scratch42_q[qi + d]!;
           }
         }
       }
@@ -7577,10 +6993,10 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch42_rope_cos[t * 64 + i];
-          const sn = scratch42_rope_sin[t * 64 + i];
-          const a = scratch42_d_q[base + i];
-          const e = scratch42_d_q[base + i + 64];
+          const cs = scratch42_rope_cos[t * 64 + i]!;
+          const sn = scratch42_rope_sin[t * 64 + i]!;
+          const a = scratch42_d_q[base + i]!;
+          const e = scratch42_d_q[base + i + 64]!;
           scratch42_d_q[base + i] = a * cs + e * sn;
           scratch42_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -7590,10 +7006,10 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch42_rope_cos[t * 64 + i];
-          const sn = scratch42_rope_sin[t * 64 + i];
-          const a = scratch42_d_k[base + i];
-          const e = scratch42_d_k[base + i + 64];
+          const cs = scratch42_rope_cos[t * 64 + i]!;
+          const sn = scratch42_rope_sin[t * 64 + i]!;
+          const a = scratch42_d_k[base + i]!;
+          const e = scratch42_d_k[base + i + 64]!;
           scratch42_d_k[base + i] = a * cs + e * sn;
           scratch42_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -7609,180 +7025,8 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act42, grad42, scratch42_d_v, n * 4096, 4096, 4096, 974163968, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 43: add. */
-function forward43(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act44[i] = act43[i] + act41[i];
-}
-
-/** Backward of op 43: add. */
-function backward43(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad44[i];
-    grad43[i] += g;
-    grad41[i] += g;
-  }
-}
-
-/** Forward of op 44: layers.4.post_attention_layernorm (rmsnorm). */
-function forward44(p: Float32Array, n: number, training: boolean): void {
-  // layers.4.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act44[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch44_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act45[base + j] = act44[base + j] * r * p[1007718400 + j];
-  }
-}
-
-/** Backward of op 44: layers.4.post_attention_layernorm (rmsnorm). */
-function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.4.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch44_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act44[base + j];
-      s += grad45[base + j] * p[1007718400 + j] * v;
-      gp[1007718400 + j] += grad45[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad44[base + j] += r * grad45[base + j] * p[1007718400 + j] - act44[base + j] * k;
-  }
-}
-
-/** Forward of op 45: layers.4.mlp.gate_proj (dense). */
-function forward45(p: Float32Array, n: number, training: boolean): void {
-  // layers.4.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act45, act46, n * 4096, 4096, 11008, 1007722496, -1, 0, 11008, 1);
-}
-
-/** Backward of op 45: layers.4.mlp.gate_proj (dense). */
-function backward45(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.4.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act45, grad45, grad46, n * 4096, 4096, 11008, 1007722496, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 46: layers.4.mlp.1 (silu). */
-function forward46(p: Float32Array, n: number, training: boolean): void {
-  // layers.4.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act46[i];
-    act47[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 46: layers.4.mlp.1 (silu). */
-function backward46(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.4.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act46[i];
-
-    const g = grad47[i];
-    grad46[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 47: layers.4.mlp.up_proj (dense). */
-function forward47(p: Float32Array, n: number, training: boolean): void {
-  // layers.4.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act45, act48, n * 4096, 4096, 11008, 1052811264, -1, 0, 11008, 1);
-}
-
-/** Backward of op 47: layers.4.mlp.up_proj (dense). */
-function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.4.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act45, grad45, grad48, n * 4096, 4096, 11008, 1052811264, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 48: mul. */
-function forward48(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act49[i] = act47[i] * act48[i];
-}
-
-/** Backward of op 48: mul. */
-function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad49[i];
-    const a = act47[i];
-    const b = act48[i];
-    grad47[i] += g * b;
-    grad48[i] += g * a;
-  }
-}
-
-/** Forward of op 49: layers.4.mlp.down_proj (dense). */
-function forward49(p: Float32Array, n: number, training: boolean): void {
-  // layers.4.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act49, act50, n * 4096, 11008, 4096, 1097900032, -1, 0, 4096, 1);
-}
-
-/** Backward of op 49: layers.4.mlp.down_proj (dense). */
-function backward49(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.4.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act49, grad49, grad50, n * 4096, 11008, 4096, 1097900032, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 50: add. */
-function forward50(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act51[i] = act50[i] + act44[i];
-}
-
-/** Backward of op 50: add. */
-function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad51[i];
-    grad50[i] += g;
-    grad44[i] += g;
-  }
-}
-
-/** Forward of op 51: layers.5.input_layernorm (rmsnorm). */
-function forward51(p: Float32Array, n: number, training: boolean): void {
-  // layers.5.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act51[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch51_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act52[base + j] = act51[base + j] * r * p[1142988800 + j];
-  }
-}
-
-/** Backward of op 51: layers.5.input_layernorm (rmsnorm). */
-function backward51(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.5.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch51_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act51[base + j];
-      s += grad52[base + j] * p[1142988800 + j] * v;
-      gp[1142988800 + j] += grad52[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad51[base + j] += r * grad52[base + j] * p[1142988800 + j] - act51[base + j] * k;
-  }
-}
-
 /** Forward of op 52: layers.5.self_attn (attention). */
-function forward52(p: Float32Array, n: number, training: boolean): void {
+function forward52(p: Float32Array, n: number): void {
   // layers.5.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -7805,10 +7049,10 @@ function forward52(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch52_rope_cos[t * 64 + i];
-          const sn = scratch52_rope_sin[t * 64 + i];
-          const a = scratch52_q[base + i];
-          const e = scratch52_q[base + i + 64];
+          const cs = scratch52_rope_cos[t * 64 + i]!;
+          const sn = scratch52_rope_sin[t * 64 + i]!;
+          const a = scratch52_q[base + i]!;
+          const e = scratch52_q[base + i + 64]!;
           scratch52_q[base + i] = a * cs - e * sn;
           scratch52_q[base + i + 64] = e * cs + a * sn;
         }
@@ -7818,10 +7062,10 @@ function forward52(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch52_rope_cos[t * 64 + i];
-          const sn = scratch52_rope_sin[t * 64 + i];
-          const a = scratch52_k[base + i];
-          const e = scratch52_k[base + i + 64];
+          const cs = scratch52_rope_cos[t * 64 + i]!;
+          const sn = scratch52_rope_sin[t * 64 + i]!;
+          const a = scratch52_k[base + i]!;
+          const e = scratch52_k[base + i + 64]!;
           scratch52_k[base + i] = a * cs - e * sn;
           scratch52_k[base + i + 64] = e * cs + a * sn;
         }
@@ -7838,25 +7082,25 @@ function forward52(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch52_q[qi + d] * scratch52_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch52_q[qi + d]! * scratch52_k[kj + d]!;
           scratch52_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch52_probs[row + j]);
+          m = Math.max(m, scratch52_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch52_probs[row + j] - m);
+          const e = Math.exp(scratch52_probs[row + j]! - m);
           scratch52_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch52_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch52_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch52_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch52_probs[row + j];
+          const a = scratch52_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch52_heads[oi + d] += a * scratch52_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch52_heads[oi + d]! += a * scratch52_v[vj + d]!;
         }
       }
     }
@@ -7866,7 +7110,7 @@ function forward52(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 52: layers.5.self_attn (attention). */
-function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward52(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.5.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch52_d_heads.fill(0, 0, n * 16777216);
   scratch52_d_q.fill(0, 0, n * 16777216);
@@ -7901,23 +7145,23 @@ function backward52(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch52_d_heads[oi + d] * scratch52_v[vj + d];
-          const pr = scratch52_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch52_d_heads[oi + d]! * scratch52_v[vj + d]!;
+          const pr = scratch52_probs[row + j]!;
           const a = pr;
           scratch52_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch52_d_v[vj + d] += a * scratch52_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch52_d_v[vj + d]! += a * scratch52_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch52_probs[row + j] * (scratch52_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch52_probs[row + j]! * (scratch52_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch52_d_q[oi + d] += ds * scratch52_k[kj + d];
-            scratch52_d_k[kj + d] += ds * scratch52_q[qi + d];
+            scratch52_d_q[oi + d]! += ds * scratch52_k[kj + d]!;
+            scratch52_d_k[kj + d]! += ds * scratch52_q[qi + d]!;
           }
         }
       }
@@ -7927,10 +7171,10 @@ function backward52(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch52_rope_cos[t * 64 + i];
-          const sn = scratch52_rope_sin[t * 64 + i];
-          const a = scratch52_d_q[base + i];
-          const e = scratch52_d_q[base + i + 64];
+          const cs = scratch52_rope_cos[t * 64 + i]!;
+          const sn = scratch52_rope_sin[t * 64 + i]!;
+          const a = scratch52_d_q[base + i]!;
+          const e = scratch52_d_q[base + i + 64]!;
           scratch52_d_q[base + i] = a * cs + e * sn;
           scratch52_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -7940,10 +7184,10 @@ function backward52(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch52_rope_cos[t * 64 + i];
-          const sn = scratch52_rope_sin[t * 64 + i];
-          const a = scratch52_d_k[base + i];
-          const e = scratch52_d_k[base + i + 64];
+          const cs = scratch52_rope_cos[t * 64 + i]!;
+          const sn = scratch52_rope_sin[t * 64 + i]!;
+          const a = scratch52_d_k[base + i]!;
+          const e = scratch52_d_k[base + i + 64]!;
           scratch52_d_k[base + i] = a * cs + e * sn;
           scratch52_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -7959,180 +7203,8 @@ function backward52(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act52, grad52, scratch52_d_v, n * 4096, 4096, 4096, 1176547328, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 53: add. */
-function forward53(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act54[i] = act53[i] + act51[i];
-}
-
-/** Backward of op 53: add. */
-function backward53(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad54[i];
-    grad53[i] += g;
-    grad51[i] += g;
-  }
-}
-
-/** Forward of op 54: layers.5.post_attention_layernorm (rmsnorm). */
-function forward54(p: Float32Array, n: number, training: boolean): void {
-  // layers.5.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act54[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch54_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act55[base + j] = act54[base + j] * r * p[1210101760 + j];
-  }
-}
-
-/** Backward of op 54: layers.5.post_attention_layernorm (rmsnorm). */
-function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.5.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch54_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act54[base + j];
-      s += grad55[base + j] * p[1210101760 + j] * v;
-      gp[1210101760 + j] += grad55[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad54[base + j] += r * grad55[base + j] * p[1210101760 + j] - act54[base + j] * k;
-  }
-}
-
-/** Forward of op 55: layers.5.mlp.gate_proj (dense). */
-function forward55(p: Float32Array, n: number, training: boolean): void {
-  // layers.5.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act55, act56, n * 4096, 4096, 11008, 1210105856, -1, 0, 11008, 1);
-}
-
-/** Backward of op 55: layers.5.mlp.gate_proj (dense). */
-function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.5.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act55, grad55, grad56, n * 4096, 4096, 11008, 1210105856, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 56: layers.5.mlp.1 (silu). */
-function forward56(p: Float32Array, n: number, training: boolean): void {
-  // layers.5.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act56[i];
-    act57[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 56: layers.5.mlp.1 (silu). */
-function backward56(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.5.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act56[i];
-
-    const g = grad57[i];
-    grad56[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 57: layers.5.mlp.up_proj (dense). */
-function forward57(p: Float32Array, n: number, training: boolean): void {
-  // layers.5.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act55, act58, n * 4096, 4096, 11008, 1255194624, -1, 0, 11008, 1);
-}
-
-/** Backward of op 57: layers.5.mlp.up_proj (dense). */
-function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.5.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act55, grad55, grad58, n * 4096, 4096, 11008, 1255194624, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 58: mul. */
-function forward58(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act59[i] = act57[i] * act58[i];
-}
-
-/** Backward of op 58: mul. */
-function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad59[i];
-    const a = act57[i];
-    const b = act58[i];
-    grad57[i] += g * b;
-    grad58[i] += g * a;
-  }
-}
-
-/** Forward of op 59: layers.5.mlp.down_proj (dense). */
-function forward59(p: Float32Array, n: number, training: boolean): void {
-  // layers.5.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act59, act60, n * 4096, 11008, 4096, 1300283392, -1, 0, 4096, 1);
-}
-
-/** Backward of op 59: layers.5.mlp.down_proj (dense). */
-function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.5.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act59, grad59, grad60, n * 4096, 11008, 4096, 1300283392, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 60: add. */
-function forward60(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act61[i] = act60[i] + act54[i];
-}
-
-/** Backward of op 60: add. */
-function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad61[i];
-    grad60[i] += g;
-    grad54[i] += g;
-  }
-}
-
-/** Forward of op 61: layers.6.input_layernorm (rmsnorm). */
-function forward61(p: Float32Array, n: number, training: boolean): void {
-  // layers.6.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act61[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch61_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act62[base + j] = act61[base + j] * r * p[1345372160 + j];
-  }
-}
-
-/** Backward of op 61: layers.6.input_layernorm (rmsnorm). */
-function backward61(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.6.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch61_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act61[base + j];
-      s += grad62[base + j] * p[1345372160 + j] * v;
-      gp[1345372160 + j] += grad62[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad61[base + j] += r * grad62[base + j] * p[1345372160 + j] - act61[base + j] * k;
-  }
-}
-
 /** Forward of op 62: layers.6.self_attn (attention). */
-function forward62(p: Float32Array, n: number, training: boolean): void {
+function forward62(p: Float32Array, n: number): void {
   // layers.6.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -8155,10 +7227,10 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch62_rope_cos[t * 64 + i];
-          const sn = scratch62_rope_sin[t * 64 + i];
-          const a = scratch62_q[base + i];
-          const e = scratch62_q[base + i + 64];
+          const cs = scratch62_rope_cos[t * 64 + i]!;
+          const sn = scratch62_rope_sin[t * 64 + i]!;
+          const a = scratch62_q[base + i]!;
+          const e = scratch62_q[base + i + 64]!;
           scratch62_q[base + i] = a * cs - e * sn;
           scratch62_q[base + i + 64] = e * cs + a * sn;
         }
@@ -8168,10 +7240,10 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch62_rope_cos[t * 64 + i];
-          const sn = scratch62_rope_sin[t * 64 + i];
-          const a = scratch62_k[base + i];
-          const e = scratch62_k[base + i + 64];
+          const cs = scratch62_rope_cos[t * 64 + i]!;
+          const sn = scratch62_rope_sin[t * 64 + i]!;
+          const a = scratch62_k[base + i]!;
+          const e = scratch62_k[base + i + 64]!;
           scratch62_k[base + i] = a * cs - e * sn;
           scratch62_k[base + i + 64] = e * cs + a * sn;
         }
@@ -8188,25 +7260,25 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch62_q[qi + d] * scratch62_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch62_q[qi + d]! * scratch62_k[kj + d]!;
           scratch62_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch62_probs[row + j]);
+          m = Math.max(m, scratch62_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch62_probs[row + j] - m);
+          const e = Math.exp(scratch62_probs[row + j]! - m);
           scratch62_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch62_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch62_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch62_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch62_probs[row + j];
+          const a = scratch62_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch62_heads[oi + d] += a * scratch62_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch62_heads[oi + d]! += a * scratch62_v[vj + d]!;
         }
       }
     }
@@ -8216,7 +7288,7 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 62: layers.6.self_attn (attention). */
-function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward62(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.6.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch62_d_heads.fill(0, 0, n * 16777216);
   scratch62_d_q.fill(0, 0, n * 16777216);
@@ -8251,23 +7323,23 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch62_d_heads[oi + d] * scratch62_v[vj + d];
-          const pr = scratch62_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch62_d_heads[oi + d]! * scratch62_v[vj + d]!;
+          const pr = scratch62_probs[row + j]!;
           const a = pr;
           scratch62_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch62_d_v[vj + d] += a * scratch62_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch62_d_v[vj + d]! += a * scratch62_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch62_probs[row + j] * (scratch62_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch62_probs[row + j]! * (scratch62_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch62_d_q[oi + d] += ds * scratch62_k[kj + d];
-            scratch62_d_k[kj + d] += ds * scratch62_q[qi + d];
+            scratch62_d_q[oi + d]! += ds * scratch62_k[kj + d]!;
+            scratch62_d_k[kj + d]! += ds * scratch62_q[qi + d]!;
           }
         }
       }
@@ -8277,10 +7349,10 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch62_rope_cos[t * 64 + i];
-          const sn = scratch62_rope_sin[t * 64 + i];
-          const a = scratch62_d_q[base + i];
-          const e = scratch62_d_q[base + i + 64];
+          const cs = scratch62_rope_cos[t * 64 + i]!;
+          const sn = scratch62_rope_sin[t * 64 + i]!;
+          const a = scratch62_d_q[base + i]!;
+          const e = scratch62_d_q[base + i + 64]!;
           scratch62_d_q[base + i] = a * cs + e * sn;
           scratch62_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -8290,10 +7362,10 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch62_rope_cos[t * 64 + i];
-          const sn = scratch62_rope_sin[t * 64 + i];
-          const a = scratch62_d_k[base + i];
-          const e = scratch62_d_k[base + i + 64];
+          const cs = scratch62_rope_cos[t * 64 + i]!;
+          const sn = scratch62_rope_sin[t * 64 + i]!;
+          const a = scratch62_d_k[base + i]!;
+          const e = scratch62_d_k[base + i + 64]!;
           scratch62_d_k[base + i] = a * cs + e * sn;
           scratch62_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -8309,180 +7381,8 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act62, grad62, scratch62_d_v, n * 4096, 4096, 4096, 1378930688, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 63: add. */
-function forward63(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act64[i] = act63[i] + act61[i];
-}
-
-/** Backward of op 63: add. */
-function backward63(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad64[i];
-    grad63[i] += g;
-    grad61[i] += g;
-  }
-}
-
-/** Forward of op 64: layers.6.post_attention_layernorm (rmsnorm). */
-function forward64(p: Float32Array, n: number, training: boolean): void {
-  // layers.6.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act64[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch64_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act65[base + j] = act64[base + j] * r * p[1412485120 + j];
-  }
-}
-
-/** Backward of op 64: layers.6.post_attention_layernorm (rmsnorm). */
-function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.6.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch64_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act64[base + j];
-      s += grad65[base + j] * p[1412485120 + j] * v;
-      gp[1412485120 + j] += grad65[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad64[base + j] += r * grad65[base + j] * p[1412485120 + j] - act64[base + j] * k;
-  }
-}
-
-/** Forward of op 65: layers.6.mlp.gate_proj (dense). */
-function forward65(p: Float32Array, n: number, training: boolean): void {
-  // layers.6.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act65, act66, n * 4096, 4096, 11008, 1412489216, -1, 0, 11008, 1);
-}
-
-/** Backward of op 65: layers.6.mlp.gate_proj (dense). */
-function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.6.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act65, grad65, grad66, n * 4096, 4096, 11008, 1412489216, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 66: layers.6.mlp.1 (silu). */
-function forward66(p: Float32Array, n: number, training: boolean): void {
-  // layers.6.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act66[i];
-    act67[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 66: layers.6.mlp.1 (silu). */
-function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.6.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act66[i];
-
-    const g = grad67[i];
-    grad66[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 67: layers.6.mlp.up_proj (dense). */
-function forward67(p: Float32Array, n: number, training: boolean): void {
-  // layers.6.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act65, act68, n * 4096, 4096, 11008, 1457577984, -1, 0, 11008, 1);
-}
-
-/** Backward of op 67: layers.6.mlp.up_proj (dense). */
-function backward67(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.6.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act65, grad65, grad68, n * 4096, 4096, 11008, 1457577984, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 68: mul. */
-function forward68(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act69[i] = act67[i] * act68[i];
-}
-
-/** Backward of op 68: mul. */
-function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad69[i];
-    const a = act67[i];
-    const b = act68[i];
-    grad67[i] += g * b;
-    grad68[i] += g * a;
-  }
-}
-
-/** Forward of op 69: layers.6.mlp.down_proj (dense). */
-function forward69(p: Float32Array, n: number, training: boolean): void {
-  // layers.6.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act69, act70, n * 4096, 11008, 4096, 1502666752, -1, 0, 4096, 1);
-}
-
-/** Backward of op 69: layers.6.mlp.down_proj (dense). */
-function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.6.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act69, grad69, grad70, n * 4096, 11008, 4096, 1502666752, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 70: add. */
-function forward70(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act71[i] = act70[i] + act64[i];
-}
-
-/** Backward of op 70: add. */
-function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad71[i];
-    grad70[i] += g;
-    grad64[i] += g;
-  }
-}
-
-/** Forward of op 71: layers.7.input_layernorm (rmsnorm). */
-function forward71(p: Float32Array, n: number, training: boolean): void {
-  // layers.7.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act71[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch71_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act72[base + j] = act71[base + j] * r * p[1547755520 + j];
-  }
-}
-
-/** Backward of op 71: layers.7.input_layernorm (rmsnorm). */
-function backward71(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.7.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch71_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act71[base + j];
-      s += grad72[base + j] * p[1547755520 + j] * v;
-      gp[1547755520 + j] += grad72[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad71[base + j] += r * grad72[base + j] * p[1547755520 + j] - act71[base + j] * k;
-  }
-}
-
 /** Forward of op 72: layers.7.self_attn (attention). */
-function forward72(p: Float32Array, n: number, training: boolean): void {
+function forward72(p: Float32Array, n: number): void {
   // layers.7.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -8505,10 +7405,10 @@ function forward72(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch72_rope_cos[t * 64 + i];
-          const sn = scratch72_rope_sin[t * 64 + i];
-          const a = scratch72_q[base + i];
-          const e = scratch72_q[base + i + 64];
+          const cs = scratch72_rope_cos[t * 64 + i]!;
+          const sn = scratch72_rope_sin[t * 64 + i]!;
+          const a = scratch72_q[base + i]!;
+          const e = scratch72_q[base + i + 64]!;
           scratch72_q[base + i] = a * cs - e * sn;
           scratch72_q[base + i + 64] = e * cs + a * sn;
         }
@@ -8518,10 +7418,10 @@ function forward72(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch72_rope_cos[t * 64 + i];
-          const sn = scratch72_rope_sin[t * 64 + i];
-          const a = scratch72_k[base + i];
-          const e = scratch72_k[base + i + 64];
+          const cs = scratch72_rope_cos[t * 64 + i]!;
+          const sn = scratch72_rope_sin[t * 64 + i]!;
+          const a = scratch72_k[base + i]!;
+          const e = scratch72_k[base + i + 64]!;
           scratch72_k[base + i] = a * cs - e * sn;
           scratch72_k[base + i + 64] = e * cs + a * sn;
         }
@@ -8538,25 +7438,25 @@ function forward72(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch72_q[qi + d] * scratch72_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch72_q[qi + d]! * scratch72_k[kj + d]!;
           scratch72_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch72_probs[row + j]);
+          m = Math.max(m, scratch72_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch72_probs[row + j] - m);
+          const e = Math.exp(scratch72_probs[row + j]! - m);
           scratch72_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch72_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch72_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch72_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch72_probs[row + j];
+          const a = scratch72_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch72_heads[oi + d] += a * scratch72_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch72_heads[oi + d]! += a * scratch72_v[vj + d]!;
         }
       }
     }
@@ -8566,7 +7466,7 @@ function forward72(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 72: layers.7.self_attn (attention). */
-function backward72(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward72(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.7.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch72_d_heads.fill(0, 0, n * 16777216);
   scratch72_d_q.fill(0, 0, n * 16777216);
@@ -8601,23 +7501,23 @@ function backward72(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch72_d_heads[oi + d] * scratch72_v[vj + d];
-          const pr = scratch72_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch72_d_heads[oi + d]! * scratch72_v[vj + d]!;
+          const pr = scratch72_probs[row + j]!;
           const a = pr;
           scratch72_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch72_d_v[vj + d] += a * scratch72_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch72_d_v[vj + d]! += a * scratch72_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch72_probs[row + j] * (scratch72_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch72_probs[row + j]! * (scratch72_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch72_d_q[oi + d] += ds * scratch72_k[kj + d];
-            scratch72_d_k[kj + d] += ds * scratch72_q[qi + d];
+            scratch72_d_q[oi + d]! += ds * scratch72_k[kj + d]!;
+            scratch72_d_k[kj + d]! += ds * scratch72_q[qi + d]!;
           }
         }
       }
@@ -8627,10 +7527,10 @@ function backward72(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch72_rope_cos[t * 64 + i];
-          const sn = scratch72_rope_sin[t * 64 + i];
-          const a = scratch72_d_q[base + i];
-          const e = scratch72_d_q[base + i + 64];
+          const cs = scratch72_rope_cos[t * 64 + i]!;
+          const sn = scratch72_rope_sin[t * 64 + i]!;
+          const a = scratch72_d_q[base + i]!;
+          const e = scratch72_d_q[base + i + 64]!;
           scratch72_d_q[base + i] = a * cs + e * sn;
           scratch72_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -8640,10 +7540,10 @@ function backward72(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch72_rope_cos[t * 64 + i];
-          const sn = scratch72_rope_sin[t * 64 + i];
-          const a = scratch72_d_k[base + i];
-          const e = scratch72_d_k[base + i + 64];
+          const cs = scratch72_rope_cos[t * 64 + i]!;
+          const sn = scratch72_rope_sin[t * 64 + i]!;
+          const a = scratch72_d_k[base + i]!;
+          const e = scratch72_d_k[base + i + 64]!;
           scratch72_d_k[base + i] = a * cs + e * sn;
           scratch72_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -8659,180 +7559,8 @@ function backward72(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act72, grad72, scratch72_d_v, n * 4096, 4096, 4096, 1581314048, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 73: add. */
-function forward73(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act74[i] = act73[i] + act71[i];
-}
-
-/** Backward of op 73: add. */
-function backward73(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad74[i];
-    grad73[i] += g;
-    grad71[i] += g;
-  }
-}
-
-/** Forward of op 74: layers.7.post_attention_layernorm (rmsnorm). */
-function forward74(p: Float32Array, n: number, training: boolean): void {
-  // layers.7.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act74[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch74_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act75[base + j] = act74[base + j] * r * p[1614868480 + j];
-  }
-}
-
-/** Backward of op 74: layers.7.post_attention_layernorm (rmsnorm). */
-function backward74(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.7.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch74_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act74[base + j];
-      s += grad75[base + j] * p[1614868480 + j] * v;
-      gp[1614868480 + j] += grad75[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad74[base + j] += r * grad75[base + j] * p[1614868480 + j] - act74[base + j] * k;
-  }
-}
-
-/** Forward of op 75: layers.7.mlp.gate_proj (dense). */
-function forward75(p: Float32Array, n: number, training: boolean): void {
-  // layers.7.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act75, act76, n * 4096, 4096, 11008, 1614872576, -1, 0, 11008, 1);
-}
-
-/** Backward of op 75: layers.7.mlp.gate_proj (dense). */
-function backward75(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.7.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act75, grad75, grad76, n * 4096, 4096, 11008, 1614872576, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 76: layers.7.mlp.1 (silu). */
-function forward76(p: Float32Array, n: number, training: boolean): void {
-  // layers.7.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act76[i];
-    act77[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 76: layers.7.mlp.1 (silu). */
-function backward76(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.7.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act76[i];
-
-    const g = grad77[i];
-    grad76[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 77: layers.7.mlp.up_proj (dense). */
-function forward77(p: Float32Array, n: number, training: boolean): void {
-  // layers.7.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act75, act78, n * 4096, 4096, 11008, 1659961344, -1, 0, 11008, 1);
-}
-
-/** Backward of op 77: layers.7.mlp.up_proj (dense). */
-function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.7.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act75, grad75, grad78, n * 4096, 4096, 11008, 1659961344, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 78: mul. */
-function forward78(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act79[i] = act77[i] * act78[i];
-}
-
-/** Backward of op 78: mul. */
-function backward78(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad79[i];
-    const a = act77[i];
-    const b = act78[i];
-    grad77[i] += g * b;
-    grad78[i] += g * a;
-  }
-}
-
-/** Forward of op 79: layers.7.mlp.down_proj (dense). */
-function forward79(p: Float32Array, n: number, training: boolean): void {
-  // layers.7.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act79, act80, n * 4096, 11008, 4096, 1705050112, -1, 0, 4096, 1);
-}
-
-/** Backward of op 79: layers.7.mlp.down_proj (dense). */
-function backward79(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.7.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act79, grad79, grad80, n * 4096, 11008, 4096, 1705050112, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 80: add. */
-function forward80(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act81[i] = act80[i] + act74[i];
-}
-
-/** Backward of op 80: add. */
-function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad81[i];
-    grad80[i] += g;
-    grad74[i] += g;
-  }
-}
-
-/** Forward of op 81: layers.8.input_layernorm (rmsnorm). */
-function forward81(p: Float32Array, n: number, training: boolean): void {
-  // layers.8.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act81[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch81_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act82[base + j] = act81[base + j] * r * p[1750138880 + j];
-  }
-}
-
-/** Backward of op 81: layers.8.input_layernorm (rmsnorm). */
-function backward81(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.8.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch81_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act81[base + j];
-      s += grad82[base + j] * p[1750138880 + j] * v;
-      gp[1750138880 + j] += grad82[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad81[base + j] += r * grad82[base + j] * p[1750138880 + j] - act81[base + j] * k;
-  }
-}
-
 /** Forward of op 82: layers.8.self_attn (attention). */
-function forward82(p: Float32Array, n: number, training: boolean): void {
+function forward82(p: Float32Array, n: number): void {
   // layers.8.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -8855,10 +7583,10 @@ function forward82(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch82_rope_cos[t * 64 + i];
-          const sn = scratch82_rope_sin[t * 64 + i];
-          const a = scratch82_q[base + i];
-          const e = scratch82_q[base + i + 64];
+          const cs = scratch82_rope_cos[t * 64 + i]!;
+          const sn = scratch82_rope_sin[t * 64 + i]!;
+          const a = scratch82_q[base + i]!;
+          const e = scratch82_q[base + i + 64]!;
           scratch82_q[base + i] = a * cs - e * sn;
           scratch82_q[base + i + 64] = e * cs + a * sn;
         }
@@ -8868,10 +7596,10 @@ function forward82(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch82_rope_cos[t * 64 + i];
-          const sn = scratch82_rope_sin[t * 64 + i];
-          const a = scratch82_k[base + i];
-          const e = scratch82_k[base + i + 64];
+          const cs = scratch82_rope_cos[t * 64 + i]!;
+          const sn = scratch82_rope_sin[t * 64 + i]!;
+          const a = scratch82_k[base + i]!;
+          const e = scratch82_k[base + i + 64]!;
           scratch82_k[base + i] = a * cs - e * sn;
           scratch82_k[base + i + 64] = e * cs + a * sn;
         }
@@ -8888,25 +7616,25 @@ function forward82(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch82_q[qi + d] * scratch82_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch82_q[qi + d]! * scratch82_k[kj + d]!;
           scratch82_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch82_probs[row + j]);
+          m = Math.max(m, scratch82_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch82_probs[row + j] - m);
+          const e = Math.exp(scratch82_probs[row + j]! - m);
           scratch82_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch82_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch82_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch82_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch82_probs[row + j];
+          const a = scratch82_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch82_heads[oi + d] += a * scratch82_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch82_heads[oi + d]! += a * scratch82_v[vj + d]!;
         }
       }
     }
@@ -8916,7 +7644,7 @@ function forward82(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 82: layers.8.self_attn (attention). */
-function backward82(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward82(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.8.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch82_d_heads.fill(0, 0, n * 16777216);
   scratch82_d_q.fill(0, 0, n * 16777216);
@@ -8951,23 +7679,23 @@ function backward82(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch82_d_heads[oi + d] * scratch82_v[vj + d];
-          const pr = scratch82_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch82_d_heads[oi + d]! * scratch82_v[vj + d]!;
+          const pr = scratch82_probs[row + j]!;
           const a = pr;
           scratch82_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch82_d_v[vj + d] += a * scratch82_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch82_d_v[vj + d]! += a * scratch82_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch82_probs[row + j] * (scratch82_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch82_probs[row + j]! * (scratch82_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch82_d_q[oi + d] += ds * scratch82_k[kj + d];
-            scratch82_d_k[kj + d] += ds * scratch82_q[qi + d];
+            scratch82_d_q[oi + d]! += ds * scratch82_k[kj + d]!;
+            scratch82_d_k[kj + d]! += ds * scratch82_q[qi + d]!;
           }
         }
       }
@@ -8977,10 +7705,10 @@ function backward82(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch82_rope_cos[t * 64 + i];
-          const sn = scratch82_rope_sin[t * 64 + i];
-          const a = scratch82_d_q[base + i];
-          const e = scratch82_d_q[base + i + 64];
+          const cs = scratch82_rope_cos[t * 64 + i]!;
+          const sn = scratch82_rope_sin[t * 64 + i]!;
+          const a = scratch82_d_q[base + i]!;
+          const e = scratch82_d_q[base + i + 64]!;
           scratch82_d_q[base + i] = a * cs + e * sn;
           scratch82_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -8990,10 +7718,10 @@ function backward82(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch82_rope_cos[t * 64 + i];
-          const sn = scratch82_rope_sin[t * 64 + i];
-          const a = scratch82_d_k[base + i];
-          const e = scratch82_d_k[base + i + 64];
+          const cs = scratch82_rope_cos[t * 64 + i]!;
+          const sn = scratch82_rope_sin[t * 64 + i]!;
+          const a = scratch82_d_k[base + i]!;
+          const e = scratch82_d_k[base + i + 64]!;
           scratch82_d_k[base + i] = a * cs + e * sn;
           scratch82_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -9009,180 +7737,8 @@ function backward82(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act82, grad82, scratch82_d_v, n * 4096, 4096, 4096, 1783697408, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 83: add. */
-function forward83(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act84[i] = act83[i] + act81[i];
-}
-
-/** Backward of op 83: add. */
-function backward83(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad84[i];
-    grad83[i] += g;
-    grad81[i] += g;
-  }
-}
-
-/** Forward of op 84: layers.8.post_attention_layernorm (rmsnorm). */
-function forward84(p: Float32Array, n: number, training: boolean): void {
-  // layers.8.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act84[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch84_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act85[base + j] = act84[base + j] * r * p[1817251840 + j];
-  }
-}
-
-/** Backward of op 84: layers.8.post_attention_layernorm (rmsnorm). */
-function backward84(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.8.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch84_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act84[base + j];
-      s += grad85[base + j] * p[1817251840 + j] * v;
-      gp[1817251840 + j] += grad85[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad84[base + j] += r * grad85[base + j] * p[1817251840 + j] - act84[base + j] * k;
-  }
-}
-
-/** Forward of op 85: layers.8.mlp.gate_proj (dense). */
-function forward85(p: Float32Array, n: number, training: boolean): void {
-  // layers.8.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act85, act86, n * 4096, 4096, 11008, 1817255936, -1, 0, 11008, 1);
-}
-
-/** Backward of op 85: layers.8.mlp.gate_proj (dense). */
-function backward85(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.8.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act85, grad85, grad86, n * 4096, 4096, 11008, 1817255936, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 86: layers.8.mlp.1 (silu). */
-function forward86(p: Float32Array, n: number, training: boolean): void {
-  // layers.8.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act86[i];
-    act87[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 86: layers.8.mlp.1 (silu). */
-function backward86(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.8.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act86[i];
-
-    const g = grad87[i];
-    grad86[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 87: layers.8.mlp.up_proj (dense). */
-function forward87(p: Float32Array, n: number, training: boolean): void {
-  // layers.8.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act85, act88, n * 4096, 4096, 11008, 1862344704, -1, 0, 11008, 1);
-}
-
-/** Backward of op 87: layers.8.mlp.up_proj (dense). */
-function backward87(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.8.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act85, grad85, grad88, n * 4096, 4096, 11008, 1862344704, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 88: mul. */
-function forward88(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act89[i] = act87[i] * act88[i];
-}
-
-/** Backward of op 88: mul. */
-function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad89[i];
-    const a = act87[i];
-    const b = act88[i];
-    grad87[i] += g * b;
-    grad88[i] += g * a;
-  }
-}
-
-/** Forward of op 89: layers.8.mlp.down_proj (dense). */
-function forward89(p: Float32Array, n: number, training: boolean): void {
-  // layers.8.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act89, act90, n * 4096, 11008, 4096, 1907433472, -1, 0, 4096, 1);
-}
-
-/** Backward of op 89: layers.8.mlp.down_proj (dense). */
-function backward89(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.8.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act89, grad89, grad90, n * 4096, 11008, 4096, 1907433472, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 90: add. */
-function forward90(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act91[i] = act90[i] + act84[i];
-}
-
-/** Backward of op 90: add. */
-function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad91[i];
-    grad90[i] += g;
-    grad84[i] += g;
-  }
-}
-
-/** Forward of op 91: layers.9.input_layernorm (rmsnorm). */
-function forward91(p: Float32Array, n: number, training: boolean): void {
-  // layers.9.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act91[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch91_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act92[base + j] = act91[base + j] * r * p[1952522240 + j];
-  }
-}
-
-/** Backward of op 91: layers.9.input_layernorm (rmsnorm). */
-function backward91(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.9.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch91_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act91[base + j];
-      s += grad92[base + j] * p[1952522240 + j] * v;
-      gp[1952522240 + j] += grad92[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad91[base + j] += r * grad92[base + j] * p[1952522240 + j] - act91[base + j] * k;
-  }
-}
-
 /** Forward of op 92: layers.9.self_attn (attention). */
-function forward92(p: Float32Array, n: number, training: boolean): void {
+function forward92(p: Float32Array, n: number): void {
   // layers.9.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -9205,10 +7761,10 @@ function forward92(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch92_rope_cos[t * 64 + i];
-          const sn = scratch92_rope_sin[t * 64 + i];
-          const a = scratch92_q[base + i];
-          const e = scratch92_q[base + i + 64];
+          const cs = scratch92_rope_cos[t * 64 + i]!;
+          const sn = scratch92_rope_sin[t * 64 + i]!;
+          const a = scratch92_q[base + i]!;
+          const e = scratch92_q[base + i + 64]!;
           scratch92_q[base + i] = a * cs - e * sn;
           scratch92_q[base + i + 64] = e * cs + a * sn;
         }
@@ -9218,10 +7774,10 @@ function forward92(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch92_rope_cos[t * 64 + i];
-          const sn = scratch92_rope_sin[t * 64 + i];
-          const a = scratch92_k[base + i];
-          const e = scratch92_k[base + i + 64];
+          const cs = scratch92_rope_cos[t * 64 + i]!;
+          const sn = scratch92_rope_sin[t * 64 + i]!;
+          const a = scratch92_k[base + i]!;
+          const e = scratch92_k[base + i + 64]!;
           scratch92_k[base + i] = a * cs - e * sn;
           scratch92_k[base + i + 64] = e * cs + a * sn;
         }
@@ -9238,25 +7794,25 @@ function forward92(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch92_q[qi + d] * scratch92_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch92_q[qi + d]! * scratch92_k[kj + d]!;
           scratch92_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch92_probs[row + j]);
+          m = Math.max(m, scratch92_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch92_probs[row + j] - m);
+          const e = Math.exp(scratch92_probs[row + j]! - m);
           scratch92_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch92_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch92_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch92_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch92_probs[row + j];
+          const a = scratch92_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch92_heads[oi + d] += a * scratch92_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch92_heads[oi + d]! += a * scratch92_v[vj + d]!;
         }
       }
     }
@@ -9266,7 +7822,7 @@ function forward92(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 92: layers.9.self_attn (attention). */
-function backward92(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward92(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.9.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch92_d_heads.fill(0, 0, n * 16777216);
   scratch92_d_q.fill(0, 0, n * 16777216);
@@ -9301,23 +7857,23 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch92_d_heads[oi + d] * scratch92_v[vj + d];
-          const pr = scratch92_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch92_d_heads[oi + d]! * scratch92_v[vj + d]!;
+          const pr = scratch92_probs[row + j]!;
           const a = pr;
           scratch92_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch92_d_v[vj + d] += a * scratch92_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch92_d_v[vj + d]! += a * scratch92_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch92_probs[row + j] * (scratch92_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch92_probs[row + j]! * (scratch92_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch92_d_q[oi + d] += ds * scratch92_k[kj + d];
-            scratch92_d_k[kj + d] += ds * scratch92_q[qi + d];
+            scratch92_d_q[oi + d]! += ds * scratch92_k[kj + d]!;
+            scratch92_d_k[kj + d]! += ds * scratch92_q[qi + d]!;
           }
         }
       }
@@ -9327,10 +7883,10 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch92_rope_cos[t * 64 + i];
-          const sn = scratch92_rope_sin[t * 64 + i];
-          const a = scratch92_d_q[base + i];
-          const e = scratch92_d_q[base + i + 64];
+          const cs = scratch92_rope_cos[t * 64 + i]!;
+          const sn = scratch92_rope_sin[t * 64 + i]!;
+          const a = scratch92_d_q[base + i]!;
+          const e = scratch92_d_q[base + i + 64]!;
           scratch92_d_q[base + i] = a * cs + e * sn;
           scratch92_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -9340,10 +7896,10 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch92_rope_cos[t * 64 + i];
-          const sn = scratch92_rope_sin[t * 64 + i];
-          const a = scratch92_d_k[base + i];
-          const e = scratch92_d_k[base + i + 64];
+          const cs = scratch92_rope_cos[t * 64 + i]!;
+          const sn = scratch92_rope_sin[t * 64 + i]!;
+          const a = scratch92_d_k[base + i]!;
+          const e = scratch92_d_k[base + i + 64]!;
           scratch92_d_k[base + i] = a * cs + e * sn;
           scratch92_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -9359,181 +7915,8 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act92, grad92, scratch92_d_v, n * 4096, 4096, 4096, 1986080768, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 93: add. */
-function forward93(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act94[i] = act93[i] + act91[i];
-}
-
-/** Backward of op 93: add. */
-function backward93(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad94[i];
-    grad93[i] += g;
-    grad91[i] += g;
-  }
-}
-
-/** Forward of op 94: layers.9.post_attention_layernorm (rmsnorm). */
-function forward94(p: Float32Array, n: number, training: boolean): void {
-  // layers.9.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act94[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch94_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act95[base + j] = act94[base + j] * r * p[2019635200 + j];
-  }
-}
-
-/** Backward of op 94: layers.9.post_attention_layernorm (rmsnorm). */
-function backward94(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.9.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch94_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act94[base + j];
-      s += grad95[base + j] * p[2019635200 + j] * v;
-      gp[2019635200 + j] += grad95[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++) grad94[base + j] += r * grad95[base + j] * p[2019635200 + j] - act94[base + j] * k;
-  }
-}
-
-/** Forward of op 95: layers.9.mlp.gate_proj (dense). */
-function forward95(p: Float32Array, n: number, training: boolean): void {
-  // layers.9.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act95, act96, n * 4096, 4096, 11008, 2019639296, -1, 0, 11008, 1);
-}
-
-/** Backward of op 95: layers.9.mlp.gate_proj (dense). */
-function backward95(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.9.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act95, grad95, grad96, n * 4096, 4096, 11008, 2019639296, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 96: layers.9.mlp.1 (silu). */
-function forward96(p: Float32Array, n: number, training: boolean): void {
-  // layers.9.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act96[i];
-    act97[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 96: layers.9.mlp.1 (silu). */
-function backward96(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.9.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act96[i];
-
-    const g = grad97[i];
-    grad96[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 97: layers.9.mlp.up_proj (dense). */
-function forward97(p: Float32Array, n: number, training: boolean): void {
-  // layers.9.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act95, act98, n * 4096, 4096, 11008, 2064728064, -1, 0, 11008, 1);
-}
-
-/** Backward of op 97: layers.9.mlp.up_proj (dense). */
-function backward97(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.9.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act95, grad95, grad98, n * 4096, 4096, 11008, 2064728064, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 98: mul. */
-function forward98(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act99[i] = act97[i] * act98[i];
-}
-
-/** Backward of op 98: mul. */
-function backward98(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad99[i];
-    const a = act97[i];
-    const b = act98[i];
-    grad97[i] += g * b;
-    grad98[i] += g * a;
-  }
-}
-
-/** Forward of op 99: layers.9.mlp.down_proj (dense). */
-function forward99(p: Float32Array, n: number, training: boolean): void {
-  // layers.9.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act99, act100, n * 4096, 11008, 4096, 2109816832, -1, 0, 4096, 1);
-}
-
-/** Backward of op 99: layers.9.mlp.down_proj (dense). */
-function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.9.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act99, grad99, grad100, n * 4096, 11008, 4096, 2109816832, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 100: add. */
-function forward100(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act101[i] = act100[i] + act94[i];
-}
-
-/** Backward of op 100: add. */
-function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad101[i];
-    grad100[i] += g;
-    grad94[i] += g;
-  }
-}
-
-/** Forward of op 101: layers.10.input_layernorm (rmsnorm). */
-function forward101(p: Float32Array, n: number, training: boolean): void {
-  // layers.10.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act101[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch101_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act102[base + j] = act101[base + j] * r * p[2154905600 + j];
-  }
-}
-
-/** Backward of op 101: layers.10.input_layernorm (rmsnorm). */
-function backward101(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.10.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch101_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act101[base + j];
-      s += grad102[base + j] * p[2154905600 + j] * v;
-      gp[2154905600 + j] += grad102[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad101[base + j] += r * grad102[base + j] * p[2154905600 + j] - act101[base + j] * k;
-  }
-}
-
 /** Forward of op 102: layers.10.self_attn (attention). */
-function forward102(p: Float32Array, n: number, training: boolean): void {
+function forward102(p: Float32Array, n: number): void {
   // layers.10.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -9556,10 +7939,10 @@ function forward102(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch102_rope_cos[t * 64 + i];
-          const sn = scratch102_rope_sin[t * 64 + i];
-          const a = scratch102_q[base + i];
-          const e = scratch102_q[base + i + 64];
+          const cs = scratch102_rope_cos[t * 64 + i]!;
+          const sn = scratch102_rope_sin[t * 64 + i]!;
+          const a = scratch102_q[base + i]!;
+          const e = scratch102_q[base + i + 64]!;
           scratch102_q[base + i] = a * cs - e * sn;
           scratch102_q[base + i + 64] = e * cs + a * sn;
         }
@@ -9569,10 +7952,10 @@ function forward102(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch102_rope_cos[t * 64 + i];
-          const sn = scratch102_rope_sin[t * 64 + i];
-          const a = scratch102_k[base + i];
-          const e = scratch102_k[base + i + 64];
+          const cs = scratch102_rope_cos[t * 64 + i]!;
+          const sn = scratch102_rope_sin[t * 64 + i]!;
+          const a = scratch102_k[base + i]!;
+          const e = scratch102_k[base + i + 64]!;
           scratch102_k[base + i] = a * cs - e * sn;
           scratch102_k[base + i + 64] = e * cs + a * sn;
         }
@@ -9589,25 +7972,25 @@ function forward102(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch102_q[qi + d] * scratch102_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch102_q[qi + d]! * scratch102_k[kj + d]!;
           scratch102_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch102_probs[row + j]);
+          m = Math.max(m, scratch102_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch102_probs[row + j] - m);
+          const e = Math.exp(scratch102_probs[row + j]! - m);
           scratch102_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch102_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch102_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch102_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch102_probs[row + j];
+          const a = scratch102_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch102_heads[oi + d] += a * scratch102_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch102_heads[oi + d]! += a * scratch102_v[vj + d]!;
         }
       }
     }
@@ -9617,7 +8000,7 @@ function forward102(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 102: layers.10.self_attn (attention). */
-function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward102(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.10.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch102_d_heads.fill(0, 0, n * 16777216);
   scratch102_d_q.fill(0, 0, n * 16777216);
@@ -9652,23 +8035,23 @@ function backward102(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch102_d_heads[oi + d] * scratch102_v[vj + d];
-          const pr = scratch102_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch102_d_heads[oi + d]! * scratch102_v[vj + d]!;
+          const pr = scratch102_probs[row + j]!;
           const a = pr;
           scratch102_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch102_d_v[vj + d] += a * scratch102_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch102_d_v[vj + d]! += a * scratch102_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch102_probs[row + j] * (scratch102_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch102_probs[row + j]! * (scratch102_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch102_d_q[oi + d] += ds * scratch102_k[kj + d];
-            scratch102_d_k[kj + d] += ds * scratch102_q[qi + d];
+            scratch102_d_q[oi + d]! += ds * scratch102_k[kj + d]!;
+            scratch102_d_k[kj + d]! += ds * scratch102_q[qi + d]!;
           }
         }
       }
@@ -9678,10 +8061,10 @@ function backward102(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch102_rope_cos[t * 64 + i];
-          const sn = scratch102_rope_sin[t * 64 + i];
-          const a = scratch102_d_q[base + i];
-          const e = scratch102_d_q[base + i + 64];
+          const cs = scratch102_rope_cos[t * 64 + i]!;
+          const sn = scratch102_rope_sin[t * 64 + i]!;
+          const a = scratch102_d_q[base + i]!;
+          const e = scratch102_d_q[base + i + 64]!;
           scratch102_d_q[base + i] = a * cs + e * sn;
           scratch102_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -9691,10 +8074,10 @@ function backward102(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch102_rope_cos[t * 64 + i];
-          const sn = scratch102_rope_sin[t * 64 + i];
-          const a = scratch102_d_k[base + i];
-          const e = scratch102_d_k[base + i + 64];
+          const cs = scratch102_rope_cos[t * 64 + i]!;
+          const sn = scratch102_rope_sin[t * 64 + i]!;
+          const a = scratch102_d_k[base + i]!;
+          const e = scratch102_d_k[base + i + 64]!;
           scratch102_d_k[base + i] = a * cs + e * sn;
           scratch102_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -9710,182 +8093,8 @@ function backward102(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act102, grad102, scratch102_d_v, n * 4096, 4096, 4096, 2188464128, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 103: add. */
-function forward103(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act104[i] = act103[i] + act101[i];
-}
-
-/** Backward of op 103: add. */
-function backward103(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad104[i];
-    grad103[i] += g;
-    grad101[i] += g;
-  }
-}
-
-/** Forward of op 104: layers.10.post_attention_layernorm (rmsnorm). */
-function forward104(p: Float32Array, n: number, training: boolean): void {
-  // layers.10.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act104[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch104_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act105[base + j] = act104[base + j] * r * p[2222018560 + j];
-  }
-}
-
-/** Backward of op 104: layers.10.post_attention_layernorm (rmsnorm). */
-function backward104(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.10.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch104_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act104[base + j];
-      s += grad105[base + j] * p[2222018560 + j] * v;
-      gp[2222018560 + j] += grad105[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad104[base + j] += r * grad105[base + j] * p[2222018560 + j] - act104[base + j] * k;
-  }
-}
-
-/** Forward of op 105: layers.10.mlp.gate_proj (dense). */
-function forward105(p: Float32Array, n: number, training: boolean): void {
-  // layers.10.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act105, act106, n * 4096, 4096, 11008, 2222022656, -1, 0, 11008, 1);
-}
-
-/** Backward of op 105: layers.10.mlp.gate_proj (dense). */
-function backward105(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.10.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act105, grad105, grad106, n * 4096, 4096, 11008, 2222022656, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 106: layers.10.mlp.1 (silu). */
-function forward106(p: Float32Array, n: number, training: boolean): void {
-  // layers.10.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act106[i];
-    act107[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 106: layers.10.mlp.1 (silu). */
-function backward106(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.10.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act106[i];
-
-    const g = grad107[i];
-    grad106[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 107: layers.10.mlp.up_proj (dense). */
-function forward107(p: Float32Array, n: number, training: boolean): void {
-  // layers.10.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act105, act108, n * 4096, 4096, 11008, 2267111424, -1, 0, 11008, 1);
-}
-
-/** Backward of op 107: layers.10.mlp.up_proj (dense). */
-function backward107(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.10.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act105, grad105, grad108, n * 4096, 4096, 11008, 2267111424, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 108: mul. */
-function forward108(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act109[i] = act107[i] * act108[i];
-}
-
-/** Backward of op 108: mul. */
-function backward108(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad109[i];
-    const a = act107[i];
-    const b = act108[i];
-    grad107[i] += g * b;
-    grad108[i] += g * a;
-  }
-}
-
-/** Forward of op 109: layers.10.mlp.down_proj (dense). */
-function forward109(p: Float32Array, n: number, training: boolean): void {
-  // layers.10.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act109, act110, n * 4096, 11008, 4096, 2312200192, -1, 0, 4096, 1);
-}
-
-/** Backward of op 109: layers.10.mlp.down_proj (dense). */
-function backward109(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.10.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act109, grad109, grad110, n * 4096, 11008, 4096, 2312200192, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 110: add. */
-function forward110(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act111[i] = act110[i] + act104[i];
-}
-
-/** Backward of op 110: add. */
-function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad111[i];
-    grad110[i] += g;
-    grad104[i] += g;
-  }
-}
-
-/** Forward of op 111: layers.11.input_layernorm (rmsnorm). */
-function forward111(p: Float32Array, n: number, training: boolean): void {
-  // layers.11.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act111[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch111_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act112[base + j] = act111[base + j] * r * p[2357288960 + j];
-  }
-}
-
-/** Backward of op 111: layers.11.input_layernorm (rmsnorm). */
-function backward111(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.11.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch111_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act111[base + j];
-      s += grad112[base + j] * p[2357288960 + j] * v;
-      gp[2357288960 + j] += grad112[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad111[base + j] += r * grad112[base + j] * p[2357288960 + j] - act111[base + j] * k;
-  }
-}
-
 /** Forward of op 112: layers.11.self_attn (attention). */
-function forward112(p: Float32Array, n: number, training: boolean): void {
+function forward112(p: Float32Array, n: number): void {
   // layers.11.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -9908,10 +8117,10 @@ function forward112(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch112_rope_cos[t * 64 + i];
-          const sn = scratch112_rope_sin[t * 64 + i];
-          const a = scratch112_q[base + i];
-          const e = scratch112_q[base + i + 64];
+          const cs = scratch112_rope_cos[t * 64 + i]!;
+          const sn = scratch112_rope_sin[t * 64 + i]!;
+          const a = scratch112_q[base + i]!;
+          const e = scratch112_q[base + i + 64]!;
           scratch112_q[base + i] = a * cs - e * sn;
           scratch112_q[base + i + 64] = e * cs + a * sn;
         }
@@ -9921,10 +8130,10 @@ function forward112(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch112_rope_cos[t * 64 + i];
-          const sn = scratch112_rope_sin[t * 64 + i];
-          const a = scratch112_k[base + i];
-          const e = scratch112_k[base + i + 64];
+          const cs = scratch112_rope_cos[t * 64 + i]!;
+          const sn = scratch112_rope_sin[t * 64 + i]!;
+          const a = scratch112_k[base + i]!;
+          const e = scratch112_k[base + i + 64]!;
           scratch112_k[base + i] = a * cs - e * sn;
           scratch112_k[base + i + 64] = e * cs + a * sn;
         }
@@ -9941,25 +8150,25 @@ function forward112(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch112_q[qi + d] * scratch112_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch112_q[qi + d]! * scratch112_k[kj + d]!;
           scratch112_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch112_probs[row + j]);
+          m = Math.max(m, scratch112_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch112_probs[row + j] - m);
+          const e = Math.exp(scratch112_probs[row + j]! - m);
           scratch112_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch112_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch112_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch112_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch112_probs[row + j];
+          const a = scratch112_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch112_heads[oi + d] += a * scratch112_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch112_heads[oi + d]! += a * scratch112_v[vj + d]!;
         }
       }
     }
@@ -9969,7 +8178,7 @@ function forward112(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 112: layers.11.self_attn (attention). */
-function backward112(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward112(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.11.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch112_d_heads.fill(0, 0, n * 16777216);
   scratch112_d_q.fill(0, 0, n * 16777216);
@@ -10004,23 +8213,23 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch112_d_heads[oi + d] * scratch112_v[vj + d];
-          const pr = scratch112_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch112_d_heads[oi + d]! * scratch112_v[vj + d]!;
+          const pr = scratch112_probs[row + j]!;
           const a = pr;
           scratch112_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch112_d_v[vj + d] += a * scratch112_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch112_d_v[vj + d]! += a * scratch112_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch112_probs[row + j] * (scratch112_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch112_probs[row + j]! * (scratch112_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch112_d_q[oi + d] += ds * scratch112_k[kj + d];
-            scratch112_d_k[kj + d] += ds * scratch112_q[qi + d];
+            scratch112_d_q[oi + d]! += ds * scratch112_k[kj + d]!;
+            scratch112_d_k[kj + d]! += ds * scratch112_q[qi + d]!;
           }
         }
       }
@@ -10030,10 +8239,10 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch112_rope_cos[t * 64 + i];
-          const sn = scratch112_rope_sin[t * 64 + i];
-          const a = scratch112_d_q[base + i];
-          const e = scratch112_d_q[base + i + 64];
+          const cs = scratch112_rope_cos[t * 64 + i]!;
+          const sn = scratch112_rope_sin[t * 64 + i]!;
+          const a = scratch112_d_q[base + i]!;
+          const e = scratch112_d_q[base + i + 64]!;
           scratch112_d_q[base + i] = a * cs + e * sn;
           scratch112_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -10043,10 +8252,10 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch112_rope_cos[t * 64 + i];
-          const sn = scratch112_rope_sin[t * 64 + i];
-          const a = scratch112_d_k[base + i];
-          const e = scratch112_d_k[base + i + 64];
+          const cs = scratch112_rope_cos[t * 64 + i]!;
+          const sn = scratch112_rope_sin[t * 64 + i]!;
+          const a = scratch112_d_k[base + i]!;
+          const e = scratch112_d_k[base + i + 64]!;
           scratch112_d_k[base + i] = a * cs + e * sn;
           scratch112_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -10062,182 +8271,8 @@ function backward112(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act112, grad112, scratch112_d_v, n * 4096, 4096, 4096, 2390847488, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 113: add. */
-function forward113(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act114[i] = act113[i] + act111[i];
-}
-
-/** Backward of op 113: add. */
-function backward113(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad114[i];
-    grad113[i] += g;
-    grad111[i] += g;
-  }
-}
-
-/** Forward of op 114: layers.11.post_attention_layernorm (rmsnorm). */
-function forward114(p: Float32Array, n: number, training: boolean): void {
-  // layers.11.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act114[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch114_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act115[base + j] = act114[base + j] * r * p[2424401920 + j];
-  }
-}
-
-/** Backward of op 114: layers.11.post_attention_layernorm (rmsnorm). */
-function backward114(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.11.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch114_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act114[base + j];
-      s += grad115[base + j] * p[2424401920 + j] * v;
-      gp[2424401920 + j] += grad115[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad114[base + j] += r * grad115[base + j] * p[2424401920 + j] - act114[base + j] * k;
-  }
-}
-
-/** Forward of op 115: layers.11.mlp.gate_proj (dense). */
-function forward115(p: Float32Array, n: number, training: boolean): void {
-  // layers.11.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act115, act116, n * 4096, 4096, 11008, 2424406016, -1, 0, 11008, 1);
-}
-
-/** Backward of op 115: layers.11.mlp.gate_proj (dense). */
-function backward115(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.11.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act115, grad115, grad116, n * 4096, 4096, 11008, 2424406016, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 116: layers.11.mlp.1 (silu). */
-function forward116(p: Float32Array, n: number, training: boolean): void {
-  // layers.11.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act116[i];
-    act117[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 116: layers.11.mlp.1 (silu). */
-function backward116(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.11.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act116[i];
-
-    const g = grad117[i];
-    grad116[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 117: layers.11.mlp.up_proj (dense). */
-function forward117(p: Float32Array, n: number, training: boolean): void {
-  // layers.11.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act115, act118, n * 4096, 4096, 11008, 2469494784, -1, 0, 11008, 1);
-}
-
-/** Backward of op 117: layers.11.mlp.up_proj (dense). */
-function backward117(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.11.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act115, grad115, grad118, n * 4096, 4096, 11008, 2469494784, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 118: mul. */
-function forward118(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act119[i] = act117[i] * act118[i];
-}
-
-/** Backward of op 118: mul. */
-function backward118(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad119[i];
-    const a = act117[i];
-    const b = act118[i];
-    grad117[i] += g * b;
-    grad118[i] += g * a;
-  }
-}
-
-/** Forward of op 119: layers.11.mlp.down_proj (dense). */
-function forward119(p: Float32Array, n: number, training: boolean): void {
-  // layers.11.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act119, act120, n * 4096, 11008, 4096, 2514583552, -1, 0, 4096, 1);
-}
-
-/** Backward of op 119: layers.11.mlp.down_proj (dense). */
-function backward119(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.11.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act119, grad119, grad120, n * 4096, 11008, 4096, 2514583552, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 120: add. */
-function forward120(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act121[i] = act120[i] + act114[i];
-}
-
-/** Backward of op 120: add. */
-function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad121[i];
-    grad120[i] += g;
-    grad114[i] += g;
-  }
-}
-
-/** Forward of op 121: layers.12.input_layernorm (rmsnorm). */
-function forward121(p: Float32Array, n: number, training: boolean): void {
-  // layers.12.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act121[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch121_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act122[base + j] = act121[base + j] * r * p[2559672320 + j];
-  }
-}
-
-/** Backward of op 121: layers.12.input_layernorm (rmsnorm). */
-function backward121(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.12.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch121_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act121[base + j];
-      s += grad122[base + j] * p[2559672320 + j] * v;
-      gp[2559672320 + j] += grad122[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad121[base + j] += r * grad122[base + j] * p[2559672320 + j] - act121[base + j] * k;
-  }
-}
-
 /** Forward of op 122: layers.12.self_attn (attention). */
-function forward122(p: Float32Array, n: number, training: boolean): void {
+function forward122(p: Float32Array, n: number): void {
   // layers.12.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -10260,10 +8295,10 @@ function forward122(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch122_rope_cos[t * 64 + i];
-          const sn = scratch122_rope_sin[t * 64 + i];
-          const a = scratch122_q[base + i];
-          const e = scratch122_q[base + i + 64];
+          const cs = scratch122_rope_cos[t * 64 + i]!;
+          const sn = scratch122_rope_sin[t * 64 + i]!;
+          const a = scratch122_q[base + i]!;
+          const e = scratch122_q[base + i + 64]!;
           scratch122_q[base + i] = a * cs - e * sn;
           scratch122_q[base + i + 64] = e * cs + a * sn;
         }
@@ -10273,10 +8308,10 @@ function forward122(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch122_rope_cos[t * 64 + i];
-          const sn = scratch122_rope_sin[t * 64 + i];
-          const a = scratch122_k[base + i];
-          const e = scratch122_k[base + i + 64];
+          const cs = scratch122_rope_cos[t * 64 + i]!;
+          const sn = scratch122_rope_sin[t * 64 + i]!;
+          const a = scratch122_k[base + i]!;
+          const e = scratch122_k[base + i + 64]!;
           scratch122_k[base + i] = a * cs - e * sn;
           scratch122_k[base + i + 64] = e * cs + a * sn;
         }
@@ -10293,25 +8328,25 @@ function forward122(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch122_q[qi + d] * scratch122_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch122_q[qi + d]! * scratch122_k[kj + d]!;
           scratch122_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch122_probs[row + j]);
+          m = Math.max(m, scratch122_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch122_probs[row + j] - m);
+          const e = Math.exp(scratch122_probs[row + j]! - m);
           scratch122_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch122_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch122_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch122_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch122_probs[row + j];
+          const a = scratch122_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch122_heads[oi + d] += a * scratch122_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch122_heads[oi + d]! += a * scratch122_v[vj + d]!;
         }
       }
     }
@@ -10321,7 +8356,7 @@ function forward122(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 122: layers.12.self_attn (attention). */
-function backward122(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward122(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.12.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch122_d_heads.fill(0, 0, n * 16777216);
   scratch122_d_q.fill(0, 0, n * 16777216);
@@ -10356,23 +8391,23 @@ function backward122(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch122_d_heads[oi + d] * scratch122_v[vj + d];
-          const pr = scratch122_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch122_d_heads[oi + d]! * scratch122_v[vj + d]!;
+          const pr = scratch122_probs[row + j]!;
           const a = pr;
           scratch122_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch122_d_v[vj + d] += a * scratch122_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch122_d_v[vj + d]! += a * scratch122_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch122_probs[row + j] * (scratch122_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch122_probs[row + j]! * (scratch122_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch122_d_q[oi + d] += ds * scratch122_k[kj + d];
-            scratch122_d_k[kj + d] += ds * scratch122_q[qi + d];
+            scratch122_d_q[oi + d]! += ds * scratch122_k[kj + d]!;
+            scratch122_d_k[kj + d]! += ds * scratch122_q[qi + d]!;
           }
         }
       }
@@ -10382,10 +8417,10 @@ function backward122(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch122_rope_cos[t * 64 + i];
-          const sn = scratch122_rope_sin[t * 64 + i];
-          const a = scratch122_d_q[base + i];
-          const e = scratch122_d_q[base + i + 64];
+          const cs = scratch122_rope_cos[t * 64 + i]!;
+          const sn = scratch122_rope_sin[t * 64 + i]!;
+          const a = scratch122_d_q[base + i]!;
+          const e = scratch122_d_q[base + i + 64]!;
           scratch122_d_q[base + i] = a * cs + e * sn;
           scratch122_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -10395,10 +8430,10 @@ function backward122(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch122_rope_cos[t * 64 + i];
-          const sn = scratch122_rope_sin[t * 64 + i];
-          const a = scratch122_d_k[base + i];
-          const e = scratch122_d_k[base + i + 64];
+          const cs = scratch122_rope_cos[t * 64 + i]!;
+          const sn = scratch122_rope_sin[t * 64 + i]!;
+          const a = scratch122_d_k[base + i]!;
+          const e = scratch122_d_k[base + i + 64]!;
           scratch122_d_k[base + i] = a * cs + e * sn;
           scratch122_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -10414,182 +8449,8 @@ function backward122(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act122, grad122, scratch122_d_v, n * 4096, 4096, 4096, 2593230848, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 123: add. */
-function forward123(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act124[i] = act123[i] + act121[i];
-}
-
-/** Backward of op 123: add. */
-function backward123(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad124[i];
-    grad123[i] += g;
-    grad121[i] += g;
-  }
-}
-
-/** Forward of op 124: layers.12.post_attention_layernorm (rmsnorm). */
-function forward124(p: Float32Array, n: number, training: boolean): void {
-  // layers.12.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act124[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch124_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act125[base + j] = act124[base + j] * r * p[2626785280 + j];
-  }
-}
-
-/** Backward of op 124: layers.12.post_attention_layernorm (rmsnorm). */
-function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.12.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch124_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act124[base + j];
-      s += grad125[base + j] * p[2626785280 + j] * v;
-      gp[2626785280 + j] += grad125[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad124[base + j] += r * grad125[base + j] * p[2626785280 + j] - act124[base + j] * k;
-  }
-}
-
-/** Forward of op 125: layers.12.mlp.gate_proj (dense). */
-function forward125(p: Float32Array, n: number, training: boolean): void {
-  // layers.12.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act125, act126, n * 4096, 4096, 11008, 2626789376, -1, 0, 11008, 1);
-}
-
-/** Backward of op 125: layers.12.mlp.gate_proj (dense). */
-function backward125(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.12.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act125, grad125, grad126, n * 4096, 4096, 11008, 2626789376, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 126: layers.12.mlp.1 (silu). */
-function forward126(p: Float32Array, n: number, training: boolean): void {
-  // layers.12.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act126[i];
-    act127[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 126: layers.12.mlp.1 (silu). */
-function backward126(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.12.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act126[i];
-
-    const g = grad127[i];
-    grad126[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 127: layers.12.mlp.up_proj (dense). */
-function forward127(p: Float32Array, n: number, training: boolean): void {
-  // layers.12.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act125, act128, n * 4096, 4096, 11008, 2671878144, -1, 0, 11008, 1);
-}
-
-/** Backward of op 127: layers.12.mlp.up_proj (dense). */
-function backward127(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.12.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act125, grad125, grad128, n * 4096, 4096, 11008, 2671878144, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 128: mul. */
-function forward128(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act129[i] = act127[i] * act128[i];
-}
-
-/** Backward of op 128: mul. */
-function backward128(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad129[i];
-    const a = act127[i];
-    const b = act128[i];
-    grad127[i] += g * b;
-    grad128[i] += g * a;
-  }
-}
-
-/** Forward of op 129: layers.12.mlp.down_proj (dense). */
-function forward129(p: Float32Array, n: number, training: boolean): void {
-  // layers.12.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act129, act130, n * 4096, 11008, 4096, 2716966912, -1, 0, 4096, 1);
-}
-
-/** Backward of op 129: layers.12.mlp.down_proj (dense). */
-function backward129(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.12.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act129, grad129, grad130, n * 4096, 11008, 4096, 2716966912, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 130: add. */
-function forward130(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act131[i] = act130[i] + act124[i];
-}
-
-/** Backward of op 130: add. */
-function backward130(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad131[i];
-    grad130[i] += g;
-    grad124[i] += g;
-  }
-}
-
-/** Forward of op 131: layers.13.input_layernorm (rmsnorm). */
-function forward131(p: Float32Array, n: number, training: boolean): void {
-  // layers.13.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act131[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch131_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act132[base + j] = act131[base + j] * r * p[2762055680 + j];
-  }
-}
-
-/** Backward of op 131: layers.13.input_layernorm (rmsnorm). */
-function backward131(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.13.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch131_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act131[base + j];
-      s += grad132[base + j] * p[2762055680 + j] * v;
-      gp[2762055680 + j] += grad132[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad131[base + j] += r * grad132[base + j] * p[2762055680 + j] - act131[base + j] * k;
-  }
-}
-
 /** Forward of op 132: layers.13.self_attn (attention). */
-function forward132(p: Float32Array, n: number, training: boolean): void {
+function forward132(p: Float32Array, n: number): void {
   // layers.13.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -10612,10 +8473,10 @@ function forward132(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch132_rope_cos[t * 64 + i];
-          const sn = scratch132_rope_sin[t * 64 + i];
-          const a = scratch132_q[base + i];
-          const e = scratch132_q[base + i + 64];
+          const cs = scratch132_rope_cos[t * 64 + i]!;
+          const sn = scratch132_rope_sin[t * 64 + i]!;
+          const a = scratch132_q[base + i]!;
+          const e = scratch132_q[base + i + 64]!;
           scratch132_q[base + i] = a * cs - e * sn;
           scratch132_q[base + i + 64] = e * cs + a * sn;
         }
@@ -10625,10 +8486,10 @@ function forward132(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch132_rope_cos[t * 64 + i];
-          const sn = scratch132_rope_sin[t * 64 + i];
-          const a = scratch132_k[base + i];
-          const e = scratch132_k[base + i + 64];
+          const cs = scratch132_rope_cos[t * 64 + i]!;
+          const sn = scratch132_rope_sin[t * 64 + i]!;
+          const a = scratch132_k[base + i]!;
+          const e = scratch132_k[base + i + 64]!;
           scratch132_k[base + i] = a * cs - e * sn;
           scratch132_k[base + i + 64] = e * cs + a * sn;
         }
@@ -10645,25 +8506,25 @@ function forward132(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch132_q[qi + d] * scratch132_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch132_q[qi + d]! * scratch132_k[kj + d]!;
           scratch132_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch132_probs[row + j]);
+          m = Math.max(m, scratch132_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch132_probs[row + j] - m);
+          const e = Math.exp(scratch132_probs[row + j]! - m);
           scratch132_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch132_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch132_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch132_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch132_probs[row + j];
+          const a = scratch132_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch132_heads[oi + d] += a * scratch132_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch132_heads[oi + d]! += a * scratch132_v[vj + d]!;
         }
       }
     }
@@ -10673,7 +8534,7 @@ function forward132(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 132: layers.13.self_attn (attention). */
-function backward132(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward132(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.13.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch132_d_heads.fill(0, 0, n * 16777216);
   scratch132_d_q.fill(0, 0, n * 16777216);
@@ -10708,23 +8569,23 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch132_d_heads[oi + d] * scratch132_v[vj + d];
-          const pr = scratch132_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch132_d_heads[oi + d]! * scratch132_v[vj + d]!;
+          const pr = scratch132_probs[row + j]!;
           const a = pr;
           scratch132_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch132_d_v[vj + d] += a * scratch132_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch132_d_v[vj + d]! += a * scratch132_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch132_probs[row + j] * (scratch132_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch132_probs[row + j]! * (scratch132_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch132_d_q[oi + d] += ds * scratch132_k[kj + d];
-            scratch132_d_k[kj + d] += ds * scratch132_q[qi + d];
+            scratch132_d_q[oi + d]! += ds * scratch132_k[kj + d]!;
+            scratch132_d_k[kj + d]! += ds * scratch132_q[qi + d]!;
           }
         }
       }
@@ -10734,10 +8595,10 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch132_rope_cos[t * 64 + i];
-          const sn = scratch132_rope_sin[t * 64 + i];
-          const a = scratch132_d_q[base + i];
-          const e = scratch132_d_q[base + i + 64];
+          const cs = scratch132_rope_cos[t * 64 + i]!;
+          const sn = scratch132_rope_sin[t * 64 + i]!;
+          const a = scratch132_d_q[base + i]!;
+          const e = scratch132_d_q[base + i + 64]!;
           scratch132_d_q[base + i] = a * cs + e * sn;
           scratch132_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -10747,10 +8608,10 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch132_rope_cos[t * 64 + i];
-          const sn = scratch132_rope_sin[t * 64 + i];
-          const a = scratch132_d_k[base + i];
-          const e = scratch132_d_k[base + i + 64];
+          const cs = scratch132_rope_cos[t * 64 + i]!;
+          const sn = scratch132_rope_sin[t * 64 + i]!;
+          const a = scratch132_d_k[base + i]!;
+          const e = scratch132_d_k[base + i + 64]!;
           scratch132_d_k[base + i] = a * cs + e * sn;
           scratch132_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -10766,182 +8627,8 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act132, grad132, scratch132_d_v, n * 4096, 4096, 4096, 2795614208, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 133: add. */
-function forward133(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act134[i] = act133[i] + act131[i];
-}
-
-/** Backward of op 133: add. */
-function backward133(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad134[i];
-    grad133[i] += g;
-    grad131[i] += g;
-  }
-}
-
-/** Forward of op 134: layers.13.post_attention_layernorm (rmsnorm). */
-function forward134(p: Float32Array, n: number, training: boolean): void {
-  // layers.13.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act134[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch134_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act135[base + j] = act134[base + j] * r * p[2829168640 + j];
-  }
-}
-
-/** Backward of op 134: layers.13.post_attention_layernorm (rmsnorm). */
-function backward134(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.13.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch134_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act134[base + j];
-      s += grad135[base + j] * p[2829168640 + j] * v;
-      gp[2829168640 + j] += grad135[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad134[base + j] += r * grad135[base + j] * p[2829168640 + j] - act134[base + j] * k;
-  }
-}
-
-/** Forward of op 135: layers.13.mlp.gate_proj (dense). */
-function forward135(p: Float32Array, n: number, training: boolean): void {
-  // layers.13.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act135, act136, n * 4096, 4096, 11008, 2829172736, -1, 0, 11008, 1);
-}
-
-/** Backward of op 135: layers.13.mlp.gate_proj (dense). */
-function backward135(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.13.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act135, grad135, grad136, n * 4096, 4096, 11008, 2829172736, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 136: layers.13.mlp.1 (silu). */
-function forward136(p: Float32Array, n: number, training: boolean): void {
-  // layers.13.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act136[i];
-    act137[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 136: layers.13.mlp.1 (silu). */
-function backward136(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.13.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act136[i];
-
-    const g = grad137[i];
-    grad136[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 137: layers.13.mlp.up_proj (dense). */
-function forward137(p: Float32Array, n: number, training: boolean): void {
-  // layers.13.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act135, act138, n * 4096, 4096, 11008, 2874261504, -1, 0, 11008, 1);
-}
-
-/** Backward of op 137: layers.13.mlp.up_proj (dense). */
-function backward137(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.13.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act135, grad135, grad138, n * 4096, 4096, 11008, 2874261504, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 138: mul. */
-function forward138(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act139[i] = act137[i] * act138[i];
-}
-
-/** Backward of op 138: mul. */
-function backward138(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad139[i];
-    const a = act137[i];
-    const b = act138[i];
-    grad137[i] += g * b;
-    grad138[i] += g * a;
-  }
-}
-
-/** Forward of op 139: layers.13.mlp.down_proj (dense). */
-function forward139(p: Float32Array, n: number, training: boolean): void {
-  // layers.13.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act139, act140, n * 4096, 11008, 4096, 2919350272, -1, 0, 4096, 1);
-}
-
-/** Backward of op 139: layers.13.mlp.down_proj (dense). */
-function backward139(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.13.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act139, grad139, grad140, n * 4096, 11008, 4096, 2919350272, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 140: add. */
-function forward140(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act141[i] = act140[i] + act134[i];
-}
-
-/** Backward of op 140: add. */
-function backward140(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad141[i];
-    grad140[i] += g;
-    grad134[i] += g;
-  }
-}
-
-/** Forward of op 141: layers.14.input_layernorm (rmsnorm). */
-function forward141(p: Float32Array, n: number, training: boolean): void {
-  // layers.14.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act141[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch141_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act142[base + j] = act141[base + j] * r * p[2964439040 + j];
-  }
-}
-
-/** Backward of op 141: layers.14.input_layernorm (rmsnorm). */
-function backward141(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.14.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch141_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act141[base + j];
-      s += grad142[base + j] * p[2964439040 + j] * v;
-      gp[2964439040 + j] += grad142[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad141[base + j] += r * grad142[base + j] * p[2964439040 + j] - act141[base + j] * k;
-  }
-}
-
 /** Forward of op 142: layers.14.self_attn (attention). */
-function forward142(p: Float32Array, n: number, training: boolean): void {
+function forward142(p: Float32Array, n: number): void {
   // layers.14.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -10964,10 +8651,10 @@ function forward142(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch142_rope_cos[t * 64 + i];
-          const sn = scratch142_rope_sin[t * 64 + i];
-          const a = scratch142_q[base + i];
-          const e = scratch142_q[base + i + 64];
+          const cs = scratch142_rope_cos[t * 64 + i]!;
+          const sn = scratch142_rope_sin[t * 64 + i]!;
+          const a = scratch142_q[base + i]!;
+          const e = scratch142_q[base + i + 64]!;
           scratch142_q[base + i] = a * cs - e * sn;
           scratch142_q[base + i + 64] = e * cs + a * sn;
         }
@@ -10977,10 +8664,10 @@ function forward142(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch142_rope_cos[t * 64 + i];
-          const sn = scratch142_rope_sin[t * 64 + i];
-          const a = scratch142_k[base + i];
-          const e = scratch142_k[base + i + 64];
+          const cs = scratch142_rope_cos[t * 64 + i]!;
+          const sn = scratch142_rope_sin[t * 64 + i]!;
+          const a = scratch142_k[base + i]!;
+          const e = scratch142_k[base + i + 64]!;
           scratch142_k[base + i] = a * cs - e * sn;
           scratch142_k[base + i + 64] = e * cs + a * sn;
         }
@@ -10997,25 +8684,25 @@ function forward142(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch142_q[qi + d] * scratch142_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch142_q[qi + d]! * scratch142_k[kj + d]!;
           scratch142_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch142_probs[row + j]);
+          m = Math.max(m, scratch142_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch142_probs[row + j] - m);
+          const e = Math.exp(scratch142_probs[row + j]! - m);
           scratch142_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch142_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch142_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch142_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch142_probs[row + j];
+          const a = scratch142_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch142_heads[oi + d] += a * scratch142_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch142_heads[oi + d]! += a * scratch142_v[vj + d]!;
         }
       }
     }
@@ -11025,7 +8712,7 @@ function forward142(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 142: layers.14.self_attn (attention). */
-function backward142(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward142(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.14.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch142_d_heads.fill(0, 0, n * 16777216);
   scratch142_d_q.fill(0, 0, n * 16777216);
@@ -11060,23 +8747,23 @@ function backward142(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch142_d_heads[oi + d] * scratch142_v[vj + d];
-          const pr = scratch142_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch142_d_heads[oi + d]! * scratch142_v[vj + d]!;
+          const pr = scratch142_probs[row + j]!;
           const a = pr;
           scratch142_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch142_d_v[vj + d] += a * scratch142_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch142_d_v[vj + d]! += a * scratch142_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch142_probs[row + j] * (scratch142_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch142_probs[row + j]! * (scratch142_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch142_d_q[oi + d] += ds * scratch142_k[kj + d];
-            scratch142_d_k[kj + d] += ds * scratch142_q[qi + d];
+            scratch142_d_q[oi + d]! += ds * scratch142_k[kj + d]!;
+            scratch142_d_k[kj + d]! += ds * scratch142_q[qi + d]!;
           }
         }
       }
@@ -11086,10 +8773,10 @@ function backward142(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch142_rope_cos[t * 64 + i];
-          const sn = scratch142_rope_sin[t * 64 + i];
-          const a = scratch142_d_q[base + i];
-          const e = scratch142_d_q[base + i + 64];
+          const cs = scratch142_rope_cos[t * 64 + i]!;
+          const sn = scratch142_rope_sin[t * 64 + i]!;
+          const a = scratch142_d_q[base + i]!;
+          const e = scratch142_d_q[base + i + 64]!;
           scratch142_d_q[base + i] = a * cs + e * sn;
           scratch142_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -11099,10 +8786,10 @@ function backward142(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch142_rope_cos[t * 64 + i];
-          const sn = scratch142_rope_sin[t * 64 + i];
-          const a = scratch142_d_k[base + i];
-          const e = scratch142_d_k[base + i + 64];
+          const cs = scratch142_rope_cos[t * 64 + i]!;
+          const sn = scratch142_rope_sin[t * 64 + i]!;
+          const a = scratch142_d_k[base + i]!;
+          const e = scratch142_d_k[base + i + 64]!;
           scratch142_d_k[base + i] = a * cs + e * sn;
           scratch142_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -11118,182 +8805,8 @@ function backward142(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act142, grad142, scratch142_d_v, n * 4096, 4096, 4096, 2997997568, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 143: add. */
-function forward143(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act144[i] = act143[i] + act141[i];
-}
-
-/** Backward of op 143: add. */
-function backward143(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad144[i];
-    grad143[i] += g;
-    grad141[i] += g;
-  }
-}
-
-/** Forward of op 144: layers.14.post_attention_layernorm (rmsnorm). */
-function forward144(p: Float32Array, n: number, training: boolean): void {
-  // layers.14.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act144[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch144_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act145[base + j] = act144[base + j] * r * p[3031552000 + j];
-  }
-}
-
-/** Backward of op 144: layers.14.post_attention_layernorm (rmsnorm). */
-function backward144(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.14.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch144_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act144[base + j];
-      s += grad145[base + j] * p[3031552000 + j] * v;
-      gp[3031552000 + j] += grad145[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad144[base + j] += r * grad145[base + j] * p[3031552000 + j] - act144[base + j] * k;
-  }
-}
-
-/** Forward of op 145: layers.14.mlp.gate_proj (dense). */
-function forward145(p: Float32Array, n: number, training: boolean): void {
-  // layers.14.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act145, act146, n * 4096, 4096, 11008, 3031556096, -1, 0, 11008, 1);
-}
-
-/** Backward of op 145: layers.14.mlp.gate_proj (dense). */
-function backward145(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.14.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act145, grad145, grad146, n * 4096, 4096, 11008, 3031556096, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 146: layers.14.mlp.1 (silu). */
-function forward146(p: Float32Array, n: number, training: boolean): void {
-  // layers.14.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act146[i];
-    act147[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 146: layers.14.mlp.1 (silu). */
-function backward146(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.14.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act146[i];
-
-    const g = grad147[i];
-    grad146[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 147: layers.14.mlp.up_proj (dense). */
-function forward147(p: Float32Array, n: number, training: boolean): void {
-  // layers.14.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act145, act148, n * 4096, 4096, 11008, 3076644864, -1, 0, 11008, 1);
-}
-
-/** Backward of op 147: layers.14.mlp.up_proj (dense). */
-function backward147(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.14.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act145, grad145, grad148, n * 4096, 4096, 11008, 3076644864, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 148: mul. */
-function forward148(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act149[i] = act147[i] * act148[i];
-}
-
-/** Backward of op 148: mul. */
-function backward148(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad149[i];
-    const a = act147[i];
-    const b = act148[i];
-    grad147[i] += g * b;
-    grad148[i] += g * a;
-  }
-}
-
-/** Forward of op 149: layers.14.mlp.down_proj (dense). */
-function forward149(p: Float32Array, n: number, training: boolean): void {
-  // layers.14.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act149, act150, n * 4096, 11008, 4096, 3121733632, -1, 0, 4096, 1);
-}
-
-/** Backward of op 149: layers.14.mlp.down_proj (dense). */
-function backward149(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.14.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act149, grad149, grad150, n * 4096, 11008, 4096, 3121733632, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 150: add. */
-function forward150(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act151[i] = act150[i] + act144[i];
-}
-
-/** Backward of op 150: add. */
-function backward150(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad151[i];
-    grad150[i] += g;
-    grad144[i] += g;
-  }
-}
-
-/** Forward of op 151: layers.15.input_layernorm (rmsnorm). */
-function forward151(p: Float32Array, n: number, training: boolean): void {
-  // layers.15.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act151[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch151_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act152[base + j] = act151[base + j] * r * p[3166822400 + j];
-  }
-}
-
-/** Backward of op 151: layers.15.input_layernorm (rmsnorm). */
-function backward151(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.15.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch151_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act151[base + j];
-      s += grad152[base + j] * p[3166822400 + j] * v;
-      gp[3166822400 + j] += grad152[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad151[base + j] += r * grad152[base + j] * p[3166822400 + j] - act151[base + j] * k;
-  }
-}
-
 /** Forward of op 152: layers.15.self_attn (attention). */
-function forward152(p: Float32Array, n: number, training: boolean): void {
+function forward152(p: Float32Array, n: number): void {
   // layers.15.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -11316,10 +8829,10 @@ function forward152(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch152_rope_cos[t * 64 + i];
-          const sn = scratch152_rope_sin[t * 64 + i];
-          const a = scratch152_q[base + i];
-          const e = scratch152_q[base + i + 64];
+          const cs = scratch152_rope_cos[t * 64 + i]!;
+          const sn = scratch152_rope_sin[t * 64 + i]!;
+          const a = scratch152_q[base + i]!;
+          const e = scratch152_q[base + i + 64]!;
           scratch152_q[base + i] = a * cs - e * sn;
           scratch152_q[base + i + 64] = e * cs + a * sn;
         }
@@ -11329,10 +8842,10 @@ function forward152(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch152_rope_cos[t * 64 + i];
-          const sn = scratch152_rope_sin[t * 64 + i];
-          const a = scratch152_k[base + i];
-          const e = scratch152_k[base + i + 64];
+          const cs = scratch152_rope_cos[t * 64 + i]!;
+          const sn = scratch152_rope_sin[t * 64 + i]!;
+          const a = scratch152_k[base + i]!;
+          const e = scratch152_k[base + i + 64]!;
           scratch152_k[base + i] = a * cs - e * sn;
           scratch152_k[base + i + 64] = e * cs + a * sn;
         }
@@ -11349,25 +8862,25 @@ function forward152(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch152_q[qi + d] * scratch152_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch152_q[qi + d]! * scratch152_k[kj + d]!;
           scratch152_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch152_probs[row + j]);
+          m = Math.max(m, scratch152_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch152_probs[row + j] - m);
+          const e = Math.exp(scratch152_probs[row + j]! - m);
           scratch152_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch152_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch152_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch152_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch152_probs[row + j];
+          const a = scratch152_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch152_heads[oi + d] += a * scratch152_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch152_heads[oi + d]! += a * scratch152_v[vj + d]!;
         }
       }
     }
@@ -11377,7 +8890,7 @@ function forward152(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 152: layers.15.self_attn (attention). */
-function backward152(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward152(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.15.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch152_d_heads.fill(0, 0, n * 16777216);
   scratch152_d_q.fill(0, 0, n * 16777216);
@@ -11412,23 +8925,23 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch152_d_heads[oi + d] * scratch152_v[vj + d];
-          const pr = scratch152_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch152_d_heads[oi + d]! * scratch152_v[vj + d]!;
+          const pr = scratch152_probs[row + j]!;
           const a = pr;
           scratch152_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch152_d_v[vj + d] += a * scratch152_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch152_d_v[vj + d]! += a * scratch152_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch152_probs[row + j] * (scratch152_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch152_probs[row + j]! * (scratch152_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch152_d_q[oi + d] += ds * scratch152_k[kj + d];
-            scratch152_d_k[kj + d] += ds * scratch152_q[qi + d];
+            scratch152_d_q[oi + d]! += ds * scratch152_k[kj + d]!;
+            scratch152_d_k[kj + d]! += ds * scratch152_q[qi + d]!;
           }
         }
       }
@@ -11438,10 +8951,10 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch152_rope_cos[t * 64 + i];
-          const sn = scratch152_rope_sin[t * 64 + i];
-          const a = scratch152_d_q[base + i];
-          const e = scratch152_d_q[base + i + 64];
+          const cs = scratch152_rope_cos[t * 64 + i]!;
+          const sn = scratch152_rope_sin[t * 64 + i]!;
+          const a = scratch152_d_q[base + i]!;
+          const e = scratch152_d_q[base + i + 64]!;
           scratch152_d_q[base + i] = a * cs + e * sn;
           scratch152_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -11451,10 +8964,10 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch152_rope_cos[t * 64 + i];
-          const sn = scratch152_rope_sin[t * 64 + i];
-          const a = scratch152_d_k[base + i];
-          const e = scratch152_d_k[base + i + 64];
+          const cs = scratch152_rope_cos[t * 64 + i]!;
+          const sn = scratch152_rope_sin[t * 64 + i]!;
+          const a = scratch152_d_k[base + i]!;
+          const e = scratch152_d_k[base + i + 64]!;
           scratch152_d_k[base + i] = a * cs + e * sn;
           scratch152_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -11470,182 +8983,8 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act152, grad152, scratch152_d_v, n * 4096, 4096, 4096, 3200380928, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 153: add. */
-function forward153(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act154[i] = act153[i] + act151[i];
-}
-
-/** Backward of op 153: add. */
-function backward153(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad154[i];
-    grad153[i] += g;
-    grad151[i] += g;
-  }
-}
-
-/** Forward of op 154: layers.15.post_attention_layernorm (rmsnorm). */
-function forward154(p: Float32Array, n: number, training: boolean): void {
-  // layers.15.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act154[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch154_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act155[base + j] = act154[base + j] * r * p[3233935360 + j];
-  }
-}
-
-/** Backward of op 154: layers.15.post_attention_layernorm (rmsnorm). */
-function backward154(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.15.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch154_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act154[base + j];
-      s += grad155[base + j] * p[3233935360 + j] * v;
-      gp[3233935360 + j] += grad155[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad154[base + j] += r * grad155[base + j] * p[3233935360 + j] - act154[base + j] * k;
-  }
-}
-
-/** Forward of op 155: layers.15.mlp.gate_proj (dense). */
-function forward155(p: Float32Array, n: number, training: boolean): void {
-  // layers.15.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act155, act156, n * 4096, 4096, 11008, 3233939456, -1, 0, 11008, 1);
-}
-
-/** Backward of op 155: layers.15.mlp.gate_proj (dense). */
-function backward155(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.15.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act155, grad155, grad156, n * 4096, 4096, 11008, 3233939456, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 156: layers.15.mlp.1 (silu). */
-function forward156(p: Float32Array, n: number, training: boolean): void {
-  // layers.15.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act156[i];
-    act157[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 156: layers.15.mlp.1 (silu). */
-function backward156(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.15.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act156[i];
-
-    const g = grad157[i];
-    grad156[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 157: layers.15.mlp.up_proj (dense). */
-function forward157(p: Float32Array, n: number, training: boolean): void {
-  // layers.15.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act155, act158, n * 4096, 4096, 11008, 3279028224, -1, 0, 11008, 1);
-}
-
-/** Backward of op 157: layers.15.mlp.up_proj (dense). */
-function backward157(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.15.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act155, grad155, grad158, n * 4096, 4096, 11008, 3279028224, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 158: mul. */
-function forward158(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act159[i] = act157[i] * act158[i];
-}
-
-/** Backward of op 158: mul. */
-function backward158(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad159[i];
-    const a = act157[i];
-    const b = act158[i];
-    grad157[i] += g * b;
-    grad158[i] += g * a;
-  }
-}
-
-/** Forward of op 159: layers.15.mlp.down_proj (dense). */
-function forward159(p: Float32Array, n: number, training: boolean): void {
-  // layers.15.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act159, act160, n * 4096, 11008, 4096, 3324116992, -1, 0, 4096, 1);
-}
-
-/** Backward of op 159: layers.15.mlp.down_proj (dense). */
-function backward159(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.15.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act159, grad159, grad160, n * 4096, 11008, 4096, 3324116992, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 160: add. */
-function forward160(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act161[i] = act160[i] + act154[i];
-}
-
-/** Backward of op 160: add. */
-function backward160(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad161[i];
-    grad160[i] += g;
-    grad154[i] += g;
-  }
-}
-
-/** Forward of op 161: layers.16.input_layernorm (rmsnorm). */
-function forward161(p: Float32Array, n: number, training: boolean): void {
-  // layers.16.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act161[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch161_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act162[base + j] = act161[base + j] * r * p[3369205760 + j];
-  }
-}
-
-/** Backward of op 161: layers.16.input_layernorm (rmsnorm). */
-function backward161(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.16.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch161_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act161[base + j];
-      s += grad162[base + j] * p[3369205760 + j] * v;
-      gp[3369205760 + j] += grad162[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad161[base + j] += r * grad162[base + j] * p[3369205760 + j] - act161[base + j] * k;
-  }
-}
-
 /** Forward of op 162: layers.16.self_attn (attention). */
-function forward162(p: Float32Array, n: number, training: boolean): void {
+function forward162(p: Float32Array, n: number): void {
   // layers.16.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -11668,10 +9007,10 @@ function forward162(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch162_rope_cos[t * 64 + i];
-          const sn = scratch162_rope_sin[t * 64 + i];
-          const a = scratch162_q[base + i];
-          const e = scratch162_q[base + i + 64];
+          const cs = scratch162_rope_cos[t * 64 + i]!;
+          const sn = scratch162_rope_sin[t * 64 + i]!;
+          const a = scratch162_q[base + i]!;
+          const e = scratch162_q[base + i + 64]!;
           scratch162_q[base + i] = a * cs - e * sn;
           scratch162_q[base + i + 64] = e * cs + a * sn;
         }
@@ -11681,10 +9020,10 @@ function forward162(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch162_rope_cos[t * 64 + i];
-          const sn = scratch162_rope_sin[t * 64 + i];
-          const a = scratch162_k[base + i];
-          const e = scratch162_k[base + i + 64];
+          const cs = scratch162_rope_cos[t * 64 + i]!;
+          const sn = scratch162_rope_sin[t * 64 + i]!;
+          const a = scratch162_k[base + i]!;
+          const e = scratch162_k[base + i + 64]!;
           scratch162_k[base + i] = a * cs - e * sn;
           scratch162_k[base + i + 64] = e * cs + a * sn;
         }
@@ -11701,25 +9040,25 @@ function forward162(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch162_q[qi + d] * scratch162_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch162_q[qi + d]! * scratch162_k[kj + d]!;
           scratch162_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch162_probs[row + j]);
+          m = Math.max(m, scratch162_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch162_probs[row + j] - m);
+          const e = Math.exp(scratch162_probs[row + j]! - m);
           scratch162_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch162_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch162_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch162_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch162_probs[row + j];
+          const a = scratch162_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch162_heads[oi + d] += a * scratch162_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch162_heads[oi + d]! += a * scratch162_v[vj + d]!;
         }
       }
     }
@@ -11729,7 +9068,7 @@ function forward162(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 162: layers.16.self_attn (attention). */
-function backward162(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward162(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.16.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch162_d_heads.fill(0, 0, n * 16777216);
   scratch162_d_q.fill(0, 0, n * 16777216);
@@ -11764,23 +9103,23 @@ function backward162(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch162_d_heads[oi + d] * scratch162_v[vj + d];
-          const pr = scratch162_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch162_d_heads[oi + d]! * scratch162_v[vj + d]!;
+          const pr = scratch162_probs[row + j]!;
           const a = pr;
           scratch162_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch162_d_v[vj + d] += a * scratch162_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch162_d_v[vj + d]! += a * scratch162_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch162_probs[row + j] * (scratch162_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch162_probs[row + j]! * (scratch162_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch162_d_q[oi + d] += ds * scratch162_k[kj + d];
-            scratch162_d_k[kj + d] += ds * scratch162_q[qi + d];
+            scratch162_d_q[oi + d]! += ds * scratch162_k[kj + d]!;
+            scratch162_d_k[kj + d]! += ds * scratch162_q[qi + d]!;
           }
         }
       }
@@ -11790,10 +9129,10 @@ function backward162(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch162_rope_cos[t * 64 + i];
-          const sn = scratch162_rope_sin[t * 64 + i];
-          const a = scratch162_d_q[base + i];
-          const e = scratch162_d_q[base + i + 64];
+          const cs = scratch162_rope_cos[t * 64 + i]!;
+          const sn = scratch162_rope_sin[t * 64 + i]!;
+          const a = scratch162_d_q[base + i]!;
+          const e = scratch162_d_q[base + i + 64]!;
           scratch162_d_q[base + i] = a * cs + e * sn;
           scratch162_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -11803,10 +9142,10 @@ function backward162(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch162_rope_cos[t * 64 + i];
-          const sn = scratch162_rope_sin[t * 64 + i];
-          const a = scratch162_d_k[base + i];
-          const e = scratch162_d_k[base + i + 64];
+          const cs = scratch162_rope_cos[t * 64 + i]!;
+          const sn = scratch162_rope_sin[t * 64 + i]!;
+          const a = scratch162_d_k[base + i]!;
+          const e = scratch162_d_k[base + i + 64]!;
           scratch162_d_k[base + i] = a * cs + e * sn;
           scratch162_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -11822,182 +9161,8 @@ function backward162(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act162, grad162, scratch162_d_v, n * 4096, 4096, 4096, 3402764288, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 163: add. */
-function forward163(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act164[i] = act163[i] + act161[i];
-}
-
-/** Backward of op 163: add. */
-function backward163(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad164[i];
-    grad163[i] += g;
-    grad161[i] += g;
-  }
-}
-
-/** Forward of op 164: layers.16.post_attention_layernorm (rmsnorm). */
-function forward164(p: Float32Array, n: number, training: boolean): void {
-  // layers.16.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act164[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch164_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act165[base + j] = act164[base + j] * r * p[3436318720 + j];
-  }
-}
-
-/** Backward of op 164: layers.16.post_attention_layernorm (rmsnorm). */
-function backward164(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.16.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch164_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act164[base + j];
-      s += grad165[base + j] * p[3436318720 + j] * v;
-      gp[3436318720 + j] += grad165[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad164[base + j] += r * grad165[base + j] * p[3436318720 + j] - act164[base + j] * k;
-  }
-}
-
-/** Forward of op 165: layers.16.mlp.gate_proj (dense). */
-function forward165(p: Float32Array, n: number, training: boolean): void {
-  // layers.16.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act165, act166, n * 4096, 4096, 11008, 3436322816, -1, 0, 11008, 1);
-}
-
-/** Backward of op 165: layers.16.mlp.gate_proj (dense). */
-function backward165(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.16.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act165, grad165, grad166, n * 4096, 4096, 11008, 3436322816, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 166: layers.16.mlp.1 (silu). */
-function forward166(p: Float32Array, n: number, training: boolean): void {
-  // layers.16.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act166[i];
-    act167[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 166: layers.16.mlp.1 (silu). */
-function backward166(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.16.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act166[i];
-
-    const g = grad167[i];
-    grad166[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 167: layers.16.mlp.up_proj (dense). */
-function forward167(p: Float32Array, n: number, training: boolean): void {
-  // layers.16.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act165, act168, n * 4096, 4096, 11008, 3481411584, -1, 0, 11008, 1);
-}
-
-/** Backward of op 167: layers.16.mlp.up_proj (dense). */
-function backward167(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.16.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act165, grad165, grad168, n * 4096, 4096, 11008, 3481411584, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 168: mul. */
-function forward168(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act169[i] = act167[i] * act168[i];
-}
-
-/** Backward of op 168: mul. */
-function backward168(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad169[i];
-    const a = act167[i];
-    const b = act168[i];
-    grad167[i] += g * b;
-    grad168[i] += g * a;
-  }
-}
-
-/** Forward of op 169: layers.16.mlp.down_proj (dense). */
-function forward169(p: Float32Array, n: number, training: boolean): void {
-  // layers.16.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act169, act170, n * 4096, 11008, 4096, 3526500352, -1, 0, 4096, 1);
-}
-
-/** Backward of op 169: layers.16.mlp.down_proj (dense). */
-function backward169(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.16.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act169, grad169, grad170, n * 4096, 11008, 4096, 3526500352, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 170: add. */
-function forward170(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act171[i] = act170[i] + act164[i];
-}
-
-/** Backward of op 170: add. */
-function backward170(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad171[i];
-    grad170[i] += g;
-    grad164[i] += g;
-  }
-}
-
-/** Forward of op 171: layers.17.input_layernorm (rmsnorm). */
-function forward171(p: Float32Array, n: number, training: boolean): void {
-  // layers.17.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act171[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch171_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act172[base + j] = act171[base + j] * r * p[3571589120 + j];
-  }
-}
-
-/** Backward of op 171: layers.17.input_layernorm (rmsnorm). */
-function backward171(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.17.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch171_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act171[base + j];
-      s += grad172[base + j] * p[3571589120 + j] * v;
-      gp[3571589120 + j] += grad172[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad171[base + j] += r * grad172[base + j] * p[3571589120 + j] - act171[base + j] * k;
-  }
-}
-
 /** Forward of op 172: layers.17.self_attn (attention). */
-function forward172(p: Float32Array, n: number, training: boolean): void {
+function forward172(p: Float32Array, n: number): void {
   // layers.17.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -12020,10 +9185,10 @@ function forward172(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch172_rope_cos[t * 64 + i];
-          const sn = scratch172_rope_sin[t * 64 + i];
-          const a = scratch172_q[base + i];
-          const e = scratch172_q[base + i + 64];
+          const cs = scratch172_rope_cos[t * 64 + i]!;
+          const sn = scratch172_rope_sin[t * 64 + i]!;
+          const a = scratch172_q[base + i]!;
+          const e = scratch172_q[base + i + 64]!;
           scratch172_q[base + i] = a * cs - e * sn;
           scratch172_q[base + i + 64] = e * cs + a * sn;
         }
@@ -12033,10 +9198,10 @@ function forward172(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch172_rope_cos[t * 64 + i];
-          const sn = scratch172_rope_sin[t * 64 + i];
-          const a = scratch172_k[base + i];
-          const e = scratch172_k[base + i + 64];
+          const cs = scratch172_rope_cos[t * 64 + i]!;
+          const sn = scratch172_rope_sin[t * 64 + i]!;
+          const a = scratch172_k[base + i]!;
+          const e = scratch172_k[base + i + 64]!;
           scratch172_k[base + i] = a * cs - e * sn;
           scratch172_k[base + i + 64] = e * cs + a * sn;
         }
@@ -12053,25 +9218,25 @@ function forward172(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch172_q[qi + d] * scratch172_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch172_q[qi + d]! * scratch172_k[kj + d]!;
           scratch172_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch172_probs[row + j]);
+          m = Math.max(m, scratch172_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch172_probs[row + j] - m);
+          const e = Math.exp(scratch172_probs[row + j]! - m);
           scratch172_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch172_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch172_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch172_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch172_probs[row + j];
+          const a = scratch172_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch172_heads[oi + d] += a * scratch172_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch172_heads[oi + d]! += a * scratch172_v[vj + d]!;
         }
       }
     }
@@ -12081,7 +9246,7 @@ function forward172(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 172: layers.17.self_attn (attention). */
-function backward172(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward172(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.17.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch172_d_heads.fill(0, 0, n * 16777216);
   scratch172_d_q.fill(0, 0, n * 16777216);
@@ -12116,23 +9281,23 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch172_d_heads[oi + d] * scratch172_v[vj + d];
-          const pr = scratch172_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch172_d_heads[oi + d]! * scratch172_v[vj + d]!;
+          const pr = scratch172_probs[row + j]!;
           const a = pr;
           scratch172_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch172_d_v[vj + d] += a * scratch172_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch172_d_v[vj + d]! += a * scratch172_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch172_probs[row + j] * (scratch172_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch172_probs[row + j]! * (scratch172_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch172_d_q[oi + d] += ds * scratch172_k[kj + d];
-            scratch172_d_k[kj + d] += ds * scratch172_q[qi + d];
+            scratch172_d_q[oi + d]! += ds * scratch172_k[kj + d]!;
+            scratch172_d_k[kj + d]! += ds * scratch172_q[qi + d]!;
           }
         }
       }
@@ -12142,10 +9307,10 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch172_rope_cos[t * 64 + i];
-          const sn = scratch172_rope_sin[t * 64 + i];
-          const a = scratch172_d_q[base + i];
-          const e = scratch172_d_q[base + i + 64];
+          const cs = scratch172_rope_cos[t * 64 + i]!;
+          const sn = scratch172_rope_sin[t * 64 + i]!;
+          const a = scratch172_d_q[base + i]!;
+          const e = scratch172_d_q[base + i + 64]!;
           scratch172_d_q[base + i] = a * cs + e * sn;
           scratch172_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -12155,10 +9320,10 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch172_rope_cos[t * 64 + i];
-          const sn = scratch172_rope_sin[t * 64 + i];
-          const a = scratch172_d_k[base + i];
-          const e = scratch172_d_k[base + i + 64];
+          const cs = scratch172_rope_cos[t * 64 + i]!;
+          const sn = scratch172_rope_sin[t * 64 + i]!;
+          const a = scratch172_d_k[base + i]!;
+          const e = scratch172_d_k[base + i + 64]!;
           scratch172_d_k[base + i] = a * cs + e * sn;
           scratch172_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -12174,182 +9339,8 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act172, grad172, scratch172_d_v, n * 4096, 4096, 4096, 3605147648, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 173: add. */
-function forward173(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act174[i] = act173[i] + act171[i];
-}
-
-/** Backward of op 173: add. */
-function backward173(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad174[i];
-    grad173[i] += g;
-    grad171[i] += g;
-  }
-}
-
-/** Forward of op 174: layers.17.post_attention_layernorm (rmsnorm). */
-function forward174(p: Float32Array, n: number, training: boolean): void {
-  // layers.17.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act174[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch174_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act175[base + j] = act174[base + j] * r * p[3638702080 + j];
-  }
-}
-
-/** Backward of op 174: layers.17.post_attention_layernorm (rmsnorm). */
-function backward174(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.17.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch174_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act174[base + j];
-      s += grad175[base + j] * p[3638702080 + j] * v;
-      gp[3638702080 + j] += grad175[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad174[base + j] += r * grad175[base + j] * p[3638702080 + j] - act174[base + j] * k;
-  }
-}
-
-/** Forward of op 175: layers.17.mlp.gate_proj (dense). */
-function forward175(p: Float32Array, n: number, training: boolean): void {
-  // layers.17.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act175, act176, n * 4096, 4096, 11008, 3638706176, -1, 0, 11008, 1);
-}
-
-/** Backward of op 175: layers.17.mlp.gate_proj (dense). */
-function backward175(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.17.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act175, grad175, grad176, n * 4096, 4096, 11008, 3638706176, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 176: layers.17.mlp.1 (silu). */
-function forward176(p: Float32Array, n: number, training: boolean): void {
-  // layers.17.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act176[i];
-    act177[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 176: layers.17.mlp.1 (silu). */
-function backward176(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.17.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act176[i];
-
-    const g = grad177[i];
-    grad176[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 177: layers.17.mlp.up_proj (dense). */
-function forward177(p: Float32Array, n: number, training: boolean): void {
-  // layers.17.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act175, act178, n * 4096, 4096, 11008, 3683794944, -1, 0, 11008, 1);
-}
-
-/** Backward of op 177: layers.17.mlp.up_proj (dense). */
-function backward177(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.17.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act175, grad175, grad178, n * 4096, 4096, 11008, 3683794944, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 178: mul. */
-function forward178(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act179[i] = act177[i] * act178[i];
-}
-
-/** Backward of op 178: mul. */
-function backward178(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad179[i];
-    const a = act177[i];
-    const b = act178[i];
-    grad177[i] += g * b;
-    grad178[i] += g * a;
-  }
-}
-
-/** Forward of op 179: layers.17.mlp.down_proj (dense). */
-function forward179(p: Float32Array, n: number, training: boolean): void {
-  // layers.17.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act179, act180, n * 4096, 11008, 4096, 3728883712, -1, 0, 4096, 1);
-}
-
-/** Backward of op 179: layers.17.mlp.down_proj (dense). */
-function backward179(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.17.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act179, grad179, grad180, n * 4096, 11008, 4096, 3728883712, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 180: add. */
-function forward180(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act181[i] = act180[i] + act174[i];
-}
-
-/** Backward of op 180: add. */
-function backward180(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad181[i];
-    grad180[i] += g;
-    grad174[i] += g;
-  }
-}
-
-/** Forward of op 181: layers.18.input_layernorm (rmsnorm). */
-function forward181(p: Float32Array, n: number, training: boolean): void {
-  // layers.18.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act181[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch181_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act182[base + j] = act181[base + j] * r * p[3773972480 + j];
-  }
-}
-
-/** Backward of op 181: layers.18.input_layernorm (rmsnorm). */
-function backward181(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.18.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch181_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act181[base + j];
-      s += grad182[base + j] * p[3773972480 + j] * v;
-      gp[3773972480 + j] += grad182[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad181[base + j] += r * grad182[base + j] * p[3773972480 + j] - act181[base + j] * k;
-  }
-}
-
 /** Forward of op 182: layers.18.self_attn (attention). */
-function forward182(p: Float32Array, n: number, training: boolean): void {
+function forward182(p: Float32Array, n: number): void {
   // layers.18.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -12372,10 +9363,10 @@ function forward182(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch182_rope_cos[t * 64 + i];
-          const sn = scratch182_rope_sin[t * 64 + i];
-          const a = scratch182_q[base + i];
-          const e = scratch182_q[base + i + 64];
+          const cs = scratch182_rope_cos[t * 64 + i]!;
+          const sn = scratch182_rope_sin[t * 64 + i]!;
+          const a = scratch182_q[base + i]!;
+          const e = scratch182_q[base + i + 64]!;
           scratch182_q[base + i] = a * cs - e * sn;
           scratch182_q[base + i + 64] = e * cs + a * sn;
         }
@@ -12385,10 +9376,10 @@ function forward182(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch182_rope_cos[t * 64 + i];
-          const sn = scratch182_rope_sin[t * 64 + i];
-          const a = scratch182_k[base + i];
-          const e = scratch182_k[base + i + 64];
+          const cs = scratch182_rope_cos[t * 64 + i]!;
+          const sn = scratch182_rope_sin[t * 64 + i]!;
+          const a = scratch182_k[base + i]!;
+          const e = scratch182_k[base + i + 64]!;
           scratch182_k[base + i] = a * cs - e * sn;
           scratch182_k[base + i + 64] = e * cs + a * sn;
         }
@@ -12405,25 +9396,25 @@ function forward182(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch182_q[qi + d] * scratch182_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch182_q[qi + d]! * scratch182_k[kj + d]!;
           scratch182_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch182_probs[row + j]);
+          m = Math.max(m, scratch182_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch182_probs[row + j] - m);
+          const e = Math.exp(scratch182_probs[row + j]! - m);
           scratch182_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch182_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch182_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch182_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch182_probs[row + j];
+          const a = scratch182_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch182_heads[oi + d] += a * scratch182_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch182_heads[oi + d]! += a * scratch182_v[vj + d]!;
         }
       }
     }
@@ -12433,7 +9424,7 @@ function forward182(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 182: layers.18.self_attn (attention). */
-function backward182(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward182(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.18.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch182_d_heads.fill(0, 0, n * 16777216);
   scratch182_d_q.fill(0, 0, n * 16777216);
@@ -12468,23 +9459,23 @@ function backward182(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch182_d_heads[oi + d] * scratch182_v[vj + d];
-          const pr = scratch182_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch182_d_heads[oi + d]! * scratch182_v[vj + d]!;
+          const pr = scratch182_probs[row + j]!;
           const a = pr;
           scratch182_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch182_d_v[vj + d] += a * scratch182_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch182_d_v[vj + d]! += a * scratch182_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch182_probs[row + j] * (scratch182_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch182_probs[row + j]! * (scratch182_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch182_d_q[oi + d] += ds * scratch182_k[kj + d];
-            scratch182_d_k[kj + d] += ds * scratch182_q[qi + d];
+            scratch182_d_q[oi + d]! += ds * scratch182_k[kj + d]!;
+            scratch182_d_k[kj + d]! += ds * scratch182_q[qi + d]!;
           }
         }
       }
@@ -12494,10 +9485,10 @@ function backward182(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch182_rope_cos[t * 64 + i];
-          const sn = scratch182_rope_sin[t * 64 + i];
-          const a = scratch182_d_q[base + i];
-          const e = scratch182_d_q[base + i + 64];
+          const cs = scratch182_rope_cos[t * 64 + i]!;
+          const sn = scratch182_rope_sin[t * 64 + i]!;
+          const a = scratch182_d_q[base + i]!;
+          const e = scratch182_d_q[base + i + 64]!;
           scratch182_d_q[base + i] = a * cs + e * sn;
           scratch182_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -12507,10 +9498,10 @@ function backward182(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch182_rope_cos[t * 64 + i];
-          const sn = scratch182_rope_sin[t * 64 + i];
-          const a = scratch182_d_k[base + i];
-          const e = scratch182_d_k[base + i + 64];
+          const cs = scratch182_rope_cos[t * 64 + i]!;
+          const sn = scratch182_rope_sin[t * 64 + i]!;
+          const a = scratch182_d_k[base + i]!;
+          const e = scratch182_d_k[base + i + 64]!;
           scratch182_d_k[base + i] = a * cs + e * sn;
           scratch182_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -12526,182 +9517,8 @@ function backward182(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act182, grad182, scratch182_d_v, n * 4096, 4096, 4096, 3807531008, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 183: add. */
-function forward183(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act184[i] = act183[i] + act181[i];
-}
-
-/** Backward of op 183: add. */
-function backward183(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad184[i];
-    grad183[i] += g;
-    grad181[i] += g;
-  }
-}
-
-/** Forward of op 184: layers.18.post_attention_layernorm (rmsnorm). */
-function forward184(p: Float32Array, n: number, training: boolean): void {
-  // layers.18.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act184[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch184_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act185[base + j] = act184[base + j] * r * p[3841085440 + j];
-  }
-}
-
-/** Backward of op 184: layers.18.post_attention_layernorm (rmsnorm). */
-function backward184(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.18.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch184_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act184[base + j];
-      s += grad185[base + j] * p[3841085440 + j] * v;
-      gp[3841085440 + j] += grad185[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad184[base + j] += r * grad185[base + j] * p[3841085440 + j] - act184[base + j] * k;
-  }
-}
-
-/** Forward of op 185: layers.18.mlp.gate_proj (dense). */
-function forward185(p: Float32Array, n: number, training: boolean): void {
-  // layers.18.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act185, act186, n * 4096, 4096, 11008, 3841089536, -1, 0, 11008, 1);
-}
-
-/** Backward of op 185: layers.18.mlp.gate_proj (dense). */
-function backward185(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.18.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act185, grad185, grad186, n * 4096, 4096, 11008, 3841089536, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 186: layers.18.mlp.1 (silu). */
-function forward186(p: Float32Array, n: number, training: boolean): void {
-  // layers.18.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act186[i];
-    act187[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 186: layers.18.mlp.1 (silu). */
-function backward186(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.18.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act186[i];
-
-    const g = grad187[i];
-    grad186[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 187: layers.18.mlp.up_proj (dense). */
-function forward187(p: Float32Array, n: number, training: boolean): void {
-  // layers.18.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act185, act188, n * 4096, 4096, 11008, 3886178304, -1, 0, 11008, 1);
-}
-
-/** Backward of op 187: layers.18.mlp.up_proj (dense). */
-function backward187(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.18.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act185, grad185, grad188, n * 4096, 4096, 11008, 3886178304, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 188: mul. */
-function forward188(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act189[i] = act187[i] * act188[i];
-}
-
-/** Backward of op 188: mul. */
-function backward188(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad189[i];
-    const a = act187[i];
-    const b = act188[i];
-    grad187[i] += g * b;
-    grad188[i] += g * a;
-  }
-}
-
-/** Forward of op 189: layers.18.mlp.down_proj (dense). */
-function forward189(p: Float32Array, n: number, training: boolean): void {
-  // layers.18.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act189, act190, n * 4096, 11008, 4096, 3931267072, -1, 0, 4096, 1);
-}
-
-/** Backward of op 189: layers.18.mlp.down_proj (dense). */
-function backward189(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.18.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act189, grad189, grad190, n * 4096, 11008, 4096, 3931267072, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 190: add. */
-function forward190(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act191[i] = act190[i] + act184[i];
-}
-
-/** Backward of op 190: add. */
-function backward190(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad191[i];
-    grad190[i] += g;
-    grad184[i] += g;
-  }
-}
-
-/** Forward of op 191: layers.19.input_layernorm (rmsnorm). */
-function forward191(p: Float32Array, n: number, training: boolean): void {
-  // layers.19.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act191[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch191_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act192[base + j] = act191[base + j] * r * p[3976355840 + j];
-  }
-}
-
-/** Backward of op 191: layers.19.input_layernorm (rmsnorm). */
-function backward191(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.19.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch191_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act191[base + j];
-      s += grad192[base + j] * p[3976355840 + j] * v;
-      gp[3976355840 + j] += grad192[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad191[base + j] += r * grad192[base + j] * p[3976355840 + j] - act191[base + j] * k;
-  }
-}
-
 /** Forward of op 192: layers.19.self_attn (attention). */
-function forward192(p: Float32Array, n: number, training: boolean): void {
+function forward192(p: Float32Array, n: number): void {
   // layers.19.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -12724,10 +9541,10 @@ function forward192(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch192_rope_cos[t * 64 + i];
-          const sn = scratch192_rope_sin[t * 64 + i];
-          const a = scratch192_q[base + i];
-          const e = scratch192_q[base + i + 64];
+          const cs = scratch192_rope_cos[t * 64 + i]!;
+          const sn = scratch192_rope_sin[t * 64 + i]!;
+          const a = scratch192_q[base + i]!;
+          const e = scratch192_q[base + i + 64]!;
           scratch192_q[base + i] = a * cs - e * sn;
           scratch192_q[base + i + 64] = e * cs + a * sn;
         }
@@ -12737,10 +9554,10 @@ function forward192(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch192_rope_cos[t * 64 + i];
-          const sn = scratch192_rope_sin[t * 64 + i];
-          const a = scratch192_k[base + i];
-          const e = scratch192_k[base + i + 64];
+          const cs = scratch192_rope_cos[t * 64 + i]!;
+          const sn = scratch192_rope_sin[t * 64 + i]!;
+          const a = scratch192_k[base + i]!;
+          const e = scratch192_k[base + i + 64]!;
           scratch192_k[base + i] = a * cs - e * sn;
           scratch192_k[base + i + 64] = e * cs + a * sn;
         }
@@ -12757,25 +9574,25 @@ function forward192(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch192_q[qi + d] * scratch192_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch192_q[qi + d]! * scratch192_k[kj + d]!;
           scratch192_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch192_probs[row + j]);
+          m = Math.max(m, scratch192_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch192_probs[row + j] - m);
+          const e = Math.exp(scratch192_probs[row + j]! - m);
           scratch192_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch192_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch192_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch192_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch192_probs[row + j];
+          const a = scratch192_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch192_heads[oi + d] += a * scratch192_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch192_heads[oi + d]! += a * scratch192_v[vj + d]!;
         }
       }
     }
@@ -12785,7 +9602,7 @@ function forward192(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 192: layers.19.self_attn (attention). */
-function backward192(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward192(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.19.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch192_d_heads.fill(0, 0, n * 16777216);
   scratch192_d_q.fill(0, 0, n * 16777216);
@@ -12820,23 +9637,23 @@ function backward192(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch192_d_heads[oi + d] * scratch192_v[vj + d];
-          const pr = scratch192_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch192_d_heads[oi + d]! * scratch192_v[vj + d]!;
+          const pr = scratch192_probs[row + j]!;
           const a = pr;
           scratch192_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch192_d_v[vj + d] += a * scratch192_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch192_d_v[vj + d]! += a * scratch192_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch192_probs[row + j] * (scratch192_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch192_probs[row + j]! * (scratch192_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch192_d_q[oi + d] += ds * scratch192_k[kj + d];
-            scratch192_d_k[kj + d] += ds * scratch192_q[qi + d];
+            scratch192_d_q[oi + d]! += ds * scratch192_k[kj + d]!;
+            scratch192_d_k[kj + d]! += ds * scratch192_q[qi + d]!;
           }
         }
       }
@@ -12846,10 +9663,10 @@ function backward192(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch192_rope_cos[t * 64 + i];
-          const sn = scratch192_rope_sin[t * 64 + i];
-          const a = scratch192_d_q[base + i];
-          const e = scratch192_d_q[base + i + 64];
+          const cs = scratch192_rope_cos[t * 64 + i]!;
+          const sn = scratch192_rope_sin[t * 64 + i]!;
+          const a = scratch192_d_q[base + i]!;
+          const e = scratch192_d_q[base + i + 64]!;
           scratch192_d_q[base + i] = a * cs + e * sn;
           scratch192_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -12859,10 +9676,10 @@ function backward192(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch192_rope_cos[t * 64 + i];
-          const sn = scratch192_rope_sin[t * 64 + i];
-          const a = scratch192_d_k[base + i];
-          const e = scratch192_d_k[base + i + 64];
+          const cs = scratch192_rope_cos[t * 64 + i]!;
+          const sn = scratch192_rope_sin[t * 64 + i]!;
+          const a = scratch192_d_k[base + i]!;
+          const e = scratch192_d_k[base + i + 64]!;
           scratch192_d_k[base + i] = a * cs + e * sn;
           scratch192_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -12878,182 +9695,8 @@ function backward192(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act192, grad192, scratch192_d_v, n * 4096, 4096, 4096, 4009914368, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 193: add. */
-function forward193(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act194[i] = act193[i] + act191[i];
-}
-
-/** Backward of op 193: add. */
-function backward193(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad194[i];
-    grad193[i] += g;
-    grad191[i] += g;
-  }
-}
-
-/** Forward of op 194: layers.19.post_attention_layernorm (rmsnorm). */
-function forward194(p: Float32Array, n: number, training: boolean): void {
-  // layers.19.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act194[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch194_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act195[base + j] = act194[base + j] * r * p[4043468800 + j];
-  }
-}
-
-/** Backward of op 194: layers.19.post_attention_layernorm (rmsnorm). */
-function backward194(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.19.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch194_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act194[base + j];
-      s += grad195[base + j] * p[4043468800 + j] * v;
-      gp[4043468800 + j] += grad195[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad194[base + j] += r * grad195[base + j] * p[4043468800 + j] - act194[base + j] * k;
-  }
-}
-
-/** Forward of op 195: layers.19.mlp.gate_proj (dense). */
-function forward195(p: Float32Array, n: number, training: boolean): void {
-  // layers.19.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act195, act196, n * 4096, 4096, 11008, 4043472896, -1, 0, 11008, 1);
-}
-
-/** Backward of op 195: layers.19.mlp.gate_proj (dense). */
-function backward195(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.19.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act195, grad195, grad196, n * 4096, 4096, 11008, 4043472896, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 196: layers.19.mlp.1 (silu). */
-function forward196(p: Float32Array, n: number, training: boolean): void {
-  // layers.19.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act196[i];
-    act197[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 196: layers.19.mlp.1 (silu). */
-function backward196(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.19.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act196[i];
-
-    const g = grad197[i];
-    grad196[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 197: layers.19.mlp.up_proj (dense). */
-function forward197(p: Float32Array, n: number, training: boolean): void {
-  // layers.19.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act195, act198, n * 4096, 4096, 11008, 4088561664, -1, 0, 11008, 1);
-}
-
-/** Backward of op 197: layers.19.mlp.up_proj (dense). */
-function backward197(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.19.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act195, grad195, grad198, n * 4096, 4096, 11008, 4088561664, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 198: mul. */
-function forward198(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act199[i] = act197[i] * act198[i];
-}
-
-/** Backward of op 198: mul. */
-function backward198(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad199[i];
-    const a = act197[i];
-    const b = act198[i];
-    grad197[i] += g * b;
-    grad198[i] += g * a;
-  }
-}
-
-/** Forward of op 199: layers.19.mlp.down_proj (dense). */
-function forward199(p: Float32Array, n: number, training: boolean): void {
-  // layers.19.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act199, act200, n * 4096, 11008, 4096, 4133650432, -1, 0, 4096, 1);
-}
-
-/** Backward of op 199: layers.19.mlp.down_proj (dense). */
-function backward199(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.19.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act199, grad199, grad200, n * 4096, 11008, 4096, 4133650432, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 200: add. */
-function forward200(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act201[i] = act200[i] + act194[i];
-}
-
-/** Backward of op 200: add. */
-function backward200(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad201[i];
-    grad200[i] += g;
-    grad194[i] += g;
-  }
-}
-
-/** Forward of op 201: layers.20.input_layernorm (rmsnorm). */
-function forward201(p: Float32Array, n: number, training: boolean): void {
-  // layers.20.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act201[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch201_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act202[base + j] = act201[base + j] * r * p[4178739200 + j];
-  }
-}
-
-/** Backward of op 201: layers.20.input_layernorm (rmsnorm). */
-function backward201(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.20.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch201_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act201[base + j];
-      s += grad202[base + j] * p[4178739200 + j] * v;
-      gp[4178739200 + j] += grad202[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad201[base + j] += r * grad202[base + j] * p[4178739200 + j] - act201[base + j] * k;
-  }
-}
-
 /** Forward of op 202: layers.20.self_attn (attention). */
-function forward202(p: Float32Array, n: number, training: boolean): void {
+function forward202(p: Float32Array, n: number): void {
   // layers.20.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -13076,10 +9719,10 @@ function forward202(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch202_rope_cos[t * 64 + i];
-          const sn = scratch202_rope_sin[t * 64 + i];
-          const a = scratch202_q[base + i];
-          const e = scratch202_q[base + i + 64];
+          const cs = scratch202_rope_cos[t * 64 + i]!;
+          const sn = scratch202_rope_sin[t * 64 + i]!;
+          const a = scratch202_q[base + i]!;
+          const e = scratch202_q[base + i + 64]!;
           scratch202_q[base + i] = a * cs - e * sn;
           scratch202_q[base + i + 64] = e * cs + a * sn;
         }
@@ -13089,10 +9732,10 @@ function forward202(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch202_rope_cos[t * 64 + i];
-          const sn = scratch202_rope_sin[t * 64 + i];
-          const a = scratch202_k[base + i];
-          const e = scratch202_k[base + i + 64];
+          const cs = scratch202_rope_cos[t * 64 + i]!;
+          const sn = scratch202_rope_sin[t * 64 + i]!;
+          const a = scratch202_k[base + i]!;
+          const e = scratch202_k[base + i + 64]!;
           scratch202_k[base + i] = a * cs - e * sn;
           scratch202_k[base + i + 64] = e * cs + a * sn;
         }
@@ -13109,25 +9752,25 @@ function forward202(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch202_q[qi + d] * scratch202_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch202_q[qi + d]! * scratch202_k[kj + d]!;
           scratch202_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch202_probs[row + j]);
+          m = Math.max(m, scratch202_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch202_probs[row + j] - m);
+          const e = Math.exp(scratch202_probs[row + j]! - m);
           scratch202_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch202_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch202_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch202_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch202_probs[row + j];
+          const a = scratch202_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch202_heads[oi + d] += a * scratch202_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch202_heads[oi + d]! += a * scratch202_v[vj + d]!;
         }
       }
     }
@@ -13137,7 +9780,7 @@ function forward202(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 202: layers.20.self_attn (attention). */
-function backward202(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward202(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.20.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch202_d_heads.fill(0, 0, n * 16777216);
   scratch202_d_q.fill(0, 0, n * 16777216);
@@ -13172,23 +9815,23 @@ function backward202(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch202_d_heads[oi + d] * scratch202_v[vj + d];
-          const pr = scratch202_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch202_d_heads[oi + d]! * scratch202_v[vj + d]!;
+          const pr = scratch202_probs[row + j]!;
           const a = pr;
           scratch202_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch202_d_v[vj + d] += a * scratch202_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch202_d_v[vj + d]! += a * scratch202_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch202_probs[row + j] * (scratch202_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch202_probs[row + j]! * (scratch202_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch202_d_q[oi + d] += ds * scratch202_k[kj + d];
-            scratch202_d_k[kj + d] += ds * scratch202_q[qi + d];
+            scratch202_d_q[oi + d]! += ds * scratch202_k[kj + d]!;
+            scratch202_d_k[kj + d]! += ds * scratch202_q[qi + d]!;
           }
         }
       }
@@ -13198,10 +9841,10 @@ function backward202(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch202_rope_cos[t * 64 + i];
-          const sn = scratch202_rope_sin[t * 64 + i];
-          const a = scratch202_d_q[base + i];
-          const e = scratch202_d_q[base + i + 64];
+          const cs = scratch202_rope_cos[t * 64 + i]!;
+          const sn = scratch202_rope_sin[t * 64 + i]!;
+          const a = scratch202_d_q[base + i]!;
+          const e = scratch202_d_q[base + i + 64]!;
           scratch202_d_q[base + i] = a * cs + e * sn;
           scratch202_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -13211,10 +9854,10 @@ function backward202(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch202_rope_cos[t * 64 + i];
-          const sn = scratch202_rope_sin[t * 64 + i];
-          const a = scratch202_d_k[base + i];
-          const e = scratch202_d_k[base + i + 64];
+          const cs = scratch202_rope_cos[t * 64 + i]!;
+          const sn = scratch202_rope_sin[t * 64 + i]!;
+          const a = scratch202_d_k[base + i]!;
+          const e = scratch202_d_k[base + i + 64]!;
           scratch202_d_k[base + i] = a * cs + e * sn;
           scratch202_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -13230,182 +9873,8 @@ function backward202(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act202, grad202, scratch202_d_v, n * 4096, 4096, 4096, 4212297728, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 203: add. */
-function forward203(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act204[i] = act203[i] + act201[i];
-}
-
-/** Backward of op 203: add. */
-function backward203(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad204[i];
-    grad203[i] += g;
-    grad201[i] += g;
-  }
-}
-
-/** Forward of op 204: layers.20.post_attention_layernorm (rmsnorm). */
-function forward204(p: Float32Array, n: number, training: boolean): void {
-  // layers.20.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act204[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch204_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act205[base + j] = act204[base + j] * r * p[4245852160 + j];
-  }
-}
-
-/** Backward of op 204: layers.20.post_attention_layernorm (rmsnorm). */
-function backward204(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.20.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch204_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act204[base + j];
-      s += grad205[base + j] * p[4245852160 + j] * v;
-      gp[4245852160 + j] += grad205[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad204[base + j] += r * grad205[base + j] * p[4245852160 + j] - act204[base + j] * k;
-  }
-}
-
-/** Forward of op 205: layers.20.mlp.gate_proj (dense). */
-function forward205(p: Float32Array, n: number, training: boolean): void {
-  // layers.20.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act205, act206, n * 4096, 4096, 11008, 4245856256, -1, 0, 11008, 1);
-}
-
-/** Backward of op 205: layers.20.mlp.gate_proj (dense). */
-function backward205(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.20.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act205, grad205, grad206, n * 4096, 4096, 11008, 4245856256, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 206: layers.20.mlp.1 (silu). */
-function forward206(p: Float32Array, n: number, training: boolean): void {
-  // layers.20.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act206[i];
-    act207[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 206: layers.20.mlp.1 (silu). */
-function backward206(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.20.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act206[i];
-
-    const g = grad207[i];
-    grad206[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 207: layers.20.mlp.up_proj (dense). */
-function forward207(p: Float32Array, n: number, training: boolean): void {
-  // layers.20.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act205, act208, n * 4096, 4096, 11008, 4290945024, -1, 0, 11008, 1);
-}
-
-/** Backward of op 207: layers.20.mlp.up_proj (dense). */
-function backward207(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.20.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act205, grad205, grad208, n * 4096, 4096, 11008, 4290945024, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 208: mul. */
-function forward208(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act209[i] = act207[i] * act208[i];
-}
-
-/** Backward of op 208: mul. */
-function backward208(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad209[i];
-    const a = act207[i];
-    const b = act208[i];
-    grad207[i] += g * b;
-    grad208[i] += g * a;
-  }
-}
-
-/** Forward of op 209: layers.20.mlp.down_proj (dense). */
-function forward209(p: Float32Array, n: number, training: boolean): void {
-  // layers.20.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act209, act210, n * 4096, 11008, 4096, 4336033792, -1, 0, 4096, 1);
-}
-
-/** Backward of op 209: layers.20.mlp.down_proj (dense). */
-function backward209(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.20.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act209, grad209, grad210, n * 4096, 11008, 4096, 4336033792, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 210: add. */
-function forward210(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act211[i] = act210[i] + act204[i];
-}
-
-/** Backward of op 210: add. */
-function backward210(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad211[i];
-    grad210[i] += g;
-    grad204[i] += g;
-  }
-}
-
-/** Forward of op 211: layers.21.input_layernorm (rmsnorm). */
-function forward211(p: Float32Array, n: number, training: boolean): void {
-  // layers.21.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act211[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch211_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act212[base + j] = act211[base + j] * r * p[4381122560 + j];
-  }
-}
-
-/** Backward of op 211: layers.21.input_layernorm (rmsnorm). */
-function backward211(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.21.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch211_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act211[base + j];
-      s += grad212[base + j] * p[4381122560 + j] * v;
-      gp[4381122560 + j] += grad212[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad211[base + j] += r * grad212[base + j] * p[4381122560 + j] - act211[base + j] * k;
-  }
-}
-
 /** Forward of op 212: layers.21.self_attn (attention). */
-function forward212(p: Float32Array, n: number, training: boolean): void {
+function forward212(p: Float32Array, n: number): void {
   // layers.21.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -13428,10 +9897,10 @@ function forward212(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch212_rope_cos[t * 64 + i];
-          const sn = scratch212_rope_sin[t * 64 + i];
-          const a = scratch212_q[base + i];
-          const e = scratch212_q[base + i + 64];
+          const cs = scratch212_rope_cos[t * 64 + i]!;
+          const sn = scratch212_rope_sin[t * 64 + i]!;
+          const a = scratch212_q[base + i]!;
+          const e = scratch212_q[base + i + 64]!;
           scratch212_q[base + i] = a * cs - e * sn;
           scratch212_q[base + i + 64] = e * cs + a * sn;
         }
@@ -13441,10 +9910,10 @@ function forward212(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch212_rope_cos[t * 64 + i];
-          const sn = scratch212_rope_sin[t * 64 + i];
-          const a = scratch212_k[base + i];
-          const e = scratch212_k[base + i + 64];
+          const cs = scratch212_rope_cos[t * 64 + i]!;
+          const sn = scratch212_rope_sin[t * 64 + i]!;
+          const a = scratch212_k[base + i]!;
+          const e = scratch212_k[base + i + 64]!;
           scratch212_k[base + i] = a * cs - e * sn;
           scratch212_k[base + i + 64] = e * cs + a * sn;
         }
@@ -13461,25 +9930,25 @@ function forward212(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch212_q[qi + d] * scratch212_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch212_q[qi + d]! * scratch212_k[kj + d]!;
           scratch212_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch212_probs[row + j]);
+          m = Math.max(m, scratch212_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch212_probs[row + j] - m);
+          const e = Math.exp(scratch212_probs[row + j]! - m);
           scratch212_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch212_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch212_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch212_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch212_probs[row + j];
+          const a = scratch212_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch212_heads[oi + d] += a * scratch212_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch212_heads[oi + d]! += a * scratch212_v[vj + d]!;
         }
       }
     }
@@ -13489,7 +9958,7 @@ function forward212(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 212: layers.21.self_attn (attention). */
-function backward212(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward212(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.21.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch212_d_heads.fill(0, 0, n * 16777216);
   scratch212_d_q.fill(0, 0, n * 16777216);
@@ -13524,23 +9993,23 @@ function backward212(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch212_d_heads[oi + d] * scratch212_v[vj + d];
-          const pr = scratch212_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch212_d_heads[oi + d]! * scratch212_v[vj + d]!;
+          const pr = scratch212_probs[row + j]!;
           const a = pr;
           scratch212_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch212_d_v[vj + d] += a * scratch212_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch212_d_v[vj + d]! += a * scratch212_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch212_probs[row + j] * (scratch212_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch212_probs[row + j]! * (scratch212_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch212_d_q[oi + d] += ds * scratch212_k[kj + d];
-            scratch212_d_k[kj + d] += ds * scratch212_q[qi + d];
+            scratch212_d_q[oi + d]! += ds * scratch212_k[kj + d]!;
+            scratch212_d_k[kj + d]! += ds * scratch212_q[qi + d]!;
           }
         }
       }
@@ -13550,10 +10019,10 @@ function backward212(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch212_rope_cos[t * 64 + i];
-          const sn = scratch212_rope_sin[t * 64 + i];
-          const a = scratch212_d_q[base + i];
-          const e = scratch212_d_q[base + i + 64];
+          const cs = scratch212_rope_cos[t * 64 + i]!;
+          const sn = scratch212_rope_sin[t * 64 + i]!;
+          const a = scratch212_d_q[base + i]!;
+          const e = scratch212_d_q[base + i + 64]!;
           scratch212_d_q[base + i] = a * cs + e * sn;
           scratch212_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -13563,10 +10032,10 @@ function backward212(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch212_rope_cos[t * 64 + i];
-          const sn = scratch212_rope_sin[t * 64 + i];
-          const a = scratch212_d_k[base + i];
-          const e = scratch212_d_k[base + i + 64];
+          const cs = scratch212_rope_cos[t * 64 + i]!;
+          const sn = scratch212_rope_sin[t * 64 + i]!;
+          const a = scratch212_d_k[base + i]!;
+          const e = scratch212_d_k[base + i + 64]!;
           scratch212_d_k[base + i] = a * cs + e * sn;
           scratch212_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -13582,182 +10051,8 @@ function backward212(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act212, grad212, scratch212_d_v, n * 4096, 4096, 4096, 4414681088, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 213: add. */
-function forward213(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act214[i] = act213[i] + act211[i];
-}
-
-/** Backward of op 213: add. */
-function backward213(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad214[i];
-    grad213[i] += g;
-    grad211[i] += g;
-  }
-}
-
-/** Forward of op 214: layers.21.post_attention_layernorm (rmsnorm). */
-function forward214(p: Float32Array, n: number, training: boolean): void {
-  // layers.21.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act214[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch214_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act215[base + j] = act214[base + j] * r * p[4448235520 + j];
-  }
-}
-
-/** Backward of op 214: layers.21.post_attention_layernorm (rmsnorm). */
-function backward214(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.21.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch214_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act214[base + j];
-      s += grad215[base + j] * p[4448235520 + j] * v;
-      gp[4448235520 + j] += grad215[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad214[base + j] += r * grad215[base + j] * p[4448235520 + j] - act214[base + j] * k;
-  }
-}
-
-/** Forward of op 215: layers.21.mlp.gate_proj (dense). */
-function forward215(p: Float32Array, n: number, training: boolean): void {
-  // layers.21.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act215, act216, n * 4096, 4096, 11008, 4448239616, -1, 0, 11008, 1);
-}
-
-/** Backward of op 215: layers.21.mlp.gate_proj (dense). */
-function backward215(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.21.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act215, grad215, grad216, n * 4096, 4096, 11008, 4448239616, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 216: layers.21.mlp.1 (silu). */
-function forward216(p: Float32Array, n: number, training: boolean): void {
-  // layers.21.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act216[i];
-    act217[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 216: layers.21.mlp.1 (silu). */
-function backward216(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.21.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act216[i];
-
-    const g = grad217[i];
-    grad216[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 217: layers.21.mlp.up_proj (dense). */
-function forward217(p: Float32Array, n: number, training: boolean): void {
-  // layers.21.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act215, act218, n * 4096, 4096, 11008, 4493328384, -1, 0, 11008, 1);
-}
-
-/** Backward of op 217: layers.21.mlp.up_proj (dense). */
-function backward217(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.21.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act215, grad215, grad218, n * 4096, 4096, 11008, 4493328384, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 218: mul. */
-function forward218(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act219[i] = act217[i] * act218[i];
-}
-
-/** Backward of op 218: mul. */
-function backward218(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad219[i];
-    const a = act217[i];
-    const b = act218[i];
-    grad217[i] += g * b;
-    grad218[i] += g * a;
-  }
-}
-
-/** Forward of op 219: layers.21.mlp.down_proj (dense). */
-function forward219(p: Float32Array, n: number, training: boolean): void {
-  // layers.21.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act219, act220, n * 4096, 11008, 4096, 4538417152, -1, 0, 4096, 1);
-}
-
-/** Backward of op 219: layers.21.mlp.down_proj (dense). */
-function backward219(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.21.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act219, grad219, grad220, n * 4096, 11008, 4096, 4538417152, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 220: add. */
-function forward220(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act221[i] = act220[i] + act214[i];
-}
-
-/** Backward of op 220: add. */
-function backward220(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad221[i];
-    grad220[i] += g;
-    grad214[i] += g;
-  }
-}
-
-/** Forward of op 221: layers.22.input_layernorm (rmsnorm). */
-function forward221(p: Float32Array, n: number, training: boolean): void {
-  // layers.22.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act221[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch221_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act222[base + j] = act221[base + j] * r * p[4583505920 + j];
-  }
-}
-
-/** Backward of op 221: layers.22.input_layernorm (rmsnorm). */
-function backward221(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.22.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch221_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act221[base + j];
-      s += grad222[base + j] * p[4583505920 + j] * v;
-      gp[4583505920 + j] += grad222[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad221[base + j] += r * grad222[base + j] * p[4583505920 + j] - act221[base + j] * k;
-  }
-}
-
 /** Forward of op 222: layers.22.self_attn (attention). */
-function forward222(p: Float32Array, n: number, training: boolean): void {
+function forward222(p: Float32Array, n: number): void {
   // layers.22.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -13780,10 +10075,10 @@ function forward222(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch222_rope_cos[t * 64 + i];
-          const sn = scratch222_rope_sin[t * 64 + i];
-          const a = scratch222_q[base + i];
-          const e = scratch222_q[base + i + 64];
+          const cs = scratch222_rope_cos[t * 64 + i]!;
+          const sn = scratch222_rope_sin[t * 64 + i]!;
+          const a = scratch222_q[base + i]!;
+          const e = scratch222_q[base + i + 64]!;
           scratch222_q[base + i] = a * cs - e * sn;
           scratch222_q[base + i + 64] = e * cs + a * sn;
         }
@@ -13793,10 +10088,10 @@ function forward222(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch222_rope_cos[t * 64 + i];
-          const sn = scratch222_rope_sin[t * 64 + i];
-          const a = scratch222_k[base + i];
-          const e = scratch222_k[base + i + 64];
+          const cs = scratch222_rope_cos[t * 64 + i]!;
+          const sn = scratch222_rope_sin[t * 64 + i]!;
+          const a = scratch222_k[base + i]!;
+          const e = scratch222_k[base + i + 64]!;
           scratch222_k[base + i] = a * cs - e * sn;
           scratch222_k[base + i + 64] = e * cs + a * sn;
         }
@@ -13813,25 +10108,25 @@ function forward222(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch222_q[qi + d] * scratch222_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch222_q[qi + d]! * scratch222_k[kj + d]!;
           scratch222_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch222_probs[row + j]);
+          m = Math.max(m, scratch222_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch222_probs[row + j] - m);
+          const e = Math.exp(scratch222_probs[row + j]! - m);
           scratch222_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch222_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch222_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch222_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch222_probs[row + j];
+          const a = scratch222_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch222_heads[oi + d] += a * scratch222_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch222_heads[oi + d]! += a * scratch222_v[vj + d]!;
         }
       }
     }
@@ -13841,7 +10136,7 @@ function forward222(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 222: layers.22.self_attn (attention). */
-function backward222(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward222(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.22.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch222_d_heads.fill(0, 0, n * 16777216);
   scratch222_d_q.fill(0, 0, n * 16777216);
@@ -13876,23 +10171,23 @@ function backward222(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch222_d_heads[oi + d] * scratch222_v[vj + d];
-          const pr = scratch222_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch222_d_heads[oi + d]! * scratch222_v[vj + d]!;
+          const pr = scratch222_probs[row + j]!;
           const a = pr;
           scratch222_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch222_d_v[vj + d] += a * scratch222_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch222_d_v[vj + d]! += a * scratch222_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch222_probs[row + j] * (scratch222_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch222_probs[row + j]! * (scratch222_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch222_d_q[oi + d] += ds * scratch222_k[kj + d];
-            scratch222_d_k[kj + d] += ds * scratch222_q[qi + d];
+            scratch222_d_q[oi + d]! += ds * scratch222_k[kj + d]!;
+            scratch222_d_k[kj + d]! += ds * scratch222_q[qi + d]!;
           }
         }
       }
@@ -13902,10 +10197,10 @@ function backward222(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch222_rope_cos[t * 64 + i];
-          const sn = scratch222_rope_sin[t * 64 + i];
-          const a = scratch222_d_q[base + i];
-          const e = scratch222_d_q[base + i + 64];
+          const cs = scratch222_rope_cos[t * 64 + i]!;
+          const sn = scratch222_rope_sin[t * 64 + i]!;
+          const a = scratch222_d_q[base + i]!;
+          const e = scratch222_d_q[base + i + 64]!;
           scratch222_d_q[base + i] = a * cs + e * sn;
           scratch222_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -13915,10 +10210,10 @@ function backward222(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch222_rope_cos[t * 64 + i];
-          const sn = scratch222_rope_sin[t * 64 + i];
-          const a = scratch222_d_k[base + i];
-          const e = scratch222_d_k[base + i + 64];
+          const cs = scratch222_rope_cos[t * 64 + i]!;
+          const sn = scratch222_rope_sin[t * 64 + i]!;
+          const a = scratch222_d_k[base + i]!;
+          const e = scratch222_d_k[base + i + 64]!;
           scratch222_d_k[base + i] = a * cs + e * sn;
           scratch222_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -13934,182 +10229,8 @@ function backward222(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act222, grad222, scratch222_d_v, n * 4096, 4096, 4096, 4617064448, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 223: add. */
-function forward223(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act224[i] = act223[i] + act221[i];
-}
-
-/** Backward of op 223: add. */
-function backward223(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad224[i];
-    grad223[i] += g;
-    grad221[i] += g;
-  }
-}
-
-/** Forward of op 224: layers.22.post_attention_layernorm (rmsnorm). */
-function forward224(p: Float32Array, n: number, training: boolean): void {
-  // layers.22.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act224[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch224_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act225[base + j] = act224[base + j] * r * p[4650618880 + j];
-  }
-}
-
-/** Backward of op 224: layers.22.post_attention_layernorm (rmsnorm). */
-function backward224(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.22.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch224_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act224[base + j];
-      s += grad225[base + j] * p[4650618880 + j] * v;
-      gp[4650618880 + j] += grad225[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad224[base + j] += r * grad225[base + j] * p[4650618880 + j] - act224[base + j] * k;
-  }
-}
-
-/** Forward of op 225: layers.22.mlp.gate_proj (dense). */
-function forward225(p: Float32Array, n: number, training: boolean): void {
-  // layers.22.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act225, act226, n * 4096, 4096, 11008, 4650622976, -1, 0, 11008, 1);
-}
-
-/** Backward of op 225: layers.22.mlp.gate_proj (dense). */
-function backward225(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.22.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act225, grad225, grad226, n * 4096, 4096, 11008, 4650622976, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 226: layers.22.mlp.1 (silu). */
-function forward226(p: Float32Array, n: number, training: boolean): void {
-  // layers.22.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act226[i];
-    act227[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 226: layers.22.mlp.1 (silu). */
-function backward226(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.22.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act226[i];
-
-    const g = grad227[i];
-    grad226[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 227: layers.22.mlp.up_proj (dense). */
-function forward227(p: Float32Array, n: number, training: boolean): void {
-  // layers.22.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act225, act228, n * 4096, 4096, 11008, 4695711744, -1, 0, 11008, 1);
-}
-
-/** Backward of op 227: layers.22.mlp.up_proj (dense). */
-function backward227(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.22.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act225, grad225, grad228, n * 4096, 4096, 11008, 4695711744, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 228: mul. */
-function forward228(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act229[i] = act227[i] * act228[i];
-}
-
-/** Backward of op 228: mul. */
-function backward228(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad229[i];
-    const a = act227[i];
-    const b = act228[i];
-    grad227[i] += g * b;
-    grad228[i] += g * a;
-  }
-}
-
-/** Forward of op 229: layers.22.mlp.down_proj (dense). */
-function forward229(p: Float32Array, n: number, training: boolean): void {
-  // layers.22.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act229, act230, n * 4096, 11008, 4096, 4740800512, -1, 0, 4096, 1);
-}
-
-/** Backward of op 229: layers.22.mlp.down_proj (dense). */
-function backward229(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.22.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act229, grad229, grad230, n * 4096, 11008, 4096, 4740800512, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 230: add. */
-function forward230(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act231[i] = act230[i] + act224[i];
-}
-
-/** Backward of op 230: add. */
-function backward230(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad231[i];
-    grad230[i] += g;
-    grad224[i] += g;
-  }
-}
-
-/** Forward of op 231: layers.23.input_layernorm (rmsnorm). */
-function forward231(p: Float32Array, n: number, training: boolean): void {
-  // layers.23.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act231[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch231_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act232[base + j] = act231[base + j] * r * p[4785889280 + j];
-  }
-}
-
-/** Backward of op 231: layers.23.input_layernorm (rmsnorm). */
-function backward231(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.23.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch231_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act231[base + j];
-      s += grad232[base + j] * p[4785889280 + j] * v;
-      gp[4785889280 + j] += grad232[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad231[base + j] += r * grad232[base + j] * p[4785889280 + j] - act231[base + j] * k;
-  }
-}
-
 /** Forward of op 232: layers.23.self_attn (attention). */
-function forward232(p: Float32Array, n: number, training: boolean): void {
+function forward232(p: Float32Array, n: number): void {
   // layers.23.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -14132,10 +10253,10 @@ function forward232(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch232_rope_cos[t * 64 + i];
-          const sn = scratch232_rope_sin[t * 64 + i];
-          const a = scratch232_q[base + i];
-          const e = scratch232_q[base + i + 64];
+          const cs = scratch232_rope_cos[t * 64 + i]!;
+          const sn = scratch232_rope_sin[t * 64 + i]!;
+          const a = scratch232_q[base + i]!;
+          const e = scratch232_q[base + i + 64]!;
           scratch232_q[base + i] = a * cs - e * sn;
           scratch232_q[base + i + 64] = e * cs + a * sn;
         }
@@ -14145,10 +10266,10 @@ function forward232(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch232_rope_cos[t * 64 + i];
-          const sn = scratch232_rope_sin[t * 64 + i];
-          const a = scratch232_k[base + i];
-          const e = scratch232_k[base + i + 64];
+          const cs = scratch232_rope_cos[t * 64 + i]!;
+          const sn = scratch232_rope_sin[t * 64 + i]!;
+          const a = scratch232_k[base + i]!;
+          const e = scratch232_k[base + i + 64]!;
           scratch232_k[base + i] = a * cs - e * sn;
           scratch232_k[base + i + 64] = e * cs + a * sn;
         }
@@ -14165,25 +10286,25 @@ function forward232(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch232_q[qi + d] * scratch232_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch232_q[qi + d]! * scratch232_k[kj + d]!;
           scratch232_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch232_probs[row + j]);
+          m = Math.max(m, scratch232_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch232_probs[row + j] - m);
+          const e = Math.exp(scratch232_probs[row + j]! - m);
           scratch232_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch232_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch232_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch232_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch232_probs[row + j];
+          const a = scratch232_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch232_heads[oi + d] += a * scratch232_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch232_heads[oi + d]! += a * scratch232_v[vj + d]!;
         }
       }
     }
@@ -14193,7 +10314,7 @@ function forward232(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 232: layers.23.self_attn (attention). */
-function backward232(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward232(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.23.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch232_d_heads.fill(0, 0, n * 16777216);
   scratch232_d_q.fill(0, 0, n * 16777216);
@@ -14228,23 +10349,23 @@ function backward232(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch232_d_heads[oi + d] * scratch232_v[vj + d];
-          const pr = scratch232_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch232_d_heads[oi + d]! * scratch232_v[vj + d]!;
+          const pr = scratch232_probs[row + j]!;
           const a = pr;
           scratch232_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch232_d_v[vj + d] += a * scratch232_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch232_d_v[vj + d]! += a * scratch232_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch232_probs[row + j] * (scratch232_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch232_probs[row + j]! * (scratch232_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch232_d_q[oi + d] += ds * scratch232_k[kj + d];
-            scratch232_d_k[kj + d] += ds * scratch232_q[qi + d];
+            scratch232_d_q[oi + d]! += ds * scratch232_k[kj + d]!;
+            scratch232_d_k[kj + d]! += ds * scratch232_q[qi + d]!;
           }
         }
       }
@@ -14254,10 +10375,10 @@ function backward232(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch232_rope_cos[t * 64 + i];
-          const sn = scratch232_rope_sin[t * 64 + i];
-          const a = scratch232_d_q[base + i];
-          const e = scratch232_d_q[base + i + 64];
+          const cs = scratch232_rope_cos[t * 64 + i]!;
+          const sn = scratch232_rope_sin[t * 64 + i]!;
+          const a = scratch232_d_q[base + i]!;
+          const e = scratch232_d_q[base + i + 64]!;
           scratch232_d_q[base + i] = a * cs + e * sn;
           scratch232_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -14267,10 +10388,10 @@ function backward232(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch232_rope_cos[t * 64 + i];
-          const sn = scratch232_rope_sin[t * 64 + i];
-          const a = scratch232_d_k[base + i];
-          const e = scratch232_d_k[base + i + 64];
+          const cs = scratch232_rope_cos[t * 64 + i]!;
+          const sn = scratch232_rope_sin[t * 64 + i]!;
+          const a = scratch232_d_k[base + i]!;
+          const e = scratch232_d_k[base + i + 64]!;
           scratch232_d_k[base + i] = a * cs + e * sn;
           scratch232_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -14286,182 +10407,8 @@ function backward232(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act232, grad232, scratch232_d_v, n * 4096, 4096, 4096, 4819447808, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 233: add. */
-function forward233(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act234[i] = act233[i] + act231[i];
-}
-
-/** Backward of op 233: add. */
-function backward233(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad234[i];
-    grad233[i] += g;
-    grad231[i] += g;
-  }
-}
-
-/** Forward of op 234: layers.23.post_attention_layernorm (rmsnorm). */
-function forward234(p: Float32Array, n: number, training: boolean): void {
-  // layers.23.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act234[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch234_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act235[base + j] = act234[base + j] * r * p[4853002240 + j];
-  }
-}
-
-/** Backward of op 234: layers.23.post_attention_layernorm (rmsnorm). */
-function backward234(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.23.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch234_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act234[base + j];
-      s += grad235[base + j] * p[4853002240 + j] * v;
-      gp[4853002240 + j] += grad235[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad234[base + j] += r * grad235[base + j] * p[4853002240 + j] - act234[base + j] * k;
-  }
-}
-
-/** Forward of op 235: layers.23.mlp.gate_proj (dense). */
-function forward235(p: Float32Array, n: number, training: boolean): void {
-  // layers.23.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act235, act236, n * 4096, 4096, 11008, 4853006336, -1, 0, 11008, 1);
-}
-
-/** Backward of op 235: layers.23.mlp.gate_proj (dense). */
-function backward235(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.23.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act235, grad235, grad236, n * 4096, 4096, 11008, 4853006336, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 236: layers.23.mlp.1 (silu). */
-function forward236(p: Float32Array, n: number, training: boolean): void {
-  // layers.23.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act236[i];
-    act237[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 236: layers.23.mlp.1 (silu). */
-function backward236(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.23.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act236[i];
-
-    const g = grad237[i];
-    grad236[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 237: layers.23.mlp.up_proj (dense). */
-function forward237(p: Float32Array, n: number, training: boolean): void {
-  // layers.23.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act235, act238, n * 4096, 4096, 11008, 4898095104, -1, 0, 11008, 1);
-}
-
-/** Backward of op 237: layers.23.mlp.up_proj (dense). */
-function backward237(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.23.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act235, grad235, grad238, n * 4096, 4096, 11008, 4898095104, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 238: mul. */
-function forward238(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act239[i] = act237[i] * act238[i];
-}
-
-/** Backward of op 238: mul. */
-function backward238(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad239[i];
-    const a = act237[i];
-    const b = act238[i];
-    grad237[i] += g * b;
-    grad238[i] += g * a;
-  }
-}
-
-/** Forward of op 239: layers.23.mlp.down_proj (dense). */
-function forward239(p: Float32Array, n: number, training: boolean): void {
-  // layers.23.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act239, act240, n * 4096, 11008, 4096, 4943183872, -1, 0, 4096, 1);
-}
-
-/** Backward of op 239: layers.23.mlp.down_proj (dense). */
-function backward239(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.23.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act239, grad239, grad240, n * 4096, 11008, 4096, 4943183872, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 240: add. */
-function forward240(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act241[i] = act240[i] + act234[i];
-}
-
-/** Backward of op 240: add. */
-function backward240(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad241[i];
-    grad240[i] += g;
-    grad234[i] += g;
-  }
-}
-
-/** Forward of op 241: layers.24.input_layernorm (rmsnorm). */
-function forward241(p: Float32Array, n: number, training: boolean): void {
-  // layers.24.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act241[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch241_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act242[base + j] = act241[base + j] * r * p[4988272640 + j];
-  }
-}
-
-/** Backward of op 241: layers.24.input_layernorm (rmsnorm). */
-function backward241(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.24.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch241_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act241[base + j];
-      s += grad242[base + j] * p[4988272640 + j] * v;
-      gp[4988272640 + j] += grad242[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad241[base + j] += r * grad242[base + j] * p[4988272640 + j] - act241[base + j] * k;
-  }
-}
-
 /** Forward of op 242: layers.24.self_attn (attention). */
-function forward242(p: Float32Array, n: number, training: boolean): void {
+function forward242(p: Float32Array, n: number): void {
   // layers.24.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -14484,10 +10431,10 @@ function forward242(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch242_rope_cos[t * 64 + i];
-          const sn = scratch242_rope_sin[t * 64 + i];
-          const a = scratch242_q[base + i];
-          const e = scratch242_q[base + i + 64];
+          const cs = scratch242_rope_cos[t * 64 + i]!;
+          const sn = scratch242_rope_sin[t * 64 + i]!;
+          const a = scratch242_q[base + i]!;
+          const e = scratch242_q[base + i + 64]!;
           scratch242_q[base + i] = a * cs - e * sn;
           scratch242_q[base + i + 64] = e * cs + a * sn;
         }
@@ -14497,10 +10444,10 @@ function forward242(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch242_rope_cos[t * 64 + i];
-          const sn = scratch242_rope_sin[t * 64 + i];
-          const a = scratch242_k[base + i];
-          const e = scratch242_k[base + i + 64];
+          const cs = scratch242_rope_cos[t * 64 + i]!;
+          const sn = scratch242_rope_sin[t * 64 + i]!;
+          const a = scratch242_k[base + i]!;
+          const e = scratch242_k[base + i + 64]!;
           scratch242_k[base + i] = a * cs - e * sn;
           scratch242_k[base + i + 64] = e * cs + a * sn;
         }
@@ -14517,25 +10464,25 @@ function forward242(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch242_q[qi + d] * scratch242_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch242_q[qi + d]! * scratch242_k[kj + d]!;
           scratch242_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch242_probs[row + j]);
+          m = Math.max(m, scratch242_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch242_probs[row + j] - m);
+          const e = Math.exp(scratch242_probs[row + j]! - m);
           scratch242_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch242_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch242_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch242_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch242_probs[row + j];
+          const a = scratch242_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch242_heads[oi + d] += a * scratch242_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch242_heads[oi + d]! += a * scratch242_v[vj + d]!;
         }
       }
     }
@@ -14545,7 +10492,7 @@ function forward242(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 242: layers.24.self_attn (attention). */
-function backward242(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward242(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.24.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch242_d_heads.fill(0, 0, n * 16777216);
   scratch242_d_q.fill(0, 0, n * 16777216);
@@ -14580,23 +10527,23 @@ function backward242(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch242_d_heads[oi + d] * scratch242_v[vj + d];
-          const pr = scratch242_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch242_d_heads[oi + d]! * scratch242_v[vj + d]!;
+          const pr = scratch242_probs[row + j]!;
           const a = pr;
           scratch242_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch242_d_v[vj + d] += a * scratch242_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch242_d_v[vj + d]! += a * scratch242_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch242_probs[row + j] * (scratch242_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch242_probs[row + j]! * (scratch242_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch242_d_q[oi + d] += ds * scratch242_k[kj + d];
-            scratch242_d_k[kj + d] += ds * scratch242_q[qi + d];
+            scratch242_d_q[oi + d]! += ds * scratch242_k[kj + d]!;
+            scratch242_d_k[kj + d]! += ds * scratch242_q[qi + d]!;
           }
         }
       }
@@ -14606,10 +10553,10 @@ function backward242(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch242_rope_cos[t * 64 + i];
-          const sn = scratch242_rope_sin[t * 64 + i];
-          const a = scratch242_d_q[base + i];
-          const e = scratch242_d_q[base + i + 64];
+          const cs = scratch242_rope_cos[t * 64 + i]!;
+          const sn = scratch242_rope_sin[t * 64 + i]!;
+          const a = scratch242_d_q[base + i]!;
+          const e = scratch242_d_q[base + i + 64]!;
           scratch242_d_q[base + i] = a * cs + e * sn;
           scratch242_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -14619,10 +10566,10 @@ function backward242(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch242_rope_cos[t * 64 + i];
-          const sn = scratch242_rope_sin[t * 64 + i];
-          const a = scratch242_d_k[base + i];
-          const e = scratch242_d_k[base + i + 64];
+          const cs = scratch242_rope_cos[t * 64 + i]!;
+          const sn = scratch242_rope_sin[t * 64 + i]!;
+          const a = scratch242_d_k[base + i]!;
+          const e = scratch242_d_k[base + i + 64]!;
           scratch242_d_k[base + i] = a * cs + e * sn;
           scratch242_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -14638,182 +10585,8 @@ function backward242(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act242, grad242, scratch242_d_v, n * 4096, 4096, 4096, 5021831168, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 243: add. */
-function forward243(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act244[i] = act243[i] + act241[i];
-}
-
-/** Backward of op 243: add. */
-function backward243(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad244[i];
-    grad243[i] += g;
-    grad241[i] += g;
-  }
-}
-
-/** Forward of op 244: layers.24.post_attention_layernorm (rmsnorm). */
-function forward244(p: Float32Array, n: number, training: boolean): void {
-  // layers.24.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act244[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch244_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act245[base + j] = act244[base + j] * r * p[5055385600 + j];
-  }
-}
-
-/** Backward of op 244: layers.24.post_attention_layernorm (rmsnorm). */
-function backward244(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.24.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch244_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act244[base + j];
-      s += grad245[base + j] * p[5055385600 + j] * v;
-      gp[5055385600 + j] += grad245[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad244[base + j] += r * grad245[base + j] * p[5055385600 + j] - act244[base + j] * k;
-  }
-}
-
-/** Forward of op 245: layers.24.mlp.gate_proj (dense). */
-function forward245(p: Float32Array, n: number, training: boolean): void {
-  // layers.24.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act245, act246, n * 4096, 4096, 11008, 5055389696, -1, 0, 11008, 1);
-}
-
-/** Backward of op 245: layers.24.mlp.gate_proj (dense). */
-function backward245(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.24.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act245, grad245, grad246, n * 4096, 4096, 11008, 5055389696, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 246: layers.24.mlp.1 (silu). */
-function forward246(p: Float32Array, n: number, training: boolean): void {
-  // layers.24.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act246[i];
-    act247[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 246: layers.24.mlp.1 (silu). */
-function backward246(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.24.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act246[i];
-
-    const g = grad247[i];
-    grad246[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 247: layers.24.mlp.up_proj (dense). */
-function forward247(p: Float32Array, n: number, training: boolean): void {
-  // layers.24.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act245, act248, n * 4096, 4096, 11008, 5100478464, -1, 0, 11008, 1);
-}
-
-/** Backward of op 247: layers.24.mlp.up_proj (dense). */
-function backward247(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.24.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act245, grad245, grad248, n * 4096, 4096, 11008, 5100478464, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 248: mul. */
-function forward248(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act249[i] = act247[i] * act248[i];
-}
-
-/** Backward of op 248: mul. */
-function backward248(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad249[i];
-    const a = act247[i];
-    const b = act248[i];
-    grad247[i] += g * b;
-    grad248[i] += g * a;
-  }
-}
-
-/** Forward of op 249: layers.24.mlp.down_proj (dense). */
-function forward249(p: Float32Array, n: number, training: boolean): void {
-  // layers.24.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act249, act250, n * 4096, 11008, 4096, 5145567232, -1, 0, 4096, 1);
-}
-
-/** Backward of op 249: layers.24.mlp.down_proj (dense). */
-function backward249(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.24.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act249, grad249, grad250, n * 4096, 11008, 4096, 5145567232, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 250: add. */
-function forward250(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act251[i] = act250[i] + act244[i];
-}
-
-/** Backward of op 250: add. */
-function backward250(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad251[i];
-    grad250[i] += g;
-    grad244[i] += g;
-  }
-}
-
-/** Forward of op 251: layers.25.input_layernorm (rmsnorm). */
-function forward251(p: Float32Array, n: number, training: boolean): void {
-  // layers.25.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act251[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch251_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act252[base + j] = act251[base + j] * r * p[5190656000 + j];
-  }
-}
-
-/** Backward of op 251: layers.25.input_layernorm (rmsnorm). */
-function backward251(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.25.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch251_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act251[base + j];
-      s += grad252[base + j] * p[5190656000 + j] * v;
-      gp[5190656000 + j] += grad252[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad251[base + j] += r * grad252[base + j] * p[5190656000 + j] - act251[base + j] * k;
-  }
-}
-
 /** Forward of op 252: layers.25.self_attn (attention). */
-function forward252(p: Float32Array, n: number, training: boolean): void {
+function forward252(p: Float32Array, n: number): void {
   // layers.25.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -14836,10 +10609,10 @@ function forward252(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch252_rope_cos[t * 64 + i];
-          const sn = scratch252_rope_sin[t * 64 + i];
-          const a = scratch252_q[base + i];
-          const e = scratch252_q[base + i + 64];
+          const cs = scratch252_rope_cos[t * 64 + i]!;
+          const sn = scratch252_rope_sin[t * 64 + i]!;
+          const a = scratch252_q[base + i]!;
+          const e = scratch252_q[base + i + 64]!;
           scratch252_q[base + i] = a * cs - e * sn;
           scratch252_q[base + i + 64] = e * cs + a * sn;
         }
@@ -14849,10 +10622,10 @@ function forward252(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch252_rope_cos[t * 64 + i];
-          const sn = scratch252_rope_sin[t * 64 + i];
-          const a = scratch252_k[base + i];
-          const e = scratch252_k[base + i + 64];
+          const cs = scratch252_rope_cos[t * 64 + i]!;
+          const sn = scratch252_rope_sin[t * 64 + i]!;
+          const a = scratch252_k[base + i]!;
+          const e = scratch252_k[base + i + 64]!;
           scratch252_k[base + i] = a * cs - e * sn;
           scratch252_k[base + i + 64] = e * cs + a * sn;
         }
@@ -14869,25 +10642,25 @@ function forward252(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch252_q[qi + d] * scratch252_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch252_q[qi + d]! * scratch252_k[kj + d]!;
           scratch252_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch252_probs[row + j]);
+          m = Math.max(m, scratch252_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch252_probs[row + j] - m);
+          const e = Math.exp(scratch252_probs[row + j]! - m);
           scratch252_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch252_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch252_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch252_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch252_probs[row + j];
+          const a = scratch252_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch252_heads[oi + d] += a * scratch252_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch252_heads[oi + d]! += a * scratch252_v[vj + d]!;
         }
       }
     }
@@ -14897,7 +10670,7 @@ function forward252(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 252: layers.25.self_attn (attention). */
-function backward252(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward252(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.25.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch252_d_heads.fill(0, 0, n * 16777216);
   scratch252_d_q.fill(0, 0, n * 16777216);
@@ -14932,23 +10705,23 @@ function backward252(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch252_d_heads[oi + d] * scratch252_v[vj + d];
-          const pr = scratch252_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch252_d_heads[oi + d]! * scratch252_v[vj + d]!;
+          const pr = scratch252_probs[row + j]!;
           const a = pr;
           scratch252_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch252_d_v[vj + d] += a * scratch252_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch252_d_v[vj + d]! += a * scratch252_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch252_probs[row + j] * (scratch252_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch252_probs[row + j]! * (scratch252_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch252_d_q[oi + d] += ds * scratch252_k[kj + d];
-            scratch252_d_k[kj + d] += ds * scratch252_q[qi + d];
+            scratch252_d_q[oi + d]! += ds * scratch252_k[kj + d]!;
+            scratch252_d_k[kj + d]! += ds * scratch252_q[qi + d]!;
           }
         }
       }
@@ -14958,10 +10731,10 @@ function backward252(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch252_rope_cos[t * 64 + i];
-          const sn = scratch252_rope_sin[t * 64 + i];
-          const a = scratch252_d_q[base + i];
-          const e = scratch252_d_q[base + i + 64];
+          const cs = scratch252_rope_cos[t * 64 + i]!;
+          const sn = scratch252_rope_sin[t * 64 + i]!;
+          const a = scratch252_d_q[base + i]!;
+          const e = scratch252_d_q[base + i + 64]!;
           scratch252_d_q[base + i] = a * cs + e * sn;
           scratch252_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -14971,10 +10744,10 @@ function backward252(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch252_rope_cos[t * 64 + i];
-          const sn = scratch252_rope_sin[t * 64 + i];
-          const a = scratch252_d_k[base + i];
-          const e = scratch252_d_k[base + i + 64];
+          const cs = scratch252_rope_cos[t * 64 + i]!;
+          const sn = scratch252_rope_sin[t * 64 + i]!;
+          const a = scratch252_d_k[base + i]!;
+          const e = scratch252_d_k[base + i + 64]!;
           scratch252_d_k[base + i] = a * cs + e * sn;
           scratch252_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -14990,182 +10763,8 @@ function backward252(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act252, grad252, scratch252_d_v, n * 4096, 4096, 4096, 5224214528, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 253: add. */
-function forward253(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act254[i] = act253[i] + act251[i];
-}
-
-/** Backward of op 253: add. */
-function backward253(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad254[i];
-    grad253[i] += g;
-    grad251[i] += g;
-  }
-}
-
-/** Forward of op 254: layers.25.post_attention_layernorm (rmsnorm). */
-function forward254(p: Float32Array, n: number, training: boolean): void {
-  // layers.25.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act254[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch254_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act255[base + j] = act254[base + j] * r * p[5257768960 + j];
-  }
-}
-
-/** Backward of op 254: layers.25.post_attention_layernorm (rmsnorm). */
-function backward254(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.25.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch254_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act254[base + j];
-      s += grad255[base + j] * p[5257768960 + j] * v;
-      gp[5257768960 + j] += grad255[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad254[base + j] += r * grad255[base + j] * p[5257768960 + j] - act254[base + j] * k;
-  }
-}
-
-/** Forward of op 255: layers.25.mlp.gate_proj (dense). */
-function forward255(p: Float32Array, n: number, training: boolean): void {
-  // layers.25.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act255, act256, n * 4096, 4096, 11008, 5257773056, -1, 0, 11008, 1);
-}
-
-/** Backward of op 255: layers.25.mlp.gate_proj (dense). */
-function backward255(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.25.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act255, grad255, grad256, n * 4096, 4096, 11008, 5257773056, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 256: layers.25.mlp.1 (silu). */
-function forward256(p: Float32Array, n: number, training: boolean): void {
-  // layers.25.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act256[i];
-    act257[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 256: layers.25.mlp.1 (silu). */
-function backward256(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.25.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act256[i];
-
-    const g = grad257[i];
-    grad256[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 257: layers.25.mlp.up_proj (dense). */
-function forward257(p: Float32Array, n: number, training: boolean): void {
-  // layers.25.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act255, act258, n * 4096, 4096, 11008, 5302861824, -1, 0, 11008, 1);
-}
-
-/** Backward of op 257: layers.25.mlp.up_proj (dense). */
-function backward257(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.25.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act255, grad255, grad258, n * 4096, 4096, 11008, 5302861824, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 258: mul. */
-function forward258(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act259[i] = act257[i] * act258[i];
-}
-
-/** Backward of op 258: mul. */
-function backward258(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad259[i];
-    const a = act257[i];
-    const b = act258[i];
-    grad257[i] += g * b;
-    grad258[i] += g * a;
-  }
-}
-
-/** Forward of op 259: layers.25.mlp.down_proj (dense). */
-function forward259(p: Float32Array, n: number, training: boolean): void {
-  // layers.25.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act259, act260, n * 4096, 11008, 4096, 5347950592, -1, 0, 4096, 1);
-}
-
-/** Backward of op 259: layers.25.mlp.down_proj (dense). */
-function backward259(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.25.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act259, grad259, grad260, n * 4096, 11008, 4096, 5347950592, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 260: add. */
-function forward260(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act261[i] = act260[i] + act254[i];
-}
-
-/** Backward of op 260: add. */
-function backward260(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad261[i];
-    grad260[i] += g;
-    grad254[i] += g;
-  }
-}
-
-/** Forward of op 261: layers.26.input_layernorm (rmsnorm). */
-function forward261(p: Float32Array, n: number, training: boolean): void {
-  // layers.26.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act261[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch261_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act262[base + j] = act261[base + j] * r * p[5393039360 + j];
-  }
-}
-
-/** Backward of op 261: layers.26.input_layernorm (rmsnorm). */
-function backward261(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.26.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch261_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act261[base + j];
-      s += grad262[base + j] * p[5393039360 + j] * v;
-      gp[5393039360 + j] += grad262[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad261[base + j] += r * grad262[base + j] * p[5393039360 + j] - act261[base + j] * k;
-  }
-}
-
 /** Forward of op 262: layers.26.self_attn (attention). */
-function forward262(p: Float32Array, n: number, training: boolean): void {
+function forward262(p: Float32Array, n: number): void {
   // layers.26.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -15188,10 +10787,10 @@ function forward262(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch262_rope_cos[t * 64 + i];
-          const sn = scratch262_rope_sin[t * 64 + i];
-          const a = scratch262_q[base + i];
-          const e = scratch262_q[base + i + 64];
+          const cs = scratch262_rope_cos[t * 64 + i]!;
+          const sn = scratch262_rope_sin[t * 64 + i]!;
+          const a = scratch262_q[base + i]!;
+          const e = scratch262_q[base + i + 64]!;
           scratch262_q[base + i] = a * cs - e * sn;
           scratch262_q[base + i + 64] = e * cs + a * sn;
         }
@@ -15201,10 +10800,10 @@ function forward262(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch262_rope_cos[t * 64 + i];
-          const sn = scratch262_rope_sin[t * 64 + i];
-          const a = scratch262_k[base + i];
-          const e = scratch262_k[base + i + 64];
+          const cs = scratch262_rope_cos[t * 64 + i]!;
+          const sn = scratch262_rope_sin[t * 64 + i]!;
+          const a = scratch262_k[base + i]!;
+          const e = scratch262_k[base + i + 64]!;
           scratch262_k[base + i] = a * cs - e * sn;
           scratch262_k[base + i + 64] = e * cs + a * sn;
         }
@@ -15221,25 +10820,25 @@ function forward262(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch262_q[qi + d] * scratch262_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch262_q[qi + d]! * scratch262_k[kj + d]!;
           scratch262_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch262_probs[row + j]);
+          m = Math.max(m, scratch262_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch262_probs[row + j] - m);
+          const e = Math.exp(scratch262_probs[row + j]! - m);
           scratch262_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch262_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch262_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch262_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch262_probs[row + j];
+          const a = scratch262_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch262_heads[oi + d] += a * scratch262_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch262_heads[oi + d]! += a * scratch262_v[vj + d]!;
         }
       }
     }
@@ -15249,7 +10848,7 @@ function forward262(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 262: layers.26.self_attn (attention). */
-function backward262(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward262(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.26.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch262_d_heads.fill(0, 0, n * 16777216);
   scratch262_d_q.fill(0, 0, n * 16777216);
@@ -15284,23 +10883,23 @@ function backward262(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch262_d_heads[oi + d] * scratch262_v[vj + d];
-          const pr = scratch262_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch262_d_heads[oi + d]! * scratch262_v[vj + d]!;
+          const pr = scratch262_probs[row + j]!;
           const a = pr;
           scratch262_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch262_d_v[vj + d] += a * scratch262_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch262_d_v[vj + d]! += a * scratch262_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch262_probs[row + j] * (scratch262_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch262_probs[row + j]! * (scratch262_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch262_d_q[oi + d] += ds * scratch262_k[kj + d];
-            scratch262_d_k[kj + d] += ds * scratch262_q[qi + d];
+            scratch262_d_q[oi + d]! += ds * scratch262_k[kj + d]!;
+            scratch262_d_k[kj + d]! += ds * scratch262_q[qi + d]!;
           }
         }
       }
@@ -15310,10 +10909,10 @@ function backward262(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch262_rope_cos[t * 64 + i];
-          const sn = scratch262_rope_sin[t * 64 + i];
-          const a = scratch262_d_q[base + i];
-          const e = scratch262_d_q[base + i + 64];
+          const cs = scratch262_rope_cos[t * 64 + i]!;
+          const sn = scratch262_rope_sin[t * 64 + i]!;
+          const a = scratch262_d_q[base + i]!;
+          const e = scratch262_d_q[base + i + 64]!;
           scratch262_d_q[base + i] = a * cs + e * sn;
           scratch262_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -15323,10 +10922,10 @@ function backward262(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch262_rope_cos[t * 64 + i];
-          const sn = scratch262_rope_sin[t * 64 + i];
-          const a = scratch262_d_k[base + i];
-          const e = scratch262_d_k[base + i + 64];
+          const cs = scratch262_rope_cos[t * 64 + i]!;
+          const sn = scratch262_rope_sin[t * 64 + i]!;
+          const a = scratch262_d_k[base + i]!;
+          const e = scratch262_d_k[base + i + 64]!;
           scratch262_d_k[base + i] = a * cs + e * sn;
           scratch262_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -15342,182 +10941,8 @@ function backward262(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act262, grad262, scratch262_d_v, n * 4096, 4096, 4096, 5426597888, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 263: add. */
-function forward263(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act264[i] = act263[i] + act261[i];
-}
-
-/** Backward of op 263: add. */
-function backward263(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad264[i];
-    grad263[i] += g;
-    grad261[i] += g;
-  }
-}
-
-/** Forward of op 264: layers.26.post_attention_layernorm (rmsnorm). */
-function forward264(p: Float32Array, n: number, training: boolean): void {
-  // layers.26.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act264[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch264_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act265[base + j] = act264[base + j] * r * p[5460152320 + j];
-  }
-}
-
-/** Backward of op 264: layers.26.post_attention_layernorm (rmsnorm). */
-function backward264(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.26.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch264_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act264[base + j];
-      s += grad265[base + j] * p[5460152320 + j] * v;
-      gp[5460152320 + j] += grad265[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad264[base + j] += r * grad265[base + j] * p[5460152320 + j] - act264[base + j] * k;
-  }
-}
-
-/** Forward of op 265: layers.26.mlp.gate_proj (dense). */
-function forward265(p: Float32Array, n: number, training: boolean): void {
-  // layers.26.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act265, act266, n * 4096, 4096, 11008, 5460156416, -1, 0, 11008, 1);
-}
-
-/** Backward of op 265: layers.26.mlp.gate_proj (dense). */
-function backward265(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.26.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act265, grad265, grad266, n * 4096, 4096, 11008, 5460156416, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 266: layers.26.mlp.1 (silu). */
-function forward266(p: Float32Array, n: number, training: boolean): void {
-  // layers.26.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act266[i];
-    act267[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 266: layers.26.mlp.1 (silu). */
-function backward266(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.26.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act266[i];
-
-    const g = grad267[i];
-    grad266[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 267: layers.26.mlp.up_proj (dense). */
-function forward267(p: Float32Array, n: number, training: boolean): void {
-  // layers.26.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act265, act268, n * 4096, 4096, 11008, 5505245184, -1, 0, 11008, 1);
-}
-
-/** Backward of op 267: layers.26.mlp.up_proj (dense). */
-function backward267(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.26.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act265, grad265, grad268, n * 4096, 4096, 11008, 5505245184, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 268: mul. */
-function forward268(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act269[i] = act267[i] * act268[i];
-}
-
-/** Backward of op 268: mul. */
-function backward268(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad269[i];
-    const a = act267[i];
-    const b = act268[i];
-    grad267[i] += g * b;
-    grad268[i] += g * a;
-  }
-}
-
-/** Forward of op 269: layers.26.mlp.down_proj (dense). */
-function forward269(p: Float32Array, n: number, training: boolean): void {
-  // layers.26.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act269, act270, n * 4096, 11008, 4096, 5550333952, -1, 0, 4096, 1);
-}
-
-/** Backward of op 269: layers.26.mlp.down_proj (dense). */
-function backward269(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.26.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act269, grad269, grad270, n * 4096, 11008, 4096, 5550333952, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 270: add. */
-function forward270(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act271[i] = act270[i] + act264[i];
-}
-
-/** Backward of op 270: add. */
-function backward270(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad271[i];
-    grad270[i] += g;
-    grad264[i] += g;
-  }
-}
-
-/** Forward of op 271: layers.27.input_layernorm (rmsnorm). */
-function forward271(p: Float32Array, n: number, training: boolean): void {
-  // layers.27.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act271[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch271_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act272[base + j] = act271[base + j] * r * p[5595422720 + j];
-  }
-}
-
-/** Backward of op 271: layers.27.input_layernorm (rmsnorm). */
-function backward271(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.27.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch271_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act271[base + j];
-      s += grad272[base + j] * p[5595422720 + j] * v;
-      gp[5595422720 + j] += grad272[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad271[base + j] += r * grad272[base + j] * p[5595422720 + j] - act271[base + j] * k;
-  }
-}
-
 /** Forward of op 272: layers.27.self_attn (attention). */
-function forward272(p: Float32Array, n: number, training: boolean): void {
+function forward272(p: Float32Array, n: number): void {
   // layers.27.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -15540,10 +10965,10 @@ function forward272(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch272_rope_cos[t * 64 + i];
-          const sn = scratch272_rope_sin[t * 64 + i];
-          const a = scratch272_q[base + i];
-          const e = scratch272_q[base + i + 64];
+          const cs = scratch272_rope_cos[t * 64 + i]!;
+          const sn = scratch272_rope_sin[t * 64 + i]!;
+          const a = scratch272_q[base + i]!;
+          const e = scratch272_q[base + i + 64]!;
           scratch272_q[base + i] = a * cs - e * sn;
           scratch272_q[base + i + 64] = e * cs + a * sn;
         }
@@ -15553,10 +10978,10 @@ function forward272(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch272_rope_cos[t * 64 + i];
-          const sn = scratch272_rope_sin[t * 64 + i];
-          const a = scratch272_k[base + i];
-          const e = scratch272_k[base + i + 64];
+          const cs = scratch272_rope_cos[t * 64 + i]!;
+          const sn = scratch272_rope_sin[t * 64 + i]!;
+          const a = scratch272_k[base + i]!;
+          const e = scratch272_k[base + i + 64]!;
           scratch272_k[base + i] = a * cs - e * sn;
           scratch272_k[base + i + 64] = e * cs + a * sn;
         }
@@ -15573,25 +10998,25 @@ function forward272(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch272_q[qi + d] * scratch272_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch272_q[qi + d]! * scratch272_k[kj + d]!;
           scratch272_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch272_probs[row + j]);
+          m = Math.max(m, scratch272_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch272_probs[row + j] - m);
+          const e = Math.exp(scratch272_probs[row + j]! - m);
           scratch272_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch272_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch272_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch272_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch272_probs[row + j];
+          const a = scratch272_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch272_heads[oi + d] += a * scratch272_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch272_heads[oi + d]! += a * scratch272_v[vj + d]!;
         }
       }
     }
@@ -15601,7 +11026,7 @@ function forward272(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 272: layers.27.self_attn (attention). */
-function backward272(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward272(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.27.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch272_d_heads.fill(0, 0, n * 16777216);
   scratch272_d_q.fill(0, 0, n * 16777216);
@@ -15636,23 +11061,23 @@ function backward272(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch272_d_heads[oi + d] * scratch272_v[vj + d];
-          const pr = scratch272_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch272_d_heads[oi + d]! * scratch272_v[vj + d]!;
+          const pr = scratch272_probs[row + j]!;
           const a = pr;
           scratch272_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch272_d_v[vj + d] += a * scratch272_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch272_d_v[vj + d]! += a * scratch272_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch272_probs[row + j] * (scratch272_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch272_probs[row + j]! * (scratch272_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch272_d_q[oi + d] += ds * scratch272_k[kj + d];
-            scratch272_d_k[kj + d] += ds * scratch272_q[qi + d];
+            scratch272_d_q[oi + d]! += ds * scratch272_k[kj + d]!;
+            scratch272_d_k[kj + d]! += ds * scratch272_q[qi + d]!;
           }
         }
       }
@@ -15662,10 +11087,10 @@ function backward272(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch272_rope_cos[t * 64 + i];
-          const sn = scratch272_rope_sin[t * 64 + i];
-          const a = scratch272_d_q[base + i];
-          const e = scratch272_d_q[base + i + 64];
+          const cs = scratch272_rope_cos[t * 64 + i]!;
+          const sn = scratch272_rope_sin[t * 64 + i]!;
+          const a = scratch272_d_q[base + i]!;
+          const e = scratch272_d_q[base + i + 64]!;
           scratch272_d_q[base + i] = a * cs + e * sn;
           scratch272_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -15675,10 +11100,10 @@ function backward272(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch272_rope_cos[t * 64 + i];
-          const sn = scratch272_rope_sin[t * 64 + i];
-          const a = scratch272_d_k[base + i];
-          const e = scratch272_d_k[base + i + 64];
+          const cs = scratch272_rope_cos[t * 64 + i]!;
+          const sn = scratch272_rope_sin[t * 64 + i]!;
+          const a = scratch272_d_k[base + i]!;
+          const e = scratch272_d_k[base + i + 64]!;
           scratch272_d_k[base + i] = a * cs + e * sn;
           scratch272_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -15694,182 +11119,8 @@ function backward272(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act272, grad272, scratch272_d_v, n * 4096, 4096, 4096, 5628981248, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 273: add. */
-function forward273(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act274[i] = act273[i] + act271[i];
-}
-
-/** Backward of op 273: add. */
-function backward273(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad274[i];
-    grad273[i] += g;
-    grad271[i] += g;
-  }
-}
-
-/** Forward of op 274: layers.27.post_attention_layernorm (rmsnorm). */
-function forward274(p: Float32Array, n: number, training: boolean): void {
-  // layers.27.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act274[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch274_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act275[base + j] = act274[base + j] * r * p[5662535680 + j];
-  }
-}
-
-/** Backward of op 274: layers.27.post_attention_layernorm (rmsnorm). */
-function backward274(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.27.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch274_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act274[base + j];
-      s += grad275[base + j] * p[5662535680 + j] * v;
-      gp[5662535680 + j] += grad275[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad274[base + j] += r * grad275[base + j] * p[5662535680 + j] - act274[base + j] * k;
-  }
-}
-
-/** Forward of op 275: layers.27.mlp.gate_proj (dense). */
-function forward275(p: Float32Array, n: number, training: boolean): void {
-  // layers.27.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act275, act276, n * 4096, 4096, 11008, 5662539776, -1, 0, 11008, 1);
-}
-
-/** Backward of op 275: layers.27.mlp.gate_proj (dense). */
-function backward275(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.27.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act275, grad275, grad276, n * 4096, 4096, 11008, 5662539776, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 276: layers.27.mlp.1 (silu). */
-function forward276(p: Float32Array, n: number, training: boolean): void {
-  // layers.27.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act276[i];
-    act277[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 276: layers.27.mlp.1 (silu). */
-function backward276(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.27.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act276[i];
-
-    const g = grad277[i];
-    grad276[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 277: layers.27.mlp.up_proj (dense). */
-function forward277(p: Float32Array, n: number, training: boolean): void {
-  // layers.27.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act275, act278, n * 4096, 4096, 11008, 5707628544, -1, 0, 11008, 1);
-}
-
-/** Backward of op 277: layers.27.mlp.up_proj (dense). */
-function backward277(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.27.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act275, grad275, grad278, n * 4096, 4096, 11008, 5707628544, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 278: mul. */
-function forward278(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act279[i] = act277[i] * act278[i];
-}
-
-/** Backward of op 278: mul. */
-function backward278(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad279[i];
-    const a = act277[i];
-    const b = act278[i];
-    grad277[i] += g * b;
-    grad278[i] += g * a;
-  }
-}
-
-/** Forward of op 279: layers.27.mlp.down_proj (dense). */
-function forward279(p: Float32Array, n: number, training: boolean): void {
-  // layers.27.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act279, act280, n * 4096, 11008, 4096, 5752717312, -1, 0, 4096, 1);
-}
-
-/** Backward of op 279: layers.27.mlp.down_proj (dense). */
-function backward279(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.27.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act279, grad279, grad280, n * 4096, 11008, 4096, 5752717312, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 280: add. */
-function forward280(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act281[i] = act280[i] + act274[i];
-}
-
-/** Backward of op 280: add. */
-function backward280(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad281[i];
-    grad280[i] += g;
-    grad274[i] += g;
-  }
-}
-
-/** Forward of op 281: layers.28.input_layernorm (rmsnorm). */
-function forward281(p: Float32Array, n: number, training: boolean): void {
-  // layers.28.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act281[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch281_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act282[base + j] = act281[base + j] * r * p[5797806080 + j];
-  }
-}
-
-/** Backward of op 281: layers.28.input_layernorm (rmsnorm). */
-function backward281(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.28.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch281_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act281[base + j];
-      s += grad282[base + j] * p[5797806080 + j] * v;
-      gp[5797806080 + j] += grad282[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad281[base + j] += r * grad282[base + j] * p[5797806080 + j] - act281[base + j] * k;
-  }
-}
-
 /** Forward of op 282: layers.28.self_attn (attention). */
-function forward282(p: Float32Array, n: number, training: boolean): void {
+function forward282(p: Float32Array, n: number): void {
   // layers.28.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -15892,10 +11143,10 @@ function forward282(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch282_rope_cos[t * 64 + i];
-          const sn = scratch282_rope_sin[t * 64 + i];
-          const a = scratch282_q[base + i];
-          const e = scratch282_q[base + i + 64];
+          const cs = scratch282_rope_cos[t * 64 + i]!;
+          const sn = scratch282_rope_sin[t * 64 + i]!;
+          const a = scratch282_q[base + i]!;
+          const e = scratch282_q[base + i + 64]!;
           scratch282_q[base + i] = a * cs - e * sn;
           scratch282_q[base + i + 64] = e * cs + a * sn;
         }
@@ -15905,10 +11156,10 @@ function forward282(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch282_rope_cos[t * 64 + i];
-          const sn = scratch282_rope_sin[t * 64 + i];
-          const a = scratch282_k[base + i];
-          const e = scratch282_k[base + i + 64];
+          const cs = scratch282_rope_cos[t * 64 + i]!;
+          const sn = scratch282_rope_sin[t * 64 + i]!;
+          const a = scratch282_k[base + i]!;
+          const e = scratch282_k[base + i + 64]!;
           scratch282_k[base + i] = a * cs - e * sn;
           scratch282_k[base + i + 64] = e * cs + a * sn;
         }
@@ -15925,25 +11176,25 @@ function forward282(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch282_q[qi + d] * scratch282_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch282_q[qi + d]! * scratch282_k[kj + d]!;
           scratch282_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch282_probs[row + j]);
+          m = Math.max(m, scratch282_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch282_probs[row + j] - m);
+          const e = Math.exp(scratch282_probs[row + j]! - m);
           scratch282_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch282_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch282_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch282_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch282_probs[row + j];
+          const a = scratch282_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch282_heads[oi + d] += a * scratch282_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch282_heads[oi + d]! += a * scratch282_v[vj + d]!;
         }
       }
     }
@@ -15953,7 +11204,7 @@ function forward282(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 282: layers.28.self_attn (attention). */
-function backward282(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward282(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.28.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch282_d_heads.fill(0, 0, n * 16777216);
   scratch282_d_q.fill(0, 0, n * 16777216);
@@ -15988,23 +11239,23 @@ function backward282(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch282_d_heads[oi + d] * scratch282_v[vj + d];
-          const pr = scratch282_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch282_d_heads[oi + d]! * scratch282_v[vj + d]!;
+          const pr = scratch282_probs[row + j]!;
           const a = pr;
           scratch282_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch282_d_v[vj + d] += a * scratch282_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch282_d_v[vj + d]! += a * scratch282_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch282_probs[row + j] * (scratch282_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch282_probs[row + j]! * (scratch282_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch282_d_q[oi + d] += ds * scratch282_k[kj + d];
-            scratch282_d_k[kj + d] += ds * scratch282_q[qi + d];
+            scratch282_d_q[oi + d]! += ds * scratch282_k[kj + d]!;
+            scratch282_d_k[kj + d]! += ds * scratch282_q[qi + d]!;
           }
         }
       }
@@ -16014,10 +11265,10 @@ function backward282(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch282_rope_cos[t * 64 + i];
-          const sn = scratch282_rope_sin[t * 64 + i];
-          const a = scratch282_d_q[base + i];
-          const e = scratch282_d_q[base + i + 64];
+          const cs = scratch282_rope_cos[t * 64 + i]!;
+          const sn = scratch282_rope_sin[t * 64 + i]!;
+          const a = scratch282_d_q[base + i]!;
+          const e = scratch282_d_q[base + i + 64]!;
           scratch282_d_q[base + i] = a * cs + e * sn;
           scratch282_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -16027,10 +11278,10 @@ function backward282(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch282_rope_cos[t * 64 + i];
-          const sn = scratch282_rope_sin[t * 64 + i];
-          const a = scratch282_d_k[base + i];
-          const e = scratch282_d_k[base + i + 64];
+          const cs = scratch282_rope_cos[t * 64 + i]!;
+          const sn = scratch282_rope_sin[t * 64 + i]!;
+          const a = scratch282_d_k[base + i]!;
+          const e = scratch282_d_k[base + i + 64]!;
           scratch282_d_k[base + i] = a * cs + e * sn;
           scratch282_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -16046,182 +11297,8 @@ function backward282(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act282, grad282, scratch282_d_v, n * 4096, 4096, 4096, 5831364608, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 283: add. */
-function forward283(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act284[i] = act283[i] + act281[i];
-}
-
-/** Backward of op 283: add. */
-function backward283(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad284[i];
-    grad283[i] += g;
-    grad281[i] += g;
-  }
-}
-
-/** Forward of op 284: layers.28.post_attention_layernorm (rmsnorm). */
-function forward284(p: Float32Array, n: number, training: boolean): void {
-  // layers.28.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act284[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch284_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act285[base + j] = act284[base + j] * r * p[5864919040 + j];
-  }
-}
-
-/** Backward of op 284: layers.28.post_attention_layernorm (rmsnorm). */
-function backward284(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.28.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch284_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act284[base + j];
-      s += grad285[base + j] * p[5864919040 + j] * v;
-      gp[5864919040 + j] += grad285[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad284[base + j] += r * grad285[base + j] * p[5864919040 + j] - act284[base + j] * k;
-  }
-}
-
-/** Forward of op 285: layers.28.mlp.gate_proj (dense). */
-function forward285(p: Float32Array, n: number, training: boolean): void {
-  // layers.28.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act285, act286, n * 4096, 4096, 11008, 5864923136, -1, 0, 11008, 1);
-}
-
-/** Backward of op 285: layers.28.mlp.gate_proj (dense). */
-function backward285(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.28.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act285, grad285, grad286, n * 4096, 4096, 11008, 5864923136, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 286: layers.28.mlp.1 (silu). */
-function forward286(p: Float32Array, n: number, training: boolean): void {
-  // layers.28.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act286[i];
-    act287[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 286: layers.28.mlp.1 (silu). */
-function backward286(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.28.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act286[i];
-
-    const g = grad287[i];
-    grad286[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 287: layers.28.mlp.up_proj (dense). */
-function forward287(p: Float32Array, n: number, training: boolean): void {
-  // layers.28.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act285, act288, n * 4096, 4096, 11008, 5910011904, -1, 0, 11008, 1);
-}
-
-/** Backward of op 287: layers.28.mlp.up_proj (dense). */
-function backward287(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.28.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act285, grad285, grad288, n * 4096, 4096, 11008, 5910011904, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 288: mul. */
-function forward288(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act289[i] = act287[i] * act288[i];
-}
-
-/** Backward of op 288: mul. */
-function backward288(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad289[i];
-    const a = act287[i];
-    const b = act288[i];
-    grad287[i] += g * b;
-    grad288[i] += g * a;
-  }
-}
-
-/** Forward of op 289: layers.28.mlp.down_proj (dense). */
-function forward289(p: Float32Array, n: number, training: boolean): void {
-  // layers.28.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act289, act290, n * 4096, 11008, 4096, 5955100672, -1, 0, 4096, 1);
-}
-
-/** Backward of op 289: layers.28.mlp.down_proj (dense). */
-function backward289(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.28.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act289, grad289, grad290, n * 4096, 11008, 4096, 5955100672, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 290: add. */
-function forward290(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act291[i] = act290[i] + act284[i];
-}
-
-/** Backward of op 290: add. */
-function backward290(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad291[i];
-    grad290[i] += g;
-    grad284[i] += g;
-  }
-}
-
-/** Forward of op 291: layers.29.input_layernorm (rmsnorm). */
-function forward291(p: Float32Array, n: number, training: boolean): void {
-  // layers.29.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act291[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch291_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act292[base + j] = act291[base + j] * r * p[6000189440 + j];
-  }
-}
-
-/** Backward of op 291: layers.29.input_layernorm (rmsnorm). */
-function backward291(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.29.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch291_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act291[base + j];
-      s += grad292[base + j] * p[6000189440 + j] * v;
-      gp[6000189440 + j] += grad292[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad291[base + j] += r * grad292[base + j] * p[6000189440 + j] - act291[base + j] * k;
-  }
-}
-
 /** Forward of op 292: layers.29.self_attn (attention). */
-function forward292(p: Float32Array, n: number, training: boolean): void {
+function forward292(p: Float32Array, n: number): void {
   // layers.29.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -16244,10 +11321,10 @@ function forward292(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch292_rope_cos[t * 64 + i];
-          const sn = scratch292_rope_sin[t * 64 + i];
-          const a = scratch292_q[base + i];
-          const e = scratch292_q[base + i + 64];
+          const cs = scratch292_rope_cos[t * 64 + i]!;
+          const sn = scratch292_rope_sin[t * 64 + i]!;
+          const a = scratch292_q[base + i]!;
+          const e = scratch292_q[base + i + 64]!;
           scratch292_q[base + i] = a * cs - e * sn;
           scratch292_q[base + i + 64] = e * cs + a * sn;
         }
@@ -16257,10 +11334,10 @@ function forward292(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch292_rope_cos[t * 64 + i];
-          const sn = scratch292_rope_sin[t * 64 + i];
-          const a = scratch292_k[base + i];
-          const e = scratch292_k[base + i + 64];
+          const cs = scratch292_rope_cos[t * 64 + i]!;
+          const sn = scratch292_rope_sin[t * 64 + i]!;
+          const a = scratch292_k[base + i]!;
+          const e = scratch292_k[base + i + 64]!;
           scratch292_k[base + i] = a * cs - e * sn;
           scratch292_k[base + i + 64] = e * cs + a * sn;
         }
@@ -16277,25 +11354,25 @@ function forward292(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch292_q[qi + d] * scratch292_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch292_q[qi + d]! * scratch292_k[kj + d]!;
           scratch292_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch292_probs[row + j]);
+          m = Math.max(m, scratch292_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch292_probs[row + j] - m);
+          const e = Math.exp(scratch292_probs[row + j]! - m);
           scratch292_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch292_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch292_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch292_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch292_probs[row + j];
+          const a = scratch292_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch292_heads[oi + d] += a * scratch292_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch292_heads[oi + d]! += a * scratch292_v[vj + d]!;
         }
       }
     }
@@ -16305,7 +11382,7 @@ function forward292(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 292: layers.29.self_attn (attention). */
-function backward292(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward292(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.29.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch292_d_heads.fill(0, 0, n * 16777216);
   scratch292_d_q.fill(0, 0, n * 16777216);
@@ -16340,23 +11417,23 @@ function backward292(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch292_d_heads[oi + d] * scratch292_v[vj + d];
-          const pr = scratch292_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch292_d_heads[oi + d]! * scratch292_v[vj + d]!;
+          const pr = scratch292_probs[row + j]!;
           const a = pr;
           scratch292_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch292_d_v[vj + d] += a * scratch292_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch292_d_v[vj + d]! += a * scratch292_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch292_probs[row + j] * (scratch292_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch292_probs[row + j]! * (scratch292_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch292_d_q[oi + d] += ds * scratch292_k[kj + d];
-            scratch292_d_k[kj + d] += ds * scratch292_q[qi + d];
+            scratch292_d_q[oi + d]! += ds * scratch292_k[kj + d]!;
+            scratch292_d_k[kj + d]! += ds * scratch292_q[qi + d]!;
           }
         }
       }
@@ -16366,10 +11443,10 @@ function backward292(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch292_rope_cos[t * 64 + i];
-          const sn = scratch292_rope_sin[t * 64 + i];
-          const a = scratch292_d_q[base + i];
-          const e = scratch292_d_q[base + i + 64];
+          const cs = scratch292_rope_cos[t * 64 + i]!;
+          const sn = scratch292_rope_sin[t * 64 + i]!;
+          const a = scratch292_d_q[base + i]!;
+          const e = scratch292_d_q[base + i + 64]!;
           scratch292_d_q[base + i] = a * cs + e * sn;
           scratch292_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -16379,10 +11456,10 @@ function backward292(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch292_rope_cos[t * 64 + i];
-          const sn = scratch292_rope_sin[t * 64 + i];
-          const a = scratch292_d_k[base + i];
-          const e = scratch292_d_k[base + i + 64];
+          const cs = scratch292_rope_cos[t * 64 + i]!;
+          const sn = scratch292_rope_sin[t * 64 + i]!;
+          const a = scratch292_d_k[base + i]!;
+          const e = scratch292_d_k[base + i + 64]!;
           scratch292_d_k[base + i] = a * cs + e * sn;
           scratch292_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -16398,182 +11475,8 @@ function backward292(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act292, grad292, scratch292_d_v, n * 4096, 4096, 4096, 6033747968, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 293: add. */
-function forward293(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act294[i] = act293[i] + act291[i];
-}
-
-/** Backward of op 293: add. */
-function backward293(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad294[i];
-    grad293[i] += g;
-    grad291[i] += g;
-  }
-}
-
-/** Forward of op 294: layers.29.post_attention_layernorm (rmsnorm). */
-function forward294(p: Float32Array, n: number, training: boolean): void {
-  // layers.29.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act294[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch294_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act295[base + j] = act294[base + j] * r * p[6067302400 + j];
-  }
-}
-
-/** Backward of op 294: layers.29.post_attention_layernorm (rmsnorm). */
-function backward294(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.29.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch294_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act294[base + j];
-      s += grad295[base + j] * p[6067302400 + j] * v;
-      gp[6067302400 + j] += grad295[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad294[base + j] += r * grad295[base + j] * p[6067302400 + j] - act294[base + j] * k;
-  }
-}
-
-/** Forward of op 295: layers.29.mlp.gate_proj (dense). */
-function forward295(p: Float32Array, n: number, training: boolean): void {
-  // layers.29.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act295, act296, n * 4096, 4096, 11008, 6067306496, -1, 0, 11008, 1);
-}
-
-/** Backward of op 295: layers.29.mlp.gate_proj (dense). */
-function backward295(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.29.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act295, grad295, grad296, n * 4096, 4096, 11008, 6067306496, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 296: layers.29.mlp.1 (silu). */
-function forward296(p: Float32Array, n: number, training: boolean): void {
-  // layers.29.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act296[i];
-    act297[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 296: layers.29.mlp.1 (silu). */
-function backward296(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.29.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act296[i];
-
-    const g = grad297[i];
-    grad296[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 297: layers.29.mlp.up_proj (dense). */
-function forward297(p: Float32Array, n: number, training: boolean): void {
-  // layers.29.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act295, act298, n * 4096, 4096, 11008, 6112395264, -1, 0, 11008, 1);
-}
-
-/** Backward of op 297: layers.29.mlp.up_proj (dense). */
-function backward297(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.29.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act295, grad295, grad298, n * 4096, 4096, 11008, 6112395264, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 298: mul. */
-function forward298(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act299[i] = act297[i] * act298[i];
-}
-
-/** Backward of op 298: mul. */
-function backward298(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad299[i];
-    const a = act297[i];
-    const b = act298[i];
-    grad297[i] += g * b;
-    grad298[i] += g * a;
-  }
-}
-
-/** Forward of op 299: layers.29.mlp.down_proj (dense). */
-function forward299(p: Float32Array, n: number, training: boolean): void {
-  // layers.29.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act299, act300, n * 4096, 11008, 4096, 6157484032, -1, 0, 4096, 1);
-}
-
-/** Backward of op 299: layers.29.mlp.down_proj (dense). */
-function backward299(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.29.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act299, grad299, grad300, n * 4096, 11008, 4096, 6157484032, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 300: add. */
-function forward300(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act301[i] = act300[i] + act294[i];
-}
-
-/** Backward of op 300: add. */
-function backward300(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad301[i];
-    grad300[i] += g;
-    grad294[i] += g;
-  }
-}
-
-/** Forward of op 301: layers.30.input_layernorm (rmsnorm). */
-function forward301(p: Float32Array, n: number, training: boolean): void {
-  // layers.30.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act301[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch301_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act302[base + j] = act301[base + j] * r * p[6202572800 + j];
-  }
-}
-
-/** Backward of op 301: layers.30.input_layernorm (rmsnorm). */
-function backward301(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.30.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch301_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act301[base + j];
-      s += grad302[base + j] * p[6202572800 + j] * v;
-      gp[6202572800 + j] += grad302[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad301[base + j] += r * grad302[base + j] * p[6202572800 + j] - act301[base + j] * k;
-  }
-}
-
 /** Forward of op 302: layers.30.self_attn (attention). */
-function forward302(p: Float32Array, n: number, training: boolean): void {
+function forward302(p: Float32Array, n: number): void {
   // layers.30.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -16596,10 +11499,10 @@ function forward302(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch302_rope_cos[t * 64 + i];
-          const sn = scratch302_rope_sin[t * 64 + i];
-          const a = scratch302_q[base + i];
-          const e = scratch302_q[base + i + 64];
+          const cs = scratch302_rope_cos[t * 64 + i]!;
+          const sn = scratch302_rope_sin[t * 64 + i]!;
+          const a = scratch302_q[base + i]!;
+          const e = scratch302_q[base + i + 64]!;
           scratch302_q[base + i] = a * cs - e * sn;
           scratch302_q[base + i + 64] = e * cs + a * sn;
         }
@@ -16609,10 +11512,10 @@ function forward302(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch302_rope_cos[t * 64 + i];
-          const sn = scratch302_rope_sin[t * 64 + i];
-          const a = scratch302_k[base + i];
-          const e = scratch302_k[base + i + 64];
+          const cs = scratch302_rope_cos[t * 64 + i]!;
+          const sn = scratch302_rope_sin[t * 64 + i]!;
+          const a = scratch302_k[base + i]!;
+          const e = scratch302_k[base + i + 64]!;
           scratch302_k[base + i] = a * cs - e * sn;
           scratch302_k[base + i + 64] = e * cs + a * sn;
         }
@@ -16629,25 +11532,25 @@ function forward302(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch302_q[qi + d] * scratch302_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch302_q[qi + d]! * scratch302_k[kj + d]!;
           scratch302_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch302_probs[row + j]);
+          m = Math.max(m, scratch302_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch302_probs[row + j] - m);
+          const e = Math.exp(scratch302_probs[row + j]! - m);
           scratch302_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch302_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch302_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch302_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch302_probs[row + j];
+          const a = scratch302_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch302_heads[oi + d] += a * scratch302_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch302_heads[oi + d]! += a * scratch302_v[vj + d]!;
         }
       }
     }
@@ -16657,7 +11560,7 @@ function forward302(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 302: layers.30.self_attn (attention). */
-function backward302(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward302(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.30.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch302_d_heads.fill(0, 0, n * 16777216);
   scratch302_d_q.fill(0, 0, n * 16777216);
@@ -16692,23 +11595,23 @@ function backward302(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch302_d_heads[oi + d] * scratch302_v[vj + d];
-          const pr = scratch302_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch302_d_heads[oi + d]! * scratch302_v[vj + d]!;
+          const pr = scratch302_probs[row + j]!;
           const a = pr;
           scratch302_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch302_d_v[vj + d] += a * scratch302_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch302_d_v[vj + d]! += a * scratch302_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch302_probs[row + j] * (scratch302_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch302_probs[row + j]! * (scratch302_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch302_d_q[oi + d] += ds * scratch302_k[kj + d];
-            scratch302_d_k[kj + d] += ds * scratch302_q[qi + d];
+            scratch302_d_q[oi + d]! += ds * scratch302_k[kj + d]!;
+            scratch302_d_k[kj + d]! += ds * scratch302_q[qi + d]!;
           }
         }
       }
@@ -16718,10 +11621,10 @@ function backward302(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch302_rope_cos[t * 64 + i];
-          const sn = scratch302_rope_sin[t * 64 + i];
-          const a = scratch302_d_q[base + i];
-          const e = scratch302_d_q[base + i + 64];
+          const cs = scratch302_rope_cos[t * 64 + i]!;
+          const sn = scratch302_rope_sin[t * 64 + i]!;
+          const a = scratch302_d_q[base + i]!;
+          const e = scratch302_d_q[base + i + 64]!;
           scratch302_d_q[base + i] = a * cs + e * sn;
           scratch302_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -16731,10 +11634,10 @@ function backward302(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch302_rope_cos[t * 64 + i];
-          const sn = scratch302_rope_sin[t * 64 + i];
-          const a = scratch302_d_k[base + i];
-          const e = scratch302_d_k[base + i + 64];
+          const cs = scratch302_rope_cos[t * 64 + i]!;
+          const sn = scratch302_rope_sin[t * 64 + i]!;
+          const a = scratch302_d_k[base + i]!;
+          const e = scratch302_d_k[base + i + 64]!;
           scratch302_d_k[base + i] = a * cs + e * sn;
           scratch302_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -16750,182 +11653,8 @@ function backward302(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act302, grad302, scratch302_d_v, n * 4096, 4096, 4096, 6236131328, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 303: add. */
-function forward303(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act304[i] = act303[i] + act301[i];
-}
-
-/** Backward of op 303: add. */
-function backward303(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad304[i];
-    grad303[i] += g;
-    grad301[i] += g;
-  }
-}
-
-/** Forward of op 304: layers.30.post_attention_layernorm (rmsnorm). */
-function forward304(p: Float32Array, n: number, training: boolean): void {
-  // layers.30.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act304[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch304_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act305[base + j] = act304[base + j] * r * p[6269685760 + j];
-  }
-}
-
-/** Backward of op 304: layers.30.post_attention_layernorm (rmsnorm). */
-function backward304(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.30.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch304_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act304[base + j];
-      s += grad305[base + j] * p[6269685760 + j] * v;
-      gp[6269685760 + j] += grad305[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad304[base + j] += r * grad305[base + j] * p[6269685760 + j] - act304[base + j] * k;
-  }
-}
-
-/** Forward of op 305: layers.30.mlp.gate_proj (dense). */
-function forward305(p: Float32Array, n: number, training: boolean): void {
-  // layers.30.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act305, act306, n * 4096, 4096, 11008, 6269689856, -1, 0, 11008, 1);
-}
-
-/** Backward of op 305: layers.30.mlp.gate_proj (dense). */
-function backward305(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.30.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act305, grad305, grad306, n * 4096, 4096, 11008, 6269689856, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 306: layers.30.mlp.1 (silu). */
-function forward306(p: Float32Array, n: number, training: boolean): void {
-  // layers.30.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act306[i];
-    act307[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 306: layers.30.mlp.1 (silu). */
-function backward306(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.30.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act306[i];
-
-    const g = grad307[i];
-    grad306[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 307: layers.30.mlp.up_proj (dense). */
-function forward307(p: Float32Array, n: number, training: boolean): void {
-  // layers.30.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act305, act308, n * 4096, 4096, 11008, 6314778624, -1, 0, 11008, 1);
-}
-
-/** Backward of op 307: layers.30.mlp.up_proj (dense). */
-function backward307(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.30.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act305, grad305, grad308, n * 4096, 4096, 11008, 6314778624, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 308: mul. */
-function forward308(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act309[i] = act307[i] * act308[i];
-}
-
-/** Backward of op 308: mul. */
-function backward308(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad309[i];
-    const a = act307[i];
-    const b = act308[i];
-    grad307[i] += g * b;
-    grad308[i] += g * a;
-  }
-}
-
-/** Forward of op 309: layers.30.mlp.down_proj (dense). */
-function forward309(p: Float32Array, n: number, training: boolean): void {
-  // layers.30.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act309, act310, n * 4096, 11008, 4096, 6359867392, -1, 0, 4096, 1);
-}
-
-/** Backward of op 309: layers.30.mlp.down_proj (dense). */
-function backward309(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.30.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act309, grad309, grad310, n * 4096, 11008, 4096, 6359867392, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 310: add. */
-function forward310(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act311[i] = act310[i] + act304[i];
-}
-
-/** Backward of op 310: add. */
-function backward310(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad311[i];
-    grad310[i] += g;
-    grad304[i] += g;
-  }
-}
-
-/** Forward of op 311: layers.31.input_layernorm (rmsnorm). */
-function forward311(p: Float32Array, n: number, training: boolean): void {
-  // layers.31.input_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act311[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch311_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act312[base + j] = act311[base + j] * r * p[6404956160 + j];
-  }
-}
-
-/** Backward of op 311: layers.31.input_layernorm (rmsnorm). */
-function backward311(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.31.input_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch311_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act311[base + j];
-      s += grad312[base + j] * p[6404956160 + j] * v;
-      gp[6404956160 + j] += grad312[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad311[base + j] += r * grad312[base + j] * p[6404956160 + j] - act311[base + j] * k;
-  }
-}
-
 /** Forward of op 312: layers.31.self_attn (attention). */
-function forward312(p: Float32Array, n: number, training: boolean): void {
+function forward312(p: Float32Array, n: number): void {
   // layers.31.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000
   // rotary angles: position t, pair i: t · θ^(−2i/128) (one table for the whole batch)
   for (let t = 0; t < 4096; t++) {
@@ -16948,10 +11677,10 @@ function forward312(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch312_rope_cos[t * 64 + i];
-          const sn = scratch312_rope_sin[t * 64 + i];
-          const a = scratch312_q[base + i];
-          const e = scratch312_q[base + i + 64];
+          const cs = scratch312_rope_cos[t * 64 + i]!;
+          const sn = scratch312_rope_sin[t * 64 + i]!;
+          const a = scratch312_q[base + i]!;
+          const e = scratch312_q[base + i + 64]!;
           scratch312_q[base + i] = a * cs - e * sn;
           scratch312_q[base + i + 64] = e * cs + a * sn;
         }
@@ -16961,10 +11690,10 @@ function forward312(p: Float32Array, n: number, training: boolean): void {
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch312_rope_cos[t * 64 + i];
-          const sn = scratch312_rope_sin[t * 64 + i];
-          const a = scratch312_k[base + i];
-          const e = scratch312_k[base + i + 64];
+          const cs = scratch312_rope_cos[t * 64 + i]!;
+          const sn = scratch312_rope_sin[t * 64 + i]!;
+          const a = scratch312_k[base + i]!;
+          const e = scratch312_k[base + i + 64]!;
           scratch312_k[base + i] = a * cs - e * sn;
           scratch312_k[base + i + 64] = e * cs + a * sn;
         }
@@ -16981,25 +11710,25 @@ function forward312(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 4096;
           let s = 0;
-          for (let d = 0; d < 128; d++) s += scratch312_q[qi + d] * scratch312_k[kj + d];
+          for (let d = 0; d < 128; d++) s += scratch312_q[qi + d]! * scratch312_k[kj + d]!;
           scratch312_probs[row + j] = s * 0.08838834764831843;
-          m = Math.max(m, scratch312_probs[row + j]);
+          m = Math.max(m, scratch312_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch312_probs[row + j] - m);
+          const e = Math.exp(scratch312_probs[row + j]! - m);
           scratch312_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch312_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch312_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 128; d++) scratch312_heads[oi + d] = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch312_probs[row + j];
+          const a = scratch312_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 4096;
-          for (let d = 0; d < 128; d++) scratch312_heads[oi + d] += a * scratch312_v[vj + d];
+          for (let d = 0; d < 128; d++) scratch312_heads[oi + d]! += a * scratch312_v[vj + d]!;
         }
       }
     }
@@ -17009,7 +11738,7 @@ function forward312(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 312: layers.31.self_attn (attention). */
-function backward312(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward312(p: Float32Array, gp: Float32Array, n: number): void {
   // layers.31.self_attn: attention over 4096 positions × 4096: 32 heads of 128, causal, separate q/k/v_proj, no projection bias, no out bias, rope θ = 10000, backward
   scratch312_d_heads.fill(0, 0, n * 16777216);
   scratch312_d_q.fill(0, 0, n * 16777216);
@@ -17044,23 +11773,23 @@ function backward312(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 16777216 + j * 4096 + kc;
           let dp = 0;
-          for (let d = 0; d < 128; d++) dp += scratch312_d_heads[oi + d] * scratch312_v[vj + d];
-          const pr = scratch312_probs[row + j];
+          for (let d = 0; d < 128; d++) dp += scratch312_d_heads[oi + d]! * scratch312_v[vj + d]!;
+          const pr = scratch312_probs[row + j]!;
           const a = pr;
           scratch312_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 128; d++) scratch312_d_v[vj + d] += a * scratch312_d_heads[oi + d];
+          for (let d = 0; d < 128; d++) scratch312_d_v[vj + d]! += a * scratch312_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √128; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch312_probs[row + j] * (scratch312_d_row[j] - s) * 0.08838834764831843;
+          const ds = scratch312_probs[row + j]! * (scratch312_d_row[j]! - s) * 0.08838834764831843;
           if (ds === 0) continue;
           const kj = b * 16777216 + j * 4096 + kc;
           for (let d = 0; d < 128; d++) {
-            scratch312_d_q[oi + d] += ds * scratch312_k[kj + d];
-            scratch312_d_k[kj + d] += ds * scratch312_q[qi + d];
+            scratch312_d_q[oi + d]! += ds * scratch312_k[kj + d]!;
+            scratch312_d_k[kj + d]! += ds * scratch312_q[qi + d]!;
           }
         }
       }
@@ -17070,10 +11799,10 @@ function backward312(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch312_rope_cos[t * 64 + i];
-          const sn = scratch312_rope_sin[t * 64 + i];
-          const a = scratch312_d_q[base + i];
-          const e = scratch312_d_q[base + i + 64];
+          const cs = scratch312_rope_cos[t * 64 + i]!;
+          const sn = scratch312_rope_sin[t * 64 + i]!;
+          const a = scratch312_d_q[base + i]!;
+          const e = scratch312_d_q[base + i + 64]!;
           scratch312_d_q[base + i] = a * cs + e * sn;
           scratch312_d_q[base + i + 64] = e * cs - a * sn;
         }
@@ -17083,10 +11812,10 @@ function backward312(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let h = 0; h < 32; h++) {
         const base = b * 16777216 + t * 4096 + h * 128;
         for (let i = 0; i < 64; i++) {
-          const cs = scratch312_rope_cos[t * 64 + i];
-          const sn = scratch312_rope_sin[t * 64 + i];
-          const a = scratch312_d_k[base + i];
-          const e = scratch312_d_k[base + i + 64];
+          const cs = scratch312_rope_cos[t * 64 + i]!;
+          const sn = scratch312_rope_sin[t * 64 + i]!;
+          const a = scratch312_d_k[base + i]!;
+          const e = scratch312_d_k[base + i + 64]!;
           scratch312_d_k[base + i] = a * cs + e * sn;
           scratch312_d_k[base + i + 64] = e * cs - a * sn;
         }
@@ -17102,188 +11831,14 @@ function backward312(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act312, grad312, scratch312_d_v, n * 4096, 4096, 4096, 6438514688, -1, true, 0, 4096, 1);
 }
 
-/** Forward of op 313: add. */
-function forward313(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act314[i] = act313[i] + act311[i];
-}
-
-/** Backward of op 313: add. */
-function backward313(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad314[i];
-    grad313[i] += g;
-    grad311[i] += g;
-  }
-}
-
-/** Forward of op 314: layers.31.post_attention_layernorm (rmsnorm). */
-function forward314(p: Float32Array, n: number, training: boolean): void {
-  // layers.31.post_attention_layernorm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act314[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch314_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act315[base + j] = act314[base + j] * r * p[6472069120 + j];
-  }
-}
-
-/** Backward of op 314: layers.31.post_attention_layernorm (rmsnorm). */
-function backward314(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.31.post_attention_layernorm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch314_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act314[base + j];
-      s += grad315[base + j] * p[6472069120 + j] * v;
-      gp[6472069120 + j] += grad315[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad314[base + j] += r * grad315[base + j] * p[6472069120 + j] - act314[base + j] * k;
-  }
-}
-
-/** Forward of op 315: layers.31.mlp.gate_proj (dense). */
-function forward315(p: Float32Array, n: number, training: boolean): void {
-  // layers.31.mlp.gate_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act315, act316, n * 4096, 4096, 11008, 6472073216, -1, 0, 11008, 1);
-}
-
-/** Backward of op 315: layers.31.mlp.gate_proj (dense). */
-function backward315(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.31.mlp.gate_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act315, grad315, grad316, n * 4096, 4096, 11008, 6472073216, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 316: layers.31.mlp.1 (silu). */
-function forward316(p: Float32Array, n: number, training: boolean): void {
-  // layers.31.mlp.1: silu
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act316[i];
-    act317[i] = x / (1 + Math.exp(-x));
-  }
-}
-
-/** Backward of op 316: layers.31.mlp.1 (silu). */
-function backward316(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.31.mlp.1: silu backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const x = act316[i];
-
-    const g = grad317[i];
-    grad316[i] = silu_grad(x) * g;
-  }
-}
-
-/** Forward of op 317: layers.31.mlp.up_proj (dense). */
-function forward317(p: Float32Array, n: number, training: boolean): void {
-  // layers.31.mlp.up_proj: dense 4096 → 11008, register-tiled (shared kernel below)
-  denseTiledForward(p, act315, act318, n * 4096, 4096, 11008, 6517161984, -1, 0, 11008, 1);
-}
-
-/** Backward of op 317: layers.31.mlp.up_proj (dense). */
-function backward317(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.31.mlp.up_proj: dense 4096 → 11008 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act315, grad315, grad318, n * 4096, 4096, 11008, 6517161984, -1, true, 0, 11008, 1);
-}
-
-/** Forward of op 318: mul. */
-function forward318(p: Float32Array, n: number, training: boolean): void {
-  // multiply
-  for (let i = 0, e = n * 45088768; i < e; i++) act319[i] = act317[i] * act318[i];
-}
-
-/** Backward of op 318: mul. */
-function backward318(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // multiply backward
-  for (let i = 0, e = n * 45088768; i < e; i++) {
-    const g = grad319[i];
-    const a = act317[i];
-    const b = act318[i];
-    grad317[i] += g * b;
-    grad318[i] += g * a;
-  }
-}
-
-/** Forward of op 319: layers.31.mlp.down_proj (dense). */
-function forward319(p: Float32Array, n: number, training: boolean): void {
-  // layers.31.mlp.down_proj: dense 11008 → 4096, register-tiled (shared kernel below)
-  denseTiledForward(p, act319, act320, n * 4096, 11008, 4096, 6562250752, -1, 0, 4096, 1);
-}
-
-/** Backward of op 319: layers.31.mlp.down_proj (dense). */
-function backward319(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layers.31.mlp.down_proj: dense 11008 → 4096 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act319, grad319, grad320, n * 4096, 11008, 4096, 6562250752, -1, true, 0, 4096, 1);
-}
-
-/** Forward of op 320: add. */
-function forward320(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 16777216; i < e; i++) act321[i] = act320[i] + act314[i];
-}
-
-/** Backward of op 320: add. */
-function backward320(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 16777216; i < e; i++) {
-    const g = grad321[i];
-    grad320[i] += g;
-    grad314[i] += g;
-  }
-}
-
-/** Forward of op 321: norm (rmsnorm). */
-function forward321(p: Float32Array, n: number, training: boolean): void {
-  // norm: rmsnorm over the last axis, 4096 rows of 4096 per sample (eps 0.00001, weight)
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    let q = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act321[base + j];
-      q += v * v;
-    }
-    const r = 1 / Math.sqrt(q / 4096 + 0.00001);
-    scratch321_rms[row] = r;
-    for (let j = 0; j < 4096; j++) act322[base + j] = act321[base + j] * r * p[6607339520 + j];
-  }
-}
-
-/** Backward of op 321: norm (rmsnorm). */
-function backward321(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // norm: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
-  for (let row = 0, e = n * 4096; row < e; row++) {
-    const base = row * 4096;
-    const r = scratch321_rms[row];
-    let s = 0;
-    for (let j = 0; j < 4096; j++) {
-      const v = act321[base + j];
-      s += grad322[base + j] * p[6607339520 + j] * v;
-      gp[6607339520 + j] += grad322[base + j] * v * r;
-    }
-    const k = (r * r * r * s) / 4096;
-    for (let j = 0; j < 4096; j++)
-      grad321[base + j] += r * grad322[base + j] * p[6607339520 + j] - act321[base + j] * k;
-  }
-}
-
 /** Forward of op 322: lm_head (dense). */
-function forward322(p: Float32Array, n: number, training: boolean): void {
+function forward322(p: Float32Array, n: number): void {
   // lm_head: dense 4096 → 32000, register-tiled (shared kernel below)
   denseTiledForward(p, act322, act323, n * 4096, 4096, 32000, 6607343616, -1, 0, 32000, 1);
 }
 
 /** Backward of op 322: lm_head (dense). */
-function backward322(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward322(p: Float32Array, gp: Float32Array, n: number): void {
   // lm_head: dense 4096 → 32000 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act322, grad322, grad323, n * 4096, 4096, 32000, 6607343616, -1, true, 0, 32000, 1);
 }
@@ -17411,8 +11966,7 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? undefined) === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -17736,20 +12290,15 @@ export function trainStep(
   });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? undefined;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
-  inputGradWanted = false;
-  try {
-    backward(trainer.params, grad, trainer.grads);
-  } finally {
-    inputGradWanted = true;
-  }
+  backward(trainer.params, grad, trainer.grads);
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -17838,7 +12387,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -17848,17 +12397,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -17880,14 +12429,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -17924,8 +12473,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -17937,12 +12486,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -17963,18 +12512,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -17995,10 +12544,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -18020,14 +12569,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -18064,8 +12613,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -18077,12 +12626,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -18103,18 +12652,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -18134,17 +12683,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -18162,15 +12711,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -18191,10 +12740,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -18204,11 +12753,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -18221,12 +12770,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -18252,8 +12801,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -18291,11 +12840,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -18310,16 +12859,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -18346,12 +12895,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -18366,24 +12915,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -18474,11 +13023,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

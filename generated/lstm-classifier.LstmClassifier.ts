@@ -140,12 +140,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
-/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
-let inputGradWanted = true;
-/** Sequence length of the last forward call (attention masks keys past it). */
-let seqLength = 256;
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -160,7 +154,6 @@ let scratch1_seq = new Float32Array(0);
 let scratch1_gates = new Float32Array(0);
 let scratch1_cell = new Float32Array(0);
 let scratch1_work = new Float32Array(0);
-let bf: Float32Array = new Float32Array(bufferCount);
 
 function allocate(n: number): void {
   if (n === batchSize) return;
@@ -212,16 +205,13 @@ export function forward(p: Float32Array, input: Int32Array, n: number, options: 
   if (length !== 256) throw new RangeError("this model needs the full sequence length 256: `2` (mean) mixes positions");
   checkLength("input", input, n * length * 1);
   checkTokens("input", input, 10000);
-  const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
   act0 = input;
-  seqLength = length;
-  forward0(p, n, training);
-  forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
-  lastTraining = training;
+  forward0(p, n);
+  forward1(p, n);
+  forward2(n);
+  forward3(p, n);
   forwardDone = true;
   return act4;
 }
@@ -245,37 +235,36 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad2);
   zero(grad4);
   copy(outputGrad, grad4);
-  const training = lastTraining;
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward3(p, gp, n);
+  backward2(n);
+  backward1(p, gp, n);
+  backward0(gp, n);
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: embedding (embedding). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // embedding: embedding, table 10000 × 32 at p[0]; [256] ids per sample → [256, 32], padding_idx 0: one row copied per id
   for (let r = 0, e = n * 256, yo = 0; r < e; r++, yo += 32) {
-    const w = act0[r] * 32;
-    for (let d = 0; d < 32; d++) act1[yo + d] = p[w + d];
+    const w = act0[r]! * 32;
+    for (let d = 0; d < 32; d++) act1[yo + d] = p[w + d]!;
   }
 }
 
 /** Backward of op 0: embedding (embedding). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(gp: Float32Array, n: number): void {
   // embedding: embedding, table 10000 × 32 at p[0]; [256] ids per sample → [256, 32], padding_idx 0, backward: each id's output gradient is added to its own row only (the padding row gets none)
   for (let r = 0, e = n * 256, yo = 0; r < e; r++, yo += 32) {
-    const id = act0[r];
+    const id = act0[r]!;
     if (id === 0) continue;
     const w = id * 32;
-    for (let d = 0; d < 32; d++) gp[w + d] += grad1[yo + d];
+    for (let d = 0; d < 32; d++) gp[w + d]! += grad1[yo + d]!;
   }
 }
 
 /** Forward of op 1: lstm (lstm). */
-function forward1(p: Float32Array, n: number, training: boolean): void {
+function forward1(p: Float32Array, n: number): void {
   // lstm: lstm, gates i, f, g, o; 1 layer; input [256, 32], hidden 64; output [256, 64]
   for (let b = 0; b < n; b++) {
     const sq = b * 16384; // this sample's layer outputs in scratch1_seq
@@ -297,35 +286,35 @@ function forward1(p: Float32Array, n: number, training: boolean): void {
         const cp = co - 64;
         // pre-activations of the four gates, W_ih x + W_hh h + biases
         for (let j = 0; j < 256; j++) {
-          let ax = p[344576 + j];
-          let ah = p[344832 + j];
-          for (let i = 0, w = 320000 + j * 32; i < 32; i++, w++) ax += p[w] * act1[xi + i];
-          if (s > 0) for (let k = 0, w = 328192 + j * 64; k < 64; k++, w++) ah += p[w] * scratch1_seq[hp + k];
+          let ax = p[344576 + j]!;
+          let ah = p[344832 + j]!;
+          for (let i = 0, w = 320000 + j * 32; i < 32; i++, w++) ax += p[w]! * act1[xi + i]!;
+          if (s > 0) for (let k = 0, w = 328192 + j * 64; k < 64; k++, w++) ah += p[w]! * scratch1_seq[hp + k]!;
           scratch1_gates[go + j] = ax + ah;
         }
         // i, f, g, o; c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c)
         for (let k = 0; k < 64; k++) {
-          const ig = 1 / (1 + Math.exp(-scratch1_gates[go + k]));
-          const fg = 1 / (1 + Math.exp(-scratch1_gates[go + 64 + k]));
-          const gg = Math.tanh(scratch1_gates[go + 128 + k]);
-          const og = 1 / (1 + Math.exp(-scratch1_gates[go + 192 + k]));
+          const ig = 1 / (1 + Math.exp(-scratch1_gates[go + k]!));
+          const fg = 1 / (1 + Math.exp(-scratch1_gates[go + 64 + k]!));
+          const gg = Math.tanh(scratch1_gates[go + 128 + k]!);
+          const og = 1 / (1 + Math.exp(-scratch1_gates[go + 192 + k]!));
           scratch1_gates[go + k] = ig;
           scratch1_gates[go + 64 + k] = fg;
           scratch1_gates[go + 128 + k] = gg;
           scratch1_gates[go + 192 + k] = og;
-          const cv = (s > 0 ? fg * scratch1_cell[cp + k] : 0) + ig * gg;
+          const cv = (s > 0 ? fg * scratch1_cell[cp + k]! : 0) + ig * gg;
           scratch1_cell[co + k] = cv;
           scratch1_seq[ho + k] = og * Math.tanh(cv);
         }
       }
     }
     // output: the last layer's sequence
-    for (let i = 0; i < 16384; i++) act2[b * 16384 + i] = scratch1_seq[sq + i];
+    for (let i = 0; i < 16384; i++) act2[b * 16384 + i] = scratch1_seq[sq + i]!;
   }
 }
 
 /** Backward of op 1: lstm (lstm). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward1(p: Float32Array, gp: Float32Array, n: number): void {
   // lstm: lstm, gates i, f, g, o; 1 layer; input [256, 32], hidden 64; output [256, 64]; backward: backpropagation through time, the last layer first
   for (let b = 0; b < n; b++) {
     const sq = b * 16384;
@@ -333,7 +322,7 @@ function backward1(p: Float32Array, gp: Float32Array, n: number, training: boole
     const cq = b * 16384;
     // gradients of every layer's output sequence, work[0, 16384): the last layer's from the output
     scratch1_work.fill(0, 0, 16384);
-    for (let i = 0; i < 16384; i++) scratch1_work[i] = grad2[b * 16384 + i];
+    for (let i = 0; i < 16384; i++) scratch1_work[i] = grad2[b * 16384 + i]!;
     // layer 0: weight_ih_l0 [256, 32] at 320000, weight_hh_l0 [256, 64] at 328192, bias_ih_l0 + bias_hh_l0 at 344576, 344832: backward
     {
       const xb = b * 8192;
@@ -351,15 +340,15 @@ function backward1(p: Float32Array, gp: Float32Array, n: number, training: boole
         const dy = t * 64; // this output's gradient from above in work
         // through the cell: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²c); gate pre-activation gradients
         for (let k = 0; k < 64; k++) {
-          const dh = scratch1_work[16384 + k] + scratch1_work[dy + k];
-          const ig = scratch1_gates[go + k];
-          const fg = scratch1_gates[go + 64 + k];
-          const gg = scratch1_gates[go + 128 + k];
-          const og = scratch1_gates[go + 192 + k];
-          const tc = Math.tanh(scratch1_cell[co + k]);
-          const dc = scratch1_work[16448 + k] + dh * og * (1 - tc * tc);
+          const dh = scratch1_work[16384 + k]! + scratch1_work[dy + k]!;
+          const ig = scratch1_gates[go + k]!;
+          const fg = scratch1_gates[go + 64 + k]!;
+          const gg = scratch1_gates[go + 128 + k]!;
+          const og = scratch1_gates[go + 192 + k]!;
+          const tc = Math.tanh(scratch1_cell[co + k]!);
+          const dc = scratch1_work[16448 + k]! + dh * og * (1 - tc * tc);
           scratch1_work[16512 + k] = dc * gg * ig * (1 - ig);
-          scratch1_work[16576 + k] = s > 0 ? dc * scratch1_cell[cp + k] * fg * (1 - fg) : 0;
+          scratch1_work[16576 + k] = s > 0 ? dc * scratch1_cell[cp + k]! * fg * (1 - fg) : 0;
           scratch1_work[16640 + k] = dc * ig * (1 - gg * gg);
           scratch1_work[16704 + k] = dh * tc * og * (1 - og);
           scratch1_work[16448 + k] = dc * fg;
@@ -367,23 +356,23 @@ function backward1(p: Float32Array, gp: Float32Array, n: number, training: boole
         }
         // W_ih side: dW_ih += dp xᵀ, db += dp, dx += W_ihᵀ dp
         for (let j = 0; j < 256; j++) {
-          const d = scratch1_work[16512 + j];
+          const d = scratch1_work[16512 + j]!;
           if (d === 0) continue;
-          gp[344576 + j] += d;
+          gp[344576 + j]! += d;
           for (let i = 0, w = 320000 + j * 32; i < 32; i++, w++) {
-            gp[w] += d * act1[xi + i];
-            grad1[xi + i] += d * p[w];
+            gp[w]! += d * act1[xi + i]!;
+            grad1[xi + i]! += d * p[w]!;
           }
         }
         // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp
         for (let j = 0; j < 256; j++) {
-          const d = scratch1_work[16512 + j];
+          const d = scratch1_work[16512 + j]!;
           if (d === 0) continue;
-          gp[344832 + j] += d;
+          gp[344832 + j]! += d;
           if (s > 0) {
             for (let k = 0, w = 328192 + j * 64; k < 64; k++, w++) {
-              gp[w] += d * scratch1_seq[hp + k];
-              scratch1_work[16384 + k] += d * p[w];
+              gp[w]! += d * scratch1_seq[hp + k]!;
+              scratch1_work[16384 + k]! += d * p[w]!;
             }
           }
         }
@@ -393,434 +382,434 @@ function backward1(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 2: 2 (mean). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
+function forward2(n: number): void {
   // 2: mean over axis 0, [256, 64] → [64]
   for (let r = 0; r < n; r++) {
     for (let q = 0; q < 64; q++) {
       let s = 0;
-      for (let k = 0, i = r * 16384 + q; k < 256; k++, i += 64) s += act2[i];
+      for (let k = 0, i = r * 16384 + q; k < 256; k++, i += 64) s += act2[i]!;
       act3[r * 64 + q] = s / 256;
     }
   }
 }
 
 /** Backward of op 2: 2 (mean). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward2(n: number): void {
   // 2: mean backward: every position gets 1/256 of the gradient
   for (let r = 0; r < n; r++) {
     for (let q = 0; q < 64; q++) {
-      const g = grad3[r * 64 + q] / 256;
-      for (let k = 0, i = r * 16384 + q; k < 256; k++, i += 64) grad2[i] += g;
+      const g = grad3[r * 64 + q]! / 256;
+      for (let k = 0, i = r * 16384 + q; k < 256; k++, i += 64) grad2[i]! += g;
     }
   }
 }
 
 /** Forward of op 3: fc (dense). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+function forward3(p: Float32Array, n: number): void {
   // fc: dense 64 → 4, unrolled
   for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 64, yo += 4) {
-    const x0 = act3[xo + 0];
-    const x1 = act3[xo + 1];
-    const x2 = act3[xo + 2];
-    const x3 = act3[xo + 3];
-    const x4 = act3[xo + 4];
-    const x5 = act3[xo + 5];
-    const x6 = act3[xo + 6];
-    const x7 = act3[xo + 7];
-    const x8 = act3[xo + 8];
-    const x9 = act3[xo + 9];
-    const x10 = act3[xo + 10];
-    const x11 = act3[xo + 11];
-    const x12 = act3[xo + 12];
-    const x13 = act3[xo + 13];
-    const x14 = act3[xo + 14];
-    const x15 = act3[xo + 15];
-    const x16 = act3[xo + 16];
-    const x17 = act3[xo + 17];
-    const x18 = act3[xo + 18];
-    const x19 = act3[xo + 19];
-    const x20 = act3[xo + 20];
-    const x21 = act3[xo + 21];
-    const x22 = act3[xo + 22];
-    const x23 = act3[xo + 23];
-    const x24 = act3[xo + 24];
-    const x25 = act3[xo + 25];
-    const x26 = act3[xo + 26];
-    const x27 = act3[xo + 27];
-    const x28 = act3[xo + 28];
-    const x29 = act3[xo + 29];
-    const x30 = act3[xo + 30];
-    const x31 = act3[xo + 31];
-    const x32 = act3[xo + 32];
-    const x33 = act3[xo + 33];
-    const x34 = act3[xo + 34];
-    const x35 = act3[xo + 35];
-    const x36 = act3[xo + 36];
-    const x37 = act3[xo + 37];
-    const x38 = act3[xo + 38];
-    const x39 = act3[xo + 39];
-    const x40 = act3[xo + 40];
-    const x41 = act3[xo + 41];
-    const x42 = act3[xo + 42];
-    const x43 = act3[xo + 43];
-    const x44 = act3[xo + 44];
-    const x45 = act3[xo + 45];
-    const x46 = act3[xo + 46];
-    const x47 = act3[xo + 47];
-    const x48 = act3[xo + 48];
-    const x49 = act3[xo + 49];
-    const x50 = act3[xo + 50];
-    const x51 = act3[xo + 51];
-    const x52 = act3[xo + 52];
-    const x53 = act3[xo + 53];
-    const x54 = act3[xo + 54];
-    const x55 = act3[xo + 55];
-    const x56 = act3[xo + 56];
-    const x57 = act3[xo + 57];
-    const x58 = act3[xo + 58];
-    const x59 = act3[xo + 59];
-    const x60 = act3[xo + 60];
-    const x61 = act3[xo + 61];
-    const x62 = act3[xo + 62];
-    const x63 = act3[xo + 63];
+    const x0 = act3[xo + 0]!;
+    const x1 = act3[xo + 1]!;
+    const x2 = act3[xo + 2]!;
+    const x3 = act3[xo + 3]!;
+    const x4 = act3[xo + 4]!;
+    const x5 = act3[xo + 5]!;
+    const x6 = act3[xo + 6]!;
+    const x7 = act3[xo + 7]!;
+    const x8 = act3[xo + 8]!;
+    const x9 = act3[xo + 9]!;
+    const x10 = act3[xo + 10]!;
+    const x11 = act3[xo + 11]!;
+    const x12 = act3[xo + 12]!;
+    const x13 = act3[xo + 13]!;
+    const x14 = act3[xo + 14]!;
+    const x15 = act3[xo + 15]!;
+    const x16 = act3[xo + 16]!;
+    const x17 = act3[xo + 17]!;
+    const x18 = act3[xo + 18]!;
+    const x19 = act3[xo + 19]!;
+    const x20 = act3[xo + 20]!;
+    const x21 = act3[xo + 21]!;
+    const x22 = act3[xo + 22]!;
+    const x23 = act3[xo + 23]!;
+    const x24 = act3[xo + 24]!;
+    const x25 = act3[xo + 25]!;
+    const x26 = act3[xo + 26]!;
+    const x27 = act3[xo + 27]!;
+    const x28 = act3[xo + 28]!;
+    const x29 = act3[xo + 29]!;
+    const x30 = act3[xo + 30]!;
+    const x31 = act3[xo + 31]!;
+    const x32 = act3[xo + 32]!;
+    const x33 = act3[xo + 33]!;
+    const x34 = act3[xo + 34]!;
+    const x35 = act3[xo + 35]!;
+    const x36 = act3[xo + 36]!;
+    const x37 = act3[xo + 37]!;
+    const x38 = act3[xo + 38]!;
+    const x39 = act3[xo + 39]!;
+    const x40 = act3[xo + 40]!;
+    const x41 = act3[xo + 41]!;
+    const x42 = act3[xo + 42]!;
+    const x43 = act3[xo + 43]!;
+    const x44 = act3[xo + 44]!;
+    const x45 = act3[xo + 45]!;
+    const x46 = act3[xo + 46]!;
+    const x47 = act3[xo + 47]!;
+    const x48 = act3[xo + 48]!;
+    const x49 = act3[xo + 49]!;
+    const x50 = act3[xo + 50]!;
+    const x51 = act3[xo + 51]!;
+    const x52 = act3[xo + 52]!;
+    const x53 = act3[xo + 53]!;
+    const x54 = act3[xo + 54]!;
+    const x55 = act3[xo + 55]!;
+    const x56 = act3[xo + 56]!;
+    const x57 = act3[xo + 57]!;
+    const x58 = act3[xo + 58]!;
+    const x59 = act3[xo + 59]!;
+    const x60 = act3[xo + 60]!;
+    const x61 = act3[xo + 61]!;
+    const x62 = act3[xo + 62]!;
+    const x63 = act3[xo + 63]!;
     act4[yo + 0] =
-      p[345344] +
-      x0 * p[345088] +
-      x1 * p[345089] +
-      x2 * p[345090] +
-      x3 * p[345091] +
-      x4 * p[345092] +
-      x5 * p[345093] +
-      x6 * p[345094] +
-      x7 * p[345095] +
-      x8 * p[345096] +
-      x9 * p[345097] +
-      x10 * p[345098] +
-      x11 * p[345099] +
-      x12 * p[345100] +
-      x13 * p[345101] +
-      x14 * p[345102] +
-      x15 * p[345103] +
-      x16 * p[345104] +
-      x17 * p[345105] +
-      x18 * p[345106] +
-      x19 * p[345107] +
-      x20 * p[345108] +
-      x21 * p[345109] +
-      x22 * p[345110] +
-      x23 * p[345111] +
-      x24 * p[345112] +
-      x25 * p[345113] +
-      x26 * p[345114] +
-      x27 * p[345115] +
-      x28 * p[345116] +
-      x29 * p[345117] +
-      x30 * p[345118] +
-      x31 * p[345119] +
-      x32 * p[345120] +
-      x33 * p[345121] +
-      x34 * p[345122] +
-      x35 * p[345123] +
-      x36 * p[345124] +
-      x37 * p[345125] +
-      x38 * p[345126] +
-      x39 * p[345127] +
-      x40 * p[345128] +
-      x41 * p[345129] +
-      x42 * p[345130] +
-      x43 * p[345131] +
-      x44 * p[345132] +
-      x45 * p[345133] +
-      x46 * p[345134] +
-      x47 * p[345135] +
-      x48 * p[345136] +
-      x49 * p[345137] +
-      x50 * p[345138] +
-      x51 * p[345139] +
-      x52 * p[345140] +
-      x53 * p[345141] +
-      x54 * p[345142] +
-      x55 * p[345143] +
-      x56 * p[345144] +
-      x57 * p[345145] +
-      x58 * p[345146] +
-      x59 * p[345147] +
-      x60 * p[345148] +
-      x61 * p[345149] +
-      x62 * p[345150] +
-      x63 * p[345151];
+      p[345344]! +
+      x0 * p[345088]! +
+      x1 * p[345089]! +
+      x2 * p[345090]! +
+      x3 * p[345091]! +
+      x4 * p[345092]! +
+      x5 * p[345093]! +
+      x6 * p[345094]! +
+      x7 * p[345095]! +
+      x8 * p[345096]! +
+      x9 * p[345097]! +
+      x10 * p[345098]! +
+      x11 * p[345099]! +
+      x12 * p[345100]! +
+      x13 * p[345101]! +
+      x14 * p[345102]! +
+      x15 * p[345103]! +
+      x16 * p[345104]! +
+      x17 * p[345105]! +
+      x18 * p[345106]! +
+      x19 * p[345107]! +
+      x20 * p[345108]! +
+      x21 * p[345109]! +
+      x22 * p[345110]! +
+      x23 * p[345111]! +
+      x24 * p[345112]! +
+      x25 * p[345113]! +
+      x26 * p[345114]! +
+      x27 * p[345115]! +
+      x28 * p[345116]! +
+      x29 * p[345117]! +
+      x30 * p[345118]! +
+      x31 * p[345119]! +
+      x32 * p[345120]! +
+      x33 * p[345121]! +
+      x34 * p[345122]! +
+      x35 * p[345123]! +
+      x36 * p[345124]! +
+      x37 * p[345125]! +
+      x38 * p[345126]! +
+      x39 * p[345127]! +
+      x40 * p[345128]! +
+      x41 * p[345129]! +
+      x42 * p[345130]! +
+      x43 * p[345131]! +
+      x44 * p[345132]! +
+      x45 * p[345133]! +
+      x46 * p[345134]! +
+      x47 * p[345135]! +
+      x48 * p[345136]! +
+      x49 * p[345137]! +
+      x50 * p[345138]! +
+      x51 * p[345139]! +
+      x52 * p[345140]! +
+      x53 * p[345141]! +
+      x54 * p[345142]! +
+      x55 * p[345143]! +
+      x56 * p[345144]! +
+      x57 * p[345145]! +
+      x58 * p[345146]! +
+      x59 * p[345147]! +
+      x60 * p[345148]! +
+      x61 * p[345149]! +
+      x62 * p[345150]! +
+      x63 * p[345151]!;
     act4[yo + 1] =
-      p[345345] +
-      x0 * p[345152] +
-      x1 * p[345153] +
-      x2 * p[345154] +
-      x3 * p[345155] +
-      x4 * p[345156] +
-      x5 * p[345157] +
-      x6 * p[345158] +
-      x7 * p[345159] +
-      x8 * p[345160] +
-      x9 * p[345161] +
-      x10 * p[345162] +
-      x11 * p[345163] +
-      x12 * p[345164] +
-      x13 * p[345165] +
-      x14 * p[345166] +
-      x15 * p[345167] +
-      x16 * p[345168] +
-      x17 * p[345169] +
-      x18 * p[345170] +
-      x19 * p[345171] +
-      x20 * p[345172] +
-      x21 * p[345173] +
-      x22 * p[345174] +
-      x23 * p[345175] +
-      x24 * p[345176] +
-      x25 * p[345177] +
-      x26 * p[345178] +
-      x27 * p[345179] +
-      x28 * p[345180] +
-      x29 * p[345181] +
-      x30 * p[345182] +
-      x31 * p[345183] +
-      x32 * p[345184] +
-      x33 * p[345185] +
-      x34 * p[345186] +
-      x35 * p[345187] +
-      x36 * p[345188] +
-      x37 * p[345189] +
-      x38 * p[345190] +
-      x39 * p[345191] +
-      x40 * p[345192] +
-      x41 * p[345193] +
-      x42 * p[345194] +
-      x43 * p[345195] +
-      x44 * p[345196] +
-      x45 * p[345197] +
-      x46 * p[345198] +
-      x47 * p[345199] +
-      x48 * p[345200] +
-      x49 * p[345201] +
-      x50 * p[345202] +
-      x51 * p[345203] +
-      x52 * p[345204] +
-      x53 * p[345205] +
-      x54 * p[345206] +
-      x55 * p[345207] +
-      x56 * p[345208] +
-      x57 * p[345209] +
-      x58 * p[345210] +
-      x59 * p[345211] +
-      x60 * p[345212] +
-      x61 * p[345213] +
-      x62 * p[345214] +
-      x63 * p[345215];
+      p[345345]! +
+      x0 * p[345152]! +
+      x1 * p[345153]! +
+      x2 * p[345154]! +
+      x3 * p[345155]! +
+      x4 * p[345156]! +
+      x5 * p[345157]! +
+      x6 * p[345158]! +
+      x7 * p[345159]! +
+      x8 * p[345160]! +
+      x9 * p[345161]! +
+      x10 * p[345162]! +
+      x11 * p[345163]! +
+      x12 * p[345164]! +
+      x13 * p[345165]! +
+      x14 * p[345166]! +
+      x15 * p[345167]! +
+      x16 * p[345168]! +
+      x17 * p[345169]! +
+      x18 * p[345170]! +
+      x19 * p[345171]! +
+      x20 * p[345172]! +
+      x21 * p[345173]! +
+      x22 * p[345174]! +
+      x23 * p[345175]! +
+      x24 * p[345176]! +
+      x25 * p[345177]! +
+      x26 * p[345178]! +
+      x27 * p[345179]! +
+      x28 * p[345180]! +
+      x29 * p[345181]! +
+      x30 * p[345182]! +
+      x31 * p[345183]! +
+      x32 * p[345184]! +
+      x33 * p[345185]! +
+      x34 * p[345186]! +
+      x35 * p[345187]! +
+      x36 * p[345188]! +
+      x37 * p[345189]! +
+      x38 * p[345190]! +
+      x39 * p[345191]! +
+      x40 * p[345192]! +
+      x41 * p[345193]! +
+      x42 * p[345194]! +
+      x43 * p[345195]! +
+      x44 * p[345196]! +
+      x45 * p[345197]! +
+      x46 * p[345198]! +
+      x47 * p[345199]! +
+      x48 * p[345200]! +
+      x49 * p[345201]! +
+      x50 * p[345202]! +
+      x51 * p[345203]! +
+      x52 * p[345204]! +
+      x53 * p[345205]! +
+      x54 * p[345206]! +
+      x55 * p[345207]! +
+      x56 * p[345208]! +
+      x57 * p[345209]! +
+      x58 * p[345210]! +
+      x59 * p[345211]! +
+      x60 * p[345212]! +
+      x61 * p[345213]! +
+      x62 * p[345214]! +
+      x63 * p[345215]!;
     act4[yo + 2] =
-      p[345346] +
-      x0 * p[345216] +
-      x1 * p[345217] +
-      x2 * p[345218] +
-      x3 * p[345219] +
-      x4 * p[345220] +
-      x5 * p[345221] +
-      x6 * p[345222] +
-      x7 * p[345223] +
-      x8 * p[345224] +
-      x9 * p[345225] +
-      x10 * p[345226] +
-      x11 * p[345227] +
-      x12 * p[345228] +
-      x13 * p[345229] +
-      x14 * p[345230] +
-      x15 * p[345231] +
-      x16 * p[345232] +
-      x17 * p[345233] +
-      x18 * p[345234] +
-      x19 * p[345235] +
-      x20 * p[345236] +
-      x21 * p[345237] +
-      x22 * p[345238] +
-      x23 * p[345239] +
-      x24 * p[345240] +
-      x25 * p[345241] +
-      x26 * p[345242] +
-      x27 * p[345243] +
-      x28 * p[345244] +
-      x29 * p[345245] +
-      x30 * p[345246] +
-      x31 * p[345247] +
-      x32 * p[345248] +
-      x33 * p[345249] +
-      x34 * p[345250] +
-      x35 * p[345251] +
-      x36 * p[345252] +
-      x37 * p[345253] +
-      x38 * p[345254] +
-      x39 * p[345255] +
-      x40 * p[345256] +
-      x41 * p[345257] +
-      x42 * p[345258] +
-      x43 * p[345259] +
-      x44 * p[345260] +
-      x45 * p[345261] +
-      x46 * p[345262] +
-      x47 * p[345263] +
-      x48 * p[345264] +
-      x49 * p[345265] +
-      x50 * p[345266] +
-      x51 * p[345267] +
-      x52 * p[345268] +
-      x53 * p[345269] +
-      x54 * p[345270] +
-      x55 * p[345271] +
-      x56 * p[345272] +
-      x57 * p[345273] +
-      x58 * p[345274] +
-      x59 * p[345275] +
-      x60 * p[345276] +
-      x61 * p[345277] +
-      x62 * p[345278] +
-      x63 * p[345279];
+      p[345346]! +
+      x0 * p[345216]! +
+      x1 * p[345217]! +
+      x2 * p[345218]! +
+      x3 * p[345219]! +
+      x4 * p[345220]! +
+      x5 * p[345221]! +
+      x6 * p[345222]! +
+      x7 * p[345223]! +
+      x8 * p[345224]! +
+      x9 * p[345225]! +
+      x10 * p[345226]! +
+      x11 * p[345227]! +
+      x12 * p[345228]! +
+      x13 * p[345229]! +
+      x14 * p[345230]! +
+      x15 * p[345231]! +
+      x16 * p[345232]! +
+      x17 * p[345233]! +
+      x18 * p[345234]! +
+      x19 * p[345235]! +
+      x20 * p[345236]! +
+      x21 * p[345237]! +
+      x22 * p[345238]! +
+      x23 * p[345239]! +
+      x24 * p[345240]! +
+      x25 * p[345241]! +
+      x26 * p[345242]! +
+      x27 * p[345243]! +
+      x28 * p[345244]! +
+      x29 * p[345245]! +
+      x30 * p[345246]! +
+      x31 * p[345247]! +
+      x32 * p[345248]! +
+      x33 * p[345249]! +
+      x34 * p[345250]! +
+      x35 * p[345251]! +
+      x36 * p[345252]! +
+      x37 * p[345253]! +
+      x38 * p[345254]! +
+      x39 * p[345255]! +
+      x40 * p[345256]! +
+      x41 * p[345257]! +
+      x42 * p[345258]! +
+      x43 * p[345259]! +
+      x44 * p[345260]! +
+      x45 * p[345261]! +
+      x46 * p[345262]! +
+      x47 * p[345263]! +
+      x48 * p[345264]! +
+      x49 * p[345265]! +
+      x50 * p[345266]! +
+      x51 * p[345267]! +
+      x52 * p[345268]! +
+      x53 * p[345269]! +
+      x54 * p[345270]! +
+      x55 * p[345271]! +
+      x56 * p[345272]! +
+      x57 * p[345273]! +
+      x58 * p[345274]! +
+      x59 * p[345275]! +
+      x60 * p[345276]! +
+      x61 * p[345277]! +
+      x62 * p[345278]! +
+      x63 * p[345279]!;
     act4[yo + 3] =
-      p[345347] +
-      x0 * p[345280] +
-      x1 * p[345281] +
-      x2 * p[345282] +
-      x3 * p[345283] +
-      x4 * p[345284] +
-      x5 * p[345285] +
-      x6 * p[345286] +
-      x7 * p[345287] +
-      x8 * p[345288] +
-      x9 * p[345289] +
-      x10 * p[345290] +
-      x11 * p[345291] +
-      x12 * p[345292] +
-      x13 * p[345293] +
-      x14 * p[345294] +
-      x15 * p[345295] +
-      x16 * p[345296] +
-      x17 * p[345297] +
-      x18 * p[345298] +
-      x19 * p[345299] +
-      x20 * p[345300] +
-      x21 * p[345301] +
-      x22 * p[345302] +
-      x23 * p[345303] +
-      x24 * p[345304] +
-      x25 * p[345305] +
-      x26 * p[345306] +
-      x27 * p[345307] +
-      x28 * p[345308] +
-      x29 * p[345309] +
-      x30 * p[345310] +
-      x31 * p[345311] +
-      x32 * p[345312] +
-      x33 * p[345313] +
-      x34 * p[345314] +
-      x35 * p[345315] +
-      x36 * p[345316] +
-      x37 * p[345317] +
-      x38 * p[345318] +
-      x39 * p[345319] +
-      x40 * p[345320] +
-      x41 * p[345321] +
-      x42 * p[345322] +
-      x43 * p[345323] +
-      x44 * p[345324] +
-      x45 * p[345325] +
-      x46 * p[345326] +
-      x47 * p[345327] +
-      x48 * p[345328] +
-      x49 * p[345329] +
-      x50 * p[345330] +
-      x51 * p[345331] +
-      x52 * p[345332] +
-      x53 * p[345333] +
-      x54 * p[345334] +
-      x55 * p[345335] +
-      x56 * p[345336] +
-      x57 * p[345337] +
-      x58 * p[345338] +
-      x59 * p[345339] +
-      x60 * p[345340] +
-      x61 * p[345341] +
-      x62 * p[345342] +
-      x63 * p[345343];
+      p[345347]! +
+      x0 * p[345280]! +
+      x1 * p[345281]! +
+      x2 * p[345282]! +
+      x3 * p[345283]! +
+      x4 * p[345284]! +
+      x5 * p[345285]! +
+      x6 * p[345286]! +
+      x7 * p[345287]! +
+      x8 * p[345288]! +
+      x9 * p[345289]! +
+      x10 * p[345290]! +
+      x11 * p[345291]! +
+      x12 * p[345292]! +
+      x13 * p[345293]! +
+      x14 * p[345294]! +
+      x15 * p[345295]! +
+      x16 * p[345296]! +
+      x17 * p[345297]! +
+      x18 * p[345298]! +
+      x19 * p[345299]! +
+      x20 * p[345300]! +
+      x21 * p[345301]! +
+      x22 * p[345302]! +
+      x23 * p[345303]! +
+      x24 * p[345304]! +
+      x25 * p[345305]! +
+      x26 * p[345306]! +
+      x27 * p[345307]! +
+      x28 * p[345308]! +
+      x29 * p[345309]! +
+      x30 * p[345310]! +
+      x31 * p[345311]! +
+      x32 * p[345312]! +
+      x33 * p[345313]! +
+      x34 * p[345314]! +
+      x35 * p[345315]! +
+      x36 * p[345316]! +
+      x37 * p[345317]! +
+      x38 * p[345318]! +
+      x39 * p[345319]! +
+      x40 * p[345320]! +
+      x41 * p[345321]! +
+      x42 * p[345322]! +
+      x43 * p[345323]! +
+      x44 * p[345324]! +
+      x45 * p[345325]! +
+      x46 * p[345326]! +
+      x47 * p[345327]! +
+      x48 * p[345328]! +
+      x49 * p[345329]! +
+      x50 * p[345330]! +
+      x51 * p[345331]! +
+      x52 * p[345332]! +
+      x53 * p[345333]! +
+      x54 * p[345334]! +
+      x55 * p[345335]! +
+      x56 * p[345336]! +
+      x57 * p[345337]! +
+      x58 * p[345338]! +
+      x59 * p[345339]! +
+      x60 * p[345340]! +
+      x61 * p[345341]! +
+      x62 * p[345342]! +
+      x63 * p[345343]!;
   }
 }
 
 /** Backward of op 3: fc (dense). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward3(p: Float32Array, gp: Float32Array, n: number): void {
   // fc: dense 64 → 4 backward, unrolled: the first row assigns the parameter gradients
   {
     const xo = 0;
     const yo = 0;
-    const x0 = act3[xo + 0];
-    const x1 = act3[xo + 1];
-    const x2 = act3[xo + 2];
-    const x3 = act3[xo + 3];
-    const x4 = act3[xo + 4];
-    const x5 = act3[xo + 5];
-    const x6 = act3[xo + 6];
-    const x7 = act3[xo + 7];
-    const x8 = act3[xo + 8];
-    const x9 = act3[xo + 9];
-    const x10 = act3[xo + 10];
-    const x11 = act3[xo + 11];
-    const x12 = act3[xo + 12];
-    const x13 = act3[xo + 13];
-    const x14 = act3[xo + 14];
-    const x15 = act3[xo + 15];
-    const x16 = act3[xo + 16];
-    const x17 = act3[xo + 17];
-    const x18 = act3[xo + 18];
-    const x19 = act3[xo + 19];
-    const x20 = act3[xo + 20];
-    const x21 = act3[xo + 21];
-    const x22 = act3[xo + 22];
-    const x23 = act3[xo + 23];
-    const x24 = act3[xo + 24];
-    const x25 = act3[xo + 25];
-    const x26 = act3[xo + 26];
-    const x27 = act3[xo + 27];
-    const x28 = act3[xo + 28];
-    const x29 = act3[xo + 29];
-    const x30 = act3[xo + 30];
-    const x31 = act3[xo + 31];
-    const x32 = act3[xo + 32];
-    const x33 = act3[xo + 33];
-    const x34 = act3[xo + 34];
-    const x35 = act3[xo + 35];
-    const x36 = act3[xo + 36];
-    const x37 = act3[xo + 37];
-    const x38 = act3[xo + 38];
-    const x39 = act3[xo + 39];
-    const x40 = act3[xo + 40];
-    const x41 = act3[xo + 41];
-    const x42 = act3[xo + 42];
-    const x43 = act3[xo + 43];
-    const x44 = act3[xo + 44];
-    const x45 = act3[xo + 45];
-    const x46 = act3[xo + 46];
-    const x47 = act3[xo + 47];
-    const x48 = act3[xo + 48];
-    const x49 = act3[xo + 49];
-    const x50 = act3[xo + 50];
-    const x51 = act3[xo + 51];
-    const x52 = act3[xo + 52];
-    const x53 = act3[xo + 53];
-    const x54 = act3[xo + 54];
-    const x55 = act3[xo + 55];
-    const x56 = act3[xo + 56];
-    const x57 = act3[xo + 57];
-    const x58 = act3[xo + 58];
-    const x59 = act3[xo + 59];
-    const x60 = act3[xo + 60];
-    const x61 = act3[xo + 61];
-    const x62 = act3[xo + 62];
-    const x63 = act3[xo + 63];
-    const d0 = grad4[yo + 0];
+    const x0 = act3[xo + 0]!;
+    const x1 = act3[xo + 1]!;
+    const x2 = act3[xo + 2]!;
+    const x3 = act3[xo + 3]!;
+    const x4 = act3[xo + 4]!;
+    const x5 = act3[xo + 5]!;
+    const x6 = act3[xo + 6]!;
+    const x7 = act3[xo + 7]!;
+    const x8 = act3[xo + 8]!;
+    const x9 = act3[xo + 9]!;
+    const x10 = act3[xo + 10]!;
+    const x11 = act3[xo + 11]!;
+    const x12 = act3[xo + 12]!;
+    const x13 = act3[xo + 13]!;
+    const x14 = act3[xo + 14]!;
+    const x15 = act3[xo + 15]!;
+    const x16 = act3[xo + 16]!;
+    const x17 = act3[xo + 17]!;
+    const x18 = act3[xo + 18]!;
+    const x19 = act3[xo + 19]!;
+    const x20 = act3[xo + 20]!;
+    const x21 = act3[xo + 21]!;
+    const x22 = act3[xo + 22]!;
+    const x23 = act3[xo + 23]!;
+    const x24 = act3[xo + 24]!;
+    const x25 = act3[xo + 25]!;
+    const x26 = act3[xo + 26]!;
+    const x27 = act3[xo + 27]!;
+    const x28 = act3[xo + 28]!;
+    const x29 = act3[xo + 29]!;
+    const x30 = act3[xo + 30]!;
+    const x31 = act3[xo + 31]!;
+    const x32 = act3[xo + 32]!;
+    const x33 = act3[xo + 33]!;
+    const x34 = act3[xo + 34]!;
+    const x35 = act3[xo + 35]!;
+    const x36 = act3[xo + 36]!;
+    const x37 = act3[xo + 37]!;
+    const x38 = act3[xo + 38]!;
+    const x39 = act3[xo + 39]!;
+    const x40 = act3[xo + 40]!;
+    const x41 = act3[xo + 41]!;
+    const x42 = act3[xo + 42]!;
+    const x43 = act3[xo + 43]!;
+    const x44 = act3[xo + 44]!;
+    const x45 = act3[xo + 45]!;
+    const x46 = act3[xo + 46]!;
+    const x47 = act3[xo + 47]!;
+    const x48 = act3[xo + 48]!;
+    const x49 = act3[xo + 49]!;
+    const x50 = act3[xo + 50]!;
+    const x51 = act3[xo + 51]!;
+    const x52 = act3[xo + 52]!;
+    const x53 = act3[xo + 53]!;
+    const x54 = act3[xo + 54]!;
+    const x55 = act3[xo + 55]!;
+    const x56 = act3[xo + 56]!;
+    const x57 = act3[xo + 57]!;
+    const x58 = act3[xo + 58]!;
+    const x59 = act3[xo + 59]!;
+    const x60 = act3[xo + 60]!;
+    const x61 = act3[xo + 61]!;
+    const x62 = act3[xo + 62]!;
+    const x63 = act3[xo + 63]!;
+    const d0 = grad4[yo + 0]!;
     gp[345344] = d0;
     gp[345088] = d0 * x0;
     gp[345089] = d0 * x1;
@@ -886,7 +875,7 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
     gp[345149] = d0 * x61;
     gp[345150] = d0 * x62;
     gp[345151] = d0 * x63;
-    const d1 = grad4[yo + 1];
+    const d1 = grad4[yo + 1]!;
     gp[345345] = d1;
     gp[345152] = d1 * x0;
     gp[345153] = d1 * x1;
@@ -952,7 +941,7 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
     gp[345213] = d1 * x61;
     gp[345214] = d1 * x62;
     gp[345215] = d1 * x63;
-    const d2 = grad4[yo + 2];
+    const d2 = grad4[yo + 2]!;
     gp[345346] = d2;
     gp[345216] = d2 * x0;
     gp[345217] = d2 * x1;
@@ -1018,7 +1007,7 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
     gp[345277] = d2 * x61;
     gp[345278] = d2 * x62;
     gp[345279] = d2 * x63;
-    const d3 = grad4[yo + 3];
+    const d3 = grad4[yo + 3]!;
     gp[345347] = d3;
     gp[345280] = d3 * x0;
     gp[345281] = d3 * x1;
@@ -1084,464 +1073,464 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
     gp[345341] = d3 * x61;
     gp[345342] = d3 * x62;
     gp[345343] = d3 * x63;
-    grad3[xo + 0] = d0 * p[345088] + d1 * p[345152] + d2 * p[345216] + d3 * p[345280];
-    grad3[xo + 1] = d0 * p[345089] + d1 * p[345153] + d2 * p[345217] + d3 * p[345281];
-    grad3[xo + 2] = d0 * p[345090] + d1 * p[345154] + d2 * p[345218] + d3 * p[345282];
-    grad3[xo + 3] = d0 * p[345091] + d1 * p[345155] + d2 * p[345219] + d3 * p[345283];
-    grad3[xo + 4] = d0 * p[345092] + d1 * p[345156] + d2 * p[345220] + d3 * p[345284];
-    grad3[xo + 5] = d0 * p[345093] + d1 * p[345157] + d2 * p[345221] + d3 * p[345285];
-    grad3[xo + 6] = d0 * p[345094] + d1 * p[345158] + d2 * p[345222] + d3 * p[345286];
-    grad3[xo + 7] = d0 * p[345095] + d1 * p[345159] + d2 * p[345223] + d3 * p[345287];
-    grad3[xo + 8] = d0 * p[345096] + d1 * p[345160] + d2 * p[345224] + d3 * p[345288];
-    grad3[xo + 9] = d0 * p[345097] + d1 * p[345161] + d2 * p[345225] + d3 * p[345289];
-    grad3[xo + 10] = d0 * p[345098] + d1 * p[345162] + d2 * p[345226] + d3 * p[345290];
-    grad3[xo + 11] = d0 * p[345099] + d1 * p[345163] + d2 * p[345227] + d3 * p[345291];
-    grad3[xo + 12] = d0 * p[345100] + d1 * p[345164] + d2 * p[345228] + d3 * p[345292];
-    grad3[xo + 13] = d0 * p[345101] + d1 * p[345165] + d2 * p[345229] + d3 * p[345293];
-    grad3[xo + 14] = d0 * p[345102] + d1 * p[345166] + d2 * p[345230] + d3 * p[345294];
-    grad3[xo + 15] = d0 * p[345103] + d1 * p[345167] + d2 * p[345231] + d3 * p[345295];
-    grad3[xo + 16] = d0 * p[345104] + d1 * p[345168] + d2 * p[345232] + d3 * p[345296];
-    grad3[xo + 17] = d0 * p[345105] + d1 * p[345169] + d2 * p[345233] + d3 * p[345297];
-    grad3[xo + 18] = d0 * p[345106] + d1 * p[345170] + d2 * p[345234] + d3 * p[345298];
-    grad3[xo + 19] = d0 * p[345107] + d1 * p[345171] + d2 * p[345235] + d3 * p[345299];
-    grad3[xo + 20] = d0 * p[345108] + d1 * p[345172] + d2 * p[345236] + d3 * p[345300];
-    grad3[xo + 21] = d0 * p[345109] + d1 * p[345173] + d2 * p[345237] + d3 * p[345301];
-    grad3[xo + 22] = d0 * p[345110] + d1 * p[345174] + d2 * p[345238] + d3 * p[345302];
-    grad3[xo + 23] = d0 * p[345111] + d1 * p[345175] + d2 * p[345239] + d3 * p[345303];
-    grad3[xo + 24] = d0 * p[345112] + d1 * p[345176] + d2 * p[345240] + d3 * p[345304];
-    grad3[xo + 25] = d0 * p[345113] + d1 * p[345177] + d2 * p[345241] + d3 * p[345305];
-    grad3[xo + 26] = d0 * p[345114] + d1 * p[345178] + d2 * p[345242] + d3 * p[345306];
-    grad3[xo + 27] = d0 * p[345115] + d1 * p[345179] + d2 * p[345243] + d3 * p[345307];
-    grad3[xo + 28] = d0 * p[345116] + d1 * p[345180] + d2 * p[345244] + d3 * p[345308];
-    grad3[xo + 29] = d0 * p[345117] + d1 * p[345181] + d2 * p[345245] + d3 * p[345309];
-    grad3[xo + 30] = d0 * p[345118] + d1 * p[345182] + d2 * p[345246] + d3 * p[345310];
-    grad3[xo + 31] = d0 * p[345119] + d1 * p[345183] + d2 * p[345247] + d3 * p[345311];
-    grad3[xo + 32] = d0 * p[345120] + d1 * p[345184] + d2 * p[345248] + d3 * p[345312];
-    grad3[xo + 33] = d0 * p[345121] + d1 * p[345185] + d2 * p[345249] + d3 * p[345313];
-    grad3[xo + 34] = d0 * p[345122] + d1 * p[345186] + d2 * p[345250] + d3 * p[345314];
-    grad3[xo + 35] = d0 * p[345123] + d1 * p[345187] + d2 * p[345251] + d3 * p[345315];
-    grad3[xo + 36] = d0 * p[345124] + d1 * p[345188] + d2 * p[345252] + d3 * p[345316];
-    grad3[xo + 37] = d0 * p[345125] + d1 * p[345189] + d2 * p[345253] + d3 * p[345317];
-    grad3[xo + 38] = d0 * p[345126] + d1 * p[345190] + d2 * p[345254] + d3 * p[345318];
-    grad3[xo + 39] = d0 * p[345127] + d1 * p[345191] + d2 * p[345255] + d3 * p[345319];
-    grad3[xo + 40] = d0 * p[345128] + d1 * p[345192] + d2 * p[345256] + d3 * p[345320];
-    grad3[xo + 41] = d0 * p[345129] + d1 * p[345193] + d2 * p[345257] + d3 * p[345321];
-    grad3[xo + 42] = d0 * p[345130] + d1 * p[345194] + d2 * p[345258] + d3 * p[345322];
-    grad3[xo + 43] = d0 * p[345131] + d1 * p[345195] + d2 * p[345259] + d3 * p[345323];
-    grad3[xo + 44] = d0 * p[345132] + d1 * p[345196] + d2 * p[345260] + d3 * p[345324];
-    grad3[xo + 45] = d0 * p[345133] + d1 * p[345197] + d2 * p[345261] + d3 * p[345325];
-    grad3[xo + 46] = d0 * p[345134] + d1 * p[345198] + d2 * p[345262] + d3 * p[345326];
-    grad3[xo + 47] = d0 * p[345135] + d1 * p[345199] + d2 * p[345263] + d3 * p[345327];
-    grad3[xo + 48] = d0 * p[345136] + d1 * p[345200] + d2 * p[345264] + d3 * p[345328];
-    grad3[xo + 49] = d0 * p[345137] + d1 * p[345201] + d2 * p[345265] + d3 * p[345329];
-    grad3[xo + 50] = d0 * p[345138] + d1 * p[345202] + d2 * p[345266] + d3 * p[345330];
-    grad3[xo + 51] = d0 * p[345139] + d1 * p[345203] + d2 * p[345267] + d3 * p[345331];
-    grad3[xo + 52] = d0 * p[345140] + d1 * p[345204] + d2 * p[345268] + d3 * p[345332];
-    grad3[xo + 53] = d0 * p[345141] + d1 * p[345205] + d2 * p[345269] + d3 * p[345333];
-    grad3[xo + 54] = d0 * p[345142] + d1 * p[345206] + d2 * p[345270] + d3 * p[345334];
-    grad3[xo + 55] = d0 * p[345143] + d1 * p[345207] + d2 * p[345271] + d3 * p[345335];
-    grad3[xo + 56] = d0 * p[345144] + d1 * p[345208] + d2 * p[345272] + d3 * p[345336];
-    grad3[xo + 57] = d0 * p[345145] + d1 * p[345209] + d2 * p[345273] + d3 * p[345337];
-    grad3[xo + 58] = d0 * p[345146] + d1 * p[345210] + d2 * p[345274] + d3 * p[345338];
-    grad3[xo + 59] = d0 * p[345147] + d1 * p[345211] + d2 * p[345275] + d3 * p[345339];
-    grad3[xo + 60] = d0 * p[345148] + d1 * p[345212] + d2 * p[345276] + d3 * p[345340];
-    grad3[xo + 61] = d0 * p[345149] + d1 * p[345213] + d2 * p[345277] + d3 * p[345341];
-    grad3[xo + 62] = d0 * p[345150] + d1 * p[345214] + d2 * p[345278] + d3 * p[345342];
-    grad3[xo + 63] = d0 * p[345151] + d1 * p[345215] + d2 * p[345279] + d3 * p[345343];
+    grad3[xo + 0] = d0 * p[345088]! + d1 * p[345152]! + d2 * p[345216]! + d3 * p[345280]!;
+    grad3[xo + 1] = d0 * p[345089]! + d1 * p[345153]! + d2 * p[345217]! + d3 * p[345281]!;
+    grad3[xo + 2] = d0 * p[345090]! + d1 * p[345154]! + d2 * p[345218]! + d3 * p[345282]!;
+    grad3[xo + 3] = d0 * p[345091]! + d1 * p[345155]! + d2 * p[345219]! + d3 * p[345283]!;
+    grad3[xo + 4] = d0 * p[345092]! + d1 * p[345156]! + d2 * p[345220]! + d3 * p[345284]!;
+    grad3[xo + 5] = d0 * p[345093]! + d1 * p[345157]! + d2 * p[345221]! + d3 * p[345285]!;
+    grad3[xo + 6] = d0 * p[345094]! + d1 * p[345158]! + d2 * p[345222]! + d3 * p[345286]!;
+    grad3[xo + 7] = d0 * p[345095]! + d1 * p[345159]! + d2 * p[345223]! + d3 * p[345287]!;
+    grad3[xo + 8] = d0 * p[345096]! + d1 * p[345160]! + d2 * p[345224]! + d3 * p[345288]!;
+    grad3[xo + 9] = d0 * p[345097]! + d1 * p[345161]! + d2 * p[345225]! + d3 * p[345289]!;
+    grad3[xo + 10] = d0 * p[345098]! + d1 * p[345162]! + d2 * p[345226]! + d3 * p[345290]!;
+    grad3[xo + 11] = d0 * p[345099]! + d1 * p[345163]! + d2 * p[345227]! + d3 * p[345291]!;
+    grad3[xo + 12] = d0 * p[345100]! + d1 * p[345164]! + d2 * p[345228]! + d3 * p[345292]!;
+    grad3[xo + 13] = d0 * p[345101]! + d1 * p[345165]! + d2 * p[345229]! + d3 * p[345293]!;
+    grad3[xo + 14] = d0 * p[345102]! + d1 * p[345166]! + d2 * p[345230]! + d3 * p[345294]!;
+    grad3[xo + 15] = d0 * p[345103]! + d1 * p[345167]! + d2 * p[345231]! + d3 * p[345295]!;
+    grad3[xo + 16] = d0 * p[345104]! + d1 * p[345168]! + d2 * p[345232]! + d3 * p[345296]!;
+    grad3[xo + 17] = d0 * p[345105]! + d1 * p[345169]! + d2 * p[345233]! + d3 * p[345297]!;
+    grad3[xo + 18] = d0 * p[345106]! + d1 * p[345170]! + d2 * p[345234]! + d3 * p[345298]!;
+    grad3[xo + 19] = d0 * p[345107]! + d1 * p[345171]! + d2 * p[345235]! + d3 * p[345299]!;
+    grad3[xo + 20] = d0 * p[345108]! + d1 * p[345172]! + d2 * p[345236]! + d3 * p[345300]!;
+    grad3[xo + 21] = d0 * p[345109]! + d1 * p[345173]! + d2 * p[345237]! + d3 * p[345301]!;
+    grad3[xo + 22] = d0 * p[345110]! + d1 * p[345174]! + d2 * p[345238]! + d3 * p[345302]!;
+    grad3[xo + 23] = d0 * p[345111]! + d1 * p[345175]! + d2 * p[345239]! + d3 * p[345303]!;
+    grad3[xo + 24] = d0 * p[345112]! + d1 * p[345176]! + d2 * p[345240]! + d3 * p[345304]!;
+    grad3[xo + 25] = d0 * p[345113]! + d1 * p[345177]! + d2 * p[345241]! + d3 * p[345305]!;
+    grad3[xo + 26] = d0 * p[345114]! + d1 * p[345178]! + d2 * p[345242]! + d3 * p[345306]!;
+    grad3[xo + 27] = d0 * p[345115]! + d1 * p[345179]! + d2 * p[345243]! + d3 * p[345307]!;
+    grad3[xo + 28] = d0 * p[345116]! + d1 * p[345180]! + d2 * p[345244]! + d3 * p[345308]!;
+    grad3[xo + 29] = d0 * p[345117]! + d1 * p[345181]! + d2 * p[345245]! + d3 * p[345309]!;
+    grad3[xo + 30] = d0 * p[345118]! + d1 * p[345182]! + d2 * p[345246]! + d3 * p[345310]!;
+    grad3[xo + 31] = d0 * p[345119]! + d1 * p[345183]! + d2 * p[345247]! + d3 * p[345311]!;
+    grad3[xo + 32] = d0 * p[345120]! + d1 * p[345184]! + d2 * p[345248]! + d3 * p[345312]!;
+    grad3[xo + 33] = d0 * p[345121]! + d1 * p[345185]! + d2 * p[345249]! + d3 * p[345313]!;
+    grad3[xo + 34] = d0 * p[345122]! + d1 * p[345186]! + d2 * p[345250]! + d3 * p[345314]!;
+    grad3[xo + 35] = d0 * p[345123]! + d1 * p[345187]! + d2 * p[345251]! + d3 * p[345315]!;
+    grad3[xo + 36] = d0 * p[345124]! + d1 * p[345188]! + d2 * p[345252]! + d3 * p[345316]!;
+    grad3[xo + 37] = d0 * p[345125]! + d1 * p[345189]! + d2 * p[345253]! + d3 * p[345317]!;
+    grad3[xo + 38] = d0 * p[345126]! + d1 * p[345190]! + d2 * p[345254]! + d3 * p[345318]!;
+    grad3[xo + 39] = d0 * p[345127]! + d1 * p[345191]! + d2 * p[345255]! + d3 * p[345319]!;
+    grad3[xo + 40] = d0 * p[345128]! + d1 * p[345192]! + d2 * p[345256]! + d3 * p[345320]!;
+    grad3[xo + 41] = d0 * p[345129]! + d1 * p[345193]! + d2 * p[345257]! + d3 * p[345321]!;
+    grad3[xo + 42] = d0 * p[345130]! + d1 * p[345194]! + d2 * p[345258]! + d3 * p[345322]!;
+    grad3[xo + 43] = d0 * p[345131]! + d1 * p[345195]! + d2 * p[345259]! + d3 * p[345323]!;
+    grad3[xo + 44] = d0 * p[345132]! + d1 * p[345196]! + d2 * p[345260]! + d3 * p[345324]!;
+    grad3[xo + 45] = d0 * p[345133]! + d1 * p[345197]! + d2 * p[345261]! + d3 * p[345325]!;
+    grad3[xo + 46] = d0 * p[345134]! + d1 * p[345198]! + d2 * p[345262]! + d3 * p[345326]!;
+    grad3[xo + 47] = d0 * p[345135]! + d1 * p[345199]! + d2 * p[345263]! + d3 * p[345327]!;
+    grad3[xo + 48] = d0 * p[345136]! + d1 * p[345200]! + d2 * p[345264]! + d3 * p[345328]!;
+    grad3[xo + 49] = d0 * p[345137]! + d1 * p[345201]! + d2 * p[345265]! + d3 * p[345329]!;
+    grad3[xo + 50] = d0 * p[345138]! + d1 * p[345202]! + d2 * p[345266]! + d3 * p[345330]!;
+    grad3[xo + 51] = d0 * p[345139]! + d1 * p[345203]! + d2 * p[345267]! + d3 * p[345331]!;
+    grad3[xo + 52] = d0 * p[345140]! + d1 * p[345204]! + d2 * p[345268]! + d3 * p[345332]!;
+    grad3[xo + 53] = d0 * p[345141]! + d1 * p[345205]! + d2 * p[345269]! + d3 * p[345333]!;
+    grad3[xo + 54] = d0 * p[345142]! + d1 * p[345206]! + d2 * p[345270]! + d3 * p[345334]!;
+    grad3[xo + 55] = d0 * p[345143]! + d1 * p[345207]! + d2 * p[345271]! + d3 * p[345335]!;
+    grad3[xo + 56] = d0 * p[345144]! + d1 * p[345208]! + d2 * p[345272]! + d3 * p[345336]!;
+    grad3[xo + 57] = d0 * p[345145]! + d1 * p[345209]! + d2 * p[345273]! + d3 * p[345337]!;
+    grad3[xo + 58] = d0 * p[345146]! + d1 * p[345210]! + d2 * p[345274]! + d3 * p[345338]!;
+    grad3[xo + 59] = d0 * p[345147]! + d1 * p[345211]! + d2 * p[345275]! + d3 * p[345339]!;
+    grad3[xo + 60] = d0 * p[345148]! + d1 * p[345212]! + d2 * p[345276]! + d3 * p[345340]!;
+    grad3[xo + 61] = d0 * p[345149]! + d1 * p[345213]! + d2 * p[345277]! + d3 * p[345341]!;
+    grad3[xo + 62] = d0 * p[345150]! + d1 * p[345214]! + d2 * p[345278]! + d3 * p[345342]!;
+    grad3[xo + 63] = d0 * p[345151]! + d1 * p[345215]! + d2 * p[345279]! + d3 * p[345343]!;
   }
   for (let r = 1, xo = 64, yo = 4; r < n; r++, xo += 64, yo += 4) {
-    const x0 = act3[xo + 0];
-    const x1 = act3[xo + 1];
-    const x2 = act3[xo + 2];
-    const x3 = act3[xo + 3];
-    const x4 = act3[xo + 4];
-    const x5 = act3[xo + 5];
-    const x6 = act3[xo + 6];
-    const x7 = act3[xo + 7];
-    const x8 = act3[xo + 8];
-    const x9 = act3[xo + 9];
-    const x10 = act3[xo + 10];
-    const x11 = act3[xo + 11];
-    const x12 = act3[xo + 12];
-    const x13 = act3[xo + 13];
-    const x14 = act3[xo + 14];
-    const x15 = act3[xo + 15];
-    const x16 = act3[xo + 16];
-    const x17 = act3[xo + 17];
-    const x18 = act3[xo + 18];
-    const x19 = act3[xo + 19];
-    const x20 = act3[xo + 20];
-    const x21 = act3[xo + 21];
-    const x22 = act3[xo + 22];
-    const x23 = act3[xo + 23];
-    const x24 = act3[xo + 24];
-    const x25 = act3[xo + 25];
-    const x26 = act3[xo + 26];
-    const x27 = act3[xo + 27];
-    const x28 = act3[xo + 28];
-    const x29 = act3[xo + 29];
-    const x30 = act3[xo + 30];
-    const x31 = act3[xo + 31];
-    const x32 = act3[xo + 32];
-    const x33 = act3[xo + 33];
-    const x34 = act3[xo + 34];
-    const x35 = act3[xo + 35];
-    const x36 = act3[xo + 36];
-    const x37 = act3[xo + 37];
-    const x38 = act3[xo + 38];
-    const x39 = act3[xo + 39];
-    const x40 = act3[xo + 40];
-    const x41 = act3[xo + 41];
-    const x42 = act3[xo + 42];
-    const x43 = act3[xo + 43];
-    const x44 = act3[xo + 44];
-    const x45 = act3[xo + 45];
-    const x46 = act3[xo + 46];
-    const x47 = act3[xo + 47];
-    const x48 = act3[xo + 48];
-    const x49 = act3[xo + 49];
-    const x50 = act3[xo + 50];
-    const x51 = act3[xo + 51];
-    const x52 = act3[xo + 52];
-    const x53 = act3[xo + 53];
-    const x54 = act3[xo + 54];
-    const x55 = act3[xo + 55];
-    const x56 = act3[xo + 56];
-    const x57 = act3[xo + 57];
-    const x58 = act3[xo + 58];
-    const x59 = act3[xo + 59];
-    const x60 = act3[xo + 60];
-    const x61 = act3[xo + 61];
-    const x62 = act3[xo + 62];
-    const x63 = act3[xo + 63];
-    const d0 = grad4[yo + 0];
-    gp[345344] += d0;
-    gp[345088] += d0 * x0;
-    gp[345089] += d0 * x1;
-    gp[345090] += d0 * x2;
-    gp[345091] += d0 * x3;
-    gp[345092] += d0 * x4;
-    gp[345093] += d0 * x5;
-    gp[345094] += d0 * x6;
-    gp[345095] += d0 * x7;
-    gp[345096] += d0 * x8;
-    gp[345097] += d0 * x9;
-    gp[345098] += d0 * x10;
-    gp[345099] += d0 * x11;
-    gp[345100] += d0 * x12;
-    gp[345101] += d0 * x13;
-    gp[345102] += d0 * x14;
-    gp[345103] += d0 * x15;
-    gp[345104] += d0 * x16;
-    gp[345105] += d0 * x17;
-    gp[345106] += d0 * x18;
-    gp[345107] += d0 * x19;
-    gp[345108] += d0 * x20;
-    gp[345109] += d0 * x21;
-    gp[345110] += d0 * x22;
-    gp[345111] += d0 * x23;
-    gp[345112] += d0 * x24;
-    gp[345113] += d0 * x25;
-    gp[345114] += d0 * x26;
-    gp[345115] += d0 * x27;
-    gp[345116] += d0 * x28;
-    gp[345117] += d0 * x29;
-    gp[345118] += d0 * x30;
-    gp[345119] += d0 * x31;
-    gp[345120] += d0 * x32;
-    gp[345121] += d0 * x33;
-    gp[345122] += d0 * x34;
-    gp[345123] += d0 * x35;
-    gp[345124] += d0 * x36;
-    gp[345125] += d0 * x37;
-    gp[345126] += d0 * x38;
-    gp[345127] += d0 * x39;
-    gp[345128] += d0 * x40;
-    gp[345129] += d0 * x41;
-    gp[345130] += d0 * x42;
-    gp[345131] += d0 * x43;
-    gp[345132] += d0 * x44;
-    gp[345133] += d0 * x45;
-    gp[345134] += d0 * x46;
-    gp[345135] += d0 * x47;
-    gp[345136] += d0 * x48;
-    gp[345137] += d0 * x49;
-    gp[345138] += d0 * x50;
-    gp[345139] += d0 * x51;
-    gp[345140] += d0 * x52;
-    gp[345141] += d0 * x53;
-    gp[345142] += d0 * x54;
-    gp[345143] += d0 * x55;
-    gp[345144] += d0 * x56;
-    gp[345145] += d0 * x57;
-    gp[345146] += d0 * x58;
-    gp[345147] += d0 * x59;
-    gp[345148] += d0 * x60;
-    gp[345149] += d0 * x61;
-    gp[345150] += d0 * x62;
-    gp[345151] += d0 * x63;
-    const d1 = grad4[yo + 1];
-    gp[345345] += d1;
-    gp[345152] += d1 * x0;
-    gp[345153] += d1 * x1;
-    gp[345154] += d1 * x2;
-    gp[345155] += d1 * x3;
-    gp[345156] += d1 * x4;
-    gp[345157] += d1 * x5;
-    gp[345158] += d1 * x6;
-    gp[345159] += d1 * x7;
-    gp[345160] += d1 * x8;
-    gp[345161] += d1 * x9;
-    gp[345162] += d1 * x10;
-    gp[345163] += d1 * x11;
-    gp[345164] += d1 * x12;
-    gp[345165] += d1 * x13;
-    gp[345166] += d1 * x14;
-    gp[345167] += d1 * x15;
-    gp[345168] += d1 * x16;
-    gp[345169] += d1 * x17;
-    gp[345170] += d1 * x18;
-    gp[345171] += d1 * x19;
-    gp[345172] += d1 * x20;
-    gp[345173] += d1 * x21;
-    gp[345174] += d1 * x22;
-    gp[345175] += d1 * x23;
-    gp[345176] += d1 * x24;
-    gp[345177] += d1 * x25;
-    gp[345178] += d1 * x26;
-    gp[345179] += d1 * x27;
-    gp[345180] += d1 * x28;
-    gp[345181] += d1 * x29;
-    gp[345182] += d1 * x30;
-    gp[345183] += d1 * x31;
-    gp[345184] += d1 * x32;
-    gp[345185] += d1 * x33;
-    gp[345186] += d1 * x34;
-    gp[345187] += d1 * x35;
-    gp[345188] += d1 * x36;
-    gp[345189] += d1 * x37;
-    gp[345190] += d1 * x38;
-    gp[345191] += d1 * x39;
-    gp[345192] += d1 * x40;
-    gp[345193] += d1 * x41;
-    gp[345194] += d1 * x42;
-    gp[345195] += d1 * x43;
-    gp[345196] += d1 * x44;
-    gp[345197] += d1 * x45;
-    gp[345198] += d1 * x46;
-    gp[345199] += d1 * x47;
-    gp[345200] += d1 * x48;
-    gp[345201] += d1 * x49;
-    gp[345202] += d1 * x50;
-    gp[345203] += d1 * x51;
-    gp[345204] += d1 * x52;
-    gp[345205] += d1 * x53;
-    gp[345206] += d1 * x54;
-    gp[345207] += d1 * x55;
-    gp[345208] += d1 * x56;
-    gp[345209] += d1 * x57;
-    gp[345210] += d1 * x58;
-    gp[345211] += d1 * x59;
-    gp[345212] += d1 * x60;
-    gp[345213] += d1 * x61;
-    gp[345214] += d1 * x62;
-    gp[345215] += d1 * x63;
-    const d2 = grad4[yo + 2];
-    gp[345346] += d2;
-    gp[345216] += d2 * x0;
-    gp[345217] += d2 * x1;
-    gp[345218] += d2 * x2;
-    gp[345219] += d2 * x3;
-    gp[345220] += d2 * x4;
-    gp[345221] += d2 * x5;
-    gp[345222] += d2 * x6;
-    gp[345223] += d2 * x7;
-    gp[345224] += d2 * x8;
-    gp[345225] += d2 * x9;
-    gp[345226] += d2 * x10;
-    gp[345227] += d2 * x11;
-    gp[345228] += d2 * x12;
-    gp[345229] += d2 * x13;
-    gp[345230] += d2 * x14;
-    gp[345231] += d2 * x15;
-    gp[345232] += d2 * x16;
-    gp[345233] += d2 * x17;
-    gp[345234] += d2 * x18;
-    gp[345235] += d2 * x19;
-    gp[345236] += d2 * x20;
-    gp[345237] += d2 * x21;
-    gp[345238] += d2 * x22;
-    gp[345239] += d2 * x23;
-    gp[345240] += d2 * x24;
-    gp[345241] += d2 * x25;
-    gp[345242] += d2 * x26;
-    gp[345243] += d2 * x27;
-    gp[345244] += d2 * x28;
-    gp[345245] += d2 * x29;
-    gp[345246] += d2 * x30;
-    gp[345247] += d2 * x31;
-    gp[345248] += d2 * x32;
-    gp[345249] += d2 * x33;
-    gp[345250] += d2 * x34;
-    gp[345251] += d2 * x35;
-    gp[345252] += d2 * x36;
-    gp[345253] += d2 * x37;
-    gp[345254] += d2 * x38;
-    gp[345255] += d2 * x39;
-    gp[345256] += d2 * x40;
-    gp[345257] += d2 * x41;
-    gp[345258] += d2 * x42;
-    gp[345259] += d2 * x43;
-    gp[345260] += d2 * x44;
-    gp[345261] += d2 * x45;
-    gp[345262] += d2 * x46;
-    gp[345263] += d2 * x47;
-    gp[345264] += d2 * x48;
-    gp[345265] += d2 * x49;
-    gp[345266] += d2 * x50;
-    gp[345267] += d2 * x51;
-    gp[345268] += d2 * x52;
-    gp[345269] += d2 * x53;
-    gp[345270] += d2 * x54;
-    gp[345271] += d2 * x55;
-    gp[345272] += d2 * x56;
-    gp[345273] += d2 * x57;
-    gp[345274] += d2 * x58;
-    gp[345275] += d2 * x59;
-    gp[345276] += d2 * x60;
-    gp[345277] += d2 * x61;
-    gp[345278] += d2 * x62;
-    gp[345279] += d2 * x63;
-    const d3 = grad4[yo + 3];
-    gp[345347] += d3;
-    gp[345280] += d3 * x0;
-    gp[345281] += d3 * x1;
-    gp[345282] += d3 * x2;
-    gp[345283] += d3 * x3;
-    gp[345284] += d3 * x4;
-    gp[345285] += d3 * x5;
-    gp[345286] += d3 * x6;
-    gp[345287] += d3 * x7;
-    gp[345288] += d3 * x8;
-    gp[345289] += d3 * x9;
-    gp[345290] += d3 * x10;
-    gp[345291] += d3 * x11;
-    gp[345292] += d3 * x12;
-    gp[345293] += d3 * x13;
-    gp[345294] += d3 * x14;
-    gp[345295] += d3 * x15;
-    gp[345296] += d3 * x16;
-    gp[345297] += d3 * x17;
-    gp[345298] += d3 * x18;
-    gp[345299] += d3 * x19;
-    gp[345300] += d3 * x20;
-    gp[345301] += d3 * x21;
-    gp[345302] += d3 * x22;
-    gp[345303] += d3 * x23;
-    gp[345304] += d3 * x24;
-    gp[345305] += d3 * x25;
-    gp[345306] += d3 * x26;
-    gp[345307] += d3 * x27;
-    gp[345308] += d3 * x28;
-    gp[345309] += d3 * x29;
-    gp[345310] += d3 * x30;
-    gp[345311] += d3 * x31;
-    gp[345312] += d3 * x32;
-    gp[345313] += d3 * x33;
-    gp[345314] += d3 * x34;
-    gp[345315] += d3 * x35;
-    gp[345316] += d3 * x36;
-    gp[345317] += d3 * x37;
-    gp[345318] += d3 * x38;
-    gp[345319] += d3 * x39;
-    gp[345320] += d3 * x40;
-    gp[345321] += d3 * x41;
-    gp[345322] += d3 * x42;
-    gp[345323] += d3 * x43;
-    gp[345324] += d3 * x44;
-    gp[345325] += d3 * x45;
-    gp[345326] += d3 * x46;
-    gp[345327] += d3 * x47;
-    gp[345328] += d3 * x48;
-    gp[345329] += d3 * x49;
-    gp[345330] += d3 * x50;
-    gp[345331] += d3 * x51;
-    gp[345332] += d3 * x52;
-    gp[345333] += d3 * x53;
-    gp[345334] += d3 * x54;
-    gp[345335] += d3 * x55;
-    gp[345336] += d3 * x56;
-    gp[345337] += d3 * x57;
-    gp[345338] += d3 * x58;
-    gp[345339] += d3 * x59;
-    gp[345340] += d3 * x60;
-    gp[345341] += d3 * x61;
-    gp[345342] += d3 * x62;
-    gp[345343] += d3 * x63;
-    grad3[xo + 0] = d0 * p[345088] + d1 * p[345152] + d2 * p[345216] + d3 * p[345280];
-    grad3[xo + 1] = d0 * p[345089] + d1 * p[345153] + d2 * p[345217] + d3 * p[345281];
-    grad3[xo + 2] = d0 * p[345090] + d1 * p[345154] + d2 * p[345218] + d3 * p[345282];
-    grad3[xo + 3] = d0 * p[345091] + d1 * p[345155] + d2 * p[345219] + d3 * p[345283];
-    grad3[xo + 4] = d0 * p[345092] + d1 * p[345156] + d2 * p[345220] + d3 * p[345284];
-    grad3[xo + 5] = d0 * p[345093] + d1 * p[345157] + d2 * p[345221] + d3 * p[345285];
-    grad3[xo + 6] = d0 * p[345094] + d1 * p[345158] + d2 * p[345222] + d3 * p[345286];
-    grad3[xo + 7] = d0 * p[345095] + d1 * p[345159] + d2 * p[345223] + d3 * p[345287];
-    grad3[xo + 8] = d0 * p[345096] + d1 * p[345160] + d2 * p[345224] + d3 * p[345288];
-    grad3[xo + 9] = d0 * p[345097] + d1 * p[345161] + d2 * p[345225] + d3 * p[345289];
-    grad3[xo + 10] = d0 * p[345098] + d1 * p[345162] + d2 * p[345226] + d3 * p[345290];
-    grad3[xo + 11] = d0 * p[345099] + d1 * p[345163] + d2 * p[345227] + d3 * p[345291];
-    grad3[xo + 12] = d0 * p[345100] + d1 * p[345164] + d2 * p[345228] + d3 * p[345292];
-    grad3[xo + 13] = d0 * p[345101] + d1 * p[345165] + d2 * p[345229] + d3 * p[345293];
-    grad3[xo + 14] = d0 * p[345102] + d1 * p[345166] + d2 * p[345230] + d3 * p[345294];
-    grad3[xo + 15] = d0 * p[345103] + d1 * p[345167] + d2 * p[345231] + d3 * p[345295];
-    grad3[xo + 16] = d0 * p[345104] + d1 * p[345168] + d2 * p[345232] + d3 * p[345296];
-    grad3[xo + 17] = d0 * p[345105] + d1 * p[345169] + d2 * p[345233] + d3 * p[345297];
-    grad3[xo + 18] = d0 * p[345106] + d1 * p[345170] + d2 * p[345234] + d3 * p[345298];
-    grad3[xo + 19] = d0 * p[345107] + d1 * p[345171] + d2 * p[345235] + d3 * p[345299];
-    grad3[xo + 20] = d0 * p[345108] + d1 * p[345172] + d2 * p[345236] + d3 * p[345300];
-    grad3[xo + 21] = d0 * p[345109] + d1 * p[345173] + d2 * p[345237] + d3 * p[345301];
-    grad3[xo + 22] = d0 * p[345110] + d1 * p[345174] + d2 * p[345238] + d3 * p[345302];
-    grad3[xo + 23] = d0 * p[345111] + d1 * p[345175] + d2 * p[345239] + d3 * p[345303];
-    grad3[xo + 24] = d0 * p[345112] + d1 * p[345176] + d2 * p[345240] + d3 * p[345304];
-    grad3[xo + 25] = d0 * p[345113] + d1 * p[345177] + d2 * p[345241] + d3 * p[345305];
-    grad3[xo + 26] = d0 * p[345114] + d1 * p[345178] + d2 * p[345242] + d3 * p[345306];
-    grad3[xo + 27] = d0 * p[345115] + d1 * p[345179] + d2 * p[345243] + d3 * p[345307];
-    grad3[xo + 28] = d0 * p[345116] + d1 * p[345180] + d2 * p[345244] + d3 * p[345308];
-    grad3[xo + 29] = d0 * p[345117] + d1 * p[345181] + d2 * p[345245] + d3 * p[345309];
-    grad3[xo + 30] = d0 * p[345118] + d1 * p[345182] + d2 * p[345246] + d3 * p[345310];
-    grad3[xo + 31] = d0 * p[345119] + d1 * p[345183] + d2 * p[345247] + d3 * p[345311];
-    grad3[xo + 32] = d0 * p[345120] + d1 * p[345184] + d2 * p[345248] + d3 * p[345312];
-    grad3[xo + 33] = d0 * p[345121] + d1 * p[345185] + d2 * p[345249] + d3 * p[345313];
-    grad3[xo + 34] = d0 * p[345122] + d1 * p[345186] + d2 * p[345250] + d3 * p[345314];
-    grad3[xo + 35] = d0 * p[345123] + d1 * p[345187] + d2 * p[345251] + d3 * p[345315];
-    grad3[xo + 36] = d0 * p[345124] + d1 * p[345188] + d2 * p[345252] + d3 * p[345316];
-    grad3[xo + 37] = d0 * p[345125] + d1 * p[345189] + d2 * p[345253] + d3 * p[345317];
-    grad3[xo + 38] = d0 * p[345126] + d1 * p[345190] + d2 * p[345254] + d3 * p[345318];
-    grad3[xo + 39] = d0 * p[345127] + d1 * p[345191] + d2 * p[345255] + d3 * p[345319];
-    grad3[xo + 40] = d0 * p[345128] + d1 * p[345192] + d2 * p[345256] + d3 * p[345320];
-    grad3[xo + 41] = d0 * p[345129] + d1 * p[345193] + d2 * p[345257] + d3 * p[345321];
-    grad3[xo + 42] = d0 * p[345130] + d1 * p[345194] + d2 * p[345258] + d3 * p[345322];
-    grad3[xo + 43] = d0 * p[345131] + d1 * p[345195] + d2 * p[345259] + d3 * p[345323];
-    grad3[xo + 44] = d0 * p[345132] + d1 * p[345196] + d2 * p[345260] + d3 * p[345324];
-    grad3[xo + 45] = d0 * p[345133] + d1 * p[345197] + d2 * p[345261] + d3 * p[345325];
-    grad3[xo + 46] = d0 * p[345134] + d1 * p[345198] + d2 * p[345262] + d3 * p[345326];
-    grad3[xo + 47] = d0 * p[345135] + d1 * p[345199] + d2 * p[345263] + d3 * p[345327];
-    grad3[xo + 48] = d0 * p[345136] + d1 * p[345200] + d2 * p[345264] + d3 * p[345328];
-    grad3[xo + 49] = d0 * p[345137] + d1 * p[345201] + d2 * p[345265] + d3 * p[345329];
-    grad3[xo + 50] = d0 * p[345138] + d1 * p[345202] + d2 * p[345266] + d3 * p[345330];
-    grad3[xo + 51] = d0 * p[345139] + d1 * p[345203] + d2 * p[345267] + d3 * p[345331];
-    grad3[xo + 52] = d0 * p[345140] + d1 * p[345204] + d2 * p[345268] + d3 * p[345332];
-    grad3[xo + 53] = d0 * p[345141] + d1 * p[345205] + d2 * p[345269] + d3 * p[345333];
-    grad3[xo + 54] = d0 * p[345142] + d1 * p[345206] + d2 * p[345270] + d3 * p[345334];
-    grad3[xo + 55] = d0 * p[345143] + d1 * p[345207] + d2 * p[345271] + d3 * p[345335];
-    grad3[xo + 56] = d0 * p[345144] + d1 * p[345208] + d2 * p[345272] + d3 * p[345336];
-    grad3[xo + 57] = d0 * p[345145] + d1 * p[345209] + d2 * p[345273] + d3 * p[345337];
-    grad3[xo + 58] = d0 * p[345146] + d1 * p[345210] + d2 * p[345274] + d3 * p[345338];
-    grad3[xo + 59] = d0 * p[345147] + d1 * p[345211] + d2 * p[345275] + d3 * p[345339];
-    grad3[xo + 60] = d0 * p[345148] + d1 * p[345212] + d2 * p[345276] + d3 * p[345340];
-    grad3[xo + 61] = d0 * p[345149] + d1 * p[345213] + d2 * p[345277] + d3 * p[345341];
-    grad3[xo + 62] = d0 * p[345150] + d1 * p[345214] + d2 * p[345278] + d3 * p[345342];
-    grad3[xo + 63] = d0 * p[345151] + d1 * p[345215] + d2 * p[345279] + d3 * p[345343];
+    const x0 = act3[xo + 0]!;
+    const x1 = act3[xo + 1]!;
+    const x2 = act3[xo + 2]!;
+    const x3 = act3[xo + 3]!;
+    const x4 = act3[xo + 4]!;
+    const x5 = act3[xo + 5]!;
+    const x6 = act3[xo + 6]!;
+    const x7 = act3[xo + 7]!;
+    const x8 = act3[xo + 8]!;
+    const x9 = act3[xo + 9]!;
+    const x10 = act3[xo + 10]!;
+    const x11 = act3[xo + 11]!;
+    const x12 = act3[xo + 12]!;
+    const x13 = act3[xo + 13]!;
+    const x14 = act3[xo + 14]!;
+    const x15 = act3[xo + 15]!;
+    const x16 = act3[xo + 16]!;
+    const x17 = act3[xo + 17]!;
+    const x18 = act3[xo + 18]!;
+    const x19 = act3[xo + 19]!;
+    const x20 = act3[xo + 20]!;
+    const x21 = act3[xo + 21]!;
+    const x22 = act3[xo + 22]!;
+    const x23 = act3[xo + 23]!;
+    const x24 = act3[xo + 24]!;
+    const x25 = act3[xo + 25]!;
+    const x26 = act3[xo + 26]!;
+    const x27 = act3[xo + 27]!;
+    const x28 = act3[xo + 28]!;
+    const x29 = act3[xo + 29]!;
+    const x30 = act3[xo + 30]!;
+    const x31 = act3[xo + 31]!;
+    const x32 = act3[xo + 32]!;
+    const x33 = act3[xo + 33]!;
+    const x34 = act3[xo + 34]!;
+    const x35 = act3[xo + 35]!;
+    const x36 = act3[xo + 36]!;
+    const x37 = act3[xo + 37]!;
+    const x38 = act3[xo + 38]!;
+    const x39 = act3[xo + 39]!;
+    const x40 = act3[xo + 40]!;
+    const x41 = act3[xo + 41]!;
+    const x42 = act3[xo + 42]!;
+    const x43 = act3[xo + 43]!;
+    const x44 = act3[xo + 44]!;
+    const x45 = act3[xo + 45]!;
+    const x46 = act3[xo + 46]!;
+    const x47 = act3[xo + 47]!;
+    const x48 = act3[xo + 48]!;
+    const x49 = act3[xo + 49]!;
+    const x50 = act3[xo + 50]!;
+    const x51 = act3[xo + 51]!;
+    const x52 = act3[xo + 52]!;
+    const x53 = act3[xo + 53]!;
+    const x54 = act3[xo + 54]!;
+    const x55 = act3[xo + 55]!;
+    const x56 = act3[xo + 56]!;
+    const x57 = act3[xo + 57]!;
+    const x58 = act3[xo + 58]!;
+    const x59 = act3[xo + 59]!;
+    const x60 = act3[xo + 60]!;
+    const x61 = act3[xo + 61]!;
+    const x62 = act3[xo + 62]!;
+    const x63 = act3[xo + 63]!;
+    const d0 = grad4[yo + 0]!;
+    gp[345344]! += d0;
+    gp[345088]! += d0 * x0;
+    gp[345089]! += d0 * x1;
+    gp[345090]! += d0 * x2;
+    gp[345091]! += d0 * x3;
+    gp[345092]! += d0 * x4;
+    gp[345093]! += d0 * x5;
+    gp[345094]! += d0 * x6;
+    gp[345095]! += d0 * x7;
+    gp[345096]! += d0 * x8;
+    gp[345097]! += d0 * x9;
+    gp[345098]! += d0 * x10;
+    gp[345099]! += d0 * x11;
+    gp[345100]! += d0 * x12;
+    gp[345101]! += d0 * x13;
+    gp[345102]! += d0 * x14;
+    gp[345103]! += d0 * x15;
+    gp[345104]! += d0 * x16;
+    gp[345105]! += d0 * x17;
+    gp[345106]! += d0 * x18;
+    gp[345107]! += d0 * x19;
+    gp[345108]! += d0 * x20;
+    gp[345109]! += d0 * x21;
+    gp[345110]! += d0 * x22;
+    gp[345111]! += d0 * x23;
+    gp[345112]! += d0 * x24;
+    gp[345113]! += d0 * x25;
+    gp[345114]! += d0 * x26;
+    gp[345115]! += d0 * x27;
+    gp[345116]! += d0 * x28;
+    gp[345117]! += d0 * x29;
+    gp[345118]! += d0 * x30;
+    gp[345119]! += d0 * x31;
+    gp[345120]! += d0 * x32;
+    gp[345121]! += d0 * x33;
+    gp[345122]! += d0 * x34;
+    gp[345123]! += d0 * x35;
+    gp[345124]! += d0 * x36;
+    gp[345125]! += d0 * x37;
+    gp[345126]! += d0 * x38;
+    gp[345127]! += d0 * x39;
+    gp[345128]! += d0 * x40;
+    gp[345129]! += d0 * x41;
+    gp[345130]! += d0 * x42;
+    gp[345131]! += d0 * x43;
+    gp[345132]! += d0 * x44;
+    gp[345133]! += d0 * x45;
+    gp[345134]! += d0 * x46;
+    gp[345135]! += d0 * x47;
+    gp[345136]! += d0 * x48;
+    gp[345137]! += d0 * x49;
+    gp[345138]! += d0 * x50;
+    gp[345139]! += d0 * x51;
+    gp[345140]! += d0 * x52;
+    gp[345141]! += d0 * x53;
+    gp[345142]! += d0 * x54;
+    gp[345143]! += d0 * x55;
+    gp[345144]! += d0 * x56;
+    gp[345145]! += d0 * x57;
+    gp[345146]! += d0 * x58;
+    gp[345147]! += d0 * x59;
+    gp[345148]! += d0 * x60;
+    gp[345149]! += d0 * x61;
+    gp[345150]! += d0 * x62;
+    gp[345151]! += d0 * x63;
+    const d1 = grad4[yo + 1]!;
+    gp[345345]! += d1;
+    gp[345152]! += d1 * x0;
+    gp[345153]! += d1 * x1;
+    gp[345154]! += d1 * x2;
+    gp[345155]! += d1 * x3;
+    gp[345156]! += d1 * x4;
+    gp[345157]! += d1 * x5;
+    gp[345158]! += d1 * x6;
+    gp[345159]! += d1 * x7;
+    gp[345160]! += d1 * x8;
+    gp[345161]! += d1 * x9;
+    gp[345162]! += d1 * x10;
+    gp[345163]! += d1 * x11;
+    gp[345164]! += d1 * x12;
+    gp[345165]! += d1 * x13;
+    gp[345166]! += d1 * x14;
+    gp[345167]! += d1 * x15;
+    gp[345168]! += d1 * x16;
+    gp[345169]! += d1 * x17;
+    gp[345170]! += d1 * x18;
+    gp[345171]! += d1 * x19;
+    gp[345172]! += d1 * x20;
+    gp[345173]! += d1 * x21;
+    gp[345174]! += d1 * x22;
+    gp[345175]! += d1 * x23;
+    gp[345176]! += d1 * x24;
+    gp[345177]! += d1 * x25;
+    gp[345178]! += d1 * x26;
+    gp[345179]! += d1 * x27;
+    gp[345180]! += d1 * x28;
+    gp[345181]! += d1 * x29;
+    gp[345182]! += d1 * x30;
+    gp[345183]! += d1 * x31;
+    gp[345184]! += d1 * x32;
+    gp[345185]! += d1 * x33;
+    gp[345186]! += d1 * x34;
+    gp[345187]! += d1 * x35;
+    gp[345188]! += d1 * x36;
+    gp[345189]! += d1 * x37;
+    gp[345190]! += d1 * x38;
+    gp[345191]! += d1 * x39;
+    gp[345192]! += d1 * x40;
+    gp[345193]! += d1 * x41;
+    gp[345194]! += d1 * x42;
+    gp[345195]! += d1 * x43;
+    gp[345196]! += d1 * x44;
+    gp[345197]! += d1 * x45;
+    gp[345198]! += d1 * x46;
+    gp[345199]! += d1 * x47;
+    gp[345200]! += d1 * x48;
+    gp[345201]! += d1 * x49;
+    gp[345202]! += d1 * x50;
+    gp[345203]! += d1 * x51;
+    gp[345204]! += d1 * x52;
+    gp[345205]! += d1 * x53;
+    gp[345206]! += d1 * x54;
+    gp[345207]! += d1 * x55;
+    gp[345208]! += d1 * x56;
+    gp[345209]! += d1 * x57;
+    gp[345210]! += d1 * x58;
+    gp[345211]! += d1 * x59;
+    gp[345212]! += d1 * x60;
+    gp[345213]! += d1 * x61;
+    gp[345214]! += d1 * x62;
+    gp[345215]! += d1 * x63;
+    const d2 = grad4[yo + 2]!;
+    gp[345346]! += d2;
+    gp[345216]! += d2 * x0;
+    gp[345217]! += d2 * x1;
+    gp[345218]! += d2 * x2;
+    gp[345219]! += d2 * x3;
+    gp[345220]! += d2 * x4;
+    gp[345221]! += d2 * x5;
+    gp[345222]! += d2 * x6;
+    gp[345223]! += d2 * x7;
+    gp[345224]! += d2 * x8;
+    gp[345225]! += d2 * x9;
+    gp[345226]! += d2 * x10;
+    gp[345227]! += d2 * x11;
+    gp[345228]! += d2 * x12;
+    gp[345229]! += d2 * x13;
+    gp[345230]! += d2 * x14;
+    gp[345231]! += d2 * x15;
+    gp[345232]! += d2 * x16;
+    gp[345233]! += d2 * x17;
+    gp[345234]! += d2 * x18;
+    gp[345235]! += d2 * x19;
+    gp[345236]! += d2 * x20;
+    gp[345237]! += d2 * x21;
+    gp[345238]! += d2 * x22;
+    gp[345239]! += d2 * x23;
+    gp[345240]! += d2 * x24;
+    gp[345241]! += d2 * x25;
+    gp[345242]! += d2 * x26;
+    gp[345243]! += d2 * x27;
+    gp[345244]! += d2 * x28;
+    gp[345245]! += d2 * x29;
+    gp[345246]! += d2 * x30;
+    gp[345247]! += d2 * x31;
+    gp[345248]! += d2 * x32;
+    gp[345249]! += d2 * x33;
+    gp[345250]! += d2 * x34;
+    gp[345251]! += d2 * x35;
+    gp[345252]! += d2 * x36;
+    gp[345253]! += d2 * x37;
+    gp[345254]! += d2 * x38;
+    gp[345255]! += d2 * x39;
+    gp[345256]! += d2 * x40;
+    gp[345257]! += d2 * x41;
+    gp[345258]! += d2 * x42;
+    gp[345259]! += d2 * x43;
+    gp[345260]! += d2 * x44;
+    gp[345261]! += d2 * x45;
+    gp[345262]! += d2 * x46;
+    gp[345263]! += d2 * x47;
+    gp[345264]! += d2 * x48;
+    gp[345265]! += d2 * x49;
+    gp[345266]! += d2 * x50;
+    gp[345267]! += d2 * x51;
+    gp[345268]! += d2 * x52;
+    gp[345269]! += d2 * x53;
+    gp[345270]! += d2 * x54;
+    gp[345271]! += d2 * x55;
+    gp[345272]! += d2 * x56;
+    gp[345273]! += d2 * x57;
+    gp[345274]! += d2 * x58;
+    gp[345275]! += d2 * x59;
+    gp[345276]! += d2 * x60;
+    gp[345277]! += d2 * x61;
+    gp[345278]! += d2 * x62;
+    gp[345279]! += d2 * x63;
+    const d3 = grad4[yo + 3]!;
+    gp[345347]! += d3;
+    gp[345280]! += d3 * x0;
+    gp[345281]! += d3 * x1;
+    gp[345282]! += d3 * x2;
+    gp[345283]! += d3 * x3;
+    gp[345284]! += d3 * x4;
+    gp[345285]! += d3 * x5;
+    gp[345286]! += d3 * x6;
+    gp[345287]! += d3 * x7;
+    gp[345288]! += d3 * x8;
+    gp[345289]! += d3 * x9;
+    gp[345290]! += d3 * x10;
+    gp[345291]! += d3 * x11;
+    gp[345292]! += d3 * x12;
+    gp[345293]! += d3 * x13;
+    gp[345294]! += d3 * x14;
+    gp[345295]! += d3 * x15;
+    gp[345296]! += d3 * x16;
+    gp[345297]! += d3 * x17;
+    gp[345298]! += d3 * x18;
+    gp[345299]! += d3 * x19;
+    gp[345300]! += d3 * x20;
+    gp[345301]! += d3 * x21;
+    gp[345302]! += d3 * x22;
+    gp[345303]! += d3 * x23;
+    gp[345304]! += d3 * x24;
+    gp[345305]! += d3 * x25;
+    gp[345306]! += d3 * x26;
+    gp[345307]! += d3 * x27;
+    gp[345308]! += d3 * x28;
+    gp[345309]! += d3 * x29;
+    gp[345310]! += d3 * x30;
+    gp[345311]! += d3 * x31;
+    gp[345312]! += d3 * x32;
+    gp[345313]! += d3 * x33;
+    gp[345314]! += d3 * x34;
+    gp[345315]! += d3 * x35;
+    gp[345316]! += d3 * x36;
+    gp[345317]! += d3 * x37;
+    gp[345318]! += d3 * x38;
+    gp[345319]! += d3 * x39;
+    gp[345320]! += d3 * x40;
+    gp[345321]! += d3 * x41;
+    gp[345322]! += d3 * x42;
+    gp[345323]! += d3 * x43;
+    gp[345324]! += d3 * x44;
+    gp[345325]! += d3 * x45;
+    gp[345326]! += d3 * x46;
+    gp[345327]! += d3 * x47;
+    gp[345328]! += d3 * x48;
+    gp[345329]! += d3 * x49;
+    gp[345330]! += d3 * x50;
+    gp[345331]! += d3 * x51;
+    gp[345332]! += d3 * x52;
+    gp[345333]! += d3 * x53;
+    gp[345334]! += d3 * x54;
+    gp[345335]! += d3 * x55;
+    gp[345336]! += d3 * x56;
+    gp[345337]! += d3 * x57;
+    gp[345338]! += d3 * x58;
+    gp[345339]! += d3 * x59;
+    gp[345340]! += d3 * x60;
+    gp[345341]! += d3 * x61;
+    gp[345342]! += d3 * x62;
+    gp[345343]! += d3 * x63;
+    grad3[xo + 0] = d0 * p[345088]! + d1 * p[345152]! + d2 * p[345216]! + d3 * p[345280]!;
+    grad3[xo + 1] = d0 * p[345089]! + d1 * p[345153]! + d2 * p[345217]! + d3 * p[345281]!;
+    grad3[xo + 2] = d0 * p[345090]! + d1 * p[345154]! + d2 * p[345218]! + d3 * p[345282]!;
+    grad3[xo + 3] = d0 * p[345091]! + d1 * p[345155]! + d2 * p[345219]! + d3 * p[345283]!;
+    grad3[xo + 4] = d0 * p[345092]! + d1 * p[345156]! + d2 * p[345220]! + d3 * p[345284]!;
+    grad3[xo + 5] = d0 * p[345093]! + d1 * p[345157]! + d2 * p[345221]! + d3 * p[345285]!;
+    grad3[xo + 6] = d0 * p[345094]! + d1 * p[345158]! + d2 * p[345222]! + d3 * p[345286]!;
+    grad3[xo + 7] = d0 * p[345095]! + d1 * p[345159]! + d2 * p[345223]! + d3 * p[345287]!;
+    grad3[xo + 8] = d0 * p[345096]! + d1 * p[345160]! + d2 * p[345224]! + d3 * p[345288]!;
+    grad3[xo + 9] = d0 * p[345097]! + d1 * p[345161]! + d2 * p[345225]! + d3 * p[345289]!;
+    grad3[xo + 10] = d0 * p[345098]! + d1 * p[345162]! + d2 * p[345226]! + d3 * p[345290]!;
+    grad3[xo + 11] = d0 * p[345099]! + d1 * p[345163]! + d2 * p[345227]! + d3 * p[345291]!;
+    grad3[xo + 12] = d0 * p[345100]! + d1 * p[345164]! + d2 * p[345228]! + d3 * p[345292]!;
+    grad3[xo + 13] = d0 * p[345101]! + d1 * p[345165]! + d2 * p[345229]! + d3 * p[345293]!;
+    grad3[xo + 14] = d0 * p[345102]! + d1 * p[345166]! + d2 * p[345230]! + d3 * p[345294]!;
+    grad3[xo + 15] = d0 * p[345103]! + d1 * p[345167]! + d2 * p[345231]! + d3 * p[345295]!;
+    grad3[xo + 16] = d0 * p[345104]! + d1 * p[345168]! + d2 * p[345232]! + d3 * p[345296]!;
+    grad3[xo + 17] = d0 * p[345105]! + d1 * p[345169]! + d2 * p[345233]! + d3 * p[345297]!;
+    grad3[xo + 18] = d0 * p[345106]! + d1 * p[345170]! + d2 * p[345234]! + d3 * p[345298]!;
+    grad3[xo + 19] = d0 * p[345107]! + d1 * p[345171]! + d2 * p[345235]! + d3 * p[345299]!;
+    grad3[xo + 20] = d0 * p[345108]! + d1 * p[345172]! + d2 * p[345236]! + d3 * p[345300]!;
+    grad3[xo + 21] = d0 * p[345109]! + d1 * p[345173]! + d2 * p[345237]! + d3 * p[345301]!;
+    grad3[xo + 22] = d0 * p[345110]! + d1 * p[345174]! + d2 * p[345238]! + d3 * p[345302]!;
+    grad3[xo + 23] = d0 * p[345111]! + d1 * p[345175]! + d2 * p[345239]! + d3 * p[345303]!;
+    grad3[xo + 24] = d0 * p[345112]! + d1 * p[345176]! + d2 * p[345240]! + d3 * p[345304]!;
+    grad3[xo + 25] = d0 * p[345113]! + d1 * p[345177]! + d2 * p[345241]! + d3 * p[345305]!;
+    grad3[xo + 26] = d0 * p[345114]! + d1 * p[345178]! + d2 * p[345242]! + d3 * p[345306]!;
+    grad3[xo + 27] = d0 * p[345115]! + d1 * p[345179]! + d2 * p[345243]! + d3 * p[345307]!;
+    grad3[xo + 28] = d0 * p[345116]! + d1 * p[345180]! + d2 * p[345244]! + d3 * p[345308]!;
+    grad3[xo + 29] = d0 * p[345117]! + d1 * p[345181]! + d2 * p[345245]! + d3 * p[345309]!;
+    grad3[xo + 30] = d0 * p[345118]! + d1 * p[345182]! + d2 * p[345246]! + d3 * p[345310]!;
+    grad3[xo + 31] = d0 * p[345119]! + d1 * p[345183]! + d2 * p[345247]! + d3 * p[345311]!;
+    grad3[xo + 32] = d0 * p[345120]! + d1 * p[345184]! + d2 * p[345248]! + d3 * p[345312]!;
+    grad3[xo + 33] = d0 * p[345121]! + d1 * p[345185]! + d2 * p[345249]! + d3 * p[345313]!;
+    grad3[xo + 34] = d0 * p[345122]! + d1 * p[345186]! + d2 * p[345250]! + d3 * p[345314]!;
+    grad3[xo + 35] = d0 * p[345123]! + d1 * p[345187]! + d2 * p[345251]! + d3 * p[345315]!;
+    grad3[xo + 36] = d0 * p[345124]! + d1 * p[345188]! + d2 * p[345252]! + d3 * p[345316]!;
+    grad3[xo + 37] = d0 * p[345125]! + d1 * p[345189]! + d2 * p[345253]! + d3 * p[345317]!;
+    grad3[xo + 38] = d0 * p[345126]! + d1 * p[345190]! + d2 * p[345254]! + d3 * p[345318]!;
+    grad3[xo + 39] = d0 * p[345127]! + d1 * p[345191]! + d2 * p[345255]! + d3 * p[345319]!;
+    grad3[xo + 40] = d0 * p[345128]! + d1 * p[345192]! + d2 * p[345256]! + d3 * p[345320]!;
+    grad3[xo + 41] = d0 * p[345129]! + d1 * p[345193]! + d2 * p[345257]! + d3 * p[345321]!;
+    grad3[xo + 42] = d0 * p[345130]! + d1 * p[345194]! + d2 * p[345258]! + d3 * p[345322]!;
+    grad3[xo + 43] = d0 * p[345131]! + d1 * p[345195]! + d2 * p[345259]! + d3 * p[345323]!;
+    grad3[xo + 44] = d0 * p[345132]! + d1 * p[345196]! + d2 * p[345260]! + d3 * p[345324]!;
+    grad3[xo + 45] = d0 * p[345133]! + d1 * p[345197]! + d2 * p[345261]! + d3 * p[345325]!;
+    grad3[xo + 46] = d0 * p[345134]! + d1 * p[345198]! + d2 * p[345262]! + d3 * p[345326]!;
+    grad3[xo + 47] = d0 * p[345135]! + d1 * p[345199]! + d2 * p[345263]! + d3 * p[345327]!;
+    grad3[xo + 48] = d0 * p[345136]! + d1 * p[345200]! + d2 * p[345264]! + d3 * p[345328]!;
+    grad3[xo + 49] = d0 * p[345137]! + d1 * p[345201]! + d2 * p[345265]! + d3 * p[345329]!;
+    grad3[xo + 50] = d0 * p[345138]! + d1 * p[345202]! + d2 * p[345266]! + d3 * p[345330]!;
+    grad3[xo + 51] = d0 * p[345139]! + d1 * p[345203]! + d2 * p[345267]! + d3 * p[345331]!;
+    grad3[xo + 52] = d0 * p[345140]! + d1 * p[345204]! + d2 * p[345268]! + d3 * p[345332]!;
+    grad3[xo + 53] = d0 * p[345141]! + d1 * p[345205]! + d2 * p[345269]! + d3 * p[345333]!;
+    grad3[xo + 54] = d0 * p[345142]! + d1 * p[345206]! + d2 * p[345270]! + d3 * p[345334]!;
+    grad3[xo + 55] = d0 * p[345143]! + d1 * p[345207]! + d2 * p[345271]! + d3 * p[345335]!;
+    grad3[xo + 56] = d0 * p[345144]! + d1 * p[345208]! + d2 * p[345272]! + d3 * p[345336]!;
+    grad3[xo + 57] = d0 * p[345145]! + d1 * p[345209]! + d2 * p[345273]! + d3 * p[345337]!;
+    grad3[xo + 58] = d0 * p[345146]! + d1 * p[345210]! + d2 * p[345274]! + d3 * p[345338]!;
+    grad3[xo + 59] = d0 * p[345147]! + d1 * p[345211]! + d2 * p[345275]! + d3 * p[345339]!;
+    grad3[xo + 60] = d0 * p[345148]! + d1 * p[345212]! + d2 * p[345276]! + d3 * p[345340]!;
+    grad3[xo + 61] = d0 * p[345149]! + d1 * p[345213]! + d2 * p[345277]! + d3 * p[345341]!;
+    grad3[xo + 62] = d0 * p[345150]! + d1 * p[345214]! + d2 * p[345278]! + d3 * p[345342]!;
+    grad3[xo + 63] = d0 * p[345151]! + d1 * p[345215]! + d2 * p[345279]! + d3 * p[345343]!;
   }
 }
 
@@ -1668,8 +1657,6 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? "cross_entropy") === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -1706,13 +1693,7 @@ export function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
-  inputGradWanted = false;
-  try {
-    backward(trainer.params, grad, trainer.grads);
-  } finally {
-    inputGradWanted = true;
-  }
+  backward(trainer.params, grad, trainer.grads);
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;

@@ -73,12 +73,6 @@ function zero(a: Float32Array): void {
   else for (let i = 0; i < a.length; i++) a[i] = 0;
 }
 
-/** Copies `from` into `to` (same length), a loop for short arrays as in `zero`. */
-function copy(from: ArrayLike<number>, to: Float32Array): void {
-  if (to.length > 64) to.set(from);
-  else for (let i = 0; i < to.length; i++) to[i] = from[i]!;
-}
-
 function checkBatch(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`batch must be a whole number of at least 1, got ${n}`);
 }
@@ -98,13 +92,6 @@ function random(): number {
   t = Math.imul(t ^ (t >>> 15), t | 1);
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
 }
 
 /**
@@ -131,10 +118,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
-/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
-let inputGradWanted = true;
 /** Sequence length of the last forward call (attention masks keys past it). */
 let seqLength = 256;
 let act1 = new Float32Array(0);
@@ -145,7 +128,6 @@ let scratch0_seq = new Float32Array(0);
 let scratch0_gates = new Float32Array(0);
 let scratch0_cell = new Float32Array(0);
 let scratch0_work = new Float32Array(0);
-let bf: Float32Array = new Float32Array(bufferCount);
 
 function allocate(n: number): void {
   if (n === batchSize) return;
@@ -181,14 +163,12 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
   if (!Number.isInteger(length) || length < 1 || length > 256)
     throw new RangeError(`sequence length ${length} is outside 1..256 (the declared maximum is 256)`);
   checkLength("input", input, n * length * 32);
-  const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
   allocateShort(n, length);
   act0 = length === 256 ? input : padRows(input, padded0, n, length, 32, 256);
   seqLength = length;
-  forward0(p, n, training);
-  lastTraining = training;
+  forward0(p, n);
   forwardDone = true;
   return length === 256 ? act1 : cutRows(act1, short0, n, length, 64, 256);
 }
@@ -253,15 +233,14 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad1);
   if (seqLength === 256) grad1.set(outputGrad);
   else padRows(outputGrad, grad1, n, seqLength, 64, 256);
-  const training = lastTraining;
-  backward0(p, gp, n, training);
+  backward0(p, gp, n);
   return grad0;
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: 0 (lstm). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // 0: lstm, gates i, f, g, o; 1 layer; input [256, 32], hidden 64; output [256, 64]
   for (let b = 0; b < n; b++) {
     const sq = b * 16384; // this sample's layer outputs in scratch0_seq
@@ -283,35 +262,35 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
         const cp = co - 64;
         // pre-activations of the four gates, W_ih x + W_hh h + biases
         for (let j = 0; j < 256; j++) {
-          let ax = p[24576 + j];
+          let ax = p[24576 + j]!;
           let ah = 0;
-          for (let i = 0, w = j * 32; i < 32; i++, w++) ax += p[w] * act0[xi + i];
-          if (s > 0) for (let k = 0, w = 8192 + j * 64; k < 64; k++, w++) ah += p[w] * scratch0_seq[hp + k];
+          for (let i = 0, w = j * 32; i < 32; i++, w++) ax += p[w]! * act0[xi + i]!;
+          if (s > 0) for (let k = 0, w = 8192 + j * 64; k < 64; k++, w++) ah += p[w]! * scratch0_seq[hp + k]!;
           scratch0_gates[go + j] = ax + ah;
         }
         // i, f, g, o; c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c)
         for (let k = 0; k < 64; k++) {
-          const ig = 1 / (1 + Math.exp(-scratch0_gates[go + k]));
-          const fg = 1 / (1 + Math.exp(-scratch0_gates[go + 64 + k]));
-          const gg = Math.tanh(scratch0_gates[go + 128 + k]);
-          const og = 1 / (1 + Math.exp(-scratch0_gates[go + 192 + k]));
+          const ig = 1 / (1 + Math.exp(-scratch0_gates[go + k]!));
+          const fg = 1 / (1 + Math.exp(-scratch0_gates[go + 64 + k]!));
+          const gg = Math.tanh(scratch0_gates[go + 128 + k]!);
+          const og = 1 / (1 + Math.exp(-scratch0_gates[go + 192 + k]!));
           scratch0_gates[go + k] = ig;
           scratch0_gates[go + 64 + k] = fg;
           scratch0_gates[go + 128 + k] = gg;
           scratch0_gates[go + 192 + k] = og;
-          const cv = (s > 0 ? fg * scratch0_cell[cp + k] : 0) + ig * gg;
+          const cv = (s > 0 ? fg * scratch0_cell[cp + k]! : 0) + ig * gg;
           scratch0_cell[co + k] = cv;
           scratch0_seq[ho + k] = og * Math.tanh(cv);
         }
       }
     }
     // output: the last layer's sequence
-    for (let i = 0; i < 16384; i++) act1[b * 16384 + i] = scratch0_seq[sq + i];
+    for (let i = 0; i < 16384; i++) act1[b * 16384 + i] = scratch0_seq[sq + i]!;
   }
 }
 
 /** Backward of op 0: 0 (lstm). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(p: Float32Array, gp: Float32Array, n: number): void {
   // 0: lstm, gates i, f, g, o; 1 layer; input [256, 32], hidden 64; output [256, 64]; backward: backpropagation through time, the last layer first
   for (let b = 0; b < n; b++) {
     const sq = b * 16384;
@@ -319,7 +298,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
     const cq = b * 16384;
     // gradients of every layer's output sequence, work[0, 16384): the last layer's from the output
     scratch0_work.fill(0, 0, 16384);
-    for (let i = 0; i < 16384; i++) scratch0_work[i] = grad1[b * 16384 + i];
+    for (let i = 0; i < 16384; i++) scratch0_work[i] = grad1[b * 16384 + i]!;
     // layer 0: weight_ih_l0 [256, 32] at 0, weight_hh_l0 [256, 64] at 8192, bias_l0 at 24576: backward
     {
       const xb = b * 8192;
@@ -337,15 +316,15 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
         const dy = t * 64; // this output's gradient from above in work
         // through the cell: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²c); gate pre-activation gradients
         for (let k = 0; k < 64; k++) {
-          const dh = scratch0_work[16384 + k] + scratch0_work[dy + k];
-          const ig = scratch0_gates[go + k];
-          const fg = scratch0_gates[go + 64 + k];
-          const gg = scratch0_gates[go + 128 + k];
-          const og = scratch0_gates[go + 192 + k];
-          const tc = Math.tanh(scratch0_cell[co + k]);
-          const dc = scratch0_work[16448 + k] + dh * og * (1 - tc * tc);
+          const dh = scratch0_work[16384 + k]! + scratch0_work[dy + k]!;
+          const ig = scratch0_gates[go + k]!;
+          const fg = scratch0_gates[go + 64 + k]!;
+          const gg = scratch0_gates[go + 128 + k]!;
+          const og = scratch0_gates[go + 192 + k]!;
+          const tc = Math.tanh(scratch0_cell[co + k]!);
+          const dc = scratch0_work[16448 + k]! + dh * og * (1 - tc * tc);
           scratch0_work[16512 + k] = dc * gg * ig * (1 - ig);
-          scratch0_work[16576 + k] = s > 0 ? dc * scratch0_cell[cp + k] * fg * (1 - fg) : 0;
+          scratch0_work[16576 + k] = s > 0 ? dc * scratch0_cell[cp + k]! * fg * (1 - fg) : 0;
           scratch0_work[16640 + k] = dc * ig * (1 - gg * gg);
           scratch0_work[16704 + k] = dh * tc * og * (1 - og);
           scratch0_work[16448 + k] = dc * fg;
@@ -353,22 +332,22 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
         }
         // W_ih side: dW_ih += dp xᵀ, db += dp, dx += W_ihᵀ dp
         for (let j = 0; j < 256; j++) {
-          const d = scratch0_work[16512 + j];
+          const d = scratch0_work[16512 + j]!;
           if (d === 0) continue;
-          gp[24576 + j] += d;
+          gp[24576 + j]! += d;
           for (let i = 0, w = j * 32; i < 32; i++, w++) {
-            gp[w] += d * act0[xi + i];
-            grad0[xi + i] += d * p[w];
+            gp[w]! += d * act0[xi + i]!;
+            grad0[xi + i]! += d * p[w]!;
           }
         }
         // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp
         for (let j = 0; j < 256; j++) {
-          const d = scratch0_work[16512 + j];
+          const d = scratch0_work[16512 + j]!;
           if (d === 0) continue;
           if (s > 0) {
             for (let k = 0, w = 8192 + j * 64; k < 64; k++, w++) {
-              gp[w] += d * scratch0_seq[hp + k];
-              scratch0_work[16384 + k] += d * p[w];
+              gp[w]! += d * scratch0_seq[hp + k]!;
+              scratch0_work[16384 + k]! += d * p[w]!;
             }
           }
         }
@@ -500,8 +479,7 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? undefined) === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -537,20 +515,15 @@ export function trainStep(
   });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? undefined;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
-  inputGradWanted = false;
-  try {
-    backward(trainer.params, grad, trainer.grads);
-  } finally {
-    inputGradWanted = true;
-  }
+  backward(trainer.params, grad, trainer.grads);
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;

@@ -2025,13 +2025,6 @@ function random(): number {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
 /**
  * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
  * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
@@ -2367,8 +2360,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
 let act1 = new Float32Array(0);
@@ -2677,229 +2668,229 @@ let grad149 = new Float32Array(0);
 let grad150 = new Float32Array(0);
 let grad152 = new Float32Array(0);
 let grad153 = new Float32Array(0);
-let work0_col = new Float32Array(338688);
-let work0_dcol = new Float32Array(338688);
+const work0_col = new Float32Array(338688);
+const work0_dcol = new Float32Array(338688);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch4_xhat = new Float32Array(0);
 let scratch4_istd = new Float32Array(0);
 let scratch4_batchstats = new Float32Array(0);
-let work6_col = new Float32Array(401408);
-let work6_dcol = new Float32Array(401408);
+const work6_col = new Float32Array(401408);
+const work6_dcol = new Float32Array(401408);
 let scratch7_xhat = new Float32Array(0);
 let scratch7_istd = new Float32Array(0);
 let scratch7_batchstats = new Float32Array(0);
-let work8_col = new Float32Array(200704);
-let work8_dcol = new Float32Array(200704);
+const work8_col = new Float32Array(200704);
+const work8_dcol = new Float32Array(200704);
 let scratch9_xhat = new Float32Array(0);
 let scratch9_istd = new Float32Array(0);
 let scratch9_batchstats = new Float32Array(0);
 let scratch12_xhat = new Float32Array(0);
 let scratch12_istd = new Float32Array(0);
 let scratch12_batchstats = new Float32Array(0);
-let work14_col = new Float32Array(301056);
-let work14_dcol = new Float32Array(301056);
+const work14_col = new Float32Array(301056);
+const work14_dcol = new Float32Array(301056);
 let scratch15_xhat = new Float32Array(0);
 let scratch15_istd = new Float32Array(0);
 let scratch15_batchstats = new Float32Array(0);
-let work16_col = new Float32Array(75264);
-let work16_dcol = new Float32Array(75264);
+const work16_col = new Float32Array(75264);
+const work16_dcol = new Float32Array(75264);
 let scratch17_xhat = new Float32Array(0);
 let scratch17_istd = new Float32Array(0);
 let scratch17_batchstats = new Float32Array(0);
 let scratch20_xhat = new Float32Array(0);
 let scratch20_istd = new Float32Array(0);
 let scratch20_batchstats = new Float32Array(0);
-let work22_col = new Float32Array(451584);
-let work22_dcol = new Float32Array(451584);
+const work22_col = new Float32Array(451584);
+const work22_dcol = new Float32Array(451584);
 let scratch23_xhat = new Float32Array(0);
 let scratch23_istd = new Float32Array(0);
 let scratch23_batchstats = new Float32Array(0);
-let work25_col = new Float32Array(75264);
-let work25_dcol = new Float32Array(75264);
+const work25_col = new Float32Array(75264);
+const work25_dcol = new Float32Array(75264);
 let scratch26_xhat = new Float32Array(0);
 let scratch26_istd = new Float32Array(0);
 let scratch26_batchstats = new Float32Array(0);
 let scratch29_xhat = new Float32Array(0);
 let scratch29_istd = new Float32Array(0);
 let scratch29_batchstats = new Float32Array(0);
-let work31_col = new Float32Array(112896);
-let work31_dcol = new Float32Array(112896);
+const work31_col = new Float32Array(112896);
+const work31_dcol = new Float32Array(112896);
 let scratch32_xhat = new Float32Array(0);
 let scratch32_istd = new Float32Array(0);
 let scratch32_batchstats = new Float32Array(0);
-let work33_col = new Float32Array(25088);
-let work33_dcol = new Float32Array(25088);
+const work33_col = new Float32Array(25088);
+const work33_dcol = new Float32Array(25088);
 let scratch34_xhat = new Float32Array(0);
 let scratch34_istd = new Float32Array(0);
 let scratch34_batchstats = new Float32Array(0);
 let scratch37_xhat = new Float32Array(0);
 let scratch37_istd = new Float32Array(0);
 let scratch37_batchstats = new Float32Array(0);
-let work39_col = new Float32Array(150528);
-let work39_dcol = new Float32Array(150528);
+const work39_col = new Float32Array(150528);
+const work39_dcol = new Float32Array(150528);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
-let work42_col = new Float32Array(25088);
-let work42_dcol = new Float32Array(25088);
+const work42_col = new Float32Array(25088);
+const work42_dcol = new Float32Array(25088);
 let scratch43_xhat = new Float32Array(0);
 let scratch43_istd = new Float32Array(0);
 let scratch43_batchstats = new Float32Array(0);
 let scratch46_xhat = new Float32Array(0);
 let scratch46_istd = new Float32Array(0);
 let scratch46_batchstats = new Float32Array(0);
-let work48_col = new Float32Array(150528);
-let work48_dcol = new Float32Array(150528);
+const work48_col = new Float32Array(150528);
+const work48_dcol = new Float32Array(150528);
 let scratch49_xhat = new Float32Array(0);
 let scratch49_istd = new Float32Array(0);
 let scratch49_batchstats = new Float32Array(0);
-let work51_col = new Float32Array(25088);
-let work51_dcol = new Float32Array(25088);
+const work51_col = new Float32Array(25088);
+const work51_dcol = new Float32Array(25088);
 let scratch52_xhat = new Float32Array(0);
 let scratch52_istd = new Float32Array(0);
 let scratch52_batchstats = new Float32Array(0);
 let scratch55_xhat = new Float32Array(0);
 let scratch55_istd = new Float32Array(0);
 let scratch55_batchstats = new Float32Array(0);
-let work57_col = new Float32Array(37632);
-let work57_dcol = new Float32Array(37632);
+const work57_col = new Float32Array(37632);
+const work57_dcol = new Float32Array(37632);
 let scratch58_xhat = new Float32Array(0);
 let scratch58_istd = new Float32Array(0);
 let scratch58_batchstats = new Float32Array(0);
-let work59_col = new Float32Array(12544);
-let work59_dcol = new Float32Array(12544);
+const work59_col = new Float32Array(12544);
+const work59_dcol = new Float32Array(12544);
 let scratch60_xhat = new Float32Array(0);
 let scratch60_istd = new Float32Array(0);
 let scratch60_batchstats = new Float32Array(0);
 let scratch63_xhat = new Float32Array(0);
 let scratch63_istd = new Float32Array(0);
 let scratch63_batchstats = new Float32Array(0);
-let work65_col = new Float32Array(75264);
-let work65_dcol = new Float32Array(75264);
+const work65_col = new Float32Array(75264);
+const work65_dcol = new Float32Array(75264);
 let scratch66_xhat = new Float32Array(0);
 let scratch66_istd = new Float32Array(0);
 let scratch66_batchstats = new Float32Array(0);
-let work68_col = new Float32Array(12544);
-let work68_dcol = new Float32Array(12544);
+const work68_col = new Float32Array(12544);
+const work68_dcol = new Float32Array(12544);
 let scratch69_xhat = new Float32Array(0);
 let scratch69_istd = new Float32Array(0);
 let scratch69_batchstats = new Float32Array(0);
 let scratch72_xhat = new Float32Array(0);
 let scratch72_istd = new Float32Array(0);
 let scratch72_batchstats = new Float32Array(0);
-let work74_col = new Float32Array(75264);
-let work74_dcol = new Float32Array(75264);
+const work74_col = new Float32Array(75264);
+const work74_dcol = new Float32Array(75264);
 let scratch75_xhat = new Float32Array(0);
 let scratch75_istd = new Float32Array(0);
 let scratch75_batchstats = new Float32Array(0);
-let work77_col = new Float32Array(12544);
-let work77_dcol = new Float32Array(12544);
+const work77_col = new Float32Array(12544);
+const work77_dcol = new Float32Array(12544);
 let scratch78_xhat = new Float32Array(0);
 let scratch78_istd = new Float32Array(0);
 let scratch78_batchstats = new Float32Array(0);
 let scratch81_xhat = new Float32Array(0);
 let scratch81_istd = new Float32Array(0);
 let scratch81_batchstats = new Float32Array(0);
-let work83_col = new Float32Array(75264);
-let work83_dcol = new Float32Array(75264);
+const work83_col = new Float32Array(75264);
+const work83_dcol = new Float32Array(75264);
 let scratch84_xhat = new Float32Array(0);
 let scratch84_istd = new Float32Array(0);
 let scratch84_batchstats = new Float32Array(0);
-let work86_col = new Float32Array(12544);
-let work86_dcol = new Float32Array(12544);
+const work86_col = new Float32Array(12544);
+const work86_dcol = new Float32Array(12544);
 let scratch87_xhat = new Float32Array(0);
 let scratch87_istd = new Float32Array(0);
 let scratch87_batchstats = new Float32Array(0);
 let scratch90_xhat = new Float32Array(0);
 let scratch90_istd = new Float32Array(0);
 let scratch90_batchstats = new Float32Array(0);
-let work92_col = new Float32Array(75264);
-let work92_dcol = new Float32Array(75264);
+const work92_col = new Float32Array(75264);
+const work92_dcol = new Float32Array(75264);
 let scratch93_xhat = new Float32Array(0);
 let scratch93_istd = new Float32Array(0);
 let scratch93_batchstats = new Float32Array(0);
-let work94_col = new Float32Array(18816);
-let work94_dcol = new Float32Array(18816);
+const work94_col = new Float32Array(18816);
+const work94_dcol = new Float32Array(18816);
 let scratch95_xhat = new Float32Array(0);
 let scratch95_istd = new Float32Array(0);
 let scratch95_batchstats = new Float32Array(0);
 let scratch98_xhat = new Float32Array(0);
 let scratch98_istd = new Float32Array(0);
 let scratch98_batchstats = new Float32Array(0);
-let work100_col = new Float32Array(112896);
-let work100_dcol = new Float32Array(112896);
+const work100_col = new Float32Array(112896);
+const work100_dcol = new Float32Array(112896);
 let scratch101_xhat = new Float32Array(0);
 let scratch101_istd = new Float32Array(0);
 let scratch101_batchstats = new Float32Array(0);
-let work103_col = new Float32Array(18816);
-let work103_dcol = new Float32Array(18816);
+const work103_col = new Float32Array(18816);
+const work103_dcol = new Float32Array(18816);
 let scratch104_xhat = new Float32Array(0);
 let scratch104_istd = new Float32Array(0);
 let scratch104_batchstats = new Float32Array(0);
 let scratch107_xhat = new Float32Array(0);
 let scratch107_istd = new Float32Array(0);
 let scratch107_batchstats = new Float32Array(0);
-let work109_col = new Float32Array(112896);
-let work109_dcol = new Float32Array(112896);
+const work109_col = new Float32Array(112896);
+const work109_dcol = new Float32Array(112896);
 let scratch110_xhat = new Float32Array(0);
 let scratch110_istd = new Float32Array(0);
 let scratch110_batchstats = new Float32Array(0);
-let work112_col = new Float32Array(18816);
-let work112_dcol = new Float32Array(18816);
+const work112_col = new Float32Array(18816);
+const work112_dcol = new Float32Array(18816);
 let scratch113_xhat = new Float32Array(0);
 let scratch113_istd = new Float32Array(0);
 let scratch113_batchstats = new Float32Array(0);
 let scratch116_xhat = new Float32Array(0);
 let scratch116_istd = new Float32Array(0);
 let scratch116_batchstats = new Float32Array(0);
-let work118_col = new Float32Array(28224);
-let work118_dcol = new Float32Array(28224);
+const work118_col = new Float32Array(28224);
+const work118_dcol = new Float32Array(28224);
 let scratch119_xhat = new Float32Array(0);
 let scratch119_istd = new Float32Array(0);
 let scratch119_batchstats = new Float32Array(0);
-let work120_col = new Float32Array(7840);
-let work120_dcol = new Float32Array(7840);
+const work120_col = new Float32Array(7840);
+const work120_dcol = new Float32Array(7840);
 let scratch121_xhat = new Float32Array(0);
 let scratch121_istd = new Float32Array(0);
 let scratch121_batchstats = new Float32Array(0);
 let scratch124_xhat = new Float32Array(0);
 let scratch124_istd = new Float32Array(0);
 let scratch124_batchstats = new Float32Array(0);
-let work126_col = new Float32Array(47040);
-let work126_dcol = new Float32Array(47040);
+const work126_col = new Float32Array(47040);
+const work126_dcol = new Float32Array(47040);
 let scratch127_xhat = new Float32Array(0);
 let scratch127_istd = new Float32Array(0);
 let scratch127_batchstats = new Float32Array(0);
-let work129_col = new Float32Array(7840);
-let work129_dcol = new Float32Array(7840);
+const work129_col = new Float32Array(7840);
+const work129_dcol = new Float32Array(7840);
 let scratch130_xhat = new Float32Array(0);
 let scratch130_istd = new Float32Array(0);
 let scratch130_batchstats = new Float32Array(0);
 let scratch133_xhat = new Float32Array(0);
 let scratch133_istd = new Float32Array(0);
 let scratch133_batchstats = new Float32Array(0);
-let work135_col = new Float32Array(47040);
-let work135_dcol = new Float32Array(47040);
+const work135_col = new Float32Array(47040);
+const work135_dcol = new Float32Array(47040);
 let scratch136_xhat = new Float32Array(0);
 let scratch136_istd = new Float32Array(0);
 let scratch136_batchstats = new Float32Array(0);
-let work138_col = new Float32Array(7840);
-let work138_dcol = new Float32Array(7840);
+const work138_col = new Float32Array(7840);
+const work138_dcol = new Float32Array(7840);
 let scratch139_xhat = new Float32Array(0);
 let scratch139_istd = new Float32Array(0);
 let scratch139_batchstats = new Float32Array(0);
 let scratch142_xhat = new Float32Array(0);
 let scratch142_istd = new Float32Array(0);
 let scratch142_batchstats = new Float32Array(0);
-let work144_col = new Float32Array(47040);
-let work144_dcol = new Float32Array(47040);
+const work144_col = new Float32Array(47040);
+const work144_dcol = new Float32Array(47040);
 let scratch145_xhat = new Float32Array(0);
 let scratch145_istd = new Float32Array(0);
 let scratch145_batchstats = new Float32Array(0);
-let work146_col = new Float32Array(15680);
-let work146_dcol = new Float32Array(15680);
+const work146_col = new Float32Array(15680);
+const work146_dcol = new Float32Array(15680);
 let scratch147_xhat = new Float32Array(0);
 let scratch147_istd = new Float32Array(0);
 let scratch147_batchstats = new Float32Array(0);
@@ -3402,159 +3393,788 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
 
   allocate(n);
   act0 = input;
-  forward0(p, n, training);
+  forward0(p, n);
   forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
+  reluForward1(n, act2, act3); // op 2: features.0.2 (relu)
+  forward3(p, n);
   forward4(p, n, training);
-  forward5(p, n, training);
-  forward6(p, n, training);
+  reluForward1(n, act5, act6); // op 5: features.1.conv.0.2 (relu)
+  forward6(p, n);
   forward7(p, n, training);
-  forward8(p, n, training);
+  forward8(p, n);
   forward9(p, n, training);
-  forward10(p, n, training);
-  forward11(p, n, training);
+  forward10(n);
+  forward11(p, n);
   forward12(p, n, training);
-  forward13(p, n, training);
-  forward14(p, n, training);
-  forward15(p, n, training);
-  forward16(p, n, training);
-  forward17(p, n, training);
-  forward18(p, n, training);
-  forward19(p, n, training);
-  forward20(p, n, training);
-  forward21(p, n, training);
-  forward22(p, n, training);
-  forward23(p, n, training);
-  forward24(p, n, training);
-  forward25(p, n, training);
-  forward26(p, n, training);
-  forward27(p, n, training);
-  forward28(p, n, training);
+  forward13(n);
+  forward14(p, n);
+  batchnormForward1(
+    p,
+    n,
+    training,
+    act15,
+    act16,
+    scratch15_xhat,
+    scratch15_istd,
+    scratch15_batchstats,
+    6912,
+    6936,
+    549,
+    573,
+    597,
+    "features.2.0.conv.3",
+  ); // op 15: features.2.0.conv.3 (batchnorm)
+  conv2dForward1(p, n, act16, act17, work16_col, 6960); // op 16: features.2.rest.0.conv.0.0 (conv2d)
+  batchnormForward2(
+    p,
+    n,
+    training,
+    act17,
+    act18,
+    scratch17_xhat,
+    scratch17_istd,
+    scratch17_batchstats,
+    10416,
+    10560,
+    598,
+    742,
+    886,
+    "features.2.rest.0.conv.0.1",
+  ); // op 17: features.2.rest.0.conv.0.1 (batchnorm)
+  reluForward2(n, act18, act19); // op 18: features.2.rest.0.conv.0.2 (relu)
+  forward19(p, n);
+  batchnormForward2(
+    p,
+    n,
+    training,
+    act20,
+    act21,
+    scratch20_xhat,
+    scratch20_istd,
+    scratch20_batchstats,
+    12000,
+    12144,
+    887,
+    1031,
+    1175,
+    "features.2.rest.0.conv.1.1",
+  ); // op 20: features.2.rest.0.conv.1.1 (batchnorm)
+  reluForward2(n, act21, act22); // op 21: features.2.rest.0.conv.1.2 (relu)
+  forward22(p, n);
+  batchnormForward1(
+    p,
+    n,
+    training,
+    act23,
+    act24,
+    scratch23_xhat,
+    scratch23_istd,
+    scratch23_batchstats,
+    15744,
+    15768,
+    1176,
+    1200,
+    1224,
+    "features.2.rest.0.conv.3",
+  ); // op 23: features.2.rest.0.conv.3 (batchnorm)
+  forward24(n);
+  conv2dForward1(p, n, act25, act26, work25_col, 15792); // op 25: features.3.0.conv.0.0 (conv2d)
+  batchnormForward2(
+    p,
+    n,
+    training,
+    act26,
+    act27,
+    scratch26_xhat,
+    scratch26_istd,
+    scratch26_batchstats,
+    19248,
+    19392,
+    1225,
+    1369,
+    1513,
+    "features.3.0.conv.0.1",
+  ); // op 26: features.3.0.conv.0.1 (batchnorm)
+  reluForward2(n, act27, act28); // op 27: features.3.0.conv.0.2 (relu)
+  forward28(p, n);
   forward29(p, n, training);
-  forward30(p, n, training);
-  forward31(p, n, training);
-  forward32(p, n, training);
-  forward33(p, n, training);
-  forward34(p, n, training);
-  forward35(p, n, training);
-  forward36(p, n, training);
-  forward37(p, n, training);
-  forward38(p, n, training);
-  forward39(p, n, training);
-  forward40(p, n, training);
-  forward41(p, n, training);
-  forward42(p, n, training);
-  forward43(p, n, training);
-  forward44(p, n, training);
-  forward45(p, n, training);
-  forward46(p, n, training);
-  forward47(p, n, training);
-  forward48(p, n, training);
-  forward49(p, n, training);
-  forward50(p, n, training);
-  forward51(p, n, training);
-  forward52(p, n, training);
-  forward53(p, n, training);
-  forward54(p, n, training);
+  forward30(n);
+  forward31(p, n);
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act32,
+    act33,
+    scratch32_xhat,
+    scratch32_istd,
+    scratch32_batchstats,
+    25728,
+    25760,
+    1803,
+    1835,
+    1867,
+    "features.3.0.conv.3",
+  ); // op 32: features.3.0.conv.3 (batchnorm)
+  conv2dForward2(p, n, act33, act34, work33_col, 25792); // op 33: features.3.rest.0.conv.0.0 (conv2d)
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act34,
+    act35,
+    scratch34_xhat,
+    scratch34_istd,
+    scratch34_batchstats,
+    31936,
+    32128,
+    1868,
+    2060,
+    2252,
+    "features.3.rest.0.conv.0.1",
+  ); // op 34: features.3.rest.0.conv.0.1 (batchnorm)
+  reluForward3(n, act35, act36); // op 35: features.3.rest.0.conv.0.2 (relu)
+  conv2dForward3(p, n, act36, act37, 32320); // op 36: features.3.rest.0.conv.1.0 (conv2d)
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act37,
+    act38,
+    scratch37_xhat,
+    scratch37_istd,
+    scratch37_batchstats,
+    34048,
+    34240,
+    2253,
+    2445,
+    2637,
+    "features.3.rest.0.conv.1.1",
+  ); // op 37: features.3.rest.0.conv.1.1 (batchnorm)
+  reluForward3(n, act38, act39); // op 38: features.3.rest.0.conv.1.2 (relu)
+  conv2dForward4(p, n, act39, act40, work39_col, 34432); // op 39: features.3.rest.0.conv.2 (conv2d)
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act40,
+    act41,
+    scratch40_xhat,
+    scratch40_istd,
+    scratch40_batchstats,
+    40576,
+    40608,
+    2638,
+    2670,
+    2702,
+    "features.3.rest.0.conv.3",
+  ); // op 40: features.3.rest.0.conv.3 (batchnorm)
+  addForward1(n, act41, act33, act42); // op 41: add
+  conv2dForward2(p, n, act42, act43, work42_col, 40640); // op 42: features.3.rest.1.conv.0.0 (conv2d)
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act43,
+    act44,
+    scratch43_xhat,
+    scratch43_istd,
+    scratch43_batchstats,
+    46784,
+    46976,
+    2703,
+    2895,
+    3087,
+    "features.3.rest.1.conv.0.1",
+  ); // op 43: features.3.rest.1.conv.0.1 (batchnorm)
+  reluForward3(n, act44, act45); // op 44: features.3.rest.1.conv.0.2 (relu)
+  conv2dForward3(p, n, act45, act46, 47168); // op 45: features.3.rest.1.conv.1.0 (conv2d)
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act46,
+    act47,
+    scratch46_xhat,
+    scratch46_istd,
+    scratch46_batchstats,
+    48896,
+    49088,
+    3088,
+    3280,
+    3472,
+    "features.3.rest.1.conv.1.1",
+  ); // op 46: features.3.rest.1.conv.1.1 (batchnorm)
+  reluForward3(n, act47, act48); // op 47: features.3.rest.1.conv.1.2 (relu)
+  conv2dForward4(p, n, act48, act49, work48_col, 49280); // op 48: features.3.rest.1.conv.2 (conv2d)
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act49,
+    act50,
+    scratch49_xhat,
+    scratch49_istd,
+    scratch49_batchstats,
+    55424,
+    55456,
+    3473,
+    3505,
+    3537,
+    "features.3.rest.1.conv.3",
+  ); // op 49: features.3.rest.1.conv.3 (batchnorm)
+  addForward1(n, act50, act42, act51); // op 50: add
+  conv2dForward2(p, n, act51, act52, work51_col, 55488); // op 51: features.4.0.conv.0.0 (conv2d)
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act52,
+    act53,
+    scratch52_xhat,
+    scratch52_istd,
+    scratch52_batchstats,
+    61632,
+    61824,
+    3538,
+    3730,
+    3922,
+    "features.4.0.conv.0.1",
+  ); // op 52: features.4.0.conv.0.1 (batchnorm)
+  reluForward3(n, act53, act54); // op 53: features.4.0.conv.0.2 (relu)
+  forward54(p, n);
   forward55(p, n, training);
-  forward56(p, n, training);
-  forward57(p, n, training);
-  forward58(p, n, training);
-  forward59(p, n, training);
-  forward60(p, n, training);
-  forward61(p, n, training);
-  forward62(p, n, training);
-  forward63(p, n, training);
-  forward64(p, n, training);
-  forward65(p, n, training);
-  forward66(p, n, training);
-  forward67(p, n, training);
-  forward68(p, n, training);
-  forward69(p, n, training);
-  forward70(p, n, training);
-  forward71(p, n, training);
-  forward72(p, n, training);
-  forward73(p, n, training);
-  forward74(p, n, training);
-  forward75(p, n, training);
-  forward76(p, n, training);
-  forward77(p, n, training);
-  forward78(p, n, training);
-  forward79(p, n, training);
-  forward80(p, n, training);
-  forward81(p, n, training);
-  forward82(p, n, training);
-  forward83(p, n, training);
-  forward84(p, n, training);
-  forward85(p, n, training);
-  forward86(p, n, training);
-  forward87(p, n, training);
-  forward88(p, n, training);
-  forward89(p, n, training);
-  forward90(p, n, training);
-  forward91(p, n, training);
-  forward92(p, n, training);
-  forward93(p, n, training);
-  forward94(p, n, training);
-  forward95(p, n, training);
-  forward96(p, n, training);
-  forward97(p, n, training);
-  forward98(p, n, training);
-  forward99(p, n, training);
-  forward100(p, n, training);
-  forward101(p, n, training);
-  forward102(p, n, training);
-  forward103(p, n, training);
-  forward104(p, n, training);
-  forward105(p, n, training);
-  forward106(p, n, training);
-  forward107(p, n, training);
-  forward108(p, n, training);
-  forward109(p, n, training);
-  forward110(p, n, training);
-  forward111(p, n, training);
-  forward112(p, n, training);
-  forward113(p, n, training);
-  forward114(p, n, training);
-  forward115(p, n, training);
+  forward56(n);
+  forward57(p, n);
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act58,
+    act59,
+    scratch58_xhat,
+    scratch58_istd,
+    scratch58_batchstats,
+    76416,
+    76480,
+    4308,
+    4372,
+    4436,
+    "features.4.0.conv.3",
+  ); // op 58: features.4.0.conv.3 (batchnorm)
+  conv2dForward5(p, n, act59, act60, work59_col, 76544); // op 59: features.4.rest.0.conv.0.0 (conv2d)
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act60,
+    act61,
+    scratch60_xhat,
+    scratch60_istd,
+    scratch60_batchstats,
+    101120,
+    101504,
+    4437,
+    4821,
+    5205,
+    "features.4.rest.0.conv.0.1",
+  ); // op 60: features.4.rest.0.conv.0.1 (batchnorm)
+  reluForward4(n, act61, act62); // op 61: features.4.rest.0.conv.0.2 (relu)
+  conv2dForward6(p, n, act62, act63, 101888); // op 62: features.4.rest.0.conv.1.0 (conv2d)
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act63,
+    act64,
+    scratch63_xhat,
+    scratch63_istd,
+    scratch63_batchstats,
+    105344,
+    105728,
+    5206,
+    5590,
+    5974,
+    "features.4.rest.0.conv.1.1",
+  ); // op 63: features.4.rest.0.conv.1.1 (batchnorm)
+  reluForward4(n, act64, act65); // op 64: features.4.rest.0.conv.1.2 (relu)
+  conv2dForward7(p, n, act65, act66, work65_col, 106112); // op 65: features.4.rest.0.conv.2 (conv2d)
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act66,
+    act67,
+    scratch66_xhat,
+    scratch66_istd,
+    scratch66_batchstats,
+    130688,
+    130752,
+    5975,
+    6039,
+    6103,
+    "features.4.rest.0.conv.3",
+  ); // op 66: features.4.rest.0.conv.3 (batchnorm)
+  addForward2(n, act67, act59, act68); // op 67: add
+  conv2dForward5(p, n, act68, act69, work68_col, 130816); // op 68: features.4.rest.1.conv.0.0 (conv2d)
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act69,
+    act70,
+    scratch69_xhat,
+    scratch69_istd,
+    scratch69_batchstats,
+    155392,
+    155776,
+    6104,
+    6488,
+    6872,
+    "features.4.rest.1.conv.0.1",
+  ); // op 69: features.4.rest.1.conv.0.1 (batchnorm)
+  reluForward4(n, act70, act71); // op 70: features.4.rest.1.conv.0.2 (relu)
+  conv2dForward6(p, n, act71, act72, 156160); // op 71: features.4.rest.1.conv.1.0 (conv2d)
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act72,
+    act73,
+    scratch72_xhat,
+    scratch72_istd,
+    scratch72_batchstats,
+    159616,
+    160000,
+    6873,
+    7257,
+    7641,
+    "features.4.rest.1.conv.1.1",
+  ); // op 72: features.4.rest.1.conv.1.1 (batchnorm)
+  reluForward4(n, act73, act74); // op 73: features.4.rest.1.conv.1.2 (relu)
+  conv2dForward7(p, n, act74, act75, work74_col, 160384); // op 74: features.4.rest.1.conv.2 (conv2d)
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act75,
+    act76,
+    scratch75_xhat,
+    scratch75_istd,
+    scratch75_batchstats,
+    184960,
+    185024,
+    7642,
+    7706,
+    7770,
+    "features.4.rest.1.conv.3",
+  ); // op 75: features.4.rest.1.conv.3 (batchnorm)
+  addForward2(n, act76, act68, act77); // op 76: add
+  conv2dForward5(p, n, act77, act78, work77_col, 185088); // op 77: features.4.rest.2.conv.0.0 (conv2d)
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act78,
+    act79,
+    scratch78_xhat,
+    scratch78_istd,
+    scratch78_batchstats,
+    209664,
+    210048,
+    7771,
+    8155,
+    8539,
+    "features.4.rest.2.conv.0.1",
+  ); // op 78: features.4.rest.2.conv.0.1 (batchnorm)
+  reluForward4(n, act79, act80); // op 79: features.4.rest.2.conv.0.2 (relu)
+  conv2dForward6(p, n, act80, act81, 210432); // op 80: features.4.rest.2.conv.1.0 (conv2d)
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act81,
+    act82,
+    scratch81_xhat,
+    scratch81_istd,
+    scratch81_batchstats,
+    213888,
+    214272,
+    8540,
+    8924,
+    9308,
+    "features.4.rest.2.conv.1.1",
+  ); // op 81: features.4.rest.2.conv.1.1 (batchnorm)
+  reluForward4(n, act82, act83); // op 82: features.4.rest.2.conv.1.2 (relu)
+  conv2dForward7(p, n, act83, act84, work83_col, 214656); // op 83: features.4.rest.2.conv.2 (conv2d)
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act84,
+    act85,
+    scratch84_xhat,
+    scratch84_istd,
+    scratch84_batchstats,
+    239232,
+    239296,
+    9309,
+    9373,
+    9437,
+    "features.4.rest.2.conv.3",
+  ); // op 84: features.4.rest.2.conv.3 (batchnorm)
+  addForward2(n, act85, act77, act86); // op 85: add
+  conv2dForward5(p, n, act86, act87, work86_col, 239360); // op 86: features.5.0.conv.0.0 (conv2d)
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act87,
+    act88,
+    scratch87_xhat,
+    scratch87_istd,
+    scratch87_batchstats,
+    263936,
+    264320,
+    9438,
+    9822,
+    10206,
+    "features.5.0.conv.0.1",
+  ); // op 87: features.5.0.conv.0.1 (batchnorm)
+  reluForward4(n, act88, act89); // op 88: features.5.0.conv.0.2 (relu)
+  conv2dForward6(p, n, act89, act90, 264704); // op 89: features.5.0.conv.1.0 (conv2d)
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act90,
+    act91,
+    scratch90_xhat,
+    scratch90_istd,
+    scratch90_batchstats,
+    268160,
+    268544,
+    10207,
+    10591,
+    10975,
+    "features.5.0.conv.1.1",
+  ); // op 90: features.5.0.conv.1.1 (batchnorm)
+  reluForward4(n, act91, act92); // op 91: features.5.0.conv.1.2 (relu)
+  forward92(p, n);
+  batchnormForward7(
+    p,
+    n,
+    training,
+    act93,
+    act94,
+    scratch93_xhat,
+    scratch93_istd,
+    scratch93_batchstats,
+    305792,
+    305888,
+    10976,
+    11072,
+    11168,
+    "features.5.0.conv.3",
+  ); // op 93: features.5.0.conv.3 (batchnorm)
+  conv2dForward8(p, n, act94, act95, work94_col, 305984); // op 94: features.5.rest.0.conv.0.0 (conv2d)
+  batchnormForward8(
+    p,
+    n,
+    training,
+    act95,
+    act96,
+    scratch95_xhat,
+    scratch95_istd,
+    scratch95_batchstats,
+    361280,
+    361856,
+    11169,
+    11745,
+    12321,
+    "features.5.rest.0.conv.0.1",
+  ); // op 95: features.5.rest.0.conv.0.1 (batchnorm)
+  reluForward5(n, act96, act97); // op 96: features.5.rest.0.conv.0.2 (relu)
+  conv2dForward9(p, n, act97, act98, 362432); // op 97: features.5.rest.0.conv.1.0 (conv2d)
+  batchnormForward8(
+    p,
+    n,
+    training,
+    act98,
+    act99,
+    scratch98_xhat,
+    scratch98_istd,
+    scratch98_batchstats,
+    367616,
+    368192,
+    12322,
+    12898,
+    13474,
+    "features.5.rest.0.conv.1.1",
+  ); // op 98: features.5.rest.0.conv.1.1 (batchnorm)
+  reluForward5(n, act99, act100); // op 99: features.5.rest.0.conv.1.2 (relu)
+  conv2dForward10(p, n, act100, act101, work100_col, 368768); // op 100: features.5.rest.0.conv.2 (conv2d)
+  batchnormForward7(
+    p,
+    n,
+    training,
+    act101,
+    act102,
+    scratch101_xhat,
+    scratch101_istd,
+    scratch101_batchstats,
+    424064,
+    424160,
+    13475,
+    13571,
+    13667,
+    "features.5.rest.0.conv.3",
+  ); // op 101: features.5.rest.0.conv.3 (batchnorm)
+  addForward3(n, act102, act94, act103); // op 102: add
+  conv2dForward8(p, n, act103, act104, work103_col, 424256); // op 103: features.5.rest.1.conv.0.0 (conv2d)
+  batchnormForward8(
+    p,
+    n,
+    training,
+    act104,
+    act105,
+    scratch104_xhat,
+    scratch104_istd,
+    scratch104_batchstats,
+    479552,
+    480128,
+    13668,
+    14244,
+    14820,
+    "features.5.rest.1.conv.0.1",
+  ); // op 104: features.5.rest.1.conv.0.1 (batchnorm)
+  reluForward5(n, act105, act106); // op 105: features.5.rest.1.conv.0.2 (relu)
+  conv2dForward9(p, n, act106, act107, 480704); // op 106: features.5.rest.1.conv.1.0 (conv2d)
+  batchnormForward8(
+    p,
+    n,
+    training,
+    act107,
+    act108,
+    scratch107_xhat,
+    scratch107_istd,
+    scratch107_batchstats,
+    485888,
+    486464,
+    14821,
+    15397,
+    15973,
+    "features.5.rest.1.conv.1.1",
+  ); // op 107: features.5.rest.1.conv.1.1 (batchnorm)
+  reluForward5(n, act108, act109); // op 108: features.5.rest.1.conv.1.2 (relu)
+  conv2dForward10(p, n, act109, act110, work109_col, 487040); // op 109: features.5.rest.1.conv.2 (conv2d)
+  batchnormForward7(
+    p,
+    n,
+    training,
+    act110,
+    act111,
+    scratch110_xhat,
+    scratch110_istd,
+    scratch110_batchstats,
+    542336,
+    542432,
+    15974,
+    16070,
+    16166,
+    "features.5.rest.1.conv.3",
+  ); // op 110: features.5.rest.1.conv.3 (batchnorm)
+  addForward3(n, act111, act103, act112); // op 111: add
+  conv2dForward8(p, n, act112, act113, work112_col, 542528); // op 112: features.6.0.conv.0.0 (conv2d)
+  batchnormForward8(
+    p,
+    n,
+    training,
+    act113,
+    act114,
+    scratch113_xhat,
+    scratch113_istd,
+    scratch113_batchstats,
+    597824,
+    598400,
+    16167,
+    16743,
+    17319,
+    "features.6.0.conv.0.1",
+  ); // op 113: features.6.0.conv.0.1 (batchnorm)
+  reluForward5(n, act114, act115); // op 114: features.6.0.conv.0.2 (relu)
+  forward115(p, n);
   forward116(p, n, training);
-  forward117(p, n, training);
-  forward118(p, n, training);
-  forward119(p, n, training);
-  forward120(p, n, training);
-  forward121(p, n, training);
-  forward122(p, n, training);
-  forward123(p, n, training);
-  forward124(p, n, training);
-  forward125(p, n, training);
-  forward126(p, n, training);
-  forward127(p, n, training);
-  forward128(p, n, training);
-  forward129(p, n, training);
-  forward130(p, n, training);
-  forward131(p, n, training);
-  forward132(p, n, training);
-  forward133(p, n, training);
-  forward134(p, n, training);
-  forward135(p, n, training);
-  forward136(p, n, training);
-  forward137(p, n, training);
-  forward138(p, n, training);
-  forward139(p, n, training);
-  forward140(p, n, training);
-  forward141(p, n, training);
-  forward142(p, n, training);
-  forward143(p, n, training);
-  forward144(p, n, training);
+  forward117(n);
+  forward118(p, n);
+  batchnormForward9(
+    p,
+    n,
+    training,
+    act119,
+    act120,
+    scratch119_xhat,
+    scratch119_istd,
+    scratch119_batchstats,
+    697472,
+    697632,
+    18473,
+    18633,
+    18793,
+    "features.6.0.conv.3",
+  ); // op 119: features.6.0.conv.3 (batchnorm)
+  conv2dForward11(p, n, act120, act121, work120_col, 697792); // op 120: features.6.rest.0.conv.0.0 (conv2d)
+  batchnormForward10(
+    p,
+    n,
+    training,
+    act121,
+    act122,
+    scratch121_xhat,
+    scratch121_istd,
+    scratch121_batchstats,
+    851392,
+    852352,
+    18794,
+    19754,
+    20714,
+    "features.6.rest.0.conv.0.1",
+  ); // op 121: features.6.rest.0.conv.0.1 (batchnorm)
+  reluForward6(n, act122, act123); // op 122: features.6.rest.0.conv.0.2 (relu)
+  conv2dForward12(p, n, act123, act124, 853312); // op 123: features.6.rest.0.conv.1.0 (conv2d)
+  batchnormForward10(
+    p,
+    n,
+    training,
+    act124,
+    act125,
+    scratch124_xhat,
+    scratch124_istd,
+    scratch124_batchstats,
+    861952,
+    862912,
+    20715,
+    21675,
+    22635,
+    "features.6.rest.0.conv.1.1",
+  ); // op 124: features.6.rest.0.conv.1.1 (batchnorm)
+  reluForward6(n, act125, act126); // op 125: features.6.rest.0.conv.1.2 (relu)
+  conv2dForward13(p, n, act126, act127, work126_col, 863872); // op 126: features.6.rest.0.conv.2 (conv2d)
+  batchnormForward9(
+    p,
+    n,
+    training,
+    act127,
+    act128,
+    scratch127_xhat,
+    scratch127_istd,
+    scratch127_batchstats,
+    1017472,
+    1017632,
+    22636,
+    22796,
+    22956,
+    "features.6.rest.0.conv.3",
+  ); // op 127: features.6.rest.0.conv.3 (batchnorm)
+  addForward4(n, act128, act120, act129); // op 128: add
+  conv2dForward11(p, n, act129, act130, work129_col, 1017792); // op 129: features.6.rest.1.conv.0.0 (conv2d)
+  batchnormForward10(
+    p,
+    n,
+    training,
+    act130,
+    act131,
+    scratch130_xhat,
+    scratch130_istd,
+    scratch130_batchstats,
+    1171392,
+    1172352,
+    22957,
+    23917,
+    24877,
+    "features.6.rest.1.conv.0.1",
+  ); // op 130: features.6.rest.1.conv.0.1 (batchnorm)
+  reluForward6(n, act131, act132); // op 131: features.6.rest.1.conv.0.2 (relu)
+  conv2dForward12(p, n, act132, act133, 1173312); // op 132: features.6.rest.1.conv.1.0 (conv2d)
+  batchnormForward10(
+    p,
+    n,
+    training,
+    act133,
+    act134,
+    scratch133_xhat,
+    scratch133_istd,
+    scratch133_batchstats,
+    1181952,
+    1182912,
+    24878,
+    25838,
+    26798,
+    "features.6.rest.1.conv.1.1",
+  ); // op 133: features.6.rest.1.conv.1.1 (batchnorm)
+  reluForward6(n, act134, act135); // op 134: features.6.rest.1.conv.1.2 (relu)
+  conv2dForward13(p, n, act135, act136, work135_col, 1183872); // op 135: features.6.rest.1.conv.2 (conv2d)
+  batchnormForward9(
+    p,
+    n,
+    training,
+    act136,
+    act137,
+    scratch136_xhat,
+    scratch136_istd,
+    scratch136_batchstats,
+    1337472,
+    1337632,
+    26799,
+    26959,
+    27119,
+    "features.6.rest.1.conv.3",
+  ); // op 136: features.6.rest.1.conv.3 (batchnorm)
+  addForward4(n, act137, act129, act138); // op 137: add
+  conv2dForward11(p, n, act138, act139, work138_col, 1337792); // op 138: features.7.0.conv.0.0 (conv2d)
+  batchnormForward10(
+    p,
+    n,
+    training,
+    act139,
+    act140,
+    scratch139_xhat,
+    scratch139_istd,
+    scratch139_batchstats,
+    1491392,
+    1492352,
+    27120,
+    28080,
+    29040,
+    "features.7.0.conv.0.1",
+  ); // op 139: features.7.0.conv.0.1 (batchnorm)
+  reluForward6(n, act140, act141); // op 140: features.7.0.conv.0.2 (relu)
+  conv2dForward12(p, n, act141, act142, 1493312); // op 141: features.7.0.conv.1.0 (conv2d)
+  batchnormForward10(
+    p,
+    n,
+    training,
+    act142,
+    act143,
+    scratch142_xhat,
+    scratch142_istd,
+    scratch142_batchstats,
+    1501952,
+    1502912,
+    29041,
+    30001,
+    30961,
+    "features.7.0.conv.1.1",
+  ); // op 142: features.7.0.conv.1.1 (batchnorm)
+  reluForward6(n, act143, act144); // op 143: features.7.0.conv.1.2 (relu)
+  forward144(p, n);
   forward145(p, n, training);
-  forward146(p, n, training);
+  forward146(p, n);
   forward147(p, n, training);
-  forward148(p, n, training);
-  forward149(p, n, training);
-  forward151(p, n, training);
-  forward152(p, n, training);
-  lastTraining = training;
+  forward148(n);
+  forward149(n);
+  forward151(n, training);
+  forward152(p, n);
   forwardDone = true;
   return act153;
 }
@@ -3692,166 +4312,319 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad152);
   zero(grad153);
   copy(outputGrad, grad153);
-  const training = lastTraining;
-  backward152(p, gp, n, training);
-  backward151(p, gp, n, training);
-  backward149(p, gp, n, training);
-  backward148(p, gp, n, training);
-  backward147(p, gp, n, training);
-  backward146(p, gp, n, training);
-  backward145(p, gp, n, training);
-  backward144(p, gp, n, training);
-  backward143(p, gp, n, training);
-  backward142(p, gp, n, training);
-  backward141(p, gp, n, training);
-  backward140(p, gp, n, training);
-  backward139(p, gp, n, training);
-  backward138(p, gp, n, training);
-  backward137(p, gp, n, training);
-  backward136(p, gp, n, training);
-  backward135(p, gp, n, training);
-  backward134(p, gp, n, training);
-  backward133(p, gp, n, training);
-  backward132(p, gp, n, training);
-  backward131(p, gp, n, training);
-  backward130(p, gp, n, training);
-  backward129(p, gp, n, training);
-  backward128(p, gp, n, training);
-  backward127(p, gp, n, training);
-  backward126(p, gp, n, training);
-  backward125(p, gp, n, training);
-  backward124(p, gp, n, training);
-  backward123(p, gp, n, training);
-  backward122(p, gp, n, training);
-  backward121(p, gp, n, training);
-  backward120(p, gp, n, training);
-  backward119(p, gp, n, training);
-  backward118(p, gp, n, training);
-  backward117(p, gp, n, training);
-  backward116(p, gp, n, training);
-  backward115(p, gp, n, training);
-  backward114(p, gp, n, training);
-  backward113(p, gp, n, training);
-  backward112(p, gp, n, training);
-  backward111(p, gp, n, training);
-  backward110(p, gp, n, training);
-  backward109(p, gp, n, training);
-  backward108(p, gp, n, training);
-  backward107(p, gp, n, training);
-  backward106(p, gp, n, training);
-  backward105(p, gp, n, training);
-  backward104(p, gp, n, training);
-  backward103(p, gp, n, training);
-  backward102(p, gp, n, training);
-  backward101(p, gp, n, training);
-  backward100(p, gp, n, training);
-  backward99(p, gp, n, training);
-  backward98(p, gp, n, training);
-  backward97(p, gp, n, training);
-  backward96(p, gp, n, training);
-  backward95(p, gp, n, training);
-  backward94(p, gp, n, training);
-  backward93(p, gp, n, training);
-  backward92(p, gp, n, training);
-  backward91(p, gp, n, training);
-  backward90(p, gp, n, training);
-  backward89(p, gp, n, training);
-  backward88(p, gp, n, training);
-  backward87(p, gp, n, training);
-  backward86(p, gp, n, training);
-  backward85(p, gp, n, training);
-  backward84(p, gp, n, training);
-  backward83(p, gp, n, training);
-  backward82(p, gp, n, training);
-  backward81(p, gp, n, training);
-  backward80(p, gp, n, training);
-  backward79(p, gp, n, training);
-  backward78(p, gp, n, training);
-  backward77(p, gp, n, training);
-  backward76(p, gp, n, training);
-  backward75(p, gp, n, training);
-  backward74(p, gp, n, training);
-  backward73(p, gp, n, training);
-  backward72(p, gp, n, training);
-  backward71(p, gp, n, training);
-  backward70(p, gp, n, training);
-  backward69(p, gp, n, training);
-  backward68(p, gp, n, training);
-  backward67(p, gp, n, training);
-  backward66(p, gp, n, training);
-  backward65(p, gp, n, training);
-  backward64(p, gp, n, training);
-  backward63(p, gp, n, training);
-  backward62(p, gp, n, training);
-  backward61(p, gp, n, training);
-  backward60(p, gp, n, training);
-  backward59(p, gp, n, training);
-  backward58(p, gp, n, training);
-  backward57(p, gp, n, training);
-  backward56(p, gp, n, training);
-  backward55(p, gp, n, training);
-  backward54(p, gp, n, training);
-  backward53(p, gp, n, training);
-  backward52(p, gp, n, training);
-  backward51(p, gp, n, training);
-  backward50(p, gp, n, training);
-  backward49(p, gp, n, training);
-  backward48(p, gp, n, training);
-  backward47(p, gp, n, training);
-  backward46(p, gp, n, training);
-  backward45(p, gp, n, training);
-  backward44(p, gp, n, training);
-  backward43(p, gp, n, training);
-  backward42(p, gp, n, training);
-  backward41(p, gp, n, training);
-  backward40(p, gp, n, training);
-  backward39(p, gp, n, training);
-  backward38(p, gp, n, training);
-  backward37(p, gp, n, training);
-  backward36(p, gp, n, training);
-  backward35(p, gp, n, training);
-  backward34(p, gp, n, training);
-  backward33(p, gp, n, training);
-  backward32(p, gp, n, training);
-  backward31(p, gp, n, training);
-  backward30(p, gp, n, training);
-  backward29(p, gp, n, training);
-  backward28(p, gp, n, training);
-  backward27(p, gp, n, training);
-  backward26(p, gp, n, training);
-  backward25(p, gp, n, training);
-  backward24(p, gp, n, training);
-  backward23(p, gp, n, training);
-  backward22(p, gp, n, training);
-  backward21(p, gp, n, training);
-  backward20(p, gp, n, training);
-  backward19(p, gp, n, training);
-  backward18(p, gp, n, training);
-  backward17(p, gp, n, training);
-  backward16(p, gp, n, training);
-  backward15(p, gp, n, training);
-  backward14(p, gp, n, training);
-  backward13(p, gp, n, training);
-  backward12(p, gp, n, training);
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
-  backward6(p, gp, n, training);
-  backward5(p, gp, n, training);
-  backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward152(p, gp, n);
+  backward151(n);
+  backward149(n);
+  backward148(n);
+  backward147(p, gp, n);
+  backward146(p, gp, n);
+  backward145(p, gp, n);
+  backward144(p, gp, n);
+  reluBackward6(n, act143, grad143, grad144); // op 143: features.7.0.conv.1.2 (relu)
+  batchnormBackward11(
+    p,
+    gp,
+    n,
+    grad142,
+    grad143,
+    scratch142_xhat,
+    scratch142_istd,
+    scratch142_batchstats,
+    1501952,
+    1502912,
+  ); // op 142: features.7.0.conv.1.1 (batchnorm)
+  backward141(p, gp, n);
+  reluBackward6(n, act140, grad140, grad141); // op 140: features.7.0.conv.0.2 (relu)
+  batchnormBackward11(
+    p,
+    gp,
+    n,
+    grad139,
+    grad140,
+    scratch139_xhat,
+    scratch139_istd,
+    scratch139_batchstats,
+    1491392,
+    1492352,
+  ); // op 139: features.7.0.conv.0.1 (batchnorm)
+  conv2dBackward8(p, gp, n, act138, grad138, grad139, work138_col, work138_dcol, 1337792); // op 138: features.7.0.conv.0.0 (conv2d)
+  addBackward4(n, grad137, grad129, grad138); // op 137: add
+  batchnormBackward10(
+    p,
+    gp,
+    n,
+    grad136,
+    grad137,
+    scratch136_xhat,
+    scratch136_istd,
+    scratch136_batchstats,
+    1337472,
+    1337632,
+  ); // op 136: features.6.rest.1.conv.3 (batchnorm)
+  conv2dBackward9(p, gp, n, act135, grad135, grad136, work135_col, work135_dcol, 1183872); // op 135: features.6.rest.1.conv.2 (conv2d)
+  reluBackward6(n, act134, grad134, grad135); // op 134: features.6.rest.1.conv.1.2 (relu)
+  batchnormBackward11(
+    p,
+    gp,
+    n,
+    grad133,
+    grad134,
+    scratch133_xhat,
+    scratch133_istd,
+    scratch133_batchstats,
+    1181952,
+    1182912,
+  ); // op 133: features.6.rest.1.conv.1.1 (batchnorm)
+  backward132(p, gp, n);
+  reluBackward6(n, act131, grad131, grad132); // op 131: features.6.rest.1.conv.0.2 (relu)
+  batchnormBackward11(
+    p,
+    gp,
+    n,
+    grad130,
+    grad131,
+    scratch130_xhat,
+    scratch130_istd,
+    scratch130_batchstats,
+    1171392,
+    1172352,
+  ); // op 130: features.6.rest.1.conv.0.1 (batchnorm)
+  conv2dBackward8(p, gp, n, act129, grad129, grad130, work129_col, work129_dcol, 1017792); // op 129: features.6.rest.1.conv.0.0 (conv2d)
+  addBackward4(n, grad128, grad120, grad129); // op 128: add
+  batchnormBackward10(
+    p,
+    gp,
+    n,
+    grad127,
+    grad128,
+    scratch127_xhat,
+    scratch127_istd,
+    scratch127_batchstats,
+    1017472,
+    1017632,
+  ); // op 127: features.6.rest.0.conv.3 (batchnorm)
+  conv2dBackward9(p, gp, n, act126, grad126, grad127, work126_col, work126_dcol, 863872); // op 126: features.6.rest.0.conv.2 (conv2d)
+  reluBackward6(n, act125, grad125, grad126); // op 125: features.6.rest.0.conv.1.2 (relu)
+  batchnormBackward11(
+    p,
+    gp,
+    n,
+    grad124,
+    grad125,
+    scratch124_xhat,
+    scratch124_istd,
+    scratch124_batchstats,
+    861952,
+    862912,
+  ); // op 124: features.6.rest.0.conv.1.1 (batchnorm)
+  backward123(p, gp, n);
+  reluBackward6(n, act122, grad122, grad123); // op 122: features.6.rest.0.conv.0.2 (relu)
+  batchnormBackward11(
+    p,
+    gp,
+    n,
+    grad121,
+    grad122,
+    scratch121_xhat,
+    scratch121_istd,
+    scratch121_batchstats,
+    851392,
+    852352,
+  ); // op 121: features.6.rest.0.conv.0.1 (batchnorm)
+  conv2dBackward8(p, gp, n, act120, grad120, grad121, work120_col, work120_dcol, 697792); // op 120: features.6.rest.0.conv.0.0 (conv2d)
+  batchnormBackward10(
+    p,
+    gp,
+    n,
+    grad119,
+    grad120,
+    scratch119_xhat,
+    scratch119_istd,
+    scratch119_batchstats,
+    697472,
+    697632,
+  ); // op 119: features.6.0.conv.3 (batchnorm)
+  backward118(p, gp, n);
+  backward117(n);
+  backward116(p, gp, n);
+  backward115(p, gp, n);
+  reluBackward5(n, act114, grad114, grad115); // op 114: features.6.0.conv.0.2 (relu)
+  batchnormBackward9(
+    p,
+    gp,
+    n,
+    grad113,
+    grad114,
+    scratch113_xhat,
+    scratch113_istd,
+    scratch113_batchstats,
+    597824,
+    598400,
+  ); // op 113: features.6.0.conv.0.1 (batchnorm)
+  conv2dBackward6(p, gp, n, act112, grad112, grad113, work112_col, work112_dcol, 542528); // op 112: features.6.0.conv.0.0 (conv2d)
+  addBackward3(n, grad111, grad103, grad112); // op 111: add
+  batchnormBackward8(
+    p,
+    gp,
+    n,
+    grad110,
+    grad111,
+    scratch110_xhat,
+    scratch110_istd,
+    scratch110_batchstats,
+    542336,
+    542432,
+  ); // op 110: features.5.rest.1.conv.3 (batchnorm)
+  conv2dBackward7(p, gp, n, act109, grad109, grad110, work109_col, work109_dcol, 487040); // op 109: features.5.rest.1.conv.2 (conv2d)
+  reluBackward5(n, act108, grad108, grad109); // op 108: features.5.rest.1.conv.1.2 (relu)
+  batchnormBackward9(
+    p,
+    gp,
+    n,
+    grad107,
+    grad108,
+    scratch107_xhat,
+    scratch107_istd,
+    scratch107_batchstats,
+    485888,
+    486464,
+  ); // op 107: features.5.rest.1.conv.1.1 (batchnorm)
+  backward106(p, gp, n);
+  reluBackward5(n, act105, grad105, grad106); // op 105: features.5.rest.1.conv.0.2 (relu)
+  batchnormBackward9(
+    p,
+    gp,
+    n,
+    grad104,
+    grad105,
+    scratch104_xhat,
+    scratch104_istd,
+    scratch104_batchstats,
+    479552,
+    480128,
+  ); // op 104: features.5.rest.1.conv.0.1 (batchnorm)
+  conv2dBackward6(p, gp, n, act103, grad103, grad104, work103_col, work103_dcol, 424256); // op 103: features.5.rest.1.conv.0.0 (conv2d)
+  addBackward3(n, grad102, grad94, grad103); // op 102: add
+  batchnormBackward8(
+    p,
+    gp,
+    n,
+    grad101,
+    grad102,
+    scratch101_xhat,
+    scratch101_istd,
+    scratch101_batchstats,
+    424064,
+    424160,
+  ); // op 101: features.5.rest.0.conv.3 (batchnorm)
+  conv2dBackward7(p, gp, n, act100, grad100, grad101, work100_col, work100_dcol, 368768); // op 100: features.5.rest.0.conv.2 (conv2d)
+  reluBackward5(n, act99, grad99, grad100); // op 99: features.5.rest.0.conv.1.2 (relu)
+  batchnormBackward9(p, gp, n, grad98, grad99, scratch98_xhat, scratch98_istd, scratch98_batchstats, 367616, 368192); // op 98: features.5.rest.0.conv.1.1 (batchnorm)
+  backward97(p, gp, n);
+  reluBackward5(n, act96, grad96, grad97); // op 96: features.5.rest.0.conv.0.2 (relu)
+  batchnormBackward9(p, gp, n, grad95, grad96, scratch95_xhat, scratch95_istd, scratch95_batchstats, 361280, 361856); // op 95: features.5.rest.0.conv.0.1 (batchnorm)
+  conv2dBackward6(p, gp, n, act94, grad94, grad95, work94_col, work94_dcol, 305984); // op 94: features.5.rest.0.conv.0.0 (conv2d)
+  batchnormBackward8(p, gp, n, grad93, grad94, scratch93_xhat, scratch93_istd, scratch93_batchstats, 305792, 305888); // op 93: features.5.0.conv.3 (batchnorm)
+  backward92(p, gp, n);
+  reluBackward4(n, act91, grad91, grad92); // op 91: features.5.0.conv.1.2 (relu)
+  batchnormBackward7(p, gp, n, grad90, grad91, scratch90_xhat, scratch90_istd, scratch90_batchstats, 268160, 268544); // op 90: features.5.0.conv.1.1 (batchnorm)
+  backward89(p, gp, n);
+  reluBackward4(n, act88, grad88, grad89); // op 88: features.5.0.conv.0.2 (relu)
+  batchnormBackward7(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, scratch87_batchstats, 263936, 264320); // op 87: features.5.0.conv.0.1 (batchnorm)
+  conv2dBackward4(p, gp, n, act86, grad86, grad87, work86_col, work86_dcol, 239360); // op 86: features.5.0.conv.0.0 (conv2d)
+  addBackward2(n, grad85, grad77, grad86); // op 85: add
+  batchnormBackward6(p, gp, n, grad84, grad85, scratch84_xhat, scratch84_istd, scratch84_batchstats, 239232, 239296); // op 84: features.4.rest.2.conv.3 (batchnorm)
+  conv2dBackward5(p, gp, n, act83, grad83, grad84, work83_col, work83_dcol, 214656); // op 83: features.4.rest.2.conv.2 (conv2d)
+  reluBackward4(n, act82, grad82, grad83); // op 82: features.4.rest.2.conv.1.2 (relu)
+  batchnormBackward7(p, gp, n, grad81, grad82, scratch81_xhat, scratch81_istd, scratch81_batchstats, 213888, 214272); // op 81: features.4.rest.2.conv.1.1 (batchnorm)
+  backward80(p, gp, n);
+  reluBackward4(n, act79, grad79, grad80); // op 79: features.4.rest.2.conv.0.2 (relu)
+  batchnormBackward7(p, gp, n, grad78, grad79, scratch78_xhat, scratch78_istd, scratch78_batchstats, 209664, 210048); // op 78: features.4.rest.2.conv.0.1 (batchnorm)
+  conv2dBackward4(p, gp, n, act77, grad77, grad78, work77_col, work77_dcol, 185088); // op 77: features.4.rest.2.conv.0.0 (conv2d)
+  addBackward2(n, grad76, grad68, grad77); // op 76: add
+  batchnormBackward6(p, gp, n, grad75, grad76, scratch75_xhat, scratch75_istd, scratch75_batchstats, 184960, 185024); // op 75: features.4.rest.1.conv.3 (batchnorm)
+  conv2dBackward5(p, gp, n, act74, grad74, grad75, work74_col, work74_dcol, 160384); // op 74: features.4.rest.1.conv.2 (conv2d)
+  reluBackward4(n, act73, grad73, grad74); // op 73: features.4.rest.1.conv.1.2 (relu)
+  batchnormBackward7(p, gp, n, grad72, grad73, scratch72_xhat, scratch72_istd, scratch72_batchstats, 159616, 160000); // op 72: features.4.rest.1.conv.1.1 (batchnorm)
+  backward71(p, gp, n);
+  reluBackward4(n, act70, grad70, grad71); // op 70: features.4.rest.1.conv.0.2 (relu)
+  batchnormBackward7(p, gp, n, grad69, grad70, scratch69_xhat, scratch69_istd, scratch69_batchstats, 155392, 155776); // op 69: features.4.rest.1.conv.0.1 (batchnorm)
+  conv2dBackward4(p, gp, n, act68, grad68, grad69, work68_col, work68_dcol, 130816); // op 68: features.4.rest.1.conv.0.0 (conv2d)
+  addBackward2(n, grad67, grad59, grad68); // op 67: add
+  batchnormBackward6(p, gp, n, grad66, grad67, scratch66_xhat, scratch66_istd, scratch66_batchstats, 130688, 130752); // op 66: features.4.rest.0.conv.3 (batchnorm)
+  conv2dBackward5(p, gp, n, act65, grad65, grad66, work65_col, work65_dcol, 106112); // op 65: features.4.rest.0.conv.2 (conv2d)
+  reluBackward4(n, act64, grad64, grad65); // op 64: features.4.rest.0.conv.1.2 (relu)
+  batchnormBackward7(p, gp, n, grad63, grad64, scratch63_xhat, scratch63_istd, scratch63_batchstats, 105344, 105728); // op 63: features.4.rest.0.conv.1.1 (batchnorm)
+  backward62(p, gp, n);
+  reluBackward4(n, act61, grad61, grad62); // op 61: features.4.rest.0.conv.0.2 (relu)
+  batchnormBackward7(p, gp, n, grad60, grad61, scratch60_xhat, scratch60_istd, scratch60_batchstats, 101120, 101504); // op 60: features.4.rest.0.conv.0.1 (batchnorm)
+  conv2dBackward4(p, gp, n, act59, grad59, grad60, work59_col, work59_dcol, 76544); // op 59: features.4.rest.0.conv.0.0 (conv2d)
+  batchnormBackward6(p, gp, n, grad58, grad59, scratch58_xhat, scratch58_istd, scratch58_batchstats, 76416, 76480); // op 58: features.4.0.conv.3 (batchnorm)
+  backward57(p, gp, n);
+  backward56(n);
+  backward55(p, gp, n);
+  backward54(p, gp, n);
+  reluBackward3(n, act53, grad53, grad54); // op 53: features.4.0.conv.0.2 (relu)
+  batchnormBackward5(p, gp, n, grad52, grad53, scratch52_xhat, scratch52_istd, scratch52_batchstats, 61632, 61824); // op 52: features.4.0.conv.0.1 (batchnorm)
+  conv2dBackward2(p, gp, n, act51, grad51, grad52, work51_col, work51_dcol, 55488); // op 51: features.4.0.conv.0.0 (conv2d)
+  addBackward1(n, grad50, grad42, grad51); // op 50: add
+  batchnormBackward4(p, gp, n, grad49, grad50, scratch49_xhat, scratch49_istd, scratch49_batchstats, 55424, 55456); // op 49: features.3.rest.1.conv.3 (batchnorm)
+  conv2dBackward3(p, gp, n, act48, grad48, grad49, work48_col, work48_dcol, 49280); // op 48: features.3.rest.1.conv.2 (conv2d)
+  reluBackward3(n, act47, grad47, grad48); // op 47: features.3.rest.1.conv.1.2 (relu)
+  batchnormBackward5(p, gp, n, grad46, grad47, scratch46_xhat, scratch46_istd, scratch46_batchstats, 48896, 49088); // op 46: features.3.rest.1.conv.1.1 (batchnorm)
+  backward45(p, gp, n);
+  reluBackward3(n, act44, grad44, grad45); // op 44: features.3.rest.1.conv.0.2 (relu)
+  batchnormBackward5(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, scratch43_batchstats, 46784, 46976); // op 43: features.3.rest.1.conv.0.1 (batchnorm)
+  conv2dBackward2(p, gp, n, act42, grad42, grad43, work42_col, work42_dcol, 40640); // op 42: features.3.rest.1.conv.0.0 (conv2d)
+  addBackward1(n, grad41, grad33, grad42); // op 41: add
+  batchnormBackward4(p, gp, n, grad40, grad41, scratch40_xhat, scratch40_istd, scratch40_batchstats, 40576, 40608); // op 40: features.3.rest.0.conv.3 (batchnorm)
+  conv2dBackward3(p, gp, n, act39, grad39, grad40, work39_col, work39_dcol, 34432); // op 39: features.3.rest.0.conv.2 (conv2d)
+  reluBackward3(n, act38, grad38, grad39); // op 38: features.3.rest.0.conv.1.2 (relu)
+  batchnormBackward5(p, gp, n, grad37, grad38, scratch37_xhat, scratch37_istd, scratch37_batchstats, 34048, 34240); // op 37: features.3.rest.0.conv.1.1 (batchnorm)
+  backward36(p, gp, n);
+  reluBackward3(n, act35, grad35, grad36); // op 35: features.3.rest.0.conv.0.2 (relu)
+  batchnormBackward5(p, gp, n, grad34, grad35, scratch34_xhat, scratch34_istd, scratch34_batchstats, 31936, 32128); // op 34: features.3.rest.0.conv.0.1 (batchnorm)
+  conv2dBackward2(p, gp, n, act33, grad33, grad34, work33_col, work33_dcol, 25792); // op 33: features.3.rest.0.conv.0.0 (conv2d)
+  batchnormBackward4(p, gp, n, grad32, grad33, scratch32_xhat, scratch32_istd, scratch32_batchstats, 25728, 25760); // op 32: features.3.0.conv.3 (batchnorm)
+  backward31(p, gp, n);
+  backward30(n);
+  backward29(p, gp, n);
+  backward28(p, gp, n);
+  reluBackward2(n, act27, grad27, grad28); // op 27: features.3.0.conv.0.2 (relu)
+  batchnormBackward3(p, gp, n, grad26, grad27, scratch26_xhat, scratch26_istd, scratch26_batchstats, 19248, 19392); // op 26: features.3.0.conv.0.1 (batchnorm)
+  conv2dBackward1(p, gp, n, act25, grad25, grad26, work25_col, work25_dcol, 15792); // op 25: features.3.0.conv.0.0 (conv2d)
+  backward24(n);
+  batchnormBackward2(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, scratch23_batchstats, 15744, 15768); // op 23: features.2.rest.0.conv.3 (batchnorm)
+  backward22(p, gp, n);
+  reluBackward2(n, act21, grad21, grad22); // op 21: features.2.rest.0.conv.1.2 (relu)
+  batchnormBackward3(p, gp, n, grad20, grad21, scratch20_xhat, scratch20_istd, scratch20_batchstats, 12000, 12144); // op 20: features.2.rest.0.conv.1.1 (batchnorm)
+  backward19(p, gp, n);
+  reluBackward2(n, act18, grad18, grad19); // op 18: features.2.rest.0.conv.0.2 (relu)
+  batchnormBackward3(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, scratch17_batchstats, 10416, 10560); // op 17: features.2.rest.0.conv.0.1 (batchnorm)
+  conv2dBackward1(p, gp, n, act16, grad16, grad17, work16_col, work16_dcol, 6960); // op 16: features.2.rest.0.conv.0.0 (conv2d)
+  batchnormBackward2(p, gp, n, grad15, grad16, scratch15_xhat, scratch15_istd, scratch15_batchstats, 6912, 6936); // op 15: features.2.0.conv.3 (batchnorm)
+  backward14(p, gp, n);
+  backward13(n);
+  backward12(p, gp, n);
+  backward11(p, gp, n);
+  backward10(n);
+  backward9(p, gp, n);
+  backward8(p, gp, n);
+  backward7(p, gp, n);
+  backward6(p, gp, n);
+  reluBackward1(n, act5, grad5, grad6); // op 5: features.1.conv.0.2 (relu)
+  batchnormBackward1(p, gp, n, grad4, grad5, scratch4_xhat, scratch4_istd, scratch4_batchstats, 1216, 1248); // op 4: features.1.conv.0.1 (batchnorm)
+  backward3(p, gp, n);
+  reluBackward1(n, act2, grad2, grad3); // op 2: features.0.2 (relu)
+  batchnormBackward1(p, gp, n, grad1, grad2, scratch1_xhat, scratch1_istd, scratch1_batchstats, 864, 896); // op 1: features.0.1 (batchnorm)
+  backward0(p, gp, n);
   return grad0;
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: features.0.0 (conv2d). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 150528;
@@ -3866,7 +4639,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw] : 0;
+                work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
               }
             }
           }
@@ -3877,7 +4650,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 0: features.0.0 (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(p: Float32Array, gp: Float32Array, n: number): void {
   // features.0.0: conv2d 3→32, 3×3, stride 2, pad 1, no bias; [3, 224, 224] → [32, 112, 112] — backward, as im2col + a register-tiled matrix product
   const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
@@ -3894,7 +4667,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw] : 0;
+                  work0_col[r++] = ih >= 0 && iw >= 0 ? act0[xc + ih * 224 + iw]! : 0;
                 }
               }
             }
@@ -3927,7 +4700,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw] += work0_dcol[r++];
+                  if (ih >= 0 && iw >= 0) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
                   else r++;
                 }
               }
@@ -3956,100 +4729,111 @@ function forward1(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i];
+          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act1[i] - m;
+            const d = act1[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[ch] = 0.9 * bf[ch] + 0.1 * m;
-          bf[32 + ch] = 0.9 * bf[32 + ch] + 0.1 * (q / (count - 1));
+          bf[ch] = 0.9 * bf[ch]! + 0.1 * m;
+          bf[32 + ch] = 0.9 * bf[32 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[ch];
-        v = bf[32 + ch];
+        m = bf[ch]!;
+        v = bf[32 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch1_istd[ch] = r;
-      const w = p[864 + ch];
-      const sh = p[896 + ch];
+      const w = p[864 + ch]!;
+      const sh = p[896 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act1[i] - m) * r;
+          const h = (act1[i]! - m) * r;
           scratch1_xhat[i] = h;
           act2[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[64] += 1;
+    if (training) bf[64]! += 1;
   }
 }
 
-/** Backward of op 1: features.0.1 (batchnorm). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.0.1: batchnorm over 32 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 2 ops 1, 4 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 32 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 12544;
-    const batchStats = scratch1_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 32; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad2[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch1_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[864 + ch] += sgh;
-      gp[896 + ch] += sg;
-      const k = p[864 + ch] * scratch1_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++)
-            grad1[i] += k * (grad2[i] - a - scratch1_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) grad1[i] += k * grad2[i];
+          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 2: features.0.2 (relu). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
-  // features.0.2: relu
+/** Forward of the 2 ops 2, 5 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward1(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act2[i];
-    act3[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 2: features.0.2 (relu). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.0.2: relu backward
+/** Backward of the 2 ops 2, 5 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act2[i];
+    const x = input[i]!;
 
-    const g = grad3[i];
-    grad2[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 3: features.1.conv.0.0 (conv2d). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+function forward3(p: Float32Array, n: number): void {
   // features.1.conv.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 32; oc++) {
@@ -4071,7 +4855,7 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 112 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act3[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act3[sr + kw]! * p[wr + kw]!;
             }
           }
           act4[d] = acc;
@@ -4082,7 +4866,7 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 3: features.1.conv.0.0 (conv2d). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward3(p: Float32Array, gp: Float32Array, n: number): void {
   // features.1.conv.0.0: conv2d 32→32, 3×3, stride 1, pad 1, depthwise (groups 32), no bias; [32, 112, 112] → [32, 112, 112] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 32; oc++) {
@@ -4102,10 +4886,10 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 112;
               const br = bc + (oh + kh - 1) * 112 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad4[sr + ow] * act3[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad4[sr + ow]! * act3[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -4134,10 +4918,10 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad4[si + oc * 12544] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad4[si + oc * 12544]! * p[wi + oc * 9]!;
             }
           }
-          grad3[d] += acc;
+          grad3[d]! += acc;
         }
       }
     }
@@ -4162,100 +4946,44 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) s += act4[i];
+          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) s += act4[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act4[i] - m;
+            const d = act4[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[65 + ch] = 0.9 * bf[65 + ch] + 0.1 * m;
-          bf[97 + ch] = 0.9 * bf[97 + ch] + 0.1 * (q / (count - 1));
+          bf[65 + ch] = 0.9 * bf[65 + ch]! + 0.1 * m;
+          bf[97 + ch] = 0.9 * bf[97 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[65 + ch];
-        v = bf[97 + ch];
+        m = bf[65 + ch]!;
+        v = bf[97 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch4_istd[ch] = r;
-      const w = p[1216 + ch];
-      const sh = p[1248 + ch];
+      const w = p[1216 + ch]!;
+      const sh = p[1248 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act4[i] - m) * r;
+          const h = (act4[i]! - m) * r;
           scratch4_xhat[i] = h;
           act5[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[129] += 1;
-  }
-}
-
-/** Backward of op 4: features.1.conv.0.1 (batchnorm). */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.0.1: batchnorm over 32 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 12544;
-    const batchStats = scratch4_batchstats[0] === 1;
-    for (let ch = 0; ch < 32; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad5[i];
-          sg += d;
-          sgh += d * scratch4_xhat[i];
-        }
-      }
-      gp[1216 + ch] += sgh;
-      gp[1248 + ch] += sg;
-      const k = p[1216 + ch] * scratch4_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++)
-            grad4[i] += k * (grad5[i] - a - scratch4_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 12544, e = i + 12544; i < e; i++) grad4[i] += k * grad5[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 5: features.1.conv.0.2 (relu). */
-function forward5(p: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.0.2: relu
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act5[i];
-    act6[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 5: features.1.conv.0.2 (relu). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.0.2: relu backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act5[i];
-
-    const g = grad6[i];
-    grad5[i] = x > 0 ? g : 0;
+    if (training) bf[129]! += 1;
   }
 }
 
 /** Forward of op 6: features.1.conv.1 (conv2d). */
-function forward6(p: Float32Array, n: number, training: boolean): void {
+function forward6(p: Float32Array, n: number): void {
   // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -4270,7 +4998,7 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work6_col[r++] = act6[xc + ih * 112 + iw];
+                work6_col[r++] = act6[xc + ih * 112 + iw]!;
               }
             }
           }
@@ -4281,7 +5009,7 @@ function forward6(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 6: features.1.conv.1 (conv2d). */
-function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward6(p: Float32Array, gp: Float32Array, n: number): void {
   // features.1.conv.1: conv2d 32→16, 1×1, stride 1, pad 0, no bias; [32, 112, 112] → [16, 112, 112] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4298,7 +5026,7 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work6_col[r++] = act6[xc + ih * 112 + iw];
+                  work6_col[r++] = act6[xc + ih * 112 + iw]!;
                 }
               }
             }
@@ -4331,7 +5059,7 @@ function backward6(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad6[xc + ih * 112 + iw] += work6_dcol[r++];
+                  grad6[xc + ih * 112 + iw]! += work6_dcol[r++]!;
                 }
               }
             }
@@ -4359,72 +5087,72 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) s += act7[i];
+          for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) s += act7[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act7[i] - m;
+            const d = act7[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[130 + ch] = 0.9 * bf[130 + ch] + 0.1 * m;
-          bf[146 + ch] = 0.9 * bf[146 + ch] + 0.1 * (q / (count - 1));
+          bf[130 + ch] = 0.9 * bf[130 + ch]! + 0.1 * m;
+          bf[146 + ch] = 0.9 * bf[146 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[130 + ch];
-        v = bf[146 + ch];
+        m = bf[130 + ch]!;
+        v = bf[146 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch7_istd[ch] = r;
-      const w = p[1792 + ch];
-      const sh = p[1808 + ch];
+      const w = p[1792 + ch]!;
+      const sh = p[1808 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act7[i] - m) * r;
+          const h = (act7[i]! - m) * r;
           scratch7_xhat[i] = h;
           act8[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[162] += 1;
+    if (training) bf[162]! += 1;
   }
 }
 
 /** Backward of op 7: features.1.conv.2 (batchnorm). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward7(p: Float32Array, gp: Float32Array, n: number): void {
   // features.1.conv.2: batchnorm over 16 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 12544;
-    const batchStats = scratch7_batchstats[0] === 1;
+    const batchStats = scratch7_batchstats[0]! === 1;
     for (let ch = 0; ch < 16; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad8[i];
+          const d = grad8[i]!;
           sg += d;
-          sgh += d * scratch7_xhat[i];
+          sgh += d * scratch7_xhat[i]!;
         }
       }
-      gp[1792 + ch] += sgh;
-      gp[1808 + ch] += sg;
-      const k = p[1792 + ch] * scratch7_istd[ch];
+      gp[1792 + ch]! += sgh;
+      gp[1808 + ch]! += sg;
+      const k = p[1792 + ch]! * scratch7_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++)
-            grad7[i] += k * (grad8[i] - a - scratch7_xhat[i] * bh);
+            grad7[i]! += k * (grad8[i]! - a - scratch7_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) grad7[i] += k * grad8[i];
+          for (let i = b * 200704 + ch * 12544, e = i + 12544; i < e; i++) grad7[i]! += k * grad8[i]!;
         }
       }
     }
@@ -4432,7 +5160,7 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 8: features.2.0.conv.0.0 (conv2d). */
-function forward8(p: Float32Array, n: number, training: boolean): void {
+function forward8(p: Float32Array, n: number): void {
   // features.2.0.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -4447,7 +5175,7 @@ function forward8(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work8_col[r++] = act8[xc + ih * 112 + iw];
+                work8_col[r++] = act8[xc + ih * 112 + iw]!;
               }
             }
           }
@@ -4458,7 +5186,7 @@ function forward8(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 8: features.2.0.conv.0.0 (conv2d). */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward8(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.0.conv.0.0: conv2d 16→96, 1×1, stride 1, pad 0, no bias; [16, 112, 112] → [96, 112, 112] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4475,7 +5203,7 @@ function backward8(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work8_col[r++] = act8[xc + ih * 112 + iw];
+                  work8_col[r++] = act8[xc + ih * 112 + iw]!;
                 }
               }
             }
@@ -4508,7 +5236,7 @@ function backward8(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad8[xc + ih * 112 + iw] += work8_dcol[r++];
+                  grad8[xc + ih * 112 + iw]! += work8_dcol[r++]!;
                 }
               }
             }
@@ -4536,72 +5264,72 @@ function forward9(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) s += act9[i];
+          for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) s += act9[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act9[i] - m;
+            const d = act9[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[163 + ch] = 0.9 * bf[163 + ch] + 0.1 * m;
-          bf[259 + ch] = 0.9 * bf[259 + ch] + 0.1 * (q / (count - 1));
+          bf[163 + ch] = 0.9 * bf[163 + ch]! + 0.1 * m;
+          bf[259 + ch] = 0.9 * bf[259 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[163 + ch];
-        v = bf[259 + ch];
+        m = bf[163 + ch]!;
+        v = bf[259 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch9_istd[ch] = r;
-      const w = p[3360 + ch];
-      const sh = p[3456 + ch];
+      const w = p[3360 + ch]!;
+      const sh = p[3456 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act9[i] - m) * r;
+          const h = (act9[i]! - m) * r;
           scratch9_xhat[i] = h;
           act10[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[355] += 1;
+    if (training) bf[355]! += 1;
   }
 }
 
 /** Backward of op 9: features.2.0.conv.0.1 (batchnorm). */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward9(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.0.conv.0.1: batchnorm over 96 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 12544;
-    const batchStats = scratch9_batchstats[0] === 1;
+    const batchStats = scratch9_batchstats[0]! === 1;
     for (let ch = 0; ch < 96; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad10[i];
+          const d = grad10[i]!;
           sg += d;
-          sgh += d * scratch9_xhat[i];
+          sgh += d * scratch9_xhat[i]!;
         }
       }
-      gp[3360 + ch] += sgh;
-      gp[3456 + ch] += sg;
-      const k = p[3360 + ch] * scratch9_istd[ch];
+      gp[3360 + ch]! += sgh;
+      gp[3456 + ch]! += sg;
+      const k = p[3360 + ch]! * scratch9_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++)
-            grad9[i] += k * (grad10[i] - a - scratch9_xhat[i] * bh);
+            grad9[i]! += k * (grad10[i]! - a - scratch9_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) grad9[i] += k * grad10[i];
+          for (let i = b * 1204224 + ch * 12544, e = i + 12544; i < e; i++) grad9[i]! += k * grad10[i]!;
         }
       }
     }
@@ -4609,27 +5337,27 @@ function backward9(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 10: features.2.0.conv.0.2 (relu). */
-function forward10(p: Float32Array, n: number, training: boolean): void {
+function forward10(n: number): void {
   // features.2.0.conv.0.2: relu
   for (let i = 0, e = n * 1204224; i < e; i++) {
-    const x = act10[i];
+    const x = act10[i]!;
     act11[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 10: features.2.0.conv.0.2 (relu). */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward10(n: number): void {
   // features.2.0.conv.0.2: relu backward
   for (let i = 0, e = n * 1204224; i < e; i++) {
-    const x = act10[i];
+    const x = act10[i]!;
 
-    const g = grad11[i];
+    const g = grad11[i]!;
     grad10[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 11: features.2.0.conv.1.0 (conv2d). */
-function forward11(p: Float32Array, n: number, training: boolean): void {
+function forward11(p: Float32Array, n: number): void {
   // features.2.0.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 96; oc++) {
@@ -4649,7 +5377,7 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < 3; kh++) {
               const sr = sc + (ih0 + kh) * 112 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act11[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < 3; kw++) acc += act11[sr + kw]! * p[wr + kw]!;
             }
           }
           act12[d] = acc;
@@ -4660,7 +5388,7 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 11: features.2.0.conv.1.0 (conv2d). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward11(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.0.conv.1.0: conv2d 96→96, 3×3, stride 2, pad 1, depthwise (groups 96), no bias; [96, 112, 112] → [96, 56, 56] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 96; oc++) {
@@ -4678,10 +5406,10 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < 56; oh++) {
               const sr = sc + oh * 56;
               const br = bc + (oh * 2 + kh - 1) * 112 + kw - 1;
-              for (let ow = owLo; ow < 56; ow++) acc += grad12[sr + ow] * act11[br + ow * 2];
+              for (let ow = owLo; ow < 56; ow++) acc += grad12[sr + ow]! * act11[br + ow * 2]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -4712,10 +5440,10 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
               if (uw % 2 !== 0) continue;
               const si = sr + uw / 2;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad12[si + oc * 3136] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad12[si + oc * 3136]! * p[wi + oc * 9]!;
             }
           }
-          grad11[d] += acc;
+          grad11[d]! += acc;
         }
       }
     }
@@ -4740,72 +5468,72 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) s += act12[i];
+          for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) s += act12[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act12[i] - m;
+            const d = act12[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[356 + ch] = 0.9 * bf[356 + ch] + 0.1 * m;
-          bf[452 + ch] = 0.9 * bf[452 + ch] + 0.1 * (q / (count - 1));
+          bf[356 + ch] = 0.9 * bf[356 + ch]! + 0.1 * m;
+          bf[452 + ch] = 0.9 * bf[452 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[356 + ch];
-        v = bf[452 + ch];
+        m = bf[356 + ch]!;
+        v = bf[452 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch12_istd[ch] = r;
-      const w = p[4416 + ch];
-      const sh = p[4512 + ch];
+      const w = p[4416 + ch]!;
+      const sh = p[4512 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act12[i] - m) * r;
+          const h = (act12[i]! - m) * r;
           scratch12_xhat[i] = h;
           act13[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[548] += 1;
+    if (training) bf[548]! += 1;
   }
 }
 
 /** Backward of op 12: features.2.0.conv.1.1 (batchnorm). */
-function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward12(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.0.conv.1.1: batchnorm over 96 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch12_batchstats[0] === 1;
+    const batchStats = scratch12_batchstats[0]! === 1;
     for (let ch = 0; ch < 96; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad13[i];
+          const d = grad13[i]!;
           sg += d;
-          sgh += d * scratch12_xhat[i];
+          sgh += d * scratch12_xhat[i]!;
         }
       }
-      gp[4416 + ch] += sgh;
-      gp[4512 + ch] += sg;
-      const k = p[4416 + ch] * scratch12_istd[ch];
+      gp[4416 + ch]! += sgh;
+      gp[4512 + ch]! += sg;
+      const k = p[4416 + ch]! * scratch12_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++)
-            grad12[i] += k * (grad13[i] - a - scratch12_xhat[i] * bh);
+            grad12[i]! += k * (grad13[i]! - a - scratch12_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) grad12[i] += k * grad13[i];
+          for (let i = b * 301056 + ch * 3136, e = i + 3136; i < e; i++) grad12[i]! += k * grad13[i]!;
         }
       }
     }
@@ -4813,27 +5541,27 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 13: features.2.0.conv.1.2 (relu). */
-function forward13(p: Float32Array, n: number, training: boolean): void {
+function forward13(n: number): void {
   // features.2.0.conv.1.2: relu
   for (let i = 0, e = n * 301056; i < e; i++) {
-    const x = act13[i];
+    const x = act13[i]!;
     act14[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 13: features.2.0.conv.1.2 (relu). */
-function backward13(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward13(n: number): void {
   // features.2.0.conv.1.2: relu backward
   for (let i = 0, e = n * 301056; i < e; i++) {
-    const x = act13[i];
+    const x = act13[i]!;
 
-    const g = grad14[i];
+    const g = grad14[i]!;
     grad13[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 14: features.2.0.conv.2 (conv2d). */
-function forward14(p: Float32Array, n: number, training: boolean): void {
+function forward14(p: Float32Array, n: number): void {
   // features.2.0.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 301056;
@@ -4848,7 +5576,7 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work14_col[r++] = act14[xc + ih * 56 + iw];
+                work14_col[r++] = act14[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -4859,7 +5587,7 @@ function forward14(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 14: features.2.0.conv.2 (conv2d). */
-function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward14(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.0.conv.2: conv2d 96→24, 1×1, stride 1, pad 0, no bias; [96, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4876,7 +5604,7 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work14_col[r++] = act14[xc + ih * 56 + iw];
+                  work14_col[r++] = act14[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -4909,7 +5637,7 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad14[xc + ih * 56 + iw] += work14_dcol[r++];
+                  grad14[xc + ih * 56 + iw]! += work14_dcol[r++]!;
                 }
               }
             }
@@ -4919,99 +5647,130 @@ function backward14(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 15: features.2.0.conv.3 (batchnorm). */
-function forward15(p: Float32Array, n: number, training: boolean): void {
-  // features.2.0.conv.3: batchnorm over 24 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 2 ops 15, 23 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward1(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 24 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 3136;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `features.2.0.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch15_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 24; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) s += act15[i];
+          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act15[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[549 + ch] = 0.9 * bf[549 + ch] + 0.1 * m;
-          bf[573 + ch] = 0.9 * bf[573 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[549 + ch];
-        v = bf[573 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch15_istd[ch] = r;
-      const w = p[6912 + ch];
-      const sh = p[6936 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act15[i] - m) * r;
-          scratch15_xhat[i] = h;
-          act16[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[597] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 15: features.2.0.conv.3 (batchnorm). */
-function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.0.conv.3: batchnorm over 24 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 2 ops 15, 23 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 24 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch15_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 24; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad16[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch15_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[6912 + ch] += sgh;
-      gp[6936 + ch] += sg;
-      const k = p[6912 + ch] * scratch15_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++)
-            grad15[i] += k * (grad16[i] - a - scratch15_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) grad15[i] += k * grad16[i];
+          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 16: features.2.rest.0.conv.0.0 (conv2d). */
-function forward16(p: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
+/** Forward of the 2 ops 16, 25 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 75264;
     const yb = b * 451584;
@@ -5025,19 +5784,29 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work16_col[r++] = act16[xc + ih * 56 + iw];
+                col[r++] = input[xc + ih * 56 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work16_col, act17, 3136, 24, 144, 6960 + gi * 3456, -1, yb + gi * 451584, 1, 3136);
+      denseTiledForward(p, col, output, 3136, 24, 144, weightAt + gi * 3456, -1, yb + gi * 451584, 1, 3136);
     }
   }
 }
 
-/** Backward of op 16: features.2.rest.0.conv.0.0 (conv2d). */
-function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 2 ops 16, 25 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 75264;
@@ -5053,23 +5822,23 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work16_col[r++] = act16[xc + ih * 56 + iw];
+                  col[r++] = input[xc + ih * 56 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work16_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work16_col,
-        work16_dcol,
-        grad17,
+        col,
+        dcol,
+        outputGrad,
         3136,
         24,
         144,
-        6960 + gi * 3456,
+        weightAt + gi * 3456,
         -1,
         dx,
         yb + gi * 451584,
@@ -5086,7 +5855,7 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad16[xc + ih * 56 + iw] += work16_dcol[r++];
+                  inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -5096,118 +5865,142 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 17: features.2.rest.0.conv.0.1 (batchnorm). */
-function forward17(p: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.0.1: batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 3 ops 17, 20, 26 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward2(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 3136;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `features.2.rest.0.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch17_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 144; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) s += act17[i];
+          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act17[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[598 + ch] = 0.9 * bf[598 + ch] + 0.1 * m;
-          bf[742 + ch] = 0.9 * bf[742 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[598 + ch];
-        v = bf[742 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch17_istd[ch] = r;
-      const w = p[10416 + ch];
-      const sh = p[10560 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act17[i] - m) * r;
-          scratch17_xhat[i] = h;
-          act18[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[886] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 17: features.2.rest.0.conv.0.1 (batchnorm). */
-function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.0.1: batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 3 ops 17, 20, 26 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward3(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch17_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 144; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad18[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch17_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[10416 + ch] += sgh;
-      gp[10560 + ch] += sg;
-      const k = p[10416 + ch] * scratch17_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++)
-            grad17[i] += k * (grad18[i] - a - scratch17_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) grad17[i] += k * grad18[i];
+          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 18: features.2.rest.0.conv.0.2 (relu). */
-function forward18(p: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.0.2: relu
+/** Forward of the 3 ops 18, 21, 27 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward2(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 451584; i < e; i++) {
-    const x = act18[i];
-    act19[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 18: features.2.rest.0.conv.0.2 (relu). */
-function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.0.2: relu backward
+/** Backward of the 3 ops 18, 21, 27 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward2(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 451584; i < e; i++) {
-    const x = act18[i];
+    const x = input[i]!;
 
-    const g = grad19[i];
-    grad18[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 19: features.2.rest.0.conv.1.0 (conv2d). */
-function forward19(p: Float32Array, n: number, training: boolean): void {
+function forward19(p: Float32Array, n: number): void {
   // features.2.rest.0.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 144; oc++) {
@@ -5229,7 +6022,7 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 56 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act19[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += act19[sr + kw]! * p[wr + kw]!;
             }
           }
           act20[d] = acc;
@@ -5240,7 +6033,7 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 19: features.2.rest.0.conv.1.0 (conv2d). */
-function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward19(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.rest.0.conv.1.0: conv2d 144→144, 3×3, stride 1, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 56, 56] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 144; oc++) {
@@ -5260,10 +6053,10 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 56;
               const br = bc + (oh + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad20[sr + ow] * act19[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad20[sr + ow]! * act19[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -5292,128 +6085,18 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad20[si + oc * 3136] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad20[si + oc * 3136]! * p[wi + oc * 9]!;
             }
           }
-          grad19[d] += acc;
+          grad19[d]! += acc;
         }
       }
     }
-  }
-}
-
-/** Forward of op 20: features.2.rest.0.conv.1.1 (batchnorm). */
-function forward20(p: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.1.1: batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.2.rest.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch20_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 144; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) s += act20[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act20[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[887 + ch] = 0.9 * bf[887 + ch] + 0.1 * m;
-          bf[1031 + ch] = 0.9 * bf[1031 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[887 + ch];
-        v = bf[1031 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch20_istd[ch] = r;
-      const w = p[12000 + ch];
-      const sh = p[12144 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act20[i] - m) * r;
-          scratch20_xhat[i] = h;
-          act21[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[1175] += 1;
-  }
-}
-
-/** Backward of op 20: features.2.rest.0.conv.1.1 (batchnorm). */
-function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.1.1: batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch20_batchstats[0] === 1;
-    for (let ch = 0; ch < 144; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad21[i];
-          sg += d;
-          sgh += d * scratch20_xhat[i];
-        }
-      }
-      gp[12000 + ch] += sgh;
-      gp[12144 + ch] += sg;
-      const k = p[12000 + ch] * scratch20_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++)
-            grad20[i] += k * (grad21[i] - a - scratch20_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) grad20[i] += k * grad21[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 21: features.2.rest.0.conv.1.2 (relu). */
-function forward21(p: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.1.2: relu
-  for (let i = 0, e = n * 451584; i < e; i++) {
-    const x = act21[i];
-    act22[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 21: features.2.rest.0.conv.1.2 (relu). */
-function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.1.2: relu backward
-  for (let i = 0, e = n * 451584; i < e; i++) {
-    const x = act21[i];
-
-    const g = grad22[i];
-    grad21[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 22: features.2.rest.0.conv.2 (conv2d). */
-function forward22(p: Float32Array, n: number, training: boolean): void {
+function forward22(p: Float32Array, n: number): void {
   // features.2.rest.0.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 451584;
@@ -5428,7 +6111,7 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work22_col[r++] = act22[xc + ih * 56 + iw];
+                work22_col[r++] = act22[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -5439,7 +6122,7 @@ function forward22(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 22: features.2.rest.0.conv.2 (conv2d). */
-function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward22(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.rest.0.conv.2: conv2d 144→24, 1×1, stride 1, pad 0, no bias; [144, 56, 56] → [24, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -5456,7 +6139,7 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work22_col[r++] = act22[xc + ih * 56 + iw];
+                  work22_col[r++] = act22[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -5489,321 +6172,34 @@ function backward22(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad22[xc + ih * 56 + iw] += work22_dcol[r++];
+                  grad22[xc + ih * 56 + iw]! += work22_dcol[r++]!;
                 }
               }
             }
           }
-      }
-    }
-  }
-}
-
-/** Forward of op 23: features.2.rest.0.conv.3 (batchnorm). */
-function forward23(p: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.3: batchnorm over 24 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.2.rest.0.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch23_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 24; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) s += act23[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act23[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1176 + ch] = 0.9 * bf[1176 + ch] + 0.1 * m;
-          bf[1200 + ch] = 0.9 * bf[1200 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[1176 + ch];
-        v = bf[1200 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch23_istd[ch] = r;
-      const w = p[15744 + ch];
-      const sh = p[15768 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act23[i] - m) * r;
-          scratch23_xhat[i] = h;
-          act24[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[1224] += 1;
-  }
-}
-
-/** Backward of op 23: features.2.rest.0.conv.3 (batchnorm). */
-function backward23(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.rest.0.conv.3: batchnorm over 24 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch23_batchstats[0] === 1;
-    for (let ch = 0; ch < 24; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad24[i];
-          sg += d;
-          sgh += d * scratch23_xhat[i];
-        }
-      }
-      gp[15744 + ch] += sgh;
-      gp[15768 + ch] += sg;
-      const k = p[15744 + ch] * scratch23_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++)
-            grad23[i] += k * (grad24[i] - a - scratch23_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 3136, e = i + 3136; i < e; i++) grad23[i] += k * grad24[i];
-        }
       }
     }
   }
 }
 
 /** Forward of op 24: add. */
-function forward24(p: Float32Array, n: number, training: boolean): void {
+function forward24(n: number): void {
   // add
-  for (let i = 0, e = n * 75264; i < e; i++) act25[i] = act24[i] + act16[i];
+  for (let i = 0, e = n * 75264; i < e; i++) act25[i] = act24[i]! + act16[i]!;
 }
 
 /** Backward of op 24: add. */
-function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward24(n: number): void {
   // add backward
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const g = grad25[i];
-    grad24[i] += g;
-    grad16[i] += g;
-  }
-}
-
-/** Forward of op 25: features.3.0.conv.0.0 (conv2d). */
-function forward25(p: Float32Array, n: number, training: boolean): void {
-  // features.3.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 75264;
-    const yb = b * 451584;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 24; ic++) {
-            const xc = xb + (gi * 24 + ic) * 3136;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work25_col[r++] = act25[xc + ih * 56 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work25_col, act26, 3136, 24, 144, 15792 + gi * 3456, -1, yb + gi * 451584, 1, 3136);
-    }
-  }
-}
-
-/** Backward of op 25: features.3.0.conv.0.0 (conv2d). */
-function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.0.conv.0.0: conv2d 24→144, 1×1, stride 1, pad 0, no bias; [24, 56, 56] → [144, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 75264;
-    const yb = b * 451584;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 24; ic++) {
-              const xc = xb + (gi * 24 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work25_col[r++] = act25[xc + ih * 56 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work25_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work25_col,
-        work25_dcol,
-        grad26,
-        3136,
-        24,
-        144,
-        15792 + gi * 3456,
-        -1,
-        dx,
-        yb + gi * 451584,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 24; ic++) {
-              const xc = xb + (gi * 24 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad25[xc + ih * 56 + iw] += work25_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 26: features.3.0.conv.0.1 (batchnorm). */
-function forward26(p: Float32Array, n: number, training: boolean): void {
-  // features.3.0.conv.0.1: batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.3.0.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch26_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 144; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) s += act26[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act26[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1225 + ch] = 0.9 * bf[1225 + ch] + 0.1 * m;
-          bf[1369 + ch] = 0.9 * bf[1369 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[1225 + ch];
-        v = bf[1369 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch26_istd[ch] = r;
-      const w = p[19248 + ch];
-      const sh = p[19392 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act26[i] - m) * r;
-          scratch26_xhat[i] = h;
-          act27[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[1513] += 1;
-  }
-}
-
-/** Backward of op 26: features.3.0.conv.0.1 (batchnorm). */
-function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.0.conv.0.1: batchnorm over 144 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch26_batchstats[0] === 1;
-    for (let ch = 0; ch < 144; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad27[i];
-          sg += d;
-          sgh += d * scratch26_xhat[i];
-        }
-      }
-      gp[19248 + ch] += sgh;
-      gp[19392 + ch] += sg;
-      const k = p[19248 + ch] * scratch26_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++)
-            grad26[i] += k * (grad27[i] - a - scratch26_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 451584 + ch * 3136, e = i + 3136; i < e; i++) grad26[i] += k * grad27[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 27: features.3.0.conv.0.2 (relu). */
-function forward27(p: Float32Array, n: number, training: boolean): void {
-  // features.3.0.conv.0.2: relu
-  for (let i = 0, e = n * 451584; i < e; i++) {
-    const x = act27[i];
-    act28[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 27: features.3.0.conv.0.2 (relu). */
-function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.0.conv.0.2: relu backward
-  for (let i = 0, e = n * 451584; i < e; i++) {
-    const x = act27[i];
-
-    const g = grad28[i];
-    grad27[i] = x > 0 ? g : 0;
+    const g = grad25[i]!;
+    grad24[i]! += g;
+    grad16[i]! += g;
   }
 }
 
 /** Forward of op 28: features.3.0.conv.1.0 (conv2d). */
-function forward28(p: Float32Array, n: number, training: boolean): void {
+function forward28(p: Float32Array, n: number): void {
   // features.3.0.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 144; oc++) {
@@ -5823,7 +6219,7 @@ function forward28(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < 3; kh++) {
               const sr = sc + (ih0 + kh) * 56 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act28[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < 3; kw++) acc += act28[sr + kw]! * p[wr + kw]!;
             }
           }
           act29[d] = acc;
@@ -5834,7 +6230,7 @@ function forward28(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 28: features.3.0.conv.1.0 (conv2d). */
-function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward28(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.0.conv.1.0: conv2d 144→144, 3×3, stride 2, pad 1, depthwise (groups 144), no bias; [144, 56, 56] → [144, 28, 28] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 144; oc++) {
@@ -5852,10 +6248,10 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < 28; oh++) {
               const sr = sc + oh * 28;
               const br = bc + (oh * 2 + kh - 1) * 56 + kw - 1;
-              for (let ow = owLo; ow < 28; ow++) acc += grad29[sr + ow] * act28[br + ow * 2];
+              for (let ow = owLo; ow < 28; ow++) acc += grad29[sr + ow]! * act28[br + ow * 2]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -5886,10 +6282,10 @@ function backward28(p: Float32Array, gp: Float32Array, n: number, training: bool
               if (uw % 2 !== 0) continue;
               const si = sr + uw / 2;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad29[si + oc * 784] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad29[si + oc * 784]! * p[wi + oc * 9]!;
             }
           }
-          grad28[d] += acc;
+          grad28[d]! += acc;
         }
       }
     }
@@ -5914,72 +6310,72 @@ function forward29(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) s += act29[i];
+          for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) s += act29[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act29[i] - m;
+            const d = act29[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1514 + ch] = 0.9 * bf[1514 + ch] + 0.1 * m;
-          bf[1658 + ch] = 0.9 * bf[1658 + ch] + 0.1 * (q / (count - 1));
+          bf[1514 + ch] = 0.9 * bf[1514 + ch]! + 0.1 * m;
+          bf[1658 + ch] = 0.9 * bf[1658 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1514 + ch];
-        v = bf[1658 + ch];
+        m = bf[1514 + ch]!;
+        v = bf[1658 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch29_istd[ch] = r;
-      const w = p[20832 + ch];
-      const sh = p[20976 + ch];
+      const w = p[20832 + ch]!;
+      const sh = p[20976 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act29[i] - m) * r;
+          const h = (act29[i]! - m) * r;
           scratch29_xhat[i] = h;
           act30[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[1802] += 1;
+    if (training) bf[1802]! += 1;
   }
 }
 
 /** Backward of op 29: features.3.0.conv.1.1 (batchnorm). */
-function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward29(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.0.conv.1.1: batchnorm over 144 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch29_batchstats[0] === 1;
+    const batchStats = scratch29_batchstats[0]! === 1;
     for (let ch = 0; ch < 144; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad30[i];
+          const d = grad30[i]!;
           sg += d;
-          sgh += d * scratch29_xhat[i];
+          sgh += d * scratch29_xhat[i]!;
         }
       }
-      gp[20832 + ch] += sgh;
-      gp[20976 + ch] += sg;
-      const k = p[20832 + ch] * scratch29_istd[ch];
+      gp[20832 + ch]! += sgh;
+      gp[20976 + ch]! += sg;
+      const k = p[20832 + ch]! * scratch29_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++)
-            grad29[i] += k * (grad30[i] - a - scratch29_xhat[i] * bh);
+            grad29[i]! += k * (grad30[i]! - a - scratch29_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) grad29[i] += k * grad30[i];
+          for (let i = b * 112896 + ch * 784, e = i + 784; i < e; i++) grad29[i]! += k * grad30[i]!;
         }
       }
     }
@@ -5987,27 +6383,27 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 30: features.3.0.conv.1.2 (relu). */
-function forward30(p: Float32Array, n: number, training: boolean): void {
+function forward30(n: number): void {
   // features.3.0.conv.1.2: relu
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act30[i];
+    const x = act30[i]!;
     act31[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 30: features.3.0.conv.1.2 (relu). */
-function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward30(n: number): void {
   // features.3.0.conv.1.2: relu backward
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act30[i];
+    const x = act30[i]!;
 
-    const g = grad31[i];
+    const g = grad31[i]!;
     grad30[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 31: features.3.0.conv.2 (conv2d). */
-function forward31(p: Float32Array, n: number, training: boolean): void {
+function forward31(p: Float32Array, n: number): void {
   // features.3.0.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 112896;
@@ -6022,7 +6418,7 @@ function forward31(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work31_col[r++] = act31[xc + ih * 28 + iw];
+                work31_col[r++] = act31[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -6033,7 +6429,7 @@ function forward31(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 31: features.3.0.conv.2 (conv2d). */
-function backward31(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward31(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.0.conv.2: conv2d 144→32, 1×1, stride 1, pad 0, no bias; [144, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -6050,7 +6446,7 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work31_col[r++] = act31[xc + ih * 28 + iw];
+                  work31_col[r++] = act31[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -6083,7 +6479,7 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad31[xc + ih * 28 + iw] += work31_dcol[r++];
+                  grad31[xc + ih * 28 + iw]! += work31_dcol[r++]!;
                 }
               }
             }
@@ -6093,99 +6489,130 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 32: features.3.0.conv.3 (batchnorm). */
-function forward32(p: Float32Array, n: number, training: boolean): void {
-  // features.3.0.conv.3: batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 3 ops 32, 40, 49 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward3(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 784;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `features.3.0.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch32_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 32; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) s += act32[i];
+          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act32[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1803 + ch] = 0.9 * bf[1803 + ch] + 0.1 * m;
-          bf[1835 + ch] = 0.9 * bf[1835 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1803 + ch];
-        v = bf[1835 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch32_istd[ch] = r;
-      const w = p[25728 + ch];
-      const sh = p[25760 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act32[i] - m) * r;
-          scratch32_xhat[i] = h;
-          act33[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[1867] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 32: features.3.0.conv.3 (batchnorm). */
-function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.0.conv.3: batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 3 ops 32, 40, 49 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward4(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch32_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 32; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad33[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch32_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[25728 + ch] += sgh;
-      gp[25760 + ch] += sg;
-      const k = p[25728 + ch] * scratch32_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++)
-            grad32[i] += k * (grad33[i] - a - scratch32_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) grad32[i] += k * grad33[i];
+          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 33: features.3.rest.0.conv.0.0 (conv2d). */
-function forward33(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
+/** Forward of the 3 ops 33, 42, 51 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward2(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
     const yb = b * 150528;
@@ -6199,19 +6626,29 @@ function forward33(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work33_col[r++] = act33[xc + ih * 28 + iw];
+                col[r++] = input[xc + ih * 28 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work33_col, act34, 784, 32, 192, 25792 + gi * 6144, -1, yb + gi * 150528, 1, 784);
+      denseTiledForward(p, col, output, 784, 32, 192, weightAt + gi * 6144, -1, yb + gi * 150528, 1, 784);
     }
   }
 }
 
-/** Backward of op 33: features.3.rest.0.conv.0.0 (conv2d). */
-function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 3 ops 33, 42, 51 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -6227,23 +6664,23 @@ function backward33(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work33_col[r++] = act33[xc + ih * 28 + iw];
+                  col[r++] = input[xc + ih * 28 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work33_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work33_col,
-        work33_dcol,
-        grad34,
+        col,
+        dcol,
+        outputGrad,
         784,
         32,
         192,
-        25792 + gi * 6144,
+        weightAt + gi * 6144,
         -1,
         dx,
         yb + gi * 150528,
@@ -6260,7 +6697,7 @@ function backward33(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad33[xc + ih * 28 + iw] += work33_dcol[r++];
+                  inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -6270,123 +6707,147 @@ function backward33(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 34: features.3.rest.0.conv.0.1 (batchnorm). */
-function forward34(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.0.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 5 ops 34, 37, 43, 46, 52 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward4(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 784;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `features.3.rest.0.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch34_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 192; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act34[i];
+          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act34[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1868 + ch] = 0.9 * bf[1868 + ch] + 0.1 * m;
-          bf[2060 + ch] = 0.9 * bf[2060 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1868 + ch];
-        v = bf[2060 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch34_istd[ch] = r;
-      const w = p[31936 + ch];
-      const sh = p[32128 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act34[i] - m) * r;
-          scratch34_xhat[i] = h;
-          act35[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[2252] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 34: features.3.rest.0.conv.0.1 (batchnorm). */
-function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.0.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 5 ops 34, 37, 43, 46, 52 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward5(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch34_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 192; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad35[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch34_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[31936 + ch] += sgh;
-      gp[32128 + ch] += sg;
-      const k = p[31936 + ch] * scratch34_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++)
-            grad34[i] += k * (grad35[i] - a - scratch34_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad34[i] += k * grad35[i];
+          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 35: features.3.rest.0.conv.0.2 (relu). */
-function forward35(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.0.2: relu
+/** Forward of the 5 ops 35, 38, 44, 47, 53 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward3(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act35[i];
-    act36[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 35: features.3.rest.0.conv.0.2 (relu). */
-function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.0.2: relu backward
+/** Backward of the 5 ops 35, 38, 44, 47, 53 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward3(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act35[i];
+    const x = input[i]!;
 
-    const g = grad36[i];
-    grad35[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 36: features.3.rest.0.conv.1.0 (conv2d). */
-function forward36(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28]
+/** Forward of the 2 ops 36, 45 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward3(p: Float32Array, n: number, input: Float32Array, output: Float32Array, weightAt: number): void {
+  // conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 192; oc++) {
       const s0 = b * 150528 + Math.floor(oc / 1) * 784;
-      const w0 = 32320 + oc * 9;
+      const w0 = weightAt + oc * 9;
       let d = b * 150528 + oc * 784;
       for (let oh = 0; oh < 28; oh++) {
         const ih0 = oh - 1;
@@ -6403,10 +6864,10 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 28 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act36[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
             }
           }
-          act37[d] = acc;
+          output[d] = acc;
         }
       }
     }
@@ -6414,7 +6875,7 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 36: features.3.rest.0.conv.1.0 (conv2d). */
-function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward36(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.rest.0.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 192; oc++) {
@@ -6434,10 +6895,10 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 28;
               const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad37[sr + ow] * act36[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad37[sr + ow]! * act36[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -6466,129 +6927,26 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad37[si + oc * 784] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad37[si + oc * 784]! * p[wi + oc * 9]!;
             }
           }
-          grad36[d] += acc;
+          grad36[d]! += acc;
         }
       }
     }
   }
 }
 
-/** Forward of op 37: features.3.rest.0.conv.1.1 (batchnorm). */
-function forward37(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.1.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.3.rest.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch37_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 192; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act37[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act37[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2253 + ch] = 0.9 * bf[2253 + ch] + 0.1 * m;
-          bf[2445 + ch] = 0.9 * bf[2445 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[2253 + ch];
-        v = bf[2445 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch37_istd[ch] = r;
-      const w = p[34048 + ch];
-      const sh = p[34240 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act37[i] - m) * r;
-          scratch37_xhat[i] = h;
-          act38[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[2637] += 1;
-  }
-}
-
-/** Backward of op 37: features.3.rest.0.conv.1.1 (batchnorm). */
-function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.1.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch37_batchstats[0] === 1;
-    for (let ch = 0; ch < 192; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad38[i];
-          sg += d;
-          sgh += d * scratch37_xhat[i];
-        }
-      }
-      gp[34048 + ch] += sgh;
-      gp[34240 + ch] += sg;
-      const k = p[34048 + ch] * scratch37_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++)
-            grad37[i] += k * (grad38[i] - a - scratch37_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad37[i] += k * grad38[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 38: features.3.rest.0.conv.1.2 (relu). */
-function forward38(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.1.2: relu
-  for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act38[i];
-    act39[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 38: features.3.rest.0.conv.1.2 (relu). */
-function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.1.2: relu backward
-  for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act38[i];
-
-    const g = grad39[i];
-    grad38[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 39: features.3.rest.0.conv.2 (conv2d). */
-function forward39(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
+/** Forward of the 2 ops 39, 48 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward4(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 150528;
     const yb = b * 25088;
@@ -6602,19 +6960,29 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work39_col[r++] = act39[xc + ih * 28 + iw];
+                col[r++] = input[xc + ih * 28 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work39_col, act40, 784, 192, 32, 34432 + gi * 6144, -1, yb + gi * 25088, 1, 784);
+      denseTiledForward(p, col, output, 784, 192, 32, weightAt + gi * 6144, -1, yb + gi * 25088, 1, 784);
     }
   }
 }
 
-/** Backward of op 39: features.3.rest.0.conv.2 (conv2d). */
-function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 2 ops 39, 48 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward3(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 150528;
@@ -6630,23 +6998,23 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work39_col[r++] = act39[xc + ih * 28 + iw];
+                  col[r++] = input[xc + ih * 28 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work39_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work39_col,
-        work39_dcol,
-        grad40,
+        col,
+        dcol,
+        outputGrad,
         784,
         192,
         32,
-        34432 + gi * 6144,
+        weightAt + gi * 6144,
         -1,
         dx,
         yb + gi * 25088,
@@ -6663,7 +7031,7 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad39[xc + ih * 28 + iw] += work39_dcol[r++];
+                  inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -6673,344 +7041,24 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 40: features.3.rest.0.conv.3 (batchnorm). */
-function forward40(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.3: batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.3.rest.0.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch40_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 32; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) s += act40[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act40[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2638 + ch] = 0.9 * bf[2638 + ch] + 0.1 * m;
-          bf[2670 + ch] = 0.9 * bf[2670 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[2638 + ch];
-        v = bf[2670 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch40_istd[ch] = r;
-      const w = p[40576 + ch];
-      const sh = p[40608 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act40[i] - m) * r;
-          scratch40_xhat[i] = h;
-          act41[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[2702] += 1;
-  }
-}
-
-/** Backward of op 40: features.3.rest.0.conv.3 (batchnorm). */
-function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.0.conv.3: batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch40_batchstats[0] === 1;
-    for (let ch = 0; ch < 32; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad41[i];
-          sg += d;
-          sgh += d * scratch40_xhat[i];
-        }
-      }
-      gp[40576 + ch] += sgh;
-      gp[40608 + ch] += sg;
-      const k = p[40576 + ch] * scratch40_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++)
-            grad40[i] += k * (grad41[i] - a - scratch40_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) grad40[i] += k * grad41[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 41: add. */
-function forward41(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 2 ops 41, 50 (add, one shape): each call passes its arrays and offsets. */
+function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 25088; i < e; i++) act42[i] = act41[i] + act33[i];
+  for (let i = 0, e = n * 25088; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 41: add. */
-function backward41(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 2 ops 41, 50 (add, one shape): each call passes its arrays and offsets. */
+function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const g = grad42[i];
-    grad41[i] += g;
-    grad33[i] += g;
-  }
-}
-
-/** Forward of op 42: features.3.rest.1.conv.0.0 (conv2d). */
-function forward42(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 150528;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + (gi * 32 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work42_col[r++] = act42[xc + ih * 28 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work42_col, act43, 784, 32, 192, 40640 + gi * 6144, -1, yb + gi * 150528, 1, 784);
-    }
-  }
-}
-
-/** Backward of op 42: features.3.rest.1.conv.0.0 (conv2d). */
-function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 150528;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 32; ic++) {
-              const xc = xb + (gi * 32 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work42_col[r++] = act42[xc + ih * 28 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work42_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work42_col,
-        work42_dcol,
-        grad43,
-        784,
-        32,
-        192,
-        40640 + gi * 6144,
-        -1,
-        dx,
-        yb + gi * 150528,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 32; ic++) {
-              const xc = xb + (gi * 32 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad42[xc + ih * 28 + iw] += work42_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 43: features.3.rest.1.conv.0.1 (batchnorm). */
-function forward43(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.0.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.3.rest.1.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch43_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 192; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act43[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act43[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2703 + ch] = 0.9 * bf[2703 + ch] + 0.1 * m;
-          bf[2895 + ch] = 0.9 * bf[2895 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[2703 + ch];
-        v = bf[2895 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch43_istd[ch] = r;
-      const w = p[46784 + ch];
-      const sh = p[46976 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act43[i] - m) * r;
-          scratch43_xhat[i] = h;
-          act44[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[3087] += 1;
-  }
-}
-
-/** Backward of op 43: features.3.rest.1.conv.0.1 (batchnorm). */
-function backward43(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.0.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch43_batchstats[0] === 1;
-    for (let ch = 0; ch < 192; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad44[i];
-          sg += d;
-          sgh += d * scratch43_xhat[i];
-        }
-      }
-      gp[46784 + ch] += sgh;
-      gp[46976 + ch] += sg;
-      const k = p[46784 + ch] * scratch43_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++)
-            grad43[i] += k * (grad44[i] - a - scratch43_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad43[i] += k * grad44[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 44: features.3.rest.1.conv.0.2 (relu). */
-function forward44(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.0.2: relu
-  for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act44[i];
-    act45[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 44: features.3.rest.1.conv.0.2 (relu). */
-function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.0.2: relu backward
-  for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act44[i];
-
-    const g = grad45[i];
-    grad44[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 45: features.3.rest.1.conv.1.0 (conv2d). */
-function forward45(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 192; oc++) {
-      const s0 = b * 150528 + Math.floor(oc / 1) * 784;
-      const w0 = 47168 + oc * 9;
-      let d = b * 150528 + oc * 784;
-      for (let oh = 0; oh < 28; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 28 - ih0);
-        for (let ow = 0; ow < 28; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 28 - iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 784;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 28 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act45[sr + kw] * p[wr + kw];
-            }
-          }
-          act46[d] = acc;
-        }
-      }
-    }
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
 /** Backward of op 45: features.3.rest.1.conv.1.0 (conv2d). */
-function backward45(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward45(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.rest.1.conv.1.0: conv2d 192→192, 3×3, stride 1, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 28, 28] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 192; oc++) {
@@ -7030,10 +7078,10 @@ function backward45(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 28;
               const br = bc + (oh + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad46[sr + ow] * act45[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad46[sr + ow]! * act45[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -7062,518 +7110,18 @@ function backward45(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad46[si + oc * 784] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad46[si + oc * 784]! * p[wi + oc * 9]!;
             }
           }
-          grad45[d] += acc;
+          grad45[d]! += acc;
         }
       }
     }
-  }
-}
-
-/** Forward of op 46: features.3.rest.1.conv.1.1 (batchnorm). */
-function forward46(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.1.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.3.rest.1.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch46_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 192; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act46[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act46[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3088 + ch] = 0.9 * bf[3088 + ch] + 0.1 * m;
-          bf[3280 + ch] = 0.9 * bf[3280 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[3088 + ch];
-        v = bf[3280 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch46_istd[ch] = r;
-      const w = p[48896 + ch];
-      const sh = p[49088 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act46[i] - m) * r;
-          scratch46_xhat[i] = h;
-          act47[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[3472] += 1;
-  }
-}
-
-/** Backward of op 46: features.3.rest.1.conv.1.1 (batchnorm). */
-function backward46(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.1.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch46_batchstats[0] === 1;
-    for (let ch = 0; ch < 192; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad47[i];
-          sg += d;
-          sgh += d * scratch46_xhat[i];
-        }
-      }
-      gp[48896 + ch] += sgh;
-      gp[49088 + ch] += sg;
-      const k = p[48896 + ch] * scratch46_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++)
-            grad46[i] += k * (grad47[i] - a - scratch46_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad46[i] += k * grad47[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 47: features.3.rest.1.conv.1.2 (relu). */
-function forward47(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.1.2: relu
-  for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act47[i];
-    act48[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 47: features.3.rest.1.conv.1.2 (relu). */
-function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.1.2: relu backward
-  for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act47[i];
-
-    const g = grad48[i];
-    grad47[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 48: features.3.rest.1.conv.2 (conv2d). */
-function forward48(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 150528;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 192; ic++) {
-            const xc = xb + (gi * 192 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work48_col[r++] = act48[xc + ih * 28 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work48_col, act49, 784, 192, 32, 49280 + gi * 6144, -1, yb + gi * 25088, 1, 784);
-    }
-  }
-}
-
-/** Backward of op 48: features.3.rest.1.conv.2 (conv2d). */
-function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.2: conv2d 192→32, 1×1, stride 1, pad 0, no bias; [192, 28, 28] → [32, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 150528;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 192; ic++) {
-              const xc = xb + (gi * 192 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work48_col[r++] = act48[xc + ih * 28 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work48_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work48_col,
-        work48_dcol,
-        grad49,
-        784,
-        192,
-        32,
-        49280 + gi * 6144,
-        -1,
-        dx,
-        yb + gi * 25088,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 192; ic++) {
-              const xc = xb + (gi * 192 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad48[xc + ih * 28 + iw] += work48_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 49: features.3.rest.1.conv.3 (batchnorm). */
-function forward49(p: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.3: batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.3.rest.1.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch49_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 32; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) s += act49[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act49[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3473 + ch] = 0.9 * bf[3473 + ch] + 0.1 * m;
-          bf[3505 + ch] = 0.9 * bf[3505 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[3473 + ch];
-        v = bf[3505 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch49_istd[ch] = r;
-      const w = p[55424 + ch];
-      const sh = p[55456 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act49[i] - m) * r;
-          scratch49_xhat[i] = h;
-          act50[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[3537] += 1;
-  }
-}
-
-/** Backward of op 49: features.3.rest.1.conv.3 (batchnorm). */
-function backward49(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.rest.1.conv.3: batchnorm over 32 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch49_batchstats[0] === 1;
-    for (let ch = 0; ch < 32; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad50[i];
-          sg += d;
-          sgh += d * scratch49_xhat[i];
-        }
-      }
-      gp[55424 + ch] += sgh;
-      gp[55456 + ch] += sg;
-      const k = p[55424 + ch] * scratch49_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++)
-            grad49[i] += k * (grad50[i] - a - scratch49_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 784, e = i + 784; i < e; i++) grad49[i] += k * grad50[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 50: add. */
-function forward50(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 25088; i < e; i++) act51[i] = act50[i] + act42[i];
-}
-
-/** Backward of op 50: add. */
-function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const g = grad51[i];
-    grad50[i] += g;
-    grad42[i] += g;
-  }
-}
-
-/** Forward of op 51: features.4.0.conv.0.0 (conv2d). */
-function forward51(p: Float32Array, n: number, training: boolean): void {
-  // features.4.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 150528;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 32; ic++) {
-            const xc = xb + (gi * 32 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work51_col[r++] = act51[xc + ih * 28 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work51_col, act52, 784, 32, 192, 55488 + gi * 6144, -1, yb + gi * 150528, 1, 784);
-    }
-  }
-}
-
-/** Backward of op 51: features.4.0.conv.0.0 (conv2d). */
-function backward51(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.0.conv.0.0: conv2d 32→192, 1×1, stride 1, pad 0, no bias; [32, 28, 28] → [192, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 150528;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 32; ic++) {
-              const xc = xb + (gi * 32 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work51_col[r++] = act51[xc + ih * 28 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work51_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work51_col,
-        work51_dcol,
-        grad52,
-        784,
-        32,
-        192,
-        55488 + gi * 6144,
-        -1,
-        dx,
-        yb + gi * 150528,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 32; ic++) {
-              const xc = xb + (gi * 32 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad51[xc + ih * 28 + iw] += work51_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 52: features.4.0.conv.0.1 (batchnorm). */
-function forward52(p: Float32Array, n: number, training: boolean): void {
-  // features.4.0.conv.0.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.4.0.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch52_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 192; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) s += act52[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act52[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3538 + ch] = 0.9 * bf[3538 + ch] + 0.1 * m;
-          bf[3730 + ch] = 0.9 * bf[3730 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[3538 + ch];
-        v = bf[3730 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch52_istd[ch] = r;
-      const w = p[61632 + ch];
-      const sh = p[61824 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act52[i] - m) * r;
-          scratch52_xhat[i] = h;
-          act53[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[3922] += 1;
-  }
-}
-
-/** Backward of op 52: features.4.0.conv.0.1 (batchnorm). */
-function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.0.conv.0.1: batchnorm over 192 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch52_batchstats[0] === 1;
-    for (let ch = 0; ch < 192; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad53[i];
-          sg += d;
-          sgh += d * scratch52_xhat[i];
-        }
-      }
-      gp[61632 + ch] += sgh;
-      gp[61824 + ch] += sg;
-      const k = p[61632 + ch] * scratch52_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++)
-            grad52[i] += k * (grad53[i] - a - scratch52_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 150528 + ch * 784, e = i + 784; i < e; i++) grad52[i] += k * grad53[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 53: features.4.0.conv.0.2 (relu). */
-function forward53(p: Float32Array, n: number, training: boolean): void {
-  // features.4.0.conv.0.2: relu
-  for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act53[i];
-    act54[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 53: features.4.0.conv.0.2 (relu). */
-function backward53(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.0.conv.0.2: relu backward
-  for (let i = 0, e = n * 150528; i < e; i++) {
-    const x = act53[i];
-
-    const g = grad54[i];
-    grad53[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 54: features.4.0.conv.1.0 (conv2d). */
-function forward54(p: Float32Array, n: number, training: boolean): void {
+function forward54(p: Float32Array, n: number): void {
   // features.4.0.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 192; oc++) {
@@ -7593,7 +7141,7 @@ function forward54(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < 3; kh++) {
               const sr = sc + (ih0 + kh) * 28 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act54[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < 3; kw++) acc += act54[sr + kw]! * p[wr + kw]!;
             }
           }
           act55[d] = acc;
@@ -7604,7 +7152,7 @@ function forward54(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 54: features.4.0.conv.1.0 (conv2d). */
-function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward54(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.0.conv.1.0: conv2d 192→192, 3×3, stride 2, pad 1, depthwise (groups 192), no bias; [192, 28, 28] → [192, 14, 14] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 192; oc++) {
@@ -7622,10 +7170,10 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < 14; oh++) {
               const sr = sc + oh * 14;
               const br = bc + (oh * 2 + kh - 1) * 28 + kw - 1;
-              for (let ow = owLo; ow < 14; ow++) acc += grad55[sr + ow] * act54[br + ow * 2];
+              for (let ow = owLo; ow < 14; ow++) acc += grad55[sr + ow]! * act54[br + ow * 2]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -7656,10 +7204,10 @@ function backward54(p: Float32Array, gp: Float32Array, n: number, training: bool
               if (uw % 2 !== 0) continue;
               const si = sr + uw / 2;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad55[si + oc * 196] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad55[si + oc * 196]! * p[wi + oc * 9]!;
             }
           }
-          grad54[d] += acc;
+          grad54[d]! += acc;
         }
       }
     }
@@ -7684,72 +7232,72 @@ function forward55(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) s += act55[i];
+          for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) s += act55[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act55[i] - m;
+            const d = act55[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3923 + ch] = 0.9 * bf[3923 + ch] + 0.1 * m;
-          bf[4115 + ch] = 0.9 * bf[4115 + ch] + 0.1 * (q / (count - 1));
+          bf[3923 + ch] = 0.9 * bf[3923 + ch]! + 0.1 * m;
+          bf[4115 + ch] = 0.9 * bf[4115 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[3923 + ch];
-        v = bf[4115 + ch];
+        m = bf[3923 + ch]!;
+        v = bf[4115 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch55_istd[ch] = r;
-      const w = p[63744 + ch];
-      const sh = p[63936 + ch];
+      const w = p[63744 + ch]!;
+      const sh = p[63936 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act55[i] - m) * r;
+          const h = (act55[i]! - m) * r;
           scratch55_xhat[i] = h;
           act56[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[4307] += 1;
+    if (training) bf[4307]! += 1;
   }
 }
 
 /** Backward of op 55: features.4.0.conv.1.1 (batchnorm). */
-function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward55(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.0.conv.1.1: batchnorm over 192 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch55_batchstats[0] === 1;
+    const batchStats = scratch55_batchstats[0]! === 1;
     for (let ch = 0; ch < 192; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad56[i];
+          const d = grad56[i]!;
           sg += d;
-          sgh += d * scratch55_xhat[i];
+          sgh += d * scratch55_xhat[i]!;
         }
       }
-      gp[63744 + ch] += sgh;
-      gp[63936 + ch] += sg;
-      const k = p[63744 + ch] * scratch55_istd[ch];
+      gp[63744 + ch]! += sgh;
+      gp[63936 + ch]! += sg;
+      const k = p[63744 + ch]! * scratch55_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++)
-            grad55[i] += k * (grad56[i] - a - scratch55_xhat[i] * bh);
+            grad55[i]! += k * (grad56[i]! - a - scratch55_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) grad55[i] += k * grad56[i];
+          for (let i = b * 37632 + ch * 196, e = i + 196; i < e; i++) grad55[i]! += k * grad56[i]!;
         }
       }
     }
@@ -7757,27 +7305,27 @@ function backward55(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 56: features.4.0.conv.1.2 (relu). */
-function forward56(p: Float32Array, n: number, training: boolean): void {
+function forward56(n: number): void {
   // features.4.0.conv.1.2: relu
   for (let i = 0, e = n * 37632; i < e; i++) {
-    const x = act56[i];
+    const x = act56[i]!;
     act57[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 56: features.4.0.conv.1.2 (relu). */
-function backward56(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward56(n: number): void {
   // features.4.0.conv.1.2: relu backward
   for (let i = 0, e = n * 37632; i < e; i++) {
-    const x = act56[i];
+    const x = act56[i]!;
 
-    const g = grad57[i];
+    const g = grad57[i]!;
     grad56[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 57: features.4.0.conv.2 (conv2d). */
-function forward57(p: Float32Array, n: number, training: boolean): void {
+function forward57(p: Float32Array, n: number): void {
   // features.4.0.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 37632;
@@ -7792,7 +7340,7 @@ function forward57(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work57_col[r++] = act57[xc + ih * 14 + iw];
+                work57_col[r++] = act57[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -7803,7 +7351,7 @@ function forward57(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 57: features.4.0.conv.2 (conv2d). */
-function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward57(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.0.conv.2: conv2d 192→64, 1×1, stride 1, pad 0, no bias; [192, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -7820,7 +7368,7 @@ function backward57(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work57_col[r++] = act57[xc + ih * 14 + iw];
+                  work57_col[r++] = act57[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -7853,7 +7401,7 @@ function backward57(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad57[xc + ih * 14 + iw] += work57_dcol[r++];
+                  grad57[xc + ih * 14 + iw]! += work57_dcol[r++]!;
                 }
               }
             }
@@ -7863,99 +7411,130 @@ function backward57(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 58: features.4.0.conv.3 (batchnorm). */
-function forward58(p: Float32Array, n: number, training: boolean): void {
-  // features.4.0.conv.3: batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 4 ops 58, 66, 75, 84 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward5(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 196;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `features.4.0.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch58_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 64; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += act58[i];
+          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act58[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[4308 + ch] = 0.9 * bf[4308 + ch] + 0.1 * m;
-          bf[4372 + ch] = 0.9 * bf[4372 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[4308 + ch];
-        v = bf[4372 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch58_istd[ch] = r;
-      const w = p[76416 + ch];
-      const sh = p[76480 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act58[i] - m) * r;
-          scratch58_xhat[i] = h;
-          act59[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[4436] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 58: features.4.0.conv.3 (batchnorm). */
-function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.0.conv.3: batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 4 ops 58, 66, 75, 84 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward6(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch58_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad59[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch58_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[76416 + ch] += sgh;
-      gp[76480 + ch] += sg;
-      const k = p[76416 + ch] * scratch58_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++)
-            grad58[i] += k * (grad59[i] - a - scratch58_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) grad58[i] += k * grad59[i];
+          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 59: features.4.rest.0.conv.0.0 (conv2d). */
-function forward59(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
+/** Forward of the 4 ops 59, 68, 77, 86 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward5(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 12544;
     const yb = b * 75264;
@@ -7969,19 +7548,29 @@ function forward59(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work59_col[r++] = act59[xc + ih * 14 + iw];
+                col[r++] = input[xc + ih * 14 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work59_col, act60, 196, 64, 384, 76544 + gi * 24576, -1, yb + gi * 75264, 1, 196);
+      denseTiledForward(p, col, output, 196, 64, 384, weightAt + gi * 24576, -1, yb + gi * 75264, 1, 196);
     }
   }
 }
 
-/** Backward of op 59: features.4.rest.0.conv.0.0 (conv2d). */
-function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 4 ops 59, 68, 77, 86 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward4(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 12544;
@@ -7997,23 +7586,23 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work59_col[r++] = act59[xc + ih * 14 + iw];
+                  col[r++] = input[xc + ih * 14 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work59_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work59_col,
-        work59_dcol,
-        grad60,
+        col,
+        dcol,
+        outputGrad,
         196,
         64,
         384,
-        76544 + gi * 24576,
+        weightAt + gi * 24576,
         -1,
         dx,
         yb + gi * 75264,
@@ -8030,7 +7619,7 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad59[xc + ih * 14 + iw] += work59_dcol[r++];
+                  inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -8040,123 +7629,147 @@ function backward59(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 60: features.4.rest.0.conv.0.1 (batchnorm). */
-function forward60(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.0.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 8 ops 60, 63, 69, 72, 78, 81, … (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward6(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 196;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `features.4.rest.0.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch60_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 384; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act60[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act60[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[4437 + ch] = 0.9 * bf[4437 + ch] + 0.1 * m;
-          bf[4821 + ch] = 0.9 * bf[4821 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[4437 + ch];
-        v = bf[4821 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch60_istd[ch] = r;
-      const w = p[101120 + ch];
-      const sh = p[101504 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act60[i] - m) * r;
-          scratch60_xhat[i] = h;
-          act61[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[5205] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 60: features.4.rest.0.conv.0.1 (batchnorm). */
-function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.0.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 8 ops 60, 63, 69, 72, 78, 81, … (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward7(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch60_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 384; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad61[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch60_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[101120 + ch] += sgh;
-      gp[101504 + ch] += sg;
-      const k = p[101120 + ch] * scratch60_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad60[i] += k * (grad61[i] - a - scratch60_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad60[i] += k * grad61[i];
+          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 61: features.4.rest.0.conv.0.2 (relu). */
-function forward61(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.0.2: relu
+/** Forward of the 8 ops 61, 64, 70, 73, 79, 82, … (relu, one shape): each call passes its arrays and offsets. */
+function reluForward4(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act61[i];
-    act62[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 61: features.4.rest.0.conv.0.2 (relu). */
-function backward61(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.0.2: relu backward
+/** Backward of the 8 ops 61, 64, 70, 73, 79, 82, … (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward4(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act61[i];
+    const x = input[i]!;
 
-    const g = grad62[i];
-    grad61[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 62: features.4.rest.0.conv.1.0 (conv2d). */
-function forward62(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14]
+/** Forward of the 4 ops 62, 71, 80, 89 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward6(p: Float32Array, n: number, input: Float32Array, output: Float32Array, weightAt: number): void {
+  // conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 384; oc++) {
       const s0 = b * 75264 + Math.floor(oc / 1) * 196;
-      const w0 = 101888 + oc * 9;
+      const w0 = weightAt + oc * 9;
       let d = b * 75264 + oc * 196;
       for (let oh = 0; oh < 14; oh++) {
         const ih0 = oh - 1;
@@ -8173,10 +7786,10 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 14 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act62[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
             }
           }
-          act63[d] = acc;
+          output[d] = acc;
         }
       }
     }
@@ -8184,7 +7797,7 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 62: features.4.rest.0.conv.1.0 (conv2d). */
-function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward62(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.0.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 384; oc++) {
@@ -8204,10 +7817,10 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 14;
               const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad63[sr + ow] * act62[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad63[sr + ow]! * act62[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -8236,129 +7849,26 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad63[si + oc * 196] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad63[si + oc * 196]! * p[wi + oc * 9]!;
             }
           }
-          grad62[d] += acc;
+          grad62[d]! += acc;
         }
       }
     }
   }
 }
 
-/** Forward of op 63: features.4.rest.0.conv.1.1 (batchnorm). */
-function forward63(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.1.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.4.rest.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch63_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 384; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act63[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act63[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[5206 + ch] = 0.9 * bf[5206 + ch] + 0.1 * m;
-          bf[5590 + ch] = 0.9 * bf[5590 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[5206 + ch];
-        v = bf[5590 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch63_istd[ch] = r;
-      const w = p[105344 + ch];
-      const sh = p[105728 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act63[i] - m) * r;
-          scratch63_xhat[i] = h;
-          act64[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[5974] += 1;
-  }
-}
-
-/** Backward of op 63: features.4.rest.0.conv.1.1 (batchnorm). */
-function backward63(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.1.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch63_batchstats[0] === 1;
-    for (let ch = 0; ch < 384; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad64[i];
-          sg += d;
-          sgh += d * scratch63_xhat[i];
-        }
-      }
-      gp[105344 + ch] += sgh;
-      gp[105728 + ch] += sg;
-      const k = p[105344 + ch] * scratch63_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad63[i] += k * (grad64[i] - a - scratch63_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad63[i] += k * grad64[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 64: features.4.rest.0.conv.1.2 (relu). */
-function forward64(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.1.2: relu
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act64[i];
-    act65[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 64: features.4.rest.0.conv.1.2 (relu). */
-function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.1.2: relu backward
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act64[i];
-
-    const g = grad65[i];
-    grad64[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 65: features.4.rest.0.conv.2 (conv2d). */
-function forward65(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
+/** Forward of the 3 ops 65, 74, 83 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward7(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 75264;
     const yb = b * 12544;
@@ -8372,19 +7882,29 @@ function forward65(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work65_col[r++] = act65[xc + ih * 14 + iw];
+                col[r++] = input[xc + ih * 14 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work65_col, act66, 196, 384, 64, 106112 + gi * 24576, -1, yb + gi * 12544, 1, 196);
+      denseTiledForward(p, col, output, 196, 384, 64, weightAt + gi * 24576, -1, yb + gi * 12544, 1, 196);
     }
   }
 }
 
-/** Backward of op 65: features.4.rest.0.conv.2 (conv2d). */
-function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 3 ops 65, 74, 83 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward5(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 75264;
@@ -8400,23 +7920,23 @@ function backward65(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work65_col[r++] = act65[xc + ih * 14 + iw];
+                  col[r++] = input[xc + ih * 14 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work65_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work65_col,
-        work65_dcol,
-        grad66,
+        col,
+        dcol,
+        outputGrad,
         196,
         384,
         64,
-        106112 + gi * 24576,
+        weightAt + gi * 24576,
         -1,
         dx,
         yb + gi * 12544,
@@ -8433,7 +7953,7 @@ function backward65(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad65[xc + ih * 14 + iw] += work65_dcol[r++];
+                  inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -8443,344 +7963,24 @@ function backward65(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 66: features.4.rest.0.conv.3 (batchnorm). */
-function forward66(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.3: batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.4.rest.0.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch66_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += act66[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act66[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[5975 + ch] = 0.9 * bf[5975 + ch] + 0.1 * m;
-          bf[6039 + ch] = 0.9 * bf[6039 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[5975 + ch];
-        v = bf[6039 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch66_istd[ch] = r;
-      const w = p[130688 + ch];
-      const sh = p[130752 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act66[i] - m) * r;
-          scratch66_xhat[i] = h;
-          act67[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[6103] += 1;
-  }
-}
-
-/** Backward of op 66: features.4.rest.0.conv.3 (batchnorm). */
-function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.0.conv.3: batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch66_batchstats[0] === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad67[i];
-          sg += d;
-          sgh += d * scratch66_xhat[i];
-        }
-      }
-      gp[130688 + ch] += sgh;
-      gp[130752 + ch] += sg;
-      const k = p[130688 + ch] * scratch66_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++)
-            grad66[i] += k * (grad67[i] - a - scratch66_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) grad66[i] += k * grad67[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 67: add. */
-function forward67(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 3 ops 67, 76, 85 (add, one shape): each call passes its arrays and offsets. */
+function addForward2(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 12544; i < e; i++) act68[i] = act67[i] + act59[i];
+  for (let i = 0, e = n * 12544; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 67: add. */
-function backward67(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 3 ops 67, 76, 85 (add, one shape): each call passes its arrays and offsets. */
+function addBackward2(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 12544; i < e; i++) {
-    const g = grad68[i];
-    grad67[i] += g;
-    grad59[i] += g;
-  }
-}
-
-/** Forward of op 68: features.4.rest.1.conv.0.0 (conv2d). */
-function forward68(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 12544;
-    const yb = b * 75264;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work68_col[r++] = act68[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work68_col, act69, 196, 64, 384, 130816 + gi * 24576, -1, yb + gi * 75264, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 68: features.4.rest.1.conv.0.0 (conv2d). */
-function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 12544;
-    const yb = b * 75264;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work68_col[r++] = act68[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work68_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work68_col,
-        work68_dcol,
-        grad69,
-        196,
-        64,
-        384,
-        130816 + gi * 24576,
-        -1,
-        dx,
-        yb + gi * 75264,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad68[xc + ih * 14 + iw] += work68_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 69: features.4.rest.1.conv.0.1 (batchnorm). */
-function forward69(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.0.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.4.rest.1.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch69_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 384; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act69[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act69[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[6104 + ch] = 0.9 * bf[6104 + ch] + 0.1 * m;
-          bf[6488 + ch] = 0.9 * bf[6488 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[6104 + ch];
-        v = bf[6488 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch69_istd[ch] = r;
-      const w = p[155392 + ch];
-      const sh = p[155776 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act69[i] - m) * r;
-          scratch69_xhat[i] = h;
-          act70[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[6872] += 1;
-  }
-}
-
-/** Backward of op 69: features.4.rest.1.conv.0.1 (batchnorm). */
-function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.0.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch69_batchstats[0] === 1;
-    for (let ch = 0; ch < 384; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad70[i];
-          sg += d;
-          sgh += d * scratch69_xhat[i];
-        }
-      }
-      gp[155392 + ch] += sgh;
-      gp[155776 + ch] += sg;
-      const k = p[155392 + ch] * scratch69_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad69[i] += k * (grad70[i] - a - scratch69_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad69[i] += k * grad70[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 70: features.4.rest.1.conv.0.2 (relu). */
-function forward70(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.0.2: relu
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act70[i];
-    act71[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 70: features.4.rest.1.conv.0.2 (relu). */
-function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.0.2: relu backward
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act70[i];
-
-    const g = grad71[i];
-    grad70[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 71: features.4.rest.1.conv.1.0 (conv2d). */
-function forward71(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 384; oc++) {
-      const s0 = b * 75264 + Math.floor(oc / 1) * 196;
-      const w0 = 156160 + oc * 9;
-      let d = b * 75264 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act71[sr + kw] * p[wr + kw];
-            }
-          }
-          act72[d] = acc;
-        }
-      }
-    }
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
 /** Backward of op 71: features.4.rest.1.conv.1.0 (conv2d). */
-function backward71(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward71(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.1.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 384; oc++) {
@@ -8800,10 +8000,10 @@ function backward71(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 14;
               const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad72[sr + ow] * act71[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad72[sr + ow]! * act71[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -8832,543 +8032,10 @@ function backward71(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad72[si + oc * 196] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad72[si + oc * 196]! * p[wi + oc * 9]!;
             }
           }
-          grad71[d] += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 72: features.4.rest.1.conv.1.1 (batchnorm). */
-function forward72(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.1.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.4.rest.1.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch72_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 384; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act72[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act72[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[6873 + ch] = 0.9 * bf[6873 + ch] + 0.1 * m;
-          bf[7257 + ch] = 0.9 * bf[7257 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[6873 + ch];
-        v = bf[7257 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch72_istd[ch] = r;
-      const w = p[159616 + ch];
-      const sh = p[160000 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act72[i] - m) * r;
-          scratch72_xhat[i] = h;
-          act73[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[7641] += 1;
-  }
-}
-
-/** Backward of op 72: features.4.rest.1.conv.1.1 (batchnorm). */
-function backward72(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.1.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch72_batchstats[0] === 1;
-    for (let ch = 0; ch < 384; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad73[i];
-          sg += d;
-          sgh += d * scratch72_xhat[i];
-        }
-      }
-      gp[159616 + ch] += sgh;
-      gp[160000 + ch] += sg;
-      const k = p[159616 + ch] * scratch72_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad72[i] += k * (grad73[i] - a - scratch72_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad72[i] += k * grad73[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 73: features.4.rest.1.conv.1.2 (relu). */
-function forward73(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.1.2: relu
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act73[i];
-    act74[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 73: features.4.rest.1.conv.1.2 (relu). */
-function backward73(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.1.2: relu backward
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act73[i];
-
-    const g = grad74[i];
-    grad73[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 74: features.4.rest.1.conv.2 (conv2d). */
-function forward74(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 75264;
-    const yb = b * 12544;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 384; ic++) {
-            const xc = xb + (gi * 384 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work74_col[r++] = act74[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work74_col, act75, 196, 384, 64, 160384 + gi * 24576, -1, yb + gi * 12544, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 74: features.4.rest.1.conv.2 (conv2d). */
-function backward74(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 75264;
-    const yb = b * 12544;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 384; ic++) {
-              const xc = xb + (gi * 384 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work74_col[r++] = act74[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work74_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work74_col,
-        work74_dcol,
-        grad75,
-        196,
-        384,
-        64,
-        160384 + gi * 24576,
-        -1,
-        dx,
-        yb + gi * 12544,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 384; ic++) {
-              const xc = xb + (gi * 384 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad74[xc + ih * 14 + iw] += work74_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 75: features.4.rest.1.conv.3 (batchnorm). */
-function forward75(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.3: batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.4.rest.1.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch75_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += act75[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act75[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[7642 + ch] = 0.9 * bf[7642 + ch] + 0.1 * m;
-          bf[7706 + ch] = 0.9 * bf[7706 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[7642 + ch];
-        v = bf[7706 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch75_istd[ch] = r;
-      const w = p[184960 + ch];
-      const sh = p[185024 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act75[i] - m) * r;
-          scratch75_xhat[i] = h;
-          act76[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[7770] += 1;
-  }
-}
-
-/** Backward of op 75: features.4.rest.1.conv.3 (batchnorm). */
-function backward75(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.1.conv.3: batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch75_batchstats[0] === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad76[i];
-          sg += d;
-          sgh += d * scratch75_xhat[i];
-        }
-      }
-      gp[184960 + ch] += sgh;
-      gp[185024 + ch] += sg;
-      const k = p[184960 + ch] * scratch75_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++)
-            grad75[i] += k * (grad76[i] - a - scratch75_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) grad75[i] += k * grad76[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 76: add. */
-function forward76(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 12544; i < e; i++) act77[i] = act76[i] + act68[i];
-}
-
-/** Backward of op 76: add. */
-function backward76(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 12544; i < e; i++) {
-    const g = grad77[i];
-    grad76[i] += g;
-    grad68[i] += g;
-  }
-}
-
-/** Forward of op 77: features.4.rest.2.conv.0.0 (conv2d). */
-function forward77(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 12544;
-    const yb = b * 75264;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work77_col[r++] = act77[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work77_col, act78, 196, 64, 384, 185088 + gi * 24576, -1, yb + gi * 75264, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 77: features.4.rest.2.conv.0.0 (conv2d). */
-function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 12544;
-    const yb = b * 75264;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work77_col[r++] = act77[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work77_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work77_col,
-        work77_dcol,
-        grad78,
-        196,
-        64,
-        384,
-        185088 + gi * 24576,
-        -1,
-        dx,
-        yb + gi * 75264,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad77[xc + ih * 14 + iw] += work77_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 78: features.4.rest.2.conv.0.1 (batchnorm). */
-function forward78(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.0.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.4.rest.2.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch78_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 384; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act78[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act78[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[7771 + ch] = 0.9 * bf[7771 + ch] + 0.1 * m;
-          bf[8155 + ch] = 0.9 * bf[8155 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[7771 + ch];
-        v = bf[8155 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch78_istd[ch] = r;
-      const w = p[209664 + ch];
-      const sh = p[210048 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act78[i] - m) * r;
-          scratch78_xhat[i] = h;
-          act79[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[8539] += 1;
-  }
-}
-
-/** Backward of op 78: features.4.rest.2.conv.0.1 (batchnorm). */
-function backward78(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.0.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch78_batchstats[0] === 1;
-    for (let ch = 0; ch < 384; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad79[i];
-          sg += d;
-          sgh += d * scratch78_xhat[i];
-        }
-      }
-      gp[209664 + ch] += sgh;
-      gp[210048 + ch] += sg;
-      const k = p[209664 + ch] * scratch78_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad78[i] += k * (grad79[i] - a - scratch78_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad78[i] += k * grad79[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 79: features.4.rest.2.conv.0.2 (relu). */
-function forward79(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.0.2: relu
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act79[i];
-    act80[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 79: features.4.rest.2.conv.0.2 (relu). */
-function backward79(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.0.2: relu backward
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act79[i];
-
-    const g = grad80[i];
-    grad79[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 80: features.4.rest.2.conv.1.0 (conv2d). */
-function forward80(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 384; oc++) {
-      const s0 = b * 75264 + Math.floor(oc / 1) * 196;
-      const w0 = 210432 + oc * 9;
-      let d = b * 75264 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act80[sr + kw] * p[wr + kw];
-            }
-          }
-          act81[d] = acc;
+          grad71[d]! += acc;
         }
       }
     }
@@ -9376,7 +8043,7 @@ function forward80(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 80: features.4.rest.2.conv.1.0 (conv2d). */
-function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward80(p: Float32Array, gp: Float32Array, n: number): void {
   // features.4.rest.2.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 384; oc++) {
@@ -9396,10 +8063,10 @@ function backward80(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 14;
               const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad81[sr + ow] * act80[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad81[sr + ow]! * act80[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -9428,543 +8095,10 @@ function backward80(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad81[si + oc * 196] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad81[si + oc * 196]! * p[wi + oc * 9]!;
             }
           }
-          grad80[d] += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 81: features.4.rest.2.conv.1.1 (batchnorm). */
-function forward81(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.1.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.4.rest.2.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch81_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 384; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act81[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act81[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[8540 + ch] = 0.9 * bf[8540 + ch] + 0.1 * m;
-          bf[8924 + ch] = 0.9 * bf[8924 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[8540 + ch];
-        v = bf[8924 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch81_istd[ch] = r;
-      const w = p[213888 + ch];
-      const sh = p[214272 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act81[i] - m) * r;
-          scratch81_xhat[i] = h;
-          act82[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[9308] += 1;
-  }
-}
-
-/** Backward of op 81: features.4.rest.2.conv.1.1 (batchnorm). */
-function backward81(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.1.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch81_batchstats[0] === 1;
-    for (let ch = 0; ch < 384; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad82[i];
-          sg += d;
-          sgh += d * scratch81_xhat[i];
-        }
-      }
-      gp[213888 + ch] += sgh;
-      gp[214272 + ch] += sg;
-      const k = p[213888 + ch] * scratch81_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad81[i] += k * (grad82[i] - a - scratch81_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad81[i] += k * grad82[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 82: features.4.rest.2.conv.1.2 (relu). */
-function forward82(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.1.2: relu
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act82[i];
-    act83[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 82: features.4.rest.2.conv.1.2 (relu). */
-function backward82(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.1.2: relu backward
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act82[i];
-
-    const g = grad83[i];
-    grad82[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 83: features.4.rest.2.conv.2 (conv2d). */
-function forward83(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 75264;
-    const yb = b * 12544;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 384; ic++) {
-            const xc = xb + (gi * 384 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work83_col[r++] = act83[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work83_col, act84, 196, 384, 64, 214656 + gi * 24576, -1, yb + gi * 12544, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 83: features.4.rest.2.conv.2 (conv2d). */
-function backward83(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.2: conv2d 384→64, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [64, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 75264;
-    const yb = b * 12544;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 384; ic++) {
-              const xc = xb + (gi * 384 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work83_col[r++] = act83[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work83_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work83_col,
-        work83_dcol,
-        grad84,
-        196,
-        384,
-        64,
-        214656 + gi * 24576,
-        -1,
-        dx,
-        yb + gi * 12544,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 384; ic++) {
-              const xc = xb + (gi * 384 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad83[xc + ih * 14 + iw] += work83_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 84: features.4.rest.2.conv.3 (batchnorm). */
-function forward84(p: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.3: batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.4.rest.2.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch84_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) s += act84[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act84[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[9309 + ch] = 0.9 * bf[9309 + ch] + 0.1 * m;
-          bf[9373 + ch] = 0.9 * bf[9373 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[9309 + ch];
-        v = bf[9373 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch84_istd[ch] = r;
-      const w = p[239232 + ch];
-      const sh = p[239296 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act84[i] - m) * r;
-          scratch84_xhat[i] = h;
-          act85[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[9437] += 1;
-  }
-}
-
-/** Backward of op 84: features.4.rest.2.conv.3 (batchnorm). */
-function backward84(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.rest.2.conv.3: batchnorm over 64 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch84_batchstats[0] === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad85[i];
-          sg += d;
-          sgh += d * scratch84_xhat[i];
-        }
-      }
-      gp[239232 + ch] += sgh;
-      gp[239296 + ch] += sg;
-      const k = p[239232 + ch] * scratch84_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++)
-            grad84[i] += k * (grad85[i] - a - scratch84_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 12544 + ch * 196, e = i + 196; i < e; i++) grad84[i] += k * grad85[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 85: add. */
-function forward85(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 12544; i < e; i++) act86[i] = act85[i] + act77[i];
-}
-
-/** Backward of op 85: add. */
-function backward85(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 12544; i < e; i++) {
-    const g = grad86[i];
-    grad85[i] += g;
-    grad77[i] += g;
-  }
-}
-
-/** Forward of op 86: features.5.0.conv.0.0 (conv2d). */
-function forward86(p: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 12544;
-    const yb = b * 75264;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work86_col[r++] = act86[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work86_col, act87, 196, 64, 384, 239360 + gi * 24576, -1, yb + gi * 75264, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 86: features.5.0.conv.0.0 (conv2d). */
-function backward86(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.0.0: conv2d 64→384, 1×1, stride 1, pad 0, no bias; [64, 14, 14] → [384, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 12544;
-    const yb = b * 75264;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work86_col[r++] = act86[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work86_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work86_col,
-        work86_dcol,
-        grad87,
-        196,
-        64,
-        384,
-        239360 + gi * 24576,
-        -1,
-        dx,
-        yb + gi * 75264,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad86[xc + ih * 14 + iw] += work86_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 87: features.5.0.conv.0.1 (batchnorm). */
-function forward87(p: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.0.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.5.0.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch87_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 384; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act87[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act87[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[9438 + ch] = 0.9 * bf[9438 + ch] + 0.1 * m;
-          bf[9822 + ch] = 0.9 * bf[9822 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[9438 + ch];
-        v = bf[9822 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch87_istd[ch] = r;
-      const w = p[263936 + ch];
-      const sh = p[264320 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act87[i] - m) * r;
-          scratch87_xhat[i] = h;
-          act88[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[10206] += 1;
-  }
-}
-
-/** Backward of op 87: features.5.0.conv.0.1 (batchnorm). */
-function backward87(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.0.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch87_batchstats[0] === 1;
-    for (let ch = 0; ch < 384; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad88[i];
-          sg += d;
-          sgh += d * scratch87_xhat[i];
-        }
-      }
-      gp[263936 + ch] += sgh;
-      gp[264320 + ch] += sg;
-      const k = p[263936 + ch] * scratch87_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad87[i] += k * (grad88[i] - a - scratch87_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad87[i] += k * grad88[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 88: features.5.0.conv.0.2 (relu). */
-function forward88(p: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.0.2: relu
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act88[i];
-    act89[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 88: features.5.0.conv.0.2 (relu). */
-function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.0.2: relu backward
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act88[i];
-
-    const g = grad89[i];
-    grad88[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 89: features.5.0.conv.1.0 (conv2d). */
-function forward89(p: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 384; oc++) {
-      const s0 = b * 75264 + Math.floor(oc / 1) * 196;
-      const w0 = 264704 + oc * 9;
-      let d = b * 75264 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act89[sr + kw] * p[wr + kw];
-            }
-          }
-          act90[d] = acc;
+          grad80[d]! += acc;
         }
       }
     }
@@ -9972,7 +8106,7 @@ function forward89(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 89: features.5.0.conv.1.0 (conv2d). */
-function backward89(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward89(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.0.conv.1.0: conv2d 384→384, 3×3, stride 1, pad 1, depthwise (groups 384), no bias; [384, 14, 14] → [384, 14, 14] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 384; oc++) {
@@ -9992,10 +8126,10 @@ function backward89(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 14;
               const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad90[sr + ow] * act89[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad90[sr + ow]! * act89[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -10024,128 +8158,18 @@ function backward89(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad90[si + oc * 196] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad90[si + oc * 196]! * p[wi + oc * 9]!;
             }
           }
-          grad89[d] += acc;
+          grad89[d]! += acc;
         }
       }
     }
-  }
-}
-
-/** Forward of op 90: features.5.0.conv.1.1 (batchnorm). */
-function forward90(p: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.1.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.5.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch90_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 384; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) s += act90[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act90[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[10207 + ch] = 0.9 * bf[10207 + ch] + 0.1 * m;
-          bf[10591 + ch] = 0.9 * bf[10591 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[10207 + ch];
-        v = bf[10591 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch90_istd[ch] = r;
-      const w = p[268160 + ch];
-      const sh = p[268544 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act90[i] - m) * r;
-          scratch90_xhat[i] = h;
-          act91[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[10975] += 1;
-  }
-}
-
-/** Backward of op 90: features.5.0.conv.1.1 (batchnorm). */
-function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.1.1: batchnorm over 384 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch90_batchstats[0] === 1;
-    for (let ch = 0; ch < 384; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad91[i];
-          sg += d;
-          sgh += d * scratch90_xhat[i];
-        }
-      }
-      gp[268160 + ch] += sgh;
-      gp[268544 + ch] += sg;
-      const k = p[268160 + ch] * scratch90_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++)
-            grad90[i] += k * (grad91[i] - a - scratch90_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 75264 + ch * 196, e = i + 196; i < e; i++) grad90[i] += k * grad91[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 91: features.5.0.conv.1.2 (relu). */
-function forward91(p: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.1.2: relu
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act91[i];
-    act92[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 91: features.5.0.conv.1.2 (relu). */
-function backward91(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.1.2: relu backward
-  for (let i = 0, e = n * 75264; i < e; i++) {
-    const x = act91[i];
-
-    const g = grad92[i];
-    grad91[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 92: features.5.0.conv.2 (conv2d). */
-function forward92(p: Float32Array, n: number, training: boolean): void {
+function forward92(p: Float32Array, n: number): void {
   // features.5.0.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 75264;
@@ -10160,7 +8184,7 @@ function forward92(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work92_col[r++] = act92[xc + ih * 14 + iw];
+                work92_col[r++] = act92[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -10171,7 +8195,7 @@ function forward92(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 92: features.5.0.conv.2 (conv2d). */
-function backward92(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward92(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.0.conv.2: conv2d 384→96, 1×1, stride 1, pad 0, no bias; [384, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -10188,7 +8212,7 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work92_col[r++] = act92[xc + ih * 14 + iw];
+                  work92_col[r++] = act92[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -10221,7 +8245,7 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad92[xc + ih * 14 + iw] += work92_dcol[r++];
+                  grad92[xc + ih * 14 + iw]! += work92_dcol[r++]!;
                 }
               }
             }
@@ -10231,99 +8255,130 @@ function backward92(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 93: features.5.0.conv.3 (batchnorm). */
-function forward93(p: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.3: batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 3 ops 93, 101, 110 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward7(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 196;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `features.5.0.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch93_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 96; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) s += act93[i];
+          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act93[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[10976 + ch] = 0.9 * bf[10976 + ch] + 0.1 * m;
-          bf[11072 + ch] = 0.9 * bf[11072 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[10976 + ch];
-        v = bf[11072 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch93_istd[ch] = r;
-      const w = p[305792 + ch];
-      const sh = p[305888 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act93[i] - m) * r;
-          scratch93_xhat[i] = h;
-          act94[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[11168] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 93: features.5.0.conv.3 (batchnorm). */
-function backward93(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.0.conv.3: batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 3 ops 93, 101, 110 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward8(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch93_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 96; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad94[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch93_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[305792 + ch] += sgh;
-      gp[305888 + ch] += sg;
-      const k = p[305792 + ch] * scratch93_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++)
-            grad93[i] += k * (grad94[i] - a - scratch93_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) grad93[i] += k * grad94[i];
+          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 94: features.5.rest.0.conv.0.0 (conv2d). */
-function forward94(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
+/** Forward of the 3 ops 94, 103, 112 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward8(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 18816;
     const yb = b * 112896;
@@ -10337,19 +8392,29 @@ function forward94(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work94_col[r++] = act94[xc + ih * 14 + iw];
+                col[r++] = input[xc + ih * 14 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work94_col, act95, 196, 96, 576, 305984 + gi * 55296, -1, yb + gi * 112896, 1, 196);
+      denseTiledForward(p, col, output, 196, 96, 576, weightAt + gi * 55296, -1, yb + gi * 112896, 1, 196);
     }
   }
 }
 
-/** Backward of op 94: features.5.rest.0.conv.0.0 (conv2d). */
-function backward94(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 3 ops 94, 103, 112 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward6(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 18816;
@@ -10365,23 +8430,23 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work94_col[r++] = act94[xc + ih * 14 + iw];
+                  col[r++] = input[xc + ih * 14 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work94_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work94_col,
-        work94_dcol,
-        grad95,
+        col,
+        dcol,
+        outputGrad,
         196,
         96,
         576,
-        305984 + gi * 55296,
+        weightAt + gi * 55296,
         -1,
         dx,
         yb + gi * 112896,
@@ -10398,7 +8463,7 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad94[xc + ih * 14 + iw] += work94_dcol[r++];
+                  inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -10408,123 +8473,147 @@ function backward94(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 95: features.5.rest.0.conv.0.1 (batchnorm). */
-function forward95(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.0.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 5 ops 95, 98, 104, 107, 113 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward8(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 196;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `features.5.rest.0.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch95_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 576; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act95[i];
+          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act95[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[11169 + ch] = 0.9 * bf[11169 + ch] + 0.1 * m;
-          bf[11745 + ch] = 0.9 * bf[11745 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[11169 + ch];
-        v = bf[11745 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch95_istd[ch] = r;
-      const w = p[361280 + ch];
-      const sh = p[361856 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act95[i] - m) * r;
-          scratch95_xhat[i] = h;
-          act96[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[12321] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 95: features.5.rest.0.conv.0.1 (batchnorm). */
-function backward95(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.0.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 5 ops 95, 98, 104, 107, 113 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward9(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch95_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 576; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad96[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch95_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[361280 + ch] += sgh;
-      gp[361856 + ch] += sg;
-      const k = p[361280 + ch] * scratch95_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++)
-            grad95[i] += k * (grad96[i] - a - scratch95_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad95[i] += k * grad96[i];
+          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 96: features.5.rest.0.conv.0.2 (relu). */
-function forward96(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.0.2: relu
+/** Forward of the 5 ops 96, 99, 105, 108, 114 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward5(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act96[i];
-    act97[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 96: features.5.rest.0.conv.0.2 (relu). */
-function backward96(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.0.2: relu backward
+/** Backward of the 5 ops 96, 99, 105, 108, 114 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward5(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act96[i];
+    const x = input[i]!;
 
-    const g = grad97[i];
-    grad96[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 97: features.5.rest.0.conv.1.0 (conv2d). */
-function forward97(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14]
+/** Forward of the 2 ops 97, 106 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward9(p: Float32Array, n: number, input: Float32Array, output: Float32Array, weightAt: number): void {
+  // conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 576; oc++) {
       const s0 = b * 112896 + Math.floor(oc / 1) * 196;
-      const w0 = 362432 + oc * 9;
+      const w0 = weightAt + oc * 9;
       let d = b * 112896 + oc * 196;
       for (let oh = 0; oh < 14; oh++) {
         const ih0 = oh - 1;
@@ -10541,10 +8630,10 @@ function forward97(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 14 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act97[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
             }
           }
-          act98[d] = acc;
+          output[d] = acc;
         }
       }
     }
@@ -10552,7 +8641,7 @@ function forward97(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 97: features.5.rest.0.conv.1.0 (conv2d). */
-function backward97(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward97(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.rest.0.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 576; oc++) {
@@ -10572,10 +8661,10 @@ function backward97(p: Float32Array, gp: Float32Array, n: number, training: bool
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 14;
               const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad98[sr + ow] * act97[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad98[sr + ow]! * act97[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -10604,129 +8693,26 @@ function backward97(p: Float32Array, gp: Float32Array, n: number, training: bool
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad98[si + oc * 196] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad98[si + oc * 196]! * p[wi + oc * 9]!;
             }
           }
-          grad97[d] += acc;
+          grad97[d]! += acc;
         }
       }
     }
   }
 }
 
-/** Forward of op 98: features.5.rest.0.conv.1.1 (batchnorm). */
-function forward98(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.1.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.5.rest.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch98_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 576; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act98[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act98[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[12322 + ch] = 0.9 * bf[12322 + ch] + 0.1 * m;
-          bf[12898 + ch] = 0.9 * bf[12898 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[12322 + ch];
-        v = bf[12898 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch98_istd[ch] = r;
-      const w = p[367616 + ch];
-      const sh = p[368192 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act98[i] - m) * r;
-          scratch98_xhat[i] = h;
-          act99[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[13474] += 1;
-  }
-}
-
-/** Backward of op 98: features.5.rest.0.conv.1.1 (batchnorm). */
-function backward98(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.1.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch98_batchstats[0] === 1;
-    for (let ch = 0; ch < 576; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad99[i];
-          sg += d;
-          sgh += d * scratch98_xhat[i];
-        }
-      }
-      gp[367616 + ch] += sgh;
-      gp[368192 + ch] += sg;
-      const k = p[367616 + ch] * scratch98_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++)
-            grad98[i] += k * (grad99[i] - a - scratch98_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad98[i] += k * grad99[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 99: features.5.rest.0.conv.1.2 (relu). */
-function forward99(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.1.2: relu
-  for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act99[i];
-    act100[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 99: features.5.rest.0.conv.1.2 (relu). */
-function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.1.2: relu backward
-  for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act99[i];
-
-    const g = grad100[i];
-    grad99[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 100: features.5.rest.0.conv.2 (conv2d). */
-function forward100(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
+/** Forward of the 2 ops 100, 109 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward10(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 112896;
     const yb = b * 18816;
@@ -10740,19 +8726,29 @@ function forward100(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work100_col[r++] = act100[xc + ih * 14 + iw];
+                col[r++] = input[xc + ih * 14 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work100_col, act101, 196, 576, 96, 368768 + gi * 55296, -1, yb + gi * 18816, 1, 196);
+      denseTiledForward(p, col, output, 196, 576, 96, weightAt + gi * 55296, -1, yb + gi * 18816, 1, 196);
     }
   }
 }
 
-/** Backward of op 100: features.5.rest.0.conv.2 (conv2d). */
-function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 2 ops 100, 109 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward7(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 112896;
@@ -10768,23 +8764,23 @@ function backward100(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work100_col[r++] = act100[xc + ih * 14 + iw];
+                  col[r++] = input[xc + ih * 14 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work100_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work100_col,
-        work100_dcol,
-        grad101,
+        col,
+        dcol,
+        outputGrad,
         196,
         576,
         96,
-        368768 + gi * 55296,
+        weightAt + gi * 55296,
         -1,
         dx,
         yb + gi * 18816,
@@ -10801,7 +8797,7 @@ function backward100(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad100[xc + ih * 14 + iw] += work100_dcol[r++];
+                  inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -10811,344 +8807,24 @@ function backward100(p: Float32Array, gp: Float32Array, n: number, training: boo
   }
 }
 
-/** Forward of op 101: features.5.rest.0.conv.3 (batchnorm). */
-function forward101(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.3: batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.5.rest.0.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch101_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 96; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) s += act101[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act101[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[13475 + ch] = 0.9 * bf[13475 + ch] + 0.1 * m;
-          bf[13571 + ch] = 0.9 * bf[13571 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[13475 + ch];
-        v = bf[13571 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch101_istd[ch] = r;
-      const w = p[424064 + ch];
-      const sh = p[424160 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act101[i] - m) * r;
-          scratch101_xhat[i] = h;
-          act102[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[13667] += 1;
-  }
-}
-
-/** Backward of op 101: features.5.rest.0.conv.3 (batchnorm). */
-function backward101(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.0.conv.3: batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch101_batchstats[0] === 1;
-    for (let ch = 0; ch < 96; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad102[i];
-          sg += d;
-          sgh += d * scratch101_xhat[i];
-        }
-      }
-      gp[424064 + ch] += sgh;
-      gp[424160 + ch] += sg;
-      const k = p[424064 + ch] * scratch101_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++)
-            grad101[i] += k * (grad102[i] - a - scratch101_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) grad101[i] += k * grad102[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 102: add. */
-function forward102(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 2 ops 102, 111 (add, one shape): each call passes its arrays and offsets. */
+function addForward3(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 18816; i < e; i++) act103[i] = act102[i] + act94[i];
+  for (let i = 0, e = n * 18816; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 102: add. */
-function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 2 ops 102, 111 (add, one shape): each call passes its arrays and offsets. */
+function addBackward3(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 18816; i < e; i++) {
-    const g = grad103[i];
-    grad102[i] += g;
-    grad94[i] += g;
-  }
-}
-
-/** Forward of op 103: features.5.rest.1.conv.0.0 (conv2d). */
-function forward103(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 18816;
-    const yb = b * 112896;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + (gi * 96 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work103_col[r++] = act103[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work103_col, act104, 196, 96, 576, 424256 + gi * 55296, -1, yb + gi * 112896, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 103: features.5.rest.1.conv.0.0 (conv2d). */
-function backward103(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 18816;
-    const yb = b * 112896;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 96; ic++) {
-              const xc = xb + (gi * 96 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work103_col[r++] = act103[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work103_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work103_col,
-        work103_dcol,
-        grad104,
-        196,
-        96,
-        576,
-        424256 + gi * 55296,
-        -1,
-        dx,
-        yb + gi * 112896,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 96; ic++) {
-              const xc = xb + (gi * 96 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad103[xc + ih * 14 + iw] += work103_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 104: features.5.rest.1.conv.0.1 (batchnorm). */
-function forward104(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.0.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.5.rest.1.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch104_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 576; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act104[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act104[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[13668 + ch] = 0.9 * bf[13668 + ch] + 0.1 * m;
-          bf[14244 + ch] = 0.9 * bf[14244 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[13668 + ch];
-        v = bf[14244 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch104_istd[ch] = r;
-      const w = p[479552 + ch];
-      const sh = p[480128 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act104[i] - m) * r;
-          scratch104_xhat[i] = h;
-          act105[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[14820] += 1;
-  }
-}
-
-/** Backward of op 104: features.5.rest.1.conv.0.1 (batchnorm). */
-function backward104(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.0.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch104_batchstats[0] === 1;
-    for (let ch = 0; ch < 576; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad105[i];
-          sg += d;
-          sgh += d * scratch104_xhat[i];
-        }
-      }
-      gp[479552 + ch] += sgh;
-      gp[480128 + ch] += sg;
-      const k = p[479552 + ch] * scratch104_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++)
-            grad104[i] += k * (grad105[i] - a - scratch104_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad104[i] += k * grad105[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 105: features.5.rest.1.conv.0.2 (relu). */
-function forward105(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.0.2: relu
-  for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act105[i];
-    act106[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 105: features.5.rest.1.conv.0.2 (relu). */
-function backward105(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.0.2: relu backward
-  for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act105[i];
-
-    const g = grad106[i];
-    grad105[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 106: features.5.rest.1.conv.1.0 (conv2d). */
-function forward106(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 576; oc++) {
-      const s0 = b * 112896 + Math.floor(oc / 1) * 196;
-      const w0 = 480704 + oc * 9;
-      let d = b * 112896 + oc * 196;
-      for (let oh = 0; oh < 14; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 14 - ih0);
-        for (let ow = 0; ow < 14; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 14 - iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 196;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 14 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act106[sr + kw] * p[wr + kw];
-            }
-          }
-          act107[d] = acc;
-        }
-      }
-    }
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
 /** Backward of op 106: features.5.rest.1.conv.1.0 (conv2d). */
-function backward106(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward106(p: Float32Array, gp: Float32Array, n: number): void {
   // features.5.rest.1.conv.1.0: conv2d 576→576, 3×3, stride 1, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 14, 14] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 576; oc++) {
@@ -11168,10 +8844,10 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 14;
               const br = bc + (oh + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad107[sr + ow] * act106[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad107[sr + ow]! * act106[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -11200,518 +8876,18 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad107[si + oc * 196] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad107[si + oc * 196]! * p[wi + oc * 9]!;
             }
           }
-          grad106[d] += acc;
+          grad106[d]! += acc;
         }
       }
     }
-  }
-}
-
-/** Forward of op 107: features.5.rest.1.conv.1.1 (batchnorm). */
-function forward107(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.1.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.5.rest.1.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch107_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 576; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act107[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act107[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[14821 + ch] = 0.9 * bf[14821 + ch] + 0.1 * m;
-          bf[15397 + ch] = 0.9 * bf[15397 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[14821 + ch];
-        v = bf[15397 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch107_istd[ch] = r;
-      const w = p[485888 + ch];
-      const sh = p[486464 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act107[i] - m) * r;
-          scratch107_xhat[i] = h;
-          act108[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[15973] += 1;
-  }
-}
-
-/** Backward of op 107: features.5.rest.1.conv.1.1 (batchnorm). */
-function backward107(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.1.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch107_batchstats[0] === 1;
-    for (let ch = 0; ch < 576; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad108[i];
-          sg += d;
-          sgh += d * scratch107_xhat[i];
-        }
-      }
-      gp[485888 + ch] += sgh;
-      gp[486464 + ch] += sg;
-      const k = p[485888 + ch] * scratch107_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++)
-            grad107[i] += k * (grad108[i] - a - scratch107_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad107[i] += k * grad108[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 108: features.5.rest.1.conv.1.2 (relu). */
-function forward108(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.1.2: relu
-  for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act108[i];
-    act109[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 108: features.5.rest.1.conv.1.2 (relu). */
-function backward108(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.1.2: relu backward
-  for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act108[i];
-
-    const g = grad109[i];
-    grad108[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 109: features.5.rest.1.conv.2 (conv2d). */
-function forward109(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 112896;
-    const yb = b * 18816;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 576; ic++) {
-            const xc = xb + (gi * 576 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work109_col[r++] = act109[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work109_col, act110, 196, 576, 96, 487040 + gi * 55296, -1, yb + gi * 18816, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 109: features.5.rest.1.conv.2 (conv2d). */
-function backward109(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.2: conv2d 576→96, 1×1, stride 1, pad 0, no bias; [576, 14, 14] → [96, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 112896;
-    const yb = b * 18816;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 576; ic++) {
-              const xc = xb + (gi * 576 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work109_col[r++] = act109[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work109_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work109_col,
-        work109_dcol,
-        grad110,
-        196,
-        576,
-        96,
-        487040 + gi * 55296,
-        -1,
-        dx,
-        yb + gi * 18816,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 576; ic++) {
-              const xc = xb + (gi * 576 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad109[xc + ih * 14 + iw] += work109_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 110: features.5.rest.1.conv.3 (batchnorm). */
-function forward110(p: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.3: batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.5.rest.1.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch110_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 96; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) s += act110[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act110[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[15974 + ch] = 0.9 * bf[15974 + ch] + 0.1 * m;
-          bf[16070 + ch] = 0.9 * bf[16070 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[15974 + ch];
-        v = bf[16070 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch110_istd[ch] = r;
-      const w = p[542336 + ch];
-      const sh = p[542432 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act110[i] - m) * r;
-          scratch110_xhat[i] = h;
-          act111[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[16166] += 1;
-  }
-}
-
-/** Backward of op 110: features.5.rest.1.conv.3 (batchnorm). */
-function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.5.rest.1.conv.3: batchnorm over 96 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch110_batchstats[0] === 1;
-    for (let ch = 0; ch < 96; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad111[i];
-          sg += d;
-          sgh += d * scratch110_xhat[i];
-        }
-      }
-      gp[542336 + ch] += sgh;
-      gp[542432 + ch] += sg;
-      const k = p[542336 + ch] * scratch110_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++)
-            grad110[i] += k * (grad111[i] - a - scratch110_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 18816 + ch * 196, e = i + 196; i < e; i++) grad110[i] += k * grad111[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 111: add. */
-function forward111(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 18816; i < e; i++) act112[i] = act111[i] + act103[i];
-}
-
-/** Backward of op 111: add. */
-function backward111(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 18816; i < e; i++) {
-    const g = grad112[i];
-    grad111[i] += g;
-    grad103[i] += g;
-  }
-}
-
-/** Forward of op 112: features.6.0.conv.0.0 (conv2d). */
-function forward112(p: Float32Array, n: number, training: boolean): void {
-  // features.6.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 18816;
-    const yb = b * 112896;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 96; ic++) {
-            const xc = xb + (gi * 96 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work112_col[r++] = act112[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work112_col, act113, 196, 96, 576, 542528 + gi * 55296, -1, yb + gi * 112896, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 112: features.6.0.conv.0.0 (conv2d). */
-function backward112(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.0.conv.0.0: conv2d 96→576, 1×1, stride 1, pad 0, no bias; [96, 14, 14] → [576, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 18816;
-    const yb = b * 112896;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 96; ic++) {
-              const xc = xb + (gi * 96 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work112_col[r++] = act112[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work112_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work112_col,
-        work112_dcol,
-        grad113,
-        196,
-        96,
-        576,
-        542528 + gi * 55296,
-        -1,
-        dx,
-        yb + gi * 112896,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 96; ic++) {
-              const xc = xb + (gi * 96 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad112[xc + ih * 14 + iw] += work112_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 113: features.6.0.conv.0.1 (batchnorm). */
-function forward113(p: Float32Array, n: number, training: boolean): void {
-  // features.6.0.conv.0.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.6.0.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch113_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 576; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) s += act113[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act113[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[16167 + ch] = 0.9 * bf[16167 + ch] + 0.1 * m;
-          bf[16743 + ch] = 0.9 * bf[16743 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[16167 + ch];
-        v = bf[16743 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch113_istd[ch] = r;
-      const w = p[597824 + ch];
-      const sh = p[598400 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act113[i] - m) * r;
-          scratch113_xhat[i] = h;
-          act114[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[17319] += 1;
-  }
-}
-
-/** Backward of op 113: features.6.0.conv.0.1 (batchnorm). */
-function backward113(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.0.conv.0.1: batchnorm over 576 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch113_batchstats[0] === 1;
-    for (let ch = 0; ch < 576; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad114[i];
-          sg += d;
-          sgh += d * scratch113_xhat[i];
-        }
-      }
-      gp[597824 + ch] += sgh;
-      gp[598400 + ch] += sg;
-      const k = p[597824 + ch] * scratch113_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++)
-            grad113[i] += k * (grad114[i] - a - scratch113_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 112896 + ch * 196, e = i + 196; i < e; i++) grad113[i] += k * grad114[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 114: features.6.0.conv.0.2 (relu). */
-function forward114(p: Float32Array, n: number, training: boolean): void {
-  // features.6.0.conv.0.2: relu
-  for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act114[i];
-    act115[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 114: features.6.0.conv.0.2 (relu). */
-function backward114(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.0.conv.0.2: relu backward
-  for (let i = 0, e = n * 112896; i < e; i++) {
-    const x = act114[i];
-
-    const g = grad115[i];
-    grad114[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 115: features.6.0.conv.1.0 (conv2d). */
-function forward115(p: Float32Array, n: number, training: boolean): void {
+function forward115(p: Float32Array, n: number): void {
   // features.6.0.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 576; oc++) {
@@ -11731,7 +8907,7 @@ function forward115(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < 3; kh++) {
               const sr = sc + (ih0 + kh) * 14 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < 3; kw++) acc += act115[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < 3; kw++) acc += act115[sr + kw]! * p[wr + kw]!;
             }
           }
           act116[d] = acc;
@@ -11742,7 +8918,7 @@ function forward115(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 115: features.6.0.conv.1.0 (conv2d). */
-function backward115(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward115(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.0.conv.1.0: conv2d 576→576, 3×3, stride 2, pad 1, depthwise (groups 576), no bias; [576, 14, 14] → [576, 7, 7] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 576; oc++) {
@@ -11760,10 +8936,10 @@ function backward115(p: Float32Array, gp: Float32Array, n: number, training: boo
             for (let oh = ohLo; oh < 7; oh++) {
               const sr = sc + oh * 7;
               const br = bc + (oh * 2 + kh - 1) * 14 + kw - 1;
-              for (let ow = owLo; ow < 7; ow++) acc += grad116[sr + ow] * act115[br + ow * 2];
+              for (let ow = owLo; ow < 7; ow++) acc += grad116[sr + ow]! * act115[br + ow * 2]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -11794,10 +8970,10 @@ function backward115(p: Float32Array, gp: Float32Array, n: number, training: boo
               if (uw % 2 !== 0) continue;
               const si = sr + uw / 2;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad116[si + oc * 49] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad116[si + oc * 49]! * p[wi + oc * 9]!;
             }
           }
-          grad115[d] += acc;
+          grad115[d]! += acc;
         }
       }
     }
@@ -11822,72 +8998,72 @@ function forward116(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) s += act116[i];
+          for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) s += act116[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act116[i] - m;
+            const d = act116[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[17320 + ch] = 0.9 * bf[17320 + ch] + 0.1 * m;
-          bf[17896 + ch] = 0.9 * bf[17896 + ch] + 0.1 * (q / (count - 1));
+          bf[17320 + ch] = 0.9 * bf[17320 + ch]! + 0.1 * m;
+          bf[17896 + ch] = 0.9 * bf[17896 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[17320 + ch];
-        v = bf[17896 + ch];
+        m = bf[17320 + ch]!;
+        v = bf[17896 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch116_istd[ch] = r;
-      const w = p[604160 + ch];
-      const sh = p[604736 + ch];
+      const w = p[604160 + ch]!;
+      const sh = p[604736 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act116[i] - m) * r;
+          const h = (act116[i]! - m) * r;
           scratch116_xhat[i] = h;
           act117[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[18472] += 1;
+    if (training) bf[18472]! += 1;
   }
 }
 
 /** Backward of op 116: features.6.0.conv.1.1 (batchnorm). */
-function backward116(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward116(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.0.conv.1.1: batchnorm over 576 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch116_batchstats[0] === 1;
+    const batchStats = scratch116_batchstats[0]! === 1;
     for (let ch = 0; ch < 576; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad117[i];
+          const d = grad117[i]!;
           sg += d;
-          sgh += d * scratch116_xhat[i];
+          sgh += d * scratch116_xhat[i]!;
         }
       }
-      gp[604160 + ch] += sgh;
-      gp[604736 + ch] += sg;
-      const k = p[604160 + ch] * scratch116_istd[ch];
+      gp[604160 + ch]! += sgh;
+      gp[604736 + ch]! += sg;
+      const k = p[604160 + ch]! * scratch116_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++)
-            grad116[i] += k * (grad117[i] - a - scratch116_xhat[i] * bh);
+            grad116[i]! += k * (grad117[i]! - a - scratch116_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) grad116[i] += k * grad117[i];
+          for (let i = b * 28224 + ch * 49, e = i + 49; i < e; i++) grad116[i]! += k * grad117[i]!;
         }
       }
     }
@@ -11895,27 +9071,27 @@ function backward116(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 117: features.6.0.conv.1.2 (relu). */
-function forward117(p: Float32Array, n: number, training: boolean): void {
+function forward117(n: number): void {
   // features.6.0.conv.1.2: relu
   for (let i = 0, e = n * 28224; i < e; i++) {
-    const x = act117[i];
+    const x = act117[i]!;
     act118[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 117: features.6.0.conv.1.2 (relu). */
-function backward117(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward117(n: number): void {
   // features.6.0.conv.1.2: relu backward
   for (let i = 0, e = n * 28224; i < e; i++) {
-    const x = act117[i];
+    const x = act117[i]!;
 
-    const g = grad118[i];
+    const g = grad118[i]!;
     grad117[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 118: features.6.0.conv.2 (conv2d). */
-function forward118(p: Float32Array, n: number, training: boolean): void {
+function forward118(p: Float32Array, n: number): void {
   // features.6.0.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 28224;
@@ -11930,7 +9106,7 @@ function forward118(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work118_col[r++] = act118[xc + ih * 7 + iw];
+                work118_col[r++] = act118[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -11941,7 +9117,7 @@ function forward118(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 118: features.6.0.conv.2 (conv2d). */
-function backward118(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward118(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.0.conv.2: conv2d 576→160, 1×1, stride 1, pad 0, no bias; [576, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -11958,7 +9134,7 @@ function backward118(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work118_col[r++] = act118[xc + ih * 7 + iw];
+                  work118_col[r++] = act118[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -11991,7 +9167,7 @@ function backward118(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad118[xc + ih * 7 + iw] += work118_dcol[r++];
+                  grad118[xc + ih * 7 + iw]! += work118_dcol[r++]!;
                 }
               }
             }
@@ -12001,99 +9177,130 @@ function backward118(p: Float32Array, gp: Float32Array, n: number, training: boo
   }
 }
 
-/** Forward of op 119: features.6.0.conv.3 (batchnorm). */
-function forward119(p: Float32Array, n: number, training: boolean): void {
-  // features.6.0.conv.3: batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 3 ops 119, 127, 136 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward9(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 49;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `features.6.0.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch119_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 160; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) s += act119[i];
+          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act119[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[18473 + ch] = 0.9 * bf[18473 + ch] + 0.1 * m;
-          bf[18633 + ch] = 0.9 * bf[18633 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[18473 + ch];
-        v = bf[18633 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch119_istd[ch] = r;
-      const w = p[697472 + ch];
-      const sh = p[697632 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act119[i] - m) * r;
-          scratch119_xhat[i] = h;
-          act120[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[18793] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 119: features.6.0.conv.3 (batchnorm). */
-function backward119(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.0.conv.3: batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 3 ops 119, 127, 136 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward10(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch119_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 160; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad120[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch119_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[697472 + ch] += sgh;
-      gp[697632 + ch] += sg;
-      const k = p[697472 + ch] * scratch119_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++)
-            grad119[i] += k * (grad120[i] - a - scratch119_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) grad119[i] += k * grad120[i];
+          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 120: features.6.rest.0.conv.0.0 (conv2d). */
-function forward120(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
+/** Forward of the 3 ops 120, 129, 138 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward11(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 7840;
     const yb = b * 47040;
@@ -12107,19 +9314,29 @@ function forward120(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work120_col[r++] = act120[xc + ih * 7 + iw];
+                col[r++] = input[xc + ih * 7 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work120_col, act121, 49, 160, 960, 697792 + gi * 153600, -1, yb + gi * 47040, 1, 49);
+      denseTiledForward(p, col, output, 49, 160, 960, weightAt + gi * 153600, -1, yb + gi * 47040, 1, 49);
     }
   }
 }
 
-/** Backward of op 120: features.6.rest.0.conv.0.0 (conv2d). */
-function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 3 ops 120, 129, 138 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward8(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 7840;
@@ -12135,23 +9352,23 @@ function backward120(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work120_col[r++] = act120[xc + ih * 7 + iw];
+                  col[r++] = input[xc + ih * 7 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work120_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work120_col,
-        work120_dcol,
-        grad121,
+        col,
+        dcol,
+        outputGrad,
         49,
         160,
         960,
-        697792 + gi * 153600,
+        weightAt + gi * 153600,
         -1,
         dx,
         yb + gi * 47040,
@@ -12168,7 +9385,7 @@ function backward120(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad120[xc + ih * 7 + iw] += work120_dcol[r++];
+                  inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -12178,123 +9395,153 @@ function backward120(p: Float32Array, gp: Float32Array, n: number, training: boo
   }
 }
 
-/** Forward of op 121: features.6.rest.0.conv.0.1 (batchnorm). */
-function forward121(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.0.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 6 ops 121, 124, 130, 133, 139, 142 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward10(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 49;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `features.6.rest.0.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch121_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 960; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act121[i];
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act121[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[18794 + ch] = 0.9 * bf[18794 + ch] + 0.1 * m;
-          bf[19754 + ch] = 0.9 * bf[19754 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[18794 + ch];
-        v = bf[19754 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch121_istd[ch] = r;
-      const w = p[851392 + ch];
-      const sh = p[852352 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act121[i] - m) * r;
-          scratch121_xhat[i] = h;
-          act122[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[20714] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 121: features.6.rest.0.conv.0.1 (batchnorm). */
-function backward121(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.0.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 6 ops 121, 124, 130, 133, 139, 142 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward11(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch121_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 960; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad122[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch121_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[851392 + ch] += sgh;
-      gp[852352 + ch] += sg;
-      const k = p[851392 + ch] * scratch121_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++)
-            grad121[i] += k * (grad122[i] - a - scratch121_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad121[i] += k * grad122[i];
+          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 122: features.6.rest.0.conv.0.2 (relu). */
-function forward122(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.0.2: relu
+/** Forward of the 6 ops 122, 125, 131, 134, 140, 143 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward6(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act122[i];
-    act123[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 122: features.6.rest.0.conv.0.2 (relu). */
-function backward122(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.0.2: relu backward
+/** Backward of the 6 ops 122, 125, 131, 134, 140, 143 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward6(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act122[i];
+    const x = input[i]!;
 
-    const g = grad123[i];
-    grad122[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 123: features.6.rest.0.conv.1.0 (conv2d). */
-function forward123(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]
+/** Forward of the 3 ops 123, 132, 141 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward12(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]
   for (let b = 0; b < n; b++) {
     for (let oc = 0; oc < 960; oc++) {
       const s0 = b * 47040 + Math.floor(oc / 1) * 49;
-      const w0 = 853312 + oc * 9;
+      const w0 = weightAt + oc * 9;
       let d = b * 47040 + oc * 49;
       for (let oh = 0; oh < 7; oh++) {
         const ih0 = oh - 1;
@@ -12311,10 +9558,10 @@ function forward123(p: Float32Array, n: number, training: boolean): void {
             for (let kh = khLo; kh < khHi; kh++) {
               const sr = sc + (ih0 + kh) * 7 + iw0;
               const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act123[sr + kw] * p[wr + kw];
+              for (let kw = kwLo; kw < kwHi; kw++) acc += input[sr + kw]! * p[wr + kw]!;
             }
           }
-          act124[d] = acc;
+          output[d] = acc;
         }
       }
     }
@@ -12322,7 +9569,7 @@ function forward123(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 123: features.6.rest.0.conv.1.0 (conv2d). */
-function backward123(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward123(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.rest.0.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 960; oc++) {
@@ -12342,10 +9589,10 @@ function backward123(p: Float32Array, gp: Float32Array, n: number, training: boo
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 7;
               const br = bc + (oh + kh - 1) * 7 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad124[sr + ow] * act123[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad124[sr + ow]! * act123[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -12374,129 +9621,26 @@ function backward123(p: Float32Array, gp: Float32Array, n: number, training: boo
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad124[si + oc * 49] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad124[si + oc * 49]! * p[wi + oc * 9]!;
             }
           }
-          grad123[d] += acc;
+          grad123[d]! += acc;
         }
       }
     }
   }
 }
 
-/** Forward of op 124: features.6.rest.0.conv.1.1 (batchnorm). */
-function forward124(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.1.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.6.rest.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch124_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 960; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act124[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act124[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[20715 + ch] = 0.9 * bf[20715 + ch] + 0.1 * m;
-          bf[21675 + ch] = 0.9 * bf[21675 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[20715 + ch];
-        v = bf[21675 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch124_istd[ch] = r;
-      const w = p[861952 + ch];
-      const sh = p[862912 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act124[i] - m) * r;
-          scratch124_xhat[i] = h;
-          act125[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[22635] += 1;
-  }
-}
-
-/** Backward of op 124: features.6.rest.0.conv.1.1 (batchnorm). */
-function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.1.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch124_batchstats[0] === 1;
-    for (let ch = 0; ch < 960; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad125[i];
-          sg += d;
-          sgh += d * scratch124_xhat[i];
-        }
-      }
-      gp[861952 + ch] += sgh;
-      gp[862912 + ch] += sg;
-      const k = p[861952 + ch] * scratch124_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++)
-            grad124[i] += k * (grad125[i] - a - scratch124_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad124[i] += k * grad125[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 125: features.6.rest.0.conv.1.2 (relu). */
-function forward125(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.1.2: relu
-  for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act125[i];
-    act126[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 125: features.6.rest.0.conv.1.2 (relu). */
-function backward125(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.1.2: relu backward
-  for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act125[i];
-
-    const g = grad126[i];
-    grad125[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 126: features.6.rest.0.conv.2 (conv2d). */
-function forward126(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
+/** Forward of the 2 ops 126, 135 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward13(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 47040;
     const yb = b * 7840;
@@ -12510,19 +9654,29 @@ function forward126(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work126_col[r++] = act126[xc + ih * 7 + iw];
+                col[r++] = input[xc + ih * 7 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work126_col, act127, 49, 960, 160, 863872 + gi * 153600, -1, yb + gi * 7840, 1, 49);
+      denseTiledForward(p, col, output, 49, 960, 160, weightAt + gi * 153600, -1, yb + gi * 7840, 1, 49);
     }
   }
 }
 
-/** Backward of op 126: features.6.rest.0.conv.2 (conv2d). */
-function backward126(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 2 ops 126, 135 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward9(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 47040;
@@ -12538,23 +9692,23 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work126_col[r++] = act126[xc + ih * 7 + iw];
+                  col[r++] = input[xc + ih * 7 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work126_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work126_col,
-        work126_dcol,
-        grad127,
+        col,
+        dcol,
+        outputGrad,
         49,
         960,
         160,
-        863872 + gi * 153600,
+        weightAt + gi * 153600,
         -1,
         dx,
         yb + gi * 7840,
@@ -12571,7 +9725,7 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad126[xc + ih * 7 + iw] += work126_dcol[r++];
+                  inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -12581,344 +9735,24 @@ function backward126(p: Float32Array, gp: Float32Array, n: number, training: boo
   }
 }
 
-/** Forward of op 127: features.6.rest.0.conv.3 (batchnorm). */
-function forward127(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.3: batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.6.rest.0.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch127_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 160; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) s += act127[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act127[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[22636 + ch] = 0.9 * bf[22636 + ch] + 0.1 * m;
-          bf[22796 + ch] = 0.9 * bf[22796 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[22636 + ch];
-        v = bf[22796 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch127_istd[ch] = r;
-      const w = p[1017472 + ch];
-      const sh = p[1017632 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act127[i] - m) * r;
-          scratch127_xhat[i] = h;
-          act128[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[22956] += 1;
-  }
-}
-
-/** Backward of op 127: features.6.rest.0.conv.3 (batchnorm). */
-function backward127(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.0.conv.3: batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch127_batchstats[0] === 1;
-    for (let ch = 0; ch < 160; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad128[i];
-          sg += d;
-          sgh += d * scratch127_xhat[i];
-        }
-      }
-      gp[1017472 + ch] += sgh;
-      gp[1017632 + ch] += sg;
-      const k = p[1017472 + ch] * scratch127_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++)
-            grad127[i] += k * (grad128[i] - a - scratch127_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) grad127[i] += k * grad128[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 128: add. */
-function forward128(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 2 ops 128, 137 (add, one shape): each call passes its arrays and offsets. */
+function addForward4(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 7840; i < e; i++) act129[i] = act128[i] + act120[i];
+  for (let i = 0, e = n * 7840; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 128: add. */
-function backward128(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 2 ops 128, 137 (add, one shape): each call passes its arrays and offsets. */
+function addBackward4(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 7840; i < e; i++) {
-    const g = grad129[i];
-    grad128[i] += g;
-    grad120[i] += g;
-  }
-}
-
-/** Forward of op 129: features.6.rest.1.conv.0.0 (conv2d). */
-function forward129(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 7840;
-    const yb = b * 47040;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 160; ic++) {
-            const xc = xb + (gi * 160 + ic) * 49;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work129_col[r++] = act129[xc + ih * 7 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work129_col, act130, 49, 160, 960, 1017792 + gi * 153600, -1, yb + gi * 47040, 1, 49);
-    }
-  }
-}
-
-/** Backward of op 129: features.6.rest.1.conv.0.0 (conv2d). */
-function backward129(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 7840;
-    const yb = b * 47040;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 160; ic++) {
-              const xc = xb + (gi * 160 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work129_col[r++] = act129[xc + ih * 7 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work129_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work129_col,
-        work129_dcol,
-        grad130,
-        49,
-        160,
-        960,
-        1017792 + gi * 153600,
-        -1,
-        dx,
-        yb + gi * 47040,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 160; ic++) {
-              const xc = xb + (gi * 160 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad129[xc + ih * 7 + iw] += work129_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 130: features.6.rest.1.conv.0.1 (batchnorm). */
-function forward130(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.0.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.6.rest.1.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch130_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 960; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act130[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act130[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[22957 + ch] = 0.9 * bf[22957 + ch] + 0.1 * m;
-          bf[23917 + ch] = 0.9 * bf[23917 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[22957 + ch];
-        v = bf[23917 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch130_istd[ch] = r;
-      const w = p[1171392 + ch];
-      const sh = p[1172352 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act130[i] - m) * r;
-          scratch130_xhat[i] = h;
-          act131[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[24877] += 1;
-  }
-}
-
-/** Backward of op 130: features.6.rest.1.conv.0.1 (batchnorm). */
-function backward130(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.0.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch130_batchstats[0] === 1;
-    for (let ch = 0; ch < 960; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad131[i];
-          sg += d;
-          sgh += d * scratch130_xhat[i];
-        }
-      }
-      gp[1171392 + ch] += sgh;
-      gp[1172352 + ch] += sg;
-      const k = p[1171392 + ch] * scratch130_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++)
-            grad130[i] += k * (grad131[i] - a - scratch130_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad130[i] += k * grad131[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 131: features.6.rest.1.conv.0.2 (relu). */
-function forward131(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.0.2: relu
-  for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act131[i];
-    act132[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 131: features.6.rest.1.conv.0.2 (relu). */
-function backward131(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.0.2: relu backward
-  for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act131[i];
-
-    const g = grad132[i];
-    grad131[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 132: features.6.rest.1.conv.1.0 (conv2d). */
-function forward132(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 960; oc++) {
-      const s0 = b * 47040 + Math.floor(oc / 1) * 49;
-      const w0 = 1173312 + oc * 9;
-      let d = b * 47040 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 7 - ih0);
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 7 - iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act132[sr + kw] * p[wr + kw];
-            }
-          }
-          act133[d] = acc;
-        }
-      }
-    }
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
 /** Backward of op 132: features.6.rest.1.conv.1.0 (conv2d). */
-function backward132(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward132(p: Float32Array, gp: Float32Array, n: number): void {
   // features.6.rest.1.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 960; oc++) {
@@ -12938,10 +9772,10 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 7;
               const br = bc + (oh + kh - 1) * 7 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad133[sr + ow] * act132[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad133[sr + ow]! * act132[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -12970,543 +9804,10 @@ function backward132(p: Float32Array, gp: Float32Array, n: number, training: boo
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad133[si + oc * 49] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad133[si + oc * 49]! * p[wi + oc * 9]!;
             }
           }
-          grad132[d] += acc;
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 133: features.6.rest.1.conv.1.1 (batchnorm). */
-function forward133(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.1.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.6.rest.1.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch133_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 960; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act133[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act133[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[24878 + ch] = 0.9 * bf[24878 + ch] + 0.1 * m;
-          bf[25838 + ch] = 0.9 * bf[25838 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[24878 + ch];
-        v = bf[25838 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch133_istd[ch] = r;
-      const w = p[1181952 + ch];
-      const sh = p[1182912 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act133[i] - m) * r;
-          scratch133_xhat[i] = h;
-          act134[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[26798] += 1;
-  }
-}
-
-/** Backward of op 133: features.6.rest.1.conv.1.1 (batchnorm). */
-function backward133(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.1.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch133_batchstats[0] === 1;
-    for (let ch = 0; ch < 960; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad134[i];
-          sg += d;
-          sgh += d * scratch133_xhat[i];
-        }
-      }
-      gp[1181952 + ch] += sgh;
-      gp[1182912 + ch] += sg;
-      const k = p[1181952 + ch] * scratch133_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++)
-            grad133[i] += k * (grad134[i] - a - scratch133_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad133[i] += k * grad134[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 134: features.6.rest.1.conv.1.2 (relu). */
-function forward134(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.1.2: relu
-  for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act134[i];
-    act135[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 134: features.6.rest.1.conv.1.2 (relu). */
-function backward134(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.1.2: relu backward
-  for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act134[i];
-
-    const g = grad135[i];
-    grad134[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 135: features.6.rest.1.conv.2 (conv2d). */
-function forward135(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 47040;
-    const yb = b * 7840;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 960; ic++) {
-            const xc = xb + (gi * 960 + ic) * 49;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work135_col[r++] = act135[xc + ih * 7 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work135_col, act136, 49, 960, 160, 1183872 + gi * 153600, -1, yb + gi * 7840, 1, 49);
-    }
-  }
-}
-
-/** Backward of op 135: features.6.rest.1.conv.2 (conv2d). */
-function backward135(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.2: conv2d 960→160, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [160, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 47040;
-    const yb = b * 7840;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 960; ic++) {
-              const xc = xb + (gi * 960 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work135_col[r++] = act135[xc + ih * 7 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work135_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work135_col,
-        work135_dcol,
-        grad136,
-        49,
-        960,
-        160,
-        1183872 + gi * 153600,
-        -1,
-        dx,
-        yb + gi * 7840,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 960; ic++) {
-              const xc = xb + (gi * 960 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad135[xc + ih * 7 + iw] += work135_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 136: features.6.rest.1.conv.3 (batchnorm). */
-function forward136(p: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.3: batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.6.rest.1.conv.3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch136_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 160; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) s += act136[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act136[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[26799 + ch] = 0.9 * bf[26799 + ch] + 0.1 * m;
-          bf[26959 + ch] = 0.9 * bf[26959 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[26799 + ch];
-        v = bf[26959 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch136_istd[ch] = r;
-      const w = p[1337472 + ch];
-      const sh = p[1337632 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act136[i] - m) * r;
-          scratch136_xhat[i] = h;
-          act137[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[27119] += 1;
-  }
-}
-
-/** Backward of op 136: features.6.rest.1.conv.3 (batchnorm). */
-function backward136(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.6.rest.1.conv.3: batchnorm over 160 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch136_batchstats[0] === 1;
-    for (let ch = 0; ch < 160; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad137[i];
-          sg += d;
-          sgh += d * scratch136_xhat[i];
-        }
-      }
-      gp[1337472 + ch] += sgh;
-      gp[1337632 + ch] += sg;
-      const k = p[1337472 + ch] * scratch136_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++)
-            grad136[i] += k * (grad137[i] - a - scratch136_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 7840 + ch * 49, e = i + 49; i < e; i++) grad136[i] += k * grad137[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 137: add. */
-function forward137(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 7840; i < e; i++) act138[i] = act137[i] + act129[i];
-}
-
-/** Backward of op 137: add. */
-function backward137(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 7840; i < e; i++) {
-    const g = grad138[i];
-    grad137[i] += g;
-    grad129[i] += g;
-  }
-}
-
-/** Forward of op 138: features.7.0.conv.0.0 (conv2d). */
-function forward138(p: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 7840;
-    const yb = b * 47040;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 160; ic++) {
-            const xc = xb + (gi * 160 + ic) * 49;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work138_col[r++] = act138[xc + ih * 7 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work138_col, act139, 49, 160, 960, 1337792 + gi * 153600, -1, yb + gi * 47040, 1, 49);
-    }
-  }
-}
-
-/** Backward of op 138: features.7.0.conv.0.0 (conv2d). */
-function backward138(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.0.0: conv2d 160→960, 1×1, stride 1, pad 0, no bias; [160, 7, 7] → [960, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 7840;
-    const yb = b * 47040;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 160; ic++) {
-              const xc = xb + (gi * 160 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work138_col[r++] = act138[xc + ih * 7 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work138_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work138_col,
-        work138_dcol,
-        grad139,
-        49,
-        160,
-        960,
-        1337792 + gi * 153600,
-        -1,
-        dx,
-        yb + gi * 47040,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 160; ic++) {
-              const xc = xb + (gi * 160 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad138[xc + ih * 7 + iw] += work138_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 139: features.7.0.conv.0.1 (batchnorm). */
-function forward139(p: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.0.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.7.0.conv.0.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch139_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 960; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act139[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act139[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[27120 + ch] = 0.9 * bf[27120 + ch] + 0.1 * m;
-          bf[28080 + ch] = 0.9 * bf[28080 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[27120 + ch];
-        v = bf[28080 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch139_istd[ch] = r;
-      const w = p[1491392 + ch];
-      const sh = p[1492352 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act139[i] - m) * r;
-          scratch139_xhat[i] = h;
-          act140[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[29040] += 1;
-  }
-}
-
-/** Backward of op 139: features.7.0.conv.0.1 (batchnorm). */
-function backward139(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.0.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch139_batchstats[0] === 1;
-    for (let ch = 0; ch < 960; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad140[i];
-          sg += d;
-          sgh += d * scratch139_xhat[i];
-        }
-      }
-      gp[1491392 + ch] += sgh;
-      gp[1492352 + ch] += sg;
-      const k = p[1491392 + ch] * scratch139_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++)
-            grad139[i] += k * (grad140[i] - a - scratch139_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad139[i] += k * grad140[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 140: features.7.0.conv.0.2 (relu). */
-function forward140(p: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.0.2: relu
-  for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act140[i];
-    act141[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 140: features.7.0.conv.0.2 (relu). */
-function backward140(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.0.2: relu backward
-  for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act140[i];
-
-    const g = grad141[i];
-    grad140[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 141: features.7.0.conv.1.0 (conv2d). */
-function forward141(p: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7]
-  for (let b = 0; b < n; b++) {
-    for (let oc = 0; oc < 960; oc++) {
-      const s0 = b * 47040 + Math.floor(oc / 1) * 49;
-      const w0 = 1493312 + oc * 9;
-      let d = b * 47040 + oc * 49;
-      for (let oh = 0; oh < 7; oh++) {
-        const ih0 = oh - 1;
-        const khLo = Math.max(0, -ih0);
-        const khHi = Math.min(3, 7 - ih0);
-        for (let ow = 0; ow < 7; ow++, d++) {
-          const iw0 = ow - 1;
-          const kwLo = Math.max(0, -iw0);
-          const kwHi = Math.min(3, 7 - iw0);
-          let acc = 0;
-          for (let ic = 0; ic < 1; ic++) {
-            const sc = s0 + ic * 49;
-            const wc = w0 + ic * 9;
-            for (let kh = khLo; kh < khHi; kh++) {
-              const sr = sc + (ih0 + kh) * 7 + iw0;
-              const wr = wc + kh * 3;
-              for (let kw = kwLo; kw < kwHi; kw++) acc += act141[sr + kw] * p[wr + kw];
-            }
-          }
-          act142[d] = acc;
+          grad132[d]! += acc;
         }
       }
     }
@@ -13514,7 +9815,7 @@ function forward141(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 141: features.7.0.conv.1.0 (conv2d). */
-function backward141(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward141(p: Float32Array, gp: Float32Array, n: number): void {
   // features.7.0.conv.1.0: conv2d 960→960, 3×3, stride 1, pad 1, depthwise (groups 960), no bias; [960, 7, 7] → [960, 7, 7] — backward
   // weight gradient: Σ over the batch and the output positions of output gradient × input
   for (let oc = 0; oc < 960; oc++) {
@@ -13534,10 +9835,10 @@ function backward141(p: Float32Array, gp: Float32Array, n: number, training: boo
             for (let oh = ohLo; oh < ohHi; oh++) {
               const sr = sc + oh * 7;
               const br = bc + (oh + kh - 1) * 7 + kw - 1;
-              for (let ow = owLo; ow < owHi; ow++) acc += grad142[sr + ow] * act141[br + ow];
+              for (let ow = owLo; ow < owHi; ow++) acc += grad142[sr + ow]! * act141[br + ow]!;
             }
           }
-          gp[wi] += acc;
+          gp[wi]! += acc;
         }
       }
     }
@@ -13566,128 +9867,18 @@ function backward141(p: Float32Array, gp: Float32Array, n: number, training: boo
               const uw = tw - kw;
               const si = sr + uw;
               const wi = wr + kw;
-              for (let oc = 0; oc < 1; oc++) acc += grad142[si + oc * 49] * p[wi + oc * 9];
+              for (let oc = 0; oc < 1; oc++) acc += grad142[si + oc * 49]! * p[wi + oc * 9]!;
             }
           }
-          grad141[d] += acc;
+          grad141[d]! += acc;
         }
       }
     }
-  }
-}
-
-/** Forward of op 142: features.7.0.conv.1.1 (batchnorm). */
-function forward142(p: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.1.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `features.7.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch142_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 960; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) s += act142[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act142[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[29041 + ch] = 0.9 * bf[29041 + ch] + 0.1 * m;
-          bf[30001 + ch] = 0.9 * bf[30001 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[29041 + ch];
-        v = bf[30001 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch142_istd[ch] = r;
-      const w = p[1501952 + ch];
-      const sh = p[1502912 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act142[i] - m) * r;
-          scratch142_xhat[i] = h;
-          act143[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[30961] += 1;
-  }
-}
-
-/** Backward of op 142: features.7.0.conv.1.1 (batchnorm). */
-function backward142(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.1.1: batchnorm over 960 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch142_batchstats[0] === 1;
-    for (let ch = 0; ch < 960; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad143[i];
-          sg += d;
-          sgh += d * scratch142_xhat[i];
-        }
-      }
-      gp[1501952 + ch] += sgh;
-      gp[1502912 + ch] += sg;
-      const k = p[1501952 + ch] * scratch142_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++)
-            grad142[i] += k * (grad143[i] - a - scratch142_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 47040 + ch * 49, e = i + 49; i < e; i++) grad142[i] += k * grad143[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 143: features.7.0.conv.1.2 (relu). */
-function forward143(p: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.1.2: relu
-  for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act143[i];
-    act144[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 143: features.7.0.conv.1.2 (relu). */
-function backward143(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.7.0.conv.1.2: relu backward
-  for (let i = 0, e = n * 47040; i < e; i++) {
-    const x = act143[i];
-
-    const g = grad144[i];
-    grad143[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 144: features.7.0.conv.2 (conv2d). */
-function forward144(p: Float32Array, n: number, training: boolean): void {
+function forward144(p: Float32Array, n: number): void {
   // features.7.0.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 47040;
@@ -13702,7 +9893,7 @@ function forward144(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work144_col[r++] = act144[xc + ih * 7 + iw];
+                work144_col[r++] = act144[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -13713,7 +9904,7 @@ function forward144(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 144: features.7.0.conv.2 (conv2d). */
-function backward144(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward144(p: Float32Array, gp: Float32Array, n: number): void {
   // features.7.0.conv.2: conv2d 960→320, 1×1, stride 1, pad 0, no bias; [960, 7, 7] → [320, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -13730,7 +9921,7 @@ function backward144(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work144_col[r++] = act144[xc + ih * 7 + iw];
+                  work144_col[r++] = act144[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -13763,7 +9954,7 @@ function backward144(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad144[xc + ih * 7 + iw] += work144_dcol[r++];
+                  grad144[xc + ih * 7 + iw]! += work144_dcol[r++]!;
                 }
               }
             }
@@ -13791,72 +9982,72 @@ function forward145(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) s += act145[i];
+          for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) s += act145[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act145[i] - m;
+            const d = act145[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[30962 + ch] = 0.9 * bf[30962 + ch] + 0.1 * m;
-          bf[31282 + ch] = 0.9 * bf[31282 + ch] + 0.1 * (q / (count - 1));
+          bf[30962 + ch] = 0.9 * bf[30962 + ch]! + 0.1 * m;
+          bf[31282 + ch] = 0.9 * bf[31282 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[30962 + ch];
-        v = bf[31282 + ch];
+        m = bf[30962 + ch]!;
+        v = bf[31282 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch145_istd[ch] = r;
-      const w = p[1811072 + ch];
-      const sh = p[1811392 + ch];
+      const w = p[1811072 + ch]!;
+      const sh = p[1811392 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act145[i] - m) * r;
+          const h = (act145[i]! - m) * r;
           scratch145_xhat[i] = h;
           act146[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[31602] += 1;
+    if (training) bf[31602]! += 1;
   }
 }
 
 /** Backward of op 145: features.7.0.conv.3 (batchnorm). */
-function backward145(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward145(p: Float32Array, gp: Float32Array, n: number): void {
   // features.7.0.conv.3: batchnorm over 320 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch145_batchstats[0] === 1;
+    const batchStats = scratch145_batchstats[0]! === 1;
     for (let ch = 0; ch < 320; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad146[i];
+          const d = grad146[i]!;
           sg += d;
-          sgh += d * scratch145_xhat[i];
+          sgh += d * scratch145_xhat[i]!;
         }
       }
-      gp[1811072 + ch] += sgh;
-      gp[1811392 + ch] += sg;
-      const k = p[1811072 + ch] * scratch145_istd[ch];
+      gp[1811072 + ch]! += sgh;
+      gp[1811392 + ch]! += sg;
+      const k = p[1811072 + ch]! * scratch145_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++)
-            grad145[i] += k * (grad146[i] - a - scratch145_xhat[i] * bh);
+            grad145[i]! += k * (grad146[i]! - a - scratch145_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) grad145[i] += k * grad146[i];
+          for (let i = b * 15680 + ch * 49, e = i + 49; i < e; i++) grad145[i]! += k * grad146[i]!;
         }
       }
     }
@@ -13864,7 +10055,7 @@ function backward145(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 146: features.8.0 (conv2d). */
-function forward146(p: Float32Array, n: number, training: boolean): void {
+function forward146(p: Float32Array, n: number): void {
   // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 15680;
@@ -13879,7 +10070,7 @@ function forward146(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work146_col[r++] = act146[xc + ih * 7 + iw];
+                work146_col[r++] = act146[xc + ih * 7 + iw]!;
               }
             }
           }
@@ -13890,7 +10081,7 @@ function forward146(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 146: features.8.0 (conv2d). */
-function backward146(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward146(p: Float32Array, gp: Float32Array, n: number): void {
   // features.8.0: conv2d 320→1280, 1×1, stride 1, pad 0, no bias; [320, 7, 7] → [1280, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -13907,7 +10098,7 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work146_col[r++] = act146[xc + ih * 7 + iw];
+                  work146_col[r++] = act146[xc + ih * 7 + iw]!;
                 }
               }
             }
@@ -13940,7 +10131,7 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad146[xc + ih * 7 + iw] += work146_dcol[r++];
+                  grad146[xc + ih * 7 + iw]! += work146_dcol[r++]!;
                 }
               }
             }
@@ -13968,72 +10159,72 @@ function forward147(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) s += act147[i];
+          for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) s += act147[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act147[i] - m;
+            const d = act147[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[31603 + ch] = 0.9 * bf[31603 + ch] + 0.1 * m;
-          bf[32883 + ch] = 0.9 * bf[32883 + ch] + 0.1 * (q / (count - 1));
+          bf[31603 + ch] = 0.9 * bf[31603 + ch]! + 0.1 * m;
+          bf[32883 + ch] = 0.9 * bf[32883 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[31603 + ch];
-        v = bf[32883 + ch];
+        m = bf[31603 + ch]!;
+        v = bf[32883 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch147_istd[ch] = r;
-      const w = p[2221312 + ch];
-      const sh = p[2222592 + ch];
+      const w = p[2221312 + ch]!;
+      const sh = p[2222592 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act147[i] - m) * r;
+          const h = (act147[i]! - m) * r;
           scratch147_xhat[i] = h;
           act148[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[34163] += 1;
+    if (training) bf[34163]! += 1;
   }
 }
 
 /** Backward of op 147: features.8.1 (batchnorm). */
-function backward147(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward147(p: Float32Array, gp: Float32Array, n: number): void {
   // features.8.1: batchnorm over 1280 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch147_batchstats[0] === 1;
+    const batchStats = scratch147_batchstats[0]! === 1;
     for (let ch = 0; ch < 1280; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad148[i];
+          const d = grad148[i]!;
           sg += d;
-          sgh += d * scratch147_xhat[i];
+          sgh += d * scratch147_xhat[i]!;
         }
       }
-      gp[2221312 + ch] += sgh;
-      gp[2222592 + ch] += sg;
-      const k = p[2221312 + ch] * scratch147_istd[ch];
+      gp[2221312 + ch]! += sgh;
+      gp[2222592 + ch]! += sg;
+      const k = p[2221312 + ch]! * scratch147_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++)
-            grad147[i] += k * (grad148[i] - a - scratch147_xhat[i] * bh);
+            grad147[i]! += k * (grad148[i]! - a - scratch147_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) grad147[i] += k * grad148[i];
+          for (let i = b * 62720 + ch * 49, e = i + 49; i < e; i++) grad147[i]! += k * grad148[i]!;
         }
       }
     }
@@ -14041,27 +10232,27 @@ function backward147(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 148: features.8.2 (relu). */
-function forward148(p: Float32Array, n: number, training: boolean): void {
+function forward148(n: number): void {
   // features.8.2: relu
   for (let i = 0, e = n * 62720; i < e; i++) {
-    const x = act148[i];
+    const x = act148[i]!;
     act149[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 148: features.8.2 (relu). */
-function backward148(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward148(n: number): void {
   // features.8.2: relu backward
   for (let i = 0, e = n * 62720; i < e; i++) {
-    const x = act148[i];
+    const x = act148[i]!;
 
-    const g = grad149[i];
+    const g = grad149[i]!;
     grad148[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 149: 1 (adaptive_avg_pool2d). */
-function forward149(p: Float32Array, n: number, training: boolean): void {
+function forward149(n: number): void {
   // 1: adaptive_avg_pool2d to [1, 1]; [1280, 7, 7] → [1280, 1, 1]
   for (let bc = 0, d = 0; bc < n * 1280; bc++) {
     const xc = bc * 49;
@@ -14074,7 +10265,7 @@ function forward149(p: Float32Array, n: number, training: boolean): void {
         let acc = 0;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act149[xr + iw];
+          for (let iw = iwLo; iw < iwHi; iw++) acc += act149[xr + iw]!;
         }
         act150[d] = acc / 49;
       }
@@ -14083,7 +10274,7 @@ function forward149(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 149: 1 (adaptive_avg_pool2d). */
-function backward149(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward149(n: number): void {
   // 1: adaptive_avg_pool2d to [1, 1]; [1280, 7, 7] → [1280, 1, 1] — backward: gradient / divisor to every element of the window
   for (let bc = 0, d = 0; bc < n * 1280; bc++) {
     const xc = bc * 49;
@@ -14093,10 +10284,10 @@ function backward149(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let ow = 0; ow < 1; ow++, d++) {
         const iwLo = ow * 7;
         const iwHi = iwLo + 7;
-        const g = grad150[d] / 49;
+        const g = grad150[d]! / 49;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) grad149[xr + iw] += g;
+          for (let iw = iwLo; iw < iwHi; iw++) grad149[xr + iw]! += g;
         }
       }
     }
@@ -14104,36 +10295,36 @@ function backward149(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 151: classifier.0 (dropout). */
-function forward151(p: Float32Array, n: number, training: boolean): void {
+function forward151(n: number, training: boolean): void {
   // classifier.0: dropout(p = 0.2)
   if (training && 0.2 > 0) {
     for (let i = 0, e = n * 1280; i < e; i++) {
       const m = random() < 0.8 ? 1.25 : 0;
       scratch151_mask[i] = m;
-      act152[i] = act150[i] * m;
+      act152[i] = act150[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 1280; i < e; i++) {
       scratch151_mask[i] = 1;
-      act152[i] = act150[i];
+      act152[i] = act150[i]!;
     }
   }
 }
 
 /** Backward of op 151: classifier.0 (dropout). */
-function backward151(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward151(n: number): void {
   // classifier.0: dropout backward
-  for (let i = 0, e = n * 1280; i < e; i++) grad150[i] += grad152[i] * scratch151_mask[i];
+  for (let i = 0, e = n * 1280; i < e; i++) grad150[i]! += grad152[i]! * scratch151_mask[i]!;
 }
 
 /** Forward of op 152: classifier.1 (dense). */
-function forward152(p: Float32Array, n: number, training: boolean): void {
+function forward152(p: Float32Array, n: number): void {
   // classifier.1: dense 1280 → 1000, register-tiled (shared kernel below)
   denseTiledForward(p, act152, act153, n, 1280, 1000, 2223872, 3503872, 0, 1000, 1);
 }
 
 /** Backward of op 152: classifier.1 (dense). */
-function backward152(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward152(p: Float32Array, gp: Float32Array, n: number): void {
   // classifier.1: dense 1280 → 1000 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act152, grad152, grad153, n, 1280, 1000, 2223872, 3503872, true, 0, 1000, 1);
 }
@@ -14261,8 +10452,7 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? undefined) === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -14443,7 +10633,8 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
   const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? undefined;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
@@ -14537,7 +10728,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -14547,17 +10738,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -14579,14 +10770,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -14623,8 +10814,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -14636,12 +10827,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -14662,18 +10853,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -14694,10 +10885,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -14719,14 +10910,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -14763,8 +10954,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -14776,12 +10967,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -14802,18 +10993,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -14833,17 +11024,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -14861,15 +11052,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -14890,10 +11081,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -14903,11 +11094,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -14920,12 +11111,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -14951,8 +11142,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -14990,11 +11181,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -15009,16 +11200,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -15045,12 +11236,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -15065,24 +11256,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -15173,11 +11364,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

@@ -405,13 +405,6 @@ function random(): number {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
 /**
  * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
  * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
@@ -555,8 +548,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
 let act1 = new Float32Array(0);
@@ -697,104 +688,104 @@ let grad65 = new Float32Array(0);
 let grad66 = new Float32Array(0);
 let grad67 = new Float32Array(0);
 let grad69 = new Float32Array(0);
-let work0_col = new Float32Array(1843968);
-let work0_dcol = new Float32Array(1843968);
+const work0_col = new Float32Array(1843968);
+const work0_dcol = new Float32Array(1843968);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch3_argmax = new Float32Array(0);
-let work4_col = new Float32Array(1806336);
-let work4_dcol = new Float32Array(1806336);
+const work4_col = new Float32Array(1806336);
+const work4_dcol = new Float32Array(1806336);
 let scratch5_xhat = new Float32Array(0);
 let scratch5_istd = new Float32Array(0);
 let scratch5_batchstats = new Float32Array(0);
-let work7_col = new Float32Array(1806336);
-let work7_dcol = new Float32Array(1806336);
+const work7_col = new Float32Array(1806336);
+const work7_dcol = new Float32Array(1806336);
 let scratch8_xhat = new Float32Array(0);
 let scratch8_istd = new Float32Array(0);
 let scratch8_batchstats = new Float32Array(0);
-let work11_col = new Float32Array(1806336);
-let work11_dcol = new Float32Array(1806336);
+const work11_col = new Float32Array(1806336);
+const work11_dcol = new Float32Array(1806336);
 let scratch12_xhat = new Float32Array(0);
 let scratch12_istd = new Float32Array(0);
 let scratch12_batchstats = new Float32Array(0);
-let work14_col = new Float32Array(1806336);
-let work14_dcol = new Float32Array(1806336);
+const work14_col = new Float32Array(1806336);
+const work14_dcol = new Float32Array(1806336);
 let scratch15_xhat = new Float32Array(0);
 let scratch15_istd = new Float32Array(0);
 let scratch15_batchstats = new Float32Array(0);
-let work18_col = new Float32Array(451584);
-let work18_dcol = new Float32Array(451584);
+const work18_col = new Float32Array(451584);
+const work18_dcol = new Float32Array(451584);
 let scratch19_xhat = new Float32Array(0);
 let scratch19_istd = new Float32Array(0);
 let scratch19_batchstats = new Float32Array(0);
-let work21_col = new Float32Array(903168);
-let work21_dcol = new Float32Array(903168);
+const work21_col = new Float32Array(903168);
+const work21_dcol = new Float32Array(903168);
 let scratch22_xhat = new Float32Array(0);
 let scratch22_istd = new Float32Array(0);
 let scratch22_batchstats = new Float32Array(0);
-let work23_col = new Float32Array(50176);
-let work23_dcol = new Float32Array(50176);
+const work23_col = new Float32Array(50176);
+const work23_dcol = new Float32Array(50176);
 let scratch24_xhat = new Float32Array(0);
 let scratch24_istd = new Float32Array(0);
 let scratch24_batchstats = new Float32Array(0);
-let work27_col = new Float32Array(903168);
-let work27_dcol = new Float32Array(903168);
+const work27_col = new Float32Array(903168);
+const work27_dcol = new Float32Array(903168);
 let scratch28_xhat = new Float32Array(0);
 let scratch28_istd = new Float32Array(0);
 let scratch28_batchstats = new Float32Array(0);
-let work30_col = new Float32Array(903168);
-let work30_dcol = new Float32Array(903168);
+const work30_col = new Float32Array(903168);
+const work30_dcol = new Float32Array(903168);
 let scratch31_xhat = new Float32Array(0);
 let scratch31_istd = new Float32Array(0);
 let scratch31_batchstats = new Float32Array(0);
-let work34_col = new Float32Array(225792);
-let work34_dcol = new Float32Array(225792);
+const work34_col = new Float32Array(225792);
+const work34_dcol = new Float32Array(225792);
 let scratch35_xhat = new Float32Array(0);
 let scratch35_istd = new Float32Array(0);
 let scratch35_batchstats = new Float32Array(0);
-let work37_col = new Float32Array(451584);
-let work37_dcol = new Float32Array(451584);
+const work37_col = new Float32Array(451584);
+const work37_dcol = new Float32Array(451584);
 let scratch38_xhat = new Float32Array(0);
 let scratch38_istd = new Float32Array(0);
 let scratch38_batchstats = new Float32Array(0);
-let work39_col = new Float32Array(25088);
-let work39_dcol = new Float32Array(25088);
+const work39_col = new Float32Array(25088);
+const work39_dcol = new Float32Array(25088);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
-let work43_col = new Float32Array(451584);
-let work43_dcol = new Float32Array(451584);
+const work43_col = new Float32Array(451584);
+const work43_dcol = new Float32Array(451584);
 let scratch44_xhat = new Float32Array(0);
 let scratch44_istd = new Float32Array(0);
 let scratch44_batchstats = new Float32Array(0);
-let work46_col = new Float32Array(451584);
-let work46_dcol = new Float32Array(451584);
+const work46_col = new Float32Array(451584);
+const work46_dcol = new Float32Array(451584);
 let scratch47_xhat = new Float32Array(0);
 let scratch47_istd = new Float32Array(0);
 let scratch47_batchstats = new Float32Array(0);
-let work50_col = new Float32Array(112896);
-let work50_dcol = new Float32Array(112896);
+const work50_col = new Float32Array(112896);
+const work50_dcol = new Float32Array(112896);
 let scratch51_xhat = new Float32Array(0);
 let scratch51_istd = new Float32Array(0);
 let scratch51_batchstats = new Float32Array(0);
-let work53_col = new Float32Array(225792);
-let work53_dcol = new Float32Array(225792);
+const work53_col = new Float32Array(225792);
+const work53_dcol = new Float32Array(225792);
 let scratch54_xhat = new Float32Array(0);
 let scratch54_istd = new Float32Array(0);
 let scratch54_batchstats = new Float32Array(0);
-let work55_col = new Float32Array(12544);
-let work55_dcol = new Float32Array(12544);
+const work55_col = new Float32Array(12544);
+const work55_dcol = new Float32Array(12544);
 let scratch56_xhat = new Float32Array(0);
 let scratch56_istd = new Float32Array(0);
 let scratch56_batchstats = new Float32Array(0);
-let work59_col = new Float32Array(225792);
-let work59_dcol = new Float32Array(225792);
+const work59_col = new Float32Array(225792);
+const work59_dcol = new Float32Array(225792);
 let scratch60_xhat = new Float32Array(0);
 let scratch60_istd = new Float32Array(0);
 let scratch60_batchstats = new Float32Array(0);
-let work62_col = new Float32Array(225792);
-let work62_dcol = new Float32Array(225792);
+const work62_col = new Float32Array(225792);
+const work62_dcol = new Float32Array(225792);
 let scratch63_xhat = new Float32Array(0);
 let scratch63_istd = new Float32Array(0);
 let scratch63_batchstats = new Float32Array(0);
@@ -1032,75 +1023,359 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
 
   allocate(n);
   act0 = input;
-  forward0(p, n, training);
+  forward0(p, n);
   forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
-  forward4(p, n, training);
-  forward5(p, n, training);
-  forward6(p, n, training);
-  forward7(p, n, training);
-  forward8(p, n, training);
-  forward9(p, n, training);
-  forward10(p, n, training);
-  forward11(p, n, training);
-  forward12(p, n, training);
-  forward13(p, n, training);
-  forward14(p, n, training);
-  forward15(p, n, training);
-  forward16(p, n, training);
-  forward17(p, n, training);
-  forward18(p, n, training);
-  forward19(p, n, training);
-  forward20(p, n, training);
-  forward21(p, n, training);
-  forward22(p, n, training);
-  forward23(p, n, training);
-  forward24(p, n, training);
-  forward25(p, n, training);
-  forward26(p, n, training);
-  forward27(p, n, training);
-  forward28(p, n, training);
-  forward29(p, n, training);
-  forward30(p, n, training);
-  forward31(p, n, training);
-  forward32(p, n, training);
-  forward33(p, n, training);
-  forward34(p, n, training);
-  forward35(p, n, training);
-  forward36(p, n, training);
-  forward37(p, n, training);
-  forward38(p, n, training);
-  forward39(p, n, training);
-  forward40(p, n, training);
-  forward41(p, n, training);
-  forward42(p, n, training);
-  forward43(p, n, training);
-  forward44(p, n, training);
-  forward45(p, n, training);
-  forward46(p, n, training);
-  forward47(p, n, training);
-  forward48(p, n, training);
-  forward49(p, n, training);
-  forward50(p, n, training);
-  forward51(p, n, training);
-  forward52(p, n, training);
-  forward53(p, n, training);
-  forward54(p, n, training);
-  forward55(p, n, training);
-  forward56(p, n, training);
-  forward57(p, n, training);
-  forward58(p, n, training);
-  forward59(p, n, training);
-  forward60(p, n, training);
-  forward61(p, n, training);
-  forward62(p, n, training);
-  forward63(p, n, training);
-  forward64(p, n, training);
-  forward65(p, n, training);
-  forward66(p, n, training);
-  forward68(p, n, training);
-  lastTraining = training;
+  forward2(n);
+  forward3(n);
+  conv2dForward1(p, n, act4, act5, work4_col, 9536); // op 4: layer1.0.conv1 (conv2d)
+  batchnormForward1(
+    p,
+    n,
+    training,
+    act5,
+    act6,
+    scratch5_xhat,
+    scratch5_istd,
+    scratch5_batchstats,
+    46400,
+    46464,
+    129,
+    193,
+    257,
+    "layer1.0.bn1",
+  ); // op 5: layer1.0.bn1 (batchnorm)
+  reluForward1(n, act6, act7); // op 6: layer1.0.2 (relu)
+  conv2dForward1(p, n, act7, act8, work7_col, 46528); // op 7: layer1.0.conv2 (conv2d)
+  batchnormForward1(
+    p,
+    n,
+    training,
+    act8,
+    act9,
+    scratch8_xhat,
+    scratch8_istd,
+    scratch8_batchstats,
+    83392,
+    83456,
+    258,
+    322,
+    386,
+    "layer1.0.bn2",
+  ); // op 8: layer1.0.bn2 (batchnorm)
+  addForward1(n, act9, act4, act10); // op 9: add
+  reluForward1(n, act10, act11); // op 10: layer1.0.5 (relu)
+  conv2dForward1(p, n, act11, act12, work11_col, 83520); // op 11: layer1.1.conv1 (conv2d)
+  batchnormForward1(
+    p,
+    n,
+    training,
+    act12,
+    act13,
+    scratch12_xhat,
+    scratch12_istd,
+    scratch12_batchstats,
+    120384,
+    120448,
+    387,
+    451,
+    515,
+    "layer1.1.bn1",
+  ); // op 12: layer1.1.bn1 (batchnorm)
+  reluForward1(n, act13, act14); // op 13: layer1.1.2 (relu)
+  conv2dForward1(p, n, act14, act15, work14_col, 120512); // op 14: layer1.1.conv2 (conv2d)
+  batchnormForward1(
+    p,
+    n,
+    training,
+    act15,
+    act16,
+    scratch15_xhat,
+    scratch15_istd,
+    scratch15_batchstats,
+    157376,
+    157440,
+    516,
+    580,
+    644,
+    "layer1.1.bn2",
+  ); // op 15: layer1.1.bn2 (batchnorm)
+  addForward1(n, act16, act11, act17); // op 16: add
+  reluForward1(n, act17, act18); // op 17: layer1.1.5 (relu)
+  forward18(p, n);
+  batchnormForward2(
+    p,
+    n,
+    training,
+    act19,
+    act20,
+    scratch19_xhat,
+    scratch19_istd,
+    scratch19_batchstats,
+    231232,
+    231360,
+    645,
+    773,
+    901,
+    "layer2.0.bn1",
+  ); // op 19: layer2.0.bn1 (batchnorm)
+  reluForward2(n, act20, act21); // op 20: layer2.0.2 (relu)
+  conv2dForward2(p, n, act21, act22, work21_col, 231488); // op 21: layer2.0.conv2 (conv2d)
+  batchnormForward2(
+    p,
+    n,
+    training,
+    act22,
+    act23,
+    scratch22_xhat,
+    scratch22_istd,
+    scratch22_batchstats,
+    378944,
+    379072,
+    902,
+    1030,
+    1158,
+    "layer2.0.bn2",
+  ); // op 22: layer2.0.bn2 (batchnorm)
+  forward23(p, n);
+  batchnormForward2(
+    p,
+    n,
+    training,
+    act24,
+    act25,
+    scratch24_xhat,
+    scratch24_istd,
+    scratch24_batchstats,
+    387392,
+    387520,
+    1159,
+    1287,
+    1415,
+    "layer2.0.downsample.1",
+  ); // op 24: layer2.0.downsample.1 (batchnorm)
+  addForward2(n, act23, act25, act26); // op 25: add
+  reluForward2(n, act26, act27); // op 26: layer2.0.6 (relu)
+  conv2dForward2(p, n, act27, act28, work27_col, 387648); // op 27: layer2.1.conv1 (conv2d)
+  batchnormForward2(
+    p,
+    n,
+    training,
+    act28,
+    act29,
+    scratch28_xhat,
+    scratch28_istd,
+    scratch28_batchstats,
+    535104,
+    535232,
+    1416,
+    1544,
+    1672,
+    "layer2.1.bn1",
+  ); // op 28: layer2.1.bn1 (batchnorm)
+  reluForward2(n, act29, act30); // op 29: layer2.1.2 (relu)
+  conv2dForward2(p, n, act30, act31, work30_col, 535360); // op 30: layer2.1.conv2 (conv2d)
+  batchnormForward2(
+    p,
+    n,
+    training,
+    act31,
+    act32,
+    scratch31_xhat,
+    scratch31_istd,
+    scratch31_batchstats,
+    682816,
+    682944,
+    1673,
+    1801,
+    1929,
+    "layer2.1.bn2",
+  ); // op 31: layer2.1.bn2 (batchnorm)
+  addForward2(n, act32, act27, act33); // op 32: add
+  reluForward2(n, act33, act34); // op 33: layer2.1.5 (relu)
+  forward34(p, n);
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act35,
+    act36,
+    scratch35_xhat,
+    scratch35_istd,
+    scratch35_batchstats,
+    977984,
+    978240,
+    1930,
+    2186,
+    2442,
+    "layer3.0.bn1",
+  ); // op 35: layer3.0.bn1 (batchnorm)
+  reluForward3(n, act36, act37); // op 36: layer3.0.2 (relu)
+  conv2dForward3(p, n, act37, act38, work37_col, 978496); // op 37: layer3.0.conv2 (conv2d)
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act38,
+    act39,
+    scratch38_xhat,
+    scratch38_istd,
+    scratch38_batchstats,
+    1568320,
+    1568576,
+    2443,
+    2699,
+    2955,
+    "layer3.0.bn2",
+  ); // op 38: layer3.0.bn2 (batchnorm)
+  forward39(p, n);
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act40,
+    act41,
+    scratch40_xhat,
+    scratch40_istd,
+    scratch40_batchstats,
+    1601600,
+    1601856,
+    2956,
+    3212,
+    3468,
+    "layer3.0.downsample.1",
+  ); // op 40: layer3.0.downsample.1 (batchnorm)
+  addForward3(n, act39, act41, act42); // op 41: add
+  reluForward3(n, act42, act43); // op 42: layer3.0.6 (relu)
+  conv2dForward3(p, n, act43, act44, work43_col, 1602112); // op 43: layer3.1.conv1 (conv2d)
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act44,
+    act45,
+    scratch44_xhat,
+    scratch44_istd,
+    scratch44_batchstats,
+    2191936,
+    2192192,
+    3469,
+    3725,
+    3981,
+    "layer3.1.bn1",
+  ); // op 44: layer3.1.bn1 (batchnorm)
+  reluForward3(n, act45, act46); // op 45: layer3.1.2 (relu)
+  conv2dForward3(p, n, act46, act47, work46_col, 2192448); // op 46: layer3.1.conv2 (conv2d)
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act47,
+    act48,
+    scratch47_xhat,
+    scratch47_istd,
+    scratch47_batchstats,
+    2782272,
+    2782528,
+    3982,
+    4238,
+    4494,
+    "layer3.1.bn2",
+  ); // op 47: layer3.1.bn2 (batchnorm)
+  addForward3(n, act48, act43, act49); // op 48: add
+  reluForward3(n, act49, act50); // op 49: layer3.1.5 (relu)
+  forward50(p, n);
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act51,
+    act52,
+    scratch51_xhat,
+    scratch51_istd,
+    scratch51_batchstats,
+    3962432,
+    3962944,
+    4495,
+    5007,
+    5519,
+    "layer4.0.bn1",
+  ); // op 51: layer4.0.bn1 (batchnorm)
+  reluForward4(n, act52, act53); // op 52: layer4.0.2 (relu)
+  conv2dForward4(p, n, act53, act54, work53_col, 3963456); // op 53: layer4.0.conv2 (conv2d)
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act54,
+    act55,
+    scratch54_xhat,
+    scratch54_istd,
+    scratch54_batchstats,
+    6322752,
+    6323264,
+    5520,
+    6032,
+    6544,
+    "layer4.0.bn2",
+  ); // op 54: layer4.0.bn2 (batchnorm)
+  forward55(p, n);
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act56,
+    act57,
+    scratch56_xhat,
+    scratch56_istd,
+    scratch56_batchstats,
+    6454848,
+    6455360,
+    6545,
+    7057,
+    7569,
+    "layer4.0.downsample.1",
+  ); // op 56: layer4.0.downsample.1 (batchnorm)
+  addForward4(n, act55, act57, act58); // op 57: add
+  reluForward4(n, act58, act59); // op 58: layer4.0.6 (relu)
+  conv2dForward4(p, n, act59, act60, work59_col, 6455872); // op 59: layer4.1.conv1 (conv2d)
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act60,
+    act61,
+    scratch60_xhat,
+    scratch60_istd,
+    scratch60_batchstats,
+    8815168,
+    8815680,
+    7570,
+    8082,
+    8594,
+    "layer4.1.bn1",
+  ); // op 60: layer4.1.bn1 (batchnorm)
+  reluForward4(n, act61, act62); // op 61: layer4.1.2 (relu)
+  conv2dForward4(p, n, act62, act63, work62_col, 8816192); // op 62: layer4.1.conv2 (conv2d)
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act63,
+    act64,
+    scratch63_xhat,
+    scratch63_istd,
+    scratch63_batchstats,
+    11175488,
+    11176000,
+    8595,
+    9107,
+    9619,
+    "layer4.1.bn2",
+  ); // op 63: layer4.1.bn2 (batchnorm)
+  addForward4(n, act64, act59, act65); // op 64: add
+  reluForward4(n, act65, act66); // op 65: layer4.1.5 (relu)
+  forward66(n);
+  forward68(p, n);
   forwardDone = true;
   return act69;
 }
@@ -1172,82 +1447,92 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad67);
   zero(grad69);
   copy(outputGrad, grad69);
-  const training = lastTraining;
-  backward68(p, gp, n, training);
-  backward66(p, gp, n, training);
-  backward65(p, gp, n, training);
-  backward64(p, gp, n, training);
-  backward63(p, gp, n, training);
-  backward62(p, gp, n, training);
-  backward61(p, gp, n, training);
-  backward60(p, gp, n, training);
-  backward59(p, gp, n, training);
-  backward58(p, gp, n, training);
-  backward57(p, gp, n, training);
-  backward56(p, gp, n, training);
-  backward55(p, gp, n, training);
-  backward54(p, gp, n, training);
-  backward53(p, gp, n, training);
-  backward52(p, gp, n, training);
-  backward51(p, gp, n, training);
-  backward50(p, gp, n, training);
-  backward49(p, gp, n, training);
-  backward48(p, gp, n, training);
-  backward47(p, gp, n, training);
-  backward46(p, gp, n, training);
-  backward45(p, gp, n, training);
-  backward44(p, gp, n, training);
-  backward43(p, gp, n, training);
-  backward42(p, gp, n, training);
-  backward41(p, gp, n, training);
-  backward40(p, gp, n, training);
-  backward39(p, gp, n, training);
-  backward38(p, gp, n, training);
-  backward37(p, gp, n, training);
-  backward36(p, gp, n, training);
-  backward35(p, gp, n, training);
-  backward34(p, gp, n, training);
-  backward33(p, gp, n, training);
-  backward32(p, gp, n, training);
-  backward31(p, gp, n, training);
-  backward30(p, gp, n, training);
-  backward29(p, gp, n, training);
-  backward28(p, gp, n, training);
-  backward27(p, gp, n, training);
-  backward26(p, gp, n, training);
-  backward25(p, gp, n, training);
-  backward24(p, gp, n, training);
-  backward23(p, gp, n, training);
-  backward22(p, gp, n, training);
-  backward21(p, gp, n, training);
-  backward20(p, gp, n, training);
-  backward19(p, gp, n, training);
-  backward18(p, gp, n, training);
-  backward17(p, gp, n, training);
-  backward16(p, gp, n, training);
-  backward15(p, gp, n, training);
-  backward14(p, gp, n, training);
-  backward13(p, gp, n, training);
-  backward12(p, gp, n, training);
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
-  backward6(p, gp, n, training);
-  backward5(p, gp, n, training);
-  backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward68(p, gp, n);
+  backward66(n);
+  reluBackward4(n, act65, grad65, grad66); // op 65: layer4.1.5 (relu)
+  addBackward4(n, grad64, grad59, grad65); // op 64: add
+  batchnormBackward4(
+    p,
+    gp,
+    n,
+    grad63,
+    grad64,
+    scratch63_xhat,
+    scratch63_istd,
+    scratch63_batchstats,
+    11175488,
+    11176000,
+  ); // op 63: layer4.1.bn2 (batchnorm)
+  conv2dBackward4(p, gp, n, act62, grad62, grad63, work62_col, work62_dcol, 8816192); // op 62: layer4.1.conv2 (conv2d)
+  reluBackward4(n, act61, grad61, grad62); // op 61: layer4.1.2 (relu)
+  batchnormBackward4(p, gp, n, grad60, grad61, scratch60_xhat, scratch60_istd, scratch60_batchstats, 8815168, 8815680); // op 60: layer4.1.bn1 (batchnorm)
+  conv2dBackward4(p, gp, n, act59, grad59, grad60, work59_col, work59_dcol, 6455872); // op 59: layer4.1.conv1 (conv2d)
+  reluBackward4(n, act58, grad58, grad59); // op 58: layer4.0.6 (relu)
+  addBackward4(n, grad55, grad57, grad58); // op 57: add
+  batchnormBackward4(p, gp, n, grad56, grad57, scratch56_xhat, scratch56_istd, scratch56_batchstats, 6454848, 6455360); // op 56: layer4.0.downsample.1 (batchnorm)
+  backward55(p, gp, n);
+  batchnormBackward4(p, gp, n, grad54, grad55, scratch54_xhat, scratch54_istd, scratch54_batchstats, 6322752, 6323264); // op 54: layer4.0.bn2 (batchnorm)
+  conv2dBackward4(p, gp, n, act53, grad53, grad54, work53_col, work53_dcol, 3963456); // op 53: layer4.0.conv2 (conv2d)
+  reluBackward4(n, act52, grad52, grad53); // op 52: layer4.0.2 (relu)
+  batchnormBackward4(p, gp, n, grad51, grad52, scratch51_xhat, scratch51_istd, scratch51_batchstats, 3962432, 3962944); // op 51: layer4.0.bn1 (batchnorm)
+  backward50(p, gp, n);
+  reluBackward3(n, act49, grad49, grad50); // op 49: layer3.1.5 (relu)
+  addBackward3(n, grad48, grad43, grad49); // op 48: add
+  batchnormBackward3(p, gp, n, grad47, grad48, scratch47_xhat, scratch47_istd, scratch47_batchstats, 2782272, 2782528); // op 47: layer3.1.bn2 (batchnorm)
+  conv2dBackward3(p, gp, n, act46, grad46, grad47, work46_col, work46_dcol, 2192448); // op 46: layer3.1.conv2 (conv2d)
+  reluBackward3(n, act45, grad45, grad46); // op 45: layer3.1.2 (relu)
+  batchnormBackward3(p, gp, n, grad44, grad45, scratch44_xhat, scratch44_istd, scratch44_batchstats, 2191936, 2192192); // op 44: layer3.1.bn1 (batchnorm)
+  conv2dBackward3(p, gp, n, act43, grad43, grad44, work43_col, work43_dcol, 1602112); // op 43: layer3.1.conv1 (conv2d)
+  reluBackward3(n, act42, grad42, grad43); // op 42: layer3.0.6 (relu)
+  addBackward3(n, grad39, grad41, grad42); // op 41: add
+  batchnormBackward3(p, gp, n, grad40, grad41, scratch40_xhat, scratch40_istd, scratch40_batchstats, 1601600, 1601856); // op 40: layer3.0.downsample.1 (batchnorm)
+  backward39(p, gp, n);
+  batchnormBackward3(p, gp, n, grad38, grad39, scratch38_xhat, scratch38_istd, scratch38_batchstats, 1568320, 1568576); // op 38: layer3.0.bn2 (batchnorm)
+  conv2dBackward3(p, gp, n, act37, grad37, grad38, work37_col, work37_dcol, 978496); // op 37: layer3.0.conv2 (conv2d)
+  reluBackward3(n, act36, grad36, grad37); // op 36: layer3.0.2 (relu)
+  batchnormBackward3(p, gp, n, grad35, grad36, scratch35_xhat, scratch35_istd, scratch35_batchstats, 977984, 978240); // op 35: layer3.0.bn1 (batchnorm)
+  backward34(p, gp, n);
+  reluBackward2(n, act33, grad33, grad34); // op 33: layer2.1.5 (relu)
+  addBackward2(n, grad32, grad27, grad33); // op 32: add
+  batchnormBackward2(p, gp, n, grad31, grad32, scratch31_xhat, scratch31_istd, scratch31_batchstats, 682816, 682944); // op 31: layer2.1.bn2 (batchnorm)
+  conv2dBackward2(p, gp, n, act30, grad30, grad31, work30_col, work30_dcol, 535360); // op 30: layer2.1.conv2 (conv2d)
+  reluBackward2(n, act29, grad29, grad30); // op 29: layer2.1.2 (relu)
+  batchnormBackward2(p, gp, n, grad28, grad29, scratch28_xhat, scratch28_istd, scratch28_batchstats, 535104, 535232); // op 28: layer2.1.bn1 (batchnorm)
+  conv2dBackward2(p, gp, n, act27, grad27, grad28, work27_col, work27_dcol, 387648); // op 27: layer2.1.conv1 (conv2d)
+  reluBackward2(n, act26, grad26, grad27); // op 26: layer2.0.6 (relu)
+  addBackward2(n, grad23, grad25, grad26); // op 25: add
+  batchnormBackward2(p, gp, n, grad24, grad25, scratch24_xhat, scratch24_istd, scratch24_batchstats, 387392, 387520); // op 24: layer2.0.downsample.1 (batchnorm)
+  backward23(p, gp, n);
+  batchnormBackward2(p, gp, n, grad22, grad23, scratch22_xhat, scratch22_istd, scratch22_batchstats, 378944, 379072); // op 22: layer2.0.bn2 (batchnorm)
+  conv2dBackward2(p, gp, n, act21, grad21, grad22, work21_col, work21_dcol, 231488); // op 21: layer2.0.conv2 (conv2d)
+  reluBackward2(n, act20, grad20, grad21); // op 20: layer2.0.2 (relu)
+  batchnormBackward2(p, gp, n, grad19, grad20, scratch19_xhat, scratch19_istd, scratch19_batchstats, 231232, 231360); // op 19: layer2.0.bn1 (batchnorm)
+  backward18(p, gp, n);
+  reluBackward1(n, act17, grad17, grad18); // op 17: layer1.1.5 (relu)
+  addBackward1(n, grad16, grad11, grad17); // op 16: add
+  batchnormBackward1(p, gp, n, grad15, grad16, scratch15_xhat, scratch15_istd, scratch15_batchstats, 157376, 157440); // op 15: layer1.1.bn2 (batchnorm)
+  conv2dBackward1(p, gp, n, act14, grad14, grad15, work14_col, work14_dcol, 120512); // op 14: layer1.1.conv2 (conv2d)
+  reluBackward1(n, act13, grad13, grad14); // op 13: layer1.1.2 (relu)
+  batchnormBackward1(p, gp, n, grad12, grad13, scratch12_xhat, scratch12_istd, scratch12_batchstats, 120384, 120448); // op 12: layer1.1.bn1 (batchnorm)
+  conv2dBackward1(p, gp, n, act11, grad11, grad12, work11_col, work11_dcol, 83520); // op 11: layer1.1.conv1 (conv2d)
+  reluBackward1(n, act10, grad10, grad11); // op 10: layer1.0.5 (relu)
+  addBackward1(n, grad9, grad4, grad10); // op 9: add
+  batchnormBackward1(p, gp, n, grad8, grad9, scratch8_xhat, scratch8_istd, scratch8_batchstats, 83392, 83456); // op 8: layer1.0.bn2 (batchnorm)
+  conv2dBackward1(p, gp, n, act7, grad7, grad8, work7_col, work7_dcol, 46528); // op 7: layer1.0.conv2 (conv2d)
+  reluBackward1(n, act6, grad6, grad7); // op 6: layer1.0.2 (relu)
+  batchnormBackward1(p, gp, n, grad5, grad6, scratch5_xhat, scratch5_istd, scratch5_batchstats, 46400, 46464); // op 5: layer1.0.bn1 (batchnorm)
+  conv2dBackward1(p, gp, n, act4, grad4, grad5, work4_col, work4_dcol, 9536); // op 4: layer1.0.conv1 (conv2d)
+  backward3(n);
+  backward2(n);
+  backward1(p, gp, n);
+  backward0(p, gp, n);
   return grad0;
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: conv1 (conv2d). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 150528;
@@ -1262,7 +1547,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 3 + kh * 1;
               for (let kw = 0; kw < 7; kw++) {
                 const iw = ow * 2 - 3 + kw * 1;
-                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
               }
             }
           }
@@ -1273,7 +1558,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 0: conv1 (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(p: Float32Array, gp: Float32Array, n: number): void {
   // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward, as im2col + a register-tiled matrix product
   const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
@@ -1290,7 +1575,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 3 + kh * 1;
                 for (let kw = 0; kw < 7; kw++) {
                   const iw = ow * 2 - 3 + kw * 1;
-                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
                 }
               }
             }
@@ -1323,7 +1608,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 3 + kh * 1;
                 for (let kw = 0; kw < 7; kw++) {
                   const iw = ow * 2 - 3 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r++];
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1350,72 +1635,72 @@ function forward1(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i];
+          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act1[i] - m;
+            const d = act1[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[ch] = 0.9 * bf[ch] + 0.1 * m;
-          bf[64 + ch] = 0.9 * bf[64 + ch] + 0.1 * (q / (count - 1));
+          bf[ch] = 0.9 * bf[ch]! + 0.1 * m;
+          bf[64 + ch] = 0.9 * bf[64 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[ch];
-        v = bf[64 + ch];
+        m = bf[ch]!;
+        v = bf[64 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch1_istd[ch] = r;
-      const w = p[9408 + ch];
-      const sh = p[9472 + ch];
+      const w = p[9408 + ch]!;
+      const sh = p[9472 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act1[i] - m) * r;
+          const h = (act1[i]! - m) * r;
           scratch1_xhat[i] = h;
           act2[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[128] += 1;
+    if (training) bf[128]! += 1;
   }
 }
 
 /** Backward of op 1: bn1 (batchnorm). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward1(p: Float32Array, gp: Float32Array, n: number): void {
   // bn1: batchnorm over 64 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 12544;
-    const batchStats = scratch1_batchstats[0] === 1;
+    const batchStats = scratch1_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad2[i];
+          const d = grad2[i]!;
           sg += d;
-          sgh += d * scratch1_xhat[i];
+          sgh += d * scratch1_xhat[i]!;
         }
       }
-      gp[9408 + ch] += sgh;
-      gp[9472 + ch] += sg;
-      const k = p[9408 + ch] * scratch1_istd[ch];
+      gp[9408 + ch]! += sgh;
+      gp[9472 + ch]! += sg;
+      const k = p[9408 + ch]! * scratch1_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++)
-            grad1[i] += k * (grad2[i] - a - scratch1_xhat[i] * bh);
+            grad1[i]! += k * (grad2[i]! - a - scratch1_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) grad1[i] += k * grad2[i];
+          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) grad1[i]! += k * grad2[i]!;
         }
       }
     }
@@ -1423,27 +1708,27 @@ function backward1(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 2: 2 (relu). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
+function forward2(n: number): void {
   // 2: relu
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act2[i];
+    const x = act2[i]!;
     act3[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 2: 2 (relu). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward2(n: number): void {
   // 2: relu backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act2[i];
+    const x = act2[i]!;
 
-    const g = grad3[i];
+    const g = grad3[i]!;
     grad2[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 3: maxpool (max_pool2d). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+function forward3(n: number): void {
   // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56]
   // the argmax (index within the input plane) of every output is kept for the backward pass
   for (let bc = 0, d = 0; bc < n * 64; bc++) {
@@ -1460,7 +1745,7 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
           const r = (ih0 + kh) * 112;
           for (let kw = kwLo; kw < 3; kw++) {
             const q = r + iw0 + kw;
-            const v = act3[xc + q];
+            const v = act3[xc + q]!;
             if (v > m || v !== v) {
               m = v;
               at = q;
@@ -1475,17 +1760,24 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 3: maxpool (max_pool2d). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward3(n: number): void {
   // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56] — backward: each output's gradient goes to its argmax
   for (let bc = 0, d = 0; bc < n * 64; bc++) {
     const xc = bc * 12544;
-    for (let j = 0; j < 3136; j++, d++) grad3[xc + scratch3_argmax[d]] += grad4[d];
+    for (let j = 0; j < 3136; j++, d++) grad3[xc + scratch3_argmax[d]!]! += grad4[d]!;
   }
 }
 
-/** Forward of op 4: layer1.0.conv1 (conv2d). */
-function forward4(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
+/** Forward of the 4 ops 4, 7, 11, 14 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
     const yb = b * 200704;
@@ -1499,19 +1791,29 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work4_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw] : 0;
+                col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work4_col, act5, 3136, 576, 64, 9536 + gi * 36864, -1, yb + gi * 200704, 1, 3136);
+      denseTiledForward(p, col, output, 3136, 576, 64, weightAt + gi * 36864, -1, yb + gi * 200704, 1, 3136);
     }
   }
 }
 
-/** Backward of op 4: layer1.0.conv1 (conv2d). */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 4 ops 4, 7, 11, 14 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -1527,23 +1829,23 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work4_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act4[xc + ih * 56 + iw] : 0;
+                  col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
           }
       }
-      if (dx) work4_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work4_col,
-        work4_dcol,
-        grad5,
+        col,
+        dcol,
+        outputGrad,
         3136,
         576,
         64,
-        9536 + gi * 36864,
+        weightAt + gi * 36864,
         -1,
         dx,
         yb + gi * 200704,
@@ -1560,7 +1862,7 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad4[xc + ih * 56 + iw] += work4_dcol[r++];
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
                   else r++;
                 }
               }
@@ -1571,744 +1873,158 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
   }
 }
 
-/** Forward of op 5: layer1.0.bn1 (batchnorm). */
-function forward5(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 4 ops 5, 8, 12, 15 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward1(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 3136;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `layer1.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch5_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 64; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act5[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act5[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[129 + ch] = 0.9 * bf[129 + ch] + 0.1 * m;
-          bf[193 + ch] = 0.9 * bf[193 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[129 + ch];
-        v = bf[193 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch5_istd[ch] = r;
-      const w = p[46400 + ch];
-      const sh = p[46464 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act5[i] - m) * r;
-          scratch5_xhat[i] = h;
-          act6[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[257] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 5: layer1.0.bn1 (batchnorm). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 4 ops 5, 8, 12, 15 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch5_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad6[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch5_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[46400 + ch] += sgh;
-      gp[46464 + ch] += sg;
-      const k = p[46400 + ch] * scratch5_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad5[i] += k * (grad6[i] - a - scratch5_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad5[i] += k * grad6[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 6: layer1.0.2 (relu). */
-function forward6(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.2: relu
+/** Forward of the 4 ops 6, 10, 13, 17 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward1(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act6[i];
-    act7[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 6: layer1.0.2 (relu). */
-function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.2: relu backward
+/** Backward of the 4 ops 6, 10, 13, 17 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act6[i];
+    const x = input[i]!;
 
-    const g = grad7[i];
-    grad6[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 7: layer1.0.conv2 (conv2d). */
-function forward7(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 3136;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work7_col, act8, 3136, 576, 64, 46528 + gi * 36864, -1, yb + gi * 200704, 1, 3136);
-    }
-  }
-}
-
-/** Backward of op 7: layer1.0.conv2 (conv2d). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work7_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work7_col,
-        work7_dcol,
-        grad8,
-        3136,
-        576,
-        64,
-        46528 + gi * 36864,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad7[xc + ih * 56 + iw] += work7_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 8: layer1.0.bn2 (batchnorm). */
-function forward8(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer1.0.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch8_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act8[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act8[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[258 + ch] = 0.9 * bf[258 + ch] + 0.1 * m;
-          bf[322 + ch] = 0.9 * bf[322 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[258 + ch];
-        v = bf[322 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch8_istd[ch] = r;
-      const w = p[83392 + ch];
-      const sh = p[83456 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act8[i] - m) * r;
-          scratch8_xhat[i] = h;
-          act9[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[386] += 1;
-  }
-}
-
-/** Backward of op 8: layer1.0.bn2 (batchnorm). */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch8_batchstats[0] === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad9[i];
-          sg += d;
-          sgh += d * scratch8_xhat[i];
-        }
-      }
-      gp[83392 + ch] += sgh;
-      gp[83456 + ch] += sg;
-      const k = p[83392 + ch] * scratch8_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad8[i] += k * (grad9[i] - a - scratch8_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad8[i] += k * grad9[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 9: add. */
-function forward9(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 2 ops 9, 16 (add, one shape): each call passes its arrays and offsets. */
+function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 200704; i < e; i++) act10[i] = act9[i] + act4[i];
+  for (let i = 0, e = n * 200704; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 9: add. */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 2 ops 9, 16 (add, one shape): each call passes its arrays and offsets. */
+function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad10[i];
-    grad9[i] += g;
-    grad4[i] += g;
-  }
-}
-
-/** Forward of op 10: layer1.0.5 (relu). */
-function forward10(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.5: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act10[i];
-    act11[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 10: layer1.0.5 (relu). */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.5: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act10[i];
-
-    const g = grad11[i];
-    grad10[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 11: layer1.1.conv1 (conv2d). */
-function forward11(p: Float32Array, n: number, training: boolean): void {
-  // layer1.1.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 3136;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work11_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act11[xc + ih * 56 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work11_col, act12, 3136, 576, 64, 83520 + gi * 36864, -1, yb + gi * 200704, 1, 3136);
-    }
-  }
-}
-
-/** Backward of op 11: layer1.1.conv1 (conv2d). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.1.conv1: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work11_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act11[xc + ih * 56 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work11_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work11_col,
-        work11_dcol,
-        grad12,
-        3136,
-        576,
-        64,
-        83520 + gi * 36864,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad11[xc + ih * 56 + iw] += work11_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 12: layer1.1.bn1 (batchnorm). */
-function forward12(p: Float32Array, n: number, training: boolean): void {
-  // layer1.1.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer1.1.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch12_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act12[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act12[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[387 + ch] = 0.9 * bf[387 + ch] + 0.1 * m;
-          bf[451 + ch] = 0.9 * bf[451 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[387 + ch];
-        v = bf[451 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch12_istd[ch] = r;
-      const w = p[120384 + ch];
-      const sh = p[120448 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act12[i] - m) * r;
-          scratch12_xhat[i] = h;
-          act13[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[515] += 1;
-  }
-}
-
-/** Backward of op 12: layer1.1.bn1 (batchnorm). */
-function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.1.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch12_batchstats[0] === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad13[i];
-          sg += d;
-          sgh += d * scratch12_xhat[i];
-        }
-      }
-      gp[120384 + ch] += sgh;
-      gp[120448 + ch] += sg;
-      const k = p[120384 + ch] * scratch12_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad12[i] += k * (grad13[i] - a - scratch12_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad12[i] += k * grad13[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 13: layer1.1.2 (relu). */
-function forward13(p: Float32Array, n: number, training: boolean): void {
-  // layer1.1.2: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act13[i];
-    act14[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 13: layer1.1.2 (relu). */
-function backward13(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.1.2: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act13[i];
-
-    const g = grad14[i];
-    grad13[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 14: layer1.1.conv2 (conv2d). */
-function forward14(p: Float32Array, n: number, training: boolean): void {
-  // layer1.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 3136;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work14_col, act15, 3136, 576, 64, 120512 + gi * 36864, -1, yb + gi * 200704, 1, 3136);
-    }
-  }
-}
-
-/** Backward of op 14: layer1.1.conv2 (conv2d). */
-function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work14_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work14_col,
-        work14_dcol,
-        grad15,
-        3136,
-        576,
-        64,
-        120512 + gi * 36864,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw] += work14_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 15: layer1.1.bn2 (batchnorm). */
-function forward15(p: Float32Array, n: number, training: boolean): void {
-  // layer1.1.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer1.1.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch15_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act15[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act15[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[516 + ch] = 0.9 * bf[516 + ch] + 0.1 * m;
-          bf[580 + ch] = 0.9 * bf[580 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[516 + ch];
-        v = bf[580 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch15_istd[ch] = r;
-      const w = p[157376 + ch];
-      const sh = p[157440 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act15[i] - m) * r;
-          scratch15_xhat[i] = h;
-          act16[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[644] += 1;
-  }
-}
-
-/** Backward of op 15: layer1.1.bn2 (batchnorm). */
-function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.1.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch15_batchstats[0] === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad16[i];
-          sg += d;
-          sgh += d * scratch15_xhat[i];
-        }
-      }
-      gp[157376 + ch] += sgh;
-      gp[157440 + ch] += sg;
-      const k = p[157376 + ch] * scratch15_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad15[i] += k * (grad16[i] - a - scratch15_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad15[i] += k * grad16[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 16: add. */
-function forward16(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 200704; i < e; i++) act17[i] = act16[i] + act11[i];
-}
-
-/** Backward of op 16: add. */
-function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad17[i];
-    grad16[i] += g;
-    grad11[i] += g;
-  }
-}
-
-/** Forward of op 17: layer1.1.5 (relu). */
-function forward17(p: Float32Array, n: number, training: boolean): void {
-  // layer1.1.5: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act17[i];
-    act18[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 17: layer1.1.5 (relu). */
-function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.1.5: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act17[i];
-
-    const g = grad18[i];
-    grad17[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
 /** Forward of op 18: layer2.0.conv1 (conv2d). */
-function forward18(p: Float32Array, n: number, training: boolean): void {
+function forward18(p: Float32Array, n: number): void {
   // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -2323,7 +2039,7 @@ function forward18(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work18_col[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw] : 0;
+                work18_col[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -2334,7 +2050,7 @@ function forward18(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 18: layer2.0.conv1 (conv2d). */
-function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward18(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.conv1: conv2d 64→128, 3×3, stride 2, pad 1, no bias; [64, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -2351,7 +2067,7 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work18_col[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw] : 0;
+                  work18_col[r++] = ih >= 0 && iw >= 0 ? act18[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -2384,7 +2100,7 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad18[xc + ih * 56 + iw] += work18_dcol[r++];
+                  if (ih >= 0 && iw >= 0) grad18[xc + ih * 56 + iw]! += work18_dcol[r++]!;
                   else r++;
                 }
               }
@@ -2395,119 +2111,150 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 19: layer2.0.bn1 (batchnorm). */
-function forward19(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 5 ops 19, 22, 24, 28, 31 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward2(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 784;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `layer2.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch19_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 128; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act19[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act19[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[645 + ch] = 0.9 * bf[645 + ch] + 0.1 * m;
-          bf[773 + ch] = 0.9 * bf[773 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[645 + ch];
-        v = bf[773 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch19_istd[ch] = r;
-      const w = p[231232 + ch];
-      const sh = p[231360 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act19[i] - m) * r;
-          scratch19_xhat[i] = h;
-          act20[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[901] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 19: layer2.0.bn1 (batchnorm). */
-function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 5 ops 19, 22, 24, 28, 31 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch19_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad20[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch19_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[231232 + ch] += sgh;
-      gp[231360 + ch] += sg;
-      const k = p[231232 + ch] * scratch19_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad19[i] += k * (grad20[i] - a - scratch19_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad19[i] += k * grad20[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 20: layer2.0.2 (relu). */
-function forward20(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.2: relu
+/** Forward of the 4 ops 20, 26, 29, 33 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward2(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act20[i];
-    act21[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 20: layer2.0.2 (relu). */
-function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.2: relu backward
+/** Backward of the 4 ops 20, 26, 29, 33 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward2(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act20[i];
+    const x = input[i]!;
 
-    const g = grad21[i];
-    grad20[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 21: layer2.0.conv2 (conv2d). */
-function forward21(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+/** Forward of the 3 ops 21, 27, 30 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward2(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
     const yb = b * 100352;
@@ -2521,19 +2268,29 @@ function forward21(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw] : 0;
+                col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work21_col, act22, 784, 1152, 128, 231488 + gi * 147456, -1, yb + gi * 100352, 1, 784);
+      denseTiledForward(p, col, output, 784, 1152, 128, weightAt + gi * 147456, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
 
-/** Backward of op 21: layer2.0.conv2 (conv2d). */
-function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 3 ops 21, 27, 30 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -2549,23 +2306,23 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw] : 0;
+                  col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
           }
       }
-      if (dx) work21_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work21_col,
-        work21_dcol,
-        grad22,
+        col,
+        dcol,
+        outputGrad,
         784,
         1152,
         128,
-        231488 + gi * 147456,
+        weightAt + gi * 147456,
         -1,
         dx,
         yb + gi * 100352,
@@ -2582,7 +2339,7 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad21[xc + ih * 28 + iw] += work21_dcol[r++];
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
                   else r++;
                 }
               }
@@ -2593,98 +2350,8 @@ function backward21(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 22: layer2.0.bn2 (batchnorm). */
-function forward22(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.0.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch22_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 128; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act22[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act22[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[902 + ch] = 0.9 * bf[902 + ch] + 0.1 * m;
-          bf[1030 + ch] = 0.9 * bf[1030 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[902 + ch];
-        v = bf[1030 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch22_istd[ch] = r;
-      const w = p[378944 + ch];
-      const sh = p[379072 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act22[i] - m) * r;
-          scratch22_xhat[i] = h;
-          act23[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[1158] += 1;
-  }
-}
-
-/** Backward of op 22: layer2.0.bn2 (batchnorm). */
-function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch22_batchstats[0] === 1;
-    for (let ch = 0; ch < 128; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad23[i];
-          sg += d;
-          sgh += d * scratch22_xhat[i];
-        }
-      }
-      gp[378944 + ch] += sgh;
-      gp[379072 + ch] += sg;
-      const k = p[378944 + ch] * scratch22_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad22[i] += k * (grad23[i] - a - scratch22_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad22[i] += k * grad23[i];
-        }
-      }
-    }
-  }
-}
-
 /** Forward of op 23: layer2.0.downsample.0 (conv2d). */
-function forward23(p: Float32Array, n: number, training: boolean): void {
+function forward23(p: Float32Array, n: number): void {
   // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -2699,7 +2366,7 @@ function forward23(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work23_col[r++] = act18[xc + ih * 56 + iw];
+                work23_col[r++] = act18[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -2710,7 +2377,7 @@ function forward23(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 23: layer2.0.downsample.0 (conv2d). */
-function backward23(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward23(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.downsample.0: conv2d 64→128, 1×1, stride 2, pad 0, no bias; [64, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -2727,7 +2394,7 @@ function backward23(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work23_col[r++] = act18[xc + ih * 56 + iw];
+                  work23_col[r++] = act18[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -2760,7 +2427,7 @@ function backward23(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  grad18[xc + ih * 56 + iw] += work23_dcol[r++];
+                  grad18[xc + ih * 56 + iw]! += work23_dcol[r++]!;
                 }
               }
             }
@@ -2770,546 +2437,24 @@ function backward23(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 24: layer2.0.downsample.1 (batchnorm). */
-function forward24(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.downsample.1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.0.downsample.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch24_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 128; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act24[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act24[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1159 + ch] = 0.9 * bf[1159 + ch] + 0.1 * m;
-          bf[1287 + ch] = 0.9 * bf[1287 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[1159 + ch];
-        v = bf[1287 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch24_istd[ch] = r;
-      const w = p[387392 + ch];
-      const sh = p[387520 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act24[i] - m) * r;
-          scratch24_xhat[i] = h;
-          act25[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[1415] += 1;
-  }
-}
-
-/** Backward of op 24: layer2.0.downsample.1 (batchnorm). */
-function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.downsample.1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch24_batchstats[0] === 1;
-    for (let ch = 0; ch < 128; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad25[i];
-          sg += d;
-          sgh += d * scratch24_xhat[i];
-        }
-      }
-      gp[387392 + ch] += sgh;
-      gp[387520 + ch] += sg;
-      const k = p[387392 + ch] * scratch24_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad24[i] += k * (grad25[i] - a - scratch24_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad24[i] += k * grad25[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 25: add. */
-function forward25(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 2 ops 25, 32 (add, one shape): each call passes its arrays and offsets. */
+function addForward2(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 100352; i < e; i++) act26[i] = act23[i] + act25[i];
+  for (let i = 0, e = n * 100352; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 25: add. */
-function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 2 ops 25, 32 (add, one shape): each call passes its arrays and offsets. */
+function addBackward2(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const g = grad26[i];
-    grad23[i] += g;
-    grad25[i] += g;
-  }
-}
-
-/** Forward of op 26: layer2.0.6 (relu). */
-function forward26(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.6: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act26[i];
-    act27[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 26: layer2.0.6 (relu). */
-function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.6: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act26[i];
-
-    const g = grad27[i];
-    grad26[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 27: layer2.1.conv1 (conv2d). */
-function forward27(p: Float32Array, n: number, training: boolean): void {
-  // layer2.1.conv1: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + (gi * 128 + ic) * 784;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work27_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act27[xc + ih * 28 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work27_col, act28, 784, 1152, 128, 387648 + gi * 147456, -1, yb + gi * 100352, 1, 784);
-    }
-  }
-}
-
-/** Backward of op 27: layer2.1.conv1 (conv2d). */
-function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.1.conv1: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work27_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act27[xc + ih * 28 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work27_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work27_col,
-        work27_dcol,
-        grad28,
-        784,
-        1152,
-        128,
-        387648 + gi * 147456,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad27[xc + ih * 28 + iw] += work27_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 28: layer2.1.bn1 (batchnorm). */
-function forward28(p: Float32Array, n: number, training: boolean): void {
-  // layer2.1.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.1.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch28_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 128; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act28[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act28[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1416 + ch] = 0.9 * bf[1416 + ch] + 0.1 * m;
-          bf[1544 + ch] = 0.9 * bf[1544 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[1416 + ch];
-        v = bf[1544 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch28_istd[ch] = r;
-      const w = p[535104 + ch];
-      const sh = p[535232 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act28[i] - m) * r;
-          scratch28_xhat[i] = h;
-          act29[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[1672] += 1;
-  }
-}
-
-/** Backward of op 28: layer2.1.bn1 (batchnorm). */
-function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.1.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch28_batchstats[0] === 1;
-    for (let ch = 0; ch < 128; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad29[i];
-          sg += d;
-          sgh += d * scratch28_xhat[i];
-        }
-      }
-      gp[535104 + ch] += sgh;
-      gp[535232 + ch] += sg;
-      const k = p[535104 + ch] * scratch28_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad28[i] += k * (grad29[i] - a - scratch28_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad28[i] += k * grad29[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 29: layer2.1.2 (relu). */
-function forward29(p: Float32Array, n: number, training: boolean): void {
-  // layer2.1.2: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act29[i];
-    act30[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 29: layer2.1.2 (relu). */
-function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.1.2: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act29[i];
-
-    const g = grad30[i];
-    grad29[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 30: layer2.1.conv2 (conv2d). */
-function forward30(p: Float32Array, n: number, training: boolean): void {
-  // layer2.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + (gi * 128 + ic) * 784;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work30_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act30[xc + ih * 28 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work30_col, act31, 784, 1152, 128, 535360 + gi * 147456, -1, yb + gi * 100352, 1, 784);
-    }
-  }
-}
-
-/** Backward of op 30: layer2.1.conv2 (conv2d). */
-function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work30_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act30[xc + ih * 28 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work30_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work30_col,
-        work30_dcol,
-        grad31,
-        784,
-        1152,
-        128,
-        535360 + gi * 147456,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad30[xc + ih * 28 + iw] += work30_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 31: layer2.1.bn2 (batchnorm). */
-function forward31(p: Float32Array, n: number, training: boolean): void {
-  // layer2.1.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.1.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch31_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 128; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act31[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act31[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1673 + ch] = 0.9 * bf[1673 + ch] + 0.1 * m;
-          bf[1801 + ch] = 0.9 * bf[1801 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[1673 + ch];
-        v = bf[1801 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch31_istd[ch] = r;
-      const w = p[682816 + ch];
-      const sh = p[682944 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act31[i] - m) * r;
-          scratch31_xhat[i] = h;
-          act32[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[1929] += 1;
-  }
-}
-
-/** Backward of op 31: layer2.1.bn2 (batchnorm). */
-function backward31(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.1.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch31_batchstats[0] === 1;
-    for (let ch = 0; ch < 128; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad32[i];
-          sg += d;
-          sgh += d * scratch31_xhat[i];
-        }
-      }
-      gp[682816 + ch] += sgh;
-      gp[682944 + ch] += sg;
-      const k = p[682816 + ch] * scratch31_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad31[i] += k * (grad32[i] - a - scratch31_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad31[i] += k * grad32[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 32: add. */
-function forward32(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 100352; i < e; i++) act33[i] = act32[i] + act27[i];
-}
-
-/** Backward of op 32: add. */
-function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const g = grad33[i];
-    grad32[i] += g;
-    grad27[i] += g;
-  }
-}
-
-/** Forward of op 33: layer2.1.5 (relu). */
-function forward33(p: Float32Array, n: number, training: boolean): void {
-  // layer2.1.5: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act33[i];
-    act34[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 33: layer2.1.5 (relu). */
-function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.1.5: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act33[i];
-
-    const g = grad34[i];
-    grad33[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
 /** Forward of op 34: layer3.0.conv1 (conv2d). */
-function forward34(p: Float32Array, n: number, training: boolean): void {
+function forward34(p: Float32Array, n: number): void {
   // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -3324,7 +2469,7 @@ function forward34(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work34_col[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw] : 0;
+                work34_col[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw]! : 0;
               }
             }
           }
@@ -3335,7 +2480,7 @@ function forward34(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 34: layer3.0.conv1 (conv2d). */
-function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward34(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.conv1: conv2d 128→256, 3×3, stride 2, pad 1, no bias; [128, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -3352,7 +2497,7 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work34_col[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw] : 0;
+                  work34_col[r++] = ih >= 0 && iw >= 0 ? act34[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
@@ -3385,7 +2530,7 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad34[xc + ih * 28 + iw] += work34_dcol[r++];
+                  if (ih >= 0 && iw >= 0) grad34[xc + ih * 28 + iw]! += work34_dcol[r++]!;
                   else r++;
                 }
               }
@@ -3396,119 +2541,150 @@ function backward34(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 35: layer3.0.bn1 (batchnorm). */
-function forward35(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 5 ops 35, 38, 40, 44, 47 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward3(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 196;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `layer3.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch35_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 256; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act35[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act35[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1930 + ch] = 0.9 * bf[1930 + ch] + 0.1 * m;
-          bf[2186 + ch] = 0.9 * bf[2186 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[1930 + ch];
-        v = bf[2186 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch35_istd[ch] = r;
-      const w = p[977984 + ch];
-      const sh = p[978240 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act35[i] - m) * r;
-          scratch35_xhat[i] = h;
-          act36[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[2442] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 35: layer3.0.bn1 (batchnorm). */
-function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 5 ops 35, 38, 40, 44, 47 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward3(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch35_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad36[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch35_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[977984 + ch] += sgh;
-      gp[978240 + ch] += sg;
-      const k = p[977984 + ch] * scratch35_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad35[i] += k * (grad36[i] - a - scratch35_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad35[i] += k * grad36[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 36: layer3.0.2 (relu). */
-function forward36(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.2: relu
+/** Forward of the 4 ops 36, 42, 45, 49 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward3(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act36[i];
-    act37[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 36: layer3.0.2 (relu). */
-function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.2: relu backward
+/** Backward of the 4 ops 36, 42, 45, 49 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward3(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act36[i];
+    const x = input[i]!;
 
-    const g = grad37[i];
-    grad36[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 37: layer3.0.conv2 (conv2d). */
-function forward37(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
+/** Forward of the 3 ops 37, 43, 46 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward3(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
     const yb = b * 50176;
@@ -3522,19 +2698,29 @@ function forward37(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work37_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act37[xc + ih * 14 + iw] : 0;
+                col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work37_col, act38, 196, 2304, 256, 978496 + gi * 589824, -1, yb + gi * 50176, 1, 196);
+      denseTiledForward(p, col, output, 196, 2304, 256, weightAt + gi * 589824, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
 
-/** Backward of op 37: layer3.0.conv2 (conv2d). */
-function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 3 ops 37, 43, 46 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward3(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -3550,23 +2736,23 @@ function backward37(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work37_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act37[xc + ih * 14 + iw] : 0;
+                  col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
           }
       }
-      if (dx) work37_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work37_col,
-        work37_dcol,
-        grad38,
+        col,
+        dcol,
+        outputGrad,
         196,
         2304,
         256,
-        978496 + gi * 589824,
+        weightAt + gi * 589824,
         -1,
         dx,
         yb + gi * 50176,
@@ -3583,7 +2769,7 @@ function backward37(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad37[xc + ih * 14 + iw] += work37_dcol[r++];
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
                   else r++;
                 }
               }
@@ -3594,98 +2780,8 @@ function backward37(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 38: layer3.0.bn2 (batchnorm). */
-function forward38(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.0.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch38_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act38[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act38[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2443 + ch] = 0.9 * bf[2443 + ch] + 0.1 * m;
-          bf[2699 + ch] = 0.9 * bf[2699 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[2443 + ch];
-        v = bf[2699 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch38_istd[ch] = r;
-      const w = p[1568320 + ch];
-      const sh = p[1568576 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act38[i] - m) * r;
-          scratch38_xhat[i] = h;
-          act39[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[2955] += 1;
-  }
-}
-
-/** Backward of op 38: layer3.0.bn2 (batchnorm). */
-function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch38_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad39[i];
-          sg += d;
-          sgh += d * scratch38_xhat[i];
-        }
-      }
-      gp[1568320 + ch] += sgh;
-      gp[1568576 + ch] += sg;
-      const k = p[1568320 + ch] * scratch38_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad38[i] += k * (grad39[i] - a - scratch38_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad38[i] += k * grad39[i];
-        }
-      }
-    }
-  }
-}
-
 /** Forward of op 39: layer3.0.downsample.0 (conv2d). */
-function forward39(p: Float32Array, n: number, training: boolean): void {
+function forward39(p: Float32Array, n: number): void {
   // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -3700,7 +2796,7 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work39_col[r++] = act34[xc + ih * 28 + iw];
+                work39_col[r++] = act34[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -3711,7 +2807,7 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 39: layer3.0.downsample.0 (conv2d). */
-function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward39(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.downsample.0: conv2d 128→256, 1×1, stride 2, pad 0, no bias; [128, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -3728,7 +2824,7 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work39_col[r++] = act34[xc + ih * 28 + iw];
+                  work39_col[r++] = act34[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -3761,7 +2857,7 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  grad34[xc + ih * 28 + iw] += work39_dcol[r++];
+                  grad34[xc + ih * 28 + iw]! += work39_dcol[r++]!;
                 }
               }
             }
@@ -3771,546 +2867,24 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 40: layer3.0.downsample.1 (batchnorm). */
-function forward40(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.downsample.1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.0.downsample.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch40_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act40[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act40[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2956 + ch] = 0.9 * bf[2956 + ch] + 0.1 * m;
-          bf[3212 + ch] = 0.9 * bf[3212 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[2956 + ch];
-        v = bf[3212 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch40_istd[ch] = r;
-      const w = p[1601600 + ch];
-      const sh = p[1601856 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act40[i] - m) * r;
-          scratch40_xhat[i] = h;
-          act41[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[3468] += 1;
-  }
-}
-
-/** Backward of op 40: layer3.0.downsample.1 (batchnorm). */
-function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.downsample.1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch40_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad41[i];
-          sg += d;
-          sgh += d * scratch40_xhat[i];
-        }
-      }
-      gp[1601600 + ch] += sgh;
-      gp[1601856 + ch] += sg;
-      const k = p[1601600 + ch] * scratch40_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad40[i] += k * (grad41[i] - a - scratch40_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad40[i] += k * grad41[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 41: add. */
-function forward41(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 2 ops 41, 48 (add, one shape): each call passes its arrays and offsets. */
+function addForward3(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 50176; i < e; i++) act42[i] = act39[i] + act41[i];
+  for (let i = 0, e = n * 50176; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 41: add. */
-function backward41(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 2 ops 41, 48 (add, one shape): each call passes its arrays and offsets. */
+function addBackward3(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const g = grad42[i];
-    grad39[i] += g;
-    grad41[i] += g;
-  }
-}
-
-/** Forward of op 42: layer3.0.6 (relu). */
-function forward42(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.6: relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act42[i];
-    act43[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 42: layer3.0.6 (relu). */
-function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.6: relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act42[i];
-
-    const g = grad43[i];
-    grad42[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 43: layer3.1.conv1 (conv2d). */
-function forward43(p: Float32Array, n: number, training: boolean): void {
-  // layer3.1.conv1: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work43_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act43[xc + ih * 14 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work43_col, act44, 196, 2304, 256, 1602112 + gi * 589824, -1, yb + gi * 50176, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 43: layer3.1.conv1 (conv2d). */
-function backward43(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.1.conv1: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work43_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act43[xc + ih * 14 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work43_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work43_col,
-        work43_dcol,
-        grad44,
-        196,
-        2304,
-        256,
-        1602112 + gi * 589824,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad43[xc + ih * 14 + iw] += work43_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 44: layer3.1.bn1 (batchnorm). */
-function forward44(p: Float32Array, n: number, training: boolean): void {
-  // layer3.1.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.1.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch44_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act44[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act44[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3469 + ch] = 0.9 * bf[3469 + ch] + 0.1 * m;
-          bf[3725 + ch] = 0.9 * bf[3725 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[3469 + ch];
-        v = bf[3725 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch44_istd[ch] = r;
-      const w = p[2191936 + ch];
-      const sh = p[2192192 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act44[i] - m) * r;
-          scratch44_xhat[i] = h;
-          act45[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[3981] += 1;
-  }
-}
-
-/** Backward of op 44: layer3.1.bn1 (batchnorm). */
-function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.1.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch44_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad45[i];
-          sg += d;
-          sgh += d * scratch44_xhat[i];
-        }
-      }
-      gp[2191936 + ch] += sgh;
-      gp[2192192 + ch] += sg;
-      const k = p[2191936 + ch] * scratch44_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad44[i] += k * (grad45[i] - a - scratch44_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad44[i] += k * grad45[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 45: layer3.1.2 (relu). */
-function forward45(p: Float32Array, n: number, training: boolean): void {
-  // layer3.1.2: relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act45[i];
-    act46[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 45: layer3.1.2 (relu). */
-function backward45(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.1.2: relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act45[i];
-
-    const g = grad46[i];
-    grad45[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 46: layer3.1.conv2 (conv2d). */
-function forward46(p: Float32Array, n: number, training: boolean): void {
-  // layer3.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work46_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act46[xc + ih * 14 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work46_col, act47, 196, 2304, 256, 2192448 + gi * 589824, -1, yb + gi * 50176, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 46: layer3.1.conv2 (conv2d). */
-function backward46(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work46_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act46[xc + ih * 14 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work46_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work46_col,
-        work46_dcol,
-        grad47,
-        196,
-        2304,
-        256,
-        2192448 + gi * 589824,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad46[xc + ih * 14 + iw] += work46_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 47: layer3.1.bn2 (batchnorm). */
-function forward47(p: Float32Array, n: number, training: boolean): void {
-  // layer3.1.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.1.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch47_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act47[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act47[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3982 + ch] = 0.9 * bf[3982 + ch] + 0.1 * m;
-          bf[4238 + ch] = 0.9 * bf[4238 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[3982 + ch];
-        v = bf[4238 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch47_istd[ch] = r;
-      const w = p[2782272 + ch];
-      const sh = p[2782528 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act47[i] - m) * r;
-          scratch47_xhat[i] = h;
-          act48[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[4494] += 1;
-  }
-}
-
-/** Backward of op 47: layer3.1.bn2 (batchnorm). */
-function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.1.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch47_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad48[i];
-          sg += d;
-          sgh += d * scratch47_xhat[i];
-        }
-      }
-      gp[2782272 + ch] += sgh;
-      gp[2782528 + ch] += sg;
-      const k = p[2782272 + ch] * scratch47_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad47[i] += k * (grad48[i] - a - scratch47_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad47[i] += k * grad48[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 48: add. */
-function forward48(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 50176; i < e; i++) act49[i] = act48[i] + act43[i];
-}
-
-/** Backward of op 48: add. */
-function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const g = grad49[i];
-    grad48[i] += g;
-    grad43[i] += g;
-  }
-}
-
-/** Forward of op 49: layer3.1.5 (relu). */
-function forward49(p: Float32Array, n: number, training: boolean): void {
-  // layer3.1.5: relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act49[i];
-    act50[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 49: layer3.1.5 (relu). */
-function backward49(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.1.5: relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act49[i];
-
-    const g = grad50[i];
-    grad49[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
 /** Forward of op 50: layer4.0.conv1 (conv2d). */
-function forward50(p: Float32Array, n: number, training: boolean): void {
+function forward50(p: Float32Array, n: number): void {
   // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -4325,7 +2899,7 @@ function forward50(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work50_col[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw] : 0;
+                work50_col[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -4336,7 +2910,7 @@ function forward50(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 50: layer4.0.conv1 (conv2d). */
-function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward50(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.conv1: conv2d 256→512, 3×3, stride 2, pad 1, no bias; [256, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4353,7 +2927,7 @@ function backward50(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work50_col[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw] : 0;
+                  work50_col[r++] = ih >= 0 && iw >= 0 ? act50[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -4386,7 +2960,7 @@ function backward50(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad50[xc + ih * 14 + iw] += work50_dcol[r++];
+                  if (ih >= 0 && iw >= 0) grad50[xc + ih * 14 + iw]! += work50_dcol[r++]!;
                   else r++;
                 }
               }
@@ -4397,119 +2971,150 @@ function backward50(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 51: layer4.0.bn1 (batchnorm). */
-function forward51(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.bn1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 5 ops 51, 54, 56, 60, 63 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward4(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 49;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `layer4.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch51_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 512; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act51[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act51[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[4495 + ch] = 0.9 * bf[4495 + ch] + 0.1 * m;
-          bf[5007 + ch] = 0.9 * bf[5007 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[4495 + ch];
-        v = bf[5007 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch51_istd[ch] = r;
-      const w = p[3962432 + ch];
-      const sh = p[3962944 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act51[i] - m) * r;
-          scratch51_xhat[i] = h;
-          act52[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[5519] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 51: layer4.0.bn1 (batchnorm). */
-function backward51(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.bn1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 5 ops 51, 54, 56, 60, 63 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward4(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch51_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad52[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch51_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[3962432 + ch] += sgh;
-      gp[3962944 + ch] += sg;
-      const k = p[3962432 + ch] * scratch51_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad51[i] += k * (grad52[i] - a - scratch51_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad51[i] += k * grad52[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 52: layer4.0.2 (relu). */
-function forward52(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.2: relu
+/** Forward of the 4 ops 52, 58, 61, 65 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward4(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act52[i];
-    act53[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 52: layer4.0.2 (relu). */
-function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.2: relu backward
+/** Backward of the 4 ops 52, 58, 61, 65 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward4(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act52[i];
+    const x = input[i]!;
 
-    const g = grad53[i];
-    grad52[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 53: layer4.0.conv2 (conv2d). */
-function forward53(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
+/** Forward of the 3 ops 53, 59, 62 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward4(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
     const yb = b * 25088;
@@ -4523,19 +3128,29 @@ function forward53(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work53_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act53[xc + ih * 7 + iw] : 0;
+                col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work53_col, act54, 49, 4608, 512, 3963456 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
+      denseTiledForward(p, col, output, 49, 4608, 512, weightAt + gi * 2359296, -1, yb + gi * 25088, 1, 49);
     }
   }
 }
 
-/** Backward of op 53: layer4.0.conv2 (conv2d). */
-function backward53(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 3 ops 53, 59, 62 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward4(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -4551,23 +3166,23 @@ function backward53(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work53_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act53[xc + ih * 7 + iw] : 0;
+                  col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
                 }
               }
             }
           }
       }
-      if (dx) work53_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work53_col,
-        work53_dcol,
-        grad54,
+        col,
+        dcol,
+        outputGrad,
         49,
         4608,
         512,
-        3963456 + gi * 2359296,
+        weightAt + gi * 2359296,
         -1,
         dx,
         yb + gi * 25088,
@@ -4584,7 +3199,7 @@ function backward53(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad53[xc + ih * 7 + iw] += work53_dcol[r++];
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
                   else r++;
                 }
               }
@@ -4595,98 +3210,8 @@ function backward53(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 54: layer4.0.bn2 (batchnorm). */
-function forward54(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer4.0.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch54_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act54[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act54[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[5520 + ch] = 0.9 * bf[5520 + ch] + 0.1 * m;
-          bf[6032 + ch] = 0.9 * bf[6032 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[5520 + ch];
-        v = bf[6032 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch54_istd[ch] = r;
-      const w = p[6322752 + ch];
-      const sh = p[6323264 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act54[i] - m) * r;
-          scratch54_xhat[i] = h;
-          act55[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[6544] += 1;
-  }
-}
-
-/** Backward of op 54: layer4.0.bn2 (batchnorm). */
-function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch54_batchstats[0] === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad55[i];
-          sg += d;
-          sgh += d * scratch54_xhat[i];
-        }
-      }
-      gp[6322752 + ch] += sgh;
-      gp[6323264 + ch] += sg;
-      const k = p[6322752 + ch] * scratch54_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad54[i] += k * (grad55[i] - a - scratch54_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad54[i] += k * grad55[i];
-        }
-      }
-    }
-  }
-}
-
 /** Forward of op 55: layer4.0.downsample.0 (conv2d). */
-function forward55(p: Float32Array, n: number, training: boolean): void {
+function forward55(p: Float32Array, n: number): void {
   // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -4701,7 +3226,7 @@ function forward55(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work55_col[r++] = act50[xc + ih * 14 + iw];
+                work55_col[r++] = act50[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -4712,7 +3237,7 @@ function forward55(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 55: layer4.0.downsample.0 (conv2d). */
-function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward55(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -4729,7 +3254,7 @@ function backward55(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work55_col[r++] = act50[xc + ih * 14 + iw];
+                  work55_col[r++] = act50[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -4762,7 +3287,7 @@ function backward55(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  grad50[xc + ih * 14 + iw] += work55_dcol[r++];
+                  grad50[xc + ih * 14 + iw]! += work55_dcol[r++]!;
                 }
               }
             }
@@ -4772,546 +3297,24 @@ function backward55(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 56: layer4.0.downsample.1 (batchnorm). */
-function forward56(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.downsample.1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer4.0.downsample.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch56_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act56[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act56[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[6545 + ch] = 0.9 * bf[6545 + ch] + 0.1 * m;
-          bf[7057 + ch] = 0.9 * bf[7057 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[6545 + ch];
-        v = bf[7057 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch56_istd[ch] = r;
-      const w = p[6454848 + ch];
-      const sh = p[6455360 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act56[i] - m) * r;
-          scratch56_xhat[i] = h;
-          act57[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[7569] += 1;
-  }
-}
-
-/** Backward of op 56: layer4.0.downsample.1 (batchnorm). */
-function backward56(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.downsample.1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch56_batchstats[0] === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad57[i];
-          sg += d;
-          sgh += d * scratch56_xhat[i];
-        }
-      }
-      gp[6454848 + ch] += sgh;
-      gp[6455360 + ch] += sg;
-      const k = p[6454848 + ch] * scratch56_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad56[i] += k * (grad57[i] - a - scratch56_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad56[i] += k * grad57[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 57: add. */
-function forward57(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 2 ops 57, 64 (add, one shape): each call passes its arrays and offsets. */
+function addForward4(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 25088; i < e; i++) act58[i] = act55[i] + act57[i];
+  for (let i = 0, e = n * 25088; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 57: add. */
-function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 2 ops 57, 64 (add, one shape): each call passes its arrays and offsets. */
+function addBackward4(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const g = grad58[i];
-    grad55[i] += g;
-    grad57[i] += g;
-  }
-}
-
-/** Forward of op 58: layer4.0.6 (relu). */
-function forward58(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.6: relu
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act58[i];
-    act59[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 58: layer4.0.6 (relu). */
-function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.6: relu backward
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act58[i];
-
-    const g = grad59[i];
-    grad58[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 59: layer4.1.conv1 (conv2d). */
-function forward59(p: Float32Array, n: number, training: boolean): void {
-  // layer4.1.conv1: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 49;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work59_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act59[xc + ih * 7 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work59_col, act60, 49, 4608, 512, 6455872 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
-    }
-  }
-}
-
-/** Backward of op 59: layer4.1.conv1 (conv2d). */
-function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.1.conv1: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work59_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act59[xc + ih * 7 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work59_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work59_col,
-        work59_dcol,
-        grad60,
-        49,
-        4608,
-        512,
-        6455872 + gi * 2359296,
-        -1,
-        dx,
-        yb + gi * 25088,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad59[xc + ih * 7 + iw] += work59_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 60: layer4.1.bn1 (batchnorm). */
-function forward60(p: Float32Array, n: number, training: boolean): void {
-  // layer4.1.bn1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer4.1.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch60_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act60[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act60[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[7570 + ch] = 0.9 * bf[7570 + ch] + 0.1 * m;
-          bf[8082 + ch] = 0.9 * bf[8082 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[7570 + ch];
-        v = bf[8082 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch60_istd[ch] = r;
-      const w = p[8815168 + ch];
-      const sh = p[8815680 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act60[i] - m) * r;
-          scratch60_xhat[i] = h;
-          act61[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[8594] += 1;
-  }
-}
-
-/** Backward of op 60: layer4.1.bn1 (batchnorm). */
-function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.1.bn1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch60_batchstats[0] === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad61[i];
-          sg += d;
-          sgh += d * scratch60_xhat[i];
-        }
-      }
-      gp[8815168 + ch] += sgh;
-      gp[8815680 + ch] += sg;
-      const k = p[8815168 + ch] * scratch60_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad60[i] += k * (grad61[i] - a - scratch60_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad60[i] += k * grad61[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 61: layer4.1.2 (relu). */
-function forward61(p: Float32Array, n: number, training: boolean): void {
-  // layer4.1.2: relu
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act61[i];
-    act62[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 61: layer4.1.2 (relu). */
-function backward61(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.1.2: relu backward
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act61[i];
-
-    const g = grad62[i];
-    grad61[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 62: layer4.1.conv2 (conv2d). */
-function forward62(p: Float32Array, n: number, training: boolean): void {
-  // layer4.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 49;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work62_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act62[xc + ih * 7 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work62_col, act63, 49, 4608, 512, 8816192 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
-    }
-  }
-}
-
-/** Backward of op 62: layer4.1.conv2 (conv2d). */
-function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work62_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act62[xc + ih * 7 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work62_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work62_col,
-        work62_dcol,
-        grad63,
-        49,
-        4608,
-        512,
-        8816192 + gi * 2359296,
-        -1,
-        dx,
-        yb + gi * 25088,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad62[xc + ih * 7 + iw] += work62_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 63: layer4.1.bn2 (batchnorm). */
-function forward63(p: Float32Array, n: number, training: boolean): void {
-  // layer4.1.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer4.1.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch63_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act63[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act63[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[8595 + ch] = 0.9 * bf[8595 + ch] + 0.1 * m;
-          bf[9107 + ch] = 0.9 * bf[9107 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[8595 + ch];
-        v = bf[9107 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch63_istd[ch] = r;
-      const w = p[11175488 + ch];
-      const sh = p[11176000 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act63[i] - m) * r;
-          scratch63_xhat[i] = h;
-          act64[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[9619] += 1;
-  }
-}
-
-/** Backward of op 63: layer4.1.bn2 (batchnorm). */
-function backward63(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.1.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch63_batchstats[0] === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad64[i];
-          sg += d;
-          sgh += d * scratch63_xhat[i];
-        }
-      }
-      gp[11175488 + ch] += sgh;
-      gp[11176000 + ch] += sg;
-      const k = p[11175488 + ch] * scratch63_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad63[i] += k * (grad64[i] - a - scratch63_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad63[i] += k * grad64[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 64: add. */
-function forward64(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 25088; i < e; i++) act65[i] = act64[i] + act59[i];
-}
-
-/** Backward of op 64: add. */
-function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const g = grad65[i];
-    grad64[i] += g;
-    grad59[i] += g;
-  }
-}
-
-/** Forward of op 65: layer4.1.5 (relu). */
-function forward65(p: Float32Array, n: number, training: boolean): void {
-  // layer4.1.5: relu
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act65[i];
-    act66[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 65: layer4.1.5 (relu). */
-function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.1.5: relu backward
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act65[i];
-
-    const g = grad66[i];
-    grad65[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
 /** Forward of op 66: avgpool (adaptive_avg_pool2d). */
-function forward66(p: Float32Array, n: number, training: boolean): void {
+function forward66(n: number): void {
   // avgpool: adaptive_avg_pool2d to [1, 1]; [512, 7, 7] → [512, 1, 1]
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
     const xc = bc * 49;
@@ -5324,7 +3327,7 @@ function forward66(p: Float32Array, n: number, training: boolean): void {
         let acc = 0;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act66[xr + iw];
+          for (let iw = iwLo; iw < iwHi; iw++) acc += act66[xr + iw]!;
         }
         act67[d] = acc / 49;
       }
@@ -5333,7 +3336,7 @@ function forward66(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 66: avgpool (adaptive_avg_pool2d). */
-function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward66(n: number): void {
   // avgpool: adaptive_avg_pool2d to [1, 1]; [512, 7, 7] → [512, 1, 1] — backward: gradient / divisor to every element of the window
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
     const xc = bc * 49;
@@ -5343,10 +3346,10 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let ow = 0; ow < 1; ow++, d++) {
         const iwLo = ow * 7;
         const iwHi = iwLo + 7;
-        const g = grad67[d] / 49;
+        const g = grad67[d]! / 49;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) grad66[xr + iw] += g;
+          for (let iw = iwLo; iw < iwHi; iw++) grad66[xr + iw]! += g;
         }
       }
     }
@@ -5354,13 +3357,13 @@ function backward66(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 68: fc (dense). */
-function forward68(p: Float32Array, n: number, training: boolean): void {
+function forward68(p: Float32Array, n: number): void {
   // fc: dense 512 → 1000, register-tiled (shared kernel below)
   denseTiledForward(p, act67, act69, n, 512, 1000, 11176512, 11688512, 0, 1000, 1);
 }
 
 /** Backward of op 68: fc (dense). */
-function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward68(p: Float32Array, gp: Float32Array, n: number): void {
   // fc: dense 512 → 1000 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act67, grad67, grad69, n, 512, 1000, 11176512, 11688512, true, 0, 1000, 1);
 }
@@ -5488,8 +3491,7 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? undefined) === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -5574,7 +3576,8 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
   const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? undefined;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
@@ -5668,7 +3671,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -5678,17 +3681,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -5710,14 +3713,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -5754,8 +3757,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -5767,12 +3770,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -5793,18 +3796,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -5825,10 +3828,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -5850,14 +3853,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -5894,8 +3897,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -5907,12 +3910,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -5933,18 +3936,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -5964,17 +3967,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -5992,15 +3995,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -6021,10 +4024,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -6034,11 +4037,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -6051,12 +4054,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -6082,8 +4085,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -6121,11 +4124,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -6140,16 +4143,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -6176,12 +4179,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -6196,24 +4199,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -6304,11 +4307,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

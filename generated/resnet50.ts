@@ -1079,13 +1079,6 @@ function random(): number {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
 /**
  * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
  * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
@@ -1427,8 +1420,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
 let act1 = new Float32Array(0);
@@ -1781,269 +1772,269 @@ let grad171 = new Float32Array(0);
 let grad172 = new Float32Array(0);
 let grad173 = new Float32Array(0);
 let grad175 = new Float32Array(0);
-let work0_col = new Float32Array(1843968);
-let work0_dcol = new Float32Array(1843968);
+const work0_col = new Float32Array(1843968);
+const work0_dcol = new Float32Array(1843968);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch3_argmax = new Float32Array(0);
-let work4_col = new Float32Array(200704);
-let work4_dcol = new Float32Array(200704);
+const work4_col = new Float32Array(200704);
+const work4_dcol = new Float32Array(200704);
 let scratch5_xhat = new Float32Array(0);
 let scratch5_istd = new Float32Array(0);
 let scratch5_batchstats = new Float32Array(0);
-let work7_col = new Float32Array(1806336);
-let work7_dcol = new Float32Array(1806336);
+const work7_col = new Float32Array(1806336);
+const work7_dcol = new Float32Array(1806336);
 let scratch8_xhat = new Float32Array(0);
 let scratch8_istd = new Float32Array(0);
 let scratch8_batchstats = new Float32Array(0);
-let work10_col = new Float32Array(200704);
-let work10_dcol = new Float32Array(200704);
+const work10_col = new Float32Array(200704);
+const work10_dcol = new Float32Array(200704);
 let scratch11_xhat = new Float32Array(0);
 let scratch11_istd = new Float32Array(0);
 let scratch11_batchstats = new Float32Array(0);
-let work12_col = new Float32Array(200704);
-let work12_dcol = new Float32Array(200704);
+const work12_col = new Float32Array(200704);
+const work12_dcol = new Float32Array(200704);
 let scratch13_xhat = new Float32Array(0);
 let scratch13_istd = new Float32Array(0);
 let scratch13_batchstats = new Float32Array(0);
-let work16_col = new Float32Array(802816);
-let work16_dcol = new Float32Array(802816);
+const work16_col = new Float32Array(802816);
+const work16_dcol = new Float32Array(802816);
 let scratch17_xhat = new Float32Array(0);
 let scratch17_istd = new Float32Array(0);
 let scratch17_batchstats = new Float32Array(0);
-let work19_col = new Float32Array(1806336);
-let work19_dcol = new Float32Array(1806336);
+const work19_col = new Float32Array(1806336);
+const work19_dcol = new Float32Array(1806336);
 let scratch20_xhat = new Float32Array(0);
 let scratch20_istd = new Float32Array(0);
 let scratch20_batchstats = new Float32Array(0);
-let work22_col = new Float32Array(200704);
-let work22_dcol = new Float32Array(200704);
+const work22_col = new Float32Array(200704);
+const work22_dcol = new Float32Array(200704);
 let scratch23_xhat = new Float32Array(0);
 let scratch23_istd = new Float32Array(0);
 let scratch23_batchstats = new Float32Array(0);
-let work26_col = new Float32Array(802816);
-let work26_dcol = new Float32Array(802816);
+const work26_col = new Float32Array(802816);
+const work26_dcol = new Float32Array(802816);
 let scratch27_xhat = new Float32Array(0);
 let scratch27_istd = new Float32Array(0);
 let scratch27_batchstats = new Float32Array(0);
-let work29_col = new Float32Array(1806336);
-let work29_dcol = new Float32Array(1806336);
+const work29_col = new Float32Array(1806336);
+const work29_dcol = new Float32Array(1806336);
 let scratch30_xhat = new Float32Array(0);
 let scratch30_istd = new Float32Array(0);
 let scratch30_batchstats = new Float32Array(0);
-let work32_col = new Float32Array(200704);
-let work32_dcol = new Float32Array(200704);
+const work32_col = new Float32Array(200704);
+const work32_dcol = new Float32Array(200704);
 let scratch33_xhat = new Float32Array(0);
 let scratch33_istd = new Float32Array(0);
 let scratch33_batchstats = new Float32Array(0);
-let work36_col = new Float32Array(802816);
-let work36_dcol = new Float32Array(802816);
+const work36_col = new Float32Array(802816);
+const work36_dcol = new Float32Array(802816);
 let scratch37_xhat = new Float32Array(0);
 let scratch37_istd = new Float32Array(0);
 let scratch37_batchstats = new Float32Array(0);
-let work39_col = new Float32Array(903168);
-let work39_dcol = new Float32Array(903168);
+const work39_col = new Float32Array(903168);
+const work39_dcol = new Float32Array(903168);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
-let work42_col = new Float32Array(100352);
-let work42_dcol = new Float32Array(100352);
+const work42_col = new Float32Array(100352);
+const work42_dcol = new Float32Array(100352);
 let scratch43_xhat = new Float32Array(0);
 let scratch43_istd = new Float32Array(0);
 let scratch43_batchstats = new Float32Array(0);
-let work44_col = new Float32Array(200704);
-let work44_dcol = new Float32Array(200704);
+const work44_col = new Float32Array(200704);
+const work44_dcol = new Float32Array(200704);
 let scratch45_xhat = new Float32Array(0);
 let scratch45_istd = new Float32Array(0);
 let scratch45_batchstats = new Float32Array(0);
-let work48_col = new Float32Array(401408);
-let work48_dcol = new Float32Array(401408);
+const work48_col = new Float32Array(401408);
+const work48_dcol = new Float32Array(401408);
 let scratch49_xhat = new Float32Array(0);
 let scratch49_istd = new Float32Array(0);
 let scratch49_batchstats = new Float32Array(0);
-let work51_col = new Float32Array(903168);
-let work51_dcol = new Float32Array(903168);
+const work51_col = new Float32Array(903168);
+const work51_dcol = new Float32Array(903168);
 let scratch52_xhat = new Float32Array(0);
 let scratch52_istd = new Float32Array(0);
 let scratch52_batchstats = new Float32Array(0);
-let work54_col = new Float32Array(100352);
-let work54_dcol = new Float32Array(100352);
+const work54_col = new Float32Array(100352);
+const work54_dcol = new Float32Array(100352);
 let scratch55_xhat = new Float32Array(0);
 let scratch55_istd = new Float32Array(0);
 let scratch55_batchstats = new Float32Array(0);
-let work58_col = new Float32Array(401408);
-let work58_dcol = new Float32Array(401408);
+const work58_col = new Float32Array(401408);
+const work58_dcol = new Float32Array(401408);
 let scratch59_xhat = new Float32Array(0);
 let scratch59_istd = new Float32Array(0);
 let scratch59_batchstats = new Float32Array(0);
-let work61_col = new Float32Array(903168);
-let work61_dcol = new Float32Array(903168);
+const work61_col = new Float32Array(903168);
+const work61_dcol = new Float32Array(903168);
 let scratch62_xhat = new Float32Array(0);
 let scratch62_istd = new Float32Array(0);
 let scratch62_batchstats = new Float32Array(0);
-let work64_col = new Float32Array(100352);
-let work64_dcol = new Float32Array(100352);
+const work64_col = new Float32Array(100352);
+const work64_dcol = new Float32Array(100352);
 let scratch65_xhat = new Float32Array(0);
 let scratch65_istd = new Float32Array(0);
 let scratch65_batchstats = new Float32Array(0);
-let work68_col = new Float32Array(401408);
-let work68_dcol = new Float32Array(401408);
+const work68_col = new Float32Array(401408);
+const work68_dcol = new Float32Array(401408);
 let scratch69_xhat = new Float32Array(0);
 let scratch69_istd = new Float32Array(0);
 let scratch69_batchstats = new Float32Array(0);
-let work71_col = new Float32Array(903168);
-let work71_dcol = new Float32Array(903168);
+const work71_col = new Float32Array(903168);
+const work71_dcol = new Float32Array(903168);
 let scratch72_xhat = new Float32Array(0);
 let scratch72_istd = new Float32Array(0);
 let scratch72_batchstats = new Float32Array(0);
-let work74_col = new Float32Array(100352);
-let work74_dcol = new Float32Array(100352);
+const work74_col = new Float32Array(100352);
+const work74_dcol = new Float32Array(100352);
 let scratch75_xhat = new Float32Array(0);
 let scratch75_istd = new Float32Array(0);
 let scratch75_batchstats = new Float32Array(0);
-let work78_col = new Float32Array(401408);
-let work78_dcol = new Float32Array(401408);
+const work78_col = new Float32Array(401408);
+const work78_dcol = new Float32Array(401408);
 let scratch79_xhat = new Float32Array(0);
 let scratch79_istd = new Float32Array(0);
 let scratch79_batchstats = new Float32Array(0);
-let work81_col = new Float32Array(451584);
-let work81_dcol = new Float32Array(451584);
+const work81_col = new Float32Array(451584);
+const work81_dcol = new Float32Array(451584);
 let scratch82_xhat = new Float32Array(0);
 let scratch82_istd = new Float32Array(0);
 let scratch82_batchstats = new Float32Array(0);
-let work84_col = new Float32Array(50176);
-let work84_dcol = new Float32Array(50176);
+const work84_col = new Float32Array(50176);
+const work84_dcol = new Float32Array(50176);
 let scratch85_xhat = new Float32Array(0);
 let scratch85_istd = new Float32Array(0);
 let scratch85_batchstats = new Float32Array(0);
-let work86_col = new Float32Array(100352);
-let work86_dcol = new Float32Array(100352);
+const work86_col = new Float32Array(100352);
+const work86_dcol = new Float32Array(100352);
 let scratch87_xhat = new Float32Array(0);
 let scratch87_istd = new Float32Array(0);
 let scratch87_batchstats = new Float32Array(0);
-let work90_col = new Float32Array(200704);
-let work90_dcol = new Float32Array(200704);
+const work90_col = new Float32Array(200704);
+const work90_dcol = new Float32Array(200704);
 let scratch91_xhat = new Float32Array(0);
 let scratch91_istd = new Float32Array(0);
 let scratch91_batchstats = new Float32Array(0);
-let work93_col = new Float32Array(451584);
-let work93_dcol = new Float32Array(451584);
+const work93_col = new Float32Array(451584);
+const work93_dcol = new Float32Array(451584);
 let scratch94_xhat = new Float32Array(0);
 let scratch94_istd = new Float32Array(0);
 let scratch94_batchstats = new Float32Array(0);
-let work96_col = new Float32Array(50176);
-let work96_dcol = new Float32Array(50176);
+const work96_col = new Float32Array(50176);
+const work96_dcol = new Float32Array(50176);
 let scratch97_xhat = new Float32Array(0);
 let scratch97_istd = new Float32Array(0);
 let scratch97_batchstats = new Float32Array(0);
-let work100_col = new Float32Array(200704);
-let work100_dcol = new Float32Array(200704);
+const work100_col = new Float32Array(200704);
+const work100_dcol = new Float32Array(200704);
 let scratch101_xhat = new Float32Array(0);
 let scratch101_istd = new Float32Array(0);
 let scratch101_batchstats = new Float32Array(0);
-let work103_col = new Float32Array(451584);
-let work103_dcol = new Float32Array(451584);
+const work103_col = new Float32Array(451584);
+const work103_dcol = new Float32Array(451584);
 let scratch104_xhat = new Float32Array(0);
 let scratch104_istd = new Float32Array(0);
 let scratch104_batchstats = new Float32Array(0);
-let work106_col = new Float32Array(50176);
-let work106_dcol = new Float32Array(50176);
+const work106_col = new Float32Array(50176);
+const work106_dcol = new Float32Array(50176);
 let scratch107_xhat = new Float32Array(0);
 let scratch107_istd = new Float32Array(0);
 let scratch107_batchstats = new Float32Array(0);
-let work110_col = new Float32Array(200704);
-let work110_dcol = new Float32Array(200704);
+const work110_col = new Float32Array(200704);
+const work110_dcol = new Float32Array(200704);
 let scratch111_xhat = new Float32Array(0);
 let scratch111_istd = new Float32Array(0);
 let scratch111_batchstats = new Float32Array(0);
-let work113_col = new Float32Array(451584);
-let work113_dcol = new Float32Array(451584);
+const work113_col = new Float32Array(451584);
+const work113_dcol = new Float32Array(451584);
 let scratch114_xhat = new Float32Array(0);
 let scratch114_istd = new Float32Array(0);
 let scratch114_batchstats = new Float32Array(0);
-let work116_col = new Float32Array(50176);
-let work116_dcol = new Float32Array(50176);
+const work116_col = new Float32Array(50176);
+const work116_dcol = new Float32Array(50176);
 let scratch117_xhat = new Float32Array(0);
 let scratch117_istd = new Float32Array(0);
 let scratch117_batchstats = new Float32Array(0);
-let work120_col = new Float32Array(200704);
-let work120_dcol = new Float32Array(200704);
+const work120_col = new Float32Array(200704);
+const work120_dcol = new Float32Array(200704);
 let scratch121_xhat = new Float32Array(0);
 let scratch121_istd = new Float32Array(0);
 let scratch121_batchstats = new Float32Array(0);
-let work123_col = new Float32Array(451584);
-let work123_dcol = new Float32Array(451584);
+const work123_col = new Float32Array(451584);
+const work123_dcol = new Float32Array(451584);
 let scratch124_xhat = new Float32Array(0);
 let scratch124_istd = new Float32Array(0);
 let scratch124_batchstats = new Float32Array(0);
-let work126_col = new Float32Array(50176);
-let work126_dcol = new Float32Array(50176);
+const work126_col = new Float32Array(50176);
+const work126_dcol = new Float32Array(50176);
 let scratch127_xhat = new Float32Array(0);
 let scratch127_istd = new Float32Array(0);
 let scratch127_batchstats = new Float32Array(0);
-let work130_col = new Float32Array(200704);
-let work130_dcol = new Float32Array(200704);
+const work130_col = new Float32Array(200704);
+const work130_dcol = new Float32Array(200704);
 let scratch131_xhat = new Float32Array(0);
 let scratch131_istd = new Float32Array(0);
 let scratch131_batchstats = new Float32Array(0);
-let work133_col = new Float32Array(451584);
-let work133_dcol = new Float32Array(451584);
+const work133_col = new Float32Array(451584);
+const work133_dcol = new Float32Array(451584);
 let scratch134_xhat = new Float32Array(0);
 let scratch134_istd = new Float32Array(0);
 let scratch134_batchstats = new Float32Array(0);
-let work136_col = new Float32Array(50176);
-let work136_dcol = new Float32Array(50176);
+const work136_col = new Float32Array(50176);
+const work136_dcol = new Float32Array(50176);
 let scratch137_xhat = new Float32Array(0);
 let scratch137_istd = new Float32Array(0);
 let scratch137_batchstats = new Float32Array(0);
-let work140_col = new Float32Array(200704);
-let work140_dcol = new Float32Array(200704);
+const work140_col = new Float32Array(200704);
+const work140_dcol = new Float32Array(200704);
 let scratch141_xhat = new Float32Array(0);
 let scratch141_istd = new Float32Array(0);
 let scratch141_batchstats = new Float32Array(0);
-let work143_col = new Float32Array(225792);
-let work143_dcol = new Float32Array(225792);
+const work143_col = new Float32Array(225792);
+const work143_dcol = new Float32Array(225792);
 let scratch144_xhat = new Float32Array(0);
 let scratch144_istd = new Float32Array(0);
 let scratch144_batchstats = new Float32Array(0);
-let work146_col = new Float32Array(25088);
-let work146_dcol = new Float32Array(25088);
+const work146_col = new Float32Array(25088);
+const work146_dcol = new Float32Array(25088);
 let scratch147_xhat = new Float32Array(0);
 let scratch147_istd = new Float32Array(0);
 let scratch147_batchstats = new Float32Array(0);
-let work148_col = new Float32Array(50176);
-let work148_dcol = new Float32Array(50176);
+const work148_col = new Float32Array(50176);
+const work148_dcol = new Float32Array(50176);
 let scratch149_xhat = new Float32Array(0);
 let scratch149_istd = new Float32Array(0);
 let scratch149_batchstats = new Float32Array(0);
-let work152_col = new Float32Array(100352);
-let work152_dcol = new Float32Array(100352);
+const work152_col = new Float32Array(100352);
+const work152_dcol = new Float32Array(100352);
 let scratch153_xhat = new Float32Array(0);
 let scratch153_istd = new Float32Array(0);
 let scratch153_batchstats = new Float32Array(0);
-let work155_col = new Float32Array(225792);
-let work155_dcol = new Float32Array(225792);
+const work155_col = new Float32Array(225792);
+const work155_dcol = new Float32Array(225792);
 let scratch156_xhat = new Float32Array(0);
 let scratch156_istd = new Float32Array(0);
 let scratch156_batchstats = new Float32Array(0);
-let work158_col = new Float32Array(25088);
-let work158_dcol = new Float32Array(25088);
+const work158_col = new Float32Array(25088);
+const work158_dcol = new Float32Array(25088);
 let scratch159_xhat = new Float32Array(0);
 let scratch159_istd = new Float32Array(0);
 let scratch159_batchstats = new Float32Array(0);
-let work162_col = new Float32Array(100352);
-let work162_dcol = new Float32Array(100352);
+const work162_col = new Float32Array(100352);
+const work162_dcol = new Float32Array(100352);
 let scratch163_xhat = new Float32Array(0);
 let scratch163_istd = new Float32Array(0);
 let scratch163_batchstats = new Float32Array(0);
-let work165_col = new Float32Array(225792);
-let work165_dcol = new Float32Array(225792);
+const work165_col = new Float32Array(225792);
+const work165_dcol = new Float32Array(225792);
 let scratch166_xhat = new Float32Array(0);
 let scratch166_istd = new Float32Array(0);
 let scratch166_batchstats = new Float32Array(0);
-let work168_col = new Float32Array(25088);
-let work168_dcol = new Float32Array(25088);
+const work168_col = new Float32Array(25088);
+const work168_dcol = new Float32Array(25088);
 let scratch169_xhat = new Float32Array(0);
 let scratch169_istd = new Float32Array(0);
 let scratch169_batchstats = new Float32Array(0);
@@ -2592,181 +2583,915 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
 
   allocate(n);
   act0 = input;
-  forward0(p, n, training);
+  forward0(p, n);
   forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
-  forward4(p, n, training);
-  forward5(p, n, training);
-  forward6(p, n, training);
-  forward7(p, n, training);
-  forward8(p, n, training);
-  forward9(p, n, training);
-  forward10(p, n, training);
-  forward11(p, n, training);
-  forward12(p, n, training);
-  forward13(p, n, training);
-  forward14(p, n, training);
-  forward15(p, n, training);
-  forward16(p, n, training);
-  forward17(p, n, training);
-  forward18(p, n, training);
-  forward19(p, n, training);
-  forward20(p, n, training);
-  forward21(p, n, training);
-  forward22(p, n, training);
-  forward23(p, n, training);
-  forward24(p, n, training);
-  forward25(p, n, training);
-  forward26(p, n, training);
-  forward27(p, n, training);
-  forward28(p, n, training);
-  forward29(p, n, training);
-  forward30(p, n, training);
-  forward31(p, n, training);
-  forward32(p, n, training);
-  forward33(p, n, training);
-  forward34(p, n, training);
-  forward35(p, n, training);
-  forward36(p, n, training);
+  forward2(n);
+  forward3(n);
+  forward4(p, n);
+  batchnormForward1(
+    p,
+    n,
+    training,
+    act5,
+    act6,
+    scratch5_xhat,
+    scratch5_istd,
+    scratch5_batchstats,
+    13632,
+    13696,
+    129,
+    193,
+    257,
+    "layer1.0.bn1",
+  ); // op 5: layer1.0.bn1 (batchnorm)
+  reluForward1(n, act6, act7); // op 6: layer1.0.2 (relu)
+  conv2dForward1(p, n, act7, act8, work7_col, 13760); // op 7: layer1.0.conv2 (conv2d)
+  batchnormForward1(
+    p,
+    n,
+    training,
+    act8,
+    act9,
+    scratch8_xhat,
+    scratch8_istd,
+    scratch8_batchstats,
+    50624,
+    50688,
+    258,
+    322,
+    386,
+    "layer1.0.bn2",
+  ); // op 8: layer1.0.bn2 (batchnorm)
+  reluForward1(n, act9, act10); // op 9: layer1.0.5 (relu)
+  conv2dForward2(p, n, act10, act11, work10_col, 50752); // op 10: layer1.0.conv3 (conv2d)
+  batchnormForward2(
+    p,
+    n,
+    training,
+    act11,
+    act12,
+    scratch11_xhat,
+    scratch11_istd,
+    scratch11_batchstats,
+    67136,
+    67392,
+    387,
+    643,
+    899,
+    "layer1.0.bn3",
+  ); // op 11: layer1.0.bn3 (batchnorm)
+  conv2dForward2(p, n, act4, act13, work12_col, 67648); // op 12: layer1.0.downsample.0 (conv2d)
+  batchnormForward2(
+    p,
+    n,
+    training,
+    act13,
+    act14,
+    scratch13_xhat,
+    scratch13_istd,
+    scratch13_batchstats,
+    84032,
+    84288,
+    900,
+    1156,
+    1412,
+    "layer1.0.downsample.1",
+  ); // op 13: layer1.0.downsample.1 (batchnorm)
+  addForward1(n, act12, act14, act15); // op 14: add
+  reluForward2(n, act15, act16); // op 15: layer1.0.9 (relu)
+  conv2dForward3(p, n, act16, act17, work16_col, 84544); // op 16: layer1.rest.0.conv1 (conv2d)
+  batchnormForward1(
+    p,
+    n,
+    training,
+    act17,
+    act18,
+    scratch17_xhat,
+    scratch17_istd,
+    scratch17_batchstats,
+    100928,
+    100992,
+    1413,
+    1477,
+    1541,
+    "layer1.rest.0.bn1",
+  ); // op 17: layer1.rest.0.bn1 (batchnorm)
+  reluForward1(n, act18, act19); // op 18: layer1.rest.0.2 (relu)
+  conv2dForward1(p, n, act19, act20, work19_col, 101056); // op 19: layer1.rest.0.conv2 (conv2d)
+  batchnormForward1(
+    p,
+    n,
+    training,
+    act20,
+    act21,
+    scratch20_xhat,
+    scratch20_istd,
+    scratch20_batchstats,
+    137920,
+    137984,
+    1542,
+    1606,
+    1670,
+    "layer1.rest.0.bn2",
+  ); // op 20: layer1.rest.0.bn2 (batchnorm)
+  reluForward1(n, act21, act22); // op 21: layer1.rest.0.5 (relu)
+  conv2dForward2(p, n, act22, act23, work22_col, 138048); // op 22: layer1.rest.0.conv3 (conv2d)
+  batchnormForward2(
+    p,
+    n,
+    training,
+    act23,
+    act24,
+    scratch23_xhat,
+    scratch23_istd,
+    scratch23_batchstats,
+    154432,
+    154688,
+    1671,
+    1927,
+    2183,
+    "layer1.rest.0.bn3",
+  ); // op 23: layer1.rest.0.bn3 (batchnorm)
+  addForward1(n, act24, act16, act25); // op 24: add
+  reluForward2(n, act25, act26); // op 25: layer1.rest.0.8 (relu)
+  conv2dForward3(p, n, act26, act27, work26_col, 154944); // op 26: layer1.rest.1.conv1 (conv2d)
+  batchnormForward1(
+    p,
+    n,
+    training,
+    act27,
+    act28,
+    scratch27_xhat,
+    scratch27_istd,
+    scratch27_batchstats,
+    171328,
+    171392,
+    2184,
+    2248,
+    2312,
+    "layer1.rest.1.bn1",
+  ); // op 27: layer1.rest.1.bn1 (batchnorm)
+  reluForward1(n, act28, act29); // op 28: layer1.rest.1.2 (relu)
+  conv2dForward1(p, n, act29, act30, work29_col, 171456); // op 29: layer1.rest.1.conv2 (conv2d)
+  batchnormForward1(
+    p,
+    n,
+    training,
+    act30,
+    act31,
+    scratch30_xhat,
+    scratch30_istd,
+    scratch30_batchstats,
+    208320,
+    208384,
+    2313,
+    2377,
+    2441,
+    "layer1.rest.1.bn2",
+  ); // op 30: layer1.rest.1.bn2 (batchnorm)
+  reluForward1(n, act31, act32); // op 31: layer1.rest.1.5 (relu)
+  conv2dForward2(p, n, act32, act33, work32_col, 208448); // op 32: layer1.rest.1.conv3 (conv2d)
+  batchnormForward2(
+    p,
+    n,
+    training,
+    act33,
+    act34,
+    scratch33_xhat,
+    scratch33_istd,
+    scratch33_batchstats,
+    224832,
+    225088,
+    2442,
+    2698,
+    2954,
+    "layer1.rest.1.bn3",
+  ); // op 33: layer1.rest.1.bn3 (batchnorm)
+  addForward1(n, act34, act26, act35); // op 34: add
+  reluForward2(n, act35, act36); // op 35: layer1.rest.1.8 (relu)
+  forward36(p, n);
   forward37(p, n, training);
-  forward38(p, n, training);
-  forward39(p, n, training);
-  forward40(p, n, training);
-  forward41(p, n, training);
-  forward42(p, n, training);
-  forward43(p, n, training);
-  forward44(p, n, training);
-  forward45(p, n, training);
-  forward46(p, n, training);
-  forward47(p, n, training);
-  forward48(p, n, training);
-  forward49(p, n, training);
-  forward50(p, n, training);
-  forward51(p, n, training);
-  forward52(p, n, training);
-  forward53(p, n, training);
-  forward54(p, n, training);
-  forward55(p, n, training);
-  forward56(p, n, training);
-  forward57(p, n, training);
-  forward58(p, n, training);
-  forward59(p, n, training);
-  forward60(p, n, training);
-  forward61(p, n, training);
-  forward62(p, n, training);
-  forward63(p, n, training);
-  forward64(p, n, training);
-  forward65(p, n, training);
-  forward66(p, n, training);
-  forward67(p, n, training);
-  forward68(p, n, training);
-  forward69(p, n, training);
-  forward70(p, n, training);
-  forward71(p, n, training);
-  forward72(p, n, training);
-  forward73(p, n, training);
-  forward74(p, n, training);
-  forward75(p, n, training);
-  forward76(p, n, training);
-  forward77(p, n, training);
-  forward78(p, n, training);
+  forward38(n);
+  forward39(p, n);
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act40,
+    act41,
+    scratch40_xhat,
+    scratch40_istd,
+    scratch40_batchstats,
+    405824,
+    405952,
+    3212,
+    3340,
+    3468,
+    "layer2.0.bn2",
+  ); // op 40: layer2.0.bn2 (batchnorm)
+  reluForward3(n, act41, act42); // op 41: layer2.0.5 (relu)
+  conv2dForward4(p, n, act42, act43, work42_col, 406080); // op 42: layer2.0.conv3 (conv2d)
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act43,
+    act44,
+    scratch43_xhat,
+    scratch43_istd,
+    scratch43_batchstats,
+    471616,
+    472128,
+    3469,
+    3981,
+    4493,
+    "layer2.0.bn3",
+  ); // op 43: layer2.0.bn3 (batchnorm)
+  forward44(p, n);
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act45,
+    act46,
+    scratch45_xhat,
+    scratch45_istd,
+    scratch45_batchstats,
+    603712,
+    604224,
+    4494,
+    5006,
+    5518,
+    "layer2.0.downsample.1",
+  ); // op 45: layer2.0.downsample.1 (batchnorm)
+  addForward2(n, act44, act46, act47); // op 46: add
+  reluForward4(n, act47, act48); // op 47: layer2.0.9 (relu)
+  conv2dForward5(p, n, act48, act49, work48_col, 604736); // op 48: layer2.rest.0.conv1 (conv2d)
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act49,
+    act50,
+    scratch49_xhat,
+    scratch49_istd,
+    scratch49_batchstats,
+    670272,
+    670400,
+    5519,
+    5647,
+    5775,
+    "layer2.rest.0.bn1",
+  ); // op 49: layer2.rest.0.bn1 (batchnorm)
+  reluForward3(n, act50, act51); // op 50: layer2.rest.0.2 (relu)
+  conv2dForward6(p, n, act51, act52, work51_col, 670528); // op 51: layer2.rest.0.conv2 (conv2d)
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act52,
+    act53,
+    scratch52_xhat,
+    scratch52_istd,
+    scratch52_batchstats,
+    817984,
+    818112,
+    5776,
+    5904,
+    6032,
+    "layer2.rest.0.bn2",
+  ); // op 52: layer2.rest.0.bn2 (batchnorm)
+  reluForward3(n, act53, act54); // op 53: layer2.rest.0.5 (relu)
+  conv2dForward4(p, n, act54, act55, work54_col, 818240); // op 54: layer2.rest.0.conv3 (conv2d)
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act55,
+    act56,
+    scratch55_xhat,
+    scratch55_istd,
+    scratch55_batchstats,
+    883776,
+    884288,
+    6033,
+    6545,
+    7057,
+    "layer2.rest.0.bn3",
+  ); // op 55: layer2.rest.0.bn3 (batchnorm)
+  addForward2(n, act56, act48, act57); // op 56: add
+  reluForward4(n, act57, act58); // op 57: layer2.rest.0.8 (relu)
+  conv2dForward5(p, n, act58, act59, work58_col, 884800); // op 58: layer2.rest.1.conv1 (conv2d)
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act59,
+    act60,
+    scratch59_xhat,
+    scratch59_istd,
+    scratch59_batchstats,
+    950336,
+    950464,
+    7058,
+    7186,
+    7314,
+    "layer2.rest.1.bn1",
+  ); // op 59: layer2.rest.1.bn1 (batchnorm)
+  reluForward3(n, act60, act61); // op 60: layer2.rest.1.2 (relu)
+  conv2dForward6(p, n, act61, act62, work61_col, 950592); // op 61: layer2.rest.1.conv2 (conv2d)
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act62,
+    act63,
+    scratch62_xhat,
+    scratch62_istd,
+    scratch62_batchstats,
+    1098048,
+    1098176,
+    7315,
+    7443,
+    7571,
+    "layer2.rest.1.bn2",
+  ); // op 62: layer2.rest.1.bn2 (batchnorm)
+  reluForward3(n, act63, act64); // op 63: layer2.rest.1.5 (relu)
+  conv2dForward4(p, n, act64, act65, work64_col, 1098304); // op 64: layer2.rest.1.conv3 (conv2d)
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act65,
+    act66,
+    scratch65_xhat,
+    scratch65_istd,
+    scratch65_batchstats,
+    1163840,
+    1164352,
+    7572,
+    8084,
+    8596,
+    "layer2.rest.1.bn3",
+  ); // op 65: layer2.rest.1.bn3 (batchnorm)
+  addForward2(n, act66, act58, act67); // op 66: add
+  reluForward4(n, act67, act68); // op 67: layer2.rest.1.8 (relu)
+  conv2dForward5(p, n, act68, act69, work68_col, 1164864); // op 68: layer2.rest.2.conv1 (conv2d)
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act69,
+    act70,
+    scratch69_xhat,
+    scratch69_istd,
+    scratch69_batchstats,
+    1230400,
+    1230528,
+    8597,
+    8725,
+    8853,
+    "layer2.rest.2.bn1",
+  ); // op 69: layer2.rest.2.bn1 (batchnorm)
+  reluForward3(n, act70, act71); // op 70: layer2.rest.2.2 (relu)
+  conv2dForward6(p, n, act71, act72, work71_col, 1230656); // op 71: layer2.rest.2.conv2 (conv2d)
+  batchnormForward3(
+    p,
+    n,
+    training,
+    act72,
+    act73,
+    scratch72_xhat,
+    scratch72_istd,
+    scratch72_batchstats,
+    1378112,
+    1378240,
+    8854,
+    8982,
+    9110,
+    "layer2.rest.2.bn2",
+  ); // op 72: layer2.rest.2.bn2 (batchnorm)
+  reluForward3(n, act73, act74); // op 73: layer2.rest.2.5 (relu)
+  conv2dForward4(p, n, act74, act75, work74_col, 1378368); // op 74: layer2.rest.2.conv3 (conv2d)
+  batchnormForward4(
+    p,
+    n,
+    training,
+    act75,
+    act76,
+    scratch75_xhat,
+    scratch75_istd,
+    scratch75_batchstats,
+    1443904,
+    1444416,
+    9111,
+    9623,
+    10135,
+    "layer2.rest.2.bn3",
+  ); // op 75: layer2.rest.2.bn3 (batchnorm)
+  addForward2(n, act76, act68, act77); // op 76: add
+  reluForward4(n, act77, act78); // op 77: layer2.rest.2.8 (relu)
+  forward78(p, n);
   forward79(p, n, training);
-  forward80(p, n, training);
-  forward81(p, n, training);
-  forward82(p, n, training);
-  forward83(p, n, training);
-  forward84(p, n, training);
-  forward85(p, n, training);
-  forward86(p, n, training);
-  forward87(p, n, training);
-  forward88(p, n, training);
-  forward89(p, n, training);
-  forward90(p, n, training);
-  forward91(p, n, training);
-  forward92(p, n, training);
-  forward93(p, n, training);
-  forward94(p, n, training);
-  forward95(p, n, training);
-  forward96(p, n, training);
-  forward97(p, n, training);
-  forward98(p, n, training);
-  forward99(p, n, training);
-  forward100(p, n, training);
-  forward101(p, n, training);
-  forward102(p, n, training);
-  forward103(p, n, training);
-  forward104(p, n, training);
-  forward105(p, n, training);
-  forward106(p, n, training);
-  forward107(p, n, training);
-  forward108(p, n, training);
-  forward109(p, n, training);
-  forward110(p, n, training);
-  forward111(p, n, training);
-  forward112(p, n, training);
-  forward113(p, n, training);
-  forward114(p, n, training);
-  forward115(p, n, training);
-  forward116(p, n, training);
-  forward117(p, n, training);
-  forward118(p, n, training);
-  forward119(p, n, training);
-  forward120(p, n, training);
-  forward121(p, n, training);
-  forward122(p, n, training);
-  forward123(p, n, training);
-  forward124(p, n, training);
-  forward125(p, n, training);
-  forward126(p, n, training);
-  forward127(p, n, training);
-  forward128(p, n, training);
-  forward129(p, n, training);
-  forward130(p, n, training);
-  forward131(p, n, training);
-  forward132(p, n, training);
-  forward133(p, n, training);
-  forward134(p, n, training);
-  forward135(p, n, training);
-  forward136(p, n, training);
-  forward137(p, n, training);
-  forward138(p, n, training);
-  forward139(p, n, training);
-  forward140(p, n, training);
+  forward80(n);
+  forward81(p, n);
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act82,
+    act83,
+    scratch82_xhat,
+    scratch82_istd,
+    scratch82_batchstats,
+    2166336,
+    2166592,
+    10649,
+    10905,
+    11161,
+    "layer3.0.bn2",
+  ); // op 82: layer3.0.bn2 (batchnorm)
+  reluForward5(n, act83, act84); // op 83: layer3.0.5 (relu)
+  conv2dForward7(p, n, act84, act85, work84_col, 2166848); // op 84: layer3.0.conv3 (conv2d)
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act85,
+    act86,
+    scratch85_xhat,
+    scratch85_istd,
+    scratch85_batchstats,
+    2428992,
+    2430016,
+    11162,
+    12186,
+    13210,
+    "layer3.0.bn3",
+  ); // op 85: layer3.0.bn3 (batchnorm)
+  forward86(p, n);
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act87,
+    act88,
+    scratch87_xhat,
+    scratch87_istd,
+    scratch87_batchstats,
+    2955328,
+    2956352,
+    13211,
+    14235,
+    15259,
+    "layer3.0.downsample.1",
+  ); // op 87: layer3.0.downsample.1 (batchnorm)
+  addForward3(n, act86, act88, act89); // op 88: add
+  reluForward1(n, act89, act90); // op 89: layer3.0.9 (relu)
+  conv2dForward8(p, n, act90, act91, work90_col, 2957376); // op 90: layer3.rest.0.conv1 (conv2d)
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act91,
+    act92,
+    scratch91_xhat,
+    scratch91_istd,
+    scratch91_batchstats,
+    3219520,
+    3219776,
+    15260,
+    15516,
+    15772,
+    "layer3.rest.0.bn1",
+  ); // op 91: layer3.rest.0.bn1 (batchnorm)
+  reluForward5(n, act92, act93); // op 92: layer3.rest.0.2 (relu)
+  conv2dForward9(p, n, act93, act94, work93_col, 3220032); // op 93: layer3.rest.0.conv2 (conv2d)
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act94,
+    act95,
+    scratch94_xhat,
+    scratch94_istd,
+    scratch94_batchstats,
+    3809856,
+    3810112,
+    15773,
+    16029,
+    16285,
+    "layer3.rest.0.bn2",
+  ); // op 94: layer3.rest.0.bn2 (batchnorm)
+  reluForward5(n, act95, act96); // op 95: layer3.rest.0.5 (relu)
+  conv2dForward7(p, n, act96, act97, work96_col, 3810368); // op 96: layer3.rest.0.conv3 (conv2d)
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act97,
+    act98,
+    scratch97_xhat,
+    scratch97_istd,
+    scratch97_batchstats,
+    4072512,
+    4073536,
+    16286,
+    17310,
+    18334,
+    "layer3.rest.0.bn3",
+  ); // op 97: layer3.rest.0.bn3 (batchnorm)
+  addForward3(n, act98, act90, act99); // op 98: add
+  reluForward1(n, act99, act100); // op 99: layer3.rest.0.8 (relu)
+  conv2dForward8(p, n, act100, act101, work100_col, 4074560); // op 100: layer3.rest.1.conv1 (conv2d)
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act101,
+    act102,
+    scratch101_xhat,
+    scratch101_istd,
+    scratch101_batchstats,
+    4336704,
+    4336960,
+    18335,
+    18591,
+    18847,
+    "layer3.rest.1.bn1",
+  ); // op 101: layer3.rest.1.bn1 (batchnorm)
+  reluForward5(n, act102, act103); // op 102: layer3.rest.1.2 (relu)
+  conv2dForward9(p, n, act103, act104, work103_col, 4337216); // op 103: layer3.rest.1.conv2 (conv2d)
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act104,
+    act105,
+    scratch104_xhat,
+    scratch104_istd,
+    scratch104_batchstats,
+    4927040,
+    4927296,
+    18848,
+    19104,
+    19360,
+    "layer3.rest.1.bn2",
+  ); // op 104: layer3.rest.1.bn2 (batchnorm)
+  reluForward5(n, act105, act106); // op 105: layer3.rest.1.5 (relu)
+  conv2dForward7(p, n, act106, act107, work106_col, 4927552); // op 106: layer3.rest.1.conv3 (conv2d)
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act107,
+    act108,
+    scratch107_xhat,
+    scratch107_istd,
+    scratch107_batchstats,
+    5189696,
+    5190720,
+    19361,
+    20385,
+    21409,
+    "layer3.rest.1.bn3",
+  ); // op 107: layer3.rest.1.bn3 (batchnorm)
+  addForward3(n, act108, act100, act109); // op 108: add
+  reluForward1(n, act109, act110); // op 109: layer3.rest.1.8 (relu)
+  conv2dForward8(p, n, act110, act111, work110_col, 5191744); // op 110: layer3.rest.2.conv1 (conv2d)
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act111,
+    act112,
+    scratch111_xhat,
+    scratch111_istd,
+    scratch111_batchstats,
+    5453888,
+    5454144,
+    21410,
+    21666,
+    21922,
+    "layer3.rest.2.bn1",
+  ); // op 111: layer3.rest.2.bn1 (batchnorm)
+  reluForward5(n, act112, act113); // op 112: layer3.rest.2.2 (relu)
+  conv2dForward9(p, n, act113, act114, work113_col, 5454400); // op 113: layer3.rest.2.conv2 (conv2d)
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act114,
+    act115,
+    scratch114_xhat,
+    scratch114_istd,
+    scratch114_batchstats,
+    6044224,
+    6044480,
+    21923,
+    22179,
+    22435,
+    "layer3.rest.2.bn2",
+  ); // op 114: layer3.rest.2.bn2 (batchnorm)
+  reluForward5(n, act115, act116); // op 115: layer3.rest.2.5 (relu)
+  conv2dForward7(p, n, act116, act117, work116_col, 6044736); // op 116: layer3.rest.2.conv3 (conv2d)
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act117,
+    act118,
+    scratch117_xhat,
+    scratch117_istd,
+    scratch117_batchstats,
+    6306880,
+    6307904,
+    22436,
+    23460,
+    24484,
+    "layer3.rest.2.bn3",
+  ); // op 117: layer3.rest.2.bn3 (batchnorm)
+  addForward3(n, act118, act110, act119); // op 118: add
+  reluForward1(n, act119, act120); // op 119: layer3.rest.2.8 (relu)
+  conv2dForward8(p, n, act120, act121, work120_col, 6308928); // op 120: layer3.rest.3.conv1 (conv2d)
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act121,
+    act122,
+    scratch121_xhat,
+    scratch121_istd,
+    scratch121_batchstats,
+    6571072,
+    6571328,
+    24485,
+    24741,
+    24997,
+    "layer3.rest.3.bn1",
+  ); // op 121: layer3.rest.3.bn1 (batchnorm)
+  reluForward5(n, act122, act123); // op 122: layer3.rest.3.2 (relu)
+  conv2dForward9(p, n, act123, act124, work123_col, 6571584); // op 123: layer3.rest.3.conv2 (conv2d)
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act124,
+    act125,
+    scratch124_xhat,
+    scratch124_istd,
+    scratch124_batchstats,
+    7161408,
+    7161664,
+    24998,
+    25254,
+    25510,
+    "layer3.rest.3.bn2",
+  ); // op 124: layer3.rest.3.bn2 (batchnorm)
+  reluForward5(n, act125, act126); // op 125: layer3.rest.3.5 (relu)
+  conv2dForward7(p, n, act126, act127, work126_col, 7161920); // op 126: layer3.rest.3.conv3 (conv2d)
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act127,
+    act128,
+    scratch127_xhat,
+    scratch127_istd,
+    scratch127_batchstats,
+    7424064,
+    7425088,
+    25511,
+    26535,
+    27559,
+    "layer3.rest.3.bn3",
+  ); // op 127: layer3.rest.3.bn3 (batchnorm)
+  addForward3(n, act128, act120, act129); // op 128: add
+  reluForward1(n, act129, act130); // op 129: layer3.rest.3.8 (relu)
+  conv2dForward8(p, n, act130, act131, work130_col, 7426112); // op 130: layer3.rest.4.conv1 (conv2d)
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act131,
+    act132,
+    scratch131_xhat,
+    scratch131_istd,
+    scratch131_batchstats,
+    7688256,
+    7688512,
+    27560,
+    27816,
+    28072,
+    "layer3.rest.4.bn1",
+  ); // op 131: layer3.rest.4.bn1 (batchnorm)
+  reluForward5(n, act132, act133); // op 132: layer3.rest.4.2 (relu)
+  conv2dForward9(p, n, act133, act134, work133_col, 7688768); // op 133: layer3.rest.4.conv2 (conv2d)
+  batchnormForward5(
+    p,
+    n,
+    training,
+    act134,
+    act135,
+    scratch134_xhat,
+    scratch134_istd,
+    scratch134_batchstats,
+    8278592,
+    8278848,
+    28073,
+    28329,
+    28585,
+    "layer3.rest.4.bn2",
+  ); // op 134: layer3.rest.4.bn2 (batchnorm)
+  reluForward5(n, act135, act136); // op 135: layer3.rest.4.5 (relu)
+  conv2dForward7(p, n, act136, act137, work136_col, 8279104); // op 136: layer3.rest.4.conv3 (conv2d)
+  batchnormForward6(
+    p,
+    n,
+    training,
+    act137,
+    act138,
+    scratch137_xhat,
+    scratch137_istd,
+    scratch137_batchstats,
+    8541248,
+    8542272,
+    28586,
+    29610,
+    30634,
+    "layer3.rest.4.bn3",
+  ); // op 137: layer3.rest.4.bn3 (batchnorm)
+  addForward3(n, act138, act130, act139); // op 138: add
+  reluForward1(n, act139, act140); // op 139: layer3.rest.4.8 (relu)
+  forward140(p, n);
   forward141(p, n, training);
-  forward142(p, n, training);
-  forward143(p, n, training);
-  forward144(p, n, training);
-  forward145(p, n, training);
-  forward146(p, n, training);
-  forward147(p, n, training);
-  forward148(p, n, training);
-  forward149(p, n, training);
-  forward150(p, n, training);
-  forward151(p, n, training);
-  forward152(p, n, training);
-  forward153(p, n, training);
-  forward154(p, n, training);
-  forward155(p, n, training);
-  forward156(p, n, training);
-  forward157(p, n, training);
-  forward158(p, n, training);
-  forward159(p, n, training);
-  forward160(p, n, training);
-  forward161(p, n, training);
-  forward162(p, n, training);
-  forward163(p, n, training);
-  forward164(p, n, training);
-  forward165(p, n, training);
-  forward166(p, n, training);
-  forward167(p, n, training);
-  forward168(p, n, training);
-  forward169(p, n, training);
-  forward170(p, n, training);
-  forward171(p, n, training);
-  forward172(p, n, training);
-  forward174(p, n, training);
-  lastTraining = training;
+  forward142(n);
+  forward143(p, n);
+  batchnormForward7(
+    p,
+    n,
+    training,
+    act144,
+    act145,
+    scratch144_xhat,
+    scratch144_istd,
+    scratch144_batchstats,
+    11427904,
+    11428416,
+    31660,
+    32172,
+    32684,
+    "layer4.0.bn2",
+  ); // op 144: layer4.0.bn2 (batchnorm)
+  reluForward6(n, act145, act146); // op 145: layer4.0.5 (relu)
+  conv2dForward10(p, n, act146, act147, work146_col, 11428928); // op 146: layer4.0.conv3 (conv2d)
+  batchnormForward8(
+    p,
+    n,
+    training,
+    act147,
+    act148,
+    scratch147_xhat,
+    scratch147_istd,
+    scratch147_batchstats,
+    12477504,
+    12479552,
+    32685,
+    34733,
+    36781,
+    "layer4.0.bn3",
+  ); // op 147: layer4.0.bn3 (batchnorm)
+  forward148(p, n);
+  batchnormForward8(
+    p,
+    n,
+    training,
+    act149,
+    act150,
+    scratch149_xhat,
+    scratch149_istd,
+    scratch149_batchstats,
+    14578752,
+    14580800,
+    36782,
+    38830,
+    40878,
+    "layer4.0.downsample.1",
+  ); // op 149: layer4.0.downsample.1 (batchnorm)
+  addForward4(n, act148, act150, act151); // op 150: add
+  reluForward3(n, act151, act152); // op 151: layer4.0.9 (relu)
+  conv2dForward11(p, n, act152, act153, work152_col, 14582848); // op 152: layer4.rest.0.conv1 (conv2d)
+  batchnormForward7(
+    p,
+    n,
+    training,
+    act153,
+    act154,
+    scratch153_xhat,
+    scratch153_istd,
+    scratch153_batchstats,
+    15631424,
+    15631936,
+    40879,
+    41391,
+    41903,
+    "layer4.rest.0.bn1",
+  ); // op 153: layer4.rest.0.bn1 (batchnorm)
+  reluForward6(n, act154, act155); // op 154: layer4.rest.0.2 (relu)
+  conv2dForward12(p, n, act155, act156, work155_col, 15632448); // op 155: layer4.rest.0.conv2 (conv2d)
+  batchnormForward7(
+    p,
+    n,
+    training,
+    act156,
+    act157,
+    scratch156_xhat,
+    scratch156_istd,
+    scratch156_batchstats,
+    17991744,
+    17992256,
+    41904,
+    42416,
+    42928,
+    "layer4.rest.0.bn2",
+  ); // op 156: layer4.rest.0.bn2 (batchnorm)
+  reluForward6(n, act157, act158); // op 157: layer4.rest.0.5 (relu)
+  conv2dForward10(p, n, act158, act159, work158_col, 17992768); // op 158: layer4.rest.0.conv3 (conv2d)
+  batchnormForward8(
+    p,
+    n,
+    training,
+    act159,
+    act160,
+    scratch159_xhat,
+    scratch159_istd,
+    scratch159_batchstats,
+    19041344,
+    19043392,
+    42929,
+    44977,
+    47025,
+    "layer4.rest.0.bn3",
+  ); // op 159: layer4.rest.0.bn3 (batchnorm)
+  addForward4(n, act160, act152, act161); // op 160: add
+  reluForward3(n, act161, act162); // op 161: layer4.rest.0.8 (relu)
+  conv2dForward11(p, n, act162, act163, work162_col, 19045440); // op 162: layer4.rest.1.conv1 (conv2d)
+  batchnormForward7(
+    p,
+    n,
+    training,
+    act163,
+    act164,
+    scratch163_xhat,
+    scratch163_istd,
+    scratch163_batchstats,
+    20094016,
+    20094528,
+    47026,
+    47538,
+    48050,
+    "layer4.rest.1.bn1",
+  ); // op 163: layer4.rest.1.bn1 (batchnorm)
+  reluForward6(n, act164, act165); // op 164: layer4.rest.1.2 (relu)
+  conv2dForward12(p, n, act165, act166, work165_col, 20095040); // op 165: layer4.rest.1.conv2 (conv2d)
+  batchnormForward7(
+    p,
+    n,
+    training,
+    act166,
+    act167,
+    scratch166_xhat,
+    scratch166_istd,
+    scratch166_batchstats,
+    22454336,
+    22454848,
+    48051,
+    48563,
+    49075,
+    "layer4.rest.1.bn2",
+  ); // op 166: layer4.rest.1.bn2 (batchnorm)
+  reluForward6(n, act167, act168); // op 167: layer4.rest.1.5 (relu)
+  conv2dForward10(p, n, act168, act169, work168_col, 22455360); // op 168: layer4.rest.1.conv3 (conv2d)
+  batchnormForward8(
+    p,
+    n,
+    training,
+    act169,
+    act170,
+    scratch169_xhat,
+    scratch169_istd,
+    scratch169_batchstats,
+    23503936,
+    23505984,
+    49076,
+    51124,
+    53172,
+    "layer4.rest.1.bn3",
+  ); // op 169: layer4.rest.1.bn3 (batchnorm)
+  addForward4(n, act170, act162, act171); // op 170: add
+  reluForward3(n, act171, act172); // op 171: layer4.rest.1.8 (relu)
+  forward172(n);
+  forward174(p, n);
   forwardDone = true;
   return act175;
 }
@@ -2912,188 +3637,418 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad173);
   zero(grad175);
   copy(outputGrad, grad175);
-  const training = lastTraining;
-  backward174(p, gp, n, training);
-  backward172(p, gp, n, training);
-  backward171(p, gp, n, training);
-  backward170(p, gp, n, training);
-  backward169(p, gp, n, training);
-  backward168(p, gp, n, training);
-  backward167(p, gp, n, training);
-  backward166(p, gp, n, training);
-  backward165(p, gp, n, training);
-  backward164(p, gp, n, training);
-  backward163(p, gp, n, training);
-  backward162(p, gp, n, training);
-  backward161(p, gp, n, training);
-  backward160(p, gp, n, training);
-  backward159(p, gp, n, training);
-  backward158(p, gp, n, training);
-  backward157(p, gp, n, training);
-  backward156(p, gp, n, training);
-  backward155(p, gp, n, training);
-  backward154(p, gp, n, training);
-  backward153(p, gp, n, training);
-  backward152(p, gp, n, training);
-  backward151(p, gp, n, training);
-  backward150(p, gp, n, training);
-  backward149(p, gp, n, training);
-  backward148(p, gp, n, training);
-  backward147(p, gp, n, training);
-  backward146(p, gp, n, training);
-  backward145(p, gp, n, training);
-  backward144(p, gp, n, training);
-  backward143(p, gp, n, training);
-  backward142(p, gp, n, training);
-  backward141(p, gp, n, training);
-  backward140(p, gp, n, training);
-  backward139(p, gp, n, training);
-  backward138(p, gp, n, training);
-  backward137(p, gp, n, training);
-  backward136(p, gp, n, training);
-  backward135(p, gp, n, training);
-  backward134(p, gp, n, training);
-  backward133(p, gp, n, training);
-  backward132(p, gp, n, training);
-  backward131(p, gp, n, training);
-  backward130(p, gp, n, training);
-  backward129(p, gp, n, training);
-  backward128(p, gp, n, training);
-  backward127(p, gp, n, training);
-  backward126(p, gp, n, training);
-  backward125(p, gp, n, training);
-  backward124(p, gp, n, training);
-  backward123(p, gp, n, training);
-  backward122(p, gp, n, training);
-  backward121(p, gp, n, training);
-  backward120(p, gp, n, training);
-  backward119(p, gp, n, training);
-  backward118(p, gp, n, training);
-  backward117(p, gp, n, training);
-  backward116(p, gp, n, training);
-  backward115(p, gp, n, training);
-  backward114(p, gp, n, training);
-  backward113(p, gp, n, training);
-  backward112(p, gp, n, training);
-  backward111(p, gp, n, training);
-  backward110(p, gp, n, training);
-  backward109(p, gp, n, training);
-  backward108(p, gp, n, training);
-  backward107(p, gp, n, training);
-  backward106(p, gp, n, training);
-  backward105(p, gp, n, training);
-  backward104(p, gp, n, training);
-  backward103(p, gp, n, training);
-  backward102(p, gp, n, training);
-  backward101(p, gp, n, training);
-  backward100(p, gp, n, training);
-  backward99(p, gp, n, training);
-  backward98(p, gp, n, training);
-  backward97(p, gp, n, training);
-  backward96(p, gp, n, training);
-  backward95(p, gp, n, training);
-  backward94(p, gp, n, training);
-  backward93(p, gp, n, training);
-  backward92(p, gp, n, training);
-  backward91(p, gp, n, training);
-  backward90(p, gp, n, training);
-  backward89(p, gp, n, training);
-  backward88(p, gp, n, training);
-  backward87(p, gp, n, training);
-  backward86(p, gp, n, training);
-  backward85(p, gp, n, training);
-  backward84(p, gp, n, training);
-  backward83(p, gp, n, training);
-  backward82(p, gp, n, training);
-  backward81(p, gp, n, training);
-  backward80(p, gp, n, training);
-  backward79(p, gp, n, training);
-  backward78(p, gp, n, training);
-  backward77(p, gp, n, training);
-  backward76(p, gp, n, training);
-  backward75(p, gp, n, training);
-  backward74(p, gp, n, training);
-  backward73(p, gp, n, training);
-  backward72(p, gp, n, training);
-  backward71(p, gp, n, training);
-  backward70(p, gp, n, training);
-  backward69(p, gp, n, training);
-  backward68(p, gp, n, training);
-  backward67(p, gp, n, training);
-  backward66(p, gp, n, training);
-  backward65(p, gp, n, training);
-  backward64(p, gp, n, training);
-  backward63(p, gp, n, training);
-  backward62(p, gp, n, training);
-  backward61(p, gp, n, training);
-  backward60(p, gp, n, training);
-  backward59(p, gp, n, training);
-  backward58(p, gp, n, training);
-  backward57(p, gp, n, training);
-  backward56(p, gp, n, training);
-  backward55(p, gp, n, training);
-  backward54(p, gp, n, training);
-  backward53(p, gp, n, training);
-  backward52(p, gp, n, training);
-  backward51(p, gp, n, training);
-  backward50(p, gp, n, training);
-  backward49(p, gp, n, training);
-  backward48(p, gp, n, training);
-  backward47(p, gp, n, training);
-  backward46(p, gp, n, training);
-  backward45(p, gp, n, training);
-  backward44(p, gp, n, training);
-  backward43(p, gp, n, training);
-  backward42(p, gp, n, training);
-  backward41(p, gp, n, training);
-  backward40(p, gp, n, training);
-  backward39(p, gp, n, training);
-  backward38(p, gp, n, training);
-  backward37(p, gp, n, training);
-  backward36(p, gp, n, training);
-  backward35(p, gp, n, training);
-  backward34(p, gp, n, training);
-  backward33(p, gp, n, training);
-  backward32(p, gp, n, training);
-  backward31(p, gp, n, training);
-  backward30(p, gp, n, training);
-  backward29(p, gp, n, training);
-  backward28(p, gp, n, training);
-  backward27(p, gp, n, training);
-  backward26(p, gp, n, training);
-  backward25(p, gp, n, training);
-  backward24(p, gp, n, training);
-  backward23(p, gp, n, training);
-  backward22(p, gp, n, training);
-  backward21(p, gp, n, training);
-  backward20(p, gp, n, training);
-  backward19(p, gp, n, training);
-  backward18(p, gp, n, training);
-  backward17(p, gp, n, training);
-  backward16(p, gp, n, training);
-  backward15(p, gp, n, training);
-  backward14(p, gp, n, training);
-  backward13(p, gp, n, training);
-  backward12(p, gp, n, training);
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
-  backward6(p, gp, n, training);
-  backward5(p, gp, n, training);
-  backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward174(p, gp, n);
+  backward172(n);
+  reluBackward3(n, act171, grad171, grad172); // op 171: layer4.rest.1.8 (relu)
+  addBackward4(n, grad170, grad162, grad171); // op 170: add
+  batchnormBackward8(
+    p,
+    gp,
+    n,
+    grad169,
+    grad170,
+    scratch169_xhat,
+    scratch169_istd,
+    scratch169_batchstats,
+    23503936,
+    23505984,
+  ); // op 169: layer4.rest.1.bn3 (batchnorm)
+  conv2dBackward10(p, gp, n, act168, grad168, grad169, work168_col, work168_dcol, 22455360); // op 168: layer4.rest.1.conv3 (conv2d)
+  reluBackward6(n, act167, grad167, grad168); // op 167: layer4.rest.1.5 (relu)
+  batchnormBackward7(
+    p,
+    gp,
+    n,
+    grad166,
+    grad167,
+    scratch166_xhat,
+    scratch166_istd,
+    scratch166_batchstats,
+    22454336,
+    22454848,
+  ); // op 166: layer4.rest.1.bn2 (batchnorm)
+  conv2dBackward12(p, gp, n, act165, grad165, grad166, work165_col, work165_dcol, 20095040); // op 165: layer4.rest.1.conv2 (conv2d)
+  reluBackward6(n, act164, grad164, grad165); // op 164: layer4.rest.1.2 (relu)
+  batchnormBackward7(
+    p,
+    gp,
+    n,
+    grad163,
+    grad164,
+    scratch163_xhat,
+    scratch163_istd,
+    scratch163_batchstats,
+    20094016,
+    20094528,
+  ); // op 163: layer4.rest.1.bn1 (batchnorm)
+  conv2dBackward11(p, gp, n, act162, grad162, grad163, work162_col, work162_dcol, 19045440); // op 162: layer4.rest.1.conv1 (conv2d)
+  reluBackward3(n, act161, grad161, grad162); // op 161: layer4.rest.0.8 (relu)
+  addBackward4(n, grad160, grad152, grad161); // op 160: add
+  batchnormBackward8(
+    p,
+    gp,
+    n,
+    grad159,
+    grad160,
+    scratch159_xhat,
+    scratch159_istd,
+    scratch159_batchstats,
+    19041344,
+    19043392,
+  ); // op 159: layer4.rest.0.bn3 (batchnorm)
+  conv2dBackward10(p, gp, n, act158, grad158, grad159, work158_col, work158_dcol, 17992768); // op 158: layer4.rest.0.conv3 (conv2d)
+  reluBackward6(n, act157, grad157, grad158); // op 157: layer4.rest.0.5 (relu)
+  batchnormBackward7(
+    p,
+    gp,
+    n,
+    grad156,
+    grad157,
+    scratch156_xhat,
+    scratch156_istd,
+    scratch156_batchstats,
+    17991744,
+    17992256,
+  ); // op 156: layer4.rest.0.bn2 (batchnorm)
+  conv2dBackward12(p, gp, n, act155, grad155, grad156, work155_col, work155_dcol, 15632448); // op 155: layer4.rest.0.conv2 (conv2d)
+  reluBackward6(n, act154, grad154, grad155); // op 154: layer4.rest.0.2 (relu)
+  batchnormBackward7(
+    p,
+    gp,
+    n,
+    grad153,
+    grad154,
+    scratch153_xhat,
+    scratch153_istd,
+    scratch153_batchstats,
+    15631424,
+    15631936,
+  ); // op 153: layer4.rest.0.bn1 (batchnorm)
+  conv2dBackward11(p, gp, n, act152, grad152, grad153, work152_col, work152_dcol, 14582848); // op 152: layer4.rest.0.conv1 (conv2d)
+  reluBackward3(n, act151, grad151, grad152); // op 151: layer4.0.9 (relu)
+  addBackward4(n, grad148, grad150, grad151); // op 150: add
+  batchnormBackward8(
+    p,
+    gp,
+    n,
+    grad149,
+    grad150,
+    scratch149_xhat,
+    scratch149_istd,
+    scratch149_batchstats,
+    14578752,
+    14580800,
+  ); // op 149: layer4.0.downsample.1 (batchnorm)
+  backward148(p, gp, n);
+  batchnormBackward8(
+    p,
+    gp,
+    n,
+    grad147,
+    grad148,
+    scratch147_xhat,
+    scratch147_istd,
+    scratch147_batchstats,
+    12477504,
+    12479552,
+  ); // op 147: layer4.0.bn3 (batchnorm)
+  conv2dBackward10(p, gp, n, act146, grad146, grad147, work146_col, work146_dcol, 11428928); // op 146: layer4.0.conv3 (conv2d)
+  reluBackward6(n, act145, grad145, grad146); // op 145: layer4.0.5 (relu)
+  batchnormBackward7(
+    p,
+    gp,
+    n,
+    grad144,
+    grad145,
+    scratch144_xhat,
+    scratch144_istd,
+    scratch144_batchstats,
+    11427904,
+    11428416,
+  ); // op 144: layer4.0.bn2 (batchnorm)
+  backward143(p, gp, n);
+  backward142(n);
+  backward141(p, gp, n);
+  backward140(p, gp, n);
+  reluBackward1(n, act139, grad139, grad140); // op 139: layer3.rest.4.8 (relu)
+  addBackward3(n, grad138, grad130, grad139); // op 138: add
+  batchnormBackward6(
+    p,
+    gp,
+    n,
+    grad137,
+    grad138,
+    scratch137_xhat,
+    scratch137_istd,
+    scratch137_batchstats,
+    8541248,
+    8542272,
+  ); // op 137: layer3.rest.4.bn3 (batchnorm)
+  conv2dBackward7(p, gp, n, act136, grad136, grad137, work136_col, work136_dcol, 8279104); // op 136: layer3.rest.4.conv3 (conv2d)
+  reluBackward5(n, act135, grad135, grad136); // op 135: layer3.rest.4.5 (relu)
+  batchnormBackward5(
+    p,
+    gp,
+    n,
+    grad134,
+    grad135,
+    scratch134_xhat,
+    scratch134_istd,
+    scratch134_batchstats,
+    8278592,
+    8278848,
+  ); // op 134: layer3.rest.4.bn2 (batchnorm)
+  conv2dBackward9(p, gp, n, act133, grad133, grad134, work133_col, work133_dcol, 7688768); // op 133: layer3.rest.4.conv2 (conv2d)
+  reluBackward5(n, act132, grad132, grad133); // op 132: layer3.rest.4.2 (relu)
+  batchnormBackward5(
+    p,
+    gp,
+    n,
+    grad131,
+    grad132,
+    scratch131_xhat,
+    scratch131_istd,
+    scratch131_batchstats,
+    7688256,
+    7688512,
+  ); // op 131: layer3.rest.4.bn1 (batchnorm)
+  conv2dBackward8(p, gp, n, act130, grad130, grad131, work130_col, work130_dcol, 7426112); // op 130: layer3.rest.4.conv1 (conv2d)
+  reluBackward1(n, act129, grad129, grad130); // op 129: layer3.rest.3.8 (relu)
+  addBackward3(n, grad128, grad120, grad129); // op 128: add
+  batchnormBackward6(
+    p,
+    gp,
+    n,
+    grad127,
+    grad128,
+    scratch127_xhat,
+    scratch127_istd,
+    scratch127_batchstats,
+    7424064,
+    7425088,
+  ); // op 127: layer3.rest.3.bn3 (batchnorm)
+  conv2dBackward7(p, gp, n, act126, grad126, grad127, work126_col, work126_dcol, 7161920); // op 126: layer3.rest.3.conv3 (conv2d)
+  reluBackward5(n, act125, grad125, grad126); // op 125: layer3.rest.3.5 (relu)
+  batchnormBackward5(
+    p,
+    gp,
+    n,
+    grad124,
+    grad125,
+    scratch124_xhat,
+    scratch124_istd,
+    scratch124_batchstats,
+    7161408,
+    7161664,
+  ); // op 124: layer3.rest.3.bn2 (batchnorm)
+  conv2dBackward9(p, gp, n, act123, grad123, grad124, work123_col, work123_dcol, 6571584); // op 123: layer3.rest.3.conv2 (conv2d)
+  reluBackward5(n, act122, grad122, grad123); // op 122: layer3.rest.3.2 (relu)
+  batchnormBackward5(
+    p,
+    gp,
+    n,
+    grad121,
+    grad122,
+    scratch121_xhat,
+    scratch121_istd,
+    scratch121_batchstats,
+    6571072,
+    6571328,
+  ); // op 121: layer3.rest.3.bn1 (batchnorm)
+  conv2dBackward8(p, gp, n, act120, grad120, grad121, work120_col, work120_dcol, 6308928); // op 120: layer3.rest.3.conv1 (conv2d)
+  reluBackward1(n, act119, grad119, grad120); // op 119: layer3.rest.2.8 (relu)
+  addBackward3(n, grad118, grad110, grad119); // op 118: add
+  batchnormBackward6(
+    p,
+    gp,
+    n,
+    grad117,
+    grad118,
+    scratch117_xhat,
+    scratch117_istd,
+    scratch117_batchstats,
+    6306880,
+    6307904,
+  ); // op 117: layer3.rest.2.bn3 (batchnorm)
+  conv2dBackward7(p, gp, n, act116, grad116, grad117, work116_col, work116_dcol, 6044736); // op 116: layer3.rest.2.conv3 (conv2d)
+  reluBackward5(n, act115, grad115, grad116); // op 115: layer3.rest.2.5 (relu)
+  batchnormBackward5(
+    p,
+    gp,
+    n,
+    grad114,
+    grad115,
+    scratch114_xhat,
+    scratch114_istd,
+    scratch114_batchstats,
+    6044224,
+    6044480,
+  ); // op 114: layer3.rest.2.bn2 (batchnorm)
+  conv2dBackward9(p, gp, n, act113, grad113, grad114, work113_col, work113_dcol, 5454400); // op 113: layer3.rest.2.conv2 (conv2d)
+  reluBackward5(n, act112, grad112, grad113); // op 112: layer3.rest.2.2 (relu)
+  batchnormBackward5(
+    p,
+    gp,
+    n,
+    grad111,
+    grad112,
+    scratch111_xhat,
+    scratch111_istd,
+    scratch111_batchstats,
+    5453888,
+    5454144,
+  ); // op 111: layer3.rest.2.bn1 (batchnorm)
+  conv2dBackward8(p, gp, n, act110, grad110, grad111, work110_col, work110_dcol, 5191744); // op 110: layer3.rest.2.conv1 (conv2d)
+  reluBackward1(n, act109, grad109, grad110); // op 109: layer3.rest.1.8 (relu)
+  addBackward3(n, grad108, grad100, grad109); // op 108: add
+  batchnormBackward6(
+    p,
+    gp,
+    n,
+    grad107,
+    grad108,
+    scratch107_xhat,
+    scratch107_istd,
+    scratch107_batchstats,
+    5189696,
+    5190720,
+  ); // op 107: layer3.rest.1.bn3 (batchnorm)
+  conv2dBackward7(p, gp, n, act106, grad106, grad107, work106_col, work106_dcol, 4927552); // op 106: layer3.rest.1.conv3 (conv2d)
+  reluBackward5(n, act105, grad105, grad106); // op 105: layer3.rest.1.5 (relu)
+  batchnormBackward5(
+    p,
+    gp,
+    n,
+    grad104,
+    grad105,
+    scratch104_xhat,
+    scratch104_istd,
+    scratch104_batchstats,
+    4927040,
+    4927296,
+  ); // op 104: layer3.rest.1.bn2 (batchnorm)
+  conv2dBackward9(p, gp, n, act103, grad103, grad104, work103_col, work103_dcol, 4337216); // op 103: layer3.rest.1.conv2 (conv2d)
+  reluBackward5(n, act102, grad102, grad103); // op 102: layer3.rest.1.2 (relu)
+  batchnormBackward5(
+    p,
+    gp,
+    n,
+    grad101,
+    grad102,
+    scratch101_xhat,
+    scratch101_istd,
+    scratch101_batchstats,
+    4336704,
+    4336960,
+  ); // op 101: layer3.rest.1.bn1 (batchnorm)
+  conv2dBackward8(p, gp, n, act100, grad100, grad101, work100_col, work100_dcol, 4074560); // op 100: layer3.rest.1.conv1 (conv2d)
+  reluBackward1(n, act99, grad99, grad100); // op 99: layer3.rest.0.8 (relu)
+  addBackward3(n, grad98, grad90, grad99); // op 98: add
+  batchnormBackward6(p, gp, n, grad97, grad98, scratch97_xhat, scratch97_istd, scratch97_batchstats, 4072512, 4073536); // op 97: layer3.rest.0.bn3 (batchnorm)
+  conv2dBackward7(p, gp, n, act96, grad96, grad97, work96_col, work96_dcol, 3810368); // op 96: layer3.rest.0.conv3 (conv2d)
+  reluBackward5(n, act95, grad95, grad96); // op 95: layer3.rest.0.5 (relu)
+  batchnormBackward5(p, gp, n, grad94, grad95, scratch94_xhat, scratch94_istd, scratch94_batchstats, 3809856, 3810112); // op 94: layer3.rest.0.bn2 (batchnorm)
+  conv2dBackward9(p, gp, n, act93, grad93, grad94, work93_col, work93_dcol, 3220032); // op 93: layer3.rest.0.conv2 (conv2d)
+  reluBackward5(n, act92, grad92, grad93); // op 92: layer3.rest.0.2 (relu)
+  batchnormBackward5(p, gp, n, grad91, grad92, scratch91_xhat, scratch91_istd, scratch91_batchstats, 3219520, 3219776); // op 91: layer3.rest.0.bn1 (batchnorm)
+  conv2dBackward8(p, gp, n, act90, grad90, grad91, work90_col, work90_dcol, 2957376); // op 90: layer3.rest.0.conv1 (conv2d)
+  reluBackward1(n, act89, grad89, grad90); // op 89: layer3.0.9 (relu)
+  addBackward3(n, grad86, grad88, grad89); // op 88: add
+  batchnormBackward6(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, scratch87_batchstats, 2955328, 2956352); // op 87: layer3.0.downsample.1 (batchnorm)
+  backward86(p, gp, n);
+  batchnormBackward6(p, gp, n, grad85, grad86, scratch85_xhat, scratch85_istd, scratch85_batchstats, 2428992, 2430016); // op 85: layer3.0.bn3 (batchnorm)
+  conv2dBackward7(p, gp, n, act84, grad84, grad85, work84_col, work84_dcol, 2166848); // op 84: layer3.0.conv3 (conv2d)
+  reluBackward5(n, act83, grad83, grad84); // op 83: layer3.0.5 (relu)
+  batchnormBackward5(p, gp, n, grad82, grad83, scratch82_xhat, scratch82_istd, scratch82_batchstats, 2166336, 2166592); // op 82: layer3.0.bn2 (batchnorm)
+  backward81(p, gp, n);
+  backward80(n);
+  backward79(p, gp, n);
+  backward78(p, gp, n);
+  reluBackward4(n, act77, grad77, grad78); // op 77: layer2.rest.2.8 (relu)
+  addBackward2(n, grad76, grad68, grad77); // op 76: add
+  batchnormBackward4(p, gp, n, grad75, grad76, scratch75_xhat, scratch75_istd, scratch75_batchstats, 1443904, 1444416); // op 75: layer2.rest.2.bn3 (batchnorm)
+  conv2dBackward4(p, gp, n, act74, grad74, grad75, work74_col, work74_dcol, 1378368); // op 74: layer2.rest.2.conv3 (conv2d)
+  reluBackward3(n, act73, grad73, grad74); // op 73: layer2.rest.2.5 (relu)
+  batchnormBackward3(p, gp, n, grad72, grad73, scratch72_xhat, scratch72_istd, scratch72_batchstats, 1378112, 1378240); // op 72: layer2.rest.2.bn2 (batchnorm)
+  conv2dBackward6(p, gp, n, act71, grad71, grad72, work71_col, work71_dcol, 1230656); // op 71: layer2.rest.2.conv2 (conv2d)
+  reluBackward3(n, act70, grad70, grad71); // op 70: layer2.rest.2.2 (relu)
+  batchnormBackward3(p, gp, n, grad69, grad70, scratch69_xhat, scratch69_istd, scratch69_batchstats, 1230400, 1230528); // op 69: layer2.rest.2.bn1 (batchnorm)
+  conv2dBackward5(p, gp, n, act68, grad68, grad69, work68_col, work68_dcol, 1164864); // op 68: layer2.rest.2.conv1 (conv2d)
+  reluBackward4(n, act67, grad67, grad68); // op 67: layer2.rest.1.8 (relu)
+  addBackward2(n, grad66, grad58, grad67); // op 66: add
+  batchnormBackward4(p, gp, n, grad65, grad66, scratch65_xhat, scratch65_istd, scratch65_batchstats, 1163840, 1164352); // op 65: layer2.rest.1.bn3 (batchnorm)
+  conv2dBackward4(p, gp, n, act64, grad64, grad65, work64_col, work64_dcol, 1098304); // op 64: layer2.rest.1.conv3 (conv2d)
+  reluBackward3(n, act63, grad63, grad64); // op 63: layer2.rest.1.5 (relu)
+  batchnormBackward3(p, gp, n, grad62, grad63, scratch62_xhat, scratch62_istd, scratch62_batchstats, 1098048, 1098176); // op 62: layer2.rest.1.bn2 (batchnorm)
+  conv2dBackward6(p, gp, n, act61, grad61, grad62, work61_col, work61_dcol, 950592); // op 61: layer2.rest.1.conv2 (conv2d)
+  reluBackward3(n, act60, grad60, grad61); // op 60: layer2.rest.1.2 (relu)
+  batchnormBackward3(p, gp, n, grad59, grad60, scratch59_xhat, scratch59_istd, scratch59_batchstats, 950336, 950464); // op 59: layer2.rest.1.bn1 (batchnorm)
+  conv2dBackward5(p, gp, n, act58, grad58, grad59, work58_col, work58_dcol, 884800); // op 58: layer2.rest.1.conv1 (conv2d)
+  reluBackward4(n, act57, grad57, grad58); // op 57: layer2.rest.0.8 (relu)
+  addBackward2(n, grad56, grad48, grad57); // op 56: add
+  batchnormBackward4(p, gp, n, grad55, grad56, scratch55_xhat, scratch55_istd, scratch55_batchstats, 883776, 884288); // op 55: layer2.rest.0.bn3 (batchnorm)
+  conv2dBackward4(p, gp, n, act54, grad54, grad55, work54_col, work54_dcol, 818240); // op 54: layer2.rest.0.conv3 (conv2d)
+  reluBackward3(n, act53, grad53, grad54); // op 53: layer2.rest.0.5 (relu)
+  batchnormBackward3(p, gp, n, grad52, grad53, scratch52_xhat, scratch52_istd, scratch52_batchstats, 817984, 818112); // op 52: layer2.rest.0.bn2 (batchnorm)
+  conv2dBackward6(p, gp, n, act51, grad51, grad52, work51_col, work51_dcol, 670528); // op 51: layer2.rest.0.conv2 (conv2d)
+  reluBackward3(n, act50, grad50, grad51); // op 50: layer2.rest.0.2 (relu)
+  batchnormBackward3(p, gp, n, grad49, grad50, scratch49_xhat, scratch49_istd, scratch49_batchstats, 670272, 670400); // op 49: layer2.rest.0.bn1 (batchnorm)
+  conv2dBackward5(p, gp, n, act48, grad48, grad49, work48_col, work48_dcol, 604736); // op 48: layer2.rest.0.conv1 (conv2d)
+  reluBackward4(n, act47, grad47, grad48); // op 47: layer2.0.9 (relu)
+  addBackward2(n, grad44, grad46, grad47); // op 46: add
+  batchnormBackward4(p, gp, n, grad45, grad46, scratch45_xhat, scratch45_istd, scratch45_batchstats, 603712, 604224); // op 45: layer2.0.downsample.1 (batchnorm)
+  backward44(p, gp, n);
+  batchnormBackward4(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, scratch43_batchstats, 471616, 472128); // op 43: layer2.0.bn3 (batchnorm)
+  conv2dBackward4(p, gp, n, act42, grad42, grad43, work42_col, work42_dcol, 406080); // op 42: layer2.0.conv3 (conv2d)
+  reluBackward3(n, act41, grad41, grad42); // op 41: layer2.0.5 (relu)
+  batchnormBackward3(p, gp, n, grad40, grad41, scratch40_xhat, scratch40_istd, scratch40_batchstats, 405824, 405952); // op 40: layer2.0.bn2 (batchnorm)
+  backward39(p, gp, n);
+  backward38(n);
+  backward37(p, gp, n);
+  backward36(p, gp, n);
+  reluBackward2(n, act35, grad35, grad36); // op 35: layer1.rest.1.8 (relu)
+  addBackward1(n, grad34, grad26, grad35); // op 34: add
+  batchnormBackward2(p, gp, n, grad33, grad34, scratch33_xhat, scratch33_istd, scratch33_batchstats, 224832, 225088); // op 33: layer1.rest.1.bn3 (batchnorm)
+  conv2dBackward2(p, gp, n, act32, grad32, grad33, work32_col, work32_dcol, 208448); // op 32: layer1.rest.1.conv3 (conv2d)
+  reluBackward1(n, act31, grad31, grad32); // op 31: layer1.rest.1.5 (relu)
+  batchnormBackward1(p, gp, n, grad30, grad31, scratch30_xhat, scratch30_istd, scratch30_batchstats, 208320, 208384); // op 30: layer1.rest.1.bn2 (batchnorm)
+  conv2dBackward1(p, gp, n, act29, grad29, grad30, work29_col, work29_dcol, 171456); // op 29: layer1.rest.1.conv2 (conv2d)
+  reluBackward1(n, act28, grad28, grad29); // op 28: layer1.rest.1.2 (relu)
+  batchnormBackward1(p, gp, n, grad27, grad28, scratch27_xhat, scratch27_istd, scratch27_batchstats, 171328, 171392); // op 27: layer1.rest.1.bn1 (batchnorm)
+  conv2dBackward3(p, gp, n, act26, grad26, grad27, work26_col, work26_dcol, 154944); // op 26: layer1.rest.1.conv1 (conv2d)
+  reluBackward2(n, act25, grad25, grad26); // op 25: layer1.rest.0.8 (relu)
+  addBackward1(n, grad24, grad16, grad25); // op 24: add
+  batchnormBackward2(p, gp, n, grad23, grad24, scratch23_xhat, scratch23_istd, scratch23_batchstats, 154432, 154688); // op 23: layer1.rest.0.bn3 (batchnorm)
+  conv2dBackward2(p, gp, n, act22, grad22, grad23, work22_col, work22_dcol, 138048); // op 22: layer1.rest.0.conv3 (conv2d)
+  reluBackward1(n, act21, grad21, grad22); // op 21: layer1.rest.0.5 (relu)
+  batchnormBackward1(p, gp, n, grad20, grad21, scratch20_xhat, scratch20_istd, scratch20_batchstats, 137920, 137984); // op 20: layer1.rest.0.bn2 (batchnorm)
+  conv2dBackward1(p, gp, n, act19, grad19, grad20, work19_col, work19_dcol, 101056); // op 19: layer1.rest.0.conv2 (conv2d)
+  reluBackward1(n, act18, grad18, grad19); // op 18: layer1.rest.0.2 (relu)
+  batchnormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, scratch17_batchstats, 100928, 100992); // op 17: layer1.rest.0.bn1 (batchnorm)
+  conv2dBackward3(p, gp, n, act16, grad16, grad17, work16_col, work16_dcol, 84544); // op 16: layer1.rest.0.conv1 (conv2d)
+  reluBackward2(n, act15, grad15, grad16); // op 15: layer1.0.9 (relu)
+  addBackward1(n, grad12, grad14, grad15); // op 14: add
+  batchnormBackward2(p, gp, n, grad13, grad14, scratch13_xhat, scratch13_istd, scratch13_batchstats, 84032, 84288); // op 13: layer1.0.downsample.1 (batchnorm)
+  conv2dBackward2(p, gp, n, act4, grad4, grad13, work12_col, work12_dcol, 67648); // op 12: layer1.0.downsample.0 (conv2d)
+  batchnormBackward2(p, gp, n, grad11, grad12, scratch11_xhat, scratch11_istd, scratch11_batchstats, 67136, 67392); // op 11: layer1.0.bn3 (batchnorm)
+  conv2dBackward2(p, gp, n, act10, grad10, grad11, work10_col, work10_dcol, 50752); // op 10: layer1.0.conv3 (conv2d)
+  reluBackward1(n, act9, grad9, grad10); // op 9: layer1.0.5 (relu)
+  batchnormBackward1(p, gp, n, grad8, grad9, scratch8_xhat, scratch8_istd, scratch8_batchstats, 50624, 50688); // op 8: layer1.0.bn2 (batchnorm)
+  conv2dBackward1(p, gp, n, act7, grad7, grad8, work7_col, work7_dcol, 13760); // op 7: layer1.0.conv2 (conv2d)
+  reluBackward1(n, act6, grad6, grad7); // op 6: layer1.0.2 (relu)
+  batchnormBackward1(p, gp, n, grad5, grad6, scratch5_xhat, scratch5_istd, scratch5_batchstats, 13632, 13696); // op 5: layer1.0.bn1 (batchnorm)
+  backward4(p, gp, n);
+  backward3(n);
+  backward2(n);
+  backward1(p, gp, n);
+  backward0(p, gp, n);
   return grad0;
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: conv1 (conv2d). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 150528;
@@ -3108,7 +4063,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 3 + kh * 1;
               for (let kw = 0; kw < 7; kw++) {
                 const iw = ow * 2 - 3 + kw * 1;
-                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
               }
             }
           }
@@ -3119,7 +4074,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 0: conv1 (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(p: Float32Array, gp: Float32Array, n: number): void {
   // conv1: conv2d 3→64, 7×7, stride 2, pad 3, no bias; [3, 224, 224] → [64, 112, 112] — backward, as im2col + a register-tiled matrix product
   const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
@@ -3136,7 +4091,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 3 + kh * 1;
                 for (let kw = 0; kw < 7; kw++) {
                   const iw = ow * 2 - 3 + kw * 1;
-                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
                 }
               }
             }
@@ -3169,7 +4124,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 2 - 3 + kh * 1;
                 for (let kw = 0; kw < 7; kw++) {
                   const iw = ow * 2 - 3 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r++];
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
                   else r++;
                 }
               }
@@ -3196,72 +4151,72 @@ function forward1(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i];
+          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) s += act1[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-            const d = act1[i] - m;
+            const d = act1[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[ch] = 0.9 * bf[ch] + 0.1 * m;
-          bf[64 + ch] = 0.9 * bf[64 + ch] + 0.1 * (q / (count - 1));
+          bf[ch] = 0.9 * bf[ch]! + 0.1 * m;
+          bf[64 + ch] = 0.9 * bf[64 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[ch];
-        v = bf[64 + ch];
+        m = bf[ch]!;
+        v = bf[64 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch1_istd[ch] = r;
-      const w = p[9408 + ch];
-      const sh = p[9472 + ch];
+      const w = p[9408 + ch]!;
+      const sh = p[9472 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-          const h = (act1[i] - m) * r;
+          const h = (act1[i]! - m) * r;
           scratch1_xhat[i] = h;
           act2[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[128] += 1;
+    if (training) bf[128]! += 1;
   }
 }
 
 /** Backward of op 1: bn1 (batchnorm). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward1(p: Float32Array, gp: Float32Array, n: number): void {
   // bn1: batchnorm over 64 channels × 112 × 112 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 12544;
-    const batchStats = scratch1_batchstats[0] === 1;
+    const batchStats = scratch1_batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) {
-          const d = grad2[i];
+          const d = grad2[i]!;
           sg += d;
-          sgh += d * scratch1_xhat[i];
+          sgh += d * scratch1_xhat[i]!;
         }
       }
-      gp[9408 + ch] += sgh;
-      gp[9472 + ch] += sg;
-      const k = p[9408 + ch] * scratch1_istd[ch];
+      gp[9408 + ch]! += sgh;
+      gp[9472 + ch]! += sg;
+      const k = p[9408 + ch]! * scratch1_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++)
-            grad1[i] += k * (grad2[i] - a - scratch1_xhat[i] * bh);
+            grad1[i]! += k * (grad2[i]! - a - scratch1_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) grad1[i] += k * grad2[i];
+          for (let i = b * 802816 + ch * 12544, e = i + 12544; i < e; i++) grad1[i]! += k * grad2[i]!;
         }
       }
     }
@@ -3269,27 +4224,27 @@ function backward1(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 2: 2 (relu). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
+function forward2(n: number): void {
   // 2: relu
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act2[i];
+    const x = act2[i]!;
     act3[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 2: 2 (relu). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward2(n: number): void {
   // 2: relu backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act2[i];
+    const x = act2[i]!;
 
-    const g = grad3[i];
+    const g = grad3[i]!;
     grad2[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 3: maxpool (max_pool2d). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+function forward3(n: number): void {
   // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56]
   // the argmax (index within the input plane) of every output is kept for the backward pass
   for (let bc = 0, d = 0; bc < n * 64; bc++) {
@@ -3306,7 +4261,7 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
           const r = (ih0 + kh) * 112;
           for (let kw = kwLo; kw < 3; kw++) {
             const q = r + iw0 + kw;
-            const v = act3[xc + q];
+            const v = act3[xc + q]!;
             if (v > m || v !== v) {
               m = v;
               at = q;
@@ -3321,16 +4276,16 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 3: maxpool (max_pool2d). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward3(n: number): void {
   // maxpool: max_pool2d 3×3, stride 2, pad 1; [64, 112, 112] → [64, 56, 56] — backward: each output's gradient goes to its argmax
   for (let bc = 0, d = 0; bc < n * 64; bc++) {
     const xc = bc * 12544;
-    for (let j = 0; j < 3136; j++, d++) grad3[xc + scratch3_argmax[d]] += grad4[d];
+    for (let j = 0; j < 3136; j++, d++) grad3[xc + scratch3_argmax[d]!]! += grad4[d]!;
   }
 }
 
 /** Forward of op 4: layer1.0.conv1 (conv2d). */
-function forward4(p: Float32Array, n: number, training: boolean): void {
+function forward4(p: Float32Array, n: number): void {
   // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -3345,7 +4300,7 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work4_col[r++] = act4[xc + ih * 56 + iw];
+                work4_col[r++] = act4[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -3356,7 +4311,7 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 4: layer1.0.conv1 (conv2d). */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward4(p: Float32Array, gp: Float32Array, n: number): void {
   // layer1.0.conv1: conv2d 64→64, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -3373,7 +4328,7 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work4_col[r++] = act4[xc + ih * 56 + iw];
+                  work4_col[r++] = act4[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -3406,7 +4361,7 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad4[xc + ih * 56 + iw] += work4_dcol[r++];
+                  grad4[xc + ih * 56 + iw]! += work4_dcol[r++]!;
                 }
               }
             }
@@ -3416,119 +4371,150 @@ function backward4(p: Float32Array, gp: Float32Array, n: number, training: boole
   }
 }
 
-/** Forward of op 5: layer1.0.bn1 (batchnorm). */
-function forward5(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 6 ops 5, 8, 17, 20, 27, 30 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward1(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 3136;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `layer1.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch5_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 64; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act5[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act5[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[129 + ch] = 0.9 * bf[129 + ch] + 0.1 * m;
-          bf[193 + ch] = 0.9 * bf[193 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[129 + ch];
-        v = bf[193 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch5_istd[ch] = r;
-      const w = p[13632 + ch];
-      const sh = p[13696 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act5[i] - m) * r;
-          scratch5_xhat[i] = h;
-          act6[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[257] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 5: layer1.0.bn1 (batchnorm). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 6 ops 5, 8, 17, 20, 27, 30 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch5_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 64; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad6[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch5_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[13632 + ch] += sgh;
-      gp[13696 + ch] += sg;
-      const k = p[13632 + ch] * scratch5_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad5[i] += k * (grad6[i] - a - scratch5_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad5[i] += k * grad6[i];
+          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 6: layer1.0.2 (relu). */
-function forward6(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.2: relu
+/** Forward of the 12 ops 6, 9, 18, 21, 28, 31, … (relu, one shape): each call passes its arrays and offsets. */
+function reluForward1(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act6[i];
-    act7[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 6: layer1.0.2 (relu). */
-function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.2: relu backward
+/** Backward of the 12 ops 6, 9, 18, 21, 28, 31, … (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act6[i];
+    const x = input[i]!;
 
-    const g = grad7[i];
-    grad6[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 7: layer1.0.conv2 (conv2d). */
-function forward7(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
+/** Forward of the 3 ops 7, 19, 29 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
     const yb = b * 200704;
@@ -3542,19 +4528,29 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw] : 0;
+                col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work7_col, act8, 3136, 576, 64, 13760 + gi * 36864, -1, yb + gi * 200704, 1, 3136);
+      denseTiledForward(p, col, output, 3136, 576, 64, weightAt + gi * 36864, -1, yb + gi * 200704, 1, 3136);
     }
   }
 }
 
-/** Backward of op 7: layer1.0.conv2 (conv2d). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 3 ops 7, 19, 29 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -3570,23 +4566,23 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work7_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act7[xc + ih * 56 + iw] : 0;
+                  col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
           }
       }
-      if (dx) work7_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work7_col,
-        work7_dcol,
-        grad8,
+        col,
+        dcol,
+        outputGrad,
         3136,
         576,
         64,
-        13760 + gi * 36864,
+        weightAt + gi * 36864,
         -1,
         dx,
         yb + gi * 200704,
@@ -3603,7 +4599,7 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad7[xc + ih * 56 + iw] += work7_dcol[r++];
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
                   else r++;
                 }
               }
@@ -3614,119 +4610,16 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
   }
 }
 
-/** Forward of op 8: layer1.0.bn2 (batchnorm). */
-function forward8(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer1.0.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch8_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act8[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act8[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[258 + ch] = 0.9 * bf[258 + ch] + 0.1 * m;
-          bf[322 + ch] = 0.9 * bf[322 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[258 + ch];
-        v = bf[322 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch8_istd[ch] = r;
-      const w = p[50624 + ch];
-      const sh = p[50688 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act8[i] - m) * r;
-          scratch8_xhat[i] = h;
-          act9[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[386] += 1;
-  }
-}
-
-/** Backward of op 8: layer1.0.bn2 (batchnorm). */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch8_batchstats[0] === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad9[i];
-          sg += d;
-          sgh += d * scratch8_xhat[i];
-        }
-      }
-      gp[50624 + ch] += sgh;
-      gp[50688 + ch] += sg;
-      const k = p[50624 + ch] * scratch8_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad8[i] += k * (grad9[i] - a - scratch8_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad8[i] += k * grad9[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 9: layer1.0.5 (relu). */
-function forward9(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.5: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act9[i];
-    act10[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 9: layer1.0.5 (relu). */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.5: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act9[i];
-
-    const g = grad10[i];
-    grad9[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 10: layer1.0.conv3 (conv2d). */
-function forward10(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
+/** Forward of the 4 ops 10, 12, 22, 32 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward2(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
     const yb = b * 802816;
@@ -3740,19 +4633,29 @@ function forward10(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work10_col[r++] = act10[xc + ih * 56 + iw];
+                col[r++] = input[xc + ih * 56 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work10_col, act11, 3136, 64, 256, 50752 + gi * 16384, -1, yb + gi * 802816, 1, 3136);
+      denseTiledForward(p, col, output, 3136, 64, 256, weightAt + gi * 16384, -1, yb + gi * 802816, 1, 3136);
     }
   }
 }
 
-/** Backward of op 10: layer1.0.conv3 (conv2d). */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 4 ops 10, 12, 22, 32 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -3768,23 +4671,23 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work10_col[r++] = act10[xc + ih * 56 + iw];
+                  col[r++] = input[xc + ih * 56 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work10_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work10_col,
-        work10_dcol,
-        grad11,
+        col,
+        dcol,
+        outputGrad,
         3136,
         64,
         256,
-        50752 + gi * 16384,
+        weightAt + gi * 16384,
         -1,
         dx,
         yb + gi * 802816,
@@ -3801,7 +4704,7 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad10[xc + ih * 56 + iw] += work10_dcol[r++];
+                  inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -3811,312 +4714,166 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 11: layer1.0.bn3 (batchnorm). */
-function forward11(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.bn3: batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 4 ops 11, 13, 23, 33 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward2(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 3136;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `layer1.0.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch11_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 256; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += act11[i];
+          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act11[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[387 + ch] = 0.9 * bf[387 + ch] + 0.1 * m;
-          bf[643 + ch] = 0.9 * bf[643 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[387 + ch];
-        v = bf[643 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch11_istd[ch] = r;
-      const w = p[67136 + ch];
-      const sh = p[67392 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act11[i] - m) * r;
-          scratch11_xhat[i] = h;
-          act12[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[899] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 11: layer1.0.bn3 (batchnorm). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.bn3: batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 4 ops 11, 13, 23, 33 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch11_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad12[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch11_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[67136 + ch] += sgh;
-      gp[67392 + ch] += sg;
-      const k = p[67136 + ch] * scratch11_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++)
-            grad11[i] += k * (grad12[i] - a - scratch11_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) grad11[i] += k * grad12[i];
+          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 12: layer1.0.downsample.0 (conv2d). */
-function forward12(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.downsample.0: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 3136;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work12_col[r++] = act4[xc + ih * 56 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work12_col, act13, 3136, 64, 256, 67648 + gi * 16384, -1, yb + gi * 802816, 1, 3136);
-    }
-  }
-}
-
-/** Backward of op 12: layer1.0.downsample.0 (conv2d). */
-function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.downsample.0: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work12_col[r++] = act4[xc + ih * 56 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work12_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work12_col,
-        work12_dcol,
-        grad13,
-        3136,
-        64,
-        256,
-        67648 + gi * 16384,
-        -1,
-        dx,
-        yb + gi * 802816,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad4[xc + ih * 56 + iw] += work12_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 13: layer1.0.downsample.1 (batchnorm). */
-function forward13(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.downsample.1: batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer1.0.downsample.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch13_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += act13[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act13[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[900 + ch] = 0.9 * bf[900 + ch] + 0.1 * m;
-          bf[1156 + ch] = 0.9 * bf[1156 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[900 + ch];
-        v = bf[1156 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch13_istd[ch] = r;
-      const w = p[84032 + ch];
-      const sh = p[84288 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act13[i] - m) * r;
-          scratch13_xhat[i] = h;
-          act14[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[1412] += 1;
-  }
-}
-
-/** Backward of op 13: layer1.0.downsample.1 (batchnorm). */
-function backward13(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.downsample.1: batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch13_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad14[i];
-          sg += d;
-          sgh += d * scratch13_xhat[i];
-        }
-      }
-      gp[84032 + ch] += sgh;
-      gp[84288 + ch] += sg;
-      const k = p[84032 + ch] * scratch13_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++)
-            grad13[i] += k * (grad14[i] - a - scratch13_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) grad13[i] += k * grad14[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 14: add. */
-function forward14(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 3 ops 14, 24, 34 (add, one shape): each call passes its arrays and offsets. */
+function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 802816; i < e; i++) act15[i] = act12[i] + act14[i];
+  for (let i = 0, e = n * 802816; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 14: add. */
-function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 3 ops 14, 24, 34 (add, one shape): each call passes its arrays and offsets. */
+function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const g = grad15[i];
-    grad12[i] += g;
-    grad14[i] += g;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
-/** Forward of op 15: layer1.0.9 (relu). */
-function forward15(p: Float32Array, n: number, training: boolean): void {
-  // layer1.0.9: relu
+/** Forward of the 3 ops 15, 25, 35 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward2(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act15[i];
-    act16[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 15: layer1.0.9 (relu). */
-function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.0.9: relu backward
+/** Backward of the 3 ops 15, 25, 35 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward2(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act15[i];
+    const x = input[i]!;
 
-    const g = grad16[i];
-    grad15[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 16: layer1.rest.0.conv1 (conv2d). */
-function forward16(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
+/** Forward of the 2 ops 16, 26 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward3(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 802816;
     const yb = b * 200704;
@@ -4130,19 +4887,29 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work16_col[r++] = act16[xc + ih * 56 + iw];
+                col[r++] = input[xc + ih * 56 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work16_col, act17, 3136, 256, 64, 84544 + gi * 16384, -1, yb + gi * 200704, 1, 3136);
+      denseTiledForward(p, col, output, 3136, 256, 64, weightAt + gi * 16384, -1, yb + gi * 200704, 1, 3136);
     }
   }
 }
 
-/** Backward of op 16: layer1.rest.0.conv1 (conv2d). */
-function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 2 ops 16, 26 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward3(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 802816;
@@ -4158,23 +4925,23 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work16_col[r++] = act16[xc + ih * 56 + iw];
+                  col[r++] = input[xc + ih * 56 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work16_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work16_col,
-        work16_dcol,
-        grad17,
+        col,
+        dcol,
+        outputGrad,
         3136,
         256,
         64,
-        84544 + gi * 16384,
+        weightAt + gi * 16384,
         -1,
         dx,
         yb + gi * 200704,
@@ -4191,1147 +4958,18 @@ function backward16(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad16[xc + ih * 56 + iw] += work16_dcol[r++];
+                  inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
                 }
               }
             }
           }
       }
     }
-  }
-}
-
-/** Forward of op 17: layer1.rest.0.bn1 (batchnorm). */
-function forward17(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer1.rest.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch17_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act17[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act17[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1413 + ch] = 0.9 * bf[1413 + ch] + 0.1 * m;
-          bf[1477 + ch] = 0.9 * bf[1477 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[1413 + ch];
-        v = bf[1477 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch17_istd[ch] = r;
-      const w = p[100928 + ch];
-      const sh = p[100992 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act17[i] - m) * r;
-          scratch17_xhat[i] = h;
-          act18[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[1541] += 1;
-  }
-}
-
-/** Backward of op 17: layer1.rest.0.bn1 (batchnorm). */
-function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch17_batchstats[0] === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad18[i];
-          sg += d;
-          sgh += d * scratch17_xhat[i];
-        }
-      }
-      gp[100928 + ch] += sgh;
-      gp[100992 + ch] += sg;
-      const k = p[100928 + ch] * scratch17_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad17[i] += k * (grad18[i] - a - scratch17_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad17[i] += k * grad18[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 18: layer1.rest.0.2 (relu). */
-function forward18(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.2: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act18[i];
-    act19[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 18: layer1.rest.0.2 (relu). */
-function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.2: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act18[i];
-
-    const g = grad19[i];
-    grad18[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 19: layer1.rest.0.conv2 (conv2d). */
-function forward19(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 3136;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work19_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act19[xc + ih * 56 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work19_col, act20, 3136, 576, 64, 101056 + gi * 36864, -1, yb + gi * 200704, 1, 3136);
-    }
-  }
-}
-
-/** Backward of op 19: layer1.rest.0.conv2 (conv2d). */
-function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work19_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act19[xc + ih * 56 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work19_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work19_col,
-        work19_dcol,
-        grad20,
-        3136,
-        576,
-        64,
-        101056 + gi * 36864,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad19[xc + ih * 56 + iw] += work19_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 20: layer1.rest.0.bn2 (batchnorm). */
-function forward20(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer1.rest.0.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch20_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act20[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act20[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1542 + ch] = 0.9 * bf[1542 + ch] + 0.1 * m;
-          bf[1606 + ch] = 0.9 * bf[1606 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[1542 + ch];
-        v = bf[1606 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch20_istd[ch] = r;
-      const w = p[137920 + ch];
-      const sh = p[137984 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act20[i] - m) * r;
-          scratch20_xhat[i] = h;
-          act21[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[1670] += 1;
-  }
-}
-
-/** Backward of op 20: layer1.rest.0.bn2 (batchnorm). */
-function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch20_batchstats[0] === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad21[i];
-          sg += d;
-          sgh += d * scratch20_xhat[i];
-        }
-      }
-      gp[137920 + ch] += sgh;
-      gp[137984 + ch] += sg;
-      const k = p[137920 + ch] * scratch20_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad20[i] += k * (grad21[i] - a - scratch20_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad20[i] += k * grad21[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 21: layer1.rest.0.5 (relu). */
-function forward21(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.5: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act21[i];
-    act22[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 21: layer1.rest.0.5 (relu). */
-function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.5: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act21[i];
-
-    const g = grad22[i];
-    grad21[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 22: layer1.rest.0.conv3 (conv2d). */
-function forward22(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 3136;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work22_col[r++] = act22[xc + ih * 56 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work22_col, act23, 3136, 64, 256, 138048 + gi * 16384, -1, yb + gi * 802816, 1, 3136);
-    }
-  }
-}
-
-/** Backward of op 22: layer1.rest.0.conv3 (conv2d). */
-function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work22_col[r++] = act22[xc + ih * 56 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work22_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work22_col,
-        work22_dcol,
-        grad23,
-        3136,
-        64,
-        256,
-        138048 + gi * 16384,
-        -1,
-        dx,
-        yb + gi * 802816,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad22[xc + ih * 56 + iw] += work22_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 23: layer1.rest.0.bn3 (batchnorm). */
-function forward23(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.bn3: batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer1.rest.0.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch23_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += act23[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act23[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[1671 + ch] = 0.9 * bf[1671 + ch] + 0.1 * m;
-          bf[1927 + ch] = 0.9 * bf[1927 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[1671 + ch];
-        v = bf[1927 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch23_istd[ch] = r;
-      const w = p[154432 + ch];
-      const sh = p[154688 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act23[i] - m) * r;
-          scratch23_xhat[i] = h;
-          act24[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[2183] += 1;
-  }
-}
-
-/** Backward of op 23: layer1.rest.0.bn3 (batchnorm). */
-function backward23(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.bn3: batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch23_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad24[i];
-          sg += d;
-          sgh += d * scratch23_xhat[i];
-        }
-      }
-      gp[154432 + ch] += sgh;
-      gp[154688 + ch] += sg;
-      const k = p[154432 + ch] * scratch23_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++)
-            grad23[i] += k * (grad24[i] - a - scratch23_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) grad23[i] += k * grad24[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 24: add. */
-function forward24(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 802816; i < e; i++) act25[i] = act24[i] + act16[i];
-}
-
-/** Backward of op 24: add. */
-function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const g = grad25[i];
-    grad24[i] += g;
-    grad16[i] += g;
-  }
-}
-
-/** Forward of op 25: layer1.rest.0.8 (relu). */
-function forward25(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.8: relu
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act25[i];
-    act26[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 25: layer1.rest.0.8 (relu). */
-function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.0.8: relu backward
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act25[i];
-
-    const g = grad26[i];
-    grad25[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 26: layer1.rest.1.conv1 (conv2d). */
-function forward26(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 802816;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 3136;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work26_col[r++] = act26[xc + ih * 56 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work26_col, act27, 3136, 256, 64, 154944 + gi * 16384, -1, yb + gi * 200704, 1, 3136);
-    }
-  }
-}
-
-/** Backward of op 26: layer1.rest.1.conv1 (conv2d). */
-function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.conv1: conv2d 256→64, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 802816;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work26_col[r++] = act26[xc + ih * 56 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work26_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work26_col,
-        work26_dcol,
-        grad27,
-        3136,
-        256,
-        64,
-        154944 + gi * 16384,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad26[xc + ih * 56 + iw] += work26_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 27: layer1.rest.1.bn1 (batchnorm). */
-function forward27(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer1.rest.1.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch27_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act27[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act27[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2184 + ch] = 0.9 * bf[2184 + ch] + 0.1 * m;
-          bf[2248 + ch] = 0.9 * bf[2248 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[2184 + ch];
-        v = bf[2248 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch27_istd[ch] = r;
-      const w = p[171328 + ch];
-      const sh = p[171392 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act27[i] - m) * r;
-          scratch27_xhat[i] = h;
-          act28[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[2312] += 1;
-  }
-}
-
-/** Backward of op 27: layer1.rest.1.bn1 (batchnorm). */
-function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.bn1: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch27_batchstats[0] === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad28[i];
-          sg += d;
-          sgh += d * scratch27_xhat[i];
-        }
-      }
-      gp[171328 + ch] += sgh;
-      gp[171392 + ch] += sg;
-      const k = p[171328 + ch] * scratch27_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad27[i] += k * (grad28[i] - a - scratch27_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad27[i] += k * grad28[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 28: layer1.rest.1.2 (relu). */
-function forward28(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.2: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act28[i];
-    act29[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 28: layer1.rest.1.2 (relu). */
-function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.2: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act28[i];
-
-    const g = grad29[i];
-    grad28[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 29: layer1.rest.1.conv2 (conv2d). */
-function forward29(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 3136;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work29_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act29[xc + ih * 56 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work29_col, act30, 3136, 576, 64, 171456 + gi * 36864, -1, yb + gi * 200704, 1, 3136);
-    }
-  }
-}
-
-/** Backward of op 29: layer1.rest.1.conv2 (conv2d). */
-function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.conv2: conv2d 64→64, 3×3, stride 1, pad 1, no bias; [64, 56, 56] → [64, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work29_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act29[xc + ih * 56 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work29_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work29_col,
-        work29_dcol,
-        grad30,
-        3136,
-        576,
-        64,
-        171456 + gi * 36864,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad29[xc + ih * 56 + iw] += work29_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 30: layer1.rest.1.bn2 (batchnorm). */
-function forward30(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer1.rest.1.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch30_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 64; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) s += act30[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act30[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2313 + ch] = 0.9 * bf[2313 + ch] + 0.1 * m;
-          bf[2377 + ch] = 0.9 * bf[2377 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[2313 + ch];
-        v = bf[2377 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch30_istd[ch] = r;
-      const w = p[208320 + ch];
-      const sh = p[208384 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act30[i] - m) * r;
-          scratch30_xhat[i] = h;
-          act31[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[2441] += 1;
-  }
-}
-
-/** Backward of op 30: layer1.rest.1.bn2 (batchnorm). */
-function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.bn2: batchnorm over 64 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch30_batchstats[0] === 1;
-    for (let ch = 0; ch < 64; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad31[i];
-          sg += d;
-          sgh += d * scratch30_xhat[i];
-        }
-      }
-      gp[208320 + ch] += sgh;
-      gp[208384 + ch] += sg;
-      const k = p[208320 + ch] * scratch30_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++)
-            grad30[i] += k * (grad31[i] - a - scratch30_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 3136, e = i + 3136; i < e; i++) grad30[i] += k * grad31[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 31: layer1.rest.1.5 (relu). */
-function forward31(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.5: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act31[i];
-    act32[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 31: layer1.rest.1.5 (relu). */
-function backward31(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.5: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act31[i];
-
-    const g = grad32[i];
-    grad31[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 32: layer1.rest.1.conv3 (conv2d). */
-function forward32(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 64; ic++) {
-            const xc = xb + (gi * 64 + ic) * 3136;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work32_col[r++] = act32[xc + ih * 56 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work32_col, act33, 3136, 64, 256, 208448 + gi * 16384, -1, yb + gi * 802816, 1, 3136);
-    }
-  }
-}
-
-/** Backward of op 32: layer1.rest.1.conv3 (conv2d). */
-function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.conv3: conv2d 64→256, 1×1, stride 1, pad 0, no bias; [64, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work32_col[r++] = act32[xc + ih * 56 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work32_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work32_col,
-        work32_dcol,
-        grad33,
-        3136,
-        64,
-        256,
-        208448 + gi * 16384,
-        -1,
-        dx,
-        yb + gi * 802816,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 64; ic++) {
-              const xc = xb + (gi * 64 + ic) * 3136;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad32[xc + ih * 56 + iw] += work32_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 33: layer1.rest.1.bn3 (batchnorm). */
-function forward33(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.bn3: batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 3136;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer1.rest.1.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch33_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) s += act33[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act33[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2442 + ch] = 0.9 * bf[2442 + ch] + 0.1 * m;
-          bf[2698 + ch] = 0.9 * bf[2698 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[2442 + ch];
-        v = bf[2698 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch33_istd[ch] = r;
-      const w = p[224832 + ch];
-      const sh = p[225088 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act33[i] - m) * r;
-          scratch33_xhat[i] = h;
-          act34[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[2954] += 1;
-  }
-}
-
-/** Backward of op 33: layer1.rest.1.bn3 (batchnorm). */
-function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.bn3: batchnorm over 256 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 3136;
-    const batchStats = scratch33_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad34[i];
-          sg += d;
-          sgh += d * scratch33_xhat[i];
-        }
-      }
-      gp[224832 + ch] += sgh;
-      gp[225088 + ch] += sg;
-      const k = p[224832 + ch] * scratch33_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++)
-            grad33[i] += k * (grad34[i] - a - scratch33_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 802816 + ch * 3136, e = i + 3136; i < e; i++) grad33[i] += k * grad34[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 34: add. */
-function forward34(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 802816; i < e; i++) act35[i] = act34[i] + act26[i];
-}
-
-/** Backward of op 34: add. */
-function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const g = grad35[i];
-    grad34[i] += g;
-    grad26[i] += g;
-  }
-}
-
-/** Forward of op 35: layer1.rest.1.8 (relu). */
-function forward35(p: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.8: relu
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act35[i];
-    act36[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 35: layer1.rest.1.8 (relu). */
-function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer1.rest.1.8: relu backward
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act35[i];
-
-    const g = grad36[i];
-    grad35[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 36: layer2.0.conv1 (conv2d). */
-function forward36(p: Float32Array, n: number, training: boolean): void {
+function forward36(p: Float32Array, n: number): void {
   // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 802816;
@@ -5346,7 +4984,7 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work36_col[r++] = act36[xc + ih * 56 + iw];
+                work36_col[r++] = act36[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -5357,7 +4995,7 @@ function forward36(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 36: layer2.0.conv1 (conv2d). */
-function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward36(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.conv1: conv2d 256→128, 1×1, stride 1, pad 0, no bias; [256, 56, 56] → [128, 56, 56] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -5374,7 +5012,7 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work36_col[r++] = act36[xc + ih * 56 + iw];
+                  work36_col[r++] = act36[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -5407,7 +5045,7 @@ function backward36(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad36[xc + ih * 56 + iw] += work36_dcol[r++];
+                  grad36[xc + ih * 56 + iw]! += work36_dcol[r++]!;
                 }
               }
             }
@@ -5435,72 +5073,72 @@ function forward37(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) s += act37[i];
+          for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) s += act37[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) {
-            const d = act37[i] - m;
+            const d = act37[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[2955 + ch] = 0.9 * bf[2955 + ch] + 0.1 * m;
-          bf[3083 + ch] = 0.9 * bf[3083 + ch] + 0.1 * (q / (count - 1));
+          bf[2955 + ch] = 0.9 * bf[2955 + ch]! + 0.1 * m;
+          bf[3083 + ch] = 0.9 * bf[3083 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[2955 + ch];
-        v = bf[3083 + ch];
+        m = bf[2955 + ch]!;
+        v = bf[3083 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch37_istd[ch] = r;
-      const w = p[258112 + ch];
-      const sh = p[258240 + ch];
+      const w = p[258112 + ch]!;
+      const sh = p[258240 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) {
-          const h = (act37[i] - m) * r;
+          const h = (act37[i]! - m) * r;
           scratch37_xhat[i] = h;
           act38[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[3211] += 1;
+    if (training) bf[3211]! += 1;
   }
 }
 
 /** Backward of op 37: layer2.0.bn1 (batchnorm). */
-function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward37(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.bn1: batchnorm over 128 channels × 56 × 56 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 3136;
-    const batchStats = scratch37_batchstats[0] === 1;
+    const batchStats = scratch37_batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) {
-          const d = grad38[i];
+          const d = grad38[i]!;
           sg += d;
-          sgh += d * scratch37_xhat[i];
+          sgh += d * scratch37_xhat[i]!;
         }
       }
-      gp[258112 + ch] += sgh;
-      gp[258240 + ch] += sg;
-      const k = p[258112 + ch] * scratch37_istd[ch];
+      gp[258112 + ch]! += sgh;
+      gp[258240 + ch]! += sg;
+      const k = p[258112 + ch]! * scratch37_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++)
-            grad37[i] += k * (grad38[i] - a - scratch37_xhat[i] * bh);
+            grad37[i]! += k * (grad38[i]! - a - scratch37_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) grad37[i] += k * grad38[i];
+          for (let i = b * 401408 + ch * 3136, e = i + 3136; i < e; i++) grad37[i]! += k * grad38[i]!;
         }
       }
     }
@@ -5508,27 +5146,27 @@ function backward37(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 38: layer2.0.2 (relu). */
-function forward38(p: Float32Array, n: number, training: boolean): void {
+function forward38(n: number): void {
   // layer2.0.2: relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act38[i];
+    const x = act38[i]!;
     act39[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 38: layer2.0.2 (relu). */
-function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward38(n: number): void {
   // layer2.0.2: relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act38[i];
+    const x = act38[i]!;
 
-    const g = grad39[i];
+    const g = grad39[i]!;
     grad38[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 39: layer2.0.conv2 (conv2d). */
-function forward39(p: Float32Array, n: number, training: boolean): void {
+function forward39(p: Float32Array, n: number): void {
   // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -5543,7 +5181,7 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work39_col[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw] : 0;
+                work39_col[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -5554,7 +5192,7 @@ function forward39(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 39: layer2.0.conv2 (conv2d). */
-function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward39(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.conv2: conv2d 128→128, 3×3, stride 2, pad 1, no bias; [128, 56, 56] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -5571,7 +5209,7 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work39_col[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw] : 0;
+                  work39_col[r++] = ih >= 0 && iw >= 0 ? act39[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -5604,7 +5242,7 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad39[xc + ih * 56 + iw] += work39_dcol[r++];
+                  if (ih >= 0 && iw >= 0) grad39[xc + ih * 56 + iw]! += work39_dcol[r++]!;
                   else r++;
                 }
               }
@@ -5615,119 +5253,150 @@ function backward39(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 40: layer2.0.bn2 (batchnorm). */
-function forward40(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 7 ops 40, 49, 52, 59, 62, 69, … (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward3(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 784;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `layer2.0.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch40_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 128; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act40[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act40[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3212 + ch] = 0.9 * bf[3212 + ch] + 0.1 * m;
-          bf[3340 + ch] = 0.9 * bf[3340 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[3212 + ch];
-        v = bf[3340 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch40_istd[ch] = r;
-      const w = p[405824 + ch];
-      const sh = p[405952 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act40[i] - m) * r;
-          scratch40_xhat[i] = h;
-          act41[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[3468] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 40: layer2.0.bn2 (batchnorm). */
-function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 7 ops 40, 49, 52, 59, 62, 69, … (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward3(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch40_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 128; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad41[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch40_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[405824 + ch] += sgh;
-      gp[405952 + ch] += sg;
-      const k = p[405824 + ch] * scratch40_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad40[i] += k * (grad41[i] - a - scratch40_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad40[i] += k * grad41[i];
+          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 41: layer2.0.5 (relu). */
-function forward41(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.5: relu
+/** Forward of the 10 ops 41, 50, 53, 60, 63, 70, … (relu, one shape): each call passes its arrays and offsets. */
+function reluForward3(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act41[i];
-    act42[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 41: layer2.0.5 (relu). */
-function backward41(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.5: relu backward
+/** Backward of the 10 ops 41, 50, 53, 60, 63, 70, … (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward3(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act41[i];
+    const x = input[i]!;
 
-    const g = grad42[i];
-    grad41[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 42: layer2.0.conv3 (conv2d). */
-function forward42(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
+/** Forward of the 4 ops 42, 54, 64, 74 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward4(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
     const yb = b * 401408;
@@ -5741,19 +5410,29 @@ function forward42(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work42_col[r++] = act42[xc + ih * 28 + iw];
+                col[r++] = input[xc + ih * 28 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work42_col, act43, 784, 128, 512, 406080 + gi * 65536, -1, yb + gi * 401408, 1, 784);
+      denseTiledForward(p, col, output, 784, 128, 512, weightAt + gi * 65536, -1, yb + gi * 401408, 1, 784);
     }
   }
 }
 
-/** Backward of op 42: layer2.0.conv3 (conv2d). */
-function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 4 ops 42, 54, 64, 74 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward4(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -5769,23 +5448,23 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work42_col[r++] = act42[xc + ih * 28 + iw];
+                  col[r++] = input[xc + ih * 28 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work42_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work42_col,
-        work42_dcol,
-        grad43,
+        col,
+        dcol,
+        outputGrad,
         784,
         128,
         512,
-        406080 + gi * 65536,
+        weightAt + gi * 65536,
         -1,
         dx,
         yb + gi * 401408,
@@ -5802,7 +5481,7 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad42[xc + ih * 28 + iw] += work42_dcol[r++];
+                  inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -5812,90 +5491,114 @@ function backward42(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 43: layer2.0.bn3 (batchnorm). */
-function forward43(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.bn3: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 5 ops 43, 45, 55, 65, 75 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward4(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 784;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `layer2.0.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch43_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 512; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act43[i];
+          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act43[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[3469 + ch] = 0.9 * bf[3469 + ch] + 0.1 * m;
-          bf[3981 + ch] = 0.9 * bf[3981 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[3469 + ch];
-        v = bf[3981 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch43_istd[ch] = r;
-      const w = p[471616 + ch];
-      const sh = p[472128 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act43[i] - m) * r;
-          scratch43_xhat[i] = h;
-          act44[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[4493] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 43: layer2.0.bn3 (batchnorm). */
-function backward43(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.bn3: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 5 ops 43, 45, 55, 65, 75 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward4(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch43_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad44[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch43_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[471616 + ch] += sgh;
-      gp[472128 + ch] += sg;
-      const k = p[471616 + ch] * scratch43_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++)
-            grad43[i] += k * (grad44[i] - a - scratch43_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad43[i] += k * grad44[i];
+          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
@@ -5903,7 +5606,7 @@ function backward43(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 44: layer2.0.downsample.0 (conv2d). */
-function forward44(p: Float32Array, n: number, training: boolean): void {
+function forward44(p: Float32Array, n: number): void {
   // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 802816;
@@ -5918,7 +5621,7 @@ function forward44(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work44_col[r++] = act36[xc + ih * 56 + iw];
+                work44_col[r++] = act36[xc + ih * 56 + iw]!;
               }
             }
           }
@@ -5929,7 +5632,7 @@ function forward44(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 44: layer2.0.downsample.0 (conv2d). */
-function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward44(p: Float32Array, gp: Float32Array, n: number): void {
   // layer2.0.downsample.0: conv2d 256→512, 1×1, stride 2, pad 0, no bias; [256, 56, 56] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -5946,7 +5649,7 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work44_col[r++] = act36[xc + ih * 56 + iw];
+                  work44_col[r++] = act36[xc + ih * 56 + iw]!;
                 }
               }
             }
@@ -5979,7 +5682,7 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  grad36[xc + ih * 56 + iw] += work44_dcol[r++];
+                  grad36[xc + ih * 56 + iw]! += work44_dcol[r++]!;
                 }
               }
             }
@@ -5989,135 +5692,52 @@ function backward44(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 45: layer2.0.downsample.1 (batchnorm). */
-function forward45(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.downsample.1: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.0.downsample.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch45_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act45[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act45[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[4494 + ch] = 0.9 * bf[4494 + ch] + 0.1 * m;
-          bf[5006 + ch] = 0.9 * bf[5006 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[4494 + ch];
-        v = bf[5006 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch45_istd[ch] = r;
-      const w = p[603712 + ch];
-      const sh = p[604224 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act45[i] - m) * r;
-          scratch45_xhat[i] = h;
-          act46[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[5518] += 1;
-  }
-}
-
-/** Backward of op 45: layer2.0.downsample.1 (batchnorm). */
-function backward45(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.downsample.1: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch45_batchstats[0] === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad46[i];
-          sg += d;
-          sgh += d * scratch45_xhat[i];
-        }
-      }
-      gp[603712 + ch] += sgh;
-      gp[604224 + ch] += sg;
-      const k = p[603712 + ch] * scratch45_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++)
-            grad45[i] += k * (grad46[i] - a - scratch45_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad45[i] += k * grad46[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 46: add. */
-function forward46(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 4 ops 46, 56, 66, 76 (add, one shape): each call passes its arrays and offsets. */
+function addForward2(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 401408; i < e; i++) act47[i] = act44[i] + act46[i];
+  for (let i = 0, e = n * 401408; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 46: add. */
-function backward46(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 4 ops 46, 56, 66, 76 (add, one shape): each call passes its arrays and offsets. */
+function addBackward2(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const g = grad47[i];
-    grad44[i] += g;
-    grad46[i] += g;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
-/** Forward of op 47: layer2.0.9 (relu). */
-function forward47(p: Float32Array, n: number, training: boolean): void {
-  // layer2.0.9: relu
+/** Forward of the 4 ops 47, 57, 67, 77 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward4(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act47[i];
-    act48[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 47: layer2.0.9 (relu). */
-function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.0.9: relu backward
+/** Backward of the 4 ops 47, 57, 67, 77 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward4(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act47[i];
+    const x = input[i]!;
 
-    const g = grad48[i];
-    grad47[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 48: layer2.rest.0.conv1 (conv2d). */
-function forward48(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+/** Forward of the 3 ops 48, 58, 68 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward5(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
     const yb = b * 100352;
@@ -6131,19 +5751,29 @@ function forward48(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work48_col[r++] = act48[xc + ih * 28 + iw];
+                col[r++] = input[xc + ih * 28 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work48_col, act49, 784, 512, 128, 604736 + gi * 65536, -1, yb + gi * 100352, 1, 784);
+      denseTiledForward(p, col, output, 784, 512, 128, weightAt + gi * 65536, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
 
-/** Backward of op 48: layer2.rest.0.conv1 (conv2d). */
-function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 3 ops 48, 58, 68 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward5(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -6159,23 +5789,23 @@ function backward48(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work48_col[r++] = act48[xc + ih * 28 + iw];
+                  col[r++] = input[xc + ih * 28 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work48_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work48_col,
-        work48_dcol,
-        grad49,
+        col,
+        dcol,
+        outputGrad,
         784,
         512,
         128,
-        604736 + gi * 65536,
+        weightAt + gi * 65536,
         -1,
         dx,
         yb + gi * 100352,
@@ -6192,7 +5822,7 @@ function backward48(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad48[xc + ih * 28 + iw] += work48_dcol[r++];
+                  inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -6202,119 +5832,16 @@ function backward48(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 49: layer2.rest.0.bn1 (batchnorm). */
-function forward49(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.rest.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch49_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 128; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act49[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act49[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[5519 + ch] = 0.9 * bf[5519 + ch] + 0.1 * m;
-          bf[5647 + ch] = 0.9 * bf[5647 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[5519 + ch];
-        v = bf[5647 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch49_istd[ch] = r;
-      const w = p[670272 + ch];
-      const sh = p[670400 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act49[i] - m) * r;
-          scratch49_xhat[i] = h;
-          act50[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[5775] += 1;
-  }
-}
-
-/** Backward of op 49: layer2.rest.0.bn1 (batchnorm). */
-function backward49(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch49_batchstats[0] === 1;
-    for (let ch = 0; ch < 128; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad50[i];
-          sg += d;
-          sgh += d * scratch49_xhat[i];
-        }
-      }
-      gp[670272 + ch] += sgh;
-      gp[670400 + ch] += sg;
-      const k = p[670272 + ch] * scratch49_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad49[i] += k * (grad50[i] - a - scratch49_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad49[i] += k * grad50[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 50: layer2.rest.0.2 (relu). */
-function forward50(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.2: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act50[i];
-    act51[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 50: layer2.rest.0.2 (relu). */
-function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.2: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act50[i];
-
-    const g = grad51[i];
-    grad50[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 51: layer2.rest.0.conv2 (conv2d). */
-function forward51(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
+/** Forward of the 3 ops 51, 61, 71 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward6(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
     const yb = b * 100352;
@@ -6328,19 +5855,29 @@ function forward51(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work51_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act51[xc + ih * 28 + iw] : 0;
+                col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work51_col, act52, 784, 1152, 128, 670528 + gi * 147456, -1, yb + gi * 100352, 1, 784);
+      denseTiledForward(p, col, output, 784, 1152, 128, weightAt + gi * 147456, -1, yb + gi * 100352, 1, 784);
     }
   }
 }
 
-/** Backward of op 51: layer2.rest.0.conv2 (conv2d). */
-function backward51(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 3 ops 51, 61, 71 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward6(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -6356,23 +5893,23 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work51_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act51[xc + ih * 28 + iw] : 0;
+                  col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
           }
       }
-      if (dx) work51_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work51_col,
-        work51_dcol,
-        grad52,
+        col,
+        dcol,
+        outputGrad,
         784,
         1152,
         128,
-        670528 + gi * 147456,
+        weightAt + gi * 147456,
         -1,
         dx,
         yb + gi * 100352,
@@ -6389,7 +5926,7 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad51[xc + ih * 28 + iw] += work51_dcol[r++];
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
                   else r++;
                 }
               }
@@ -6397,1550 +5934,11 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
           }
       }
     }
-  }
-}
-
-/** Forward of op 52: layer2.rest.0.bn2 (batchnorm). */
-function forward52(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.rest.0.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch52_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 128; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act52[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act52[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[5776 + ch] = 0.9 * bf[5776 + ch] + 0.1 * m;
-          bf[5904 + ch] = 0.9 * bf[5904 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[5776 + ch];
-        v = bf[5904 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch52_istd[ch] = r;
-      const w = p[817984 + ch];
-      const sh = p[818112 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act52[i] - m) * r;
-          scratch52_xhat[i] = h;
-          act53[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[6032] += 1;
-  }
-}
-
-/** Backward of op 52: layer2.rest.0.bn2 (batchnorm). */
-function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch52_batchstats[0] === 1;
-    for (let ch = 0; ch < 128; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad53[i];
-          sg += d;
-          sgh += d * scratch52_xhat[i];
-        }
-      }
-      gp[817984 + ch] += sgh;
-      gp[818112 + ch] += sg;
-      const k = p[817984 + ch] * scratch52_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad52[i] += k * (grad53[i] - a - scratch52_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad52[i] += k * grad53[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 53: layer2.rest.0.5 (relu). */
-function forward53(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.5: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act53[i];
-    act54[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 53: layer2.rest.0.5 (relu). */
-function backward53(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.5: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act53[i];
-
-    const g = grad54[i];
-    grad53[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 54: layer2.rest.0.conv3 (conv2d). */
-function forward54(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + (gi * 128 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work54_col[r++] = act54[xc + ih * 28 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work54_col, act55, 784, 128, 512, 818240 + gi * 65536, -1, yb + gi * 401408, 1, 784);
-    }
-  }
-}
-
-/** Backward of op 54: layer2.rest.0.conv3 (conv2d). */
-function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work54_col[r++] = act54[xc + ih * 28 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work54_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work54_col,
-        work54_dcol,
-        grad55,
-        784,
-        128,
-        512,
-        818240 + gi * 65536,
-        -1,
-        dx,
-        yb + gi * 401408,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad54[xc + ih * 28 + iw] += work54_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 55: layer2.rest.0.bn3 (batchnorm). */
-function forward55(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.bn3: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.rest.0.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch55_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act55[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act55[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[6033 + ch] = 0.9 * bf[6033 + ch] + 0.1 * m;
-          bf[6545 + ch] = 0.9 * bf[6545 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[6033 + ch];
-        v = bf[6545 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch55_istd[ch] = r;
-      const w = p[883776 + ch];
-      const sh = p[884288 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act55[i] - m) * r;
-          scratch55_xhat[i] = h;
-          act56[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[7057] += 1;
-  }
-}
-
-/** Backward of op 55: layer2.rest.0.bn3 (batchnorm). */
-function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.bn3: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch55_batchstats[0] === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad56[i];
-          sg += d;
-          sgh += d * scratch55_xhat[i];
-        }
-      }
-      gp[883776 + ch] += sgh;
-      gp[884288 + ch] += sg;
-      const k = p[883776 + ch] * scratch55_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++)
-            grad55[i] += k * (grad56[i] - a - scratch55_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad55[i] += k * grad56[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 56: add. */
-function forward56(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 401408; i < e; i++) act57[i] = act56[i] + act48[i];
-}
-
-/** Backward of op 56: add. */
-function backward56(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const g = grad57[i];
-    grad56[i] += g;
-    grad48[i] += g;
-  }
-}
-
-/** Forward of op 57: layer2.rest.0.8 (relu). */
-function forward57(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.8: relu
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act57[i];
-    act58[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 57: layer2.rest.0.8 (relu). */
-function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.0.8: relu backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act57[i];
-
-    const g = grad58[i];
-    grad57[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 58: layer2.rest.1.conv1 (conv2d). */
-function forward58(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work58_col[r++] = act58[xc + ih * 28 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work58_col, act59, 784, 512, 128, 884800 + gi * 65536, -1, yb + gi * 100352, 1, 784);
-    }
-  }
-}
-
-/** Backward of op 58: layer2.rest.1.conv1 (conv2d). */
-function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work58_col[r++] = act58[xc + ih * 28 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work58_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work58_col,
-        work58_dcol,
-        grad59,
-        784,
-        512,
-        128,
-        884800 + gi * 65536,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad58[xc + ih * 28 + iw] += work58_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 59: layer2.rest.1.bn1 (batchnorm). */
-function forward59(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.rest.1.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch59_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 128; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act59[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act59[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[7058 + ch] = 0.9 * bf[7058 + ch] + 0.1 * m;
-          bf[7186 + ch] = 0.9 * bf[7186 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[7058 + ch];
-        v = bf[7186 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch59_istd[ch] = r;
-      const w = p[950336 + ch];
-      const sh = p[950464 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act59[i] - m) * r;
-          scratch59_xhat[i] = h;
-          act60[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[7314] += 1;
-  }
-}
-
-/** Backward of op 59: layer2.rest.1.bn1 (batchnorm). */
-function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch59_batchstats[0] === 1;
-    for (let ch = 0; ch < 128; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad60[i];
-          sg += d;
-          sgh += d * scratch59_xhat[i];
-        }
-      }
-      gp[950336 + ch] += sgh;
-      gp[950464 + ch] += sg;
-      const k = p[950336 + ch] * scratch59_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad59[i] += k * (grad60[i] - a - scratch59_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad59[i] += k * grad60[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 60: layer2.rest.1.2 (relu). */
-function forward60(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.2: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act60[i];
-    act61[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 60: layer2.rest.1.2 (relu). */
-function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.2: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act60[i];
-
-    const g = grad61[i];
-    grad60[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 61: layer2.rest.1.conv2 (conv2d). */
-function forward61(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + (gi * 128 + ic) * 784;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work61_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act61[xc + ih * 28 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work61_col, act62, 784, 1152, 128, 950592 + gi * 147456, -1, yb + gi * 100352, 1, 784);
-    }
-  }
-}
-
-/** Backward of op 61: layer2.rest.1.conv2 (conv2d). */
-function backward61(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work61_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act61[xc + ih * 28 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work61_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work61_col,
-        work61_dcol,
-        grad62,
-        784,
-        1152,
-        128,
-        950592 + gi * 147456,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad61[xc + ih * 28 + iw] += work61_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 62: layer2.rest.1.bn2 (batchnorm). */
-function forward62(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.rest.1.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch62_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 128; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act62[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act62[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[7315 + ch] = 0.9 * bf[7315 + ch] + 0.1 * m;
-          bf[7443 + ch] = 0.9 * bf[7443 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[7315 + ch];
-        v = bf[7443 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch62_istd[ch] = r;
-      const w = p[1098048 + ch];
-      const sh = p[1098176 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act62[i] - m) * r;
-          scratch62_xhat[i] = h;
-          act63[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[7571] += 1;
-  }
-}
-
-/** Backward of op 62: layer2.rest.1.bn2 (batchnorm). */
-function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch62_batchstats[0] === 1;
-    for (let ch = 0; ch < 128; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad63[i];
-          sg += d;
-          sgh += d * scratch62_xhat[i];
-        }
-      }
-      gp[1098048 + ch] += sgh;
-      gp[1098176 + ch] += sg;
-      const k = p[1098048 + ch] * scratch62_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad62[i] += k * (grad63[i] - a - scratch62_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad62[i] += k * grad63[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 63: layer2.rest.1.5 (relu). */
-function forward63(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.5: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act63[i];
-    act64[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 63: layer2.rest.1.5 (relu). */
-function backward63(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.5: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act63[i];
-
-    const g = grad64[i];
-    grad63[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 64: layer2.rest.1.conv3 (conv2d). */
-function forward64(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + (gi * 128 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work64_col[r++] = act64[xc + ih * 28 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work64_col, act65, 784, 128, 512, 1098304 + gi * 65536, -1, yb + gi * 401408, 1, 784);
-    }
-  }
-}
-
-/** Backward of op 64: layer2.rest.1.conv3 (conv2d). */
-function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work64_col[r++] = act64[xc + ih * 28 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work64_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work64_col,
-        work64_dcol,
-        grad65,
-        784,
-        128,
-        512,
-        1098304 + gi * 65536,
-        -1,
-        dx,
-        yb + gi * 401408,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad64[xc + ih * 28 + iw] += work64_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 65: layer2.rest.1.bn3 (batchnorm). */
-function forward65(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.bn3: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.rest.1.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch65_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act65[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act65[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[7572 + ch] = 0.9 * bf[7572 + ch] + 0.1 * m;
-          bf[8084 + ch] = 0.9 * bf[8084 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[7572 + ch];
-        v = bf[8084 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch65_istd[ch] = r;
-      const w = p[1163840 + ch];
-      const sh = p[1164352 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act65[i] - m) * r;
-          scratch65_xhat[i] = h;
-          act66[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[8596] += 1;
-  }
-}
-
-/** Backward of op 65: layer2.rest.1.bn3 (batchnorm). */
-function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.bn3: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch65_batchstats[0] === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad66[i];
-          sg += d;
-          sgh += d * scratch65_xhat[i];
-        }
-      }
-      gp[1163840 + ch] += sgh;
-      gp[1164352 + ch] += sg;
-      const k = p[1163840 + ch] * scratch65_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++)
-            grad65[i] += k * (grad66[i] - a - scratch65_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad65[i] += k * grad66[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 66: add. */
-function forward66(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 401408; i < e; i++) act67[i] = act66[i] + act58[i];
-}
-
-/** Backward of op 66: add. */
-function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const g = grad67[i];
-    grad66[i] += g;
-    grad58[i] += g;
-  }
-}
-
-/** Forward of op 67: layer2.rest.1.8 (relu). */
-function forward67(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.8: relu
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act67[i];
-    act68[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 67: layer2.rest.1.8 (relu). */
-function backward67(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.1.8: relu backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act67[i];
-
-    const g = grad68[i];
-    grad67[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 68: layer2.rest.2.conv1 (conv2d). */
-function forward68(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work68_col[r++] = act68[xc + ih * 28 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work68_col, act69, 784, 512, 128, 1164864 + gi * 65536, -1, yb + gi * 100352, 1, 784);
-    }
-  }
-}
-
-/** Backward of op 68: layer2.rest.2.conv1 (conv2d). */
-function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.conv1: conv2d 512→128, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work68_col[r++] = act68[xc + ih * 28 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work68_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work68_col,
-        work68_dcol,
-        grad69,
-        784,
-        512,
-        128,
-        1164864 + gi * 65536,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad68[xc + ih * 28 + iw] += work68_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 69: layer2.rest.2.bn1 (batchnorm). */
-function forward69(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.rest.2.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch69_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 128; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act69[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act69[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[8597 + ch] = 0.9 * bf[8597 + ch] + 0.1 * m;
-          bf[8725 + ch] = 0.9 * bf[8725 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[8597 + ch];
-        v = bf[8725 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch69_istd[ch] = r;
-      const w = p[1230400 + ch];
-      const sh = p[1230528 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act69[i] - m) * r;
-          scratch69_xhat[i] = h;
-          act70[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[8853] += 1;
-  }
-}
-
-/** Backward of op 69: layer2.rest.2.bn1 (batchnorm). */
-function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.bn1: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch69_batchstats[0] === 1;
-    for (let ch = 0; ch < 128; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad70[i];
-          sg += d;
-          sgh += d * scratch69_xhat[i];
-        }
-      }
-      gp[1230400 + ch] += sgh;
-      gp[1230528 + ch] += sg;
-      const k = p[1230400 + ch] * scratch69_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad69[i] += k * (grad70[i] - a - scratch69_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad69[i] += k * grad70[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 70: layer2.rest.2.2 (relu). */
-function forward70(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.2: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act70[i];
-    act71[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 70: layer2.rest.2.2 (relu). */
-function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.2: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act70[i];
-
-    const g = grad71[i];
-    grad70[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 71: layer2.rest.2.conv2 (conv2d). */
-function forward71(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + (gi * 128 + ic) * 784;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work71_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act71[xc + ih * 28 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work71_col, act72, 784, 1152, 128, 1230656 + gi * 147456, -1, yb + gi * 100352, 1, 784);
-    }
-  }
-}
-
-/** Backward of op 71: layer2.rest.2.conv2 (conv2d). */
-function backward71(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.conv2: conv2d 128→128, 3×3, stride 1, pad 1, no bias; [128, 28, 28] → [128, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work71_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act71[xc + ih * 28 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work71_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work71_col,
-        work71_dcol,
-        grad72,
-        784,
-        1152,
-        128,
-        1230656 + gi * 147456,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad71[xc + ih * 28 + iw] += work71_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 72: layer2.rest.2.bn2 (batchnorm). */
-function forward72(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.rest.2.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch72_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 128; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) s += act72[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act72[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[8854 + ch] = 0.9 * bf[8854 + ch] + 0.1 * m;
-          bf[8982 + ch] = 0.9 * bf[8982 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[8854 + ch];
-        v = bf[8982 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch72_istd[ch] = r;
-      const w = p[1378112 + ch];
-      const sh = p[1378240 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act72[i] - m) * r;
-          scratch72_xhat[i] = h;
-          act73[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[9110] += 1;
-  }
-}
-
-/** Backward of op 72: layer2.rest.2.bn2 (batchnorm). */
-function backward72(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.bn2: batchnorm over 128 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch72_batchstats[0] === 1;
-    for (let ch = 0; ch < 128; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad73[i];
-          sg += d;
-          sgh += d * scratch72_xhat[i];
-        }
-      }
-      gp[1378112 + ch] += sgh;
-      gp[1378240 + ch] += sg;
-      const k = p[1378112 + ch] * scratch72_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++)
-            grad72[i] += k * (grad73[i] - a - scratch72_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 784, e = i + 784; i < e; i++) grad72[i] += k * grad73[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 73: layer2.rest.2.5 (relu). */
-function forward73(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.5: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act73[i];
-    act74[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 73: layer2.rest.2.5 (relu). */
-function backward73(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.5: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act73[i];
-
-    const g = grad74[i];
-    grad73[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 74: layer2.rest.2.conv3 (conv2d). */
-function forward74(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 128; ic++) {
-            const xc = xb + (gi * 128 + ic) * 784;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work74_col[r++] = act74[xc + ih * 28 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work74_col, act75, 784, 128, 512, 1378368 + gi * 65536, -1, yb + gi * 401408, 1, 784);
-    }
-  }
-}
-
-/** Backward of op 74: layer2.rest.2.conv3 (conv2d). */
-function backward74(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.conv3: conv2d 128→512, 1×1, stride 1, pad 0, no bias; [128, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work74_col[r++] = act74[xc + ih * 28 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work74_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work74_col,
-        work74_dcol,
-        grad75,
-        784,
-        128,
-        512,
-        1378368 + gi * 65536,
-        -1,
-        dx,
-        yb + gi * 401408,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 128; ic++) {
-              const xc = xb + (gi * 128 + ic) * 784;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad74[xc + ih * 28 + iw] += work74_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 75: layer2.rest.2.bn3 (batchnorm). */
-function forward75(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.bn3: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 784;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer2.rest.2.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch75_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) s += act75[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act75[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[9111 + ch] = 0.9 * bf[9111 + ch] + 0.1 * m;
-          bf[9623 + ch] = 0.9 * bf[9623 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[9111 + ch];
-        v = bf[9623 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch75_istd[ch] = r;
-      const w = p[1443904 + ch];
-      const sh = p[1444416 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act75[i] - m) * r;
-          scratch75_xhat[i] = h;
-          act76[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[10135] += 1;
-  }
-}
-
-/** Backward of op 75: layer2.rest.2.bn3 (batchnorm). */
-function backward75(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.bn3: batchnorm over 512 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 784;
-    const batchStats = scratch75_batchstats[0] === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad76[i];
-          sg += d;
-          sgh += d * scratch75_xhat[i];
-        }
-      }
-      gp[1443904 + ch] += sgh;
-      gp[1444416 + ch] += sg;
-      const k = p[1443904 + ch] * scratch75_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++)
-            grad75[i] += k * (grad76[i] - a - scratch75_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 401408 + ch * 784, e = i + 784; i < e; i++) grad75[i] += k * grad76[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 76: add. */
-function forward76(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 401408; i < e; i++) act77[i] = act76[i] + act68[i];
-}
-
-/** Backward of op 76: add. */
-function backward76(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const g = grad77[i];
-    grad76[i] += g;
-    grad68[i] += g;
-  }
-}
-
-/** Forward of op 77: layer2.rest.2.8 (relu). */
-function forward77(p: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.8: relu
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act77[i];
-    act78[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 77: layer2.rest.2.8 (relu). */
-function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer2.rest.2.8: relu backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act77[i];
-
-    const g = grad78[i];
-    grad77[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 78: layer3.0.conv1 (conv2d). */
-function forward78(p: Float32Array, n: number, training: boolean): void {
+function forward78(p: Float32Array, n: number): void {
   // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -7955,7 +5953,7 @@ function forward78(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work78_col[r++] = act78[xc + ih * 28 + iw];
+                work78_col[r++] = act78[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -7966,7 +5964,7 @@ function forward78(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 78: layer3.0.conv1 (conv2d). */
-function backward78(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward78(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.conv1: conv2d 512→256, 1×1, stride 1, pad 0, no bias; [512, 28, 28] → [256, 28, 28] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -7983,7 +5981,7 @@ function backward78(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work78_col[r++] = act78[xc + ih * 28 + iw];
+                  work78_col[r++] = act78[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -8016,7 +6014,7 @@ function backward78(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad78[xc + ih * 28 + iw] += work78_dcol[r++];
+                  grad78[xc + ih * 28 + iw]! += work78_dcol[r++]!;
                 }
               }
             }
@@ -8044,72 +6042,72 @@ function forward79(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) s += act79[i];
+          for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) s += act79[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) {
-            const d = act79[i] - m;
+            const d = act79[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[10136 + ch] = 0.9 * bf[10136 + ch] + 0.1 * m;
-          bf[10392 + ch] = 0.9 * bf[10392 + ch] + 0.1 * (q / (count - 1));
+          bf[10136 + ch] = 0.9 * bf[10136 + ch]! + 0.1 * m;
+          bf[10392 + ch] = 0.9 * bf[10392 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[10136 + ch];
-        v = bf[10392 + ch];
+        m = bf[10136 + ch]!;
+        v = bf[10392 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch79_istd[ch] = r;
-      const w = p[1576000 + ch];
-      const sh = p[1576256 + ch];
+      const w = p[1576000 + ch]!;
+      const sh = p[1576256 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) {
-          const h = (act79[i] - m) * r;
+          const h = (act79[i]! - m) * r;
           scratch79_xhat[i] = h;
           act80[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[10648] += 1;
+    if (training) bf[10648]! += 1;
   }
 }
 
 /** Backward of op 79: layer3.0.bn1 (batchnorm). */
-function backward79(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward79(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.bn1: batchnorm over 256 channels × 28 × 28 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 784;
-    const batchStats = scratch79_batchstats[0] === 1;
+    const batchStats = scratch79_batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) {
-          const d = grad80[i];
+          const d = grad80[i]!;
           sg += d;
-          sgh += d * scratch79_xhat[i];
+          sgh += d * scratch79_xhat[i]!;
         }
       }
-      gp[1576000 + ch] += sgh;
-      gp[1576256 + ch] += sg;
-      const k = p[1576000 + ch] * scratch79_istd[ch];
+      gp[1576000 + ch]! += sgh;
+      gp[1576256 + ch]! += sg;
+      const k = p[1576000 + ch]! * scratch79_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++)
-            grad79[i] += k * (grad80[i] - a - scratch79_xhat[i] * bh);
+            grad79[i]! += k * (grad80[i]! - a - scratch79_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) grad79[i] += k * grad80[i];
+          for (let i = b * 200704 + ch * 784, e = i + 784; i < e; i++) grad79[i]! += k * grad80[i]!;
         }
       }
     }
@@ -8117,27 +6115,27 @@ function backward79(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 80: layer3.0.2 (relu). */
-function forward80(p: Float32Array, n: number, training: boolean): void {
+function forward80(n: number): void {
   // layer3.0.2: relu
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act80[i];
+    const x = act80[i]!;
     act81[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 80: layer3.0.2 (relu). */
-function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward80(n: number): void {
   // layer3.0.2: relu backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act80[i];
+    const x = act80[i]!;
 
-    const g = grad81[i];
+    const g = grad81[i]!;
     grad80[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 81: layer3.0.conv2 (conv2d). */
-function forward81(p: Float32Array, n: number, training: boolean): void {
+function forward81(p: Float32Array, n: number): void {
   // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -8152,7 +6150,7 @@ function forward81(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work81_col[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw] : 0;
+                work81_col[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw]! : 0;
               }
             }
           }
@@ -8163,7 +6161,7 @@ function forward81(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 81: layer3.0.conv2 (conv2d). */
-function backward81(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward81(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.conv2: conv2d 256→256, 3×3, stride 2, pad 1, no bias; [256, 28, 28] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -8180,7 +6178,7 @@ function backward81(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work81_col[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw] : 0;
+                  work81_col[r++] = ih >= 0 && iw >= 0 ? act81[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
@@ -8213,7 +6211,7 @@ function backward81(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad81[xc + ih * 28 + iw] += work81_dcol[r++];
+                  if (ih >= 0 && iw >= 0) grad81[xc + ih * 28 + iw]! += work81_dcol[r++]!;
                   else r++;
                 }
               }
@@ -8224,119 +6222,150 @@ function backward81(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 82: layer3.0.bn2 (batchnorm). */
-function forward82(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 11 ops 82, 91, 94, 101, 104, 111, … (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward5(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 196;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `layer3.0.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch82_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 256; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act82[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act82[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[10649 + ch] = 0.9 * bf[10649 + ch] + 0.1 * m;
-          bf[10905 + ch] = 0.9 * bf[10905 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[10649 + ch];
-        v = bf[10905 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch82_istd[ch] = r;
-      const w = p[2166336 + ch];
-      const sh = p[2166592 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act82[i] - m) * r;
-          scratch82_xhat[i] = h;
-          act83[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[11161] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 82: layer3.0.bn2 (batchnorm). */
-function backward82(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 11 ops 82, 91, 94, 101, 104, 111, … (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward5(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch82_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 256; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad83[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch82_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[2166336 + ch] += sgh;
-      gp[2166592 + ch] += sg;
-      const k = p[2166336 + ch] * scratch82_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad82[i] += k * (grad83[i] - a - scratch82_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad82[i] += k * grad83[i];
+          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 83: layer3.0.5 (relu). */
-function forward83(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.5: relu
+/** Forward of the 11 ops 83, 92, 95, 102, 105, 112, … (relu, one shape): each call passes its arrays and offsets. */
+function reluForward5(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act83[i];
-    act84[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 83: layer3.0.5 (relu). */
-function backward83(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.5: relu backward
+/** Backward of the 11 ops 83, 92, 95, 102, 105, 112, … (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward5(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act83[i];
+    const x = input[i]!;
 
-    const g = grad84[i];
-    grad83[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 84: layer3.0.conv3 (conv2d). */
-function forward84(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
+/** Forward of the 6 ops 84, 96, 106, 116, 126, 136 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward7(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
     const yb = b * 200704;
@@ -8350,19 +6379,29 @@ function forward84(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work84_col[r++] = act84[xc + ih * 14 + iw];
+                col[r++] = input[xc + ih * 14 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work84_col, act85, 196, 256, 1024, 2166848 + gi * 262144, -1, yb + gi * 200704, 1, 196);
+      denseTiledForward(p, col, output, 196, 256, 1024, weightAt + gi * 262144, -1, yb + gi * 200704, 1, 196);
     }
   }
 }
 
-/** Backward of op 84: layer3.0.conv3 (conv2d). */
-function backward84(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 6 ops 84, 96, 106, 116, 126, 136 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward7(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -8378,23 +6417,23 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work84_col[r++] = act84[xc + ih * 14 + iw];
+                  col[r++] = input[xc + ih * 14 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work84_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work84_col,
-        work84_dcol,
-        grad85,
+        col,
+        dcol,
+        outputGrad,
         196,
         256,
         1024,
-        2166848 + gi * 262144,
+        weightAt + gi * 262144,
         -1,
         dx,
         yb + gi * 200704,
@@ -8411,7 +6450,7 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad84[xc + ih * 14 + iw] += work84_dcol[r++];
+                  inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -8421,90 +6460,114 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 85: layer3.0.bn3 (batchnorm). */
-function forward85(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 7 ops 85, 87, 97, 107, 117, 127, … (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward6(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 196;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `layer3.0.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch85_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 1024; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act85[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act85[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[11162 + ch] = 0.9 * bf[11162 + ch] + 0.1 * m;
-          bf[12186 + ch] = 0.9 * bf[12186 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[11162 + ch];
-        v = bf[12186 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch85_istd[ch] = r;
-      const w = p[2428992 + ch];
-      const sh = p[2430016 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act85[i] - m) * r;
-          scratch85_xhat[i] = h;
-          act86[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[13210] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 85: layer3.0.bn3 (batchnorm). */
-function backward85(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 7 ops 85, 87, 97, 107, 117, 127, … (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward6(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch85_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 1024; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad86[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch85_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[2428992 + ch] += sgh;
-      gp[2430016 + ch] += sg;
-      const k = p[2428992 + ch] * scratch85_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            grad85[i] += k * (grad86[i] - a - scratch85_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad85[i] += k * grad86[i];
+          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
@@ -8512,7 +6575,7 @@ function backward85(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 86: layer3.0.downsample.0 (conv2d). */
-function forward86(p: Float32Array, n: number, training: boolean): void {
+function forward86(p: Float32Array, n: number): void {
   // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -8527,7 +6590,7 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work86_col[r++] = act78[xc + ih * 28 + iw];
+                work86_col[r++] = act78[xc + ih * 28 + iw]!;
               }
             }
           }
@@ -8538,7 +6601,7 @@ function forward86(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 86: layer3.0.downsample.0 (conv2d). */
-function backward86(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward86(p: Float32Array, gp: Float32Array, n: number): void {
   // layer3.0.downsample.0: conv2d 512→1024, 1×1, stride 2, pad 0, no bias; [512, 28, 28] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -8555,7 +6618,7 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work86_col[r++] = act78[xc + ih * 28 + iw];
+                  work86_col[r++] = act78[xc + ih * 28 + iw]!;
                 }
               }
             }
@@ -8588,7 +6651,7 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  grad78[xc + ih * 28 + iw] += work86_dcol[r++];
+                  grad78[xc + ih * 28 + iw]! += work86_dcol[r++]!;
                 }
               }
             }
@@ -8598,135 +6661,32 @@ function backward86(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 87: layer3.0.downsample.1 (batchnorm). */
-function forward87(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.downsample.1: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.0.downsample.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch87_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 1024; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act87[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act87[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[13211 + ch] = 0.9 * bf[13211 + ch] + 0.1 * m;
-          bf[14235 + ch] = 0.9 * bf[14235 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[13211 + ch];
-        v = bf[14235 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch87_istd[ch] = r;
-      const w = p[2955328 + ch];
-      const sh = p[2956352 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act87[i] - m) * r;
-          scratch87_xhat[i] = h;
-          act88[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[15259] += 1;
-  }
-}
-
-/** Backward of op 87: layer3.0.downsample.1 (batchnorm). */
-function backward87(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.downsample.1: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch87_batchstats[0] === 1;
-    for (let ch = 0; ch < 1024; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad88[i];
-          sg += d;
-          sgh += d * scratch87_xhat[i];
-        }
-      }
-      gp[2955328 + ch] += sgh;
-      gp[2956352 + ch] += sg;
-      const k = p[2955328 + ch] * scratch87_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            grad87[i] += k * (grad88[i] - a - scratch87_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad87[i] += k * grad88[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 88: add. */
-function forward88(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 6 ops 88, 98, 108, 118, 128, 138 (add, one shape): each call passes its arrays and offsets. */
+function addForward3(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 200704; i < e; i++) act89[i] = act86[i] + act88[i];
+  for (let i = 0, e = n * 200704; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 88: add. */
-function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 6 ops 88, 98, 108, 118, 128, 138 (add, one shape): each call passes its arrays and offsets. */
+function addBackward3(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad89[i];
-    grad86[i] += g;
-    grad88[i] += g;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
-/** Forward of op 89: layer3.0.9 (relu). */
-function forward89(p: Float32Array, n: number, training: boolean): void {
-  // layer3.0.9: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act89[i];
-    act90[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 89: layer3.0.9 (relu). */
-function backward89(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.0.9: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act89[i];
-
-    const g = grad90[i];
-    grad89[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 90: layer3.rest.0.conv1 (conv2d). */
-function forward90(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
+/** Forward of the 5 ops 90, 100, 110, 120, 130 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward8(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
     const yb = b * 50176;
@@ -8740,19 +6700,29 @@ function forward90(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work90_col[r++] = act90[xc + ih * 14 + iw];
+                col[r++] = input[xc + ih * 14 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work90_col, act91, 196, 1024, 256, 2957376 + gi * 262144, -1, yb + gi * 50176, 1, 196);
+      denseTiledForward(p, col, output, 196, 1024, 256, weightAt + gi * 262144, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
 
-/** Backward of op 90: layer3.rest.0.conv1 (conv2d). */
-function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 5 ops 90, 100, 110, 120, 130 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward8(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -8768,23 +6738,23 @@ function backward90(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work90_col[r++] = act90[xc + ih * 14 + iw];
+                  col[r++] = input[xc + ih * 14 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work90_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work90_col,
-        work90_dcol,
-        grad91,
+        col,
+        dcol,
+        outputGrad,
         196,
         1024,
         256,
-        2957376 + gi * 262144,
+        weightAt + gi * 262144,
         -1,
         dx,
         yb + gi * 50176,
@@ -8801,7 +6771,7 @@ function backward90(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad90[xc + ih * 14 + iw] += work90_dcol[r++];
+                  inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -8811,119 +6781,16 @@ function backward90(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 91: layer3.rest.0.bn1 (batchnorm). */
-function forward91(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch91_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act91[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act91[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[15260 + ch] = 0.9 * bf[15260 + ch] + 0.1 * m;
-          bf[15516 + ch] = 0.9 * bf[15516 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[15260 + ch];
-        v = bf[15516 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch91_istd[ch] = r;
-      const w = p[3219520 + ch];
-      const sh = p[3219776 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act91[i] - m) * r;
-          scratch91_xhat[i] = h;
-          act92[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[15772] += 1;
-  }
-}
-
-/** Backward of op 91: layer3.rest.0.bn1 (batchnorm). */
-function backward91(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch91_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad92[i];
-          sg += d;
-          sgh += d * scratch91_xhat[i];
-        }
-      }
-      gp[3219520 + ch] += sgh;
-      gp[3219776 + ch] += sg;
-      const k = p[3219520 + ch] * scratch91_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad91[i] += k * (grad92[i] - a - scratch91_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad91[i] += k * grad92[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 92: layer3.rest.0.2 (relu). */
-function forward92(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.2: relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act92[i];
-    act93[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 92: layer3.rest.0.2 (relu). */
-function backward92(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.2: relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act92[i];
-
-    const g = grad93[i];
-    grad92[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 93: layer3.rest.0.conv2 (conv2d). */
-function forward93(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
+/** Forward of the 5 ops 93, 103, 113, 123, 133 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward9(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
     const yb = b * 50176;
@@ -8937,19 +6804,29 @@ function forward93(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work93_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act93[xc + ih * 14 + iw] : 0;
+                col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work93_col, act94, 196, 2304, 256, 3220032 + gi * 589824, -1, yb + gi * 50176, 1, 196);
+      denseTiledForward(p, col, output, 196, 2304, 256, weightAt + gi * 589824, -1, yb + gi * 50176, 1, 196);
     }
   }
 }
 
-/** Backward of op 93: layer3.rest.0.conv2 (conv2d). */
-function backward93(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 5 ops 93, 103, 113, 123, 133 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward9(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 50176;
@@ -8965,23 +6842,23 @@ function backward93(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work93_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act93[xc + ih * 14 + iw] : 0;
+                  col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
           }
       }
-      if (dx) work93_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work93_col,
-        work93_dcol,
-        grad94,
+        col,
+        dcol,
+        outputGrad,
         196,
         2304,
         256,
-        3220032 + gi * 589824,
+        weightAt + gi * 589824,
         -1,
         dx,
         yb + gi * 50176,
@@ -8998,7 +6875,7 @@ function backward93(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad93[xc + ih * 14 + iw] += work93_dcol[r++];
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
                   else r++;
                 }
               }
@@ -9006,2766 +6883,11 @@ function backward93(p: Float32Array, gp: Float32Array, n: number, training: bool
           }
       }
     }
-  }
-}
-
-/** Forward of op 94: layer3.rest.0.bn2 (batchnorm). */
-function forward94(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.0.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch94_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act94[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act94[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[15773 + ch] = 0.9 * bf[15773 + ch] + 0.1 * m;
-          bf[16029 + ch] = 0.9 * bf[16029 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[15773 + ch];
-        v = bf[16029 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch94_istd[ch] = r;
-      const w = p[3809856 + ch];
-      const sh = p[3810112 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act94[i] - m) * r;
-          scratch94_xhat[i] = h;
-          act95[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[16285] += 1;
-  }
-}
-
-/** Backward of op 94: layer3.rest.0.bn2 (batchnorm). */
-function backward94(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch94_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad95[i];
-          sg += d;
-          sgh += d * scratch94_xhat[i];
-        }
-      }
-      gp[3809856 + ch] += sgh;
-      gp[3810112 + ch] += sg;
-      const k = p[3809856 + ch] * scratch94_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad94[i] += k * (grad95[i] - a - scratch94_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad94[i] += k * grad95[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 95: layer3.rest.0.5 (relu). */
-function forward95(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.5: relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act95[i];
-    act96[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 95: layer3.rest.0.5 (relu). */
-function backward95(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.5: relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act95[i];
-
-    const g = grad96[i];
-    grad95[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 96: layer3.rest.0.conv3 (conv2d). */
-function forward96(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work96_col[r++] = act96[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work96_col, act97, 196, 256, 1024, 3810368 + gi * 262144, -1, yb + gi * 200704, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 96: layer3.rest.0.conv3 (conv2d). */
-function backward96(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work96_col[r++] = act96[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work96_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work96_col,
-        work96_dcol,
-        grad97,
-        196,
-        256,
-        1024,
-        3810368 + gi * 262144,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad96[xc + ih * 14 + iw] += work96_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 97: layer3.rest.0.bn3 (batchnorm). */
-function forward97(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.0.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch97_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 1024; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act97[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act97[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[16286 + ch] = 0.9 * bf[16286 + ch] + 0.1 * m;
-          bf[17310 + ch] = 0.9 * bf[17310 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[16286 + ch];
-        v = bf[17310 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch97_istd[ch] = r;
-      const w = p[4072512 + ch];
-      const sh = p[4073536 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act97[i] - m) * r;
-          scratch97_xhat[i] = h;
-          act98[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[18334] += 1;
-  }
-}
-
-/** Backward of op 97: layer3.rest.0.bn3 (batchnorm). */
-function backward97(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch97_batchstats[0] === 1;
-    for (let ch = 0; ch < 1024; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad98[i];
-          sg += d;
-          sgh += d * scratch97_xhat[i];
-        }
-      }
-      gp[4072512 + ch] += sgh;
-      gp[4073536 + ch] += sg;
-      const k = p[4072512 + ch] * scratch97_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            grad97[i] += k * (grad98[i] - a - scratch97_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad97[i] += k * grad98[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 98: add. */
-function forward98(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 200704; i < e; i++) act99[i] = act98[i] + act90[i];
-}
-
-/** Backward of op 98: add. */
-function backward98(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad99[i];
-    grad98[i] += g;
-    grad90[i] += g;
-  }
-}
-
-/** Forward of op 99: layer3.rest.0.8 (relu). */
-function forward99(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.8: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act99[i];
-    act100[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 99: layer3.rest.0.8 (relu). */
-function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.0.8: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act99[i];
-
-    const g = grad100[i];
-    grad99[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 100: layer3.rest.1.conv1 (conv2d). */
-function forward100(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + (gi * 1024 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work100_col[r++] = act100[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work100_col, act101, 196, 1024, 256, 4074560 + gi * 262144, -1, yb + gi * 50176, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 100: layer3.rest.1.conv1 (conv2d). */
-function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work100_col[r++] = act100[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work100_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work100_col,
-        work100_dcol,
-        grad101,
-        196,
-        1024,
-        256,
-        4074560 + gi * 262144,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad100[xc + ih * 14 + iw] += work100_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 101: layer3.rest.1.bn1 (batchnorm). */
-function forward101(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.1.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch101_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act101[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act101[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[18335 + ch] = 0.9 * bf[18335 + ch] + 0.1 * m;
-          bf[18591 + ch] = 0.9 * bf[18591 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[18335 + ch];
-        v = bf[18591 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch101_istd[ch] = r;
-      const w = p[4336704 + ch];
-      const sh = p[4336960 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act101[i] - m) * r;
-          scratch101_xhat[i] = h;
-          act102[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[18847] += 1;
-  }
-}
-
-/** Backward of op 101: layer3.rest.1.bn1 (batchnorm). */
-function backward101(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch101_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad102[i];
-          sg += d;
-          sgh += d * scratch101_xhat[i];
-        }
-      }
-      gp[4336704 + ch] += sgh;
-      gp[4336960 + ch] += sg;
-      const k = p[4336704 + ch] * scratch101_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad101[i] += k * (grad102[i] - a - scratch101_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad101[i] += k * grad102[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 102: layer3.rest.1.2 (relu). */
-function forward102(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.2: relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act102[i];
-    act103[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 102: layer3.rest.1.2 (relu). */
-function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.2: relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act102[i];
-
-    const g = grad103[i];
-    grad102[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 103: layer3.rest.1.conv2 (conv2d). */
-function forward103(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work103_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act103[xc + ih * 14 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work103_col, act104, 196, 2304, 256, 4337216 + gi * 589824, -1, yb + gi * 50176, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 103: layer3.rest.1.conv2 (conv2d). */
-function backward103(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work103_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act103[xc + ih * 14 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work103_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work103_col,
-        work103_dcol,
-        grad104,
-        196,
-        2304,
-        256,
-        4337216 + gi * 589824,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad103[xc + ih * 14 + iw] += work103_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 104: layer3.rest.1.bn2 (batchnorm). */
-function forward104(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.1.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch104_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act104[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act104[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[18848 + ch] = 0.9 * bf[18848 + ch] + 0.1 * m;
-          bf[19104 + ch] = 0.9 * bf[19104 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[18848 + ch];
-        v = bf[19104 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch104_istd[ch] = r;
-      const w = p[4927040 + ch];
-      const sh = p[4927296 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act104[i] - m) * r;
-          scratch104_xhat[i] = h;
-          act105[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[19360] += 1;
-  }
-}
-
-/** Backward of op 104: layer3.rest.1.bn2 (batchnorm). */
-function backward104(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch104_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad105[i];
-          sg += d;
-          sgh += d * scratch104_xhat[i];
-        }
-      }
-      gp[4927040 + ch] += sgh;
-      gp[4927296 + ch] += sg;
-      const k = p[4927040 + ch] * scratch104_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad104[i] += k * (grad105[i] - a - scratch104_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad104[i] += k * grad105[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 105: layer3.rest.1.5 (relu). */
-function forward105(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.5: relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act105[i];
-    act106[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 105: layer3.rest.1.5 (relu). */
-function backward105(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.5: relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act105[i];
-
-    const g = grad106[i];
-    grad105[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 106: layer3.rest.1.conv3 (conv2d). */
-function forward106(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work106_col[r++] = act106[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work106_col, act107, 196, 256, 1024, 4927552 + gi * 262144, -1, yb + gi * 200704, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 106: layer3.rest.1.conv3 (conv2d). */
-function backward106(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work106_col[r++] = act106[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work106_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work106_col,
-        work106_dcol,
-        grad107,
-        196,
-        256,
-        1024,
-        4927552 + gi * 262144,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad106[xc + ih * 14 + iw] += work106_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 107: layer3.rest.1.bn3 (batchnorm). */
-function forward107(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.1.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch107_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 1024; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act107[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act107[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[19361 + ch] = 0.9 * bf[19361 + ch] + 0.1 * m;
-          bf[20385 + ch] = 0.9 * bf[20385 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[19361 + ch];
-        v = bf[20385 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch107_istd[ch] = r;
-      const w = p[5189696 + ch];
-      const sh = p[5190720 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act107[i] - m) * r;
-          scratch107_xhat[i] = h;
-          act108[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[21409] += 1;
-  }
-}
-
-/** Backward of op 107: layer3.rest.1.bn3 (batchnorm). */
-function backward107(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch107_batchstats[0] === 1;
-    for (let ch = 0; ch < 1024; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad108[i];
-          sg += d;
-          sgh += d * scratch107_xhat[i];
-        }
-      }
-      gp[5189696 + ch] += sgh;
-      gp[5190720 + ch] += sg;
-      const k = p[5189696 + ch] * scratch107_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            grad107[i] += k * (grad108[i] - a - scratch107_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad107[i] += k * grad108[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 108: add. */
-function forward108(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 200704; i < e; i++) act109[i] = act108[i] + act100[i];
-}
-
-/** Backward of op 108: add. */
-function backward108(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad109[i];
-    grad108[i] += g;
-    grad100[i] += g;
-  }
-}
-
-/** Forward of op 109: layer3.rest.1.8 (relu). */
-function forward109(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.8: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act109[i];
-    act110[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 109: layer3.rest.1.8 (relu). */
-function backward109(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.1.8: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act109[i];
-
-    const g = grad110[i];
-    grad109[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 110: layer3.rest.2.conv1 (conv2d). */
-function forward110(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + (gi * 1024 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work110_col[r++] = act110[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work110_col, act111, 196, 1024, 256, 5191744 + gi * 262144, -1, yb + gi * 50176, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 110: layer3.rest.2.conv1 (conv2d). */
-function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work110_col[r++] = act110[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work110_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work110_col,
-        work110_dcol,
-        grad111,
-        196,
-        1024,
-        256,
-        5191744 + gi * 262144,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad110[xc + ih * 14 + iw] += work110_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 111: layer3.rest.2.bn1 (batchnorm). */
-function forward111(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.2.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch111_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act111[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act111[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[21410 + ch] = 0.9 * bf[21410 + ch] + 0.1 * m;
-          bf[21666 + ch] = 0.9 * bf[21666 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[21410 + ch];
-        v = bf[21666 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch111_istd[ch] = r;
-      const w = p[5453888 + ch];
-      const sh = p[5454144 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act111[i] - m) * r;
-          scratch111_xhat[i] = h;
-          act112[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[21922] += 1;
-  }
-}
-
-/** Backward of op 111: layer3.rest.2.bn1 (batchnorm). */
-function backward111(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch111_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad112[i];
-          sg += d;
-          sgh += d * scratch111_xhat[i];
-        }
-      }
-      gp[5453888 + ch] += sgh;
-      gp[5454144 + ch] += sg;
-      const k = p[5453888 + ch] * scratch111_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad111[i] += k * (grad112[i] - a - scratch111_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad111[i] += k * grad112[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 112: layer3.rest.2.2 (relu). */
-function forward112(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.2: relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act112[i];
-    act113[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 112: layer3.rest.2.2 (relu). */
-function backward112(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.2: relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act112[i];
-
-    const g = grad113[i];
-    grad112[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 113: layer3.rest.2.conv2 (conv2d). */
-function forward113(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work113_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act113[xc + ih * 14 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work113_col, act114, 196, 2304, 256, 5454400 + gi * 589824, -1, yb + gi * 50176, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 113: layer3.rest.2.conv2 (conv2d). */
-function backward113(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work113_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act113[xc + ih * 14 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work113_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work113_col,
-        work113_dcol,
-        grad114,
-        196,
-        2304,
-        256,
-        5454400 + gi * 589824,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad113[xc + ih * 14 + iw] += work113_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 114: layer3.rest.2.bn2 (batchnorm). */
-function forward114(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.2.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch114_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act114[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act114[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[21923 + ch] = 0.9 * bf[21923 + ch] + 0.1 * m;
-          bf[22179 + ch] = 0.9 * bf[22179 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[21923 + ch];
-        v = bf[22179 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch114_istd[ch] = r;
-      const w = p[6044224 + ch];
-      const sh = p[6044480 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act114[i] - m) * r;
-          scratch114_xhat[i] = h;
-          act115[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[22435] += 1;
-  }
-}
-
-/** Backward of op 114: layer3.rest.2.bn2 (batchnorm). */
-function backward114(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch114_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad115[i];
-          sg += d;
-          sgh += d * scratch114_xhat[i];
-        }
-      }
-      gp[6044224 + ch] += sgh;
-      gp[6044480 + ch] += sg;
-      const k = p[6044224 + ch] * scratch114_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad114[i] += k * (grad115[i] - a - scratch114_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad114[i] += k * grad115[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 115: layer3.rest.2.5 (relu). */
-function forward115(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.5: relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act115[i];
-    act116[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 115: layer3.rest.2.5 (relu). */
-function backward115(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.5: relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act115[i];
-
-    const g = grad116[i];
-    grad115[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 116: layer3.rest.2.conv3 (conv2d). */
-function forward116(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work116_col[r++] = act116[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work116_col, act117, 196, 256, 1024, 6044736 + gi * 262144, -1, yb + gi * 200704, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 116: layer3.rest.2.conv3 (conv2d). */
-function backward116(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work116_col[r++] = act116[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work116_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work116_col,
-        work116_dcol,
-        grad117,
-        196,
-        256,
-        1024,
-        6044736 + gi * 262144,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad116[xc + ih * 14 + iw] += work116_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 117: layer3.rest.2.bn3 (batchnorm). */
-function forward117(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.2.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch117_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 1024; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act117[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act117[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[22436 + ch] = 0.9 * bf[22436 + ch] + 0.1 * m;
-          bf[23460 + ch] = 0.9 * bf[23460 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[22436 + ch];
-        v = bf[23460 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch117_istd[ch] = r;
-      const w = p[6306880 + ch];
-      const sh = p[6307904 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act117[i] - m) * r;
-          scratch117_xhat[i] = h;
-          act118[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[24484] += 1;
-  }
-}
-
-/** Backward of op 117: layer3.rest.2.bn3 (batchnorm). */
-function backward117(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch117_batchstats[0] === 1;
-    for (let ch = 0; ch < 1024; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad118[i];
-          sg += d;
-          sgh += d * scratch117_xhat[i];
-        }
-      }
-      gp[6306880 + ch] += sgh;
-      gp[6307904 + ch] += sg;
-      const k = p[6306880 + ch] * scratch117_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            grad117[i] += k * (grad118[i] - a - scratch117_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad117[i] += k * grad118[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 118: add. */
-function forward118(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 200704; i < e; i++) act119[i] = act118[i] + act110[i];
-}
-
-/** Backward of op 118: add. */
-function backward118(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad119[i];
-    grad118[i] += g;
-    grad110[i] += g;
-  }
-}
-
-/** Forward of op 119: layer3.rest.2.8 (relu). */
-function forward119(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.8: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act119[i];
-    act120[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 119: layer3.rest.2.8 (relu). */
-function backward119(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.2.8: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act119[i];
-
-    const g = grad120[i];
-    grad119[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 120: layer3.rest.3.conv1 (conv2d). */
-function forward120(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + (gi * 1024 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work120_col[r++] = act120[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work120_col, act121, 196, 1024, 256, 6308928 + gi * 262144, -1, yb + gi * 50176, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 120: layer3.rest.3.conv1 (conv2d). */
-function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work120_col[r++] = act120[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work120_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work120_col,
-        work120_dcol,
-        grad121,
-        196,
-        1024,
-        256,
-        6308928 + gi * 262144,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad120[xc + ih * 14 + iw] += work120_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 121: layer3.rest.3.bn1 (batchnorm). */
-function forward121(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.3.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch121_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act121[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act121[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[24485 + ch] = 0.9 * bf[24485 + ch] + 0.1 * m;
-          bf[24741 + ch] = 0.9 * bf[24741 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[24485 + ch];
-        v = bf[24741 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch121_istd[ch] = r;
-      const w = p[6571072 + ch];
-      const sh = p[6571328 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act121[i] - m) * r;
-          scratch121_xhat[i] = h;
-          act122[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[24997] += 1;
-  }
-}
-
-/** Backward of op 121: layer3.rest.3.bn1 (batchnorm). */
-function backward121(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch121_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad122[i];
-          sg += d;
-          sgh += d * scratch121_xhat[i];
-        }
-      }
-      gp[6571072 + ch] += sgh;
-      gp[6571328 + ch] += sg;
-      const k = p[6571072 + ch] * scratch121_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad121[i] += k * (grad122[i] - a - scratch121_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad121[i] += k * grad122[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 122: layer3.rest.3.2 (relu). */
-function forward122(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.2: relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act122[i];
-    act123[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 122: layer3.rest.3.2 (relu). */
-function backward122(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.2: relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act122[i];
-
-    const g = grad123[i];
-    grad122[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 123: layer3.rest.3.conv2 (conv2d). */
-function forward123(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work123_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act123[xc + ih * 14 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work123_col, act124, 196, 2304, 256, 6571584 + gi * 589824, -1, yb + gi * 50176, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 123: layer3.rest.3.conv2 (conv2d). */
-function backward123(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work123_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act123[xc + ih * 14 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work123_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work123_col,
-        work123_dcol,
-        grad124,
-        196,
-        2304,
-        256,
-        6571584 + gi * 589824,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad123[xc + ih * 14 + iw] += work123_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 124: layer3.rest.3.bn2 (batchnorm). */
-function forward124(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.3.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch124_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act124[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act124[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[24998 + ch] = 0.9 * bf[24998 + ch] + 0.1 * m;
-          bf[25254 + ch] = 0.9 * bf[25254 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[24998 + ch];
-        v = bf[25254 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch124_istd[ch] = r;
-      const w = p[7161408 + ch];
-      const sh = p[7161664 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act124[i] - m) * r;
-          scratch124_xhat[i] = h;
-          act125[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[25510] += 1;
-  }
-}
-
-/** Backward of op 124: layer3.rest.3.bn2 (batchnorm). */
-function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch124_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad125[i];
-          sg += d;
-          sgh += d * scratch124_xhat[i];
-        }
-      }
-      gp[7161408 + ch] += sgh;
-      gp[7161664 + ch] += sg;
-      const k = p[7161408 + ch] * scratch124_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad124[i] += k * (grad125[i] - a - scratch124_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad124[i] += k * grad125[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 125: layer3.rest.3.5 (relu). */
-function forward125(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.5: relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act125[i];
-    act126[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 125: layer3.rest.3.5 (relu). */
-function backward125(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.5: relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act125[i];
-
-    const g = grad126[i];
-    grad125[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 126: layer3.rest.3.conv3 (conv2d). */
-function forward126(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work126_col[r++] = act126[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work126_col, act127, 196, 256, 1024, 7161920 + gi * 262144, -1, yb + gi * 200704, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 126: layer3.rest.3.conv3 (conv2d). */
-function backward126(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work126_col[r++] = act126[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work126_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work126_col,
-        work126_dcol,
-        grad127,
-        196,
-        256,
-        1024,
-        7161920 + gi * 262144,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad126[xc + ih * 14 + iw] += work126_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 127: layer3.rest.3.bn3 (batchnorm). */
-function forward127(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.3.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch127_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 1024; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act127[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act127[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[25511 + ch] = 0.9 * bf[25511 + ch] + 0.1 * m;
-          bf[26535 + ch] = 0.9 * bf[26535 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[25511 + ch];
-        v = bf[26535 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch127_istd[ch] = r;
-      const w = p[7424064 + ch];
-      const sh = p[7425088 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act127[i] - m) * r;
-          scratch127_xhat[i] = h;
-          act128[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[27559] += 1;
-  }
-}
-
-/** Backward of op 127: layer3.rest.3.bn3 (batchnorm). */
-function backward127(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch127_batchstats[0] === 1;
-    for (let ch = 0; ch < 1024; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad128[i];
-          sg += d;
-          sgh += d * scratch127_xhat[i];
-        }
-      }
-      gp[7424064 + ch] += sgh;
-      gp[7425088 + ch] += sg;
-      const k = p[7424064 + ch] * scratch127_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            grad127[i] += k * (grad128[i] - a - scratch127_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad127[i] += k * grad128[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 128: add. */
-function forward128(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 200704; i < e; i++) act129[i] = act128[i] + act120[i];
-}
-
-/** Backward of op 128: add. */
-function backward128(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad129[i];
-    grad128[i] += g;
-    grad120[i] += g;
-  }
-}
-
-/** Forward of op 129: layer3.rest.3.8 (relu). */
-function forward129(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.8: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act129[i];
-    act130[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 129: layer3.rest.3.8 (relu). */
-function backward129(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.3.8: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act129[i];
-
-    const g = grad130[i];
-    grad129[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 130: layer3.rest.4.conv1 (conv2d). */
-function forward130(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 1024; ic++) {
-            const xc = xb + (gi * 1024 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work130_col[r++] = act130[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work130_col, act131, 196, 1024, 256, 7426112 + gi * 262144, -1, yb + gi * 50176, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 130: layer3.rest.4.conv1 (conv2d). */
-function backward130(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.conv1: conv2d 1024→256, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 200704;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work130_col[r++] = act130[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work130_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work130_col,
-        work130_dcol,
-        grad131,
-        196,
-        1024,
-        256,
-        7426112 + gi * 262144,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 1024; ic++) {
-              const xc = xb + (gi * 1024 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad130[xc + ih * 14 + iw] += work130_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 131: layer3.rest.4.bn1 (batchnorm). */
-function forward131(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.4.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch131_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act131[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act131[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[27560 + ch] = 0.9 * bf[27560 + ch] + 0.1 * m;
-          bf[27816 + ch] = 0.9 * bf[27816 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[27560 + ch];
-        v = bf[27816 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch131_istd[ch] = r;
-      const w = p[7688256 + ch];
-      const sh = p[7688512 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act131[i] - m) * r;
-          scratch131_xhat[i] = h;
-          act132[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[28072] += 1;
-  }
-}
-
-/** Backward of op 131: layer3.rest.4.bn1 (batchnorm). */
-function backward131(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.bn1: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch131_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad132[i];
-          sg += d;
-          sgh += d * scratch131_xhat[i];
-        }
-      }
-      gp[7688256 + ch] += sgh;
-      gp[7688512 + ch] += sg;
-      const k = p[7688256 + ch] * scratch131_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad131[i] += k * (grad132[i] - a - scratch131_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad131[i] += k * grad132[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 132: layer3.rest.4.2 (relu). */
-function forward132(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.2: relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act132[i];
-    act133[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 132: layer3.rest.4.2 (relu). */
-function backward132(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.2: relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act132[i];
-
-    const g = grad133[i];
-    grad132[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 133: layer3.rest.4.conv2 (conv2d). */
-function forward133(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work133_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act133[xc + ih * 14 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work133_col, act134, 196, 2304, 256, 7688768 + gi * 589824, -1, yb + gi * 50176, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 133: layer3.rest.4.conv2 (conv2d). */
-function backward133(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.conv2: conv2d 256→256, 3×3, stride 1, pad 1, no bias; [256, 14, 14] → [256, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 50176;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work133_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act133[xc + ih * 14 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work133_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work133_col,
-        work133_dcol,
-        grad134,
-        196,
-        2304,
-        256,
-        7688768 + gi * 589824,
-        -1,
-        dx,
-        yb + gi * 50176,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad133[xc + ih * 14 + iw] += work133_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 134: layer3.rest.4.bn2 (batchnorm). */
-function forward134(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.4.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch134_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 256; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) s += act134[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act134[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[28073 + ch] = 0.9 * bf[28073 + ch] + 0.1 * m;
-          bf[28329 + ch] = 0.9 * bf[28329 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[28073 + ch];
-        v = bf[28329 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch134_istd[ch] = r;
-      const w = p[8278592 + ch];
-      const sh = p[8278848 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act134[i] - m) * r;
-          scratch134_xhat[i] = h;
-          act135[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[28585] += 1;
-  }
-}
-
-/** Backward of op 134: layer3.rest.4.bn2 (batchnorm). */
-function backward134(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.bn2: batchnorm over 256 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch134_batchstats[0] === 1;
-    for (let ch = 0; ch < 256; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad135[i];
-          sg += d;
-          sgh += d * scratch134_xhat[i];
-        }
-      }
-      gp[8278592 + ch] += sgh;
-      gp[8278848 + ch] += sg;
-      const k = p[8278592 + ch] * scratch134_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++)
-            grad134[i] += k * (grad135[i] - a - scratch134_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 50176 + ch * 196, e = i + 196; i < e; i++) grad134[i] += k * grad135[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 135: layer3.rest.4.5 (relu). */
-function forward135(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.5: relu
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act135[i];
-    act136[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 135: layer3.rest.4.5 (relu). */
-function backward135(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.5: relu backward
-  for (let i = 0, e = n * 50176; i < e; i++) {
-    const x = act135[i];
-
-    const g = grad136[i];
-    grad135[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 136: layer3.rest.4.conv3 (conv2d). */
-function forward136(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 196;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work136_col[r++] = act136[xc + ih * 14 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work136_col, act137, 196, 256, 1024, 8279104 + gi * 262144, -1, yb + gi * 200704, 1, 196);
-    }
-  }
-}
-
-/** Backward of op 136: layer3.rest.4.conv3 (conv2d). */
-function backward136(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.conv3: conv2d 256→1024, 1×1, stride 1, pad 0, no bias; [256, 14, 14] → [1024, 14, 14] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 50176;
-    const yb = b * 200704;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work136_col[r++] = act136[xc + ih * 14 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work136_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work136_col,
-        work136_dcol,
-        grad137,
-        196,
-        256,
-        1024,
-        8279104 + gi * 262144,
-        -1,
-        dx,
-        yb + gi * 200704,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 196;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad136[xc + ih * 14 + iw] += work136_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 137: layer3.rest.4.bn3 (batchnorm). */
-function forward137(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 196;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer3.rest.4.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch137_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 1024; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) s += act137[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act137[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[28586 + ch] = 0.9 * bf[28586 + ch] + 0.1 * m;
-          bf[29610 + ch] = 0.9 * bf[29610 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[28586 + ch];
-        v = bf[29610 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch137_istd[ch] = r;
-      const w = p[8541248 + ch];
-      const sh = p[8542272 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act137[i] - m) * r;
-          scratch137_xhat[i] = h;
-          act138[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[30634] += 1;
-  }
-}
-
-/** Backward of op 137: layer3.rest.4.bn3 (batchnorm). */
-function backward137(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.bn3: batchnorm over 1024 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 196;
-    const batchStats = scratch137_batchstats[0] === 1;
-    for (let ch = 0; ch < 1024; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad138[i];
-          sg += d;
-          sgh += d * scratch137_xhat[i];
-        }
-      }
-      gp[8541248 + ch] += sgh;
-      gp[8542272 + ch] += sg;
-      const k = p[8541248 + ch] * scratch137_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++)
-            grad137[i] += k * (grad138[i] - a - scratch137_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 200704 + ch * 196, e = i + 196; i < e; i++) grad137[i] += k * grad138[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 138: add. */
-function forward138(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 200704; i < e; i++) act139[i] = act138[i] + act130[i];
-}
-
-/** Backward of op 138: add. */
-function backward138(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const g = grad139[i];
-    grad138[i] += g;
-    grad130[i] += g;
-  }
-}
-
-/** Forward of op 139: layer3.rest.4.8 (relu). */
-function forward139(p: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.8: relu
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act139[i];
-    act140[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 139: layer3.rest.4.8 (relu). */
-function backward139(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer3.rest.4.8: relu backward
-  for (let i = 0, e = n * 200704; i < e; i++) {
-    const x = act139[i];
-
-    const g = grad140[i];
-    grad139[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 140: layer4.0.conv1 (conv2d). */
-function forward140(p: Float32Array, n: number, training: boolean): void {
+function forward140(p: Float32Array, n: number): void {
   // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -11780,7 +6902,7 @@ function forward140(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work140_col[r++] = act140[xc + ih * 14 + iw];
+                work140_col[r++] = act140[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -11791,7 +6913,7 @@ function forward140(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 140: layer4.0.conv1 (conv2d). */
-function backward140(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward140(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.conv1: conv2d 1024→512, 1×1, stride 1, pad 0, no bias; [1024, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -11808,7 +6930,7 @@ function backward140(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work140_col[r++] = act140[xc + ih * 14 + iw];
+                  work140_col[r++] = act140[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -11841,7 +6963,7 @@ function backward140(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad140[xc + ih * 14 + iw] += work140_dcol[r++];
+                  grad140[xc + ih * 14 + iw]! += work140_dcol[r++]!;
                 }
               }
             }
@@ -11869,72 +6991,72 @@ function forward141(p: Float32Array, n: number, training: boolean): void {
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) s += act141[i];
+          for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) s += act141[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) {
-            const d = act141[i] - m;
+            const d = act141[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[30635 + ch] = 0.9 * bf[30635 + ch] + 0.1 * m;
-          bf[31147 + ch] = 0.9 * bf[31147 + ch] + 0.1 * (q / (count - 1));
+          bf[30635 + ch] = 0.9 * bf[30635 + ch]! + 0.1 * m;
+          bf[31147 + ch] = 0.9 * bf[31147 + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[30635 + ch];
-        v = bf[31147 + ch];
+        m = bf[30635 + ch]!;
+        v = bf[31147 + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
       scratch141_istd[ch] = r;
-      const w = p[9067584 + ch];
-      const sh = p[9068096 + ch];
+      const w = p[9067584 + ch]!;
+      const sh = p[9068096 + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) {
-          const h = (act141[i] - m) * r;
+          const h = (act141[i]! - m) * r;
           scratch141_xhat[i] = h;
           act142[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[31659] += 1;
+    if (training) bf[31659]! += 1;
   }
 }
 
 /** Backward of op 141: layer4.0.bn1 (batchnorm). */
-function backward141(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward141(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.bn1: batchnorm over 512 channels × 14 × 14 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 196;
-    const batchStats = scratch141_batchstats[0] === 1;
+    const batchStats = scratch141_batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) {
-          const d = grad142[i];
+          const d = grad142[i]!;
           sg += d;
-          sgh += d * scratch141_xhat[i];
+          sgh += d * scratch141_xhat[i]!;
         }
       }
-      gp[9067584 + ch] += sgh;
-      gp[9068096 + ch] += sg;
-      const k = p[9067584 + ch] * scratch141_istd[ch];
+      gp[9067584 + ch]! += sgh;
+      gp[9068096 + ch]! += sg;
+      const k = p[9067584 + ch]! * scratch141_istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++)
-            grad141[i] += k * (grad142[i] - a - scratch141_xhat[i] * bh);
+            grad141[i]! += k * (grad142[i]! - a - scratch141_xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) grad141[i] += k * grad142[i];
+          for (let i = b * 100352 + ch * 196, e = i + 196; i < e; i++) grad141[i]! += k * grad142[i]!;
         }
       }
     }
@@ -11942,27 +7064,27 @@ function backward141(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 142: layer4.0.2 (relu). */
-function forward142(p: Float32Array, n: number, training: boolean): void {
+function forward142(n: number): void {
   // layer4.0.2: relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act142[i];
+    const x = act142[i]!;
     act143[i] = x > 0 ? x : 0;
   }
 }
 
 /** Backward of op 142: layer4.0.2 (relu). */
-function backward142(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward142(n: number): void {
   // layer4.0.2: relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act142[i];
+    const x = act142[i]!;
 
-    const g = grad143[i];
+    const g = grad143[i]!;
     grad142[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 143: layer4.0.conv2 (conv2d). */
-function forward143(p: Float32Array, n: number, training: boolean): void {
+function forward143(p: Float32Array, n: number): void {
   // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -11977,7 +7099,7 @@ function forward143(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 2 - 1 + kw * 1;
-                work143_col[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw] : 0;
+                work143_col[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw]! : 0;
               }
             }
           }
@@ -11988,7 +7110,7 @@ function forward143(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 143: layer4.0.conv2 (conv2d). */
-function backward143(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward143(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.conv2: conv2d 512→512, 3×3, stride 2, pad 1, no bias; [512, 14, 14] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -12005,7 +7127,7 @@ function backward143(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  work143_col[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw] : 0;
+                  work143_col[r++] = ih >= 0 && iw >= 0 ? act143[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
@@ -12038,7 +7160,7 @@ function backward143(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 2 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 2 - 1 + kw * 1;
-                  if (ih >= 0 && iw >= 0) grad143[xc + ih * 14 + iw] += work143_dcol[r++];
+                  if (ih >= 0 && iw >= 0) grad143[xc + ih * 14 + iw]! += work143_dcol[r++]!;
                   else r++;
                 }
               }
@@ -12049,119 +7171,150 @@ function backward143(p: Float32Array, gp: Float32Array, n: number, training: boo
   }
 }
 
-/** Forward of op 144: layer4.0.bn2 (batchnorm). */
-function forward144(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 5 ops 144, 153, 156, 163, 166 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward7(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 49;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `layer4.0.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch144_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 512; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act144[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act144[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[31660 + ch] = 0.9 * bf[31660 + ch] + 0.1 * m;
-          bf[32172 + ch] = 0.9 * bf[32172 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[31660 + ch];
-        v = bf[32172 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch144_istd[ch] = r;
-      const w = p[11427904 + ch];
-      const sh = p[11428416 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act144[i] - m) * r;
-          scratch144_xhat[i] = h;
-          act145[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[32684] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 144: layer4.0.bn2 (batchnorm). */
-function backward144(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 5 ops 144, 153, 156, 163, 166 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward7(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch144_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 512; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad145[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch144_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[11427904 + ch] += sgh;
-      gp[11428416 + ch] += sg;
-      const k = p[11427904 + ch] * scratch144_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad144[i] += k * (grad145[i] - a - scratch144_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad144[i] += k * grad145[i];
+          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
   }
 }
 
-/** Forward of op 145: layer4.0.5 (relu). */
-function forward145(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.5: relu
+/** Forward of the 5 ops 145, 154, 157, 164, 167 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward6(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act145[i];
-    act146[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 145: layer4.0.5 (relu). */
-function backward145(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.5: relu backward
+/** Backward of the 5 ops 145, 154, 157, 164, 167 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward6(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act145[i];
+    const x = input[i]!;
 
-    const g = grad146[i];
-    grad145[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 146: layer4.0.conv3 (conv2d). */
-function forward146(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
+/** Forward of the 3 ops 146, 158, 168 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward10(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
     const yb = b * 100352;
@@ -12175,19 +7328,29 @@ function forward146(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work146_col[r++] = act146[xc + ih * 7 + iw];
+                col[r++] = input[xc + ih * 7 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work146_col, act147, 49, 512, 2048, 11428928 + gi * 1048576, -1, yb + gi * 100352, 1, 49);
+      denseTiledForward(p, col, output, 49, 512, 2048, weightAt + gi * 1048576, -1, yb + gi * 100352, 1, 49);
     }
   }
 }
 
-/** Backward of op 146: layer4.0.conv3 (conv2d). */
-function backward146(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 3 ops 146, 158, 168 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward10(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -12203,23 +7366,23 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work146_col[r++] = act146[xc + ih * 7 + iw];
+                  col[r++] = input[xc + ih * 7 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work146_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work146_col,
-        work146_dcol,
-        grad147,
+        col,
+        dcol,
+        outputGrad,
         49,
         512,
         2048,
-        11428928 + gi * 1048576,
+        weightAt + gi * 1048576,
         -1,
         dx,
         yb + gi * 100352,
@@ -12236,7 +7399,7 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad146[xc + ih * 7 + iw] += work146_dcol[r++];
+                  inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -12246,90 +7409,114 @@ function backward146(p: Float32Array, gp: Float32Array, n: number, training: boo
   }
 }
 
-/** Forward of op 147: layer4.0.bn3 (batchnorm). */
-function forward147(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.bn3: batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
+/** Forward of the 4 ops 147, 149, 159, 169 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormForward8(
+  p: Float32Array,
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+  runningMeanAt: number,
+  runningVarAt: number,
+  numBatchesTrackedAt: number,
+  name: string,
+): void {
+  // batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
   {
     const count = n * 49;
     const batchStats = training;
     if (training && count < 2) {
-      throw new RangeError(
-        `layer4.0.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
+      throw new RangeError(`${name}: batchnorm in training mode needs more than one value per channel, got ${count}`);
     }
-    scratch147_batchstats[0] = batchStats ? 1 : 0;
+    batchstats[0] = batchStats ? 1 : 0;
     for (let ch = 0; ch < 2048; ch++) {
       let m: number;
       let v: number;
       if (batchStats) {
         let s = 0;
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += act147[i];
+          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += input[i]!;
         }
         m = s / count;
         let q = 0;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act147[i] - m;
+            const d = input[i]! - m;
             q += d * d;
           }
         }
         v = q / count;
         if (training) {
           // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[32685 + ch] = 0.9 * bf[32685 + ch] + 0.1 * m;
-          bf[34733 + ch] = 0.9 * bf[34733 + ch] + 0.1 * (q / (count - 1));
+          bf[runningMeanAt + ch] = 0.9 * bf[runningMeanAt + ch]! + 0.1 * m;
+          bf[runningVarAt + ch] = 0.9 * bf[runningVarAt + ch]! + 0.1 * (q / (count - 1));
         }
       } else {
-        m = bf[32685 + ch];
-        v = bf[34733 + ch];
+        m = bf[runningMeanAt + ch]!;
+        v = bf[runningVarAt + ch]!;
       }
       const r = 1 / Math.sqrt(v + 0.00001);
-      scratch147_istd[ch] = r;
-      const w = p[12477504 + ch];
-      const sh = p[12479552 + ch];
+      istd[ch] = r;
+      const w = p[weightAt + ch]!;
+      const sh = p[biasAt + ch]!;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act147[i] - m) * r;
-          scratch147_xhat[i] = h;
-          act148[i] = h * w + sh;
+          const h = (input[i]! - m) * r;
+          xhat[i] = h;
+          output[i] = h * w + sh;
         }
       }
     }
-    if (training) bf[36781] += 1;
+    if (training) bf[numBatchesTrackedAt]! += 1;
   }
 }
 
-/** Backward of op 147: layer4.0.bn3 (batchnorm). */
-function backward147(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.bn3: batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
+/** Backward of the 4 ops 147, 149, 159, 169 (batchnorm, one shape): each call passes its arrays and offsets. */
+function batchnormBackward8(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  batchstats: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
   {
     const count = n * 49;
-    const batchStats = scratch147_batchstats[0] === 1;
+    const batchStats = batchstats[0]! === 1;
     for (let ch = 0; ch < 2048; ch++) {
       let sg = 0;
       let sgh = 0;
       for (let b = 0; b < n; b++) {
         for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad148[i];
+          const d = outputGrad[i]!;
           sg += d;
-          sgh += d * scratch147_xhat[i];
+          sgh += d * xhat[i]!;
         }
       }
-      gp[12477504 + ch] += sgh;
-      gp[12479552 + ch] += sg;
-      const k = p[12477504 + ch] * scratch147_istd[ch];
+      gp[weightAt + ch]! += sgh;
+      gp[biasAt + ch]! += sg;
+      const k = p[weightAt + ch]! * istd[ch]!;
       if (batchStats) {
         // batch statistics: the mean and variance depend on every value of the channel
         const a = sg / count;
         const bh = sgh / count;
         for (let b = 0; b < n; b++) {
           for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++)
-            grad147[i] += k * (grad148[i] - a - scratch147_xhat[i] * bh);
+            inputGrad[i]! += k * (outputGrad[i]! - a - xhat[i]! * bh);
         }
       } else {
         for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) grad147[i] += k * grad148[i];
+          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) inputGrad[i]! += k * outputGrad[i]!;
         }
       }
     }
@@ -12337,7 +7524,7 @@ function backward147(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 148: layer4.0.downsample.0 (conv2d). */
-function forward148(p: Float32Array, n: number, training: boolean): void {
+function forward148(p: Float32Array, n: number): void {
   // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -12352,7 +7539,7 @@ function forward148(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 2 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 2 - 0 + kw * 1;
-                work148_col[r++] = act140[xc + ih * 14 + iw];
+                work148_col[r++] = act140[xc + ih * 14 + iw]!;
               }
             }
           }
@@ -12363,7 +7550,7 @@ function forward148(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 148: layer4.0.downsample.0 (conv2d). */
-function backward148(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward148(p: Float32Array, gp: Float32Array, n: number): void {
   // layer4.0.downsample.0: conv2d 1024→2048, 1×1, stride 2, pad 0, no bias; [1024, 14, 14] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -12380,7 +7567,7 @@ function backward148(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  work148_col[r++] = act140[xc + ih * 14 + iw];
+                  work148_col[r++] = act140[xc + ih * 14 + iw]!;
                 }
               }
             }
@@ -12413,7 +7600,7 @@ function backward148(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 2 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 2 - 0 + kw * 1;
-                  grad140[xc + ih * 14 + iw] += work148_dcol[r++];
+                  grad140[xc + ih * 14 + iw]! += work148_dcol[r++]!;
                 }
               }
             }
@@ -12423,135 +7610,32 @@ function backward148(p: Float32Array, gp: Float32Array, n: number, training: boo
   }
 }
 
-/** Forward of op 149: layer4.0.downsample.1 (batchnorm). */
-function forward149(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.downsample.1: batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer4.0.downsample.1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch149_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 2048; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += act149[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act149[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[36782 + ch] = 0.9 * bf[36782 + ch] + 0.1 * m;
-          bf[38830 + ch] = 0.9 * bf[38830 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[36782 + ch];
-        v = bf[38830 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch149_istd[ch] = r;
-      const w = p[14578752 + ch];
-      const sh = p[14580800 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act149[i] - m) * r;
-          scratch149_xhat[i] = h;
-          act150[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[40878] += 1;
-  }
-}
-
-/** Backward of op 149: layer4.0.downsample.1 (batchnorm). */
-function backward149(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.downsample.1: batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch149_batchstats[0] === 1;
-    for (let ch = 0; ch < 2048; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad150[i];
-          sg += d;
-          sgh += d * scratch149_xhat[i];
-        }
-      }
-      gp[14578752 + ch] += sgh;
-      gp[14580800 + ch] += sg;
-      const k = p[14578752 + ch] * scratch149_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++)
-            grad149[i] += k * (grad150[i] - a - scratch149_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) grad149[i] += k * grad150[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 150: add. */
-function forward150(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 3 ops 150, 160, 170 (add, one shape): each call passes its arrays and offsets. */
+function addForward4(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 100352; i < e; i++) act151[i] = act148[i] + act150[i];
+  for (let i = 0, e = n * 100352; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 150: add. */
-function backward150(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 3 ops 150, 160, 170 (add, one shape): each call passes its arrays and offsets. */
+function addBackward4(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const g = grad151[i];
-    grad148[i] += g;
-    grad150[i] += g;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
-/** Forward of op 151: layer4.0.9 (relu). */
-function forward151(p: Float32Array, n: number, training: boolean): void {
-  // layer4.0.9: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act151[i];
-    act152[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 151: layer4.0.9 (relu). */
-function backward151(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.0.9: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act151[i];
-
-    const g = grad152[i];
-    grad151[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 152: layer4.rest.0.conv1 (conv2d). */
-function forward152(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
+/** Forward of the 2 ops 152, 162 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward11(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
     const yb = b * 25088;
@@ -12565,19 +7649,29 @@ function forward152(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 0 + kh * 1;
               for (let kw = 0; kw < 1; kw++) {
                 const iw = ow * 1 - 0 + kw * 1;
-                work152_col[r++] = act152[xc + ih * 7 + iw];
+                col[r++] = input[xc + ih * 7 + iw]!;
               }
             }
           }
         }
-      denseTiledForward(p, work152_col, act153, 49, 2048, 512, 14582848 + gi * 1048576, -1, yb + gi * 25088, 1, 49);
+      denseTiledForward(p, col, output, 49, 2048, 512, weightAt + gi * 1048576, -1, yb + gi * 25088, 1, 49);
     }
   }
 }
 
-/** Backward of op 152: layer4.rest.0.conv1 (conv2d). */
-function backward152(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 2 ops 152, 162 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward11(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
@@ -12593,23 +7687,23 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  work152_col[r++] = act152[xc + ih * 7 + iw];
+                  col[r++] = input[xc + ih * 7 + iw]!;
                 }
               }
             }
           }
       }
-      if (dx) work152_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work152_col,
-        work152_dcol,
-        grad153,
+        col,
+        dcol,
+        outputGrad,
         49,
         2048,
         512,
-        14582848 + gi * 1048576,
+        weightAt + gi * 1048576,
         -1,
         dx,
         yb + gi * 25088,
@@ -12626,7 +7720,7 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 0 + kh * 1;
                 for (let kw = 0; kw < 1; kw++) {
                   const iw = ow * 1 - 0 + kw * 1;
-                  grad152[xc + ih * 7 + iw] += work152_dcol[r++];
+                  inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
                 }
               }
             }
@@ -12636,119 +7730,16 @@ function backward152(p: Float32Array, gp: Float32Array, n: number, training: boo
   }
 }
 
-/** Forward of op 153: layer4.rest.0.bn1 (batchnorm). */
-function forward153(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.bn1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer4.rest.0.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch153_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act153[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act153[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[40879 + ch] = 0.9 * bf[40879 + ch] + 0.1 * m;
-          bf[41391 + ch] = 0.9 * bf[41391 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[40879 + ch];
-        v = bf[41391 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch153_istd[ch] = r;
-      const w = p[15631424 + ch];
-      const sh = p[15631936 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act153[i] - m) * r;
-          scratch153_xhat[i] = h;
-          act154[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[41903] += 1;
-  }
-}
-
-/** Backward of op 153: layer4.rest.0.bn1 (batchnorm). */
-function backward153(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.bn1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch153_batchstats[0] === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad154[i];
-          sg += d;
-          sgh += d * scratch153_xhat[i];
-        }
-      }
-      gp[15631424 + ch] += sgh;
-      gp[15631936 + ch] += sg;
-      const k = p[15631424 + ch] * scratch153_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad153[i] += k * (grad154[i] - a - scratch153_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad153[i] += k * grad154[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 154: layer4.rest.0.2 (relu). */
-function forward154(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.2: relu
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act154[i];
-    act155[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 154: layer4.rest.0.2 (relu). */
-function backward154(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.2: relu backward
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act154[i];
-
-    const g = grad155[i];
-    grad154[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 155: layer4.rest.0.conv2 (conv2d). */
-function forward155(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
+/** Forward of the 2 ops 155, 165 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward12(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
     const yb = b * 25088;
@@ -12762,19 +7753,29 @@ function forward155(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work155_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act155[xc + ih * 7 + iw] : 0;
+                col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
               }
             }
           }
         }
-      denseTiledForward(p, work155_col, act156, 49, 4608, 512, 15632448 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
+      denseTiledForward(p, col, output, 49, 4608, 512, weightAt + gi * 2359296, -1, yb + gi * 25088, 1, 49);
     }
   }
 }
 
-/** Backward of op 155: layer4.rest.0.conv2 (conv2d). */
-function backward155(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 2 ops 155, 165 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward12(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+): void {
+  // conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
   const dx = true;
   for (let b = 0; b < n; b++) {
     const xb = b * 25088;
@@ -12790,23 +7791,23 @@ function backward155(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work155_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act155[xc + ih * 7 + iw] : 0;
+                  col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? input[xc + ih * 7 + iw]! : 0;
                 }
               }
             }
           }
       }
-      if (dx) work155_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work155_col,
-        work155_dcol,
-        grad156,
+        col,
+        dcol,
+        outputGrad,
         49,
         4608,
         512,
-        15632448 + gi * 2359296,
+        weightAt + gi * 2359296,
         -1,
         dx,
         yb + gi * 25088,
@@ -12823,7 +7824,7 @@ function backward155(p: Float32Array, gp: Float32Array, n: number, training: boo
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad155[xc + ih * 7 + iw] += work155_dcol[r++];
+                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) inputGrad[xc + ih * 7 + iw]! += dcol[r++]!;
                   else r++;
                 }
               }
@@ -12831,942 +7832,11 @@ function backward155(p: Float32Array, gp: Float32Array, n: number, training: boo
           }
       }
     }
-  }
-}
-
-/** Forward of op 156: layer4.rest.0.bn2 (batchnorm). */
-function forward156(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer4.rest.0.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch156_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act156[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act156[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[41904 + ch] = 0.9 * bf[41904 + ch] + 0.1 * m;
-          bf[42416 + ch] = 0.9 * bf[42416 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[41904 + ch];
-        v = bf[42416 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch156_istd[ch] = r;
-      const w = p[17991744 + ch];
-      const sh = p[17992256 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act156[i] - m) * r;
-          scratch156_xhat[i] = h;
-          act157[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[42928] += 1;
-  }
-}
-
-/** Backward of op 156: layer4.rest.0.bn2 (batchnorm). */
-function backward156(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch156_batchstats[0] === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad157[i];
-          sg += d;
-          sgh += d * scratch156_xhat[i];
-        }
-      }
-      gp[17991744 + ch] += sgh;
-      gp[17992256 + ch] += sg;
-      const k = p[17991744 + ch] * scratch156_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad156[i] += k * (grad157[i] - a - scratch156_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad156[i] += k * grad157[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 157: layer4.rest.0.5 (relu). */
-function forward157(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.5: relu
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act157[i];
-    act158[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 157: layer4.rest.0.5 (relu). */
-function backward157(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.5: relu backward
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act157[i];
-
-    const g = grad158[i];
-    grad157[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 158: layer4.rest.0.conv3 (conv2d). */
-function forward158(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 49;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work158_col[r++] = act158[xc + ih * 7 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work158_col, act159, 49, 512, 2048, 17992768 + gi * 1048576, -1, yb + gi * 100352, 1, 49);
-    }
-  }
-}
-
-/** Backward of op 158: layer4.rest.0.conv3 (conv2d). */
-function backward158(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work158_col[r++] = act158[xc + ih * 7 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work158_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work158_col,
-        work158_dcol,
-        grad159,
-        49,
-        512,
-        2048,
-        17992768 + gi * 1048576,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad158[xc + ih * 7 + iw] += work158_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 159: layer4.rest.0.bn3 (batchnorm). */
-function forward159(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.bn3: batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer4.rest.0.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch159_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 2048; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += act159[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act159[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[42929 + ch] = 0.9 * bf[42929 + ch] + 0.1 * m;
-          bf[44977 + ch] = 0.9 * bf[44977 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[42929 + ch];
-        v = bf[44977 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch159_istd[ch] = r;
-      const w = p[19041344 + ch];
-      const sh = p[19043392 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act159[i] - m) * r;
-          scratch159_xhat[i] = h;
-          act160[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[47025] += 1;
-  }
-}
-
-/** Backward of op 159: layer4.rest.0.bn3 (batchnorm). */
-function backward159(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.bn3: batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch159_batchstats[0] === 1;
-    for (let ch = 0; ch < 2048; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad160[i];
-          sg += d;
-          sgh += d * scratch159_xhat[i];
-        }
-      }
-      gp[19041344 + ch] += sgh;
-      gp[19043392 + ch] += sg;
-      const k = p[19041344 + ch] * scratch159_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++)
-            grad159[i] += k * (grad160[i] - a - scratch159_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) grad159[i] += k * grad160[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 160: add. */
-function forward160(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 100352; i < e; i++) act161[i] = act160[i] + act152[i];
-}
-
-/** Backward of op 160: add. */
-function backward160(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const g = grad161[i];
-    grad160[i] += g;
-    grad152[i] += g;
-  }
-}
-
-/** Forward of op 161: layer4.rest.0.8 (relu). */
-function forward161(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.8: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act161[i];
-    act162[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 161: layer4.rest.0.8 (relu). */
-function backward161(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.0.8: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act161[i];
-
-    const g = grad162[i];
-    grad161[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 162: layer4.rest.1.conv1 (conv2d). */
-function forward162(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 2048; ic++) {
-            const xc = xb + (gi * 2048 + ic) * 49;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work162_col[r++] = act162[xc + ih * 7 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work162_col, act163, 49, 2048, 512, 19045440 + gi * 1048576, -1, yb + gi * 25088, 1, 49);
-    }
-  }
-}
-
-/** Backward of op 162: layer4.rest.1.conv1 (conv2d). */
-function backward162(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.conv1: conv2d 2048→512, 1×1, stride 1, pad 0, no bias; [2048, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 2048; ic++) {
-              const xc = xb + (gi * 2048 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work162_col[r++] = act162[xc + ih * 7 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work162_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work162_col,
-        work162_dcol,
-        grad163,
-        49,
-        2048,
-        512,
-        19045440 + gi * 1048576,
-        -1,
-        dx,
-        yb + gi * 25088,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 2048; ic++) {
-              const xc = xb + (gi * 2048 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad162[xc + ih * 7 + iw] += work162_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 163: layer4.rest.1.bn1 (batchnorm). */
-function forward163(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.bn1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer4.rest.1.bn1: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch163_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act163[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act163[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[47026 + ch] = 0.9 * bf[47026 + ch] + 0.1 * m;
-          bf[47538 + ch] = 0.9 * bf[47538 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[47026 + ch];
-        v = bf[47538 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch163_istd[ch] = r;
-      const w = p[20094016 + ch];
-      const sh = p[20094528 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act163[i] - m) * r;
-          scratch163_xhat[i] = h;
-          act164[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[48050] += 1;
-  }
-}
-
-/** Backward of op 163: layer4.rest.1.bn1 (batchnorm). */
-function backward163(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.bn1: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch163_batchstats[0] === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad164[i];
-          sg += d;
-          sgh += d * scratch163_xhat[i];
-        }
-      }
-      gp[20094016 + ch] += sgh;
-      gp[20094528 + ch] += sg;
-      const k = p[20094016 + ch] * scratch163_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad163[i] += k * (grad164[i] - a - scratch163_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad163[i] += k * grad164[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 164: layer4.rest.1.2 (relu). */
-function forward164(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.2: relu
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act164[i];
-    act165[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 164: layer4.rest.1.2 (relu). */
-function backward164(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.2: relu backward
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act164[i];
-
-    const g = grad165[i];
-    grad164[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 165: layer4.rest.1.conv2 (conv2d). */
-function forward165(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 49;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work165_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act165[xc + ih * 7 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work165_col, act166, 49, 4608, 512, 20095040 + gi * 2359296, -1, yb + gi * 25088, 1, 49);
-    }
-  }
-}
-
-/** Backward of op 165: layer4.rest.1.conv2 (conv2d). */
-function backward165(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.conv2: conv2d 512→512, 3×3, stride 1, pad 1, no bias; [512, 7, 7] → [512, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 25088;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work165_col[r++] = ih >= 0 && ih < 7 && iw >= 0 && iw < 7 ? act165[xc + ih * 7 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work165_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work165_col,
-        work165_dcol,
-        grad166,
-        49,
-        4608,
-        512,
-        20095040 + gi * 2359296,
-        -1,
-        dx,
-        yb + gi * 25088,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 7 && iw >= 0 && iw < 7) grad165[xc + ih * 7 + iw] += work165_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 166: layer4.rest.1.bn2 (batchnorm). */
-function forward166(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer4.rest.1.bn2: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch166_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 512; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) s += act166[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act166[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[48051 + ch] = 0.9 * bf[48051 + ch] + 0.1 * m;
-          bf[48563 + ch] = 0.9 * bf[48563 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[48051 + ch];
-        v = bf[48563 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch166_istd[ch] = r;
-      const w = p[22454336 + ch];
-      const sh = p[22454848 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act166[i] - m) * r;
-          scratch166_xhat[i] = h;
-          act167[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[49075] += 1;
-  }
-}
-
-/** Backward of op 166: layer4.rest.1.bn2 (batchnorm). */
-function backward166(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.bn2: batchnorm over 512 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch166_batchstats[0] === 1;
-    for (let ch = 0; ch < 512; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad167[i];
-          sg += d;
-          sgh += d * scratch166_xhat[i];
-        }
-      }
-      gp[22454336 + ch] += sgh;
-      gp[22454848 + ch] += sg;
-      const k = p[22454336 + ch] * scratch166_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++)
-            grad166[i] += k * (grad167[i] - a - scratch166_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 25088 + ch * 49, e = i + 49; i < e; i++) grad166[i] += k * grad167[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 167: layer4.rest.1.5 (relu). */
-function forward167(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.5: relu
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act167[i];
-    act168[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 167: layer4.rest.1.5 (relu). */
-function backward167(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.5: relu backward
-  for (let i = 0, e = n * 25088; i < e; i++) {
-    const x = act167[i];
-
-    const g = grad168[i];
-    grad167[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 168: layer4.rest.1.conv3 (conv2d). */
-function forward168(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 7; oh++)
-        for (let ow = 0; ow < 7; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 49;
-            for (let kh = 0; kh < 1; kh++) {
-              const ih = oh * 1 - 0 + kh * 1;
-              for (let kw = 0; kw < 1; kw++) {
-                const iw = ow * 1 - 0 + kw * 1;
-                work168_col[r++] = act168[xc + ih * 7 + iw];
-              }
-            }
-          }
-        }
-      denseTiledForward(p, work168_col, act169, 49, 512, 2048, 22455360 + gi * 1048576, -1, yb + gi * 100352, 1, 49);
-    }
-  }
-}
-
-/** Backward of op 168: layer4.rest.1.conv3 (conv2d). */
-function backward168(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.conv3: conv2d 512→2048, 1×1, stride 1, pad 0, no bias; [512, 7, 7] → [2048, 7, 7] — backward, as im2col + a register-tiled matrix product
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 25088;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  work168_col[r++] = act168[xc + ih * 7 + iw];
-                }
-              }
-            }
-          }
-      }
-      if (dx) work168_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work168_col,
-        work168_dcol,
-        grad169,
-        49,
-        512,
-        2048,
-        22455360 + gi * 1048576,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        49,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 7; oh++)
-          for (let ow = 0; ow < 7; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 49;
-              for (let kh = 0; kh < 1; kh++) {
-                const ih = oh * 1 - 0 + kh * 1;
-                for (let kw = 0; kw < 1; kw++) {
-                  const iw = ow * 1 - 0 + kw * 1;
-                  grad168[xc + ih * 7 + iw] += work168_dcol[r++];
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 169: layer4.rest.1.bn3 (batchnorm). */
-function forward169(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.bn3: batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1)
-  {
-    const count = n * 49;
-    const batchStats = training;
-    if (training && count < 2) {
-      throw new RangeError(
-        `layer4.rest.1.bn3: batchnorm in training mode needs more than one value per channel, got ${count}`,
-      );
-    }
-    scratch169_batchstats[0] = batchStats ? 1 : 0;
-    for (let ch = 0; ch < 2048; ch++) {
-      let m: number;
-      let v: number;
-      if (batchStats) {
-        let s = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) s += act169[i];
-        }
-        m = s / count;
-        let q = 0;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-            const d = act169[i] - m;
-            q += d * d;
-          }
-        }
-        v = q / count;
-        if (training) {
-          // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-          bf[49076 + ch] = 0.9 * bf[49076 + ch] + 0.1 * m;
-          bf[51124 + ch] = 0.9 * bf[51124 + ch] + 0.1 * (q / (count - 1));
-        }
-      } else {
-        m = bf[49076 + ch];
-        v = bf[51124 + ch];
-      }
-      const r = 1 / Math.sqrt(v + 0.00001);
-      scratch169_istd[ch] = r;
-      const w = p[23503936 + ch];
-      const sh = p[23505984 + ch];
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const h = (act169[i] - m) * r;
-          scratch169_xhat[i] = h;
-          act170[i] = h * w + sh;
-        }
-      }
-    }
-    if (training) bf[53172] += 1;
-  }
-}
-
-/** Backward of op 169: layer4.rest.1.bn3 (batchnorm). */
-function backward169(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.bn3: batchnorm over 2048 channels × 7 × 7 positions per sample (eps 0.00001, affine, running stats, momentum 0.1), backward
-  {
-    const count = n * 49;
-    const batchStats = scratch169_batchstats[0] === 1;
-    for (let ch = 0; ch < 2048; ch++) {
-      let sg = 0;
-      let sgh = 0;
-      for (let b = 0; b < n; b++) {
-        for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) {
-          const d = grad170[i];
-          sg += d;
-          sgh += d * scratch169_xhat[i];
-        }
-      }
-      gp[23503936 + ch] += sgh;
-      gp[23505984 + ch] += sg;
-      const k = p[23503936 + ch] * scratch169_istd[ch];
-      if (batchStats) {
-        // batch statistics: the mean and variance depend on every value of the channel
-        const a = sg / count;
-        const bh = sgh / count;
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++)
-            grad169[i] += k * (grad170[i] - a - scratch169_xhat[i] * bh);
-        }
-      } else {
-        for (let b = 0; b < n; b++) {
-          for (let i = b * 100352 + ch * 49, e = i + 49; i < e; i++) grad169[i] += k * grad170[i];
-        }
-      }
-    }
-  }
-}
-
-/** Forward of op 170: add. */
-function forward170(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 100352; i < e; i++) act171[i] = act170[i] + act162[i];
-}
-
-/** Backward of op 170: add. */
-function backward170(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const g = grad171[i];
-    grad170[i] += g;
-    grad162[i] += g;
-  }
-}
-
-/** Forward of op 171: layer4.rest.1.8 (relu). */
-function forward171(p: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.8: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act171[i];
-    act172[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 171: layer4.rest.1.8 (relu). */
-function backward171(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // layer4.rest.1.8: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act171[i];
-
-    const g = grad172[i];
-    grad171[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 172: avgpool (adaptive_avg_pool2d). */
-function forward172(p: Float32Array, n: number, training: boolean): void {
+function forward172(n: number): void {
   // avgpool: adaptive_avg_pool2d to [1, 1]; [2048, 7, 7] → [2048, 1, 1]
   for (let bc = 0, d = 0; bc < n * 2048; bc++) {
     const xc = bc * 49;
@@ -13779,7 +7849,7 @@ function forward172(p: Float32Array, n: number, training: boolean): void {
         let acc = 0;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act172[xr + iw];
+          for (let iw = iwLo; iw < iwHi; iw++) acc += act172[xr + iw]!;
         }
         act173[d] = acc / 49;
       }
@@ -13788,7 +7858,7 @@ function forward172(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 172: avgpool (adaptive_avg_pool2d). */
-function backward172(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward172(n: number): void {
   // avgpool: adaptive_avg_pool2d to [1, 1]; [2048, 7, 7] → [2048, 1, 1] — backward: gradient / divisor to every element of the window
   for (let bc = 0, d = 0; bc < n * 2048; bc++) {
     const xc = bc * 49;
@@ -13798,10 +7868,10 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
       for (let ow = 0; ow < 1; ow++, d++) {
         const iwLo = ow * 7;
         const iwHi = iwLo + 7;
-        const g = grad173[d] / 49;
+        const g = grad173[d]! / 49;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) grad172[xr + iw] += g;
+          for (let iw = iwLo; iw < iwHi; iw++) grad172[xr + iw]! += g;
         }
       }
     }
@@ -13809,13 +7879,13 @@ function backward172(p: Float32Array, gp: Float32Array, n: number, training: boo
 }
 
 /** Forward of op 174: fc (dense). */
-function forward174(p: Float32Array, n: number, training: boolean): void {
+function forward174(p: Float32Array, n: number): void {
   // fc: dense 2048 → 1000, register-tiled (shared kernel below)
   denseTiledForward(p, act173, act175, n, 2048, 1000, 23508032, 25556032, 0, 1000, 1);
 }
 
 /** Backward of op 174: fc (dense). */
-function backward174(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward174(p: Float32Array, gp: Float32Array, n: number): void {
   // fc: dense 2048 → 1000 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act173, grad173, grad175, n, 2048, 1000, 23508032, 25556032, true, 0, 1000, 1);
 }
@@ -13943,8 +8013,7 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? undefined) === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -14128,7 +8197,8 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
   const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? undefined;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
@@ -14222,7 +8292,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -14232,17 +8302,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -14264,14 +8334,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -14308,8 +8378,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -14321,12 +8391,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -14347,18 +8417,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -14379,10 +8449,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -14404,14 +8474,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -14448,8 +8518,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -14461,12 +8531,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -14487,18 +8557,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -14518,17 +8588,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -14546,15 +8616,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -14575,10 +8645,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -14588,11 +8658,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -14605,12 +8675,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -14636,8 +8706,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -14675,11 +8745,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -14694,16 +8764,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -14730,12 +8800,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -14750,24 +8820,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -14858,11 +8928,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

@@ -186,10 +186,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
-/** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
-let inputGradWanted = true;
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -262,7 +258,6 @@ let scratch13_xhat = new Float32Array(0);
 let scratch13_istd = new Float32Array(0);
 let scratch18_xhat = new Float32Array(0);
 let scratch18_istd = new Float32Array(0);
-let bf: Float32Array = new Float32Array(bufferCount);
 
 function allocate(n: number): void {
   if (n === batchSize) return;
@@ -366,31 +361,29 @@ export function forward(p: Float32Array, input: Int32Array, n: number, options: 
   checkLength("params", p, paramCount);
   checkLength("input", input, n * 16);
   checkTokens("input", input, 64);
-  const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
   act0 = input;
-  forward0(p, n, training);
-  forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
-  forward4(p, n, training);
-  forward5(p, n, training);
-  forward6(p, n, training);
-  forward7(p, n, training);
-  forward8(p, n, training);
-  forward9(p, n, training);
-  forward10(p, n, training);
-  forward11(p, n, training);
-  forward12(p, n, training);
-  forward13(p, n, training);
-  forward14(p, n, training);
-  forward15(p, n, training);
-  forward16(p, n, training);
-  forward17(p, n, training);
-  forward18(p, n, training);
-  forward19(p, n, training);
-  lastTraining = training;
+  forward0(p, n);
+  forward1(p, n);
+  layernormForward1(p, n, act2, act3, scratch2_xhat, scratch2_istd, 2560, 2592); // op 2: h.0.ln_1 (layernorm)
+  forward3(p, n);
+  addForward1(n, act4, act2, act5); // op 4: add
+  layernormForward1(p, n, act5, act6, scratch5_xhat, scratch5_istd, 6848, 6880); // op 5: h.0.ln_2 (layernorm)
+  denseForward1(p, n, act6, act7, 6912, 11008); // op 6: h.0.c_fc (dense)
+  geluForward1(n, act7, act8); // op 7: h.0.4 (gelu)
+  denseForward2(p, n, act8, act9, 11136, 15232); // op 8: h.0.c_proj (dense)
+  addForward1(n, act9, act5, act10); // op 9: add
+  layernormForward1(p, n, act10, act11, scratch10_xhat, scratch10_istd, 15264, 15296); // op 10: h.1.ln_1 (layernorm)
+  forward11(p, n);
+  addForward1(n, act12, act10, act13); // op 12: add
+  layernormForward1(p, n, act13, act14, scratch13_xhat, scratch13_istd, 19552, 19584); // op 13: h.1.ln_2 (layernorm)
+  denseForward1(p, n, act14, act15, 19616, 23712); // op 14: h.1.c_fc (dense)
+  geluForward1(n, act15, act16); // op 15: h.1.4 (gelu)
+  denseForward2(p, n, act16, act17, 23840, 27936); // op 16: h.1.c_proj (dense)
+  addForward1(n, act17, act13, act18); // op 17: add
+  layernormForward1(p, n, act18, act19, scratch18_xhat, scratch18_istd, 27968, 28000); // op 18: ln_f (layernorm)
+  forward19(p, n);
   forwardDone = true;
   return act20;
 }
@@ -429,127 +422,145 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad19);
   zero(grad20);
   copy(outputGrad, grad20);
-  const training = lastTraining;
-  backward19(p, gp, n, training);
-  backward18(p, gp, n, training);
-  backward17(p, gp, n, training);
-  backward16(p, gp, n, training);
-  backward15(p, gp, n, training);
-  backward14(p, gp, n, training);
-  backward13(p, gp, n, training);
-  backward12(p, gp, n, training);
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
-  backward6(p, gp, n, training);
-  backward5(p, gp, n, training);
-  backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward19(p, gp, n);
+  layernormBackward1(p, gp, n, grad18, grad19, scratch18_xhat, scratch18_istd, 27968, 28000); // op 18: ln_f (layernorm)
+  addBackward1(n, grad17, grad13, grad18); // op 17: add
+  denseBackward2(p, gp, n, act16, grad16, grad17, 23840, 27936); // op 16: h.1.c_proj (dense)
+  geluBackward1(n, act15, grad15, grad16); // op 15: h.1.4 (gelu)
+  denseBackward1(p, gp, n, act14, grad14, grad15, 19616, 23712); // op 14: h.1.c_fc (dense)
+  layernormBackward1(p, gp, n, grad13, grad14, scratch13_xhat, scratch13_istd, 19552, 19584); // op 13: h.1.ln_2 (layernorm)
+  addBackward1(n, grad12, grad10, grad13); // op 12: add
+  backward11(p, gp, n);
+  layernormBackward1(p, gp, n, grad10, grad11, scratch10_xhat, scratch10_istd, 15264, 15296); // op 10: h.1.ln_1 (layernorm)
+  addBackward1(n, grad9, grad5, grad10); // op 9: add
+  denseBackward2(p, gp, n, act8, grad8, grad9, 11136, 15232); // op 8: h.0.c_proj (dense)
+  geluBackward1(n, act7, grad7, grad8); // op 7: h.0.4 (gelu)
+  denseBackward1(p, gp, n, act6, grad6, grad7, 6912, 11008); // op 6: h.0.c_fc (dense)
+  layernormBackward1(p, gp, n, grad5, grad6, scratch5_xhat, scratch5_istd, 6848, 6880); // op 5: h.0.ln_2 (layernorm)
+  addBackward1(n, grad4, grad2, grad5); // op 4: add
+  backward3(p, gp, n);
+  layernormBackward1(p, gp, n, grad2, grad3, scratch2_xhat, scratch2_istd, 2560, 2592); // op 2: h.0.ln_1 (layernorm)
+  backward1(gp, n);
+  backward0(gp, n);
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: wte (embedding). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // wte: embedding, table 64 × 32 at p[0]; [16] ids per sample → [16, 32]: one row copied per id
   for (let r = 0, e = n * 16, yo = 0; r < e; r++, yo += 32) {
-    const w = act0[r] * 32;
-    for (let d = 0; d < 32; d++) act1[yo + d] = p[w + d];
+    const w = act0[r]! * 32;
+    for (let d = 0; d < 32; d++) act1[yo + d] = p[w + d]!;
   }
 }
 
 /** Backward of op 0: wte (embedding). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(gp: Float32Array, n: number): void {
   // wte: embedding, table 64 × 32 at p[0]; [16] ids per sample → [16, 32], backward: each id's output gradient is added to its own row only
   for (let r = 0, e = n * 16, yo = 0; r < e; r++, yo += 32) {
-    const id = act0[r];
+    const id = act0[r]!;
     const w = id * 32;
-    for (let d = 0; d < 32; d++) gp[w + d] += grad1[yo + d];
+    for (let d = 0; d < 32; d++) gp[w + d]! += grad1[yo + d]!;
   }
 }
 
 /** Forward of op 1: wpe (positional). */
-function forward1(p: Float32Array, n: number, training: boolean): void {
+function forward1(p: Float32Array, n: number): void {
   // wpe: positional, table 16 × 32 at p[2048]; rows 0..15 added to the 16 positions of [16, 32]
   for (let o = 0, e = n * 512; o < e; o += 512) {
-    for (let j = 0; j < 512; j++) act2[o + j] = act1[o + j] + p[2048 + j];
+    for (let j = 0; j < 512; j++) act2[o + j] = act1[o + j]! + p[2048 + j]!;
   }
 }
 
 /** Backward of op 1: wpe (positional). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward1(gp: Float32Array, n: number): void {
   // wpe: positional backward: dx += dy, rows 0..15 of the table (32 wide) += Σ over the batch of dy
   for (let o = 0, e = n * 512; o < e; o += 512) {
     for (let j = 0; j < 512; j++) {
-      const d = grad2[o + j];
-      grad1[o + j] += d;
-      gp[2048 + j] += d;
+      const d = grad2[o + j]!;
+      grad1[o + j]! += d;
+      gp[2048 + j]! += d;
     }
   }
 }
 
-/** Forward of op 2: h.0.ln_1 (layernorm). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
-  // h.0.ln_1: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias)
+/** Forward of the 5 ops 2, 5, 10, 13, 18 (layernorm, one shape): each call passes its arrays and offsets. */
+function layernormForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 16; g++) {
       const base = (b * 16 + g) * 32;
       let s = 0;
-      for (let j = base; j < base + 32; j++) s += act2[j];
+      for (let j = base; j < base + 32; j++) s += input[j]!;
       const m = s / 32;
       let q = 0;
       for (let j = base; j < base + 32; j++) {
-        const d = act2[j] - m;
+        const d = input[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 32 + 0.00001);
-      scratch2_istd[b * 16 + g] = r;
+      istd[b * 16 + g] = r;
       for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[2560 + ch];
-        const sh = p[2592 + ch];
-        const h = (act2[j] - m) * r;
-        scratch2_xhat[j] = h;
-        act3[j] = h * w + sh;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        const h = (input[j]! - m) * r;
+        xhat[j] = h;
+        output[j] = h * w + sh;
       }
     }
   }
 }
 
-/** Backward of op 2: h.0.ln_1 (layernorm). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.ln_1: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias), backward
+/** Backward of the 5 ops 2, 5, 10, 13, 18 (layernorm, one shape): each call passes its arrays and offsets. */
+function layernormBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 16; g++) {
       const base = (b * 16 + g) * 32;
-      const r = scratch2_istd[b * 16 + g];
+      const r = istd[b * 16 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[2560 + ch];
-        const d = grad3[j] * w;
-        const h = scratch2_xhat[j];
+        const w = p[weightAt + ch]!;
+        const d = outputGrad[j]! * w;
+        const h = xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[2560 + ch] += grad3[j] * h;
-        gp[2592 + ch] += grad3[j];
+        gp[weightAt + ch]! += outputGrad[j]! * h;
+        gp[biasAt + ch]! += outputGrad[j]!;
       }
       const a = sd / 32;
       const bh = sdh / 32;
       for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[2560 + ch];
-        grad2[j] += r * (grad3[j] * w - a - scratch2_xhat[j] * bh);
+        const w = p[weightAt + ch]!;
+        inputGrad[j]! += r * (outputGrad[j]! * w - a - xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 3: h.0.attn (attention). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+function forward3(p: Float32Array, n: number): void {
   // h.0.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias
   // projections on the shared matrix kernel
   // q = x · (qkv_proj rows 0…31)ᵀ + bias, every position of every sample
@@ -570,25 +581,25 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 32;
           const s =
-            scratch3_q[qi] * scratch3_k[kj] +
-            scratch3_q[qi + 1] * scratch3_k[kj + 1] +
-            scratch3_q[qi + 2] * scratch3_k[kj + 2] +
-            scratch3_q[qi + 3] * scratch3_k[kj + 3] +
-            scratch3_q[qi + 4] * scratch3_k[kj + 4] +
-            scratch3_q[qi + 5] * scratch3_k[kj + 5] +
-            scratch3_q[qi + 6] * scratch3_k[kj + 6] +
-            scratch3_q[qi + 7] * scratch3_k[kj + 7];
+            scratch3_q[qi]! * scratch3_k[kj]! +
+            scratch3_q[qi + 1]! * scratch3_k[kj + 1]! +
+            scratch3_q[qi + 2]! * scratch3_k[kj + 2]! +
+            scratch3_q[qi + 3]! * scratch3_k[kj + 3]! +
+            scratch3_q[qi + 4]! * scratch3_k[kj + 4]! +
+            scratch3_q[qi + 5]! * scratch3_k[kj + 5]! +
+            scratch3_q[qi + 6]! * scratch3_k[kj + 6]! +
+            scratch3_q[qi + 7]! * scratch3_k[kj + 7]!;
           scratch3_probs[row + j] = s * 0.35355339059327373;
-          m = Math.max(m, scratch3_probs[row + j]);
+          m = Math.max(m, scratch3_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch3_probs[row + j] - m);
+          const e = Math.exp(scratch3_probs[row + j]! - m);
           scratch3_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch3_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch3_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         let o0 = 0;
         let o1 = 0;
@@ -599,17 +610,17 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
         let o6 = 0;
         let o7 = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch3_probs[row + j];
+          const a = scratch3_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 32;
-          o0 += a * scratch3_v[vj];
-          o1 += a * scratch3_v[vj + 1];
-          o2 += a * scratch3_v[vj + 2];
-          o3 += a * scratch3_v[vj + 3];
-          o4 += a * scratch3_v[vj + 4];
-          o5 += a * scratch3_v[vj + 5];
-          o6 += a * scratch3_v[vj + 6];
-          o7 += a * scratch3_v[vj + 7];
+          o0 += a * scratch3_v[vj]!;
+          o1 += a * scratch3_v[vj + 1]!;
+          o2 += a * scratch3_v[vj + 2]!;
+          o3 += a * scratch3_v[vj + 3]!;
+          o4 += a * scratch3_v[vj + 4]!;
+          o5 += a * scratch3_v[vj + 5]!;
+          o6 += a * scratch3_v[vj + 6]!;
+          o7 += a * scratch3_v[vj + 7]!;
         }
         scratch3_heads[oi] = o0;
         scratch3_heads[oi + 1] = o1;
@@ -627,7 +638,7 @@ function forward3(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 3: h.0.attn (attention). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward3(p: Float32Array, gp: Float32Array, n: number): void {
   // h.0.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias, backward
   scratch3_d_heads.fill(0, 0, n * 512);
   scratch3_d_q.fill(0, 0, n * 512);
@@ -644,49 +655,49 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
         const row = ((b * 4 + h) * 16 + i) * 16;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
-        const h0 = scratch3_d_heads[oi];
-        const h1 = scratch3_d_heads[oi + 1];
-        const h2 = scratch3_d_heads[oi + 2];
-        const h3 = scratch3_d_heads[oi + 3];
-        const h4 = scratch3_d_heads[oi + 4];
-        const h5 = scratch3_d_heads[oi + 5];
-        const h6 = scratch3_d_heads[oi + 6];
-        const h7 = scratch3_d_heads[oi + 7];
+        const h0 = scratch3_d_heads[oi]!;
+        const h1 = scratch3_d_heads[oi + 1]!;
+        const h2 = scratch3_d_heads[oi + 2]!;
+        const h3 = scratch3_d_heads[oi + 3]!;
+        const h4 = scratch3_d_heads[oi + 4]!;
+        const h5 = scratch3_d_heads[oi + 5]!;
+        const h6 = scratch3_d_heads[oi + 6]!;
+        const h7 = scratch3_d_heads[oi + 7]!;
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 512 + j * 32 + kc;
-          let dp =
-            h0 * scratch3_v[vj] +
-            h1 * scratch3_v[vj + 1] +
-            h2 * scratch3_v[vj + 2] +
-            h3 * scratch3_v[vj + 3] +
-            h4 * scratch3_v[vj + 4] +
-            h5 * scratch3_v[vj + 5] +
-            h6 * scratch3_v[vj + 6] +
-            h7 * scratch3_v[vj + 7];
-          const pr = scratch3_probs[row + j];
+          const dp =
+            h0 * scratch3_v[vj]! +
+            h1 * scratch3_v[vj + 1]! +
+            h2 * scratch3_v[vj + 2]! +
+            h3 * scratch3_v[vj + 3]! +
+            h4 * scratch3_v[vj + 4]! +
+            h5 * scratch3_v[vj + 5]! +
+            h6 * scratch3_v[vj + 6]! +
+            h7 * scratch3_v[vj + 7]!;
+          const pr = scratch3_probs[row + j]!;
           const a = pr;
           scratch3_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          scratch3_d_v[vj] += a * h0;
-          scratch3_d_v[vj + 1] += a * h1;
-          scratch3_d_v[vj + 2] += a * h2;
-          scratch3_d_v[vj + 3] += a * h3;
-          scratch3_d_v[vj + 4] += a * h4;
-          scratch3_d_v[vj + 5] += a * h5;
-          scratch3_d_v[vj + 6] += a * h6;
-          scratch3_d_v[vj + 7] += a * h7;
+          scratch3_d_v[vj]! += a * h0;
+          scratch3_d_v[vj + 1]! += a * h1;
+          scratch3_d_v[vj + 2]! += a * h2;
+          scratch3_d_v[vj + 3]! += a * h3;
+          scratch3_d_v[vj + 4]! += a * h4;
+          scratch3_d_v[vj + 5]! += a * h5;
+          scratch3_d_v[vj + 6]! += a * h6;
+          scratch3_d_v[vj + 7]! += a * h7;
         }
         // dS_j = P_ij (dP_j − s) / √8; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
-        const q0 = scratch3_q[qi];
-        const q1 = scratch3_q[qi + 1];
-        const q2 = scratch3_q[qi + 2];
-        const q3 = scratch3_q[qi + 3];
-        const q4 = scratch3_q[qi + 4];
-        const q5 = scratch3_q[qi + 5];
-        const q6 = scratch3_q[qi + 6];
-        const q7 = scratch3_q[qi + 7];
+        const q0 = scratch3_q[qi]!;
+        const q1 = scratch3_q[qi + 1]!;
+        const q2 = scratch3_q[qi + 2]!;
+        const q3 = scratch3_q[qi + 3]!;
+        const q4 = scratch3_q[qi + 4]!;
+        const q5 = scratch3_q[qi + 5]!;
+        const q6 = scratch3_q[qi + 6]!;
+        const q7 = scratch3_q[qi + 7]!;
         let e0 = 0;
         let e1 = 0;
         let e2 = 0;
@@ -696,34 +707,34 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
         let e6 = 0;
         let e7 = 0;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch3_probs[row + j] * (scratch3_d_row[j] - s) * 0.35355339059327373;
+          const ds = scratch3_probs[row + j]! * (scratch3_d_row[j]! - s) * 0.35355339059327373;
           if (ds === 0) continue;
           const kj = b * 512 + j * 32 + kc;
-          e0 += ds * scratch3_k[kj];
-          e1 += ds * scratch3_k[kj + 1];
-          e2 += ds * scratch3_k[kj + 2];
-          e3 += ds * scratch3_k[kj + 3];
-          e4 += ds * scratch3_k[kj + 4];
-          e5 += ds * scratch3_k[kj + 5];
-          e6 += ds * scratch3_k[kj + 6];
-          e7 += ds * scratch3_k[kj + 7];
-          scratch3_d_k[kj] += ds * q0;
-          scratch3_d_k[kj + 1] += ds * q1;
-          scratch3_d_k[kj + 2] += ds * q2;
-          scratch3_d_k[kj + 3] += ds * q3;
-          scratch3_d_k[kj + 4] += ds * q4;
-          scratch3_d_k[kj + 5] += ds * q5;
-          scratch3_d_k[kj + 6] += ds * q6;
-          scratch3_d_k[kj + 7] += ds * q7;
+          e0 += ds * scratch3_k[kj]!;
+          e1 += ds * scratch3_k[kj + 1]!;
+          e2 += ds * scratch3_k[kj + 2]!;
+          e3 += ds * scratch3_k[kj + 3]!;
+          e4 += ds * scratch3_k[kj + 4]!;
+          e5 += ds * scratch3_k[kj + 5]!;
+          e6 += ds * scratch3_k[kj + 6]!;
+          e7 += ds * scratch3_k[kj + 7]!;
+          scratch3_d_k[kj]! += ds * q0;
+          scratch3_d_k[kj + 1]! += ds * q1;
+          scratch3_d_k[kj + 2]! += ds * q2;
+          scratch3_d_k[kj + 3]! += ds * q3;
+          scratch3_d_k[kj + 4]! += ds * q4;
+          scratch3_d_k[kj + 5]! += ds * q5;
+          scratch3_d_k[kj + 6]! += ds * q6;
+          scratch3_d_k[kj + 7]! += ds * q7;
         }
-        scratch3_d_q[oi] += e0;
-        scratch3_d_q[oi + 1] += e1;
-        scratch3_d_q[oi + 2] += e2;
-        scratch3_d_q[oi + 3] += e3;
-        scratch3_d_q[oi + 4] += e4;
-        scratch3_d_q[oi + 5] += e5;
-        scratch3_d_q[oi + 6] += e6;
-        scratch3_d_q[oi + 7] += e7;
+        scratch3_d_q[oi]! += e0;
+        scratch3_d_q[oi + 1]! += e1;
+        scratch3_d_q[oi + 2]! += e2;
+        scratch3_d_q[oi + 3]! += e3;
+        scratch3_d_q[oi + 4]! += e4;
+        scratch3_d_q[oi + 5]! += e5;
+        scratch3_d_q[oi + 6]! += e6;
+        scratch3_d_q[oi + 7]! += e7;
       }
     }
   }
@@ -736,194 +747,100 @@ function backward3(p: Float32Array, gp: Float32Array, n: number, training: boole
   denseTiledBackward(p, gp, act3, grad3, scratch3_d_v, n * 16, 32, 32, 4672, 5760, true, 0, 32, 1);
 }
 
-/** Forward of op 4: add. */
-function forward4(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 4 ops 4, 9, 12, 17 (add, one shape): each call passes its arrays and offsets. */
+function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 512; i < e; i++) act5[i] = act4[i] + act2[i];
+  for (let i = 0, e = n * 512; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 4: add. */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 4 ops 4, 9, 12, 17 (add, one shape): each call passes its arrays and offsets. */
+function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 512; i < e; i++) {
-    const g = grad5[i];
-    grad4[i] += g;
-    grad2[i] += g;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
-/** Forward of op 5: h.0.ln_2 (layernorm). */
-function forward5(p: Float32Array, n: number, training: boolean): void {
-  // h.0.ln_2: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      let s = 0;
-      for (let j = base; j < base + 32; j++) s += act5[j];
-      const m = s / 32;
-      let q = 0;
-      for (let j = base; j < base + 32; j++) {
-        const d = act5[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 32 + 0.00001);
-      scratch5_istd[b * 16 + g] = r;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[6848 + ch];
-        const sh = p[6880 + ch];
-        const h = (act5[j] - m) * r;
-        scratch5_xhat[j] = h;
-        act6[j] = h * w + sh;
-      }
-    }
-  }
+/** Forward of the 2 ops 6, 14 (dense, one shape): each call passes its arrays and offsets. */
+function denseForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 32 → 128, register-tiled (shared kernel below)
+  denseTiledForward(p, input, output, n * 16, 32, 128, weightAt, biasAt, 0, 128, 1);
 }
 
-/** Backward of op 5: h.0.ln_2 (layernorm). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.ln_2: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      const r = scratch5_istd[b * 16 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[6848 + ch];
-        const d = grad6[j] * w;
-        const h = scratch5_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[6848 + ch] += grad6[j] * h;
-        gp[6880 + ch] += grad6[j];
-      }
-      const a = sd / 32;
-      const bh = sdh / 32;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[6848 + ch];
-        grad5[j] += r * (grad6[j] * w - a - scratch5_xhat[j] * bh);
-      }
-    }
-  }
+/** Backward of the 2 ops 6, 14 (dense, one shape): each call passes its arrays and offsets. */
+function denseBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 32 → 128 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 16, 32, 128, weightAt, biasAt, true, 0, 128, 1);
 }
 
-/** Forward of op 6: h.0.c_fc (dense). */
-function forward6(p: Float32Array, n: number, training: boolean): void {
-  // h.0.c_fc: dense 32 → 128, register-tiled (shared kernel below)
-  denseTiledForward(p, act6, act7, n * 16, 32, 128, 6912, 11008, 0, 128, 1);
-}
-
-/** Backward of op 6: h.0.c_fc (dense). */
-function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.c_fc: dense 32 → 128 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act6, grad6, grad7, n * 16, 32, 128, 6912, 11008, true, 0, 128, 1);
-}
-
-/** Forward of op 7: h.0.4 (gelu). */
-function forward7(p: Float32Array, n: number, training: boolean): void {
-  // h.0.4: gelu
+/** Forward of the 2 ops 7, 15 (gelu, one shape): each call passes its arrays and offsets. */
+function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
+  // gelu
   for (let i = 0, e = n * 2048; i < e; i++) {
-    const x = act7[i];
-    act8[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
+    const x = input[i]!;
+    output[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
   }
 }
 
-/** Backward of op 7: h.0.4 (gelu). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.4: gelu backward
+/** Backward of the 2 ops 7, 15 (gelu, one shape): each call passes its arrays and offsets. */
+function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // gelu backward
   for (let i = 0, e = n * 2048; i < e; i++) {
-    const x = act7[i];
+    const x = input[i]!;
 
-    const g = grad8[i];
-    grad7[i] = gelu_tanh_grad(x) * g;
+    const g = outputGrad[i]!;
+    inputGrad[i] = gelu_tanh_grad(x) * g;
   }
 }
 
-/** Forward of op 8: h.0.c_proj (dense). */
-function forward8(p: Float32Array, n: number, training: boolean): void {
-  // h.0.c_proj: dense 128 → 32, register-tiled (shared kernel below)
-  denseTiledForward(p, act8, act9, n * 16, 128, 32, 11136, 15232, 0, 32, 1);
+/** Forward of the 2 ops 8, 16 (dense, one shape): each call passes its arrays and offsets. */
+function denseForward2(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 128 → 32, register-tiled (shared kernel below)
+  denseTiledForward(p, input, output, n * 16, 128, 32, weightAt, biasAt, 0, 32, 1);
 }
 
-/** Backward of op 8: h.0.c_proj (dense). */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.0.c_proj: dense 128 → 32 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act8, grad8, grad9, n * 16, 128, 32, 11136, 15232, true, 0, 32, 1);
-}
-
-/** Forward of op 9: add. */
-function forward9(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 512; i < e; i++) act10[i] = act9[i] + act5[i];
-}
-
-/** Backward of op 9: add. */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 512; i < e; i++) {
-    const g = grad10[i];
-    grad9[i] += g;
-    grad5[i] += g;
-  }
-}
-
-/** Forward of op 10: h.1.ln_1 (layernorm). */
-function forward10(p: Float32Array, n: number, training: boolean): void {
-  // h.1.ln_1: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      let s = 0;
-      for (let j = base; j < base + 32; j++) s += act10[j];
-      const m = s / 32;
-      let q = 0;
-      for (let j = base; j < base + 32; j++) {
-        const d = act10[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 32 + 0.00001);
-      scratch10_istd[b * 16 + g] = r;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[15264 + ch];
-        const sh = p[15296 + ch];
-        const h = (act10[j] - m) * r;
-        scratch10_xhat[j] = h;
-        act11[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 10: h.1.ln_1 (layernorm). */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.ln_1: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      const r = scratch10_istd[b * 16 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[15264 + ch];
-        const d = grad11[j] * w;
-        const h = scratch10_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[15264 + ch] += grad11[j] * h;
-        gp[15296 + ch] += grad11[j];
-      }
-      const a = sd / 32;
-      const bh = sdh / 32;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[15264 + ch];
-        grad10[j] += r * (grad11[j] * w - a - scratch10_xhat[j] * bh);
-      }
-    }
-  }
+/** Backward of the 2 ops 8, 16 (dense, one shape): each call passes its arrays and offsets. */
+function denseBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 128 → 32 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 16, 128, 32, weightAt, biasAt, true, 0, 32, 1);
 }
 
 /** Forward of op 11: h.1.attn (attention). */
-function forward11(p: Float32Array, n: number, training: boolean): void {
+function forward11(p: Float32Array, n: number): void {
   // h.1.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias
   // projections on the shared matrix kernel
   // q = x · (qkv_proj rows 0…31)ᵀ + bias, every position of every sample
@@ -944,25 +861,25 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < i + 1; j++) {
           const kj = kh + j * 32;
           const s =
-            scratch11_q[qi] * scratch11_k[kj] +
-            scratch11_q[qi + 1] * scratch11_k[kj + 1] +
-            scratch11_q[qi + 2] * scratch11_k[kj + 2] +
-            scratch11_q[qi + 3] * scratch11_k[kj + 3] +
-            scratch11_q[qi + 4] * scratch11_k[kj + 4] +
-            scratch11_q[qi + 5] * scratch11_k[kj + 5] +
-            scratch11_q[qi + 6] * scratch11_k[kj + 6] +
-            scratch11_q[qi + 7] * scratch11_k[kj + 7];
+            scratch11_q[qi]! * scratch11_k[kj]! +
+            scratch11_q[qi + 1]! * scratch11_k[kj + 1]! +
+            scratch11_q[qi + 2]! * scratch11_k[kj + 2]! +
+            scratch11_q[qi + 3]! * scratch11_k[kj + 3]! +
+            scratch11_q[qi + 4]! * scratch11_k[kj + 4]! +
+            scratch11_q[qi + 5]! * scratch11_k[kj + 5]! +
+            scratch11_q[qi + 6]! * scratch11_k[kj + 6]! +
+            scratch11_q[qi + 7]! * scratch11_k[kj + 7]!;
           scratch11_probs[row + j] = s * 0.35355339059327373;
-          m = Math.max(m, scratch11_probs[row + j]);
+          m = Math.max(m, scratch11_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < i + 1; j++) {
-          const e = Math.exp(scratch11_probs[row + j] - m);
+          const e = Math.exp(scratch11_probs[row + j]! - m);
           scratch11_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < i + 1; j++) scratch11_probs[row + j] *= r;
+        for (let j = 0; j < i + 1; j++) scratch11_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         let o0 = 0;
         let o1 = 0;
@@ -973,17 +890,17 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
         let o6 = 0;
         let o7 = 0;
         for (let j = 0; j < i + 1; j++) {
-          const a = scratch11_probs[row + j];
+          const a = scratch11_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 32;
-          o0 += a * scratch11_v[vj];
-          o1 += a * scratch11_v[vj + 1];
-          o2 += a * scratch11_v[vj + 2];
-          o3 += a * scratch11_v[vj + 3];
-          o4 += a * scratch11_v[vj + 4];
-          o5 += a * scratch11_v[vj + 5];
-          o6 += a * scratch11_v[vj + 6];
-          o7 += a * scratch11_v[vj + 7];
+          o0 += a * scratch11_v[vj]!;
+          o1 += a * scratch11_v[vj + 1]!;
+          o2 += a * scratch11_v[vj + 2]!;
+          o3 += a * scratch11_v[vj + 3]!;
+          o4 += a * scratch11_v[vj + 4]!;
+          o5 += a * scratch11_v[vj + 5]!;
+          o6 += a * scratch11_v[vj + 6]!;
+          o7 += a * scratch11_v[vj + 7]!;
         }
         scratch11_heads[oi] = o0;
         scratch11_heads[oi + 1] = o1;
@@ -1001,7 +918,7 @@ function forward11(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 11: h.1.attn (attention). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward11(p: Float32Array, gp: Float32Array, n: number): void {
   // h.1.attn: attention over 16 positions × 32: 4 heads of 8, causal, fused qkv_proj, projection bias, out bias, backward
   scratch11_d_heads.fill(0, 0, n * 512);
   scratch11_d_q.fill(0, 0, n * 512);
@@ -1018,49 +935,49 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
         const row = ((b * 4 + h) * 16 + i) * 16;
         // dP_j = dO_i · v_j, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
         let s = 0;
-        const h0 = scratch11_d_heads[oi];
-        const h1 = scratch11_d_heads[oi + 1];
-        const h2 = scratch11_d_heads[oi + 2];
-        const h3 = scratch11_d_heads[oi + 3];
-        const h4 = scratch11_d_heads[oi + 4];
-        const h5 = scratch11_d_heads[oi + 5];
-        const h6 = scratch11_d_heads[oi + 6];
-        const h7 = scratch11_d_heads[oi + 7];
+        const h0 = scratch11_d_heads[oi]!;
+        const h1 = scratch11_d_heads[oi + 1]!;
+        const h2 = scratch11_d_heads[oi + 2]!;
+        const h3 = scratch11_d_heads[oi + 3]!;
+        const h4 = scratch11_d_heads[oi + 4]!;
+        const h5 = scratch11_d_heads[oi + 5]!;
+        const h6 = scratch11_d_heads[oi + 6]!;
+        const h7 = scratch11_d_heads[oi + 7]!;
         for (let j = 0; j < i + 1; j++) {
           const vj = b * 512 + j * 32 + kc;
-          let dp =
-            h0 * scratch11_v[vj] +
-            h1 * scratch11_v[vj + 1] +
-            h2 * scratch11_v[vj + 2] +
-            h3 * scratch11_v[vj + 3] +
-            h4 * scratch11_v[vj + 4] +
-            h5 * scratch11_v[vj + 5] +
-            h6 * scratch11_v[vj + 6] +
-            h7 * scratch11_v[vj + 7];
-          const pr = scratch11_probs[row + j];
+          const dp =
+            h0 * scratch11_v[vj]! +
+            h1 * scratch11_v[vj + 1]! +
+            h2 * scratch11_v[vj + 2]! +
+            h3 * scratch11_v[vj + 3]! +
+            h4 * scratch11_v[vj + 4]! +
+            h5 * scratch11_v[vj + 5]! +
+            h6 * scratch11_v[vj + 6]! +
+            h7 * scratch11_v[vj + 7]!;
+          const pr = scratch11_probs[row + j]!;
           const a = pr;
           scratch11_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          scratch11_d_v[vj] += a * h0;
-          scratch11_d_v[vj + 1] += a * h1;
-          scratch11_d_v[vj + 2] += a * h2;
-          scratch11_d_v[vj + 3] += a * h3;
-          scratch11_d_v[vj + 4] += a * h4;
-          scratch11_d_v[vj + 5] += a * h5;
-          scratch11_d_v[vj + 6] += a * h6;
-          scratch11_d_v[vj + 7] += a * h7;
+          scratch11_d_v[vj]! += a * h0;
+          scratch11_d_v[vj + 1]! += a * h1;
+          scratch11_d_v[vj + 2]! += a * h2;
+          scratch11_d_v[vj + 3]! += a * h3;
+          scratch11_d_v[vj + 4]! += a * h4;
+          scratch11_d_v[vj + 5]! += a * h5;
+          scratch11_d_v[vj + 6]! += a * h6;
+          scratch11_d_v[vj + 7]! += a * h7;
         }
         // dS_j = P_ij (dP_j − s) / √8; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
-        const q0 = scratch11_q[qi];
-        const q1 = scratch11_q[qi + 1];
-        const q2 = scratch11_q[qi + 2];
-        const q3 = scratch11_q[qi + 3];
-        const q4 = scratch11_q[qi + 4];
-        const q5 = scratch11_q[qi + 5];
-        const q6 = scratch11_q[qi + 6];
-        const q7 = scratch11_q[qi + 7];
+        const q0 = scratch11_q[qi]!;
+        const q1 = scratch11_q[qi + 1]!;
+        const q2 = scratch11_q[qi + 2]!;
+        const q3 = scratch11_q[qi + 3]!;
+        const q4 = scratch11_q[qi + 4]!;
+        const q5 = scratch11_q[qi + 5]!;
+        const q6 = scratch11_q[qi + 6]!;
+        const q7 = scratch11_q[qi + 7]!;
         let e0 = 0;
         let e1 = 0;
         let e2 = 0;
@@ -1070,34 +987,34 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
         let e6 = 0;
         let e7 = 0;
         for (let j = 0; j < i + 1; j++) {
-          const ds = scratch11_probs[row + j] * (scratch11_d_row[j] - s) * 0.35355339059327373;
+          const ds = scratch11_probs[row + j]! * (scratch11_d_row[j]! - s) * 0.35355339059327373;
           if (ds === 0) continue;
           const kj = b * 512 + j * 32 + kc;
-          e0 += ds * scratch11_k[kj];
-          e1 += ds * scratch11_k[kj + 1];
-          e2 += ds * scratch11_k[kj + 2];
-          e3 += ds * scratch11_k[kj + 3];
-          e4 += ds * scratch11_k[kj + 4];
-          e5 += ds * scratch11_k[kj + 5];
-          e6 += ds * scratch11_k[kj + 6];
-          e7 += ds * scratch11_k[kj + 7];
-          scratch11_d_k[kj] += ds * q0;
-          scratch11_d_k[kj + 1] += ds * q1;
-          scratch11_d_k[kj + 2] += ds * q2;
-          scratch11_d_k[kj + 3] += ds * q3;
-          scratch11_d_k[kj + 4] += ds * q4;
-          scratch11_d_k[kj + 5] += ds * q5;
-          scratch11_d_k[kj + 6] += ds * q6;
-          scratch11_d_k[kj + 7] += ds * q7;
+          e0 += ds * scratch11_k[kj]!;
+          e1 += ds * scratch11_k[kj + 1]!;
+          e2 += ds * scratch11_k[kj + 2]!;
+          e3 += ds * scratch11_k[kj + 3]!;
+          e4 += ds * scratch11_k[kj + 4]!;
+          e5 += ds * scratch11_k[kj + 5]!;
+          e6 += ds * scratch11_k[kj + 6]!;
+          e7 += ds * scratch11_k[kj + 7]!;
+          scratch11_d_k[kj]! += ds * q0;
+          scratch11_d_k[kj + 1]! += ds * q1;
+          scratch11_d_k[kj + 2]! += ds * q2;
+          scratch11_d_k[kj + 3]! += ds * q3;
+          scratch11_d_k[kj + 4]! += ds * q4;
+          scratch11_d_k[kj + 5]! += ds * q5;
+          scratch11_d_k[kj + 6]! += ds * q6;
+          scratch11_d_k[kj + 7]! += ds * q7;
         }
-        scratch11_d_q[oi] += e0;
-        scratch11_d_q[oi + 1] += e1;
-        scratch11_d_q[oi + 2] += e2;
-        scratch11_d_q[oi + 3] += e3;
-        scratch11_d_q[oi + 4] += e4;
-        scratch11_d_q[oi + 5] += e5;
-        scratch11_d_q[oi + 6] += e6;
-        scratch11_d_q[oi + 7] += e7;
+        scratch11_d_q[oi]! += e0;
+        scratch11_d_q[oi + 1]! += e1;
+        scratch11_d_q[oi + 2]! += e2;
+        scratch11_d_q[oi + 3]! += e3;
+        scratch11_d_q[oi + 4]! += e4;
+        scratch11_d_q[oi + 5]! += e5;
+        scratch11_d_q[oi + 6]! += e6;
+        scratch11_d_q[oi + 7]! += e7;
       }
     }
   }
@@ -1110,200 +1027,14 @@ function backward11(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act11, grad11, scratch11_d_v, n * 16, 32, 32, 17376, 18464, true, 0, 32, 1);
 }
 
-/** Forward of op 12: add. */
-function forward12(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 512; i < e; i++) act13[i] = act12[i] + act10[i];
-}
-
-/** Backward of op 12: add. */
-function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 512; i < e; i++) {
-    const g = grad13[i];
-    grad12[i] += g;
-    grad10[i] += g;
-  }
-}
-
-/** Forward of op 13: h.1.ln_2 (layernorm). */
-function forward13(p: Float32Array, n: number, training: boolean): void {
-  // h.1.ln_2: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      let s = 0;
-      for (let j = base; j < base + 32; j++) s += act13[j];
-      const m = s / 32;
-      let q = 0;
-      for (let j = base; j < base + 32; j++) {
-        const d = act13[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 32 + 0.00001);
-      scratch13_istd[b * 16 + g] = r;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[19552 + ch];
-        const sh = p[19584 + ch];
-        const h = (act13[j] - m) * r;
-        scratch13_xhat[j] = h;
-        act14[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 13: h.1.ln_2 (layernorm). */
-function backward13(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.ln_2: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      const r = scratch13_istd[b * 16 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[19552 + ch];
-        const d = grad14[j] * w;
-        const h = scratch13_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[19552 + ch] += grad14[j] * h;
-        gp[19584 + ch] += grad14[j];
-      }
-      const a = sd / 32;
-      const bh = sdh / 32;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[19552 + ch];
-        grad13[j] += r * (grad14[j] * w - a - scratch13_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 14: h.1.c_fc (dense). */
-function forward14(p: Float32Array, n: number, training: boolean): void {
-  // h.1.c_fc: dense 32 → 128, register-tiled (shared kernel below)
-  denseTiledForward(p, act14, act15, n * 16, 32, 128, 19616, 23712, 0, 128, 1);
-}
-
-/** Backward of op 14: h.1.c_fc (dense). */
-function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.c_fc: dense 32 → 128 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act14, grad14, grad15, n * 16, 32, 128, 19616, 23712, true, 0, 128, 1);
-}
-
-/** Forward of op 15: h.1.4 (gelu). */
-function forward15(p: Float32Array, n: number, training: boolean): void {
-  // h.1.4: gelu
-  for (let i = 0, e = n * 2048; i < e; i++) {
-    const x = act15[i];
-    act16[i] = x / (1 + Math.exp(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
-  }
-}
-
-/** Backward of op 15: h.1.4 (gelu). */
-function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.4: gelu backward
-  for (let i = 0, e = n * 2048; i < e; i++) {
-    const x = act15[i];
-
-    const g = grad16[i];
-    grad15[i] = gelu_tanh_grad(x) * g;
-  }
-}
-
-/** Forward of op 16: h.1.c_proj (dense). */
-function forward16(p: Float32Array, n: number, training: boolean): void {
-  // h.1.c_proj: dense 128 → 32, register-tiled (shared kernel below)
-  denseTiledForward(p, act16, act17, n * 16, 128, 32, 23840, 27936, 0, 32, 1);
-}
-
-/** Backward of op 16: h.1.c_proj (dense). */
-function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // h.1.c_proj: dense 128 → 32 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act16, grad16, grad17, n * 16, 128, 32, 23840, 27936, true, 0, 32, 1);
-}
-
-/** Forward of op 17: add. */
-function forward17(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 512; i < e; i++) act18[i] = act17[i] + act13[i];
-}
-
-/** Backward of op 17: add. */
-function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 512; i < e; i++) {
-    const g = grad18[i];
-    grad17[i] += g;
-    grad13[i] += g;
-  }
-}
-
-/** Forward of op 18: ln_f (layernorm). */
-function forward18(p: Float32Array, n: number, training: boolean): void {
-  // ln_f: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      let s = 0;
-      for (let j = base; j < base + 32; j++) s += act18[j];
-      const m = s / 32;
-      let q = 0;
-      for (let j = base; j < base + 32; j++) {
-        const d = act18[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 32 + 0.00001);
-      scratch18_istd[b * 16 + g] = r;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[27968 + ch];
-        const sh = p[28000 + ch];
-        const h = (act18[j] - m) * r;
-        scratch18_xhat[j] = h;
-        act19[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 18: ln_f (layernorm). */
-function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // ln_f: layernorm over the last axis, 16 rows of 32 per sample (eps 0.00001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 16; g++) {
-      const base = (b * 16 + g) * 32;
-      const r = scratch18_istd[b * 16 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[27968 + ch];
-        const d = grad19[j] * w;
-        const h = scratch18_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[27968 + ch] += grad19[j] * h;
-        gp[28000 + ch] += grad19[j];
-      }
-      const a = sd / 32;
-      const bh = sdh / 32;
-      for (let ch = 0, j = base; ch < 32; ch++, j++) {
-        const w = p[27968 + ch];
-        grad18[j] += r * (grad19[j] * w - a - scratch18_xhat[j] * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 19: lm_head (dense). */
-function forward19(p: Float32Array, n: number, training: boolean): void {
+function forward19(p: Float32Array, n: number): void {
   // lm_head: dense 32 → 64, register-tiled (shared kernel below)
   denseTiledForward(p, act19, act20, n * 16, 32, 64, 0, -1, 0, 64, 1);
 }
 
 /** Backward of op 19: lm_head (dense). */
-function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward19(p: Float32Array, gp: Float32Array, n: number): void {
   // lm_head: dense 32 → 64 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act19, grad19, grad20, n * 16, 32, 64, 0, -1, true, 0, 64, 1);
 }
@@ -1431,8 +1162,6 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? "cross_entropy") === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -1490,13 +1219,7 @@ export function trainStep(trainer: Trainer, input: Int32Array, target: ArrayLike
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? false);
-  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
-  inputGradWanted = false;
-  try {
-    backward(trainer.params, grad, trainer.grads);
-  } finally {
-    inputGradWanted = true;
-  }
+  backward(trainer.params, grad, trainer.grads);
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;
@@ -1586,7 +1309,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -1596,17 +1319,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -1628,14 +1351,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -1672,8 +1395,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -1685,12 +1408,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -1711,18 +1434,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -1743,10 +1466,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -1768,14 +1491,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -1812,8 +1535,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -1825,12 +1548,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -1851,18 +1574,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -1882,17 +1605,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -1910,15 +1633,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -1939,10 +1662,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -1952,11 +1675,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -1969,12 +1692,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -2000,8 +1723,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -2039,11 +1762,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -2058,16 +1781,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -2094,12 +1817,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -2114,24 +1837,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -2222,11 +1945,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

@@ -230,13 +230,6 @@ function random(): number {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
 /**
  * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
  * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
@@ -290,8 +283,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
 let act1 = new Float32Array(0);
@@ -374,40 +365,39 @@ let grad37 = new Float32Array(0);
 let grad38 = new Float32Array(0);
 let grad39 = new Float32Array(0);
 let grad40 = new Float32Array(0);
-let work0_col = new Float32Array(1354752);
-let work0_dcol = new Float32Array(1354752);
-let work2_col = new Float32Array(28901376);
-let work2_dcol = new Float32Array(28901376);
+const work0_col = new Float32Array(1354752);
+const work0_dcol = new Float32Array(1354752);
+const work2_col = new Float32Array(28901376);
+const work2_dcol = new Float32Array(28901376);
 let scratch4_argmax = new Float32Array(0);
-let work5_col = new Float32Array(7225344);
-let work5_dcol = new Float32Array(7225344);
-let work7_col = new Float32Array(14450688);
-let work7_dcol = new Float32Array(14450688);
+const work5_col = new Float32Array(7225344);
+const work5_dcol = new Float32Array(7225344);
+const work7_col = new Float32Array(14450688);
+const work7_dcol = new Float32Array(14450688);
 let scratch9_argmax = new Float32Array(0);
-let work10_col = new Float32Array(3612672);
-let work10_dcol = new Float32Array(3612672);
-let work12_col = new Float32Array(7225344);
-let work12_dcol = new Float32Array(7225344);
-let work14_col = new Float32Array(7225344);
-let work14_dcol = new Float32Array(7225344);
+const work10_col = new Float32Array(3612672);
+const work10_dcol = new Float32Array(3612672);
+const work12_col = new Float32Array(7225344);
+const work12_dcol = new Float32Array(7225344);
+const work14_col = new Float32Array(7225344);
+const work14_dcol = new Float32Array(7225344);
 let scratch16_argmax = new Float32Array(0);
-let work17_col = new Float32Array(1806336);
-let work17_dcol = new Float32Array(1806336);
-let work19_col = new Float32Array(3612672);
-let work19_dcol = new Float32Array(3612672);
-let work21_col = new Float32Array(3612672);
-let work21_dcol = new Float32Array(3612672);
+const work17_col = new Float32Array(1806336);
+const work17_dcol = new Float32Array(1806336);
+const work19_col = new Float32Array(3612672);
+const work19_dcol = new Float32Array(3612672);
+const work21_col = new Float32Array(3612672);
+const work21_dcol = new Float32Array(3612672);
 let scratch23_argmax = new Float32Array(0);
-let work24_col = new Float32Array(903168);
-let work24_dcol = new Float32Array(903168);
-let work26_col = new Float32Array(903168);
-let work26_dcol = new Float32Array(903168);
-let work28_col = new Float32Array(903168);
-let work28_dcol = new Float32Array(903168);
+const work24_col = new Float32Array(903168);
+const work24_dcol = new Float32Array(903168);
+const work26_col = new Float32Array(903168);
+const work26_dcol = new Float32Array(903168);
+const work28_col = new Float32Array(903168);
+const work28_dcol = new Float32Array(903168);
 let scratch30_argmax = new Float32Array(0);
 let scratch35_mask = new Float32Array(0);
 let scratch38_mask = new Float32Array(0);
-let bf: Float32Array = new Float32Array(bufferCount);
 
 function allocate(n: number): void {
   if (n === batchSize) return;
@@ -521,46 +511,45 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
   act0 = input;
-  forward0(p, n, training);
-  forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
-  forward4(p, n, training);
-  forward5(p, n, training);
-  forward6(p, n, training);
-  forward7(p, n, training);
-  forward8(p, n, training);
-  forward9(p, n, training);
-  forward10(p, n, training);
-  forward11(p, n, training);
-  forward12(p, n, training);
-  forward13(p, n, training);
-  forward14(p, n, training);
-  forward15(p, n, training);
-  forward16(p, n, training);
-  forward17(p, n, training);
-  forward18(p, n, training);
-  forward19(p, n, training);
-  forward20(p, n, training);
-  forward21(p, n, training);
-  forward22(p, n, training);
-  forward23(p, n, training);
-  forward24(p, n, training);
-  forward25(p, n, training);
-  forward26(p, n, training);
-  forward27(p, n, training);
-  forward28(p, n, training);
-  forward29(p, n, training);
-  forward30(p, n, training);
-  forward31(p, n, training);
-  forward33(p, n, training);
-  forward34(p, n, training);
-  forward35(p, n, training);
-  forward36(p, n, training);
-  forward37(p, n, training);
-  forward38(p, n, training);
-  forward39(p, n, training);
-  lastTraining = training;
+  forward0(p, n);
+  reluForward1(n, act1, act2); // op 1: features.0.conv.0.1 (relu)
+  forward2(p, n);
+  reluForward1(n, act3, act4); // op 3: features.0.conv.1.1 (relu)
+  forward4(n);
+  forward5(p, n);
+  reluForward2(n, act6, act7); // op 6: features.1.conv.0.1 (relu)
+  forward7(p, n);
+  reluForward2(n, act8, act9); // op 8: features.1.conv.1.1 (relu)
+  forward9(n);
+  forward10(p, n);
+  reluForward3(n, act11, act12); // op 11: features.2.conv.0.1 (relu)
+  conv2dForward1(p, n, act12, act13, work12_col, 555328, 1145152); // op 12: features.2.conv.1.0 (conv2d)
+  reluForward3(n, act13, act14); // op 13: features.2.conv.1.1 (relu)
+  conv2dForward1(p, n, act14, act15, work14_col, 1145408, 1735232); // op 14: features.2.conv.2.0 (conv2d)
+  reluForward3(n, act15, act16); // op 15: features.2.conv.2.1 (relu)
+  forward16(n);
+  forward17(p, n);
+  reluForward4(n, act18, act19); // op 18: features.3.conv.0.1 (relu)
+  conv2dForward2(p, n, act19, act20, work19_col, 2915648, 5274944); // op 19: features.3.conv.1.0 (conv2d)
+  reluForward4(n, act20, act21); // op 20: features.3.conv.1.1 (relu)
+  conv2dForward2(p, n, act21, act22, work21_col, 5275456, 7634752); // op 21: features.3.conv.2.0 (conv2d)
+  reluForward4(n, act22, act23); // op 22: features.3.conv.2.1 (relu)
+  forward23(n);
+  conv2dForward3(p, n, act24, act25, work24_col, 7635264, 9994560); // op 24: features.4.conv.0.0 (conv2d)
+  reluForward5(n, act25, act26); // op 25: features.4.conv.0.1 (relu)
+  conv2dForward3(p, n, act26, act27, work26_col, 9995072, 12354368); // op 26: features.4.conv.1.0 (conv2d)
+  reluForward5(n, act27, act28); // op 27: features.4.conv.1.1 (relu)
+  conv2dForward3(p, n, act28, act29, work28_col, 12354880, 14714176); // op 28: features.4.conv.2.0 (conv2d)
+  reluForward5(n, act29, act30); // op 29: features.4.conv.2.1 (relu)
+  forward30(n);
+  forward31(n);
+  forward33(p, n);
+  reluForward6(n, act34, act35); // op 34: classifier.1 (relu)
+  dropoutForward1(n, training, act35, act36, scratch35_mask); // op 35: classifier.2 (dropout)
+  forward36(p, n);
+  reluForward6(n, act37, act38); // op 37: classifier.4 (relu)
+  dropoutForward1(n, training, act38, act39, scratch38_mask); // op 38: classifier.5 (dropout)
+  forward39(p, n);
   forwardDone = true;
   return act40;
 }
@@ -605,53 +594,52 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad39);
   zero(grad40);
   copy(outputGrad, grad40);
-  const training = lastTraining;
-  backward39(p, gp, n, training);
-  backward38(p, gp, n, training);
-  backward37(p, gp, n, training);
-  backward36(p, gp, n, training);
-  backward35(p, gp, n, training);
-  backward34(p, gp, n, training);
-  backward33(p, gp, n, training);
-  backward31(p, gp, n, training);
-  backward30(p, gp, n, training);
-  backward29(p, gp, n, training);
-  backward28(p, gp, n, training);
-  backward27(p, gp, n, training);
-  backward26(p, gp, n, training);
-  backward25(p, gp, n, training);
-  backward24(p, gp, n, training);
-  backward23(p, gp, n, training);
-  backward22(p, gp, n, training);
-  backward21(p, gp, n, training);
-  backward20(p, gp, n, training);
-  backward19(p, gp, n, training);
-  backward18(p, gp, n, training);
-  backward17(p, gp, n, training);
-  backward16(p, gp, n, training);
-  backward15(p, gp, n, training);
-  backward14(p, gp, n, training);
-  backward13(p, gp, n, training);
-  backward12(p, gp, n, training);
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
-  backward6(p, gp, n, training);
-  backward5(p, gp, n, training);
-  backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward39(p, gp, n);
+  dropoutBackward1(n, grad38, grad39, scratch38_mask); // op 38: classifier.5 (dropout)
+  reluBackward6(n, act37, grad37, grad38); // op 37: classifier.4 (relu)
+  backward36(p, gp, n);
+  dropoutBackward1(n, grad35, grad36, scratch35_mask); // op 35: classifier.2 (dropout)
+  reluBackward6(n, act34, grad34, grad35); // op 34: classifier.1 (relu)
+  backward33(p, gp, n);
+  backward31(n);
+  backward30(n);
+  reluBackward5(n, act29, grad29, grad30); // op 29: features.4.conv.2.1 (relu)
+  conv2dBackward3(p, gp, n, act28, grad28, grad29, work28_col, work28_dcol, 12354880, 14714176); // op 28: features.4.conv.2.0 (conv2d)
+  reluBackward5(n, act27, grad27, grad28); // op 27: features.4.conv.1.1 (relu)
+  conv2dBackward3(p, gp, n, act26, grad26, grad27, work26_col, work26_dcol, 9995072, 12354368); // op 26: features.4.conv.1.0 (conv2d)
+  reluBackward5(n, act25, grad25, grad26); // op 25: features.4.conv.0.1 (relu)
+  conv2dBackward3(p, gp, n, act24, grad24, grad25, work24_col, work24_dcol, 7635264, 9994560); // op 24: features.4.conv.0.0 (conv2d)
+  backward23(n);
+  reluBackward4(n, act22, grad22, grad23); // op 22: features.3.conv.2.1 (relu)
+  conv2dBackward2(p, gp, n, act21, grad21, grad22, work21_col, work21_dcol, 5275456, 7634752); // op 21: features.3.conv.2.0 (conv2d)
+  reluBackward4(n, act20, grad20, grad21); // op 20: features.3.conv.1.1 (relu)
+  conv2dBackward2(p, gp, n, act19, grad19, grad20, work19_col, work19_dcol, 2915648, 5274944); // op 19: features.3.conv.1.0 (conv2d)
+  reluBackward4(n, act18, grad18, grad19); // op 18: features.3.conv.0.1 (relu)
+  backward17(p, gp, n);
+  backward16(n);
+  reluBackward3(n, act15, grad15, grad16); // op 15: features.2.conv.2.1 (relu)
+  conv2dBackward1(p, gp, n, act14, grad14, grad15, work14_col, work14_dcol, 1145408, 1735232); // op 14: features.2.conv.2.0 (conv2d)
+  reluBackward3(n, act13, grad13, grad14); // op 13: features.2.conv.1.1 (relu)
+  conv2dBackward1(p, gp, n, act12, grad12, grad13, work12_col, work12_dcol, 555328, 1145152); // op 12: features.2.conv.1.0 (conv2d)
+  reluBackward3(n, act11, grad11, grad12); // op 11: features.2.conv.0.1 (relu)
+  backward10(p, gp, n);
+  backward9(n);
+  reluBackward2(n, act8, grad8, grad9); // op 8: features.1.conv.1.1 (relu)
+  backward7(p, gp, n);
+  reluBackward2(n, act6, grad6, grad7); // op 6: features.1.conv.0.1 (relu)
+  backward5(p, gp, n);
+  backward4(n);
+  reluBackward1(n, act3, grad3, grad4); // op 3: features.0.conv.1.1 (relu)
+  backward2(p, gp, n);
+  reluBackward1(n, act1, grad1, grad2); // op 1: features.0.conv.0.1 (relu)
+  backward0(p, gp, n);
   return grad0;
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: features.0.conv.0.0 (conv2d). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // features.0.conv.0.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 150528;
@@ -666,7 +654,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
               }
             }
           }
@@ -677,15 +665,15 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 0: features.0.conv.0.0 (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(p: Float32Array, gp: Float32Array, n: number): void {
   // features.0.conv.0.0: conv2d 3→64, 3×3, stride 1, pad 1; [3, 224, 224] → [64, 224, 224] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 64; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 3211264 + c * 50176, e = i + 50176; i < e; i++) acc += grad1[i];
+      for (let i = b * 3211264 + c * 50176, e = i + 50176; i < e; i++) acc += grad1[i]!;
     }
-    gp[1728 + c] += acc;
+    gp[1728 + c]! += acc;
   }
   const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
@@ -702,7 +690,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw] : 0;
+                  work0_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act0[xc + ih * 224 + iw]! : 0;
                 }
               }
             }
@@ -735,7 +723,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw] += work0_dcol[r++];
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
                   else r++;
                 }
               }
@@ -746,28 +734,28 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
   }
 }
 
-/** Forward of op 1: features.0.conv.0.1 (relu). */
-function forward1(p: Float32Array, n: number, training: boolean): void {
-  // features.0.conv.0.1: relu
+/** Forward of the 2 ops 1, 3 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward1(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 3211264; i < e; i++) {
-    const x = act1[i];
-    act2[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 1: features.0.conv.0.1 (relu). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.0.conv.0.1: relu backward
+/** Backward of the 2 ops 1, 3 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 3211264; i < e; i++) {
-    const x = act1[i];
+    const x = input[i]!;
 
-    const g = grad2[i];
-    grad1[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 2: features.0.conv.1.0 (conv2d). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
+function forward2(p: Float32Array, n: number): void {
   // features.0.conv.1.0: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 3211264;
@@ -782,7 +770,7 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work2_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act2[xc + ih * 224 + iw] : 0;
+                work2_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act2[xc + ih * 224 + iw]! : 0;
               }
             }
           }
@@ -805,15 +793,15 @@ function forward2(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 2: features.0.conv.1.0 (conv2d). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward2(p: Float32Array, gp: Float32Array, n: number): void {
   // features.0.conv.1.0: conv2d 64→64, 3×3, stride 1, pad 1; [64, 224, 224] → [64, 224, 224] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 64; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 3211264 + c * 50176, e = i + 50176; i < e; i++) acc += grad3[i];
+      for (let i = b * 3211264 + c * 50176, e = i + 50176; i < e; i++) acc += grad3[i]!;
     }
-    gp[38656 + c] += acc;
+    gp[38656 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -830,7 +818,7 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work2_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act2[xc + ih * 224 + iw] : 0;
+                  work2_col[r++] = ih >= 0 && ih < 224 && iw >= 0 && iw < 224 ? act2[xc + ih * 224 + iw]! : 0;
                 }
               }
             }
@@ -863,7 +851,7 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad2[xc + ih * 224 + iw] += work2_dcol[r++];
+                  if (ih >= 0 && ih < 224 && iw >= 0 && iw < 224) grad2[xc + ih * 224 + iw]! += work2_dcol[r++]!;
                   else r++;
                 }
               }
@@ -874,28 +862,8 @@ function backward2(p: Float32Array, gp: Float32Array, n: number, training: boole
   }
 }
 
-/** Forward of op 3: features.0.conv.1.1 (relu). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
-  // features.0.conv.1.1: relu
-  for (let i = 0, e = n * 3211264; i < e; i++) {
-    const x = act3[i];
-    act4[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 3: features.0.conv.1.1 (relu). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.0.conv.1.1: relu backward
-  for (let i = 0, e = n * 3211264; i < e; i++) {
-    const x = act3[i];
-
-    const g = grad4[i];
-    grad3[i] = x > 0 ? g : 0;
-  }
-}
-
 /** Forward of op 4: features.0.1 (max_pool2d). */
-function forward4(p: Float32Array, n: number, training: boolean): void {
+function forward4(n: number): void {
   // features.0.1: max_pool2d 2×2, stride 2, pad 0; [64, 224, 224] → [64, 112, 112]
   // the argmax (index within the input plane) of every output is kept for the backward pass
   for (let bc = 0, d = 0; bc < n * 64; bc++) {
@@ -910,7 +878,7 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
           const r = (ih0 + kh) * 224;
           for (let kw = 0; kw < 2; kw++) {
             const q = r + iw0 + kw;
-            const v = act4[xc + q];
+            const v = act4[xc + q]!;
             if (v > m || v !== v) {
               m = v;
               at = q;
@@ -925,16 +893,16 @@ function forward4(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 4: features.0.1 (max_pool2d). */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward4(n: number): void {
   // features.0.1: max_pool2d 2×2, stride 2, pad 0; [64, 224, 224] → [64, 112, 112] — backward: each output's gradient goes to its argmax
   for (let bc = 0, d = 0; bc < n * 64; bc++) {
     const xc = bc * 50176;
-    for (let j = 0; j < 12544; j++, d++) grad4[xc + scratch4_argmax[d]] += grad5[d];
+    for (let j = 0; j < 12544; j++, d++) grad4[xc + scratch4_argmax[d]!]! += grad5[d]!;
   }
 }
 
 /** Forward of op 5: features.1.conv.0.0 (conv2d). */
-function forward5(p: Float32Array, n: number, training: boolean): void {
+function forward5(p: Float32Array, n: number): void {
   // features.1.conv.0.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 802816;
@@ -949,7 +917,7 @@ function forward5(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work5_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act5[xc + ih * 112 + iw] : 0;
+                work5_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act5[xc + ih * 112 + iw]! : 0;
               }
             }
           }
@@ -972,15 +940,15 @@ function forward5(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 5: features.1.conv.0.0 (conv2d). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward5(p: Float32Array, gp: Float32Array, n: number): void {
   // features.1.conv.0.0: conv2d 64→128, 3×3, stride 1, pad 1; [64, 112, 112] → [128, 112, 112] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 128; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 1605632 + c * 12544, e = i + 12544; i < e; i++) acc += grad6[i];
+      for (let i = b * 1605632 + c * 12544, e = i + 12544; i < e; i++) acc += grad6[i]!;
     }
-    gp[112448 + c] += acc;
+    gp[112448 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -997,7 +965,7 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work5_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act5[xc + ih * 112 + iw] : 0;
+                  work5_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act5[xc + ih * 112 + iw]! : 0;
                 }
               }
             }
@@ -1030,7 +998,7 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad5[xc + ih * 112 + iw] += work5_dcol[r++];
+                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad5[xc + ih * 112 + iw]! += work5_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1041,28 +1009,28 @@ function backward5(p: Float32Array, gp: Float32Array, n: number, training: boole
   }
 }
 
-/** Forward of op 6: features.1.conv.0.1 (relu). */
-function forward6(p: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.0.1: relu
+/** Forward of the 2 ops 6, 8 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward2(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 1605632; i < e; i++) {
-    const x = act6[i];
-    act7[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 6: features.1.conv.0.1 (relu). */
-function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.0.1: relu backward
+/** Backward of the 2 ops 6, 8 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward2(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 1605632; i < e; i++) {
-    const x = act6[i];
+    const x = input[i]!;
 
-    const g = grad7[i];
-    grad6[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 7: features.1.conv.1.0 (conv2d). */
-function forward7(p: Float32Array, n: number, training: boolean): void {
+function forward7(p: Float32Array, n: number): void {
   // features.1.conv.1.0: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 1605632;
@@ -1077,7 +1045,7 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work7_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act7[xc + ih * 112 + iw] : 0;
+                work7_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act7[xc + ih * 112 + iw]! : 0;
               }
             }
           }
@@ -1100,15 +1068,15 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 7: features.1.conv.1.0 (conv2d). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward7(p: Float32Array, gp: Float32Array, n: number): void {
   // features.1.conv.1.0: conv2d 128→128, 3×3, stride 1, pad 1; [128, 112, 112] → [128, 112, 112] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 128; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 1605632 + c * 12544, e = i + 12544; i < e; i++) acc += grad8[i];
+      for (let i = b * 1605632 + c * 12544, e = i + 12544; i < e; i++) acc += grad8[i]!;
     }
-    gp[260032 + c] += acc;
+    gp[260032 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1125,7 +1093,7 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work7_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act7[xc + ih * 112 + iw] : 0;
+                  work7_col[r++] = ih >= 0 && ih < 112 && iw >= 0 && iw < 112 ? act7[xc + ih * 112 + iw]! : 0;
                 }
               }
             }
@@ -1158,7 +1126,7 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad7[xc + ih * 112 + iw] += work7_dcol[r++];
+                  if (ih >= 0 && ih < 112 && iw >= 0 && iw < 112) grad7[xc + ih * 112 + iw]! += work7_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1169,28 +1137,8 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
   }
 }
 
-/** Forward of op 8: features.1.conv.1.1 (relu). */
-function forward8(p: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.1.1: relu
-  for (let i = 0, e = n * 1605632; i < e; i++) {
-    const x = act8[i];
-    act9[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 8: features.1.conv.1.1 (relu). */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.1.conv.1.1: relu backward
-  for (let i = 0, e = n * 1605632; i < e; i++) {
-    const x = act8[i];
-
-    const g = grad9[i];
-    grad8[i] = x > 0 ? g : 0;
-  }
-}
-
 /** Forward of op 9: features.1.1 (max_pool2d). */
-function forward9(p: Float32Array, n: number, training: boolean): void {
+function forward9(n: number): void {
   // features.1.1: max_pool2d 2×2, stride 2, pad 0; [128, 112, 112] → [128, 56, 56]
   // the argmax (index within the input plane) of every output is kept for the backward pass
   for (let bc = 0, d = 0; bc < n * 128; bc++) {
@@ -1205,7 +1153,7 @@ function forward9(p: Float32Array, n: number, training: boolean): void {
           const r = (ih0 + kh) * 112;
           for (let kw = 0; kw < 2; kw++) {
             const q = r + iw0 + kw;
-            const v = act9[xc + q];
+            const v = act9[xc + q]!;
             if (v > m || v !== v) {
               m = v;
               at = q;
@@ -1220,16 +1168,16 @@ function forward9(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 9: features.1.1 (max_pool2d). */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward9(n: number): void {
   // features.1.1: max_pool2d 2×2, stride 2, pad 0; [128, 112, 112] → [128, 56, 56] — backward: each output's gradient goes to its argmax
   for (let bc = 0, d = 0; bc < n * 128; bc++) {
     const xc = bc * 12544;
-    for (let j = 0; j < 3136; j++, d++) grad9[xc + scratch9_argmax[d]] += grad10[d];
+    for (let j = 0; j < 3136; j++, d++) grad9[xc + scratch9_argmax[d]!]! += grad10[d]!;
   }
 }
 
 /** Forward of op 10: features.2.conv.0.0 (conv2d). */
-function forward10(p: Float32Array, n: number, training: boolean): void {
+function forward10(p: Float32Array, n: number): void {
   // features.2.conv.0.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
@@ -1244,7 +1192,7 @@ function forward10(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw] : 0;
+                work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw]! : 0;
               }
             }
           }
@@ -1267,15 +1215,15 @@ function forward10(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 10: features.2.conv.0.0 (conv2d). */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward10(p: Float32Array, gp: Float32Array, n: number): void {
   // features.2.conv.0.0: conv2d 128→256, 3×3, stride 1, pad 1; [128, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 256; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += grad11[i];
+      for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += grad11[i]!;
     }
-    gp[555072 + c] += acc;
+    gp[555072 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1292,7 +1240,7 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw] : 0;
+                  work10_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act10[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
@@ -1325,7 +1273,7 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad10[xc + ih * 56 + iw] += work10_dcol[r++];
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad10[xc + ih * 56 + iw]! += work10_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1336,29 +1284,37 @@ function backward10(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 11: features.2.conv.0.1 (relu). */
-function forward11(p: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.0.1: relu
+/** Forward of the 3 ops 11, 13, 15 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward3(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act11[i];
-    act12[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 11: features.2.conv.0.1 (relu). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.0.1: relu backward
+/** Backward of the 3 ops 11, 13, 15 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward3(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act11[i];
+    const x = input[i]!;
 
-    const g = grad12[i];
-    grad11[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 12: features.2.conv.1.0 (conv2d). */
-function forward12(p: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.1.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
+/** Forward of the 2 ops 12, 14 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 802816;
     const yb = b * 802816;
@@ -1372,20 +1328,20 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work12_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act12[xc + ih * 56 + iw] : 0;
+                col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
               }
             }
           }
         }
       denseTiledForward(
         p,
-        work12_col,
-        act13,
+        col,
+        output,
         3136,
         2304,
         256,
-        555328 + gi * 589824,
-        1145152 + gi * 256,
+        weightAt + gi * 589824,
+        biasAt + gi * 256,
         yb + gi * 802816,
         1,
         3136,
@@ -1394,16 +1350,27 @@ function forward12(p: Float32Array, n: number, training: boolean): void {
   }
 }
 
-/** Backward of op 12: features.2.conv.1.0 (conv2d). */
-function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.1.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 2 ops 12, 14 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 256; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += grad13[i];
+      for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += outputGrad[i]!;
     }
-    gp[1145152 + c] += acc;
+    gp[biasAt + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1420,23 +1387,23 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work12_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act12[xc + ih * 56 + iw] : 0;
+                  col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? input[xc + ih * 56 + iw]! : 0;
                 }
               }
             }
           }
       }
-      if (dx) work12_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work12_col,
-        work12_dcol,
-        grad13,
+        col,
+        dcol,
+        outputGrad,
         3136,
         2304,
         256,
-        555328 + gi * 589824,
+        weightAt + gi * 589824,
         -1,
         dx,
         yb + gi * 802816,
@@ -1453,7 +1420,7 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad12[xc + ih * 56 + iw] += work12_dcol[r++];
+                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) inputGrad[xc + ih * 56 + iw]! += dcol[r++]!;
                   else r++;
                 }
               }
@@ -1461,159 +1428,11 @@ function backward12(p: Float32Array, gp: Float32Array, n: number, training: bool
           }
       }
     }
-  }
-}
-
-/** Forward of op 13: features.2.conv.1.1 (relu). */
-function forward13(p: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.1.1: relu
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act13[i];
-    act14[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 13: features.2.conv.1.1 (relu). */
-function backward13(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.1.1: relu backward
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act13[i];
-
-    const g = grad14[i];
-    grad13[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 14: features.2.conv.2.0 (conv2d). */
-function forward14(p: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.2.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 802816;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 56; oh++)
-        for (let ow = 0; ow < 56; ow++) {
-          for (let ic = 0; ic < 256; ic++) {
-            const xc = xb + (gi * 256 + ic) * 3136;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(
-        p,
-        work14_col,
-        act15,
-        3136,
-        2304,
-        256,
-        1145408 + gi * 589824,
-        1735232 + gi * 256,
-        yb + gi * 802816,
-        1,
-        3136,
-      );
-    }
-  }
-}
-
-/** Backward of op 14: features.2.conv.2.0 (conv2d). */
-function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.2.0: conv2d 256→256, 3×3, stride 1, pad 1; [256, 56, 56] → [256, 56, 56] — backward, as im2col + a register-tiled matrix product
-  // bias gradient
-  for (let c = 0; c < 256; c++) {
-    let acc = 0;
-    for (let b = 0; b < n; b++) {
-      for (let i = b * 802816 + c * 3136, e = i + 3136; i < e; i++) acc += grad15[i];
-    }
-    gp[1735232 + c] += acc;
-  }
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 802816;
-    const yb = b * 802816;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work14_col[r++] = ih >= 0 && ih < 56 && iw >= 0 && iw < 56 ? act14[xc + ih * 56 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work14_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work14_col,
-        work14_dcol,
-        grad15,
-        3136,
-        2304,
-        256,
-        1145408 + gi * 589824,
-        -1,
-        dx,
-        yb + gi * 802816,
-        1,
-        3136,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 56; oh++)
-          for (let ow = 0; ow < 56; ow++) {
-            for (let ic = 0; ic < 256; ic++) {
-              const xc = xb + (gi * 256 + ic) * 3136;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 56 && iw >= 0 && iw < 56) grad14[xc + ih * 56 + iw] += work14_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 15: features.2.conv.2.1 (relu). */
-function forward15(p: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.2.1: relu
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act15[i];
-    act16[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 15: features.2.conv.2.1 (relu). */
-function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.2.conv.2.1: relu backward
-  for (let i = 0, e = n * 802816; i < e; i++) {
-    const x = act15[i];
-
-    const g = grad16[i];
-    grad15[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 16: features.2.1 (max_pool2d). */
-function forward16(p: Float32Array, n: number, training: boolean): void {
+function forward16(n: number): void {
   // features.2.1: max_pool2d 2×2, stride 2, pad 0; [256, 56, 56] → [256, 28, 28]
   // the argmax (index within the input plane) of every output is kept for the backward pass
   for (let bc = 0, d = 0; bc < n * 256; bc++) {
@@ -1628,7 +1447,7 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
           const r = (ih0 + kh) * 56;
           for (let kw = 0; kw < 2; kw++) {
             const q = r + iw0 + kw;
-            const v = act16[xc + q];
+            const v = act16[xc + q]!;
             if (v > m || v !== v) {
               m = v;
               at = q;
@@ -1643,16 +1462,16 @@ function forward16(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 16: features.2.1 (max_pool2d). */
-function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward16(n: number): void {
   // features.2.1: max_pool2d 2×2, stride 2, pad 0; [256, 56, 56] → [256, 28, 28] — backward: each output's gradient goes to its argmax
   for (let bc = 0, d = 0; bc < n * 256; bc++) {
     const xc = bc * 3136;
-    for (let j = 0; j < 784; j++, d++) grad16[xc + scratch16_argmax[d]] += grad17[d];
+    for (let j = 0; j < 784; j++, d++) grad16[xc + scratch16_argmax[d]!]! += grad17[d]!;
   }
 }
 
 /** Forward of op 17: features.3.conv.0.0 (conv2d). */
-function forward17(p: Float32Array, n: number, training: boolean): void {
+function forward17(p: Float32Array, n: number): void {
   // features.3.conv.0.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 200704;
@@ -1667,7 +1486,7 @@ function forward17(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work17_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act17[xc + ih * 28 + iw] : 0;
+                work17_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act17[xc + ih * 28 + iw]! : 0;
               }
             }
           }
@@ -1690,15 +1509,15 @@ function forward17(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 17: features.3.conv.0.0 (conv2d). */
-function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward17(p: Float32Array, gp: Float32Array, n: number): void {
   // features.3.conv.0.0: conv2d 256→512, 3×3, stride 1, pad 1; [256, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += grad18[i];
+      for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += grad18[i]!;
     }
-    gp[2915136 + c] += acc;
+    gp[2915136 + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1715,7 +1534,7 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work17_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act17[xc + ih * 28 + iw] : 0;
+                  work17_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act17[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
@@ -1748,7 +1567,7 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad17[xc + ih * 28 + iw] += work17_dcol[r++];
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad17[xc + ih * 28 + iw]! += work17_dcol[r++]!;
                   else r++;
                 }
               }
@@ -1759,29 +1578,37 @@ function backward17(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 18: features.3.conv.0.1 (relu). */
-function forward18(p: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.0.1: relu
+/** Forward of the 3 ops 18, 20, 22 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward4(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act18[i];
-    act19[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 18: features.3.conv.0.1 (relu). */
-function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.0.1: relu backward
+/** Backward of the 3 ops 18, 20, 22 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward4(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act18[i];
+    const x = input[i]!;
 
-    const g = grad19[i];
-    grad18[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 19: features.3.conv.1.0 (conv2d). */
-function forward19(p: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
+/** Forward of the 2 ops 19, 21 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward2(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 401408;
     const yb = b * 401408;
@@ -1795,20 +1622,20 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work19_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act19[xc + ih * 28 + iw] : 0;
+                col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
               }
             }
           }
         }
       denseTiledForward(
         p,
-        work19_col,
-        act20,
+        col,
+        output,
         784,
         4608,
         512,
-        2915648 + gi * 2359296,
-        5274944 + gi * 512,
+        weightAt + gi * 2359296,
+        biasAt + gi * 512,
         yb + gi * 401408,
         1,
         784,
@@ -1817,16 +1644,27 @@ function forward19(p: Float32Array, n: number, training: boolean): void {
   }
 }
 
-/** Backward of op 19: features.3.conv.1.0 (conv2d). */
-function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 2 ops 19, 21 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += grad20[i];
+      for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += outputGrad[i]!;
     }
-    gp[5274944 + c] += acc;
+    gp[biasAt + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -1843,23 +1681,23 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work19_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act19[xc + ih * 28 + iw] : 0;
+                  col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? input[xc + ih * 28 + iw]! : 0;
                 }
               }
             }
           }
       }
-      if (dx) work19_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work19_col,
-        work19_dcol,
-        grad20,
+        col,
+        dcol,
+        outputGrad,
         784,
         4608,
         512,
-        2915648 + gi * 2359296,
+        weightAt + gi * 2359296,
         -1,
         dx,
         yb + gi * 401408,
@@ -1876,7 +1714,7 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad19[xc + ih * 28 + iw] += work19_dcol[r++];
+                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) inputGrad[xc + ih * 28 + iw]! += dcol[r++]!;
                   else r++;
                 }
               }
@@ -1884,159 +1722,11 @@ function backward19(p: Float32Array, gp: Float32Array, n: number, training: bool
           }
       }
     }
-  }
-}
-
-/** Forward of op 20: features.3.conv.1.1 (relu). */
-function forward20(p: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.1.1: relu
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act20[i];
-    act21[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 20: features.3.conv.1.1 (relu). */
-function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.1.1: relu backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act20[i];
-
-    const g = grad21[i];
-    grad20[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 21: features.3.conv.2.0 (conv2d). */
-function forward21(p: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 28; oh++)
-        for (let ow = 0; ow < 28; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 784;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(
-        p,
-        work21_col,
-        act22,
-        784,
-        4608,
-        512,
-        5275456 + gi * 2359296,
-        7634752 + gi * 512,
-        yb + gi * 401408,
-        1,
-        784,
-      );
-    }
-  }
-}
-
-/** Backward of op 21: features.3.conv.2.0 (conv2d). */
-function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 28, 28] → [512, 28, 28] — backward, as im2col + a register-tiled matrix product
-  // bias gradient
-  for (let c = 0; c < 512; c++) {
-    let acc = 0;
-    for (let b = 0; b < n; b++) {
-      for (let i = b * 401408 + c * 784, e = i + 784; i < e; i++) acc += grad22[i];
-    }
-    gp[7634752 + c] += acc;
-  }
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 401408;
-    const yb = b * 401408;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work21_col[r++] = ih >= 0 && ih < 28 && iw >= 0 && iw < 28 ? act21[xc + ih * 28 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work21_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work21_col,
-        work21_dcol,
-        grad22,
-        784,
-        4608,
-        512,
-        5275456 + gi * 2359296,
-        -1,
-        dx,
-        yb + gi * 401408,
-        1,
-        784,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 28; oh++)
-          for (let ow = 0; ow < 28; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 784;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 28 && iw >= 0 && iw < 28) grad21[xc + ih * 28 + iw] += work21_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 22: features.3.conv.2.1 (relu). */
-function forward22(p: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.2.1: relu
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act22[i];
-    act23[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 22: features.3.conv.2.1 (relu). */
-function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.3.conv.2.1: relu backward
-  for (let i = 0, e = n * 401408; i < e; i++) {
-    const x = act22[i];
-
-    const g = grad23[i];
-    grad22[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 23: features.3.1 (max_pool2d). */
-function forward23(p: Float32Array, n: number, training: boolean): void {
+function forward23(n: number): void {
   // features.3.1: max_pool2d 2×2, stride 2, pad 0; [512, 28, 28] → [512, 14, 14]
   // the argmax (index within the input plane) of every output is kept for the backward pass
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
@@ -2051,7 +1741,7 @@ function forward23(p: Float32Array, n: number, training: boolean): void {
           const r = (ih0 + kh) * 28;
           for (let kw = 0; kw < 2; kw++) {
             const q = r + iw0 + kw;
-            const v = act23[xc + q];
+            const v = act23[xc + q]!;
             if (v > m || v !== v) {
               m = v;
               at = q;
@@ -2066,17 +1756,25 @@ function forward23(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 23: features.3.1 (max_pool2d). */
-function backward23(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward23(n: number): void {
   // features.3.1: max_pool2d 2×2, stride 2, pad 0; [512, 28, 28] → [512, 14, 14] — backward: each output's gradient goes to its argmax
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
     const xc = bc * 784;
-    for (let j = 0; j < 196; j++, d++) grad23[xc + scratch23_argmax[d]] += grad24[d];
+    for (let j = 0; j < 196; j++, d++) grad23[xc + scratch23_argmax[d]!]! += grad24[d]!;
   }
 }
 
-/** Forward of op 24: features.4.conv.0.0 (conv2d). */
-function forward24(p: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.0.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
+/** Forward of the 3 ops 24, 26, 28 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dForward3(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  col: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 100352;
     const yb = b * 100352;
@@ -2090,20 +1788,20 @@ function forward24(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 1 - 1 + kh * 1;
               for (let kw = 0; kw < 3; kw++) {
                 const iw = ow * 1 - 1 + kw * 1;
-                work24_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act24[xc + ih * 14 + iw] : 0;
+                col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
               }
             }
           }
         }
       denseTiledForward(
         p,
-        work24_col,
-        act25,
+        col,
+        output,
         196,
         4608,
         512,
-        7635264 + gi * 2359296,
-        9994560 + gi * 512,
+        weightAt + gi * 2359296,
+        biasAt + gi * 512,
         yb + gi * 100352,
         1,
         196,
@@ -2112,16 +1810,27 @@ function forward24(p: Float32Array, n: number, training: boolean): void {
   }
 }
 
-/** Backward of op 24: features.4.conv.0.0 (conv2d). */
-function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.0.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
+/** Backward of the 3 ops 24, 26, 28 (conv2d, one shape): each call passes its arrays and offsets. */
+function conv2dBackward3(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  col: Float32Array,
+  dcol: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 512; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 100352 + c * 196, e = i + 196; i < e; i++) acc += grad25[i];
+      for (let i = b * 100352 + c * 196, e = i + 196; i < e; i++) acc += outputGrad[i]!;
     }
-    gp[9994560 + c] += acc;
+    gp[biasAt + c]! += acc;
   }
   const dx = true;
   for (let b = 0; b < n; b++) {
@@ -2138,23 +1847,23 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  work24_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act24[xc + ih * 14 + iw] : 0;
+                  col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? input[xc + ih * 14 + iw]! : 0;
                 }
               }
             }
           }
       }
-      if (dx) work24_dcol.fill(0);
+      if (dx) dcol.fill(0);
       denseTiledBackward(
         p,
         gp,
-        work24_col,
-        work24_dcol,
-        grad25,
+        col,
+        dcol,
+        outputGrad,
         196,
         4608,
         512,
-        7635264 + gi * 2359296,
+        weightAt + gi * 2359296,
         -1,
         dx,
         yb + gi * 100352,
@@ -2171,7 +1880,7 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
                 const ih = oh * 1 - 1 + kh * 1;
                 for (let kw = 0; kw < 3; kw++) {
                   const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad24[xc + ih * 14 + iw] += work24_dcol[r++];
+                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) inputGrad[xc + ih * 14 + iw]! += dcol[r++]!;
                   else r++;
                 }
               }
@@ -2182,284 +1891,28 @@ function backward24(p: Float32Array, gp: Float32Array, n: number, training: bool
   }
 }
 
-/** Forward of op 25: features.4.conv.0.1 (relu). */
-function forward25(p: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.0.1: relu
+/** Forward of the 3 ops 25, 27, 29 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward5(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act25[i];
-    act26[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 25: features.4.conv.0.1 (relu). */
-function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.0.1: relu backward
+/** Backward of the 3 ops 25, 27, 29 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward5(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act25[i];
+    const x = input[i]!;
 
-    const g = grad26[i];
-    grad25[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 26: features.4.conv.1.0 (conv2d). */
-function forward26(p: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 196;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work26_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act26[xc + ih * 14 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(
-        p,
-        work26_col,
-        act27,
-        196,
-        4608,
-        512,
-        9995072 + gi * 2359296,
-        12354368 + gi * 512,
-        yb + gi * 100352,
-        1,
-        196,
-      );
-    }
-  }
-}
-
-/** Backward of op 26: features.4.conv.1.0 (conv2d). */
-function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.1.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
-  // bias gradient
-  for (let c = 0; c < 512; c++) {
-    let acc = 0;
-    for (let b = 0; b < n; b++) {
-      for (let i = b * 100352 + c * 196, e = i + 196; i < e; i++) acc += grad27[i];
-    }
-    gp[12354368 + c] += acc;
-  }
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work26_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act26[xc + ih * 14 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work26_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work26_col,
-        work26_dcol,
-        grad27,
-        196,
-        4608,
-        512,
-        9995072 + gi * 2359296,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad26[xc + ih * 14 + iw] += work26_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 27: features.4.conv.1.1 (relu). */
-function forward27(p: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.1.1: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act27[i];
-    act28[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 27: features.4.conv.1.1 (relu). */
-function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.1.1: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act27[i];
-
-    const g = grad28[i];
-    grad27[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 28: features.4.conv.2.0 (conv2d). */
-function forward28(p: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14], as im2col + a register-tiled matrix product
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      let r = 0;
-      for (let oh = 0; oh < 14; oh++)
-        for (let ow = 0; ow < 14; ow++) {
-          for (let ic = 0; ic < 512; ic++) {
-            const xc = xb + (gi * 512 + ic) * 196;
-            for (let kh = 0; kh < 3; kh++) {
-              const ih = oh * 1 - 1 + kh * 1;
-              for (let kw = 0; kw < 3; kw++) {
-                const iw = ow * 1 - 1 + kw * 1;
-                work28_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act28[xc + ih * 14 + iw] : 0;
-              }
-            }
-          }
-        }
-      denseTiledForward(
-        p,
-        work28_col,
-        act29,
-        196,
-        4608,
-        512,
-        12354880 + gi * 2359296,
-        14714176 + gi * 512,
-        yb + gi * 100352,
-        1,
-        196,
-      );
-    }
-  }
-}
-
-/** Backward of op 28: features.4.conv.2.0 (conv2d). */
-function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.2.0: conv2d 512→512, 3×3, stride 1, pad 1; [512, 14, 14] → [512, 14, 14] — backward, as im2col + a register-tiled matrix product
-  // bias gradient
-  for (let c = 0; c < 512; c++) {
-    let acc = 0;
-    for (let b = 0; b < n; b++) {
-      for (let i = b * 100352 + c * 196, e = i + 196; i < e; i++) acc += grad29[i];
-    }
-    gp[14714176 + c] += acc;
-  }
-  const dx = true;
-  for (let b = 0; b < n; b++) {
-    const xb = b * 100352;
-    const yb = b * 100352;
-    for (let gi = 0; gi < 1; gi++) {
-      {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  work28_col[r++] = ih >= 0 && ih < 14 && iw >= 0 && iw < 14 ? act28[xc + ih * 14 + iw] : 0;
-                }
-              }
-            }
-          }
-      }
-      if (dx) work28_dcol.fill(0);
-      denseTiledBackward(
-        p,
-        gp,
-        work28_col,
-        work28_dcol,
-        grad29,
-        196,
-        4608,
-        512,
-        12354880 + gi * 2359296,
-        -1,
-        dx,
-        yb + gi * 100352,
-        1,
-        196,
-      );
-      if (dx) {
-        let r = 0;
-        for (let oh = 0; oh < 14; oh++)
-          for (let ow = 0; ow < 14; ow++) {
-            for (let ic = 0; ic < 512; ic++) {
-              const xc = xb + (gi * 512 + ic) * 196;
-              for (let kh = 0; kh < 3; kh++) {
-                const ih = oh * 1 - 1 + kh * 1;
-                for (let kw = 0; kw < 3; kw++) {
-                  const iw = ow * 1 - 1 + kw * 1;
-                  if (ih >= 0 && ih < 14 && iw >= 0 && iw < 14) grad28[xc + ih * 14 + iw] += work28_dcol[r++];
-                  else r++;
-                }
-              }
-            }
-          }
-      }
-    }
-  }
-}
-
-/** Forward of op 29: features.4.conv.2.1 (relu). */
-function forward29(p: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.2.1: relu
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act29[i];
-    act30[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 29: features.4.conv.2.1 (relu). */
-function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // features.4.conv.2.1: relu backward
-  for (let i = 0, e = n * 100352; i < e; i++) {
-    const x = act29[i];
-
-    const g = grad30[i];
-    grad29[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
 /** Forward of op 30: features.4.1 (max_pool2d). */
-function forward30(p: Float32Array, n: number, training: boolean): void {
+function forward30(n: number): void {
   // features.4.1: max_pool2d 2×2, stride 2, pad 0; [512, 14, 14] → [512, 7, 7]
   // the argmax (index within the input plane) of every output is kept for the backward pass
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
@@ -2474,7 +1927,7 @@ function forward30(p: Float32Array, n: number, training: boolean): void {
           const r = (ih0 + kh) * 14;
           for (let kw = 0; kw < 2; kw++) {
             const q = r + iw0 + kw;
-            const v = act30[xc + q];
+            const v = act30[xc + q]!;
             if (v > m || v !== v) {
               m = v;
               at = q;
@@ -2489,16 +1942,16 @@ function forward30(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 30: features.4.1 (max_pool2d). */
-function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward30(n: number): void {
   // features.4.1: max_pool2d 2×2, stride 2, pad 0; [512, 14, 14] → [512, 7, 7] — backward: each output's gradient goes to its argmax
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
     const xc = bc * 196;
-    for (let j = 0; j < 49; j++, d++) grad30[xc + scratch30_argmax[d]] += grad31[d];
+    for (let j = 0; j < 49; j++, d++) grad30[xc + scratch30_argmax[d]!]! += grad31[d]!;
   }
 }
 
 /** Forward of op 31: avgpool (adaptive_avg_pool2d). */
-function forward31(p: Float32Array, n: number, training: boolean): void {
+function forward31(n: number): void {
   // avgpool: adaptive_avg_pool2d to [7, 7]; [512, 7, 7] → [512, 7, 7]
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
     const xc = bc * 49;
@@ -2511,7 +1964,7 @@ function forward31(p: Float32Array, n: number, training: boolean): void {
         let acc = 0;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) acc += act31[xr + iw];
+          for (let iw = iwLo; iw < iwHi; iw++) acc += act31[xr + iw]!;
         }
         act32[d] = acc;
       }
@@ -2520,7 +1973,7 @@ function forward31(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 31: avgpool (adaptive_avg_pool2d). */
-function backward31(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward31(n: number): void {
   // avgpool: adaptive_avg_pool2d to [7, 7]; [512, 7, 7] → [512, 7, 7] — backward: gradient / divisor to every element of the window
   for (let bc = 0, d = 0; bc < n * 512; bc++) {
     const xc = bc * 49;
@@ -2530,10 +1983,10 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
       for (let ow = 0; ow < 7; ow++, d++) {
         const iwLo = ow;
         const iwHi = iwLo + 1;
-        const g = grad32[d];
+        const g = grad32[d]!;
         for (let ih = ihLo; ih < ihHi; ih++) {
           const xr = xc + ih * 7;
-          for (let iw = iwLo; iw < iwHi; iw++) grad31[xr + iw] += g;
+          for (let iw = iwLo; iw < iwHi; iw++) grad31[xr + iw]! += g;
         }
       }
     }
@@ -2541,123 +1994,86 @@ function backward31(p: Float32Array, gp: Float32Array, n: number, training: bool
 }
 
 /** Forward of op 33: classifier.0 (dense). */
-function forward33(p: Float32Array, n: number, training: boolean): void {
+function forward33(p: Float32Array, n: number): void {
   // classifier.0: dense 25088 → 4096, register-tiled (shared kernel below)
   denseTiledForward(p, act32, act34, n, 25088, 4096, 14714688, 117475136, 0, 4096, 1);
 }
 
 /** Backward of op 33: classifier.0 (dense). */
-function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward33(p: Float32Array, gp: Float32Array, n: number): void {
   // classifier.0: dense 25088 → 4096 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act32, grad32, grad34, n, 25088, 4096, 14714688, 117475136, true, 0, 4096, 1);
 }
 
-/** Forward of op 34: classifier.1 (relu). */
-function forward34(p: Float32Array, n: number, training: boolean): void {
-  // classifier.1: relu
+/** Forward of the 2 ops 34, 37 (relu, one shape): each call passes its arrays and offsets. */
+function reluForward6(n: number, input: Float32Array, output: Float32Array): void {
+  // relu
   for (let i = 0, e = n * 4096; i < e; i++) {
-    const x = act34[i];
-    act35[i] = x > 0 ? x : 0;
+    const x = input[i]!;
+    output[i] = x > 0 ? x : 0;
   }
 }
 
-/** Backward of op 34: classifier.1 (relu). */
-function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // classifier.1: relu backward
+/** Backward of the 2 ops 34, 37 (relu, one shape): each call passes its arrays and offsets. */
+function reluBackward6(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // relu backward
   for (let i = 0, e = n * 4096; i < e; i++) {
-    const x = act34[i];
+    const x = input[i]!;
 
-    const g = grad35[i];
-    grad34[i] = x > 0 ? g : 0;
+    const g = outputGrad[i]!;
+    inputGrad[i] = x > 0 ? g : 0;
   }
 }
 
-/** Forward of op 35: classifier.2 (dropout). */
-function forward35(p: Float32Array, n: number, training: boolean): void {
-  // classifier.2: dropout(p = 0.5)
+/** Forward of the 2 ops 35, 38 (dropout, one shape): each call passes its arrays and offsets. */
+function dropoutForward1(
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  mask: Float32Array,
+): void {
+  // dropout(p = 0.5)
   if (training && 0.5 > 0) {
     for (let i = 0, e = n * 4096; i < e; i++) {
       const m = random() < 0.5 ? 2 : 0;
-      scratch35_mask[i] = m;
-      act36[i] = act35[i] * m;
+      mask[i] = m;
+      output[i] = input[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 4096; i < e; i++) {
-      scratch35_mask[i] = 1;
-      act36[i] = act35[i];
+      mask[i] = 1;
+      output[i] = input[i]!;
     }
   }
 }
 
-/** Backward of op 35: classifier.2 (dropout). */
-function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // classifier.2: dropout backward
-  for (let i = 0, e = n * 4096; i < e; i++) grad35[i] += grad36[i] * scratch35_mask[i];
+/** Backward of the 2 ops 35, 38 (dropout, one shape): each call passes its arrays and offsets. */
+function dropoutBackward1(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
+  // dropout backward
+  for (let i = 0, e = n * 4096; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
 }
 
 /** Forward of op 36: classifier.3 (dense). */
-function forward36(p: Float32Array, n: number, training: boolean): void {
+function forward36(p: Float32Array, n: number): void {
   // classifier.3: dense 4096 → 4096, register-tiled (shared kernel below)
   denseTiledForward(p, act36, act37, n, 4096, 4096, 117479232, 134256448, 0, 4096, 1);
 }
 
 /** Backward of op 36: classifier.3 (dense). */
-function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward36(p: Float32Array, gp: Float32Array, n: number): void {
   // classifier.3: dense 4096 → 4096 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act36, grad36, grad37, n, 4096, 4096, 117479232, 134256448, true, 0, 4096, 1);
 }
 
-/** Forward of op 37: classifier.4 (relu). */
-function forward37(p: Float32Array, n: number, training: boolean): void {
-  // classifier.4: relu
-  for (let i = 0, e = n * 4096; i < e; i++) {
-    const x = act37[i];
-    act38[i] = x > 0 ? x : 0;
-  }
-}
-
-/** Backward of op 37: classifier.4 (relu). */
-function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // classifier.4: relu backward
-  for (let i = 0, e = n * 4096; i < e; i++) {
-    const x = act37[i];
-
-    const g = grad38[i];
-    grad37[i] = x > 0 ? g : 0;
-  }
-}
-
-/** Forward of op 38: classifier.5 (dropout). */
-function forward38(p: Float32Array, n: number, training: boolean): void {
-  // classifier.5: dropout(p = 0.5)
-  if (training && 0.5 > 0) {
-    for (let i = 0, e = n * 4096; i < e; i++) {
-      const m = random() < 0.5 ? 2 : 0;
-      scratch38_mask[i] = m;
-      act39[i] = act38[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 4096; i < e; i++) {
-      scratch38_mask[i] = 1;
-      act39[i] = act38[i];
-    }
-  }
-}
-
-/** Backward of op 38: classifier.5 (dropout). */
-function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // classifier.5: dropout backward
-  for (let i = 0, e = n * 4096; i < e; i++) grad38[i] += grad39[i] * scratch38_mask[i];
-}
-
 /** Forward of op 39: classifier.6 (dense). */
-function forward39(p: Float32Array, n: number, training: boolean): void {
+function forward39(p: Float32Array, n: number): void {
   // classifier.6: dense 4096 → 1000, register-tiled (shared kernel below)
   denseTiledForward(p, act39, act40, n, 4096, 1000, 134260544, 138356544, 0, 1000, 1);
 }
 
 /** Backward of op 39: classifier.6 (dense). */
-function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward39(p: Float32Array, gp: Float32Array, n: number): void {
   // classifier.6: dense 4096 → 1000 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act39, grad39, grad40, n, 4096, 1000, 134260544, 138356544, true, 0, 1000, 1);
 }
@@ -2785,8 +2201,7 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? undefined) === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -2841,7 +2256,8 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
   const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? undefined;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
@@ -2935,7 +2351,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -2945,17 +2361,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -2977,14 +2393,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -3021,8 +2437,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -3034,12 +2450,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -3060,18 +2476,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -3092,10 +2508,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -3117,14 +2533,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -3161,8 +2577,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -3174,12 +2590,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -3200,18 +2616,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -3231,17 +2647,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -3259,15 +2675,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -3288,10 +2704,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -3301,11 +2717,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -3318,12 +2734,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -3349,8 +2765,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -3388,11 +2804,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -3407,16 +2823,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -3443,12 +2859,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -3463,24 +2879,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -3571,11 +2987,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

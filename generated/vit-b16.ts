@@ -1125,8 +1125,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
 let act1 = new Float32Array(0);
@@ -1411,8 +1409,8 @@ let grad138 = new Float32Array(0);
 let grad139 = new Float32Array(0);
 let grad140 = new Float32Array(0);
 let grad141 = new Float32Array(0);
-let work0_col = new Float32Array(150528);
-let work0_dcol = new Float32Array(150528);
+const work0_col = new Float32Array(150528);
+const work0_dcol = new Float32Array(150528);
 let scratch5_mask = new Float32Array(0);
 let scratch6_xhat = new Float32Array(0);
 let scratch6_istd = new Float32Array(0);
@@ -1620,7 +1618,6 @@ let scratch134_mask = new Float32Array(0);
 let scratch136_mask = new Float32Array(0);
 let scratch138_xhat = new Float32Array(0);
 let scratch138_istd = new Float32Array(0);
-let bf: Float32Array = new Float32Array(bufferCount);
 
 function allocate(n: number): void {
   if (n === batchSize) return;
@@ -2136,147 +2133,146 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
   act0 = input;
-  forward0(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
-  forward4(p, n, training);
-  forward5(p, n, training);
-  forward6(p, n, training);
-  forward7(p, n, training);
-  forward8(p, n, training);
-  forward9(p, n, training);
-  forward10(p, n, training);
-  forward11(p, n, training);
-  forward12(p, n, training);
-  forward13(p, n, training);
-  forward14(p, n, training);
-  forward15(p, n, training);
-  forward16(p, n, training);
-  forward17(p, n, training);
-  forward18(p, n, training);
-  forward19(p, n, training);
-  forward20(p, n, training);
-  forward21(p, n, training);
-  forward22(p, n, training);
-  forward23(p, n, training);
-  forward24(p, n, training);
-  forward25(p, n, training);
-  forward26(p, n, training);
-  forward27(p, n, training);
-  forward28(p, n, training);
-  forward29(p, n, training);
-  forward30(p, n, training);
-  forward31(p, n, training);
-  forward32(p, n, training);
-  forward33(p, n, training);
-  forward34(p, n, training);
-  forward35(p, n, training);
-  forward36(p, n, training);
-  forward37(p, n, training);
-  forward38(p, n, training);
-  forward39(p, n, training);
-  forward40(p, n, training);
-  forward41(p, n, training);
-  forward42(p, n, training);
-  forward43(p, n, training);
-  forward44(p, n, training);
-  forward45(p, n, training);
-  forward46(p, n, training);
-  forward47(p, n, training);
-  forward48(p, n, training);
-  forward49(p, n, training);
-  forward50(p, n, training);
-  forward51(p, n, training);
-  forward52(p, n, training);
-  forward53(p, n, training);
-  forward54(p, n, training);
-  forward55(p, n, training);
-  forward56(p, n, training);
-  forward57(p, n, training);
-  forward58(p, n, training);
-  forward59(p, n, training);
-  forward60(p, n, training);
-  forward61(p, n, training);
-  forward62(p, n, training);
-  forward63(p, n, training);
-  forward64(p, n, training);
-  forward65(p, n, training);
-  forward66(p, n, training);
-  forward67(p, n, training);
-  forward68(p, n, training);
-  forward69(p, n, training);
-  forward70(p, n, training);
-  forward71(p, n, training);
-  forward72(p, n, training);
-  forward73(p, n, training);
-  forward74(p, n, training);
-  forward75(p, n, training);
-  forward76(p, n, training);
-  forward77(p, n, training);
-  forward78(p, n, training);
-  forward79(p, n, training);
-  forward80(p, n, training);
-  forward81(p, n, training);
-  forward82(p, n, training);
-  forward83(p, n, training);
-  forward84(p, n, training);
-  forward85(p, n, training);
-  forward86(p, n, training);
-  forward87(p, n, training);
-  forward88(p, n, training);
-  forward89(p, n, training);
-  forward90(p, n, training);
-  forward91(p, n, training);
-  forward92(p, n, training);
-  forward93(p, n, training);
-  forward94(p, n, training);
-  forward95(p, n, training);
-  forward96(p, n, training);
-  forward97(p, n, training);
-  forward98(p, n, training);
-  forward99(p, n, training);
-  forward100(p, n, training);
-  forward101(p, n, training);
-  forward102(p, n, training);
-  forward103(p, n, training);
-  forward104(p, n, training);
-  forward105(p, n, training);
-  forward106(p, n, training);
-  forward107(p, n, training);
-  forward108(p, n, training);
-  forward109(p, n, training);
-  forward110(p, n, training);
-  forward111(p, n, training);
-  forward112(p, n, training);
-  forward113(p, n, training);
-  forward114(p, n, training);
-  forward115(p, n, training);
-  forward116(p, n, training);
-  forward117(p, n, training);
-  forward118(p, n, training);
-  forward119(p, n, training);
-  forward120(p, n, training);
-  forward121(p, n, training);
-  forward122(p, n, training);
-  forward123(p, n, training);
-  forward124(p, n, training);
-  forward125(p, n, training);
-  forward126(p, n, training);
-  forward127(p, n, training);
-  forward128(p, n, training);
-  forward129(p, n, training);
-  forward130(p, n, training);
-  forward131(p, n, training);
-  forward132(p, n, training);
-  forward133(p, n, training);
-  forward134(p, n, training);
-  forward135(p, n, training);
-  forward136(p, n, training);
-  forward137(p, n, training);
-  forward138(p, n, training);
-  forward139(p, n, training);
-  forward140(p, n, training);
-  lastTraining = training;
+  forward0(p, n);
+  forward2(n);
+  forward3(p, n);
+  forward4(p, n);
+  dropoutForward1(n, training, act5, act6, scratch5_mask); // op 5: encoder.1 (dropout)
+  layernormForward1(p, n, act6, act7, scratch6_xhat, scratch6_istd, 742656, 743424); // op 6: encoder.layers.0.ln_1 (layernorm)
+  forward7(p, n);
+  dropoutForward1(n, training, act8, act9, scratch8_mask); // op 8: encoder.layers.0.2 (dropout)
+  addForward1(n, act9, act6, act10); // op 9: add
+  layernormForward1(p, n, act10, act11, scratch10_xhat, scratch10_istd, 3106560, 3107328); // op 10: encoder.layers.0.ln_2 (layernorm)
+  denseForward1(p, n, act11, act12, 3108096, 5467392); // op 11: encoder.layers.0.mlp.0 (dense)
+  geluForward1(n, act12, act13); // op 12: encoder.layers.0.mlp.1 (gelu)
+  dropoutForward2(n, training, act13, act14, scratch13_mask); // op 13: encoder.layers.0.mlp.2 (dropout)
+  denseForward2(p, n, act14, act15, 5470464, 7829760); // op 14: encoder.layers.0.mlp.3 (dense)
+  dropoutForward1(n, training, act15, act16, scratch15_mask); // op 15: encoder.layers.0.mlp.4 (dropout)
+  addForward1(n, act16, act10, act17); // op 16: add
+  layernormForward1(p, n, act17, act18, scratch17_xhat, scratch17_istd, 7830528, 7831296); // op 17: encoder.layers.1.ln_1 (layernorm)
+  forward18(p, n);
+  dropoutForward1(n, training, act19, act20, scratch19_mask); // op 19: encoder.layers.1.2 (dropout)
+  addForward1(n, act20, act17, act21); // op 20: add
+  layernormForward1(p, n, act21, act22, scratch21_xhat, scratch21_istd, 10194432, 10195200); // op 21: encoder.layers.1.ln_2 (layernorm)
+  denseForward1(p, n, act22, act23, 10195968, 12555264); // op 22: encoder.layers.1.mlp.0 (dense)
+  geluForward1(n, act23, act24); // op 23: encoder.layers.1.mlp.1 (gelu)
+  dropoutForward2(n, training, act24, act25, scratch24_mask); // op 24: encoder.layers.1.mlp.2 (dropout)
+  denseForward2(p, n, act25, act26, 12558336, 14917632); // op 25: encoder.layers.1.mlp.3 (dense)
+  dropoutForward1(n, training, act26, act27, scratch26_mask); // op 26: encoder.layers.1.mlp.4 (dropout)
+  addForward1(n, act27, act21, act28); // op 27: add
+  layernormForward1(p, n, act28, act29, scratch28_xhat, scratch28_istd, 14918400, 14919168); // op 28: encoder.layers.2.ln_1 (layernorm)
+  forward29(p, n);
+  dropoutForward1(n, training, act30, act31, scratch30_mask); // op 30: encoder.layers.2.2 (dropout)
+  addForward1(n, act31, act28, act32); // op 31: add
+  layernormForward1(p, n, act32, act33, scratch32_xhat, scratch32_istd, 17282304, 17283072); // op 32: encoder.layers.2.ln_2 (layernorm)
+  denseForward1(p, n, act33, act34, 17283840, 19643136); // op 33: encoder.layers.2.mlp.0 (dense)
+  geluForward1(n, act34, act35); // op 34: encoder.layers.2.mlp.1 (gelu)
+  dropoutForward2(n, training, act35, act36, scratch35_mask); // op 35: encoder.layers.2.mlp.2 (dropout)
+  denseForward2(p, n, act36, act37, 19646208, 22005504); // op 36: encoder.layers.2.mlp.3 (dense)
+  dropoutForward1(n, training, act37, act38, scratch37_mask); // op 37: encoder.layers.2.mlp.4 (dropout)
+  addForward1(n, act38, act32, act39); // op 38: add
+  layernormForward1(p, n, act39, act40, scratch39_xhat, scratch39_istd, 22006272, 22007040); // op 39: encoder.layers.3.ln_1 (layernorm)
+  forward40(p, n);
+  dropoutForward1(n, training, act41, act42, scratch41_mask); // op 41: encoder.layers.3.2 (dropout)
+  addForward1(n, act42, act39, act43); // op 42: add
+  layernormForward1(p, n, act43, act44, scratch43_xhat, scratch43_istd, 24370176, 24370944); // op 43: encoder.layers.3.ln_2 (layernorm)
+  denseForward1(p, n, act44, act45, 24371712, 26731008); // op 44: encoder.layers.3.mlp.0 (dense)
+  geluForward1(n, act45, act46); // op 45: encoder.layers.3.mlp.1 (gelu)
+  dropoutForward2(n, training, act46, act47, scratch46_mask); // op 46: encoder.layers.3.mlp.2 (dropout)
+  denseForward2(p, n, act47, act48, 26734080, 29093376); // op 47: encoder.layers.3.mlp.3 (dense)
+  dropoutForward1(n, training, act48, act49, scratch48_mask); // op 48: encoder.layers.3.mlp.4 (dropout)
+  addForward1(n, act49, act43, act50); // op 49: add
+  layernormForward1(p, n, act50, act51, scratch50_xhat, scratch50_istd, 29094144, 29094912); // op 50: encoder.layers.4.ln_1 (layernorm)
+  forward51(p, n);
+  dropoutForward1(n, training, act52, act53, scratch52_mask); // op 52: encoder.layers.4.2 (dropout)
+  addForward1(n, act53, act50, act54); // op 53: add
+  layernormForward1(p, n, act54, act55, scratch54_xhat, scratch54_istd, 31458048, 31458816); // op 54: encoder.layers.4.ln_2 (layernorm)
+  denseForward1(p, n, act55, act56, 31459584, 33818880); // op 55: encoder.layers.4.mlp.0 (dense)
+  geluForward1(n, act56, act57); // op 56: encoder.layers.4.mlp.1 (gelu)
+  dropoutForward2(n, training, act57, act58, scratch57_mask); // op 57: encoder.layers.4.mlp.2 (dropout)
+  denseForward2(p, n, act58, act59, 33821952, 36181248); // op 58: encoder.layers.4.mlp.3 (dense)
+  dropoutForward1(n, training, act59, act60, scratch59_mask); // op 59: encoder.layers.4.mlp.4 (dropout)
+  addForward1(n, act60, act54, act61); // op 60: add
+  layernormForward1(p, n, act61, act62, scratch61_xhat, scratch61_istd, 36182016, 36182784); // op 61: encoder.layers.5.ln_1 (layernorm)
+  forward62(p, n);
+  dropoutForward1(n, training, act63, act64, scratch63_mask); // op 63: encoder.layers.5.2 (dropout)
+  addForward1(n, act64, act61, act65); // op 64: add
+  layernormForward1(p, n, act65, act66, scratch65_xhat, scratch65_istd, 38545920, 38546688); // op 65: encoder.layers.5.ln_2 (layernorm)
+  denseForward1(p, n, act66, act67, 38547456, 40906752); // op 66: encoder.layers.5.mlp.0 (dense)
+  geluForward1(n, act67, act68); // op 67: encoder.layers.5.mlp.1 (gelu)
+  dropoutForward2(n, training, act68, act69, scratch68_mask); // op 68: encoder.layers.5.mlp.2 (dropout)
+  denseForward2(p, n, act69, act70, 40909824, 43269120); // op 69: encoder.layers.5.mlp.3 (dense)
+  dropoutForward1(n, training, act70, act71, scratch70_mask); // op 70: encoder.layers.5.mlp.4 (dropout)
+  addForward1(n, act71, act65, act72); // op 71: add
+  layernormForward1(p, n, act72, act73, scratch72_xhat, scratch72_istd, 43269888, 43270656); // op 72: encoder.layers.6.ln_1 (layernorm)
+  forward73(p, n);
+  dropoutForward1(n, training, act74, act75, scratch74_mask); // op 74: encoder.layers.6.2 (dropout)
+  addForward1(n, act75, act72, act76); // op 75: add
+  layernormForward1(p, n, act76, act77, scratch76_xhat, scratch76_istd, 45633792, 45634560); // op 76: encoder.layers.6.ln_2 (layernorm)
+  denseForward1(p, n, act77, act78, 45635328, 47994624); // op 77: encoder.layers.6.mlp.0 (dense)
+  geluForward1(n, act78, act79); // op 78: encoder.layers.6.mlp.1 (gelu)
+  dropoutForward2(n, training, act79, act80, scratch79_mask); // op 79: encoder.layers.6.mlp.2 (dropout)
+  denseForward2(p, n, act80, act81, 47997696, 50356992); // op 80: encoder.layers.6.mlp.3 (dense)
+  dropoutForward1(n, training, act81, act82, scratch81_mask); // op 81: encoder.layers.6.mlp.4 (dropout)
+  addForward1(n, act82, act76, act83); // op 82: add
+  layernormForward1(p, n, act83, act84, scratch83_xhat, scratch83_istd, 50357760, 50358528); // op 83: encoder.layers.7.ln_1 (layernorm)
+  forward84(p, n);
+  dropoutForward1(n, training, act85, act86, scratch85_mask); // op 85: encoder.layers.7.2 (dropout)
+  addForward1(n, act86, act83, act87); // op 86: add
+  layernormForward1(p, n, act87, act88, scratch87_xhat, scratch87_istd, 52721664, 52722432); // op 87: encoder.layers.7.ln_2 (layernorm)
+  denseForward1(p, n, act88, act89, 52723200, 55082496); // op 88: encoder.layers.7.mlp.0 (dense)
+  geluForward1(n, act89, act90); // op 89: encoder.layers.7.mlp.1 (gelu)
+  dropoutForward2(n, training, act90, act91, scratch90_mask); // op 90: encoder.layers.7.mlp.2 (dropout)
+  denseForward2(p, n, act91, act92, 55085568, 57444864); // op 91: encoder.layers.7.mlp.3 (dense)
+  dropoutForward1(n, training, act92, act93, scratch92_mask); // op 92: encoder.layers.7.mlp.4 (dropout)
+  addForward1(n, act93, act87, act94); // op 93: add
+  layernormForward1(p, n, act94, act95, scratch94_xhat, scratch94_istd, 57445632, 57446400); // op 94: encoder.layers.8.ln_1 (layernorm)
+  forward95(p, n);
+  dropoutForward1(n, training, act96, act97, scratch96_mask); // op 96: encoder.layers.8.2 (dropout)
+  addForward1(n, act97, act94, act98); // op 97: add
+  layernormForward1(p, n, act98, act99, scratch98_xhat, scratch98_istd, 59809536, 59810304); // op 98: encoder.layers.8.ln_2 (layernorm)
+  denseForward1(p, n, act99, act100, 59811072, 62170368); // op 99: encoder.layers.8.mlp.0 (dense)
+  geluForward1(n, act100, act101); // op 100: encoder.layers.8.mlp.1 (gelu)
+  dropoutForward2(n, training, act101, act102, scratch101_mask); // op 101: encoder.layers.8.mlp.2 (dropout)
+  denseForward2(p, n, act102, act103, 62173440, 64532736); // op 102: encoder.layers.8.mlp.3 (dense)
+  dropoutForward1(n, training, act103, act104, scratch103_mask); // op 103: encoder.layers.8.mlp.4 (dropout)
+  addForward1(n, act104, act98, act105); // op 104: add
+  layernormForward1(p, n, act105, act106, scratch105_xhat, scratch105_istd, 64533504, 64534272); // op 105: encoder.layers.9.ln_1 (layernorm)
+  forward106(p, n);
+  dropoutForward1(n, training, act107, act108, scratch107_mask); // op 107: encoder.layers.9.2 (dropout)
+  addForward1(n, act108, act105, act109); // op 108: add
+  layernormForward1(p, n, act109, act110, scratch109_xhat, scratch109_istd, 66897408, 66898176); // op 109: encoder.layers.9.ln_2 (layernorm)
+  denseForward1(p, n, act110, act111, 66898944, 69258240); // op 110: encoder.layers.9.mlp.0 (dense)
+  geluForward1(n, act111, act112); // op 111: encoder.layers.9.mlp.1 (gelu)
+  dropoutForward2(n, training, act112, act113, scratch112_mask); // op 112: encoder.layers.9.mlp.2 (dropout)
+  denseForward2(p, n, act113, act114, 69261312, 71620608); // op 113: encoder.layers.9.mlp.3 (dense)
+  dropoutForward1(n, training, act114, act115, scratch114_mask); // op 114: encoder.layers.9.mlp.4 (dropout)
+  addForward1(n, act115, act109, act116); // op 115: add
+  layernormForward1(p, n, act116, act117, scratch116_xhat, scratch116_istd, 71621376, 71622144); // op 116: encoder.layers.10.ln_1 (layernorm)
+  forward117(p, n);
+  dropoutForward1(n, training, act118, act119, scratch118_mask); // op 118: encoder.layers.10.2 (dropout)
+  addForward1(n, act119, act116, act120); // op 119: add
+  layernormForward1(p, n, act120, act121, scratch120_xhat, scratch120_istd, 73985280, 73986048); // op 120: encoder.layers.10.ln_2 (layernorm)
+  denseForward1(p, n, act121, act122, 73986816, 76346112); // op 121: encoder.layers.10.mlp.0 (dense)
+  geluForward1(n, act122, act123); // op 122: encoder.layers.10.mlp.1 (gelu)
+  dropoutForward2(n, training, act123, act124, scratch123_mask); // op 123: encoder.layers.10.mlp.2 (dropout)
+  denseForward2(p, n, act124, act125, 76349184, 78708480); // op 124: encoder.layers.10.mlp.3 (dense)
+  dropoutForward1(n, training, act125, act126, scratch125_mask); // op 125: encoder.layers.10.mlp.4 (dropout)
+  addForward1(n, act126, act120, act127); // op 126: add
+  layernormForward1(p, n, act127, act128, scratch127_xhat, scratch127_istd, 78709248, 78710016); // op 127: encoder.layers.11.ln_1 (layernorm)
+  forward128(p, n);
+  dropoutForward1(n, training, act129, act130, scratch129_mask); // op 129: encoder.layers.11.2 (dropout)
+  addForward1(n, act130, act127, act131); // op 130: add
+  layernormForward1(p, n, act131, act132, scratch131_xhat, scratch131_istd, 81073152, 81073920); // op 131: encoder.layers.11.ln_2 (layernorm)
+  denseForward1(p, n, act132, act133, 81074688, 83433984); // op 132: encoder.layers.11.mlp.0 (dense)
+  geluForward1(n, act133, act134); // op 133: encoder.layers.11.mlp.1 (gelu)
+  dropoutForward2(n, training, act134, act135, scratch134_mask); // op 134: encoder.layers.11.mlp.2 (dropout)
+  denseForward2(p, n, act135, act136, 83437056, 85796352); // op 135: encoder.layers.11.mlp.3 (dense)
+  dropoutForward1(n, training, act136, act137, scratch136_mask); // op 136: encoder.layers.11.mlp.4 (dropout)
+  addForward1(n, act137, act131, act138); // op 137: add
+  layernormForward1(p, n, act138, act139, scratch138_xhat, scratch138_istd, 85797120, 85797888); // op 138: encoder.ln (layernorm)
+  forward139(n);
+  forward140(p, n);
   forwardDone = true;
   return act141;
 }
@@ -2425,154 +2421,153 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad140);
   zero(grad141);
   copy(outputGrad, grad141);
-  const training = lastTraining;
-  backward140(p, gp, n, training);
-  backward139(p, gp, n, training);
-  backward138(p, gp, n, training);
-  backward137(p, gp, n, training);
-  backward136(p, gp, n, training);
-  backward135(p, gp, n, training);
-  backward134(p, gp, n, training);
-  backward133(p, gp, n, training);
-  backward132(p, gp, n, training);
-  backward131(p, gp, n, training);
-  backward130(p, gp, n, training);
-  backward129(p, gp, n, training);
-  backward128(p, gp, n, training);
-  backward127(p, gp, n, training);
-  backward126(p, gp, n, training);
-  backward125(p, gp, n, training);
-  backward124(p, gp, n, training);
-  backward123(p, gp, n, training);
-  backward122(p, gp, n, training);
-  backward121(p, gp, n, training);
-  backward120(p, gp, n, training);
-  backward119(p, gp, n, training);
-  backward118(p, gp, n, training);
-  backward117(p, gp, n, training);
-  backward116(p, gp, n, training);
-  backward115(p, gp, n, training);
-  backward114(p, gp, n, training);
-  backward113(p, gp, n, training);
-  backward112(p, gp, n, training);
-  backward111(p, gp, n, training);
-  backward110(p, gp, n, training);
-  backward109(p, gp, n, training);
-  backward108(p, gp, n, training);
-  backward107(p, gp, n, training);
-  backward106(p, gp, n, training);
-  backward105(p, gp, n, training);
-  backward104(p, gp, n, training);
-  backward103(p, gp, n, training);
-  backward102(p, gp, n, training);
-  backward101(p, gp, n, training);
-  backward100(p, gp, n, training);
-  backward99(p, gp, n, training);
-  backward98(p, gp, n, training);
-  backward97(p, gp, n, training);
-  backward96(p, gp, n, training);
-  backward95(p, gp, n, training);
-  backward94(p, gp, n, training);
-  backward93(p, gp, n, training);
-  backward92(p, gp, n, training);
-  backward91(p, gp, n, training);
-  backward90(p, gp, n, training);
-  backward89(p, gp, n, training);
-  backward88(p, gp, n, training);
-  backward87(p, gp, n, training);
-  backward86(p, gp, n, training);
-  backward85(p, gp, n, training);
-  backward84(p, gp, n, training);
-  backward83(p, gp, n, training);
-  backward82(p, gp, n, training);
-  backward81(p, gp, n, training);
-  backward80(p, gp, n, training);
-  backward79(p, gp, n, training);
-  backward78(p, gp, n, training);
-  backward77(p, gp, n, training);
-  backward76(p, gp, n, training);
-  backward75(p, gp, n, training);
-  backward74(p, gp, n, training);
-  backward73(p, gp, n, training);
-  backward72(p, gp, n, training);
-  backward71(p, gp, n, training);
-  backward70(p, gp, n, training);
-  backward69(p, gp, n, training);
-  backward68(p, gp, n, training);
-  backward67(p, gp, n, training);
-  backward66(p, gp, n, training);
-  backward65(p, gp, n, training);
-  backward64(p, gp, n, training);
-  backward63(p, gp, n, training);
-  backward62(p, gp, n, training);
-  backward61(p, gp, n, training);
-  backward60(p, gp, n, training);
-  backward59(p, gp, n, training);
-  backward58(p, gp, n, training);
-  backward57(p, gp, n, training);
-  backward56(p, gp, n, training);
-  backward55(p, gp, n, training);
-  backward54(p, gp, n, training);
-  backward53(p, gp, n, training);
-  backward52(p, gp, n, training);
-  backward51(p, gp, n, training);
-  backward50(p, gp, n, training);
-  backward49(p, gp, n, training);
-  backward48(p, gp, n, training);
-  backward47(p, gp, n, training);
-  backward46(p, gp, n, training);
-  backward45(p, gp, n, training);
-  backward44(p, gp, n, training);
-  backward43(p, gp, n, training);
-  backward42(p, gp, n, training);
-  backward41(p, gp, n, training);
-  backward40(p, gp, n, training);
-  backward39(p, gp, n, training);
-  backward38(p, gp, n, training);
-  backward37(p, gp, n, training);
-  backward36(p, gp, n, training);
-  backward35(p, gp, n, training);
-  backward34(p, gp, n, training);
-  backward33(p, gp, n, training);
-  backward32(p, gp, n, training);
-  backward31(p, gp, n, training);
-  backward30(p, gp, n, training);
-  backward29(p, gp, n, training);
-  backward28(p, gp, n, training);
-  backward27(p, gp, n, training);
-  backward26(p, gp, n, training);
-  backward25(p, gp, n, training);
-  backward24(p, gp, n, training);
-  backward23(p, gp, n, training);
-  backward22(p, gp, n, training);
-  backward21(p, gp, n, training);
-  backward20(p, gp, n, training);
-  backward19(p, gp, n, training);
-  backward18(p, gp, n, training);
-  backward17(p, gp, n, training);
-  backward16(p, gp, n, training);
-  backward15(p, gp, n, training);
-  backward14(p, gp, n, training);
-  backward13(p, gp, n, training);
-  backward12(p, gp, n, training);
-  backward11(p, gp, n, training);
-  backward10(p, gp, n, training);
-  backward9(p, gp, n, training);
-  backward8(p, gp, n, training);
-  backward7(p, gp, n, training);
-  backward6(p, gp, n, training);
-  backward5(p, gp, n, training);
-  backward4(p, gp, n, training);
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward140(p, gp, n);
+  backward139(n);
+  layernormBackward1(p, gp, n, grad138, grad139, scratch138_xhat, scratch138_istd, 85797120, 85797888); // op 138: encoder.ln (layernorm)
+  addBackward1(n, grad137, grad131, grad138); // op 137: add
+  dropoutBackward1(n, grad136, grad137, scratch136_mask); // op 136: encoder.layers.11.mlp.4 (dropout)
+  denseBackward2(p, gp, n, act135, grad135, grad136, 83437056, 85796352); // op 135: encoder.layers.11.mlp.3 (dense)
+  dropoutBackward2(n, grad134, grad135, scratch134_mask); // op 134: encoder.layers.11.mlp.2 (dropout)
+  geluBackward1(n, act133, grad133, grad134); // op 133: encoder.layers.11.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act132, grad132, grad133, 81074688, 83433984); // op 132: encoder.layers.11.mlp.0 (dense)
+  layernormBackward1(p, gp, n, grad131, grad132, scratch131_xhat, scratch131_istd, 81073152, 81073920); // op 131: encoder.layers.11.ln_2 (layernorm)
+  addBackward1(n, grad130, grad127, grad131); // op 130: add
+  dropoutBackward1(n, grad129, grad130, scratch129_mask); // op 129: encoder.layers.11.2 (dropout)
+  backward128(p, gp, n);
+  layernormBackward1(p, gp, n, grad127, grad128, scratch127_xhat, scratch127_istd, 78709248, 78710016); // op 127: encoder.layers.11.ln_1 (layernorm)
+  addBackward1(n, grad126, grad120, grad127); // op 126: add
+  dropoutBackward1(n, grad125, grad126, scratch125_mask); // op 125: encoder.layers.10.mlp.4 (dropout)
+  denseBackward2(p, gp, n, act124, grad124, grad125, 76349184, 78708480); // op 124: encoder.layers.10.mlp.3 (dense)
+  dropoutBackward2(n, grad123, grad124, scratch123_mask); // op 123: encoder.layers.10.mlp.2 (dropout)
+  geluBackward1(n, act122, grad122, grad123); // op 122: encoder.layers.10.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act121, grad121, grad122, 73986816, 76346112); // op 121: encoder.layers.10.mlp.0 (dense)
+  layernormBackward1(p, gp, n, grad120, grad121, scratch120_xhat, scratch120_istd, 73985280, 73986048); // op 120: encoder.layers.10.ln_2 (layernorm)
+  addBackward1(n, grad119, grad116, grad120); // op 119: add
+  dropoutBackward1(n, grad118, grad119, scratch118_mask); // op 118: encoder.layers.10.2 (dropout)
+  backward117(p, gp, n);
+  layernormBackward1(p, gp, n, grad116, grad117, scratch116_xhat, scratch116_istd, 71621376, 71622144); // op 116: encoder.layers.10.ln_1 (layernorm)
+  addBackward1(n, grad115, grad109, grad116); // op 115: add
+  dropoutBackward1(n, grad114, grad115, scratch114_mask); // op 114: encoder.layers.9.mlp.4 (dropout)
+  denseBackward2(p, gp, n, act113, grad113, grad114, 69261312, 71620608); // op 113: encoder.layers.9.mlp.3 (dense)
+  dropoutBackward2(n, grad112, grad113, scratch112_mask); // op 112: encoder.layers.9.mlp.2 (dropout)
+  geluBackward1(n, act111, grad111, grad112); // op 111: encoder.layers.9.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act110, grad110, grad111, 66898944, 69258240); // op 110: encoder.layers.9.mlp.0 (dense)
+  layernormBackward1(p, gp, n, grad109, grad110, scratch109_xhat, scratch109_istd, 66897408, 66898176); // op 109: encoder.layers.9.ln_2 (layernorm)
+  addBackward1(n, grad108, grad105, grad109); // op 108: add
+  dropoutBackward1(n, grad107, grad108, scratch107_mask); // op 107: encoder.layers.9.2 (dropout)
+  backward106(p, gp, n);
+  layernormBackward1(p, gp, n, grad105, grad106, scratch105_xhat, scratch105_istd, 64533504, 64534272); // op 105: encoder.layers.9.ln_1 (layernorm)
+  addBackward1(n, grad104, grad98, grad105); // op 104: add
+  dropoutBackward1(n, grad103, grad104, scratch103_mask); // op 103: encoder.layers.8.mlp.4 (dropout)
+  denseBackward2(p, gp, n, act102, grad102, grad103, 62173440, 64532736); // op 102: encoder.layers.8.mlp.3 (dense)
+  dropoutBackward2(n, grad101, grad102, scratch101_mask); // op 101: encoder.layers.8.mlp.2 (dropout)
+  geluBackward1(n, act100, grad100, grad101); // op 100: encoder.layers.8.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act99, grad99, grad100, 59811072, 62170368); // op 99: encoder.layers.8.mlp.0 (dense)
+  layernormBackward1(p, gp, n, grad98, grad99, scratch98_xhat, scratch98_istd, 59809536, 59810304); // op 98: encoder.layers.8.ln_2 (layernorm)
+  addBackward1(n, grad97, grad94, grad98); // op 97: add
+  dropoutBackward1(n, grad96, grad97, scratch96_mask); // op 96: encoder.layers.8.2 (dropout)
+  backward95(p, gp, n);
+  layernormBackward1(p, gp, n, grad94, grad95, scratch94_xhat, scratch94_istd, 57445632, 57446400); // op 94: encoder.layers.8.ln_1 (layernorm)
+  addBackward1(n, grad93, grad87, grad94); // op 93: add
+  dropoutBackward1(n, grad92, grad93, scratch92_mask); // op 92: encoder.layers.7.mlp.4 (dropout)
+  denseBackward2(p, gp, n, act91, grad91, grad92, 55085568, 57444864); // op 91: encoder.layers.7.mlp.3 (dense)
+  dropoutBackward2(n, grad90, grad91, scratch90_mask); // op 90: encoder.layers.7.mlp.2 (dropout)
+  geluBackward1(n, act89, grad89, grad90); // op 89: encoder.layers.7.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act88, grad88, grad89, 52723200, 55082496); // op 88: encoder.layers.7.mlp.0 (dense)
+  layernormBackward1(p, gp, n, grad87, grad88, scratch87_xhat, scratch87_istd, 52721664, 52722432); // op 87: encoder.layers.7.ln_2 (layernorm)
+  addBackward1(n, grad86, grad83, grad87); // op 86: add
+  dropoutBackward1(n, grad85, grad86, scratch85_mask); // op 85: encoder.layers.7.2 (dropout)
+  backward84(p, gp, n);
+  layernormBackward1(p, gp, n, grad83, grad84, scratch83_xhat, scratch83_istd, 50357760, 50358528); // op 83: encoder.layers.7.ln_1 (layernorm)
+  addBackward1(n, grad82, grad76, grad83); // op 82: add
+  dropoutBackward1(n, grad81, grad82, scratch81_mask); // op 81: encoder.layers.6.mlp.4 (dropout)
+  denseBackward2(p, gp, n, act80, grad80, grad81, 47997696, 50356992); // op 80: encoder.layers.6.mlp.3 (dense)
+  dropoutBackward2(n, grad79, grad80, scratch79_mask); // op 79: encoder.layers.6.mlp.2 (dropout)
+  geluBackward1(n, act78, grad78, grad79); // op 78: encoder.layers.6.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act77, grad77, grad78, 45635328, 47994624); // op 77: encoder.layers.6.mlp.0 (dense)
+  layernormBackward1(p, gp, n, grad76, grad77, scratch76_xhat, scratch76_istd, 45633792, 45634560); // op 76: encoder.layers.6.ln_2 (layernorm)
+  addBackward1(n, grad75, grad72, grad76); // op 75: add
+  dropoutBackward1(n, grad74, grad75, scratch74_mask); // op 74: encoder.layers.6.2 (dropout)
+  backward73(p, gp, n);
+  layernormBackward1(p, gp, n, grad72, grad73, scratch72_xhat, scratch72_istd, 43269888, 43270656); // op 72: encoder.layers.6.ln_1 (layernorm)
+  addBackward1(n, grad71, grad65, grad72); // op 71: add
+  dropoutBackward1(n, grad70, grad71, scratch70_mask); // op 70: encoder.layers.5.mlp.4 (dropout)
+  denseBackward2(p, gp, n, act69, grad69, grad70, 40909824, 43269120); // op 69: encoder.layers.5.mlp.3 (dense)
+  dropoutBackward2(n, grad68, grad69, scratch68_mask); // op 68: encoder.layers.5.mlp.2 (dropout)
+  geluBackward1(n, act67, grad67, grad68); // op 67: encoder.layers.5.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act66, grad66, grad67, 38547456, 40906752); // op 66: encoder.layers.5.mlp.0 (dense)
+  layernormBackward1(p, gp, n, grad65, grad66, scratch65_xhat, scratch65_istd, 38545920, 38546688); // op 65: encoder.layers.5.ln_2 (layernorm)
+  addBackward1(n, grad64, grad61, grad65); // op 64: add
+  dropoutBackward1(n, grad63, grad64, scratch63_mask); // op 63: encoder.layers.5.2 (dropout)
+  backward62(p, gp, n);
+  layernormBackward1(p, gp, n, grad61, grad62, scratch61_xhat, scratch61_istd, 36182016, 36182784); // op 61: encoder.layers.5.ln_1 (layernorm)
+  addBackward1(n, grad60, grad54, grad61); // op 60: add
+  dropoutBackward1(n, grad59, grad60, scratch59_mask); // op 59: encoder.layers.4.mlp.4 (dropout)
+  denseBackward2(p, gp, n, act58, grad58, grad59, 33821952, 36181248); // op 58: encoder.layers.4.mlp.3 (dense)
+  dropoutBackward2(n, grad57, grad58, scratch57_mask); // op 57: encoder.layers.4.mlp.2 (dropout)
+  geluBackward1(n, act56, grad56, grad57); // op 56: encoder.layers.4.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act55, grad55, grad56, 31459584, 33818880); // op 55: encoder.layers.4.mlp.0 (dense)
+  layernormBackward1(p, gp, n, grad54, grad55, scratch54_xhat, scratch54_istd, 31458048, 31458816); // op 54: encoder.layers.4.ln_2 (layernorm)
+  addBackward1(n, grad53, grad50, grad54); // op 53: add
+  dropoutBackward1(n, grad52, grad53, scratch52_mask); // op 52: encoder.layers.4.2 (dropout)
+  backward51(p, gp, n);
+  layernormBackward1(p, gp, n, grad50, grad51, scratch50_xhat, scratch50_istd, 29094144, 29094912); // op 50: encoder.layers.4.ln_1 (layernorm)
+  addBackward1(n, grad49, grad43, grad50); // op 49: add
+  dropoutBackward1(n, grad48, grad49, scratch48_mask); // op 48: encoder.layers.3.mlp.4 (dropout)
+  denseBackward2(p, gp, n, act47, grad47, grad48, 26734080, 29093376); // op 47: encoder.layers.3.mlp.3 (dense)
+  dropoutBackward2(n, grad46, grad47, scratch46_mask); // op 46: encoder.layers.3.mlp.2 (dropout)
+  geluBackward1(n, act45, grad45, grad46); // op 45: encoder.layers.3.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act44, grad44, grad45, 24371712, 26731008); // op 44: encoder.layers.3.mlp.0 (dense)
+  layernormBackward1(p, gp, n, grad43, grad44, scratch43_xhat, scratch43_istd, 24370176, 24370944); // op 43: encoder.layers.3.ln_2 (layernorm)
+  addBackward1(n, grad42, grad39, grad43); // op 42: add
+  dropoutBackward1(n, grad41, grad42, scratch41_mask); // op 41: encoder.layers.3.2 (dropout)
+  backward40(p, gp, n);
+  layernormBackward1(p, gp, n, grad39, grad40, scratch39_xhat, scratch39_istd, 22006272, 22007040); // op 39: encoder.layers.3.ln_1 (layernorm)
+  addBackward1(n, grad38, grad32, grad39); // op 38: add
+  dropoutBackward1(n, grad37, grad38, scratch37_mask); // op 37: encoder.layers.2.mlp.4 (dropout)
+  denseBackward2(p, gp, n, act36, grad36, grad37, 19646208, 22005504); // op 36: encoder.layers.2.mlp.3 (dense)
+  dropoutBackward2(n, grad35, grad36, scratch35_mask); // op 35: encoder.layers.2.mlp.2 (dropout)
+  geluBackward1(n, act34, grad34, grad35); // op 34: encoder.layers.2.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act33, grad33, grad34, 17283840, 19643136); // op 33: encoder.layers.2.mlp.0 (dense)
+  layernormBackward1(p, gp, n, grad32, grad33, scratch32_xhat, scratch32_istd, 17282304, 17283072); // op 32: encoder.layers.2.ln_2 (layernorm)
+  addBackward1(n, grad31, grad28, grad32); // op 31: add
+  dropoutBackward1(n, grad30, grad31, scratch30_mask); // op 30: encoder.layers.2.2 (dropout)
+  backward29(p, gp, n);
+  layernormBackward1(p, gp, n, grad28, grad29, scratch28_xhat, scratch28_istd, 14918400, 14919168); // op 28: encoder.layers.2.ln_1 (layernorm)
+  addBackward1(n, grad27, grad21, grad28); // op 27: add
+  dropoutBackward1(n, grad26, grad27, scratch26_mask); // op 26: encoder.layers.1.mlp.4 (dropout)
+  denseBackward2(p, gp, n, act25, grad25, grad26, 12558336, 14917632); // op 25: encoder.layers.1.mlp.3 (dense)
+  dropoutBackward2(n, grad24, grad25, scratch24_mask); // op 24: encoder.layers.1.mlp.2 (dropout)
+  geluBackward1(n, act23, grad23, grad24); // op 23: encoder.layers.1.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act22, grad22, grad23, 10195968, 12555264); // op 22: encoder.layers.1.mlp.0 (dense)
+  layernormBackward1(p, gp, n, grad21, grad22, scratch21_xhat, scratch21_istd, 10194432, 10195200); // op 21: encoder.layers.1.ln_2 (layernorm)
+  addBackward1(n, grad20, grad17, grad21); // op 20: add
+  dropoutBackward1(n, grad19, grad20, scratch19_mask); // op 19: encoder.layers.1.2 (dropout)
+  backward18(p, gp, n);
+  layernormBackward1(p, gp, n, grad17, grad18, scratch17_xhat, scratch17_istd, 7830528, 7831296); // op 17: encoder.layers.1.ln_1 (layernorm)
+  addBackward1(n, grad16, grad10, grad17); // op 16: add
+  dropoutBackward1(n, grad15, grad16, scratch15_mask); // op 15: encoder.layers.0.mlp.4 (dropout)
+  denseBackward2(p, gp, n, act14, grad14, grad15, 5470464, 7829760); // op 14: encoder.layers.0.mlp.3 (dense)
+  dropoutBackward2(n, grad13, grad14, scratch13_mask); // op 13: encoder.layers.0.mlp.2 (dropout)
+  geluBackward1(n, act12, grad12, grad13); // op 12: encoder.layers.0.mlp.1 (gelu)
+  denseBackward1(p, gp, n, act11, grad11, grad12, 3108096, 5467392); // op 11: encoder.layers.0.mlp.0 (dense)
+  layernormBackward1(p, gp, n, grad10, grad11, scratch10_xhat, scratch10_istd, 3106560, 3107328); // op 10: encoder.layers.0.ln_2 (layernorm)
+  addBackward1(n, grad9, grad6, grad10); // op 9: add
+  dropoutBackward1(n, grad8, grad9, scratch8_mask); // op 8: encoder.layers.0.2 (dropout)
+  backward7(p, gp, n);
+  layernormBackward1(p, gp, n, grad6, grad7, scratch6_xhat, scratch6_istd, 742656, 743424); // op 6: encoder.layers.0.ln_1 (layernorm)
+  dropoutBackward1(n, grad5, grad6, scratch5_mask); // op 5: encoder.1 (dropout)
+  backward4(gp, n);
+  backward3(gp, n);
+  backward2(n);
+  backward0(p, gp, n);
   return grad0;
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: conv_proj (conv2d). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14], as im2col + a register-tiled matrix product
   for (let b = 0; b < n; b++) {
     const xb = b * 150528;
@@ -2587,7 +2582,7 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
               const ih = oh * 16 - 0 + kh * 1;
               for (let kw = 0; kw < 16; kw++) {
                 const iw = ow * 16 - 0 + kw * 1;
-                work0_col[r++] = act0[xc + ih * 224 + iw];
+                work0_col[r++] = act0[xc + ih * 224 + iw]!;
               }
             }
           }
@@ -2610,15 +2605,15 @@ function forward0(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 0: conv_proj (conv2d). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(p: Float32Array, gp: Float32Array, n: number): void {
   // conv_proj: conv2d 3→768, 16×16, stride 16, pad 0; [3, 224, 224] → [768, 14, 14] — backward, as im2col + a register-tiled matrix product
   // bias gradient
   for (let c = 0; c < 768; c++) {
     let acc = 0;
     for (let b = 0; b < n; b++) {
-      for (let i = b * 150528 + c * 196, e = i + 196; i < e; i++) acc += grad1[i];
+      for (let i = b * 150528 + c * 196, e = i + 196; i < e; i++) acc += grad1[i]!;
     }
-    gp[589824 + c] += acc;
+    gp[589824 + c]! += acc;
   }
   const dx = inputGradWanted;
   for (let b = 0; b < n; b++) {
@@ -2635,7 +2630,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 16 - 0 + kh * 1;
                 for (let kw = 0; kw < 16; kw++) {
                   const iw = ow * 16 - 0 + kw * 1;
-                  work0_col[r++] = act0[xc + ih * 224 + iw];
+                  work0_col[r++] = act0[xc + ih * 224 + iw]!;
                 }
               }
             }
@@ -2668,7 +2663,7 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
                 const ih = oh * 16 - 0 + kh * 1;
                 for (let kw = 0; kw < 16; kw++) {
                   const iw = ow * 16 - 0 + kw * 1;
-                  grad0[xc + ih * 224 + iw] += work0_dcol[r++];
+                  grad0[xc + ih * 224 + iw]! += work0_dcol[r++]!;
                 }
               }
             }
@@ -2679,149 +2674,174 @@ function backward0(p: Float32Array, gp: Float32Array, n: number, training: boole
 }
 
 /** Forward of op 2: 2 (transpose). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
+function forward2(n: number): void {
   // 2: transpose(0, 1) [768, 196] → [196, 768]
   for (let r = 0; r < n; r++) {
     const o = r * 150528;
     for (let j = 0; j < 196; j++) {
       for (let i = 0; i < 768; i++) {
-        act3[o + j * 768 + i] = act1[o + i * 196 + j];
+        act3[o + j * 768 + i] = act1[o + i * 196 + j]!;
       }
     }
   }
 }
 
 /** Backward of op 2: 2 (transpose). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward2(n: number): void {
   // 2: transpose(0, 1) [768, 196] → [196, 768] backward
   for (let r = 0; r < n; r++) {
     const o = r * 150528;
     for (let j = 0; j < 196; j++) {
       for (let i = 0; i < 768; i++) {
-        grad1[o + i * 196 + j] += grad3[o + j * 768 + i];
+        grad1[o + i * 196 + j]! += grad3[o + j * 768 + i]!;
       }
     }
   }
 }
 
 /** Forward of op 3: class_token (class_token). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+function forward3(p: Float32Array, n: number): void {
   // class_token: class token, a learned vector of 768 at p[590592] prepended: [196, 768] → [197, 768]
   for (let b = 0, xo = 0, yo = 0; b < n; b++, xo += 150528, yo += 151296) {
-    for (let d = 0; d < 768; d++) act4[yo + d] = p[590592 + d];
-    for (let j = 0; j < 150528; j++) act4[yo + 768 + j] = act3[xo + j];
+    for (let d = 0; d < 768; d++) act4[yo + d] = p[590592 + d]!;
+    for (let j = 0; j < 150528; j++) act4[yo + 768 + j] = act3[xo + j]!;
   }
 }
 
 /** Backward of op 3: class_token (class_token). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward3(gp: Float32Array, n: number): void {
   // class_token: class token backward: the vector gets position 0's gradient summed over the batch, positions 1..196 go to dx
   for (let b = 0, xo = 0, yo = 0; b < n; b++, xo += 150528, yo += 151296) {
-    for (let d = 0; d < 768; d++) gp[590592 + d] += grad4[yo + d];
-    for (let j = 0; j < 150528; j++) grad3[xo + j] += grad4[yo + 768 + j];
+    for (let d = 0; d < 768; d++) gp[590592 + d]! += grad4[yo + d]!;
+    for (let j = 0; j < 150528; j++) grad3[xo + j]! += grad4[yo + 768 + j]!;
   }
 }
 
 /** Forward of op 4: encoder.pos_embedding (positional). */
-function forward4(p: Float32Array, n: number, training: boolean): void {
+function forward4(p: Float32Array, n: number): void {
   // encoder.pos_embedding: positional, table 197 × 768 at p[591360]; rows 0..196 added to the 197 positions of [197, 768]
   for (let o = 0, e = n * 151296; o < e; o += 151296) {
-    for (let j = 0; j < 151296; j++) act5[o + j] = act4[o + j] + p[591360 + j];
+    for (let j = 0; j < 151296; j++) act5[o + j] = act4[o + j]! + p[591360 + j]!;
   }
 }
 
 /** Backward of op 4: encoder.pos_embedding (positional). */
-function backward4(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward4(gp: Float32Array, n: number): void {
   // encoder.pos_embedding: positional backward: dx += dy, rows 0..196 of the table (768 wide) += Σ over the batch of dy
   for (let o = 0, e = n * 151296; o < e; o += 151296) {
     for (let j = 0; j < 151296; j++) {
-      const d = grad5[o + j];
-      grad4[o + j] += d;
-      gp[591360 + j] += d;
+      const d = grad5[o + j]!;
+      grad4[o + j]! += d;
+      gp[591360 + j]! += d;
     }
   }
 }
 
-/** Forward of op 5: encoder.1 (dropout). */
-function forward5(p: Float32Array, n: number, training: boolean): void {
-  // encoder.1: dropout(p = 0)
+/** Forward of the 25 ops 5, 8, 15, 19, 26, 30, … (dropout, one shape): each call passes its arrays and offsets. */
+function dropoutForward1(
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  mask: Float32Array,
+): void {
+  // dropout(p = 0)
   if (training && 0 > 0) {
     for (let i = 0, e = n * 151296; i < e; i++) {
       const m = random() < 1 ? 1 : 0;
-      scratch5_mask[i] = m;
-      act6[i] = act5[i] * m;
+      mask[i] = m;
+      output[i] = input[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch5_mask[i] = 1;
-      act6[i] = act5[i];
+      mask[i] = 1;
+      output[i] = input[i]!;
     }
   }
 }
 
-/** Backward of op 5: encoder.1 (dropout). */
-function backward5(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.1: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad5[i] += grad6[i] * scratch5_mask[i];
+/** Backward of the 25 ops 5, 8, 15, 19, 26, 30, … (dropout, one shape): each call passes its arrays and offsets. */
+function dropoutBackward1(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
+  // dropout backward
+  for (let i = 0, e = n * 151296; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
 }
 
-/** Forward of op 6: encoder.layers.0.ln_1 (layernorm). */
-function forward6(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
+/** Forward of the 25 ops 6, 10, 17, 21, 28, 32, … (layernorm, one shape): each call passes its arrays and offsets. */
+function layernormForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 197; g++) {
       const base = (b * 197 + g) * 768;
       let s = 0;
-      for (let j = base; j < base + 768; j++) s += act6[j];
+      for (let j = base; j < base + 768; j++) s += input[j]!;
       const m = s / 768;
       let q = 0;
       for (let j = base; j < base + 768; j++) {
-        const d = act6[j] - m;
+        const d = input[j]! - m;
         q += d * d;
       }
       const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch6_istd[b * 197 + g] = r;
+      istd[b * 197 + g] = r;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[742656 + ch];
-        const sh = p[743424 + ch];
-        const h = (act6[j] - m) * r;
-        scratch6_xhat[j] = h;
-        act7[j] = h * w + sh;
+        const w = p[weightAt + ch]!;
+        const sh = p[biasAt + ch]!;
+        const h = (input[j]! - m) * r;
+        xhat[j] = h;
+        output[j] = h * w + sh;
       }
     }
   }
 }
 
-/** Backward of op 6: encoder.layers.0.ln_1 (layernorm). */
-function backward6(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
+/** Backward of the 25 ops 6, 10, 17, 21, 28, 32, … (layernorm, one shape): each call passes its arrays and offsets. */
+function layernormBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  xhat: Float32Array,
+  istd: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < 197; g++) {
       const base = (b * 197 + g) * 768;
-      const r = scratch6_istd[b * 197 + g];
+      const r = istd[b * 197 + g]!;
       let sd = 0;
       let sdh = 0;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[742656 + ch];
-        const d = grad7[j] * w;
-        const h = scratch6_xhat[j];
+        const w = p[weightAt + ch]!;
+        const d = outputGrad[j]! * w;
+        const h = xhat[j]!;
         sd += d;
         sdh += d * h;
-        gp[742656 + ch] += grad7[j] * h;
-        gp[743424 + ch] += grad7[j];
+        gp[weightAt + ch]! += outputGrad[j]! * h;
+        gp[biasAt + ch]! += outputGrad[j]!;
       }
       const a = sd / 768;
       const bh = sdh / 768;
       for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[742656 + ch];
-        grad6[j] += r * (grad7[j] * w - a - scratch6_xhat[j] * bh);
+        const w = p[weightAt + ch]!;
+        inputGrad[j]! += r * (outputGrad[j]! * w - a - xhat[j]! * bh);
       }
     }
   }
 }
 
 /** Forward of op 7: encoder.layers.0.self_attention (attention). */
-function forward7(p: Float32Array, n: number, training: boolean): void {
+function forward7(p: Float32Array, n: number): void {
   // encoder.layers.0.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
   // projections on the shared matrix kernel
   // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
@@ -2842,25 +2862,25 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < 197; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch7_q[qi + d] * scratch7_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch7_q[qi + d]! * scratch7_k[kj + d]!;
           scratch7_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch7_probs[row + j]);
+          m = Math.max(m, scratch7_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch7_probs[row + j] - m);
+          const e = Math.exp(scratch7_probs[row + j]! - m);
           scratch7_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch7_probs[row + j] *= r;
+        for (let j = 0; j < 197; j++) scratch7_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch7_heads[oi + d] = 0;
         for (let j = 0; j < 197; j++) {
-          const a = scratch7_probs[row + j];
+          const a = scratch7_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch7_heads[oi + d] += a * scratch7_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch7_heads[oi + d]! += a * scratch7_v[vj + d]!;
         }
       }
     }
@@ -2870,7 +2890,7 @@ function forward7(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 7: encoder.layers.0.self_attention (attention). */
-function backward7(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward7(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layers.0.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
   scratch7_d_heads.fill(0, 0, n * 151296);
   scratch7_d_q.fill(0, 0, n * 151296);
@@ -2905,23 +2925,23 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
         for (let j = 0; j < 197; j++) {
           const vj = b * 151296 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch7_d_heads[oi + d] * scratch7_v[vj + d];
-          const pr = scratch7_probs[row + j];
+          for (let d = 0; d < 64; d++) dp += scratch7_d_heads[oi + d]! * scratch7_v[vj + d]!;
+          const pr = scratch7_probs[row + j]!;
           const a = pr;
           scratch7_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch7_d_v[vj + d] += a * scratch7_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch7_d_v[vj + d]! += a * scratch7_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < 197; j++) {
-          const ds = scratch7_probs[row + j] * (scratch7_d_row[j] - s) * 0.125;
+          const ds = scratch7_probs[row + j]! * (scratch7_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch7_d_q[oi + d] += ds * scratch7_k[kj + d];
-            scratch7_d_k[kj + d] += ds * scratch7_q[qi + d];
+            scratch7_d_q[oi + d]! += ds * scratch7_k[kj + d]!;
+            scratch7_d_k[kj + d]! += ds * scratch7_q[qi + d]!;
           }
         }
       }
@@ -2936,263 +2956,129 @@ function backward7(p: Float32Array, gp: Float32Array, n: number, training: boole
   denseTiledBackward(p, gp, act7, grad7, scratch7_d_v, n * 197, 768, 768, 1923840, 2515200, true, 0, 768, 1);
 }
 
-/** Forward of op 8: encoder.layers.0.2 (dropout). */
-function forward8(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch8_mask[i] = m;
-      act9[i] = act8[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch8_mask[i] = 1;
-      act9[i] = act8[i];
-    }
-  }
-}
-
-/** Backward of op 8: encoder.layers.0.2 (dropout). */
-function backward8(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.2: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad8[i] += grad9[i] * scratch8_mask[i];
-}
-
-/** Forward of op 9: add. */
-function forward9(p: Float32Array, n: number, training: boolean): void {
+/** Forward of the 24 ops 9, 16, 20, 27, 31, 38, … (add, one shape): each call passes its arrays and offsets. */
+function addForward1(n: number, input0: Float32Array, input1: Float32Array, output: Float32Array): void {
   // add
-  for (let i = 0, e = n * 151296; i < e; i++) act10[i] = act9[i] + act6[i];
+  for (let i = 0, e = n * 151296; i < e; i++) output[i] = input0[i]! + input1[i]!;
 }
 
-/** Backward of op 9: add. */
-function backward9(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+/** Backward of the 24 ops 9, 16, 20, 27, 31, 38, … (add, one shape): each call passes its arrays and offsets. */
+function addBackward1(n: number, inputGrad0: Float32Array, inputGrad1: Float32Array, outputGrad: Float32Array): void {
   // add backward
   for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad10[i];
-    grad9[i] += g;
-    grad6[i] += g;
+    const g = outputGrad[i]!;
+    inputGrad0[i]! += g;
+    inputGrad1[i]! += g;
   }
 }
 
-/** Forward of op 10: encoder.layers.0.ln_2 (layernorm). */
-function forward10(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act10[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act10[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch10_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[3106560 + ch];
-        const sh = p[3107328 + ch];
-        const h = (act10[j] - m) * r;
-        scratch10_xhat[j] = h;
-        act11[j] = h * w + sh;
-      }
-    }
-  }
+/** Forward of the 12 ops 11, 22, 33, 44, 55, 66, … (dense, one shape): each call passes its arrays and offsets. */
+function denseForward1(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 768 → 3072, register-tiled (shared kernel below)
+  denseTiledForward(p, input, output, n * 197, 768, 3072, weightAt, biasAt, 0, 3072, 1);
 }
 
-/** Backward of op 10: encoder.layers.0.ln_2 (layernorm). */
-function backward10(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch10_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[3106560 + ch];
-        const d = grad11[j] * w;
-        const h = scratch10_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[3106560 + ch] += grad11[j] * h;
-        gp[3107328 + ch] += grad11[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[3106560 + ch];
-        grad10[j] += r * (grad11[j] * w - a - scratch10_xhat[j] * bh);
-      }
-    }
-  }
+/** Backward of the 12 ops 11, 22, 33, 44, 55, 66, … (dense, one shape): each call passes its arrays and offsets. */
+function denseBackward1(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 768 → 3072 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 197, 768, 3072, weightAt, biasAt, true, 0, 3072, 1);
 }
 
-/** Forward of op 11: encoder.layers.0.mlp.0 (dense). */
-function forward11(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act11, act12, n * 197, 768, 3072, 3108096, 5467392, 0, 3072, 1);
-}
-
-/** Backward of op 11: encoder.layers.0.mlp.0 (dense). */
-function backward11(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act11, grad11, grad12, n * 197, 768, 3072, 3108096, 5467392, true, 0, 3072, 1);
-}
-
-/** Forward of op 12: encoder.layers.0.mlp.1 (gelu). */
-function forward12(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.mlp.1: gelu
+/** Forward of the 12 ops 12, 23, 34, 45, 56, 67, … (gelu, one shape): each call passes its arrays and offsets. */
+function geluForward1(n: number, input: Float32Array, output: Float32Array): void {
+  // gelu
   for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act12[i];
-    act13[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
+    const x = input[i]!;
+    output[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
   }
 }
 
-/** Backward of op 12: encoder.layers.0.mlp.1 (gelu). */
-function backward12(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.mlp.1: gelu backward
+/** Backward of the 12 ops 12, 23, 34, 45, 56, 67, … (gelu, one shape): each call passes its arrays and offsets. */
+function geluBackward1(n: number, input: Float32Array, inputGrad: Float32Array, outputGrad: Float32Array): void {
+  // gelu backward
   for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act12[i];
+    const x = input[i]!;
 
-    const g = grad13[i];
-    grad12[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
+    const g = outputGrad[i]!;
+    inputGrad[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
   }
 }
 
-/** Forward of op 13: encoder.layers.0.mlp.2 (dropout). */
-function forward13(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.mlp.2: dropout(p = 0)
+/** Forward of the 12 ops 13, 24, 35, 46, 57, 68, … (dropout, one shape): each call passes its arrays and offsets. */
+function dropoutForward2(
+  n: number,
+  training: boolean,
+  input: Float32Array,
+  output: Float32Array,
+  mask: Float32Array,
+): void {
+  // dropout(p = 0)
   if (training && 0 > 0) {
     for (let i = 0, e = n * 605184; i < e; i++) {
       const m = random() < 1 ? 1 : 0;
-      scratch13_mask[i] = m;
-      act14[i] = act13[i] * m;
+      mask[i] = m;
+      output[i] = input[i]! * m;
     }
   } else {
     for (let i = 0, e = n * 605184; i < e; i++) {
-      scratch13_mask[i] = 1;
-      act14[i] = act13[i];
+      mask[i] = 1;
+      output[i] = input[i]!;
     }
   }
 }
 
-/** Backward of op 13: encoder.layers.0.mlp.2 (dropout). */
-function backward13(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.mlp.2: dropout backward
-  for (let i = 0, e = n * 605184; i < e; i++) grad13[i] += grad14[i] * scratch13_mask[i];
+/** Backward of the 12 ops 13, 24, 35, 46, 57, 68, … (dropout, one shape): each call passes its arrays and offsets. */
+function dropoutBackward2(n: number, inputGrad: Float32Array, outputGrad: Float32Array, mask: Float32Array): void {
+  // dropout backward
+  for (let i = 0, e = n * 605184; i < e; i++) inputGrad[i]! += outputGrad[i]! * mask[i]!;
 }
 
-/** Forward of op 14: encoder.layers.0.mlp.3 (dense). */
-function forward14(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act14, act15, n * 197, 3072, 768, 5470464, 7829760, 0, 768, 1);
+/** Forward of the 12 ops 14, 25, 36, 47, 58, 69, … (dense, one shape): each call passes its arrays and offsets. */
+function denseForward2(
+  p: Float32Array,
+  n: number,
+  input: Float32Array,
+  output: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 3072 → 768, register-tiled (shared kernel below)
+  denseTiledForward(p, input, output, n * 197, 3072, 768, weightAt, biasAt, 0, 768, 1);
 }
 
-/** Backward of op 14: encoder.layers.0.mlp.3 (dense). */
-function backward14(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act14, grad14, grad15, n * 197, 3072, 768, 5470464, 7829760, true, 0, 768, 1);
-}
-
-/** Forward of op 15: encoder.layers.0.mlp.4 (dropout). */
-function forward15(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.mlp.4: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch15_mask[i] = m;
-      act16[i] = act15[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch15_mask[i] = 1;
-      act16[i] = act15[i];
-    }
-  }
-}
-
-/** Backward of op 15: encoder.layers.0.mlp.4 (dropout). */
-function backward15(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.0.mlp.4: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad15[i] += grad16[i] * scratch15_mask[i];
-}
-
-/** Forward of op 16: add. */
-function forward16(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act17[i] = act16[i] + act10[i];
-}
-
-/** Backward of op 16: add. */
-function backward16(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad17[i];
-    grad16[i] += g;
-    grad10[i] += g;
-  }
-}
-
-/** Forward of op 17: encoder.layers.1.ln_1 (layernorm). */
-function forward17(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act17[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act17[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch17_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[7830528 + ch];
-        const sh = p[7831296 + ch];
-        const h = (act17[j] - m) * r;
-        scratch17_xhat[j] = h;
-        act18[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 17: encoder.layers.1.ln_1 (layernorm). */
-function backward17(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch17_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[7830528 + ch];
-        const d = grad18[j] * w;
-        const h = scratch17_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[7830528 + ch] += grad18[j] * h;
-        gp[7831296 + ch] += grad18[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[7830528 + ch];
-        grad17[j] += r * (grad18[j] * w - a - scratch17_xhat[j] * bh);
-      }
-    }
-  }
+/** Backward of the 12 ops 14, 25, 36, 47, 58, 69, … (dense, one shape): each call passes its arrays and offsets. */
+function denseBackward2(
+  p: Float32Array,
+  gp: Float32Array,
+  n: number,
+  input: Float32Array,
+  inputGrad: Float32Array,
+  outputGrad: Float32Array,
+  weightAt: number,
+  biasAt: number,
+): void {
+  // dense 3072 → 768 backward, register-tiled (shared kernel below)
+  denseTiledBackward(p, gp, input, inputGrad, outputGrad, n * 197, 3072, 768, weightAt, biasAt, true, 0, 768, 1);
 }
 
 /** Forward of op 18: encoder.layers.1.self_attention (attention). */
-function forward18(p: Float32Array, n: number, training: boolean): void {
+function forward18(p: Float32Array, n: number): void {
   // encoder.layers.1.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
   // projections on the shared matrix kernel
   // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
@@ -3213,25 +3099,25 @@ function forward18(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < 197; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch18_q[qi + d] * scratch18_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch18_q[qi + d]! * scratch18_k[kj + d]!;
           scratch18_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch18_probs[row + j]);
+          m = Math.max(m, scratch18_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch18_probs[row + j] - m);
+          const e = Math.exp(scratch18_probs[row + j]! - m);
           scratch18_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch18_probs[row + j] *= r;
+        for (let j = 0; j < 197; j++) scratch18_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch18_heads[oi + d] = 0;
         for (let j = 0; j < 197; j++) {
-          const a = scratch18_probs[row + j];
+          const a = scratch18_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch18_heads[oi + d] += a * scratch18_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch18_heads[oi + d]! += a * scratch18_v[vj + d]!;
         }
       }
     }
@@ -3241,7 +3127,7 @@ function forward18(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 18: encoder.layers.1.self_attention (attention). */
-function backward18(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward18(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layers.1.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
   scratch18_d_heads.fill(0, 0, n * 151296);
   scratch18_d_q.fill(0, 0, n * 151296);
@@ -3276,23 +3162,23 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < 197; j++) {
           const vj = b * 151296 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch18_d_heads[oi + d] * scratch18_v[vj + d];
-          const pr = scratch18_probs[row + j];
+          for (let d = 0; d < 64; d++) dp += scratch18_d_heads[oi + d]! * scratch18_v[vj + d]!;
+          const pr = scratch18_probs[row + j]!;
           const a = pr;
           scratch18_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch18_d_v[vj + d] += a * scratch18_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch18_d_v[vj + d]! += a * scratch18_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < 197; j++) {
-          const ds = scratch18_probs[row + j] * (scratch18_d_row[j] - s) * 0.125;
+          const ds = scratch18_probs[row + j]! * (scratch18_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch18_d_q[oi + d] += ds * scratch18_k[kj + d];
-            scratch18_d_k[kj + d] += ds * scratch18_q[qi + d];
+            scratch18_d_q[oi + d]! += ds * scratch18_k[kj + d]!;
+            scratch18_d_k[kj + d]! += ds * scratch18_q[qi + d]!;
           }
         }
       }
@@ -3307,263 +3193,8 @@ function backward18(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act18, grad18, scratch18_d_v, n * 197, 768, 768, 9011712, 9603072, true, 0, 768, 1);
 }
 
-/** Forward of op 19: encoder.layers.1.2 (dropout). */
-function forward19(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch19_mask[i] = m;
-      act20[i] = act19[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch19_mask[i] = 1;
-      act20[i] = act19[i];
-    }
-  }
-}
-
-/** Backward of op 19: encoder.layers.1.2 (dropout). */
-function backward19(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.2: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad19[i] += grad20[i] * scratch19_mask[i];
-}
-
-/** Forward of op 20: add. */
-function forward20(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act21[i] = act20[i] + act17[i];
-}
-
-/** Backward of op 20: add. */
-function backward20(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad21[i];
-    grad20[i] += g;
-    grad17[i] += g;
-  }
-}
-
-/** Forward of op 21: encoder.layers.1.ln_2 (layernorm). */
-function forward21(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act21[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act21[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch21_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[10194432 + ch];
-        const sh = p[10195200 + ch];
-        const h = (act21[j] - m) * r;
-        scratch21_xhat[j] = h;
-        act22[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 21: encoder.layers.1.ln_2 (layernorm). */
-function backward21(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch21_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[10194432 + ch];
-        const d = grad22[j] * w;
-        const h = scratch21_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[10194432 + ch] += grad22[j] * h;
-        gp[10195200 + ch] += grad22[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[10194432 + ch];
-        grad21[j] += r * (grad22[j] * w - a - scratch21_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 22: encoder.layers.1.mlp.0 (dense). */
-function forward22(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act22, act23, n * 197, 768, 3072, 10195968, 12555264, 0, 3072, 1);
-}
-
-/** Backward of op 22: encoder.layers.1.mlp.0 (dense). */
-function backward22(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act22, grad22, grad23, n * 197, 768, 3072, 10195968, 12555264, true, 0, 3072, 1);
-}
-
-/** Forward of op 23: encoder.layers.1.mlp.1 (gelu). */
-function forward23(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.mlp.1: gelu
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act23[i];
-    act24[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 23: encoder.layers.1.mlp.1 (gelu). */
-function backward23(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.mlp.1: gelu backward
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act23[i];
-
-    const g = grad24[i];
-    grad23[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 24: encoder.layers.1.mlp.2 (dropout). */
-function forward24(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.mlp.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch24_mask[i] = m;
-      act25[i] = act24[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      scratch24_mask[i] = 1;
-      act25[i] = act24[i];
-    }
-  }
-}
-
-/** Backward of op 24: encoder.layers.1.mlp.2 (dropout). */
-function backward24(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.mlp.2: dropout backward
-  for (let i = 0, e = n * 605184; i < e; i++) grad24[i] += grad25[i] * scratch24_mask[i];
-}
-
-/** Forward of op 25: encoder.layers.1.mlp.3 (dense). */
-function forward25(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act25, act26, n * 197, 3072, 768, 12558336, 14917632, 0, 768, 1);
-}
-
-/** Backward of op 25: encoder.layers.1.mlp.3 (dense). */
-function backward25(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act25, grad25, grad26, n * 197, 3072, 768, 12558336, 14917632, true, 0, 768, 1);
-}
-
-/** Forward of op 26: encoder.layers.1.mlp.4 (dropout). */
-function forward26(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.mlp.4: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch26_mask[i] = m;
-      act27[i] = act26[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch26_mask[i] = 1;
-      act27[i] = act26[i];
-    }
-  }
-}
-
-/** Backward of op 26: encoder.layers.1.mlp.4 (dropout). */
-function backward26(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.1.mlp.4: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad26[i] += grad27[i] * scratch26_mask[i];
-}
-
-/** Forward of op 27: add. */
-function forward27(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act28[i] = act27[i] + act21[i];
-}
-
-/** Backward of op 27: add. */
-function backward27(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad28[i];
-    grad27[i] += g;
-    grad21[i] += g;
-  }
-}
-
-/** Forward of op 28: encoder.layers.2.ln_1 (layernorm). */
-function forward28(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act28[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act28[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch28_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[14918400 + ch];
-        const sh = p[14919168 + ch];
-        const h = (act28[j] - m) * r;
-        scratch28_xhat[j] = h;
-        act29[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 28: encoder.layers.2.ln_1 (layernorm). */
-function backward28(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch28_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[14918400 + ch];
-        const d = grad29[j] * w;
-        const h = scratch28_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[14918400 + ch] += grad29[j] * h;
-        gp[14919168 + ch] += grad29[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[14918400 + ch];
-        grad28[j] += r * (grad29[j] * w - a - scratch28_xhat[j] * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 29: encoder.layers.2.self_attention (attention). */
-function forward29(p: Float32Array, n: number, training: boolean): void {
+function forward29(p: Float32Array, n: number): void {
   // encoder.layers.2.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
   // projections on the shared matrix kernel
   // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
@@ -3584,25 +3215,25 @@ function forward29(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < 197; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch29_q[qi + d] * scratch29_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch29_q[qi + d]! * scratch29_k[kj + d]!;
           scratch29_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch29_probs[row + j]);
+          m = Math.max(m, scratch29_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch29_probs[row + j] - m);
+          const e = Math.exp(scratch29_probs[row + j]! - m);
           scratch29_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch29_probs[row + j] *= r;
+        for (let j = 0; j < 197; j++) scratch29_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch29_heads[oi + d] = 0;
         for (let j = 0; j < 197; j++) {
-          const a = scratch29_probs[row + j];
+          const a = scratch29_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch29_heads[oi + d] += a * scratch29_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch29_heads[oi + d]! += a * scratch29_v[vj + d]!;
         }
       }
     }
@@ -3612,7 +3243,7 @@ function forward29(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 29: encoder.layers.2.self_attention (attention). */
-function backward29(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward29(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layers.2.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
   scratch29_d_heads.fill(0, 0, n * 151296);
   scratch29_d_q.fill(0, 0, n * 151296);
@@ -3647,23 +3278,23 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < 197; j++) {
           const vj = b * 151296 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch29_d_heads[oi + d] * scratch29_v[vj + d];
-          const pr = scratch29_probs[row + j];
+          for (let d = 0; d < 64; d++) dp += scratch29_d_heads[oi + d]! * scratch29_v[vj + d]!;
+          const pr = scratch29_probs[row + j]!;
           const a = pr;
           scratch29_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch29_d_v[vj + d] += a * scratch29_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch29_d_v[vj + d]! += a * scratch29_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < 197; j++) {
-          const ds = scratch29_probs[row + j] * (scratch29_d_row[j] - s) * 0.125;
+          const ds = scratch29_probs[row + j]! * (scratch29_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch29_d_q[oi + d] += ds * scratch29_k[kj + d];
-            scratch29_d_k[kj + d] += ds * scratch29_q[qi + d];
+            scratch29_d_q[oi + d]! += ds * scratch29_k[kj + d]!;
+            scratch29_d_k[kj + d]! += ds * scratch29_q[qi + d]!;
           }
         }
       }
@@ -3678,263 +3309,8 @@ function backward29(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act29, grad29, scratch29_d_v, n * 197, 768, 768, 16099584, 16690944, true, 0, 768, 1);
 }
 
-/** Forward of op 30: encoder.layers.2.2 (dropout). */
-function forward30(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch30_mask[i] = m;
-      act31[i] = act30[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch30_mask[i] = 1;
-      act31[i] = act30[i];
-    }
-  }
-}
-
-/** Backward of op 30: encoder.layers.2.2 (dropout). */
-function backward30(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.2: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad30[i] += grad31[i] * scratch30_mask[i];
-}
-
-/** Forward of op 31: add. */
-function forward31(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act32[i] = act31[i] + act28[i];
-}
-
-/** Backward of op 31: add. */
-function backward31(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad32[i];
-    grad31[i] += g;
-    grad28[i] += g;
-  }
-}
-
-/** Forward of op 32: encoder.layers.2.ln_2 (layernorm). */
-function forward32(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act32[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act32[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch32_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[17282304 + ch];
-        const sh = p[17283072 + ch];
-        const h = (act32[j] - m) * r;
-        scratch32_xhat[j] = h;
-        act33[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 32: encoder.layers.2.ln_2 (layernorm). */
-function backward32(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch32_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[17282304 + ch];
-        const d = grad33[j] * w;
-        const h = scratch32_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[17282304 + ch] += grad33[j] * h;
-        gp[17283072 + ch] += grad33[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[17282304 + ch];
-        grad32[j] += r * (grad33[j] * w - a - scratch32_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 33: encoder.layers.2.mlp.0 (dense). */
-function forward33(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act33, act34, n * 197, 768, 3072, 17283840, 19643136, 0, 3072, 1);
-}
-
-/** Backward of op 33: encoder.layers.2.mlp.0 (dense). */
-function backward33(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act33, grad33, grad34, n * 197, 768, 3072, 17283840, 19643136, true, 0, 3072, 1);
-}
-
-/** Forward of op 34: encoder.layers.2.mlp.1 (gelu). */
-function forward34(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.mlp.1: gelu
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act34[i];
-    act35[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 34: encoder.layers.2.mlp.1 (gelu). */
-function backward34(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.mlp.1: gelu backward
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act34[i];
-
-    const g = grad35[i];
-    grad34[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 35: encoder.layers.2.mlp.2 (dropout). */
-function forward35(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.mlp.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch35_mask[i] = m;
-      act36[i] = act35[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      scratch35_mask[i] = 1;
-      act36[i] = act35[i];
-    }
-  }
-}
-
-/** Backward of op 35: encoder.layers.2.mlp.2 (dropout). */
-function backward35(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.mlp.2: dropout backward
-  for (let i = 0, e = n * 605184; i < e; i++) grad35[i] += grad36[i] * scratch35_mask[i];
-}
-
-/** Forward of op 36: encoder.layers.2.mlp.3 (dense). */
-function forward36(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act36, act37, n * 197, 3072, 768, 19646208, 22005504, 0, 768, 1);
-}
-
-/** Backward of op 36: encoder.layers.2.mlp.3 (dense). */
-function backward36(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act36, grad36, grad37, n * 197, 3072, 768, 19646208, 22005504, true, 0, 768, 1);
-}
-
-/** Forward of op 37: encoder.layers.2.mlp.4 (dropout). */
-function forward37(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.mlp.4: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch37_mask[i] = m;
-      act38[i] = act37[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch37_mask[i] = 1;
-      act38[i] = act37[i];
-    }
-  }
-}
-
-/** Backward of op 37: encoder.layers.2.mlp.4 (dropout). */
-function backward37(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.2.mlp.4: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad37[i] += grad38[i] * scratch37_mask[i];
-}
-
-/** Forward of op 38: add. */
-function forward38(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act39[i] = act38[i] + act32[i];
-}
-
-/** Backward of op 38: add. */
-function backward38(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad39[i];
-    grad38[i] += g;
-    grad32[i] += g;
-  }
-}
-
-/** Forward of op 39: encoder.layers.3.ln_1 (layernorm). */
-function forward39(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act39[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act39[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch39_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[22006272 + ch];
-        const sh = p[22007040 + ch];
-        const h = (act39[j] - m) * r;
-        scratch39_xhat[j] = h;
-        act40[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 39: encoder.layers.3.ln_1 (layernorm). */
-function backward39(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch39_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[22006272 + ch];
-        const d = grad40[j] * w;
-        const h = scratch39_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[22006272 + ch] += grad40[j] * h;
-        gp[22007040 + ch] += grad40[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[22006272 + ch];
-        grad39[j] += r * (grad40[j] * w - a - scratch39_xhat[j] * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 40: encoder.layers.3.self_attention (attention). */
-function forward40(p: Float32Array, n: number, training: boolean): void {
+function forward40(p: Float32Array, n: number): void {
   // encoder.layers.3.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
   // projections on the shared matrix kernel
   // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
@@ -3955,25 +3331,25 @@ function forward40(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < 197; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch40_q[qi + d] * scratch40_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch40_q[qi + d]! * scratch40_k[kj + d]!;
           scratch40_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch40_probs[row + j]);
+          m = Math.max(m, scratch40_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch40_probs[row + j] - m);
+          const e = Math.exp(scratch40_probs[row + j]! - m);
           scratch40_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch40_probs[row + j] *= r;
+        for (let j = 0; j < 197; j++) scratch40_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch40_heads[oi + d] = 0;
         for (let j = 0; j < 197; j++) {
-          const a = scratch40_probs[row + j];
+          const a = scratch40_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch40_heads[oi + d] += a * scratch40_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch40_heads[oi + d]! += a * scratch40_v[vj + d]!;
         }
       }
     }
@@ -3983,7 +3359,7 @@ function forward40(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 40: encoder.layers.3.self_attention (attention). */
-function backward40(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward40(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layers.3.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
   scratch40_d_heads.fill(0, 0, n * 151296);
   scratch40_d_q.fill(0, 0, n * 151296);
@@ -4018,23 +3394,23 @@ function backward40(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < 197; j++) {
           const vj = b * 151296 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch40_d_heads[oi + d] * scratch40_v[vj + d];
-          const pr = scratch40_probs[row + j];
+          for (let d = 0; d < 64; d++) dp += scratch40_d_heads[oi + d]! * scratch40_v[vj + d]!;
+          const pr = scratch40_probs[row + j]!;
           const a = pr;
           scratch40_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch40_d_v[vj + d] += a * scratch40_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch40_d_v[vj + d]! += a * scratch40_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < 197; j++) {
-          const ds = scratch40_probs[row + j] * (scratch40_d_row[j] - s) * 0.125;
+          const ds = scratch40_probs[row + j]! * (scratch40_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch40_d_q[oi + d] += ds * scratch40_k[kj + d];
-            scratch40_d_k[kj + d] += ds * scratch40_q[qi + d];
+            scratch40_d_q[oi + d]! += ds * scratch40_k[kj + d]!;
+            scratch40_d_k[kj + d]! += ds * scratch40_q[qi + d]!;
           }
         }
       }
@@ -4049,263 +3425,8 @@ function backward40(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act40, grad40, scratch40_d_v, n * 197, 768, 768, 23187456, 23778816, true, 0, 768, 1);
 }
 
-/** Forward of op 41: encoder.layers.3.2 (dropout). */
-function forward41(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch41_mask[i] = m;
-      act42[i] = act41[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch41_mask[i] = 1;
-      act42[i] = act41[i];
-    }
-  }
-}
-
-/** Backward of op 41: encoder.layers.3.2 (dropout). */
-function backward41(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.2: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad41[i] += grad42[i] * scratch41_mask[i];
-}
-
-/** Forward of op 42: add. */
-function forward42(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act43[i] = act42[i] + act39[i];
-}
-
-/** Backward of op 42: add. */
-function backward42(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad43[i];
-    grad42[i] += g;
-    grad39[i] += g;
-  }
-}
-
-/** Forward of op 43: encoder.layers.3.ln_2 (layernorm). */
-function forward43(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act43[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act43[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch43_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[24370176 + ch];
-        const sh = p[24370944 + ch];
-        const h = (act43[j] - m) * r;
-        scratch43_xhat[j] = h;
-        act44[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 43: encoder.layers.3.ln_2 (layernorm). */
-function backward43(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch43_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[24370176 + ch];
-        const d = grad44[j] * w;
-        const h = scratch43_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[24370176 + ch] += grad44[j] * h;
-        gp[24370944 + ch] += grad44[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[24370176 + ch];
-        grad43[j] += r * (grad44[j] * w - a - scratch43_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 44: encoder.layers.3.mlp.0 (dense). */
-function forward44(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act44, act45, n * 197, 768, 3072, 24371712, 26731008, 0, 3072, 1);
-}
-
-/** Backward of op 44: encoder.layers.3.mlp.0 (dense). */
-function backward44(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act44, grad44, grad45, n * 197, 768, 3072, 24371712, 26731008, true, 0, 3072, 1);
-}
-
-/** Forward of op 45: encoder.layers.3.mlp.1 (gelu). */
-function forward45(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.mlp.1: gelu
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act45[i];
-    act46[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 45: encoder.layers.3.mlp.1 (gelu). */
-function backward45(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.mlp.1: gelu backward
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act45[i];
-
-    const g = grad46[i];
-    grad45[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 46: encoder.layers.3.mlp.2 (dropout). */
-function forward46(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.mlp.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch46_mask[i] = m;
-      act47[i] = act46[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      scratch46_mask[i] = 1;
-      act47[i] = act46[i];
-    }
-  }
-}
-
-/** Backward of op 46: encoder.layers.3.mlp.2 (dropout). */
-function backward46(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.mlp.2: dropout backward
-  for (let i = 0, e = n * 605184; i < e; i++) grad46[i] += grad47[i] * scratch46_mask[i];
-}
-
-/** Forward of op 47: encoder.layers.3.mlp.3 (dense). */
-function forward47(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act47, act48, n * 197, 3072, 768, 26734080, 29093376, 0, 768, 1);
-}
-
-/** Backward of op 47: encoder.layers.3.mlp.3 (dense). */
-function backward47(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act47, grad47, grad48, n * 197, 3072, 768, 26734080, 29093376, true, 0, 768, 1);
-}
-
-/** Forward of op 48: encoder.layers.3.mlp.4 (dropout). */
-function forward48(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.mlp.4: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch48_mask[i] = m;
-      act49[i] = act48[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch48_mask[i] = 1;
-      act49[i] = act48[i];
-    }
-  }
-}
-
-/** Backward of op 48: encoder.layers.3.mlp.4 (dropout). */
-function backward48(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.3.mlp.4: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad48[i] += grad49[i] * scratch48_mask[i];
-}
-
-/** Forward of op 49: add. */
-function forward49(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act50[i] = act49[i] + act43[i];
-}
-
-/** Backward of op 49: add. */
-function backward49(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad50[i];
-    grad49[i] += g;
-    grad43[i] += g;
-  }
-}
-
-/** Forward of op 50: encoder.layers.4.ln_1 (layernorm). */
-function forward50(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act50[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act50[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch50_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[29094144 + ch];
-        const sh = p[29094912 + ch];
-        const h = (act50[j] - m) * r;
-        scratch50_xhat[j] = h;
-        act51[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 50: encoder.layers.4.ln_1 (layernorm). */
-function backward50(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch50_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[29094144 + ch];
-        const d = grad51[j] * w;
-        const h = scratch50_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[29094144 + ch] += grad51[j] * h;
-        gp[29094912 + ch] += grad51[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[29094144 + ch];
-        grad50[j] += r * (grad51[j] * w - a - scratch50_xhat[j] * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 51: encoder.layers.4.self_attention (attention). */
-function forward51(p: Float32Array, n: number, training: boolean): void {
+function forward51(p: Float32Array, n: number): void {
   // encoder.layers.4.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
   // projections on the shared matrix kernel
   // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
@@ -4326,25 +3447,25 @@ function forward51(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < 197; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch51_q[qi + d] * scratch51_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch51_q[qi + d]! * scratch51_k[kj + d]!;
           scratch51_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch51_probs[row + j]);
+          m = Math.max(m, scratch51_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch51_probs[row + j] - m);
+          const e = Math.exp(scratch51_probs[row + j]! - m);
           scratch51_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch51_probs[row + j] *= r;
+        for (let j = 0; j < 197; j++) scratch51_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch51_heads[oi + d] = 0;
         for (let j = 0; j < 197; j++) {
-          const a = scratch51_probs[row + j];
+          const a = scratch51_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch51_heads[oi + d] += a * scratch51_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch51_heads[oi + d]! += a * scratch51_v[vj + d]!;
         }
       }
     }
@@ -4354,7 +3475,7 @@ function forward51(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 51: encoder.layers.4.self_attention (attention). */
-function backward51(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward51(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layers.4.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
   scratch51_d_heads.fill(0, 0, n * 151296);
   scratch51_d_q.fill(0, 0, n * 151296);
@@ -4389,23 +3510,23 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < 197; j++) {
           const vj = b * 151296 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch51_d_heads[oi + d] * scratch51_v[vj + d];
-          const pr = scratch51_probs[row + j];
+          for (let d = 0; d < 64; d++) dp += scratch51_d_heads[oi + d]! * scratch51_v[vj + d]!;
+          const pr = scratch51_probs[row + j]!;
           const a = pr;
           scratch51_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch51_d_v[vj + d] += a * scratch51_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch51_d_v[vj + d]! += a * scratch51_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < 197; j++) {
-          const ds = scratch51_probs[row + j] * (scratch51_d_row[j] - s) * 0.125;
+          const ds = scratch51_probs[row + j]! * (scratch51_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch51_d_q[oi + d] += ds * scratch51_k[kj + d];
-            scratch51_d_k[kj + d] += ds * scratch51_q[qi + d];
+            scratch51_d_q[oi + d]! += ds * scratch51_k[kj + d]!;
+            scratch51_d_k[kj + d]! += ds * scratch51_q[qi + d]!;
           }
         }
       }
@@ -4420,263 +3541,8 @@ function backward51(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act51, grad51, scratch51_d_v, n * 197, 768, 768, 30275328, 30866688, true, 0, 768, 1);
 }
 
-/** Forward of op 52: encoder.layers.4.2 (dropout). */
-function forward52(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch52_mask[i] = m;
-      act53[i] = act52[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch52_mask[i] = 1;
-      act53[i] = act52[i];
-    }
-  }
-}
-
-/** Backward of op 52: encoder.layers.4.2 (dropout). */
-function backward52(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.2: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad52[i] += grad53[i] * scratch52_mask[i];
-}
-
-/** Forward of op 53: add. */
-function forward53(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act54[i] = act53[i] + act50[i];
-}
-
-/** Backward of op 53: add. */
-function backward53(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad54[i];
-    grad53[i] += g;
-    grad50[i] += g;
-  }
-}
-
-/** Forward of op 54: encoder.layers.4.ln_2 (layernorm). */
-function forward54(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act54[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act54[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch54_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[31458048 + ch];
-        const sh = p[31458816 + ch];
-        const h = (act54[j] - m) * r;
-        scratch54_xhat[j] = h;
-        act55[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 54: encoder.layers.4.ln_2 (layernorm). */
-function backward54(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch54_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[31458048 + ch];
-        const d = grad55[j] * w;
-        const h = scratch54_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[31458048 + ch] += grad55[j] * h;
-        gp[31458816 + ch] += grad55[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[31458048 + ch];
-        grad54[j] += r * (grad55[j] * w - a - scratch54_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 55: encoder.layers.4.mlp.0 (dense). */
-function forward55(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act55, act56, n * 197, 768, 3072, 31459584, 33818880, 0, 3072, 1);
-}
-
-/** Backward of op 55: encoder.layers.4.mlp.0 (dense). */
-function backward55(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act55, grad55, grad56, n * 197, 768, 3072, 31459584, 33818880, true, 0, 3072, 1);
-}
-
-/** Forward of op 56: encoder.layers.4.mlp.1 (gelu). */
-function forward56(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.mlp.1: gelu
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act56[i];
-    act57[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 56: encoder.layers.4.mlp.1 (gelu). */
-function backward56(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.mlp.1: gelu backward
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act56[i];
-
-    const g = grad57[i];
-    grad56[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 57: encoder.layers.4.mlp.2 (dropout). */
-function forward57(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.mlp.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch57_mask[i] = m;
-      act58[i] = act57[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      scratch57_mask[i] = 1;
-      act58[i] = act57[i];
-    }
-  }
-}
-
-/** Backward of op 57: encoder.layers.4.mlp.2 (dropout). */
-function backward57(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.mlp.2: dropout backward
-  for (let i = 0, e = n * 605184; i < e; i++) grad57[i] += grad58[i] * scratch57_mask[i];
-}
-
-/** Forward of op 58: encoder.layers.4.mlp.3 (dense). */
-function forward58(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act58, act59, n * 197, 3072, 768, 33821952, 36181248, 0, 768, 1);
-}
-
-/** Backward of op 58: encoder.layers.4.mlp.3 (dense). */
-function backward58(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act58, grad58, grad59, n * 197, 3072, 768, 33821952, 36181248, true, 0, 768, 1);
-}
-
-/** Forward of op 59: encoder.layers.4.mlp.4 (dropout). */
-function forward59(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.mlp.4: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch59_mask[i] = m;
-      act60[i] = act59[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch59_mask[i] = 1;
-      act60[i] = act59[i];
-    }
-  }
-}
-
-/** Backward of op 59: encoder.layers.4.mlp.4 (dropout). */
-function backward59(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.4.mlp.4: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad59[i] += grad60[i] * scratch59_mask[i];
-}
-
-/** Forward of op 60: add. */
-function forward60(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act61[i] = act60[i] + act54[i];
-}
-
-/** Backward of op 60: add. */
-function backward60(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad61[i];
-    grad60[i] += g;
-    grad54[i] += g;
-  }
-}
-
-/** Forward of op 61: encoder.layers.5.ln_1 (layernorm). */
-function forward61(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act61[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act61[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch61_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[36182016 + ch];
-        const sh = p[36182784 + ch];
-        const h = (act61[j] - m) * r;
-        scratch61_xhat[j] = h;
-        act62[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 61: encoder.layers.5.ln_1 (layernorm). */
-function backward61(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch61_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[36182016 + ch];
-        const d = grad62[j] * w;
-        const h = scratch61_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[36182016 + ch] += grad62[j] * h;
-        gp[36182784 + ch] += grad62[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[36182016 + ch];
-        grad61[j] += r * (grad62[j] * w - a - scratch61_xhat[j] * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 62: encoder.layers.5.self_attention (attention). */
-function forward62(p: Float32Array, n: number, training: boolean): void {
+function forward62(p: Float32Array, n: number): void {
   // encoder.layers.5.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
   // projections on the shared matrix kernel
   // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
@@ -4697,25 +3563,25 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < 197; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch62_q[qi + d] * scratch62_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch62_q[qi + d]! * scratch62_k[kj + d]!;
           scratch62_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch62_probs[row + j]);
+          m = Math.max(m, scratch62_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch62_probs[row + j] - m);
+          const e = Math.exp(scratch62_probs[row + j]! - m);
           scratch62_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch62_probs[row + j] *= r;
+        for (let j = 0; j < 197; j++) scratch62_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch62_heads[oi + d] = 0;
         for (let j = 0; j < 197; j++) {
-          const a = scratch62_probs[row + j];
+          const a = scratch62_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch62_heads[oi + d] += a * scratch62_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch62_heads[oi + d]! += a * scratch62_v[vj + d]!;
         }
       }
     }
@@ -4725,7 +3591,7 @@ function forward62(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 62: encoder.layers.5.self_attention (attention). */
-function backward62(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward62(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layers.5.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
   scratch62_d_heads.fill(0, 0, n * 151296);
   scratch62_d_q.fill(0, 0, n * 151296);
@@ -4760,23 +3626,23 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < 197; j++) {
           const vj = b * 151296 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch62_d_heads[oi + d] * scratch62_v[vj + d];
-          const pr = scratch62_probs[row + j];
+          for (let d = 0; d < 64; d++) dp += scratch62_d_heads[oi + d]! * scratch62_v[vj + d]!;
+          const pr = scratch62_probs[row + j]!;
           const a = pr;
           scratch62_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch62_d_v[vj + d] += a * scratch62_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch62_d_v[vj + d]! += a * scratch62_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < 197; j++) {
-          const ds = scratch62_probs[row + j] * (scratch62_d_row[j] - s) * 0.125;
+          const ds = scratch62_probs[row + j]! * (scratch62_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch62_d_q[oi + d] += ds * scratch62_k[kj + d];
-            scratch62_d_k[kj + d] += ds * scratch62_q[qi + d];
+            scratch62_d_q[oi + d]! += ds * scratch62_k[kj + d]!;
+            scratch62_d_k[kj + d]! += ds * scratch62_q[qi + d]!;
           }
         }
       }
@@ -4791,263 +3657,8 @@ function backward62(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act62, grad62, scratch62_d_v, n * 197, 768, 768, 37363200, 37954560, true, 0, 768, 1);
 }
 
-/** Forward of op 63: encoder.layers.5.2 (dropout). */
-function forward63(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch63_mask[i] = m;
-      act64[i] = act63[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch63_mask[i] = 1;
-      act64[i] = act63[i];
-    }
-  }
-}
-
-/** Backward of op 63: encoder.layers.5.2 (dropout). */
-function backward63(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.2: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad63[i] += grad64[i] * scratch63_mask[i];
-}
-
-/** Forward of op 64: add. */
-function forward64(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act65[i] = act64[i] + act61[i];
-}
-
-/** Backward of op 64: add. */
-function backward64(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad65[i];
-    grad64[i] += g;
-    grad61[i] += g;
-  }
-}
-
-/** Forward of op 65: encoder.layers.5.ln_2 (layernorm). */
-function forward65(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act65[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act65[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch65_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[38545920 + ch];
-        const sh = p[38546688 + ch];
-        const h = (act65[j] - m) * r;
-        scratch65_xhat[j] = h;
-        act66[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 65: encoder.layers.5.ln_2 (layernorm). */
-function backward65(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch65_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[38545920 + ch];
-        const d = grad66[j] * w;
-        const h = scratch65_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[38545920 + ch] += grad66[j] * h;
-        gp[38546688 + ch] += grad66[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[38545920 + ch];
-        grad65[j] += r * (grad66[j] * w - a - scratch65_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 66: encoder.layers.5.mlp.0 (dense). */
-function forward66(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act66, act67, n * 197, 768, 3072, 38547456, 40906752, 0, 3072, 1);
-}
-
-/** Backward of op 66: encoder.layers.5.mlp.0 (dense). */
-function backward66(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act66, grad66, grad67, n * 197, 768, 3072, 38547456, 40906752, true, 0, 3072, 1);
-}
-
-/** Forward of op 67: encoder.layers.5.mlp.1 (gelu). */
-function forward67(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.mlp.1: gelu
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act67[i];
-    act68[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 67: encoder.layers.5.mlp.1 (gelu). */
-function backward67(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.mlp.1: gelu backward
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act67[i];
-
-    const g = grad68[i];
-    grad67[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 68: encoder.layers.5.mlp.2 (dropout). */
-function forward68(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.mlp.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch68_mask[i] = m;
-      act69[i] = act68[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      scratch68_mask[i] = 1;
-      act69[i] = act68[i];
-    }
-  }
-}
-
-/** Backward of op 68: encoder.layers.5.mlp.2 (dropout). */
-function backward68(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.mlp.2: dropout backward
-  for (let i = 0, e = n * 605184; i < e; i++) grad68[i] += grad69[i] * scratch68_mask[i];
-}
-
-/** Forward of op 69: encoder.layers.5.mlp.3 (dense). */
-function forward69(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act69, act70, n * 197, 3072, 768, 40909824, 43269120, 0, 768, 1);
-}
-
-/** Backward of op 69: encoder.layers.5.mlp.3 (dense). */
-function backward69(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act69, grad69, grad70, n * 197, 3072, 768, 40909824, 43269120, true, 0, 768, 1);
-}
-
-/** Forward of op 70: encoder.layers.5.mlp.4 (dropout). */
-function forward70(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.mlp.4: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch70_mask[i] = m;
-      act71[i] = act70[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch70_mask[i] = 1;
-      act71[i] = act70[i];
-    }
-  }
-}
-
-/** Backward of op 70: encoder.layers.5.mlp.4 (dropout). */
-function backward70(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.5.mlp.4: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad70[i] += grad71[i] * scratch70_mask[i];
-}
-
-/** Forward of op 71: add. */
-function forward71(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act72[i] = act71[i] + act65[i];
-}
-
-/** Backward of op 71: add. */
-function backward71(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad72[i];
-    grad71[i] += g;
-    grad65[i] += g;
-  }
-}
-
-/** Forward of op 72: encoder.layers.6.ln_1 (layernorm). */
-function forward72(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act72[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act72[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch72_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[43269888 + ch];
-        const sh = p[43270656 + ch];
-        const h = (act72[j] - m) * r;
-        scratch72_xhat[j] = h;
-        act73[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 72: encoder.layers.6.ln_1 (layernorm). */
-function backward72(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch72_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[43269888 + ch];
-        const d = grad73[j] * w;
-        const h = scratch72_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[43269888 + ch] += grad73[j] * h;
-        gp[43270656 + ch] += grad73[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[43269888 + ch];
-        grad72[j] += r * (grad73[j] * w - a - scratch72_xhat[j] * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 73: encoder.layers.6.self_attention (attention). */
-function forward73(p: Float32Array, n: number, training: boolean): void {
+function forward73(p: Float32Array, n: number): void {
   // encoder.layers.6.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
   // projections on the shared matrix kernel
   // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
@@ -5068,25 +3679,25 @@ function forward73(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < 197; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch73_q[qi + d] * scratch73_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch73_q[qi + d]! * scratch73_k[kj + d]!;
           scratch73_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch73_probs[row + j]);
+          m = Math.max(m, scratch73_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch73_probs[row + j] - m);
+          const e = Math.exp(scratch73_probs[row + j]! - m);
           scratch73_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch73_probs[row + j] *= r;
+        for (let j = 0; j < 197; j++) scratch73_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch73_heads[oi + d] = 0;
         for (let j = 0; j < 197; j++) {
-          const a = scratch73_probs[row + j];
+          const a = scratch73_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch73_heads[oi + d] += a * scratch73_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch73_heads[oi + d]! += a * scratch73_v[vj + d]!;
         }
       }
     }
@@ -5096,7 +3707,7 @@ function forward73(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 73: encoder.layers.6.self_attention (attention). */
-function backward73(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward73(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layers.6.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
   scratch73_d_heads.fill(0, 0, n * 151296);
   scratch73_d_q.fill(0, 0, n * 151296);
@@ -5131,23 +3742,23 @@ function backward73(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < 197; j++) {
           const vj = b * 151296 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch73_d_heads[oi + d] * scratch73_v[vj + d];
-          const pr = scratch73_probs[row + j];
+          for (let d = 0; d < 64; d++) dp += scratch73_d_heads[oi + d]! * scratch73_v[vj + d]!;
+          const pr = scratch73_probs[row + j]!;
           const a = pr;
           scratch73_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch73_d_v[vj + d] += a * scratch73_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch73_d_v[vj + d]! += a * scratch73_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < 197; j++) {
-          const ds = scratch73_probs[row + j] * (scratch73_d_row[j] - s) * 0.125;
+          const ds = scratch73_probs[row + j]! * (scratch73_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch73_d_q[oi + d] += ds * scratch73_k[kj + d];
-            scratch73_d_k[kj + d] += ds * scratch73_q[qi + d];
+            scratch73_d_q[oi + d]! += ds * scratch73_k[kj + d]!;
+            scratch73_d_k[kj + d]! += ds * scratch73_q[qi + d]!;
           }
         }
       }
@@ -5162,263 +3773,8 @@ function backward73(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act73, grad73, scratch73_d_v, n * 197, 768, 768, 44451072, 45042432, true, 0, 768, 1);
 }
 
-/** Forward of op 74: encoder.layers.6.2 (dropout). */
-function forward74(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch74_mask[i] = m;
-      act75[i] = act74[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch74_mask[i] = 1;
-      act75[i] = act74[i];
-    }
-  }
-}
-
-/** Backward of op 74: encoder.layers.6.2 (dropout). */
-function backward74(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.2: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad74[i] += grad75[i] * scratch74_mask[i];
-}
-
-/** Forward of op 75: add. */
-function forward75(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act76[i] = act75[i] + act72[i];
-}
-
-/** Backward of op 75: add. */
-function backward75(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad76[i];
-    grad75[i] += g;
-    grad72[i] += g;
-  }
-}
-
-/** Forward of op 76: encoder.layers.6.ln_2 (layernorm). */
-function forward76(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act76[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act76[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch76_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[45633792 + ch];
-        const sh = p[45634560 + ch];
-        const h = (act76[j] - m) * r;
-        scratch76_xhat[j] = h;
-        act77[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 76: encoder.layers.6.ln_2 (layernorm). */
-function backward76(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch76_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[45633792 + ch];
-        const d = grad77[j] * w;
-        const h = scratch76_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[45633792 + ch] += grad77[j] * h;
-        gp[45634560 + ch] += grad77[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[45633792 + ch];
-        grad76[j] += r * (grad77[j] * w - a - scratch76_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 77: encoder.layers.6.mlp.0 (dense). */
-function forward77(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act77, act78, n * 197, 768, 3072, 45635328, 47994624, 0, 3072, 1);
-}
-
-/** Backward of op 77: encoder.layers.6.mlp.0 (dense). */
-function backward77(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act77, grad77, grad78, n * 197, 768, 3072, 45635328, 47994624, true, 0, 3072, 1);
-}
-
-/** Forward of op 78: encoder.layers.6.mlp.1 (gelu). */
-function forward78(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.mlp.1: gelu
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act78[i];
-    act79[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 78: encoder.layers.6.mlp.1 (gelu). */
-function backward78(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.mlp.1: gelu backward
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act78[i];
-
-    const g = grad79[i];
-    grad78[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 79: encoder.layers.6.mlp.2 (dropout). */
-function forward79(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.mlp.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch79_mask[i] = m;
-      act80[i] = act79[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      scratch79_mask[i] = 1;
-      act80[i] = act79[i];
-    }
-  }
-}
-
-/** Backward of op 79: encoder.layers.6.mlp.2 (dropout). */
-function backward79(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.mlp.2: dropout backward
-  for (let i = 0, e = n * 605184; i < e; i++) grad79[i] += grad80[i] * scratch79_mask[i];
-}
-
-/** Forward of op 80: encoder.layers.6.mlp.3 (dense). */
-function forward80(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act80, act81, n * 197, 3072, 768, 47997696, 50356992, 0, 768, 1);
-}
-
-/** Backward of op 80: encoder.layers.6.mlp.3 (dense). */
-function backward80(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act80, grad80, grad81, n * 197, 3072, 768, 47997696, 50356992, true, 0, 768, 1);
-}
-
-/** Forward of op 81: encoder.layers.6.mlp.4 (dropout). */
-function forward81(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.mlp.4: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch81_mask[i] = m;
-      act82[i] = act81[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch81_mask[i] = 1;
-      act82[i] = act81[i];
-    }
-  }
-}
-
-/** Backward of op 81: encoder.layers.6.mlp.4 (dropout). */
-function backward81(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.6.mlp.4: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad81[i] += grad82[i] * scratch81_mask[i];
-}
-
-/** Forward of op 82: add. */
-function forward82(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act83[i] = act82[i] + act76[i];
-}
-
-/** Backward of op 82: add. */
-function backward82(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad83[i];
-    grad82[i] += g;
-    grad76[i] += g;
-  }
-}
-
-/** Forward of op 83: encoder.layers.7.ln_1 (layernorm). */
-function forward83(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act83[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act83[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch83_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[50357760 + ch];
-        const sh = p[50358528 + ch];
-        const h = (act83[j] - m) * r;
-        scratch83_xhat[j] = h;
-        act84[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 83: encoder.layers.7.ln_1 (layernorm). */
-function backward83(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch83_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[50357760 + ch];
-        const d = grad84[j] * w;
-        const h = scratch83_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[50357760 + ch] += grad84[j] * h;
-        gp[50358528 + ch] += grad84[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[50357760 + ch];
-        grad83[j] += r * (grad84[j] * w - a - scratch83_xhat[j] * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 84: encoder.layers.7.self_attention (attention). */
-function forward84(p: Float32Array, n: number, training: boolean): void {
+function forward84(p: Float32Array, n: number): void {
   // encoder.layers.7.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
   // projections on the shared matrix kernel
   // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
@@ -5439,25 +3795,25 @@ function forward84(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < 197; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch84_q[qi + d] * scratch84_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch84_q[qi + d]! * scratch84_k[kj + d]!;
           scratch84_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch84_probs[row + j]);
+          m = Math.max(m, scratch84_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch84_probs[row + j] - m);
+          const e = Math.exp(scratch84_probs[row + j]! - m);
           scratch84_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch84_probs[row + j] *= r;
+        for (let j = 0; j < 197; j++) scratch84_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch84_heads[oi + d] = 0;
         for (let j = 0; j < 197; j++) {
-          const a = scratch84_probs[row + j];
+          const a = scratch84_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch84_heads[oi + d] += a * scratch84_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch84_heads[oi + d]! += a * scratch84_v[vj + d]!;
         }
       }
     }
@@ -5467,7 +3823,7 @@ function forward84(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 84: encoder.layers.7.self_attention (attention). */
-function backward84(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward84(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layers.7.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
   scratch84_d_heads.fill(0, 0, n * 151296);
   scratch84_d_q.fill(0, 0, n * 151296);
@@ -5502,23 +3858,23 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < 197; j++) {
           const vj = b * 151296 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch84_d_heads[oi + d] * scratch84_v[vj + d];
-          const pr = scratch84_probs[row + j];
+          for (let d = 0; d < 64; d++) dp += scratch84_d_heads[oi + d]! * scratch84_v[vj + d]!;
+          const pr = scratch84_probs[row + j]!;
           const a = pr;
           scratch84_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch84_d_v[vj + d] += a * scratch84_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch84_d_v[vj + d]! += a * scratch84_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < 197; j++) {
-          const ds = scratch84_probs[row + j] * (scratch84_d_row[j] - s) * 0.125;
+          const ds = scratch84_probs[row + j]! * (scratch84_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch84_d_q[oi + d] += ds * scratch84_k[kj + d];
-            scratch84_d_k[kj + d] += ds * scratch84_q[qi + d];
+            scratch84_d_q[oi + d]! += ds * scratch84_k[kj + d]!;
+            scratch84_d_k[kj + d]! += ds * scratch84_q[qi + d]!;
           }
         }
       }
@@ -5533,263 +3889,8 @@ function backward84(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act84, grad84, scratch84_d_v, n * 197, 768, 768, 51538944, 52130304, true, 0, 768, 1);
 }
 
-/** Forward of op 85: encoder.layers.7.2 (dropout). */
-function forward85(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch85_mask[i] = m;
-      act86[i] = act85[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch85_mask[i] = 1;
-      act86[i] = act85[i];
-    }
-  }
-}
-
-/** Backward of op 85: encoder.layers.7.2 (dropout). */
-function backward85(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.2: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad85[i] += grad86[i] * scratch85_mask[i];
-}
-
-/** Forward of op 86: add. */
-function forward86(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act87[i] = act86[i] + act83[i];
-}
-
-/** Backward of op 86: add. */
-function backward86(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad87[i];
-    grad86[i] += g;
-    grad83[i] += g;
-  }
-}
-
-/** Forward of op 87: encoder.layers.7.ln_2 (layernorm). */
-function forward87(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act87[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act87[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch87_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[52721664 + ch];
-        const sh = p[52722432 + ch];
-        const h = (act87[j] - m) * r;
-        scratch87_xhat[j] = h;
-        act88[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 87: encoder.layers.7.ln_2 (layernorm). */
-function backward87(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch87_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[52721664 + ch];
-        const d = grad88[j] * w;
-        const h = scratch87_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[52721664 + ch] += grad88[j] * h;
-        gp[52722432 + ch] += grad88[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[52721664 + ch];
-        grad87[j] += r * (grad88[j] * w - a - scratch87_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 88: encoder.layers.7.mlp.0 (dense). */
-function forward88(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act88, act89, n * 197, 768, 3072, 52723200, 55082496, 0, 3072, 1);
-}
-
-/** Backward of op 88: encoder.layers.7.mlp.0 (dense). */
-function backward88(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act88, grad88, grad89, n * 197, 768, 3072, 52723200, 55082496, true, 0, 3072, 1);
-}
-
-/** Forward of op 89: encoder.layers.7.mlp.1 (gelu). */
-function forward89(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.mlp.1: gelu
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act89[i];
-    act90[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 89: encoder.layers.7.mlp.1 (gelu). */
-function backward89(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.mlp.1: gelu backward
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act89[i];
-
-    const g = grad90[i];
-    grad89[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 90: encoder.layers.7.mlp.2 (dropout). */
-function forward90(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.mlp.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch90_mask[i] = m;
-      act91[i] = act90[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      scratch90_mask[i] = 1;
-      act91[i] = act90[i];
-    }
-  }
-}
-
-/** Backward of op 90: encoder.layers.7.mlp.2 (dropout). */
-function backward90(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.mlp.2: dropout backward
-  for (let i = 0, e = n * 605184; i < e; i++) grad90[i] += grad91[i] * scratch90_mask[i];
-}
-
-/** Forward of op 91: encoder.layers.7.mlp.3 (dense). */
-function forward91(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act91, act92, n * 197, 3072, 768, 55085568, 57444864, 0, 768, 1);
-}
-
-/** Backward of op 91: encoder.layers.7.mlp.3 (dense). */
-function backward91(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act91, grad91, grad92, n * 197, 3072, 768, 55085568, 57444864, true, 0, 768, 1);
-}
-
-/** Forward of op 92: encoder.layers.7.mlp.4 (dropout). */
-function forward92(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.mlp.4: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch92_mask[i] = m;
-      act93[i] = act92[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch92_mask[i] = 1;
-      act93[i] = act92[i];
-    }
-  }
-}
-
-/** Backward of op 92: encoder.layers.7.mlp.4 (dropout). */
-function backward92(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.7.mlp.4: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad92[i] += grad93[i] * scratch92_mask[i];
-}
-
-/** Forward of op 93: add. */
-function forward93(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act94[i] = act93[i] + act87[i];
-}
-
-/** Backward of op 93: add. */
-function backward93(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad94[i];
-    grad93[i] += g;
-    grad87[i] += g;
-  }
-}
-
-/** Forward of op 94: encoder.layers.8.ln_1 (layernorm). */
-function forward94(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act94[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act94[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch94_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[57445632 + ch];
-        const sh = p[57446400 + ch];
-        const h = (act94[j] - m) * r;
-        scratch94_xhat[j] = h;
-        act95[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 94: encoder.layers.8.ln_1 (layernorm). */
-function backward94(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch94_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[57445632 + ch];
-        const d = grad95[j] * w;
-        const h = scratch94_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[57445632 + ch] += grad95[j] * h;
-        gp[57446400 + ch] += grad95[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[57445632 + ch];
-        grad94[j] += r * (grad95[j] * w - a - scratch94_xhat[j] * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 95: encoder.layers.8.self_attention (attention). */
-function forward95(p: Float32Array, n: number, training: boolean): void {
+function forward95(p: Float32Array, n: number): void {
   // encoder.layers.8.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
   // projections on the shared matrix kernel
   // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
@@ -5810,25 +3911,25 @@ function forward95(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < 197; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch95_q[qi + d] * scratch95_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch95_q[qi + d]! * scratch95_k[kj + d]!;
           scratch95_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch95_probs[row + j]);
+          m = Math.max(m, scratch95_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch95_probs[row + j] - m);
+          const e = Math.exp(scratch95_probs[row + j]! - m);
           scratch95_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch95_probs[row + j] *= r;
+        for (let j = 0; j < 197; j++) scratch95_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch95_heads[oi + d] = 0;
         for (let j = 0; j < 197; j++) {
-          const a = scratch95_probs[row + j];
+          const a = scratch95_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch95_heads[oi + d] += a * scratch95_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch95_heads[oi + d]! += a * scratch95_v[vj + d]!;
         }
       }
     }
@@ -5838,7 +3939,7 @@ function forward95(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 95: encoder.layers.8.self_attention (attention). */
-function backward95(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward95(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layers.8.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
   scratch95_d_heads.fill(0, 0, n * 151296);
   scratch95_d_q.fill(0, 0, n * 151296);
@@ -5873,23 +3974,23 @@ function backward95(p: Float32Array, gp: Float32Array, n: number, training: bool
         for (let j = 0; j < 197; j++) {
           const vj = b * 151296 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch95_d_heads[oi + d] * scratch95_v[vj + d];
-          const pr = scratch95_probs[row + j];
+          for (let d = 0; d < 64; d++) dp += scratch95_d_heads[oi + d]! * scratch95_v[vj + d]!;
+          const pr = scratch95_probs[row + j]!;
           const a = pr;
           scratch95_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch95_d_v[vj + d] += a * scratch95_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch95_d_v[vj + d]! += a * scratch95_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < 197; j++) {
-          const ds = scratch95_probs[row + j] * (scratch95_d_row[j] - s) * 0.125;
+          const ds = scratch95_probs[row + j]! * (scratch95_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch95_d_q[oi + d] += ds * scratch95_k[kj + d];
-            scratch95_d_k[kj + d] += ds * scratch95_q[qi + d];
+            scratch95_d_q[oi + d]! += ds * scratch95_k[kj + d]!;
+            scratch95_d_k[kj + d]! += ds * scratch95_q[qi + d]!;
           }
         }
       }
@@ -5904,263 +4005,8 @@ function backward95(p: Float32Array, gp: Float32Array, n: number, training: bool
   denseTiledBackward(p, gp, act95, grad95, scratch95_d_v, n * 197, 768, 768, 58626816, 59218176, true, 0, 768, 1);
 }
 
-/** Forward of op 96: encoder.layers.8.2 (dropout). */
-function forward96(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch96_mask[i] = m;
-      act97[i] = act96[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch96_mask[i] = 1;
-      act97[i] = act96[i];
-    }
-  }
-}
-
-/** Backward of op 96: encoder.layers.8.2 (dropout). */
-function backward96(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.2: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad96[i] += grad97[i] * scratch96_mask[i];
-}
-
-/** Forward of op 97: add. */
-function forward97(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act98[i] = act97[i] + act94[i];
-}
-
-/** Backward of op 97: add. */
-function backward97(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad98[i];
-    grad97[i] += g;
-    grad94[i] += g;
-  }
-}
-
-/** Forward of op 98: encoder.layers.8.ln_2 (layernorm). */
-function forward98(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act98[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act98[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch98_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[59809536 + ch];
-        const sh = p[59810304 + ch];
-        const h = (act98[j] - m) * r;
-        scratch98_xhat[j] = h;
-        act99[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 98: encoder.layers.8.ln_2 (layernorm). */
-function backward98(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch98_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[59809536 + ch];
-        const d = grad99[j] * w;
-        const h = scratch98_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[59809536 + ch] += grad99[j] * h;
-        gp[59810304 + ch] += grad99[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[59809536 + ch];
-        grad98[j] += r * (grad99[j] * w - a - scratch98_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 99: encoder.layers.8.mlp.0 (dense). */
-function forward99(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act99, act100, n * 197, 768, 3072, 59811072, 62170368, 0, 3072, 1);
-}
-
-/** Backward of op 99: encoder.layers.8.mlp.0 (dense). */
-function backward99(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act99, grad99, grad100, n * 197, 768, 3072, 59811072, 62170368, true, 0, 3072, 1);
-}
-
-/** Forward of op 100: encoder.layers.8.mlp.1 (gelu). */
-function forward100(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.mlp.1: gelu
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act100[i];
-    act101[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 100: encoder.layers.8.mlp.1 (gelu). */
-function backward100(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.mlp.1: gelu backward
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act100[i];
-
-    const g = grad101[i];
-    grad100[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 101: encoder.layers.8.mlp.2 (dropout). */
-function forward101(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.mlp.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch101_mask[i] = m;
-      act102[i] = act101[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      scratch101_mask[i] = 1;
-      act102[i] = act101[i];
-    }
-  }
-}
-
-/** Backward of op 101: encoder.layers.8.mlp.2 (dropout). */
-function backward101(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.mlp.2: dropout backward
-  for (let i = 0, e = n * 605184; i < e; i++) grad101[i] += grad102[i] * scratch101_mask[i];
-}
-
-/** Forward of op 102: encoder.layers.8.mlp.3 (dense). */
-function forward102(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act102, act103, n * 197, 3072, 768, 62173440, 64532736, 0, 768, 1);
-}
-
-/** Backward of op 102: encoder.layers.8.mlp.3 (dense). */
-function backward102(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act102, grad102, grad103, n * 197, 3072, 768, 62173440, 64532736, true, 0, 768, 1);
-}
-
-/** Forward of op 103: encoder.layers.8.mlp.4 (dropout). */
-function forward103(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.mlp.4: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch103_mask[i] = m;
-      act104[i] = act103[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch103_mask[i] = 1;
-      act104[i] = act103[i];
-    }
-  }
-}
-
-/** Backward of op 103: encoder.layers.8.mlp.4 (dropout). */
-function backward103(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.8.mlp.4: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad103[i] += grad104[i] * scratch103_mask[i];
-}
-
-/** Forward of op 104: add. */
-function forward104(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act105[i] = act104[i] + act98[i];
-}
-
-/** Backward of op 104: add. */
-function backward104(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad105[i];
-    grad104[i] += g;
-    grad98[i] += g;
-  }
-}
-
-/** Forward of op 105: encoder.layers.9.ln_1 (layernorm). */
-function forward105(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act105[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act105[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch105_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[64533504 + ch];
-        const sh = p[64534272 + ch];
-        const h = (act105[j] - m) * r;
-        scratch105_xhat[j] = h;
-        act106[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 105: encoder.layers.9.ln_1 (layernorm). */
-function backward105(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch105_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[64533504 + ch];
-        const d = grad106[j] * w;
-        const h = scratch105_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[64533504 + ch] += grad106[j] * h;
-        gp[64534272 + ch] += grad106[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[64533504 + ch];
-        grad105[j] += r * (grad106[j] * w - a - scratch105_xhat[j] * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 106: encoder.layers.9.self_attention (attention). */
-function forward106(p: Float32Array, n: number, training: boolean): void {
+function forward106(p: Float32Array, n: number): void {
   // encoder.layers.9.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
   // projections on the shared matrix kernel
   // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
@@ -6181,25 +4027,25 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < 197; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch106_q[qi + d] * scratch106_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch106_q[qi + d]! * scratch106_k[kj + d]!;
           scratch106_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch106_probs[row + j]);
+          m = Math.max(m, scratch106_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch106_probs[row + j] - m);
+          const e = Math.exp(scratch106_probs[row + j]! - m);
           scratch106_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch106_probs[row + j] *= r;
+        for (let j = 0; j < 197; j++) scratch106_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch106_heads[oi + d] = 0;
         for (let j = 0; j < 197; j++) {
-          const a = scratch106_probs[row + j];
+          const a = scratch106_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch106_heads[oi + d] += a * scratch106_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch106_heads[oi + d]! += a * scratch106_v[vj + d]!;
         }
       }
     }
@@ -6209,7 +4055,7 @@ function forward106(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 106: encoder.layers.9.self_attention (attention). */
-function backward106(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward106(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layers.9.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
   scratch106_d_heads.fill(0, 0, n * 151296);
   scratch106_d_q.fill(0, 0, n * 151296);
@@ -6244,23 +4090,23 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < 197; j++) {
           const vj = b * 151296 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch106_d_heads[oi + d] * scratch106_v[vj + d];
-          const pr = scratch106_probs[row + j];
+          for (let d = 0; d < 64; d++) dp += scratch106_d_heads[oi + d]! * scratch106_v[vj + d]!;
+          const pr = scratch106_probs[row + j]!;
           const a = pr;
           scratch106_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch106_d_v[vj + d] += a * scratch106_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch106_d_v[vj + d]! += a * scratch106_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < 197; j++) {
-          const ds = scratch106_probs[row + j] * (scratch106_d_row[j] - s) * 0.125;
+          const ds = scratch106_probs[row + j]! * (scratch106_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch106_d_q[oi + d] += ds * scratch106_k[kj + d];
-            scratch106_d_k[kj + d] += ds * scratch106_q[qi + d];
+            scratch106_d_q[oi + d]! += ds * scratch106_k[kj + d]!;
+            scratch106_d_k[kj + d]! += ds * scratch106_q[qi + d]!;
           }
         }
       }
@@ -6275,263 +4121,8 @@ function backward106(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act106, grad106, scratch106_d_v, n * 197, 768, 768, 65714688, 66306048, true, 0, 768, 1);
 }
 
-/** Forward of op 107: encoder.layers.9.2 (dropout). */
-function forward107(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch107_mask[i] = m;
-      act108[i] = act107[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch107_mask[i] = 1;
-      act108[i] = act107[i];
-    }
-  }
-}
-
-/** Backward of op 107: encoder.layers.9.2 (dropout). */
-function backward107(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.2: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad107[i] += grad108[i] * scratch107_mask[i];
-}
-
-/** Forward of op 108: add. */
-function forward108(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act109[i] = act108[i] + act105[i];
-}
-
-/** Backward of op 108: add. */
-function backward108(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad109[i];
-    grad108[i] += g;
-    grad105[i] += g;
-  }
-}
-
-/** Forward of op 109: encoder.layers.9.ln_2 (layernorm). */
-function forward109(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act109[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act109[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch109_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[66897408 + ch];
-        const sh = p[66898176 + ch];
-        const h = (act109[j] - m) * r;
-        scratch109_xhat[j] = h;
-        act110[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 109: encoder.layers.9.ln_2 (layernorm). */
-function backward109(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch109_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[66897408 + ch];
-        const d = grad110[j] * w;
-        const h = scratch109_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[66897408 + ch] += grad110[j] * h;
-        gp[66898176 + ch] += grad110[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[66897408 + ch];
-        grad109[j] += r * (grad110[j] * w - a - scratch109_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 110: encoder.layers.9.mlp.0 (dense). */
-function forward110(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act110, act111, n * 197, 768, 3072, 66898944, 69258240, 0, 3072, 1);
-}
-
-/** Backward of op 110: encoder.layers.9.mlp.0 (dense). */
-function backward110(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act110, grad110, grad111, n * 197, 768, 3072, 66898944, 69258240, true, 0, 3072, 1);
-}
-
-/** Forward of op 111: encoder.layers.9.mlp.1 (gelu). */
-function forward111(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.mlp.1: gelu
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act111[i];
-    act112[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 111: encoder.layers.9.mlp.1 (gelu). */
-function backward111(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.mlp.1: gelu backward
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act111[i];
-
-    const g = grad112[i];
-    grad111[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 112: encoder.layers.9.mlp.2 (dropout). */
-function forward112(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.mlp.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch112_mask[i] = m;
-      act113[i] = act112[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      scratch112_mask[i] = 1;
-      act113[i] = act112[i];
-    }
-  }
-}
-
-/** Backward of op 112: encoder.layers.9.mlp.2 (dropout). */
-function backward112(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.mlp.2: dropout backward
-  for (let i = 0, e = n * 605184; i < e; i++) grad112[i] += grad113[i] * scratch112_mask[i];
-}
-
-/** Forward of op 113: encoder.layers.9.mlp.3 (dense). */
-function forward113(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act113, act114, n * 197, 3072, 768, 69261312, 71620608, 0, 768, 1);
-}
-
-/** Backward of op 113: encoder.layers.9.mlp.3 (dense). */
-function backward113(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act113, grad113, grad114, n * 197, 3072, 768, 69261312, 71620608, true, 0, 768, 1);
-}
-
-/** Forward of op 114: encoder.layers.9.mlp.4 (dropout). */
-function forward114(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.mlp.4: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch114_mask[i] = m;
-      act115[i] = act114[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch114_mask[i] = 1;
-      act115[i] = act114[i];
-    }
-  }
-}
-
-/** Backward of op 114: encoder.layers.9.mlp.4 (dropout). */
-function backward114(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.9.mlp.4: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad114[i] += grad115[i] * scratch114_mask[i];
-}
-
-/** Forward of op 115: add. */
-function forward115(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act116[i] = act115[i] + act109[i];
-}
-
-/** Backward of op 115: add. */
-function backward115(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad116[i];
-    grad115[i] += g;
-    grad109[i] += g;
-  }
-}
-
-/** Forward of op 116: encoder.layers.10.ln_1 (layernorm). */
-function forward116(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act116[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act116[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch116_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[71621376 + ch];
-        const sh = p[71622144 + ch];
-        const h = (act116[j] - m) * r;
-        scratch116_xhat[j] = h;
-        act117[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 116: encoder.layers.10.ln_1 (layernorm). */
-function backward116(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch116_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[71621376 + ch];
-        const d = grad117[j] * w;
-        const h = scratch116_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[71621376 + ch] += grad117[j] * h;
-        gp[71622144 + ch] += grad117[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[71621376 + ch];
-        grad116[j] += r * (grad117[j] * w - a - scratch116_xhat[j] * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 117: encoder.layers.10.self_attention (attention). */
-function forward117(p: Float32Array, n: number, training: boolean): void {
+function forward117(p: Float32Array, n: number): void {
   // encoder.layers.10.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
   // projections on the shared matrix kernel
   // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
@@ -6552,25 +4143,25 @@ function forward117(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < 197; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch117_q[qi + d] * scratch117_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch117_q[qi + d]! * scratch117_k[kj + d]!;
           scratch117_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch117_probs[row + j]);
+          m = Math.max(m, scratch117_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch117_probs[row + j] - m);
+          const e = Math.exp(scratch117_probs[row + j]! - m);
           scratch117_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch117_probs[row + j] *= r;
+        for (let j = 0; j < 197; j++) scratch117_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch117_heads[oi + d] = 0;
         for (let j = 0; j < 197; j++) {
-          const a = scratch117_probs[row + j];
+          const a = scratch117_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch117_heads[oi + d] += a * scratch117_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch117_heads[oi + d]! += a * scratch117_v[vj + d]!;
         }
       }
     }
@@ -6580,7 +4171,7 @@ function forward117(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 117: encoder.layers.10.self_attention (attention). */
-function backward117(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward117(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layers.10.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
   scratch117_d_heads.fill(0, 0, n * 151296);
   scratch117_d_q.fill(0, 0, n * 151296);
@@ -6615,23 +4206,23 @@ function backward117(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < 197; j++) {
           const vj = b * 151296 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch117_d_heads[oi + d] * scratch117_v[vj + d];
-          const pr = scratch117_probs[row + j];
+          for (let d = 0; d < 64; d++) dp += scratch117_d_heads[oi + d]! * scratch117_v[vj + d]!;
+          const pr = scratch117_probs[row + j]!;
           const a = pr;
           scratch117_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch117_d_v[vj + d] += a * scratch117_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch117_d_v[vj + d]! += a * scratch117_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < 197; j++) {
-          const ds = scratch117_probs[row + j] * (scratch117_d_row[j] - s) * 0.125;
+          const ds = scratch117_probs[row + j]! * (scratch117_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch117_d_q[oi + d] += ds * scratch117_k[kj + d];
-            scratch117_d_k[kj + d] += ds * scratch117_q[qi + d];
+            scratch117_d_q[oi + d]! += ds * scratch117_k[kj + d]!;
+            scratch117_d_k[kj + d]! += ds * scratch117_q[qi + d]!;
           }
         }
       }
@@ -6646,263 +4237,8 @@ function backward117(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act117, grad117, scratch117_d_v, n * 197, 768, 768, 72802560, 73393920, true, 0, 768, 1);
 }
 
-/** Forward of op 118: encoder.layers.10.2 (dropout). */
-function forward118(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch118_mask[i] = m;
-      act119[i] = act118[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch118_mask[i] = 1;
-      act119[i] = act118[i];
-    }
-  }
-}
-
-/** Backward of op 118: encoder.layers.10.2 (dropout). */
-function backward118(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.2: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad118[i] += grad119[i] * scratch118_mask[i];
-}
-
-/** Forward of op 119: add. */
-function forward119(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act120[i] = act119[i] + act116[i];
-}
-
-/** Backward of op 119: add. */
-function backward119(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad120[i];
-    grad119[i] += g;
-    grad116[i] += g;
-  }
-}
-
-/** Forward of op 120: encoder.layers.10.ln_2 (layernorm). */
-function forward120(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act120[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act120[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch120_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[73985280 + ch];
-        const sh = p[73986048 + ch];
-        const h = (act120[j] - m) * r;
-        scratch120_xhat[j] = h;
-        act121[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 120: encoder.layers.10.ln_2 (layernorm). */
-function backward120(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch120_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[73985280 + ch];
-        const d = grad121[j] * w;
-        const h = scratch120_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[73985280 + ch] += grad121[j] * h;
-        gp[73986048 + ch] += grad121[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[73985280 + ch];
-        grad120[j] += r * (grad121[j] * w - a - scratch120_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 121: encoder.layers.10.mlp.0 (dense). */
-function forward121(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act121, act122, n * 197, 768, 3072, 73986816, 76346112, 0, 3072, 1);
-}
-
-/** Backward of op 121: encoder.layers.10.mlp.0 (dense). */
-function backward121(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act121, grad121, grad122, n * 197, 768, 3072, 73986816, 76346112, true, 0, 3072, 1);
-}
-
-/** Forward of op 122: encoder.layers.10.mlp.1 (gelu). */
-function forward122(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.mlp.1: gelu
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act122[i];
-    act123[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 122: encoder.layers.10.mlp.1 (gelu). */
-function backward122(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.mlp.1: gelu backward
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act122[i];
-
-    const g = grad123[i];
-    grad122[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 123: encoder.layers.10.mlp.2 (dropout). */
-function forward123(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.mlp.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch123_mask[i] = m;
-      act124[i] = act123[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      scratch123_mask[i] = 1;
-      act124[i] = act123[i];
-    }
-  }
-}
-
-/** Backward of op 123: encoder.layers.10.mlp.2 (dropout). */
-function backward123(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.mlp.2: dropout backward
-  for (let i = 0, e = n * 605184; i < e; i++) grad123[i] += grad124[i] * scratch123_mask[i];
-}
-
-/** Forward of op 124: encoder.layers.10.mlp.3 (dense). */
-function forward124(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act124, act125, n * 197, 3072, 768, 76349184, 78708480, 0, 768, 1);
-}
-
-/** Backward of op 124: encoder.layers.10.mlp.3 (dense). */
-function backward124(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act124, grad124, grad125, n * 197, 3072, 768, 76349184, 78708480, true, 0, 768, 1);
-}
-
-/** Forward of op 125: encoder.layers.10.mlp.4 (dropout). */
-function forward125(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.mlp.4: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch125_mask[i] = m;
-      act126[i] = act125[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch125_mask[i] = 1;
-      act126[i] = act125[i];
-    }
-  }
-}
-
-/** Backward of op 125: encoder.layers.10.mlp.4 (dropout). */
-function backward125(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.10.mlp.4: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad125[i] += grad126[i] * scratch125_mask[i];
-}
-
-/** Forward of op 126: add. */
-function forward126(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act127[i] = act126[i] + act120[i];
-}
-
-/** Backward of op 126: add. */
-function backward126(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad127[i];
-    grad126[i] += g;
-    grad120[i] += g;
-  }
-}
-
-/** Forward of op 127: encoder.layers.11.ln_1 (layernorm). */
-function forward127(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act127[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act127[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch127_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[78709248 + ch];
-        const sh = p[78710016 + ch];
-        const h = (act127[j] - m) * r;
-        scratch127_xhat[j] = h;
-        act128[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 127: encoder.layers.11.ln_1 (layernorm). */
-function backward127(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.ln_1: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch127_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[78709248 + ch];
-        const d = grad128[j] * w;
-        const h = scratch127_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[78709248 + ch] += grad128[j] * h;
-        gp[78710016 + ch] += grad128[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[78709248 + ch];
-        grad127[j] += r * (grad128[j] * w - a - scratch127_xhat[j] * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 128: encoder.layers.11.self_attention (attention). */
-function forward128(p: Float32Array, n: number, training: boolean): void {
+function forward128(p: Float32Array, n: number): void {
   // encoder.layers.11.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias
   // projections on the shared matrix kernel
   // q = x · (qkv_proj rows 0…767)ᵀ + bias, every position of every sample
@@ -6923,25 +4259,25 @@ function forward128(p: Float32Array, n: number, training: boolean): void {
         for (let j = 0; j < 197; j++) {
           const kj = kh + j * 768;
           let s = 0;
-          for (let d = 0; d < 64; d++) s += scratch128_q[qi + d] * scratch128_k[kj + d];
+          for (let d = 0; d < 64; d++) s += scratch128_q[qi + d]! * scratch128_k[kj + d]!;
           scratch128_probs[row + j] = s * 0.125;
-          m = Math.max(m, scratch128_probs[row + j]);
+          m = Math.max(m, scratch128_probs[row + j]!);
         }
         let sum = 0;
         for (let j = 0; j < 197; j++) {
-          const e = Math.exp(scratch128_probs[row + j] - m);
+          const e = Math.exp(scratch128_probs[row + j]! - m);
           scratch128_probs[row + j] = e;
           sum += e;
         }
         const r = 1 / sum;
-        for (let j = 0; j < 197; j++) scratch128_probs[row + j] *= r;
+        for (let j = 0; j < 197; j++) scratch128_probs[row + j]! *= r;
         const oi = qi; // the head output has q's layout
         for (let d = 0; d < 64; d++) scratch128_heads[oi + d] = 0;
         for (let j = 0; j < 197; j++) {
-          const a = scratch128_probs[row + j];
+          const a = scratch128_probs[row + j]!;
           if (a === 0) continue;
           const vj = kh + j * 768;
-          for (let d = 0; d < 64; d++) scratch128_heads[oi + d] += a * scratch128_v[vj + d];
+          for (let d = 0; d < 64; d++) scratch128_heads[oi + d]! += a * scratch128_v[vj + d]!;
         }
       }
     }
@@ -6951,7 +4287,7 @@ function forward128(p: Float32Array, n: number, training: boolean): void {
 }
 
 /** Backward of op 128: encoder.layers.11.self_attention (attention). */
-function backward128(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward128(p: Float32Array, gp: Float32Array, n: number): void {
   // encoder.layers.11.self_attention: attention over 197 positions × 768: 12 heads of 64, not causal, fused qkv_proj, projection bias, out bias, backward
   scratch128_d_heads.fill(0, 0, n * 151296);
   scratch128_d_q.fill(0, 0, n * 151296);
@@ -6986,23 +4322,23 @@ function backward128(p: Float32Array, gp: Float32Array, n: number, training: boo
         for (let j = 0; j < 197; j++) {
           const vj = b * 151296 + j * 768 + kc;
           let dp = 0;
-          for (let d = 0; d < 64; d++) dp += scratch128_d_heads[oi + d] * scratch128_v[vj + d];
-          const pr = scratch128_probs[row + j];
+          for (let d = 0; d < 64; d++) dp += scratch128_d_heads[oi + d]! * scratch128_v[vj + d]!;
+          const pr = scratch128_probs[row + j]!;
           const a = pr;
           scratch128_d_row[j] = dp;
           s += pr * dp;
           if (a === 0) continue;
-          for (let d = 0; d < 64; d++) scratch128_d_v[vj + d] += a * scratch128_d_heads[oi + d];
+          for (let d = 0; d < 64; d++) scratch128_d_v[vj + d]! += a * scratch128_d_heads[oi + d]!;
         }
         // dS_j = P_ij (dP_j − s) / √64; dq_i += dS_j k_j, dk_j += dS_j q_i
         const qi = oi;
         for (let j = 0; j < 197; j++) {
-          const ds = scratch128_probs[row + j] * (scratch128_d_row[j] - s) * 0.125;
+          const ds = scratch128_probs[row + j]! * (scratch128_d_row[j]! - s) * 0.125;
           if (ds === 0) continue;
           const kj = b * 151296 + j * 768 + kc;
           for (let d = 0; d < 64; d++) {
-            scratch128_d_q[oi + d] += ds * scratch128_k[kj + d];
-            scratch128_d_k[kj + d] += ds * scratch128_q[qi + d];
+            scratch128_d_q[oi + d]! += ds * scratch128_k[kj + d]!;
+            scratch128_d_k[kj + d]! += ds * scratch128_q[qi + d]!;
           }
         }
       }
@@ -7017,285 +4353,30 @@ function backward128(p: Float32Array, gp: Float32Array, n: number, training: boo
   denseTiledBackward(p, gp, act128, grad128, scratch128_d_v, n * 197, 768, 768, 79890432, 80481792, true, 0, 768, 1);
 }
 
-/** Forward of op 129: encoder.layers.11.2 (dropout). */
-function forward129(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch129_mask[i] = m;
-      act130[i] = act129[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch129_mask[i] = 1;
-      act130[i] = act129[i];
-    }
-  }
-}
-
-/** Backward of op 129: encoder.layers.11.2 (dropout). */
-function backward129(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.2: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad129[i] += grad130[i] * scratch129_mask[i];
-}
-
-/** Forward of op 130: add. */
-function forward130(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act131[i] = act130[i] + act127[i];
-}
-
-/** Backward of op 130: add. */
-function backward130(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad131[i];
-    grad130[i] += g;
-    grad127[i] += g;
-  }
-}
-
-/** Forward of op 131: encoder.layers.11.ln_2 (layernorm). */
-function forward131(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act131[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act131[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch131_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[81073152 + ch];
-        const sh = p[81073920 + ch];
-        const h = (act131[j] - m) * r;
-        scratch131_xhat[j] = h;
-        act132[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 131: encoder.layers.11.ln_2 (layernorm). */
-function backward131(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.ln_2: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch131_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[81073152 + ch];
-        const d = grad132[j] * w;
-        const h = scratch131_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[81073152 + ch] += grad132[j] * h;
-        gp[81073920 + ch] += grad132[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[81073152 + ch];
-        grad131[j] += r * (grad132[j] * w - a - scratch131_xhat[j] * bh);
-      }
-    }
-  }
-}
-
-/** Forward of op 132: encoder.layers.11.mlp.0 (dense). */
-function forward132(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.mlp.0: dense 768 → 3072, register-tiled (shared kernel below)
-  denseTiledForward(p, act132, act133, n * 197, 768, 3072, 81074688, 83433984, 0, 3072, 1);
-}
-
-/** Backward of op 132: encoder.layers.11.mlp.0 (dense). */
-function backward132(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.mlp.0: dense 768 → 3072 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act132, grad132, grad133, n * 197, 768, 3072, 81074688, 83433984, true, 0, 3072, 1);
-}
-
-/** Forward of op 133: encoder.layers.11.mlp.1 (gelu). */
-function forward133(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.mlp.1: gelu
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act133[i];
-    act134[i] = 0.5 * x * (1 + erf(x * 0.7071067811865476));
-  }
-}
-
-/** Backward of op 133: encoder.layers.11.mlp.1 (gelu). */
-function backward133(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.mlp.1: gelu backward
-  for (let i = 0, e = n * 605184; i < e; i++) {
-    const x = act133[i];
-
-    const g = grad134[i];
-    grad133[i] = (0.5 * (1 + erf(x * 0.7071067811865476)) + x * 0.3989422804014327 * Math.exp(-0.5 * x * x)) * g;
-  }
-}
-
-/** Forward of op 134: encoder.layers.11.mlp.2 (dropout). */
-function forward134(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.mlp.2: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch134_mask[i] = m;
-      act135[i] = act134[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 605184; i < e; i++) {
-      scratch134_mask[i] = 1;
-      act135[i] = act134[i];
-    }
-  }
-}
-
-/** Backward of op 134: encoder.layers.11.mlp.2 (dropout). */
-function backward134(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.mlp.2: dropout backward
-  for (let i = 0, e = n * 605184; i < e; i++) grad134[i] += grad135[i] * scratch134_mask[i];
-}
-
-/** Forward of op 135: encoder.layers.11.mlp.3 (dense). */
-function forward135(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.mlp.3: dense 3072 → 768, register-tiled (shared kernel below)
-  denseTiledForward(p, act135, act136, n * 197, 3072, 768, 83437056, 85796352, 0, 768, 1);
-}
-
-/** Backward of op 135: encoder.layers.11.mlp.3 (dense). */
-function backward135(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.mlp.3: dense 3072 → 768 backward, register-tiled (shared kernel below)
-  denseTiledBackward(p, gp, act135, grad135, grad136, n * 197, 3072, 768, 83437056, 85796352, true, 0, 768, 1);
-}
-
-/** Forward of op 136: encoder.layers.11.mlp.4 (dropout). */
-function forward136(p: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.mlp.4: dropout(p = 0)
-  if (training && 0 > 0) {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      const m = random() < 1 ? 1 : 0;
-      scratch136_mask[i] = m;
-      act137[i] = act136[i] * m;
-    }
-  } else {
-    for (let i = 0, e = n * 151296; i < e; i++) {
-      scratch136_mask[i] = 1;
-      act137[i] = act136[i];
-    }
-  }
-}
-
-/** Backward of op 136: encoder.layers.11.mlp.4 (dropout). */
-function backward136(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.layers.11.mlp.4: dropout backward
-  for (let i = 0, e = n * 151296; i < e; i++) grad136[i] += grad137[i] * scratch136_mask[i];
-}
-
-/** Forward of op 137: add. */
-function forward137(p: Float32Array, n: number, training: boolean): void {
-  // add
-  for (let i = 0, e = n * 151296; i < e; i++) act138[i] = act137[i] + act131[i];
-}
-
-/** Backward of op 137: add. */
-function backward137(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // add backward
-  for (let i = 0, e = n * 151296; i < e; i++) {
-    const g = grad138[i];
-    grad137[i] += g;
-    grad131[i] += g;
-  }
-}
-
-/** Forward of op 138: encoder.ln (layernorm). */
-function forward138(p: Float32Array, n: number, training: boolean): void {
-  // encoder.ln: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias)
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      let s = 0;
-      for (let j = base; j < base + 768; j++) s += act138[j];
-      const m = s / 768;
-      let q = 0;
-      for (let j = base; j < base + 768; j++) {
-        const d = act138[j] - m;
-        q += d * d;
-      }
-      const r = 1 / Math.sqrt(q / 768 + 0.000001);
-      scratch138_istd[b * 197 + g] = r;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[85797120 + ch];
-        const sh = p[85797888 + ch];
-        const h = (act138[j] - m) * r;
-        scratch138_xhat[j] = h;
-        act139[j] = h * w + sh;
-      }
-    }
-  }
-}
-
-/** Backward of op 138: encoder.ln (layernorm). */
-function backward138(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
-  // encoder.ln: layernorm over the last axis, 197 rows of 768 per sample (eps 0.000001, weight and bias), backward
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < 197; g++) {
-      const base = (b * 197 + g) * 768;
-      const r = scratch138_istd[b * 197 + g];
-      let sd = 0;
-      let sdh = 0;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[85797120 + ch];
-        const d = grad139[j] * w;
-        const h = scratch138_xhat[j];
-        sd += d;
-        sdh += d * h;
-        gp[85797120 + ch] += grad139[j] * h;
-        gp[85797888 + ch] += grad139[j];
-      }
-      const a = sd / 768;
-      const bh = sdh / 768;
-      for (let ch = 0, j = base; ch < 768; ch++, j++) {
-        const w = p[85797120 + ch];
-        grad138[j] += r * (grad139[j] * w - a - scratch138_xhat[j] * bh);
-      }
-    }
-  }
-}
-
 /** Forward of op 139: 5 (take). */
-function forward139(p: Float32Array, n: number, training: boolean): void {
+function forward139(n: number): void {
   // 5: take index 0 of axis 0, [197, 768] → [768]
   for (let r = 0; r < n; r++) {
-    for (let q = 0; q < 768; q++) act140[r * 768 + q] = act139[r * 151296 + q];
+    for (let q = 0; q < 768; q++) act140[r * 768 + q] = act139[r * 151296 + q]!;
   }
 }
 
 /** Backward of op 139: 5 (take). */
-function backward139(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward139(n: number): void {
   // 5: take backward (the other positions get no gradient)
   for (let r = 0; r < n; r++) {
-    for (let q = 0; q < 768; q++) grad139[r * 151296 + q] += grad140[r * 768 + q];
+    for (let q = 0; q < 768; q++) grad139[r * 151296 + q]! += grad140[r * 768 + q]!;
   }
 }
 
 /** Forward of op 140: heads.head (dense). */
-function forward140(p: Float32Array, n: number, training: boolean): void {
+function forward140(p: Float32Array, n: number): void {
   // heads.head: dense 768 → 1000, register-tiled (shared kernel below)
   denseTiledForward(p, act140, act141, n, 768, 1000, 85798656, 86566656, 0, 1000, 1);
 }
 
 /** Backward of op 140: heads.head (dense). */
-function backward140(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward140(p: Float32Array, gp: Float32Array, n: number): void {
   // heads.head: dense 768 → 1000 backward, register-tiled (shared kernel below)
   denseTiledBackward(p, gp, act140, grad140, grad141, n, 768, 1000, 85798656, 86566656, true, 0, 1000, 1);
 }
@@ -7423,8 +4504,7 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? undefined) === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,
@@ -7599,7 +4679,8 @@ export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLi
   const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? undefined;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
@@ -7717,7 +4798,7 @@ function denseTiledForward(
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -7727,17 +4808,17 @@ function denseTiledForward(
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       const x0 = 0;
       const x1 = (x0 + IN) & M30;
       const x2 = (x1 + IN) & M30;
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -7759,14 +4840,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -7803,8 +4884,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -7816,12 +4897,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -7842,18 +4923,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = xs[x0 + i];
-          const v1 = xs[x1 + i];
-          const v2 = xs[x2 + i];
-          const v3 = xs[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = xs[x0 + i]!;
+          const v1 = xs[x1 + i]!;
+          const v2 = xs[x2 + i]!;
+          const v3 = xs[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -7874,10 +4955,10 @@ function denseTiledForward(
       const x3 = (x2 + IN) & M30;
       let o = 0;
       for (; o + 4 <= OUT; o += 4) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
-        const b2 = B >= 0 ? p[B + o + 2] : 0;
-        const b3 = B >= 0 ? p[B + o + 3] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
+        const b2 = B >= 0 ? p[B + o + 2]! : 0;
+        const b3 = B >= 0 ? p[B + o + 3]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t0_2 = b2;
@@ -7899,14 +4980,14 @@ function denseTiledForward(
         const w2 = (w1 + IN) & M30;
         const w3 = (w2 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const u2 = p[w2 + i];
-          const u3 = p[w3 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const u2 = p[w2 + i]!;
+          const u3 = p[w3 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t0_2 += v0 * u2;
@@ -7943,8 +5024,8 @@ function denseTiledForward(
         y[yt + 3 * yr + 3 * yc] = t3_3;
       }
       for (; o + 2 <= OUT; o += 2) {
-        const b0 = B >= 0 ? p[B + o] : 0;
-        const b1 = B >= 0 ? p[B + o + 1] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
+        const b1 = B >= 0 ? p[B + o + 1]! : 0;
         let t0_0 = b0;
         let t0_1 = b1;
         let t1_0 = b0;
@@ -7956,12 +5037,12 @@ function denseTiledForward(
         const w0 = (W + o * IN) & M30;
         const w1 = (w0 + IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const u1 = p[w1 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const u1 = p[w1 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t0_1 += v0 * u1;
           t1_0 += v1 * u0;
@@ -7982,18 +5063,18 @@ function denseTiledForward(
         y[yt + 3 * yr + 1 * yc] = t3_1;
       }
       for (; o < OUT; o++) {
-        const b0 = B >= 0 ? p[B + o] : 0;
+        const b0 = B >= 0 ? p[B + o]! : 0;
         let t0_0 = b0;
         let t1_0 = b0;
         let t2_0 = b0;
         let t3_0 = b0;
         const w0 = (W + o * IN) & M30;
         for (let i = 0; i < IN; i++) {
-          const u0 = p[w0 + i];
-          const v0 = x[x0 + i];
-          const v1 = x[x1 + i];
-          const v2 = x[x2 + i];
-          const v3 = x[x3 + i];
+          const u0 = p[w0 + i]!;
+          const v0 = x[x0 + i]!;
+          const v1 = x[x1 + i]!;
+          const v2 = x[x2 + i]!;
+          const v3 = x[x3 + i]!;
           t0_0 += v0 * u0;
           t1_0 += v1 * u0;
           t2_0 += v2 * u0;
@@ -8013,17 +5094,17 @@ function denseTiledForward(
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     for (; o + 8 <= OUT; o += 8) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
-      const b4 = B >= 0 ? p[B + o + 4] : 0;
-      const b5 = B >= 0 ? p[B + o + 5] : 0;
-      const b6 = B >= 0 ? p[B + o + 6] : 0;
-      const b7 = B >= 0 ? p[B + o + 7] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
+      const b4 = B >= 0 ? p[B + o + 4]! : 0;
+      const b5 = B >= 0 ? p[B + o + 5]! : 0;
+      const b6 = B >= 0 ? p[B + o + 6]! : 0;
+      const b7 = B >= 0 ? p[B + o + 7]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -8041,15 +5122,15 @@ function denseTiledForward(
       const w6 = (w5 + IN) & M30;
       const w7 = (w6 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const u4 = p[w4 + i];
-        const u5 = p[w5 + i];
-        const u6 = p[w6 + i];
-        const u7 = p[w7 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const u4 = p[w4 + i]!;
+        const u5 = p[w5 + i]!;
+        const u6 = p[w6 + i]!;
+        const u7 = p[w7 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -8070,10 +5151,10 @@ function denseTiledForward(
       y[yt + 7 * yc] = t0_7;
     }
     for (; o + 4 <= OUT; o += 4) {
-      const b0 = B >= 0 ? p[B + o] : 0;
-      const b1 = B >= 0 ? p[B + o + 1] : 0;
-      const b2 = B >= 0 ? p[B + o + 2] : 0;
-      const b3 = B >= 0 ? p[B + o + 3] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
+      const b1 = B >= 0 ? p[B + o + 1]! : 0;
+      const b2 = B >= 0 ? p[B + o + 2]! : 0;
+      const b3 = B >= 0 ? p[B + o + 3]! : 0;
       let t0_0 = b0;
       let t0_1 = b1;
       let t0_2 = b2;
@@ -8083,11 +5164,11 @@ function denseTiledForward(
       const w2 = (w1 + IN) & M30;
       const w3 = (w2 + IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const u1 = p[w1 + i];
-        const u2 = p[w2 + i];
-        const u3 = p[w3 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const u1 = p[w1 + i]!;
+        const u2 = p[w2 + i]!;
+        const u3 = p[w3 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
         t0_1 += v0 * u1;
         t0_2 += v0 * u2;
@@ -8100,12 +5181,12 @@ function denseTiledForward(
       y[yt + 3 * yc] = t0_3;
     }
     for (; o < OUT; o++) {
-      const b0 = B >= 0 ? p[B + o] : 0;
+      const b0 = B >= 0 ? p[B + o]! : 0;
       let t0_0 = b0;
       const w0 = (W + o * IN) & M30;
       for (let i = 0; i < IN; i++) {
-        const u0 = p[w0 + i];
-        const v0 = xs[i];
+        const u0 = p[w0 + i]!;
+        const v0 = xs[i]!;
         t0_0 += v0 * u0;
       }
       const yt = yo + o * yc;
@@ -8131,8 +5212,8 @@ function densePlainForward(
 ): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -8170,11 +5251,11 @@ function packRows(
       k < K;
       k++, i = (i + sk) & M30, d = (d + 2) & M30
     ) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -8189,16 +5270,16 @@ function packCols(s: Float32Array, s0: number, sk: number, sb: number, K: number
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = s[i + sb];
-        P[d + 2] = s[i + sb2];
-        P[d + 3] = s[i + sb3];
+        P[d] = s[i]!;
+        P[d + 1] = s[i + sb]!;
+        P[d + 2] = s[i + sb2]!;
+        P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i];
-        P[d + 1] = n > 1 ? s[i + sb] : 0;
-        P[d + 2] = n > 2 ? s[i + sb2] : 0;
+        P[d] = s[i]!;
+        P[d + 1] = n > 1 ? s[i + sb]! : 0;
+        P[d + 2] = n > 2 ? s[i + sb2]! : 0;
         P[d + 3] = 0;
       }
     }
@@ -8225,12 +5306,12 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
         t12 = 0,
         t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i],
-          u1 = A[i + 1],
-          v0 = P[j],
-          v1 = P[j + 1],
-          v2 = P[j + 2],
-          v3 = P[j + 3];
+        const u0 = A[i]!,
+          u1 = A[i + 1]!,
+          v0 = P[j]!,
+          v1 = P[j + 1]!,
+          v2 = P[j + 2]!,
+          v3 = P[j + 3]!;
         t00 += u0 * v0;
         t01 += u0 * v1;
         t02 += u0 * v2;
@@ -8245,24 +5326,24 @@ function packedProduct(C: Float32Array, c0: number, cr: number, cc: number, M: n
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00;
-        C[c + cc] += t01;
-        C[c + c2] += t02;
-        C[c + c3] += t03;
+        C[c]! += t00;
+        C[c + cc]! += t01;
+        C[c + c2]! += t02;
+        C[c + c3]! += t03;
         if (two) {
-          C[d] += t10;
-          C[d + cc] += t11;
-          C[d + c2] += t12;
-          C[d + c3] += t13;
+          C[d]! += t10;
+          C[d + cc]! += t11;
+          C[d + c2]! += t12;
+          C[d + c3]! += t13;
         }
       } else {
-        C[c] += t00;
-        if (n > 1) C[c + cc] += t01;
-        if (n > 2) C[c + c2] += t02;
+        C[c]! += t00;
+        if (n > 1) C[c + cc]! += t01;
+        if (n > 2) C[c + c2]! += t02;
         if (two) {
-          C[d] += t10;
-          if (n > 1) C[d + cc] += t11;
-          if (n > 2) C[d + c2] += t12;
+          C[d]! += t10;
+          if (n > 1) C[d + cc]! += t11;
+          if (n > 2) C[d + c2]! += t12;
         }
       }
     }
@@ -8353,11 +5434,11 @@ function densePlainBackward(
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

@@ -97,13 +97,6 @@ function random(): number {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-
 /**
  * A new parameter array initialized as PyTorch does by default (kaiming-uniform dense and convolution
  * weights and biases, unit norm scales, zero shifts, …), from a seeded generator: the same seed gives the
@@ -129,8 +122,6 @@ export function createBuffers(): Float32Array {
 
 let batchSize = 0;
 let forwardDone = false;
-/** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
 let act1 = new Float32Array(0);
@@ -143,8 +134,6 @@ let grad1 = new Float32Array(0);
 let grad2 = new Float32Array(0);
 let grad3 = new Float32Array(0);
 let grad4 = new Float32Array(0);
-
-let bf: Float32Array = new Float32Array(bufferCount);
 
 function allocate(n: number): void {
   if (n === batchSize) return;
@@ -177,15 +166,13 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
   checkBatch(n);
   checkLength("params", p, paramCount);
   checkLength("input", input, n * 2);
-  const training = options.training ?? false;
   if (options.seed !== undefined) seedRandom(options.seed);
   allocate(n);
   act0 = input;
-  forward0(p, n, training);
-  forward1(p, n, training);
-  forward2(p, n, training);
-  forward3(p, n, training);
-  lastTraining = training;
+  forward0(p, n);
+  forward1(n);
+  forward2(p, n);
+  forward3(n);
   forwardDone = true;
   return act4;
 }
@@ -205,137 +192,136 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   const gp = grads;
   zero(grad4);
   copy(outputGrad, grad4);
-  const training = lastTraining;
-  backward3(p, gp, n, training);
-  backward2(p, gp, n, training);
-  backward1(p, gp, n, training);
-  backward0(p, gp, n, training);
+  backward3(n);
+  backward2(p, gp, n);
+  backward1(n);
+  backward0(p, gp, n);
   return grad0;
 }
 
 // ── One function per op, forward and backward ──
 
 /** Forward of op 0: 0 (dense). */
-function forward0(p: Float32Array, n: number, training: boolean): void {
+function forward0(p: Float32Array, n: number): void {
   // 0: dense 2 → 2, unrolled
   for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 2, yo += 2) {
-    const x0 = act0[xo + 0];
-    const x1 = act0[xo + 1];
-    act1[yo + 0] = p[4] + x0 * p[0] + x1 * p[1];
-    act1[yo + 1] = p[5] + x0 * p[2] + x1 * p[3];
+    const x0 = act0[xo + 0]!;
+    const x1 = act0[xo + 1]!;
+    act1[yo + 0] = p[4]! + x0 * p[0]! + x1 * p[1]!;
+    act1[yo + 1] = p[5]! + x0 * p[2]! + x1 * p[3]!;
   }
 }
 
 /** Backward of op 0: 0 (dense). */
-function backward0(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward0(p: Float32Array, gp: Float32Array, n: number): void {
   // 0: dense 2 → 2 backward, unrolled: the first row assigns the parameter gradients
   {
     const xo = 0;
     const yo = 0;
-    const x0 = act0[xo + 0];
-    const x1 = act0[xo + 1];
-    const d0 = grad1[yo + 0];
+    const x0 = act0[xo + 0]!;
+    const x1 = act0[xo + 1]!;
+    const d0 = grad1[yo + 0]!;
     gp[4] = d0;
     gp[0] = d0 * x0;
     gp[1] = d0 * x1;
-    const d1 = grad1[yo + 1];
+    const d1 = grad1[yo + 1]!;
     gp[5] = d1;
     gp[2] = d1 * x0;
     gp[3] = d1 * x1;
     if (inputGradWanted) {
-      grad0[xo + 0] = d0 * p[0] + d1 * p[2];
-      grad0[xo + 1] = d0 * p[1] + d1 * p[3];
+      grad0[xo + 0] = d0 * p[0]! + d1 * p[2]!;
+      grad0[xo + 1] = d0 * p[1]! + d1 * p[3]!;
     }
   }
   for (let r = 1, xo = 2, yo = 2; r < n; r++, xo += 2, yo += 2) {
-    const x0 = act0[xo + 0];
-    const x1 = act0[xo + 1];
-    const d0 = grad1[yo + 0];
-    gp[4] += d0;
-    gp[0] += d0 * x0;
-    gp[1] += d0 * x1;
-    const d1 = grad1[yo + 1];
-    gp[5] += d1;
-    gp[2] += d1 * x0;
-    gp[3] += d1 * x1;
+    const x0 = act0[xo + 0]!;
+    const x1 = act0[xo + 1]!;
+    const d0 = grad1[yo + 0]!;
+    gp[4]! += d0;
+    gp[0]! += d0 * x0;
+    gp[1]! += d0 * x1;
+    const d1 = grad1[yo + 1]!;
+    gp[5]! += d1;
+    gp[2]! += d1 * x0;
+    gp[3]! += d1 * x1;
     if (inputGradWanted) {
-      grad0[xo + 0] = d0 * p[0] + d1 * p[2];
-      grad0[xo + 1] = d0 * p[1] + d1 * p[3];
+      grad0[xo + 0] = d0 * p[0]! + d1 * p[2]!;
+      grad0[xo + 1] = d0 * p[1]! + d1 * p[3]!;
     }
   }
 }
 
 /** Forward of op 1: 1 (sigmoid). */
-function forward1(p: Float32Array, n: number, training: boolean): void {
+function forward1(n: number): void {
   // 1: sigmoid
   for (let i = 0, e = n * 2; i < e; i++) {
-    const x = act1[i];
+    const x = act1[i]!;
     act2[i] = 1 / (1 + Math.exp(-x));
   }
 }
 
 /** Backward of op 1: 1 (sigmoid). */
-function backward1(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward1(n: number): void {
   // 1: sigmoid backward
   for (let i = 0, e = n * 2; i < e; i++) {
-    const y = act2[i];
-    const g = grad2[i];
+    const y = act2[i]!;
+    const g = grad2[i]!;
     grad1[i] = g * y * (1 - y);
   }
 }
 
 /** Forward of op 2: 2 (dense). */
-function forward2(p: Float32Array, n: number, training: boolean): void {
+function forward2(p: Float32Array, n: number): void {
   // 2: dense 2 → 1, unrolled
   for (let r = 0, xo = 0, yo = 0; r < n; r++, xo += 2, yo += 1) {
-    const x0 = act2[xo + 0];
-    const x1 = act2[xo + 1];
-    act3[yo + 0] = p[8] + x0 * p[6] + x1 * p[7];
+    const x0 = act2[xo + 0]!;
+    const x1 = act2[xo + 1]!;
+    act3[yo + 0] = p[8]! + x0 * p[6]! + x1 * p[7]!;
   }
 }
 
 /** Backward of op 2: 2 (dense). */
-function backward2(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward2(p: Float32Array, gp: Float32Array, n: number): void {
   // 2: dense 2 → 1 backward, unrolled: the first row assigns the parameter gradients
   {
     const xo = 0;
     const yo = 0;
-    const x0 = act2[xo + 0];
-    const x1 = act2[xo + 1];
-    const d0 = grad3[yo + 0];
+    const x0 = act2[xo + 0]!;
+    const x1 = act2[xo + 1]!;
+    const d0 = grad3[yo + 0]!;
     gp[8] = d0;
     gp[6] = d0 * x0;
     gp[7] = d0 * x1;
-    grad2[xo + 0] = d0 * p[6];
-    grad2[xo + 1] = d0 * p[7];
+    grad2[xo + 0] = d0 * p[6]!;
+    grad2[xo + 1] = d0 * p[7]!;
   }
   for (let r = 1, xo = 2, yo = 1; r < n; r++, xo += 2, yo += 1) {
-    const x0 = act2[xo + 0];
-    const x1 = act2[xo + 1];
-    const d0 = grad3[yo + 0];
-    gp[8] += d0;
-    gp[6] += d0 * x0;
-    gp[7] += d0 * x1;
-    grad2[xo + 0] = d0 * p[6];
-    grad2[xo + 1] = d0 * p[7];
+    const x0 = act2[xo + 0]!;
+    const x1 = act2[xo + 1]!;
+    const d0 = grad3[yo + 0]!;
+    gp[8]! += d0;
+    gp[6]! += d0 * x0;
+    gp[7]! += d0 * x1;
+    grad2[xo + 0] = d0 * p[6]!;
+    grad2[xo + 1] = d0 * p[7]!;
   }
 }
 
 /** Forward of op 3: 3 (sigmoid). */
-function forward3(p: Float32Array, n: number, training: boolean): void {
+function forward3(n: number): void {
   // 3: sigmoid
   for (let i = 0, e = n * 1; i < e; i++) {
-    const x = act3[i];
+    const x = act3[i]!;
     act4[i] = 1 / (1 + Math.exp(-x));
   }
 }
 
 /** Backward of op 3: 3 (sigmoid). */
-function backward3(p: Float32Array, gp: Float32Array, n: number, training: boolean): void {
+function backward3(n: number): void {
   // 3: sigmoid backward
   for (let i = 0, e = n * 1; i < e; i++) {
-    const y = act4[i];
-    const g = grad4[i];
+    const y = act4[i]!;
+    const g = grad4[i]!;
     grad3[i] = g * y * (1 - y);
   }
 }
@@ -463,8 +449,6 @@ export function createTrainer(
 ): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
-  if ((options.loss ?? "mse") === undefined)
-    throw new RangeError("no loss: the spec states none, so pass options.loss");
   seedRandom(options.seed ?? 0);
   return {
     params,

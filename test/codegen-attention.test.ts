@@ -277,8 +277,8 @@ describe("gradients against finite differences (float64)", () => {
     const mistakes: [string, RegExp, string][] = [
       ["rope backward rotates the wrong way", /(\w+\[base \+ i \+ \d+\] = e \* cs) - (a \* sn;)/, "$1 + $2"],
       ["the dropout mask is not applied to dP", /dp \*= mk;/, ""],
-      ["softmax backward forgets the row sum", /\((scratch0_d_row\[j\]) - s\)/, "$1"],
-      ["the 1/√hd scale is missing from dS", /(\(scratch0_d_row\[j\] - s\)) \* 0\.5/, "$1"],
+      ["softmax backward forgets the row sum", /\((scratch0_d_row\[j\]!) - s\)/, "$1"],
+      ["the 1/√hd scale is missing from dS", /(\(scratch0_d_row\[j\]! - s\)) \* 0\.5/, "$1"],
     ];
     for (const [what, from, to] of mistakes) {
       expect(text, what).toMatch(from);

@@ -461,7 +461,7 @@ describe("generated code", () => {
     expect(text).toContain("// bn1: batchnorm over 3 channels × 4 × 4 positions per sample (eps 0.00001, affine, running stats, momentum 0.2)");
     expect(text).toContain("// gn: groupnorm, 3 groups of 1 channel × 4 × 4 positions per sample");
     expect(text).toContain("// 2: transpose(0, 2) [3, 4, 4] → [4, 4, 3]");
-    expect(text).toMatch(/0\.8 \* bf\[ch\] \+ 0\.2 \* m/);
+    expect(text).toMatch(/0\.8 \* bf\[ch\]! \+ 0\.2 \* m/);
     // The scratch arrays are workspace, allocated with the others when the batch size changes.
     expect(text).toMatch(/let scratch0_xhat = new Float64Array\(0\);/);
   });

@@ -10,7 +10,7 @@ import { checkProgram } from "../program/check.js";
 import type { Host } from "../program/load.js";
 import { version } from "../version.js";
 import { kernels } from "./kernels/index.js";
-import { emitModule } from "./module.js";
+import { emitModule, emitModuleParts, type ModulePart } from "./module.js";
 import { plan, type Plan } from "./plan.js";
 
 export const compileOptionsSchema = z
@@ -114,13 +114,37 @@ export async function compileFile(
       }
       baked = result;
     }
-    const raw = emitModule(planned, { source: file, version, ...(loss ? { loss } : {}), ...(baked ? { baked } : {}) }, options);
-    const text = options.format ? await prettier.format(raw, { parser: "babel-ts", printWidth: 120 }) : raw;
+    const info = { source: file, version, ...(loss ? { loss } : {}), ...(baked ? { baked } : {}) };
+    const text = options.format ? await formatParts(emitModuleParts(planned, info, options)) : emitModule(planned, info, options);
     files.push({ path: models.length === 1 ? `${base}.ts` : `${base}.${a.name}.ts`, model: a.name, text });
     onModel?.(a.name);
   }
   if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics), sources };
   return { files, diagnostics: sortDiagnostics(diagnostics), sources };
+}
+
+const prettierOptions: prettier.Options = { parser: "babel-ts", printWidth: 120 };
+
+/** Formatted fixed parts (the runtime every module shares), by their text: formatted once per process. */
+const formattedRuntime = new Map<string, Promise<string>>();
+
+/** A module formatted with prettier piece by piece: the model's own code every time, the runtime once. The
+ *  result is the same whichever piece was formatted first (each piece's formatting depends on its text
+ *  alone). */
+async function formatParts(parts: readonly ModulePart[]): Promise<string> {
+  const formatted = await Promise.all(
+    parts.map((part) => {
+      if (!part.fixed) return prettier.format(part.text, prettierOptions);
+      let done = formattedRuntime.get(part.text);
+      if (done === undefined) {
+        if (formattedRuntime.size >= 64) formattedRuntime.clear();
+        done = prettier.format(part.text, prettierOptions);
+        formattedRuntime.set(part.text, done);
+      }
+      return done;
+    }),
+  );
+  return formatted.join("\n");
 }
 
 /** The flat parameter array from what `--bake-weights` gave, or what is wrong with it. */

@@ -9,6 +9,9 @@
 //   gets the sum of their gradients. The assembler zeroes every gradient before a backward pass, except
 //   the arrays a kernel claimed (`claimInputGrad`, `claimParamGrad`): their first writer assigns them.
 // - `training` is a boolean in scope (batch statistics, dropout masks).
+// - Generated code passes `noUncheckedIndexedAccess`: every array element read is written `a[i]!`, an
+//   accumulation `a[i]! += v`, a plain store `a[i] = v` (erased at compile time: no run-time cost).
+// - An op's function gets `p`, `gp`, `n` and `training` only when its code names them (module.ts).
 import { argWithDefault, type ArgVal, type IrOp } from "../analyze/analyze.js";
 import type { LayerEntry } from "../vocabulary/layers.js";
 
@@ -19,6 +22,9 @@ export interface EmitOptions {
   readonly unrollLimit: number;
   /** Output columns per register tile of the looped matrix kernel. */
   readonly tileColumns: number;
+  /** Layer copies with the same code share one function (shared.ts); default true. `false` gives every op
+   *  its own, for tests that compare the two. */
+  readonly share?: boolean;
 }
 
 export interface EmitCtx {

@@ -1,12 +1,13 @@
 // Assembles one generated module (TypeScript source) from a plan: the parameter manifest, seeded PyTorch
 // initialization, the workspace, forward and backward passes (one kernel per op, from kernels/), the three
 // losses and a training step with SGD or Adam/AdamW. Built with ts-morph; formatted by compile.ts.
-import { IndentationText, Project, QuoteKind, StructureKind, VariableDeclarationKind, type StatementStructures } from "ts-morph";
+import { printStructure, StructureKind, VariableDeclarationKind, type StatementStructures } from "ts-morph";
 import type { IrOp } from "../analyze/analyze.js";
 import { activationHelpers, helpersUsed } from "./kernels/activation.js";
 import { denseTiledSource } from "./kernels/dense.js";
 import { kernels } from "./kernels/index.js";
 import { ArgReader, lit, type EmitCtx, type EmitOptions } from "./kernel.js";
+import { makeTemplate, templateContext, type ArrayBinding, type Template } from "./shared.js";
 import { lengthSupport, type Plan, type PlannedTensor } from "./plan.js";
 
 export interface ModuleInfo {
@@ -38,7 +39,45 @@ interface Scratch {
   readonly fixed?: boolean;
 }
 
+/** One generated module as TypeScript source, printed as it comes (readable, not run through prettier). */
 export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): string {
+  const { statements } = moduleStatements(plan, info, options);
+  // Printed straight from the structure: no source file is parsed (which cost more than the printing).
+  return printStructure({ kind: StructureKind.SourceFile, statements }, { indentNumberOfSpaces: 2 });
+}
+
+/** A piece of a module's source; `fixed` when it depends only on the options and the helpers a module uses
+ *  (the runtime: checks, the seeded generator, math helpers, the shared matrix kernels), not on the model. */
+export interface ModulePart {
+  readonly text: string;
+  readonly fixed: boolean;
+}
+
+/** The same module in pieces, for formatting piece by piece: a fixed piece need be formatted only once. */
+export function emitModuleParts(plan: Plan, info: ModuleInfo, options: EmitOptions): ModulePart[] {
+  const { statements, fixed } = moduleStatements(plan, info, options);
+  const parts: ModulePart[] = [];
+  let run: StatementStructures[] = [];
+  const flush = () => {
+    if (run.length > 0) parts.push({ text: printStructure({ kind: StructureKind.SourceFile, statements: run }, { indentNumberOfSpaces: 2 }), fixed: false });
+    run = [];
+  };
+  // Structures are printed together; every source-text statement is a piece of its own, since prettier
+  // takes longer on one large text than on its pieces (three times as long on the MNIST module).
+  statements.forEach((statement, k) => {
+    const text: unknown = statement; // `add` puts source text among the structures
+    if (typeof text !== "string") {
+      run.push(statement);
+      return;
+    }
+    flush();
+    parts.push({ text: `${text.trim()}\n`, fixed: fixed.has(k) });
+  });
+  flush();
+  return parts;
+}
+
+function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): { statements: StatementStructures[]; fixed: Set<number> } {
   const F = options.dtype === "float64" ? "Float64Array" : "Float32Array";
   const scratches: Scratch[] = [];
   const lastReader = new Map<number, number>();
@@ -48,6 +87,8 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   const claims: Claims = { buffers: new Set(), params: [], lastReader, owners };
   const forwardParts: string[] = [];
   const backwardParts: string[] = [];
+  /** The array type of an input: token ids are Int32Array. */
+  const arrayOf = (v: { dtype: string }) => (v.dtype === "token" ? "Int32Array" : F);
   const aName = (id: number) => `act${plan.values[id]!.buffer}`;
   const gName = (id: number) => `grad${plan.values[id]!.buffer}`;
 
@@ -58,34 +99,100 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   // dense forward is 25.6 KB of bytecode at 32×32 and 57 KB at 48×48, both optimized, and 101 KB at 64×64,
   // never optimized; the width sweep of bench/workloads.mjs (bench/latest.txt) times the cliff: unrolled
   // 64×64 and 128×128 layers run 35–70× slower than the tiled kernel.
+  // Copies of a layer whose code differs only in arrays and offsets share one (shared.ts).
+  const rendered = plan.ops.map((op, index) => {
+    const kernel = kernels[op.kind]!;
+    const base = context(plan, op, index, options, scratches, aName, gName, info.baked, claims);
+    const answers: boolean[] = [];
+    const record = (answer: boolean) => (answers.push(answer), answer);
+    const ctx: EmitCtx = { ...base, claimInputGrad: (j) => record(base.claimInputGrad(j)), claimParamGrads: (t) => record(base.claimParamGrads(t)) };
+    const fwd = kernel.forward(ctx).trim();
+    // An inference build (baked weights) has no backward pass.
+    const bwd = info.baked ? "" : kernel.backward(ctx).trim();
+    forwardParts.push(fwd);
+    backwardParts.push(bwd);
+    return { op, index, kernel, base, answers, fwd, bwd, forward: undefined as Template | undefined, backward: undefined as Template | undefined };
+  });
+  // Templates only where another op has the same kind and shapes (a cheap first sort) and no weights are baked.
+  const bySignature = new Map<string, number>();
+  const signature = (op: IrOp) => JSON.stringify([op.kind, op.inputs.map((id) => plan.values[id]!.shape), op.outputs.map((id) => plan.values[id]!.shape)]);
+  for (const r of rendered) bySignature.set(signature(r.op), (bySignature.get(signature(r.op)) ?? 0) + 1);
+  const inputTypeOf = new Map(plan.inputs.map((v) => [`act${v.buffer}`, arrayOf(v)]));
+  for (const r of rendered) {
+    if (info.baked || options.share === false || bySignature.get(signature(r.op))! < 2) continue;
+    const renders = [false, true].map((shifted) => {
+      const t = templateContext(r.base, r.answers, shifted);
+      return { fwd: r.kernel.forward(t.ctx).trim(), bwd: r.kernel.backward(t.ctx).trim(), requests: t.requests };
+    });
+    const [plain, shifted] = renders as [(typeof renders)[0], (typeof renders)[0]];
+    const one = (list: readonly string[], name: string) => list.map((actual, j) => ({ actual, param: list.length === 1 ? name : `${name}${j}` }));
+    const arrays: ArrayBinding[] = [
+      ...one(r.base.x, "input"),
+      ...one(r.base.y, "output"),
+      ...one(r.base.gx, "inputGrad"),
+      ...one(r.base.gy, "outputGrad"),
+      ...scratches.filter((x) => x.name.startsWith(`scratch${r.index}_`) || x.name.startsWith(`work${r.index}_`)).map((x) => ({ actual: x.name, param: x.name.replace(/^(scratch|work)\d+_/, "") })),
+    ].map((x) => ({ ...x, type: inputTypeOf.get(x.actual) ?? F }));
+    r.forward = makeTemplate(plain.fwd, shifted.fwd, plain.requests, arrays, r.op.name);
+    r.backward = makeTemplate(plain.bwd, shifted.bwd, plain.requests, arrays, r.op.name);
+  }
+  const sharers = (key: string | undefined, list: "forward" | "backward") => (key === undefined ? 0 : rendered.filter((x) => x[list]?.key === key).length);
+
   const opFunctions: string[] = [];
   const forwardCalls: string[] = [];
   const backwardCalls: string[] = [];
-  plan.ops.forEach((op, index) => {
-    const kernel = kernels[op.kind]!;
-    const ctx = context(plan, op, index, options, scratches, aName, gName, info.baked, claims);
-    const what = `${op.name ? `${op.name} (${op.kind})` : op.kind}`;
-    const fwd = kernel.forward(ctx).trim();
-    const bwd = kernel.backward(ctx).trim();
-    if (fwd !== "") {
-      opFunctions.push(`/** Forward of op ${index}: ${what}. */\nfunction forward${index}(p: ${F}, n: number, training: boolean): void {\n${fwd}\n}`);
-      forwardCalls.push(`forward${index}(p, n, training);`);
+  const sharedNames = new Map<string, string>();
+  const sharedCount = new Map<string, number>();
+  const types = { p: F, gp: F, n: "number", training: "boolean" };
+  /** A function's parameter list and a call's arguments: `p`, `gp`, `n`, `training` when the body reads them
+   *  (`noUnusedParameters`), then the template's own. */
+  const parameters = (body: string, extra: readonly { name: string; type: string; arg: string }[]) => {
+    const fixed = (["p", "gp", "n", "training"] as const).filter((v) => codeUses(body, v));
+    return {
+      list: [...fixed.map((v) => `${v}: ${types[v]}`), ...extra.map((x) => `${x.name}: ${x.type}`)].join(", "),
+      args: [...fixed, ...extra.map((x) => x.arg)].join(", "),
+    };
+  };
+  const what = (op: IrOp) => `${op.name ? `${op.name} (${op.kind})` : op.kind}`;
+  for (const r of rendered) {
+    for (const direction of ["forward", "backward"] as const) {
+      const body = direction === "forward" ? r.fwd : r.bwd;
+      if (body === "") continue;
+      const Direction = direction === "forward" ? "Forward" : "Backward";
+      const template = r[direction];
+      let call: string;
+      if (template && sharers(template.key, direction) > 1) {
+        let name = sharedNames.get(`${direction}\n${template.key}`);
+        if (name === undefined) {
+          const stem = `${r.op.kind.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())}${Direction}`;
+          const k = (sharedCount.get(stem) ?? 0) + 1;
+          sharedCount.set(stem, k);
+          name = `${stem}${k}`;
+          sharedNames.set(`${direction}\n${template.key}`, name);
+          const group = rendered.filter((x) => x[direction]?.key === template.key);
+          const listed = group.slice(0, 6).map((x) => `${x.index}`).join(", ");
+          const doc = `${Direction} of the ${group.length} ops ${listed}${group.length > 6 ? ", …" : ""} (${r.op.kind}, one shape): each call passes its arrays and offsets.`;
+          opFunctions.push(`/** ${doc} */\nfunction ${name}(${parameters(template.body, template.params).list}): void {\n${template.body}\n}`);
+        }
+        call = `${name}(${parameters(template.body, template.params).args}); // op ${r.index}: ${what(r.op)}`;
+      } else {
+        const own = `${direction}${r.index}`;
+        const ps = parameters(body, []);
+        opFunctions.push(`/** ${Direction} of op ${r.index}: ${what(r.op)}. */\nfunction ${own}(${ps.list}): void {\n${body}\n}`);
+        call = `${own}(${ps.args});`;
+      }
+      if (direction === "forward") forwardCalls.push(call);
+      else backwardCalls.unshift(call);
     }
-    if (bwd !== "") {
-      opFunctions.push(`/** Backward of op ${index}: ${what}. */\nfunction backward${index}(p: ${F}, gp: ${F}, n: number, training: boolean): void {\n${bwd}\n}`);
-      backwardCalls.unshift(`backward${index}(p, gp, n, training);`);
-    }
-    forwardParts.push(fwd);
-    backwardParts.push(bwd);
-  });
+  }
 
   const buffersUsed = [...new Set(plan.values.map((v) => v.buffer))].sort((a, b) => a - b);
   const inputBuffers = plan.inputs.map((v) => v.buffer);
   const outputBuffers = plan.outputs.map((v) => v.buffer);
   const sizeOf = (buffer: number) => plan.values[buffer]!.size;
   const activations = buffersUsed.filter((b) => !inputBuffers.includes(b));
-  /** The array type of an input: token ids are Int32Array. */
-  const arrayOf = (v: { dtype: string }) => (v.dtype === "token" ? "Int32Array" : F);
+  /** Gradient arrays, one per buffer (none in an inference build). */
+  const gradBuffers = info.baked ? [] : buffersUsed;
   const many = (count: number, one: string, list: string) => (count === 1 ? one : list);
   const inputType = many(plan.inputs.length, arrayOf(plan.inputs[0]!), `readonly [${plan.inputs.map(arrayOf).join(", ")}]`);
   const outputType = many(plan.outputs.length, F, `readonly [${plan.outputs.map(() => F).join(", ")}]`);
@@ -106,6 +213,8 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   // statement by statement re-parses it each time, which costs seconds on a 500 KB module.
   const statements: StatementStructures[] = [];
   const add = (s: string | StatementStructures) => statements.push(s as StatementStructures);
+  const fixed = new Set<number>();
+  const addFixed = (s: string) => fixed.add(add(s) - 1);
   add(header(plan, info, options));
   add({
     kind: StructureKind.Interface,
@@ -162,56 +271,22 @@ export function emitModule(plan: Plan, info: ModuleInfo, options: EmitOptions): 
   constant("params", `[\n${plan.params.map(tensorLiteral).join(",\n")}\n]`, "Every parameter tensor, in `state_dict` order.", "readonly TensorInfo[]");
   constant("buffers", `[\n${plan.buffers.map(tensorLiteral).join(",\n")}\n]`, "Every buffer tensor (not parameters).", "readonly TensorInfo[]");
 
-  add(`
-// ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
-
-function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
-  if (array.length !== expected) {
-    throw new RangeError(\`\${what} has \${array.length} elements, expected \${expected}\`);
-  }
-}
-
-/** Zeroes an array: a loop for short ones (\`fill\` is a call into the runtime, tens of ns), \`fill\` otherwise. */
-function zero(a: ${F}): void {
-  if (a.length > 64) a.fill(0);
-  else for (let i = 0; i < a.length; i++) a[i] = 0;
-}
-
-/** Copies \`from\` into \`to\` (same length), a loop for short arrays as in \`zero\`. */
-function copy(from: ArrayLike<number>, to: ${F}): void {
-  if (to.length > 64) to.set(from);
-  else for (let i = 0; i < to.length; i++) to[i] = from[i]!;
-}
-
-function checkBatch(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(\`batch must be a whole number of at least 1, got \${n}\`);
-}
-
-// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
-
-let rngState = 0;
-
-function seedRandom(seed: number): void {
-  rngState = seed >>> 0;
-}
-
-/** Uniform in [0, 1). */
-function random(): number {
-  rngState = (rngState + 0x6d2b79f5) >>> 0;
-  let t = rngState;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-
-/** Standard normal (Box–Muller). */
-function gaussian(): number {
-  let u = 0;
-  while (u === 0) u = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-}
-`);
-
+  // What the rest of the module reads decides which runtime helpers and state it gets (`noUnusedLocals`).
+  const initStatements = plan.params.filter((t) => !t.tiedTo).map(initStatement);
+  const backwardStatements = info.baked ? [] : backwardBody(plan, claims, buffersUsed, cutOutputs, seq, rowOf, backwardCalls);
+  const opCode = opFunctions.join("\n");
+  const uses = {
+    gaussian: initStatements.some((s) => s.includes("gaussian()")),
+    random: initStatements.some((s) => /\b(random|gaussian)\(\)/.test(s)) || codeUses(opCode, "random"),
+    zero: backwardStatements.some((s) => s.startsWith("zero(")),
+    copy: backwardStatements.some((s) => s.startsWith("copy(")),
+    inputGradWanted: codeUses(opCode, "inputGradWanted"),
+    seqLength: codeUses(opCode, "seqLength") || backwardStatements.some((s) => codeUses(s, "seqLength")),
+    outputList: plan.outputs.length > 1 && !cutOutputs.some((c) => c),
+    /** Backward reads the mode of the last forward call. */
+    lastTraining: backwardCalls.some((c) => codeUses(c, "training")),
+  };
+  addFixed(runtimeSource(F, uses));
   add({
     kind: StructureKind.Function,
     name: "createParams",
@@ -226,7 +301,7 @@ function gaussian(): number {
     statements: [
       "seedRandom(seed);",
       `const p = new ${F}(paramCount);`,
-      ...plan.params.filter((t) => !t.tiedTo).map(initStatement),
+      ...initStatements,
       "return p;",
     ],
   });
@@ -247,29 +322,28 @@ function gaussian(): number {
   add(`
 // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
 
-let batchSize = 0;
-let forwardDone = false;
+let batchSize = 0;${info.baked ? "" : "\nlet forwardDone = false;"}${uses.lastTraining ? `
 /** Whether the last forward call ran in training mode (its backward follows the same mode). */
-let lastTraining = false;
+let lastTraining = false;` : ""}${uses.inputGradWanted ? `
 /** Whether backward computes the gradient of the model's float inputs (\`trainStep\` needs none). */
-let inputGradWanted = true;${seq !== undefined ? `\n/** Sequence length of the last forward call (attention masks keys past it). */\nlet seqLength = ${seq};` : ""}
+let inputGradWanted = true;` : ""}${uses.seqLength ? `\n/** Sequence length of the last forward call (attention masks keys past it). */\nlet seqLength = ${seq};` : ""}
 ${activations.map((b) => `let act${b} = new ${F}(0);`).join("\n")}
 ${plan.inputs.map((v) => `let act${v.buffer}: ${arrayOf(v)} = new ${arrayOf(v)}(0);`).join("\n")}
-${buffersUsed.map((b) => `let grad${b} = new ${F}(0);`).join("\n")}
-${scratches.map((s) => `let ${s.name} = new ${F}(${s.fixed ? s.perSample : 0});`).join("\n")}
-let bf: ${F} = new ${F}(bufferCount);${plan.bufferCount > 0 ? "\nlet ownBuffersReady = false;" : ""}
+${gradBuffers.map((b) => `let grad${b} = new ${F}(0);`).join("\n")}
+${scratches.map((s) => (s.fixed ? `const ${s.name} = new ${F}(${s.perSample});` : `let ${s.name} = new ${F}(0);`)).join("\n")}
+${plan.bufferCount > 0 ? `let bf: ${F} = new ${F}(bufferCount);\nlet ownBuffersReady = false;` : ""}
 
 function allocate(n: number): void {
   if (n === batchSize) return;
   batchSize = n;
 ${activations.map((b) => `  act${b} = new ${F}(n * ${sizeOf(b)});`).join("\n")}
-${buffersUsed.map((b) => `  grad${b} = new ${F}(n * ${sizeOf(b)});`).join("\n")}
+${gradBuffers.map((b) => `  grad${b} = new ${F}(n * ${sizeOf(b)});`).join("\n")}
 ${scratches.filter((s) => !s.fixed).map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")}
-${plan.outputs.length > 1 ? `  outputList = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
-${floatInputs.length > 1 ? `  inputGradList = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
+${uses.outputList ? `  outputList = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
+${floatInputs.length > 1 && !info.baked ? `  inputGradList = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
 }
-${plan.outputs.length > 1 ? `let outputList: ${outputType} = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
-${floatInputs.length > 1 ? `let inputGradList: ${inputGradType} = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
+${uses.outputList ? `let outputList: ${outputType} = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
+${floatInputs.length > 1 && !info.baked ? `let inputGradList: ${inputGradType} = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
 ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
 `);
 
@@ -304,7 +378,7 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
     returnType: outputType,
     statements: [
       "checkBatch(n);",
-      ...(info.baked ? ["const p = bakedParams;"] : ['checkLength("params", p, paramCount);']),
+      ...(info.baked ? (forwardCalls.some((c) => codeUses(c, "p")) ? ["const p = bakedParams;"] : []) : ['checkLength("params", p, paramCount);']),
       ...(seq !== undefined
         ? [
             `const length = options.length ?? ${seq};`,
@@ -322,7 +396,7 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
         ];
       }),
       ...(plan.bufferCount > 0 ? ['if (options.buffers !== undefined) checkLength("buffers", options.buffers, bufferCount);'] : []),
-      "const training = options.training ?? false;",
+      ...(uses.lastTraining || forwardCalls.some((c) => codeUses(c, "training")) ? ["const training = options.training ?? false;"] : []),
       "if (options.seed !== undefined) seedRandom(options.seed);",
       ...(plan.bufferCount > 0 ? ["if (options.buffers !== undefined) bf = options.buffers;", "else if (!ownBuffersReady) { bf = createBuffers(); ownBuffersReady = true; }"] : []),
       "allocate(n);",
@@ -333,10 +407,10 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
           ? `act${v.buffer} = length === ${seq} ? ${arr} : padRows(${arr}, padded${k}, n, length, ${rowOf(v)}, ${seq});`
           : `act${v.buffer} = ${arr};`;
       }),
-      ...(seq !== undefined ? ["seqLength = length;"] : []),
+      ...(uses.seqLength ? ["seqLength = length;"] : []),
       ...forwardCalls,
-      "lastTraining = training;",
-      "forwardDone = true;",
+      ...(uses.lastTraining ? ["lastTraining = training;"] : []),
+      ...(info.baked ? [] : ["forwardDone = true;"]),
       ...(() => {
         const shown = plan.outputs.map((v, k) =>
           cutOutputs[k] ? `(length === ${seq} ? act${v.buffer} : cutRows(act${v.buffer}, short${k}, n, length, ${rowOf(v)}, ${seq}))` : `act${v.buffer}`,
@@ -364,7 +438,39 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       { name: "grads", type: F },
     ],
     returnType: inputGradType,
-    statements: [
+    statements: backwardStatements,
+  });
+
+  // One statement per function: prettier formats them one by one (see `emitModuleParts`).
+  opFunctions.forEach((f, k) => add(k === 0 ? `// ── One function per op, forward and backward ──\n\n${f}` : f));
+  add(lossesSource(F, plan));
+  if (!info.baked) add(trainingSource(F, info, plan, inputType, variable, uses.inputGradWanted));
+  if (helperCode.length > 0) addFixed(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
+  if (opFunctions.some((f) => /\b(denseTiledForward|denseTiledBackward|packedGemm)\(/.test(f))) {
+    addFixed(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns)}`);
+  }
+  return { statements, fixed };
+}
+
+/** Whether generated code reads `name` (a whole identifier, not a property, outside comments). */
+export function codeUses(code: string, name: string): boolean {
+  const bare = code.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/[^\n]*/g, "");
+  return new RegExp(`(?<![\\w$.])${name}(?![\\w$])`).test(bare);
+}
+
+/** The statements of `backward`: checks, zeroing of the gradients no kernel assigns, the output gradients,
+ *  then every op's backward, last op first. */
+function backwardBody(
+  plan: Plan,
+  claims: Claims,
+  buffersUsed: readonly number[],
+  cutOutputs: readonly boolean[],
+  seq: number | undefined,
+  rowOf: (v: { size: number }) => number,
+  backwardCalls: readonly string[],
+): string[] {
+  const floatInputs = plan.inputs.filter((v) => v.dtype !== "token");
+  return [
       'if (!forwardDone) throw new RangeError("backward needs a forward call first");',
       'checkLength("params", p, paramCount);',
       "const n = batchSize;",
@@ -382,24 +488,70 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
           ? `if (seqLength === ${seq}) grad${v.buffer}.set(${arr}); else padRows(${arr}, grad${v.buffer}, n, seqLength, ${rowOf(v)}, ${seq});`
           : `copy(${arr}, grad${v.buffer});`;
       }),
-      "const training = lastTraining;",
+      ...(backwardCalls.some((c) => codeUses(c, "training")) ? ["const training = lastTraining;"] : []),
       ...backwardCalls,
       ...(floatInputs.length === 0 ? [] : [floatInputs.length === 1 ? `return grad${floatInputs[0]!.buffer};` : "return inputGradList;"]),
-    ],
-  });
+  ];
+}
 
-  add(`// ── One function per op, forward and backward ──\n\n${opFunctions.join("\n\n")}`);
-  add(lossesSource(F, plan));
-  if (!info.baked) add(trainingSource(F, info, plan, inputType, variable));
-  if (helperCode.length > 0) add(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
-  if (opFunctions.some((f) => /\b(denseTiledForward|denseTiledBackward|packedGemm)\(/.test(f))) {
-    add(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns)}`);
+/** The fixed runtime every module starts with: argument checks, array helpers and the seeded generator —
+ *  each helper only when the module uses it. */
+function runtimeSource(F: string, uses: { readonly zero: boolean; readonly copy: boolean; readonly random: boolean; readonly gaussian: boolean }): string {
+  const parts = [
+    `// ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
+
+function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
+  if (array.length !== expected) {
+    throw new RangeError(\`\${what} has \${array.length} elements, expected \${expected}\`);
   }
-  const project = new Project({
-    useInMemoryFileSystem: true,
-    manipulationSettings: { indentationText: IndentationText.TwoSpaces, quoteKind: QuoteKind.Double },
-  });
-  return project.createSourceFile("module.ts", { statements }, { overwrite: true }).getFullText();
+}`,
+    uses.zero
+      ? `/** Zeroes an array: a loop for short ones (\`fill\` is a call into the runtime, tens of ns), \`fill\` otherwise. */
+function zero(a: ${F}): void {
+  if (a.length > 64) a.fill(0);
+  else for (let i = 0; i < a.length; i++) a[i] = 0;
+}`
+      : "",
+    uses.copy
+      ? `/** Copies \`from\` into \`to\` (same length), a loop for short arrays${uses.zero ? " as in `zero`" : ""}. */
+function copy(from: ArrayLike<number>, to: ${F}): void {
+  if (to.length > 64) to.set(from);
+  else for (let i = 0; i < to.length; i++) to[i] = from[i]!;
+}`
+      : "",
+    `function checkBatch(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(\`batch must be a whole number of at least 1, got \${n}\`);
+}`,
+    uses.random || uses.gaussian
+      ? `// ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
+
+let rngState = 0;
+
+function seedRandom(seed: number): void {
+  rngState = seed >>> 0;
+}`
+      : `/** This module draws no random numbers: seeds are accepted and ignored. */
+function seedRandom(_seed: number): void {}`,
+    uses.random || uses.gaussian
+      ? `/** Uniform in [0, 1). */
+function random(): number {
+  rngState = (rngState + 0x6d2b79f5) >>> 0;
+  let t = rngState;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}`
+      : "",
+    uses.gaussian
+      ? `/** Standard normal (Box–Muller). */
+function gaussian(): number {
+  let u = 0;
+  while (u === 0) u = random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+}`
+      : "",
+  ];
+  return `\n${parts.filter((x) => x !== "").join("\n\n")}\n`;
 }
 
 function header(plan: Plan, info: ModuleInfo, options: EmitOptions): string {
@@ -522,7 +674,7 @@ function context(
     id: `op${index}`,
     args: new ArgReader(op.args, op.entry),
     options,
-    weight: (k) => (baked ? lit(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]`),
+    weight: (k) => (baked ? lit(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]!`),
   };
 }
 
@@ -705,9 +857,9 @@ export function binaryCrossEntropyLoss(output: ${F}, target: ArrayLike<number>, 
 `;
 }
 
-function trainingSource(F: string, info: ModuleInfo, plan: Plan, inputType: string, variable: boolean): string {
+function trainingSource(F: string, info: ModuleInfo, plan: Plan, inputType: string, variable: boolean, inputGradWanted: boolean): string {
+  const backwardCall = `backward(trainer.params, ${plan.outputs.length === 1 ? "grad" : `[grad, ${plan.outputs.slice(1).map((_, k) => `zerosOf(result[${k + 1}].length)`).join(", ")}]`}, trainer.grads);`;
   const loss = info.loss?.name;
-  const defaultLoss = loss ? q(loss) : "undefined";
   return `
 // ── Training ────────────────────────────────────────────────────────────────────────────────────────
 
@@ -744,8 +896,7 @@ export interface Trainer {
 export function createTrainer(options: TrainerOptions, params: ${F} = createParams(options.seed ?? 0)): Trainer {
   checkLength("params", params, paramCount);
   if (!(options.lr > 0)) throw new RangeError(\`lr must be positive, got \${options.lr}\`);
-  if ((options.loss ?? ${defaultLoss}) === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
-  seedRandom(options.seed ?? 0);
+${loss ? "" : `  if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");\n`}  seedRandom(options.seed ?? 0);
   return {
     params,
     grads: new ${F}(paramCount),
@@ -769,20 +920,21 @@ export function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input"
   const result = forward(trainer.params, ${plan.inputs.length === 1 ? "input" : "inputs"}, n, { training: true, buffers: trainer.buffers${variable ? ", ...(length !== undefined ? { length } : {})" : ""} });
   const output = result${plan.outputs.length === 1 ? "" : "[0]"};
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? ${defaultLoss};
+  const lossName = o.loss${loss ? ` ?? ${q(loss)}` : ""};${loss ? "" : `
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");`}
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)
       : lossName === "cross_entropy"
         ? crossEntropyLoss(output, target, n, grad)
         : binaryCrossEntropyLoss(output, target, n, grad, o.fromLogits ?? ${info.loss?.logits ?? false});
-  // Nothing reads the gradient of the input here: the kernels that can skip that work do.
+  ${inputGradWanted ? `// Nothing reads the gradient of the input here: the kernels that can skip that work do.
   inputGradWanted = false;
   try {
-    backward(trainer.params, ${plan.outputs.length === 1 ? "grad" : `[grad, ${plan.outputs.slice(1).map((_, k) => `zerosOf(result[${k + 1}].length)`).join(", ")}]`}, trainer.grads);
+    ${backwardCall}
   } finally {
     inputGradWanted = true;
-  }
+  }` : backwardCall}
   trainer.steps++;
   const p = trainer.params;
   const g = trainer.grads;

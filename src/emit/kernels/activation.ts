@@ -130,7 +130,7 @@ function elementwise(kind: string): Kernel {
       const y = c.y[0]!;
       return `// ${c.op.name}: ${kind}
 for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) {
-  const x = ${x}[i];
+  const x = ${x}[i]!;
   ${y}[i] = ${rule.forward(c.args)};
 }`;
     },
@@ -140,10 +140,10 @@ for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) {
       const usesY = /\by\b/.test(body);
       return `// ${c.op.name}: ${kind} backward
 for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) {
-  ${usesX ? `const x = ${c.x[0]}[i];` : ""}
-  ${usesY ? `const y = ${c.y[0]}[i];` : ""}
-  const g = ${c.gy[0]}[i];
-  ${c.gx[0]}[i] ${c.claimInputGrad(0) ? "=" : "+="} ${body};
+  ${usesX ? `const x = ${c.x[0]}[i]!;` : ""}
+  ${usesY ? `const y = ${c.y[0]}[i]!;` : ""}
+  const g = ${c.gy[0]}[i]!;
+  ${c.gx[0]}[i]${c.claimInputGrad(0) ? " =" : "! +="} ${body};
 }`;
     },
   };
@@ -162,16 +162,16 @@ if (training && ${p} > 0) {
   for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) {
     const m = ${keep <= 0 ? "0" : `random() < ${lit(keep)} ? ${lit(1 / keep)} : 0`};
     ${mask}[i] = m;
-    ${c.y[0]}[i] = ${c.x[0]}[i] * m;
+    ${c.y[0]}[i] = ${c.x[0]}[i]! * m;
   }
 } else {
-  for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) { ${mask}[i] = 1; ${c.y[0]}[i] = ${c.x[0]}[i]; }
+  for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) { ${mask}[i] = 1; ${c.y[0]}[i] = ${c.x[0]}[i]!; }
 }`;
     },
     backward(c) {
       const mask = c.scratch("mask", c.inSizes[0]!);
       return `// ${c.op.name}: dropout backward
-for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) ${c.gx[0]}[i] += ${c.gy[0]}[i] * ${mask}[i];`;
+for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) ${c.gx[0]}[i]! += ${c.gy[0]}[i]! * ${mask}[i]!;`;
     },
   };
 }
@@ -183,10 +183,10 @@ const prelu: Kernel = {
     const W = c.param("weight");
     const size = c.inSizes[0]!;
     const per = count === 1 ? size : size / count;
-    const slope = count === 1 ? `p[${W}]` : `p[${W} + Math.floor((i % ${size}) / ${per})]`;
+    const slope = count === 1 ? `p[${W}]!` : `p[${W} + Math.floor((i % ${size}) / ${per})]!`;
     return `// ${c.op.name}: prelu
 for (let i = 0, e = n * ${size}; i < e; i++) {
-  const x = ${c.x[0]}[i];
+  const x = ${c.x[0]}[i]!;
   ${c.y[0]}[i] = x > 0 ? x : ${slope} * x;
 }`;
   },
@@ -198,10 +198,10 @@ for (let i = 0, e = n * ${size}; i < e; i++) {
     const k = count === 1 ? `${W}` : `${W} + Math.floor((i % ${size}) / ${per})`;
     return `// ${c.op.name}: prelu backward
 for (let i = 0, e = n * ${size}; i < e; i++) {
-  const x = ${c.x[0]}[i];
-  const g = ${c.gy[0]}[i];
-  if (x > 0) ${c.gx[0]}[i] += g;
-  else { const k = ${k}; ${c.gx[0]}[i] += p[k] * g; gp[k] += g * x; }
+  const x = ${c.x[0]}[i]!;
+  const g = ${c.gy[0]}[i]!;
+  if (x > 0) ${c.gx[0]}[i]! += g;
+  else { const k = ${k}; ${c.gx[0]}[i]! += p[k]! * g; gp[k]! += g * x; }
 }`;
   },
 };
@@ -228,13 +228,13 @@ for (let o = 0, e = n * ${outer}; o < e; o++) {
   for (let j = 0; j < ${inner}; j++) {
     const base = o * ${len * inner} + j;
     let m = -Infinity;
-    for (let k = 0; k < ${len}; k++) m = Math.max(m, ${x}[base + k * ${inner}]);
+    for (let k = 0; k < ${len}; k++) m = Math.max(m, ${x}[base + k * ${inner}]!);
     let s = 0;
-    for (let k = 0; k < ${len}; k++) s += Math.exp(${x}[base + k * ${inner}] - m);
+    for (let k = 0; k < ${len}; k++) s += Math.exp(${x}[base + k * ${inner}]! - m);
     ${log ? "const l = m + Math.log(s);" : "const r = 1 / s;"}
     for (let k = 0; k < ${len}; k++) {
       const i = base + k * ${inner};
-      ${y}[i] = ${log ? `${x}[i] - l` : `Math.exp(${x}[i] - m) * r`};
+      ${y}[i] = ${log ? `${x}[i]! - l` : `Math.exp(${x}[i]! - m) * r`};
     }
   }
 }`;
@@ -249,10 +249,10 @@ for (let o = 0, e = n * ${outer}; o < e; o++) {
   for (let j = 0; j < ${inner}; j++) {
     const base = o * ${len * inner} + j;
     let s = 0;
-    for (let k = 0; k < ${len}; k++) { const i = base + k * ${inner}; s += ${gy}[i]${log ? "" : ` * ${y}[i]`}; }
+    for (let k = 0; k < ${len}; k++) { const i = base + k * ${inner}; s += ${gy}[i]!${log ? "" : ` * ${y}[i]!`}; }
     for (let k = 0; k < ${len}; k++) {
       const i = base + k * ${inner};
-      ${gx}[i] += ${log ? `${gy}[i] - Math.exp(${y}[i]) * s` : `${y}[i] * (${gy}[i] - s)`};
+      ${gx}[i]! += ${log ? `${gy}[i]! - Math.exp(${y}[i]!) * s` : `${y}[i]! * (${gy}[i]! - s)`};
     }
   }
 }`;

@@ -118,7 +118,7 @@ const range = (k: number) => Array.from({ length: k }, (_, i) => i);
 /** \`base + d\` with a literal d. */
 const off = (base: string, d: number) => (d === 0 ? base : `${base} + ${d}`);
 /** Σ_d a[ai + d]·b[bi + d] as one expression (unrolled head widths). */
-const dot = (hd: number, a: string, ai: string, b: string, bi: string) => range(hd).map((d) => `${a}[${off(ai, d)}] * ${b}[${off(bi, d)}]`).join(" + ");
+const dot = (hd: number, a: string, ai: string, b: string, bi: string) => range(hd).map((d) => `${a}[${off(ai, d)}]! * ${b}[${off(bi, d)}]!`).join(" + ");
 
 /** The kv head's first column for query head `h`, as an expression. */
 function kvColumn(g: Geometry): string {
@@ -153,10 +153,10 @@ denseTiledForward(p, ${x}, ${g[pr.name]}, n * ${T}, ${D}, ${pr.rows}, ${pr.W}, $
     for (let h = 0; h < ${heads}; h++) {
       const base = b * ${T * width} + t * ${width} + h * ${hd};
       for (let i = 0; i < ${half}; i++) {
-        const cs = ${g.cos}[t * ${half} + i];
-        const sn = ${g.sin}[t * ${half} + i];
-        const a = ${arr}[base + i];
-        const e = ${arr}[base + i + ${half}];
+        const cs = ${g.cos}[t * ${half} + i]!;
+        const sn = ${g.sin}[t * ${half} + i]!;
+        const a = ${arr}[base + i]!;
+        const e = ${arr}[base + i + ${half}]!;
         ${arr}[base + i] = a * cs - e * sn;
         ${arr}[base + i + ${half}] = e * cs + a * sn;
       }
@@ -183,7 +183,7 @@ for (let t = 0; t < ${T}; t++) {
         for (let j = 0; j < ${len}; j++) ${g.mask}[row + j] = ${keep <= 0 ? "0" : `random() < ${lit(keep)} ? ${lit(1 / keep)} : 0`};
       }`
         : "";
-    const weight = g.dropout > 0 ? `training ? ${g.probs}[row + j] * ${g.mask}[row + j] : ${g.probs}[row + j]` : `${g.probs}[row + j]`;
+    const weight = g.dropout > 0 ? `training ? ${g.probs}[row + j]! * ${g.mask}[row + j]! : ${g.probs}[row + j]!` : `${g.probs}[row + j]!`;
 
     return `// ${describe(c, g)}
 ${ropeTable}// projections on the shared matrix kernel
@@ -203,32 +203,32 @@ ${rotate(g.k, KV, K)}
       for (let j = 0; j < ${len}; j++) {
         const kj = kh + j * ${K};
         ${unrolled ? `const s = ${dot(hd, g.q, "qi", g.k, "kj")};` : `let s = 0;
-        for (let d = 0; d < ${hd}; d++) s += ${g.q}[qi + d] * ${g.k}[kj + d];`}
+        for (let d = 0; d < ${hd}; d++) s += ${g.q}[qi + d]! * ${g.k}[kj + d]!;`}
         ${g.probs}[row + j] = s * ${scale};
-        m = Math.max(m, ${g.probs}[row + j]);
+        m = Math.max(m, ${g.probs}[row + j]!);
       }
       let sum = 0;
       for (let j = 0; j < ${len}; j++) {
-        const e = Math.exp(${g.probs}[row + j] - m);
+        const e = Math.exp(${g.probs}[row + j]! - m);
         ${g.probs}[row + j] = e;
         sum += e;
       }
       const r = 1 / sum;
-      for (let j = 0; j < ${len}; j++) ${g.probs}[row + j] *= r;${dropoutCode}
+      for (let j = 0; j < ${len}; j++) ${g.probs}[row + j]! *= r;${dropoutCode}
       const oi = qi; // the head output has q's layout
 ${unrolled ? `      ${range(hd).map((d) => `let o${d} = 0;`).join(" ")}
       for (let j = 0; j < ${len}; j++) {
         const a = ${weight};
         if (a === 0) continue;
         const vj = kh + j * ${K};
-        ${range(hd).map((d) => `o${d} += a * ${g.v}[${off("vj", d)}];`).join(" ")}
+        ${range(hd).map((d) => `o${d} += a * ${g.v}[${off("vj", d)}]!;`).join(" ")}
       }
       ${range(hd).map((d) => `${g.heads}[${off("oi", d)}] = o${d};`).join(" ")}` : `      for (let d = 0; d < ${hd}; d++) ${g.heads}[oi + d] = 0;
       for (let j = 0; j < ${len}; j++) {
         const a = ${weight};
         if (a === 0) continue;
         const vj = kh + j * ${K};
-        for (let d = 0; d < ${hd}; d++) ${g.heads}[oi + d] += a * ${g.v}[vj + d];
+        for (let d = 0; d < ${hd}; d++) ${g.heads}[oi + d]! += a * ${g.v}[vj + d]!;
       }`}
     }
   }
@@ -261,10 +261,10 @@ denseTiledForward(p, ${g.heads}, ${y}, n * ${T}, ${Q}, ${D}, ${g.WO}, ${g.BO}, 0
     for (let h = 0; h < ${heads}; h++) {
       const base = b * ${T * w} + t * ${w} + h * ${hd};
       for (let i = 0; i < ${half}; i++) {
-        const cs = ${g.cos}[t * ${half} + i];
-        const sn = ${g.sin}[t * ${half} + i];
-        const a = ${arr}[base + i];
-        const e = ${arr}[base + i + ${half}];
+        const cs = ${g.cos}[t * ${half} + i]!;
+        const sn = ${g.sin}[t * ${half} + i]!;
+        const a = ${arr}[base + i]!;
+        const e = ${arr}[base + i + ${half}]!;
         ${arr}[base + i] = a * cs + e * sn;
         ${arr}[base + i + ${half}] = e * cs - a * sn;
       }
@@ -297,36 +297,36 @@ for (let b = 0; b < n; b++) {
       const row = ((b * ${H} + h) * ${T} + i) * ${T};
       // dP_j = dO_i · v_j${dropping ? " · M_ij" : ""}, dv_j += A_ij dO_i; s = Σ_j P_ij dP_j
       let s = 0;${unrolled ? `
-      ${range(hd).map((d) => `const h${d} = ${dHeads}[${off("oi", d)}];`).join(" ")}` : ""}
+      ${range(hd).map((d) => `const h${d} = ${dHeads}[${off("oi", d)}]!;`).join(" ")}` : ""}
       for (let j = 0; j < ${len}; j++) {
         const vj = b * ${T * K} + j * ${K} + kc;
-        ${unrolled ? `let dp = ${range(hd).map((d) => `h${d} * ${g.v}[${off("vj", d)}]`).join(" + ")};` : `let dp = 0;
-        for (let d = 0; d < ${hd}; d++) dp += ${dHeads}[oi + d] * ${g.v}[vj + d];`}
-        const pr = ${g.probs}[row + j];${dropping ? `
-        const mk = training ? ${g.mask}[row + j] : 1;
+        ${unrolled ? `${dropping ? "let" : "const"} dp = ${range(hd).map((d) => `h${d} * ${g.v}[${off("vj", d)}]!`).join(" + ")};` : `let dp = 0;
+        for (let d = 0; d < ${hd}; d++) dp += ${dHeads}[oi + d]! * ${g.v}[vj + d]!;`}
+        const pr = ${g.probs}[row + j]!;${dropping ? `
+        const mk = training ? ${g.mask}[row + j]! : 1;
         dp *= mk;
         const a = pr * mk;` : `
         const a = pr;`}
         ${dRow}[j] = dp;
         s += pr * dp;
         if (a === 0) continue;
-        ${unrolled ? range(hd).map((d) => `${dv}[${off("vj", d)}] += a * h${d};`).join(" ") : `for (let d = 0; d < ${hd}; d++) ${dv}[vj + d] += a * ${dHeads}[oi + d];`}
+        ${unrolled ? range(hd).map((d) => `${dv}[${off("vj", d)}]! += a * h${d};`).join(" ") : `for (let d = 0; d < ${hd}; d++) ${dv}[vj + d]! += a * ${dHeads}[oi + d]!;`}
       }
       // dS_j = P_ij (dP_j − s) / √${hd}; dq_i += dS_j k_j, dk_j += dS_j q_i
       const qi = oi;${unrolled ? `
-      ${range(hd).map((d) => `const q${d} = ${g.q}[${off("qi", d)}];`).join(" ")}
+      ${range(hd).map((d) => `const q${d} = ${g.q}[${off("qi", d)}]!;`).join(" ")}
       ${range(hd).map((d) => `let e${d} = 0;`).join(" ")}` : ""}
       for (let j = 0; j < ${len}; j++) {
-        const ds = ${g.probs}[row + j] * (${dRow}[j] - s) * ${scale};
+        const ds = ${g.probs}[row + j]! * (${dRow}[j]! - s) * ${scale};
         if (ds === 0) continue;
         const kj = b * ${T * K} + j * ${K} + kc;
-        ${unrolled ? `${range(hd).map((d) => `e${d} += ds * ${g.k}[${off("kj", d)}];`).join(" ")}
-        ${range(hd).map((d) => `${dk}[${off("kj", d)}] += ds * q${d};`).join(" ")}` : `for (let d = 0; d < ${hd}; d++) {
-          ${dq}[oi + d] += ds * ${g.k}[kj + d];
-          ${dk}[kj + d] += ds * ${g.q}[qi + d];
+        ${unrolled ? `${range(hd).map((d) => `e${d} += ds * ${g.k}[${off("kj", d)}]!;`).join(" ")}
+        ${range(hd).map((d) => `${dk}[${off("kj", d)}]! += ds * q${d};`).join(" ")}` : `for (let d = 0; d < ${hd}; d++) {
+          ${dq}[oi + d]! += ds * ${g.k}[kj + d]!;
+          ${dk}[kj + d]! += ds * ${g.q}[qi + d]!;
         }`}
       }${unrolled ? `
-      ${range(hd).map((d) => `${dq}[${off("oi", d)}] += e${d};`).join(" ")}` : ""}
+      ${range(hd).map((d) => `${dq}[${off("oi", d)}]! += e${d};`).join(" ")}` : ""}
     }
   }
 ${g.rope ? `  // rotary embedding backward: the transposed rotation, (a, e) → (a·cos + e·sin, e·cos − a·sin)

@@ -103,7 +103,7 @@ function windows(g: Geometry, dst: string, src: string, bias: number, assign: bo
     const a = axes[j]!;
     const k = `k${a.sfx}`;
     const head = `for (let ${k} = ${lo(a)}; ${k} < ${hi(a)}; ${k}++)`;
-    if (j === r - 1) return `${head} acc += ${src}[${plus(xBase, times(k, a.dil))}] * p[${plus(wBase, k)}];`;
+    if (j === r - 1) return `${head} acc += ${src}[${plus(xBase, times(k, a.dil))}]! * p[${plus(wBase, k)}]!;`;
     const next = axes[j + 1]!;
     const xr = j === 0 ? "sr" : `sr${j}`;
     const wr = j === 0 ? "wr" : `wr${j}`;
@@ -124,7 +124,7 @@ for (let ${N.bigCh} = 0; ${N.bigCh} < ${BG}; ${N.bigCh}++) {
   const wc = ${plus("w0", times(N.bigCh, KK))};
   ${kernelLoops(0, first, "wc")}
 }
-${dst}[d] ${assign ? "=" : "+="} acc;`;
+${dst}[d]${assign ? " =" : "! +="} acc;`;
     }
     const a = axes[j]!;
     const o = `${N.smallPos}${a.sfx}`;
@@ -147,7 +147,7 @@ ${positionLoops(j + 1)}
   return `for (let b = 0; b < n; b++) {
   for (let ${N.smallCh} = 0; ${N.smallCh} < ${g.smallChannels}; ${N.smallCh}++) {
     const s0 = b * ${g.bigSize}${group};
-    const w0 = ${plus(String(g.weight), times(N.smallCh, BG * KK))};${bias >= 0 ? `\n    const bias = p[${plus(String(bias), N.smallCh)}];` : ""}
+    const w0 = ${plus(String(g.weight), times(N.smallCh, BG * KK))};${bias >= 0 ? `\n    const bias = p[${plus(String(bias), N.smallCh)}]!;` : ""}
     let d = ${plus(`b * ${g.smallSize}`, times(N.smallCh, SP))};
     ${positionLoops(0)}
   }
@@ -184,7 +184,7 @@ function spread(g: Geometry, dst: string, src: string, bias: number, assign: boo
   ${uLine}${check}
   const si = ${sAt};
   const wi = ${wAt};
-  for (let ${N.smallCh} = 0; ${N.smallCh} < ${SG}; ${N.smallCh}++) acc += ${src}[${plus("si", times(N.smallCh, SP))}] * p[${plus("wi", times(N.smallCh, BG * KK))}];
+  for (let ${N.smallCh} = 0; ${N.smallCh} < ${SG}; ${N.smallCh}++) acc += ${src}[${plus("si", times(N.smallCh, SP))}]! * p[${plus("wi", times(N.smallCh, BG * KK))}]!;
 }`;
     }
     const sr = j === 0 ? "sr" : `sr${j}`;
@@ -201,7 +201,7 @@ function spread(g: Geometry, dst: string, src: string, bias: number, assign: boo
     if (j === r) {
       return `let acc = ${bias >= 0 ? "bias" : "0"};
 ${kernelLoops(0, "s0", "w0")}
-${dst}[d] ${assign ? "=" : "+="} acc;`;
+${dst}[d]${assign ? " =" : "! +="} acc;`;
     }
     const a = axes[j]!;
     const i = `${N.bigPos}${a.sfx}`;
@@ -227,7 +227,7 @@ ${positionLoops(j + 1)}
     const w0 = ${plus(String(g.weight), times(bigCh, KK))};`;
   return `for (let b = 0; b < n; b++) {
   for (let ${bigCh} = 0; ${bigCh} < ${g.bigChannels}; ${bigCh}++) {
-    ${setup}${bias >= 0 ? `\n    const bias = p[${plus(String(bias), bigCh)}];` : ""}
+    ${setup}${bias >= 0 ? `\n    const bias = p[${plus(String(bias), bigCh)}]!;` : ""}
     let d = ${plus(`b * ${g.bigSize}`, times(bigCh, BP))};
     ${positionLoops(0)}
   }
@@ -256,7 +256,7 @@ function weightGrad(g: Geometry, smallArr: string, bigArr: string): string {
     const o = `${N.smallPos}${a.sfx}`;
     const head = `for (let ${o} = ${lo(a)}; ${o} < ${hi(a)}; ${o}++)`;
     if (j === r - 1) {
-      return `${head} acc += ${smallArr}[${plus(sBase, o)}] * ${bigArr}[${plus(bBase, times(o, a.stride))}];`;
+      return `${head} acc += ${smallArr}[${plus(sBase, o)}]! * ${bigArr}[${plus(bBase, times(o, a.stride))}]!;`;
     }
     const sr = j === 0 ? "sr" : `sr${j}`;
     const br = j === 0 ? "br" : `br${j}`;
@@ -277,7 +277,7 @@ for (let b = 0; b < n; b++) {
   const bc = ${plus(`b * ${g.bigSize}`, g.groups > 1 ? "g0" : "0", times(N.bigCh, BP))};
   ${positionLoops(0, "sc", bigStart)}
 }
-gp[wi] += acc;`;
+gp[wi]! += acc;`;
     }
     const a = axes[j]!;
     const k = `k${a.sfx}`;
@@ -312,9 +312,9 @@ function biasGrad(gy: string, bias: number, channels: number, plane: number, sam
   return `for (let c = 0; c < ${channels}; c++) {
   let acc = 0;
   for (let b = 0; b < n; b++) {
-    for (let i = b * ${sampleSize} + c * ${plane}, e = i + ${plane}; i < e; i++) acc += ${gy}[i];
+    for (let i = b * ${sampleSize} + c * ${plane}, e = i + ${plane}; i < e; i++) acc += ${gy}[i]!;
   }
-  gp[${bias} + c] += acc;
+  gp[${bias} + c]! += acc;
 }`;
 }
 
@@ -351,7 +351,7 @@ function im2colLoops(g: Geometry, body: (inside: string | undefined, index: stri
 
 /** Fills \`col\` with one sample and group's im2col rows from \`x\` (zeros where a window leaves the input). */
 function im2colFill(g: Geometry, col: string, x: string): string {
-  return im2colLoops(g, (inside, index) => (inside ? `${col}[r++] = ${inside} ? ${x}[${index}] : 0;` : `${col}[r++] = ${x}[${index}];`));
+  return im2colLoops(g, (inside, index) => (inside ? `${col}[r++] = ${inside} ? ${x}[${index}]! : 0;` : `${col}[r++] = ${x}[${index}]!;`));
 }
 
 /**
@@ -372,7 +372,7 @@ function im2colForward(c: EmitCtx, g: Geometry, bias: number, plane: number): st
       ? // Few output channels over many positions: the product the other way round, channels × positions
         // (weight rows × the im2col buffer read transposed), so the packed kernel's tiles run along the plane.
         `const y0 = yb + gi * ${ocPerGroup * plane};
-    for (let oc = 0; oc < ${ocPerGroup}; oc++) ${y}.fill(${bias >= 0 ? `p[${bias} + gi * ${ocPerGroup} + oc]` : "0"}, y0 + oc * ${plane}, y0 + (oc + 1) * ${plane});
+    for (let oc = 0; oc < ${ocPerGroup}; oc++) ${y}.fill(${bias >= 0 ? `p[${bias} + gi * ${ocPerGroup} + oc]!` : "0"}, y0 + oc * ${plane}, y0 + (oc + 1) * ${plane});
     packedGemm(${y}, y0, ${plane}, 1, ${ocPerGroup}, ${plane}, ${K}, p, ${g.weight} + gi * ${ocPerGroup * K}, ${K}, 1, ${col}, 0, 1, ${K}, ${y}, -1);`
       : `denseTiledForward(p, ${col}, ${y}, ${plane}, ${K}, ${ocPerGroup}, ${g.weight} + gi * ${ocPerGroup * K}, ${bias >= 0 ? `${bias} + gi * ${ocPerGroup}` : -1}, yb + gi * ${ocPerGroup * plane}, 1, ${plane});`;
   return `for (let b = 0; b < n; b++) {
@@ -412,7 +412,7 @@ for (let b = 0; b < n; b++) {
     if (dx) ${dcol}.fill(0);
     denseTiledBackward(p, gp, ${col}, ${dcol}, ${gy}, ${plane}, ${K}, ${ocPerGroup}, ${g.weight} + gi * ${ocPerGroup * K}, -1, dx, yb + gi * ${ocPerGroup * plane}, 1, ${plane});
     if (dx) {
-      ${im2colLoops(g, (inside, index) => (inside ? `if (${inside}) ${gx}[${index}] += ${dcol}[r++];\nelse r++;` : `${gx}[${index}] += ${dcol}[r++];`))}
+      ${im2colLoops(g, (inside, index) => (inside ? `if (${inside}) ${gx}[${index}]! += ${dcol}[r++]!;\nelse r++;` : `${gx}[${index}]! += ${dcol}[r++]!;`))}
     }
   }
 }`;

@@ -21,6 +21,11 @@ function dims(c: EmitCtx) {
   return { IN, OUT, rowsPerSample, W, B };
 }
 
+/** An element as the target of `=` or of `+=` (read too, so asserted present: `noUncheckedIndexedAccess`). */
+function target(element: string, op: string): string {
+  return op === "=" ? `${element} =` : `${element}! ${op}`;
+}
+
 function rows(rowsPerSample: number): string {
   return rowsPerSample === 1 ? "n" : `n * ${rowsPerSample}`;
 }
@@ -33,7 +38,7 @@ export const dense: Kernel = {
     const R = rows(rowsPerSample);
     if (IN * OUT <= c.options.unrollLimit) {
       const lines: string[] = [];
-      for (let i = 0; i < IN; i++) lines.push(`const x${i} = ${x}[xo + ${i}];`);
+      for (let i = 0; i < IN; i++) lines.push(`const x${i} = ${x}[xo + ${i}]!;`);
       for (let o = 0; o < OUT; o++) {
         const terms = Array.from({ length: IN }, (_, i) => `x${i} * ${c.weight(W + o * IN + i)}`);
         if (B >= 0) terms.unshift(c.weight(B + o));
@@ -61,15 +66,15 @@ denseTiledForward(p, ${x}, ${y}, ${R}, ${IN}, ${OUT}, ${W}, ${B}, 0, ${OUT}, 1);
       const gpAssign = c.claimParamGrads(B >= 0 ? [[W, IN * OUT], [B, OUT]] : [[W, IN * OUT]]);
       const body = (gpOp: string) => {
         const lines: string[] = [];
-        for (let i = 0; i < IN; i++) lines.push(`const x${i} = ${x}[xo + ${i}];`);
+        for (let i = 0; i < IN; i++) lines.push(`const x${i} = ${x}[xo + ${i}]!;`);
         for (let o = 0; o < OUT; o++) {
-          lines.push(`const d${o} = ${gy}[yo + ${o}];`);
-          if (B >= 0) lines.push(`gp[${B + o}] ${gpOp} d${o};`);
-          for (let i = 0; i < IN; i++) lines.push(`gp[${W + o * IN + i}] ${gpOp} d${o} * x${i};`);
+          lines.push(`const d${o} = ${gy}[yo + ${o}]!;`);
+          if (B >= 0) lines.push(`${target(`gp[${B + o}]`, gpOp)} d${o};`);
+          for (let i = 0; i < IN; i++) lines.push(`${target(`gp[${W + o * IN + i}]`, gpOp)} d${o} * x${i};`);
         }
         const gxLines = Array.from({ length: IN }, (_, i) => {
           const terms = Array.from({ length: OUT }, (_, o) => `d${o} * ${c.weight(W + o * IN + i)}`);
-          return `${gx}[xo + ${i}] ${gxOp} ${terms.join(" + ")};`;
+          return `${target(`${gx}[xo + ${i}]`, gxOp)} ${terms.join(" + ")};`;
         });
         lines.push(c.gxWanted[0] === "true" ? gxLines.join("\n") : `if (${c.gxWanted[0]}) {\n${gxLines.join("\n")}\n}`);
         return lines.join("\n");
@@ -121,14 +126,14 @@ export function denseTiledSource(F: string, tileColumns: number): string {
     const cs = range(C);
     const bases = (v: string, first: string, k: number) =>
       join(range(k).map((j) => `const ${v}${j} = ${j === 0 ? `(${first}) & M30` : `(${v}${j - 1} + IN) & M30`};`));
-    const read = (a: number) => (R === 1 ? "xs[i]" : `${src}[x${a} + i]`);
+    const read = (a: number) => (R === 1 ? "xs[i]!" : `${src}[x${a} + i]!`);
     const out = (a: number, b: number) => `yt${a === 0 ? "" : ` + ${a} * yr`}${b === 0 ? "" : ` + ${b} * yc`}`;
     return `${loop} {
-      ${join(cs.map((b) => `const b${b} = B >= 0 ? p[B + o${b === 0 ? "" : ` + ${b}`}] : 0;`))}
+      ${join(cs.map((b) => `const b${b} = B >= 0 ? p[B + o${b === 0 ? "" : ` + ${b}`}]! : 0;`))}
       ${join(rs.flatMap((a) => cs.map((b) => `let t${a}_${b} = b${b};`)))}
       ${bases("w", "W + o * IN", C)}
       for (let i = 0; i < IN; i++) {
-        ${join(cs.map((b) => `const u${b} = p[w${b} + i];`))}
+        ${join(cs.map((b) => `const u${b} = p[w${b} + i]!;`))}
         ${join(rs.map((a) => `const v${a} = ${read(a)};`))}
         ${join(rs.flatMap((a) => cs.map((b) => `t${a}_${b} += v${a} * u${b};`)))}
       }
@@ -155,7 +160,7 @@ function denseTiledForward(p: ${F}, x: ${F}, y: ${F}, rows: number, IN: number, 
   if (rows >= PACKED_ROWS && OUT >= PACKED_OUT) {
     // many rows: y starts as the bias, then the packed product adds x Wᵀ (W read as its transpose)
     for (let r = 0, yo = y0; r < rows; r++, yo += yr) {
-      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o] : 0;
+      for (let o = 0, yi = yo; o < OUT; o++, yi += yc) y[yi] = B >= 0 ? p[B + o]! : 0;
     }
     packedGemm(y, y0, yr, yc, rows, OUT, IN, x, 0, IN, 1, p, W, 1, IN, y, -1);
     return;
@@ -165,7 +170,7 @@ function denseTiledForward(p: ${F}, x: ${F}, y: ${F}, rows: number, IN: number, 
     // 4 rows at a time copied into rowBuffer: each input converts to a double once, not once per tile
     const xs = rowBuffer;
     for (let xo = 0, yo = y0; r + 4 <= rows; r += 4, xo += 4 * IN, yo += 4 * yr) {
-      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i];
+      for (let i = 0, e = 4 * IN; i < e; i++) xs[i] = x[xo + i]!;
       ${bases4("0")}
       let o = 0;
       ${forwardTile(4, 4, "for (; o + 4 <= OUT; o += 4)", "xs")}
@@ -187,7 +192,7 @@ function denseTiledForward(p: ${F}, x: ${F}, y: ${F}, rows: number, IN: number, 
   }
   const xs = rowBuffer;
   for (let xo = r * IN, yo = y0 + r * yr; r < rows; r++, xo += IN, yo += yr) {
-    for (let i = 0; i < IN; i++) xs[i] = x[xo + i];
+    for (let i = 0; i < IN; i++) xs[i] = x[xo + i]!;
     let o = 0;
     ${forwardTile(1, T, `for (; o + ${T} <= OUT; o += ${T})`)}
     ${T > 4 ? forwardTile(1, 4, "for (; o + 4 <= OUT; o += 4)") : ""}
@@ -199,8 +204,8 @@ function denseTiledForward(p: ${F}, x: ${F}, y: ${F}, rows: number, IN: number, 
 function densePlainForward(p: ${F}, x: ${F}, y: ${F}, from: number, rows: number, IN: number, OUT: number, W: number, B: number, y0: number, yr: number, yc: number): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      let s = B >= 0 ? p[B + o] : 0;
-      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i] * p[w + i];
+      let s = B >= 0 ? p[B + o]! : 0;
+      for (let i = 0, xo = r * IN, w = W + o * IN; i < IN; i++) s += x[xo + i]! * p[w + i]!;
       y[y0 + r * yr + o * yc] = s;
     }
   }
@@ -225,11 +230,11 @@ function packRows(s: ${F}, s0: number, sa: number, sk: number, M: number, K: num
   for (let a = 0; a < M; a++) {
     let t = 0;
     for (let k = 0, i = (s0 + a * sa) & M30, d = ((a >> 1) * 2 * K + (a & 1)) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 2) & M30) {
-      const v = s[i];
+      const v = s[i]!;
       A[d] = v;
       t += v;
     }
-    if (B >= 0) g[B + a] += t;
+    if (B >= 0) g[B + a]! += t;
   }
   if (M & 1) for (let k = 0, d = (M - 1) * K + 1; k < K; k++, d += 2) A[d] = 0;
 }
@@ -244,11 +249,11 @@ function packCols(s: ${F}, s0: number, sk: number, sb: number, K: number, N: num
     let d = (b * K) & M30;
     if (n >= 4) {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i]; P[d + 1] = s[i + sb]; P[d + 2] = s[i + sb2]; P[d + 3] = s[i + sb3];
+        P[d] = s[i]!; P[d + 1] = s[i + sb]!; P[d + 2] = s[i + sb2]!; P[d + 3] = s[i + sb3]!;
       }
     } else {
       for (let k = 0, i = (s0 + b * sb) & M30; k < K; k++, i = (i + sk) & M30, d = (d + 4) & M30) {
-        P[d] = s[i]; P[d + 1] = n > 1 ? s[i + sb] : 0; P[d + 2] = n > 2 ? s[i + sb2] : 0; P[d + 3] = 0;
+        P[d] = s[i]!; P[d + 1] = n > 1 ? s[i + sb]! : 0; P[d + 2] = n > 2 ? s[i + sb2]! : 0; P[d + 3] = 0;
       }
     }
   }
@@ -267,7 +272,7 @@ function packedProduct(C: ${F}, c0: number, cr: number, cc: number, M: number, N
     for (let b = 0; b < N; b += 4) {
       let t00 = 0, t01 = 0, t02 = 0, t03 = 0, t10 = 0, t11 = 0, t12 = 0, t13 = 0;
       for (let i = ia, j = (b * K) & M30; i < ea; i += 2, j = (j + 4) & M30) {
-        const u0 = A[i], u1 = A[i + 1], v0 = P[j], v1 = P[j + 1], v2 = P[j + 2], v3 = P[j + 3];
+        const u0 = A[i]!, u1 = A[i + 1]!, v0 = P[j]!, v1 = P[j + 1]!, v2 = P[j + 2]!, v3 = P[j + 3]!;
         t00 += u0 * v0; t01 += u0 * v1; t02 += u0 * v2; t03 += u0 * v3;
         t10 += u1 * v0; t11 += u1 * v1; t12 += u1 * v2; t13 += u1 * v3;
       }
@@ -276,11 +281,11 @@ function packedProduct(C: ${F}, c0: number, cr: number, cc: number, M: number, N
       const n = N - b;
       const two = a + 1 < M;
       if (n >= 4) {
-        C[c] += t00; C[c + cc] += t01; C[c + c2] += t02; C[c + c3] += t03;
-        if (two) { C[d] += t10; C[d + cc] += t11; C[d + c2] += t12; C[d + c3] += t13; }
+        C[c]! += t00; C[c + cc]! += t01; C[c + c2]! += t02; C[c + c3]! += t03;
+        if (two) { C[d]! += t10; C[d + cc]! += t11; C[d + c2]! += t12; C[d + c3]! += t13; }
       } else {
-        C[c] += t00; if (n > 1) C[c + cc] += t01; if (n > 2) C[c + c2] += t02;
-        if (two) { C[d] += t10; if (n > 1) C[d + cc] += t11; if (n > 2) C[d + c2] += t12; }
+        C[c]! += t00; if (n > 1) C[c + cc]! += t01; if (n > 2) C[c + c2]! += t02;
+        if (two) { C[d]! += t10; if (n > 1) C[d + cc]! += t11; if (n > 2) C[d + c2]! += t12; }
       }
     }
   }
@@ -322,11 +327,11 @@ function denseTiledBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows
 function densePlainBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows: number, IN: number, OUT: number, W: number, B: number, dx: boolean, g0: number, gr: number, gc: number): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
-      const g = gy[g0 + r * gr + o * gc];
-      if (B >= 0) gp[B + o] += g;
+      const g = gy[g0 + r * gr + o * gc]!;
+      if (B >= 0) gp[B + o]! += g;
       for (let i = 0, w = W + o * IN, xo = r * IN; i < IN; i++) {
-        gp[w + i] += g * x[xo + i];
-        if (dx) gx[xo + i] += g * p[w + i];
+        gp[w + i]! += g * x[xo + i]!;
+        if (dx) gx[xo + i]! += g * p[w + i]!;
       }
     }
   }

@@ -4,25 +4,25 @@ import type { Kernel } from "../kernel.js";
 
 export const add: Kernel = {
   forward: (c) => `// add
-for (let i = 0, e = n * ${c.outSizes[0]}; i < e; i++) ${c.y[0]}[i] = ${c.x[0]}[i] + ${c.x[1]}[i];`,
+for (let i = 0, e = n * ${c.outSizes[0]}; i < e; i++) ${c.y[0]}[i] = ${c.x[0]}[i]! + ${c.x[1]}[i]!;`,
   backward: (c) => `// add backward
 for (let i = 0, e = n * ${c.outSizes[0]}; i < e; i++) {
-  const g = ${c.gy[0]}[i];
-  ${c.gx[0]}[i] += g;
-  ${c.gx[1]}[i] += g;
+  const g = ${c.gy[0]}[i]!;
+  ${c.gx[0]}[i]! += g;
+  ${c.gx[1]}[i]! += g;
 }`,
 };
 
 export const mul: Kernel = {
   forward: (c) => `// multiply
-for (let i = 0, e = n * ${c.outSizes[0]}; i < e; i++) ${c.y[0]}[i] = ${c.x[0]}[i] * ${c.x[1]}[i];`,
+for (let i = 0, e = n * ${c.outSizes[0]}; i < e; i++) ${c.y[0]}[i] = ${c.x[0]}[i]! * ${c.x[1]}[i]!;`,
   backward: (c) => `// multiply backward
 for (let i = 0, e = n * ${c.outSizes[0]}; i < e; i++) {
-  const g = ${c.gy[0]}[i];
-  const a = ${c.x[0]}[i];
-  const b = ${c.x[1]}[i];
-  ${c.gx[0]}[i] += g * b;
-  ${c.gx[1]}[i] += g * a;
+  const g = ${c.gy[0]}[i]!;
+  const a = ${c.x[0]}[i]!;
+  const b = ${c.x[1]}[i]!;
+  ${c.gx[0]}[i]! += g * b;
+  ${c.gx[1]}[i]! += g * a;
 }`,
 };
 

@@ -51,8 +51,8 @@ export const embedding: Kernel = {
     const y = c.y[0]!;
     return `// ${describeEmbedding(c, g)}: one row copied per id
 for (let r = 0, e = n * ${g.S}, yo = 0; r < e; r++, yo += ${g.D}) {
-  const w = ${at(g.W, `${ids}[r] * ${g.D}`)};
-  for (let d = 0; d < ${g.D}; d++) ${y}[yo + d] = p[w + d];
+  const w = ${at(g.W, `${ids}[r]! * ${g.D}`)};
+  for (let d = 0; d < ${g.D}; d++) ${y}[yo + d] = p[w + d]!;
 }`;
   },
 
@@ -65,9 +65,9 @@ for (let r = 0, e = n * ${g.S}, yo = 0; r < e; r++, yo += ${g.D}) {
       g.padding >= 0 ? ` (the padding row gets none)` : ""
     }
 for (let r = 0, e = n * ${g.S}, yo = 0; r < e; r++, yo += ${g.D}) {
-  const id = ${ids}[r];${g.padding >= 0 ? `\n  if (id === ${g.padding}) continue;` : ""}
+  const id = ${ids}[r]!;${g.padding >= 0 ? `\n  if (id === ${g.padding}) continue;` : ""}
   const w = ${at(g.W, `id * ${g.D}`)};
-  for (let d = 0; d < ${g.D}; d++) gp[w + d] += ${gy}[yo + d];
+  for (let d = 0; d < ${g.D}; d++) gp[w + d]! += ${gy}[yo + d]!;
 }`;
   },
 };
@@ -91,7 +91,7 @@ export const positional: Kernel = {
     // Position t of a sample is row t: the first T rows of the table are one contiguous run of T × D.
     return `// ${opName(c)}: positional, table ${max} × ${D} at p[${P}]; rows 0..${T - 1} added to the ${T} positions of [${T}, ${D}]
 for (let o = 0, e = n * ${size}; o < e; o += ${size}) {
-  for (let j = 0; j < ${size}; j++) ${y}[o + j] = ${x}[o + j] + p[${at(P, "j")}];
+  for (let j = 0; j < ${size}; j++) ${y}[o + j] = ${x}[o + j]! + p[${at(P, "j")}]!;
 }`;
   },
 
@@ -103,9 +103,9 @@ for (let o = 0, e = n * ${size}; o < e; o += ${size}) {
     return `// ${opName(c)}: positional backward: dx += dy, rows 0..${T - 1} of the table (${D} wide) += Σ over the batch of dy
 for (let o = 0, e = n * ${size}; o < e; o += ${size}) {
   for (let j = 0; j < ${size}; j++) {
-    const d = ${gy}[o + j];
-    ${gx}[o + j] += d;
-    gp[${at(P, "j")}] += d;
+    const d = ${gy}[o + j]!;
+    ${gx}[o + j]! += d;
+    gp[${at(P, "j")}]! += d;
   }
 }`;
   },
@@ -121,8 +121,8 @@ export const class_token: Kernel = {
     const y = c.y[0]!;
     return `// ${opName(c)}: class token, a learned vector of ${D} at p[${W}] prepended: [${T}, ${D}] → [${T + 1}, ${D}]
 for (let b = 0, xo = 0, yo = 0; b < n; b++, xo += ${size}, yo += ${size + D}) {
-  for (let d = 0; d < ${D}; d++) ${y}[yo + d] = p[${at(W, "d")}];
-  for (let j = 0; j < ${size}; j++) ${y}[yo + ${D} + j] = ${x}[xo + j];
+  for (let d = 0; d < ${D}; d++) ${y}[yo + d] = p[${at(W, "d")}]!;
+  for (let j = 0; j < ${size}; j++) ${y}[yo + ${D} + j] = ${x}[xo + j]!;
 }`;
   },
 
@@ -133,8 +133,8 @@ for (let b = 0, xo = 0, yo = 0; b < n; b++, xo += ${size}, yo += ${size + D}) {
     const gx = c.gx[0]!;
     return `// ${opName(c)}: class token backward: the vector gets position 0's gradient summed over the batch, positions 1..${T} go to dx
 for (let b = 0, xo = 0, yo = 0; b < n; b++, xo += ${size}, yo += ${size + D}) {
-  for (let d = 0; d < ${D}; d++) gp[${at(W, "d")}] += ${gy}[yo + d];
-  for (let j = 0; j < ${size}; j++) ${gx}[xo + j] += ${gy}[yo + ${D} + j];
+  for (let d = 0; d < ${D}; d++) gp[${at(W, "d")}]! += ${gy}[yo + d]!;
+  for (let j = 0; j < ${size}; j++) ${gx}[xo + j]! += ${gy}[yo + ${D} + j]!;
 }`;
   },
 };
@@ -172,8 +172,8 @@ export const rotary: Kernel = {
     return `// ${describeRotary(c)}: (lo, hi) → (lo·cos − hi·sin, hi·cos + lo·sin)
 ${rotaryLoops(
   c,
-  `const lo = ${x}[j];
-      const hi = ${x}[j + ${half}];
+  `const lo = ${x}[j]!;
+      const hi = ${x}[j + ${half}]!;
       ${y}[j] = lo * cs - hi * sn;
       ${y}[j + ${half}] = hi * cs + lo * sn;`,
 )}`;
@@ -186,10 +186,10 @@ ${rotaryLoops(
     return `// ${describeRotary(c)}, backward: the transposed rotation, (lo, hi) → (lo·cos + hi·sin, hi·cos − lo·sin)
 ${rotaryLoops(
   c,
-  `const lo = ${gy}[j];
-      const hi = ${gy}[j + ${half}];
-      ${gx}[j] += lo * cs + hi * sn;
-      ${gx}[j + ${half}] += hi * cs - lo * sn;`,
+  `const lo = ${gy}[j]!;
+      const hi = ${gy}[j + ${half}]!;
+      ${gx}[j]! += lo * cs + hi * sn;
+      ${gx}[j + ${half}]! += hi * cs - lo * sn;`,
 )}`;
   },
 };

@@ -33,29 +33,29 @@ export const moeKernels: Readonly<Record<string, Kernel>> = {
 for (let r = 0, e = n * ${rowsPerSample}; r < e; r++) {
   const lo = r * ${E};
   let m = -Infinity;
-  for (let k = 0; k < ${E}; k++) m = Math.max(m, ${c.x[0]}[lo + k]);
+  for (let k = 0; k < ${E}; k++) m = Math.max(m, ${c.x[0]}[lo + k]!);
   let s = 0;
-  for (let k = 0; k < ${E}; k++) { const v = Math.exp(${c.x[0]}[lo + k] - m); ${probs}[lo + k] = v; s += v; }
-  for (let k = 0; k < ${E}; k++) ${probs}[lo + k] /= s;
+  for (let k = 0; k < ${E}; k++) { const v = Math.exp(${c.x[0]}[lo + k]! - m); ${probs}[lo + k] = v; s += v; }
+  for (let k = 0; k < ${E}; k++) ${probs}[lo + k]! /= s;
   // Top ${K} by probability; the lower index wins a tie.
   let total = 0;
   for (let j = 0; j < ${K}; j++) {
     let best = -1;
     for (let k = 0; k < ${E}; k++) {
       let taken = false;
-      for (let i = 0; i < j; i++) if (${chosen}[r * ${K} + i] === k) taken = true;
-      if (!taken && (best < 0 || ${probs}[lo + k] > ${probs}[lo + best])) best = k;
+      for (let i = 0; i < j; i++) if (${chosen}[r * ${K} + i]! === k) taken = true;
+      if (!taken && (best < 0 || ${probs}[lo + k]! > ${probs}[lo + best]!)) best = k;
     }
     ${chosen}[r * ${K} + j] = best;
-    total += ${probs}[lo + best];
+    total += ${probs}[lo + best]!;
   }
-  for (let j = 0; j < ${K}; j++) ${weights}[r * ${K} + j] = ${probs}[lo + ${chosen}[r * ${K} + j]] / total;
+  for (let j = 0; j < ${K}; j++) ${weights}[r * ${K} + j] = ${probs}[lo + ${chosen}[r * ${K} + j]!]! / total;
   for (let i = 0; i < ${D}; i++) {
     let acc = 0;
     for (let j = 0; j < ${K}; j++) {
-      const w = ${weights}[r * ${K} + j];
-      switch (${chosen}[r * ${K} + j]) {
-${outs.map((o, k) => `        case ${k}: acc += w * ${o}[r * ${D} + i]; break;`).join("\n")}
+      const w = ${weights}[r * ${K} + j]!;
+      switch (${chosen}[r * ${K} + j]!) {
+${outs.map((o, k) => `        case ${k}: acc += w * ${o}[r * ${D} + i]!; break;`).join("\n")}
       }
     }
     ${c.y[0]}[r * ${D} + i] = acc;
@@ -71,12 +71,12 @@ ${outs.map((o, k) => `        case ${k}: acc += w * ${o}[r * ${D} + i]; break;`)
 for (let r = 0, e = n * ${rowsPerSample}; r < e; r++) {
   const lo = r * ${E};
   for (let j = 0; j < ${K}; j++) {
-    const w = ${weights}[r * ${K} + j];
+    const w = ${weights}[r * ${K} + j]!;
     let dw = 0;
     for (let i = 0; i < ${D}; i++) {
-      const g = ${c.gy[0]}[r * ${D} + i];
-      switch (${chosen}[r * ${K} + j]) {
-${outs.map((o, k) => `        case ${k}: dw += g * ${o}[r * ${D} + i]; ${gouts[k]}[r * ${D} + i] += w * g; break;`).join("\n")}
+      const g = ${c.gy[0]}[r * ${D} + i]!;
+      switch (${chosen}[r * ${K} + j]!) {
+${outs.map((o, k) => `        case ${k}: dw += g * ${o}[r * ${D} + i]!; ${gouts[k]}[r * ${D} + i]! += w * g; break;`).join("\n")}
       }
     }
     ${gw}[r * ${K} + j] = dw;
@@ -85,15 +85,15 @@ ${outs.map((o, k) => `        case ${k}: dw += g * ${o}[r * ${D} + i]; ${gouts[k
   let total = 0;
   let mix = 0;
   for (let j = 0; j < ${K}; j++) {
-    total += ${probs}[lo + ${chosen}[r * ${K} + j]];
-    mix += ${gw}[r * ${K} + j] * ${weights}[r * ${K} + j];
+    total += ${probs}[lo + ${chosen}[r * ${K} + j]!]!;
+    mix += ${gw}[r * ${K} + j]! * ${weights}[r * ${K} + j]!;
   }
   for (let k = 0; k < ${E}; k++) ${gprob}[lo + k] = 0;
-  for (let j = 0; j < ${K}; j++) ${gprob}[lo + ${chosen}[r * ${K} + j]] = (${gw}[r * ${K} + j] - mix) / total;
+  for (let j = 0; j < ${K}; j++) ${gprob}[lo + ${chosen}[r * ${K} + j]!] = (${gw}[r * ${K} + j]! - mix) / total;
   // Softmax: dL/dz_k = p_k (dL/dp_k − Σ p · dL/dp).
   let dot = 0;
-  for (let k = 0; k < ${E}; k++) dot += ${probs}[lo + k] * ${gprob}[lo + k];
-  for (let k = 0; k < ${E}; k++) ${c.gx[0]}[lo + k] += ${probs}[lo + k] * (${gprob}[lo + k] - dot);
+  for (let k = 0; k < ${E}; k++) dot += ${probs}[lo + k]! * ${gprob}[lo + k]!;
+  for (let k = 0; k < ${E}; k++) ${c.gx[0]}[lo + k]! += ${probs}[lo + k]! * (${gprob}[lo + k]! - dot);
 }`;
     },
   },

@@ -56,10 +56,10 @@ export const batchnorm: Kernel = {
         for (let i = b * ${CS} + ch * ${S}, e = i + ${S}; i < e; i++) ${body}
       }`;
     const batch = `let s = 0;
-      ${loop(`s += ${x}[i];`)}
+      ${loop(`s += ${x}[i]!;`)}
       m = s / count;
       let q = 0;
-      ${loop(`{ const d = ${x}[i] - m; q += d * d; }`)}
+      ${loop(`{ const d = ${x}[i]! - m; q += d * d; }`)}
       v = q / count;`;
     // Batch statistics in training mode, and always when no running statistics are kept (PyTorch).
     const stats = g.track
@@ -67,15 +67,15 @@ export const batchnorm: Kernel = {
       ${batch}
       if (training) {
         // running statistics; the variance kept is the unbiased one, count / (count − 1) × the biased
-        bf[${at(g.RM, "ch")}] = ${lit(1 - g.momentum)} * bf[${at(g.RM, "ch")}] + ${lit(g.momentum)} * m;
-        bf[${at(g.RV, "ch")}] = ${lit(1 - g.momentum)} * bf[${at(g.RV, "ch")}] + ${lit(g.momentum)} * (q / (count - 1));
+        bf[${at(g.RM, "ch")}] = ${lit(1 - g.momentum)} * bf[${at(g.RM, "ch")}]! + ${lit(g.momentum)} * m;
+        bf[${at(g.RV, "ch")}] = ${lit(1 - g.momentum)} * bf[${at(g.RV, "ch")}]! + ${lit(g.momentum)} * (q / (count - 1));
       }
     } else {
-      m = bf[${at(g.RM, "ch")}];
-      v = bf[${at(g.RV, "ch")}];
+      m = bf[${at(g.RM, "ch")}]!;
+      v = bf[${at(g.RV, "ch")}]!;
     }`
       : batch;
-    const apply = `const h = (${x}[i] - m) * r;
+    const apply = `const h = (${x}[i]! - m) * r;
           ${g.xhat}[i] = h;
           ${y}[i] = h${W >= 0 ? " * w" : ""}${B >= 0 ? " + sh" : ""};`;
     return `// ${c.op.name}: ${describeBatchnorm(c, g)}
@@ -89,11 +89,11 @@ ${g.track ? `  ${g.mode}[0] = batchStats ? 1 : 0;\n` : ""}  for (let ch = 0; ch 
     let v: number;
     ${stats}
     const r = 1 / Math.sqrt(v + ${lit(g.eps)});
-    ${g.istd}[ch] = r;${W >= 0 ? `\n    const w = p[${at(W, "ch")}];` : ""}${B >= 0 ? `\n    const sh = p[${at(B, "ch")}];` : ""}
+    ${g.istd}[ch] = r;${W >= 0 ? `\n    const w = p[${at(W, "ch")}]!;` : ""}${B >= 0 ? `\n    const sh = p[${at(B, "ch")}]!;` : ""}
     ${loop(`{
           ${apply}
         }`)}
-  }${g.track ? `\n  if (training) bf[${g.NB}] += 1;` : ""}
+  }${g.track ? `\n  if (training) bf[${g.NB}]! += 1;` : ""}
 }`;
   },
 
@@ -103,25 +103,25 @@ ${g.track ? `  ${g.mode}[0] = batchStats ? 1 : 0;\n` : ""}  for (let ch = 0; ch 
     const gy = c.gy[0]!;
     const gx = c.gx[0]!;
     const CS = C * S;
-    const scale = W >= 0 ? `p[${at(W, "ch")}] * ` : "";
+    const scale = W >= 0 ? `p[${at(W, "ch")}]! * ` : "";
     const loop = (body: string) => `for (let b = 0; b < n; b++) {
       for (let i = b * ${CS} + ch * ${S}, e = i + ${S}; i < e; i++) ${body}
     }`;
     const throughStats = `// batch statistics: the mean and variance depend on every value of the channel
       const a = sg / count;
       const bh = sgh / count;
-      ${loop(`${gx}[i] += k * (${gy}[i] - a - ${g.xhat}[i] * bh);`)}`;
+      ${loop(`${gx}[i]! += k * (${gy}[i]! - a - ${g.xhat}[i]! * bh);`)}`;
     return `// ${c.op.name}: ${describeBatchnorm(c, g)}, backward
 {
-  const count = n * ${S};${g.track ? `\n  const batchStats = ${g.mode}[0] === 1;` : ""}
+  const count = n * ${S};${g.track ? `\n  const batchStats = ${g.mode}[0]! === 1;` : ""}
   for (let ch = 0; ch < ${C}; ch++) {
     let sg = 0;
     let sgh = 0;
-    ${loop(`{ const d = ${gy}[i]; sg += d; sgh += d * ${g.xhat}[i]; }`)}
-    ${W >= 0 ? `gp[${at(W, "ch")}] += sgh;` : ""}
-    ${B >= 0 ? `gp[${at(B, "ch")}] += sg;` : ""}
-    const k = ${scale}${g.istd}[ch];
-    ${g.track ? `if (batchStats) {\n${throughStats}\n} else {\n${loop(`${gx}[i] += k * ${gy}[i];`)}\n}` : throughStats}
+    ${loop(`{ const d = ${gy}[i]!; sg += d; sgh += d * ${g.xhat}[i]!; }`)}
+    ${W >= 0 ? `gp[${at(W, "ch")}]! += sgh;` : ""}
+    ${B >= 0 ? `gp[${at(B, "ch")}]! += sg;` : ""}
+    const k = ${scale}${g.istd}[ch]!;
+    ${g.track ? `if (batchStats) {\n${throughStats}\n} else {\n${loop(`${gx}[i]! += k * ${gy}[i]!;`)}\n}` : throughStats}
   }
 }`;
   },
@@ -191,19 +191,19 @@ function runKernel(geometry: (c: EmitCtx) => RunGeometry): Kernel {
       const y = c.y[0]!;
       const K = ix.K;
       const perChannel = (wk: string) =>
-        (geo.W >= 0 ? `\n      const w = p[${at(geo.W, wk)}];` : "") + (geo.B >= 0 ? `\n      const sh = p[${at(geo.B, wk)}];` : "");
+        (geo.W >= 0 ? `\n      const w = p[${at(geo.W, wk)}]!;` : "") + (geo.B >= 0 ? `\n      const sh = p[${at(geo.B, wk)}]!;` : "");
       return `// ${c.op.name}: ${geo.what}
 for (let b = 0; b < n; b++) {
   ${ix.open}
     const base = ${ix.base};
     let s = 0;
-    for (let j = base; j < base + ${K}; j++) s += ${x}[j];
+    for (let j = base; j < base + ${K}; j++) s += ${x}[j]!;
     const m = s / ${K};
     let q = 0;
-    for (let j = base; j < base + ${K}; j++) { const d = ${x}[j] - m; q += d * d; }
+    for (let j = base; j < base + ${K}; j++) { const d = ${x}[j]! - m; q += d * d; }
     const r = 1 / Math.sqrt(q / ${K} + ${lit(geo.eps)});
     ${geo.istd}[${ix.slot}] = r;
-    ${runLoop(geo, perChannel, `const h = (${x}[j] - m) * r;
+    ${runLoop(geo, perChannel, `const h = (${x}[j]! - m) * r;
         ${geo.xhat}[j] = h;
         ${y}[j] = h${geo.W >= 0 ? " * w" : ""}${geo.B >= 0 ? " + sh" : ""};`)}
   }
@@ -215,26 +215,26 @@ for (let b = 0; b < n; b++) {
       const gy = c.gy[0]!;
       const gx = c.gx[0]!;
       const K = ix.K;
-      const perChannel = (wk: string) => (geo.W >= 0 ? `\n      const w = p[${at(geo.W, wk)}];` : "");
-      const d = geo.W >= 0 ? `${gy}[j] * w` : `${gy}[j]`;
+      const perChannel = (wk: string) => (geo.W >= 0 ? `\n      const w = p[${at(geo.W, wk)}]!;` : "");
+      const d = geo.W >= 0 ? `${gy}[j]! * w` : `${gy}[j]!`;
       const paramGrads = [
-        geo.W >= 0 ? `gp[${at(geo.W, ix.wk)}] += ${gy}[j] * h;` : "",
-        geo.B >= 0 ? `gp[${at(geo.B, ix.wk)}] += ${gy}[j];` : "",
+        geo.W >= 0 ? `gp[${at(geo.W, ix.wk)}]! += ${gy}[j]! * h;` : "",
+        geo.B >= 0 ? `gp[${at(geo.B, ix.wk)}]! += ${gy}[j]!;` : "",
       ].filter(Boolean).join("\n        ");
       return `// ${c.op.name}: ${geo.what}, backward
 for (let b = 0; b < n; b++) {
   ${ix.open}
     const base = ${ix.base};
-    const r = ${geo.istd}[${ix.slot}];
+    const r = ${geo.istd}[${ix.slot}]!;
     let sd = 0;
     let sdh = 0;
     ${runLoop(geo, perChannel, `const d = ${d};
-        const h = ${geo.xhat}[j];
+        const h = ${geo.xhat}[j]!;
         sd += d;
         sdh += d * h;${paramGrads ? `\n        ${paramGrads}` : ""}`)}
     const a = sd / ${K};
     const bh = sdh / ${K};
-    ${runLoop(geo, perChannel, `${gx}[j] += r * (${d} - a - ${geo.xhat}[j] * bh);`)}
+    ${runLoop(geo, perChannel, `${gx}[j]! += r * (${d} - a - ${geo.xhat}[j]! * bh);`)}
   }
 }`;
     },
@@ -299,10 +299,10 @@ export const rmsnorm: Kernel = {
 for (let row = 0, e = n * ${rows}; row < e; row++) {
   const base = row * ${D};
   let q = 0;
-  for (let j = 0; j < ${D}; j++) { const v = ${x}[base + j]; q += v * v; }
+  for (let j = 0; j < ${D}; j++) { const v = ${x}[base + j]!; q += v * v; }
   const r = 1 / Math.sqrt(q / ${D} + ${lit(eps)});
   ${rs}[row] = r;
-  for (let j = 0; j < ${D}; j++) ${y}[base + j] = ${x}[base + j] * r${W >= 0 ? ` * p[${at(W, "j")}]` : ""};
+  for (let j = 0; j < ${D}; j++) ${y}[base + j] = ${x}[base + j]! * r${W >= 0 ? ` * p[${at(W, "j")}]!` : ""};
 }`;
   },
   backward(c) {
@@ -314,19 +314,19 @@ for (let row = 0, e = n * ${rows}; row < e; row++) {
     const x = c.x[0]!;
     const gy = c.gy[0]!;
     const gx = c.gx[0]!;
-    const d = W >= 0 ? `${gy}[base + j] * p[${at(W, "j")}]` : `${gy}[base + j]`;
+    const d = W >= 0 ? `${gy}[base + j]! * p[${at(W, "j")}]!` : `${gy}[base + j]!`;
     return `// ${c.op.name}: rmsnorm backward: dx = r·d − x·r³·mean(d·x), d = w·dy
 for (let row = 0, e = n * ${rows}; row < e; row++) {
   const base = row * ${D};
-  const r = ${rs}[row];
+  const r = ${rs}[row]!;
   let s = 0;
   for (let j = 0; j < ${D}; j++) {
-    const v = ${x}[base + j];
+    const v = ${x}[base + j]!;
     s += ${d} * v;
-    ${W >= 0 ? `gp[${at(W, "j")}] += ${gy}[base + j] * v * r;` : ""}
+    ${W >= 0 ? `gp[${at(W, "j")}]! += ${gy}[base + j]! * v * r;` : ""}
   }
   const k = (r * r * r * s) / ${D};
-  for (let j = 0; j < ${D}; j++) ${gx}[base + j] += r * ${d} - ${x}[base + j] * k;
+  for (let j = 0; j < ${D}; j++) ${gx}[base + j]! += r * ${d} - ${x}[base + j]! * k;
 }`;
   },
 };

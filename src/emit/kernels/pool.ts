@@ -125,7 +125,7 @@ function maxPool(rank: 1 | 2): Kernel {
         if (j === axes.length - 1) {
           return `${headLine} {
   const q = ${plus(base, tap(a, k))};
-  const v = ${c.x[0]}[xc + q];
+  const v = ${c.x[0]}[xc + q]!;
   if (v > m || v !== v) {
     m = v;
     at = q;
@@ -159,7 +159,7 @@ for (let bc = 0, d = 0; bc < n * ${C}; bc++) {
       return `${head(c, axes)} — backward: each output's gradient goes to its argmax
 for (let bc = 0, d = 0; bc < n * ${C}; bc++) {
   const xc = bc * ${IP};
-  for (let j = 0; j < ${OP}; j++, d++) ${c.gx[0]}[xc + ${arg}[d]] += ${c.gy[0]}[d];
+  for (let j = 0; j < ${OP}; j++, d++) ${c.gx[0]}[xc + ${arg}[d]!]! += ${c.gy[0]}[d]!;
 }`;
     },
   };
@@ -204,7 +204,7 @@ function windowAverage(describe: (c: EmitCtx) => string, axesOf: (c: EmitCtx) =>
       const C = c.inShapes[0]![0]!;
       const IP = c.inSizes[0]! / C;
       const inner = `let acc = 0;
-${inputLoops(axes, "xc", (q) => `acc += ${c.x[0]}[${q}];`)}
+${inputLoops(axes, "xc", (q) => `acc += ${c.x[0]}[${q}]!;`)}
 ${c.y[0]}[d] = ${div === "1" ? "acc" : `acc / ${div}`};`;
       return `${describe(c)}
 for (let bc = 0, d = 0; bc < n * ${C}; bc++) {
@@ -216,8 +216,8 @@ for (let bc = 0, d = 0; bc < n * ${C}; bc++) {
       const { axes, setup, div } = axesOf(c);
       const C = c.inShapes[0]![0]!;
       const IP = c.inSizes[0]! / C;
-      const inner = `const g = ${c.gy[0]}[d]${div === "1" ? "" : ` / ${div}`};
-${inputLoops(axes, "xc", (q) => `${c.gx[0]}[${q}] += g;`)}`;
+      const inner = `const g = ${c.gy[0]}[d]!${div === "1" ? "" : ` / ${div}`};
+${inputLoops(axes, "xc", (q) => `${c.gx[0]}[${q}]! += g;`)}`;
       return `${describe(c)} — backward: gradient / divisor to every element of the window
 for (let bc = 0, d = 0; bc < n * ${C}; bc++) {
   const xc = bc * ${IP};
@@ -281,7 +281,7 @@ const globalAvgPool: Kernel = {
     return `${title(c, "global_avg_pool", [])}
 for (let bc = 0, xc = 0; bc < n * ${C}; bc++, xc += ${L}) {
   let acc = 0;
-  for (let i = 0; i < ${L}; i++) acc += ${c.x[0]}[xc + i];
+  for (let i = 0; i < ${L}; i++) acc += ${c.x[0]}[xc + i]!;
   ${c.y[0]}[bc] = acc / ${L};
 }`;
   },
@@ -290,8 +290,8 @@ for (let bc = 0, xc = 0; bc < n * ${C}; bc++, xc += ${L}) {
     const L = c.inSizes[0]! / C;
     return `${title(c, "global_avg_pool", [])} — backward
 for (let bc = 0, xc = 0; bc < n * ${C}; bc++, xc += ${L}) {
-  const g = ${c.gy[0]}[bc] / ${L};
-  for (let i = 0; i < ${L}; i++) ${c.gx[0]}[xc + i] += g;
+  const g = ${c.gy[0]}[bc]! / ${L};
+  for (let i = 0; i < ${L}; i++) ${c.gx[0]}[xc + i]! += g;
 }`;
   },
 };

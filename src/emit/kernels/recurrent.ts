@@ -171,10 +171,10 @@ function forwardBlock(g: Geometry, r: Direction, x: string): string {
   const { input, lines } = blockBases(g, r, x);
   const seq = g.seq;
   const sig = (e: string) => `1 / (1 + Math.exp(-${e}))`;
-  const ihLoop = `for (let i = 0, w = ${at(r.WI, `j * ${r.IN}`)}; i < ${r.IN}; i++, w++) ax += p[w] * ${input}[xi + i];`;
-  const hhLoop = `if (s > 0) for (let k = 0, w = ${at(r.WH, `j * ${H}`)}; k < ${H}; k++, w++) ah += p[w] * ${seq}[hp + k];`;
-  const bI = r.BI >= 0 ? `p[${at(r.BI, "j")}]` : "0";
-  const bH = r.BH >= 0 ? `p[${at(r.BH, "j")}]` : "0";
+  const ihLoop = `for (let i = 0, w = ${at(r.WI, `j * ${r.IN}`)}; i < ${r.IN}; i++, w++) ax += p[w]! * ${input}[xi + i]!;`;
+  const hhLoop = `if (s > 0) for (let k = 0, w = ${at(r.WH, `j * ${H}`)}; k < ${H}; k++, w++) ah += p[w]! * ${seq}[hp + k]!;`;
+  const bI = r.BI >= 0 ? `p[${at(r.BI, "j")}]!` : "0";
+  const bH = r.BH >= 0 ? `p[${at(r.BH, "j")}]!` : "0";
   let body: string;
   if (g.cell === "rnn") {
     body = `for (let j = 0; j < ${H}; j++) {
@@ -196,15 +196,15 @@ function forwardBlock(g: Geometry, r: Direction, x: string): string {
     }
     // i, f, g, o; c = f ⊙ c_prev + i ⊙ g; h = o ⊙ tanh(c)
     for (let k = 0; k < ${H}; k++) {
-      const ig = ${sig(`${g.gates}[go + k]`)};
-      const fg = ${sig(`${g.gates}[go + ${H} + k]`)};
-      const gg = Math.tanh(${g.gates}[go + ${2 * H} + k]);
-      const og = ${sig(`${g.gates}[go + ${3 * H} + k]`)};
+      const ig = ${sig(`${g.gates}[go + k]!`)};
+      const fg = ${sig(`${g.gates}[go + ${H} + k]!`)};
+      const gg = Math.tanh(${g.gates}[go + ${2 * H} + k]!);
+      const og = ${sig(`${g.gates}[go + ${3 * H} + k]!`)};
       ${g.gates}[go + k] = ig;
       ${g.gates}[go + ${H} + k] = fg;
       ${g.gates}[go + ${2 * H} + k] = gg;
       ${g.gates}[go + ${3 * H} + k] = og;
-      const cv = (s > 0 ? fg * ${g.cells}[cp + k] : 0) + ig * gg;
+      const cv = (s > 0 ? fg * ${g.cells}[cp + k]! : 0) + ig * gg;
       ${g.cells}[co + k] = cv;
       ${seq}[ho + k] = og * Math.tanh(cv);
     }`;
@@ -223,11 +223,11 @@ function forwardBlock(g: Geometry, r: Direction, x: string): string {
     }
     // n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)); h = (1 − z) ⊙ n + z ⊙ h_prev
     for (let k = 0; k < ${H}; k++) {
-      const rg = ${g.gates}[go + k];
-      const zg = ${g.gates}[go + ${H} + k];
-      const ng = Math.tanh(${g.gates}[go + ${2 * H} + k] + rg * ${g.gates}[go + ${3 * H} + k]);
+      const rg = ${g.gates}[go + k]!;
+      const zg = ${g.gates}[go + ${H} + k]!;
+      const ng = Math.tanh(${g.gates}[go + ${2 * H} + k]! + rg * ${g.gates}[go + ${3 * H} + k]!);
       ${g.gates}[go + ${2 * H} + k] = ng;
-      ${seq}[ho + k] = (1 - zg) * ng + (s > 0 ? zg * ${seq}[hp + k] : 0);
+      ${seq}[ho + k] = (1 - zg) * ng + (s > 0 ? zg * ${seq}[hp + k]! : 0);
     }`;
   }
   return `${header(g, r)}
@@ -254,23 +254,23 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
   if (g.cell === "rnn") {
     cellBody = `// through the nonlinearity
     for (let k = 0; k < ${H}; k++) {
-      const dh = ${work}[${at(DH, "k")}] + ${work}[dy + k];
-      const h = ${seq}[ho + k];
+      const dh = ${work}[${at(DH, "k")}]! + ${work}[dy + k]!;
+      const h = ${seq}[ho + k]!;
       ${work}[${at(DP, "k")}] = ${g.relu ? "h > 0 ? dh : 0" : "dh * (1 - h * h)"};
       ${work}[${at(DH, "k")}] = 0;
     }`;
   } else if (g.cell === "lstm") {
     cellBody = `// through the cell: dc = dc_next + dh ⊙ o ⊙ (1 − tanh²c); gate pre-activation gradients
     for (let k = 0; k < ${H}; k++) {
-      const dh = ${work}[${at(DH, "k")}] + ${work}[dy + k];
-      const ig = ${gates}[go + k];
-      const fg = ${gates}[go + ${H} + k];
-      const gg = ${gates}[go + ${2 * H} + k];
-      const og = ${gates}[go + ${3 * H} + k];
-      const tc = Math.tanh(${cells}[co + k]);
-      const dc = ${work}[${at(DC, "k")}] + dh * og * (1 - tc * tc);
+      const dh = ${work}[${at(DH, "k")}]! + ${work}[dy + k]!;
+      const ig = ${gates}[go + k]!;
+      const fg = ${gates}[go + ${H} + k]!;
+      const gg = ${gates}[go + ${2 * H} + k]!;
+      const og = ${gates}[go + ${3 * H} + k]!;
+      const tc = Math.tanh(${cells}[co + k]!);
+      const dc = ${work}[${at(DC, "k")}]! + dh * og * (1 - tc * tc);
       ${work}[${at(DP, "k")}] = dc * gg * ig * (1 - ig);
-      ${work}[${at(DP + H, "k")}] = s > 0 ? dc * ${cells}[cp + k] * fg * (1 - fg) : 0;
+      ${work}[${at(DP + H, "k")}] = s > 0 ? dc * ${cells}[cp + k]! * fg * (1 - fg) : 0;
       ${work}[${at(DP + 2 * H, "k")}] = dc * ig * (1 - gg * gg);
       ${work}[${at(DP + 3 * H, "k")}] = dh * tc * og * (1 - og);
       ${work}[${at(DC, "k")}] = dc * fg;
@@ -280,12 +280,12 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
     cellBody = `// through h = (1 − z) ⊙ n + z ⊙ h_prev and n = tanh(n_x + r ⊙ n_h): gradients of the pre-activations
     // r, z, n_x = W_in x + b_in, n_h = W_hn h + b_hn; h_prev gets z ⊙ dh directly
     for (let k = 0; k < ${H}; k++) {
-      const dh = ${work}[${at(DH, "k")}] + ${work}[dy + k];
-      const rg = ${gates}[go + k];
-      const zg = ${gates}[go + ${H} + k];
-      const ng = ${gates}[go + ${2 * H} + k];
-      const nh = ${gates}[go + ${3 * H} + k];
-      const hprev = s > 0 ? ${seq}[hp + k] : 0;
+      const dh = ${work}[${at(DH, "k")}]! + ${work}[dy + k]!;
+      const rg = ${gates}[go + k]!;
+      const zg = ${gates}[go + ${H} + k]!;
+      const ng = ${gates}[go + ${2 * H} + k]!;
+      const nh = ${gates}[go + ${3 * H} + k]!;
+      const hprev = s > 0 ? ${seq}[hp + k]! : 0;
       const dn = dh * (1 - zg) * (1 - ng * ng);
       ${work}[${at(DP, "k")}] = dn * nh * rg * (1 - rg);
       ${work}[${at(DP + H, "k")}] = dh * (hprev - ng) * zg * (1 - zg);
@@ -295,7 +295,7 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
     }`;
   }
   // The W_hh side reads the pre-activation gradients at j, except gru's n block, which reads n_h's.
-  const dpH = g.cell === "gru" ? `${work}[j < ${2 * H} ? ${at(DP, "j")} : ${at(DP + H, "j")}]` : `${work}[${at(DP, "j")}]`;
+  const dpH = g.cell === "gru" ? `${work}[j < ${2 * H} ? ${at(DP, "j")} : ${at(DP + H, "j")}]!` : `${work}[${at(DP, "j")}]!`;
   return `${header(g, r)}: backward
 {
   ${lines}
@@ -306,21 +306,21 @@ function backwardBlock(g: Geometry, r: Direction, x: string, gx: string): string
     ${cellBody}
     // W_ih side: dW_ih += dp xᵀ, db += dp, dx += W_ihᵀ dp
     for (let j = 0; j < ${GH}; j++) {
-      const d = ${work}[${at(DP, "j")}];
-      if (d === 0) continue;${r.BI >= 0 ? `\n      gp[${at(r.BI, "j")}] += d;` : ""}
+      const d = ${work}[${at(DP, "j")}]!;
+      if (d === 0) continue;${r.BI >= 0 ? `\n      gp[${at(r.BI, "j")}]! += d;` : ""}
       for (let i = 0, w = ${at(r.WI, `j * ${r.IN}`)}; i < ${r.IN}; i++, w++) {
-        gp[w] += d * ${input}[xi + i];
-        ${gin}[${gxi} + i] += d * p[w];
+        gp[w]! += d * ${input}[xi + i]!;
+        ${gin}[${gxi} + i]! += d * p[w]!;
       }
     }
     // W_hh side: dW_hh += dp h_prevᵀ, db_hh += dp, dh_prev += W_hhᵀ dp
     for (let j = 0; j < ${GH}; j++) {
       const d = ${dpH};
-      if (d === 0) continue;${r.BH >= 0 ? `\n      gp[${at(r.BH, "j")}] += d;` : ""}
+      if (d === 0) continue;${r.BH >= 0 ? `\n      gp[${at(r.BH, "j")}]! += d;` : ""}
       if (s > 0) {
         for (let k = 0, w = ${at(r.WH, `j * ${H}`)}; k < ${H}; k++, w++) {
-          gp[w] += d * ${seq}[hp + k];
-          ${work}[${at(DH, "k")}] += d * p[w];
+          gp[w]! += d * ${seq}[hp + k]!;
+          ${work}[${at(DH, "k")}]! += d * p[w]!;
         }
       }
     }
@@ -338,10 +338,10 @@ function recurrentKernel(cell: Cell): Kernel {
       const top = (L - 1) * T * HD;
       const output = g.sequences
         ? `// output: the last layer's sequence
-  for (let i = 0; i < ${T * HD}; i++) ${y}[b * ${T * HD} + i] = ${g.seq}[${plus("sq", top)} + i];`
+  for (let i = 0; i < ${T * HD}; i++) ${y}[b * ${T * HD} + i] = ${g.seq}[${plus("sq", top)} + i]!;`
         : `// output: h_n of the last layer, the forward direction after position ${T - 1}${g.dirs === 2 ? ", then the reverse direction after position 0" : ""}
   for (let k = 0; k < ${H}; k++) {
-    ${y}[b * ${HD} + k] = ${g.seq}[${plus("sq", top + (T - 1) * HD)} + k];${g.dirs === 2 ? `\n    ${y}[b * ${HD} + ${H} + k] = ${g.seq}[${plus("sq", top + H)} + k];` : ""}
+    ${y}[b * ${HD} + k] = ${g.seq}[${plus("sq", top + (T - 1) * HD)} + k]!;${g.dirs === 2 ? `\n    ${y}[b * ${HD} + ${H} + k] = ${g.seq}[${plus("sq", top + H)} + k]!;` : ""}
   }`;
       return `// ${describe(c, g)}
 for (let b = 0; b < n; b++) {
@@ -359,9 +359,9 @@ for (let b = 0; b < n; b++) {
       const { T, HD, H, SEQ, L, work } = g;
       const top = (L - 1) * T * HD;
       const fromOutput = g.sequences
-        ? `for (let i = 0; i < ${T * HD}; i++) ${work}[${at(top, "i")}] = ${gy}[b * ${T * HD} + i];`
+        ? `for (let i = 0; i < ${T * HD}; i++) ${work}[${at(top, "i")}] = ${gy}[b * ${T * HD} + i]!;`
         : `for (let k = 0; k < ${H}; k++) {
-    ${work}[${at(top + (T - 1) * HD, "k")}] = ${gy}[b * ${HD} + k];${g.dirs === 2 ? `\n    ${work}[${at(top + H, "k")}] = ${gy}[b * ${HD} + ${H} + k];` : ""}
+    ${work}[${at(top + (T - 1) * HD, "k")}] = ${gy}[b * ${HD} + k]!;${g.dirs === 2 ? `\n    ${work}[${at(top + H, "k")}] = ${gy}[b * ${HD} + ${H} + k]!;` : ""}
   }`;
       const blocks = [...g.directions].reverse().map((r) => backwardBlock(g, r, x, gx));
       return `// ${describe(c, g)}; backward: backpropagation through time, the last layer first

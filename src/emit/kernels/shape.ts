@@ -71,7 +71,8 @@ function copyPieces(g: Pieces, whole: string, parts: readonly string[], toWhole:
     const chunk = g.chunks[k]!;
     const w = `${whole}[${row("r", g.total, "i", g.offsets[k])}]`;
     const p = `${part}[${row("r", chunk, "i")}]`;
-    return `for (let i = 0; i < ${chunk}; i++) ${toWhole ? `${w} ${op} ${p}` : `${p} ${op} ${w}`};`;
+    const [dst, src] = toWhole ? [w, p] : [p, w];
+    return `for (let i = 0; i < ${chunk}; i++) ${dst}${op === "=" ? " =" : "! +="} ${src}!;`;
   });
   return `for (let r = 0; r < ${rows(g.pre)}; r++) {
   ${lines.join("\n  ")}
@@ -122,7 +123,7 @@ function transposeCode(c: EmitCtx, backward: boolean): string {
   const [src, dst] = backward ? [c.gy[0]!, c.gx[0]!] : [c.x[0]!, c.y[0]!];
   if (a === b) {
     return `// ${title}: a copy
-for (let i = 0, e = n * ${size}; i < e; i++) ${dst}[i] ${backward ? "+=" : "="} ${src}[i];`;
+for (let i = 0, e = n * ${size}; i < e; i++) ${dst}[i]${backward ? "! +=" : " ="} ${src}[i]!;`;
   }
   const pre = product(shape.slice(0, a));
   const A = shape[a]!;
@@ -136,7 +137,7 @@ for (let i = 0, e = n * ${size}; i < e; i++) ${dst}[i] ${backward ? "+=" : "="} 
   const q: Loop = { v: "q", extent: post };
   const xi = index("o", [[i, mid * B * post], [m, B * post], [j, post], [q, 1]]);
   const yi = index("o", [[j, mid * A * post], [m, A * post], [i, post], [q, 1]]);
-  const body = backward ? `${dst}[${xi}] += ${src}[${yi}];` : `${dst}[${yi}] = ${src}[${xi}];`;
+  const body = backward ? `${dst}[${xi}]! += ${src}[${yi}]!;` : `${dst}[${yi}] = ${src}[${xi}]!;`;
   return `// ${title}
 for (let r = 0; r < ${rows(pre)}; r++) {
   const o = r * ${block};
@@ -178,7 +179,7 @@ export const take: Kernel = {
     const k = takeIndex(c, len);
     return `// ${c.op.name}: take index ${k} of axis ${axis}, ${show(shape)} → ${show(c.outShapes[0]!)}
 for (let r = 0; r < ${rows(pre)}; r++) {
-  ${inner(post, (q) => `${c.y[0]}[${row("r", post, q)}] = ${c.x[0]}[${row("r", len * post, q, k * post)}];`)}
+  ${inner(post, (q) => `${c.y[0]}[${row("r", post, q)}] = ${c.x[0]}[${row("r", len * post, q, k * post)}]!;`)}
 }`;
   },
   backward(c) {
@@ -186,7 +187,7 @@ for (let r = 0; r < ${rows(pre)}; r++) {
     const k = takeIndex(c, len);
     return `// ${c.op.name}: take backward (the other positions get no gradient)
 for (let r = 0; r < ${rows(pre)}; r++) {
-  ${inner(post, (q) => `${c.gx[0]}[${row("r", len * post, q, k * post)}] += ${c.gy[0]}[${row("r", post, q)}];`)}
+  ${inner(post, (q) => `${c.gx[0]}[${row("r", len * post, q, k * post)}]! += ${c.gy[0]}[${row("r", post, q)}]!;`)}
 }`;
   },
 };
@@ -198,7 +199,7 @@ export const mean: Kernel = {
 for (let r = 0; r < ${rows(pre)}; r++) {
   ${inner(post, (q) => `{
     let s = 0;
-    for (let k = 0, i = ${row("r", len * post, q)}; k < ${len}; k++, i${post === 1 ? "++" : ` += ${post}`}) s += ${c.x[0]}[i];
+    for (let k = 0, i = ${row("r", len * post, q)}; k < ${len}; k++, i${post === 1 ? "++" : ` += ${post}`}) s += ${c.x[0]}[i]!;
     ${c.y[0]}[${row("r", post, q)}] = s / ${len};
   }`)}
 }`;
@@ -208,8 +209,8 @@ for (let r = 0; r < ${rows(pre)}; r++) {
     return `// ${c.op.name}: mean backward: every position gets 1/${len} of the gradient
 for (let r = 0; r < ${rows(pre)}; r++) {
   ${inner(post, (q) => `{
-    const g = ${c.gy[0]}[${row("r", post, q)}] / ${len};
-    for (let k = 0, i = ${row("r", len * post, q)}; k < ${len}; k++, i${post === 1 ? "++" : ` += ${post}`}) ${c.gx[0]}[i] += g;
+    const g = ${c.gy[0]}[${row("r", post, q)}]! / ${len};
+    for (let k = 0, i = ${row("r", len * post, q)}; k < ${len}; k++, i${post === 1 ? "++" : ` += ${post}`}) ${c.gx[0]}[i]! += g;
   }`)}
 }`;
   },
