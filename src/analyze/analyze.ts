@@ -199,6 +199,10 @@ export interface AnalysisContext {
 export interface AnalyzeOptions {
   /** Analyze every copy of a repeated body separately (for code generation). Counting never needs it. */
   readonly expand?: boolean;
+  /** Reuse the analysis of a block call or repeated element for the same (definition, arguments, input
+   *  shape); on unless expanding. `false` analyzes every use afresh (exponential on some specs): the same
+   *  result, for tests that compare the two. */
+  readonly memo?: boolean;
 }
 
 /** Most ops an expanded model may have (code size grows with them). */
@@ -210,7 +214,8 @@ export function analyzeModel(
   context: AnalysisContext,
   options: AnalyzeOptions = {},
 ): { value: ModelAnalysis | null; diagnostics: Diagnostic[] } {
-  return new Engine(resolved, context, options.expand ?? false).run(model);
+  const expand = options.expand ?? false;
+  return new Engine(resolved, context, expand, !expand && (options.memo ?? true)).run(model);
 }
 
 type BlockCall = { readonly decl: A.BlockDecl; readonly node: LayerNode };
@@ -290,6 +295,7 @@ class Engine {
     private readonly resolved: ResolvedFile,
     private readonly context: AnalysisContext,
     private readonly expand: boolean,
+    private readonly memoize: boolean,
   ) {}
 
   /** Gives a tensor value its number in the op list. */
@@ -743,7 +749,7 @@ class Engine {
       }
     }
     // The call's analysis depends on nothing else: the body sees only the file's constants and these.
-    const key = this.expand
+    const key = !this.memoize
       ? undefined
       : `block ${idOf(block.decl)}(${params.map((p) => argKey(blockEnv.nums.get(p.name.name)!)).join(", ")}) ${valueKey(input)} ${frozen}`;
     const known = key === undefined ? undefined : this.memo.get(key);
@@ -1097,7 +1103,7 @@ class Engine {
     const activeMultiplicity = scope.activeMultiplicity * count;
     // Which copies these are changes only names and counts: the body, its input and the values it can
     // see decide the rest.
-    const key = this.expand ? undefined : `repeat ${idOf(stage)} ${valueKey(input)} ${scope.frozen} ${this.envKey(stage, env)}`;
+    const key = !this.memoize ? undefined : `repeat ${idOf(stage)} ${valueKey(input)} ${scope.frozen} ${this.envKey(stage, env)}`;
     const known = key === undefined ? undefined : this.memo.get(key);
     if (known && this.depth + known.height < maxInstantiationDepth) {
       const { view, output } = this.reuse(known, element, multiplicity, activeMultiplicity);
