@@ -1,7 +1,9 @@
 // The analysis engine: walks a resolved model, instantiating blocks with their arguments, inferring the
 // shape of every value and collecting every parameter tensor with its hierarchical name, role and
 // multiplicity. `repeat` and `moe` bodies are analyzed once and multiplied, never expanded, so
-// `repeat 1_000_000_000` costs the same as `repeat 2`.
+// `repeat 1_000_000_000` costs the same as `repeat 2`. Block calls and repeated elements are memoized by
+// what decides their analysis (the `key` in `block` and in `element`; shared.ts), so a spec's
+// analysis costs a small factor times its text, however many copies its calls and repeats make.
 import type { DiagnosticName } from "../diagnostics/catalogue.js";
 import { diagnostic, type Diagnostic, type Label, type Span } from "../diagnostics/diagnostic.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
@@ -235,7 +237,7 @@ function lists(): Lists {
   return { tensors: [], blockCalls: [], layers: [], conventions: [] };
 }
 
-/** A block call or repeated element analyzed once, reused for the same key (see `memoKey`). */
+/** A block call or repeated element analyzed once, reused for the same key (built in `block`, `element`). */
 interface Memo {
   readonly root: LayerNode;
   /** Its name, copies and active copies where it was analyzed. */
