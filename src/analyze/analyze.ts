@@ -378,17 +378,17 @@ class Engine {
         root,
         // Spelled out on first use (`nnc count --format json`); checking never needs the list.
         get tensors() {
-          return (tensors ??= [...expand(all.tensors, renameTensor)]);
+          return (tensors ??= [...expand(all.tensors, renameTensor, { finished: true })]);
         },
         ties: this.ties,
         get conventions() {
-          return (conventions ??= [...new Set(expand(all.conventions, ([name, c], r) => `${r ? r.name(name) : name}: ${c}`))]);
+          return (conventions ??= [...new Set(expand(all.conventions, ([name, c], r) => `${r ? r.name(name) : name}: ${c}`, { finished: true }))]);
         },
         outputs,
         // A call inside a reused unit has the figures of the same call in its first analysis, listed
         // before it: each distinct call is listed once, at its first occurrence.
         get blockCalls() {
-          return (blockCalls ??= [...expand(all.blockCalls, (c, r) => (r ? { decl: c.decl, node: viewNode(c.node, r) } : c), true)]);
+          return (blockCalls ??= [...expand(all.blockCalls, (c, r) => (r ? { decl: c.decl, node: viewNode(c.node, r) } : c), { once: true, finished: true })]);
         },
         ops: this.ops,
         values: this.irValues,

@@ -44,10 +44,26 @@ export class Group<T> {
 
 export type Entry<T> = T | Group<T>;
 
+const nonEmpty = new WeakMap<readonly unknown[], boolean>();
+
+/** Whether a list holds an entry, in it or in a group of it: decided once per list, so that lists
+ *  with nothing in them (the conventions of a model without recurrent layers) cost nothing to spell out
+ *  however often they are shared. Only for finished lists (an analysis still running appends). */
+function hasEntries<T>(items: readonly Entry<T>[]): boolean {
+  let known = nonEmpty.get(items);
+  if (known === undefined) {
+    known = items.some((item) => !(item instanceof Group) || hasEntries(item.items));
+    nonEmpty.set(items, known);
+  }
+  return known;
+}
+
 /** Every entry of a list with groups spelled out, in order. `each` maps an entry through the renames of
  *  the groups around it. With `once`, a group whose items were already listed (under any rename) is
- *  skipped: for lists where a repeated subtree adds nothing new (block calls, by their figures). */
-export function* expand<T, U>(items: readonly Entry<T>[], each: (item: T, r: Rename | null) => U, once = false): Generator<U> {
+ *  skipped: for lists where a repeated subtree adds nothing new (block calls, by their figures). With
+ *  `finished`, the lists are complete and groups with no entries are skipped without a walk. */
+export function* expand<T, U>(items: readonly Entry<T>[], each: (item: T, r: Rename | null) => U, options: { once?: boolean; finished?: boolean } = {}): Generator<U> {
+  const { once = false, finished = false } = options;
   const seen = new Set<readonly Entry<T>[]>();
   const stack: { items: readonly Entry<T>[]; i: number; r: Rename | null }[] = [{ items, i: 0, r: null }];
   while (stack.length > 0) {
@@ -58,6 +74,7 @@ export function* expand<T, U>(items: readonly Entry<T>[], each: (item: T, r: Ren
     }
     const item = top.items[top.i++]!;
     if (item instanceof Group) {
+      if (finished && !hasEntries(item.items)) continue;
       if (once) {
         if (seen.has(item.items)) continue;
         seen.add(item.items);
