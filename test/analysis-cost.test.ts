@@ -321,6 +321,49 @@ describe("memoized analysis gives the same results", () => {
     }
   });
 
+  it("on random specs of nested blocks, repeats, residuals, moe, named values and frozen calls", () => {
+    // A fixed-seed generator (a linear congruential one): the same specs every run.
+    let seed = 7;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const body = (depth: number, block: number, blocks: number, names: readonly string[]): string => {
+      const out: string[] = [];
+      for (let k = 0, n = 1 + Math.floor(random() * 3); k < n; k++) {
+        const r = random();
+        if (r < 0.2) out.push(pick(["dense(8)", "dense(4)", "dense(d)", "dense(8, bias = false)", "relu", "layernorm", "rmsnorm", "dense(8, frozen = true)"]));
+        else if (r < 0.4 && depth < 3) out.push(`repeat ${pick(["0", "1", "2", "3", "n"])}${random() < 0.5 ? ` as r${k}` : ""} { ${body(depth + 1, block, blocks, names)} }`);
+        else if (r < 0.5 && depth < 3) out.push(`residual { ${body(depth + 1, block, blocks, names)} }`);
+        else if (r < 0.58 && depth < 3) out.push(`moe(${pick(["2, 1", "3, 2"])}) { ${body(depth + 1, block, blocks, names)} }`);
+        else if (r < 0.85 && block + 1 < blocks) {
+          const callee = block + 1 + Math.floor(random() * Math.min(2, blocks - block - 1));
+          out.push(`B${callee}(${pick(["d", "8", "4", "d, frozen = true"])})${random() < 0.3 ? ` as c${k}` : ""}`);
+        } else if (names.length > 0 && random() < 0.5) out.push(`${pick(names)} -> dense(d)`);
+        else out.push("gelu");
+      }
+      return out.join("; ");
+    };
+    let valid = 0;
+    let reused = 0;
+    for (let k = 0; k < 150; k++) {
+      const blocks = 2 + Math.floor(random() * 4);
+      let source = "const n = 2\nconst d = 8\n";
+      for (let i = blocks - 1; i >= 0; i--) {
+        const named = random() < 0.4;
+        source += `block B${i}(d) {\n${named ? "  input x\n  y = x -> dense(d) as proj\n" : ""}  ${body(0, i, blocks, named ? ["x", "y"] : [])}\n}\n`;
+      }
+      source += `model M(x: f32[s <= 4, 8]) {\n  ${body(0, -1, blocks, ["x"])}\n  ${body(0, -1, blocks, ["x"])}\n}\n`;
+      const host = memoryHost({ "m.nn": source });
+      const memo = everything("m.nn", host, true);
+      const fresh = everything("m.nn", host, false);
+      expect(memo.out, source).toEqual(fresh.out);
+      if (memo.out.length > 1) valid++;
+      if (memo.steps < fresh.steps) reused++;
+    }
+    // Enough of them analyze cleanly and reuse something for the comparison to mean something.
+    expect(valid).toBeGreaterThan(60);
+    expect(reused).toBeGreaterThan(30);
+  });
+
   it("on every example and every spec of the diagnostics corpus", () => {
     const files = [
       ...readdirSync("examples").filter((f) => f.endsWith(".nn")).map((f) => `examples/${f}`),
