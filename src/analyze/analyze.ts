@@ -1,7 +1,9 @@
 // The analysis engine: walks a resolved model, instantiating blocks with their arguments, inferring the
 // shape of every value and collecting every parameter tensor with its hierarchical name, role and
 // multiplicity. `repeat` and `moe` bodies are analyzed once and multiplied, never expanded, so
-// `repeat 1_000_000_000` costs the same as `repeat 2`.
+// `repeat 1_000_000_000` costs the same as `repeat 2`. Block calls and repeated elements are memoized by
+// what decides their analysis (the `key` in `block` and in `element`; shared.ts), so a spec's
+// analysis costs a small factor times its text, however many copies its calls and repeats make.
 import type { DiagnosticName } from "../diagnostics/catalogue.js";
 import { diagnostic, type Diagnostic, type Label, type Span } from "../diagnostics/diagnostic.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
@@ -10,6 +12,7 @@ import type { BlockInfo, CallTarget, ModelInfo, ResolvedFile } from "../check/re
 import type * as A from "../syntax/ast.js";
 import { layerEntry, type LayerEntry, type ParamSpec } from "../vocabulary/layers.js";
 import { semantics } from "../vocabulary/semantics.js";
+import { expand, Group, rename, renameTensor, viewNode, type Entry, type Rename } from "./shared.js";
 import {
   dim,
   sameShape,
@@ -61,6 +64,8 @@ export interface LayerNode {
   activeCount: bigint;
   /** Copies of this node in the whole model (its count times the counts of every enclosing node). */
   readonly multiplicity: bigint;
+  /** Copies of this node used for one token (differs from `multiplicity` inside `moe`). */
+  readonly activeMultiplicity: bigint;
   readonly convention?: string;
   readonly span: Span;
 }
@@ -127,6 +132,9 @@ export interface ModelAnalysis {
   readonly values: readonly IrValue[];
   readonly inputIds: readonly number[];
   readonly outputIds: readonly number[];
+  /** Work the analysis did: stages analyzed, plus one per reuse of a memoized block call or repeated
+   *  element. Grows with the spec's text, not with repeat counts or the number of copies (tested). */
+  readonly steps: number;
 }
 
 /** Deepest nesting of block instantiations (a recursive block is reported by the resolver; this bounds
@@ -193,6 +201,10 @@ export interface AnalysisContext {
 export interface AnalyzeOptions {
   /** Analyze every copy of a repeated body separately (for code generation). Counting never needs it. */
   readonly expand?: boolean;
+  /** Reuse the analysis of a block call or repeated element for the same (definition, arguments, input
+   *  shape); on unless expanding. `false` analyzes every use afresh (exponential on some specs): the same
+   *  result, for tests that compare the two. */
+  readonly memo?: boolean;
 }
 
 /** Most ops an expanded model may have (code size grows with them). */
@@ -204,18 +216,77 @@ export function analyzeModel(
   context: AnalysisContext,
   options: AnalyzeOptions = {},
 ): { value: ModelAnalysis | null; diagnostics: Diagnostic[] } {
-  return new Engine(resolved, context, options.expand ?? false).run(model);
+  const expand = options.expand ?? false;
+  return new Engine(resolved, context, expand, !expand && (options.memo ?? true)).run(model);
+}
+
+type BlockCall = { readonly decl: A.BlockDecl; readonly node: LayerNode };
+
+/** What an analysis adds to the model besides nodes, in order; a memoized unit's lists are shared as one
+ *  `Group` by each of its uses (see shared.ts). */
+interface Lists {
+  readonly tensors: Entry<TensorRecord>[];
+  readonly blockCalls: Entry<BlockCall>[];
+  /** Layer, block and moe names, for the "did you mean" of a tie. */
+  readonly layers: Entry<string>[];
+  /** A layer's name and its convention: shown as `name: convention`. */
+  readonly conventions: Entry<readonly [string, string]>[];
+}
+
+function lists(): Lists {
+  return { tensors: [], blockCalls: [], layers: [], conventions: [] };
+}
+
+/** A block call or repeated element analyzed once, reused for the same key (built in `block`, `element`). */
+interface Memo {
+  readonly root: LayerNode;
+  /** Its name, copies and active copies where it was analyzed. */
+  readonly prefix: string;
+  readonly multiplicity: bigint;
+  readonly activeMultiplicity: bigint;
+  readonly lists: Lists;
+  readonly output: Value;
+  /** How many block instantiations deep it goes below its own level (−1: none). */
+  readonly height: number;
+}
+
+/** Where a unit's analysis started, to tell whether it can be memoized and to restore the outer lists. */
+interface UnitStart {
+  readonly outer: Lists;
+  readonly diagnostics: number;
+  readonly ties: number;
+  readonly failed: boolean;
+  readonly values: number;
+  readonly depth: number;
+  readonly deepest: number;
+}
+
+interface UnitEnd {
+  /** Nothing reported, no tie met: the same key gives the same analysis anywhere. */
+  readonly clean: boolean;
+  readonly height: number;
+  readonly lists: Lists;
 }
 
 class Engine {
   private readonly diagnostics: Diagnostic[] = [];
   private readonly seen = new Set<string>();
-  private readonly tensors: TensorRecord[] = [];
   private readonly ties: TieRecord[] = [];
-  private readonly conventions = new Set<string>();
-  /** Layers by full name, for `tie`. */
+  /** The model's lists; a unit's lists are a group in its parent's from the unit's start. */
+  private readonly all: Lists = lists();
+  /** The lists of the unit being analyzed. */
+  private lists: Lists = this.all;
+  /** Layers by full name, for `tie`: those analyzed here; names under a reused unit are found through
+   *  `reused`. Never rolled back (a rolled-back name is under a prefix no later lookup uses). */
   private readonly layersByName = new Map<string, LayerNode>();
-  private readonly blockCalls: { decl: A.BlockDecl; node: LayerNode }[] = [];
+  /** Reused units by their name: where they were first analyzed and how their names read here. */
+  private readonly reused = new Map<string, { readonly prefix: string; readonly rename: Rename }>();
+  private readonly memo = new Map<string, Memo>();
+  /** Tie options met (a tie looks outside its unit, so a unit with one is never memoized). */
+  private tieCount = 0;
+  /** Deepest block instantiation entered in the current unit (−1: none). */
+  private deepest = -1;
+  private steps = 0;
   private depth = 0;
   private failed = false;
 
@@ -226,6 +297,7 @@ class Engine {
     private readonly resolved: ResolvedFile,
     private readonly context: AnalysisContext,
     private readonly expand: boolean,
+    private readonly memoize: boolean,
   ) {}
 
   /** Gives a tensor value its number in the op list. */
@@ -251,7 +323,7 @@ class Engine {
   }
 
   run(model: ModelInfo): { value: ModelAnalysis | null; diagnostics: Diagnostic[] } {
-    const root: LayerNode = node("", "model", model.decl.name.span, 1n);
+    const root: LayerNode = node("", "model", model.decl.name.span, 1n, 1n);
     const env = new Env();
     for (const [name, value] of this.resolved.constants) env.nums.set(name, { kind: "int", value });
     const inputs: TensorValue[] = [];
@@ -296,15 +368,28 @@ class Engine {
       this.failed = true;
     }
     if (this.failed) return { value: null, diagnostics: this.diagnostics };
+    const all = this.all;
+    let tensors: TensorRecord[] | undefined;
+    let conventions: string[] | undefined;
+    let blockCalls: BlockCall[] | undefined;
     return {
       value: {
         name: model.name,
         root,
-        tensors: this.tensors,
+        // Spelled out on first use (`nnc count --format json`); checking never needs the list.
+        get tensors() {
+          return (tensors ??= [...expand(all.tensors, renameTensor, { finished: true })]);
+        },
         ties: this.ties,
-        conventions: [...this.conventions],
+        get conventions() {
+          return (conventions ??= [...new Set(expand(all.conventions, ([name, c], r) => `${r ? r.name(name) : name}: ${c}`, { finished: true }))]);
+        },
         outputs,
-        blockCalls: this.blockCalls,
+        // A call inside a reused unit has the figures of the same call in its first analysis, listed
+        // before it: each distinct call is listed once, at its first occurrence.
+        get blockCalls() {
+          return (blockCalls ??= [...expand(all.blockCalls, (c, r) => (r ? { decl: c.decl, node: viewNode(c.node, r) } : c), { once: true, finished: true })]);
+        },
         ops: this.ops,
         values: this.irValues,
         inputIds: inputs.map((i) => i.id!),
@@ -314,6 +399,7 @@ class Engine {
           shape: showShape(inputs[k]!.shape),
           dtype: i.dtype === "token" ? `token (ids < ${i.vocab})` : (i.dtype ?? "f32"),
         })),
+        steps: this.steps,
       },
       diagnostics: this.diagnostics,
     };
@@ -408,6 +494,7 @@ class Engine {
   }
 
   private stage(stage: A.Stage, current: Value | null, env: Env, scope: Scope): Value {
+    this.steps++;
     if (stage.kind === "Repeat") return this.repeat(stage, this.need(current, stage.span), env, scope);
     const expr = stage.expr;
     if (expr.kind === "Ident" || expr.kind === "Call") {
@@ -543,14 +630,15 @@ class Engine {
         ? { kind: "tensor", shape: outcome.output as Shape, ...ids, origin: stage.span }
         : { ...(outcome.output as Value), origin: stage.span },
     );
-    const layerNode = node(name, written, stage.span, scope.multiplicity);
+    const layerNode = node(name, written, stage.span, scope.multiplicity, scope.activeMultiplicity);
     layerNode.outputShape = showValue(output);
     layerNode.macs = outcome.macs;
     if (outcome.convention) {
       (layerNode as { convention?: string }).convention = outcome.convention;
-      this.conventions.add(`${name}: ${outcome.convention}`);
+      this.lists.conventions.push([name, outcome.convention]);
     }
     const tie = this.tieArg(args, env);
+    if (tie) this.tieCount++;
     for (const t of outcome.tensors) {
       const full = `${name}.${t.name}`;
       let tiedTo: string | undefined;
@@ -567,14 +655,14 @@ class Engine {
         ...(tiedTo ? { tiedTo } : {}),
       };
       layerNode.tensors.push(record);
-      this.tensors.push(record);
+      this.lists.tensors.push(record);
     }
     if (tie && !outcome.tensors.some((t) => t.name === "weight")) {
       const arg = args.find((a) => a.name?.name === "tie")!;
       this.report("TieTargetUnknown", arg.span, `\`${written}\` has no weight to tie`);
     }
     scope.node.children.push(layerNode);
-    this.layersByName.set(name, layerNode);
+    this.addLayer(name, layerNode);
     this.record({ kind: entry.kind, name, entry, args: bound, inputs: inputs.map((i) => i.id!), tensors: layerNode.tensors, span: stage.span }, output);
     return output;
   }
@@ -598,13 +686,13 @@ class Engine {
     }
     let target: LayerNode | undefined;
     for (const p of prefixes) {
-      target = this.layersByName.get(p ? `${p}.${rel}` : rel);
+      target = this.findLayer(p ? `${p}.${rel}` : rel);
       if (target) break;
     }
     const weight = target?.tensors.find((t) => t.name.endsWith(".weight") && t.name === `${target!.name}.weight`);
     if (!target || !weight) {
       this.report("TieTargetUnknown", tie.span, target ? `\`${rel}\` has no weight to share` : `no layer named \`${rel}\` before this`, {
-        help: target ? undefined : (didYouMeanHelp(rel, [...this.layersByName.keys()]) ?? "a tie names a layer defined earlier, by its `as` name"),
+        help: target ? undefined : (didYouMeanHelp(rel, [...new Set(expand(this.all.layers, (n, r) => (r ? r.name(n) : n)))]) ?? "a tie names a layer defined earlier, by its `as` name"),
       });
       return undefined;
     }
@@ -662,21 +750,136 @@ class Engine {
         throw new Abort();
       }
     }
-    const blockNode = node(name, block.name, stage.span, scope.multiplicity);
-    scope.node.children.push(blockNode);
-    this.layersByName.set(name, blockNode);
-    this.blockCalls.push({ decl: block.decl, node: blockNode });
-    const inner: Scope = { prefix: name, position: 0, node: blockNode, frozen, multiplicity: scope.multiplicity, activeMultiplicity: scope.activeMultiplicity };
-    this.depth++;
-    try {
-      const result = this.body(block.decl.body, input, blockEnv, inner, stage.expr.span);
-      const out = result.outputs.length === 1 ? result.outputs[0]! : { kind: "tuple" as const, items: result.outputs.flatMap((o) => (o.kind === "tuple" ? o.items : [o])), origin: stage.span };
-      blockNode.outputShape = showValue(out);
-      blockNode.macs = sumMacs(blockNode);
-      return { ...out, origin: stage.span } as Value;
-    } finally {
-      this.depth--;
+    // The call's analysis depends on nothing else: the body sees only the file's constants and these.
+    const key = !this.memoize
+      ? undefined
+      : `block ${idOf(block.decl)}(${params.map((p) => argKey(blockEnv.nums.get(p.name.name)!)).join(", ")}) ${valueKey(input)} ${frozen}`;
+    const known = key === undefined ? undefined : this.memo.get(key);
+    if (known && this.depth + known.height < maxInstantiationDepth) {
+      const { view, output } = this.reuse(known, name, scope.multiplicity, scope.activeMultiplicity);
+      view.count = 1n;
+      view.activeCount = 1n;
+      scope.node.children.push(view);
+      return { ...output, origin: stage.span };
     }
+    const start = this.beginUnit();
+    let end: UnitEnd | undefined;
+    let out: Value;
+    const blockNode = node(name, block.name, stage.span, scope.multiplicity, scope.activeMultiplicity);
+    try {
+      this.deepest = Math.max(this.deepest, this.depth);
+      scope.node.children.push(blockNode);
+      this.addLayer(name, blockNode);
+      this.lists.blockCalls.push({ decl: block.decl, node: blockNode });
+      const inner: Scope = { prefix: name, position: 0, node: blockNode, frozen, multiplicity: scope.multiplicity, activeMultiplicity: scope.activeMultiplicity };
+      this.depth++;
+      try {
+        const result = this.body(block.decl.body, input, blockEnv, inner, stage.expr.span);
+        out = result.outputs.length === 1 ? result.outputs[0]! : { kind: "tuple" as const, items: result.outputs.flatMap((o) => (o.kind === "tuple" ? o.items : [o])), origin: stage.span };
+        blockNode.outputShape = showValue(out);
+        blockNode.macs = sumMacs(blockNode);
+      } finally {
+        this.depth--;
+      }
+    } finally {
+      end = this.endUnit(start);
+    }
+    this.remember(key, start, end, blockNode, name, scope.multiplicity, scope.activeMultiplicity, out);
+    return { ...out, origin: stage.span } as Value;
+  }
+
+  // ── memoized units: block calls and repeated elements ───────────────────────────────────────────────
+
+  private addLayer(name: string, n: LayerNode): void {
+    this.layersByName.set(name, n);
+    this.lists.layers.push(name);
+  }
+
+  /** A layer by full name, also inside a reused unit (as a view of the layer it was first analyzed as). */
+  private findLayer(name: string): LayerNode | undefined {
+    const own = this.layersByName.get(name);
+    if (own) return own;
+    for (let i = name.indexOf("."); ; i = name.indexOf(".", i + 1)) {
+      const end = i === -1 ? name.length : i;
+      const unit = this.reused.get(name.slice(0, end));
+      if (unit) {
+        const found = this.findLayer(unit.prefix + name.slice(end));
+        return found && viewNode(found, unit.rename);
+      }
+      if (i === -1) return undefined;
+    }
+  }
+
+  /** Starts a unit's own lists, attached to the current ones as a group. */
+  private beginUnit(): UnitStart {
+    const start: UnitStart = {
+      outer: this.lists,
+      diagnostics: this.diagnostics.length,
+      ties: this.tieCount,
+      failed: this.failed,
+      values: this.irValues.length,
+      depth: this.depth,
+      deepest: this.deepest,
+    };
+    const inner = lists();
+    this.attach(inner, null);
+    this.lists = inner;
+    this.failed = false;
+    this.deepest = -1;
+    return start;
+  }
+
+  /** Ends a unit (also when it aborts): back to the outer lists. */
+  private endUnit(start: UnitStart): UnitEnd {
+    const end: UnitEnd = {
+      clean: this.diagnostics.length === start.diagnostics && this.tieCount === start.ties && !this.failed,
+      height: this.deepest < 0 ? -1 : this.deepest - start.depth,
+      lists: this.lists,
+    };
+    this.lists = start.outer;
+    this.failed ||= start.failed;
+    this.deepest = Math.max(start.deepest, this.deepest);
+    return end;
+  }
+
+  private attach(l: Lists, r: Rename | null): void {
+    this.lists.tensors.push(new Group(l.tensors, r));
+    this.lists.blockCalls.push(new Group(l.blockCalls, r));
+    this.lists.layers.push(new Group(l.layers, r));
+    this.lists.conventions.push(new Group(l.conventions, r));
+  }
+
+  /** Keeps a unit's analysis for reuse: when it reported nothing, met no tie, and its output is its own. */
+  private remember(key: string | undefined, start: UnitStart, end: UnitEnd, root: LayerNode, prefix: string, multiplicity: bigint, activeMultiplicity: bigint, output: Value): void {
+    if (key === undefined || !end.clean || multiplicity === 0n || activeMultiplicity === 0n) return;
+    const items = output.kind === "tensor" ? [output] : output.items;
+    if (!items.every((v) => v.id !== undefined && v.id >= start.values)) return;
+    this.memo.set(key, { root, prefix, multiplicity, activeMultiplicity, lists: end.lists, output, height: end.height });
+  }
+
+  /** A memoized unit used again under `name`: its lists shared, its root a view, its output fresh. */
+  private reuse(memo: Memo, name: string, multiplicity: bigint, activeMultiplicity: bigint): { view: LayerNode; output: Value } {
+    this.steps++;
+    const r = rename(memo.prefix, name, memo.multiplicity, multiplicity, memo.activeMultiplicity, activeMultiplicity);
+    this.attach(memo.lists, r);
+    this.reused.set(name, { prefix: memo.prefix, rename: r });
+    return { view: viewNode(memo.root, r), output: this.freshValue(memo.output) };
+  }
+
+  /** The free names of a repeated body, whose values (numbers, value shapes) its analysis may read. */
+  private envKey(stage: A.RepeatStage, env: Env): string {
+    let names = freeNames.get(stage);
+    if (!names) {
+      const found = new Set<string>();
+      collectIdents(stage.body, found);
+      names = [...found].sort();
+      freeNames.set(stage, names);
+    }
+    return names.map((n) => {
+      const num = env.num(n);
+      const value = env.value(n);
+      return `${n}=${num ? argKey(num) : "-"}/${value ? valueKey(value) : "-"}`;
+    }).join(" ");
   }
 
   /** The constants of the file that defines `block`: its body is evaluated under them. */
@@ -750,9 +953,9 @@ class Engine {
       throw new Abort();
     }
     const name = this.nameFor(stage, scope);
-    const moeNode = node(name, "moe", stage.span, scope.multiplicity);
+    const moeNode = node(name, "moe", stage.span, scope.multiplicity, scope.activeMultiplicity);
     scope.node.children.push(moeNode);
-    this.layersByName.set(name, moeNode);
+    this.addLayer(name, moeNode);
     const router: TensorRecord = {
       name: `${name}.router.weight`,
       shape: [experts, d.size],
@@ -763,11 +966,11 @@ class Engine {
       frozen,
     };
     moeNode.tensors.push(router);
-    this.tensors.push(router);
+    this.lists.tensors.push(router);
     const tokens = input.shape.slice(0, -1).reduce((a, x) => a * x.size, 1n);
     if (this.expand) return this.moeExpanded(stage, input, env, scope, frozen, { name, moeNode, router, experts, topK, tokens, d: d.size });
     const expertsName = `${name}.experts.{0..${experts - 1n}}`;
-    const expertsNode = node(expertsName, "experts", stage.span, scope.multiplicity * experts, experts, topK);
+    const expertsNode = node(expertsName, "experts", stage.span, scope.multiplicity * experts, scope.activeMultiplicity * topK, experts, topK);
     moeNode.children.push(expertsNode);
     const inner: Scope = {
       prefix: expertsName,
@@ -824,7 +1027,7 @@ class Engine {
     const outs: TensorValue[] = [];
     for (let e = 0n; e < m.experts; e++) {
       const expertName = `${m.name}.experts.${e}`;
-      const expertNode = node(expertName, "expert", stage.span, scope.multiplicity);
+      const expertNode = node(expertName, "expert", stage.span, scope.multiplicity, scope.activeMultiplicity);
       m.moeNode.children.push(expertNode);
       const inner: Scope = { prefix: expertName, position: 0, node: expertNode, frozen, multiplicity: scope.multiplicity, activeMultiplicity: scope.activeMultiplicity };
       const out = this.single(this.body(stage.body!, input, env, inner).outputs, stage.span, "the expert body");
@@ -898,46 +1101,58 @@ class Engine {
   private element(stage: A.RepeatStage, input: Value, env: Env, scope: Scope, name: string, from: bigint, count: bigint): Value {
     const last = from + count - 1n;
     const element = `${name}.${count === 1n ? String(from) : `{${from}..${last}}`}`;
-    const repeatNode = node(element, "repeat", stage.span, scope.multiplicity * count, count);
-    scope.node.children.push(repeatNode);
-    const inner: Scope = {
-      prefix: element,
-      position: 0,
-      node: repeatNode,
-      frozen: scope.frozen,
-      multiplicity: scope.multiplicity * count,
-      activeMultiplicity: scope.activeMultiplicity * count,
-    };
-    // `repeat … { Block() }`: the single unnamed call lives directly under `h.i`, like nn.ModuleList.
-    const only = stage.body.statements.length === 1 ? stage.body.statements[0] : undefined;
-    const single = only?.kind === "FlowStmt" && only.flow.stages.length === 1 ? only.flow.stages[0] : undefined;
-    let out: Value;
-    if (single?.kind === "ExprStage" && !single.alias && single.body === null) {
-      out = this.directStage(single, input, env, inner, element);
-      // The call is the repeated element itself: it takes the repeat node's place, with its count.
-      const call = repeatNode.children.length === 1 ? repeatNode.children[0]! : undefined;
-      if (call) {
-        call.count = count;
-        call.activeCount = count;
-        scope.node.children[scope.node.children.indexOf(repeatNode)] = call;
-        return out;
-      }
-    } else {
-      out = this.single(this.body(stage.body, input, env, inner).outputs, stage.span, "the repeated body");
+    const multiplicity = scope.multiplicity * count;
+    const activeMultiplicity = scope.activeMultiplicity * count;
+    // Which copies these are changes only names and counts: the body, its input and the values it can
+    // see decide the rest.
+    const key = !this.memoize ? undefined : `repeat ${idOf(stage)} ${valueKey(input)} ${scope.frozen} ${this.envKey(stage, env)}`;
+    const known = key === undefined ? undefined : this.memo.get(key);
+    if (known && this.depth + known.height < maxInstantiationDepth) {
+      const { view, output } = this.reuse(known, element, multiplicity, activeMultiplicity);
+      view.count = count;
+      view.activeCount = count;
+      scope.node.children.push(view);
+      return output;
     }
-    repeatNode.outputShape = showValue(out);
-    repeatNode.macs = sumMacs(repeatNode);
+    const start = this.beginUnit();
+    let end: UnitEnd | undefined;
+    const repeatNode = node(element, "repeat", stage.span, multiplicity, activeMultiplicity, count);
+    let root = repeatNode;
+    let out: Value;
+    try {
+      scope.node.children.push(repeatNode);
+      const inner: Scope = { prefix: element, position: 0, node: repeatNode, frozen: scope.frozen, multiplicity, activeMultiplicity };
+      // `repeat … { Block() }`: the single unnamed call lives directly under `h.i`, like nn.ModuleList.
+      const only = stage.body.statements.length === 1 ? stage.body.statements[0] : undefined;
+      const single = only?.kind === "FlowStmt" && only.flow.stages.length === 1 ? only.flow.stages[0] : undefined;
+      const call = single?.kind === "ExprStage" && !single.alias && single.body === null ? single : undefined;
+      out = call ? this.directStage(call, input, env, inner, element) : this.single(this.body(stage.body, input, env, inner).outputs, stage.span, "the repeated body");
+      // The call is the repeated element itself: it takes the repeat node's place, with its count.
+      const direct = call && repeatNode.children.length === 1 ? repeatNode.children[0]! : undefined;
+      if (direct) {
+        direct.count = count;
+        direct.activeCount = count;
+        scope.node.children[scope.node.children.indexOf(repeatNode)] = direct;
+        root = direct;
+      } else {
+        repeatNode.outputShape = showValue(out);
+        repeatNode.macs = sumMacs(repeatNode);
+      }
+    } finally {
+      end = this.endUnit(start);
+    }
+    this.remember(key, start, end, root, element, multiplicity, activeMultiplicity, out);
     return out;
   }
 
   private mark(scope: Scope) {
     return {
-      tensors: this.tensors.length,
+      tensors: this.lists.tensors.length,
       ties: this.ties.length,
       children: scope.node.children.length,
       diagnostics: this.diagnostics.length,
-      blockCalls: this.blockCalls.length,
-      layers: new Set(this.layersByName.keys()),
+      blockCalls: this.lists.blockCalls.length,
+      layers: this.lists.layers.length,
       failed: this.failed,
       ops: this.ops.length,
       values: this.irValues.length,
@@ -946,12 +1161,14 @@ class Engine {
 
   /** Undoes everything analyzed since `mark` (a repeat analyzed under a wrong assumption). */
   private rollback(scope: Scope, mark: ReturnType<Engine["mark"]>): void {
-    this.tensors.length = mark.tensors;
+    this.lists.tensors.length = mark.tensors;
     this.ties.length = mark.ties;
     scope.node.children.length = mark.children;
     for (const d of this.diagnostics.splice(mark.diagnostics)) this.seen.delete(`${d.code}:${d.span?.file}:${d.span?.start}:${d.message}`);
-    this.blockCalls.length = mark.blockCalls;
-    for (const key of [...this.layersByName.keys()]) if (!mark.layers.has(key)) this.layersByName.delete(key);
+    this.lists.blockCalls.length = mark.blockCalls;
+    // Names analyzed since stay in `layersByName`, under a prefix no later lookup uses; conventions are
+    // kept, as they always were.
+    this.lists.layers.length = mark.layers;
     this.failed = mark.failed;
     this.ops.length = mark.ops;
     this.irValues.length = mark.values;
@@ -960,6 +1177,7 @@ class Engine {
   /** Runs a single stage named `name` (the repeat element `h.{0..11}`) instead of by its position: the
    *  stage is given that name as if written `as`. */
   private directStage(st: A.ExprStage, input: Value, env: Env, scope: Scope, name: string): Value {
+    this.steps++;
     const target = st.expr.kind === "Ident" || st.expr.kind === "Call" ? this.context.calls.get(st.expr) : undefined;
     if (!target) return this.stage(st, input, env, scope);
     const aliasScope: Scope = { ...scope, prefix: parentOf(name), position: 0 };
@@ -1125,8 +1343,8 @@ export function argWithDefault(entry: LayerEntry | undefined, given: ReadonlyMap
   }
 }
 
-function node(name: string, kind: string, span: Span, multiplicity: bigint, count = 1n, activeCount = count): LayerNode {
-  return { name, kind, outputShape: "", tensors: [], macs: 0n, children: [], count, activeCount, multiplicity, span };
+function node(name: string, kind: string, span: Span, multiplicity: bigint, activeMultiplicity: bigint, count = 1n, activeCount = count): LayerNode {
+  return { name, kind, outputShape: "", tensors: [], macs: 0n, children: [], count, activeCount, multiplicity, activeMultiplicity, span };
 }
 
 /** MACs of one copy of `n`: its children's MACs, each times its count. */
@@ -1157,4 +1375,56 @@ function parentOf(name: string): string {
 function lastOf(name: string): string {
   const i = name.lastIndexOf(".");
   return i === -1 ? name : name.slice(i + 1);
+}
+
+// ── memo keys ───────────────────────────────────────────────────────────────────────────────────────
+
+const ids = new WeakMap<object, number>();
+let nextId = 0;
+
+/** A number for an AST node (a block's declaration, a repeat, a body literal), for memo keys. */
+function idOf(o: object): number {
+  let id = ids.get(o);
+  if (id === undefined) ids.set(o, (id = nextId++));
+  return id;
+}
+
+/** What the analysis sees of a value: shapes (sizes, symbols, sequence axes), dtype and vocabulary. */
+function valueKey(v: Value): string {
+  if (v.kind === "tuple") return `(${v.items.map(valueKey).join(", ")})`;
+  const dims = v.shape.map((d) => `${d.size}${d.symbol !== undefined ? `:${d.symbol}` : ""}${d.seq ? "s" : ""}`);
+  return `${v.dtype}${v.vocab !== undefined ? `<${v.vocab}` : ""}[${dims.join(", ")}]`;
+}
+
+function argKey(v: EValue): string {
+  switch (v.kind) {
+    case "int":
+      return `${v.value}n`;
+    case "decimal":
+      return `${Object.is(v.value, -0) ? "-0" : v.value}d`;
+    case "bool":
+      return String(v.value);
+    case "name":
+      return JSON.stringify(v.value);
+    case "list":
+      return `[${v.items.map(argKey).join(", ")}]`;
+    case "body":
+      return `{${idOf(v.body)}}`;
+    case "path":
+      return `${v.transposed ? "T" : ""}(${v.path.map((p) => JSON.stringify(p)).join(".")})`;
+  }
+}
+
+const freeNames = new WeakMap<A.RepeatStage, string[]>();
+
+/** Every identifier in an AST subtree (more than the free names: a superset is safe for a key). */
+function collectIdents(node: unknown, out: Set<string>): void {
+  if (Array.isArray(node)) {
+    for (const item of node) collectIdents(item, out);
+    return;
+  }
+  if (typeof node !== "object" || node === null) return;
+  const n = node as { kind?: unknown; name?: unknown };
+  if (n.kind === "Ident" && typeof n.name === "string") out.add(n.name);
+  for (const [k, v] of Object.entries(node)) if (k !== "span") collectIdents(v, out);
 }

@@ -11,6 +11,7 @@
 // - Training memory with Adam (fp32): weights (4) + gradients (4) + two moments (8) per trainable parameter,
 //   4 per frozen parameter, plus buffers. Activations are not included.
 import type { LayerNode, ModelAnalysis, TensorRecord } from "../analyze/analyze.js";
+import { sharedOrigin } from "../analyze/shared.js";
 import { roles, weightRoles, type Role } from "../analyze/types.js";
 import type { CountBytes as Bytes } from "./report-types.js";
 
@@ -44,31 +45,58 @@ function elements(t: TensorRecord): bigint {
   return t.shape.reduce((a, b) => a * b, 1n);
 }
 
+/** Element sums of a set of tensors, each counted `copies` (`active` per token) times. */
+interface Sums {
+  readonly byRole: RoleCounts;
+  trainable: bigint;
+  nonTrainable: bigint;
+  buffers: bigint;
+  bufferBytes: bigint;
+  active: bigint;
+  tied: bigint;
+}
+
+function emptySums(): Sums {
+  return { byRole: emptyRoles(), trainable: 0n, nonTrainable: 0n, buffers: 0n, bufferBytes: 0n, active: 0n, tied: 0n };
+}
+
+function addTensor(s: Sums, t: TensorRecord, copies: bigint, active: bigint): void {
+  const n = elements(t) * copies;
+  if (t.role === "buffer") {
+    s.buffers += n;
+    s.bufferBytes += n * BigInt(t.elementBytes ?? 4);
+    return;
+  }
+  if (t.tiedTo) {
+    s.tied += n;
+    return;
+  }
+  s.byRole[t.role] += n;
+  s.active += elements(t) * active;
+  if (t.frozen) s.nonTrainable += n;
+  else s.trainable += n;
+}
+
+/** `s += o × copies` (`active` for the per-token sum). */
+function addSums(s: Sums, o: Sums, copies: bigint, active: bigint): void {
+  for (const r of roles) s.byRole[r] += o.byRole[r] * copies;
+  s.trainable += o.trainable * copies;
+  s.nonTrainable += o.nonTrainable * copies;
+  s.buffers += o.buffers * copies;
+  s.bufferBytes += o.bufferBytes * copies;
+  s.tied += o.tied * copies;
+  s.active += o.active * active;
+}
+
 /** Figures of a set of tensors (a whole model, or one layer's subtree). */
 export function tensorFigures(tensors: readonly TensorRecord[]): Omit<Figures, "macs" | "flops"> {
-  const byRole = emptyRoles();
-  let trainable = 0n;
-  let nonTrainable = 0n;
-  let buffers = 0n;
-  let bufferBytes = 0n;
-  let active = 0n;
-  let tied = 0n;
-  for (const t of tensors) {
-    const n = elements(t) * t.multiplicity;
-    if (t.role === "buffer") {
-      buffers += n;
-      bufferBytes += n * BigInt(t.elementBytes ?? 4);
-      continue;
-    }
-    if (t.tiedTo) {
-      tied += n;
-      continue;
-    }
-    byRole[t.role] += n;
-    active += elements(t) * t.activeMultiplicity;
-    if (t.frozen) nonTrainable += n;
-    else trainable += n;
-  }
+  const s = emptySums();
+  for (const t of tensors) addTensor(s, t, t.multiplicity, t.activeMultiplicity);
+  return figuresOf(s);
+}
+
+function figuresOf(s: Sums): Omit<Figures, "macs" | "flops"> {
+  const { byRole, trainable, nonTrainable, buffers, bufferBytes, active, tied } = s;
   const weights = roles.filter((r) => weightRoles.has(r)).reduce((a, r) => a + byRole[r], 0n);
   const biases = roles.filter((r) => !weightRoles.has(r)).reduce((a, r) => a + byRole[r], 0n);
   const params = weights + biases;
@@ -95,7 +123,8 @@ export function tensorFigures(tensors: readonly TensorRecord[]): Omit<Figures, "
 
 export function modelFigures(model: ModelAnalysis): Figures {
   const macs = model.root.children.reduce((a, c) => a + c.macs * c.count, 0n);
-  return { ...tensorFigures(model.tensors), macs, flops: 2n * macs };
+  // The root is one copy, so its subtree's sums are the model's: every tensor hangs under the root.
+  return { ...figuresOf(subtreeSums(model.root)), macs, flops: 2n * macs };
 }
 
 /** One row of the per-layer table. */
@@ -119,22 +148,30 @@ export interface LayerRow {
   readonly tiedTo: readonly string[];
 }
 
-/** Every tensor of a subtree, scaled to one copy of its root. */
-function perCopy(n: LayerNode, subtree: boolean): TensorRecord[] {
-  const out: TensorRecord[] = [];
-  const visit = (m: LayerNode) => {
-    for (const t of m.tensors) {
-      out.push({ ...t, multiplicity: t.multiplicity / n.multiplicity, activeMultiplicity: t.activeMultiplicity / n.multiplicity });
-    }
-    if (subtree) m.children.forEach(visit);
-  };
-  visit(n);
-  return out;
+const subtrees = new WeakMap<LayerNode, Sums>();
+
+/** Sums of one copy of a node's whole subtree (one token's copies for `active`). Computed once per
+ *  distinct subtree: a reused subtree (a view, see analyze/shared.ts) has its origin's per-copy sums, so
+ *  the cost follows the analysis, not the number of copies. Copy counts inside a node are multiples of
+ *  its own, so the division is exact; a node with no copies (`moe` with no experts) adds nothing. */
+function subtreeSums(n: LayerNode): Sums {
+  const origin = sharedOrigin(n);
+  const known = subtrees.get(origin);
+  if (known) return known;
+  const s = emptySums();
+  const m = origin.multiplicity;
+  const a = origin.activeMultiplicity;
+  if (m !== 0n) {
+    for (const t of origin.tensors) addTensor(s, t, t.multiplicity / m, a === 0n ? 0n : t.activeMultiplicity / a);
+    for (const c of origin.children) addSums(s, subtreeSums(c), c.multiplicity / m, a === 0n ? 0n : c.activeMultiplicity / a);
+  }
+  subtrees.set(origin, s);
+  return s;
 }
 
 /** Figures of one copy of a node's whole subtree (a block call, a repeated element). */
 export function nodeFigures(n: LayerNode): Figures {
-  return { ...tensorFigures(perCopy(n, true)), macs: n.macs, flops: 2n * n.macs };
+  return { ...figuresOf(subtreeSums(n)), macs: n.macs, flops: 2n * n.macs };
 }
 
 /**
@@ -145,8 +182,7 @@ export function layerRows(model: ModelAnalysis, maxDepth = Infinity): LayerRow[]
   const rows: LayerRow[] = [];
   const visit = (n: LayerNode, depth: number) => {
     const leaf = n.children.length === 0 || depth >= maxDepth;
-    const tensors = perCopy(n, true);
-    const f = tensorFigures(tensors);
+    const f = figuresOf(subtreeSums(n));
     rows.push({
       name: n.name,
       kind: n.kind,

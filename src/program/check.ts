@@ -30,6 +30,8 @@ export interface CheckOptions {
   readonly model?: string;
   /** Analyze every copy of repeated bodies separately (for code generation). */
   readonly expand?: boolean;
+  /** `false`: analyze every block call and repeated element afresh (see `AnalyzeOptions.memo`). */
+  readonly memo?: boolean;
 }
 
 export function checkProgram(entry: string, host: Host, text?: string, options: CheckOptions = {}): Result<Checked> {
@@ -103,7 +105,7 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
     const context = analysisContext(resolved);
     for (const model of entryResolved.models.values()) {
       if (options.model !== undefined && model.name !== options.model) continue;
-      const analyzed = analyzeModel(entryResolved, model, context, { expand: options.expand ?? false });
+      const analyzed = analyzeModel(entryResolved, model, context, { expand: options.expand ?? false, ...(options.memo !== undefined ? { memo: options.memo } : {}) });
       for (const d of analyzed.diagnostics) diagnostics.push(d);
       if (!analyzed.value) continue;
       const figures = modelFigures(analyzed.value);
