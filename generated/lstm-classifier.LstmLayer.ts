@@ -500,7 +500,7 @@ const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entr
 
 /** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
  *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
- *  outside [0, 1)); nnc is stricter where the looser value only yields a trainer that never moves or NaN:
+ *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
  *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
  *  momentum buffer sums a series that does not converge). */
 function checkTrainerOptions(options: TrainerOptions): void {
