@@ -2388,6 +2388,14 @@ function checkBatch(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`batch must be a whole number of at least 1, got ${n}`);
 }
 
+/** A seed is an integer in [0, 2^32): anything else would silently stand for another seed (`>>> 0`). */
+function checkSeed(seed: unknown): void {
+  if (typeof seed !== "number") throw new TypeError(`seed must be a number, got ${typeof seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
+    throw new RangeError(`seed must be an integer in [0, 2^32), got ${seed}`);
+  }
+}
+
 // ── Seeded random numbers (mulberry32) ──────────────────────────────────────────────────────────────
 
 let rngState = 0;
@@ -2418,6 +2426,7 @@ function gaussian(): number {
  * same parameters on every machine.
  */
 export function createParams(seed = 0): Float32Array {
+  checkSeed(seed);
   seedRandom(seed);
   const p = new Float32Array(paramCount);
   for (let i = 0; i < 131072000; i++) p[i] = gaussian() * 1; // embed_tokens.weight: N(0, 1²)
@@ -4956,7 +4965,11 @@ export function forward(p: Float32Array, input: Int32Array, n: number, options: 
     throw new RangeError(`sequence length ${length} is outside 1..4096 (the declared maximum is 4096)`);
   checkLength("input", input, n * length * 1);
   checkTokens("input", input, 32000);
-  if (options.seed !== undefined) seedRandom(options.seed);
+  if (options.seed !== undefined) {
+    checkSeed(options.seed);
+    seedRandom(options.seed);
+  }
+
   allocate(n);
   allocateShort(n, length);
   act0 = length === 4096 ? input : padRows(input, padded0, n, length, 1, 4096);
@@ -11960,19 +11973,55 @@ export interface Trainer {
   steps: number;
 }
 
-export function createTrainer(
-  options: TrainerOptions,
-  params: Float32Array = createParams(options.seed ?? 0),
-): Trainer {
-  checkLength("params", params, paramCount);
-  if (!(options.lr > 0)) throw new RangeError(`lr must be positive, got ${options.lr}`);
+/** Checks one numeric option: a number (TypeError), finite and within its range (RangeError). */
+function checkOption(what: string, value: unknown, inRange: (x: number) => boolean, rule: string): void {
+  if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
+  if (!Number.isFinite(value) || !inRange(value)) throw new RangeError(`${what} must be ${rule}, got ${value}`);
+}
+
+const optimizerNames: readonly string[] = ["sgd", "adam", "adamw"];
+const lossNames: readonly string[] = ["mse", "cross_entropy", "binary_cross_entropy"];
+
+/** Validates trainer options before anything changes. The ranges follow PyTorch's own checks in
+ *  torch.optim.SGD / Adam / AdamW (ValueError for lr < 0, eps < 0, momentum < 0, weight_decay < 0, betas
+ *  outside [0, 1)); nnc is stricter where the looser value never trains or breaks the arithmetic:
+ *  lr = 0 (no update at all), eps = 0 (0 / 0 for a parameter whose gradient is 0), SGD momentum ≥ 1 (the
+ *  momentum buffer sums a series that does not converge). */
+function checkTrainerOptions(options: TrainerOptions): void {
+  if (!optimizerNames.includes(options.optimizer)) {
+    throw new TypeError(`optimizer must be "sgd", "adam" or "adamw", got ${JSON.stringify(options.optimizer)}`);
+  }
+  if (options.loss !== undefined && !lossNames.includes(options.loss)) {
+    throw new TypeError(
+      `loss must be "mse", "cross_entropy" or "binary_cross_entropy", got ${JSON.stringify(options.loss)}`,
+    );
+  }
+  checkOption("lr", options.lr, (x) => x > 0, "a finite number > 0");
+  if (options.momentum !== undefined) checkOption("momentum", options.momentum, (x) => x >= 0 && x < 1, "in [0, 1)");
+  if (options.weightDecay !== undefined)
+    checkOption("weightDecay", options.weightDecay, (x) => x >= 0, "a finite number ≥ 0");
+  if (options.beta1 !== undefined) checkOption("beta1", options.beta1, (x) => x >= 0 && x < 1, "in [0, 1)");
+  if (options.beta2 !== undefined) checkOption("beta2", options.beta2, (x) => x >= 0 && x < 1, "in [0, 1)");
+  if (options.eps !== undefined) checkOption("eps", options.eps, (x) => x > 0, "a finite number > 0");
+  if (options.fromLogits !== undefined && typeof options.fromLogits !== "boolean") {
+    throw new TypeError(`fromLogits must be a boolean, got ${typeof options.fromLogits}`);
+  }
+  if (options.seed !== undefined) checkSeed(options.seed);
   if (options.loss === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+}
+
+/** A trainer: its options are validated (TypeError for an unknown optimizer or loss, RangeError for a
+ *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
+export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
+  checkTrainerOptions(options);
+  if (params !== undefined) checkLength("params", params, paramCount);
+  const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
   return {
-    params,
+    params: own,
     grads: new Float32Array(paramCount),
     buffers: createBuffers(),
-    options,
+    options: Object.freeze({ ...options }),
     m: new Float32Array(paramCount),
     v: new Float32Array(options.optimizer === "sgd" ? 0 : paramCount),
     steps: 0,

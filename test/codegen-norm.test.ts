@@ -509,8 +509,10 @@ describe("batchnorm running statistics", () => {
     expect(Array.from(bf)).toEqual(before);
   });
 
-  it("eval with eps = 0, weight and bias: exact values", async () => {
-    const { module: m } = await build(modelSpec([1, 2], "batchnorm(eps = 0) as bn"), { dtype: "float64" });
+  // eps = 1e-300 in the exact-value cases below: nnc requires eps > 0 (NN4016), and 1e-300 vanishes next to
+  // these variances in float64 (4 + 1e-300 === 4), so the expected values stay exact.
+  it("eval with eps = 1e-300, weight and bias: exact values", async () => {
+    const { module: m } = await build(modelSpec([1, 2], "batchnorm(eps = 1e-300) as bn"), { dtype: "float64" });
     const p = m.createParams() as Float64Array;
     p.set([3], tensorOfInfo(m, "bn.weight").offset);
     p.set([0.5], tensorOfInfo(m, "bn.bias").offset);
@@ -532,7 +534,7 @@ describe("batchnorm running statistics", () => {
   });
 
   it("training output uses the batch statistics, not the running ones", async () => {
-    const { module: m } = await build(modelSpec([1], "batchnorm(eps = 0) as bn"), { dtype: "float64" });
+    const { module: m } = await build(modelSpec([1], "batchnorm(eps = 1e-300) as bn"), { dtype: "float64" });
     const bf = m.createBuffers() as Float64Array;
     bf.set([100, 100, 0]);
     // 1 and 3: mean 2, biased variance 1 → −1, 1
@@ -541,7 +543,7 @@ describe("batchnorm running statistics", () => {
   });
 
   it("without track_running_stats: no buffers, batch statistics in eval mode too", async () => {
-    const { module: m } = await build(modelSpec([1], "batchnorm(eps = 0, track_running_stats = false) as bn"), { dtype: "float64" });
+    const { module: m } = await build(modelSpec([1], "batchnorm(eps = 1e-300, track_running_stats = false) as bn"), { dtype: "float64" });
     expect(m.bufferCount).toBe(0);
     expect(Array.from(m.forward(m.createParams(), Float64Array.from([1, 3]), 2))).toEqual([-1, 1]);
   });

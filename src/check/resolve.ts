@@ -26,7 +26,9 @@ import type {
   TypeExpr,
 } from "../syntax/ast.js";
 import {
+  describeRange,
   describeType,
+  inRange,
   expectQuantities,
   expectQuantityNames,
   inputDtypeNames,
@@ -255,7 +257,12 @@ interface Edge {
 }
 
 /** What a block argument may be: block parameters are untyped (sizes, numbers, flags, lists). */
-const blockArgTypes: readonly ArgType[] = [{ kind: "size" }, { kind: "decimal" }, { kind: "bool" }, { kind: "list", of: { kind: "size" } }];
+const blockArgTypes: readonly ArgType[] = [
+  { kind: "size" },
+  { kind: "decimal", range: { why: "any finite number" } },
+  { kind: "bool" },
+  { kind: "list", of: { kind: "size" } },
+];
 const blockArgType: ArgType = { kind: "oneOf", types: blockArgTypes };
 /** Arguments of an opaque callee, and of unknown options: anything well formed. */
 const anyArgType: ArgType = { kind: "oneOf", types: [...blockArgTypes, { kind: "body" }, { kind: "path" }] };
@@ -1361,7 +1368,7 @@ class Resolver {
     const value = this.evaluateNumber(expr, { scope: ctx.scope, values: ctx.values, dims, what }, decimals);
     switch (value.kind) {
       case "int": {
-        if (ints.length === 0) return { kind: "decimal", value: Number(value.value) };
+        if (ints.length === 0) return this.decimalInRange(expr, Number(value.value), numeric, what);
         const mins = ints.map((t) => t.min);
         const min = mins.some((m) => m === undefined) ? undefined : mins.reduce((a, b) => (a! < b! ? a : b));
         if (min !== undefined && value.value < min) {
@@ -1372,12 +1379,35 @@ class Resolver {
         return { kind: "int", value: value.value };
       }
       case "decimal":
-        return { kind: "decimal", value: value.value };
+        return this.decimalInRange(expr, value.value, numeric, what);
       case "symbolic":
         return { kind: "symbolic", expr };
       case "invalid":
         return undefined;
     }
+  }
+
+  /** The one place numeric options are range-checked: finite, and within the registry's declared range
+   *  (`eps > 0`, `p in [0, 1)`, …). Reported at the value. */
+  private decimalInRange(expr: Expr, value: number, numeric: readonly ArgType[], what: string): ArgValue | undefined {
+    const ranges = numeric.flatMap((t) => (t.kind === "decimal" ? [t.range] : []));
+    if (ranges.length === 0 || ranges.some((r) => inRange(value, r))) return { kind: "decimal", value };
+    const range = ranges[0]!;
+    const finite = Number.isFinite(value);
+    const shown = finite ? String(value) : Number.isNaN(value) ? "NaN" : "a number too large to represent";
+    const rule = describeRange(range);
+    this.report(
+      diagnostic(
+        "OptionOutOfRange",
+        expr.span,
+        finite ? `${what} must be ${rule}, found ${shown}` : `${what} must be a finite number, found ${shown}`,
+        {
+          notes: [`${what}: ${range.why}`],
+          help: rule === "finite" ? "write a finite number" : `write a finite number ${rule}`,
+        },
+      ),
+    );
+    return undefined;
   }
 
   // ── Block recursion ────────────────────────────────────────────────────────────────────────────────

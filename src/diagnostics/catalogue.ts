@@ -82,6 +82,7 @@ export const catalogue = {
   DuplicateLoss: e("NN4013", "more than one `loss` in a model"),
   UnknownLoss: e("NN4014", "a loss that is not mse, cross_entropy or binary_cross_entropy"),
   BadParameterDefault: e("NN4015", "a block parameter without default after one with a default"),
+  OptionOutOfRange: e("NN4016", "a numeric option outside its valid range (`eps > 0`, dropout `p` in [0, 1)), or not finite"),
 
   // NN5xxx — parameters, ties, counts, assertions
   ExpectFailed: e("NN5001", "an `expect` assertion that does not hold"),

@@ -8,12 +8,15 @@ import type { Body, Expr } from "../syntax/ast.js";
 
 /** What an argument or option accepts. */
 export type ArgType =
-  /** An exact integer known without shapes (constants, block parameters); `min` is checked when known. */
-  | { readonly kind: "int"; readonly min?: bigint }
+  /** An exact integer known without shapes (constants, block parameters); `min` is checked when known.
+   *  `axis`: any integer (negative counts from the end), checked against the value's rank by the shape
+   *  stage instead of a fixed minimum. */
+  | { readonly kind: "int"; readonly min?: bigint; readonly axis?: true }
   /** Any size expression: like `int`, and may also use symbolic dimensions of the model (`seq`). */
   | { readonly kind: "size"; readonly min?: bigint }
-  /** A number: a decimal literal, or an integer expression (`theta = 10_000`). */
-  | { readonly kind: "decimal" }
+  /** A number: a decimal literal, or an integer expression (`theta = 10_000`). Always finite (`1e999` is
+   *  rejected), and within `range`. */
+  | { readonly kind: "decimal"; readonly range: NumberRange }
   | { readonly kind: "bool" }
   /** One of a fixed set of names, written as identifiers: `approximate = tanh`. */
   | { readonly kind: "enum"; readonly values: readonly string[] }
@@ -25,6 +28,37 @@ export type ArgType =
   | { readonly kind: "body" }
   /** A layer path: `wte`, `encoder.embed`, or `transpose(wte)` (`tie`). */
   | { readonly kind: "path" };
+
+/** The valid values of a numeric option, besides being finite. Bounds are inclusive unless marked
+ *  exclusive; an absent bound is unbounded. The resolver checks it (OptionOutOfRange). */
+export interface NumberRange {
+  readonly min?: number;
+  readonly exclusiveMin?: boolean;
+  readonly max?: number;
+  readonly exclusiveMax?: boolean;
+  /** Why this range: PyTorch's documented constraint, or why nnc is stricter. */
+  readonly why: string;
+}
+
+/** `> 0`, `in [0, 1)`, `finite`: the range as written in messages and the README. */
+export function describeRange(range: NumberRange): string {
+  const { min, max } = range;
+  if (min !== undefined && max !== undefined) {
+    return `in ${range.exclusiveMin ? "(" : "["}${min}, ${max}${range.exclusiveMax ? ")" : "]"}`;
+  }
+  if (min !== undefined) return `${range.exclusiveMin ? ">" : "≥"} ${min}`;
+  if (max !== undefined) return `${range.exclusiveMax ? "<" : "≤"} ${max}`;
+  return "finite";
+}
+
+/** Whether a number is finite and within the range. */
+export function inRange(value: number, range: NumberRange): boolean {
+  if (!Number.isFinite(value)) return false;
+  const { min, max } = range;
+  if (min !== undefined && (range.exclusiveMin ? value <= min : value < min)) return false;
+  if (max !== undefined && (range.exclusiveMax ? value >= max : value > max)) return false;
+  return true;
+}
 
 /** A PyTorch default, as data. */
 export type DefaultValue =
@@ -108,8 +142,28 @@ export interface LayerEntry {
 const int = (min?: bigint): ArgType => (min === undefined ? { kind: "int" } : { kind: "int", min });
 const positive = int(1n);
 const nonNegative = int(0n);
-const axis = int();
-const decimal: ArgType = { kind: "decimal" };
+const axis: ArgType = { kind: "int", axis: true };
+const decimal = (range: NumberRange): ArgType => ({ kind: "decimal", range });
+
+// Ranges of the decimal options, from PyTorch's documented constraints; where PyTorch checks nothing, the
+// range excludes the values that make the arithmetic produce NaN or infinity.
+/** `eps` of the norms: PyTorch (`nn.LayerNorm`, `nn.RMSNorm`, `nn.BatchNorm*d`, `nn.GroupNorm`) documents it
+ *  as "a value added to the denominator for numerical stability" and does not check it; eps ≤ 0 lets
+ *  √(var + eps) be 0 (a constant row divides 0 by 0) or the root of a negative number, so nnc requires > 0. */
+const epsRange: NumberRange = { min: 0, exclusiveMin: true, why: "added under the square root of the variance: eps ≤ 0 gives 0/0 or √(negative)" };
+/** Dropout probability: `nn.Dropout` raises for p outside [0, 1]; nnc also rejects p = 1, since inverted
+ *  dropout scales kept elements by 1/(1 − p), which is 1/0 there (and 0 · ∞ = NaN). */
+const probabilityRange: NumberRange = {
+  min: 0,
+  max: 1,
+  exclusiveMax: true,
+  why: "a drop probability; p = 1 would scale kept elements by 1/(1 − p) = 1/0",
+};
+/** RoPE base: frequencies are theta^(−2i/d), which need theta > 0 (Su et al., RoFormer; 10 000 there). */
+const thetaRange: NumberRange = { min: 0, exclusiveMin: true, why: "the base of the rotary frequencies theta^(−2i/d) must be positive" };
+/** Any finite number (the coefficient is free in PyTorch: `nn.LeakyReLU` negative_slope, `nn.ELU` alpha,
+ *  `nn.Softplus` threshold). */
+const finiteRange: NumberRange = { why: "any finite number" };
 const bool: ArgType = { kind: "bool" };
 const enumOf = (...values: string[]): ArgType => ({ kind: "enum", values });
 const listOf = (of: ArgType, length?: number): ArgType => (length === undefined ? { kind: "list", of } : { kind: "list", of, length });
@@ -206,7 +260,7 @@ export const layers: readonly LayerEntry[] = [
     p("start", axis, dInt(0n)),
     p("end", axis, dInt(-1n)),
   ]),
-  layer("reshape", "shape", "reshapes to the given sizes; one may be -1", [p("shape", listOf({ kind: "size" }))]),
+  layer("reshape", "shape", "reshapes to the given sizes; one may be -1", [p("shape", listOf({ kind: "size", min: -1n }))]),
   layer("transpose", "shape", "swaps two axes", [p("a", axis), p("b", axis)]),
   layer("take", "shape", "picks one position along an axis, dropping it", [p("index", axis)], [p("axis", axis, dInt(0n))]),
   layer("mean", "shape", "averages over an axis, dropping it", [], [p("axis", axis, dInt(0n))]),
@@ -221,29 +275,30 @@ export const layers: readonly LayerEntry[] = [
   ]),
   layer("positional", "embedding", "learned positions added: [T, dim] → [T, dim], T ≤ max", [p("max", positive), p("dim", positive)]),
   layer("class_token", "embedding", "a learned vector prepended: [T, dim] → [T + 1, dim]", [p("dim", positive)]),
-  layer("rotary", "embedding", "rotary position encoding, no parameters", [], [p("theta", decimal, dDecimal(10_000))]),
+  layer("rotary", "embedding", "rotary position encoding, no parameters", [], [p("theta", decimal(thetaRange), dDecimal(10_000))]),
 
   // Normalization and regularization
   layer("layernorm", "norm", "normalizes the last axis", [], [
-    p("eps", decimal, dDecimal(1e-5)),
+    p("eps", decimal(epsRange), dDecimal(1e-5)),
     p("affine", bool, dBool(true)),
     p("bias", bool, dBool(true)),
   ]),
   layer("rmsnorm", "norm", "root-mean-square normalization of the last axis", [], [
-    p("eps", decimal, dDecimal(1e-6)),
+    p("eps", decimal(epsRange), dDecimal(1e-6)),
     p("affine", bool, dBool(true)),
   ]),
   layer("batchnorm", "norm", "batch normalization over channel axis 0 (1d or 2d by rank)", [], [
-    p("eps", decimal, dDecimal(1e-5)),
-    p("momentum", decimal, dDecimal(0.1)),
+    p("eps", decimal(epsRange), dDecimal(1e-5)),
+    // `nn.BatchNorm*d` momentum: running = (1 − m) · running + m · batch, a convex combination for m in [0, 1].
+    p("momentum", decimal({ min: 0, max: 1, why: "the weight of the batch statistics in the running average" }), dDecimal(0.1)),
     p("affine", bool, dBool(true)),
     p("track_running_stats", bool, dBool(true)),
   ]),
   layer("groupnorm", "norm", "group normalization over channel axis 0", [p("groups", positive)], [
-    p("eps", decimal, dDecimal(1e-5)),
+    p("eps", decimal(epsRange), dDecimal(1e-5)),
     p("affine", bool, dBool(true)),
   ]),
-  layer("dropout", "regularization", "zeroes elements with probability p while training", [p("p", decimal, dDecimal(0.5))]),
+  layer("dropout", "regularization", "zeroes elements with probability p while training", [p("p", decimal(probabilityRange), dDecimal(0.5))]),
 
   // Attention, recurrence, experts
   layer("attention", "attention", "multi-head self-attention", [p("heads", positive)], [
@@ -254,8 +309,8 @@ export const layers: readonly LayerEntry[] = [
     p("head_dim", positive, { kind: "derived", formula: "D / heads" }),
     p("out_bias", bool, dSameAs("bias")),
     p("rope", bool, dBool(false)),
-    p("rope_theta", decimal, dDecimal(10_000)),
-    p("dropout", decimal, dDecimal(0)),
+    p("rope_theta", decimal(thetaRange), dDecimal(10_000)),
+    p("dropout", decimal(probabilityRange), dDecimal(0)),
   ]),
   layer("rnn", "recurrent", "an Elman recurrent layer", [p("hidden", positive)], [
     ...recurrentOptions,
@@ -275,9 +330,9 @@ export const layers: readonly LayerEntry[] = [
 
   // Activations
   layer("relu", "activation", "max(0, x)"),
-  layer("leaky_relu", "activation", "x, or negative_slope · x below 0", [p("negative_slope", decimal, dDecimal(0.01))]),
+  layer("leaky_relu", "activation", "x, or negative_slope · x below 0", [p("negative_slope", decimal(finiteRange), dDecimal(0.01))]),
   layer("prelu", "activation", "leaky relu with a learned slope", [p("num_parameters", positive, dInt(1n))]),
-  layer("elu", "activation", "exponential linear unit", [p("alpha", decimal, dDecimal(1.0))]),
+  layer("elu", "activation", "exponential linear unit", [p("alpha", decimal(finiteRange), dDecimal(1.0))]),
   layer("selu", "activation", "scaled exponential linear unit"),
   layer("gelu", "activation", "gaussian error linear unit", [p("approximate", enumOf("none", "tanh"), dEnum("none"))]),
   silu,
@@ -287,8 +342,10 @@ export const layers: readonly LayerEntry[] = [
   layer("hard_sigmoid", "activation", "a piecewise linear sigmoid"),
   layer("tanh", "activation", "hyperbolic tangent"),
   layer("softplus", "activation", "log(1 + exp(beta · x)) / beta", [
-    p("beta", decimal, dDecimal(1)),
-    p("threshold", decimal, dDecimal(20)),
+    // `nn.Softplus` divides by beta: beta = 0 is 0/0; nnc also rejects beta < 0, which turns the smooth
+    // ReLU PyTorch documents into a smooth minimum.
+    p("beta", decimal({ min: 0, exclusiveMin: true, why: "softplus divides by beta" }), dDecimal(1)),
+    p("threshold", decimal(finiteRange), dDecimal(20)),
   ]),
   layer("softsign", "activation", "x / (1 + |x|)"),
   layer("softmax", "activation", "softmax along an axis", [p("axis", axis, dInt(-1n))]),
