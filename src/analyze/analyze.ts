@@ -10,7 +10,7 @@ import { didYouMeanHelp } from "../diagnostics/suggest.js";
 import { evaluate, type NumValue } from "../check/evaluate.js";
 import type { BlockInfo, CallTarget, ModelInfo, ResolvedFile } from "../check/resolve.js";
 import type * as A from "../syntax/ast.js";
-import { layerEntry, type LayerEntry, type ParamSpec } from "../vocabulary/layers.js";
+import { describeRange, inRange, layerEntry, type LayerEntry, type ParamSpec } from "../vocabulary/layers.js";
 import { semantics } from "../vocabulary/semantics.js";
 import { expand, Group, rename, renameTensor, viewNode, type Entry, type Rename } from "./shared.js";
 import {
@@ -185,6 +185,9 @@ class ArgError extends Error {
   constructor(
     readonly arg: string,
     message: string,
+    /** What is wrong, when it is not the argument's type (a value outside the option's range). */
+    readonly code: DiagnosticName = "WrongOptionType",
+    readonly details: { readonly notes?: readonly string[]; readonly help?: string } = {},
   ) {
     super(message);
   }
@@ -614,11 +617,14 @@ class Engine {
     const ctx = this.ctx(entry, written, bound, inputs, args, callSpan);
     let outcome;
     try {
+      // Every decimal given is range-checked, read by the shape rules or not (dropout's `p` is read only
+      // by the code generator).
+      for (const p of [...entry.args, ...entry.options]) if (p.type.kind === "decimal" && bound.has(p.name)) ctx.decimal(p.name);
       outcome = fn(ctx);
     } catch (error) {
       if (!(error instanceof ArgError)) throw error;
       const arg = args.find((a) => a.name?.name === error.arg) ?? args[entry.args.findIndex((p) => p.name === error.arg)];
-      this.report("WrongOptionType", arg?.value.span ?? callSpan, error.message);
+      this.report(error.code, arg?.value.span ?? callSpan, error.message, { ...(error.details.notes ? { notes: [...error.details.notes] } : {}), help: error.details.help });
       throw new Abort();
     }
     if (!outcome) throw new Abort();
@@ -1297,9 +1303,19 @@ class Engine {
       },
       decimal(name) {
         const v = get(name);
-        if (v?.kind === "decimal") return v.value;
-        if (v?.kind === "int") return Number(v.value);
-        throw new ArgError(name, `\`${name}\` must be a number`);
+        const value = v?.kind === "decimal" ? v.value : v?.kind === "int" ? Number(v.value) : undefined;
+        if (value === undefined) throw new ArgError(name, `\`${name}\` must be a number`);
+        // Literals were range-checked by the resolver; this catches values passed in through a block's
+        // parameters (`block B(q) { dropout(q) }` called as `B(1)`), known only here.
+        const type = [...entry.args, ...entry.options].find((p) => p.name === name)?.type;
+        if (type?.kind === "decimal" && !inRange(value, type.range)) {
+          const rule = describeRange(type.range);
+          throw new ArgError(name, `\`${name}\` must be ${Number.isFinite(value) ? rule : "a finite number"}, found ${value}`, "OptionOutOfRange", {
+            notes: [`\`${name}\`: ${type.range.why}`, "the value comes from a block's argument"],
+            help: rule === "finite" ? "pass a finite number" : `pass a finite number ${rule}`,
+          });
+        }
+        return value;
       },
       name(name) {
         const v = get(name);
