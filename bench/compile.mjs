@@ -8,7 +8,7 @@
 // twice to warm up, then timed `runs` times (5 by default); the median is reported.
 import fs from "node:fs";
 import { compile } from "../dist/src/emit/compile.js";
-import { nodeHost } from "../dist/src/cli/node-host.js";
+import { nodeHost } from "../dist/src/program/node-host.js";
 
 const targets = { "mnist-mlp": 100, resnet50: 1000 };
 

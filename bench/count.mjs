@@ -2,7 +2,7 @@
 // example (target < 50 ms) and for a generated spec of 10,000 layers (target < 1 s). Run after
 // `npm run build`: `node bench/count.mjs [--json] [--runs N]`. Start-up and module loading are excluded:
 // 3 warm-up runs, then the median of `runs` (default 15).
-import { nodeHost } from "../dist/src/cli/node-host.js";
+import { nodeHost } from "../dist/src/program/node-host.js";
 import { layerRows } from "../dist/src/count/count.js";
 import { checkProgram } from "../dist/src/program/check.js";
 

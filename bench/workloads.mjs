@@ -37,7 +37,7 @@ import vm from "node:vm";
 import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import ts from "typescript";
-import { nodeHost } from "../dist/src/cli/node-host.js";
+import { nodeHost } from "../dist/src/program/node-host.js";
 import { modelFigures } from "../dist/src/count/count.js";
 import { compile } from "../dist/src/emit/compile.js";
 import { checkProgram } from "../dist/src/program/check.js";

@@ -5,7 +5,7 @@
 //
 // Checking and counting load the front end only; the code generator (ts-morph, prettier) is imported the
 // first time `compile` is called.
-import { nodeHost as nodeFileHost } from "./cli/node-host.js";
+import { nodeHost as nodeFileHost } from "./program/node-host.js";
 import { countJson, stringifyExact, type CountedModel } from "./count/report.js";
 import type { CountReport } from "./count/report-types.js";
 import { hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics/diagnostic.js";

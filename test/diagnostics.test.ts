@@ -8,7 +8,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { sortDiagnostics } from "../src/diagnostics/diagnostic.js";
 import { renderDiagnostics } from "../src/diagnostics/render.js";
-import { nodeHost } from "../src/cli/node-host.js";
+import { nodeHost } from "../src/program/node-host.js";
 import { checkProgram } from "../src/program/check.js";
 
 const dir = "test/diagnostics";

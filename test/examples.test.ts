@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { nodeHost } from "../src/cli/node-host.js";
+import { nodeHost } from "../src/program/node-host.js";
 import { format } from "../src/format/format.js";
 import { checkProgram } from "../src/program/check.js";
 

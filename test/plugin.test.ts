@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { rollup as rollupApi, watch as rollupWatch, type RollupWatcher, type RollupWatcherEvent } from "rollup";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { nodeHost } from "../src/cli/node-host.js";
+import { nodeHost } from "../src/program/node-host.js";
 import { compile } from "../src/emit/compile.js";
 import { toJavaScript } from "../src/emit/javascript.js";
 import * as esbuildApi from "esbuild";

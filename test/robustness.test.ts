@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parser } from "../grammar/parser.js";
 import * as t from "../grammar/tokens.js";
-import { decodeUtf8, firstInvalidUtf8, nodeHost } from "../src/cli/node-host.js";
+import { decodeUtf8, firstInvalidUtf8, nodeHost } from "../src/program/node-host.js";
 import { main, type Io } from "../src/cli/main.js";
 import type { Diagnostic, Span } from "../src/diagnostics/diagnostic.js";
 import { checkProgram } from "../src/program/check.js";
@@ -103,7 +103,7 @@ function checkText(text: string, input: string): readonly Diagnostic[] {
   return checked.diagnostics;
 }
 
-/** Valid UTF-8 iff decoding and re-encoding gives the same bytes (an oracle independent of node-host.ts). */
+/** Valid UTF-8 iff decoding and re-encoding gives the same bytes (an oracle independent of program/node-host.ts). */
 function isValidUtf8(bytes: Uint8Array): boolean {
   return Buffer.from(Buffer.from(bytes).toString("utf8"), "utf8").equals(Buffer.from(bytes));
 }

@@ -15,7 +15,7 @@
 // The role split follows PyTorch's parameter names (`*.weight` / `*.bias`), counted from each model's
 // definition; weights + biases = `sum(p.numel() for p in model.parameters())`.
 import { describe, expect, it } from "vitest";
-import { nodeHost } from "../src/cli/node-host.js";
+import { nodeHost } from "../src/program/node-host.js";
 import { checkProgram } from "../src/program/check.js";
 
 interface Row {

@@ -26,49 +26,12 @@ import {
   type Shape,
   type TensorValue,
   type Value,
-} from "./types.js";
+} from "../vocabulary/types.js";
+import type { LayerNode, TensorRecord } from "./records.js";
 
 // ── What the engine produces ─────────────────────────────────────────────────────────────────────────
 
-export interface TensorRecord {
-  /** Full hierarchical name; repeated copies appear as `h.{0..11}.attn.out_proj.weight`. */
-  readonly name: string;
-  readonly shape: readonly bigint[];
-  readonly role: Role | "buffer";
-  readonly elementBytes?: number;
-  readonly init?: Init;
-  /** How many copies exist (product of the enclosing `repeat` counts and `moe` expert counts). */
-  readonly multiplicity: bigint;
-  /** How many copies are used for one token (differs from `multiplicity` inside `moe`). */
-  readonly activeMultiplicity: bigint;
-  readonly frozen: boolean;
-  /** For a tied tensor: the name of the tensor it shares (this one is not counted). */
-  readonly tiedTo?: string;
-}
-
-export interface LayerNode {
-  /** Hierarchical name (`h.{0..11}.attn`), `""` for the model itself. */
-  readonly name: string;
-  /** Layer kind, block name, `repeat`, `residual`, `moe` or `model`. */
-  readonly kind: string;
-  outputShape: string;
-  /** Tensors this node owns directly (a layer's own; none for blocks and containers). */
-  readonly tensors: TensorRecord[];
-  /** MACs of one forward pass of one sample through one copy of this node, children included. */
-  macs: bigint;
-  /** MACs used per token (differs inside `moe`: top_k of the experts). */
-  readonly children: LayerNode[];
-  /** Copies of this node (`repeat` count, `moe` experts); 1 otherwise. */
-  count: bigint;
-  /** Copies active per token (`moe`: top_k). */
-  activeCount: bigint;
-  /** Copies of this node in the whole model (its count times the counts of every enclosing node). */
-  readonly multiplicity: bigint;
-  /** Copies of this node used for one token (differs from `multiplicity` inside `moe`). */
-  readonly activeMultiplicity: bigint;
-  readonly convention?: string;
-  readonly span: Span;
-}
+export type { LayerNode, TensorRecord } from "./records.js";
 
 export interface TieRecord {
   /** The tensor that shares another's storage (`lm_head.weight`). */

@@ -5,7 +5,7 @@
 // adds the same group again under a `Rename`: a new name prefix and new copy counts. Nothing is copied
 // until someone reads it (the JSON tensor list, a table row); figures are computed per distinct subtree
 // (src/count/count.ts, `sharedOrigin`).
-import type { LayerNode, TensorRecord } from "./analyze.js";
+import type { LayerNode, TensorRecord } from "./records.js";
 
 /** How the records of a first analysis (names under `from`, copies `m0`, active copies `a0`) read at a
  *  later use (names under `to`, copies `m1`, active copies `a1`). Copy counts inside a subtree are

@@ -11,7 +11,7 @@ import { format } from "../format/format.js";
 import { version } from "../version.js";
 import { checkProgram } from "../program/check.js";
 import { stdinName, type Host } from "../program/load.js";
-import { decodeUtf8, nodeHost, writeFileAtomic } from "./node-host.js";
+import { decodeUtf8, nodeHost, writeFileAtomic } from "../program/node-host.js";
 import { commandHelp, parseCommandArgs, UsageError, type Command, type Parsed } from "./args.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import type { BuildOutcome, EmitKind } from "./build.js";

@@ -12,7 +12,7 @@
 //   4 per frozen parameter, plus buffers. Activations are not included.
 import type { LayerNode, ModelAnalysis, TensorRecord } from "../analyze/analyze.js";
 import { sharedOrigin } from "../analyze/shared.js";
-import { roles, weightRoles, type Role } from "../analyze/types.js";
+import { roles, weightRoles, type Role } from "../vocabulary/types.js";
 import type { CountBytes as Bytes } from "./report-types.js";
 
 export type RoleCounts = Record<Role, bigint>;
@@ -204,4 +204,4 @@ export function layerRows(model: ModelAnalysis, maxDepth = Infinity): LayerRow[]
   return rows;
 }
 
-export { grouped, humanBytes } from "./numbers.js";
+export { grouped, humanBytes } from "../diagnostics/numbers.js";

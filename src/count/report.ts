@@ -1,7 +1,7 @@
 // The `nnc count` report in three forms: a per-layer table for people (text), a Markdown report, and JSON
 // for machines (schema in schema.ts). Every number is exact; JSON integers are written as exact digits.
 import type { ModelAnalysis } from "../analyze/analyze.js";
-import { roles, type Role } from "../analyze/types.js";
+import { roles, type Role } from "../vocabulary/types.js";
 import { grouped, humanBytes, layerRows, type Figures, type LayerRow } from "./count.js";
 import type { CountReport } from "./report-types.js";
 

@@ -4,7 +4,8 @@
 //   NN2xxx  names and resolution            NN3xxx  types, shapes and sizes
 //   NN4xxx  layer arguments and options     NN5xxx  parameters, ties, counts, assertions
 //   NN6xxx  imports                         NN9xxx  code generation
-import type { Severity } from "./diagnostic.js";
+/** How bad a diagnostic is (defined here, with the catalogue that assigns it; diagnostic.ts re-exports it). */
+export type Severity = "error" | "warning" | "note";
 
 export interface CatalogueEntry {
   readonly code: string;

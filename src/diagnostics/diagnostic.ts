@@ -1,6 +1,8 @@
 // The shape of a diagnostic, shared by every stage. A stage never throws on user input: it returns its
 // value together with a list of these.
-import { catalogue, type DiagnosticName } from "./catalogue.js";
+import { catalogue, type DiagnosticName, type Severity } from "./catalogue.js";
+
+export type { Severity } from "./catalogue.js";
 
 /** A range of source text. Offsets are UTF-16 code-unit offsets into the file's text, `end` exclusive.
  *  Lines and columns are 1-based; `endColumn` is exclusive. */
@@ -13,8 +15,6 @@ export interface Span {
   readonly endLine: number;
   readonly endColumn: number;
 }
-
-export type Severity = "error" | "warning" | "note";
 
 export interface Label {
   readonly span: Span;

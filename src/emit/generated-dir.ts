@@ -3,7 +3,7 @@
 // fails, never rewrites, when it is stale).
 import fs from "node:fs";
 import path from "node:path";
-import { nodeHost } from "../cli/node-host.js";
+import { nodeHost } from "../program/node-host.js";
 import { compileFile, compileOptionsSchema } from "./compile.js";
 
 export interface GeneratedDir {

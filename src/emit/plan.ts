@@ -2,7 +2,7 @@
 // an expanded analysis (every op, every copy). Numbers here are plain JS numbers: a model whose sizes do
 // not fit safely is refused before planning (NN9002).
 import type { IrOp, IrValue, ModelAnalysis, TensorRecord } from "../analyze/analyze.js";
-import type { Init, Role } from "../analyze/types.js";
+import type { Init, Role } from "../vocabulary/types.js";
 
 export interface PlannedTensor {
   /** PyTorch `state_dict` name. */

@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createUnplugin, type UnpluginContext, type UnpluginFactory, type UnpluginInstance, type UnpluginMessage } from "unplugin";
-import { writeFileAtomic } from "../cli/node-host.js";
+import { writeFileAtomic } from "../program/node-host.js";
 import type { PluginOptions } from "./options.js";
 import { buildSpecModule, parseId, pluginOptionsSchema, type Problem, type ResolvedPluginOptions } from "./spec-module.js";
 

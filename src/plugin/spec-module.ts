@@ -11,7 +11,7 @@ import { renderDiagnostic, summary } from "../diagnostics/render.js";
 import type { SourceText } from "../diagnostics/source.js";
 import { compileFile, compileOptionsSchema } from "../emit/compile.js";
 import { toJavaScript } from "../emit/javascript.js";
-import { nodeHost } from "../cli/node-host.js";
+import { nodeHost } from "../program/node-host.js";
 import type { Host } from "../program/load.js";
 import { declarationHeader, namespacedDeclarations } from "./declarations.js";
 

@@ -5,7 +5,7 @@
 // MAC convention: matrix products and convolutions only (one multiply–accumulate per weight use);
 // normalizations, activations, pooling and softmax count 0. Attention counts its projections and both
 // T×T products at the maximum sequence length (causal masking not discounted).
-import { grouped } from "../count/numbers.js";
+import { grouped } from "../diagnostics/numbers.js";
 import {
   dim,
   fanInUniform,
@@ -22,7 +22,7 @@ import {
   type TensorSpec,
   type TensorValue,
   type Value,
-} from "../analyze/types.js";
+} from "./types.js";
 
 const ones: Init = { kind: "const", value: 1 };
 

@@ -1,7 +1,7 @@
 // The file system as nnc's stages see it: strict UTF-8 reading and atomic writing.
 import fs from "node:fs";
 import path from "node:path";
-import type { Host, ReadResult } from "../program/load.js";
+import type { Host, ReadResult } from "./host.js";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
