@@ -13,7 +13,6 @@ import { renderDiagnostics as renderWithLookup } from "./diagnostics/render.js";
 import { SourceText } from "./diagnostics/source.js";
 import { format as formatText } from "./format/format.js";
 import { checkProgram } from "./program/check.js";
-import type { Program } from "./program/load.js";
 import type { Host } from "./program/host.js";
 import { version as nncVersion } from "./version.js";
 
@@ -53,14 +52,8 @@ export interface CheckResult {
 /** Checks a spec and everything it imports: syntax, names, options, shapes and `expect` assertions, as
  *  `nnc check` does. Never throws on user input. */
 export function check(file: string, options: CheckOptions = {}): CheckResult {
-  const checked = checkProgram(file, options.host ?? nodeFileHost, options.text, options.model !== undefined ? { model: options.model } : {});
-  const diagnostics = sortDiagnostics(checked.diagnostics);
-  return {
-    ok: !hasErrors(diagnostics),
-    models: checked.value.models.map((m) => m.analysis.name),
-    diagnostics,
-    sources: sourcesOf(checked.value.program),
-  };
+  const { checked, diagnostics, sources } = checkWith(file, options);
+  return { ok: !hasErrors(diagnostics), models: checked.value.models.map((m) => m.analysis.name), diagnostics, sources };
 }
 
 export interface CountOptions extends CheckOptions {
@@ -81,9 +74,7 @@ export interface CountResult {
 export function count(file: string, options: CountOptions = {}): CountResult {
   const depth = options.depth ?? 3;
   if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`depth must be a whole number of at least 1, got ${depth}`);
-  const checked = checkProgram(file, options.host ?? nodeFileHost, options.text, options.model !== undefined ? { model: options.model } : {});
-  const diagnostics = sortDiagnostics(checked.diagnostics);
-  const sources = sourcesOf(checked.value.program);
+  const { checked, diagnostics, sources } = checkWith(file, options);
   if (hasErrors(diagnostics)) return { ok: false, diagnostics, sources };
   const models: CountedModel[] = checked.value.models.map((m) => ({ file, analysis: m.analysis, figures: m.figures }));
   if (models.length === 0) return { ok: true, diagnostics, sources };
@@ -141,12 +132,11 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   const generator = await import("./emit/compile.js");
   const baked = bakeWeights === undefined ? {} : { bakeWeights: isNumberList(bakeWeights) ? Array.from(bakeWeights) : { ...bakeWeights } };
   const result = await generator.compile(source, { ...settings, ...baked }, file, host);
-  const sources = new Map([...result.sources].map(([name, text]) => [name, text.text] as const));
   return {
     ok: !hasErrors(result.diagnostics),
     files: result.files.map((f) => ({ path: f.path, model: f.model, text: f.text })),
     diagnostics: result.diagnostics,
-    sources,
+    sources: textsOf(result.sources, (f) => f),
   };
 }
 
@@ -184,6 +174,13 @@ function isNumberList(x: NonNullable<CompileOptions["bakeWeights"]>): x is reado
   return Array.isArray(x) || ArrayBuffer.isView(x);
 }
 
-function sourcesOf(program: Program): Sources {
-  return new Map([...program.files].map(([name, f]) => [name, f.source.text] as const));
+/** The checking pipeline as `check` and `count` run it: sorted diagnostics and the text of every file read. */
+function checkWith(file: string, options: CheckOptions) {
+  const checked = checkProgram(file, options.host ?? nodeFileHost, options.text, options.model !== undefined ? { model: options.model } : {});
+  return { checked, diagnostics: sortDiagnostics(checked.diagnostics), sources: textsOf(checked.value.program.files, (f) => f.source) };
+}
+
+/** File name → text, from any map of files to their `SourceText`. */
+function textsOf<T>(files: ReadonlyMap<string, T>, source: (file: T) => SourceText): Sources {
+  return new Map([...files].map(([name, f]) => [name, source(f).text] as const));
 }

@@ -10,7 +10,7 @@ import { didYouMeanHelp } from "../diagnostics/suggest.js";
 import { evaluate, type NumValue } from "../check/evaluate.js";
 import type { BlockInfo, CallTarget, ModelInfo, ResolvedFile } from "../check/resolve.js";
 import type * as A from "../syntax/ast.js";
-import { describeRange, inRange, layerEntry, type LayerEntry, type ParamSpec } from "../vocabulary/layers.js";
+import { layerEntry, rangeProblem, type LayerEntry, type ParamSpec } from "../vocabulary/layers.js";
 import { semantics } from "../vocabulary/semantics.js";
 import { expand, Group, rename, renameTensor, viewNode, type Entry, type Rename } from "./shared.js";
 import {
@@ -20,9 +20,7 @@ import {
   showValue,
   fanInUniform,
   type FailOptions,
-  type Init,
   type LayerCtx,
-  type Role,
   type Shape,
   type TensorValue,
   type Value,
@@ -1271,12 +1269,9 @@ class Engine {
         // Literals were range-checked by the resolver; this catches values passed in through a block's
         // parameters (`block B(q) { dropout(q) }` called as `B(1)`), known only here.
         const type = [...entry.args, ...entry.options].find((p) => p.name === name)?.type;
-        if (type?.kind === "decimal" && !inRange(value, type.range)) {
-          const rule = describeRange(type.range);
-          throw new ArgError(name, `\`${name}\` must be ${Number.isFinite(value) ? rule : "a finite number"}, found ${value}`, "OptionOutOfRange", {
-            notes: [`\`${name}\`: ${type.range.why}`, "the value comes from a block's argument"],
-            help: rule === "finite" ? "pass a finite number" : `pass a finite number ${rule}`,
-          });
+        const problem = type?.kind === "decimal" ? rangeProblem(`\`${name}\``, value, type.range, "pass") : undefined;
+        if (problem) {
+          throw new ArgError(name, problem.message, "OptionOutOfRange", { notes: [problem.note, "the value comes from a block's argument"], help: problem.help });
         }
         return value;
       },

@@ -26,9 +26,9 @@ import type {
   TypeExpr,
 } from "../syntax/ast.js";
 import {
-  describeRange,
   describeType,
   inRange,
+  rangeProblem,
   expectQuantities,
   expectQuantityNames,
   inputDtypeNames,
@@ -1387,26 +1387,14 @@ class Resolver {
     }
   }
 
-  /** The one place numeric options are range-checked: finite, and within the registry's declared range
-   *  (`eps > 0`, `p in [0, 1)`, …). Reported at the value. */
+  /** Numeric literals are range-checked here: finite, and within the registry's declared range (`eps > 0`,
+   *  `p in [0, 1)`, …), reported at the value. Values that come through a block's parameters are checked
+   *  by the analysis, which knows them (same `rangeProblem`). */
   private decimalInRange(expr: Expr, value: number, numeric: readonly ArgType[], what: string): ArgValue | undefined {
     const ranges = numeric.flatMap((t) => (t.kind === "decimal" ? [t.range] : []));
     if (ranges.length === 0 || ranges.some((r) => inRange(value, r))) return { kind: "decimal", value };
-    const range = ranges[0]!;
-    const finite = Number.isFinite(value);
-    const shown = finite ? String(value) : Number.isNaN(value) ? "NaN" : "a number too large to represent";
-    const rule = describeRange(range);
-    this.report(
-      diagnostic(
-        "OptionOutOfRange",
-        expr.span,
-        finite ? `${what} must be ${rule}, found ${shown}` : `${what} must be a finite number, found ${shown}`,
-        {
-          notes: [`${what}: ${range.why}`],
-          help: rule === "finite" ? "write a finite number" : `write a finite number ${rule}`,
-        },
-      ),
-    );
+    const problem = rangeProblem(what, value, ranges[0]!, "write")!;
+    this.report(diagnostic("OptionOutOfRange", expr.span, problem.message, { notes: [problem.note], help: problem.help }));
     return undefined;
   }
 

@@ -111,12 +111,3 @@ function reason(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
   return e.code === "EACCES" || e.code === "EPERM" ? "permission denied" : e.code === "ENOTDIR" ? "a path component is not a directory" : e.message;
 }
-
-/** The text of `file`, or `undefined` when it cannot be read (then it is written). */
-export function readExisting(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, "utf8");
-  } catch {
-    return undefined;
-  }
-}

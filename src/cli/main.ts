@@ -11,7 +11,7 @@ import { format } from "../format/format.js";
 import { version } from "../version.js";
 import { checkProgram } from "../program/check.js";
 import { stdinName, type Host } from "../program/load.js";
-import { decodeUtf8, nodeHost, writeFileAtomic } from "../program/node-host.js";
+import { decodeUtf8, nodeHost, readExisting, writeFileAtomic } from "../program/node-host.js";
 import { commandHelp, parseCommandArgs, UsageError, type Command, type Parsed } from "./args.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import type { BuildOutcome, EmitKind } from "./build.js";
@@ -418,7 +418,7 @@ async function runBuild(args: readonly string[], io: Io): Promise<number> {
   const out = text(parsed, "out") ?? ".";
   const emit = (text(parsed, "emit") ?? "ts") as EmitKind;
   // The code generator (prettier, ts-morph, zod) loads only here: `check` and `count` start fast without it.
-  const { build, readExisting } = await import("./build.js");
+  const { build } = await import("./build.js");
   const write = io.writeFile ?? writeFileAtomic;
   const existing = io.readOutput ?? (io.writeFile ? () => undefined : readExisting);
   const now = io.now ?? (() => performance.now());

@@ -58,7 +58,6 @@ function rowCells(r: LayerRow): string[] {
 export function renderText(models: readonly CountedModel[], depth: number): string {
   const out: string[] = [];
   for (const m of models) {
-    const f = m.figures;
     out.push(`model ${m.analysis.name} (${m.file})`);
     for (const i of m.analysis.inputs) out.push(`  input ${i.name}: ${i.dtype} ${i.shape}`);
     out.push("");

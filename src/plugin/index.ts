@@ -2,10 +2,9 @@
 // webpack gives the generated module as JavaScript. Declarations are written beside the spec (only when
 // they changed), diagnostics become the bundler's errors with file:line:col and code frames, and every
 // file the spec imports is watched. docs/plugin.md is the user's guide.
-import fs from "node:fs";
 import path from "node:path";
 import { createUnplugin, type UnpluginContext, type UnpluginFactory, type UnpluginInstance, type UnpluginMessage } from "unplugin";
-import { writeFileAtomic } from "../program/node-host.js";
+import { readExisting, writeFileAtomic } from "../program/node-host.js";
 import type { PluginOptions } from "./options.js";
 import { buildSpecModule, parseId, pluginOptionsSchema, type Problem, type ResolvedPluginOptions } from "./spec-module.js";
 
@@ -91,11 +90,7 @@ function message(problem: Problem, id: string): UnpluginMessage {
 /** Writes `text` to `file` unless it already holds exactly that (atomically: temporary file, rename).
  *  True, or the reason it failed. */
 function writeIfChanged(file: string, text: string): true | string {
-  try {
-    if (fs.readFileSync(file, "utf8") === text) return true;
-  } catch {
-    // absent or unreadable: write it
-  }
+  if (readExisting(file) === text) return true;
   try {
     writeFileAtomic(file, text);
     return true;

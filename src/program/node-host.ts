@@ -56,6 +56,16 @@ export const nodeHost: Host = {
   },
 };
 
+/** The text of `file`, or `undefined` when it cannot be read: what write-if-changed compares with
+ *  (`nnc build`, the plugin's declarations), so an unchanged output keeps its mtime. */
+export function readExisting(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
 /** Writes `text` to `file` atomically: a temporary file in the same directory, then a rename. */
 export function writeFileAtomic(file: string, text: string): void {
   const dir = path.dirname(file);

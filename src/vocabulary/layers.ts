@@ -51,6 +51,21 @@ export function describeRange(range: NumberRange): string {
   return "finite";
 }
 
+/** What NN4016 says of a number outside its option's range (`what` names the option; `verb` is how the
+ *  help asks for another value: "write" a literal, "pass" a block argument); undefined when it is in range.
+ *  The resolver (literals) and the analysis (values from block arguments) both report with it. */
+export function rangeProblem(what: string, value: number, range: NumberRange, verb: string): { message: string; note: string; help: string } | undefined {
+  if (inRange(value, range)) return undefined;
+  const finite = Number.isFinite(value);
+  const shown = finite ? String(value) : Number.isNaN(value) ? "NaN" : "a number too large to represent";
+  const rule = describeRange(range);
+  return {
+    message: finite ? `${what} must be ${rule}, found ${shown}` : `${what} must be a finite number, found ${shown}`,
+    note: `${what}: ${range.why}`,
+    help: rule === "finite" ? `${verb} a finite number` : `${verb} a finite number ${rule}`,
+  };
+}
+
 /** Whether a number is finite and within the range. */
 export function inRange(value: number, range: NumberRange): boolean {
   if (!Number.isFinite(value)) return false;

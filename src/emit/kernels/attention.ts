@@ -109,9 +109,6 @@ function describe(c: EmitCtx, g: Geometry): string {
   return `${c.op.name}: attention over ${g.T} positions × ${g.D}: ${parts.join(", ")}`;
 }
 
-/** `base + k` for a literal base, `k` when it is 0. */
-const at = (base: number, k: string) => (base === 0 ? k : `${base} + ${k}`);
-
 /** Head widths up to this are unrolled over d: literal offsets, and per-query rows in locals. */
 const UNROLL_HEAD = 16;
 const range = (k: number) => Array.from({ length: k }, (_, i) => i);
