@@ -1,7 +1,9 @@
 // Generates the grammar's documentation from the parser itself, so that it cannot drift: the EBNF from the
 // production comment above each rule of parser.ts, the railroad diagrams from Chevrotain's serialized
-// grammar. `npm run grammar` writes grammar/grammar.ebnf and grammar/diagrams.html; a test checks both.
-import { createSyntaxDiagramsCode } from "chevrotain";
+// grammar, and the concrete syntax tree's types (grammar/cst.ts) from Chevrotain's `generateCstDts`, so that
+// the AST builder is type-checked against the grammar. `npm run grammar` writes grammar/grammar.ebnf,
+// grammar/diagrams.html and grammar/cst.ts; a test checks all three.
+import { createSyntaxDiagramsCode, generateCstDts } from "chevrotain";
 import { parser } from "./parser.js";
 
 const lexical = `(* The .nn language — EBNF generated from grammar/parser.ts by \`npm run grammar\`. Do not edit. *)
@@ -36,4 +38,18 @@ export function grammarEbnf(parserSource: string): string {
 
 export function grammarDiagramsHtml(): string {
   return createSyntaxDiagramsCode(parser.getSerializedGastProductions());
+}
+
+/** The CST's types: one `…CstNode`/`…CstChildren` pair per rule and the `NnCstVisitor` interface that
+ *  `src/syntax/build-ast.ts` implements. Chevrotain writes `(IToken)[]`; the parentheses are dropped so that
+ *  the file is what a formatter would write. */
+export function grammarCstTypes(): string {
+  const dts = generateCstDts(parser.getGAstProductions(), {
+    includeVisitorInterface: true,
+    visitorInterfaceName: "NnCstVisitor",
+  });
+  const header =
+    "// The concrete syntax tree's types, generated from grammar/parser.ts by `npm run grammar` (Chevrotain's\n" +
+    "// generateCstDts). Do not edit: test/grammar-docs.test.ts checks that this file is current.\n";
+  return header + dts.replace(/\((\w+)\)\[\]/g, "$1[]").replace(/\n{3,}/g, "\n\n").trimEnd() + "\n";
 }

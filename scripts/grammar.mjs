@@ -1,7 +1,8 @@
-// Writes grammar/grammar.ebnf and grammar/diagrams.html from the parser (run after `npm run build`).
+// Writes grammar/grammar.ebnf, grammar/diagrams.html and grammar/cst.ts from the parser (run after `npm run build`).
 import fs from "node:fs";
-import { grammarDiagramsHtml, grammarEbnf } from "../dist/grammar/docs.js";
+import { grammarCstTypes, grammarDiagramsHtml, grammarEbnf } from "../dist/grammar/docs.js";
 
 fs.writeFileSync("grammar/grammar.ebnf", grammarEbnf(fs.readFileSync("grammar/parser.ts", "utf8")));
 fs.writeFileSync("grammar/diagrams.html", grammarDiagramsHtml());
-console.log("wrote grammar/grammar.ebnf and grammar/diagrams.html");
+fs.writeFileSync("grammar/cst.ts", grammarCstTypes());
+console.log("wrote grammar/grammar.ebnf, grammar/diagrams.html and grammar/cst.ts");

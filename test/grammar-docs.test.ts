@@ -1,7 +1,7 @@
-// The committed EBNF and railroad diagrams must be what the parser generates (`npm run gen` refreshes them).
+// The committed EBNF, railroad diagrams and CST types must be what the parser generates (`npm run gen` refreshes them).
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { grammarDiagramsHtml, grammarEbnf } from "../grammar/docs.js";
+import { grammarCstTypes, grammarDiagramsHtml, grammarEbnf } from "../grammar/docs.js";
 
 describe("generated grammar documentation", () => {
   it("grammar/grammar.ebnf matches the production comments of grammar/parser.ts", () => {
@@ -18,5 +18,9 @@ describe("generated grammar documentation", () => {
 
   it("grammar/diagrams.html is generated from the parser", () => {
     expect(fs.readFileSync("grammar/diagrams.html", "utf8")).toBe(grammarDiagramsHtml());
+  });
+
+  it("grammar/cst.ts (the CST types the AST builder implements) is generated from the parser", () => {
+    expect(fs.readFileSync("grammar/cst.ts", "utf8")).toBe(grammarCstTypes());
   });
 });

@@ -1,12 +1,11 @@
 // The CST visitor that builds the AST. It runs only on a CST without parse errors, but stays defensive: a
 // missing child yields a placeholder, never an exception. Number literals are validated here.
 import type { CstElement, CstNode, IToken } from "chevrotain";
+import type * as C from "../../grammar/cst.js";
 import { parser } from "../../grammar/parser.js";
 import { diagnostic, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import type { SourceText } from "../diagnostics/source.js";
 import type * as A from "./ast.js";
-
-type Children = Record<string, CstElement[] | undefined>;
 
 /** Longest operator chain (`a + b + …`, `- - x`, `a.b.c…`) accepted in one expression. Keeps the AST
  *  shallow enough for every later recursive pass. */
@@ -20,23 +19,14 @@ function isToken(e: CstElement | undefined): e is IToken {
 
 const none: never[] = [];
 
-/** The alternatives of the `statement` rule other than `flow`, as the parser names them. */
-const statementRules = ["binding", "inputStmt", "outputStmt", "expectStmt", "lossStmt", "constDecl"] as const;
-
-// Chevrotain keys children by rule or token name, so each list holds only tokens or only nodes.
-function tokens(ctx: Children, name: string): readonly IToken[] {
-  return (ctx[name] as IToken[] | undefined) ?? none;
-}
-
-function nodes(ctx: Children, name: string): readonly CstNode[] {
-  return (ctx[name] as CstNode[] | undefined) ?? none;
-}
-
 function startOf(e: CstElement): number {
   return isToken(e) ? e.startOffset : (e.location?.startOffset ?? 0);
 }
 
-export class AstBuilder extends BaseVisitor {
+/** One method per grammar rule, typed by the CST types generated from the parser (grammar/cst.ts): a rule
+ *  renamed, added or removed in the grammar, or a child read under a wrong name, is a compile error here.
+ *  Chevrotain keys children by rule or token name; a child list is absent when the rule matched none. */
+export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, unknown> {
   readonly diagnostics: Diagnostic[] = [];
 
   constructor(
@@ -83,88 +73,88 @@ export class AstBuilder extends BaseVisitor {
 
   // ── top level ──────────────────────────────────────────────────────────────────────────────────────
 
-  file(ctx: Children, node: CstNode): A.FileNode {
-    const items = nodes(ctx, "item").map((n) => this.visit(n) as A.Item);
+  file(ctx: C.FileCstChildren, node: CstNode): A.FileNode {
+    const items = (ctx.item ?? none).map((n) => this.visit(n) as A.Item);
     const span = items.length > 0 ? this.span(items[0]!.span, items[items.length - 1]!.span) : this.nodeSpan(node);
     return { kind: "File", items, span };
   }
 
-  item(ctx: Children): A.Item {
-    const child = nodes(ctx, "importDecl")[0] ?? nodes(ctx, "constDecl")[0] ?? nodes(ctx, "blockDecl")[0] ??
-      nodes(ctx, "modelDecl")[0];
+  item(ctx: C.ItemCstChildren): A.Item {
+    const child = ctx.importDecl?.[0] ?? ctx.constDecl?.[0] ?? ctx.blockDecl?.[0] ??
+      ctx.modelDecl?.[0];
     return this.visit(child!) as A.Item;
   }
 
-  importDecl(ctx: Children, node: CstNode): A.ImportDecl {
-    const path = tokens(ctx, "StringLiteral")[0];
-    const hasBraces = tokens(ctx, "LCurly").length > 0;
+  importDecl(ctx: C.ImportDeclCstChildren, node: CstNode): A.ImportDecl {
+    const path = ctx.StringLiteral?.[0];
+    const hasBraces = (ctx.LCurly?.length ?? 0) > 0;
     return {
       kind: "Import",
-      names: hasBraces ? tokens(ctx, "Identifier").map((tk) => this.name(tk)) : null,
+      names: hasBraces ? (ctx.Identifier ?? none).map((tk) => this.name(tk)) : null,
       path: this.stringLit(path),
       span: this.nodeSpan(node),
     };
   }
 
-  constDecl(ctx: Children, node: CstNode): A.ConstDecl {
+  constDecl(ctx: C.ConstDeclCstChildren, node: CstNode): A.ConstDecl {
     return {
       kind: "Const",
-      name: this.name(tokens(ctx, "Identifier")[0]),
-      value: this.expr(nodes(ctx, "expression")[0]),
+      name: this.name(ctx.Identifier?.[0]),
+      value: this.expr(ctx.expression?.[0]),
       span: this.nodeSpan(node),
     };
   }
 
-  blockDecl(ctx: Children, node: CstNode): A.BlockDecl {
+  blockDecl(ctx: C.BlockDeclCstChildren, node: CstNode): A.BlockDecl {
     return {
       kind: "Block",
-      name: this.name(tokens(ctx, "Identifier")[0]),
-      params: nodes(ctx, "param").map((n) => this.visit(n) as A.Param),
-      body: this.bodyOf(nodes(ctx, "body")[0]),
+      name: this.name(ctx.Identifier?.[0]),
+      params: (ctx.param ?? none).map((n) => this.visit(n) as A.Param),
+      body: this.bodyOf(ctx.body?.[0]),
       span: this.nodeSpan(node),
     };
   }
 
-  param(ctx: Children, node: CstNode): A.Param {
-    const value = nodes(ctx, "expression")[0];
+  param(ctx: C.ParamCstChildren, node: CstNode): A.Param {
+    const value = ctx.expression?.[0];
     return {
-      name: this.name(tokens(ctx, "Identifier")[0]),
+      name: this.name(ctx.Identifier?.[0]),
       default: value ? this.expr(value) : null,
       span: this.nodeSpan(node),
     };
   }
 
-  modelDecl(ctx: Children, node: CstNode): A.ModelDecl {
+  modelDecl(ctx: C.ModelDeclCstChildren, node: CstNode): A.ModelDecl {
     return {
       kind: "Model",
-      name: this.name(tokens(ctx, "Identifier")[0]),
-      inputs: nodes(ctx, "inputDecl").map((n) => this.visit(n) as A.InputDecl),
-      body: this.bodyOf(nodes(ctx, "body")[0]),
+      name: this.name(ctx.Identifier?.[0]),
+      inputs: (ctx.inputDecl ?? none).map((n) => this.visit(n) as A.InputDecl),
+      body: this.bodyOf(ctx.body?.[0]),
       span: this.nodeSpan(node),
     };
   }
 
-  inputDecl(ctx: Children, node: CstNode): A.InputDecl {
+  inputDecl(ctx: C.InputDeclCstChildren, node: CstNode): A.InputDecl {
     return {
-      name: this.name(tokens(ctx, "Identifier")[0]),
-      type: this.visit(nodes(ctx, "typeExpr")[0]!) as A.TypeExpr,
+      name: this.name(ctx.Identifier?.[0]),
+      type: this.visit(ctx.typeExpr?.[0]!) as A.TypeExpr,
       span: this.nodeSpan(node),
     };
   }
 
-  typeExpr(ctx: Children, node: CstNode): A.TypeExpr {
-    const vocab = nodes(ctx, "expression")[0];
+  typeExpr(ctx: C.TypeExprCstChildren, node: CstNode): A.TypeExpr {
+    const vocab = ctx.expression?.[0];
     return {
       kind: "Type",
-      dtype: this.name(tokens(ctx, "Identifier")[0]),
-      dims: nodes(ctx, "dim").map((n) => this.visit(n) as A.Dim),
+      dtype: this.name(ctx.Identifier?.[0]),
+      dims: (ctx.dim ?? none).map((n) => this.visit(n) as A.Dim),
       vocab: vocab ? this.expr(vocab) : null,
       span: this.nodeSpan(node),
     };
   }
 
-  dim(ctx: Children, node: CstNode): A.Dim {
-    const [size, max] = nodes(ctx, "expression");
+  dim(ctx: C.DimCstChildren, node: CstNode): A.Dim {
+    const [size, max] = ctx.expression ?? none;
     return { size: this.expr(size), max: max ? this.expr(max) : null, span: this.nodeSpan(node) };
   }
 
@@ -175,64 +165,64 @@ export class AstBuilder extends BaseVisitor {
     return this.visit(node) as A.Body;
   }
 
-  body(ctx: Children, node: CstNode): A.Body {
+  body(ctx: C.BodyCstChildren, node: CstNode): A.Body {
     return {
-      statements: nodes(ctx, "statement").map((n) => this.visit(n) as A.Statement),
+      statements: (ctx.statement ?? none).map((n) => this.visit(n) as A.Statement),
       span: this.nodeSpan(node),
     };
   }
 
-  statement(ctx: Children): A.Statement {
+  statement(ctx: C.StatementCstChildren): A.Statement {
     // Every alternative is a sub-rule; a lone flow becomes a FlowStmt.
-    const flowNode = nodes(ctx, "flow")[0];
+    const flowNode = ctx.flow?.[0];
     if (flowNode) return this.flowStmt(this.visit(flowNode) as A.Flow);
-    for (const rule of statementRules) {
-      const child = nodes(ctx, rule)[0];
-      if (child) return this.visit(child) as A.Statement;
-    }
+    const child =
+      ctx.binding?.[0] ?? ctx.inputStmt?.[0] ?? ctx.outputStmt?.[0] ?? ctx.expectStmt?.[0] ?? ctx.lossStmt?.[0] ??
+      ctx.constDecl?.[0];
+    if (child) return this.visit(child) as A.Statement;
     return this.flowStmt({ stages: [], arrows: [], span: this.emptySpan() });
   }
 
-  inputStmt(ctx: Children, node: CstNode): A.InputStmt {
-    return { kind: "Input", names: tokens(ctx, "Identifier").map((tk) => this.name(tk)), span: this.nodeSpan(node) };
+  inputStmt(ctx: C.InputStmtCstChildren, node: CstNode): A.InputStmt {
+    return { kind: "Input", names: (ctx.Identifier ?? none).map((tk) => this.name(tk)), span: this.nodeSpan(node) };
   }
 
-  outputStmt(ctx: Children, node: CstNode): A.OutputStmt {
-    return { kind: "Output", values: nodes(ctx, "expression").map((n) => this.expr(n)), span: this.nodeSpan(node) };
+  outputStmt(ctx: C.OutputStmtCstChildren, node: CstNode): A.OutputStmt {
+    return { kind: "Output", values: (ctx.expression ?? none).map((n) => this.expr(n)), span: this.nodeSpan(node) };
   }
 
-  expectStmt(ctx: Children, node: CstNode): A.ExpectStmt {
-    const opNode = nodes(ctx, "compareOp")[0];
+  expectStmt(ctx: C.ExpectStmtCstChildren, node: CstNode): A.ExpectStmt {
+    const opNode = ctx.compareOp?.[0];
     const opToken = opNode ? Object.values(opNode.children).flat().find(isToken) : undefined;
     return {
       kind: "Expect",
-      quantity: this.name(tokens(ctx, "Identifier")[0]),
+      quantity: this.name(ctx.Identifier?.[0]),
       op: (opToken?.image ?? "==") as A.CompareOp,
-      value: this.expr(nodes(ctx, "expression")[0]),
+      value: this.expr(ctx.expression?.[0]),
       span: this.nodeSpan(node),
     };
   }
 
-  compareOp(): undefined {
+  compareOp(_ctx: C.CompareOpCstChildren): undefined {
     return undefined;
   }
 
-  lossStmt(ctx: Children, node: CstNode): A.LossStmt {
-    return { kind: "Loss", call: this.expr(nodes(ctx, "expression")[0]), span: this.nodeSpan(node) };
+  lossStmt(ctx: C.LossStmtCstChildren, node: CstNode): A.LossStmt {
+    return { kind: "Loss", call: this.expr(ctx.expression?.[0]), span: this.nodeSpan(node) };
   }
 
-  binding(ctx: Children, node: CstNode): A.BindingStmt {
+  binding(ctx: C.BindingCstChildren, node: CstNode): A.BindingStmt {
     return {
       kind: "Binding",
-      targets: tokens(ctx, "Identifier").map((tk) => this.name(tk)),
-      flow: this.visit(nodes(ctx, "flow")[0]!) as A.Flow,
+      targets: (ctx.Identifier ?? none).map((tk) => this.name(tk)),
+      flow: this.visit(ctx.flow?.[0]!) as A.Flow,
       span: this.nodeSpan(node),
     };
   }
 
-  flow(ctx: Children, node: CstNode): A.Flow {
-    const stageNodes = nodes(ctx, "stage");
-    const arrows = tokens(ctx, "Arrow").map((tk) => tk.startOffset);
+  flow(ctx: C.FlowCstChildren, node: CstNode): A.Flow {
+    const stageNodes = ctx.stage ?? none;
+    const arrows = (ctx.Arrow ?? none).map((tk) => tk.startOffset);
     const stages = stageNodes.map((n) => this.visit(n) as A.Stage);
     // Stages and arrows are both in source order: one pass (a scan of every arrow per stage was quadratic,
     // about 30 s for a flow of 120,000 stages with an arrow before every third).
@@ -251,12 +241,12 @@ export class AstBuilder extends BaseVisitor {
     return { kind: "FlowStmt", flow, span: flow.span };
   }
 
-  stage(ctx: Children, node: CstNode): A.Stage {
-    const aliasToken = tokens(ctx, "Identifier")[0];
+  stage(ctx: C.StageCstChildren, node: CstNode): A.Stage {
+    const aliasToken = ctx.Identifier?.[0];
     const alias = aliasToken ? this.name(aliasToken) : null;
-    const bodyNode = nodes(ctx, "body")[0];
-    const expr = this.expr(nodes(ctx, "expression")[0]);
-    if (tokens(ctx, "Repeat").length > 0) {
+    const bodyNode = ctx.body?.[0];
+    const expr = this.expr(ctx.expression?.[0]);
+    if ((ctx.Repeat?.length ?? 0) > 0) {
       return { kind: "Repeat", count: expr, alias, body: this.bodyOf(bodyNode), span: this.nodeSpan(node) };
     }
     return { kind: "ExprStage", expr, alias, body: bodyNode ? this.bodyOf(bodyNode) : null, span: this.nodeSpan(node) };
@@ -271,10 +261,10 @@ export class AstBuilder extends BaseVisitor {
 
   /** `operand (op operand)*` with `* / // %` binding tighter than `+ -`, both left-associative. The
    *  operators are recovered in source order from their token lists. */
-  expression(ctx: Children): A.Expr {
-    const operands = nodes(ctx, "operand");
+  expression(ctx: C.ExpressionCstChildren): A.Expr {
+    const operands = ctx.operand ?? none;
     const ops: IToken[] = [];
-    for (const name of ["Plus", "Minus", "Star", "SlashSlash", "Slash", "Percent"]) for (const tk of tokens(ctx, name)) ops.push(tk);
+    for (const list of [ctx.Plus, ctx.Minus, ctx.Star, ctx.SlashSlash, ctx.Slash, ctx.Percent]) for (const tk of list ?? none) ops.push(tk);
     ops.sort((a, b) => a.startOffset - b.startOffset);
     const first = this.expr(operands[0]);
     if (ops.length > maxChain) {
@@ -312,9 +302,9 @@ export class AstBuilder extends BaseVisitor {
   }
 
   /** `-`* atom (`.` name)*: members bind tighter than unary minus (`-a.b` is `-(a.b)`). */
-  operand(ctx: Children, node: CstNode): A.Expr {
-    const minus = tokens(ctx, "Minus");
-    const names = tokens(ctx, "Identifier");
+  operand(ctx: C.OperandCstChildren, node: CstNode): A.Expr {
+    const minus = ctx.Minus ?? none;
+    const names = ctx.Identifier ?? none;
     if (minus.length > maxChain || names.length > maxChain) {
       const at = minus.length > maxChain ? minus[0]! : names[0]!;
       this.diagnostics.push(diagnostic("NestingTooDeep", this.tokenSpan(at), minus.length > maxChain ? `more than ${maxChain} unary \`-\` in a row` : `path longer than ${maxChain} names`));
@@ -331,48 +321,48 @@ export class AstBuilder extends BaseVisitor {
     return value;
   }
 
-  private atom(ctx: Children, node: CstNode): A.Expr {
-    const int = tokens(ctx, "Integer")[0];
+  private atom(ctx: C.OperandCstChildren, node: CstNode): A.Expr {
+    const int = ctx.Integer?.[0];
     if (int) return this.intLit(int);
-    const dec = tokens(ctx, "Decimal")[0];
+    const dec = ctx.Decimal?.[0];
     if (dec) return this.decimalLit(dec);
-    const str = tokens(ctx, "StringLiteral")[0];
+    const str = ctx.StringLiteral?.[0];
     if (str) return this.stringLit(str);
-    const t = tokens(ctx, "True")[0] ?? tokens(ctx, "False")[0];
+    const t = ctx.True?.[0] ?? ctx.False?.[0];
     if (t) return { kind: "Bool", value: t.image === "true", span: this.tokenSpan(t) };
-    const call = nodes(ctx, "call")[0];
+    const call = ctx.call?.[0];
     if (call) return this.visit(call) as A.Expr;
-    const inner = nodes(ctx, "expression")[0];
+    const inner = ctx.expression?.[0];
     if (inner) return this.expr(inner); // parentheses leave no node: the printer re-derives them
-    const list = nodes(ctx, "list")[0];
+    const list = ctx.list?.[0];
     if (list) return this.visit(list) as A.Expr;
-    const body = nodes(ctx, "body")[0];
+    const body = ctx.body?.[0];
     if (body) return { kind: "BodyLit", body: this.bodyOf(body), span: this.nodeSpan(body) };
     return { kind: "Ident", name: "<missing>", span: this.nodeSpan(node) };
   }
 
-  call(ctx: Children, node: CstNode): A.Expr {
-    const callee = this.name(tokens(ctx, "Identifier")[0]);
-    if (tokens(ctx, "LParen").length === 0) return { kind: "Ident", name: callee.name, span: callee.span };
+  call(ctx: C.CallCstChildren, node: CstNode): A.Expr {
+    const callee = this.name(ctx.Identifier?.[0]);
+    if ((ctx.LParen?.length ?? 0) === 0) return { kind: "Ident", name: callee.name, span: callee.span };
     return {
       kind: "Call",
       callee,
-      args: nodes(ctx, "arg").map((n) => this.visit(n) as A.Arg),
+      args: (ctx.arg ?? none).map((n) => this.visit(n) as A.Arg),
       span: this.nodeSpan(node),
     };
   }
 
-  arg(ctx: Children, node: CstNode): A.Arg {
-    const nameToken = tokens(ctx, "Identifier")[0];
+  arg(ctx: C.ArgCstChildren, node: CstNode): A.Arg {
+    const nameToken = ctx.Identifier?.[0];
     return {
       name: nameToken ? this.name(nameToken) : null,
-      value: this.expr(nodes(ctx, "expression")[0]),
+      value: this.expr(ctx.expression?.[0]),
       span: this.nodeSpan(node),
     };
   }
 
-  list(ctx: Children, node: CstNode): A.ListExpr {
-    return { kind: "List", items: nodes(ctx, "expression").map((n) => this.expr(n)), span: this.nodeSpan(node) };
+  list(ctx: C.ListCstChildren, node: CstNode): A.ListExpr {
+    return { kind: "List", items: (ctx.expression ?? none).map((n) => this.expr(n)), span: this.nodeSpan(node) };
   }
 
   // ── literals ───────────────────────────────────────────────────────────────────────────────────────
