@@ -13,7 +13,8 @@
 //   Devlin et al. 2019, arXiv:1810.04805, https://huggingface.co/google-bert/bert-base-uncased; Llama 2:
 //   Touvron et al. 2023, arXiv:2307.09288, https://huggingface.co/meta-llama/Llama-2-7b-hf).
 // The role split follows PyTorch's parameter names (`*.weight` / `*.bias`), counted from each model's
-// definition; weights + biases = `sum(p.numel() for p in model.parameters())`.
+// definition; weights + biases = `sum(p.numel() for p in model.parameters())`, and the split is checked
+// again from the tensors' names.
 import { describe, expect, it } from "vitest";
 import { nodeHost } from "../src/program/node-host.js";
 import { checkProgram } from "../src/program/check.js";
@@ -67,7 +68,17 @@ describe("published parameter counts, exactly", () => {
     // weights + biases = parameters, as with PyTorch's `*.weight` / `*.bias` names.
     expect(f.weights).toBe(row.matEmb + row.normScale + f.roles.other);
     expect(f.biases).toBe(row.biases + row.normShift);
-    expect(f.weights + f.biases).toBe(f.params);
+    // The same split by another route: PyTorch's names. A parameter whose last name part starts with
+    // `bias` (`bias`, `bias_ih_l0`, `in_proj_bias`) is a bias, every other one a weight.
+    const { analysis } = figuresOf(row.file, row.model);
+    const byName = { weights: 0n, biases: 0n };
+    for (const t of analysis.tensors) {
+      if (t.role === "buffer" || t.tiedTo !== undefined) continue;
+      const n = t.shape.reduce((a, b) => a * b, 1n) * t.multiplicity;
+      if (/^bias/.test(t.name.split(".").pop()!) || t.name.endsWith("_bias")) byName.biases += n;
+      else byName.weights += n;
+    }
+    expect(byName).toEqual({ weights: f.weights, biases: f.biases });
   });
 
   it("GPT-2 counted with the tie twice gives the classic wrong figure (163,037,184 = 124,439,808 + 50,257·768)", () => {

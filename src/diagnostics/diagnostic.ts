@@ -87,19 +87,6 @@ export function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[
     .map((x) => x.d);
 }
 
-/** A span covering `a` through `b` (same file). */
-export function joinSpans(a: Span, b: Span): Span {
-  return {
-    file: a.file,
-    start: a.start,
-    end: b.end,
-    line: a.line,
-    column: a.column,
-    endLine: b.endLine,
-    endColumn: b.endColumn,
-  };
-}
-
 /** At most `max` diagnostics, then a note saying how many more were found (errors are never hidden
  *  without saying so). Expects sorted input; the note comes last. */
 export function capDiagnostics(diagnostics: readonly Diagnostic[], max: number): Diagnostic[] {
