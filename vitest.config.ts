@@ -1,11 +1,33 @@
 import { defineConfig } from "vitest/config";
 
+/** The inner-loop tier (`npm run test:fast`, under 30 s): syntax, names, counts, diagnostics, the formatter
+ *  and the catalogue — no code generation, no build of `dist/`, no browser. `npm test` runs every tier. */
+const fast = [
+  "test/parser.test.ts",
+  "test/resolve.test.ts",
+  "test/suggest.test.ts",
+  "test/count.test.ts",
+  "test/targets.test.ts",
+  "test/examples.test.ts",
+  "test/diagnostics.test.ts",
+  "test/vocabulary-ranges.test.ts",
+  "test/analysis-cost.test.ts",
+  "test/format.test.ts",
+  "test/catalogue.test.ts",
+  "test/layers.test.ts",
+  "test/grammar-docs.test.ts",
+  "test/readme.test.ts",
+];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     // The JSON report is what .ci/run reads for its closing `N passed, N failed` line.
     reporters: ["default", "json"],
     outputFile: { json: ".vitest-results.json" },
     testTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: "fast", include: fast } },
+      { extends: true, test: { name: "full", include: ["test/**/*.test.ts"], exclude: fast } },
+    ],
   },
 });
