@@ -98,7 +98,7 @@ const cases: Case[] = [
     stderr: [
       /^error\[NN2004\]: unknown layer `desne`\n/,
       /--> broken\.nn:3:3\n/,
-      /\n3 \|   desne\(2\)\n/,
+      /\n3 \| {3}desne\(2\)\n/,
       /\n {2}\| {3}\^{5}\n/,
       /= help: did you mean `dense`\?\n/,
       /\n1 error, 0 warnings\n$/,

@@ -5,7 +5,6 @@
 // (d) a CNN with BatchNorm2d in training mode against PyTorch (test/reference/pytorch/small_conv_bn_8x8).
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { kernels } from "../src/emit/kernels/index.js";
 import { build, gradientCheck, loadStateDict, maxRelError, seeded, type Generated } from "./helpers/generated.js";
 
 const product = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);

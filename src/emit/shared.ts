@@ -107,7 +107,7 @@ export function makeTemplate(
     // Parentheses unless the neighbours bind no tighter than `+`.
     const before = a[i - 1]!.trimEnd();
     const after = a[i + 1]!.trimStart();
-    const loose = /(^|[[(,=?:+]|return)$/.test(before) && /^([\]),;:?+\-]|$)/.test(after);
+    const loose = /(^|[[(,=?:+]|return)$/.test(before) && /^([\]),;:?+-]|$)/.test(after);
     a[i] = c === 0 || loose ? expr : `(${expr})`;
   }
   let body = a.join("");

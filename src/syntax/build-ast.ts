@@ -38,7 +38,7 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
 
   /** Chevrotain passes a visitor method `(children, param)`; the node itself is passed as `param` so that
    *  every method can read its location. */
-  override visit(node: CstNode | CstNode[]): unknown {
+  override visit(node: CstNode | CstNode[] | undefined): unknown {
     const n = Array.isArray(node) ? node[0] : node;
     return n === undefined ? undefined : super.visit(n, n);
   }
@@ -137,7 +137,7 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
   inputDecl(ctx: C.InputDeclCstChildren, node: CstNode): A.InputDecl {
     return {
       name: this.name(ctx.Identifier?.[0]),
-      type: this.visit(ctx.typeExpr?.[0]!) as A.TypeExpr,
+      type: this.visit(ctx.typeExpr?.[0]) as A.TypeExpr,
       span: this.nodeSpan(node),
     };
   }
@@ -215,7 +215,7 @@ export class AstBuilder extends BaseVisitor implements C.NnCstVisitor<CstNode, u
     return {
       kind: "Binding",
       targets: (ctx.Identifier ?? none).map((tk) => this.name(tk)),
-      flow: this.visit(ctx.flow?.[0]!) as A.Flow,
+      flow: this.visit(ctx.flow?.[0]) as A.Flow,
       span: this.nodeSpan(node),
     };
   }
