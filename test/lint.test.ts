@@ -3,10 +3,10 @@
 import { ESLint } from "eslint";
 import { describe, expect, it } from "vitest";
 
-const roots = ["src", "grammar", "test", "bench", "scripts"];
+const roots = ["src", "grammar", "test", "bench", "scripts", "editors"];
 
 describe("lint", () => {
-  it("ESLint finds no problem in src/, grammar/, test/, bench/, scripts/", async () => {
+  it("ESLint finds no problem in src/, grammar/, test/, bench/, scripts/, editors/", async () => {
     const eslint = new ESLint();
     const results = await eslint.lintFiles(roots);
     const problems = results.flatMap((r) =>
