@@ -25,6 +25,9 @@ export default defineConfig({
     reporters: ["default", "json"],
     outputFile: { json: ".vitest-results.json" },
     testTimeout: 60_000,
+    // Vitest's default on 2 cores is one worker (cores − 1); most test files wait on child processes or
+    // builds part of the time, so two workers finish the suite sooner there.
+    maxWorkers: 2,
     projects: [
       { extends: true, test: { name: "fast", include: fast } },
       { extends: true, test: { name: "full", include: ["test/**/*.test.ts"], exclude: fast } },
