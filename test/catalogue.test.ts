@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { catalogue } from "../src/diagnostics/catalogue.js";
+import { catalogue, retired } from "../src/diagnostics/catalogue.js";
+import { withCatalogue } from "../src/diagnostics/catalogue-doc.js";
 
 const entries = Object.entries(catalogue);
 
@@ -56,5 +57,20 @@ describe("diagnostic catalogue", () => {
       .filter(([, e]) => e.summary.length === 0 || /^[A-Z]/.test(e.summary) || e.summary.endsWith("."))
       .map(([name]) => name);
     expect(bad).toEqual([]);
+  });
+
+  it("every code is documented in the language reference (grammar/README.md, generated: npm run grammar)", () => {
+    const readme = fs.readFileSync("grammar/README.md", "utf8");
+    expect(withCatalogue(readme)).toBe(readme);
+    const missing = entries.filter(([, e]) => !readme.includes(`| ${e.code} |`)).map(([name]) => name);
+    expect(missing).toEqual([]);
+  });
+
+  it("retired codes stay reserved: not in the catalogue, not emitted, replaced by catalogued codes", () => {
+    const codes = new Set(entries.map(([, e]) => e.code));
+    for (const r of retired) {
+      expect(codes.has(r.code), r.code).toBe(false);
+      for (const c of r.replacedBy) expect(codes.has(c), `${r.code} → ${c}`).toBe(true);
+    }
   });
 });

@@ -103,3 +103,15 @@ export const catalogue = {
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type DiagnosticName = keyof typeof catalogue;
+
+/** A code that is no longer reported: it keeps its number (never reused) and says what replaced it. */
+export interface RetiredCode {
+  readonly code: string;
+  readonly name: string;
+  /** What it used to mean. */
+  readonly meant: string;
+  /** The codes that now report those cases. */
+  readonly replacedBy: readonly string[];
+}
+
+export const retired: readonly RetiredCode[] = [];
