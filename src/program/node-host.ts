@@ -51,7 +51,7 @@ export function decodeUtf8(bytes: Uint8Array): ReadResult {
   }
 }
 
-const mib = (bytes: number): string => `${bytes / (1024 * 1024)} MiB`;
+const mib = (bytes: number): string => (bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes.toLocaleString("en-US")} bytes`);
 
 /** "too large: …" for a file of `size` bytes (at least, when `atLeast`) over `limit`. */
 function tooLarge(size: number, limit: number, atLeast: boolean): string {
@@ -403,7 +403,11 @@ function makeDirectories(dir: string, created: string[]): void {
  * the staging directory. When anything fails, the outputs already moved are put back as they were (or
  * removed when they were new), the directories created are removed, and a `WriteError` says why.
  */
-export function writeFilesAllOrNothing(files: readonly { file: string; text: string }[]): void {
+export function writeFilesAllOrNothing(
+  files: readonly { file: string; text: string }[],
+  /** How a staged file is moved into place (`fs.renameSync`; tests make it fail). */
+  rename: (from: string, to: string) => void = fs.renameSync,
+): void {
   if (files.length === 0) return;
   const created: string[] = [];
   const stages = new Map<string, string>();
@@ -419,7 +423,8 @@ export function writeFilesAllOrNothing(files: readonly { file: string; text: str
         stat = fs.statSync(file);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code !== "ENOENT") fail(`write ${file}`, error);
+        // A missing directory is created below; one that is not a directory is reported there.
+        if (code !== "ENOENT" && code !== "ENOTDIR") fail(`write ${file}`, error);
       }
       if (stat && !stat.isFile()) throw new WriteError(`cannot write ${file}: ${kindOf(stat)}`);
     }
@@ -430,7 +435,7 @@ export function writeFilesAllOrNothing(files: readonly { file: string; text: str
       } catch {
         // missing: created below
       }
-      if (stat && !stat.isDirectory()) throw new WriteError(`cannot write into ${dir}: it is not a directory`);
+      if (stat && !stat.isDirectory()) throw new WriteError(`cannot write into ${dir}: it is a file, not a directory`);
       if (!stat) {
         try {
           makeDirectories(dir, created);
@@ -471,7 +476,7 @@ export function writeFilesAllOrNothing(files: readonly { file: string; text: str
         backup = undefined;
       }
       try {
-        fs.renameSync(s.name, s.file);
+        rename(s.name, s.file);
       } catch (error) {
         fail(`write ${s.file}`, error);
       }
