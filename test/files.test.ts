@@ -234,7 +234,7 @@ describe("fmt --write", () => {
     const real = fs.openSync;
     const spy = vi.spyOn(fs, "openSync").mockImplementation(((name: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode) => {
       opened.push({ name: String(name), flags });
-      return real(name, flags, mode);
+      return real(name, flags ?? "r", mode);
     }) as typeof fs.openSync);
     try {
       expect(await nnc(["fmt", "--write", f])).toEqual({ code: 0, out: "", err: "" });
