@@ -399,6 +399,11 @@ describe("terminal control characters", () => {
     const coloured = await nnc(["check", name], { stderrIsTty: true });
     expect(coloured.err.replace(/\u001b\[[0-9;]*m/g, "")).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     expect(coloured.err).not.toContain(`${esc}[31mred`);
+    // The count report names the file too (on stdout): escaped in text and Markdown, kept in JSON.
+    const clean = file(`ctl/ok${esc}[2J.nn`, model);
+    expect((await nnc(["count", clean])).out).toContain(`model M (${clean.replace(esc, "\\x1b")})\n`);
+    expect((await nnc(["count", clean, "--format", "markdown"])).out).toContain(`Source: \`${clean.replace(esc, "\\x1b")}\``);
+    expect((JSON.parse((await nnc(["count", clean, "--format", "json"])).out) as { models: { file: string }[] }).models[0]!.file).toBe(clean);
   });
 });
 
