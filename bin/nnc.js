@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // The nnc command. The compiled, bundled CLI lives in dist/cli/ (`npm run build`, scripts/bundle-cli.mjs;
 // `npm test` builds first).
-import fs from "node:fs";
-import { main } from "../dist/cli/main.js";
+import { main, readStandardInput } from "../dist/cli/main.js";
 
 // A reader that stops early (`nnc fmt x.nn | head -1`) is not an error.
 process.stdout.on("error", (error) => {
@@ -15,8 +14,9 @@ try {
   code = await main(process.argv.slice(2), {
     stdout: (s) => process.stdout.write(s),
     stderr: (s) => process.stderr.write(s),
-    // Bytes, not text: main decodes them as strict UTF-8 (a lossy decoding would hide bad bytes).
-    readStdin: () => fs.readFileSync(0),
+    // Bytes, not text: main decodes them as strict UTF-8 (a lossy decoding would hide bad bytes). At most
+    // the spec size limit is read, so `nnc check - < /dev/zero` ends.
+    readStdin: readStandardInput,
     stderrIsTty: Boolean(process.stderr.isTTY),
     env: process.env,
     // Only `nnc build --watch` asks: Ctrl-C (or SIGTERM) then ends watching with exit 0. A second Ctrl-C

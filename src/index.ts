@@ -50,8 +50,9 @@ export interface CheckResult {
 }
 
 /** Checks a spec and everything it imports: syntax, names, options, shapes and `expect` assertions, as
- *  `nnc check` does. Never throws on user input. */
+ *  `nnc check` does. Never throws on user input; a TypeError for arguments of the wrong type. */
 export function check(file: string, options: CheckOptions = {}): CheckResult {
+  checkArguments("check", file, options);
   const { checked, diagnostics, sources } = checkWith(file, options);
   return { ok: !hasErrors(diagnostics), models: checked.value.models.map((m) => m.analysis.name), diagnostics, sources };
 }
@@ -72,6 +73,7 @@ export interface CountResult {
 
 /** The exact parameter audit of every model of a spec (or of `options.model`), as `nnc count` computes it. */
 export function count(file: string, options: CountOptions = {}): CountResult {
+  checkArguments("count", file, options);
   const depth = options.depth ?? 3;
   if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`depth must be a whole number of at least 1, got ${depth}`);
   const { checked, diagnostics, sources } = checkWith(file, options);
@@ -110,7 +112,7 @@ export interface CompileOptions {
 
 export interface CompiledModule {
   /** File name, relative to an output directory: `<spec>.ts`, or `<spec>.<Model>.ts` when the spec defines
-   *  several models. */
+   *  several models (with `model` too: building each model on its own never gives two the same name). */
   readonly path: string;
   readonly model: string;
   /** The module's TypeScript source. */
@@ -126,8 +128,12 @@ export interface CompileResult {
 }
 
 /** Compiles spec text to one TypeScript module per model (forward, backward, losses, training). Never
- *  throws on user input: option errors are NN0001 diagnostics. */
+ *  throws on user input: option errors are NN0001 diagnostics; a `source` that is not a string is a
+ *  TypeError (the promise rejects). */
 export async function compile(source: string, options: CompileOptions = {}): Promise<CompileResult> {
+  expectString("compile", "source", source);
+  expectOptions("compile", options);
+  if (options.file !== undefined) expectString("compile", "options.file", options.file);
   const { file = "<input>.nn", host = nodeFileHost, bakeWeights, ...settings } = options;
   const generator = await import("./emit/compile.js");
   const baked = bakeWeights === undefined ? {} : { bakeWeights: isNumberList(bakeWeights) ? Array.from(bakeWeights) : { ...bakeWeights } };
@@ -148,6 +154,8 @@ export interface FormatResult {
 
 /** The canonical form of a spec, as `nnc fmt` prints it. Comments are kept. */
 export function format(text: string, file = "<input>.nn"): FormatResult {
+  expectString("format", "text", text);
+  expectString("format", "file", file);
   const result = formatText(text, file);
   return { text: result.value, diagnostics: result.diagnostics };
 }
@@ -168,6 +176,33 @@ export function renderDiagnostics(diagnostics: readonly Diagnostic[], sources: S
     return source;
   };
   return renderWithLookup(diagnostics, lookup, options.color === undefined ? {} : { color: options.color });
+}
+
+/** What a value is, for "must be a string, got …". */
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  const type = typeof value;
+  return type === "object" ? "an object" : type === "undefined" ? "undefined" : `a ${type}${type === "number" || type === "boolean" ? ` (${String(value)})` : ""}`;
+}
+
+/** A TypeError for a call the declarations forbid (`compile(42)`): a mistake in the calling program, not
+ *  in the spec, reported at once, as Node's own APIs do (`ERR_INVALID_ARG_TYPE`). */
+function expectString(fn: string, name: string, value: unknown): void {
+  if (typeof value !== "string") throw new TypeError(`${fn}: \`${name}\` must be a string, got ${describe(value)}`);
+}
+
+function expectOptions(fn: string, options: unknown): void {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError(`${fn}: \`options\` must be an object, got ${describe(options)}`);
+  }
+}
+
+function checkArguments(fn: string, file: unknown, options: CheckOptions): void {
+  expectString(fn, "file", file);
+  expectOptions(fn, options);
+  if (options.text !== undefined) expectString(fn, "options.text", options.text);
+  if (options.model !== undefined) expectString(fn, "options.model", options.model);
 }
 
 function isNumberList(x: NonNullable<CompileOptions["bakeWeights"]>): x is readonly number[] | Float32Array | Float64Array {

@@ -264,6 +264,6 @@ describe("--watch", () => {
     fs.writeFileSync(src, spec(4));
     const d = capture({ interrupt: () => new AbortController().signal });
     expect(await main(["build", "--watch", src, "--tile", "99", "--out", path.join(dir, "tile-out")], d.io)).toBe(2);
-    expect(d.err()).toMatch(/^error\[NN0001\]: `--tile`: too big/i);
+    expect(d.err()).toMatch(/^error\[NN0001\]: `--tile` must be at most 16, found 99\n/);
   });
 });

@@ -415,6 +415,13 @@ describe("node bin/nnc.js", () => {
     expect(bad.stderr).toMatch(/^error\[NN0005\]: cannot read standard input: not valid UTF-8 \(byte 3 is the first bad one\)/);
   });
 
+  it("standard input is read up to the spec size limit: `nnc check - < /dev/zero` ends with NN0002", () => {
+    // It used to read until memory ran out (fs.readFileSync(0)).
+    const r = spawnSync("sh", ["-c", `"${process.execPath}" bin/nnc.js check - < /dev/zero`], { encoding: "utf8", timeout: 20_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("error[NN0002]: cannot read standard input: too large: more than 16,777,216 bytes, over the limit of 16 MiB\n1 error, 0 warnings\n");
+  });
+
   it("build --watch: Ctrl-C (SIGINT) ends it with exit 0", async () => {
     const out = path.join(dir, "watch-out");
     const child = spawn(process.execPath, ["bin/nnc.js", "build", "--watch", path.join(dir, "clean.nn"), "--out", out], { stdio: ["ignore", "pipe", "pipe"] });

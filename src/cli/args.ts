@@ -99,6 +99,7 @@ function orList(items: readonly string[]): string {
 }
 
 function checkValue(flag: Flag, value: string): string {
+  if (value === "") throw new UsageError(`\`--${flag.name}\` needs a value, found an empty one`, `write \`--${flag.name} ${flag.value}\`${choicesHint(flag)}`);
   if (flag.choices && !flag.choices.includes(value)) {
     const suggestion = didYouMean(value, flag.choices);
     throw new UsageError(

@@ -3,7 +3,7 @@
 // output (formatted source, JSON, the files built), so it stays machine-readable. Flags are declared per
 // command below and read by args.ts; docs/cli.md is the reference for users.
 import { capDiagnostics, diagnostic, hasErrors, sortDiagnostics, type Diagnostic } from "../diagnostics/diagnostic.js";
-import { diagnosticToJson, renderDiagnostics, summary } from "../diagnostics/render.js";
+import { diagnosticToJson, escapeControls, renderDiagnostics, summary } from "../diagnostics/render.js";
 import type { SourceText } from "../diagnostics/source.js";
 import { grouped } from "../count/count.js";
 import { countJson, renderMarkdown, renderText, stringifyExact, type CountedModel } from "../count/report.js";
@@ -11,7 +11,19 @@ import { format } from "../format/format.js";
 import { version } from "../version.js";
 import { checkProgram } from "../program/check.js";
 import { stdinName, type Host } from "../program/load.js";
-import { decodeUtf8, nodeHost, readExisting, writeFileAtomic } from "../program/node-host.js";
+import {
+  confinedHost,
+  directoryProblem,
+  decodeUtf8,
+  maxWeightsBytes,
+  nodeHost,
+  readAllBounded,
+  readExisting,
+  readTextFile,
+  rewriteFile,
+  WriteError,
+  writeFilesAllOrNothing,
+} from "../program/node-host.js";
 import { commandHelp, parseCommandArgs, UsageError, type Command, type Parsed } from "./args.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import type { BuildOutcome, EmitKind } from "./build.js";
@@ -40,16 +52,19 @@ export interface Io {
 
 export { version };
 
+/** Reads standard input (bin/nnc.js): at most the spec size limit, so `nnc check - < /dev/zero` ends. */
+export const readStandardInput = (): Uint8Array => readAllBounded(0);
+
 const formatFlag = (choices: readonly string[]) =>
   ({ name: "format", value: "FORMAT", choices, noun: "format", help: `${choices.join(", ")} (default ${choices[0]})` }) as const;
 
 const commands: readonly Command[] = [
   {
     name: "check",
-    synopsis: "<files…> [--format text|json]",
+    synopsis: "<files…> [--format text|json] [--root DIR]",
     summary: "check specs; exit 1 on any error",
     details: ["Checks each spec and everything it imports: syntax, names, shapes, options, `expect` assertions.\nDiagnostics go to stderr; with --format json, to stdout as one JSON object."],
-    flags: [formatFlag(["text", "json"])],
+    flags: [formatFlag(["text", "json"]), { name: "root", value: "DIR", help: "read only files inside DIR: an import outside it is an error (NN6006)" }],
   },
   {
     name: "fmt",
@@ -63,7 +78,7 @@ const commands: readonly Command[] = [
   },
   {
     name: "count",
-    synopsis: "<file> [--model NAME] [--depth N] [--format text|json|markdown]\n[--max-params N] [--max-bytes N]",
+    synopsis: "<file> [--model NAME] [--depth N] [--format text|json|markdown]\n[--max-params N] [--max-bytes N] [--root DIR]",
     summary: "exact parameter audit: a per-layer table and totals",
     details: ["Exit 1 when the spec has errors or a budget is exceeded; no figure is printed for a spec with errors."],
     flags: [
@@ -72,14 +87,15 @@ const commands: readonly Command[] = [
       formatFlag(["text", "json", "markdown"]),
       { name: "max-params", value: "N", whole: true, help: "exit 1 when a model has more than N parameters" },
       { name: "max-bytes", value: "N", whole: true, help: "exit 1 when a model's fp32 parameters need more than N bytes" },
+      { name: "root", value: "DIR", help: "read only files inside DIR: an import outside it is an error (NN6006)" },
     ],
   },
   {
     name: "build",
-    synopsis: "<files…> [--out DIR] [--emit ts|js] [--watch] [--model NAME]\n[--dtype float32|float64] [--unroll-limit N] [--tile N] [--bake-weights FILE]",
+    synopsis: "<files…> [--out DIR] [--emit ts|js] [--watch] [--model NAME]\n[--dtype float32|float64] [--unroll-limit N] [--tile N] [--bake-weights FILE] [--root DIR]",
     summary: "one TypeScript or JavaScript module per model (forward, backward, training)",
     details: [
-      "Nothing is written when any input has an error. A file whose content would not change is not rewritten.\nstdout lists the output files; stderr says how many were written and how many were unchanged.",
+      "All or nothing: nothing is written when any input has an error or any output cannot be written. A file\nwhose content would not change is not rewritten. stdout lists the output files; stderr says how many\nwere written and how many were unchanged. `nnc build -` prints the one module on stdout instead.",
       "--watch rebuilds when a spec or one of its imports changes, printing diagnostics as they come, and\nkeeps the last good outputs while a spec is broken; Ctrl-C ends it. Watch builds are not formatted with\nprettier (much faster; the code is the same).",
     ],
     flags: [
@@ -91,6 +107,7 @@ const commands: readonly Command[] = [
       { name: "unroll-limit", value: "N", whole: true, help: "unroll dense layers up to N multiply–adds (default 256)" },
       { name: "tile", value: "N", whole: true, help: "output columns per register tile, 1–16 (default 8)" },
       { name: "bake-weights", value: "FILE", help: "an inference build with these weights (JSON) baked in" },
+      { name: "root", value: "DIR", help: "read only files inside DIR: an import outside it is an error (NN6006)" },
     ],
   },
 ];
@@ -193,6 +210,18 @@ function parse(name: string, args: readonly string[], io: Io): Parsed {
   return parsed;
 }
 
+/** The host reading specs: the Io's or the file system, confined to `--root DIR` when given. */
+function hostOf(parsed: Parsed, io: Io): Host {
+  const host = io.host ?? nodeHost;
+  const root = text(parsed, "root");
+  if (root === undefined) return host;
+  if (!io.host) {
+    const problem = directoryProblem(root);
+    if (problem !== undefined) throw new UsageError(`\`--root ${root}\`: ${problem}`, "name an existing directory");
+  }
+  return confinedHost(host, root);
+}
+
 /** A flag's value as text (`undefined` when absent or a switch). */
 function text(parsed: Parsed, flag: string): string | undefined {
   const v = parsed.values.get(flag);
@@ -244,7 +273,7 @@ function runCheck(args: readonly string[], io: Io): number {
   const parsed = parse("check", args, io);
   const { positionals } = parsed;
   const fmt = text(parsed, "format") ?? "text";
-  const host = io.host ?? nodeHost;
+  const host = hostOf(parsed, io);
   const all: Diagnostic[] = [];
   const sources = new Map<string, SourceText>();
   const files: { file: string; errors: number; warnings: number }[] = [];
@@ -288,7 +317,7 @@ function runFmt(args: readonly string[], io: Io): number {
     throw new UsageError("--write cannot rewrite standard input", "leave out --write to print the result");
   }
   const host = io.host ?? nodeHost;
-  const write = io.writeFile ?? writeFileAtomic;
+  const write = io.writeFile ?? rewriteFile;
   let failed = false;
   for (const input of inputs) {
     let text = input.text;
@@ -323,7 +352,11 @@ function runFmt(args: readonly string[], io: Io): number {
         try {
           write(input.name, formatted.value);
         } catch (error) {
-          report(io, [diagnostic("WriteFailed", undefined, `cannot write ${input.name}: ${(error as Error).message}`)], new Map());
+          const help =
+            error instanceof WriteError && error.readOnly
+              ? `make it writable (\`chmod u+w ${input.name}\`) for \`nnc fmt --write\` to rewrite it, or leave out --write`
+              : undefined;
+          report(io, [diagnostic("WriteFailed", undefined, `cannot write ${input.name}: ${(error as Error).message}`, { help })], new Map());
           failed = true;
         }
       }
@@ -352,7 +385,7 @@ function runCount(args: readonly string[], io: Io): number {
   if (positionals.length !== 1) throw new UsageError("count takes one file", "run it once per file");
   const [input] = inputsOf(positionals, io);
   const model = text(parsed, "model");
-  const checked = checkProgram(input!.name, io.host ?? nodeHost, input!.text, model !== undefined ? { model } : {});
+  const checked = checkProgram(input!.name, hostOf(parsed, io), input!.text, model !== undefined ? { model } : {});
   const sources = new Map([...checked.value.program.files].map(([f, l]) => [f, l.source]));
   const diagnostics = sortDiagnostics(checked.diagnostics);
   if (hasErrors(diagnostics)) {
@@ -391,10 +424,18 @@ async function runBuild(args: readonly string[], io: Io): Promise<number> {
   const parsed = parse("build", args, io);
   const inputs = inputsOf(parsed.positionals, io);
   const watching = parsed.values.has("watch");
-  if (watching && inputs.some((i) => i.name === stdinName)) {
+  const fromStdin = inputs.some((i) => i.name === stdinName);
+  if (watching && fromStdin) {
     throw new UsageError("--watch cannot watch standard input", "name the spec files");
   }
-  const host = io.host ?? nodeHost;
+  // `nnc build -` prints its one module on stdout (as esbuild does for standard input without an
+  // --outfile): there is no file name to name an output after.
+  if (fromStdin) {
+    if (inputs.length > 1) throw new UsageError("`nnc build -` takes no other input: standard input is built to stdout", "build the files in another run");
+    if (text(parsed, "out") !== undefined) throw new UsageError("`nnc build -` prints the module on stdout; --out does not apply", "redirect stdout to a file, or name the spec file instead of -");
+    if (text(parsed, "emit") === "js") throw new UsageError("`nnc build -` prints one module; --emit js makes two files (x.js and x.d.ts)", "name the spec file instead of -");
+  }
+  const host = hostOf(parsed, io);
   const options: Record<string, unknown> = {};
   const model = text(parsed, "model");
   if (model !== undefined) options["model"] = model;
@@ -408,7 +449,7 @@ async function runBuild(args: readonly string[], io: Io): Promise<number> {
   if (watching) options["format"] = false;
   const bakeFile = text(parsed, "bake-weights");
   if (bakeFile !== undefined) {
-    const weights = readWeights(bakeFile, host);
+    const weights = readWeights(bakeFile, io.host ?? { readFile: (f) => readTextFile(f, maxWeightsBytes) });
     if (typeof weights === "string") {
       report(io, [diagnostic("FileNotReadable", undefined, `cannot use ${bakeFile} for --bake-weights: ${weights}`)], new Map());
       return 1;
@@ -419,17 +460,23 @@ async function runBuild(args: readonly string[], io: Io): Promise<number> {
   const emit = (text(parsed, "emit") ?? "ts") as EmitKind;
   // The code generator (prettier, ts-morph, zod) loads only here: `check` and `count` start fast without it.
   const { build } = await import("./build.js");
-  const write = io.writeFile ?? writeFileAtomic;
+  const writeFile = io.writeFile;
+  const writeAll = writeFile ? (files: readonly { file: string; text: string }[]) => files.forEach((f) => writeFile(f.file, f.text)) : writeFilesAllOrNothing;
   const existing = io.readOutput ?? (io.writeFile ? () => undefined : readExisting);
   const now = io.now ?? (() => performance.now());
   const once = async (h: Host): Promise<BuildOutcome> => {
     const progress = new Progress(io, now);
-    return build({ inputs, out, options, host: h, write, existing, emit, onModel: (input, m) => progress.model(input, m) });
+    return build({ inputs, out, options, host: h, writeAll, existing, emit, toStdout: fromStdin, onModel: (input, m) => progress.model(input, m) });
   };
 
   if (!watching) {
     const outcome = await once(host);
     if (outcome.usage) throw new UsageError(outcome.usage);
+    if (outcome.printed !== undefined) {
+      report(io, sortDiagnostics(outcome.diagnostics), new Map(outcome.sources));
+      io.stdout(outcome.printed);
+      return 0;
+    }
     return reportBuild(io, outcome) ? 0 : 1;
   }
 
@@ -472,12 +519,12 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" 
 function reportBuild(io: Io, outcome: BuildOutcome): boolean {
   const diagnostics = sortDiagnostics(outcome.diagnostics);
   report(io, diagnostics, new Map(outcome.sources));
-  const written = outcome.outputs.filter((o) => o.written).length;
   if (hasErrors(diagnostics)) {
-    io.stderr(`${summary(diagnostics)}; ${written === 0 ? "nothing written" : `${plural(written, "file")} written before the failure`}\n`);
+    io.stderr(`${summary(diagnostics)}; nothing written\n`);
     return false;
   }
   for (const o of outcome.outputs) io.stdout(`${o.file}\n`);
+  const written = outcome.outputs.filter((o) => o.written).length;
   io.stderr(`${plural(written, "file")} written, ${outcome.outputs.length - written} unchanged\n`);
   return true;
 }
@@ -501,7 +548,7 @@ class Progress {
   model(input: string, model: string): void {
     if (!this.io.stderrIsTty) return;
     const t = this.now();
-    const line = `  built ${model} (${input}) in ${seconds(t - this.last)}\n`;
+    const line = `  built ${model} (${escapeControls(input)}) in ${seconds(t - this.last)}\n`;
     this.last = t;
     if (t - this.start <= 1000) {
       this.held.push(line);

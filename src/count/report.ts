@@ -4,6 +4,7 @@ import type { ModelAnalysis } from "../analyze/analyze.js";
 import { roles, type Role } from "../vocabulary/types.js";
 import { grouped, humanBytes, layerRows, type Figures, type LayerRow } from "./count.js";
 import type { CountReport } from "./report-types.js";
+import { escapeControls } from "../diagnostics/render.js";
 
 export interface CountedModel {
   readonly file: string;
@@ -58,7 +59,8 @@ function rowCells(r: LayerRow): string[] {
 export function renderText(models: readonly CountedModel[], depth: number): string {
   const out: string[] = [];
   for (const m of models) {
-    out.push(`model ${m.analysis.name} (${m.file})`);
+    // A file name's control characters never reach the terminal (the JSON report keeps them, escaped by JSON).
+    out.push(`model ${m.analysis.name} (${escapeControls(m.file)})`);
     for (const i of m.analysis.inputs) out.push(`  input ${i.name}: ${i.dtype} ${i.shape}`);
     out.push("");
     const rows = layerRows(m.analysis, depth);
@@ -112,7 +114,7 @@ function totalsText(m: CountedModel): string[] {
 
 export function renderMarkdown(models: readonly CountedModel[], depth: number): string {
   const out: string[] = [];
-  const esc = (s: string) => s.replace(/\|/g, "\\|");
+  const esc = (s: string) => escapeControls(s).replace(/\|/g, "\\|");
   for (const m of models) {
     const f = m.figures;
     out.push(`## ${esc(m.analysis.name)}`, "", `Source: \`${esc(m.file)}\``, "");

@@ -27,6 +27,8 @@ export const catalogue = {
   InvalidUtf8: e("NN0005", "an input file is not valid UTF-8"),
   TooManyDiagnostics: e("NN0006", "more diagnostics were found than are shown", "note"),
   FormatterFault: e("NN0007", "the formatter could not print a file faithfully (a bug in nnc: please report it)"),
+  NoModelToBuild: e("NN0008", "an input of `nnc build` defines no model, so nothing is built from it", "warning"),
+  NothingToBuild: e("NN0009", "`nnc build` found no model to build in any of its inputs"),
 
   // NN1xxx — lexing and parsing
   UnexpectedCharacter: e("NN1001", "a character that starts no token"),
@@ -92,11 +94,12 @@ export const catalogue = {
   BudgetExceeded: e("NN5004", "a count above `--max-params` or `--max-bytes`"),
 
   // NN6xxx — imports
-  ImportNotFound: e("NN6001", "an imported file that does not exist"),
+  ImportNotFound: e("NN6001", "an imported file that does not exist or cannot be read (not a regular file, too large, no permission)"),
   ImportCycle: e("NN6002", "files that import each other"),
   ImportNameNotFound: e("NN6003", "an imported name the file does not define"),
   ImportClash: e("NN6004", "an imported name that clashes with a local or another imported one"),
   ImportFromStdin: e("NN6005", "a relative import in a spec read from standard input"),
+  ImportOutsideRoot: e("NN6006", "an import outside the directory given with `--root`"),
 
   // NN9xxx — code generation
   UnsupportedInCodegen: e("NN9001", "a layer kind the code generator cannot emit yet"),

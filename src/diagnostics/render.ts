@@ -22,7 +22,7 @@ export function renderDiagnostic(d: Diagnostic, lookup: SourceLookup, options: R
   const sevColor = painter(color, d.severity === "error" ? "1;31" : d.severity === "warning" ? "1;33" : "1;36");
   const blue = painter(color, "1;34");
   const out: string[] = [];
-  out.push(`${sevColor(`${d.severity}[${d.code}]`)}${bold(`: ${d.message}`)}`);
+  out.push(`${sevColor(`${d.severity}[${d.code}]`)}${bold(`: ${escapeControls(d.message)}`)}`);
   const source = d.span ? lookup(d.span.file) : undefined;
   if (d.span) {
     const labelsElsewhere = d.labels.filter((l) => l.span.file !== d.span!.file);
@@ -37,7 +37,7 @@ export function renderDiagnostic(d: Diagnostic, lookup: SourceLookup, options: R
     const numbers = [...lines.keys()].sort((a, b) => a - b);
     const width = String(numbers[numbers.length - 1] ?? 1).length;
     const pad = " ".repeat(width);
-    out.push(`${pad}${blue("-->")} ${d.span.file}:${d.span.line}:${d.span.column}`);
+    out.push(`${pad}${blue("-->")} ${escapeControls(d.span.file)}:${d.span.line}:${d.span.column}`);
     if (source) {
       out.push(`${pad} ${blue("|")}`);
       let previous = -1;
@@ -51,17 +51,19 @@ export function renderDiagnostic(d: Diagnostic, lookup: SourceLookup, options: R
           const to = mark.span.endLine === n ? Math.max(mark.span.endColumn - 1, from + 1) : Math.max(text.length, from + 1);
           const underline = (mark.primary ? "^" : "-").repeat(Math.max(1, to - from));
           const paint = mark.primary ? sevColor : blue;
-          out.push(`${pad} ${blue("|")} ${" ".repeat(from)}${paint(underline + (mark.message ? ` ${mark.message}` : ""))}`);
+          out.push(`${pad} ${blue("|")} ${" ".repeat(from)}${paint(underline + (mark.message ? ` ${escapeControls(mark.message)}` : ""))}`);
         }
       }
       out.push(`${pad} ${blue("|")}`);
     }
-    for (const l of labelsElsewhere) out.push(`${pad} ${blue("=")} ${bold("note")}: ${l.message} (${l.span.file}:${l.span.line}:${l.span.column})`);
-    for (const note of d.notes) out.push(`${pad} ${blue("=")} ${bold("note")}: ${note}`);
-    if (d.help) out.push(`${pad} ${blue("=")} ${bold("help")}: ${d.help}`);
+    for (const l of labelsElsewhere) {
+      out.push(`${pad} ${blue("=")} ${bold("note")}: ${escapeControls(l.message)} (${escapeControls(l.span.file)}:${l.span.line}:${l.span.column})`);
+    }
+    for (const note of d.notes) out.push(`${pad} ${blue("=")} ${bold("note")}: ${escapeControls(note)}`);
+    if (d.help) out.push(`${pad} ${blue("=")} ${bold("help")}: ${escapeControls(d.help)}`);
   } else {
-    for (const note of d.notes) out.push(`  = note: ${note}`);
-    if (d.help) out.push(`  = help: ${d.help}`);
+    for (const note of d.notes) out.push(`  = note: ${escapeControls(note)}`);
+    if (d.help) out.push(`  = help: ${escapeControls(d.help)}`);
   }
   return out.join("\n");
 }
@@ -95,7 +97,24 @@ export function diagnosticToJson(d: Diagnostic): object {
  *  for the part shown). */
 const maxLineShown = 400;
 
+/** A source line as shown in a code frame: a tab as one space, and every other control character as one
+ *  visible character in its place, so that columns stay true: C0 controls and DEL as their Unicode control
+ *  pictures (U+2400–U+241F, U+2421: ESC shows as ␛; rustc's emitter does the same, its table
+ *  `OUTPUT_REPLACEMENTS` in rustc_errors), C1 controls
+ *  (U+0080–U+009F) as U+FFFD. A terminal never receives an escape sequence from a spec. */
 function expandTabs(s: string): string {
   const line = s.length > maxLineShown ? `${s.slice(0, maxLineShown)} …` : s;
-  return line.replace(/\t/g, " ");
+  return line.replace(/\t/g, " ").replace(controls, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x20 ? String.fromCharCode(0x2400 + code) : code === 0x7f ? "\u2421" : "\ufffd";
+  });
+}
+
+/** C0 controls but tab and line feed, DEL, and C1 controls: what a terminal may act on. */
+const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** `s` with every terminal control character (C0 but tab and line feed, DEL, C1) written as `\xNN`: for
+ *  messages, notes and file names in rendered text (JSON output carries them as they are, escaped by JSON). */
+export function escapeControls(s: string): string {
+  return s.replace(controls, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }

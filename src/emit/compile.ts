@@ -116,7 +116,10 @@ export async function compileFile(
     }
     const info = { source: file, version, ...(loss ? { loss } : {}), ...(baked ? { baked } : {}) };
     const text = options.format ? await formatParts(emitModuleParts(planned, info, options)) : emitModule(planned, info, options);
-    files.push({ path: models.length === 1 ? `${base}.ts` : `${base}.${a.name}.ts`, model: a.name, text });
+    // Named by what the spec defines, not by what was selected: `--model A` and `--model B` of one spec
+    // never write the same file.
+    const several = (entry?.models.size ?? models.length) > 1;
+    files.push({ path: several ? `${base}.${a.name}.ts` : `${base}.ts`, model: a.name, text });
     onModel?.(a.name);
   }
   if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics), sources };

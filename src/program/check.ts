@@ -42,21 +42,20 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
   /** Files whose names cannot all be trusted (a syntax error, a failed import): not analyzed. */
   const incomplete = new Set<string>();
 
-  const resolveFile = (file: string, stack: Set<string>): ResolvedFile | undefined => {
-    const done = resolved.get(file);
-    if (done) return done;
+  /** Resolves `file`, whose imports are resolved already (`importsFirst`). */
+  const resolveFile = (file: string): void => {
     const loadedFile = program.files.get(file);
-    if (!loadedFile?.ast || stack.has(file)) {
+    if (!loadedFile?.ast) {
       incomplete.add(file);
-      return undefined;
+      return;
     }
-    stack.add(file);
     const imported = new Map<string, ImportedSymbol>();
     /** The file each imported name comes from, to tell a clash from the same name imported twice. */
     const origin = new Map<string, string>();
     let complete = true;
     for (const { decl, target } of loadedFile.imports) {
-      const other = target === undefined ? undefined : resolveFile(target, stack);
+      // Undefined as well for an import that would close a cycle (load cut it: its target is undefined).
+      const other = target === undefined ? undefined : resolved.get(target);
       if (!other || incomplete.has(target!)) {
         complete = false;
         continue;
@@ -93,11 +92,9 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
     for (const d of result.diagnostics) diagnostics.push(d);
     if (!complete || hasErrors(result.diagnostics)) incomplete.add(file);
     resolved.set(file, result.value);
-    stack.delete(file);
-    return result.value;
   };
 
-  for (const file of program.files.keys()) resolveFile(file, new Set());
+  for (const file of importsFirst(program)) resolveFile(file);
 
   const models: CheckedModel[] = [];
   const entryResolved = resolved.get(entry);
@@ -121,6 +118,33 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
     }
   }
   return { value: { program, resolved, models }, diagnostics };
+}
+
+/** Every loaded file, each after the files it imports (a post-order of the import graph, which load keeps
+ *  free of cycles), computed with an explicit stack: no recursion, whatever the length of an import chain. */
+export function importsFirst(program: Program): string[] {
+  const order: string[] = [];
+  const seen = new Set<string>();
+  for (const root of program.files.keys()) {
+    if (seen.has(root)) continue;
+    seen.add(root);
+    const stack: { file: string; next: number }[] = [{ file: root, next: 0 }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const imports = program.files.get(top.file)?.imports ?? [];
+      const edge = imports[top.next++];
+      if (edge === undefined) {
+        order.push(top.file);
+        stack.pop();
+        continue;
+      }
+      if (edge.target !== undefined && !seen.has(edge.target)) {
+        seen.add(edge.target);
+        stack.push({ file: edge.target, next: 0 });
+      }
+    }
+  }
+  return order;
 }
 
 /** What a file offers to `import`: its own blocks and constants (not what it imported itself). */

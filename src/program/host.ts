@@ -3,10 +3,14 @@
 
 export type ReadResult =
   | { ok: true; text: string }
-  /** `invalidUtf8`: the file was read but is not valid UTF-8 (NN0005 rather than "cannot read"). */
-  | { ok: false; reason: string; invalidUtf8?: boolean };
+  /** `invalidUtf8`: the file was read but is not valid UTF-8 (NN0005 rather than "cannot read").
+   *  `outsideRoot`: the file lies outside the directory reads are confined to (`--root`; NN6006). */
+  | { ok: false; reason: string; invalidUtf8?: boolean; outsideRoot?: boolean };
 
 export interface Host {
   /** Reads a file as UTF-8 text; invalid UTF-8 is a failure with a reason. */
   readFile(file: string): ReadResult;
+  /** The file's canonical absolute path with symbolic links resolved, `undefined` when it does not exist
+   *  (optional: used to keep `--root` confinement from escaping through links). */
+  realpath?(file: string): string | undefined;
 }

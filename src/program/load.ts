@@ -31,25 +31,46 @@ export interface Program {
 /** The name `-` stands for standard input; its imports cannot be resolved. */
 export const stdinName = "<stdin>";
 
+/** Where an import's path leads from the file that names it: an absolute path as it is, a relative one
+ *  against the importing file's directory. */
+export function importTarget(importer: string, written: string): string {
+  return path.isAbsolute(written) ? path.normalize(written) : path.normalize(path.join(path.dirname(importer), written));
+}
+
+/** A file being loaded: its imports are visited in order, one at a time, from an explicit stack (so an
+ *  import chain thousands of files long needs no recursion). */
+interface Frame {
+  readonly file: string;
+  readonly items: readonly ImportDecl[];
+  next: number;
+  readonly imports: { decl: ImportDecl; target: string | undefined }[];
+  /** The import of this file's importer that led here (undefined for the entry). */
+  readonly via: ImportDecl | undefined;
+}
+
 /**
  * Loads `entry` (whose text is `text` when given, else read through the host) and, transitively, its
- * imports. Never throws.
+ * imports, depth first in source order. Never throws; its depth is bounded by the heap, not the stack.
  */
 export function load(entry: string, host: Host, text?: string): Result<Program> {
   const files = new Map<string, LoadedFile>();
   const diagnostics: Diagnostic[] = [];
+  const stack: Frame[] = [];
+  /** Position in `stack` of each file being loaded (the current import chain). */
+  const onStack = new Map<string, number>();
 
-  const visit = (file: string, given: string | undefined, chain: { file: string; decl: ImportDecl }[]): void => {
-    if (files.has(file)) return;
+  /** Reads and parses `file` and pushes its frame; reports it when it cannot be read. */
+  const enter = (file: string, given: string | undefined, via: ImportDecl | undefined): void => {
     let content = given;
     if (content === undefined) {
       const read = host.readFile(file);
       if (!read.ok) {
-        const via = chain[chain.length - 1];
         if (via) {
+          const name = read.invalidUtf8 ? "InvalidUtf8" : read.outsideRoot ? "ImportOutsideRoot" : "ImportNotFound";
           diagnostics.push(
-            diagnostic(read.invalidUtf8 ? "InvalidUtf8" : "ImportNotFound", via.decl.path.span, `cannot import \`${via.decl.path.value}\`: ${read.reason}`, {
+            diagnostic(name, via.path.span, `cannot import \`${via.path.value}\`: ${read.reason}`, {
               notes: [`looked for ${file}`],
+              ...(read.outsideRoot ? { help: "move the file under the root directory, or give a wider `--root`" } : {}),
             }),
           );
         } else {
@@ -62,44 +83,52 @@ export function load(entry: string, host: Host, text?: string): Result<Program> 
     const parsed = parse(content, file);
     for (const d of parsed.diagnostics) diagnostics.push(d);
     const imports: { decl: ImportDecl; target: string | undefined }[] = [];
-    const loaded: LoadedFile = {
-      file,
-      source: parsed.value.source,
-      ast: parsed.value.ast,
-      comments: parsed.value.comments,
-      imports,
-    };
-    files.set(file, loaded);
-    for (const item of parsed.value.ast?.items ?? []) {
-      if (item.kind !== "Import") continue;
-      if (file === stdinName && !path.isAbsolute(item.path.value)) {
-        diagnostics.push(
-          diagnostic("ImportFromStdin", item.path.span, "a spec read from standard input cannot import a relative path", {
-            help: "pass the file name instead of `-`",
-          }),
-        );
-        imports.push({ decl: item, target: undefined });
-        continue;
-      }
-      const target = path.normalize(path.join(path.dirname(file), item.path.value));
-      const cycleStart = chain.findIndex((c) => c.file === target);
-      if (target === file || cycleStart !== -1 || (chain.length === 0 && target === entry)) {
-        const steps = [...chain.slice(cycleStart === -1 ? chain.length : cycleStart), { file, decl: item }];
-        const labels: Label[] = steps.slice(0, -1).map((s) => ({ span: s.decl.path.span, message: `${s.file} imports this` }));
-        diagnostics.push(
-          diagnostic("ImportCycle", item.path.span, `import cycle: ${[...steps.map((s) => s.file), target].join(" → ")}`, {
-            labels,
-            help: "move the shared blocks into a file that both import",
-          }),
-        );
-        imports.push({ decl: item, target: undefined });
-        continue;
-      }
-      visit(target, undefined, [...chain, { file, decl: item }]);
-      imports.push({ decl: item, target: files.has(target) ? target : undefined });
-    }
+    files.set(file, { file, source: parsed.value.source, ast: parsed.value.ast, comments: parsed.value.comments, imports });
+    const items = (parsed.value.ast?.items ?? []).filter((item): item is ImportDecl => item.kind === "Import");
+    onStack.set(file, stack.length);
+    stack.push({ file, items, next: 0, imports, via });
   };
 
-  visit(entry, text, []);
+  enter(entry, text, undefined);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    const item = frame.items[frame.next++];
+    if (item === undefined) {
+      stack.pop();
+      onStack.delete(frame.file);
+      continue;
+    }
+    const { file, imports } = frame;
+    if (file === stdinName && !path.isAbsolute(item.path.value)) {
+      diagnostics.push(
+        diagnostic("ImportFromStdin", item.path.span, "a spec read from standard input cannot import a relative path", {
+          help: "pass the file name instead of `-`, or import an absolute path",
+        }),
+      );
+      imports.push({ decl: item, target: undefined });
+      continue;
+    }
+    const target = importTarget(file, item.path.value);
+    const cycleStart = onStack.get(target);
+    if (cycleStart !== undefined) {
+      const steps = [...stack.slice(cycleStart).map((f, i, all) => ({ file: f.file, decl: i + 1 < all.length ? all[i + 1]!.via! : item }))];
+      const labels: Label[] = steps.slice(0, -1).map((s) => ({ span: s.decl.path.span, message: `${s.file} imports this` }));
+      diagnostics.push(
+        diagnostic("ImportCycle", item.path.span, `import cycle: ${[...steps.map((s) => s.file), target].join(" → ")}`, {
+          labels,
+          help: "move the shared blocks into a file that both import",
+        }),
+      );
+      imports.push({ decl: item, target: undefined });
+      continue;
+    }
+    // The target is filled in below, once every file is loaded: undefined when it could not be read.
+    imports.push({ decl: item, target });
+    if (!files.has(target)) enter(target, undefined, item);
+  }
+  for (const loaded of files.values()) {
+    const imports = loaded.imports as { decl: ImportDecl; target: string | undefined }[];
+    for (const i of imports) if (i.target !== undefined && !files.has(i.target)) i.target = undefined;
+  }
   return { value: { entry, files }, diagnostics };
 }
