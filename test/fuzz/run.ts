@@ -57,9 +57,9 @@ export interface RunOptions {
   readonly onCase?: (index: number, outcome: Outcome, report: FuzzReport) => void;
 }
 
-export async function runFuzz(options: RunOptions): Promise<FuzzReport> {
-  const report: FuzzReport = {
-    seed: options.seed,
+export function emptyReport(seed: number): FuzzReport {
+  return {
+    seed,
     tried: 0,
     byKind: { refused: 0, built: 0, unbuilt: 0, failed: 0 },
     byMode: { valid: 0, boundary: 0, beyond: 0 },
@@ -75,11 +75,10 @@ export async function runFuzz(options: RunOptions): Promise<FuzzReport> {
     maxHeapBytes: 0,
     ms: 0,
   };
-  const started = performance.now();
-  const start = options.start ?? 0;
-  for (let index = start; index < start + options.count; index++) {
-    const c = caseAt(options.seed, index);
-    const outcome = await runCase(c, options.load ?? functionLoader, options.budgets ?? defaultBudgets);
+}
+
+/** Adds one case's outcome to a report (heap: the heap in use where the case ran). */
+export function record(report: FuzzReport, index: number, c: FuzzCase, outcome: Outcome, heapBytes = process.memoryUsage().heapUsed): void {
     report.tried++;
     report.byMode[c.mode]++;
     for (const name of c.covered) report.covered.add(name);
@@ -90,9 +89,8 @@ export async function runFuzz(options: RunOptions): Promise<FuzzReport> {
       report.maxCaseMs = outcome.ms;
       report.slowest = index;
     }
-    const memory = process.memoryUsage();
-    report.maxRssBytes = Math.max(report.maxRssBytes, memory.rss);
-    report.maxHeapBytes = Math.max(report.maxHeapBytes, memory.heapUsed);
+    report.maxRssBytes = Math.max(report.maxRssBytes, process.memoryUsage.rss());
+    report.maxHeapBytes = Math.max(report.maxHeapBytes, heapBytes);
     if (outcome.kind === "failed") {
       const known = knownFailures.find((k) => outcome.failures.every((f) => k.matches(c, f)));
       if (known) {
@@ -105,6 +103,16 @@ export async function runFuzz(options: RunOptions): Promise<FuzzReport> {
     } else {
       report.byKind[outcome.kind]++;
     }
+}
+
+export async function runFuzz(options: RunOptions): Promise<FuzzReport> {
+  const report = emptyReport(options.seed);
+  const started = performance.now();
+  const start = options.start ?? 0;
+  for (let index = start; index < start + options.count; index++) {
+    const c = caseAt(options.seed, index);
+    const outcome = await runCase(c, options.load ?? functionLoader, options.budgets ?? defaultBudgets);
+    record(report, index, c, outcome);
     options.onCase?.(index, outcome, report);
   }
   report.ms = performance.now() - started;

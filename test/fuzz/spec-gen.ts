@@ -184,6 +184,9 @@ const shaped = new Set([
 export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   const covered = new Set<string>();
   const paddingIds: number[] = [];
+  /** Most cases focus on one kind of the registry (its options drawn more often, the input suited to it),
+   *  so that a few hundred cases reach every kind and option. */
+  const focus = rng.chance(0.6) ? rng.pick(layers.filter((l) => !l.aliasOf || rng.chance(0.5)).map((l) => l.kind)) : undefined;
   const blocks: BlockDef[] = [];
   const consts = new Map<string, string>();
   let counter = 0;
@@ -230,7 +233,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     // Free options of the registry entry, each with some probability.
     const given = new Set(opts.map(([n]) => n));
     for (const spec of [...entry.args.slice(args.length), ...entry.options]) {
-      if (given.has(spec.name) || shaped.has(spec.name) || !spec.default || !rng.chance(0.3)) continue;
+      if (given.has(spec.name) || shaped.has(spec.name) || !spec.default || !rng.chance(entry.kind === focus ? 0.7 : 0.3)) continue;
       if (kind === "attention" && spec.name === "dropout") continue; // attention dropout: see below
       const v = freeValue(kind, spec);
       if (!v) continue;
@@ -338,9 +341,9 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     const kind = rng.pick(["rnn", "lstm", "gru"]);
     const h = rng.int(1, 5);
     const opts: [string, Slot][] = [];
-    const bi = rng.chance(0.3);
+    const bi = rng.chance(0.4);
     if (bi) opts.push(["bidirectional", rawSlot("true")]);
-    if (rng.chance(0.3)) opts.push(["layers", intSlot(rng.int(1, 2), kind, "layers")]);
+    if (rng.chance(0.4)) opts.push(["layers", intSlot(rng.int(1, 2), kind, "layers")]);
     const seqs = !rng.chance(0.25);
     if (!seqs) opts.push(["sequences", rawSlot("false")]);
     const w = bi ? 2 * h : h;
@@ -468,12 +471,12 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     const k = rng.int(1, 3);
     const opts: [string, Slot][] = [];
     const stride = rng.chance(0.4) ? rng.int(1, 2) : k;
-    if (stride !== k || rng.chance(0.1)) opts.push(["stride", intSlot(stride, kind, "stride")]);
-    const pad = rng.chance(0.3) ? Math.floor(k / 2) : 0;
-    if (pad !== 0) opts.push(["padding", intSlot(pad, kind, "padding")]);
+    if (stride !== k || rng.chance(0.2)) opts.push(["stride", intSlot(stride, kind, "stride")]);
+    const pad = rng.chance(0.4) ? Math.floor(k / 2) : 0;
+    if (pad !== 0 || rng.chance(0.15)) opts.push(["padding", intSlot(pad, kind, "padding")]);
     const dilation = which === "max" && rng.chance(0.2) ? 2 : 1;
     if (dilation !== 1) opts.push(["dilation", intSlot(dilation, kind, "dilation")]);
-    const ceil = rng.chance(0.3);
+    const ceil = rng.chance(0.35);
     if (ceil) opts.push(["ceil_mode", rawSlot("true")]);
     const size = (L: number) => poolOut(L, k, stride, pad, dilation, ceil);
     return call(kind, [intSlot(k, kind, "kernel")], opts, (x) => {
@@ -639,7 +642,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       if (s.t !== "vec" && s.t !== "seq") return undefined;
       const d = s.d;
       if (d >= 2 && d % 2 === 0 && rng.chance(0.6)) {
-        const opts: [string, Slot][] = rng.chance(0.5) ? [["axis", intSlot(-1, "split", "axis")]] : [];
+        const opts: [string, Slot][] = rng.chance(0.6) ? [["axis", intSlot(-1, "split", "axis")]] : [];
         stmts.push({ bind: ["a", "b"], from: "x", calls: [call("split", [intSlot(2, "split", "parts")], opts, () => undefined)] });
         if (rng.chance(0.5)) {
           stmts.push({ bind: [], from: "a * b", calls: [] });
@@ -665,7 +668,31 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     return c;
   };
 
-  const leafBuilders: Builder[] = [denseB, denseB, activationB, softmaxB, preluB, normB, attentionB, recurrentB, positionalB, reduceB, flattenB, reshapeB, transposeB, convB, convB, poolB, embeddingB];
+  /** The builder that can make each kind (a builder picks among its kinds: retried until it picks this). */
+  const focusBuilders: Record<string, (s: State, depth: number) => Call | undefined> = {
+    dense: denseB,
+    ...Object.fromEntries(activations.map((k) => [k, activationB])),
+    softmax: softmaxB,
+    log_softmax: softmaxB,
+    prelu: preluB,
+    ...Object.fromEntries(["layernorm", "rmsnorm", "dropout", "batchnorm", "groupnorm"].map((k) => [k, normB])),
+    attention: attentionB,
+    ...Object.fromEntries(["rnn", "lstm", "gru"].map((k) => [k, recurrentB])),
+    ...Object.fromEntries(["positional", "class_token", "rotary"].map((k) => [k, positionalB])),
+    take: reduceB,
+    mean: reduceB,
+    flatten: flattenB,
+    reshape: reshapeB,
+    transpose: transposeB,
+    ...Object.fromEntries(["conv1d", "conv2d", "conv_transpose2d"].map((k) => [k, convB])),
+    ...Object.fromEntries(["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "global_avg_pool", "adaptive_avg_pool1d", "adaptive_avg_pool2d"].map((k) => [k, poolB])),
+    residual: residualB,
+    moe: moeB,
+    split: graphB,
+    concat: graphB,
+  };
+
+  const leafBuilders: Builder[] = [denseB, denseB, activationB, softmaxB, preluB, normB, attentionB, recurrentB, positionalB, reduceB, flattenB, reshapeB, transposeB, convB, convB, poolB, poolB, embeddingB];
 
   /** One statement from `s`: a leaf layer, or (at shallow depths) a container, a repeat or a graph. */
   function step(s: State, depth: number, builders: Builder[]): { item: Item; out: State } | undefined {
@@ -694,7 +721,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   let start: State;
   let startLines: string[] = [];
   const dtype = () => (rng.chance(0.2) ? "f64" : "f32");
-  const kindOfInput = rng.pick(["vec", "vec", "seq", "c1", "c2", "c2", "tok", "tok", "two"]);
+  const kindOfInput = (focus && focusInput[focus]) ?? rng.pick(["vec", "vec", "seq", "c1", "c2", "c2", "tok", "tok", "two"]);
   switch (kindOfInput) {
     case "vec": {
       const d = rng.int(rng.chance(0.1) ? 1 : 2, 8);
@@ -755,6 +782,18 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     tied = { name: "wte", V: Number(e.args[0]?.num ?? e.opts.find(([n]) => n === "num")![1].num), d: out.d };
     cur = out;
   }
+  // The focus kind first, one to three times when its builder can make it here.
+  const focusBuilder = focus ? focusBuilders[focus] : undefined;
+  if (focusBuilder) {
+    for (let times = rng.int(1, 3), tries = 0; times > 0 && tries < 40; tries++) {
+      const c = focusBuilder(cur, 0);
+      const out: State | undefined = c && (c.kind === focus || covered.has(focus!)) ? c.out(cur) : undefined;
+      if (!c || !out) continue;
+      modelBody.push(item(c));
+      cur = out;
+      times--;
+    }
+  }
   const layersWanted = rng.int(1, 6);
   const gen = bodyFrom(cur, layersWanted, 0, leafBuilders);
   modelBody.push(...gen.items);
@@ -778,6 +817,8 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     let j = i + 1;
     while (j < body.length && liftable(body[j]!) && rng.chance(0.4)) j++;
     const taken = body.slice(i, j);
+    // Statements of a block's body that read its parameters stay where the parameters are.
+    if (slotsOf(taken).some((sl) => /^p\d+$/.test(sl.text))) return;
     const name = fresh("B");
     // Every numeric slot of the taken statements may become a parameter (the call passes the value).
     const numeric = slotsOf(taken).filter((sl) => sl.num !== undefined && !/^[A-Za-z_]/.test(sl.text));
@@ -982,6 +1023,34 @@ function slotsOf(items: readonly Item[]): Slot[] {
     return [];
   });
 }
+
+/** The input a focus kind needs (others: any). */
+const focusInput: Record<string, string> = {
+  conv1d: "c1",
+  max_pool1d: "c1",
+  avg_pool1d: "c1",
+  adaptive_avg_pool1d: "c1",
+  transpose: "c1",
+  groupnorm: "c2",
+  batchnorm: "c2",
+  conv2d: "c2",
+  conv_transpose2d: "c2",
+  max_pool2d: "c2",
+  avg_pool2d: "c2",
+  adaptive_avg_pool2d: "c2",
+  global_avg_pool: "c2",
+  attention: "seq",
+  rnn: "seq",
+  lstm: "seq",
+  gru: "seq",
+  positional: "seq",
+  class_token: "seq",
+  rotary: "seq",
+  embedding: "tok",
+  reshape: "vec",
+  concat: "vec",
+  split: "vec",
+};
 
 /** Renders one statement at an indentation. */
 function renderItem(it: Item, indent: string): string[] {
