@@ -129,6 +129,13 @@ describe("fuzzer findings, as regression cases", () => {
     expect(outcome.codes).toEqual(["NN3005"]);
   });
 
+  it("a dilated max window that reads only padding is refused (its maximum was −∞, then NaN)", async () => {
+    // Seed 11, case 387 (reduced). Golden test: test/diagnostics/max-pool-window-in-padding.nn.
+    const outcome = await runCase(oneCase("model M(x: f64[3, 3, 3]) {\n  conv2d(2, 3)\n  max_pool2d(2, padding = 1, dilation = 2)\n  flatten\n  dense(2)\n}\n"));
+    expect(outcome.failures).toEqual([]);
+    expect(outcome.codes).toEqual(["NN4002"]);
+  });
+
   it("softplus with a threshold past 709/β stays finite (it overflowed to Infinity, then NaN)", async () => {
     // Seed 2, case 206 (reduced). Focused test: test/codegen-dense.test.ts, "softplus without overflow".
     const outcome = await runCase(oneCase("model M(x: f64[16]) {\n  softplus(beta = 1000, threshold = 1000)\n  dense(1)\n}\n", "boundary"));

@@ -7,6 +7,7 @@
 import { catalogue } from "../../src/diagnostics/catalogue.js";
 import type { Diagnostic } from "../../src/diagnostics/diagnostic.js";
 import { compile } from "../../src/emit/compile.js";
+import { format } from "../../src/format/format.js";
 import { transformSync } from "esbuild";
 import type { Host } from "../../src/program/host.js";
 import { checkProgram } from "../../src/program/check.js";
@@ -51,7 +52,7 @@ export interface Budgets {
 
 export const defaultBudgets: Budgets = { caseMs: 20_000, buildParams: 20_000 };
 
-export type Stage = "check" | "beyond" | "build" | "load" | "numeric" | "train" | "budget";
+export type Stage = "check" | "format" | "beyond" | "build" | "load" | "numeric" | "train" | "budget";
 
 export interface Failure {
   readonly stage: Stage;
@@ -132,6 +133,23 @@ export async function runCase(c: FuzzCase, load: ModuleLoader = functionLoader, 
   for (const p of diagnosticProblems(checked.diagnostics, c.files)) failures.push({ stage: "check", message: p });
   const errors = errorsOf(checked.diagnostics);
   lap("check");
+
+  // ── nnc fmt: every generated file prints in canonical form (faithfully: format checks the tree) and
+  // formatting that again changes nothing ──
+  for (const [file, text] of Object.entries(c.files)) {
+    try {
+      const once = format(text, file);
+      if (once.value === null) {
+        if (!once.diagnostics.some((d) => d.code.startsWith("NN1"))) failures.push({ stage: "format", message: `${file}: ${once.diagnostics.map((d) => `${d.code} ${d.message}`).join("; ")}` });
+        continue;
+      }
+      const twice = format(once.value, file);
+      if (twice.value !== once.value) failures.push({ stage: "format", message: `${file}: formatting the canonical text changes it` });
+    } catch (error) {
+      failures.push({ stage: "format", message: `format threw on ${file}: ${describe(error)}` });
+    }
+  }
+  lap("format");
   codes.push(...errors.map((d) => d.code));
 
   if (c.mode === "beyond" && c.injected) {
@@ -246,6 +264,11 @@ function numericChecks(m: Module, c: FuzzCase, params: bigint, failures: Failure
   const n = 2;
   const p = m.createParams(1);
   if (p.length !== m.paramCount || !p.every(Number.isFinite)) failures.push({ stage: "numeric", message: "createParams gave non-finite or misplaced values" });
+  // Away from PyTorch's initialization by a little: zero-initialized tensors (a class token, an
+  // embedding's padding row) make every router logit of a token equal, so `moe`'s top-k choice is a tie and
+  // the output has a jump exactly there — no finite difference agrees with any gradient at such a point.
+  const jitter = makeRng(c.seed ^ 0x7e55);
+  for (let i = 0; i < p.length; i++) p[i] = p[i]! + (jitter.next() * 2 - 1) * 0.05;
   // No token is an embedding's padding_idx: PyTorch leaves that row out of the lookup's gradient by design
   // (nn.Embedding: "the entries at padding_idx do not contribute to the gradient"), so there the backward is
   // not the derivative of the forward. The row still gets the gradient of a layer tied to it.

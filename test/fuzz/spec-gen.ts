@@ -262,6 +262,13 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   // ── shape helpers ──
   const rank = (s: State) => (s.t === "vec" || s.t === "tok" ? 1 : s.t === "c2" ? 3 : 2);
   const isFloat = (s: State) => s.t !== "tok";
+  /** Elements per sample. The generator keeps values small (≤ 256 elements, sequences ≤ 32): sizes are
+   *  not what these cases test (build budgets are), and the finite-difference checks run the forward
+   *  dozens of times per case. */
+  const small = (s: State | undefined) =>
+    s !== undefined &&
+    (s.t === "vec" ? s.d : s.t === "seq" ? s.T * s.d : s.t === "c1" ? s.c * s.l : s.t === "c2" ? s.c * s.h * s.w : s.T) <= 256 &&
+    (s.t !== "seq" || s.T <= 32);
   const sameState = (a: State | undefined, b: State | undefined) => a !== undefined && b !== undefined && JSON.stringify(a) === JSON.stringify(b);
   const divisorsOf = (n: number) => Array.from({ length: n }, (_, i) => i + 1).filter((k) => n % k === 0);
   const poolOut = (L: number, k: number, s: number, p: number, d: number, ceil: boolean) => {
@@ -578,7 +585,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   const repeatB = (s: State, depth: number): { item: Item; out: State } | undefined => {
     if (depth > 2) return undefined;
     const { items, out } = bodyFrom(s, rng.int(1, 2), depth + 1, leafBuilders);
-    if (items.length === 0) return undefined;
+    if (items.length === 0 || !small(out)) return undefined;
     const again = simulate(items, out);
     if (!sameState(again, out)) return undefined;
     const count = rng.pick([0, 1, 2, 3]);
@@ -710,7 +717,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       else c = rng.pick(builders)(s);
       if (!c) continue;
       const out = c.out(s);
-      if (!out) continue;
+      if (!out || !small(out)) continue;
       return { item: item(c), out };
     }
     return undefined;
@@ -788,7 +795,7 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     for (let times = rng.int(1, 3), tries = 0; times > 0 && tries < 40; tries++) {
       const c = focusBuilder(cur, 0);
       const out: State | undefined = c && (c.kind === focus || covered.has(focus!)) ? c.out(cur) : undefined;
-      if (!c || !out) continue;
+      if (!c || !out || !small(out)) continue;
       modelBody.push(item(c));
       cur = out;
       times--;
@@ -806,6 +813,22 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     modelBody.push({ k: "call", call: head, pinned: true });
     covered.add("tie");
     cur = { ...cur, d: tied.V };
+  }
+
+  // Several outputs: two named values computed from the current one, `output y0, y1`.
+  if (rng.chance(0.1) && isFloat(cur)) {
+    const from = cur;
+    const two = [0, 1].map(() => {
+      for (let tries = 0; tries < 20; tries++) {
+        const c = rng.pick(leafBuilders)(from);
+        if (c && !c.body && c.out(from)) return c;
+      }
+      return undefined;
+    });
+    if (two[0] && two[1]) {
+      modelBody.push({ k: "lines", lines: [`y0 = ${renderCall(two[0], "")}`, `y1 = ${renderCall(two[1], "")}`, rng.chance(0.8) ? "output y0, y1" : "output y1, y0"] });
+      covered.add("outputs");
+    }
   }
 
   // ── blocks with parameters: lift runs of statements out of the model body ──
