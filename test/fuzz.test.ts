@@ -35,7 +35,22 @@ describe("semantic fuzzer, fixed seed", () => {
   it("reaches every layer kind and every argument and option of the registry", async () => {
     const r = await fixedRun();
     expect(registryNames().filter((n) => !r.covered.has(n))).toEqual([]);
-    for (const construct of ["repeat", "block", "block.default", "const", "arithmetic", "import", "graph.add", "graph.mul", "graph.concat", "graph.split", "tie", "frozen", "loss", "two-inputs"]) {
+    for (const construct of [
+      "repeat",
+      "block",
+      "block.default",
+      "const",
+      "arithmetic",
+      "import",
+      "graph.add",
+      "graph.mul",
+      "graph.concat",
+      "graph.split",
+      "tie",
+      "frozen",
+      "loss",
+      "two-inputs",
+    ]) {
       expect(r.covered.has(construct), construct).toBe(true);
     }
   });
@@ -97,7 +112,9 @@ describe("the fuzzer's oracle", () => {
   });
 
   it("fails a value beyond its range that checks clean, and one refused away from the value", async () => {
-    const accepted = await runCase(oneCase("model M(x: f64[3]) {\n  dropout(0.5)\n}\n", "beyond", { injected: { what: "dropout.p", text: "0.5", code: "NN4016", direct: true } }));
+    const accepted = await runCase(
+      oneCase("model M(x: f64[3]) {\n  dropout(0.5)\n}\n", "beyond", { injected: { what: "dropout.p", text: "0.5", code: "NN4016", direct: true } }),
+    );
     expect(accepted.failures.map((f) => f.message)).toEqual(["dropout.p = 0.5 (outside its range) checked clean"]);
     const elsewhere = await runCase(
       oneCase("model M(x: f64[3]) {\n  dropout(1.5)\n}\n", "beyond", {
@@ -131,7 +148,9 @@ describe("fuzzer findings, as regression cases", () => {
 
   it("a dilated max window that reads only padding is refused (its maximum was −∞, then NaN)", async () => {
     // Seed 11, case 387 (reduced). Golden test: test/diagnostics/max-pool-window-in-padding.nn.
-    const outcome = await runCase(oneCase("model M(x: f64[3, 3, 3]) {\n  conv2d(2, 3)\n  max_pool2d(2, padding = 1, dilation = 2)\n  flatten\n  dense(2)\n}\n"));
+    const outcome = await runCase(
+      oneCase("model M(x: f64[3, 3, 3]) {\n  conv2d(2, 3)\n  max_pool2d(2, padding = 1, dilation = 2)\n  flatten\n  dense(2)\n}\n"),
+    );
     expect(outcome.failures).toEqual([]);
     expect(outcome.codes).toEqual(["NN4002"]);
   });

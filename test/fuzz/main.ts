@@ -104,7 +104,9 @@ async function main(argv: readonly string[]): Promise<void> {
           record(report, m.index, caseAt(args.seed, m.index), m.outcome, m.heap);
           if (!args.quiet && performance.now() - lastPrinted > 5000) {
             lastPrinted = performance.now();
-            process.stderr.write(`  ${report.tried}/${args.count} cases, ${report.byKind.failed} failed, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+            process.stderr.write(
+              `  ${report.tried}/${args.count} cases, ${report.byKind.failed} failed, ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+            );
           }
         } else settle(end);
       });

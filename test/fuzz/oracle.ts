@@ -140,7 +140,8 @@ export async function runCase(c: FuzzCase, load: ModuleLoader = functionLoader, 
     try {
       const once = format(text, file);
       if (once.value === null) {
-        if (!once.diagnostics.some((d) => d.code.startsWith("NN1"))) failures.push({ stage: "format", message: `${file}: ${once.diagnostics.map((d) => `${d.code} ${d.message}`).join("; ")}` });
+        if (!once.diagnostics.some((d) => d.code.startsWith("NN1")))
+          failures.push({ stage: "format", message: `${file}: ${once.diagnostics.map((d) => `${d.code} ${d.message}`).join("; ")}` });
         continue;
       }
       const twice = format(once.value, file);
@@ -168,7 +169,10 @@ export async function runCase(c: FuzzCase, load: ModuleLoader = functionLoader, 
       if (cleanBefore) {
         const withCode = errors.filter((d) => d.code === inj.code);
         if (withCode.length === 0) {
-          failures.push({ stage: "beyond", message: `${inj.what} = ${inj.text}: expected ${inj.code}, got ${errors.map((d) => `${d.code} ${d.message}`).join("; ")}` });
+          failures.push({
+            stage: "beyond",
+            message: `${inj.what} = ${inj.text}: expected ${inj.code}, got ${errors.map((d) => `${d.code} ${d.message}`).join("; ")}`,
+          });
         } else if (inj.direct && !withCode.some((d) => d.span && c.files[d.span.file]?.slice(d.span.start, d.span.end) === inj.text)) {
           failures.push({ stage: "beyond", message: `${inj.what} = ${inj.text}: ${inj.code} is not located at the value` });
         }
@@ -192,7 +196,8 @@ export async function runCase(c: FuzzCase, load: ModuleLoader = functionLoader, 
       // The code generator may refuse what it cannot emit (NN9xxx); refusing for any other reason a spec
       // that checked clean means the checker and the build disagree.
       const other = buildErrors.filter((d) => !d.code.startsWith("NN9"));
-      if (other.length > 0) failures.push({ stage: "build", message: `checked clean but the build reports ${other.map((d) => `${d.code} ${d.message}`).join("; ")}` });
+      if (other.length > 0)
+        failures.push({ stage: "build", message: `checked clean but the build reports ${other.map((d) => `${d.code} ${d.message}`).join("; ")}` });
       return finish("refused");
     }
     if (built.files.length !== 1) {
@@ -274,11 +279,13 @@ function numericChecks(m: Module, c: FuzzCase, params: bigint, failures: Failure
   // not the derivative of the forward. The row still gets the gradient of a layer tied to it.
   const xs = makeInputs(m, n, c.seed ^ 0x5eed, c.paddingIds);
   const options = () => ({ training: c.training, seed: 3, buffers: m.createBuffers() });
-  const run = (pp: Float64Array, inputs: readonly (Float64Array | Int32Array)[]) => unpack(m.forward(pp, pack(inputs), n, options())).map((y) => Float64Array.from(y));
+  const run = (pp: Float64Array, inputs: readonly (Float64Array | Int32Array)[]) =>
+    unpack(m.forward(pp, pack(inputs), n, options())).map((y) => Float64Array.from(y));
   const ys = run(p, xs);
   if (ys.length !== m.outputs.length) failures.push({ stage: "numeric", message: `forward returned ${ys.length} outputs for ${m.outputs.length}` });
   ys.forEach((y, i) => {
-    if (y.length !== n * m.outputs[i]!.size) failures.push({ stage: "numeric", message: `output ${i} has ${y.length} values for ${n} × ${m.outputs[i]!.size}` });
+    if (y.length !== n * m.outputs[i]!.size)
+      failures.push({ stage: "numeric", message: `output ${i} has ${y.length} values for ${n} × ${m.outputs[i]!.size}` });
     if (!y.every(Number.isFinite)) failures.push({ stage: "numeric", message: `output ${i} is not finite: ${Array.from(y.slice(0, 6)).join(", ")}` });
   });
   const again = run(p, xs);
@@ -333,7 +340,10 @@ function numericChecks(m: Module, c: FuzzCase, params: bigint, failures: Failure
     compared++;
     if (!result.ok) {
       const t = m.params.find((q) => i >= q.offset && i < q.offset + q.size);
-      failures.push({ stage: "numeric", message: `∂L/∂${t?.name ?? "?"}[${i - (t?.offset ?? 0)}]: backward ${grads[i]}, finite differences ${result.numeric}${t && !t.trainable ? " (frozen)" : ""}` });
+      failures.push({
+        stage: "numeric",
+        message: `∂L/∂${t?.name ?? "?"}[${i - (t?.offset ?? 0)}]: backward ${grads[i]}, finite differences ${result.numeric}${t && !t.trainable ? " (frozen)" : ""}`,
+      });
       break;
     }
   }

@@ -79,30 +79,30 @@ export function emptyReport(seed: number): FuzzReport {
 
 /** Adds one case's outcome to a report (heap: the heap in use where the case ran). */
 export function record(report: FuzzReport, index: number, c: FuzzCase, outcome: Outcome, heapBytes = process.memoryUsage().heapUsed): void {
-    report.tried++;
-    report.byMode[c.mode]++;
-    for (const name of c.covered) report.covered.add(name);
-    for (const code of new Set(outcome.codes)) report.codes.set(code, (report.codes.get(code) ?? 0) + 1);
-    report.gradientChecks += outcome.gradientChecks;
-    for (const [stage, ms] of Object.entries(outcome.stageMs)) report.stageMs[stage] = (report.stageMs[stage] ?? 0) + ms;
-    if (outcome.ms > report.maxCaseMs) {
-      report.maxCaseMs = outcome.ms;
-      report.slowest = index;
-    }
-    report.maxRssBytes = Math.max(report.maxRssBytes, process.memoryUsage.rss());
-    report.maxHeapBytes = Math.max(report.maxHeapBytes, heapBytes);
-    if (outcome.kind === "failed") {
-      const known = knownFailures.find((k) => outcome.failures.every((f) => k.matches(c, f)));
-      if (known) {
-        report.known.push({ index, case: c, failures: outcome.failures, defect: known.defect });
-        report.byKind[c.mode === "beyond" ? "refused" : "built"]++;
-      } else {
-        report.failed.push({ index, case: c, failures: outcome.failures });
-        report.byKind.failed++;
-      }
+  report.tried++;
+  report.byMode[c.mode]++;
+  for (const name of c.covered) report.covered.add(name);
+  for (const code of new Set(outcome.codes)) report.codes.set(code, (report.codes.get(code) ?? 0) + 1);
+  report.gradientChecks += outcome.gradientChecks;
+  for (const [stage, ms] of Object.entries(outcome.stageMs)) report.stageMs[stage] = (report.stageMs[stage] ?? 0) + ms;
+  if (outcome.ms > report.maxCaseMs) {
+    report.maxCaseMs = outcome.ms;
+    report.slowest = index;
+  }
+  report.maxRssBytes = Math.max(report.maxRssBytes, process.memoryUsage.rss());
+  report.maxHeapBytes = Math.max(report.maxHeapBytes, heapBytes);
+  if (outcome.kind === "failed") {
+    const known = knownFailures.find((k) => outcome.failures.every((f) => k.matches(c, f)));
+    if (known) {
+      report.known.push({ index, case: c, failures: outcome.failures, defect: known.defect });
+      report.byKind[c.mode === "beyond" ? "refused" : "built"]++;
     } else {
-      report.byKind[outcome.kind]++;
+      report.failed.push({ index, case: c, failures: outcome.failures });
+      report.byKind.failed++;
     }
+  } else {
+    report.byKind[outcome.kind]++;
+  }
 }
 
 export async function runFuzz(options: RunOptions): Promise<FuzzReport> {
@@ -133,7 +133,10 @@ export function reproducer(f: FailedCase, seed: number): string {
 
 export function summary(report: FuzzReport): string {
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-  const codes = [...report.codes].sort((a, b) => b[1] - a[1]).map(([c, k]) => `${c}×${k}`).join(" ");
+  const codes = [...report.codes]
+    .sort((a, b) => b[1] - a[1])
+    .map(([c, k]) => `${c}×${k}`)
+    .join(" ");
   return [
     `fuzz: seed ${report.seed}, ${report.tried} cases in ${(report.ms / 1000).toFixed(1)} s ` +
       `(valid ${report.byMode.valid}, boundary ${report.byMode.boundary}, beyond ${report.byMode.beyond})`,
@@ -141,7 +144,9 @@ export function summary(report: FuzzReport): string {
       `${report.byKind.refused} refused with diagnostics, ${report.byKind.unbuilt} too large to build, ${report.byKind.failed} failed` +
       (report.known.length > 0 ? `, ${report.known.length} known failures (allow-listed)` : ""),
     `  maxima: ${report.maxCaseMs.toFixed(0)} ms per case (case ${report.slowest}), RSS ${mb(report.maxRssBytes)}, heap ${mb(report.maxHeapBytes)}`,
-    `  time by stage: ${Object.entries(report.stageMs).map(([s, ms]) => `${s} ${(ms / 1000).toFixed(1)} s`).join(", ")}`,
+    `  time by stage: ${Object.entries(report.stageMs)
+      .map(([s, ms]) => `${s} ${(ms / 1000).toFixed(1)} s`)
+      .join(", ")}`,
     `  error codes: ${codes || "none"}`,
   ].join("\n");
 }

@@ -362,9 +362,12 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     const d = s.d;
     if (which === "positional") {
       const max = s.T + rng.int(0, 2);
-      return call("positional", [intSlot(max, "positional", "max"), intSlot(d, "positional", "dim")], [], (x) => (x.t === "seq" && x.d === d && x.T <= max ? x : undefined));
+      return call("positional", [intSlot(max, "positional", "max"), intSlot(d, "positional", "dim")], [], (x) =>
+        x.t === "seq" && x.d === d && x.T <= max ? x : undefined,
+      );
     }
-    if (which === "class_token") return call("class_token", [intSlot(d, "class_token", "dim")], [], (x) => (x.t === "seq" && x.d === d ? { ...x, T: x.T + 1 } : undefined));
+    if (which === "class_token")
+      return call("class_token", [intSlot(d, "class_token", "dim")], [], (x) => (x.t === "seq" && x.d === d ? { ...x, T: x.T + 1 } : undefined));
     if (d % 2 !== 0) return undefined;
     return call("rotary", [], [], (x) => (x.t === "seq" && x.d % 2 === 0 ? x : undefined));
   };
@@ -386,13 +389,27 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     if (s.t === "tok" || s.t === "vec") return undefined;
     if (s.t === "c2" && rng.chance(0.4)) {
       // [C, H, W] → [C, H·W]
-      return call("flatten", [], [["start", intSlot(1, "flatten", "start")], ["end", intSlot(rng.pick([-1, 2]), "flatten", "end")]], (x) =>
-        x.t === "c2" ? { t: "c1", c: x.c, l: x.h * x.w } : undefined,
+      return call(
+        "flatten",
+        [],
+        [
+          ["start", intSlot(1, "flatten", "start")],
+          ["end", intSlot(rng.pick([-1, 2]), "flatten", "end")],
+        ],
+        (x) => (x.t === "c2" ? { t: "c1", c: x.c, l: x.h * x.w } : undefined),
       );
     }
     const opts: [string, Slot][] = rng.chance(0.2) ? [["start", intSlot(0, "flatten", "start")]] : [];
     return call("flatten", [], opts, (x) =>
-      x.t === "seq" ? { t: "vec", d: x.T * x.d } : x.t === "c1" ? { t: "vec", d: x.c * x.l } : x.t === "c2" ? { t: "vec", d: x.c * x.h * x.w } : x.t === "vec" ? x : undefined,
+      x.t === "seq"
+        ? { t: "vec", d: x.T * x.d }
+        : x.t === "c1"
+          ? { t: "vec", d: x.c * x.l }
+          : x.t === "c2"
+            ? { t: "vec", d: x.c * x.h * x.w }
+            : x.t === "vec"
+              ? x
+              : undefined,
     );
   };
   const reshapeB: Builder = (s) => {
@@ -409,13 +426,22 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     }
     const bs = divisorsOf(b);
     const h = rng.pick(bs);
-    return call("reshape", [list([String(a), String(h), String(b / h)])], [], (x) => (x.t === "vec" && x.d === total ? { t: "c2", c: a, h, w: b / h } : undefined));
+    return call("reshape", [list([String(a), String(h), String(b / h)])], [], (x) =>
+      x.t === "vec" && x.d === total ? { t: "c2", c: a, h, w: b / h } : undefined,
+    );
   };
   const transposeB: Builder = (s) => {
     if (s.t !== "c1") return undefined;
     // [C, L] → [L, C]: the positions in front of the features, a sequence (ViT's patches).
-    const pair = rng.pick([[0, 1], [1, 0], [-1, -2], [0, -1]] as const);
-    return call("transpose", [intSlot(pair[0], "transpose", "a"), intSlot(pair[1], "transpose", "b")], [], (x) => (x.t === "c1" ? { t: "seq", T: x.l, d: x.c } : undefined));
+    const pair = rng.pick([
+      [0, 1],
+      [1, 0],
+      [-1, -2],
+      [0, -1],
+    ] as const);
+    return call("transpose", [intSlot(pair[0], "transpose", "a"), intSlot(pair[1], "transpose", "b")], [], (x) =>
+      x.t === "c1" ? { t: "seq", T: x.l, d: x.c } : undefined,
+    );
   };
   const convB: Builder = (s) => {
     if (s.t !== "c1" && s.t !== "c2") return undefined;
@@ -472,7 +498,9 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     if (which === "adaptive") {
       const size = rng.int(1, 3);
       const kind = two ? "adaptive_avg_pool2d" : "adaptive_avg_pool1d";
-      return call(kind, [intSlot(size, kind, "size")], [], (x) => (two && x.t === "c2" ? { ...x, h: size, w: size } : !two && x.t === "c1" ? { ...x, l: size } : undefined));
+      return call(kind, [intSlot(size, kind, "size")], [], (x) =>
+        two && x.t === "c2" ? { ...x, h: size, w: size } : !two && x.t === "c1" ? { ...x, l: size } : undefined,
+      );
     }
     const kind = `${which}_pool${two ? "2d" : "1d"}`;
     const k = rng.int(1, 3);
@@ -506,7 +534,9 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     const pad = rng.int(0, num - 1);
     const opts: [string, Slot][] = rng.chance(0.3) ? [["padding_idx", intSlot(pad, "embedding", "padding_idx")]] : [];
     if (opts.length > 0) paddingIds.push(pad);
-    const c = call("embedding", [intSlot(num, "embedding", "num"), intSlot(dimN, "embedding", "dim")], opts, (x) => (x.t === "tok" && x.V <= num ? { t: "seq", T: x.T, d: dimN } : undefined));
+    const c = call("embedding", [intSlot(num, "embedding", "num"), intSlot(dimN, "embedding", "dim")], opts, (x) =>
+      x.t === "tok" && x.V <= num ? { t: "seq", T: x.T, d: dimN } : undefined,
+    );
     return c;
   };
 
@@ -632,14 +662,16 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       if (s.t === "c2") {
         const o1 = rng.int(1, 3);
         const o2 = rng.int(1, 3);
-        const conv = (o: number) => call("conv2d", [intSlot(o, "conv2d", "out"), intSlot(1, "conv2d", "kernel")], [], (x) => (x.t === "c2" ? { ...x, c: o } : undefined));
+        const conv = (o: number) =>
+          call("conv2d", [intSlot(o, "conv2d", "out"), intSlot(1, "conv2d", "kernel")], [], (x) => (x.t === "c2" ? { ...x, c: o } : undefined));
         stmts.push({ bind: ["a"], from: "x", calls: [conv(o1)] }, { bind: ["b"], from: "x", calls: [conv(o2)] });
         stmts.push({ bind: [], from: "[a, b]", calls: [call("concat", [], [["axis", intSlot(0, "concat", "axis")]], () => undefined)] });
         out = { ...s, c: o1 + o2 };
       } else {
         const n1 = rng.int(1, 4);
         const n2 = rng.int(1, 4);
-        const dn = (n: number) => call("dense", [intSlot(n, "dense", "out")], [], (x) => (x.t === "vec" ? { t: "vec", d: n } : x.t === "seq" ? { ...x, d: n } : undefined));
+        const dn = (n: number) =>
+          call("dense", [intSlot(n, "dense", "out")], [], (x) => (x.t === "vec" ? { t: "vec", d: n } : x.t === "seq" ? { ...x, d: n } : undefined));
         stmts.push({ bind: ["a"], from: "x", calls: [dn(n1)] }, { bind: ["b"], from: "x", calls: [dn(n2)] });
         stmts.push({ bind: [], from: "[a, b]", calls: [call("concat", [], [["axis", intSlot(-1, "concat", "axis")]], () => undefined)] });
         out = { ...s, d: n1 + n2 } as State;
@@ -692,14 +724,35 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     reshape: reshapeB,
     transpose: transposeB,
     ...Object.fromEntries(["conv1d", "conv2d", "conv_transpose2d"].map((k) => [k, convB])),
-    ...Object.fromEntries(["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "global_avg_pool", "adaptive_avg_pool1d", "adaptive_avg_pool2d"].map((k) => [k, poolB])),
+    ...Object.fromEntries(
+      ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "global_avg_pool", "adaptive_avg_pool1d", "adaptive_avg_pool2d"].map((k) => [k, poolB]),
+    ),
     residual: residualB,
     moe: moeB,
     split: graphB,
     concat: graphB,
   };
 
-  const leafBuilders: Builder[] = [denseB, denseB, activationB, softmaxB, preluB, normB, attentionB, recurrentB, positionalB, reduceB, flattenB, reshapeB, transposeB, convB, convB, poolB, poolB, embeddingB];
+  const leafBuilders: Builder[] = [
+    denseB,
+    denseB,
+    activationB,
+    softmaxB,
+    preluB,
+    normB,
+    attentionB,
+    recurrentB,
+    positionalB,
+    reduceB,
+    flattenB,
+    reshapeB,
+    transposeB,
+    convB,
+    convB,
+    poolB,
+    poolB,
+    embeddingB,
+  ];
 
   /** One statement from `s`: a leaf layer, or (at shallow depths) a container, a repeat or a graph. */
   function step(s: State, depth: number, builders: Builder[]): { item: Item; out: State } | undefined {
@@ -808,7 +861,15 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   if (tied && cur.t === "seq" && cur.d === tied.d && rng.chance(0.6)) {
     // The output layer shares the embedding's weight.
     const V = tied.V;
-    const head = call("dense", [intSlot(V, "dense", "out")], [["bias", rawSlot("false")], ["tie", rawSlot("wte")]], (x) => (x.t === "seq" ? { ...x, d: V } : undefined));
+    const head = call(
+      "dense",
+      [intSlot(V, "dense", "out")],
+      [
+        ["bias", rawSlot("false")],
+        ["tie", rawSlot("wte")],
+      ],
+      (x) => (x.t === "seq" ? { ...x, d: V } : undefined),
+    );
     delete head.as;
     modelBody.push({ k: "call", call: head, pinned: true });
     covered.add("tie");
@@ -826,7 +887,10 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
       return undefined;
     });
     if (two[0] && two[1]) {
-      modelBody.push({ k: "lines", lines: [`y0 = ${renderCall(two[0], "")}`, `y1 = ${renderCall(two[1], "")}`, rng.chance(0.8) ? "output y0, y1" : "output y1, y0"] });
+      modelBody.push({
+        k: "lines",
+        lines: [`y0 = ${renderCall(two[0], "")}`, `y1 = ${renderCall(two[1], "")}`, rng.chance(0.8) ? "output y0, y1" : "output y1, y0"],
+      });
       covered.add("outputs");
     }
   }
@@ -897,7 +961,10 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     }
     return rng.pick(forms)();
   };
-  const allSlots = [...slotsOf(modelBody), ...blocks.flatMap((b) => [...slotsOf(b.body), ...(b.graph ?? []).flatMap((g) => g.calls.flatMap((c) => [...c.args, ...c.opts.map(([, v]) => v)]))])];
+  const allSlots = [
+    ...slotsOf(modelBody),
+    ...blocks.flatMap((b) => [...slotsOf(b.body), ...(b.graph ?? []).flatMap((g) => g.calls.flatMap((c) => [...c.args, ...c.opts.map(([, v]) => v)]))]),
+  ];
   for (const sl of allSlots) {
     if (!sl.isInt || sl.num === undefined || !/^-?\d+$/.test(sl.text) || sl.num < 0) continue;
     if (rng.chance(0.08)) {
@@ -935,7 +1002,10 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   for (const b of blocks) {
     callsOf(b.body, b.uses);
     for (const g of b.graph ?? []) for (const c of g.calls) if (blocks.some((x) => x.name === c.kind)) b.uses.add(c.kind);
-    for (const t of [...textMentions(b.body), ...(b.graph ?? []).flatMap((g) => g.calls.flatMap((c) => [...c.args, ...c.opts.map(([, v]) => v)].map((v) => v.text)))]) {
+    for (const t of [
+      ...textMentions(b.body),
+      ...(b.graph ?? []).flatMap((g) => g.calls.flatMap((c) => [...c.args, ...c.opts.map(([, v]) => v)].map((v) => v.text))),
+    ]) {
       for (const name of consts.keys()) if (new RegExp(`\\b${name}\\b`).test(t)) b.uses.add(name);
     }
     for (const p of b.params) for (const name of consts.keys()) if (p.default && new RegExp(`\\b${name}\\b`).test(p.default)) b.uses.add(name);
@@ -997,7 +1067,9 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     lossLine = `loss ${rng.pick(["mse", "cross_entropy", "binary_cross_entropy(logits = true)", "binary_cross_entropy(logits = false)"])}`;
     covered.add("loss");
   }
-  const expectLine = rng.chance(0.15) ? `expect ${rng.pick(["params >= 0", "buffers >= 0", "trainable <= 1_000_000", "macs >= 0", "params < 1_000_000"])}` : undefined;
+  const expectLine = rng.chance(0.15)
+    ? `expect ${rng.pick(["params >= 0", "buffers >= 0", "trainable <= 1_000_000", "macs >= 0", "params < 1_000_000"])}`
+    : undefined;
 
   const training = rng.chance(0.25);
   if (mode === "beyond") {
@@ -1005,7 +1077,10 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
     // Not a value passed to a block inside a body repeated 0 times: `repeat 0` bodies are never analyzed
     // (counting multiplies by 0), so such a value is never range-checked — literals there are, by the
     // resolver. Noted in the fuzzer's report, not a failure here.
-    const candidates = allSlots.filter((sl) => !(sl.dead && sl.via) && sl.type && (sl.type.kind === "decimal" || ((sl.type.kind === "int" || sl.type.kind === "size") && sl.type.min !== undefined)));
+    const candidates = allSlots.filter(
+      (sl) =>
+        !(sl.dead && sl.via) && sl.type && (sl.type.kind === "decimal" || ((sl.type.kind === "int" || sl.type.kind === "size") && sl.type.min !== undefined)),
+    );
     let target = candidates.length > 0 && rng.chance(0.85) ? rng.pick(candidates) : undefined;
     if (!target) {
       // No written value to move: add a dropout whose p is out of range at the end of the model.
@@ -1084,7 +1159,9 @@ function renderItem(it: Item, indent: string): string[] {
     lines.push(`${indent}}`);
     return lines;
   }
-  return renderCall(it.call, indent).split("\n").map((l, i) => (i === 0 ? `${indent}${l}` : l));
+  return renderCall(it.call, indent)
+    .split("\n")
+    .map((l, i) => (i === 0 ? `${indent}${l}` : l));
 }
 
 function renderCall(c: Call, indent: string): string {
