@@ -64,6 +64,23 @@ describe("gradients against finite differences (float64)", () => {
   });
 });
 
+describe("softplus without overflow", () => {
+  // Found by the fuzzer: with a threshold above 709/β, log1p(exp(βx)) overflowed to Infinity (and NaN after
+  // it) where softplus is x + a vanishing term. Expected values from the definition log(1 + e^(βx)) / β:
+  // at βx = 1000 it is 1000/1000 + log(1 + e^−1000)/1000 = 1 in doubles; at βx = 0.5, Math.log(1 + e^0.5)/1000
+  // (no overflow there, so the direct formula is exact to rounding).
+  it("softplus(beta = 1000, threshold = 1000) is finite and exact where βx passes 709", async () => {
+    const { module: m } = await build(mlp("3", "softplus(beta = 1000, threshold = 1000)"), { dtype: "float64" });
+    const y = m.forward(m.createParams(), Float64Array.of(1, -1, 0.0005), 1);
+    expect(y[0]).toBe(1);
+    expect(y[1]).toBe(0);
+    expect(Math.abs(y[2]! - Math.log(1 + Math.exp(0.5)) / 1000)).toBeLessThan(1e-18);
+    const gx = m.backward(m.createParams(), Float64Array.of(1, 1, 1), new Float64Array(0));
+    // d/dx = sigmoid(βx): 1 at βx = 1000, e^−1000 ≈ 0 at βx = −1000, sigmoid(0.5) at βx = 0.5.
+    expect(Array.from(gx)).toEqual([1, 0, 1 / (1 + Math.exp(-0.5))]);
+  });
+});
+
 describe("both dense code shapes compute the same", () => {
   it("unrolled and tiled agree on a 20 → 30 layer", async () => {
     const spec = mlp("20", "dense(30) tanh dense(7)");

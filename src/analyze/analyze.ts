@@ -10,7 +10,7 @@ import { didYouMeanHelp } from "../diagnostics/suggest.js";
 import { evaluate, type NumValue } from "../check/evaluate.js";
 import type { BlockInfo, CallTarget, ModelInfo, ResolvedFile } from "../check/resolve.js";
 import type * as A from "../syntax/ast.js";
-import { layerEntry, rangeProblem, type LayerEntry, type ParamSpec } from "../vocabulary/layers.js";
+import { intMinimum, layerEntry, minimumRule, rangeProblem, type LayerEntry, type ParamSpec } from "../vocabulary/layers.js";
 import { semantics } from "../vocabulary/semantics.js";
 import { expand, Group, rename, renameTensor, viewNode, type Entry, type Rename } from "./shared.js";
 import {
@@ -1164,9 +1164,22 @@ class Engine {
       if (!key || key === "frozen" || key === "tie" || key === "shortcut") continue;
       const spec = positional.find((p) => p.name === key) ?? options.find((p) => p.name === key);
       const v = this.num(arg.value, env, spec);
+      if (v && spec) this.checkMinimum(key, spec, v, arg.value.span);
       if (v) out.set(key, v);
     }
     return out;
+  }
+
+  /** Integer minimums (sizes ≥ 1, paddings ≥ 0) of values that come through a block's parameters
+   *  (`block B(h) { gru(h) }` called as `B(0)`), known only here; literals were checked by the resolver,
+   *  with the same wording (NN3005). */
+  private checkMinimum(name: string, spec: ParamSpec, v: EValue, span: Span): void {
+    const values = v.kind === "int" ? [v.value] : v.kind === "list" ? v.items.flatMap((i) => (i.kind === "int" ? [i.value] : [])) : [];
+    const min = intMinimum(spec.type, v.kind === "list" ? "item" : "int");
+    const bad = min === undefined ? undefined : values.find((x) => x < min);
+    if (min === undefined || bad === undefined) return;
+    this.report("NonPositiveSize", span, `\`${name}\` ${minimumRule(min)}, found ${bad}`, { notes: ["the value comes from a block's argument"] });
+    throw new Abort();
   }
 
   /** Evaluates an argument expression to an engine value. Identifiers that name no number are enum

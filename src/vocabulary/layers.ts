@@ -66,6 +66,22 @@ export function rangeProblem(what: string, value: number, range: NumberRange, ve
   };
 }
 
+/** The least integer a value of `type` may be (`kind` "int": a single integer, "item": an item of a list):
+ *  the smallest `min` of the matching integer alternatives; undefined when one of them is unbounded (axes)
+ *  or there is none. The resolver checks literals against it, the analysis values from block arguments. */
+export function intMinimum(type: ArgType, kind: "int" | "item"): bigint | undefined {
+  const alternatives = type.kind === "oneOf" ? type.types : [type];
+  const ints = kind === "int" ? alternatives : alternatives.flatMap((t) => (t.kind === "list" ? (t.of.kind === "oneOf" ? t.of.types : [t.of]) : []));
+  const mins = ints.filter((t) => t.kind === "int" || t.kind === "size").map((t) => (t as { min?: bigint }).min);
+  if (mins.length === 0 || mins.some((m) => m === undefined)) return undefined;
+  return mins.reduce((x, y) => (x! < y! ? x : y));
+}
+
+/** How NN3005 states a minimum: "must be positive", "must not be negative", "must be at least -1". */
+export function minimumRule(min: bigint): string {
+  return min === 1n ? "must be positive" : min === 0n ? "must not be negative" : `must be at least ${min}`;
+}
+
 /** Whether a number is finite and within the range. */
 export function inRange(value: number, range: NumberRange): boolean {
   if (!Number.isFinite(value)) return false;

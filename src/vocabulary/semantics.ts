@@ -204,6 +204,25 @@ function pool(rank: number, kind: "max" | "avg"): LayerSemantics {
       let o = (ceil ? ceilDiv(num, s[i]!) : floorDiv(num, s[i]!)) + 1n;
       // PyTorch: with ceil_mode the last window must start inside the input or the left padding.
       if (ceil && (o - 1n) * s[i]! >= L + p[i]!) o -= 1n;
+      // A dilated max window that starts in the left padding may skip every input position (kernel 2,
+      // dilation 2, padding 1 on 1 position reads positions −1 and 1): its maximum is over nothing, −∞ (PyTorch
+      // returns −inf there too), and NaN after the next multiply. Found by the fuzzer. Only windows that start
+      // before position 0 can miss the input (the others start on it); there are at most ⌈padding / stride⌉.
+      if (kind === "max" && dl[i]! > 1n) {
+        const before = (p[i]! + s[i]! - 1n) / s[i]!;
+        const last = before < o ? before : o;
+        for (let w = 0n; w < last && w < 100_000n; w++) {
+          const start = w * s[i]! - p[i]!;
+          const first = (-start + dl[i]! - 1n) / dl[i]!; // the first j with start + j·dilation ≥ 0
+          if (start < 0n && (first >= k[i]! || start + first * dl[i]! >= L)) {
+            return ctx.fail(
+              "WrongOptionType",
+              `window ${w} of \`${ctx.kind}\` along axis ${i + 1} covers only padding (kernel ${k[i]}, dilation ${dl[i]}, padding ${p[i]}, ${L} position${L === 1n ? "" : "s"})`,
+              { arg: "dilation", showInput: true, help: "reduce the padding or the dilation, so that every window reads the input" },
+            );
+          }
+        }
+      }
       sizes.push(o);
     }
     if (!checkOut(ctx, sizes, shape)) return undefined;

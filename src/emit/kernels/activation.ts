@@ -51,7 +51,9 @@ export const activationRules: Readonly<Record<string, Rule>> = {
   softplus: {
     forward: (a) => {
       const beta = lit(a.decimal("beta"));
-      return `${beta} * x > ${lit(a.decimal("threshold"))} ? x : Math.log1p(Math.exp(${beta} * x)) / ${beta}`;
+      // log(1 + e^(βx)) = max(βx, 0) + log(1 + e^(−|βx|)): no overflow when the threshold lets βx pass 709
+      // (PyTorch's `log1p(exp(βx))` is infinite there; softplus(beta = 1000, threshold = 1000) at x = 1).
+      return `${beta} * x > ${lit(a.decimal("threshold"))} ? x : (Math.max(${beta} * x, 0) + Math.log1p(Math.exp(-Math.abs(${beta} * x)))) / ${beta}`;
     },
     backward: (a) => {
       const beta = lit(a.decimal("beta"));
