@@ -6,7 +6,7 @@
 //
 // The model's tensors come from the analysis, whose names are patterns: a repeated layer's weight is
 // `h.{0..11}.attn.weight`, one record for twelve tensors. They are never spelled out: each checkpoint name
-// is matched to its pattern (its number segments tried as range placeholders), so the cost follows the
+// is matched to its pattern (through their forms with every number replaced by a placeholder), so the cost follows the
 // checkpoint's size, not the model's repeat counts; only the missing names that are shown are spelled out.
 //
 // PyTorch facts this follows (torch 1.13, checked by test/fixtures/safetensors/make.py):
@@ -160,7 +160,6 @@ function segmentsOf(name: string): Segment[] {
   });
 }
 
-const templateOf = (segments: readonly Segment[]): string => segments.map((s) => (typeof s === "string" ? s : hole)).join(".");
 
 /** The concrete name of a pattern's copy, its ranges replaced by `indices`. */
 function nameOf(segments: readonly Segment[], indices: readonly bigint[]): string {
@@ -184,34 +183,28 @@ function* copiesOf(segments: readonly Segment[]): Generator<string> {
   }
 }
 
+const isNumber = (s: string): boolean => /^(0|[1-9][0-9]*)$/.test(s);
+
+/** Finds the pattern a concrete name is a copy of. Names and patterns are grouped by their coarse form, every
+ *  number segment and range replaced by a placeholder (`h.#.attn.weight`); a name is then compared segment
+ *  by segment with the few patterns of its group. */
 class Matcher {
-  private readonly byTemplate = new Map<string, Pattern[]>();
+  private readonly byCoarse = new Map<string, Pattern[]>();
 
   constructor(readonly patterns: readonly Pattern[]) {
     for (const p of patterns) {
-      const key = templateOf(p.segments);
-      const list = this.byTemplate.get(key);
+      const key = p.segments.map((s) => (typeof s !== "string" || isNumber(s) ? hole : s)).join(".");
+      const list = this.byCoarse.get(key);
       if (list) list.push(p);
-      else this.byTemplate.set(key, [p]);
+      else this.byCoarse.set(key, [p]);
     }
   }
 
-  /** The pattern a concrete name is a copy of, if any. */
   match(name: string): Pattern | undefined {
     const parts = name.split(".");
-    const numeric: number[] = [];
-    for (let i = 0; i < parts.length && numeric.length < 12; i++) if (/^(0|[1-9][0-9]*)$/.test(parts[i]!)) numeric.push(i);
-    for (let mask = 0; mask < 1 << numeric.length; mask++) {
-      const key = parts.map((p, i) => (numeric.some((n, k) => n === i && mask & (1 << k)) ? hole : p)).join(".");
-      for (const p of this.byTemplate.get(key) ?? []) {
-        let fits = true;
-        p.segments.forEach((s, i) => {
-          if (typeof s === "string") return;
-          const v = BigInt(parts[i]!);
-          if (v < s.from || v > s.to) fits = false;
-        });
-        if (fits) return p;
-      }
+    const key = parts.map((s) => (isNumber(s) ? hole : s)).join(".");
+    for (const p of this.byCoarse.get(key) ?? []) {
+      if (p.segments.every((s, i) => (typeof s === "string" ? s === parts[i] : BigInt(parts[i]!) >= s.from && BigInt(parts[i]!) <= s.to))) return p;
     }
     return undefined;
   }
