@@ -4,8 +4,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import ts from "typescript";
+import { ESLint } from "eslint";
+import tseslint from "typescript-eslint";
 import {
   decodeFloats,
+  decodeUtf8,
+  encodeUtf8,
   halfToNumber,
   headerLength,
   nonFinite,
@@ -249,6 +254,59 @@ describe("safetensors writer", () => {
       problem: { message: "two tensors are called `a`", tensor: "a" },
     });
     expect(writeSafetensors([{ name: "a", dtype: "F32", shape: [-2], data }]).ok).toBe(false);
+  });
+});
+
+describe("safetensors.ts as generated code", () => {
+  // The file is to be copied into generated modules: it must pass what they pass (test/generated-strict.test.ts).
+  it("type-checks with @tsconfig/strictest, lib ES2022 and no types (no Node, no DOM)", () => {
+    const config = ts.getParsedCommandLineOfConfigFile(path.resolve("test/generated-strict.tsconfig.json"), {}, {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+      },
+    });
+    expect(config!.options.exactOptionalPropertyTypes).toBe(true);
+    const program = ts.createProgram(["src/weights/safetensors.ts"], config!.options);
+    const problems = ts.getPreEmitDiagnostics(program).map((d) => `${d.file?.fileName ?? ""} TS${d.code} ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
+    expect(problems).toEqual([]);
+    expect(fs.readFileSync("src/weights/safetensors.ts", "utf8")).not.toMatch(/^import |@ts-|eslint-disable/m);
+  }, 60_000);
+
+  it("passes typescript-eslint's recommended rules", async () => {
+    const eslint = new ESLint({ cwd: process.cwd(), overrideConfigFile: true, overrideConfig: tseslint.configs.recommended });
+    const [result] = await eslint.lintFiles(["src/weights/safetensors.ts"]);
+    expect(result!.messages.map((m) => `${m.line}: ${m.ruleId} ${m.message}`)).toEqual([]);
+  }, 60_000);
+
+  it("decodes and encodes UTF-8 as TextDecoder (fatal) and TextEncoder do", () => {
+    let seed = 7;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    const interesting = [0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0xa0, 0x9f, 0x90, 0x8f];
+    for (let t = 0; t < 20000; t++) {
+      const bytes = Uint8Array.from({ length: 1 + random(6) }, () => (random(2) ? interesting[random(interesting.length)]! : random(256)));
+      let want: string | undefined;
+      try {
+        want = decoder.decode(bytes);
+      } catch {
+        want = undefined;
+      }
+      expect(decodeUtf8(bytes), Array.from(bytes).join(",")).toBe(want);
+    }
+    // RFC 3629's ill-formed sequences: a surrogate, overlong forms, beyond U+10FFFF, a truncated one.
+    for (const bad of [[0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xc0, 0x80], [0xe0, 0x80, 0x80], [0xf0, 0x80, 0x80, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82]]) {
+      expect(decodeUtf8(Uint8Array.from(bad)), bad.join(",")).toBeUndefined();
+    }
+    expect(decodeUtf8(Uint8Array.from([0xed, 0x9f, 0xbf, 0xf4, 0x8f, 0xbf, 0xbf]))).toBe("\ud7ff\udbff\udfff"); // U+D7FF, U+10FFFF
+    const encoder = new TextEncoder();
+    const units = [0x41, 0xe9, 0x7ff, 0x800, 0xffff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0x20ac, 0x10];
+    for (let t = 0; t < 5000; t++) {
+      const text = String.fromCharCode(...Array.from({ length: 1 + random(5) }, () => units[random(units.length)]!));
+      expect(encodeUtf8(text)).toEqual(encoder.encode(text));
+    }
+    const long = "é€😀".repeat(10000);
+    expect(decodeUtf8(encoder.encode(long))).toBe(long);
   });
 });
 
