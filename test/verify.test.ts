@@ -109,6 +109,7 @@ describe("verify (API)", () => {
       { name: "bn.running_var", nan: 0, infinite: 1 },
       { name: "fc1.weight", nan: 1, infinite: 1 },
     ]);
+    expect(r.diagnostics.map((d) => d.span?.line)).toEqual([7, 6]); // `batchnorm as bn`, `dense(8) as fc1`
   });
 
   it("ties: stored once under either name, or twice with equal values; twice with different values is a mismatch", () => {
@@ -133,6 +134,15 @@ describe("verify (API)", () => {
     const r = against(tied, "tied-once.safetensors");
     expect(r.report!.matched).toBe(5);
     expect(r.report!.spec.tensors).toBe(6n); // wte, h.0.0.{weight,bias}, h.1.0.{weight,bias}, lm_head
+  });
+
+  it("an unexpected name near a missing one gets a did-you-mean", () => {
+    const f32 = (name: string, shape: number[]) => ({ name, dtype: "F32" as const, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
+    const bytes = writeSafetensors([f32("fc1.weight", [8, 4]), f32("fc1.bias", [8]), f32("bn.weight", [8]), f32("bn.bias", [8]), f32("bn.running_mean", [8]), f32("bn.running_var", [8]), f32("fc2.weight", [3, 8]), f32("fc2.bais", [3])]);
+    if (!bytes.ok) throw new Error(bytes.problem.message);
+    const r = verify(mlp, { against: bytes.value });
+    expect(codes(r)).toEqual(["NN7009", "NN7002", "NN7003"]);
+    expect(r.diagnostics[2]!.help).toBe("did you mean `fc2.bias`, which the checkpoint lacks?");
   });
 
   it("a copy beyond a repeat's count is unexpected (`h.2.0.weight` of `repeat 2`)", () => {

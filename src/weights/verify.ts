@@ -426,7 +426,8 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
   }
   nonFinite.slice(0, shownPerKind).forEach((n) => {
     const what = [n.nan > 0 ? `${grouped(BigInt(n.nan))} NaN` : "", n.infinite > 0 ? `${grouped(BigInt(n.infinite))} infinite` : ""].filter(Boolean).join(" and ");
-    diagnostics.push(diagnostic("NonFiniteWeights", undefined, `\`${n.name}\` holds ${what} value${n.nan + n.infinite === 1 ? "" : "s"}`));
+    const owner = present.get(stripped(n.name))?.pattern;
+    diagnostics.push(diagnostic("NonFiniteWeights", owner && spanOf(owner), `\`${n.name}\` holds ${what} value${n.nan + n.infinite === 1 ? "" : "s"}`));
   });
   if (nonFinite.length > shownPerKind) diagnostics.push(diagnostic("NonFiniteWeights", undefined, `… and ${nonFinite.length - shownPerKind} more tensors hold NaN or infinite values`));
 
