@@ -15,7 +15,7 @@ import { format as formatText } from "./format/format.js";
 import { checkProgram } from "./program/check.js";
 import type { Host } from "./program/host.js";
 import { verifyProgram } from "./program/verify.js";
-import type { VerifyReport } from "./weights/verify.js";
+import type { VerifyReport } from "./weights/report-types.js";
 import { version as nncVersion } from "./version.js";
 
 export type { Diagnostic, Label, Severity, Span } from "./diagnostics/diagnostic.js";
@@ -28,7 +28,7 @@ export type {
   VerifyDtypeMismatch,
   VerifyTie,
   VerifyNonFinite,
-} from "./weights/verify.js";
+} from "./weights/report-types.js";
 export type { CountBytes, CountReport, CountedLayer, CountedModelReport, CountedTensor, CountedTie, CountRoles } from "./count/report-types.js";
 
 /** nnc's version (the package's). */

@@ -20,7 +20,10 @@
 import { diagnostic, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
 import { grouped } from "../diagnostics/numbers.js";
 import type { LayerNode, TensorRecord } from "../analyze/records.js";
-import { decodeFloats, dtypeSizes, isFloatDtype, shownName, type Dtype, type SafetensorsEntry, type SafetensorsHeader } from "./safetensors.js";
+import type { VerifyDtypeMismatch, VerifyMissing, VerifyNonFinite, VerifyReport, VerifyShapeMismatch, VerifyTie, VerifyUnexpected } from "./report-types.js";
+import { decodeFloats, dtypeSizes, isFloatDtype, shownName, type SafetensorsEntry, type SafetensorsHeader } from "./safetensors.js";
+
+export type { VerifyDtypeMismatch, VerifyMissing, VerifyNonFinite, VerifyReport, VerifyShapeMismatch, VerifyTie, VerifyUnexpected } from "./report-types.js";
 
 /** What `verify` needs of an analyzed model. */
 export interface VerifyModel {
@@ -43,82 +46,6 @@ export interface VerifyRequest {
   /** Strip this prefix from the checkpoint names that start with it (`net.`). When absent, a prefix that
    *  would make names match is found, applied, and reported as a mismatch (NN7008). */
   readonly prefix?: string;
-}
-
-export interface VerifyMissing {
-  readonly name: string;
-  readonly shape: readonly bigint[];
-  readonly role: TensorRecord["role"];
-}
-
-export interface VerifyUnexpected {
-  readonly name: string;
-  readonly shape: readonly number[];
-  readonly dtype: Dtype;
-}
-
-export interface VerifyShapeMismatch {
-  readonly name: string;
-  readonly expected: readonly bigint[];
-  readonly found: readonly number[];
-  readonly transposed: boolean;
-}
-
-export interface VerifyDtypeMismatch {
-  readonly name: string;
-  readonly expected: string;
-  readonly found: Dtype;
-}
-
-export interface VerifyTie {
-  /** The tensor that shares another's storage (`lm_head.weight`), and the one it shares (`wte.weight`). */
-  readonly tensor: string;
-  readonly target: string;
-  readonly transposed: boolean;
-  /** `once`: one of the two names is stored (`as` says which); `twice`: both; `missing`: neither. */
-  readonly stored: "once" | "twice" | "missing";
-  readonly as?: string;
-  /** Stored twice: whether the copies hold the same values (`undefined` when they could not be compared). */
-  readonly equal?: boolean;
-}
-
-export interface VerifyNonFinite {
-  readonly name: string;
-  readonly nan: number;
-  readonly infinite: number;
-}
-
-export interface VerifyReport {
-  readonly model: string;
-  /** No mismatch: `load_state_dict(strict=True)` would accept the checkpoint (with `prefix` stripped when
-   *  it was given), and no value is NaN or infinite. */
-  readonly match: boolean;
-  /** The prefix stripped from checkpoint names: given (`--prefix`) or found. */
-  readonly prefix?: { readonly value: string; readonly given: boolean };
-  readonly spec: { readonly tensors: bigint; readonly parameters: bigint; readonly buffers: bigint };
-  readonly checkpoint: {
-    readonly tensors: number;
-    /** Elements of every tensor in the file. */
-    readonly elements: bigint;
-    /** Elements as the spec counts parameters: tensors matched to parameters (a tie stored twice once) and
-     *  unexpected tensors not named like buffers. */
-    readonly parameters: bigint;
-    /** Elements of buffers: matched to the model's buffers, or unexpected and named like BatchNorm's. */
-    readonly buffers: bigint;
-    /** Tensors per dtype. */
-    readonly dtypes: Readonly<Record<string, number>>;
-    readonly metadata?: Readonly<Record<string, string>>;
-  };
-  /** Checkpoint tensors matched to a tensor of the model (whatever their shape or dtype). */
-  readonly matched: number;
-  readonly missing: readonly VerifyMissing[];
-  /** Missing tensors beyond those listed in `missing`. */
-  readonly missingNotListed: bigint;
-  readonly unexpected: readonly VerifyUnexpected[];
-  readonly shapeMismatches: readonly VerifyShapeMismatch[];
-  readonly dtypeMismatches: readonly VerifyDtypeMismatch[];
-  readonly ties: readonly VerifyTie[];
-  readonly nonFinite: readonly VerifyNonFinite[];
 }
 
 /** Missing tensors spelled out (and reported one by one); the rest are counted. */
