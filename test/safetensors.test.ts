@@ -127,6 +127,23 @@ describe("safetensors reader", () => {
     expect(count("fc2.weight")).toEqual({ nan: 0, infinite: 0 });
   });
 
+  it("every dtype of the reference has its size (safetensors/src/tensor.rs, `Dtype::size`)", () => {
+    // BOOL, U8, I8, F8_E5M2, F8_E4M3: 1 byte; I16, U16, F16, BF16: 2; I32, U32, F32: 4; F64, I64, U64: 8.
+    const sizes: Record<string, number> = { BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8 };
+    const file = (dtype: string, bytes: number) => {
+      const json = new TextEncoder().encode(`{"t":{"dtype":"${dtype}","shape":[3],"data_offsets":[0,${bytes}]}}`);
+      const out = new Uint8Array(8 + json.length + bytes);
+      new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+      out.set(json, 8);
+      return out;
+    };
+    for (const [dtype, size] of Object.entries(sizes)) {
+      const r = readSafetensors(file(dtype, 3 * size));
+      expect(r.ok && r.value.entries[0]!.dtype, dtype).toBe(dtype);
+      expect(readSafetensors(file(dtype, 3 * size + 1)).ok, dtype).toBe(false);
+    }
+  });
+
   it("refuses to read an integer tensor as floats, naming it", () => {
     const f = read("mlp.safetensors");
     const r = readTensor(f, f.entries[0]!, "float32");

@@ -21,7 +21,7 @@ import { diagnostic, type Diagnostic, type Span } from "../diagnostics/diagnosti
 import { grouped } from "../diagnostics/numbers.js";
 import type { LayerNode, TensorRecord } from "../analyze/records.js";
 import type { VerifyDtypeMismatch, VerifyMissing, VerifyNonFinite, VerifyReport, VerifyShapeMismatch, VerifyTie, VerifyUnexpected } from "./report-types.js";
-import { decodeFloats, dtypeSizes, isFloatDtype, shownName, type SafetensorsEntry, type SafetensorsHeader } from "./safetensors.js";
+import { decodeFloats, dtypeSizes, isFloatDtype, type SafetensorsEntry, type SafetensorsHeader } from "./safetensors.js";
 
 export type { VerifyDtypeMismatch, VerifyMissing, VerifyNonFinite, VerifyReport, VerifyShapeMismatch, VerifyTie, VerifyUnexpected } from "./report-types.js";
 
@@ -82,7 +82,8 @@ function segmentsOf(name: string): Segment[] {
   }
   parts.push(name.slice(start));
   return parts.map((s) => {
-    const m = /^\{(\d+)\.\.(\d+)\}$/.exec(s);
+    // `{0..-1}`: no copy at all (`moe` with no experts).
+    const m = /^\{(\d+)\.\.(-?\d+)\}$/.exec(s);
     return m ? { from: BigInt(m[1]!), to: BigInt(m[2]!) } : s;
   });
 }
@@ -98,6 +99,7 @@ function nameOf(segments: readonly Segment[], indices: readonly bigint[]): strin
 function* copiesOf(segments: readonly Segment[]): Generator<string> {
   const ranges = segments.filter((s): s is Exclude<Segment, string> => typeof s !== "string");
   const indices = ranges.map((r) => r.from);
+  if (ranges.some((r) => r.to < r.from)) return;
   for (;;) {
     yield nameOf(segments, indices);
     let k = ranges.length - 1;
@@ -154,7 +156,7 @@ export function verifyCheckpoint(request: VerifyRequest): { report: VerifyReport
   const { model, header } = request;
   const patterns: Pattern[] = model.tensors.map((record, index) => {
     const segments = segmentsOf(record.name);
-    const copies = segments.reduce<bigint>((a, s) => (typeof s === "string" ? a : a * (s.to - s.from + 1n)), 1n);
+    const copies = segments.reduce<bigint>((a, s) => (typeof s === "string" ? a : s.to < s.from ? 0n : a * (s.to - s.from + 1n)), 1n);
     return { record, segments, copies, index };
   });
   const matcher = new Matcher(patterns);
@@ -484,7 +486,6 @@ function sameValues(request: VerifyRequest, a: SafetensorsEntry, b: SafetensorsE
   return true;
 }
 
-export { shownName };
 
 /** The report as people read it (stdout of `nnc verify`); the diagnostics say what is wrong, in detail. */
 export function renderVerifyText(report: VerifyReport, specFile: string, against: string): string {
