@@ -14,10 +14,21 @@ import { SourceText } from "./diagnostics/source.js";
 import { format as formatText } from "./format/format.js";
 import { checkProgram } from "./program/check.js";
 import type { Host } from "./program/host.js";
+import { verifyProgram } from "./program/verify.js";
+import type { VerifyReport } from "./weights/report-types.js";
 import { version as nncVersion } from "./version.js";
 
 export type { Diagnostic, Label, Severity, Span } from "./diagnostics/diagnostic.js";
 export type { Host, ReadResult } from "./program/host.js";
+export type {
+  VerifyReport,
+  VerifyMissing,
+  VerifyUnexpected,
+  VerifyShapeMismatch,
+  VerifyDtypeMismatch,
+  VerifyTie,
+  VerifyNonFinite,
+} from "./weights/report-types.js";
 export type { CountBytes, CountReport, CountedLayer, CountedModelReport, CountedTensor, CountedTie, CountRoles } from "./count/report-types.js";
 
 /** nnc's version (the package's). */
@@ -87,6 +98,39 @@ export function count(file: string, options: CountOptions = {}): CountResult {
  *  exact integer digits (parse counts above 2^53 as big integers). */
 export function countReportToJson(report: CountReport): string {
   return stringifyExact(report);
+}
+
+export interface VerifyOptions extends CheckOptions {
+  /** The checkpoint: a `.safetensors` file name (read in pieces, never whole), or the file's bytes. */
+  readonly against: string | Uint8Array;
+  /** Strip this prefix from the checkpoint's names that start with it (`"net."`). Without it, a prefix
+   *  that makes the names match is found, applied, and reported as a mismatch (NN7008). */
+  readonly prefix?: string;
+}
+
+export interface VerifyResult {
+  /** The checkpoint holds exactly the model's tensors (no error diagnostic): what `nnc verify` exits 0 on. */
+  readonly ok: boolean;
+  /** What was compared; absent when the spec has errors, defines no model or several (without `model`),
+   *  or the checkpoint cannot be read or is not valid safetensors (NN7001, naming the tensor). */
+  readonly report?: VerifyReport;
+  /** Every mismatch as a diagnostic (NN7xxx), located at the layer that owns the tensor when it has one. */
+  readonly diagnostics: readonly Diagnostic[];
+  readonly sources: Sources;
+}
+
+/** Checks a checkpoint against a spec's model, as `nnc verify` does: like PyTorch's
+ *  `load_state_dict(strict=True)` before any training, plus ties, NaN/Inf values and both sides' totals.
+ *  Never throws on user input. */
+export function verify(file: string, options: VerifyOptions): VerifyResult {
+  const result = verifyProgram(file, options.host ?? nodeFileHost, options.text, {
+    against: options.against,
+    ...(options.model !== undefined ? { model: options.model } : {}),
+    ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
+  });
+  const sources = textsOf(result.value.checked.program.files, (f) => f.source);
+  const report = result.value.report;
+  return { ok: report?.match === true, ...(report ? { report } : {}), diagnostics: result.diagnostics, sources };
 }
 
 export interface CompileOptions {

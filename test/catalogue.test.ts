@@ -22,6 +22,7 @@ const ranges: Record<string, string> = {
   "4": "layer arguments and options",
   "5": "parameters, ties, counts, assertions",
   "6": "imports",
+  "7": "weight files and checkpoints",
   "9": "code generation",
 };
 

@@ -15,6 +15,7 @@ export const layers: readonly (readonly string[])[] = [
   ["src/check/"],
   ["src/analyze/"],
   ["src/count/"],
+  ["src/weights/"],
   ["src/program/"],
   ["src/emit/"],
   ["src/cli/", "src/plugin/"],

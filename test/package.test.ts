@@ -86,7 +86,7 @@ describe("importing the installed package", () => {
   it("works from an ES module", () => {
     fs.writeFileSync(
       path.join(project, "esm.mjs"),
-      `import { check, count, compile, format, renderDiagnostics, countReportToJson, nodeHost, version } from "nnc";
+      `import { check, count, compile, format, verify, renderDiagnostics, countReportToJson, nodeHost, version } from "nnc";
 const counted = count(${JSON.stringify(spec)});
 const compiled = await compile("model M(x: f32[4]) {\\n  dense(2)\\n}\\n", { file: "m.nn" });
 const broken = check("bad.nn", { text: "model M(x: f32[4]) {\\n  desne(2)\\n}\\n" });
@@ -101,6 +101,8 @@ console.log(JSON.stringify({
   formatted: format("model   M(x:f32[4]){dense(2)}\\n").text,
   host: typeof nodeHost.readFile,
   version,
+  // An empty safetensors file (the reference implementation's test_empty bytes): every tensor missing.
+  missing: verify(${JSON.stringify(spec)}, { against: Uint8Array.from([8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32]) }).report.missing.length,
 }));
 `,
     );
@@ -115,6 +117,7 @@ console.log(JSON.stringify({
     expect(out.rendered).toContain("bad.nn:2:3");
     expect(out.formatted).toBe("model M(x: f32[4]) {\n  dense(2)\n}\n");
     expect(out.host).toBe("function");
+    expect(out.missing).toBe(6); // mnist-mlp.nn: three dense layers, a weight and a bias each
     expect(out.version).toBe(JSON.parse(fs.readFileSync(path.join(repo, "package.json"), "utf8")).version);
   });
 

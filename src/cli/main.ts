@@ -28,6 +28,7 @@ import { commandHelp, parseCommandArgs, UsageError, type Command, type Parsed } 
 import { didYouMean } from "../diagnostics/suggest.js";
 import type { BuildOutcome, EmitKind } from "./build.js";
 import type { WatchDir } from "./watch.js";
+import { runVerify, verifyCommand } from "./verify.js";
 
 export interface Io {
   stdout: (s: string) => void;
@@ -110,6 +111,7 @@ const commands: readonly Command[] = [
       { name: "root", value: "DIR", help: "read only files inside DIR: an import outside it is an error (NN6006)" },
     ],
   },
+  verifyCommand,
 ];
 
 const usage = `nnc ${version} — a compiler for .nn model specs
@@ -137,6 +139,12 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         return runCount(rest, io);
       case "build":
         return await runBuild(rest, io);
+      case "verify": {
+        const parsed = parse("verify", rest, io);
+        if (parsed.positionals.length !== 1) throw new UsageError("verify takes one spec file", "run it once per spec");
+        const [input] = inputsOf(parsed.positionals, io);
+        return runVerify(parsed, { stdout: io.stdout, stderr: io.stderr, host: io.host ?? nodeHost, input: input!, report: (ds, sources) => report(io, ds, sources) });
+      }
       case "help":
       case "--help":
       case "-h": {

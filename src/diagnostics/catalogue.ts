@@ -3,7 +3,8 @@
 //   NN0xxx  command line and files          NN1xxx  lexing and parsing
 //   NN2xxx  names and resolution            NN3xxx  types, shapes and sizes
 //   NN4xxx  layer arguments and options     NN5xxx  parameters, ties, counts, assertions
-//   NN6xxx  imports                         NN9xxx  code generation
+//   NN6xxx  imports                         NN7xxx  weight files and checkpoints (`nnc verify`)
+//   NN9xxx  code generation
 /** How bad a diagnostic is (defined here, with the catalogue that assigns it; diagnostic.ts re-exports it). */
 export type Severity = "error" | "warning" | "note";
 
@@ -100,6 +101,18 @@ export const catalogue = {
   ImportClash: e("NN6004", "an imported name that clashes with a local or another imported one"),
   ImportFromStdin: e("NN6005", "a relative import in a spec read from standard input"),
   ImportOutsideRoot: e("NN6006", "an import outside the directory given with `--root`"),
+
+  // NN7xxx — weight files and checkpoints (`nnc verify`, safetensors)
+  BadWeightFile: e("NN7001", "a weight file that is not valid safetensors: its header, offsets or sizes (names the tensor)"),
+  MissingTensor: e("NN7002", "a tensor of the model that the checkpoint does not hold"),
+  UnexpectedTensor: e("NN7003", "a tensor of the checkpoint that the model does not have"),
+  TensorShapeMismatch: e("NN7004", "a checkpoint tensor whose shape differs from the model's (transposed, or another shape)"),
+  TensorDtypeMismatch: e("NN7005", "a checkpoint tensor of a dtype that cannot hold it (an integer weight, a float batch counter)"),
+  NonFiniteWeights: e("NN7006", "a checkpoint tensor holding NaN or infinite values"),
+  TiedCopiesDiffer: e("NN7007", "a tied tensor stored twice with different values"),
+  CheckpointPrefix: e("NN7008", "checkpoint names that carry a prefix the model's names do not (`net.fc1.weight`)"),
+  BatchCounterMissing: e("NN7009", "a BatchNorm `num_batches_tracked` absent from the checkpoint (PyTorch fills in 0)", "note"),
+  PrefixUnused: e("NN7010", "a `--prefix` that starts no tensor name of the checkpoint", "warning"),
 
   // NN9xxx — code generation
   UnsupportedInCodegen: e("NN9001", "a layer kind the code generator cannot emit yet"),
