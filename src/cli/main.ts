@@ -33,7 +33,8 @@ import { runVerify, verifyCommand } from "./verify.js";
 export interface Io {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
-  /** Reads all of standard input as bytes (only called for `-`); nnc decodes them as strict UTF-8. */
+  /** Reads all of standard input as bytes (only called for `-`); nnc decodes them as strict UTF-8.
+   *  bin/nnc.js reads at most the spec size limit (`readStandardInput`); past it, an Error says why. */
   readStdin: () => Uint8Array;
   /** Whether stderr is a terminal (colour is used only then). */
   stderrIsTty: boolean;

@@ -468,9 +468,15 @@ export function writeFilesAllOrNothing(
     for (const s of staged) {
       let backup: string | undefined = path.join(s.stage, `${s.i}-old`);
       try {
-        fs.linkSync(s.file, backup);
         // The new file takes the old one's mode, as an in-place write would have kept it.
         fs.chmodSync(s.name, fs.statSync(s.file).mode & 0o7777);
+        try {
+          fs.linkSync(s.file, backup);
+        } catch (error) {
+          // A file system without hard links: a copy keeps the old text for a rollback.
+          if ((error as NodeJS.ErrnoException).code === "ENOENT") throw error;
+          fs.copyFileSync(s.file, backup);
+        }
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT") fail(`write ${s.file}`, error);
         backup = undefined;
