@@ -155,6 +155,13 @@ describe("fuzzer findings, as regression cases", () => {
     expect(outcome.codes).toEqual(["NN4002"]);
   });
 
+  it("two outputs that are one array (flatten, reshape or identity of one value) get the sum of their gradients", async () => {
+    // Seed 11, cases 117 and 584 (reduced): the second output's gradient overwrote the first's.
+    const outcome = await runCase(oneCase("model M(x: f64[2, 2]) {\n  flatten\n  dense(4)\n  y0 = reshape([2, 2])\n  y1 = identity\n  output y0, y1\n}\n"));
+    expect(outcome.failures).toEqual([]);
+    expect(outcome.kind).toBe("built");
+  });
+
   it("softplus with a threshold past 709/β stays finite (it overflowed to Infinity, then NaN)", async () => {
     // Seed 2, case 206 (reduced). Focused test: test/codegen-dense.test.ts, "softplus without overflow".
     const outcome = await runCase(oneCase("model M(x: f64[16]) {\n  softplus(beta = 1000, threshold = 1000)\n  dense(1)\n}\n", "boundary"));

@@ -488,6 +488,14 @@ function backwardBody(
       ...buffersUsed.filter((b) => !claims.buffers.has(b)).map((b) => `zero(grad${b});`),
       ...plan.outputs.map((v, k) => {
         const arr = plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`;
+        // Two outputs may be one array (`y0 = flatten`, `y1 = reshape(…)` of one value share its buffer):
+        // the second adds its gradient to the first's instead of overwriting it (found by the fuzzer).
+        if (plan.outputs.slice(0, k).some((u) => u.buffer === v.buffer)) {
+          const g = `grad${v.buffer}`;
+          return cutOutputs[k]
+            ? `for (let b = 0; b < n; b++) for (let i = 0; i < seqLength * ${rowOf(v)}; i++) ${g}[b * ${seq! * rowOf(v)} + i]! += ${arr}[b * seqLength * ${rowOf(v)} + i]!;`
+            : `for (let i = 0; i < ${arr}.length; i++) ${g}[i]! += ${arr}[i]!;`;
+        }
         return cutOutputs[k]
           ? `if (seqLength === ${seq}) grad${v.buffer}.set(${arr}); else padRows(${arr}, grad${v.buffer}, n, seqLength, ${rowOf(v)}, ${seq});`
           : `copy(${arr}, grad${v.buffer});`;

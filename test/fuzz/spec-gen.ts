@@ -942,6 +942,27 @@ export function generateCase(rng: Rng, seed: number, mode: Mode): FuzzCase {
   const lifts = rng.pick([0, 0, 1, 1, 2, 3]);
   for (let n = 0; n < lifts; n++) liftInto(rng.chance(0.7) || blocks.length === 0 ? modelBody : blocks[rng.int(0, blocks.length - 1)]!.body);
 
+  // Blocks no statement reaches (a graph block made for an attempt that was then dropped) are left out:
+  // a file nothing imports is never read, so a value injected there would never be checked.
+  {
+    const reached = new Set<string>();
+    const visit = (items: readonly Item[]) => {
+      for (const it of items) {
+        if (it.k === "call") {
+          const b = blocks.find((x) => x.name === it.call.kind);
+          if (b && !reached.has(b.name)) {
+            reached.add(b.name);
+            visit(b.body);
+            for (const g of b.graph ?? []) visit(g.calls.map((c) => ({ k: "call", call: c }) as Item));
+          }
+          if (it.call.body) visit(it.call.body);
+        } else if (it.k === "repeat") visit(it.body);
+      }
+    };
+    visit(modelBody);
+    for (let i = blocks.length - 1; i >= 0; i--) if (!reached.has(blocks[i]!.name)) blocks.splice(i, 1);
+  }
+
   // ── integer constants, written as arithmetic ──
   const intExpr = (v: number): string => {
     const forms: (() => string)[] = [
