@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { buildLimits, estimateSource } from "../src/emit/budgets.js";
+import { maxSplitParts } from "../src/vocabulary/semantics.js";
 import { compile, type CompileOptions } from "../src/emit/compile.js";
 import { nodeHost } from "../src/program/node-host.js";
 import type { Host } from "../src/program/load.js";
@@ -102,6 +103,18 @@ describe("build budgets", () => {
     const spec = (n: number) => `model S(x: f32[${n}]) {\n  a = x -> split(${n})\n  output a\n}\n`;
     expect(checkErrors(spec(4_096))).toEqual([]);
     expect(checkErrors(spec(4_097)).map((d) => d.code)).toEqual(["NN3015"]);
+  });
+
+  it("are documented as they are (docs/generated-code.md, \"Limits\")", () => {
+    const doc = readFileSync("docs/generated-code.md", "utf8");
+    const table = doc.slice(doc.indexOf("## Limits"));
+    expect(table).toContain(`| ${buildLimits.ops.toLocaleString("en-US")} | NN9003 |`);
+    expect(table).toContain(`| ${buildLimits.values.toLocaleString("en-US")} | NN9003 |`);
+    expect(table).toContain(`| ${buildLimits.sourceBytes / 2 ** 20} MiB (${buildLimits.sourceBytes.toLocaleString("en-US")} bytes) | NN9003 |`);
+    expect(buildLimits.moduleBytes).toBe(2n ** 40n);
+    expect(table).toContain("| 1 TiB (2^40 bytes) | NN9004 |");
+    expect(table).toContain(`| 0 to ${buildLimits.unrollLimit.toLocaleString("en-US")} multiply–adds | NN0001 |`);
+    expect(table).toContain(`| ${maxSplitParts.toLocaleString("en-US")} | NN3015 |`);
   });
 
   it("refuses an unroll limit past 4,096", async () => {
