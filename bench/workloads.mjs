@@ -149,8 +149,9 @@ process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
 process.on("SIGINT", () => process.exit(130)); // still remove the temporary modules
 const compiled = new Map();
 let instances = 0;
-/** Largest unroll limit `compile` accepts (the brief asked for 1,000,000; the option is capped). */
-let unrollAll = 1_000_000;
+/** Largest unroll limit `compile` accepts (src/emit/budgets.ts: 4,096 multiply–adds, a 64 × 64 layer; wider
+ *  unrolled layers are the cliff this sweep measured, 35–70× slower than the tiled kernel). */
+const unrollAll = 4_096;
 
 /** Compiles (cached) and imports a new instance. Returns { mod, text, compileMs } or { diagnostics }. */
 async function nnc(name, source, options = {}, file = "workload.nn") {
@@ -1284,16 +1285,7 @@ async function sweep() {
       try {
         def = await nnc(id, fam.source);
         tiled = await nnc(`${id}-tiled`, fam.source, { unrollLimit: 0 });
-        if (w <= 128) {
-          unrolled = await nnc(`${id}-unrolled`, fam.source, { unrollLimit: unrollAll });
-          if (unrolled.diagnostics && unrollAll > 16_384) {
-            out(
-              `  (unrollLimit ${unrollAll.toLocaleString("en-US")} is rejected by compile(): ${unrolled.diagnostics[0]?.message}; using 16,384, enough for 128 × 128)`,
-            );
-            unrollAll = 16_384;
-            unrolled = await nnc(`${id}-unrolled`, fam.source, { unrollLimit: unrollAll });
-          }
-        }
+        if (w * w <= unrollAll) unrolled = await nnc(`${id}-unrolled`, fam.source, { unrollLimit: unrollAll });
         for (const b of [def, tiled, unrolled])
           if (b?.diagnostics) throw new Error(`${id}: ${b.diagnostics.map((d) => d.message).join("; ")}`);
       } catch (e) {

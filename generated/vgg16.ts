@@ -2374,8 +2374,18 @@ const ROW_MAX = 16384;
 /** One input row in doubles: a module-level constant, which V8 folds into the code (its address and its
  *  bounds), and the row's float32 → double conversions happen once instead of once per output. */
 const rowBuffer = new Float64Array(ROW_MAX);
-/** Indices below 2^30, masked with this, are known non-negative int32s (see `denseTiledForward`). */
+/** The fast paths' index limit: an index at most M30 = 2^30 − 1, masked with it (`i & M30`), is unchanged
+ *  and known to V8 as a non-negative int32, which drops its overflow checks. A larger index would wrap
+ *  (2^30 becomes 0): every fast path checks the whole index range of its operands with `fits30` on every
+ *  call — the batch included, through the row count and offsets it is given — and runs plain loops,
+ *  which mask nothing, when one does not fit. */
 const M30 = 0x3fffffff;
+
+/** Whether every index s0 + a·sa + k·sk (a < M, k < K; offsets and strides ≥ 0) is at most M30. Exact
+ *  in doubles: every term is below 2^53. */
+function fits30(s0: number, M: number, sa: number, K: number, sk: number): boolean {
+  return s0 + (M - 1) * sa + (K - 1) * sk <= M30;
+}
 
 /** y = x Wᵀ + b over `rows` rows of x (IN wide): a packed product for many rows and outputs, else
  *  4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
@@ -2393,7 +2403,8 @@ function denseTiledForward(
   yr: number,
   yc: number,
 ): void {
-  if (W + OUT * IN > M30 || rows * IN > M30) {
+  // The tiles mask the weight's and x's row offsets (y's are not masked; the packed product checks its own).
+  if (!fits30(W, OUT, IN, IN, 1) || !fits30(0, rows, IN, IN, 1)) {
     densePlainForward(p, x, y, 0, rows, IN, OUT, W, B, y0, yr, yc);
     return;
   }
@@ -2797,7 +2808,7 @@ function denseTiledForward(
   }
 }
 
-/** The same product in plain loops, rows `from`…`rows` (rows longer than ROW_MAX, offsets past 2^30). */
+/** The same product in plain loops, rows `from`…`rows` (rows longer than ROW_MAX, indices past M30). */
 function densePlainForward(
   p: Float32Array,
   x: Float32Array,
@@ -2973,6 +2984,11 @@ function packedGemm(
   g: Float32Array,
   B: number,
 ): void {
+  // packRows, packCols and packedProduct mask the indices of A, B and C.
+  if (!fits30(c0, M, cr, N, cc) || !fits30(a0, M, as, K, ak) || !fits30(b0, K, bk, N, bb)) {
+    plainGemm(C, c0, cr, cc, M, N, K, sa, a0, as, ak, sb, b0, bk, bb, g, B);
+    return;
+  }
   const kc = Math.min(K, 1024);
   const mc = Math.min(M, (PACK / kc) & ~1);
   const nc = Math.min(N, (PACK / kc) & ~3);
@@ -2986,6 +3002,41 @@ function packedGemm(
         packCols(sb, b0 + k * bk + b * bb, bk, bb, kn, nn);
         packedProduct(C, c0 + a * cr + b * cc, cr, cc, mn, nn, kn);
       }
+    }
+  }
+}
+
+/** The same product and bias gradient in plain loops (indices past M30). */
+function plainGemm(
+  C: Float32Array,
+  c0: number,
+  cr: number,
+  cc: number,
+  M: number,
+  N: number,
+  K: number,
+  sa: Float32Array,
+  a0: number,
+  as: number,
+  ak: number,
+  sb: Float32Array,
+  b0: number,
+  bk: number,
+  bb: number,
+  g: Float32Array,
+  B: number,
+): void {
+  for (let a = 0; a < M; a++) {
+    const ai = a0 + a * as;
+    for (let b = 0; b < N; b++) {
+      let t = 0;
+      for (let k = 0, bi = b0 + b * bb; k < K; k++) t += sa[ai + k * ak]! * sb[bi + k * bk]!;
+      C[c0 + a * cr + b * cc]! += t;
+    }
+    if (B >= 0) {
+      let t = 0;
+      for (let k = 0; k < K; k++) t += sa[ai + k * ak]!;
+      g[B + a]! += t;
     }
   }
 }
@@ -3009,7 +3060,9 @@ function denseTiledBackward(
   gr: number,
   gc: number,
 ): void {
-  if (W + OUT * IN > M30 || rows * IN > M30 || g0 + rows * gr + OUT * gc > M30) {
+  // Only through the packed products, which check their operands; these plain loops are the faster
+  // fallback when any of them does not fit.
+  if (!fits30(W, OUT, IN, IN, 1) || !fits30(0, rows, IN, IN, 1) || !fits30(g0, rows, gr, OUT, gc)) {
     densePlainBackward(p, gp, x, gx, gy, rows, IN, OUT, W, B, dx, g0, gr, gc);
     return;
   }
@@ -3017,7 +3070,7 @@ function denseTiledBackward(
   if (dx) packedGemm(gx, 0, IN, 1, rows, IN, OUT, gy, g0, gr, gc, p, W, IN, 1, gp, -1);
 }
 
-/** The same gradients in plain loops (offsets past 2^30). */
+/** The same gradients in plain loops (indices past M30). */
 function densePlainBackward(
   p: Float32Array,
   gp: Float32Array,

@@ -84,7 +84,7 @@ describe("softplus without overflow", () => {
 describe("both dense code shapes compute the same", () => {
   it("unrolled and tiled agree on a 20 → 30 layer", async () => {
     const spec = mlp("20", "dense(30) tanh dense(7)");
-    const { module: unrolled, text: a } = await build(spec, { dtype: "float64", unrollLimit: 10_000 });
+    const { module: unrolled, text: a } = await build(spec, { dtype: "float64", unrollLimit: 4_096 });
     const { module: tiled, text: b } = await build(spec, { dtype: "float64", unrollLimit: 0, tileColumns: 3 });
     expect(a).toContain("unrolled");
     expect(b).toContain("4 × 4 register tiles (4 × 2, 4 × 1 at the edge),\n *  then 3-column tiles");

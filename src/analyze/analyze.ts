@@ -96,6 +96,28 @@ export interface ModelAnalysis {
   /** Work the analysis did: stages analyzed, plus one per reuse of a memoized block call or repeated
    *  element. Grows with the spec's text, not with repeat counts or the number of copies (tested). */
   readonly steps: number;
+  /** What the model holds with every copy spelled out, counted without spelling it out. */
+  readonly expansion: Expansion;
+}
+
+/** The size of the expanded model — what code generation would spell out — counted exactly without
+ *  expanding: every op weighs its copies (the product of the enclosing `repeat` and `moe` counts), and a
+ *  reused unit its first analysis's weight rescaled to its own copies. With `expand` (every copy weighs
+ *  1), the ops and values listed. Code generation checks its budgets on it before expanding
+ *  (src/emit/budgets.ts). */
+export interface Expansion {
+  /** Operations (`moe` counts its router and its combining op). */
+  readonly ops: bigint;
+  /** Values: the model's inputs and every op's outputs. */
+  readonly values: bigint;
+  /** Elements of one sample of all those values together. */
+  readonly elements: bigint;
+}
+
+interface Tally {
+  ops: bigint;
+  values: bigint;
+  elements: bigint;
 }
 
 /** Deepest nesting of block instantiations (a recursive block is reported by the resolver; this bounds
@@ -212,6 +234,8 @@ interface Memo {
   readonly output: Value;
   /** How many block instantiations deep it goes below its own level (−1: none). */
   readonly height: number;
+  /** Its weight in the expansion, at `multiplicity` copies. */
+  readonly tally: Tally;
 }
 
 /** Where a unit's analysis started, to tell whether it can be memoized and to restore the outer lists. */
@@ -223,6 +247,7 @@ interface UnitStart {
   readonly values: number;
   readonly depth: number;
   readonly deepest: number;
+  readonly tally: Tally;
 }
 
 interface UnitEnd {
@@ -230,6 +255,8 @@ interface UnitEnd {
   readonly clean: boolean;
   readonly height: number;
   readonly lists: Lists;
+  /** What the unit added to the expansion. */
+  readonly tally: Tally;
 }
 
 class Engine {
@@ -253,6 +280,8 @@ class Engine {
   private steps = 0;
   private depth = 0;
   private failed = false;
+  /** The expansion so far (`Expansion`). */
+  private tally: Tally = { ops: 0n, values: 0n, elements: 0n };
 
   private readonly ops: IrOp[] = [];
   private readonly irValues: IrValue[] = [];
@@ -281,9 +310,18 @@ class Engine {
     return v.kind === "tensor" ? this.fresh(v) : { ...v, items: v.items.map((i) => this.fresh(i)) };
   }
 
-  private record(op: Omit<IrOp, "outputs">, output: Value): void {
-    const outputs = output.kind === "tensor" ? [output.id!] : output.items.map((i) => i.id!);
-    this.ops.push({ ...op, outputs });
+  /** Lists an op; it stands for `copies` ops of the expanded model. */
+  private record(op: Omit<IrOp, "outputs">, output: Value, copies: bigint): void {
+    const items = output.kind === "tensor" ? [output] : output.items;
+    this.ops.push({ ...op, outputs: items.map((i) => i.id!) });
+    this.expanded(1n, items, copies);
+  }
+
+  /** Adds `ops` ops making `values`, each `copies` times, to the expansion. */
+  private expanded(ops: bigint, values: readonly TensorValue[], copies: bigint): void {
+    this.tally.ops += ops * copies;
+    this.tally.values += BigInt(values.length) * copies;
+    for (const v of values) this.tally.elements += v.shape.reduce((a, d) => a * d.size, 1n) * copies;
   }
 
   run(model: ModelInfo): { value: ModelAnalysis | null; diagnostics: Diagnostic[] } {
@@ -319,6 +357,7 @@ class Engine {
       const numbered = this.fresh(value);
       env.values.set(input.name.name, numbered);
       inputs.push(numbered);
+      this.expanded(0n, [numbered], 1n);
     }
     if (this.failed) return { value: null, diagnostics: this.diagnostics };
     const scope: Scope = { prefix: "", position: 0, node: root, frozen: false, multiplicity: 1n, activeMultiplicity: 1n };
@@ -364,6 +403,7 @@ class Engine {
           dtype: i.dtype === "token" ? `token (ids < ${i.vocab})` : (i.dtype ?? "f32"),
         })),
         steps: this.steps,
+        expansion: { ...this.tally },
       },
       diagnostics: this.diagnostics,
     };
@@ -431,7 +471,7 @@ class Engine {
           current = this.flow(st.flow, current, env, scope);
           break;
         case "Output":
-          outputs = st.values.map((e) => this.valueExpr(e, env));
+          outputs = st.values.map((e) => this.valueExpr(e, env, scope.multiplicity));
           break;
         case "Expect":
         case "Loss":
@@ -472,11 +512,11 @@ class Engine {
       this.failed = true;
       throw new Abort();
     }
-    return this.valueExpr(expr, env);
+    return this.valueExpr(expr, env, scope.multiplicity);
   }
 
-  /** A value expression: a name, `a + b`, `a * b`, `[a, b]`. */
-  private valueExpr(expr: A.Expr, env: Env): Value {
+  /** A value expression: a name, `a + b`, `a * b`, `[a, b]`; `copies` of it in the model. */
+  private valueExpr(expr: A.Expr, env: Env, copies: bigint): Value {
     switch (expr.kind) {
       case "Ident": {
         const v = env.value(expr.name);
@@ -485,8 +525,8 @@ class Engine {
         throw new Abort();
       }
       case "Binary": {
-        const left = this.valueExpr(expr.left, env);
-        const right = this.valueExpr(expr.right, env);
+        const left = this.valueExpr(expr.left, env, copies);
+        const right = this.valueExpr(expr.right, env, copies);
         if (expr.op !== "+" && expr.op !== "*") {
           this.report("BadValueUse", expr.span, `\`${expr.op}\` does not combine values; only \`+\` (add) and \`*\` (multiply) do`);
           throw new Abort();
@@ -502,11 +542,11 @@ class Engine {
           throw new Abort();
         }
         const out = this.fresh({ ...left, origin: expr.span });
-        this.record({ kind: expr.op === "+" ? "add" : "mul", name: "", args: new Map(), inputs: [left.id!, right.id!], tensors: [], span: expr.span }, out);
+        this.record({ kind: expr.op === "+" ? "add" : "mul", name: "", args: new Map(), inputs: [left.id!, right.id!], tensors: [], span: expr.span }, out, copies);
         return out;
       }
       case "List": {
-        const items = expr.items.map((e) => this.valueExpr(e, env));
+        const items = expr.items.map((e) => this.valueExpr(e, env, copies));
         const tensors = items.flatMap((i) => (i.kind === "tuple" ? i.items : [i]));
         return { kind: "tuple", items: tensors, origin: expr.span };
       }
@@ -630,7 +670,7 @@ class Engine {
     }
     scope.node.children.push(layerNode);
     this.addLayer(name, layerNode);
-    this.record({ kind: entry.kind, name, entry, args: bound, inputs: inputs.map((i) => i.id!), tensors: layerNode.tensors, span: stage.span }, output);
+    this.record({ kind: entry.kind, name, entry, args: bound, inputs: inputs.map((i) => i.id!), tensors: layerNode.tensors, span: stage.span }, output, scope.multiplicity);
     return output;
   }
 
@@ -787,6 +827,7 @@ class Engine {
       values: this.irValues.length,
       depth: this.depth,
       deepest: this.deepest,
+      tally: { ...this.tally },
     };
     const inner = lists();
     this.attach(inner, null);
@@ -802,6 +843,7 @@ class Engine {
       clean: this.diagnostics.length === start.diagnostics && this.tieCount === start.ties && !this.failed,
       height: this.deepest < 0 ? -1 : this.deepest - start.depth,
       lists: this.lists,
+      tally: { ops: this.tally.ops - start.tally.ops, values: this.tally.values - start.tally.values, elements: this.tally.elements - start.tally.elements },
     };
     this.lists = start.outer;
     this.failed ||= start.failed;
@@ -821,7 +863,7 @@ class Engine {
     if (key === undefined || !end.clean || multiplicity === 0n || activeMultiplicity === 0n) return;
     const items = output.kind === "tensor" ? [output] : output.items;
     if (!items.every((v) => v.id !== undefined && v.id >= start.values)) return;
-    this.memo.set(key, { root, prefix, multiplicity, activeMultiplicity, lists: end.lists, output, height: end.height });
+    this.memo.set(key, { root, prefix, multiplicity, activeMultiplicity, lists: end.lists, output, height: end.height, tally: end.tally });
   }
 
   /** A memoized unit used again under `name`: its lists shared, its root a view, its output fresh. */
@@ -830,6 +872,10 @@ class Engine {
     const r = rename(memo.prefix, name, memo.multiplicity, multiplicity, memo.activeMultiplicity, activeMultiplicity);
     this.attach(memo.lists, r);
     this.reused.set(name, { prefix: memo.prefix, rename: r });
+    // Every op of the unit has a multiple of the unit's copies: the rescaling is exact.
+    this.tally.ops += r.copies(memo.tally.ops);
+    this.tally.values += r.copies(memo.tally.values);
+    this.tally.elements += r.copies(memo.tally.elements);
     return { view: viewNode(memo.root, r), output: this.freshValue(memo.output) };
   }
 
@@ -888,7 +934,7 @@ class Engine {
       throw new Abort();
     }
     const sum = this.fresh({ ...out, origin: stage.span });
-    this.record({ kind: "add", name: "", args: new Map(), inputs: [out.id!, other.id!], tensors: [], span: stage.span }, sum);
+    this.record({ kind: "add", name: "", args: new Map(), inputs: [out.id!, other.id!], tensors: [], span: stage.span }, sum, scope.multiplicity);
     return sum;
   }
 
@@ -947,6 +993,8 @@ class Engine {
       multiplicity: scope.multiplicity * experts,
       activeMultiplicity: scope.activeMultiplicity * topK,
     };
+    // Expanded, a moe has a router op (its output: a score per expert) and a combining op besides the experts.
+    this.expanded(2n, [{ ...input, shape: [...input.shape.slice(0, -1), dim(experts)] }, input], scope.multiplicity);
     const body = this.body(stage.body!, input, env, inner);
     const out = this.single(body.outputs, stage.span, "the expert body");
     if (!sameShape(out.shape, input.shape)) {
@@ -990,6 +1038,7 @@ class Engine {
         span: stage.span,
       },
       routerOut,
+      scope.multiplicity,
     );
     const outs: TensorValue[] = [];
     for (let e = 0n; e < m.experts; e++) {
@@ -1020,6 +1069,7 @@ class Engine {
         span: stage.span,
       },
       combined,
+      scope.multiplicity,
     );
     m.moeNode.outputShape = showShape(input.shape);
     m.moeNode.macs = m.tokens * m.d * m.experts + m.topK * (m.moeNode.children[0]?.macs ?? 0n);
@@ -1123,6 +1173,7 @@ class Engine {
       failed: this.failed,
       ops: this.ops.length,
       values: this.irValues.length,
+      tally: { ...this.tally },
     };
   }
 
@@ -1139,6 +1190,7 @@ class Engine {
     this.failed = mark.failed;
     this.ops.length = mark.ops;
     this.irValues.length = mark.values;
+    this.tally = { ...mark.tally };
   }
 
   /** Runs a single stage named `name` (the repeat element `h.{0..11}`) instead of by its position: the

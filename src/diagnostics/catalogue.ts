@@ -69,6 +69,7 @@ export const catalogue = {
   NotDivisible: e("NN3012", "a size that must divide another and does not"),
   AxisOutOfRange: e("NN3013", "an axis beyond the value's number of axes"),
   SequenceTooLong: e("NN3014", "a sequence longer than a layer's declared maximum"),
+  TooManyParts: e("NN3015", "a `split` into more parts than nnc allows (4,096)"),
 
   // NN4xxx — layer arguments and options
   UnknownOption: e("NN4001", "an option the layer kind or block does not have"),
@@ -116,6 +117,9 @@ export const catalogue = {
 
   // NN9xxx — code generation
   UnsupportedInCodegen: e("NN9001", "a layer kind the code generator cannot emit yet"),
+  InexactSize: e("NN9002", "a size past 2^53 − 1, which the generated code cannot hold exactly as a JavaScript number"),
+  BuildTooLarge: e("NN9003", "a model that expands to more operations, values or generated source than code generation allows"),
+  ModuleTooLarge: e("NN9004", "a model whose module would allocate more memory at batch 1 than code generation allows (1 TiB)"),
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type DiagnosticName = keyof typeof catalogue;

@@ -9,6 +9,7 @@ import type { SourceText } from "../diagnostics/source.js";
 import { checkProgram } from "../program/check.js";
 import type { Host } from "../program/load.js";
 import { version } from "../version.js";
+import { buildLimits, expansionProblems, sourceProblems } from "./budgets.js";
 import { kernels } from "./kernels/index.js";
 import { emitModule, emitModuleParts, type ModulePart } from "./module.js";
 import { plan, type Plan } from "./plan.js";
@@ -20,7 +21,7 @@ export const compileOptionsSchema = z
     /** Storage type of parameters and activations in the generated code. */
     dtype: z.enum(["float32", "float64"]).default("float32"),
     /** Dense layers up to this many multiply–adds are fully unrolled: measured here, unrolling wins 1.4–1.8× up to 32×32 but a 32×32 layer costs 60–100 ms of compilation and sometimes stays unoptimized (bench/workloads.mjs), so the default stops at 16×16. */
-    unrollLimit: z.number().int().min(0).max(1_000_000).default(256),
+    unrollLimit: z.number().int().min(0).max(buildLimits.unrollLimit).default(256),
     /** Output columns per register tile in looped matrix kernels. */
     tileColumns: z.number().int().min(1).max(16).default(8),
     /** Format the module with prettier (the default, what `nnc build` and `generated/` use). `false` keeps
@@ -73,7 +74,12 @@ export async function compileFile(
   text?: string,
   onModel?: (model: string) => void,
 ): Promise<CompileResult> {
-  const checked = checkProgram(file, host, text, { expand: true, ...(options.model !== undefined ? { model: options.model } : {}) });
+  const checked = checkProgram(file, host, text, {
+    expand: true,
+    ...(options.model !== undefined ? { model: options.model } : {}),
+    // Budgets before expanding: a model too large to spell out is refused from its counts.
+    beforeExpand: (a, figures, model) => expansionProblems(a, figures, model.decl.name.span, options.dtype),
+  });
   const diagnostics: Diagnostic[] = checked.diagnostics.slice();
   const sources = new Map([...checked.value.program.files].map(([name, f]) => [name, f.source]));
   if (hasErrors(diagnostics)) return { files: [], diagnostics: sortDiagnostics(diagnostics), sources };
@@ -104,6 +110,16 @@ export async function compileFile(
     const loss = lossInfo
       ? { name: lossInfo.entry.name, logits: lossInfo.args.get("logits")?.value?.kind === "bool" && (lossInfo.args.get("logits")!.value as { value: boolean }).value }
       : undefined;
+    // The generated source, estimated from the expanded ops before any code is generated.
+    const tooLarge = sourceProblems(a, entry?.models.get(a.name)?.decl.name.span, {
+      unrollLimit: options.unrollLimit,
+      dtype: options.dtype,
+      ...(options.bakeWeights !== undefined ? { baked: m.figures.params } : {}),
+    });
+    if (tooLarge.length > 0) {
+      diagnostics.push(...tooLarge);
+      continue;
+    }
     const planned = plan(a);
     let baked: Float64Array | undefined;
     if (options.bakeWeights !== undefined) {

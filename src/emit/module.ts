@@ -114,6 +114,12 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
     return { op, index, kernel, base, answers, fwd, bwd, forward: undefined as Template | undefined, backward: undefined as Template | undefined };
   });
   // Templates only where another op has the same kind and shapes (a cheap first sort) and no weights are baked.
+  /** Each op's scratch arrays (a lookup per op, not a search of them all: linear in the ops). */
+  const scratchesOf = new Map<number, Scratch[]>();
+  for (const x of scratches) {
+    const index = Number(/^(?:scratch|work)(\d+)_/.exec(x.name)![1]);
+    scratchesOf.set(index, [...(scratchesOf.get(index) ?? []), x]);
+  }
   const bySignature = new Map<string, number>();
   const signature = (op: IrOp) => JSON.stringify([op.kind, op.inputs.map((id) => plan.values[id]!.shape), op.outputs.map((id) => plan.values[id]!.shape)]);
   for (const r of rendered) bySignature.set(signature(r.op), (bySignature.get(signature(r.op)) ?? 0) + 1);
@@ -131,12 +137,20 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
       ...one(r.base.y, "output"),
       ...one(r.base.gx, "inputGrad"),
       ...one(r.base.gy, "outputGrad"),
-      ...scratches.filter((x) => x.name.startsWith(`scratch${r.index}_`) || x.name.startsWith(`work${r.index}_`)).map((x) => ({ actual: x.name, param: x.name.replace(/^(scratch|work)\d+_/, "") })),
+      ...(scratchesOf.get(r.index) ?? []).map((x) => ({ actual: x.name, param: x.name.replace(/^(scratch|work)\d+_/, "") })),
     ].map((x) => ({ ...x, type: inputTypeOf.get(x.actual) ?? F }));
     r.forward = makeTemplate(plain.fwd, shifted.fwd, plain.requests, arrays, r.op.name);
     r.backward = makeTemplate(plain.bwd, shifted.bwd, plain.requests, arrays, r.op.name);
   }
-  const sharers = (key: string | undefined, list: "forward" | "backward") => (key === undefined ? 0 : rendered.filter((x) => x[list]?.key === key).length);
+  /** How many ops share each template (counted once: asking per op made the assembly quadratic). */
+  const sharing = { forward: new Map<string, number>(), backward: new Map<string, number>() };
+  for (const r of rendered) {
+    for (const list of ["forward", "backward"] as const) {
+      const key = r[list]?.key;
+      if (key !== undefined) sharing[list].set(key, (sharing[list].get(key) ?? 0) + 1);
+    }
+  }
+  const sharers = (key: string | undefined, list: "forward" | "backward") => (key === undefined ? 0 : (sharing[list].get(key) ?? 0));
 
   const opFunctions: string[] = [];
   const forwardCalls: string[] = [];
@@ -182,9 +196,10 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
         call = `${own}(${ps.args});`;
       }
       if (direction === "forward") forwardCalls.push(call);
-      else backwardCalls.unshift(call);
+      else backwardCalls.push(call);
     }
   }
+  backwardCalls.reverse(); // last op first
 
   const buffersUsed = [...new Set(plan.values.map((v) => v.buffer))].sort((a, b) => a - b);
   const inputBuffers = plan.inputs.map((v) => v.buffer);
@@ -620,6 +635,9 @@ function zeroParamGrads(claimed: readonly [number, number][], count: number): st
   return gaps.map(([from, to]) => (to - from > 64 ? `gp.fill(0, ${from}, ${to});` : `for (let i = ${from}; i < ${to}; i++) gp[i] = 0;`));
 }
 
+/** The names in each module's scratch list, for a lookup instead of a search per request. */
+const scratchNames = new WeakMap<Scratch[], Set<string>>();
+
 function context(
   plan: Plan,
   op: IrOp,
@@ -632,6 +650,9 @@ function context(
   claims: Claims,
 ): EmitCtx {
   const local = (tensor: string) => `${op.name}.${tensor}`;
+  let named = scratchNames.get(scratches);
+  if (!named) scratchNames.set(scratches, (named = new Set(scratches.map((s) => s.name))));
+  const names = named;
   const values = (ids: readonly number[]) => ids.map((id) => plan.values[id]!);
   return {
     op,
@@ -682,12 +703,12 @@ function context(
     },
     scratch(label, perSample) {
       const name = `scratch${index}_${label}`;
-      if (!scratches.some((s) => s.name === name)) scratches.push({ name, perSample });
+      if (!names.has(name)) scratches.push({ name, perSample }), names.add(name);
       return name;
     },
     workspace(label, size) {
       const name = `work${index}_${label}`;
-      if (!scratches.some((s) => s.name === name)) scratches.push({ name, perSample: size, fixed: true });
+      if (!names.has(name)) scratches.push({ name, perSample: size, fixed: true }), names.add(name);
       return name;
     },
     id: `op${index}`,

@@ -4,7 +4,7 @@
 // A stage does not run on a file an earlier stage found broken: a file with syntax errors is not resolved,
 // and a model is analyzed only when its file resolved cleanly.
 import { analyzeModel, type AnalysisContext, type ModelAnalysis } from "../analyze/analyze.js";
-import { resolve, type CallTarget, type ImportedSymbol, type ResolvedFile } from "../check/resolve.js";
+import { resolve, type CallTarget, type ImportedSymbol, type ModelInfo, type ResolvedFile } from "../check/resolve.js";
 import { modelFigures, type Figures } from "../count/count.js";
 import { diagnostic, hasErrors, type Diagnostic, type Result } from "../diagnostics/diagnostic.js";
 import { didYouMeanHelp } from "../diagnostics/suggest.js";
@@ -32,6 +32,10 @@ export interface CheckOptions {
   readonly expand?: boolean;
   /** `false`: analyze every block call and repeated element afresh (see `AnalyzeOptions.memo`). */
   readonly memo?: boolean;
+  /** With `expand`: called with each model's counting analysis (which never expands) before the model
+   *  is expanded; when it returns an error, the model is not expanded. Code generation checks its budgets
+   *  here (src/emit/budgets.ts), so that no spec makes it spell out more than it can hold. */
+  readonly beforeExpand?: (analysis: ModelAnalysis, figures: Figures, model: ModelInfo) => readonly Diagnostic[];
 }
 
 export function checkProgram(entry: string, host: Host, text?: string, options: CheckOptions = {}): Result<Checked> {
@@ -102,6 +106,15 @@ export function checkProgram(entry: string, host: Host, text?: string, options: 
     const context = analysisContext(resolved);
     for (const model of entryResolved.models.values()) {
       if (options.model !== undefined && model.name !== options.model) continue;
+      if (options.expand && options.beforeExpand) {
+        // A counting analysis that fails is not reported: the expanded one below reports the same.
+        const counted = analyzeModel(entryResolved, model, context, { expand: false });
+        if (counted.value && !hasErrors(counted.diagnostics)) {
+          const refused = options.beforeExpand(counted.value, modelFigures(counted.value), model);
+          diagnostics.push(...refused);
+          if (hasErrors(refused)) continue;
+        }
+      }
       const analyzed = analyzeModel(entryResolved, model, context, { expand: options.expand ?? false, ...(options.memo !== undefined ? { memo: options.memo } : {}) });
       for (const d of analyzed.diagnostics) diagnostics.push(d);
       if (!analyzed.value) continue;

@@ -368,12 +368,24 @@ const concat: LayerSemantics = (ctx) => {
   return { output: out, tensors: [], macs: 0n };
 };
 
+/** Most parts of one `split`: each part is a value of its own, so a split of n parts costs n in the
+ *  analysis (and an array in generated code); without a bound `split(20_000_000)` exhausts memory while
+ *  checking. Real splits are in 2 or 3 (GLU halves, q/k/v); 4,096 leaves room for one per channel. */
+export const maxSplitParts = 4_096n;
+
 const split: LayerSemantics = (ctx) => {
   const shape = ctx.input.shape;
   const axis = axisOf(ctx, "axis", shape.length);
   if (axis === undefined) return undefined;
   const size = shape[axis]!.size;
   let parts: bigint[];
+  const count = ctx.isList("parts") ? BigInt(ctx.ints("parts").length) : ctx.int("parts");
+  if (count > maxSplitParts) {
+    return ctx.fail("TooManyParts", `a split into ${grouped(count)} parts; nnc allows at most ${grouped(maxSplitParts)}`, {
+      arg: "parts",
+      help: "split into fewer, larger parts (a `reshape` can give each part an axis of its own)",
+    });
+  }
   if (!ctx.isList("parts")) {
     const n = ctx.int("parts");
     if (size % n !== 0n) {

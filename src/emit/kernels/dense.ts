@@ -146,14 +146,25 @@ const ROW_MAX = 16384;
 /** One input row in doubles: a module-level constant, which V8 folds into the code (its address and its
  *  bounds), and the row's float32 → double conversions happen once instead of once per output. */
 const rowBuffer = new Float64Array(ROW_MAX);
-/** Indices below 2^30, masked with this, are known non-negative int32s (see \`denseTiledForward\`). */
+/** The fast paths' index limit: an index at most M30 = 2^30 − 1, masked with it (\`i & M30\`), is unchanged
+ *  and known to V8 as a non-negative int32, which drops its overflow checks. A larger index would wrap
+ *  (2^30 becomes 0): every fast path checks the whole index range of its operands with \`fits30\` on every
+ *  call — the batch included, through the row count and offsets it is given — and runs plain loops,
+ *  which mask nothing, when one does not fit. */
 const M30 = 0x3fffffff;
+
+/** Whether every index s0 + a·sa + k·sk (a < M, k < K; offsets and strides ≥ 0) is at most M30. Exact
+ *  in doubles: every term is below 2^53. */
+function fits30(s0: number, M: number, sa: number, K: number, sk: number): boolean {
+  return s0 + (M - 1) * sa + (K - 1) * sk <= M30;
+}
 
 /** y = x Wᵀ + b over \`rows\` rows of x (IN wide): a packed product for many rows and outputs, else
  *  4 × 4 register tiles (4 × 2, 4 × 1 at the edge),
  *  then ${T}-column tiles for the rows left over; y element (r, o) at y0 + r·yr + o·yc. */
 function denseTiledForward(p: ${F}, x: ${F}, y: ${F}, rows: number, IN: number, OUT: number, W: number, B: number, y0: number, yr: number, yc: number): void {
-  if (W + OUT * IN > M30 || rows * IN > M30) {
+  // The tiles mask the weight's and x's row offsets (y's are not masked; the packed product checks its own).
+  if (!fits30(W, OUT, IN, IN, 1) || !fits30(0, rows, IN, IN, 1)) {
     densePlainForward(p, x, y, 0, rows, IN, OUT, W, B, y0, yr, yc);
     return;
   }
@@ -200,7 +211,7 @@ function denseTiledForward(p: ${F}, x: ${F}, y: ${F}, rows: number, IN: number, 
   }
 }
 
-/** The same product in plain loops, rows \`from\`…\`rows\` (rows longer than ROW_MAX, offsets past 2^30). */
+/** The same product in plain loops, rows \`from\`…\`rows\` (rows longer than ROW_MAX, indices past M30). */
 function densePlainForward(p: ${F}, x: ${F}, y: ${F}, from: number, rows: number, IN: number, OUT: number, W: number, B: number, y0: number, yr: number, yc: number): void {
   for (let r = from; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {
@@ -294,6 +305,11 @@ function packedProduct(C: ${F}, c0: number, cr: number, cc: number, M: number, N
 /** C[c0 + a·cr + b·cc] += Σ_k sa[a0 + a·as + k·ak] · sb[b0 + k·bk + b·bb] (a < M, b < N, k < K), in
  *  blocks that fit the packs (K ≤ 1024 at a time, then M and N); g[B + a] += Σ_k sa[…] when B ≥ 0. */
 function packedGemm(C: ${F}, c0: number, cr: number, cc: number, M: number, N: number, K: number, sa: ${F}, a0: number, as: number, ak: number, sb: ${F}, b0: number, bk: number, bb: number, g: ${F}, B: number): void {
+  // packRows, packCols and packedProduct mask the indices of A, B and C.
+  if (!fits30(c0, M, cr, N, cc) || !fits30(a0, M, as, K, ak) || !fits30(b0, K, bk, N, bb)) {
+    plainGemm(C, c0, cr, cc, M, N, K, sa, a0, as, ak, sb, b0, bk, bb, g, B);
+    return;
+  }
   const kc = Math.min(K, 1024);
   const mc = Math.min(M, (PACK / kc) & ~1);
   const nc = Math.min(N, (PACK / kc) & ~3);
@@ -311,11 +327,30 @@ function packedGemm(C: ${F}, c0: number, cr: number, cc: number, M: number, N: n
   }
 }
 
+/** The same product and bias gradient in plain loops (indices past M30). */
+function plainGemm(C: ${F}, c0: number, cr: number, cc: number, M: number, N: number, K: number, sa: ${F}, a0: number, as: number, ak: number, sb: ${F}, b0: number, bk: number, bb: number, g: ${F}, B: number): void {
+  for (let a = 0; a < M; a++) {
+    const ai = a0 + a * as;
+    for (let b = 0; b < N; b++) {
+      let t = 0;
+      for (let k = 0, bi = b0 + b * bb; k < K; k++) t += sa[ai + k * ak]! * sb[bi + k * bk]!;
+      C[c0 + a * cr + b * cc]! += t;
+    }
+    if (B >= 0) {
+      let t = 0;
+      for (let k = 0; k < K; k++) t += sa[ai + k * ak]!;
+      g[B + a]! += t;
+    }
+  }
+}
+
 /** Dense backward over \`rows\` rows (gradients accumulate): dW += gᵀx and db += Σ g, then dx += g W only
  *  when \`dx\` (a training step needs no gradient of the model input); two packed products, each gradient
  *  element read and written once per block. gy element (r, o) at g0 + r·gr + o·gc. */
 function denseTiledBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows: number, IN: number, OUT: number, W: number, B: number, dx: boolean, g0: number, gr: number, gc: number): void {
-  if (W + OUT * IN > M30 || rows * IN > M30 || g0 + rows * gr + OUT * gc > M30) {
+  // Only through the packed products, which check their operands; these plain loops are the faster
+  // fallback when any of them does not fit.
+  if (!fits30(W, OUT, IN, IN, 1) || !fits30(0, rows, IN, IN, 1) || !fits30(g0, rows, gr, OUT, gc)) {
     densePlainBackward(p, gp, x, gx, gy, rows, IN, OUT, W, B, dx, g0, gr, gc);
     return;
   }
@@ -323,7 +358,7 @@ function denseTiledBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows
   if (dx) packedGemm(gx, 0, IN, 1, rows, IN, OUT, gy, g0, gr, gc, p, W, IN, 1, gp, -1);
 }
 
-/** The same gradients in plain loops (offsets past 2^30). */
+/** The same gradients in plain loops (indices past M30). */
 function densePlainBackward(p: ${F}, gp: ${F}, x: ${F}, gx: ${F}, gy: ${F}, rows: number, IN: number, OUT: number, W: number, B: number, dx: boolean, g0: number, gr: number, gc: number): void {
   for (let r = 0; r < rows; r++) {
     for (let o = 0; o < OUT; o++) {

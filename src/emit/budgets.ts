@@ -1,0 +1,132 @@
+// Code generation's budgets: what `nnc build`, the API's `compile` and the bundler plugin refuse to spell
+// out, checked before any code is generated, so that no spec can exhaust the compiler's memory or time
+// (a V8 heap abort) or produce a module no machine can run. Counting has none of these limits: it never
+// expands (ARCHITECTURE.md), and its figures are exact bigints at any size.
+//
+// Two checks, each from the analysis, each giving the figure and the limit:
+// 1. Before expanding, on the counting analysis (`expansionProblems`): the expanded model's operations
+//    and values (counted exactly without expanding, `ModelAnalysis.expansion`), every size the module
+//    would hold as a JavaScript number (past 2^53 − 1 a number no longer holds every integer: NN9002), and
+//    the memory the module allocates at batch 1 (NN9004).
+// 2. After expanding, before planning (`sourceProblems`): the generated source's size, estimated from the
+//    ops (unrolled dense layers grow with their multiply–adds, baked weights with the parameters).
+// The limits are documented in docs/generated-code.md ("Limits"); a test keeps the two in step.
+import type { IrOp, ModelAnalysis } from "../analyze/analyze.js";
+import type { Figures } from "../count/count.js";
+import { diagnostic, type Diagnostic, type Span } from "../diagnostics/diagnostic.js";
+import { grouped, humanBytes } from "../diagnostics/numbers.js";
+
+export const buildLimits = {
+  /** Operations of the expanded model. The largest example (Llama 2 7B) has 612; a build of 10,000 small
+   *  dense layers took 80 s and 1.2 GB here (formatted), and time and memory grow with the count. */
+  ops: 5_000,
+  /** Values (each an activation array and its gradient) of the expanded model. */
+  values: 10_000,
+  /** Estimated bytes of generated source: 8 MiB, 15 times the largest example's module (537 KB). */
+  sourceBytes: 8 * 2 ** 20,
+  /** Bytes the module allocates at batch 1: 1 TiB (2^40 bytes), more memory than any machine that would
+   *  run the module has: Llama 2 7B's module allocates 213 GB at batch 1 (parameters, gradients, activations
+   *  and attention scores; generated/llama2-7b.ts). */
+  moduleBytes: 2n ** 40n,
+  /** The largest `unrollLimit`: 4,096 multiply–adds (a 64 × 64 dense layer). Beyond, an unrolled function
+   *  passes V8's bytecode limit for optimization and runs 35–70× slower than the tiled kernel
+   *  (emit/module.ts, bench/latest.txt), while its source grows by ~100 bytes per multiply–add. */
+  unrollLimit: 4_096,
+} as const;
+
+/** The largest integer below which a JavaScript number holds every integer exactly: 2^53 − 1. */
+export const maxExact = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Problems of a model's counting analysis that stop code generation before it expands the model. */
+export function expansionProblems(analysis: ModelAnalysis, figures: Figures, span: Span | undefined, dtype: "float32" | "float64"): Diagnostic[] {
+  const name = `\`${analysis.name}\``;
+  const { ops, values, elements } = analysis.expansion;
+  const exact: [string, bigint][] = [
+    ["parameters", figures.params],
+    ["buffer elements", figures.buffers],
+    ["elements of activations per sample", elements],
+    ["operations", ops],
+    ["values", values],
+  ];
+  for (const [what, figure] of exact) {
+    if (figure > maxExact) {
+      return [
+        diagnostic("InexactSize", span, `${name} has ${grouped(figure)} ${what}, past 2^53 − 1 = ${grouped(maxExact)}`, {
+          notes: ["the generated code holds sizes and offsets as JavaScript numbers, which past 2^53 − 1 no longer hold every integer: sizes would be rounded"],
+          help: "counting (`nnc check`, `nnc count`) is exact at any size; code generation is not possible at this one",
+        }),
+      ];
+    }
+  }
+  const problems: Diagnostic[] = [];
+  const over = (what: string, figure: bigint, limit: number) =>
+    problems.push(
+      diagnostic("BuildTooLarge", span, `${name} expands to ${grouped(figure)} ${what}; code generation spells out at most ${grouped(BigInt(limit))}`, {
+        notes: ["every copy made by `repeat` and every `moe` expert is an op of its own in the generated code"],
+        help: "counting (`nnc check`, `nnc count`) works at any size; to build, make the model smaller",
+      }),
+    );
+  if (ops > BigInt(buildLimits.ops)) over("operations", ops, buildLimits.ops);
+  if (values > BigInt(buildLimits.values)) over("values (activation arrays)", values, buildLimits.values);
+  const bytes = moduleBytes(figures, elements, dtype);
+  if (bytes > buildLimits.moduleBytes) {
+    problems.push(
+      diagnostic("ModuleTooLarge", span, `${name}'s module would allocate ${humanBytes(bytes)} at batch 1, over the limit of ${humanBytes(buildLimits.moduleBytes)}`, {
+        notes: [
+          `${grouped(figures.params)} parameters and their gradients, ${grouped(figures.buffers)} buffer elements, ${grouped(elements)} activation elements per sample and their gradients, ${dtype === "float64" ? 8 : 4} bytes each`,
+        ],
+        help: "counting (`nnc check`, `nnc count`) works at any size; no machine could run this module",
+      }),
+    );
+  }
+  return problems;
+}
+
+/** Bytes the module allocates at batch 1, kernels' scratch arrays and optimizer state aside: parameters
+ *  and their gradients, buffers, every value (activation) and its gradient. */
+export function moduleBytes(figures: Figures, activationElements: bigint, dtype: "float32" | "float64"): bigint {
+  return (2n * figures.params + figures.buffers + 2n * activationElements) * (dtype === "float64" ? 8n : 4n);
+}
+
+/** Bytes of generated source, estimated: the fixed runtime, then per op, per parameter tensor and per
+ *  value what the module writes for each (functions and calls, manifest entries and initialization,
+ *  array declarations and allocation), unrolled dense layers at ~100 bytes per multiply–add (once per
+ *  distinct layer when copies share a function), and baked weights as base64. Measured against every
+ *  module in generated/ (test/budgets.test.ts): the estimate lies between 1 and 3 times the real size. */
+export function estimateSource(ops: readonly IrOp[], values: number, options: { unrollLimit: number; dtype: "float32" | "float64"; baked?: bigint; share?: boolean }): bigint {
+  let bytes = 35_000n + 250n * BigInt(values);
+  const bodies = new Set<string>();
+  for (const op of ops) {
+    bytes += 1_100n + 300n * BigInt(op.tensors.length);
+    if (op.kind !== "dense") continue;
+    const macs = denseMacs(op);
+    if (macs === undefined || macs > BigInt(options.unrollLimit)) continue;
+    const key = `${JSON.stringify([...op.args].map(([k, v]) => [k, v.kind === "int" ? String(v.value) : v]))} ${op.tensors.map((t) => t.shape.join("x")).join(" ")}`;
+    const shared = options.baked === undefined && options.share !== false;
+    if (shared && bodies.has(key)) continue;
+    bodies.add(key);
+    bytes += 100n * macs;
+  }
+  if (options.baked !== undefined) bytes += (options.baked * (options.dtype === "float64" ? 8n : 4n) * 4n) / 3n;
+  return bytes;
+}
+
+/** A dense layer's multiply–adds per row: its weight's elements. */
+function denseMacs(op: IrOp): bigint | undefined {
+  const weight = op.tensors.find((t) => t.name.endsWith(".weight") || t.name.endsWith("router.weight"));
+  return weight?.shape.reduce((a, b) => a * b, 1n);
+}
+
+/** Problems of an expanded model's generated source, estimated before any code is generated. */
+export function sourceProblems(analysis: ModelAnalysis, span: Span | undefined, options: { unrollLimit: number; dtype: "float32" | "float64"; baked?: bigint }): Diagnostic[] {
+  const estimate = estimateSource(analysis.ops, analysis.values.length, options);
+  if (estimate <= BigInt(buildLimits.sourceBytes)) return [];
+  return [
+    diagnostic("BuildTooLarge", span, `\`${analysis.name}\`'s generated source would be about ${humanBytes(estimate)}, over the limit of ${humanBytes(BigInt(buildLimits.sourceBytes))}`, {
+      notes: [
+        `estimated from its ${grouped(BigInt(analysis.ops.length))} operations and ${grouped(BigInt(analysis.values.length))} values${options.unrollLimit > 0 ? `; dense layers of at most ${grouped(BigInt(options.unrollLimit))} multiply–adds (\`unrollLimit\`) are unrolled, ~100 bytes per multiply–add` : ""}${options.baked !== undefined ? "; baked weights add 4/3 of their bytes" : ""}`,
+      ],
+      help: "a smaller unroll limit (`--unroll-limit`) shrinks unrolled layers; otherwise make the model smaller",
+    }),
+  ];
+}
