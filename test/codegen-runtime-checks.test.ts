@@ -29,7 +29,7 @@ const copy = (a: ArrayLike<number>) => Array.from(a);
 // Four inputs and four outputs (so an output can be fed back as an input), a hidden layer in between.
 let mlp: Loose;
 beforeAll(async () => {
-  mlp = (await build("model M(x: f32[4]) {\n  dense(5) tanh dense(4)\n}\n")).module as Loose;
+  mlp = (await build("model M(x: f32[4]) {\n  dense(5) tanh dense(4)\n}\n")).module as unknown as Loose;
 });
 
 describe("arguments of the wrong kind are refused before anything runs", () => {
@@ -60,7 +60,7 @@ describe("arguments of the wrong kind are refused before anything runs", () => {
   });
 
   it("token ids must be an Int32Array of ids in the vocabulary", async () => {
-    const m = (await build("model T(ids: token[3] of 10) {\n  embedding(10, 2) flatten dense(2)\n}\n")).module as Loose;
+    const m = (await build("model T(ids: token[3] of 10) {\n  embedding(10, 2) flatten dense(2)\n}\n")).module as unknown as Loose;
     const p = m.createParams(1);
     expect(() => m.forward(p, Float32Array.from([1, 2, 3]), 1)).toThrow(new TypeError("input must be an Int32Array of token ids, got Float32Array"));
     expect(() => m.forward(p, "abc", 1)).toThrow(TypeError);
@@ -71,7 +71,7 @@ describe("arguments of the wrong kind are refused before anything runs", () => {
 
 describe("aliasing between inputs, outputs and parameters", () => {
   it("an output fed back in as the input gives what a copy of it gives (values and gradients)", async () => {
-    const build2 = async () => (await build("model M(x: f32[4]) {\n  dense(5) tanh dense(4)\n}\n", { dtype: "float64" })).module as Loose;
+    const build2 = async () => (await build("model M(x: f32[4]) {\n  dense(5) tanh dense(4)\n}\n", { dtype: "float64" })).module as unknown as Loose;
     const [a, b] = [await build2(), await build2()];
     const p = a.createParams(3);
     const x = Float64Array.from({ length: 8 }, (_, i) => Math.sin(i + 1));
@@ -101,7 +101,7 @@ describe("aliasing between inputs, outputs and parameters", () => {
   });
 
   it("the caller's input may change between forward and backward: backward uses what forward saw", async () => {
-    const m = (await build("model M(x: f32[3]) {\n  dense(2, bias = false)\n}\n", { dtype: "float64" })).module as Loose;
+    const m = (await build("model M(x: f32[3]) {\n  dense(2, bias = false)\n}\n", { dtype: "float64" })).module as unknown as Loose;
     const p = m.createParams(2);
     const x = Float64Array.from([1, 2, 3]);
     m.forward(p, x, 1);
@@ -124,7 +124,7 @@ describe("aliasing between inputs, outputs and parameters", () => {
   });
 
   it("parameters in an array the module returned are refused (they would be overwritten while read)", async () => {
-    const s = (await build("model S(x: f32[2]) {\n  dense(3, bias = false) dense(2, bias = false)\n}\n")).module as Loose;
+    const s = (await build("model S(x: f32[2]) {\n  dense(3, bias = false) dense(2, bias = false)\n}\n")).module as unknown as Loose;
     expect(s.paramCount).toBe(12);
     const y = s.forward(s.createParams(1), new Float32Array(12), 6); // 6 samples × 2 outputs = 12 values
     expect(() => s.forward(y, new Float32Array(12), 6)).toThrow(/params share memory with an array this module returned/);
@@ -164,7 +164,7 @@ describe("a training step that fails has changed nothing", () => {
   const spec = "model B(x: f32[3]) {\n  dense(4) batchnorm relu dense(3)\n  loss cross_entropy\n}\n";
   let m: Loose;
   beforeAll(async () => {
-    m = (await build(spec)).module as Loose;
+    m = (await build(spec)).module as unknown as Loose;
   });
   const x = Float32Array.from([0.5, -1, 2, 0.25, 1, 0, -0.5, 0.75, 1.5]);
 
@@ -194,7 +194,7 @@ describe("a training step that fails has changed nothing", () => {
   it("a second batchnorm that cannot train on this batch stops the step before the first updates", async () => {
     // The first batchnorm sees 16 positions per channel, the second (after pooling) 1: at n = 1 the second
     // has one value per channel (PyTorch refuses that in training mode).
-    const b2 = (await build("model P(x: f32[2, 4, 4]) {\n  batchnorm max_pool2d(4) batchnorm flatten dense(2)\n}\n")).module as Loose;
+    const b2 = (await build("model P(x: f32[2, 4, 4]) {\n  batchnorm max_pool2d(4) batchnorm flatten dense(2)\n}\n")).module as unknown as Loose;
     const buffers = b2.createBuffers();
     const keep = copy(buffers);
     expect(() => b2.forward(b2.createParams(1), new Float32Array(32).fill(1), 1, { training: true, buffers })).toThrow(
@@ -208,7 +208,7 @@ describe("a failed workspace allocation leaves the module usable", () => {
   // One input, 32,768 hidden values per sample: at n = 2^18 the hidden layer needs 2^33 elements, more than
   // a typed array may hold (V8 refuses it before allocating anything), while the input is only 2^18 values.
   it("a retry after a failed huge batch fails again, and smaller batches still work", async () => {
-    const m = (await build("model W(x: f32[1]) {\n  dense(32768) dense(1)\n}\n")).module as Loose;
+    const m = (await build("model W(x: f32[1]) {\n  dense(32768) dense(1)\n}\n")).module as unknown as Loose;
     const p = m.createParams(1);
     const x = Float32Array.from([0.5, -0.25]);
     const want = copy(m.forward(p, x, 2));
