@@ -230,3 +230,77 @@ describe("a failed workspace allocation leaves the module usable", () => {
     expect(m.forward(p, new Float32Array(3), 3)).toHaveLength(3);
   });
 });
+
+describe("--bake-weights checks shapes, finiteness, ties and buffers", () => {
+  const spec = "model M(x: f32[3]) {\n  dense(2)\n}\n"; // 0.weight [2, 3], 0.bias [2]
+  const messages = async (bakeWeights: unknown, dtype: "float32" | "float64" = "float32") => {
+    const { compile } = await import("../src/emit/compile.js");
+    const result = await compile(spec, { dtype, bakeWeights: bakeWeights as Record<string, number[]> });
+    expect(result.files.length === 0).toBe(result.diagnostics.length > 0);
+    return result.diagnostics.map((d) => `${d.code} ${d.message}`);
+  };
+
+  it("nested arrays must have exactly the tensor's shape: ragged or transposed nestings are refused", async () => {
+    expect(await messages({ "0.weight": [[1, 2, 3], [4, 5]], "0.bias": [0, 0] })).toEqual([
+      "NN9002 --bake-weights for `M`: `0.weight` is not nested to shape [2, 3]: the array[1] has 2 elements, expected 3",
+    ]);
+    expect(await messages({ "0.weight": [[1, 2], [3, 4], [5, 6]], "0.bias": [0, 0] })).toEqual([
+      "NN9002 --bake-weights for `M`: `0.weight` is not nested to shape [2, 3]: the array has 3 elements, expected 2",
+    ]);
+    expect(await messages({ "0.weight": [[1, 2, [3]], [4, 5, 6]], "0.bias": [0, 0] })).toEqual([
+      "NN9002 --bake-weights for `M`: `0.weight` is not nested to shape [2, 3]: the array[0][2] is an array, expected a number",
+    ]);
+    // The right nesting is the same tensor as its flat form.
+    expect(await messages({ "0.weight": [[1, 2, 3], [4, 5, 6]], "0.bias": [0, 0] })).toEqual([]);
+    expect(await messages({ "0.weight": [1, 2, 3, 4, 5], "0.bias": [0, 0] })).toEqual([
+      "NN9002 --bake-weights for `M`: `0.weight` has 5 values, expected 6 (shape [2, 3])",
+    ]);
+  });
+
+  it("a value that is not finite in the storage type is refused (1e39 is Infinity in float32)", async () => {
+    // 1e39 > the largest float32, (2 − 2^-23) · 2^127 ≈ 3.4028e38 (IEEE 754 binary32), so it rounds to Infinity.
+    expect(Math.fround(1e39)).toBe(Number.POSITIVE_INFINITY);
+    expect(await messages({ "0.weight": [1, 2, 3, 4, 5, 6], "0.bias": [0, 1e39] })).toEqual([
+      "NN9002 --bake-weights for `M`: `0.bias` element 1 is 1e+39, not finite in float32",
+    ]);
+    expect(await messages([1, 2, 3, 4, 5, 6, 0, 1e39])).toEqual([
+      "NN9002 --bake-weights for `M`: value 7 (`0.bias` element 1) is 1e+39, not finite in float32",
+    ]);
+    expect(await messages({ "0.weight": [1, 2, 3, 4, 5, 6], "0.bias": [0, 1e39] }, "float64")).toEqual([]);
+  });
+
+  it("tied values must equal the tensor they are tied to: refused when they differ, not dropped", async () => {
+    const { compile } = await import("../src/emit/compile.js");
+    const tied = "model T(ids: token[2] of 4) {\n  embedding(4, 2) as wte\n  dense(4, bias = false, tie = wte) as head\n}\n";
+    const wte = [[1, 2], [3, 4], [5, 6], [7, 8]];
+    const run = async (weights: Record<string, unknown>) =>
+      (await compile(tied, { bakeWeights: weights as Record<string, number[]> })).diagnostics.map((d) => `${d.code} ${d.message}`);
+    expect(await run({ "wte.weight": wte })).toEqual([]);
+    expect(await run({ "wte.weight": wte, "head.weight": wte })).toEqual([]);
+    expect(await run({ "wte.weight": wte, "head.weight": [[1, 2], [3, 4], [5, 6], [7, 9]] })).toEqual([
+      "NN9002 --bake-weights for `T`: `head.weight` is tied to `wte.weight` but differs from it at element 7 (9 against 8): give equal values or leave it out",
+    ]);
+  });
+
+  it("BatchNorm statistics are accepted and used; missing ones are refused, not replaced by defaults", async () => {
+    const bn = "model B(x: f32[3]) {\n  dense(2) as fc\n  batchnorm as bn\n}\n";
+    const { module: general } = await build(bn, { dtype: "float64" });
+    const p = general.createParams(5);
+    const buffers = general.createBuffers();
+    const stats: Record<string, number[]> = { "bn.running_mean": [0.5, -2], "bn.running_var": [4, 0.25], "bn.num_batches_tracked": [7] };
+    for (const [name, values] of Object.entries(stats)) buffers.set(values, general.buffers.find((t) => t.name === name)!.offset);
+    const byName: Record<string, number[]> = { ...stats, ...Object.fromEntries(general.params.map((t) => [t.name, Array.from(p.subarray(t.offset, t.offset + t.size))])) };
+    const { module: baked, text } = await build(bn, { dtype: "float64", bakeWeights: byName });
+    const x = Float64Array.from([1, -1, 0.5, 2, 0, -3]);
+    const want = Array.from(general.forward(p, x, 2, { buffers }));
+    const forward = baked.forward as unknown as (x: Float64Array, n: number) => Float64Array;
+    expect(Array.from(forward(x, 2))).toEqual(want);
+    expect(Array.from(baked.createBuffers())).toEqual(Array.from(buffers));
+    expect(text).not.toMatch(/running variances 1/);
+    const { compile } = await import("../src/emit/compile.js");
+    const missing = await compile(bn, { bakeWeights: Object.fromEntries(Object.entries(byName).filter(([k]) => k !== "bn.running_var")) });
+    expect(missing.diagnostics.map((d) => `${d.code} ${d.message}`)).toEqual([
+      "NN9002 --bake-weights for `B`: no values for the buffer `bn.running_var` (a state_dict holds its buffers too)",
+    ]);
+  });
+});

@@ -15,6 +15,7 @@ import { decodeUtf8, nodeHost, readExisting, writeFileAtomic } from "../program/
 import { commandHelp, parseCommandArgs, UsageError, type Command, type Parsed } from "./args.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import type { BuildOutcome, EmitKind } from "./build.js";
+import type { NestedNumbers } from "../emit/compile.js";
 import type { WatchDir } from "./watch.js";
 
 export interface Io {
@@ -516,9 +517,10 @@ function seconds(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 
-/** `--bake-weights FILE`: JSON (`{ "fc1.weight": [ … ], … }` by state_dict name, nested arrays allowed, or
- *  one flat array in manifest order). */
-function readWeights(file: string, host: Host): Record<string, number[]> | number[] | string {
+/** `--bake-weights FILE`: JSON (`{ "fc1.weight": [ … ], … }` by state_dict name, each tensor flat or nested
+ *  to its shape — the code generator checks the shape, so a ragged nesting is refused there, not flattened
+ *  here — or one flat array in manifest order). */
+function readWeights(file: string, host: Host): Record<string, NestedNumbers[]> | number[] | string {
   const read = host.readFile(file);
   if (!read.ok) return read.reason;
   let data: unknown;
@@ -527,24 +529,13 @@ function readWeights(file: string, host: Host): Record<string, number[]> | numbe
   } catch (error) {
     return `not JSON (${(error as Error).message})`;
   }
-  const flat = (x: unknown): number[] | undefined => {
-    if (typeof x === "number") return [x];
-    if (!Array.isArray(x)) return undefined;
-    const out: number[] = [];
-    for (const item of x) {
-      const f = flat(item);
-      if (!f) return undefined;
-      for (const v of f) out.push(v);
-    }
-    return out;
-  };
-  if (Array.isArray(data)) return flat(data) ?? "a top-level array must hold only numbers";
+  const numbers = (x: unknown): boolean => typeof x === "number" || (Array.isArray(x) && x.every(numbers));
+  if (Array.isArray(data)) return data.every((x) => typeof x === "number") ? (data as number[]) : "a top-level array must hold only numbers";
   if (data === null || typeof data !== "object") return "expected an object of tensors by name, or an array";
-  const out: Record<string, number[]> = {};
+  const out: Record<string, NestedNumbers[]> = {};
   for (const [name, value] of Object.entries(data)) {
-    const f = flat(value);
-    if (!f) return `\`${name}\` is not an array of numbers`;
-    out[name] = f;
+    if (!Array.isArray(value) || !numbers(value)) return `\`${name}\` is not an array of numbers`;
+    out[name] = value as NestedNumbers[];
   }
   return out;
 }

@@ -100,6 +100,7 @@ export const catalogue = {
 
   // NN9xxx — code generation
   UnsupportedInCodegen: e("NN9001", "a layer kind the code generator cannot emit yet"),
+  BakeWeightsMismatch: e("NN9002", "weights for `--bake-weights` that do not fit the model (names, shapes, finite values, ties)"),
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type DiagnosticName = keyof typeof catalogue;

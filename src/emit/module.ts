@@ -15,6 +15,8 @@ export interface ModuleInfo {
   readonly source: string;
   /** An inference build with these parameters baked in (`--bake-weights`): paramCount values. */
   readonly baked?: Float64Array;
+  /** Its buffers (BatchNorm running statistics), bufferCount values: what `createBuffers` then returns. */
+  readonly bakedBuffers?: Float64Array;
   readonly loss?: { readonly name: string; readonly logits: boolean };
   readonly version: string;
 }
@@ -283,6 +285,10 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
     inputGradWanted: codeUses(opCode, "inputGradWanted"),
     seqLength: codeUses(opCode, "seqLength") || backwardStatements.some((s) => codeUses(s, "seqLength")),
     outputList: plan.outputs.length > 1 && !cutOutputs.some((c) => c),
+    /** Float arrays are checked (inputs, parameters, buffers, gradients, losses): all but a baked token model. */
+    checkFloats: !info.baked || plan.bufferCount > 0 || plan.inputs.some((v) => v.dtype !== "token"),
+    /** Aliasing is checked (parameters, gradients, buffers, losses). */
+    sharesMemory: !info.baked || plan.bufferCount > 0,
     /** Backward reads the mode of the last forward call. */
     lastTraining: backwardCalls.some((c) => codeUses(c, "training")),
   };
@@ -307,16 +313,16 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
     ],
   });
   if (info.baked) {
-    add(bakedSource(F, info.baked, options));
+    add(bakedSource(F, info.baked, info.bakedBuffers, options));
   }
 
   add({
     kind: StructureKind.Function,
     name: "createBuffers",
     isExported: true,
-    docs: ["A new buffer array: running means 0, running variances 1, batch counters 0."],
+    docs: [info.bakedBuffers ? "A new buffer array holding the baked running statistics." : "A new buffer array: running means 0, running variances 1, batch counters 0."],
     returnType: F,
-    statements: [`const p = new ${F}(bufferCount);`, ...plan.buffers.map(initStatement), "return p;"],
+    statements: info.bakedBuffers ? ["return bakedBuffers.slice();"] : [`const p = new ${F}(bufferCount);`, ...plan.buffers.map(initStatement), "return p;"],
   });
 
   // Workspace: one array per activation (the inputs' copies included) and per gradient, sized for the batch
@@ -478,7 +484,8 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
 
   // One statement per function: prettier formats them one by one (see `emitModuleParts`).
   opFunctions.forEach((f, k) => add(k === 0 ? `// ── One function per op, forward and backward ──\n\n${f}` : f));
-  add(lossesSource(F, plan));
+  // An inference build has no losses (they write gradients), no backward and no training.
+  if (!info.baked) add(lossesSource(F, plan));
   if (!info.baked) add(trainingSource(F, info, plan, inputType, variable, uses.inputGradWanted, cutOutputs, seq));
   if (helperCode.length > 0) addFixed(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
   if (opFunctions.some((f) => /\b(denseTiledForward|denseTiledBackward|packedGemm)\(/.test(f))) {
@@ -555,7 +562,17 @@ function backwardBody(
 
 /** The fixed runtime every module starts with: argument checks, array helpers and the seeded generator —
  *  each helper only when the module uses it. */
-function runtimeSource(F: string, uses: { readonly zero: boolean; readonly copy: boolean; readonly random: boolean; readonly gaussian: boolean }): string {
+function runtimeSource(
+  F: string,
+  uses: {
+    readonly zero: boolean;
+    readonly copy: boolean;
+    readonly random: boolean;
+    readonly gaussian: boolean;
+    readonly checkFloats: boolean;
+    readonly sharesMemory: boolean;
+  },
+): string {
   const parts = [
     `// ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
 
@@ -577,19 +594,19 @@ function kindOf(x: unknown): string {
   if (ArrayBuffer.isView(x)) return x.constructor.name;
   return typeof x;
 }
-
+${uses.checkFloats ? `
 /** An array of this module's storage type (\`${F}\`: another kind would be converted or truncated
  *  silently, a string or a plain object read as not-a-number) and of the expected length. */
 function checkFloats(what: string, array: unknown, expected: number): void {
   if (!(array instanceof ${F})) throw new TypeError(\`\${what} must be a ${F}, got \${kindOf(array)}\`);
   checkLength(what, array, expected);
 }
-
+` : ""}${uses.sharesMemory ? `
 /** Whether two arrays share memory: one written while the other is read would give wrong numbers. */
 function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
-
+` : ""}
 /** \`options\` of \`forward\`: an object; \`training\` a boolean when given. */
 function checkOptions(options: unknown): void {
   if (typeof options !== "object" || options === null) throw new TypeError(\`options must be an object, got \${kindOf(options)}\`);
@@ -779,19 +796,7 @@ function context(
 
 /** The baked parameters of an inference build, as base64 of their little-endian bytes, and a decoder
  *  (no `atob`, so the module needs neither a DOM nor Node's globals). */
-function bakedSource(F: string, baked: Float64Array, options: EmitOptions): string {
-  const typed = options.dtype === "float32" ? Float32Array.from(baked) : Float64Array.from(baked);
-  const bytes = new Uint8Array(typed.buffer);
-  let base64 = "";
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (let i = 0; i < bytes.length; i += 3) {
-    const a = bytes[i]!;
-    const b = bytes[i + 1];
-    const c = bytes[i + 2];
-    base64 += alphabet[a >> 2]! + alphabet[((a & 3) << 4) | ((b ?? 0) >> 4)]!;
-    base64 += b === undefined ? "=" : alphabet[((b & 15) << 2) | ((c ?? 0) >> 6)]!;
-    base64 += c === undefined ? "=" : alphabet[c & 63]!;
-  }
+function bakedSource(F: string, baked: Float64Array, buffers: Float64Array | undefined, options: EmitOptions): string {
   return `// ── Baked parameters (an inference build: \`nnc build --bake-weights\`) ──────────────────────────────
 
 function decodeBase64(text: string): Uint8Array {
@@ -814,8 +819,28 @@ function decodeBase64(text: string): Uint8Array {
 
 /** The parameters this module was built with (little-endian ${options.dtype}). Small dense layers use them
  *  as constants in their code; the others read them from here. */
-export const bakedParams: ${F} = new ${F}(decodeBase64(${JSON.stringify(base64)}).buffer);
-`;
+export const bakedParams: ${F} = new ${F}(decodeBase64(${JSON.stringify(base64Of(baked, options))}).buffer);
+${buffers ? `
+/** The buffers this module was built with (BatchNorm running statistics, little-endian ${options.dtype}). */
+const bakedBuffers: ${F} = new ${F}(decodeBase64(${JSON.stringify(base64Of(buffers, options))}).buffer);
+` : ""}`;
+}
+
+/** An array's values in the storage type, as base64 of their little-endian bytes. */
+function base64Of(values: Float64Array, options: EmitOptions): string {
+  const typed = options.dtype === "float32" ? Float32Array.from(values) : Float64Array.from(values);
+  const bytes = new Uint8Array(typed.buffer);
+  let base64 = "";
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const a = bytes[i]!;
+    const b = bytes[i + 1];
+    const c = bytes[i + 2];
+    base64 += alphabet[a >> 2]! + alphabet[((a & 3) << 4) | ((b ?? 0) >> 4)]!;
+    base64 += b === undefined ? "=" : alphabet[((b & 15) << 2) | ((c ?? 0) >> 6)]!;
+    base64 += c === undefined ? "=" : alphabet[c & 63]!;
+  }
+  return base64;
 }
 
 /** Padding shorter sequences to the layout at the maximum, and cutting outputs back. */
