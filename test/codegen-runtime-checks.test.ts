@@ -304,3 +304,44 @@ describe("--bake-weights checks shapes, finiteness, ties and buffers", () => {
     ]);
   });
 });
+
+describe("an inference build carries no backward code and no gradient memory", () => {
+  // Every kind whose forward keeps something for the backward pass in a trainable build: batchnorm,
+  // groupnorm, layernorm and rmsnorm (x̂, inverse deviations), dropout (its mask), max pooling (argmaxes).
+  const spec = `model I(x: f32[4, 4, 4]) {
+  batchnorm as bn
+  groupnorm(2) as gn
+  max_pool2d(2) as pool
+  dropout(0.5)
+  flatten
+  dense(6) as fc
+  layernorm as ln
+  rmsnorm as rms
+}
+`;
+  it("has no gradient arrays, no saved values, no losses, and computes what the trainable build computes", async () => {
+    const { module: general, text: generalText } = await build(spec, { dtype: "float64" });
+    const p = general.createParams(3);
+    const buffers = general.createBuffers();
+    buffers.set([0.5, -1, 0, 2], general.buffers.find((t) => t.name === "bn.running_mean")!.offset);
+    const byName: Record<string, number[]> = Object.fromEntries([
+      ...general.params.map((t) => [t.name, Array.from(p.subarray(t.offset, t.offset + t.size))]),
+      ...general.buffers.map((t) => [t.name, Array.from(buffers.subarray(t.offset, t.offset + t.size))]),
+    ]);
+    const { module: baked, text } = await build(spec, { dtype: "float64", bakeWeights: byName });
+    // The trainable build has all of these; the inference build none.
+    for (const word of [/\bgrad\d+\b/, /\bscratch\d+_/, /\bbackward\b/i, /Loss\b/, /\btrainStep\b/]) {
+      expect(generalText).toMatch(word);
+      expect(text).not.toMatch(word);
+    }
+    const x = Float64Array.from({ length: 128 }, (_, i) => Math.sin(i * 0.7) * 2);
+    const forward = baked.forward as unknown as (x: Float64Array, n: number, options?: object) => Float64Array;
+    expect(Array.from(forward(x, 2))).toEqual(Array.from(general.forward(p, x, 2, { buffers })));
+    // Training mode (batch statistics, a dropout mask from the seeded stream) as well.
+    const own = baked.createBuffers();
+    expect(Array.from(forward(x, 2, { training: true, seed: 9, buffers: own }))).toEqual(
+      Array.from(general.forward(p, x, 2, { training: true, seed: 9, buffers })),
+    );
+    expect(Array.from(own)).toEqual(Array.from(buffers));
+  });
+});

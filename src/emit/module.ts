@@ -365,8 +365,8 @@ ${floatInputs.length > 1 && !info.baked ? `  inputGradList = [${floatInputs.map(
 ${uses.outputList ? `let outputList: ${outputType} = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
 ${floatInputs.length > 1 && !info.baked ? `let inputGradList: ${inputGradType} = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
 
-${workspaceCheck ? `/** Whether \`a\` shares memory with the workspace (an output or gradient this module returned): as
- *  parameters, buffers or gradients it would be overwritten while it is read. */
+${workspaceCheck ? `/** Whether \`a\` shares memory with the workspace (an array this module returned): it would be
+ *  overwritten while it is read. */
 function inWorkspace(a: ArrayBufferView): boolean {
   for (const w of [${workspaceNames.join(", ")}]) if (sharesMemory(a, w)) return true;
   return false;
@@ -483,7 +483,7 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
   });
 
   // One statement per function: prettier formats them one by one (see `emitModuleParts`).
-  opFunctions.forEach((f, k) => add(k === 0 ? `// ── One function per op, forward and backward ──\n\n${f}` : f));
+  opFunctions.forEach((f, k) => add(k === 0 ? `// ── One function per op${info.baked ? "" : ", forward and backward"} ──\n\n${f}` : f));
   // An inference build has no losses (they write gradients), no backward and no training.
   if (!info.baked) add(lossesSource(F, plan));
   if (!info.baked) add(trainingSource(F, info, plan, inputType, variable, uses.inputGradWanted, cutOutputs, seq));
@@ -789,6 +789,7 @@ function context(
     id: `op${index}`,
     args: new ArgReader(op.args, op.entry),
     options,
+    inference: baked !== undefined,
     weight: (k) => (baked ? lit(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]!`),
   };
 }
