@@ -257,6 +257,33 @@ describe("--bake-weights checks shapes, finiteness, ties and buffers", () => {
     ]);
   });
 
+  it("nnc build --bake-weights passes a file's nesting to the check (it used to flatten ragged arrays)", async () => {
+    const { main } = await import("../src/cli/main.js");
+    const fs = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nnc-bake-"));
+    try {
+      fs.writeFileSync(path.join(dir, "m.nn"), spec);
+      const run = async (weights: unknown) => {
+        fs.writeFileSync(path.join(dir, "w.json"), JSON.stringify(weights));
+        let err = "";
+        const io = { stdout: () => {}, stderr: (s: string) => (err += s), readStdin: () => new Uint8Array(), stderrIsTty: false, env: {} };
+        const code = await main(["build", path.join(dir, "m.nn"), "--bake-weights", path.join(dir, "w.json"), "--out", path.join(dir, "out")], io);
+        return { code, err };
+      };
+      const ragged = await run({ "0.weight": [[1, 2, 3], [4, 5]], "0.bias": [0, 0] });
+      expect(ragged.code).toBe(1);
+      expect(ragged.err).toContain("NN9002");
+      expect(ragged.err).toContain("`0.weight` is not nested to shape [2, 3]: the array[1] has 2 elements, expected 3");
+      expect(fs.existsSync(path.join(dir, "out", "m.ts"))).toBe(false);
+      expect((await run({ "0.weight": [[1, 2, 3], [4, 5, 6]], "0.bias": [0, 0] })).code).toBe(0);
+      expect(fs.readFileSync(path.join(dir, "out", "m.ts"), "utf8")).toContain("export const bakedParams");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a value that is not finite in the storage type is refused (1e39 is Infinity in float32)", async () => {
     // 1e39 > the largest float32, (2 − 2^-23) · 2^127 ≈ 3.4028e38 (IEEE 754 binary32), so it rounds to Infinity.
     expect(Math.fround(1e39)).toBe(Number.POSITIVE_INFINITY);
