@@ -267,43 +267,51 @@ function allocate(n: number): void {
     new Float32Array(n * 10),
   ];
   batchSize = n;
+  noteWorkspace();
+}
+
+/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set(
+    [
+      act1,
+      act2,
+      act3,
+      act4,
+      act5,
+      act6,
+      act8,
+      act9,
+      act10,
+      act11,
+      act12,
+      act0,
+      grad0,
+      grad1,
+      grad2,
+      grad3,
+      grad4,
+      grad5,
+      grad6,
+      grad8,
+      grad9,
+      grad10,
+      grad11,
+      grad12,
+      work0_col,
+      work0_dcol,
+      work3_col,
+      work3_dcol,
+    ].map((a) => a.buffer),
+  );
 }
 
 /** Whether `a` shares memory with the workspace (an array this module returned): it would be
- *  overwritten while it is read. */
+ *  overwritten while it is read. One set lookup per call. */
 function inWorkspace(a: ArrayBufferView): boolean {
-  for (const w of [
-    act1,
-    act2,
-    act3,
-    act4,
-    act5,
-    act6,
-    act8,
-    act9,
-    act10,
-    act11,
-    act12,
-    act0,
-    grad0,
-    grad1,
-    grad2,
-    grad3,
-    grad4,
-    grad5,
-    grad6,
-    grad8,
-    grad9,
-    grad10,
-    grad11,
-    grad12,
-    work0_col,
-    work0_dcol,
-    work3_col,
-    work3_dcol,
-  ])
-    if (sharesMemory(a, w)) return true;
-  return false;
+  return workspaceMemory.has(a.buffer);
 }
 
 export interface ForwardOptions {

@@ -237,29 +237,37 @@ function allocate(n: number): void {
     new Float32Array(n * 16768),
   ];
   batchSize = n;
+  noteWorkspace();
+}
+
+/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set(
+    [
+      act1,
+      act2,
+      act3,
+      act4,
+      act0,
+      grad0,
+      grad1,
+      grad2,
+      grad3,
+      grad4,
+      scratch1_seq,
+      scratch1_gates,
+      scratch1_cell,
+      scratch1_work,
+    ].map((a) => a.buffer),
+  );
 }
 
 /** Whether `a` shares memory with the workspace (an array this module returned): it would be
- *  overwritten while it is read. */
+ *  overwritten while it is read. One set lookup per call. */
 function inWorkspace(a: ArrayBufferView): boolean {
-  for (const w of [
-    act1,
-    act2,
-    act3,
-    act4,
-    act0,
-    grad0,
-    grad1,
-    grad2,
-    grad3,
-    grad4,
-    scratch1_seq,
-    scratch1_gates,
-    scratch1_cell,
-    scratch1_work,
-  ])
-    if (sharesMemory(a, w)) return true;
-  return false;
+  return workspaceMemory.has(a.buffer);
 }
 
 function checkTokens(what: string, ids: unknown, expected: number, vocab: number): void {

@@ -190,14 +190,22 @@ function allocate(n: number): void {
     new Float32Array(n * 16768),
   ];
   batchSize = n;
+  noteWorkspace();
+}
+
+/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set(
+    [act1, act0, grad0, grad1, scratch0_seq, scratch0_gates, scratch0_cell, scratch0_work, short0].map((a) => a.buffer),
+  );
 }
 
 /** Whether `a` shares memory with the workspace (an array this module returned): it would be
- *  overwritten while it is read. */
+ *  overwritten while it is read. One set lookup per call. */
 function inWorkspace(a: ArrayBufferView): boolean {
-  for (const w of [act1, act0, grad0, grad1, scratch0_seq, scratch0_gates, scratch0_cell, scratch0_work, short0])
-    if (sharesMemory(a, w)) return true;
-  return false;
+  return workspaceMemory.has(a.buffer);
 }
 
 export interface ForwardOptions {
@@ -248,6 +256,7 @@ function allocateShort(n: number, length: number): void {
   if (key === shortFor || length === 256) return;
   [short0] = [new Float32Array(n * length * 64)];
   shortFor = key;
+  noteWorkspace();
 }
 
 /** Copies n rows-of-`length` samples into their places in a layout of `max` positions, zeros elsewhere. */

@@ -206,14 +206,22 @@ function allocate(n: number): void {
     new Float32Array(n * 10),
   ];
   batchSize = n;
+  noteWorkspace();
+}
+
+/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set(
+    [act2, act3, act4, act5, act6, act0, grad0, grad2, grad3, grad4, grad5, grad6].map((a) => a.buffer),
+  );
 }
 
 /** Whether `a` shares memory with the workspace (an array this module returned): it would be
- *  overwritten while it is read. */
+ *  overwritten while it is read. One set lookup per call. */
 function inWorkspace(a: ArrayBufferView): boolean {
-  for (const w of [act2, act3, act4, act5, act6, act0, grad0, grad2, grad3, grad4, grad5, grad6])
-    if (sharesMemory(a, w)) return true;
-  return false;
+  return workspaceMemory.has(a.buffer);
 }
 
 export interface ForwardOptions {

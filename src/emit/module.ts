@@ -358,18 +358,24 @@ ${plan.bufferCount > 0 ? `let bf: ${F} = new ${F}(bufferCount);\nlet ownBuffersR
 function allocate(n: number): void {
   if (n === batchSize) return;
   [${batchArrays.map((a) => a.name).join(", ")}] = [${batchArrays.map((a) => `new ${a.type}(${a.size})`).join(", ")}];
-  batchSize = n;
+  batchSize = n;${workspaceCheck ? "\n  noteWorkspace();" : ""}
 ${uses.outputList ? `  outputList = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
 ${floatInputs.length > 1 && !info.baked ? `  inputGradList = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
 }
 ${uses.outputList ? `let outputList: ${outputType} = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
 ${floatInputs.length > 1 && !info.baked ? `let inputGradList: ${inputGradType} = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
 
-${workspaceCheck ? `/** Whether \`a\` shares memory with the workspace (an array this module returned): it would be
- *  overwritten while it is read. */
+${workspaceCheck ? `/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set([${workspaceNames.join(", ")}].map((a) => a.buffer));
+}
+
+/** Whether \`a\` shares memory with the workspace (an array this module returned): it would be
+ *  overwritten while it is read. One set lookup per call. */
 function inWorkspace(a: ArrayBufferView): boolean {
-  for (const w of [${workspaceNames.join(", ")}]) if (sharesMemory(a, w)) return true;
-  return false;
+  return workspaceMemory.has(a.buffer);
 }` : ""}
 ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
 `);
@@ -461,7 +467,7 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       })(),
     ],
   });
-  if (variable) add(variableLengthSource(F, plan, seq!, cutOutputs));
+  if (variable) add(variableLengthSource(F, plan, seq!, cutOutputs, workspaceCheck));
 
   if (!info.baked) add({
     kind: StructureKind.Function,
@@ -845,7 +851,7 @@ function base64Of(values: Float64Array, options: EmitOptions): string {
 }
 
 /** Padding shorter sequences to the layout at the maximum, and cutting outputs back. */
-function variableLengthSource(F: string, plan: Plan, max: number, cutOutputs: readonly boolean[]): string {
+function variableLengthSource(F: string, plan: Plan, max: number, cutOutputs: readonly boolean[], noted: boolean): string {
   const shorts = plan.outputs.flatMap((v, k) => (cutOutputs[k] ? [{ k, size: v.size }] : []));
   return `
 // ── Shorter sequences: padded to ${max} positions (the ops cannot see past a position, or attention masks
@@ -859,7 +865,7 @@ function allocateShort(n: number, length: number): void {
   const key = \`\${n}:\${length}\`;
   if (key === shortFor || length === ${max}) return;
   [${shorts.map((x) => `short${x.k}`).join(", ")}] = [${shorts.map((x) => `new ${F}(n * length * ${x.size / max})`).join(", ")}];
-  shortFor = key;
+  shortFor = key;${noted ? "\n  noteWorkspace();" : ""}
 }
 `}
 /** Copies n rows-of-\`length\` samples into their places in a layout of \`max\` positions, zeros elsewhere. */
