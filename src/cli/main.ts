@@ -529,12 +529,14 @@ function readWeights(file: string, host: Host): Record<string, NestedNumbers[]> 
   } catch (error) {
     return `not JSON (${(error as Error).message})`;
   }
-  const numbers = (x: unknown): boolean => typeof x === "number" || (Array.isArray(x) && x.every(numbers));
+  // Tensors have a few axes: nesting deeper than 32 is refused here, before any recursion could run deep.
+  const numbers = (x: unknown, depth = 0): boolean =>
+    typeof x === "number" || (depth < 32 && Array.isArray(x) && x.every((v) => numbers(v, depth + 1)));
   if (Array.isArray(data)) return data.every((x) => typeof x === "number") ? (data as number[]) : "a top-level array must hold only numbers";
   if (data === null || typeof data !== "object") return "expected an object of tensors by name, or an array";
   const out: Record<string, NestedNumbers[]> = {};
   for (const [name, value] of Object.entries(data)) {
-    if (!Array.isArray(value) || !numbers(value)) return `\`${name}\` is not an array of numbers`;
+    if (!Array.isArray(value) || !numbers(value)) return `\`${name}\` is not an array of numbers (nested at most 32 deep)`;
     out[name] = value as NestedNumbers[];
   }
   return out;

@@ -287,8 +287,8 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
     outputList: plan.outputs.length > 1 && !cutOutputs.some((c) => c),
     /** Float arrays are checked (inputs, parameters, buffers, gradients, losses): all but a baked token model. */
     checkFloats: !info.baked || plan.bufferCount > 0 || plan.inputs.some((v) => v.dtype !== "token"),
-    /** Aliasing is checked (parameters, gradients, buffers, losses). */
-    sharesMemory: !info.baked || plan.bufferCount > 0,
+    /** Arrays are compared for shared memory (parameters, gradients, buffers against parameters, losses). */
+    sharesMemory: !info.baked,
     /** Backward reads the mode of the last forward call. */
     lastTraining: backwardCalls.some((c) => codeUses(c, "training")),
   };
