@@ -1563,10 +1563,46 @@ export const buffers: readonly TensorInfo[] = [];
 
 // ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
 
+// Every exported function checks all of its arguments before it changes anything (a workspace array, a
+// buffer, the random stream, a gradient): a call that throws leaves the module as it was. Checks run once
+// per call on each argument, never per element, except for integer ids and class targets (each must be
+// read to be known in range).
+
 function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
   if (array.length !== expected) {
     throw new RangeError(`${what} has ${array.length} elements, expected ${expected}`);
   }
+}
+
+/** What a caller passed, for messages: `Float64Array`, `an array`, `string`, `null`. */
+function kindOf(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+/** An array of this module's storage type (`Float32Array`: another kind would be converted or truncated
+ *  silently, a string or a plain object read as not-a-number) and of the expected length. */
+function checkFloats(what: string, array: unknown, expected: number): void {
+  if (!(array instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(array)}`);
+  checkLength(what, array, expected);
+}
+
+/** Whether two arrays share memory: one written while the other is read would give wrong numbers. */
+function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return (
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+/** `options` of `forward`: an object; `training` a boolean when given. */
+function checkOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const training: unknown = (options as { training?: unknown }).training;
+  if (training !== undefined && typeof training !== "boolean")
+    throw new TypeError(`options.training must be a boolean, got ${kindOf(training)}`);
 }
 
 /** Zeroes an array: a loop for short ones (`fill` is a call into the runtime, tens of ns), `fill` otherwise. */
@@ -1842,6 +1878,7 @@ let forwardDone = false;
 let lastTraining = false;
 /** Sequence length of the last forward call (attention masks keys past it). */
 let seqLength = 512;
+/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
 let act4 = new Float32Array(0);
@@ -2312,482 +2349,1448 @@ let scratch123_mask = new Float32Array(0);
 let scratch125_xhat = new Float32Array(0);
 let scratch125_istd = new Float32Array(0);
 
+/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+ *  memory), the workspace and the last forward call's values stay as they were. */
 function allocate(n: number): void {
   if (n === batchSize) return;
+  [
+    act2,
+    act3,
+    act4,
+    act5,
+    act6,
+    act7,
+    act8,
+    act9,
+    act10,
+    act11,
+    act12,
+    act13,
+    act14,
+    act15,
+    act16,
+    act17,
+    act18,
+    act19,
+    act20,
+    act21,
+    act22,
+    act23,
+    act24,
+    act25,
+    act26,
+    act27,
+    act28,
+    act29,
+    act30,
+    act31,
+    act32,
+    act33,
+    act34,
+    act35,
+    act36,
+    act37,
+    act38,
+    act39,
+    act40,
+    act41,
+    act42,
+    act43,
+    act44,
+    act45,
+    act46,
+    act47,
+    act48,
+    act49,
+    act50,
+    act51,
+    act52,
+    act53,
+    act54,
+    act55,
+    act56,
+    act57,
+    act58,
+    act59,
+    act60,
+    act61,
+    act62,
+    act63,
+    act64,
+    act65,
+    act66,
+    act67,
+    act68,
+    act69,
+    act70,
+    act71,
+    act72,
+    act73,
+    act74,
+    act75,
+    act76,
+    act77,
+    act78,
+    act79,
+    act80,
+    act81,
+    act82,
+    act83,
+    act84,
+    act85,
+    act86,
+    act87,
+    act88,
+    act89,
+    act90,
+    act91,
+    act92,
+    act93,
+    act94,
+    act95,
+    act96,
+    act97,
+    act98,
+    act99,
+    act100,
+    act101,
+    act102,
+    act103,
+    act104,
+    act105,
+    act106,
+    act107,
+    act108,
+    act109,
+    act110,
+    act111,
+    act112,
+    act113,
+    act114,
+    act115,
+    act116,
+    act117,
+    act118,
+    act119,
+    act120,
+    act121,
+    act122,
+    act123,
+    act124,
+    act125,
+    act126,
+    act127,
+    act128,
+    act129,
+    act130,
+    act0,
+    act1,
+    grad0,
+    grad1,
+    grad2,
+    grad3,
+    grad4,
+    grad5,
+    grad6,
+    grad7,
+    grad8,
+    grad9,
+    grad10,
+    grad11,
+    grad12,
+    grad13,
+    grad14,
+    grad15,
+    grad16,
+    grad17,
+    grad18,
+    grad19,
+    grad20,
+    grad21,
+    grad22,
+    grad23,
+    grad24,
+    grad25,
+    grad26,
+    grad27,
+    grad28,
+    grad29,
+    grad30,
+    grad31,
+    grad32,
+    grad33,
+    grad34,
+    grad35,
+    grad36,
+    grad37,
+    grad38,
+    grad39,
+    grad40,
+    grad41,
+    grad42,
+    grad43,
+    grad44,
+    grad45,
+    grad46,
+    grad47,
+    grad48,
+    grad49,
+    grad50,
+    grad51,
+    grad52,
+    grad53,
+    grad54,
+    grad55,
+    grad56,
+    grad57,
+    grad58,
+    grad59,
+    grad60,
+    grad61,
+    grad62,
+    grad63,
+    grad64,
+    grad65,
+    grad66,
+    grad67,
+    grad68,
+    grad69,
+    grad70,
+    grad71,
+    grad72,
+    grad73,
+    grad74,
+    grad75,
+    grad76,
+    grad77,
+    grad78,
+    grad79,
+    grad80,
+    grad81,
+    grad82,
+    grad83,
+    grad84,
+    grad85,
+    grad86,
+    grad87,
+    grad88,
+    grad89,
+    grad90,
+    grad91,
+    grad92,
+    grad93,
+    grad94,
+    grad95,
+    grad96,
+    grad97,
+    grad98,
+    grad99,
+    grad100,
+    grad101,
+    grad102,
+    grad103,
+    grad104,
+    grad105,
+    grad106,
+    grad107,
+    grad108,
+    grad109,
+    grad110,
+    grad111,
+    grad112,
+    grad113,
+    grad114,
+    grad115,
+    grad116,
+    grad117,
+    grad118,
+    grad119,
+    grad120,
+    grad121,
+    grad122,
+    grad123,
+    grad124,
+    grad125,
+    grad126,
+    grad127,
+    grad128,
+    grad129,
+    grad130,
+    scratch4_xhat,
+    scratch4_istd,
+    scratch5_mask,
+    scratch6_q,
+    scratch6_k,
+    scratch6_v,
+    scratch6_probs,
+    scratch6_mask,
+    scratch6_heads,
+    scratch6_d_heads,
+    scratch6_d_q,
+    scratch6_d_k,
+    scratch6_d_v,
+    scratch6_d_row,
+    scratch7_mask,
+    scratch9_xhat,
+    scratch9_istd,
+    scratch13_mask,
+    scratch15_xhat,
+    scratch15_istd,
+    scratch16_q,
+    scratch16_k,
+    scratch16_v,
+    scratch16_probs,
+    scratch16_mask,
+    scratch16_heads,
+    scratch16_d_heads,
+    scratch16_d_q,
+    scratch16_d_k,
+    scratch16_d_v,
+    scratch16_d_row,
+    scratch17_mask,
+    scratch19_xhat,
+    scratch19_istd,
+    scratch23_mask,
+    scratch25_xhat,
+    scratch25_istd,
+    scratch26_q,
+    scratch26_k,
+    scratch26_v,
+    scratch26_probs,
+    scratch26_mask,
+    scratch26_heads,
+    scratch26_d_heads,
+    scratch26_d_q,
+    scratch26_d_k,
+    scratch26_d_v,
+    scratch26_d_row,
+    scratch27_mask,
+    scratch29_xhat,
+    scratch29_istd,
+    scratch33_mask,
+    scratch35_xhat,
+    scratch35_istd,
+    scratch36_q,
+    scratch36_k,
+    scratch36_v,
+    scratch36_probs,
+    scratch36_mask,
+    scratch36_heads,
+    scratch36_d_heads,
+    scratch36_d_q,
+    scratch36_d_k,
+    scratch36_d_v,
+    scratch36_d_row,
+    scratch37_mask,
+    scratch39_xhat,
+    scratch39_istd,
+    scratch43_mask,
+    scratch45_xhat,
+    scratch45_istd,
+    scratch46_q,
+    scratch46_k,
+    scratch46_v,
+    scratch46_probs,
+    scratch46_mask,
+    scratch46_heads,
+    scratch46_d_heads,
+    scratch46_d_q,
+    scratch46_d_k,
+    scratch46_d_v,
+    scratch46_d_row,
+    scratch47_mask,
+    scratch49_xhat,
+    scratch49_istd,
+    scratch53_mask,
+    scratch55_xhat,
+    scratch55_istd,
+    scratch56_q,
+    scratch56_k,
+    scratch56_v,
+    scratch56_probs,
+    scratch56_mask,
+    scratch56_heads,
+    scratch56_d_heads,
+    scratch56_d_q,
+    scratch56_d_k,
+    scratch56_d_v,
+    scratch56_d_row,
+    scratch57_mask,
+    scratch59_xhat,
+    scratch59_istd,
+    scratch63_mask,
+    scratch65_xhat,
+    scratch65_istd,
+    scratch66_q,
+    scratch66_k,
+    scratch66_v,
+    scratch66_probs,
+    scratch66_mask,
+    scratch66_heads,
+    scratch66_d_heads,
+    scratch66_d_q,
+    scratch66_d_k,
+    scratch66_d_v,
+    scratch66_d_row,
+    scratch67_mask,
+    scratch69_xhat,
+    scratch69_istd,
+    scratch73_mask,
+    scratch75_xhat,
+    scratch75_istd,
+    scratch76_q,
+    scratch76_k,
+    scratch76_v,
+    scratch76_probs,
+    scratch76_mask,
+    scratch76_heads,
+    scratch76_d_heads,
+    scratch76_d_q,
+    scratch76_d_k,
+    scratch76_d_v,
+    scratch76_d_row,
+    scratch77_mask,
+    scratch79_xhat,
+    scratch79_istd,
+    scratch83_mask,
+    scratch85_xhat,
+    scratch85_istd,
+    scratch86_q,
+    scratch86_k,
+    scratch86_v,
+    scratch86_probs,
+    scratch86_mask,
+    scratch86_heads,
+    scratch86_d_heads,
+    scratch86_d_q,
+    scratch86_d_k,
+    scratch86_d_v,
+    scratch86_d_row,
+    scratch87_mask,
+    scratch89_xhat,
+    scratch89_istd,
+    scratch93_mask,
+    scratch95_xhat,
+    scratch95_istd,
+    scratch96_q,
+    scratch96_k,
+    scratch96_v,
+    scratch96_probs,
+    scratch96_mask,
+    scratch96_heads,
+    scratch96_d_heads,
+    scratch96_d_q,
+    scratch96_d_k,
+    scratch96_d_v,
+    scratch96_d_row,
+    scratch97_mask,
+    scratch99_xhat,
+    scratch99_istd,
+    scratch103_mask,
+    scratch105_xhat,
+    scratch105_istd,
+    scratch106_q,
+    scratch106_k,
+    scratch106_v,
+    scratch106_probs,
+    scratch106_mask,
+    scratch106_heads,
+    scratch106_d_heads,
+    scratch106_d_q,
+    scratch106_d_k,
+    scratch106_d_v,
+    scratch106_d_row,
+    scratch107_mask,
+    scratch109_xhat,
+    scratch109_istd,
+    scratch113_mask,
+    scratch115_xhat,
+    scratch115_istd,
+    scratch116_q,
+    scratch116_k,
+    scratch116_v,
+    scratch116_probs,
+    scratch116_mask,
+    scratch116_heads,
+    scratch116_d_heads,
+    scratch116_d_q,
+    scratch116_d_k,
+    scratch116_d_v,
+    scratch116_d_row,
+    scratch117_mask,
+    scratch119_xhat,
+    scratch119_istd,
+    scratch123_mask,
+    scratch125_xhat,
+    scratch125_istd,
+  ] = [
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 768),
+    new Float32Array(n * 768),
+    new Float32Array(n * 768),
+    new Int32Array(n * 512),
+    new Int32Array(n * 512),
+    new Float32Array(n * 512),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 1572864),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 768),
+    new Float32Array(n * 768),
+    new Float32Array(n * 768),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 393216),
+    new Float32Array(n * 512),
+  ];
   batchSize = n;
-  act2 = new Float32Array(n * 393216);
-  act3 = new Float32Array(n * 393216);
-  act4 = new Float32Array(n * 393216);
-  act5 = new Float32Array(n * 393216);
-  act6 = new Float32Array(n * 393216);
-  act7 = new Float32Array(n * 393216);
-  act8 = new Float32Array(n * 393216);
-  act9 = new Float32Array(n * 393216);
-  act10 = new Float32Array(n * 393216);
-  act11 = new Float32Array(n * 393216);
-  act12 = new Float32Array(n * 1572864);
-  act13 = new Float32Array(n * 1572864);
-  act14 = new Float32Array(n * 393216);
-  act15 = new Float32Array(n * 393216);
-  act16 = new Float32Array(n * 393216);
-  act17 = new Float32Array(n * 393216);
-  act18 = new Float32Array(n * 393216);
-  act19 = new Float32Array(n * 393216);
-  act20 = new Float32Array(n * 393216);
-  act21 = new Float32Array(n * 393216);
-  act22 = new Float32Array(n * 1572864);
-  act23 = new Float32Array(n * 1572864);
-  act24 = new Float32Array(n * 393216);
-  act25 = new Float32Array(n * 393216);
-  act26 = new Float32Array(n * 393216);
-  act27 = new Float32Array(n * 393216);
-  act28 = new Float32Array(n * 393216);
-  act29 = new Float32Array(n * 393216);
-  act30 = new Float32Array(n * 393216);
-  act31 = new Float32Array(n * 393216);
-  act32 = new Float32Array(n * 1572864);
-  act33 = new Float32Array(n * 1572864);
-  act34 = new Float32Array(n * 393216);
-  act35 = new Float32Array(n * 393216);
-  act36 = new Float32Array(n * 393216);
-  act37 = new Float32Array(n * 393216);
-  act38 = new Float32Array(n * 393216);
-  act39 = new Float32Array(n * 393216);
-  act40 = new Float32Array(n * 393216);
-  act41 = new Float32Array(n * 393216);
-  act42 = new Float32Array(n * 1572864);
-  act43 = new Float32Array(n * 1572864);
-  act44 = new Float32Array(n * 393216);
-  act45 = new Float32Array(n * 393216);
-  act46 = new Float32Array(n * 393216);
-  act47 = new Float32Array(n * 393216);
-  act48 = new Float32Array(n * 393216);
-  act49 = new Float32Array(n * 393216);
-  act50 = new Float32Array(n * 393216);
-  act51 = new Float32Array(n * 393216);
-  act52 = new Float32Array(n * 1572864);
-  act53 = new Float32Array(n * 1572864);
-  act54 = new Float32Array(n * 393216);
-  act55 = new Float32Array(n * 393216);
-  act56 = new Float32Array(n * 393216);
-  act57 = new Float32Array(n * 393216);
-  act58 = new Float32Array(n * 393216);
-  act59 = new Float32Array(n * 393216);
-  act60 = new Float32Array(n * 393216);
-  act61 = new Float32Array(n * 393216);
-  act62 = new Float32Array(n * 1572864);
-  act63 = new Float32Array(n * 1572864);
-  act64 = new Float32Array(n * 393216);
-  act65 = new Float32Array(n * 393216);
-  act66 = new Float32Array(n * 393216);
-  act67 = new Float32Array(n * 393216);
-  act68 = new Float32Array(n * 393216);
-  act69 = new Float32Array(n * 393216);
-  act70 = new Float32Array(n * 393216);
-  act71 = new Float32Array(n * 393216);
-  act72 = new Float32Array(n * 1572864);
-  act73 = new Float32Array(n * 1572864);
-  act74 = new Float32Array(n * 393216);
-  act75 = new Float32Array(n * 393216);
-  act76 = new Float32Array(n * 393216);
-  act77 = new Float32Array(n * 393216);
-  act78 = new Float32Array(n * 393216);
-  act79 = new Float32Array(n * 393216);
-  act80 = new Float32Array(n * 393216);
-  act81 = new Float32Array(n * 393216);
-  act82 = new Float32Array(n * 1572864);
-  act83 = new Float32Array(n * 1572864);
-  act84 = new Float32Array(n * 393216);
-  act85 = new Float32Array(n * 393216);
-  act86 = new Float32Array(n * 393216);
-  act87 = new Float32Array(n * 393216);
-  act88 = new Float32Array(n * 393216);
-  act89 = new Float32Array(n * 393216);
-  act90 = new Float32Array(n * 393216);
-  act91 = new Float32Array(n * 393216);
-  act92 = new Float32Array(n * 1572864);
-  act93 = new Float32Array(n * 1572864);
-  act94 = new Float32Array(n * 393216);
-  act95 = new Float32Array(n * 393216);
-  act96 = new Float32Array(n * 393216);
-  act97 = new Float32Array(n * 393216);
-  act98 = new Float32Array(n * 393216);
-  act99 = new Float32Array(n * 393216);
-  act100 = new Float32Array(n * 393216);
-  act101 = new Float32Array(n * 393216);
-  act102 = new Float32Array(n * 1572864);
-  act103 = new Float32Array(n * 1572864);
-  act104 = new Float32Array(n * 393216);
-  act105 = new Float32Array(n * 393216);
-  act106 = new Float32Array(n * 393216);
-  act107 = new Float32Array(n * 393216);
-  act108 = new Float32Array(n * 393216);
-  act109 = new Float32Array(n * 393216);
-  act110 = new Float32Array(n * 393216);
-  act111 = new Float32Array(n * 393216);
-  act112 = new Float32Array(n * 1572864);
-  act113 = new Float32Array(n * 1572864);
-  act114 = new Float32Array(n * 393216);
-  act115 = new Float32Array(n * 393216);
-  act116 = new Float32Array(n * 393216);
-  act117 = new Float32Array(n * 393216);
-  act118 = new Float32Array(n * 393216);
-  act119 = new Float32Array(n * 393216);
-  act120 = new Float32Array(n * 393216);
-  act121 = new Float32Array(n * 393216);
-  act122 = new Float32Array(n * 1572864);
-  act123 = new Float32Array(n * 1572864);
-  act124 = new Float32Array(n * 393216);
-  act125 = new Float32Array(n * 393216);
-  act126 = new Float32Array(n * 393216);
-  act127 = new Float32Array(n * 393216);
-  act128 = new Float32Array(n * 768);
-  act129 = new Float32Array(n * 768);
-  act130 = new Float32Array(n * 768);
-  grad0 = new Float32Array(n * 512);
-  grad1 = new Float32Array(n * 512);
-  grad2 = new Float32Array(n * 393216);
-  grad3 = new Float32Array(n * 393216);
-  grad4 = new Float32Array(n * 393216);
-  grad5 = new Float32Array(n * 393216);
-  grad6 = new Float32Array(n * 393216);
-  grad7 = new Float32Array(n * 393216);
-  grad8 = new Float32Array(n * 393216);
-  grad9 = new Float32Array(n * 393216);
-  grad10 = new Float32Array(n * 393216);
-  grad11 = new Float32Array(n * 393216);
-  grad12 = new Float32Array(n * 1572864);
-  grad13 = new Float32Array(n * 1572864);
-  grad14 = new Float32Array(n * 393216);
-  grad15 = new Float32Array(n * 393216);
-  grad16 = new Float32Array(n * 393216);
-  grad17 = new Float32Array(n * 393216);
-  grad18 = new Float32Array(n * 393216);
-  grad19 = new Float32Array(n * 393216);
-  grad20 = new Float32Array(n * 393216);
-  grad21 = new Float32Array(n * 393216);
-  grad22 = new Float32Array(n * 1572864);
-  grad23 = new Float32Array(n * 1572864);
-  grad24 = new Float32Array(n * 393216);
-  grad25 = new Float32Array(n * 393216);
-  grad26 = new Float32Array(n * 393216);
-  grad27 = new Float32Array(n * 393216);
-  grad28 = new Float32Array(n * 393216);
-  grad29 = new Float32Array(n * 393216);
-  grad30 = new Float32Array(n * 393216);
-  grad31 = new Float32Array(n * 393216);
-  grad32 = new Float32Array(n * 1572864);
-  grad33 = new Float32Array(n * 1572864);
-  grad34 = new Float32Array(n * 393216);
-  grad35 = new Float32Array(n * 393216);
-  grad36 = new Float32Array(n * 393216);
-  grad37 = new Float32Array(n * 393216);
-  grad38 = new Float32Array(n * 393216);
-  grad39 = new Float32Array(n * 393216);
-  grad40 = new Float32Array(n * 393216);
-  grad41 = new Float32Array(n * 393216);
-  grad42 = new Float32Array(n * 1572864);
-  grad43 = new Float32Array(n * 1572864);
-  grad44 = new Float32Array(n * 393216);
-  grad45 = new Float32Array(n * 393216);
-  grad46 = new Float32Array(n * 393216);
-  grad47 = new Float32Array(n * 393216);
-  grad48 = new Float32Array(n * 393216);
-  grad49 = new Float32Array(n * 393216);
-  grad50 = new Float32Array(n * 393216);
-  grad51 = new Float32Array(n * 393216);
-  grad52 = new Float32Array(n * 1572864);
-  grad53 = new Float32Array(n * 1572864);
-  grad54 = new Float32Array(n * 393216);
-  grad55 = new Float32Array(n * 393216);
-  grad56 = new Float32Array(n * 393216);
-  grad57 = new Float32Array(n * 393216);
-  grad58 = new Float32Array(n * 393216);
-  grad59 = new Float32Array(n * 393216);
-  grad60 = new Float32Array(n * 393216);
-  grad61 = new Float32Array(n * 393216);
-  grad62 = new Float32Array(n * 1572864);
-  grad63 = new Float32Array(n * 1572864);
-  grad64 = new Float32Array(n * 393216);
-  grad65 = new Float32Array(n * 393216);
-  grad66 = new Float32Array(n * 393216);
-  grad67 = new Float32Array(n * 393216);
-  grad68 = new Float32Array(n * 393216);
-  grad69 = new Float32Array(n * 393216);
-  grad70 = new Float32Array(n * 393216);
-  grad71 = new Float32Array(n * 393216);
-  grad72 = new Float32Array(n * 1572864);
-  grad73 = new Float32Array(n * 1572864);
-  grad74 = new Float32Array(n * 393216);
-  grad75 = new Float32Array(n * 393216);
-  grad76 = new Float32Array(n * 393216);
-  grad77 = new Float32Array(n * 393216);
-  grad78 = new Float32Array(n * 393216);
-  grad79 = new Float32Array(n * 393216);
-  grad80 = new Float32Array(n * 393216);
-  grad81 = new Float32Array(n * 393216);
-  grad82 = new Float32Array(n * 1572864);
-  grad83 = new Float32Array(n * 1572864);
-  grad84 = new Float32Array(n * 393216);
-  grad85 = new Float32Array(n * 393216);
-  grad86 = new Float32Array(n * 393216);
-  grad87 = new Float32Array(n * 393216);
-  grad88 = new Float32Array(n * 393216);
-  grad89 = new Float32Array(n * 393216);
-  grad90 = new Float32Array(n * 393216);
-  grad91 = new Float32Array(n * 393216);
-  grad92 = new Float32Array(n * 1572864);
-  grad93 = new Float32Array(n * 1572864);
-  grad94 = new Float32Array(n * 393216);
-  grad95 = new Float32Array(n * 393216);
-  grad96 = new Float32Array(n * 393216);
-  grad97 = new Float32Array(n * 393216);
-  grad98 = new Float32Array(n * 393216);
-  grad99 = new Float32Array(n * 393216);
-  grad100 = new Float32Array(n * 393216);
-  grad101 = new Float32Array(n * 393216);
-  grad102 = new Float32Array(n * 1572864);
-  grad103 = new Float32Array(n * 1572864);
-  grad104 = new Float32Array(n * 393216);
-  grad105 = new Float32Array(n * 393216);
-  grad106 = new Float32Array(n * 393216);
-  grad107 = new Float32Array(n * 393216);
-  grad108 = new Float32Array(n * 393216);
-  grad109 = new Float32Array(n * 393216);
-  grad110 = new Float32Array(n * 393216);
-  grad111 = new Float32Array(n * 393216);
-  grad112 = new Float32Array(n * 1572864);
-  grad113 = new Float32Array(n * 1572864);
-  grad114 = new Float32Array(n * 393216);
-  grad115 = new Float32Array(n * 393216);
-  grad116 = new Float32Array(n * 393216);
-  grad117 = new Float32Array(n * 393216);
-  grad118 = new Float32Array(n * 393216);
-  grad119 = new Float32Array(n * 393216);
-  grad120 = new Float32Array(n * 393216);
-  grad121 = new Float32Array(n * 393216);
-  grad122 = new Float32Array(n * 1572864);
-  grad123 = new Float32Array(n * 1572864);
-  grad124 = new Float32Array(n * 393216);
-  grad125 = new Float32Array(n * 393216);
-  grad126 = new Float32Array(n * 393216);
-  grad127 = new Float32Array(n * 393216);
-  grad128 = new Float32Array(n * 768);
-  grad129 = new Float32Array(n * 768);
-  grad130 = new Float32Array(n * 768);
-  scratch4_xhat = new Float32Array(n * 393216);
-  scratch4_istd = new Float32Array(n * 512);
-  scratch5_mask = new Float32Array(n * 393216);
-  scratch6_q = new Float32Array(n * 393216);
-  scratch6_k = new Float32Array(n * 393216);
-  scratch6_v = new Float32Array(n * 393216);
-  scratch6_probs = new Float32Array(n * 3145728);
-  scratch6_mask = new Float32Array(n * 3145728);
-  scratch6_heads = new Float32Array(n * 393216);
-  scratch6_d_heads = new Float32Array(n * 393216);
-  scratch6_d_q = new Float32Array(n * 393216);
-  scratch6_d_k = new Float32Array(n * 393216);
-  scratch6_d_v = new Float32Array(n * 393216);
-  scratch6_d_row = new Float32Array(n * 512);
-  scratch7_mask = new Float32Array(n * 393216);
-  scratch9_xhat = new Float32Array(n * 393216);
-  scratch9_istd = new Float32Array(n * 512);
-  scratch13_mask = new Float32Array(n * 393216);
-  scratch15_xhat = new Float32Array(n * 393216);
-  scratch15_istd = new Float32Array(n * 512);
-  scratch16_q = new Float32Array(n * 393216);
-  scratch16_k = new Float32Array(n * 393216);
-  scratch16_v = new Float32Array(n * 393216);
-  scratch16_probs = new Float32Array(n * 3145728);
-  scratch16_mask = new Float32Array(n * 3145728);
-  scratch16_heads = new Float32Array(n * 393216);
-  scratch16_d_heads = new Float32Array(n * 393216);
-  scratch16_d_q = new Float32Array(n * 393216);
-  scratch16_d_k = new Float32Array(n * 393216);
-  scratch16_d_v = new Float32Array(n * 393216);
-  scratch16_d_row = new Float32Array(n * 512);
-  scratch17_mask = new Float32Array(n * 393216);
-  scratch19_xhat = new Float32Array(n * 393216);
-  scratch19_istd = new Float32Array(n * 512);
-  scratch23_mask = new Float32Array(n * 393216);
-  scratch25_xhat = new Float32Array(n * 393216);
-  scratch25_istd = new Float32Array(n * 512);
-  scratch26_q = new Float32Array(n * 393216);
-  scratch26_k = new Float32Array(n * 393216);
-  scratch26_v = new Float32Array(n * 393216);
-  scratch26_probs = new Float32Array(n * 3145728);
-  scratch26_mask = new Float32Array(n * 3145728);
-  scratch26_heads = new Float32Array(n * 393216);
-  scratch26_d_heads = new Float32Array(n * 393216);
-  scratch26_d_q = new Float32Array(n * 393216);
-  scratch26_d_k = new Float32Array(n * 393216);
-  scratch26_d_v = new Float32Array(n * 393216);
-  scratch26_d_row = new Float32Array(n * 512);
-  scratch27_mask = new Float32Array(n * 393216);
-  scratch29_xhat = new Float32Array(n * 393216);
-  scratch29_istd = new Float32Array(n * 512);
-  scratch33_mask = new Float32Array(n * 393216);
-  scratch35_xhat = new Float32Array(n * 393216);
-  scratch35_istd = new Float32Array(n * 512);
-  scratch36_q = new Float32Array(n * 393216);
-  scratch36_k = new Float32Array(n * 393216);
-  scratch36_v = new Float32Array(n * 393216);
-  scratch36_probs = new Float32Array(n * 3145728);
-  scratch36_mask = new Float32Array(n * 3145728);
-  scratch36_heads = new Float32Array(n * 393216);
-  scratch36_d_heads = new Float32Array(n * 393216);
-  scratch36_d_q = new Float32Array(n * 393216);
-  scratch36_d_k = new Float32Array(n * 393216);
-  scratch36_d_v = new Float32Array(n * 393216);
-  scratch36_d_row = new Float32Array(n * 512);
-  scratch37_mask = new Float32Array(n * 393216);
-  scratch39_xhat = new Float32Array(n * 393216);
-  scratch39_istd = new Float32Array(n * 512);
-  scratch43_mask = new Float32Array(n * 393216);
-  scratch45_xhat = new Float32Array(n * 393216);
-  scratch45_istd = new Float32Array(n * 512);
-  scratch46_q = new Float32Array(n * 393216);
-  scratch46_k = new Float32Array(n * 393216);
-  scratch46_v = new Float32Array(n * 393216);
-  scratch46_probs = new Float32Array(n * 3145728);
-  scratch46_mask = new Float32Array(n * 3145728);
-  scratch46_heads = new Float32Array(n * 393216);
-  scratch46_d_heads = new Float32Array(n * 393216);
-  scratch46_d_q = new Float32Array(n * 393216);
-  scratch46_d_k = new Float32Array(n * 393216);
-  scratch46_d_v = new Float32Array(n * 393216);
-  scratch46_d_row = new Float32Array(n * 512);
-  scratch47_mask = new Float32Array(n * 393216);
-  scratch49_xhat = new Float32Array(n * 393216);
-  scratch49_istd = new Float32Array(n * 512);
-  scratch53_mask = new Float32Array(n * 393216);
-  scratch55_xhat = new Float32Array(n * 393216);
-  scratch55_istd = new Float32Array(n * 512);
-  scratch56_q = new Float32Array(n * 393216);
-  scratch56_k = new Float32Array(n * 393216);
-  scratch56_v = new Float32Array(n * 393216);
-  scratch56_probs = new Float32Array(n * 3145728);
-  scratch56_mask = new Float32Array(n * 3145728);
-  scratch56_heads = new Float32Array(n * 393216);
-  scratch56_d_heads = new Float32Array(n * 393216);
-  scratch56_d_q = new Float32Array(n * 393216);
-  scratch56_d_k = new Float32Array(n * 393216);
-  scratch56_d_v = new Float32Array(n * 393216);
-  scratch56_d_row = new Float32Array(n * 512);
-  scratch57_mask = new Float32Array(n * 393216);
-  scratch59_xhat = new Float32Array(n * 393216);
-  scratch59_istd = new Float32Array(n * 512);
-  scratch63_mask = new Float32Array(n * 393216);
-  scratch65_xhat = new Float32Array(n * 393216);
-  scratch65_istd = new Float32Array(n * 512);
-  scratch66_q = new Float32Array(n * 393216);
-  scratch66_k = new Float32Array(n * 393216);
-  scratch66_v = new Float32Array(n * 393216);
-  scratch66_probs = new Float32Array(n * 3145728);
-  scratch66_mask = new Float32Array(n * 3145728);
-  scratch66_heads = new Float32Array(n * 393216);
-  scratch66_d_heads = new Float32Array(n * 393216);
-  scratch66_d_q = new Float32Array(n * 393216);
-  scratch66_d_k = new Float32Array(n * 393216);
-  scratch66_d_v = new Float32Array(n * 393216);
-  scratch66_d_row = new Float32Array(n * 512);
-  scratch67_mask = new Float32Array(n * 393216);
-  scratch69_xhat = new Float32Array(n * 393216);
-  scratch69_istd = new Float32Array(n * 512);
-  scratch73_mask = new Float32Array(n * 393216);
-  scratch75_xhat = new Float32Array(n * 393216);
-  scratch75_istd = new Float32Array(n * 512);
-  scratch76_q = new Float32Array(n * 393216);
-  scratch76_k = new Float32Array(n * 393216);
-  scratch76_v = new Float32Array(n * 393216);
-  scratch76_probs = new Float32Array(n * 3145728);
-  scratch76_mask = new Float32Array(n * 3145728);
-  scratch76_heads = new Float32Array(n * 393216);
-  scratch76_d_heads = new Float32Array(n * 393216);
-  scratch76_d_q = new Float32Array(n * 393216);
-  scratch76_d_k = new Float32Array(n * 393216);
-  scratch76_d_v = new Float32Array(n * 393216);
-  scratch76_d_row = new Float32Array(n * 512);
-  scratch77_mask = new Float32Array(n * 393216);
-  scratch79_xhat = new Float32Array(n * 393216);
-  scratch79_istd = new Float32Array(n * 512);
-  scratch83_mask = new Float32Array(n * 393216);
-  scratch85_xhat = new Float32Array(n * 393216);
-  scratch85_istd = new Float32Array(n * 512);
-  scratch86_q = new Float32Array(n * 393216);
-  scratch86_k = new Float32Array(n * 393216);
-  scratch86_v = new Float32Array(n * 393216);
-  scratch86_probs = new Float32Array(n * 3145728);
-  scratch86_mask = new Float32Array(n * 3145728);
-  scratch86_heads = new Float32Array(n * 393216);
-  scratch86_d_heads = new Float32Array(n * 393216);
-  scratch86_d_q = new Float32Array(n * 393216);
-  scratch86_d_k = new Float32Array(n * 393216);
-  scratch86_d_v = new Float32Array(n * 393216);
-  scratch86_d_row = new Float32Array(n * 512);
-  scratch87_mask = new Float32Array(n * 393216);
-  scratch89_xhat = new Float32Array(n * 393216);
-  scratch89_istd = new Float32Array(n * 512);
-  scratch93_mask = new Float32Array(n * 393216);
-  scratch95_xhat = new Float32Array(n * 393216);
-  scratch95_istd = new Float32Array(n * 512);
-  scratch96_q = new Float32Array(n * 393216);
-  scratch96_k = new Float32Array(n * 393216);
-  scratch96_v = new Float32Array(n * 393216);
-  scratch96_probs = new Float32Array(n * 3145728);
-  scratch96_mask = new Float32Array(n * 3145728);
-  scratch96_heads = new Float32Array(n * 393216);
-  scratch96_d_heads = new Float32Array(n * 393216);
-  scratch96_d_q = new Float32Array(n * 393216);
-  scratch96_d_k = new Float32Array(n * 393216);
-  scratch96_d_v = new Float32Array(n * 393216);
-  scratch96_d_row = new Float32Array(n * 512);
-  scratch97_mask = new Float32Array(n * 393216);
-  scratch99_xhat = new Float32Array(n * 393216);
-  scratch99_istd = new Float32Array(n * 512);
-  scratch103_mask = new Float32Array(n * 393216);
-  scratch105_xhat = new Float32Array(n * 393216);
-  scratch105_istd = new Float32Array(n * 512);
-  scratch106_q = new Float32Array(n * 393216);
-  scratch106_k = new Float32Array(n * 393216);
-  scratch106_v = new Float32Array(n * 393216);
-  scratch106_probs = new Float32Array(n * 3145728);
-  scratch106_mask = new Float32Array(n * 3145728);
-  scratch106_heads = new Float32Array(n * 393216);
-  scratch106_d_heads = new Float32Array(n * 393216);
-  scratch106_d_q = new Float32Array(n * 393216);
-  scratch106_d_k = new Float32Array(n * 393216);
-  scratch106_d_v = new Float32Array(n * 393216);
-  scratch106_d_row = new Float32Array(n * 512);
-  scratch107_mask = new Float32Array(n * 393216);
-  scratch109_xhat = new Float32Array(n * 393216);
-  scratch109_istd = new Float32Array(n * 512);
-  scratch113_mask = new Float32Array(n * 393216);
-  scratch115_xhat = new Float32Array(n * 393216);
-  scratch115_istd = new Float32Array(n * 512);
-  scratch116_q = new Float32Array(n * 393216);
-  scratch116_k = new Float32Array(n * 393216);
-  scratch116_v = new Float32Array(n * 393216);
-  scratch116_probs = new Float32Array(n * 3145728);
-  scratch116_mask = new Float32Array(n * 3145728);
-  scratch116_heads = new Float32Array(n * 393216);
-  scratch116_d_heads = new Float32Array(n * 393216);
-  scratch116_d_q = new Float32Array(n * 393216);
-  scratch116_d_k = new Float32Array(n * 393216);
-  scratch116_d_v = new Float32Array(n * 393216);
-  scratch116_d_row = new Float32Array(n * 512);
-  scratch117_mask = new Float32Array(n * 393216);
-  scratch119_xhat = new Float32Array(n * 393216);
-  scratch119_istd = new Float32Array(n * 512);
-  scratch123_mask = new Float32Array(n * 393216);
-  scratch125_xhat = new Float32Array(n * 393216);
-  scratch125_istd = new Float32Array(n * 512);
+  noteWorkspace();
 }
 
-function checkTokens(what: string, ids: Int32Array, vocab: number): void {
+/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set(
+    [
+      act2,
+      act3,
+      act4,
+      act5,
+      act6,
+      act7,
+      act8,
+      act9,
+      act10,
+      act11,
+      act12,
+      act13,
+      act14,
+      act15,
+      act16,
+      act17,
+      act18,
+      act19,
+      act20,
+      act21,
+      act22,
+      act23,
+      act24,
+      act25,
+      act26,
+      act27,
+      act28,
+      act29,
+      act30,
+      act31,
+      act32,
+      act33,
+      act34,
+      act35,
+      act36,
+      act37,
+      act38,
+      act39,
+      act40,
+      act41,
+      act42,
+      act43,
+      act44,
+      act45,
+      act46,
+      act47,
+      act48,
+      act49,
+      act50,
+      act51,
+      act52,
+      act53,
+      act54,
+      act55,
+      act56,
+      act57,
+      act58,
+      act59,
+      act60,
+      act61,
+      act62,
+      act63,
+      act64,
+      act65,
+      act66,
+      act67,
+      act68,
+      act69,
+      act70,
+      act71,
+      act72,
+      act73,
+      act74,
+      act75,
+      act76,
+      act77,
+      act78,
+      act79,
+      act80,
+      act81,
+      act82,
+      act83,
+      act84,
+      act85,
+      act86,
+      act87,
+      act88,
+      act89,
+      act90,
+      act91,
+      act92,
+      act93,
+      act94,
+      act95,
+      act96,
+      act97,
+      act98,
+      act99,
+      act100,
+      act101,
+      act102,
+      act103,
+      act104,
+      act105,
+      act106,
+      act107,
+      act108,
+      act109,
+      act110,
+      act111,
+      act112,
+      act113,
+      act114,
+      act115,
+      act116,
+      act117,
+      act118,
+      act119,
+      act120,
+      act121,
+      act122,
+      act123,
+      act124,
+      act125,
+      act126,
+      act127,
+      act128,
+      act129,
+      act130,
+      act0,
+      act1,
+      grad0,
+      grad1,
+      grad2,
+      grad3,
+      grad4,
+      grad5,
+      grad6,
+      grad7,
+      grad8,
+      grad9,
+      grad10,
+      grad11,
+      grad12,
+      grad13,
+      grad14,
+      grad15,
+      grad16,
+      grad17,
+      grad18,
+      grad19,
+      grad20,
+      grad21,
+      grad22,
+      grad23,
+      grad24,
+      grad25,
+      grad26,
+      grad27,
+      grad28,
+      grad29,
+      grad30,
+      grad31,
+      grad32,
+      grad33,
+      grad34,
+      grad35,
+      grad36,
+      grad37,
+      grad38,
+      grad39,
+      grad40,
+      grad41,
+      grad42,
+      grad43,
+      grad44,
+      grad45,
+      grad46,
+      grad47,
+      grad48,
+      grad49,
+      grad50,
+      grad51,
+      grad52,
+      grad53,
+      grad54,
+      grad55,
+      grad56,
+      grad57,
+      grad58,
+      grad59,
+      grad60,
+      grad61,
+      grad62,
+      grad63,
+      grad64,
+      grad65,
+      grad66,
+      grad67,
+      grad68,
+      grad69,
+      grad70,
+      grad71,
+      grad72,
+      grad73,
+      grad74,
+      grad75,
+      grad76,
+      grad77,
+      grad78,
+      grad79,
+      grad80,
+      grad81,
+      grad82,
+      grad83,
+      grad84,
+      grad85,
+      grad86,
+      grad87,
+      grad88,
+      grad89,
+      grad90,
+      grad91,
+      grad92,
+      grad93,
+      grad94,
+      grad95,
+      grad96,
+      grad97,
+      grad98,
+      grad99,
+      grad100,
+      grad101,
+      grad102,
+      grad103,
+      grad104,
+      grad105,
+      grad106,
+      grad107,
+      grad108,
+      grad109,
+      grad110,
+      grad111,
+      grad112,
+      grad113,
+      grad114,
+      grad115,
+      grad116,
+      grad117,
+      grad118,
+      grad119,
+      grad120,
+      grad121,
+      grad122,
+      grad123,
+      grad124,
+      grad125,
+      grad126,
+      grad127,
+      grad128,
+      grad129,
+      grad130,
+      scratch4_xhat,
+      scratch4_istd,
+      scratch5_mask,
+      scratch6_q,
+      scratch6_k,
+      scratch6_v,
+      scratch6_probs,
+      scratch6_mask,
+      scratch6_heads,
+      scratch6_d_heads,
+      scratch6_d_q,
+      scratch6_d_k,
+      scratch6_d_v,
+      scratch6_d_row,
+      scratch7_mask,
+      scratch9_xhat,
+      scratch9_istd,
+      scratch13_mask,
+      scratch15_xhat,
+      scratch15_istd,
+      scratch16_q,
+      scratch16_k,
+      scratch16_v,
+      scratch16_probs,
+      scratch16_mask,
+      scratch16_heads,
+      scratch16_d_heads,
+      scratch16_d_q,
+      scratch16_d_k,
+      scratch16_d_v,
+      scratch16_d_row,
+      scratch17_mask,
+      scratch19_xhat,
+      scratch19_istd,
+      scratch23_mask,
+      scratch25_xhat,
+      scratch25_istd,
+      scratch26_q,
+      scratch26_k,
+      scratch26_v,
+      scratch26_probs,
+      scratch26_mask,
+      scratch26_heads,
+      scratch26_d_heads,
+      scratch26_d_q,
+      scratch26_d_k,
+      scratch26_d_v,
+      scratch26_d_row,
+      scratch27_mask,
+      scratch29_xhat,
+      scratch29_istd,
+      scratch33_mask,
+      scratch35_xhat,
+      scratch35_istd,
+      scratch36_q,
+      scratch36_k,
+      scratch36_v,
+      scratch36_probs,
+      scratch36_mask,
+      scratch36_heads,
+      scratch36_d_heads,
+      scratch36_d_q,
+      scratch36_d_k,
+      scratch36_d_v,
+      scratch36_d_row,
+      scratch37_mask,
+      scratch39_xhat,
+      scratch39_istd,
+      scratch43_mask,
+      scratch45_xhat,
+      scratch45_istd,
+      scratch46_q,
+      scratch46_k,
+      scratch46_v,
+      scratch46_probs,
+      scratch46_mask,
+      scratch46_heads,
+      scratch46_d_heads,
+      scratch46_d_q,
+      scratch46_d_k,
+      scratch46_d_v,
+      scratch46_d_row,
+      scratch47_mask,
+      scratch49_xhat,
+      scratch49_istd,
+      scratch53_mask,
+      scratch55_xhat,
+      scratch55_istd,
+      scratch56_q,
+      scratch56_k,
+      scratch56_v,
+      scratch56_probs,
+      scratch56_mask,
+      scratch56_heads,
+      scratch56_d_heads,
+      scratch56_d_q,
+      scratch56_d_k,
+      scratch56_d_v,
+      scratch56_d_row,
+      scratch57_mask,
+      scratch59_xhat,
+      scratch59_istd,
+      scratch63_mask,
+      scratch65_xhat,
+      scratch65_istd,
+      scratch66_q,
+      scratch66_k,
+      scratch66_v,
+      scratch66_probs,
+      scratch66_mask,
+      scratch66_heads,
+      scratch66_d_heads,
+      scratch66_d_q,
+      scratch66_d_k,
+      scratch66_d_v,
+      scratch66_d_row,
+      scratch67_mask,
+      scratch69_xhat,
+      scratch69_istd,
+      scratch73_mask,
+      scratch75_xhat,
+      scratch75_istd,
+      scratch76_q,
+      scratch76_k,
+      scratch76_v,
+      scratch76_probs,
+      scratch76_mask,
+      scratch76_heads,
+      scratch76_d_heads,
+      scratch76_d_q,
+      scratch76_d_k,
+      scratch76_d_v,
+      scratch76_d_row,
+      scratch77_mask,
+      scratch79_xhat,
+      scratch79_istd,
+      scratch83_mask,
+      scratch85_xhat,
+      scratch85_istd,
+      scratch86_q,
+      scratch86_k,
+      scratch86_v,
+      scratch86_probs,
+      scratch86_mask,
+      scratch86_heads,
+      scratch86_d_heads,
+      scratch86_d_q,
+      scratch86_d_k,
+      scratch86_d_v,
+      scratch86_d_row,
+      scratch87_mask,
+      scratch89_xhat,
+      scratch89_istd,
+      scratch93_mask,
+      scratch95_xhat,
+      scratch95_istd,
+      scratch96_q,
+      scratch96_k,
+      scratch96_v,
+      scratch96_probs,
+      scratch96_mask,
+      scratch96_heads,
+      scratch96_d_heads,
+      scratch96_d_q,
+      scratch96_d_k,
+      scratch96_d_v,
+      scratch96_d_row,
+      scratch97_mask,
+      scratch99_xhat,
+      scratch99_istd,
+      scratch103_mask,
+      scratch105_xhat,
+      scratch105_istd,
+      scratch106_q,
+      scratch106_k,
+      scratch106_v,
+      scratch106_probs,
+      scratch106_mask,
+      scratch106_heads,
+      scratch106_d_heads,
+      scratch106_d_q,
+      scratch106_d_k,
+      scratch106_d_v,
+      scratch106_d_row,
+      scratch107_mask,
+      scratch109_xhat,
+      scratch109_istd,
+      scratch113_mask,
+      scratch115_xhat,
+      scratch115_istd,
+      scratch116_q,
+      scratch116_k,
+      scratch116_v,
+      scratch116_probs,
+      scratch116_mask,
+      scratch116_heads,
+      scratch116_d_heads,
+      scratch116_d_q,
+      scratch116_d_k,
+      scratch116_d_v,
+      scratch116_d_row,
+      scratch117_mask,
+      scratch119_xhat,
+      scratch119_istd,
+      scratch123_mask,
+      scratch125_xhat,
+      scratch125_istd,
+      short0,
+    ].map((a) => a.buffer),
+  );
+}
+
+/** Whether `a` shares memory with the workspace (an array this module returned): it would be
+ *  overwritten while it is read. One set lookup per call. */
+function inWorkspace(a: ArrayBufferView): boolean {
+  return workspaceMemory.has(a.buffer);
+}
+
+function checkTokens(what: string, ids: unknown, expected: number, vocab: number): void {
+  if (!(ids instanceof Int32Array))
+    throw new TypeError(`${what} must be an Int32Array of token ids, got ${kindOf(ids)}`);
+  checkLength(what, ids, expected);
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
-    if (!Number.isInteger(id) || id < 0 || id >= vocab)
+    if (id < 0 || id >= vocab)
       throw new RangeError(`${what}: token id ${id} at position ${i} is outside the vocabulary 0..${vocab - 1}`);
   }
 }
@@ -2814,24 +3817,25 @@ export function forward(
   options: ForwardOptions = {},
 ): readonly [Float32Array, Float32Array] {
   checkBatch(n);
-  checkLength("params", p, paramCount);
+  checkOptions(options);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+  if (!Array.isArray(inputs) || inputs.length !== 2)
+    throw new TypeError(`inputs must be an array of 2 arrays, got ${kindOf(inputs)}`);
   const length = options.length ?? 512;
   if (!Number.isInteger(length) || length < 1 || length > 512)
     throw new RangeError(`sequence length ${length} is outside 1..512 (the declared maximum is 512)`);
-  checkLength("input input_ids", inputs[0], n * length * 1);
-  checkTokens("input input_ids", inputs[0], 30522);
-  checkLength("input token_type_ids", inputs[1], n * length * 1);
-  checkTokens("input token_type_ids", inputs[1], 2);
+  checkTokens("input input_ids", inputs[0], n * length * 1, 30522);
+  checkTokens("input token_type_ids", inputs[1], n * length * 1, 2);
   const training = options.training ?? false;
-  if (options.seed !== undefined) {
-    checkSeed(options.seed);
-    seedRandom(options.seed);
-  }
-
+  if (options.seed !== undefined) checkSeed(options.seed);
   allocate(n);
   allocateShort(n, length);
-  act0 = length === 512 ? inputs[0] : padRows(inputs[0], padded0, n, length, 1, 512);
-  act1 = length === 512 ? inputs[1] : padRows(inputs[1], padded1, n, length, 1, 512);
+  if (options.seed !== undefined) seedRandom(options.seed);
+  if (length === 512) act0.set(inputs[0]);
+  else padRows(inputs[0], act0, n, length, 1, 512);
+  if (length === 512) act1.set(inputs[1]);
+  else padRows(inputs[1], act1, n, length, 1, 512);
   seqLength = length;
   forward0(p, n);
   forward1(p, n);
@@ -2971,17 +3975,15 @@ export function forward(
 // the padded keys) and cut back ──────────────────────────────────────────────────────────────────────────
 
 let shortFor = "";
-let padded0 = new Int32Array(0);
-let padded1 = new Int32Array(0);
 let short0 = new Float32Array(0);
 
+/** Every array is made before any is replaced (as in `allocate`). */
 function allocateShort(n: number, length: number): void {
   const key = `${n}:${length}`;
   if (key === shortFor || length === 512) return;
+  [short0] = [new Float32Array(n * length * 768)];
   shortFor = key;
-  padded0 = new Int32Array(n * 512);
-  padded1 = new Int32Array(n * 512);
-  short0 = new Float32Array(n * length * 768);
+  noteWorkspace();
 }
 
 /** Copies n rows-of-`length` samples into their places in a layout of `max` positions, zeros elsewhere. */
@@ -3023,11 +4025,19 @@ export function backward(
   grads: Float32Array,
 ): void {
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkLength("params", p, paramCount);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
   const n = batchSize;
-  checkLength("outputGrads[0]", outputGrads[0], n * seqLength * 768);
-  checkLength("outputGrads[1]", outputGrads[1], n * 768);
-  checkLength("grads", grads, paramCount);
+  if (!Array.isArray(outputGrads) || outputGrads.length !== 2)
+    throw new TypeError(`outputGrads must be an array of 2 arrays, got ${kindOf(outputGrads)}`);
+  checkFloats("outputGrads[0]", outputGrads[0], n * seqLength * 768);
+  checkFloats("outputGrads[1]", outputGrads[1], n * 768);
+  checkFloats("grads", grads, paramCount);
+  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
+  if (seqLength === 512) grad127.set(outputGrads[0]);
+  else padRows(outputGrads[0], grad127, n, seqLength, 768, 512);
+  copy(outputGrads[1], grad130);
   const gp = grads;
   zero(gp);
   zero(grad0);
@@ -3145,12 +4155,7 @@ export function backward(
   zero(grad124);
   zero(grad125);
   zero(grad126);
-  zero(grad127);
   zero(grad128);
-  zero(grad130);
-  if (seqLength === 512) grad127.set(outputGrads[0]);
-  else padRows(outputGrads[0], grad127, n, seqLength, 768, 512);
-  copy(outputGrads[1], grad130);
   const training = lastTraining;
   backward128(n);
   backward127(p, gp, n);
@@ -5052,18 +6057,49 @@ function backward128(n: number): void {
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
 /** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, length: number, n: number, size: number): void {
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
   if (length === 0 || length % n !== 0 || length > n * size) {
     throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
   }
 }
 
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
 export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const d = output[i]! - target[i]!;
@@ -5071,6 +6107,17 @@ export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: numb
     if (grad !== undefined) grad[i] = (2 * d) / count;
   }
   return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
 }
 
 /** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
@@ -5082,16 +6129,14 @@ export function crossEntropyLoss(
   grad?: Float32Array,
 ): number {
   const classes = 768;
-  checkRows("logits", logits.length, n, outputSize);
+  checkRows("logits", logits, n, outputSize);
   const rows = logits.length / classes;
-  checkLength("targets", targets, rows);
-  if (grad !== undefined) checkLength("grad", grad, rows * classes);
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
   let total = 0;
   for (let b = 0; b < rows; b++) {
     const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
-    }
     const o = b * classes;
     let m = -Infinity;
     for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
@@ -5115,10 +6160,11 @@ export function binaryCrossEntropyLoss(
   grad?: Float32Array,
   fromLogits = false,
 ): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const y = output[i]!;
@@ -5207,7 +6253,11 @@ function checkTrainerOptions(options: TrainerOptions): void {
  *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
 export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
   checkTrainerOptions(options);
-  if (params !== undefined) checkLength("params", params, paramCount);
+  if (params !== undefined) {
+    checkFloats("params", params, paramCount);
+    if (inWorkspace(params))
+      throw new TypeError("params share memory with an array this module returned: copy them first");
+  }
   const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
   return {
@@ -5424,7 +6474,37 @@ const trainableRanges: readonly (readonly [number, number])[] = [
   [109481472, 109482240],
 ];
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
+/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+ *  (they are frozen, but the trainer object itself is not). */
+function checkTrainer(trainer: Trainer): void {
+  if (typeof trainer !== "object" || trainer === null)
+    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+  checkTrainerOptions(trainer.options);
+  const sgd = trainer.options.optimizer === "sgd";
+  const arrays: [string, unknown, number][] = [
+    ["trainer.params", trainer.params, paramCount],
+    ["trainer.grads", trainer.grads, paramCount],
+    ["trainer.buffers", trainer.buffers, bufferCount],
+    ["trainer.m", trainer.m, paramCount],
+    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+  ];
+  for (const [what, array, length] of arrays) checkFloats(what, array, length);
+  for (let i = 0; i < arrays.length; i++) {
+    for (let j = i + 1; j < arrays.length; j++) {
+      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+    }
+    if (inWorkspace(arrays[i]![1] as Float32Array))
+      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+  }
+  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+}
+
+/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+ *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+ *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+ *  state or the running statistics. */
 export function trainStep(
   trainer: Trainer,
   inputs: readonly [Int32Array, Int32Array],
@@ -5432,7 +6512,21 @@ export function trainStep(
   n: number,
   length?: number,
 ): number {
+  checkTrainer(trainer);
+  checkBatch(n);
   const o = trainer.options;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (length !== undefined && (!Number.isInteger(length) || length < 1 || length > 512)) {
+    throw new RangeError(`sequence length ${length} is outside 1..512 (the declared maximum is 512)`);
+  }
+  const outputLength = n * (length ?? 512) * 768;
+  if (lossName === "cross_entropy") {
+    checkTargets("targets", target, outputLength / 768);
+    checkClasses(target, 768);
+  } else {
+    checkTargets("target", target, outputLength);
+  }
   const result = forward(trainer.params, inputs, n, {
     training: true,
     buffers: trainer.buffers,
@@ -5440,8 +6534,6 @@ export function trainStep(
   });
   const output = result[0];
   const grad = lossGrad(output.length);
-  const lossName = o.loss;
-  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)

@@ -488,10 +488,46 @@ export const buffers: readonly TensorInfo[] = [];
 
 // ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
 
+// Every exported function checks all of its arguments before it changes anything (a workspace array, a
+// buffer, the random stream, a gradient): a call that throws leaves the module as it was. Checks run once
+// per call on each argument, never per element, except for integer ids and class targets (each must be
+// read to be known in range).
+
 function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
   if (array.length !== expected) {
     throw new RangeError(`${what} has ${array.length} elements, expected ${expected}`);
   }
+}
+
+/** What a caller passed, for messages: `Float64Array`, `an array`, `string`, `null`. */
+function kindOf(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+/** An array of this module's storage type (`Float32Array`: another kind would be converted or truncated
+ *  silently, a string or a plain object read as not-a-number) and of the expected length. */
+function checkFloats(what: string, array: unknown, expected: number): void {
+  if (!(array instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(array)}`);
+  checkLength(what, array, expected);
+}
+
+/** Whether two arrays share memory: one written while the other is read would give wrong numbers. */
+function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return (
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+/** `options` of `forward`: an object; `training` a boolean when given. */
+function checkOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const training: unknown = (options as { training?: unknown }).training;
+  if (training !== undefined && typeof training !== "boolean")
+    throw new TypeError(`options.training must be a boolean, got ${kindOf(training)}`);
 }
 
 /** Zeroes an array: a loop for short ones (`fill` is a call into the runtime, tens of ns), `fill` otherwise. */
@@ -710,6 +746,7 @@ let forwardDone = false;
 let lastTraining = false;
 /** Sequence length of the last forward call (attention masks keys past it). */
 let seqLength = 1024;
+/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -1170,473 +1207,1418 @@ let scratch121_mask = new Float32Array(0);
 let scratch123_xhat = new Float32Array(0);
 let scratch123_istd = new Float32Array(0);
 
+/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+ *  memory), the workspace and the last forward call's values stay as they were. */
 function allocate(n: number): void {
   if (n === batchSize) return;
+  [
+    act1,
+    act2,
+    act3,
+    act4,
+    act5,
+    act6,
+    act7,
+    act8,
+    act9,
+    act10,
+    act11,
+    act12,
+    act13,
+    act14,
+    act15,
+    act16,
+    act17,
+    act18,
+    act19,
+    act20,
+    act21,
+    act22,
+    act23,
+    act24,
+    act25,
+    act26,
+    act27,
+    act28,
+    act29,
+    act30,
+    act31,
+    act32,
+    act33,
+    act34,
+    act35,
+    act36,
+    act37,
+    act38,
+    act39,
+    act40,
+    act41,
+    act42,
+    act43,
+    act44,
+    act45,
+    act46,
+    act47,
+    act48,
+    act49,
+    act50,
+    act51,
+    act52,
+    act53,
+    act54,
+    act55,
+    act56,
+    act57,
+    act58,
+    act59,
+    act60,
+    act61,
+    act62,
+    act63,
+    act64,
+    act65,
+    act66,
+    act67,
+    act68,
+    act69,
+    act70,
+    act71,
+    act72,
+    act73,
+    act74,
+    act75,
+    act76,
+    act77,
+    act78,
+    act79,
+    act80,
+    act81,
+    act82,
+    act83,
+    act84,
+    act85,
+    act86,
+    act87,
+    act88,
+    act89,
+    act90,
+    act91,
+    act92,
+    act93,
+    act94,
+    act95,
+    act96,
+    act97,
+    act98,
+    act99,
+    act100,
+    act101,
+    act102,
+    act103,
+    act104,
+    act105,
+    act106,
+    act107,
+    act108,
+    act109,
+    act110,
+    act111,
+    act112,
+    act113,
+    act114,
+    act115,
+    act116,
+    act117,
+    act118,
+    act119,
+    act120,
+    act121,
+    act122,
+    act123,
+    act124,
+    act125,
+    act0,
+    grad0,
+    grad1,
+    grad2,
+    grad3,
+    grad4,
+    grad5,
+    grad6,
+    grad7,
+    grad8,
+    grad9,
+    grad10,
+    grad11,
+    grad12,
+    grad13,
+    grad14,
+    grad15,
+    grad16,
+    grad17,
+    grad18,
+    grad19,
+    grad20,
+    grad21,
+    grad22,
+    grad23,
+    grad24,
+    grad25,
+    grad26,
+    grad27,
+    grad28,
+    grad29,
+    grad30,
+    grad31,
+    grad32,
+    grad33,
+    grad34,
+    grad35,
+    grad36,
+    grad37,
+    grad38,
+    grad39,
+    grad40,
+    grad41,
+    grad42,
+    grad43,
+    grad44,
+    grad45,
+    grad46,
+    grad47,
+    grad48,
+    grad49,
+    grad50,
+    grad51,
+    grad52,
+    grad53,
+    grad54,
+    grad55,
+    grad56,
+    grad57,
+    grad58,
+    grad59,
+    grad60,
+    grad61,
+    grad62,
+    grad63,
+    grad64,
+    grad65,
+    grad66,
+    grad67,
+    grad68,
+    grad69,
+    grad70,
+    grad71,
+    grad72,
+    grad73,
+    grad74,
+    grad75,
+    grad76,
+    grad77,
+    grad78,
+    grad79,
+    grad80,
+    grad81,
+    grad82,
+    grad83,
+    grad84,
+    grad85,
+    grad86,
+    grad87,
+    grad88,
+    grad89,
+    grad90,
+    grad91,
+    grad92,
+    grad93,
+    grad94,
+    grad95,
+    grad96,
+    grad97,
+    grad98,
+    grad99,
+    grad100,
+    grad101,
+    grad102,
+    grad103,
+    grad104,
+    grad105,
+    grad106,
+    grad107,
+    grad108,
+    grad109,
+    grad110,
+    grad111,
+    grad112,
+    grad113,
+    grad114,
+    grad115,
+    grad116,
+    grad117,
+    grad118,
+    grad119,
+    grad120,
+    grad121,
+    grad122,
+    grad123,
+    grad124,
+    grad125,
+    scratch2_mask,
+    scratch3_xhat,
+    scratch3_istd,
+    scratch4_q,
+    scratch4_k,
+    scratch4_v,
+    scratch4_probs,
+    scratch4_mask,
+    scratch4_heads,
+    scratch4_d_heads,
+    scratch4_d_q,
+    scratch4_d_k,
+    scratch4_d_v,
+    scratch4_d_row,
+    scratch5_mask,
+    scratch7_xhat,
+    scratch7_istd,
+    scratch11_mask,
+    scratch13_xhat,
+    scratch13_istd,
+    scratch14_q,
+    scratch14_k,
+    scratch14_v,
+    scratch14_probs,
+    scratch14_mask,
+    scratch14_heads,
+    scratch14_d_heads,
+    scratch14_d_q,
+    scratch14_d_k,
+    scratch14_d_v,
+    scratch14_d_row,
+    scratch15_mask,
+    scratch17_xhat,
+    scratch17_istd,
+    scratch21_mask,
+    scratch23_xhat,
+    scratch23_istd,
+    scratch24_q,
+    scratch24_k,
+    scratch24_v,
+    scratch24_probs,
+    scratch24_mask,
+    scratch24_heads,
+    scratch24_d_heads,
+    scratch24_d_q,
+    scratch24_d_k,
+    scratch24_d_v,
+    scratch24_d_row,
+    scratch25_mask,
+    scratch27_xhat,
+    scratch27_istd,
+    scratch31_mask,
+    scratch33_xhat,
+    scratch33_istd,
+    scratch34_q,
+    scratch34_k,
+    scratch34_v,
+    scratch34_probs,
+    scratch34_mask,
+    scratch34_heads,
+    scratch34_d_heads,
+    scratch34_d_q,
+    scratch34_d_k,
+    scratch34_d_v,
+    scratch34_d_row,
+    scratch35_mask,
+    scratch37_xhat,
+    scratch37_istd,
+    scratch41_mask,
+    scratch43_xhat,
+    scratch43_istd,
+    scratch44_q,
+    scratch44_k,
+    scratch44_v,
+    scratch44_probs,
+    scratch44_mask,
+    scratch44_heads,
+    scratch44_d_heads,
+    scratch44_d_q,
+    scratch44_d_k,
+    scratch44_d_v,
+    scratch44_d_row,
+    scratch45_mask,
+    scratch47_xhat,
+    scratch47_istd,
+    scratch51_mask,
+    scratch53_xhat,
+    scratch53_istd,
+    scratch54_q,
+    scratch54_k,
+    scratch54_v,
+    scratch54_probs,
+    scratch54_mask,
+    scratch54_heads,
+    scratch54_d_heads,
+    scratch54_d_q,
+    scratch54_d_k,
+    scratch54_d_v,
+    scratch54_d_row,
+    scratch55_mask,
+    scratch57_xhat,
+    scratch57_istd,
+    scratch61_mask,
+    scratch63_xhat,
+    scratch63_istd,
+    scratch64_q,
+    scratch64_k,
+    scratch64_v,
+    scratch64_probs,
+    scratch64_mask,
+    scratch64_heads,
+    scratch64_d_heads,
+    scratch64_d_q,
+    scratch64_d_k,
+    scratch64_d_v,
+    scratch64_d_row,
+    scratch65_mask,
+    scratch67_xhat,
+    scratch67_istd,
+    scratch71_mask,
+    scratch73_xhat,
+    scratch73_istd,
+    scratch74_q,
+    scratch74_k,
+    scratch74_v,
+    scratch74_probs,
+    scratch74_mask,
+    scratch74_heads,
+    scratch74_d_heads,
+    scratch74_d_q,
+    scratch74_d_k,
+    scratch74_d_v,
+    scratch74_d_row,
+    scratch75_mask,
+    scratch77_xhat,
+    scratch77_istd,
+    scratch81_mask,
+    scratch83_xhat,
+    scratch83_istd,
+    scratch84_q,
+    scratch84_k,
+    scratch84_v,
+    scratch84_probs,
+    scratch84_mask,
+    scratch84_heads,
+    scratch84_d_heads,
+    scratch84_d_q,
+    scratch84_d_k,
+    scratch84_d_v,
+    scratch84_d_row,
+    scratch85_mask,
+    scratch87_xhat,
+    scratch87_istd,
+    scratch91_mask,
+    scratch93_xhat,
+    scratch93_istd,
+    scratch94_q,
+    scratch94_k,
+    scratch94_v,
+    scratch94_probs,
+    scratch94_mask,
+    scratch94_heads,
+    scratch94_d_heads,
+    scratch94_d_q,
+    scratch94_d_k,
+    scratch94_d_v,
+    scratch94_d_row,
+    scratch95_mask,
+    scratch97_xhat,
+    scratch97_istd,
+    scratch101_mask,
+    scratch103_xhat,
+    scratch103_istd,
+    scratch104_q,
+    scratch104_k,
+    scratch104_v,
+    scratch104_probs,
+    scratch104_mask,
+    scratch104_heads,
+    scratch104_d_heads,
+    scratch104_d_q,
+    scratch104_d_k,
+    scratch104_d_v,
+    scratch104_d_row,
+    scratch105_mask,
+    scratch107_xhat,
+    scratch107_istd,
+    scratch111_mask,
+    scratch113_xhat,
+    scratch113_istd,
+    scratch114_q,
+    scratch114_k,
+    scratch114_v,
+    scratch114_probs,
+    scratch114_mask,
+    scratch114_heads,
+    scratch114_d_heads,
+    scratch114_d_q,
+    scratch114_d_k,
+    scratch114_d_v,
+    scratch114_d_row,
+    scratch115_mask,
+    scratch117_xhat,
+    scratch117_istd,
+    scratch121_mask,
+    scratch123_xhat,
+    scratch123_istd,
+  ] = [
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 51463168),
+    new Int32Array(n * 1024),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 3145728),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 51463168),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 12582912),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 786432),
+    new Float32Array(n * 1024),
+  ];
   batchSize = n;
-  act1 = new Float32Array(n * 786432);
-  act2 = new Float32Array(n * 786432);
-  act3 = new Float32Array(n * 786432);
-  act4 = new Float32Array(n * 786432);
-  act5 = new Float32Array(n * 786432);
-  act6 = new Float32Array(n * 786432);
-  act7 = new Float32Array(n * 786432);
-  act8 = new Float32Array(n * 786432);
-  act9 = new Float32Array(n * 3145728);
-  act10 = new Float32Array(n * 3145728);
-  act11 = new Float32Array(n * 786432);
-  act12 = new Float32Array(n * 786432);
-  act13 = new Float32Array(n * 786432);
-  act14 = new Float32Array(n * 786432);
-  act15 = new Float32Array(n * 786432);
-  act16 = new Float32Array(n * 786432);
-  act17 = new Float32Array(n * 786432);
-  act18 = new Float32Array(n * 786432);
-  act19 = new Float32Array(n * 3145728);
-  act20 = new Float32Array(n * 3145728);
-  act21 = new Float32Array(n * 786432);
-  act22 = new Float32Array(n * 786432);
-  act23 = new Float32Array(n * 786432);
-  act24 = new Float32Array(n * 786432);
-  act25 = new Float32Array(n * 786432);
-  act26 = new Float32Array(n * 786432);
-  act27 = new Float32Array(n * 786432);
-  act28 = new Float32Array(n * 786432);
-  act29 = new Float32Array(n * 3145728);
-  act30 = new Float32Array(n * 3145728);
-  act31 = new Float32Array(n * 786432);
-  act32 = new Float32Array(n * 786432);
-  act33 = new Float32Array(n * 786432);
-  act34 = new Float32Array(n * 786432);
-  act35 = new Float32Array(n * 786432);
-  act36 = new Float32Array(n * 786432);
-  act37 = new Float32Array(n * 786432);
-  act38 = new Float32Array(n * 786432);
-  act39 = new Float32Array(n * 3145728);
-  act40 = new Float32Array(n * 3145728);
-  act41 = new Float32Array(n * 786432);
-  act42 = new Float32Array(n * 786432);
-  act43 = new Float32Array(n * 786432);
-  act44 = new Float32Array(n * 786432);
-  act45 = new Float32Array(n * 786432);
-  act46 = new Float32Array(n * 786432);
-  act47 = new Float32Array(n * 786432);
-  act48 = new Float32Array(n * 786432);
-  act49 = new Float32Array(n * 3145728);
-  act50 = new Float32Array(n * 3145728);
-  act51 = new Float32Array(n * 786432);
-  act52 = new Float32Array(n * 786432);
-  act53 = new Float32Array(n * 786432);
-  act54 = new Float32Array(n * 786432);
-  act55 = new Float32Array(n * 786432);
-  act56 = new Float32Array(n * 786432);
-  act57 = new Float32Array(n * 786432);
-  act58 = new Float32Array(n * 786432);
-  act59 = new Float32Array(n * 3145728);
-  act60 = new Float32Array(n * 3145728);
-  act61 = new Float32Array(n * 786432);
-  act62 = new Float32Array(n * 786432);
-  act63 = new Float32Array(n * 786432);
-  act64 = new Float32Array(n * 786432);
-  act65 = new Float32Array(n * 786432);
-  act66 = new Float32Array(n * 786432);
-  act67 = new Float32Array(n * 786432);
-  act68 = new Float32Array(n * 786432);
-  act69 = new Float32Array(n * 3145728);
-  act70 = new Float32Array(n * 3145728);
-  act71 = new Float32Array(n * 786432);
-  act72 = new Float32Array(n * 786432);
-  act73 = new Float32Array(n * 786432);
-  act74 = new Float32Array(n * 786432);
-  act75 = new Float32Array(n * 786432);
-  act76 = new Float32Array(n * 786432);
-  act77 = new Float32Array(n * 786432);
-  act78 = new Float32Array(n * 786432);
-  act79 = new Float32Array(n * 3145728);
-  act80 = new Float32Array(n * 3145728);
-  act81 = new Float32Array(n * 786432);
-  act82 = new Float32Array(n * 786432);
-  act83 = new Float32Array(n * 786432);
-  act84 = new Float32Array(n * 786432);
-  act85 = new Float32Array(n * 786432);
-  act86 = new Float32Array(n * 786432);
-  act87 = new Float32Array(n * 786432);
-  act88 = new Float32Array(n * 786432);
-  act89 = new Float32Array(n * 3145728);
-  act90 = new Float32Array(n * 3145728);
-  act91 = new Float32Array(n * 786432);
-  act92 = new Float32Array(n * 786432);
-  act93 = new Float32Array(n * 786432);
-  act94 = new Float32Array(n * 786432);
-  act95 = new Float32Array(n * 786432);
-  act96 = new Float32Array(n * 786432);
-  act97 = new Float32Array(n * 786432);
-  act98 = new Float32Array(n * 786432);
-  act99 = new Float32Array(n * 3145728);
-  act100 = new Float32Array(n * 3145728);
-  act101 = new Float32Array(n * 786432);
-  act102 = new Float32Array(n * 786432);
-  act103 = new Float32Array(n * 786432);
-  act104 = new Float32Array(n * 786432);
-  act105 = new Float32Array(n * 786432);
-  act106 = new Float32Array(n * 786432);
-  act107 = new Float32Array(n * 786432);
-  act108 = new Float32Array(n * 786432);
-  act109 = new Float32Array(n * 3145728);
-  act110 = new Float32Array(n * 3145728);
-  act111 = new Float32Array(n * 786432);
-  act112 = new Float32Array(n * 786432);
-  act113 = new Float32Array(n * 786432);
-  act114 = new Float32Array(n * 786432);
-  act115 = new Float32Array(n * 786432);
-  act116 = new Float32Array(n * 786432);
-  act117 = new Float32Array(n * 786432);
-  act118 = new Float32Array(n * 786432);
-  act119 = new Float32Array(n * 3145728);
-  act120 = new Float32Array(n * 3145728);
-  act121 = new Float32Array(n * 786432);
-  act122 = new Float32Array(n * 786432);
-  act123 = new Float32Array(n * 786432);
-  act124 = new Float32Array(n * 786432);
-  act125 = new Float32Array(n * 51463168);
-  grad0 = new Float32Array(n * 1024);
-  grad1 = new Float32Array(n * 786432);
-  grad2 = new Float32Array(n * 786432);
-  grad3 = new Float32Array(n * 786432);
-  grad4 = new Float32Array(n * 786432);
-  grad5 = new Float32Array(n * 786432);
-  grad6 = new Float32Array(n * 786432);
-  grad7 = new Float32Array(n * 786432);
-  grad8 = new Float32Array(n * 786432);
-  grad9 = new Float32Array(n * 3145728);
-  grad10 = new Float32Array(n * 3145728);
-  grad11 = new Float32Array(n * 786432);
-  grad12 = new Float32Array(n * 786432);
-  grad13 = new Float32Array(n * 786432);
-  grad14 = new Float32Array(n * 786432);
-  grad15 = new Float32Array(n * 786432);
-  grad16 = new Float32Array(n * 786432);
-  grad17 = new Float32Array(n * 786432);
-  grad18 = new Float32Array(n * 786432);
-  grad19 = new Float32Array(n * 3145728);
-  grad20 = new Float32Array(n * 3145728);
-  grad21 = new Float32Array(n * 786432);
-  grad22 = new Float32Array(n * 786432);
-  grad23 = new Float32Array(n * 786432);
-  grad24 = new Float32Array(n * 786432);
-  grad25 = new Float32Array(n * 786432);
-  grad26 = new Float32Array(n * 786432);
-  grad27 = new Float32Array(n * 786432);
-  grad28 = new Float32Array(n * 786432);
-  grad29 = new Float32Array(n * 3145728);
-  grad30 = new Float32Array(n * 3145728);
-  grad31 = new Float32Array(n * 786432);
-  grad32 = new Float32Array(n * 786432);
-  grad33 = new Float32Array(n * 786432);
-  grad34 = new Float32Array(n * 786432);
-  grad35 = new Float32Array(n * 786432);
-  grad36 = new Float32Array(n * 786432);
-  grad37 = new Float32Array(n * 786432);
-  grad38 = new Float32Array(n * 786432);
-  grad39 = new Float32Array(n * 3145728);
-  grad40 = new Float32Array(n * 3145728);
-  grad41 = new Float32Array(n * 786432);
-  grad42 = new Float32Array(n * 786432);
-  grad43 = new Float32Array(n * 786432);
-  grad44 = new Float32Array(n * 786432);
-  grad45 = new Float32Array(n * 786432);
-  grad46 = new Float32Array(n * 786432);
-  grad47 = new Float32Array(n * 786432);
-  grad48 = new Float32Array(n * 786432);
-  grad49 = new Float32Array(n * 3145728);
-  grad50 = new Float32Array(n * 3145728);
-  grad51 = new Float32Array(n * 786432);
-  grad52 = new Float32Array(n * 786432);
-  grad53 = new Float32Array(n * 786432);
-  grad54 = new Float32Array(n * 786432);
-  grad55 = new Float32Array(n * 786432);
-  grad56 = new Float32Array(n * 786432);
-  grad57 = new Float32Array(n * 786432);
-  grad58 = new Float32Array(n * 786432);
-  grad59 = new Float32Array(n * 3145728);
-  grad60 = new Float32Array(n * 3145728);
-  grad61 = new Float32Array(n * 786432);
-  grad62 = new Float32Array(n * 786432);
-  grad63 = new Float32Array(n * 786432);
-  grad64 = new Float32Array(n * 786432);
-  grad65 = new Float32Array(n * 786432);
-  grad66 = new Float32Array(n * 786432);
-  grad67 = new Float32Array(n * 786432);
-  grad68 = new Float32Array(n * 786432);
-  grad69 = new Float32Array(n * 3145728);
-  grad70 = new Float32Array(n * 3145728);
-  grad71 = new Float32Array(n * 786432);
-  grad72 = new Float32Array(n * 786432);
-  grad73 = new Float32Array(n * 786432);
-  grad74 = new Float32Array(n * 786432);
-  grad75 = new Float32Array(n * 786432);
-  grad76 = new Float32Array(n * 786432);
-  grad77 = new Float32Array(n * 786432);
-  grad78 = new Float32Array(n * 786432);
-  grad79 = new Float32Array(n * 3145728);
-  grad80 = new Float32Array(n * 3145728);
-  grad81 = new Float32Array(n * 786432);
-  grad82 = new Float32Array(n * 786432);
-  grad83 = new Float32Array(n * 786432);
-  grad84 = new Float32Array(n * 786432);
-  grad85 = new Float32Array(n * 786432);
-  grad86 = new Float32Array(n * 786432);
-  grad87 = new Float32Array(n * 786432);
-  grad88 = new Float32Array(n * 786432);
-  grad89 = new Float32Array(n * 3145728);
-  grad90 = new Float32Array(n * 3145728);
-  grad91 = new Float32Array(n * 786432);
-  grad92 = new Float32Array(n * 786432);
-  grad93 = new Float32Array(n * 786432);
-  grad94 = new Float32Array(n * 786432);
-  grad95 = new Float32Array(n * 786432);
-  grad96 = new Float32Array(n * 786432);
-  grad97 = new Float32Array(n * 786432);
-  grad98 = new Float32Array(n * 786432);
-  grad99 = new Float32Array(n * 3145728);
-  grad100 = new Float32Array(n * 3145728);
-  grad101 = new Float32Array(n * 786432);
-  grad102 = new Float32Array(n * 786432);
-  grad103 = new Float32Array(n * 786432);
-  grad104 = new Float32Array(n * 786432);
-  grad105 = new Float32Array(n * 786432);
-  grad106 = new Float32Array(n * 786432);
-  grad107 = new Float32Array(n * 786432);
-  grad108 = new Float32Array(n * 786432);
-  grad109 = new Float32Array(n * 3145728);
-  grad110 = new Float32Array(n * 3145728);
-  grad111 = new Float32Array(n * 786432);
-  grad112 = new Float32Array(n * 786432);
-  grad113 = new Float32Array(n * 786432);
-  grad114 = new Float32Array(n * 786432);
-  grad115 = new Float32Array(n * 786432);
-  grad116 = new Float32Array(n * 786432);
-  grad117 = new Float32Array(n * 786432);
-  grad118 = new Float32Array(n * 786432);
-  grad119 = new Float32Array(n * 3145728);
-  grad120 = new Float32Array(n * 3145728);
-  grad121 = new Float32Array(n * 786432);
-  grad122 = new Float32Array(n * 786432);
-  grad123 = new Float32Array(n * 786432);
-  grad124 = new Float32Array(n * 786432);
-  grad125 = new Float32Array(n * 51463168);
-  scratch2_mask = new Float32Array(n * 786432);
-  scratch3_xhat = new Float32Array(n * 786432);
-  scratch3_istd = new Float32Array(n * 1024);
-  scratch4_q = new Float32Array(n * 786432);
-  scratch4_k = new Float32Array(n * 786432);
-  scratch4_v = new Float32Array(n * 786432);
-  scratch4_probs = new Float32Array(n * 12582912);
-  scratch4_mask = new Float32Array(n * 12582912);
-  scratch4_heads = new Float32Array(n * 786432);
-  scratch4_d_heads = new Float32Array(n * 786432);
-  scratch4_d_q = new Float32Array(n * 786432);
-  scratch4_d_k = new Float32Array(n * 786432);
-  scratch4_d_v = new Float32Array(n * 786432);
-  scratch4_d_row = new Float32Array(n * 1024);
-  scratch5_mask = new Float32Array(n * 786432);
-  scratch7_xhat = new Float32Array(n * 786432);
-  scratch7_istd = new Float32Array(n * 1024);
-  scratch11_mask = new Float32Array(n * 786432);
-  scratch13_xhat = new Float32Array(n * 786432);
-  scratch13_istd = new Float32Array(n * 1024);
-  scratch14_q = new Float32Array(n * 786432);
-  scratch14_k = new Float32Array(n * 786432);
-  scratch14_v = new Float32Array(n * 786432);
-  scratch14_probs = new Float32Array(n * 12582912);
-  scratch14_mask = new Float32Array(n * 12582912);
-  scratch14_heads = new Float32Array(n * 786432);
-  scratch14_d_heads = new Float32Array(n * 786432);
-  scratch14_d_q = new Float32Array(n * 786432);
-  scratch14_d_k = new Float32Array(n * 786432);
-  scratch14_d_v = new Float32Array(n * 786432);
-  scratch14_d_row = new Float32Array(n * 1024);
-  scratch15_mask = new Float32Array(n * 786432);
-  scratch17_xhat = new Float32Array(n * 786432);
-  scratch17_istd = new Float32Array(n * 1024);
-  scratch21_mask = new Float32Array(n * 786432);
-  scratch23_xhat = new Float32Array(n * 786432);
-  scratch23_istd = new Float32Array(n * 1024);
-  scratch24_q = new Float32Array(n * 786432);
-  scratch24_k = new Float32Array(n * 786432);
-  scratch24_v = new Float32Array(n * 786432);
-  scratch24_probs = new Float32Array(n * 12582912);
-  scratch24_mask = new Float32Array(n * 12582912);
-  scratch24_heads = new Float32Array(n * 786432);
-  scratch24_d_heads = new Float32Array(n * 786432);
-  scratch24_d_q = new Float32Array(n * 786432);
-  scratch24_d_k = new Float32Array(n * 786432);
-  scratch24_d_v = new Float32Array(n * 786432);
-  scratch24_d_row = new Float32Array(n * 1024);
-  scratch25_mask = new Float32Array(n * 786432);
-  scratch27_xhat = new Float32Array(n * 786432);
-  scratch27_istd = new Float32Array(n * 1024);
-  scratch31_mask = new Float32Array(n * 786432);
-  scratch33_xhat = new Float32Array(n * 786432);
-  scratch33_istd = new Float32Array(n * 1024);
-  scratch34_q = new Float32Array(n * 786432);
-  scratch34_k = new Float32Array(n * 786432);
-  scratch34_v = new Float32Array(n * 786432);
-  scratch34_probs = new Float32Array(n * 12582912);
-  scratch34_mask = new Float32Array(n * 12582912);
-  scratch34_heads = new Float32Array(n * 786432);
-  scratch34_d_heads = new Float32Array(n * 786432);
-  scratch34_d_q = new Float32Array(n * 786432);
-  scratch34_d_k = new Float32Array(n * 786432);
-  scratch34_d_v = new Float32Array(n * 786432);
-  scratch34_d_row = new Float32Array(n * 1024);
-  scratch35_mask = new Float32Array(n * 786432);
-  scratch37_xhat = new Float32Array(n * 786432);
-  scratch37_istd = new Float32Array(n * 1024);
-  scratch41_mask = new Float32Array(n * 786432);
-  scratch43_xhat = new Float32Array(n * 786432);
-  scratch43_istd = new Float32Array(n * 1024);
-  scratch44_q = new Float32Array(n * 786432);
-  scratch44_k = new Float32Array(n * 786432);
-  scratch44_v = new Float32Array(n * 786432);
-  scratch44_probs = new Float32Array(n * 12582912);
-  scratch44_mask = new Float32Array(n * 12582912);
-  scratch44_heads = new Float32Array(n * 786432);
-  scratch44_d_heads = new Float32Array(n * 786432);
-  scratch44_d_q = new Float32Array(n * 786432);
-  scratch44_d_k = new Float32Array(n * 786432);
-  scratch44_d_v = new Float32Array(n * 786432);
-  scratch44_d_row = new Float32Array(n * 1024);
-  scratch45_mask = new Float32Array(n * 786432);
-  scratch47_xhat = new Float32Array(n * 786432);
-  scratch47_istd = new Float32Array(n * 1024);
-  scratch51_mask = new Float32Array(n * 786432);
-  scratch53_xhat = new Float32Array(n * 786432);
-  scratch53_istd = new Float32Array(n * 1024);
-  scratch54_q = new Float32Array(n * 786432);
-  scratch54_k = new Float32Array(n * 786432);
-  scratch54_v = new Float32Array(n * 786432);
-  scratch54_probs = new Float32Array(n * 12582912);
-  scratch54_mask = new Float32Array(n * 12582912);
-  scratch54_heads = new Float32Array(n * 786432);
-  scratch54_d_heads = new Float32Array(n * 786432);
-  scratch54_d_q = new Float32Array(n * 786432);
-  scratch54_d_k = new Float32Array(n * 786432);
-  scratch54_d_v = new Float32Array(n * 786432);
-  scratch54_d_row = new Float32Array(n * 1024);
-  scratch55_mask = new Float32Array(n * 786432);
-  scratch57_xhat = new Float32Array(n * 786432);
-  scratch57_istd = new Float32Array(n * 1024);
-  scratch61_mask = new Float32Array(n * 786432);
-  scratch63_xhat = new Float32Array(n * 786432);
-  scratch63_istd = new Float32Array(n * 1024);
-  scratch64_q = new Float32Array(n * 786432);
-  scratch64_k = new Float32Array(n * 786432);
-  scratch64_v = new Float32Array(n * 786432);
-  scratch64_probs = new Float32Array(n * 12582912);
-  scratch64_mask = new Float32Array(n * 12582912);
-  scratch64_heads = new Float32Array(n * 786432);
-  scratch64_d_heads = new Float32Array(n * 786432);
-  scratch64_d_q = new Float32Array(n * 786432);
-  scratch64_d_k = new Float32Array(n * 786432);
-  scratch64_d_v = new Float32Array(n * 786432);
-  scratch64_d_row = new Float32Array(n * 1024);
-  scratch65_mask = new Float32Array(n * 786432);
-  scratch67_xhat = new Float32Array(n * 786432);
-  scratch67_istd = new Float32Array(n * 1024);
-  scratch71_mask = new Float32Array(n * 786432);
-  scratch73_xhat = new Float32Array(n * 786432);
-  scratch73_istd = new Float32Array(n * 1024);
-  scratch74_q = new Float32Array(n * 786432);
-  scratch74_k = new Float32Array(n * 786432);
-  scratch74_v = new Float32Array(n * 786432);
-  scratch74_probs = new Float32Array(n * 12582912);
-  scratch74_mask = new Float32Array(n * 12582912);
-  scratch74_heads = new Float32Array(n * 786432);
-  scratch74_d_heads = new Float32Array(n * 786432);
-  scratch74_d_q = new Float32Array(n * 786432);
-  scratch74_d_k = new Float32Array(n * 786432);
-  scratch74_d_v = new Float32Array(n * 786432);
-  scratch74_d_row = new Float32Array(n * 1024);
-  scratch75_mask = new Float32Array(n * 786432);
-  scratch77_xhat = new Float32Array(n * 786432);
-  scratch77_istd = new Float32Array(n * 1024);
-  scratch81_mask = new Float32Array(n * 786432);
-  scratch83_xhat = new Float32Array(n * 786432);
-  scratch83_istd = new Float32Array(n * 1024);
-  scratch84_q = new Float32Array(n * 786432);
-  scratch84_k = new Float32Array(n * 786432);
-  scratch84_v = new Float32Array(n * 786432);
-  scratch84_probs = new Float32Array(n * 12582912);
-  scratch84_mask = new Float32Array(n * 12582912);
-  scratch84_heads = new Float32Array(n * 786432);
-  scratch84_d_heads = new Float32Array(n * 786432);
-  scratch84_d_q = new Float32Array(n * 786432);
-  scratch84_d_k = new Float32Array(n * 786432);
-  scratch84_d_v = new Float32Array(n * 786432);
-  scratch84_d_row = new Float32Array(n * 1024);
-  scratch85_mask = new Float32Array(n * 786432);
-  scratch87_xhat = new Float32Array(n * 786432);
-  scratch87_istd = new Float32Array(n * 1024);
-  scratch91_mask = new Float32Array(n * 786432);
-  scratch93_xhat = new Float32Array(n * 786432);
-  scratch93_istd = new Float32Array(n * 1024);
-  scratch94_q = new Float32Array(n * 786432);
-  scratch94_k = new Float32Array(n * 786432);
-  scratch94_v = new Float32Array(n * 786432);
-  scratch94_probs = new Float32Array(n * 12582912);
-  scratch94_mask = new Float32Array(n * 12582912);
-  scratch94_heads = new Float32Array(n * 786432);
-  scratch94_d_heads = new Float32Array(n * 786432);
-  scratch94_d_q = new Float32Array(n * 786432);
-  scratch94_d_k = new Float32Array(n * 786432);
-  scratch94_d_v = new Float32Array(n * 786432);
-  scratch94_d_row = new Float32Array(n * 1024);
-  scratch95_mask = new Float32Array(n * 786432);
-  scratch97_xhat = new Float32Array(n * 786432);
-  scratch97_istd = new Float32Array(n * 1024);
-  scratch101_mask = new Float32Array(n * 786432);
-  scratch103_xhat = new Float32Array(n * 786432);
-  scratch103_istd = new Float32Array(n * 1024);
-  scratch104_q = new Float32Array(n * 786432);
-  scratch104_k = new Float32Array(n * 786432);
-  scratch104_v = new Float32Array(n * 786432);
-  scratch104_probs = new Float32Array(n * 12582912);
-  scratch104_mask = new Float32Array(n * 12582912);
-  scratch104_heads = new Float32Array(n * 786432);
-  scratch104_d_heads = new Float32Array(n * 786432);
-  scratch104_d_q = new Float32Array(n * 786432);
-  scratch104_d_k = new Float32Array(n * 786432);
-  scratch104_d_v = new Float32Array(n * 786432);
-  scratch104_d_row = new Float32Array(n * 1024);
-  scratch105_mask = new Float32Array(n * 786432);
-  scratch107_xhat = new Float32Array(n * 786432);
-  scratch107_istd = new Float32Array(n * 1024);
-  scratch111_mask = new Float32Array(n * 786432);
-  scratch113_xhat = new Float32Array(n * 786432);
-  scratch113_istd = new Float32Array(n * 1024);
-  scratch114_q = new Float32Array(n * 786432);
-  scratch114_k = new Float32Array(n * 786432);
-  scratch114_v = new Float32Array(n * 786432);
-  scratch114_probs = new Float32Array(n * 12582912);
-  scratch114_mask = new Float32Array(n * 12582912);
-  scratch114_heads = new Float32Array(n * 786432);
-  scratch114_d_heads = new Float32Array(n * 786432);
-  scratch114_d_q = new Float32Array(n * 786432);
-  scratch114_d_k = new Float32Array(n * 786432);
-  scratch114_d_v = new Float32Array(n * 786432);
-  scratch114_d_row = new Float32Array(n * 1024);
-  scratch115_mask = new Float32Array(n * 786432);
-  scratch117_xhat = new Float32Array(n * 786432);
-  scratch117_istd = new Float32Array(n * 1024);
-  scratch121_mask = new Float32Array(n * 786432);
-  scratch123_xhat = new Float32Array(n * 786432);
-  scratch123_istd = new Float32Array(n * 1024);
+  noteWorkspace();
 }
 
-function checkTokens(what: string, ids: Int32Array, vocab: number): void {
+/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set(
+    [
+      act1,
+      act2,
+      act3,
+      act4,
+      act5,
+      act6,
+      act7,
+      act8,
+      act9,
+      act10,
+      act11,
+      act12,
+      act13,
+      act14,
+      act15,
+      act16,
+      act17,
+      act18,
+      act19,
+      act20,
+      act21,
+      act22,
+      act23,
+      act24,
+      act25,
+      act26,
+      act27,
+      act28,
+      act29,
+      act30,
+      act31,
+      act32,
+      act33,
+      act34,
+      act35,
+      act36,
+      act37,
+      act38,
+      act39,
+      act40,
+      act41,
+      act42,
+      act43,
+      act44,
+      act45,
+      act46,
+      act47,
+      act48,
+      act49,
+      act50,
+      act51,
+      act52,
+      act53,
+      act54,
+      act55,
+      act56,
+      act57,
+      act58,
+      act59,
+      act60,
+      act61,
+      act62,
+      act63,
+      act64,
+      act65,
+      act66,
+      act67,
+      act68,
+      act69,
+      act70,
+      act71,
+      act72,
+      act73,
+      act74,
+      act75,
+      act76,
+      act77,
+      act78,
+      act79,
+      act80,
+      act81,
+      act82,
+      act83,
+      act84,
+      act85,
+      act86,
+      act87,
+      act88,
+      act89,
+      act90,
+      act91,
+      act92,
+      act93,
+      act94,
+      act95,
+      act96,
+      act97,
+      act98,
+      act99,
+      act100,
+      act101,
+      act102,
+      act103,
+      act104,
+      act105,
+      act106,
+      act107,
+      act108,
+      act109,
+      act110,
+      act111,
+      act112,
+      act113,
+      act114,
+      act115,
+      act116,
+      act117,
+      act118,
+      act119,
+      act120,
+      act121,
+      act122,
+      act123,
+      act124,
+      act125,
+      act0,
+      grad0,
+      grad1,
+      grad2,
+      grad3,
+      grad4,
+      grad5,
+      grad6,
+      grad7,
+      grad8,
+      grad9,
+      grad10,
+      grad11,
+      grad12,
+      grad13,
+      grad14,
+      grad15,
+      grad16,
+      grad17,
+      grad18,
+      grad19,
+      grad20,
+      grad21,
+      grad22,
+      grad23,
+      grad24,
+      grad25,
+      grad26,
+      grad27,
+      grad28,
+      grad29,
+      grad30,
+      grad31,
+      grad32,
+      grad33,
+      grad34,
+      grad35,
+      grad36,
+      grad37,
+      grad38,
+      grad39,
+      grad40,
+      grad41,
+      grad42,
+      grad43,
+      grad44,
+      grad45,
+      grad46,
+      grad47,
+      grad48,
+      grad49,
+      grad50,
+      grad51,
+      grad52,
+      grad53,
+      grad54,
+      grad55,
+      grad56,
+      grad57,
+      grad58,
+      grad59,
+      grad60,
+      grad61,
+      grad62,
+      grad63,
+      grad64,
+      grad65,
+      grad66,
+      grad67,
+      grad68,
+      grad69,
+      grad70,
+      grad71,
+      grad72,
+      grad73,
+      grad74,
+      grad75,
+      grad76,
+      grad77,
+      grad78,
+      grad79,
+      grad80,
+      grad81,
+      grad82,
+      grad83,
+      grad84,
+      grad85,
+      grad86,
+      grad87,
+      grad88,
+      grad89,
+      grad90,
+      grad91,
+      grad92,
+      grad93,
+      grad94,
+      grad95,
+      grad96,
+      grad97,
+      grad98,
+      grad99,
+      grad100,
+      grad101,
+      grad102,
+      grad103,
+      grad104,
+      grad105,
+      grad106,
+      grad107,
+      grad108,
+      grad109,
+      grad110,
+      grad111,
+      grad112,
+      grad113,
+      grad114,
+      grad115,
+      grad116,
+      grad117,
+      grad118,
+      grad119,
+      grad120,
+      grad121,
+      grad122,
+      grad123,
+      grad124,
+      grad125,
+      scratch2_mask,
+      scratch3_xhat,
+      scratch3_istd,
+      scratch4_q,
+      scratch4_k,
+      scratch4_v,
+      scratch4_probs,
+      scratch4_mask,
+      scratch4_heads,
+      scratch4_d_heads,
+      scratch4_d_q,
+      scratch4_d_k,
+      scratch4_d_v,
+      scratch4_d_row,
+      scratch5_mask,
+      scratch7_xhat,
+      scratch7_istd,
+      scratch11_mask,
+      scratch13_xhat,
+      scratch13_istd,
+      scratch14_q,
+      scratch14_k,
+      scratch14_v,
+      scratch14_probs,
+      scratch14_mask,
+      scratch14_heads,
+      scratch14_d_heads,
+      scratch14_d_q,
+      scratch14_d_k,
+      scratch14_d_v,
+      scratch14_d_row,
+      scratch15_mask,
+      scratch17_xhat,
+      scratch17_istd,
+      scratch21_mask,
+      scratch23_xhat,
+      scratch23_istd,
+      scratch24_q,
+      scratch24_k,
+      scratch24_v,
+      scratch24_probs,
+      scratch24_mask,
+      scratch24_heads,
+      scratch24_d_heads,
+      scratch24_d_q,
+      scratch24_d_k,
+      scratch24_d_v,
+      scratch24_d_row,
+      scratch25_mask,
+      scratch27_xhat,
+      scratch27_istd,
+      scratch31_mask,
+      scratch33_xhat,
+      scratch33_istd,
+      scratch34_q,
+      scratch34_k,
+      scratch34_v,
+      scratch34_probs,
+      scratch34_mask,
+      scratch34_heads,
+      scratch34_d_heads,
+      scratch34_d_q,
+      scratch34_d_k,
+      scratch34_d_v,
+      scratch34_d_row,
+      scratch35_mask,
+      scratch37_xhat,
+      scratch37_istd,
+      scratch41_mask,
+      scratch43_xhat,
+      scratch43_istd,
+      scratch44_q,
+      scratch44_k,
+      scratch44_v,
+      scratch44_probs,
+      scratch44_mask,
+      scratch44_heads,
+      scratch44_d_heads,
+      scratch44_d_q,
+      scratch44_d_k,
+      scratch44_d_v,
+      scratch44_d_row,
+      scratch45_mask,
+      scratch47_xhat,
+      scratch47_istd,
+      scratch51_mask,
+      scratch53_xhat,
+      scratch53_istd,
+      scratch54_q,
+      scratch54_k,
+      scratch54_v,
+      scratch54_probs,
+      scratch54_mask,
+      scratch54_heads,
+      scratch54_d_heads,
+      scratch54_d_q,
+      scratch54_d_k,
+      scratch54_d_v,
+      scratch54_d_row,
+      scratch55_mask,
+      scratch57_xhat,
+      scratch57_istd,
+      scratch61_mask,
+      scratch63_xhat,
+      scratch63_istd,
+      scratch64_q,
+      scratch64_k,
+      scratch64_v,
+      scratch64_probs,
+      scratch64_mask,
+      scratch64_heads,
+      scratch64_d_heads,
+      scratch64_d_q,
+      scratch64_d_k,
+      scratch64_d_v,
+      scratch64_d_row,
+      scratch65_mask,
+      scratch67_xhat,
+      scratch67_istd,
+      scratch71_mask,
+      scratch73_xhat,
+      scratch73_istd,
+      scratch74_q,
+      scratch74_k,
+      scratch74_v,
+      scratch74_probs,
+      scratch74_mask,
+      scratch74_heads,
+      scratch74_d_heads,
+      scratch74_d_q,
+      scratch74_d_k,
+      scratch74_d_v,
+      scratch74_d_row,
+      scratch75_mask,
+      scratch77_xhat,
+      scratch77_istd,
+      scratch81_mask,
+      scratch83_xhat,
+      scratch83_istd,
+      scratch84_q,
+      scratch84_k,
+      scratch84_v,
+      scratch84_probs,
+      scratch84_mask,
+      scratch84_heads,
+      scratch84_d_heads,
+      scratch84_d_q,
+      scratch84_d_k,
+      scratch84_d_v,
+      scratch84_d_row,
+      scratch85_mask,
+      scratch87_xhat,
+      scratch87_istd,
+      scratch91_mask,
+      scratch93_xhat,
+      scratch93_istd,
+      scratch94_q,
+      scratch94_k,
+      scratch94_v,
+      scratch94_probs,
+      scratch94_mask,
+      scratch94_heads,
+      scratch94_d_heads,
+      scratch94_d_q,
+      scratch94_d_k,
+      scratch94_d_v,
+      scratch94_d_row,
+      scratch95_mask,
+      scratch97_xhat,
+      scratch97_istd,
+      scratch101_mask,
+      scratch103_xhat,
+      scratch103_istd,
+      scratch104_q,
+      scratch104_k,
+      scratch104_v,
+      scratch104_probs,
+      scratch104_mask,
+      scratch104_heads,
+      scratch104_d_heads,
+      scratch104_d_q,
+      scratch104_d_k,
+      scratch104_d_v,
+      scratch104_d_row,
+      scratch105_mask,
+      scratch107_xhat,
+      scratch107_istd,
+      scratch111_mask,
+      scratch113_xhat,
+      scratch113_istd,
+      scratch114_q,
+      scratch114_k,
+      scratch114_v,
+      scratch114_probs,
+      scratch114_mask,
+      scratch114_heads,
+      scratch114_d_heads,
+      scratch114_d_q,
+      scratch114_d_k,
+      scratch114_d_v,
+      scratch114_d_row,
+      scratch115_mask,
+      scratch117_xhat,
+      scratch117_istd,
+      scratch121_mask,
+      scratch123_xhat,
+      scratch123_istd,
+      short0,
+    ].map((a) => a.buffer),
+  );
+}
+
+/** Whether `a` shares memory with the workspace (an array this module returned): it would be
+ *  overwritten while it is read. One set lookup per call. */
+function inWorkspace(a: ArrayBufferView): boolean {
+  return workspaceMemory.has(a.buffer);
+}
+
+function checkTokens(what: string, ids: unknown, expected: number, vocab: number): void {
+  if (!(ids instanceof Int32Array))
+    throw new TypeError(`${what} must be an Int32Array of token ids, got ${kindOf(ids)}`);
+  checkLength(what, ids, expected);
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
-    if (!Number.isInteger(id) || id < 0 || id >= vocab)
+    if (id < 0 || id >= vocab)
       throw new RangeError(`${what}: token id ${id} at position ${i} is outside the vocabulary 0..${vocab - 1}`);
   }
 }
@@ -1658,21 +2640,20 @@ export interface ForwardOptions {
  */
 export function forward(p: Float32Array, input: Int32Array, n: number, options: ForwardOptions = {}): Float32Array {
   checkBatch(n);
-  checkLength("params", p, paramCount);
+  checkOptions(options);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
   const length = options.length ?? 1024;
   if (!Number.isInteger(length) || length < 1 || length > 1024)
     throw new RangeError(`sequence length ${length} is outside 1..1024 (the declared maximum is 1024)`);
-  checkLength("input", input, n * length * 1);
-  checkTokens("input", input, 50257);
+  checkTokens("input", input, n * length * 1, 50257);
   const training = options.training ?? false;
-  if (options.seed !== undefined) {
-    checkSeed(options.seed);
-    seedRandom(options.seed);
-  }
-
+  if (options.seed !== undefined) checkSeed(options.seed);
   allocate(n);
   allocateShort(n, length);
-  act0 = length === 1024 ? input : padRows(input, padded0, n, length, 1, 1024);
+  if (options.seed !== undefined) seedRandom(options.seed);
+  if (length === 1024) act0.set(input);
+  else padRows(input, act0, n, length, 1, 1024);
   seqLength = length;
   forward0(p, n);
   forward1(p, n);
@@ -1808,15 +2789,15 @@ export function forward(p: Float32Array, input: Int32Array, n: number, options: 
 // the padded keys) and cut back ──────────────────────────────────────────────────────────────────────────
 
 let shortFor = "";
-let padded0 = new Int32Array(0);
 let short0 = new Float32Array(0);
 
+/** Every array is made before any is replaced (as in `allocate`). */
 function allocateShort(n: number, length: number): void {
   const key = `${n}:${length}`;
   if (key === shortFor || length === 1024) return;
+  [short0] = [new Float32Array(n * length * 50257)];
   shortFor = key;
-  padded0 = new Int32Array(n * 1024);
-  short0 = new Float32Array(n * length * 50257);
+  noteWorkspace();
 }
 
 /** Copies n rows-of-`length` samples into their places in a layout of `max` positions, zeros elsewhere. */
@@ -1854,10 +2835,15 @@ function cutRows(
  */
 export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): void {
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkLength("params", p, paramCount);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
   const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * seqLength * 50257);
-  checkLength("grads", grads, paramCount);
+  checkFloats("outputGrad", outputGrad, n * seqLength * 50257);
+  checkFloats("grads", grads, paramCount);
+  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
+  if (seqLength === 1024) grad125.set(outputGrad);
+  else padRows(outputGrad, grad125, n, seqLength, 50257, 1024);
   const gp = grads;
   zero(gp);
   zero(grad0);
@@ -1973,9 +2959,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad122);
   zero(grad123);
   zero(grad124);
-  zero(grad125);
-  if (seqLength === 1024) grad125.set(outputGrad);
-  else padRows(outputGrad, grad125, n, seqLength, 50257, 1024);
   const training = lastTraining;
   backward124(p, gp, n);
   layernormBackward1(p, gp, n, grad123, grad124, scratch123_xhat, scratch123_istd, 124438272, 124439040); // op 123: ln_f (layernorm)
@@ -3819,18 +4802,49 @@ function backward124(p: Float32Array, gp: Float32Array, n: number): void {
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
 /** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, length: number, n: number, size: number): void {
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
   if (length === 0 || length % n !== 0 || length > n * size) {
     throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
   }
 }
 
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
 export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const d = output[i]! - target[i]!;
@@ -3838,6 +4852,17 @@ export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: numb
     if (grad !== undefined) grad[i] = (2 * d) / count;
   }
   return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
 }
 
 /** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
@@ -3849,16 +4874,14 @@ export function crossEntropyLoss(
   grad?: Float32Array,
 ): number {
   const classes = 50257;
-  checkRows("logits", logits.length, n, outputSize);
+  checkRows("logits", logits, n, outputSize);
   const rows = logits.length / classes;
-  checkLength("targets", targets, rows);
-  if (grad !== undefined) checkLength("grad", grad, rows * classes);
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
   let total = 0;
   for (let b = 0; b < rows; b++) {
     const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
-    }
     const o = b * classes;
     let m = -Infinity;
     for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
@@ -3882,10 +4905,11 @@ export function binaryCrossEntropyLoss(
   grad?: Float32Array,
   fromLogits = false,
 ): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const y = output[i]!;
@@ -3973,7 +4997,11 @@ function checkTrainerOptions(options: TrainerOptions): void {
  *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
 export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
   checkTrainerOptions(options);
-  if (params !== undefined) checkLength("params", params, paramCount);
+  if (params !== undefined) {
+    checkFloats("params", params, paramCount);
+    if (inWorkspace(params))
+      throw new TypeError("params share memory with an array this module returned: copy them first");
+  }
   const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
   return {
@@ -4139,7 +5167,37 @@ const trainableRanges: readonly (readonly [number, number])[] = [
   [124439040, 124439808],
 ];
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
+/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+ *  (they are frozen, but the trainer object itself is not). */
+function checkTrainer(trainer: Trainer): void {
+  if (typeof trainer !== "object" || trainer === null)
+    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+  checkTrainerOptions(trainer.options);
+  const sgd = trainer.options.optimizer === "sgd";
+  const arrays: [string, unknown, number][] = [
+    ["trainer.params", trainer.params, paramCount],
+    ["trainer.grads", trainer.grads, paramCount],
+    ["trainer.buffers", trainer.buffers, bufferCount],
+    ["trainer.m", trainer.m, paramCount],
+    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+  ];
+  for (const [what, array, length] of arrays) checkFloats(what, array, length);
+  for (let i = 0; i < arrays.length; i++) {
+    for (let j = i + 1; j < arrays.length; j++) {
+      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+    }
+    if (inWorkspace(arrays[i]![1] as Float32Array))
+      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+  }
+  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+}
+
+/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+ *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+ *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+ *  state or the running statistics. */
 export function trainStep(
   trainer: Trainer,
   input: Int32Array,
@@ -4147,7 +5205,20 @@ export function trainStep(
   n: number,
   length?: number,
 ): number {
+  checkTrainer(trainer);
+  checkBatch(n);
   const o = trainer.options;
+  const lossName = o.loss ?? "cross_entropy";
+  if (length !== undefined && (!Number.isInteger(length) || length < 1 || length > 1024)) {
+    throw new RangeError(`sequence length ${length} is outside 1..1024 (the declared maximum is 1024)`);
+  }
+  const outputLength = n * (length ?? 1024) * 50257;
+  if (lossName === "cross_entropy") {
+    checkTargets("targets", target, outputLength / 50257);
+    checkClasses(target, 50257);
+  } else {
+    checkTargets("target", target, outputLength);
+  }
   const result = forward(trainer.params, input, n, {
     training: true,
     buffers: trainer.buffers,
@@ -4155,7 +5226,6 @@ export function trainStep(
   });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? "cross_entropy";
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)

@@ -64,10 +64,46 @@ export const buffers: readonly TensorInfo[] = [];
 
 // ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
 
+// Every exported function checks all of its arguments before it changes anything (a workspace array, a
+// buffer, the random stream, a gradient): a call that throws leaves the module as it was. Checks run once
+// per call on each argument, never per element, except for integer ids and class targets (each must be
+// read to be known in range).
+
 function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
   if (array.length !== expected) {
     throw new RangeError(`${what} has ${array.length} elements, expected ${expected}`);
   }
+}
+
+/** What a caller passed, for messages: `Float64Array`, `an array`, `string`, `null`. */
+function kindOf(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+/** An array of this module's storage type (`Float32Array`: another kind would be converted or truncated
+ *  silently, a string or a plain object read as not-a-number) and of the expected length. */
+function checkFloats(what: string, array: unknown, expected: number): void {
+  if (!(array instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(array)}`);
+  checkLength(what, array, expected);
+}
+
+/** Whether two arrays share memory: one written while the other is read would give wrong numbers. */
+function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return (
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+/** `options` of `forward`: an object; `training` a boolean when given. */
+function checkOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const training: unknown = (options as { training?: unknown }).training;
+  if (training !== undefined && typeof training !== "boolean")
+    throw new TypeError(`options.training must be a boolean, got ${kindOf(training)}`);
 }
 
 /** Zeroes an array: a loop for short ones (`fill` is a call into the runtime, tens of ns), `fill` otherwise. */
@@ -145,6 +181,7 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
+/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -156,7 +193,7 @@ let act9 = new Float32Array(0);
 let act10 = new Float32Array(0);
 let act11 = new Float32Array(0);
 let act12 = new Float32Array(0);
-let act0: Float32Array = new Float32Array(0);
+let act0 = new Float32Array(0);
 let grad0 = new Float32Array(0);
 let grad1 = new Float32Array(0);
 let grad2 = new Float32Array(0);
@@ -174,32 +211,107 @@ const work0_dcol = new Float32Array(19600);
 const work3_col = new Float32Array(15000);
 const work3_dcol = new Float32Array(15000);
 
+/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+ *  memory), the workspace and the last forward call's values stay as they were. */
 function allocate(n: number): void {
   if (n === batchSize) return;
+  [
+    act1,
+    act2,
+    act3,
+    act4,
+    act5,
+    act6,
+    act8,
+    act9,
+    act10,
+    act11,
+    act12,
+    act0,
+    grad0,
+    grad1,
+    grad2,
+    grad3,
+    grad4,
+    grad5,
+    grad6,
+    grad8,
+    grad9,
+    grad10,
+    grad11,
+    grad12,
+  ] = [
+    new Float32Array(n * 4704),
+    new Float32Array(n * 4704),
+    new Float32Array(n * 1176),
+    new Float32Array(n * 1600),
+    new Float32Array(n * 1600),
+    new Float32Array(n * 400),
+    new Float32Array(n * 120),
+    new Float32Array(n * 120),
+    new Float32Array(n * 84),
+    new Float32Array(n * 84),
+    new Float32Array(n * 10),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 4704),
+    new Float32Array(n * 4704),
+    new Float32Array(n * 1176),
+    new Float32Array(n * 1600),
+    new Float32Array(n * 1600),
+    new Float32Array(n * 400),
+    new Float32Array(n * 120),
+    new Float32Array(n * 120),
+    new Float32Array(n * 84),
+    new Float32Array(n * 84),
+    new Float32Array(n * 10),
+  ];
   batchSize = n;
-  act1 = new Float32Array(n * 4704);
-  act2 = new Float32Array(n * 4704);
-  act3 = new Float32Array(n * 1176);
-  act4 = new Float32Array(n * 1600);
-  act5 = new Float32Array(n * 1600);
-  act6 = new Float32Array(n * 400);
-  act8 = new Float32Array(n * 120);
-  act9 = new Float32Array(n * 120);
-  act10 = new Float32Array(n * 84);
-  act11 = new Float32Array(n * 84);
-  act12 = new Float32Array(n * 10);
-  grad0 = new Float32Array(n * 1024);
-  grad1 = new Float32Array(n * 4704);
-  grad2 = new Float32Array(n * 4704);
-  grad3 = new Float32Array(n * 1176);
-  grad4 = new Float32Array(n * 1600);
-  grad5 = new Float32Array(n * 1600);
-  grad6 = new Float32Array(n * 400);
-  grad8 = new Float32Array(n * 120);
-  grad9 = new Float32Array(n * 120);
-  grad10 = new Float32Array(n * 84);
-  grad11 = new Float32Array(n * 84);
-  grad12 = new Float32Array(n * 10);
+  noteWorkspace();
+}
+
+/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set(
+    [
+      act1,
+      act2,
+      act3,
+      act4,
+      act5,
+      act6,
+      act8,
+      act9,
+      act10,
+      act11,
+      act12,
+      act0,
+      grad0,
+      grad1,
+      grad2,
+      grad3,
+      grad4,
+      grad5,
+      grad6,
+      grad8,
+      grad9,
+      grad10,
+      grad11,
+      grad12,
+      work0_col,
+      work0_dcol,
+      work3_col,
+      work3_dcol,
+    ].map((a) => a.buffer),
+  );
+}
+
+/** Whether `a` shares memory with the workspace (an array this module returned): it would be
+ *  overwritten while it is read. One set lookup per call. */
+function inWorkspace(a: ArrayBufferView): boolean {
+  return workspaceMemory.has(a.buffer);
 }
 
 export interface ForwardOptions {
@@ -217,15 +329,14 @@ export interface ForwardOptions {
  */
 export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
   checkBatch(n);
-  checkLength("params", p, paramCount);
-  checkLength("input", input, n * 1024);
-  if (options.seed !== undefined) {
-    checkSeed(options.seed);
-    seedRandom(options.seed);
-  }
-
+  checkOptions(options);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+  checkFloats("input", input, n * 1024);
+  if (options.seed !== undefined) checkSeed(options.seed);
   allocate(n);
-  act0 = input;
+  if (options.seed !== undefined) seedRandom(options.seed);
+  act0.set(input);
   forward0(p, n);
   forward1(n);
   forward2(n);
@@ -249,10 +360,14 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
  */
 export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkLength("params", p, paramCount);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
   const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * 10);
-  checkLength("grads", grads, paramCount);
+  checkFloats("outputGrad", outputGrad, n * 10);
+  checkFloats("grads", grads, paramCount);
+  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
+  copy(outputGrad, grad12);
   const gp = grads;
   zero(gp);
   zero(grad0);
@@ -262,8 +377,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad6);
   zero(grad9);
   zero(grad11);
-  zero(grad12);
-  copy(outputGrad, grad12);
   backward11(p, gp, n);
   backward10(n);
   backward9(p, gp, n);
@@ -658,18 +771,49 @@ function backward11(p: Float32Array, gp: Float32Array, n: number): void {
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
 /** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, length: number, n: number, size: number): void {
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
   if (length === 0 || length % n !== 0 || length > n * size) {
     throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
   }
 }
 
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
 export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const d = output[i]! - target[i]!;
@@ -677,6 +821,17 @@ export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: numb
     if (grad !== undefined) grad[i] = (2 * d) / count;
   }
   return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
 }
 
 /** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
@@ -688,16 +843,14 @@ export function crossEntropyLoss(
   grad?: Float32Array,
 ): number {
   const classes = 10;
-  checkRows("logits", logits.length, n, outputSize);
+  checkRows("logits", logits, n, outputSize);
   const rows = logits.length / classes;
-  checkLength("targets", targets, rows);
-  if (grad !== undefined) checkLength("grad", grad, rows * classes);
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
   let total = 0;
   for (let b = 0; b < rows; b++) {
     const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
-    }
     const o = b * classes;
     let m = -Infinity;
     for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
@@ -721,10 +874,11 @@ export function binaryCrossEntropyLoss(
   grad?: Float32Array,
   fromLogits = false,
 ): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const y = output[i]!;
@@ -812,7 +966,11 @@ function checkTrainerOptions(options: TrainerOptions): void {
  *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
 export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
   checkTrainerOptions(options);
-  if (params !== undefined) checkLength("params", params, paramCount);
+  if (params !== undefined) {
+    checkFloats("params", params, paramCount);
+    if (inWorkspace(params))
+      throw new TypeError("params share memory with an array this module returned: copy them first");
+  }
   const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
   return {
@@ -840,13 +998,52 @@ const trainableRanges: readonly (readonly [number, number])[] = [
   [61696, 61706],
 ];
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
+/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+ *  (they are frozen, but the trainer object itself is not). */
+function checkTrainer(trainer: Trainer): void {
+  if (typeof trainer !== "object" || trainer === null)
+    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+  checkTrainerOptions(trainer.options);
+  const sgd = trainer.options.optimizer === "sgd";
+  const arrays: [string, unknown, number][] = [
+    ["trainer.params", trainer.params, paramCount],
+    ["trainer.grads", trainer.grads, paramCount],
+    ["trainer.buffers", trainer.buffers, bufferCount],
+    ["trainer.m", trainer.m, paramCount],
+    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+  ];
+  for (const [what, array, length] of arrays) checkFloats(what, array, length);
+  for (let i = 0; i < arrays.length; i++) {
+    for (let j = i + 1; j < arrays.length; j++) {
+      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+    }
+    if (inWorkspace(arrays[i]![1] as Float32Array))
+      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+  }
+  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+}
+
+/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+ *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+ *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+ *  state or the running statistics. */
 export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+  checkTrainer(trainer);
+  checkBatch(n);
   const o = trainer.options;
+  const lossName = o.loss ?? "cross_entropy";
+  const outputLength = n * outputSize;
+  if (lossName === "cross_entropy") {
+    checkTargets("targets", target, outputLength / 10);
+    checkClasses(target, 10);
+  } else {
+    checkTargets("target", target, outputLength);
+  }
   const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss ?? "cross_entropy";
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)

@@ -2372,10 +2372,46 @@ export const buffers: readonly TensorInfo[] = [];
 
 // ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
 
+// Every exported function checks all of its arguments before it changes anything (a workspace array, a
+// buffer, the random stream, a gradient): a call that throws leaves the module as it was. Checks run once
+// per call on each argument, never per element, except for integer ids and class targets (each must be
+// read to be known in range).
+
 function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
   if (array.length !== expected) {
     throw new RangeError(`${what} has ${array.length} elements, expected ${expected}`);
   }
+}
+
+/** What a caller passed, for messages: `Float64Array`, `an array`, `string`, `null`. */
+function kindOf(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+/** An array of this module's storage type (`Float32Array`: another kind would be converted or truncated
+ *  silently, a string or a plain object read as not-a-number) and of the expected length. */
+function checkFloats(what: string, array: unknown, expected: number): void {
+  if (!(array instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(array)}`);
+  checkLength(what, array, expected);
+}
+
+/** Whether two arrays share memory: one written while the other is read would give wrong numbers. */
+function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return (
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+/** `options` of `forward`: an object; `training` a boolean when given. */
+function checkOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const training: unknown = (options as { training?: unknown }).training;
+  if (training !== undefined && typeof training !== "boolean")
+    throw new TypeError(`options.training must be a boolean, got ${kindOf(training)}`);
 }
 
 /** Zeroes an array: a loop for short ones (`fill` is a call into the runtime, tens of ns), `fill` otherwise. */
@@ -2735,6 +2771,7 @@ let batchSize = 0;
 let forwardDone = false;
 /** Sequence length of the last forward call (attention masks keys past it). */
 let seqLength = 4096;
+/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -3833,1111 +3870,3332 @@ let scratch312_d_row = new Float32Array(0);
 let scratch314_rms = new Float32Array(0);
 let scratch321_rms = new Float32Array(0);
 
+/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+ *  memory), the workspace and the last forward call's values stay as they were. */
 function allocate(n: number): void {
   if (n === batchSize) return;
+  [
+    act1,
+    act2,
+    act3,
+    act4,
+    act5,
+    act6,
+    act7,
+    act8,
+    act9,
+    act10,
+    act11,
+    act12,
+    act13,
+    act14,
+    act15,
+    act16,
+    act17,
+    act18,
+    act19,
+    act20,
+    act21,
+    act22,
+    act23,
+    act24,
+    act25,
+    act26,
+    act27,
+    act28,
+    act29,
+    act30,
+    act31,
+    act32,
+    act33,
+    act34,
+    act35,
+    act36,
+    act37,
+    act38,
+    act39,
+    act40,
+    act41,
+    act42,
+    act43,
+    act44,
+    act45,
+    act46,
+    act47,
+    act48,
+    act49,
+    act50,
+    act51,
+    act52,
+    act53,
+    act54,
+    act55,
+    act56,
+    act57,
+    act58,
+    act59,
+    act60,
+    act61,
+    act62,
+    act63,
+    act64,
+    act65,
+    act66,
+    act67,
+    act68,
+    act69,
+    act70,
+    act71,
+    act72,
+    act73,
+    act74,
+    act75,
+    act76,
+    act77,
+    act78,
+    act79,
+    act80,
+    act81,
+    act82,
+    act83,
+    act84,
+    act85,
+    act86,
+    act87,
+    act88,
+    act89,
+    act90,
+    act91,
+    act92,
+    act93,
+    act94,
+    act95,
+    act96,
+    act97,
+    act98,
+    act99,
+    act100,
+    act101,
+    act102,
+    act103,
+    act104,
+    act105,
+    act106,
+    act107,
+    act108,
+    act109,
+    act110,
+    act111,
+    act112,
+    act113,
+    act114,
+    act115,
+    act116,
+    act117,
+    act118,
+    act119,
+    act120,
+    act121,
+    act122,
+    act123,
+    act124,
+    act125,
+    act126,
+    act127,
+    act128,
+    act129,
+    act130,
+    act131,
+    act132,
+    act133,
+    act134,
+    act135,
+    act136,
+    act137,
+    act138,
+    act139,
+    act140,
+    act141,
+    act142,
+    act143,
+    act144,
+    act145,
+    act146,
+    act147,
+    act148,
+    act149,
+    act150,
+    act151,
+    act152,
+    act153,
+    act154,
+    act155,
+    act156,
+    act157,
+    act158,
+    act159,
+    act160,
+    act161,
+    act162,
+    act163,
+    act164,
+    act165,
+    act166,
+    act167,
+    act168,
+    act169,
+    act170,
+    act171,
+    act172,
+    act173,
+    act174,
+    act175,
+    act176,
+    act177,
+    act178,
+    act179,
+    act180,
+    act181,
+    act182,
+    act183,
+    act184,
+    act185,
+    act186,
+    act187,
+    act188,
+    act189,
+    act190,
+    act191,
+    act192,
+    act193,
+    act194,
+    act195,
+    act196,
+    act197,
+    act198,
+    act199,
+    act200,
+    act201,
+    act202,
+    act203,
+    act204,
+    act205,
+    act206,
+    act207,
+    act208,
+    act209,
+    act210,
+    act211,
+    act212,
+    act213,
+    act214,
+    act215,
+    act216,
+    act217,
+    act218,
+    act219,
+    act220,
+    act221,
+    act222,
+    act223,
+    act224,
+    act225,
+    act226,
+    act227,
+    act228,
+    act229,
+    act230,
+    act231,
+    act232,
+    act233,
+    act234,
+    act235,
+    act236,
+    act237,
+    act238,
+    act239,
+    act240,
+    act241,
+    act242,
+    act243,
+    act244,
+    act245,
+    act246,
+    act247,
+    act248,
+    act249,
+    act250,
+    act251,
+    act252,
+    act253,
+    act254,
+    act255,
+    act256,
+    act257,
+    act258,
+    act259,
+    act260,
+    act261,
+    act262,
+    act263,
+    act264,
+    act265,
+    act266,
+    act267,
+    act268,
+    act269,
+    act270,
+    act271,
+    act272,
+    act273,
+    act274,
+    act275,
+    act276,
+    act277,
+    act278,
+    act279,
+    act280,
+    act281,
+    act282,
+    act283,
+    act284,
+    act285,
+    act286,
+    act287,
+    act288,
+    act289,
+    act290,
+    act291,
+    act292,
+    act293,
+    act294,
+    act295,
+    act296,
+    act297,
+    act298,
+    act299,
+    act300,
+    act301,
+    act302,
+    act303,
+    act304,
+    act305,
+    act306,
+    act307,
+    act308,
+    act309,
+    act310,
+    act311,
+    act312,
+    act313,
+    act314,
+    act315,
+    act316,
+    act317,
+    act318,
+    act319,
+    act320,
+    act321,
+    act322,
+    act323,
+    act0,
+    grad0,
+    grad1,
+    grad2,
+    grad3,
+    grad4,
+    grad5,
+    grad6,
+    grad7,
+    grad8,
+    grad9,
+    grad10,
+    grad11,
+    grad12,
+    grad13,
+    grad14,
+    grad15,
+    grad16,
+    grad17,
+    grad18,
+    grad19,
+    grad20,
+    grad21,
+    grad22,
+    grad23,
+    grad24,
+    grad25,
+    grad26,
+    grad27,
+    grad28,
+    grad29,
+    grad30,
+    grad31,
+    grad32,
+    grad33,
+    grad34,
+    grad35,
+    grad36,
+    grad37,
+    grad38,
+    grad39,
+    grad40,
+    grad41,
+    grad42,
+    grad43,
+    grad44,
+    grad45,
+    grad46,
+    grad47,
+    grad48,
+    grad49,
+    grad50,
+    grad51,
+    grad52,
+    grad53,
+    grad54,
+    grad55,
+    grad56,
+    grad57,
+    grad58,
+    grad59,
+    grad60,
+    grad61,
+    grad62,
+    grad63,
+    grad64,
+    grad65,
+    grad66,
+    grad67,
+    grad68,
+    grad69,
+    grad70,
+    grad71,
+    grad72,
+    grad73,
+    grad74,
+    grad75,
+    grad76,
+    grad77,
+    grad78,
+    grad79,
+    grad80,
+    grad81,
+    grad82,
+    grad83,
+    grad84,
+    grad85,
+    grad86,
+    grad87,
+    grad88,
+    grad89,
+    grad90,
+    grad91,
+    grad92,
+    grad93,
+    grad94,
+    grad95,
+    grad96,
+    grad97,
+    grad98,
+    grad99,
+    grad100,
+    grad101,
+    grad102,
+    grad103,
+    grad104,
+    grad105,
+    grad106,
+    grad107,
+    grad108,
+    grad109,
+    grad110,
+    grad111,
+    grad112,
+    grad113,
+    grad114,
+    grad115,
+    grad116,
+    grad117,
+    grad118,
+    grad119,
+    grad120,
+    grad121,
+    grad122,
+    grad123,
+    grad124,
+    grad125,
+    grad126,
+    grad127,
+    grad128,
+    grad129,
+    grad130,
+    grad131,
+    grad132,
+    grad133,
+    grad134,
+    grad135,
+    grad136,
+    grad137,
+    grad138,
+    grad139,
+    grad140,
+    grad141,
+    grad142,
+    grad143,
+    grad144,
+    grad145,
+    grad146,
+    grad147,
+    grad148,
+    grad149,
+    grad150,
+    grad151,
+    grad152,
+    grad153,
+    grad154,
+    grad155,
+    grad156,
+    grad157,
+    grad158,
+    grad159,
+    grad160,
+    grad161,
+    grad162,
+    grad163,
+    grad164,
+    grad165,
+    grad166,
+    grad167,
+    grad168,
+    grad169,
+    grad170,
+    grad171,
+    grad172,
+    grad173,
+    grad174,
+    grad175,
+    grad176,
+    grad177,
+    grad178,
+    grad179,
+    grad180,
+    grad181,
+    grad182,
+    grad183,
+    grad184,
+    grad185,
+    grad186,
+    grad187,
+    grad188,
+    grad189,
+    grad190,
+    grad191,
+    grad192,
+    grad193,
+    grad194,
+    grad195,
+    grad196,
+    grad197,
+    grad198,
+    grad199,
+    grad200,
+    grad201,
+    grad202,
+    grad203,
+    grad204,
+    grad205,
+    grad206,
+    grad207,
+    grad208,
+    grad209,
+    grad210,
+    grad211,
+    grad212,
+    grad213,
+    grad214,
+    grad215,
+    grad216,
+    grad217,
+    grad218,
+    grad219,
+    grad220,
+    grad221,
+    grad222,
+    grad223,
+    grad224,
+    grad225,
+    grad226,
+    grad227,
+    grad228,
+    grad229,
+    grad230,
+    grad231,
+    grad232,
+    grad233,
+    grad234,
+    grad235,
+    grad236,
+    grad237,
+    grad238,
+    grad239,
+    grad240,
+    grad241,
+    grad242,
+    grad243,
+    grad244,
+    grad245,
+    grad246,
+    grad247,
+    grad248,
+    grad249,
+    grad250,
+    grad251,
+    grad252,
+    grad253,
+    grad254,
+    grad255,
+    grad256,
+    grad257,
+    grad258,
+    grad259,
+    grad260,
+    grad261,
+    grad262,
+    grad263,
+    grad264,
+    grad265,
+    grad266,
+    grad267,
+    grad268,
+    grad269,
+    grad270,
+    grad271,
+    grad272,
+    grad273,
+    grad274,
+    grad275,
+    grad276,
+    grad277,
+    grad278,
+    grad279,
+    grad280,
+    grad281,
+    grad282,
+    grad283,
+    grad284,
+    grad285,
+    grad286,
+    grad287,
+    grad288,
+    grad289,
+    grad290,
+    grad291,
+    grad292,
+    grad293,
+    grad294,
+    grad295,
+    grad296,
+    grad297,
+    grad298,
+    grad299,
+    grad300,
+    grad301,
+    grad302,
+    grad303,
+    grad304,
+    grad305,
+    grad306,
+    grad307,
+    grad308,
+    grad309,
+    grad310,
+    grad311,
+    grad312,
+    grad313,
+    grad314,
+    grad315,
+    grad316,
+    grad317,
+    grad318,
+    grad319,
+    grad320,
+    grad321,
+    grad322,
+    grad323,
+    scratch1_rms,
+    scratch2_q,
+    scratch2_k,
+    scratch2_v,
+    scratch2_probs,
+    scratch2_heads,
+    scratch2_rope_cos,
+    scratch2_rope_sin,
+    scratch2_d_heads,
+    scratch2_d_q,
+    scratch2_d_k,
+    scratch2_d_v,
+    scratch2_d_row,
+    scratch4_rms,
+    scratch11_rms,
+    scratch12_q,
+    scratch12_k,
+    scratch12_v,
+    scratch12_probs,
+    scratch12_heads,
+    scratch12_rope_cos,
+    scratch12_rope_sin,
+    scratch12_d_heads,
+    scratch12_d_q,
+    scratch12_d_k,
+    scratch12_d_v,
+    scratch12_d_row,
+    scratch14_rms,
+    scratch21_rms,
+    scratch22_q,
+    scratch22_k,
+    scratch22_v,
+    scratch22_probs,
+    scratch22_heads,
+    scratch22_rope_cos,
+    scratch22_rope_sin,
+    scratch22_d_heads,
+    scratch22_d_q,
+    scratch22_d_k,
+    scratch22_d_v,
+    scratch22_d_row,
+    scratch24_rms,
+    scratch31_rms,
+    scratch32_q,
+    scratch32_k,
+    scratch32_v,
+    scratch32_probs,
+    scratch32_heads,
+    scratch32_rope_cos,
+    scratch32_rope_sin,
+    scratch32_d_heads,
+    scratch32_d_q,
+    scratch32_d_k,
+    scratch32_d_v,
+    scratch32_d_row,
+    scratch34_rms,
+    scratch41_rms,
+    scratch42_q,
+    scratch42_k,
+    scratch42_v,
+    scratch42_probs,
+    scratch42_heads,
+    scratch42_rope_cos,
+    scratch42_rope_sin,
+    scratch42_d_heads,
+    scratch42_d_q,
+    scratch42_d_k,
+    scratch42_d_v,
+    scratch42_d_row,
+    scratch44_rms,
+    scratch51_rms,
+    scratch52_q,
+    scratch52_k,
+    scratch52_v,
+    scratch52_probs,
+    scratch52_heads,
+    scratch52_rope_cos,
+    scratch52_rope_sin,
+    scratch52_d_heads,
+    scratch52_d_q,
+    scratch52_d_k,
+    scratch52_d_v,
+    scratch52_d_row,
+    scratch54_rms,
+    scratch61_rms,
+    scratch62_q,
+    scratch62_k,
+    scratch62_v,
+    scratch62_probs,
+    scratch62_heads,
+    scratch62_rope_cos,
+    scratch62_rope_sin,
+    scratch62_d_heads,
+    scratch62_d_q,
+    scratch62_d_k,
+    scratch62_d_v,
+    scratch62_d_row,
+    scratch64_rms,
+    scratch71_rms,
+    scratch72_q,
+    scratch72_k,
+    scratch72_v,
+    scratch72_probs,
+    scratch72_heads,
+    scratch72_rope_cos,
+    scratch72_rope_sin,
+    scratch72_d_heads,
+    scratch72_d_q,
+    scratch72_d_k,
+    scratch72_d_v,
+    scratch72_d_row,
+    scratch74_rms,
+    scratch81_rms,
+    scratch82_q,
+    scratch82_k,
+    scratch82_v,
+    scratch82_probs,
+    scratch82_heads,
+    scratch82_rope_cos,
+    scratch82_rope_sin,
+    scratch82_d_heads,
+    scratch82_d_q,
+    scratch82_d_k,
+    scratch82_d_v,
+    scratch82_d_row,
+    scratch84_rms,
+    scratch91_rms,
+    scratch92_q,
+    scratch92_k,
+    scratch92_v,
+    scratch92_probs,
+    scratch92_heads,
+    scratch92_rope_cos,
+    scratch92_rope_sin,
+    scratch92_d_heads,
+    scratch92_d_q,
+    scratch92_d_k,
+    scratch92_d_v,
+    scratch92_d_row,
+    scratch94_rms,
+    scratch101_rms,
+    scratch102_q,
+    scratch102_k,
+    scratch102_v,
+    scratch102_probs,
+    scratch102_heads,
+    scratch102_rope_cos,
+    scratch102_rope_sin,
+    scratch102_d_heads,
+    scratch102_d_q,
+    scratch102_d_k,
+    scratch102_d_v,
+    scratch102_d_row,
+    scratch104_rms,
+    scratch111_rms,
+    scratch112_q,
+    scratch112_k,
+    scratch112_v,
+    scratch112_probs,
+    scratch112_heads,
+    scratch112_rope_cos,
+    scratch112_rope_sin,
+    scratch112_d_heads,
+    scratch112_d_q,
+    scratch112_d_k,
+    scratch112_d_v,
+    scratch112_d_row,
+    scratch114_rms,
+    scratch121_rms,
+    scratch122_q,
+    scratch122_k,
+    scratch122_v,
+    scratch122_probs,
+    scratch122_heads,
+    scratch122_rope_cos,
+    scratch122_rope_sin,
+    scratch122_d_heads,
+    scratch122_d_q,
+    scratch122_d_k,
+    scratch122_d_v,
+    scratch122_d_row,
+    scratch124_rms,
+    scratch131_rms,
+    scratch132_q,
+    scratch132_k,
+    scratch132_v,
+    scratch132_probs,
+    scratch132_heads,
+    scratch132_rope_cos,
+    scratch132_rope_sin,
+    scratch132_d_heads,
+    scratch132_d_q,
+    scratch132_d_k,
+    scratch132_d_v,
+    scratch132_d_row,
+    scratch134_rms,
+    scratch141_rms,
+    scratch142_q,
+    scratch142_k,
+    scratch142_v,
+    scratch142_probs,
+    scratch142_heads,
+    scratch142_rope_cos,
+    scratch142_rope_sin,
+    scratch142_d_heads,
+    scratch142_d_q,
+    scratch142_d_k,
+    scratch142_d_v,
+    scratch142_d_row,
+    scratch144_rms,
+    scratch151_rms,
+    scratch152_q,
+    scratch152_k,
+    scratch152_v,
+    scratch152_probs,
+    scratch152_heads,
+    scratch152_rope_cos,
+    scratch152_rope_sin,
+    scratch152_d_heads,
+    scratch152_d_q,
+    scratch152_d_k,
+    scratch152_d_v,
+    scratch152_d_row,
+    scratch154_rms,
+    scratch161_rms,
+    scratch162_q,
+    scratch162_k,
+    scratch162_v,
+    scratch162_probs,
+    scratch162_heads,
+    scratch162_rope_cos,
+    scratch162_rope_sin,
+    scratch162_d_heads,
+    scratch162_d_q,
+    scratch162_d_k,
+    scratch162_d_v,
+    scratch162_d_row,
+    scratch164_rms,
+    scratch171_rms,
+    scratch172_q,
+    scratch172_k,
+    scratch172_v,
+    scratch172_probs,
+    scratch172_heads,
+    scratch172_rope_cos,
+    scratch172_rope_sin,
+    scratch172_d_heads,
+    scratch172_d_q,
+    scratch172_d_k,
+    scratch172_d_v,
+    scratch172_d_row,
+    scratch174_rms,
+    scratch181_rms,
+    scratch182_q,
+    scratch182_k,
+    scratch182_v,
+    scratch182_probs,
+    scratch182_heads,
+    scratch182_rope_cos,
+    scratch182_rope_sin,
+    scratch182_d_heads,
+    scratch182_d_q,
+    scratch182_d_k,
+    scratch182_d_v,
+    scratch182_d_row,
+    scratch184_rms,
+    scratch191_rms,
+    scratch192_q,
+    scratch192_k,
+    scratch192_v,
+    scratch192_probs,
+    scratch192_heads,
+    scratch192_rope_cos,
+    scratch192_rope_sin,
+    scratch192_d_heads,
+    scratch192_d_q,
+    scratch192_d_k,
+    scratch192_d_v,
+    scratch192_d_row,
+    scratch194_rms,
+    scratch201_rms,
+    scratch202_q,
+    scratch202_k,
+    scratch202_v,
+    scratch202_probs,
+    scratch202_heads,
+    scratch202_rope_cos,
+    scratch202_rope_sin,
+    scratch202_d_heads,
+    scratch202_d_q,
+    scratch202_d_k,
+    scratch202_d_v,
+    scratch202_d_row,
+    scratch204_rms,
+    scratch211_rms,
+    scratch212_q,
+    scratch212_k,
+    scratch212_v,
+    scratch212_probs,
+    scratch212_heads,
+    scratch212_rope_cos,
+    scratch212_rope_sin,
+    scratch212_d_heads,
+    scratch212_d_q,
+    scratch212_d_k,
+    scratch212_d_v,
+    scratch212_d_row,
+    scratch214_rms,
+    scratch221_rms,
+    scratch222_q,
+    scratch222_k,
+    scratch222_v,
+    scratch222_probs,
+    scratch222_heads,
+    scratch222_rope_cos,
+    scratch222_rope_sin,
+    scratch222_d_heads,
+    scratch222_d_q,
+    scratch222_d_k,
+    scratch222_d_v,
+    scratch222_d_row,
+    scratch224_rms,
+    scratch231_rms,
+    scratch232_q,
+    scratch232_k,
+    scratch232_v,
+    scratch232_probs,
+    scratch232_heads,
+    scratch232_rope_cos,
+    scratch232_rope_sin,
+    scratch232_d_heads,
+    scratch232_d_q,
+    scratch232_d_k,
+    scratch232_d_v,
+    scratch232_d_row,
+    scratch234_rms,
+    scratch241_rms,
+    scratch242_q,
+    scratch242_k,
+    scratch242_v,
+    scratch242_probs,
+    scratch242_heads,
+    scratch242_rope_cos,
+    scratch242_rope_sin,
+    scratch242_d_heads,
+    scratch242_d_q,
+    scratch242_d_k,
+    scratch242_d_v,
+    scratch242_d_row,
+    scratch244_rms,
+    scratch251_rms,
+    scratch252_q,
+    scratch252_k,
+    scratch252_v,
+    scratch252_probs,
+    scratch252_heads,
+    scratch252_rope_cos,
+    scratch252_rope_sin,
+    scratch252_d_heads,
+    scratch252_d_q,
+    scratch252_d_k,
+    scratch252_d_v,
+    scratch252_d_row,
+    scratch254_rms,
+    scratch261_rms,
+    scratch262_q,
+    scratch262_k,
+    scratch262_v,
+    scratch262_probs,
+    scratch262_heads,
+    scratch262_rope_cos,
+    scratch262_rope_sin,
+    scratch262_d_heads,
+    scratch262_d_q,
+    scratch262_d_k,
+    scratch262_d_v,
+    scratch262_d_row,
+    scratch264_rms,
+    scratch271_rms,
+    scratch272_q,
+    scratch272_k,
+    scratch272_v,
+    scratch272_probs,
+    scratch272_heads,
+    scratch272_rope_cos,
+    scratch272_rope_sin,
+    scratch272_d_heads,
+    scratch272_d_q,
+    scratch272_d_k,
+    scratch272_d_v,
+    scratch272_d_row,
+    scratch274_rms,
+    scratch281_rms,
+    scratch282_q,
+    scratch282_k,
+    scratch282_v,
+    scratch282_probs,
+    scratch282_heads,
+    scratch282_rope_cos,
+    scratch282_rope_sin,
+    scratch282_d_heads,
+    scratch282_d_q,
+    scratch282_d_k,
+    scratch282_d_v,
+    scratch282_d_row,
+    scratch284_rms,
+    scratch291_rms,
+    scratch292_q,
+    scratch292_k,
+    scratch292_v,
+    scratch292_probs,
+    scratch292_heads,
+    scratch292_rope_cos,
+    scratch292_rope_sin,
+    scratch292_d_heads,
+    scratch292_d_q,
+    scratch292_d_k,
+    scratch292_d_v,
+    scratch292_d_row,
+    scratch294_rms,
+    scratch301_rms,
+    scratch302_q,
+    scratch302_k,
+    scratch302_v,
+    scratch302_probs,
+    scratch302_heads,
+    scratch302_rope_cos,
+    scratch302_rope_sin,
+    scratch302_d_heads,
+    scratch302_d_q,
+    scratch302_d_k,
+    scratch302_d_v,
+    scratch302_d_row,
+    scratch304_rms,
+    scratch311_rms,
+    scratch312_q,
+    scratch312_k,
+    scratch312_v,
+    scratch312_probs,
+    scratch312_heads,
+    scratch312_rope_cos,
+    scratch312_rope_sin,
+    scratch312_d_heads,
+    scratch312_d_q,
+    scratch312_d_k,
+    scratch312_d_v,
+    scratch312_d_row,
+    scratch314_rms,
+    scratch321_rms,
+  ] = [
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 131072000),
+    new Int32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 45088768),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 131072000),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 536870912),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 262144),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 16777216),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+    new Float32Array(n * 4096),
+  ];
   batchSize = n;
-  act1 = new Float32Array(n * 16777216);
-  act2 = new Float32Array(n * 16777216);
-  act3 = new Float32Array(n * 16777216);
-  act4 = new Float32Array(n * 16777216);
-  act5 = new Float32Array(n * 16777216);
-  act6 = new Float32Array(n * 45088768);
-  act7 = new Float32Array(n * 45088768);
-  act8 = new Float32Array(n * 45088768);
-  act9 = new Float32Array(n * 45088768);
-  act10 = new Float32Array(n * 16777216);
-  act11 = new Float32Array(n * 16777216);
-  act12 = new Float32Array(n * 16777216);
-  act13 = new Float32Array(n * 16777216);
-  act14 = new Float32Array(n * 16777216);
-  act15 = new Float32Array(n * 16777216);
-  act16 = new Float32Array(n * 45088768);
-  act17 = new Float32Array(n * 45088768);
-  act18 = new Float32Array(n * 45088768);
-  act19 = new Float32Array(n * 45088768);
-  act20 = new Float32Array(n * 16777216);
-  act21 = new Float32Array(n * 16777216);
-  act22 = new Float32Array(n * 16777216);
-  act23 = new Float32Array(n * 16777216);
-  act24 = new Float32Array(n * 16777216);
-  act25 = new Float32Array(n * 16777216);
-  act26 = new Float32Array(n * 45088768);
-  act27 = new Float32Array(n * 45088768);
-  act28 = new Float32Array(n * 45088768);
-  act29 = new Float32Array(n * 45088768);
-  act30 = new Float32Array(n * 16777216);
-  act31 = new Float32Array(n * 16777216);
-  act32 = new Float32Array(n * 16777216);
-  act33 = new Float32Array(n * 16777216);
-  act34 = new Float32Array(n * 16777216);
-  act35 = new Float32Array(n * 16777216);
-  act36 = new Float32Array(n * 45088768);
-  act37 = new Float32Array(n * 45088768);
-  act38 = new Float32Array(n * 45088768);
-  act39 = new Float32Array(n * 45088768);
-  act40 = new Float32Array(n * 16777216);
-  act41 = new Float32Array(n * 16777216);
-  act42 = new Float32Array(n * 16777216);
-  act43 = new Float32Array(n * 16777216);
-  act44 = new Float32Array(n * 16777216);
-  act45 = new Float32Array(n * 16777216);
-  act46 = new Float32Array(n * 45088768);
-  act47 = new Float32Array(n * 45088768);
-  act48 = new Float32Array(n * 45088768);
-  act49 = new Float32Array(n * 45088768);
-  act50 = new Float32Array(n * 16777216);
-  act51 = new Float32Array(n * 16777216);
-  act52 = new Float32Array(n * 16777216);
-  act53 = new Float32Array(n * 16777216);
-  act54 = new Float32Array(n * 16777216);
-  act55 = new Float32Array(n * 16777216);
-  act56 = new Float32Array(n * 45088768);
-  act57 = new Float32Array(n * 45088768);
-  act58 = new Float32Array(n * 45088768);
-  act59 = new Float32Array(n * 45088768);
-  act60 = new Float32Array(n * 16777216);
-  act61 = new Float32Array(n * 16777216);
-  act62 = new Float32Array(n * 16777216);
-  act63 = new Float32Array(n * 16777216);
-  act64 = new Float32Array(n * 16777216);
-  act65 = new Float32Array(n * 16777216);
-  act66 = new Float32Array(n * 45088768);
-  act67 = new Float32Array(n * 45088768);
-  act68 = new Float32Array(n * 45088768);
-  act69 = new Float32Array(n * 45088768);
-  act70 = new Float32Array(n * 16777216);
-  act71 = new Float32Array(n * 16777216);
-  act72 = new Float32Array(n * 16777216);
-  act73 = new Float32Array(n * 16777216);
-  act74 = new Float32Array(n * 16777216);
-  act75 = new Float32Array(n * 16777216);
-  act76 = new Float32Array(n * 45088768);
-  act77 = new Float32Array(n * 45088768);
-  act78 = new Float32Array(n * 45088768);
-  act79 = new Float32Array(n * 45088768);
-  act80 = new Float32Array(n * 16777216);
-  act81 = new Float32Array(n * 16777216);
-  act82 = new Float32Array(n * 16777216);
-  act83 = new Float32Array(n * 16777216);
-  act84 = new Float32Array(n * 16777216);
-  act85 = new Float32Array(n * 16777216);
-  act86 = new Float32Array(n * 45088768);
-  act87 = new Float32Array(n * 45088768);
-  act88 = new Float32Array(n * 45088768);
-  act89 = new Float32Array(n * 45088768);
-  act90 = new Float32Array(n * 16777216);
-  act91 = new Float32Array(n * 16777216);
-  act92 = new Float32Array(n * 16777216);
-  act93 = new Float32Array(n * 16777216);
-  act94 = new Float32Array(n * 16777216);
-  act95 = new Float32Array(n * 16777216);
-  act96 = new Float32Array(n * 45088768);
-  act97 = new Float32Array(n * 45088768);
-  act98 = new Float32Array(n * 45088768);
-  act99 = new Float32Array(n * 45088768);
-  act100 = new Float32Array(n * 16777216);
-  act101 = new Float32Array(n * 16777216);
-  act102 = new Float32Array(n * 16777216);
-  act103 = new Float32Array(n * 16777216);
-  act104 = new Float32Array(n * 16777216);
-  act105 = new Float32Array(n * 16777216);
-  act106 = new Float32Array(n * 45088768);
-  act107 = new Float32Array(n * 45088768);
-  act108 = new Float32Array(n * 45088768);
-  act109 = new Float32Array(n * 45088768);
-  act110 = new Float32Array(n * 16777216);
-  act111 = new Float32Array(n * 16777216);
-  act112 = new Float32Array(n * 16777216);
-  act113 = new Float32Array(n * 16777216);
-  act114 = new Float32Array(n * 16777216);
-  act115 = new Float32Array(n * 16777216);
-  act116 = new Float32Array(n * 45088768);
-  act117 = new Float32Array(n * 45088768);
-  act118 = new Float32Array(n * 45088768);
-  act119 = new Float32Array(n * 45088768);
-  act120 = new Float32Array(n * 16777216);
-  act121 = new Float32Array(n * 16777216);
-  act122 = new Float32Array(n * 16777216);
-  act123 = new Float32Array(n * 16777216);
-  act124 = new Float32Array(n * 16777216);
-  act125 = new Float32Array(n * 16777216);
-  act126 = new Float32Array(n * 45088768);
-  act127 = new Float32Array(n * 45088768);
-  act128 = new Float32Array(n * 45088768);
-  act129 = new Float32Array(n * 45088768);
-  act130 = new Float32Array(n * 16777216);
-  act131 = new Float32Array(n * 16777216);
-  act132 = new Float32Array(n * 16777216);
-  act133 = new Float32Array(n * 16777216);
-  act134 = new Float32Array(n * 16777216);
-  act135 = new Float32Array(n * 16777216);
-  act136 = new Float32Array(n * 45088768);
-  act137 = new Float32Array(n * 45088768);
-  act138 = new Float32Array(n * 45088768);
-  act139 = new Float32Array(n * 45088768);
-  act140 = new Float32Array(n * 16777216);
-  act141 = new Float32Array(n * 16777216);
-  act142 = new Float32Array(n * 16777216);
-  act143 = new Float32Array(n * 16777216);
-  act144 = new Float32Array(n * 16777216);
-  act145 = new Float32Array(n * 16777216);
-  act146 = new Float32Array(n * 45088768);
-  act147 = new Float32Array(n * 45088768);
-  act148 = new Float32Array(n * 45088768);
-  act149 = new Float32Array(n * 45088768);
-  act150 = new Float32Array(n * 16777216);
-  act151 = new Float32Array(n * 16777216);
-  act152 = new Float32Array(n * 16777216);
-  act153 = new Float32Array(n * 16777216);
-  act154 = new Float32Array(n * 16777216);
-  act155 = new Float32Array(n * 16777216);
-  act156 = new Float32Array(n * 45088768);
-  act157 = new Float32Array(n * 45088768);
-  act158 = new Float32Array(n * 45088768);
-  act159 = new Float32Array(n * 45088768);
-  act160 = new Float32Array(n * 16777216);
-  act161 = new Float32Array(n * 16777216);
-  act162 = new Float32Array(n * 16777216);
-  act163 = new Float32Array(n * 16777216);
-  act164 = new Float32Array(n * 16777216);
-  act165 = new Float32Array(n * 16777216);
-  act166 = new Float32Array(n * 45088768);
-  act167 = new Float32Array(n * 45088768);
-  act168 = new Float32Array(n * 45088768);
-  act169 = new Float32Array(n * 45088768);
-  act170 = new Float32Array(n * 16777216);
-  act171 = new Float32Array(n * 16777216);
-  act172 = new Float32Array(n * 16777216);
-  act173 = new Float32Array(n * 16777216);
-  act174 = new Float32Array(n * 16777216);
-  act175 = new Float32Array(n * 16777216);
-  act176 = new Float32Array(n * 45088768);
-  act177 = new Float32Array(n * 45088768);
-  act178 = new Float32Array(n * 45088768);
-  act179 = new Float32Array(n * 45088768);
-  act180 = new Float32Array(n * 16777216);
-  act181 = new Float32Array(n * 16777216);
-  act182 = new Float32Array(n * 16777216);
-  act183 = new Float32Array(n * 16777216);
-  act184 = new Float32Array(n * 16777216);
-  act185 = new Float32Array(n * 16777216);
-  act186 = new Float32Array(n * 45088768);
-  act187 = new Float32Array(n * 45088768);
-  act188 = new Float32Array(n * 45088768);
-  act189 = new Float32Array(n * 45088768);
-  act190 = new Float32Array(n * 16777216);
-  act191 = new Float32Array(n * 16777216);
-  act192 = new Float32Array(n * 16777216);
-  act193 = new Float32Array(n * 16777216);
-  act194 = new Float32Array(n * 16777216);
-  act195 = new Float32Array(n * 16777216);
-  act196 = new Float32Array(n * 45088768);
-  act197 = new Float32Array(n * 45088768);
-  act198 = new Float32Array(n * 45088768);
-  act199 = new Float32Array(n * 45088768);
-  act200 = new Float32Array(n * 16777216);
-  act201 = new Float32Array(n * 16777216);
-  act202 = new Float32Array(n * 16777216);
-  act203 = new Float32Array(n * 16777216);
-  act204 = new Float32Array(n * 16777216);
-  act205 = new Float32Array(n * 16777216);
-  act206 = new Float32Array(n * 45088768);
-  act207 = new Float32Array(n * 45088768);
-  act208 = new Float32Array(n * 45088768);
-  act209 = new Float32Array(n * 45088768);
-  act210 = new Float32Array(n * 16777216);
-  act211 = new Float32Array(n * 16777216);
-  act212 = new Float32Array(n * 16777216);
-  act213 = new Float32Array(n * 16777216);
-  act214 = new Float32Array(n * 16777216);
-  act215 = new Float32Array(n * 16777216);
-  act216 = new Float32Array(n * 45088768);
-  act217 = new Float32Array(n * 45088768);
-  act218 = new Float32Array(n * 45088768);
-  act219 = new Float32Array(n * 45088768);
-  act220 = new Float32Array(n * 16777216);
-  act221 = new Float32Array(n * 16777216);
-  act222 = new Float32Array(n * 16777216);
-  act223 = new Float32Array(n * 16777216);
-  act224 = new Float32Array(n * 16777216);
-  act225 = new Float32Array(n * 16777216);
-  act226 = new Float32Array(n * 45088768);
-  act227 = new Float32Array(n * 45088768);
-  act228 = new Float32Array(n * 45088768);
-  act229 = new Float32Array(n * 45088768);
-  act230 = new Float32Array(n * 16777216);
-  act231 = new Float32Array(n * 16777216);
-  act232 = new Float32Array(n * 16777216);
-  act233 = new Float32Array(n * 16777216);
-  act234 = new Float32Array(n * 16777216);
-  act235 = new Float32Array(n * 16777216);
-  act236 = new Float32Array(n * 45088768);
-  act237 = new Float32Array(n * 45088768);
-  act238 = new Float32Array(n * 45088768);
-  act239 = new Float32Array(n * 45088768);
-  act240 = new Float32Array(n * 16777216);
-  act241 = new Float32Array(n * 16777216);
-  act242 = new Float32Array(n * 16777216);
-  act243 = new Float32Array(n * 16777216);
-  act244 = new Float32Array(n * 16777216);
-  act245 = new Float32Array(n * 16777216);
-  act246 = new Float32Array(n * 45088768);
-  act247 = new Float32Array(n * 45088768);
-  act248 = new Float32Array(n * 45088768);
-  act249 = new Float32Array(n * 45088768);
-  act250 = new Float32Array(n * 16777216);
-  act251 = new Float32Array(n * 16777216);
-  act252 = new Float32Array(n * 16777216);
-  act253 = new Float32Array(n * 16777216);
-  act254 = new Float32Array(n * 16777216);
-  act255 = new Float32Array(n * 16777216);
-  act256 = new Float32Array(n * 45088768);
-  act257 = new Float32Array(n * 45088768);
-  act258 = new Float32Array(n * 45088768);
-  act259 = new Float32Array(n * 45088768);
-  act260 = new Float32Array(n * 16777216);
-  act261 = new Float32Array(n * 16777216);
-  act262 = new Float32Array(n * 16777216);
-  act263 = new Float32Array(n * 16777216);
-  act264 = new Float32Array(n * 16777216);
-  act265 = new Float32Array(n * 16777216);
-  act266 = new Float32Array(n * 45088768);
-  act267 = new Float32Array(n * 45088768);
-  act268 = new Float32Array(n * 45088768);
-  act269 = new Float32Array(n * 45088768);
-  act270 = new Float32Array(n * 16777216);
-  act271 = new Float32Array(n * 16777216);
-  act272 = new Float32Array(n * 16777216);
-  act273 = new Float32Array(n * 16777216);
-  act274 = new Float32Array(n * 16777216);
-  act275 = new Float32Array(n * 16777216);
-  act276 = new Float32Array(n * 45088768);
-  act277 = new Float32Array(n * 45088768);
-  act278 = new Float32Array(n * 45088768);
-  act279 = new Float32Array(n * 45088768);
-  act280 = new Float32Array(n * 16777216);
-  act281 = new Float32Array(n * 16777216);
-  act282 = new Float32Array(n * 16777216);
-  act283 = new Float32Array(n * 16777216);
-  act284 = new Float32Array(n * 16777216);
-  act285 = new Float32Array(n * 16777216);
-  act286 = new Float32Array(n * 45088768);
-  act287 = new Float32Array(n * 45088768);
-  act288 = new Float32Array(n * 45088768);
-  act289 = new Float32Array(n * 45088768);
-  act290 = new Float32Array(n * 16777216);
-  act291 = new Float32Array(n * 16777216);
-  act292 = new Float32Array(n * 16777216);
-  act293 = new Float32Array(n * 16777216);
-  act294 = new Float32Array(n * 16777216);
-  act295 = new Float32Array(n * 16777216);
-  act296 = new Float32Array(n * 45088768);
-  act297 = new Float32Array(n * 45088768);
-  act298 = new Float32Array(n * 45088768);
-  act299 = new Float32Array(n * 45088768);
-  act300 = new Float32Array(n * 16777216);
-  act301 = new Float32Array(n * 16777216);
-  act302 = new Float32Array(n * 16777216);
-  act303 = new Float32Array(n * 16777216);
-  act304 = new Float32Array(n * 16777216);
-  act305 = new Float32Array(n * 16777216);
-  act306 = new Float32Array(n * 45088768);
-  act307 = new Float32Array(n * 45088768);
-  act308 = new Float32Array(n * 45088768);
-  act309 = new Float32Array(n * 45088768);
-  act310 = new Float32Array(n * 16777216);
-  act311 = new Float32Array(n * 16777216);
-  act312 = new Float32Array(n * 16777216);
-  act313 = new Float32Array(n * 16777216);
-  act314 = new Float32Array(n * 16777216);
-  act315 = new Float32Array(n * 16777216);
-  act316 = new Float32Array(n * 45088768);
-  act317 = new Float32Array(n * 45088768);
-  act318 = new Float32Array(n * 45088768);
-  act319 = new Float32Array(n * 45088768);
-  act320 = new Float32Array(n * 16777216);
-  act321 = new Float32Array(n * 16777216);
-  act322 = new Float32Array(n * 16777216);
-  act323 = new Float32Array(n * 131072000);
-  grad0 = new Float32Array(n * 4096);
-  grad1 = new Float32Array(n * 16777216);
-  grad2 = new Float32Array(n * 16777216);
-  grad3 = new Float32Array(n * 16777216);
-  grad4 = new Float32Array(n * 16777216);
-  grad5 = new Float32Array(n * 16777216);
-  grad6 = new Float32Array(n * 45088768);
-  grad7 = new Float32Array(n * 45088768);
-  grad8 = new Float32Array(n * 45088768);
-  grad9 = new Float32Array(n * 45088768);
-  grad10 = new Float32Array(n * 16777216);
-  grad11 = new Float32Array(n * 16777216);
-  grad12 = new Float32Array(n * 16777216);
-  grad13 = new Float32Array(n * 16777216);
-  grad14 = new Float32Array(n * 16777216);
-  grad15 = new Float32Array(n * 16777216);
-  grad16 = new Float32Array(n * 45088768);
-  grad17 = new Float32Array(n * 45088768);
-  grad18 = new Float32Array(n * 45088768);
-  grad19 = new Float32Array(n * 45088768);
-  grad20 = new Float32Array(n * 16777216);
-  grad21 = new Float32Array(n * 16777216);
-  grad22 = new Float32Array(n * 16777216);
-  grad23 = new Float32Array(n * 16777216);
-  grad24 = new Float32Array(n * 16777216);
-  grad25 = new Float32Array(n * 16777216);
-  grad26 = new Float32Array(n * 45088768);
-  grad27 = new Float32Array(n * 45088768);
-  grad28 = new Float32Array(n * 45088768);
-  grad29 = new Float32Array(n * 45088768);
-  grad30 = new Float32Array(n * 16777216);
-  grad31 = new Float32Array(n * 16777216);
-  grad32 = new Float32Array(n * 16777216);
-  grad33 = new Float32Array(n * 16777216);
-  grad34 = new Float32Array(n * 16777216);
-  grad35 = new Float32Array(n * 16777216);
-  grad36 = new Float32Array(n * 45088768);
-  grad37 = new Float32Array(n * 45088768);
-  grad38 = new Float32Array(n * 45088768);
-  grad39 = new Float32Array(n * 45088768);
-  grad40 = new Float32Array(n * 16777216);
-  grad41 = new Float32Array(n * 16777216);
-  grad42 = new Float32Array(n * 16777216);
-  grad43 = new Float32Array(n * 16777216);
-  grad44 = new Float32Array(n * 16777216);
-  grad45 = new Float32Array(n * 16777216);
-  grad46 = new Float32Array(n * 45088768);
-  grad47 = new Float32Array(n * 45088768);
-  grad48 = new Float32Array(n * 45088768);
-  grad49 = new Float32Array(n * 45088768);
-  grad50 = new Float32Array(n * 16777216);
-  grad51 = new Float32Array(n * 16777216);
-  grad52 = new Float32Array(n * 16777216);
-  grad53 = new Float32Array(n * 16777216);
-  grad54 = new Float32Array(n * 16777216);
-  grad55 = new Float32Array(n * 16777216);
-  grad56 = new Float32Array(n * 45088768);
-  grad57 = new Float32Array(n * 45088768);
-  grad58 = new Float32Array(n * 45088768);
-  grad59 = new Float32Array(n * 45088768);
-  grad60 = new Float32Array(n * 16777216);
-  grad61 = new Float32Array(n * 16777216);
-  grad62 = new Float32Array(n * 16777216);
-  grad63 = new Float32Array(n * 16777216);
-  grad64 = new Float32Array(n * 16777216);
-  grad65 = new Float32Array(n * 16777216);
-  grad66 = new Float32Array(n * 45088768);
-  grad67 = new Float32Array(n * 45088768);
-  grad68 = new Float32Array(n * 45088768);
-  grad69 = new Float32Array(n * 45088768);
-  grad70 = new Float32Array(n * 16777216);
-  grad71 = new Float32Array(n * 16777216);
-  grad72 = new Float32Array(n * 16777216);
-  grad73 = new Float32Array(n * 16777216);
-  grad74 = new Float32Array(n * 16777216);
-  grad75 = new Float32Array(n * 16777216);
-  grad76 = new Float32Array(n * 45088768);
-  grad77 = new Float32Array(n * 45088768);
-  grad78 = new Float32Array(n * 45088768);
-  grad79 = new Float32Array(n * 45088768);
-  grad80 = new Float32Array(n * 16777216);
-  grad81 = new Float32Array(n * 16777216);
-  grad82 = new Float32Array(n * 16777216);
-  grad83 = new Float32Array(n * 16777216);
-  grad84 = new Float32Array(n * 16777216);
-  grad85 = new Float32Array(n * 16777216);
-  grad86 = new Float32Array(n * 45088768);
-  grad87 = new Float32Array(n * 45088768);
-  grad88 = new Float32Array(n * 45088768);
-  grad89 = new Float32Array(n * 45088768);
-  grad90 = new Float32Array(n * 16777216);
-  grad91 = new Float32Array(n * 16777216);
-  grad92 = new Float32Array(n * 16777216);
-  grad93 = new Float32Array(n * 16777216);
-  grad94 = new Float32Array(n * 16777216);
-  grad95 = new Float32Array(n * 16777216);
-  grad96 = new Float32Array(n * 45088768);
-  grad97 = new Float32Array(n * 45088768);
-  grad98 = new Float32Array(n * 45088768);
-  grad99 = new Float32Array(n * 45088768);
-  grad100 = new Float32Array(n * 16777216);
-  grad101 = new Float32Array(n * 16777216);
-  grad102 = new Float32Array(n * 16777216);
-  grad103 = new Float32Array(n * 16777216);
-  grad104 = new Float32Array(n * 16777216);
-  grad105 = new Float32Array(n * 16777216);
-  grad106 = new Float32Array(n * 45088768);
-  grad107 = new Float32Array(n * 45088768);
-  grad108 = new Float32Array(n * 45088768);
-  grad109 = new Float32Array(n * 45088768);
-  grad110 = new Float32Array(n * 16777216);
-  grad111 = new Float32Array(n * 16777216);
-  grad112 = new Float32Array(n * 16777216);
-  grad113 = new Float32Array(n * 16777216);
-  grad114 = new Float32Array(n * 16777216);
-  grad115 = new Float32Array(n * 16777216);
-  grad116 = new Float32Array(n * 45088768);
-  grad117 = new Float32Array(n * 45088768);
-  grad118 = new Float32Array(n * 45088768);
-  grad119 = new Float32Array(n * 45088768);
-  grad120 = new Float32Array(n * 16777216);
-  grad121 = new Float32Array(n * 16777216);
-  grad122 = new Float32Array(n * 16777216);
-  grad123 = new Float32Array(n * 16777216);
-  grad124 = new Float32Array(n * 16777216);
-  grad125 = new Float32Array(n * 16777216);
-  grad126 = new Float32Array(n * 45088768);
-  grad127 = new Float32Array(n * 45088768);
-  grad128 = new Float32Array(n * 45088768);
-  grad129 = new Float32Array(n * 45088768);
-  grad130 = new Float32Array(n * 16777216);
-  grad131 = new Float32Array(n * 16777216);
-  grad132 = new Float32Array(n * 16777216);
-  grad133 = new Float32Array(n * 16777216);
-  grad134 = new Float32Array(n * 16777216);
-  grad135 = new Float32Array(n * 16777216);
-  grad136 = new Float32Array(n * 45088768);
-  grad137 = new Float32Array(n * 45088768);
-  grad138 = new Float32Array(n * 45088768);
-  grad139 = new Float32Array(n * 45088768);
-  grad140 = new Float32Array(n * 16777216);
-  grad141 = new Float32Array(n * 16777216);
-  grad142 = new Float32Array(n * 16777216);
-  grad143 = new Float32Array(n * 16777216);
-  grad144 = new Float32Array(n * 16777216);
-  grad145 = new Float32Array(n * 16777216);
-  grad146 = new Float32Array(n * 45088768);
-  grad147 = new Float32Array(n * 45088768);
-  grad148 = new Float32Array(n * 45088768);
-  grad149 = new Float32Array(n * 45088768);
-  grad150 = new Float32Array(n * 16777216);
-  grad151 = new Float32Array(n * 16777216);
-  grad152 = new Float32Array(n * 16777216);
-  grad153 = new Float32Array(n * 16777216);
-  grad154 = new Float32Array(n * 16777216);
-  grad155 = new Float32Array(n * 16777216);
-  grad156 = new Float32Array(n * 45088768);
-  grad157 = new Float32Array(n * 45088768);
-  grad158 = new Float32Array(n * 45088768);
-  grad159 = new Float32Array(n * 45088768);
-  grad160 = new Float32Array(n * 16777216);
-  grad161 = new Float32Array(n * 16777216);
-  grad162 = new Float32Array(n * 16777216);
-  grad163 = new Float32Array(n * 16777216);
-  grad164 = new Float32Array(n * 16777216);
-  grad165 = new Float32Array(n * 16777216);
-  grad166 = new Float32Array(n * 45088768);
-  grad167 = new Float32Array(n * 45088768);
-  grad168 = new Float32Array(n * 45088768);
-  grad169 = new Float32Array(n * 45088768);
-  grad170 = new Float32Array(n * 16777216);
-  grad171 = new Float32Array(n * 16777216);
-  grad172 = new Float32Array(n * 16777216);
-  grad173 = new Float32Array(n * 16777216);
-  grad174 = new Float32Array(n * 16777216);
-  grad175 = new Float32Array(n * 16777216);
-  grad176 = new Float32Array(n * 45088768);
-  grad177 = new Float32Array(n * 45088768);
-  grad178 = new Float32Array(n * 45088768);
-  grad179 = new Float32Array(n * 45088768);
-  grad180 = new Float32Array(n * 16777216);
-  grad181 = new Float32Array(n * 16777216);
-  grad182 = new Float32Array(n * 16777216);
-  grad183 = new Float32Array(n * 16777216);
-  grad184 = new Float32Array(n * 16777216);
-  grad185 = new Float32Array(n * 16777216);
-  grad186 = new Float32Array(n * 45088768);
-  grad187 = new Float32Array(n * 45088768);
-  grad188 = new Float32Array(n * 45088768);
-  grad189 = new Float32Array(n * 45088768);
-  grad190 = new Float32Array(n * 16777216);
-  grad191 = new Float32Array(n * 16777216);
-  grad192 = new Float32Array(n * 16777216);
-  grad193 = new Float32Array(n * 16777216);
-  grad194 = new Float32Array(n * 16777216);
-  grad195 = new Float32Array(n * 16777216);
-  grad196 = new Float32Array(n * 45088768);
-  grad197 = new Float32Array(n * 45088768);
-  grad198 = new Float32Array(n * 45088768);
-  grad199 = new Float32Array(n * 45088768);
-  grad200 = new Float32Array(n * 16777216);
-  grad201 = new Float32Array(n * 16777216);
-  grad202 = new Float32Array(n * 16777216);
-  grad203 = new Float32Array(n * 16777216);
-  grad204 = new Float32Array(n * 16777216);
-  grad205 = new Float32Array(n * 16777216);
-  grad206 = new Float32Array(n * 45088768);
-  grad207 = new Float32Array(n * 45088768);
-  grad208 = new Float32Array(n * 45088768);
-  grad209 = new Float32Array(n * 45088768);
-  grad210 = new Float32Array(n * 16777216);
-  grad211 = new Float32Array(n * 16777216);
-  grad212 = new Float32Array(n * 16777216);
-  grad213 = new Float32Array(n * 16777216);
-  grad214 = new Float32Array(n * 16777216);
-  grad215 = new Float32Array(n * 16777216);
-  grad216 = new Float32Array(n * 45088768);
-  grad217 = new Float32Array(n * 45088768);
-  grad218 = new Float32Array(n * 45088768);
-  grad219 = new Float32Array(n * 45088768);
-  grad220 = new Float32Array(n * 16777216);
-  grad221 = new Float32Array(n * 16777216);
-  grad222 = new Float32Array(n * 16777216);
-  grad223 = new Float32Array(n * 16777216);
-  grad224 = new Float32Array(n * 16777216);
-  grad225 = new Float32Array(n * 16777216);
-  grad226 = new Float32Array(n * 45088768);
-  grad227 = new Float32Array(n * 45088768);
-  grad228 = new Float32Array(n * 45088768);
-  grad229 = new Float32Array(n * 45088768);
-  grad230 = new Float32Array(n * 16777216);
-  grad231 = new Float32Array(n * 16777216);
-  grad232 = new Float32Array(n * 16777216);
-  grad233 = new Float32Array(n * 16777216);
-  grad234 = new Float32Array(n * 16777216);
-  grad235 = new Float32Array(n * 16777216);
-  grad236 = new Float32Array(n * 45088768);
-  grad237 = new Float32Array(n * 45088768);
-  grad238 = new Float32Array(n * 45088768);
-  grad239 = new Float32Array(n * 45088768);
-  grad240 = new Float32Array(n * 16777216);
-  grad241 = new Float32Array(n * 16777216);
-  grad242 = new Float32Array(n * 16777216);
-  grad243 = new Float32Array(n * 16777216);
-  grad244 = new Float32Array(n * 16777216);
-  grad245 = new Float32Array(n * 16777216);
-  grad246 = new Float32Array(n * 45088768);
-  grad247 = new Float32Array(n * 45088768);
-  grad248 = new Float32Array(n * 45088768);
-  grad249 = new Float32Array(n * 45088768);
-  grad250 = new Float32Array(n * 16777216);
-  grad251 = new Float32Array(n * 16777216);
-  grad252 = new Float32Array(n * 16777216);
-  grad253 = new Float32Array(n * 16777216);
-  grad254 = new Float32Array(n * 16777216);
-  grad255 = new Float32Array(n * 16777216);
-  grad256 = new Float32Array(n * 45088768);
-  grad257 = new Float32Array(n * 45088768);
-  grad258 = new Float32Array(n * 45088768);
-  grad259 = new Float32Array(n * 45088768);
-  grad260 = new Float32Array(n * 16777216);
-  grad261 = new Float32Array(n * 16777216);
-  grad262 = new Float32Array(n * 16777216);
-  grad263 = new Float32Array(n * 16777216);
-  grad264 = new Float32Array(n * 16777216);
-  grad265 = new Float32Array(n * 16777216);
-  grad266 = new Float32Array(n * 45088768);
-  grad267 = new Float32Array(n * 45088768);
-  grad268 = new Float32Array(n * 45088768);
-  grad269 = new Float32Array(n * 45088768);
-  grad270 = new Float32Array(n * 16777216);
-  grad271 = new Float32Array(n * 16777216);
-  grad272 = new Float32Array(n * 16777216);
-  grad273 = new Float32Array(n * 16777216);
-  grad274 = new Float32Array(n * 16777216);
-  grad275 = new Float32Array(n * 16777216);
-  grad276 = new Float32Array(n * 45088768);
-  grad277 = new Float32Array(n * 45088768);
-  grad278 = new Float32Array(n * 45088768);
-  grad279 = new Float32Array(n * 45088768);
-  grad280 = new Float32Array(n * 16777216);
-  grad281 = new Float32Array(n * 16777216);
-  grad282 = new Float32Array(n * 16777216);
-  grad283 = new Float32Array(n * 16777216);
-  grad284 = new Float32Array(n * 16777216);
-  grad285 = new Float32Array(n * 16777216);
-  grad286 = new Float32Array(n * 45088768);
-  grad287 = new Float32Array(n * 45088768);
-  grad288 = new Float32Array(n * 45088768);
-  grad289 = new Float32Array(n * 45088768);
-  grad290 = new Float32Array(n * 16777216);
-  grad291 = new Float32Array(n * 16777216);
-  grad292 = new Float32Array(n * 16777216);
-  grad293 = new Float32Array(n * 16777216);
-  grad294 = new Float32Array(n * 16777216);
-  grad295 = new Float32Array(n * 16777216);
-  grad296 = new Float32Array(n * 45088768);
-  grad297 = new Float32Array(n * 45088768);
-  grad298 = new Float32Array(n * 45088768);
-  grad299 = new Float32Array(n * 45088768);
-  grad300 = new Float32Array(n * 16777216);
-  grad301 = new Float32Array(n * 16777216);
-  grad302 = new Float32Array(n * 16777216);
-  grad303 = new Float32Array(n * 16777216);
-  grad304 = new Float32Array(n * 16777216);
-  grad305 = new Float32Array(n * 16777216);
-  grad306 = new Float32Array(n * 45088768);
-  grad307 = new Float32Array(n * 45088768);
-  grad308 = new Float32Array(n * 45088768);
-  grad309 = new Float32Array(n * 45088768);
-  grad310 = new Float32Array(n * 16777216);
-  grad311 = new Float32Array(n * 16777216);
-  grad312 = new Float32Array(n * 16777216);
-  grad313 = new Float32Array(n * 16777216);
-  grad314 = new Float32Array(n * 16777216);
-  grad315 = new Float32Array(n * 16777216);
-  grad316 = new Float32Array(n * 45088768);
-  grad317 = new Float32Array(n * 45088768);
-  grad318 = new Float32Array(n * 45088768);
-  grad319 = new Float32Array(n * 45088768);
-  grad320 = new Float32Array(n * 16777216);
-  grad321 = new Float32Array(n * 16777216);
-  grad322 = new Float32Array(n * 16777216);
-  grad323 = new Float32Array(n * 131072000);
-  scratch1_rms = new Float32Array(n * 4096);
-  scratch2_q = new Float32Array(n * 16777216);
-  scratch2_k = new Float32Array(n * 16777216);
-  scratch2_v = new Float32Array(n * 16777216);
-  scratch2_probs = new Float32Array(n * 536870912);
-  scratch2_heads = new Float32Array(n * 16777216);
-  scratch2_rope_cos = new Float32Array(n * 262144);
-  scratch2_rope_sin = new Float32Array(n * 262144);
-  scratch2_d_heads = new Float32Array(n * 16777216);
-  scratch2_d_q = new Float32Array(n * 16777216);
-  scratch2_d_k = new Float32Array(n * 16777216);
-  scratch2_d_v = new Float32Array(n * 16777216);
-  scratch2_d_row = new Float32Array(n * 4096);
-  scratch4_rms = new Float32Array(n * 4096);
-  scratch11_rms = new Float32Array(n * 4096);
-  scratch12_q = new Float32Array(n * 16777216);
-  scratch12_k = new Float32Array(n * 16777216);
-  scratch12_v = new Float32Array(n * 16777216);
-  scratch12_probs = new Float32Array(n * 536870912);
-  scratch12_heads = new Float32Array(n * 16777216);
-  scratch12_rope_cos = new Float32Array(n * 262144);
-  scratch12_rope_sin = new Float32Array(n * 262144);
-  scratch12_d_heads = new Float32Array(n * 16777216);
-  scratch12_d_q = new Float32Array(n * 16777216);
-  scratch12_d_k = new Float32Array(n * 16777216);
-  scratch12_d_v = new Float32Array(n * 16777216);
-  scratch12_d_row = new Float32Array(n * 4096);
-  scratch14_rms = new Float32Array(n * 4096);
-  scratch21_rms = new Float32Array(n * 4096);
-  scratch22_q = new Float32Array(n * 16777216);
-  scratch22_k = new Float32Array(n * 16777216);
-  scratch22_v = new Float32Array(n * 16777216);
-  scratch22_probs = new Float32Array(n * 536870912);
-  scratch22_heads = new Float32Array(n * 16777216);
-  scratch22_rope_cos = new Float32Array(n * 262144);
-  scratch22_rope_sin = new Float32Array(n * 262144);
-  scratch22_d_heads = new Float32Array(n * 16777216);
-  scratch22_d_q = new Float32Array(n * 16777216);
-  scratch22_d_k = new Float32Array(n * 16777216);
-  scratch22_d_v = new Float32Array(n * 16777216);
-  scratch22_d_row = new Float32Array(n * 4096);
-  scratch24_rms = new Float32Array(n * 4096);
-  scratch31_rms = new Float32Array(n * 4096);
-  scratch32_q = new Float32Array(n * 16777216);
-  scratch32_k = new Float32Array(n * 16777216);
-  scratch32_v = new Float32Array(n * 16777216);
-  scratch32_probs = new Float32Array(n * 536870912);
-  scratch32_heads = new Float32Array(n * 16777216);
-  scratch32_rope_cos = new Float32Array(n * 262144);
-  scratch32_rope_sin = new Float32Array(n * 262144);
-  scratch32_d_heads = new Float32Array(n * 16777216);
-  scratch32_d_q = new Float32Array(n * 16777216);
-  scratch32_d_k = new Float32Array(n * 16777216);
-  scratch32_d_v = new Float32Array(n * 16777216);
-  scratch32_d_row = new Float32Array(n * 4096);
-  scratch34_rms = new Float32Array(n * 4096);
-  scratch41_rms = new Float32Array(n * 4096);
-  scratch42_q = new Float32Array(n * 16777216);
-  scratch42_k = new Float32Array(n * 16777216);
-  scratch42_v = new Float32Array(n * 16777216);
-  scratch42_probs = new Float32Array(n * 536870912);
-  scratch42_heads = new Float32Array(n * 16777216);
-  scratch42_rope_cos = new Float32Array(n * 262144);
-  scratch42_rope_sin = new Float32Array(n * 262144);
-  scratch42_d_heads = new Float32Array(n * 16777216);
-  scratch42_d_q = new Float32Array(n * 16777216);
-  scratch42_d_k = new Float32Array(n * 16777216);
-  scratch42_d_v = new Float32Array(n * 16777216);
-  scratch42_d_row = new Float32Array(n * 4096);
-  scratch44_rms = new Float32Array(n * 4096);
-  scratch51_rms = new Float32Array(n * 4096);
-  scratch52_q = new Float32Array(n * 16777216);
-  scratch52_k = new Float32Array(n * 16777216);
-  scratch52_v = new Float32Array(n * 16777216);
-  scratch52_probs = new Float32Array(n * 536870912);
-  scratch52_heads = new Float32Array(n * 16777216);
-  scratch52_rope_cos = new Float32Array(n * 262144);
-  scratch52_rope_sin = new Float32Array(n * 262144);
-  scratch52_d_heads = new Float32Array(n * 16777216);
-  scratch52_d_q = new Float32Array(n * 16777216);
-  scratch52_d_k = new Float32Array(n * 16777216);
-  scratch52_d_v = new Float32Array(n * 16777216);
-  scratch52_d_row = new Float32Array(n * 4096);
-  scratch54_rms = new Float32Array(n * 4096);
-  scratch61_rms = new Float32Array(n * 4096);
-  scratch62_q = new Float32Array(n * 16777216);
-  scratch62_k = new Float32Array(n * 16777216);
-  scratch62_v = new Float32Array(n * 16777216);
-  scratch62_probs = new Float32Array(n * 536870912);
-  scratch62_heads = new Float32Array(n * 16777216);
-  scratch62_rope_cos = new Float32Array(n * 262144);
-  scratch62_rope_sin = new Float32Array(n * 262144);
-  scratch62_d_heads = new Float32Array(n * 16777216);
-  scratch62_d_q = new Float32Array(n * 16777216);
-  scratch62_d_k = new Float32Array(n * 16777216);
-  scratch62_d_v = new Float32Array(n * 16777216);
-  scratch62_d_row = new Float32Array(n * 4096);
-  scratch64_rms = new Float32Array(n * 4096);
-  scratch71_rms = new Float32Array(n * 4096);
-  scratch72_q = new Float32Array(n * 16777216);
-  scratch72_k = new Float32Array(n * 16777216);
-  scratch72_v = new Float32Array(n * 16777216);
-  scratch72_probs = new Float32Array(n * 536870912);
-  scratch72_heads = new Float32Array(n * 16777216);
-  scratch72_rope_cos = new Float32Array(n * 262144);
-  scratch72_rope_sin = new Float32Array(n * 262144);
-  scratch72_d_heads = new Float32Array(n * 16777216);
-  scratch72_d_q = new Float32Array(n * 16777216);
-  scratch72_d_k = new Float32Array(n * 16777216);
-  scratch72_d_v = new Float32Array(n * 16777216);
-  scratch72_d_row = new Float32Array(n * 4096);
-  scratch74_rms = new Float32Array(n * 4096);
-  scratch81_rms = new Float32Array(n * 4096);
-  scratch82_q = new Float32Array(n * 16777216);
-  scratch82_k = new Float32Array(n * 16777216);
-  scratch82_v = new Float32Array(n * 16777216);
-  scratch82_probs = new Float32Array(n * 536870912);
-  scratch82_heads = new Float32Array(n * 16777216);
-  scratch82_rope_cos = new Float32Array(n * 262144);
-  scratch82_rope_sin = new Float32Array(n * 262144);
-  scratch82_d_heads = new Float32Array(n * 16777216);
-  scratch82_d_q = new Float32Array(n * 16777216);
-  scratch82_d_k = new Float32Array(n * 16777216);
-  scratch82_d_v = new Float32Array(n * 16777216);
-  scratch82_d_row = new Float32Array(n * 4096);
-  scratch84_rms = new Float32Array(n * 4096);
-  scratch91_rms = new Float32Array(n * 4096);
-  scratch92_q = new Float32Array(n * 16777216);
-  scratch92_k = new Float32Array(n * 16777216);
-  scratch92_v = new Float32Array(n * 16777216);
-  scratch92_probs = new Float32Array(n * 536870912);
-  scratch92_heads = new Float32Array(n * 16777216);
-  scratch92_rope_cos = new Float32Array(n * 262144);
-  scratch92_rope_sin = new Float32Array(n * 262144);
-  scratch92_d_heads = new Float32Array(n * 16777216);
-  scratch92_d_q = new Float32Array(n * 16777216);
-  scratch92_d_k = new Float32Array(n * 16777216);
-  scratch92_d_v = new Float32Array(n * 16777216);
-  scratch92_d_row = new Float32Array(n * 4096);
-  scratch94_rms = new Float32Array(n * 4096);
-  scratch101_rms = new Float32Array(n * 4096);
-  scratch102_q = new Float32Array(n * 16777216);
-  scratch102_k = new Float32Array(n * 16777216);
-  scratch102_v = new Float32Array(n * 16777216);
-  scratch102_probs = new Float32Array(n * 536870912);
-  scratch102_heads = new Float32Array(n * 16777216);
-  scratch102_rope_cos = new Float32Array(n * 262144);
-  scratch102_rope_sin = new Float32Array(n * 262144);
-  scratch102_d_heads = new Float32Array(n * 16777216);
-  scratch102_d_q = new Float32Array(n * 16777216);
-  scratch102_d_k = new Float32Array(n * 16777216);
-  scratch102_d_v = new Float32Array(n * 16777216);
-  scratch102_d_row = new Float32Array(n * 4096);
-  scratch104_rms = new Float32Array(n * 4096);
-  scratch111_rms = new Float32Array(n * 4096);
-  scratch112_q = new Float32Array(n * 16777216);
-  scratch112_k = new Float32Array(n * 16777216);
-  scratch112_v = new Float32Array(n * 16777216);
-  scratch112_probs = new Float32Array(n * 536870912);
-  scratch112_heads = new Float32Array(n * 16777216);
-  scratch112_rope_cos = new Float32Array(n * 262144);
-  scratch112_rope_sin = new Float32Array(n * 262144);
-  scratch112_d_heads = new Float32Array(n * 16777216);
-  scratch112_d_q = new Float32Array(n * 16777216);
-  scratch112_d_k = new Float32Array(n * 16777216);
-  scratch112_d_v = new Float32Array(n * 16777216);
-  scratch112_d_row = new Float32Array(n * 4096);
-  scratch114_rms = new Float32Array(n * 4096);
-  scratch121_rms = new Float32Array(n * 4096);
-  scratch122_q = new Float32Array(n * 16777216);
-  scratch122_k = new Float32Array(n * 16777216);
-  scratch122_v = new Float32Array(n * 16777216);
-  scratch122_probs = new Float32Array(n * 536870912);
-  scratch122_heads = new Float32Array(n * 16777216);
-  scratch122_rope_cos = new Float32Array(n * 262144);
-  scratch122_rope_sin = new Float32Array(n * 262144);
-  scratch122_d_heads = new Float32Array(n * 16777216);
-  scratch122_d_q = new Float32Array(n * 16777216);
-  scratch122_d_k = new Float32Array(n * 16777216);
-  scratch122_d_v = new Float32Array(n * 16777216);
-  scratch122_d_row = new Float32Array(n * 4096);
-  scratch124_rms = new Float32Array(n * 4096);
-  scratch131_rms = new Float32Array(n * 4096);
-  scratch132_q = new Float32Array(n * 16777216);
-  scratch132_k = new Float32Array(n * 16777216);
-  scratch132_v = new Float32Array(n * 16777216);
-  scratch132_probs = new Float32Array(n * 536870912);
-  scratch132_heads = new Float32Array(n * 16777216);
-  scratch132_rope_cos = new Float32Array(n * 262144);
-  scratch132_rope_sin = new Float32Array(n * 262144);
-  scratch132_d_heads = new Float32Array(n * 16777216);
-  scratch132_d_q = new Float32Array(n * 16777216);
-  scratch132_d_k = new Float32Array(n * 16777216);
-  scratch132_d_v = new Float32Array(n * 16777216);
-  scratch132_d_row = new Float32Array(n * 4096);
-  scratch134_rms = new Float32Array(n * 4096);
-  scratch141_rms = new Float32Array(n * 4096);
-  scratch142_q = new Float32Array(n * 16777216);
-  scratch142_k = new Float32Array(n * 16777216);
-  scratch142_v = new Float32Array(n * 16777216);
-  scratch142_probs = new Float32Array(n * 536870912);
-  scratch142_heads = new Float32Array(n * 16777216);
-  scratch142_rope_cos = new Float32Array(n * 262144);
-  scratch142_rope_sin = new Float32Array(n * 262144);
-  scratch142_d_heads = new Float32Array(n * 16777216);
-  scratch142_d_q = new Float32Array(n * 16777216);
-  scratch142_d_k = new Float32Array(n * 16777216);
-  scratch142_d_v = new Float32Array(n * 16777216);
-  scratch142_d_row = new Float32Array(n * 4096);
-  scratch144_rms = new Float32Array(n * 4096);
-  scratch151_rms = new Float32Array(n * 4096);
-  scratch152_q = new Float32Array(n * 16777216);
-  scratch152_k = new Float32Array(n * 16777216);
-  scratch152_v = new Float32Array(n * 16777216);
-  scratch152_probs = new Float32Array(n * 536870912);
-  scratch152_heads = new Float32Array(n * 16777216);
-  scratch152_rope_cos = new Float32Array(n * 262144);
-  scratch152_rope_sin = new Float32Array(n * 262144);
-  scratch152_d_heads = new Float32Array(n * 16777216);
-  scratch152_d_q = new Float32Array(n * 16777216);
-  scratch152_d_k = new Float32Array(n * 16777216);
-  scratch152_d_v = new Float32Array(n * 16777216);
-  scratch152_d_row = new Float32Array(n * 4096);
-  scratch154_rms = new Float32Array(n * 4096);
-  scratch161_rms = new Float32Array(n * 4096);
-  scratch162_q = new Float32Array(n * 16777216);
-  scratch162_k = new Float32Array(n * 16777216);
-  scratch162_v = new Float32Array(n * 16777216);
-  scratch162_probs = new Float32Array(n * 536870912);
-  scratch162_heads = new Float32Array(n * 16777216);
-  scratch162_rope_cos = new Float32Array(n * 262144);
-  scratch162_rope_sin = new Float32Array(n * 262144);
-  scratch162_d_heads = new Float32Array(n * 16777216);
-  scratch162_d_q = new Float32Array(n * 16777216);
-  scratch162_d_k = new Float32Array(n * 16777216);
-  scratch162_d_v = new Float32Array(n * 16777216);
-  scratch162_d_row = new Float32Array(n * 4096);
-  scratch164_rms = new Float32Array(n * 4096);
-  scratch171_rms = new Float32Array(n * 4096);
-  scratch172_q = new Float32Array(n * 16777216);
-  scratch172_k = new Float32Array(n * 16777216);
-  scratch172_v = new Float32Array(n * 16777216);
-  scratch172_probs = new Float32Array(n * 536870912);
-  scratch172_heads = new Float32Array(n * 16777216);
-  scratch172_rope_cos = new Float32Array(n * 262144);
-  scratch172_rope_sin = new Float32Array(n * 262144);
-  scratch172_d_heads = new Float32Array(n * 16777216);
-  scratch172_d_q = new Float32Array(n * 16777216);
-  scratch172_d_k = new Float32Array(n * 16777216);
-  scratch172_d_v = new Float32Array(n * 16777216);
-  scratch172_d_row = new Float32Array(n * 4096);
-  scratch174_rms = new Float32Array(n * 4096);
-  scratch181_rms = new Float32Array(n * 4096);
-  scratch182_q = new Float32Array(n * 16777216);
-  scratch182_k = new Float32Array(n * 16777216);
-  scratch182_v = new Float32Array(n * 16777216);
-  scratch182_probs = new Float32Array(n * 536870912);
-  scratch182_heads = new Float32Array(n * 16777216);
-  scratch182_rope_cos = new Float32Array(n * 262144);
-  scratch182_rope_sin = new Float32Array(n * 262144);
-  scratch182_d_heads = new Float32Array(n * 16777216);
-  scratch182_d_q = new Float32Array(n * 16777216);
-  scratch182_d_k = new Float32Array(n * 16777216);
-  scratch182_d_v = new Float32Array(n * 16777216);
-  scratch182_d_row = new Float32Array(n * 4096);
-  scratch184_rms = new Float32Array(n * 4096);
-  scratch191_rms = new Float32Array(n * 4096);
-  scratch192_q = new Float32Array(n * 16777216);
-  scratch192_k = new Float32Array(n * 16777216);
-  scratch192_v = new Float32Array(n * 16777216);
-  scratch192_probs = new Float32Array(n * 536870912);
-  scratch192_heads = new Float32Array(n * 16777216);
-  scratch192_rope_cos = new Float32Array(n * 262144);
-  scratch192_rope_sin = new Float32Array(n * 262144);
-  scratch192_d_heads = new Float32Array(n * 16777216);
-  scratch192_d_q = new Float32Array(n * 16777216);
-  scratch192_d_k = new Float32Array(n * 16777216);
-  scratch192_d_v = new Float32Array(n * 16777216);
-  scratch192_d_row = new Float32Array(n * 4096);
-  scratch194_rms = new Float32Array(n * 4096);
-  scratch201_rms = new Float32Array(n * 4096);
-  scratch202_q = new Float32Array(n * 16777216);
-  scratch202_k = new Float32Array(n * 16777216);
-  scratch202_v = new Float32Array(n * 16777216);
-  scratch202_probs = new Float32Array(n * 536870912);
-  scratch202_heads = new Float32Array(n * 16777216);
-  scratch202_rope_cos = new Float32Array(n * 262144);
-  scratch202_rope_sin = new Float32Array(n * 262144);
-  scratch202_d_heads = new Float32Array(n * 16777216);
-  scratch202_d_q = new Float32Array(n * 16777216);
-  scratch202_d_k = new Float32Array(n * 16777216);
-  scratch202_d_v = new Float32Array(n * 16777216);
-  scratch202_d_row = new Float32Array(n * 4096);
-  scratch204_rms = new Float32Array(n * 4096);
-  scratch211_rms = new Float32Array(n * 4096);
-  scratch212_q = new Float32Array(n * 16777216);
-  scratch212_k = new Float32Array(n * 16777216);
-  scratch212_v = new Float32Array(n * 16777216);
-  scratch212_probs = new Float32Array(n * 536870912);
-  scratch212_heads = new Float32Array(n * 16777216);
-  scratch212_rope_cos = new Float32Array(n * 262144);
-  scratch212_rope_sin = new Float32Array(n * 262144);
-  scratch212_d_heads = new Float32Array(n * 16777216);
-  scratch212_d_q = new Float32Array(n * 16777216);
-  scratch212_d_k = new Float32Array(n * 16777216);
-  scratch212_d_v = new Float32Array(n * 16777216);
-  scratch212_d_row = new Float32Array(n * 4096);
-  scratch214_rms = new Float32Array(n * 4096);
-  scratch221_rms = new Float32Array(n * 4096);
-  scratch222_q = new Float32Array(n * 16777216);
-  scratch222_k = new Float32Array(n * 16777216);
-  scratch222_v = new Float32Array(n * 16777216);
-  scratch222_probs = new Float32Array(n * 536870912);
-  scratch222_heads = new Float32Array(n * 16777216);
-  scratch222_rope_cos = new Float32Array(n * 262144);
-  scratch222_rope_sin = new Float32Array(n * 262144);
-  scratch222_d_heads = new Float32Array(n * 16777216);
-  scratch222_d_q = new Float32Array(n * 16777216);
-  scratch222_d_k = new Float32Array(n * 16777216);
-  scratch222_d_v = new Float32Array(n * 16777216);
-  scratch222_d_row = new Float32Array(n * 4096);
-  scratch224_rms = new Float32Array(n * 4096);
-  scratch231_rms = new Float32Array(n * 4096);
-  scratch232_q = new Float32Array(n * 16777216);
-  scratch232_k = new Float32Array(n * 16777216);
-  scratch232_v = new Float32Array(n * 16777216);
-  scratch232_probs = new Float32Array(n * 536870912);
-  scratch232_heads = new Float32Array(n * 16777216);
-  scratch232_rope_cos = new Float32Array(n * 262144);
-  scratch232_rope_sin = new Float32Array(n * 262144);
-  scratch232_d_heads = new Float32Array(n * 16777216);
-  scratch232_d_q = new Float32Array(n * 16777216);
-  scratch232_d_k = new Float32Array(n * 16777216);
-  scratch232_d_v = new Float32Array(n * 16777216);
-  scratch232_d_row = new Float32Array(n * 4096);
-  scratch234_rms = new Float32Array(n * 4096);
-  scratch241_rms = new Float32Array(n * 4096);
-  scratch242_q = new Float32Array(n * 16777216);
-  scratch242_k = new Float32Array(n * 16777216);
-  scratch242_v = new Float32Array(n * 16777216);
-  scratch242_probs = new Float32Array(n * 536870912);
-  scratch242_heads = new Float32Array(n * 16777216);
-  scratch242_rope_cos = new Float32Array(n * 262144);
-  scratch242_rope_sin = new Float32Array(n * 262144);
-  scratch242_d_heads = new Float32Array(n * 16777216);
-  scratch242_d_q = new Float32Array(n * 16777216);
-  scratch242_d_k = new Float32Array(n * 16777216);
-  scratch242_d_v = new Float32Array(n * 16777216);
-  scratch242_d_row = new Float32Array(n * 4096);
-  scratch244_rms = new Float32Array(n * 4096);
-  scratch251_rms = new Float32Array(n * 4096);
-  scratch252_q = new Float32Array(n * 16777216);
-  scratch252_k = new Float32Array(n * 16777216);
-  scratch252_v = new Float32Array(n * 16777216);
-  scratch252_probs = new Float32Array(n * 536870912);
-  scratch252_heads = new Float32Array(n * 16777216);
-  scratch252_rope_cos = new Float32Array(n * 262144);
-  scratch252_rope_sin = new Float32Array(n * 262144);
-  scratch252_d_heads = new Float32Array(n * 16777216);
-  scratch252_d_q = new Float32Array(n * 16777216);
-  scratch252_d_k = new Float32Array(n * 16777216);
-  scratch252_d_v = new Float32Array(n * 16777216);
-  scratch252_d_row = new Float32Array(n * 4096);
-  scratch254_rms = new Float32Array(n * 4096);
-  scratch261_rms = new Float32Array(n * 4096);
-  scratch262_q = new Float32Array(n * 16777216);
-  scratch262_k = new Float32Array(n * 16777216);
-  scratch262_v = new Float32Array(n * 16777216);
-  scratch262_probs = new Float32Array(n * 536870912);
-  scratch262_heads = new Float32Array(n * 16777216);
-  scratch262_rope_cos = new Float32Array(n * 262144);
-  scratch262_rope_sin = new Float32Array(n * 262144);
-  scratch262_d_heads = new Float32Array(n * 16777216);
-  scratch262_d_q = new Float32Array(n * 16777216);
-  scratch262_d_k = new Float32Array(n * 16777216);
-  scratch262_d_v = new Float32Array(n * 16777216);
-  scratch262_d_row = new Float32Array(n * 4096);
-  scratch264_rms = new Float32Array(n * 4096);
-  scratch271_rms = new Float32Array(n * 4096);
-  scratch272_q = new Float32Array(n * 16777216);
-  scratch272_k = new Float32Array(n * 16777216);
-  scratch272_v = new Float32Array(n * 16777216);
-  scratch272_probs = new Float32Array(n * 536870912);
-  scratch272_heads = new Float32Array(n * 16777216);
-  scratch272_rope_cos = new Float32Array(n * 262144);
-  scratch272_rope_sin = new Float32Array(n * 262144);
-  scratch272_d_heads = new Float32Array(n * 16777216);
-  scratch272_d_q = new Float32Array(n * 16777216);
-  scratch272_d_k = new Float32Array(n * 16777216);
-  scratch272_d_v = new Float32Array(n * 16777216);
-  scratch272_d_row = new Float32Array(n * 4096);
-  scratch274_rms = new Float32Array(n * 4096);
-  scratch281_rms = new Float32Array(n * 4096);
-  scratch282_q = new Float32Array(n * 16777216);
-  scratch282_k = new Float32Array(n * 16777216);
-  scratch282_v = new Float32Array(n * 16777216);
-  scratch282_probs = new Float32Array(n * 536870912);
-  scratch282_heads = new Float32Array(n * 16777216);
-  scratch282_rope_cos = new Float32Array(n * 262144);
-  scratch282_rope_sin = new Float32Array(n * 262144);
-  scratch282_d_heads = new Float32Array(n * 16777216);
-  scratch282_d_q = new Float32Array(n * 16777216);
-  scratch282_d_k = new Float32Array(n * 16777216);
-  scratch282_d_v = new Float32Array(n * 16777216);
-  scratch282_d_row = new Float32Array(n * 4096);
-  scratch284_rms = new Float32Array(n * 4096);
-  scratch291_rms = new Float32Array(n * 4096);
-  scratch292_q = new Float32Array(n * 16777216);
-  scratch292_k = new Float32Array(n * 16777216);
-  scratch292_v = new Float32Array(n * 16777216);
-  scratch292_probs = new Float32Array(n * 536870912);
-  scratch292_heads = new Float32Array(n * 16777216);
-  scratch292_rope_cos = new Float32Array(n * 262144);
-  scratch292_rope_sin = new Float32Array(n * 262144);
-  scratch292_d_heads = new Float32Array(n * 16777216);
-  scratch292_d_q = new Float32Array(n * 16777216);
-  scratch292_d_k = new Float32Array(n * 16777216);
-  scratch292_d_v = new Float32Array(n * 16777216);
-  scratch292_d_row = new Float32Array(n * 4096);
-  scratch294_rms = new Float32Array(n * 4096);
-  scratch301_rms = new Float32Array(n * 4096);
-  scratch302_q = new Float32Array(n * 16777216);
-  scratch302_k = new Float32Array(n * 16777216);
-  scratch302_v = new Float32Array(n * 16777216);
-  scratch302_probs = new Float32Array(n * 536870912);
-  scratch302_heads = new Float32Array(n * 16777216);
-  scratch302_rope_cos = new Float32Array(n * 262144);
-  scratch302_rope_sin = new Float32Array(n * 262144);
-  scratch302_d_heads = new Float32Array(n * 16777216);
-  scratch302_d_q = new Float32Array(n * 16777216);
-  scratch302_d_k = new Float32Array(n * 16777216);
-  scratch302_d_v = new Float32Array(n * 16777216);
-  scratch302_d_row = new Float32Array(n * 4096);
-  scratch304_rms = new Float32Array(n * 4096);
-  scratch311_rms = new Float32Array(n * 4096);
-  scratch312_q = new Float32Array(n * 16777216);
-  scratch312_k = new Float32Array(n * 16777216);
-  scratch312_v = new Float32Array(n * 16777216);
-  scratch312_probs = new Float32Array(n * 536870912);
-  scratch312_heads = new Float32Array(n * 16777216);
-  scratch312_rope_cos = new Float32Array(n * 262144);
-  scratch312_rope_sin = new Float32Array(n * 262144);
-  scratch312_d_heads = new Float32Array(n * 16777216);
-  scratch312_d_q = new Float32Array(n * 16777216);
-  scratch312_d_k = new Float32Array(n * 16777216);
-  scratch312_d_v = new Float32Array(n * 16777216);
-  scratch312_d_row = new Float32Array(n * 4096);
-  scratch314_rms = new Float32Array(n * 4096);
-  scratch321_rms = new Float32Array(n * 4096);
+  noteWorkspace();
 }
 
-function checkTokens(what: string, ids: Int32Array, vocab: number): void {
+/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set(
+    [
+      act1,
+      act2,
+      act3,
+      act4,
+      act5,
+      act6,
+      act7,
+      act8,
+      act9,
+      act10,
+      act11,
+      act12,
+      act13,
+      act14,
+      act15,
+      act16,
+      act17,
+      act18,
+      act19,
+      act20,
+      act21,
+      act22,
+      act23,
+      act24,
+      act25,
+      act26,
+      act27,
+      act28,
+      act29,
+      act30,
+      act31,
+      act32,
+      act33,
+      act34,
+      act35,
+      act36,
+      act37,
+      act38,
+      act39,
+      act40,
+      act41,
+      act42,
+      act43,
+      act44,
+      act45,
+      act46,
+      act47,
+      act48,
+      act49,
+      act50,
+      act51,
+      act52,
+      act53,
+      act54,
+      act55,
+      act56,
+      act57,
+      act58,
+      act59,
+      act60,
+      act61,
+      act62,
+      act63,
+      act64,
+      act65,
+      act66,
+      act67,
+      act68,
+      act69,
+      act70,
+      act71,
+      act72,
+      act73,
+      act74,
+      act75,
+      act76,
+      act77,
+      act78,
+      act79,
+      act80,
+      act81,
+      act82,
+      act83,
+      act84,
+      act85,
+      act86,
+      act87,
+      act88,
+      act89,
+      act90,
+      act91,
+      act92,
+      act93,
+      act94,
+      act95,
+      act96,
+      act97,
+      act98,
+      act99,
+      act100,
+      act101,
+      act102,
+      act103,
+      act104,
+      act105,
+      act106,
+      act107,
+      act108,
+      act109,
+      act110,
+      act111,
+      act112,
+      act113,
+      act114,
+      act115,
+      act116,
+      act117,
+      act118,
+      act119,
+      act120,
+      act121,
+      act122,
+      act123,
+      act124,
+      act125,
+      act126,
+      act127,
+      act128,
+      act129,
+      act130,
+      act131,
+      act132,
+      act133,
+      act134,
+      act135,
+      act136,
+      act137,
+      act138,
+      act139,
+      act140,
+      act141,
+      act142,
+      act143,
+      act144,
+      act145,
+      act146,
+      act147,
+      act148,
+      act149,
+      act150,
+      act151,
+      act152,
+      act153,
+      act154,
+      act155,
+      act156,
+      act157,
+      act158,
+      act159,
+      act160,
+      act161,
+      act162,
+      act163,
+      act164,
+      act165,
+      act166,
+      act167,
+      act168,
+      act169,
+      act170,
+      act171,
+      act172,
+      act173,
+      act174,
+      act175,
+      act176,
+      act177,
+      act178,
+      act179,
+      act180,
+      act181,
+      act182,
+      act183,
+      act184,
+      act185,
+      act186,
+      act187,
+      act188,
+      act189,
+      act190,
+      act191,
+      act192,
+      act193,
+      act194,
+      act195,
+      act196,
+      act197,
+      act198,
+      act199,
+      act200,
+      act201,
+      act202,
+      act203,
+      act204,
+      act205,
+      act206,
+      act207,
+      act208,
+      act209,
+      act210,
+      act211,
+      act212,
+      act213,
+      act214,
+      act215,
+      act216,
+      act217,
+      act218,
+      act219,
+      act220,
+      act221,
+      act222,
+      act223,
+      act224,
+      act225,
+      act226,
+      act227,
+      act228,
+      act229,
+      act230,
+      act231,
+      act232,
+      act233,
+      act234,
+      act235,
+      act236,
+      act237,
+      act238,
+      act239,
+      act240,
+      act241,
+      act242,
+      act243,
+      act244,
+      act245,
+      act246,
+      act247,
+      act248,
+      act249,
+      act250,
+      act251,
+      act252,
+      act253,
+      act254,
+      act255,
+      act256,
+      act257,
+      act258,
+      act259,
+      act260,
+      act261,
+      act262,
+      act263,
+      act264,
+      act265,
+      act266,
+      act267,
+      act268,
+      act269,
+      act270,
+      act271,
+      act272,
+      act273,
+      act274,
+      act275,
+      act276,
+      act277,
+      act278,
+      act279,
+      act280,
+      act281,
+      act282,
+      act283,
+      act284,
+      act285,
+      act286,
+      act287,
+      act288,
+      act289,
+      act290,
+      act291,
+      act292,
+      act293,
+      act294,
+      act295,
+      act296,
+      act297,
+      act298,
+      act299,
+      act300,
+      act301,
+      act302,
+      act303,
+      act304,
+      act305,
+      act306,
+      act307,
+      act308,
+      act309,
+      act310,
+      act311,
+      act312,
+      act313,
+      act314,
+      act315,
+      act316,
+      act317,
+      act318,
+      act319,
+      act320,
+      act321,
+      act322,
+      act323,
+      act0,
+      grad0,
+      grad1,
+      grad2,
+      grad3,
+      grad4,
+      grad5,
+      grad6,
+      grad7,
+      grad8,
+      grad9,
+      grad10,
+      grad11,
+      grad12,
+      grad13,
+      grad14,
+      grad15,
+      grad16,
+      grad17,
+      grad18,
+      grad19,
+      grad20,
+      grad21,
+      grad22,
+      grad23,
+      grad24,
+      grad25,
+      grad26,
+      grad27,
+      grad28,
+      grad29,
+      grad30,
+      grad31,
+      grad32,
+      grad33,
+      grad34,
+      grad35,
+      grad36,
+      grad37,
+      grad38,
+      grad39,
+      grad40,
+      grad41,
+      grad42,
+      grad43,
+      grad44,
+      grad45,
+      grad46,
+      grad47,
+      grad48,
+      grad49,
+      grad50,
+      grad51,
+      grad52,
+      grad53,
+      grad54,
+      grad55,
+      grad56,
+      grad57,
+      grad58,
+      grad59,
+      grad60,
+      grad61,
+      grad62,
+      grad63,
+      grad64,
+      grad65,
+      grad66,
+      grad67,
+      grad68,
+      grad69,
+      grad70,
+      grad71,
+      grad72,
+      grad73,
+      grad74,
+      grad75,
+      grad76,
+      grad77,
+      grad78,
+      grad79,
+      grad80,
+      grad81,
+      grad82,
+      grad83,
+      grad84,
+      grad85,
+      grad86,
+      grad87,
+      grad88,
+      grad89,
+      grad90,
+      grad91,
+      grad92,
+      grad93,
+      grad94,
+      grad95,
+      grad96,
+      grad97,
+      grad98,
+      grad99,
+      grad100,
+      grad101,
+      grad102,
+      grad103,
+      grad104,
+      grad105,
+      grad106,
+      grad107,
+      grad108,
+      grad109,
+      grad110,
+      grad111,
+      grad112,
+      grad113,
+      grad114,
+      grad115,
+      grad116,
+      grad117,
+      grad118,
+      grad119,
+      grad120,
+      grad121,
+      grad122,
+      grad123,
+      grad124,
+      grad125,
+      grad126,
+      grad127,
+      grad128,
+      grad129,
+      grad130,
+      grad131,
+      grad132,
+      grad133,
+      grad134,
+      grad135,
+      grad136,
+      grad137,
+      grad138,
+      grad139,
+      grad140,
+      grad141,
+      grad142,
+      grad143,
+      grad144,
+      grad145,
+      grad146,
+      grad147,
+      grad148,
+      grad149,
+      grad150,
+      grad151,
+      grad152,
+      grad153,
+      grad154,
+      grad155,
+      grad156,
+      grad157,
+      grad158,
+      grad159,
+      grad160,
+      grad161,
+      grad162,
+      grad163,
+      grad164,
+      grad165,
+      grad166,
+      grad167,
+      grad168,
+      grad169,
+      grad170,
+      grad171,
+      grad172,
+      grad173,
+      grad174,
+      grad175,
+      grad176,
+      grad177,
+      grad178,
+      grad179,
+      grad180,
+      grad181,
+      grad182,
+      grad183,
+      grad184,
+      grad185,
+      grad186,
+      grad187,
+      grad188,
+      grad189,
+      grad190,
+      grad191,
+      grad192,
+      grad193,
+      grad194,
+      grad195,
+      grad196,
+      grad197,
+      grad198,
+      grad199,
+      grad200,
+      grad201,
+      grad202,
+      grad203,
+      grad204,
+      grad205,
+      grad206,
+      grad207,
+      grad208,
+      grad209,
+      grad210,
+      grad211,
+      grad212,
+      grad213,
+      grad214,
+      grad215,
+      grad216,
+      grad217,
+      grad218,
+      grad219,
+      grad220,
+      grad221,
+      grad222,
+      grad223,
+      grad224,
+      grad225,
+      grad226,
+      grad227,
+      grad228,
+      grad229,
+      grad230,
+      grad231,
+      grad232,
+      grad233,
+      grad234,
+      grad235,
+      grad236,
+      grad237,
+      grad238,
+      grad239,
+      grad240,
+      grad241,
+      grad242,
+      grad243,
+      grad244,
+      grad245,
+      grad246,
+      grad247,
+      grad248,
+      grad249,
+      grad250,
+      grad251,
+      grad252,
+      grad253,
+      grad254,
+      grad255,
+      grad256,
+      grad257,
+      grad258,
+      grad259,
+      grad260,
+      grad261,
+      grad262,
+      grad263,
+      grad264,
+      grad265,
+      grad266,
+      grad267,
+      grad268,
+      grad269,
+      grad270,
+      grad271,
+      grad272,
+      grad273,
+      grad274,
+      grad275,
+      grad276,
+      grad277,
+      grad278,
+      grad279,
+      grad280,
+      grad281,
+      grad282,
+      grad283,
+      grad284,
+      grad285,
+      grad286,
+      grad287,
+      grad288,
+      grad289,
+      grad290,
+      grad291,
+      grad292,
+      grad293,
+      grad294,
+      grad295,
+      grad296,
+      grad297,
+      grad298,
+      grad299,
+      grad300,
+      grad301,
+      grad302,
+      grad303,
+      grad304,
+      grad305,
+      grad306,
+      grad307,
+      grad308,
+      grad309,
+      grad310,
+      grad311,
+      grad312,
+      grad313,
+      grad314,
+      grad315,
+      grad316,
+      grad317,
+      grad318,
+      grad319,
+      grad320,
+      grad321,
+      grad322,
+      grad323,
+      scratch1_rms,
+      scratch2_q,
+      scratch2_k,
+      scratch2_v,
+      scratch2_probs,
+      scratch2_heads,
+      scratch2_rope_cos,
+      scratch2_rope_sin,
+      scratch2_d_heads,
+      scratch2_d_q,
+      scratch2_d_k,
+      scratch2_d_v,
+      scratch2_d_row,
+      scratch4_rms,
+      scratch11_rms,
+      scratch12_q,
+      scratch12_k,
+      scratch12_v,
+      scratch12_probs,
+      scratch12_heads,
+      scratch12_rope_cos,
+      scratch12_rope_sin,
+      scratch12_d_heads,
+      scratch12_d_q,
+      scratch12_d_k,
+      scratch12_d_v,
+      scratch12_d_row,
+      scratch14_rms,
+      scratch21_rms,
+      scratch22_q,
+      scratch22_k,
+      scratch22_v,
+      scratch22_probs,
+      scratch22_heads,
+      scratch22_rope_cos,
+      scratch22_rope_sin,
+      scratch22_d_heads,
+      scratch22_d_q,
+      scratch22_d_k,
+      scratch22_d_v,
+      scratch22_d_row,
+      scratch24_rms,
+      scratch31_rms,
+      scratch32_q,
+      scratch32_k,
+      scratch32_v,
+      scratch32_probs,
+      scratch32_heads,
+      scratch32_rope_cos,
+      scratch32_rope_sin,
+      scratch32_d_heads,
+      scratch32_d_q,
+      scratch32_d_k,
+      scratch32_d_v,
+      scratch32_d_row,
+      scratch34_rms,
+      scratch41_rms,
+      scratch42_q,
+      scratch42_k,
+      scratch42_v,
+      scratch42_probs,
+      scratch42_heads,
+      scratch42_rope_cos,
+      scratch42_rope_sin,
+      scratch42_d_heads,
+      scratch42_d_q,
+      scratch42_d_k,
+      scratch42_d_v,
+      scratch42_d_row,
+      scratch44_rms,
+      scratch51_rms,
+      scratch52_q,
+      scratch52_k,
+      scratch52_v,
+      scratch52_probs,
+      scratch52_heads,
+      scratch52_rope_cos,
+      scratch52_rope_sin,
+      scratch52_d_heads,
+      scratch52_d_q,
+      scratch52_d_k,
+      scratch52_d_v,
+      scratch52_d_row,
+      scratch54_rms,
+      scratch61_rms,
+      scratch62_q,
+      scratch62_k,
+      scratch62_v,
+      scratch62_probs,
+      scratch62_heads,
+      scratch62_rope_cos,
+      scratch62_rope_sin,
+      scratch62_d_heads,
+      scratch62_d_q,
+      scratch62_d_k,
+      scratch62_d_v,
+      scratch62_d_row,
+      scratch64_rms,
+      scratch71_rms,
+      scratch72_q,
+      scratch72_k,
+      scratch72_v,
+      scratch72_probs,
+      scratch72_heads,
+      scratch72_rope_cos,
+      scratch72_rope_sin,
+      scratch72_d_heads,
+      scratch72_d_q,
+      scratch72_d_k,
+      scratch72_d_v,
+      scratch72_d_row,
+      scratch74_rms,
+      scratch81_rms,
+      scratch82_q,
+      scratch82_k,
+      scratch82_v,
+      scratch82_probs,
+      scratch82_heads,
+      scratch82_rope_cos,
+      scratch82_rope_sin,
+      scratch82_d_heads,
+      scratch82_d_q,
+      scratch82_d_k,
+      scratch82_d_v,
+      scratch82_d_row,
+      scratch84_rms,
+      scratch91_rms,
+      scratch92_q,
+      scratch92_k,
+      scratch92_v,
+      scratch92_probs,
+      scratch92_heads,
+      scratch92_rope_cos,
+      scratch92_rope_sin,
+      scratch92_d_heads,
+      scratch92_d_q,
+      scratch92_d_k,
+      scratch92_d_v,
+      scratch92_d_row,
+      scratch94_rms,
+      scratch101_rms,
+      scratch102_q,
+      scratch102_k,
+      scratch102_v,
+      scratch102_probs,
+      scratch102_heads,
+      scratch102_rope_cos,
+      scratch102_rope_sin,
+      scratch102_d_heads,
+      scratch102_d_q,
+      scratch102_d_k,
+      scratch102_d_v,
+      scratch102_d_row,
+      scratch104_rms,
+      scratch111_rms,
+      scratch112_q,
+      scratch112_k,
+      scratch112_v,
+      scratch112_probs,
+      scratch112_heads,
+      scratch112_rope_cos,
+      scratch112_rope_sin,
+      scratch112_d_heads,
+      scratch112_d_q,
+      scratch112_d_k,
+      scratch112_d_v,
+      scratch112_d_row,
+      scratch114_rms,
+      scratch121_rms,
+      scratch122_q,
+      scratch122_k,
+      scratch122_v,
+      scratch122_probs,
+      scratch122_heads,
+      scratch122_rope_cos,
+      scratch122_rope_sin,
+      scratch122_d_heads,
+      scratch122_d_q,
+      scratch122_d_k,
+      scratch122_d_v,
+      scratch122_d_row,
+      scratch124_rms,
+      scratch131_rms,
+      scratch132_q,
+      scratch132_k,
+      scratch132_v,
+      scratch132_probs,
+      scratch132_heads,
+      scratch132_rope_cos,
+      scratch132_rope_sin,
+      scratch132_d_heads,
+      scratch132_d_q,
+      scratch132_d_k,
+      scratch132_d_v,
+      scratch132_d_row,
+      scratch134_rms,
+      scratch141_rms,
+      scratch142_q,
+      scratch142_k,
+      scratch142_v,
+      scratch142_probs,
+      scratch142_heads,
+      scratch142_rope_cos,
+      scratch142_rope_sin,
+      scratch142_d_heads,
+      scratch142_d_q,
+      scratch142_d_k,
+      scratch142_d_v,
+      scratch142_d_row,
+      scratch144_rms,
+      scratch151_rms,
+      scratch152_q,
+      scratch152_k,
+      scratch152_v,
+      scratch152_probs,
+      scratch152_heads,
+      scratch152_rope_cos,
+      scratch152_rope_sin,
+      scratch152_d_heads,
+      scratch152_d_q,
+      scratch152_d_k,
+      scratch152_d_v,
+      scratch152_d_row,
+      scratch154_rms,
+      scratch161_rms,
+      scratch162_q,
+      scratch162_k,
+      scratch162_v,
+      scratch162_probs,
+      scratch162_heads,
+      scratch162_rope_cos,
+      scratch162_rope_sin,
+      scratch162_d_heads,
+      scratch162_d_q,
+      scratch162_d_k,
+      scratch162_d_v,
+      scratch162_d_row,
+      scratch164_rms,
+      scratch171_rms,
+      scratch172_q,
+      scratch172_k,
+      scratch172_v,
+      scratch172_probs,
+      scratch172_heads,
+      scratch172_rope_cos,
+      scratch172_rope_sin,
+      scratch172_d_heads,
+      scratch172_d_q,
+      scratch172_d_k,
+      scratch172_d_v,
+      scratch172_d_row,
+      scratch174_rms,
+      scratch181_rms,
+      scratch182_q,
+      scratch182_k,
+      scratch182_v,
+      scratch182_probs,
+      scratch182_heads,
+      scratch182_rope_cos,
+      scratch182_rope_sin,
+      scratch182_d_heads,
+      scratch182_d_q,
+      scratch182_d_k,
+      scratch182_d_v,
+      scratch182_d_row,
+      scratch184_rms,
+      scratch191_rms,
+      scratch192_q,
+      scratch192_k,
+      scratch192_v,
+      scratch192_probs,
+      scratch192_heads,
+      scratch192_rope_cos,
+      scratch192_rope_sin,
+      scratch192_d_heads,
+      scratch192_d_q,
+      scratch192_d_k,
+      scratch192_d_v,
+      scratch192_d_row,
+      scratch194_rms,
+      scratch201_rms,
+      scratch202_q,
+      scratch202_k,
+      scratch202_v,
+      scratch202_probs,
+      scratch202_heads,
+      scratch202_rope_cos,
+      scratch202_rope_sin,
+      scratch202_d_heads,
+      scratch202_d_q,
+      scratch202_d_k,
+      scratch202_d_v,
+      scratch202_d_row,
+      scratch204_rms,
+      scratch211_rms,
+      scratch212_q,
+      scratch212_k,
+      scratch212_v,
+      scratch212_probs,
+      scratch212_heads,
+      scratch212_rope_cos,
+      scratch212_rope_sin,
+      scratch212_d_heads,
+      scratch212_d_q,
+      scratch212_d_k,
+      scratch212_d_v,
+      scratch212_d_row,
+      scratch214_rms,
+      scratch221_rms,
+      scratch222_q,
+      scratch222_k,
+      scratch222_v,
+      scratch222_probs,
+      scratch222_heads,
+      scratch222_rope_cos,
+      scratch222_rope_sin,
+      scratch222_d_heads,
+      scratch222_d_q,
+      scratch222_d_k,
+      scratch222_d_v,
+      scratch222_d_row,
+      scratch224_rms,
+      scratch231_rms,
+      scratch232_q,
+      scratch232_k,
+      scratch232_v,
+      scratch232_probs,
+      scratch232_heads,
+      scratch232_rope_cos,
+      scratch232_rope_sin,
+      scratch232_d_heads,
+      scratch232_d_q,
+      scratch232_d_k,
+      scratch232_d_v,
+      scratch232_d_row,
+      scratch234_rms,
+      scratch241_rms,
+      scratch242_q,
+      scratch242_k,
+      scratch242_v,
+      scratch242_probs,
+      scratch242_heads,
+      scratch242_rope_cos,
+      scratch242_rope_sin,
+      scratch242_d_heads,
+      scratch242_d_q,
+      scratch242_d_k,
+      scratch242_d_v,
+      scratch242_d_row,
+      scratch244_rms,
+      scratch251_rms,
+      scratch252_q,
+      scratch252_k,
+      scratch252_v,
+      scratch252_probs,
+      scratch252_heads,
+      scratch252_rope_cos,
+      scratch252_rope_sin,
+      scratch252_d_heads,
+      scratch252_d_q,
+      scratch252_d_k,
+      scratch252_d_v,
+      scratch252_d_row,
+      scratch254_rms,
+      scratch261_rms,
+      scratch262_q,
+      scratch262_k,
+      scratch262_v,
+      scratch262_probs,
+      scratch262_heads,
+      scratch262_rope_cos,
+      scratch262_rope_sin,
+      scratch262_d_heads,
+      scratch262_d_q,
+      scratch262_d_k,
+      scratch262_d_v,
+      scratch262_d_row,
+      scratch264_rms,
+      scratch271_rms,
+      scratch272_q,
+      scratch272_k,
+      scratch272_v,
+      scratch272_probs,
+      scratch272_heads,
+      scratch272_rope_cos,
+      scratch272_rope_sin,
+      scratch272_d_heads,
+      scratch272_d_q,
+      scratch272_d_k,
+      scratch272_d_v,
+      scratch272_d_row,
+      scratch274_rms,
+      scratch281_rms,
+      scratch282_q,
+      scratch282_k,
+      scratch282_v,
+      scratch282_probs,
+      scratch282_heads,
+      scratch282_rope_cos,
+      scratch282_rope_sin,
+      scratch282_d_heads,
+      scratch282_d_q,
+      scratch282_d_k,
+      scratch282_d_v,
+      scratch282_d_row,
+      scratch284_rms,
+      scratch291_rms,
+      scratch292_q,
+      scratch292_k,
+      scratch292_v,
+      scratch292_probs,
+      scratch292_heads,
+      scratch292_rope_cos,
+      scratch292_rope_sin,
+      scratch292_d_heads,
+      scratch292_d_q,
+      scratch292_d_k,
+      scratch292_d_v,
+      scratch292_d_row,
+      scratch294_rms,
+      scratch301_rms,
+      scratch302_q,
+      scratch302_k,
+      scratch302_v,
+      scratch302_probs,
+      scratch302_heads,
+      scratch302_rope_cos,
+      scratch302_rope_sin,
+      scratch302_d_heads,
+      scratch302_d_q,
+      scratch302_d_k,
+      scratch302_d_v,
+      scratch302_d_row,
+      scratch304_rms,
+      scratch311_rms,
+      scratch312_q,
+      scratch312_k,
+      scratch312_v,
+      scratch312_probs,
+      scratch312_heads,
+      scratch312_rope_cos,
+      scratch312_rope_sin,
+      scratch312_d_heads,
+      scratch312_d_q,
+      scratch312_d_k,
+      scratch312_d_v,
+      scratch312_d_row,
+      scratch314_rms,
+      scratch321_rms,
+      short0,
+    ].map((a) => a.buffer),
+  );
+}
+
+/** Whether `a` shares memory with the workspace (an array this module returned): it would be
+ *  overwritten while it is read. One set lookup per call. */
+function inWorkspace(a: ArrayBufferView): boolean {
+  return workspaceMemory.has(a.buffer);
+}
+
+function checkTokens(what: string, ids: unknown, expected: number, vocab: number): void {
+  if (!(ids instanceof Int32Array))
+    throw new TypeError(`${what} must be an Int32Array of token ids, got ${kindOf(ids)}`);
+  checkLength(what, ids, expected);
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
-    if (!Number.isInteger(id) || id < 0 || id >= vocab)
+    if (id < 0 || id >= vocab)
       throw new RangeError(`${what}: token id ${id} at position ${i} is outside the vocabulary 0..${vocab - 1}`);
   }
 }
@@ -4959,20 +7217,19 @@ export interface ForwardOptions {
  */
 export function forward(p: Float32Array, input: Int32Array, n: number, options: ForwardOptions = {}): Float32Array {
   checkBatch(n);
-  checkLength("params", p, paramCount);
+  checkOptions(options);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
   const length = options.length ?? 4096;
   if (!Number.isInteger(length) || length < 1 || length > 4096)
     throw new RangeError(`sequence length ${length} is outside 1..4096 (the declared maximum is 4096)`);
-  checkLength("input", input, n * length * 1);
-  checkTokens("input", input, 32000);
-  if (options.seed !== undefined) {
-    checkSeed(options.seed);
-    seedRandom(options.seed);
-  }
-
+  checkTokens("input", input, n * length * 1, 32000);
+  if (options.seed !== undefined) checkSeed(options.seed);
   allocate(n);
   allocateShort(n, length);
-  act0 = length === 4096 ? input : padRows(input, padded0, n, length, 1, 4096);
+  if (options.seed !== undefined) seedRandom(options.seed);
+  if (length === 4096) act0.set(input);
+  else padRows(input, act0, n, length, 1, 4096);
   seqLength = length;
   forward0(p, n);
   rmsnormForward1(p, n, act1, act2, scratch1_rms, 131072000); // op 1: layers.0.input_layernorm (rmsnorm)
@@ -5305,15 +7562,15 @@ export function forward(p: Float32Array, input: Int32Array, n: number, options: 
 // the padded keys) and cut back ──────────────────────────────────────────────────────────────────────────
 
 let shortFor = "";
-let padded0 = new Int32Array(0);
 let short0 = new Float32Array(0);
 
+/** Every array is made before any is replaced (as in `allocate`). */
 function allocateShort(n: number, length: number): void {
   const key = `${n}:${length}`;
   if (key === shortFor || length === 4096) return;
+  [short0] = [new Float32Array(n * length * 32000)];
   shortFor = key;
-  padded0 = new Int32Array(n * 4096);
-  short0 = new Float32Array(n * length * 32000);
+  noteWorkspace();
 }
 
 /** Copies n rows-of-`length` samples into their places in a layout of `max` positions, zeros elsewhere. */
@@ -5351,10 +7608,15 @@ function cutRows(
  */
 export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): void {
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkLength("params", p, paramCount);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
   const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * seqLength * 32000);
-  checkLength("grads", grads, paramCount);
+  checkFloats("outputGrad", outputGrad, n * seqLength * 32000);
+  checkFloats("grads", grads, paramCount);
+  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
+  if (seqLength === 4096) grad323.set(outputGrad);
+  else padRows(outputGrad, grad323, n, seqLength, 32000, 4096);
   const gp = grads;
   zero(gp);
   zero(grad0);
@@ -5648,9 +7910,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad320);
   zero(grad321);
   zero(grad322);
-  zero(grad323);
-  if (seqLength === 4096) grad323.set(outputGrad);
-  else padRows(outputGrad, grad323, n, seqLength, 32000, 4096);
   backward322(p, gp, n);
   rmsnormBackward1(p, gp, n, act321, grad321, grad322, scratch321_rms, 6607339520); // op 321: norm (rmsnorm)
   addBackward1(n, grad320, grad314, grad321); // op 320: add
@@ -11859,18 +14118,49 @@ function backward322(p: Float32Array, gp: Float32Array, n: number): void {
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
 /** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, length: number, n: number, size: number): void {
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
   if (length === 0 || length % n !== 0 || length > n * size) {
     throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
   }
 }
 
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
 export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const d = output[i]! - target[i]!;
@@ -11878,6 +14168,17 @@ export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: numb
     if (grad !== undefined) grad[i] = (2 * d) / count;
   }
   return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
 }
 
 /** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
@@ -11889,16 +14190,14 @@ export function crossEntropyLoss(
   grad?: Float32Array,
 ): number {
   const classes = 32000;
-  checkRows("logits", logits.length, n, outputSize);
+  checkRows("logits", logits, n, outputSize);
   const rows = logits.length / classes;
-  checkLength("targets", targets, rows);
-  if (grad !== undefined) checkLength("grad", grad, rows * classes);
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
   let total = 0;
   for (let b = 0; b < rows; b++) {
     const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
-    }
     const o = b * classes;
     let m = -Infinity;
     for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
@@ -11922,10 +14221,11 @@ export function binaryCrossEntropyLoss(
   grad?: Float32Array,
   fromLogits = false,
 ): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const y = output[i]!;
@@ -12014,7 +14314,11 @@ function checkTrainerOptions(options: TrainerOptions): void {
  *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
 export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
   checkTrainerOptions(options);
-  if (params !== undefined) checkLength("params", params, paramCount);
+  if (params !== undefined) {
+    checkFloats("params", params, paramCount);
+    if (inWorkspace(params))
+      throw new TypeError("params share memory with an array this module returned: copy them first");
+  }
   const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
   return {
@@ -12323,7 +14627,37 @@ const trainableRanges: readonly (readonly [number, number])[] = [
   [6607343616, 6738415616],
 ];
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
+/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+ *  (they are frozen, but the trainer object itself is not). */
+function checkTrainer(trainer: Trainer): void {
+  if (typeof trainer !== "object" || trainer === null)
+    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+  checkTrainerOptions(trainer.options);
+  const sgd = trainer.options.optimizer === "sgd";
+  const arrays: [string, unknown, number][] = [
+    ["trainer.params", trainer.params, paramCount],
+    ["trainer.grads", trainer.grads, paramCount],
+    ["trainer.buffers", trainer.buffers, bufferCount],
+    ["trainer.m", trainer.m, paramCount],
+    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+  ];
+  for (const [what, array, length] of arrays) checkFloats(what, array, length);
+  for (let i = 0; i < arrays.length; i++) {
+    for (let j = i + 1; j < arrays.length; j++) {
+      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+    }
+    if (inWorkspace(arrays[i]![1] as Float32Array))
+      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+  }
+  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+}
+
+/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+ *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+ *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+ *  state or the running statistics. */
 export function trainStep(
   trainer: Trainer,
   input: Int32Array,
@@ -12331,7 +14665,21 @@ export function trainStep(
   n: number,
   length?: number,
 ): number {
+  checkTrainer(trainer);
+  checkBatch(n);
   const o = trainer.options;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (length !== undefined && (!Number.isInteger(length) || length < 1 || length > 4096)) {
+    throw new RangeError(`sequence length ${length} is outside 1..4096 (the declared maximum is 4096)`);
+  }
+  const outputLength = n * (length ?? 4096) * 32000;
+  if (lossName === "cross_entropy") {
+    checkTargets("targets", target, outputLength / 32000);
+    checkClasses(target, 32000);
+  } else {
+    checkTargets("target", target, outputLength);
+  }
   const result = forward(trainer.params, input, n, {
     training: true,
     buffers: trainer.buffers,
@@ -12339,8 +14687,6 @@ export function trainStep(
   });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss;
-  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)

@@ -61,10 +61,46 @@ export const buffers: readonly TensorInfo[] = [];
 
 // ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
 
+// Every exported function checks all of its arguments before it changes anything (a workspace array, a
+// buffer, the random stream, a gradient): a call that throws leaves the module as it was. Checks run once
+// per call on each argument, never per element, except for integer ids and class targets (each must be
+// read to be known in range).
+
 function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
   if (array.length !== expected) {
     throw new RangeError(`${what} has ${array.length} elements, expected ${expected}`);
   }
+}
+
+/** What a caller passed, for messages: `Float64Array`, `an array`, `string`, `null`. */
+function kindOf(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+/** An array of this module's storage type (`Float32Array`: another kind would be converted or truncated
+ *  silently, a string or a plain object read as not-a-number) and of the expected length. */
+function checkFloats(what: string, array: unknown, expected: number): void {
+  if (!(array instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(array)}`);
+  checkLength(what, array, expected);
+}
+
+/** Whether two arrays share memory: one written while the other is read would give wrong numbers. */
+function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return (
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+/** `options` of `forward`: an object; `training` a boolean when given. */
+function checkOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const training: unknown = (options as { training?: unknown }).training;
+  if (training !== undefined && typeof training !== "boolean")
+    throw new TypeError(`options.training must be a boolean, got ${kindOf(training)}`);
 }
 
 /** Zeroes an array: a loop for short ones (`fill` is a call into the runtime, tens of ns), `fill` otherwise. */
@@ -129,8 +165,9 @@ let batchSize = 0;
 let forwardDone = false;
 /** Sequence length of the last forward call (attention masks keys past it). */
 let seqLength = 256;
+/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
 let act1 = new Float32Array(0);
-let act0: Float32Array = new Float32Array(0);
+let act0 = new Float32Array(0);
 let grad0 = new Float32Array(0);
 let grad1 = new Float32Array(0);
 let scratch0_seq = new Float32Array(0);
@@ -138,16 +175,37 @@ let scratch0_gates = new Float32Array(0);
 let scratch0_cell = new Float32Array(0);
 let scratch0_work = new Float32Array(0);
 
+/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+ *  memory), the workspace and the last forward call's values stay as they were. */
 function allocate(n: number): void {
   if (n === batchSize) return;
+  [act1, act0, grad0, grad1, scratch0_seq, scratch0_gates, scratch0_cell, scratch0_work] = [
+    new Float32Array(n * 16384),
+    new Float32Array(n * 8192),
+    new Float32Array(n * 8192),
+    new Float32Array(n * 16384),
+    new Float32Array(n * 16384),
+    new Float32Array(n * 65536),
+    new Float32Array(n * 16384),
+    new Float32Array(n * 16768),
+  ];
   batchSize = n;
-  act1 = new Float32Array(n * 16384);
-  grad0 = new Float32Array(n * 8192);
-  grad1 = new Float32Array(n * 16384);
-  scratch0_seq = new Float32Array(n * 16384);
-  scratch0_gates = new Float32Array(n * 65536);
-  scratch0_cell = new Float32Array(n * 16384);
-  scratch0_work = new Float32Array(n * 16768);
+  noteWorkspace();
+}
+
+/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set(
+    [act1, act0, grad0, grad1, scratch0_seq, scratch0_gates, scratch0_cell, scratch0_work, short0].map((a) => a.buffer),
+  );
+}
+
+/** Whether `a` shares memory with the workspace (an array this module returned): it would be
+ *  overwritten while it is read. One set lookup per call. */
+function inWorkspace(a: ArrayBufferView): boolean {
+  return workspaceMemory.has(a.buffer);
 }
 
 export interface ForwardOptions {
@@ -167,19 +225,19 @@ export interface ForwardOptions {
  */
 export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
   checkBatch(n);
-  checkLength("params", p, paramCount);
+  checkOptions(options);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
   const length = options.length ?? 256;
   if (!Number.isInteger(length) || length < 1 || length > 256)
     throw new RangeError(`sequence length ${length} is outside 1..256 (the declared maximum is 256)`);
-  checkLength("input", input, n * length * 32);
-  if (options.seed !== undefined) {
-    checkSeed(options.seed);
-    seedRandom(options.seed);
-  }
-
+  checkFloats("input", input, n * length * 32);
+  if (options.seed !== undefined) checkSeed(options.seed);
   allocate(n);
   allocateShort(n, length);
-  act0 = length === 256 ? input : padRows(input, padded0, n, length, 32, 256);
+  if (options.seed !== undefined) seedRandom(options.seed);
+  if (length === 256) act0.set(input);
+  else padRows(input, act0, n, length, 32, 256);
   seqLength = length;
   forward0(p, n);
   forwardDone = true;
@@ -190,15 +248,15 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
 // the padded keys) and cut back ──────────────────────────────────────────────────────────────────────────
 
 let shortFor = "";
-let padded0 = new Float32Array(0);
 let short0 = new Float32Array(0);
 
+/** Every array is made before any is replaced (as in `allocate`). */
 function allocateShort(n: number, length: number): void {
   const key = `${n}:${length}`;
   if (key === shortFor || length === 256) return;
+  [short0] = [new Float32Array(n * length * 64)];
   shortFor = key;
-  padded0 = new Float32Array(n * 8192);
-  short0 = new Float32Array(n * length * 64);
+  noteWorkspace();
 }
 
 /** Copies n rows-of-`length` samples into their places in a layout of `max` positions, zeros elsewhere. */
@@ -236,16 +294,18 @@ function cutRows(
  */
 export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkLength("params", p, paramCount);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
   const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * seqLength * 64);
-  checkLength("grads", grads, paramCount);
+  checkFloats("outputGrad", outputGrad, n * seqLength * 64);
+  checkFloats("grads", grads, paramCount);
+  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
+  if (seqLength === 256) grad1.set(outputGrad);
+  else padRows(outputGrad, grad1, n, seqLength, 64, 256);
   const gp = grads;
   zero(gp);
   zero(grad0);
-  zero(grad1);
-  if (seqLength === 256) grad1.set(outputGrad);
-  else padRows(outputGrad, grad1, n, seqLength, 64, 256);
   backward0(p, gp, n);
   return grad0;
 }
@@ -372,18 +432,49 @@ function backward0(p: Float32Array, gp: Float32Array, n: number): void {
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
 /** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, length: number, n: number, size: number): void {
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
   if (length === 0 || length % n !== 0 || length > n * size) {
     throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
   }
 }
 
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
 export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const d = output[i]! - target[i]!;
@@ -391,6 +482,17 @@ export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: numb
     if (grad !== undefined) grad[i] = (2 * d) / count;
   }
   return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
 }
 
 /** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
@@ -402,16 +504,14 @@ export function crossEntropyLoss(
   grad?: Float32Array,
 ): number {
   const classes = 64;
-  checkRows("logits", logits.length, n, outputSize);
+  checkRows("logits", logits, n, outputSize);
   const rows = logits.length / classes;
-  checkLength("targets", targets, rows);
-  if (grad !== undefined) checkLength("grad", grad, rows * classes);
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
   let total = 0;
   for (let b = 0; b < rows; b++) {
     const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
-    }
     const o = b * classes;
     let m = -Infinity;
     for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
@@ -435,10 +535,11 @@ export function binaryCrossEntropyLoss(
   grad?: Float32Array,
   fromLogits = false,
 ): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const y = output[i]!;
@@ -527,7 +628,11 @@ function checkTrainerOptions(options: TrainerOptions): void {
  *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
 export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
   checkTrainerOptions(options);
-  if (params !== undefined) checkLength("params", params, paramCount);
+  if (params !== undefined) {
+    checkFloats("params", params, paramCount);
+    if (inWorkspace(params))
+      throw new TypeError("params share memory with an array this module returned: copy them first");
+  }
   const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
   return {
@@ -548,7 +653,37 @@ const trainableRanges: readonly (readonly [number, number])[] = [
   [24576, 24832],
 ];
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
+/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+ *  (they are frozen, but the trainer object itself is not). */
+function checkTrainer(trainer: Trainer): void {
+  if (typeof trainer !== "object" || trainer === null)
+    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+  checkTrainerOptions(trainer.options);
+  const sgd = trainer.options.optimizer === "sgd";
+  const arrays: [string, unknown, number][] = [
+    ["trainer.params", trainer.params, paramCount],
+    ["trainer.grads", trainer.grads, paramCount],
+    ["trainer.buffers", trainer.buffers, bufferCount],
+    ["trainer.m", trainer.m, paramCount],
+    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+  ];
+  for (const [what, array, length] of arrays) checkFloats(what, array, length);
+  for (let i = 0; i < arrays.length; i++) {
+    for (let j = i + 1; j < arrays.length; j++) {
+      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+    }
+    if (inWorkspace(arrays[i]![1] as Float32Array))
+      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+  }
+  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+}
+
+/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+ *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+ *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+ *  state or the running statistics. */
 export function trainStep(
   trainer: Trainer,
   input: Float32Array,
@@ -556,7 +691,21 @@ export function trainStep(
   n: number,
   length?: number,
 ): number {
+  checkTrainer(trainer);
+  checkBatch(n);
   const o = trainer.options;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+  if (length !== undefined && (!Number.isInteger(length) || length < 1 || length > 256)) {
+    throw new RangeError(`sequence length ${length} is outside 1..256 (the declared maximum is 256)`);
+  }
+  const outputLength = n * (length ?? 256) * 64;
+  if (lossName === "cross_entropy") {
+    checkTargets("targets", target, outputLength / 64);
+    checkClasses(target, 64);
+  } else {
+    checkTargets("target", target, outputLength);
+  }
   const result = forward(trainer.params, input, n, {
     training: true,
     buffers: trainer.buffers,
@@ -564,8 +713,6 @@ export function trainStep(
   });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss;
-  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)

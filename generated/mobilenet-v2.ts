@@ -1986,10 +1986,46 @@ export const buffers: readonly TensorInfo[] = [
 
 // ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
 
+// Every exported function checks all of its arguments before it changes anything (a workspace array, a
+// buffer, the random stream, a gradient): a call that throws leaves the module as it was. Checks run once
+// per call on each argument, never per element, except for integer ids and class targets (each must be
+// read to be known in range).
+
 function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
   if (array.length !== expected) {
     throw new RangeError(`${what} has ${array.length} elements, expected ${expected}`);
   }
+}
+
+/** What a caller passed, for messages: `Float64Array`, `an array`, `string`, `null`. */
+function kindOf(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+/** An array of this module's storage type (`Float32Array`: another kind would be converted or truncated
+ *  silently, a string or a plain object read as not-a-number) and of the expected length. */
+function checkFloats(what: string, array: unknown, expected: number): void {
+  if (!(array instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(array)}`);
+  checkLength(what, array, expected);
+}
+
+/** Whether two arrays share memory: one written while the other is read would give wrong numbers. */
+function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return (
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+/** `options` of `forward`: an object; `training` a boolean when given. */
+function checkOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const training: unknown = (options as { training?: unknown }).training;
+  if (training !== undefined && typeof training !== "boolean")
+    throw new TypeError(`options.training must be a boolean, got ${kindOf(training)}`);
 }
 
 /** Zeroes an array: a loop for short ones (`fill` is a call into the runtime, tens of ns), `fill` otherwise. */
@@ -2371,6 +2407,7 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
+/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -2523,7 +2560,7 @@ let act149 = new Float32Array(0);
 let act150 = new Float32Array(0);
 let act152 = new Float32Array(0);
 let act153 = new Float32Array(0);
-let act0: Float32Array = new Float32Array(0);
+let act0 = new Float32Array(0);
 let grad0 = new Float32Array(0);
 let grad1 = new Float32Array(0);
 let grad2 = new Float32Array(0);
@@ -2677,701 +2714,1720 @@ let grad149 = new Float32Array(0);
 let grad150 = new Float32Array(0);
 let grad152 = new Float32Array(0);
 let grad153 = new Float32Array(0);
-const work0_col = new Float32Array(338688);
-const work0_dcol = new Float32Array(338688);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch4_xhat = new Float32Array(0);
 let scratch4_istd = new Float32Array(0);
 let scratch4_batchstats = new Float32Array(0);
-const work6_col = new Float32Array(401408);
-const work6_dcol = new Float32Array(401408);
 let scratch7_xhat = new Float32Array(0);
 let scratch7_istd = new Float32Array(0);
 let scratch7_batchstats = new Float32Array(0);
-const work8_col = new Float32Array(200704);
-const work8_dcol = new Float32Array(200704);
 let scratch9_xhat = new Float32Array(0);
 let scratch9_istd = new Float32Array(0);
 let scratch9_batchstats = new Float32Array(0);
 let scratch12_xhat = new Float32Array(0);
 let scratch12_istd = new Float32Array(0);
 let scratch12_batchstats = new Float32Array(0);
-const work14_col = new Float32Array(301056);
-const work14_dcol = new Float32Array(301056);
 let scratch15_xhat = new Float32Array(0);
 let scratch15_istd = new Float32Array(0);
 let scratch15_batchstats = new Float32Array(0);
-const work16_col = new Float32Array(75264);
-const work16_dcol = new Float32Array(75264);
 let scratch17_xhat = new Float32Array(0);
 let scratch17_istd = new Float32Array(0);
 let scratch17_batchstats = new Float32Array(0);
 let scratch20_xhat = new Float32Array(0);
 let scratch20_istd = new Float32Array(0);
 let scratch20_batchstats = new Float32Array(0);
-const work22_col = new Float32Array(451584);
-const work22_dcol = new Float32Array(451584);
 let scratch23_xhat = new Float32Array(0);
 let scratch23_istd = new Float32Array(0);
 let scratch23_batchstats = new Float32Array(0);
-const work25_col = new Float32Array(75264);
-const work25_dcol = new Float32Array(75264);
 let scratch26_xhat = new Float32Array(0);
 let scratch26_istd = new Float32Array(0);
 let scratch26_batchstats = new Float32Array(0);
 let scratch29_xhat = new Float32Array(0);
 let scratch29_istd = new Float32Array(0);
 let scratch29_batchstats = new Float32Array(0);
-const work31_col = new Float32Array(112896);
-const work31_dcol = new Float32Array(112896);
 let scratch32_xhat = new Float32Array(0);
 let scratch32_istd = new Float32Array(0);
 let scratch32_batchstats = new Float32Array(0);
-const work33_col = new Float32Array(25088);
-const work33_dcol = new Float32Array(25088);
 let scratch34_xhat = new Float32Array(0);
 let scratch34_istd = new Float32Array(0);
 let scratch34_batchstats = new Float32Array(0);
 let scratch37_xhat = new Float32Array(0);
 let scratch37_istd = new Float32Array(0);
 let scratch37_batchstats = new Float32Array(0);
-const work39_col = new Float32Array(150528);
-const work39_dcol = new Float32Array(150528);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
-const work42_col = new Float32Array(25088);
-const work42_dcol = new Float32Array(25088);
 let scratch43_xhat = new Float32Array(0);
 let scratch43_istd = new Float32Array(0);
 let scratch43_batchstats = new Float32Array(0);
 let scratch46_xhat = new Float32Array(0);
 let scratch46_istd = new Float32Array(0);
 let scratch46_batchstats = new Float32Array(0);
-const work48_col = new Float32Array(150528);
-const work48_dcol = new Float32Array(150528);
 let scratch49_xhat = new Float32Array(0);
 let scratch49_istd = new Float32Array(0);
 let scratch49_batchstats = new Float32Array(0);
-const work51_col = new Float32Array(25088);
-const work51_dcol = new Float32Array(25088);
 let scratch52_xhat = new Float32Array(0);
 let scratch52_istd = new Float32Array(0);
 let scratch52_batchstats = new Float32Array(0);
 let scratch55_xhat = new Float32Array(0);
 let scratch55_istd = new Float32Array(0);
 let scratch55_batchstats = new Float32Array(0);
-const work57_col = new Float32Array(37632);
-const work57_dcol = new Float32Array(37632);
 let scratch58_xhat = new Float32Array(0);
 let scratch58_istd = new Float32Array(0);
 let scratch58_batchstats = new Float32Array(0);
-const work59_col = new Float32Array(12544);
-const work59_dcol = new Float32Array(12544);
 let scratch60_xhat = new Float32Array(0);
 let scratch60_istd = new Float32Array(0);
 let scratch60_batchstats = new Float32Array(0);
 let scratch63_xhat = new Float32Array(0);
 let scratch63_istd = new Float32Array(0);
 let scratch63_batchstats = new Float32Array(0);
-const work65_col = new Float32Array(75264);
-const work65_dcol = new Float32Array(75264);
 let scratch66_xhat = new Float32Array(0);
 let scratch66_istd = new Float32Array(0);
 let scratch66_batchstats = new Float32Array(0);
-const work68_col = new Float32Array(12544);
-const work68_dcol = new Float32Array(12544);
 let scratch69_xhat = new Float32Array(0);
 let scratch69_istd = new Float32Array(0);
 let scratch69_batchstats = new Float32Array(0);
 let scratch72_xhat = new Float32Array(0);
 let scratch72_istd = new Float32Array(0);
 let scratch72_batchstats = new Float32Array(0);
-const work74_col = new Float32Array(75264);
-const work74_dcol = new Float32Array(75264);
 let scratch75_xhat = new Float32Array(0);
 let scratch75_istd = new Float32Array(0);
 let scratch75_batchstats = new Float32Array(0);
-const work77_col = new Float32Array(12544);
-const work77_dcol = new Float32Array(12544);
 let scratch78_xhat = new Float32Array(0);
 let scratch78_istd = new Float32Array(0);
 let scratch78_batchstats = new Float32Array(0);
 let scratch81_xhat = new Float32Array(0);
 let scratch81_istd = new Float32Array(0);
 let scratch81_batchstats = new Float32Array(0);
-const work83_col = new Float32Array(75264);
-const work83_dcol = new Float32Array(75264);
 let scratch84_xhat = new Float32Array(0);
 let scratch84_istd = new Float32Array(0);
 let scratch84_batchstats = new Float32Array(0);
-const work86_col = new Float32Array(12544);
-const work86_dcol = new Float32Array(12544);
 let scratch87_xhat = new Float32Array(0);
 let scratch87_istd = new Float32Array(0);
 let scratch87_batchstats = new Float32Array(0);
 let scratch90_xhat = new Float32Array(0);
 let scratch90_istd = new Float32Array(0);
 let scratch90_batchstats = new Float32Array(0);
-const work92_col = new Float32Array(75264);
-const work92_dcol = new Float32Array(75264);
 let scratch93_xhat = new Float32Array(0);
 let scratch93_istd = new Float32Array(0);
 let scratch93_batchstats = new Float32Array(0);
-const work94_col = new Float32Array(18816);
-const work94_dcol = new Float32Array(18816);
 let scratch95_xhat = new Float32Array(0);
 let scratch95_istd = new Float32Array(0);
 let scratch95_batchstats = new Float32Array(0);
 let scratch98_xhat = new Float32Array(0);
 let scratch98_istd = new Float32Array(0);
 let scratch98_batchstats = new Float32Array(0);
-const work100_col = new Float32Array(112896);
-const work100_dcol = new Float32Array(112896);
 let scratch101_xhat = new Float32Array(0);
 let scratch101_istd = new Float32Array(0);
 let scratch101_batchstats = new Float32Array(0);
-const work103_col = new Float32Array(18816);
-const work103_dcol = new Float32Array(18816);
 let scratch104_xhat = new Float32Array(0);
 let scratch104_istd = new Float32Array(0);
 let scratch104_batchstats = new Float32Array(0);
 let scratch107_xhat = new Float32Array(0);
 let scratch107_istd = new Float32Array(0);
 let scratch107_batchstats = new Float32Array(0);
-const work109_col = new Float32Array(112896);
-const work109_dcol = new Float32Array(112896);
 let scratch110_xhat = new Float32Array(0);
 let scratch110_istd = new Float32Array(0);
 let scratch110_batchstats = new Float32Array(0);
-const work112_col = new Float32Array(18816);
-const work112_dcol = new Float32Array(18816);
 let scratch113_xhat = new Float32Array(0);
 let scratch113_istd = new Float32Array(0);
 let scratch113_batchstats = new Float32Array(0);
 let scratch116_xhat = new Float32Array(0);
 let scratch116_istd = new Float32Array(0);
 let scratch116_batchstats = new Float32Array(0);
-const work118_col = new Float32Array(28224);
-const work118_dcol = new Float32Array(28224);
 let scratch119_xhat = new Float32Array(0);
 let scratch119_istd = new Float32Array(0);
 let scratch119_batchstats = new Float32Array(0);
-const work120_col = new Float32Array(7840);
-const work120_dcol = new Float32Array(7840);
 let scratch121_xhat = new Float32Array(0);
 let scratch121_istd = new Float32Array(0);
 let scratch121_batchstats = new Float32Array(0);
 let scratch124_xhat = new Float32Array(0);
 let scratch124_istd = new Float32Array(0);
 let scratch124_batchstats = new Float32Array(0);
-const work126_col = new Float32Array(47040);
-const work126_dcol = new Float32Array(47040);
 let scratch127_xhat = new Float32Array(0);
 let scratch127_istd = new Float32Array(0);
 let scratch127_batchstats = new Float32Array(0);
-const work129_col = new Float32Array(7840);
-const work129_dcol = new Float32Array(7840);
 let scratch130_xhat = new Float32Array(0);
 let scratch130_istd = new Float32Array(0);
 let scratch130_batchstats = new Float32Array(0);
 let scratch133_xhat = new Float32Array(0);
 let scratch133_istd = new Float32Array(0);
 let scratch133_batchstats = new Float32Array(0);
-const work135_col = new Float32Array(47040);
-const work135_dcol = new Float32Array(47040);
 let scratch136_xhat = new Float32Array(0);
 let scratch136_istd = new Float32Array(0);
 let scratch136_batchstats = new Float32Array(0);
-const work138_col = new Float32Array(7840);
-const work138_dcol = new Float32Array(7840);
 let scratch139_xhat = new Float32Array(0);
 let scratch139_istd = new Float32Array(0);
 let scratch139_batchstats = new Float32Array(0);
 let scratch142_xhat = new Float32Array(0);
 let scratch142_istd = new Float32Array(0);
 let scratch142_batchstats = new Float32Array(0);
-const work144_col = new Float32Array(47040);
-const work144_dcol = new Float32Array(47040);
 let scratch145_xhat = new Float32Array(0);
 let scratch145_istd = new Float32Array(0);
 let scratch145_batchstats = new Float32Array(0);
-const work146_col = new Float32Array(15680);
-const work146_dcol = new Float32Array(15680);
 let scratch147_xhat = new Float32Array(0);
 let scratch147_istd = new Float32Array(0);
 let scratch147_batchstats = new Float32Array(0);
 let scratch151_mask = new Float32Array(0);
+const work0_col = new Float32Array(338688);
+const work0_dcol = new Float32Array(338688);
+const work6_col = new Float32Array(401408);
+const work6_dcol = new Float32Array(401408);
+const work8_col = new Float32Array(200704);
+const work8_dcol = new Float32Array(200704);
+const work14_col = new Float32Array(301056);
+const work14_dcol = new Float32Array(301056);
+const work16_col = new Float32Array(75264);
+const work16_dcol = new Float32Array(75264);
+const work22_col = new Float32Array(451584);
+const work22_dcol = new Float32Array(451584);
+const work25_col = new Float32Array(75264);
+const work25_dcol = new Float32Array(75264);
+const work31_col = new Float32Array(112896);
+const work31_dcol = new Float32Array(112896);
+const work33_col = new Float32Array(25088);
+const work33_dcol = new Float32Array(25088);
+const work39_col = new Float32Array(150528);
+const work39_dcol = new Float32Array(150528);
+const work42_col = new Float32Array(25088);
+const work42_dcol = new Float32Array(25088);
+const work48_col = new Float32Array(150528);
+const work48_dcol = new Float32Array(150528);
+const work51_col = new Float32Array(25088);
+const work51_dcol = new Float32Array(25088);
+const work57_col = new Float32Array(37632);
+const work57_dcol = new Float32Array(37632);
+const work59_col = new Float32Array(12544);
+const work59_dcol = new Float32Array(12544);
+const work65_col = new Float32Array(75264);
+const work65_dcol = new Float32Array(75264);
+const work68_col = new Float32Array(12544);
+const work68_dcol = new Float32Array(12544);
+const work74_col = new Float32Array(75264);
+const work74_dcol = new Float32Array(75264);
+const work77_col = new Float32Array(12544);
+const work77_dcol = new Float32Array(12544);
+const work83_col = new Float32Array(75264);
+const work83_dcol = new Float32Array(75264);
+const work86_col = new Float32Array(12544);
+const work86_dcol = new Float32Array(12544);
+const work92_col = new Float32Array(75264);
+const work92_dcol = new Float32Array(75264);
+const work94_col = new Float32Array(18816);
+const work94_dcol = new Float32Array(18816);
+const work100_col = new Float32Array(112896);
+const work100_dcol = new Float32Array(112896);
+const work103_col = new Float32Array(18816);
+const work103_dcol = new Float32Array(18816);
+const work109_col = new Float32Array(112896);
+const work109_dcol = new Float32Array(112896);
+const work112_col = new Float32Array(18816);
+const work112_dcol = new Float32Array(18816);
+const work118_col = new Float32Array(28224);
+const work118_dcol = new Float32Array(28224);
+const work120_col = new Float32Array(7840);
+const work120_dcol = new Float32Array(7840);
+const work126_col = new Float32Array(47040);
+const work126_dcol = new Float32Array(47040);
+const work129_col = new Float32Array(7840);
+const work129_dcol = new Float32Array(7840);
+const work135_col = new Float32Array(47040);
+const work135_dcol = new Float32Array(47040);
+const work138_col = new Float32Array(7840);
+const work138_dcol = new Float32Array(7840);
+const work144_col = new Float32Array(47040);
+const work144_dcol = new Float32Array(47040);
+const work146_col = new Float32Array(15680);
+const work146_dcol = new Float32Array(15680);
 let bf: Float32Array = new Float32Array(bufferCount);
 let ownBuffersReady = false;
 
+/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+ *  memory), the workspace and the last forward call's values stay as they were. */
 function allocate(n: number): void {
   if (n === batchSize) return;
+  [
+    act1,
+    act2,
+    act3,
+    act4,
+    act5,
+    act6,
+    act7,
+    act8,
+    act9,
+    act10,
+    act11,
+    act12,
+    act13,
+    act14,
+    act15,
+    act16,
+    act17,
+    act18,
+    act19,
+    act20,
+    act21,
+    act22,
+    act23,
+    act24,
+    act25,
+    act26,
+    act27,
+    act28,
+    act29,
+    act30,
+    act31,
+    act32,
+    act33,
+    act34,
+    act35,
+    act36,
+    act37,
+    act38,
+    act39,
+    act40,
+    act41,
+    act42,
+    act43,
+    act44,
+    act45,
+    act46,
+    act47,
+    act48,
+    act49,
+    act50,
+    act51,
+    act52,
+    act53,
+    act54,
+    act55,
+    act56,
+    act57,
+    act58,
+    act59,
+    act60,
+    act61,
+    act62,
+    act63,
+    act64,
+    act65,
+    act66,
+    act67,
+    act68,
+    act69,
+    act70,
+    act71,
+    act72,
+    act73,
+    act74,
+    act75,
+    act76,
+    act77,
+    act78,
+    act79,
+    act80,
+    act81,
+    act82,
+    act83,
+    act84,
+    act85,
+    act86,
+    act87,
+    act88,
+    act89,
+    act90,
+    act91,
+    act92,
+    act93,
+    act94,
+    act95,
+    act96,
+    act97,
+    act98,
+    act99,
+    act100,
+    act101,
+    act102,
+    act103,
+    act104,
+    act105,
+    act106,
+    act107,
+    act108,
+    act109,
+    act110,
+    act111,
+    act112,
+    act113,
+    act114,
+    act115,
+    act116,
+    act117,
+    act118,
+    act119,
+    act120,
+    act121,
+    act122,
+    act123,
+    act124,
+    act125,
+    act126,
+    act127,
+    act128,
+    act129,
+    act130,
+    act131,
+    act132,
+    act133,
+    act134,
+    act135,
+    act136,
+    act137,
+    act138,
+    act139,
+    act140,
+    act141,
+    act142,
+    act143,
+    act144,
+    act145,
+    act146,
+    act147,
+    act148,
+    act149,
+    act150,
+    act152,
+    act153,
+    act0,
+    grad0,
+    grad1,
+    grad2,
+    grad3,
+    grad4,
+    grad5,
+    grad6,
+    grad7,
+    grad8,
+    grad9,
+    grad10,
+    grad11,
+    grad12,
+    grad13,
+    grad14,
+    grad15,
+    grad16,
+    grad17,
+    grad18,
+    grad19,
+    grad20,
+    grad21,
+    grad22,
+    grad23,
+    grad24,
+    grad25,
+    grad26,
+    grad27,
+    grad28,
+    grad29,
+    grad30,
+    grad31,
+    grad32,
+    grad33,
+    grad34,
+    grad35,
+    grad36,
+    grad37,
+    grad38,
+    grad39,
+    grad40,
+    grad41,
+    grad42,
+    grad43,
+    grad44,
+    grad45,
+    grad46,
+    grad47,
+    grad48,
+    grad49,
+    grad50,
+    grad51,
+    grad52,
+    grad53,
+    grad54,
+    grad55,
+    grad56,
+    grad57,
+    grad58,
+    grad59,
+    grad60,
+    grad61,
+    grad62,
+    grad63,
+    grad64,
+    grad65,
+    grad66,
+    grad67,
+    grad68,
+    grad69,
+    grad70,
+    grad71,
+    grad72,
+    grad73,
+    grad74,
+    grad75,
+    grad76,
+    grad77,
+    grad78,
+    grad79,
+    grad80,
+    grad81,
+    grad82,
+    grad83,
+    grad84,
+    grad85,
+    grad86,
+    grad87,
+    grad88,
+    grad89,
+    grad90,
+    grad91,
+    grad92,
+    grad93,
+    grad94,
+    grad95,
+    grad96,
+    grad97,
+    grad98,
+    grad99,
+    grad100,
+    grad101,
+    grad102,
+    grad103,
+    grad104,
+    grad105,
+    grad106,
+    grad107,
+    grad108,
+    grad109,
+    grad110,
+    grad111,
+    grad112,
+    grad113,
+    grad114,
+    grad115,
+    grad116,
+    grad117,
+    grad118,
+    grad119,
+    grad120,
+    grad121,
+    grad122,
+    grad123,
+    grad124,
+    grad125,
+    grad126,
+    grad127,
+    grad128,
+    grad129,
+    grad130,
+    grad131,
+    grad132,
+    grad133,
+    grad134,
+    grad135,
+    grad136,
+    grad137,
+    grad138,
+    grad139,
+    grad140,
+    grad141,
+    grad142,
+    grad143,
+    grad144,
+    grad145,
+    grad146,
+    grad147,
+    grad148,
+    grad149,
+    grad150,
+    grad152,
+    grad153,
+    scratch1_xhat,
+    scratch1_istd,
+    scratch1_batchstats,
+    scratch4_xhat,
+    scratch4_istd,
+    scratch4_batchstats,
+    scratch7_xhat,
+    scratch7_istd,
+    scratch7_batchstats,
+    scratch9_xhat,
+    scratch9_istd,
+    scratch9_batchstats,
+    scratch12_xhat,
+    scratch12_istd,
+    scratch12_batchstats,
+    scratch15_xhat,
+    scratch15_istd,
+    scratch15_batchstats,
+    scratch17_xhat,
+    scratch17_istd,
+    scratch17_batchstats,
+    scratch20_xhat,
+    scratch20_istd,
+    scratch20_batchstats,
+    scratch23_xhat,
+    scratch23_istd,
+    scratch23_batchstats,
+    scratch26_xhat,
+    scratch26_istd,
+    scratch26_batchstats,
+    scratch29_xhat,
+    scratch29_istd,
+    scratch29_batchstats,
+    scratch32_xhat,
+    scratch32_istd,
+    scratch32_batchstats,
+    scratch34_xhat,
+    scratch34_istd,
+    scratch34_batchstats,
+    scratch37_xhat,
+    scratch37_istd,
+    scratch37_batchstats,
+    scratch40_xhat,
+    scratch40_istd,
+    scratch40_batchstats,
+    scratch43_xhat,
+    scratch43_istd,
+    scratch43_batchstats,
+    scratch46_xhat,
+    scratch46_istd,
+    scratch46_batchstats,
+    scratch49_xhat,
+    scratch49_istd,
+    scratch49_batchstats,
+    scratch52_xhat,
+    scratch52_istd,
+    scratch52_batchstats,
+    scratch55_xhat,
+    scratch55_istd,
+    scratch55_batchstats,
+    scratch58_xhat,
+    scratch58_istd,
+    scratch58_batchstats,
+    scratch60_xhat,
+    scratch60_istd,
+    scratch60_batchstats,
+    scratch63_xhat,
+    scratch63_istd,
+    scratch63_batchstats,
+    scratch66_xhat,
+    scratch66_istd,
+    scratch66_batchstats,
+    scratch69_xhat,
+    scratch69_istd,
+    scratch69_batchstats,
+    scratch72_xhat,
+    scratch72_istd,
+    scratch72_batchstats,
+    scratch75_xhat,
+    scratch75_istd,
+    scratch75_batchstats,
+    scratch78_xhat,
+    scratch78_istd,
+    scratch78_batchstats,
+    scratch81_xhat,
+    scratch81_istd,
+    scratch81_batchstats,
+    scratch84_xhat,
+    scratch84_istd,
+    scratch84_batchstats,
+    scratch87_xhat,
+    scratch87_istd,
+    scratch87_batchstats,
+    scratch90_xhat,
+    scratch90_istd,
+    scratch90_batchstats,
+    scratch93_xhat,
+    scratch93_istd,
+    scratch93_batchstats,
+    scratch95_xhat,
+    scratch95_istd,
+    scratch95_batchstats,
+    scratch98_xhat,
+    scratch98_istd,
+    scratch98_batchstats,
+    scratch101_xhat,
+    scratch101_istd,
+    scratch101_batchstats,
+    scratch104_xhat,
+    scratch104_istd,
+    scratch104_batchstats,
+    scratch107_xhat,
+    scratch107_istd,
+    scratch107_batchstats,
+    scratch110_xhat,
+    scratch110_istd,
+    scratch110_batchstats,
+    scratch113_xhat,
+    scratch113_istd,
+    scratch113_batchstats,
+    scratch116_xhat,
+    scratch116_istd,
+    scratch116_batchstats,
+    scratch119_xhat,
+    scratch119_istd,
+    scratch119_batchstats,
+    scratch121_xhat,
+    scratch121_istd,
+    scratch121_batchstats,
+    scratch124_xhat,
+    scratch124_istd,
+    scratch124_batchstats,
+    scratch127_xhat,
+    scratch127_istd,
+    scratch127_batchstats,
+    scratch130_xhat,
+    scratch130_istd,
+    scratch130_batchstats,
+    scratch133_xhat,
+    scratch133_istd,
+    scratch133_batchstats,
+    scratch136_xhat,
+    scratch136_istd,
+    scratch136_batchstats,
+    scratch139_xhat,
+    scratch139_istd,
+    scratch139_batchstats,
+    scratch142_xhat,
+    scratch142_istd,
+    scratch142_batchstats,
+    scratch145_xhat,
+    scratch145_istd,
+    scratch145_batchstats,
+    scratch147_xhat,
+    scratch147_istd,
+    scratch147_batchstats,
+    scratch151_mask,
+  ] = [
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 1204224),
+    new Float32Array(n * 1204224),
+    new Float32Array(n * 1204224),
+    new Float32Array(n * 301056),
+    new Float32Array(n * 301056),
+    new Float32Array(n * 301056),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 37632),
+    new Float32Array(n * 37632),
+    new Float32Array(n * 37632),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 28224),
+    new Float32Array(n * 28224),
+    new Float32Array(n * 28224),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 15680),
+    new Float32Array(n * 15680),
+    new Float32Array(n * 62720),
+    new Float32Array(n * 62720),
+    new Float32Array(n * 62720),
+    new Float32Array(n * 1280),
+    new Float32Array(n * 1280),
+    new Float32Array(n * 1000),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 1204224),
+    new Float32Array(n * 1204224),
+    new Float32Array(n * 1204224),
+    new Float32Array(n * 301056),
+    new Float32Array(n * 301056),
+    new Float32Array(n * 301056),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 37632),
+    new Float32Array(n * 37632),
+    new Float32Array(n * 37632),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 28224),
+    new Float32Array(n * 28224),
+    new Float32Array(n * 28224),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 15680),
+    new Float32Array(n * 15680),
+    new Float32Array(n * 62720),
+    new Float32Array(n * 62720),
+    new Float32Array(n * 62720),
+    new Float32Array(n * 1280),
+    new Float32Array(n * 1280),
+    new Float32Array(n * 1000),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 32),
+    new Float32Array(n * 1),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 32),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 16),
+    new Float32Array(n * 1),
+    new Float32Array(n * 1204224),
+    new Float32Array(n * 96),
+    new Float32Array(n * 1),
+    new Float32Array(n * 301056),
+    new Float32Array(n * 96),
+    new Float32Array(n * 1),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 24),
+    new Float32Array(n * 1),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 144),
+    new Float32Array(n * 1),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 144),
+    new Float32Array(n * 1),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 24),
+    new Float32Array(n * 1),
+    new Float32Array(n * 451584),
+    new Float32Array(n * 144),
+    new Float32Array(n * 1),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 144),
+    new Float32Array(n * 1),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 32),
+    new Float32Array(n * 1),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 192),
+    new Float32Array(n * 1),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 192),
+    new Float32Array(n * 1),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 32),
+    new Float32Array(n * 1),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 192),
+    new Float32Array(n * 1),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 192),
+    new Float32Array(n * 1),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 32),
+    new Float32Array(n * 1),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 192),
+    new Float32Array(n * 1),
+    new Float32Array(n * 37632),
+    new Float32Array(n * 192),
+    new Float32Array(n * 1),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 384),
+    new Float32Array(n * 1),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 384),
+    new Float32Array(n * 1),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 384),
+    new Float32Array(n * 1),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 384),
+    new Float32Array(n * 1),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 384),
+    new Float32Array(n * 1),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 384),
+    new Float32Array(n * 1),
+    new Float32Array(n * 12544),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 384),
+    new Float32Array(n * 1),
+    new Float32Array(n * 75264),
+    new Float32Array(n * 384),
+    new Float32Array(n * 1),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 96),
+    new Float32Array(n * 1),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 576),
+    new Float32Array(n * 1),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 576),
+    new Float32Array(n * 1),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 96),
+    new Float32Array(n * 1),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 576),
+    new Float32Array(n * 1),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 576),
+    new Float32Array(n * 1),
+    new Float32Array(n * 18816),
+    new Float32Array(n * 96),
+    new Float32Array(n * 1),
+    new Float32Array(n * 112896),
+    new Float32Array(n * 576),
+    new Float32Array(n * 1),
+    new Float32Array(n * 28224),
+    new Float32Array(n * 576),
+    new Float32Array(n * 1),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 160),
+    new Float32Array(n * 1),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 960),
+    new Float32Array(n * 1),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 960),
+    new Float32Array(n * 1),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 160),
+    new Float32Array(n * 1),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 960),
+    new Float32Array(n * 1),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 960),
+    new Float32Array(n * 1),
+    new Float32Array(n * 7840),
+    new Float32Array(n * 160),
+    new Float32Array(n * 1),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 960),
+    new Float32Array(n * 1),
+    new Float32Array(n * 47040),
+    new Float32Array(n * 960),
+    new Float32Array(n * 1),
+    new Float32Array(n * 15680),
+    new Float32Array(n * 320),
+    new Float32Array(n * 1),
+    new Float32Array(n * 62720),
+    new Float32Array(n * 1280),
+    new Float32Array(n * 1),
+    new Float32Array(n * 1280),
+  ];
   batchSize = n;
-  act1 = new Float32Array(n * 401408);
-  act2 = new Float32Array(n * 401408);
-  act3 = new Float32Array(n * 401408);
-  act4 = new Float32Array(n * 401408);
-  act5 = new Float32Array(n * 401408);
-  act6 = new Float32Array(n * 401408);
-  act7 = new Float32Array(n * 200704);
-  act8 = new Float32Array(n * 200704);
-  act9 = new Float32Array(n * 1204224);
-  act10 = new Float32Array(n * 1204224);
-  act11 = new Float32Array(n * 1204224);
-  act12 = new Float32Array(n * 301056);
-  act13 = new Float32Array(n * 301056);
-  act14 = new Float32Array(n * 301056);
-  act15 = new Float32Array(n * 75264);
-  act16 = new Float32Array(n * 75264);
-  act17 = new Float32Array(n * 451584);
-  act18 = new Float32Array(n * 451584);
-  act19 = new Float32Array(n * 451584);
-  act20 = new Float32Array(n * 451584);
-  act21 = new Float32Array(n * 451584);
-  act22 = new Float32Array(n * 451584);
-  act23 = new Float32Array(n * 75264);
-  act24 = new Float32Array(n * 75264);
-  act25 = new Float32Array(n * 75264);
-  act26 = new Float32Array(n * 451584);
-  act27 = new Float32Array(n * 451584);
-  act28 = new Float32Array(n * 451584);
-  act29 = new Float32Array(n * 112896);
-  act30 = new Float32Array(n * 112896);
-  act31 = new Float32Array(n * 112896);
-  act32 = new Float32Array(n * 25088);
-  act33 = new Float32Array(n * 25088);
-  act34 = new Float32Array(n * 150528);
-  act35 = new Float32Array(n * 150528);
-  act36 = new Float32Array(n * 150528);
-  act37 = new Float32Array(n * 150528);
-  act38 = new Float32Array(n * 150528);
-  act39 = new Float32Array(n * 150528);
-  act40 = new Float32Array(n * 25088);
-  act41 = new Float32Array(n * 25088);
-  act42 = new Float32Array(n * 25088);
-  act43 = new Float32Array(n * 150528);
-  act44 = new Float32Array(n * 150528);
-  act45 = new Float32Array(n * 150528);
-  act46 = new Float32Array(n * 150528);
-  act47 = new Float32Array(n * 150528);
-  act48 = new Float32Array(n * 150528);
-  act49 = new Float32Array(n * 25088);
-  act50 = new Float32Array(n * 25088);
-  act51 = new Float32Array(n * 25088);
-  act52 = new Float32Array(n * 150528);
-  act53 = new Float32Array(n * 150528);
-  act54 = new Float32Array(n * 150528);
-  act55 = new Float32Array(n * 37632);
-  act56 = new Float32Array(n * 37632);
-  act57 = new Float32Array(n * 37632);
-  act58 = new Float32Array(n * 12544);
-  act59 = new Float32Array(n * 12544);
-  act60 = new Float32Array(n * 75264);
-  act61 = new Float32Array(n * 75264);
-  act62 = new Float32Array(n * 75264);
-  act63 = new Float32Array(n * 75264);
-  act64 = new Float32Array(n * 75264);
-  act65 = new Float32Array(n * 75264);
-  act66 = new Float32Array(n * 12544);
-  act67 = new Float32Array(n * 12544);
-  act68 = new Float32Array(n * 12544);
-  act69 = new Float32Array(n * 75264);
-  act70 = new Float32Array(n * 75264);
-  act71 = new Float32Array(n * 75264);
-  act72 = new Float32Array(n * 75264);
-  act73 = new Float32Array(n * 75264);
-  act74 = new Float32Array(n * 75264);
-  act75 = new Float32Array(n * 12544);
-  act76 = new Float32Array(n * 12544);
-  act77 = new Float32Array(n * 12544);
-  act78 = new Float32Array(n * 75264);
-  act79 = new Float32Array(n * 75264);
-  act80 = new Float32Array(n * 75264);
-  act81 = new Float32Array(n * 75264);
-  act82 = new Float32Array(n * 75264);
-  act83 = new Float32Array(n * 75264);
-  act84 = new Float32Array(n * 12544);
-  act85 = new Float32Array(n * 12544);
-  act86 = new Float32Array(n * 12544);
-  act87 = new Float32Array(n * 75264);
-  act88 = new Float32Array(n * 75264);
-  act89 = new Float32Array(n * 75264);
-  act90 = new Float32Array(n * 75264);
-  act91 = new Float32Array(n * 75264);
-  act92 = new Float32Array(n * 75264);
-  act93 = new Float32Array(n * 18816);
-  act94 = new Float32Array(n * 18816);
-  act95 = new Float32Array(n * 112896);
-  act96 = new Float32Array(n * 112896);
-  act97 = new Float32Array(n * 112896);
-  act98 = new Float32Array(n * 112896);
-  act99 = new Float32Array(n * 112896);
-  act100 = new Float32Array(n * 112896);
-  act101 = new Float32Array(n * 18816);
-  act102 = new Float32Array(n * 18816);
-  act103 = new Float32Array(n * 18816);
-  act104 = new Float32Array(n * 112896);
-  act105 = new Float32Array(n * 112896);
-  act106 = new Float32Array(n * 112896);
-  act107 = new Float32Array(n * 112896);
-  act108 = new Float32Array(n * 112896);
-  act109 = new Float32Array(n * 112896);
-  act110 = new Float32Array(n * 18816);
-  act111 = new Float32Array(n * 18816);
-  act112 = new Float32Array(n * 18816);
-  act113 = new Float32Array(n * 112896);
-  act114 = new Float32Array(n * 112896);
-  act115 = new Float32Array(n * 112896);
-  act116 = new Float32Array(n * 28224);
-  act117 = new Float32Array(n * 28224);
-  act118 = new Float32Array(n * 28224);
-  act119 = new Float32Array(n * 7840);
-  act120 = new Float32Array(n * 7840);
-  act121 = new Float32Array(n * 47040);
-  act122 = new Float32Array(n * 47040);
-  act123 = new Float32Array(n * 47040);
-  act124 = new Float32Array(n * 47040);
-  act125 = new Float32Array(n * 47040);
-  act126 = new Float32Array(n * 47040);
-  act127 = new Float32Array(n * 7840);
-  act128 = new Float32Array(n * 7840);
-  act129 = new Float32Array(n * 7840);
-  act130 = new Float32Array(n * 47040);
-  act131 = new Float32Array(n * 47040);
-  act132 = new Float32Array(n * 47040);
-  act133 = new Float32Array(n * 47040);
-  act134 = new Float32Array(n * 47040);
-  act135 = new Float32Array(n * 47040);
-  act136 = new Float32Array(n * 7840);
-  act137 = new Float32Array(n * 7840);
-  act138 = new Float32Array(n * 7840);
-  act139 = new Float32Array(n * 47040);
-  act140 = new Float32Array(n * 47040);
-  act141 = new Float32Array(n * 47040);
-  act142 = new Float32Array(n * 47040);
-  act143 = new Float32Array(n * 47040);
-  act144 = new Float32Array(n * 47040);
-  act145 = new Float32Array(n * 15680);
-  act146 = new Float32Array(n * 15680);
-  act147 = new Float32Array(n * 62720);
-  act148 = new Float32Array(n * 62720);
-  act149 = new Float32Array(n * 62720);
-  act150 = new Float32Array(n * 1280);
-  act152 = new Float32Array(n * 1280);
-  act153 = new Float32Array(n * 1000);
-  grad0 = new Float32Array(n * 150528);
-  grad1 = new Float32Array(n * 401408);
-  grad2 = new Float32Array(n * 401408);
-  grad3 = new Float32Array(n * 401408);
-  grad4 = new Float32Array(n * 401408);
-  grad5 = new Float32Array(n * 401408);
-  grad6 = new Float32Array(n * 401408);
-  grad7 = new Float32Array(n * 200704);
-  grad8 = new Float32Array(n * 200704);
-  grad9 = new Float32Array(n * 1204224);
-  grad10 = new Float32Array(n * 1204224);
-  grad11 = new Float32Array(n * 1204224);
-  grad12 = new Float32Array(n * 301056);
-  grad13 = new Float32Array(n * 301056);
-  grad14 = new Float32Array(n * 301056);
-  grad15 = new Float32Array(n * 75264);
-  grad16 = new Float32Array(n * 75264);
-  grad17 = new Float32Array(n * 451584);
-  grad18 = new Float32Array(n * 451584);
-  grad19 = new Float32Array(n * 451584);
-  grad20 = new Float32Array(n * 451584);
-  grad21 = new Float32Array(n * 451584);
-  grad22 = new Float32Array(n * 451584);
-  grad23 = new Float32Array(n * 75264);
-  grad24 = new Float32Array(n * 75264);
-  grad25 = new Float32Array(n * 75264);
-  grad26 = new Float32Array(n * 451584);
-  grad27 = new Float32Array(n * 451584);
-  grad28 = new Float32Array(n * 451584);
-  grad29 = new Float32Array(n * 112896);
-  grad30 = new Float32Array(n * 112896);
-  grad31 = new Float32Array(n * 112896);
-  grad32 = new Float32Array(n * 25088);
-  grad33 = new Float32Array(n * 25088);
-  grad34 = new Float32Array(n * 150528);
-  grad35 = new Float32Array(n * 150528);
-  grad36 = new Float32Array(n * 150528);
-  grad37 = new Float32Array(n * 150528);
-  grad38 = new Float32Array(n * 150528);
-  grad39 = new Float32Array(n * 150528);
-  grad40 = new Float32Array(n * 25088);
-  grad41 = new Float32Array(n * 25088);
-  grad42 = new Float32Array(n * 25088);
-  grad43 = new Float32Array(n * 150528);
-  grad44 = new Float32Array(n * 150528);
-  grad45 = new Float32Array(n * 150528);
-  grad46 = new Float32Array(n * 150528);
-  grad47 = new Float32Array(n * 150528);
-  grad48 = new Float32Array(n * 150528);
-  grad49 = new Float32Array(n * 25088);
-  grad50 = new Float32Array(n * 25088);
-  grad51 = new Float32Array(n * 25088);
-  grad52 = new Float32Array(n * 150528);
-  grad53 = new Float32Array(n * 150528);
-  grad54 = new Float32Array(n * 150528);
-  grad55 = new Float32Array(n * 37632);
-  grad56 = new Float32Array(n * 37632);
-  grad57 = new Float32Array(n * 37632);
-  grad58 = new Float32Array(n * 12544);
-  grad59 = new Float32Array(n * 12544);
-  grad60 = new Float32Array(n * 75264);
-  grad61 = new Float32Array(n * 75264);
-  grad62 = new Float32Array(n * 75264);
-  grad63 = new Float32Array(n * 75264);
-  grad64 = new Float32Array(n * 75264);
-  grad65 = new Float32Array(n * 75264);
-  grad66 = new Float32Array(n * 12544);
-  grad67 = new Float32Array(n * 12544);
-  grad68 = new Float32Array(n * 12544);
-  grad69 = new Float32Array(n * 75264);
-  grad70 = new Float32Array(n * 75264);
-  grad71 = new Float32Array(n * 75264);
-  grad72 = new Float32Array(n * 75264);
-  grad73 = new Float32Array(n * 75264);
-  grad74 = new Float32Array(n * 75264);
-  grad75 = new Float32Array(n * 12544);
-  grad76 = new Float32Array(n * 12544);
-  grad77 = new Float32Array(n * 12544);
-  grad78 = new Float32Array(n * 75264);
-  grad79 = new Float32Array(n * 75264);
-  grad80 = new Float32Array(n * 75264);
-  grad81 = new Float32Array(n * 75264);
-  grad82 = new Float32Array(n * 75264);
-  grad83 = new Float32Array(n * 75264);
-  grad84 = new Float32Array(n * 12544);
-  grad85 = new Float32Array(n * 12544);
-  grad86 = new Float32Array(n * 12544);
-  grad87 = new Float32Array(n * 75264);
-  grad88 = new Float32Array(n * 75264);
-  grad89 = new Float32Array(n * 75264);
-  grad90 = new Float32Array(n * 75264);
-  grad91 = new Float32Array(n * 75264);
-  grad92 = new Float32Array(n * 75264);
-  grad93 = new Float32Array(n * 18816);
-  grad94 = new Float32Array(n * 18816);
-  grad95 = new Float32Array(n * 112896);
-  grad96 = new Float32Array(n * 112896);
-  grad97 = new Float32Array(n * 112896);
-  grad98 = new Float32Array(n * 112896);
-  grad99 = new Float32Array(n * 112896);
-  grad100 = new Float32Array(n * 112896);
-  grad101 = new Float32Array(n * 18816);
-  grad102 = new Float32Array(n * 18816);
-  grad103 = new Float32Array(n * 18816);
-  grad104 = new Float32Array(n * 112896);
-  grad105 = new Float32Array(n * 112896);
-  grad106 = new Float32Array(n * 112896);
-  grad107 = new Float32Array(n * 112896);
-  grad108 = new Float32Array(n * 112896);
-  grad109 = new Float32Array(n * 112896);
-  grad110 = new Float32Array(n * 18816);
-  grad111 = new Float32Array(n * 18816);
-  grad112 = new Float32Array(n * 18816);
-  grad113 = new Float32Array(n * 112896);
-  grad114 = new Float32Array(n * 112896);
-  grad115 = new Float32Array(n * 112896);
-  grad116 = new Float32Array(n * 28224);
-  grad117 = new Float32Array(n * 28224);
-  grad118 = new Float32Array(n * 28224);
-  grad119 = new Float32Array(n * 7840);
-  grad120 = new Float32Array(n * 7840);
-  grad121 = new Float32Array(n * 47040);
-  grad122 = new Float32Array(n * 47040);
-  grad123 = new Float32Array(n * 47040);
-  grad124 = new Float32Array(n * 47040);
-  grad125 = new Float32Array(n * 47040);
-  grad126 = new Float32Array(n * 47040);
-  grad127 = new Float32Array(n * 7840);
-  grad128 = new Float32Array(n * 7840);
-  grad129 = new Float32Array(n * 7840);
-  grad130 = new Float32Array(n * 47040);
-  grad131 = new Float32Array(n * 47040);
-  grad132 = new Float32Array(n * 47040);
-  grad133 = new Float32Array(n * 47040);
-  grad134 = new Float32Array(n * 47040);
-  grad135 = new Float32Array(n * 47040);
-  grad136 = new Float32Array(n * 7840);
-  grad137 = new Float32Array(n * 7840);
-  grad138 = new Float32Array(n * 7840);
-  grad139 = new Float32Array(n * 47040);
-  grad140 = new Float32Array(n * 47040);
-  grad141 = new Float32Array(n * 47040);
-  grad142 = new Float32Array(n * 47040);
-  grad143 = new Float32Array(n * 47040);
-  grad144 = new Float32Array(n * 47040);
-  grad145 = new Float32Array(n * 15680);
-  grad146 = new Float32Array(n * 15680);
-  grad147 = new Float32Array(n * 62720);
-  grad148 = new Float32Array(n * 62720);
-  grad149 = new Float32Array(n * 62720);
-  grad150 = new Float32Array(n * 1280);
-  grad152 = new Float32Array(n * 1280);
-  grad153 = new Float32Array(n * 1000);
-  scratch1_xhat = new Float32Array(n * 401408);
-  scratch1_istd = new Float32Array(n * 32);
-  scratch1_batchstats = new Float32Array(n * 1);
-  scratch4_xhat = new Float32Array(n * 401408);
-  scratch4_istd = new Float32Array(n * 32);
-  scratch4_batchstats = new Float32Array(n * 1);
-  scratch7_xhat = new Float32Array(n * 200704);
-  scratch7_istd = new Float32Array(n * 16);
-  scratch7_batchstats = new Float32Array(n * 1);
-  scratch9_xhat = new Float32Array(n * 1204224);
-  scratch9_istd = new Float32Array(n * 96);
-  scratch9_batchstats = new Float32Array(n * 1);
-  scratch12_xhat = new Float32Array(n * 301056);
-  scratch12_istd = new Float32Array(n * 96);
-  scratch12_batchstats = new Float32Array(n * 1);
-  scratch15_xhat = new Float32Array(n * 75264);
-  scratch15_istd = new Float32Array(n * 24);
-  scratch15_batchstats = new Float32Array(n * 1);
-  scratch17_xhat = new Float32Array(n * 451584);
-  scratch17_istd = new Float32Array(n * 144);
-  scratch17_batchstats = new Float32Array(n * 1);
-  scratch20_xhat = new Float32Array(n * 451584);
-  scratch20_istd = new Float32Array(n * 144);
-  scratch20_batchstats = new Float32Array(n * 1);
-  scratch23_xhat = new Float32Array(n * 75264);
-  scratch23_istd = new Float32Array(n * 24);
-  scratch23_batchstats = new Float32Array(n * 1);
-  scratch26_xhat = new Float32Array(n * 451584);
-  scratch26_istd = new Float32Array(n * 144);
-  scratch26_batchstats = new Float32Array(n * 1);
-  scratch29_xhat = new Float32Array(n * 112896);
-  scratch29_istd = new Float32Array(n * 144);
-  scratch29_batchstats = new Float32Array(n * 1);
-  scratch32_xhat = new Float32Array(n * 25088);
-  scratch32_istd = new Float32Array(n * 32);
-  scratch32_batchstats = new Float32Array(n * 1);
-  scratch34_xhat = new Float32Array(n * 150528);
-  scratch34_istd = new Float32Array(n * 192);
-  scratch34_batchstats = new Float32Array(n * 1);
-  scratch37_xhat = new Float32Array(n * 150528);
-  scratch37_istd = new Float32Array(n * 192);
-  scratch37_batchstats = new Float32Array(n * 1);
-  scratch40_xhat = new Float32Array(n * 25088);
-  scratch40_istd = new Float32Array(n * 32);
-  scratch40_batchstats = new Float32Array(n * 1);
-  scratch43_xhat = new Float32Array(n * 150528);
-  scratch43_istd = new Float32Array(n * 192);
-  scratch43_batchstats = new Float32Array(n * 1);
-  scratch46_xhat = new Float32Array(n * 150528);
-  scratch46_istd = new Float32Array(n * 192);
-  scratch46_batchstats = new Float32Array(n * 1);
-  scratch49_xhat = new Float32Array(n * 25088);
-  scratch49_istd = new Float32Array(n * 32);
-  scratch49_batchstats = new Float32Array(n * 1);
-  scratch52_xhat = new Float32Array(n * 150528);
-  scratch52_istd = new Float32Array(n * 192);
-  scratch52_batchstats = new Float32Array(n * 1);
-  scratch55_xhat = new Float32Array(n * 37632);
-  scratch55_istd = new Float32Array(n * 192);
-  scratch55_batchstats = new Float32Array(n * 1);
-  scratch58_xhat = new Float32Array(n * 12544);
-  scratch58_istd = new Float32Array(n * 64);
-  scratch58_batchstats = new Float32Array(n * 1);
-  scratch60_xhat = new Float32Array(n * 75264);
-  scratch60_istd = new Float32Array(n * 384);
-  scratch60_batchstats = new Float32Array(n * 1);
-  scratch63_xhat = new Float32Array(n * 75264);
-  scratch63_istd = new Float32Array(n * 384);
-  scratch63_batchstats = new Float32Array(n * 1);
-  scratch66_xhat = new Float32Array(n * 12544);
-  scratch66_istd = new Float32Array(n * 64);
-  scratch66_batchstats = new Float32Array(n * 1);
-  scratch69_xhat = new Float32Array(n * 75264);
-  scratch69_istd = new Float32Array(n * 384);
-  scratch69_batchstats = new Float32Array(n * 1);
-  scratch72_xhat = new Float32Array(n * 75264);
-  scratch72_istd = new Float32Array(n * 384);
-  scratch72_batchstats = new Float32Array(n * 1);
-  scratch75_xhat = new Float32Array(n * 12544);
-  scratch75_istd = new Float32Array(n * 64);
-  scratch75_batchstats = new Float32Array(n * 1);
-  scratch78_xhat = new Float32Array(n * 75264);
-  scratch78_istd = new Float32Array(n * 384);
-  scratch78_batchstats = new Float32Array(n * 1);
-  scratch81_xhat = new Float32Array(n * 75264);
-  scratch81_istd = new Float32Array(n * 384);
-  scratch81_batchstats = new Float32Array(n * 1);
-  scratch84_xhat = new Float32Array(n * 12544);
-  scratch84_istd = new Float32Array(n * 64);
-  scratch84_batchstats = new Float32Array(n * 1);
-  scratch87_xhat = new Float32Array(n * 75264);
-  scratch87_istd = new Float32Array(n * 384);
-  scratch87_batchstats = new Float32Array(n * 1);
-  scratch90_xhat = new Float32Array(n * 75264);
-  scratch90_istd = new Float32Array(n * 384);
-  scratch90_batchstats = new Float32Array(n * 1);
-  scratch93_xhat = new Float32Array(n * 18816);
-  scratch93_istd = new Float32Array(n * 96);
-  scratch93_batchstats = new Float32Array(n * 1);
-  scratch95_xhat = new Float32Array(n * 112896);
-  scratch95_istd = new Float32Array(n * 576);
-  scratch95_batchstats = new Float32Array(n * 1);
-  scratch98_xhat = new Float32Array(n * 112896);
-  scratch98_istd = new Float32Array(n * 576);
-  scratch98_batchstats = new Float32Array(n * 1);
-  scratch101_xhat = new Float32Array(n * 18816);
-  scratch101_istd = new Float32Array(n * 96);
-  scratch101_batchstats = new Float32Array(n * 1);
-  scratch104_xhat = new Float32Array(n * 112896);
-  scratch104_istd = new Float32Array(n * 576);
-  scratch104_batchstats = new Float32Array(n * 1);
-  scratch107_xhat = new Float32Array(n * 112896);
-  scratch107_istd = new Float32Array(n * 576);
-  scratch107_batchstats = new Float32Array(n * 1);
-  scratch110_xhat = new Float32Array(n * 18816);
-  scratch110_istd = new Float32Array(n * 96);
-  scratch110_batchstats = new Float32Array(n * 1);
-  scratch113_xhat = new Float32Array(n * 112896);
-  scratch113_istd = new Float32Array(n * 576);
-  scratch113_batchstats = new Float32Array(n * 1);
-  scratch116_xhat = new Float32Array(n * 28224);
-  scratch116_istd = new Float32Array(n * 576);
-  scratch116_batchstats = new Float32Array(n * 1);
-  scratch119_xhat = new Float32Array(n * 7840);
-  scratch119_istd = new Float32Array(n * 160);
-  scratch119_batchstats = new Float32Array(n * 1);
-  scratch121_xhat = new Float32Array(n * 47040);
-  scratch121_istd = new Float32Array(n * 960);
-  scratch121_batchstats = new Float32Array(n * 1);
-  scratch124_xhat = new Float32Array(n * 47040);
-  scratch124_istd = new Float32Array(n * 960);
-  scratch124_batchstats = new Float32Array(n * 1);
-  scratch127_xhat = new Float32Array(n * 7840);
-  scratch127_istd = new Float32Array(n * 160);
-  scratch127_batchstats = new Float32Array(n * 1);
-  scratch130_xhat = new Float32Array(n * 47040);
-  scratch130_istd = new Float32Array(n * 960);
-  scratch130_batchstats = new Float32Array(n * 1);
-  scratch133_xhat = new Float32Array(n * 47040);
-  scratch133_istd = new Float32Array(n * 960);
-  scratch133_batchstats = new Float32Array(n * 1);
-  scratch136_xhat = new Float32Array(n * 7840);
-  scratch136_istd = new Float32Array(n * 160);
-  scratch136_batchstats = new Float32Array(n * 1);
-  scratch139_xhat = new Float32Array(n * 47040);
-  scratch139_istd = new Float32Array(n * 960);
-  scratch139_batchstats = new Float32Array(n * 1);
-  scratch142_xhat = new Float32Array(n * 47040);
-  scratch142_istd = new Float32Array(n * 960);
-  scratch142_batchstats = new Float32Array(n * 1);
-  scratch145_xhat = new Float32Array(n * 15680);
-  scratch145_istd = new Float32Array(n * 320);
-  scratch145_batchstats = new Float32Array(n * 1);
-  scratch147_xhat = new Float32Array(n * 62720);
-  scratch147_istd = new Float32Array(n * 1280);
-  scratch147_batchstats = new Float32Array(n * 1);
-  scratch151_mask = new Float32Array(n * 1280);
+  noteWorkspace();
+}
+
+/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set(
+    [
+      act1,
+      act2,
+      act3,
+      act4,
+      act5,
+      act6,
+      act7,
+      act8,
+      act9,
+      act10,
+      act11,
+      act12,
+      act13,
+      act14,
+      act15,
+      act16,
+      act17,
+      act18,
+      act19,
+      act20,
+      act21,
+      act22,
+      act23,
+      act24,
+      act25,
+      act26,
+      act27,
+      act28,
+      act29,
+      act30,
+      act31,
+      act32,
+      act33,
+      act34,
+      act35,
+      act36,
+      act37,
+      act38,
+      act39,
+      act40,
+      act41,
+      act42,
+      act43,
+      act44,
+      act45,
+      act46,
+      act47,
+      act48,
+      act49,
+      act50,
+      act51,
+      act52,
+      act53,
+      act54,
+      act55,
+      act56,
+      act57,
+      act58,
+      act59,
+      act60,
+      act61,
+      act62,
+      act63,
+      act64,
+      act65,
+      act66,
+      act67,
+      act68,
+      act69,
+      act70,
+      act71,
+      act72,
+      act73,
+      act74,
+      act75,
+      act76,
+      act77,
+      act78,
+      act79,
+      act80,
+      act81,
+      act82,
+      act83,
+      act84,
+      act85,
+      act86,
+      act87,
+      act88,
+      act89,
+      act90,
+      act91,
+      act92,
+      act93,
+      act94,
+      act95,
+      act96,
+      act97,
+      act98,
+      act99,
+      act100,
+      act101,
+      act102,
+      act103,
+      act104,
+      act105,
+      act106,
+      act107,
+      act108,
+      act109,
+      act110,
+      act111,
+      act112,
+      act113,
+      act114,
+      act115,
+      act116,
+      act117,
+      act118,
+      act119,
+      act120,
+      act121,
+      act122,
+      act123,
+      act124,
+      act125,
+      act126,
+      act127,
+      act128,
+      act129,
+      act130,
+      act131,
+      act132,
+      act133,
+      act134,
+      act135,
+      act136,
+      act137,
+      act138,
+      act139,
+      act140,
+      act141,
+      act142,
+      act143,
+      act144,
+      act145,
+      act146,
+      act147,
+      act148,
+      act149,
+      act150,
+      act152,
+      act153,
+      act0,
+      grad0,
+      grad1,
+      grad2,
+      grad3,
+      grad4,
+      grad5,
+      grad6,
+      grad7,
+      grad8,
+      grad9,
+      grad10,
+      grad11,
+      grad12,
+      grad13,
+      grad14,
+      grad15,
+      grad16,
+      grad17,
+      grad18,
+      grad19,
+      grad20,
+      grad21,
+      grad22,
+      grad23,
+      grad24,
+      grad25,
+      grad26,
+      grad27,
+      grad28,
+      grad29,
+      grad30,
+      grad31,
+      grad32,
+      grad33,
+      grad34,
+      grad35,
+      grad36,
+      grad37,
+      grad38,
+      grad39,
+      grad40,
+      grad41,
+      grad42,
+      grad43,
+      grad44,
+      grad45,
+      grad46,
+      grad47,
+      grad48,
+      grad49,
+      grad50,
+      grad51,
+      grad52,
+      grad53,
+      grad54,
+      grad55,
+      grad56,
+      grad57,
+      grad58,
+      grad59,
+      grad60,
+      grad61,
+      grad62,
+      grad63,
+      grad64,
+      grad65,
+      grad66,
+      grad67,
+      grad68,
+      grad69,
+      grad70,
+      grad71,
+      grad72,
+      grad73,
+      grad74,
+      grad75,
+      grad76,
+      grad77,
+      grad78,
+      grad79,
+      grad80,
+      grad81,
+      grad82,
+      grad83,
+      grad84,
+      grad85,
+      grad86,
+      grad87,
+      grad88,
+      grad89,
+      grad90,
+      grad91,
+      grad92,
+      grad93,
+      grad94,
+      grad95,
+      grad96,
+      grad97,
+      grad98,
+      grad99,
+      grad100,
+      grad101,
+      grad102,
+      grad103,
+      grad104,
+      grad105,
+      grad106,
+      grad107,
+      grad108,
+      grad109,
+      grad110,
+      grad111,
+      grad112,
+      grad113,
+      grad114,
+      grad115,
+      grad116,
+      grad117,
+      grad118,
+      grad119,
+      grad120,
+      grad121,
+      grad122,
+      grad123,
+      grad124,
+      grad125,
+      grad126,
+      grad127,
+      grad128,
+      grad129,
+      grad130,
+      grad131,
+      grad132,
+      grad133,
+      grad134,
+      grad135,
+      grad136,
+      grad137,
+      grad138,
+      grad139,
+      grad140,
+      grad141,
+      grad142,
+      grad143,
+      grad144,
+      grad145,
+      grad146,
+      grad147,
+      grad148,
+      grad149,
+      grad150,
+      grad152,
+      grad153,
+      scratch1_xhat,
+      scratch1_istd,
+      scratch1_batchstats,
+      scratch4_xhat,
+      scratch4_istd,
+      scratch4_batchstats,
+      scratch7_xhat,
+      scratch7_istd,
+      scratch7_batchstats,
+      scratch9_xhat,
+      scratch9_istd,
+      scratch9_batchstats,
+      scratch12_xhat,
+      scratch12_istd,
+      scratch12_batchstats,
+      scratch15_xhat,
+      scratch15_istd,
+      scratch15_batchstats,
+      scratch17_xhat,
+      scratch17_istd,
+      scratch17_batchstats,
+      scratch20_xhat,
+      scratch20_istd,
+      scratch20_batchstats,
+      scratch23_xhat,
+      scratch23_istd,
+      scratch23_batchstats,
+      scratch26_xhat,
+      scratch26_istd,
+      scratch26_batchstats,
+      scratch29_xhat,
+      scratch29_istd,
+      scratch29_batchstats,
+      scratch32_xhat,
+      scratch32_istd,
+      scratch32_batchstats,
+      scratch34_xhat,
+      scratch34_istd,
+      scratch34_batchstats,
+      scratch37_xhat,
+      scratch37_istd,
+      scratch37_batchstats,
+      scratch40_xhat,
+      scratch40_istd,
+      scratch40_batchstats,
+      scratch43_xhat,
+      scratch43_istd,
+      scratch43_batchstats,
+      scratch46_xhat,
+      scratch46_istd,
+      scratch46_batchstats,
+      scratch49_xhat,
+      scratch49_istd,
+      scratch49_batchstats,
+      scratch52_xhat,
+      scratch52_istd,
+      scratch52_batchstats,
+      scratch55_xhat,
+      scratch55_istd,
+      scratch55_batchstats,
+      scratch58_xhat,
+      scratch58_istd,
+      scratch58_batchstats,
+      scratch60_xhat,
+      scratch60_istd,
+      scratch60_batchstats,
+      scratch63_xhat,
+      scratch63_istd,
+      scratch63_batchstats,
+      scratch66_xhat,
+      scratch66_istd,
+      scratch66_batchstats,
+      scratch69_xhat,
+      scratch69_istd,
+      scratch69_batchstats,
+      scratch72_xhat,
+      scratch72_istd,
+      scratch72_batchstats,
+      scratch75_xhat,
+      scratch75_istd,
+      scratch75_batchstats,
+      scratch78_xhat,
+      scratch78_istd,
+      scratch78_batchstats,
+      scratch81_xhat,
+      scratch81_istd,
+      scratch81_batchstats,
+      scratch84_xhat,
+      scratch84_istd,
+      scratch84_batchstats,
+      scratch87_xhat,
+      scratch87_istd,
+      scratch87_batchstats,
+      scratch90_xhat,
+      scratch90_istd,
+      scratch90_batchstats,
+      scratch93_xhat,
+      scratch93_istd,
+      scratch93_batchstats,
+      scratch95_xhat,
+      scratch95_istd,
+      scratch95_batchstats,
+      scratch98_xhat,
+      scratch98_istd,
+      scratch98_batchstats,
+      scratch101_xhat,
+      scratch101_istd,
+      scratch101_batchstats,
+      scratch104_xhat,
+      scratch104_istd,
+      scratch104_batchstats,
+      scratch107_xhat,
+      scratch107_istd,
+      scratch107_batchstats,
+      scratch110_xhat,
+      scratch110_istd,
+      scratch110_batchstats,
+      scratch113_xhat,
+      scratch113_istd,
+      scratch113_batchstats,
+      scratch116_xhat,
+      scratch116_istd,
+      scratch116_batchstats,
+      scratch119_xhat,
+      scratch119_istd,
+      scratch119_batchstats,
+      scratch121_xhat,
+      scratch121_istd,
+      scratch121_batchstats,
+      scratch124_xhat,
+      scratch124_istd,
+      scratch124_batchstats,
+      scratch127_xhat,
+      scratch127_istd,
+      scratch127_batchstats,
+      scratch130_xhat,
+      scratch130_istd,
+      scratch130_batchstats,
+      scratch133_xhat,
+      scratch133_istd,
+      scratch133_batchstats,
+      scratch136_xhat,
+      scratch136_istd,
+      scratch136_batchstats,
+      scratch139_xhat,
+      scratch139_istd,
+      scratch139_batchstats,
+      scratch142_xhat,
+      scratch142_istd,
+      scratch142_batchstats,
+      scratch145_xhat,
+      scratch145_istd,
+      scratch145_batchstats,
+      scratch147_xhat,
+      scratch147_istd,
+      scratch147_batchstats,
+      scratch151_mask,
+      work0_col,
+      work0_dcol,
+      work6_col,
+      work6_dcol,
+      work8_col,
+      work8_dcol,
+      work14_col,
+      work14_dcol,
+      work16_col,
+      work16_dcol,
+      work22_col,
+      work22_dcol,
+      work25_col,
+      work25_dcol,
+      work31_col,
+      work31_dcol,
+      work33_col,
+      work33_dcol,
+      work39_col,
+      work39_dcol,
+      work42_col,
+      work42_dcol,
+      work48_col,
+      work48_dcol,
+      work51_col,
+      work51_dcol,
+      work57_col,
+      work57_dcol,
+      work59_col,
+      work59_dcol,
+      work65_col,
+      work65_dcol,
+      work68_col,
+      work68_dcol,
+      work74_col,
+      work74_dcol,
+      work77_col,
+      work77_dcol,
+      work83_col,
+      work83_dcol,
+      work86_col,
+      work86_dcol,
+      work92_col,
+      work92_dcol,
+      work94_col,
+      work94_dcol,
+      work100_col,
+      work100_dcol,
+      work103_col,
+      work103_dcol,
+      work109_col,
+      work109_dcol,
+      work112_col,
+      work112_dcol,
+      work118_col,
+      work118_dcol,
+      work120_col,
+      work120_dcol,
+      work126_col,
+      work126_dcol,
+      work129_col,
+      work129_dcol,
+      work135_col,
+      work135_dcol,
+      work138_col,
+      work138_dcol,
+      work144_col,
+      work144_dcol,
+      work146_col,
+      work146_dcol,
+    ].map((a) => a.buffer),
+  );
+}
+
+/** Whether `a` shares memory with the workspace (an array this module returned): it would be
+ *  overwritten while it is read. One set lookup per call. */
+function inWorkspace(a: ArrayBufferView): boolean {
+  return workspaceMemory.has(a.buffer);
 }
 
 export interface ForwardOptions {
@@ -3389,23 +4445,34 @@ export interface ForwardOptions {
  */
 export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
   checkBatch(n);
-  checkLength("params", p, paramCount);
-  checkLength("input", input, n * 150528);
-  if (options.buffers !== undefined) checkLength("buffers", options.buffers, bufferCount);
-  const training = options.training ?? false;
-  if (options.seed !== undefined) {
-    checkSeed(options.seed);
-    seedRandom(options.seed);
+  checkOptions(options);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+  checkFloats("input", input, n * 150528);
+  if (options.buffers !== undefined) {
+    checkFloats("buffers", options.buffers, bufferCount);
+    if (sharesMemory(options.buffers, p)) throw new TypeError("buffers share memory with params");
+    if (inWorkspace(options.buffers))
+      throw new TypeError("buffers share memory with an array this module returned: copy them first");
   }
 
+  const training = options.training ?? false;
+  if (options.seed !== undefined) checkSeed(options.seed);
+  if (training && n * 49 < 2) {
+    throw new RangeError(
+      `features.6.0.conv.1.1: batchnorm in training mode needs more than one value per channel, got ${n * 49}`,
+    );
+  }
+
+  allocate(n);
+  if (options.seed !== undefined) seedRandom(options.seed);
   if (options.buffers !== undefined) bf = options.buffers;
   else if (!ownBuffersReady) {
     bf = createBuffers();
     ownBuffersReady = true;
   }
 
-  allocate(n);
-  act0 = input;
+  act0.set(input);
   forward0(p, n);
   forward1(p, n, training);
   reluForward1(n, act2, act3); // op 2: features.0.2 (relu)
@@ -4200,10 +5267,14 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
  */
 export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkLength("params", p, paramCount);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
   const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * 1000);
-  checkLength("grads", grads, paramCount);
+  checkFloats("outputGrad", outputGrad, n * 1000);
+  checkFloats("grads", grads, paramCount);
+  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
+  copy(outputGrad, grad153);
   const gp = grads;
   zero(gp);
   zero(grad0);
@@ -4323,8 +5394,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad149);
   zero(grad150);
   zero(grad152);
-  zero(grad153);
-  copy(outputGrad, grad153);
   backward152(p, gp, n);
   backward151(n);
   backward149(n);
@@ -10345,18 +11414,49 @@ function backward152(p: Float32Array, gp: Float32Array, n: number): void {
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
 /** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, length: number, n: number, size: number): void {
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
   if (length === 0 || length % n !== 0 || length > n * size) {
     throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
   }
 }
 
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
 export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const d = output[i]! - target[i]!;
@@ -10364,6 +11464,17 @@ export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: numb
     if (grad !== undefined) grad[i] = (2 * d) / count;
   }
   return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
 }
 
 /** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
@@ -10375,16 +11486,14 @@ export function crossEntropyLoss(
   grad?: Float32Array,
 ): number {
   const classes = 1000;
-  checkRows("logits", logits.length, n, outputSize);
+  checkRows("logits", logits, n, outputSize);
   const rows = logits.length / classes;
-  checkLength("targets", targets, rows);
-  if (grad !== undefined) checkLength("grad", grad, rows * classes);
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
   let total = 0;
   for (let b = 0; b < rows; b++) {
     const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
-    }
     const o = b * classes;
     let m = -Infinity;
     for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
@@ -10408,10 +11517,11 @@ export function binaryCrossEntropyLoss(
   grad?: Float32Array,
   fromLogits = false,
 ): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const y = output[i]!;
@@ -10500,7 +11610,11 @@ function checkTrainerOptions(options: TrainerOptions): void {
  *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
 export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
   checkTrainerOptions(options);
-  if (params !== undefined) checkLength("params", params, paramCount);
+  if (params !== undefined) {
+    checkFloats("params", params, paramCount);
+    if (inWorkspace(params))
+      throw new TypeError("params share memory with an array this module returned: copy them first");
+  }
   const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
   return {
@@ -10676,14 +11790,53 @@ const trainableRanges: readonly (readonly [number, number])[] = [
   [3503872, 3504872],
 ];
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
+/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+ *  (they are frozen, but the trainer object itself is not). */
+function checkTrainer(trainer: Trainer): void {
+  if (typeof trainer !== "object" || trainer === null)
+    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+  checkTrainerOptions(trainer.options);
+  const sgd = trainer.options.optimizer === "sgd";
+  const arrays: [string, unknown, number][] = [
+    ["trainer.params", trainer.params, paramCount],
+    ["trainer.grads", trainer.grads, paramCount],
+    ["trainer.buffers", trainer.buffers, bufferCount],
+    ["trainer.m", trainer.m, paramCount],
+    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+  ];
+  for (const [what, array, length] of arrays) checkFloats(what, array, length);
+  for (let i = 0; i < arrays.length; i++) {
+    for (let j = i + 1; j < arrays.length; j++) {
+      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+    }
+    if (inWorkspace(arrays[i]![1] as Float32Array))
+      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+  }
+  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+}
+
+/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+ *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+ *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+ *  state or the running statistics. */
 export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+  checkTrainer(trainer);
+  checkBatch(n);
   const o = trainer.options;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+  const outputLength = n * outputSize;
+  if (lossName === "cross_entropy") {
+    checkTargets("targets", target, outputLength / 1000);
+    checkClasses(target, 1000);
+  } else {
+    checkTargets("target", target, outputLength);
+  }
   const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss;
-  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)

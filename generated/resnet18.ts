@@ -366,10 +366,46 @@ export const buffers: readonly TensorInfo[] = [
 
 // ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
 
+// Every exported function checks all of its arguments before it changes anything (a workspace array, a
+// buffer, the random stream, a gradient): a call that throws leaves the module as it was. Checks run once
+// per call on each argument, never per element, except for integer ids and class targets (each must be
+// read to be known in range).
+
 function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
   if (array.length !== expected) {
     throw new RangeError(`${what} has ${array.length} elements, expected ${expected}`);
   }
+}
+
+/** What a caller passed, for messages: `Float64Array`, `an array`, `string`, `null`. */
+function kindOf(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+/** An array of this module's storage type (`Float32Array`: another kind would be converted or truncated
+ *  silently, a string or a plain object read as not-a-number) and of the expected length. */
+function checkFloats(what: string, array: unknown, expected: number): void {
+  if (!(array instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(array)}`);
+  checkLength(what, array, expected);
+}
+
+/** Whether two arrays share memory: one written while the other is read would give wrong numbers. */
+function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return (
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+/** `options` of `forward`: an object; `training` a boolean when given. */
+function checkOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const training: unknown = (options as { training?: unknown }).training;
+  if (training !== undefined && typeof training !== "boolean")
+    throw new TypeError(`options.training must be a boolean, got ${kindOf(training)}`);
 }
 
 /** Zeroes an array: a loop for short ones (`fill` is a call into the runtime, tens of ns), `fill` otherwise. */
@@ -559,6 +595,7 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
+/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -627,7 +664,7 @@ let act65 = new Float32Array(0);
 let act66 = new Float32Array(0);
 let act67 = new Float32Array(0);
 let act69 = new Float32Array(0);
-let act0: Float32Array = new Float32Array(0);
+let act0 = new Float32Array(0);
 let grad0 = new Float32Array(0);
 let grad1 = new Float32Array(0);
 let grad2 = new Float32Array(0);
@@ -697,311 +734,772 @@ let grad65 = new Float32Array(0);
 let grad66 = new Float32Array(0);
 let grad67 = new Float32Array(0);
 let grad69 = new Float32Array(0);
-const work0_col = new Float32Array(1843968);
-const work0_dcol = new Float32Array(1843968);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch3_argmax = new Float32Array(0);
-const work4_col = new Float32Array(1806336);
-const work4_dcol = new Float32Array(1806336);
 let scratch5_xhat = new Float32Array(0);
 let scratch5_istd = new Float32Array(0);
 let scratch5_batchstats = new Float32Array(0);
-const work7_col = new Float32Array(1806336);
-const work7_dcol = new Float32Array(1806336);
 let scratch8_xhat = new Float32Array(0);
 let scratch8_istd = new Float32Array(0);
 let scratch8_batchstats = new Float32Array(0);
-const work11_col = new Float32Array(1806336);
-const work11_dcol = new Float32Array(1806336);
 let scratch12_xhat = new Float32Array(0);
 let scratch12_istd = new Float32Array(0);
 let scratch12_batchstats = new Float32Array(0);
-const work14_col = new Float32Array(1806336);
-const work14_dcol = new Float32Array(1806336);
 let scratch15_xhat = new Float32Array(0);
 let scratch15_istd = new Float32Array(0);
 let scratch15_batchstats = new Float32Array(0);
-const work18_col = new Float32Array(451584);
-const work18_dcol = new Float32Array(451584);
 let scratch19_xhat = new Float32Array(0);
 let scratch19_istd = new Float32Array(0);
 let scratch19_batchstats = new Float32Array(0);
-const work21_col = new Float32Array(903168);
-const work21_dcol = new Float32Array(903168);
 let scratch22_xhat = new Float32Array(0);
 let scratch22_istd = new Float32Array(0);
 let scratch22_batchstats = new Float32Array(0);
-const work23_col = new Float32Array(50176);
-const work23_dcol = new Float32Array(50176);
 let scratch24_xhat = new Float32Array(0);
 let scratch24_istd = new Float32Array(0);
 let scratch24_batchstats = new Float32Array(0);
-const work27_col = new Float32Array(903168);
-const work27_dcol = new Float32Array(903168);
 let scratch28_xhat = new Float32Array(0);
 let scratch28_istd = new Float32Array(0);
 let scratch28_batchstats = new Float32Array(0);
-const work30_col = new Float32Array(903168);
-const work30_dcol = new Float32Array(903168);
 let scratch31_xhat = new Float32Array(0);
 let scratch31_istd = new Float32Array(0);
 let scratch31_batchstats = new Float32Array(0);
-const work34_col = new Float32Array(225792);
-const work34_dcol = new Float32Array(225792);
 let scratch35_xhat = new Float32Array(0);
 let scratch35_istd = new Float32Array(0);
 let scratch35_batchstats = new Float32Array(0);
-const work37_col = new Float32Array(451584);
-const work37_dcol = new Float32Array(451584);
 let scratch38_xhat = new Float32Array(0);
 let scratch38_istd = new Float32Array(0);
 let scratch38_batchstats = new Float32Array(0);
-const work39_col = new Float32Array(25088);
-const work39_dcol = new Float32Array(25088);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
-const work43_col = new Float32Array(451584);
-const work43_dcol = new Float32Array(451584);
 let scratch44_xhat = new Float32Array(0);
 let scratch44_istd = new Float32Array(0);
 let scratch44_batchstats = new Float32Array(0);
-const work46_col = new Float32Array(451584);
-const work46_dcol = new Float32Array(451584);
 let scratch47_xhat = new Float32Array(0);
 let scratch47_istd = new Float32Array(0);
 let scratch47_batchstats = new Float32Array(0);
-const work50_col = new Float32Array(112896);
-const work50_dcol = new Float32Array(112896);
 let scratch51_xhat = new Float32Array(0);
 let scratch51_istd = new Float32Array(0);
 let scratch51_batchstats = new Float32Array(0);
-const work53_col = new Float32Array(225792);
-const work53_dcol = new Float32Array(225792);
 let scratch54_xhat = new Float32Array(0);
 let scratch54_istd = new Float32Array(0);
 let scratch54_batchstats = new Float32Array(0);
-const work55_col = new Float32Array(12544);
-const work55_dcol = new Float32Array(12544);
 let scratch56_xhat = new Float32Array(0);
 let scratch56_istd = new Float32Array(0);
 let scratch56_batchstats = new Float32Array(0);
-const work59_col = new Float32Array(225792);
-const work59_dcol = new Float32Array(225792);
 let scratch60_xhat = new Float32Array(0);
 let scratch60_istd = new Float32Array(0);
 let scratch60_batchstats = new Float32Array(0);
-const work62_col = new Float32Array(225792);
-const work62_dcol = new Float32Array(225792);
 let scratch63_xhat = new Float32Array(0);
 let scratch63_istd = new Float32Array(0);
 let scratch63_batchstats = new Float32Array(0);
+const work0_col = new Float32Array(1843968);
+const work0_dcol = new Float32Array(1843968);
+const work4_col = new Float32Array(1806336);
+const work4_dcol = new Float32Array(1806336);
+const work7_col = new Float32Array(1806336);
+const work7_dcol = new Float32Array(1806336);
+const work11_col = new Float32Array(1806336);
+const work11_dcol = new Float32Array(1806336);
+const work14_col = new Float32Array(1806336);
+const work14_dcol = new Float32Array(1806336);
+const work18_col = new Float32Array(451584);
+const work18_dcol = new Float32Array(451584);
+const work21_col = new Float32Array(903168);
+const work21_dcol = new Float32Array(903168);
+const work23_col = new Float32Array(50176);
+const work23_dcol = new Float32Array(50176);
+const work27_col = new Float32Array(903168);
+const work27_dcol = new Float32Array(903168);
+const work30_col = new Float32Array(903168);
+const work30_dcol = new Float32Array(903168);
+const work34_col = new Float32Array(225792);
+const work34_dcol = new Float32Array(225792);
+const work37_col = new Float32Array(451584);
+const work37_dcol = new Float32Array(451584);
+const work39_col = new Float32Array(25088);
+const work39_dcol = new Float32Array(25088);
+const work43_col = new Float32Array(451584);
+const work43_dcol = new Float32Array(451584);
+const work46_col = new Float32Array(451584);
+const work46_dcol = new Float32Array(451584);
+const work50_col = new Float32Array(112896);
+const work50_dcol = new Float32Array(112896);
+const work53_col = new Float32Array(225792);
+const work53_dcol = new Float32Array(225792);
+const work55_col = new Float32Array(12544);
+const work55_dcol = new Float32Array(12544);
+const work59_col = new Float32Array(225792);
+const work59_dcol = new Float32Array(225792);
+const work62_col = new Float32Array(225792);
+const work62_dcol = new Float32Array(225792);
 let bf: Float32Array = new Float32Array(bufferCount);
 let ownBuffersReady = false;
 
+/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+ *  memory), the workspace and the last forward call's values stay as they were. */
 function allocate(n: number): void {
   if (n === batchSize) return;
+  [
+    act1,
+    act2,
+    act3,
+    act4,
+    act5,
+    act6,
+    act7,
+    act8,
+    act9,
+    act10,
+    act11,
+    act12,
+    act13,
+    act14,
+    act15,
+    act16,
+    act17,
+    act18,
+    act19,
+    act20,
+    act21,
+    act22,
+    act23,
+    act24,
+    act25,
+    act26,
+    act27,
+    act28,
+    act29,
+    act30,
+    act31,
+    act32,
+    act33,
+    act34,
+    act35,
+    act36,
+    act37,
+    act38,
+    act39,
+    act40,
+    act41,
+    act42,
+    act43,
+    act44,
+    act45,
+    act46,
+    act47,
+    act48,
+    act49,
+    act50,
+    act51,
+    act52,
+    act53,
+    act54,
+    act55,
+    act56,
+    act57,
+    act58,
+    act59,
+    act60,
+    act61,
+    act62,
+    act63,
+    act64,
+    act65,
+    act66,
+    act67,
+    act69,
+    act0,
+    grad0,
+    grad1,
+    grad2,
+    grad3,
+    grad4,
+    grad5,
+    grad6,
+    grad7,
+    grad8,
+    grad9,
+    grad10,
+    grad11,
+    grad12,
+    grad13,
+    grad14,
+    grad15,
+    grad16,
+    grad17,
+    grad18,
+    grad19,
+    grad20,
+    grad21,
+    grad22,
+    grad23,
+    grad24,
+    grad25,
+    grad26,
+    grad27,
+    grad28,
+    grad29,
+    grad30,
+    grad31,
+    grad32,
+    grad33,
+    grad34,
+    grad35,
+    grad36,
+    grad37,
+    grad38,
+    grad39,
+    grad40,
+    grad41,
+    grad42,
+    grad43,
+    grad44,
+    grad45,
+    grad46,
+    grad47,
+    grad48,
+    grad49,
+    grad50,
+    grad51,
+    grad52,
+    grad53,
+    grad54,
+    grad55,
+    grad56,
+    grad57,
+    grad58,
+    grad59,
+    grad60,
+    grad61,
+    grad62,
+    grad63,
+    grad64,
+    grad65,
+    grad66,
+    grad67,
+    grad69,
+    scratch1_xhat,
+    scratch1_istd,
+    scratch1_batchstats,
+    scratch3_argmax,
+    scratch5_xhat,
+    scratch5_istd,
+    scratch5_batchstats,
+    scratch8_xhat,
+    scratch8_istd,
+    scratch8_batchstats,
+    scratch12_xhat,
+    scratch12_istd,
+    scratch12_batchstats,
+    scratch15_xhat,
+    scratch15_istd,
+    scratch15_batchstats,
+    scratch19_xhat,
+    scratch19_istd,
+    scratch19_batchstats,
+    scratch22_xhat,
+    scratch22_istd,
+    scratch22_batchstats,
+    scratch24_xhat,
+    scratch24_istd,
+    scratch24_batchstats,
+    scratch28_xhat,
+    scratch28_istd,
+    scratch28_batchstats,
+    scratch31_xhat,
+    scratch31_istd,
+    scratch31_batchstats,
+    scratch35_xhat,
+    scratch35_istd,
+    scratch35_batchstats,
+    scratch38_xhat,
+    scratch38_istd,
+    scratch38_batchstats,
+    scratch40_xhat,
+    scratch40_istd,
+    scratch40_batchstats,
+    scratch44_xhat,
+    scratch44_istd,
+    scratch44_batchstats,
+    scratch47_xhat,
+    scratch47_istd,
+    scratch47_batchstats,
+    scratch51_xhat,
+    scratch51_istd,
+    scratch51_batchstats,
+    scratch54_xhat,
+    scratch54_istd,
+    scratch54_batchstats,
+    scratch56_xhat,
+    scratch56_istd,
+    scratch56_batchstats,
+    scratch60_xhat,
+    scratch60_istd,
+    scratch60_batchstats,
+    scratch63_xhat,
+    scratch63_istd,
+    scratch63_batchstats,
+  ] = [
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1000),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1000),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 128),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 128),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 128),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 128),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 128),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+  ];
   batchSize = n;
-  act1 = new Float32Array(n * 802816);
-  act2 = new Float32Array(n * 802816);
-  act3 = new Float32Array(n * 802816);
-  act4 = new Float32Array(n * 200704);
-  act5 = new Float32Array(n * 200704);
-  act6 = new Float32Array(n * 200704);
-  act7 = new Float32Array(n * 200704);
-  act8 = new Float32Array(n * 200704);
-  act9 = new Float32Array(n * 200704);
-  act10 = new Float32Array(n * 200704);
-  act11 = new Float32Array(n * 200704);
-  act12 = new Float32Array(n * 200704);
-  act13 = new Float32Array(n * 200704);
-  act14 = new Float32Array(n * 200704);
-  act15 = new Float32Array(n * 200704);
-  act16 = new Float32Array(n * 200704);
-  act17 = new Float32Array(n * 200704);
-  act18 = new Float32Array(n * 200704);
-  act19 = new Float32Array(n * 100352);
-  act20 = new Float32Array(n * 100352);
-  act21 = new Float32Array(n * 100352);
-  act22 = new Float32Array(n * 100352);
-  act23 = new Float32Array(n * 100352);
-  act24 = new Float32Array(n * 100352);
-  act25 = new Float32Array(n * 100352);
-  act26 = new Float32Array(n * 100352);
-  act27 = new Float32Array(n * 100352);
-  act28 = new Float32Array(n * 100352);
-  act29 = new Float32Array(n * 100352);
-  act30 = new Float32Array(n * 100352);
-  act31 = new Float32Array(n * 100352);
-  act32 = new Float32Array(n * 100352);
-  act33 = new Float32Array(n * 100352);
-  act34 = new Float32Array(n * 100352);
-  act35 = new Float32Array(n * 50176);
-  act36 = new Float32Array(n * 50176);
-  act37 = new Float32Array(n * 50176);
-  act38 = new Float32Array(n * 50176);
-  act39 = new Float32Array(n * 50176);
-  act40 = new Float32Array(n * 50176);
-  act41 = new Float32Array(n * 50176);
-  act42 = new Float32Array(n * 50176);
-  act43 = new Float32Array(n * 50176);
-  act44 = new Float32Array(n * 50176);
-  act45 = new Float32Array(n * 50176);
-  act46 = new Float32Array(n * 50176);
-  act47 = new Float32Array(n * 50176);
-  act48 = new Float32Array(n * 50176);
-  act49 = new Float32Array(n * 50176);
-  act50 = new Float32Array(n * 50176);
-  act51 = new Float32Array(n * 25088);
-  act52 = new Float32Array(n * 25088);
-  act53 = new Float32Array(n * 25088);
-  act54 = new Float32Array(n * 25088);
-  act55 = new Float32Array(n * 25088);
-  act56 = new Float32Array(n * 25088);
-  act57 = new Float32Array(n * 25088);
-  act58 = new Float32Array(n * 25088);
-  act59 = new Float32Array(n * 25088);
-  act60 = new Float32Array(n * 25088);
-  act61 = new Float32Array(n * 25088);
-  act62 = new Float32Array(n * 25088);
-  act63 = new Float32Array(n * 25088);
-  act64 = new Float32Array(n * 25088);
-  act65 = new Float32Array(n * 25088);
-  act66 = new Float32Array(n * 25088);
-  act67 = new Float32Array(n * 512);
-  act69 = new Float32Array(n * 1000);
-  grad0 = new Float32Array(n * 150528);
-  grad1 = new Float32Array(n * 802816);
-  grad2 = new Float32Array(n * 802816);
-  grad3 = new Float32Array(n * 802816);
-  grad4 = new Float32Array(n * 200704);
-  grad5 = new Float32Array(n * 200704);
-  grad6 = new Float32Array(n * 200704);
-  grad7 = new Float32Array(n * 200704);
-  grad8 = new Float32Array(n * 200704);
-  grad9 = new Float32Array(n * 200704);
-  grad10 = new Float32Array(n * 200704);
-  grad11 = new Float32Array(n * 200704);
-  grad12 = new Float32Array(n * 200704);
-  grad13 = new Float32Array(n * 200704);
-  grad14 = new Float32Array(n * 200704);
-  grad15 = new Float32Array(n * 200704);
-  grad16 = new Float32Array(n * 200704);
-  grad17 = new Float32Array(n * 200704);
-  grad18 = new Float32Array(n * 200704);
-  grad19 = new Float32Array(n * 100352);
-  grad20 = new Float32Array(n * 100352);
-  grad21 = new Float32Array(n * 100352);
-  grad22 = new Float32Array(n * 100352);
-  grad23 = new Float32Array(n * 100352);
-  grad24 = new Float32Array(n * 100352);
-  grad25 = new Float32Array(n * 100352);
-  grad26 = new Float32Array(n * 100352);
-  grad27 = new Float32Array(n * 100352);
-  grad28 = new Float32Array(n * 100352);
-  grad29 = new Float32Array(n * 100352);
-  grad30 = new Float32Array(n * 100352);
-  grad31 = new Float32Array(n * 100352);
-  grad32 = new Float32Array(n * 100352);
-  grad33 = new Float32Array(n * 100352);
-  grad34 = new Float32Array(n * 100352);
-  grad35 = new Float32Array(n * 50176);
-  grad36 = new Float32Array(n * 50176);
-  grad37 = new Float32Array(n * 50176);
-  grad38 = new Float32Array(n * 50176);
-  grad39 = new Float32Array(n * 50176);
-  grad40 = new Float32Array(n * 50176);
-  grad41 = new Float32Array(n * 50176);
-  grad42 = new Float32Array(n * 50176);
-  grad43 = new Float32Array(n * 50176);
-  grad44 = new Float32Array(n * 50176);
-  grad45 = new Float32Array(n * 50176);
-  grad46 = new Float32Array(n * 50176);
-  grad47 = new Float32Array(n * 50176);
-  grad48 = new Float32Array(n * 50176);
-  grad49 = new Float32Array(n * 50176);
-  grad50 = new Float32Array(n * 50176);
-  grad51 = new Float32Array(n * 25088);
-  grad52 = new Float32Array(n * 25088);
-  grad53 = new Float32Array(n * 25088);
-  grad54 = new Float32Array(n * 25088);
-  grad55 = new Float32Array(n * 25088);
-  grad56 = new Float32Array(n * 25088);
-  grad57 = new Float32Array(n * 25088);
-  grad58 = new Float32Array(n * 25088);
-  grad59 = new Float32Array(n * 25088);
-  grad60 = new Float32Array(n * 25088);
-  grad61 = new Float32Array(n * 25088);
-  grad62 = new Float32Array(n * 25088);
-  grad63 = new Float32Array(n * 25088);
-  grad64 = new Float32Array(n * 25088);
-  grad65 = new Float32Array(n * 25088);
-  grad66 = new Float32Array(n * 25088);
-  grad67 = new Float32Array(n * 512);
-  grad69 = new Float32Array(n * 1000);
-  scratch1_xhat = new Float32Array(n * 802816);
-  scratch1_istd = new Float32Array(n * 64);
-  scratch1_batchstats = new Float32Array(n * 1);
-  scratch3_argmax = new Float32Array(n * 200704);
-  scratch5_xhat = new Float32Array(n * 200704);
-  scratch5_istd = new Float32Array(n * 64);
-  scratch5_batchstats = new Float32Array(n * 1);
-  scratch8_xhat = new Float32Array(n * 200704);
-  scratch8_istd = new Float32Array(n * 64);
-  scratch8_batchstats = new Float32Array(n * 1);
-  scratch12_xhat = new Float32Array(n * 200704);
-  scratch12_istd = new Float32Array(n * 64);
-  scratch12_batchstats = new Float32Array(n * 1);
-  scratch15_xhat = new Float32Array(n * 200704);
-  scratch15_istd = new Float32Array(n * 64);
-  scratch15_batchstats = new Float32Array(n * 1);
-  scratch19_xhat = new Float32Array(n * 100352);
-  scratch19_istd = new Float32Array(n * 128);
-  scratch19_batchstats = new Float32Array(n * 1);
-  scratch22_xhat = new Float32Array(n * 100352);
-  scratch22_istd = new Float32Array(n * 128);
-  scratch22_batchstats = new Float32Array(n * 1);
-  scratch24_xhat = new Float32Array(n * 100352);
-  scratch24_istd = new Float32Array(n * 128);
-  scratch24_batchstats = new Float32Array(n * 1);
-  scratch28_xhat = new Float32Array(n * 100352);
-  scratch28_istd = new Float32Array(n * 128);
-  scratch28_batchstats = new Float32Array(n * 1);
-  scratch31_xhat = new Float32Array(n * 100352);
-  scratch31_istd = new Float32Array(n * 128);
-  scratch31_batchstats = new Float32Array(n * 1);
-  scratch35_xhat = new Float32Array(n * 50176);
-  scratch35_istd = new Float32Array(n * 256);
-  scratch35_batchstats = new Float32Array(n * 1);
-  scratch38_xhat = new Float32Array(n * 50176);
-  scratch38_istd = new Float32Array(n * 256);
-  scratch38_batchstats = new Float32Array(n * 1);
-  scratch40_xhat = new Float32Array(n * 50176);
-  scratch40_istd = new Float32Array(n * 256);
-  scratch40_batchstats = new Float32Array(n * 1);
-  scratch44_xhat = new Float32Array(n * 50176);
-  scratch44_istd = new Float32Array(n * 256);
-  scratch44_batchstats = new Float32Array(n * 1);
-  scratch47_xhat = new Float32Array(n * 50176);
-  scratch47_istd = new Float32Array(n * 256);
-  scratch47_batchstats = new Float32Array(n * 1);
-  scratch51_xhat = new Float32Array(n * 25088);
-  scratch51_istd = new Float32Array(n * 512);
-  scratch51_batchstats = new Float32Array(n * 1);
-  scratch54_xhat = new Float32Array(n * 25088);
-  scratch54_istd = new Float32Array(n * 512);
-  scratch54_batchstats = new Float32Array(n * 1);
-  scratch56_xhat = new Float32Array(n * 25088);
-  scratch56_istd = new Float32Array(n * 512);
-  scratch56_batchstats = new Float32Array(n * 1);
-  scratch60_xhat = new Float32Array(n * 25088);
-  scratch60_istd = new Float32Array(n * 512);
-  scratch60_batchstats = new Float32Array(n * 1);
-  scratch63_xhat = new Float32Array(n * 25088);
-  scratch63_istd = new Float32Array(n * 512);
-  scratch63_batchstats = new Float32Array(n * 1);
+  noteWorkspace();
+}
+
+/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set(
+    [
+      act1,
+      act2,
+      act3,
+      act4,
+      act5,
+      act6,
+      act7,
+      act8,
+      act9,
+      act10,
+      act11,
+      act12,
+      act13,
+      act14,
+      act15,
+      act16,
+      act17,
+      act18,
+      act19,
+      act20,
+      act21,
+      act22,
+      act23,
+      act24,
+      act25,
+      act26,
+      act27,
+      act28,
+      act29,
+      act30,
+      act31,
+      act32,
+      act33,
+      act34,
+      act35,
+      act36,
+      act37,
+      act38,
+      act39,
+      act40,
+      act41,
+      act42,
+      act43,
+      act44,
+      act45,
+      act46,
+      act47,
+      act48,
+      act49,
+      act50,
+      act51,
+      act52,
+      act53,
+      act54,
+      act55,
+      act56,
+      act57,
+      act58,
+      act59,
+      act60,
+      act61,
+      act62,
+      act63,
+      act64,
+      act65,
+      act66,
+      act67,
+      act69,
+      act0,
+      grad0,
+      grad1,
+      grad2,
+      grad3,
+      grad4,
+      grad5,
+      grad6,
+      grad7,
+      grad8,
+      grad9,
+      grad10,
+      grad11,
+      grad12,
+      grad13,
+      grad14,
+      grad15,
+      grad16,
+      grad17,
+      grad18,
+      grad19,
+      grad20,
+      grad21,
+      grad22,
+      grad23,
+      grad24,
+      grad25,
+      grad26,
+      grad27,
+      grad28,
+      grad29,
+      grad30,
+      grad31,
+      grad32,
+      grad33,
+      grad34,
+      grad35,
+      grad36,
+      grad37,
+      grad38,
+      grad39,
+      grad40,
+      grad41,
+      grad42,
+      grad43,
+      grad44,
+      grad45,
+      grad46,
+      grad47,
+      grad48,
+      grad49,
+      grad50,
+      grad51,
+      grad52,
+      grad53,
+      grad54,
+      grad55,
+      grad56,
+      grad57,
+      grad58,
+      grad59,
+      grad60,
+      grad61,
+      grad62,
+      grad63,
+      grad64,
+      grad65,
+      grad66,
+      grad67,
+      grad69,
+      scratch1_xhat,
+      scratch1_istd,
+      scratch1_batchstats,
+      scratch3_argmax,
+      scratch5_xhat,
+      scratch5_istd,
+      scratch5_batchstats,
+      scratch8_xhat,
+      scratch8_istd,
+      scratch8_batchstats,
+      scratch12_xhat,
+      scratch12_istd,
+      scratch12_batchstats,
+      scratch15_xhat,
+      scratch15_istd,
+      scratch15_batchstats,
+      scratch19_xhat,
+      scratch19_istd,
+      scratch19_batchstats,
+      scratch22_xhat,
+      scratch22_istd,
+      scratch22_batchstats,
+      scratch24_xhat,
+      scratch24_istd,
+      scratch24_batchstats,
+      scratch28_xhat,
+      scratch28_istd,
+      scratch28_batchstats,
+      scratch31_xhat,
+      scratch31_istd,
+      scratch31_batchstats,
+      scratch35_xhat,
+      scratch35_istd,
+      scratch35_batchstats,
+      scratch38_xhat,
+      scratch38_istd,
+      scratch38_batchstats,
+      scratch40_xhat,
+      scratch40_istd,
+      scratch40_batchstats,
+      scratch44_xhat,
+      scratch44_istd,
+      scratch44_batchstats,
+      scratch47_xhat,
+      scratch47_istd,
+      scratch47_batchstats,
+      scratch51_xhat,
+      scratch51_istd,
+      scratch51_batchstats,
+      scratch54_xhat,
+      scratch54_istd,
+      scratch54_batchstats,
+      scratch56_xhat,
+      scratch56_istd,
+      scratch56_batchstats,
+      scratch60_xhat,
+      scratch60_istd,
+      scratch60_batchstats,
+      scratch63_xhat,
+      scratch63_istd,
+      scratch63_batchstats,
+      work0_col,
+      work0_dcol,
+      work4_col,
+      work4_dcol,
+      work7_col,
+      work7_dcol,
+      work11_col,
+      work11_dcol,
+      work14_col,
+      work14_dcol,
+      work18_col,
+      work18_dcol,
+      work21_col,
+      work21_dcol,
+      work23_col,
+      work23_dcol,
+      work27_col,
+      work27_dcol,
+      work30_col,
+      work30_dcol,
+      work34_col,
+      work34_dcol,
+      work37_col,
+      work37_dcol,
+      work39_col,
+      work39_dcol,
+      work43_col,
+      work43_dcol,
+      work46_col,
+      work46_dcol,
+      work50_col,
+      work50_dcol,
+      work53_col,
+      work53_dcol,
+      work55_col,
+      work55_dcol,
+      work59_col,
+      work59_dcol,
+      work62_col,
+      work62_dcol,
+    ].map((a) => a.buffer),
+  );
+}
+
+/** Whether `a` shares memory with the workspace (an array this module returned): it would be
+ *  overwritten while it is read. One set lookup per call. */
+function inWorkspace(a: ArrayBufferView): boolean {
+  return workspaceMemory.has(a.buffer);
 }
 
 export interface ForwardOptions {
@@ -1019,23 +1517,34 @@ export interface ForwardOptions {
  */
 export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
   checkBatch(n);
-  checkLength("params", p, paramCount);
-  checkLength("input", input, n * 150528);
-  if (options.buffers !== undefined) checkLength("buffers", options.buffers, bufferCount);
-  const training = options.training ?? false;
-  if (options.seed !== undefined) {
-    checkSeed(options.seed);
-    seedRandom(options.seed);
+  checkOptions(options);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+  checkFloats("input", input, n * 150528);
+  if (options.buffers !== undefined) {
+    checkFloats("buffers", options.buffers, bufferCount);
+    if (sharesMemory(options.buffers, p)) throw new TypeError("buffers share memory with params");
+    if (inWorkspace(options.buffers))
+      throw new TypeError("buffers share memory with an array this module returned: copy them first");
   }
 
+  const training = options.training ?? false;
+  if (options.seed !== undefined) checkSeed(options.seed);
+  if (training && n * 49 < 2) {
+    throw new RangeError(
+      `layer4.0.bn1: batchnorm in training mode needs more than one value per channel, got ${n * 49}`,
+    );
+  }
+
+  allocate(n);
+  if (options.seed !== undefined) seedRandom(options.seed);
   if (options.buffers !== undefined) bf = options.buffers;
   else if (!ownBuffersReady) {
     bf = createBuffers();
     ownBuffersReady = true;
   }
 
-  allocate(n);
-  act0 = input;
+  act0.set(input);
   forward0(p, n);
   forward1(p, n, training);
   forward2(n);
@@ -1401,10 +1910,14 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
  */
 export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkLength("params", p, paramCount);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
   const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * 1000);
-  checkLength("grads", grads, paramCount);
+  checkFloats("outputGrad", outputGrad, n * 1000);
+  checkFloats("grads", grads, paramCount);
+  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
+  copy(outputGrad, grad69);
   const gp = grads;
   zero(gp);
   zero(grad0);
@@ -1458,8 +1971,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad64);
   zero(grad66);
   zero(grad67);
-  zero(grad69);
-  copy(outputGrad, grad69);
   backward68(p, gp, n);
   backward66(n);
   reluBackward4(n, act65, grad65, grad66); // op 65: layer4.1.5 (relu)
@@ -3384,18 +3895,49 @@ function backward68(p: Float32Array, gp: Float32Array, n: number): void {
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
 /** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, length: number, n: number, size: number): void {
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
   if (length === 0 || length % n !== 0 || length > n * size) {
     throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
   }
 }
 
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
 export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const d = output[i]! - target[i]!;
@@ -3403,6 +3945,17 @@ export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: numb
     if (grad !== undefined) grad[i] = (2 * d) / count;
   }
   return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
 }
 
 /** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
@@ -3414,16 +3967,14 @@ export function crossEntropyLoss(
   grad?: Float32Array,
 ): number {
   const classes = 1000;
-  checkRows("logits", logits.length, n, outputSize);
+  checkRows("logits", logits, n, outputSize);
   const rows = logits.length / classes;
-  checkLength("targets", targets, rows);
-  if (grad !== undefined) checkLength("grad", grad, rows * classes);
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
   let total = 0;
   for (let b = 0; b < rows; b++) {
     const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
-    }
     const o = b * classes;
     let m = -Infinity;
     for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
@@ -3447,10 +3998,11 @@ export function binaryCrossEntropyLoss(
   grad?: Float32Array,
   fromLogits = false,
 ): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const y = output[i]!;
@@ -3539,7 +4091,11 @@ function checkTrainerOptions(options: TrainerOptions): void {
  *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
 export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
   checkTrainerOptions(options);
-  if (params !== undefined) checkLength("params", params, paramCount);
+  if (params !== undefined) {
+    checkFloats("params", params, paramCount);
+    if (inWorkspace(params))
+      throw new TypeError("params share memory with an array this module returned: copy them first");
+  }
   const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
   return {
@@ -3619,14 +4175,53 @@ const trainableRanges: readonly (readonly [number, number])[] = [
   [11688512, 11689512],
 ];
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
+/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+ *  (they are frozen, but the trainer object itself is not). */
+function checkTrainer(trainer: Trainer): void {
+  if (typeof trainer !== "object" || trainer === null)
+    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+  checkTrainerOptions(trainer.options);
+  const sgd = trainer.options.optimizer === "sgd";
+  const arrays: [string, unknown, number][] = [
+    ["trainer.params", trainer.params, paramCount],
+    ["trainer.grads", trainer.grads, paramCount],
+    ["trainer.buffers", trainer.buffers, bufferCount],
+    ["trainer.m", trainer.m, paramCount],
+    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+  ];
+  for (const [what, array, length] of arrays) checkFloats(what, array, length);
+  for (let i = 0; i < arrays.length; i++) {
+    for (let j = i + 1; j < arrays.length; j++) {
+      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+    }
+    if (inWorkspace(arrays[i]![1] as Float32Array))
+      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+  }
+  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+}
+
+/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+ *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+ *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+ *  state or the running statistics. */
 export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+  checkTrainer(trainer);
+  checkBatch(n);
   const o = trainer.options;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+  const outputLength = n * outputSize;
+  if (lossName === "cross_entropy") {
+    checkTargets("targets", target, outputLength / 1000);
+    checkClasses(target, 1000);
+  } else {
+    checkTargets("target", target, outputLength);
+  }
   const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss;
-  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)

@@ -1040,10 +1040,46 @@ export const buffers: readonly TensorInfo[] = [
 
 // ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
 
+// Every exported function checks all of its arguments before it changes anything (a workspace array, a
+// buffer, the random stream, a gradient): a call that throws leaves the module as it was. Checks run once
+// per call on each argument, never per element, except for integer ids and class targets (each must be
+// read to be known in range).
+
 function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
   if (array.length !== expected) {
     throw new RangeError(`${what} has ${array.length} elements, expected ${expected}`);
   }
+}
+
+/** What a caller passed, for messages: `Float64Array`, `an array`, `string`, `null`. */
+function kindOf(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+/** An array of this module's storage type (`Float32Array`: another kind would be converted or truncated
+ *  silently, a string or a plain object read as not-a-number) and of the expected length. */
+function checkFloats(what: string, array: unknown, expected: number): void {
+  if (!(array instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(array)}`);
+  checkLength(what, array, expected);
+}
+
+/** Whether two arrays share memory: one written while the other is read would give wrong numbers. */
+function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return (
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+/** `options` of `forward`: an object; `training` a boolean when given. */
+function checkOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const training: unknown = (options as { training?: unknown }).training;
+  if (training !== undefined && typeof training !== "boolean")
+    throw new TypeError(`options.training must be a boolean, got ${kindOf(training)}`);
 }
 
 /** Zeroes an array: a loop for short ones (`fill` is a call into the runtime, tens of ns), `fill` otherwise. */
@@ -1431,6 +1467,7 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
+/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
 let act1 = new Float32Array(0);
 let act2 = new Float32Array(0);
 let act3 = new Float32Array(0);
@@ -1605,7 +1642,7 @@ let act171 = new Float32Array(0);
 let act172 = new Float32Array(0);
 let act173 = new Float32Array(0);
 let act175 = new Float32Array(0);
-let act0: Float32Array = new Float32Array(0);
+let act0 = new Float32Array(0);
 let grad0 = new Float32Array(0);
 let grad1 = new Float32Array(0);
 let grad2 = new Float32Array(0);
@@ -1781,787 +1818,1936 @@ let grad171 = new Float32Array(0);
 let grad172 = new Float32Array(0);
 let grad173 = new Float32Array(0);
 let grad175 = new Float32Array(0);
-const work0_col = new Float32Array(1843968);
-const work0_dcol = new Float32Array(1843968);
 let scratch1_xhat = new Float32Array(0);
 let scratch1_istd = new Float32Array(0);
 let scratch1_batchstats = new Float32Array(0);
 let scratch3_argmax = new Float32Array(0);
-const work4_col = new Float32Array(200704);
-const work4_dcol = new Float32Array(200704);
 let scratch5_xhat = new Float32Array(0);
 let scratch5_istd = new Float32Array(0);
 let scratch5_batchstats = new Float32Array(0);
-const work7_col = new Float32Array(1806336);
-const work7_dcol = new Float32Array(1806336);
 let scratch8_xhat = new Float32Array(0);
 let scratch8_istd = new Float32Array(0);
 let scratch8_batchstats = new Float32Array(0);
-const work10_col = new Float32Array(200704);
-const work10_dcol = new Float32Array(200704);
 let scratch11_xhat = new Float32Array(0);
 let scratch11_istd = new Float32Array(0);
 let scratch11_batchstats = new Float32Array(0);
-const work12_col = new Float32Array(200704);
-const work12_dcol = new Float32Array(200704);
 let scratch13_xhat = new Float32Array(0);
 let scratch13_istd = new Float32Array(0);
 let scratch13_batchstats = new Float32Array(0);
-const work16_col = new Float32Array(802816);
-const work16_dcol = new Float32Array(802816);
 let scratch17_xhat = new Float32Array(0);
 let scratch17_istd = new Float32Array(0);
 let scratch17_batchstats = new Float32Array(0);
-const work19_col = new Float32Array(1806336);
-const work19_dcol = new Float32Array(1806336);
 let scratch20_xhat = new Float32Array(0);
 let scratch20_istd = new Float32Array(0);
 let scratch20_batchstats = new Float32Array(0);
-const work22_col = new Float32Array(200704);
-const work22_dcol = new Float32Array(200704);
 let scratch23_xhat = new Float32Array(0);
 let scratch23_istd = new Float32Array(0);
 let scratch23_batchstats = new Float32Array(0);
-const work26_col = new Float32Array(802816);
-const work26_dcol = new Float32Array(802816);
 let scratch27_xhat = new Float32Array(0);
 let scratch27_istd = new Float32Array(0);
 let scratch27_batchstats = new Float32Array(0);
-const work29_col = new Float32Array(1806336);
-const work29_dcol = new Float32Array(1806336);
 let scratch30_xhat = new Float32Array(0);
 let scratch30_istd = new Float32Array(0);
 let scratch30_batchstats = new Float32Array(0);
-const work32_col = new Float32Array(200704);
-const work32_dcol = new Float32Array(200704);
 let scratch33_xhat = new Float32Array(0);
 let scratch33_istd = new Float32Array(0);
 let scratch33_batchstats = new Float32Array(0);
-const work36_col = new Float32Array(802816);
-const work36_dcol = new Float32Array(802816);
 let scratch37_xhat = new Float32Array(0);
 let scratch37_istd = new Float32Array(0);
 let scratch37_batchstats = new Float32Array(0);
-const work39_col = new Float32Array(903168);
-const work39_dcol = new Float32Array(903168);
 let scratch40_xhat = new Float32Array(0);
 let scratch40_istd = new Float32Array(0);
 let scratch40_batchstats = new Float32Array(0);
-const work42_col = new Float32Array(100352);
-const work42_dcol = new Float32Array(100352);
 let scratch43_xhat = new Float32Array(0);
 let scratch43_istd = new Float32Array(0);
 let scratch43_batchstats = new Float32Array(0);
-const work44_col = new Float32Array(200704);
-const work44_dcol = new Float32Array(200704);
 let scratch45_xhat = new Float32Array(0);
 let scratch45_istd = new Float32Array(0);
 let scratch45_batchstats = new Float32Array(0);
-const work48_col = new Float32Array(401408);
-const work48_dcol = new Float32Array(401408);
 let scratch49_xhat = new Float32Array(0);
 let scratch49_istd = new Float32Array(0);
 let scratch49_batchstats = new Float32Array(0);
-const work51_col = new Float32Array(903168);
-const work51_dcol = new Float32Array(903168);
 let scratch52_xhat = new Float32Array(0);
 let scratch52_istd = new Float32Array(0);
 let scratch52_batchstats = new Float32Array(0);
-const work54_col = new Float32Array(100352);
-const work54_dcol = new Float32Array(100352);
 let scratch55_xhat = new Float32Array(0);
 let scratch55_istd = new Float32Array(0);
 let scratch55_batchstats = new Float32Array(0);
-const work58_col = new Float32Array(401408);
-const work58_dcol = new Float32Array(401408);
 let scratch59_xhat = new Float32Array(0);
 let scratch59_istd = new Float32Array(0);
 let scratch59_batchstats = new Float32Array(0);
-const work61_col = new Float32Array(903168);
-const work61_dcol = new Float32Array(903168);
 let scratch62_xhat = new Float32Array(0);
 let scratch62_istd = new Float32Array(0);
 let scratch62_batchstats = new Float32Array(0);
-const work64_col = new Float32Array(100352);
-const work64_dcol = new Float32Array(100352);
 let scratch65_xhat = new Float32Array(0);
 let scratch65_istd = new Float32Array(0);
 let scratch65_batchstats = new Float32Array(0);
-const work68_col = new Float32Array(401408);
-const work68_dcol = new Float32Array(401408);
 let scratch69_xhat = new Float32Array(0);
 let scratch69_istd = new Float32Array(0);
 let scratch69_batchstats = new Float32Array(0);
-const work71_col = new Float32Array(903168);
-const work71_dcol = new Float32Array(903168);
 let scratch72_xhat = new Float32Array(0);
 let scratch72_istd = new Float32Array(0);
 let scratch72_batchstats = new Float32Array(0);
-const work74_col = new Float32Array(100352);
-const work74_dcol = new Float32Array(100352);
 let scratch75_xhat = new Float32Array(0);
 let scratch75_istd = new Float32Array(0);
 let scratch75_batchstats = new Float32Array(0);
-const work78_col = new Float32Array(401408);
-const work78_dcol = new Float32Array(401408);
 let scratch79_xhat = new Float32Array(0);
 let scratch79_istd = new Float32Array(0);
 let scratch79_batchstats = new Float32Array(0);
-const work81_col = new Float32Array(451584);
-const work81_dcol = new Float32Array(451584);
 let scratch82_xhat = new Float32Array(0);
 let scratch82_istd = new Float32Array(0);
 let scratch82_batchstats = new Float32Array(0);
-const work84_col = new Float32Array(50176);
-const work84_dcol = new Float32Array(50176);
 let scratch85_xhat = new Float32Array(0);
 let scratch85_istd = new Float32Array(0);
 let scratch85_batchstats = new Float32Array(0);
-const work86_col = new Float32Array(100352);
-const work86_dcol = new Float32Array(100352);
 let scratch87_xhat = new Float32Array(0);
 let scratch87_istd = new Float32Array(0);
 let scratch87_batchstats = new Float32Array(0);
-const work90_col = new Float32Array(200704);
-const work90_dcol = new Float32Array(200704);
 let scratch91_xhat = new Float32Array(0);
 let scratch91_istd = new Float32Array(0);
 let scratch91_batchstats = new Float32Array(0);
-const work93_col = new Float32Array(451584);
-const work93_dcol = new Float32Array(451584);
 let scratch94_xhat = new Float32Array(0);
 let scratch94_istd = new Float32Array(0);
 let scratch94_batchstats = new Float32Array(0);
-const work96_col = new Float32Array(50176);
-const work96_dcol = new Float32Array(50176);
 let scratch97_xhat = new Float32Array(0);
 let scratch97_istd = new Float32Array(0);
 let scratch97_batchstats = new Float32Array(0);
-const work100_col = new Float32Array(200704);
-const work100_dcol = new Float32Array(200704);
 let scratch101_xhat = new Float32Array(0);
 let scratch101_istd = new Float32Array(0);
 let scratch101_batchstats = new Float32Array(0);
-const work103_col = new Float32Array(451584);
-const work103_dcol = new Float32Array(451584);
 let scratch104_xhat = new Float32Array(0);
 let scratch104_istd = new Float32Array(0);
 let scratch104_batchstats = new Float32Array(0);
-const work106_col = new Float32Array(50176);
-const work106_dcol = new Float32Array(50176);
 let scratch107_xhat = new Float32Array(0);
 let scratch107_istd = new Float32Array(0);
 let scratch107_batchstats = new Float32Array(0);
-const work110_col = new Float32Array(200704);
-const work110_dcol = new Float32Array(200704);
 let scratch111_xhat = new Float32Array(0);
 let scratch111_istd = new Float32Array(0);
 let scratch111_batchstats = new Float32Array(0);
-const work113_col = new Float32Array(451584);
-const work113_dcol = new Float32Array(451584);
 let scratch114_xhat = new Float32Array(0);
 let scratch114_istd = new Float32Array(0);
 let scratch114_batchstats = new Float32Array(0);
-const work116_col = new Float32Array(50176);
-const work116_dcol = new Float32Array(50176);
 let scratch117_xhat = new Float32Array(0);
 let scratch117_istd = new Float32Array(0);
 let scratch117_batchstats = new Float32Array(0);
-const work120_col = new Float32Array(200704);
-const work120_dcol = new Float32Array(200704);
 let scratch121_xhat = new Float32Array(0);
 let scratch121_istd = new Float32Array(0);
 let scratch121_batchstats = new Float32Array(0);
-const work123_col = new Float32Array(451584);
-const work123_dcol = new Float32Array(451584);
 let scratch124_xhat = new Float32Array(0);
 let scratch124_istd = new Float32Array(0);
 let scratch124_batchstats = new Float32Array(0);
-const work126_col = new Float32Array(50176);
-const work126_dcol = new Float32Array(50176);
 let scratch127_xhat = new Float32Array(0);
 let scratch127_istd = new Float32Array(0);
 let scratch127_batchstats = new Float32Array(0);
-const work130_col = new Float32Array(200704);
-const work130_dcol = new Float32Array(200704);
 let scratch131_xhat = new Float32Array(0);
 let scratch131_istd = new Float32Array(0);
 let scratch131_batchstats = new Float32Array(0);
-const work133_col = new Float32Array(451584);
-const work133_dcol = new Float32Array(451584);
 let scratch134_xhat = new Float32Array(0);
 let scratch134_istd = new Float32Array(0);
 let scratch134_batchstats = new Float32Array(0);
-const work136_col = new Float32Array(50176);
-const work136_dcol = new Float32Array(50176);
 let scratch137_xhat = new Float32Array(0);
 let scratch137_istd = new Float32Array(0);
 let scratch137_batchstats = new Float32Array(0);
-const work140_col = new Float32Array(200704);
-const work140_dcol = new Float32Array(200704);
 let scratch141_xhat = new Float32Array(0);
 let scratch141_istd = new Float32Array(0);
 let scratch141_batchstats = new Float32Array(0);
-const work143_col = new Float32Array(225792);
-const work143_dcol = new Float32Array(225792);
 let scratch144_xhat = new Float32Array(0);
 let scratch144_istd = new Float32Array(0);
 let scratch144_batchstats = new Float32Array(0);
-const work146_col = new Float32Array(25088);
-const work146_dcol = new Float32Array(25088);
 let scratch147_xhat = new Float32Array(0);
 let scratch147_istd = new Float32Array(0);
 let scratch147_batchstats = new Float32Array(0);
-const work148_col = new Float32Array(50176);
-const work148_dcol = new Float32Array(50176);
 let scratch149_xhat = new Float32Array(0);
 let scratch149_istd = new Float32Array(0);
 let scratch149_batchstats = new Float32Array(0);
-const work152_col = new Float32Array(100352);
-const work152_dcol = new Float32Array(100352);
 let scratch153_xhat = new Float32Array(0);
 let scratch153_istd = new Float32Array(0);
 let scratch153_batchstats = new Float32Array(0);
-const work155_col = new Float32Array(225792);
-const work155_dcol = new Float32Array(225792);
 let scratch156_xhat = new Float32Array(0);
 let scratch156_istd = new Float32Array(0);
 let scratch156_batchstats = new Float32Array(0);
-const work158_col = new Float32Array(25088);
-const work158_dcol = new Float32Array(25088);
 let scratch159_xhat = new Float32Array(0);
 let scratch159_istd = new Float32Array(0);
 let scratch159_batchstats = new Float32Array(0);
-const work162_col = new Float32Array(100352);
-const work162_dcol = new Float32Array(100352);
 let scratch163_xhat = new Float32Array(0);
 let scratch163_istd = new Float32Array(0);
 let scratch163_batchstats = new Float32Array(0);
-const work165_col = new Float32Array(225792);
-const work165_dcol = new Float32Array(225792);
 let scratch166_xhat = new Float32Array(0);
 let scratch166_istd = new Float32Array(0);
 let scratch166_batchstats = new Float32Array(0);
-const work168_col = new Float32Array(25088);
-const work168_dcol = new Float32Array(25088);
 let scratch169_xhat = new Float32Array(0);
 let scratch169_istd = new Float32Array(0);
 let scratch169_batchstats = new Float32Array(0);
+const work0_col = new Float32Array(1843968);
+const work0_dcol = new Float32Array(1843968);
+const work4_col = new Float32Array(200704);
+const work4_dcol = new Float32Array(200704);
+const work7_col = new Float32Array(1806336);
+const work7_dcol = new Float32Array(1806336);
+const work10_col = new Float32Array(200704);
+const work10_dcol = new Float32Array(200704);
+const work12_col = new Float32Array(200704);
+const work12_dcol = new Float32Array(200704);
+const work16_col = new Float32Array(802816);
+const work16_dcol = new Float32Array(802816);
+const work19_col = new Float32Array(1806336);
+const work19_dcol = new Float32Array(1806336);
+const work22_col = new Float32Array(200704);
+const work22_dcol = new Float32Array(200704);
+const work26_col = new Float32Array(802816);
+const work26_dcol = new Float32Array(802816);
+const work29_col = new Float32Array(1806336);
+const work29_dcol = new Float32Array(1806336);
+const work32_col = new Float32Array(200704);
+const work32_dcol = new Float32Array(200704);
+const work36_col = new Float32Array(802816);
+const work36_dcol = new Float32Array(802816);
+const work39_col = new Float32Array(903168);
+const work39_dcol = new Float32Array(903168);
+const work42_col = new Float32Array(100352);
+const work42_dcol = new Float32Array(100352);
+const work44_col = new Float32Array(200704);
+const work44_dcol = new Float32Array(200704);
+const work48_col = new Float32Array(401408);
+const work48_dcol = new Float32Array(401408);
+const work51_col = new Float32Array(903168);
+const work51_dcol = new Float32Array(903168);
+const work54_col = new Float32Array(100352);
+const work54_dcol = new Float32Array(100352);
+const work58_col = new Float32Array(401408);
+const work58_dcol = new Float32Array(401408);
+const work61_col = new Float32Array(903168);
+const work61_dcol = new Float32Array(903168);
+const work64_col = new Float32Array(100352);
+const work64_dcol = new Float32Array(100352);
+const work68_col = new Float32Array(401408);
+const work68_dcol = new Float32Array(401408);
+const work71_col = new Float32Array(903168);
+const work71_dcol = new Float32Array(903168);
+const work74_col = new Float32Array(100352);
+const work74_dcol = new Float32Array(100352);
+const work78_col = new Float32Array(401408);
+const work78_dcol = new Float32Array(401408);
+const work81_col = new Float32Array(451584);
+const work81_dcol = new Float32Array(451584);
+const work84_col = new Float32Array(50176);
+const work84_dcol = new Float32Array(50176);
+const work86_col = new Float32Array(100352);
+const work86_dcol = new Float32Array(100352);
+const work90_col = new Float32Array(200704);
+const work90_dcol = new Float32Array(200704);
+const work93_col = new Float32Array(451584);
+const work93_dcol = new Float32Array(451584);
+const work96_col = new Float32Array(50176);
+const work96_dcol = new Float32Array(50176);
+const work100_col = new Float32Array(200704);
+const work100_dcol = new Float32Array(200704);
+const work103_col = new Float32Array(451584);
+const work103_dcol = new Float32Array(451584);
+const work106_col = new Float32Array(50176);
+const work106_dcol = new Float32Array(50176);
+const work110_col = new Float32Array(200704);
+const work110_dcol = new Float32Array(200704);
+const work113_col = new Float32Array(451584);
+const work113_dcol = new Float32Array(451584);
+const work116_col = new Float32Array(50176);
+const work116_dcol = new Float32Array(50176);
+const work120_col = new Float32Array(200704);
+const work120_dcol = new Float32Array(200704);
+const work123_col = new Float32Array(451584);
+const work123_dcol = new Float32Array(451584);
+const work126_col = new Float32Array(50176);
+const work126_dcol = new Float32Array(50176);
+const work130_col = new Float32Array(200704);
+const work130_dcol = new Float32Array(200704);
+const work133_col = new Float32Array(451584);
+const work133_dcol = new Float32Array(451584);
+const work136_col = new Float32Array(50176);
+const work136_dcol = new Float32Array(50176);
+const work140_col = new Float32Array(200704);
+const work140_dcol = new Float32Array(200704);
+const work143_col = new Float32Array(225792);
+const work143_dcol = new Float32Array(225792);
+const work146_col = new Float32Array(25088);
+const work146_dcol = new Float32Array(25088);
+const work148_col = new Float32Array(50176);
+const work148_dcol = new Float32Array(50176);
+const work152_col = new Float32Array(100352);
+const work152_dcol = new Float32Array(100352);
+const work155_col = new Float32Array(225792);
+const work155_dcol = new Float32Array(225792);
+const work158_col = new Float32Array(25088);
+const work158_dcol = new Float32Array(25088);
+const work162_col = new Float32Array(100352);
+const work162_dcol = new Float32Array(100352);
+const work165_col = new Float32Array(225792);
+const work165_dcol = new Float32Array(225792);
+const work168_col = new Float32Array(25088);
+const work168_dcol = new Float32Array(25088);
 let bf: Float32Array = new Float32Array(bufferCount);
 let ownBuffersReady = false;
 
+/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+ *  memory), the workspace and the last forward call's values stay as they were. */
 function allocate(n: number): void {
   if (n === batchSize) return;
+  [
+    act1,
+    act2,
+    act3,
+    act4,
+    act5,
+    act6,
+    act7,
+    act8,
+    act9,
+    act10,
+    act11,
+    act12,
+    act13,
+    act14,
+    act15,
+    act16,
+    act17,
+    act18,
+    act19,
+    act20,
+    act21,
+    act22,
+    act23,
+    act24,
+    act25,
+    act26,
+    act27,
+    act28,
+    act29,
+    act30,
+    act31,
+    act32,
+    act33,
+    act34,
+    act35,
+    act36,
+    act37,
+    act38,
+    act39,
+    act40,
+    act41,
+    act42,
+    act43,
+    act44,
+    act45,
+    act46,
+    act47,
+    act48,
+    act49,
+    act50,
+    act51,
+    act52,
+    act53,
+    act54,
+    act55,
+    act56,
+    act57,
+    act58,
+    act59,
+    act60,
+    act61,
+    act62,
+    act63,
+    act64,
+    act65,
+    act66,
+    act67,
+    act68,
+    act69,
+    act70,
+    act71,
+    act72,
+    act73,
+    act74,
+    act75,
+    act76,
+    act77,
+    act78,
+    act79,
+    act80,
+    act81,
+    act82,
+    act83,
+    act84,
+    act85,
+    act86,
+    act87,
+    act88,
+    act89,
+    act90,
+    act91,
+    act92,
+    act93,
+    act94,
+    act95,
+    act96,
+    act97,
+    act98,
+    act99,
+    act100,
+    act101,
+    act102,
+    act103,
+    act104,
+    act105,
+    act106,
+    act107,
+    act108,
+    act109,
+    act110,
+    act111,
+    act112,
+    act113,
+    act114,
+    act115,
+    act116,
+    act117,
+    act118,
+    act119,
+    act120,
+    act121,
+    act122,
+    act123,
+    act124,
+    act125,
+    act126,
+    act127,
+    act128,
+    act129,
+    act130,
+    act131,
+    act132,
+    act133,
+    act134,
+    act135,
+    act136,
+    act137,
+    act138,
+    act139,
+    act140,
+    act141,
+    act142,
+    act143,
+    act144,
+    act145,
+    act146,
+    act147,
+    act148,
+    act149,
+    act150,
+    act151,
+    act152,
+    act153,
+    act154,
+    act155,
+    act156,
+    act157,
+    act158,
+    act159,
+    act160,
+    act161,
+    act162,
+    act163,
+    act164,
+    act165,
+    act166,
+    act167,
+    act168,
+    act169,
+    act170,
+    act171,
+    act172,
+    act173,
+    act175,
+    act0,
+    grad0,
+    grad1,
+    grad2,
+    grad3,
+    grad4,
+    grad5,
+    grad6,
+    grad7,
+    grad8,
+    grad9,
+    grad10,
+    grad11,
+    grad12,
+    grad13,
+    grad14,
+    grad15,
+    grad16,
+    grad17,
+    grad18,
+    grad19,
+    grad20,
+    grad21,
+    grad22,
+    grad23,
+    grad24,
+    grad25,
+    grad26,
+    grad27,
+    grad28,
+    grad29,
+    grad30,
+    grad31,
+    grad32,
+    grad33,
+    grad34,
+    grad35,
+    grad36,
+    grad37,
+    grad38,
+    grad39,
+    grad40,
+    grad41,
+    grad42,
+    grad43,
+    grad44,
+    grad45,
+    grad46,
+    grad47,
+    grad48,
+    grad49,
+    grad50,
+    grad51,
+    grad52,
+    grad53,
+    grad54,
+    grad55,
+    grad56,
+    grad57,
+    grad58,
+    grad59,
+    grad60,
+    grad61,
+    grad62,
+    grad63,
+    grad64,
+    grad65,
+    grad66,
+    grad67,
+    grad68,
+    grad69,
+    grad70,
+    grad71,
+    grad72,
+    grad73,
+    grad74,
+    grad75,
+    grad76,
+    grad77,
+    grad78,
+    grad79,
+    grad80,
+    grad81,
+    grad82,
+    grad83,
+    grad84,
+    grad85,
+    grad86,
+    grad87,
+    grad88,
+    grad89,
+    grad90,
+    grad91,
+    grad92,
+    grad93,
+    grad94,
+    grad95,
+    grad96,
+    grad97,
+    grad98,
+    grad99,
+    grad100,
+    grad101,
+    grad102,
+    grad103,
+    grad104,
+    grad105,
+    grad106,
+    grad107,
+    grad108,
+    grad109,
+    grad110,
+    grad111,
+    grad112,
+    grad113,
+    grad114,
+    grad115,
+    grad116,
+    grad117,
+    grad118,
+    grad119,
+    grad120,
+    grad121,
+    grad122,
+    grad123,
+    grad124,
+    grad125,
+    grad126,
+    grad127,
+    grad128,
+    grad129,
+    grad130,
+    grad131,
+    grad132,
+    grad133,
+    grad134,
+    grad135,
+    grad136,
+    grad137,
+    grad138,
+    grad139,
+    grad140,
+    grad141,
+    grad142,
+    grad143,
+    grad144,
+    grad145,
+    grad146,
+    grad147,
+    grad148,
+    grad149,
+    grad150,
+    grad151,
+    grad152,
+    grad153,
+    grad154,
+    grad155,
+    grad156,
+    grad157,
+    grad158,
+    grad159,
+    grad160,
+    grad161,
+    grad162,
+    grad163,
+    grad164,
+    grad165,
+    grad166,
+    grad167,
+    grad168,
+    grad169,
+    grad170,
+    grad171,
+    grad172,
+    grad173,
+    grad175,
+    scratch1_xhat,
+    scratch1_istd,
+    scratch1_batchstats,
+    scratch3_argmax,
+    scratch5_xhat,
+    scratch5_istd,
+    scratch5_batchstats,
+    scratch8_xhat,
+    scratch8_istd,
+    scratch8_batchstats,
+    scratch11_xhat,
+    scratch11_istd,
+    scratch11_batchstats,
+    scratch13_xhat,
+    scratch13_istd,
+    scratch13_batchstats,
+    scratch17_xhat,
+    scratch17_istd,
+    scratch17_batchstats,
+    scratch20_xhat,
+    scratch20_istd,
+    scratch20_batchstats,
+    scratch23_xhat,
+    scratch23_istd,
+    scratch23_batchstats,
+    scratch27_xhat,
+    scratch27_istd,
+    scratch27_batchstats,
+    scratch30_xhat,
+    scratch30_istd,
+    scratch30_batchstats,
+    scratch33_xhat,
+    scratch33_istd,
+    scratch33_batchstats,
+    scratch37_xhat,
+    scratch37_istd,
+    scratch37_batchstats,
+    scratch40_xhat,
+    scratch40_istd,
+    scratch40_batchstats,
+    scratch43_xhat,
+    scratch43_istd,
+    scratch43_batchstats,
+    scratch45_xhat,
+    scratch45_istd,
+    scratch45_batchstats,
+    scratch49_xhat,
+    scratch49_istd,
+    scratch49_batchstats,
+    scratch52_xhat,
+    scratch52_istd,
+    scratch52_batchstats,
+    scratch55_xhat,
+    scratch55_istd,
+    scratch55_batchstats,
+    scratch59_xhat,
+    scratch59_istd,
+    scratch59_batchstats,
+    scratch62_xhat,
+    scratch62_istd,
+    scratch62_batchstats,
+    scratch65_xhat,
+    scratch65_istd,
+    scratch65_batchstats,
+    scratch69_xhat,
+    scratch69_istd,
+    scratch69_batchstats,
+    scratch72_xhat,
+    scratch72_istd,
+    scratch72_batchstats,
+    scratch75_xhat,
+    scratch75_istd,
+    scratch75_batchstats,
+    scratch79_xhat,
+    scratch79_istd,
+    scratch79_batchstats,
+    scratch82_xhat,
+    scratch82_istd,
+    scratch82_batchstats,
+    scratch85_xhat,
+    scratch85_istd,
+    scratch85_batchstats,
+    scratch87_xhat,
+    scratch87_istd,
+    scratch87_batchstats,
+    scratch91_xhat,
+    scratch91_istd,
+    scratch91_batchstats,
+    scratch94_xhat,
+    scratch94_istd,
+    scratch94_batchstats,
+    scratch97_xhat,
+    scratch97_istd,
+    scratch97_batchstats,
+    scratch101_xhat,
+    scratch101_istd,
+    scratch101_batchstats,
+    scratch104_xhat,
+    scratch104_istd,
+    scratch104_batchstats,
+    scratch107_xhat,
+    scratch107_istd,
+    scratch107_batchstats,
+    scratch111_xhat,
+    scratch111_istd,
+    scratch111_batchstats,
+    scratch114_xhat,
+    scratch114_istd,
+    scratch114_batchstats,
+    scratch117_xhat,
+    scratch117_istd,
+    scratch117_batchstats,
+    scratch121_xhat,
+    scratch121_istd,
+    scratch121_batchstats,
+    scratch124_xhat,
+    scratch124_istd,
+    scratch124_batchstats,
+    scratch127_xhat,
+    scratch127_istd,
+    scratch127_batchstats,
+    scratch131_xhat,
+    scratch131_istd,
+    scratch131_batchstats,
+    scratch134_xhat,
+    scratch134_istd,
+    scratch134_batchstats,
+    scratch137_xhat,
+    scratch137_istd,
+    scratch137_batchstats,
+    scratch141_xhat,
+    scratch141_istd,
+    scratch141_batchstats,
+    scratch144_xhat,
+    scratch144_istd,
+    scratch144_batchstats,
+    scratch147_xhat,
+    scratch147_istd,
+    scratch147_batchstats,
+    scratch149_xhat,
+    scratch149_istd,
+    scratch149_batchstats,
+    scratch153_xhat,
+    scratch153_istd,
+    scratch153_batchstats,
+    scratch156_xhat,
+    scratch156_istd,
+    scratch156_batchstats,
+    scratch159_xhat,
+    scratch159_istd,
+    scratch159_batchstats,
+    scratch163_xhat,
+    scratch163_istd,
+    scratch163_batchstats,
+    scratch166_xhat,
+    scratch166_istd,
+    scratch166_batchstats,
+    scratch169_xhat,
+    scratch169_istd,
+    scratch169_batchstats,
+  ] = [
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 2048),
+    new Float32Array(n * 1000),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 2048),
+    new Float32Array(n * 1000),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 64),
+    new Float32Array(n * 1),
+    new Float32Array(n * 802816),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 128),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 128),
+    new Float32Array(n * 1),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 128),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 128),
+    new Float32Array(n * 1),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 128),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 128),
+    new Float32Array(n * 1),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 128),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 128),
+    new Float32Array(n * 1),
+    new Float32Array(n * 401408),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 50176),
+    new Float32Array(n * 256),
+    new Float32Array(n * 1),
+    new Float32Array(n * 200704),
+    new Float32Array(n * 1024),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 2048),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 2048),
+    new Float32Array(n * 1),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 2048),
+    new Float32Array(n * 1),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 25088),
+    new Float32Array(n * 512),
+    new Float32Array(n * 1),
+    new Float32Array(n * 100352),
+    new Float32Array(n * 2048),
+    new Float32Array(n * 1),
+  ];
   batchSize = n;
-  act1 = new Float32Array(n * 802816);
-  act2 = new Float32Array(n * 802816);
-  act3 = new Float32Array(n * 802816);
-  act4 = new Float32Array(n * 200704);
-  act5 = new Float32Array(n * 200704);
-  act6 = new Float32Array(n * 200704);
-  act7 = new Float32Array(n * 200704);
-  act8 = new Float32Array(n * 200704);
-  act9 = new Float32Array(n * 200704);
-  act10 = new Float32Array(n * 200704);
-  act11 = new Float32Array(n * 802816);
-  act12 = new Float32Array(n * 802816);
-  act13 = new Float32Array(n * 802816);
-  act14 = new Float32Array(n * 802816);
-  act15 = new Float32Array(n * 802816);
-  act16 = new Float32Array(n * 802816);
-  act17 = new Float32Array(n * 200704);
-  act18 = new Float32Array(n * 200704);
-  act19 = new Float32Array(n * 200704);
-  act20 = new Float32Array(n * 200704);
-  act21 = new Float32Array(n * 200704);
-  act22 = new Float32Array(n * 200704);
-  act23 = new Float32Array(n * 802816);
-  act24 = new Float32Array(n * 802816);
-  act25 = new Float32Array(n * 802816);
-  act26 = new Float32Array(n * 802816);
-  act27 = new Float32Array(n * 200704);
-  act28 = new Float32Array(n * 200704);
-  act29 = new Float32Array(n * 200704);
-  act30 = new Float32Array(n * 200704);
-  act31 = new Float32Array(n * 200704);
-  act32 = new Float32Array(n * 200704);
-  act33 = new Float32Array(n * 802816);
-  act34 = new Float32Array(n * 802816);
-  act35 = new Float32Array(n * 802816);
-  act36 = new Float32Array(n * 802816);
-  act37 = new Float32Array(n * 401408);
-  act38 = new Float32Array(n * 401408);
-  act39 = new Float32Array(n * 401408);
-  act40 = new Float32Array(n * 100352);
-  act41 = new Float32Array(n * 100352);
-  act42 = new Float32Array(n * 100352);
-  act43 = new Float32Array(n * 401408);
-  act44 = new Float32Array(n * 401408);
-  act45 = new Float32Array(n * 401408);
-  act46 = new Float32Array(n * 401408);
-  act47 = new Float32Array(n * 401408);
-  act48 = new Float32Array(n * 401408);
-  act49 = new Float32Array(n * 100352);
-  act50 = new Float32Array(n * 100352);
-  act51 = new Float32Array(n * 100352);
-  act52 = new Float32Array(n * 100352);
-  act53 = new Float32Array(n * 100352);
-  act54 = new Float32Array(n * 100352);
-  act55 = new Float32Array(n * 401408);
-  act56 = new Float32Array(n * 401408);
-  act57 = new Float32Array(n * 401408);
-  act58 = new Float32Array(n * 401408);
-  act59 = new Float32Array(n * 100352);
-  act60 = new Float32Array(n * 100352);
-  act61 = new Float32Array(n * 100352);
-  act62 = new Float32Array(n * 100352);
-  act63 = new Float32Array(n * 100352);
-  act64 = new Float32Array(n * 100352);
-  act65 = new Float32Array(n * 401408);
-  act66 = new Float32Array(n * 401408);
-  act67 = new Float32Array(n * 401408);
-  act68 = new Float32Array(n * 401408);
-  act69 = new Float32Array(n * 100352);
-  act70 = new Float32Array(n * 100352);
-  act71 = new Float32Array(n * 100352);
-  act72 = new Float32Array(n * 100352);
-  act73 = new Float32Array(n * 100352);
-  act74 = new Float32Array(n * 100352);
-  act75 = new Float32Array(n * 401408);
-  act76 = new Float32Array(n * 401408);
-  act77 = new Float32Array(n * 401408);
-  act78 = new Float32Array(n * 401408);
-  act79 = new Float32Array(n * 200704);
-  act80 = new Float32Array(n * 200704);
-  act81 = new Float32Array(n * 200704);
-  act82 = new Float32Array(n * 50176);
-  act83 = new Float32Array(n * 50176);
-  act84 = new Float32Array(n * 50176);
-  act85 = new Float32Array(n * 200704);
-  act86 = new Float32Array(n * 200704);
-  act87 = new Float32Array(n * 200704);
-  act88 = new Float32Array(n * 200704);
-  act89 = new Float32Array(n * 200704);
-  act90 = new Float32Array(n * 200704);
-  act91 = new Float32Array(n * 50176);
-  act92 = new Float32Array(n * 50176);
-  act93 = new Float32Array(n * 50176);
-  act94 = new Float32Array(n * 50176);
-  act95 = new Float32Array(n * 50176);
-  act96 = new Float32Array(n * 50176);
-  act97 = new Float32Array(n * 200704);
-  act98 = new Float32Array(n * 200704);
-  act99 = new Float32Array(n * 200704);
-  act100 = new Float32Array(n * 200704);
-  act101 = new Float32Array(n * 50176);
-  act102 = new Float32Array(n * 50176);
-  act103 = new Float32Array(n * 50176);
-  act104 = new Float32Array(n * 50176);
-  act105 = new Float32Array(n * 50176);
-  act106 = new Float32Array(n * 50176);
-  act107 = new Float32Array(n * 200704);
-  act108 = new Float32Array(n * 200704);
-  act109 = new Float32Array(n * 200704);
-  act110 = new Float32Array(n * 200704);
-  act111 = new Float32Array(n * 50176);
-  act112 = new Float32Array(n * 50176);
-  act113 = new Float32Array(n * 50176);
-  act114 = new Float32Array(n * 50176);
-  act115 = new Float32Array(n * 50176);
-  act116 = new Float32Array(n * 50176);
-  act117 = new Float32Array(n * 200704);
-  act118 = new Float32Array(n * 200704);
-  act119 = new Float32Array(n * 200704);
-  act120 = new Float32Array(n * 200704);
-  act121 = new Float32Array(n * 50176);
-  act122 = new Float32Array(n * 50176);
-  act123 = new Float32Array(n * 50176);
-  act124 = new Float32Array(n * 50176);
-  act125 = new Float32Array(n * 50176);
-  act126 = new Float32Array(n * 50176);
-  act127 = new Float32Array(n * 200704);
-  act128 = new Float32Array(n * 200704);
-  act129 = new Float32Array(n * 200704);
-  act130 = new Float32Array(n * 200704);
-  act131 = new Float32Array(n * 50176);
-  act132 = new Float32Array(n * 50176);
-  act133 = new Float32Array(n * 50176);
-  act134 = new Float32Array(n * 50176);
-  act135 = new Float32Array(n * 50176);
-  act136 = new Float32Array(n * 50176);
-  act137 = new Float32Array(n * 200704);
-  act138 = new Float32Array(n * 200704);
-  act139 = new Float32Array(n * 200704);
-  act140 = new Float32Array(n * 200704);
-  act141 = new Float32Array(n * 100352);
-  act142 = new Float32Array(n * 100352);
-  act143 = new Float32Array(n * 100352);
-  act144 = new Float32Array(n * 25088);
-  act145 = new Float32Array(n * 25088);
-  act146 = new Float32Array(n * 25088);
-  act147 = new Float32Array(n * 100352);
-  act148 = new Float32Array(n * 100352);
-  act149 = new Float32Array(n * 100352);
-  act150 = new Float32Array(n * 100352);
-  act151 = new Float32Array(n * 100352);
-  act152 = new Float32Array(n * 100352);
-  act153 = new Float32Array(n * 25088);
-  act154 = new Float32Array(n * 25088);
-  act155 = new Float32Array(n * 25088);
-  act156 = new Float32Array(n * 25088);
-  act157 = new Float32Array(n * 25088);
-  act158 = new Float32Array(n * 25088);
-  act159 = new Float32Array(n * 100352);
-  act160 = new Float32Array(n * 100352);
-  act161 = new Float32Array(n * 100352);
-  act162 = new Float32Array(n * 100352);
-  act163 = new Float32Array(n * 25088);
-  act164 = new Float32Array(n * 25088);
-  act165 = new Float32Array(n * 25088);
-  act166 = new Float32Array(n * 25088);
-  act167 = new Float32Array(n * 25088);
-  act168 = new Float32Array(n * 25088);
-  act169 = new Float32Array(n * 100352);
-  act170 = new Float32Array(n * 100352);
-  act171 = new Float32Array(n * 100352);
-  act172 = new Float32Array(n * 100352);
-  act173 = new Float32Array(n * 2048);
-  act175 = new Float32Array(n * 1000);
-  grad0 = new Float32Array(n * 150528);
-  grad1 = new Float32Array(n * 802816);
-  grad2 = new Float32Array(n * 802816);
-  grad3 = new Float32Array(n * 802816);
-  grad4 = new Float32Array(n * 200704);
-  grad5 = new Float32Array(n * 200704);
-  grad6 = new Float32Array(n * 200704);
-  grad7 = new Float32Array(n * 200704);
-  grad8 = new Float32Array(n * 200704);
-  grad9 = new Float32Array(n * 200704);
-  grad10 = new Float32Array(n * 200704);
-  grad11 = new Float32Array(n * 802816);
-  grad12 = new Float32Array(n * 802816);
-  grad13 = new Float32Array(n * 802816);
-  grad14 = new Float32Array(n * 802816);
-  grad15 = new Float32Array(n * 802816);
-  grad16 = new Float32Array(n * 802816);
-  grad17 = new Float32Array(n * 200704);
-  grad18 = new Float32Array(n * 200704);
-  grad19 = new Float32Array(n * 200704);
-  grad20 = new Float32Array(n * 200704);
-  grad21 = new Float32Array(n * 200704);
-  grad22 = new Float32Array(n * 200704);
-  grad23 = new Float32Array(n * 802816);
-  grad24 = new Float32Array(n * 802816);
-  grad25 = new Float32Array(n * 802816);
-  grad26 = new Float32Array(n * 802816);
-  grad27 = new Float32Array(n * 200704);
-  grad28 = new Float32Array(n * 200704);
-  grad29 = new Float32Array(n * 200704);
-  grad30 = new Float32Array(n * 200704);
-  grad31 = new Float32Array(n * 200704);
-  grad32 = new Float32Array(n * 200704);
-  grad33 = new Float32Array(n * 802816);
-  grad34 = new Float32Array(n * 802816);
-  grad35 = new Float32Array(n * 802816);
-  grad36 = new Float32Array(n * 802816);
-  grad37 = new Float32Array(n * 401408);
-  grad38 = new Float32Array(n * 401408);
-  grad39 = new Float32Array(n * 401408);
-  grad40 = new Float32Array(n * 100352);
-  grad41 = new Float32Array(n * 100352);
-  grad42 = new Float32Array(n * 100352);
-  grad43 = new Float32Array(n * 401408);
-  grad44 = new Float32Array(n * 401408);
-  grad45 = new Float32Array(n * 401408);
-  grad46 = new Float32Array(n * 401408);
-  grad47 = new Float32Array(n * 401408);
-  grad48 = new Float32Array(n * 401408);
-  grad49 = new Float32Array(n * 100352);
-  grad50 = new Float32Array(n * 100352);
-  grad51 = new Float32Array(n * 100352);
-  grad52 = new Float32Array(n * 100352);
-  grad53 = new Float32Array(n * 100352);
-  grad54 = new Float32Array(n * 100352);
-  grad55 = new Float32Array(n * 401408);
-  grad56 = new Float32Array(n * 401408);
-  grad57 = new Float32Array(n * 401408);
-  grad58 = new Float32Array(n * 401408);
-  grad59 = new Float32Array(n * 100352);
-  grad60 = new Float32Array(n * 100352);
-  grad61 = new Float32Array(n * 100352);
-  grad62 = new Float32Array(n * 100352);
-  grad63 = new Float32Array(n * 100352);
-  grad64 = new Float32Array(n * 100352);
-  grad65 = new Float32Array(n * 401408);
-  grad66 = new Float32Array(n * 401408);
-  grad67 = new Float32Array(n * 401408);
-  grad68 = new Float32Array(n * 401408);
-  grad69 = new Float32Array(n * 100352);
-  grad70 = new Float32Array(n * 100352);
-  grad71 = new Float32Array(n * 100352);
-  grad72 = new Float32Array(n * 100352);
-  grad73 = new Float32Array(n * 100352);
-  grad74 = new Float32Array(n * 100352);
-  grad75 = new Float32Array(n * 401408);
-  grad76 = new Float32Array(n * 401408);
-  grad77 = new Float32Array(n * 401408);
-  grad78 = new Float32Array(n * 401408);
-  grad79 = new Float32Array(n * 200704);
-  grad80 = new Float32Array(n * 200704);
-  grad81 = new Float32Array(n * 200704);
-  grad82 = new Float32Array(n * 50176);
-  grad83 = new Float32Array(n * 50176);
-  grad84 = new Float32Array(n * 50176);
-  grad85 = new Float32Array(n * 200704);
-  grad86 = new Float32Array(n * 200704);
-  grad87 = new Float32Array(n * 200704);
-  grad88 = new Float32Array(n * 200704);
-  grad89 = new Float32Array(n * 200704);
-  grad90 = new Float32Array(n * 200704);
-  grad91 = new Float32Array(n * 50176);
-  grad92 = new Float32Array(n * 50176);
-  grad93 = new Float32Array(n * 50176);
-  grad94 = new Float32Array(n * 50176);
-  grad95 = new Float32Array(n * 50176);
-  grad96 = new Float32Array(n * 50176);
-  grad97 = new Float32Array(n * 200704);
-  grad98 = new Float32Array(n * 200704);
-  grad99 = new Float32Array(n * 200704);
-  grad100 = new Float32Array(n * 200704);
-  grad101 = new Float32Array(n * 50176);
-  grad102 = new Float32Array(n * 50176);
-  grad103 = new Float32Array(n * 50176);
-  grad104 = new Float32Array(n * 50176);
-  grad105 = new Float32Array(n * 50176);
-  grad106 = new Float32Array(n * 50176);
-  grad107 = new Float32Array(n * 200704);
-  grad108 = new Float32Array(n * 200704);
-  grad109 = new Float32Array(n * 200704);
-  grad110 = new Float32Array(n * 200704);
-  grad111 = new Float32Array(n * 50176);
-  grad112 = new Float32Array(n * 50176);
-  grad113 = new Float32Array(n * 50176);
-  grad114 = new Float32Array(n * 50176);
-  grad115 = new Float32Array(n * 50176);
-  grad116 = new Float32Array(n * 50176);
-  grad117 = new Float32Array(n * 200704);
-  grad118 = new Float32Array(n * 200704);
-  grad119 = new Float32Array(n * 200704);
-  grad120 = new Float32Array(n * 200704);
-  grad121 = new Float32Array(n * 50176);
-  grad122 = new Float32Array(n * 50176);
-  grad123 = new Float32Array(n * 50176);
-  grad124 = new Float32Array(n * 50176);
-  grad125 = new Float32Array(n * 50176);
-  grad126 = new Float32Array(n * 50176);
-  grad127 = new Float32Array(n * 200704);
-  grad128 = new Float32Array(n * 200704);
-  grad129 = new Float32Array(n * 200704);
-  grad130 = new Float32Array(n * 200704);
-  grad131 = new Float32Array(n * 50176);
-  grad132 = new Float32Array(n * 50176);
-  grad133 = new Float32Array(n * 50176);
-  grad134 = new Float32Array(n * 50176);
-  grad135 = new Float32Array(n * 50176);
-  grad136 = new Float32Array(n * 50176);
-  grad137 = new Float32Array(n * 200704);
-  grad138 = new Float32Array(n * 200704);
-  grad139 = new Float32Array(n * 200704);
-  grad140 = new Float32Array(n * 200704);
-  grad141 = new Float32Array(n * 100352);
-  grad142 = new Float32Array(n * 100352);
-  grad143 = new Float32Array(n * 100352);
-  grad144 = new Float32Array(n * 25088);
-  grad145 = new Float32Array(n * 25088);
-  grad146 = new Float32Array(n * 25088);
-  grad147 = new Float32Array(n * 100352);
-  grad148 = new Float32Array(n * 100352);
-  grad149 = new Float32Array(n * 100352);
-  grad150 = new Float32Array(n * 100352);
-  grad151 = new Float32Array(n * 100352);
-  grad152 = new Float32Array(n * 100352);
-  grad153 = new Float32Array(n * 25088);
-  grad154 = new Float32Array(n * 25088);
-  grad155 = new Float32Array(n * 25088);
-  grad156 = new Float32Array(n * 25088);
-  grad157 = new Float32Array(n * 25088);
-  grad158 = new Float32Array(n * 25088);
-  grad159 = new Float32Array(n * 100352);
-  grad160 = new Float32Array(n * 100352);
-  grad161 = new Float32Array(n * 100352);
-  grad162 = new Float32Array(n * 100352);
-  grad163 = new Float32Array(n * 25088);
-  grad164 = new Float32Array(n * 25088);
-  grad165 = new Float32Array(n * 25088);
-  grad166 = new Float32Array(n * 25088);
-  grad167 = new Float32Array(n * 25088);
-  grad168 = new Float32Array(n * 25088);
-  grad169 = new Float32Array(n * 100352);
-  grad170 = new Float32Array(n * 100352);
-  grad171 = new Float32Array(n * 100352);
-  grad172 = new Float32Array(n * 100352);
-  grad173 = new Float32Array(n * 2048);
-  grad175 = new Float32Array(n * 1000);
-  scratch1_xhat = new Float32Array(n * 802816);
-  scratch1_istd = new Float32Array(n * 64);
-  scratch1_batchstats = new Float32Array(n * 1);
-  scratch3_argmax = new Float32Array(n * 200704);
-  scratch5_xhat = new Float32Array(n * 200704);
-  scratch5_istd = new Float32Array(n * 64);
-  scratch5_batchstats = new Float32Array(n * 1);
-  scratch8_xhat = new Float32Array(n * 200704);
-  scratch8_istd = new Float32Array(n * 64);
-  scratch8_batchstats = new Float32Array(n * 1);
-  scratch11_xhat = new Float32Array(n * 802816);
-  scratch11_istd = new Float32Array(n * 256);
-  scratch11_batchstats = new Float32Array(n * 1);
-  scratch13_xhat = new Float32Array(n * 802816);
-  scratch13_istd = new Float32Array(n * 256);
-  scratch13_batchstats = new Float32Array(n * 1);
-  scratch17_xhat = new Float32Array(n * 200704);
-  scratch17_istd = new Float32Array(n * 64);
-  scratch17_batchstats = new Float32Array(n * 1);
-  scratch20_xhat = new Float32Array(n * 200704);
-  scratch20_istd = new Float32Array(n * 64);
-  scratch20_batchstats = new Float32Array(n * 1);
-  scratch23_xhat = new Float32Array(n * 802816);
-  scratch23_istd = new Float32Array(n * 256);
-  scratch23_batchstats = new Float32Array(n * 1);
-  scratch27_xhat = new Float32Array(n * 200704);
-  scratch27_istd = new Float32Array(n * 64);
-  scratch27_batchstats = new Float32Array(n * 1);
-  scratch30_xhat = new Float32Array(n * 200704);
-  scratch30_istd = new Float32Array(n * 64);
-  scratch30_batchstats = new Float32Array(n * 1);
-  scratch33_xhat = new Float32Array(n * 802816);
-  scratch33_istd = new Float32Array(n * 256);
-  scratch33_batchstats = new Float32Array(n * 1);
-  scratch37_xhat = new Float32Array(n * 401408);
-  scratch37_istd = new Float32Array(n * 128);
-  scratch37_batchstats = new Float32Array(n * 1);
-  scratch40_xhat = new Float32Array(n * 100352);
-  scratch40_istd = new Float32Array(n * 128);
-  scratch40_batchstats = new Float32Array(n * 1);
-  scratch43_xhat = new Float32Array(n * 401408);
-  scratch43_istd = new Float32Array(n * 512);
-  scratch43_batchstats = new Float32Array(n * 1);
-  scratch45_xhat = new Float32Array(n * 401408);
-  scratch45_istd = new Float32Array(n * 512);
-  scratch45_batchstats = new Float32Array(n * 1);
-  scratch49_xhat = new Float32Array(n * 100352);
-  scratch49_istd = new Float32Array(n * 128);
-  scratch49_batchstats = new Float32Array(n * 1);
-  scratch52_xhat = new Float32Array(n * 100352);
-  scratch52_istd = new Float32Array(n * 128);
-  scratch52_batchstats = new Float32Array(n * 1);
-  scratch55_xhat = new Float32Array(n * 401408);
-  scratch55_istd = new Float32Array(n * 512);
-  scratch55_batchstats = new Float32Array(n * 1);
-  scratch59_xhat = new Float32Array(n * 100352);
-  scratch59_istd = new Float32Array(n * 128);
-  scratch59_batchstats = new Float32Array(n * 1);
-  scratch62_xhat = new Float32Array(n * 100352);
-  scratch62_istd = new Float32Array(n * 128);
-  scratch62_batchstats = new Float32Array(n * 1);
-  scratch65_xhat = new Float32Array(n * 401408);
-  scratch65_istd = new Float32Array(n * 512);
-  scratch65_batchstats = new Float32Array(n * 1);
-  scratch69_xhat = new Float32Array(n * 100352);
-  scratch69_istd = new Float32Array(n * 128);
-  scratch69_batchstats = new Float32Array(n * 1);
-  scratch72_xhat = new Float32Array(n * 100352);
-  scratch72_istd = new Float32Array(n * 128);
-  scratch72_batchstats = new Float32Array(n * 1);
-  scratch75_xhat = new Float32Array(n * 401408);
-  scratch75_istd = new Float32Array(n * 512);
-  scratch75_batchstats = new Float32Array(n * 1);
-  scratch79_xhat = new Float32Array(n * 200704);
-  scratch79_istd = new Float32Array(n * 256);
-  scratch79_batchstats = new Float32Array(n * 1);
-  scratch82_xhat = new Float32Array(n * 50176);
-  scratch82_istd = new Float32Array(n * 256);
-  scratch82_batchstats = new Float32Array(n * 1);
-  scratch85_xhat = new Float32Array(n * 200704);
-  scratch85_istd = new Float32Array(n * 1024);
-  scratch85_batchstats = new Float32Array(n * 1);
-  scratch87_xhat = new Float32Array(n * 200704);
-  scratch87_istd = new Float32Array(n * 1024);
-  scratch87_batchstats = new Float32Array(n * 1);
-  scratch91_xhat = new Float32Array(n * 50176);
-  scratch91_istd = new Float32Array(n * 256);
-  scratch91_batchstats = new Float32Array(n * 1);
-  scratch94_xhat = new Float32Array(n * 50176);
-  scratch94_istd = new Float32Array(n * 256);
-  scratch94_batchstats = new Float32Array(n * 1);
-  scratch97_xhat = new Float32Array(n * 200704);
-  scratch97_istd = new Float32Array(n * 1024);
-  scratch97_batchstats = new Float32Array(n * 1);
-  scratch101_xhat = new Float32Array(n * 50176);
-  scratch101_istd = new Float32Array(n * 256);
-  scratch101_batchstats = new Float32Array(n * 1);
-  scratch104_xhat = new Float32Array(n * 50176);
-  scratch104_istd = new Float32Array(n * 256);
-  scratch104_batchstats = new Float32Array(n * 1);
-  scratch107_xhat = new Float32Array(n * 200704);
-  scratch107_istd = new Float32Array(n * 1024);
-  scratch107_batchstats = new Float32Array(n * 1);
-  scratch111_xhat = new Float32Array(n * 50176);
-  scratch111_istd = new Float32Array(n * 256);
-  scratch111_batchstats = new Float32Array(n * 1);
-  scratch114_xhat = new Float32Array(n * 50176);
-  scratch114_istd = new Float32Array(n * 256);
-  scratch114_batchstats = new Float32Array(n * 1);
-  scratch117_xhat = new Float32Array(n * 200704);
-  scratch117_istd = new Float32Array(n * 1024);
-  scratch117_batchstats = new Float32Array(n * 1);
-  scratch121_xhat = new Float32Array(n * 50176);
-  scratch121_istd = new Float32Array(n * 256);
-  scratch121_batchstats = new Float32Array(n * 1);
-  scratch124_xhat = new Float32Array(n * 50176);
-  scratch124_istd = new Float32Array(n * 256);
-  scratch124_batchstats = new Float32Array(n * 1);
-  scratch127_xhat = new Float32Array(n * 200704);
-  scratch127_istd = new Float32Array(n * 1024);
-  scratch127_batchstats = new Float32Array(n * 1);
-  scratch131_xhat = new Float32Array(n * 50176);
-  scratch131_istd = new Float32Array(n * 256);
-  scratch131_batchstats = new Float32Array(n * 1);
-  scratch134_xhat = new Float32Array(n * 50176);
-  scratch134_istd = new Float32Array(n * 256);
-  scratch134_batchstats = new Float32Array(n * 1);
-  scratch137_xhat = new Float32Array(n * 200704);
-  scratch137_istd = new Float32Array(n * 1024);
-  scratch137_batchstats = new Float32Array(n * 1);
-  scratch141_xhat = new Float32Array(n * 100352);
-  scratch141_istd = new Float32Array(n * 512);
-  scratch141_batchstats = new Float32Array(n * 1);
-  scratch144_xhat = new Float32Array(n * 25088);
-  scratch144_istd = new Float32Array(n * 512);
-  scratch144_batchstats = new Float32Array(n * 1);
-  scratch147_xhat = new Float32Array(n * 100352);
-  scratch147_istd = new Float32Array(n * 2048);
-  scratch147_batchstats = new Float32Array(n * 1);
-  scratch149_xhat = new Float32Array(n * 100352);
-  scratch149_istd = new Float32Array(n * 2048);
-  scratch149_batchstats = new Float32Array(n * 1);
-  scratch153_xhat = new Float32Array(n * 25088);
-  scratch153_istd = new Float32Array(n * 512);
-  scratch153_batchstats = new Float32Array(n * 1);
-  scratch156_xhat = new Float32Array(n * 25088);
-  scratch156_istd = new Float32Array(n * 512);
-  scratch156_batchstats = new Float32Array(n * 1);
-  scratch159_xhat = new Float32Array(n * 100352);
-  scratch159_istd = new Float32Array(n * 2048);
-  scratch159_batchstats = new Float32Array(n * 1);
-  scratch163_xhat = new Float32Array(n * 25088);
-  scratch163_istd = new Float32Array(n * 512);
-  scratch163_batchstats = new Float32Array(n * 1);
-  scratch166_xhat = new Float32Array(n * 25088);
-  scratch166_istd = new Float32Array(n * 512);
-  scratch166_batchstats = new Float32Array(n * 1);
-  scratch169_xhat = new Float32Array(n * 100352);
-  scratch169_istd = new Float32Array(n * 2048);
-  scratch169_batchstats = new Float32Array(n * 1);
+  noteWorkspace();
+}
+
+/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set(
+    [
+      act1,
+      act2,
+      act3,
+      act4,
+      act5,
+      act6,
+      act7,
+      act8,
+      act9,
+      act10,
+      act11,
+      act12,
+      act13,
+      act14,
+      act15,
+      act16,
+      act17,
+      act18,
+      act19,
+      act20,
+      act21,
+      act22,
+      act23,
+      act24,
+      act25,
+      act26,
+      act27,
+      act28,
+      act29,
+      act30,
+      act31,
+      act32,
+      act33,
+      act34,
+      act35,
+      act36,
+      act37,
+      act38,
+      act39,
+      act40,
+      act41,
+      act42,
+      act43,
+      act44,
+      act45,
+      act46,
+      act47,
+      act48,
+      act49,
+      act50,
+      act51,
+      act52,
+      act53,
+      act54,
+      act55,
+      act56,
+      act57,
+      act58,
+      act59,
+      act60,
+      act61,
+      act62,
+      act63,
+      act64,
+      act65,
+      act66,
+      act67,
+      act68,
+      act69,
+      act70,
+      act71,
+      act72,
+      act73,
+      act74,
+      act75,
+      act76,
+      act77,
+      act78,
+      act79,
+      act80,
+      act81,
+      act82,
+      act83,
+      act84,
+      act85,
+      act86,
+      act87,
+      act88,
+      act89,
+      act90,
+      act91,
+      act92,
+      act93,
+      act94,
+      act95,
+      act96,
+      act97,
+      act98,
+      act99,
+      act100,
+      act101,
+      act102,
+      act103,
+      act104,
+      act105,
+      act106,
+      act107,
+      act108,
+      act109,
+      act110,
+      act111,
+      act112,
+      act113,
+      act114,
+      act115,
+      act116,
+      act117,
+      act118,
+      act119,
+      act120,
+      act121,
+      act122,
+      act123,
+      act124,
+      act125,
+      act126,
+      act127,
+      act128,
+      act129,
+      act130,
+      act131,
+      act132,
+      act133,
+      act134,
+      act135,
+      act136,
+      act137,
+      act138,
+      act139,
+      act140,
+      act141,
+      act142,
+      act143,
+      act144,
+      act145,
+      act146,
+      act147,
+      act148,
+      act149,
+      act150,
+      act151,
+      act152,
+      act153,
+      act154,
+      act155,
+      act156,
+      act157,
+      act158,
+      act159,
+      act160,
+      act161,
+      act162,
+      act163,
+      act164,
+      act165,
+      act166,
+      act167,
+      act168,
+      act169,
+      act170,
+      act171,
+      act172,
+      act173,
+      act175,
+      act0,
+      grad0,
+      grad1,
+      grad2,
+      grad3,
+      grad4,
+      grad5,
+      grad6,
+      grad7,
+      grad8,
+      grad9,
+      grad10,
+      grad11,
+      grad12,
+      grad13,
+      grad14,
+      grad15,
+      grad16,
+      grad17,
+      grad18,
+      grad19,
+      grad20,
+      grad21,
+      grad22,
+      grad23,
+      grad24,
+      grad25,
+      grad26,
+      grad27,
+      grad28,
+      grad29,
+      grad30,
+      grad31,
+      grad32,
+      grad33,
+      grad34,
+      grad35,
+      grad36,
+      grad37,
+      grad38,
+      grad39,
+      grad40,
+      grad41,
+      grad42,
+      grad43,
+      grad44,
+      grad45,
+      grad46,
+      grad47,
+      grad48,
+      grad49,
+      grad50,
+      grad51,
+      grad52,
+      grad53,
+      grad54,
+      grad55,
+      grad56,
+      grad57,
+      grad58,
+      grad59,
+      grad60,
+      grad61,
+      grad62,
+      grad63,
+      grad64,
+      grad65,
+      grad66,
+      grad67,
+      grad68,
+      grad69,
+      grad70,
+      grad71,
+      grad72,
+      grad73,
+      grad74,
+      grad75,
+      grad76,
+      grad77,
+      grad78,
+      grad79,
+      grad80,
+      grad81,
+      grad82,
+      grad83,
+      grad84,
+      grad85,
+      grad86,
+      grad87,
+      grad88,
+      grad89,
+      grad90,
+      grad91,
+      grad92,
+      grad93,
+      grad94,
+      grad95,
+      grad96,
+      grad97,
+      grad98,
+      grad99,
+      grad100,
+      grad101,
+      grad102,
+      grad103,
+      grad104,
+      grad105,
+      grad106,
+      grad107,
+      grad108,
+      grad109,
+      grad110,
+      grad111,
+      grad112,
+      grad113,
+      grad114,
+      grad115,
+      grad116,
+      grad117,
+      grad118,
+      grad119,
+      grad120,
+      grad121,
+      grad122,
+      grad123,
+      grad124,
+      grad125,
+      grad126,
+      grad127,
+      grad128,
+      grad129,
+      grad130,
+      grad131,
+      grad132,
+      grad133,
+      grad134,
+      grad135,
+      grad136,
+      grad137,
+      grad138,
+      grad139,
+      grad140,
+      grad141,
+      grad142,
+      grad143,
+      grad144,
+      grad145,
+      grad146,
+      grad147,
+      grad148,
+      grad149,
+      grad150,
+      grad151,
+      grad152,
+      grad153,
+      grad154,
+      grad155,
+      grad156,
+      grad157,
+      grad158,
+      grad159,
+      grad160,
+      grad161,
+      grad162,
+      grad163,
+      grad164,
+      grad165,
+      grad166,
+      grad167,
+      grad168,
+      grad169,
+      grad170,
+      grad171,
+      grad172,
+      grad173,
+      grad175,
+      scratch1_xhat,
+      scratch1_istd,
+      scratch1_batchstats,
+      scratch3_argmax,
+      scratch5_xhat,
+      scratch5_istd,
+      scratch5_batchstats,
+      scratch8_xhat,
+      scratch8_istd,
+      scratch8_batchstats,
+      scratch11_xhat,
+      scratch11_istd,
+      scratch11_batchstats,
+      scratch13_xhat,
+      scratch13_istd,
+      scratch13_batchstats,
+      scratch17_xhat,
+      scratch17_istd,
+      scratch17_batchstats,
+      scratch20_xhat,
+      scratch20_istd,
+      scratch20_batchstats,
+      scratch23_xhat,
+      scratch23_istd,
+      scratch23_batchstats,
+      scratch27_xhat,
+      scratch27_istd,
+      scratch27_batchstats,
+      scratch30_xhat,
+      scratch30_istd,
+      scratch30_batchstats,
+      scratch33_xhat,
+      scratch33_istd,
+      scratch33_batchstats,
+      scratch37_xhat,
+      scratch37_istd,
+      scratch37_batchstats,
+      scratch40_xhat,
+      scratch40_istd,
+      scratch40_batchstats,
+      scratch43_xhat,
+      scratch43_istd,
+      scratch43_batchstats,
+      scratch45_xhat,
+      scratch45_istd,
+      scratch45_batchstats,
+      scratch49_xhat,
+      scratch49_istd,
+      scratch49_batchstats,
+      scratch52_xhat,
+      scratch52_istd,
+      scratch52_batchstats,
+      scratch55_xhat,
+      scratch55_istd,
+      scratch55_batchstats,
+      scratch59_xhat,
+      scratch59_istd,
+      scratch59_batchstats,
+      scratch62_xhat,
+      scratch62_istd,
+      scratch62_batchstats,
+      scratch65_xhat,
+      scratch65_istd,
+      scratch65_batchstats,
+      scratch69_xhat,
+      scratch69_istd,
+      scratch69_batchstats,
+      scratch72_xhat,
+      scratch72_istd,
+      scratch72_batchstats,
+      scratch75_xhat,
+      scratch75_istd,
+      scratch75_batchstats,
+      scratch79_xhat,
+      scratch79_istd,
+      scratch79_batchstats,
+      scratch82_xhat,
+      scratch82_istd,
+      scratch82_batchstats,
+      scratch85_xhat,
+      scratch85_istd,
+      scratch85_batchstats,
+      scratch87_xhat,
+      scratch87_istd,
+      scratch87_batchstats,
+      scratch91_xhat,
+      scratch91_istd,
+      scratch91_batchstats,
+      scratch94_xhat,
+      scratch94_istd,
+      scratch94_batchstats,
+      scratch97_xhat,
+      scratch97_istd,
+      scratch97_batchstats,
+      scratch101_xhat,
+      scratch101_istd,
+      scratch101_batchstats,
+      scratch104_xhat,
+      scratch104_istd,
+      scratch104_batchstats,
+      scratch107_xhat,
+      scratch107_istd,
+      scratch107_batchstats,
+      scratch111_xhat,
+      scratch111_istd,
+      scratch111_batchstats,
+      scratch114_xhat,
+      scratch114_istd,
+      scratch114_batchstats,
+      scratch117_xhat,
+      scratch117_istd,
+      scratch117_batchstats,
+      scratch121_xhat,
+      scratch121_istd,
+      scratch121_batchstats,
+      scratch124_xhat,
+      scratch124_istd,
+      scratch124_batchstats,
+      scratch127_xhat,
+      scratch127_istd,
+      scratch127_batchstats,
+      scratch131_xhat,
+      scratch131_istd,
+      scratch131_batchstats,
+      scratch134_xhat,
+      scratch134_istd,
+      scratch134_batchstats,
+      scratch137_xhat,
+      scratch137_istd,
+      scratch137_batchstats,
+      scratch141_xhat,
+      scratch141_istd,
+      scratch141_batchstats,
+      scratch144_xhat,
+      scratch144_istd,
+      scratch144_batchstats,
+      scratch147_xhat,
+      scratch147_istd,
+      scratch147_batchstats,
+      scratch149_xhat,
+      scratch149_istd,
+      scratch149_batchstats,
+      scratch153_xhat,
+      scratch153_istd,
+      scratch153_batchstats,
+      scratch156_xhat,
+      scratch156_istd,
+      scratch156_batchstats,
+      scratch159_xhat,
+      scratch159_istd,
+      scratch159_batchstats,
+      scratch163_xhat,
+      scratch163_istd,
+      scratch163_batchstats,
+      scratch166_xhat,
+      scratch166_istd,
+      scratch166_batchstats,
+      scratch169_xhat,
+      scratch169_istd,
+      scratch169_batchstats,
+      work0_col,
+      work0_dcol,
+      work4_col,
+      work4_dcol,
+      work7_col,
+      work7_dcol,
+      work10_col,
+      work10_dcol,
+      work12_col,
+      work12_dcol,
+      work16_col,
+      work16_dcol,
+      work19_col,
+      work19_dcol,
+      work22_col,
+      work22_dcol,
+      work26_col,
+      work26_dcol,
+      work29_col,
+      work29_dcol,
+      work32_col,
+      work32_dcol,
+      work36_col,
+      work36_dcol,
+      work39_col,
+      work39_dcol,
+      work42_col,
+      work42_dcol,
+      work44_col,
+      work44_dcol,
+      work48_col,
+      work48_dcol,
+      work51_col,
+      work51_dcol,
+      work54_col,
+      work54_dcol,
+      work58_col,
+      work58_dcol,
+      work61_col,
+      work61_dcol,
+      work64_col,
+      work64_dcol,
+      work68_col,
+      work68_dcol,
+      work71_col,
+      work71_dcol,
+      work74_col,
+      work74_dcol,
+      work78_col,
+      work78_dcol,
+      work81_col,
+      work81_dcol,
+      work84_col,
+      work84_dcol,
+      work86_col,
+      work86_dcol,
+      work90_col,
+      work90_dcol,
+      work93_col,
+      work93_dcol,
+      work96_col,
+      work96_dcol,
+      work100_col,
+      work100_dcol,
+      work103_col,
+      work103_dcol,
+      work106_col,
+      work106_dcol,
+      work110_col,
+      work110_dcol,
+      work113_col,
+      work113_dcol,
+      work116_col,
+      work116_dcol,
+      work120_col,
+      work120_dcol,
+      work123_col,
+      work123_dcol,
+      work126_col,
+      work126_dcol,
+      work130_col,
+      work130_dcol,
+      work133_col,
+      work133_dcol,
+      work136_col,
+      work136_dcol,
+      work140_col,
+      work140_dcol,
+      work143_col,
+      work143_dcol,
+      work146_col,
+      work146_dcol,
+      work148_col,
+      work148_dcol,
+      work152_col,
+      work152_dcol,
+      work155_col,
+      work155_dcol,
+      work158_col,
+      work158_dcol,
+      work162_col,
+      work162_dcol,
+      work165_col,
+      work165_dcol,
+      work168_col,
+      work168_dcol,
+    ].map((a) => a.buffer),
+  );
+}
+
+/** Whether `a` shares memory with the workspace (an array this module returned): it would be
+ *  overwritten while it is read. One set lookup per call. */
+function inWorkspace(a: ArrayBufferView): boolean {
+  return workspaceMemory.has(a.buffer);
 }
 
 export interface ForwardOptions {
@@ -2579,23 +3765,34 @@ export interface ForwardOptions {
  */
 export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
   checkBatch(n);
-  checkLength("params", p, paramCount);
-  checkLength("input", input, n * 150528);
-  if (options.buffers !== undefined) checkLength("buffers", options.buffers, bufferCount);
-  const training = options.training ?? false;
-  if (options.seed !== undefined) {
-    checkSeed(options.seed);
-    seedRandom(options.seed);
+  checkOptions(options);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+  checkFloats("input", input, n * 150528);
+  if (options.buffers !== undefined) {
+    checkFloats("buffers", options.buffers, bufferCount);
+    if (sharesMemory(options.buffers, p)) throw new TypeError("buffers share memory with params");
+    if (inWorkspace(options.buffers))
+      throw new TypeError("buffers share memory with an array this module returned: copy them first");
   }
 
+  const training = options.training ?? false;
+  if (options.seed !== undefined) checkSeed(options.seed);
+  if (training && n * 49 < 2) {
+    throw new RangeError(
+      `layer4.0.bn2: batchnorm in training mode needs more than one value per channel, got ${n * 49}`,
+    );
+  }
+
+  allocate(n);
+  if (options.seed !== undefined) seedRandom(options.seed);
   if (options.buffers !== undefined) bf = options.buffers;
   else if (!ownBuffersReady) {
     bf = createBuffers();
     ownBuffersReady = true;
   }
 
-  allocate(n);
-  act0 = input;
+  act0.set(input);
   forward0(p, n);
   forward1(p, n, training);
   forward2(n);
@@ -3517,10 +4714,14 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
  */
 export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkLength("params", p, paramCount);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
   const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * 1000);
-  checkLength("grads", grads, paramCount);
+  checkFloats("outputGrad", outputGrad, n * 1000);
+  checkFloats("grads", grads, paramCount);
+  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
+  copy(outputGrad, grad175);
   const gp = grads;
   zero(gp);
   zero(grad0);
@@ -3648,8 +4849,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad170);
   zero(grad172);
   zero(grad173);
-  zero(grad175);
-  copy(outputGrad, grad175);
   backward174(p, gp, n);
   backward172(n);
   reluBackward3(n, act171, grad171, grad172); // op 171: layer4.rest.1.8 (relu)
@@ -7906,18 +9105,49 @@ function backward174(p: Float32Array, gp: Float32Array, n: number): void {
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
 /** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, length: number, n: number, size: number): void {
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
   if (length === 0 || length % n !== 0 || length > n * size) {
     throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
   }
 }
 
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
 export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const d = output[i]! - target[i]!;
@@ -7925,6 +9155,17 @@ export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: numb
     if (grad !== undefined) grad[i] = (2 * d) / count;
   }
   return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
 }
 
 /** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
@@ -7936,16 +9177,14 @@ export function crossEntropyLoss(
   grad?: Float32Array,
 ): number {
   const classes = 1000;
-  checkRows("logits", logits.length, n, outputSize);
+  checkRows("logits", logits, n, outputSize);
   const rows = logits.length / classes;
-  checkLength("targets", targets, rows);
-  if (grad !== undefined) checkLength("grad", grad, rows * classes);
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
   let total = 0;
   for (let b = 0; b < rows; b++) {
     const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
-    }
     const o = b * classes;
     let m = -Infinity;
     for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
@@ -7969,10 +9208,11 @@ export function binaryCrossEntropyLoss(
   grad?: Float32Array,
   fromLogits = false,
 ): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const y = output[i]!;
@@ -8061,7 +9301,11 @@ function checkTrainerOptions(options: TrainerOptions): void {
  *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
 export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
   checkTrainerOptions(options);
-  if (params !== undefined) checkLength("params", params, paramCount);
+  if (params !== undefined) {
+    checkFloats("params", params, paramCount);
+    if (inWorkspace(params))
+      throw new TypeError("params share memory with an array this module returned: copy them first");
+  }
   const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
   return {
@@ -8240,14 +9484,53 @@ const trainableRanges: readonly (readonly [number, number])[] = [
   [25556032, 25557032],
 ];
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
+/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+ *  (they are frozen, but the trainer object itself is not). */
+function checkTrainer(trainer: Trainer): void {
+  if (typeof trainer !== "object" || trainer === null)
+    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+  checkTrainerOptions(trainer.options);
+  const sgd = trainer.options.optimizer === "sgd";
+  const arrays: [string, unknown, number][] = [
+    ["trainer.params", trainer.params, paramCount],
+    ["trainer.grads", trainer.grads, paramCount],
+    ["trainer.buffers", trainer.buffers, bufferCount],
+    ["trainer.m", trainer.m, paramCount],
+    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+  ];
+  for (const [what, array, length] of arrays) checkFloats(what, array, length);
+  for (let i = 0; i < arrays.length; i++) {
+    for (let j = i + 1; j < arrays.length; j++) {
+      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+    }
+    if (inWorkspace(arrays[i]![1] as Float32Array))
+      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+  }
+  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+}
+
+/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+ *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+ *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+ *  state or the running statistics. */
 export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+  checkTrainer(trainer);
+  checkBatch(n);
   const o = trainer.options;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+  const outputLength = n * outputSize;
+  if (lossName === "cross_entropy") {
+    checkTargets("targets", target, outputLength / 1000);
+    checkClasses(target, 1000);
+  } else {
+    checkTargets("target", target, outputLength);
+  }
   const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss;
-  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)

@@ -906,10 +906,46 @@ export const buffers: readonly TensorInfo[] = [];
 
 // ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
 
+// Every exported function checks all of its arguments before it changes anything (a workspace array, a
+// buffer, the random stream, a gradient): a call that throws leaves the module as it was. Checks run once
+// per call on each argument, never per element, except for integer ids and class targets (each must be
+// read to be known in range).
+
 function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
   if (array.length !== expected) {
     throw new RangeError(`${what} has ${array.length} elements, expected ${expected}`);
   }
+}
+
+/** What a caller passed, for messages: `Float64Array`, `an array`, `string`, `null`. */
+function kindOf(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+
+/** An array of this module's storage type (`Float32Array`: another kind would be converted or truncated
+ *  silently, a string or a plain object read as not-a-number) and of the expected length. */
+function checkFloats(what: string, array: unknown, expected: number): void {
+  if (!(array instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(array)}`);
+  checkLength(what, array, expected);
+}
+
+/** Whether two arrays share memory: one written while the other is read would give wrong numbers. */
+function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return (
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
+/** `options` of `forward`: an object; `training` a boolean when given. */
+function checkOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`options must be an object, got ${kindOf(options)}`);
+  const training: unknown = (options as { training?: unknown }).training;
+  if (training !== undefined && typeof training !== "boolean")
+    throw new TypeError(`options.training must be a boolean, got ${kindOf(training)}`);
 }
 
 /** Zeroes an array: a loop for short ones (`fill` is a call into the runtime, tens of ns), `fill` otherwise. */
@@ -1136,6 +1172,7 @@ let batchSize = 0;
 let forwardDone = false;
 /** Whether backward computes the gradient of the model's float inputs (`trainStep` needs none). */
 let inputGradWanted = true;
+/** Inputs are copied into arrays of the module's own (`forward` may be given one of its outputs). */
 let act1 = new Float32Array(0);
 let act3 = new Float32Array(0);
 let act4 = new Float32Array(0);
@@ -1276,7 +1313,7 @@ let act138 = new Float32Array(0);
 let act139 = new Float32Array(0);
 let act140 = new Float32Array(0);
 let act141 = new Float32Array(0);
-let act0: Float32Array = new Float32Array(0);
+let act0 = new Float32Array(0);
 let grad0 = new Float32Array(0);
 let grad1 = new Float32Array(0);
 let grad3 = new Float32Array(0);
@@ -1418,8 +1455,6 @@ let grad138 = new Float32Array(0);
 let grad139 = new Float32Array(0);
 let grad140 = new Float32Array(0);
 let grad141 = new Float32Array(0);
-const work0_col = new Float32Array(150528);
-const work0_dcol = new Float32Array(150528);
 let scratch5_mask = new Float32Array(0);
 let scratch6_xhat = new Float32Array(0);
 let scratch6_istd = new Float32Array(0);
@@ -1627,498 +1662,1503 @@ let scratch134_mask = new Float32Array(0);
 let scratch136_mask = new Float32Array(0);
 let scratch138_xhat = new Float32Array(0);
 let scratch138_istd = new Float32Array(0);
+const work0_col = new Float32Array(150528);
+const work0_dcol = new Float32Array(150528);
 
+/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+ *  memory), the workspace and the last forward call's values stay as they were. */
 function allocate(n: number): void {
   if (n === batchSize) return;
+  [
+    act1,
+    act3,
+    act4,
+    act5,
+    act6,
+    act7,
+    act8,
+    act9,
+    act10,
+    act11,
+    act12,
+    act13,
+    act14,
+    act15,
+    act16,
+    act17,
+    act18,
+    act19,
+    act20,
+    act21,
+    act22,
+    act23,
+    act24,
+    act25,
+    act26,
+    act27,
+    act28,
+    act29,
+    act30,
+    act31,
+    act32,
+    act33,
+    act34,
+    act35,
+    act36,
+    act37,
+    act38,
+    act39,
+    act40,
+    act41,
+    act42,
+    act43,
+    act44,
+    act45,
+    act46,
+    act47,
+    act48,
+    act49,
+    act50,
+    act51,
+    act52,
+    act53,
+    act54,
+    act55,
+    act56,
+    act57,
+    act58,
+    act59,
+    act60,
+    act61,
+    act62,
+    act63,
+    act64,
+    act65,
+    act66,
+    act67,
+    act68,
+    act69,
+    act70,
+    act71,
+    act72,
+    act73,
+    act74,
+    act75,
+    act76,
+    act77,
+    act78,
+    act79,
+    act80,
+    act81,
+    act82,
+    act83,
+    act84,
+    act85,
+    act86,
+    act87,
+    act88,
+    act89,
+    act90,
+    act91,
+    act92,
+    act93,
+    act94,
+    act95,
+    act96,
+    act97,
+    act98,
+    act99,
+    act100,
+    act101,
+    act102,
+    act103,
+    act104,
+    act105,
+    act106,
+    act107,
+    act108,
+    act109,
+    act110,
+    act111,
+    act112,
+    act113,
+    act114,
+    act115,
+    act116,
+    act117,
+    act118,
+    act119,
+    act120,
+    act121,
+    act122,
+    act123,
+    act124,
+    act125,
+    act126,
+    act127,
+    act128,
+    act129,
+    act130,
+    act131,
+    act132,
+    act133,
+    act134,
+    act135,
+    act136,
+    act137,
+    act138,
+    act139,
+    act140,
+    act141,
+    act0,
+    grad0,
+    grad1,
+    grad3,
+    grad4,
+    grad5,
+    grad6,
+    grad7,
+    grad8,
+    grad9,
+    grad10,
+    grad11,
+    grad12,
+    grad13,
+    grad14,
+    grad15,
+    grad16,
+    grad17,
+    grad18,
+    grad19,
+    grad20,
+    grad21,
+    grad22,
+    grad23,
+    grad24,
+    grad25,
+    grad26,
+    grad27,
+    grad28,
+    grad29,
+    grad30,
+    grad31,
+    grad32,
+    grad33,
+    grad34,
+    grad35,
+    grad36,
+    grad37,
+    grad38,
+    grad39,
+    grad40,
+    grad41,
+    grad42,
+    grad43,
+    grad44,
+    grad45,
+    grad46,
+    grad47,
+    grad48,
+    grad49,
+    grad50,
+    grad51,
+    grad52,
+    grad53,
+    grad54,
+    grad55,
+    grad56,
+    grad57,
+    grad58,
+    grad59,
+    grad60,
+    grad61,
+    grad62,
+    grad63,
+    grad64,
+    grad65,
+    grad66,
+    grad67,
+    grad68,
+    grad69,
+    grad70,
+    grad71,
+    grad72,
+    grad73,
+    grad74,
+    grad75,
+    grad76,
+    grad77,
+    grad78,
+    grad79,
+    grad80,
+    grad81,
+    grad82,
+    grad83,
+    grad84,
+    grad85,
+    grad86,
+    grad87,
+    grad88,
+    grad89,
+    grad90,
+    grad91,
+    grad92,
+    grad93,
+    grad94,
+    grad95,
+    grad96,
+    grad97,
+    grad98,
+    grad99,
+    grad100,
+    grad101,
+    grad102,
+    grad103,
+    grad104,
+    grad105,
+    grad106,
+    grad107,
+    grad108,
+    grad109,
+    grad110,
+    grad111,
+    grad112,
+    grad113,
+    grad114,
+    grad115,
+    grad116,
+    grad117,
+    grad118,
+    grad119,
+    grad120,
+    grad121,
+    grad122,
+    grad123,
+    grad124,
+    grad125,
+    grad126,
+    grad127,
+    grad128,
+    grad129,
+    grad130,
+    grad131,
+    grad132,
+    grad133,
+    grad134,
+    grad135,
+    grad136,
+    grad137,
+    grad138,
+    grad139,
+    grad140,
+    grad141,
+    scratch5_mask,
+    scratch6_xhat,
+    scratch6_istd,
+    scratch7_q,
+    scratch7_k,
+    scratch7_v,
+    scratch7_probs,
+    scratch7_heads,
+    scratch7_d_heads,
+    scratch7_d_q,
+    scratch7_d_k,
+    scratch7_d_v,
+    scratch7_d_row,
+    scratch8_mask,
+    scratch10_xhat,
+    scratch10_istd,
+    scratch13_mask,
+    scratch15_mask,
+    scratch17_xhat,
+    scratch17_istd,
+    scratch18_q,
+    scratch18_k,
+    scratch18_v,
+    scratch18_probs,
+    scratch18_heads,
+    scratch18_d_heads,
+    scratch18_d_q,
+    scratch18_d_k,
+    scratch18_d_v,
+    scratch18_d_row,
+    scratch19_mask,
+    scratch21_xhat,
+    scratch21_istd,
+    scratch24_mask,
+    scratch26_mask,
+    scratch28_xhat,
+    scratch28_istd,
+    scratch29_q,
+    scratch29_k,
+    scratch29_v,
+    scratch29_probs,
+    scratch29_heads,
+    scratch29_d_heads,
+    scratch29_d_q,
+    scratch29_d_k,
+    scratch29_d_v,
+    scratch29_d_row,
+    scratch30_mask,
+    scratch32_xhat,
+    scratch32_istd,
+    scratch35_mask,
+    scratch37_mask,
+    scratch39_xhat,
+    scratch39_istd,
+    scratch40_q,
+    scratch40_k,
+    scratch40_v,
+    scratch40_probs,
+    scratch40_heads,
+    scratch40_d_heads,
+    scratch40_d_q,
+    scratch40_d_k,
+    scratch40_d_v,
+    scratch40_d_row,
+    scratch41_mask,
+    scratch43_xhat,
+    scratch43_istd,
+    scratch46_mask,
+    scratch48_mask,
+    scratch50_xhat,
+    scratch50_istd,
+    scratch51_q,
+    scratch51_k,
+    scratch51_v,
+    scratch51_probs,
+    scratch51_heads,
+    scratch51_d_heads,
+    scratch51_d_q,
+    scratch51_d_k,
+    scratch51_d_v,
+    scratch51_d_row,
+    scratch52_mask,
+    scratch54_xhat,
+    scratch54_istd,
+    scratch57_mask,
+    scratch59_mask,
+    scratch61_xhat,
+    scratch61_istd,
+    scratch62_q,
+    scratch62_k,
+    scratch62_v,
+    scratch62_probs,
+    scratch62_heads,
+    scratch62_d_heads,
+    scratch62_d_q,
+    scratch62_d_k,
+    scratch62_d_v,
+    scratch62_d_row,
+    scratch63_mask,
+    scratch65_xhat,
+    scratch65_istd,
+    scratch68_mask,
+    scratch70_mask,
+    scratch72_xhat,
+    scratch72_istd,
+    scratch73_q,
+    scratch73_k,
+    scratch73_v,
+    scratch73_probs,
+    scratch73_heads,
+    scratch73_d_heads,
+    scratch73_d_q,
+    scratch73_d_k,
+    scratch73_d_v,
+    scratch73_d_row,
+    scratch74_mask,
+    scratch76_xhat,
+    scratch76_istd,
+    scratch79_mask,
+    scratch81_mask,
+    scratch83_xhat,
+    scratch83_istd,
+    scratch84_q,
+    scratch84_k,
+    scratch84_v,
+    scratch84_probs,
+    scratch84_heads,
+    scratch84_d_heads,
+    scratch84_d_q,
+    scratch84_d_k,
+    scratch84_d_v,
+    scratch84_d_row,
+    scratch85_mask,
+    scratch87_xhat,
+    scratch87_istd,
+    scratch90_mask,
+    scratch92_mask,
+    scratch94_xhat,
+    scratch94_istd,
+    scratch95_q,
+    scratch95_k,
+    scratch95_v,
+    scratch95_probs,
+    scratch95_heads,
+    scratch95_d_heads,
+    scratch95_d_q,
+    scratch95_d_k,
+    scratch95_d_v,
+    scratch95_d_row,
+    scratch96_mask,
+    scratch98_xhat,
+    scratch98_istd,
+    scratch101_mask,
+    scratch103_mask,
+    scratch105_xhat,
+    scratch105_istd,
+    scratch106_q,
+    scratch106_k,
+    scratch106_v,
+    scratch106_probs,
+    scratch106_heads,
+    scratch106_d_heads,
+    scratch106_d_q,
+    scratch106_d_k,
+    scratch106_d_v,
+    scratch106_d_row,
+    scratch107_mask,
+    scratch109_xhat,
+    scratch109_istd,
+    scratch112_mask,
+    scratch114_mask,
+    scratch116_xhat,
+    scratch116_istd,
+    scratch117_q,
+    scratch117_k,
+    scratch117_v,
+    scratch117_probs,
+    scratch117_heads,
+    scratch117_d_heads,
+    scratch117_d_q,
+    scratch117_d_k,
+    scratch117_d_v,
+    scratch117_d_row,
+    scratch118_mask,
+    scratch120_xhat,
+    scratch120_istd,
+    scratch123_mask,
+    scratch125_mask,
+    scratch127_xhat,
+    scratch127_istd,
+    scratch128_q,
+    scratch128_k,
+    scratch128_v,
+    scratch128_probs,
+    scratch128_heads,
+    scratch128_d_heads,
+    scratch128_d_q,
+    scratch128_d_k,
+    scratch128_d_v,
+    scratch128_d_row,
+    scratch129_mask,
+    scratch131_xhat,
+    scratch131_istd,
+    scratch134_mask,
+    scratch136_mask,
+    scratch138_xhat,
+    scratch138_istd,
+  ] = [
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 768),
+    new Float32Array(n * 1000),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 150528),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 768),
+    new Float32Array(n * 1000),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 465708),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 465708),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 465708),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 465708),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 465708),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 465708),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 465708),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 465708),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 465708),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 465708),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 465708),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 465708),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+    new Float32Array(n * 605184),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 151296),
+    new Float32Array(n * 197),
+  ];
   batchSize = n;
-  act1 = new Float32Array(n * 150528);
-  act3 = new Float32Array(n * 150528);
-  act4 = new Float32Array(n * 151296);
-  act5 = new Float32Array(n * 151296);
-  act6 = new Float32Array(n * 151296);
-  act7 = new Float32Array(n * 151296);
-  act8 = new Float32Array(n * 151296);
-  act9 = new Float32Array(n * 151296);
-  act10 = new Float32Array(n * 151296);
-  act11 = new Float32Array(n * 151296);
-  act12 = new Float32Array(n * 605184);
-  act13 = new Float32Array(n * 605184);
-  act14 = new Float32Array(n * 605184);
-  act15 = new Float32Array(n * 151296);
-  act16 = new Float32Array(n * 151296);
-  act17 = new Float32Array(n * 151296);
-  act18 = new Float32Array(n * 151296);
-  act19 = new Float32Array(n * 151296);
-  act20 = new Float32Array(n * 151296);
-  act21 = new Float32Array(n * 151296);
-  act22 = new Float32Array(n * 151296);
-  act23 = new Float32Array(n * 605184);
-  act24 = new Float32Array(n * 605184);
-  act25 = new Float32Array(n * 605184);
-  act26 = new Float32Array(n * 151296);
-  act27 = new Float32Array(n * 151296);
-  act28 = new Float32Array(n * 151296);
-  act29 = new Float32Array(n * 151296);
-  act30 = new Float32Array(n * 151296);
-  act31 = new Float32Array(n * 151296);
-  act32 = new Float32Array(n * 151296);
-  act33 = new Float32Array(n * 151296);
-  act34 = new Float32Array(n * 605184);
-  act35 = new Float32Array(n * 605184);
-  act36 = new Float32Array(n * 605184);
-  act37 = new Float32Array(n * 151296);
-  act38 = new Float32Array(n * 151296);
-  act39 = new Float32Array(n * 151296);
-  act40 = new Float32Array(n * 151296);
-  act41 = new Float32Array(n * 151296);
-  act42 = new Float32Array(n * 151296);
-  act43 = new Float32Array(n * 151296);
-  act44 = new Float32Array(n * 151296);
-  act45 = new Float32Array(n * 605184);
-  act46 = new Float32Array(n * 605184);
-  act47 = new Float32Array(n * 605184);
-  act48 = new Float32Array(n * 151296);
-  act49 = new Float32Array(n * 151296);
-  act50 = new Float32Array(n * 151296);
-  act51 = new Float32Array(n * 151296);
-  act52 = new Float32Array(n * 151296);
-  act53 = new Float32Array(n * 151296);
-  act54 = new Float32Array(n * 151296);
-  act55 = new Float32Array(n * 151296);
-  act56 = new Float32Array(n * 605184);
-  act57 = new Float32Array(n * 605184);
-  act58 = new Float32Array(n * 605184);
-  act59 = new Float32Array(n * 151296);
-  act60 = new Float32Array(n * 151296);
-  act61 = new Float32Array(n * 151296);
-  act62 = new Float32Array(n * 151296);
-  act63 = new Float32Array(n * 151296);
-  act64 = new Float32Array(n * 151296);
-  act65 = new Float32Array(n * 151296);
-  act66 = new Float32Array(n * 151296);
-  act67 = new Float32Array(n * 605184);
-  act68 = new Float32Array(n * 605184);
-  act69 = new Float32Array(n * 605184);
-  act70 = new Float32Array(n * 151296);
-  act71 = new Float32Array(n * 151296);
-  act72 = new Float32Array(n * 151296);
-  act73 = new Float32Array(n * 151296);
-  act74 = new Float32Array(n * 151296);
-  act75 = new Float32Array(n * 151296);
-  act76 = new Float32Array(n * 151296);
-  act77 = new Float32Array(n * 151296);
-  act78 = new Float32Array(n * 605184);
-  act79 = new Float32Array(n * 605184);
-  act80 = new Float32Array(n * 605184);
-  act81 = new Float32Array(n * 151296);
-  act82 = new Float32Array(n * 151296);
-  act83 = new Float32Array(n * 151296);
-  act84 = new Float32Array(n * 151296);
-  act85 = new Float32Array(n * 151296);
-  act86 = new Float32Array(n * 151296);
-  act87 = new Float32Array(n * 151296);
-  act88 = new Float32Array(n * 151296);
-  act89 = new Float32Array(n * 605184);
-  act90 = new Float32Array(n * 605184);
-  act91 = new Float32Array(n * 605184);
-  act92 = new Float32Array(n * 151296);
-  act93 = new Float32Array(n * 151296);
-  act94 = new Float32Array(n * 151296);
-  act95 = new Float32Array(n * 151296);
-  act96 = new Float32Array(n * 151296);
-  act97 = new Float32Array(n * 151296);
-  act98 = new Float32Array(n * 151296);
-  act99 = new Float32Array(n * 151296);
-  act100 = new Float32Array(n * 605184);
-  act101 = new Float32Array(n * 605184);
-  act102 = new Float32Array(n * 605184);
-  act103 = new Float32Array(n * 151296);
-  act104 = new Float32Array(n * 151296);
-  act105 = new Float32Array(n * 151296);
-  act106 = new Float32Array(n * 151296);
-  act107 = new Float32Array(n * 151296);
-  act108 = new Float32Array(n * 151296);
-  act109 = new Float32Array(n * 151296);
-  act110 = new Float32Array(n * 151296);
-  act111 = new Float32Array(n * 605184);
-  act112 = new Float32Array(n * 605184);
-  act113 = new Float32Array(n * 605184);
-  act114 = new Float32Array(n * 151296);
-  act115 = new Float32Array(n * 151296);
-  act116 = new Float32Array(n * 151296);
-  act117 = new Float32Array(n * 151296);
-  act118 = new Float32Array(n * 151296);
-  act119 = new Float32Array(n * 151296);
-  act120 = new Float32Array(n * 151296);
-  act121 = new Float32Array(n * 151296);
-  act122 = new Float32Array(n * 605184);
-  act123 = new Float32Array(n * 605184);
-  act124 = new Float32Array(n * 605184);
-  act125 = new Float32Array(n * 151296);
-  act126 = new Float32Array(n * 151296);
-  act127 = new Float32Array(n * 151296);
-  act128 = new Float32Array(n * 151296);
-  act129 = new Float32Array(n * 151296);
-  act130 = new Float32Array(n * 151296);
-  act131 = new Float32Array(n * 151296);
-  act132 = new Float32Array(n * 151296);
-  act133 = new Float32Array(n * 605184);
-  act134 = new Float32Array(n * 605184);
-  act135 = new Float32Array(n * 605184);
-  act136 = new Float32Array(n * 151296);
-  act137 = new Float32Array(n * 151296);
-  act138 = new Float32Array(n * 151296);
-  act139 = new Float32Array(n * 151296);
-  act140 = new Float32Array(n * 768);
-  act141 = new Float32Array(n * 1000);
-  grad0 = new Float32Array(n * 150528);
-  grad1 = new Float32Array(n * 150528);
-  grad3 = new Float32Array(n * 150528);
-  grad4 = new Float32Array(n * 151296);
-  grad5 = new Float32Array(n * 151296);
-  grad6 = new Float32Array(n * 151296);
-  grad7 = new Float32Array(n * 151296);
-  grad8 = new Float32Array(n * 151296);
-  grad9 = new Float32Array(n * 151296);
-  grad10 = new Float32Array(n * 151296);
-  grad11 = new Float32Array(n * 151296);
-  grad12 = new Float32Array(n * 605184);
-  grad13 = new Float32Array(n * 605184);
-  grad14 = new Float32Array(n * 605184);
-  grad15 = new Float32Array(n * 151296);
-  grad16 = new Float32Array(n * 151296);
-  grad17 = new Float32Array(n * 151296);
-  grad18 = new Float32Array(n * 151296);
-  grad19 = new Float32Array(n * 151296);
-  grad20 = new Float32Array(n * 151296);
-  grad21 = new Float32Array(n * 151296);
-  grad22 = new Float32Array(n * 151296);
-  grad23 = new Float32Array(n * 605184);
-  grad24 = new Float32Array(n * 605184);
-  grad25 = new Float32Array(n * 605184);
-  grad26 = new Float32Array(n * 151296);
-  grad27 = new Float32Array(n * 151296);
-  grad28 = new Float32Array(n * 151296);
-  grad29 = new Float32Array(n * 151296);
-  grad30 = new Float32Array(n * 151296);
-  grad31 = new Float32Array(n * 151296);
-  grad32 = new Float32Array(n * 151296);
-  grad33 = new Float32Array(n * 151296);
-  grad34 = new Float32Array(n * 605184);
-  grad35 = new Float32Array(n * 605184);
-  grad36 = new Float32Array(n * 605184);
-  grad37 = new Float32Array(n * 151296);
-  grad38 = new Float32Array(n * 151296);
-  grad39 = new Float32Array(n * 151296);
-  grad40 = new Float32Array(n * 151296);
-  grad41 = new Float32Array(n * 151296);
-  grad42 = new Float32Array(n * 151296);
-  grad43 = new Float32Array(n * 151296);
-  grad44 = new Float32Array(n * 151296);
-  grad45 = new Float32Array(n * 605184);
-  grad46 = new Float32Array(n * 605184);
-  grad47 = new Float32Array(n * 605184);
-  grad48 = new Float32Array(n * 151296);
-  grad49 = new Float32Array(n * 151296);
-  grad50 = new Float32Array(n * 151296);
-  grad51 = new Float32Array(n * 151296);
-  grad52 = new Float32Array(n * 151296);
-  grad53 = new Float32Array(n * 151296);
-  grad54 = new Float32Array(n * 151296);
-  grad55 = new Float32Array(n * 151296);
-  grad56 = new Float32Array(n * 605184);
-  grad57 = new Float32Array(n * 605184);
-  grad58 = new Float32Array(n * 605184);
-  grad59 = new Float32Array(n * 151296);
-  grad60 = new Float32Array(n * 151296);
-  grad61 = new Float32Array(n * 151296);
-  grad62 = new Float32Array(n * 151296);
-  grad63 = new Float32Array(n * 151296);
-  grad64 = new Float32Array(n * 151296);
-  grad65 = new Float32Array(n * 151296);
-  grad66 = new Float32Array(n * 151296);
-  grad67 = new Float32Array(n * 605184);
-  grad68 = new Float32Array(n * 605184);
-  grad69 = new Float32Array(n * 605184);
-  grad70 = new Float32Array(n * 151296);
-  grad71 = new Float32Array(n * 151296);
-  grad72 = new Float32Array(n * 151296);
-  grad73 = new Float32Array(n * 151296);
-  grad74 = new Float32Array(n * 151296);
-  grad75 = new Float32Array(n * 151296);
-  grad76 = new Float32Array(n * 151296);
-  grad77 = new Float32Array(n * 151296);
-  grad78 = new Float32Array(n * 605184);
-  grad79 = new Float32Array(n * 605184);
-  grad80 = new Float32Array(n * 605184);
-  grad81 = new Float32Array(n * 151296);
-  grad82 = new Float32Array(n * 151296);
-  grad83 = new Float32Array(n * 151296);
-  grad84 = new Float32Array(n * 151296);
-  grad85 = new Float32Array(n * 151296);
-  grad86 = new Float32Array(n * 151296);
-  grad87 = new Float32Array(n * 151296);
-  grad88 = new Float32Array(n * 151296);
-  grad89 = new Float32Array(n * 605184);
-  grad90 = new Float32Array(n * 605184);
-  grad91 = new Float32Array(n * 605184);
-  grad92 = new Float32Array(n * 151296);
-  grad93 = new Float32Array(n * 151296);
-  grad94 = new Float32Array(n * 151296);
-  grad95 = new Float32Array(n * 151296);
-  grad96 = new Float32Array(n * 151296);
-  grad97 = new Float32Array(n * 151296);
-  grad98 = new Float32Array(n * 151296);
-  grad99 = new Float32Array(n * 151296);
-  grad100 = new Float32Array(n * 605184);
-  grad101 = new Float32Array(n * 605184);
-  grad102 = new Float32Array(n * 605184);
-  grad103 = new Float32Array(n * 151296);
-  grad104 = new Float32Array(n * 151296);
-  grad105 = new Float32Array(n * 151296);
-  grad106 = new Float32Array(n * 151296);
-  grad107 = new Float32Array(n * 151296);
-  grad108 = new Float32Array(n * 151296);
-  grad109 = new Float32Array(n * 151296);
-  grad110 = new Float32Array(n * 151296);
-  grad111 = new Float32Array(n * 605184);
-  grad112 = new Float32Array(n * 605184);
-  grad113 = new Float32Array(n * 605184);
-  grad114 = new Float32Array(n * 151296);
-  grad115 = new Float32Array(n * 151296);
-  grad116 = new Float32Array(n * 151296);
-  grad117 = new Float32Array(n * 151296);
-  grad118 = new Float32Array(n * 151296);
-  grad119 = new Float32Array(n * 151296);
-  grad120 = new Float32Array(n * 151296);
-  grad121 = new Float32Array(n * 151296);
-  grad122 = new Float32Array(n * 605184);
-  grad123 = new Float32Array(n * 605184);
-  grad124 = new Float32Array(n * 605184);
-  grad125 = new Float32Array(n * 151296);
-  grad126 = new Float32Array(n * 151296);
-  grad127 = new Float32Array(n * 151296);
-  grad128 = new Float32Array(n * 151296);
-  grad129 = new Float32Array(n * 151296);
-  grad130 = new Float32Array(n * 151296);
-  grad131 = new Float32Array(n * 151296);
-  grad132 = new Float32Array(n * 151296);
-  grad133 = new Float32Array(n * 605184);
-  grad134 = new Float32Array(n * 605184);
-  grad135 = new Float32Array(n * 605184);
-  grad136 = new Float32Array(n * 151296);
-  grad137 = new Float32Array(n * 151296);
-  grad138 = new Float32Array(n * 151296);
-  grad139 = new Float32Array(n * 151296);
-  grad140 = new Float32Array(n * 768);
-  grad141 = new Float32Array(n * 1000);
-  scratch5_mask = new Float32Array(n * 151296);
-  scratch6_xhat = new Float32Array(n * 151296);
-  scratch6_istd = new Float32Array(n * 197);
-  scratch7_q = new Float32Array(n * 151296);
-  scratch7_k = new Float32Array(n * 151296);
-  scratch7_v = new Float32Array(n * 151296);
-  scratch7_probs = new Float32Array(n * 465708);
-  scratch7_heads = new Float32Array(n * 151296);
-  scratch7_d_heads = new Float32Array(n * 151296);
-  scratch7_d_q = new Float32Array(n * 151296);
-  scratch7_d_k = new Float32Array(n * 151296);
-  scratch7_d_v = new Float32Array(n * 151296);
-  scratch7_d_row = new Float32Array(n * 197);
-  scratch8_mask = new Float32Array(n * 151296);
-  scratch10_xhat = new Float32Array(n * 151296);
-  scratch10_istd = new Float32Array(n * 197);
-  scratch13_mask = new Float32Array(n * 605184);
-  scratch15_mask = new Float32Array(n * 151296);
-  scratch17_xhat = new Float32Array(n * 151296);
-  scratch17_istd = new Float32Array(n * 197);
-  scratch18_q = new Float32Array(n * 151296);
-  scratch18_k = new Float32Array(n * 151296);
-  scratch18_v = new Float32Array(n * 151296);
-  scratch18_probs = new Float32Array(n * 465708);
-  scratch18_heads = new Float32Array(n * 151296);
-  scratch18_d_heads = new Float32Array(n * 151296);
-  scratch18_d_q = new Float32Array(n * 151296);
-  scratch18_d_k = new Float32Array(n * 151296);
-  scratch18_d_v = new Float32Array(n * 151296);
-  scratch18_d_row = new Float32Array(n * 197);
-  scratch19_mask = new Float32Array(n * 151296);
-  scratch21_xhat = new Float32Array(n * 151296);
-  scratch21_istd = new Float32Array(n * 197);
-  scratch24_mask = new Float32Array(n * 605184);
-  scratch26_mask = new Float32Array(n * 151296);
-  scratch28_xhat = new Float32Array(n * 151296);
-  scratch28_istd = new Float32Array(n * 197);
-  scratch29_q = new Float32Array(n * 151296);
-  scratch29_k = new Float32Array(n * 151296);
-  scratch29_v = new Float32Array(n * 151296);
-  scratch29_probs = new Float32Array(n * 465708);
-  scratch29_heads = new Float32Array(n * 151296);
-  scratch29_d_heads = new Float32Array(n * 151296);
-  scratch29_d_q = new Float32Array(n * 151296);
-  scratch29_d_k = new Float32Array(n * 151296);
-  scratch29_d_v = new Float32Array(n * 151296);
-  scratch29_d_row = new Float32Array(n * 197);
-  scratch30_mask = new Float32Array(n * 151296);
-  scratch32_xhat = new Float32Array(n * 151296);
-  scratch32_istd = new Float32Array(n * 197);
-  scratch35_mask = new Float32Array(n * 605184);
-  scratch37_mask = new Float32Array(n * 151296);
-  scratch39_xhat = new Float32Array(n * 151296);
-  scratch39_istd = new Float32Array(n * 197);
-  scratch40_q = new Float32Array(n * 151296);
-  scratch40_k = new Float32Array(n * 151296);
-  scratch40_v = new Float32Array(n * 151296);
-  scratch40_probs = new Float32Array(n * 465708);
-  scratch40_heads = new Float32Array(n * 151296);
-  scratch40_d_heads = new Float32Array(n * 151296);
-  scratch40_d_q = new Float32Array(n * 151296);
-  scratch40_d_k = new Float32Array(n * 151296);
-  scratch40_d_v = new Float32Array(n * 151296);
-  scratch40_d_row = new Float32Array(n * 197);
-  scratch41_mask = new Float32Array(n * 151296);
-  scratch43_xhat = new Float32Array(n * 151296);
-  scratch43_istd = new Float32Array(n * 197);
-  scratch46_mask = new Float32Array(n * 605184);
-  scratch48_mask = new Float32Array(n * 151296);
-  scratch50_xhat = new Float32Array(n * 151296);
-  scratch50_istd = new Float32Array(n * 197);
-  scratch51_q = new Float32Array(n * 151296);
-  scratch51_k = new Float32Array(n * 151296);
-  scratch51_v = new Float32Array(n * 151296);
-  scratch51_probs = new Float32Array(n * 465708);
-  scratch51_heads = new Float32Array(n * 151296);
-  scratch51_d_heads = new Float32Array(n * 151296);
-  scratch51_d_q = new Float32Array(n * 151296);
-  scratch51_d_k = new Float32Array(n * 151296);
-  scratch51_d_v = new Float32Array(n * 151296);
-  scratch51_d_row = new Float32Array(n * 197);
-  scratch52_mask = new Float32Array(n * 151296);
-  scratch54_xhat = new Float32Array(n * 151296);
-  scratch54_istd = new Float32Array(n * 197);
-  scratch57_mask = new Float32Array(n * 605184);
-  scratch59_mask = new Float32Array(n * 151296);
-  scratch61_xhat = new Float32Array(n * 151296);
-  scratch61_istd = new Float32Array(n * 197);
-  scratch62_q = new Float32Array(n * 151296);
-  scratch62_k = new Float32Array(n * 151296);
-  scratch62_v = new Float32Array(n * 151296);
-  scratch62_probs = new Float32Array(n * 465708);
-  scratch62_heads = new Float32Array(n * 151296);
-  scratch62_d_heads = new Float32Array(n * 151296);
-  scratch62_d_q = new Float32Array(n * 151296);
-  scratch62_d_k = new Float32Array(n * 151296);
-  scratch62_d_v = new Float32Array(n * 151296);
-  scratch62_d_row = new Float32Array(n * 197);
-  scratch63_mask = new Float32Array(n * 151296);
-  scratch65_xhat = new Float32Array(n * 151296);
-  scratch65_istd = new Float32Array(n * 197);
-  scratch68_mask = new Float32Array(n * 605184);
-  scratch70_mask = new Float32Array(n * 151296);
-  scratch72_xhat = new Float32Array(n * 151296);
-  scratch72_istd = new Float32Array(n * 197);
-  scratch73_q = new Float32Array(n * 151296);
-  scratch73_k = new Float32Array(n * 151296);
-  scratch73_v = new Float32Array(n * 151296);
-  scratch73_probs = new Float32Array(n * 465708);
-  scratch73_heads = new Float32Array(n * 151296);
-  scratch73_d_heads = new Float32Array(n * 151296);
-  scratch73_d_q = new Float32Array(n * 151296);
-  scratch73_d_k = new Float32Array(n * 151296);
-  scratch73_d_v = new Float32Array(n * 151296);
-  scratch73_d_row = new Float32Array(n * 197);
-  scratch74_mask = new Float32Array(n * 151296);
-  scratch76_xhat = new Float32Array(n * 151296);
-  scratch76_istd = new Float32Array(n * 197);
-  scratch79_mask = new Float32Array(n * 605184);
-  scratch81_mask = new Float32Array(n * 151296);
-  scratch83_xhat = new Float32Array(n * 151296);
-  scratch83_istd = new Float32Array(n * 197);
-  scratch84_q = new Float32Array(n * 151296);
-  scratch84_k = new Float32Array(n * 151296);
-  scratch84_v = new Float32Array(n * 151296);
-  scratch84_probs = new Float32Array(n * 465708);
-  scratch84_heads = new Float32Array(n * 151296);
-  scratch84_d_heads = new Float32Array(n * 151296);
-  scratch84_d_q = new Float32Array(n * 151296);
-  scratch84_d_k = new Float32Array(n * 151296);
-  scratch84_d_v = new Float32Array(n * 151296);
-  scratch84_d_row = new Float32Array(n * 197);
-  scratch85_mask = new Float32Array(n * 151296);
-  scratch87_xhat = new Float32Array(n * 151296);
-  scratch87_istd = new Float32Array(n * 197);
-  scratch90_mask = new Float32Array(n * 605184);
-  scratch92_mask = new Float32Array(n * 151296);
-  scratch94_xhat = new Float32Array(n * 151296);
-  scratch94_istd = new Float32Array(n * 197);
-  scratch95_q = new Float32Array(n * 151296);
-  scratch95_k = new Float32Array(n * 151296);
-  scratch95_v = new Float32Array(n * 151296);
-  scratch95_probs = new Float32Array(n * 465708);
-  scratch95_heads = new Float32Array(n * 151296);
-  scratch95_d_heads = new Float32Array(n * 151296);
-  scratch95_d_q = new Float32Array(n * 151296);
-  scratch95_d_k = new Float32Array(n * 151296);
-  scratch95_d_v = new Float32Array(n * 151296);
-  scratch95_d_row = new Float32Array(n * 197);
-  scratch96_mask = new Float32Array(n * 151296);
-  scratch98_xhat = new Float32Array(n * 151296);
-  scratch98_istd = new Float32Array(n * 197);
-  scratch101_mask = new Float32Array(n * 605184);
-  scratch103_mask = new Float32Array(n * 151296);
-  scratch105_xhat = new Float32Array(n * 151296);
-  scratch105_istd = new Float32Array(n * 197);
-  scratch106_q = new Float32Array(n * 151296);
-  scratch106_k = new Float32Array(n * 151296);
-  scratch106_v = new Float32Array(n * 151296);
-  scratch106_probs = new Float32Array(n * 465708);
-  scratch106_heads = new Float32Array(n * 151296);
-  scratch106_d_heads = new Float32Array(n * 151296);
-  scratch106_d_q = new Float32Array(n * 151296);
-  scratch106_d_k = new Float32Array(n * 151296);
-  scratch106_d_v = new Float32Array(n * 151296);
-  scratch106_d_row = new Float32Array(n * 197);
-  scratch107_mask = new Float32Array(n * 151296);
-  scratch109_xhat = new Float32Array(n * 151296);
-  scratch109_istd = new Float32Array(n * 197);
-  scratch112_mask = new Float32Array(n * 605184);
-  scratch114_mask = new Float32Array(n * 151296);
-  scratch116_xhat = new Float32Array(n * 151296);
-  scratch116_istd = new Float32Array(n * 197);
-  scratch117_q = new Float32Array(n * 151296);
-  scratch117_k = new Float32Array(n * 151296);
-  scratch117_v = new Float32Array(n * 151296);
-  scratch117_probs = new Float32Array(n * 465708);
-  scratch117_heads = new Float32Array(n * 151296);
-  scratch117_d_heads = new Float32Array(n * 151296);
-  scratch117_d_q = new Float32Array(n * 151296);
-  scratch117_d_k = new Float32Array(n * 151296);
-  scratch117_d_v = new Float32Array(n * 151296);
-  scratch117_d_row = new Float32Array(n * 197);
-  scratch118_mask = new Float32Array(n * 151296);
-  scratch120_xhat = new Float32Array(n * 151296);
-  scratch120_istd = new Float32Array(n * 197);
-  scratch123_mask = new Float32Array(n * 605184);
-  scratch125_mask = new Float32Array(n * 151296);
-  scratch127_xhat = new Float32Array(n * 151296);
-  scratch127_istd = new Float32Array(n * 197);
-  scratch128_q = new Float32Array(n * 151296);
-  scratch128_k = new Float32Array(n * 151296);
-  scratch128_v = new Float32Array(n * 151296);
-  scratch128_probs = new Float32Array(n * 465708);
-  scratch128_heads = new Float32Array(n * 151296);
-  scratch128_d_heads = new Float32Array(n * 151296);
-  scratch128_d_q = new Float32Array(n * 151296);
-  scratch128_d_k = new Float32Array(n * 151296);
-  scratch128_d_v = new Float32Array(n * 151296);
-  scratch128_d_row = new Float32Array(n * 197);
-  scratch129_mask = new Float32Array(n * 151296);
-  scratch131_xhat = new Float32Array(n * 151296);
-  scratch131_istd = new Float32Array(n * 197);
-  scratch134_mask = new Float32Array(n * 605184);
-  scratch136_mask = new Float32Array(n * 151296);
-  scratch138_xhat = new Float32Array(n * 151296);
-  scratch138_istd = new Float32Array(n * 197);
+  noteWorkspace();
+}
+
+/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set(
+    [
+      act1,
+      act3,
+      act4,
+      act5,
+      act6,
+      act7,
+      act8,
+      act9,
+      act10,
+      act11,
+      act12,
+      act13,
+      act14,
+      act15,
+      act16,
+      act17,
+      act18,
+      act19,
+      act20,
+      act21,
+      act22,
+      act23,
+      act24,
+      act25,
+      act26,
+      act27,
+      act28,
+      act29,
+      act30,
+      act31,
+      act32,
+      act33,
+      act34,
+      act35,
+      act36,
+      act37,
+      act38,
+      act39,
+      act40,
+      act41,
+      act42,
+      act43,
+      act44,
+      act45,
+      act46,
+      act47,
+      act48,
+      act49,
+      act50,
+      act51,
+      act52,
+      act53,
+      act54,
+      act55,
+      act56,
+      act57,
+      act58,
+      act59,
+      act60,
+      act61,
+      act62,
+      act63,
+      act64,
+      act65,
+      act66,
+      act67,
+      act68,
+      act69,
+      act70,
+      act71,
+      act72,
+      act73,
+      act74,
+      act75,
+      act76,
+      act77,
+      act78,
+      act79,
+      act80,
+      act81,
+      act82,
+      act83,
+      act84,
+      act85,
+      act86,
+      act87,
+      act88,
+      act89,
+      act90,
+      act91,
+      act92,
+      act93,
+      act94,
+      act95,
+      act96,
+      act97,
+      act98,
+      act99,
+      act100,
+      act101,
+      act102,
+      act103,
+      act104,
+      act105,
+      act106,
+      act107,
+      act108,
+      act109,
+      act110,
+      act111,
+      act112,
+      act113,
+      act114,
+      act115,
+      act116,
+      act117,
+      act118,
+      act119,
+      act120,
+      act121,
+      act122,
+      act123,
+      act124,
+      act125,
+      act126,
+      act127,
+      act128,
+      act129,
+      act130,
+      act131,
+      act132,
+      act133,
+      act134,
+      act135,
+      act136,
+      act137,
+      act138,
+      act139,
+      act140,
+      act141,
+      act0,
+      grad0,
+      grad1,
+      grad3,
+      grad4,
+      grad5,
+      grad6,
+      grad7,
+      grad8,
+      grad9,
+      grad10,
+      grad11,
+      grad12,
+      grad13,
+      grad14,
+      grad15,
+      grad16,
+      grad17,
+      grad18,
+      grad19,
+      grad20,
+      grad21,
+      grad22,
+      grad23,
+      grad24,
+      grad25,
+      grad26,
+      grad27,
+      grad28,
+      grad29,
+      grad30,
+      grad31,
+      grad32,
+      grad33,
+      grad34,
+      grad35,
+      grad36,
+      grad37,
+      grad38,
+      grad39,
+      grad40,
+      grad41,
+      grad42,
+      grad43,
+      grad44,
+      grad45,
+      grad46,
+      grad47,
+      grad48,
+      grad49,
+      grad50,
+      grad51,
+      grad52,
+      grad53,
+      grad54,
+      grad55,
+      grad56,
+      grad57,
+      grad58,
+      grad59,
+      grad60,
+      grad61,
+      grad62,
+      grad63,
+      grad64,
+      grad65,
+      grad66,
+      grad67,
+      grad68,
+      grad69,
+      grad70,
+      grad71,
+      grad72,
+      grad73,
+      grad74,
+      grad75,
+      grad76,
+      grad77,
+      grad78,
+      grad79,
+      grad80,
+      grad81,
+      grad82,
+      grad83,
+      grad84,
+      grad85,
+      grad86,
+      grad87,
+      grad88,
+      grad89,
+      grad90,
+      grad91,
+      grad92,
+      grad93,
+      grad94,
+      grad95,
+      grad96,
+      grad97,
+      grad98,
+      grad99,
+      grad100,
+      grad101,
+      grad102,
+      grad103,
+      grad104,
+      grad105,
+      grad106,
+      grad107,
+      grad108,
+      grad109,
+      grad110,
+      grad111,
+      grad112,
+      grad113,
+      grad114,
+      grad115,
+      grad116,
+      grad117,
+      grad118,
+      grad119,
+      grad120,
+      grad121,
+      grad122,
+      grad123,
+      grad124,
+      grad125,
+      grad126,
+      grad127,
+      grad128,
+      grad129,
+      grad130,
+      grad131,
+      grad132,
+      grad133,
+      grad134,
+      grad135,
+      grad136,
+      grad137,
+      grad138,
+      grad139,
+      grad140,
+      grad141,
+      scratch5_mask,
+      scratch6_xhat,
+      scratch6_istd,
+      scratch7_q,
+      scratch7_k,
+      scratch7_v,
+      scratch7_probs,
+      scratch7_heads,
+      scratch7_d_heads,
+      scratch7_d_q,
+      scratch7_d_k,
+      scratch7_d_v,
+      scratch7_d_row,
+      scratch8_mask,
+      scratch10_xhat,
+      scratch10_istd,
+      scratch13_mask,
+      scratch15_mask,
+      scratch17_xhat,
+      scratch17_istd,
+      scratch18_q,
+      scratch18_k,
+      scratch18_v,
+      scratch18_probs,
+      scratch18_heads,
+      scratch18_d_heads,
+      scratch18_d_q,
+      scratch18_d_k,
+      scratch18_d_v,
+      scratch18_d_row,
+      scratch19_mask,
+      scratch21_xhat,
+      scratch21_istd,
+      scratch24_mask,
+      scratch26_mask,
+      scratch28_xhat,
+      scratch28_istd,
+      scratch29_q,
+      scratch29_k,
+      scratch29_v,
+      scratch29_probs,
+      scratch29_heads,
+      scratch29_d_heads,
+      scratch29_d_q,
+      scratch29_d_k,
+      scratch29_d_v,
+      scratch29_d_row,
+      scratch30_mask,
+      scratch32_xhat,
+      scratch32_istd,
+      scratch35_mask,
+      scratch37_mask,
+      scratch39_xhat,
+      scratch39_istd,
+      scratch40_q,
+      scratch40_k,
+      scratch40_v,
+      scratch40_probs,
+      scratch40_heads,
+      scratch40_d_heads,
+      scratch40_d_q,
+      scratch40_d_k,
+      scratch40_d_v,
+      scratch40_d_row,
+      scratch41_mask,
+      scratch43_xhat,
+      scratch43_istd,
+      scratch46_mask,
+      scratch48_mask,
+      scratch50_xhat,
+      scratch50_istd,
+      scratch51_q,
+      scratch51_k,
+      scratch51_v,
+      scratch51_probs,
+      scratch51_heads,
+      scratch51_d_heads,
+      scratch51_d_q,
+      scratch51_d_k,
+      scratch51_d_v,
+      scratch51_d_row,
+      scratch52_mask,
+      scratch54_xhat,
+      scratch54_istd,
+      scratch57_mask,
+      scratch59_mask,
+      scratch61_xhat,
+      scratch61_istd,
+      scratch62_q,
+      scratch62_k,
+      scratch62_v,
+      scratch62_probs,
+      scratch62_heads,
+      scratch62_d_heads,
+      scratch62_d_q,
+      scratch62_d_k,
+      scratch62_d_v,
+      scratch62_d_row,
+      scratch63_mask,
+      scratch65_xhat,
+      scratch65_istd,
+      scratch68_mask,
+      scratch70_mask,
+      scratch72_xhat,
+      scratch72_istd,
+      scratch73_q,
+      scratch73_k,
+      scratch73_v,
+      scratch73_probs,
+      scratch73_heads,
+      scratch73_d_heads,
+      scratch73_d_q,
+      scratch73_d_k,
+      scratch73_d_v,
+      scratch73_d_row,
+      scratch74_mask,
+      scratch76_xhat,
+      scratch76_istd,
+      scratch79_mask,
+      scratch81_mask,
+      scratch83_xhat,
+      scratch83_istd,
+      scratch84_q,
+      scratch84_k,
+      scratch84_v,
+      scratch84_probs,
+      scratch84_heads,
+      scratch84_d_heads,
+      scratch84_d_q,
+      scratch84_d_k,
+      scratch84_d_v,
+      scratch84_d_row,
+      scratch85_mask,
+      scratch87_xhat,
+      scratch87_istd,
+      scratch90_mask,
+      scratch92_mask,
+      scratch94_xhat,
+      scratch94_istd,
+      scratch95_q,
+      scratch95_k,
+      scratch95_v,
+      scratch95_probs,
+      scratch95_heads,
+      scratch95_d_heads,
+      scratch95_d_q,
+      scratch95_d_k,
+      scratch95_d_v,
+      scratch95_d_row,
+      scratch96_mask,
+      scratch98_xhat,
+      scratch98_istd,
+      scratch101_mask,
+      scratch103_mask,
+      scratch105_xhat,
+      scratch105_istd,
+      scratch106_q,
+      scratch106_k,
+      scratch106_v,
+      scratch106_probs,
+      scratch106_heads,
+      scratch106_d_heads,
+      scratch106_d_q,
+      scratch106_d_k,
+      scratch106_d_v,
+      scratch106_d_row,
+      scratch107_mask,
+      scratch109_xhat,
+      scratch109_istd,
+      scratch112_mask,
+      scratch114_mask,
+      scratch116_xhat,
+      scratch116_istd,
+      scratch117_q,
+      scratch117_k,
+      scratch117_v,
+      scratch117_probs,
+      scratch117_heads,
+      scratch117_d_heads,
+      scratch117_d_q,
+      scratch117_d_k,
+      scratch117_d_v,
+      scratch117_d_row,
+      scratch118_mask,
+      scratch120_xhat,
+      scratch120_istd,
+      scratch123_mask,
+      scratch125_mask,
+      scratch127_xhat,
+      scratch127_istd,
+      scratch128_q,
+      scratch128_k,
+      scratch128_v,
+      scratch128_probs,
+      scratch128_heads,
+      scratch128_d_heads,
+      scratch128_d_q,
+      scratch128_d_k,
+      scratch128_d_v,
+      scratch128_d_row,
+      scratch129_mask,
+      scratch131_xhat,
+      scratch131_istd,
+      scratch134_mask,
+      scratch136_mask,
+      scratch138_xhat,
+      scratch138_istd,
+      work0_col,
+      work0_dcol,
+    ].map((a) => a.buffer),
+  );
+}
+
+/** Whether `a` shares memory with the workspace (an array this module returned): it would be
+ *  overwritten while it is read. One set lookup per call. */
+function inWorkspace(a: ArrayBufferView): boolean {
+  return workspaceMemory.has(a.buffer);
 }
 
 export interface ForwardOptions {
@@ -2136,16 +3176,15 @@ export interface ForwardOptions {
  */
 export function forward(p: Float32Array, input: Float32Array, n: number, options: ForwardOptions = {}): Float32Array {
   checkBatch(n);
-  checkLength("params", p, paramCount);
-  checkLength("input", input, n * 150528);
+  checkOptions(options);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
+  checkFloats("input", input, n * 150528);
   const training = options.training ?? false;
-  if (options.seed !== undefined) {
-    checkSeed(options.seed);
-    seedRandom(options.seed);
-  }
-
+  if (options.seed !== undefined) checkSeed(options.seed);
   allocate(n);
-  act0 = input;
+  if (options.seed !== undefined) seedRandom(options.seed);
+  act0.set(input);
   forward0(p, n);
   forward2(n);
   forward3(p, n);
@@ -2298,10 +3337,14 @@ export function forward(p: Float32Array, input: Float32Array, n: number, options
  */
 export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float32Array): Float32Array {
   if (!forwardDone) throw new RangeError("backward needs a forward call first");
-  checkLength("params", p, paramCount);
+  checkFloats("params", p, paramCount);
+  if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");
   const n = batchSize;
-  checkLength("outputGrad", outputGrad, n * 1000);
-  checkLength("grads", grads, paramCount);
+  checkFloats("outputGrad", outputGrad, n * 1000);
+  checkFloats("grads", grads, paramCount);
+  if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");
+  if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");
+  copy(outputGrad, grad141);
   const gp = grads;
   zero(gp);
   zero(grad0);
@@ -2432,8 +3475,6 @@ export function backward(p: Float32Array, outputGrad: Float32Array, grads: Float
   zero(grad138);
   zero(grad139);
   zero(grad140);
-  zero(grad141);
-  copy(outputGrad, grad141);
   backward140(p, gp, n);
   backward139(n);
   layernormBackward1(p, gp, n, grad138, grad139, scratch138_xhat, scratch138_istd, 85797120, 85797888); // op 138: encoder.ln (layernorm)
@@ -4397,18 +5438,49 @@ function backward140(p: Float32Array, gp: Float32Array, n: number): void {
 // ── Losses: each returns the mean loss and, given `grad`, writes its gradient for `backward` ─────────
 
 /** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, length: number, n: number, size: number): void {
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array, got ${kindOf(output)}`);
+  const length = output.length;
   if (length === 0 || length % n !== 0 || length > n * size) {
     throw new RangeError(`${what} has ${length} elements, expected n × ${size} (n = ${n})`);
   }
 }
 
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(`${what}[${i}] must be a number, got ${kindOf(t)}`);
+    }
+  } else if (
+    !ArrayBuffer.isView(target) ||
+    target instanceof DataView ||
+    target instanceof BigInt64Array ||
+    target instanceof BigUint64Array
+  ) {
+    throw new TypeError(`${what} must be a typed array or an array of numbers, got ${kindOf(target)}`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: Float32Array, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as Float32Array;
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch `F.mse_loss`, reduction "mean"). */
 export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: number, grad?: Float32Array): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const d = output[i]! - target[i]!;
@@ -4416,6 +5488,17 @@ export function mseLoss(output: Float32Array, target: ArrayLike<number>, n: numb
     if (grad !== undefined) grad[i] = (2 * d) / count;
   }
   return sum / count;
+}
+
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
+    const t = targets[b]!;
+    if (!Number.isInteger(t) || t < 0 || t >= classes) {
+      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
+    }
+  }
 }
 
 /** Cross entropy of logits against class indices, mean over every position (PyTorch `F.cross_entropy`):
@@ -4427,16 +5510,14 @@ export function crossEntropyLoss(
   grad?: Float32Array,
 ): number {
   const classes = 1000;
-  checkRows("logits", logits.length, n, outputSize);
+  checkRows("logits", logits, n, outputSize);
   const rows = logits.length / classes;
-  checkLength("targets", targets, rows);
-  if (grad !== undefined) checkLength("grad", grad, rows * classes);
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
   let total = 0;
   for (let b = 0; b < rows; b++) {
     const t = targets[b]!;
-    if (!Number.isInteger(t) || t < 0 || t >= classes) {
-      throw new RangeError(`target ${b} is ${t}, expected a class index in 0..${classes - 1}`);
-    }
     const o = b * classes;
     let m = -Infinity;
     for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
@@ -4460,10 +5541,11 @@ export function binaryCrossEntropyLoss(
   grad?: Float32Array,
   fromLogits = false,
 ): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(`fromLogits must be a boolean, got ${kindOf(fromLogits)}`);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const y = output[i]!;
@@ -4552,7 +5634,11 @@ function checkTrainerOptions(options: TrainerOptions): void {
  *  number out of range) before anything changes, and copied, so later changes to `options` do not reach it. */
 export function createTrainer(options: TrainerOptions, params?: Float32Array): Trainer {
   checkTrainerOptions(options);
-  if (params !== undefined) checkLength("params", params, paramCount);
+  if (params !== undefined) {
+    checkFloats("params", params, paramCount);
+    if (inWorkspace(params))
+      throw new TypeError("params share memory with an array this module returned: copy them first");
+  }
   const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
   return {
@@ -4722,14 +5808,53 @@ const trainableRanges: readonly (readonly [number, number])[] = [
   [86566656, 86567656],
 ];
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
+/** A trainer from `createTrainer`: its arrays of the right kind, length and separate, its options valid
+ *  (they are frozen, but the trainer object itself is not). */
+function checkTrainer(trainer: Trainer): void {
+  if (typeof trainer !== "object" || trainer === null)
+    throw new TypeError(`trainer must be an object from createTrainer, got ${kindOf(trainer)}`);
+  checkTrainerOptions(trainer.options);
+  const sgd = trainer.options.optimizer === "sgd";
+  const arrays: [string, unknown, number][] = [
+    ["trainer.params", trainer.params, paramCount],
+    ["trainer.grads", trainer.grads, paramCount],
+    ["trainer.buffers", trainer.buffers, bufferCount],
+    ["trainer.m", trainer.m, paramCount],
+    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+  ];
+  for (const [what, array, length] of arrays) checkFloats(what, array, length);
+  for (let i = 0; i < arrays.length; i++) {
+    for (let j = i + 1; j < arrays.length; j++) {
+      if (sharesMemory(arrays[i]![1] as Float32Array, arrays[j]![1] as Float32Array))
+        throw new TypeError(`${arrays[i]![0]} and ${arrays[j]![0]} share memory`);
+    }
+    if (inWorkspace(arrays[i]![1] as Float32Array))
+      throw new TypeError(`${arrays[i]![0]} shares memory with an array this module returned`);
+  }
+  if (!Number.isInteger(trainer.steps) || trainer.steps < 0)
+    throw new RangeError(`trainer.steps must be a whole number, got ${trainer.steps}`);
+}
+
+/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+ *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+ *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+ *  state or the running statistics. */
 export function trainStep(trainer: Trainer, input: Float32Array, target: ArrayLike<number>, n: number): number {
+  checkTrainer(trainer);
+  checkBatch(n);
   const o = trainer.options;
+  const lossName = o.loss;
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
+  const outputLength = n * outputSize;
+  if (lossName === "cross_entropy") {
+    checkTargets("targets", target, outputLength / 1000);
+    checkClasses(target, 1000);
+  } else {
+    checkTargets("target", target, outputLength);
+  }
   const result = forward(trainer.params, input, n, { training: true, buffers: trainer.buffers });
   const output = result;
   const grad = lossGrad(output.length);
-  const lossName = o.loss;
-  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)

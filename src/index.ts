@@ -149,10 +149,13 @@ export interface CompileOptions {
   /** Format with prettier (default `true`, as `nnc build`); `false` is several times faster and still
    *  readable (what the bundler plugin uses). */
   readonly format?: boolean;
-  /** An inference build with these parameters baked in: tensors by `state_dict` name, or every parameter
-   *  in manifest order. */
-  readonly bakeWeights?: Readonly<Record<string, number[]>> | readonly number[] | Float32Array | Float64Array;
+  /** An inference build with these parameters baked in: tensors by `state_dict` name (parameters and
+   *  buffers, each flat or nested to its shape), or every parameter then every buffer in manifest order. */
+  readonly bakeWeights?: Readonly<Record<string, readonly NestedNumbers[]>> | readonly number[] | Float32Array | Float64Array;
 }
+
+/** A tensor's values for `bakeWeights`: numbers, or arrays nested to the tensor's shape. */
+type NestedNumbers = number | readonly NestedNumbers[];
 
 export interface CompiledModule {
   /** File name, relative to an output directory: `<spec>.ts`, or `<spec>.<Model>.ts` when the spec defines
@@ -180,7 +183,7 @@ export async function compile(source: string, options: CompileOptions = {}): Pro
   if (options.file !== undefined) expectString("compile", "options.file", options.file);
   const { file = "<input>.nn", host = nodeFileHost, bakeWeights, ...settings } = options;
   const generator = await import("./emit/compile.js");
-  const baked = bakeWeights === undefined ? {} : { bakeWeights: isNumberList(bakeWeights) ? Array.from(bakeWeights) : { ...bakeWeights } };
+  const baked = bakeWeights === undefined ? {} : { bakeWeights: isNumberList(bakeWeights) ? Array.from(bakeWeights) : { ...(bakeWeights as Readonly<Record<string, NestedNumbers[]>>) } };
   const result = await generator.compile(source, { ...settings, ...baked }, file, host);
   return {
     ok: !hasErrors(result.diagnostics),

@@ -54,6 +54,13 @@ const coverage: Record<string, [string, CompileOptions]> = {
   moe: ["model M(x: f32[s <= 3, 6]) {\n  moe(4, top_k = 2) as moe {\n    dense(8) as up\n    tanh\n    dense(6) as down\n  }\n}\n", {}],
   rotary: ["model M(x: f32[s <= 5, 8]) { class_token(8) rotary dense(2) }\n", { dtype: "float64" }],
   baked: ["model M(x: f32[3]) {\n  dense(4) relu dense(2)\n}\n", { bakeWeights: Array.from({ length: 26 }, (_, i) => i / 10) }],
+  // Inference builds of the kinds that keep values for backward in a trainable build (they keep none
+  // here), with baked BatchNorm statistics (44 parameters, then 5 buffer values); and of a token model.
+  bakedNorms: [
+    "model M(x: f32[2, 4, 4]) {\n  batchnorm groupnorm(2) max_pool2d(2) dropout(0.5) flatten dense(3) layernorm rmsnorm\n}\n",
+    { bakeWeights: Array.from({ length: 49 }, (_, i) => i / 100) },
+  ],
+  bakedTokens: ["model T(ids: token[3] of 5) {\n  embedding(5, 2) flatten dense(2)\n}\n", { bakeWeights: Array.from({ length: 24 }, (_, i) => i / 10) }],
 };
 const extra: string[] = [];
 

@@ -27,6 +27,7 @@ import {
 import { commandHelp, parseCommandArgs, UsageError, type Command, type Parsed } from "./args.js";
 import { didYouMean } from "../diagnostics/suggest.js";
 import type { BuildOutcome, EmitKind } from "./build.js";
+import type { NestedNumbers } from "../emit/compile.js";
 import type { WatchDir } from "./watch.js";
 import { runVerify, verifyCommand } from "./verify.js";
 
@@ -572,9 +573,10 @@ function seconds(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 
-/** `--bake-weights FILE`: JSON (`{ "fc1.weight": [ … ], … }` by state_dict name, nested arrays allowed, or
- *  one flat array in manifest order). */
-function readWeights(file: string, host: Host): Record<string, number[]> | number[] | string {
+/** `--bake-weights FILE`: JSON (`{ "fc1.weight": [ … ], … }` by state_dict name, each tensor flat or nested
+ *  to its shape — the code generator checks the shape, so a ragged nesting is refused there, not flattened
+ *  here — or one flat array in manifest order). */
+function readWeights(file: string, host: Host): Record<string, NestedNumbers[]> | number[] | string {
   const read = host.readFile(file);
   if (!read.ok) return read.reason;
   let data: unknown;
@@ -583,24 +585,15 @@ function readWeights(file: string, host: Host): Record<string, number[]> | numbe
   } catch (error) {
     return `not JSON (${(error as Error).message})`;
   }
-  const flat = (x: unknown): number[] | undefined => {
-    if (typeof x === "number") return [x];
-    if (!Array.isArray(x)) return undefined;
-    const out: number[] = [];
-    for (const item of x) {
-      const f = flat(item);
-      if (!f) return undefined;
-      for (const v of f) out.push(v);
-    }
-    return out;
-  };
-  if (Array.isArray(data)) return flat(data) ?? "a top-level array must hold only numbers";
+  // Tensors have a few axes: nesting deeper than 32 is refused here, before any recursion could run deep.
+  const numbers = (x: unknown, depth = 0): boolean =>
+    typeof x === "number" || (depth < 32 && Array.isArray(x) && x.every((v) => numbers(v, depth + 1)));
+  if (Array.isArray(data)) return data.every((x) => typeof x === "number") ? (data as number[]) : "a top-level array must hold only numbers";
   if (data === null || typeof data !== "object") return "expected an object of tensors by name, or an array";
-  const out: Record<string, number[]> = {};
+  const out: Record<string, NestedNumbers[]> = {};
   for (const [name, value] of Object.entries(data)) {
-    const f = flat(value);
-    if (!f) return `\`${name}\` is not an array of numbers`;
-    out[name] = f;
+    if (!Array.isArray(value) || !numbers(value)) return `\`${name}\` is not an array of numbers (nested at most 32 deep)`;
+    out[name] = value as NestedNumbers[];
   }
   return out;
 }

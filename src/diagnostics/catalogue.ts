@@ -120,6 +120,7 @@ export const catalogue = {
   InexactSize: e("NN9002", "a size past 2^53 − 1, which the generated code cannot hold exactly as a JavaScript number"),
   BuildTooLarge: e("NN9003", "a model that expands to more operations, values or generated source than code generation allows"),
   ModuleTooLarge: e("NN9004", "a model whose module would allocate more memory at batch 1 than code generation allows (1 TiB)"),
+  BakeWeightsMismatch: e("NN9005", "weights for `--bake-weights` that do not fit the model (names, shapes, finite values, ties)"),
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type DiagnosticName = keyof typeof catalogue;

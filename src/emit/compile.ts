@@ -14,6 +14,11 @@ import { kernels } from "./kernels/index.js";
 import { emitModule, emitModuleParts, type ModulePart } from "./module.js";
 import { plan, type Plan } from "./plan.js";
 
+/** A tensor's values as `--bake-weights` takes them: flat, or nested arrays of the tensor's shape (as
+ *  PyTorch's `tensor.tolist()` gives them). */
+export type NestedNumbers = number | readonly NestedNumbers[];
+const nestedNumbers: z.ZodType<NestedNumbers> = z.lazy(() => z.union([z.number(), z.array(nestedNumbers)]));
+
 export const compileOptionsSchema = z
   .object({
     /** Compile only this model of the file. */
@@ -30,7 +35,7 @@ export const compileOptionsSchema = z
     /** An inference build with these parameters baked in: by `state_dict` name, or paramCount values in
      *  manifest order. Small dense layers then multiply by constants; no backward or training code. */
     bakeWeights: z
-      .union([z.record(z.string(), z.array(z.number())), z.array(z.number()), z.instanceof(Float32Array), z.instanceof(Float64Array)])
+      .union([z.record(z.string(), z.array(nestedNumbers)), z.array(z.number()), z.instanceof(Float32Array), z.instanceof(Float64Array)])
       .optional(),
   })
   .strict();
@@ -121,16 +126,21 @@ export async function compileFile(
       continue;
     }
     const planned = plan(a);
-    let baked: Float64Array | undefined;
+    let baked: BakedValues | undefined;
     if (options.bakeWeights !== undefined) {
-      const result = bakedParameters(planned, options.bakeWeights);
+      const result = bakedValues(planned, options.bakeWeights, options.dtype);
       if (typeof result === "string") {
-        diagnostics.push(diagnostic("UsageError", undefined, `--bake-weights for \`${a.name}\`: ${result}`));
+        diagnostics.push(diagnostic("BakeWeightsMismatch", undefined, `--bake-weights for \`${a.name}\`: ${result}`));
         continue;
       }
       baked = result;
     }
-    const info = { source: file, version, ...(loss ? { loss } : {}), ...(baked ? { baked } : {}) };
+    const info = {
+      source: file,
+      version,
+      ...(loss ? { loss } : {}),
+      ...(baked ? { baked: baked.params, ...(planned.bufferCount > 0 ? { bakedBuffers: baked.buffers } : {}) } : {}),
+    };
     const text = options.format ? await formatParts(emitModuleParts(planned, info, options)) : emitModule(planned, info, options);
     // Named by what the spec defines, not by what was selected: `--model A` and `--model B` of one spec
     // never write the same file.
@@ -166,28 +176,104 @@ async function formatParts(parts: readonly ModulePart[]): Promise<string> {
   return formatted.join("\n");
 }
 
-/** The flat parameter array from what `--bake-weights` gave, or what is wrong with it. */
-function bakedParameters(planned: Plan, given: Record<string, number[]> | ArrayLike<number>): Float64Array | string {
-  const out = new Float64Array(planned.paramCount);
+interface BakedValues {
+  readonly params: Float64Array;
+  readonly buffers: Float64Array;
+}
+
+/**
+ * The flat parameter and buffer arrays from what `--bake-weights` gave, or what is wrong with it. By name:
+ * every parameter and buffer tensor (a state_dict has both; BatchNorm's running statistics are what its
+ * inference uses), each flat or nested to exactly its shape; a tied tensor may be left out, and when given
+ * must equal the tensor it is tied to. As one flat array: the parameters in manifest order, then the
+ * buffers. Every value must stay finite in the storage type (1e39 is Infinity in float32).
+ */
+function bakedValues(planned: Plan, given: Record<string, readonly NestedNumbers[]> | ArrayLike<number>, dtype: "float32" | "float64"): BakedValues | string {
+  const stored = dtype === "float32" ? Math.fround : (x: number) => x;
+  const params = new Float64Array(planned.paramCount);
+  const buffers = new Float64Array(planned.bufferCount);
+  /** The first value not finite once stored, as a message. */
+  const notFinite = (values: ArrayLike<number>, where: (i: number) => string): string | undefined => {
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(stored(values[i]!))) return `${where(i)} is ${values[i]}, not finite in ${dtype}`;
+    }
+    return undefined;
+  };
   if (isArrayLike(given)) {
-    if (given.length !== planned.paramCount) return `${given.length} values given, the model has ${planned.paramCount} parameters`;
-    out.set(Array.from(given));
-    return out;
+    const total = planned.paramCount + planned.bufferCount;
+    if (given.length !== total) {
+      const buffersToo = planned.bufferCount > 0 ? ` and ${planned.bufferCount} buffer values (after the parameters, in manifest order)` : "";
+      return `${given.length} values given, the model has ${planned.paramCount} parameters${buffersToo}`;
+    }
+    const tensorAt = (i: number) => {
+      const list = i < planned.paramCount ? planned.params : planned.buffers;
+      const k = i < planned.paramCount ? i : i - planned.paramCount;
+      const t = list.find((x) => !x.tiedTo && k >= x.offset && k < x.offset + x.size);
+      return t ? `value ${i} (\`${t.name}\` element ${k - t.offset})` : `value ${i}`;
+    };
+    const bad = notFinite(given, tensorAt);
+    if (bad !== undefined) return bad;
+    params.set(Array.from({ length: planned.paramCount }, (_, i) => given[i]!));
+    buffers.set(Array.from({ length: planned.bufferCount }, (_, i) => given[planned.paramCount + i]!));
+    return { params, buffers };
   }
   const names = new Set(Object.keys(given));
-  for (const t of planned.params) {
-    if (t.tiedTo) continue;
-    const values = given[t.name];
-    if (values === undefined) return `no values for \`${t.name}\``;
-    if (values.length !== t.size) return `\`${t.name}\` has ${values.length} values, expected ${t.size} (shape [${t.shape.join(", ")}])`;
-    out.set(values, t.offset);
+  // Tensors first, then the ties (compared with the values their target put in place).
+  const tensors = [
+    ...planned.params.filter((t) => !t.tiedTo).map((t) => ({ t, into: params })),
+    ...planned.buffers.map((t) => ({ t, into: buffers })),
+    ...planned.params.filter((t) => t.tiedTo).map((t) => ({ t, into: params })),
+  ];
+  for (const { t, into } of tensors) {
     names.delete(t.name);
+    const values = Object.prototype.hasOwnProperty.call(given, t.name) ? given[t.name] : undefined;
+    if (values === undefined) {
+      if (t.tiedTo) continue;
+      return t.role === "buffer" ? `no values for the buffer \`${t.name}\` (a state_dict holds its buffers too)` : `no values for \`${t.name}\``;
+    }
+    const flat = flatten(values, t.shape, t.size);
+    if (typeof flat === "string") return `\`${t.name}\` ${flat}`;
+    const bad = notFinite(flat, (i) => `\`${t.name}\` element ${i}`);
+    if (bad !== undefined) return bad;
+    if (t.tiedTo) {
+      for (let i = 0; i < t.size; i++) {
+        if (stored(flat[i]!) !== stored(into[t.offset + i]!)) {
+          return `\`${t.name}\` is tied to \`${t.tiedTo}\` but differs from it at element ${i} (${flat[i]} against ${into[t.offset + i]}): give equal values or leave it out`;
+        }
+      }
+      continue;
+    }
+    into.set(flat, t.offset);
   }
-  for (const t of planned.params) if (t.tiedTo) names.delete(t.name);
   if (names.size > 0) return `unknown tensor${names.size === 1 ? "" : "s"} ${[...names].map((n) => `\`${n}\``).join(", ")}`;
-  return out;
+  return { params, buffers };
+}
+
+/** A tensor's values in row-major order: given flat (`size` numbers) or nested to exactly `shape` (a
+ *  ragged or differently shaped nesting is refused, not flattened); or what is wrong with them. */
+function flatten(values: readonly NestedNumbers[], shape: readonly number[], size: number): number[] | string {
+  const shapeText = `[${shape.join(", ")}]`;
+  if (values.every((v) => typeof v === "number")) {
+    return values.length === size ? (values as number[]) : `has ${values.length} values, expected ${size} (shape ${shapeText})`;
+  }
+  const out: number[] = [];
+  const walk = (v: NestedNumbers, depth: number, at: string): string | undefined => {
+    if (depth === shape.length) {
+      if (typeof v !== "number") return `is not nested to shape ${shapeText}: ${at} is an array, expected a number`;
+      out.push(v);
+      return undefined;
+    }
+    if (typeof v === "number") return `is not nested to shape ${shapeText}: ${at} is a number, expected an array of ${shape[depth]}`;
+    if (v.length !== shape[depth]) return `is not nested to shape ${shapeText}: ${at} has ${v.length} elements, expected ${shape[depth]}`;
+    for (let i = 0; i < v.length; i++) {
+      const problem = walk(v[i]!, depth + 1, `${at}[${i}]`);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  };
+  return walk(values, 0, "the array") ?? out;
 }
 
 function isArrayLike(x: unknown): x is ArrayLike<number> {
-  return Array.isArray(x) || x instanceof Float32Array || x instanceof Float64Array;
+  return ArrayBuffer.isView(x) || (Array.isArray(x) && x.every((v) => typeof v === "number"));
 }

@@ -71,6 +71,9 @@ export interface EmitCtx {
   readonly id: string;
   readonly args: ArgReader;
   readonly options: EmitOptions;
+  /** An inference build (`--bake-weights`): no backward pass follows, so a forward keeps nothing for one
+   *  (no scratch array for x̂, masks or argmaxes is requested or written). */
+  readonly inference: boolean;
   /** A parameter element as an expression: `p[k]`, or its value as a literal in a build with baked
    *  weights (`--bake-weights`), where straight-line code then multiplies by constants. */
   weight(index: number): string;

@@ -15,6 +15,8 @@ export interface ModuleInfo {
   readonly source: string;
   /** An inference build with these parameters baked in (`--bake-weights`): paramCount values. */
   readonly baked?: Float64Array;
+  /** Its buffers (BatchNorm running statistics), bufferCount values: what `createBuffers` then returns. */
+  readonly bakedBuffers?: Float64Array;
   readonly loss?: { readonly name: string; readonly logits: boolean };
   readonly version: string;
 }
@@ -298,6 +300,10 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
     inputGradWanted: codeUses(opCode, "inputGradWanted"),
     seqLength: codeUses(opCode, "seqLength") || backwardStatements.some((s) => codeUses(s, "seqLength")),
     outputList: plan.outputs.length > 1 && !cutOutputs.some((c) => c),
+    /** Float arrays are checked (inputs, parameters, buffers, gradients, losses): all but a baked token model. */
+    checkFloats: !info.baked || plan.bufferCount > 0 || plan.inputs.some((v) => v.dtype !== "token"),
+    /** Arrays are compared for shared memory (parameters, gradients, buffers against parameters, losses). */
+    sharesMemory: !info.baked,
     /** Backward reads the mode of the last forward call. */
     lastTraining: backwardCalls.some((c) => codeUses(c, "training")),
   };
@@ -322,19 +328,33 @@ function moduleStatements(plan: Plan, info: ModuleInfo, options: EmitOptions): {
     ],
   });
   if (info.baked) {
-    add(bakedSource(F, info.baked, options));
+    add(bakedSource(F, info.baked, info.bakedBuffers, options));
   }
 
   add({
     kind: StructureKind.Function,
     name: "createBuffers",
     isExported: true,
-    docs: ["A new buffer array: running means 0, running variances 1, batch counters 0."],
+    docs: [info.bakedBuffers ? "A new buffer array holding the baked running statistics." : "A new buffer array: running means 0, running variances 1, batch counters 0."],
     returnType: F,
-    statements: [`const p = new ${F}(bufferCount);`, ...plan.buffers.map(initStatement), "return p;"],
+    statements: info.bakedBuffers ? ["return bakedBuffers.slice();"] : [`const p = new ${F}(bufferCount);`, ...plan.buffers.map(initStatement), "return p;"],
   });
 
-  // Workspace: one array per activation and per gradient, sized for the batch of the last call.
+  // Workspace: one array per activation (the inputs' copies included) and per gradient, sized for the batch
+  // of the last call.
+  const batchArrays = [
+    ...activations.map((b) => ({ name: `act${b}`, type: F, size: `n * ${sizeOf(b)}` })),
+    ...plan.inputs.map((v) => ({ name: `act${v.buffer}`, type: arrayOf(v), size: `n * ${v.size}` })),
+    ...gradBuffers.map((b) => ({ name: `grad${b}`, type: F, size: `n * ${sizeOf(b)}` })),
+    ...scratches.filter((s) => !s.fixed).map((s) => ({ name: s.name, type: F, size: `n * ${s.perSample}` })),
+  ];
+  /** Parameters (not in an inference build) and buffers are checked against the workspace. */
+  const workspaceCheck = !info.baked || plan.bufferCount > 0;
+  const workspaceNames = [
+    ...batchArrays.map((a) => a.name),
+    ...scratches.filter((s) => s.fixed).map((s) => s.name),
+    ...(variable ? plan.outputs.flatMap((_, k) => (cutOutputs[k] ? [`short${k}`] : [])) : []),
+  ];
   add(`
 // ── Workspace: allocated when the batch size changes, reused otherwise (no allocation per call) ─────────
 
@@ -343,23 +363,35 @@ let batchSize = 0;${info.baked ? "" : "\nlet forwardDone = false;"}${uses.lastTr
 let lastTraining = false;` : ""}${uses.inputGradWanted ? `
 /** Whether backward computes the gradient of the model's float inputs (\`trainStep\` needs none). */
 let inputGradWanted = true;` : ""}${uses.seqLength ? `\n/** Sequence length of the last forward call (attention masks keys past it). */\nlet seqLength = ${seq};` : ""}
-${activations.map((b) => `let act${b} = new ${F}(0);`).join("\n")}
-${plan.inputs.map((v) => `let act${v.buffer}: ${arrayOf(v)} = new ${arrayOf(v)}(0);`).join("\n")}
-${gradBuffers.map((b) => `let grad${b} = new ${F}(0);`).join("\n")}
-${scratches.map((s) => (s.fixed ? `const ${s.name} = new ${F}(${s.perSample});` : `let ${s.name} = new ${F}(0);`)).join("\n")}
+/** Inputs are copied into arrays of the module's own (\`forward\` may be given one of its outputs). */
+${batchArrays.map((a) => `let ${a.name}${a.type === F ? "" : `: ${a.type}`} = new ${a.type}(0);`).join("\n")}
+${scratches.filter((s) => s.fixed).map((s) => `const ${s.name} = new ${F}(${s.perSample});`).join("\n")}
 ${plan.bufferCount > 0 ? `let bf: ${F} = new ${F}(bufferCount);\nlet ownBuffersReady = false;` : ""}
 
+/** Every array is made before any is replaced: when one cannot be allocated (a batch too large for the
+ *  memory), the workspace and the last forward call's values stay as they were. */
 function allocate(n: number): void {
   if (n === batchSize) return;
-  batchSize = n;
-${activations.map((b) => `  act${b} = new ${F}(n * ${sizeOf(b)});`).join("\n")}
-${gradBuffers.map((b) => `  grad${b} = new ${F}(n * ${sizeOf(b)});`).join("\n")}
-${scratches.filter((s) => !s.fixed).map((s) => `  ${s.name} = new ${F}(n * ${s.perSample});`).join("\n")}
+  [${batchArrays.map((a) => a.name).join(", ")}] = [${batchArrays.map((a) => `new ${a.type}(${a.size})`).join(", ")}];
+  batchSize = n;${workspaceCheck ? "\n  noteWorkspace();" : ""}
 ${uses.outputList ? `  outputList = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
 ${floatInputs.length > 1 && !info.baked ? `  inputGradList = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
 }
 ${uses.outputList ? `let outputList: ${outputType} = [${outputBuffers.map((b) => `act${b}`).join(", ")}];` : ""}
 ${floatInputs.length > 1 && !info.baked ? `let inputGradList: ${inputGradType} = [${floatInputs.map((v) => `grad${v.buffer}`).join(", ")}];` : ""}
+
+${workspaceCheck ? `/** The memory of every workspace array (each owns all of its ArrayBuffer), noted when the workspace changes. */
+let workspaceMemory = new Set<ArrayBufferLike>();
+
+function noteWorkspace(): void {
+  workspaceMemory = new Set([${workspaceNames.join(", ")}].map((a) => a.buffer));
+}
+
+/** Whether \`a\` shares memory with the workspace (an array this module returned): it would be
+ *  overwritten while it is read. One set lookup per call. */
+function inWorkspace(a: ArrayBufferView): boolean {
+  return workspaceMemory.has(a.buffer);
+}` : ""}
 ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
 `);
 
@@ -393,8 +425,15 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
     ],
     returnType: outputType,
     statements: [
+      // Every argument first; then the workspace (which may fail to allocate, changing nothing); then state.
       "checkBatch(n);",
-      ...(info.baked ? (forwardCalls.some((c) => codeUses(c, "p")) ? ["const p = bakedParams;"] : []) : ['checkLength("params", p, paramCount);']),
+      "checkOptions(options);",
+      ...(info.baked
+        ? forwardCalls.some((c) => codeUses(c, "p")) ? ["const p = bakedParams;"] : []
+        : ['checkFloats("params", p, paramCount);', 'if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");']),
+      ...(plan.inputs.length > 1
+        ? [`if (!Array.isArray(inputs) || inputs.length !== ${plan.inputs.length}) throw new TypeError(\`inputs must be an array of ${plan.inputs.length} arrays, got \${kindOf(inputs)}\`);`]
+        : []),
       ...(seq !== undefined
         ? [
             `const length = options.length ?? ${seq};`,
@@ -402,29 +441,33 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
             ...(variable ? [] : [`if (length !== ${seq}) throw new RangeError(${q(`this model needs the full sequence length ${seq}: ${support?.ok === false ? support.why : ""}`)});`]),
           ]
         : []),
-      ...plan.inputs.flatMap((v, k) => {
+      ...plan.inputs.map((v, k) => {
         const arr = plan.inputs.length === 1 ? "input" : `inputs[${k}]`;
         const label = plan.inputs.length === 1 ? "input" : `input ${v.name}`;
         const expected = v.symbolicLength ? `n * length * ${rowOf(v)}` : `n * ${v.size}`;
-        return [
-          `checkLength(${q(label)}, ${arr}, ${expected});`,
-          ...(v.dtype === "token" ? [`checkTokens(${q(label)}, ${arr}, ${v.vocab});`] : []),
-        ];
+        return v.dtype === "token" ? `checkTokens(${q(label)}, ${arr}, ${expected}, ${v.vocab});` : `checkFloats(${q(label)}, ${arr}, ${expected});`;
       }),
-      ...(plan.bufferCount > 0 ? ['if (options.buffers !== undefined) checkLength("buffers", options.buffers, bufferCount);'] : []),
+      ...(plan.bufferCount > 0
+        ? [
+            "if (options.buffers !== undefined) {",
+            '  checkFloats("buffers", options.buffers, bufferCount);',
+            ...(info.baked ? [] : ['  if (sharesMemory(options.buffers, p)) throw new TypeError("buffers share memory with params");']),
+            '  if (inWorkspace(options.buffers)) throw new TypeError("buffers share memory with an array this module returned: copy them first");',
+            "}",
+          ]
+        : []),
       ...(uses.lastTraining || forwardCalls.some((c) => codeUses(c, "training")) ? ["const training = options.training ?? false;"] : []),
-      "if (options.seed !== undefined) {",
-      "  checkSeed(options.seed);",
-      "  seedRandom(options.seed);",
-      "}",
-      ...(plan.bufferCount > 0 ? ["if (options.buffers !== undefined) bf = options.buffers;", "else if (!ownBuffersReady) { bf = createBuffers(); ownBuffersReady = true; }"] : []),
+      "if (options.seed !== undefined) checkSeed(options.seed);",
+      ...batchnormCheck(plan),
       "allocate(n);",
-      ...(variable ? ["allocateShort(n, length);"] : []),
+      ...(variable && cutOutputs.some((c) => c) ? ["allocateShort(n, length);"] : []),
+      "if (options.seed !== undefined) seedRandom(options.seed);",
+      ...(plan.bufferCount > 0 ? ["if (options.buffers !== undefined) bf = options.buffers;", "else if (!ownBuffersReady) { bf = createBuffers(); ownBuffersReady = true; }"] : []),
       ...plan.inputs.map((v, k) => {
         const arr = plan.inputs.length === 1 ? "input" : `inputs[${k}]`;
         return variable && v.symbolicLength
-          ? `act${v.buffer} = length === ${seq} ? ${arr} : padRows(${arr}, padded${k}, n, length, ${rowOf(v)}, ${seq});`
-          : `act${v.buffer} = ${arr};`;
+          ? `if (length === ${seq}) act${v.buffer}.set(${arr}); else padRows(${arr}, act${v.buffer}, n, length, ${rowOf(v)}, ${seq});`
+          : `act${v.buffer}.set(${arr});`;
       }),
       ...(uses.seqLength ? ["seqLength = length;"] : []),
       ...forwardCalls,
@@ -439,7 +482,7 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
       })(),
     ],
   });
-  if (variable) add(variableLengthSource(F, plan, seq!, arrayOf, cutOutputs));
+  if (variable) add(variableLengthSource(F, plan, seq!, cutOutputs, workspaceCheck));
 
   if (!info.baked) add({
     kind: StructureKind.Function,
@@ -461,14 +504,33 @@ ${plan.inputs.some((v) => v.dtype === "token") ? tokenCheckSource() : ""}
   });
 
   // One statement per function: prettier formats them one by one (see `emitModuleParts`).
-  opFunctions.forEach((f, k) => add(k === 0 ? `// ── One function per op, forward and backward ──\n\n${f}` : f));
-  add(lossesSource(F, plan));
-  if (!info.baked) add(trainingSource(F, info, plan, inputType, variable, uses.inputGradWanted));
+  opFunctions.forEach((f, k) => add(k === 0 ? `// ── One function per op${info.baked ? "" : ", forward and backward"} ──\n\n${f}` : f));
+  // An inference build has no losses (they write gradients), no backward and no training.
+  if (!info.baked) add(lossesSource(F, plan));
+  if (!info.baked) add(trainingSource(F, info, plan, inputType, variable, uses.inputGradWanted, cutOutputs, seq));
   if (helperCode.length > 0) addFixed(`// ── Math helpers ──\n\n${helperCode.join("\n\n")}`);
   if (opFunctions.some((f) => /\b(denseTiledForward|denseTiledBackward|packedGemm)\(/.test(f))) {
     addFixed(`// ── Shared dense kernels ──\n\n${denseTiledSource(F, options.tileColumns)}`);
   }
   return { statements, fixed };
+}
+
+/** Training-mode batchnorm needs more than one value per channel (PyTorch: "Expected more than 1 value per
+ *  channel when training"); checked before anything runs, for the layer with the fewest positions. */
+function batchnormCheck(plan: Plan): string[] {
+  let least: { name: string; positions: number } | undefined;
+  for (const op of plan.ops) {
+    if (op.kind !== "batchnorm") continue;
+    const v = plan.values[op.inputs[0]!]!;
+    const positions = v.size / v.shape[0]!;
+    if (least === undefined || positions < least.positions) least = { name: op.name, positions };
+  }
+  if (least === undefined) return [];
+  return [
+    `if (training && n * ${least.positions} < 2) {`,
+    `  throw new RangeError(\`${least.name}: batchnorm in training mode needs more than one value per channel, got \${n * ${least.positions}}\`);`,
+    "}",
+  ];
 }
 
 /** Whether generated code reads `name` (a whole identifier, not a property, outside comments). */
@@ -489,48 +551,97 @@ function backwardBody(
   backwardCalls: readonly string[],
 ): string[] {
   const floatInputs = plan.inputs.filter((v) => v.dtype !== "token");
+  const outputBuffers = new Set(plan.outputs.map((v) => v.buffer));
+  const gradArray = (k: number) => (plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`);
   return [
-      'if (!forwardDone) throw new RangeError("backward needs a forward call first");',
-      'checkLength("params", p, paramCount);',
-      "const n = batchSize;",
-      ...plan.outputs.map((v, k) => {
-        const arr = plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`;
-        return `checkLength(${q(arr)}, ${arr}, ${cutOutputs[k] ? `n * seqLength * ${rowOf(v)}` : `n * ${v.size}`});`;
-      }),
-      'checkLength("grads", grads, paramCount);',
-      "const gp = grads;",
-      ...zeroParamGrads(claims.params, plan.paramCount),
-      ...buffersUsed.filter((b) => !claims.buffers.has(b)).map((b) => `zero(grad${b});`),
-      ...plan.outputs.map((v, k) => {
-        const arr = plan.outputs.length === 1 ? "outputGrad" : `outputGrads[${k}]`;
-        // Two outputs may be one array (`y0 = flatten`, `y1 = reshape(…)` of one value share its buffer):
-        // the second adds its gradient to the first's instead of overwriting it (found by the fuzzer).
-        if (plan.outputs.slice(0, k).some((u) => u.buffer === v.buffer)) {
-          const g = `grad${v.buffer}`;
-          return cutOutputs[k]
-            ? `for (let b = 0; b < n; b++) for (let i = 0; i < seqLength * ${rowOf(v)}; i++) ${g}[b * ${seq! * rowOf(v)} + i]! += ${arr}[b * seqLength * ${rowOf(v)} + i]!;`
-            : `for (let i = 0; i < ${arr}.length; i++) ${g}[i]! += ${arr}[i]!;`;
-        }
+    // Every argument first, then the output gradients are copied in (before anything is zeroed: an output
+    // gradient may be \`grads\` or an array an earlier call returned), then the rest is zeroed.
+    'if (!forwardDone) throw new RangeError("backward needs a forward call first");',
+    'checkFloats("params", p, paramCount);',
+    'if (inWorkspace(p)) throw new TypeError("params share memory with an array this module returned: copy them first");',
+    "const n = batchSize;",
+    ...(plan.outputs.length > 1
+      ? [`if (!Array.isArray(outputGrads) || outputGrads.length !== ${plan.outputs.length}) throw new TypeError(\`outputGrads must be an array of ${plan.outputs.length} arrays, got \${kindOf(outputGrads)}\`);`]
+      : []),
+    ...plan.outputs.map((v, k) => `checkFloats(${q(gradArray(k))}, ${gradArray(k)}, ${cutOutputs[k] ? `n * seqLength * ${rowOf(v)}` : `n * ${v.size}`});`),
+    'checkFloats("grads", grads, paramCount);',
+    'if (sharesMemory(grads, p)) throw new TypeError("grads share memory with params");',
+    'if (inWorkspace(grads)) throw new TypeError("grads share memory with an array this module returned: copy them first");',
+    ...plan.outputs.map((v, k) => {
+      const arr = gradArray(k);
+      // Two outputs may be one array (`y0 = flatten`, `y1 = reshape(…)` of one value share its buffer):
+      // the second adds its gradient to the first's instead of overwriting it (found by the fuzzer).
+      if (plan.outputs.slice(0, k).some((u) => u.buffer === v.buffer)) {
+        const g = `grad${v.buffer}`;
         return cutOutputs[k]
-          ? `if (seqLength === ${seq}) grad${v.buffer}.set(${arr}); else padRows(${arr}, grad${v.buffer}, n, seqLength, ${rowOf(v)}, ${seq});`
-          : `copy(${arr}, grad${v.buffer});`;
-      }),
-      ...(backwardCalls.some((c) => codeUses(c, "training")) ? ["const training = lastTraining;"] : []),
-      ...backwardCalls,
-      ...(floatInputs.length === 0 ? [] : [floatInputs.length === 1 ? `return grad${floatInputs[0]!.buffer};` : "return inputGradList;"]),
+          ? `for (let b = 0; b < n; b++) for (let i = 0; i < seqLength * ${rowOf(v)}; i++) ${g}[b * ${seq! * rowOf(v)} + i]! += ${arr}[b * seqLength * ${rowOf(v)} + i]!;`
+          : `for (let i = 0; i < ${arr}.length; i++) ${g}[i]! += ${arr}[i]!;`;
+      }
+      return cutOutputs[k]
+        ? `if (seqLength === ${seq}) grad${v.buffer}.set(${arr}); else padRows(${arr}, grad${v.buffer}, n, seqLength, ${rowOf(v)}, ${seq});`
+        : `copy(${arr}, grad${v.buffer});`;
+    }),
+    "const gp = grads;",
+    ...zeroParamGrads(claims.params, plan.paramCount),
+    ...buffersUsed.filter((b) => !claims.buffers.has(b) && !outputBuffers.has(b)).map((b) => `zero(grad${b});`),
+    ...(backwardCalls.some((c) => codeUses(c, "training")) ? ["const training = lastTraining;"] : []),
+    ...backwardCalls,
+    ...(floatInputs.length === 0 ? [] : [floatInputs.length === 1 ? `return grad${floatInputs[0]!.buffer};` : "return inputGradList;"]),
   ];
 }
 
 /** The fixed runtime every module starts with: argument checks, array helpers and the seeded generator —
  *  each helper only when the module uses it. */
-function runtimeSource(F: string, uses: { readonly zero: boolean; readonly copy: boolean; readonly random: boolean; readonly gaussian: boolean }): string {
+function runtimeSource(
+  F: string,
+  uses: {
+    readonly zero: boolean;
+    readonly copy: boolean;
+    readonly random: boolean;
+    readonly gaussian: boolean;
+    readonly checkFloats: boolean;
+    readonly sharesMemory: boolean;
+  },
+): string {
   const parts = [
     `// ── Checks: a generated module never trusts its caller ──────────────────────────────────────────────
+
+// Every exported function checks all of its arguments before it changes anything (a workspace array, a
+// buffer, the random stream, a gradient): a call that throws leaves the module as it was. Checks run once
+// per call on each argument, never per element, except for integer ids and class targets (each must be
+// read to be known in range).
 
 function checkLength(what: string, array: ArrayLike<number>, expected: number): void {
   if (array.length !== expected) {
     throw new RangeError(\`\${what} has \${array.length} elements, expected \${expected}\`);
   }
+}
+
+/** What a caller passed, for messages: \`Float64Array\`, \`an array\`, \`string\`, \`null\`. */
+function kindOf(x: unknown): string {
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (ArrayBuffer.isView(x)) return x.constructor.name;
+  return typeof x;
+}
+${uses.checkFloats ? `
+/** An array of this module's storage type (\`${F}\`: another kind would be converted or truncated
+ *  silently, a string or a plain object read as not-a-number) and of the expected length. */
+function checkFloats(what: string, array: unknown, expected: number): void {
+  if (!(array instanceof ${F})) throw new TypeError(\`\${what} must be a ${F}, got \${kindOf(array)}\`);
+  checkLength(what, array, expected);
+}
+` : ""}${uses.sharesMemory ? `
+/** Whether two arrays share memory: one written while the other is read would give wrong numbers. */
+function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+` : ""}
+/** \`options\` of \`forward\`: an object; \`training\` a boolean when given. */
+function checkOptions(options: unknown): void {
+  if (typeof options !== "object" || options === null) throw new TypeError(\`options must be an object, got \${kindOf(options)}\`);
+  const training: unknown = (options as { training?: unknown }).training;
+  if (training !== undefined && typeof training !== "boolean") throw new TypeError(\`options.training must be a boolean, got \${kindOf(training)}\`);
 }`,
     uses.zero
       ? `/** Zeroes an array: a loop for short ones (\`fill\` is a call into the runtime, tens of ns), \`fill\` otherwise. */
@@ -714,6 +825,7 @@ function context(
     id: `op${index}`,
     args: new ArgReader(op.args, op.entry),
     options,
+    inference: baked !== undefined,
     weight: (k) => (baked ? lit(options.dtype === "float32" ? Math.fround(baked[k]!) : baked[k]!) : `p[${k}]!`),
   };
 }
@@ -721,19 +833,7 @@ function context(
 
 /** The baked parameters of an inference build, as base64 of their little-endian bytes, and a decoder
  *  (no `atob`, so the module needs neither a DOM nor Node's globals). */
-function bakedSource(F: string, baked: Float64Array, options: EmitOptions): string {
-  const typed = options.dtype === "float32" ? Float32Array.from(baked) : Float64Array.from(baked);
-  const bytes = new Uint8Array(typed.buffer);
-  let base64 = "";
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (let i = 0; i < bytes.length; i += 3) {
-    const a = bytes[i]!;
-    const b = bytes[i + 1];
-    const c = bytes[i + 2];
-    base64 += alphabet[a >> 2]! + alphabet[((a & 3) << 4) | ((b ?? 0) >> 4)]!;
-    base64 += b === undefined ? "=" : alphabet[((b & 15) << 2) | ((c ?? 0) >> 6)]!;
-    base64 += c === undefined ? "=" : alphabet[c & 63]!;
-  }
+function bakedSource(F: string, baked: Float64Array, buffers: Float64Array | undefined, options: EmitOptions): string {
   return `// ── Baked parameters (an inference build: \`nnc build --bake-weights\`) ──────────────────────────────
 
 function decodeBase64(text: string): Uint8Array {
@@ -756,36 +856,48 @@ function decodeBase64(text: string): Uint8Array {
 
 /** The parameters this module was built with (little-endian ${options.dtype}). Small dense layers use them
  *  as constants in their code; the others read them from here. */
-export const bakedParams: ${F} = new ${F}(decodeBase64(${JSON.stringify(base64)}).buffer);
-`;
+export const bakedParams: ${F} = new ${F}(decodeBase64(${JSON.stringify(base64Of(baked, options))}).buffer);
+${buffers ? `
+/** The buffers this module was built with (BatchNorm running statistics, little-endian ${options.dtype}). */
+const bakedBuffers: ${F} = new ${F}(decodeBase64(${JSON.stringify(base64Of(buffers, options))}).buffer);
+` : ""}`;
+}
+
+/** An array's values in the storage type, as base64 of their little-endian bytes. */
+function base64Of(values: Float64Array, options: EmitOptions): string {
+  const typed = options.dtype === "float32" ? Float32Array.from(values) : Float64Array.from(values);
+  const bytes = new Uint8Array(typed.buffer);
+  let base64 = "";
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const a = bytes[i]!;
+    const b = bytes[i + 1];
+    const c = bytes[i + 2];
+    base64 += alphabet[a >> 2]! + alphabet[((a & 3) << 4) | ((b ?? 0) >> 4)]!;
+    base64 += b === undefined ? "=" : alphabet[((b & 15) << 2) | ((c ?? 0) >> 6)]!;
+    base64 += c === undefined ? "=" : alphabet[c & 63]!;
+  }
+  return base64;
 }
 
 /** Padding shorter sequences to the layout at the maximum, and cutting outputs back. */
-function variableLengthSource(
-  F: string,
-  plan: Plan,
-  max: number,
-  arrayOf: (v: { dtype: string }) => string,
-  cutOutputs: readonly boolean[],
-): string {
-  const padded = plan.inputs.flatMap((v, k) => (v.symbolicLength ? [{ k, type: arrayOf(v), size: v.size }] : []));
+function variableLengthSource(F: string, plan: Plan, max: number, cutOutputs: readonly boolean[], noted: boolean): string {
   const shorts = plan.outputs.flatMap((v, k) => (cutOutputs[k] ? [{ k, size: v.size }] : []));
   return `
 // ── Shorter sequences: padded to ${max} positions (the ops cannot see past a position, or attention masks
 // the padded keys) and cut back ──────────────────────────────────────────────────────────────────────────
 
-let shortFor = "";
-${padded.map((x) => `let padded${x.k} = new ${x.type}(0);`).join("\n")}
+${shorts.length === 0 ? "" : `let shortFor = "";
 ${shorts.map((x) => `let short${x.k} = new ${F}(0);`).join("\n")}
 
+/** Every array is made before any is replaced (as in \`allocate\`). */
 function allocateShort(n: number, length: number): void {
   const key = \`\${n}:\${length}\`;
   if (key === shortFor || length === ${max}) return;
-  shortFor = key;
-${padded.map((x) => `  padded${x.k} = new ${x.type}(n * ${x.size});`).join("\n")}
-${shorts.map((x) => `  short${x.k} = new ${F}(n * length * ${x.size / max});`).join("\n")}
+  [${shorts.map((x) => `short${x.k}`).join(", ")}] = [${shorts.map((x) => `new ${F}(n * length * ${x.size / max})`).join(", ")}];
+  shortFor = key;${noted ? "\n  noteWorkspace();" : ""}
 }
-
+`}
 /** Copies n rows-of-\`length\` samples into their places in a layout of \`max\` positions, zeros elsewhere. */
 function padRows<T extends Int32Array | ${F}>(short: T, full: T, n: number, length: number, row: number, max: number): T {
   full.fill(0);
@@ -801,13 +913,16 @@ function cutRows(full: ${F}, short: ${F}, n: number, length: number, row: number
 `;
 }
 
-/** Token ids are checked before any work: an id outside the vocabulary would read past a table. */
+/** Token ids are checked before any work: an id outside the vocabulary would read past a table. The one
+ *  check that reads every element (an Int32Array holds integers; their range must be seen to be known). */
 function tokenCheckSource(): string {
   return `
-function checkTokens(what: string, ids: Int32Array, vocab: number): void {
+function checkTokens(what: string, ids: unknown, expected: number, vocab: number): void {
+  if (!(ids instanceof Int32Array)) throw new TypeError(\`\${what} must be an Int32Array of token ids, got \${kindOf(ids)}\`);
+  checkLength(what, ids, expected);
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
-    if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(\`\${what}: token id \${id} at position \${i} is outside the vocabulary 0..\${vocab - 1}\`);
+    if (id < 0 || id >= vocab) throw new RangeError(\`\${what}: token id \${id} at position \${i} is outside the vocabulary 0..\${vocab - 1}\`);
   }
 }
 `;
@@ -824,18 +939,44 @@ function lossesSource(F: string, plan: Plan): string {
 // ── Losses: each returns the mean loss and, given \`grad\`, writes its gradient for \`backward\` ─────────
 
 /** An output of n samples: n × outputSize values, or fewer per sample for a shorter sequence. */
-function checkRows(what: string, length: number, n: number, size: number): void {
+function checkRows(what: string, output: unknown, n: number, size: number): void {
+  checkBatch(n);
+  if (!(output instanceof ${F})) throw new TypeError(\`\${what} must be a ${F}, got \${kindOf(output)}\`);
+  const length = output.length;
   if (length === 0 || length % n !== 0 || length > n * size) {
     throw new RangeError(\`\${what} has \${length} elements, expected n × \${size} (n = \${n})\`);
   }
 }
 
+/** Targets: a typed array or an array of numbers (a string or a plain object would read as not-a-number), of the
+ *  expected length. An array's elements are read once here: they could be anything. */
+function checkTargets(what: string, target: unknown, expected: number): void {
+  if (Array.isArray(target)) {
+    for (let i = 0; i < target.length; i++) {
+      const t: unknown = target[i];
+      if (typeof t !== "number") throw new TypeError(\`\${what}[\${i}] must be a number, got \${kindOf(t)}\`);
+    }
+  } else if (!ArrayBuffer.isView(target) || target instanceof DataView || target instanceof BigInt64Array || target instanceof BigUint64Array) {
+    throw new TypeError(\`\${what} must be a typed array or an array of numbers, got \${kindOf(target)}\`);
+  }
+  checkLength(what, target as ArrayLike<number>, expected);
+}
+
+/** The gradient array a loss writes: the module's storage type, one value per output element, sharing no
+ *  memory with the output or the targets (it is written while they are read). */
+function checkLossGrad(grad: unknown, count: number, output: ${F}, target: ArrayLike<number>): void {
+  checkFloats("grad", grad, count);
+  const g = grad as ${F};
+  if (sharesMemory(g, output)) throw new TypeError("grad shares memory with the output");
+  if (ArrayBuffer.isView(target) && sharesMemory(g, target)) throw new TypeError("grad shares memory with the targets");
+}
+
 /** Mean squared error over all n × outputSize elements (PyTorch \`F.mse_loss\`, reduction "mean"). */
 export function mseLoss(output: ${F}, target: ArrayLike<number>, n: number, grad?: ${F}): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const d = output[i]! - target[i]!;
@@ -845,20 +986,29 @@ export function mseLoss(output: ${F}, target: ArrayLike<number>, n: number, grad
   return sum / count;
 }
 
-/** Cross entropy of logits against class indices, mean over every position (PyTorch \`F.cross_entropy\`):
- *  the last axis of the output holds the ${classes} classes; each of the n × ${plan.output.size / classes} rows has one target. */
-export function crossEntropyLoss(logits: ${F}, targets: ArrayLike<number>, n: number, grad?: ${F}): number {
-  const classes = ${classes};
-  checkRows("logits", logits.length, n, outputSize);
-  const rows = logits.length / classes;
-  checkLength("targets", targets, rows);
-  if (grad !== undefined) checkLength("grad", grad, rows * classes);
-  let total = 0;
-  for (let b = 0; b < rows; b++) {
+/** Class indices: every target is checked before any gradient is written (the one loss check that reads
+ *  every target: each must be an integer in 0..classes − 1). */
+function checkClasses(targets: ArrayLike<number>, classes: number): void {
+  for (let b = 0; b < targets.length; b++) {
     const t = targets[b]!;
     if (!Number.isInteger(t) || t < 0 || t >= classes) {
       throw new RangeError(\`target \${b} is \${t}, expected a class index in 0..\${classes - 1}\`);
     }
+  }
+}
+
+/** Cross entropy of logits against class indices, mean over every position (PyTorch \`F.cross_entropy\`):
+ *  the last axis of the output holds the ${classes} classes; each of the n × ${plan.output.size / classes} rows has one target. */
+export function crossEntropyLoss(logits: ${F}, targets: ArrayLike<number>, n: number, grad?: ${F}): number {
+  const classes = ${classes};
+  checkRows("logits", logits, n, outputSize);
+  const rows = logits.length / classes;
+  checkTargets("targets", targets, rows);
+  checkClasses(targets, classes);
+  if (grad !== undefined) checkLossGrad(grad, rows * classes, logits, targets);
+  let total = 0;
+  for (let b = 0; b < rows; b++) {
+    const t = targets[b]!;
     const o = b * classes;
     let m = -Infinity;
     for (let k = 0; k < classes; k++) m = Math.max(m, logits[o + k]!);
@@ -876,10 +1026,11 @@ export function crossEntropyLoss(logits: ${F}, targets: ArrayLike<number>, n: nu
 /** Binary cross entropy, mean over all elements: of probabilities (PyTorch \`F.binary_cross_entropy\`, logs
  *  clamped at -100) or, with \`fromLogits\`, of logits (\`F.binary_cross_entropy_with_logits\`). */
 export function binaryCrossEntropyLoss(output: ${F}, target: ArrayLike<number>, n: number, grad?: ${F}, fromLogits = false): number {
+  checkRows("output", output, n, outputSize);
   const count = output.length;
-  checkRows("output", count, n, outputSize);
-  checkLength("target", target, count);
-  if (grad !== undefined) checkLength("grad", grad, count);
+  checkTargets("target", target, count);
+  if (grad !== undefined) checkLossGrad(grad, count, output, target);
+  if (typeof fromLogits !== "boolean") throw new TypeError(\`fromLogits must be a boolean, got \${kindOf(fromLogits)}\`);
   let sum = 0;
   for (let i = 0; i < count; i++) {
     const y = output[i]!;
@@ -897,7 +1048,21 @@ export function binaryCrossEntropyLoss(output: ${F}, target: ArrayLike<number>, 
 `;
 }
 
-function trainingSource(F: string, info: ModuleInfo, plan: Plan, inputType: string, variable: boolean, inputGradWanted: boolean): string {
+function trainingSource(
+  F: string,
+  info: ModuleInfo,
+  plan: Plan,
+  inputType: string,
+  variable: boolean,
+  inputGradWanted: boolean,
+  cutOutputs: readonly boolean[],
+  seq: number | undefined,
+): string {
+  const out = plan.output.shape;
+  const classes = out.length === 0 ? 1 : out[out.length - 1]!;
+  /** The first output is cut to the call's length (a shorter sequence gives a shorter output). */
+  const cutFirst = variable && cutOutputs[0] === true;
+  const firstRow = seq === undefined ? 0 : plan.output.size / seq;
   const backwardCall = `backward(trainer.params, ${plan.outputs.length === 1 ? "grad" : `[grad, ${plan.outputs.slice(1).map((_, k) => `zerosOf(result[${k + 1}].length)`).join(", ")}]`}, trainer.grads);`;
   const loss = info.loss?.name;
   return `
@@ -970,7 +1135,10 @@ ${loss ? "" : `  if (options.loss === undefined) throw new RangeError("no loss: 
  *  number out of range) before anything changes, and copied, so later changes to \`options\` do not reach it. */
 export function createTrainer(options: TrainerOptions, params?: ${F}): Trainer {
   checkTrainerOptions(options);
-  if (params !== undefined) checkLength("params", params, paramCount);
+  if (params !== undefined) {
+    checkFloats("params", params, paramCount);
+    if (inWorkspace(params)) throw new TypeError("params share memory with an array this module returned: copy them first");
+  }
   const own = params ?? createParams(options.seed ?? 0);
   seedRandom(options.seed ?? 0);
   return {
@@ -990,14 +1158,52 @@ const trainableRanges: readonly (readonly [number, number])[] = [${plan.params
     .map((t) => `[${t.offset}, ${t.offset + t.size}]`)
     .join(", ")}];
 
-/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss. */
+/** A trainer from \`createTrainer\`: its arrays of the right kind, length and separate, its options valid
+ *  (they are frozen, but the trainer object itself is not). */
+function checkTrainer(trainer: Trainer): void {
+  if (typeof trainer !== "object" || trainer === null) throw new TypeError(\`trainer must be an object from createTrainer, got \${kindOf(trainer)}\`);
+  checkTrainerOptions(trainer.options);
+  const sgd = trainer.options.optimizer === "sgd";
+  const arrays: [string, unknown, number][] = [
+    ["trainer.params", trainer.params, paramCount],
+    ["trainer.grads", trainer.grads, paramCount],
+    ["trainer.buffers", trainer.buffers, bufferCount],
+    ["trainer.m", trainer.m, paramCount],
+    ["trainer.v", trainer.v, sgd ? 0 : paramCount],
+  ];
+  for (const [what, array, length] of arrays) checkFloats(what, array, length);
+  for (let i = 0; i < arrays.length; i++) {
+    for (let j = i + 1; j < arrays.length; j++) {
+      if (sharesMemory(arrays[i]![1] as ${F}, arrays[j]![1] as ${F})) throw new TypeError(\`\${arrays[i]![0]} and \${arrays[j]![0]} share memory\`);
+    }
+    if (inWorkspace(arrays[i]![1] as ${F})) throw new TypeError(\`\${arrays[i]![0]} shares memory with an array this module returned\`);
+  }
+  if (!Number.isInteger(trainer.steps) || trainer.steps < 0) throw new RangeError(\`trainer.steps must be a whole number, got \${trainer.steps}\`);
+}
+
+/** One optimization step on a batch: forward (training mode), loss, backward, update. Returns the loss.
+ *  The trainer, the targets (their kind, length and, for cross entropy, every class index) and the inputs
+ *  are checked before anything changes: a step that throws has not touched the parameters, the optimizer
+ *  state or the running statistics. */
 export function trainStep(trainer: Trainer, ${plan.inputs.length === 1 ? "input" : "inputs"}: ${inputType}, target: ArrayLike<number>, n: number${variable ? ", length?: number" : ""}): number {
+  checkTrainer(trainer);
+  checkBatch(n);
   const o = trainer.options;
+  const lossName = o.loss${loss ? ` ?? ${q(loss)}` : ""};${loss ? "" : `
+  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");`}
+  ${cutFirst ? `if (length !== undefined && (!Number.isInteger(length) || length < 1 || length > ${seq})) {
+    throw new RangeError(\`sequence length \${length} is outside 1..${seq} (the declared maximum is ${seq})\`);
+  }
+  const outputLength = n * (length ?? ${seq}) * ${firstRow};` : `const outputLength = n * outputSize;`}
+  if (lossName === "cross_entropy") {
+    checkTargets("targets", target, outputLength / ${classes});
+    checkClasses(target, ${classes});
+  } else {
+    checkTargets("target", target, outputLength);
+  }
   const result = forward(trainer.params, ${plan.inputs.length === 1 ? "input" : "inputs"}, n, { training: true, buffers: trainer.buffers${variable ? ", ...(length !== undefined ? { length } : {})" : ""} });
   const output = result${plan.outputs.length === 1 ? "" : "[0]"};
   const grad = lossGrad(output.length);
-  const lossName = o.loss${loss ? ` ?? ${q(loss)}` : ""};${loss ? "" : `
-  if (lossName === undefined) throw new RangeError("no loss: the spec states none, so pass options.loss");`}
   const loss =
     lossName === "mse"
       ? mseLoss(output, target, n, grad)

@@ -157,17 +157,17 @@ function dropout(): Kernel {
   return {
     forward(c) {
       const p = c.args.decimal("p");
-      const mask = c.scratch("mask", c.inSizes[0]!);
+      // The mask is kept for the backward pass (not in an inference build, which has none).
+      const mask = c.inference ? "" : c.scratch("mask", c.inSizes[0]!);
       const keep = 1 - p;
       return `// ${c.op.name}: dropout(p = ${lit(p)})
 if (training && ${p} > 0) {
   for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) {
-    const m = ${keep <= 0 ? "0" : `random() < ${lit(keep)} ? ${lit(1 / keep)} : 0`};
-    ${mask}[i] = m;
+    const m = ${keep <= 0 ? "0" : `random() < ${lit(keep)} ? ${lit(1 / keep)} : 0`};${mask ? `\n    ${mask}[i] = m;` : ""}
     ${c.y[0]}[i] = ${c.x[0]}[i]! * m;
   }
 } else {
-  for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) { ${mask}[i] = 1; ${c.y[0]}[i] = ${c.x[0]}[i]!; }
+  for (let i = 0, e = n * ${c.inSizes[0]}; i < e; i++) { ${mask ? `${mask}[i] = 1; ` : ""}${c.y[0]}[i] = ${c.x[0]}[i]!; }
 }`;
     },
     backward(c) {

@@ -30,11 +30,12 @@ function batchnormGeometry(c: EmitCtx) {
     RM: track ? c.buffer("running_mean") : -1,
     RV: track ? c.buffer("running_var") : -1,
     NB: track ? c.buffer("num_batches_tracked") : -1,
-    xhat: c.scratch("xhat", c.inSizes[0]!),
-    // Only the first C elements of `istd` and the first of `mode` are used (scratch is sized per sample).
-    istd: c.scratch("istd", C),
-    // Whether the last forward used batch statistics (backward always runs with `training` true).
-    mode: track ? c.scratch("batchstats", 1) : "",
+    // What backward needs (none in an inference build): x̂, the inverse std of every channel (only the
+    // first C elements are used: scratch is sized per sample) and whether the last forward used batch
+    // statistics (backward always runs with `training` true).
+    xhat: c.inference ? "" : c.scratch("xhat", c.inSizes[0]!),
+    istd: c.inference ? "" : c.scratch("istd", C),
+    mode: track && !c.inference ? c.scratch("batchstats", 1) : "",
   };
 }
 
@@ -75,8 +76,7 @@ export const batchnorm: Kernel = {
       v = bf[${at(g.RV, "ch")}]!;
     }`
       : batch;
-    const apply = `const h = (${x}[i]! - m) * r;
-          ${g.xhat}[i] = h;
+    const apply = `const h = (${x}[i]! - m) * r;${c.inference ? "" : `\n          ${g.xhat}[i] = h;`}
           ${y}[i] = h${W >= 0 ? " * w" : ""}${B >= 0 ? " + sh" : ""};`;
     return `// ${c.op.name}: ${describeBatchnorm(c, g)}
 {
@@ -84,12 +84,12 @@ export const batchnorm: Kernel = {
   if (training && count < 2) {
     throw new RangeError(\`${c.op.name}: batchnorm in training mode needs more than one value per channel, got \${count}\`);
   }
-${g.track ? `  ${g.mode}[0] = batchStats ? 1 : 0;\n` : ""}  for (let ch = 0; ch < ${C}; ch++) {
+${g.mode ? `  ${g.mode}[0] = batchStats ? 1 : 0;\n` : ""}  for (let ch = 0; ch < ${C}; ch++) {
     let m: number;
     let v: number;
     ${stats}
     const r = 1 / Math.sqrt(v + ${lit(g.eps)});
-    ${g.istd}[ch] = r;${W >= 0 ? `\n    const w = p[${at(W, "ch")}]!;` : ""}${B >= 0 ? `\n    const sh = p[${at(B, "ch")}]!;` : ""}
+    ${c.inference ? "" : `${g.istd}[ch] = r;`}${W >= 0 ? `\n    const w = p[${at(W, "ch")}]!;` : ""}${B >= 0 ? `\n    const sh = p[${at(B, "ch")}]!;` : ""}
     ${loop(`{
           ${apply}
         }`)}
@@ -202,9 +202,8 @@ for (let b = 0; b < n; b++) {
     let q = 0;
     for (let j = base; j < base + ${K}; j++) { const d = ${x}[j]! - m; q += d * d; }
     const r = 1 / Math.sqrt(q / ${K} + ${lit(geo.eps)});
-    ${geo.istd}[${ix.slot}] = r;
-    ${runLoop(geo, perChannel, `const h = (${x}[j]! - m) * r;
-        ${geo.xhat}[j] = h;
+    ${c.inference ? "" : `${geo.istd}[${ix.slot}] = r;`}
+    ${runLoop(geo, perChannel, `const h = (${x}[j]! - m) * r;${c.inference ? "" : `\n        ${geo.xhat}[j] = h;`}
         ${y}[j] = h${geo.W >= 0 ? " * w" : ""}${geo.B >= 0 ? " + sh" : ""};`)}
   }
 }`;
@@ -257,8 +256,8 @@ export const groupnorm = runKernel((c) => {
     eps,
     W: affine ? c.param("weight") : -1,
     B: affine ? c.param("bias") : -1,
-    xhat: c.scratch("xhat", c.inSizes[0]!),
-    istd: c.scratch("istd", G),
+    xhat: c.inference ? "" : c.scratch("xhat", c.inSizes[0]!),
+    istd: c.inference ? "" : c.scratch("istd", G),
     what: `groupnorm, ${plural(G, "group")} of ${plural(C / G, "channel")}${spatial} per sample (eps ${lit(eps)}${affine ? ", affine" : ""})`,
   };
 });
@@ -278,8 +277,8 @@ export const layernorm = runKernel((c) => {
     eps,
     W: affine ? c.param("weight") : -1,
     B: bias ? c.param("bias") : -1,
-    xhat: c.scratch("xhat", c.inSizes[0]!),
-    istd: c.scratch("istd", rows),
+    xhat: c.inference ? "" : c.scratch("xhat", c.inSizes[0]!),
+    istd: c.inference ? "" : c.scratch("istd", rows),
     what: `layernorm over the last axis, ${plural(rows, "row")} of ${D} per sample (eps ${lit(eps)}${affine ? (bias ? ", weight and bias" : ", weight, no bias") : ""})`,
   };
 });
@@ -292,7 +291,7 @@ export const rmsnorm: Kernel = {
     const rows = c.inSizes[0]! / D;
     const eps = c.args.decimal("eps");
     const W = c.args.bool("affine") ? c.param("weight") : -1;
-    const rs = c.scratch("rms", rows);
+    const rs = c.inference ? "" : c.scratch("rms", rows);
     const x = c.x[0]!;
     const y = c.y[0]!;
     return `// ${c.op.name}: rmsnorm over the last axis, ${plural(rows, "row")} of ${D} per sample (eps ${lit(eps)}${W >= 0 ? ", weight" : ""})
@@ -301,7 +300,7 @@ for (let row = 0, e = n * ${rows}; row < e; row++) {
   let q = 0;
   for (let j = 0; j < ${D}; j++) { const v = ${x}[base + j]!; q += v * v; }
   const r = 1 / Math.sqrt(q / ${D} + ${lit(eps)});
-  ${rs}[row] = r;
+  ${rs ? `${rs}[row] = r;` : ""}
   for (let j = 0; j < ${D}; j++) ${y}[base + j] = ${x}[base + j]! * r${W >= 0 ? ` * p[${at(W, "j")}]!` : ""};
 }`;
   },

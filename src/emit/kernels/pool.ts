@@ -102,7 +102,8 @@ function maxPool(rank: 1 | 2): Kernel {
       const axes = windowAxes(c, rank, true);
       const C = c.inShapes[0]![0]!;
       const IP = c.inSizes[0]! / C;
-      const arg = c.scratch("argmax", c.outSizes[0]!);
+      // Each output's argmax is kept for the backward pass (not in an inference build, which has none).
+      const arg = c.inference ? "" : c.scratch("argmax", c.outSizes[0]!);
       const sizes = axes.map((a) => a.in);
       const lo = (a: Axis) => (clipsLow(a) ? `k${a.sfx}Lo` : "0");
       const hi = (a: Axis) => (clipsHigh(a) ? `k${a.sfx}Hi` : String(a.k));
@@ -127,8 +128,7 @@ function maxPool(rank: 1 | 2): Kernel {
   const q = ${plus(base, tap(a, k))};
   const v = ${c.x[0]}[xc + q]!;
   if (v > m || v !== v) {
-    m = v;
-    at = q;
+    m = v;${arg ? "\n    at = q;" : ""}
   }
 }`;
         }
@@ -138,13 +138,10 @@ function maxPool(rank: 1 | 2): Kernel {
   ${kLoop(j + 1, r)}
 }`;
       };
-      const inner = `let m = -Infinity;
-let at = ${at(axes.map(lo))};
+      const inner = `let m = -Infinity;${arg ? `\nlet at = ${at(axes.map(lo))};` : ""}
 ${kLoop(0, "0")}
-${c.y[0]}[d] = m;
-${arg}[d] = at;`;
-      return `${head(c, axes)}
-// the argmax (index within the input plane) of every output is kept for the backward pass
+${c.y[0]}[d] = m;${arg ? `\n${arg}[d] = at;` : ""}`;
+      return `${head(c, axes)}${arg ? "\n// the argmax (index within the input plane) of every output is kept for the backward pass" : ""}
 for (let bc = 0, d = 0; bc < n * ${C}; bc++) {
   const xc = bc * ${IP};
   ${outputLoops(axes, setup, inner)}
