@@ -54,6 +54,24 @@ describe("counting", () => {
       extra: { buffers: 7n, bufferBytes: 32n /* 6·4 + 8 (int64) */ },
     },
     { name: "batchnorm without running statistics", source: model("f32[3, 4, 4]", "batchnorm(track_running_stats = false)"), params: 6n, extra: { buffers: 0n } },
+    // Axis discipline (issue 14): a sequence read as channels is refused (test/diagnostics/
+    // conv1d-over-sequence-axis.nn); with the axes swapped first, PyTorch's counts. Embedding 1000·32 =
+    // 32,000; Conv1d(in 32, out 64, k 3): weight 64·32·3 = 6,144, bias 64 → 38,208 (the issue's figure).
+    {
+      name: "conv1d over embeddings after transpose",
+      source: "model M(x: token[s <= 100] of 1000) {\n  embedding(1000, 32) transpose(0, 1) conv1d(64, 3, padding = 1)\n}\n",
+      params: 38_208n,
+    },
+    // LSTM 32→64 (4·64·(32 + 64) + 2·4·64 = 25,088) then BatchNorm1d(64) on [64, t]: 2·64 = 128 parameters,
+    // running_mean 64 + running_var 64 + num_batches_tracked 1 = 129 buffers → 25,216.
+    {
+      name: "batchnorm over lstm features after transpose",
+      source: model("f32[t <= 10, 32]", "lstm(64) transpose(0, 1) batchnorm"),
+      params: 25_216n,
+      extra: { buffers: 129n },
+    },
+    // PReLU with one shared slope reads no channel axis: fine on a sequence.
+    { name: "shared prelu on a sequence", source: model("f32[t <= 10, 32]", "prelu"), params: 1n },
     // PReLU with 3 slopes: role "other", a weight
     { name: "prelu slopes", source: model("f32[3, 4, 4]", "prelu(3)"), params: 3n, extra: { weights: 3n, other: 3n } },
     // conv2d 1→6, 5×5 on 32×32: weight 6·1·25 = 150, bias 6 → 156; out 28×28×6, MACs 28·28·6·25 = 117,600

@@ -11,7 +11,7 @@ import { evaluate, type NumValue } from "../check/evaluate.js";
 import type { BlockInfo, CallTarget, ModelInfo, ResolvedFile } from "../check/resolve.js";
 import type * as A from "../syntax/ast.js";
 import { layerEntry, rangeProblem, type LayerEntry, type ParamSpec } from "../vocabulary/layers.js";
-import { semantics } from "../vocabulary/semantics.js";
+import { channelAxisProblem, semantics, tokenIdProblem } from "../vocabulary/semantics.js";
 import { expand, Group, rename, renameTensor, viewNode, type Entry, type Rename } from "./shared.js";
 import {
   dim,
@@ -293,18 +293,20 @@ class Engine {
     const inputs: TensorValue[] = [];
     const symbols = new Map<string, bigint>();
     for (const input of model.inputs) {
+      // Every axis of a token input indexes positions (ids, not features), and so does a symbolic length.
+      const tokens = input.dtype === "token";
       const shape: Shape = input.dims.map((d, i) => {
-        if (d.kind === "int") return dim(d.value, input.dtype === "token" && i === 0);
+        if (d.kind === "int") return tokens ? { ...dim(d.value, i === 0), positions: true } : dim(d.value);
         if (d.kind === "symbol") {
           // A later bare `seq` refers to the bound declared first.
           const max = d.max ?? symbols.get(d.name) ?? 1n;
           symbols.set(d.name, max);
           env.nums.set(d.name, { kind: "int", value: max });
-          return { size: max, symbol: d.name, seq: true };
+          return { size: max, symbol: d.name, seq: true, positions: true };
         }
         if (d.kind === "expr") {
           const v = this.int(d.expr, env);
-          return { size: v ?? 1n, seq: true };
+          return { size: v ?? 1n, seq: true, positions: true };
         }
         this.failed = true;
         return dim(1n);
@@ -501,7 +503,7 @@ class Engine {
           });
           throw new Abort();
         }
-        const out = this.fresh({ ...left, origin: expr.span });
+        const out = this.fresh(arithmetic(left, right, expr.span, `\`${expr.op}\``));
         this.record({ kind: expr.op === "+" ? "add" : "mul", name: "", args: new Map(), inputs: [left.id!, right.id!], tensors: [], span: expr.span }, out);
         return out;
       }
@@ -581,7 +583,12 @@ class Engine {
       // Every decimal given is range-checked, read by the shape rules or not (dropout's `p` is read only
       // by the code generator).
       for (const p of [...entry.args, ...entry.options]) if (p.type.kind === "decimal" && bound.has(p.name)) ctx.decimal(p.name);
-      outcome = fn(ctx);
+      // The kind's traits first (token ids where it needs floats), then its shape rule, then the axis it
+      // reads channels or features from (after the rule, so that a wrong rank is reported as such).
+      const ids = inputs.map((i) => tokenIdProblem(entry, written, i)).find((p) => p !== undefined);
+      outcome = ids ? ctx.fail("WrongRank", ids.message, { showInput: true, help: ids.help }) : fn(ctx);
+      const axis = outcome && channelAxisProblem(entry, written, inputs[0]!, (n) => ctx.int(n));
+      if (axis) outcome = ctx.fail("WrongRank", axis.message, { showInput: true, help: axis.help, ...(axis.notes ? { notes: axis.notes } : {}) });
     } catch (error) {
       if (!(error instanceof ArgError)) throw error;
       const arg = args.find((a) => a.name?.name === error.arg) ?? args[entry.args.findIndex((p) => p.name === error.arg)];
@@ -589,13 +596,14 @@ class Engine {
       throw new Abort();
     }
     if (!outcome) throw new Abort();
-    // Layers that only move elements (flatten, reshape, transpose, take, concat, split) keep token ids.
-    const keepsIds = entry.category === "shape" || entry.category === "combine";
-    const ids = keepsIds && inputs[0]!.dtype === "token" ? { dtype: "token" as const, ...(inputs[0]!.vocab !== undefined ? { vocab: inputs[0]!.vocab } : {}) } : { dtype: "float" as const };
+    const ids = idTraits(entry, inputs, stage.span, `\`${written}\``);
+    const made = outcome.output;
     const output: Value = this.freshValue(
-      Array.isArray(outcome.output)
-        ? { kind: "tensor", shape: outcome.output as Shape, ...ids, origin: stage.span }
-        : { ...(outcome.output as Value), origin: stage.span },
+      isShape(made)
+        ? { kind: "tensor", shape: made, ...ids, origin: stage.span }
+        : made.kind === "tuple"
+          ? { ...made, items: made.items.map((i) => ({ ...withoutIds(i), ...ids })), origin: stage.span }
+          : { ...withoutIds(made), ...ids, origin: stage.span },
     );
     const layerNode = node(name, written, stage.span, scope.multiplicity, scope.activeMultiplicity);
     layerNode.outputShape = showValue(output);
@@ -887,7 +895,7 @@ class Engine {
       });
       throw new Abort();
     }
-    const sum = this.fresh({ ...out, origin: stage.span });
+    const sum = this.fresh(arithmetic(out, other, stage.span, "`residual`"));
     this.record({ kind: "add", name: "", args: new Map(), inputs: [out.id!, other.id!], tensors: [], span: stage.span }, sum);
     return sum;
   }
@@ -913,9 +921,20 @@ class Engine {
       throw new Abort();
     }
     const d = input.shape[input.shape.length - 1];
-    if (!d || input.shape.slice(0, -1).some((x) => !x.seq)) {
-      this.report("WrongRank", stage.expr.span, `\`moe\` routes feature vectors; found ${showShape(input.shape)}`, {
+    const ids = tokenIdProblem(entry, "moe", input);
+    if (ids || !d || input.shape.slice(0, -1).some((x) => !x.seq)) {
+      this.report("WrongRank", stage.expr.span, ids ? ids.message : `\`moe\` routes feature vectors; found ${showShape(input.shape)}`, {
         labels: [{ span: input.origin, message: `this is ${showShape(input.shape)}` }],
+        help: ids?.help,
+      });
+      throw new Abort();
+    }
+    const axis = channelAxisProblem(entry, "moe", input, () => undefined);
+    if (axis) {
+      this.report("WrongRank", stage.expr.span, axis.message, {
+        labels: [{ span: input.origin, message: `this has shape ${showShape(input.shape)}` }],
+        help: axis.help,
+        notes: [...(axis.notes ?? [])],
       });
       throw new Abort();
     }
@@ -1282,7 +1301,7 @@ class Engine {
       fail(code, message, options: FailOptions = {}) {
         const labels: Label[] = [...(options.labels ?? [])];
         if (options.showInput) labels.push({ span: inputs[0]!.origin, message: `this has shape ${showShape(inputs[0]!.shape)}` });
-        engine.report(code, options.arg ? argSpan(options.arg) : callSpan, message, { labels, help: options.help });
+        engine.report(code, options.arg ? argSpan(options.arg) : callSpan, message, { labels, help: options.help, ...(options.notes ? { notes: [...options.notes] } : {}) });
         return undefined;
       },
     };
@@ -1366,8 +1385,9 @@ function idOf(o: object): number {
 /** What the analysis sees of a value: shapes (sizes, symbols, sequence axes), dtype and vocabulary. */
 function valueKey(v: Value): string {
   if (v.kind === "tuple") return `(${v.items.map(valueKey).join(", ")})`;
-  const dims = v.shape.map((d) => `${d.size}${d.symbol !== undefined ? `:${d.symbol}` : ""}${d.seq ? "s" : ""}`);
-  return `${v.dtype}${v.vocab !== undefined ? `<${v.vocab}` : ""}[${dims.join(", ")}]`;
+  const dims = v.shape.map((d) => `${d.size}${d.symbol !== undefined ? `:${d.symbol}` : ""}${d.seq ? "s" : ""}${d.positions ? "p" : ""}`);
+  const lost = v.idsLost ? `!${v.idsLost.span.file}:${v.idsLost.span.start}` : "";
+  return `${v.dtype}${v.vocab !== undefined ? `<${v.vocab}` : ""}${lost}[${dims.join(", ")}]`;
 }
 
 function argKey(v: EValue): string {
@@ -1401,4 +1421,44 @@ function collectIdents(node: unknown, out: Set<string>): void {
   const n = node as { kind?: unknown; name?: unknown };
   if (n.kind === "Ident" && typeof n.name === "string") out.add(n.name);
   for (const [k, v] of Object.entries(node)) if (k !== "span") collectIdents(v, out);
+}
+
+// ── token ids through the graph (layers.ts, `TokenIds`) ────────────────────────────────────────────────
+
+type IdTraits = { readonly dtype: "token"; readonly vocab?: bigint } | { readonly dtype: "float"; readonly idsLost?: TensorValue["idsLost"] };
+
+/** The dtype of what a kind makes of its inputs: token ids stay ids only through kinds that `keeps` them
+ *  (all inputs ids: the largest vocabulary); a kind that `computes` with ids makes floats that remember
+ *  where the ids were lost (`by`, at `span`), and so does a `keeps` kind that mixes ids with floats. */
+function idTraits(entry: LayerEntry, inputs: readonly TensorValue[], span: Span, by: string): IdTraits {
+  const tokens = inputs.filter((i) => i.dtype === "token");
+  if (entry.tokenIds === "keeps") {
+    if (tokens.length === inputs.length) {
+      const vocabs = tokens.map((i) => i.vocab);
+      const vocab = vocabs.every((v) => v !== undefined) ? vocabs.reduce((a, b) => (a! > b! ? a : b)) : undefined;
+      return vocab === undefined ? { dtype: "token" } : { dtype: "token", vocab };
+    }
+    if (tokens.length > 0) return { dtype: "float", idsLost: { span, by } };
+    const lost = inputs.find((i) => i.idsLost)?.idsLost;
+    return lost ? { dtype: "float", idsLost: lost } : { dtype: "float" };
+  }
+  return tokens.length > 0 && entry.tokenIds === "computes" ? { dtype: "float", idsLost: { span, by } } : { dtype: "float" };
+}
+
+/** `a + b`, `a * b`, a residual's sum: floats; from token ids, floats that remember where the ids were lost. */
+function arithmetic(left: TensorValue, right: TensorValue, span: Span, by: string): TensorValue {
+  const base = withoutIds(left);
+  if (left.dtype === "token" || right.dtype === "token") return { ...base, dtype: "float", idsLost: { span, by }, origin: span };
+  const lost = left.idsLost ?? right.idsLost;
+  return { ...base, dtype: "float", ...(lost ? { idsLost: lost } : {}), origin: span };
+}
+
+/** A tensor value without its id traits (dtype, vocabulary, where ids were lost), to set them anew. */
+function withoutIds(v: TensorValue): Omit<TensorValue, "dtype" | "vocab" | "idsLost"> {
+  const { dtype: _dtype, vocab: _vocab, idsLost: _lost, ...rest } = v;
+  return rest;
+}
+
+function isShape(v: Value | Shape): v is Shape {
+  return Array.isArray(v);
 }

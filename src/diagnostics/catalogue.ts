@@ -61,7 +61,7 @@ export const catalogue = {
   TokenNeedsVocabulary: e("NN3007", "a `token` input without `of <vocabulary>`, or a float input with one"),
   BadSymbolicDim: e("NN3008", "a symbolic dimension that is malformed or not bounded"),
   ShapeMismatch: e("NN3009", "two values combined with different shapes"),
-  WrongRank: e("NN3010", "a layer given a value of the wrong number of axes"),
+  WrongRank: e("NN3010", "a layer given a value laid out wrong: the wrong number of axes, a sequence axis where it reads channels or features, token ids where it needs floats, or floats where it needs ids"),
   SizeBelowOne: e("NN3011", "an output size that drops below 1"),
   NotDivisible: e("NN3012", "a size that must divide another and does not"),
   AxisOutOfRange: e("NN3013", "an axis beyond the value's number of axes"),
